@@ -1,0 +1,5 @@
+# Build options. Sanitizers and fuzzing are options, never global flags set
+# by hand: every target gets them through vigil_warnings (VigilWarnings.cmake).
+option(VG_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+option(VG_FUZZ "Build libFuzzer targets (needs clang)" OFF)
+option(VG_BUILD_TESTS "Build the test suite" ON)

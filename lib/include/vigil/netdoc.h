@@ -1,0 +1,125 @@
+/*
+ * vigil/netdoc.h — the signed network document: who is in the network, with
+ * which keys, and the sharing policy, deadlines and escalation steps.
+ *
+ * The document is signed offline by the network administrator's Ed25519 key.
+ * Broker and agents pin the admin public key and accept a document only when
+ * its signature verifies over the exact received bytes, it is internally
+ * consistent, and its version is not older than the one they hold. Because
+ * the broker cannot forge it, it cannot slip in a fake recipient key.
+ *
+ * Administrators edit the document as JSON (see docs/network.md for the
+ * format); vg_netdoc_body_from_json() turns that into the bytes to sign.
+ *
+ * A vg_netdoc is immutable after verification and may be shared between
+ * threads. Every pointer it returns is borrowed and lives as long as it.
+ */
+#ifndef VIGIL_LIB_NETDOC_H
+#define VIGIL_LIB_NETDOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/err.h"
+#include "vigil/keys.h"
+#include "vigil/util.h"
+#include "vigil/wire.h"
+
+typedef struct vg_netdoc vg_netdoc;
+
+/* A borrowed view of one agency card. */
+typedef struct vg_agency {
+    const char *id;                 /* unique agency id */
+    const char *role;               /* "police", "licensing", "oversight", ... */
+    const char *display_name;       /* for people */
+    const char *escalation_contact; /* agency id or "" */
+    const uint8_t *sign_pk;         /* VG_SIGN_PK_LEN */
+    const uint8_t *box_pk;          /* VG_BOX_PK_LEN */
+    const uint8_t *transport_pk;    /* VG_CURVE_KEY_LEN */
+    bool revoked;                   /* keys no longer trusted */
+} vg_agency;
+
+typedef enum vg_escalation_target {
+    VG_ESC_UNSPECIFIED = 0,
+    VG_ESC_REDELIVER = 1, /* redeliver to the late agency, tell the sender */
+    VG_ESC_CONTACT = 2,   /* the late agency's escalation_contact */
+    VG_ESC_ROLE = 3,      /* every agency with the step's role */
+} vg_escalation_target;
+
+typedef struct vg_escalation_step {
+    uint64_t after_ms;           /* after the deadline */
+    vg_escalation_target target; /* who is told */
+    const char *role;            /* VG_ESC_ROLE only, else "" */
+} vg_escalation_step;
+
+/* Builds the unsigned document body from its JSON form. Checks everything
+ * vg_netdoc_verify() checks (so an administrator learns of a mistake before
+ * signing), except the signature. *out is malloc'ed; free() it. */
+vg_err vg_netdoc_body_from_json(uint8_t **out, size_t *out_len, const char *json,
+                                vg_reason *why) VG_MUST_USE;
+
+/* Signs a document body with the admin key, forcing its version to `version`
+ * (0 keeps the body's) and setting its issued time to now when it has none. *out is the serialised SignedNetworkDocument,
+ * malloc'ed; free() it. */
+vg_err vg_netdoc_sign(uint8_t **out, size_t *out_len, const uint8_t *body, size_t body_len,
+                      uint64_t version, const vg_keyset *admin, vg_reason *why) VG_MUST_USE;
+
+/* Verifies a serialised SignedNetworkDocument against the pinned admin key:
+ * VG_ERR_TOO_LARGE, VG_ERR_MALFORMED, VG_ERR_BAD_SIGNATURE, VG_ERR_POLICY
+ * (internally inconsistent), VG_ERR_STALE_VERSION (version < min_version).
+ * Free with vg_netdoc_destroy. */
+vg_err vg_netdoc_verify(vg_netdoc **out, const uint8_t *bytes, size_t len,
+                        const uint8_t admin_pk[VG_SIGN_PK_LEN], uint64_t min_version,
+                        vg_reason *why) VG_MUST_USE;
+
+/* Reads a file and vg_netdoc_verify()s it. */
+vg_err vg_netdoc_load(vg_netdoc **out, const char *path, const uint8_t admin_pk[VG_SIGN_PK_LEN],
+                      uint64_t min_version, vg_reason *why) VG_MUST_USE;
+
+/* NULL-safe; sets *doc_p = NULL. */
+void vg_netdoc_destroy(vg_netdoc **doc_p);
+
+/* The document as editable JSON (the format vg_netdoc_body_from_json reads).
+ * *out is malloc'ed; free() it. */
+vg_err vg_netdoc_to_json(char **out, const vg_netdoc *doc) VG_MUST_USE;
+
+uint64_t vg_netdoc_version(const vg_netdoc *doc);
+const char *vg_netdoc_network(const vg_netdoc *doc);
+int64_t vg_netdoc_issued_ms(const vg_netdoc *doc);
+const uint8_t *vg_netdoc_broker_sign_pk(const vg_netdoc *doc);      /* VG_SIGN_PK_LEN */
+const uint8_t *vg_netdoc_broker_transport_pk(const vg_netdoc *doc); /* VG_CURVE_KEY_LEN */
+
+/* The exact signed bytes this document was verified from (to serve to others). */
+const uint8_t *vg_netdoc_signed_bytes(const vg_netdoc *doc, size_t *len_out);
+
+size_t vg_netdoc_n_agencies(const vg_netdoc *doc);
+/* Fills out with agency i (< n_agencies). */
+void vg_netdoc_agency_at(const vg_netdoc *doc, size_t i, vg_agency *out);
+/* VG_OK, or VG_ERR_NOT_FOUND. Revoked agencies are found (check out->revoked). */
+vg_err vg_netdoc_find(const vg_netdoc *doc, const char *id, vg_agency *out) VG_MUST_USE;
+vg_err vg_netdoc_find_by_transport(const vg_netdoc *doc, const uint8_t pk[VG_CURVE_KEY_LEN],
+                                   vg_agency *out) VG_MUST_USE;
+
+/* True when the category is in the network's taxonomy. */
+bool vg_netdoc_has_category(const vg_netdoc *doc, const char *category);
+size_t vg_netdoc_n_categories(const vg_netdoc *doc);
+const char *vg_netdoc_category_at(const vg_netdoc *doc, size_t i);
+
+/* The agencies the policy says must receive an alert with these categories
+ * and severity, sender excluded, revoked agencies excluded, each once, in the
+ * document's agency order. Appends to *out (caller inits and finis it). */
+vg_err vg_netdoc_required(const vg_netdoc *doc, const char *const *categories,
+                          size_t n_categories, vg_severity severity, const char *sender,
+                          vg_strlist *out) VG_MUST_USE;
+
+/* The acknowledgement deadline (a duration) for this severity and urgency:
+ * the rule for (severity, urgency) if there is one, else for severity. An
+ * unspecified severity gets the critical deadline: the shortest is the safe one. */
+uint64_t vg_netdoc_deadline_ms(const vg_netdoc *doc, vg_severity severity, vg_urgency urgency);
+
+/* Escalation steps in order of after_ms. */
+size_t vg_netdoc_n_escalation(const vg_netdoc *doc);
+void vg_netdoc_escalation_at(const vg_netdoc *doc, size_t i, vg_escalation_step *out);
+
+#endif

@@ -1,0 +1,617 @@
+/* netdoc.c — verifying, querying and evaluating the signed network document. */
+#include "vigil/netdoc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "netdoc_internal.h"
+#include "vigil/clock.h"
+#include "vigil/wire.h"
+
+struct vg_netdoc {
+    Vigil__NetworkDocument *pb; /* parsed body, owned */
+    uint8_t *signed_bytes;      /* exact serialised SignedNetworkDocument, owned */
+    size_t signed_len;          /* its length */
+};
+
+/* ---- validation --------------------------------------------------------- */
+
+bool
+vg_netdoc_name_is_valid(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 63) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static const Vigil__AgencyCard *
+s_card(const Vigil__NetworkDocument *d, const char *id)
+{
+    for (size_t i = 0; i < d->n_agencies; i++) {
+        if (strcmp(d->agencies[i]->id, id) == 0) {
+            return d->agencies[i];
+        }
+    }
+    return NULL;
+}
+
+static bool
+s_has_role(const Vigil__NetworkDocument *d, const char *role)
+{
+    for (size_t i = 0; i < d->n_agencies; i++) {
+        if (strcmp(d->agencies[i]->role, role) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+s_in_taxonomy(const Vigil__NetworkDocument *d, const char *cat)
+{
+    for (size_t i = 0; i < d->n_categories; i++) {
+        if (strcmp(d->categories[i], cat) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static vg_err
+s_validate_card(const Vigil__NetworkDocument *d, size_t i, vg_reason *why)
+{
+    const Vigil__AgencyCard *a = d->agencies[i];
+    if (!vg_agency_id_is_valid(a->id)) {
+        return vg_reason_set(why, VG_ERR_POLICY,
+                             "agency id '%s' is invalid: use 1-63 of a-z, 0-9 and '-'", a->id);
+    }
+    if (!vg_netdoc_name_is_valid(a->role)) {
+        return vg_reason_set(why, VG_ERR_POLICY, "agency %s: role '%s' is invalid", a->id,
+                             a->role);
+    }
+    if (strlen(a->display_name) > 128) {
+        return vg_reason_set(why, VG_ERR_POLICY, "agency %s: name is over 128 characters", a->id);
+    }
+    if (a->sign_key.len != VG_SIGN_PK_LEN || a->box_key.len != VG_BOX_PK_LEN ||
+        a->transport_key.len != VG_CURVE_KEY_LEN) {
+        return vg_reason_set(why, VG_ERR_POLICY, "agency %s: every public key must be 32 bytes",
+                             a->id);
+    }
+    if (a->escalation_contact[0] != '\0' && s_card(d, a->escalation_contact) == NULL) {
+        return vg_reason_set(why, VG_ERR_POLICY,
+                             "agency %s: escalation_contact '%s' is not an agency", a->id,
+                             a->escalation_contact);
+    }
+    for (size_t j = 0; j < i; j++) {
+        const Vigil__AgencyCard *b = d->agencies[j];
+        if (strcmp(a->id, b->id) == 0) {
+            return vg_reason_set(why, VG_ERR_POLICY, "agency id '%s' appears twice", a->id);
+        }
+        if (memcmp(a->sign_key.data, b->sign_key.data, 32) == 0 ||
+            memcmp(a->box_key.data, b->box_key.data, 32) == 0 ||
+            memcmp(a->transport_key.data, b->transport_key.data, 32) == 0) {
+            return vg_reason_set(why, VG_ERR_POLICY, "agencies %s and %s share a public key",
+                                 b->id, a->id);
+        }
+    }
+    return VG_OK;
+}
+
+static vg_err
+s_validate_rule(const Vigil__NetworkDocument *d, const Vigil__PolicyRule *r, size_t i,
+                vg_reason *why)
+{
+    const char *name = r->name[0] ? r->name : "(unnamed)";
+    if (r->min_severity < VIGIL__SEVERITY__SEVERITY_LOW ||
+        r->min_severity > VIGIL__SEVERITY__SEVERITY_CRITICAL) {
+        return vg_reason_set(why, VG_ERR_POLICY, "policy rule %zu (%s): min_severity is invalid",
+                             i + 1, name);
+    }
+    if (r->n_must_reach + r->n_must_reach_roles == 0) {
+        return vg_reason_set(why, VG_ERR_POLICY,
+                             "policy rule %zu (%s): names no agency or role to reach", i + 1,
+                             name);
+    }
+    for (size_t j = 0; j < r->n_categories; j++) {
+        if (!s_in_taxonomy(d, r->categories[j])) {
+            return vg_reason_set(why, VG_ERR_POLICY,
+                                 "policy rule %zu (%s): category '%s' is not in the taxonomy",
+                                 i + 1, name, r->categories[j]);
+        }
+    }
+    for (size_t j = 0; j < r->n_must_reach; j++) {
+        if (s_card(d, r->must_reach[j]) == NULL) {
+            return vg_reason_set(why, VG_ERR_POLICY,
+                                 "policy rule %zu (%s): must_reach names unknown agency '%s'",
+                                 i + 1, name, r->must_reach[j]);
+        }
+    }
+    for (size_t j = 0; j < r->n_must_reach_roles; j++) {
+        if (!s_has_role(d, r->must_reach_roles[j])) {
+            return vg_reason_set(why, VG_ERR_POLICY,
+                                 "policy rule %zu (%s): no agency has role '%s'", i + 1, name,
+                                 r->must_reach_roles[j]);
+        }
+    }
+    return VG_OK;
+}
+
+static vg_err
+s_validate_deadlines(const Vigil__NetworkDocument *d, vg_reason *why)
+{
+    for (int sev = VG_SEV_LOW; sev <= VG_SEV_CRITICAL; sev++) {
+        bool found = false;
+        for (size_t i = 0; i < d->n_deadlines; i++) {
+            const Vigil__DeadlineRule *r = d->deadlines[i];
+            found |= (int)r->severity == sev && r->urgency == VIGIL__URGENCY__URGENCY_UNSPECIFIED;
+        }
+        if (!found) {
+            return vg_reason_set(why, VG_ERR_POLICY, "deadlines: no deadline for severity %s",
+                                 vg_severity_name((vg_severity)sev));
+        }
+    }
+    for (size_t i = 0; i < d->n_deadlines; i++) {
+        const Vigil__DeadlineRule *r = d->deadlines[i];
+        if (r->severity < VIGIL__SEVERITY__SEVERITY_LOW ||
+            r->severity > VIGIL__SEVERITY__SEVERITY_CRITICAL ||
+            (int)r->urgency < 0 || r->urgency > VIGIL__URGENCY__URGENCY_IMMEDIATE ||
+            r->deadline_ms == 0) {
+            return vg_reason_set(why, VG_ERR_POLICY,
+                                 "deadlines: rule %zu needs a valid severity and a duration > 0",
+                                 i + 1);
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (d->deadlines[j]->severity == r->severity &&
+                d->deadlines[j]->urgency == r->urgency) {
+                return vg_reason_set(why, VG_ERR_POLICY, "deadlines: %s%s%s is set twice",
+                                     vg_severity_name((vg_severity)r->severity),
+                                     r->urgency ? "/" : "",
+                                     r->urgency ? vg_urgency_name((vg_urgency)r->urgency) : "");
+            }
+        }
+    }
+    return VG_OK;
+}
+
+static vg_err
+s_validate_escalation(const Vigil__NetworkDocument *d, vg_reason *why)
+{
+    for (size_t i = 0; i < d->n_escalation; i++) {
+        const Vigil__EscalationStep *s = d->escalation[i];
+        if (s->target < VIGIL__ESCALATION_TARGET__ESCALATION_REDELIVER ||
+            s->target > VIGIL__ESCALATION_TARGET__ESCALATION_ROLE) {
+            return vg_reason_set(why, VG_ERR_POLICY, "escalation step %zu: target is invalid",
+                                 i + 1);
+        }
+        if (s->target == VIGIL__ESCALATION_TARGET__ESCALATION_ROLE && !s_has_role(d, s->role)) {
+            return vg_reason_set(why, VG_ERR_POLICY,
+                                 "escalation step %zu: no agency has role '%s'", i + 1, s->role);
+        }
+        if (i > 0 && s->after_ms < d->escalation[i - 1]->after_ms) {
+            return vg_reason_set(why, VG_ERR_POLICY,
+                                 "escalation step %zu: steps must be in increasing 'after' order",
+                                 i + 1);
+        }
+    }
+    return VG_OK;
+}
+
+vg_err
+vg_netdoc_validate_pb(const Vigil__NetworkDocument *d, vg_reason *why)
+{
+    if (!vg_netdoc_name_is_valid(d->network)) {
+        return vg_reason_set(why, VG_ERR_POLICY,
+                             "network name '%s' is invalid: use 1-63 of A-Z, a-z, 0-9, '.', '_', "
+                             "'-'",
+                             d->network);
+    }
+    if (d->version == 0) {
+        return vg_reason_set(why, VG_ERR_POLICY, "version must be 1 or more");
+    }
+    if (d->broker_sign_key.len != VG_SIGN_PK_LEN ||
+        d->broker_transport_key.len != VG_CURVE_KEY_LEN) {
+        return vg_reason_set(why, VG_ERR_POLICY, "broker keys must be 32 bytes each");
+    }
+    if (d->n_agencies == 0 || d->n_agencies > VG_RECIPIENTS_MAX) {
+        return vg_reason_set(why, VG_ERR_POLICY, "a network needs 1 to %d agencies",
+                             VG_RECIPIENTS_MAX);
+    }
+    for (size_t i = 0; i < d->n_categories; i++) {
+        if (!vg_agency_id_is_valid(d->categories[i])) {
+            return vg_reason_set(why, VG_ERR_POLICY,
+                                 "category '%s' is invalid: use 1-63 of a-z, 0-9 and '-'",
+                                 d->categories[i]);
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(d->categories[i], d->categories[j]) == 0) {
+                return vg_reason_set(why, VG_ERR_POLICY, "category '%s' appears twice",
+                                     d->categories[i]);
+            }
+        }
+    }
+    vg_err rc = VG_OK;
+    for (size_t i = 0; i < d->n_agencies && rc == VG_OK; i++) {
+        rc = s_validate_card(d, i, why);
+    }
+    for (size_t i = 0; i < d->n_policy && rc == VG_OK; i++) {
+        rc = s_validate_rule(d, d->policy[i], i, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_validate_deadlines(d, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_validate_escalation(d, why);
+    }
+    return rc;
+}
+
+/* ---- signing and verifying --------------------------------------------- */
+
+vg_err
+vg_netdoc_sign(uint8_t **out, size_t *out_len, const uint8_t *body, size_t body_len,
+               uint64_t version, const vg_keyset *admin, vg_reason *why)
+{
+    if (vg_keyset_sign_sk(admin) == NULL) {
+        return vg_reason_set(why, VG_ERR_INVALID, "the admin key set has no signing key");
+    }
+    Vigil__NetworkDocument *d = vigil__network_document__unpack(NULL, body_len, body);
+    if (d == NULL) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "document body does not parse");
+    }
+    if (version != 0) {
+        d->version = version;
+    }
+    if (d->issued_ms == 0) {
+        d->issued_ms = (uint64_t)vg_clock_wall_ms(vg_clock_system());
+    }
+    vg_err rc = vg_netdoc_validate_pb(d, why);
+    uint8_t *packed = NULL;
+    uint8_t *signed_bytes = NULL;
+    if (rc != VG_OK) {
+        goto out;
+    }
+    size_t plen = vigil__network_document__get_packed_size(d);
+    packed = malloc(plen ? plen : 1);
+    if (packed == NULL) {
+        rc = VG_ERR_NOMEM;
+        goto out;
+    }
+    vigil__network_document__pack(d, packed);
+    uint8_t sig[VG_SIGNATURE_LEN];
+    rc = vg_sign(sig, admin, VG_DOMAIN_NETDOC, packed, plen);
+    if (rc != VG_OK) {
+        goto out;
+    }
+    Vigil__SignedNetworkDocument s = VIGIL__SIGNED_NETWORK_DOCUMENT__INIT;
+    s.body.data = packed;
+    s.body.len = plen;
+    s.signature.data = sig;
+    s.signature.len = sizeof sig;
+    size_t slen = vigil__signed_network_document__get_packed_size(&s);
+    signed_bytes = malloc(slen);
+    if (signed_bytes == NULL) {
+        rc = VG_ERR_NOMEM;
+        goto out;
+    }
+    vigil__signed_network_document__pack(&s, signed_bytes);
+    *out = signed_bytes;
+    *out_len = slen;
+    signed_bytes = NULL;
+out:
+    free(signed_bytes);
+    free(packed);
+    vigil__network_document__free_unpacked(d, NULL);
+    return rc;
+}
+
+vg_err
+vg_netdoc_verify(vg_netdoc **out, const uint8_t *bytes, size_t len,
+                 const uint8_t admin_pk[VG_SIGN_PK_LEN], uint64_t min_version, vg_reason *why)
+{
+    if (len > VG_NETDOC_MAX_BYTES) {
+        return vg_reason_set(why, VG_ERR_TOO_LARGE, "network document is %zu bytes; limit %d",
+                             len, VG_NETDOC_MAX_BYTES);
+    }
+    Vigil__SignedNetworkDocument *s = vigil__signed_network_document__unpack(NULL, len, bytes);
+    if (s == NULL || s->signature.len != VG_SIGNATURE_LEN) {
+        if (s != NULL) {
+            vigil__signed_network_document__free_unpacked(s, NULL);
+        }
+        return vg_reason_set(why, VG_ERR_MALFORMED,
+                             "not a signed network document (damaged or the wrong file)");
+    }
+    vg_err rc = VG_OK;
+    vg_netdoc *doc = NULL;
+    if (vg_verify(s->signature.data, admin_pk, VG_DOMAIN_NETDOC, s->body.data, s->body.len) !=
+        VG_OK) {
+        rc = vg_reason_set(why, VG_ERR_BAD_SIGNATURE,
+                           "network document is not signed by the pinned admin key");
+        goto out;
+    }
+    doc = calloc(1, sizeof *doc);
+    if (doc == NULL || (doc->signed_bytes = malloc(len ? len : 1)) == NULL) {
+        rc = VG_ERR_NOMEM;
+        goto out;
+    }
+    memcpy(doc->signed_bytes, bytes, len);
+    doc->signed_len = len;
+    doc->pb = vigil__network_document__unpack(NULL, s->body.len, s->body.data);
+    if (doc->pb == NULL) {
+        rc = vg_reason_set(why, VG_ERR_MALFORMED, "signed network document body does not parse");
+        goto out;
+    }
+    rc = vg_netdoc_validate_pb(doc->pb, why);
+    if (rc == VG_OK && doc->pb->version < min_version) {
+        rc = vg_reason_set(why, VG_ERR_STALE_VERSION,
+                           "network document version %llu is older than version %llu already "
+                           "held; refusing to go back",
+                           (unsigned long long)doc->pb->version,
+                           (unsigned long long)min_version);
+    }
+out:
+    vigil__signed_network_document__free_unpacked(s, NULL);
+    if (rc != VG_OK) {
+        vg_netdoc_destroy(&doc);
+        return rc;
+    }
+    *out = doc;
+    return VG_OK;
+}
+
+vg_err
+vg_netdoc_load(vg_netdoc **out, const char *path, const uint8_t admin_pk[VG_SIGN_PK_LEN],
+               uint64_t min_version, vg_reason *why)
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    vg_err rc = vg_file_read(&bytes, &len, path, VG_NETDOC_MAX_BYTES, why);
+    if (rc != VG_OK) {
+        return rc;
+    }
+    vg_reason inner = {{0}};
+    rc = vg_netdoc_verify(out, bytes, len, admin_pk, min_version, &inner);
+    free(bytes);
+    if (rc != VG_OK) {
+        vg_reason_set(why, rc, "%s: %s", path, inner.text);
+    }
+    return rc;
+}
+
+void
+vg_netdoc_destroy(vg_netdoc **doc_p)
+{
+    if (doc_p == NULL || *doc_p == NULL) {
+        return;
+    }
+    vg_netdoc *doc = *doc_p;
+    if (doc->pb != NULL) {
+        vigil__network_document__free_unpacked(doc->pb, NULL);
+    }
+    free(doc->signed_bytes);
+    free(doc);
+    *doc_p = NULL;
+}
+
+/* ---- accessors ------------------------------------------------------------ */
+
+const Vigil__NetworkDocument *
+vg_netdoc_pb(const vg_netdoc *doc)
+{
+    return doc->pb;
+}
+
+uint64_t
+vg_netdoc_version(const vg_netdoc *doc)
+{
+    return doc->pb->version;
+}
+
+const char *
+vg_netdoc_network(const vg_netdoc *doc)
+{
+    return doc->pb->network;
+}
+
+int64_t
+vg_netdoc_issued_ms(const vg_netdoc *doc)
+{
+    return (int64_t)doc->pb->issued_ms;
+}
+
+const uint8_t *
+vg_netdoc_broker_sign_pk(const vg_netdoc *doc)
+{
+    return doc->pb->broker_sign_key.data;
+}
+
+const uint8_t *
+vg_netdoc_broker_transport_pk(const vg_netdoc *doc)
+{
+    return doc->pb->broker_transport_key.data;
+}
+
+const uint8_t *
+vg_netdoc_signed_bytes(const vg_netdoc *doc, size_t *len_out)
+{
+    *len_out = doc->signed_len;
+    return doc->signed_bytes;
+}
+
+size_t
+vg_netdoc_n_agencies(const vg_netdoc *doc)
+{
+    return doc->pb->n_agencies;
+}
+
+static void
+s_view(const Vigil__AgencyCard *a, vg_agency *out)
+{
+    out->id = a->id;
+    out->role = a->role;
+    out->display_name = a->display_name;
+    out->escalation_contact = a->escalation_contact;
+    out->sign_pk = a->sign_key.data;
+    out->box_pk = a->box_key.data;
+    out->transport_pk = a->transport_key.data;
+    out->revoked = a->revoked;
+}
+
+void
+vg_netdoc_agency_at(const vg_netdoc *doc, size_t i, vg_agency *out)
+{
+    s_view(doc->pb->agencies[i], out);
+}
+
+vg_err
+vg_netdoc_find(const vg_netdoc *doc, const char *id, vg_agency *out)
+{
+    const Vigil__AgencyCard *a = id ? s_card(doc->pb, id) : NULL;
+    if (a == NULL) {
+        return VG_ERR_NOT_FOUND;
+    }
+    s_view(a, out);
+    return VG_OK;
+}
+
+vg_err
+vg_netdoc_find_by_transport(const vg_netdoc *doc, const uint8_t pk[VG_CURVE_KEY_LEN],
+                            vg_agency *out)
+{
+    for (size_t i = 0; i < doc->pb->n_agencies; i++) {
+        const Vigil__AgencyCard *a = doc->pb->agencies[i];
+        if (sodium_memcmp(a->transport_key.data, pk, VG_CURVE_KEY_LEN) == 0) {
+            s_view(a, out);
+            return VG_OK;
+        }
+    }
+    return VG_ERR_NOT_FOUND;
+}
+
+bool
+vg_netdoc_has_category(const vg_netdoc *doc, const char *category)
+{
+    return s_in_taxonomy(doc->pb, category);
+}
+
+size_t
+vg_netdoc_n_categories(const vg_netdoc *doc)
+{
+    return doc->pb->n_categories;
+}
+
+const char *
+vg_netdoc_category_at(const vg_netdoc *doc, size_t i)
+{
+    return doc->pb->categories[i];
+}
+
+/* ---- policy --------------------------------------------------------------- */
+
+static bool
+s_rule_matches(const Vigil__PolicyRule *r, const char *const *cats, size_t n_cats,
+               vg_severity severity)
+{
+    if ((int)severity < (int)r->min_severity) {
+        return false;
+    }
+    if (r->n_categories == 0) {
+        return true;
+    }
+    for (size_t i = 0; i < r->n_categories; i++) {
+        for (size_t j = 0; j < n_cats; j++) {
+            if (strcmp(r->categories[i], cats[j]) == 0) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static bool
+s_rule_names(const Vigil__PolicyRule *r, const Vigil__AgencyCard *a)
+{
+    for (size_t i = 0; i < r->n_must_reach; i++) {
+        if (strcmp(r->must_reach[i], a->id) == 0) {
+            return true;
+        }
+    }
+    for (size_t i = 0; i < r->n_must_reach_roles; i++) {
+        if (strcmp(r->must_reach_roles[i], a->role) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+vg_err
+vg_netdoc_required(const vg_netdoc *doc, const char *const *categories, size_t n_categories,
+                   vg_severity severity, const char *sender, vg_strlist *out)
+{
+    const Vigil__NetworkDocument *d = doc->pb;
+    for (size_t i = 0; i < d->n_agencies; i++) {
+        const Vigil__AgencyCard *a = d->agencies[i];
+        if (a->revoked || (sender != NULL && strcmp(a->id, sender) == 0)) {
+            continue;
+        }
+        for (size_t r = 0; r < d->n_policy; r++) {
+            if (s_rule_matches(d->policy[r], categories, n_categories, severity) &&
+                s_rule_names(d->policy[r], a)) {
+                vg_err rc = vg_strlist_add_unique(out, a->id);
+                if (rc != VG_OK) {
+                    return rc;
+                }
+                break;
+            }
+        }
+    }
+    return VG_OK;
+}
+
+uint64_t
+vg_netdoc_deadline_ms(const vg_netdoc *doc, vg_severity severity, vg_urgency urgency)
+{
+    const Vigil__NetworkDocument *d = doc->pb;
+    if (severity < VG_SEV_LOW || severity > VG_SEV_CRITICAL) {
+        severity = VG_SEV_CRITICAL; /* unknown severity: the shortest deadline is the safe one */
+    }
+    uint64_t by_severity = 0;
+    for (size_t i = 0; i < d->n_deadlines; i++) {
+        const Vigil__DeadlineRule *r = d->deadlines[i];
+        if ((int)r->severity != (int)severity) {
+            continue;
+        }
+        if (urgency != VG_URG_UNSPECIFIED && (int)r->urgency == (int)urgency) {
+            return r->deadline_ms;
+        }
+        if (r->urgency == VIGIL__URGENCY__URGENCY_UNSPECIFIED) {
+            by_severity = r->deadline_ms;
+        }
+    }
+    return by_severity;
+}
+
+size_t
+vg_netdoc_n_escalation(const vg_netdoc *doc)
+{
+    return doc->pb->n_escalation;
+}
+
+void
+vg_netdoc_escalation_at(const vg_netdoc *doc, size_t i, vg_escalation_step *out)
+{
+    const Vigil__EscalationStep *s = doc->pb->escalation[i];
+    out->after_ms = s->after_ms;
+    out->target = (vg_escalation_target)s->target;
+    out->role = s->role;
+}
