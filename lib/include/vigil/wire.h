@@ -29,6 +29,7 @@
 #define VG_RECEIPT_ITEMS_MAX 1024
 #define VG_TEXT_MAX 65536                  /* longest description and similar */
 #define VG_SHORT_TEXT_MAX 1024             /* headline, officer, reason, ... */
+#define VG_KEEPALIVE_MS 5000              /* clients send Hello at least this often */
 
 /* Domain strings: signatures cover (domain || body). Never change them. */
 #define VG_DOMAIN_ENVELOPE "vigil/envelope/v1"
