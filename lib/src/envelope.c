@@ -97,8 +97,11 @@ s_check_alert(const vg_alert *a, const vg_seal_params *p, vg_reason *why)
         return vg_reason_set(why, VG_ERR_INVALID,
                              "severity is required: critical, high, medium or low");
     }
-    if (s_strlen0(a->headline) == 0 || s_strlen0(a->headline) > VG_SHORT_TEXT_MAX) {
-        return vg_reason_set(why, VG_ERR_INVALID, "a headline of 1 to %d bytes is required",
+    if (s_strlen0(a->headline) == 0) {
+        return vg_reason_set(why, VG_ERR_INVALID, "a headline is required");
+    }
+    if (s_strlen0(a->headline) > VG_SHORT_TEXT_MAX) {
+        return vg_reason_set(why, VG_ERR_TOO_LARGE, "the headline is limited to %d bytes",
                              VG_SHORT_TEXT_MAX);
     }
     if (s_strlen0(a->description) > VG_TEXT_MAX || s_strlen0(a->instruction) > VG_TEXT_MAX) {

@@ -1,13 +1,9 @@
 /* keys.c — key pairs in guarded memory, secret key files, signatures. */
 #include "vigil/keys.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <sodium.h>
 #include <zmq.h>
@@ -15,6 +11,7 @@
 #include "vigil/util.h"
 
 #define S_HEADER "vigil-secret-keys 1"
+#define S_END "end"
 
 /* Lives in sodium_malloc'ed memory: guard pages, mlock'ed, wiped on free. */
 struct vg_keyset {
@@ -161,27 +158,11 @@ s_derive(vg_keyset *ks, const char *path, vg_reason *why)
 }
 
 static vg_err
-s_check_perms(const char *path, vg_reason *why)
-{
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        return vg_reason_set(why, errno == ENOENT ? VG_ERR_NOT_FOUND : VG_ERR_IO,
-                             "cannot open key file %s: %s", path, strerror(errno));
-    }
-    if ((st.st_mode & 077) != 0) {
-        return vg_reason_set(why, VG_ERR_KEY_PERMS,
-                             "key file %s has mode %04o: secret keys must not be accessible to "
-                             "group or others; run 'chmod 600 %s'",
-                             path, (unsigned)(st.st_mode & 07777), path);
-    }
-    return VG_OK;
-}
-
-static vg_err
 s_parse(vg_keyset *ks, const char *path, char *text, vg_reason *why)
 {
     int lineno = 0;
     bool header = false;
+    bool ended = false;
     char *save = NULL;
     size_t len = strlen(text);
     if (len == 0 || text[len - 1] != '\n') {
@@ -194,6 +175,14 @@ s_parse(vg_keyset *ks, const char *path, char *text, vg_reason *why)
         save = nl + 1;
         lineno++;
         if (line[0] == '\0' || line[0] == '#') {
+            continue;
+        }
+        if (ended) {
+            return vg_reason_set(why, VG_ERR_MALFORMED, "%s:%d: text after '%s'", path, lineno,
+                                 S_END);
+        }
+        if (header && strcmp(line, S_END) == 0) {
+            ended = true;
             continue;
         }
         if (!header) {
@@ -210,9 +199,10 @@ s_parse(vg_keyset *ks, const char *path, char *text, vg_reason *why)
             return rc;
         }
     }
-    if (!header || ks->kinds == 0) {
-        return vg_reason_set(why, VG_ERR_MALFORMED, "%s: holds no keys; the file is truncated",
-                             path);
+    if (!header || !ended || ks->kinds == 0) {
+        return vg_reason_set(why, VG_ERR_MALFORMED,
+                             "%s: %s; the file is truncated or damaged: restore it from backup",
+                             path, !header ? "no header" : !ended ? "no end line" : "no keys");
     }
     return s_derive(ks, path, why);
 }
@@ -220,13 +210,9 @@ s_parse(vg_keyset *ks, const char *path, char *text, vg_reason *why)
 vg_err
 vg_keyset_load(vg_keyset **out, const char *path, vg_reason *why)
 {
-    vg_err rc = s_check_perms(path, why);
-    if (rc != VG_OK) {
-        return rc;
-    }
     uint8_t *text = NULL;
     size_t len = 0;
-    rc = vg_file_read(&text, &len, path, VG_KEY_FILE_MAX, why);
+    vg_err rc = vg_file_read_private(&text, &len, path, VG_KEY_FILE_MAX, why);
     if (rc != VG_OK) {
         return rc;
     }
@@ -274,6 +260,7 @@ vg_keyset_save(const vg_keyset *ks, const char *path, vg_reason *why)
         n += snprintf(text + n, S_TEXT_MAX - (size_t)n, "curve-secret %s\n", ks->curve_sk_z85);
     }
     sodium_memzero(hex, sizeof hex);
+    n += snprintf(text + n, S_TEXT_MAX - (size_t)n, "%s\n", S_END);
     vg_err rc = vg_file_write_atomic(path, text, (size_t)n, 0600, why);
     sodium_free(text);
     return rc;

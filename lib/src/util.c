@@ -87,8 +87,25 @@ vg_duration_format(char *out, size_t out_len, uint64_t ms)
     snprintf(out, out_len, "%" PRIu64 "ms", ms);
 }
 
+static vg_err s_read(uint8_t **out, size_t *out_len, const char *path, size_t max_bytes,
+                     bool private_only, vg_reason *why);
+
 vg_err
 vg_file_read(uint8_t **out, size_t *out_len, const char *path, size_t max_bytes, vg_reason *why)
+{
+    return s_read(out, out_len, path, max_bytes, false, why);
+}
+
+vg_err
+vg_file_read_private(uint8_t **out, size_t *out_len, const char *path, size_t max_bytes,
+                     vg_reason *why)
+{
+    return s_read(out, out_len, path, max_bytes, true, why);
+}
+
+static vg_err
+s_read(uint8_t **out, size_t *out_len, const char *path, size_t max_bytes, bool private_only,
+       vg_reason *why)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -104,6 +121,13 @@ vg_file_read(uint8_t **out, size_t *out_len, const char *path, size_t max_bytes,
     }
     if (!S_ISREG(st.st_mode)) {
         rc = vg_reason_set(why, VG_ERR_IO, "%s is not a regular file", path);
+        goto out;
+    }
+    if (private_only && (st.st_mode & 077) != 0) {
+        rc = vg_reason_set(why, VG_ERR_KEY_PERMS,
+                           "%s has mode %04o: a secret file must not be accessible to group or "
+                           "others; run 'chmod 600 %s'",
+                           path, (unsigned)(st.st_mode & 07777), path);
         goto out;
     }
     if ((uint64_t)st.st_size > max_bytes) {

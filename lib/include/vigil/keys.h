@@ -14,7 +14,10 @@
  *     sign-secret <128 hex: Ed25519 secret key (seed || public)>
  *     box-secret <64 hex>
  *     curve-secret <40 Z85 characters>
+ *     end
  *
+ * The closing "end" line makes a file cut short at a line boundary
+ * detectably truncated.
  * Public keys are derived on load. Never log or print a secret key; public
  * keys are shown as hex (sign, box) or Z85 (curve). Thread rules: a keyset is
  * read-only after load and may be shared between threads.

@@ -35,6 +35,12 @@ void vg_duration_format(char *out, size_t out_len, uint64_t ms);
 vg_err vg_file_read(uint8_t **out, size_t *out_len, const char *path, size_t max_bytes,
                     vg_reason *why) VG_MUST_USE;
 
+/* Like vg_file_read, for a file that must be private to its owner: refuses
+ * (VG_ERR_KEY_PERMS) a file that group or others may access, checked on the
+ * open descriptor so the file read is the file checked. */
+vg_err vg_file_read_private(uint8_t **out, size_t *out_len, const char *path, size_t max_bytes,
+                            vg_reason *why) VG_MUST_USE;
+
 /* Replaces path atomically with data, created with mode (e.g. 0600): writes
  * path.tmp, fsyncs it, renames it over path, fsyncs the directory. */
 vg_err vg_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
