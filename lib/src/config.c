@@ -14,13 +14,13 @@
 #include "vigil/util.h"
 
 typedef struct s_load {
-    void *out;                /* consumer struct */
-    const vg_cfg_key *table;  /* its description */
-    size_t n_keys;            /* entries in table */
-    const char *path;         /* the file, for PATH resolution and messages */
-    bool *seen;               /* per key: set by the file */
-    vg_err rc;                /* first error */
-    vg_reason *why;           /* where the first error is described */
+    void *out;               /* consumer struct */
+    const vg_cfg_key *table; /* its description */
+    size_t n_keys;           /* entries in table */
+    const char *path;        /* the file, for PATH resolution and messages */
+    bool *seen;              /* per key: set by the file */
+    vg_err rc;               /* first error */
+    vg_reason *why;          /* where the first error is described */
 } s_load;
 
 static bool
@@ -55,8 +55,7 @@ s_set(const s_load *ld, const vg_cfg_key *k, const char *value, vg_reason *why)
     switch (k->type) {
     case VG_CFG_STRING:
     case VG_CFG_PATH: {
-        char *s = k->type == VG_CFG_PATH ? vg_path_relative_to(ld->path, value)
-                                         : vg_strdup(value);
+        char *s = k->type == VG_CFG_PATH ? vg_path_relative_to(ld->path, value) : vg_strdup(value);
         if (s == NULL) {
             return VG_ERR_NOMEM;
         }
@@ -72,8 +71,8 @@ s_set(const s_load *ld, const vg_cfg_key *k, const char *value, vg_reason *why)
         if (errno != 0 || end == value || *end != '\0' ||
             (s_bounded(k) && (v < k->min || v > k->max))) {
             return vg_reason_set(why, VG_ERR_CONFIG,
-                                 "[%s] %s = '%s': expected an integer from %" PRId64
-                                 " to %" PRId64 " (%s)",
+                                 "[%s] %s = '%s': expected an integer from %" PRId64 " to %" PRId64
+                                 " (%s)",
                                  k->section, k->name, value, k->min, k->max, k->help);
         }
         *(int64_t *)(void *)field = (int64_t)v;
@@ -81,9 +80,8 @@ s_set(const s_load *ld, const vg_cfg_key *k, const char *value, vg_reason *why)
     }
     case VG_CFG_BOOL:
         if (!s_parse_bool((bool *)(void *)field, value)) {
-            return vg_reason_set(why, VG_ERR_CONFIG,
-                                 "[%s] %s = '%s': expected true or false (%s)", k->section,
-                                 k->name, value, k->help);
+            return vg_reason_set(why, VG_ERR_CONFIG, "[%s] %s = '%s': expected true or false (%s)",
+                                 k->section, k->name, value, k->help);
         }
         return VG_OK;
     case VG_CFG_DURATION: {
@@ -106,8 +104,8 @@ s_set(const s_load *ld, const vg_cfg_key *k, const char *value, vg_reason *why)
     case VG_CFG_LOG_LEVEL:
         if (vg_log_level_parse((vg_log_level *)(void *)field, value) != VG_OK) {
             return vg_reason_set(why, VG_ERR_CONFIG,
-                                 "[%s] %s = '%s': expected debug, info, warn or error",
-                                 k->section, k->name, value);
+                                 "[%s] %s = '%s': expected debug, info, warn or error", k->section,
+                                 k->name, value);
         }
         return VG_OK;
     }
@@ -121,8 +119,8 @@ s_accepted_keys(char *out, size_t out_len, const s_load *ld, const char *section
     out[0] = '\0';
     for (size_t i = 0; i < ld->n_keys && used < out_len; i++) {
         if (strcmp(ld->table[i].section, section) == 0) {
-            int w = snprintf(out + used, out_len - used, "%s%s", used ? ", " : "",
-                             ld->table[i].name);
+            int w =
+                snprintf(out + used, out_len - used, "%s%s", used ? ", " : "", ld->table[i].name);
             if (w < 0) {
                 return;
             }
@@ -159,23 +157,22 @@ s_handler(void *user, const char *section, const char *name, const char *value)
     char accepted[256];
     s_accepted_keys(accepted, sizeof accepted, ld, section);
     if (!section_known) {
-        ld->rc = vg_reason_set(ld->why, VG_ERR_CONFIG, "unknown section [%s] (key '%s')", section,
-                               name);
+        ld->rc =
+            vg_reason_set(ld->why, VG_ERR_CONFIG, "unknown section [%s] (key '%s')", section, name);
     } else {
-        ld->rc = vg_reason_set(ld->why, VG_ERR_CONFIG,
-                               "unknown key '%s' in [%s]; accepted keys: %s", name, section,
-                               accepted);
+        ld->rc =
+            vg_reason_set(ld->why, VG_ERR_CONFIG, "unknown key '%s' in [%s]; accepted keys: %s",
+                          name, section, accepted);
     }
     return 0;
 }
 
 vg_err
-vg_config_load(void *out, const vg_cfg_key *table, size_t n_keys, const char *path,
-               vg_reason *why)
+vg_config_load(void *out, const vg_cfg_key *table, size_t n_keys, const char *path, vg_reason *why)
 {
     vg_reason inner = {{0}};
-    s_load ld = {out, table, n_keys, path, calloc(n_keys ? n_keys : 1, sizeof(bool)), VG_OK,
-                 &inner};
+    s_load ld = {out,   table, n_keys, path, calloc(n_keys ? n_keys : 1, sizeof(bool)),
+                 VG_OK, &inner};
     if (ld.seen == NULL) {
         return VG_ERR_NOMEM;
     }

@@ -11,12 +11,12 @@
 #include "vigil.pb-c.h"
 
 struct vg_envelope {
-    uint8_t *bytes;             /* exact serialised SignedEnvelope, owned */
-    size_t len;                 /* its length */
-    Vigil__EnvelopeBody *body;  /* parsed, verified body, owned */
-    vg_strlist categories;      /* copy of body categories */
-    vg_strlist recipients;      /* recipient agency ids, in body order */
-    uint8_t hash[VG_HASH_LEN];  /* BLAKE2b-256 of the signed body bytes */
+    uint8_t *bytes;            /* exact serialised SignedEnvelope, owned */
+    size_t len;                /* its length */
+    Vigil__EnvelopeBody *body; /* parsed, verified body, owned */
+    vg_strlist categories;     /* copy of body categories */
+    vg_strlist recipients;     /* recipient agency ids, in body order */
+    uint8_t hash[VG_HASH_LEN]; /* BLAKE2b-256 of the signed body bytes */
 };
 
 /* ---- shared pieces ---------------------------------------------------------- */
@@ -185,8 +185,8 @@ s_pack_content(uint8_t **out, size_t *out_len, const vg_alert *a)
     static char empty[] = "";
 #define S_OR(s) ((s) ? (s) : empty)
     pb.event = S_OR(a->event);
-    pb.certainty = a->certainty ? (Vigil__Certainty)a->certainty
-                                : VIGIL__CERTAINTY__CERTAINTY_UNKNOWN;
+    pb.certainty =
+        a->certainty ? (Vigil__Certainty)a->certainty : VIGIL__CERTAINTY__CERTAINTY_UNKNOWN;
     pb.headline = S_OR(a->headline);
     pb.description = S_OR(a->description);
     pb.instruction = S_OR(a->instruction);
@@ -267,15 +267,15 @@ s_sign_body(uint8_t **out, size_t *out_len, const Vigil__EnvelopeBody *body,
 }
 
 typedef struct s_seal_work {
-    uint8_t *key;                     /* content key, sodium_malloc'ed */
-    uint8_t *plain;                   /* serialised Alert, sodium_malloc'ed */
-    size_t plain_len;                 /* its length */
-    uint8_t *cipher;                  /* ciphertext */
-    uint8_t *ad;                      /* associated data */
-    uint8_t *sealed;                  /* n * VG_SEALED_KEY_LEN */
-    Vigil__SealedKey *rk;             /* n recipient entries */
-    Vigil__SealedKey **rk_p;          /* pointers to them */
-    ProtobufCBinaryData *refs;        /* references */
+    uint8_t *key;              /* content key, sodium_malloc'ed */
+    uint8_t *plain;            /* serialised Alert, sodium_malloc'ed */
+    size_t plain_len;          /* its length */
+    uint8_t *cipher;           /* ciphertext */
+    uint8_t *ad;               /* associated data */
+    uint8_t *sealed;           /* n * VG_SEALED_KEY_LEN */
+    Vigil__SealedKey *rk;      /* n recipient entries */
+    Vigil__SealedKey **rk_p;   /* pointers to them */
+    ProtobufCBinaryData *refs; /* references */
 } s_seal_work;
 
 static void
@@ -377,11 +377,11 @@ vg_envelope_seal(uint8_t **out, size_t *out_len, uint8_t id_out[VG_ALERT_ID_LEN]
     body.sequence = params->sequence;
     body.created_ms = params->created_ms > 0 ? (uint64_t)params->created_ms : 0;
     body.status = alert->status ? (Vigil__Status)alert->status : VIGIL__STATUS__STATUS_ACTUAL;
-    body.msg_type = alert->msg_type ? (Vigil__MsgType)alert->msg_type
-                                    : VIGIL__MSG_TYPE__MSG_TYPE_ALERT;
+    body.msg_type =
+        alert->msg_type ? (Vigil__MsgType)alert->msg_type : VIGIL__MSG_TYPE__MSG_TYPE_ALERT;
     body.severity = (Vigil__Severity)alert->severity;
-    body.urgency = alert->urgency ? (Vigil__Urgency)alert->urgency
-                                  : VIGIL__URGENCY__URGENCY_UNKNOWN;
+    body.urgency =
+        alert->urgency ? (Vigil__Urgency)alert->urgency : VIGIL__URGENCY__URGENCY_UNKNOWN;
     body.n_categories = alert->categories.n;
     body.categories = alert->categories.items;
     body.network_version = vg_netdoc_version(params->doc);
@@ -424,8 +424,8 @@ s_enum_ok(int v, int max)
 static vg_err
 s_check_body(const Vigil__EnvelopeBody *b, const vg_netdoc *doc, vg_reason *why)
 {
-    if (b->alert_id.len != VG_ALERT_ID_LEN || b->sequence == 0 ||
-        b->nonce.len != VG_NONCE_LEN || b->key_commitment.len != VG_HASH_LEN ||
+    if (b->alert_id.len != VG_ALERT_ID_LEN || b->sequence == 0 || b->nonce.len != VG_NONCE_LEN ||
+        b->key_commitment.len != VG_HASH_LEN ||
         b->ciphertext.len < crypto_aead_xchacha20poly1305_ietf_ABYTES) {
         return vg_reason_set(why, VG_ERR_MALFORMED,
                              "envelope body lacks a valid alert id, sequence, nonce, commitment "
@@ -456,7 +456,8 @@ s_check_body(const Vigil__EnvelopeBody *b, const vg_netdoc *doc, vg_reason *why)
     vg_agency ag;
     for (size_t i = 0; i < b->n_recipients; i++) {
         const Vigil__SealedKey *r = b->recipients[i];
-        if (r->sealed_key.len != VG_SEALED_KEY_LEN || vg_netdoc_find(doc, r->agency, &ag) != VG_OK) {
+        if (r->sealed_key.len != VG_SEALED_KEY_LEN ||
+            vg_netdoc_find(doc, r->agency, &ag) != VG_OK) {
             return vg_reason_set(why, VG_ERR_MALFORMED,
                                  "recipient '%s' is unknown or its sealed key is malformed",
                                  r->agency);
@@ -653,9 +654,9 @@ vg_envelope_check_policy(const vg_envelope *env, const vg_netdoc *doc, vg_strlis
 {
     vg_strlist required = {0};
     vg_strlist absent = {0};
-    vg_err rc = vg_netdoc_required(doc, (const char *const *)env->categories.items,
-                                   env->categories.n, vg_envelope_severity(env),
-                                   vg_envelope_sender(env), &required);
+    vg_err rc =
+        vg_netdoc_required(doc, (const char *const *)env->categories.items, env->categories.n,
+                           vg_envelope_severity(env), vg_envelope_sender(env), &required);
     for (size_t i = 0; i < required.n && rc == VG_OK; i++) {
         if (!vg_strlist_contains(&env->recipients, required.items[i])) {
             rc = vg_strlist_add(&absent, required.items[i]);
@@ -723,8 +724,10 @@ s_content_key(uint8_t key[VG_CONTENT_KEY_LEN], const vg_envelope *env, const cha
 {
     const Vigil__SealedKey *sk = me ? s_my_key(env, me) : NULL;
     if (sk == NULL) {
-        return vg_reason_set(why, VG_ERR_NOT_RECIPIENT, "agency '%s' is not a recipient of this "
-                             "alert", me ? me : "");
+        return vg_reason_set(why, VG_ERR_NOT_RECIPIENT,
+                             "agency '%s' is not a recipient of this "
+                             "alert",
+                             me ? me : "");
     }
     return s_unseal(key, env, sk->sealed_key.data, sk->sealed_key.len, keys, why);
 }
@@ -806,8 +809,8 @@ s_fill_alert(vg_alert *a, const vg_envelope *env, const Vigil__Alert *pb)
 /* The decrypted Alert's strings are plaintext: this allocator remembers each
  * block's size so it can wipe it on free. */
 typedef struct s_block {
-    size_t size;          /* bytes after the header */
-    max_align_t align[];  /* keeps the payload aligned */
+    size_t size;         /* bytes after the header */
+    max_align_t align[]; /* keeps the payload aligned */
 } s_block;
 
 static void *
@@ -841,8 +844,8 @@ s_decrypt(vg_alert *out, const vg_envelope *env, const uint8_t *key, vg_reason *
     const Vigil__EnvelopeBody *b = env->body;
     size_t ad_len = 0;
     vg_err rc = VG_OK;
-    uint8_t *ad = s_aead_ad(&ad_len, b->alert_id.data, b->sender, env->recipients.items,
-                            env->recipients.n);
+    uint8_t *ad =
+        s_aead_ad(&ad_len, b->alert_id.data, b->sender, env->recipients.items, env->recipients.n);
     size_t plen = b->ciphertext.len - crypto_aead_xchacha20poly1305_ietf_ABYTES;
     uint8_t *plain = sodium_malloc(plen ? plen : 1);
     Vigil__Alert *pb = NULL;
@@ -902,13 +905,12 @@ vg_envelope_open(vg_alert *out, const vg_envelope *env, const char *me, const vg
         return vg_reason_set(why, VG_ERR_NOT_RECIPIENT,
                              "agency '%s' is not a recipient of this alert", me ? me : "");
     }
-    return vg_envelope_open_sealed(out, env, sk->sealed_key.data, sk->sealed_key.len, my_keys,
-                                   why);
+    return vg_envelope_open_sealed(out, env, sk->sealed_key.data, sk->sealed_key.len, my_keys, why);
 }
 
 vg_err
-vg_envelope_content_key(uint8_t key_out[VG_CONTENT_KEY_LEN], const vg_envelope *env,
-                        const char *me, const vg_keyset *my_keys, vg_reason *why)
+vg_envelope_content_key(uint8_t key_out[VG_CONTENT_KEY_LEN], const vg_envelope *env, const char *me,
+                        const vg_keyset *my_keys, vg_reason *why)
 {
     return s_content_key(key_out, env, me, my_keys, why);
 }

@@ -15,15 +15,15 @@
 
 /* Lives in sodium_malloc'ed memory: guard pages, mlock'ed, wiped on free. */
 struct vg_keyset {
-    unsigned kinds;                             /* VG_KEY_* present */
-    uint8_t sign_pk[VG_SIGN_PK_LEN];            /* Ed25519 public */
-    uint8_t sign_sk[VG_SIGN_SK_LEN];            /* Ed25519 secret (seed || public) */
-    uint8_t box_pk[VG_BOX_PK_LEN];              /* X25519 public */
-    uint8_t box_sk[VG_BOX_SK_LEN];              /* X25519 secret */
-    uint8_t curve_pk[VG_CURVE_KEY_LEN];         /* CurveZMQ public */
-    uint8_t curve_sk[VG_CURVE_KEY_LEN];         /* CurveZMQ secret */
-    char curve_pk_z85[VG_Z85_KEY_LEN + 1];      /* Z85 of curve_pk */
-    char curve_sk_z85[VG_Z85_KEY_LEN + 1];      /* Z85 of curve_sk */
+    unsigned kinds;                        /* VG_KEY_* present */
+    uint8_t sign_pk[VG_SIGN_PK_LEN];       /* Ed25519 public */
+    uint8_t sign_sk[VG_SIGN_SK_LEN];       /* Ed25519 secret (seed || public) */
+    uint8_t box_pk[VG_BOX_PK_LEN];         /* X25519 public */
+    uint8_t box_sk[VG_BOX_SK_LEN];         /* X25519 secret */
+    uint8_t curve_pk[VG_CURVE_KEY_LEN];    /* CurveZMQ public */
+    uint8_t curve_sk[VG_CURVE_KEY_LEN];    /* CurveZMQ secret */
+    char curve_pk_z85[VG_Z85_KEY_LEN + 1]; /* Z85 of curve_pk */
+    char curve_sk_z85[VG_Z85_KEY_LEN + 1]; /* Z85 of curve_sk */
 };
 
 static vg_keyset *
@@ -202,7 +202,10 @@ s_parse(vg_keyset *ks, const char *path, char *text, vg_reason *why)
     if (!header || !ended || ks->kinds == 0) {
         return vg_reason_set(why, VG_ERR_MALFORMED,
                              "%s: %s; the file is truncated or damaged: restore it from backup",
-                             path, !header ? "no header" : !ended ? "no end line" : "no keys");
+                             path,
+                             !header  ? "no header"
+                             : !ended ? "no end line"
+                                      : "no keys");
     }
     return s_derive(ks, path, why);
 }
@@ -358,8 +361,8 @@ vg_sign(uint8_t sig[VG_SIGNATURE_LEN], const vg_keyset *ks, const char *domain, 
 }
 
 vg_err
-vg_verify(const uint8_t sig[VG_SIGNATURE_LEN], const uint8_t pk[VG_SIGN_PK_LEN],
-          const char *domain, const uint8_t *msg, size_t len)
+vg_verify(const uint8_t sig[VG_SIGNATURE_LEN], const uint8_t pk[VG_SIGN_PK_LEN], const char *domain,
+          const uint8_t *msg, size_t len)
 {
     size_t blen = 0;
     uint8_t *buf = s_domain_concat(domain, msg, len, &blen);

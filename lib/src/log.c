@@ -57,8 +57,8 @@ vg_log(vg_log_level level, const char *component, const char *msg_id, const char
     char line[2048];
     char when[VG_TIME_STR_LEN];
     vg_time_format(when, sizeof when, vg_clock_wall_ms(vg_clock_system()));
-    int n = snprintf(line, sizeof line, "%s %s %s %s", when, s_level_names[level], component,
-                     msg_id);
+    int n =
+        snprintf(line, sizeof line, "%s %s %s %s", when, s_level_names[level], component, msg_id);
     if (n > 0 && (size_t)n < sizeof line - 1 && kv_fmt != NULL && kv_fmt[0] != '\0') {
         line[n++] = ' ';
         va_list ap;

@@ -77,8 +77,7 @@ s_validate_card(const Vigil__NetworkDocument *d, size_t i, vg_reason *why)
                              "agency id '%s' is invalid: use 1-63 of a-z, 0-9 and '-'", a->id);
     }
     if (!vg_netdoc_name_is_valid(a->role)) {
-        return vg_reason_set(why, VG_ERR_POLICY, "agency %s: role '%s' is invalid", a->id,
-                             a->role);
+        return vg_reason_set(why, VG_ERR_POLICY, "agency %s: role '%s' is invalid", a->id, a->role);
     }
     if (strlen(a->display_name) > 128) {
         return vg_reason_set(why, VG_ERR_POLICY, "agency %s: name is over 128 characters", a->id);
@@ -101,8 +100,8 @@ s_validate_card(const Vigil__NetworkDocument *d, size_t i, vg_reason *why)
         if (memcmp(a->sign_key.data, b->sign_key.data, 32) == 0 ||
             memcmp(a->box_key.data, b->box_key.data, 32) == 0 ||
             memcmp(a->transport_key.data, b->transport_key.data, 32) == 0) {
-            return vg_reason_set(why, VG_ERR_POLICY, "agencies %s and %s share a public key",
-                                 b->id, a->id);
+            return vg_reason_set(why, VG_ERR_POLICY, "agencies %s and %s share a public key", b->id,
+                                 a->id);
         }
     }
     return VG_OK;
@@ -120,8 +119,7 @@ s_validate_rule(const Vigil__NetworkDocument *d, const Vigil__PolicyRule *r, siz
     }
     if (r->n_must_reach + r->n_must_reach_roles == 0) {
         return vg_reason_set(why, VG_ERR_POLICY,
-                             "policy rule %zu (%s): names no agency or role to reach", i + 1,
-                             name);
+                             "policy rule %zu (%s): names no agency or role to reach", i + 1, name);
     }
     for (size_t j = 0; j < r->n_categories; j++) {
         if (!s_in_taxonomy(d, r->categories[j])) {
@@ -164,9 +162,8 @@ s_validate_deadlines(const Vigil__NetworkDocument *d, vg_reason *why)
     for (size_t i = 0; i < d->n_deadlines; i++) {
         const Vigil__DeadlineRule *r = d->deadlines[i];
         if (r->severity < VIGIL__SEVERITY__SEVERITY_LOW ||
-            r->severity > VIGIL__SEVERITY__SEVERITY_CRITICAL ||
-            (int)r->urgency < 0 || r->urgency > VIGIL__URGENCY__URGENCY_IMMEDIATE ||
-            r->deadline_ms == 0) {
+            r->severity > VIGIL__SEVERITY__SEVERITY_CRITICAL || (int)r->urgency < 0 ||
+            r->urgency > VIGIL__URGENCY__URGENCY_IMMEDIATE || r->deadline_ms == 0) {
             return vg_reason_set(why, VG_ERR_POLICY,
                                  "deadlines: rule %zu needs a valid severity and a duration > 0",
                                  i + 1);
@@ -195,8 +192,8 @@ s_validate_escalation(const Vigil__NetworkDocument *d, vg_reason *why)
                                  i + 1);
         }
         if (s->target == VIGIL__ESCALATION_TARGET__ESCALATION_ROLE && !s_has_role(d, s->role)) {
-            return vg_reason_set(why, VG_ERR_POLICY,
-                                 "escalation step %zu: no agency has role '%s'", i + 1, s->role);
+            return vg_reason_set(why, VG_ERR_POLICY, "escalation step %zu: no agency has role '%s'",
+                                 i + 1, s->role);
         }
         if (i > 0 && s->after_ms < d->escalation[i - 1]->after_ms) {
             return vg_reason_set(why, VG_ERR_POLICY,
@@ -320,8 +317,8 @@ vg_netdoc_verify(vg_netdoc **out, const uint8_t *bytes, size_t len,
                  const uint8_t admin_pk[VG_SIGN_PK_LEN], uint64_t min_version, vg_reason *why)
 {
     if (len > VG_NETDOC_MAX_BYTES) {
-        return vg_reason_set(why, VG_ERR_TOO_LARGE, "network document is %zu bytes; limit %d",
-                             len, VG_NETDOC_MAX_BYTES);
+        return vg_reason_set(why, VG_ERR_TOO_LARGE, "network document is %zu bytes; limit %d", len,
+                             VG_NETDOC_MAX_BYTES);
     }
     Vigil__SignedNetworkDocument *s = vigil__signed_network_document__unpack(NULL, len, bytes);
     if (s == NULL || s->signature.len != VG_SIGNATURE_LEN) {
@@ -356,8 +353,7 @@ vg_netdoc_verify(vg_netdoc **out, const uint8_t *bytes, size_t len,
         rc = vg_reason_set(why, VG_ERR_STALE_VERSION,
                            "network document version %llu is older than version %llu already "
                            "held; refusing to go back",
-                           (unsigned long long)doc->pb->version,
-                           (unsigned long long)min_version);
+                           (unsigned long long)doc->pb->version, (unsigned long long)min_version);
     }
 out:
     vigil__signed_network_document__free_unpacked(s, NULL);

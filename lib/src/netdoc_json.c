@@ -50,7 +50,8 @@ s_only_keys(json_t *obj, const char *const *allowed, const char *where, vg_reaso
 {
     const char *key;
     json_t *v;
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         bool ok = false;
         for (size_t i = 0; allowed[i] != NULL && !ok; i++) {
             ok = strcmp(key, allowed[i]) == 0;
@@ -82,8 +83,8 @@ s_string(const char **out, json_t *obj, const char *key, bool required, const ch
 }
 
 static vg_err
-s_strings(char ***out, size_t *n_out, json_t *obj, const char *key, const char *where,
-          s_arena *ar, vg_reason *why)
+s_strings(char ***out, size_t *n_out, json_t *obj, const char *key, const char *where, s_arena *ar,
+          vg_reason *why)
 {
     json_t *v = json_object_get(obj, key);
     *n_out = 0;
@@ -139,9 +140,9 @@ s_key(ProtobufCBinaryData *out, json_t *obj, const char *key, bool z85, const ch
 static vg_err
 s_agency(Vigil__AgencyCard **out, json_t *obj, size_t i, s_arena *ar, vg_reason *why)
 {
-    static const char *const keys[] = {"id",      "role",          "name",
-                                       "sign_key", "box_key",      "transport_key",
-                                       "revoked", "escalation_contact", NULL};
+    static const char *const keys[] = {"id",      "role",          "name",    "sign_key",
+                                       "box_key", "transport_key", "revoked", "escalation_contact",
+                                       NULL};
     char where[64];
     snprintf(where, sizeof where, "agencies[%zu]", i);
     if (!json_is_object(obj)) {
@@ -164,8 +165,7 @@ s_agency(Vigil__AgencyCard **out, json_t *obj, size_t i, s_arena *ar, vg_reason 
     if (rc == VG_OK && (rc = s_string(&s, obj, "name", false, where, why)) == VG_OK) {
         a->display_name = (char *)s;
     }
-    if (rc == VG_OK &&
-        (rc = s_string(&s, obj, "escalation_contact", false, where, why)) == VG_OK) {
+    if (rc == VG_OK && (rc = s_string(&s, obj, "escalation_contact", false, where, why)) == VG_OK) {
         a->escalation_contact = (char *)s;
     }
     if (rc == VG_OK) {
@@ -214,8 +214,8 @@ s_rule(Vigil__PolicyRule **out, json_t *obj, size_t i, s_arena *ar, vg_reason *w
         rc = s_strings(&r->must_reach, &r->n_must_reach, obj, "must_reach", where, ar, why);
     }
     if (rc == VG_OK) {
-        rc = s_strings(&r->must_reach_roles, &r->n_must_reach_roles, obj, "must_reach_roles",
-                       where, ar, why);
+        rc = s_strings(&r->must_reach_roles, &r->n_must_reach_roles, obj, "must_reach_roles", where,
+                       ar, why);
     }
     if (rc == VG_OK && (rc = s_string(&s, obj, "min_severity", false, where, why)) == VG_OK) {
         vg_severity sev = VG_SEV_LOW;
@@ -241,7 +241,8 @@ s_deadlines(Vigil__NetworkDocument *d, json_t *obj, s_arena *ar, vg_reason *why)
     }
     const char *key;
     json_t *v;
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         Vigil__DeadlineRule *r = s_alloc(ar, sizeof *r);
         char sev_text[32];
         if (r == NULL) {
@@ -277,8 +278,7 @@ s_deadlines(Vigil__NetworkDocument *d, json_t *obj, s_arena *ar, vg_reason *why)
 }
 
 static vg_err
-s_escalation_step(Vigil__EscalationStep **out, json_t *obj, size_t i, s_arena *ar,
-                  vg_reason *why)
+s_escalation_step(Vigil__EscalationStep **out, json_t *obj, size_t i, s_arena *ar, vg_reason *why)
 {
     static const char *const keys[] = {"after", "target", "role", NULL};
     char where[64];
@@ -318,8 +318,7 @@ s_escalation_step(Vigil__EscalationStep **out, json_t *obj, size_t i, s_arena *a
         s->target = VIGIL__ESCALATION_TARGET__ESCALATION_ROLE;
     } else {
         return vg_reason_set(why, VG_ERR_MALFORMED,
-                             "%s: target \"%s\" must be redeliver, contact or role", where,
-                             target);
+                             "%s: target \"%s\" must be redeliver, contact or role", where, target);
     }
     if ((s->target == VIGIL__ESCALATION_TARGET__ESCALATION_ROLE) != (role[0] != '\0')) {
         return vg_reason_set(why, VG_ERR_MALFORMED,
@@ -356,7 +355,7 @@ s_escalation_step(Vigil__EscalationStep **out, json_t *obj, size_t i, s_arena *a
 static vg_err
 s_build(Vigil__NetworkDocument *d, json_t *root, s_arena *ar, vg_reason *why)
 {
-    static const char *const keys[] = {"network",  "version",   "issued",     "broker",
+    static const char *const keys[] = {"network",    "version",  "issued", "broker",
                                        "categories", "agencies", "policy", "deadlines",
                                        "escalation", NULL};
     static const char *const broker_keys[] = {"sign_key", "transport_key", NULL};

@@ -54,8 +54,8 @@ s_check_rules(vg_receipt_kind kind, size_t n_items, size_t officer_len, size_t n
 }
 
 vg_err
-vg_receipt_sign(uint8_t **out, size_t *out_len, const vg_receipt_spec *spec,
-                const vg_keyset *keys, vg_reason *why)
+vg_receipt_sign(uint8_t **out, size_t *out_len, const vg_receipt_spec *spec, const vg_keyset *keys,
+                vg_reason *why)
 {
     if (spec->agency == NULL || !vg_agency_id_is_valid(spec->agency)) {
         return vg_reason_set(why, VG_ERR_INVALID, "a receipt needs the agency that signs it");
@@ -182,8 +182,9 @@ vg_receipt_verify(vg_receipt **out, const uint8_t *bytes, size_t len, const vg_n
         goto out;
     }
     if (strcmp(r->body->agency, sr->signer) != 0) {
-        rc = vg_reason_set(why, VG_ERR_SENDER_MISMATCH, "receipt signed by '%s' claims agency '%.64s'",
-                           sr->signer, r->body->agency);
+        rc = vg_reason_set(why, VG_ERR_SENDER_MISMATCH,
+                           "receipt signed by '%s' claims agency '%.64s'", sr->signer,
+                           r->body->agency);
         goto out;
     }
     rc = s_check_body(r, why);

@@ -23,8 +23,10 @@ s_check_target(const vg_envelope *env, const char *to, const vg_netdoc *doc, vg_
 {
     vg_agency ag;
     if (to == NULL || vg_netdoc_find(doc, to, &ag) != VG_OK) {
-        return vg_reason_set(why, VG_ERR_NOT_FOUND, "cannot share with '%s': not an agency of "
-                             "this network", to ? to : "");
+        return vg_reason_set(why, VG_ERR_NOT_FOUND,
+                             "cannot share with '%s': not an agency of "
+                             "this network",
+                             to ? to : "");
     }
     if (ag.revoked) {
         return vg_reason_set(why, VG_ERR_REVOKED, "cannot share with '%s': it is revoked", to);
@@ -131,8 +133,7 @@ s_check_body(const Vigil__ShareBody *b, const vg_netdoc *doc, vg_reason *why)
                              b->to_agency);
     }
     if (ag.revoked) {
-        return vg_reason_set(why, VG_ERR_REVOKED, "share names revoked agency '%s'",
-                             b->to_agency);
+        return vg_reason_set(why, VG_ERR_REVOKED, "share names revoked agency '%s'", b->to_agency);
     }
     if (strcmp(b->to_agency, b->sharer) == 0) {
         return vg_reason_set(why, VG_ERR_MALFORMED, "an agency cannot share with itself");
@@ -172,8 +173,9 @@ vg_share_verify(vg_share **out, const uint8_t *bytes, size_t len, const vg_netdo
         goto out;
     }
     if (strcmp(s->body->sharer, ss->signer) != 0) {
-        rc = vg_reason_set(why, VG_ERR_SENDER_MISMATCH, "share signed by '%s' claims sharer '%.64s'",
-                           ss->signer, s->body->sharer);
+        rc =
+            vg_reason_set(why, VG_ERR_SENDER_MISMATCH, "share signed by '%s' claims sharer '%.64s'",
+                          ss->signer, s->body->sharer);
         goto out;
     }
     rc = s_check_body(s->body, doc, why);

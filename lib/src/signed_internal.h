@@ -14,8 +14,8 @@
 
 /* VG_ERR_UNKNOWN_SENDER, VG_ERR_REVOKED or VG_ERR_BAD_SIGNATURE, with `what`
  * ("envelope", "receipt", "share") named in why. */
-vg_err vg_signed_check(const vg_netdoc *doc, const char *signer, const uint8_t *sig,
-                       size_t sig_len, const char *domain, const uint8_t *body, size_t body_len,
-                       const char *what, vg_reason *why) VG_MUST_USE;
+vg_err vg_signed_check(const vg_netdoc *doc, const char *signer, const uint8_t *sig, size_t sig_len,
+                       const char *domain, const uint8_t *body, size_t body_len, const char *what,
+                       vg_reason *why) VG_MUST_USE;
 
 #endif

@@ -232,8 +232,8 @@ vg_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode
     close(fd);
     fd = -1;
     if (rename(tmp, path) != 0) {
-        rc = vg_reason_set(why, VG_ERR_IO, "cannot rename %s to %s: %s", tmp, path,
-                           strerror(errno));
+        rc =
+            vg_reason_set(why, VG_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
         goto out;
     }
     rc = s_fsync_dir_of(path, why);
@@ -388,8 +388,8 @@ vg_strlist_join(char *out, size_t out_len, const vg_strlist *l, const char *sep)
     }
 }
 
-vg_err
-vg_strlist_split(vg_strlist *out, const char *text, vg_reason *why)
+static vg_err
+s_split(vg_strlist *out, const char *text, vg_reason *why)
 {
     const char *p = text ? text : "";
     for (;;) {
@@ -423,6 +423,17 @@ vg_strlist_split(vg_strlist *out, const char *text, vg_reason *why)
         }
         p = comma + 1;
     }
+}
+
+vg_err
+vg_strlist_split(vg_strlist *out, const char *text, vg_reason *why)
+{
+    size_t before = out->n;
+    vg_err rc = s_split(out, text, why);
+    while (rc != VG_OK && out->n > before) { /* leave out as it was */
+        free(out->items[--out->n]);
+    }
+    return rc;
 }
 
 void

@@ -18,8 +18,8 @@ static const char *const s_urgency[] = {"unspecified", "unknown",  "past",
                                         "future",      "expected", "immediate"};
 static const char *const s_certainty[] = {"unspecified", "unknown", "unlikely",
                                           "possible",    "likely",  "observed"};
-static const char *const s_receipt[] = {"unspecified", "delivered", "acknowledged",
-                                        "in_progress", "declined"};
+static const char *const s_receipt[] = {"unspecified", "delivered", "acknowledged", "in_progress",
+                                        "declined"};
 
 #define S_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -43,15 +43,15 @@ s_parse(int *out, const char *const *names, size_t n, const char *what, const ch
     char accepted[256] = "";
     size_t used = 0;
     for (size_t i = 1; i < n && used < sizeof accepted; i++) {
-        int w = snprintf(accepted + used, sizeof accepted - used, "%s%s", i > 1 ? ", " : "",
-                         names[i]);
+        int w =
+            snprintf(accepted + used, sizeof accepted - used, "%s%s", i > 1 ? ", " : "", names[i]);
         if (w < 0) {
             break;
         }
         used += (size_t)w;
     }
-    return vg_reason_set(why, VG_ERR_MALFORMED, "unknown %s '%s': use one of %s", what,
-                         s ? s : "", accepted);
+    return vg_reason_set(why, VG_ERR_MALFORMED, "unknown %s '%s': use one of %s", what, s ? s : "",
+                         accepted);
 }
 
 #define S_ENUM_FUNCS(type, fname, table, what)                                                     \

@@ -31,15 +31,15 @@ typedef enum vg_cfg_type {
 } vg_cfg_type;
 
 typedef struct vg_cfg_key {
-    const char *section;  /* "broker" */
-    const char *name;     /* "endpoint" */
-    vg_cfg_type type;     /* how to parse and store */
-    size_t offset;        /* offsetof(consumer struct, field) */
-    const char *def;      /* default as text, or NULL for none */
-    bool required;        /* must appear in the file (or have a default) */
-    int64_t min;          /* INT, DURATION(ms): lower bound */
-    int64_t max;          /* INT, DURATION(ms): upper bound (0,0 = unbounded) */
-    const char *help;     /* one line for error messages and docs */
+    const char *section; /* "broker" */
+    const char *name;    /* "endpoint" */
+    vg_cfg_type type;    /* how to parse and store */
+    size_t offset;       /* offsetof(consumer struct, field) */
+    const char *def;     /* default as text, or NULL for none */
+    bool required;       /* must appear in the file (or have a default) */
+    int64_t min;         /* INT, DURATION(ms): lower bound */
+    int64_t max;         /* INT, DURATION(ms): upper bound (0,0 = unbounded) */
+    const char *help;    /* one line for error messages and docs */
 } vg_cfg_key;
 
 /* Loads path into the struct at out (which the caller zeroed). On failure

@@ -60,23 +60,23 @@ typedef struct vg_alert {
     vg_strlist categories;       /* 1..VG_CATEGORIES_MAX, from the taxonomy */
     vg_strlist recipients;       /* agency ids the content key is sealed to */
     uint8_t (*references)[VG_ALERT_ID_LEN]; /* alert ids updated or cancelled */
-    size_t n_references;                     /* count of references */
+    size_t n_references;                    /* count of references */
     /* Content: encrypted, only recipients read it. */
-    char *event;          /* CAP event, e.g. "Child sexual exploitation" */
+    char *event;            /* CAP event, e.g. "Child sexual exploitation" */
     vg_certainty certainty; /* default UNKNOWN when UNSPECIFIED */
-    char *headline;       /* required, <= VG_SHORT_TEXT_MAX */
-    char *description;    /* <= VG_TEXT_MAX */
-    char *instruction;    /* what recipients should do */
-    vg_area *areas;       /* CAP areas */
-    size_t n_areas;       /* count of areas */
-    int64_t expires_ms;   /* 0 = none */
-    vg_strlist incidents; /* names that link related alerts */
-    vg_subject *subjects; /* who or what it is about */
-    size_t n_subjects;    /* count of subjects */
-    char *sender_name;    /* the person or desk that wrote it */
-    char *contact;        /* how to reach them */
-    char *web;            /* a link */
-    char *language;       /* RFC 5646; "en-GB" when absent */
+    char *headline;         /* required, <= VG_SHORT_TEXT_MAX */
+    char *description;      /* <= VG_TEXT_MAX */
+    char *instruction;      /* what recipients should do */
+    vg_area *areas;         /* CAP areas */
+    size_t n_areas;         /* count of areas */
+    int64_t expires_ms;     /* 0 = none */
+    vg_strlist incidents;   /* names that link related alerts */
+    vg_subject *subjects;   /* who or what it is about */
+    size_t n_subjects;      /* count of subjects */
+    char *sender_name;      /* the person or desk that wrote it */
+    char *contact;          /* how to reach them */
+    char *web;              /* a link */
+    char *language;         /* RFC 5646; "en-GB" when absent */
 } vg_alert;
 
 /* Frees and wipes everything vg_envelope_open() put in a; leaves it zeroed. */
@@ -107,8 +107,8 @@ typedef struct vg_envelope vg_envelope;
  * the received body bytes (VG_ERR_BAD_SIGNATURE), body parse and field checks
  * (VG_ERR_MALFORMED), body sender = signer (VG_ERR_SENDER_MISMATCH).
  * Copies the bytes. Free with vg_envelope_destroy. */
-vg_err vg_envelope_verify(vg_envelope **out, const uint8_t *bytes, size_t len,
-                          const vg_netdoc *doc, vg_reason *why) VG_MUST_USE;
+vg_err vg_envelope_verify(vg_envelope **out, const uint8_t *bytes, size_t len, const vg_netdoc *doc,
+                          vg_reason *why) VG_MUST_USE;
 
 /* NULL-safe; sets *env_p = NULL. */
 void vg_envelope_destroy(vg_envelope **env_p);
@@ -133,8 +133,8 @@ const uint8_t *vg_envelope_bytes(const vg_envelope *env, size_t *len_out);
 /* The policy's required agencies (vg_netdoc_required) that the envelope does
  * not address. VG_ERR_MISSING_RECIPIENTS names them in why and appends them
  * to *missing (may be NULL). */
-vg_err vg_envelope_check_policy(const vg_envelope *env, const vg_netdoc *doc,
-                                vg_strlist *missing, vg_reason *why) VG_MUST_USE;
+vg_err vg_envelope_check_policy(const vg_envelope *env, const vg_netdoc *doc, vg_strlist *missing,
+                                vg_reason *why) VG_MUST_USE;
 
 /* Opens the envelope as agency `me`: VG_ERR_NOT_RECIPIENT when not listed,
  * VG_ERR_UNSEAL when the sealed key does not open with my box key,

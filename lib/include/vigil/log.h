@@ -38,7 +38,7 @@ vg_err vg_log_level_parse(vg_log_level *out, const char *text) VG_MUST_USE;
 void vg_log_stderr_sink(vg_log_level level, const char *line, void *ctx);
 
 /* Logs "<time> <LEVEL> <component> <msg_id> <formatted kv pairs>". */
-void vg_log(vg_log_level level, const char *component, const char *msg_id, const char *kv_fmt,
-            ...) VG_PRINTF(4, 5);
+void vg_log(vg_log_level level, const char *component, const char *msg_id, const char *kv_fmt, ...)
+    VG_PRINTF(4, 5);
 
 #endif

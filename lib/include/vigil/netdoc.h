@@ -60,8 +60,8 @@ vg_err vg_netdoc_body_from_json(uint8_t **out, size_t *out_len, const char *json
                                 vg_reason *why) VG_MUST_USE;
 
 /* Signs a document body with the admin key, forcing its version to `version`
- * (0 keeps the body's) and setting its issued time to now when it has none. *out is the serialised SignedNetworkDocument,
- * malloc'ed; free() it. */
+ * (0 keeps the body's) and setting its issued time to now when it has none. *out is the serialised
+ * SignedNetworkDocument, malloc'ed; free() it. */
 vg_err vg_netdoc_sign(uint8_t **out, size_t *out_len, const uint8_t *body, size_t body_len,
                       uint64_t version, const vg_keyset *admin, vg_reason *why) VG_MUST_USE;
 
@@ -109,9 +109,8 @@ const char *vg_netdoc_category_at(const vg_netdoc *doc, size_t i);
 /* The agencies the policy says must receive an alert with these categories
  * and severity, sender excluded, revoked agencies excluded, each once, in the
  * document's agency order. Appends to *out (caller inits and finis it). */
-vg_err vg_netdoc_required(const vg_netdoc *doc, const char *const *categories,
-                          size_t n_categories, vg_severity severity, const char *sender,
-                          vg_strlist *out) VG_MUST_USE;
+vg_err vg_netdoc_required(const vg_netdoc *doc, const char *const *categories, size_t n_categories,
+                          vg_severity severity, const char *sender, vg_strlist *out) VG_MUST_USE;
 
 /* The acknowledgement deadline (a duration) for this severity and urgency:
  * the rule for (severity, urgency) if there is one, else for severity. An

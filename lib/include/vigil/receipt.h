@@ -23,8 +23,8 @@
 #include "vigil/wire.h"
 
 typedef struct vg_receipt_item {
-    uint8_t alert_id[VG_ALERT_ID_LEN];   /* the alert */
-    uint8_t envelope_hash[VG_HASH_LEN];  /* vg_envelope_hash() of what was received */
+    uint8_t alert_id[VG_ALERT_ID_LEN];  /* the alert */
+    uint8_t envelope_hash[VG_HASH_LEN]; /* vg_envelope_hash() of what was received */
 } vg_receipt_item;
 
 typedef struct vg_receipt_spec {
@@ -50,8 +50,8 @@ typedef struct vg_receipt vg_receipt;
  * VG_ERR_UNKNOWN_SENDER, VG_ERR_REVOKED, VG_ERR_BAD_SIGNATURE,
  * VG_ERR_SENDER_MISMATCH (body agency != signer). Copies the bytes.
  * Free with vg_receipt_destroy. */
-vg_err vg_receipt_verify(vg_receipt **out, const uint8_t *bytes, size_t len,
-                         const vg_netdoc *doc, vg_reason *why) VG_MUST_USE;
+vg_err vg_receipt_verify(vg_receipt **out, const uint8_t *bytes, size_t len, const vg_netdoc *doc,
+                         vg_reason *why) VG_MUST_USE;
 
 void vg_receipt_destroy(vg_receipt **r_p);
 

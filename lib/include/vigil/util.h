@@ -72,7 +72,8 @@ bool vg_strlist_contains(const vg_strlist *l, const char *s);
 /* Joins the items with sep into out (truncating with "..." if it must). */
 void vg_strlist_join(char *out, size_t out_len, const vg_strlist *l, const char *sep);
 
-/* Splits text on commas, trimming spaces; empty items are an error. */
+/* Appends the comma-separated items of text, trimming spaces; an empty item
+ * is VG_ERR_MALFORMED, and then out is left as it was. */
 vg_err vg_strlist_split(vg_strlist *out, const char *text, vg_reason *why) VG_MUST_USE;
 
 /* Frees the items and the array; leaves l zeroed. NULL-safe. */

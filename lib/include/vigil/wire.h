@@ -16,10 +16,10 @@
 
 #define VG_ALERT_ID_LEN 16
 #define VG_ALERT_ID_HEX_LEN 32
-#define VG_HASH_LEN 32         /* BLAKE2b-256 */
-#define VG_CONTENT_KEY_LEN 32  /* XChaCha20-Poly1305 key */
+#define VG_HASH_LEN 32        /* BLAKE2b-256 */
+#define VG_CONTENT_KEY_LEN 32 /* XChaCha20-Poly1305 key */
 #define VG_NONCE_LEN 24
-#define VG_SEALED_KEY_LEN 80   /* crypto_box_SEALBYTES + content key */
+#define VG_SEALED_KEY_LEN 80 /* crypto_box_SEALBYTES + content key */
 
 #define VG_FRAME_MAX_BYTES (1024 * 1024)   /* largest ZeroMQ frame accepted */
 #define VG_ENVELOPE_MAX_BYTES (960 * 1024) /* largest signed envelope */
@@ -27,9 +27,9 @@
 #define VG_RECIPIENTS_MAX 256
 #define VG_CATEGORIES_MAX 32
 #define VG_RECEIPT_ITEMS_MAX 1024
-#define VG_TEXT_MAX 65536                  /* longest description and similar */
-#define VG_SHORT_TEXT_MAX 1024             /* headline, officer, reason, ... */
-#define VG_KEEPALIVE_MS 5000              /* clients send Hello at least this often */
+#define VG_TEXT_MAX 65536      /* longest description and similar */
+#define VG_SHORT_TEXT_MAX 1024 /* headline, officer, reason, ... */
+#define VG_KEEPALIVE_MS 5000   /* clients send Hello at least this often */
 
 /* Domain strings: signatures cover (domain || body). Never change them. */
 #define VG_DOMAIN_ENVELOPE "vigil/envelope/v1"

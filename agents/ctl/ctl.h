@@ -1,0 +1,83 @@
+/*
+ * ctl.h — vigilctl's commands and the helpers they share (internal to
+ * agents/ctl; not installed).
+ *
+ * vigilctl is the network administrator's tool: it creates a local network
+ * folder (init), shows and re-signs the network document (network show,
+ * network sign) and checks a folder end to end (check). Every command takes
+ * --help. Output for people goes to stdout; errors go to stderr as
+ * "vigilctl <command>: what was wrong: what to do". No secret key is ever
+ * printed: only public keys, ids and paths.
+ *
+ * Exit codes: 0 success, 1 the command failed, 2 the command line was wrong.
+ *
+ * Trade-off: vigilctl is short-lived, so the path helpers below exit with a
+ * message when memory runs out instead of threading VG_ERR_NOMEM through
+ * every caller. Nothing in libvigil or libvigil-agent does this.
+ *
+ * Thread rules: single-threaded (getopt keeps global state).
+ */
+#ifndef VIGIL_AGENTS_CTL_H
+#define VIGIL_AGENTS_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vigil/err.h"
+#include "vigil/keys.h"
+#include "vigil/log.h"
+
+#define CTL_EXIT_OK 0
+#define CTL_EXIT_FAIL 1
+#define CTL_EXIT_USAGE 2
+
+/* The folder layout vigilctl init writes (relative to the network DIR). */
+#define CTL_ADMIN_KEY "admin/admin.key"
+#define CTL_NETWORK_JSON "network/network.json"
+#define CTL_NETWORK_SIGNED "network/network.signed"
+#define CTL_BROKER_CONF "broker/broker.conf"
+#define CTL_AGENTS_DIR "agents"
+#define CTL_AGENT_CONF "agent.conf"
+
+/* Entry point: argv[0] is the program, argv[1] the command. */
+int ctl_main(int argc, char **argv);
+
+/* Commands: argv[0] is the command name ("init", "network", "check"). */
+int ctl_cmd_init(int argc, char **argv);
+int ctl_cmd_network(int argc, char **argv);
+int ctl_cmd_check(int argc, char **argv);
+
+/* Prints "vigilctl <what>: <message>\n" to stderr. */
+void ctl_error(const char *what, const char *fmt, ...) VG_PRINTF(2, 3);
+
+/* Prints "see 'vigilctl <what> --help'" after a usage error; returns
+ * CTL_EXIT_USAGE. */
+int ctl_usage_hint(const char *what);
+
+/* Reports a getopt_long failure (c is what it returned: '?' for an unknown
+ * option, ':' for a missing value; optstring must start with ':') and
+ * returns CTL_EXIT_USAGE. */
+int ctl_bad_option(const char *what, int c, char **argv);
+
+/* dir + "/" + name, malloc'ed (free() it); exits on out of memory. */
+char *ctl_path(const char *dir, const char *name);
+
+/* dir/a/b, malloc'ed (free() it); exits on out of memory. */
+char *ctl_path3(const char *dir, const char *a, const char *b);
+
+/* True when something exists at path. */
+bool ctl_exists(const char *path);
+
+/* Copies a file of at most VG_NETDOC_MAX_BYTES (a network document)
+ * atomically (vg_file_write_atomic) with mode. */
+vg_err ctl_copy_file(const char *from, const char *to, mode_t mode, vg_reason *why) VG_MUST_USE;
+
+/* Loads an admin secret key file and copies out its Ed25519 public key. */
+vg_err ctl_admin_pk_load(uint8_t pk[VG_SIGN_PK_LEN], const char *admin_key_path,
+                         vg_reason *why) VG_MUST_USE;
+
+
+
+#endif

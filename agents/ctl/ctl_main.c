@@ -1,0 +1,55 @@
+/*
+ * ctl_main.c — vigilctl's command dispatch and top-level help.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "ctl.h"
+#include "vigil/log.h"
+
+static const char s_usage[] =
+    "usage: vigilctl COMMAND [ARGS]\n"
+    "\n"
+    "The vigil network administrator's tool.\n"
+    "\n"
+    "commands:\n"
+    "  init DIR --agencies A,B,...   create a local network folder: admin key, signed\n"
+    "                                network document, broker and agent configs and keys\n"
+    "  network show                  print the verified network document\n"
+    "  network sign                  sign an edited network.json with a higher version\n"
+    "  check DIR                     verify a network folder end to end\n"
+    "\n"
+    "'vigilctl COMMAND --help' says more about each command.\n";
+
+int
+ctl_main(int argc, char **argv)
+{
+    vg_log_set_sink(vg_log_stderr_sink, NULL);
+    vg_log_set_level(VG_LOG_WARN);
+    if (argc < 2) {
+        fputs(s_usage, stderr);
+        return CTL_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(s_usage, stdout);
+        return CTL_EXIT_OK;
+    }
+    if (sodium_init() < 0) {
+        ctl_error(cmd, "libsodium failed to initialise");
+        return CTL_EXIT_FAIL;
+    }
+    if (strcmp(cmd, "init") == 0) {
+        return ctl_cmd_init(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "network") == 0) {
+        return ctl_cmd_network(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "check") == 0) {
+        return ctl_cmd_check(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "vigilctl: unknown command '%s'\n\n%s", cmd, s_usage);
+    return CTL_EXIT_USAGE;
+}

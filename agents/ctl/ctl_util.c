@@ -1,0 +1,117 @@
+/*
+ * ctl_util.c — paths, messages, file copies and broker.conf for vigilctl.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ctl.h"
+#include "vigil/config.h"
+#include "vigil/keys.h"
+#include "vigil/util.h"
+#include "vigil/wire.h"
+
+void
+ctl_error(const char *what, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "vigilctl %s: ", what);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int
+ctl_usage_hint(const char *what)
+{
+    fprintf(stderr, "see 'vigilctl %s --help'\n", what);
+    return CTL_EXIT_USAGE;
+}
+
+int
+ctl_bad_option(const char *what, int c, char **argv)
+{
+    const char *opt = optind > 0 ? argv[optind - 1] : "?";
+    if (c == ':') {
+        ctl_error(what, "option '%s' needs a value", opt);
+    } else {
+        ctl_error(what, "unknown option '%s'", opt);
+    }
+    return ctl_usage_hint(what);
+}
+
+static char *
+s_alloc_or_exit(size_t len)
+{
+    char *p = malloc(len);
+    if (p == NULL) {
+        fputs("vigilctl: out of memory\n", stderr);
+        exit(CTL_EXIT_FAIL);
+    }
+    return p;
+}
+
+char *
+ctl_path(const char *dir, const char *name)
+{
+    size_t len = strlen(dir) + strlen(name) + 2;
+    char *p = s_alloc_or_exit(len);
+    snprintf(p, len, "%s/%s", dir, name);
+    return p;
+}
+
+char *
+ctl_path3(const char *dir, const char *a, const char *b)
+{
+    size_t len = strlen(dir) + strlen(a) + strlen(b) + 3;
+    char *p = s_alloc_or_exit(len);
+    snprintf(p, len, "%s/%s/%s", dir, a, b);
+    return p;
+}
+
+bool
+ctl_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+vg_err
+ctl_copy_file(const char *from, const char *to, mode_t mode, vg_reason *why)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    vg_err err = vg_file_read(&data, &len, from, VG_NETDOC_MAX_BYTES, why);
+    if (err != VG_OK) {
+        return err;
+    }
+    err = vg_file_write_atomic(to, data, len, mode, why);
+    free(data);
+    return err;
+}
+
+vg_err
+ctl_admin_pk_load(uint8_t pk[VG_SIGN_PK_LEN], const char *admin_key_path, vg_reason *why)
+{
+    vg_keyset *admin = NULL;
+    vg_err err = vg_keyset_load(&admin, admin_key_path, why);
+    if (err != VG_OK) {
+        return err;
+    }
+    const uint8_t *sign_pk = vg_keyset_sign_pk(admin);
+    if (sign_pk == NULL) {
+        err = vg_reason_set(why, VG_ERR_MALFORMED,
+                            "%s holds no Ed25519 signing key: it is not an admin key file",
+                            admin_key_path);
+    } else {
+        memcpy(pk, sign_pk, VG_SIGN_PK_LEN);
+    }
+    vg_keyset_destroy(&admin);
+    return err;
+}
+

@@ -1,0 +1,89 @@
+/*
+ * vigil/agent_config.h — an agency's configuration (agent.conf) and its
+ * verified identity.
+ *
+ * agent.conf is an INI file read through vg_config_load (vigil/config.h):
+ *
+ *     [agent]
+ *     id = police                 ; agency id in the network document
+ *     keys = agency.key           ; secret key file (0600)
+ *     store = store               ; local outbox/inbox directory
+ *     log_level = info
+ *     [network]
+ *     document = network.signed   ; this agent's copy of the signed document
+ *     admin_key = <64 hex>        ; pinned admin Ed25519 public key
+ *     [broker]
+ *     endpoint = tcp://127.0.0.1:7600
+ *     public_key = <40 Z85>       ; pinned broker CurveZMQ public key
+ *
+ * Every path is resolved relative to the directory of agent.conf, so a
+ * network folder can be moved as a whole. An unknown key, a malformed id or
+ * key, or a missing required key is VG_ERR_CONFIG naming the file and key.
+ *
+ * A vga_identity joins the three things an agency needs before it can talk:
+ * its config, its secret keys and the network document verified against the
+ * pinned admin key, and checks they agree (the keys are the ones on this
+ * agency's card). Both objects are read-only after load and may be shared
+ * between threads. Nothing here logs; no secret is ever put in a vg_reason.
+ */
+#ifndef VIGIL_AGENTS_AGENT_CONFIG_H
+#define VIGIL_AGENTS_AGENT_CONFIG_H
+
+#include <stdint.h>
+
+#include "vigil/err.h"
+#include "vigil/keys.h"
+#include "vigil/log.h"
+#include "vigil/netdoc.h"
+
+typedef struct vga_config {
+    char *path;                            /* agent.conf as given to load */
+    char *id;                              /* [agent] id: this agency */
+    char *keys_path;                       /* [agent] keys, resolved */
+    char *store_path;                      /* [agent] store, resolved */
+    vg_log_level log_level;                /* [agent] log_level */
+    char *document_path;                   /* [network] document, resolved */
+    char *admin_key_hex;                   /* [network] admin_key as written */
+    uint8_t admin_pk[VG_SIGN_PK_LEN];      /* admin_key decoded */
+    char *endpoint;                        /* [broker] endpoint, a ZeroMQ address */
+    char *broker_key_z85;                  /* [broker] public_key as written */
+    uint8_t broker_pk[VG_CURVE_KEY_LEN];   /* public_key decoded */
+} vga_config;
+
+/* Loads and checks agent.conf. VG_ERR_NOT_FOUND (no such file),
+ * VG_ERR_CONFIG (what was wrong, where, and what is accepted), VG_ERR_NOMEM.
+ * Free with vga_config_destroy. */
+vg_err vga_config_load(vga_config **out, const char *path, vg_reason *why) VG_MUST_USE;
+
+/* Frees everything; NULL-safe; sets *cfg_p = NULL. */
+void vga_config_destroy(vga_config **cfg_p);
+
+typedef struct vga_identity vga_identity;
+
+/*
+ * Loads agent.conf, the agency's secret keys and its copy of the network
+ * document (verified against the pinned admin key, min_version as given:
+ * 0 accepts any version), then checks that:
+ *   - the agency is in the document and not revoked (VG_ERR_NOT_FOUND,
+ *     VG_ERR_REVOKED);
+ *   - the key file holds all three pairs and their public keys are the ones
+ *     on the agency's card (VG_ERR_CONFIG naming the key that differs);
+ *   - the pinned broker key is the document's broker transport key
+ *     (VG_ERR_CONFIG).
+ * Errors from loading pass through unchanged (VG_ERR_KEY_PERMS,
+ * VG_ERR_BAD_SIGNATURE, VG_ERR_STALE_VERSION, ...), with why saying which
+ * file. Free with vga_identity_destroy.
+ */
+vg_err vga_identity_load(vga_identity **out, const char *config_path, uint64_t min_version,
+                         vg_reason *why) VG_MUST_USE;
+
+/* Wipes the keys and frees everything; NULL-safe; sets *id_p = NULL. */
+void vga_identity_destroy(vga_identity **id_p);
+
+/* Borrowed; live as long as the identity. */
+const vga_config *vga_identity_config(const vga_identity *id);
+const vg_keyset *vga_identity_keys(const vga_identity *id);
+const vg_netdoc *vga_identity_doc(const vga_identity *id);
+const char *vga_identity_agency(const vga_identity *id); /* the agency id */
+
+#endif

@@ -1,0 +1,39 @@
+# shellcheck shell=bash
+# Sourced by deploy/run.sh and deploy/test.sh: installs the Debian packages
+# vigil builds against, only those that are missing. Needs root, or sudo.
+
+VG_DEB_PACKAGES=(
+  libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libsodium-dev libsqlite3-dev
+  libcmocka-dev libncurses-dev libjansson-dev libinih-dev pkg-config cmake gcc make
+)
+
+vg_install_deps() {
+  if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "deps: dpkg-query not found: these scripts expect Debian 12;" \
+      "install the equivalents of: ${VG_DEB_PACKAGES[*]}" >&2
+    return 1
+  fi
+  local missing=() p
+  for p in "${VG_DEB_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$p")
+    fi
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then
+    echo "deps: all ${#VG_DEB_PACKAGES[@]} packages present"
+    return 0
+  fi
+  local as_root=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      as_root=(sudo)
+    else
+      echo "deps: missing ${missing[*]}; run as root (or install sudo) to install them" >&2
+      return 1
+    fi
+  fi
+  echo "deps: installing ${missing[*]}"
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The README's "test" command, for a fresh Debian 12 machine (and CI, via
+# .ci/run): installs what is missing, then builds and runs the whole default
+# test suite twice: the dev build, and the ASan + UBSan build. Benchmarks
+# (label "bench") are not part of it.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=deploy/deps.sh
+source deploy/deps.sh
+
+vg_install_deps
+for preset in dev asan; do
+  echo "=== $preset ==="
+  cmake --preset "$preset"
+  cmake --build "build/$preset" -j"$(nproc)"
+  ctest --preset "$preset" --label-exclude bench
+done
+echo "test: dev and asan suites passed"

@@ -1,0 +1,54 @@
+/*
+ * vigil/broker_config.h — broker.conf, the broker's typed configuration.
+ *
+ * In libvigil because two deliverables read it: the broker, and vigilctl
+ * (which writes it and checks it).
+ *
+ *     [broker]
+ *     bind = tcp://127.0.0.1:7600   ; ZeroMQ endpoint ("tcp://127.0.0.1:*" picks a free port)
+ *     keys = broker.key             ; secret keys (sign + curve), 0600
+ *     store = store                 ; SQLite store directory
+ *     log_level = info
+ *     max_clock_skew = 5m           ; created time must be within this of now
+ *     inflight = 64                 ; unreceipted deliveries per agency
+ *     redeliver = 5s                ; first redelivery interval (doubles)
+ *     redeliver_max = 5m            ; redelivery interval ceiling
+ *     batch = 256                   ; most frames handled per transaction
+ *     [network]
+ *     document = network.signed
+ *     admin_key = <64 hex>
+ *
+ * Paths are relative to broker.conf. Owns its strings; read-only after load.
+ */
+#ifndef VIGIL_LIB_BROKER_CONFIG_H
+#define VIGIL_LIB_BROKER_CONFIG_H
+
+#include <stdint.h>
+
+#include "vigil/err.h"
+#include "vigil/keys.h"
+#include "vigil/log.h"
+
+typedef struct vg_broker_config {
+    char *bind;                       /* ZeroMQ endpoint to bind */
+    char *keys_path;                  /* secret key file, resolved */
+    char *store_path;                 /* store directory, resolved */
+    vg_log_level log_level;           /* minimum level logged */
+    uint64_t max_clock_skew_ms;       /* allowed |created - now| */
+    int64_t inflight;                 /* per-agency delivery window */
+    uint64_t redeliver_ms;            /* first redelivery interval */
+    uint64_t redeliver_max_ms;        /* redelivery interval ceiling */
+    int64_t batch;                    /* frames per group commit */
+    char *document_path;              /* signed network document, resolved */
+    char *admin_key_hex;              /* pinned admin key as written */
+    uint8_t admin_pk[VG_SIGN_PK_LEN]; /* admin_key decoded */
+} vg_broker_config;
+
+/* Loads broker.conf. VG_ERR_NOT_FOUND, VG_ERR_CONFIG (file:line, key, what is
+ * accepted). Free with vg_broker_config_destroy. */
+vg_err vg_broker_config_load(vg_broker_config **out, const char *path, vg_reason *why) VG_MUST_USE;
+
+/* NULL-safe; sets *cfg_p = NULL. */
+void vg_broker_config_destroy(vg_broker_config **cfg_p);
+
+#endif

@@ -1,0 +1,75 @@
+/* broker_config.c — broker.conf through the typed table of vigil/config.h. */
+#include "vigil/broker_config.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "vigil/config.h"
+#include "vigil/util.h"
+
+#define S_K(sec, name, type, field, def, req, lo, hi, help)                                        \
+    {                                                                                              \
+        sec, name, type, offsetof(vg_broker_config, field), def, req, lo, hi, help                 \
+    }
+
+static const vg_cfg_key s_table[] = {
+    S_K("broker", "bind", VG_CFG_STRING, bind, NULL, true, 0, 0,
+        "ZeroMQ endpoint, e.g. tcp://127.0.0.1:7600"),
+    S_K("broker", "keys", VG_CFG_PATH, keys_path, "broker.key", false, 0, 0,
+        "the broker's secret key file"),
+    S_K("broker", "store", VG_CFG_PATH, store_path, "store", false, 0, 0,
+        "directory of the SQLite store"),
+    S_K("broker", "log_level", VG_CFG_LOG_LEVEL, log_level, "info", false, 0, 0,
+        "debug, info, warn or error"),
+    S_K("broker", "max_clock_skew", VG_CFG_DURATION, max_clock_skew_ms, "5m", false, 1000, 86400000,
+        "how far an alert's created time may be from the broker's clock"),
+    S_K("broker", "inflight", VG_CFG_INT, inflight, "64", false, 1, 4096,
+        "unreceipted deliveries per agency"),
+    S_K("broker", "redeliver", VG_CFG_DURATION, redeliver_ms, "5s", false, 100, 3600000,
+        "first redelivery interval"),
+    S_K("broker", "redeliver_max", VG_CFG_DURATION, redeliver_max_ms, "5m", false, 100, 86400000,
+        "redelivery interval ceiling"),
+    S_K("broker", "batch", VG_CFG_INT, batch, "256", false, 1, 65536,
+        "most frames handled in one transaction"),
+    S_K("network", "document", VG_CFG_PATH, document_path, "network.signed", false, 0, 0,
+        "the signed network document"),
+    S_K("network", "admin_key", VG_CFG_STRING, admin_key_hex, NULL, true, 0, 0,
+        "the network administrator's Ed25519 public key, 64 hex characters"),
+};
+
+#define S_N (sizeof s_table / sizeof s_table[0])
+
+vg_err
+vg_broker_config_load(vg_broker_config **out, const char *path, vg_reason *why)
+{
+    vg_broker_config *cfg = calloc(1, sizeof *cfg);
+    if (cfg == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    vg_err rc = vg_config_load(cfg, s_table, S_N, path, why);
+    if (rc == VG_OK && vg_hex_decode(cfg->admin_pk, sizeof cfg->admin_pk, cfg->admin_key_hex)) {
+        rc = vg_reason_set(why, VG_ERR_CONFIG,
+                           "%s: [network] admin_key must be 64 hexadecimal characters", path);
+    }
+    if (rc == VG_OK && cfg->redeliver_max_ms < cfg->redeliver_ms) {
+        rc = vg_reason_set(why, VG_ERR_CONFIG,
+                           "%s: [broker] redeliver_max must not be below redeliver", path);
+    }
+    if (rc != VG_OK) {
+        vg_broker_config_destroy(&cfg);
+        return rc;
+    }
+    *out = cfg;
+    return VG_OK;
+}
+
+void
+vg_broker_config_destroy(vg_broker_config **cfg_p)
+{
+    if (cfg_p == NULL || *cfg_p == NULL) {
+        return;
+    }
+    vg_config_fini(*cfg_p, s_table, S_N);
+    free(*cfg_p);
+    *cfg_p = NULL;
+}
