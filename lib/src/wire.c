@@ -7,7 +7,17 @@
 
 #include <sodium.h>
 
+#include "vigil.pb-c.h"
 #include "vigil/util.h"
+
+/* The vg_ enums mirror proto/vigil.proto value for value. */
+_Static_assert((int)VG_STATUS_DRAFT == (int)VIGIL__STATUS__STATUS_DRAFT, "status");
+_Static_assert((int)VG_MSG_ERROR == (int)VIGIL__MSG_TYPE__MSG_TYPE_ERROR, "msg type");
+_Static_assert((int)VG_SEV_CRITICAL == (int)VIGIL__SEVERITY__SEVERITY_CRITICAL, "severity");
+_Static_assert((int)VG_URG_IMMEDIATE == (int)VIGIL__URGENCY__URGENCY_IMMEDIATE, "urgency");
+_Static_assert((int)VG_CERT_OBSERVED == (int)VIGIL__CERTAINTY__CERTAINTY_OBSERVED, "certainty");
+_Static_assert((int)VG_RECEIPT_DECLINED == (int)VIGIL__RECEIPT_KIND__RECEIPT_DECLINED,
+               "receipt kind");
 
 static const char *const s_status[] = {"unspecified", "actual", "exercise",
                                        "test",        "system", "draft"};
@@ -101,4 +111,50 @@ vg_alert_id_parse(uint8_t out[VG_ALERT_ID_LEN], const char *hex, vg_reason *why)
                              "alert id '%s' must be 32 hexadecimal characters", hex ? hex : "");
     }
     return VG_OK;
+}
+
+/* Indexed by RejectCode (proto/vigil.proto); never reordered. */
+static const vg_err s_reject_errs[] = {
+    VG_ERR_INTERNAL,           /* REJECT_UNSPECIFIED */
+    VG_ERR_BAD_SIGNATURE,      /* REJECT_BAD_SIGNATURE */
+    VG_ERR_UNKNOWN_SENDER,     /* REJECT_UNKNOWN_SENDER */
+    VG_ERR_SENDER_MISMATCH,    /* REJECT_SENDER_MISMATCH */
+    VG_ERR_REPLAY,             /* REJECT_REPLAY */
+    VG_ERR_CLOCK_SKEW,         /* REJECT_CLOCK_SKEW */
+    VG_ERR_MISSING_RECIPIENTS, /* REJECT_MISSING_RECIPIENTS */
+    VG_ERR_CONFLICT,           /* REJECT_CONFLICT */
+    VG_ERR_TOO_LARGE,          /* REJECT_TOO_LARGE */
+    VG_ERR_MALFORMED,          /* REJECT_MALFORMED */
+    VG_ERR_STORAGE_FULL,       /* REJECT_STORAGE_FULL */
+    VG_ERR_NOT_RECIPIENT,      /* REJECT_NOT_RECIPIENT */
+    VG_ERR_UNKNOWN_ALERT,      /* REJECT_UNKNOWN_ALERT */
+    VG_ERR_STALE_VERSION,      /* REJECT_STALE_NETWORK */
+    VG_ERR_INTERNAL,           /* REJECT_INTERNAL */
+};
+
+#define S_N_REJECT ((int)S_COUNT(s_reject_errs))
+_Static_assert(S_COUNT(s_reject_errs) == VIGIL__REJECT_CODE__REJECT_INTERNAL + 1, "reject codes");
+
+int
+vg_reject_code(vg_err err)
+{
+    if (err == VG_ERR_REVOKED) {
+        return VIGIL__REJECT_CODE__REJECT_UNKNOWN_SENDER;
+    }
+    if (err == VG_ERR_INVALID) {
+        return VIGIL__REJECT_CODE__REJECT_MALFORMED;
+    }
+    for (int i = 1; i < S_N_REJECT - 1; i++) {
+        if (s_reject_errs[i] == err) {
+            return i;
+        }
+    }
+    return S_N_REJECT - 1; /* REJECT_INTERNAL */
+}
+
+vg_err
+vg_reject_err(int reject_code)
+{
+    return (reject_code > 0 && reject_code < S_N_REJECT) ? s_reject_errs[reject_code]
+                                                         : VG_ERR_INTERNAL;
 }

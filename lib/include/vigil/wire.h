@@ -110,6 +110,13 @@ vg_err vg_severity_parse(vg_severity *out, const char *s, vg_reason *why) VG_MUS
 vg_err vg_urgency_parse(vg_urgency *out, const char *s, vg_reason *why) VG_MUST_USE;
 vg_err vg_certainty_parse(vg_certainty *out, const char *s, vg_reason *why) VG_MUST_USE;
 
+/* The wire's RejectCode (proto/vigil.proto) for an error, and back. Errors
+ * with no code of their own map to REJECT_INTERNAL; VG_ERR_REVOKED maps to
+ * REJECT_UNKNOWN_SENDER (a revoked agency is no longer a sender).
+ * vg_err_code() of the mapped-back error is the code's wire name. */
+int vg_reject_code(vg_err err);
+vg_err vg_reject_err(int reject_code);
+
 /* BLAKE2b-256 of data (e.g. an envelope body: its "envelope hash"). */
 void vg_hash(uint8_t out[VG_HASH_LEN], const uint8_t *data, size_t len);
 

@@ -1,0 +1,668 @@
+/* agent.c — connection, publish with outbox, receive with inbox (see vigil/agent.h). */
+#include "vigil/agent.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "agent_store.h"
+#include "vigil.pb-c.h"
+#include "vigil/log.h"
+#include "vigil/receipt.h"
+
+/* Request ids of receipts carry this bit, so their confirms are never taken
+ * for an outbox alert's. */
+#define S_REQ_RECEIPT_BIT (UINT64_C(1) << 62)
+
+struct vga_agent {
+    vga_identity *id;        /* config, keys, the document loaded at start */
+    vg_netdoc *newer;        /* a newer document from the broker, or NULL */
+    const vg_clock *clock;   /* injectable time */
+    vga_store *store;        /* outbox and inbox */
+    void *ctx;               /* ZeroMQ context */
+    void *sock;              /* DEALER to the broker */
+    bool receive;            /* asks for deliveries */
+    char software[64];       /* sent in Hello */
+    uint64_t next_req;       /* request ids */
+    int64_t last_hello_mono; /* keepalive */
+};
+
+/* What one incoming frame turned out to be, for the waiting caller. */
+typedef struct s_wait {
+    uint64_t req;     /* the request id waited for, 0 = none */
+    bool got;         /* its reply arrived */
+    vga_confirm *res; /* filled from a Confirm or ErrorReply */
+    vg_alert *alert;  /* where a newly received alert goes, NULL = inbox only */
+    bool got_alert;   /* an alert was returned in *alert */
+    bool got_network; /* a network document arrived */
+} s_wait;
+
+const char *
+vga_agent_agency(const vga_agent *a)
+{
+    return vga_identity_agency(a->id);
+}
+
+const vg_netdoc *
+vga_agent_doc(const vga_agent *a)
+{
+    return a->newer ? a->newer : vga_identity_doc(a->id);
+}
+
+void
+vga_confirm_fini(vga_confirm *c)
+{
+    if (c != NULL) {
+        vg_strlist_fini(&c->missing);
+    }
+}
+
+/* ---- sending ------------------------------------------------------------------ */
+
+static vg_err
+s_send(vga_agent *a, Vigil__ClientFrame *f)
+{
+    size_t len = vigil__client_frame__get_packed_size(f);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (buf == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    vigil__client_frame__pack(f, buf);
+    int rc = zmq_send(a->sock, buf, len, ZMQ_DONTWAIT);
+    free(buf);
+    return rc < 0 ? VG_ERR_IO : VG_OK;
+}
+
+static void
+s_hello(vga_agent *a)
+{
+    Vigil__Hello h = VIGIL__HELLO__INIT;
+    h.agent = a->software;
+    h.network_version = vg_netdoc_version(vga_agent_doc(a));
+    h.receive = a->receive;
+    Vigil__ClientFrame f = VIGIL__CLIENT_FRAME__INIT;
+    f.kind_case = VIGIL__CLIENT_FRAME__KIND_HELLO;
+    f.hello = &h;
+    if (s_send(a, &f) == VG_OK) {
+        a->last_hello_mono = vg_clock_mono_ms(a->clock);
+    }
+}
+
+static uint64_t
+s_next_req(vga_agent *a)
+{
+    a->next_req = (a->next_req + 1) & ~S_REQ_RECEIPT_BIT;
+    return a->next_req ? a->next_req : ++a->next_req;
+}
+
+static vg_err
+s_send_publish(vga_agent *a, uint64_t req, const uint8_t *env, size_t len)
+{
+    Vigil__Publish p = VIGIL__PUBLISH__INIT;
+    p.signed_envelope.data = (uint8_t *)env;
+    p.signed_envelope.len = len;
+    Vigil__ClientFrame f = VIGIL__CLIENT_FRAME__INIT;
+    f.request_id = req;
+    f.kind_case = VIGIL__CLIENT_FRAME__KIND_PUBLISH;
+    f.publish = &p;
+    return s_send(a, &f);
+}
+
+static vg_err
+s_send_get_network(vga_agent *a, uint64_t req)
+{
+    Vigil__GetNetwork g = VIGIL__GET_NETWORK__INIT;
+    g.have_version = vg_netdoc_version(vga_agent_doc(a));
+    Vigil__ClientFrame f = VIGIL__CLIENT_FRAME__INIT;
+    f.request_id = req;
+    f.kind_case = VIGIL__CLIENT_FRAME__KIND_GET_NETWORK;
+    f.get_network = &g;
+    return s_send(a, &f);
+}
+
+static void
+s_resend_one(void *ctx, const uint8_t *id, const uint8_t *env, size_t len)
+{
+    (void)id;
+    vga_agent *a = ctx;
+    if (s_send_publish(a, s_next_req(a), env, len) != VG_OK) {
+        vg_log(VG_LOG_WARN, "agent", "outbox.defer", "agency=%s", vga_agent_agency(a));
+    }
+}
+
+/* ---- incoming ----------------------------------------------------------------- */
+
+static void
+s_fill_confirm(vga_confirm *res, const Vigil__Confirm *c)
+{
+    if (c->alert_id.len == VG_ALERT_ID_LEN) {
+        memcpy(res->alert_id, c->alert_id.data, VG_ALERT_ID_LEN);
+    }
+    res->duplicate = c->status == VIGIL__CONFIRM_STATUS__CONFIRM_DUPLICATE;
+    res->code =
+        c->status == VIGIL__CONFIRM_STATUS__CONFIRM_REJECTED ? vg_reject_err((int)c->code) : VG_OK;
+    snprintf(res->reason.text, sizeof res->reason.text, "%s", c->reason);
+    for (size_t i = 0; i < c->n_missing; i++) {
+        if (vg_strlist_add(&res->missing, c->missing[i]) != VG_OK) {
+            break;
+        }
+    }
+}
+
+/* Applies a publish confirm to the outbox. */
+static void
+s_apply_confirm(vga_agent *a, const Vigil__Confirm *c)
+{
+    if (c->alert_id.len != VG_ALERT_ID_LEN) {
+        return;
+    }
+    char idhex[VG_ALERT_ID_HEX_LEN + 1];
+    vg_alert_id_hex(idhex, c->alert_id.data);
+    const char *outcome = "accepted";
+    vg_err code = VG_OK;
+    if (c->status == VIGIL__CONFIRM_STATUS__CONFIRM_DUPLICATE) {
+        outcome = "duplicate";
+    } else if (c->status == VIGIL__CONFIRM_STATUS__CONFIRM_REJECTED) {
+        code = vg_reject_err((int)c->code);
+        outcome = vg_err_code(code);
+        vg_log(VG_LOG_WARN, "agent", "publish.reject", "agency=%s alert=%s code=%s reason=\"%s\"",
+               vga_agent_agency(a), idhex, outcome, c->reason);
+        if (code == VG_ERR_STORAGE_FULL || code == VG_ERR_INTERNAL) {
+            return; /* transient: stays in the outbox and is sent again */
+        }
+    }
+    if (vga_store_outbox_done(a->store, c->alert_id.data, outcome, c->reason,
+                              vg_clock_wall_ms(a->clock)) != VG_OK) {
+        vg_log(VG_LOG_ERROR, "agent", "outbox.error", "alert=%s", idhex);
+    }
+}
+
+static void
+s_adopt_network(vga_agent *a, const ProtobufCBinaryData *bytes)
+{
+    const vga_config *cfg = vga_identity_config(a->id);
+    const vg_netdoc *cur = vga_agent_doc(a);
+    vg_netdoc *doc = NULL;
+    vg_reason why = {{0}};
+    vg_err rc = vg_netdoc_verify(&doc, bytes->data, bytes->len, cfg->admin_pk,
+                                 vg_netdoc_version(cur), &why);
+    if (rc != VG_OK) {
+        vg_log(VG_LOG_WARN, "agent", "network.reject", "code=%s reason=\"%s\"", vg_err_code(rc),
+               why.text);
+        return;
+    }
+    if (vg_netdoc_version(doc) == vg_netdoc_version(cur)) {
+        vg_netdoc_destroy(&doc);
+        return;
+    }
+    rc = vg_file_write_atomic(cfg->document_path, bytes->data, bytes->len, 0644, &why);
+    if (rc != VG_OK) {
+        vg_log(VG_LOG_WARN, "agent", "network.save", "reason=\"%s\"", why.text);
+    }
+    vg_log(VG_LOG_INFO, "agent", "network.update", "version=%llu",
+           (unsigned long long)vg_netdoc_version(doc));
+    vg_netdoc_destroy(&a->newer);
+    a->newer = doc;
+}
+
+static vg_err
+s_send_delivered(vga_agent *a, const vg_envelope *env)
+{
+    vg_receipt_item item;
+    memcpy(item.alert_id, vg_envelope_id(env), VG_ALERT_ID_LEN);
+    memcpy(item.envelope_hash, vg_envelope_hash(env), VG_HASH_LEN);
+    vg_receipt_spec spec = {.agency = vga_agent_agency(a),
+                            .kind = VG_RECEIPT_DELIVERED,
+                            .created_ms = vg_clock_wall_ms(a->clock),
+                            .items = &item,
+                            .n_items = 1,
+                            .network_version = vg_netdoc_version(vga_agent_doc(a))};
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    vg_err rc = vg_receipt_sign(&bytes, &len, &spec, vga_identity_keys(a->id), NULL);
+    if (rc != VG_OK) {
+        return rc;
+    }
+    Vigil__SubmitReceipt r = VIGIL__SUBMIT_RECEIPT__INIT;
+    r.signed_receipt.data = bytes;
+    r.signed_receipt.len = len;
+    Vigil__ClientFrame f = VIGIL__CLIENT_FRAME__INIT;
+    f.request_id = s_next_req(a) | S_REQ_RECEIPT_BIT;
+    f.kind_case = VIGIL__CLIENT_FRAME__KIND_RECEIPT;
+    f.receipt = &r;
+    rc = s_send(a, &f);
+    free(bytes);
+    return rc;
+}
+
+/* Verifies, opens and stores one delivery; receipts it. When w->alert is
+ * free the opened alert goes there (and is marked surfaced). */
+static void
+s_handle_deliver(vga_agent *a, const Vigil__Deliver *d, s_wait *w)
+{
+    vg_envelope *env = NULL;
+    vg_reason why = {{0}};
+    vg_alert alert = {0};
+    const char *me = vga_agent_agency(a);
+    vg_err rc = vg_envelope_verify(&env, d->signed_envelope.data, d->signed_envelope.len,
+                                   vga_agent_doc(a), &why);
+    if (rc == VG_ERR_UNKNOWN_SENDER) { /* perhaps a newer document names it: ask */
+        (void)s_send_get_network(a, s_next_req(a));
+    }
+    bool found = false;
+    uint8_t hash[VG_HASH_LEN];
+    if (rc == VG_OK) {
+        rc = vga_store_inbox_find(a->store, vg_envelope_id(env), &found, hash);
+    }
+    if (rc == VG_OK && found) { /* a redelivery: receipt it again, return it once only */
+        if (memcmp(hash, vg_envelope_hash(env), VG_HASH_LEN) == 0) {
+            (void)s_send_delivered(a, env);
+        } else {
+            vg_log(VG_LOG_WARN, "agent", "deliver.conflict", "agency=%s", me);
+        }
+        vg_envelope_destroy(&env);
+        return;
+    }
+    if (rc == VG_OK) {
+        rc = vg_envelope_open(&alert, env, me, vga_identity_keys(a->id), &why);
+    }
+    bool surface = rc == VG_OK && w->alert != NULL && !w->got_alert;
+    if (rc == VG_OK) {
+        rc = vga_store_inbox_add(a->store, vg_envelope_id(env), vg_envelope_sender(env),
+                                 vg_envelope_hash(env), d->signed_envelope.data,
+                                 d->signed_envelope.len, vg_clock_wall_ms(a->clock), surface);
+    }
+    if (rc != VG_OK) {
+        vg_log(VG_LOG_WARN, "agent", "deliver.reject", "agency=%s code=%s reason=\"%s\"", me,
+               vg_err_code(rc), why.text);
+        vg_alert_fini(&alert);
+        vg_envelope_destroy(&env);
+        return;
+    }
+    (void)s_send_delivered(a, env); /* lost? the broker redelivers; we receipt again */
+    if (surface) {
+        *w->alert = alert;
+        w->got_alert = true;
+    } else {
+        vg_alert_fini(&alert);
+    }
+    vg_envelope_destroy(&env);
+}
+
+static void
+s_handle_frame(vga_agent *a, const uint8_t *data, size_t len, s_wait *w)
+{
+    Vigil__BrokerFrame *f = vigil__broker_frame__unpack(NULL, len, data);
+    if (f == NULL) {
+        vg_log(VG_LOG_WARN, "agent", "frame.malformed", "bytes=%zu", len);
+        return;
+    }
+    bool mine = w->req != 0 && f->request_id == w->req;
+    switch (f->kind_case) {
+    case VIGIL__BROKER_FRAME__KIND_CONFIRM:
+        if ((f->request_id & S_REQ_RECEIPT_BIT) == 0) {
+            s_apply_confirm(a, f->confirm);
+        }
+        if (mine && w->res != NULL) {
+            s_fill_confirm(w->res, f->confirm);
+        }
+        break;
+    case VIGIL__BROKER_FRAME__KIND_DELIVER:
+        s_handle_deliver(a, f->deliver, w);
+        break;
+    case VIGIL__BROKER_FRAME__KIND_SIGNED_NETWORK:
+        s_adopt_network(a, &f->signed_network);
+        w->got_network |= mine;
+        break;
+    case VIGIL__BROKER_FRAME__KIND_ERROR:
+        vg_log(VG_LOG_WARN, "agent", "broker.error", "code=%s reason=\"%s\"",
+               vg_err_code(vg_reject_err((int)f->error->code)), f->error->reason);
+        if (mine && w->res != NULL) {
+            w->res->code = vg_reject_err((int)f->error->code);
+            snprintf(w->res->reason.text, sizeof w->res->reason.text, "%s", f->error->reason);
+        }
+        break;
+    default:
+        break;
+    }
+    w->got |= mine;
+    vigil__broker_frame__free_unpacked(f, NULL);
+}
+
+/* Serves the socket until done(w) or timeout_ms passes. */
+static void
+s_serve(vga_agent *a, int64_t timeout_ms, s_wait *w, bool (*done)(const s_wait *))
+{
+    int64_t end = vg_clock_mono_ms(a->clock) + (timeout_ms > 0 ? timeout_ms : 0);
+    for (;;) {
+        int64_t now = vg_clock_mono_ms(a->clock);
+        if (now - a->last_hello_mono >= VG_KEEPALIVE_MS) {
+            s_hello(a);
+        }
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        while (!done(w) && zmq_msg_recv(&m, a->sock, ZMQ_DONTWAIT) >= 0) {
+            s_handle_frame(a, zmq_msg_data(&m), zmq_msg_size(&m), w);
+        }
+        zmq_msg_close(&m);
+        if (done(w) || now >= end) {
+            return;
+        }
+        int64_t wait = end - now;
+        wait = wait < VG_KEEPALIVE_MS ? wait : VG_KEEPALIVE_MS;
+        zmq_pollitem_t item = {a->sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, (long)wait) < 0 && zmq_errno() != EINTR) {
+            return;
+        }
+    }
+}
+
+static bool
+s_done_reply(const s_wait *w)
+{
+    return w->got;
+}
+
+static bool
+s_done_alert(const s_wait *w)
+{
+    return w->got_alert;
+}
+
+static bool
+s_done_never(const s_wait *w)
+{
+    (void)w;
+    return false;
+}
+
+/* ---- open / close ---------------------------------------------------------------- */
+
+static vg_err
+s_connect(vga_agent *a, vg_reason *why)
+{
+    const vga_config *cfg = vga_identity_config(a->id);
+    const vg_keyset *ks = vga_identity_keys(a->id);
+    int linger = 1000, hb_ivl = 2000, hb_timeout = 10000, reconnect_max = 2000;
+    a->ctx = zmq_ctx_new();
+    a->sock = a->ctx ? zmq_socket(a->ctx, ZMQ_DEALER) : NULL;
+    if (a->sock == NULL ||
+        zmq_setsockopt(a->sock, ZMQ_CURVE_SERVERKEY, cfg->broker_pk, VG_CURVE_KEY_LEN) != 0 ||
+        zmq_setsockopt(a->sock, ZMQ_CURVE_PUBLICKEY, vg_keyset_curve_pk(ks), VG_CURVE_KEY_LEN) !=
+            0 ||
+        zmq_setsockopt(a->sock, ZMQ_CURVE_SECRETKEY, vg_keyset_curve_sk(ks), VG_CURVE_KEY_LEN) !=
+            0 ||
+        zmq_setsockopt(a->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(a->sock, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) != 0 ||
+        zmq_setsockopt(a->sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
+        zmq_setsockopt(a->sock, ZMQ_RECONNECT_IVL_MAX, &reconnect_max, sizeof reconnect_max) != 0) {
+        return vg_reason_set(why, VG_ERR_IO, "cannot set up the connection: %s",
+                             zmq_strerror(zmq_errno()));
+    }
+    if (zmq_connect(a->sock, cfg->endpoint) != 0) {
+        return vg_reason_set(why, VG_ERR_CONFIG, "%s: [broker] endpoint '%s': %s", cfg->path,
+                             cfg->endpoint, zmq_strerror(zmq_errno()));
+    }
+    s_hello(a);
+    (void)s_send_get_network(a, s_next_req(a));
+    return vga_store_outbox_each(a->store, s_resend_one, a);
+}
+
+vg_err
+vga_agent_open(vga_agent **out, const char *config_path, const vga_options *opts, vg_reason *why)
+{
+    vga_agent *a = calloc(1, sizeof *a);
+    if (a == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    a->clock = (opts && opts->clock) ? opts->clock : vg_clock_system();
+    a->receive = opts && opts->receive;
+    snprintf(a->software, sizeof a->software, "%s",
+             (opts && opts->software) ? opts->software : "libvigil-agent");
+    vg_err rc = vga_identity_load(&a->id, config_path, 0, why);
+    if (rc == VG_OK) {
+        rc = vga_store_open(&a->store, vga_identity_config(a->id)->store_path, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_connect(a, why);
+    }
+    if (rc != VG_OK) {
+        vga_agent_destroy(&a);
+        return rc;
+    }
+    *out = a;
+    return VG_OK;
+}
+
+void
+vga_agent_destroy(vga_agent **agent_p)
+{
+    if (agent_p == NULL || *agent_p == NULL) {
+        return;
+    }
+    vga_agent *a = *agent_p;
+    if (a->sock != NULL) {
+        zmq_close(a->sock);
+    }
+    if (a->ctx != NULL) {
+        zmq_ctx_term(a->ctx);
+    }
+    vga_store_destroy(&a->store);
+    vg_netdoc_destroy(&a->newer);
+    vga_identity_destroy(&a->id);
+    free(a);
+    *agent_p = NULL;
+}
+
+/* ---- publish ------------------------------------------------------------------------ */
+
+static vg_err
+s_wait_confirm(vga_agent *a, uint64_t req, int64_t timeout_ms, vga_confirm *res, vg_reason *why)
+{
+    s_wait w = {.req = req, .res = res};
+    s_serve(a, timeout_ms, &w, s_done_reply);
+    if (!w.got) {
+        res->code = VG_ERR_TIMEOUT;
+        char idhex[VG_ALERT_ID_HEX_LEN + 1];
+        vg_alert_id_hex(idhex, res->alert_id);
+        return vg_reason_set(why, VG_ERR_TIMEOUT,
+                             "no confirm from the broker at %s within %lld ms; alert %s is safe "
+                             "in the outbox and will be sent by the next agent process",
+                             vga_identity_config(a->id)->endpoint, (long long)timeout_ms, idhex);
+    }
+    if (res->code != VG_OK) {
+        vg_reason_set(why, res->code, "%s", res->reason.text);
+    }
+    return res->code;
+}
+
+/* Queues the envelope durably, then sends it and waits. */
+static vg_err
+s_queue_and_send(vga_agent *a, const uint8_t id[VG_ALERT_ID_LEN], uint64_t seq, const uint8_t *env,
+                 size_t len, int64_t timeout_ms, vga_confirm *res, vg_reason *why)
+{
+    vg_err rc = vga_store_outbox_add(a->store, id, seq, env, len, vg_clock_wall_ms(a->clock));
+    if (rc == VG_OK) {
+        rc = vga_store_commit(a->store, why);
+    } else {
+        vga_store_rollback(a->store);
+        if (rc == VG_ERR_DUPLICATE) {
+            rc = VG_OK; /* already queued: send it again below */
+        }
+    }
+    if (rc != VG_OK) {
+        return rc;
+    }
+    memcpy(res->alert_id, id, VG_ALERT_ID_LEN);
+    uint64_t req = s_next_req(a);
+    if (s_send_publish(a, req, env, len) != VG_OK) {
+        vg_log(VG_LOG_WARN, "agent", "publish.defer", "agency=%s", vga_agent_agency(a));
+    }
+    return s_wait_confirm(a, req, timeout_ms, res, why);
+}
+
+vg_err
+vga_publish(vga_agent *a, const vg_alert *alert, int64_t timeout_ms, vga_confirm *res,
+            vg_reason *why)
+{
+    memset(res, 0, sizeof *res);
+    const vg_netdoc *doc = vga_agent_doc(a);
+    const char *me = vga_agent_agency(a);
+    vg_alert sealed = *alert; /* shallow: only the recipient list differs */
+    memset(&sealed.recipients, 0, sizeof sealed.recipients);
+    vg_err rc = VG_OK;
+    for (size_t i = 0; i < alert->recipients.n && rc == VG_OK; i++) {
+        rc = vg_strlist_add_unique(&sealed.recipients, alert->recipients.items[i]);
+    }
+    if (rc == VG_OK) { /* the policy's mandatory agencies: added, never removable */
+        rc = vg_netdoc_required(doc, (const char *const *)alert->categories.items,
+                                alert->categories.n, alert->severity, me, &sealed.recipients);
+    }
+    if (rc == VG_OK && sealed.recipients.n == 0) {
+        rc = vg_reason_set(why, VG_ERR_INVALID,
+                           "no recipients: name agencies with --to, or use categories the "
+                           "network's policy routes");
+    }
+    uint64_t seq = 0;
+    uint8_t *env = NULL;
+    size_t len = 0;
+    uint8_t id[VG_ALERT_ID_LEN];
+    if (rc == VG_OK && (rc = vga_store_begin(a->store, why)) == VG_OK) {
+        int64_t now = vg_clock_wall_ms(a->clock);
+        rc = vga_store_next_seq(a->store, now, &seq);
+        vg_seal_params p = {doc, me, vga_identity_keys(a->id), seq, now, NULL};
+        if (rc == VG_OK) {
+            rc = vg_envelope_seal(&env, &len, id, &sealed, &p, why);
+        }
+        if (rc == VG_OK) {
+            rc = s_queue_and_send(a, id, seq, env, len, timeout_ms, res, why);
+        } else {
+            vga_store_rollback(a->store);
+        }
+    }
+    free(env);
+    vg_strlist_fini(&sealed.recipients);
+    return rc;
+}
+
+vg_err
+vga_publish_sealed(vga_agent *a, const uint8_t *signed_envelope, size_t len, int64_t timeout_ms,
+                   vga_confirm *res, vg_reason *why)
+{
+    memset(res, 0, sizeof *res);
+    vg_envelope *env = NULL;
+    vg_err rc = vg_envelope_verify(&env, signed_envelope, len, vga_agent_doc(a), why);
+    if (rc == VG_OK && strcmp(vg_envelope_sender(env), vga_agent_agency(a)) != 0) {
+        rc = vg_reason_set(why, VG_ERR_SENDER_MISMATCH, "the envelope's sender is '%s', not us",
+                           vg_envelope_sender(env));
+    }
+    if (rc == VG_OK && (rc = vga_store_begin(a->store, why)) == VG_OK) {
+        rc = s_queue_and_send(a, vg_envelope_id(env), vg_envelope_sequence(env), signed_envelope,
+                              len, timeout_ms, res, why);
+    }
+    vg_envelope_destroy(&env);
+    return rc;
+}
+
+vg_err
+vga_outbox_count(vga_agent *a, size_t *out)
+{
+    return vga_store_outbox_count(a->store, out);
+}
+
+vg_err
+vga_flush_outbox(vga_agent *a, int64_t timeout_ms, size_t *n_left, vg_reason *why)
+{
+    vg_err rc = vga_store_outbox_each(a->store, s_resend_one, a);
+    int64_t end = vg_clock_mono_ms(a->clock) + timeout_ms;
+    size_t left = 0;
+    while (rc == VG_OK && (rc = vga_store_outbox_count(a->store, &left)) == VG_OK && left > 0 &&
+           vg_clock_mono_ms(a->clock) < end) {
+        s_wait w = {0};
+        s_serve(a, 100, &w, s_done_never);
+    }
+    if (n_left != NULL) {
+        *n_left = left;
+    }
+    if (rc == VG_OK && left > 0) {
+        rc = vg_reason_set(why, VG_ERR_TIMEOUT, "%zu alert%s still unconfirmed in the outbox", left,
+                           left == 1 ? "" : "s");
+    }
+    return rc;
+}
+
+/* ---- receive ------------------------------------------------------------------------- */
+
+/* Returns an alert stored earlier but not yet handed to the application. */
+static vg_err
+s_surface_stored(vga_agent *a, vg_alert *out, bool *got, vg_reason *why)
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    *got = false;
+    vg_err rc = vga_store_inbox_next_unsurfaced(a->store, &bytes, &len);
+    if (rc != VG_OK || bytes == NULL) {
+        return rc;
+    }
+    vg_envelope *env = NULL;
+    rc = vg_envelope_verify(&env, bytes, len, vga_agent_doc(a), why);
+    if (rc == VG_OK) {
+        rc = vg_envelope_open(out, env, vga_agent_agency(a), vga_identity_keys(a->id), why);
+    }
+    if (rc == VG_OK) {
+        rc = vga_store_inbox_mark_surfaced(a->store, vg_envelope_id(env));
+        *got = rc == VG_OK;
+        if (!*got) {
+            vg_alert_fini(out);
+        }
+    }
+    vg_envelope_destroy(&env);
+    free(bytes);
+    return rc;
+}
+
+vg_err
+vga_receive(vga_agent *a, int64_t timeout_ms, vg_alert *out, vg_reason *why)
+{
+    if (!a->receive) {
+        return vg_reason_set(why, VG_ERR_INVALID, "this agent was opened without receive");
+    }
+    bool got = false;
+    vg_err rc = s_surface_stored(a, out, &got, why);
+    if (rc != VG_OK || got) {
+        return rc;
+    }
+    s_wait w = {.alert = out};
+    s_serve(a, timeout_ms, &w, s_done_alert);
+    return w.got_alert ? VG_OK : VG_ERR_TIMEOUT;
+}
+
+vg_err
+vga_poll(vga_agent *a, int64_t timeout_ms)
+{
+    s_wait w = {0};
+    s_serve(a, timeout_ms, &w, s_done_never);
+    return VG_OK;
+}
+
+vg_err
+vga_sync_network(vga_agent *a, int64_t timeout_ms, uint64_t *version_out, vg_reason *why)
+{
+    uint64_t req = s_next_req(a);
+    vg_err rc = s_send_get_network(a, req);
+    s_wait w = {.req = req};
+    if (rc == VG_OK) {
+        s_serve(a, timeout_ms, &w, s_done_reply);
+    }
+    if (version_out != NULL) {
+        *version_out = vg_netdoc_version(vga_agent_doc(a));
+    }
+    if (rc == VG_OK && !w.got) {
+        rc = vg_reason_set(why, VG_ERR_TIMEOUT, "the broker did not answer within %lld ms",
+                           (long long)timeout_ms);
+    }
+    return rc;
+}

@@ -1,0 +1,324 @@
+/* agent_store.c — the agency's local outbox and inbox (see agent_store.h). */
+#include "agent_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "vigil/log.h"
+#include "vigil/util.h"
+
+static const char s_schema[] =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS outbox("
+    " alert_id BLOB PRIMARY KEY, seq INTEGER NOT NULL, envelope BLOB NOT NULL,"
+    " queued_ms INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS sent("
+    " alert_id BLOB PRIMARY KEY, outcome TEXT NOT NULL, reason TEXT NOT NULL,"
+    " at_ms INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS inbox("
+    " id INTEGER PRIMARY KEY, alert_id BLOB NOT NULL UNIQUE, sender TEXT NOT NULL,"
+    " envelope_hash BLOB NOT NULL, envelope BLOB NOT NULL, received_ms INTEGER NOT NULL,"
+    " surfaced INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS inbox_unsurfaced ON inbox(id) WHERE surfaced = 0;";
+
+struct vga_store {
+    sqlite3 *db; /* the connection */
+    char *path;  /* for messages */
+};
+
+static vg_err
+s_fail(vga_store *s, int rc, const char *what, vg_reason *why)
+{
+    vg_log(VG_LOG_ERROR, "agent", "store.error", "op=%s sqlite=%d msg=\"%s\"", what, rc,
+           sqlite3_errmsg(s->db));
+    return vg_reason_set(why, (rc & 0xff) == SQLITE_FULL ? VG_ERR_STORAGE_FULL : VG_ERR_IO,
+                         "local store %s: %s failed: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+/* Prepares, binds with the callback and steps one statement that returns no row. */
+static sqlite3_stmt *
+s_prep(vga_store *s, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        return NULL;
+    }
+    return st;
+}
+
+static vg_err
+s_done(vga_store *s, sqlite3_stmt *st, const char *what, vg_reason *why)
+{
+    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? VG_OK : s_fail(s, rc, what, why);
+}
+
+vg_err
+vga_store_open(vga_store **out, const char *dir, vg_reason *why)
+{
+    vg_err err = vg_mkdir_p(dir, 0700, why);
+    if (err != VG_OK) {
+        return err;
+    }
+    vga_store *s = calloc(1, sizeof *s);
+    size_t n = strlen(dir) + sizeof "/agent.db";
+    if (s == NULL || (s->path = malloc(n)) == NULL) {
+        free(s);
+        return VG_ERR_NOMEM;
+    }
+    snprintf(s->path, n, "%s/agent.db", dir);
+    int rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(s->db, 10000);
+        rc = sqlite3_exec(s->db,
+                          "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                          "BEGIN IMMEDIATE;",
+                          NULL, NULL, NULL);
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_exec(s->db, s_schema, NULL, NULL, NULL);
+        rc = rc == SQLITE_OK ? sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) : rc;
+    }
+    if (rc != SQLITE_OK) {
+        err = vg_reason_set(why, VG_ERR_IO, "cannot open local store %s: %s", s->path,
+                            s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        vga_store_destroy(&s);
+        return err;
+    }
+    *out = s;
+    return VG_OK;
+}
+
+void
+vga_store_destroy(vga_store **s_p)
+{
+    if (s_p == NULL || *s_p == NULL) {
+        return;
+    }
+    vga_store *s = *s_p;
+    if (s->db != NULL && !sqlite3_get_autocommit(s->db)) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+    *s_p = NULL;
+}
+
+vg_err
+vga_store_begin(vga_store *s, vg_reason *why)
+{
+    int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    return rc == SQLITE_OK ? VG_OK : s_fail(s, rc, "begin", why);
+}
+
+vg_err
+vga_store_commit(vga_store *s, vg_reason *why)
+{
+    int rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    if (rc == SQLITE_OK) {
+        return VG_OK;
+    }
+    vg_err err = s_fail(s, rc, "commit", why);
+    vga_store_rollback(s);
+    return err;
+}
+
+void
+vga_store_rollback(vga_store *s)
+{
+    if (!sqlite3_get_autocommit(s->db)) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+}
+
+vg_err
+vga_store_next_seq(vga_store *s, int64_t now_ms, uint64_t *out)
+{
+    sqlite3_stmt *st = s_prep(s, "SELECT value FROM meta WHERE key = 'last_seq'");
+    uint64_t last = 0;
+    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    if (rc == SQLITE_ROW) {
+        last = (uint64_t)sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return s_fail(s, rc, "read sequence", NULL);
+    }
+    uint64_t next = last + 1 > (uint64_t)now_ms ? last + 1 : (uint64_t)now_ms;
+    st = s_prep(s, "INSERT INTO meta(key, value) VALUES ('last_seq', ?1)"
+                   " ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    if (st != NULL) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)next);
+    }
+    vg_err err = s_done(s, st, "record sequence", NULL);
+    if (err == VG_OK) {
+        *out = next;
+    }
+    return err;
+}
+
+vg_err
+vga_store_outbox_add(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], uint64_t seq,
+                     const uint8_t *env, size_t len, int64_t now_ms)
+{
+    if (vga_store_outbox_has(s, id)) {
+        return VG_ERR_DUPLICATE;
+    }
+    sqlite3_stmt *st = s_prep(s, "INSERT INTO outbox(alert_id, seq, envelope, queued_ms)"
+                                 " VALUES (?1, ?2, ?3, ?4)");
+    if (st != NULL) {
+        sqlite3_bind_blob(st, 1, id, VG_ALERT_ID_LEN, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+        sqlite3_bind_blob(st, 3, env, (int)len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, now_ms);
+    }
+    return s_done(s, st, "queue in outbox", NULL);
+}
+
+vg_err
+vga_store_outbox_each(vga_store *s, vga_outbox_fn fn, void *ctx)
+{
+    sqlite3_stmt *st = s_prep(s, "SELECT alert_id, envelope FROM outbox ORDER BY seq");
+    int rc = st ? SQLITE_OK : SQLITE_ERROR;
+    while (st != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 0) == VG_ALERT_ID_LEN) {
+            fn(ctx, sqlite3_column_blob(st, 0), sqlite3_column_blob(st, 1),
+               (size_t)sqlite3_column_bytes(st, 1));
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? VG_OK : s_fail(s, rc, "read outbox", NULL);
+}
+
+vg_err
+vga_store_outbox_count(vga_store *s, size_t *out)
+{
+    sqlite3_stmt *st = s_prep(s, "SELECT count(*) FROM outbox");
+    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    if (rc == SQLITE_ROW) {
+        *out = (size_t)sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? VG_OK : s_fail(s, rc, "count outbox", NULL);
+}
+
+bool
+vga_store_outbox_has(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN])
+{
+    sqlite3_stmt *st = s_prep(s, "SELECT 1 FROM outbox WHERE alert_id = ?1");
+    if (st == NULL) {
+        return false;
+    }
+    sqlite3_bind_blob(st, 1, id, VG_ALERT_ID_LEN, SQLITE_STATIC);
+    bool has = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return has;
+}
+
+vg_err
+vga_store_outbox_done(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], const char *outcome,
+                      const char *reason, int64_t now_ms)
+{
+    vg_err err = vga_store_begin(s, NULL);
+    if (err != VG_OK) {
+        return err;
+    }
+    if (vga_store_outbox_has(s, id)) {
+        sqlite3_stmt *st = s_prep(s, "INSERT OR REPLACE INTO sent(alert_id, outcome, reason, at_ms)"
+                                     " VALUES (?1, ?2, ?3, ?4)");
+        if (st != NULL) {
+            sqlite3_bind_blob(st, 1, id, VG_ALERT_ID_LEN, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, outcome, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 3, reason ? reason : "", -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 4, now_ms);
+        }
+        err = s_done(s, st, "record sent", NULL);
+        if (err == VG_OK) {
+            st = s_prep(s, "DELETE FROM outbox WHERE alert_id = ?1");
+            if (st != NULL) {
+                sqlite3_bind_blob(st, 1, id, VG_ALERT_ID_LEN, SQLITE_STATIC);
+            }
+            err = s_done(s, st, "leave outbox", NULL);
+        }
+    }
+    if (err != VG_OK) {
+        vga_store_rollback(s);
+        return err;
+    }
+    return vga_store_commit(s, NULL);
+}
+
+vg_err
+vga_store_inbox_find(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], bool *found,
+                     uint8_t hash_out[VG_HASH_LEN])
+{
+    sqlite3_stmt *st = s_prep(s, "SELECT envelope_hash FROM inbox WHERE alert_id = ?1");
+    if (st == NULL) {
+        return s_fail(s, SQLITE_ERROR, "read inbox", NULL);
+    }
+    sqlite3_bind_blob(st, 1, id, VG_ALERT_ID_LEN, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *found = rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == VG_HASH_LEN;
+    if (*found) {
+        memcpy(hash_out, sqlite3_column_blob(st, 0), VG_HASH_LEN);
+    }
+    sqlite3_finalize(st);
+    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? VG_OK : s_fail(s, rc, "read inbox", NULL);
+}
+
+vg_err
+vga_store_inbox_add(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], const char *sender,
+                    const uint8_t hash[VG_HASH_LEN], const uint8_t *env, size_t len, int64_t now_ms,
+                    bool surfaced)
+{
+    sqlite3_stmt *st = s_prep(s, "INSERT INTO inbox(alert_id, sender, envelope_hash, envelope,"
+                                 " received_ms, surfaced) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (st != NULL) {
+        sqlite3_bind_blob(st, 1, id, VG_ALERT_ID_LEN, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, sender, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 3, hash, VG_HASH_LEN, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 4, env, (int)len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, now_ms);
+        sqlite3_bind_int(st, 6, surfaced);
+    }
+    return s_done(s, st, "store in inbox", NULL);
+}
+
+vg_err
+vga_store_inbox_next_unsurfaced(vga_store *s, uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    sqlite3_stmt *st = s_prep(s, "SELECT envelope FROM inbox WHERE surfaced = 0 ORDER BY id"
+                                 " LIMIT 1");
+    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    vg_err err = VG_OK;
+    if (rc == SQLITE_ROW) {
+        size_t len = (size_t)sqlite3_column_bytes(st, 0);
+        *out = malloc(len ? len : 1);
+        if (*out == NULL) {
+            err = VG_ERR_NOMEM;
+        } else {
+            memcpy(*out, sqlite3_column_blob(st, 0), len);
+            *out_len = len;
+        }
+    } else if (rc != SQLITE_DONE) {
+        err = s_fail(s, rc, "read inbox", NULL);
+    }
+    sqlite3_finalize(st);
+    return err;
+}
+
+vg_err
+vga_store_inbox_mark_surfaced(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN])
+{
+    sqlite3_stmt *st = s_prep(s, "UPDATE inbox SET surfaced = 1 WHERE alert_id = ?1");
+    if (st != NULL) {
+        sqlite3_bind_blob(st, 1, id, VG_ALERT_ID_LEN, SQLITE_STATIC);
+    }
+    return s_done(s, st, "mark surfaced", NULL);
+}

@@ -1,0 +1,66 @@
+/*
+ * agent_store.h — an agency's local SQLite store (<store>/agent.db): the
+ * outbox of alerts not yet confirmed, the record of what was sent, the inbox
+ * of alerts received, and the sequence counter.
+ *
+ * WAL, synchronous=FULL: a write that returns is on disk. Several agent
+ * processes of one agency (a listener and a publisher) may share the store.
+ * Holds envelopes (ciphertext) only, never plaintext. Internal to
+ * libvigil-agent.
+ */
+#ifndef VIGIL_AGENTS_AGENT_STORE_H
+#define VIGIL_AGENTS_AGENT_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/err.h"
+#include "vigil/wire.h"
+
+typedef struct vga_store vga_store;
+
+vg_err vga_store_open(vga_store **out, const char *dir, vg_reason *why) VG_MUST_USE;
+void vga_store_destroy(vga_store **s_p);
+
+vg_err vga_store_begin(vga_store *s, vg_reason *why) VG_MUST_USE;
+vg_err vga_store_commit(vga_store *s, vg_reason *why) VG_MUST_USE;
+void vga_store_rollback(vga_store *s);
+
+/* Next sequence number: max(last + 1, now_ms), recorded as last. In a transaction. */
+vg_err vga_store_next_seq(vga_store *s, int64_t now_ms, uint64_t *out) VG_MUST_USE;
+
+/* Queues an envelope; VG_ERR_DUPLICATE when the id is already queued. */
+vg_err vga_store_outbox_add(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], uint64_t seq,
+                            const uint8_t *env, size_t len, int64_t now_ms) VG_MUST_USE;
+
+/* Calls fn for each queued envelope in sequence order. */
+typedef void (*vga_outbox_fn)(void *ctx, const uint8_t *id, const uint8_t *env, size_t len);
+vg_err vga_store_outbox_each(vga_store *s, vga_outbox_fn fn, void *ctx) VG_MUST_USE;
+
+vg_err vga_store_outbox_count(vga_store *s, size_t *out) VG_MUST_USE;
+bool vga_store_outbox_has(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN]);
+
+/* Moves an alert out of the outbox into the sent record with its outcome
+ * ("accepted", "duplicate" or a reject code) — one transaction. No-op when
+ * it is not queued. */
+vg_err vga_store_outbox_done(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], const char *outcome,
+                             const char *reason, int64_t now_ms) VG_MUST_USE;
+
+/* Inbox. VG_OK with *found and the stored envelope hash, or not found. */
+vg_err vga_store_inbox_find(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], bool *found,
+                            uint8_t hash_out[VG_HASH_LEN]) VG_MUST_USE;
+
+/* Stores a received, verified, opened envelope durably. surfaced says it was
+ * handed to the application already. */
+vg_err vga_store_inbox_add(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], const char *sender,
+                           const uint8_t hash[VG_HASH_LEN], const uint8_t *env, size_t len,
+                           int64_t now_ms, bool surfaced) VG_MUST_USE;
+
+/* The oldest stored envelope not yet handed to the application; *out is
+ * malloc'ed (free it), NULL when there is none. */
+vg_err vga_store_inbox_next_unsurfaced(vga_store *s, uint8_t **out, size_t *out_len) VG_MUST_USE;
+
+vg_err vga_store_inbox_mark_surfaced(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN]) VG_MUST_USE;
+
+#endif

@@ -1,0 +1,690 @@
+/* broker.c — setup, the poll loop, group commit and the frame handlers. */
+#include "broker.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "broker_internal.h"
+#include "vigil.pb-c.h"
+#include "vigil/envelope.h"
+#include "vigil/log.h"
+#include "vigil/receipt.h"
+
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93 /* draft in zmq.h, supported by libzmq >= 4.3 */
+#endif
+
+/* One received frame and who sent it. */
+typedef struct s_frame {
+    uint8_t rid[VGB_RID_MAX]; /* routing id (for replies only) */
+    size_t rid_len;           /* its length */
+    const char *agency;       /* ZAP User-Id: the authenticated sender */
+    int agency_idx;           /* index into agencies, or -1 */
+    uint64_t request_id;      /* echoed in the reply */
+} s_frame;
+
+/* ---- replies ---------------------------------------------------------------- */
+
+int
+vgb_agency_index(const vgb_broker *b, const char *id)
+{
+    for (size_t i = 0; i < b->n_agencies; i++) {
+        if (strcmp(b->agencies[i].id, id) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+vg_err
+vgb_send(vgb_broker *b, const uint8_t *rid, size_t rid_len, const uint8_t *frame, size_t len)
+{
+    if (zmq_send(b->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+        return errno == EHOSTUNREACH ? VG_ERR_NOT_FOUND : VG_ERR_TIMEOUT;
+    }
+    if (zmq_send(b->router, frame, len, ZMQ_DONTWAIT) < 0) {
+        return VG_ERR_TIMEOUT;
+    }
+    return VG_OK;
+}
+
+static void
+s_queue(vgb_broker *b, const s_frame *from, Vigil__BrokerFrame *f, bool needs_commit)
+{
+    if (from->request_id == 0 && f->kind_case != VIGIL__BROKER_FRAME__KIND_DELIVER) {
+        return; /* no reply wanted */
+    }
+    if (b->n_replies == b->cap_replies) {
+        size_t cap = b->cap_replies ? b->cap_replies * 2 : 64;
+        vgb_reply *r = realloc(b->replies, cap * sizeof *r);
+        if (r == NULL) {
+            vg_log(VG_LOG_ERROR, "broker", "reply.nomem", "agency=%s", from->agency);
+            return; /* the client times out and resends: nothing is lost */
+        }
+        b->replies = r;
+        b->cap_replies = cap;
+    }
+    f->request_id = from->request_id;
+    vgb_reply *r = &b->replies[b->n_replies];
+    r->len = vigil__broker_frame__get_packed_size(f);
+    r->frame = malloc(r->len ? r->len : 1);
+    if (r->frame == NULL) {
+        return;
+    }
+    vigil__broker_frame__pack(f, r->frame);
+    memcpy(r->rid, from->rid, from->rid_len);
+    r->rid_len = from->rid_len;
+    r->needs_commit = needs_commit;
+    b->n_replies++;
+}
+
+static void
+s_after(vgb_broker *b, size_t agency, uint64_t seq)
+{
+    if (b->n_after == b->cap_after) {
+        size_t cap = b->cap_after ? b->cap_after * 2 : 64;
+        vgb_after *a = realloc(b->after, cap * sizeof *a);
+        if (a == NULL) {
+            return; /* worst case: redelivered later; the store is the truth */
+        }
+        b->after = a;
+        b->cap_after = cap;
+    }
+    b->after[b->n_after++] = (vgb_after){agency, seq};
+}
+
+static void
+s_confirm(vgb_broker *b, const s_frame *from, const uint8_t *alert_id, Vigil__ConfirmStatus st,
+          Vigil__RejectCode code, const char *reason, const vg_strlist *missing)
+{
+    Vigil__Confirm c = VIGIL__CONFIRM__INIT;
+    if (alert_id != NULL) {
+        c.alert_id.data = (uint8_t *)alert_id;
+        c.alert_id.len = VG_ALERT_ID_LEN;
+    }
+    c.status = st;
+    c.code = code;
+    c.reason = (char *)(reason ? reason : "");
+    if (missing != NULL) {
+        c.n_missing = missing->n;
+        c.missing = missing->items;
+    }
+    Vigil__BrokerFrame f = VIGIL__BROKER_FRAME__INIT;
+    f.kind_case = VIGIL__BROKER_FRAME__KIND_CONFIRM;
+    f.confirm = &c;
+    s_queue(b, from, &f, st != VIGIL__CONFIRM_STATUS__CONFIRM_REJECTED);
+}
+
+static Vigil__RejectCode
+s_code(vg_err err)
+{
+    return (Vigil__RejectCode)vg_reject_code(err);
+}
+
+/* The wire name of a reject code ("bad_signature"). */
+static const char *
+s_code_name(Vigil__RejectCode code)
+{
+    return vg_err_code(vg_reject_err((int)code));
+}
+
+static bool
+s_ensure_txn(vgb_broker *b)
+{
+    if (vgb_store_in_transaction(b->store)) {
+        return true;
+    }
+    vg_reason why;
+    return vgb_store_begin(b->store, &why) == VG_OK;
+}
+
+/* Rejects a publish or receipt: a confirm, one log line and a stored record. */
+static void
+s_reject(vgb_broker *b, const s_frame *from, const uint8_t *alert_id, vg_err err,
+         const char *reason, const vg_strlist *missing, const char *what)
+{
+    Vigil__RejectCode code = s_code(err);
+    char idhex[VG_ALERT_ID_HEX_LEN + 1] = "-";
+    if (alert_id != NULL) {
+        vg_alert_id_hex(idhex, alert_id);
+    }
+    vg_log(VG_LOG_WARN, "broker", what, "agency=%s alert=%s code=%s reason=\"%s\"", from->agency,
+           idhex, s_code_name(code), reason);
+    if (s_ensure_txn(b)) {
+        vg_err rc = vgb_store_insert_rejection(b->store, vg_clock_wall_ms(b->clock), from->agency,
+                                               alert_id, s_code_name(code), reason);
+        (void)rc; /* logged by the store; the rejection still goes back */
+    }
+    s_confirm(b, from, alert_id, VIGIL__CONFIRM_STATUS__CONFIRM_REJECTED, code, reason, missing);
+}
+
+/* ---- publish ------------------------------------------------------------------ */
+
+/* Checks that need the store and the clock; VG_OK or a rejection already sent.
+ * *dup is set for a byte-identical resend. */
+static vg_err
+s_publish_checks(vgb_broker *b, const s_frame *from, const vg_envelope *env, const uint8_t *bytes,
+                 size_t len, bool *dup, vg_reason *why)
+{
+    vgb_alert_row row;
+    vg_err rc = vgb_store_find_alert(b->store, vg_envelope_id(env), &row);
+    if (rc == VG_OK) {
+        bool same = false;
+        rc = vgb_store_same_envelope(b->store, row.seq, bytes, len, &same);
+        if (rc == VG_OK && !same) {
+            return vg_reason_set(why, VG_ERR_CONFLICT,
+                                 "alert id already used for a different envelope; an alert "
+                                 "id must be fresh for every new alert");
+        }
+        *dup = rc == VG_OK;
+        return rc;
+    }
+    if (rc != VG_ERR_NOT_FOUND) {
+        return vg_reason_set(why, rc, "store error; resend later");
+    }
+    if (vg_envelope_network_version(env) > vg_netdoc_version(b->doc)) {
+        return vg_reason_set(why, VG_ERR_STALE_VERSION,
+                             "sealed under network version %llu but the broker has %llu; the "
+                             "administrator must install the new document on the broker",
+                             (unsigned long long)vg_envelope_network_version(env),
+                             (unsigned long long)vg_netdoc_version(b->doc));
+    }
+    uint64_t last = 0;
+    if ((rc = vgb_store_sender_seq(b->store, from->agency, &last)) != VG_OK) {
+        return vg_reason_set(why, rc, "store error; resend later");
+    }
+    if (vg_envelope_sequence(env) <= last) {
+        return vg_reason_set(why, VG_ERR_REPLAY,
+                             "sequence number %llu is not above %llu, the last accepted from "
+                             "%s: a replayed or reused envelope",
+                             (unsigned long long)vg_envelope_sequence(env),
+                             (unsigned long long)last, from->agency);
+    }
+    int64_t skew = vg_envelope_created_ms(env) - vg_clock_wall_ms(b->clock);
+    if (skew > (int64_t)b->cfg->max_clock_skew_ms || -skew > (int64_t)b->cfg->max_clock_skew_ms) {
+        return vg_reason_set(why, VG_ERR_CLOCK_SKEW,
+                             "created time is %lld s from the broker's clock (allowed: %llu s); "
+                             "check the sender's clock (NTP)",
+                             (long long)(skew / 1000),
+                             (unsigned long long)(b->cfg->max_clock_skew_ms / 1000));
+    }
+    return VG_OK;
+}
+
+static void
+s_accept(vgb_broker *b, const s_frame *from, const vg_envelope *env)
+{
+    vg_strlist required = {0};
+    vg_reason why = {{0}};
+    const vg_strlist *cats = vg_envelope_categories(env);
+    uint64_t seq = 0;
+    vg_err rc = vg_netdoc_required(b->doc, (const char *const *)cats->items, cats->n,
+                                   vg_envelope_severity(env), vg_envelope_sender(env), &required);
+    if (rc == VG_OK) {
+        rc = vgb_store_insert_alert(b->store, env, vg_clock_wall_ms(b->clock), &required, &seq,
+                                    &why);
+    }
+    vg_strlist_fini(&required);
+    if (rc != VG_OK) {
+        s_reject(b, from, vg_envelope_id(env), rc == VG_ERR_STORAGE_FULL ? rc : VG_ERR_INTERNAL,
+                 rc == VG_ERR_STORAGE_FULL ? "the broker's store is full; the alert was not "
+                                             "accepted, resend later"
+                                           : "store error; the alert was not accepted, resend "
+                                             "later",
+                 NULL, "env.reject");
+        return;
+    }
+    const vg_strlist *rcpts = vg_envelope_recipients(env);
+    for (size_t i = 0; i < rcpts->n; i++) {
+        int idx = vgb_agency_index(b, rcpts->items[i]);
+        if (idx >= 0) {
+            s_after(b, (size_t)idx, 0);
+        }
+    }
+    char idhex[VG_ALERT_ID_HEX_LEN + 1];
+    vg_alert_id_hex(idhex, vg_envelope_id(env));
+    vg_log(VG_LOG_INFO, "broker", "env.accept", "agency=%s alert=%s seq=%llu recipients=%zu",
+           from->agency, idhex, (unsigned long long)seq, rcpts->n);
+    s_confirm(b, from, vg_envelope_id(env), VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED, 0, NULL, NULL);
+}
+
+static void
+s_publish(vgb_broker *b, const s_frame *from, const ProtobufCBinaryData *bytes)
+{
+    vg_envelope *env = NULL;
+    vg_reason why = {{0}};
+    vg_strlist missing = {0};
+    bool dup = false;
+    vg_err rc = vg_envelope_verify(&env, bytes->data, bytes->len, b->doc, &why);
+    if (rc == VG_OK && strcmp(vg_envelope_sender(env), from->agency) != 0) {
+        rc = vg_reason_set(&why, VG_ERR_SENDER_MISMATCH,
+                           "envelope from '%s' arrived on the connection of '%s': an agency "
+                           "publishes only its own alerts",
+                           vg_envelope_sender(env), from->agency);
+    }
+    if (rc == VG_OK && !s_ensure_txn(b)) {
+        rc = vg_reason_set(&why, VG_ERR_INTERNAL, "store unavailable; resend later");
+    }
+    if (rc == VG_OK) {
+        rc = s_publish_checks(b, from, env, bytes->data, bytes->len, &dup, &why);
+    }
+    if (rc == VG_OK && !dup) {
+        rc = vg_envelope_check_policy(env, b->doc, &missing, &why);
+    }
+    const uint8_t *id = env ? vg_envelope_id(env) : NULL;
+    if (rc != VG_OK) {
+        s_reject(b, from, id, rc, why.text, &missing, "env.reject");
+    } else if (dup) {
+        s_confirm(b, from, id, VIGIL__CONFIRM_STATUS__CONFIRM_DUPLICATE, 0,
+                  "already accepted: this is a resend of the same envelope", NULL);
+    } else {
+        s_accept(b, from, env);
+    }
+    vg_strlist_fini(&missing);
+    vg_envelope_destroy(&env);
+}
+
+/* ---- receipts ------------------------------------------------------------------ */
+
+/* Applies each item of a verified DELIVERED receipt. */
+static vg_err
+s_apply_delivered(vgb_broker *b, const s_frame *from, const vg_receipt *r, uint64_t *seqs,
+                  size_t *n_changed, vg_reason *why)
+{
+    int64_t now = vg_clock_wall_ms(b->clock);
+    for (size_t i = 0; i < vg_receipt_n_items(r); i++) {
+        const vg_receipt_item *it = vg_receipt_item_at(r, i);
+        vgb_alert_row row;
+        vgb_rstate st;
+        bool changed = false;
+        vg_err rc = vgb_store_find_alert(b->store, it->alert_id, &row);
+        if (rc == VG_ERR_NOT_FOUND) {
+            return vg_reason_set(why, VG_ERR_UNKNOWN_ALERT,
+                                 "receipt item %zu names an unknown "
+                                 "alert",
+                                 i + 1);
+        }
+        if (rc == VG_OK) {
+            rc = vgb_store_recipient_state(b->store, row.seq, from->agency, &st);
+        }
+        if (rc == VG_ERR_NOT_FOUND) {
+            return vg_reason_set(why, VG_ERR_NOT_RECIPIENT,
+                                 "receipt item %zu names an alert not sent to %s", i + 1,
+                                 from->agency);
+        }
+        if (rc == VG_OK && memcmp(row.envelope_hash, it->envelope_hash, VG_HASH_LEN) != 0) {
+            return vg_reason_set(why, VG_ERR_MALFORMED,
+                                 "receipt item %zu names a different envelope than the one "
+                                 "stored",
+                                 i + 1);
+        }
+        if (rc == VG_OK) {
+            rc = vgb_store_mark_delivered(b->store, row.seq, from->agency, now, &changed);
+        }
+        if (rc != VG_OK) {
+            return vg_reason_set(why, rc, "store error; resend the receipt later");
+        }
+        seqs[i] = row.seq;
+        *n_changed += changed;
+    }
+    return VG_OK;
+}
+
+static void
+s_receipt(vgb_broker *b, const s_frame *from, const ProtobufCBinaryData *bytes)
+{
+    vg_receipt *r = NULL;
+    vg_reason why = {{0}};
+    uint64_t *seqs = NULL;
+    size_t n_changed = 0;
+    vg_err rc = vg_receipt_verify(&r, bytes->data, bytes->len, b->doc, &why);
+    if (rc == VG_OK && strcmp(vg_receipt_agency(r), from->agency) != 0) {
+        rc = vg_reason_set(&why, VG_ERR_SENDER_MISMATCH,
+                           "receipt by '%s' arrived on the connection of '%s'",
+                           vg_receipt_agency(r), from->agency);
+    }
+    if (rc == VG_OK && vg_receipt_kind_of(r) != VG_RECEIPT_DELIVERED) {
+        rc = vg_reason_set(&why, VG_ERR_MALFORMED,
+                           "this broker version accepts only delivered receipts");
+    }
+    if (rc == VG_OK && !s_ensure_txn(b)) {
+        rc = vg_reason_set(&why, VG_ERR_INTERNAL, "store unavailable; resend later");
+    }
+    if (rc == VG_OK && (seqs = calloc(vg_receipt_n_items(r), sizeof *seqs)) == NULL) {
+        rc = VG_ERR_NOMEM;
+    }
+    if (rc == VG_OK) {
+        rc = s_apply_delivered(b, from, r, seqs, &n_changed, &why);
+    }
+    if (rc == VG_OK && n_changed > 0) {
+        rc = vgb_store_insert_receipt(b->store, r, seqs, vg_receipt_n_items(r),
+                                      vg_clock_wall_ms(b->clock));
+    }
+    const uint8_t *first = r ? vg_receipt_item_at(r, 0)->alert_id : NULL;
+    if (rc != VG_OK) {
+        s_reject(b, from, first, rc, why.text, NULL, "receipt.reject");
+    } else {
+        for (size_t i = 0; i < vg_receipt_n_items(r) && from->agency_idx >= 0; i++) {
+            s_after(b, (size_t)from->agency_idx, seqs[i]);
+        }
+        vg_log(VG_LOG_DEBUG, "broker", "receipt.accept", "agency=%s items=%zu new=%zu",
+               from->agency, vg_receipt_n_items(r), n_changed);
+        s_confirm(b, from, first,
+                  n_changed ? VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED
+                            : VIGIL__CONFIRM_STATUS__CONFIRM_DUPLICATE,
+                  0, NULL, NULL);
+    }
+    free(seqs);
+    vg_receipt_destroy(&r);
+}
+
+/* ---- other frames ---------------------------------------------------------------- */
+
+static void
+s_error(vgb_broker *b, const s_frame *from, Vigil__RejectCode code, const char *reason)
+{
+    Vigil__ErrorReply e = VIGIL__ERROR_REPLY__INIT;
+    e.code = code;
+    e.reason = (char *)reason;
+    Vigil__BrokerFrame f = VIGIL__BROKER_FRAME__INIT;
+    f.kind_case = VIGIL__BROKER_FRAME__KIND_ERROR;
+    f.error = &e;
+    s_queue(b, from, &f, false);
+}
+
+static void
+s_get_network(vgb_broker *b, const s_frame *from)
+{
+    Vigil__BrokerFrame f = VIGIL__BROKER_FRAME__INIT;
+    f.kind_case = VIGIL__BROKER_FRAME__KIND_SIGNED_NETWORK;
+    f.signed_network.data = (uint8_t *)vg_netdoc_signed_bytes(b->doc, &f.signed_network.len);
+    s_queue(b, from, &f, false);
+}
+
+static void
+s_dispatch(vgb_broker *b, s_frame *from, const uint8_t *data, size_t len)
+{
+    Vigil__ClientFrame *cf = vigil__client_frame__unpack(NULL, len, data);
+    if (cf == NULL) {
+        vg_log(VG_LOG_WARN, "broker", "frame.reject", "agency=%s code=malformed", from->agency);
+        s_error(b, from, VIGIL__REJECT_CODE__REJECT_MALFORMED,
+                "frame does not parse as a vigil ClientFrame");
+        return;
+    }
+    from->request_id = cf->request_id;
+    vgb_agency *a = from->agency_idx >= 0 ? &b->agencies[from->agency_idx] : NULL;
+    if (a != NULL && a->rid_len == from->rid_len && memcmp(a->rid, from->rid, a->rid_len) == 0) {
+        a->last_seen_mono = vg_clock_mono_ms(b->clock);
+    }
+    switch (cf->kind_case) {
+    case VIGIL__CLIENT_FRAME__KIND_HELLO:
+        if (cf->hello->receive && a != NULL) {
+            vgb_delivery_attach(b, a, from->rid, from->rid_len);
+        }
+        break;
+    case VIGIL__CLIENT_FRAME__KIND_PUBLISH:
+        s_publish(b, from, &cf->publish->signed_envelope);
+        break;
+    case VIGIL__CLIENT_FRAME__KIND_RECEIPT:
+        s_receipt(b, from, &cf->receipt->signed_receipt);
+        break;
+    case VIGIL__CLIENT_FRAME__KIND_GET_NETWORK:
+        s_get_network(b, from);
+        break;
+    default:
+        s_error(b, from, VIGIL__REJECT_CODE__REJECT_MALFORMED,
+                "this broker version does not handle that request");
+        break;
+    }
+    vigil__client_frame__free_unpacked(cf, NULL);
+}
+
+/* Receives one [routing id][payload] message; false when none is waiting. */
+static bool
+s_recv_one(vgb_broker *b)
+{
+    zmq_msg_t rid, payload;
+    zmq_msg_init(&rid);
+    if (zmq_msg_recv(&rid, b->router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&rid);
+        return false;
+    }
+    zmq_msg_init(&payload);
+    bool ok = zmq_msg_more(&rid) && zmq_msg_recv(&payload, b->router, 0) >= 0;
+    bool extra = ok && zmq_msg_more(&payload);
+    while (ok && zmq_msg_more(&payload)) { /* a well-behaved DEALER sends one frame */
+        zmq_msg_t junk;
+        zmq_msg_init(&junk);
+        ok = zmq_msg_recv(&junk, b->router, 0) >= 0;
+        bool more = ok && zmq_msg_more(&junk);
+        zmq_msg_close(&junk);
+        if (!more) {
+            break;
+        }
+    }
+    const char *user = ok ? zmq_msg_gets(&payload, "User-Id") : NULL;
+    if (ok && user != NULL && zmq_msg_size(&rid) <= VGB_RID_MAX) {
+        s_frame from = {.rid_len = zmq_msg_size(&rid), .agency = user};
+        memcpy(from.rid, zmq_msg_data(&rid), from.rid_len);
+        from.agency_idx = vgb_agency_index(b, user);
+        if (extra) {
+            s_error(b, &from, VIGIL__REJECT_CODE__REJECT_MALFORMED,
+                    "send exactly one frame per message");
+        } else {
+            s_dispatch(b, &from, zmq_msg_data(&payload), zmq_msg_size(&payload));
+        }
+    }
+    zmq_msg_close(&payload);
+    zmq_msg_close(&rid);
+    return true;
+}
+
+/* Commits the batch, then sends its replies and applies its post-commit work. */
+static void
+s_finish_batch(vgb_broker *b)
+{
+    bool committed = true;
+    vg_reason why = {{0}};
+    vg_err rc = VG_OK;
+    if (vgb_store_in_transaction(b->store)) {
+        rc = vgb_store_commit(b->store, &why);
+        committed = rc == VG_OK;
+    }
+    for (size_t i = 0; i < b->n_replies; i++) {
+        vgb_reply *r = &b->replies[i];
+        if (!committed && r->needs_commit) {
+            /* Never confirm what is not durable: the client keeps it and resends. */
+            vg_log(VG_LOG_ERROR, "broker", "batch.abort", "code=%s", vg_err_code(rc));
+        } else if (vgb_send(b, r->rid, r->rid_len, r->frame, r->len) != VG_OK) {
+            vg_log(VG_LOG_DEBUG, "broker", "reply.drop", "reason=peer_gone_or_full");
+        }
+        free(r->frame);
+    }
+    b->n_replies = 0;
+    for (size_t i = 0; committed && i < b->n_after; i++) {
+        vgb_agency *a = &b->agencies[b->after[i].agency];
+        if (b->after[i].seq == 0) {
+            a->dirty = true;
+        } else {
+            vgb_delivery_receipted(a, b->after[i].seq);
+        }
+    }
+    b->n_after = 0;
+}
+
+vg_err
+vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop)
+{
+    while (!*stop) {
+        long timeout = vgb_delivery_service(b);
+        zmq_pollitem_t items[] = {{b->router, 0, ZMQ_POLLIN, 0},
+                                  {vgb_zap_socket(b->zap), 0, ZMQ_POLLIN, 0}};
+        int n = zmq_poll(items, 2, timeout);
+        if (n < 0) {
+            if (zmq_errno() == EINTR) {
+                continue;
+            }
+            vg_log(VG_LOG_ERROR, "broker", "poll.error", "msg=\"%s\"", zmq_strerror(zmq_errno()));
+            return VG_ERR_IO;
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            vgb_zap_handle(b->zap);
+        }
+        if (items[0].revents & ZMQ_POLLIN) {
+            for (int64_t i = 0; i < b->cfg->batch && s_recv_one(b); i++) {
+            }
+            s_finish_batch(b);
+        }
+    }
+    vg_log(VG_LOG_INFO, "broker", "broker.stop", "endpoint=%s", b->endpoint);
+    return VG_OK;
+}
+
+/* ---- setup ------------------------------------------------------------------------- */
+
+static vg_err
+s_load_identity(vgb_broker *b, vg_reason *why)
+{
+    vg_err rc = vg_keyset_load(&b->keys, b->cfg->keys_path, why);
+    if (rc != VG_OK) {
+        return rc;
+    }
+    if ((vg_keyset_kinds(b->keys) & (VG_KEY_SIGN | VG_KEY_CURVE)) != (VG_KEY_SIGN | VG_KEY_CURVE)) {
+        return vg_reason_set(why, VG_ERR_CONFIG, "%s must hold the broker's sign and curve keys",
+                             b->cfg->keys_path);
+    }
+    rc = vg_netdoc_load(&b->doc, b->cfg->document_path, b->cfg->admin_pk, 0, why);
+    if (rc != VG_OK) {
+        return rc;
+    }
+    if (memcmp(vg_netdoc_broker_transport_pk(b->doc), vg_keyset_curve_pk(b->keys),
+               VG_CURVE_KEY_LEN) != 0) {
+        return vg_reason_set(why, VG_ERR_CONFIG,
+                             "%s: the network document names a different broker transport key "
+                             "than %s holds",
+                             b->cfg->document_path, b->cfg->keys_path);
+    }
+    b->n_agencies = vg_netdoc_n_agencies(b->doc);
+    b->agencies = calloc(b->n_agencies, sizeof *b->agencies);
+    if (b->agencies == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < b->n_agencies; i++) {
+        vg_agency ag;
+        vg_netdoc_agency_at(b->doc, i, &ag);
+        b->agencies[i].id = ag.id;
+        b->agencies[i].inflight = calloc((size_t)b->cfg->inflight, sizeof(vgb_inflight));
+        if (b->agencies[i].inflight == NULL) {
+            return VG_ERR_NOMEM;
+        }
+    }
+    return VG_OK;
+}
+
+static vg_err
+s_bind(vgb_broker *b, vg_reason *why)
+{
+    int one = 1, linger = 0, server = 1;
+    int64_t maxmsg = VG_FRAME_MAX_BYTES;
+    int hb_ivl = 2000, hb_timeout = 10000;
+    b->router = zmq_socket(b->ctx, ZMQ_ROUTER);
+    if (b->router == NULL ||
+        zmq_setsockopt(b->router, ZMQ_CURVE_SERVER, &server, sizeof server) != 0 ||
+        zmq_setsockopt(b->router, ZMQ_CURVE_SECRETKEY, vg_keyset_curve_sk(b->keys),
+                       VG_CURVE_KEY_LEN) != 0 ||
+        zmq_setsockopt(b->router, ZMQ_ZAP_DOMAIN, VGB_ZAP_DOMAIN, strlen(VGB_ZAP_DOMAIN)) != 0 ||
+        zmq_setsockopt(b->router, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) != 0 ||
+        zmq_setsockopt(b->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
+        zmq_setsockopt(b->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
+        zmq_setsockopt(b->router, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) != 0 ||
+        zmq_setsockopt(b->router, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
+        zmq_setsockopt(b->router, ZMQ_LINGER, &linger, sizeof linger) != 0) {
+        return vg_reason_set(why, VG_ERR_IO, "cannot set up the broker socket: %s",
+                             zmq_strerror(zmq_errno()));
+    }
+    if (zmq_bind(b->router, b->cfg->bind) != 0) {
+        return vg_reason_set(why, VG_ERR_IO, "cannot bind %s: %s", b->cfg->bind,
+                             zmq_strerror(zmq_errno()));
+    }
+    size_t elen = sizeof b->endpoint;
+    zmq_getsockopt(b->router, ZMQ_LAST_ENDPOINT, b->endpoint, &elen);
+    return VG_OK;
+}
+
+vg_err
+vgb_broker_new(vgb_broker **out, const vg_broker_config *cfg, const vg_clock *clock, vg_reason *why)
+{
+    vgb_broker *b = calloc(1, sizeof *b);
+    if (b == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    b->cfg = cfg;
+    b->clock = clock;
+    vg_err rc = s_load_identity(b, why);
+    if (rc == VG_OK) {
+        rc = vgb_store_open(&b->store, cfg->store_path, why);
+    }
+    if (rc == VG_OK && (b->ctx = zmq_ctx_new()) == NULL) {
+        rc = vg_reason_set(why, VG_ERR_IO, "cannot create a ZeroMQ context");
+    }
+    if (rc == VG_OK) { /* the ZAP handler first: a ROUTER without it must not exist */
+        rc = vgb_zap_new(&b->zap, b->ctx, b->doc, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_bind(b, why);
+    }
+    if (rc != VG_OK) {
+        vgb_broker_destroy(&b);
+        return rc;
+    }
+    uint64_t n_alerts = 0;
+    if (vgb_store_count_alerts(b->store, &n_alerts) != VG_OK) {
+        n_alerts = 0;
+    }
+    vg_log(VG_LOG_INFO, "broker", "broker.ready",
+           "endpoint=%s network=%s version=%llu agencies=%zu alerts=%llu", b->endpoint,
+           vg_netdoc_network(b->doc), (unsigned long long)vg_netdoc_version(b->doc), b->n_agencies,
+           (unsigned long long)n_alerts);
+    *out = b;
+    return VG_OK;
+}
+
+const char *
+vgb_broker_endpoint(const vgb_broker *b)
+{
+    return b->endpoint;
+}
+
+void
+vgb_broker_destroy(vgb_broker **b_p)
+{
+    if (b_p == NULL || *b_p == NULL) {
+        return;
+    }
+    vgb_broker *b = *b_p;
+    if (b->router != NULL) {
+        zmq_close(b->router);
+    }
+    vgb_zap_destroy(&b->zap);
+    if (b->ctx != NULL) {
+        zmq_ctx_term(b->ctx);
+    }
+    vgb_store_destroy(&b->store);
+    for (size_t i = 0; i < b->n_agencies; i++) {
+        free(b->agencies[i].inflight);
+    }
+    free(b->agencies);
+    for (size_t i = 0; i < b->n_replies; i++) {
+        free(b->replies[i].frame);
+    }
+    free(b->replies);
+    free(b->after);
+    vg_netdoc_destroy(&b->doc);
+    vg_keyset_destroy(&b->keys);
+    free(b);
+    *b_p = NULL;
+}

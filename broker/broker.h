@@ -1,0 +1,43 @@
+/*
+ * broker/broker.h — the broker: one zmq_poll loop over the ROUTER, the ZAP
+ * handler and a timer, with the SQLite store as the queue.
+ *
+ * Per poll batch: every waiting frame is handled inside one store
+ * transaction; confirms are sent only after the commit returns. Publishes
+ * are verified (signature over the received bytes, sender = transport
+ * identity, sequence, clock skew, mandatory recipients) before anything is
+ * stored. Deliveries go to each agency's receiving connection in acceptance
+ * order within a per-agency in-flight window, and are redelivered with
+ * backoff until a verified DELIVERED receipt arrives. Memory is bounded by
+ * agencies × window, never by history.
+ *
+ * Single-threaded; owns its sockets, store, keys and network document.
+ */
+#ifndef VIGIL_BROKER_BROKER_H
+#define VIGIL_BROKER_BROKER_H
+
+#include <signal.h>
+
+#include "vigil/broker_config.h"
+#include "vigil/clock.h"
+#include "vigil/err.h"
+
+typedef struct vgb_broker vgb_broker;
+
+/* Loads keys and network document, opens the store, binds the ZAP handler
+ * and then the ROUTER. cfg and clock are borrowed and must outlive the
+ * broker. Logs "broker.ready endpoint=..." once it accepts connections. */
+vg_err vgb_broker_new(vgb_broker **out, const vg_broker_config *cfg, const vg_clock *clock,
+                      vg_reason *why) VG_MUST_USE;
+
+/* The endpoint actually bound (a "*" port resolved). */
+const char *vgb_broker_endpoint(const vgb_broker *b);
+
+/* Serves until *stop becomes non-zero (set it from a signal handler); the
+ * batch in hand is finished and committed first. */
+vg_err vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop) VG_MUST_USE;
+
+/* Closes sockets and store; NULL-safe; sets *b_p = NULL. */
+void vgb_broker_destroy(vgb_broker **b_p);
+
+#endif

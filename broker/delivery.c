@@ -1,0 +1,199 @@
+/* delivery.c — per-agency in-flight windows and redelivery with backoff.
+ *
+ * The store is the queue: an agency's window holds at most cfg->inflight
+ * alert numbers; the envelopes are read from the store when sent. A window
+ * fills from the store's pending index after the cursor, so an agency that is
+ * slow or absent costs nothing but its rows on disk. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker_internal.h"
+#include "vigil.pb-c.h"
+#include "vigil/log.h"
+#include "vigil/wire.h"
+
+void
+vgb_delivery_attach(vgb_broker *b, vgb_agency *a, const uint8_t *rid, size_t rid_len)
+{
+    bool same = a->rid_len == rid_len && memcmp(a->rid, rid, rid_len) == 0;
+    a->last_seen_mono = vg_clock_mono_ms(b->clock);
+    if (same) {
+        return;
+    }
+    if (a->rid_len != 0) {
+        vgb_delivery_detach(b, a, "replaced");
+    }
+    memcpy(a->rid, rid, rid_len);
+    a->rid_len = rid_len;
+    a->cursor = 0;
+    a->dirty = true;
+    vg_log(VG_LOG_INFO, "broker", "agency.online", "agency=%s", a->id);
+}
+
+void
+vgb_delivery_detach(vgb_broker *b, vgb_agency *a, const char *why)
+{
+    (void)b;
+    if (a->rid_len == 0) {
+        return;
+    }
+    vg_log(VG_LOG_INFO, "broker", "agency.offline", "agency=%s reason=%s inflight=%zu", a->id, why,
+           a->n_inflight);
+    a->rid_len = 0;
+    a->n_inflight = 0;
+    a->cursor = 0;
+    a->dirty = false;
+}
+
+void
+vgb_delivery_receipted(vgb_agency *a, uint64_t seq)
+{
+    for (size_t i = 0; i < a->n_inflight; i++) {
+        if (a->inflight[i].seq == seq) {
+            a->inflight[i] = a->inflight[--a->n_inflight];
+            return;
+        }
+    }
+}
+
+/* Sends alert seq to the agency's connection. VG_ERR_NOT_FOUND: peer gone. */
+static vg_err
+s_send_alert(vgb_broker *b, vgb_agency *a, uint64_t seq)
+{
+    uint8_t *env = NULL;
+    size_t env_len = 0;
+    vg_err rc = vgb_store_envelope(b->store, seq, &env, &env_len);
+    if (rc != VG_OK) {
+        return rc;
+    }
+    Vigil__Deliver d = VIGIL__DELIVER__INIT;
+    d.signed_envelope.data = env;
+    d.signed_envelope.len = env_len;
+    Vigil__BrokerFrame f = VIGIL__BROKER_FRAME__INIT;
+    f.kind_case = VIGIL__BROKER_FRAME__KIND_DELIVER;
+    f.deliver = &d;
+    size_t len = vigil__broker_frame__get_packed_size(&f);
+    uint8_t *buf = malloc(len);
+    if (buf == NULL) {
+        free(env);
+        return VG_ERR_NOMEM;
+    }
+    vigil__broker_frame__pack(&f, buf);
+    rc = vgb_send(b, a->rid, a->rid_len, buf, len);
+    free(buf);
+    free(env);
+    return rc;
+}
+
+static int64_t
+s_backoff_ms(const vgb_broker *b, uint32_t attempt)
+{
+    uint64_t ms = b->cfg->redeliver_ms;
+    for (uint32_t i = 1; i < attempt && ms < b->cfg->redeliver_max_ms; i++) {
+        ms *= 2;
+    }
+    return (int64_t)(ms < b->cfg->redeliver_max_ms ? ms : b->cfg->redeliver_max_ms);
+}
+
+/* Sends one window slot; false when the connection is gone or full. */
+static bool
+s_send_slot(vgb_broker *b, vgb_agency *a, vgb_inflight *slot, int64_t now)
+{
+    vg_err rc = s_send_alert(b, a, slot->seq);
+    slot->attempt++;
+    slot->due_mono = now + s_backoff_ms(b, slot->attempt);
+    if (rc == VG_ERR_NOT_FOUND) {
+        vgb_delivery_detach(b, a, "unreachable");
+        return false;
+    }
+    if (rc != VG_OK) {
+        vg_log(VG_LOG_WARN, "broker", "delivery.defer", "agency=%s seq=%llu code=%s", a->id,
+               (unsigned long long)slot->seq, vg_err_code(rc));
+        return false;
+    }
+    if (slot->attempt > 1) {
+        vg_log(VG_LOG_DEBUG, "broker", "delivery.resend", "agency=%s seq=%llu attempt=%u", a->id,
+               (unsigned long long)slot->seq, slot->attempt);
+    }
+    return true;
+}
+
+typedef struct s_fill {
+    vgb_broker *b; /* the broker */
+    vgb_agency *a; /* whose window */
+    int64_t now;   /* monotonic ms */
+    size_t got;    /* rows seen */
+    bool stopped;  /* connection gone or full */
+} s_fill;
+
+static bool
+s_fill_one(void *ctx, uint64_t seq)
+{
+    s_fill *f = ctx;
+    vgb_agency *a = f->a;
+    f->got++;
+    a->cursor = seq;
+    vgb_inflight *slot = &a->inflight[a->n_inflight++];
+    slot->seq = seq;
+    slot->attempt = 0;
+    if (!s_send_slot(f->b, a, slot, f->now)) {
+        f->stopped = true;
+        return false;
+    }
+    return true;
+}
+
+static void
+s_fill_window(vgb_broker *b, vgb_agency *a, int64_t now)
+{
+    size_t room = (size_t)b->cfg->inflight - a->n_inflight;
+    if (!a->dirty || room == 0) {
+        return;
+    }
+    s_fill f = {b, a, now, 0, false};
+    vg_err rc = vgb_store_pending(b->store, a->id, a->cursor, room, s_fill_one, &f);
+    if (rc != VG_OK) {
+        return; /* logged by the store; tried again on the next pass */
+    }
+    if (!f.stopped && f.got < room) {
+        a->dirty = false; /* caught up with the store */
+    }
+}
+
+static void
+s_service_agency(vgb_broker *b, vgb_agency *a, int64_t now)
+{
+    if (now - a->last_seen_mono > 3 * VG_KEEPALIVE_MS) {
+        vgb_delivery_detach(b, a, "silent");
+        return;
+    }
+    for (size_t i = 0; i < a->n_inflight && a->rid_len != 0; i++) {
+        if (a->inflight[i].due_mono <= now && !s_send_slot(b, a, &a->inflight[i], now)) {
+            return;
+        }
+    }
+    if (a->rid_len != 0) {
+        s_fill_window(b, a, now);
+    }
+}
+
+long
+vgb_delivery_service(vgb_broker *b)
+{
+    int64_t now = vg_clock_mono_ms(b->clock);
+    int64_t next = now + 1000;
+    for (size_t i = 0; i < b->n_agencies; i++) {
+        vgb_agency *a = &b->agencies[i];
+        if (a->rid_len == 0) {
+            continue;
+        }
+        s_service_agency(b, a, now);
+        for (size_t j = 0; j < a->n_inflight; j++) {
+            next = a->inflight[j].due_mono < next ? a->inflight[j].due_mono : next;
+        }
+        if (a->rid_len != 0 && a->last_seen_mono + 3 * VG_KEEPALIVE_MS < next) {
+            next = a->last_seen_mono + 3 * VG_KEEPALIVE_MS + 1;
+        }
+    }
+    return next > now ? (long)(next - now) : 0;
+}

@@ -1,0 +1,532 @@
+/* store.c — SQLite store of the broker (see store.h). */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "vigil/log.h"
+
+#define S_SCHEMA_VERSION 1
+
+static const char s_schema[] =
+    "CREATE TABLE IF NOT EXISTS alerts("
+    " seq INTEGER PRIMARY KEY,"
+    " alert_id BLOB NOT NULL UNIQUE,"
+    " sender TEXT NOT NULL,"
+    " sender_seq INTEGER NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " accepted_ms INTEGER NOT NULL,"
+    " status INTEGER NOT NULL,"
+    " msg_type INTEGER NOT NULL,"
+    " severity INTEGER NOT NULL,"
+    " urgency INTEGER NOT NULL,"
+    " categories TEXT NOT NULL,"
+    " network_version INTEGER NOT NULL,"
+    " envelope_hash BLOB NOT NULL,"
+    " envelope BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS recipients("
+    " alert_seq INTEGER NOT NULL REFERENCES alerts(seq),"
+    " agency TEXT NOT NULL,"
+    " required INTEGER NOT NULL,"
+    " state INTEGER NOT NULL,"
+    " delivered_ms INTEGER,"
+    " PRIMARY KEY(alert_seq, agency)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS recipients_pending ON recipients(agency, alert_seq)"
+    " WHERE state = 1;"
+    "CREATE TABLE IF NOT EXISTS receipts("
+    " id INTEGER PRIMARY KEY,"
+    " agency TEXT NOT NULL,"
+    " kind INTEGER NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " received_ms INTEGER NOT NULL,"
+    " receipt_hash BLOB NOT NULL UNIQUE,"
+    " receipt BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS receipt_items("
+    " receipt_id INTEGER NOT NULL REFERENCES receipts(id),"
+    " alert_seq INTEGER NOT NULL REFERENCES alerts(seq),"
+    " PRIMARY KEY(alert_seq, receipt_id)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS senders("
+    " agency TEXT PRIMARY KEY,"
+    " last_seq INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS rejections("
+    " id INTEGER PRIMARY KEY,"
+    " at_ms INTEGER NOT NULL,"
+    " agency TEXT NOT NULL,"
+    " alert_id BLOB,"
+    " code TEXT NOT NULL,"
+    " reason TEXT NOT NULL);";
+
+enum {
+    S_FIND_ALERT,
+    S_ENVELOPE,
+    S_SENDER_SEQ,
+    S_INSERT_ALERT,
+    S_INSERT_RECIPIENT,
+    S_UPSERT_SENDER,
+    S_RSTATE,
+    S_MARK_DELIVERED,
+    S_INSERT_RECEIPT,
+    S_RECEIPT_ID,
+    S_INSERT_RECEIPT_ITEM,
+    S_INSERT_REJECTION,
+    S_PENDING,
+    S_COUNT_PENDING,
+    S_COUNT_ALERTS,
+    S_N_STMTS
+};
+
+static const char *const s_sql[S_N_STMTS] = {
+    [S_FIND_ALERT] = "SELECT seq, envelope_hash FROM alerts WHERE alert_id = ?1",
+    [S_ENVELOPE] = "SELECT envelope FROM alerts WHERE seq = ?1",
+    [S_SENDER_SEQ] = "SELECT last_seq FROM senders WHERE agency = ?1",
+    [S_INSERT_ALERT] =
+        "INSERT INTO alerts(alert_id, sender, sender_seq, created_ms, accepted_ms, status,"
+        " msg_type, severity, urgency, categories, network_version, envelope_hash, envelope)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [S_INSERT_RECIPIENT] = "INSERT INTO recipients(alert_seq, agency, required, state)"
+                           " VALUES (?1, ?2, ?3, 1)",
+    [S_UPSERT_SENDER] = "INSERT INTO senders(agency, last_seq) VALUES (?1, ?2)"
+                        " ON CONFLICT(agency) DO UPDATE SET last_seq = excluded.last_seq"
+                        " WHERE excluded.last_seq > last_seq",
+    [S_RSTATE] = "SELECT state FROM recipients WHERE alert_seq = ?1 AND agency = ?2",
+    [S_MARK_DELIVERED] = "UPDATE recipients SET state = 2, delivered_ms = ?3"
+                         " WHERE alert_seq = ?1 AND agency = ?2 AND state = 1",
+    [S_INSERT_RECEIPT] =
+        "INSERT OR IGNORE INTO receipts(agency, kind, created_ms, received_ms, receipt_hash,"
+        " receipt) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_RECEIPT_ID] = "SELECT id FROM receipts WHERE receipt_hash = ?1",
+    [S_INSERT_RECEIPT_ITEM] = "INSERT OR IGNORE INTO receipt_items(receipt_id, alert_seq)"
+                              " VALUES (?1, ?2)",
+    [S_INSERT_REJECTION] = "INSERT INTO rejections(at_ms, agency, alert_id, code, reason)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_PENDING] = "SELECT alert_seq FROM recipients WHERE agency = ?1 AND state = 1"
+                  " AND alert_seq > ?2 ORDER BY alert_seq LIMIT ?3",
+    [S_COUNT_PENDING] = "SELECT count(*) FROM recipients WHERE agency = ?1 AND state = 1",
+    [S_COUNT_ALERTS] = "SELECT count(*) FROM alerts",
+};
+
+struct vgb_store {
+    sqlite3 *db;                   /* the connection */
+    sqlite3_stmt *stmt[S_N_STMTS]; /* prepared once, reset after each use */
+    char *path;                    /* dir/vigil.db, for messages */
+};
+
+static vg_err
+s_map(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW:
+        return VG_OK;
+    case SQLITE_FULL:
+        return VG_ERR_STORAGE_FULL;
+    case SQLITE_NOMEM:
+        return VG_ERR_NOMEM;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return VG_ERR_MALFORMED;
+    case SQLITE_CONSTRAINT:
+        return VG_ERR_CONFLICT;
+    default:
+        return VG_ERR_IO;
+    }
+}
+
+static vg_err
+s_fail(vgb_store *s, int rc, const char *what, vg_reason *why)
+{
+    vg_err err = s_map(rc);
+    vg_log(VG_LOG_ERROR, "broker", "store.error", "op=%s sqlite=%d msg=\"%s\"", what, rc,
+           sqlite3_errmsg(s->db));
+    return vg_reason_set(why, err, "store %s: %s failed: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+static sqlite3_stmt *
+s_stmt(vgb_store *s, int which)
+{
+    sqlite3_stmt *st = s->stmt[which];
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+/* Steps a statement that returns no rows. */
+static vg_err
+s_exec_stmt(vgb_store *s, sqlite3_stmt *st, const char *what, vg_reason *why)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? VG_OK : s_fail(s, rc, what, why);
+}
+
+static vg_err
+s_setup(vgb_store *s, vg_reason *why)
+{
+    static const char pragmas[] = "PRAGMA journal_mode=WAL;"
+                                  "PRAGMA synchronous=FULL;"
+                                  "PRAGMA foreign_keys=ON;";
+    sqlite3_busy_timeout(s->db, 5000);
+    int rc = sqlite3_exec(s->db, pragmas, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        return s_fail(s, rc, "setup", why);
+    }
+    sqlite3_stmt *st = NULL;
+    rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+    int version =
+        (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (version < 0) {
+        return s_fail(s, rc == SQLITE_OK ? SQLITE_CORRUPT : rc, "read schema version", why);
+    }
+    if (version > S_SCHEMA_VERSION) {
+        return vg_reason_set(why, VG_ERR_IO,
+                             "store %s has schema version %d; this broker knows up to %d: run a "
+                             "newer vigil-broker",
+                             s->path, version, S_SCHEMA_VERSION);
+    }
+    rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_exec(s->db, s_schema, NULL, NULL, NULL);
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_exec(s->db, "PRAGMA user_version=1; COMMIT", NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK) {
+        vg_err err = s_fail(s, rc, "create schema", why);
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return err;
+    }
+    for (int i = 0; i < S_N_STMTS; i++) {
+        rc = sqlite3_prepare_v3(s->db, s_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL);
+        if (rc != SQLITE_OK) {
+            return s_fail(s, rc, "prepare", why);
+        }
+    }
+    return VG_OK;
+}
+
+vg_err
+vgb_store_open(vgb_store **out, const char *dir, vg_reason *why)
+{
+    vg_err err = vg_mkdir_p(dir, 0700, why);
+    if (err != VG_OK) {
+        return err;
+    }
+    vgb_store *s = calloc(1, sizeof *s);
+    size_t n = strlen(dir) + sizeof "/vigil.db";
+    if (s == NULL || (s->path = malloc(n)) == NULL) {
+        free(s);
+        return VG_ERR_NOMEM;
+    }
+    snprintf(s->path, n, "%s/vigil.db", dir);
+    int rc = sqlite3_open_v2(
+        s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        err = vg_reason_set(why, VG_ERR_IO, "cannot open store %s: %s", s->path,
+                            s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+    } else {
+        err = s_setup(s, why);
+    }
+    if (err != VG_OK) {
+        vgb_store_destroy(&s);
+        return err;
+    }
+    *out = s;
+    return VG_OK;
+}
+
+void
+vgb_store_destroy(vgb_store **store_p)
+{
+    if (store_p == NULL || *store_p == NULL) {
+        return;
+    }
+    vgb_store *s = *store_p;
+    if (s->db != NULL && !sqlite3_get_autocommit(s->db)) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    for (int i = 0; i < S_N_STMTS; i++) {
+        sqlite3_finalize(s->stmt[i]);
+    }
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+    *store_p = NULL;
+}
+
+vg_err
+vgb_store_begin(vgb_store *s, vg_reason *why)
+{
+    int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    return rc == SQLITE_OK ? VG_OK : s_fail(s, rc, "begin", why);
+}
+
+vg_err
+vgb_store_commit(vgb_store *s, vg_reason *why)
+{
+    int rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    if (rc == SQLITE_OK) {
+        return VG_OK;
+    }
+    vg_err err = s_fail(s, rc, "commit", why);
+    vgb_store_rollback(s);
+    return err;
+}
+
+void
+vgb_store_rollback(vgb_store *s)
+{
+    if (!sqlite3_get_autocommit(s->db)) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+}
+
+bool
+vgb_store_in_transaction(const vgb_store *s)
+{
+    return !sqlite3_get_autocommit(s->db);
+}
+
+vg_err
+vgb_store_find_alert(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN], vgb_alert_row *out)
+{
+    sqlite3_stmt *st = s_stmt(s, S_FIND_ALERT);
+    sqlite3_bind_blob(st, 1, id, VG_ALERT_ID_LEN, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    vg_err err = VG_ERR_NOT_FOUND;
+    if (rc == SQLITE_ROW) {
+        out->seq = (uint64_t)sqlite3_column_int64(st, 0);
+        if (sqlite3_column_bytes(st, 1) == VG_HASH_LEN) {
+            memcpy(out->envelope_hash, sqlite3_column_blob(st, 1), VG_HASH_LEN);
+            err = VG_OK;
+        } else {
+            err = s_fail(s, SQLITE_CORRUPT, "read alert", NULL);
+        }
+    } else if (rc != SQLITE_DONE) {
+        err = s_fail(s, rc, "find alert", NULL);
+    }
+    sqlite3_reset(st);
+    return err;
+}
+
+vg_err
+vgb_store_envelope(vgb_store *s, uint64_t seq, uint8_t **out, size_t *out_len)
+{
+    sqlite3_stmt *st = s_stmt(s, S_ENVELOPE);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    int rc = sqlite3_step(st);
+    vg_err err = VG_ERR_NOT_FOUND;
+    if (rc == SQLITE_ROW) {
+        size_t len = (size_t)sqlite3_column_bytes(st, 0);
+        uint8_t *buf = malloc(len ? len : 1);
+        if (buf == NULL) {
+            err = VG_ERR_NOMEM;
+        } else {
+            memcpy(buf, sqlite3_column_blob(st, 0), len);
+            *out = buf;
+            *out_len = len;
+            err = VG_OK;
+        }
+    } else if (rc != SQLITE_DONE) {
+        err = s_fail(s, rc, "read envelope", NULL);
+    }
+    sqlite3_reset(st);
+    return err;
+}
+
+vg_err
+vgb_store_same_envelope(vgb_store *s, uint64_t seq, const uint8_t *bytes, size_t len, bool *same)
+{
+    uint8_t *stored = NULL;
+    size_t stored_len = 0;
+    vg_err err = vgb_store_envelope(s, seq, &stored, &stored_len);
+    if (err == VG_OK) {
+        *same = stored_len == len && memcmp(stored, bytes, len) == 0;
+        free(stored);
+    }
+    return err;
+}
+
+static vg_err
+s_single_u64(vgb_store *s, sqlite3_stmt *st, uint64_t *out, const char *what)
+{
+    int rc = sqlite3_step(st);
+    vg_err err = VG_OK;
+    if (rc == SQLITE_ROW) {
+        *out = (uint64_t)sqlite3_column_int64(st, 0);
+    } else if (rc == SQLITE_DONE) {
+        *out = 0;
+    } else {
+        err = s_fail(s, rc, what, NULL);
+    }
+    sqlite3_reset(st);
+    return err;
+}
+
+vg_err
+vgb_store_sender_seq(vgb_store *s, const char *sender, uint64_t *out)
+{
+    sqlite3_stmt *st = s_stmt(s, S_SENDER_SEQ);
+    sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+    return s_single_u64(s, st, out, "read sender sequence");
+}
+
+vg_err
+vgb_store_insert_alert(vgb_store *s, const vg_envelope *env, int64_t accepted_ms,
+                       const vg_strlist *required, uint64_t *seq_out, vg_reason *why)
+{
+    char cats[VG_CATEGORIES_MAX * 64];
+    vg_strlist_join(cats, sizeof cats, vg_envelope_categories(env), ",");
+    size_t len = 0;
+    const uint8_t *bytes = vg_envelope_bytes(env, &len);
+    sqlite3_stmt *st = s_stmt(s, S_INSERT_ALERT);
+    sqlite3_bind_blob(st, 1, vg_envelope_id(env), VG_ALERT_ID_LEN, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, vg_envelope_sender(env), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)vg_envelope_sequence(env));
+    sqlite3_bind_int64(st, 4, vg_envelope_created_ms(env));
+    sqlite3_bind_int64(st, 5, accepted_ms);
+    sqlite3_bind_int(st, 6, (int)vg_envelope_status(env));
+    sqlite3_bind_int(st, 7, (int)vg_envelope_msg_type(env));
+    sqlite3_bind_int(st, 8, (int)vg_envelope_severity(env));
+    sqlite3_bind_int(st, 9, (int)vg_envelope_urgency(env));
+    sqlite3_bind_text(st, 10, cats, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 11, (sqlite3_int64)vg_envelope_network_version(env));
+    sqlite3_bind_blob(st, 12, vg_envelope_hash(env), VG_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 13, bytes, (int)len, SQLITE_STATIC);
+    vg_err err = s_exec_stmt(s, st, "insert alert", why);
+    if (err != VG_OK) {
+        return err;
+    }
+    uint64_t seq = (uint64_t)sqlite3_last_insert_rowid(s->db);
+    const vg_strlist *rcpts = vg_envelope_recipients(env);
+    for (size_t i = 0; i < rcpts->n && err == VG_OK; i++) {
+        st = s_stmt(s, S_INSERT_RECIPIENT);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+        sqlite3_bind_text(st, 2, rcpts->items[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, vg_strlist_contains(required, rcpts->items[i]));
+        err = s_exec_stmt(s, st, "insert recipient", why);
+    }
+    if (err == VG_OK) {
+        st = s_stmt(s, S_UPSERT_SENDER);
+        sqlite3_bind_text(st, 1, vg_envelope_sender(env), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)vg_envelope_sequence(env));
+        err = s_exec_stmt(s, st, "update sender sequence", why);
+    }
+    if (err == VG_OK) {
+        *seq_out = seq;
+    }
+    return err;
+}
+
+vg_err
+vgb_store_recipient_state(vgb_store *s, uint64_t seq, const char *agency, vgb_rstate *out)
+{
+    sqlite3_stmt *st = s_stmt(s, S_RSTATE);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    sqlite3_bind_text(st, 2, agency, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    vg_err err = VG_ERR_NOT_FOUND;
+    if (rc == SQLITE_ROW) {
+        *out = (vgb_rstate)sqlite3_column_int(st, 0);
+        err = VG_OK;
+    } else if (rc != SQLITE_DONE) {
+        err = s_fail(s, rc, "read recipient state", NULL);
+    }
+    sqlite3_reset(st);
+    return err;
+}
+
+vg_err
+vgb_store_mark_delivered(vgb_store *s, uint64_t seq, const char *agency, int64_t ms, bool *changed)
+{
+    sqlite3_stmt *st = s_stmt(s, S_MARK_DELIVERED);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    sqlite3_bind_text(st, 2, agency, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, ms);
+    vg_err err = s_exec_stmt(s, st, "mark delivered", NULL);
+    if (err == VG_OK) {
+        *changed = sqlite3_changes(s->db) > 0;
+    }
+    return err;
+}
+
+vg_err
+vgb_store_insert_receipt(vgb_store *s, const vg_receipt *r, const uint64_t *seqs, size_t n_seqs,
+                         int64_t received_ms)
+{
+    size_t len = 0;
+    const uint8_t *bytes = vg_receipt_bytes(r, &len);
+    sqlite3_stmt *st = s_stmt(s, S_INSERT_RECEIPT);
+    sqlite3_bind_text(st, 1, vg_receipt_agency(r), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, (int)vg_receipt_kind_of(r));
+    sqlite3_bind_int64(st, 3, vg_receipt_created_ms(r));
+    sqlite3_bind_int64(st, 4, received_ms);
+    sqlite3_bind_blob(st, 5, vg_receipt_hash(r), VG_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 6, bytes, (int)len, SQLITE_STATIC);
+    vg_err err = s_exec_stmt(s, st, "insert receipt", NULL);
+    uint64_t id = 0;
+    if (err == VG_OK) {
+        st = s_stmt(s, S_RECEIPT_ID);
+        sqlite3_bind_blob(st, 1, vg_receipt_hash(r), VG_HASH_LEN, SQLITE_STATIC);
+        err = s_single_u64(s, st, &id, "read receipt id");
+    }
+    for (size_t i = 0; i < n_seqs && err == VG_OK; i++) {
+        st = s_stmt(s, S_INSERT_RECEIPT_ITEM);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)seqs[i]);
+        err = s_exec_stmt(s, st, "insert receipt item", NULL);
+    }
+    return err;
+}
+
+vg_err
+vgb_store_insert_rejection(vgb_store *s, int64_t ms, const char *agency, const uint8_t *alert_id,
+                           const char *code, const char *reason)
+{
+    sqlite3_stmt *st = s_stmt(s, S_INSERT_REJECTION);
+    sqlite3_bind_int64(st, 1, ms);
+    sqlite3_bind_text(st, 2, agency, -1, SQLITE_STATIC);
+    if (alert_id != NULL) {
+        sqlite3_bind_blob(st, 3, alert_id, VG_ALERT_ID_LEN, SQLITE_STATIC);
+    }
+    sqlite3_bind_text(st, 4, code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
+    return s_exec_stmt(s, st, "insert rejection", NULL);
+}
+
+vg_err
+vgb_store_pending(vgb_store *s, const char *agency, uint64_t after_seq, size_t limit,
+                  vgb_pending_fn fn, void *ctx)
+{
+    sqlite3_stmt *st = s_stmt(s, S_PENDING);
+    sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)after_seq);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!fn(ctx, (uint64_t)sqlite3_column_int64(st, 0))) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? VG_OK : s_fail(s, rc, "list pending", NULL);
+}
+
+vg_err
+vgb_store_count_pending(vgb_store *s, const char *agency, uint64_t *out)
+{
+    sqlite3_stmt *st = s_stmt(s, S_COUNT_PENDING);
+    sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
+    return s_single_u64(s, st, out, "count pending");
+}
+
+vg_err
+vgb_store_count_alerts(vgb_store *s, uint64_t *out)
+{
+    return s_single_u64(s, s_stmt(s, S_COUNT_ALERTS), out, "count alerts");
+}

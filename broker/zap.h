@@ -1,0 +1,42 @@
+/*
+ * broker/zap.h — the ZAP handler (RFC 27) that turns CurveZMQ into
+ * authentication: it admits a client only when its transport public key is
+ * that of a non-revoked agency in the network document, and names the
+ * agency as the connection's User-Id.
+ *
+ * CURVE alone authenticates nobody: any key completes the handshake unless a
+ * ZAP handler says no. The handler must be bound before the broker's ROUTER
+ * binds, and the ROUTER sets ZMQ_ZAP_DOMAIN (VGB_ZAP_DOMAIN) and
+ * ZMQ_ZAP_ENFORCE_DOMAIN, so a missing handler fails closed.
+ *
+ * Runs in the broker loop's thread: the broker polls vgb_zap_socket() with
+ * its ROUTER and calls vgb_zap_handle() when it is readable. Borrows the
+ * network document; never logs secrets (public keys appear as Z85).
+ */
+#ifndef VIGIL_BROKER_ZAP_H
+#define VIGIL_BROKER_ZAP_H
+
+#include "vigil/err.h"
+#include "vigil/netdoc.h"
+
+#define VGB_ZAP_DOMAIN "vigil"
+
+typedef struct vgb_zap vgb_zap;
+
+/* Binds the ZAP REP socket in zmq_ctx. doc is borrowed and must outlive the
+ * handler (or be replaced with vgb_zap_set_doc). */
+vg_err vgb_zap_new(vgb_zap **out, void *zmq_ctx, const vg_netdoc *doc, vg_reason *why) VG_MUST_USE;
+
+/* NULL-safe; closes the socket; sets *zap_p = NULL. */
+void vgb_zap_destroy(vgb_zap **zap_p);
+
+/* The socket to poll for ZMQ_POLLIN. */
+void *vgb_zap_socket(vgb_zap *zap);
+
+/* Answers every request waiting on the socket (never blocks). */
+void vgb_zap_handle(vgb_zap *zap);
+
+/* Uses a new network document from now on (new connections only). */
+void vgb_zap_set_doc(vgb_zap *zap, const vg_netdoc *doc);
+
+#endif
