@@ -193,16 +193,16 @@ s_publish_checks(vgb_broker *b, const s_frame *from, const vg_envelope *env, con
                              (unsigned long long)vg_envelope_network_version(env),
                              (unsigned long long)vg_netdoc_version(b->doc));
     }
-    uint64_t last = 0;
-    if ((rc = vgb_store_sender_seq(b->store, from->agency, &last)) != VG_OK) {
+    bool used = false;
+    if ((rc = vgb_store_sequence_used(b->store, from->agency, vg_envelope_sequence(env), &used)) !=
+        VG_OK) {
         return vg_reason_set(why, rc, "store error; resend later");
     }
-    if (vg_envelope_sequence(env) <= last) {
+    if (used) {
         return vg_reason_set(why, VG_ERR_REPLAY,
-                             "sequence number %llu is not above %llu, the last accepted from "
-                             "%s: a replayed or reused envelope",
-                             (unsigned long long)vg_envelope_sequence(env),
-                             (unsigned long long)last, from->agency);
+                             "sequence number %llu was already used by %s for another alert: a "
+                             "replayed or reused envelope",
+                             (unsigned long long)vg_envelope_sequence(env), from->agency);
     }
     int64_t skew = vg_envelope_created_ms(env) - vg_clock_wall_ms(b->clock);
     if (skew > (int64_t)b->cfg->max_clock_skew_ms || -skew > (int64_t)b->cfg->max_clock_skew_ms) {

@@ -48,9 +48,7 @@ static const char s_schema[] =
     " receipt_id INTEGER NOT NULL REFERENCES receipts(id),"
     " alert_seq INTEGER NOT NULL REFERENCES alerts(seq),"
     " PRIMARY KEY(alert_seq, receipt_id)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS senders("
-    " agency TEXT PRIMARY KEY,"
-    " last_seq INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE UNIQUE INDEX IF NOT EXISTS alerts_sender_seq ON alerts(sender, sender_seq);"
     "CREATE TABLE IF NOT EXISTS rejections("
     " id INTEGER PRIMARY KEY,"
     " at_ms INTEGER NOT NULL,"
@@ -65,7 +63,6 @@ enum {
     S_SENDER_SEQ,
     S_INSERT_ALERT,
     S_INSERT_RECIPIENT,
-    S_UPSERT_SENDER,
     S_RSTATE,
     S_MARK_DELIVERED,
     S_INSERT_RECEIPT,
@@ -81,16 +78,13 @@ enum {
 static const char *const s_sql[S_N_STMTS] = {
     [S_FIND_ALERT] = "SELECT seq, envelope_hash FROM alerts WHERE alert_id = ?1",
     [S_ENVELOPE] = "SELECT envelope FROM alerts WHERE seq = ?1",
-    [S_SENDER_SEQ] = "SELECT last_seq FROM senders WHERE agency = ?1",
+    [S_SENDER_SEQ] = "SELECT 1 FROM alerts WHERE sender = ?1 AND sender_seq = ?2",
     [S_INSERT_ALERT] =
         "INSERT INTO alerts(alert_id, sender, sender_seq, created_ms, accepted_ms, status,"
         " msg_type, severity, urgency, categories, network_version, envelope_hash, envelope)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [S_INSERT_RECIPIENT] = "INSERT INTO recipients(alert_seq, agency, required, state)"
                            " VALUES (?1, ?2, ?3, 1)",
-    [S_UPSERT_SENDER] = "INSERT INTO senders(agency, last_seq) VALUES (?1, ?2)"
-                        " ON CONFLICT(agency) DO UPDATE SET last_seq = excluded.last_seq"
-                        " WHERE excluded.last_seq > last_seq",
     [S_RSTATE] = "SELECT state FROM recipients WHERE alert_seq = ?1 AND agency = ?2",
     [S_MARK_DELIVERED] = "UPDATE recipients SET state = 2, delivered_ms = ?3"
                          " WHERE alert_seq = ?1 AND agency = ?2 AND state = 1",
@@ -368,11 +362,15 @@ s_single_u64(vgb_store *s, sqlite3_stmt *st, uint64_t *out, const char *what)
 }
 
 vg_err
-vgb_store_sender_seq(vgb_store *s, const char *sender, uint64_t *out)
+vgb_store_sequence_used(vgb_store *s, const char *sender, uint64_t seq, bool *used)
 {
     sqlite3_stmt *st = s_stmt(s, S_SENDER_SEQ);
     sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
-    return s_single_u64(s, st, out, "read sender sequence");
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+    uint64_t found = 0;
+    vg_err err = s_single_u64(s, st, &found, "check sender sequence");
+    *used = found != 0;
+    return err;
 }
 
 vg_err
@@ -409,12 +407,6 @@ vgb_store_insert_alert(vgb_store *s, const vg_envelope *env, int64_t accepted_ms
         sqlite3_bind_text(st, 2, rcpts->items[i], -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 3, vg_strlist_contains(required, rcpts->items[i]));
         err = s_exec_stmt(s, st, "insert recipient", why);
-    }
-    if (err == VG_OK) {
-        st = s_stmt(s, S_UPSERT_SENDER);
-        sqlite3_bind_text(st, 1, vg_envelope_sender(env), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)vg_envelope_sequence(env));
-        err = s_exec_stmt(s, st, "update sender sequence", why);
     }
     if (err == VG_OK) {
         *seq_out = seq;

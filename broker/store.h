@@ -1,6 +1,6 @@
 /*
- * broker/store.h — the broker's durable state in SQLite: alerts, per-recipient
- * states, receipts, per-sender sequence numbers, rejections.
+ * broker/store.h — the broker's durable state in SQLite: alerts (with their
+ * per-sender sequence numbers), per-recipient states, receipts, rejections.
  *
  * WAL mode, synchronous=FULL: a COMMIT that returns is on disk. The broker
  * groups the work of one poll batch into one transaction (begin → many
@@ -66,12 +66,15 @@ vg_err vgb_store_find_alert(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN],
 vg_err vgb_store_same_envelope(vgb_store *s, uint64_t seq, const uint8_t *bytes, size_t len,
                                bool *same) VG_MUST_USE;
 
-/* The highest accepted sequence number of sender, 0 when none. */
-vg_err vgb_store_sender_seq(vgb_store *s, const char *sender, uint64_t *out) VG_MUST_USE;
+/* Whether sender already used sequence number seq for an accepted alert.
+ * Sequence numbers are unique per sender (a unique index over the alerts
+ * themselves, so the state survives restarts with them); they need not
+ * arrive in order, so two processes of one agency may publish at once. */
+vg_err vgb_store_sequence_used(vgb_store *s, const char *sender, uint64_t seq,
+                               bool *used) VG_MUST_USE;
 
 /* Inserts an accepted alert with one PENDING row per recipient (required
- * marks the policy's agencies) and raises the sender's sequence number.
- * Inside a transaction. *seq_out is the new alert's seq. */
+ * marks the policy's agencies). Inside a transaction. *seq_out is the new alert's seq. */
 vg_err vgb_store_insert_alert(vgb_store *s, const vg_envelope *env, int64_t accepted_ms,
                               const vg_strlist *required, uint64_t *seq_out,
                               vg_reason *why) VG_MUST_USE;

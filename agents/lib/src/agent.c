@@ -640,12 +640,11 @@ vga_receive(vga_agent *a, int64_t timeout_ms, vg_alert *out, vg_reason *why)
     return w.got_alert ? VG_OK : VG_ERR_TIMEOUT;
 }
 
-vg_err
+void
 vga_poll(vga_agent *a, int64_t timeout_ms)
 {
     s_wait w = {0};
     s_serve(a, timeout_ms, &w, s_done_never);
-    return VG_OK;
 }
 
 vg_err

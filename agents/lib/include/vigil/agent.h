@@ -113,7 +113,7 @@ vg_err vga_receive(vga_agent *a, int64_t timeout_ms, vg_alert *out, vg_reason *w
 
 /* Serves the connection (keepalive, confirms, network updates) for up to
  * timeout_ms without returning alerts; for tools that only publish. */
-vg_err vga_poll(vga_agent *a, int64_t timeout_ms) VG_MUST_USE;
+void vga_poll(vga_agent *a, int64_t timeout_ms);
 
 /* Asks the broker for its network document and waits up to timeout_ms;
  * adopts it when it is newer (and saves it). *version_out (may be NULL) is
