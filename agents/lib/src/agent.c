@@ -17,17 +17,22 @@
  * for an outbox alert's. */
 #define S_REQ_RECEIPT_BIT (UINT64_C(1) << 62)
 
+/* How often a long-running agent sends its outbox again (alerts kept after a
+ * transient rejection such as storage_full, or lost with a connection). */
+#define S_OUTBOX_RETRY_MS 10000
+
 struct vga_agent {
-    vga_identity *id;        /* config, keys, the document loaded at start */
-    vg_netdoc *newer;        /* a newer document from the broker, or NULL */
-    const vg_clock *clock;   /* injectable time */
-    vga_store *store;        /* outbox and inbox */
-    void *ctx;               /* ZeroMQ context */
-    void *sock;              /* DEALER to the broker */
-    bool receive;            /* asks for deliveries */
-    char software[64];       /* sent in Hello */
-    uint64_t next_req;       /* request ids */
-    int64_t last_hello_mono; /* keepalive */
+    vga_identity *id;         /* config, keys, the document loaded at start */
+    vg_netdoc *newer;         /* a newer document from the broker, or NULL */
+    const vg_clock *clock;    /* injectable time */
+    vga_store *store;         /* outbox and inbox */
+    void *ctx;                /* ZeroMQ context */
+    void *sock;               /* DEALER to the broker */
+    bool receive;             /* asks for deliveries */
+    char software[64];        /* sent in Hello */
+    uint64_t next_req;        /* request ids */
+    int64_t last_hello_mono;  /* keepalive */
+    int64_t last_resend_mono; /* last time the whole outbox was sent again */
 };
 
 /* What one incoming frame turned out to be, for the waiting caller. */
@@ -131,6 +136,15 @@ s_resend_one(void *ctx, const uint8_t *id, const uint8_t *env, size_t len)
     if (s_send_publish(a, s_next_req(a), env, len) != VG_OK) {
         vg_log(VG_LOG_WARN, "agent", "outbox.defer", "agency=%s", vga_agent_agency(a));
     }
+}
+
+/* Sends every alert of the outbox again, in order; the broker answers
+ * DUPLICATE for those it already has. */
+static vg_err
+s_resend_outbox(vga_agent *a)
+{
+    a->last_resend_mono = vg_clock_mono_ms(a->clock);
+    return vga_store_outbox_each(a->store, s_resend_one, a);
 }
 
 /* ---- incoming ----------------------------------------------------------------- */
@@ -342,6 +356,14 @@ s_serve(vga_agent *a, int64_t timeout_ms, s_wait *w, bool (*done)(const s_wait *
         if (now - a->last_hello_mono >= VG_KEEPALIVE_MS) {
             s_hello(a);
         }
+        if (now - a->last_resend_mono >= S_OUTBOX_RETRY_MS) {
+            size_t queued = 0;
+            if (vga_store_outbox_count(a->store, &queued) == VG_OK && queued > 0) {
+                (void)s_resend_outbox(a);
+            } else {
+                a->last_resend_mono = now;
+            }
+        }
         zmq_msg_t m;
         zmq_msg_init(&m);
         while (!done(w) && zmq_msg_recv(&m, a->sock, ZMQ_DONTWAIT) >= 0) {
@@ -354,8 +376,8 @@ s_serve(vga_agent *a, int64_t timeout_ms, s_wait *w, bool (*done)(const s_wait *
         int64_t wait = end - now;
         wait = wait < VG_KEEPALIVE_MS ? wait : VG_KEEPALIVE_MS;
         zmq_pollitem_t item = {a->sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, (long)wait) < 0 && zmq_errno() != EINTR) {
-            return;
+        if (zmq_poll(&item, 1, (long)wait) < 0) {
+            return; /* a signal (EINTR) ends the wait early: the caller checks its flags */
         }
     }
 }
@@ -408,7 +430,7 @@ s_connect(vga_agent *a, vg_reason *why)
     }
     s_hello(a);
     (void)s_send_get_network(a, s_next_req(a));
-    return vga_store_outbox_each(a->store, s_resend_one, a);
+    return s_resend_outbox(a);
 }
 
 vg_err
@@ -576,7 +598,10 @@ vga_outbox_count(vga_agent *a, size_t *out)
 vg_err
 vga_flush_outbox(vga_agent *a, int64_t timeout_ms, size_t *n_left, vg_reason *why)
 {
-    vg_err rc = vga_store_outbox_each(a->store, s_resend_one, a);
+    vg_err rc = VG_OK;
+    if (vg_clock_mono_ms(a->clock) - a->last_resend_mono >= 1000) { /* not just sent */
+        rc = s_resend_outbox(a);
+    }
     int64_t end = vg_clock_mono_ms(a->clock) + timeout_ms;
     size_t left = 0;
     while (rc == VG_OK && (rc = vga_store_outbox_count(a->store, &left)) == VG_OK && left > 0 &&
@@ -596,32 +621,46 @@ vga_flush_outbox(vga_agent *a, int64_t timeout_ms, size_t *n_left, vg_reason *wh
 
 /* ---- receive ------------------------------------------------------------------------- */
 
-/* Returns an alert stored earlier but not yet handed to the application. */
+/* Returns an alert stored earlier but not yet handed to the application.
+ * One that no longer opens (say its sender was revoked since) is logged and
+ * passed over, so it cannot block the alerts behind it. */
 static vg_err
-s_surface_stored(vga_agent *a, vg_alert *out, bool *got, vg_reason *why)
+s_surface_stored(vga_agent *a, vg_alert *out, bool *got)
 {
-    uint8_t *bytes = NULL;
-    size_t len = 0;
     *got = false;
-    vg_err rc = vga_store_inbox_next_unsurfaced(a->store, &bytes, &len);
-    if (rc != VG_OK || bytes == NULL) {
-        return rc;
-    }
-    vg_envelope *env = NULL;
-    rc = vg_envelope_verify(&env, bytes, len, vga_agent_doc(a), why);
-    if (rc == VG_OK) {
-        rc = vg_envelope_open(out, env, vga_agent_agency(a), vga_identity_keys(a->id), why);
-    }
-    if (rc == VG_OK) {
-        rc = vga_store_inbox_mark_surfaced(a->store, vg_envelope_id(env));
-        *got = rc == VG_OK;
-        if (!*got) {
+    for (;;) {
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        int64_t row = 0;
+        vg_err rc = vga_store_inbox_next_unsurfaced(a->store, &bytes, &len, &row);
+        if (rc != VG_OK || bytes == NULL) {
+            return rc;
+        }
+        vg_envelope *env = NULL;
+        vg_reason why = {{0}};
+        char idhex[VG_ALERT_ID_HEX_LEN + 1] = "-";
+        rc = vg_envelope_verify(&env, bytes, len, vga_agent_doc(a), &why);
+        if (rc == VG_OK) {
+            vg_alert_id_hex(idhex, vg_envelope_id(env));
+            rc = vg_envelope_open(out, env, vga_agent_agency(a), vga_identity_keys(a->id), &why);
+        }
+        vg_envelope_destroy(&env);
+        free(bytes);
+        vg_err mark = vga_store_inbox_mark_surfaced(a->store, row);
+        if (rc == VG_OK && mark == VG_OK) {
+            *got = true;
+            return VG_OK;
+        }
+        if (rc == VG_OK) {
             vg_alert_fini(out);
+            return mark;
+        }
+        vg_log(VG_LOG_WARN, "agent", "inbox.skip", "row=%lld alert=%s code=%s reason=\"%s\"",
+               (long long)row, idhex, vg_err_code(rc), why.text);
+        if (mark != VG_OK) {
+            return mark;
         }
     }
-    vg_envelope_destroy(&env);
-    free(bytes);
-    return rc;
 }
 
 vg_err
@@ -631,9 +670,12 @@ vga_receive(vga_agent *a, int64_t timeout_ms, vg_alert *out, vg_reason *why)
         return vg_reason_set(why, VG_ERR_INVALID, "this agent was opened without receive");
     }
     bool got = false;
-    vg_err rc = s_surface_stored(a, out, &got, why);
-    if (rc != VG_OK || got) {
-        return rc;
+    vg_err rc = s_surface_stored(a, out, &got);
+    if (rc != VG_OK) {
+        return vg_reason_set(why, rc, "cannot read the local inbox");
+    }
+    if (got) {
+        return VG_OK;
     }
     s_wait w = {.alert = out};
     s_serve(a, timeout_ms, &w, s_done_alert);

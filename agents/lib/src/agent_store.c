@@ -290,10 +290,10 @@ vga_store_inbox_add(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], const char 
 }
 
 vg_err
-vga_store_inbox_next_unsurfaced(vga_store *s, uint8_t **out, size_t *out_len)
+vga_store_inbox_next_unsurfaced(vga_store *s, uint8_t **out, size_t *out_len, int64_t *row)
 {
     *out = NULL;
-    sqlite3_stmt *st = s_prep(s, "SELECT envelope FROM inbox WHERE surfaced = 0 ORDER BY id"
+    sqlite3_stmt *st = s_prep(s, "SELECT envelope, id FROM inbox WHERE surfaced = 0 ORDER BY id"
                                  " LIMIT 1");
     int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
     vg_err err = VG_OK;
@@ -305,6 +305,7 @@ vga_store_inbox_next_unsurfaced(vga_store *s, uint8_t **out, size_t *out_len)
         } else {
             memcpy(*out, sqlite3_column_blob(st, 0), len);
             *out_len = len;
+            *row = sqlite3_column_int64(st, 1);
         }
     } else if (rc != SQLITE_DONE) {
         err = s_fail(s, rc, "read inbox", NULL);
@@ -314,11 +315,11 @@ vga_store_inbox_next_unsurfaced(vga_store *s, uint8_t **out, size_t *out_len)
 }
 
 vg_err
-vga_store_inbox_mark_surfaced(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN])
+vga_store_inbox_mark_surfaced(vga_store *s, int64_t row)
 {
-    sqlite3_stmt *st = s_prep(s, "UPDATE inbox SET surfaced = 1 WHERE alert_id = ?1");
+    sqlite3_stmt *st = s_prep(s, "UPDATE inbox SET surfaced = 1 WHERE id = ?1");
     if (st != NULL) {
-        sqlite3_bind_blob(st, 1, id, VG_ALERT_ID_LEN, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 1, row);
     }
     return s_done(s, st, "mark surfaced", NULL);
 }

@@ -57,10 +57,12 @@ vg_err vga_store_inbox_add(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], cons
                            const uint8_t hash[VG_HASH_LEN], const uint8_t *env, size_t len,
                            int64_t now_ms, bool surfaced) VG_MUST_USE;
 
-/* The oldest stored envelope not yet handed to the application; *out is
- * malloc'ed (free it), NULL when there is none. */
-vg_err vga_store_inbox_next_unsurfaced(vga_store *s, uint8_t **out, size_t *out_len) VG_MUST_USE;
+/* The oldest stored envelope not yet handed to the application and its row;
+ * *out is malloc'ed (free it), NULL when there is none. */
+vg_err vga_store_inbox_next_unsurfaced(vga_store *s, uint8_t **out, size_t *out_len,
+                                       int64_t *row) VG_MUST_USE;
 
-vg_err vga_store_inbox_mark_surfaced(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN]) VG_MUST_USE;
+/* Marks inbox row `row` as handed to the application (or passed over). */
+vg_err vga_store_inbox_mark_surfaced(vga_store *s, int64_t row) VG_MUST_USE;
 
 #endif

@@ -1,0 +1,112 @@
+/*
+ * cli_main.c — vigil-agent's global options, command dispatch and top-level
+ * help.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "vigil/log.h"
+
+static const char s_usage[] =
+    "usage: vigil-agent -c agent.conf COMMAND [ARGS]\n"
+    "\n"
+    "An agency's client for the vigil alert network: publish alerts, listen for\n"
+    "the alerts sent to the agency, and send what waits in the local outbox.\n"
+    "\n"
+    "commands:\n"
+    "  publish --severity S --category C,... --headline TEXT [...]\n"
+    "                     seal, sign and send an alert; prints its id once the\n"
+    "                     broker has stored it (--json reads the alert from stdin)\n"
+    "  listen [--json] [--count N] [--timeout T] [--exec CMD]\n"
+    "                     print each alert sent to this agency, or run CMD per alert\n"
+    "  flush [--timeout T]\n"
+    "                     send the alerts waiting in the outbox and wait for confirms\n"
+    "\n"
+    "options:\n"
+    "  -c, --config FILE  the agency's agent.conf (vigilctl init writes one per agency)\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "exit status: 0 done; 1 rejected or failed; 2 bad command line; 3 not confirmed\n"
+    "in time (the alert is safe in the outbox) or fewer alerts than --count;\n"
+    "4 agent.conf, keys, network document or local store unusable.\n"
+    "\n"
+    "'vigil-agent COMMAND --help' says more about each command.\n";
+
+static bool
+s_is_help(const char *arg)
+{
+    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0 || strcmp(arg, "help") == 0;
+}
+
+/* Reads the global options before the command; returns the command's index
+ * in argv, or -1 with *rc set when the program should exit now. */
+static int
+s_global_options(int argc, char **argv, const char **config, int *rc)
+{
+    int i = 1;
+    while (i < argc && argv[i][0] == '-') {
+        const char *arg = argv[i];
+        if (s_is_help(arg)) {
+            fputs(s_usage, stdout);
+            *rc = CLI_EXIT_OK;
+            return -1;
+        }
+        if (strncmp(arg, "--config=", 9) == 0) {
+            *config = arg + 9;
+            i++;
+        } else if ((strcmp(arg, "-c") == 0 || strcmp(arg, "--config") == 0) && i + 1 < argc) {
+            *config = argv[i + 1];
+            i += 2;
+        } else {
+            fprintf(stderr, "vigil-agent: %s option '%s'\n",
+                    strcmp(arg, "-c") == 0 || strcmp(arg, "--config") == 0 ? "missing value for"
+                                                                           : "unknown",
+                    arg);
+            fputs("see 'vigil-agent --help'\n", stderr);
+            *rc = CLI_EXIT_USAGE;
+            return -1;
+        }
+    }
+    if (i == argc) {
+        fputs(s_usage, stderr);
+        *rc = CLI_EXIT_USAGE;
+        return -1;
+    }
+    return i;
+}
+
+int
+cli_main(int argc, char **argv)
+{
+    const char *config = NULL;
+    int rc = CLI_EXIT_OK;
+    int at = s_global_options(argc, argv, &config, &rc);
+    if (at < 0) {
+        return rc;
+    }
+    const char *cmd = argv[at];
+    if (s_is_help(cmd)) {
+        fputs(s_usage, stdout);
+        return CLI_EXIT_OK;
+    }
+    signal(SIGPIPE, SIG_IGN); /* a closed stdout or --exec pipe is an error, not a death */
+    if (sodium_init() < 0) {
+        fprintf(stderr, "vigil-agent: libsodium failed to initialise\n");
+        return CLI_EXIT_FAIL;
+    }
+    if (strcmp(cmd, "publish") == 0) {
+        return cli_cmd_publish(config, argc - at, argv + at);
+    }
+    if (strcmp(cmd, "listen") == 0) {
+        return cli_cmd_listen(config, argc - at, argv + at);
+    }
+    if (strcmp(cmd, "flush") == 0) {
+        return cli_cmd_flush(config, argc - at, argv + at);
+    }
+    fprintf(stderr, "vigil-agent: unknown command '%s'\n\n%s", cmd, s_usage);
+    return CLI_EXIT_USAGE;
+}
