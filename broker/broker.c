@@ -405,11 +405,30 @@ s_get_network(vgb_broker *b, const s_frame *from)
     s_queue(b, from, &f, false);
 }
 
+/* The request id of a frame that may not parse as a whole: ClientFrame's
+ * field 1 is written first, as tag 0x08 and a varint. 0 when unreadable. */
+static uint64_t
+s_peek_request_id(const uint8_t *data, size_t len)
+{
+    if (len < 2 || data[0] != 0x08) {
+        return 0;
+    }
+    uint64_t v = 0;
+    for (size_t i = 1; i < len && i <= 10; i++) {
+        v |= (uint64_t)(data[i] & 0x7f) << (7 * (i - 1));
+        if ((data[i] & 0x80) == 0) {
+            return v;
+        }
+    }
+    return 0;
+}
+
 static void
 s_dispatch(vgb_broker *b, s_frame *from, const uint8_t *data, size_t len)
 {
     Vigil__ClientFrame *cf = vigil__client_frame__unpack(NULL, len, data);
     if (cf == NULL) {
+        from->request_id = s_peek_request_id(data, len);
         vg_log(VG_LOG_WARN, "broker", "frame.reject", "agency=%s code=malformed", from->agency);
         s_error(b, from, VIGIL__REJECT_CODE__REJECT_MALFORMED,
                 "frame does not parse as a vigil ClientFrame");
@@ -472,6 +491,9 @@ s_recv_one(vgb_broker *b)
         memcpy(from.rid, zmq_msg_data(&rid), from.rid_len);
         from.agency_idx = vgb_agency_index(b, user);
         if (extra) {
+            from.request_id = s_peek_request_id(zmq_msg_data(&payload), zmq_msg_size(&payload));
+            vg_log(VG_LOG_WARN, "broker", "frame.reject", "agency=%s code=malformed parts=many",
+                   user);
             s_error(b, &from, VIGIL__REJECT_CODE__REJECT_MALFORMED,
                     "send exactly one frame per message");
         } else {

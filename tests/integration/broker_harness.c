@@ -1,0 +1,491 @@
+/*
+ * broker_harness.c — see broker_harness.h.
+ */
+#define _XOPEN_SOURCE 700
+
+#include "broker_harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "itest.h"
+#include "vigil/util.h"
+#include "vigil/wire.h"
+
+extern char **environ;
+
+#define S_CONF_MAX (64 * 1024)
+#define S_LOG_MAX (64 * 1024 * 1024)
+#define S_POLL_MS 10
+
+int64_t
+bh_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+bh_sleep_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* A port nobody listens on now: bind 127.0.0.1:0 and read what we got. */
+static int
+s_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = 0;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        fail_msg("bind 127.0.0.1:0: %s", strerror(errno));
+    }
+    socklen_t len = sizeof sa;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static char *
+s_read_text(const char *path, size_t max)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    vg_reason why = {{0}};
+    if (vg_file_read(&data, &len, path, max, &why) != VG_OK) {
+        return NULL;
+    }
+    return (char *)data;
+}
+
+/* Replaces "key = ..." in the [broker] section of broker.conf, or adds it
+ * right after the section header. */
+static void
+s_conf_set(bh_broker *b, const char *assignment)
+{
+    const char *eq = strchr(assignment, '=');
+    assert_non_null(eq);
+    char key[64];
+    size_t klen = (size_t)(eq - assignment);
+    assert_true(klen > 0 && klen < sizeof key);
+    memcpy(key, assignment, klen);
+    key[klen] = '\0';
+    char *text = s_read_text(b->conf, S_CONF_MAX);
+    assert_non_null(text);
+    size_t cap = strlen(text) + strlen(assignment) + 16;
+    char *out = calloc(1, cap);
+    assert_non_null(out);
+    bool in_broker = false, done = false;
+    for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+        bool header = line[0] == '[';
+        if (header && in_broker && !done) {
+            snprintf(out + strlen(out), cap - strlen(out), "%s = %s\n", key, eq + 1);
+            done = true;
+        }
+        if (header) {
+            in_broker = strcmp(line, "[broker]") == 0;
+        }
+        bool match =
+            in_broker && strncmp(line, key, klen) == 0 && (line[klen] == ' ' || line[klen] == '=');
+        if (match && !done) {
+            snprintf(out + strlen(out), cap - strlen(out), "%s = %s\n", key, eq + 1);
+            done = true;
+        } else if (!match) {
+            snprintf(out + strlen(out), cap - strlen(out), "%s\n", line);
+        }
+    }
+    if (!done) {
+        assert_true(in_broker);
+        snprintf(out + strlen(out), cap - strlen(out), "%s = %s\n", key, eq + 1);
+    }
+    vg_reason why = {{0}};
+    assert_int_equal(vg_file_write_atomic(b->conf, out, strlen(out), 0644, &why), VG_OK);
+    free(out);
+    free(text);
+}
+
+bh_broker *
+bh_new_in(const char *bin_dir, const char *const *conf_set)
+{
+    bh_broker *b = calloc(1, sizeof *b);
+    assert_non_null(b);
+    b->bin_dir = vg_strdup(bin_dir);
+    b->tmp = it_tmpdir();
+    b->net = it_path(b->tmp, "net");
+    b->conf = it_path(b->net, "broker/broker.conf");
+    b->db_path = it_path(b->net, "broker/store/vigil.db");
+    b->log_path = it_path(b->tmp, "broker.log");
+    b->port = s_free_port();
+    snprintf(b->endpoint, sizeof b->endpoint, "tcp://127.0.0.1:%d", b->port);
+    const char *extra[] = {"--endpoint", b->endpoint, NULL};
+    it_init_net_in(bin_dir, b->net, extra);
+    for (size_t i = 0; conf_set != NULL && conf_set[i] != NULL; i++) {
+        s_conf_set(b, conf_set[i]);
+    }
+    return b;
+}
+
+void
+bh_print_log(const bh_broker *b)
+{
+    char *log = s_read_text(b->log_path, S_LOG_MAX);
+    print_error("---- broker log (%s, %d start%s) ----\n", b->endpoint, b->n_starts,
+                b->n_starts == 1 ? "" : "s");
+    /* Line by line: cmocka formats each message into a bounded buffer. */
+    for (char *line = log; line != NULL && *line != '\0';) {
+        char *nl = strchr(line, '\n');
+        int len = nl ? (int)(nl - line) : (int)strlen(line);
+        print_error("%.*s\n", len, line);
+        line = nl ? nl + 1 : NULL;
+    }
+    print_error("---- end of broker log ----\n");
+    free(log);
+}
+
+static off_t
+s_log_size(const bh_broker *b)
+{
+    struct stat st;
+    return stat(b->log_path, &st) == 0 ? st.st_size : 0;
+}
+
+/* Waits for pid at most ms; returns the wait status, or -1 if it still runs. */
+static int
+s_wait_pid(pid_t pid, int64_t ms)
+{
+    int64_t deadline = bh_now_ms() + ms;
+    for (;;) {
+        int st = 0;
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid) {
+            return st;
+        }
+        if (w < 0 && errno != EINTR) {
+            return 0; /* not our child any more: nothing to wait for */
+        }
+        if (bh_now_ms() >= deadline) {
+            return -1;
+        }
+        bh_sleep_ms(S_POLL_MS);
+    }
+}
+
+/* True when text after offset has a line with " broker.ready ". */
+static bool
+s_ready_after(const bh_broker *b, off_t offset)
+{
+    char *log = s_read_text(b->log_path, S_LOG_MAX);
+    bool ready = log != NULL && (size_t)offset <= strlen(log) &&
+                 strstr(log + offset, " broker.ready ") != NULL;
+    free(log);
+    return ready;
+}
+
+void
+bh_start(bh_broker *b)
+{
+    assert_int_equal(b->pid, 0);
+    off_t offset = s_log_size(b);
+    int log_fd = open(b->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    assert_true(log_fd >= 0);
+    char *path = it_path(b->bin_dir, "vigil-broker");
+    char *argv[] = {path, "-c", b->conf, NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, log_fd, STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, log_fd, STDERR_FILENO);
+    pid_t pid = 0;
+    int rc = posix_spawn(&pid, path, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(log_fd);
+    free(path);
+    if (rc != 0) {
+        fail_msg("cannot start vigil-broker: %s", strerror(rc));
+    }
+    b->pid = pid;
+    b->n_starts++;
+    int64_t deadline = bh_now_ms() + BH_READY_MS;
+    while (!s_ready_after(b, offset)) {
+        int st = s_wait_pid(pid, 0);
+        if (st != -1) {
+            b->pid = 0;
+            bh_print_log(b);
+            fail_msg("vigil-broker exited (status 0x%x) before broker.ready", st);
+        }
+        if (bh_now_ms() >= deadline) {
+            bh_print_log(b);
+            fail_msg("vigil-broker not ready within %d ms", BH_READY_MS);
+        }
+        bh_sleep_ms(S_POLL_MS);
+    }
+}
+
+/* SIGTERM, then SIGKILL after BH_STOP_MS; returns the wait status. */
+static int
+s_terminate(bh_broker *b, bool *killed)
+{
+    *killed = false;
+    if (b->pid == 0) {
+        return 0;
+    }
+    kill(b->pid, SIGTERM);
+    int st = s_wait_pid(b->pid, BH_STOP_MS);
+    if (st == -1) {
+        *killed = true;
+        kill(b->pid, SIGKILL);
+        st = s_wait_pid(b->pid, BH_STOP_MS);
+    }
+    b->pid = 0;
+    return st;
+}
+
+void
+bh_stop(bh_broker *b)
+{
+    assert_true(b->pid > 0);
+    bool killed = false;
+    int st = s_terminate(b, &killed);
+    if (killed) {
+        bh_print_log(b);
+        fail_msg("vigil-broker ignored SIGTERM for %d ms and was killed", BH_STOP_MS);
+    }
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        bh_print_log(b);
+        fail_msg("vigil-broker did not stop cleanly on SIGTERM (wait status 0x%x)", st);
+    }
+}
+
+void
+bh_kill(bh_broker *b)
+{
+    assert_true(b->pid > 0);
+    kill(b->pid, SIGKILL);
+    int st = s_wait_pid(b->pid, BH_STOP_MS);
+    b->pid = 0;
+    assert_true(st != -1);
+}
+
+void *
+bh_own(bh_broker *b, void *p, void (*free_fn)(void *p))
+{
+    assert_true(b->n_owned < BH_OWNED_MAX);
+    b->owned[b->n_owned++] = (bh_owned){free_fn, p};
+    return p;
+}
+
+void
+bh_pass(bh_broker *b)
+{
+    b->passed = true;
+}
+
+void
+bh_destroy(bh_broker **b_p)
+{
+    if (b_p == NULL || *b_p == NULL) {
+        return;
+    }
+    bh_broker *b = *b_p;
+    bool killed = false;
+    (void)s_terminate(b, &killed);
+    if (!b->passed) {
+        bh_print_log(b);
+    }
+    while (b->n_owned > 0) {
+        bh_owned *o = &b->owned[--b->n_owned];
+        o->free_fn(o->p);
+    }
+    it_rmrf(b->tmp);
+    free(b->bin_dir);
+    free(b->tmp);
+    free(b->net);
+    free(b->conf);
+    free(b->db_path);
+    free(b->log_path);
+    free(b);
+    *b_p = NULL;
+}
+
+char *
+bh_agent_conf(const bh_broker *b, const char *agency)
+{
+    size_t len = strlen(b->net) + strlen(agency) + 32;
+    char *p = malloc(len);
+    assert_non_null(p);
+    snprintf(p, len, "%s/agents/%s/agent.conf", b->net, agency);
+    return p;
+}
+
+/* True when the 4th space-separated field of line matches msg_id. */
+static bool
+s_line_has_id(const char *line, size_t line_len, const char *msg_id)
+{
+    const char *p = line, *end = line + line_len;
+    for (int field = 0; field < 3; field++) {
+        while (p < end && *p != ' ') {
+            p++;
+        }
+        while (p < end && *p == ' ') {
+            p++;
+        }
+    }
+    const char *q = p;
+    while (q < end && *q != ' ') {
+        q++;
+    }
+    size_t id_len = strlen(msg_id);
+    bool prefix = id_len > 0 && msg_id[id_len - 1] == '.';
+    size_t got = (size_t)(q - p);
+    return prefix ? got > id_len && strncmp(p, msg_id, id_len) == 0
+                  : got == id_len && strncmp(p, msg_id, id_len) == 0;
+}
+
+size_t
+bh_log_count(const bh_broker *b, const char *msg_id, const char *needle)
+{
+    char *log = s_read_text(b->log_path, S_LOG_MAX);
+    size_t n = 0;
+    for (char *line = log; line != NULL && *line != '\0';) {
+        char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        if (s_line_has_id(line, len, msg_id)) {
+            char saved = line[len];
+            line[len] = '\0';
+            n += needle == NULL || strstr(line, needle) != NULL;
+            line[len] = saved;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    free(log);
+    return n;
+}
+
+int64_t
+bh_store_int(const bh_broker *b, const char *sql, const void *blob, size_t blob_len,
+             const char *text)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(b->db_path, &db, SQLITE_OPEN_READONLY, NULL);
+    if (rc != SQLITE_OK) {
+        const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+        print_error("cannot open %s read-only: %s\n", b->db_path, msg);
+        sqlite3_close(db);
+        fail();
+    }
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *st = NULL;
+    rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK && blob != NULL) {
+        rc = sqlite3_bind_blob(st, 1, blob, (int)blob_len, SQLITE_TRANSIENT);
+    } else if (rc == SQLITE_OK && text != NULL) {
+        rc = sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+    }
+    int64_t value = -1;
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            value = sqlite3_column_int64(st, 0);
+            rc = SQLITE_OK;
+        } else if (rc == SQLITE_DONE) {
+            rc = SQLITE_OK;
+        }
+    }
+    if (rc != SQLITE_OK) {
+        print_error("store query '%s': %s\n", sql, sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_int_equal(rc, SQLITE_OK);
+    return value;
+}
+
+int64_t
+bh_store_count_alerts(const bh_broker *b)
+{
+    return bh_store_int(b, "SELECT count(*) FROM alerts", NULL, 0, NULL);
+}
+
+bool
+bh_store_has_alert(const bh_broker *b, const uint8_t *alert_id)
+{
+    return bh_store_int(b, "SELECT seq FROM alerts WHERE alert_id = ?1", alert_id, VG_ALERT_ID_LEN,
+                        NULL) > 0;
+}
+
+vga_agent *
+bh_agent_open(const bh_broker *b, const char *agency, bool receive)
+{
+    char *conf = bh_agent_conf(b, agency);
+    vga_options opts = {.receive = receive, .clock = NULL, .software = "vigil-itest"};
+    vga_agent *a = NULL;
+    vg_reason why = {{0}};
+    vg_err rc = vga_agent_open(&a, conf, &opts, &why);
+    free(conf);
+    if (rc != VG_OK) {
+        fail_msg("vga_agent_open %s: %s: %s", agency, vg_err_code(rc), why.text);
+    }
+    return a;
+}
+
+vga_identity *
+bh_identity(const bh_broker *b, const char *agency)
+{
+    char *conf = bh_agent_conf(b, agency);
+    vga_identity *id = NULL;
+    vg_reason why = {{0}};
+    vg_err rc = vga_identity_load(&id, conf, 0, &why);
+    free(conf);
+    if (rc != VG_OK) {
+        fail_msg("vga_identity_load %s: %s: %s", agency, vg_err_code(rc), why.text);
+    }
+    return id;
+}
+
+void
+bh_alert_init(vg_alert *a, const char *headline, const char *description, const char *category,
+              const char *recipients_csv)
+{
+    memset(a, 0, sizeof *a);
+    vg_reason why = {{0}};
+    a->severity = VG_SEV_HIGH;
+    a->headline = (char *)headline;
+    a->description = (char *)description;
+    assert_int_equal(vg_strlist_add(&a->categories, category), VG_OK);
+    if (recipients_csv != NULL && recipients_csv[0] != '\0') {
+        assert_int_equal(vg_strlist_split(&a->recipients, recipients_csv, &why), VG_OK);
+    }
+}
+
+void
+bh_alert_fini(vg_alert *a)
+{
+    vg_strlist_fini(&a->categories);
+    vg_strlist_fini(&a->recipients);
+}

@@ -1,0 +1,136 @@
+/*
+ * broker_harness.h — runs the real vigil-broker for integration tests.
+ *
+ * A bh_broker owns a scratch directory holding a network made by
+ * `vigilctl init` (police, licensing, childrens-services, home-office,
+ * oversight) whose endpoint is tcp://127.0.0.1:PORT, PORT a free port found
+ * by binding a socket to 127.0.0.1:0. The broker runs from VG_BIN_DIR with
+ * its stdout and stderr appended to one log file, so a restart on the same
+ * store keeps the whole history in one place.
+ *
+ * Every wait is bounded: start waits for the log's broker.ready at most
+ * BH_READY_MS, stop sends SIGTERM and SIGKILLs after BH_STOP_MS. Processes
+ * are stopped by pid only. A test that fails before bh_pass() gets the
+ * broker log printed by bh_destroy (call it from the teardown).
+ *
+ * Store queries open DIR/broker/store/vigil.db read-only, so they see only
+ * what the broker committed. Thread rules: one test thread owns a bh_broker.
+ */
+#ifndef VIGIL_TESTS_BROKER_HARNESS_H
+#define VIGIL_TESTS_BROKER_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vigil/agent.h"
+#include "vigil/agent_config.h"
+#include "vigil/envelope.h"
+
+#define BH_READY_MS 10000 /* longest wait for broker.ready */
+#define BH_STOP_MS 5000   /* SIGTERM grace before SIGKILL */
+#define BH_ENDPOINT_MAX 64
+#define BH_OWNED_MAX 32 /* things bh_own() can hold */
+
+/* Something bh_destroy frees for a test that may not get that far. */
+typedef struct bh_owned {
+    void (*free_fn)(void *p); /* how to free it */
+    void *p;                  /* what */
+} bh_owned;
+
+typedef struct bh_broker {
+    char *bin_dir;                  /* where vigil-broker and vigilctl are */
+    char *tmp;                      /* scratch directory, removed by bh_destroy */
+    char *net;                      /* tmp/net: the network vigilctl made */
+    char *conf;                     /* net/broker/broker.conf */
+    char *db_path;                  /* net/broker/store/vigil.db */
+    char *log_path;                 /* tmp/broker.log: output of every run */
+    char endpoint[BH_ENDPOINT_MAX]; /* tcp://127.0.0.1:PORT */
+    int port;                       /* the free port chosen at bh_new */
+    pid_t pid;                      /* the running broker, 0 when none */
+    int n_starts;                   /* how many times it was started */
+    bool passed;                    /* bh_pass() was called: no log dump */
+    bh_owned owned[BH_OWNED_MAX];   /* freed by bh_destroy, last first */
+    size_t n_owned;                 /* used entries */
+} bh_broker;
+
+/*
+ * Makes a network in a fresh scratch directory and rewrites broker.conf's
+ * [broker] keys from conf_set ("key=value" strings, NULL-terminated, may be
+ * NULL; see vigil/broker_config.h for the keys). Does not start the broker.
+ * Fails the test on any error. Free with bh_destroy.
+ */
+bh_broker *bh_new_in(const char *bin_dir, const char *const *conf_set);
+#define bh_new(conf_set) bh_new_in(VG_BIN_DIR, (conf_set))
+
+/* Spawns the broker and waits (at most BH_READY_MS) for a new broker.ready
+ * line. Fails the test, printing the log, if it exits or is not ready. */
+void bh_start(bh_broker *b);
+
+/* SIGTERM, waits up to BH_STOP_MS, then SIGKILL. Fails the test (printing
+ * the log) unless the broker exited by itself with status 0. */
+void bh_stop(bh_broker *b);
+
+/* SIGKILL (a crash: nothing is flushed or closed) and reaps it. */
+void bh_kill(bh_broker *b);
+
+/* Hands p to b: bh_destroy calls free_fn(p) (last owned, first freed), so a
+ * test that fails half-way leaks nothing. Returns p. */
+void *bh_own(bh_broker *b, void *p, void (*free_fn)(void *p));
+
+/* Marks the running test as passed: bh_destroy will not print the log. */
+void bh_pass(bh_broker *b);
+
+/* Stops a running broker (SIGTERM, then SIGKILL; no assertions), prints the
+ * log unless bh_pass() was called, frees what bh_own() holds, removes the
+ * scratch directory, frees b.
+ * NULL-safe; sets *b_p = NULL. For teardowns. */
+void bh_destroy(bh_broker **b_p);
+
+/* net/agents/<agency>/agent.conf, malloc'ed; free() it. */
+char *bh_agent_conf(const bh_broker *b, const char *agency);
+
+/* Prints the broker log to the cmocka error output. */
+void bh_print_log(const bh_broker *b);
+
+/* Number of log lines whose message id is msg_id (or starts with msg_id when
+ * it ends with '.', e.g. "env.") and which contain needle (NULL: any). */
+size_t bh_log_count(const bh_broker *b, const char *msg_id, const char *needle);
+
+/* Runs a query on the store, opened read-only: sql may use ?1, bound to the
+ * blob (when blob != NULL) or ?1 as text (when text != NULL). Returns the
+ * first column of the first row as an integer, or -1 when there is no row.
+ * Fails the test if the store cannot be opened or the query fails. */
+int64_t bh_store_int(const bh_broker *b, const char *sql, const void *blob, size_t blob_len,
+                     const char *text);
+
+/* SELECT count(*) FROM alerts. */
+int64_t bh_store_count_alerts(const bh_broker *b);
+
+/* True when the store holds an alert with this id. */
+bool bh_store_has_alert(const bh_broker *b, const uint8_t *alert_id);
+
+/* ---- agents of the network -------------------------------------------- */
+
+/* Opens the agent library as agency (asserting success). */
+vga_agent *bh_agent_open(const bh_broker *b, const char *agency, bool receive);
+
+/* Loads agency's identity: its keys and its copy of the network document
+ * (asserting success). Free with vga_identity_destroy. */
+vga_identity *bh_identity(const bh_broker *b, const char *agency);
+
+/* Fills an alert for vga_publish: severity high, the headline and
+ * description (borrowed), one category, and the comma-separated recipients
+ * (may be "" for none). Release with bh_alert_fini. */
+void bh_alert_init(vg_alert *a, const char *headline, const char *description, const char *category,
+                   const char *recipients_csv);
+
+/* Frees the lists bh_alert_init made (not the borrowed strings). */
+void bh_alert_fini(vg_alert *a);
+
+/* Monotonic milliseconds, and a bounded sleep, for tests. */
+int64_t bh_now_ms(void);
+void bh_sleep_ms(int64_t ms);
+
+#endif
