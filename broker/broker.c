@@ -18,15 +18,6 @@
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93 /* draft in zmq.h, supported by libzmq >= 4.3 */
 #endif
 
-/* One received frame and who sent it. */
-typedef struct s_frame {
-    uint8_t rid[VGB_RID_MAX]; /* routing id (for replies only) */
-    size_t rid_len;           /* its length */
-    const char *agency;       /* ZAP User-Id: the authenticated sender */
-    int agency_idx;           /* index into agencies, or -1 */
-    uint64_t request_id;      /* echoed in the reply */
-} s_frame;
-
 /* ---- replies ---------------------------------------------------------------- */
 
 int
@@ -52,8 +43,8 @@ vgb_send(vgb_broker *b, const uint8_t *rid, size_t rid_len, const uint8_t *frame
     return VG_OK;
 }
 
-static void
-s_queue(vgb_broker *b, const s_frame *from, Vigil__BrokerFrame *f, bool needs_commit)
+void
+vgb_reply_queue(vgb_broker *b, const vgb_from *from, Vigil__BrokerFrame *f, bool needs_commit)
 {
     if (from->request_id == 0 && f->kind_case != VIGIL__BROKER_FRAME__KIND_DELIVER) {
         return; /* no reply wanted */
@@ -82,8 +73,8 @@ s_queue(vgb_broker *b, const s_frame *from, Vigil__BrokerFrame *f, bool needs_co
     b->n_replies++;
 }
 
-static void
-s_after(vgb_broker *b, size_t agency, uint64_t seq)
+void
+vgb_after_add(vgb_broker *b, size_t agency, uint64_t seq)
 {
     if (b->n_after == b->cap_after) {
         size_t cap = b->cap_after ? b->cap_after * 2 : 64;
@@ -97,9 +88,10 @@ s_after(vgb_broker *b, size_t agency, uint64_t seq)
     b->after[b->n_after++] = (vgb_after){agency, seq};
 }
 
-static void
-s_confirm(vgb_broker *b, const s_frame *from, const uint8_t *alert_id, Vigil__ConfirmStatus st,
-          Vigil__RejectCode code, const char *reason, const vg_strlist *missing)
+void
+vgb_reply_confirm(vgb_broker *b, const vgb_from *from, const uint8_t *alert_id,
+                  Vigil__ConfirmStatus st, Vigil__RejectCode code, const char *reason,
+                  const vg_strlist *missing)
 {
     Vigil__Confirm c = VIGIL__CONFIRM__INIT;
     if (alert_id != NULL) {
@@ -116,7 +108,7 @@ s_confirm(vgb_broker *b, const s_frame *from, const uint8_t *alert_id, Vigil__Co
     Vigil__BrokerFrame f = VIGIL__BROKER_FRAME__INIT;
     f.kind_case = VIGIL__BROKER_FRAME__KIND_CONFIRM;
     f.confirm = &c;
-    s_queue(b, from, &f, st != VIGIL__CONFIRM_STATUS__CONFIRM_REJECTED);
+    vgb_reply_queue(b, from, &f, st != VIGIL__CONFIRM_STATUS__CONFIRM_REJECTED);
 }
 
 static Vigil__RejectCode
@@ -132,8 +124,8 @@ s_code_name(Vigil__RejectCode code)
     return vg_err_code(vg_reject_err((int)code));
 }
 
-static bool
-s_ensure_txn(vgb_broker *b)
+bool
+vgb_txn(vgb_broker *b)
 {
     if (vgb_store_in_transaction(b->store)) {
         return true;
@@ -143,9 +135,9 @@ s_ensure_txn(vgb_broker *b)
 }
 
 /* Rejects a publish or receipt: a confirm, one log line and a stored record. */
-static void
-s_reject(vgb_broker *b, const s_frame *from, const uint8_t *alert_id, vg_err err,
-         const char *reason, const vg_strlist *missing, const char *what)
+void
+vgb_reply_reject(vgb_broker *b, const vgb_from *from, const uint8_t *alert_id, vg_err err,
+                 const char *reason, const vg_strlist *missing, const char *what)
 {
     Vigil__RejectCode code = s_code(err);
     char idhex[VG_ALERT_ID_HEX_LEN + 1] = "-";
@@ -154,12 +146,13 @@ s_reject(vgb_broker *b, const s_frame *from, const uint8_t *alert_id, vg_err err
     }
     vg_log(VG_LOG_WARN, "broker", what, "agency=%s alert=%s code=%s reason=\"%s\"", from->agency,
            idhex, s_code_name(code), reason);
-    if (s_ensure_txn(b)) {
+    if (vgb_txn(b)) {
         vg_err rc = vgb_store_insert_rejection(b->store, vg_clock_wall_ms(b->clock), from->agency,
                                                alert_id, s_code_name(code), reason);
         (void)rc; /* logged by the store; the rejection still goes back */
     }
-    s_confirm(b, from, alert_id, VIGIL__CONFIRM_STATUS__CONFIRM_REJECTED, code, reason, missing);
+    vgb_reply_confirm(b, from, alert_id, VIGIL__CONFIRM_STATUS__CONFIRM_REJECTED, code, reason,
+                      missing);
 }
 
 /* ---- publish ------------------------------------------------------------------ */
@@ -167,7 +160,7 @@ s_reject(vgb_broker *b, const s_frame *from, const uint8_t *alert_id, vg_err err
 /* Checks that need the store and the clock; VG_OK or a rejection already sent.
  * *dup is set for a byte-identical resend. */
 static vg_err
-s_publish_checks(vgb_broker *b, const s_frame *from, const vg_envelope *env, const uint8_t *bytes,
+s_publish_checks(vgb_broker *b, const vgb_from *from, const vg_envelope *env, const uint8_t *bytes,
                  size_t len, bool *dup, vg_reason *why)
 {
     vgb_alert_row row;
@@ -216,7 +209,7 @@ s_publish_checks(vgb_broker *b, const s_frame *from, const vg_envelope *env, con
 }
 
 static void
-s_accept(vgb_broker *b, const s_frame *from, const vg_envelope *env)
+s_accept(vgb_broker *b, const vgb_from *from, const vg_envelope *env)
 {
     vg_strlist required = {0};
     vg_reason why = {{0}};
@@ -229,31 +222,36 @@ s_accept(vgb_broker *b, const s_frame *from, const vg_envelope *env)
                                     &why);
     }
     vg_strlist_fini(&required);
+    if (rc == VG_OK) {
+        rc = vgb_track_accepted(b, seq, env);
+    }
     if (rc != VG_OK) {
-        s_reject(b, from, vg_envelope_id(env), rc == VG_ERR_STORAGE_FULL ? rc : VG_ERR_INTERNAL,
-                 rc == VG_ERR_STORAGE_FULL ? "the broker's store is full; the alert was not "
-                                             "accepted, resend later"
-                                           : "store error; the alert was not accepted, resend "
-                                             "later",
-                 NULL, "env.reject");
+        vgb_reply_reject(
+            b, from, vg_envelope_id(env), rc == VG_ERR_STORAGE_FULL ? rc : VG_ERR_INTERNAL,
+            rc == VG_ERR_STORAGE_FULL ? "the broker's store is full; the alert was not "
+                                        "accepted, resend later"
+                                      : "store error; the alert was not accepted, resend "
+                                        "later",
+            NULL, "env.reject");
         return;
     }
     const vg_strlist *rcpts = vg_envelope_recipients(env);
     for (size_t i = 0; i < rcpts->n; i++) {
         int idx = vgb_agency_index(b, rcpts->items[i]);
         if (idx >= 0) {
-            s_after(b, (size_t)idx, 0);
+            vgb_after_add(b, (size_t)idx, 0);
         }
     }
     char idhex[VG_ALERT_ID_HEX_LEN + 1];
     vg_alert_id_hex(idhex, vg_envelope_id(env));
     vg_log(VG_LOG_INFO, "broker", "env.accept", "agency=%s alert=%s seq=%llu recipients=%zu",
            from->agency, idhex, (unsigned long long)seq, rcpts->n);
-    s_confirm(b, from, vg_envelope_id(env), VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED, 0, NULL, NULL);
+    vgb_reply_confirm(b, from, vg_envelope_id(env), VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED, 0,
+                      NULL, NULL);
 }
 
 static void
-s_publish(vgb_broker *b, const s_frame *from, const ProtobufCBinaryData *bytes)
+s_publish(vgb_broker *b, const vgb_from *from, const ProtobufCBinaryData *bytes)
 {
     vg_envelope *env = NULL;
     vg_reason why = {{0}};
@@ -266,7 +264,7 @@ s_publish(vgb_broker *b, const s_frame *from, const ProtobufCBinaryData *bytes)
                            "publishes only its own alerts",
                            vg_envelope_sender(env), from->agency);
     }
-    if (rc == VG_OK && !s_ensure_txn(b)) {
+    if (rc == VG_OK && !vgb_txn(b)) {
         rc = vg_reason_set(&why, VG_ERR_INTERNAL, "store unavailable; resend later");
     }
     if (rc == VG_OK) {
@@ -277,10 +275,10 @@ s_publish(vgb_broker *b, const s_frame *from, const ProtobufCBinaryData *bytes)
     }
     const uint8_t *id = env ? vg_envelope_id(env) : NULL;
     if (rc != VG_OK) {
-        s_reject(b, from, id, rc, why.text, &missing, "env.reject");
+        vgb_reply_reject(b, from, id, rc, why.text, &missing, "env.reject");
     } else if (dup) {
-        s_confirm(b, from, id, VIGIL__CONFIRM_STATUS__CONFIRM_DUPLICATE, 0,
-                  "already accepted: this is a resend of the same envelope", NULL);
+        vgb_reply_confirm(b, from, id, VIGIL__CONFIRM_STATUS__CONFIRM_DUPLICATE, 0,
+                          "already accepted: this is a resend of the same envelope", NULL);
     } else {
         s_accept(b, from, env);
     }
@@ -292,7 +290,7 @@ s_publish(vgb_broker *b, const s_frame *from, const ProtobufCBinaryData *bytes)
 
 /* Applies each item of a verified DELIVERED receipt. */
 static vg_err
-s_apply_delivered(vgb_broker *b, const s_frame *from, const vg_receipt *r, uint64_t *seqs,
+s_apply_delivered(vgb_broker *b, const vgb_from *from, const vg_receipt *r, uint64_t *seqs,
                   size_t *n_changed, vg_reason *why)
 {
     int64_t now = vg_clock_wall_ms(b->clock);
@@ -330,12 +328,15 @@ s_apply_delivered(vgb_broker *b, const s_frame *from, const vg_receipt *r, uint6
         }
         seqs[i] = row.seq;
         *n_changed += changed;
+        if (changed) {
+            vgb_track_delivered(b, row.seq, from->agency);
+        }
     }
     return VG_OK;
 }
 
 static void
-s_receipt(vgb_broker *b, const s_frame *from, const ProtobufCBinaryData *bytes)
+s_receipt(vgb_broker *b, const vgb_from *from, const ProtobufCBinaryData *bytes)
 {
     vg_receipt *r = NULL;
     vg_reason why = {{0}};
@@ -348,10 +349,11 @@ s_receipt(vgb_broker *b, const s_frame *from, const ProtobufCBinaryData *bytes)
                            vg_receipt_agency(r), from->agency);
     }
     if (rc == VG_OK && vg_receipt_kind_of(r) != VG_RECEIPT_DELIVERED) {
-        rc = vg_reason_set(&why, VG_ERR_MALFORMED,
-                           "this broker version accepts only delivered receipts");
+        vgb_track_receipt(b, from, r); /* a person's receipt: acknowledgement tracking */
+        vg_receipt_destroy(&r);
+        return;
     }
-    if (rc == VG_OK && !s_ensure_txn(b)) {
+    if (rc == VG_OK && !vgb_txn(b)) {
         rc = vg_reason_set(&why, VG_ERR_INTERNAL, "store unavailable; resend later");
     }
     if (rc == VG_OK && (seqs = calloc(vg_receipt_n_items(r), sizeof *seqs)) == NULL) {
@@ -366,17 +368,17 @@ s_receipt(vgb_broker *b, const s_frame *from, const ProtobufCBinaryData *bytes)
     }
     const uint8_t *first = r ? vg_receipt_item_at(r, 0)->alert_id : NULL;
     if (rc != VG_OK) {
-        s_reject(b, from, first, rc, why.text, NULL, "receipt.reject");
+        vgb_reply_reject(b, from, first, rc, why.text, NULL, "receipt.reject");
     } else {
         for (size_t i = 0; i < vg_receipt_n_items(r) && from->agency_idx >= 0; i++) {
-            s_after(b, (size_t)from->agency_idx, seqs[i]);
+            vgb_after_add(b, (size_t)from->agency_idx, seqs[i]);
         }
         vg_log(VG_LOG_DEBUG, "broker", "receipt.accept", "agency=%s items=%zu new=%zu",
                from->agency, vg_receipt_n_items(r), n_changed);
-        s_confirm(b, from, first,
-                  n_changed ? VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED
-                            : VIGIL__CONFIRM_STATUS__CONFIRM_DUPLICATE,
-                  0, NULL, NULL);
+        vgb_reply_confirm(b, from, first,
+                          n_changed ? VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED
+                                    : VIGIL__CONFIRM_STATUS__CONFIRM_DUPLICATE,
+                          0, NULL, NULL);
     }
     free(seqs);
     vg_receipt_destroy(&r);
@@ -384,8 +386,8 @@ s_receipt(vgb_broker *b, const s_frame *from, const ProtobufCBinaryData *bytes)
 
 /* ---- other frames ---------------------------------------------------------------- */
 
-static void
-s_error(vgb_broker *b, const s_frame *from, Vigil__RejectCode code, const char *reason)
+void
+vgb_reply_error(vgb_broker *b, const vgb_from *from, Vigil__RejectCode code, const char *reason)
 {
     Vigil__ErrorReply e = VIGIL__ERROR_REPLY__INIT;
     e.code = code;
@@ -393,16 +395,16 @@ s_error(vgb_broker *b, const s_frame *from, Vigil__RejectCode code, const char *
     Vigil__BrokerFrame f = VIGIL__BROKER_FRAME__INIT;
     f.kind_case = VIGIL__BROKER_FRAME__KIND_ERROR;
     f.error = &e;
-    s_queue(b, from, &f, false);
+    vgb_reply_queue(b, from, &f, false);
 }
 
 static void
-s_get_network(vgb_broker *b, const s_frame *from)
+s_get_network(vgb_broker *b, const vgb_from *from)
 {
     Vigil__BrokerFrame f = VIGIL__BROKER_FRAME__INIT;
     f.kind_case = VIGIL__BROKER_FRAME__KIND_SIGNED_NETWORK;
     f.signed_network.data = (uint8_t *)vg_netdoc_signed_bytes(b->doc, &f.signed_network.len);
-    s_queue(b, from, &f, false);
+    vgb_reply_queue(b, from, &f, false);
 }
 
 /* The request id of a frame that may not parse as a whole: ClientFrame's
@@ -424,14 +426,14 @@ s_peek_request_id(const uint8_t *data, size_t len)
 }
 
 static void
-s_dispatch(vgb_broker *b, s_frame *from, const uint8_t *data, size_t len)
+s_dispatch(vgb_broker *b, vgb_from *from, const uint8_t *data, size_t len)
 {
     Vigil__ClientFrame *cf = vigil__client_frame__unpack(NULL, len, data);
     if (cf == NULL) {
         from->request_id = s_peek_request_id(data, len);
         vg_log(VG_LOG_WARN, "broker", "frame.reject", "agency=%s code=malformed", from->agency);
-        s_error(b, from, VIGIL__REJECT_CODE__REJECT_MALFORMED,
-                "frame does not parse as a vigil ClientFrame");
+        vgb_reply_error(b, from, VIGIL__REJECT_CODE__REJECT_MALFORMED,
+                        "frame does not parse as a vigil ClientFrame");
         return;
     }
     from->request_id = cf->request_id;
@@ -439,11 +441,21 @@ s_dispatch(vgb_broker *b, s_frame *from, const uint8_t *data, size_t len)
     if (a != NULL && a->rid_len == from->rid_len && memcmp(a->rid, from->rid, a->rid_len) == 0) {
         a->last_seen_mono = vg_clock_mono_ms(b->clock);
     }
+    vgb_track_seen(b, from);
     switch (cf->kind_case) {
     case VIGIL__CLIENT_FRAME__KIND_HELLO:
         if (cf->hello->receive && a != NULL) {
             vgb_delivery_attach(b, a, from->rid, from->rid_len);
         }
+        if (cf->hello->console) {
+            vgb_track_subscribe(b, from);
+        }
+        break;
+    case VIGIL__CLIENT_FRAME__KIND_SHARE:
+        vgb_track_share(b, from, &cf->share->signed_share);
+        break;
+    case VIGIL__CLIENT_FRAME__KIND_QUERY:
+        vgb_track_query(b, from, cf->query);
         break;
     case VIGIL__CLIENT_FRAME__KIND_PUBLISH:
         s_publish(b, from, &cf->publish->signed_envelope);
@@ -455,8 +467,8 @@ s_dispatch(vgb_broker *b, s_frame *from, const uint8_t *data, size_t len)
         s_get_network(b, from);
         break;
     default:
-        s_error(b, from, VIGIL__REJECT_CODE__REJECT_MALFORMED,
-                "this broker version does not handle that request");
+        vgb_reply_error(b, from, VIGIL__REJECT_CODE__REJECT_MALFORMED,
+                        "this broker version does not handle that request");
         break;
     }
     vigil__client_frame__free_unpacked(cf, NULL);
@@ -487,15 +499,15 @@ s_recv_one(vgb_broker *b)
     }
     const char *user = ok ? zmq_msg_gets(&payload, "User-Id") : NULL;
     if (ok && user != NULL && zmq_msg_size(&rid) <= VGB_RID_MAX) {
-        s_frame from = {.rid_len = zmq_msg_size(&rid), .agency = user};
+        vgb_from from = {.rid_len = zmq_msg_size(&rid), .agency = user};
         memcpy(from.rid, zmq_msg_data(&rid), from.rid_len);
         from.agency_idx = vgb_agency_index(b, user);
         if (extra) {
             from.request_id = s_peek_request_id(zmq_msg_data(&payload), zmq_msg_size(&payload));
             vg_log(VG_LOG_WARN, "broker", "frame.reject", "agency=%s code=malformed parts=many",
                    user);
-            s_error(b, &from, VIGIL__REJECT_CODE__REJECT_MALFORMED,
-                    "send exactly one frame per message");
+            vgb_reply_error(b, &from, VIGIL__REJECT_CODE__REJECT_MALFORMED,
+                            "send exactly one frame per message");
         } else {
             s_dispatch(b, &from, zmq_msg_data(&payload), zmq_msg_size(&payload));
         }
@@ -527,6 +539,7 @@ s_finish_batch(vgb_broker *b)
         free(r->frame);
     }
     b->n_replies = 0;
+    vgb_track_flush_events(b, committed);
     for (size_t i = 0; committed && i < b->n_after; i++) {
         vgb_agency *a = &b->agencies[b->after[i].agency];
         if (b->after[i].seq == 0) {
@@ -542,7 +555,10 @@ vg_err
 vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop)
 {
     while (!*stop) {
-        long timeout = vgb_delivery_service(b);
+        long timeout = vgb_track_service(b);
+        s_finish_batch(b); /* what the timers did, committed before it is told */
+        long delivery = vgb_delivery_service(b);
+        timeout = delivery < timeout ? delivery : timeout;
         zmq_pollitem_t items[] = {{b->router, 0, ZMQ_POLLIN, 0},
                                   {vgb_zap_socket(b->zap), 0, ZMQ_POLLIN, 0}};
         int n = zmq_poll(items, 2, timeout);
@@ -650,6 +666,10 @@ vgb_broker_new(vgb_broker **out, const vg_broker_config *cfg, const vg_clock *cl
     if (rc == VG_OK) {
         rc = vgb_store_open(&b->store, cfg->store_path, why);
     }
+    if (rc == VG_OK && vgb_track_start(b) != VG_OK) {
+        rc = vg_reason_set(why, VG_ERR_IO, "cannot rebuild deadlines from the store %s",
+                           cfg->store_path);
+    }
     if (rc == VG_OK && (b->ctx = zmq_ctx_new()) == NULL) {
         rc = vg_reason_set(why, VG_ERR_IO, "cannot create a ZeroMQ context");
     }
@@ -695,6 +715,7 @@ vgb_broker_destroy(vgb_broker **b_p)
     if (b->ctx != NULL) {
         zmq_ctx_term(b->ctx);
     }
+    vgb_track_fini(b);
     vgb_store_destroy(&b->store);
     for (size_t i = 0; i < b->n_agencies; i++) {
         free(b->agencies[i].inflight);

@@ -1,7 +1,9 @@
 /*
  * broker_internal.h — the broker's state, shared by broker.c (loop, batch,
- * frame handlers) and delivery.c (windows, redelivery). Not a contract for
- * anything outside broker/.
+ * frame handlers), delivery.c (windows, redelivery) and tracker.c
+ * (acknowledgements, deadlines, escalation, shares, events, queries). Not a
+ * contract for anything outside broker/; the generated wire types are used
+ * freely here.
  */
 #ifndef VIGIL_BROKER_BROKER_INTERNAL_H
 #define VIGIL_BROKER_BROKER_INTERNAL_H
@@ -12,7 +14,10 @@
 
 #include "broker.h"
 #include "store.h"
+#include "vigil.pb-c.h"
+#include "vigil/envelope.h"
 #include "vigil/keys.h"
+#include "vigil/receipt.h"
 #include "vigil/netdoc.h"
 #include "zap.h"
 
@@ -24,17 +29,47 @@ typedef struct vgb_inflight {
     uint32_t attempt; /* sends so far (for backoff) */
 } vgb_inflight;
 
+#define VGB_SUBSCRIBERS_MAX 8 /* event-stream connections per agency */
+
+/* A connection that asked for the agency's event stream (Hello.console). */
+typedef struct vgb_subscriber {
+    uint8_t rid[VGB_RID_MAX]; /* routing id */
+    size_t rid_len;           /* 0 = free slot */
+    int64_t last_seen_mono;   /* keepalive */
+} vgb_subscriber;
+
 /* One agency of the network document and its receiving connection. */
 typedef struct vgb_agency {
-    const char *id;           /* borrowed from the network document */
-    uint8_t rid[VGB_RID_MAX]; /* routing id of the receiving connection */
-    size_t rid_len;           /* 0 = no receiving connection */
-    int64_t last_seen_mono;   /* last frame from that connection */
-    vgb_inflight *inflight;   /* cfg->inflight slots */
-    size_t n_inflight;        /* used slots */
-    uint64_t cursor;          /* highest seq sent on this connection */
-    bool dirty;               /* the store may hold work beyond cursor */
+    const char *id;                           /* borrowed from the network document */
+    uint8_t rid[VGB_RID_MAX];                 /* routing id of the receiving connection */
+    size_t rid_len;                           /* 0 = no receiving connection */
+    int64_t last_seen_mono;                   /* last frame from that connection */
+    vgb_inflight *inflight;                   /* cfg->inflight slots */
+    size_t n_inflight;                        /* used slots */
+    uint64_t cursor;                          /* highest seq sent on this connection */
+    bool dirty;                               /* the store may hold work beyond cursor */
+    vgb_subscriber subs[VGB_SUBSCRIBERS_MAX]; /* event-stream connections */
+    int64_t away_since_mono;                  /* no receiving connection since (for the alarm) */
+    bool alarmed;                             /* an AGENCY_OFFLINE alarm is raised */
 } vgb_agency;
+
+/* A deadline or escalation step to act on. Entries are never removed when
+ * a receipt makes them moot: on firing, the row is read again and an entry
+ * whose (deadline, level) no longer match it is dropped. */
+typedef struct vgb_timer {
+    int64_t due_mono;    /* when, on the monotonic clock */
+    uint64_t seq;        /* alert */
+    uint32_t agency;     /* index into agencies */
+    uint32_t level;      /* the row's esc_level when scheduled */
+    int64_t deadline_ms; /* the row's deadline when scheduled */
+} vgb_timer;
+
+/* An event waiting for the batch's commit, then for its subscribers. */
+typedef struct vgb_pending_event {
+    size_t agency;  /* whose stream */
+    uint8_t *frame; /* packed BrokerFrame */
+    size_t len;     /* its length */
+} vgb_pending_event;
 
 /* A reply waiting for the batch's commit. */
 typedef struct vgb_reply {
@@ -67,7 +102,21 @@ struct vgb_broker {
     size_t n_replies, cap_replies;
     vgb_after *after; /* this batch's post-commit work */
     size_t n_after, cap_after;
+    vgb_timer *timers; /* min-heap on due_mono */
+    size_t n_timers, cap_timers;
+    vgb_pending_event *events; /* this batch's events */
+    size_t n_events, cap_events;
+    int64_t next_alarm_check_mono; /* offline alarms are checked once a second */
 };
+
+/* One received frame and who sent it. */
+typedef struct vgb_from {
+    uint8_t rid[VGB_RID_MAX]; /* routing id (for replies only) */
+    size_t rid_len;           /* its length */
+    const char *agency;       /* ZAP User-Id: the authenticated sender */
+    int agency_idx;           /* index into agencies, or -1 */
+    uint64_t request_id;      /* echoed in the reply */
+} vgb_from;
 
 /* Index of agency id in b->agencies, or -1. */
 int vgb_agency_index(const vgb_broker *b, const char *id);
@@ -76,6 +125,26 @@ int vgb_agency_index(const vgb_broker *b, const char *id);
  * when the peer is gone, VG_ERR_TIMEOUT when its queue is full. */
 vg_err vgb_send(vgb_broker *b, const uint8_t *rid, size_t rid_len, const uint8_t *frame,
                 size_t len) VG_MUST_USE;
+
+/* broker.c: replies and post-commit work of the current batch. */
+/* Queues a packed reply (sent after the commit); needs_commit replies are
+ * dropped if the commit fails. */
+void vgb_reply_queue(vgb_broker *b, const vgb_from *from, Vigil__BrokerFrame *f, bool needs_commit);
+/* A Confirm: status is the wire ConfirmStatus, code the RejectCode. */
+void vgb_reply_confirm(vgb_broker *b, const vgb_from *from, const uint8_t *alert_id,
+                       Vigil__ConfirmStatus status, Vigil__RejectCode code, const char *reason,
+                       const vg_strlist *missing);
+/* A rejection: confirm, one log line (msg id `what`) and a stored record. */
+void vgb_reply_reject(vgb_broker *b, const vgb_from *from, const uint8_t *alert_id, vg_err err,
+                      const char *reason, const vg_strlist *missing, const char *what);
+/* An ErrorReply with a RejectCode. */
+void vgb_reply_error(vgb_broker *b, const vgb_from *from, Vigil__RejectCode code,
+                     const char *reason);
+/* Work for after the commit: seq 0 marks the agency's queue dirty, else
+ * leaves seq's delivery window. */
+void vgb_after_add(vgb_broker *b, size_t agency, uint64_t seq);
+/* Makes sure the batch transaction is open. */
+bool vgb_txn(vgb_broker *b);
 
 /* delivery.c */
 /* Makes rid the agency's receiving connection: everything unreceipted is sent again. */
@@ -87,5 +156,31 @@ void vgb_delivery_receipted(vgb_agency *a, uint64_t seq);
 /* Sends what is due (new work within the window, redeliveries) and returns
  * the poll timeout in ms until the next timer. */
 long vgb_delivery_service(vgb_broker *b);
+
+/* tracker.c */
+/* Rebuilds deadline and escalation timers from the store (at start). */
+vg_err vgb_track_start(vgb_broker *b) VG_MUST_USE;
+void vgb_track_fini(vgb_broker *b);
+/* A new alert: deadlines for its required recipients, timers, event. */
+vg_err vgb_track_accepted(vgb_broker *b, uint64_t seq, const vg_envelope *env) VG_MUST_USE;
+/* A DELIVERED receipt changed the state of (seq, agency). */
+void vgb_track_delivered(vgb_broker *b, uint64_t seq, const char *agency);
+/* ACKNOWLEDGED / IN_PROGRESS / DECLINED receipts: verified already. */
+void vgb_track_receipt(vgb_broker *b, const vgb_from *from, const vg_receipt *r);
+/* SubmitShare. */
+void vgb_track_share(vgb_broker *b, const vgb_from *from, const ProtobufCBinaryData *bytes);
+/* Query. */
+void vgb_track_query(vgb_broker *b, const vgb_from *from, const Vigil__Query *q);
+/* Hello with console = true: subscribe rid to the agency's events. */
+void vgb_track_subscribe(vgb_broker *b, const vgb_from *from);
+/* A frame arrived from rid: keeps its subscription alive. */
+void vgb_track_seen(vgb_broker *b, const vgb_from *from);
+/* The agency got or lost its receiving connection. */
+void vgb_track_presence(vgb_broker *b, vgb_agency *a, bool online);
+/* Fires due timers and alarms (in a transaction of their own); returns ms
+ * to the next timer. */
+long vgb_track_service(vgb_broker *b);
+/* After the batch: sends its events (committed) or drops them. */
+void vgb_track_flush_events(vgb_broker *b, bool committed);
 
 #endif

@@ -28,12 +28,12 @@ vgb_delivery_attach(vgb_broker *b, vgb_agency *a, const uint8_t *rid, size_t rid
     a->cursor = 0;
     a->dirty = true;
     vg_log(VG_LOG_INFO, "broker", "agency.online", "agency=%s", a->id);
+    vgb_track_presence(b, a, true);
 }
 
 void
 vgb_delivery_detach(vgb_broker *b, vgb_agency *a, const char *why)
 {
-    (void)b;
     if (a->rid_len == 0) {
         return;
     }
@@ -43,6 +43,7 @@ vgb_delivery_detach(vgb_broker *b, vgb_agency *a, const char *why)
     a->n_inflight = 0;
     a->cursor = 0;
     a->dirty = false;
+    vgb_track_presence(b, a, false);
 }
 
 void
@@ -56,6 +57,40 @@ vgb_delivery_receipted(vgb_agency *a, uint64_t seq)
     }
 }
 
+/* The share records naming the receiving agency (onward sharing). */
+typedef struct s_shares {
+    ProtobufCBinaryData *items; /* malloc'ed copies */
+    size_t n;                   /* count */
+    bool failed;                /* out of memory */
+} s_shares;
+
+static void
+s_add_share(void *ctx, const uint8_t *bytes, size_t len)
+{
+    s_shares *sh = ctx;
+    ProtobufCBinaryData *items = realloc(sh->items, (sh->n + 1) * sizeof *items);
+    uint8_t *copy = malloc(len ? len : 1);
+    if (items == NULL || copy == NULL) {
+        sh->items = items ? items : sh->items;
+        free(copy);
+        sh->failed = true;
+        return;
+    }
+    memcpy(copy, bytes, len);
+    sh->items = items;
+    sh->items[sh->n].data = copy;
+    sh->items[sh->n++].len = len;
+}
+
+static void
+s_shares_fini(s_shares *sh)
+{
+    for (size_t i = 0; i < sh->n; i++) {
+        free(sh->items[i].data);
+    }
+    free(sh->items);
+}
+
 /* Sends alert seq to the agency's connection. VG_ERR_NOT_FOUND: peer gone. */
 static vg_err
 s_send_alert(vgb_broker *b, vgb_agency *a, uint64_t seq)
@@ -66,22 +101,27 @@ s_send_alert(vgb_broker *b, vgb_agency *a, uint64_t seq)
     if (rc != VG_OK) {
         return rc;
     }
+    s_shares sh = {0};
+    rc = vgb_store_shares_to(b->store, seq, a->id, s_add_share, &sh);
     Vigil__Deliver d = VIGIL__DELIVER__INIT;
     d.signed_envelope.data = env;
     d.signed_envelope.len = env_len;
+    d.n_signed_shares = sh.n;
+    d.signed_shares = sh.items;
     Vigil__BrokerFrame f = VIGIL__BROKER_FRAME__INIT;
     f.kind_case = VIGIL__BROKER_FRAME__KIND_DELIVER;
     f.deliver = &d;
     size_t len = vigil__broker_frame__get_packed_size(&f);
-    uint8_t *buf = malloc(len);
-    if (buf == NULL) {
-        free(env);
-        return VG_ERR_NOMEM;
+    uint8_t *buf = rc == VG_OK && !sh.failed ? malloc(len) : NULL;
+    if (buf != NULL) {
+        vigil__broker_frame__pack(&f, buf);
+        rc = vgb_send(b, a->rid, a->rid_len, buf, len);
+    } else if (rc == VG_OK) {
+        rc = VG_ERR_NOMEM;
     }
-    vigil__broker_frame__pack(&f, buf);
-    rc = vgb_send(b, a->rid, a->rid_len, buf, len);
     free(buf);
     free(env);
+    s_shares_fini(&sh);
     return rc;
 }
 

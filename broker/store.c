@@ -1,5 +1,6 @@
 /* store.c — SQLite store of the broker (see store.h). */
 #include "store.h"
+#include "store_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,16 +27,51 @@ static const char s_schema[] =
     " categories TEXT NOT NULL,"
     " network_version INTEGER NOT NULL,"
     " envelope_hash BLOB NOT NULL,"
-    " envelope BLOB NOT NULL);"
+    " envelope BLOB NOT NULL,"
+    " complete_ms INTEGER);"
     "CREATE TABLE IF NOT EXISTS recipients("
     " alert_seq INTEGER NOT NULL REFERENCES alerts(seq),"
     " agency TEXT NOT NULL,"
     " required INTEGER NOT NULL,"
     " state INTEGER NOT NULL,"
     " delivered_ms INTEGER,"
-    " PRIMARY KEY(alert_seq, agency)) WITHOUT ROWID;"
+    " deadline_ms INTEGER NOT NULL DEFAULT 0,"
+    " state_ms INTEGER,"
+    " acked_ms INTEGER,"
+    " officer TEXT,"
+    " note TEXT,"
+    " reason TEXT,"
+    " progress_used INTEGER NOT NULL DEFAULT 0,"
+    " esc_level INTEGER NOT NULL DEFAULT 0,"
+    " overdue_ms INTEGER,"
+    " shared_by TEXT,"
+    " PRIMARY KEY(alert_seq, agency));"
     "CREATE INDEX IF NOT EXISTS recipients_pending ON recipients(agency, alert_seq)"
     " WHERE state = 1;"
+    "CREATE INDEX IF NOT EXISTS recipients_open ON recipients(agency, alert_seq)"
+    " WHERE required = 1 AND state <> 3;"
+    "CREATE TABLE IF NOT EXISTS shares("
+    " id INTEGER PRIMARY KEY,"
+    " alert_seq INTEGER NOT NULL REFERENCES alerts(seq),"
+    " sharer TEXT NOT NULL,"
+    " to_agency TEXT NOT NULL,"
+    " received_ms INTEGER NOT NULL,"
+    " share_hash BLOB NOT NULL UNIQUE,"
+    " share BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS shares_to ON shares(alert_seq, to_agency);"
+    "CREATE TABLE IF NOT EXISTS events("
+    " id INTEGER PRIMARY KEY,"
+    " agency TEXT NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " time_ms INTEGER NOT NULL,"
+    " kind INTEGER NOT NULL,"
+    " alert_seq INTEGER,"
+    " about TEXT NOT NULL,"
+    " detail TEXT NOT NULL,"
+    " count INTEGER NOT NULL,"
+    " level INTEGER NOT NULL,"
+    " receipt BLOB,"
+    " UNIQUE(agency, seq));"
     "CREATE TABLE IF NOT EXISTS receipts("
     " id INTEGER PRIMARY KEY,"
     " agency TEXT NOT NULL,"
@@ -102,11 +138,49 @@ static const char *const s_sql[S_N_STMTS] = {
     [S_COUNT_ALERTS] = "SELECT count(*) FROM alerts",
 };
 
+static vg_err s_fail(vgb_store *s, int rc, const char *what, vg_reason *why);
+
 struct vgb_store {
     sqlite3 *db;                   /* the connection */
     sqlite3_stmt *stmt[S_N_STMTS]; /* prepared once, reset after each use */
     char *path;                    /* dir/vigil.db, for messages */
+    vgb_stmt_cache cache;          /* statements of store_track.c, by SQL text */
 };
+
+sqlite3 *
+vgb_store_db(vgb_store *s)
+{
+    return s->db;
+}
+
+sqlite3_stmt *
+vgb_store_stmt(vgb_store *s, const char *sql)
+{
+    vgb_stmt_cache *c = &s->cache;
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->sql[i] == sql) {
+            sqlite3_reset(c->stmt[i]);
+            sqlite3_clear_bindings(c->stmt[i]);
+            return c->stmt[i];
+        }
+    }
+    sqlite3_stmt *st = NULL;
+    if (c->n == VGB_STMT_CACHE_MAX ||
+        sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        vg_log(VG_LOG_ERROR, "broker", "store.error", "op=prepare msg=\"%s\"",
+               sqlite3_errmsg(s->db));
+        return NULL;
+    }
+    c->sql[c->n] = sql;
+    c->stmt[c->n++] = st;
+    return st;
+}
+
+vg_err
+vgb_store_fail(vgb_store *s, int rc, const char *what)
+{
+    return s_fail(s, rc, what, NULL);
+}
 
 static vg_err
 s_map(int rc)
@@ -245,6 +319,9 @@ vgb_store_destroy(vgb_store **store_p)
     }
     for (int i = 0; i < S_N_STMTS; i++) {
         sqlite3_finalize(s->stmt[i]);
+    }
+    for (size_t i = 0; i < s->cache.n; i++) {
+        sqlite3_finalize(s->cache.stmt[i]);
     }
     sqlite3_close(s->db);
     free(s->path);

@@ -116,4 +116,115 @@ vg_err vgb_store_envelope(vgb_store *s, uint64_t seq, uint8_t **out, size_t *out
 /* Counts, for tests and logs. */
 vg_err vgb_store_count_alerts(vgb_store *s, uint64_t *out) VG_MUST_USE;
 
+/* ---- acknowledgement tracking (store_track.c) ---------------------------- */
+
+/* One recipient row, as the tracker needs it (texts are read by queries). */
+typedef struct vgb_rrow {
+    uint64_t seq;         /* alert */
+    char agency[64];      /* recipient */
+    bool required;        /* counts towards completion and deadlines */
+    vgb_rstate state;     /* where it is */
+    int64_t deadline_ms;  /* wall-clock deadline, 0 = none */
+    int64_t delivered_ms; /* 0 = not yet */
+    int64_t acked_ms;     /* 0 = not yet */
+    int64_t state_ms;     /* when state last changed */
+    int64_t overdue_ms;   /* when it became overdue, 0 = never */
+    bool progress_used;   /* IN_PROGRESS already extended the deadline */
+    uint32_t esc_level;   /* 0 = on time; 1 = overdue; 1+i = step i done */
+    char shared_by[64];   /* "" unless added by a share */
+} vgb_rrow;
+
+/* Alert metadata (no content: the broker has none). */
+typedef struct vgb_alert_meta {
+    uint64_t seq;                            /* acceptance order */
+    uint8_t id[VG_ALERT_ID_LEN];             /* alert id */
+    char sender[64];                         /* sender agency */
+    int64_t created_ms;                      /* sender's time */
+    int64_t accepted_ms;                     /* broker's time */
+    int severity, urgency, status, msg_type; /* wire enum values */
+    char categories[VG_CATEGORIES_MAX * 64]; /* comma-separated */
+    int64_t complete_ms;                     /* 0 = not complete */
+} vgb_alert_meta;
+
+vg_err vgb_store_alert_meta(vgb_store *s, uint64_t seq, vgb_alert_meta *out) VG_MUST_USE;
+
+/* VG_ERR_NOT_FOUND when agency is not a recipient of seq. */
+vg_err vgb_store_rrow(vgb_store *s, uint64_t seq, const char *agency, vgb_rrow *out) VG_MUST_USE;
+
+/* Calls fn for each recipient row of seq (texts borrowed for the call). */
+typedef void (*vgb_rrow_fn)(void *ctx, const vgb_rrow *r, const char *officer, const char *note,
+                            const char *reason);
+vg_err vgb_store_recipients_of(vgb_store *s, uint64_t seq, vgb_rrow_fn fn, void *ctx) VG_MUST_USE;
+
+/* Calls fn for every required row not yet acknowledged whose escalation is
+ * not finished (esc_level <= max_level): the timers to rebuild at start. */
+vg_err vgb_store_open_rows(vgb_store *s, uint32_t max_level, vgb_rrow_fn fn, void *ctx) VG_MUST_USE;
+
+vg_err vgb_store_set_deadline(vgb_store *s, uint64_t seq, const char *agency,
+                              int64_t deadline_ms) VG_MUST_USE;
+
+/* Records a person's receipt: state, time, officer/note/reason; for
+ * IN_PROGRESS also the extended deadline and progress_used. */
+vg_err vgb_store_apply_receipt(vgb_store *s, uint64_t seq, const char *agency, vgb_rstate state,
+                               int64_t now_ms, const char *officer, const char *note,
+                               const char *reason, int64_t deadline_ms) VG_MUST_USE;
+
+/* Records escalation progress (and overdue_ms when level becomes 1). */
+vg_err vgb_store_set_escalation(vgb_store *s, uint64_t seq, const char *agency, uint32_t level,
+                                int64_t now_ms) VG_MUST_USE;
+
+/* Adds a recipient (onward sharing): required, PENDING, with its deadline. */
+vg_err vgb_store_add_recipient(vgb_store *s, uint64_t seq, const char *agency,
+                               const char *shared_by, int64_t deadline_ms) VG_MUST_USE;
+
+/* Stores a verified share record's exact bytes. */
+vg_err vgb_store_insert_share(vgb_store *s, uint64_t seq, const char *sharer, const char *to,
+                              const uint8_t hash[VG_HASH_LEN], const uint8_t *bytes, size_t len,
+                              int64_t received_ms) VG_MUST_USE;
+
+/* Calls fn with each stored share of seq naming agency `to`. */
+typedef void (*vgb_bytes_fn)(void *ctx, const uint8_t *bytes, size_t len);
+vg_err vgb_store_shares_to(vgb_store *s, uint64_t seq, const char *to, vgb_bytes_fn fn,
+                           void *ctx) VG_MUST_USE;
+
+/* Marks the alert complete at ms when no required row is unacknowledged;
+ * *now_complete says whether this call completed it. */
+vg_err vgb_store_check_complete(vgb_store *s, uint64_t seq, int64_t ms,
+                                bool *now_complete) VG_MUST_USE;
+
+/* An event as stored for one agency's stream. */
+typedef struct vgb_event_row {
+    uint64_t seq;           /* per-agency, gap-free from 1 */
+    int64_t time_ms;        /* broker wall clock */
+    int kind;               /* wire EventKind */
+    uint64_t alert_seq;     /* 0 = not about an alert */
+    const char *about;      /* the agency it is about */
+    const char *detail;     /* reject code, escalation target, ... */
+    uint32_t count;         /* AGENCY_OFFLINE: alerts waiting */
+    uint32_t level;         /* escalation level */
+    const uint8_t *receipt; /* forwarded signed receipt, or NULL */
+    size_t receipt_len;     /* its length */
+} vgb_event_row;
+
+/* Appends an event to agency's stream; *seq_out is its number there. */
+vg_err vgb_store_insert_event(vgb_store *s, const char *agency, const vgb_event_row *ev,
+                              uint64_t *seq_out) VG_MUST_USE;
+
+/* The last event number of agency's stream (0 when empty). */
+vg_err vgb_store_last_event(vgb_store *s, const char *agency, uint64_t *out) VG_MUST_USE;
+
+typedef void (*vgb_event_fn)(void *ctx, const vgb_event_row *ev);
+/* Events of agency's stream after `after`, at most limit, in order. */
+vg_err vgb_store_events_after(vgb_store *s, const char *agency, uint64_t after, size_t limit,
+                              vgb_event_fn fn, void *ctx) VG_MUST_USE;
+
+/* Alerts not complete that agency sent or must acknowledge (all of them
+ * when agency is NULL), in acceptance order. */
+typedef void (*vgb_seq_fn)(void *ctx, uint64_t seq);
+vg_err vgb_store_outstanding(vgb_store *s, const char *agency, size_t limit, vgb_seq_fn fn,
+                             void *ctx) VG_MUST_USE;
+
+/* Required rows of agency still PENDING (undelivered). */
+vg_err vgb_store_count_waiting(vgb_store *s, const char *agency, uint64_t *out) VG_MUST_USE;
+
 #endif

@@ -31,6 +31,8 @@ static const vg_cfg_key s_table[] = {
         "redelivery interval ceiling"),
     S_K("broker", "batch", VG_CFG_INT, batch, "256", false, 1, 65536,
         "most frames handled in one transaction"),
+    S_K("broker", "offline_alarm", VG_CFG_DURATION, offline_alarm_ms, "5m", false, 100,
+        86400000, "how long an agency with alerts waiting may be away before an alarm"),
     S_K("network", "document", VG_CFG_PATH, document_path, "network.signed", false, 0, 0,
         "the signed network document"),
     S_K("network", "admin_key", VG_CFG_STRING, admin_key_hex, NULL, true, 0, 0,

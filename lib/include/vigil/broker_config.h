@@ -14,6 +14,7 @@
  *     redeliver = 5s                ; first redelivery interval (doubles)
  *     redeliver_max = 5m            ; redelivery interval ceiling
  *     batch = 256                   ; most frames handled per transaction
+ *     offline_alarm = 5m            ; agency away this long with alerts waiting: alarm
  *     [network]
  *     document = network.signed
  *     admin_key = <64 hex>
@@ -39,6 +40,7 @@ typedef struct vg_broker_config {
     uint64_t redeliver_ms;            /* first redelivery interval */
     uint64_t redeliver_max_ms;        /* redelivery interval ceiling */
     int64_t batch;                    /* frames per group commit */
+    uint64_t offline_alarm_ms;        /* absence that raises an agency-offline alarm */
     char *document_path;              /* signed network document, resolved */
     char *admin_key_hex;              /* pinned admin key as written */
     uint8_t admin_pk[VG_SIGN_PK_LEN]; /* admin_key decoded */

@@ -1,0 +1,431 @@
+/* store_track.c — the store's acknowledgement-tracking rows: recipient
+ * states, deadlines, escalation levels, shares, completion and the
+ * per-agency event streams (see store.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+#include "store_internal.h"
+
+static void
+s_text(char *out, size_t len, sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(out, len, "%s", t ? (const char *)t : "");
+}
+
+static const char *
+s_ctext(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t ? (const char *)t : "";
+}
+
+/* Steps a statement that returns no row. */
+static vg_err
+s_exec(vgb_store *s, sqlite3_stmt *st, const char *what)
+{
+    if (st == NULL) {
+        return VG_ERR_INTERNAL;
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? VG_OK : vgb_store_fail(s, rc, what);
+}
+
+static void
+s_bind_text_or_null(sqlite3_stmt *st, int i, const char *t)
+{
+    if (t != NULL && t[0] != '\0') {
+        sqlite3_bind_text(st, i, t, -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(st, i);
+    }
+}
+
+#define S_RROW_COLS                                                                                \
+    "alert_seq, agency, required, state, deadline_ms, coalesce(delivered_ms, 0),"                  \
+    " coalesce(acked_ms, 0), coalesce(state_ms, 0), coalesce(overdue_ms, 0), progress_used,"       \
+    " esc_level, coalesce(shared_by, ''), officer, note, reason"
+
+static void
+s_read_rrow(sqlite3_stmt *st, vgb_rrow *r)
+{
+    r->seq = (uint64_t)sqlite3_column_int64(st, 0);
+    s_text(r->agency, sizeof r->agency, st, 1);
+    r->required = sqlite3_column_int(st, 2) != 0;
+    r->state = (vgb_rstate)sqlite3_column_int(st, 3);
+    r->deadline_ms = sqlite3_column_int64(st, 4);
+    r->delivered_ms = sqlite3_column_int64(st, 5);
+    r->acked_ms = sqlite3_column_int64(st, 6);
+    r->state_ms = sqlite3_column_int64(st, 7);
+    r->overdue_ms = sqlite3_column_int64(st, 8);
+    r->progress_used = sqlite3_column_int(st, 9) != 0;
+    r->esc_level = (uint32_t)sqlite3_column_int(st, 10);
+    s_text(r->shared_by, sizeof r->shared_by, st, 11);
+}
+
+/* Runs a row query and calls fn for each recipient row. */
+static vg_err
+s_each_rrow(vgb_store *s, sqlite3_stmt *st, vgb_rrow_fn fn, void *ctx)
+{
+    if (st == NULL) {
+        return VG_ERR_INTERNAL;
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        vgb_rrow r;
+        s_read_rrow(st, &r);
+        fn(ctx, &r, s_ctext(st, 12), s_ctext(st, 13), s_ctext(st, 14));
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? VG_OK : vgb_store_fail(s, rc, "read recipients");
+}
+
+vg_err
+vgb_store_alert_meta(vgb_store *s, uint64_t seq, vgb_alert_meta *out)
+{
+    static const char sql[] =
+        "SELECT seq, alert_id, sender, created_ms, accepted_ms, severity, urgency, status,"
+        " msg_type, categories, coalesce(complete_ms, 0) FROM alerts WHERE seq = ?1";
+    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    if (st == NULL) {
+        return VG_ERR_INTERNAL;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    int rc = sqlite3_step(st);
+    vg_err err = VG_ERR_NOT_FOUND;
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 1) == VG_ALERT_ID_LEN) {
+        out->seq = (uint64_t)sqlite3_column_int64(st, 0);
+        memcpy(out->id, sqlite3_column_blob(st, 1), VG_ALERT_ID_LEN);
+        s_text(out->sender, sizeof out->sender, st, 2);
+        out->created_ms = sqlite3_column_int64(st, 3);
+        out->accepted_ms = sqlite3_column_int64(st, 4);
+        out->severity = sqlite3_column_int(st, 5);
+        out->urgency = sqlite3_column_int(st, 6);
+        out->status = sqlite3_column_int(st, 7);
+        out->msg_type = sqlite3_column_int(st, 8);
+        s_text(out->categories, sizeof out->categories, st, 9);
+        out->complete_ms = sqlite3_column_int64(st, 10);
+        err = VG_OK;
+    } else if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        err = vgb_store_fail(s, rc, "read alert");
+    }
+    sqlite3_reset(st);
+    return err;
+}
+
+typedef struct s_one {
+    vgb_rrow *out; /* where the row goes */
+    bool found;    /* a row came */
+} s_one;
+
+static void
+s_one_row(void *ctx, const vgb_rrow *r, const char *officer, const char *note, const char *reason)
+{
+    (void)officer, (void)note, (void)reason;
+    s_one *o = ctx;
+    *o->out = *r;
+    o->found = true;
+}
+
+vg_err
+vgb_store_rrow(vgb_store *s, uint64_t seq, const char *agency, vgb_rrow *out)
+{
+    static const char sql[] =
+        "SELECT " S_RROW_COLS " FROM recipients WHERE alert_seq = ?1 AND agency = ?2";
+    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    if (st == NULL) {
+        return VG_ERR_INTERNAL;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    sqlite3_bind_text(st, 2, agency, -1, SQLITE_STATIC);
+    s_one o = {out, false};
+    vg_err err = s_each_rrow(s, st, s_one_row, &o);
+    return err != VG_OK ? err : o.found ? VG_OK : VG_ERR_NOT_FOUND;
+}
+
+vg_err
+vgb_store_recipients_of(vgb_store *s, uint64_t seq, vgb_rrow_fn fn, void *ctx)
+{
+    static const char sql[] =
+        "SELECT " S_RROW_COLS " FROM recipients WHERE alert_seq = ?1 ORDER BY rowid";
+    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    if (st != NULL) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    }
+    return s_each_rrow(s, st, fn, ctx);
+}
+
+vg_err
+vgb_store_open_rows(vgb_store *s, uint32_t max_level, vgb_rrow_fn fn, void *ctx)
+{
+    static const char sql[] = "SELECT " S_RROW_COLS " FROM recipients"
+                              " WHERE required = 1 AND state <> 3 AND esc_level <= ?1"
+                              " AND deadline_ms > 0";
+    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    if (st != NULL) {
+        sqlite3_bind_int64(st, 1, max_level);
+    }
+    return s_each_rrow(s, st, fn, ctx);
+}
+
+vg_err
+vgb_store_set_deadline(vgb_store *s, uint64_t seq, const char *agency, int64_t deadline_ms)
+{
+    static const char sql[] =
+        "UPDATE recipients SET deadline_ms = ?3 WHERE alert_seq = ?1 AND agency = ?2";
+    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    if (st != NULL) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+        sqlite3_bind_text(st, 2, agency, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, deadline_ms);
+    }
+    return s_exec(s, st, "set deadline");
+}
+
+vg_err
+vgb_store_apply_receipt(vgb_store *s, uint64_t seq, const char *agency, vgb_rstate state,
+                        int64_t now_ms, const char *officer, const char *note, const char *reason,
+                        int64_t deadline_ms)
+{
+    static const char sql[] = "UPDATE recipients SET state = ?3, state_ms = ?4,"
+                              " acked_ms = CASE WHEN ?3 = 3 THEN ?4 ELSE acked_ms END,"
+                              " delivered_ms = coalesce(delivered_ms, ?4),"
+                              " officer = coalesce(?5, officer), note = coalesce(?6, note),"
+                              " reason = coalesce(?7, reason),"
+                              " progress_used = progress_used OR ?3 = 4,"
+                              " deadline_ms = ?8"
+                              " WHERE alert_seq = ?1 AND agency = ?2";
+    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    if (st != NULL) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+        sqlite3_bind_text(st, 2, agency, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, (int)state);
+        sqlite3_bind_int64(st, 4, now_ms);
+        s_bind_text_or_null(st, 5, officer);
+        s_bind_text_or_null(st, 6, note);
+        s_bind_text_or_null(st, 7, reason);
+        sqlite3_bind_int64(st, 8, deadline_ms);
+    }
+    return s_exec(s, st, "apply receipt");
+}
+
+vg_err
+vgb_store_set_escalation(vgb_store *s, uint64_t seq, const char *agency, uint32_t level,
+                         int64_t now_ms)
+{
+    static const char sql[] =
+        "UPDATE recipients SET esc_level = ?3,"
+        " overdue_ms = CASE WHEN ?3 >= 1 AND overdue_ms IS NULL THEN ?4 ELSE overdue_ms END"
+        " WHERE alert_seq = ?1 AND agency = ?2";
+    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    if (st != NULL) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+        sqlite3_bind_text(st, 2, agency, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, level);
+        sqlite3_bind_int64(st, 4, now_ms);
+    }
+    return s_exec(s, st, "set escalation");
+}
+
+vg_err
+vgb_store_add_recipient(vgb_store *s, uint64_t seq, const char *agency, const char *shared_by,
+                        int64_t deadline_ms)
+{
+    static const char sql[] =
+        "INSERT INTO recipients(alert_seq, agency, required, state, deadline_ms, shared_by)"
+        " VALUES (?1, ?2, 1, 1, ?3, ?4)";
+    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    if (st != NULL) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+        sqlite3_bind_text(st, 2, agency, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, deadline_ms);
+        sqlite3_bind_text(st, 4, shared_by, -1, SQLITE_STATIC);
+    }
+    return s_exec(s, st, "add recipient");
+}
+
+vg_err
+vgb_store_insert_share(vgb_store *s, uint64_t seq, const char *sharer, const char *to,
+                       const uint8_t hash[VG_HASH_LEN], const uint8_t *bytes, size_t len,
+                       int64_t received_ms)
+{
+    static const char sql[] =
+        "INSERT INTO shares(alert_seq, sharer, to_agency, received_ms, share_hash, share)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    if (st != NULL) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+        sqlite3_bind_text(st, 2, sharer, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, received_ms);
+        sqlite3_bind_blob(st, 5, hash, VG_HASH_LEN, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 6, bytes, (int)len, SQLITE_STATIC);
+    }
+    return s_exec(s, st, "insert share");
+}
+
+vg_err
+vgb_store_shares_to(vgb_store *s, uint64_t seq, const char *to, vgb_bytes_fn fn, void *ctx)
+{
+    static const char sql[] =
+        "SELECT share FROM shares WHERE alert_seq = ?1 AND to_agency = ?2 ORDER BY id";
+    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    if (st == NULL) {
+        return VG_ERR_INTERNAL;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        fn(ctx, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? VG_OK : vgb_store_fail(s, rc, "read shares");
+}
+
+vg_err
+vgb_store_check_complete(vgb_store *s, uint64_t seq, int64_t ms, bool *now_complete)
+{
+    static const char sql[] =
+        "UPDATE alerts SET complete_ms = ?2 WHERE seq = ?1 AND complete_ms IS NULL"
+        " AND NOT EXISTS (SELECT 1 FROM recipients WHERE alert_seq = ?1 AND required = 1"
+        " AND state <> 3)";
+    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    if (st != NULL) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+        sqlite3_bind_int64(st, 2, ms);
+    }
+    vg_err err = s_exec(s, st, "check complete");
+    *now_complete = err == VG_OK && sqlite3_changes(vgb_store_db(s)) > 0;
+    return err;
+}
+
+vg_err
+vgb_store_last_event(vgb_store *s, const char *agency, uint64_t *out)
+{
+    static const char sql[] = "SELECT coalesce(max(seq), 0) FROM events WHERE agency = ?1";
+    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    if (st == NULL) {
+        return VG_ERR_INTERNAL;
+    }
+    sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = (uint64_t)sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? VG_OK : vgb_store_fail(s, rc, "read event number");
+}
+
+vg_err
+vgb_store_insert_event(vgb_store *s, const char *agency, const vgb_event_row *ev, uint64_t *seq_out)
+{
+    static const char sql[] =
+        "INSERT INTO events(agency, seq, time_ms, kind, alert_seq, about, detail, count, level,"
+        " receipt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+    uint64_t last = 0;
+    vg_err err = vgb_store_last_event(s, agency, &last);
+    sqlite3_stmt *st = err == VG_OK ? vgb_store_stmt(s, sql) : NULL;
+    if (st == NULL) {
+        return err != VG_OK ? err : VG_ERR_INTERNAL;
+    }
+    sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)(last + 1));
+    sqlite3_bind_int64(st, 3, ev->time_ms);
+    sqlite3_bind_int(st, 4, ev->kind);
+    if (ev->alert_seq != 0) {
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)ev->alert_seq);
+    }
+    sqlite3_bind_text(st, 6, ev->about ? ev->about : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, ev->detail ? ev->detail : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, ev->count);
+    sqlite3_bind_int64(st, 9, ev->level);
+    if (ev->receipt != NULL) {
+        sqlite3_bind_blob(st, 10, ev->receipt, (int)ev->receipt_len, SQLITE_STATIC);
+    }
+    err = s_exec(s, st, "insert event");
+    if (err == VG_OK) {
+        *seq_out = last + 1;
+    }
+    return err;
+}
+
+vg_err
+vgb_store_events_after(vgb_store *s, const char *agency, uint64_t after, size_t limit,
+                       vgb_event_fn fn, void *ctx)
+{
+    static const char sql[] =
+        "SELECT seq, time_ms, kind, coalesce(alert_seq, 0), about, detail, count, level, receipt"
+        " FROM events WHERE agency = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
+    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    if (st == NULL) {
+        return VG_ERR_INTERNAL;
+    }
+    sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)after);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        vgb_event_row ev = {
+            .seq = (uint64_t)sqlite3_column_int64(st, 0),
+            .time_ms = sqlite3_column_int64(st, 1),
+            .kind = sqlite3_column_int(st, 2),
+            .alert_seq = (uint64_t)sqlite3_column_int64(st, 3),
+            .about = s_ctext(st, 4),
+            .detail = s_ctext(st, 5),
+            .count = (uint32_t)sqlite3_column_int64(st, 6),
+            .level = (uint32_t)sqlite3_column_int64(st, 7),
+            .receipt = sqlite3_column_blob(st, 8),
+            .receipt_len = (size_t)sqlite3_column_bytes(st, 8),
+        };
+        fn(ctx, &ev);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? VG_OK : vgb_store_fail(s, rc, "read events");
+}
+
+vg_err
+vgb_store_outstanding(vgb_store *s, const char *agency, size_t limit, vgb_seq_fn fn, void *ctx)
+{
+    static const char sql_all[] =
+        "SELECT seq FROM alerts WHERE complete_ms IS NULL ORDER BY seq LIMIT ?2";
+    static const char sql_agency[] =
+        "SELECT seq FROM alerts WHERE complete_ms IS NULL AND (sender = ?1 OR seq IN"
+        " (SELECT alert_seq FROM recipients WHERE agency = ?1 AND required = 1 AND state <> 3))"
+        " ORDER BY seq LIMIT ?2";
+    sqlite3_stmt *st = vgb_store_stmt(s, agency ? sql_agency : sql_all);
+    if (st == NULL) {
+        return VG_ERR_INTERNAL;
+    }
+    if (agency != NULL) {
+        sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        fn(ctx, (uint64_t)sqlite3_column_int64(st, 0));
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? VG_OK : vgb_store_fail(s, rc, "list outstanding");
+}
+
+vg_err
+vgb_store_count_waiting(vgb_store *s, const char *agency, uint64_t *out)
+{
+    static const char sql[] =
+        "SELECT count(*) FROM recipients WHERE agency = ?1 AND state = 1 AND required = 1";
+    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    if (st == NULL) {
+        return VG_ERR_INTERNAL;
+    }
+    sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = (uint64_t)sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? VG_OK : vgb_store_fail(s, rc, "count waiting");
+}

@@ -1,0 +1,1108 @@
+/* tracker.c — acknowledgement tracking: who must still acknowledge what,
+ * deadlines and escalation on the monotonic clock, onward sharing, the
+ * per-agency event streams and the status queries.
+ *
+ * Deadlines are stored as wall-clock times (the only clock that survives a
+ * restart) and turned into monotonic timers once, when scheduled: a wall
+ * clock that jumps while the broker runs moves no timer. Every step taken
+ * (overdue, each escalation) is written with its event in the batch
+ * transaction, so a restart neither skips nor repeats one. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker_internal.h"
+#include "vigil/log.h"
+#include "vigil/share.h"
+
+/* ---- timer heap ------------------------------------------------------------ */
+
+static bool
+s_timer_less(const vgb_timer *x, const vgb_timer *y)
+{
+    return x->due_mono < y->due_mono;
+}
+
+static void
+s_timer_push(vgb_broker *b, vgb_timer t)
+{
+    if (b->n_timers == b->cap_timers) {
+        size_t cap = b->cap_timers ? b->cap_timers * 2 : 64;
+        vgb_timer *n = realloc(b->timers, cap * sizeof *n);
+        if (n == NULL) {
+            vg_log(VG_LOG_ERROR, "broker", "timer.nomem", "seq=%llu", (unsigned long long)t.seq);
+            return; /* rebuilt from the store at the next start */
+        }
+        b->timers = n;
+        b->cap_timers = cap;
+    }
+    size_t i = b->n_timers++;
+    while (i > 0 && s_timer_less(&t, &b->timers[(i - 1) / 2])) {
+        b->timers[i] = b->timers[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    b->timers[i] = t;
+}
+
+static vgb_timer
+s_timer_pop(vgb_broker *b)
+{
+    vgb_timer top = b->timers[0];
+    vgb_timer last = b->timers[--b->n_timers];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= b->n_timers) {
+            break;
+        }
+        if (c + 1 < b->n_timers && s_timer_less(&b->timers[c + 1], &b->timers[c])) {
+            c++;
+        }
+        if (!s_timer_less(&b->timers[c], &last)) {
+            break;
+        }
+        b->timers[i] = b->timers[c];
+        i = c;
+    }
+    if (b->n_timers > 0) {
+        b->timers[i] = last;
+    }
+    return top;
+}
+
+/* When the row's next step is due (wall clock), or 0 when it has none. */
+static int64_t
+s_next_due_wall(const vgb_broker *b, const vgb_rrow *r)
+{
+    size_t n_steps = vg_netdoc_n_escalation(b->doc);
+    if (!r->required || r->state == VGB_ACKNOWLEDGED || r->deadline_ms <= 0 ||
+        r->esc_level > n_steps) {
+        return 0;
+    }
+    if (r->esc_level == 0) {
+        return r->deadline_ms;
+    }
+    vg_escalation_step step;
+    vg_netdoc_escalation_at(b->doc, r->esc_level - 1, &step);
+    return r->deadline_ms + (int64_t)step.after_ms;
+}
+
+static void
+s_schedule(vgb_broker *b, const vgb_rrow *r)
+{
+    int64_t due_wall = s_next_due_wall(b, r);
+    int idx = vgb_agency_index(b, r->agency);
+    if (due_wall == 0 || idx < 0) {
+        return;
+    }
+    int64_t in_ms = due_wall - vg_clock_wall_ms(b->clock);
+    vgb_timer t = {vg_clock_mono_ms(b->clock) + (in_ms > 0 ? in_ms : 0), r->seq, (uint32_t)idx,
+                   r->esc_level, r->deadline_ms};
+    s_timer_push(b, t);
+}
+
+static void
+s_schedule_row(void *ctx, const vgb_rrow *r, const char *officer, const char *note,
+               const char *reason)
+{
+    (void)officer, (void)note, (void)reason;
+    s_schedule(ctx, r);
+}
+
+vg_err
+vgb_track_start(vgb_broker *b)
+{
+    int64_t now = vg_clock_mono_ms(b->clock);
+    for (size_t i = 0; i < b->n_agencies; i++) {
+        b->agencies[i].away_since_mono = now;
+    }
+    vg_err rc =
+        vgb_store_open_rows(b->store, (uint32_t)vg_netdoc_n_escalation(b->doc), s_schedule_row, b);
+    vg_log(VG_LOG_INFO, "broker", "track.start", "timers=%zu", b->n_timers);
+    return rc;
+}
+
+void
+vgb_track_fini(vgb_broker *b)
+{
+    free(b->timers);
+    b->timers = NULL;
+    b->n_timers = b->cap_timers = 0;
+    vgb_track_flush_events(b, false);
+    free(b->events);
+    b->events = NULL;
+    b->cap_events = 0;
+}
+
+/* ---- events ------------------------------------------------------------------- */
+
+/* Who hears about an alert: its sender, every recipient, oversight. */
+typedef struct s_audience {
+    bool *to; /* per agency index */
+    size_t n; /* agencies */
+} s_audience;
+
+static void
+s_hear(s_audience *au, const vgb_broker *b, const char *agency)
+{
+    int i = vgb_agency_index(b, agency);
+    if (i >= 0) {
+        au->to[i] = true;
+    }
+}
+
+static void
+s_hear_role(s_audience *au, const vgb_broker *b, const char *role)
+{
+    for (size_t i = 0; i < b->n_agencies; i++) {
+        vg_agency ag;
+        vg_netdoc_agency_at(b->doc, i, &ag);
+        if (strcmp(ag.role, role) == 0) {
+            au->to[i] = true;
+        }
+    }
+}
+
+typedef struct s_rows_ctx {
+    s_audience au; /* who hears */
+    vgb_broker *b; /* the broker */
+} s_rows_ctx;
+
+static void
+s_hear_row(void *ctx, const vgb_rrow *r, const char *officer, const char *note, const char *reason)
+{
+    (void)officer, (void)note, (void)reason;
+    s_rows_ctx *c = ctx;
+    s_hear(&c->au, c->b, r->agency);
+}
+
+typedef struct s_event {
+    Vigil__EventKind kind;    /* what happened */
+    uint64_t seq;             /* alert, 0 for agency events */
+    const char *about;        /* the agency concerned */
+    const char *detail;       /* e.g. "contact:home-office" */
+    uint32_t level;           /* escalation level */
+    uint32_t count;           /* alerts waiting */
+    const uint8_t *receipt;   /* forwarded signed receipt */
+    size_t receipt_len;       /* its length */
+    const char *extra_agency; /* also told (escalation contact) */
+    const char *extra_role;   /* also told (escalation role) */
+    bool everyone;            /* agency events: the whole network */
+} s_event;
+
+static void
+s_queue_event(vgb_broker *b, size_t agency, const vgb_event_row *row, const vgb_alert_meta *m)
+{
+    Vigil__Event e = VIGIL__EVENT__INIT;
+    e.seq = row->seq;
+    e.time_ms = (uint64_t)row->time_ms;
+    e.kind = (Vigil__EventKind)row->kind;
+    e.agency = (char *)row->about;
+    e.detail = (char *)row->detail;
+    e.count = row->count;
+    e.escalation_level = row->level;
+    if (m != NULL) {
+        e.alert_id.data = (uint8_t *)m->id;
+        e.alert_id.len = VG_ALERT_ID_LEN;
+        e.sender = (char *)m->sender;
+        e.severity = (Vigil__Severity)m->severity;
+    }
+    if (row->receipt != NULL) {
+        e.signed_receipt.data = (uint8_t *)row->receipt;
+        e.signed_receipt.len = row->receipt_len;
+    }
+    Vigil__BrokerFrame f = VIGIL__BROKER_FRAME__INIT;
+    f.kind_case = VIGIL__BROKER_FRAME__KIND_EVENT;
+    f.event = &e;
+    if (b->n_events == b->cap_events) {
+        size_t cap = b->cap_events ? b->cap_events * 2 : 64;
+        vgb_pending_event *n = realloc(b->events, cap * sizeof *n);
+        if (n == NULL) {
+            return; /* stored; subscribers see the gap and catch up */
+        }
+        b->events = n;
+        b->cap_events = cap;
+    }
+    vgb_pending_event *pe = &b->events[b->n_events];
+    pe->len = vigil__broker_frame__get_packed_size(&f);
+    pe->frame = malloc(pe->len);
+    if (pe->frame != NULL) {
+        vigil__broker_frame__pack(&f, pe->frame);
+        pe->agency = agency;
+        b->n_events++;
+    }
+}
+
+/* Records ev in the stream of everyone who must hear of it, for sending
+ * after the commit. Returns the store's error, if any. */
+static vg_err
+s_emit(vgb_broker *b, const s_event *ev)
+{
+    vgb_alert_meta meta;
+    bool has_meta = ev->seq != 0 && vgb_store_alert_meta(b->store, ev->seq, &meta) == VG_OK;
+    s_rows_ctx rc_ctx = {{calloc(b->n_agencies, sizeof(bool)), b->n_agencies}, b};
+    s_audience *au = &rc_ctx.au;
+    if (au->to == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    vg_err rc = VG_OK;
+    if (ev->everyone) {
+        memset(au->to, 1, b->n_agencies * sizeof(bool));
+    }
+    if (has_meta) {
+        s_hear(au, b, meta.sender);
+        rc = vgb_store_recipients_of(b->store, ev->seq, s_hear_row, &rc_ctx);
+    }
+    s_hear_role(au, b, "oversight");
+    if (ev->about != NULL) {
+        s_hear(au, b, ev->about);
+    }
+    if (ev->extra_agency != NULL) {
+        s_hear(au, b, ev->extra_agency);
+    }
+    if (ev->extra_role != NULL) {
+        s_hear_role(au, b, ev->extra_role);
+    }
+    vgb_event_row row = {.time_ms = vg_clock_wall_ms(b->clock),
+                         .kind = (int)ev->kind,
+                         .alert_seq = ev->seq,
+                         .about = ev->about ? ev->about : "",
+                         .detail = ev->detail ? ev->detail : "",
+                         .count = ev->count,
+                         .level = ev->level,
+                         .receipt = ev->receipt,
+                         .receipt_len = ev->receipt_len};
+    for (size_t i = 0; i < b->n_agencies && rc == VG_OK; i++) {
+        if (au->to[i]) {
+            rc = vgb_store_insert_event(b->store, b->agencies[i].id, &row, &row.seq);
+            if (rc == VG_OK) {
+                s_queue_event(b, i, &row, has_meta ? &meta : NULL);
+            }
+        }
+    }
+    free(au->to);
+    return rc;
+}
+
+void
+vgb_track_flush_events(vgb_broker *b, bool committed)
+{
+    for (size_t i = 0; i < b->n_events; i++) {
+        vgb_pending_event *pe = &b->events[i];
+        vgb_agency *a = &b->agencies[pe->agency];
+        for (size_t j = 0; committed && j < VGB_SUBSCRIBERS_MAX; j++) {
+            vgb_subscriber *sub = &a->subs[j];
+            if (sub->rid_len != 0 &&
+                vgb_send(b, sub->rid, sub->rid_len, pe->frame, pe->len) == VG_ERR_NOT_FOUND) {
+                sub->rid_len = 0; /* gone */
+            }
+        }
+        free(pe->frame);
+    }
+    b->n_events = 0;
+}
+
+/* ---- new alerts and receipts ---------------------------------------------------- */
+
+typedef struct s_deadline_ctx {
+    vgb_broker *b;       /* the broker */
+    int64_t deadline_ms; /* the alert's deadline */
+    vg_err rc;           /* first error */
+} s_deadline_ctx;
+
+static void
+s_set_deadline_row(void *ctx, const vgb_rrow *r, const char *officer, const char *note,
+                   const char *reason)
+{
+    (void)officer, (void)note, (void)reason;
+    s_deadline_ctx *c = ctx;
+    if (!r->required || c->rc != VG_OK) {
+        return;
+    }
+    c->rc = vgb_store_set_deadline(c->b->store, r->seq, r->agency, c->deadline_ms);
+    vgb_rrow row = *r;
+    row.deadline_ms = c->deadline_ms;
+    s_schedule(c->b, &row);
+}
+
+vg_err
+vgb_track_accepted(vgb_broker *b, uint64_t seq, const vg_envelope *env)
+{
+    uint64_t dur =
+        vg_netdoc_deadline_ms(b->doc, vg_envelope_severity(env), vg_envelope_urgency(env));
+    s_deadline_ctx c = {b, vg_clock_wall_ms(b->clock) + (int64_t)dur, VG_OK};
+    vg_err rc = vgb_store_recipients_of(b->store, seq, s_set_deadline_row, &c);
+    rc = rc != VG_OK ? rc : c.rc;
+    if (rc == VG_OK) {
+        s_event ev = {.kind = VIGIL__EVENT_KIND__EVENT_ACCEPTED,
+                      .seq = seq,
+                      .about = vg_envelope_sender(env)};
+        rc = s_emit(b, &ev);
+    }
+    return rc;
+}
+
+void
+vgb_track_delivered(vgb_broker *b, uint64_t seq, const char *agency)
+{
+    s_event ev = {.kind = VIGIL__EVENT_KIND__EVENT_DELIVERED, .seq = seq, .about = agency};
+    (void)s_emit(b, &ev); /* a failed store write fails the batch's commit too */
+}
+
+static vgb_rstate
+s_state_of(vg_receipt_kind k)
+{
+    return k == VG_RECEIPT_ACKNOWLEDGED  ? VGB_ACKNOWLEDGED
+           : k == VG_RECEIPT_IN_PROGRESS ? VGB_IN_PROGRESS
+                                         : VGB_DECLINED;
+}
+
+static Vigil__EventKind
+s_event_of(vg_receipt_kind k)
+{
+    return k == VG_RECEIPT_ACKNOWLEDGED  ? VIGIL__EVENT_KIND__EVENT_ACKNOWLEDGED
+           : k == VG_RECEIPT_IN_PROGRESS ? VIGIL__EVENT_KIND__EVENT_IN_PROGRESS
+                                         : VIGIL__EVENT_KIND__EVENT_DECLINED;
+}
+
+/* Checks that the receipt is for an alert delivered to the agency. */
+static vg_err
+s_receipt_target(vgb_broker *b, const vgb_from *from, const vg_receipt *r, vgb_alert_row *alert,
+                 vgb_rrow *row, vg_reason *why)
+{
+    const vg_receipt_item *it = vg_receipt_item_at(r, 0);
+    vg_err rc = vgb_store_find_alert(b->store, it->alert_id, alert);
+    if (rc == VG_ERR_NOT_FOUND) {
+        return vg_reason_set(why, VG_ERR_UNKNOWN_ALERT,
+                             "no alert with this id: check the id (vigil-agent outstanding lists "
+                             "yours)");
+    }
+    if (rc == VG_OK) {
+        rc = vgb_store_rrow(b->store, alert->seq, from->agency, row);
+    }
+    if (rc == VG_ERR_NOT_FOUND) {
+        return vg_reason_set(why, VG_ERR_NOT_RECIPIENT,
+                             "%s is not a recipient of this alert: only its recipients can "
+                             "acknowledge, decline or report progress",
+                             from->agency);
+    }
+    if (rc == VG_OK && row->state == VGB_PENDING) {
+        return vg_reason_set(why, VG_ERR_NOT_RECIPIENT,
+                             "this alert has not been delivered to %s yet: receive it first "
+                             "(vigil-agent listen)",
+                             from->agency);
+    }
+    if (rc == VG_OK && memcmp(alert->envelope_hash, it->envelope_hash, VG_HASH_LEN) != 0) {
+        return vg_reason_set(why, VG_ERR_MALFORMED,
+                             "the receipt names a different envelope than the one stored");
+    }
+    return rc == VG_OK ? VG_OK : vg_reason_set(why, rc, "store error; send it again later");
+}
+
+/* The deadline after this receipt: IN_PROGRESS extends it once, from now;
+ * DECLINED brings it forward to now (it escalates like an overdue alert). */
+static int64_t
+s_new_deadline(vgb_broker *b, uint64_t seq, const vgb_rrow *row, vg_receipt_kind kind,
+               bool *extended)
+{
+    int64_t now = vg_clock_wall_ms(b->clock);
+    *extended = false;
+    if (kind == VG_RECEIPT_DECLINED) {
+        return row->deadline_ms > 0 && row->deadline_ms < now ? row->deadline_ms : now;
+    }
+    if (kind == VG_RECEIPT_IN_PROGRESS && !row->progress_used) {
+        vgb_alert_meta m;
+        if (vgb_store_alert_meta(b->store, seq, &m) == VG_OK) {
+            *extended = true;
+            return now + (int64_t)vg_netdoc_deadline_ms(b->doc, (vg_severity)m.severity,
+                                                        (vg_urgency)m.urgency);
+        }
+    }
+    return row->deadline_ms;
+}
+
+static vg_err
+s_apply(vgb_broker *b, const vgb_from *from, const vg_receipt *r, const vgb_alert_row *alert,
+        vgb_rrow *row, bool *extended)
+{
+    vg_receipt_kind kind = vg_receipt_kind_of(r);
+    int64_t now = vg_clock_wall_ms(b->clock);
+    int64_t deadline = s_new_deadline(b, alert->seq, row, kind, extended);
+    uint64_t seq = alert->seq;
+    vg_err rc = vgb_store_apply_receipt(b->store, seq, from->agency, s_state_of(kind), now,
+                                        vg_receipt_officer(r), vg_receipt_note(r),
+                                        vg_receipt_reason(r), deadline);
+    if (rc == VG_OK && *extended) { /* a new deadline: escalation starts again from it */
+        rc = vgb_store_set_escalation(b->store, seq, from->agency, 0, now);
+    }
+    if (rc == VG_OK) {
+        rc = vgb_store_insert_receipt(b->store, r, &seq, 1, now);
+    }
+    if (rc == VG_OK) {
+        size_t len = 0;
+        const uint8_t *bytes = vg_receipt_bytes(r, &len);
+        s_event ev = {.kind = s_event_of(kind),
+                      .seq = seq,
+                      .about = from->agency,
+                      .detail = kind == VG_RECEIPT_ACKNOWLEDGED ? vg_receipt_officer(r)
+                                                                : vg_receipt_reason(r),
+                      .receipt = bytes,
+                      .receipt_len = len};
+        rc = s_emit(b, &ev);
+    }
+    bool complete = false;
+    if (rc == VG_OK && kind == VG_RECEIPT_ACKNOWLEDGED) {
+        rc = vgb_store_check_complete(b->store, seq, now, &complete);
+    }
+    if (rc == VG_OK && complete) {
+        s_event ev = {.kind = VIGIL__EVENT_KIND__EVENT_COMPLETE, .seq = seq};
+        rc = s_emit(b, &ev);
+    }
+    if (rc == VG_OK && kind != VG_RECEIPT_ACKNOWLEDGED &&
+        vgb_store_rrow(b->store, seq, from->agency, row) == VG_OK) {
+        s_schedule(b, row); /* the new deadline, or escalation of a decline */
+    }
+    return rc;
+}
+
+void
+vgb_track_receipt(vgb_broker *b, const vgb_from *from, const vg_receipt *r)
+{
+    vg_reason why = {{0}};
+    vgb_alert_row alert;
+    vgb_rrow row;
+    const uint8_t *id = vg_receipt_item_at(r, 0)->alert_id;
+    vg_err rc = vgb_txn(b) ? VG_OK : vg_reason_set(&why, VG_ERR_INTERNAL, "store unavailable");
+    if (rc == VG_OK) {
+        rc = s_receipt_target(b, from, r, &alert, &row, &why);
+    }
+    if (rc != VG_OK) {
+        vgb_reply_reject(b, from, id, rc, why.text, NULL, "receipt.reject");
+        return;
+    }
+    if (row.state == VGB_ACKNOWLEDGED) {
+        char when[VG_TIME_STR_LEN];
+        vg_time_format(when, sizeof when, row.acked_ms);
+        snprintf(why.text, sizeof why.text, "already acknowledged by %s at %s; nothing changed",
+                 from->agency, when);
+        vgb_reply_confirm(b, from, id, VIGIL__CONFIRM_STATUS__CONFIRM_DUPLICATE, 0, why.text, NULL);
+        return;
+    }
+    bool extended = false;
+    rc = s_apply(b, from, r, &alert, &row, &extended);
+    if (rc != VG_OK) {
+        vgb_reply_reject(b, from, id, VG_ERR_INTERNAL, "store error; send it again later", NULL,
+                         "receipt.reject");
+        return;
+    }
+    char idhex[VG_ALERT_ID_HEX_LEN + 1];
+    vg_alert_id_hex(idhex, id);
+    vg_log(VG_LOG_INFO, "broker", "receipt.accept", "agency=%s alert=%s kind=%s", from->agency,
+           idhex, vg_receipt_kind_name(vg_receipt_kind_of(r)));
+    const char *note = vg_receipt_kind_of(r) != VG_RECEIPT_IN_PROGRESS ? ""
+                       : extended                                      ? "deadline extended once"
+                                  : "recorded; the deadline was already extended once and is "
+                                    "not extended again";
+    vgb_reply_confirm(b, from, id, VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED, 0, note, NULL);
+}
+
+/* ---- sharing ------------------------------------------------------------------------ */
+
+static vg_err
+s_share_checks(vgb_broker *b, const vgb_from *from, const vg_share *sh, vgb_alert_row *alert,
+               vg_reason *why)
+{
+    vgb_rrow row;
+    if (strcmp(vg_share_sharer(sh), from->agency) != 0) {
+        return vg_reason_set(why, VG_ERR_SENDER_MISMATCH,
+                             "share by '%s' arrived on the connection of '%s'", vg_share_sharer(sh),
+                             from->agency);
+    }
+    vg_err rc = vgb_store_find_alert(b->store, vg_share_alert_id(sh), alert);
+    if (rc == VG_ERR_NOT_FOUND) {
+        return vg_reason_set(why, VG_ERR_UNKNOWN_ALERT, "no alert with this id");
+    }
+    if (rc == VG_OK && memcmp(alert->envelope_hash, vg_share_envelope_hash(sh), VG_HASH_LEN)) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "the share names a different envelope");
+    }
+    rc = rc == VG_OK ? vgb_store_rrow(b->store, alert->seq, from->agency, &row) : rc;
+    if (rc == VG_ERR_NOT_FOUND || (rc == VG_OK && row.state == VGB_PENDING)) {
+        return vg_reason_set(why, VG_ERR_NOT_RECIPIENT,
+                             "only an agency that received this alert can share it");
+    }
+    rc = rc == VG_OK ? vgb_store_rrow(b->store, alert->seq, vg_share_to(sh), &row) : rc;
+    if (rc == VG_OK) {
+        return vg_reason_set(why, VG_ERR_DUPLICATE, "%s already receives this alert",
+                             vg_share_to(sh));
+    }
+    return rc == VG_ERR_NOT_FOUND ? VG_OK : vg_reason_set(why, rc, "store error");
+}
+
+void
+vgb_track_share(vgb_broker *b, const vgb_from *from, const ProtobufCBinaryData *bytes)
+{
+    vg_share *sh = NULL;
+    vg_reason why = {{0}};
+    vgb_alert_row alert;
+    vg_err rc = vg_share_verify(&sh, bytes->data, bytes->len, b->doc, &why);
+    if (rc == VG_OK && !vgb_txn(b)) {
+        rc = vg_reason_set(&why, VG_ERR_INTERNAL, "store unavailable; send it again later");
+    }
+    if (rc == VG_OK) {
+        rc = s_share_checks(b, from, sh, &alert, &why);
+    }
+    const uint8_t *id = sh ? vg_share_alert_id(sh) : NULL;
+    if (rc == VG_ERR_DUPLICATE) {
+        vgb_reply_confirm(b, from, id, VIGIL__CONFIRM_STATUS__CONFIRM_DUPLICATE, 0, why.text, NULL);
+        vg_share_destroy(&sh);
+        return;
+    }
+    vgb_alert_meta m;
+    if (rc == VG_OK && (rc = vgb_store_alert_meta(b->store, alert.seq, &m)) == VG_OK) {
+        int64_t now = vg_clock_wall_ms(b->clock);
+        int64_t deadline = now + (int64_t)vg_netdoc_deadline_ms(b->doc, (vg_severity)m.severity,
+                                                                (vg_urgency)m.urgency);
+        rc = vgb_store_add_recipient(b->store, alert.seq, vg_share_to(sh), from->agency, deadline);
+        rc = rc ? rc
+                : vgb_store_insert_share(b->store, alert.seq, from->agency, vg_share_to(sh),
+                                         vg_share_hash(sh), bytes->data, bytes->len, now);
+        s_event ev = {.kind = VIGIL__EVENT_KIND__EVENT_SHARED,
+                      .seq = alert.seq,
+                      .about = vg_share_to(sh),
+                      .detail = from->agency};
+        rc = rc ? rc : s_emit(b, &ev);
+        vgb_rrow row = {
+            .seq = alert.seq, .required = true, .state = VGB_PENDING, .deadline_ms = deadline};
+        snprintf(row.agency, sizeof row.agency, "%s", vg_share_to(sh));
+        if (rc == VG_OK) {
+            s_schedule(b, &row);
+            int idx = vgb_agency_index(b, vg_share_to(sh));
+            vgb_after_add(b, (size_t)(idx >= 0 ? idx : 0), 0);
+        }
+        if (rc != VG_OK) {
+            vg_reason_set(&why, rc, "store error; send it again later");
+        }
+    }
+    if (rc != VG_OK) {
+        vgb_reply_reject(b, from, id, rc, why.text, NULL, "share.reject");
+    } else {
+        vg_log(VG_LOG_INFO, "broker", "share.accept", "agency=%s to=%s", from->agency,
+               vg_share_to(sh));
+        vgb_reply_confirm(b, from, id, VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED, 0, NULL, NULL);
+    }
+    vg_share_destroy(&sh);
+}
+
+/* ---- queries ---------------------------------------------------------------------- */
+
+/* Everything a query result points into, freed in one go after packing. */
+typedef struct s_arena {
+    void **blocks; /* malloc'ed */
+    size_t n, cap; /* used, allocated */
+    bool failed;   /* an allocation failed */
+} s_arena;
+
+static void *
+s_alloc(s_arena *ar, size_t size)
+{
+    if (ar->n == ar->cap) {
+        size_t cap = ar->cap ? ar->cap * 2 : 32;
+        void **nb = realloc(ar->blocks, cap * sizeof *nb);
+        if (nb == NULL) {
+            ar->failed = true;
+            return NULL;
+        }
+        ar->blocks = nb;
+        ar->cap = cap;
+    }
+    void *p = calloc(1, size ? size : 1);
+    if (p == NULL) {
+        ar->failed = true;
+        return NULL;
+    }
+    ar->blocks[ar->n++] = p;
+    return p;
+}
+
+static char *
+s_strdup(s_arena *ar, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = s_alloc(ar, n);
+    if (d != NULL) {
+        memcpy(d, s, n);
+    }
+    return d ? d : (char *)"";
+}
+
+static void
+s_arena_fini(s_arena *ar)
+{
+    for (size_t i = 0; i < ar->n; i++) {
+        free(ar->blocks[i]);
+    }
+    free(ar->blocks);
+}
+
+static bool
+s_is_oversight(const vgb_broker *b, const char *agency)
+{
+    vg_agency ag;
+    return vg_netdoc_find(b->doc, agency, &ag) == VG_OK && strcmp(ag.role, "oversight") == 0;
+}
+
+typedef struct s_sum_ctx {
+    vgb_broker *b;            /* the broker */
+    s_arena *ar;              /* allocations */
+    Vigil__AlertSummary *sum; /* being filled */
+    const char *requester;    /* who asks */
+    bool requester_listed;    /* requester is a recipient */
+} s_sum_ctx;
+
+static void
+s_sum_row(void *ctx, const vgb_rrow *r, const char *officer, const char *note, const char *reason)
+{
+    s_sum_ctx *c = ctx;
+    Vigil__RecipientState *rs = s_alloc(c->ar, sizeof *rs);
+    Vigil__RecipientState **arr =
+        s_alloc(c->ar, (c->sum->n_recipients + 1) * sizeof *c->sum->recipients);
+    if (rs == NULL || arr == NULL) {
+        return;
+    }
+    vigil__recipient_state__init(rs);
+    rs->agency = s_strdup(c->ar, r->agency);
+    rs->state = (Vigil__AlertState)r->state;
+    rs->required = r->required;
+    rs->overdue = r->overdue_ms != 0 || r->esc_level > 0;
+    rs->deadline_ms = (uint64_t)r->deadline_ms;
+    rs->delivered_ms = (uint64_t)r->delivered_ms;
+    rs->acknowledged_ms = (uint64_t)r->acked_ms;
+    rs->officer = s_strdup(c->ar, officer);
+    rs->note = s_strdup(c->ar, note);
+    rs->reason = s_strdup(c->ar, reason);
+    rs->escalation_level = r->esc_level;
+    rs->shared_by = s_strdup(c->ar, r->shared_by);
+    if (c->sum->n_recipients > 0) {
+        memcpy(arr, c->sum->recipients, c->sum->n_recipients * sizeof *arr);
+    }
+    arr[c->sum->n_recipients++] = rs;
+    c->sum->recipients = arr;
+    c->requester_listed |= strcmp(r->agency, c->requester) == 0;
+}
+
+static void
+s_sum_share(void *ctx, const uint8_t *bytes, size_t len)
+{
+    s_sum_ctx *c = ctx;
+    uint8_t *copy = s_alloc(c->ar, len);
+    ProtobufCBinaryData *arr =
+        s_alloc(c->ar, (c->sum->n_signed_shares + 1) * sizeof *c->sum->signed_shares);
+    if (copy == NULL || arr == NULL) {
+        return;
+    }
+    memcpy(copy, bytes, len);
+    if (c->sum->n_signed_shares > 0) {
+        memcpy(arr, c->sum->signed_shares, c->sum->n_signed_shares * sizeof *arr);
+    }
+    arr[c->sum->n_signed_shares].data = copy;
+    arr[c->sum->n_signed_shares++].len = len;
+    c->sum->signed_shares = arr;
+}
+
+static void
+s_sum_categories(s_arena *ar, Vigil__AlertSummary *sum, const char *cats)
+{
+    vg_strlist l = {0};
+    if (cats[0] != '\0' && vg_strlist_split(&l, cats, NULL) == VG_OK) {
+        sum->categories = s_alloc(ar, l.n * sizeof *sum->categories);
+        for (size_t i = 0; sum->categories != NULL && i < l.n; i++) {
+            sum->categories[i] = s_strdup(ar, l.items[i]);
+        }
+        sum->n_categories = sum->categories ? l.n : 0;
+    }
+    vg_strlist_fini(&l);
+}
+
+/* Builds the summary of alert seq as `requester` may see it; NULL when it
+ * may not (neither sender, recipient nor oversight). */
+static Vigil__AlertSummary *
+s_summary(vgb_broker *b, s_arena *ar, uint64_t seq, const char *requester)
+{
+    vgb_alert_meta m;
+    Vigil__AlertSummary *sum = s_alloc(ar, sizeof *sum);
+    if (sum == NULL || vgb_store_alert_meta(b->store, seq, &m) != VG_OK) {
+        return NULL;
+    }
+    vigil__alert_summary__init(sum);
+    uint8_t *id = s_alloc(ar, VG_ALERT_ID_LEN);
+    if (id != NULL) {
+        memcpy(id, m.id, VG_ALERT_ID_LEN);
+        sum->alert_id.data = id;
+        sum->alert_id.len = VG_ALERT_ID_LEN;
+    }
+    sum->sender = s_strdup(ar, m.sender);
+    sum->created_ms = (uint64_t)m.created_ms;
+    sum->accepted_ms = (uint64_t)m.accepted_ms;
+    sum->severity = (Vigil__Severity)m.severity;
+    sum->urgency = (Vigil__Urgency)m.urgency;
+    sum->status = (Vigil__Status)m.status;
+    sum->msg_type = (Vigil__MsgType)m.msg_type;
+    sum->complete = m.complete_ms != 0;
+    s_sum_categories(ar, sum, m.categories);
+    s_sum_ctx c = {b, ar, sum, requester, false};
+    if (vgb_store_recipients_of(b->store, seq, s_sum_row, &c) != VG_OK) {
+        return NULL;
+    }
+    bool is_sender = strcmp(m.sender, requester) == 0;
+    if (!is_sender && !c.requester_listed && !s_is_oversight(b, requester)) {
+        return NULL;
+    }
+    if (is_sender || c.requester_listed) { /* ciphertext: only they can open it anyway */
+        uint8_t *env = NULL;
+        size_t len = 0;
+        if (vgb_store_envelope(b->store, seq, &env, &len) == VG_OK) {
+            uint8_t *copy = s_alloc(ar, len);
+            if (copy != NULL) {
+                memcpy(copy, env, len);
+                sum->signed_envelope.data = copy;
+                sum->signed_envelope.len = len;
+            }
+            free(env);
+        }
+        if (vgb_store_shares_to(b->store, seq, requester, s_sum_share, &c) != VG_OK) {
+            ar->failed = true;
+        }
+    }
+    return sum;
+}
+
+typedef struct s_list_ctx {
+    vgb_broker *b;           /* the broker */
+    s_arena *ar;             /* allocations */
+    Vigil__QueryResult *res; /* being filled */
+    const char *requester;   /* who asks */
+    size_t cap;              /* alerts slots */
+} s_list_ctx;
+
+static void
+s_list_alert(void *ctx, uint64_t seq)
+{
+    s_list_ctx *c = ctx;
+    Vigil__AlertSummary *sum = s_summary(c->b, c->ar, seq, c->requester);
+    if (sum != NULL && c->res->n_alerts < c->cap) {
+        c->res->alerts[c->res->n_alerts++] = sum;
+    }
+}
+
+static void
+s_list_event(void *ctx, const vgb_event_row *ev)
+{
+    s_list_ctx *c = ctx;
+    Vigil__Event *e = s_alloc(c->ar, sizeof *e);
+    if (e == NULL || c->res->n_events >= c->cap) {
+        return;
+    }
+    vigil__event__init(e);
+    e->seq = ev->seq;
+    e->time_ms = (uint64_t)ev->time_ms;
+    e->kind = (Vigil__EventKind)ev->kind;
+    e->agency = s_strdup(c->ar, ev->about);
+    e->detail = s_strdup(c->ar, ev->detail);
+    e->count = ev->count;
+    e->escalation_level = ev->level;
+    vgb_alert_meta m;
+    if (ev->alert_seq != 0 && vgb_store_alert_meta(c->b->store, ev->alert_seq, &m) == VG_OK) {
+        uint8_t *id = s_alloc(c->ar, VG_ALERT_ID_LEN);
+        if (id != NULL) {
+            memcpy(id, m.id, VG_ALERT_ID_LEN);
+            e->alert_id.data = id;
+            e->alert_id.len = VG_ALERT_ID_LEN;
+        }
+        e->sender = s_strdup(c->ar, m.sender);
+        e->severity = (Vigil__Severity)m.severity;
+    }
+    if (ev->receipt != NULL && ev->receipt_len > 0) {
+        uint8_t *r = s_alloc(c->ar, ev->receipt_len);
+        if (r != NULL) {
+            memcpy(r, ev->receipt, ev->receipt_len);
+            e->signed_receipt.data = r;
+            e->signed_receipt.len = ev->receipt_len;
+        }
+    }
+    c->res->events[c->res->n_events++] = e;
+}
+
+/* Fills res for the query; VG_OK or an error with why. */
+static vg_err
+s_answer(vgb_broker *b, const vgb_from *from, const Vigil__Query *q, s_list_ctx *c, vg_reason *why)
+{
+    vg_err rc = vgb_store_last_event(b->store, from->agency, &c->res->last_event_seq);
+    if (rc != VG_OK) {
+        return vg_reason_set(why, rc, "store error");
+    }
+    c->res->alerts = s_alloc(c->ar, c->cap * sizeof *c->res->alerts);
+    c->res->events = s_alloc(c->ar, c->cap * sizeof *c->res->events);
+    if (c->res->alerts == NULL || c->res->events == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    vgb_alert_row row;
+    switch (q->kind) {
+    case VIGIL__QUERY_KIND__QUERY_ALERT:
+        if (q->alert_id.len != VG_ALERT_ID_LEN ||
+            vgb_store_find_alert(b->store, q->alert_id.data, &row) != VG_OK) {
+            return vg_reason_set(why, VG_ERR_UNKNOWN_ALERT, "no alert with this id");
+        }
+        s_list_alert(c, row.seq);
+        if (c->res->n_alerts == 0) {
+            return vg_reason_set(why, VG_ERR_NOT_RECIPIENT,
+                                 "%s is neither the sender nor a recipient of this alert",
+                                 from->agency);
+        }
+        return VG_OK;
+    case VIGIL__QUERY_KIND__QUERY_SNAPSHOT:
+        return vgb_store_outstanding(b->store,
+                                     s_is_oversight(b, from->agency) ? NULL : from->agency, c->cap,
+                                     s_list_alert, c);
+    case VIGIL__QUERY_KIND__QUERY_EVENTS:
+        return vgb_store_events_after(b->store, from->agency, q->after_seq, c->cap, s_list_event,
+                                      c);
+    default:
+        return vg_reason_set(why, VG_ERR_MALFORMED,
+                             "this broker version does not answer that query");
+    }
+}
+
+void
+vgb_track_query(vgb_broker *b, const vgb_from *from, const Vigil__Query *q)
+{
+    s_arena ar = {0};
+    Vigil__QueryResult res = VIGIL__QUERY_RESULT__INIT;
+    s_list_ctx c = {b, &ar, &res, from->agency, q->limit > 0 && q->limit < 2000 ? q->limit : 2000};
+    vg_reason why = {{0}};
+    vg_err rc = s_answer(b, from, q, &c, &why);
+    if (rc == VG_OK && ar.failed) {
+        rc = vg_reason_set(&why, VG_ERR_NOMEM, "the broker is short of memory; ask again");
+    }
+    if (rc != VG_OK) {
+        vgb_reply_error(b, from, (Vigil__RejectCode)vg_reject_code(rc), why.text);
+    } else {
+        Vigil__BrokerFrame f = VIGIL__BROKER_FRAME__INIT;
+        f.kind_case = VIGIL__BROKER_FRAME__KIND_RESULT;
+        f.result = &res;
+        vgb_reply_queue(b, from, &f, false);
+    }
+    s_arena_fini(&ar);
+}
+
+/* ---- subscriptions and presence ------------------------------------------------------ */
+
+static vgb_subscriber *
+s_find_sub(vgb_agency *a, const vgb_from *from)
+{
+    for (size_t i = 0; i < VGB_SUBSCRIBERS_MAX; i++) {
+        vgb_subscriber *s = &a->subs[i];
+        if (s->rid_len == from->rid_len && s->rid_len != 0 &&
+            memcmp(s->rid, from->rid, s->rid_len) == 0) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+void
+vgb_track_subscribe(vgb_broker *b, const vgb_from *from)
+{
+    if (from->agency_idx < 0) {
+        return;
+    }
+    vgb_agency *a = &b->agencies[from->agency_idx];
+    vgb_subscriber *s = s_find_sub(a, from);
+    for (size_t i = 0; s == NULL && i < VGB_SUBSCRIBERS_MAX; i++) {
+        if (a->subs[i].rid_len == 0) {
+            s = &a->subs[i];
+        }
+    }
+    if (s == NULL) { /* full: the oldest-seen slot goes */
+        s = &a->subs[0];
+        for (size_t i = 1; i < VGB_SUBSCRIBERS_MAX; i++) {
+            s = a->subs[i].last_seen_mono < s->last_seen_mono ? &a->subs[i] : s;
+        }
+    }
+    memcpy(s->rid, from->rid, from->rid_len);
+    s->rid_len = from->rid_len;
+    s->last_seen_mono = vg_clock_mono_ms(b->clock);
+}
+
+void
+vgb_track_seen(vgb_broker *b, const vgb_from *from)
+{
+    if (from->agency_idx >= 0) {
+        vgb_subscriber *s = s_find_sub(&b->agencies[from->agency_idx], from);
+        if (s != NULL) {
+            s->last_seen_mono = vg_clock_mono_ms(b->clock);
+        }
+    }
+}
+
+void
+vgb_track_presence(vgb_broker *b, vgb_agency *a, bool online)
+{
+    if (!online) {
+        a->away_since_mono = vg_clock_mono_ms(b->clock);
+        return;
+    }
+    if (a->alarmed && vgb_txn(b)) {
+        a->alarmed = false;
+        s_event ev = {
+            .kind = VIGIL__EVENT_KIND__EVENT_AGENCY_ONLINE, .about = a->id, .everyone = true};
+        (void)s_emit(b, &ev);
+    }
+}
+
+/* ---- timers and alarms ------------------------------------------------------------------ */
+
+static void
+s_redeliver(vgb_broker *b, uint64_t seq, vgb_agency *a)
+{
+    if (a->rid_len == 0) {
+        return; /* absent: it gets everything when it connects */
+    }
+    uint8_t *env = NULL;
+    size_t len = 0;
+    if (vgb_store_envelope(b->store, seq, &env, &len) != VG_OK) {
+        return;
+    }
+    Vigil__Deliver d = VIGIL__DELIVER__INIT;
+    d.signed_envelope.data = env;
+    d.signed_envelope.len = len;
+    Vigil__BrokerFrame f = VIGIL__BROKER_FRAME__INIT;
+    f.kind_case = VIGIL__BROKER_FRAME__KIND_DELIVER;
+    f.deliver = &d;
+    size_t flen = vigil__broker_frame__get_packed_size(&f);
+    uint8_t *buf = malloc(flen);
+    if (buf != NULL) {
+        vigil__broker_frame__pack(&f, buf);
+        if (vgb_send(b, a->rid, a->rid_len, buf, flen) != VG_OK) {
+            vg_log(VG_LOG_DEBUG, "broker", "redeliver.drop", "agency=%s", a->id);
+        }
+        free(buf);
+    }
+    free(env);
+}
+
+/* Takes the row's next step: overdue at level 0, escalation step after. */
+static vg_err
+s_step(vgb_broker *b, const vgb_rrow *r, vgb_agency *a)
+{
+    int64_t now = vg_clock_wall_ms(b->clock);
+    s_event ev = {.seq = r->seq, .about = r->agency, .level = r->esc_level + 1};
+    char detail[128];
+    if (r->esc_level == 0) {
+        ev.kind = VIGIL__EVENT_KIND__EVENT_OVERDUE;
+        ev.detail = r->state == VGB_DECLINED ? "declined" : "deadline passed";
+    } else {
+        vg_escalation_step st;
+        vg_netdoc_escalation_at(b->doc, r->esc_level - 1, &st);
+        vg_agency ag;
+        ev.kind = VIGIL__EVENT_KIND__EVENT_ESCALATED;
+        if (st.target == VG_ESC_REDELIVER) {
+            snprintf(detail, sizeof detail, "redeliver");
+            s_redeliver(b, r->seq, a);
+        } else if (st.target == VG_ESC_CONTACT && vg_netdoc_find(b->doc, r->agency, &ag) == VG_OK &&
+                   ag.escalation_contact[0] != '\0') {
+            snprintf(detail, sizeof detail, "contact:%s", ag.escalation_contact);
+            ev.extra_agency = ag.escalation_contact;
+        } else if (st.target == VG_ESC_ROLE) {
+            snprintf(detail, sizeof detail, "role:%s", st.role);
+            ev.extra_role = st.role;
+        } else {
+            snprintf(detail, sizeof detail, "contact:none");
+        }
+        ev.detail = detail;
+    }
+    vg_err rc = vgb_store_set_escalation(b->store, r->seq, r->agency, r->esc_level + 1, now);
+    rc = rc == VG_OK ? s_emit(b, &ev) : rc;
+    char idhex[VG_ALERT_ID_HEX_LEN + 1] = "-";
+    vgb_alert_meta m;
+    if (vgb_store_alert_meta(b->store, r->seq, &m) == VG_OK) {
+        vg_alert_id_hex(idhex, m.id);
+    }
+    vg_log(VG_LOG_WARN, "broker", r->esc_level == 0 ? "alert.overdue" : "alert.escalate",
+           "alert=%s agency=%s level=%u detail=%s", idhex, r->agency, r->esc_level + 1, ev.detail);
+    vgb_rrow next = *r;
+    next.esc_level++;
+    if (rc == VG_OK) {
+        s_schedule(b, &next);
+    }
+    return rc;
+}
+
+static void
+s_fire(vgb_broker *b, const vgb_timer *t)
+{
+    vgb_agency *a = &b->agencies[t->agency];
+    vgb_rrow r;
+    if (vgb_store_rrow(b->store, t->seq, a->id, &r) != VG_OK || r.esc_level != t->level ||
+        r.deadline_ms != t->deadline_ms || s_next_due_wall(b, &r) == 0) {
+        return; /* acknowledged, extended or already stepped: a newer timer exists */
+    }
+    if (!vgb_txn(b) || s_step(b, &r, a) != VG_OK) {
+        s_schedule(b, &r); /* try again: the step is recorded only when it commits */
+    }
+}
+
+static void
+s_check_alarms(vgb_broker *b, int64_t now)
+{
+    for (size_t i = 0; i < b->n_agencies; i++) {
+        vgb_agency *a = &b->agencies[i];
+        uint64_t waiting = 0;
+        if (a->rid_len != 0 || a->alarmed ||
+            now - a->away_since_mono < (int64_t)b->cfg->offline_alarm_ms ||
+            vgb_store_count_waiting(b->store, a->id, &waiting) != VG_OK || waiting == 0 ||
+            !vgb_txn(b)) {
+            continue;
+        }
+        a->alarmed = true;
+        s_event ev = {.kind = VIGIL__EVENT_KIND__EVENT_AGENCY_OFFLINE,
+                      .about = a->id,
+                      .count = (uint32_t)waiting,
+                      .everyone = true};
+        (void)s_emit(b, &ev);
+        vg_log(VG_LOG_WARN, "broker", "agency.alarm", "agency=%s waiting=%llu", a->id,
+               (unsigned long long)waiting);
+    }
+}
+
+long
+vgb_track_service(vgb_broker *b)
+{
+    int64_t now = vg_clock_mono_ms(b->clock);
+    size_t fired = 0;
+    /* A bounded number per pass keeps the loop responsive after a long outage. */
+    while (b->n_timers > 0 && b->timers[0].due_mono <= now && fired < 256) {
+        vgb_timer t = s_timer_pop(b);
+        s_fire(b, &t);
+        fired++;
+    }
+    for (size_t i = 0; i < b->n_agencies; i++) {
+        vgb_agency *a = &b->agencies[i];
+        for (size_t j = 0; j < VGB_SUBSCRIBERS_MAX; j++) {
+            if (a->subs[j].rid_len != 0 && now - a->subs[j].last_seen_mono > 3 * VG_KEEPALIVE_MS) {
+                a->subs[j].rid_len = 0;
+            }
+        }
+    }
+    if (now >= b->next_alarm_check_mono) {
+        b->next_alarm_check_mono = now + 1000;
+        s_check_alarms(b, now);
+    }
+    if (b->n_timers > 0 && b->timers[0].due_mono <= now) {
+        return 0;
+    }
+    int64_t next = b->next_alarm_check_mono;
+    if (b->n_timers > 0 && b->timers[0].due_mono < next) {
+        next = b->timers[0].due_mono;
+    }
+    return next > now ? (long)(next - now) : 0;
+}
