@@ -530,6 +530,12 @@ s_share_checks(vgb_broker *b, const vgb_from *from, const vg_share *sh, vgb_aler
         return vg_reason_set(why, VG_ERR_NOT_RECIPIENT,
                              "only an agency that received this alert can share it");
     }
+    vgb_alert_meta m;
+    rc = rc == VG_OK ? vgb_store_alert_meta(b->store, alert->seq, &m) : rc;
+    if (rc == VG_OK && strcmp(m.sender, vg_share_to(sh)) == 0) {
+        return vg_reason_set(why, VG_ERR_DUPLICATE, "%s sent this alert: it has it already",
+                             vg_share_to(sh));
+    }
     rc = rc == VG_OK ? vgb_store_rrow(b->store, alert->seq, vg_share_to(sh), &row) : rc;
     if (rc == VG_OK) {
         return vg_reason_set(why, VG_ERR_DUPLICATE, "%s already receives this alert",

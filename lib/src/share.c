@@ -31,6 +31,10 @@ s_check_target(const vg_envelope *env, const char *to, const vg_netdoc *doc, vg_
     if (ag.revoked) {
         return vg_reason_set(why, VG_ERR_REVOKED, "cannot share with '%s': it is revoked", to);
     }
+    if (strcmp(vg_envelope_sender(env), to) == 0) {
+        return vg_reason_set(why, VG_ERR_DUPLICATE, "'%s' sent this alert: it has it already",
+                             to);
+    }
     if (vg_envelope_has_recipient(env, to)) {
         return vg_reason_set(why, VG_ERR_DUPLICATE, "'%s' is already a recipient of this alert",
                              to);

@@ -8,42 +8,16 @@
 
 #include <zmq.h>
 
+#include "agent_internal.h"
 #include "agent_store.h"
 #include "vigil.pb-c.h"
 #include "vigil/log.h"
 #include "vigil/receipt.h"
-
-/* Request ids of receipts carry this bit, so their confirms are never taken
- * for an outbox alert's. */
-#define S_REQ_RECEIPT_BIT (UINT64_C(1) << 62)
+#include "vigil/share.h"
 
 /* How often a long-running agent sends its outbox again (alerts kept after a
  * transient rejection such as storage_full, or lost with a connection). */
 #define S_OUTBOX_RETRY_MS 10000
-
-struct vga_agent {
-    vga_identity *id;         /* config, keys, the document loaded at start */
-    vg_netdoc *newer;         /* a newer document from the broker, or NULL */
-    const vg_clock *clock;    /* injectable time */
-    vga_store *store;         /* outbox and inbox */
-    void *ctx;                /* ZeroMQ context */
-    void *sock;               /* DEALER to the broker */
-    bool receive;             /* asks for deliveries */
-    char software[64];        /* sent in Hello */
-    uint64_t next_req;        /* request ids */
-    int64_t last_hello_mono;  /* keepalive */
-    int64_t last_resend_mono; /* last time the whole outbox was sent again */
-};
-
-/* What one incoming frame turned out to be, for the waiting caller. */
-typedef struct s_wait {
-    uint64_t req;     /* the request id waited for, 0 = none */
-    bool got;         /* its reply arrived */
-    vga_confirm *res; /* filled from a Confirm or ErrorReply */
-    vg_alert *alert;  /* where a newly received alert goes, NULL = inbox only */
-    bool got_alert;   /* an alert was returned in *alert */
-    bool got_network; /* a network document arrived */
-} s_wait;
 
 const char *
 vga_agent_agency(const vga_agent *a)
@@ -67,8 +41,8 @@ vga_confirm_fini(vga_confirm *c)
 
 /* ---- sending ------------------------------------------------------------------ */
 
-static vg_err
-s_send(vga_agent *a, Vigil__ClientFrame *f)
+vg_err
+vga_conn_send(vga_agent *a, Vigil__ClientFrame *f)
 {
     size_t len = vigil__client_frame__get_packed_size(f);
     uint8_t *buf = malloc(len ? len : 1);
@@ -88,18 +62,19 @@ s_hello(vga_agent *a)
     h.agent = a->software;
     h.network_version = vg_netdoc_version(vga_agent_doc(a));
     h.receive = a->receive;
+    h.console = a->events;
     Vigil__ClientFrame f = VIGIL__CLIENT_FRAME__INIT;
     f.kind_case = VIGIL__CLIENT_FRAME__KIND_HELLO;
     f.hello = &h;
-    if (s_send(a, &f) == VG_OK) {
+    if (vga_conn_send(a, &f) == VG_OK) {
         a->last_hello_mono = vg_clock_mono_ms(a->clock);
     }
 }
 
-static uint64_t
-s_next_req(vga_agent *a)
+uint64_t
+vga_conn_next_req(vga_agent *a)
 {
-    a->next_req = (a->next_req + 1) & ~S_REQ_RECEIPT_BIT;
+    a->next_req = (a->next_req + 1) & ~VGA_REQ_NOT_OUTBOX;
     return a->next_req ? a->next_req : ++a->next_req;
 }
 
@@ -113,7 +88,7 @@ s_send_publish(vga_agent *a, uint64_t req, const uint8_t *env, size_t len)
     f.request_id = req;
     f.kind_case = VIGIL__CLIENT_FRAME__KIND_PUBLISH;
     f.publish = &p;
-    return s_send(a, &f);
+    return vga_conn_send(a, &f);
 }
 
 static vg_err
@@ -125,7 +100,7 @@ s_send_get_network(vga_agent *a, uint64_t req)
     f.request_id = req;
     f.kind_case = VIGIL__CLIENT_FRAME__KIND_GET_NETWORK;
     f.get_network = &g;
-    return s_send(a, &f);
+    return vga_conn_send(a, &f);
 }
 
 static void
@@ -133,7 +108,7 @@ s_resend_one(void *ctx, const uint8_t *id, const uint8_t *env, size_t len)
 {
     (void)id;
     vga_agent *a = ctx;
-    if (s_send_publish(a, s_next_req(a), env, len) != VG_OK) {
+    if (s_send_publish(a, vga_conn_next_req(a), env, len) != VG_OK) {
         vg_log(VG_LOG_WARN, "agent", "outbox.defer", "agency=%s", vga_agent_agency(a));
     }
 }
@@ -244,18 +219,62 @@ s_send_delivered(vga_agent *a, const vg_envelope *env)
     r.signed_receipt.data = bytes;
     r.signed_receipt.len = len;
     Vigil__ClientFrame f = VIGIL__CLIENT_FRAME__INIT;
-    f.request_id = s_next_req(a) | S_REQ_RECEIPT_BIT;
+    f.request_id = vga_conn_next_req(a) | VGA_REQ_NOT_OUTBOX;
     f.kind_case = VIGIL__CLIENT_FRAME__KIND_RECEIPT;
     f.receipt = &r;
-    rc = s_send(a, &f);
+    rc = vga_conn_send(a, &f);
     free(bytes);
+    return rc;
+}
+
+/* Finds, among the share records of a delivery, a valid one that gives
+ * this agency the alert (onward sharing); its bytes and the sealed key. */
+static const ProtobufCBinaryData *
+s_share_for_me(vga_agent *a, const Vigil__Deliver *d, const vg_envelope *env, vg_share **out)
+{
+    for (size_t i = 0; i < d->n_signed_shares; i++) {
+        vg_share *sh = NULL;
+        vg_reason why = {{0}};
+        if (vg_share_verify(&sh, d->signed_shares[i].data, d->signed_shares[i].len,
+                            vga_agent_doc(a), &why) == VG_OK &&
+            vg_share_matches(sh, env) && strcmp(vg_share_to(sh), vga_agent_agency(a)) == 0 &&
+            vg_envelope_has_recipient(env, vg_share_sharer(sh))) {
+            *out = sh;
+            return &d->signed_shares[i];
+        }
+        vg_share_destroy(&sh);
+    }
+    return NULL;
+}
+
+/* Opens a delivery as a listed recipient or through a share naming us. */
+static vg_err
+s_open_delivery(vga_agent *a, const Vigil__Deliver *d, const vg_envelope *env, vg_alert *out,
+                const ProtobufCBinaryData **share_bytes, vg_reason *why)
+{
+    const char *me = vga_agent_agency(a);
+    *share_bytes = NULL;
+    if (vg_envelope_has_recipient(env, me)) {
+        return vg_envelope_open(out, env, me, vga_identity_keys(a->id), why);
+    }
+    vg_share *sh = NULL;
+    *share_bytes = s_share_for_me(a, d, env, &sh);
+    if (*share_bytes == NULL) {
+        return vg_reason_set(why, VG_ERR_NOT_RECIPIENT,
+                             "delivered an alert %s is not a recipient of, with no valid share",
+                             me);
+    }
+    size_t klen = 0;
+    const uint8_t *key = vg_share_sealed_key(sh, &klen);
+    vg_err rc = vg_envelope_open_sealed(out, env, key, klen, vga_identity_keys(a->id), why);
+    vg_share_destroy(&sh);
     return rc;
 }
 
 /* Verifies, opens and stores one delivery; receipts it. When w->alert is
  * free the opened alert goes there (and is marked surfaced). */
 static void
-s_handle_deliver(vga_agent *a, const Vigil__Deliver *d, s_wait *w)
+s_handle_deliver(vga_agent *a, const Vigil__Deliver *d, vga_wait *w)
 {
     vg_envelope *env = NULL;
     vg_reason why = {{0}};
@@ -264,7 +283,7 @@ s_handle_deliver(vga_agent *a, const Vigil__Deliver *d, s_wait *w)
     vg_err rc = vg_envelope_verify(&env, d->signed_envelope.data, d->signed_envelope.len,
                                    vga_agent_doc(a), &why);
     if (rc == VG_ERR_UNKNOWN_SENDER) { /* perhaps a newer document names it: ask */
-        (void)s_send_get_network(a, s_next_req(a));
+        (void)s_send_get_network(a, vga_conn_next_req(a));
     }
     bool found = false;
     uint8_t hash[VG_HASH_LEN];
@@ -280,14 +299,16 @@ s_handle_deliver(vga_agent *a, const Vigil__Deliver *d, s_wait *w)
         vg_envelope_destroy(&env);
         return;
     }
+    const ProtobufCBinaryData *share = NULL;
     if (rc == VG_OK) {
-        rc = vg_envelope_open(&alert, env, me, vga_identity_keys(a->id), &why);
+        rc = s_open_delivery(a, d, env, &alert, &share, &why);
     }
     bool surface = rc == VG_OK && w->alert != NULL && !w->got_alert;
     if (rc == VG_OK) {
         rc = vga_store_inbox_add(a->store, vg_envelope_id(env), vg_envelope_sender(env),
                                  vg_envelope_hash(env), d->signed_envelope.data,
-                                 d->signed_envelope.len, vg_clock_wall_ms(a->clock), surface);
+                                 d->signed_envelope.len, share ? share->data : NULL,
+                                 share ? share->len : 0, vg_clock_wall_ms(a->clock), surface);
     }
     if (rc != VG_OK) {
         vg_log(VG_LOG_WARN, "agent", "deliver.reject", "agency=%s code=%s reason=\"%s\"", me,
@@ -307,7 +328,7 @@ s_handle_deliver(vga_agent *a, const Vigil__Deliver *d, s_wait *w)
 }
 
 static void
-s_handle_frame(vga_agent *a, const uint8_t *data, size_t len, s_wait *w)
+s_handle_frame(vga_agent *a, const uint8_t *data, size_t len, vga_wait *w)
 {
     Vigil__BrokerFrame *f = vigil__broker_frame__unpack(NULL, len, data);
     if (f == NULL) {
@@ -317,7 +338,7 @@ s_handle_frame(vga_agent *a, const uint8_t *data, size_t len, s_wait *w)
     bool mine = w->req != 0 && f->request_id == w->req;
     switch (f->kind_case) {
     case VIGIL__BROKER_FRAME__KIND_CONFIRM:
-        if ((f->request_id & S_REQ_RECEIPT_BIT) == 0) {
+        if ((f->request_id & VGA_REQ_NOT_OUTBOX) == 0) {
             s_apply_confirm(a, f->confirm);
         }
         if (mine && w->res != NULL) {
@@ -334,9 +355,21 @@ s_handle_frame(vga_agent *a, const uint8_t *data, size_t len, s_wait *w)
     case VIGIL__BROKER_FRAME__KIND_ERROR:
         vg_log(VG_LOG_WARN, "agent", "broker.error", "code=%s reason=\"%s\"",
                vg_err_code(vg_reject_err((int)f->error->code)), f->error->reason);
+        if (mine) {
+            w->error = vg_reject_err((int)f->error->code);
+            snprintf(w->error_text, sizeof w->error_text, "%s", f->error->reason);
+        }
         if (mine && w->res != NULL) {
-            w->res->code = vg_reject_err((int)f->error->code);
+            w->res->code = w->error;
             snprintf(w->res->reason.text, sizeof w->res->reason.text, "%s", f->error->reason);
+        }
+        break;
+    case VIGIL__BROKER_FRAME__KIND_EVENT:
+        vga_events_push(a, f->event);
+        break;
+    case VIGIL__BROKER_FRAME__KIND_RESULT:
+        if (mine && w->on_result != NULL) {
+            w->on_result(w->result_ctx, f->result);
         }
         break;
     default:
@@ -347,8 +380,8 @@ s_handle_frame(vga_agent *a, const uint8_t *data, size_t len, s_wait *w)
 }
 
 /* Serves the socket until done(w) or timeout_ms passes. */
-static void
-s_serve(vga_agent *a, int64_t timeout_ms, s_wait *w, bool (*done)(const s_wait *))
+void
+vga_conn_serve(vga_agent *a, int64_t timeout_ms, vga_wait *w, bool (*done)(const vga_wait *))
 {
     int64_t end = vg_clock_mono_ms(a->clock) + (timeout_ms > 0 ? timeout_ms : 0);
     for (;;) {
@@ -368,6 +401,7 @@ s_serve(vga_agent *a, int64_t timeout_ms, s_wait *w, bool (*done)(const s_wait *
         zmq_msg_init(&m);
         while (!done(w) && zmq_msg_recv(&m, a->sock, ZMQ_DONTWAIT) >= 0) {
             s_handle_frame(a, zmq_msg_data(&m), zmq_msg_size(&m), w);
+            w->got |= w->want_event && a->ring_n > 0;
         }
         zmq_msg_close(&m);
         if (done(w) || now >= end) {
@@ -382,20 +416,20 @@ s_serve(vga_agent *a, int64_t timeout_ms, s_wait *w, bool (*done)(const s_wait *
     }
 }
 
-static bool
-s_done_reply(const s_wait *w)
+bool
+vga_done_reply(const vga_wait *w)
 {
     return w->got;
 }
 
 static bool
-s_done_alert(const s_wait *w)
+s_done_alert(const vga_wait *w)
 {
     return w->got_alert;
 }
 
 static bool
-s_done_never(const s_wait *w)
+s_done_never(const vga_wait *w)
 {
     (void)w;
     return false;
@@ -429,7 +463,7 @@ s_connect(vga_agent *a, vg_reason *why)
                              cfg->endpoint, zmq_strerror(zmq_errno()));
     }
     s_hello(a);
-    (void)s_send_get_network(a, s_next_req(a));
+    (void)s_send_get_network(a, vga_conn_next_req(a));
     return s_resend_outbox(a);
 }
 
@@ -442,6 +476,11 @@ vga_agent_open(vga_agent **out, const char *config_path, const vga_options *opts
     }
     a->clock = (opts && opts->clock) ? opts->clock : vg_clock_system();
     a->receive = opts && opts->receive;
+    a->events = opts && opts->events;
+    if (a->events && (a->ring = calloc(VGA_EVENT_RING, sizeof *a->ring)) == NULL) {
+        free(a);
+        return VG_ERR_NOMEM;
+    }
     snprintf(a->software, sizeof a->software, "%s",
              (opts && opts->software) ? opts->software : "libvigil-agent");
     vg_err rc = vga_identity_load(&a->id, config_path, 0, why);
@@ -475,17 +514,19 @@ vga_agent_destroy(vga_agent **agent_p)
     vga_store_destroy(&a->store);
     vg_netdoc_destroy(&a->newer);
     vga_identity_destroy(&a->id);
+    free(a->ring);
     free(a);
     *agent_p = NULL;
 }
 
 /* ---- publish ------------------------------------------------------------------------ */
 
-static vg_err
-s_wait_confirm(vga_agent *a, uint64_t req, int64_t timeout_ms, vga_confirm *res, vg_reason *why)
+vg_err
+vga_conn_wait_confirm(vga_agent *a, uint64_t req, int64_t timeout_ms, vga_confirm *res,
+                      vg_reason *why)
 {
-    s_wait w = {.req = req, .res = res};
-    s_serve(a, timeout_ms, &w, s_done_reply);
+    vga_wait w = {.req = req, .res = res};
+    vga_conn_serve(a, timeout_ms, &w, vga_done_reply);
     if (!w.got) {
         res->code = VG_ERR_TIMEOUT;
         char idhex[VG_ALERT_ID_HEX_LEN + 1];
@@ -519,11 +560,11 @@ s_queue_and_send(vga_agent *a, const uint8_t id[VG_ALERT_ID_LEN], uint64_t seq, 
         return rc;
     }
     memcpy(res->alert_id, id, VG_ALERT_ID_LEN);
-    uint64_t req = s_next_req(a);
+    uint64_t req = vga_conn_next_req(a);
     if (s_send_publish(a, req, env, len) != VG_OK) {
         vg_log(VG_LOG_WARN, "agent", "publish.defer", "agency=%s", vga_agent_agency(a));
     }
-    return s_wait_confirm(a, req, timeout_ms, res, why);
+    return vga_conn_wait_confirm(a, req, timeout_ms, res, why);
 }
 
 vg_err
@@ -606,8 +647,8 @@ vga_flush_outbox(vga_agent *a, int64_t timeout_ms, size_t *n_left, vg_reason *wh
     size_t left = 0;
     while (rc == VG_OK && (rc = vga_store_outbox_count(a->store, &left)) == VG_OK && left > 0 &&
            vg_clock_mono_ms(a->clock) < end) {
-        s_wait w = {0};
-        s_serve(a, 100, &w, s_done_never);
+        vga_wait w = {0};
+        vga_conn_serve(a, 100, &w, s_done_never);
     }
     if (n_left != NULL) {
         *n_left = left;
@@ -621,6 +662,32 @@ vga_flush_outbox(vga_agent *a, int64_t timeout_ms, size_t *n_left, vg_reason *wh
 
 /* ---- receive ------------------------------------------------------------------------- */
 
+vg_err
+vga_inbox_open(vga_agent *a, const vga_inbox_entry *e, vg_alert *out, vg_envelope **env_out,
+               vg_reason *why)
+{
+    vg_envelope *env = NULL;
+    vg_err rc = vg_envelope_verify(&env, e->envelope, e->envelope_len, vga_agent_doc(a), why);
+    if (rc == VG_OK && e->share == NULL) {
+        rc = vg_envelope_open(out, env, vga_agent_agency(a), vga_identity_keys(a->id), why);
+    } else if (rc == VG_OK) {
+        vg_share *sh = NULL;
+        rc = vg_share_verify(&sh, e->share, e->share_len, vga_agent_doc(a), why);
+        size_t klen = 0;
+        const uint8_t *key = rc == VG_OK ? vg_share_sealed_key(sh, &klen) : NULL;
+        if (rc == VG_OK) {
+            rc = vg_envelope_open_sealed(out, env, key, klen, vga_identity_keys(a->id), why);
+        }
+        vg_share_destroy(&sh);
+    }
+    if (rc == VG_OK && env_out != NULL) {
+        *env_out = env;
+        env = NULL;
+    }
+    vg_envelope_destroy(&env);
+    return rc;
+}
+
 /* Returns an alert stored earlier but not yet handed to the application.
  * One that no longer opens (say its sender was revoked since) is logged and
  * passed over, so it cannot block the alerts behind it. */
@@ -629,34 +696,26 @@ s_surface_stored(vga_agent *a, vg_alert *out, bool *got)
 {
     *got = false;
     for (;;) {
-        uint8_t *bytes = NULL;
-        size_t len = 0;
-        int64_t row = 0;
-        vg_err rc = vga_store_inbox_next_unsurfaced(a->store, &bytes, &len, &row);
-        if (rc != VG_OK || bytes == NULL) {
+        vga_inbox_entry e;
+        vg_err rc = vga_store_inbox_next_unsurfaced(a->store, &e);
+        if (rc != VG_OK || e.envelope == NULL) {
             return rc;
         }
-        vg_envelope *env = NULL;
         vg_reason why = {{0}};
-        char idhex[VG_ALERT_ID_HEX_LEN + 1] = "-";
-        rc = vg_envelope_verify(&env, bytes, len, vga_agent_doc(a), &why);
-        if (rc == VG_OK) {
-            vg_alert_id_hex(idhex, vg_envelope_id(env));
-            rc = vg_envelope_open(out, env, vga_agent_agency(a), vga_identity_keys(a->id), &why);
-        }
-        vg_envelope_destroy(&env);
-        free(bytes);
-        vg_err mark = vga_store_inbox_mark_surfaced(a->store, row);
+        rc = vga_inbox_open(a, &e, out, NULL, &why);
+        vg_err mark = vga_store_inbox_mark_surfaced(a->store, e.row);
         if (rc == VG_OK && mark == VG_OK) {
+            vga_inbox_entry_fini(&e);
             *got = true;
             return VG_OK;
         }
         if (rc == VG_OK) {
             vg_alert_fini(out);
-            return mark;
+        } else {
+            vg_log(VG_LOG_WARN, "agent", "inbox.skip", "row=%lld code=%s reason=\"%s\"",
+                   (long long)e.row, vg_err_code(rc), why.text);
         }
-        vg_log(VG_LOG_WARN, "agent", "inbox.skip", "row=%lld alert=%s code=%s reason=\"%s\"",
-               (long long)row, idhex, vg_err_code(rc), why.text);
+        vga_inbox_entry_fini(&e);
         if (mark != VG_OK) {
             return mark;
         }
@@ -677,26 +736,26 @@ vga_receive(vga_agent *a, int64_t timeout_ms, vg_alert *out, vg_reason *why)
     if (got) {
         return VG_OK;
     }
-    s_wait w = {.alert = out};
-    s_serve(a, timeout_ms, &w, s_done_alert);
+    vga_wait w = {.alert = out};
+    vga_conn_serve(a, timeout_ms, &w, s_done_alert);
     return w.got_alert ? VG_OK : VG_ERR_TIMEOUT;
 }
 
 void
 vga_poll(vga_agent *a, int64_t timeout_ms)
 {
-    s_wait w = {0};
-    s_serve(a, timeout_ms, &w, s_done_never);
+    vga_wait w = {0};
+    vga_conn_serve(a, timeout_ms, &w, s_done_never);
 }
 
 vg_err
 vga_sync_network(vga_agent *a, int64_t timeout_ms, uint64_t *version_out, vg_reason *why)
 {
-    uint64_t req = s_next_req(a);
+    uint64_t req = vga_conn_next_req(a);
     vg_err rc = s_send_get_network(a, req);
-    s_wait w = {.req = req};
+    vga_wait w = {.req = req};
     if (rc == VG_OK) {
-        s_serve(a, timeout_ms, &w, s_done_reply);
+        vga_conn_serve(a, timeout_ms, &w, vga_done_reply);
     }
     if (version_out != NULL) {
         *version_out = vg_netdoc_version(vga_agent_doc(a));

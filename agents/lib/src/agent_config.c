@@ -18,16 +18,16 @@ static const vg_cfg_key s_table[] = {
      "the agency's secret key file (mode 0600)"},
     {"agent", "store", VG_CFG_PATH, offsetof(vga_config, store_path), "store", false, 0, 0,
      "directory of the local outbox and inbox"},
-    {"agent", "log_level", VG_CFG_LOG_LEVEL, offsetof(vga_config, log_level), "info", false, 0,
-     0, "debug, info, warn or error"},
+    {"agent", "log_level", VG_CFG_LOG_LEVEL, offsetof(vga_config, log_level), "info", false, 0, 0,
+     "debug, info, warn or error"},
     {"network", "document", VG_CFG_PATH, offsetof(vga_config, document_path), "network.signed",
      false, 0, 0, "this agent's copy of the signed network document"},
-    {"network", "admin_key", VG_CFG_STRING, offsetof(vga_config, admin_key_hex), NULL, true, 0,
-     0, "the network administrator's Ed25519 public key, 64 hex characters"},
+    {"network", "admin_key", VG_CFG_STRING, offsetof(vga_config, admin_key_hex), NULL, true, 0, 0,
+     "the network administrator's Ed25519 public key, 64 hex characters"},
     {"broker", "endpoint", VG_CFG_STRING, offsetof(vga_config, endpoint), NULL, true, 0, 0,
      "the broker's ZeroMQ address, e.g. tcp://127.0.0.1:7600"},
-    {"broker", "public_key", VG_CFG_STRING, offsetof(vga_config, broker_key_z85), NULL, true, 0,
-     0, "the broker's CurveZMQ public key, 40 Z85 characters"},
+    {"broker", "public_key", VG_CFG_STRING, offsetof(vga_config, broker_key_z85), NULL, true, 0, 0,
+     "the broker's CurveZMQ public key, 40 Z85 characters"},
 };
 
 #define S_N_KEYS (sizeof(s_table) / sizeof(s_table[0]))

@@ -20,8 +20,8 @@ static const char s_schema[] =
     " at_ms INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS inbox("
     " id INTEGER PRIMARY KEY, alert_id BLOB NOT NULL UNIQUE, sender TEXT NOT NULL,"
-    " envelope_hash BLOB NOT NULL, envelope BLOB NOT NULL, received_ms INTEGER NOT NULL,"
-    " surfaced INTEGER NOT NULL);"
+    " envelope_hash BLOB NOT NULL, envelope BLOB NOT NULL, share BLOB,"
+    " received_ms INTEGER NOT NULL, surfaced INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS inbox_unsurfaced ON inbox(id) WHERE surfaced = 0;";
 
 struct vga_store {
@@ -273,45 +273,90 @@ vga_store_inbox_find(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], bool *foun
 
 vg_err
 vga_store_inbox_add(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], const char *sender,
-                    const uint8_t hash[VG_HASH_LEN], const uint8_t *env, size_t len, int64_t now_ms,
-                    bool surfaced)
+                    const uint8_t hash[VG_HASH_LEN], const uint8_t *env, size_t len,
+                    const uint8_t *share, size_t share_len, int64_t now_ms, bool surfaced)
 {
     sqlite3_stmt *st = s_prep(s, "INSERT INTO inbox(alert_id, sender, envelope_hash, envelope,"
-                                 " received_ms, surfaced) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+                                 " share, received_ms, surfaced)"
+                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     if (st != NULL) {
         sqlite3_bind_blob(st, 1, id, VG_ALERT_ID_LEN, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, sender, -1, SQLITE_STATIC);
         sqlite3_bind_blob(st, 3, hash, VG_HASH_LEN, SQLITE_STATIC);
         sqlite3_bind_blob(st, 4, env, (int)len, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, now_ms);
-        sqlite3_bind_int(st, 6, surfaced);
+        if (share != NULL) {
+            sqlite3_bind_blob(st, 5, share, (int)share_len, SQLITE_STATIC);
+        }
+        sqlite3_bind_int64(st, 6, now_ms);
+        sqlite3_bind_int(st, 7, surfaced);
     }
     return s_done(s, st, "store in inbox", NULL);
 }
 
-vg_err
-vga_store_inbox_next_unsurfaced(vga_store *s, uint8_t **out, size_t *out_len, int64_t *row)
+static uint8_t *
+s_copy_blob(sqlite3_stmt *st, int col, size_t *len, bool *failed)
 {
-    *out = NULL;
-    sqlite3_stmt *st = s_prep(s, "SELECT envelope, id FROM inbox WHERE surfaced = 0 ORDER BY id"
-                                 " LIMIT 1");
+    *len = (size_t)sqlite3_column_bytes(st, col);
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+        return NULL;
+    }
+    uint8_t *p = malloc(*len ? *len : 1);
+    if (p == NULL) {
+        *failed = true;
+        return NULL;
+    }
+    memcpy(p, sqlite3_column_blob(st, col), *len);
+    return p;
+}
+
+/* Reads envelope, share and row id from a SELECT envelope, share, id. */
+static vg_err
+s_read_inbox(vga_store *s, sqlite3_stmt *st, vga_inbox_entry *out)
+{
+    memset(out, 0, sizeof *out);
     int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
     vg_err err = VG_OK;
     if (rc == SQLITE_ROW) {
-        size_t len = (size_t)sqlite3_column_bytes(st, 0);
-        *out = malloc(len ? len : 1);
-        if (*out == NULL) {
+        bool failed = false;
+        out->envelope = s_copy_blob(st, 0, &out->envelope_len, &failed);
+        out->share = s_copy_blob(st, 1, &out->share_len, &failed);
+        out->row = sqlite3_column_int64(st, 2);
+        if (failed) {
+            vga_inbox_entry_fini(out);
             err = VG_ERR_NOMEM;
-        } else {
-            memcpy(*out, sqlite3_column_blob(st, 0), len);
-            *out_len = len;
-            *row = sqlite3_column_int64(st, 1);
         }
     } else if (rc != SQLITE_DONE) {
         err = s_fail(s, rc, "read inbox", NULL);
     }
     sqlite3_finalize(st);
     return err;
+}
+
+void
+vga_inbox_entry_fini(vga_inbox_entry *e)
+{
+    free(e->envelope);
+    free(e->share);
+    memset(e, 0, sizeof *e);
+}
+
+vg_err
+vga_store_inbox_next_unsurfaced(vga_store *s, vga_inbox_entry *out)
+{
+    return s_read_inbox(s,
+                        s_prep(s, "SELECT envelope, share, id FROM inbox WHERE surfaced = 0"
+                                  " ORDER BY id LIMIT 1"),
+                        out);
+}
+
+vg_err
+vga_store_inbox_get(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], vga_inbox_entry *out)
+{
+    sqlite3_stmt *st = s_prep(s, "SELECT envelope, share, id FROM inbox WHERE alert_id = ?1");
+    if (st != NULL) {
+        sqlite3_bind_blob(st, 1, id, VG_ALERT_ID_LEN, SQLITE_STATIC);
+    }
+    return s_read_inbox(s, st, out);
 }
 
 vg_err

@@ -51,16 +51,32 @@ vg_err vga_store_outbox_done(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], co
 vg_err vga_store_inbox_find(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], bool *found,
                             uint8_t hash_out[VG_HASH_LEN]) VG_MUST_USE;
 
-/* Stores a received, verified, opened envelope durably. surfaced says it was
- * handed to the application already. */
+/* Stores a received, verified, opened envelope durably, with the share
+ * record that gave it to us (NULL when we are a listed recipient).
+ * surfaced says it was handed to the application already. */
 vg_err vga_store_inbox_add(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], const char *sender,
                            const uint8_t hash[VG_HASH_LEN], const uint8_t *env, size_t len,
-                           int64_t now_ms, bool surfaced) VG_MUST_USE;
+                           const uint8_t *share, size_t share_len, int64_t now_ms,
+                           bool surfaced) VG_MUST_USE;
 
-/* The oldest stored envelope not yet handed to the application and its row;
- * *out is malloc'ed (free it), NULL when there is none. */
-vg_err vga_store_inbox_next_unsurfaced(vga_store *s, uint8_t **out, size_t *out_len,
-                                       int64_t *row) VG_MUST_USE;
+/* One inbox row's bytes (malloc'ed; vga_inbox_entry_fini frees them). */
+typedef struct vga_inbox_entry {
+    uint8_t *envelope;   /* signed envelope; NULL when there was no row */
+    size_t envelope_len; /* its length */
+    uint8_t *share;      /* share record, or NULL */
+    size_t share_len;    /* its length */
+    int64_t row;         /* inbox row id */
+} vga_inbox_entry;
+
+void vga_inbox_entry_fini(vga_inbox_entry *e);
+
+/* The oldest stored alert not yet handed to the application (envelope NULL
+ * when there is none). */
+vg_err vga_store_inbox_next_unsurfaced(vga_store *s, vga_inbox_entry *out) VG_MUST_USE;
+
+/* The stored alert with this id (envelope NULL when not in the inbox). */
+vg_err vga_store_inbox_get(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN],
+                           vga_inbox_entry *out) VG_MUST_USE;
 
 /* Marks inbox row `row` as handed to the application (or passed over). */
 vg_err vga_store_inbox_mark_surfaced(vga_store *s, int64_t row) VG_MUST_USE;

@@ -44,8 +44,7 @@ s_check(const vga_identity *id, vg_reason *why)
         return vg_reason_set(why, VG_ERR_NOT_FOUND,
                              "%s: agency '%s' is not in the network document %s (network %s, "
                              "version %llu): check [agent] id or get the current document",
-                             cfg->path, cfg->id, cfg->document_path,
-                             vg_netdoc_network(id->doc),
+                             cfg->path, cfg->id, cfg->document_path, vg_netdoc_network(id->doc),
                              (unsigned long long)vg_netdoc_version(id->doc));
     }
     if (card.revoked) {
@@ -55,8 +54,8 @@ s_check(const vga_identity *id, vg_reason *why)
                              cfg->id, cfg->document_path,
                              (unsigned long long)vg_netdoc_version(id->doc));
     }
-    vg_err err = s_match(vg_keyset_sign_pk(id->keys), card.sign_pk, VG_SIGN_PK_LEN, "sign", cfg,
-                         why);
+    vg_err err =
+        s_match(vg_keyset_sign_pk(id->keys), card.sign_pk, VG_SIGN_PK_LEN, "sign", cfg, why);
     if (err == VG_OK) {
         err = s_match(vg_keyset_box_pk(id->keys), card.box_pk, VG_BOX_PK_LEN, "box", cfg, why);
     }
@@ -67,8 +66,8 @@ s_check(const vga_identity *id, vg_reason *why)
     if (err != VG_OK) {
         return err;
     }
-    if (sodium_memcmp(cfg->broker_pk, vg_netdoc_broker_transport_pk(id->doc),
-                      VG_CURVE_KEY_LEN) != 0) {
+    if (sodium_memcmp(cfg->broker_pk, vg_netdoc_broker_transport_pk(id->doc), VG_CURVE_KEY_LEN) !=
+        0) {
         return vg_reason_set(why, VG_ERR_CONFIG,
                              "%s: [broker] public_key is not the broker transport key in %s: "
                              "copy it from 'vigilctl network show'",
@@ -78,8 +77,7 @@ s_check(const vga_identity *id, vg_reason *why)
 }
 
 vg_err
-vga_identity_load(vga_identity **out, const char *config_path, uint64_t min_version,
-                  vg_reason *why)
+vga_identity_load(vga_identity **out, const char *config_path, uint64_t min_version, vg_reason *why)
 {
     if (out == NULL || config_path == NULL) {
         return vg_reason_set(why, VG_ERR_INVALID,
@@ -94,8 +92,8 @@ vga_identity_load(vga_identity **out, const char *config_path, uint64_t min_vers
         err = vg_keyset_load(&id->keys, id->config->keys_path, why);
     }
     if (err == VG_OK) {
-        err = vg_netdoc_load(&id->doc, id->config->document_path, id->config->admin_pk,
-                             min_version, why);
+        err = vg_netdoc_load(&id->doc, id->config->document_path, id->config->admin_pk, min_version,
+                             why);
     }
     if (err == VG_OK) {
         err = s_check(id, why);

@@ -41,6 +41,7 @@ typedef struct vga_agent vga_agent;
 
 typedef struct vga_options {
     bool receive;          /* ask the broker for this agency's deliveries */
+    bool events;           /* subscribe to this agency's event stream (consoles) */
     const vg_clock *clock; /* NULL = the system clock */
     const char *software;  /* name/version sent in Hello, for broker logs */
 } vga_options;
@@ -120,5 +121,148 @@ void vga_poll(vga_agent *a, int64_t timeout_ms);
  * the version in use afterwards. */
 vg_err vga_sync_network(vga_agent *a, int64_t timeout_ms, uint64_t *version_out,
                         vg_reason *why) VG_MUST_USE;
+
+/* ---- acknowledgement tracking ------------------------------------------ */
+
+/*
+ * Receipts from people, signed by this agency and confirmed by the broker,
+ * for an alert this agency received (it must be in the local inbox:
+ * VG_ERR_NOT_RECIPIENT otherwise). Results as vga_publish: VG_OK (res->
+ * duplicate when it was already acknowledged: harmless, res->reason says
+ * when), VG_ERR_TIMEOUT, or the broker's rejection with res->reason.
+ *   ack:      a named duty officer has read it (officer required, note optional);
+ *   progress: being handled; extends this agency's deadline once (reason required);
+ *   decline:  will not act (reason required); escalated like an overdue alert.
+ */
+vg_err vga_ack(vga_agent *a, const uint8_t id[VG_ALERT_ID_LEN], const char *officer,
+               const char *note, int64_t timeout_ms, vga_confirm *res, vg_reason *why) VG_MUST_USE;
+vg_err vga_progress(vga_agent *a, const uint8_t id[VG_ALERT_ID_LEN], const char *reason,
+                    int64_t timeout_ms, vga_confirm *res, vg_reason *why) VG_MUST_USE;
+vg_err vga_decline(vga_agent *a, const uint8_t id[VG_ALERT_ID_LEN], const char *reason,
+                   int64_t timeout_ms, vga_confirm *res, vg_reason *why) VG_MUST_USE;
+
+/* Shares an alert this agency received (as a listed recipient) with agency
+ * `to`: the content key is sealed to `to` in a signed share record; the
+ * broker makes `to` a required recipient with its own deadline. */
+vg_err vga_share(vga_agent *a, const uint8_t id[VG_ALERT_ID_LEN], const char *to,
+                 const char *reason, int64_t timeout_ms, vga_confirm *res,
+                 vg_reason *why) VG_MUST_USE;
+
+/* A recipient's state, as the broker tracks it. */
+typedef enum vga_state {
+    VGA_PENDING = 1,      /* not yet delivered */
+    VGA_DELIVERED = 2,    /* its software has it */
+    VGA_ACKNOWLEDGED = 3, /* a named officer read it */
+    VGA_IN_PROGRESS = 4,  /* being handled */
+    VGA_DECLINED = 5,     /* will not act */
+} vga_state;
+
+/* "pending", "delivered", ...; never NULL. */
+const char *vga_state_name(vga_state s);
+
+typedef struct vga_recipient_status {
+    char agency[64];           /* the recipient */
+    vga_state state;           /* where it is */
+    bool required;             /* must acknowledge */
+    bool overdue;              /* missed its deadline (stays true once late) */
+    int64_t deadline_ms;       /* wall-clock deadline */
+    int64_t delivered_ms;      /* 0 = not yet */
+    int64_t acknowledged_ms;   /* 0 = not yet */
+    char *officer;             /* who acknowledged ("" if nobody) */
+    char *note;                /* officer's note */
+    char *reason;              /* in progress / declined reason */
+    uint32_t escalation_level; /* 0 on time, 1 overdue, 1+i after step i */
+    char shared_by[64];        /* "" unless added by a share */
+} vga_recipient_status;
+
+typedef struct vga_alert_status {
+    uint8_t id[VG_ALERT_ID_LEN]; /* alert */
+    char sender[64];             /* sender agency */
+    int64_t created_ms;          /* sender's time */
+    int64_t accepted_ms;         /* broker's time */
+    vg_severity severity;        /* routing metadata */
+    vg_urgency urgency;
+    vg_status status;
+    vg_msg_type msg_type;
+    vg_strlist categories;
+    vga_recipient_status *recipients; /* per agency */
+    size_t n_recipients;
+    bool complete;     /* every required agency acknowledged */
+    uint8_t *envelope; /* signed envelope, when we may open it (else NULL) */
+    size_t envelope_len;
+    uint8_t **shares; /* share records naming us */
+    size_t *share_lens;
+    size_t n_shares;
+} vga_alert_status;
+
+void vga_alert_status_fini(vga_alert_status *st);
+
+/* The broker's tracking of one alert (for its sender, its recipients and
+ * oversight). VG_ERR_UNKNOWN_ALERT, VG_ERR_NOT_RECIPIENT, VG_ERR_TIMEOUT. */
+vg_err vga_status(vga_agent *a, const uint8_t id[VG_ALERT_ID_LEN], int64_t timeout_ms,
+                  vga_alert_status *out, vg_reason *why) VG_MUST_USE;
+
+typedef struct vga_status_list {
+    vga_alert_status *items; /* alerts */
+    size_t n;                /* count */
+    uint64_t last_event_seq; /* the snapshot is exact as of this event */
+} vga_status_list;
+
+void vga_status_list_fini(vga_status_list *l);
+
+/* Alerts not complete that this agency sent or must acknowledge (every
+ * alert, metadata only, for an oversight agency). */
+vg_err vga_outstanding(vga_agent *a, int64_t timeout_ms, vga_status_list *out,
+                       vg_reason *why) VG_MUST_USE;
+
+/* Opens the alert of a status (when out->envelope is set): the content this
+ * agency may read. */
+vg_err vga_status_open(vga_agent *a, const vga_alert_status *st, vg_alert *out,
+                       vg_reason *why) VG_MUST_USE;
+
+/* Event kinds: the wire's EventKind. */
+typedef enum vga_event_kind {
+    VGA_EV_ACCEPTED = 1,
+    VGA_EV_REJECTED = 2,
+    VGA_EV_DELIVERED = 3,
+    VGA_EV_ACKNOWLEDGED = 4,
+    VGA_EV_IN_PROGRESS = 5,
+    VGA_EV_DECLINED = 6,
+    VGA_EV_SHARED = 7,
+    VGA_EV_OVERDUE = 8,
+    VGA_EV_ESCALATED = 9,
+    VGA_EV_AGENCY_OFFLINE = 10,
+    VGA_EV_AGENCY_ONLINE = 11,
+    VGA_EV_COMPLETE = 12,
+    VGA_EV_NETWORK_CHANGED = 13,
+} vga_event_kind;
+
+/* "accepted", "overdue", ...; never NULL. */
+const char *vga_event_kind_name(vga_event_kind k);
+
+typedef struct vga_event {
+    uint64_t seq;        /* this agency's stream, gap-free from 1 */
+    int64_t time_ms;     /* broker time */
+    vga_event_kind kind; /* what happened */
+    bool has_alert;      /* alert_id, sender, severity are set */
+    uint8_t alert_id[VG_ALERT_ID_LEN];
+    char sender[64];
+    vg_severity severity;
+    char agency[64];  /* the agency it is about */
+    char detail[256]; /* officer, reason, escalation target, ... */
+    uint32_t count;   /* AGENCY_OFFLINE: alerts waiting */
+    uint32_t level;   /* escalation level */
+} vga_event;
+
+/* The next event of this agency's stream (needs opts.events), in order.
+ * VG_ERR_TIMEOUT when none came. Events arriving while the agent waits for
+ * something else are kept (up to 4096; older ones are dropped, which the
+ * caller sees as a gap in seq: fetch vga_events_since and a snapshot). */
+vg_err vga_next_event(vga_agent *a, int64_t timeout_ms, vga_event *out) VG_MUST_USE;
+
+/* Events of this agency's stream after seq `after` (at most 2000), from the
+ * broker's store: how a subscriber fills a gap. *out is malloc'ed (free it). */
+vg_err vga_events_since(vga_agent *a, uint64_t after, int64_t timeout_ms, vga_event **out,
+                        size_t *n_out, vg_reason *why) VG_MUST_USE;
 
 #endif

@@ -1,0 +1,69 @@
+/*
+ * agent_internal.h — what agent.c (connection, publish, receive) and
+ * agent_track.c (acknowledgements, shares, status, events) share. Internal
+ * to libvigil-agent; the generated wire types are used freely here.
+ */
+#ifndef VIGIL_AGENTS_AGENT_INTERNAL_H
+#define VIGIL_AGENTS_AGENT_INTERNAL_H
+
+#include "agent_store.h"
+#include "vigil.pb-c.h"
+#include "vigil/agent.h"
+
+/* Request ids with this bit are not publishes: their confirms never touch
+ * the outbox (receipts, shares). */
+#define VGA_REQ_NOT_OUTBOX (UINT64_C(1) << 62)
+
+#define VGA_EVENT_RING 4096 /* events kept while nobody reads them */
+
+struct vga_agent {
+    vga_identity *id;         /* config, keys, the document loaded at start */
+    vg_netdoc *newer;         /* a newer document from the broker, or NULL */
+    const vg_clock *clock;    /* injectable time */
+    vga_store *store;         /* outbox and inbox */
+    void *ctx;                /* ZeroMQ context */
+    void *sock;               /* DEALER to the broker */
+    bool receive;             /* asks for deliveries */
+    bool events;              /* subscribes to the event stream */
+    char software[64];        /* sent in Hello */
+    uint64_t next_req;        /* request ids */
+    int64_t last_hello_mono;  /* keepalive */
+    int64_t last_resend_mono; /* last time the whole outbox was sent again */
+    vga_event *ring;          /* events not yet read (VGA_EVENT_RING slots) */
+    size_t ring_head;         /* oldest */
+    size_t ring_n;            /* count */
+};
+
+/* What incoming frames turned out to be, for the waiting caller. */
+typedef struct vga_wait {
+    uint64_t req;         /* the request id waited for, 0 = none */
+    bool got;             /* its reply arrived */
+    vga_confirm *res;     /* filled from a Confirm or ErrorReply */
+    vg_alert *alert;      /* where a newly received alert goes, NULL = inbox only */
+    bool got_alert;       /* an alert was returned in *alert */
+    bool got_network;     /* a network document arrived */
+    bool want_event;      /* stop when an event is queued */
+    vg_err error;         /* an ErrorReply to req */
+    char error_text[256]; /* its reason */
+    void (*on_result)(void *ctx, const Vigil__QueryResult *r); /* a QueryResult to req */
+    void *result_ctx;                                          /* passed to on_result */
+} vga_wait;
+
+vg_err vga_conn_send(vga_agent *a, Vigil__ClientFrame *f) VG_MUST_USE;
+uint64_t vga_conn_next_req(vga_agent *a);
+/* Serves the socket until done(w) or timeout_ms passes (or a signal). */
+void vga_conn_serve(vga_agent *a, int64_t timeout_ms, vga_wait *w, bool (*done)(const vga_wait *));
+bool vga_done_reply(const vga_wait *w);
+/* Waits for the Confirm to req; fills res; VG_ERR_TIMEOUT or res->code. */
+vg_err vga_conn_wait_confirm(vga_agent *a, uint64_t req, int64_t timeout_ms, vga_confirm *res,
+                             vg_reason *why) VG_MUST_USE;
+
+/* Verifies and opens an inbox entry (through its share when it has one);
+ * *env_out (may be NULL) receives the verified envelope. */
+vg_err vga_inbox_open(vga_agent *a, const vga_inbox_entry *e, vg_alert *out, vg_envelope **env_out,
+                      vg_reason *why) VG_MUST_USE;
+
+/* agent_track.c: queues an event from the broker. */
+void vga_events_push(vga_agent *a, const Vigil__Event *e);
+
+#endif
