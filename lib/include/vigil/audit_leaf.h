@@ -1,0 +1,123 @@
+/*
+ * vigil/audit_leaf.h — the bytes of one audit-log leaf: a canonical text
+ * encoding of one audit event, and its strict parser.
+ *
+ * A leaf is UTF-8 (in fact printable ASCII) lines "key=value\n" in a fixed
+ * order per kind; docs/audit.md is the normative table. Example:
+ *
+ *     vigil-audit/1
+ *     index=41
+ *     kind=accepted
+ *     time_ms=1796000001000
+ *     alert=00112233445566778899aabbccddeeff
+ *     sender=police
+ *     envelope_hash=<64 lowercase hex>
+ *     recipients=childrens-services,licensing
+ *     network_version=3
+ *
+ * Every leaf carries its own log index, so a reordered or renumbered log is
+ * caught leaf by leaf. Leaves hold metadata and hashes, never alert content,
+ * officer names, notes or reasons. One event has exactly one encoding:
+ * decimal without leading zeroes, lowercase hex, lists sorted (byte order)
+ * without duplicates; the parser accepts exactly what the encoder writes.
+ *
+ * Owns: a parsed vg_audit_event owns its lists (vg_audit_event_fini).
+ * Never does: it does not hash, store or sign (see merkle.h, checkpoint.h).
+ * Thread rules: none (no shared state).
+ */
+#ifndef VIGIL_LIB_AUDIT_LEAF_H
+#define VIGIL_LIB_AUDIT_LEAF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/err.h"
+#include "vigil/util.h"
+#include "vigil/wire.h"
+
+#define VG_AUDIT_LEAF_MAGIC "vigil-audit/1"
+#define VG_AUDIT_NAME_MAX 64                /* agency ids, codes, identities (with NUL) */
+#define VG_AUDIT_LIST_MAX VG_RECIPIENTS_MAX /* items in recipients= / to= */
+#define VG_AUDIT_LEAF_MAX_BYTES 32768       /* largest leaf encoded or parsed */
+
+/* Event kinds; values follow the wire's EventKind (12, COMPLETE, is derived
+ * state and not logged). Stable: stored in leaves by name, never renumbered. */
+typedef enum vg_audit_kind {
+    VG_AUDIT_ACCEPTED = 1,
+    VG_AUDIT_REJECTED = 2,
+    VG_AUDIT_DELIVERED = 3,
+    VG_AUDIT_ACKNOWLEDGED = 4,
+    VG_AUDIT_IN_PROGRESS = 5,
+    VG_AUDIT_DECLINED = 6,
+    VG_AUDIT_SHARED = 7,
+    VG_AUDIT_OVERDUE = 8,
+    VG_AUDIT_ESCALATED = 9,
+    VG_AUDIT_AGENCY_OFFLINE = 10,
+    VG_AUDIT_AGENCY_ONLINE = 11,
+    VG_AUDIT_NETWORK_CHANGED = 13,
+} vg_audit_kind;
+
+/*
+ * One event. Which fields a kind uses (in leaf order after index, kind and
+ * time_ms; names are the leaf's keys):
+ *
+ *   accepted         alert, sender, envelope_hash(hash), recipients(agencies),
+ *                    network_version(version)
+ *   rejected         code, claimed_sender(sender, may be ""), transport,
+ *                    alert (has_alert_id false: "alert=" empty)
+ *   delivered        alert, agency
+ *   acknowledged,
+ *   in_progress,
+ *   declined         alert, agency, receipt_hash(hash)
+ *   shared           alert, sharer(agency), to(agencies), share_hash(hash)
+ *   overdue          alert, agency, deadline_ms
+ *   escalated        alert, agency (the overdue one), level, target
+ *   agency_offline   agency, pending
+ *   agency_online    agency
+ *   network_changed  network_version(version), document_hash(hash)
+ *
+ * Names (sender, agency, code, transport, target, list items) are 1..63
+ * printable ASCII characters without spaces or commas.
+ */
+typedef struct vg_audit_event {
+    vg_audit_kind kind;                /* what happened */
+    uint64_t index;                    /* log position; set by the log on append */
+    uint64_t time_ms;                  /* wall-clock UTC ms when the broker recorded it */
+    bool has_alert_id;                 /* false only for a rejected frame without one */
+    uint8_t alert_id[VG_ALERT_ID_LEN]; /* the alert concerned */
+    char sender[VG_AUDIT_NAME_MAX];    /* accepted: sender; rejected: claimed sender */
+    char agency[VG_AUDIT_NAME_MAX];    /* the agency the event is about (sharer for shared) */
+    char code[VG_AUDIT_NAME_MAX];      /* rejected: vg_err_code() of the rejection */
+    char transport[VG_AUDIT_NAME_MAX]; /* rejected: authenticated transport identity */
+    char target[VG_AUDIT_NAME_MAX];    /* escalated: who it was escalated to */
+    uint8_t hash[VG_HASH_LEN];         /* envelope, receipt, share or document hash */
+    vg_strlist agencies;               /* accepted: recipients; shared: to */
+    uint64_t version;                  /* network document (policy) version */
+    uint64_t deadline_ms;              /* overdue: the deadline that passed */
+    uint64_t level;                    /* escalated: escalation step, from 1 */
+    uint64_t pending;                  /* agency_offline: alerts waiting for it */
+} vg_audit_event;
+
+/* The kind's name as written in leaves ("in_progress"), or NULL if unknown. */
+const char *vg_audit_kind_name(vg_audit_kind kind);
+
+/* Encodes ev as a leaf. Lists are written sorted whatever their order in ev.
+ * *out is malloc'ed (not NUL-terminated); free() it. VG_ERR_INVALID (with the
+ * field in why) for an unknown kind, a missing or invalid name, an empty or
+ * duplicated list item, or a list over VG_AUDIT_LIST_MAX; VG_ERR_NOMEM. */
+vg_err vg_audit_leaf_encode(uint8_t **out, size_t *out_len, const vg_audit_event *ev,
+                            vg_reason *why) VG_MUST_USE;
+
+/* Parses a leaf strictly: the magic line, then exactly the kind's keys in
+ * order, each value in canonical form, every line ending in a newline and
+ * nothing after the last. VG_ERR_MALFORMED (naming the line) otherwise;
+ * VG_ERR_TOO_LARGE over VG_AUDIT_LEAF_MAX_BYTES. *out is written only on
+ * success; release it with vg_audit_event_fini. */
+vg_err vg_audit_leaf_parse(vg_audit_event *out, const uint8_t *leaf, size_t len,
+                           vg_reason *why) VG_MUST_USE;
+
+/* Frees the lists of an event; leaves it zeroed. NULL-safe. */
+void vg_audit_event_fini(vg_audit_event *ev);
+
+#endif

@@ -1,0 +1,465 @@
+/* audit_leaf.c — canonical text encoding of audit events (see audit_leaf.h). */
+#include "vigil/audit_leaf.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_U64_DIGITS_MAX 20
+#define S_FIELDS_MAX 6
+
+/* How a value is written. */
+typedef enum s_type {
+    S_ALERT,     /* 32 lowercase hex of alert_id */
+    S_ALERT_OPT, /* the same, or empty when has_alert_id is false */
+    S_NAME,      /* a name (char array member) */
+    S_NAME_OPT,  /* a name, or empty */
+    S_HASH,      /* 64 lowercase hex of hash */
+    S_LIST,      /* sorted comma-separated names (agencies) */
+    S_U64,       /* canonical decimal (uint64_t member) */
+} s_type;
+
+typedef struct s_field {
+    const char *key; /* the leaf's key */
+    s_type type;     /* value form */
+    size_t off;      /* member of vg_audit_event */
+} s_field;
+
+#define S_F(k, t, m)                                                                               \
+    {                                                                                              \
+        k, t, offsetof(vg_audit_event, m)                                                          \
+    }
+static const s_field F_ALERT = S_F("alert", S_ALERT, alert_id);
+static const s_field F_ALERT_OPT = S_F("alert", S_ALERT_OPT, alert_id);
+static const s_field F_SENDER = S_F("sender", S_NAME, sender);
+static const s_field F_CLAIMED = S_F("claimed_sender", S_NAME_OPT, sender);
+static const s_field F_AGENCY = S_F("agency", S_NAME, agency);
+static const s_field F_SHARER = S_F("sharer", S_NAME, agency);
+static const s_field F_CODE = S_F("code", S_NAME, code);
+static const s_field F_TRANSPORT = S_F("transport", S_NAME, transport);
+static const s_field F_TARGET = S_F("target", S_NAME, target);
+static const s_field F_ENVELOPE_HASH = S_F("envelope_hash", S_HASH, hash);
+static const s_field F_RECEIPT_HASH = S_F("receipt_hash", S_HASH, hash);
+static const s_field F_SHARE_HASH = S_F("share_hash", S_HASH, hash);
+static const s_field F_DOCUMENT_HASH = S_F("document_hash", S_HASH, hash);
+static const s_field F_RECIPIENTS = S_F("recipients", S_LIST, agencies);
+static const s_field F_TO = S_F("to", S_LIST, agencies);
+static const s_field F_VERSION = S_F("network_version", S_U64, version);
+static const s_field F_DEADLINE = S_F("deadline_ms", S_U64, deadline_ms);
+static const s_field F_LEVEL = S_F("level", S_U64, level);
+static const s_field F_PENDING = S_F("pending", S_U64, pending);
+
+typedef struct s_kind_info {
+    vg_audit_kind kind;                  /* the enum value */
+    const char *name;                    /* as written after kind= */
+    const s_field *fields[S_FIELDS_MAX]; /* in leaf order, NULL-terminated */
+} s_kind_info;
+
+static const s_kind_info s_kinds[] = {
+    {VG_AUDIT_ACCEPTED,
+     "accepted",
+     {&F_ALERT, &F_SENDER, &F_ENVELOPE_HASH, &F_RECIPIENTS, &F_VERSION}},
+    {VG_AUDIT_REJECTED, "rejected", {&F_CODE, &F_CLAIMED, &F_TRANSPORT, &F_ALERT_OPT}},
+    {VG_AUDIT_DELIVERED, "delivered", {&F_ALERT, &F_AGENCY}},
+    {VG_AUDIT_ACKNOWLEDGED, "acknowledged", {&F_ALERT, &F_AGENCY, &F_RECEIPT_HASH}},
+    {VG_AUDIT_IN_PROGRESS, "in_progress", {&F_ALERT, &F_AGENCY, &F_RECEIPT_HASH}},
+    {VG_AUDIT_DECLINED, "declined", {&F_ALERT, &F_AGENCY, &F_RECEIPT_HASH}},
+    {VG_AUDIT_SHARED, "shared", {&F_ALERT, &F_SHARER, &F_TO, &F_SHARE_HASH}},
+    {VG_AUDIT_OVERDUE, "overdue", {&F_ALERT, &F_AGENCY, &F_DEADLINE}},
+    {VG_AUDIT_ESCALATED, "escalated", {&F_ALERT, &F_AGENCY, &F_LEVEL, &F_TARGET}},
+    {VG_AUDIT_AGENCY_OFFLINE, "agency_offline", {&F_AGENCY, &F_PENDING}},
+    {VG_AUDIT_AGENCY_ONLINE, "agency_online", {&F_AGENCY}},
+    {VG_AUDIT_NETWORK_CHANGED, "network_changed", {&F_VERSION, &F_DOCUMENT_HASH}},
+};
+#define S_N_KINDS (sizeof s_kinds / sizeof s_kinds[0])
+
+static const s_kind_info *
+s_kind(vg_audit_kind kind)
+{
+    for (size_t i = 0; i < S_N_KINDS; i++) {
+        if (s_kinds[i].kind == kind) {
+            return &s_kinds[i];
+        }
+    }
+    return NULL;
+}
+
+const char *
+vg_audit_kind_name(vg_audit_kind kind)
+{
+    const s_kind_info *k = s_kind(kind);
+    return k ? k->name : NULL;
+}
+
+/* Names: 1..VG_AUDIT_NAME_MAX-1 printable ASCII, no space, no comma. */
+static bool
+s_name_ok(const char *s, size_t len)
+{
+    if (len == 0 || len >= VG_AUDIT_NAME_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x21 || c > 0x7e || c == ',') {
+            return false;
+        }
+    }
+    return true;
+}
+
+void
+vg_audit_event_fini(vg_audit_event *ev)
+{
+    if (ev != NULL) {
+        vg_strlist_fini(&ev->agencies);
+        memset(ev, 0, sizeof *ev);
+    }
+}
+
+/* ---- encoding ------------------------------------------------------------------ */
+
+/* An output buffer of VG_AUDIT_LEAF_MAX_BYTES. */
+typedef struct s_out {
+    char *buf;  /* malloc'ed */
+    size_t len; /* bytes written */
+    bool full;  /* a write did not fit */
+} s_out;
+
+static void
+s_put(s_out *o, const char *key, const char *value, size_t value_len)
+{
+    size_t need = strlen(key) + 1 + value_len + 1;
+    if (o->full || need > VG_AUDIT_LEAF_MAX_BYTES - o->len) {
+        o->full = true;
+        return;
+    }
+    o->len += (size_t)snprintf(o->buf + o->len, VG_AUDIT_LEAF_MAX_BYTES - o->len, "%s=%.*s\n", key,
+                               (int)value_len, value);
+}
+
+static int
+s_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Writes a list sorted, refusing empty lists, bad names and duplicates. */
+static vg_err
+s_put_list(s_out *o, const s_field *f, const vg_strlist *l, vg_reason *why)
+{
+    if (l->n == 0 || l->n > VG_AUDIT_LIST_MAX) {
+        return vg_reason_set(why, VG_ERR_INVALID, "audit leaf: %s must list 1-%d agencies", f->key,
+                             VG_AUDIT_LIST_MAX);
+    }
+    const char *sorted[VG_AUDIT_LIST_MAX];
+    memcpy(sorted, l->items, l->n * sizeof sorted[0]);
+    qsort(sorted, l->n, sizeof sorted[0], s_cmp_str);
+    char value[VG_AUDIT_LIST_MAX * VG_AUDIT_NAME_MAX];
+    size_t len = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        size_t n = strlen(sorted[i]);
+        if (!s_name_ok(sorted[i], n) || (i > 0 && strcmp(sorted[i - 1], sorted[i]) == 0)) {
+            return vg_reason_set(why, VG_ERR_INVALID,
+                                 "audit leaf: %s item '%.63s' is invalid or repeated", f->key,
+                                 sorted[i]);
+        }
+        if (i > 0) {
+            value[len++] = ',';
+        }
+        memcpy(value + len, sorted[i], n);
+        len += n;
+    }
+    s_put(o, f->key, value, len);
+    return VG_OK;
+}
+
+static vg_err
+s_put_field(s_out *o, const s_field *f, const vg_audit_event *ev, vg_reason *why)
+{
+    const char *member = (const char *)ev + f->off;
+    char text[2 * VG_HASH_LEN + 1];
+    size_t n;
+    switch (f->type) {
+    case S_ALERT:
+    case S_ALERT_OPT:
+        if (!ev->has_alert_id && f->type == S_ALERT) {
+            return vg_reason_set(why, VG_ERR_INVALID, "audit leaf: alert id missing");
+        }
+        vg_hex_encode(text, sizeof text, ev->alert_id, VG_ALERT_ID_LEN);
+        s_put(o, f->key, text, ev->has_alert_id ? 2 * VG_ALERT_ID_LEN : 0);
+        return VG_OK;
+    case S_NAME:
+    case S_NAME_OPT:
+        n = strnlen(member, VG_AUDIT_NAME_MAX);
+        if (!(n == 0 && f->type == S_NAME_OPT) && !s_name_ok(member, n)) {
+            return vg_reason_set(why, VG_ERR_INVALID,
+                                 "audit leaf: %s must be 1-%d printable characters without "
+                                 "spaces or commas",
+                                 f->key, VG_AUDIT_NAME_MAX - 1);
+        }
+        s_put(o, f->key, member, n);
+        return VG_OK;
+    case S_HASH:
+        vg_hex_encode(text, sizeof text, ev->hash, VG_HASH_LEN);
+        s_put(o, f->key, text, 2 * VG_HASH_LEN);
+        return VG_OK;
+    case S_LIST:
+        return s_put_list(o, f, (const vg_strlist *)(const void *)member, why);
+    case S_U64:
+        n = (size_t)snprintf(text, sizeof text, "%llu",
+                             (unsigned long long)*(const uint64_t *)(const void *)member);
+        s_put(o, f->key, text, n);
+        return VG_OK;
+    }
+    return VG_ERR_INTERNAL;
+}
+
+vg_err
+vg_audit_leaf_encode(uint8_t **out, size_t *out_len, const vg_audit_event *ev, vg_reason *why)
+{
+    const s_kind_info *k = s_kind(ev->kind);
+    if (k == NULL) {
+        return vg_reason_set(why, VG_ERR_INVALID, "audit leaf: unknown kind %d", (int)ev->kind);
+    }
+    s_out o = {.buf = malloc(VG_AUDIT_LEAF_MAX_BYTES)};
+    if (o.buf == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    char num[S_U64_DIGITS_MAX + 1];
+    o.len = (size_t)snprintf(o.buf, VG_AUDIT_LEAF_MAX_BYTES, "%s\n", VG_AUDIT_LEAF_MAGIC);
+    int n = snprintf(num, sizeof num, "%llu", (unsigned long long)ev->index);
+    s_put(&o, "index", num, (size_t)n);
+    s_put(&o, "kind", k->name, strlen(k->name));
+    n = snprintf(num, sizeof num, "%llu", (unsigned long long)ev->time_ms);
+    s_put(&o, "time_ms", num, (size_t)n);
+    vg_err rc = VG_OK;
+    for (size_t i = 0; i < S_FIELDS_MAX && k->fields[i] != NULL && rc == VG_OK; i++) {
+        rc = s_put_field(&o, k->fields[i], ev, why);
+    }
+    if (rc == VG_OK && o.full) {
+        rc =
+            vg_reason_set(why, VG_ERR_INVALID, "audit leaf over %d bytes", VG_AUDIT_LEAF_MAX_BYTES);
+    }
+    if (rc != VG_OK) {
+        free(o.buf);
+        return rc;
+    }
+    *out = (uint8_t *)o.buf;
+    *out_len = o.len;
+    return VG_OK;
+}
+
+/* ---- parsing --------------------------------------------------------------------- */
+
+/* A cursor over the leaf's lines. */
+typedef struct s_in {
+    const char *p;   /* next line */
+    const char *end; /* end of the leaf */
+    int lineno;      /* of the line last taken, from 1 */
+} s_in;
+
+/* Takes the next line, which must be "key=value\n"; sets *value, *len. */
+static vg_err
+s_take(s_in *in, const char *key, const char **value, size_t *len, vg_reason *why)
+{
+    in->lineno++;
+    const char *nl = in->p < in->end ? memchr(in->p, '\n', (size_t)(in->end - in->p)) : NULL;
+    size_t klen = strlen(key);
+    if (nl == NULL) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "audit leaf line %d: missing (expected %s=)",
+                             in->lineno, key);
+    }
+    if ((size_t)(nl - in->p) <= klen || memcmp(in->p, key, klen) != 0 || in->p[klen] != '=') {
+        if ((size_t)(nl - in->p) == klen && memcmp(in->p, key, klen) == 0) {
+            return vg_reason_set(why, VG_ERR_MALFORMED,
+                                 "audit leaf line %d: expected %s=", in->lineno, key);
+        }
+        return vg_reason_set(why, VG_ERR_MALFORMED,
+                             "audit leaf line %d: expected %s= (unknown key or wrong order)",
+                             in->lineno, key);
+    }
+    *value = in->p + klen + 1;
+    *len = (size_t)(nl - *value);
+    in->p = nl + 1;
+    return VG_OK;
+}
+
+static bool
+s_parse_u64(uint64_t *out, const char *s, size_t len)
+{
+    if (len == 0 || len > S_U64_DIGITS_MAX || (len > 1 && s[0] == '0')) {
+        return false;
+    }
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return false;
+        }
+        uint64_t d = (uint64_t)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10) {
+            return false;
+        }
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
+
+/* Exactly 2 * n lowercase hex digits. */
+static bool
+s_parse_hex(uint8_t *out, size_t n, const char *s, size_t len)
+{
+    char buf[2 * VG_HASH_LEN + 1];
+    if (len != 2 * n || len >= sizeof buf) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+            return false;
+        }
+    }
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return vg_hex_decode(out, n, buf) == VG_OK;
+}
+
+/* Sorted, duplicate-free, non-empty comma-separated names. */
+static vg_err
+s_parse_list(vg_strlist *out, const char *s, size_t len, const s_in *in, vg_reason *why)
+{
+    char prev[VG_AUDIT_NAME_MAX] = "";
+    const char *end = s + len;
+    for (const char *p = s; p <= end;) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *stop = comma ? comma : end;
+        char item[VG_AUDIT_NAME_MAX];
+        size_t n = (size_t)(stop - p);
+        if (!s_name_ok(p, n) || out->n >= VG_AUDIT_LIST_MAX) {
+            return vg_reason_set(why, VG_ERR_MALFORMED,
+                                 "audit leaf line %d: list item %zu is empty or invalid, or the "
+                                 "list is too long",
+                                 in->lineno, out->n + 1);
+        }
+        memcpy(item, p, n);
+        item[n] = '\0';
+        if (out->n > 0 && strcmp(prev, item) >= 0) {
+            return vg_reason_set(why, VG_ERR_MALFORMED,
+                                 "audit leaf line %d: list not sorted or has duplicates",
+                                 in->lineno);
+        }
+        if (vg_strlist_add(out, item) != VG_OK) {
+            return VG_ERR_NOMEM;
+        }
+        memcpy(prev, item, n + 1);
+        p = stop + 1;
+    }
+    return VG_OK;
+}
+
+static vg_err
+s_take_field(s_in *in, const s_field *f, vg_audit_event *ev, vg_reason *why)
+{
+    const char *v = NULL;
+    size_t len = 0;
+    vg_err rc = s_take(in, f->key, &v, &len, why);
+    if (rc != VG_OK) {
+        return rc;
+    }
+    char *member = (char *)ev + f->off;
+    bool ok = false;
+    switch (f->type) {
+    case S_ALERT_OPT:
+    case S_ALERT:
+        ev->has_alert_id = len > 0;
+        ok = (len == 0 && f->type == S_ALERT_OPT) ||
+             s_parse_hex(ev->alert_id, VG_ALERT_ID_LEN, v, len);
+        break;
+    case S_NAME_OPT:
+    case S_NAME:
+        ok = (len == 0 && f->type == S_NAME_OPT) || s_name_ok(v, len);
+        if (ok) {
+            memcpy(member, v, len);
+            member[len] = '\0';
+        }
+        break;
+    case S_HASH:
+        ok = s_parse_hex(ev->hash, VG_HASH_LEN, v, len);
+        break;
+    case S_LIST:
+        return s_parse_list((vg_strlist *)(void *)member, v, len, in, why);
+    case S_U64:
+        ok = s_parse_u64((uint64_t *)(void *)member, v, len);
+        break;
+    }
+    if (!ok) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "audit leaf line %d: invalid value for %s",
+                             in->lineno, f->key);
+    }
+    return VG_OK;
+}
+
+/* The magic line and index, kind, time_ms; *kind_out is the kind's table row. */
+static vg_err
+s_take_header(s_in *in, vg_audit_event *ev, const s_kind_info **kind_out, vg_reason *why)
+{
+    size_t mlen = strlen(VG_AUDIT_LEAF_MAGIC);
+    in->lineno = 1;
+    if ((size_t)(in->end - in->p) <= mlen || memcmp(in->p, VG_AUDIT_LEAF_MAGIC, mlen) != 0 ||
+        in->p[mlen] != '\n') {
+        return vg_reason_set(why, VG_ERR_MALFORMED,
+                             "audit leaf line 1: expected '" VG_AUDIT_LEAF_MAGIC "'");
+    }
+    in->p += mlen + 1;
+    static const s_field index = S_F("index", S_U64, index);
+    static const s_field time = S_F("time_ms", S_U64, time_ms);
+    vg_err rc = s_take_field(in, &index, ev, why);
+    const char *v = NULL;
+    size_t len = 0;
+    if (rc == VG_OK) {
+        rc = s_take(in, "kind", &v, &len, why);
+    }
+    if (rc != VG_OK) {
+        return rc;
+    }
+    const s_kind_info *k = NULL;
+    for (size_t i = 0; i < S_N_KINDS && k == NULL; i++) {
+        if (strlen(s_kinds[i].name) == len && memcmp(s_kinds[i].name, v, len) == 0) {
+            k = &s_kinds[i];
+        }
+    }
+    if (k == NULL) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "audit leaf line %d: unknown kind", in->lineno);
+    }
+    ev->kind = k->kind;
+    *kind_out = k;
+    return s_take_field(in, &time, ev, why);
+}
+
+vg_err
+vg_audit_leaf_parse(vg_audit_event *out, const uint8_t *leaf, size_t len, vg_reason *why)
+{
+    if (len > VG_AUDIT_LEAF_MAX_BYTES) {
+        return vg_reason_set(why, VG_ERR_TOO_LARGE, "audit leaf of %zu bytes is over %d", len,
+                             VG_AUDIT_LEAF_MAX_BYTES);
+    }
+    vg_audit_event ev = {0};
+    s_in in = {.p = (const char *)leaf, .end = (const char *)leaf + len};
+    const s_kind_info *k = NULL;
+    vg_err rc = s_take_header(&in, &ev, &k, why);
+    for (size_t i = 0; rc == VG_OK && i < S_FIELDS_MAX && k->fields[i] != NULL; i++) {
+        rc = s_take_field(&in, k->fields[i], &ev, why);
+    }
+    if (rc == VG_OK && in.p != in.end) {
+        rc = vg_reason_set(why, VG_ERR_MALFORMED,
+                           "audit leaf: unexpected data after line %d (unknown key or extra "
+                           "line)",
+                           in.lineno);
+    }
+    if (rc != VG_OK) {
+        vg_audit_event_fini(&ev);
+        return rc;
+    }
+    *out = ev;
+    return VG_OK;
+}
