@@ -100,6 +100,11 @@ vgb_reply_confirm(vgb_broker *b, const vgb_from *from, const uint8_t *alert_id,
     }
     c.status = st;
     c.code = code;
+    c.tree_size = vgb_ledger_size(b);
+    if (b->cp_note != NULL) {
+        c.checkpoint.data = (uint8_t *)b->cp_note;
+        c.checkpoint.len = strlen(b->cp_note);
+    }
     c.reason = (char *)(reason ? reason : "");
     if (missing != NULL) {
         c.n_missing = missing->n;
@@ -150,6 +155,16 @@ vgb_reply_reject(vgb_broker *b, const vgb_from *from, const uint8_t *alert_id, v
         vg_err rc = vgb_store_insert_rejection(b->store, vg_clock_wall_ms(b->clock), from->agency,
                                                alert_id, s_code_name(code), reason);
         (void)rc; /* logged by the store; the rejection still goes back */
+        vg_audit_event ev = {.kind = VG_AUDIT_REJECTED, .has_alert_id = alert_id != NULL};
+        if (alert_id != NULL) {
+            memcpy(ev.alert_id, alert_id, VG_ALERT_ID_LEN);
+        }
+        snprintf(ev.code, sizeof ev.code, "%s", s_code_name(code));
+        snprintf(ev.transport, sizeof ev.transport, "%s", from->agency);
+        if (from->claimed != NULL && vg_agency_id_is_valid(from->claimed)) {
+            snprintf(ev.sender, sizeof ev.sender, "%s", from->claimed);
+        }
+        vgb_ledger_append(b, 0, &ev);
     }
     vgb_reply_confirm(b, from, alert_id, VIGIL__CONFIRM_STATUS__CONFIRM_REJECTED, code, reason,
                       missing);
@@ -250,9 +265,25 @@ s_accept(vgb_broker *b, const vgb_from *from, const vg_envelope *env)
                       NULL, NULL);
 }
 
-static void
-s_publish(vgb_broker *b, const vgb_from *from, const ProtobufCBinaryData *bytes)
+/* The signer an envelope names, unverified: only for the audit of a rejection. */
+static char *
+s_claimed_signer(const ProtobufCBinaryData *bytes)
 {
+    Vigil__SignedEnvelope *se = vigil__signed_envelope__unpack(NULL, bytes->len, bytes->data);
+    char *claimed = se != NULL && vg_agency_id_is_valid(se->signer) ? vg_strdup(se->signer) : NULL;
+    if (se != NULL) {
+        vigil__signed_envelope__free_unpacked(se, NULL);
+    }
+    return claimed;
+}
+
+static void
+s_publish(vgb_broker *b, const vgb_from *from_conn, const ProtobufCBinaryData *bytes)
+{
+    char *claimed = s_claimed_signer(bytes);
+    vgb_from copy = *from_conn;
+    copy.claimed = claimed;
+    const vgb_from *from = &copy;
     vg_envelope *env = NULL;
     vg_reason why = {{0}};
     vg_strlist missing = {0};
@@ -284,6 +315,7 @@ s_publish(vgb_broker *b, const vgb_from *from, const ProtobufCBinaryData *bytes)
     }
     vg_strlist_fini(&missing);
     vg_envelope_destroy(&env);
+    free(claimed);
 }
 
 /* ---- receipts ------------------------------------------------------------------ */
@@ -455,7 +487,13 @@ s_dispatch(vgb_broker *b, vgb_from *from, const uint8_t *data, size_t len)
         vgb_track_share(b, from, &cf->share->signed_share);
         break;
     case VIGIL__CLIENT_FRAME__KIND_QUERY:
-        vgb_track_query(b, from, cf->query);
+        if (cf->query->kind == VIGIL__QUERY_KIND__QUERY_CHECKPOINT ||
+            cf->query->kind == VIGIL__QUERY_KIND__QUERY_INCLUSION ||
+            cf->query->kind == VIGIL__QUERY_KIND__QUERY_CONSISTENCY) {
+            vgb_ledger_query(b, from, cf->query);
+        } else {
+            vgb_track_query(b, from, cf->query);
+        }
         break;
     case VIGIL__CLIENT_FRAME__KIND_PUBLISH:
         s_publish(b, from, &cf->publish->signed_envelope);
@@ -524,10 +562,16 @@ s_finish_batch(vgb_broker *b)
     bool committed = true;
     vg_reason why = {{0}};
     vg_err rc = VG_OK;
-    if (vgb_store_in_transaction(b->store)) {
+    if (b->batch_failed) { /* a state change without its audit leaf must not commit */
+        vgb_store_rollback(b->store);
+        committed = false;
+        rc = VG_ERR_IO;
+        b->batch_failed = false;
+    } else if (vgb_store_in_transaction(b->store)) {
         rc = vgb_store_commit(b->store, &why);
         committed = rc == VG_OK;
     }
+    vgb_ledger_after_commit(b, committed);
     for (size_t i = 0; i < b->n_replies; i++) {
         vgb_reply *r = &b->replies[i];
         if (!committed && r->needs_commit) {
@@ -556,6 +600,7 @@ vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop)
 {
     while (!*stop) {
         long timeout = vgb_track_service(b);
+        vgb_ledger_service(b);
         s_finish_batch(b); /* what the timers did, committed before it is told */
         long delivery = vgb_delivery_service(b);
         timeout = delivery < timeout ? delivery : timeout;
@@ -666,6 +711,9 @@ vgb_broker_new(vgb_broker **out, const vg_broker_config *cfg, const vg_clock *cl
     if (rc == VG_OK) {
         rc = vgb_store_open(&b->store, cfg->store_path, why);
     }
+    if (rc == VG_OK) {
+        rc = vgb_ledger_open(b, why);
+    }
     if (rc == VG_OK && vgb_track_start(b) != VG_OK) {
         rc = vg_reason_set(why, VG_ERR_IO, "cannot rebuild deadlines from the store %s",
                            cfg->store_path);
@@ -716,6 +764,7 @@ vgb_broker_destroy(vgb_broker **b_p)
         zmq_ctx_term(b->ctx);
     }
     vgb_track_fini(b);
+    vgb_ledger_close(b);
     vgb_store_destroy(&b->store);
     for (size_t i = 0; i < b->n_agencies; i++) {
         free(b->agencies[i].inflight);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "broker.h"
+#include "audit.h"
 #include "store.h"
 #include "vigil.pb-c.h"
 #include "vigil/envelope.h"
@@ -107,6 +108,13 @@ struct vgb_broker {
     vgb_pending_event *events; /* this batch's events */
     size_t n_events, cap_events;
     int64_t next_alarm_check_mono; /* offline alarms are checked once a second */
+    vgb_audit *audit;              /* the Merkle log, in the store's transactions */
+    bool batch_failed;             /* a leaf could not be written: roll the batch back */
+    char *cp_note;                 /* latest committed checkpoint (signed note) */
+    uint64_t cp_size;              /* its tree size */
+    int64_t cp_mono;               /* when it was signed */
+    char *cp_pending;              /* signed in this batch, published after the commit */
+    uint64_t cp_pending_size;      /* its tree size */
 };
 
 /* One received frame and who sent it. */
@@ -116,6 +124,7 @@ typedef struct vgb_from {
     const char *agency;       /* ZAP User-Id: the authenticated sender */
     int agency_idx;           /* index into agencies, or -1 */
     uint64_t request_id;      /* echoed in the reply */
+    const char *claimed;      /* the sender an envelope claims (for the audit), or NULL */
 } vgb_from;
 
 /* Index of agency id in b->agencies, or -1. */
@@ -145,6 +154,22 @@ void vgb_reply_error(vgb_broker *b, const vgb_from *from, Vigil__RejectCode code
 void vgb_after_add(vgb_broker *b, size_t agency, uint64_t seq);
 /* Makes sure the batch transaction is open. */
 bool vgb_txn(vgb_broker *b);
+
+/* ledger.c: the audit log's side of every event */
+/* Opens the log over the store (creating its tables). */
+vg_err vgb_ledger_open(vgb_broker *b, vg_reason *why) VG_MUST_USE;
+void vgb_ledger_close(vgb_broker *b);
+/* Appends ev as a leaf (linked to alert seq when not 0) in the batch
+ * transaction; a failure marks the batch failed (it is rolled back). */
+void vgb_ledger_append(vgb_broker *b, uint64_t seq, vg_audit_event *ev);
+/* Signs a checkpoint when due (every cfg leaves or interval). */
+void vgb_ledger_service(vgb_broker *b);
+/* After the batch: publishes (committed) or forgets the pending checkpoint. */
+void vgb_ledger_after_commit(vgb_broker *b, bool committed);
+/* Current tree size (0 when unknown). */
+uint64_t vgb_ledger_size(vgb_broker *b);
+/* Answers QUERY_CHECKPOINT, QUERY_INCLUSION and QUERY_CONSISTENCY. */
+void vgb_ledger_query(vgb_broker *b, const vgb_from *from, const Vigil__Query *q);
 
 /* delivery.c */
 /* Makes rid the agency's receiving connection: everything unreceipted is sent again. */

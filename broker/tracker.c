@@ -188,7 +188,52 @@ typedef struct s_event {
     const char *extra_agency; /* also told (escalation contact) */
     const char *extra_role;   /* also told (escalation role) */
     bool everyone;            /* agency events: the whole network */
+    const uint8_t *hash;      /* audit: receipt or share hash */
+    int64_t deadline_ms;      /* audit: the deadline that passed */
+    const char *target;       /* audit: who an escalation went to */
 } s_event;
+
+/* The audit leaf of an event (ACCEPTED and COMPLETE have none here: the
+ * first is written where the envelope is at hand, the second is implied). */
+static void
+s_audit(vgb_broker *b, const s_event *ev, const vgb_alert_meta *m)
+{
+    static const vg_audit_kind kinds[] = {
+        [VIGIL__EVENT_KIND__EVENT_DELIVERED] = VG_AUDIT_DELIVERED,
+        [VIGIL__EVENT_KIND__EVENT_ACKNOWLEDGED] = VG_AUDIT_ACKNOWLEDGED,
+        [VIGIL__EVENT_KIND__EVENT_IN_PROGRESS] = VG_AUDIT_IN_PROGRESS,
+        [VIGIL__EVENT_KIND__EVENT_DECLINED] = VG_AUDIT_DECLINED,
+        [VIGIL__EVENT_KIND__EVENT_SHARED] = VG_AUDIT_SHARED,
+        [VIGIL__EVENT_KIND__EVENT_OVERDUE] = VG_AUDIT_OVERDUE,
+        [VIGIL__EVENT_KIND__EVENT_ESCALATED] = VG_AUDIT_ESCALATED,
+        [VIGIL__EVENT_KIND__EVENT_AGENCY_OFFLINE] = VG_AUDIT_AGENCY_OFFLINE,
+        [VIGIL__EVENT_KIND__EVENT_AGENCY_ONLINE] = VG_AUDIT_AGENCY_ONLINE,
+    };
+    if ((size_t)ev->kind >= sizeof kinds / sizeof kinds[0] || kinds[ev->kind] == 0) {
+        return;
+    }
+    vg_audit_event a = {.kind = kinds[ev->kind],
+                        .has_alert_id = m != NULL,
+                        .deadline_ms = (uint64_t)ev->deadline_ms,
+                        .level = ev->level,
+                        .pending = ev->count};
+    if (m != NULL) {
+        memcpy(a.alert_id, m->id, VG_ALERT_ID_LEN);
+    }
+    if (ev->hash != NULL) {
+        memcpy(a.hash, ev->hash, VG_HASH_LEN);
+    }
+    /* shared: the leaf's agency is the sharer, its list the new recipient */
+    const char *agency = ev->kind == VIGIL__EVENT_KIND__EVENT_SHARED ? ev->detail : ev->about;
+    snprintf(a.agency, sizeof a.agency, "%s", agency ? agency : "");
+    snprintf(a.target, sizeof a.target, "%s", ev->target ? ev->target : "");
+    if (ev->kind == VIGIL__EVENT_KIND__EVENT_SHARED &&
+        vg_strlist_add(&a.agencies, ev->about) != VG_OK) {
+        b->batch_failed = true;
+    }
+    vgb_ledger_append(b, ev->seq, &a);
+    vg_strlist_fini(&a.agencies);
+}
 
 static void
 s_queue_event(vgb_broker *b, size_t agency, const vgb_event_row *row, const vgb_alert_meta *m)
@@ -263,6 +308,7 @@ s_emit(vgb_broker *b, const s_event *ev)
     if (ev->extra_role != NULL) {
         s_hear_role(au, b, ev->extra_role);
     }
+    s_audit(b, ev, has_meta ? &meta : NULL);
     vgb_event_row row = {.time_ms = vg_clock_wall_ms(b->clock),
                          .kind = (int)ev->kind,
                          .alert_seq = ev->seq,
@@ -333,6 +379,22 @@ vgb_track_accepted(vgb_broker *b, uint64_t seq, const vg_envelope *env)
     s_deadline_ctx c = {b, vg_clock_wall_ms(b->clock) + (int64_t)dur, VG_OK};
     vg_err rc = vgb_store_recipients_of(b->store, seq, s_set_deadline_row, &c);
     rc = rc != VG_OK ? rc : c.rc;
+    if (rc == VG_OK) {
+        vg_audit_event a = {.kind = VG_AUDIT_ACCEPTED,
+                            .has_alert_id = true,
+                            .version = vg_envelope_network_version(env)};
+        memcpy(a.alert_id, vg_envelope_id(env), VG_ALERT_ID_LEN);
+        memcpy(a.hash, vg_envelope_hash(env), VG_HASH_LEN);
+        snprintf(a.sender, sizeof a.sender, "%s", vg_envelope_sender(env));
+        const vg_strlist *r = vg_envelope_recipients(env);
+        for (size_t i = 0; i < r->n && rc == VG_OK; i++) {
+            rc = vg_strlist_add(&a.agencies, r->items[i]);
+        }
+        if (rc == VG_OK) {
+            vgb_ledger_append(b, seq, &a);
+        }
+        vg_strlist_fini(&a.agencies);
+    }
     if (rc == VG_OK) {
         s_event ev = {.kind = VIGIL__EVENT_KIND__EVENT_ACCEPTED,
                       .seq = seq,
@@ -447,7 +509,8 @@ s_apply(vgb_broker *b, const vgb_from *from, const vg_receipt *r, const vgb_aler
                       .detail = kind == VG_RECEIPT_ACKNOWLEDGED ? vg_receipt_officer(r)
                                                                 : vg_receipt_reason(r),
                       .receipt = bytes,
-                      .receipt_len = len};
+                      .receipt_len = len,
+                      .hash = vg_receipt_hash(r)};
         rc = s_emit(b, &ev);
     }
     bool complete = false;
@@ -575,7 +638,8 @@ vgb_track_share(vgb_broker *b, const vgb_from *from, const ProtobufCBinaryData *
         s_event ev = {.kind = VIGIL__EVENT_KIND__EVENT_SHARED,
                       .seq = alert.seq,
                       .about = vg_share_to(sh),
-                      .detail = from->agency};
+                      .detail = from->agency,
+                      .hash = vg_share_hash(sh)};
         rc = rc ? rc : s_emit(b, &ev);
         vgb_rrow row = {
             .seq = alert.seq, .required = true, .state = VGB_PENDING, .deadline_ms = deadline};
@@ -1001,7 +1065,10 @@ static vg_err
 s_step(vgb_broker *b, const vgb_rrow *r, vgb_agency *a)
 {
     int64_t now = vg_clock_wall_ms(b->clock);
-    s_event ev = {.seq = r->seq, .about = r->agency, .level = r->esc_level + 1};
+    s_event ev = {.seq = r->seq,
+                  .about = r->agency,
+                  .level = r->esc_level + 1,
+                  .deadline_ms = r->deadline_ms};
     char detail[128];
     if (r->esc_level == 0) {
         ev.kind = VIGIL__EVENT_KIND__EVENT_OVERDUE;
@@ -1025,6 +1092,7 @@ s_step(vgb_broker *b, const vgb_rrow *r, vgb_agency *a)
             snprintf(detail, sizeof detail, "contact:none");
         }
         ev.detail = detail;
+        ev.target = detail;
     }
     vg_err rc = vgb_store_set_escalation(b->store, r->seq, r->agency, r->esc_level + 1, now);
     rc = rc == VG_OK ? s_emit(b, &ev) : rc;

@@ -15,6 +15,8 @@
  *     redeliver_max = 5m            ; redelivery interval ceiling
  *     batch = 256                   ; most frames handled per transaction
  *     offline_alarm = 5m            ; agency away this long with alerts waiting: alarm
+ *     checkpoint_leaves = 256       ; sign an audit checkpoint at least every N leaves
+ *     checkpoint_interval = 10s     ; ... or this often when the log grew
  *     [network]
  *     document = network.signed
  *     admin_key = <64 hex>
@@ -41,6 +43,8 @@ typedef struct vg_broker_config {
     uint64_t redeliver_max_ms;        /* redelivery interval ceiling */
     int64_t batch;                    /* frames per group commit */
     uint64_t offline_alarm_ms;        /* absence that raises an agency-offline alarm */
+    int64_t checkpoint_leaves;        /* audit checkpoint at least every N leaves */
+    uint64_t checkpoint_interval_ms;  /* ... or this often when the log grew */
     char *document_path;              /* signed network document, resolved */
     char *admin_key_hex;              /* pinned admin key as written */
     uint8_t admin_pk[VG_SIGN_PK_LEN]; /* admin_key decoded */

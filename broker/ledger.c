@@ -1,0 +1,221 @@
+/* ledger.c — the broker's use of its audit log (broker/audit.h): a leaf for
+ * every event in the same transaction as the state it describes, signed
+ * checkpoints every N leaves or T seconds (published only once committed),
+ * and the proofs agencies ask for to witness the log. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker_internal.h"
+#include "store_internal.h"
+#include "vigil/log.h"
+
+static const char s_link_table[] = "CREATE TABLE IF NOT EXISTS audit_alert_leaves("
+                                   " alert_seq INTEGER NOT NULL, leaf_idx INTEGER NOT NULL,"
+                                   " PRIMARY KEY(alert_seq, leaf_idx)) WITHOUT ROWID;";
+
+vg_err
+vgb_ledger_open(vgb_broker *b, vg_reason *why)
+{
+    sqlite3 *db = vgb_store_db(b->store);
+    vg_err rc = vgb_store_begin(b->store, why);
+    if (rc == VG_OK) {
+        rc = vgb_audit_create_tables(db, why);
+    }
+    if (rc == VG_OK && sqlite3_exec(db, s_link_table, NULL, NULL, NULL) != SQLITE_OK) {
+        rc = vg_reason_set(why, VG_ERR_IO, "cannot create the audit index: %s", sqlite3_errmsg(db));
+    }
+    if (rc == VG_OK) {
+        rc = vgb_store_commit(b->store, why);
+    } else {
+        vgb_store_rollback(b->store);
+    }
+    if (rc == VG_OK) {
+        rc = vgb_audit_open(&b->audit, db, vg_netdoc_network(b->doc), b->keys, why);
+    }
+    char *note = NULL;
+    uint64_t size = 0;
+    if (rc == VG_OK &&
+        vgb_audit_checkpoint_latest(b->audit, &note, NULL, &size, NULL, NULL) == VG_OK) {
+        b->cp_note = note;
+        b->cp_size = size;
+    }
+    b->cp_mono = vg_clock_mono_ms(b->clock);
+    return rc;
+}
+
+void
+vgb_ledger_close(vgb_broker *b)
+{
+    vgb_audit_destroy(&b->audit);
+    free(b->cp_note);
+    free(b->cp_pending);
+    b->cp_note = b->cp_pending = NULL;
+}
+
+void
+vgb_ledger_append(vgb_broker *b, uint64_t seq, vg_audit_event *ev)
+{
+    vg_reason why = {{0}};
+    uint64_t idx = 0;
+    ev->time_ms = (uint64_t)vg_clock_wall_ms(b->clock);
+    vg_err rc = vgb_txn(b) ? vgb_audit_append(b->audit, ev, &idx, &why) : VG_ERR_INTERNAL;
+    if (rc == VG_OK && seq != 0) {
+        static const char sql[] =
+            "INSERT OR IGNORE INTO audit_alert_leaves(alert_seq, leaf_idx) VALUES (?1, ?2)";
+        sqlite3_stmt *st = vgb_store_stmt(b->store, sql);
+        if (st == NULL) {
+            rc = VG_ERR_INTERNAL;
+        } else {
+            sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+            sqlite3_bind_int64(st, 2, (sqlite3_int64)idx);
+            rc = sqlite3_step(st) == SQLITE_DONE ? VG_OK : VG_ERR_IO;
+            sqlite3_reset(st);
+        }
+    }
+    if (rc != VG_OK) {
+        vg_log(VG_LOG_ERROR, "broker", "audit.append", "kind=%s code=%s reason=\"%s\"",
+               vg_audit_kind_name(ev->kind), vg_err_code(rc), why.text);
+        b->batch_failed = true; /* no state without its leaf: the batch is rolled back */
+    }
+}
+
+uint64_t
+vgb_ledger_size(vgb_broker *b)
+{
+    uint64_t size = 0;
+    uint8_t root[VG_MERKLE_HASH_LEN];
+    return vgb_audit_head(b->audit, &size, root, NULL) == VG_OK ? size : 0;
+}
+
+void
+vgb_ledger_service(vgb_broker *b)
+{
+    uint64_t size = vgb_ledger_size(b);
+    int64_t now = vg_clock_mono_ms(b->clock);
+    bool due = size > b->cp_size && (size - b->cp_size >= (uint64_t)b->cfg->checkpoint_leaves ||
+                                     now - b->cp_mono >= (int64_t)b->cfg->checkpoint_interval_ms);
+    if (!due || b->cp_pending != NULL || !vgb_txn(b)) {
+        return;
+    }
+    vg_checkpoint *cp = NULL;
+    vg_reason why = {{0}};
+    vg_err rc = vgb_audit_checkpoint_sign(b->audit, vg_clock_wall_ms(b->clock), &cp, &why);
+    if (rc == VG_OK) {
+        b->cp_pending = vg_strdup(vg_checkpoint_note(cp));
+        b->cp_pending_size = vg_checkpoint_size(cp);
+    } else if (rc != VG_ERR_DUPLICATE) {
+        vg_log(VG_LOG_ERROR, "broker", "audit.checkpoint", "code=%s reason=\"%s\"", vg_err_code(rc),
+               why.text);
+    }
+    b->cp_mono = now;
+    vg_checkpoint_destroy(&cp);
+}
+
+void
+vgb_ledger_after_commit(vgb_broker *b, bool committed)
+{
+    if (b->cp_pending == NULL) {
+        return;
+    }
+    if (committed) {
+        free(b->cp_note);
+        b->cp_note = b->cp_pending;
+        b->cp_size = b->cp_pending_size;
+        vg_log(VG_LOG_DEBUG, "broker", "audit.checkpoint", "size=%llu",
+               (unsigned long long)b->cp_size);
+    } else {
+        free(b->cp_pending);
+    }
+    b->cp_pending = NULL;
+}
+
+/* ---- proofs ------------------------------------------------------------------------ */
+
+static void
+s_result_proof(Vigil__QueryResult *res, vg_merkle_hash *hashes, size_t n, ProtobufCBinaryData *bin)
+{
+    for (size_t i = 0; i < n; i++) {
+        bin[i].data = hashes[i];
+        bin[i].len = VG_MERKLE_HASH_LEN;
+    }
+    res->n_proof = n;
+    res->proof = bin;
+}
+
+static vg_err
+s_alert_leaves(vgb_broker *b, const Vigil__Query *q, uint64_t **out, size_t *n, vg_reason *why)
+{
+    vgb_alert_row row;
+    if (q->alert_id.len != VG_ALERT_ID_LEN ||
+        vgb_store_find_alert(b->store, q->alert_id.data, &row) != VG_OK) {
+        return vg_reason_set(why, VG_ERR_UNKNOWN_ALERT, "no alert with this id");
+    }
+    static const char sql[] =
+        "SELECT leaf_idx FROM audit_alert_leaves WHERE alert_seq = ?1 ORDER BY leaf_idx";
+    sqlite3_stmt *st = vgb_store_stmt(b->store, sql);
+    if (st == NULL) {
+        return VG_ERR_INTERNAL;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)row.seq);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            uint64_t *nv = realloc(*out, cap * sizeof *nv);
+            if (nv == NULL) {
+                sqlite3_reset(st);
+                return VG_ERR_NOMEM;
+            }
+            *out = nv;
+        }
+        (*out)[(*n)++] = (uint64_t)sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? VG_OK : VG_ERR_IO;
+}
+
+void
+vgb_ledger_query(vgb_broker *b, const vgb_from *from, const Vigil__Query *q)
+{
+    Vigil__QueryResult res = VIGIL__QUERY_RESULT__INIT;
+    vg_merkle_hash hashes[VG_MERKLE_PROOF_MAX];
+    ProtobufCBinaryData bin[VG_MERKLE_PROOF_MAX];
+    vg_reason why = {{0}};
+    vg_err rc = VG_OK;
+    size_t n = 0;
+    uint8_t *leaf = NULL;
+    uint64_t *idx = NULL;
+    res.checkpoint.data = (uint8_t *)b->cp_note;
+    res.checkpoint.len = b->cp_note ? strlen(b->cp_note) : 0;
+    res.tree_size = b->cp_size;
+    if (q->kind == VIGIL__QUERY_KIND__QUERY_CONSISTENCY) {
+        rc = vgb_audit_consistency_proof(b->audit, q->old_size, q->tree_size, hashes, &n, &why);
+        s_result_proof(&res, hashes, n, bin);
+        res.tree_size = q->tree_size;
+    } else if (q->kind == VIGIL__QUERY_KIND__QUERY_INCLUSION && q->alert_id.len > 0) {
+        rc = s_alert_leaves(b, q, &idx, &n, &why);
+        res.leaf_indices = idx;
+        res.n_leaf_indices = n;
+    } else if (q->kind == VIGIL__QUERY_KIND__QUERY_INCLUSION) {
+        rc = vgb_audit_inclusion_proof(b->audit, q->leaf_index, q->tree_size, hashes, &n, &why);
+        s_result_proof(&res, hashes, n, bin);
+        size_t len = 0;
+        rc = rc == VG_OK ? vgb_audit_leaf(b->audit, q->leaf_index, &leaf, &len, &why) : rc;
+        res.leaf.data = leaf;
+        res.leaf.len = len;
+        res.leaf_index = q->leaf_index;
+        res.tree_size = q->tree_size;
+    }
+    if (rc != VG_OK) {
+        vgb_reply_error(b, from, (Vigil__RejectCode)vg_reject_code(rc), why.text);
+    } else {
+        Vigil__BrokerFrame f = VIGIL__BROKER_FRAME__INIT;
+        f.kind_case = VIGIL__BROKER_FRAME__KIND_RESULT;
+        f.result = &res;
+        vgb_reply_queue(b, from, &f, false);
+    }
+    free(leaf);
+    free(idx);
+}
