@@ -4,12 +4,22 @@
 # it is kept between runs, with its stores), starts the broker and a listening
 # agent for police, licensing and children's services on 127.0.0.1, and has
 # the Home Office publish a demo warning about taxi drivers and child sexual
-# exploitation. The policy makes it reach licensing even though the Home
-# Office addresses only the police.
+# exploitation. The policy makes it reach licensing and children's services
+# even though the Home Office addresses only the police.
 #
-# It then shows the alerts as they arrive until Ctrl-C, which stops the
-# network. VIGIL_RUN_ONCE=1 stops it right after the demo alert has been
-# delivered everywhere (for scripts).
+# Then the Rotherham failure, replayed with vigil watching: police and
+# children's services acknowledge, licensing does not. The demo network is
+# made with a 20 s deadline for high-severity alerts (vigilctl init
+# --deadline high=20s; a real network keeps the default 1 h) so the alert
+# becomes overdue for licensing within the run: the script waits for that,
+# then shows the Home Office's `outstanding --overdue`, the alert's `status`,
+# the Home Office's event stream and the broker's unshared-alert report
+# (`vigilctl report --unshared`). A ./net made by an older run keeps its
+# deadline: the script says so, and skips the wait when it is too long.
+#
+# It then shows the alerts and the Home Office's events as they arrive until
+# Ctrl-C, which stops the network. VIGIL_RUN_ONCE=1 stops it right after the
+# demo (for scripts).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=deploy/deps.sh
@@ -24,10 +34,25 @@ net=net
 if [ -e "$net" ]; then
   echo "run: using the existing network in ./$net (remove it to start afresh)"
 else
+  # A 20 s deadline for high alerts, so that the demo shows one going overdue.
   "$bin/vigilctl" init "$net" --agencies police,licensing,childrens-services,home-office \
-    --oversight oversight
+    --oversight oversight --deadline high=20s
 fi
 "$bin/vigilctl" check "$net" >/dev/null
+
+# The deadline of high alerts in this network, in seconds (0 when unknown).
+deadline_text=$("$bin/vigilctl" network show --dir "$net" --json |
+  python3 -c 'import json, sys; print(json.load(sys.stdin).get("deadlines", {}).get("high", ""))')
+deadline_s=$(python3 -c '
+import re, sys
+m = re.fullmatch(r"(\d+)(ms|s|m|h|d)", sys.argv[1])
+print(0 if not m else -(-int(m[1]) * {"ms": 1, "s": 1000, "m": 60000, "h": 3600000, "d": 86400000}[m[2]] // 1000))
+' "$deadline_text")
+wait_max_s=120 # the longest the demo waits for a deadline
+if [ "$deadline_text" != 20s ]; then
+  echo "run: ./$net was made by an older run: high alerts have a ${deadline_text:-unknown}" \
+    "deadline, not the demo's 20s. Remove ./$net (rm -rf $net) to get the short demo deadline."
+fi
 
 logs="$net/logs"
 mkdir -p "$logs"
@@ -44,21 +69,35 @@ trap 'exit 0' INT TERM
 pids+=($!)
 for _ in $(seq 100); do
   grep -q broker.ready "$logs/broker.log" 2>/dev/null && break
-  kill -0 "${pids[0]}" 2>/dev/null || { cat "$logs/broker.log" >&2; exit 1; }
+  if ! kill -0 "${pids[0]}" 2>/dev/null; then
+    cat "$logs/broker.log" >&2
+    echo "run: the broker stopped at start (above); if ./$net was made by an older vigil," \
+      "remove it (rm -rf $net) and run again" >&2
+    exit 1
+  fi
   sleep 0.1
 done
 grep -q broker.ready "$logs/broker.log" || { echo "run: the broker did not start" >&2; exit 1; }
 echo "run: broker up ($(grep -o 'endpoint=[^ ]*' "$logs/broker.log" | head -1)), log in $logs/broker.log"
 
+agent() { # agent AGENCY ARGS...: vigil-agent as that agency
+  local agency=$1
+  shift
+  "$bin/vigil-agent" -c "$net/agents/$agency/agent.conf" "$@"
+}
+
 listeners=(police licensing childrens-services)
 for agency in "${listeners[@]}"; do
-  "$bin/vigil-agent" -c "$net/agents/$agency/agent.conf" listen \
-    >"$logs/$agency.alerts" 2>"$logs/$agency.log" &
+  agent "$agency" listen >"$logs/$agency.alerts" 2>"$logs/$agency.log" &
   pids+=($!)
 done
-echo "run: listening as ${listeners[*]}"
+agent home-office events >"$logs/home-office.events" 2>"$logs/home-office-events.log" &
+pids+=($!)
+echo "run: listening as ${listeners[*]}; following the Home Office's events"
+sleep 0.5 # let the event stream subscribe before the demo alert
 
-id=$("$bin/vigil-agent" -c "$net/agents/home-office/agent.conf" publish \
+published_at=$(date +%s)
+id=$(agent home-office publish \
   --severity high --category taxi,cse --to police \
   --event "Child sexual exploitation" \
   --headline "Taxi drivers linked to child sexual exploitation" \
@@ -83,10 +122,49 @@ echo
 echo "=== what licensing received ==="
 cat "$logs/licensing.alerts"
 echo
+
+# Police and children's services acknowledge; licensing does not.
+agent police ack "$id" --officer "DS Khan" --note "Strategy meeting called"
+agent childrens-services ack "$id" --officer "SW Hughes" --note "Children identified and visited"
+echo "run: licensing has not acknowledged alert $id"
+
+if [ "$deadline_s" -gt 0 ] && [ "$deadline_s" -le "$wait_max_s" ]; then
+  wait_s=$((published_at + deadline_s + 2 - $(date +%s)))
+  if [ "$wait_s" -gt 0 ]; then
+    echo "run: waiting ${wait_s}s for its ${deadline_text} deadline to pass"
+    sleep "$wait_s"
+  fi
+  echo
+  echo "=== home-office: outstanding --overdue ==="
+  agent home-office outstanding --overdue
+else
+  echo "run: not waiting ${deadline_text:-an unknown time} for the deadline (remove ./$net for" \
+    "the 20s demo deadline); showing what is outstanding now"
+  echo
+  echo "=== home-office: outstanding ==="
+  agent home-office outstanding
+fi
+echo
+echo "=== home-office: status $id ==="
+agent home-office status "$id"
+echo
+echo "=== home-office: event stream so far ==="
+cat "$logs/home-office.events"
+echo
+echo "=== vigilctl report --unshared ==="
+if "$bin/vigilctl" report --help >/dev/null 2>&1; then
+  "$bin/vigilctl" report -c "$net/broker/broker.conf" --unshared ||
+    echo "run: vigilctl report failed (status $?)" >&2
+else
+  echo "run: 'vigilctl report' is not available in this build; skipping the unshared-alert report"
+fi
+echo
 if [ "${VIGIL_RUN_ONCE:-0}" = 1 ]; then
   exit 0
 fi
-echo "run: the network is running. Publish more with:"
+echo "run: the network is running. Acknowledge as licensing with:"
+echo "  $bin/vigil-agent -c $net/agents/licensing/agent.conf ack $id --officer NAME"
+echo "run: publish more with:"
 echo "  $bin/vigil-agent -c $net/agents/home-office/agent.conf publish --severity high --category cse --headline '...'"
-echo "run: new alerts appear below; Ctrl-C stops the network."
-tail -n0 -q -f "$logs"/*.alerts
+echo "run: new alerts and the Home Office's events appear below; Ctrl-C stops the network."
+tail -n0 -q -f "$logs"/*.alerts "$logs/home-office.events"

@@ -15,7 +15,9 @@ static const char s_usage[] =
     "usage: vigil-agent -c agent.conf COMMAND [ARGS]\n"
     "\n"
     "An agency's client for the vigil alert network: publish alerts, listen for\n"
-    "the alerts sent to the agency, and send what waits in the local outbox.\n"
+    "the alerts sent to the agency, send what waits in the local outbox, and\n"
+    "acknowledge, decline, share and follow alerts until every agency that must\n"
+    "act has acknowledged them.\n"
     "\n"
     "commands:\n"
     "  publish --severity S --category C,... --headline TEXT [...]\n"
@@ -25,16 +27,47 @@ static const char s_usage[] =
     "                     print each alert sent to this agency, or run CMD per alert\n"
     "  flush [--timeout T]\n"
     "                     send the alerts waiting in the outbox and wait for confirms\n"
+    "  ack ID [--officer NAME] [--note TEXT]\n"
+    "                     a named duty officer has read alert ID (signed receipt)\n"
+    "  progress ID --reason TEXT\n"
+    "                     alert ID is being handled (extends the deadline once)\n"
+    "  decline ID --reason TEXT\n"
+    "                     this agency will not act on alert ID (escalated)\n"
+    "  share ID --to AGENCY --reason TEXT\n"
+    "                     make another agency a required recipient of alert ID\n"
+    "  status ID [--json]\n"
+    "                     where alert ID stands for every agency that must act\n"
+    "  outstanding [--overdue] [--json]\n"
+    "                     alerts this agency sent or must acknowledge, not complete\n"
+    "  events [--since SEQ] [--json] [--count N] [--timeout T]\n"
+    "                     follow this agency's event stream\n"
     "\n"
     "options:\n"
     "  -c, --config FILE  the agency's agent.conf (vigilctl init writes one per agency)\n"
     "  -h, --help         this help\n"
     "\n"
-    "exit status: 0 done; 1 rejected or failed; 2 bad command line; 3 not confirmed\n"
-    "in time (the alert is safe in the outbox) or fewer alerts than --count;\n"
-    "4 agent.conf, keys, network document or local store unusable.\n"
+    "exit status: 0 done (also for a second ack); 1 rejected, refused or failed;\n"
+    "2 bad command line; 3 not confirmed or answered in time (a published alert is\n"
+    "safe in the outbox; a receipt was not recorded) or fewer alerts or events than\n"
+    "--count; 4 agent.conf, keys, network document or local store unusable.\n"
     "\n"
     "'vigil-agent COMMAND --help' says more about each command.\n";
+
+static const struct {
+    const char *name;                                      /* as typed */
+    int (*run)(const char *config, int argc, char **argv); /* the command */
+} s_commands[] = {
+    {"publish", cli_cmd_publish},
+    {"listen", cli_cmd_listen},
+    {"flush", cli_cmd_flush},
+    {"ack", cli_cmd_ack},
+    {"progress", cli_cmd_progress},
+    {"decline", cli_cmd_decline},
+    {"share", cli_cmd_share},
+    {"status", cli_cmd_status},
+    {"outstanding", cli_cmd_outstanding},
+    {"events", cli_cmd_events},
+};
 
 static bool
 s_is_help(const char *arg)
@@ -98,14 +131,10 @@ cli_main(int argc, char **argv)
         fprintf(stderr, "vigil-agent: libsodium failed to initialise\n");
         return CLI_EXIT_FAIL;
     }
-    if (strcmp(cmd, "publish") == 0) {
-        return cli_cmd_publish(config, argc - at, argv + at);
-    }
-    if (strcmp(cmd, "listen") == 0) {
-        return cli_cmd_listen(config, argc - at, argv + at);
-    }
-    if (strcmp(cmd, "flush") == 0) {
-        return cli_cmd_flush(config, argc - at, argv + at);
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++) {
+        if (strcmp(cmd, s_commands[i].name) == 0) {
+            return s_commands[i].run(config, argc - at, argv + at);
+        }
     }
     fprintf(stderr, "vigil-agent: unknown command '%s'\n\n%s", cmd, s_usage);
     return CLI_EXIT_USAGE;

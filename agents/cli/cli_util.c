@@ -1,6 +1,6 @@
 /*
- * cli_util.c — messages, option values, opening the agent and signals for
- * vigil-agent.
+ * cli_util.c — messages, option values, alert ids, opening the agent,
+ * reporting receipts that were not confirmed, and signals for vigil-agent.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -13,6 +13,7 @@
 #include "vigil/agent_config.h"
 #include "vigil/log.h"
 #include "vigil/util.h"
+#include "vigil/wire.h"
 
 volatile sig_atomic_t cli_stop;
 
@@ -66,8 +67,118 @@ cli_parse_timeout(const char *what, const char *opt, const char *text, int64_t *
     return true;
 }
 
+bool
+cli_parse_alert_id(const char *what, const char *text, uint8_t out[VG_ALERT_ID_LEN])
+{
+    vg_reason why = {{0}};
+    if (strlen(text) != VG_ALERT_ID_HEX_LEN || vg_alert_id_parse(out, text, &why) != VG_OK) {
+        cli_error(what, "'%s' is not an alert id: give the 32 hex characters publish printed",
+                  text);
+        return false;
+    }
+    return true;
+}
+
+bool
+cli_take_alert_id(const char *what, int argc, char **argv, uint8_t out[VG_ALERT_ID_LEN])
+{
+    if (optind >= argc) {
+        cli_error(what, "which alert? give its id (32 hex characters)");
+        return false;
+    }
+    if (optind + 1 < argc) {
+        cli_error(what, "unexpected argument '%s' (one alert id; quote text that has spaces)",
+                  argv[optind + 1]);
+        return false;
+    }
+    return cli_parse_alert_id(what, argv[optind], out);
+}
+
+bool
+cli_check_text(const char *what, const char *opt, const char *text, bool required)
+{
+    if (text == NULL || text[0] == '\0') {
+        if (required) {
+            cli_error(what, "%s TEXT is required", opt);
+        }
+        return !required && text == NULL;
+    }
+    if (strlen(text) > VG_SHORT_TEXT_MAX) {
+        cli_error(what, "%s is %zu bytes; the limit is %d", opt, strlen(text), VG_SHORT_TEXT_MAX);
+        return false;
+    }
+    return true;
+}
+
+void
+cli_format_span(char *out, size_t out_len, int64_t ms)
+{
+    uint64_t s = (uint64_t)(ms < 0 ? -(ms / 1000) : ms / 1000);
+    if (s < 60) {
+        snprintf(out, out_len, "%us", (unsigned)s);
+    } else if (s < 3600) {
+        snprintf(out, out_len, "%um%02us", (unsigned)(s / 60), (unsigned)(s % 60));
+    } else if (s < 86400) {
+        snprintf(out, out_len, "%uh%02um", (unsigned)(s / 3600), (unsigned)(s % 3600 / 60));
+    } else {
+        snprintf(out, out_len, "%llud%02uh", (unsigned long long)(s / 86400),
+                 (unsigned)(s % 86400 / 3600));
+    }
+}
+
+void
+cli_one_line(char *out, size_t out_len, const char *text)
+{
+    size_t n = 0;
+    const unsigned char *p = (const unsigned char *)(text ? text : "");
+    for (; *p != '\0' && n + 1 < out_len; p++) {
+        out[n++] = *p == '\n' || *p == '\t' ? ' ' : (*p < 0x20 || *p == 0x7F) ? '?' : (char)*p;
+    }
+    out[n] = '\0';
+    if (*p != '\0' && out_len >= 4) {
+        size_t cut = out_len - 4;
+        while (cut > 0 && ((unsigned char)out[cut] & 0xC0) == 0x80) {
+            cut--; /* never leave half a UTF-8 character */
+        }
+        memcpy(out + cut, "...", 4);
+    }
+}
+
+int
+cli_report_not_confirmed(const char *what, vg_err rc, const vga_confirm *res, const vg_reason *why,
+                         const char *endpoint, int64_t timeout_ms)
+{
+    char idhex[VG_ALERT_ID_HEX_LEN + 1];
+    vg_alert_id_hex(idhex, res->alert_id);
+    if (rc == VG_ERR_TIMEOUT) {
+        char waited[32];
+        vg_duration_format(waited, sizeof waited, (uint64_t)timeout_ms);
+        cli_error(what,
+                  "no answer from the broker at %s within %s: nothing was recorded for alert %s; "
+                  "run the command again once the broker is reachable (doing it twice is "
+                  "harmless)",
+                  endpoint, waited, idhex);
+        return CLI_EXIT_PENDING;
+    }
+    if (res->code != VG_OK) {
+        fprintf(stderr, "vigil-agent: rejected: %s: %s\n", vg_err_code(res->code),
+                res->reason.text);
+        return CLI_EXIT_FAIL;
+    }
+    cli_error(what, "refused: %s (%s)", why->text[0] ? why->text : vg_strerror(rc),
+              vg_err_code(rc));
+    return rc == VG_ERR_INVALID ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+}
+
 int
 cli_session_open(cli_session *s, const char *config, const char *what, bool receive)
+{
+    return cli_session_open_with(s, config, what, receive, false);
+}
+
+int
+cli_session_open_with(cli_session *s, const char *config, const char *what, bool receive,
+                      bool events)
 {
     memset(s, 0, sizeof *s);
     if (config == NULL) {
@@ -85,7 +196,7 @@ cli_session_open(cli_session *s, const char *config, const char *what, bool rece
     vg_log_set_level(cfg->log_level);
     snprintf(s->endpoint, sizeof s->endpoint, "%s", cfg->endpoint);
     vga_config_destroy(&cfg);
-    vga_options opts = {.receive = receive, .software = "vigil-agent"};
+    vga_options opts = {.receive = receive, .events = events, .software = "vigil-agent"};
     rc = vga_agent_open(&s->agent, config, &opts, &why);
     if (rc != VG_OK) {
         cli_error(what,

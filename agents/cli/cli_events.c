@@ -1,0 +1,331 @@
+/*
+ * cli_events.c — vigil-agent events: this agency's event stream (alerts
+ * accepted, delivered, acknowledged, declined, shared, overdue, escalated,
+ * agencies offline and online, ...), one line per event.
+ *
+ * Every event carries the broker's sequence number for this agency, gap-free
+ * from 1. The stream is live: it shows what happens after it starts;
+ * --since SEQ first prints the stored events after SEQ. A live event whose
+ * number skips some (the library dropped events while the reader was slow,
+ * or the connection was replaced) makes it fetch the missing ones from the
+ * broker's store before printing it, and say so on stderr, so the output
+ * is always complete and in order. Events already printed are not printed
+ * twice.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "vigil/clock.h"
+#include "vigil/util.h"
+#include "vigil/wire.h"
+
+#define S_CMD "events"
+#define S_SLICE_MS 200           /* longest wait before the stop flag is looked at again */
+#define S_QUERY_TIMEOUT_MS 10000 /* fetching stored events */
+
+static const char s_help[] =
+    "usage: vigil-agent -c agent.conf events [--json] [--count N] [--timeout T]\n"
+    "                   [--since SEQ]\n"
+    "\n"
+    "Follows this agency's event stream from the broker: one line per event with its\n"
+    "sequence number, time (RFC 3339 UTC), kind (accepted, delivered, acknowledged,\n"
+    "in_progress, declined, shared, overdue, escalated, agency_offline,\n"
+    "agency_online, complete, ...), alert id ('-' for agency events), the agency it\n"
+    "is about and the detail (officer, reason, escalation target, ...). Sequence\n"
+    "numbers are checked: missing events are fetched from the broker (said on\n"
+    "stderr) and printed in order.\n"
+    "\n"
+    "  --since SEQ   first print the stored events after SEQ (0 = from the start)\n"
+    "  --json        one JSON object per line (docs/agent.md), flushed per event\n"
+    "  --count N     stop after N events (stored ones included)\n"
+    "  --timeout T   stop when no event arrived for T; without it, events runs\n"
+    "                until SIGINT or SIGTERM\n"
+    "  -c, --config FILE  the agency's agent.conf\n"
+    "  -h, --help    this help\n"
+    "\n"
+    "exit status: 0 after N events, after --timeout without --count, or on\n"
+    "SIGINT/SIGTERM; 1 failed; 2 bad command line; 3 --count N was given and fewer\n"
+    "than N events came before the timeout, or the broker did not answer; 4\n"
+    "agent.conf, keys or store unusable.\n";
+
+typedef struct s_opts {
+    const char *config; /* -c, overriding the global one */
+    bool json;          /* --json */
+    long count;         /* --count, 0 = no limit */
+    int64_t idle_ms;    /* --timeout, -1 = none */
+    bool since_set;     /* --since given */
+    uint64_t since;     /* --since */
+} s_opts;
+
+/* Where the stream is. */
+typedef struct s_stream {
+    const s_opts *o;  /* options */
+    vga_agent *agent; /* the open agent */
+    bool have_last;   /* last is meaningful */
+    uint64_t last;    /* highest seq printed (or --since) */
+    long printed;     /* events printed */
+    bool failed;      /* stdout is gone */
+} s_stream;
+
+/* ---- arguments ---------------------------------------------------------------------------- */
+
+static bool
+s_parse_number(const char *opt, const char *text, unsigned long long min, unsigned long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || n < min) {
+        cli_error(S_CMD, "%s '%s': give a whole number, %llu or more", opt, text, min);
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
+/* Returns CLI_EXIT_OK to go on, -1 after --help, or an exit status. */
+static int
+s_parse_args(s_opts *o, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"count", required_argument, NULL, 'n'},
+        {"timeout", required_argument, NULL, 't'},
+        {"since", required_argument, NULL, 's'},
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    optind = 0;
+    opterr = 0;
+    int c;
+    bool ok = true;
+    unsigned long long n = 0;
+    while (ok && (c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(s_help, stdout);
+            return -1;
+        } else if (c == 'j') {
+            o->json = true;
+        } else if (c == 'n') {
+            ok = s_parse_number("--count", optarg, 1, &n) && n <= (unsigned long long)INT32_MAX;
+            o->count = (long)n;
+        } else if (c == 't') {
+            ok = cli_parse_timeout(S_CMD, "--timeout", optarg, &o->idle_ms);
+        } else if (c == 's') {
+            ok = s_parse_number("--since", optarg, 0, &n);
+            o->since = n;
+            o->since_set = true;
+        } else if (c == 'c') {
+            o->config = optarg;
+        } else {
+            return cli_bad_option(S_CMD, c, argv);
+        }
+    }
+    if (ok && optind < argc) {
+        cli_error(S_CMD, "unexpected argument '%s'", argv[optind]);
+        ok = false;
+    }
+    return ok ? CLI_EXIT_OK : cli_usage_hint(S_CMD);
+}
+
+/* ---- printing ----------------------------------------------------------------------------- */
+
+static json_t *
+s_event_json(const vga_event *e)
+{
+    char when[VG_TIME_STR_LEN];
+    vg_time_format(when, sizeof when, e->time_ms);
+    char idhex[VG_ALERT_ID_HEX_LEN + 1] = "";
+    if (e->has_alert) {
+        vg_alert_id_hex(idhex, e->alert_id);
+    }
+    json_t *detail = e->detail[0] ? json_string(e->detail) : NULL;
+    return json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:I}", "seq",
+                     (json_int_t)e->seq, "time", when, "kind", vga_event_kind_name(e->kind),
+                     "alert_id", e->has_alert ? json_string(idhex) : json_null(), "sender",
+                     e->has_alert ? json_string(e->sender) : json_null(), "severity",
+                     e->has_alert ? json_string(vg_severity_name(e->severity)) : json_null(),
+                     "agency", e->agency[0] ? json_string(e->agency) : json_null(), "detail",
+                     detail ? detail : json_null(), "count", (json_int_t)e->count, "level",
+                     (json_int_t)e->level);
+}
+
+static void
+s_print_event(s_stream *s, const vga_event *e)
+{
+    if (s->o->json) {
+        json_t *doc = s_event_json(e);
+        char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+        json_decref(doc);
+        if (text != NULL) {
+            printf("%s\n", text);
+        } else {
+            cli_error(S_CMD, "cannot format event %" PRIu64, e->seq);
+        }
+        free(text);
+    } else {
+        char when[VG_TIME_STR_LEN];
+        vg_time_format(when, sizeof when, e->time_ms);
+        char idhex[VG_ALERT_ID_HEX_LEN + 1] = "-";
+        if (e->has_alert) {
+            vg_alert_id_hex(idhex, e->alert_id);
+        }
+        char detail[sizeof e->detail];
+        cli_one_line(detail, sizeof detail, e->detail);
+        if (e->kind == VGA_EV_AGENCY_OFFLINE) {
+            snprintf(detail, sizeof detail, "%u alert%s waiting", e->count,
+                     e->count == 1 ? "" : "s");
+        } else if (e->kind == VGA_EV_ESCALATED && e->level > 0) {
+            char said[sizeof e->detail];
+            cli_one_line(said, sizeof said, e->detail);
+            snprintf(detail, sizeof detail, "level %u %.200s", e->level, said);
+        }
+        printf("%-6" PRIu64 " %s  %-14s %s  ", e->seq, when, vga_event_kind_name(e->kind), idhex);
+        if (detail[0] != '\0') {
+            printf("%-20s %s\n", e->agency[0] ? e->agency : "-", detail);
+        } else {
+            printf("%s\n", e->agency[0] ? e->agency : "-");
+        }
+    }
+    s->failed |= fflush(stdout) != 0;
+    s->printed++;
+    s->have_last = true;
+    s->last = e->seq;
+}
+
+static bool
+s_done(const s_stream *s)
+{
+    return s->failed || (s->o->count > 0 && s->printed >= s->o->count);
+}
+
+/* Prints the stored events after s->last up to (not including) `before`
+ * (0 = all); false when the broker could not be asked. */
+static bool
+s_fetch(s_stream *s, uint64_t before)
+{
+    while (!s_done(s)) {
+        vga_event *evs = NULL;
+        size_t n = 0;
+        vg_reason why = {{0}};
+        vg_err rc = vga_events_since(s->agent, s->last, S_QUERY_TIMEOUT_MS, &evs, &n, &why);
+        if (rc != VG_OK) {
+            cli_error(S_CMD, "cannot fetch the events after %" PRIu64 ": %s (%s)", s->last,
+                      why.text, vg_err_code(rc));
+            return false;
+        }
+        size_t used = 0;
+        for (size_t i = 0; i < n && !s_done(s); i++) {
+            if (evs[i].seq > s->last && (before == 0 || evs[i].seq < before)) {
+                s_print_event(s, &evs[i]);
+                used++;
+            }
+        }
+        bool more = used > 0 && n > 0 && (before == 0 || evs[n - 1].seq + 1 < before);
+        free(evs);
+        if (!more) {
+            return true;
+        }
+    }
+    return true;
+}
+
+/* A live event: skipped when already printed, after the missing ones when
+ * it skips some. */
+static void
+s_on_live(s_stream *s, const vga_event *e)
+{
+    if (s->have_last && e->seq <= s->last) {
+        return; /* printed from the store already */
+    }
+    if (s->have_last && e->seq > s->last + 1) {
+        cli_error(S_CMD, "events %" PRIu64 " to %" PRIu64 " did not arrive live; fetching them",
+                  s->last + 1, e->seq - 1);
+        s_fetch(s, e->seq);
+        if (s->last + 1 < e->seq) {
+            cli_error(S_CMD, "events %" PRIu64 " to %" PRIu64 " are missing from the broker",
+                      s->last + 1, e->seq - 1);
+        }
+    }
+    if (!s_done(s)) {
+        s_print_event(s, e);
+    }
+}
+
+/* ---- the loop ----------------------------------------------------------------------------- */
+
+static int64_t
+s_now_ms(void)
+{
+    return vg_clock_mono_ms(vg_clock_system());
+}
+
+static int
+s_follow(s_stream *s)
+{
+    const s_opts *o = s->o;
+    if (o->since_set) {
+        s->have_last = true;
+        s->last = o->since;
+        if (!s_fetch(s, 0)) {
+            return CLI_EXIT_PENDING;
+        }
+    }
+    int64_t idle_end = o->idle_ms >= 0 ? s_now_ms() + o->idle_ms : INT64_MAX;
+    while (!cli_stop && !s_done(s)) {
+        int64_t left = idle_end - s_now_ms();
+        if (left <= 0) {
+            break;
+        }
+        vga_event e;
+        vg_err rc = vga_next_event(s->agent, left < S_SLICE_MS ? left : S_SLICE_MS, &e);
+        if (rc == VG_ERR_TIMEOUT) {
+            continue;
+        }
+        if (rc != VG_OK) {
+            cli_error(S_CMD, "cannot read the event stream (%s)", vg_err_code(rc));
+            return CLI_EXIT_FAIL;
+        }
+        s_on_live(s, &e);
+        idle_end = o->idle_ms >= 0 ? s_now_ms() + o->idle_ms : INT64_MAX;
+    }
+    if (s->failed) {
+        cli_error(S_CMD, "cannot write to stdout: %s", strerror(errno));
+        return CLI_EXIT_FAIL;
+    }
+    if (!cli_stop && o->count > 0 && s->printed < o->count) {
+        char idle[32];
+        vg_duration_format(idle, sizeof idle, (uint64_t)o->idle_ms);
+        cli_error(S_CMD, "%ld of %ld event%s arrived; none came for %s", s->printed, o->count,
+                  o->count == 1 ? "" : "s", idle);
+        return CLI_EXIT_PENDING;
+    }
+    return CLI_EXIT_OK;
+}
+
+int
+cli_cmd_events(const char *config, int argc, char **argv)
+{
+    s_opts o = {.config = config, .idle_ms = -1};
+    int rc = s_parse_args(&o, argc, argv);
+    if (rc != CLI_EXIT_OK) {
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    }
+    cli_stop_on_signals();
+    cli_session s;
+    rc = cli_session_open_with(&s, o.config, S_CMD, false, true);
+    if (rc == CLI_EXIT_OK) {
+        s_stream st = {.o = &o, .agent = s.agent};
+        rc = s_follow(&st);
+    }
+    cli_session_close(&s);
+    return rc;
+}

@@ -1,0 +1,498 @@
+/*
+ * cli_status.c — vigil-agent status and outstanding: where an alert stands
+ * for every agency that must acknowledge it, as the broker tracks it.
+ *
+ * The broker answers with metadata, and with the signed envelope when this
+ * agency may open it; the headline is shown only when this agency can
+ * decrypt it ("sealed" otherwise: an oversight agency sees the tracking of
+ * every alert and the content of none).
+ *
+ * "Overdue" here means: a required recipient that has not acknowledged and
+ * whose deadline has passed (the broker's flag, or the deadline by this
+ * host's clock when the broker has not stepped yet). outstanding puts those
+ * alerts first, then the others by their earliest open deadline, so the
+ * alert that needs someone soonest is on top.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "vigil/clock.h"
+#include "vigil/util.h"
+#include "vigil/wire.h"
+
+#define S_DEFAULT_TIMEOUT_MS 10000
+#define S_HEADLINE_COLS 60 /* longest headline on an outstanding line */
+
+static const char s_help_status[] =
+    "usage: vigil-agent -c agent.conf status ID [--json] [--timeout T]\n"
+    "\n"
+    "Asks the broker where alert ID stands (for its sender, its recipients and\n"
+    "oversight): who sent it and when, its severity and categories, whether every\n"
+    "required agency acknowledged it, its headline when this agency can decrypt it\n"
+    "('sealed' otherwise), then one line per recipient: agency, state (pending,\n"
+    "delivered, acknowledged, in_progress, declined), required or optional, deadline\n"
+    "(RFC 3339 UTC), 'OVERDUE +5m12s' when it is past the deadline and not\n"
+    "acknowledged, the officer, note or reason, and who shared it.\n"
+    "\n"
+    "  --json             one JSON object with the same facts (docs/agent.md)\n"
+    "  --timeout T        how long to wait for the broker (default 10s)\n"
+    "  -c, --config FILE  the agency's agent.conf\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "exit status: 0 shown; 1 unknown alert, not this agency's to see, or failed;\n"
+    "2 bad command line; 3 no answer in time; 4 agent.conf, keys or store unusable.\n";
+
+static const char s_help_outstanding[] =
+    "usage: vigil-agent -c agent.conf outstanding [--overdue] [--json] [--timeout T]\n"
+    "\n"
+    "Lists the alerts this agency sent or must acknowledge that are not complete\n"
+    "(every alert's tracking for an oversight agency): overdue ones first, then by\n"
+    "earliest open deadline. One line each: id, severity, sender, headline ('sealed'\n"
+    "when this agency cannot decrypt it), the acknowledgement matrix, e.g.\n"
+    "'police:ACK licensing:OVERDUE childrens-services:DELIVERED' (optional\n"
+    "recipients end in '/opt'), and the time to ('due in 12m') or past ('overdue\n"
+    "+5m12s') the earliest deadline not yet met.\n"
+    "\n"
+    "  --overdue          only alerts with a required agency past its deadline that\n"
+    "                     has not acknowledged\n"
+    "  --json             one JSON array of status objects (docs/agent.md)\n"
+    "  --timeout T        how long to wait for the broker (default 10s)\n"
+    "  -c, --config FILE  the agency's agent.conf\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "exit status: 0 listed (also when nothing is outstanding); 1 failed; 2 bad\n"
+    "command line; 3 no answer in time; 4 agent.conf, keys or store unusable.\n";
+
+typedef struct s_opts {
+    const char *cmd;             /* "status" or "outstanding" */
+    const char *config;          /* -c, overriding the global one */
+    bool json;                   /* --json */
+    bool overdue_only;           /* --overdue (outstanding) */
+    int64_t timeout_ms;          /* --timeout */
+    uint8_t id[VG_ALERT_ID_LEN]; /* the alert (status) */
+} s_opts;
+
+/* One alert with what this agency worked out about it. */
+typedef struct s_view {
+    const vga_alert_status *st; /* the broker's tracking (borrowed) */
+    char *headline;             /* decrypted headline, NULL when sealed; owned */
+    int64_t open_deadline_ms;   /* earliest deadline not met, 0 = none */
+    bool late;                  /* a required agency is overdue */
+} s_view;
+
+/* ---- arguments ---------------------------------------------------------------------------- */
+
+/* Returns CLI_EXIT_OK to go on, -1 after --help, or an exit status. */
+static int
+s_parse_args(s_opts *o, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, 'j'},          {"overdue", no_argument, NULL, 'o'},
+        {"timeout", required_argument, NULL, 't'}, {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    bool status = strcmp(o->cmd, "status") == 0;
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(status ? s_help_status : s_help_outstanding, stdout);
+            return -1;
+        } else if (c == 'j') {
+            o->json = true;
+        } else if (c == 'o' && !status) {
+            o->overdue_only = true;
+        } else if (c == 't') {
+            if (!cli_parse_timeout(o->cmd, "--timeout", optarg, &o->timeout_ms)) {
+                return cli_usage_hint(o->cmd);
+            }
+        } else if (c == 'c') {
+            o->config = optarg;
+        } else if (c == 'o') {
+            cli_error(o->cmd, "--overdue is for 'outstanding'");
+            return cli_usage_hint(o->cmd);
+        } else {
+            return cli_bad_option(o->cmd, c, argv);
+        }
+    }
+    if (status && !cli_take_alert_id(o->cmd, argc, argv, o->id)) {
+        return cli_usage_hint(o->cmd);
+    }
+    if (!status && optind < argc) {
+        cli_error(o->cmd, "unexpected argument '%s'", argv[optind]);
+        return cli_usage_hint(o->cmd);
+    }
+    return CLI_EXIT_OK;
+}
+
+/* ---- what an alert's tracking says -------------------------------------------------------- */
+
+static bool
+s_is_late(const vga_recipient_status *r, int64_t now_ms)
+{
+    return r->required && r->state != VGA_ACKNOWLEDGED &&
+           (r->overdue || (r->deadline_ms > 0 && now_ms > r->deadline_ms));
+}
+
+static void
+s_view_init(s_view *v, vga_agent *agent, const vga_alert_status *st, int64_t now_ms)
+{
+    memset(v, 0, sizeof *v);
+    v->st = st;
+    for (size_t i = 0; i < st->n_recipients; i++) {
+        const vga_recipient_status *r = &st->recipients[i];
+        v->late |= s_is_late(r, now_ms);
+        if (r->required && r->state != VGA_ACKNOWLEDGED && r->deadline_ms > 0 &&
+            (v->open_deadline_ms == 0 || r->deadline_ms < v->open_deadline_ms)) {
+            v->open_deadline_ms = r->deadline_ms;
+        }
+    }
+    vg_alert a = {0};
+    vg_reason why = {{0}};
+    if (st->envelope != NULL && vga_status_open(agent, st, &a, &why) == VG_OK) {
+        v->headline = vg_strdup(a.headline ? a.headline : "");
+    }
+    vg_alert_fini(&a);
+}
+
+/* Overdue first, then the earliest open deadline, then the oldest. */
+static int
+s_view_cmp(const void *x, const void *y)
+{
+    const s_view *a = x, *b = y;
+    if (a->late != b->late) {
+        return a->late ? -1 : 1;
+    }
+    int64_t da = a->open_deadline_ms ? a->open_deadline_ms : INT64_MAX;
+    int64_t db = b->open_deadline_ms ? b->open_deadline_ms : INT64_MAX;
+    if (da != db) {
+        return da < db ? -1 : 1;
+    }
+    return (a->st->accepted_ms > b->st->accepted_ms) - (a->st->accepted_ms < b->st->accepted_ms);
+}
+
+/* ---- JSON --------------------------------------------------------------------------------- */
+
+static json_t *
+s_json_time(int64_t ms)
+{
+    if (ms <= 0) {
+        return json_null();
+    }
+    char buf[VG_TIME_STR_LEN];
+    vg_time_format(buf, sizeof buf, ms);
+    return json_string(buf);
+}
+
+/* A string, or null for "" (json_string refuses invalid UTF-8: null then too). */
+static json_t *
+s_json_text(const char *text)
+{
+    json_t *s = text != NULL && text[0] != '\0' ? json_string(text) : NULL;
+    return s != NULL ? s : json_null();
+}
+
+static json_t *
+s_recipient_json(const vga_recipient_status *r, int64_t now_ms)
+{
+    bool late = s_is_late(r, now_ms);
+    return json_pack("{s:s, s:s, s:b, s:o, s:b, s:I, s:b, s:o, s:o, s:o, s:o, s:o, s:I, s:o}",
+                     "agency", r->agency, "state", vga_state_name(r->state), "required",
+                     r->required, "deadline", s_json_time(r->deadline_ms), "overdue", late,
+                     "overdue_ms", (json_int_t)(late ? now_ms - r->deadline_ms : 0),
+                     "missed_deadline", r->overdue, "delivered", s_json_time(r->delivered_ms),
+                     "acknowledged", s_json_time(r->acknowledged_ms), "officer",
+                     s_json_text(r->officer), "note", s_json_text(r->note), "reason",
+                     s_json_text(r->reason), "escalation_level", (json_int_t)r->escalation_level,
+                     "shared_by", s_json_text(r->shared_by));
+}
+
+static json_t *
+s_view_json(const s_view *v, int64_t now_ms)
+{
+    const vga_alert_status *st = v->st;
+    char idhex[VG_ALERT_ID_HEX_LEN + 1];
+    vg_alert_id_hex(idhex, st->id);
+    json_t *cats = json_array();
+    for (size_t i = 0; cats != NULL && i < st->categories.n; i++) {
+        json_array_append_new(cats, json_string(st->categories.items[i]));
+    }
+    json_t *recipients = json_array();
+    for (size_t i = 0; recipients != NULL && i < st->n_recipients; i++) {
+        json_array_append_new(recipients, s_recipient_json(&st->recipients[i], now_ms));
+    }
+    return json_pack(
+        "{s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:s, s:o, s:b, s:o, s:b, s:b, s:o, "
+        "s:o}",
+        "id", idhex, "sender", st->sender, "sent", s_json_time(st->created_ms), "accepted",
+        s_json_time(st->accepted_ms), "severity", vg_severity_name(st->severity), "urgency",
+        vg_urgency_name(st->urgency), "status", vg_status_name(st->status), "msg_type",
+        vg_msg_type_name(st->msg_type), "categories", cats ? cats : json_null(), "complete",
+        st->complete, "headline", s_json_text(v->headline), "sealed", v->headline == NULL,
+        "overdue", v->late, "earliest_open_deadline", s_json_time(v->open_deadline_ms),
+        "recipients", recipients ? recipients : json_null());
+}
+
+/* Prints one JSON document and frees it; false when it could not. */
+static bool
+s_print_json(json_t *doc)
+{
+    char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (text == NULL) {
+        return false;
+    }
+    printf("%s\n", text);
+    free(text);
+    return true;
+}
+
+/* ---- for people --------------------------------------------------------------------------- */
+
+static void
+s_print_field(const char *label, const char *text)
+{
+    char line[VG_REASON_MAX];
+    cli_one_line(line, sizeof line, text);
+    printf("%-12s%s\n", label, line);
+}
+
+/* ' officer "NAME"' and the like, when text is set. */
+static void
+s_print_quoted(const char *label, const char *text)
+{
+    if (text != NULL && text[0] != '\0') {
+        char line[VG_REASON_MAX];
+        cli_one_line(line, sizeof line, text);
+        printf("  %s \"%s\"", label, line);
+    }
+}
+
+static void
+s_print_recipient(const vga_recipient_status *r, int64_t now_ms)
+{
+    char deadline[VG_TIME_STR_LEN] = "-";
+    if (r->deadline_ms > 0) {
+        vg_time_format(deadline, sizeof deadline, r->deadline_ms);
+    }
+    printf("  %-20s %-13s%-8s  deadline %s", r->agency, vga_state_name(r->state),
+           r->required ? "required" : "optional", deadline);
+    if (s_is_late(r, now_ms)) {
+        char span[32];
+        cli_format_span(span, sizeof span, now_ms - r->deadline_ms);
+        printf("  OVERDUE +%s", span);
+    } else if (r->overdue && r->acknowledged_ms > r->deadline_ms && r->deadline_ms > 0) {
+        char span[32];
+        cli_format_span(span, sizeof span, r->acknowledged_ms - r->deadline_ms);
+        printf("  LATE +%s", span); /* acknowledged after its deadline */
+    } else if (r->overdue) {
+        printf("  (missed its deadline)");
+    }
+    s_print_quoted("officer", r->officer);
+    s_print_quoted("note", r->note);
+    s_print_quoted("reason", r->reason);
+    if (r->shared_by[0] != '\0') {
+        printf("  shared by %s", r->shared_by);
+    }
+    putchar('\n');
+}
+
+static void
+s_print_status(const s_view *v, int64_t now_ms)
+{
+    const vga_alert_status *st = v->st;
+    char buf[VG_REASON_MAX];
+    vg_alert_id_hex(buf, st->id);
+    s_print_field("alert", buf);
+    s_print_field("sender", st->sender);
+    vg_time_format(buf, sizeof buf, st->created_ms);
+    s_print_field("sent", buf);
+    s_print_field("severity", vg_severity_name(st->severity));
+    vg_strlist_join(buf, sizeof buf, &st->categories, ", ");
+    s_print_field("categories", buf);
+    s_print_field("complete", st->complete ? "yes" : "no");
+    s_print_field("headline", v->headline ? v->headline : "sealed");
+    printf("recipients\n");
+    for (size_t i = 0; i < st->n_recipients; i++) {
+        s_print_recipient(&st->recipients[i], now_ms);
+    }
+}
+
+/* "police:ACK licensing:OVERDUE ..." into out. */
+static void
+s_matrix(char *out, size_t out_len, const vga_alert_status *st, int64_t now_ms)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < st->n_recipients && used < out_len; i++) {
+        const vga_recipient_status *r = &st->recipients[i];
+        const char *token = r->state == VGA_ACKNOWLEDGED  ? "ACK"
+                            : r->state == VGA_DECLINED    ? "DECLINED"
+                            : s_is_late(r, now_ms)        ? "OVERDUE"
+                            : r->state == VGA_IN_PROGRESS ? "IN_PROGRESS"
+                            : r->state == VGA_DELIVERED   ? "DELIVERED"
+                                                          : "PENDING";
+        int w = snprintf(out + used, out_len - used, "%s%s:%s%s", i ? " " : "", r->agency, token,
+                         r->required ? "" : "/opt");
+        used += w > 0 ? (size_t)w : 0;
+    }
+}
+
+static void
+s_print_outstanding_line(const s_view *v, int64_t now_ms)
+{
+    const vga_alert_status *st = v->st;
+    char idhex[VG_ALERT_ID_HEX_LEN + 1];
+    vg_alert_id_hex(idhex, st->id);
+    char headline[S_HEADLINE_COLS + 3] = "sealed";
+    if (v->headline != NULL) {
+        char cut[S_HEADLINE_COLS + 1];
+        cli_one_line(cut, sizeof cut, v->headline);
+        snprintf(headline, sizeof headline, "\"%s\"", cut);
+    }
+    char matrix[VG_REASON_MAX];
+    s_matrix(matrix, sizeof matrix, st, now_ms);
+    char when[48] = "no open deadline";
+    if (v->open_deadline_ms > 0) {
+        char span[32];
+        cli_format_span(span, sizeof span, now_ms - v->open_deadline_ms);
+        snprintf(when, sizeof when, now_ms >= v->open_deadline_ms ? "overdue +%s" : "due in %s",
+                 span);
+    }
+    printf("%s  %-8s %-20s %s  %s  %s\n", idhex, vg_severity_name(st->severity), st->sender,
+           headline, matrix, when);
+}
+
+/* ---- the commands ------------------------------------------------------------------------- */
+
+/* Reports a failed query and returns the exit status. */
+static int
+s_query_failed(const s_opts *o, vg_err err, const vg_reason *why, const cli_session *s)
+{
+    if (err == VG_ERR_TIMEOUT) {
+        cli_error(o->cmd, "no answer from the broker at %s in time; is it running?", s->endpoint);
+        return CLI_EXIT_PENDING;
+    }
+    cli_error(o->cmd, "%s (%s)", why->text[0] ? why->text : vg_strerror(err), vg_err_code(err));
+    return CLI_EXIT_FAIL;
+}
+
+static int
+s_status(const s_opts *o, cli_session *s)
+{
+    vga_alert_status st;
+    vg_reason why = {{0}};
+    vg_err err = vga_status(s->agent, o->id, o->timeout_ms, &st, &why);
+    if (err != VG_OK) {
+        return s_query_failed(o, err, &why, s);
+    }
+    int64_t now_ms = vg_clock_wall_ms(vg_clock_system());
+    s_view v;
+    s_view_init(&v, s->agent, &st, now_ms);
+    bool ok = true;
+    if (o->json) {
+        ok = s_print_json(s_view_json(&v, now_ms));
+    } else {
+        s_print_status(&v, now_ms);
+    }
+    free(v.headline);
+    vga_alert_status_fini(&st);
+    return ok && fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+}
+
+static bool
+s_print_views(const s_opts *o, const s_view *views, size_t n, int64_t now_ms)
+{
+    if (!o->json) {
+        for (size_t i = 0; i < n; i++) {
+            s_print_outstanding_line(&views[i], now_ms);
+        }
+        if (n == 0) {
+            printf("nothing outstanding%s\n", o->overdue_only ? " is overdue" : "");
+        }
+        return true;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; arr != NULL && i < n; i++) {
+        if (json_array_append_new(arr, s_view_json(&views[i], now_ms)) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    return s_print_json(arr);
+}
+
+static int
+s_outstanding(const s_opts *o, cli_session *s)
+{
+    vga_status_list list;
+    vg_reason why = {{0}};
+    vg_err err = vga_outstanding(s->agent, o->timeout_ms, &list, &why);
+    if (err != VG_OK) {
+        return s_query_failed(o, err, &why, s);
+    }
+    int64_t now_ms = vg_clock_wall_ms(vg_clock_system());
+    s_view *views = calloc(list.n ? list.n : 1, sizeof *views);
+    size_t n = 0;
+    for (size_t i = 0; views != NULL && i < list.n; i++) {
+        if (list.items[i].complete) {
+            continue;
+        }
+        s_view_init(&views[n], s->agent, &list.items[i], now_ms);
+        if (o->overdue_only && !views[n].late) {
+            free(views[n].headline);
+            continue;
+        }
+        n++;
+    }
+    bool ok = views != NULL;
+    if (ok) {
+        qsort(views, n, sizeof *views, s_view_cmp);
+        ok = s_print_views(o, views, n, now_ms);
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(views[i].headline);
+    }
+    free(views);
+    vga_status_list_fini(&list);
+    if (!ok) {
+        cli_error(o->cmd, "out of memory");
+    }
+    return ok && fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+}
+
+static int
+s_run(const char *cmd, const char *config, int argc, char **argv)
+{
+    s_opts o = {.cmd = cmd, .config = config, .timeout_ms = S_DEFAULT_TIMEOUT_MS};
+    int rc = s_parse_args(&o, argc, argv);
+    if (rc != CLI_EXIT_OK) {
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    }
+    cli_session s;
+    rc = cli_session_open(&s, o.config, cmd, false);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    rc = strcmp(cmd, "status") == 0 ? s_status(&o, &s) : s_outstanding(&o, &s);
+    cli_session_close(&s);
+    return rc;
+}
+
+int
+cli_cmd_status(const char *config, int argc, char **argv)
+{
+    return s_run("status", config, argc, argv);
+}
+
+int
+cli_cmd_outstanding(const char *config, int argc, char **argv)
+{
+    return s_run("outstanding", config, argc, argv);
+}
