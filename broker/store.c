@@ -10,7 +10,9 @@
 
 #include "vigil/log.h"
 
-#define S_SCHEMA_VERSION 1
+/* 2: acknowledgement tracking and the audit log. Version 1 existed only in
+ * development builds before the first release and is not migrated. */
+#define S_SCHEMA_VERSION 2
 
 static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS alerts("
@@ -250,6 +252,13 @@ s_setup(vgb_store *s, vg_reason *why)
     if (version < 0) {
         return s_fail(s, rc == SQLITE_OK ? SQLITE_CORRUPT : rc, "read schema version", why);
     }
+    if (version != 0 && version < S_SCHEMA_VERSION) {
+        return vg_reason_set(why, VG_ERR_IO,
+                             "store %s has schema version %d, from a development build this "
+                             "broker cannot migrate; move the store directory away (the broker "
+                             "never deletes one) and start again",
+                             s->path, version);
+    }
     if (version > S_SCHEMA_VERSION) {
         return vg_reason_set(why, VG_ERR_IO,
                              "store %s has schema version %d; this broker knows up to %d: run a "
@@ -261,7 +270,7 @@ s_setup(vgb_store *s, vg_reason *why)
         rc = sqlite3_exec(s->db, s_schema, NULL, NULL, NULL);
     }
     if (rc == SQLITE_OK) {
-        rc = sqlite3_exec(s->db, "PRAGMA user_version=1; COMMIT", NULL, NULL, NULL);
+        rc = sqlite3_exec(s->db, "PRAGMA user_version=2; COMMIT", NULL, NULL, NULL);
     }
     if (rc != SQLITE_OK) {
         vg_err err = s_fail(s, rc, "create schema", why);

@@ -4,10 +4,11 @@
  *
  * vigilctl is the network administrator's tool: it creates a local network
  * folder (init), shows and re-signs the network document (network show,
- * network sign) and checks a folder end to end (check). Every command takes
- * --help. Output for people goes to stdout; errors go to stderr as
- * "vigilctl <command>: what was wrong: what to do". No secret key is ever
- * printed: only public keys, ids and paths.
+ * network sign), checks a folder end to end (check) and reports, from the
+ * broker's store read-only, the alerts acknowledged late or never (report).
+ * Every command takes --help. Output for people goes to stdout; errors go
+ * to stderr as "vigilctl <command>: what was wrong: what to do". No secret
+ * key is ever printed: only public keys, ids and paths.
  *
  * Exit codes: 0 success, 1 the command failed, 2 the command line was wrong.
  *
@@ -44,10 +45,12 @@
 /* Entry point: argv[0] is the program, argv[1] the command. */
 int ctl_main(int argc, char **argv);
 
-/* Commands: argv[0] is the command name ("init", "network", "check"). */
+/* Commands: argv[0] is the command name ("init", "network", "check",
+ * "report"). */
 int ctl_cmd_init(int argc, char **argv);
 int ctl_cmd_network(int argc, char **argv);
 int ctl_cmd_check(int argc, char **argv);
+int ctl_cmd_report(int argc, char **argv);
 
 /* Prints "vigilctl <what>: <message>\n" to stderr. */
 void ctl_error(const char *what, const char *fmt, ...) VG_PRINTF(2, 3);

@@ -20,6 +20,8 @@ static const char s_usage[] =
     "  network show                  print the verified network document\n"
     "  network sign                  sign an edited network.json with a higher version\n"
     "  check DIR                     verify a network folder end to end\n"
+    "  report --unshared             alerts a required agency did not acknowledge in\n"
+    "                                time, and per-agency figures (reads the store)\n"
     "\n"
     "'vigilctl COMMAND --help' says more about each command.\n";
 
@@ -49,6 +51,9 @@ ctl_main(int argc, char **argv)
     }
     if (strcmp(cmd, "check") == 0) {
         return ctl_cmd_check(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "report") == 0) {
+        return ctl_cmd_report(argc - 1, argv + 1);
     }
     fprintf(stderr, "vigilctl: unknown command '%s'\n\n%s", cmd, s_usage);
     return CTL_EXIT_USAGE;

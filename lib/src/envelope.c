@@ -267,15 +267,16 @@ s_sign_body(uint8_t **out, size_t *out_len, const Vigil__EnvelopeBody *body,
 }
 
 typedef struct s_seal_work {
-    uint8_t *key;              /* content key, sodium_malloc'ed */
-    uint8_t *plain;            /* serialised Alert, sodium_malloc'ed */
-    size_t plain_len;          /* its length */
-    uint8_t *cipher;           /* ciphertext */
-    uint8_t *ad;               /* associated data */
-    uint8_t *sealed;           /* n * VG_SEALED_KEY_LEN */
-    Vigil__SealedKey *rk;      /* n recipient entries */
-    Vigil__SealedKey **rk_p;   /* pointers to them */
-    ProtobufCBinaryData *refs; /* references */
+    uint8_t *key;                          /* content key, sodium_malloc'ed */
+    uint8_t *plain;                        /* serialised Alert, sodium_malloc'ed */
+    size_t plain_len;                      /* its length */
+    uint8_t *cipher;                       /* ciphertext */
+    uint8_t *ad;                           /* associated data */
+    uint8_t *sealed;                       /* n * VG_SEALED_KEY_LEN */
+    Vigil__SealedKey *rk;                  /* n recipient entries */
+    Vigil__SealedKey **rk_p;               /* pointers to them */
+    ProtobufCBinaryData *refs;             /* references */
+    uint8_t sender_key[VG_SEALED_KEY_LEN]; /* the content key sealed to the sender */
 } s_seal_work;
 
 static void
@@ -318,6 +319,13 @@ s_seal_keys(s_seal_work *w, Vigil__EnvelopeBody *body, const vg_alert *a, const 
     }
     body->n_recipients = n;
     body->recipients = w->rk_p;
+    vg_agency self;
+    if (vg_netdoc_find(doc, body->sender, &self) != VG_OK ||
+        crypto_box_seal(w->sender_key, w->key, VG_CONTENT_KEY_LEN, self.box_pk) != 0) {
+        return VG_ERR_INTERNAL; /* the sender was checked by s_check_sender */
+    }
+    body->sender_key.data = w->sender_key;
+    body->sender_key.len = VG_SEALED_KEY_LEN;
     return VG_OK;
 }
 
@@ -424,6 +432,9 @@ s_enum_ok(int v, int max)
 static vg_err
 s_check_body(const Vigil__EnvelopeBody *b, const vg_netdoc *doc, vg_reason *why)
 {
+    if (b->sender_key.len != 0 && b->sender_key.len != VG_SEALED_KEY_LEN) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "the sender's sealed key is malformed");
+    }
     if (b->alert_id.len != VG_ALERT_ID_LEN || b->sequence == 0 || b->nonce.len != VG_NONCE_LEN ||
         b->key_commitment.len != VG_HASH_LEN ||
         b->ciphertext.len < crypto_aead_xchacha20poly1305_ietf_ABYTES) {
@@ -681,13 +692,18 @@ vg_envelope_check_policy(const vg_envelope *env, const vg_netdoc *doc, vg_strlis
 
 /* ---- open ------------------------------------------------------------------- */
 
-static const Vigil__SealedKey *
+/* The content key sealed to `me`: as a listed recipient, or as the sender
+ * (which seals a copy to itself so it can read what it sent). */
+static const ProtobufCBinaryData *
 s_my_key(const vg_envelope *env, const char *me)
 {
     for (size_t i = 0; i < env->body->n_recipients; i++) {
         if (strcmp(env->body->recipients[i]->agency, me) == 0) {
-            return env->body->recipients[i];
+            return &env->body->recipients[i]->sealed_key;
         }
+    }
+    if (strcmp(env->body->sender, me) == 0 && env->body->sender_key.len > 0) {
+        return &env->body->sender_key;
     }
     return NULL;
 }
@@ -722,14 +738,12 @@ static vg_err
 s_content_key(uint8_t key[VG_CONTENT_KEY_LEN], const vg_envelope *env, const char *me,
               const vg_keyset *keys, vg_reason *why)
 {
-    const Vigil__SealedKey *sk = me ? s_my_key(env, me) : NULL;
+    const ProtobufCBinaryData *sk = me ? s_my_key(env, me) : NULL;
     if (sk == NULL) {
         return vg_reason_set(why, VG_ERR_NOT_RECIPIENT,
-                             "agency '%s' is not a recipient of this "
-                             "alert",
-                             me ? me : "");
+                             "agency '%s' is not a recipient of this alert", me ? me : "");
     }
-    return s_unseal(key, env, sk->sealed_key.data, sk->sealed_key.len, keys, why);
+    return s_unseal(key, env, sk->data, sk->len, keys, why);
 }
 
 static char *
@@ -900,12 +914,12 @@ vg_err
 vg_envelope_open(vg_alert *out, const vg_envelope *env, const char *me, const vg_keyset *my_keys,
                  vg_reason *why)
 {
-    const Vigil__SealedKey *sk = me ? s_my_key(env, me) : NULL;
+    const ProtobufCBinaryData *sk = me ? s_my_key(env, me) : NULL;
     if (sk == NULL) {
         return vg_reason_set(why, VG_ERR_NOT_RECIPIENT,
                              "agency '%s' is not a recipient of this alert", me ? me : "");
     }
-    return vg_envelope_open_sealed(out, env, sk->sealed_key.data, sk->sealed_key.len, my_keys, why);
+    return vg_envelope_open_sealed(out, env, sk->data, sk->len, my_keys, why);
 }
 
 vg_err

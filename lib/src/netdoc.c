@@ -191,6 +191,11 @@ s_validate_escalation(const Vigil__NetworkDocument *d, vg_reason *why)
             return vg_reason_set(why, VG_ERR_POLICY, "escalation step %zu: target is invalid",
                                  i + 1);
         }
+                if (s->target != VIGIL__ESCALATION_TARGET__ESCALATION_ROLE && s->role[0] != '\0') {
+            return vg_reason_set(why, VG_ERR_POLICY,
+                                 "escalation step %zu: a role is given only with target role",
+                                 i + 1);
+        }
         if (s->target == VIGIL__ESCALATION_TARGET__ESCALATION_ROLE && !s_has_role(d, s->role)) {
             return vg_reason_set(why, VG_ERR_POLICY, "escalation step %zu: no agency has role '%s'",
                                  i + 1, s->role);

@@ -531,6 +531,12 @@ vga_conn_wait_confirm(vga_agent *a, uint64_t req, int64_t timeout_ms, vga_confir
         res->code = VG_ERR_TIMEOUT;
         char idhex[VG_ALERT_ID_HEX_LEN + 1];
         vg_alert_id_hex(idhex, res->alert_id);
+        if ((req & VGA_REQ_NOT_OUTBOX) != 0) {
+            return vg_reason_set(why, VG_ERR_TIMEOUT,
+                                 "no answer from the broker at %s within %lld ms: nothing was "
+                                 "recorded; try again when it is reachable",
+                                 vga_identity_config(a->id)->endpoint, (long long)timeout_ms);
+        }
         return vg_reason_set(why, VG_ERR_TIMEOUT,
                              "no confirm from the broker at %s within %lld ms; alert %s is safe "
                              "in the outbox and will be sent by the next agent process",

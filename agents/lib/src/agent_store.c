@@ -22,7 +22,13 @@ static const char s_schema[] =
     " id INTEGER PRIMARY KEY, alert_id BLOB NOT NULL UNIQUE, sender TEXT NOT NULL,"
     " envelope_hash BLOB NOT NULL, envelope BLOB NOT NULL, share BLOB,"
     " received_ms INTEGER NOT NULL, surfaced INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS inbox_unsurfaced ON inbox(id) WHERE surfaced = 0;";
+    "CREATE INDEX IF NOT EXISTS inbox_unsurfaced ON inbox(id) WHERE surfaced = 0;"
+    "CREATE TABLE IF NOT EXISTS checkpoints("
+    " size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL,"
+    " received_ms INTEGER NOT NULL, checked INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS audit_faults("
+    " id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, kind TEXT NOT NULL,"
+    " reason TEXT NOT NULL, held_note TEXT, bad_note TEXT);";
 
 struct vga_store {
     sqlite3 *db; /* the connection */
@@ -367,4 +373,133 @@ vga_store_inbox_mark_surfaced(vga_store *s, int64_t row)
         sqlite3_bind_int64(st, 1, row);
     }
     return s_done(s, st, "mark surfaced", NULL);
+}
+
+/* ---- audit checkpoints ------------------------------------------------------------ */
+
+void
+vga_store_cp_fini(vga_store_cp *cp)
+{
+    if (cp != NULL) {
+        free(cp->note);
+        memset(cp, 0, sizeof *cp);
+    }
+}
+
+vg_err
+vga_store_cp_get(vga_store *s, vga_store_cp_which which, uint64_t size, vga_store_cp *out,
+                 bool *found)
+{
+    static const char *const sql[] = {
+        [VGA_CP_SIZE] = "SELECT size, root, note, received_ms, checked FROM checkpoints"
+                        " WHERE size = ?1",
+        [VGA_CP_LATEST_CHECKED] = "SELECT size, root, note, received_ms, checked FROM checkpoints"
+                                  " WHERE checked = 1 ORDER BY size DESC LIMIT 1",
+        [VGA_CP_FIRST_UNCHECKED] = "SELECT size, root, note, received_ms, checked FROM"
+                                   " checkpoints WHERE checked = 0 ORDER BY size LIMIT 1",
+    };
+    *found = false;
+    sqlite3_stmt *st = s_prep(s, sql[which]);
+    if (st != NULL && which == VGA_CP_SIZE) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+    }
+    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    vg_err err = VG_OK;
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 1) == VG_MERKLE_HASH_LEN) {
+        vga_store_cp cp = {0};
+        cp.size = (uint64_t)sqlite3_column_int64(st, 0);
+        memcpy(cp.root, sqlite3_column_blob(st, 1), VG_MERKLE_HASH_LEN);
+        const char *note = (const char *)sqlite3_column_text(st, 2);
+        cp.note = vg_strdup(note ? note : "");
+        cp.note_len = cp.note ? strlen(cp.note) : 0;
+        cp.received_ms = sqlite3_column_int64(st, 3);
+        cp.checked = sqlite3_column_int(st, 4) != 0;
+        if (cp.note == NULL) {
+            err = VG_ERR_NOMEM;
+        } else {
+            *out = cp;
+            *found = true;
+        }
+    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        err = s_fail(s, rc, "read checkpoints", NULL);
+    }
+    sqlite3_finalize(st);
+    return err;
+}
+
+vg_err
+vga_store_cp_add(vga_store *s, uint64_t size, const uint8_t root[VG_MERKLE_HASH_LEN], const char *note,
+                 size_t note_len, int64_t now_ms, bool checked)
+{
+    sqlite3_stmt *st = s_prep(s, "INSERT OR IGNORE INTO checkpoints(size, root, note,"
+                                 " received_ms, checked) VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (st != NULL) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+        sqlite3_bind_blob(st, 2, root, VG_MERKLE_HASH_LEN, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, note, (int)note_len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, now_ms);
+        sqlite3_bind_int(st, 5, checked);
+    }
+    return s_done(s, st, "keep checkpoint", NULL);
+}
+
+static vg_err
+s_cp_by_size(vga_store *s, const char *sql, uint64_t size, const char *what)
+{
+    sqlite3_stmt *st = s_prep(s, sql);
+    if (st != NULL) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+    }
+    return s_done(s, st, what, NULL);
+}
+
+vg_err
+vga_store_cp_mark_checked(vga_store *s, uint64_t size)
+{
+    return s_cp_by_size(s, "UPDATE checkpoints SET checked = 1 WHERE size = ?1", size,
+                        "mark checkpoint checked");
+}
+
+vg_err
+vga_store_cp_delete(vga_store *s, uint64_t size)
+{
+    return s_cp_by_size(s, "DELETE FROM checkpoints WHERE size = ?1 AND checked = 0", size,
+                        "drop checkpoint");
+}
+
+vg_err
+vga_store_fault_add(vga_store *s, int64_t now_ms, const char *kind, const char *reason,
+                    const char *held_note, const char *bad_note)
+{
+    sqlite3_stmt *st = s_prep(s, "INSERT INTO audit_faults(at_ms, kind, reason, held_note,"
+                                 " bad_note) VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (st != NULL) {
+        sqlite3_bind_int64(st, 1, now_ms);
+        sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+        if (held_note != NULL) {
+            sqlite3_bind_text(st, 4, held_note, -1, SQLITE_STATIC);
+        }
+        if (bad_note != NULL) {
+            sqlite3_bind_text(st, 5, bad_note, -1, SQLITE_STATIC);
+        }
+    }
+    return s_done(s, st, "record audit fault", NULL);
+}
+
+vg_err
+vga_store_fault_last(vga_store *s, bool *found, char *kind, size_t kind_len, char *reason,
+                     size_t reason_len)
+{
+    sqlite3_stmt *st = s_prep(s, "SELECT kind, reason FROM audit_faults ORDER BY id DESC LIMIT 1");
+    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    *found = rc == SQLITE_ROW;
+    if (*found) {
+        const char *k = (const char *)sqlite3_column_text(st, 0);
+        const char *r = (const char *)sqlite3_column_text(st, 1);
+        snprintf(kind, kind_len, "%s", k ? k : "");
+        snprintf(reason, reason_len, "%s", r ? r : "");
+    }
+    sqlite3_finalize(st);
+    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? VG_OK : s_fail(s, rc, "read audit faults", NULL);
 }

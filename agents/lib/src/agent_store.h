@@ -1,7 +1,8 @@
 /*
  * agent_store.h — an agency's local SQLite store (<store>/agent.db): the
  * outbox of alerts not yet confirmed, the record of what was sent, the inbox
- * of alerts received, and the sequence counter.
+ * of alerts received, the sequence counter, and the broker's audit-log
+ * checkpoints this agency witnessed (with any fault it found: evidence).
  *
  * WAL, synchronous=FULL: a write that returns is on disk. Several agent
  * processes of one agency (a listener and a publisher) may share the store.
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 #include "vigil/err.h"
+#include "vigil/merkle.h"
 #include "vigil/wire.h"
 
 typedef struct vga_store vga_store;
@@ -80,5 +82,48 @@ vg_err vga_store_inbox_get(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN],
 
 /* Marks inbox row `row` as handed to the application (or passed over). */
 vg_err vga_store_inbox_mark_surfaced(vga_store *s, int64_t row) VG_MUST_USE;
+
+/* ---- audit checkpoints (agent_audit.c) --------------------------------- */
+
+/* One held checkpoint. checked: its consistency with the chain of checked
+ * checkpoints was proven (the first one ever held is checked by trust). */
+typedef struct vga_store_cp {
+    uint64_t size;           /* tree size */
+    uint8_t root[VG_MERKLE_HASH_LEN]; /* RFC 6962 root */
+    char *note;              /* the signed note as received, NUL-terminated */
+    size_t note_len;         /* its length */
+    int64_t received_ms;     /* when this agency first held it */
+    bool checked;            /* consistency proven */
+} vga_store_cp;
+
+void vga_store_cp_fini(vga_store_cp *cp);
+
+/* Which checkpoint vga_store_cp_get reads. */
+typedef enum vga_store_cp_which {
+    VGA_CP_SIZE = 1,           /* the one of that size */
+    VGA_CP_LATEST_CHECKED = 2, /* the largest checked one */
+    VGA_CP_FIRST_UNCHECKED = 3 /* the smallest one not yet checked */
+} vga_store_cp_which;
+
+/* Reads a checkpoint; *found false (out untouched) when there is none. */
+vg_err vga_store_cp_get(vga_store *s, vga_store_cp_which which, uint64_t size, vga_store_cp *out,
+                        bool *found) VG_MUST_USE;
+
+/* Keeps a verified checkpoint (unchecked unless checked); a row of that size
+ * already held is left as it is. */
+vg_err vga_store_cp_add(vga_store *s, uint64_t size, const uint8_t root[VG_MERKLE_HASH_LEN], const char *note,
+                        size_t note_len, int64_t now_ms, bool checked) VG_MUST_USE;
+
+vg_err vga_store_cp_mark_checked(vga_store *s, uint64_t size) VG_MUST_USE;
+vg_err vga_store_cp_delete(vga_store *s, uint64_t size) VG_MUST_USE;
+
+/* Records an audit fault for good: kind ("fork", "bad_checkpoint",
+ * "inclusion"), what was wrong, and the notes involved (may be NULL). */
+vg_err vga_store_fault_add(vga_store *s, int64_t now_ms, const char *kind, const char *reason,
+                           const char *held_note, const char *bad_note) VG_MUST_USE;
+
+/* The latest recorded fault: *found, its kind and reason (truncated to fit). */
+vg_err vga_store_fault_last(vga_store *s, bool *found, char *kind, size_t kind_len, char *reason,
+                            size_t reason_len) VG_MUST_USE;
 
 #endif

@@ -5,8 +5,9 @@
  * under a fresh content key; the associated data binds the alert id, the
  * sender and the ordered recipient list. The content key is sealed
  * (crypto_box_seal) to each recipient agency's X25519 key and committed to
- * (BLAKE2b-256, personalised, over the alert id and key), so every recipient
- * provably reads the same text. The envelope body is serialised and the
+  * (BLAKE2b-256, personalised, over the alert id and key), so every recipient
+ * provably reads the same text. The sender seals a copy to itself too (it is
+ * not a recipient), so its own console can read what it sent. The envelope body is serialised and the
  * sender signs those exact bytes (with VG_DOMAIN_ENVELOPE).
  *
  * Verify: the signature is checked over the received body bytes before they
@@ -136,7 +137,8 @@ const uint8_t *vg_envelope_bytes(const vg_envelope *env, size_t *len_out);
 vg_err vg_envelope_check_policy(const vg_envelope *env, const vg_netdoc *doc, vg_strlist *missing,
                                 vg_reason *why) VG_MUST_USE;
 
-/* Opens the envelope as agency `me`: VG_ERR_NOT_RECIPIENT when not listed,
+/* Opens the envelope as agency `me` (a listed recipient, or the sender):
+ * VG_ERR_NOT_RECIPIENT when neither,
  * VG_ERR_UNSEAL when the sealed key does not open with my box key,
  * VG_ERR_COMMITMENT, VG_ERR_DECRYPT, VG_ERR_MALFORMED (plaintext). On success
  * *out owns the alert; vg_alert_fini() it. */

@@ -1,0 +1,860 @@
+/*
+ * ctl_report.c — vigilctl report --unshared: the report an inquiry asks for.
+ *
+ * Every alert where a required agency had not acknowledged by its deadline
+ * (acknowledged late, declined, or never acknowledged), and per-agency
+ * figures: alerts it had to acknowledge, how many it did, median and worst
+ * time to acknowledge, how many it let run late.
+ *
+ * Reads the broker's SQLite store read-only (SQLITE_OPEN_READONLY, one read
+ * transaction, so the report is one consistent snapshot even while the
+ * broker runs and writes: WAL lets readers and the writer share the file).
+ * It never changes the store and never sees content: the store holds none.
+ *
+ * Definitions (docs/vigilctl.md says the same for readers of the report):
+ * - deadline: the recipient row's deadline; when the broker recorded the
+ *   row overdue earlier than that (an IN_PROGRESS receipt extended it
+ *   afterwards), the overdue time stands for the deadline that was missed;
+ * - late by: acknowledged time (or now, if never) minus that deadline;
+ * - time to acknowledge: acknowledged time minus the time the agency was
+ *   asked: the alert's acceptance, or for an agency added by a share the
+ *   time the broker accepted the share.
+ * Trade-off: all rows in the range are held in memory (the median needs
+ * them); a report is run by hand, on history an inquiry asks about.
+ */
+#define _DEFAULT_SOURCE /* timegm */
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "ctl.h"
+#include "vigil/broker_config.h"
+#include "vigil/clock.h"
+#include "vigil/util.h"
+#include "vigil/wire.h"
+
+#define S_CMD "report"
+#define S_DB_NAME "vigil.db"
+#define S_SCHEMA_KNOWN 2 /* the store schema this report reads (broker/store.c) */
+#define S_BUSY_MS 5000         /* wait for the broker's checkpoint, at most */
+#define S_TEXT_COLS_MAX 12     /* columns of a text table */
+#define S_STATE_ACKNOWLEDGED 3 /* recipients.state values (broker/store.h) */
+#define S_STATE_IN_PROGRESS 4
+#define S_STATE_DECLINED 5
+
+static const char s_help[] =
+    "usage: vigilctl report (-c BROKER_CONF | --store DIR) --unshared\n"
+    "                       [--since DATE] [--format text|csv|json]\n"
+    "\n"
+    "Reads the broker's store (read-only; the broker may be running) and lists\n"
+    "every alert where a required agency had not acknowledged by its deadline:\n"
+    "the alert, its sender, acceptance time, severity and categories, the late\n"
+    "agency, its deadline, how late, and whether it was acknowledged later (by\n"
+    "whom), declined (why), how far it was escalated and who shared it. Then,\n"
+    "per agency: alerts it had to acknowledge, acknowledged, median and worst\n"
+    "time to acknowledge, number overdue.\n"
+    "\n"
+    "options:\n"
+    "  -c, --config FILE   the broker's broker.conf (its [broker] store is read)\n"
+    "  --store DIR         the broker's store directory (holding vigil.db)\n"
+    "  --unshared          the unshared-alert report (the only report so far)\n"
+    "  --since DATE        only alerts accepted at or after DATE: YYYY-MM-DD (UTC\n"
+    "                      midnight) or RFC 3339 UTC, e.g. 2026-01-31T08:00:00Z\n"
+    "  --format F          text (default, a table), csv (two tables, each with a\n"
+    "                      header row, separated by an empty line) or json\n"
+    "                      ({\"unshared\": [...], \"agencies\": [...]})\n"
+    "  -h, --help          this help\n"
+    "\n"
+    "Exit status: 0 the report was written (late alerts or not), 1 the store\n"
+    "could not be read, 2 the command line was wrong.\n";
+
+typedef enum s_format { S_TEXT, S_CSV, S_JSON } s_format;
+
+typedef struct s_opts {
+    const char *conf;  /* -c broker.conf, or NULL */
+    const char *store; /* --store DIR, or NULL */
+    bool unshared;     /* --unshared given */
+    int64_t since_ms;  /* --since, 0 = everything */
+    s_format format;   /* --format */
+} s_opts;
+
+/* One required recipient row that missed its deadline. */
+typedef struct s_late {
+    char alert_id[VG_ALERT_ID_HEX_LEN + 1]; /* hex */
+    char *sender;                           /* sender agency */
+    int64_t accepted_ms;                    /* broker acceptance time */
+    int severity;                           /* wire value */
+    char *categories;                       /* comma-separated */
+    char *agency;                           /* the late agency */
+    int64_t deadline_ms;                    /* the deadline it missed */
+    int64_t late_ms;                        /* how late (> 0, or 0 for a prompt decline) */
+    int state;                              /* recipients.state */
+    int64_t acked_ms;                       /* 0 = never acknowledged */
+    char *officer;                          /* who acknowledged, "" if nobody */
+    char *reason;                           /* declined / in progress reason */
+    int esc_level;                          /* escalation level reached */
+    char *shared_by;                        /* "" unless added by a share */
+} s_late;
+
+/* Per-agency figures. */
+typedef struct s_fig {
+    char *agency;        /* the agency */
+    uint64_t n_required; /* rows where it was a required recipient */
+    uint64_t n_acked;    /* of them acknowledged */
+    uint64_t n_overdue;  /* of them late (the rows of the report) */
+    int64_t *ack_ms;     /* times to acknowledge, n_acked of them */
+    size_t cap_ack;      /* allocated */
+} s_fig;
+
+typedef struct s_report {
+    int64_t now_ms;  /* when the report was made */
+    s_late *late;    /* the unshared rows, in acceptance order */
+    size_t n_late;   /* count */
+    size_t cap_late; /* allocated */
+    s_fig *figs;     /* per agency */
+    size_t n_figs;   /* count */
+    size_t cap_figs; /* allocated */
+} s_report;
+
+/* ---- command line ---------------------------------------------------------- */
+
+/* YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.fff]Z as UTC ms; false when malformed. */
+static bool
+s_parse_date(const char *text, int64_t *out)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    int n = 0, ms = 0;
+    if (sscanf(text, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3 || n != 10) {
+        return false;
+    }
+    const char *rest = text + n;
+    if (*rest == 'T' || *rest == 't') {
+        int m = 0;
+        if (sscanf(rest + 1, "%2d:%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &m) != 3 ||
+            m != 8) {
+            return false;
+        }
+        rest += 1 + m;
+        if (*rest == '.') {
+            int digits = 0;
+            for (rest++; *rest >= '0' && *rest <= '9'; rest++, digits++) {
+                ms = digits < 3 ? ms * 10 + (*rest - '0') : ms;
+            }
+            for (; digits > 0 && digits < 3; digits++) {
+                ms *= 10;
+            }
+            if (digits == 0) {
+                return false;
+            }
+        }
+        rest = (*rest == 'Z' || *rest == 'z') ? rest + 1
+               : strcmp(rest, "+00:00") == 0  ? rest + 6
+                                              : "?";
+    }
+    if (*rest != '\0' || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+        tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60) {
+        return false;
+    }
+    int mday = tm.tm_mday;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1 || tm.tm_mday != mday) { /* 2026-02-30 normalises to March */
+        return false;
+    }
+    *out = (int64_t)t * 1000 + ms;
+    return true;
+}
+
+/* Parses argv into o; returns -1 to go on, or the exit code. */
+static int
+s_parse_args(int argc, char **argv, s_opts *o)
+{
+    enum { O_STORE = 256, O_UNSHARED, O_SINCE, O_FORMAT };
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"store", required_argument, NULL, O_STORE},
+        {"unshared", no_argument, NULL, O_UNSHARED},
+        {"since", required_argument, NULL, O_SINCE},
+        {"format", required_argument, NULL, O_FORMAT},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            fputs(s_help, stdout);
+            return CTL_EXIT_OK;
+        case 'c':
+            o->conf = optarg;
+            break;
+        case O_STORE:
+            o->store = optarg;
+            break;
+        case O_UNSHARED:
+            o->unshared = true;
+            break;
+        case O_SINCE:
+            if (!s_parse_date(optarg, &o->since_ms)) {
+                ctl_error(S_CMD,
+                          "--since '%s' is not a date: use YYYY-MM-DD or RFC 3339 UTC "
+                          "(2026-01-31T08:00:00Z)",
+                          optarg);
+                return ctl_usage_hint(S_CMD);
+            }
+            break;
+        case O_FORMAT:
+            if (strcmp(optarg, "text") == 0) {
+                o->format = S_TEXT;
+            } else if (strcmp(optarg, "csv") == 0) {
+                o->format = S_CSV;
+            } else if (strcmp(optarg, "json") == 0) {
+                o->format = S_JSON;
+            } else {
+                ctl_error(S_CMD, "--format '%s': use text, csv or json", optarg);
+                return ctl_usage_hint(S_CMD);
+            }
+            break;
+        default:
+            return ctl_bad_option(S_CMD, c, argv);
+        }
+    }
+    if (optind != argc) {
+        ctl_error(S_CMD, "unexpected argument '%s'", argv[optind]);
+        return ctl_usage_hint(S_CMD);
+    }
+    if ((o->conf == NULL) == (o->store == NULL)) {
+        ctl_error(S_CMD, "say where the store is: -c BROKER_CONF or --store DIR (one of them)");
+        return ctl_usage_hint(S_CMD);
+    }
+    if (!o->unshared) {
+        ctl_error(S_CMD, "say which report: --unshared");
+        return ctl_usage_hint(S_CMD);
+    }
+    return -1;
+}
+
+/* ---- the store ------------------------------------------------------------------ */
+
+/* The database file: DIR/vigil.db (or DIR itself when it is the file). */
+static char *
+s_db_path(const s_opts *o)
+{
+    if (o->store != NULL) {
+        struct stat st;
+        bool is_file = stat(o->store, &st) == 0 && S_ISREG(st.st_mode);
+        char *p = is_file ? vg_strdup(o->store) : ctl_path(o->store, S_DB_NAME);
+        if (p == NULL) {
+            fputs("vigilctl: out of memory\n", stderr);
+            exit(CTL_EXIT_FAIL);
+        }
+        return p;
+    }
+    vg_broker_config *cfg = NULL;
+    vg_reason why = {{0}};
+    if (vg_broker_config_load(&cfg, o->conf, &why) != VG_OK) {
+        ctl_error(S_CMD, "%s", why.text);
+        return NULL;
+    }
+    char *path = ctl_path(cfg->store_path, S_DB_NAME);
+    vg_broker_config_destroy(&cfg);
+    return path;
+}
+
+/* Opens path read-only and checks that it is a vigil store this reads. */
+static sqlite3 *
+s_open(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        ctl_error(S_CMD,
+                  "no store at %s: give the broker's store directory (--store DIR) or its "
+                  "broker.conf (-c)",
+                  path);
+        return NULL;
+    }
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+    sqlite3_stmt *st_v = NULL;
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, S_BUSY_MS);
+        rc = sqlite3_prepare_v2(db,
+                                "SELECT (SELECT user_version FROM pragma_user_version),"
+                                " (SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                                " AND name IN ('alerts', 'recipients', 'shares'))",
+                                -1, &st_v, NULL);
+    }
+    int version = -1, n_tables = 0;
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st_v)) == SQLITE_ROW) {
+        version = sqlite3_column_int(st_v, 0);
+        n_tables = sqlite3_column_int(st_v, 1);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st_v);
+    const char *problem = rc != SQLITE_OK ? (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc))
+                          : n_tables != 3 || version < 1 ? "it has no vigil alert tables"
+                                                         : NULL;
+    if (problem != NULL) {
+        ctl_error(S_CMD, "%s is not a vigil broker store (%s)", path, problem);
+    } else if (version > S_SCHEMA_KNOWN) {
+        ctl_error(S_CMD, "%s has store schema %d; this vigilctl reads up to %d: use a newer one",
+                  path, version, S_SCHEMA_KNOWN);
+        problem = "newer";
+    }
+    if (problem != NULL) {
+        sqlite3_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+/* ---- collecting ------------------------------------------------------------------ */
+
+static char *
+s_dup_col(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    char *d = vg_strdup(t ? (const char *)t : "");
+    if (d == NULL) {
+        fputs("vigilctl: out of memory\n", stderr);
+        exit(CTL_EXIT_FAIL);
+    }
+    return d;
+}
+
+static void *
+s_grow(void *p, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap) {
+        return p;
+    }
+    size_t ncap = *cap ? *cap * 2 : 16;
+    void *np = realloc(p, ncap * size);
+    if (np == NULL) {
+        fputs("vigilctl: out of memory\n", stderr);
+        exit(CTL_EXIT_FAIL);
+    }
+    *cap = ncap;
+    return np;
+}
+
+static s_fig *
+s_fig_of(s_report *r, const char *agency)
+{
+    for (size_t i = 0; i < r->n_figs; i++) {
+        if (strcmp(r->figs[i].agency, agency) == 0) {
+            return &r->figs[i];
+        }
+    }
+    r->figs = s_grow(r->figs, &r->cap_figs, r->n_figs, sizeof *r->figs);
+    s_fig *f = &r->figs[r->n_figs++];
+    memset(f, 0, sizeof *f);
+    f->agency = vg_strdup(agency);
+    if (f->agency == NULL) {
+        fputs("vigilctl: out of memory\n", stderr);
+        exit(CTL_EXIT_FAIL);
+    }
+    return f;
+}
+
+/* Columns of s_rows_sql, in order. */
+enum {
+    C_ID,
+    C_SENDER,
+    C_ACCEPTED,
+    C_SEVERITY,
+    C_CATS,
+    C_AGENCY,
+    C_DEADLINE,
+    C_ACKED,
+    C_STATE,
+    C_OFFICER,
+    C_REASON,
+    C_ESC,
+    C_SHARED_BY,
+    C_OVERDUE,
+    C_ASKED
+};
+
+static const char s_rows_sql[] =
+    "SELECT a.alert_id, a.sender, a.accepted_ms, a.severity, a.categories, r.agency,"
+    " r.deadline_ms, coalesce(r.acked_ms, 0), r.state, coalesce(r.officer, ''),"
+    " coalesce(r.reason, ''), r.esc_level, coalesce(r.shared_by, ''), coalesce(r.overdue_ms, 0),"
+    " CASE WHEN r.shared_by IS NULL THEN a.accepted_ms ELSE coalesce((SELECT min(s.received_ms)"
+    " FROM shares s WHERE s.alert_seq = r.alert_seq AND s.to_agency = r.agency), a.accepted_ms)"
+    " END"
+    " FROM recipients r JOIN alerts a ON a.seq = r.alert_seq"
+    " WHERE r.required = 1 AND r.deadline_ms > 0 AND a.accepted_ms >= ?1"
+    " ORDER BY a.accepted_ms, a.seq, r.rowid";
+
+/* Adds one required row to the figures and, when it was late, the report. */
+static void
+s_take_row(s_report *r, sqlite3_stmt *st)
+{
+    const char *agency = (const char *)sqlite3_column_text(st, C_AGENCY);
+    s_fig *f = s_fig_of(r, agency ? agency : "");
+    int64_t acked = sqlite3_column_int64(st, C_ACKED);
+    int64_t deadline = sqlite3_column_int64(st, C_DEADLINE);
+    int64_t overdue = sqlite3_column_int64(st, C_OVERDUE);
+    int state = sqlite3_column_int(st, C_STATE);
+    f->n_required++;
+    if (acked > 0) {
+        f->ack_ms = s_grow(f->ack_ms, &f->cap_ack, f->n_acked, sizeof *f->ack_ms);
+        int64_t took = acked - sqlite3_column_int64(st, C_ASKED);
+        f->ack_ms[f->n_acked++] = took > 0 ? took : 0;
+    }
+    if (overdue > 0 && overdue < deadline) {
+        deadline = overdue; /* the deadline missed before an extension */
+    }
+    int64_t late = (acked > 0 ? acked : r->now_ms) - deadline;
+    if (late <= 0 && overdue == 0 && state != S_STATE_DECLINED) {
+        return;
+    }
+    f->n_overdue++;
+    r->late = s_grow(r->late, &r->cap_late, r->n_late, sizeof *r->late);
+    s_late *l = &r->late[r->n_late++];
+    memset(l, 0, sizeof *l);
+    if (sqlite3_column_bytes(st, C_ID) == VG_ALERT_ID_LEN) {
+        vg_alert_id_hex(l->alert_id, sqlite3_column_blob(st, C_ID));
+    }
+    l->sender = s_dup_col(st, C_SENDER);
+    l->accepted_ms = sqlite3_column_int64(st, C_ACCEPTED);
+    l->severity = sqlite3_column_int(st, C_SEVERITY);
+    l->categories = s_dup_col(st, C_CATS);
+    l->agency = s_dup_col(st, C_AGENCY);
+    l->deadline_ms = deadline;
+    l->late_ms = late > 0 ? late : 0;
+    l->state = state;
+    l->acked_ms = acked;
+    l->officer = s_dup_col(st, C_OFFICER);
+    l->reason = s_dup_col(st, C_REASON);
+    l->esc_level = sqlite3_column_int(st, C_ESC);
+    l->shared_by = s_dup_col(st, C_SHARED_BY);
+}
+
+static int
+s_cmp_i64(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return (a > b) - (a < b);
+}
+
+static int
+s_cmp_fig(const void *x, const void *y)
+{
+    return strcmp(((const s_fig *)x)->agency, ((const s_fig *)y)->agency);
+}
+
+/* Reads the report in one read transaction; false (with a message) when
+ * the store cannot be read. */
+static bool
+s_collect(sqlite3 *db, const s_opts *o, s_report *r, const char *path)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_prepare_v2(db, s_rows_sql, -1, &st, NULL);
+    }
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, o->since_ms);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            s_take_row(r, st);
+        }
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+    }
+    if (rc != SQLITE_OK) {
+        ctl_error(S_CMD, "cannot read %s: %s", path, sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(st);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (r->n_figs > 0) { /* qsort of NULL is undefined even for 0 items */
+        qsort(r->figs, r->n_figs, sizeof *r->figs, s_cmp_fig);
+    }
+    for (size_t i = 0; i < r->n_figs; i++) {
+        if (r->figs[i].n_acked > 0) {
+            qsort(r->figs[i].ack_ms, r->figs[i].n_acked, sizeof(int64_t), s_cmp_i64);
+        }
+    }
+    return rc == SQLITE_OK;
+}
+
+static void
+s_report_fini(s_report *r)
+{
+    for (size_t i = 0; i < r->n_late; i++) {
+        s_late *l = &r->late[i];
+        free(l->sender);
+        free(l->categories);
+        free(l->agency);
+        free(l->officer);
+        free(l->reason);
+        free(l->shared_by);
+    }
+    free(r->late);
+    for (size_t i = 0; i < r->n_figs; i++) {
+        free(r->figs[i].agency);
+        free(r->figs[i].ack_ms);
+    }
+    free(r->figs);
+}
+
+/* Median of sorted values (the mean of the middle two for an even count). */
+static int64_t
+s_median(const s_fig *f)
+{
+    size_t n = f->n_acked;
+    return n % 2 ? f->ack_ms[n / 2] : (f->ack_ms[n / 2 - 1] + f->ack_ms[n / 2]) / 2;
+}
+
+static const char *
+s_outcome(const s_late *l)
+{
+    return l->acked_ms > 0                   ? "acknowledged late"
+           : l->state == S_STATE_DECLINED    ? "declined"
+           : l->state == S_STATE_IN_PROGRESS ? "in progress, not acknowledged"
+                                             : "never acknowledged";
+}
+
+static const char *
+s_state_name(int state)
+{
+    static const char *const names[] = {"unknown",      "pending",     "delivered",
+                                        "acknowledged", "in_progress", "declined"};
+    return state >= 0 && state <= S_STATE_DECLINED ? names[state] : "unknown";
+}
+
+/* ---- text ------------------------------------------------------------------------- */
+
+/* "850ms", "12.3s", "4m05s", "3h07m", "2d05h". */
+static void
+s_human_ms(char *out, size_t len, int64_t ms)
+{
+    if (ms < 1000) {
+        snprintf(out, len, "%" PRId64 "ms", ms);
+    } else if (ms < 60000) {
+        snprintf(out, len, "%" PRId64 ".%" PRId64 "s", ms / 1000, ms % 1000 / 100);
+    } else if (ms < 3600000) {
+        snprintf(out, len, "%" PRId64 "m%02" PRId64 "s", ms / 60000, ms % 60000 / 1000);
+    } else if (ms < 86400000) {
+        snprintf(out, len, "%" PRId64 "h%02" PRId64 "m", ms / 3600000, ms % 3600000 / 60000);
+    } else {
+        snprintf(out, len, "%" PRId64 "d%02" PRId64 "h", ms / 86400000, ms % 86400000 / 3600000);
+    }
+}
+
+/* A text table: cells are copied, control characters (from officers'
+ * names and reasons, which are other agencies' words) shown as '?'. */
+typedef struct s_table {
+    size_t n_cols;                 /* columns */
+    char **cells;                  /* row-major, n_rows * n_cols */
+    size_t n_cells, cap_cells;     /* used, allocated */
+    size_t width[S_TEXT_COLS_MAX]; /* widest cell per column */
+} s_table;
+
+static void
+s_cell(s_table *t, const char *text)
+{
+    t->cells = s_grow(t->cells, &t->cap_cells, t->n_cells, sizeof *t->cells);
+    char *c = vg_strdup(text);
+    if (c == NULL) {
+        fputs("vigilctl: out of memory\n", stderr);
+        exit(CTL_EXIT_FAIL);
+    }
+    for (char *p = c; *p != '\0'; p++) {
+        *p = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
+    }
+    size_t col = t->n_cells % t->n_cols, len = strlen(c);
+    t->width[col] = len > t->width[col] ? len : t->width[col];
+    t->cells[t->n_cells++] = c;
+}
+
+static void
+s_table_print(s_table *t)
+{
+    for (size_t i = 0; i < t->n_cells; i++) {
+        size_t col = i % t->n_cols;
+        bool last = col == t->n_cols - 1;
+        printf("%-*s%s", last ? 0 : (int)t->width[col], t->cells[i], last ? "\n" : "  ");
+        free(t->cells[i]);
+    }
+    free(t->cells);
+}
+
+static void
+s_text_late_row(s_table *t, const s_late *l)
+{
+    char when[VG_TIME_STR_LEN], deadline[VG_TIME_STR_LEN], late[32], esc[16], outcome[512];
+    vg_time_format(when, sizeof when, l->accepted_ms);
+    vg_time_format(deadline, sizeof deadline, l->deadline_ms);
+    s_human_ms(late, sizeof late, l->late_ms);
+    snprintf(esc, sizeof esc, "%d", l->esc_level);
+    char acked[VG_TIME_STR_LEN] = "";
+    vg_time_format(acked, sizeof acked, l->acked_ms);
+    if (l->acked_ms > 0) {
+        snprintf(outcome, sizeof outcome, "acknowledged late at %s by %s", acked,
+                 l->officer[0] ? l->officer : "?");
+    } else if (l->reason[0] != '\0') {
+        snprintf(outcome, sizeof outcome, "%s: %s", s_outcome(l), l->reason);
+    } else {
+        snprintf(outcome, sizeof outcome, "%s (%s)", s_outcome(l), s_state_name(l->state));
+    }
+    const char *cells[] = {l->alert_id,   l->sender,
+                           when,          vg_severity_name((vg_severity)l->severity),
+                           l->categories, l->agency,
+                           deadline,      late,
+                           esc,           l->shared_by[0] ? l->shared_by : "-",
+                           outcome};
+    for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++) {
+        s_cell(t, cells[i]);
+    }
+}
+
+static void
+s_print_text(const s_report *r, const s_opts *o)
+{
+    char now[VG_TIME_STR_LEN], since[VG_TIME_STR_LEN];
+    vg_time_format(now, sizeof now, r->now_ms);
+    vg_time_format(since, sizeof since, o->since_ms);
+    printf("Unshared alerts: a required agency had not acknowledged by its deadline\n"
+           "(%zu row%s; alerts accepted since %s; report made %s)\n\n",
+           r->n_late, r->n_late == 1 ? "" : "s", o->since_ms ? since : "the start", now);
+    s_table t = {.n_cols = 11};
+    const char *head[] = {"ALERT",    "SENDER",  "ACCEPTED", "SEVERITY",  "CATEGORIES", "AGENCY",
+                          "DEADLINE", "LATE BY", "ESC",      "SHARED BY", "OUTCOME"};
+    for (size_t i = 0; i < t.n_cols; i++) {
+        s_cell(&t, head[i]);
+    }
+    for (size_t i = 0; i < r->n_late; i++) {
+        s_text_late_row(&t, &r->late[i]);
+    }
+    s_table_print(&t);
+    printf("\nPer agency (required recipient; time to acknowledge from acceptance, or from\n"
+           "the share for an agency added by a share)\n\n");
+    s_table a = {.n_cols = 6};
+    const char *ahead[] = {"AGENCY", "REQUIRED", "ACKNOWLEDGED", "MEDIAN", "WORST", "OVERDUE"};
+    for (size_t i = 0; i < a.n_cols; i++) {
+        s_cell(&a, ahead[i]);
+    }
+    for (size_t i = 0; i < r->n_figs; i++) {
+        const s_fig *f = &r->figs[i];
+        char req[24], ack[24], med[32] = "-", worst[32] = "-", ovd[24];
+        snprintf(req, sizeof req, "%" PRIu64, f->n_required);
+        snprintf(ack, sizeof ack, "%" PRIu64, f->n_acked);
+        snprintf(ovd, sizeof ovd, "%" PRIu64, f->n_overdue);
+        if (f->n_acked > 0) {
+            s_human_ms(med, sizeof med, s_median(f));
+            s_human_ms(worst, sizeof worst, f->ack_ms[f->n_acked - 1]);
+        }
+        const char *cells[] = {f->agency, req, ack, med, worst, ovd};
+        for (size_t j = 0; j < a.n_cols; j++) {
+            s_cell(&a, cells[j]);
+        }
+    }
+    s_table_print(&a);
+}
+
+/* ---- csv --------------------------------------------------------------------------- */
+
+/* RFC 4180: quoted when it holds a comma, quote or line break. */
+static void
+s_csv_field(const char *s, bool last)
+{
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        fputs(s, stdout);
+    } else {
+        putchar('"');
+        for (; *s != '\0'; s++) {
+            if (*s == '"') {
+                putchar('"');
+            }
+            putchar(*s);
+        }
+        putchar('"');
+    }
+    fputs(last ? "\r\n" : ",", stdout);
+}
+
+static void
+s_csv_time(int64_t ms, bool last)
+{
+    char t[VG_TIME_STR_LEN] = "";
+    if (ms > 0) {
+        vg_time_format(t, sizeof t, ms);
+    }
+    s_csv_field(t, last);
+}
+
+static void
+s_csv_int(int64_t v, bool present, bool last)
+{
+    char t[32] = "";
+    if (present) {
+        snprintf(t, sizeof t, "%" PRId64, v);
+    }
+    s_csv_field(t, last);
+}
+
+static void
+s_print_csv(const s_report *r)
+{
+    fputs("alert_id,sender,accepted,severity,categories,agency,deadline,late_ms,state,outcome,"
+          "acknowledged_at,officer,declined,reason,escalation_level,shared_by\r\n",
+          stdout);
+    for (size_t i = 0; i < r->n_late; i++) {
+        const s_late *l = &r->late[i];
+        s_csv_field(l->alert_id, false);
+        s_csv_field(l->sender, false);
+        s_csv_time(l->accepted_ms, false);
+        s_csv_field(vg_severity_name((vg_severity)l->severity), false);
+        s_csv_field(l->categories, false);
+        s_csv_field(l->agency, false);
+        s_csv_time(l->deadline_ms, false);
+        s_csv_int(l->late_ms, true, false);
+        s_csv_field(s_state_name(l->state), false);
+        s_csv_field(s_outcome(l), false);
+        s_csv_time(l->acked_ms, false);
+        s_csv_field(l->officer, false);
+        s_csv_field(l->state == S_STATE_DECLINED ? "yes" : "no", false);
+        s_csv_field(l->reason, false);
+        s_csv_int(l->esc_level, true, false);
+        s_csv_field(l->shared_by, true);
+    }
+    fputs("\r\nagency,required,acknowledged,median_ack_ms,worst_ack_ms,overdue\r\n", stdout);
+    for (size_t i = 0; i < r->n_figs; i++) {
+        const s_fig *f = &r->figs[i];
+        bool any = f->n_acked > 0;
+        s_csv_field(f->agency, false);
+        s_csv_int((int64_t)f->n_required, true, false);
+        s_csv_int((int64_t)f->n_acked, true, false);
+        s_csv_int(any ? s_median(f) : 0, any, false);
+        s_csv_int(any ? f->ack_ms[f->n_acked - 1] : 0, any, false);
+        s_csv_int((int64_t)f->n_overdue, true, true);
+    }
+}
+
+/* ---- json --------------------------------------------------------------------------- */
+
+static json_t *
+s_json_time(int64_t ms)
+{
+    char t[VG_TIME_STR_LEN];
+    if (ms <= 0) {
+        return json_null();
+    }
+    vg_time_format(t, sizeof t, ms);
+    return json_string(t);
+}
+
+static json_t *
+s_json_late(const s_late *l)
+{
+    json_t *cats = json_array();
+    char *copy = vg_strdup(l->categories);
+    for (char *save = NULL, *c = copy ? strtok_r(copy, ",", &save) : NULL; c != NULL;
+         c = strtok_r(NULL, ",", &save)) {
+        json_array_append_new(cats, json_string(c));
+    }
+    free(copy);
+    json_t *o = json_object();
+    json_object_set_new(o, "alert_id", json_string(l->alert_id));
+    json_object_set_new(o, "sender", json_string(l->sender));
+    json_object_set_new(o, "accepted", s_json_time(l->accepted_ms));
+    json_object_set_new(o, "severity", json_string(vg_severity_name((vg_severity)l->severity)));
+    json_object_set_new(o, "categories", cats);
+    json_object_set_new(o, "agency", json_string(l->agency));
+    json_object_set_new(o, "deadline", s_json_time(l->deadline_ms));
+    json_object_set_new(o, "late_ms", json_integer(l->late_ms));
+    json_object_set_new(o, "state", json_string(s_state_name(l->state)));
+    json_object_set_new(o, "outcome", json_string(s_outcome(l)));
+    json_object_set_new(o, "acknowledged", json_boolean(l->acked_ms > 0));
+    json_object_set_new(o, "acknowledged_at", s_json_time(l->acked_ms));
+    json_object_set_new(o, "officer", l->officer[0] ? json_string(l->officer) : json_null());
+    json_object_set_new(o, "declined", json_boolean(l->state == S_STATE_DECLINED));
+    json_object_set_new(o, "reason", l->reason[0] ? json_string(l->reason) : json_null());
+    json_object_set_new(o, "escalation_level", json_integer(l->esc_level));
+    json_object_set_new(o, "shared_by", l->shared_by[0] ? json_string(l->shared_by) : json_null());
+    return o;
+}
+
+static json_t *
+s_json_fig(const s_fig *f)
+{
+    bool any = f->n_acked > 0;
+    json_t *o = json_object();
+    json_object_set_new(o, "agency", json_string(f->agency));
+    json_object_set_new(o, "required", json_integer((json_int_t)f->n_required));
+    json_object_set_new(o, "acknowledged", json_integer((json_int_t)f->n_acked));
+    json_object_set_new(o, "median_ack_ms", any ? json_integer(s_median(f)) : json_null());
+    json_object_set_new(o, "worst_ack_ms",
+                        any ? json_integer(f->ack_ms[f->n_acked - 1]) : json_null());
+    json_object_set_new(o, "overdue", json_integer((json_int_t)f->n_overdue));
+    return o;
+}
+
+static bool
+s_print_json(const s_report *r, const s_opts *o)
+{
+    json_t *late = json_array(), *figs = json_array();
+    for (size_t i = 0; i < r->n_late; i++) {
+        json_array_append_new(late, s_json_late(&r->late[i]));
+    }
+    for (size_t i = 0; i < r->n_figs; i++) {
+        json_array_append_new(figs, s_json_fig(&r->figs[i]));
+    }
+    json_t *root = json_object();
+    json_object_set_new(root, "generated", s_json_time(r->now_ms));
+    json_object_set_new(root, "since", s_json_time(o->since_ms));
+    json_object_set_new(root, "unshared", late);
+    json_object_set_new(root, "agencies", figs);
+    int rc = json_dumpf(root, stdout, JSON_INDENT(2));
+    json_decref(root);
+    putchar('\n');
+    return rc == 0;
+}
+
+/* ---- the command ------------------------------------------------------------------------ */
+
+int
+ctl_cmd_report(int argc, char **argv)
+{
+    s_opts o = {0};
+    int rc = s_parse_args(argc, argv, &o);
+    if (rc >= 0) {
+        return rc;
+    }
+    char *path = s_db_path(&o);
+    sqlite3 *db = path ? s_open(path) : NULL;
+    if (db == NULL) {
+        free(path);
+        return CTL_EXIT_FAIL;
+    }
+    s_report r = {.now_ms = vg_clock_wall_ms(vg_clock_system())};
+    bool ok = s_collect(db, &o, &r, path);
+    sqlite3_close(db);
+    if (ok && o.format == S_TEXT) {
+        s_print_text(&r, &o);
+    } else if (ok && o.format == S_CSV) {
+        s_print_csv(&r);
+    } else if (ok) {
+        ok = s_print_json(&r, &o);
+    }
+    if (ok && fflush(stdout) != 0) {
+        ctl_error(S_CMD, "cannot write the report to stdout");
+        ok = false;
+    }
+    s_report_fini(&r);
+    free(path);
+    return ok ? CTL_EXIT_OK : CTL_EXIT_FAIL;
+}
