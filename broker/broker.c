@@ -70,6 +70,8 @@ vgb_reply_queue(vgb_broker *b, const vgb_from *from, Vigil__BrokerFrame *f, bool
     memcpy(r->rid, from->rid, from->rid_len);
     r->rid_len = from->rid_len;
     r->needs_commit = needs_commit;
+    r->request_id = from->request_id;
+    memset(r->alert_id, 0, sizeof r->alert_id);
     b->n_replies++;
 }
 
@@ -113,7 +115,11 @@ vgb_reply_confirm(vgb_broker *b, const vgb_from *from, const uint8_t *alert_id,
     Vigil__BrokerFrame f = VIGIL__BROKER_FRAME__INIT;
     f.kind_case = VIGIL__BROKER_FRAME__KIND_CONFIRM;
     f.confirm = &c;
+    size_t before = b->n_replies;
     vgb_reply_queue(b, from, &f, st != VIGIL__CONFIRM_STATUS__CONFIRM_REJECTED);
+    if (b->n_replies > before && alert_id != NULL) {
+        memcpy(b->replies[before].alert_id, alert_id, VG_ALERT_ID_LEN);
+    }
 }
 
 static Vigil__RejectCode
@@ -555,6 +561,34 @@ s_recv_one(vgb_broker *b)
     return true;
 }
 
+/* Tells a client that what it sent was not recorded (the commit failed):
+ * storage_full or internal, both of which a client keeps and resends. */
+static void
+s_send_abort(vgb_broker *b, const vgb_reply *r, bool full)
+{
+    Vigil__Confirm c = VIGIL__CONFIRM__INIT;
+    c.alert_id.data = (uint8_t *)r->alert_id;
+    c.alert_id.len = VG_ALERT_ID_LEN;
+    c.status = VIGIL__CONFIRM_STATUS__CONFIRM_REJECTED;
+    c.code = full ? VIGIL__REJECT_CODE__REJECT_STORAGE_FULL : VIGIL__REJECT_CODE__REJECT_INTERNAL;
+    c.reason = full ? "the broker's store is full: nothing was recorded; it stays in your outbox "
+                      "and is sent again when there is space"
+                    : "the broker could not write its store: nothing was recorded; send it again";
+    Vigil__BrokerFrame f = VIGIL__BROKER_FRAME__INIT;
+    f.request_id = r->request_id;
+    f.kind_case = VIGIL__BROKER_FRAME__KIND_CONFIRM;
+    f.confirm = &c;
+    size_t len = vigil__broker_frame__get_packed_size(&f);
+    uint8_t *buf = malloc(len);
+    if (buf != NULL) {
+        vigil__broker_frame__pack(&f, buf);
+        if (vgb_send(b, r->rid, r->rid_len, buf, len) != VG_OK) {
+            vg_log(VG_LOG_DEBUG, "broker", "reply.drop", "reason=peer_gone_or_full");
+        }
+        free(buf);
+    }
+}
+
 /* Commits the batch, then sends its replies and applies its post-commit work. */
 static void
 s_finish_batch(vgb_broker *b)
@@ -569,14 +603,14 @@ s_finish_batch(vgb_broker *b)
         b->batch_failed = false;
     } else if (vgb_store_in_transaction(b->store)) {
         rc = vgb_store_commit(b->store, &why);
-        committed = rc == VG_OK;
+                committed = rc == VG_OK;
     }
-    vgb_ledger_after_commit(b, committed);
     for (size_t i = 0; i < b->n_replies; i++) {
         vgb_reply *r = &b->replies[i];
         if (!committed && r->needs_commit) {
-            /* Never confirm what is not durable: the client keeps it and resends. */
+            /* Never confirm what is not durable: say so; the client keeps it and resends. */
             vg_log(VG_LOG_ERROR, "broker", "batch.abort", "code=%s", vg_err_code(rc));
+            s_send_abort(b, r, rc == VG_ERR_STORAGE_FULL);
         } else if (vgb_send(b, r->rid, r->rid_len, r->frame, r->len) != VG_OK) {
             vg_log(VG_LOG_DEBUG, "broker", "reply.drop", "reason=peer_gone_or_full");
         }
@@ -593,6 +627,7 @@ s_finish_batch(vgb_broker *b)
         }
     }
     b->n_after = 0;
+    vgb_ledger_after_commit(b, committed); /* after the replies: off their path */
 }
 
 vg_err
@@ -707,6 +742,7 @@ vgb_broker_new(vgb_broker **out, const vg_broker_config *cfg, const vg_clock *cl
     }
     b->cfg = cfg;
     b->clock = clock;
+    b->hw_fd = -1;
     vg_err rc = s_load_identity(b, why);
     if (rc == VG_OK) {
         rc = vgb_store_open(&b->store, cfg->store_path, why);

@@ -74,11 +74,13 @@ typedef struct vgb_pending_event {
 
 /* A reply waiting for the batch's commit. */
 typedef struct vgb_reply {
-    uint8_t rid[VGB_RID_MAX]; /* to whom */
-    size_t rid_len;           /* routing id length */
-    uint8_t *frame;           /* packed BrokerFrame, malloc'ed */
-    size_t len;               /* its length */
-    bool needs_commit;        /* ACCEPTED/DUPLICATE: void if the commit fails */
+    uint8_t rid[VGB_RID_MAX];          /* to whom */
+    size_t rid_len;                    /* routing id length */
+    uint8_t *frame;                    /* packed BrokerFrame, malloc'ed */
+    size_t len;                        /* its length */
+    bool needs_commit;                 /* ACCEPTED/DUPLICATE: void if the commit fails */
+    uint64_t request_id;               /* to answer again if the commit fails */
+    uint8_t alert_id[VG_ALERT_ID_LEN]; /* the confirm's alert (needs_commit only) */
 } vgb_reply;
 
 /* Work to apply only once the batch's commit returned. */
@@ -115,6 +117,8 @@ struct vgb_broker {
     int64_t cp_mono;               /* when it was signed */
     char *cp_pending;              /* signed in this batch, published after the commit */
     uint64_t cp_pending_size;      /* its tree size */
+    int hw_fd;                     /* store/highwater: the log size last committed */
+    uint64_t hw_size;              /* what it says */
 };
 
 /* One received frame and who sent it. */

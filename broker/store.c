@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include "vigil.pb-c.h"
 #include "vigil/log.h"
 
 /* 2: acknowledgement tracking and the audit log. Version 1 existed only in
@@ -82,9 +83,11 @@ static const char s_schema[] =
     " received_ms INTEGER NOT NULL,"
     " receipt_hash BLOB NOT NULL UNIQUE,"
     " receipt BLOB NOT NULL);"
+        /* Columns in primary-key order: SQLite 3.40's quick_check misreports
+     * NOT NULL in a WITHOUT ROWID table whose key is in another order. */
     "CREATE TABLE IF NOT EXISTS receipt_items("
-    " receipt_id INTEGER NOT NULL REFERENCES receipts(id),"
     " alert_seq INTEGER NOT NULL REFERENCES alerts(seq),"
+    " receipt_id INTEGER NOT NULL REFERENCES receipts(id),"
     " PRIMARY KEY(alert_seq, receipt_id)) WITHOUT ROWID;"
     "CREATE UNIQUE INDEX IF NOT EXISTS alerts_sender_seq ON alerts(sender, sender_seq);"
     "CREATE TABLE IF NOT EXISTS rejections("
@@ -115,7 +118,7 @@ enum {
 
 static const char *const s_sql[S_N_STMTS] = {
     [S_FIND_ALERT] = "SELECT seq, envelope_hash FROM alerts WHERE alert_id = ?1",
-    [S_ENVELOPE] = "SELECT envelope FROM alerts WHERE seq = ?1",
+    [S_ENVELOPE] = "SELECT envelope, envelope_hash FROM alerts WHERE seq = ?1",
     [S_SENDER_SEQ] = "SELECT 1 FROM alerts WHERE sender = ?1 AND sender_seq = ?2",
     [S_INSERT_ALERT] =
         "INSERT INTO alerts(alert_id, sender, sender_seq, created_ms, accepted_ms, status,"
@@ -233,6 +236,29 @@ s_exec_stmt(vgb_store *s, sqlite3_stmt *st, const char *what, vg_reason *why)
     return rc == SQLITE_DONE ? VG_OK : s_fail(s, rc, what, why);
 }
 
+/* PRAGMA quick_check: the b-trees and their pages are sound (O(size), run once at start). */
+static vg_err
+s_quick_check(vgb_store *s, vg_reason *why)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL);
+    const char *res = NULL;
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        res = (const char *)sqlite3_column_text(st, 0);
+    }
+    vg_err err = VG_OK;
+    if (res == NULL || strcmp(res, "ok") != 0) {
+        vg_log(VG_LOG_ERROR, "broker", "store.damaged", "path=%s detail=\"%s\"", s->path,
+               res ? res : sqlite3_errmsg(s->db));
+        err = vg_reason_set(why, VG_ERR_MALFORMED,
+                            "store %s is damaged (%s): restore it from a backup; the broker will "
+                            "not serve it and has changed nothing",
+                            s->path, res ? res : sqlite3_errmsg(s->db));
+    }
+    sqlite3_finalize(st);
+    return err;
+}
+
 static vg_err
 s_setup(vgb_store *s, vg_reason *why)
 {
@@ -251,6 +277,12 @@ s_setup(vgb_store *s, vg_reason *why)
     sqlite3_finalize(st);
     if (version < 0) {
         return s_fail(s, rc == SQLITE_OK ? SQLITE_CORRUPT : rc, "read schema version", why);
+    }
+    if (version != 0) { /* an existing store: refuse a damaged one rather than serve it */
+        vg_err err = s_quick_check(s, why);
+        if (err != VG_OK) {
+            return err;
+        }
     }
     if (version != 0 && version < S_SCHEMA_VERSION) {
         return vg_reason_set(why, VG_ERR_IO,
@@ -302,11 +334,19 @@ vgb_store_open(vgb_store **out, const char *dir, vg_reason *why)
     snprintf(s->path, n, "%s/vigil.db", dir);
     int rc = sqlite3_open_v2(
         s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
+        if (rc != SQLITE_OK) {
         err = vg_reason_set(why, VG_ERR_IO, "cannot open store %s: %s", s->path,
                             s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
     } else {
+        /* Until the store is known to be sound, closing it must not change it:
+         * no checkpoint of a WAL into a damaged database, no WAL deleted. */
+                sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
+        int persist = 1; /* the WAL file is never removed by the broker */
+        sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
         err = s_setup(s, why);
+        if (err == VG_OK) {
+            sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, (int *)NULL);
+        }
     }
     if (err != VG_OK) {
         vgb_store_destroy(&s);
@@ -393,6 +433,30 @@ vgb_store_find_alert(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN], vgb_alert_
     return err;
 }
 
+/* The stored bytes must still be the envelope that was accepted: its body
+ * hash is stored beside it. Damaged bytes are never served. */
+static vg_err
+s_check_envelope(vgb_store *s, uint64_t seq, const uint8_t *env, size_t len, const void *hash,
+                 size_t hash_len)
+{
+    Vigil__SignedEnvelope *se = vigil__signed_envelope__unpack(NULL, len, env);
+    uint8_t h[VG_HASH_LEN];
+    bool ok = se != NULL && hash_len == VG_HASH_LEN;
+    if (ok) {
+        vg_hash(h, se->body.data, se->body.len);
+        ok = memcmp(h, hash, VG_HASH_LEN) == 0;
+    }
+    if (se != NULL) {
+        vigil__signed_envelope__free_unpacked(se, NULL);
+    }
+    if (!ok) {
+        vg_log(VG_LOG_ERROR, "broker", "store.damaged", "path=%s alert_seq=%llu detail=envelope",
+               s->path, (unsigned long long)seq);
+        return VG_ERR_MALFORMED;
+    }
+    return VG_OK;
+}
+
 vg_err
 vgb_store_envelope(vgb_store *s, uint64_t seq, uint8_t **out, size_t *out_len)
 {
@@ -407,9 +471,14 @@ vgb_store_envelope(vgb_store *s, uint64_t seq, uint8_t **out, size_t *out_len)
             err = VG_ERR_NOMEM;
         } else {
             memcpy(buf, sqlite3_column_blob(st, 0), len);
+            err = s_check_envelope(s, seq, buf, len, sqlite3_column_blob(st, 1),
+                                   (size_t)sqlite3_column_bytes(st, 1));
+        }
+        if (err == VG_OK) {
             *out = buf;
             *out_len = len;
-            err = VG_OK;
+        } else {
+            free(buf);
         }
     } else if (rc != SQLITE_DONE) {
         err = s_fail(s, rc, "read envelope", NULL);
