@@ -17,9 +17,12 @@
 # (`vigilctl report --unshared`). A ./net made by an older run keeps its
 # deadline: the script says so, and skips the wait when it is too long.
 #
-# It then shows the alerts and the Home Office's events as they arrive until
-# Ctrl-C, which stops the network. VIGIL_RUN_ONCE=1 stops it right after the
-# demo (for scripts).
+# It ends with `vigilctl audit verify` (the tamper-evident log of all of this
+# checks out) and, on a terminal, opens licensing's duty officer console
+# (vigil-console) showing the alert overdue for licensing; q quits it and
+# stops the network. Without a terminal it shows the alerts and the Home
+# Office's events as they arrive until Ctrl-C. VIGIL_RUN_ONCE=1 stops right
+# after the demo (for scripts).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=deploy/deps.sh
@@ -27,7 +30,7 @@ source deploy/deps.sh
 
 vg_install_deps
 cmake --preset release -DVG_BUILD_TESTS=OFF
-cmake --build build/release -j"$(nproc)" --target vigilctl vigil-broker vigil-agent
+cmake --build build/release -j"$(nproc)" --target vigilctl vigil-broker vigil-agent vigil-console
 
 bin=build/release/bin
 net=net
@@ -159,7 +162,21 @@ else
   echo "run: 'vigilctl report' is not available in this build; skipping the unshared-alert report"
 fi
 echo
+echo "=== vigilctl audit verify ==="
+if "$bin/vigilctl" audit --help >/dev/null 2>&1; then
+  "$bin/vigilctl" audit verify -c "$net/broker/broker.conf" ||
+    { echo "run: the audit log did not verify" >&2; exit 1; }
+else
+  echo "run: 'vigilctl audit' is not available in this build; skipping the audit check"
+fi
+echo
 if [ "${VIGIL_RUN_ONCE:-0}" = 1 ]; then
+  exit 0
+fi
+if [ -t 0 ] && [ -t 1 ]; then
+  echo "run: opening licensing's duty officer console (q quits and stops the network)..."
+  sleep 2
+  "$bin/vigil-console" -c "$net/agents/licensing/agent.conf" || true
   exit 0
 fi
 echo "run: the network is running. Acknowledge as licensing with:"
