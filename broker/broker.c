@@ -630,6 +630,17 @@ s_finish_batch(vgb_broker *b)
     vgb_ledger_after_commit(b, committed); /* after the replies: off their path */
 }
 
+void
+vgb_broker_handle_frame(vgb_broker *b, const char *agency, const uint8_t *rid, size_t rid_len,
+                        const uint8_t *data, size_t len)
+{
+    vgb_from from = {.rid_len = rid_len < VGB_RID_MAX ? rid_len : VGB_RID_MAX, .agency = agency};
+    memcpy(from.rid, rid, from.rid_len);
+    from.agency_idx = vgb_agency_index(b, agency);
+    s_dispatch(b, &from, data, len);
+    s_finish_batch(b);
+}
+
 vg_err
 vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop)
 {
