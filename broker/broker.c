@@ -603,7 +603,7 @@ s_finish_batch(vgb_broker *b)
         b->batch_failed = false;
     } else if (vgb_store_in_transaction(b->store)) {
         rc = vgb_store_commit(b->store, &why);
-                committed = rc == VG_OK;
+        committed = rc == VG_OK;
     }
     for (size_t i = 0; i < b->n_replies; i++) {
         vgb_reply *r = &b->replies[i];
@@ -650,6 +650,8 @@ vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop)
         s_finish_batch(b); /* what the timers did, committed before it is told */
         long delivery = vgb_delivery_service(b);
         timeout = delivery < timeout ? delivery : timeout;
+        long checkpoint = vgb_ledger_next_ms(b); /* an idle broker still signs on time */
+        timeout = checkpoint >= 0 && checkpoint < timeout ? checkpoint : timeout;
         zmq_pollitem_t items[] = {{b->router, 0, ZMQ_POLLIN, 0},
                                   {vgb_zap_socket(b->zap), 0, ZMQ_POLLIN, 0}};
         int n = zmq_poll(items, 2, timeout);

@@ -170,6 +170,8 @@ void vgb_ledger_append(vgb_broker *b, uint64_t seq, vg_audit_event *ev);
 void vgb_ledger_service(vgb_broker *b);
 /* After the batch: publishes (committed) or forgets the pending checkpoint. */
 void vgb_ledger_after_commit(vgb_broker *b, bool committed);
+/* Milliseconds until a checkpoint is due (the log grew), or -1 when none is. */
+long vgb_ledger_next_ms(vgb_broker *b);
 /* Current tree size (0 when unknown). */
 uint64_t vgb_ledger_size(vgb_broker *b);
 /* Answers QUERY_CHECKPOINT, QUERY_INCLUSION and QUERY_CONSISTENCY. */

@@ -201,6 +201,17 @@ vgb_ledger_size(vgb_broker *b)
     return vgb_audit_head(b->audit, &size, root, NULL) == VG_OK ? size : 0;
 }
 
+long
+vgb_ledger_next_ms(vgb_broker *b)
+{
+    if (vgb_ledger_size(b) <= b->cp_size) {
+        return -1;
+    }
+    int64_t left =
+        b->cp_mono + (int64_t)b->cfg->checkpoint_interval_ms - vg_clock_mono_ms(b->clock);
+    return left > 0 ? (long)left : 0;
+}
+
 void
 vgb_ledger_service(vgb_broker *b)
 {

@@ -83,7 +83,7 @@ static const char s_schema[] =
     " received_ms INTEGER NOT NULL,"
     " receipt_hash BLOB NOT NULL UNIQUE,"
     " receipt BLOB NOT NULL);"
-        /* Columns in primary-key order: SQLite 3.40's quick_check misreports
+    /* Columns in primary-key order: SQLite 3.40's quick_check misreports
      * NOT NULL in a WITHOUT ROWID table whose key is in another order. */
     "CREATE TABLE IF NOT EXISTS receipt_items("
     " alert_seq INTEGER NOT NULL REFERENCES alerts(seq),"
@@ -334,13 +334,13 @@ vgb_store_open(vgb_store **out, const char *dir, vg_reason *why)
     snprintf(s->path, n, "%s/vigil.db", dir);
     int rc = sqlite3_open_v2(
         s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-        if (rc != SQLITE_OK) {
+    if (rc != SQLITE_OK) {
         err = vg_reason_set(why, VG_ERR_IO, "cannot open store %s: %s", s->path,
                             s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
     } else {
         /* Until the store is known to be sound, closing it must not change it:
          * no checkpoint of a WAL into a damaged database, no WAL deleted. */
-                sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
+        sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
         int persist = 1; /* the WAL file is never removed by the broker */
         sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
         err = s_setup(s, why);

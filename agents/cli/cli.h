@@ -47,6 +47,7 @@ int cli_cmd_share(const char *config, int argc, char **argv);
 int cli_cmd_status(const char *config, int argc, char **argv);      /* cli_status.c */
 int cli_cmd_outstanding(const char *config, int argc, char **argv); /* cli_status.c */
 int cli_cmd_events(const char *config, int argc, char **argv);
+int cli_cmd_audit(const char *config, int argc, char **argv); /* cli_audit.c */
 
 /* Prints "vigil-agent <what>: <message>\n" to stderr. */
 void cli_error(const char *what, const char *fmt, ...) VG_PRINTF(2, 3);

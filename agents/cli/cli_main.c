@@ -41,6 +41,9 @@ static const char s_usage[] =
     "                     alerts this agency sent or must acknowledge, not complete\n"
     "  events [--since SEQ] [--json] [--count N] [--timeout T]\n"
     "                     follow this agency's event stream\n"
+    "  audit checkpoint [--json] | audit prove ID [--json]\n"
+    "                     witness the broker's audit log: the latest checkpoint\n"
+    "                     held, or proofs that alert ID's events are in the log\n"
     "\n"
     "options:\n"
     "  -c, --config FILE  the agency's agent.conf (vigilctl init writes one per agency)\n"
@@ -67,6 +70,7 @@ static const struct {
     {"status", cli_cmd_status},
     {"outstanding", cli_cmd_outstanding},
     {"events", cli_cmd_events},
+    {"audit", cli_cmd_audit},
 };
 
 static bool

@@ -51,6 +51,7 @@ int ctl_cmd_init(int argc, char **argv);
 int ctl_cmd_network(int argc, char **argv);
 int ctl_cmd_check(int argc, char **argv);
 int ctl_cmd_report(int argc, char **argv);
+int ctl_cmd_audit(int argc, char **argv); /* ctl_audit.c */
 
 /* Prints "vigilctl <what>: <message>\n" to stderr. */
 void ctl_error(const char *what, const char *fmt, ...) VG_PRINTF(2, 3);

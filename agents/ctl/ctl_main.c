@@ -22,6 +22,8 @@ static const char s_usage[] =
     "  check DIR                     verify a network folder end to end\n"
     "  report --unshared             alerts a required agency did not acknowledge in\n"
     "                                time, and per-agency figures (reads the store)\n"
+    "  audit verify | audit export   check the broker's audit log offline (every leaf,\n"
+    "                                checkpoint and state row), or export it for auditors\n"
     "\n"
     "'vigilctl COMMAND --help' says more about each command.\n";
 
@@ -54,6 +56,9 @@ ctl_main(int argc, char **argv)
     }
     if (strcmp(cmd, "report") == 0) {
         return ctl_cmd_report(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "audit") == 0) {
+        return ctl_cmd_audit(argc - 1, argv + 1);
     }
     fprintf(stderr, "vigilctl: unknown command '%s'\n\n%s", cmd, s_usage);
     return CTL_EXIT_USAGE;

@@ -130,10 +130,11 @@ static const vg_err s_reject_errs[] = {
     VG_ERR_UNKNOWN_ALERT,      /* REJECT_UNKNOWN_ALERT */
     VG_ERR_STALE_VERSION,      /* REJECT_STALE_NETWORK */
     VG_ERR_INTERNAL,           /* REJECT_INTERNAL */
+    VG_ERR_NOT_FOUND,          /* REJECT_NOT_FOUND */
 };
 
 #define S_N_REJECT ((int)S_COUNT(s_reject_errs))
-_Static_assert(S_COUNT(s_reject_errs) == VIGIL__REJECT_CODE__REJECT_INTERNAL + 1, "reject codes");
+_Static_assert(S_COUNT(s_reject_errs) == VIGIL__REJECT_CODE__REJECT_NOT_FOUND + 1, "reject codes");
 
 int
 vg_reject_code(vg_err err)
@@ -144,12 +145,12 @@ vg_reject_code(vg_err err)
     if (err == VG_ERR_INVALID) {
         return VIGIL__REJECT_CODE__REJECT_MALFORMED;
     }
-    for (int i = 1; i < S_N_REJECT - 1; i++) {
+    for (int i = 1; i < S_N_REJECT; i++) {
         if (s_reject_errs[i] == err) {
             return i;
         }
     }
-    return S_N_REJECT - 1; /* REJECT_INTERNAL */
+    return VIGIL__REJECT_CODE__REJECT_INTERNAL;
 }
 
 vg_err

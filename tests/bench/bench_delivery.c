@@ -23,19 +23,19 @@
 
 #define S_RECIPIENTS 4
 
-static const char *const s_recipients[S_RECIPIENTS] = {"police", "licensing",
-                                                       "childrens-services", "oversight"};
+static const char *const s_recipients[S_RECIPIENTS] = {"police", "licensing", "childrens-services",
+                                                       "oversight"};
 
 typedef struct s_bench {
-    const char *net;             /* network folder */
-    int n;                       /* alerts */
-    int p;                       /* publisher threads */
-    atomic_int next;             /* next alert index to publish */
-    int64_t *t_publish;          /* per alert: publish start, mono ms */
-    int64_t *t_confirm;          /* per alert: confirm, mono ms */
-    int64_t *t_recv;             /* per alert × recipient: receive, mono ms */
-    atomic_int failures;         /* publishes not accepted */
-    char description[1024];      /* 1 KiB of text */
+    const char *net;        /* network folder */
+    int n;                  /* alerts */
+    int p;                  /* publisher threads */
+    atomic_int next;        /* next alert index to publish */
+    int64_t *t_publish;     /* per alert: publish start, mono ms */
+    int64_t *t_confirm;     /* per alert: confirm, mono ms */
+    int64_t *t_recv;        /* per alert × recipient: receive, mono ms */
+    atomic_int failures;    /* publishes not accepted */
+    char description[1024]; /* 1 KiB of text */
 } s_bench;
 
 static void
@@ -89,9 +89,9 @@ s_publisher(void *arg)
 }
 
 typedef struct s_receiver {
-    s_bench *b;  /* the run */
-    int r;       /* recipient index */
-    int got;     /* alerts received */
+    s_bench *b; /* the run */
+    int r;      /* recipient index */
+    int got;    /* alerts received */
 } s_receiver;
 
 static void *
@@ -199,8 +199,8 @@ main(int argc, char **argv)
            S_RECIPIENTS);
     printf("delivered to all %d/%d; publish failures %d\n", complete, b.n,
            atomic_load(&b.failures));
-    printf("throughput %.0f alerts/s fully delivered (%.2f s)\n",
-           secs > 0 ? complete / secs : 0.0, secs);
+    printf("throughput %.0f alerts/s fully delivered (%.2f s)\n", secs > 0 ? complete / secs : 0.0,
+           secs);
     s_percentiles("publish->confirm", confirm, b.n);
     if (complete > 0) {
         s_percentiles("publish->delivered (all 4)", delivered, complete);

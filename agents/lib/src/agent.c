@@ -344,6 +344,9 @@ s_handle_frame(vga_agent *a, const uint8_t *data, size_t len, vga_wait *w)
         if (mine && w->res != NULL) {
             s_fill_confirm(w->res, f->confirm);
         }
+        if (f->confirm->checkpoint.len > 0) { /* witness the broker's audit log */
+            vga_audit_on_confirm(a, f->confirm->checkpoint.data, f->confirm->checkpoint.len);
+        }
         break;
     case VIGIL__BROKER_FRAME__KIND_DELIVER:
         s_handle_deliver(a, f->deliver, w);

@@ -17,21 +17,23 @@
 #define VGA_EVENT_RING 4096 /* events kept while nobody reads them */
 
 struct vga_agent {
-    vga_identity *id;         /* config, keys, the document loaded at start */
-    vg_netdoc *newer;         /* a newer document from the broker, or NULL */
-    const vg_clock *clock;    /* injectable time */
-    vga_store *store;         /* outbox and inbox */
-    void *ctx;                /* ZeroMQ context */
-    void *sock;               /* DEALER to the broker */
-    bool receive;             /* asks for deliveries */
-    bool events;              /* subscribes to the event stream */
-    char software[64];        /* sent in Hello */
-    uint64_t next_req;        /* request ids */
-    int64_t last_hello_mono;  /* keepalive */
-    int64_t last_resend_mono; /* last time the whole outbox was sent again */
-    vga_event *ring;          /* events not yet read (VGA_EVENT_RING slots) */
-    size_t ring_head;         /* oldest */
-    size_t ring_n;            /* count */
+    vga_identity *id;                       /* config, keys, the document loaded at start */
+    vg_netdoc *newer;                       /* a newer document from the broker, or NULL */
+    const vg_clock *clock;                  /* injectable time */
+    vga_store *store;                       /* outbox and inbox */
+    void *ctx;                              /* ZeroMQ context */
+    void *sock;                             /* DEALER to the broker */
+    bool receive;                           /* asks for deliveries */
+    bool events;                            /* subscribes to the event stream */
+    char software[64];                      /* sent in Hello */
+    uint64_t next_req;                      /* request ids */
+    int64_t last_hello_mono;                /* keepalive */
+    int64_t last_resend_mono;               /* last time the whole outbox was sent again */
+    vga_event *ring;                        /* events not yet read (VGA_EVENT_RING slots) */
+    size_t ring_head;                       /* oldest */
+    size_t ring_n;                          /* count */
+    uint8_t audit_seen[VG_MERKLE_HASH_LEN]; /* hash of the last checkpoint note admitted */
+    bool audit_seen_set;                    /* audit_seen is valid */
 };
 
 /* What incoming frames turned out to be, for the waiting caller. */
@@ -62,6 +64,10 @@ vg_err vga_conn_wait_confirm(vga_agent *a, uint64_t req, int64_t timeout_ms, vga
  * *env_out (may be NULL) receives the verified envelope. */
 vg_err vga_inbox_open(vga_agent *a, const vga_inbox_entry *e, vg_alert *out, vg_envelope **env_out,
                       vg_reason *why) VG_MUST_USE;
+
+/* agent_audit.c: a Confirm carried the broker's latest checkpoint note.
+ * Verifies and keeps it without waiting (the proof comes at the next sync). */
+void vga_audit_on_confirm(vga_agent *a, const uint8_t *note, size_t len);
 
 /* agent_track.c: queues an event from the broker. */
 void vga_events_push(vga_agent *a, const Vigil__Event *e);

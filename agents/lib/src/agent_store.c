@@ -428,8 +428,8 @@ vga_store_cp_get(vga_store *s, vga_store_cp_which which, uint64_t size, vga_stor
 }
 
 vg_err
-vga_store_cp_add(vga_store *s, uint64_t size, const uint8_t root[VG_MERKLE_HASH_LEN], const char *note,
-                 size_t note_len, int64_t now_ms, bool checked)
+vga_store_cp_add(vga_store *s, uint64_t size, const uint8_t root[VG_MERKLE_HASH_LEN],
+                 const char *note, size_t note_len, int64_t now_ms, bool checked)
 {
     sqlite3_stmt *st = s_prep(s, "INSERT OR IGNORE INTO checkpoints(size, root, note,"
                                  " received_ms, checked) VALUES (?1, ?2, ?3, ?4, ?5)");
@@ -501,5 +501,6 @@ vga_store_fault_last(vga_store *s, bool *found, char *kind, size_t kind_len, cha
         snprintf(reason, reason_len, "%s", r ? r : "");
     }
     sqlite3_finalize(st);
-    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? VG_OK : s_fail(s, rc, "read audit faults", NULL);
+    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? VG_OK
+                                                   : s_fail(s, rc, "read audit faults", NULL);
 }

@@ -88,12 +88,12 @@ vg_err vga_store_inbox_mark_surfaced(vga_store *s, int64_t row) VG_MUST_USE;
 /* One held checkpoint. checked: its consistency with the chain of checked
  * checkpoints was proven (the first one ever held is checked by trust). */
 typedef struct vga_store_cp {
-    uint64_t size;           /* tree size */
+    uint64_t size;                    /* tree size */
     uint8_t root[VG_MERKLE_HASH_LEN]; /* RFC 6962 root */
-    char *note;              /* the signed note as received, NUL-terminated */
-    size_t note_len;         /* its length */
-    int64_t received_ms;     /* when this agency first held it */
-    bool checked;            /* consistency proven */
+    char *note;                       /* the signed note as received, NUL-terminated */
+    size_t note_len;                  /* its length */
+    int64_t received_ms;              /* when this agency first held it */
+    bool checked;                     /* consistency proven */
 } vga_store_cp;
 
 void vga_store_cp_fini(vga_store_cp *cp);
@@ -111,8 +111,9 @@ vg_err vga_store_cp_get(vga_store *s, vga_store_cp_which which, uint64_t size, v
 
 /* Keeps a verified checkpoint (unchecked unless checked); a row of that size
  * already held is left as it is. */
-vg_err vga_store_cp_add(vga_store *s, uint64_t size, const uint8_t root[VG_MERKLE_HASH_LEN], const char *note,
-                        size_t note_len, int64_t now_ms, bool checked) VG_MUST_USE;
+vg_err vga_store_cp_add(vga_store *s, uint64_t size, const uint8_t root[VG_MERKLE_HASH_LEN],
+                        const char *note, size_t note_len, int64_t now_ms,
+                        bool checked) VG_MUST_USE;
 
 vg_err vga_store_cp_mark_checked(vga_store *s, uint64_t size) VG_MUST_USE;
 vg_err vga_store_cp_delete(vga_store *s, uint64_t size) VG_MUST_USE;

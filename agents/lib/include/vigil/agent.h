@@ -32,9 +32,12 @@
 #include <stdint.h>
 
 #include "vigil/agent_config.h"
+#include "vigil/audit_leaf.h"
+#include "vigil/checkpoint.h"
 #include "vigil/clock.h"
 #include "vigil/envelope.h"
 #include "vigil/err.h"
+#include "vigil/merkle.h"
 #include "vigil/util.h"
 
 typedef struct vga_agent vga_agent;
@@ -264,5 +267,108 @@ vg_err vga_next_event(vga_agent *a, int64_t timeout_ms, vga_event *out) VG_MUST_
  * broker's store: how a subscriber fills a gap. *out is malloc'ed (free it). */
 vg_err vga_events_since(vga_agent *a, uint64_t after, int64_t timeout_ms, vga_event **out,
                         size_t *n_out, vg_reason *why) VG_MUST_USE;
+
+/* ---- audit: agencies as witnesses of the broker's log -------------------- */
+
+/*
+ * The broker keeps a Merkle log of everything it did and signs checkpoints
+ * of it (docs/audit.md). Every agency witnesses it: the agent keeps each
+ * checkpoint it is given (the latest comes with every Confirm; vga_audit_sync
+ * asks for it) in its local store, after verifying it against the network's
+ * name (the origin) and the network document's broker_sign_key. A checkpoint
+ * of a size not held yet joins the held chain only when the broker's
+ * consistency proof between it and the largest held one verifies (RFC 9162
+ * §2.1.4.2); one of a size already held must have the same root. The first
+ * checkpoint an agency ever holds is taken on trust.
+ *
+ * A Confirm is handled inside the frame loop, which never waits: its
+ * checkpoint is verified and kept at once, and its consistency proof is
+ * fetched by the next vga_audit_sync (`vigil-agent audit checkpoint` and the
+ * console call it).
+ *
+ * A failure is loud: an ERROR log line ("agent audit.fork" with both sizes
+ * and roots, or "agent audit.bad_checkpoint"), and a fault recorded in the
+ * store with the notes involved (two signed checkpoints that disagree are
+ * proof against the broker). From then on vga_audit_status and
+ * vga_audit_sync return VG_ERR_CONFLICT with the reason, in every process on
+ * that store: faults are evidence and are never cleared by the library.
+ */
+
+/* A checkpoint this agency holds. */
+typedef struct vga_audit_checkpoint {
+    char origin[VG_CHECKPOINT_ORIGIN_MAX + 1]; /* the network name */
+    uint64_t size;                             /* tree size */
+    uint8_t root[VG_MERKLE_HASH_LEN];          /* RFC 6962 root */
+    char *note;                                /* the signed note as received (malloc'ed) */
+    size_t note_len;                           /* its length, without the NUL */
+    int64_t received_ms;                       /* when this agency first held it */
+} vga_audit_checkpoint;
+
+/* Frees the note; NULL-safe. */
+void vga_audit_checkpoint_fini(vga_audit_checkpoint *cp);
+
+/*
+ * Asks the broker for its latest checkpoint, keeps it, and checks the
+ * consistency proof of every held checkpoint not yet checked. VG_OK when the
+ * held chain is consistent; VG_ERR_CONFLICT when this or an earlier check
+ * found a fault (why: what); VG_ERR_TIMEOUT when the broker did not answer
+ * (nothing is lost: the next sync checks again); a checkpoint that does not
+ * verify gives its vg_checkpoint_verify error (and is recorded as a fault).
+ */
+vg_err vga_audit_sync(vga_agent *a, int64_t timeout_ms, vg_reason *why) VG_MUST_USE;
+
+/* The largest checked checkpoint this agency holds (no network). On VG_OK
+ * *out owns its note (vga_audit_checkpoint_fini). VG_ERR_NOT_FOUND when none
+ * is held yet. */
+vg_err vga_audit_latest(vga_agent *a, vga_audit_checkpoint *out, vg_reason *why) VG_MUST_USE;
+
+/* VG_OK, or VG_ERR_CONFLICT with why when an audit fault was ever recorded
+ * in this agency's store (no network). */
+vg_err vga_audit_status(vga_agent *a, vg_reason *why) VG_MUST_USE;
+
+/*
+ * Witnesses a checkpoint note obtained some other way (from another agency,
+ * a file): verified as above (its error when it does not: a bad signature,
+ * another key, another network; logged as agent audit.bad_checkpoint but not
+ * recorded as a fault, since anyone can make a bad note), then kept and
+ * checked for consistency with the held chain like one from the broker,
+ * waiting up to timeout_ms for the proof. A validly signed note that
+ * contradicts the held chain is a fork: VG_ERR_CONFLICT, recorded.
+ */
+vg_err vga_audit_witness(vga_agent *a, const char *note, size_t note_len, int64_t timeout_ms,
+                         vg_reason *why) VG_MUST_USE;
+
+/* One leaf of an alert, proven. */
+typedef struct vga_audit_leaf {
+    uint64_t index;       /* its index in the log */
+    uint8_t *leaf;        /* the leaf's bytes (malloc'ed) */
+    size_t leaf_len;      /* their length */
+    vg_audit_event event; /* the leaf parsed */
+} vga_audit_leaf;
+
+/* The leaves of one alert, each proven included in `checkpoint`. */
+typedef struct vga_audit_proof {
+    vga_audit_checkpoint checkpoint; /* the held checkpoint the proofs lead to */
+    vga_audit_leaf *leaves;          /* in log order (malloc'ed) */
+    size_t n_leaves;                 /* count */
+} vga_audit_proof;
+
+/* Frees everything; NULL-safe. */
+void vga_audit_proof_fini(vga_audit_proof *p);
+
+/*
+ * Proves the audit record of one alert: syncs (vga_audit_sync), asks the
+ * broker for the indices of that alert's leaves, waits (up to timeout_ms in
+ * all) until a held checkpoint covers them all, then fetches each leaf's
+ * inclusion proof against that checkpoint's size and checks it against its
+ * root, and that the leaf parses, names its own index and this alert.
+ * VG_OK with *out filled (vga_audit_proof_fini it); VG_ERR_UNKNOWN_ALERT;
+ * VG_ERR_TIMEOUT (no answer, or no checkpoint covers the leaves yet: the
+ * broker signs one every checkpoint_interval); VG_ERR_CONFLICT when a proof
+ * fails (recorded as a fault, logged "agent audit.proof_fail") or a fault
+ * was recorded before.
+ */
+vg_err vga_audit_prove(vga_agent *a, const uint8_t id[VG_ALERT_ID_LEN], int64_t timeout_ms,
+                       vga_audit_proof *out, vg_reason *why) VG_MUST_USE;
 
 #endif

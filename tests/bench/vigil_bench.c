@@ -1,0 +1,517 @@
+/*
+ * vigil-bench — the broker against its ceilings (issue 8).
+ *
+ * Sets up a throw-away network on 127.0.0.1 (vigilctl init, a free port),
+ * starts the real vigil-broker and drives it with raw ZeroMQ DEALER clients
+ * speaking the protocol directly over CurveZMQ with the agencies' keys: one
+ * sender agency publishing pre-sealed 1 KiB alerts (2-4 categories, 4
+ * recipient agencies), four recipient agencies checking each delivery and
+ * sending pre-signed DELIVERED receipts, batched or one per alert. In the
+ * same run it measures the ceilings (Ed25519 verify on one core, SQLite
+ * group commit with synchronous=FULL on the store's disk, a ZeroMQ ROUTER
+ * hop over CurveZMQ) and prints the results beside them as markdown.
+ *
+ *   vigil-bench [--bin DIR] [--alerts N] [--reps R] [--batch B] [--inflight W]
+ *               [--offline N] [--scale N,N,...] [--tmp DIR] [--only-full]
+ *               [--log-level LEVEL]   (broker.conf; default info, what vigilctl writes)
+ *
+ * Progress goes to stderr; the report (markdown) to stdout, and one line
+ * "RESULT full_alerts_per_s X" to stderr for scripts.
+ */
+#define _GNU_SOURCE
+
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "vb_ceil.h"
+#include "vb_load.h"
+#include "vb_net.h"
+#include "vigil/log.h"
+
+#define S_REPS_MAX 9
+#define S_SCALE_MAX 4
+#define S_PHASE_TIMEOUT_MS 240000
+#define S_FILL_CHUNK 50000 /* history alerts made and sent per fill step */
+
+typedef struct s_opts {
+    char bin[VB_PATH_MAX];     /* vigil-broker and vigilctl */
+    const char *tmp;           /* scratch parent, NULL: $TMPDIR or /tmp */
+    size_t alerts;             /* alerts per measured phase */
+    int reps;                  /* repetitions (medians) */
+    size_t batch;              /* alerts per batched DELIVERED receipt */
+    int inflight;              /* broker.conf inflight */
+    size_t offline;            /* alerts published with one agency offline (0: skip) */
+    size_t scale[S_SCALE_MAX]; /* stored history sizes for the scaling run */
+    size_t n_scale;            /* how many */
+    bool only_full;            /* just the full-load phase (for the peer script) */
+    const char *log_level;     /* broker.conf log_level */
+    const char *perf_file;     /* perf record the broker in the first full-load phase */
+} s_opts;
+
+typedef struct s_rep {
+    double verify_per_s;      /* Ed25519 verifications/s, one core */
+    vb_sqlite_ceil sql;       /* SQLite group commit, 1 KiB rows */
+    vb_sqlite_ceil sql_small; /* ... 64-byte rows */
+    double router_per_s;      /* ZeroMQ ROUTER hop, inbound frames/s */
+    vb_result full;           /* full load, batched receipts */
+    vb_result paced;          /* 50% of full, batched receipts */
+    vb_result single;         /* full load, one receipt per alert */
+    vb_result open;           /* full load, receivers verify + open */
+    double rows_per_alert;    /* store rows written per alert */
+    char rows_by_table[1024]; /* rows per alert, by table */
+    size_t envelope_bytes;    /* one signed envelope */
+} s_rep;
+
+static void
+s_usage(void)
+{
+    fprintf(stderr, "usage: vigil-bench [--bin DIR] [--alerts N] [--reps R] [--batch B]\n"
+                    "       [--inflight W] [--offline N] [--scale N,N,...] [--tmp DIR]"
+                    " [--only-full]\n       [--log-level info|warn]\n");
+}
+
+static bool
+s_parse_scale(s_opts *o, const char *text)
+{
+    char *copy = strdup(text), *save = NULL;
+    o->n_scale = 0;
+    for (char *t = strtok_r(copy, ",", &save); t != NULL && o->n_scale < S_SCALE_MAX;
+         t = strtok_r(NULL, ",", &save)) {
+        o->scale[o->n_scale++] = strtoull(t, NULL, 10);
+    }
+    free(copy);
+    return true;
+}
+
+static bool
+s_parse(s_opts *o, int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"bin", 1, 0, 'b'},       {"alerts", 1, 0, 'n'},   {"reps", 1, 0, 'r'},
+        {"batch", 1, 0, 'B'},     {"inflight", 1, 0, 'w'}, {"offline", 1, 0, 'o'},
+        {"scale", 1, 0, 's'},     {"tmp", 1, 0, 't'},      {"only-full", 0, 0, 'f'},
+        {"log-level", 1, 0, 'l'}, {"perf", 1, 0, 'p'},     {0, 0, 0, 0}};
+    char self[VB_PATH_MAX];
+    snprintf(self, sizeof self, "%s", argv[0]);
+    *o = (s_opts){.alerts = 20000,
+                  .reps = 3,
+                  .batch = 128,
+                  .inflight = 1024,
+                  .offline = 100000,
+                  .log_level = "info"};
+    snprintf(o->bin, sizeof o->bin, "%s", dirname(self));
+    s_parse_scale(o, "10000,100000");
+    for (int c; (c = getopt_long(argc, argv, "", longs, NULL)) != -1;) {
+        switch (c) {
+        case 'b':
+            snprintf(o->bin, sizeof o->bin, "%s", optarg);
+            break;
+        case 'n':
+            o->alerts = strtoull(optarg, NULL, 10);
+            break;
+        case 'r':
+            o->reps = atoi(optarg);
+            break;
+        case 'B':
+            o->batch = strtoull(optarg, NULL, 10);
+            break;
+        case 'w':
+            o->inflight = atoi(optarg);
+            break;
+        case 'o':
+            o->offline = strtoull(optarg, NULL, 10);
+            break;
+        case 's':
+            s_parse_scale(o, optarg);
+            break;
+        case 't':
+            o->tmp = optarg;
+            break;
+        case 'f':
+            o->only_full = true;
+            break;
+        case 'l':
+            o->log_level = optarg;
+            break;
+        case 'p':
+            o->perf_file = optarg;
+            break;
+        default:
+            return false;
+        }
+    }
+    if (optind != argc || o->alerts < 100 || o->reps < 1 || o->reps > S_REPS_MAX || o->batch < 1) {
+        return false;
+    }
+    return true;
+}
+
+/* A fresh network with the bench's broker.conf, broker started. */
+static vg_err
+s_net_up(vb_net **out, const s_opts *o, vg_reason *why)
+{
+    char inflight[64], level[64];
+    snprintf(inflight, sizeof inflight, "inflight = %d", o->inflight);
+    snprintf(level, sizeof level, "log_level = %s", o->log_level);
+    const char *conf[] = {level, inflight, NULL};
+    vg_err rc = vb_net_new(out, o->bin, o->tmp, conf, why);
+    if (rc == VG_OK) {
+        rc = vb_net_start(*out, why);
+        if (rc != VG_OK) {
+            vb_net_destroy(out, true);
+        }
+    }
+    return rc;
+}
+
+/* Makes a set and its receipts, runs one phase, frees them. */
+static vg_err
+s_phase(vb_result *res, vb_net *net, const char *name, size_t n, bool sealed, size_t batch,
+        double rate, bool open, int offline_idx, size_t *envelope_bytes, vg_reason *why)
+{
+    vb_set *set = NULL;
+    vb_receipts *rc[VB_RECIPIENTS] = {0};
+    fprintf(stderr, "  %-28s %zu alerts (%s), receipts of %zu...", name, n,
+            sealed ? "sealed" : "re-signed copies", batch);
+    vg_err err = vb_set_new(&set, net, n, sealed, 2, why);
+    if (err == VG_OK) {
+        err = vb_receipts_new(rc, net, set, batch, why);
+    }
+    if (err == VG_OK) {
+        vb_phase_spec spec = {.name = name,
+                              .set = set,
+                              .receipts = rc,
+                              .online = {true, true, true, true},
+                              .open = open,
+                              .rate = rate,
+                              .window = 2000,
+                              .timeout_ms = S_PHASE_TIMEOUT_MS};
+        if (offline_idx >= 0) {
+            spec.online[offline_idx] = false;
+        }
+        err = vb_phase_run(res, net, &spec, why);
+    }
+    if (err == VG_OK && envelope_bytes != NULL) {
+        *envelope_bytes = set->envelope_bytes;
+    }
+    if (err == VG_OK) {
+        fprintf(stderr, " %.0f alerts/s%s (confirm p99 %.2f ms, delivered p99 %.2f ms)\n",
+                res->alerts_per_s, res->complete ? "" : " INCOMPLETE", res->confirm.p99,
+                res->delivered.p99);
+    }
+    vb_receipts_destroy(rc);
+    vb_set_destroy(&set);
+    return err;
+}
+
+static void
+s_ceilings(s_rep *r, const vb_net *net)
+{
+    uint8_t msg[1600];
+    randombytes_buf(msg, sizeof msg);
+    r->verify_per_s = vb_ceil_verify(net->sender_keys, msg,
+                                     r->envelope_bytes ? r->envelope_bytes : sizeof msg, 1500);
+    char dir[VB_PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/broker/store", net->net);
+    r->sql = vb_ceil_sqlite(dir, 1024, 100, 2000);
+    r->sql_small = vb_ceil_sqlite(dir, 64, 100, 2000);
+    r->router_per_s = vb_ceil_router(VB_RECIPIENTS, 1024, 100000, 30000);
+    fprintf(stderr,
+            "  ceilings: verify %.0f/s, sqlite %.0f rows/s (commit p99 %.2f ms), "
+            "router %.0f frames/s\n",
+            r->verify_per_s, r->sql.rows_per_s, r->sql.commit_p99_ms, r->router_per_s);
+}
+
+/* One repetition: a fresh network, the ceilings, the four phases. */
+static vg_err
+s_one_rep(s_rep *r, const s_opts *o, vb_result *offline, const char *perf_file, vg_reason *why)
+{
+    vb_net *net = NULL;
+    vb_result warm;
+    vg_err rc = s_net_up(&net, o, why);
+    if (rc == VG_OK) {
+        rc = s_phase(&warm, net, "warm-up", 2000, false, o->batch, 0, false, -1, NULL, why);
+    }
+    pid_t perf = rc == VG_OK && perf_file != NULL ? vb_perf_start(net->pid, perf_file) : 0;
+    if (rc == VG_OK) {
+        rc = s_phase(&r->full, net, "full load", o->alerts, true, o->batch, 0, false, -1,
+                     &r->envelope_bytes, why);
+    }
+    vb_perf_stop(perf);
+    if (rc == VG_OK && !o->only_full) {
+        double rate = r->full.alerts_per_s * 0.5;
+        rc = s_phase(&r->paced, net, "50% load", o->alerts / 2, true, o->batch, rate, false, -1,
+                     NULL, why);
+    }
+    if (rc == VG_OK && !o->only_full) {
+        rc = s_phase(&r->single, net, "one receipt per alert", o->alerts, false, 1, 0, false, -1,
+                     NULL, why);
+    }
+    if (rc == VG_OK && !o->only_full) {
+        rc = s_phase(&r->open, net, "receivers verify+open", o->alerts / 2, true, o->batch, 0, true,
+                     -1, NULL, why);
+    }
+    if (rc == VG_OK) {
+        int64_t alerts = vb_store_int(net, "SELECT count(*) FROM alerts");
+        r->rows_per_alert = alerts > 0 ? (double)vb_store_rows(net) / (double)alerts : 0;
+        vb_store_rows_by_table(net, alerts, r->rows_by_table, sizeof r->rows_by_table);
+        s_ceilings(r, net);
+    }
+    if (rc == VG_OK && offline != NULL) {
+        rc = s_phase(offline, net, "home-office offline", o->offline, false, o->batch, 0, false, 2,
+                     NULL, why);
+    }
+    vb_net_destroy(&net, rc != VG_OK);
+    return rc;
+}
+
+/* Stored history grows; a measured phase at each size. */
+static vg_err
+s_scaling(vb_result *res, int64_t *stored, const s_opts *o, vg_reason *why)
+{
+    vb_net *net = NULL;
+    vg_err rc = s_net_up(&net, o, why);
+    for (size_t k = 0; rc == VG_OK && k < o->n_scale; k++) {
+        int64_t have = vb_store_int(net, "SELECT count(*) FROM alerts");
+        while (rc == VG_OK && have < (int64_t)o->scale[k]) {
+            size_t step = o->scale[k] - (size_t)have;
+            step = step > S_FILL_CHUNK ? S_FILL_CHUNK : step;
+            vb_result fill;
+            rc =
+                s_phase(&fill, net, "history fill", step, false, o->batch, 0, false, -1, NULL, why);
+            have = vb_store_int(net, "SELECT count(*) FROM alerts");
+        }
+        stored[k] = have;
+        size_t n = o->alerts < 10000 ? o->alerts : 10000;
+        if (rc == VG_OK) {
+            rc = s_phase(&res[k], net, "measured on history", n, false, o->batch, 0, false, -1,
+                         NULL, why);
+        }
+    }
+    vb_net_destroy(&net, rc != VG_OK);
+    return rc;
+}
+
+/* ---- report ---------------------------------------------------------------------------- */
+
+static int
+s_cmp_d(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+static double
+s_median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, s_cmp_d);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Median of one field over the repetitions. */
+#define S_MED(reps, n, expr)                                                                       \
+    ({                                                                                             \
+        double v_[S_REPS_MAX];                                                                     \
+        for (int i_ = 0; i_ < (n); i_++) {                                                         \
+            const s_rep *r_ = &(reps)[i_];                                                         \
+            v_[i_] = (double)(expr);                                                               \
+        }                                                                                          \
+        s_median(v_, (n));                                                                         \
+    })
+
+static void
+s_print_ceilings(const s_rep *reps, int n, const s_opts *o)
+{
+    double ver = S_MED(reps, n, r_->verify_per_s);
+    double rows = S_MED(reps, n, r_->sql.rows_per_s);
+    double p99 = S_MED(reps, n, r_->sql.commit_p99_ms);
+    double cmax = S_MED(reps, n, r_->sql.commit_max_ms);
+    double hop = S_MED(reps, n, r_->router_per_s);
+    double rpa = S_MED(reps, n, r_->rows_per_alert);
+    double small = S_MED(reps, n, r_->sql_small.rows_per_s);
+    /* One envelope-sized row per alert, the rest small: the store's time per alert. */
+    double sql_alerts = 1.0 / (1.0 / rows + (rpa - 1.0) / small);
+    double tput = S_MED(reps, n, r_->full.alerts_per_s);
+    double per_alert = 1.0 + (double)VB_RECIPIENTS / (double)o->batch;
+    printf("### Ceilings (same run, median of %d)\n\n", n);
+    printf("| ceiling | rate | alerts/s it allows | vigil full load as a fraction |\n");
+    printf("|---|---:|---:|---:|\n");
+    printf("| Ed25519 verify, one core (libsodium, %zu-byte envelope) | %.0f /s | %.0f "
+           "(%.3f verifications per alert: 1 + 4/%zu) | %.2f |\n",
+           reps[0].envelope_bytes, ver, ver / per_alert, per_alert, o->batch,
+           tput / (ver / per_alert));
+    printf("| SQLite WAL synchronous=FULL, 100 rows/commit, store's disk | 1 KiB rows: %.0f "
+           "rows/s (commit p99 %.2f ms, max %.2f ms); 64 B rows: %.0f rows/s | %.0f (1 "
+           "envelope row + %.1f small rows per alert, counted in the store) | %.2f |\n",
+           rows, p99, cmax, small, sql_alerts, rpa - 1.0, tput / sql_alerts);
+    printf("| ZeroMQ ROUTER hop, CurveZMQ, 1 KiB to 4 DEALERs with acks | %.0f frames in/s "
+           "(%.0f out/s) | %.0f | %.2f |\n\n",
+           hop, hop * VB_RECIPIENTS, hop, tput / hop);
+    printf("Store rows per alert, by table (first repetition): %s.\n\n", reps[0].rows_by_table);
+    printf("Issue 8 target: throughput >= 80%% of one core's verification rate: %.0f / %.0f = "
+           "**%.0f%%** (%s).\n\n",
+           tput, ver, 100.0 * tput / ver, tput >= 0.8 * ver ? "met" : "not met");
+}
+
+static void
+s_print_row(const char *name, const vb_result *r, bool lat)
+{
+    printf("| %s | %.0f | ", name, r->alerts_per_s);
+    if (lat) {
+        printf("%.2f / %.2f / %.2f / %.2f | %.2f / %.2f / %.2f / %.2f | ", r->confirm.p50,
+               r->confirm.p99, r->confirm.p999, r->confirm.max, r->delivered.p50, r->delivered.p99,
+               r->delivered.p999, r->delivered.max);
+    } else {
+        printf("- | - | ");
+    }
+    printf("%.3f | %.1f | %s%s |\n", r->cpu_per_1k, (double)r->hwm_kib / 1024.0,
+           r->complete ? "complete" : "INCOMPLETE",
+           r->rejected || r->bad_deliveries ? " (errors)" : "");
+}
+
+/* The repetition whose full-load throughput is the median: its rows are shown. */
+static const s_rep *
+s_median_rep(const s_rep *reps, int n, double (*key)(const s_rep *))
+{
+    double med = S_MED(reps, n, key(r_));
+    const s_rep *best = &reps[0];
+    for (int i = 0; i < n; i++) {
+        double d = key(&reps[i]) - med, bd = key(best) - med;
+        best = (d < 0 ? -d : d) < (bd < 0 ? -bd : bd) ? &reps[i] : best;
+    }
+    return best;
+}
+
+static double
+s_key_full(const s_rep *r)
+{
+    return r->full.alerts_per_s;
+}
+static double
+s_key_paced(const s_rep *r)
+{
+    return r->paced.delivered.p99;
+}
+static double
+s_key_single(const s_rep *r)
+{
+    return r->single.alerts_per_s;
+}
+static double
+s_key_open(const s_rep *r)
+{
+    return r->open.alerts_per_s;
+}
+
+static void
+s_print_results(const s_rep *reps, int n, const s_opts *o)
+{
+    printf("### Delivery (%zu alerts per phase; each row is the median run of %d)\n\n", o->alerts,
+           n);
+    printf("| phase | alerts/s (all 4 delivered + receipts confirmed) | publish->confirm ms "
+           "p50 / p99 / p99.9 / max | publish->delivered (all 4) ms p50 / p99 / p99.9 / max | "
+           "broker CPU s / 1000 alerts | broker peak RSS MiB | check |\n");
+    printf("|---|---:|---|---|---:|---:|---|\n");
+    char name[128];
+    snprintf(name, sizeof name, "full load, receipts of %zu", o->batch);
+    s_print_row(name, &s_median_rep(reps, n, s_key_full)->full, true);
+    if (o->only_full) {
+        printf("\n");
+        return;
+    }
+    const s_rep *pr = s_median_rep(reps, n, s_key_paced);
+    snprintf(name, sizeof name, "paced at 50%% (%.0f/s offered)", pr->full.alerts_per_s * 0.5);
+    s_print_row(name, &pr->paced, true);
+    s_print_row("full load, one receipt per alert", &s_median_rep(reps, n, s_key_single)->single,
+                true);
+    s_print_row("full load, receivers verify + open each delivery",
+                &s_median_rep(reps, n, s_key_open)->open, true);
+    printf("\nAll figures by phase and repetition: alerts/s");
+    for (int i = 0; i < n; i++) {
+        printf(" | rep %d: full %.0f, 50%% p99 confirm %.2f ms / delivered %.2f ms, one-receipt "
+               "%.0f, open %.0f",
+               i + 1, reps[i].full.alerts_per_s, reps[i].paced.confirm.p99,
+               reps[i].paced.delivered.p99, reps[i].single.alerts_per_s, reps[i].open.alerts_per_s);
+    }
+    printf("\n\n");
+}
+
+static void
+s_print_offline(const vb_result *r, size_t n)
+{
+    printf("### One recipient agency offline (home-office; %zu alerts, its backlog grows in the "
+           "store)\n\n",
+           n);
+    printf("| alerts/s (3 online agencies) | backlog in store after (pending rows) | broker RSS "
+           "before -> after MiB | peak RSS MiB | CPU s / 1000 |\n|---:|---:|---|---:|---:|\n");
+    printf("| %.0f | %lld | %.1f -> %.1f | %.1f | %.3f |\n\n", r->alerts_per_s,
+           (long long)r->store_pending, (double)r->rss_start_kib / 1024.0,
+           (double)r->rss_end_kib / 1024.0, (double)r->hwm_kib / 1024.0, r->cpu_per_1k);
+}
+
+static void
+s_print_scaling(const vb_result *res, const int64_t *stored, size_t k)
+{
+    printf("### Scaling with stored history\n\n| alerts already stored | alerts/s | "
+           "publish->delivered p99 ms | broker RSS after MiB | peak RSS MiB | CPU s / 1000 "
+           "|\n|---:|---:|---:|---:|---:|---:|\n");
+    for (size_t i = 0; i < k; i++) {
+        printf("| %lld | %.0f | %.2f | %.1f | %.1f | %.3f |\n", (long long)stored[i],
+               res[i].alerts_per_s, res[i].delivered.p99, (double)res[i].rss_end_kib / 1024.0,
+               (double)res[i].hwm_kib / 1024.0, res[i].cpu_per_1k);
+    }
+    if (k >= 2 && res[0].alerts_per_s > 0) {
+        printf("\nThroughput at %lld stored vs %lld: %.0f%%; peak RSS %.0f%%.\n",
+               (long long)stored[k - 1], (long long)stored[0],
+               100.0 * res[k - 1].alerts_per_s / res[0].alerts_per_s,
+               100.0 * (double)res[k - 1].hwm_kib / (double)res[0].hwm_kib);
+    }
+    printf("\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    s_opts o;
+    if (!s_parse(&o, argc, argv)) {
+        s_usage();
+        return 2;
+    }
+    if (sodium_init() < 0) {
+        return 1;
+    }
+    static s_rep reps[S_REPS_MAX];
+    vb_result offline = {0}, scale[S_SCALE_MAX] = {{0}};
+    int64_t stored[S_SCALE_MAX] = {0};
+    vg_reason why = {{0}};
+    vg_err rc = VG_OK;
+    for (int i = 0; rc == VG_OK && i < o.reps; i++) {
+        fprintf(stderr, "repetition %d/%d\n", i + 1, o.reps);
+        rc = s_one_rep(&reps[i], &o, i == 0 && o.offline > 0 && !o.only_full ? &offline : NULL,
+                       i == 0 ? o.perf_file : NULL, &why);
+    }
+    if (rc == VG_OK && o.n_scale > 0 && !o.only_full) {
+        fprintf(stderr, "scaling run\n");
+        rc = s_scaling(scale, stored, &o, &why);
+    }
+    if (rc != VG_OK) {
+        fprintf(stderr, "vigil-bench: %s: %s\n", vg_err_code(rc), why.text);
+        return 1;
+    }
+    fprintf(stderr, "RESULT full_alerts_per_s %.0f\n", S_MED(reps, o.reps, r_->full.alerts_per_s));
+    s_print_results(reps, o.reps, &o);
+    s_print_ceilings(reps, o.reps, &o);
+    if (!o.only_full && o.offline > 0) {
+        s_print_offline(&offline, o.offline);
+    }
+    if (!o.only_full && o.n_scale > 0) {
+        s_print_scaling(scale, stored, o.n_scale);
+    }
+    return 0;
+}
