@@ -716,6 +716,32 @@ s_load_identity(vgb_broker *b, vg_reason *why)
     return VG_OK;
 }
 
+/* Refuses a network document older than one this store was served with
+ * (it could bring back a revoked agency), then records this one. */
+static vg_err
+s_check_network_version(vgb_broker *b, vg_reason *why)
+{
+    uint64_t seen = 0;
+    uint64_t have = vg_netdoc_version(b->doc);
+    vg_err rc = vgb_store_network_version(b->store, &seen);
+    if (rc == VG_OK && have < seen) {
+        return vg_reason_set(why, VG_ERR_STALE_VERSION,
+                             "%s is network document version %llu but this store was already "
+                             "served with version %llu: install the current signed document "
+                             "(an older one could bring back revoked keys)",
+                             b->cfg->document_path, (unsigned long long)have,
+                             (unsigned long long)seen);
+    }
+    if (rc == VG_OK && have > seen && (rc = vgb_store_begin(b->store, why)) == VG_OK) {
+        rc = vgb_store_set_network_version(b->store, have, why);
+        rc = rc == VG_OK ? vgb_store_commit(b->store, why) : rc;
+        if (rc != VG_OK) {
+            vgb_store_rollback(b->store);
+        }
+    }
+        return rc;
+}
+
 static vg_err
 s_bind(vgb_broker *b, vg_reason *why)
 {
@@ -756,9 +782,13 @@ vgb_broker_new(vgb_broker **out, const vg_broker_config *cfg, const vg_clock *cl
     b->cfg = cfg;
     b->clock = clock;
     b->hw_fd = -1;
+    b->hw_size = UINT64_MAX; /* nothing written yet: the first commit writes the mark */
     vg_err rc = s_load_identity(b, why);
     if (rc == VG_OK) {
         rc = vgb_store_open(&b->store, cfg->store_path, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_check_network_version(b, why);
     }
     if (rc == VG_OK) {
         rc = vgb_ledger_open(b, why);

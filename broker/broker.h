@@ -41,8 +41,8 @@ vg_err vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop) VG_MUST_USE;
  * ZAP User-Id) on connection `rid`, inside the current batch, then commits
  * the batch and sends its replies, exactly as the poll loop does. For
  * fuzzing and tests that drive the broker without a client socket. */
-void vgb_broker_handle_frame(vgb_broker *b, const char *agency, const uint8_t *rid,
-                             size_t rid_len, const uint8_t *data, size_t len);
+void vgb_broker_handle_frame(vgb_broker *b, const char *agency, const uint8_t *rid, size_t rid_len,
+                             const uint8_t *data, size_t len);
 
 /* Closes sockets and store; NULL-safe; sets *b_p = NULL. */
 void vgb_broker_destroy(vgb_broker **b_p);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "broker_internal.h"
@@ -70,8 +71,9 @@ s_hw_check(vgb_broker *b, const char *path, vg_reason *why)
 {
     uint64_t hw = 0, size = 0;
     uint8_t hw_root[VG_MERKLE_HASH_LEN], root[VG_MERKLE_HASH_LEN];
-    if (access(path, F_OK) != 0) {
-        return VG_OK; /* a new store */
+    struct stat st;
+    if (stat(path, &st) != 0 || st.st_size == 0) {
+        return VG_OK; /* a new store (or a mark never written) */
     }
     if (!s_hw_read(path, &hw, hw_root)) {
         vg_log(VG_LOG_WARN, "broker", "store.highwater", "path=%s detail=unreadable_ignored", path);

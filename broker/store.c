@@ -90,6 +90,7 @@ static const char s_schema[] =
     " receipt_id INTEGER NOT NULL REFERENCES receipts(id),"
     " PRIMARY KEY(alert_seq, receipt_id)) WITHOUT ROWID;"
     "CREATE UNIQUE INDEX IF NOT EXISTS alerts_sender_seq ON alerts(sender, sender_seq);"
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS rejections("
     " id INTEGER PRIMARY KEY,"
     " at_ms INTEGER NOT NULL,"
@@ -676,4 +677,28 @@ vg_err
 vgb_store_count_alerts(vgb_store *s, uint64_t *out)
 {
     return s_single_u64(s, s_stmt(s, S_COUNT_ALERTS), out, "count alerts");
+}
+
+vg_err
+vgb_store_network_version(vgb_store *s, uint64_t *out)
+{
+    static const char sql[] = "SELECT value FROM meta WHERE key = 'network_version'";
+    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    if (st == NULL) {
+        return VG_ERR_INTERNAL;
+    }
+    return s_single_u64(s, st, out, "read network version");
+}
+
+vg_err
+vgb_store_set_network_version(vgb_store *s, uint64_t version, vg_reason *why)
+{
+    static const char sql[] = "INSERT INTO meta(key, value) VALUES ('network_version', ?1)"
+                              " ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)";
+    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    if (st == NULL) {
+        return VG_ERR_INTERNAL;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)version);
+    return s_exec_stmt(s, st, "record network version", why);
 }

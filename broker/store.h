@@ -45,6 +45,12 @@ vg_err vgb_store_open(vgb_store **out, const char *dir, vg_reason *why) VG_MUST_
  * is rolled back. */
 void vgb_store_destroy(vgb_store **store_p);
 
+/* The highest network document version this store has been served with
+ * (0 for a new store), and raising it. A broker refuses to start on an older
+ * document than the store has seen: that would bring back revoked keys. */
+vg_err vgb_store_network_version(vgb_store *s, uint64_t *out) VG_MUST_USE;
+vg_err vgb_store_set_network_version(vgb_store *s, uint64_t version, vg_reason *why) VG_MUST_USE;
+
 /* BEGIN IMMEDIATE. */
 vg_err vgb_store_begin(vgb_store *s, vg_reason *why) VG_MUST_USE;
 /* COMMIT; on failure the transaction is rolled back and nothing of it stays.

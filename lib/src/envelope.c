@@ -109,6 +109,10 @@ s_check_alert(const vg_alert *a, const vg_seal_params *p, vg_reason *why)
                              "description and instruction are limited to %d bytes each",
                              VG_TEXT_MAX);
     }
+    if (a->n_references > VG_REFERENCES_MAX) {
+        return vg_reason_set(why, VG_ERR_INVALID, "an alert references at most %d others",
+                             VG_REFERENCES_MAX);
+    }
     if (a->categories.n == 0 || a->categories.n > VG_CATEGORIES_MAX) {
         return vg_reason_set(why, VG_ERR_INVALID, "an alert needs 1 to %d categories",
                              VG_CATEGORIES_MAX);
@@ -479,6 +483,10 @@ s_check_body(const Vigil__EnvelopeBody *b, const vg_netdoc *doc, vg_reason *why)
                                      r->agency);
             }
         }
+    }
+    if (b->n_references > VG_REFERENCES_MAX) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "an alert references at most %d others",
+                             VG_REFERENCES_MAX);
     }
     for (size_t i = 0; i < b->n_references; i++) {
         if (b->references[i].len != VG_ALERT_ID_LEN) {

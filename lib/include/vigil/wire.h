@@ -26,6 +26,7 @@
 #define VG_NETDOC_MAX_BYTES (1024 * 1024)  /* largest signed network document */
 #define VG_RECIPIENTS_MAX 256
 #define VG_CATEGORIES_MAX 32
+#define VG_REFERENCES_MAX 64
 #define VG_RECEIPT_ITEMS_MAX 1024
 #define VG_TEXT_MAX 65536      /* longest description and similar */
 #define VG_SHORT_TEXT_MAX 1024 /* headline, officer, reason, ... */
