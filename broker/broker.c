@@ -286,6 +286,16 @@ s_claimed_signer(const ProtobufCBinaryData *bytes)
 static void
 s_publish(vgb_broker *b, const vgb_from *from_conn, const ProtobufCBinaryData *bytes)
 {
+    if (b->disk_full) { /* nothing is written: the agent keeps it in its outbox */
+        vgb_reply_confirm(b, from_conn, NULL, VIGIL__CONFIRM_STATUS__CONFIRM_REJECTED,
+                          VIGIL__REJECT_CODE__REJECT_STORAGE_FULL,
+                          "the broker's disk is full: the alert was not recorded; it stays in "
+                          "your outbox and is sent again when there is space",
+                          NULL);
+        vg_log(VG_LOG_WARN, "broker", "env.reject", "agency=%s code=storage_full",
+               from_conn->agency);
+        return;
+    }
     char *claimed = s_claimed_signer(bytes);
     vgb_from copy = *from_conn;
     copy.claimed = claimed;
@@ -604,6 +614,9 @@ s_finish_batch(vgb_broker *b)
     } else if (vgb_store_in_transaction(b->store)) {
         rc = vgb_store_commit(b->store, &why);
         committed = rc == VG_OK;
+        if (!committed) {
+            vgb_space_commit_failed(b, rc);
+        }
     }
     for (size_t i = 0; i < b->n_replies; i++) {
         vgb_reply *r = &b->replies[i];
@@ -647,6 +660,10 @@ vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop)
     while (!*stop) {
         long timeout = vgb_track_service(b);
         vgb_ledger_service(b);
+        if (b->disk_full && vg_clock_mono_ms(b->clock) >= b->next_space_check_mono) {
+            b->next_space_check_mono = vg_clock_mono_ms(b->clock) + 1000;
+            vgb_space_check(b);
+        }
         s_finish_batch(b); /* what the timers did, committed before it is told */
         long delivery = vgb_delivery_service(b);
         timeout = delivery < timeout ? delivery : timeout;
@@ -739,7 +756,7 @@ s_check_network_version(vgb_broker *b, vg_reason *why)
             vgb_store_rollback(b->store);
         }
     }
-        return rc;
+    return rc;
 }
 
 static vg_err
@@ -789,6 +806,9 @@ vgb_broker_new(vgb_broker **out, const vg_broker_config *cfg, const vg_clock *cl
     }
     if (rc == VG_OK) {
         rc = s_check_network_version(b, why);
+    }
+    if (rc == VG_OK) {
+        vgb_space_start(b);
     }
     if (rc == VG_OK) {
         rc = vgb_ledger_open(b, why);

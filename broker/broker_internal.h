@@ -117,6 +117,8 @@ struct vgb_broker {
     int64_t cp_mono;               /* when it was signed */
     char *cp_pending;              /* signed in this batch, published after the commit */
     uint64_t cp_pending_size;      /* its tree size */
+    bool disk_full;                /* publishes refused; receipts run on the reserve */
+    int64_t next_space_check_mono; /* while full, free space is looked at once a second */
     int hw_fd;                     /* store/highwater: the log size last committed */
     uint64_t hw_size;              /* what it says */
 };
@@ -176,6 +178,15 @@ long vgb_ledger_next_ms(vgb_broker *b);
 uint64_t vgb_ledger_size(vgb_broker *b);
 /* Answers QUERY_CHECKPOINT, QUERY_INCLUSION and QUERY_CONSISTENCY. */
 void vgb_ledger_query(vgb_broker *b, const vgb_from *from, const Vigil__Query *q);
+
+/* space.c: a full disk refuses publishes, not receipts */
+/* Takes the reserve at start (best effort). */
+void vgb_space_start(vgb_broker *b);
+/* A commit failed with rc: on VG_ERR_STORAGE_FULL, releases the reserve and
+ * refuses publishes from now on. */
+void vgb_space_commit_failed(vgb_broker *b, vg_err rc);
+/* While full: when there is room again, takes the reserve back and resumes. */
+void vgb_space_check(vgb_broker *b);
 
 /* delivery.c */
 /* Makes rid the agency's receiving connection: everything unreceipted is sent again. */
