@@ -39,8 +39,11 @@
 
 #define T_PUBLISH_MS 1500 /* a publish not confirmed by then is indeterminate */
 #define T_RECV_SLICE_MS 100
-#define T_DRAIN_MS 60000 /* longest drain after the last kill */
-#define T_QUIET_MS 3000  /* "nothing more arrives" */
+#define T_ACK_EVERY 10     /* every tenth alert received is acknowledged */
+#define T_ACKS_MAX 4096    /* per listener */
+#define T_ACK_WAIT_MS 2000 /* an acknowledgement not confirmed by then is not counted */
+#define T_DRAIN_MS 60000   /* longest drain after the last kill */
+#define T_QUIET_MS 3000    /* "nothing more arrives" */
 #define T_N_PUBLISHERS 2
 #define T_N_LISTENERS 3
 
@@ -73,12 +76,15 @@ typedef struct s_loop {
 } s_loop;
 
 typedef struct s_worker {
-    s_loop *loop;       /* shared */
-    const char *agency; /* whose agent */
-    pthread_t thread;   /* the thread */
-    size_t n_sent;      /* publishes made */
-    size_t outbox_left; /* after the final flush */
-    char error[1024];   /* a local failure (a thread cannot fail the cmocka test) */
+    s_loop *loop;                      /* shared */
+    const char *agency;                /* whose agent */
+    pthread_t thread;                  /* the thread */
+    size_t n_sent;                     /* publishes made */
+    size_t outbox_left;                /* after the final flush */
+    uint8_t (*acked)[VG_ALERT_ID_LEN]; /* acknowledgements the broker confirmed */
+    size_t n_acked;                    /* how many */
+    size_t n_received;                 /* alerts received (every T_ACK_EVERY-th is acknowledged) */
+    char error[1024];                  /* a local failure (a thread cannot fail the cmocka test) */
 } s_worker;
 
 static vga_agent *
@@ -150,6 +156,57 @@ s_publisher(void *arg)
     return NULL;
 }
 
+/* Acknowledges every T_ACK_EVERY-th alert and remembers the ones the broker
+ * confirmed (a kill may leave an acknowledgement unanswered: not counted). */
+static void
+s_maybe_ack(s_worker *w, vga_agent *a, const uint8_t id[VG_ALERT_ID_LEN])
+{
+    if (w->n_received++ % T_ACK_EVERY != 0 || w->n_acked == T_ACKS_MAX) {
+        return;
+    }
+    if (w->acked == NULL && (w->acked = calloc(T_ACKS_MAX, VG_ALERT_ID_LEN)) == NULL) {
+        return;
+    }
+    vga_confirm c;
+    if (vga_ack(a, id, "Crash Loop", NULL, T_ACK_WAIT_MS, &c, NULL) == VG_OK) {
+        memcpy(w->acked[w->n_acked++], id, VG_ALERT_ID_LEN);
+    }
+    vga_confirm_fini(&c);
+}
+
+/* Every acknowledgement the broker confirmed survived every kill, and none
+ * was recorded twice. */
+static void
+s_check_acks(s_loop *loop, s_worker *lis, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < lis[i].n_acked; k++) {
+            const uint8_t *id = lis[i].acked[k];
+            int64_t state = bh_store_int(loop->b,
+                                         "SELECT r.state FROM recipients r JOIN alerts a ON"
+                                         " a.seq = r.alert_seq WHERE a.alert_id = ?1 AND"
+                                         " r.agency = ?2",
+                                         id, VG_ALERT_ID_LEN, lis[i].agency);
+            int64_t receipts = bh_store_int(loop->b,
+                                            "SELECT count(*) FROM receipts rc JOIN receipt_items"
+                                            " ri ON ri.receipt_id = rc.id JOIN alerts a ON"
+                                            " a.seq = ri.alert_seq WHERE a.alert_id = ?1 AND"
+                                            " rc.agency = ?2 AND rc.kind = 2",
+                                            id, VG_ALERT_ID_LEN, lis[i].agency);
+            if (state != 3 || receipts != 1) {
+                fail_msg("a confirmed acknowledgement by %s did not survive as recorded "
+                         "(state %lld, %lld acknowledgement receipts)",
+                         lis[i].agency, (long long)state, (long long)receipts);
+            }
+        }
+        total += lis[i].n_acked;
+        free(lis[i].acked);
+    }
+    printf("fault: broker_sigkill_loop: confirmed acknowledgements=%zu, all survived once\n",
+           total);
+}
+
 static void *
 s_listener(void *arg)
 {
@@ -160,6 +217,7 @@ s_listener(void *arg)
         if (vga_receive(a, T_RECV_SLICE_MS, &got, NULL) == VG_OK) {
             fu_ledger_recv(&w->loop->ledger, got.id, w->agency, got.sender, got.sequence,
                            s_wall_ms() - got.created_ms);
+            s_maybe_ack(w, a, got.id);
             vg_alert_fini(&got);
         }
     }
@@ -227,7 +285,7 @@ test_broker_sigkill_loop_loses_nothing(void **state)
     s_worker pubs[T_N_PUBLISHERS], lis[T_N_LISTENERS];
     s_start_workers(loop, lis, s_listeners, T_N_LISTENERS, s_listener);
     s_start_workers(loop, pubs, s_publishers, T_N_PUBLISHERS, s_publisher);
-        char *conf_path = it_path(b->net, "broker/broker.conf");
+    char *conf_path = it_path(b->net, "broker/broker.conf");
     for (size_t k = 0; k < n_kills; k++) {
         bh_sleep_ms(fu_range(&rng, 150, 700));
         bh_kill(b);
@@ -248,6 +306,7 @@ test_broker_sigkill_loop_loses_nothing(void **state)
     loop->stop_listen = 1;
     s_join(lis, T_N_LISTENERS);
 
+    s_check_acks(loop, lis, T_N_LISTENERS);
     fu_verdict v = fu_ledger_check(&loop->ledger, s_listeners, T_N_LISTENERS);
     fu_verdict_print("broker_sigkill_loop", &v);
     int64_t stored = bh_store_count_alerts(b);

@@ -404,8 +404,9 @@ bh_store_int(const bh_broker *b, const char *sql, const void *blob, size_t blob_
     rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
     if (rc == SQLITE_OK && blob != NULL) {
         rc = sqlite3_bind_blob(st, 1, blob, (int)blob_len, SQLITE_TRANSIENT);
-    } else if (rc == SQLITE_OK && text != NULL) {
-        rc = sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+    }
+    if (rc == SQLITE_OK && text != NULL) { /* ?2 when a blob took ?1 */
+        rc = sqlite3_bind_text(st, blob != NULL ? 2 : 1, text, -1, SQLITE_TRANSIENT);
     }
     int64_t value = -1;
     if (rc == SQLITE_OK) {

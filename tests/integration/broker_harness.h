@@ -98,8 +98,8 @@ void bh_print_log(const bh_broker *b);
  * it ends with '.', e.g. "env.") and which contain needle (NULL: any). */
 size_t bh_log_count(const bh_broker *b, const char *msg_id, const char *needle);
 
-/* Runs a query on the store, opened read-only: sql may use ?1, bound to the
- * blob (when blob != NULL) or ?1 as text (when text != NULL). Returns the
+/* Runs a query on the store, opened read-only: ?1 is bound to the blob (when
+ * blob != NULL) and the text to the next parameter (?2 after a blob, else ?1). Returns the
  * first column of the first row as an integer, or -1 when there is no row.
  * Fails the test if the store cannot be opened or the query fails. */
 int64_t bh_store_int(const bh_broker *b, const char *sql, const void *blob, size_t blob_len,
