@@ -2,7 +2,8 @@
 # The README's "test" command, for a fresh Debian 12 machine (and CI, via
 # .ci/run): installs what is missing, then builds and runs the whole default
 # test suite twice: the dev build, and the ASan + UBSan build. Benchmarks
-# (label "bench") are not part of it.
+# (label "bench") and the long fault variants (label "long") are not part of
+# it: run them with `ctest --test-dir build/dev -L long` or `-L bench`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=deploy/deps.sh
@@ -13,6 +14,6 @@ for preset in dev asan; do
   echo "=== $preset ==="
   cmake --preset "$preset"
   cmake --build "build/$preset" -j"$(nproc)"
-  ctest --preset "$preset" --label-exclude bench
+  ctest --preset "$preset" --label-exclude 'bench|long'
 done
 echo "test: dev and asan suites passed"
