@@ -442,7 +442,7 @@ s_proof_fail(vga_agent *a, const vga_audit_checkpoint *cp, uint64_t index, const
            (unsigned long long)index, (unsigned long long)cp->size, detail);
     char reason[VG_REASON_MAX];
     snprintf(reason, sizeof reason,
-             "leaf %llu is not proven in the broker's checkpoint of size %llu: %s",
+             "leaf %llu is not proven in the broker's checkpoint of size %llu: %.400s",
              (unsigned long long)index, (unsigned long long)cp->size, detail);
     return s_fault(a, "inclusion", cp->note, NULL, reason, why);
 }
