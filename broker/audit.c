@@ -1,5 +1,6 @@
 /* audit.c — the broker's Merkle audit log in SQLite (see audit.h). */
 #include "audit.h"
+#include "store_internal.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -58,31 +59,10 @@ struct vgb_audit {
 };
 
 static vg_err
-s_map(int rc)
-{
-    switch (rc & 0xff) {
-    case SQLITE_OK:
-    case SQLITE_DONE:
-    case SQLITE_ROW:
-        return VG_OK;
-    case SQLITE_FULL:
-        return VG_ERR_STORAGE_FULL;
-    case SQLITE_NOMEM:
-        return VG_ERR_NOMEM;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return VG_ERR_MALFORMED;
-    case SQLITE_CONSTRAINT:
-        return VG_ERR_CONFLICT;
-    default:
-        return VG_ERR_IO;
-    }
-}
-
-static vg_err
 s_fail(sqlite3 *db, int rc, const char *what, vg_reason *why)
 {
-    return vg_reason_set(why, s_map(rc), "audit log: %s failed: %s", what, sqlite3_errmsg(db));
+    return vg_reason_set(why, vgb_sqlite_err(rc), "audit log: %s failed: %s", what,
+                         sqlite3_errmsg(db));
 }
 
 static sqlite3_stmt *
@@ -175,7 +155,7 @@ s_node(void *ctx, unsigned level, uint64_t index, uint8_t out[VG_MERKLE_HASH_LEN
     bool ok = rc == SQLITE_ROW && s_column_hash(st, 0, out);
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        return s_map(rc);
+        return vgb_sqlite_err(rc);
     }
     return ok ? VG_OK : VG_ERR_MALFORMED;
 }

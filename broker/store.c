@@ -188,8 +188,8 @@ vgb_store_fail(vgb_store *s, int rc, const char *what)
     return s_fail(s, rc, what, NULL);
 }
 
-static vg_err
-s_map(int rc)
+vg_err
+vgb_sqlite_err(int rc)
 {
     switch (rc & 0xff) {
     case SQLITE_OK:
@@ -213,7 +213,7 @@ s_map(int rc)
 static vg_err
 s_fail(vgb_store *s, int rc, const char *what, vg_reason *why)
 {
-    vg_err err = s_map(rc);
+    vg_err err = vgb_sqlite_err(rc);
     vg_log(VG_LOG_ERROR, "broker", "store.error", "op=%s sqlite=%d msg=\"%s\"", what, rc,
            sqlite3_errmsg(s->db));
     return vg_reason_set(why, err, "store %s: %s failed: %s", s->path, what, sqlite3_errmsg(s->db));

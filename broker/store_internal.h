@@ -26,6 +26,9 @@ sqlite3 *vgb_store_db(vgb_store *s);
  * reset and unbound; NULL (logged) when it cannot be prepared. */
 sqlite3_stmt *vgb_store_stmt(vgb_store *s, const char *sql);
 
+/* The vg_err for an SQLite result code (full disk, corruption, ...). */
+vg_err vgb_sqlite_err(int rc);
+
 /* Logs a failed SQLite call and maps it to a vg_err. */
 vg_err vgb_store_fail(vgb_store *s, int rc, const char *what);
 
