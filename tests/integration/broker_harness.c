@@ -133,6 +133,12 @@ s_conf_set(bh_broker *b, const char *assignment)
 bh_broker *
 bh_new_in(const char *bin_dir, const char *const *conf_set)
 {
+    return bh_new_init_in(bin_dir, NULL, conf_set);
+}
+
+bh_broker *
+bh_new_init_in(const char *bin_dir, const char *const *init_opts, const char *const *conf_set)
+{
     bh_broker *b = calloc(1, sizeof *b);
     assert_non_null(b);
     b->bin_dir = vg_strdup(bin_dir);
@@ -143,7 +149,14 @@ bh_new_in(const char *bin_dir, const char *const *conf_set)
     b->log_path = it_path(b->tmp, "broker.log");
     b->port = s_free_port();
     snprintf(b->endpoint, sizeof b->endpoint, "tcp://127.0.0.1:%d", b->port);
-    const char *extra[] = {"--endpoint", b->endpoint, NULL};
+    enum { S_INIT_OPTS_MAX = 32 };
+    const char *extra[S_INIT_OPTS_MAX] = {"--endpoint", b->endpoint};
+    size_t n = 2;
+    for (size_t i = 0; init_opts != NULL && init_opts[i] != NULL; i++) {
+        assert_true(n < S_INIT_OPTS_MAX - 1);
+        extra[n++] = init_opts[i];
+    }
+    extra[n] = NULL;
     it_init_net_in(bin_dir, b->net, extra);
     for (size_t i = 0; conf_set != NULL && conf_set[i] != NULL; i++) {
         s_conf_set(b, conf_set[i]);

@@ -64,6 +64,13 @@ typedef struct bh_broker {
 bh_broker *bh_new_in(const char *bin_dir, const char *const *conf_set);
 #define bh_new(conf_set) bh_new_in(VG_BIN_DIR, (conf_set))
 
+/* Like bh_new_in, with more `vigilctl init` options (NULL-terminated, may be
+ * NULL), e.g. {"--deadline", "high=2s", "--agencies", "...", NULL}: a later
+ * --agencies replaces the default list. */
+bh_broker *bh_new_init_in(const char *bin_dir, const char *const *init_opts,
+                          const char *const *conf_set);
+#define bh_new_init(init_opts, conf_set) bh_new_init_in(VG_BIN_DIR, (init_opts), (conf_set))
+
 /* Spawns the broker and waits (at most BH_READY_MS) for a new broker.ready
  * line. Fails the test, printing the log, if it exits or is not ready. */
 void bh_start(bh_broker *b);

@@ -19,12 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <arpa/inet.h>
 #include <cmocka.h>
 #include <jansson.h>
-#include <netinet/in.h>
 #include <sodium.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "broker_harness.h"
@@ -46,6 +43,10 @@
 #define T_TAXI_NOTE                                                                                \
     "Three reports name drivers licensed by the council; see the Home Office report."
 
+/* The network of these tests: education too, and deadlines of seconds. */
+static const char *const s_init_opts[] = {"--agencies", T_AGENCIES, "--deadline", T_DEADLINES,
+                                          NULL};
+
 static int
 s_teardown(void **state)
 {
@@ -54,68 +55,6 @@ s_teardown(void **state)
 }
 
 /* ---- a network with short deadlines ------------------------------------------------ */
-
-static int
-s_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof sa;
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
-/* Adds "key = value" right after [broker] (keys init does not write). */
-static void
-s_conf_add(const bh_broker *b, const char *key_value)
-{
-    uint8_t *text = NULL;
-    size_t len = 0;
-    vg_reason why = {{0}};
-    assert_int_equal(vg_file_read(&text, &len, b->conf, 64 * 1024, &why), VG_OK);
-    const char *at = strstr((char *)text, "[broker]\n");
-    assert_non_null(at);
-    size_t head = (size_t)(at - (char *)text) + strlen("[broker]\n");
-    size_t cap = len + strlen(key_value) + 2;
-    char *out = malloc(cap);
-    assert_non_null(out);
-    snprintf(out, cap, "%.*s%s\n%s", (int)head, (char *)text, key_value, (char *)text + head);
-    assert_int_equal(vg_file_write_atomic(b->conf, out, strlen(out), 0644, &why), VG_OK);
-    free(out);
-    free(text);
-}
-
-/* Like bh_new, with education and short deadlines (bh_new takes no init
- * options); conf_add lines ("key = value") go into broker.conf. */
-static bh_broker *
-s_net_new(const char *const *conf_add)
-{
-    bh_broker *b = calloc(1, sizeof *b);
-    assert_non_null(b);
-    b->bin_dir = vg_strdup(VG_BIN_DIR);
-    b->tmp = it_tmpdir();
-    b->net = it_path(b->tmp, "net");
-    b->conf = it_path(b->net, "broker/broker.conf");
-    b->db_path = it_path(b->net, "broker/store/vigil.db");
-    b->log_path = it_path(b->tmp, "broker.log");
-    b->port = s_free_port();
-    snprintf(b->endpoint, sizeof b->endpoint, "tcp://127.0.0.1:%d", b->port);
-    it_run r;
-    it_vigilctl(&r, "init", b->net, "--agencies", T_AGENCIES, "--oversight", "oversight",
-                "--endpoint", b->endpoint, "--deadline", T_DEADLINES);
-    it_assert_ok(&r);
-    it_run_fini(&r);
-    for (size_t i = 0; conf_add != NULL && conf_add[i] != NULL; i++) {
-        s_conf_add(b, conf_add[i]);
-    }
-    return b;
-}
 
 static vga_agent *
 s_open(const bh_broker *b, const char *agency, bool receive, bool events)
@@ -393,7 +332,7 @@ s_expect_outstanding(vga_agent *a, const uint8_t id[VG_ALERT_ID_LEN])
 static void
 test_rotherham_licensing_never_acknowledges(void **state)
 {
-    bh_broker *b = s_net_new(NULL);
+    bh_broker *b = bh_new_init(s_init_opts, NULL);
     *state = b;
     bh_start(b);
     vga_agent *police = s_agent(b, "police", true, false);
@@ -488,7 +427,7 @@ test_rotherham_licensing_never_acknowledges(void **state)
 static void
 test_progress_extends_once_and_decline_escalates(void **state)
 {
-    bh_broker *b = s_net_new(NULL);
+    bh_broker *b = bh_new_init(s_init_opts, NULL);
     *state = b;
     bh_start(b);
     vga_agent *police = s_agent(b, "police", true, false);
@@ -660,7 +599,7 @@ s_forged_shares(bh_broker *b, vga_agent *lic, const uint8_t id[VG_ALERT_ID_LEN])
 static void
 test_share_makes_education_required(void **state)
 {
-    bh_broker *b = s_net_new(NULL);
+    bh_broker *b = bh_new_init(s_init_opts, NULL);
     *state = b;
     bh_start(b);
     vga_agent *police = s_agent(b, "police", true, false);
@@ -736,7 +675,7 @@ s_same_status(const vga_alert_status *x, const vga_alert_status *y)
 static void
 test_gap_filled_and_snapshot_agrees_with_status(void **state)
 {
-    bh_broker *b = s_net_new(NULL);
+    bh_broker *b = bh_new_init(s_init_opts, NULL);
     *state = b;
     bh_start(b);
     vga_agent *police = s_agent(b, "police", true, false);
@@ -887,7 +826,7 @@ s_local_ack_refused(vga_agent *a, const uint8_t id[VG_ALERT_ID_LEN])
 static void
 test_wrong_unknown_and_unreceived_acks_change_nothing(void **state)
 {
-    bh_broker *b = s_net_new(NULL);
+    bh_broker *b = bh_new_init(s_init_opts, NULL);
     *state = b;
     bh_start(b);
     vga_agent *tx = s_agent(b, "home-office", false, false);
@@ -956,8 +895,8 @@ test_wrong_unknown_and_unreceived_acks_change_nothing(void **state)
 static void
 test_offline_alarm_names_the_agency(void **state)
 {
-    const char *conf[] = {"offline_alarm = 1s", NULL};
-    bh_broker *b = s_net_new(conf);
+    const char *conf[] = {"offline_alarm=1s", NULL};
+    bh_broker *b = bh_new_init(s_init_opts, conf);
     *state = b;
     bh_start(b);
     s_agent(b, "police", true, false);

@@ -23,10 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <arpa/inet.h>
 #include <cmocka.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "broker_harness.h"
@@ -44,49 +41,15 @@
 #define T_EV_OVERDUE 8  /* events.kind (the wire's EventKind) */
 #define T_EV_ESCALATED 9
 
+/* The network of these tests: deadlines of seconds. */
+static const char *const s_init_opts[] = {"--agencies", T_AGENCIES, "--deadline", T_DEADLINES,
+                                          NULL};
+
 static int
 s_teardown(void **state)
 {
     bh_destroy((bh_broker **)state);
     return 0;
-}
-
-static int
-s_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof sa;
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
-/* Like bh_new, with short deadlines (bh_new passes no init options). */
-static bh_broker *
-s_net_new(void)
-{
-    bh_broker *b = calloc(1, sizeof *b);
-    assert_non_null(b);
-    b->bin_dir = vg_strdup(VG_BIN_DIR);
-    b->tmp = it_tmpdir();
-    b->net = it_path(b->tmp, "net");
-    b->conf = it_path(b->net, "broker/broker.conf");
-    b->db_path = it_path(b->net, "broker/store/vigil.db");
-    b->log_path = it_path(b->tmp, "broker.log");
-    b->port = s_free_port();
-    snprintf(b->endpoint, sizeof b->endpoint, "tcp://127.0.0.1:%d", b->port);
-    it_run r;
-    it_vigilctl(&r, "init", b->net, "--agencies", T_AGENCIES, "--oversight", "oversight",
-                "--endpoint", b->endpoint, "--deadline", T_DEADLINES);
-    it_assert_ok(&r);
-    it_run_fini(&r);
-    return b;
 }
 
 static vga_agent *
@@ -196,7 +159,7 @@ s_sleep_until_wall(int64_t wall_ms)
 static void
 test_overdue_while_down_escalates_at_start_and_never_twice(void **state)
 {
-    bh_broker *b = s_net_new();
+    bh_broker *b = bh_new_init(s_init_opts, NULL);
     *state = b;
     bh_start(b);
     uint8_t id[VG_ALERT_ID_LEN];
