@@ -197,23 +197,24 @@ s_adopt_network(vga_agent *a, const ProtobufCBinaryData *bytes)
     a->newer = doc;
 }
 
-static vg_err
-s_send_delivered(vga_agent *a, const vg_envelope *env)
+/* Sends one DELIVERED receipt for the deliveries noted since the last one. */
+static void
+s_flush_delivered(vga_agent *a)
 {
-    vg_receipt_item item;
-    memcpy(item.alert_id, vg_envelope_id(env), VG_ALERT_ID_LEN);
-    memcpy(item.envelope_hash, vg_envelope_hash(env), VG_HASH_LEN);
+    if (a->n_delivered == 0) {
+        return;
+    }
     vg_receipt_spec spec = {.agency = vga_agent_agency(a),
                             .kind = VG_RECEIPT_DELIVERED,
                             .created_ms = vg_clock_wall_ms(a->clock),
-                            .items = &item,
-                            .n_items = 1,
+                            .items = a->delivered,
+                            .n_items = a->n_delivered,
                             .network_version = vg_netdoc_version(vga_agent_doc(a))};
+    a->n_delivered = 0;
     uint8_t *bytes = NULL;
     size_t len = 0;
-    vg_err rc = vg_receipt_sign(&bytes, &len, &spec, vga_identity_keys(a->id), NULL);
-    if (rc != VG_OK) {
-        return rc;
+    if (vg_receipt_sign(&bytes, &len, &spec, vga_identity_keys(a->id), NULL) != VG_OK) {
+        return; /* the broker redelivers what stays unreceipted; we receipt it then */
     }
     Vigil__SubmitReceipt r = VIGIL__SUBMIT_RECEIPT__INIT;
     r.signed_receipt.data = bytes;
@@ -222,9 +223,28 @@ s_send_delivered(vga_agent *a, const vg_envelope *env)
     f.request_id = vga_conn_next_req(a) | VGA_REQ_NOT_OUTBOX;
     f.kind_case = VIGIL__CLIENT_FRAME__KIND_RECEIPT;
     f.receipt = &r;
-    rc = vga_conn_send(a, &f);
+    if (vga_conn_send(a, &f) != VG_OK) {
+        vg_log(VG_LOG_DEBUG, "agent", "receipt.unsent", "items=%zu", spec.n_items);
+    } /* lost? the broker redelivers; we receipt again */
     free(bytes);
-    return rc;
+}
+
+/* Notes a stored delivery for the next DELIVERED receipt (sent when the
+ * frames at hand are handled, or when the batch is full). */
+static void
+s_note_delivered(vga_agent *a, const vg_envelope *env)
+{
+    for (size_t i = 0; i < a->n_delivered; i++) {
+        if (memcmp(a->delivered[i].alert_id, vg_envelope_id(env), VG_ALERT_ID_LEN) == 0) {
+            return; /* a redelivery in the same burst */
+        }
+    }
+    vg_receipt_item *item = &a->delivered[a->n_delivered++];
+    memcpy(item->alert_id, vg_envelope_id(env), VG_ALERT_ID_LEN);
+    memcpy(item->envelope_hash, vg_envelope_hash(env), VG_HASH_LEN);
+    if (a->n_delivered == VGA_DELIVERED_BATCH) {
+        s_flush_delivered(a);
+    }
 }
 
 /* Finds, among the share records of a delivery, a valid one that gives
@@ -292,7 +312,7 @@ s_handle_deliver(vga_agent *a, const Vigil__Deliver *d, vga_wait *w)
     }
     if (rc == VG_OK && found) { /* a redelivery: receipt it again, return it once only */
         if (memcmp(hash, vg_envelope_hash(env), VG_HASH_LEN) == 0) {
-            (void)s_send_delivered(a, env);
+            s_note_delivered(a, env);
         } else {
             vg_log(VG_LOG_WARN, "agent", "deliver.conflict", "agency=%s", me);
         }
@@ -317,7 +337,7 @@ s_handle_deliver(vga_agent *a, const Vigil__Deliver *d, vga_wait *w)
         vg_envelope_destroy(&env);
         return;
     }
-    (void)s_send_delivered(a, env); /* lost? the broker redelivers; we receipt again */
+    s_note_delivered(a, env);
     if (surface) {
         *w->alert = alert;
         w->got_alert = true;
@@ -402,11 +422,16 @@ vga_conn_serve(vga_agent *a, int64_t timeout_ms, vga_wait *w, bool (*done)(const
         }
         zmq_msg_t m;
         zmq_msg_init(&m);
-        while (!done(w) && zmq_msg_recv(&m, a->sock, ZMQ_DONTWAIT) >= 0) {
+        /* Once done, frames already here are still taken (a bounded number),
+         * so that deliveries that came together are receipted together. */
+        size_t after_done = 0;
+        while ((!done(w) || after_done++ < VGA_DELIVERED_BATCH) &&
+               zmq_msg_recv(&m, a->sock, ZMQ_DONTWAIT) >= 0) {
             s_handle_frame(a, zmq_msg_data(&m), zmq_msg_size(&m), w);
             w->got |= w->want_event && a->ring_n > 0;
         }
         zmq_msg_close(&m);
+        s_flush_delivered(a); /* one receipt for what this pass took in */
         if (done(w) || now >= end) {
             return;
         }

@@ -9,12 +9,17 @@
 #include "agent_store.h"
 #include "vigil.pb-c.h"
 #include "vigil/agent.h"
+#include "vigil/receipt.h"
 
 /* Request ids with this bit are not publishes: their confirms never touch
  * the outbox (receipts, shares). */
 #define VGA_REQ_NOT_OUTBOX (UINT64_C(1) << 62)
 
 #define VGA_EVENT_RING 4096 /* events kept while nobody reads them */
+
+/* Deliveries taken in one go are receipted by one DELIVERED receipt: one
+ * signature and one check at the broker for the lot. */
+#define VGA_DELIVERED_BATCH 256
 
 struct vga_agent {
     vga_identity *id;                       /* config, keys, the document loaded at start */
@@ -34,6 +39,8 @@ struct vga_agent {
     size_t ring_n;                          /* count */
     uint8_t audit_seen[VG_MERKLE_HASH_LEN]; /* hash of the last checkpoint note admitted */
     bool audit_seen_set;                    /* audit_seen is valid */
+    vg_receipt_item delivered[VGA_DELIVERED_BATCH]; /* received, receipt not sent yet */
+    size_t n_delivered;                             /* count */
 };
 
 /* What incoming frames turned out to be, for the waiting caller. */
