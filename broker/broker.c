@@ -336,23 +336,22 @@ s_publish(vgb_broker *b, const vgb_from *from_conn, const ProtobufCBinaryData *b
 
 /* ---- receipts ------------------------------------------------------------------ */
 
-/* Applies each item of a verified DELIVERED receipt. */
+/* Applies a verified DELIVERED receipt: checks every item first (an item
+ * that fails refuses the whole receipt and changes nothing), then records
+ * the deliveries; seqs[i] is item i's alert, changed[i] whether it was new. */
 static vg_err
 s_apply_delivered(vgb_broker *b, const vgb_from *from, const vg_receipt *r, uint64_t *seqs,
-                  size_t *n_changed, vg_reason *why)
+                  bool *changed, size_t *n_changed, vg_reason *why)
 {
-    int64_t now = vg_clock_wall_ms(b->clock);
-    for (size_t i = 0; i < vg_receipt_n_items(r); i++) {
+    size_t n = vg_receipt_n_items(r);
+    for (size_t i = 0; i < n; i++) {
         const vg_receipt_item *it = vg_receipt_item_at(r, i);
         vgb_alert_row row;
         vgb_rstate st;
-        bool changed = false;
         vg_err rc = vgb_store_find_alert(b->store, it->alert_id, &row);
         if (rc == VG_ERR_NOT_FOUND) {
             return vg_reason_set(why, VG_ERR_UNKNOWN_ALERT,
-                                 "receipt item %zu names an unknown "
-                                 "alert",
-                                 i + 1);
+                                 "receipt item %zu names an unknown alert", i + 1);
         }
         if (rc == VG_OK) {
             rc = vgb_store_recipient_state(b->store, row.seq, from->agency, &st);
@@ -368,18 +367,51 @@ s_apply_delivered(vgb_broker *b, const vgb_from *from, const vg_receipt *r, uint
                                  "stored",
                                  i + 1);
         }
-        if (rc == VG_OK) {
-            rc = vgb_store_mark_delivered(b->store, row.seq, from->agency, now, &changed);
-        }
         if (rc != VG_OK) {
             return vg_reason_set(why, rc, "store error; resend the receipt later");
         }
         seqs[i] = row.seq;
-        *n_changed += changed;
-        if (changed) {
-            vgb_track_delivered(b, row.seq, from->agency);
+    }
+    int64_t now = vg_clock_wall_ms(b->clock);
+    for (size_t i = 0; i < n; i++) {
+        vg_err rc = vgb_store_mark_delivered(b->store, seqs[i], from->agency, now, &changed[i]);
+        if (rc != VG_OK) {
+            b->batch_failed = true; /* some items are marked already: none may commit */
+            return vg_reason_set(why, rc, "store error; resend the receipt later");
+        }
+        *n_changed += changed[i];
+        if (changed[i]) {
+            vgb_track_delivered(b, seqs[i], from->agency);
         }
     }
+    return VG_OK;
+}
+
+/* One audit leaf for the alerts whose delivery the receipt recorded. */
+static vg_err
+s_delivered_leaf(vgb_broker *b, const vgb_from *from, const vg_receipt *r, const uint64_t *seqs,
+                 const bool *changed)
+{
+    size_t n = vg_receipt_n_items(r), k = 0;
+    vg_audit_event a = {.kind = VG_AUDIT_DELIVERED};
+    uint64_t *linked = malloc(n * sizeof *linked);
+    if ((a.alerts = malloc(n * sizeof *a.alerts)) == NULL || linked == NULL) {
+        free(a.alerts);
+        free(linked);
+        return VG_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (changed[i]) {
+            memcpy(a.alerts[k], vg_receipt_item_at(r, i)->alert_id, VG_ALERT_ID_LEN);
+            linked[k++] = seqs[i];
+        }
+    }
+    a.n_alerts = k;
+    memcpy(a.hash, vg_receipt_hash(r), VG_HASH_LEN);
+    snprintf(a.agency, sizeof a.agency, "%s", from->agency);
+    vgb_ledger_append_alerts(b, linked, k, &a);
+    free(a.alerts);
+    free(linked);
     return VG_OK;
 }
 
@@ -389,6 +421,7 @@ s_receipt(vgb_broker *b, const vgb_from *from, const ProtobufCBinaryData *bytes)
     vg_receipt *r = NULL;
     vg_reason why = {{0}};
     uint64_t *seqs = NULL;
+    bool *changed = NULL;
     size_t n_changed = 0;
     vg_err rc = vg_receipt_verify(&r, bytes->data, bytes->len, b->doc, &why);
     if (rc == VG_OK && strcmp(vg_receipt_agency(r), from->agency) != 0) {
@@ -404,15 +437,22 @@ s_receipt(vgb_broker *b, const vgb_from *from, const ProtobufCBinaryData *bytes)
     if (rc == VG_OK && !vgb_txn(b)) {
         rc = vg_reason_set(&why, VG_ERR_INTERNAL, "store unavailable; resend later");
     }
-    if (rc == VG_OK && (seqs = calloc(vg_receipt_n_items(r), sizeof *seqs)) == NULL) {
+    if (rc == VG_OK && ((seqs = calloc(vg_receipt_n_items(r), sizeof *seqs)) == NULL ||
+                        (changed = calloc(vg_receipt_n_items(r), sizeof *changed)) == NULL)) {
         rc = VG_ERR_NOMEM;
     }
     if (rc == VG_OK) {
-        rc = s_apply_delivered(b, from, r, seqs, &n_changed, &why);
+        rc = s_apply_delivered(b, from, r, seqs, changed, &n_changed, &why);
     }
     if (rc == VG_OK && n_changed > 0) {
         rc = vgb_store_insert_receipt(b->store, r, seqs, vg_receipt_n_items(r),
                                       vg_clock_wall_ms(b->clock));
+    }
+    if (rc == VG_OK && n_changed > 0) {
+        rc = s_delivered_leaf(b, from, r, seqs, changed);
+    }
+    if (rc != VG_OK && n_changed > 0) {
+        b->batch_failed = true; /* deliveries recorded without their receipt or leaf */
     }
     const uint8_t *first = r ? vg_receipt_item_at(r, 0)->alert_id : NULL;
     if (rc != VG_OK) {
@@ -429,6 +469,7 @@ s_receipt(vgb_broker *b, const vgb_from *from, const ProtobufCBinaryData *bytes)
                           0, NULL, NULL);
     }
     free(seqs);
+    free(changed);
     vg_receipt_destroy(&r);
 }
 
@@ -612,9 +653,11 @@ s_finish_batch(vgb_broker *b)
         rc = VG_ERR_IO;
         b->batch_failed = false;
     } else if (vgb_store_in_transaction(b->store)) {
-        rc = vgb_store_commit(b->store, &why);
+        rc = vgb_track_write_events(b);
+        rc = rc == VG_OK ? vgb_store_commit(b->store, &why) : rc;
         committed = rc == VG_OK;
         if (!committed) {
+            vgb_store_rollback(b->store);
             vgb_space_commit_failed(b, rc);
         }
     }

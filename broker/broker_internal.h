@@ -52,6 +52,9 @@ typedef struct vgb_agency {
     vgb_subscriber subs[VGB_SUBSCRIBERS_MAX]; /* event-stream connections */
     int64_t away_since_mono;                  /* no receiving connection since (for the alarm) */
     bool alarmed;                             /* an AGENCY_OFFLINE alarm is raised */
+    uint64_t ev_seq;                          /* its stream's last event number */
+    uint64_t ev_seq_committed;                /* ... as of the last commit */
+    long ev_run;                              /* its open run in this batch, or -1 */
 } vgb_agency;
 
 /* A deadline or escalation step to act on. Entries are never removed when
@@ -71,6 +74,27 @@ typedef struct vgb_pending_event {
     uint8_t *frame; /* packed BrokerFrame */
     size_t len;     /* its length */
 } vgb_pending_event;
+
+/* Consecutive events of one agency's stream from this batch that differ
+ * only in their alert, written as one row before the commit
+ * (vgb_store_insert_events). */
+typedef struct vgb_event_run {
+    size_t agency;       /* whose stream */
+    vgb_event_row first; /* its about, detail and receipt are owned copies */
+    uint64_t *more;      /* the alerts of the events after the first */
+    size_t n_more, cap_more;
+} vgb_event_run;
+
+/* What an event needs about its alert, kept for recent alerts (a slot per
+ * seq modulo VGB_HINTS) so that each event does not read the store again. */
+#define VGB_HINTS 4096
+typedef struct vgb_alert_hint {
+    uint64_t seq;                /* 0: empty */
+    uint8_t id[VG_ALERT_ID_LEN]; /* alert id */
+    char sender[64];             /* sender agency */
+    int severity;                /* wire Severity */
+    uint64_t audience;           /* bit i: agency i sent or receives it */
+} vgb_alert_hint;
 
 /* A reply waiting for the batch's commit. */
 typedef struct vgb_reply {
@@ -107,8 +131,11 @@ struct vgb_broker {
     size_t n_after, cap_after;
     vgb_timer *timers; /* min-heap on due_mono */
     size_t n_timers, cap_timers;
-    vgb_pending_event *events; /* this batch's events */
+    vgb_pending_event *events; /* this batch's events, for subscribers */
     size_t n_events, cap_events;
+    vgb_event_run *runs; /* this batch's events, for the store */
+    size_t n_runs, cap_runs;
+    vgb_alert_hint *hints;         /* VGB_HINTS slots; NULL when more than 64 agencies */
     int64_t next_alarm_check_mono; /* offline alarms are checked once a second */
     vgb_audit *audit;              /* the Merkle log, in the store's transactions */
     bool batch_failed;             /* a leaf could not be written: roll the batch back */
@@ -168,6 +195,9 @@ void vgb_ledger_close(vgb_broker *b);
 /* Appends ev as a leaf (linked to alert seq when not 0) in the batch
  * transaction; a failure marks the batch failed (it is rolled back). */
 void vgb_ledger_append(vgb_broker *b, uint64_t seq, vg_audit_event *ev);
+/* The same for a leaf about several alerts (a DELIVERED receipt's). */
+void vgb_ledger_append_alerts(vgb_broker *b, const uint64_t *seqs, size_t n_seqs,
+                              vg_audit_event *ev);
 /* Signs a checkpoint when due (every cfg leaves or interval). */
 void vgb_ledger_service(vgb_broker *b);
 /* After the batch: publishes (committed) or forgets the pending checkpoint. */
@@ -222,6 +252,8 @@ void vgb_track_presence(vgb_broker *b, vgb_agency *a, bool online);
 /* Fires due timers and alarms (in a transaction of their own); returns ms
  * to the next timer. */
 long vgb_track_service(vgb_broker *b);
+/* Before the commit: writes the batch's events to the store. */
+vg_err vgb_track_write_events(vgb_broker *b) VG_MUST_USE;
 /* After the batch: sends its events (committed) or drops them. */
 void vgb_track_flush_events(vgb_broker *b, bool committed);
 

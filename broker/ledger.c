@@ -169,30 +169,36 @@ vgb_ledger_close(vgb_broker *b)
 }
 
 void
-vgb_ledger_append(vgb_broker *b, uint64_t seq, vg_audit_event *ev)
+vgb_ledger_append_alerts(vgb_broker *b, const uint64_t *seqs, size_t n_seqs, vg_audit_event *ev)
 {
     vg_reason why = {{0}};
     uint64_t idx = 0;
     ev->time_ms = (uint64_t)vg_clock_wall_ms(b->clock);
     vg_err rc = vgb_txn(b) ? vgb_audit_append(b->audit, ev, &idx, &why) : VG_ERR_INTERNAL;
-    if (rc == VG_OK && seq != 0) {
-        static const char sql[] =
-            "INSERT OR IGNORE INTO audit_alert_leaves(alert_seq, leaf_idx) VALUES (?1, ?2)";
+    static const char sql[] =
+        "INSERT OR IGNORE INTO audit_alert_leaves(alert_seq, leaf_idx) VALUES (?1, ?2)";
+    for (size_t i = 0; i < n_seqs && rc == VG_OK; i++) {
         sqlite3_stmt *st = vgb_store_stmt(b->store, sql);
         if (st == NULL) {
             rc = VG_ERR_INTERNAL;
-        } else {
-            sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
-            sqlite3_bind_int64(st, 2, (sqlite3_int64)idx);
-            rc = sqlite3_step(st) == SQLITE_DONE ? VG_OK : VG_ERR_IO;
-            sqlite3_reset(st);
+            break;
         }
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)seqs[i]);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)idx);
+        rc = sqlite3_step(st) == SQLITE_DONE ? VG_OK : VG_ERR_IO;
+        sqlite3_reset(st);
     }
     if (rc != VG_OK) {
         vg_log(VG_LOG_ERROR, "broker", "audit.append", "kind=%s code=%s reason=\"%s\"",
                vg_audit_kind_name(ev->kind), vg_err_code(rc), why.text);
         b->batch_failed = true; /* no state without its leaf: the batch is rolled back */
     }
+}
+
+void
+vgb_ledger_append(vgb_broker *b, uint64_t seq, vg_audit_event *ev)
+{
+    vgb_ledger_append_alerts(b, &seq, seq != 0 ? 1 : 0, ev);
 }
 
 uint64_t

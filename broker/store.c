@@ -13,7 +13,9 @@
 
 /* 2: acknowledgement tracking and the audit log. Version 1 existed only in
  * development builds before the first release and is not migrated. */
-#define S_SCHEMA_VERSION 2
+#define S_SCHEMA_VERSION 3
+#define S_STR(x) #x
+#define S_XSTR(x) S_STR(x)
 
 static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS alerts("
@@ -62,10 +64,14 @@ static const char s_schema[] =
     " share_hash BLOB NOT NULL UNIQUE,"
     " share BLOB NOT NULL);"
     "CREATE INDEX IF NOT EXISTS shares_to ON shares(alert_seq, to_agency);"
+    /* A row is a run of n consecutive events of one agency's stream that
+     * differ only in their alert: seq and alert_seq are the first's, `more`
+     * holds the other n - 1 alert seqs (8-byte little-endian each). */
     "CREATE TABLE IF NOT EXISTS events("
     " id INTEGER PRIMARY KEY,"
     " agency TEXT NOT NULL,"
     " seq INTEGER NOT NULL,"
+    " n INTEGER NOT NULL DEFAULT 1,"
     " time_ms INTEGER NOT NULL,"
     " kind INTEGER NOT NULL,"
     " alert_seq INTEGER,"
@@ -74,6 +80,7 @@ static const char s_schema[] =
     " count INTEGER NOT NULL,"
     " level INTEGER NOT NULL,"
     " receipt BLOB,"
+    " more BLOB,"
     " UNIQUE(agency, seq));"
     "CREATE TABLE IF NOT EXISTS receipts("
     " id INTEGER PRIMARY KEY,"
@@ -303,7 +310,8 @@ s_setup(vgb_store *s, vg_reason *why)
         rc = sqlite3_exec(s->db, s_schema, NULL, NULL, NULL);
     }
     if (rc == SQLITE_OK) {
-        rc = sqlite3_exec(s->db, "PRAGMA user_version=2; COMMIT", NULL, NULL, NULL);
+        rc = sqlite3_exec(s->db, "PRAGMA user_version=" S_XSTR(S_SCHEMA_VERSION) "; COMMIT", NULL,
+                          NULL, NULL);
     }
     if (rc != SQLITE_OK) {
         vg_err err = s_fail(s, rc, "create schema", why);

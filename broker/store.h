@@ -212,9 +212,11 @@ typedef struct vgb_event_row {
     size_t receipt_len;     /* its length */
 } vgb_event_row;
 
-/* Appends an event to agency's stream; *seq_out is its number there. */
-vg_err vgb_store_insert_event(vgb_store *s, const char *agency, const vgb_event_row *ev,
-                              uint64_t *seq_out) VG_MUST_USE;
+/* Appends events first->seq .. first->seq + n_more to agency's stream as one
+ * row: the first is `first`, the others the same but about the alerts in
+ * more[] (in order). The caller numbers them (see vgb_store_last_event). */
+vg_err vgb_store_insert_events(vgb_store *s, const char *agency, const vgb_event_row *first,
+                               const uint64_t *more, size_t n_more) VG_MUST_USE;
 
 /* The last event number of agency's stream (0 when empty). */
 vg_err vgb_store_last_event(vgb_store *s, const char *agency, uint64_t *out) VG_MUST_USE;

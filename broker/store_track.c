@@ -303,53 +303,80 @@ vgb_store_check_complete(vgb_store *s, uint64_t seq, int64_t ms, bool *now_compl
     return err;
 }
 
+/* The alert seqs of an event run's `more` column: 8 bytes little-endian. */
+static void
+s_put_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static uint64_t
+s_get_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        v |= (uint64_t)p[i] << (8 * i);
+    }
+    return v;
+}
+
 vg_err
 vgb_store_last_event(vgb_store *s, const char *agency, uint64_t *out)
 {
-    static const char sql[] = "SELECT coalesce(max(seq), 0) FROM events WHERE agency = ?1";
+    static const char sql[] =
+        "SELECT seq + n - 1 FROM events WHERE agency = ?1 ORDER BY seq DESC LIMIT 1";
     sqlite3_stmt *st = vgb_store_stmt(s, sql);
     if (st == NULL) {
         return VG_ERR_INTERNAL;
     }
     sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *out = (uint64_t)sqlite3_column_int64(st, 0);
-    }
+    *out = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
-    return rc == SQLITE_ROW ? VG_OK : vgb_store_fail(s, rc, "read event number");
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? VG_OK
+                                                 : vgb_store_fail(s, rc, "read event number");
 }
 
 vg_err
-vgb_store_insert_event(vgb_store *s, const char *agency, const vgb_event_row *ev, uint64_t *seq_out)
+vgb_store_insert_events(vgb_store *s, const char *agency, const vgb_event_row *first,
+                        const uint64_t *more, size_t n_more)
 {
     static const char sql[] =
-        "INSERT INTO events(agency, seq, time_ms, kind, alert_seq, about, detail, count, level,"
-        " receipt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
-    uint64_t last = 0;
-    vg_err err = vgb_store_last_event(s, agency, &last);
-    sqlite3_stmt *st = err == VG_OK ? vgb_store_stmt(s, sql) : NULL;
+        "INSERT INTO events(agency, seq, n, time_ms, kind, alert_seq, about, detail, count, level,"
+        " receipt, more) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+    sqlite3_stmt *st = vgb_store_stmt(s, sql);
     if (st == NULL) {
-        return err != VG_OK ? err : VG_ERR_INTERNAL;
+        return VG_ERR_INTERNAL;
+    }
+    uint8_t *packed = NULL;
+    if (n_more > 0 && (packed = malloc(n_more * 8)) == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n_more; i++) {
+        s_put_le64(packed + 8 * i, more[i]);
     }
     sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)(last + 1));
-    sqlite3_bind_int64(st, 3, ev->time_ms);
-    sqlite3_bind_int(st, 4, ev->kind);
-    if (ev->alert_seq != 0) {
-        sqlite3_bind_int64(st, 5, (sqlite3_int64)ev->alert_seq);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)first->seq);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)(1 + n_more));
+    sqlite3_bind_int64(st, 4, first->time_ms);
+    sqlite3_bind_int(st, 5, first->kind);
+    if (first->alert_seq != 0) {
+        sqlite3_bind_int64(st, 6, (sqlite3_int64)first->alert_seq);
     }
-    sqlite3_bind_text(st, 6, ev->about ? ev->about : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, ev->detail ? ev->detail : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 8, ev->count);
-    sqlite3_bind_int64(st, 9, ev->level);
-    if (ev->receipt != NULL) {
-        sqlite3_bind_blob(st, 10, ev->receipt, (int)ev->receipt_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, first->about ? first->about : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, first->detail ? first->detail : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, first->count);
+    sqlite3_bind_int64(st, 10, first->level);
+    if (first->receipt != NULL) {
+        sqlite3_bind_blob(st, 11, first->receipt, (int)first->receipt_len, SQLITE_STATIC);
     }
-    err = s_exec(s, st, "insert event");
-    if (err == VG_OK) {
-        *seq_out = last + 1;
+    if (packed != NULL) {
+        sqlite3_bind_blob(st, 12, packed, (int)(n_more * 8), SQLITE_STATIC);
     }
+    vg_err err = s_exec(s, st, "insert event");
+    free(packed);
     return err;
 }
 
@@ -357,9 +384,11 @@ vg_err
 vgb_store_events_after(vgb_store *s, const char *agency, uint64_t after, size_t limit,
                        vgb_event_fn fn, void *ctx)
 {
+    /* From the run that holds event after + 1 on; rows hold one event or more. */
     static const char sql[] =
-        "SELECT seq, time_ms, kind, coalesce(alert_seq, 0), about, detail, count, level, receipt"
-        " FROM events WHERE agency = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
+        "SELECT seq, n, time_ms, kind, coalesce(alert_seq, 0), about, detail, count, level,"
+        " receipt, more FROM events WHERE agency = ?1 AND seq >= (SELECT coalesce(max(seq), 0)"
+        " FROM events WHERE agency = ?1 AND seq <= ?2 + 1) ORDER BY seq LIMIT ?3";
     sqlite3_stmt *st = vgb_store_stmt(s, sql);
     if (st == NULL) {
         return VG_ERR_INTERNAL;
@@ -368,20 +397,38 @@ vgb_store_events_after(vgb_store *s, const char *agency, uint64_t after, size_t 
     sqlite3_bind_int64(st, 2, (sqlite3_int64)after);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    size_t given = 0;
+    while (given < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t n = (uint64_t)sqlite3_column_int64(st, 1);
+        const uint8_t *more = sqlite3_column_blob(st, 10);
+        if (n < 1 || (uint64_t)sqlite3_column_bytes(st, 10) != (n - 1) * 8) {
+            rc = SQLITE_CORRUPT;
+            break;
+        }
         vgb_event_row ev = {
             .seq = (uint64_t)sqlite3_column_int64(st, 0),
-            .time_ms = sqlite3_column_int64(st, 1),
-            .kind = sqlite3_column_int(st, 2),
-            .alert_seq = (uint64_t)sqlite3_column_int64(st, 3),
-            .about = s_ctext(st, 4),
-            .detail = s_ctext(st, 5),
-            .count = (uint32_t)sqlite3_column_int64(st, 6),
-            .level = (uint32_t)sqlite3_column_int64(st, 7),
-            .receipt = sqlite3_column_blob(st, 8),
-            .receipt_len = (size_t)sqlite3_column_bytes(st, 8),
+            .time_ms = sqlite3_column_int64(st, 2),
+            .kind = sqlite3_column_int(st, 3),
+            .alert_seq = (uint64_t)sqlite3_column_int64(st, 4),
+            .about = s_ctext(st, 5),
+            .detail = s_ctext(st, 6),
+            .count = (uint32_t)sqlite3_column_int64(st, 7),
+            .level = (uint32_t)sqlite3_column_int64(st, 8),
+            .receipt = sqlite3_column_blob(st, 9),
+            .receipt_len = (size_t)sqlite3_column_bytes(st, 9),
         };
-        fn(ctx, &ev);
+        for (uint64_t k = 0; k < n && given < limit; k++, ev.seq++) {
+            if (k > 0) {
+                ev.alert_seq = s_get_le64(more + 8 * (k - 1));
+            }
+            if (ev.seq > after) {
+                fn(ctx, &ev);
+                given++;
+            }
+        }
+    }
+    if (given == limit) {
+        rc = SQLITE_DONE;
     }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? VG_OK : vgb_store_fail(s, rc, "read events");

@@ -113,11 +113,20 @@ vg_err
 vgb_track_start(vgb_broker *b)
 {
     int64_t now = vg_clock_mono_ms(b->clock);
-    for (size_t i = 0; i < b->n_agencies; i++) {
-        b->agencies[i].away_since_mono = now;
+    vg_err rc = VG_OK;
+    for (size_t i = 0; i < b->n_agencies && rc == VG_OK; i++) {
+        vgb_agency *a = &b->agencies[i];
+        a->away_since_mono = now;
+        a->ev_run = -1;
+        rc = vgb_store_last_event(b->store, a->id, &a->ev_seq);
+        a->ev_seq_committed = a->ev_seq;
     }
-    vg_err rc =
-        vgb_store_open_rows(b->store, (uint32_t)vg_netdoc_n_escalation(b->doc), s_schedule_row, b);
+    if (b->n_agencies <= 64) {
+        b->hints = calloc(VGB_HINTS, sizeof *b->hints); /* NULL: every event reads the store */
+    }
+    rc = rc != VG_OK ? rc
+                     : vgb_store_open_rows(b->store, (uint32_t)vg_netdoc_n_escalation(b->doc),
+                                           s_schedule_row, b);
     vg_log(VG_LOG_INFO, "broker", "track.start", "timers=%zu", b->n_timers);
     return rc;
 }
@@ -132,6 +141,11 @@ vgb_track_fini(vgb_broker *b)
     free(b->events);
     b->events = NULL;
     b->cap_events = 0;
+    free(b->runs);
+    b->runs = NULL;
+    b->cap_runs = 0;
+    free(b->hints);
+    b->hints = NULL;
 }
 
 /* ---- events ------------------------------------------------------------------- */
@@ -176,6 +190,54 @@ s_hear_row(void *ctx, const vgb_rrow *r, const char *officer, const char *note, 
     s_hear(&c->au, c->b, r->agency);
 }
 
+/* The alert's id, sender and severity in *h, and its sender and recipients
+ * marked in au: from the hint when the alert is recent, else from the store
+ * (and kept as its hint). */
+static vg_err
+s_alert_audience(vgb_broker *b, uint64_t seq, vgb_alert_hint *h, s_audience *au)
+{
+    vgb_alert_hint *slot = b->hints != NULL ? &b->hints[seq % VGB_HINTS] : NULL;
+    if (slot != NULL && slot->seq == seq) {
+        *h = *slot;
+        for (size_t i = 0; i < b->n_agencies; i++) {
+            au->to[i] = au->to[i] || (h->audience >> i & 1u);
+        }
+        return VG_OK;
+    }
+    vgb_alert_meta m;
+    vg_err rc = vgb_store_alert_meta(b->store, seq, &m);
+    if (rc != VG_OK) {
+        return rc;
+    }
+    s_rows_ctx rows = {{calloc(b->n_agencies, sizeof(bool)), b->n_agencies}, b};
+    if (rows.au.to == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    s_hear(&rows.au, b, m.sender);
+    rc = vgb_store_recipients_of(b->store, seq, s_hear_row, &rows);
+    *h = (vgb_alert_hint){.seq = seq, .severity = m.severity};
+    memcpy(h->id, m.id, VG_ALERT_ID_LEN);
+    snprintf(h->sender, sizeof h->sender, "%s", m.sender);
+    for (size_t i = 0; i < b->n_agencies; i++) {
+        au->to[i] = au->to[i] || rows.au.to[i];
+        h->audience |= rows.au.to[i] && i < 64 ? (uint64_t)1 << i : 0;
+    }
+    free(rows.au.to);
+    if (rc == VG_OK && slot != NULL) {
+        *slot = *h;
+    }
+    return rc;
+}
+
+/* Forgets the hint of an alert whose audience changed (a share). */
+static void
+s_hint_forget(vgb_broker *b, uint64_t seq)
+{
+    if (b->hints != NULL && b->hints[seq % VGB_HINTS].seq == seq) {
+        b->hints[seq % VGB_HINTS].seq = 0;
+    }
+}
+
 typedef struct s_event {
     Vigil__EventKind kind;    /* what happened */
     uint64_t seq;             /* alert, 0 for agency events */
@@ -191,12 +253,13 @@ typedef struct s_event {
     const uint8_t *hash;      /* audit: receipt or share hash */
     int64_t deadline_ms;      /* audit: the deadline that passed */
     const char *target;       /* audit: who an escalation went to */
+    bool no_leaf;             /* audit: the leaf is written by the caller */
 } s_event;
 
 /* The audit leaf of an event (ACCEPTED and COMPLETE have none here: the
  * first is written where the envelope is at hand, the second is implied). */
 static void
-s_audit(vgb_broker *b, const s_event *ev, const vgb_alert_meta *m)
+s_audit(vgb_broker *b, const s_event *ev, const vgb_alert_hint *m)
 {
     static const vg_audit_kind kinds[] = {
         [VIGIL__EVENT_KIND__EVENT_DELIVERED] = VG_AUDIT_DELIVERED,
@@ -209,7 +272,7 @@ s_audit(vgb_broker *b, const s_event *ev, const vgb_alert_meta *m)
         [VIGIL__EVENT_KIND__EVENT_AGENCY_OFFLINE] = VG_AUDIT_AGENCY_OFFLINE,
         [VIGIL__EVENT_KIND__EVENT_AGENCY_ONLINE] = VG_AUDIT_AGENCY_ONLINE,
     };
-    if ((size_t)ev->kind >= sizeof kinds / sizeof kinds[0] || kinds[ev->kind] == 0) {
+    if (ev->no_leaf || (size_t)ev->kind >= sizeof kinds / sizeof kinds[0] || kinds[ev->kind] == 0) {
         return;
     }
     vg_audit_event a = {.kind = kinds[ev->kind],
@@ -235,9 +298,17 @@ s_audit(vgb_broker *b, const s_event *ev, const vgb_alert_meta *m)
     vg_strlist_fini(&a.agencies);
 }
 
+/* Packs the event for the agency's subscribers, sent after the commit. */
 static void
-s_queue_event(vgb_broker *b, size_t agency, const vgb_event_row *row, const vgb_alert_meta *m)
+s_queue_event(vgb_broker *b, size_t agency, const vgb_event_row *row, const vgb_alert_hint *m)
 {
+    bool subscribed = false;
+    for (size_t j = 0; j < VGB_SUBSCRIBERS_MAX; j++) {
+        subscribed = subscribed || b->agencies[agency].subs[j].rid_len != 0;
+    }
+    if (!subscribed) {
+        return; /* a subscriber that comes later asks for what it missed */
+    }
     Vigil__Event e = VIGIL__EVENT__INIT;
     e.seq = row->seq;
     e.time_ms = (uint64_t)row->time_ms;
@@ -278,35 +349,102 @@ s_queue_event(vgb_broker *b, size_t agency, const vgb_event_row *row, const vgb_
     }
 }
 
-/* Records ev in the stream of everyone who must hear of it, for sending
- * after the commit. Returns the store's error, if any. */
+static void
+s_run_free(vgb_event_run *r)
+{
+    free((char *)r->first.about);
+    free((char *)r->first.detail);
+    free((uint8_t *)r->first.receipt);
+    free(r->more);
+}
+
+/* Only the high-volume kinds share a row; the others stay one row each. */
+static bool
+s_run_takes(const vgb_event_run *r, const vgb_event_row *row)
+{
+    return (row->kind == VIGIL__EVENT_KIND__EVENT_ACCEPTED ||
+            row->kind == VIGIL__EVENT_KIND__EVENT_DELIVERED) &&
+           r->first.kind == row->kind && row->alert_seq != 0 && row->receipt == NULL &&
+           r->first.receipt == NULL && r->first.count == row->count &&
+           r->first.level == row->level && strcmp(r->first.about, row->about) == 0 &&
+           strcmp(r->first.detail, row->detail) == 0;
+}
+
+/* Adds the (numbered) event to the agency's rows of this batch: to its open
+ * run when it differs only in the alert, else as a new run. */
+static vg_err
+s_run_add(vgb_broker *b, size_t agency, const vgb_event_row *row)
+{
+    vgb_agency *a = &b->agencies[agency];
+    if (a->ev_run >= 0 && s_run_takes(&b->runs[a->ev_run], row)) {
+        vgb_event_run *r = &b->runs[a->ev_run];
+        if (r->n_more == r->cap_more) {
+            size_t cap = r->cap_more ? 2 * r->cap_more : 16;
+            uint64_t *n = realloc(r->more, cap * sizeof *n);
+            if (n == NULL) {
+                return VG_ERR_NOMEM;
+            }
+            r->more = n;
+            r->cap_more = cap;
+        }
+        r->more[r->n_more++] = row->alert_seq;
+        return VG_OK;
+    }
+    if (b->n_runs == b->cap_runs) {
+        size_t cap = b->cap_runs ? 2 * b->cap_runs : 64;
+        vgb_event_run *n = realloc(b->runs, cap * sizeof *n);
+        if (n == NULL) {
+            return VG_ERR_NOMEM;
+        }
+        b->runs = n;
+        b->cap_runs = cap;
+    }
+    vgb_event_run *r = &b->runs[b->n_runs];
+    *r = (vgb_event_run){.agency = agency, .first = *row};
+    r->first.about = vg_strdup(row->about);
+    r->first.detail = vg_strdup(row->detail);
+    r->first.receipt = NULL;
+    if (row->receipt != NULL && (r->first.receipt = malloc(row->receipt_len)) != NULL) {
+        memcpy((uint8_t *)r->first.receipt, row->receipt, row->receipt_len);
+    }
+    if (r->first.about == NULL || r->first.detail == NULL ||
+        (row->receipt != NULL && r->first.receipt == NULL)) {
+        s_run_free(r);
+        return VG_ERR_NOMEM;
+    }
+    a->ev_run = (long)b->n_runs++;
+    return VG_OK;
+}
+
+/* Records ev in the stream of everyone who must hear of it (written before
+ * the commit, sent after it). Returns the error that fails the batch. */
 static vg_err
 s_emit(vgb_broker *b, const s_event *ev)
 {
-    vgb_alert_meta meta;
-    bool has_meta = ev->seq != 0 && vgb_store_alert_meta(b->store, ev->seq, &meta) == VG_OK;
-    s_rows_ctx rc_ctx = {{calloc(b->n_agencies, sizeof(bool)), b->n_agencies}, b};
-    s_audience *au = &rc_ctx.au;
-    if (au->to == NULL) {
+    vgb_alert_hint meta;
+    s_audience au = {calloc(b->n_agencies, sizeof(bool)), b->n_agencies};
+    if (au.to == NULL) {
         return VG_ERR_NOMEM;
     }
     vg_err rc = VG_OK;
+    bool has_meta = false;
     if (ev->everyone) {
-        memset(au->to, 1, b->n_agencies * sizeof(bool));
+        memset(au.to, 1, b->n_agencies * sizeof(bool));
     }
-    if (has_meta) {
-        s_hear(au, b, meta.sender);
-        rc = vgb_store_recipients_of(b->store, ev->seq, s_hear_row, &rc_ctx);
+    if (ev->seq != 0) {
+        rc = s_alert_audience(b, ev->seq, &meta, &au);
+        has_meta = rc == VG_OK;
+        rc = rc == VG_ERR_NOT_FOUND ? VG_OK : rc;
     }
-    s_hear_role(au, b, "oversight");
+    s_hear_role(&au, b, "oversight");
     if (ev->about != NULL) {
-        s_hear(au, b, ev->about);
+        s_hear(&au, b, ev->about);
     }
     if (ev->extra_agency != NULL) {
-        s_hear(au, b, ev->extra_agency);
+        s_hear(&au, b, ev->extra_agency);
     }
     if (ev->extra_role != NULL) {
-        s_hear_role(au, b, ev->extra_role);
+        s_hear_role(&au, b, ev->extra_role);
     }
     s_audit(b, ev, has_meta ? &meta : NULL);
     vgb_event_row row = {.time_ms = vg_clock_wall_ms(b->clock),
@@ -319,20 +457,62 @@ s_emit(vgb_broker *b, const s_event *ev)
                          .receipt = ev->receipt,
                          .receipt_len = ev->receipt_len};
     for (size_t i = 0; i < b->n_agencies && rc == VG_OK; i++) {
-        if (au->to[i]) {
-            rc = vgb_store_insert_event(b->store, b->agencies[i].id, &row, &row.seq);
+        if (au.to[i]) {
+            row.seq = b->agencies[i].ev_seq + 1;
+            rc = s_run_add(b, i, &row);
             if (rc == VG_OK) {
+                b->agencies[i].ev_seq = row.seq;
                 s_queue_event(b, i, &row, has_meta ? &meta : NULL);
             }
         }
     }
-    free(au->to);
+    free(au.to);
+    if (rc != VG_OK) {
+        b->batch_failed = true; /* a stream must not lose an event */
+    }
+    return rc;
+}
+
+static void
+s_runs_clear(vgb_broker *b)
+{
+    for (size_t i = 0; i < b->n_runs; i++) {
+        s_run_free(&b->runs[i]);
+    }
+    b->n_runs = 0;
+    for (size_t i = 0; i < b->n_agencies; i++) {
+        b->agencies[i].ev_run = -1;
+    }
+}
+
+vg_err
+vgb_track_write_events(vgb_broker *b)
+{
+    vg_err rc = VG_OK;
+    for (size_t i = 0; i < b->n_runs && rc == VG_OK; i++) {
+        const vgb_event_run *r = &b->runs[i];
+        rc = vgb_store_insert_events(b->store, b->agencies[r->agency].id, &r->first, r->more,
+                                     r->n_more);
+    }
+    s_runs_clear(b);
     return rc;
 }
 
 void
 vgb_track_flush_events(vgb_broker *b, bool committed)
 {
+    s_runs_clear(b);
+    for (size_t i = 0; i < b->n_agencies; i++) {
+        vgb_agency *a = &b->agencies[i];
+        if (committed) {
+            a->ev_seq_committed = a->ev_seq;
+        } else {
+            a->ev_seq = a->ev_seq_committed; /* the batch's numbers are free again */
+        }
+    }
+    if (!committed && b->hints != NULL) {
+        memset(b->hints, 0, VGB_HINTS * sizeof *b->hints); /* seqs and shares rolled back */
+    }
     for (size_t i = 0; i < b->n_events; i++) {
         vgb_pending_event *pe = &b->events[i];
         vgb_agency *a = &b->agencies[pe->agency];
@@ -407,7 +587,9 @@ vgb_track_accepted(vgb_broker *b, uint64_t seq, const vg_envelope *env)
 void
 vgb_track_delivered(vgb_broker *b, uint64_t seq, const char *agency)
 {
-    s_event ev = {.kind = VIGIL__EVENT_KIND__EVENT_DELIVERED, .seq = seq, .about = agency};
+    /* the receipt's one leaf is written by the caller (vgb_ledger_append_alerts) */
+    s_event ev = {
+        .kind = VIGIL__EVENT_KIND__EVENT_DELIVERED, .seq = seq, .about = agency, .no_leaf = true};
     (void)s_emit(b, &ev); /* a failed store write fails the batch's commit too */
 }
 
@@ -635,6 +817,7 @@ vgb_track_share(vgb_broker *b, const vgb_from *from, const ProtobufCBinaryData *
         rc = rc ? rc
                 : vgb_store_insert_share(b->store, alert.seq, from->agency, vg_share_to(sh),
                                          vg_share_hash(sh), bytes->data, bytes->len, now);
+        s_hint_forget(b, alert.seq); /* one more agency hears of it */
         s_event ev = {.kind = VIGIL__EVENT_KIND__EVENT_SHARED,
                       .seq = alert.seq,
                       .about = vg_share_to(sh),
@@ -906,10 +1089,7 @@ s_list_event(void *ctx, const vgb_event_row *ev)
 static vg_err
 s_answer(vgb_broker *b, const vgb_from *from, const Vigil__Query *q, s_list_ctx *c, vg_reason *why)
 {
-    vg_err rc = vgb_store_last_event(b->store, from->agency, &c->res->last_event_seq);
-    if (rc != VG_OK) {
-        return vg_reason_set(why, rc, "store error");
-    }
+    c->res->last_event_seq = from->agency_idx >= 0 ? b->agencies[from->agency_idx].ev_seq : 0;
     c->res->alerts = s_alloc(c->ar, c->cap * sizeof *c->res->alerts);
     c->res->events = s_alloc(c->ar, c->cap * sizeof *c->res->events);
     if (c->res->alerts == NULL || c->res->events == NULL) {
@@ -949,7 +1129,12 @@ vgb_track_query(vgb_broker *b, const vgb_from *from, const Vigil__Query *q)
     Vigil__QueryResult res = VIGIL__QUERY_RESULT__INIT;
     s_list_ctx c = {b, &ar, &res, from->agency, q->limit > 0 && q->limit < 2000 ? q->limit : 2000};
     vg_reason why = {{0}};
-    vg_err rc = s_answer(b, from, q, &c, &why);
+    vg_err rc = VG_OK;
+    if (b->n_runs > 0 && (rc = vgb_track_write_events(b)) != VG_OK) {
+        b->batch_failed = true; /* the batch's events must reach the store with it */
+        rc = vg_reason_set(&why, rc, "store error; ask again");
+    }
+    rc = rc == VG_OK ? s_answer(b, from, q, &c, &why) : rc;
     if (rc == VG_OK && ar.failed) {
         rc = vg_reason_set(&why, VG_ERR_NOMEM, "the broker is short of memory; ask again");
     }

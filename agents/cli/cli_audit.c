@@ -208,6 +208,10 @@ s_about(char *out, size_t out_len, const vg_audit_event *ev)
     case VG_AUDIT_REJECTED:
         snprintf(out, out_len, "code=%s", ev->code);
         break;
+    case VG_AUDIT_DELIVERED:
+        snprintf(out, out_len, "agency=%s (receipt for %zu alert%s)", ev->agency, ev->n_alerts,
+                 ev->n_alerts == 1 ? "" : "s");
+        break;
     default:
         snprintf(out, out_len, "agency=%s", ev->agency);
         break;

@@ -367,21 +367,41 @@ s_check_accepted(s_state *s, const vg_audit_event *ev)
     return true;
 }
 
+/* A DELIVERED receipt's leaf: the receipt is stored, and each alert it lists
+ * is one of its items with the delivery recorded for the agency. */
+static bool
+s_check_delivered(s_state *s, vg_audit_event *ev)
+{
+    for (size_t i = 0; i < ev->n_alerts; i++) {
+        memcpy(ev->alert_id, ev->alerts[i], VG_ALERT_ID_LEN); /* for the query and the message */
+        if (!s_row_exists(s,
+                          "SELECT count(*) FROM receipts r JOIN receipt_items i"
+                          " ON i.receipt_id = r.id JOIN alerts a ON a.seq = i.alert_seq"
+                          " WHERE a.alert_id = ?1 AND r.agency = ?2 AND r.receipt_hash = ?3",
+                          ev, ev->agency)) {
+            return s_mismatch(s, ev, "no receipts row with this hash, agency and alert");
+        }
+        if (!s_row_exists(s,
+                          "SELECT count(*) FROM recipients r JOIN alerts a ON a.seq = r.alert_seq"
+                          " WHERE a.alert_id = ?1 AND r.agency = ?2"
+                          " AND r.delivered_ms IS NOT NULL",
+                          ev, ev->agency)) {
+            return s_mismatch(s, ev, "no recipients row records the delivery");
+        }
+    }
+    return true;
+}
+
 /* True when the leaf agrees with the rows it describes (or is of a kind not
  * checked); false with s->bad_index and s->detail set. */
 static bool
-s_check_leaf(s_state *s, const vg_audit_event *ev)
+s_check_leaf(s_state *s, vg_audit_event *ev)
 {
     switch (ev->kind) {
     case VG_AUDIT_ACCEPTED:
         return s_check_accepted(s, ev);
     case VG_AUDIT_DELIVERED:
-        return s_row_exists(s,
-                            "SELECT count(*) FROM recipients r JOIN alerts a ON a.seq = r.alert_seq"
-                            " WHERE a.alert_id = ?1 AND r.agency = ?2"
-                            " AND r.delivered_ms IS NOT NULL",
-                            ev, ev->agency) ||
-               s_mismatch(s, ev, "no recipients row records the delivery");
+        return s_check_delivered(s, ev);
     case VG_AUDIT_ACKNOWLEDGED:
     case VG_AUDIT_IN_PROGRESS:
     case VG_AUDIT_DECLINED:

@@ -17,6 +17,7 @@ typedef enum s_type {
     S_NAME_OPT,  /* a name, or empty */
     S_HASH,      /* 64 lowercase hex of hash */
     S_LIST,      /* sorted comma-separated names (agencies) */
+    S_ALERTS,    /* sorted comma-separated alert ids (alerts, n_alerts) */
     S_U64,       /* canonical decimal (uint64_t member) */
 } s_type;
 
@@ -45,6 +46,7 @@ static const s_field F_SHARE_HASH = S_F("share_hash", S_HASH, hash);
 static const s_field F_DOCUMENT_HASH = S_F("document_hash", S_HASH, hash);
 static const s_field F_RECIPIENTS = S_F("recipients", S_LIST, agencies);
 static const s_field F_TO = S_F("to", S_LIST, agencies);
+static const s_field F_ALERTS = S_F("alerts", S_ALERTS, alerts);
 static const s_field F_VERSION = S_F("network_version", S_U64, version);
 static const s_field F_DEADLINE = S_F("deadline_ms", S_U64, deadline_ms);
 static const s_field F_LEVEL = S_F("level", S_U64, level);
@@ -61,7 +63,7 @@ static const s_kind_info s_kinds[] = {
      "accepted",
      {&F_ALERT, &F_SENDER, &F_ENVELOPE_HASH, &F_RECIPIENTS, &F_VERSION}},
     {VG_AUDIT_REJECTED, "rejected", {&F_CODE, &F_CLAIMED, &F_TRANSPORT, &F_ALERT_OPT}},
-    {VG_AUDIT_DELIVERED, "delivered", {&F_ALERT, &F_AGENCY}},
+    {VG_AUDIT_DELIVERED, "delivered", {&F_AGENCY, &F_RECEIPT_HASH, &F_ALERTS}},
     {VG_AUDIT_ACKNOWLEDGED, "acknowledged", {&F_ALERT, &F_AGENCY, &F_RECEIPT_HASH}},
     {VG_AUDIT_IN_PROGRESS, "in_progress", {&F_ALERT, &F_AGENCY, &F_RECEIPT_HASH}},
     {VG_AUDIT_DECLINED, "declined", {&F_ALERT, &F_AGENCY, &F_RECEIPT_HASH}},
@@ -108,11 +110,26 @@ s_name_ok(const char *s, size_t len)
     return true;
 }
 
+bool
+vg_audit_event_names(const vg_audit_event *ev, const uint8_t id[VG_ALERT_ID_LEN])
+{
+    if (ev->has_alert_id && memcmp(ev->alert_id, id, VG_ALERT_ID_LEN) == 0) {
+        return true;
+    }
+    for (size_t i = 0; i < ev->n_alerts; i++) {
+        if (memcmp(ev->alerts[i], id, VG_ALERT_ID_LEN) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void
 vg_audit_event_fini(vg_audit_event *ev)
 {
     if (ev != NULL) {
         vg_strlist_fini(&ev->agencies);
+        free(ev->alerts);
         memset(ev, 0, sizeof *ev);
     }
 }
@@ -174,6 +191,48 @@ s_put_list(s_out *o, const s_field *f, const vg_strlist *l, vg_reason *why)
     return VG_OK;
 }
 
+static int
+s_cmp_id(const void *a, const void *b)
+{
+    return memcmp(a, b, VG_ALERT_ID_LEN);
+}
+
+/* Writes alert ids sorted, refusing an empty or oversized list and duplicates. */
+static vg_err
+s_put_alerts(s_out *o, const s_field *f, const vg_audit_event *ev, vg_reason *why)
+{
+    size_t n = ev->n_alerts;
+    if (n == 0 || n > VG_AUDIT_ALERTS_MAX || ev->alerts == NULL) {
+        return vg_reason_set(why, VG_ERR_INVALID, "audit leaf: %s must list 1-%d alerts", f->key,
+                             VG_AUDIT_ALERTS_MAX);
+    }
+    uint8_t(*sorted)[VG_ALERT_ID_LEN] = malloc(n * sizeof *sorted);
+    char *value = malloc(n * (2 * VG_ALERT_ID_LEN + 1));
+    vg_err rc = sorted && value ? VG_OK : VG_ERR_NOMEM;
+    size_t len = 0;
+    if (rc == VG_OK) {
+        memcpy(sorted, ev->alerts, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, s_cmp_id);
+    }
+    for (size_t i = 0; i < n && rc == VG_OK; i++) {
+        if (i > 0 && memcmp(sorted[i - 1], sorted[i], VG_ALERT_ID_LEN) == 0) {
+            rc = vg_reason_set(why, VG_ERR_INVALID, "audit leaf: %s lists an alert twice", f->key);
+            break;
+        }
+        if (i > 0) {
+            value[len++] = ',';
+        }
+        vg_hex_encode(value + len, 2 * VG_ALERT_ID_LEN + 1, sorted[i], VG_ALERT_ID_LEN);
+        len += 2 * VG_ALERT_ID_LEN;
+    }
+    if (rc == VG_OK) {
+        s_put(o, f->key, value, len);
+    }
+    free(sorted);
+    free(value);
+    return rc;
+}
+
 static vg_err
 s_put_field(s_out *o, const s_field *f, const vg_audit_event *ev, vg_reason *why)
 {
@@ -206,6 +265,8 @@ s_put_field(s_out *o, const s_field *f, const vg_audit_event *ev, vg_reason *why
         return VG_OK;
     case S_LIST:
         return s_put_list(o, f, (const vg_strlist *)(const void *)member, why);
+    case S_ALERTS:
+        return s_put_alerts(o, f, ev, why);
     case S_U64:
         n = (size_t)snprintf(text, sizeof text, "%llu",
                              (unsigned long long)*(const uint64_t *)(const void *)member);
@@ -357,6 +418,38 @@ s_parse_list(vg_strlist *out, const char *s, size_t len, const s_in *in, vg_reas
     return VG_OK;
 }
 
+/* Strictly increasing, non-empty comma-separated alert ids. */
+static vg_err
+s_parse_alerts(vg_audit_event *ev, const char *s, size_t len, const s_in *in, vg_reason *why)
+{
+    size_t item = 2 * VG_ALERT_ID_LEN;
+    size_t n = (len + 1) / (item + 1);
+    if (n == 0 || n > VG_AUDIT_ALERTS_MAX || n * (item + 1) != len + 1) {
+        return vg_reason_set(why, VG_ERR_MALFORMED,
+                             "audit leaf line %d: alerts must list 1-%d alert ids", in->lineno,
+                             VG_AUDIT_ALERTS_MAX);
+    }
+    if ((ev->alerts = malloc(n * sizeof *ev->alerts)) == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *p = s + i * (item + 1);
+        if ((i + 1 < n && p[item] != ',') ||
+            !s_parse_hex(ev->alerts[i], VG_ALERT_ID_LEN, p, item)) {
+            return vg_reason_set(why, VG_ERR_MALFORMED,
+                                 "audit leaf line %d: alert %zu is not 32 lowercase hex digits",
+                                 in->lineno, i + 1);
+        }
+        ev->n_alerts = i + 1;
+        if (i > 0 && memcmp(ev->alerts[i - 1], ev->alerts[i], VG_ALERT_ID_LEN) >= 0) {
+            return vg_reason_set(why, VG_ERR_MALFORMED,
+                                 "audit leaf line %d: alerts not sorted or has duplicates",
+                                 in->lineno);
+        }
+    }
+    return VG_OK;
+}
+
 static vg_err
 s_take_field(s_in *in, const s_field *f, vg_audit_event *ev, vg_reason *why)
 {
@@ -388,6 +481,8 @@ s_take_field(s_in *in, const s_field *f, vg_audit_event *ev, vg_reason *why)
         break;
     case S_LIST:
         return s_parse_list((vg_strlist *)(void *)member, v, len, in, why);
+    case S_ALERTS:
+        return s_parse_alerts(ev, v, len, in, why);
     case S_U64:
         ok = s_parse_u64((uint64_t *)(void *)member, v, len);
         break;

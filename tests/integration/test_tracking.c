@@ -914,6 +914,113 @@ test_offline_alarm_names_the_agency(void **state)
     bh_pass(b);
 }
 
+/* ---- deliveries taken together ------------------------------------------------------------ */
+
+/* Alerts that reach an agency together are receipted by one signed receipt
+ * (its agent batches them), which is one audit leaf naming them all; their
+ * events are stored as runs and still read back one by one, gap-free, from
+ * any point. */
+static void
+test_batched_deliveries_one_receipt_one_leaf(void **state)
+{
+    bh_broker *b = bh_new_init(s_init_opts, NULL);
+    *state = b;
+    bh_start(b);
+    enum { N = 12 };
+    vga_agent *ho = s_agent(b, "home-office", false, true);
+    s_evlog *l = bh_own(b, calloc(1, sizeof *l), free);
+    l->a = ho;
+    uint8_t ids[N][VG_ALERT_ID_LEN];
+    for (size_t i = 0; i < N; i++) { /* licensing is not connected yet */
+        s_publish_taxi(ho, VG_SEV_MEDIUM, ids[i]);
+    }
+    vga_agent *lic = s_agent(b, "licensing", true, false);
+    for (size_t i = 0; i < N; i++) {
+        s_receive(lic, ids[i]);
+    }
+    for (size_t i = 0; i < N; i++) {
+        s_expect_event(l, VGA_EV_DELIVERED, "licensing", ids[i], T_REPLY_MS);
+    }
+    static const char delivered[] =
+        "SELECT count(*) FROM recipients WHERE agency = 'licensing' AND delivered_ms IS NOT NULL";
+    assert_int_equal(bh_store_int(b, delivered, NULL, 0, NULL), N);
+    int64_t receipts =
+        bh_store_int(b, "SELECT count(*) FROM receipts WHERE agency = 'licensing'", NULL, 0, NULL);
+    int64_t leaves = bh_store_int(b,
+                                  "SELECT count(*) FROM audit_leaves WHERE CAST(leaf AS TEXT) LIKE "
+                                  "'%kind=delivered%agency=licensing%'",
+                                  NULL, 0, NULL);
+    print_message("licensing: %d deliveries, %lld receipts, %lld delivered leaves\n", N,
+                  (long long)receipts, (long long)leaves);
+    assert_true(receipts >= 1 && receipts < N); /* at least two came in one receipt */
+    assert_int_equal(leaves, receipts);         /* one leaf per receipt */
+
+    /* the home office's stream: fewer rows than events, read back from every point */
+    int64_t rows =
+        bh_store_int(b, "SELECT count(*) FROM events WHERE agency = 'home-office'", NULL, 0, NULL);
+    int64_t events = bh_store_int(
+        b, "SELECT coalesce(sum(n), 0) FROM events WHERE agency = 'home-office'", NULL, 0, NULL);
+    assert_true(rows < events);
+    assert_true(l->n > 0 && (int64_t)l->ev[l->n - 1].seq <= events);
+    vga_event *all = NULL;
+    size_t n_all = 0;
+    vg_reason why = {{0}};
+    vg_err rc = vga_events_since(ho, 0, T_REPLY_MS, &all, &n_all, &why);
+    if (rc != VG_OK) {
+        fail_msg("events_since: %s: %s", vg_err_code(rc), why.text);
+    }
+    bh_own(b, all, free);
+    assert_int_equal((int64_t)n_all, events);
+    for (size_t i = 0; i < l->n; i++) { /* what came live is what is stored */
+        assert_int_equal(all[l->ev[i].seq - 1].seq, l->ev[i].seq);
+        assert_int_equal(all[l->ev[i].seq - 1].kind, l->ev[i].kind);
+        assert_memory_equal(all[l->ev[i].seq - 1].alert_id, l->ev[i].alert_id, VG_ALERT_ID_LEN);
+        assert_string_equal(all[l->ev[i].seq - 1].agency, l->ev[i].agency);
+    }
+    for (size_t after = 0; after < n_all; after++) { /* from inside a run, too */
+        vga_event *part = NULL;
+        size_t n_part = 0;
+        rc = vga_events_since(ho, after, T_REPLY_MS, &part, &n_part, &why);
+        assert_int_equal(rc, VG_OK);
+        assert_int_equal(n_part, n_all - after);
+        for (size_t i = 0; i < n_part; i++) {
+            assert_int_equal(part[i].seq, after + 1 + i);
+            assert_int_equal(part[i].kind, all[after + i].kind);
+            assert_memory_equal(part[i].alert_id, all[after + i].alert_id, VG_ALERT_ID_LEN);
+        }
+        free(part);
+    }
+
+    /* the leaf proves each alert's delivery to its agency, and the log verifies */
+    vga_audit_proof proof;
+    int64_t until = bh_now_ms() + 20000; /* the next signed checkpoint covers the leaf */
+    do {
+        rc = vga_audit_sync(lic, T_REPLY_MS, &why);
+        rc = rc == VG_OK ? vga_audit_prove(lic, ids[N - 1], T_REPLY_MS, &proof, &why) : rc;
+        if (rc == VG_ERR_TIMEOUT) {
+            bh_sleep_ms(200);
+        }
+    } while (rc == VG_ERR_TIMEOUT && bh_now_ms() < until);
+    if (rc != VG_OK) {
+        fail_msg("audit prove: %s: %s", vg_err_code(rc), why.text);
+    }
+    bool found = false;
+    for (size_t i = 0; i < proof.n_leaves; i++) {
+        const vg_audit_event *e = &proof.leaves[i].event;
+        found = found || (e->kind == VG_AUDIT_DELIVERED && strcmp(e->agency, "licensing") == 0 &&
+                          vg_audit_event_names(e, ids[N - 1]));
+    }
+    vga_audit_proof_fini(&proof);
+    assert_true(found);
+    it_run r;
+    it_vigilctl(&r, "audit", "verify", "-c", b->conf);
+    it_assert_ok(&r);
+    assert_true(it_contains(r.out, "every leaf matches"));
+    it_run_fini(&r);
+    bh_stop(b);
+    bh_pass(b);
+}
+
 int
 main(void)
 {
@@ -925,6 +1032,7 @@ main(void)
         cmocka_unit_test_teardown(test_wrong_unknown_and_unreceived_acks_change_nothing,
                                   s_teardown),
         cmocka_unit_test_teardown(test_offline_alarm_names_the_agency, s_teardown),
+        cmocka_unit_test_teardown(test_batched_deliveries_one_receipt_one_leaf, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -481,8 +481,7 @@ s_prove_leaf(vga_agent *a, const uint8_t id[VG_ALERT_ID_LEN], const vga_audit_ch
     if (rc == VG_OK) {
         rc = vg_audit_leaf_parse(&out->event, ans.leaf, ans.leaf_len, &r);
     }
-    if (rc == VG_OK && (out->event.index != index || !out->event.has_alert_id ||
-                        memcmp(out->event.alert_id, id, VG_ALERT_ID_LEN) != 0)) {
+    if (rc == VG_OK && (out->event.index != index || !vg_audit_event_names(&out->event, id))) {
         rc = vg_reason_set(&r, VG_ERR_MALFORMED, "the leaf names index %llu and another alert",
                            (unsigned long long)out->event.index);
     }

@@ -37,9 +37,10 @@
 #include "vigil/wire.h"
 
 #define VG_AUDIT_LEAF_MAGIC "vigil-audit/1"
-#define VG_AUDIT_NAME_MAX 64                /* agency ids, codes, identities (with NUL) */
-#define VG_AUDIT_LIST_MAX VG_RECIPIENTS_MAX /* items in recipients= / to= */
-#define VG_AUDIT_LEAF_MAX_BYTES 32768       /* largest leaf encoded or parsed */
+#define VG_AUDIT_NAME_MAX 64                     /* agency ids, codes, identities (with NUL) */
+#define VG_AUDIT_LIST_MAX VG_RECIPIENTS_MAX      /* items in recipients= / to= */
+#define VG_AUDIT_ALERTS_MAX VG_RECEIPT_ITEMS_MAX /* items in alerts= */
+#define VG_AUDIT_LEAF_MAX_BYTES 65536            /* largest leaf encoded or parsed */
 
 /* Event kinds; values follow the wire's EventKind (12, COMPLETE, is derived
  * state and not logged). Stable: stored in leaves by name, never renumbered. */
@@ -66,7 +67,9 @@ typedef enum vg_audit_kind {
  *                    network_version(version)
  *   rejected         code, claimed_sender(sender, may be ""), transport,
  *                    alert (has_alert_id false: "alert=" empty)
- *   delivered        alert, agency
+ *   delivered        agency, receipt_hash(hash), alerts (the alerts whose
+ *                    delivery the agency's DELIVERED receipt recorded;
+ *                    has_alert_id is false)
  *   acknowledged,
  *   in_progress,
  *   declined         alert, agency, receipt_hash(hash)
@@ -81,22 +84,24 @@ typedef enum vg_audit_kind {
  * printable ASCII characters without spaces or commas.
  */
 typedef struct vg_audit_event {
-    vg_audit_kind kind;                /* what happened */
-    uint64_t index;                    /* log position; set by the log on append */
-    uint64_t time_ms;                  /* wall-clock UTC ms when the broker recorded it */
-    bool has_alert_id;                 /* false only for a rejected frame without one */
-    uint8_t alert_id[VG_ALERT_ID_LEN]; /* the alert concerned */
-    char sender[VG_AUDIT_NAME_MAX];    /* accepted: sender; rejected: claimed sender */
-    char agency[VG_AUDIT_NAME_MAX];    /* the agency the event is about (sharer for shared) */
-    char code[VG_AUDIT_NAME_MAX];      /* rejected: vg_err_code() of the rejection */
-    char transport[VG_AUDIT_NAME_MAX]; /* rejected: authenticated transport identity */
-    char target[VG_AUDIT_NAME_MAX];    /* escalated: who it was escalated to */
-    uint8_t hash[VG_HASH_LEN];         /* envelope, receipt, share or document hash */
-    vg_strlist agencies;               /* accepted: recipients; shared: to */
-    uint64_t version;                  /* network document (policy) version */
-    uint64_t deadline_ms;              /* overdue: the deadline that passed */
-    uint64_t level;                    /* escalated: escalation step, from 1 */
-    uint64_t pending;                  /* agency_offline: alerts waiting for it */
+    vg_audit_kind kind;                 /* what happened */
+    uint64_t index;                     /* log position; set by the log on append */
+    uint64_t time_ms;                   /* wall-clock UTC ms when the broker recorded it */
+    bool has_alert_id;                  /* false only for a rejected frame without one */
+    uint8_t alert_id[VG_ALERT_ID_LEN];  /* the alert concerned */
+    char sender[VG_AUDIT_NAME_MAX];     /* accepted: sender; rejected: claimed sender */
+    char agency[VG_AUDIT_NAME_MAX];     /* the agency the event is about (sharer for shared) */
+    char code[VG_AUDIT_NAME_MAX];       /* rejected: vg_err_code() of the rejection */
+    char transport[VG_AUDIT_NAME_MAX];  /* rejected: authenticated transport identity */
+    char target[VG_AUDIT_NAME_MAX];     /* escalated: who it was escalated to */
+    uint8_t hash[VG_HASH_LEN];          /* envelope, receipt, share or document hash */
+    vg_strlist agencies;                /* accepted: recipients; shared: to */
+    uint8_t (*alerts)[VG_ALERT_ID_LEN]; /* delivered: malloc'ed; written sorted */
+    size_t n_alerts;                    /* delivered: 1..VG_AUDIT_ALERTS_MAX */
+    uint64_t version;                   /* network document (policy) version */
+    uint64_t deadline_ms;               /* overdue: the deadline that passed */
+    uint64_t level;                     /* escalated: escalation step, from 1 */
+    uint64_t pending;                   /* agency_offline: alerts waiting for it */
 } vg_audit_event;
 
 /* The kind's name as written in leaves ("in_progress"), or NULL if unknown. */
@@ -116,6 +121,9 @@ vg_err vg_audit_leaf_encode(uint8_t **out, size_t *out_len, const vg_audit_event
  * success; release it with vg_audit_event_fini. */
 vg_err vg_audit_leaf_parse(vg_audit_event *out, const uint8_t *leaf, size_t len,
                            vg_reason *why) VG_MUST_USE;
+
+/* True when the event is about alert id: its alert, or one of its alerts. */
+bool vg_audit_event_names(const vg_audit_event *ev, const uint8_t id[VG_ALERT_ID_LEN]);
 
 /* Frees the lists of an event; leaves it zeroed. NULL-safe. */
 void vg_audit_event_fini(vg_audit_event *ev);

@@ -78,6 +78,12 @@ s_event(vg_audit_event *ev, uint64_t i)
     strcpy(ev->agency, "licensing");
     ev->version = 1;
     assert_int_equal(vg_strlist_add(&ev->agencies, "licensing"), VG_OK);
+    if (ev->kind == VG_AUDIT_DELIVERED) { /* a receipt's leaf lists its alerts */
+        ev->alerts = calloc(1, sizeof *ev->alerts);
+        assert_non_null(ev->alerts);
+        memcpy(ev->alerts[0], &i, sizeof i);
+        ev->n_alerts = 1;
+    }
 }
 
 /* Appends leaves [from, to) in one transaction; roots[s] gets each root. */

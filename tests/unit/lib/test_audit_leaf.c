@@ -63,6 +63,12 @@ s_sample(vg_audit_event *ev, vg_audit_kind kind)
     ev->deadline_ms = UINT64_C(1796000002000);
     ev->level = 2;
     ev->pending = 17;
+    ev->alerts = malloc(3 * sizeof *ev->alerts);
+    assert_non_null(ev->alerts);
+    ev->n_alerts = 3;
+    for (size_t i = 0; i < 3; i++) { /* 0x33.., 0x22.., 0x11..: unsorted */
+        memset(ev->alerts[i], (int)(0x33 - 0x11 * i), VG_ALERT_ID_LEN);
+    }
     /* Deliberately unsorted: the encoder sorts. */
     assert_int_equal(vg_strlist_add(&ev->agencies, "police"), VG_OK);
     assert_int_equal(vg_strlist_add(&ev->agencies, "licensing"), VG_OK);
@@ -119,6 +125,96 @@ every_kind_round_trips(void **state)
         vg_audit_event_fini(&ev);
         vg_audit_event_fini(&back);
     }
+}
+
+/* One leaf per DELIVERED receipt: its hash and the alerts it recorded, sorted. */
+static void
+delivered_lists_alerts_sorted(void **state)
+{
+    (void)state;
+    vg_audit_event ev, back;
+    s_sample(&ev, VG_AUDIT_DELIVERED);
+    uint8_t *leaf = NULL;
+    size_t len = 0;
+    assert_int_equal(vg_audit_leaf_encode(&leaf, &len, &ev, NULL), VG_OK);
+    static const char want[] = "vigil-audit/1\n"
+                               "index=41\n"
+                               "kind=delivered\n"
+                               "time_ms=1796000001000\n"
+                               "agency=licensing\n"
+                               "receipt_hash=" HASH_HEX "\n"
+                               "alerts=11111111111111111111111111111111,"
+                               "22222222222222222222222222222222,"
+                               "33333333333333333333333333333333\n";
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(leaf, want, len);
+    assert_int_equal(vg_audit_leaf_parse(&back, leaf, len, NULL), VG_OK);
+    assert_int_equal(back.n_alerts, 3);
+    assert_false(back.has_alert_id);
+    uint8_t id[VG_ALERT_ID_LEN];
+    memset(id, 0x22, sizeof id);
+    assert_true(vg_audit_event_names(&back, id));
+    memset(id, 0x44, sizeof id);
+    assert_false(vg_audit_event_names(&back, id));
+    vg_audit_event_fini(&back);
+    free(leaf);
+
+    /* the parser takes only the sorted, lowercase, duplicate-free form */
+    char *text = s_cstr((const uint8_t *)want, strlen(want));
+    static const char *bad[][2] = {
+        {"alerts=1111", "alerts=4444"}, /* unsorted */
+        {"11111111111111111111111111111111,22222222222222222222222222222222",
+         "22222222222222222222222222222222,11111111111111111111111111111111"},      /* swapped */
+        {",33333333333333333333333333333333", ",22222222222222222222222222222222"}, /* duplicate */
+        {"alerts=11111111111111111111111111111111",
+         "alerts=1111111111111111111111111111111A"}, /* uppercase */
+        {"alerts=11111111111111111111111111111111",
+         "alerts=111111111111111111111111111111"}, /* short */
+        {"33333333333333333333333333333333\n",
+         "33333333333333333333333333333333,\n"}, /* trailing comma */
+        {"alerts=11111111111111111111111111111111,22222222222222222222222222222222,"
+         "33333333333333333333333333333333",
+         "alerts="}, /* empty */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *p = strstr(text, bad[i][0]);
+        assert_non_null(p);
+        size_t pre = (size_t)(p - text);
+        size_t need = strlen(text) - strlen(bad[i][0]) + strlen(bad[i][1]) + 1;
+        char *edit = malloc(need);
+        assert_non_null(edit);
+        snprintf(edit, need, "%.*s%s%s", (int)pre, text, bad[i][1], p + strlen(bad[i][0]));
+        vg_reason why = {""};
+        assert_int_equal(vg_audit_leaf_parse(&back, (const uint8_t *)edit, strlen(edit), &why),
+                         VG_ERR_MALFORMED);
+        assert_non_null(strstr(why.text, "line 7"));
+        free(edit);
+    }
+    free(text);
+
+    /* the encoder refuses an empty list, a repeated alert and too many alerts */
+    ev.n_alerts = 0;
+    assert_int_equal(vg_audit_leaf_encode(&leaf, &len, &ev, NULL), VG_ERR_INVALID);
+    ev.n_alerts = 3;
+    memcpy(ev.alerts[2], ev.alerts[0], VG_ALERT_ID_LEN);
+    assert_int_equal(vg_audit_leaf_encode(&leaf, &len, &ev, NULL), VG_ERR_INVALID);
+    free(ev.alerts);
+    ev.alerts = calloc(VG_AUDIT_ALERTS_MAX + 1, sizeof *ev.alerts);
+    assert_non_null(ev.alerts);
+    for (size_t i = 0; i <= VG_AUDIT_ALERTS_MAX; i++) {
+        memcpy(ev.alerts[i], &i, sizeof i);
+    }
+    ev.n_alerts = VG_AUDIT_ALERTS_MAX;
+    assert_int_equal(vg_audit_leaf_encode(&leaf, &len, &ev, NULL), VG_OK); /* the most: fits */
+    assert_int_equal(vg_audit_leaf_parse(&back, leaf, len, NULL), VG_OK);
+    assert_int_equal(back.n_alerts, VG_AUDIT_ALERTS_MAX);
+    vg_audit_event_fini(&back);
+    free(leaf);
+    leaf = NULL;
+    ev.n_alerts = VG_AUDIT_ALERTS_MAX + 1;
+    assert_int_equal(vg_audit_leaf_encode(&leaf, &len, &ev, NULL), VG_ERR_INVALID);
+    assert_null(leaf);
+    vg_audit_event_fini(&ev);
 }
 
 static void
@@ -256,6 +352,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(accepted_golden_leaf),
         cmocka_unit_test(every_kind_round_trips),
+        cmocka_unit_test(delivered_lists_alerts_sorted),
         cmocka_unit_test(rejected_without_alert_or_sender),
         cmocka_unit_test(parse_is_strict),
         cmocka_unit_test(parse_refuses_oversized),
