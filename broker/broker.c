@@ -238,14 +238,15 @@ s_accept(vgb_broker *b, const vgb_from *from, const vg_envelope *env)
     uint64_t seq = 0;
     vg_err rc = vg_netdoc_required(b->doc, (const char *const *)cats->items, cats->n,
                                    vg_envelope_severity(env), vg_envelope_sender(env), &required);
+    int64_t deadline = vgb_track_deadline(b, env);
     if (rc == VG_OK) {
-        rc = vgb_store_insert_alert(b->store, env, vg_clock_wall_ms(b->clock), &required, &seq,
-                                    &why);
+        rc = vgb_store_insert_alert(b->store, env, vg_clock_wall_ms(b->clock), &required, deadline,
+                                    &seq, &why);
+    }
+    if (rc == VG_OK) {
+        rc = vgb_track_accepted(b, seq, env, &required, deadline);
     }
     vg_strlist_fini(&required);
-    if (rc == VG_OK) {
-        rc = vgb_track_accepted(b, seq, env);
-    }
     if (rc != VG_OK) {
         vgb_reply_reject(
             b, from, vg_envelope_id(env), rc == VG_ERR_STORAGE_FULL ? rc : VG_ERR_INTERNAL,
@@ -256,6 +257,9 @@ s_accept(vgb_broker *b, const vgb_from *from, const vg_envelope *env)
             NULL, "env.reject");
         return;
     }
+    size_t env_len = 0;
+    const uint8_t *env_bytes = vg_envelope_bytes(env, &env_len);
+    vgb_delivery_remember(b, seq, env_bytes, env_len);
     const vg_strlist *rcpts = vg_envelope_recipients(env);
     for (size_t i = 0; i < rcpts->n; i++) {
         int idx = vgb_agency_index(b, rcpts->items[i]);
@@ -673,6 +677,9 @@ s_finish_batch(vgb_broker *b)
         free(r->frame);
     }
     b->n_replies = 0;
+    if (!committed) {
+        vgb_delivery_forget(b, 0); /* the frames of alerts that were not stored */
+    }
     vgb_track_flush_events(b, committed);
     for (size_t i = 0; committed && i < b->n_after; i++) {
         vgb_agency *a = &b->agencies[b->after[i].agency];
@@ -906,6 +913,7 @@ vgb_broker_destroy(vgb_broker **b_p)
         zmq_ctx_term(b->ctx);
     }
     vgb_track_fini(b);
+    vgb_delivery_fini(b);
     vgb_ledger_close(b);
     vgb_store_destroy(&b->store);
     for (size_t i = 0; i < b->n_agencies; i++) {

@@ -96,6 +96,17 @@ typedef struct vgb_alert_hint {
     uint64_t audience;           /* bit i: agency i sent or receives it */
 } vgb_alert_hint;
 
+/* The Deliver frame of a recent alert, packed once at acceptance (a slot
+ * per seq modulo VGB_FRAMES): most deliveries are sent from here instead of
+ * reading the envelope back from the store. Not used for an alert with
+ * share records (they are per recipient). */
+#define VGB_FRAMES 1024
+typedef struct vgb_frame_slot {
+    uint64_t seq;   /* 0: empty */
+    uint8_t *frame; /* packed BrokerFrame{Deliver} */
+    size_t len;     /* its length */
+} vgb_frame_slot;
+
 /* A reply waiting for the batch's commit. */
 typedef struct vgb_reply {
     uint8_t rid[VGB_RID_MAX];          /* to whom */
@@ -136,6 +147,7 @@ struct vgb_broker {
     vgb_event_run *runs; /* this batch's events, for the store */
     size_t n_runs, cap_runs;
     vgb_alert_hint *hints;         /* VGB_HINTS slots; NULL when more than 64 agencies */
+    vgb_frame_slot *frames;        /* VGB_FRAMES slots, or NULL */
     int64_t next_alarm_check_mono; /* offline alarms are checked once a second */
     vgb_audit *audit;              /* the Merkle log, in the store's transactions */
     bool batch_failed;             /* a leaf could not be written: roll the batch back */
@@ -225,6 +237,13 @@ void vgb_delivery_attach(vgb_broker *b, vgb_agency *a, const uint8_t *rid, size_
 void vgb_delivery_detach(vgb_broker *b, vgb_agency *a, const char *why);
 /* A DELIVERED receipt for seq was committed. */
 void vgb_delivery_receipted(vgb_agency *a, uint64_t seq);
+/* Keeps alert seq's Deliver frame (just accepted: no shares) for sending. */
+void vgb_delivery_remember(vgb_broker *b, uint64_t seq, const uint8_t *env, size_t len);
+/* Forgets seq's frame (it got a share record), or every frame (seq 0: the
+ * batch was rolled back, its seqs are free again). */
+void vgb_delivery_forget(vgb_broker *b, uint64_t seq);
+/* Frees the frames (at stop). */
+void vgb_delivery_fini(vgb_broker *b);
 /* Sends what is due (new work within the window, redeliveries) and returns
  * the poll timeout in ms until the next timer. */
 long vgb_delivery_service(vgb_broker *b);
@@ -233,8 +252,12 @@ long vgb_delivery_service(vgb_broker *b);
 /* Rebuilds deadline and escalation timers from the store (at start). */
 vg_err vgb_track_start(vgb_broker *b) VG_MUST_USE;
 void vgb_track_fini(vgb_broker *b);
-/* A new alert: deadlines for its required recipients, timers, event. */
-vg_err vgb_track_accepted(vgb_broker *b, uint64_t seq, const vg_envelope *env) VG_MUST_USE;
+/* The acknowledgement deadline (wall clock) of an alert accepted now. */
+int64_t vgb_track_deadline(vgb_broker *b, const vg_envelope *env);
+/* A new alert, stored with deadline for its required recipients: their
+ * timers, its audit leaf and event. */
+vg_err vgb_track_accepted(vgb_broker *b, uint64_t seq, const vg_envelope *env,
+                          const vg_strlist *required, int64_t deadline) VG_MUST_USE;
 /* A DELIVERED receipt changed the state of (seq, agency). */
 void vgb_track_delivered(vgb_broker *b, uint64_t seq, const char *agency);
 /* ACKNOWLEDGED / IN_PROGRESS / DECLINED receipts: verified already. */

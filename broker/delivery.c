@@ -1,9 +1,10 @@
 /* delivery.c — per-agency in-flight windows and redelivery with backoff.
  *
  * The store is the queue: an agency's window holds at most cfg->inflight
- * alert numbers; the envelopes are read from the store when sent. A window
- * fills from the store's pending index after the cursor, so an agency that is
- * slow or absent costs nothing but its rows on disk. */
+ * alert numbers; the envelopes are read from the store when sent (or taken
+ * from the frames of recent alerts, packed once). A window fills from the
+ * store's pending index after the cursor, so an agency that is slow or absent
+ * costs nothing but its rows on disk. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,10 +92,60 @@ s_shares_fini(s_shares *sh)
     free(sh->items);
 }
 
+void
+vgb_delivery_remember(vgb_broker *b, uint64_t seq, const uint8_t *env, size_t len)
+{
+    if (b->frames == NULL && (b->frames = calloc(VGB_FRAMES, sizeof *b->frames)) == NULL) {
+        return; /* sent from the store */
+    }
+    vgb_frame_slot *slot = &b->frames[seq % VGB_FRAMES];
+    Vigil__Deliver d = VIGIL__DELIVER__INIT;
+    d.signed_envelope.data = (uint8_t *)env;
+    d.signed_envelope.len = len;
+    Vigil__BrokerFrame f = VIGIL__BROKER_FRAME__INIT;
+    f.kind_case = VIGIL__BROKER_FRAME__KIND_DELIVER;
+    f.deliver = &d;
+    size_t flen = vigil__broker_frame__get_packed_size(&f);
+    uint8_t *frame = flen <= slot->len ? slot->frame : realloc(slot->frame, flen);
+    if (frame == NULL) {
+        slot->seq = 0;
+        return;
+    }
+    vigil__broker_frame__pack(&f, frame);
+    slot->frame = frame;
+    slot->len = flen;
+    slot->seq = seq;
+}
+
+void
+vgb_delivery_forget(vgb_broker *b, uint64_t seq)
+{
+    if (b->frames != NULL && seq != 0 && b->frames[seq % VGB_FRAMES].seq == seq) {
+        b->frames[seq % VGB_FRAMES].seq = 0;
+    }
+    for (size_t i = 0; b->frames != NULL && seq == 0 && i < VGB_FRAMES; i++) {
+        b->frames[i].seq = 0;
+    }
+}
+
+void
+vgb_delivery_fini(vgb_broker *b)
+{
+    for (size_t i = 0; b->frames != NULL && i < VGB_FRAMES; i++) {
+        free(b->frames[i].frame);
+    }
+    free(b->frames);
+    b->frames = NULL;
+}
+
 /* Sends alert seq to the agency's connection. VG_ERR_NOT_FOUND: peer gone. */
 static vg_err
 s_send_alert(vgb_broker *b, vgb_agency *a, uint64_t seq)
 {
+    const vgb_frame_slot *slot = b->frames != NULL ? &b->frames[seq % VGB_FRAMES] : NULL;
+    if (slot != NULL && slot->seq == seq) {
+        return vgb_send(b, a->rid, a->rid_len, slot->frame, slot->len);
+    }
     uint8_t *env = NULL;
     size_t env_len = 0;
     vg_err rc = vgb_store_envelope(b->store, seq, &env, &env_len);

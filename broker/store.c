@@ -132,8 +132,8 @@ static const char *const s_sql[S_N_STMTS] = {
         "INSERT INTO alerts(alert_id, sender, sender_seq, created_ms, accepted_ms, status,"
         " msg_type, severity, urgency, categories, network_version, envelope_hash, envelope)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    [S_INSERT_RECIPIENT] = "INSERT INTO recipients(alert_seq, agency, required, state)"
-                           " VALUES (?1, ?2, ?3, 1)",
+    [S_INSERT_RECIPIENT] = "INSERT INTO recipients(alert_seq, agency, required, state,"
+                           " deadline_ms) VALUES (?1, ?2, ?3, 1, ?4)",
     [S_RSTATE] = "SELECT state FROM recipients WHERE alert_seq = ?1 AND agency = ?2",
     [S_MARK_DELIVERED] = "UPDATE recipients SET state = 2, delivered_ms = ?3"
                          " WHERE alert_seq = ?1 AND agency = ?2 AND state = 1",
@@ -539,7 +539,8 @@ vgb_store_sequence_used(vgb_store *s, const char *sender, uint64_t seq, bool *us
 
 vg_err
 vgb_store_insert_alert(vgb_store *s, const vg_envelope *env, int64_t accepted_ms,
-                       const vg_strlist *required, uint64_t *seq_out, vg_reason *why)
+                       const vg_strlist *required, int64_t deadline_ms, uint64_t *seq_out,
+                       vg_reason *why)
 {
     char cats[VG_CATEGORIES_MAX * 64];
     vg_strlist_join(cats, sizeof cats, vg_envelope_categories(env), ",");
@@ -569,7 +570,9 @@ vgb_store_insert_alert(vgb_store *s, const vg_envelope *env, int64_t accepted_ms
         st = s_stmt(s, S_INSERT_RECIPIENT);
         sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
         sqlite3_bind_text(st, 2, rcpts->items[i], -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 3, vg_strlist_contains(required, rcpts->items[i]));
+        bool req = vg_strlist_contains(required, rcpts->items[i]);
+        sqlite3_bind_int(st, 3, req);
+        sqlite3_bind_int64(st, 4, req ? deadline_ms : 0);
         err = s_exec_stmt(s, st, "insert recipient", why);
     }
     if (err == VG_OK) {

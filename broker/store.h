@@ -80,9 +80,10 @@ vg_err vgb_store_sequence_used(vgb_store *s, const char *sender, uint64_t seq,
                                bool *used) VG_MUST_USE;
 
 /* Inserts an accepted alert with one PENDING row per recipient (required
- * marks the policy's agencies). Inside a transaction. *seq_out is the new alert's seq. */
+ * marks the policy's agencies, which get deadline_ms). Inside a transaction.
+ * *seq_out is the new alert's seq. */
 vg_err vgb_store_insert_alert(vgb_store *s, const vg_envelope *env, int64_t accepted_ms,
-                              const vg_strlist *required, uint64_t *seq_out,
+                              const vg_strlist *required, int64_t deadline_ms, uint64_t *seq_out,
                               vg_reason *why) VG_MUST_USE;
 
 /* The recipient's state for alert seq; VG_ERR_NOT_FOUND when the agency is
@@ -165,9 +166,6 @@ vg_err vgb_store_recipients_of(vgb_store *s, uint64_t seq, vgb_rrow_fn fn, void 
 /* Calls fn for every required row not yet acknowledged whose escalation is
  * not finished (esc_level <= max_level): the timers to rebuild at start. */
 vg_err vgb_store_open_rows(vgb_store *s, uint32_t max_level, vgb_rrow_fn fn, void *ctx) VG_MUST_USE;
-
-vg_err vgb_store_set_deadline(vgb_store *s, uint64_t seq, const char *agency,
-                              int64_t deadline_ms) VG_MUST_USE;
 
 /* Records a person's receipt: state, time, officer/note/reason; for
  * IN_PROGRESS also the extended deadline and progress_used. */

@@ -172,20 +172,6 @@ vgb_store_open_rows(vgb_store *s, uint32_t max_level, vgb_rrow_fn fn, void *ctx)
 }
 
 vg_err
-vgb_store_set_deadline(vgb_store *s, uint64_t seq, const char *agency, int64_t deadline_ms)
-{
-    static const char sql[] =
-        "UPDATE recipients SET deadline_ms = ?3 WHERE alert_seq = ?1 AND agency = ?2";
-    sqlite3_stmt *st = vgb_store_stmt(s, sql);
-    if (st != NULL) {
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
-        sqlite3_bind_text(st, 2, agency, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, deadline_ms);
-    }
-    return s_exec(s, st, "set deadline");
-}
-
-vg_err
 vgb_store_apply_receipt(vgb_store *s, uint64_t seq, const char *agency, vgb_rstate state,
                         int64_t now_ms, const char *officer, const char *note, const char *reason,
                         int64_t deadline_ms)

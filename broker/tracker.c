@@ -530,35 +530,28 @@ vgb_track_flush_events(vgb_broker *b, bool committed)
 
 /* ---- new alerts and receipts ---------------------------------------------------- */
 
-typedef struct s_deadline_ctx {
-    vgb_broker *b;       /* the broker */
-    int64_t deadline_ms; /* the alert's deadline */
-    vg_err rc;           /* first error */
-} s_deadline_ctx;
-
-static void
-s_set_deadline_row(void *ctx, const vgb_rrow *r, const char *officer, const char *note,
-                   const char *reason)
-{
-    (void)officer, (void)note, (void)reason;
-    s_deadline_ctx *c = ctx;
-    if (!r->required || c->rc != VG_OK) {
-        return;
-    }
-    c->rc = vgb_store_set_deadline(c->b->store, r->seq, r->agency, c->deadline_ms);
-    vgb_rrow row = *r;
-    row.deadline_ms = c->deadline_ms;
-    s_schedule(c->b, &row);
-}
-
-vg_err
-vgb_track_accepted(vgb_broker *b, uint64_t seq, const vg_envelope *env)
+int64_t
+vgb_track_deadline(vgb_broker *b, const vg_envelope *env)
 {
     uint64_t dur =
         vg_netdoc_deadline_ms(b->doc, vg_envelope_severity(env), vg_envelope_urgency(env));
-    s_deadline_ctx c = {b, vg_clock_wall_ms(b->clock) + (int64_t)dur, VG_OK};
-    vg_err rc = vgb_store_recipients_of(b->store, seq, s_set_deadline_row, &c);
-    rc = rc != VG_OK ? rc : c.rc;
+    return vg_clock_wall_ms(b->clock) + (int64_t)dur;
+}
+
+vg_err
+vgb_track_accepted(vgb_broker *b, uint64_t seq, const vg_envelope *env, const vg_strlist *required,
+                   int64_t deadline)
+{
+    vg_err rc = VG_OK;
+    const vg_strlist *rcpts = vg_envelope_recipients(env);
+    for (size_t i = 0; i < rcpts->n; i++) {
+        if (vg_strlist_contains(required, rcpts->items[i])) {
+            vgb_rrow row = {
+                .seq = seq, .required = true, .state = VGB_PENDING, .deadline_ms = deadline};
+            snprintf(row.agency, sizeof row.agency, "%s", rcpts->items[i]);
+            s_schedule(b, &row);
+        }
+    }
     if (rc == VG_OK) {
         vg_audit_event a = {.kind = VG_AUDIT_ACCEPTED,
                             .has_alert_id = true,
@@ -817,7 +810,8 @@ vgb_track_share(vgb_broker *b, const vgb_from *from, const ProtobufCBinaryData *
         rc = rc ? rc
                 : vgb_store_insert_share(b->store, alert.seq, from->agency, vg_share_to(sh),
                                          vg_share_hash(sh), bytes->data, bytes->len, now);
-        s_hint_forget(b, alert.seq); /* one more agency hears of it */
+        s_hint_forget(b, alert.seq);       /* one more agency hears of it */
+        vgb_delivery_forget(b, alert.seq); /* its deliveries carry share records now */
         s_event ev = {.kind = VIGIL__EVENT_KIND__EVENT_SHARED,
                       .seq = alert.seq,
                       .about = vg_share_to(sh),

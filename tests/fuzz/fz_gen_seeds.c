@@ -202,7 +202,7 @@ s_store(vg_envelope *const *envs, size_t n, const uint8_t *receipt, size_t recei
     s_check(vg_strlist_add(&required, "licensing"), NULL, "required");
     uint64_t seqs[8];
     for (size_t i = 0; i < n; i++) {
-        s_check(vgb_store_insert_alert(s, envs[i], FZ_ISSUED_MS + 1500, &required, &seqs[i], &why),
+        s_check(vgb_store_insert_alert(s, envs[i], FZ_ISSUED_MS + 1500, &required, 0, &seqs[i], &why),
                 &why, "insert");
     }
     s_check(vgb_store_insert_rejection(s, FZ_ISSUED_MS, "police", NULL, "malformed", "seed"), NULL,
