@@ -287,9 +287,14 @@ s_claimed_signer(const ProtobufCBinaryData *bytes)
     return claimed;
 }
 
+/* A Publish; pre, when not NULL, holds its envelope already verified. */
 static void
-s_publish(vgb_broker *b, const vgb_from *from_conn, const ProtobufCBinaryData *bytes)
+s_publish(vgb_broker *b, const vgb_from *from_conn, const ProtobufCBinaryData *bytes,
+          vgb_verify_job *pre)
 {
+    if (pre != NULL && pre->env != NULL && b->disk_full) {
+        vg_envelope_destroy(&pre->env);
+    }
     if (b->disk_full) { /* nothing is written: the agent keeps it in its outbox */
         vgb_reply_confirm(b, from_conn, NULL, VIGIL__CONFIRM_STATUS__CONFIRM_REJECTED,
                           VIGIL__REJECT_CODE__REJECT_STORAGE_FULL,
@@ -308,7 +313,15 @@ s_publish(vgb_broker *b, const vgb_from *from_conn, const ProtobufCBinaryData *b
     vg_reason why = {{0}};
     vg_strlist missing = {0};
     bool dup = false;
-    vg_err rc = vg_envelope_verify(&env, bytes->data, bytes->len, b->doc, &why);
+    vg_err rc = VG_OK;
+    if (pre != NULL) {
+        env = pre->env;
+        pre->env = NULL;
+        rc = pre->rc;
+        why = pre->why;
+    } else {
+        rc = vg_envelope_verify(&env, bytes->data, bytes->len, b->doc, &why);
+    }
     if (rc == VG_OK && strcmp(vg_envelope_sender(env), from->agency) != 0) {
         rc = vg_reason_set(&why, VG_ERR_SENDER_MISMATCH,
                            "envelope from '%s' arrived on the connection of '%s': an agency "
@@ -518,10 +531,12 @@ s_peek_request_id(const uint8_t *data, size_t len)
     return 0;
 }
 
+/* Handles one frame (cf: it unpacked; NULL: it does not parse); pre is the
+ * verified envelope of a Publish, or NULL. Frees cf. */
 static void
-s_dispatch(vgb_broker *b, vgb_from *from, const uint8_t *data, size_t len)
+s_dispatch_frame(vgb_broker *b, vgb_from *from, Vigil__ClientFrame *cf, const uint8_t *data,
+                 size_t len, vgb_verify_job *pre)
 {
-    Vigil__ClientFrame *cf = vigil__client_frame__unpack(NULL, len, data);
     if (cf == NULL) {
         from->request_id = s_peek_request_id(data, len);
         vg_log(VG_LOG_WARN, "broker", "frame.reject", "agency=%s code=malformed", from->agency);
@@ -557,7 +572,7 @@ s_dispatch(vgb_broker *b, vgb_from *from, const uint8_t *data, size_t len)
         }
         break;
     case VIGIL__CLIENT_FRAME__KIND_PUBLISH:
-        s_publish(b, from, &cf->publish->signed_envelope);
+        s_publish(b, from, &cf->publish->signed_envelope, pre);
         break;
     case VIGIL__CLIENT_FRAME__KIND_RECEIPT:
         s_receipt(b, from, &cf->receipt->signed_receipt);
@@ -573,47 +588,92 @@ s_dispatch(vgb_broker *b, vgb_from *from, const uint8_t *data, size_t len)
     vigil__client_frame__free_unpacked(cf, NULL);
 }
 
-/* Receives one [routing id][payload] message; false when none is waiting. */
-static bool
-s_recv_one(vgb_broker *b)
+static void
+s_dispatch(vgb_broker *b, vgb_from *from, const uint8_t *data, size_t len)
 {
-    zmq_msg_t rid, payload;
-    zmq_msg_init(&rid);
-    if (zmq_msg_recv(&rid, b->router, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&rid);
+    s_dispatch_frame(b, from, vigil__client_frame__unpack(NULL, len, data), data, len, NULL);
+}
+
+/* Receives one [routing id][payload] message into m; false when none is waiting. */
+static bool
+s_recv_one(vgb_broker *b, vgb_inmsg *m)
+{
+    zmq_msg_init(&m->rid);
+    if (zmq_msg_recv(&m->rid, b->router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&m->rid);
         return false;
     }
-    zmq_msg_init(&payload);
-    bool ok = zmq_msg_more(&rid) && zmq_msg_recv(&payload, b->router, 0) >= 0;
-    bool extra = ok && zmq_msg_more(&payload);
-    while (ok && zmq_msg_more(&payload)) { /* a well-behaved DEALER sends one frame */
+    zmq_msg_init(&m->payload);
+    m->ok = zmq_msg_more(&m->rid) && zmq_msg_recv(&m->payload, b->router, 0) >= 0;
+    m->extra = m->ok && zmq_msg_more(&m->payload);
+    while (m->ok && zmq_msg_more(&m->payload)) { /* a well-behaved DEALER sends one frame */
         zmq_msg_t junk;
         zmq_msg_init(&junk);
-        ok = zmq_msg_recv(&junk, b->router, 0) >= 0;
-        bool more = ok && zmq_msg_more(&junk);
+        m->ok = zmq_msg_recv(&junk, b->router, 0) >= 0;
+        bool more = m->ok && zmq_msg_more(&junk);
         zmq_msg_close(&junk);
         if (!more) {
             break;
         }
     }
-    const char *user = ok ? zmq_msg_gets(&payload, "User-Id") : NULL;
-    if (ok && user != NULL && zmq_msg_size(&rid) <= VGB_RID_MAX) {
-        vgb_from from = {.rid_len = zmq_msg_size(&rid), .agency = user};
-        memcpy(from.rid, zmq_msg_data(&rid), from.rid_len);
-        from.agency_idx = vgb_agency_index(b, user);
-        if (extra) {
-            from.request_id = s_peek_request_id(zmq_msg_data(&payload), zmq_msg_size(&payload));
+    m->user = m->ok ? zmq_msg_gets(&m->payload, "User-Id") : NULL;
+    m->ok = m->ok && m->user != NULL && zmq_msg_size(&m->rid) <= VGB_RID_MAX;
+    m->cf = NULL;
+    m->job = SIZE_MAX;
+    return true;
+}
+
+static void
+s_handle_one(vgb_broker *b, vgb_inmsg *m)
+{
+    if (m->ok) {
+        vgb_from from = {.rid_len = zmq_msg_size(&m->rid), .agency = m->user};
+        memcpy(from.rid, zmq_msg_data(&m->rid), from.rid_len);
+        from.agency_idx = vgb_agency_index(b, m->user);
+        const uint8_t *data = zmq_msg_data(&m->payload);
+        size_t len = zmq_msg_size(&m->payload);
+        if (m->extra) {
+            from.request_id = s_peek_request_id(data, len);
             vg_log(VG_LOG_WARN, "broker", "frame.reject", "agency=%s code=malformed parts=many",
-                   user);
+                   m->user);
             vgb_reply_error(b, &from, VIGIL__REJECT_CODE__REJECT_MALFORMED,
                             "send exactly one frame per message");
         } else {
-            s_dispatch(b, &from, zmq_msg_data(&payload), zmq_msg_size(&payload));
+            s_dispatch_frame(b, &from, m->cf, data, len,
+                             m->job != SIZE_MAX ? &b->jobs[m->job] : NULL);
+            m->cf = NULL;
         }
     }
-    zmq_msg_close(&payload);
-    zmq_msg_close(&rid);
-    return true;
+    if (m->cf != NULL) {
+        vigil__client_frame__free_unpacked(m->cf, NULL);
+    }
+    zmq_msg_close(&m->payload);
+    zmq_msg_close(&m->rid);
+}
+
+/* Takes up to cfg->batch waiting messages, checks their envelopes'
+ * signatures on both threads (vgb_verifier), then handles them in order. */
+static void
+s_recv_batch(vgb_broker *b)
+{
+    size_t n = 0, n_jobs = 0;
+    while (n < (size_t)b->cfg->batch && s_recv_one(b, &b->in[n])) {
+        vgb_inmsg *m = &b->in[n++];
+        if (!m->ok || m->extra) {
+            continue;
+        }
+        m->cf =
+            vigil__client_frame__unpack(NULL, zmq_msg_size(&m->payload), zmq_msg_data(&m->payload));
+        if (m->cf != NULL && m->cf->kind_case == VIGIL__CLIENT_FRAME__KIND_PUBLISH) {
+            m->job = n_jobs;
+            b->jobs[n_jobs++] = (vgb_verify_job){.bytes = m->cf->publish->signed_envelope.data,
+                                                 .len = m->cf->publish->signed_envelope.len};
+        }
+    }
+    vgb_verifier_run(b->verifier, b->doc, b->jobs, n_jobs);
+    for (size_t i = 0; i < n; i++) {
+        s_handle_one(b, &b->in[i]);
+    }
 }
 
 /* Tells a client that what it sent was not recorded (the commit failed):
@@ -733,8 +793,7 @@ vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop)
             vgb_zap_handle(b->zap);
         }
         if (items[0].revents & ZMQ_POLLIN) {
-            for (int64_t i = 0; i < b->cfg->batch && s_recv_one(b); i++) {
-            }
+            s_recv_batch(b);
             s_finish_batch(b);
         }
     }
@@ -779,6 +838,14 @@ s_load_identity(vgb_broker *b, vg_reason *why)
         if (b->agencies[i].inflight == NULL) {
             return VG_ERR_NOMEM;
         }
+    }
+    b->in = calloc((size_t)b->cfg->batch, sizeof *b->in);
+    b->jobs = calloc((size_t)b->cfg->batch, sizeof *b->jobs);
+    if (b->in == NULL || b->jobs == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    if (vgb_verifier_new(&b->verifier, b->doc) != VG_OK) { /* then the loop checks them all */
+        vg_log(VG_LOG_WARN, "broker", "verifier.unavailable", "detail=one_thread");
     }
     return VG_OK;
 }
@@ -908,6 +975,9 @@ vgb_broker_destroy(vgb_broker **b_p)
     if (b->router != NULL) {
         zmq_close(b->router);
     }
+    vgb_verifier_destroy(&b->verifier);
+    free(b->in);
+    free(b->jobs);
     vgb_zap_destroy(&b->zap);
     if (b->ctx != NULL) {
         zmq_ctx_term(b->ctx);

@@ -11,10 +11,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <zmq.h>
 
 #include "broker.h"
 #include "audit.h"
 #include "store.h"
+#include "verifier.h"
 #include "vigil.pb-c.h"
 #include "vigil/envelope.h"
 #include "vigil/keys.h"
@@ -107,6 +109,16 @@ typedef struct vgb_frame_slot {
     size_t len;     /* its length */
 } vgb_frame_slot;
 
+/* One message of a poll batch, between its receipt and its handling. */
+typedef struct vgb_inmsg {
+    zmq_msg_t rid, payload; /* routing id and the frame */
+    bool ok;                /* well-formed and authenticated */
+    bool extra;             /* came with more than one frame */
+    const char *user;       /* ZAP User-Id (in payload's metadata) */
+    Vigil__ClientFrame *cf; /* unpacked, or NULL */
+    size_t job;             /* its envelope's check in jobs[], or SIZE_MAX */
+} vgb_inmsg;
+
 /* A reply waiting for the batch's commit. */
 typedef struct vgb_reply {
     uint8_t rid[VGB_RID_MAX];          /* to whom */
@@ -147,6 +159,9 @@ struct vgb_broker {
     vgb_event_run *runs; /* this batch's events, for the store */
     size_t n_runs, cap_runs;
     vgb_alert_hint *hints;         /* VGB_HINTS slots; NULL when more than 64 agencies */
+    vgb_inmsg *in;                 /* cfg->batch messages being handled */
+    vgb_verify_job *jobs;          /* their envelopes' checks */
+    vgb_verifier *verifier;        /* the second thread for those, or NULL */
     vgb_frame_slot *frames;        /* VGB_FRAMES slots, or NULL */
     int64_t next_alarm_check_mono; /* offline alarms are checked once a second */
     vgb_audit *audit;              /* the Merkle log, in the store's transactions */

@@ -1,0 +1,47 @@
+/*
+ * verifier.h — checks the signed envelopes of a poll batch on two threads:
+ * the broker loop's own and one worker's. The signature check is the one
+ * cost per alert the broker cannot avoid; sharing a batch's checks with the
+ * second core takes about half of it off the loop.
+ *
+ * Owns: the worker thread (joined by vgb_verifier_destroy).
+ * Never does: it does not touch the store or any socket; it only calls
+ * vg_envelope_verify, which reads the network document and nothing else.
+ * Thread rules: vgb_verifier_run is called by one thread (the loop) at a
+ * time; the document must not change while a run is in progress.
+ */
+#ifndef VIGIL_BROKER_VERIFIER_H
+#define VIGIL_BROKER_VERIFIER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/envelope.h"
+#include "vigil/err.h"
+#include "vigil/netdoc.h"
+
+/* One envelope to check: bytes in; env, rc and why out (as from
+ * vg_envelope_verify; env is the caller's to destroy). */
+typedef struct vgb_verify_job {
+    const uint8_t *bytes; /* the signed envelope */
+    size_t len;           /* its length */
+    vg_envelope *env;     /* verified and parsed, or NULL */
+    vg_err rc;            /* VG_OK or why not */
+    vg_reason why;        /* the reason when not */
+} vgb_verify_job;
+
+typedef struct vgb_verifier vgb_verifier;
+
+/* Starts the worker. VG_ERR_NOMEM, or VG_ERR_INTERNAL when no thread can be
+ * made (then the caller checks on its own thread: vgb_verifier_run on NULL). */
+vg_err vgb_verifier_new(vgb_verifier **out, const vg_netdoc *doc) VG_MUST_USE;
+
+/* Checks jobs[0..n) and returns when every one is done: the caller's thread
+ * takes jobs too, so a small batch never waits for the worker to wake. v may
+ * be NULL (everything on the caller's thread). */
+void vgb_verifier_run(vgb_verifier *v, const vg_netdoc *doc, vgb_verify_job *jobs, size_t n);
+
+/* Stops and joins the worker; NULL-safe. */
+void vgb_verifier_destroy(vgb_verifier **v);
+
+#endif
