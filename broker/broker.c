@@ -364,16 +364,14 @@ s_apply_delivered(vgb_broker *b, const vgb_from *from, const vg_receipt *r, uint
     for (size_t i = 0; i < n; i++) {
         const vg_receipt_item *it = vg_receipt_item_at(r, i);
         vgb_alert_row row;
-        vgb_rstate st;
-        vg_err rc = vgb_store_find_alert(b->store, it->alert_id, &row);
+        bool recipient = false;
+        vg_err rc =
+            vgb_store_find_alert_for(b->store, it->alert_id, from->agency, &row, &recipient);
         if (rc == VG_ERR_NOT_FOUND) {
             return vg_reason_set(why, VG_ERR_UNKNOWN_ALERT,
                                  "receipt item %zu names an unknown alert", i + 1);
         }
-        if (rc == VG_OK) {
-            rc = vgb_store_recipient_state(b->store, row.seq, from->agency, &st);
-        }
-        if (rc == VG_ERR_NOT_FOUND) {
+        if (rc == VG_OK && !recipient) {
             return vg_reason_set(why, VG_ERR_NOT_RECIPIENT,
                                  "receipt item %zu names an alert not sent to %s", i + 1,
                                  from->agency);

@@ -112,7 +112,7 @@ enum {
     S_SENDER_SEQ,
     S_INSERT_ALERT,
     S_INSERT_RECIPIENT,
-    S_RSTATE,
+    S_FIND_FOR,
     S_MARK_DELIVERED,
     S_INSERT_RECEIPT,
     S_RECEIPT_ID,
@@ -134,7 +134,9 @@ static const char *const s_sql[S_N_STMTS] = {
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [S_INSERT_RECIPIENT] = "INSERT INTO recipients(alert_seq, agency, required, state,"
                            " deadline_ms) VALUES (?1, ?2, ?3, 1, ?4)",
-    [S_RSTATE] = "SELECT state FROM recipients WHERE alert_seq = ?1 AND agency = ?2",
+    [S_FIND_FOR] = "SELECT a.seq, a.envelope_hash, r.state IS NOT NULL FROM alerts a"
+                   " LEFT JOIN recipients r ON r.alert_seq = a.seq AND r.agency = ?2"
+                   " WHERE a.alert_id = ?1",
     [S_MARK_DELIVERED] = "UPDATE recipients SET state = 2, delivered_ms = ?3"
                          " WHERE alert_seq = ?1 AND agency = ?2 AND state = 1",
     [S_INSERT_RECEIPT] =
@@ -582,18 +584,23 @@ vgb_store_insert_alert(vgb_store *s, const vg_envelope *env, int64_t accepted_ms
 }
 
 vg_err
-vgb_store_recipient_state(vgb_store *s, uint64_t seq, const char *agency, vgb_rstate *out)
+vgb_store_find_alert_for(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN], const char *agency,
+                         vgb_alert_row *out, bool *is_recipient)
 {
-    sqlite3_stmt *st = s_stmt(s, S_RSTATE);
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    sqlite3_stmt *st = s_stmt(s, S_FIND_FOR);
+    sqlite3_bind_blob(st, 1, id, VG_ALERT_ID_LEN, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, agency, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     vg_err err = VG_ERR_NOT_FOUND;
-    if (rc == SQLITE_ROW) {
-        *out = (vgb_rstate)sqlite3_column_int(st, 0);
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 1) == VG_HASH_LEN) {
+        out->seq = (uint64_t)sqlite3_column_int64(st, 0);
+        memcpy(out->envelope_hash, sqlite3_column_blob(st, 1), VG_HASH_LEN);
+        *is_recipient = sqlite3_column_int(st, 2) != 0;
         err = VG_OK;
+    } else if (rc == SQLITE_ROW) {
+        err = s_fail(s, SQLITE_CORRUPT, "read alert", NULL);
     } else if (rc != SQLITE_DONE) {
-        err = s_fail(s, rc, "read recipient state", NULL);
+        err = s_fail(s, rc, "read alert", NULL);
     }
     sqlite3_reset(st);
     return err;

@@ -86,10 +86,10 @@ vg_err vgb_store_insert_alert(vgb_store *s, const vg_envelope *env, int64_t acce
                               const vg_strlist *required, int64_t deadline_ms, uint64_t *seq_out,
                               vg_reason *why) VG_MUST_USE;
 
-/* The recipient's state for alert seq; VG_ERR_NOT_FOUND when the agency is
- * not a recipient. */
-vg_err vgb_store_recipient_state(vgb_store *s, uint64_t seq, const char *agency,
-                                 vgb_rstate *out) VG_MUST_USE;
+/* vgb_store_find_alert, and whether agency is one of the alert's recipients
+ * (one lookup for each item of a DELIVERED receipt). */
+vg_err vgb_store_find_alert_for(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN], const char *agency,
+                                vgb_alert_row *out, bool *is_recipient) VG_MUST_USE;
 
 /* PENDING → DELIVERED at ms. *changed is false when it was already past
  * PENDING. */

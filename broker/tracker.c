@@ -568,6 +568,18 @@ vgb_track_accepted(vgb_broker *b, uint64_t seq, const vg_envelope *env, const vg
         }
         vg_strlist_fini(&a.agencies);
     }
+    if (rc == VG_OK && b->hints != NULL) { /* its events need not read it back */
+        vgb_alert_hint *h = &b->hints[seq % VGB_HINTS];
+        *h = (vgb_alert_hint){.seq = seq, .severity = (int)vg_envelope_severity(env)};
+        memcpy(h->id, vg_envelope_id(env), VG_ALERT_ID_LEN);
+        snprintf(h->sender, sizeof h->sender, "%s", vg_envelope_sender(env));
+        int i = vgb_agency_index(b, vg_envelope_sender(env));
+        h->audience = i >= 0 ? (uint64_t)1 << i : 0;
+        for (size_t k = 0; k < rcpts->n; k++) {
+            i = vgb_agency_index(b, rcpts->items[k]);
+            h->audience |= i >= 0 ? (uint64_t)1 << i : 0;
+        }
+    }
     if (rc == VG_OK) {
         s_event ev = {.kind = VIGIL__EVENT_KIND__EVENT_ACCEPTED,
                       .seq = seq,

@@ -28,8 +28,8 @@ s_read_one(void *ctx, uint64_t seq)
     if (vgb_store_envelope(s, seq, &env, &len) == VG_OK) {
         free(env);
     }
-    vgb_rstate st;
-    FZ_IGNORE(vgb_store_recipient_state(s, seq, "licensing", &st));
+    vgb_rrow row;
+    FZ_IGNORE(vgb_store_rrow(s, seq, "licensing", &row));
     return true;
 }
 
