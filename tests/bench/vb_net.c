@@ -409,33 +409,63 @@ vb_store_int(const vb_net *n, const char *sql)
     return v;
 }
 
-int64_t
-vb_store_rows(const vb_net *n)
+void
+vb_store_rows(const vb_net *n, vb_rows *out)
 {
+    memset(out, 0, sizeof *out);
     sqlite3 *db = NULL;
-    int64_t total = 0;
     if (sqlite3_open_v2(n->db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         sqlite3_close(db);
-        return -1;
+        return;
     }
     sqlite3_busy_timeout(db, 5000);
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table'", -1, &st,
-                           NULL) == SQLITE_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW) {
+    if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+                           -1, &st, NULL) == SQLITE_OK) {
+        while (out->n < VB_TABLES_MAX && sqlite3_step(st) == SQLITE_ROW) {
             char sql[256];
-            snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\"", sqlite3_column_text(st, 0));
+            const char *name = (const char *)sqlite3_column_text(st, 0);
+            snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\"", name);
             sqlite3_stmt *c = NULL;
             if (sqlite3_prepare_v2(db, sql, -1, &c, NULL) == SQLITE_OK &&
                 sqlite3_step(c) == SQLITE_ROW) {
-                total += sqlite3_column_int64(c, 0);
+                snprintf(out->name[out->n], sizeof out->name[0], "%s", name);
+                out->count[out->n++] = sqlite3_column_int64(c, 0);
             }
             sqlite3_finalize(c);
         }
     }
     sqlite3_finalize(st);
     sqlite3_close(db);
-    return total;
+}
+
+static int64_t
+s_rows_of(const vb_rows *r, const char *name)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        if (strcmp(r->name[i], name) == 0) {
+            return r->count[i];
+        }
+    }
+    return 0;
+}
+
+double
+vb_rows_per_alert(const vb_rows *before, const vb_rows *after, char *out, size_t out_len)
+{
+    int64_t alerts = s_rows_of(after, "alerts") - s_rows_of(before, "alerts");
+    int64_t total = 0;
+    out[0] = '\0';
+    for (size_t i = 0; alerts > 0 && i < after->n; i++) {
+        int64_t d = after->count[i] - s_rows_of(before, after->name[i]);
+        total += d;
+        if (d > 0) {
+            size_t used = strlen(out);
+            snprintf(out + used, out_len - used, "%s%s %.2f", used ? ", " : "", after->name[i],
+                     (double)d / (double)alerts);
+        }
+    }
+    return alerts > 0 ? (double)total / (double)alerts : 0;
 }
 
 pid_t
@@ -478,35 +508,4 @@ vb_perf_stop(pid_t perf_pid)
     kill(perf_pid, SIGKILL);
     while (waitpid(perf_pid, &status, 0) < 0 && errno == EINTR) {
     }
-}
-
-void
-vb_store_rows_by_table(const vb_net *n, int64_t alerts, char *out, size_t out_len)
-{
-    sqlite3 *db = NULL;
-    out[0] = '\0';
-    if (alerts <= 0 || sqlite3_open_v2(n->db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        sqlite3_close(db);
-        return;
-    }
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
-                           -1, &st, NULL) == SQLITE_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            char sql[256];
-            const char *name = (const char *)sqlite3_column_text(st, 0);
-            snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\"", name);
-            sqlite3_stmt *c = NULL;
-            if (sqlite3_prepare_v2(db, sql, -1, &c, NULL) == SQLITE_OK &&
-                sqlite3_step(c) == SQLITE_ROW && sqlite3_column_int64(c, 0) > 0) {
-                size_t used = strlen(out);
-                snprintf(out + used, out_len - used, "%s%s %.2f", used ? ", " : "", name,
-                         (double)sqlite3_column_int64(c, 0) / (double)alerts);
-            }
-            sqlite3_finalize(c);
-        }
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
 }

@@ -81,17 +81,24 @@ void vb_proc_reset_hwm(pid_t pid);
  * row, or -1 on no row or error. */
 int64_t vb_store_int(const vb_net *n, const char *sql);
 
-/* Rows the store holds in all its tables. */
-int64_t vb_store_rows(const vb_net *n);
+/* How many rows each store table holds. */
+#define VB_TABLES_MAX 32
+typedef struct vb_rows {
+    size_t n;                     /* tables */
+    char name[VB_TABLES_MAX][64]; /* their names, sorted */
+    int64_t count[VB_TABLES_MAX]; /* their rows */
+} vb_rows;
+void vb_store_rows(const vb_net *n, vb_rows *out);
+
+/* Rows written per alert between two snapshots (alerts: the growth of the
+ * alerts table), and by table as "table n.nn, ..." in out. */
+double vb_rows_per_alert(const vb_rows *before, const vb_rows *after, char *out, size_t out_len);
 
 /* Starts `perf record -e cpu-clock --call-graph dwarf` on pid, writing
  * out_file (output to /dev/null); its pid, or 0 when perf did not start.
  * Stop it with vb_perf_stop (SIGINT, bounded wait, then SIGKILL). */
 pid_t vb_perf_start(pid_t pid, const char *out_file);
 void vb_perf_stop(pid_t perf_pid);
-
-/* Rows per alert of each store table, as "table n.nn, ..." in out. */
-void vb_store_rows_by_table(const vb_net *n, int64_t alerts, char *out, size_t out_len);
 
 /* Monotonic nanoseconds; wall-clock UTC milliseconds. */
 int64_t vb_mono_ns(void);
