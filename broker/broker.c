@@ -402,10 +402,12 @@ s_apply_delivered(vgb_broker *b, const vgb_from *from, const vg_receipt *r, uint
     return VG_OK;
 }
 
-/* One audit leaf for the alerts whose delivery the receipt recorded. */
+/* Stores the receipt linked to the alerts whose delivery it recorded
+ * (changed), and its one audit leaf naming them; the leaf is found from
+ * those alerts through the receipt. */
 static vg_err
-s_delivered_leaf(vgb_broker *b, const vgb_from *from, const vg_receipt *r, const uint64_t *seqs,
-                 const bool *changed)
+s_record_delivered(vgb_broker *b, const vgb_from *from, const vg_receipt *r, const uint64_t *seqs,
+                   const bool *changed)
 {
     size_t n = vg_receipt_n_items(r), k = 0;
     vg_audit_event a = {.kind = VG_AUDIT_DELIVERED};
@@ -424,10 +426,17 @@ s_delivered_leaf(vgb_broker *b, const vgb_from *from, const vg_receipt *r, const
     a.n_alerts = k;
     memcpy(a.hash, vg_receipt_hash(r), VG_HASH_LEN);
     snprintf(a.agency, sizeof a.agency, "%s", from->agency);
-    vgb_ledger_append_alerts(b, linked, k, &a);
+    uint64_t idx = 0;
+    bool set = false;
+    vg_err rc = vgb_store_insert_receipt(b->store, r, linked, k, vg_clock_wall_ms(b->clock));
+    rc = rc == VG_OK ? vgb_ledger_append_alerts(b, NULL, 0, &a, &idx) : rc;
+    rc = rc == VG_OK ? vgb_store_receipt_leaf(b->store, vg_receipt_hash(r), idx, &set) : rc;
+    if (rc == VG_OK && !set) { /* the receipt has a leaf already: link these directly */
+        rc = vgb_ledger_link(b, linked, k, idx);
+    }
     free(a.alerts);
     free(linked);
-    return VG_OK;
+    return rc;
 }
 
 static void
@@ -460,11 +469,7 @@ s_receipt(vgb_broker *b, const vgb_from *from, const ProtobufCBinaryData *bytes)
         rc = s_apply_delivered(b, from, r, seqs, changed, &n_changed, &why);
     }
     if (rc == VG_OK && n_changed > 0) {
-        rc = vgb_store_insert_receipt(b->store, r, seqs, vg_receipt_n_items(r),
-                                      vg_clock_wall_ms(b->clock));
-    }
-    if (rc == VG_OK && n_changed > 0) {
-        rc = s_delivered_leaf(b, from, r, seqs, changed);
+        rc = s_record_delivered(b, from, r, seqs, changed);
     }
     if (rc != VG_OK && n_changed > 0) {
         b->batch_failed = true; /* deliveries recorded without their receipt or leaf */

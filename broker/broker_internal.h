@@ -222,9 +222,12 @@ void vgb_ledger_close(vgb_broker *b);
 /* Appends ev as a leaf (linked to alert seq when not 0) in the batch
  * transaction; a failure marks the batch failed (it is rolled back). */
 void vgb_ledger_append(vgb_broker *b, uint64_t seq, vg_audit_event *ev);
-/* The same for a leaf about several alerts (a DELIVERED receipt's). */
-void vgb_ledger_append_alerts(vgb_broker *b, const uint64_t *seqs, size_t n_seqs,
-                              vg_audit_event *ev);
+/* The same for a leaf about several alerts (linked to each of seqs); its
+ * index in *idx_out when not NULL. An error has failed the batch. */
+vg_err vgb_ledger_append_alerts(vgb_broker *b, const uint64_t *seqs, size_t n_seqs,
+                                vg_audit_event *ev, uint64_t *idx_out);
+/* Links alerts seqs to leaf idx (for proofs by alert id). */
+vg_err vgb_ledger_link(vgb_broker *b, const uint64_t *seqs, size_t n_seqs, uint64_t idx);
 /* Signs a checkpoint when due (every cfg leaves or interval). */
 void vgb_ledger_service(vgb_broker *b);
 /* After the batch: publishes (committed) or forgets the pending checkpoint. */

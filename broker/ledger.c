@@ -168,15 +168,12 @@ vgb_ledger_close(vgb_broker *b)
     b->cp_note = b->cp_pending = NULL;
 }
 
-void
-vgb_ledger_append_alerts(vgb_broker *b, const uint64_t *seqs, size_t n_seqs, vg_audit_event *ev)
+vg_err
+vgb_ledger_link(vgb_broker *b, const uint64_t *seqs, size_t n_seqs, uint64_t idx)
 {
-    vg_reason why = {{0}};
-    uint64_t idx = 0;
-    ev->time_ms = (uint64_t)vg_clock_wall_ms(b->clock);
-    vg_err rc = vgb_txn(b) ? vgb_audit_append(b->audit, ev, &idx, &why) : VG_ERR_INTERNAL;
     static const char sql[] =
         "INSERT OR IGNORE INTO audit_alert_leaves(alert_seq, leaf_idx) VALUES (?1, ?2)";
+    vg_err rc = VG_OK;
     for (size_t i = 0; i < n_seqs && rc == VG_OK; i++) {
         sqlite3_stmt *st = vgb_store_stmt(b->store, sql);
         if (st == NULL) {
@@ -189,16 +186,36 @@ vgb_ledger_append_alerts(vgb_broker *b, const uint64_t *seqs, size_t n_seqs, vg_
         sqlite3_reset(st);
     }
     if (rc != VG_OK) {
+        vg_log(VG_LOG_ERROR, "broker", "audit.link", "code=%s", vg_err_code(rc));
+        b->batch_failed = true; /* no state without its leaf: the batch is rolled back */
+    }
+    return rc;
+}
+
+vg_err
+vgb_ledger_append_alerts(vgb_broker *b, const uint64_t *seqs, size_t n_seqs, vg_audit_event *ev,
+                         uint64_t *idx_out)
+{
+    vg_reason why = {{0}};
+    uint64_t idx = 0;
+    ev->time_ms = (uint64_t)vg_clock_wall_ms(b->clock);
+    vg_err rc = vgb_txn(b) ? vgb_audit_append(b->audit, ev, &idx, &why) : VG_ERR_INTERNAL;
+    if (rc != VG_OK) {
         vg_log(VG_LOG_ERROR, "broker", "audit.append", "kind=%s code=%s reason=\"%s\"",
                vg_audit_kind_name(ev->kind), vg_err_code(rc), why.text);
         b->batch_failed = true; /* no state without its leaf: the batch is rolled back */
+        return rc;
     }
+    if (idx_out != NULL) {
+        *idx_out = idx;
+    }
+    return vgb_ledger_link(b, seqs, n_seqs, idx);
 }
 
 void
 vgb_ledger_append(vgb_broker *b, uint64_t seq, vg_audit_event *ev)
 {
-    vgb_ledger_append_alerts(b, &seq, seq != 0 ? 1 : 0, ev);
+    (void)vgb_ledger_append_alerts(b, &seq, seq != 0 ? 1 : 0, ev, NULL); /* fails the batch */
 }
 
 uint64_t
@@ -286,8 +303,11 @@ s_alert_leaves(vgb_broker *b, const Vigil__Query *q, uint64_t **out, size_t *n, 
         vgb_store_find_alert(b->store, q->alert_id.data, &row) != VG_OK) {
         return vg_reason_set(why, VG_ERR_UNKNOWN_ALERT, "no alert with this id");
     }
+    /* A DELIVERED receipt's leaf is found through the receipt (receipts.leaf_idx). */
     static const char sql[] =
-        "SELECT leaf_idx FROM audit_alert_leaves WHERE alert_seq = ?1 ORDER BY leaf_idx";
+        "SELECT leaf_idx FROM audit_alert_leaves WHERE alert_seq = ?1 UNION"
+        " SELECT r.leaf_idx FROM receipt_items i JOIN receipts r ON r.id = i.receipt_id"
+        " WHERE i.alert_seq = ?1 AND r.leaf_idx IS NOT NULL ORDER BY 1";
     sqlite3_stmt *st = vgb_store_stmt(b->store, sql);
     if (st == NULL) {
         return VG_ERR_INTERNAL;

@@ -89,7 +89,8 @@ static const char s_schema[] =
     " created_ms INTEGER NOT NULL,"
     " received_ms INTEGER NOT NULL,"
     " receipt_hash BLOB NOT NULL UNIQUE,"
-    " receipt BLOB NOT NULL);"
+    " receipt BLOB NOT NULL,"
+    " leaf_idx INTEGER);" /* a DELIVERED receipt's audit leaf, naming its receipt_items */
     /* Columns in primary-key order: SQLite 3.40's quick_check misreports
      * NOT NULL in a WITHOUT ROWID table whose key is in another order. */
     "CREATE TABLE IF NOT EXISTS receipt_items("
@@ -116,6 +117,7 @@ enum {
     S_MARK_DELIVERED,
     S_INSERT_RECEIPT,
     S_RECEIPT_ID,
+    S_RECEIPT_LEAF,
     S_INSERT_RECEIPT_ITEM,
     S_INSERT_REJECTION,
     S_PENDING,
@@ -143,6 +145,8 @@ static const char *const s_sql[S_N_STMTS] = {
         "INSERT OR IGNORE INTO receipts(agency, kind, created_ms, received_ms, receipt_hash,"
         " receipt) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [S_RECEIPT_ID] = "SELECT id FROM receipts WHERE receipt_hash = ?1",
+    [S_RECEIPT_LEAF] =
+        "UPDATE receipts SET leaf_idx = ?2 WHERE receipt_hash = ?1 AND leaf_idx IS NULL",
     [S_INSERT_RECEIPT_ITEM] = "INSERT OR IGNORE INTO receipt_items(receipt_id, alert_seq)"
                               " VALUES (?1, ?2)",
     [S_INSERT_REJECTION] = "INSERT INTO rejections(at_ms, agency, alert_id, code, reason)"
@@ -646,6 +650,17 @@ vgb_store_insert_receipt(vgb_store *s, const vg_receipt *r, const uint64_t *seqs
         sqlite3_bind_int64(st, 2, (sqlite3_int64)seqs[i]);
         err = s_exec_stmt(s, st, "insert receipt item", NULL);
     }
+    return err;
+}
+
+vg_err
+vgb_store_receipt_leaf(vgb_store *s, const uint8_t hash[VG_HASH_LEN], uint64_t leaf_idx, bool *set)
+{
+    sqlite3_stmt *st = s_stmt(s, S_RECEIPT_LEAF);
+    sqlite3_bind_blob(st, 1, hash, VG_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)leaf_idx);
+    vg_err err = s_exec_stmt(s, st, "link receipt leaf", NULL);
+    *set = err == VG_OK && sqlite3_changes(s->db) > 0;
     return err;
 }
 

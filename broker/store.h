@@ -96,11 +96,16 @@ vg_err vgb_store_find_alert_for(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN],
 vg_err vgb_store_mark_delivered(vgb_store *s, uint64_t seq, const char *agency, int64_t ms,
                                 bool *changed) VG_MUST_USE;
 
-/* Stores a verified receipt's exact bytes once, linked to the alerts it
- * covers (seqs[i] is the alert of item i). A receipt already stored (same
- * body hash) is not stored again. */
+/* Stores a verified receipt's exact bytes once, linked to the alerts whose
+ * state it changed (seqs). A receipt already stored (same body hash) is not
+ * stored again. */
 vg_err vgb_store_insert_receipt(vgb_store *s, const vg_receipt *r, const uint64_t *seqs,
                                 size_t n_seqs, int64_t received_ms) VG_MUST_USE;
+
+/* Records leaf_idx as the audit leaf of the stored receipt with this hash;
+ * *set is false when it has one already. */
+vg_err vgb_store_receipt_leaf(vgb_store *s, const uint8_t hash[VG_HASH_LEN], uint64_t leaf_idx,
+                              bool *set) VG_MUST_USE;
 
 /* Records a rejected frame: who sent it (transport identity), what it
  * claimed, the code and reason. No content. */
