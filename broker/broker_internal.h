@@ -61,7 +61,9 @@ typedef struct vgb_agency {
 
 /* A deadline or escalation step to act on. Entries are never removed when
  * a receipt makes them moot: on firing, the row is read again and an entry
- * whose (deadline, level) no longer match it is dropped. */
+ * whose (deadline, level) no longer match it is dropped (so an entry that is
+ * there twice also acts once). The heap holds only the rows whose deadline
+ * is at most the watermark; the others wait in the store (tracker.c). */
 typedef struct vgb_timer {
     int64_t due_mono;    /* when, on the monotonic clock */
     uint64_t seq;        /* alert */
@@ -154,6 +156,10 @@ struct vgb_broker {
     size_t n_after, cap_after;
     vgb_timer *timers; /* min-heap on due_mono */
     size_t n_timers, cap_timers;
+    int64_t timers_wm_ms;      /* watermark: open rows with deadline_ms <= it are in the heap */
+    int64_t timers_wm_mono;    /* when the wall clock reaches it (INT64_MAX: never) */
+    size_t timers_trim_at;     /* a heap this big is trimmed */
+    int64_t timers_retry_mono; /* a refill failed: not again before this */
     vgb_pending_event *events; /* this batch's events, for subscribers */
     size_t n_events, cap_events;
     vgb_event_run *runs; /* this batch's events, for the store */
@@ -267,7 +273,8 @@ void vgb_delivery_fini(vgb_broker *b);
 long vgb_delivery_service(vgb_broker *b);
 
 /* tracker.c */
-/* Rebuilds deadline and escalation timers from the store (at start). */
+/* Loads the first cfg->timers deadline and escalation timers from the
+ * store (at start); vgb_track_service loads the rest as they come due. */
 vg_err vgb_track_start(vgb_broker *b) VG_MUST_USE;
 void vgb_track_fini(vgb_broker *b);
 /* The acknowledgement deadline (wall clock) of an alert accepted now. */
@@ -290,8 +297,8 @@ void vgb_track_subscribe(vgb_broker *b, const vgb_from *from);
 void vgb_track_seen(vgb_broker *b, const vgb_from *from);
 /* The agency got or lost its receiving connection. */
 void vgb_track_presence(vgb_broker *b, vgb_agency *a, bool online);
-/* Fires due timers and alarms (in a transaction of their own); returns ms
- * to the next timer. */
+/* Loads timers from the store when the heap runs short, fires due timers
+ * and alarms (in a transaction of their own); returns ms to the next timer. */
 long vgb_track_service(vgb_broker *b);
 /* Before the commit: writes the batch's events to the store. */
 vg_err vgb_track_write_events(vgb_broker *b) VG_MUST_USE;

@@ -55,6 +55,10 @@ static const char s_schema[] =
     " WHERE state = 1;"
     "CREATE INDEX IF NOT EXISTS recipients_open ON recipients(agency, alert_seq)"
     " WHERE required = 1 AND state <> 3;"
+    /* The tracker's timers beyond its watermark wait here (vgb_store_open_rows);
+     * esc_level in the index skips finished rows without reading them. */
+    "CREATE INDEX IF NOT EXISTS recipients_deadline ON recipients(deadline_ms, esc_level)"
+    " WHERE required = 1 AND state <> 3 AND deadline_ms > 0;"
     "CREATE TABLE IF NOT EXISTS shares("
     " id INTEGER PRIMARY KEY,"
     " alert_seq INTEGER NOT NULL REFERENCES alerts(seq),"

@@ -168,9 +168,13 @@ typedef void (*vgb_rrow_fn)(void *ctx, const vgb_rrow *r, const char *officer, c
                             const char *reason);
 vg_err vgb_store_recipients_of(vgb_store *s, uint64_t seq, vgb_rrow_fn fn, void *ctx) VG_MUST_USE;
 
-/* Calls fn for every required row not yet acknowledged whose escalation is
- * not finished (esc_level <= max_level): the timers to rebuild at start. */
-vg_err vgb_store_open_rows(vgb_store *s, uint32_t max_level, vgb_rrow_fn fn, void *ctx) VG_MUST_USE;
+/* Calls fn for the required rows not yet acknowledged whose escalation is
+ * not finished (esc_level <= max_level) and whose deadline is in
+ * (after_ms, upto_ms], in deadline order, at most limit of them (limit < 0:
+ * all): the tracker's timers, loaded a slice at a time. Rows of equal
+ * deadline come in no particular order. */
+vg_err vgb_store_open_rows(vgb_store *s, uint32_t max_level, int64_t after_ms, int64_t upto_ms,
+                           int64_t limit, vgb_rrow_fn fn, void *ctx) VG_MUST_USE;
 
 /* Records a person's receipt: state, time, officer/note/reason; for
  * IN_PROGRESS also the extended deadline and progress_used. */

@@ -159,14 +159,21 @@ vgb_store_recipients_of(vgb_store *s, uint64_t seq, vgb_rrow_fn fn, void *ctx)
 }
 
 vg_err
-vgb_store_open_rows(vgb_store *s, uint32_t max_level, vgb_rrow_fn fn, void *ctx)
+vgb_store_open_rows(vgb_store *s, uint32_t max_level, int64_t after_ms, int64_t upto_ms,
+                    int64_t limit, vgb_rrow_fn fn, void *ctx)
 {
+    /* The first three terms are the partial index recipients_deadline's own,
+     * so the range and the order come from it. */
     static const char sql[] = "SELECT " S_RROW_COLS " FROM recipients"
-                              " WHERE required = 1 AND state <> 3 AND esc_level <= ?1"
-                              " AND deadline_ms > 0";
+                              " WHERE required = 1 AND state <> 3 AND deadline_ms > 0"
+                              " AND deadline_ms > ?2 AND deadline_ms <= ?3 AND esc_level <= ?1"
+                              " ORDER BY deadline_ms LIMIT ?4";
     sqlite3_stmt *st = vgb_store_stmt(s, sql);
     if (st != NULL) {
         sqlite3_bind_int64(st, 1, max_level);
+        sqlite3_bind_int64(st, 2, after_ms);
+        sqlite3_bind_int64(st, 3, upto_ms);
+        sqlite3_bind_int64(st, 4, limit < 0 ? -1 : limit);
     }
     return s_each_rrow(s, st, fn, ctx);
 }

@@ -44,12 +44,10 @@ s_timer_push(vgb_broker *b, vgb_timer t)
     b->timers[i] = t;
 }
 
-static vgb_timer
-s_timer_pop(vgb_broker *b)
+/* Puts t into the hole at i, moving smaller children up. */
+static void
+s_timer_sift_down(vgb_broker *b, size_t i, vgb_timer t)
 {
-    vgb_timer top = b->timers[0];
-    vgb_timer last = b->timers[--b->n_timers];
-    size_t i = 0;
     for (;;) {
         size_t c = 2 * i + 1;
         if (c >= b->n_timers) {
@@ -58,16 +56,60 @@ s_timer_pop(vgb_broker *b)
         if (c + 1 < b->n_timers && s_timer_less(&b->timers[c + 1], &b->timers[c])) {
             c++;
         }
-        if (!s_timer_less(&b->timers[c], &last)) {
+        if (!s_timer_less(&b->timers[c], &t)) {
             break;
         }
         b->timers[i] = b->timers[c];
         i = c;
     }
+    b->timers[i] = t;
+}
+
+static vgb_timer
+s_timer_pop(vgb_broker *b)
+{
+    vgb_timer top = b->timers[0];
+    vgb_timer last = b->timers[--b->n_timers];
     if (b->n_timers > 0) {
-        b->timers[i] = last;
+        s_timer_sift_down(b, 0, last);
     }
     return top;
+}
+
+/* ---- what is in the heap ------------------------------------------------------ *
+ *
+ * Every unacknowledged required row has a timer, and a million stored alerts
+ * would make a heap of tens of MiB. So the heap holds about K timers
+ * (broker.conf `timers`): every open row whose deadline_ms is at most the
+ * watermark W has its timer there; the rows beyond W wait in the store's
+ * deadline index. A row is scheduled only when its deadline is at most W;
+ * escalation steps of a row in the heap always are (a step is due at or after
+ * the deadline). When the heap falls below K/2 timers, or the clock reaches
+ * W and nothing in the heap is due, the next K rows beyond W are loaded and
+ * W moves up to the last deadline loaded in full; fewer than asked for means
+ * all are loaded (W = +inf). A
+ * heap grown past 2K (new alerts while W is high) is cut back to the K
+ * earliest deadlines and W lowered to match; the timers cut (moot ones too)
+ * are in the store. Deadlines are milliseconds and alerts of one batch share
+ * theirs, so W never splits a run of equal deadlines: the run is left
+ * wholly beyond W, or, when it alone fills K, loaded whole.
+ *
+ * Rows are turned into monotonic timers when they are loaded, as when they
+ * are scheduled: the clock reaching W is watched on the monotonic clock, so
+ * a wall-clock step moves no timer and makes no refill by itself. A row
+ * still in the store when the wall clock steps is converted with the new
+ * clock when it is loaded, as at a restart. */
+
+#define S_TIMERS_MIN 8         /* smallest K (broker.conf bounds it too) */
+#define S_WM_ALL INT64_MAX     /* watermark once every open row is loaded */
+#define S_NO_AGENCY UINT32_MAX /* a row read that makes no timer */
+#define S_REFILLS_PER_PASS 8   /* refills in one service pass, at most */
+#define S_REFILL_RETRY_MS 1000 /* after a store error */
+
+static size_t
+s_timers_k(const vgb_broker *b)
+{
+    return b->cfg->timers > S_TIMERS_MIN ? (size_t)b->cfg->timers : S_TIMERS_MIN;
 }
 
 /* When the row's next step is due (wall clock), or 0 when it has none. */
@@ -87,26 +129,202 @@ s_next_due_wall(const vgb_broker *b, const vgb_rrow *r)
     return r->deadline_ms + (int64_t)step.after_ms;
 }
 
-static void
-s_schedule(vgb_broker *b, const vgb_rrow *r)
+/* The row's next step as a timer; agency S_NO_AGENCY when it has none. */
+static vgb_timer
+s_timer_of(const vgb_broker *b, const vgb_rrow *r)
 {
+    vgb_timer t = {
+        .seq = r->seq, .agency = S_NO_AGENCY, .level = r->esc_level, .deadline_ms = r->deadline_ms};
     int64_t due_wall = s_next_due_wall(b, r);
     int idx = vgb_agency_index(b, r->agency);
-    if (due_wall == 0 || idx < 0) {
-        return;
+    if (due_wall != 0 && idx >= 0) {
+        int64_t in_ms = due_wall - vg_clock_wall_ms(b->clock);
+        t.due_mono = vg_clock_mono_ms(b->clock) + (in_ms > 0 ? in_ms : 0);
+        t.agency = (uint32_t)idx;
     }
-    int64_t in_ms = due_wall - vg_clock_wall_ms(b->clock);
-    vgb_timer t = {vg_clock_mono_ms(b->clock) + (in_ms > 0 ? in_ms : 0), r->seq, (uint32_t)idx,
-                   r->esc_level, r->deadline_ms};
-    s_timer_push(b, t);
+    return t;
 }
 
 static void
-s_schedule_row(void *ctx, const vgb_rrow *r, const char *officer, const char *note,
-               const char *reason)
+s_set_watermark(vgb_broker *b, int64_t wm_ms)
+{
+    b->timers_wm_ms = wm_ms;
+    b->timers_wm_mono = INT64_MAX;
+    if (wm_ms != S_WM_ALL) {
+        int64_t in_ms = wm_ms - vg_clock_wall_ms(b->clock);
+        b->timers_wm_mono = vg_clock_mono_ms(b->clock) + (in_ms > 0 ? in_ms : 0);
+    }
+}
+
+static int
+s_cmp_i64(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, c = *(const int64_t *)y;
+    return a < c ? -1 : a > c;
+}
+
+/* The heap size that makes the next trim: 2K, or twice a long run of one
+ * deadline held whole (so that it is not cut again at every push). */
+static size_t
+s_trim_at(size_t k, size_t n)
+{
+    return n > k + k / 2 ? 2 * n : 2 * k;
+}
+
+/* Cuts the heap back to the K earliest deadlines (a whole run of equal
+ * deadlines stays or goes together), lowers the watermark to the last
+ * deadline kept and rebuilds the heap. */
+static void
+s_trim(vgb_broker *b)
+{
+    size_t k = s_timers_k(b), n = b->n_timers;
+    int64_t *d = malloc(n * sizeof *d);
+    if (d == NULL) {
+        b->timers_trim_at = 2 * n; /* try again when it has doubled */
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        d[i] = b->timers[i].deadline_ms;
+    }
+    qsort(d, n, sizeof *d, s_cmp_i64);
+    int64_t wm = d[k - 1];
+    size_t first = k - 1; /* where the run of d[k - 1] starts */
+    while (first > 0 && d[first - 1] == wm) {
+        first--;
+    }
+    if (d[k] == wm && first > 0) {
+        wm--; /* the run goes on past K: leave it all in the store */
+    }
+    free(d);
+    wm = wm < b->timers_wm_ms ? wm : b->timers_wm_ms;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (b->timers[i].deadline_ms <= wm) {
+            b->timers[kept++] = b->timers[i];
+        }
+    }
+    b->n_timers = kept;
+    for (size_t i = kept / 2; i-- > 0;) {
+        s_timer_sift_down(b, i, b->timers[i]);
+    }
+    s_set_watermark(b, wm);
+    b->timers_trim_at = s_trim_at(k, kept);
+    vg_log(VG_LOG_DEBUG, "broker", "timer.trim", "kept=%zu dropped=%zu watermark=%lld", kept,
+           n - kept, (long long)wm);
+}
+
+static void
+s_schedule(vgb_broker *b, const vgb_rrow *r)
+{
+    if (r->deadline_ms > b->timers_wm_ms) {
+        return; /* beyond the watermark: loaded from the store in its turn */
+    }
+    vgb_timer t = s_timer_of(b, r);
+    if (t.agency == S_NO_AGENCY) {
+        return;
+    }
+    s_timer_push(b, t);
+    if (b->n_timers > b->timers_trim_at) {
+        s_trim(b);
+    }
+}
+
+/* Rows read by a refill, in deadline order. */
+typedef struct s_slice {
+    vgb_broker *b;  /* the broker */
+    vgb_timer *buf; /* timers of the rows read (S_NO_AGENCY: none) */
+    size_t n, cap;  /* read, room */
+    bool direct;    /* push each row's timer at once (a run loaded whole) */
+} s_slice;
+
+static void
+s_slice_row(void *ctx, const vgb_rrow *r, const char *officer, const char *note, const char *reason)
 {
     (void)officer, (void)note, (void)reason;
-    s_schedule(ctx, r);
+    s_slice *sl = ctx;
+    vgb_timer t = s_timer_of(sl->b, r);
+    if (sl->direct) {
+        if (t.agency != S_NO_AGENCY) {
+            s_timer_push(sl->b, t);
+        }
+    } else if (sl->n < sl->cap) { /* the query's LIMIT is cap */
+        sl->buf[sl->n++] = t;
+    }
+}
+
+/* Loads the next K rows beyond the watermark and moves it up. */
+static vg_err
+s_refill(vgb_broker *b)
+{
+    size_t k = s_timers_k(b);
+    uint32_t max_level = (uint32_t)vg_netdoc_n_escalation(b->doc);
+    s_slice sl = {.b = b, .cap = k + 1}; /* one more tells whether the last run goes on */
+    sl.buf = malloc(sl.cap * sizeof *sl.buf);
+    if (sl.buf == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    vg_err rc = vgb_store_open_rows(b->store, max_level, b->timers_wm_ms, INT64_MAX,
+                                    (int64_t)sl.cap, s_slice_row, &sl);
+    size_t keep = sl.n;
+    int64_t wm = S_WM_ALL, run = 0;
+    if (rc == VG_OK && sl.n == sl.cap) { /* more beyond: stop at a whole deadline */
+        keep = k;
+        wm = sl.buf[k - 1].deadline_ms;
+        if (sl.buf[k].deadline_ms == wm) {
+            while (keep > 0 && sl.buf[keep - 1].deadline_ms == wm) {
+                keep--;
+            }
+            run = keep == 0 ? wm : 0; /* one deadline fills K: load its whole run */
+            wm = keep == 0 ? wm : wm - 1;
+        }
+    }
+    for (size_t i = 0; rc == VG_OK && i < keep; i++) {
+        if (sl.buf[i].agency != S_NO_AGENCY) {
+            s_timer_push(b, sl.buf[i]);
+        }
+    }
+    if (rc == VG_OK && run != 0) {
+        sl.direct = true;
+        /* On an error part of the run may be in: loaded again next time, it
+         * still acts once. */
+        rc = vgb_store_open_rows(b->store, max_level, run - 1, run, -1, s_slice_row, &sl);
+    }
+    free(sl.buf);
+    if (rc != VG_OK) {
+        return rc;
+    }
+    s_set_watermark(b, wm);
+    b->timers_trim_at = s_trim_at(k, b->n_timers);
+    vg_log(VG_LOG_DEBUG, "broker", "timer.refill", "timers=%zu watermark=%lld", b->n_timers,
+           (long long)wm);
+    return VG_OK;
+}
+
+/* The rows beyond the watermark are due after timers_wm_mono: they must be
+ * in the heap by then, unless what the heap holds is due first (after an
+ * outage, loading more before those fired would only grow the heap). */
+static bool
+s_refill_due(const vgb_broker *b, int64_t now)
+{
+    if (b->timers_wm_ms == S_WM_ALL || now < b->timers_retry_mono) {
+        return false;
+    }
+    return b->n_timers < s_timers_k(b) / 2 ||
+           (now >= b->timers_wm_mono && b->timers[0].due_mono > now);
+}
+
+/* Refills while the heap is short or the clock has reached the watermark;
+ * a store error waits S_REFILL_RETRY_MS before the next try. */
+static void
+s_refill_while_due(vgb_broker *b, int64_t now)
+{
+    for (int i = 0; i < S_REFILLS_PER_PASS && s_refill_due(b, now); i++) {
+        vg_err rc = s_refill(b);
+        if (rc != VG_OK) {
+            vg_log(VG_LOG_ERROR, "broker", "timer.refill_failed", "code=%s", vg_err_code(rc));
+            b->timers_retry_mono = now + S_REFILL_RETRY_MS;
+        }
+    }
 }
 
 vg_err
@@ -124,10 +342,12 @@ vgb_track_start(vgb_broker *b)
     if (b->n_agencies <= 64) {
         b->hints = calloc(VGB_HINTS, sizeof *b->hints); /* NULL: every event reads the store */
     }
-    rc = rc != VG_OK ? rc
-                     : vgb_store_open_rows(b->store, (uint32_t)vg_netdoc_n_escalation(b->doc),
-                                           s_schedule_row, b);
-    vg_log(VG_LOG_INFO, "broker", "track.start", "timers=%zu", b->n_timers);
+    s_set_watermark(b, 0); /* nothing loaded: every row with a deadline is beyond */
+    b->timers_trim_at = s_trim_at(s_timers_k(b), 0);
+    b->timers_retry_mono = 0;
+    rc = rc != VG_OK ? rc : s_refill(b);
+    vg_log(VG_LOG_INFO, "broker", "track.start", "timers=%zu watermark=%lld", b->n_timers,
+           (long long)b->timers_wm_ms);
     return rc;
 }
 
@@ -1343,6 +1563,7 @@ long
 vgb_track_service(vgb_broker *b)
 {
     int64_t now = vg_clock_mono_ms(b->clock);
+    s_refill_while_due(b, now);
     size_t fired = 0;
     /* A bounded number per pass keeps the loop responsive after a long outage. */
     while (b->n_timers > 0 && b->timers[0].due_mono <= now && fired < 256) {
@@ -1362,12 +1583,17 @@ vgb_track_service(vgb_broker *b)
         b->next_alarm_check_mono = now + 1000;
         s_check_alarms(b, now);
     }
-    if (b->n_timers > 0 && b->timers[0].due_mono <= now) {
+    if ((b->n_timers > 0 && b->timers[0].due_mono <= now) || s_refill_due(b, now)) {
         return 0;
     }
     int64_t next = b->next_alarm_check_mono;
     if (b->n_timers > 0 && b->timers[0].due_mono < next) {
         next = b->timers[0].due_mono;
+    }
+    int64_t refill =
+        b->timers_wm_mono > b->timers_retry_mono ? b->timers_wm_mono : b->timers_retry_mono;
+    if (refill < next) {
+        next = refill; /* the clock reaches the watermark: refill */
     }
     return next > now ? (long)(next - now) : 0;
 }

@@ -17,6 +17,8 @@
  *     offline_alarm = 5m            ; agency away this long with alerts waiting: alarm
  *     checkpoint_leaves = 256       ; sign an audit checkpoint at least every N leaves
  *     checkpoint_interval = 10s     ; ... or this often when the log grew
+ *     timers = 4096                 ; deadline timers held in memory (>= 8); the rest wait
+ *                                   ; in the store and are loaded as they come due
  *     [network]
  *     document = network.signed
  *     admin_key = <64 hex>
@@ -45,6 +47,7 @@ typedef struct vg_broker_config {
     uint64_t offline_alarm_ms;        /* absence that raises an agency-offline alarm */
     int64_t checkpoint_leaves;        /* audit checkpoint at least every N leaves */
     uint64_t checkpoint_interval_ms;  /* ... or this often when the log grew */
+    int64_t timers;                   /* deadline timers held in memory */
     char *document_path;              /* signed network document, resolved */
     char *admin_key_hex;              /* pinned admin key as written */
     uint8_t admin_pk[VG_SIGN_PK_LEN]; /* admin_key decoded */
