@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <sodium.h>
 #include <zmq.h>
@@ -740,6 +742,36 @@ s_run_free(s_run *r)
     }
 }
 
+/* The machine's busy and total CPU time in clock ticks (/proc/stat), and
+ * this process's CPU seconds (the clients and their I/O threads). */
+typedef struct s_cpu {
+    double busy, total; /* ticks */
+    double self_s;      /* seconds */
+} s_cpu;
+
+static void
+s_cpu_read(s_cpu *c)
+{
+    memset(c, 0, sizeof *c);
+    FILE *f = fopen("/proc/stat", "r");
+    unsigned long long v[8] = {0};
+    if (f != NULL && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                            &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+        for (int i = 0; i < 8; i++) {
+            c->total += (double)v[i];
+        }
+        c->busy = c->total - (double)v[3] - (double)v[4]; /* minus idle and iowait */
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        c->self_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    }
+}
+
 vg_err
 vb_phase_run(vb_result *out, vb_net *net, const vb_phase_spec *spec, vg_reason *why)
 {
@@ -760,8 +792,10 @@ vb_phase_run(vb_result *out, vb_net *net, const vb_phase_spec *spec, vg_reason *
     }
     memset(out, 0, sizeof *out);
     vb_proc p0 = {0}, p1 = {0};
+    s_cpu c0, c1;
     vb_proc_reset_hwm(net->pid);
     vb_proc_read(net->pid, &p0);
+    s_cpu_read(&c0);
     r.deadline_ns = vb_mono_ns() + spec->timeout_ms * 1000000;
     pthread_t th[VB_RECIPIENTS + 1];
     s_receiver rv[VB_RECIPIENTS];
@@ -778,8 +812,13 @@ vb_phase_run(vb_result *out, vb_net *net, const vb_phase_spec *spec, vg_reason *
         pthread_join(th[t], NULL);
     }
     vb_proc_read(net->pid, &p1);
+    s_cpu_read(&c1);
     out->cpu_s = p1.cpu_s - p0.cpu_s;
     out->cpu_per_1k = out->cpu_s * 1000.0 / (double)n;
+    out->clients_per_1k = (c1.self_s - c0.self_s) * 1000.0 / (double)n;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    out->machine_cores =
+        c1.total > c0.total ? (c1.busy - c0.busy) / (c1.total - c0.total) * (double)ncpu : 0;
     out->rss_start_kib = p0.rss_kib;
     out->rss_end_kib = p1.rss_kib;
     out->hwm_kib = p1.hwm_kib > out->hwm_kib ? p1.hwm_kib : out->hwm_kib;

@@ -86,6 +86,8 @@ typedef struct vb_result {
     vb_pct delivered;      /* publish -> delivered to every online agency */
     double cpu_s;          /* broker CPU during the phase */
     double cpu_per_1k;     /* broker CPU seconds per 1000 alerts */
+    double clients_per_1k; /* the bench's own CPU (clients and their I/O threads) per 1000 */
+    double machine_cores;  /* cores busy on the whole machine, on average (/proc/stat) */
     long rss_start_kib;    /* broker VmRSS before */
     long rss_end_kib;      /* ... after */
     long hwm_kib;          /* broker VmHWM during the phase (reset before) */

@@ -422,6 +422,17 @@ s_key_open(const s_rep *r)
     return r->open.alerts_per_s;
 }
 
+/* Where the machine's CPU went in the full-load phase. */
+static void
+s_print_cpu(const vb_result *full)
+{
+    printf("CPU in the full-load row: the machine's %ld cores were busy %.2f cores on average; "
+           "per 1000 alerts the broker (all its threads) used %.3f s and the clients (the "
+           "sender, 4 receivers and their ZeroMQ I/O threads, in vigil-bench) %.3f s.\n\n",
+           sysconf(_SC_NPROCESSORS_ONLN), full->machine_cores, full->cpu_per_1k,
+           full->clients_per_1k);
+}
+
 static void
 s_print_results(const s_rep *reps, int n, const s_opts *o)
 {
@@ -433,9 +444,11 @@ s_print_results(const s_rep *reps, int n, const s_opts *o)
     printf("|---|---:|---|---|---:|---:|---|\n");
     char name[128];
     snprintf(name, sizeof name, "full load, receipts of %zu", o->batch);
-    s_print_row(name, &s_median_rep(reps, n, s_key_full)->full, true);
+    const vb_result *full = &s_median_rep(reps, n, s_key_full)->full;
+    s_print_row(name, full, true);
     if (o->only_full) {
         printf("\n");
+        s_print_cpu(full);
         return;
     }
     const s_rep *pr = s_median_rep(reps, n, s_key_paced);
@@ -445,7 +458,9 @@ s_print_results(const s_rep *reps, int n, const s_opts *o)
                 true);
     s_print_row("full load, receivers verify + open each delivery",
                 &s_median_rep(reps, n, s_key_open)->open, true);
-    printf("\nAll figures by phase and repetition: alerts/s");
+    printf("\n");
+    s_print_cpu(full);
+    printf("All figures by phase and repetition: alerts/s");
     for (int i = 0; i < n; i++) {
         printf(" | rep %d: full %.0f, 50%% p99 confirm %.2f ms / delivered %.2f ms, one-receipt "
                "%.0f, open %.0f",
