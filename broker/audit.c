@@ -212,6 +212,14 @@ s_sync(vgb_audit *a, vg_reason *why)
 }
 
 vg_err
+vgb_audit_size(vgb_audit *a, uint64_t *size_out, vg_reason *why)
+{
+    vg_err rc = s_sync(a, why);
+    *size_out = rc == VG_OK ? a->range.size : 0;
+    return rc;
+}
+
+vg_err
 vgb_audit_head(vgb_audit *a, uint64_t *size_out, uint8_t root_out[VG_MERKLE_HASH_LEN],
                vg_reason *why)
 {

@@ -64,6 +64,9 @@ void vgb_audit_destroy(vgb_audit **audit_p);
 vg_err vgb_audit_append(vgb_audit *a, const vg_audit_event *ev, uint64_t *index_out,
                         vg_reason *why) VG_MUST_USE;
 
+/* The current tree size (no hashing: for the many callers that need no root). */
+vg_err vgb_audit_size(vgb_audit *a, uint64_t *size_out, vg_reason *why) VG_MUST_USE;
+
 /* The current tree size and root (the empty root for size 0). */
 vg_err vgb_audit_head(vgb_audit *a, uint64_t *size_out, uint8_t root_out[VG_MERKLE_HASH_LEN],
                       vg_reason *why) VG_MUST_USE;

@@ -222,8 +222,7 @@ uint64_t
 vgb_ledger_size(vgb_broker *b)
 {
     uint64_t size = 0;
-    uint8_t root[VG_MERKLE_HASH_LEN];
-    return vgb_audit_head(b->audit, &size, root, NULL) == VG_OK ? size : 0;
+    return vgb_audit_size(b->audit, &size, NULL) == VG_OK ? size : 0;
 }
 
 long
