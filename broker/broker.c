@@ -817,6 +817,9 @@ vgb_broker_new(vgb_broker **out, const vg_broker_config *cfg, const vg_clock *cl
         rc = vg_reason_set(why, VG_ERR_IO, "cannot rebuild deadlines from the store %s",
                            cfg->store_path);
     }
+    if (rc == VG_OK) { /* every check of the store passed: it may be checkpointed */
+        vgb_store_mark_sound(b->store);
+    }
     if (rc == VG_OK && (b->ctx = zmq_ctx_new()) == NULL) {
         rc = vg_reason_set(why, VG_ERR_IO, "cannot create a ZeroMQ context");
     }

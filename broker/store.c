@@ -339,15 +339,13 @@ vgb_store_open(vgb_store **out, const char *dir, vg_reason *why)
         err = vg_reason_set(why, VG_ERR_IO, "cannot open store %s: %s", s->path,
                             s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
     } else {
-        /* Until the store is known to be sound, closing it must not change it:
-         * no checkpoint of a WAL into a damaged database, no WAL deleted. */
+        /* Until the owner says the store is sound (vgb_store_mark_sound),
+         * closing it must not change it: no checkpoint of a WAL into a
+         * damaged database, no WAL deleted. */
         sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
         int persist = 1; /* the WAL file is never removed by the broker */
         sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
         err = s_setup(s, why);
-        if (err == VG_OK) {
-            sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, (int *)NULL);
-        }
     }
     if (err != VG_OK) {
         vgb_store_destroy(&s);
@@ -355,6 +353,12 @@ vgb_store_open(vgb_store **out, const char *dir, vg_reason *why)
     }
     *out = s;
     return VG_OK;
+}
+
+void
+vgb_store_mark_sound(vgb_store *s)
+{
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, (int *)NULL);
 }
 
 void

@@ -42,8 +42,15 @@ typedef enum vgb_rstate {
 vg_err vgb_store_open(vgb_store **out, const char *dir, vg_reason *why) VG_MUST_USE;
 
 /* Closes the database; NULL-safe; sets *store_p = NULL. An open transaction
- * is rolled back. */
+ * is rolled back. Checkpoints the WAL into the database file (when no other
+ * connection is open) only if the store was marked sound. */
 void vgb_store_destroy(vgb_store **store_p);
+
+/* The owner's checks passed (schema, quick_check, and the broker's own:
+ * audit history, high-water mark): from now on closing the store may
+ * checkpoint it. Until then a store refused at start is left exactly as it
+ * was found. */
+void vgb_store_mark_sound(vgb_store *s);
 
 /* The highest network document version this store has been served with
  * (0 for a new store), and raising it. A broker refuses to start on an older
