@@ -37,6 +37,8 @@ static const vg_cfg_key s_table[] = {
         "sign an audit checkpoint at least every this many leaves"),
     S_K("broker", "checkpoint_interval", VG_CFG_DURATION, checkpoint_interval_ms, "10s", false,
         100, 86400000, "sign an audit checkpoint this often while the log grows"),
+    S_K("broker", "wal_checkpoint_pages", VG_CFG_INT, wal_checkpoint_pages, "1000", false, 16,
+        1000000, "SQLite WAL pages committed between two checkpoints of the store"),
     S_K("network", "document", VG_CFG_PATH, document_path, "network.signed", false, 0, 0,
         "the signed network document"),
     S_K("network", "admin_key", VG_CFG_STRING, admin_key_hex, NULL, true, 0, 0,

@@ -17,6 +17,7 @@
  *     offline_alarm = 5m            ; agency away this long with alerts waiting: alarm
  *     checkpoint_leaves = 256       ; sign an audit checkpoint at least every N leaves
  *     checkpoint_interval = 10s     ; ... or this often when the log grew
+ *     wal_checkpoint_pages = 1000   ; SQLite WAL frames (pages) between store checkpoints
  *     [network]
  *     document = network.signed
  *     admin_key = <64 hex>
@@ -45,6 +46,7 @@ typedef struct vg_broker_config {
     uint64_t offline_alarm_ms;        /* absence that raises an agency-offline alarm */
     int64_t checkpoint_leaves;        /* audit checkpoint at least every N leaves */
     uint64_t checkpoint_interval_ms;  /* ... or this often when the log grew */
+    int64_t wal_checkpoint_pages;     /* WAL frames committed between store checkpoints */
     char *document_path;              /* signed network document, resolved */
     char *admin_key_hex;              /* pinned admin key as written */
     uint8_t admin_pk[VG_SIGN_PK_LEN]; /* admin_key decoded */
