@@ -18,6 +18,7 @@
 
 #define S_ENDPOINT_FMT "inproc://vigil-checkpointer-%p"
 #define S_OP_PASSIVE 'P' /* loop -> worker: a PASSIVE checkpoint */
+#define S_OP_REWIND 'W'  /* loop -> worker: PASSIVE, then one RESTART attempt */
 #define S_OP_RESTART 'R' /* loop -> worker: one RESTART attempt */
 #define S_OP_STOP 'S'    /* loop -> worker: close and exit */
 
@@ -40,14 +41,15 @@ typedef struct s_worker {
 } s_worker;
 
 struct vgb_ckpt {
-    void *pair;       /* the loop's end of the PAIR (bound) */
-    pthread_t thread; /* the worker */
-    bool running;     /* started and not yet joined */
-    uint32_t pages;   /* frames committed since the last checkpoint that ask for one */
-    bool asked;       /* a request is out and its answer not read yet */
-    uint32_t frames;  /* WAL frames after the last commit */
-    uint32_t copied;  /* frames of the current WAL known to be in the database file */
-    s_worker w;       /* the worker's state (see s_worker) */
+    void *pair;        /* the loop's end of the PAIR (bound) */
+    pthread_t thread;  /* the worker */
+    bool running;      /* started and not yet joined */
+    uint32_t pages;    /* frames committed since the last checkpoint that ask for one */
+    char asked;        /* the request out (its answer not read yet), 0 when none */
+    uint32_t n_missed; /* REWIND attempts in a row that did not get the write lock */
+    uint32_t frames;   /* WAL frames after the last commit */
+    uint32_t copied;   /* frames of the current WAL known to be in the database file */
+    s_worker w;        /* the worker's state (see s_worker) */
 };
 
 /* ---- the worker ------------------------------------------------------------------- */
@@ -84,21 +86,45 @@ s_note(s_worker *w, const char *mode, int rc)
     }
 }
 
-/* One checkpoint. PASSIVE copies what was committed before it started,
- * without the write lock. RESTART (the connection has no busy handler, so
- * it tries each lock once) either gets the write lock, copies what is left,
- * syncs and lets go, so that the loop's next transaction writes the WAL from
- * its beginning; or, the loop being in a transaction, copies what it can
- * like PASSIVE and says SQLITE_BUSY. */
+/* Logs the WAL reaching VGB_CKPT_WARN_FACTOR * pages, once until it is
+ * short again. */
+static void
+s_watch_size(s_worker *w, const s_answer *a)
+{
+    int64_t large = (int64_t)w->pages * VGB_CKPT_WARN_FACTOR;
+    if (!w->warned_large && a->n_log >= large) {
+        vg_log(VG_LOG_WARN, "broker", "store.wal_large",
+               "wal_frames=%d copied=%d detail=\"checkpoints cannot empty the WAL: a reader "
+               "may hold an old snapshot, or the disk fails\"",
+               a->n_log, a->n_copied);
+        w->warned_large = true;
+    } else if (w->warned_large && a->n_log >= 0 && a->n_log < large / 2) {
+        w->warned_large = false;
+    }
+}
+
+/* One request. PASSIVE copies what was committed before it started, without
+ * the write lock. RESTART (the connection has no busy handler: it tries
+ * each lock once) either gets the write lock, copies what is left, syncs and
+ * lets go, so that the loop's next transaction writes the WAL from its
+ * beginning; or, the loop being in a transaction, copies what it can like
+ * PASSIVE and says SQLITE_BUSY. REWIND runs a PASSIVE pass first, so that a
+ * RESTART which gets the lock mostly finds nothing left to copy and holds
+ * it for microseconds, not for the two syncs of a copy. */
 static s_answer
 s_checkpoint(s_worker *w, char op)
 {
     int64_t t0 = s_mono_us();
-    const char *mode = op == S_OP_RESTART ? "restart" : "passive";
+    const char *mode = op == S_OP_PASSIVE ? "passive" : op == S_OP_REWIND ? "rewind" : "restart";
     s_answer a = {SQLITE_OK, -1, -1};
-    a.rc = sqlite3_wal_checkpoint_v2(
-        w->db, "main", op == S_OP_RESTART ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE,
-        &a.n_log, &a.n_copied);
+    if (op != S_OP_RESTART) {
+        a.rc = sqlite3_wal_checkpoint_v2(w->db, "main", SQLITE_CHECKPOINT_PASSIVE, &a.n_log,
+                                         &a.n_copied);
+    }
+    if (op != S_OP_PASSIVE && (a.rc == SQLITE_OK || a.rc == SQLITE_BUSY)) {
+        a.rc = sqlite3_wal_checkpoint_v2(w->db, "main", SQLITE_CHECKPOINT_RESTART, &a.n_log,
+                                         &a.n_copied);
+    }
     s_note(w, mode, a.rc);
     if (a.rc == SQLITE_OK || a.rc == SQLITE_BUSY) {
         vg_log(VG_LOG_DEBUG, "broker", "store.checkpoint",
@@ -106,16 +132,7 @@ s_checkpoint(s_worker *w, char op)
                a.rc == SQLITE_OK ? "ok" : "busy", mode, a.n_log, a.n_copied,
                (long long)(s_mono_us() - t0));
     }
-    int64_t large = (int64_t)w->pages * VGB_CKPT_WARN_FACTOR;
-    if (!w->warned_large && a.n_log >= large) {
-        vg_log(VG_LOG_WARN, "broker", "store.wal_large",
-               "wal_frames=%d copied=%d detail=\"checkpoints cannot empty the WAL: a reader "
-               "may hold an old snapshot, or the disk fails\"",
-               a.n_log, a.n_copied);
-        w->warned_large = true;
-    } else if (w->warned_large && a.n_log >= 0 && a.n_log < large / 2) {
-        w->warned_large = false;
-    }
+    s_watch_size(w, &a);
     return a;
 }
 
@@ -132,7 +149,7 @@ s_run(void *arg)
             }
             break; /* ETERM: the context is ending */
         }
-        if (op != S_OP_PASSIVE && op != S_OP_RESTART) {
+        if (op != S_OP_PASSIVE && op != S_OP_REWIND && op != S_OP_RESTART) {
             break;
         }
         s_answer a = s_checkpoint(w, op);
@@ -228,37 +245,44 @@ vgb_ckpt_new(vgb_ckpt **out, void *zmq_ctx, const char *db_path, uint32_t pages,
     return VG_OK;
 }
 
+/* What to ask for after a commit, if anything. Sent right after a commit,
+ * so that a RESTART attempt finds the loop between transactions; only once
+ * the WAL is long and little of it is left to copy. */
+static char
+s_next_op(const vgb_ckpt *c)
+{
+    uint64_t left = c->frames - c->copied;
+    if (c->frames >= (uint64_t)c->pages * VGB_CKPT_RESTART_FACTOR && left < c->pages) {
+        return c->n_missed < VGB_CKPT_REWIND_TRIES ? S_OP_REWIND : S_OP_RESTART;
+    }
+    return left >= c->pages ? S_OP_PASSIVE : 0;
+}
+
 void
 vgb_ckpt_after_commit(vgb_ckpt *c, uint32_t wal_frames)
 {
     if (wal_frames < c->frames) {
         c->copied = 0; /* SQLite started the WAL again from its beginning */
+        c->n_missed = 0;
     }
     c->frames = wal_frames;
     s_answer a;
     while (zmq_recv(c->pair, &a, sizeof a, ZMQ_DONTWAIT) == (int)sizeof a) {
-        c->asked = false;
+        if (c->asked == S_OP_REWIND) {
+            c->n_missed = a.rc == SQLITE_BUSY ? c->n_missed + 1 : 0;
+        } else if (c->asked == S_OP_RESTART) {
+            c->n_missed = 0; /* back to cheap attempts */
+        }
+        c->asked = 0;
         /* an answer about frames beyond the WAL's current end is about the
          * WAL before it started again */
         if (a.n_copied >= 0 && (uint32_t)a.n_copied <= c->frames) {
             c->copied = (uint32_t)a.n_copied;
         }
     }
-    if (c->asked) {
-        return;
-    }
-    /* Sent right after a commit, so that a RESTART attempt finds the loop
-     * between transactions; only once the WAL is long and little of it is
-     * left to copy, so that it holds the write lock briefly. */
-    char op = 0;
-    uint64_t left = c->frames - c->copied;
-    if (c->frames >= (uint64_t)c->pages * VGB_CKPT_RESTART_FACTOR && left < c->pages) {
-        op = S_OP_RESTART;
-    } else if (left >= c->pages) {
-        op = S_OP_PASSIVE;
-    }
-    if (op != 0) {
-        c->asked = zmq_send(c->pair, &op, 1, ZMQ_DONTWAIT) == 1;
+    char op = c->asked == 0 ? s_next_op(c) : 0;
+    if (op != 0 && zmq_send(c->pair, &op, 1, ZMQ_DONTWAIT) == 1) {
+        c->asked = op;
     }
 }
 

@@ -18,15 +18,19 @@
  *   commit newer than the last PASSIVE pass, so the WAL would grow without
  *   end. Once it holds VGB_CKPT_RESTART_FACTOR * pages frames and fewer
  *   than `pages` of them are left to copy, the loop asks, right after each
- *   commit (when it is between transactions), for a RESTART attempt: the
- *   worker tries the write lock once (it never waits for it, nor holds it
- *   to wait for readers); with it, it copies what is left, syncs and lets
- *   go, and the loop's next transaction (which may wait that long, a
- *   millisecond or two) writes the WAL from its beginning. Without it, it
- *   copies what it can like PASSIVE, and the loop asks again after its next
- *   commit. So the WAL stays near VGB_CKPT_RESTART_FACTOR * pages frames;
- *   one that reaches VGB_CKPT_WARN_FACTOR * pages (a reader pins it, or the
- *   disk fails) is logged (store.wal_large).
+ *   commit (when it is between transactions), for a rewind: a PASSIVE pass
+ *   that copies what is left, then a RESTART checkpoint that tries the
+ *   write lock once (never waiting for it, nor holding it to wait for
+ *   readers). With the lock and nothing left to copy it lets go at once,
+ *   and the loop's next transaction writes the WAL from its beginning.
+ *   Without the lock (the loop is in a transaction) it says so and the loop
+ *   asks again after its next commit. After VGB_CKPT_REWIND_TRIES misses in
+ *   a row the loop asks for a plain RESTART attempt, which, taking the lock
+ *   right after the commit, copies what is left while holding it: the
+ *   loop's next BEGIN may wait that long (a millisecond or two: it waits in
+ *   100 us steps). So the WAL stays near VGB_CKPT_RESTART_FACTOR * pages
+ *   frames; one that reaches VGB_CKPT_WARN_FACTOR * pages (a reader pins
+ *   it, or the disk fails) is logged (store.wal_large).
  * - A checkpoint that fails (I/O error, full disk) changes nothing that was
  *   committed: the WAL keeps every frame not yet copied, and the next
  *   request tries again. The first failure of a run is logged
@@ -52,7 +56,8 @@
 
 #include "vigil/err.h"
 
-#define VGB_CKPT_RESTART_FACTOR 2 /* RESTART once the WAL holds this many * pages */
+#define VGB_CKPT_RESTART_FACTOR 2 /* rewind once the WAL holds this many * pages */
+#define VGB_CKPT_REWIND_TRIES 8   /* cheap rewind attempts before one that copies under the lock */
 #define VGB_CKPT_WARN_FACTOR 16   /* store.wal_large at this many * pages */
 #define VGB_CKPT_THREAD_NAME "vigil-ckpt"
 
