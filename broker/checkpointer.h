@@ -4,9 +4,9 @@
  *
  * SQLite's automatic checkpoint runs inside COMMIT on the committing
  * connection: it copies the WAL into the database file and syncs it while
- * the loop waits (at 50% load, 3-8 ms some 15 times a second). The store
- * turns it off (store.h); this module runs checkpoints on a worker thread
- * with a second connection to the same database:
+ * the loop waits (measured at 50% load: 2-8 ms, some 15 times a second).
+ * The store turns it off (store.h); this module runs checkpoints on a
+ * worker thread with a second connection to the same database:
  *
  * - After each commit the loop passes the WAL's frame count
  *   (vgb_ckpt_after_commit, which never blocks). Once `pages` frames have
