@@ -754,6 +754,9 @@ s_finish_batch(vgb_broker *b)
     }
     b->n_after = 0;
     vgb_ledger_after_commit(b, committed); /* after the replies: off their path */
+    if (committed && b->ckpt != NULL) {    /* asks the checkpointer, never waits for it */
+        vgb_ckpt_after_commit(b->ckpt, vgb_store_wal_frames(b->store));
+    }
 }
 
 void
@@ -937,8 +940,15 @@ vgb_broker_new(vgb_broker **out, const vg_broker_config *cfg, const vg_clock *cl
         rc = vg_reason_set(why, VG_ERR_IO, "cannot rebuild deadlines from the store %s",
                            cfg->store_path);
     }
+    if (rc == VG_OK) { /* every check of the store passed: it may be checkpointed */
+        vgb_store_mark_sound(b->store);
+    }
     if (rc == VG_OK && (b->ctx = zmq_ctx_new()) == NULL) {
         rc = vg_reason_set(why, VG_ERR_IO, "cannot create a ZeroMQ context");
+    }
+    if (rc == VG_OK) {
+        rc = vgb_ckpt_new(&b->ckpt, b->ctx, vgb_store_path(b->store),
+                          (uint32_t)cfg->wal_checkpoint_pages, why);
     }
     if (rc == VG_OK) { /* the ZAP handler first: a ROUTER without it must not exist */
         rc = vgb_zap_new(&b->zap, b->ctx, b->doc, why);
@@ -982,6 +992,7 @@ vgb_broker_destroy(vgb_broker **b_p)
     free(b->in);
     free(b->jobs);
     vgb_zap_destroy(&b->zap);
+    vgb_ckpt_destroy(&b->ckpt); /* before the store's connection closes, and the context */
     if (b->ctx != NULL) {
         zmq_ctx_term(b->ctx);
     }

@@ -15,6 +15,7 @@
 
 #include "broker.h"
 #include "audit.h"
+#include "checkpointer.h"
 #include "store.h"
 #include "verifier.h"
 #include "vigil.pb-c.h"
@@ -181,6 +182,7 @@ struct vgb_broker {
     int64_t next_space_check_mono; /* while full, free space is looked at once a second */
     int hw_fd;                     /* store/highwater: the log size last committed */
     uint64_t hw_size;              /* what it says */
+    vgb_ckpt *ckpt;                /* WAL checkpoints, off the loop */
 };
 
 /* One received frame and who sent it. */

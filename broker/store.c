@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -168,6 +169,7 @@ struct vgb_store {
     sqlite3_stmt *stmt[S_N_STMTS]; /* prepared once, reset after each use */
     char *path;                    /* dir/vigil.db, for messages */
     vgb_stmt_cache cache;          /* statements of store_track.c, by SQL text */
+    uint32_t wal_frames;           /* WAL frames after the last commit that wrote */
 };
 
 sqlite3 *
@@ -254,6 +256,35 @@ s_exec_stmt(vgb_store *s, sqlite3_stmt *st, const char *what, vg_reason *why)
     return rc == SQLITE_DONE ? VG_OK : s_fail(s, rc, what, why);
 }
 
+/* Waits for a lock held by another connection in 100 us steps. SQLite's
+ * sqlite3_busy_timeout sleeps 1, 2, 5, 10 ... ms between tries, which would
+ * turn the checkpointer's RESTART (it holds the write lock for a millisecond
+ * or two) into a stall of the loop several times that long. Counted in calls,
+ * not read from a clock: the broker's clock may be a test's, and the sleeps
+ * only ever make the wait longer. */
+static int
+s_busy(void *ctx, int n_calls)
+{
+    (void)ctx;
+    if ((int64_t)n_calls >= (int64_t)VGB_STORE_BUSY_MS * 10) {
+        return 0;
+    }
+    struct timespec step = {0, 100 * 1000};
+    nanosleep(&step, NULL);
+    return 1;
+}
+
+/* After each commit that wrote frames: how many the WAL holds now. */
+static int
+s_wal_hook(void *ctx, sqlite3 *db, const char *name, int n_frames)
+{
+    (void)db;
+    (void)name;
+    vgb_store *s = ctx;
+    s->wal_frames = n_frames > 0 ? (uint32_t)n_frames : 0;
+    return SQLITE_OK;
+}
+
 /* PRAGMA quick_check: the b-trees and their pages are sound (O(size), run once at start). */
 static vg_err
 s_quick_check(vgb_store *s, vg_reason *why)
@@ -280,14 +311,17 @@ s_quick_check(vgb_store *s, vg_reason *why)
 static vg_err
 s_setup(vgb_store *s, vg_reason *why)
 {
+    /* wal_autocheckpoint=0: no checkpoint inside COMMIT (see store.h). */
     static const char pragmas[] = "PRAGMA journal_mode=WAL;"
                                   "PRAGMA synchronous=FULL;"
-                                  "PRAGMA foreign_keys=ON;";
-    sqlite3_busy_timeout(s->db, 5000);
+                                  "PRAGMA foreign_keys=ON;"
+                                  "PRAGMA wal_autocheckpoint=0;";
+    sqlite3_busy_handler(s->db, s_busy, s);
     int rc = sqlite3_exec(s->db, pragmas, NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         return s_fail(s, rc, "setup", why);
     }
+    sqlite3_wal_hook(s->db, s_wal_hook, s); /* after the pragma, which sets the hook too */
     sqlite3_stmt *st = NULL;
     rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
     int version =
@@ -357,15 +391,13 @@ vgb_store_open(vgb_store **out, const char *dir, vg_reason *why)
         err = vg_reason_set(why, VG_ERR_IO, "cannot open store %s: %s", s->path,
                             s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
     } else {
-        /* Until the store is known to be sound, closing it must not change it:
-         * no checkpoint of a WAL into a damaged database, no WAL deleted. */
+        /* Until the owner says the store is sound (vgb_store_mark_sound),
+         * closing it must not change it: no checkpoint of a WAL into a
+         * damaged database, no WAL deleted. */
         sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
         int persist = 1; /* the WAL file is never removed by the broker */
         sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
         err = s_setup(s, why);
-        if (err == VG_OK) {
-            sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, (int *)NULL);
-        }
     }
     if (err != VG_OK) {
         vgb_store_destroy(&s);
@@ -373,6 +405,24 @@ vgb_store_open(vgb_store **out, const char *dir, vg_reason *why)
     }
     *out = s;
     return VG_OK;
+}
+
+void
+vgb_store_mark_sound(vgb_store *s)
+{
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, (int *)NULL);
+}
+
+const char *
+vgb_store_path(const vgb_store *s)
+{
+    return s->path;
+}
+
+uint32_t
+vgb_store_wal_frames(const vgb_store *s)
+{
+    return s->wal_frames;
 }
 
 void

@@ -9,6 +9,15 @@
  * (agency, alert_seq) over pending rows, so the cost of finding work does not
  * grow with history, and nothing waits in RAM.
  *
+ * WAL checkpoints: SQLite's automatic checkpoint (which runs inside COMMIT,
+ * writing and syncing the database file while the loop waits) is off. A
+ * store is opened "unproven": nothing checkpoints it, not even closing it,
+ * until its owner has made every check of its own and calls
+ * vgb_store_mark_sound; from then on closing it checkpoints as SQLite does,
+ * and the broker runs checkpoints on a thread of its own (checkpointer.h)
+ * with a separate connection, fed by vgb_store_wal_frames. A store refused
+ * at start is never checkpointed, and the WAL file is never removed.
+ *
  * Never stores plaintext (the broker has none); stores the exact signed
  * envelope and receipt bytes. Nothing is ever deleted. Single-threaded: one
  * owner (the broker loop).
@@ -42,8 +51,24 @@ typedef enum vgb_rstate {
 vg_err vgb_store_open(vgb_store **out, const char *dir, vg_reason *why) VG_MUST_USE;
 
 /* Closes the database; NULL-safe; sets *store_p = NULL. An open transaction
- * is rolled back. */
+ * is rolled back. Checkpoints the WAL into the database file (when no other
+ * connection is open) only if the store was marked sound. */
 void vgb_store_destroy(vgb_store **store_p);
+
+/* The owner's checks passed (schema, quick_check, and the broker's own:
+ * audit history, high-water mark): from now on closing the store may
+ * checkpoint it. Until then a store refused at start is left exactly as it
+ * was found. Call it before starting anything else that checkpoints it. */
+void vgb_store_mark_sound(vgb_store *s);
+
+/* dir/vigil.db (borrowed), for a second connection to the same database. */
+const char *vgb_store_path(const vgb_store *s);
+
+/* Frames in the WAL after the last commit that wrote any (SQLite's WAL hook;
+ * 0 before the first). It drops when SQLite starts the WAL again from its
+ * beginning, which it does at the first write once a checkpoint has copied
+ * every frame. */
+uint32_t vgb_store_wal_frames(const vgb_store *s);
 
 /* The highest network document version this store has been served with
  * (0 for a new store), and raising it. A broker refuses to start on an older
@@ -51,7 +76,12 @@ void vgb_store_destroy(vgb_store **store_p);
 vg_err vgb_store_network_version(vgb_store *s, uint64_t *out) VG_MUST_USE;
 vg_err vgb_store_set_network_version(vgb_store *s, uint64_t version, vg_reason *why) VG_MUST_USE;
 
-/* BEGIN IMMEDIATE. */
+#define VGB_STORE_BUSY_MS 5000 /* longest wait for a lock another connection holds */
+
+/* BEGIN IMMEDIATE. Waits, in steps of 100 us (SQLite's own busy timeout
+ * sleeps 1, 2, 5, 10 ... ms), at most VGB_STORE_BUSY_MS while another
+ * connection holds the write lock: the checkpointer does, for the moment a
+ * RESTART checkpoint takes. */
 vg_err vgb_store_begin(vgb_store *s, vg_reason *why) VG_MUST_USE;
 /* COMMIT; on failure the transaction is rolled back and nothing of it stays.
  * VG_ERR_STORAGE_FULL when the disk is full, VG_ERR_IO otherwise. */

@@ -39,6 +39,8 @@ static const vg_cfg_key s_table[] = {
         100, 86400000, "sign an audit checkpoint this often while the log grows"),
     S_K("broker", "timers", VG_CFG_INT, timers, "4096", false, 8, 16777216,
         "deadline timers kept in memory; the rest wait in the store"),
+    S_K("broker", "wal_checkpoint_pages", VG_CFG_INT, wal_checkpoint_pages, "1000", false, 16,
+        1000000, "SQLite WAL pages committed between two checkpoints of the store"),
     S_K("network", "document", VG_CFG_PATH, document_path, "network.signed", false, 0, 0,
         "the signed network document"),
     S_K("network", "admin_key", VG_CFG_STRING, admin_key_hex, NULL, true, 0, 0,

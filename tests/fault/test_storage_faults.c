@@ -13,7 +13,18 @@
  * and fdatasync (or every pwrite64) fail with EIO, then detaches. A publish
  * sent meanwhile must never be confirmed, then or later; resent afterwards
  * it is ACCEPTED (not DUPLICATE: the failed batch left nothing behind); the
- * store passes PRAGMA integrity_check and keeps every alert confirmed.
+ * store passes PRAGMA integrity_check and keeps every alert confirmed. The
+ * broker also runs a WAL checkpointer thread (broker/checkpointer.h): the
+ * test checks that an error was injected into the loop thread itself (the
+ * commit path), not only into another thread.
+ *
+ * I/O errors in the checkpointer: strace attaches to that thread alone (its
+ * name is VGB_CKPT_THREAD_NAME) with a checkpoint threshold small enough
+ * that every publish or two asks for a checkpoint. Every publish meanwhile
+ * is still ACCEPTED (the loop is not touched), the failure is logged once
+ * (store.checkpoint result=failed), checkpoints recover after strace
+ * detaches, and after a restart the store passes integrity_check and
+ * `vigilctl audit verify` and holds and delivers every confirmed alert.
  */
 #define _XOPEN_SOURCE 700
 #define _DEFAULT_SOURCE
@@ -31,11 +42,13 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+#include <dirent.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
 
 #include "broker_harness.h"
+#include "checkpointer.h"
 #include "fault_util.h"
 #include "itest.h"
 #include "rawclient.h"
@@ -293,19 +306,27 @@ s_confirm_status(rc_client *raw, uint64_t req, int64_t ms)
     return status;
 }
 
-/* Attaches strace to the broker with fault injection; NULL-safe skip when
- * strace is missing or ptrace is not allowed. Returns strace's pid. */
+/* Attaches strace with fault injection to pid: with follow, to every
+ * thread of the process pid; without, to the one thread pid. Returns
+ * strace's pid, or 0 when strace is missing or ptrace is not allowed. */
 static pid_t
-s_attach_strace(bh_broker *b, const char *syscalls, const char *log)
+s_attach_strace(pid_t target, bool follow, const char *syscalls, const char *log)
 {
     if (access("/usr/bin/strace", X_OK) != 0) {
         return 0;
     }
     char pid[16], trace[128], inject[160];
-    snprintf(pid, sizeof pid, "%d", (int)b->pid);
+    snprintf(pid, sizeof pid, "%d", (int)target);
     snprintf(trace, sizeof trace, "trace=%s", syscalls);
     snprintf(inject, sizeof inject, "inject=%s:error=EIO", syscalls);
-    char *argv[] = {"/usr/bin/strace", "-f", "-p", pid, "-e", trace, "-e", inject, NULL};
+    char *argv[10];
+    size_t n = 0;
+    argv[n++] = "/usr/bin/strace";
+    if (follow) {
+        argv[n++] = "-f";
+    }
+    char *rest[] = {"-p", pid, "-e", trace, "-e", inject, NULL};
+    memcpy(&argv[n], rest, sizeof rest);
     pid_t tracer = fu_spawn(argv, log, NULL);
     for (int64_t end = bh_now_ms() + 5000; bh_now_ms() < end;) {
         uint8_t *text = NULL;
@@ -324,6 +345,28 @@ s_attach_strace(bh_broker *b, const char *syscalls, const char *log)
     }
     fu_kill(tracer);
     return 0;
+}
+
+/* True when strace (-f) injected an error into thread tid: its lines start
+ * with "[pid TID]" (the number padded) when it traces several threads, and
+ * carry no prefix when it traces one. */
+static bool
+s_injected_into(const char *trace, pid_t tid)
+{
+    for (const char *line = trace; line != NULL && *line != '\0';) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        char buf[512];
+        snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf ? len : sizeof buf - 1), line);
+        int who = 0;
+        bool mine =
+            sscanf(buf, "[pid %d]", &who) == 1 ? who == (int)tid : strncmp(buf, "[pid", 4) != 0;
+        if (mine && strstr(buf, "(INJECTED)") != NULL) {
+            return true;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    return false;
 }
 
 static void
@@ -348,7 +391,7 @@ s_io_error_case(void **state, const char *syscalls)
                          VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED);
     }
     char *slog = it_path(b->tmp, "strace.log");
-    pid_t tracer = s_attach_strace(b, syscalls, slog);
+    pid_t tracer = s_attach_strace(b->pid, true, syscalls, slog);
     if (tracer == 0) {
         printf("fault: SKIPPED io error test (%s): strace is missing or cannot attach here\n",
                syscalls);
@@ -365,17 +408,19 @@ s_io_error_case(void **state, const char *syscalls)
     vg_reason why = {{0}};
     assert_int_equal(vg_file_read(&trace, &trace_len, slog, 64 << 20, &why), VG_OK);
     bool injected = strstr((char *)trace, "(INJECTED)") != NULL;
+    bool into_loop = s_injected_into((char *)trace, b->pid); /* the loop is the main thread */
     free(trace);
     /* After it: no late confirm of the failed batch, nothing of it stored. */
     int late = s_confirm_status(raw, req, 1500);
     bool stored = bh_store_has_alert(b, ids[3]);
     int resend = s_confirm_status(raw, rc_publish(raw, env[3], len[3]), T_REPLY_MS);
     int next = s_confirm_status(raw, rc_publish(raw, env[4], len[4]), T_REPLY_MS);
-    printf("fault: io_error(%s): injected=%d during=%d late=%d stored_after=%d resend=%d "
-           "next=%d store.error=%zu batch.abort=%zu\n",
-           syscalls, injected, during, late, stored, resend, next,
+    printf("fault: io_error(%s): injected=%d into_loop=%d during=%d late=%d stored_after=%d "
+           "resend=%d next=%d store.error=%zu batch.abort=%zu\n",
+           syscalls, injected, into_loop, during, late, stored, resend, next,
            bh_log_count(b, "store.error", NULL), bh_log_count(b, "batch.abort", NULL));
     assert_true(injected);
+    assert_true(into_loop);
     assert_true(during != VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED &&
                 during != VIGIL__CONFIRM_STATUS__CONFIRM_DUPLICATE);
     assert_int_equal(late, -1);
@@ -415,6 +460,146 @@ test_write_error_batch_is_never_confirmed(void **state)
     s_io_error_case(state, "pwrite64");
 }
 
+/* ---- injected I/O errors in the checkpointer ---------------------------------- */
+
+#define T_CKPT_PAGES "wal_checkpoint_pages=16"
+#define T_CKPT_BEFORE 5  /* publishes before strace attaches */
+#define T_CKPT_DURING 30 /* publishes while every checkpoint fails */
+#define T_CKPT_AFTER 30  /* publishes after it detaches */
+#define T_CKPT_TOTAL (T_CKPT_BEFORE + T_CKPT_DURING + T_CKPT_AFTER)
+#define T_RECOVER_MS 10000
+
+/* The thread of process pid whose name is `name`, or 0. */
+static pid_t
+s_thread(pid_t pid, const char *name)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(dir);
+    pid_t found = 0;
+    for (struct dirent *e; d != NULL && found == 0 && (e = readdir(d)) != NULL;) {
+        char path[384], comm[64] = "";
+        snprintf(path, sizeof path, "%s/%s/comm", dir, e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f != NULL && fgets(comm, sizeof comm, f) != NULL) {
+            comm[strcspn(comm, "\n")] = '\0';
+            found = strcmp(comm, name) == 0 ? (pid_t)atoi(e->d_name) : 0;
+        }
+        if (f != NULL) {
+            fclose(f);
+        }
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    return found;
+}
+
+/* Publishes alerts [from, to) of env one at a time; each must be ACCEPTED. */
+static void
+s_publish_range(rc_client *raw, uint8_t **env, const size_t *len, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++) {
+        int status = s_confirm_status(raw, rc_publish(raw, env[i], len[i]), T_REPLY_MS);
+        if (status != VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED) {
+            fail_msg("publish %zu: status %d, not ACCEPTED", i + 1, status);
+        }
+    }
+}
+
+static void
+s_ckpt_io_error_case(void **state, const char *syscalls)
+{
+    s_state *st = *state;
+    int64_t t0 = bh_now_ms();
+    const char *conf[] = {T_CKPT_PAGES, NULL};
+    st->b = bh_new(conf);
+    bh_broker *b = st->b;
+    bh_start(b);
+    vga_identity *police = bh_identity(b, "police");
+    char *conf_path = bh_agent_conf(b, "police");
+    rc_client *raw = rc_new_agency(conf_path);
+    uint8_t *env[T_CKPT_TOTAL];
+    size_t len[T_CKPT_TOTAL];
+    uint8_t id[VG_ALERT_ID_LEN];
+    for (size_t i = 0; i < T_CKPT_TOTAL; i++) {
+        env[i] = s_seal_seq(b, police, i + 1, &len[i], id);
+    }
+    s_publish_range(raw, env, len, 0, T_CKPT_BEFORE);
+    pid_t tid = s_thread(b->pid, VGB_CKPT_THREAD_NAME);
+    assert_true(tid > 0);
+    char *slog = it_path(b->tmp, "strace-ckpt.log");
+    pid_t tracer = s_attach_strace(tid, false, syscalls, slog);
+    if (tracer == 0) {
+        printf("fault: SKIPPED checkpointer io error test (%s): strace is missing or cannot "
+               "attach here\n",
+               syscalls);
+        bh_pass(b);
+        skip();
+    }
+    /* While every checkpoint fails, the loop confirms as ever. */
+    s_publish_range(raw, env, len, T_CKPT_BEFORE, T_CKPT_BEFORE + T_CKPT_DURING);
+    kill(tracer, SIGINT);
+    assert_true(fu_wait(tracer, 10000) != -1);
+    uint8_t *trace = NULL;
+    size_t trace_len = 0;
+    vg_reason why = {{0}};
+    assert_int_equal(vg_file_read(&trace, &trace_len, slog, 64 << 20, &why), VG_OK);
+    bool injected = strstr((char *)trace, "(INJECTED)") != NULL;
+    free(trace);
+    size_t failed = bh_log_count(b, "store.checkpoint", "result=failed");
+    /* Afterwards checkpoints work again. */
+    s_publish_range(raw, env, len, T_CKPT_BEFORE + T_CKPT_DURING, T_CKPT_TOTAL);
+    int64_t end = bh_now_ms() + T_RECOVER_MS;
+    while (bh_log_count(b, "store.checkpoint", "result=recovered") == 0 && bh_now_ms() < end) {
+        bh_sleep_ms(50);
+    }
+    size_t recovered = bh_log_count(b, "store.checkpoint", "result=recovered");
+    size_t aborted = bh_log_count(b, "batch.abort", NULL);
+    printf("fault: ckpt_io_error(%s): injected=%d failed_lines=%zu recovered_lines=%zu "
+           "batch.abort=%zu\n",
+           syscalls, injected, failed, recovered, aborted);
+    assert_true(injected);
+    assert_int_equal(failed, 1); /* one line for the whole run of failures */
+    assert_int_equal(recovered, 1);
+    assert_int_equal(aborted, 0);
+
+    /* Restart: sound store, every alert there and delivered, the log verifies. */
+    bh_stop(b);
+    assert_string_equal(s_integrity(b), "ok");
+    bh_start(b);
+    assert_int_equal(bh_store_count_alerts(b), T_CKPT_TOTAL);
+    vga_agent *rx = bh_agent_open(b, "licensing", true);
+    assert_int_equal(s_receive_all(rx, 2000), T_CKPT_TOTAL);
+    vga_agent_destroy(&rx);
+    it_run r;
+    it_vigilctl(&r, "audit", "verify", "-c", b->conf);
+    it_assert_ok(&r);
+    it_run_fini(&r);
+    printf("fault: ckpt_io_error(%s): wall=%lld ms\n", syscalls, (long long)(bh_now_ms() - t0));
+    for (size_t i = 0; i < T_CKPT_TOTAL; i++) {
+        free(env[i]);
+    }
+    free(slog);
+    rc_destroy(&raw);
+    free(conf_path);
+    vga_identity_destroy(&police);
+    bh_stop(b);
+    bh_pass(b);
+}
+
+static void
+test_checkpointer_fsync_error_loses_nothing(void **state)
+{
+    s_ckpt_io_error_case(state, "fsync,fdatasync");
+}
+
+static void
+test_checkpointer_write_error_loses_nothing(void **state)
+{
+    s_ckpt_io_error_case(state, "pwrite64");
+}
+
 int
 main(void)
 {
@@ -424,6 +609,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_fsync_error_batch_is_never_confirmed, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_write_error_batch_is_never_confirmed, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_checkpointer_fsync_error_loses_nothing, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_checkpointer_write_error_loses_nothing, s_setup,
                                         s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -233,6 +233,7 @@ s_store(vg_envelope *const *envs, size_t n, const uint8_t *receipt, size_t recei
     s_check(vgb_store_commit(s, &why), &why, "commit");
     vg_receipt_destroy(&r);
     vg_strlist_fini(&required);
+    vgb_store_mark_sound(s); /* so that closing it checkpoints the WAL into the database */
     vgb_store_destroy(&s);
     d = s_file(db, &db_len);
     s_seed("store", "closed", 0, d, db_len);

@@ -19,6 +19,7 @@
  *     checkpoint_interval = 10s     ; ... or this often when the log grew
  *     timers = 4096                 ; deadline timers held in memory (>= 8); the rest wait
  *                                   ; in the store and are loaded as they come due
+ *     wal_checkpoint_pages = 1000   ; SQLite WAL frames (pages) between store checkpoints
  *     [network]
  *     document = network.signed
  *     admin_key = <64 hex>
@@ -48,6 +49,7 @@ typedef struct vg_broker_config {
     int64_t checkpoint_leaves;        /* audit checkpoint at least every N leaves */
     uint64_t checkpoint_interval_ms;  /* ... or this often when the log grew */
     int64_t timers;                   /* deadline timers held in memory */
+    int64_t wal_checkpoint_pages;     /* WAL frames committed between store checkpoints */
     char *document_path;              /* signed network document, resolved */
     char *admin_key_hex;              /* pinned admin key as written */
     uint8_t admin_pk[VG_SIGN_PK_LEN]; /* admin_key decoded */
