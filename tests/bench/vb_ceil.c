@@ -284,6 +284,8 @@ vb_ceil_router(int fanout, size_t frame_bytes, size_t n, int64_t ms)
     zmq_close(r);
     zmq_ctx_term(ctx);
     if (h.acks < n * (size_t)h.fanout || h.t_last <= h.t_first) {
+        fprintf(stderr, "vb_ceil_router: %zu of %zu acks within %lld ms; no figure\n", h.acks,
+                n * (size_t)h.fanout, (long long)ms);
         return 0;
     }
     return (double)n * 1e9 / (double)(h.t_last - h.t_first);
