@@ -266,7 +266,7 @@ s_text_seeds(void)
     }
     free(path);
     static const char conf[] =
-        "; broker.conf as vigilctl init writes it, every key set\n"
+        "; broker.conf with every key set\n"
         "[broker]\n"
         "bind = tcp://127.0.0.1:7600\n"
         "keys = broker.key\n"
@@ -277,6 +277,11 @@ s_text_seeds(void)
         "redeliver = 5s\n"
         "redeliver_max = 5m\n"
         "batch = 256\n"
+        "offline_alarm = 5m\n"
+        "checkpoint_leaves = 256\n"
+        "checkpoint_interval = 10s\n"
+        "timers = 4096\n"
+        "wal_checkpoint_pages = 1000\n"
         "[network]\n"
         "document = network.signed\n"
         "admin_key = 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
