@@ -714,6 +714,9 @@ s_finish_batch(vgb_broker *b)
     bool committed = true;
     vg_reason why = {{0}};
     vg_err rc = VG_OK;
+    if (b->n_runs > 0 && !vgb_txn(b)) { /* events wait to be written: never drop them */
+        b->batch_failed = true;
+    }
     if (b->batch_failed) { /* a state change without its audit leaf must not commit */
         vgb_store_rollback(b->store);
         committed = false;
