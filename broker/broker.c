@@ -622,7 +622,7 @@ s_recv_one(vgb_broker *b, vgb_inmsg *m)
     m->user = m->ok ? zmq_msg_gets(&m->payload, "User-Id") : NULL;
     m->ok = m->ok && m->user != NULL && zmq_msg_size(&m->rid) <= VGB_RID_MAX;
     m->cf = NULL;
-    m->job = SIZE_MAX;
+    m->job = NULL;
     return true;
 }
 
@@ -642,8 +642,7 @@ s_handle_one(vgb_broker *b, vgb_inmsg *m)
             vgb_reply_error(b, &from, VIGIL__REJECT_CODE__REJECT_MALFORMED,
                             "send exactly one frame per message");
         } else {
-            s_dispatch_frame(b, &from, m->cf, data, len,
-                             m->job != SIZE_MAX ? &b->jobs[m->job] : NULL);
+            s_dispatch_frame(b, &from, m->cf, data, len, m->job);
             m->cf = NULL;
         }
     }
@@ -654,28 +653,24 @@ s_handle_one(vgb_broker *b, vgb_inmsg *m)
     zmq_msg_close(&m->rid);
 }
 
-/* Takes up to cfg->batch waiting messages, checks their envelopes'
- * signatures on both threads (vgb_verifier), then handles them in order. */
+/* Takes up to cfg->batch waiting messages into x and lists their
+ * envelopes' checks (not yet done). */
 static void
-s_recv_batch(vgb_broker *b)
+s_take_batch(vgb_broker *b, vgb_batch *x)
 {
-    size_t n = 0, n_jobs = 0;
-    while (n < (size_t)b->cfg->batch && s_recv_one(b, &b->in[n])) {
-        vgb_inmsg *m = &b->in[n++];
+    x->n = x->n_jobs = 0;
+    while (x->n < (size_t)b->cfg->batch && s_recv_one(b, &x->in[x->n])) {
+        vgb_inmsg *m = &x->in[x->n++];
         if (!m->ok || m->extra) {
             continue;
         }
         m->cf =
             vigil__client_frame__unpack(NULL, zmq_msg_size(&m->payload), zmq_msg_data(&m->payload));
         if (m->cf != NULL && m->cf->kind_case == VIGIL__CLIENT_FRAME__KIND_PUBLISH) {
-            m->job = n_jobs;
-            b->jobs[n_jobs++] = (vgb_verify_job){.bytes = m->cf->publish->signed_envelope.data,
-                                                 .len = m->cf->publish->signed_envelope.len};
+            m->job = &x->jobs[x->n_jobs];
+            x->jobs[x->n_jobs++] = (vgb_verify_job){.bytes = m->cf->publish->signed_envelope.data,
+                                                    .len = m->cf->publish->signed_envelope.len};
         }
-    }
-    vgb_verifier_run(b->verifier, b->doc, b->jobs, n_jobs);
-    for (size_t i = 0; i < n; i++) {
-        s_handle_one(b, &b->in[i]);
     }
 }
 
@@ -762,6 +757,46 @@ s_finish_batch(vgb_broker *b)
     }
 }
 
+/* Handles a batch whose checks are done, in order, and commits it. */
+static void
+s_handle_batch(vgb_broker *b, vgb_batch *x)
+{
+    for (size_t i = 0; i < x->n; i++) {
+        s_handle_one(b, &x->in[i]);
+    }
+    x->n = x->n_jobs = 0;
+    s_finish_batch(b);
+}
+
+/* Takes what the socket holds and handles it. A full batch means more is
+ * waiting: its checks then go to the verifier's thread alone while the loop
+ * handles the batch before it (pending), and it is handled on the next pass.
+ * Anything less is checked on both threads and handled at once, so a quiet
+ * broker adds no wait. Messages are handled in the order they came. */
+static void
+s_serve(vgb_broker *b)
+{
+    int xi = b->pending >= 0 ? 1 - b->pending : 0;
+    vgb_batch *x = &b->batches[xi];
+    vgb_batch *p = b->pending >= 0 ? &b->batches[b->pending] : NULL;
+    s_take_batch(b, x);
+    vgb_verifier_wait(b->verifier); /* p's checks, started on the last pass */
+    if (x->n == (size_t)b->cfg->batch && b->verifier != NULL) {
+        vgb_verifier_start(b->verifier, b->doc, x->jobs, x->n_jobs);
+        if (p != NULL) {
+            s_handle_batch(b, p);
+        }
+        b->pending = xi;
+        return;
+    }
+    if (p != NULL) {
+        s_handle_batch(b, p);
+    }
+    vgb_verifier_run(b->verifier, b->doc, x->jobs, x->n_jobs);
+    s_handle_batch(b, x);
+    b->pending = -1;
+}
+
 void
 vgb_broker_handle_frame(vgb_broker *b, const char *agency, const uint8_t *rid, size_t rid_len,
                         const uint8_t *data, size_t len)
@@ -790,7 +825,7 @@ vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop)
         timeout = checkpoint >= 0 && checkpoint < timeout ? checkpoint : timeout;
         zmq_pollitem_t items[] = {{b->router, 0, ZMQ_POLLIN, 0},
                                   {vgb_zap_socket(b->zap), 0, ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, 2, timeout);
+        int n = zmq_poll(items, 2, b->pending >= 0 ? 0 : timeout);
         if (n < 0) {
             if (zmq_errno() == EINTR) {
                 continue;
@@ -801,10 +836,14 @@ vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop)
         if (items[1].revents & ZMQ_POLLIN) {
             vgb_zap_handle(b->zap);
         }
-        if (items[0].revents & ZMQ_POLLIN) {
-            s_recv_batch(b);
-            s_finish_batch(b);
+        if ((items[0].revents & ZMQ_POLLIN) || b->pending >= 0) {
+            s_serve(b);
         }
+    }
+    if (b->pending >= 0) { /* taken from the socket: handled before stopping */
+        vgb_verifier_wait(b->verifier);
+        s_handle_batch(b, &b->batches[b->pending]);
+        b->pending = -1;
     }
     vg_log(VG_LOG_INFO, "broker", "broker.stop", "endpoint=%s", b->endpoint);
     return VG_OK;
@@ -848,10 +887,13 @@ s_load_identity(vgb_broker *b, vg_reason *why)
             return VG_ERR_NOMEM;
         }
     }
-    b->in = calloc((size_t)b->cfg->batch, sizeof *b->in);
-    b->jobs = calloc((size_t)b->cfg->batch, sizeof *b->jobs);
-    if (b->in == NULL || b->jobs == NULL) {
-        return VG_ERR_NOMEM;
+    b->pending = -1;
+    for (int i = 0; i < 2; i++) {
+        b->batches[i].in = calloc((size_t)b->cfg->batch, sizeof *b->batches[i].in);
+        b->batches[i].jobs = calloc((size_t)b->cfg->batch, sizeof *b->batches[i].jobs);
+        if (b->batches[i].in == NULL || b->batches[i].jobs == NULL) {
+            return VG_ERR_NOMEM;
+        }
     }
     if (vgb_verifier_new(&b->verifier, b->doc) != VG_OK) { /* then the loop checks them all */
         vg_log(VG_LOG_WARN, "broker", "verifier.unavailable", "detail=one_thread");
@@ -991,9 +1033,23 @@ vgb_broker_destroy(vgb_broker **b_p)
     if (b->router != NULL) {
         zmq_close(b->router);
     }
+    vgb_verifier_wait(b->verifier);
     vgb_verifier_destroy(&b->verifier);
-    free(b->in);
-    free(b->jobs);
+    for (int i = 0; i < 2; i++) {
+        vgb_batch *x = &b->batches[i];
+        for (size_t j = 0; i == b->pending && j < x->n; j++) { /* taken, never handled */
+            if (x->in[j].job != NULL) {
+                vg_envelope_destroy(&x->in[j].job->env);
+            }
+            if (x->in[j].cf != NULL) {
+                vigil__client_frame__free_unpacked(x->in[j].cf, NULL);
+            }
+            zmq_msg_close(&x->in[j].payload);
+            zmq_msg_close(&x->in[j].rid);
+        }
+        free(x->in);
+        free(x->jobs);
+    }
     vgb_zap_destroy(&b->zap);
     vgb_ckpt_destroy(&b->ckpt); /* before the store's connection closes, and the context */
     if (b->ctx != NULL) {

@@ -119,8 +119,15 @@ typedef struct vgb_inmsg {
     bool extra;             /* came with more than one frame */
     const char *user;       /* ZAP User-Id (in payload's metadata) */
     Vigil__ClientFrame *cf; /* unpacked, or NULL */
-    size_t job;             /* its envelope's check in jobs[], or SIZE_MAX */
+    vgb_verify_job *job;    /* its envelope's check, or NULL */
 } vgb_inmsg;
+
+/* Messages taken from the socket together, and their envelopes' checks. */
+typedef struct vgb_batch {
+    vgb_inmsg *in;        /* cfg->batch slots */
+    vgb_verify_job *jobs; /* cfg->batch slots */
+    size_t n, n_jobs;     /* used */
+} vgb_batch;
 
 /* A reply waiting for the batch's commit. */
 typedef struct vgb_reply {
@@ -166,8 +173,9 @@ struct vgb_broker {
     vgb_event_run *runs; /* this batch's events, for the store */
     size_t n_runs, cap_runs;
     vgb_alert_hint *hints;         /* VGB_HINTS slots; NULL when more than 64 agencies */
-    vgb_inmsg *in;                 /* cfg->batch messages being handled */
-    vgb_verify_job *jobs;          /* their envelopes' checks */
+    vgb_batch batches[2];          /* messages taken from the socket, two so that one is
+                                      checked (verifier) while the other is handled */
+    int pending;                   /* the batch whose checks were started, or -1 */
     vgb_verifier *verifier;        /* the second thread for those, or NULL */
     vgb_frame_slot *frames;        /* VGB_FRAMES slots, or NULL */
     int64_t next_alarm_check_mono; /* offline alarms are checked once a second */

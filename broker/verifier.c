@@ -23,6 +23,7 @@ struct vgb_verifier {
     size_t n;                /* its size */
     uint64_t run;            /* runs started */
     bool stop;               /* the worker is to exit */
+    bool started;            /* a run from vgb_verifier_start not yet waited for */
     _Atomic uint64_t ticket; /* run << 32 | the next job to take */
     atomic_size_t finished;  /* jobs of the current run done */
 };
@@ -114,13 +115,10 @@ vgb_verifier_new(vgb_verifier **out, const vg_netdoc *doc)
     return VG_OK;
 }
 
-void
-vgb_verifier_run(vgb_verifier *v, const vg_netdoc *doc, vgb_verify_job *jobs, size_t n)
+/* Publishes a new run to the worker. */
+static uint64_t
+s_publish_run(vgb_verifier *v, const vg_netdoc *doc, vgb_verify_job *jobs, size_t n)
 {
-    if (v == NULL || n < S_MIN_SHARED) {
-        s_inline(doc, jobs, n);
-        return;
-    }
     pthread_mutex_lock(&v->lock);
     v->doc = doc;
     v->jobs = jobs;
@@ -130,13 +128,51 @@ vgb_verifier_run(vgb_verifier *v, const vg_netdoc *doc, vgb_verify_job *jobs, si
     atomic_store(&v->ticket, (run & 0xffffffffu) << 32);
     pthread_cond_signal(&v->work);
     pthread_mutex_unlock(&v->lock);
-    s_take(v, run, doc, jobs, n);
-    /* Only a job the worker has taken can still be running: wait for that one. */
+    return run;
+}
+
+/* Waits until every job of the current run (n of them) is done. */
+static void
+s_wait_all(vgb_verifier *v, size_t n)
+{
     pthread_mutex_lock(&v->lock);
     while (atomic_load(&v->finished) < n) {
         pthread_cond_wait(&v->done, &v->lock);
     }
     pthread_mutex_unlock(&v->lock);
+}
+
+void
+vgb_verifier_run(vgb_verifier *v, const vg_netdoc *doc, vgb_verify_job *jobs, size_t n)
+{
+    if (v == NULL || n < S_MIN_SHARED) {
+        s_inline(doc, jobs, n);
+        return;
+    }
+    uint64_t run = s_publish_run(v, doc, jobs, n);
+    s_take(v, run, doc, jobs, n);
+    /* Only a job the worker has taken can still be running: wait for that one. */
+    s_wait_all(v, n);
+}
+
+void
+vgb_verifier_start(vgb_verifier *v, const vg_netdoc *doc, vgb_verify_job *jobs, size_t n)
+{
+    if (v == NULL || n == 0) {
+        s_inline(doc, jobs, n);
+        return;
+    }
+    (void)s_publish_run(v, doc, jobs, n);
+    v->started = true;
+}
+
+void
+vgb_verifier_wait(vgb_verifier *v)
+{
+    if (v != NULL && v->started) {
+        s_wait_all(v, v->n); /* n is only written by this (the loop's) thread */
+        v->started = false;
+    }
 }
 
 void

@@ -7,8 +7,8 @@
  * Owns: the worker thread (joined by vgb_verifier_destroy).
  * Never does: it does not touch the store or any socket; it only calls
  * vg_envelope_verify, which reads the network document and nothing else.
- * Thread rules: vgb_verifier_run is called by one thread (the loop) at a
- * time; the document must not change while a run is in progress.
+ * Thread rules: vgb_verifier_run, _start and _wait are called by one thread
+ * (the loop); the document must not change while a run is in progress.
  */
 #ifndef VIGIL_BROKER_VERIFIER_H
 #define VIGIL_BROKER_VERIFIER_H
@@ -40,6 +40,15 @@ vg_err vgb_verifier_new(vgb_verifier **out, const vg_netdoc *doc) VG_MUST_USE;
  * takes jobs too, so a small batch never waits for the worker to wake. v may
  * be NULL (everything on the caller's thread). */
 void vgb_verifier_run(vgb_verifier *v, const vg_netdoc *doc, vgb_verify_job *jobs, size_t n);
+
+/* Starts checking jobs[0..n) on the worker alone and returns at once, so
+ * the caller can do other work meanwhile; vgb_verifier_wait returns when
+ * they are done. One run at a time: wait before the next start or run. v
+ * NULL: they are checked here and now. */
+void vgb_verifier_start(vgb_verifier *v, const vg_netdoc *doc, vgb_verify_job *jobs, size_t n);
+
+/* Waits for the run vgb_verifier_start began (returns at once if none). */
+void vgb_verifier_wait(vgb_verifier *v);
 
 /* Stops and joins the worker; NULL-safe. */
 void vgb_verifier_destroy(vgb_verifier **v);

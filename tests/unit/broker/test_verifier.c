@@ -1,5 +1,6 @@
 /* test_verifier.c — the broker's shared signature checks (broker/verifier.h)
- * give, for every job, exactly what vg_envelope_verify gives on one thread:
+ * give, for every job, exactly what vg_envelope_verify gives on one thread
+ * (shared runs, and runs started on the worker alone and waited for later):
  * mixed good and damaged envelopes, batches of every size around the
  * threshold, many runs back to back (so a late worker meets a new run). */
 #include <setjmp.h>
@@ -49,7 +50,13 @@ same_results_as_one_thread(void **state)
         for (size_t i = 0; i < n; i++) {
             jobs[i] = (vgb_verify_job){.bytes = env[first + i], .len = len[first + i]};
         }
-        vgb_verifier_run(run % 11 == 0 ? NULL : v, net->doc, jobs, n);
+        if (run % 3 == 2) { /* on the worker alone, the caller waiting later */
+            vgb_verifier_start(run % 11 == 0 ? NULL : v, net->doc, jobs, n);
+            vgb_verifier_wait(run % 11 == 0 ? NULL : v);
+            vgb_verifier_wait(v); /* a second wait returns at once */
+        } else {
+            vgb_verifier_run(run % 11 == 0 ? NULL : v, net->doc, jobs, n);
+        }
         for (size_t i = 0; i < n; i++) {
             assert_int_equal(jobs[i].rc, want[first + i]);
             assert_int_equal(jobs[i].env != NULL, want[first + i] == VG_OK);
