@@ -895,7 +895,7 @@ s_load_identity(vgb_broker *b, vg_reason *why)
             return VG_ERR_NOMEM;
         }
     }
-    if (vgb_verifier_new(&b->verifier, b->doc) != VG_OK) { /* then the loop checks them all */
+    if (vgb_verifier_new(&b->verifier) != VG_OK) { /* then the loop checks them all */
         vg_log(VG_LOG_WARN, "broker", "verifier.unavailable", "detail=one_thread");
     }
     return VG_OK;

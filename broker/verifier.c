@@ -84,14 +84,13 @@ s_worker(void *arg)
 }
 
 vg_err
-vgb_verifier_new(vgb_verifier **out, const vg_netdoc *doc)
+vgb_verifier_new(vgb_verifier **out)
 {
     *out = NULL;
     vgb_verifier *v = calloc(1, sizeof *v);
     if (v == NULL) {
         return VG_ERR_NOMEM;
     }
-    v->doc = doc;
     atomic_init(&v->ticket, 0);
     atomic_init(&v->finished, 0);
     if (pthread_mutex_init(&v->lock, NULL) != 0) {

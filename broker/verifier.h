@@ -34,7 +34,7 @@ typedef struct vgb_verifier vgb_verifier;
 
 /* Starts the worker. VG_ERR_NOMEM, or VG_ERR_INTERNAL when no thread can be
  * made (then the caller checks on its own thread: vgb_verifier_run on NULL). */
-vg_err vgb_verifier_new(vgb_verifier **out, const vg_netdoc *doc) VG_MUST_USE;
+vg_err vgb_verifier_new(vgb_verifier **out) VG_MUST_USE;
 
 /* Checks jobs[0..n) and returns when every one is done: the caller's thread
  * takes jobs too, so a small batch never waits for the worker to wake. v may

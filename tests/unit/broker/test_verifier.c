@@ -40,7 +40,7 @@ same_results_as_one_thread(void **state)
         vg_envelope_destroy(&e);
     }
     vgb_verifier *v = NULL;
-    assert_int_equal(vgb_verifier_new(&v, net->doc), VG_OK);
+    assert_int_equal(vgb_verifier_new(&v), VG_OK);
     vgb_verify_job jobs[N_ENVELOPES];
     size_t good = 0;
     for (size_t run = 0; run < N_RUNS; run++) {
