@@ -39,6 +39,8 @@ static const s_err_info s_errs[] = {
     [VG_ERR_CRYPTO] = {"crypto", "cryptographic library failure"},
     [VG_ERR_INTERNAL] = {"internal", "internal error"},
     [VG_ERR_DUPLICATE] = {"duplicate", "already done"},
+    [VG_ERR_RATE_LIMITED] = {"rate_limited", "too many requests: slow down"},
+    [VG_ERR_QUOTA_EXCEEDED] = {"quota_exceeded", "storage quota used up"},
 };
 
 static const s_err_info *

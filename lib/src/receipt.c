@@ -1,4 +1,5 @@
-/* receipt.c — signed DELIVERED / ACKNOWLEDGED / IN_PROGRESS / DECLINED receipts. */
+/* receipt.c — signed DELIVERED / ACKNOWLEDGED / IN_PROGRESS / DECLINED /
+ * UNOPENABLE receipts. */
 #include "vigil/receipt.h"
 
 #include <stdlib.h>
@@ -25,11 +26,20 @@ s_len(const char *s)
 
 /* The rules both signing and verifying enforce. */
 static vg_err
-s_check_rules(vg_receipt_kind kind, size_t n_items, size_t officer_len, size_t note_len,
-              size_t reason_len, vg_err err, vg_reason *why)
+s_check_rules(vg_receipt_kind kind, vg_open_failure failure, size_t n_items, size_t officer_len,
+              size_t note_len, size_t reason_len, vg_err err, vg_reason *why)
 {
-    if (kind < VG_RECEIPT_DELIVERED || kind > VG_RECEIPT_DECLINED) {
+    if (kind < VG_RECEIPT_DELIVERED || kind > VG_RECEIPT_UNOPENABLE) {
         return vg_reason_set(why, err, "receipt kind is invalid");
+    }
+    if (kind == VG_RECEIPT_UNOPENABLE &&
+        (failure < VG_OPEN_BAD_KEY || failure > VG_OPEN_STALE_DOCUMENT)) {
+        return vg_reason_set(why, err,
+                             "an unopenable receipt must say why: bad_key, bad_commitment, "
+                             "undecryptable or stale_document");
+    }
+    if (kind != VG_RECEIPT_UNOPENABLE && failure != VG_OPEN_UNSPECIFIED) {
+        return vg_reason_set(why, err, "only an unopenable receipt carries a failure code");
     }
     if (n_items == 0 || n_items > VG_RECEIPT_ITEMS_MAX) {
         return vg_reason_set(why, err, "a receipt names 1 to %d alerts", VG_RECEIPT_ITEMS_MAX);
@@ -60,8 +70,8 @@ vg_receipt_sign(uint8_t **out, size_t *out_len, const vg_receipt_spec *spec, con
     if (spec->agency == NULL || !vg_agency_id_is_valid(spec->agency)) {
         return vg_reason_set(why, VG_ERR_INVALID, "a receipt needs the agency that signs it");
     }
-    vg_err rc = s_check_rules(spec->kind, spec->n_items, s_len(spec->officer), s_len(spec->note),
-                              s_len(spec->reason), VG_ERR_INVALID, why);
+    vg_err rc = s_check_rules(spec->kind, spec->failure, spec->n_items, s_len(spec->officer),
+                              s_len(spec->note), s_len(spec->reason), VG_ERR_INVALID, why);
     if (rc != VG_OK) {
         return rc;
     }
@@ -91,6 +101,7 @@ vg_receipt_sign(uint8_t **out, size_t *out_len, const vg_receipt_spec *spec, con
     body.note = spec->note ? (char *)spec->note : empty;
     body.reason = spec->reason ? (char *)spec->reason : empty;
     body.network_version = spec->network_version;
+    body.failure = (Vigil__OpenFailure)spec->failure;
     size_t blen = vigil__receipt_body__get_packed_size(&body);
     bbuf = malloc(blen);
     if (bbuf == NULL) {
@@ -129,8 +140,9 @@ static vg_err
 s_check_body(vg_receipt *r, vg_reason *why)
 {
     const Vigil__ReceiptBody *b = r->body;
-    vg_err rc = s_check_rules((vg_receipt_kind)b->kind, b->n_items, strlen(b->officer),
-                              strlen(b->note), strlen(b->reason), VG_ERR_MALFORMED, why);
+    vg_err rc = s_check_rules((vg_receipt_kind)b->kind, (vg_open_failure)b->failure, b->n_items,
+                              strlen(b->officer), strlen(b->note), strlen(b->reason),
+                              VG_ERR_MALFORMED, why);
     if (rc != VG_OK) {
         return rc;
     }
@@ -266,6 +278,12 @@ uint64_t
 vg_receipt_network_version(const vg_receipt *r)
 {
     return r->body->network_version;
+}
+
+vg_open_failure
+vg_receipt_failure(const vg_receipt *r)
+{
+    return (vg_open_failure)r->body->failure;
 }
 
 const uint8_t *

@@ -16,8 +16,10 @@ _Static_assert((int)VG_MSG_ERROR == (int)VIGIL__MSG_TYPE__MSG_TYPE_ERROR, "msg t
 _Static_assert((int)VG_SEV_CRITICAL == (int)VIGIL__SEVERITY__SEVERITY_CRITICAL, "severity");
 _Static_assert((int)VG_URG_IMMEDIATE == (int)VIGIL__URGENCY__URGENCY_IMMEDIATE, "urgency");
 _Static_assert((int)VG_CERT_OBSERVED == (int)VIGIL__CERTAINTY__CERTAINTY_OBSERVED, "certainty");
-_Static_assert((int)VG_RECEIPT_DECLINED == (int)VIGIL__RECEIPT_KIND__RECEIPT_DECLINED,
+_Static_assert((int)VG_RECEIPT_UNOPENABLE == (int)VIGIL__RECEIPT_KIND__RECEIPT_UNOPENABLE,
                "receipt kind");
+_Static_assert((int)VG_OPEN_STALE_DOCUMENT == (int)VIGIL__OPEN_FAILURE__OPEN_FAILURE_STALE_DOCUMENT,
+               "open failure");
 
 static const char *const s_status[] = {"unspecified", "actual", "exercise",
                                        "test",        "system", "draft"};
@@ -28,8 +30,10 @@ static const char *const s_urgency[] = {"unspecified", "unknown",  "past",
                                         "future",      "expected", "immediate"};
 static const char *const s_certainty[] = {"unspecified", "unknown", "unlikely",
                                           "possible",    "likely",  "observed"};
-static const char *const s_receipt[] = {"unspecified", "delivered", "acknowledged", "in_progress",
-                                        "declined"};
+static const char *const s_receipt[] = {"unspecified", "delivered", "acknowledged",
+                                        "in_progress", "declined",  "unopenable"};
+static const char *const s_open_failure[] = {"unspecified", "bad_key", "bad_commitment",
+                                             "undecryptable", "stale_document"};
 
 #define S_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -91,6 +95,28 @@ vg_receipt_kind_name(vg_receipt_kind v)
     return s_name(s_receipt, S_COUNT(s_receipt), (int)v);
 }
 
+const char *
+vg_open_failure_name(vg_open_failure v)
+{
+    return s_name(s_open_failure, S_COUNT(s_open_failure), (int)v);
+}
+
+vg_open_failure
+vg_open_failure_of(vg_err err, uint64_t sealed_version, uint64_t held_version)
+{
+    switch (err) {
+    case VG_ERR_UNSEAL:
+        return sealed_version < held_version ? VG_OPEN_STALE_DOCUMENT : VG_OPEN_BAD_KEY;
+    case VG_ERR_COMMITMENT:
+        return VG_OPEN_BAD_COMMITMENT;
+    case VG_ERR_DECRYPT:
+    case VG_ERR_MALFORMED:
+        return VG_OPEN_UNDECRYPTABLE;
+    default:
+        return VG_OPEN_UNSPECIFIED;
+    }
+}
+
 void
 vg_hash(uint8_t out[VG_HASH_LEN], const uint8_t *data, size_t len)
 {
@@ -131,17 +157,17 @@ static const vg_err s_reject_errs[] = {
     VG_ERR_STALE_VERSION,      /* REJECT_STALE_NETWORK */
     VG_ERR_INTERNAL,           /* REJECT_INTERNAL */
     VG_ERR_NOT_FOUND,          /* REJECT_NOT_FOUND */
+    VG_ERR_RATE_LIMITED,       /* REJECT_RATE_LIMITED */
+    VG_ERR_QUOTA_EXCEEDED,     /* REJECT_QUOTA_EXCEEDED */
+    VG_ERR_REVOKED,            /* REJECT_REVOKED */
 };
 
 #define S_N_REJECT ((int)S_COUNT(s_reject_errs))
-_Static_assert(S_COUNT(s_reject_errs) == VIGIL__REJECT_CODE__REJECT_NOT_FOUND + 1, "reject codes");
+_Static_assert(S_COUNT(s_reject_errs) == VIGIL__REJECT_CODE__REJECT_REVOKED + 1, "reject codes");
 
 int
 vg_reject_code(vg_err err)
 {
-    if (err == VG_ERR_REVOKED) {
-        return VIGIL__REJECT_CODE__REJECT_UNKNOWN_SENDER;
-    }
     if (err == VG_ERR_INVALID) {
         return VIGIL__REJECT_CODE__REJECT_MALFORMED;
     }

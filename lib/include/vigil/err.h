@@ -48,6 +48,8 @@ typedef enum vg_err {
     VG_ERR_CRYPTO = 26,             /* libsodium failed (should not happen) */
     VG_ERR_INTERNAL = 27,           /* a bug or an unexpected state */
     VG_ERR_DUPLICATE = 28,          /* already done; harmless */
+    VG_ERR_RATE_LIMITED = 29,       /* too many requests or connections: slow down */
+    VG_ERR_QUOTA_EXCEEDED = 30,     /* an agency's storage quota is used up */
 } vg_err;
 
 #define VG_REASON_MAX 512

@@ -1,6 +1,6 @@
 /*
  * vigil/receipt.h — signed receipts: DELIVERED, ACKNOWLEDGED, IN_PROGRESS,
- * DECLINED.
+ * DECLINED and UNOPENABLE.
  *
  * A receipt is signed by the recipient agency (VG_DOMAIN_RECEIPT) and names
  * each alert by id and envelope hash, so the record proves who received
@@ -37,6 +37,7 @@ typedef struct vg_receipt_spec {
     const char *note;             /* optional */
     const char *reason;           /* IN_PROGRESS, DECLINED: required */
     uint64_t network_version;     /* the document the agency holds */
+    vg_open_failure failure;      /* UNOPENABLE: required; otherwise UNSPECIFIED */
 } vg_receipt_spec;
 
 /* Signs a receipt. *out is the serialised SignedReceipt, malloc'ed; free() it.
@@ -64,6 +65,7 @@ const char *vg_receipt_officer(const vg_receipt *r); /* "" when absent */
 const char *vg_receipt_note(const vg_receipt *r);
 const char *vg_receipt_reason(const vg_receipt *r);
 uint64_t vg_receipt_network_version(const vg_receipt *r);
+vg_open_failure vg_receipt_failure(const vg_receipt *r); /* UNOPENABLE's; else UNSPECIFIED */
 /* BLAKE2b-256 of the signed body bytes: the receipt's identity in the audit log. */
 const uint8_t *vg_receipt_hash(const vg_receipt *r);
 const uint8_t *vg_receipt_bytes(const vg_receipt *r, size_t *len_out);

@@ -93,7 +93,17 @@ typedef enum vg_receipt_kind {
     VG_RECEIPT_ACKNOWLEDGED = 2,
     VG_RECEIPT_IN_PROGRESS = 3,
     VG_RECEIPT_DECLINED = 4,
+    VG_RECEIPT_UNOPENABLE = 5, /* verified, but it could not be opened */
 } vg_receipt_kind;
+
+/* Why a recipient could not open an alert (the wire's OpenFailure). */
+typedef enum vg_open_failure {
+    VG_OPEN_UNSPECIFIED = 0,
+    VG_OPEN_BAD_KEY = 1,        /* the sealed content key does not open */
+    VG_OPEN_BAD_COMMITMENT = 2, /* the key does not match its commitment */
+    VG_OPEN_UNDECRYPTABLE = 3,  /* the ciphertext fails authentication or does not parse */
+    VG_OPEN_STALE_DOCUMENT = 4, /* sealed to a box key the recipient no longer holds */
+} vg_open_failure;
 
 /* Names are lowercase ("high", "exercise", "update", "immediate",
  * "acknowledged"). *_name() returns "unspecified" for out-of-range values and
@@ -105,6 +115,12 @@ const char *vg_severity_name(vg_severity v);
 const char *vg_urgency_name(vg_urgency v);
 const char *vg_certainty_name(vg_certainty v);
 const char *vg_receipt_kind_name(vg_receipt_kind v);
+const char *vg_open_failure_name(vg_open_failure v); /* "bad_key", "stale_document", ... */
+/* The failure an error from vg_envelope_open / _open_sealed stands for
+ * (VG_ERR_UNSEAL: bad_key, or stale_document when the envelope was sealed
+ * under an older network document than `held_version`), or
+ * VG_OPEN_UNSPECIFIED for an error that is not about the alert (no memory, ...). */
+vg_open_failure vg_open_failure_of(vg_err err, uint64_t sealed_version, uint64_t held_version);
 vg_err vg_status_parse(vg_status *out, const char *s, vg_reason *why) VG_MUST_USE;
 vg_err vg_msg_type_parse(vg_msg_type *out, const char *s, vg_reason *why) VG_MUST_USE;
 vg_err vg_severity_parse(vg_severity *out, const char *s, vg_reason *why) VG_MUST_USE;
@@ -112,8 +128,8 @@ vg_err vg_urgency_parse(vg_urgency *out, const char *s, vg_reason *why) VG_MUST_
 vg_err vg_certainty_parse(vg_certainty *out, const char *s, vg_reason *why) VG_MUST_USE;
 
 /* The wire's RejectCode (proto/vigil.proto) for an error, and back. Errors
- * with no code of their own map to REJECT_INTERNAL; VG_ERR_REVOKED maps to
- * REJECT_UNKNOWN_SENDER (a revoked agency is no longer a sender).
+ * with no code of their own map to REJECT_INTERNAL; VG_ERR_INVALID maps to
+ * REJECT_MALFORMED.
  * vg_err_code() of the mapped-back error is the code's wire name. */
 int vg_reject_code(vg_err err);
 vg_err vg_reject_err(int reject_code);
