@@ -820,6 +820,9 @@ vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop)
         }
         s_finish_batch(b); /* what the timers did, committed before it is told */
         long delivery = vgb_delivery_service(b);
+        if (vgb_store_in_transaction(b->store)) {
+            s_finish_batch(b); /* deliveries set aside (parked) */
+        }
         timeout = delivery < timeout ? delivery : timeout;
         long checkpoint = vgb_ledger_next_ms(b); /* an idle broker still signs on time */
         timeout = checkpoint >= 0 && checkpoint < timeout ? checkpoint : timeout;

@@ -34,6 +34,8 @@ typedef struct vgb_inflight {
 } vgb_inflight;
 
 #define VGB_SUBSCRIBERS_MAX 8 /* event-stream connections per agency */
+#define VGB_PARK_AFTER_SENDS 2 /* sends without a receipt before a delivery leaves the window */
+#define VGB_FULL_RETRY_MS 20   /* a delivery whose connection's queue was full: next try */
 
 /* A connection that asked for the agency's event stream (Hello.console). */
 typedef struct vgb_subscriber {
@@ -50,8 +52,8 @@ typedef struct vgb_agency {
     int64_t last_seen_mono;                   /* last frame from that connection */
     vgb_inflight *inflight;                   /* cfg->inflight slots */
     size_t n_inflight;                        /* used slots */
-    uint64_t cursor;                          /* highest seq sent on this connection */
-    bool dirty;                               /* the store may hold work beyond cursor */
+    bool dirty;                               /* the store may hold work not in the window */
+    int64_t wake_mono;                        /* a parked delivery is due then (INT64_MAX) */
     vgb_subscriber subs[VGB_SUBSCRIBERS_MAX]; /* event-stream connections */
     int64_t away_since_mono;                  /* no receiving connection since (for the alarm) */
     bool alarmed;                             /* an AGENCY_OFFLINE alarm is raised */
@@ -281,6 +283,9 @@ void vgb_delivery_fini(vgb_broker *b);
 /* Sends what is due (new work within the window, redeliveries) and returns
  * the poll timeout in ms until the next timer. */
 long vgb_delivery_service(vgb_broker *b);
+/* Sends alert seq to the agency's connection now, with the share records it
+ * needs (an escalation step "redeliver"), outside the window's accounting. */
+void vgb_delivery_redeliver(vgb_broker *b, vgb_agency *a, uint64_t seq);
 
 /* tracker.c */
 /* Loads the first cfg->timers deadline and escalation timers from the
@@ -295,8 +300,12 @@ vg_err vgb_track_accepted(vgb_broker *b, uint64_t seq, const vg_envelope *env,
                           const vg_strlist *required, int64_t deadline) VG_MUST_USE;
 /* A DELIVERED receipt changed the state of (seq, agency). */
 void vgb_track_delivered(vgb_broker *b, uint64_t seq, const char *agency);
-/* ACKNOWLEDGED / IN_PROGRESS / DECLINED receipts: verified already. */
+/* ACKNOWLEDGED / IN_PROGRESS / DECLINED / UNOPENABLE receipts: verified already. */
 void vgb_track_receipt(vgb_broker *b, const vgb_from *from, const vg_receipt *r);
+/* The answer to an agency about an alert it is not party to, and about an
+ * alert that does not exist: the same code and text, so that neither tells
+ * a non-party the alert exists. */
+vg_err vgb_unknown_alert(vg_reason *why, const char *agency);
 /* SubmitShare. */
 void vgb_track_share(vgb_broker *b, const vgb_from *from, const ProtobufCBinaryData *bytes);
 /* Query. */

@@ -2,9 +2,19 @@
  *
  * The store is the queue: an agency's window holds at most cfg->inflight
  * alert numbers; the envelopes are read from the store when sent (or taken
- * from the frames of recent alerts, packed once). A window fills from the
- * store's pending index after the cursor, so an agency that is slow or absent
- * costs nothing but its rows on disk. */
+ * from the frames of recent alerts, packed once), with the share records the
+ * agency needs to open them. A window fills from every PENDING row of the
+ * agency, whenever it became pending (a share of an old alert is found like a
+ * new alert): fresh ones in acceptance order first, then retries that are due.
+ *
+ * Nothing an agency is sent can hold its window for ever: a delivery sent
+ * VGB_PARK_AFTER_SENDS times without a receipt leaves the window and waits in
+ * the store (recipients.next_try_ms) for its next try, with the backoff
+ * doubling up to redeliver_max, so fresh alerts always find room. (The agent
+ * receipts an alert it cannot open as UNOPENABLE, which frees its slot at
+ * once; this is for whatever is left: a client that crashes on one alert, or
+ * does not receipt at all.) An agency that is slow or absent costs nothing
+ * but its rows on disk. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,8 +36,8 @@ vgb_delivery_attach(vgb_broker *b, vgb_agency *a, const uint8_t *rid, size_t rid
     }
     memcpy(a->rid, rid, rid_len);
     a->rid_len = rid_len;
-    a->cursor = 0;
     a->dirty = true;
+    a->wake_mono = INT64_MAX;
     vg_log(VG_LOG_INFO, "broker", "agency.online", "agency=%s", a->id);
     vgb_track_presence(b, a, true);
 }
@@ -42,8 +52,8 @@ vgb_delivery_detach(vgb_broker *b, vgb_agency *a, const char *why)
            a->n_inflight);
     a->rid_len = 0;
     a->n_inflight = 0;
-    a->cursor = 0;
     a->dirty = false;
+    a->wake_mono = INT64_MAX;
     vgb_track_presence(b, a, false);
 }
 
@@ -197,6 +207,11 @@ s_send_slot(vgb_broker *b, vgb_agency *a, vgb_inflight *slot, int64_t now)
         vgb_delivery_detach(b, a, "unreachable");
         return false;
     }
+    if (rc == VG_ERR_TIMEOUT) { /* its queue is full: try again soon, not after a backoff */
+        slot->attempt--;
+        slot->due_mono = now + VGB_FULL_RETRY_MS;
+        return false;
+    }
     if (rc != VG_OK) {
         vg_log(VG_LOG_WARN, "broker", "delivery.defer", "agency=%s seq=%llu code=%s", a->id,
                (unsigned long long)slot->seq, vg_err_code(rc));
@@ -207,6 +222,17 @@ s_send_slot(vgb_broker *b, vgb_agency *a, vgb_inflight *slot, int64_t now)
                (unsigned long long)slot->seq, slot->attempt);
     }
     return true;
+}
+
+static bool
+s_in_window(const vgb_agency *a, uint64_t seq)
+{
+    for (size_t i = 0; i < a->n_inflight; i++) {
+        if (a->inflight[i].seq == seq) {
+            return true;
+        }
+    }
+    return false;
 }
 
 typedef struct s_fill {
@@ -223,7 +249,12 @@ s_fill_one(void *ctx, uint64_t seq)
     s_fill *f = ctx;
     vgb_agency *a = f->a;
     f->got++;
-    a->cursor = seq;
+    if (s_in_window(a, seq)) {
+        return true; /* sent already, waiting for its receipt */
+    }
+    if (a->n_inflight == (size_t)f->b->cfg->inflight) {
+        return false;
+    }
     vgb_inflight *slot = &a->inflight[a->n_inflight++];
     slot->seq = seq;
     slot->attempt = 0;
@@ -234,20 +265,64 @@ s_fill_one(void *ctx, uint64_t seq)
     return true;
 }
 
+/* When the agency's earliest parked delivery may be tried, on the
+ * monotonic clock (INT64_MAX: none). */
+static int64_t
+s_next_wake(vgb_broker *b, vgb_agency *a)
+{
+    int64_t wall = vg_clock_wall_ms(b->clock), next = 0;
+    if (vgb_store_next_try(b->store, a->id, wall, &next) != VG_OK) {
+        return vg_clock_mono_ms(b->clock) + 1000; /* logged by the store: look again */
+    }
+    return next == 0 ? INT64_MAX : vg_clock_mono_ms(b->clock) + (next - wall);
+}
+
 static void
 s_fill_window(vgb_broker *b, vgb_agency *a, int64_t now)
 {
+    if (now >= a->wake_mono) { /* a parked delivery's time has come */
+        a->dirty = true;
+        a->wake_mono = INT64_MAX;
+    }
     size_t room = (size_t)b->cfg->inflight - a->n_inflight;
     if (!a->dirty || room == 0) {
         return;
     }
+    /* The rows already in the window come first in the same order, so ask
+     * for enough to see past them. */
+    size_t limit = a->n_inflight + room;
     s_fill f = {b, a, now, 0, false};
-    vg_err rc = vgb_store_pending(b->store, a->id, a->cursor, room, s_fill_one, &f);
+    vg_err rc =
+        vgb_store_pending(b->store, a->id, vg_clock_wall_ms(b->clock), limit, s_fill_one, &f);
     if (rc != VG_OK) {
         return; /* logged by the store; tried again on the next pass */
     }
-    if (!f.stopped && f.got < room) {
-        a->dirty = false; /* caught up with the store */
+    if (!f.stopped && f.got < limit) {
+        a->dirty = false; /* caught up with the store: wake for the next parked one */
+        a->wake_mono = s_next_wake(b, a);
+    }
+}
+
+/* Takes slot i out of the window: it waits in the store for its next try. */
+static void
+s_park(vgb_broker *b, vgb_agency *a, size_t i)
+{
+    vgb_inflight slot = a->inflight[i];
+    a->inflight[i] = a->inflight[--a->n_inflight];
+    a->dirty = true; /* room for the next */
+    int64_t wall = vg_clock_wall_ms(b->clock), next = 0;
+    /* The first wait is redeliver, and it doubles from there; a failed write
+     * leaves the row as it was, to be sent again at the next fill. */
+    vg_err rc = vgb_txn(b) ? vgb_store_park(b->store, slot.seq, a->id, wall,
+                                            (int64_t)b->cfg->redeliver_ms,
+                                            (int64_t)b->cfg->redeliver_max_ms, &next)
+                           : VG_ERR_IO;
+    vg_log(VG_LOG_INFO, "broker", "delivery.park", "agency=%s seq=%llu sends=%u in_ms=%lld code=%s",
+           a->id, (unsigned long long)slot.seq, slot.attempt,
+           (long long)(next > wall ? next - wall : 0), vg_err_code(rc));
+    int64_t mono = vg_clock_mono_ms(b->clock) + (next - wall);
+    if (rc == VG_OK && next != 0 && mono < a->wake_mono) {
+        a->wake_mono = mono;
     }
 }
 
@@ -258,13 +333,31 @@ s_service_agency(vgb_broker *b, vgb_agency *a, int64_t now)
         vgb_delivery_detach(b, a, "silent");
         return;
     }
-    for (size_t i = 0; i < a->n_inflight && a->rid_len != 0; i++) {
-        if (a->inflight[i].due_mono <= now && !s_send_slot(b, a, &a->inflight[i], now)) {
+    for (size_t i = 0; i < a->n_inflight && a->rid_len != 0;) {
+        vgb_inflight *slot = &a->inflight[i];
+        if (slot->due_mono > now) {
+            i++;
+        } else if (slot->attempt >= VGB_PARK_AFTER_SENDS) {
+            s_park(b, a, i); /* slot i is now another one: look at it too */
+        } else if (!s_send_slot(b, a, slot, now)) {
             return;
+        } else {
+            i++;
         }
     }
     if (a->rid_len != 0) {
         s_fill_window(b, a, now);
+    }
+}
+
+void
+vgb_delivery_redeliver(vgb_broker *b, vgb_agency *a, uint64_t seq)
+{
+    if (a->rid_len == 0) {
+        return; /* absent: it gets everything when it connects */
+    }
+    if (s_send_alert(b, a, seq) != VG_OK) {
+        vg_log(VG_LOG_DEBUG, "broker", "redeliver.drop", "agency=%s", a->id);
     }
 }
 
@@ -282,6 +375,7 @@ vgb_delivery_service(vgb_broker *b)
         for (size_t j = 0; j < a->n_inflight; j++) {
             next = a->inflight[j].due_mono < next ? a->inflight[j].due_mono : next;
         }
+        next = a->rid_len != 0 && a->wake_mono < next ? a->wake_mono : next;
         if (a->rid_len != 0 && a->last_seen_mono + 3 * VG_KEEPALIVE_MS < next) {
             next = a->last_seen_mono + 3 * VG_KEEPALIVE_MS + 1;
         }

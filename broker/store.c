@@ -12,9 +12,12 @@
 #include "vigil.pb-c.h"
 #include "vigil/log.h"
 
-/* 2: acknowledgement tracking and the audit log. Version 1 existed only in
- * development builds before the first release and is not migrated. */
-#define S_SCHEMA_VERSION 3
+/* 2: acknowledgement tracking and the audit log. 3: event runs. 4: delivery
+ * retries in the store (recipients.next_try_ms, tries) and every network
+ * document served. Versions before 3 existed only in development builds and
+ * are not migrated; 3 is migrated to 4 in place (s_migrations). */
+#define S_SCHEMA_VERSION 4
+#define S_SCHEMA_OLDEST 3 /* the oldest schema this broker migrates */
 #define S_STR(x) #x
 #define S_XSTR(x) S_STR(x)
 
@@ -51,8 +54,12 @@ static const char s_schema[] =
     " esc_level INTEGER NOT NULL DEFAULT 0,"
     " overdue_ms INTEGER,"
     " shared_by TEXT,"
+    " next_try_ms INTEGER NOT NULL DEFAULT 0," /* a delivery that went unreceipted waits */
+    " tries INTEGER NOT NULL DEFAULT 0,"       /* ... this many times so far */
     " PRIMARY KEY(alert_seq, agency));"
-    "CREATE INDEX IF NOT EXISTS recipients_pending ON recipients(agency, alert_seq)"
+    /* Deliveries to make: fresh ones (next_try_ms 0) in acceptance order,
+     * then the retries that are due (vgb_store_pending). */
+    "CREATE INDEX IF NOT EXISTS recipients_todo ON recipients(agency, next_try_ms, alert_seq)"
     " WHERE state = 1;"
     "CREATE INDEX IF NOT EXISTS recipients_open ON recipients(agency, alert_seq)"
     " WHERE required = 1 AND state <> 3;"
@@ -104,6 +111,10 @@ static const char s_schema[] =
     " PRIMARY KEY(alert_seq, receipt_id)) WITHOUT ROWID;"
     "CREATE UNIQUE INDEX IF NOT EXISTS alerts_sender_seq ON alerts(sender, sender_seq);"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    /* Every network document this store was served with, exactly as signed:
+     * which versions an envelope may still be sealed under (netdocs.h). */
+    "CREATE TABLE IF NOT EXISTS network_documents("
+    " version INTEGER PRIMARY KEY, document BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS rejections("
     " id INTEGER PRIMARY KEY,"
     " at_ms INTEGER NOT NULL,"
@@ -111,6 +122,15 @@ static const char s_schema[] =
     " alert_id BLOB,"
     " code TEXT NOT NULL,"
     " reason TEXT NOT NULL);";
+
+/* s_migrations[v] takes a store from schema v to v + 1, inside the same
+ * transaction as the CREATE ... IF NOT EXISTS of s_schema that follows it
+ * (which adds the new tables). */
+static const char *const s_migrations[S_SCHEMA_VERSION] = {
+    [3] = "ALTER TABLE recipients ADD COLUMN next_try_ms INTEGER NOT NULL DEFAULT 0;"
+          "ALTER TABLE recipients ADD COLUMN tries INTEGER NOT NULL DEFAULT 0;"
+          "DROP INDEX IF EXISTS recipients_pending;",
+};
 
 enum {
     S_FIND_ALERT,
@@ -157,7 +177,7 @@ static const char *const s_sql[S_N_STMTS] = {
     [S_INSERT_REJECTION] = "INSERT INTO rejections(at_ms, agency, alert_id, code, reason)"
                            " VALUES (?1, ?2, ?3, ?4, ?5)",
     [S_PENDING] = "SELECT alert_seq FROM recipients WHERE agency = ?1 AND state = 1"
-                  " AND alert_seq > ?2 ORDER BY alert_seq LIMIT ?3",
+                  " AND next_try_ms <= ?2 ORDER BY next_try_ms, alert_seq LIMIT ?3",
     [S_COUNT_PENDING] = "SELECT count(*) FROM recipients WHERE agency = ?1 AND state = 1",
     [S_COUNT_ALERTS] = "SELECT count(*) FROM alerts",
 };
@@ -336,7 +356,7 @@ s_setup(vgb_store *s, vg_reason *why)
             return err;
         }
     }
-    if (version != 0 && version < S_SCHEMA_VERSION) {
+    if (version != 0 && version < S_SCHEMA_OLDEST) {
         return vg_reason_set(why, VG_ERR_IO,
                              "store %s has schema version %d, from a development build this "
                              "broker cannot migrate; move the store directory away (the broker "
@@ -350,6 +370,10 @@ s_setup(vgb_store *s, vg_reason *why)
                              s->path, version, S_SCHEMA_VERSION);
     }
     rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    for (int v = version; rc == SQLITE_OK && v != 0 && v < S_SCHEMA_VERSION; v++) {
+        vg_log(VG_LOG_INFO, "broker", "store.migrate", "path=%s from=%d to=%d", s->path, v, v + 1);
+        rc = sqlite3_exec(s->db, s_migrations[v], NULL, NULL, NULL);
+    }
     if (rc == SQLITE_OK) {
         rc = sqlite3_exec(s->db, s_schema, NULL, NULL, NULL);
     }
@@ -734,12 +758,12 @@ vgb_store_insert_rejection(vgb_store *s, int64_t ms, const char *agency, const u
 }
 
 vg_err
-vgb_store_pending(vgb_store *s, const char *agency, uint64_t after_seq, size_t limit,
+vgb_store_pending(vgb_store *s, const char *agency, int64_t now_ms, size_t limit,
                   vgb_pending_fn fn, void *ctx)
 {
     sqlite3_stmt *st = s_stmt(s, S_PENDING);
     sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)after_seq);
+    sqlite3_bind_int64(st, 2, now_ms);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -750,6 +774,47 @@ vgb_store_pending(vgb_store *s, const char *agency, uint64_t after_seq, size_t l
     }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? VG_OK : s_fail(s, rc, "list pending", NULL);
+}
+
+vg_err
+vgb_store_park(vgb_store *s, uint64_t seq, const char *agency, int64_t now_ms, int64_t first_ms,
+               int64_t max_ms, int64_t *next_out)
+{
+    static const char sql[] =
+        "UPDATE recipients SET next_try_ms = ?3 + min(?4 << min(tries, 40), ?5), tries = tries + 1"
+        " WHERE alert_seq = ?1 AND agency = ?2 AND state = 1 RETURNING next_try_ms";
+    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    if (st == NULL) {
+        return VG_ERR_INTERNAL;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    sqlite3_bind_text(st, 2, agency, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, now_ms);
+    sqlite3_bind_int64(st, 4, first_ms);
+    sqlite3_bind_int64(st, 5, max_ms);
+    uint64_t next = 0;
+    vg_err err = s_single_u64(s, st, &next, "park delivery");
+    if (err == VG_OK && next_out != NULL) {
+        *next_out = (int64_t)next;
+    }
+    return err;
+}
+
+vg_err
+vgb_store_next_try(vgb_store *s, const char *agency, int64_t now_ms, int64_t *out)
+{
+    static const char sql[] = "SELECT coalesce(min(next_try_ms), 0) FROM recipients"
+                              " WHERE agency = ?1 AND state = 1 AND next_try_ms > ?2";
+    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    if (st == NULL) {
+        return VG_ERR_INTERNAL;
+    }
+    sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now_ms);
+    uint64_t v = 0;
+    vg_err err = s_single_u64(s, st, &v, "next delivery retry");
+    *out = (int64_t)v;
+    return err;
 }
 
 vg_err

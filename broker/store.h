@@ -43,6 +43,7 @@ typedef enum vgb_rstate {
     VGB_ACKNOWLEDGED = 3,
     VGB_IN_PROGRESS = 4,
     VGB_DECLINED = 5,
+    VGB_UNOPENABLE = 6, /* the recipient's software could not open it (signed receipt) */
 } vgb_rstate;
 
 /* Opens (creating if needed) dir/vigil.db. Refuses a database it cannot read
@@ -143,11 +144,27 @@ vg_err vgb_store_insert_rejection(vgb_store *s, int64_t ms, const char *agency,
                                   const uint8_t *alert_id, const char *code,
                                   const char *reason) VG_MUST_USE;
 
-/* Calls fn for each PENDING alert of agency with seq > after_seq, in seq
- * order, at most limit. fn returns false to stop early. */
+/* Calls fn for the PENDING alerts of agency that may be sent at now_ms:
+ * first every one never sent without a receipt (next_try_ms 0) in
+ * acceptance order, then the retries whose time has come (vgb_store_park),
+ * at most limit. Nothing here depends on what was sent before: a row that
+ * became PENDING late (a share of an old alert) is found like a new one.
+ * fn returns false to stop early. */
 typedef bool (*vgb_pending_fn)(void *ctx, uint64_t seq);
-vg_err vgb_store_pending(vgb_store *s, const char *agency, uint64_t after_seq, size_t limit,
+vg_err vgb_store_pending(vgb_store *s, const char *agency, int64_t now_ms, size_t limit,
                          vgb_pending_fn fn, void *ctx) VG_MUST_USE;
+
+/* A PENDING delivery that went unreceipted is set aside: its next try is
+ * at now_ms + first_ms * 2^tries (at most max_ms later), and its tries are
+ * counted. *next_out (may be NULL) gets that time, 0 when the row is no
+ * longer PENDING (nothing changes then). */
+vg_err vgb_store_park(vgb_store *s, uint64_t seq, const char *agency, int64_t now_ms,
+                      int64_t first_ms, int64_t max_ms, int64_t *next_out) VG_MUST_USE;
+
+/* The earliest next_try_ms after now_ms among agency's parked PENDING rows,
+ * or 0 when there is none. */
+vg_err vgb_store_next_try(vgb_store *s, const char *agency, int64_t now_ms,
+                          int64_t *out) VG_MUST_USE;
 
 /* Number of PENDING alerts for agency. */
 vg_err vgb_store_count_pending(vgb_store *s, const char *agency, uint64_t *out) VG_MUST_USE;

@@ -185,7 +185,8 @@ vgb_store_apply_receipt(vgb_store *s, uint64_t seq, const char *agency, vgb_rsta
 {
     static const char sql[] = "UPDATE recipients SET state = ?3, state_ms = ?4,"
                               " acked_ms = CASE WHEN ?3 = 3 THEN ?4 ELSE acked_ms END,"
-                              " delivered_ms = coalesce(delivered_ms, ?4),"
+                              " delivered_ms = CASE WHEN ?3 = 6 THEN delivered_ms"
+                              " ELSE coalesce(delivered_ms, ?4) END,"
                               " officer = coalesce(?5, officer), note = coalesce(?6, note),"
                               " reason = coalesce(?7, reason),"
                               " progress_used = progress_used OR ?3 = 4,"

@@ -335,6 +335,7 @@ vgb_track_start(vgb_broker *b)
     for (size_t i = 0; i < b->n_agencies && rc == VG_OK; i++) {
         vgb_agency *a = &b->agencies[i];
         a->away_since_mono = now;
+        a->wake_mono = INT64_MAX;
         a->ev_run = -1;
         rc = vgb_store_last_event(b->store, a->id, &a->ev_seq);
         a->ev_seq_committed = a->ev_seq;
@@ -473,6 +474,7 @@ typedef struct s_event {
     const uint8_t *hash;      /* audit: receipt or share hash */
     int64_t deadline_ms;      /* audit: the deadline that passed */
     const char *target;       /* audit: who an escalation went to */
+    const char *failure;      /* audit: why an alert could not be opened */
     bool no_leaf;             /* audit: the leaf is written by the caller */
 } s_event;
 
@@ -491,6 +493,7 @@ s_audit(vgb_broker *b, const s_event *ev, const vgb_alert_hint *m)
         [VIGIL__EVENT_KIND__EVENT_ESCALATED] = VG_AUDIT_ESCALATED,
         [VIGIL__EVENT_KIND__EVENT_AGENCY_OFFLINE] = VG_AUDIT_AGENCY_OFFLINE,
         [VIGIL__EVENT_KIND__EVENT_AGENCY_ONLINE] = VG_AUDIT_AGENCY_ONLINE,
+        [VIGIL__EVENT_KIND__EVENT_UNOPENABLE] = VG_AUDIT_UNOPENABLE,
     };
     if (ev->no_leaf || (size_t)ev->kind >= sizeof kinds / sizeof kinds[0] || kinds[ev->kind] == 0) {
         return;
@@ -510,6 +513,7 @@ s_audit(vgb_broker *b, const s_event *ev, const vgb_alert_hint *m)
     const char *agency = ev->kind == VIGIL__EVENT_KIND__EVENT_SHARED ? ev->detail : ev->about;
     snprintf(a.agency, sizeof a.agency, "%s", agency ? agency : "");
     snprintf(a.target, sizeof a.target, "%s", ev->target ? ev->target : "");
+    snprintf(a.code, sizeof a.code, "%s", ev->failure ? ev->failure : "");
     if (ev->kind == VIGIL__EVENT_KIND__EVENT_SHARED &&
         vg_strlist_add(&a.agencies, ev->about) != VG_OK) {
         b->batch_failed = true;
@@ -823,7 +827,8 @@ s_state_of(vg_receipt_kind k)
 {
     return k == VG_RECEIPT_ACKNOWLEDGED  ? VGB_ACKNOWLEDGED
            : k == VG_RECEIPT_IN_PROGRESS ? VGB_IN_PROGRESS
-                                         : VGB_DECLINED;
+           : k == VG_RECEIPT_DECLINED    ? VGB_DECLINED
+                                         : VGB_UNOPENABLE;
 }
 
 static Vigil__EventKind
@@ -831,31 +836,49 @@ s_event_of(vg_receipt_kind k)
 {
     return k == VG_RECEIPT_ACKNOWLEDGED  ? VIGIL__EVENT_KIND__EVENT_ACKNOWLEDGED
            : k == VG_RECEIPT_IN_PROGRESS ? VIGIL__EVENT_KIND__EVENT_IN_PROGRESS
-                                         : VIGIL__EVENT_KIND__EVENT_DECLINED;
+           : k == VG_RECEIPT_DECLINED    ? VIGIL__EVENT_KIND__EVENT_DECLINED
+                                         : VIGIL__EVENT_KIND__EVENT_UNOPENABLE;
 }
 
-/* Checks that the receipt is for an alert delivered to the agency. */
+vg_err
+vgb_unknown_alert(vg_reason *why, const char *agency)
+{
+    return vg_reason_set(why, VG_ERR_UNKNOWN_ALERT,
+                         "no alert with this id is known to %s: check the id (vigil-agent "
+                         "outstanding lists yours)",
+                         agency);
+}
+
+/* Checks that the receipt is for an alert delivered to the agency (an
+ * UNOPENABLE one: sent to it and not yet receipted). */
 static vg_err
 s_receipt_target(vgb_broker *b, const vgb_from *from, const vg_receipt *r, vgb_alert_row *alert,
                  vgb_rrow *row, vg_reason *why)
 {
     const vg_receipt_item *it = vg_receipt_item_at(r, 0);
     vg_err rc = vgb_store_find_alert(b->store, it->alert_id, alert);
-    if (rc == VG_ERR_NOT_FOUND) {
-        return vg_reason_set(why, VG_ERR_UNKNOWN_ALERT,
-                             "no alert with this id: check the id (vigil-agent outstanding lists "
-                             "yours)");
-    }
     if (rc == VG_OK) {
         rc = vgb_store_rrow(b->store, alert->seq, from->agency, row);
     }
-    if (rc == VG_ERR_NOT_FOUND) {
-        return vg_reason_set(why, VG_ERR_NOT_RECIPIENT,
-                             "%s is not a recipient of this alert: only its recipients can "
-                             "acknowledge, decline or report progress",
+    if (rc == VG_ERR_NOT_FOUND) { /* not its alert looks exactly like no such alert */
+        return vgb_unknown_alert(why, from->agency);
+    }
+    if (rc == VG_OK && vg_receipt_kind_of(r) == VG_RECEIPT_UNOPENABLE &&
+        row->state != VGB_PENDING && row->state != VGB_UNOPENABLE) {
+        return vg_reason_set(why, VG_ERR_CONFLICT,
+                             "%s already receipted this alert as delivered (its software opened "
+                             "it): it cannot be unopenable now",
                              from->agency);
     }
-    if (rc == VG_OK && row->state == VGB_PENDING) {
+    if (rc == VG_OK && row->state == VGB_UNOPENABLE &&
+        vg_receipt_kind_of(r) != VG_RECEIPT_UNOPENABLE) {
+        return vg_reason_set(why, VG_ERR_NOT_RECIPIENT,
+                             "%s said it cannot open this alert: it never received its content; "
+                             "the sender must send it again",
+                             from->agency);
+    }
+    if (rc == VG_OK && row->state == VGB_PENDING &&
+        vg_receipt_kind_of(r) != VG_RECEIPT_UNOPENABLE) {
         return vg_reason_set(why, VG_ERR_NOT_RECIPIENT,
                              "this alert has not been delivered to %s yet: receive it first "
                              "(vigil-agent listen)",
@@ -876,7 +899,7 @@ s_new_deadline(vgb_broker *b, uint64_t seq, const vgb_rrow *row, vg_receipt_kind
 {
     int64_t now = vg_clock_wall_ms(b->clock);
     *extended = false;
-    if (kind == VG_RECEIPT_DECLINED) {
+    if (kind == VG_RECEIPT_DECLINED || kind == VG_RECEIPT_UNOPENABLE) {
         return row->deadline_ms > 0 && row->deadline_ms < now ? row->deadline_ms : now;
     }
     if (kind == VG_RECEIPT_IN_PROGRESS && !row->progress_used) {
@@ -907,6 +930,11 @@ s_apply(vgb_broker *b, const vgb_from *from, const vg_receipt *r, const vgb_aler
     if (rc == VG_OK) {
         rc = vgb_store_insert_receipt(b->store, r, &seq, 1, now);
     }
+    char failure[VG_SHORT_TEXT_MAX + 64] = "";
+    if (kind == VG_RECEIPT_UNOPENABLE) { /* "bad_key", or "bad_key: share by police" */
+        snprintf(failure, sizeof failure, "%s%s%s", vg_open_failure_name(vg_receipt_failure(r)),
+                 vg_receipt_reason(r)[0] ? ": " : "", vg_receipt_reason(r));
+    }
     if (rc == VG_OK) {
         size_t len = 0;
         const uint8_t *bytes = vg_receipt_bytes(r, &len);
@@ -914,10 +942,14 @@ s_apply(vgb_broker *b, const vgb_from *from, const vg_receipt *r, const vgb_aler
                       .seq = seq,
                       .about = from->agency,
                       .detail = kind == VG_RECEIPT_ACKNOWLEDGED ? vg_receipt_officer(r)
+                                : kind == VG_RECEIPT_UNOPENABLE ? failure
                                                                 : vg_receipt_reason(r),
                       .receipt = bytes,
                       .receipt_len = len,
-                      .hash = vg_receipt_hash(r)};
+                      .hash = vg_receipt_hash(r),
+                      .failure = kind == VG_RECEIPT_UNOPENABLE
+                                     ? vg_open_failure_name(vg_receipt_failure(r))
+                                     : NULL};
         rc = s_emit(b, &ev);
     }
     bool complete = false;
@@ -931,6 +963,9 @@ s_apply(vgb_broker *b, const vgb_from *from, const vg_receipt *r, const vgb_aler
     if (rc == VG_OK && kind != VG_RECEIPT_ACKNOWLEDGED &&
         vgb_store_rrow(b->store, seq, from->agency, row) == VG_OK) {
         s_schedule(b, row); /* the new deadline, or escalation of a decline */
+    }
+    if (rc == VG_OK && kind == VG_RECEIPT_UNOPENABLE && from->agency_idx >= 0) {
+        vgb_after_add(b, (size_t)from->agency_idx, seq); /* its delivery slot is free */
     }
     return rc;
 }
@@ -948,6 +983,14 @@ vgb_track_receipt(vgb_broker *b, const vgb_from *from, const vg_receipt *r)
     }
     if (rc != VG_OK) {
         vgb_reply_reject(b, from, id, rc, why.text, NULL, "receipt.reject");
+        return;
+    }
+    if (row.state == VGB_UNOPENABLE) { /* said before: its slot, if any, is free again */
+        if (from->agency_idx >= 0) {
+            vgb_after_add(b, (size_t)from->agency_idx, alert.seq);
+        }
+        vgb_reply_confirm(b, from, id, VIGIL__CONFIRM_STATUS__CONFIRM_DUPLICATE, 0,
+                          "already recorded as unopenable; nothing changed", NULL);
         return;
     }
     if (row.state == VGB_ACKNOWLEDGED) {
@@ -1442,35 +1485,6 @@ vgb_track_presence(vgb_broker *b, vgb_agency *a, bool online)
 
 /* ---- timers and alarms ------------------------------------------------------------------ */
 
-static void
-s_redeliver(vgb_broker *b, uint64_t seq, vgb_agency *a)
-{
-    if (a->rid_len == 0) {
-        return; /* absent: it gets everything when it connects */
-    }
-    uint8_t *env = NULL;
-    size_t len = 0;
-    if (vgb_store_envelope(b->store, seq, &env, &len) != VG_OK) {
-        return;
-    }
-    Vigil__Deliver d = VIGIL__DELIVER__INIT;
-    d.signed_envelope.data = env;
-    d.signed_envelope.len = len;
-    Vigil__BrokerFrame f = VIGIL__BROKER_FRAME__INIT;
-    f.kind_case = VIGIL__BROKER_FRAME__KIND_DELIVER;
-    f.deliver = &d;
-    size_t flen = vigil__broker_frame__get_packed_size(&f);
-    uint8_t *buf = malloc(flen);
-    if (buf != NULL) {
-        vigil__broker_frame__pack(&f, buf);
-        if (vgb_send(b, a->rid, a->rid_len, buf, flen) != VG_OK) {
-            vg_log(VG_LOG_DEBUG, "broker", "redeliver.drop", "agency=%s", a->id);
-        }
-        free(buf);
-    }
-    free(env);
-}
-
 /* Takes the row's next step: overdue at level 0, escalation step after. */
 static vg_err
 s_step(vgb_broker *b, const vgb_rrow *r, vgb_agency *a)
@@ -1483,7 +1497,9 @@ s_step(vgb_broker *b, const vgb_rrow *r, vgb_agency *a)
     char detail[128];
     if (r->esc_level == 0) {
         ev.kind = VIGIL__EVENT_KIND__EVENT_OVERDUE;
-        ev.detail = r->state == VGB_DECLINED ? "declined" : "deadline passed";
+        ev.detail = r->state == VGB_DECLINED     ? "declined"
+                    : r->state == VGB_UNOPENABLE ? "cannot open"
+                                                 : "deadline passed";
     } else {
         vg_escalation_step st;
         vg_netdoc_escalation_at(b->doc, r->esc_level - 1, &st);
@@ -1491,7 +1507,7 @@ s_step(vgb_broker *b, const vgb_rrow *r, vgb_agency *a)
         ev.kind = VIGIL__EVENT_KIND__EVENT_ESCALATED;
         if (st.target == VG_ESC_REDELIVER) {
             snprintf(detail, sizeof detail, "redeliver");
-            s_redeliver(b, r->seq, a);
+            vgb_delivery_redeliver(b, a, r->seq); /* with its share records */
         } else if (st.target == VG_ESC_CONTACT && vg_netdoc_find(b->doc, r->agency, &ag) == VG_OK &&
                    ag.escalation_contact[0] != '\0') {
             snprintf(detail, sizeof detail, "contact:%s", ag.escalation_contact);

@@ -35,7 +35,8 @@ static const char s_help_status[] =
     "oversight): who sent it and when, its severity and categories, whether every\n"
     "required agency acknowledged it, its headline when this agency can decrypt it\n"
     "('sealed' otherwise), then one line per recipient: agency, state (pending,\n"
-    "delivered, acknowledged, in_progress, declined), required or optional, deadline\n"
+    "delivered, acknowledged, in_progress, declined, unopenable: its software could\n"
+    "not open it, the reason says why), required or optional, deadline\n"
     "(RFC 3339 UTC), 'OVERDUE +5m12s' when it is past the deadline and not\n"
     "acknowledged, the officer, note or reason, and who shared it.\n"
     "\n"
@@ -334,6 +335,7 @@ s_matrix(char *out, size_t out_len, const vga_alert_status *st, int64_t now_ms)
         const vga_recipient_status *r = &st->recipients[i];
         const char *token = r->state == VGA_ACKNOWLEDGED  ? "ACK"
                             : r->state == VGA_DECLINED    ? "DECLINED"
+                            : r->state == VGA_UNOPENABLE  ? "UNOPENABLE"
                             : s_is_late(r, now_ms)        ? "OVERDUE"
                             : r->state == VGA_IN_PROGRESS ? "IN_PROGRESS"
                             : r->state == VGA_DELIVERED   ? "DELIVERED"

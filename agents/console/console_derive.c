@@ -17,8 +17,8 @@
 const char *
 vgc_cell_name(vgc_cell c)
 {
-    static const char *const names[] = {"pending",     "delivered", "acknowledged",
-                                        "in progress", "declined",  "OVERDUE"};
+    static const char *const names[] = {"pending",  "delivered", "acknowledged", "in progress",
+                                        "declined", "OVERDUE",   "CANNOT OPEN"};
     return (unsigned)c < sizeof names / sizeof names[0] ? names[c] : "unknown";
 }
 
@@ -27,7 +27,8 @@ vgc_cell_glyph(vgc_cell c)
 {
     static const char glyphs[] = {VGC_GLYPH_PENDING,      VGC_GLYPH_DELIVERED,
                                   VGC_GLYPH_ACKNOWLEDGED, VGC_GLYPH_IN_PROGRESS,
-                                  VGC_GLYPH_DECLINED,     VGC_GLYPH_OVERDUE};
+                                  VGC_GLYPH_DECLINED,     VGC_GLYPH_OVERDUE,
+                                  VGC_GLYPH_UNOPENABLE};
     return (unsigned)c < sizeof glyphs ? glyphs[c] : '?';
 }
 
@@ -56,7 +57,7 @@ vgc_cell_render(char out[VGC_CELL_LEN], const char *agency, vgc_cell c)
 {
     char ab[VGC_ABBREV_LEN];
     vgc_agency_abbrev(ab, agency);
-    bool loud = c == VGC_CELL_OVERDUE || c == VGC_CELL_DECLINED;
+    bool loud = c == VGC_CELL_OVERDUE || c == VGC_CELL_DECLINED || c == VGC_CELL_UNOPENABLE;
     size_t n = 0;
     for (const char *p = ab; *p != '\0'; p++) {
         out[n++] = loud ? (char)toupper((unsigned char)*p) : (char)tolower((unsigned char)*p);
@@ -82,6 +83,9 @@ vgc_cell_of(const vgc_recipient *r, int64_t now_ms)
     }
     if (r->state == VGA_DECLINED) {
         return VGC_CELL_DECLINED;
+    }
+    if (r->state == VGA_UNOPENABLE) {
+        return VGC_CELL_UNOPENABLE;
     }
     if (r->required && s_late(r, now_ms)) {
         return VGC_CELL_OVERDUE;
@@ -117,7 +121,8 @@ vgc_alert_is_overdue(const vgc_alert *a, int64_t now_ms)
 {
     for (size_t i = 0; i < a->n_recipients; i++) {
         vgc_cell c = vgc_cell_of(&a->recipients[i], now_ms);
-        if (a->recipients[i].required && (c == VGC_CELL_OVERDUE || c == VGC_CELL_DECLINED)) {
+        if (a->recipients[i].required &&
+            (c == VGC_CELL_OVERDUE || c == VGC_CELL_DECLINED || c == VGC_CELL_UNOPENABLE)) {
             return true;
         }
     }
@@ -575,6 +580,10 @@ s_describe_alert_event(char *out, size_t out_len, const vgc_model *m, const vga_
         break;
     case VGA_EV_DECLINED:
         snprintf(out, out_len, "%s DECLINED: %s", e->agency, e->detail);
+        break;
+    case VGA_EV_UNOPENABLE:
+        snprintf(out, out_len, "%s CANNOT OPEN it (%s): the sender must send it again", e->agency,
+                 e->detail);
         break;
     case VGA_EV_SHARED:
         snprintf(out, out_len, "%s shared it with %s", e->detail, e->agency);

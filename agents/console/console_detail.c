@@ -242,6 +242,7 @@ s_cell_style(vgc_cell c)
         return VGC_STYLE_GOOD;
     case VGC_CELL_OVERDUE:
     case VGC_CELL_DECLINED:
+    case VGC_CELL_UNOPENABLE:
         return VGC_STYLE_BAD;
     default:
         return VGC_STYLE_WARN;
@@ -386,6 +387,7 @@ static const char *const s_help[] = {
     "lic+  acknowledged by a named officer     lic~  delivered, not yet read",
     "lic-  pending: not delivered yet          lic>  in progress",
     "LICx  declined (capitals: needs action)   LIC!  OVERDUE (capitals: needs action)",
+    "LIC?  its software CANNOT OPEN it: the sender must send it again",
     "A * before a row: this agency still has to acknowledge it.",
     "",
     "\001SYNC STATE",

@@ -575,7 +575,7 @@ s_set_text(char **field, const char *text)
     }
 }
 
-/* A receipt from people (acknowledged, in progress, declined). */
+/* A receipt (acknowledged, in progress, declined, unopenable). */
 static void
 s_apply_receipt(vgc_model *m, vgc_alert *a, vgc_recipient *r, const vga_event *e)
 {
@@ -589,7 +589,9 @@ s_apply_receipt(vgc_model *m, vgc_alert *a, vgc_recipient *r, const vga_event *e
     if (r->state == VGA_ACKNOWLEDGED) {
         return; /* an older event than the status already held */
     }
-    r->state = e->kind == VGA_EV_IN_PROGRESS ? VGA_IN_PROGRESS : VGA_DECLINED;
+    r->state = e->kind == VGA_EV_IN_PROGRESS ? VGA_IN_PROGRESS
+               : e->kind == VGA_EV_DECLINED  ? VGA_DECLINED
+                                             : VGA_UNOPENABLE;
     s_set_text(&r->reason, e->detail);
     if (e->kind == VGA_EV_IN_PROGRESS) {
         vgc_model_want(m, a->id); /* the extended deadline is not in the event */
@@ -613,6 +615,7 @@ s_apply_to_recipient(vgc_model *m, vgc_alert *a, const vga_event *e)
     case VGA_EV_ACKNOWLEDGED:
     case VGA_EV_IN_PROGRESS:
     case VGA_EV_DECLINED:
+    case VGA_EV_UNOPENABLE:
         s_apply_receipt(m, a, r, e);
         break;
     case VGA_EV_OVERDUE:

@@ -68,6 +68,7 @@ typedef enum vgc_cell {
     VGC_CELL_IN_PROGRESS = 3,  /* being handled */
     VGC_CELL_DECLINED = 4,     /* will not act */
     VGC_CELL_OVERDUE = 5,      /* past its deadline, not acknowledged */
+    VGC_CELL_UNOPENABLE = 6,   /* its software could not open it: the sender must act */
 } vgc_cell;
 
 /* Glyphs that tell the cells apart without colour. */
@@ -77,6 +78,7 @@ typedef enum vgc_cell {
 #define VGC_GLYPH_IN_PROGRESS '>'
 #define VGC_GLYPH_DECLINED 'x'
 #define VGC_GLYPH_OVERDUE '!'
+#define VGC_GLYPH_UNOPENABLE '?'
 
 /* "pending", "delivered", "acknowledged", "in progress", "declined",
  * "OVERDUE"; never NULL. */

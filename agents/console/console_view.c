@@ -192,6 +192,7 @@ s_cell_attr(const vgc_view *v, vgc_cell c)
     switch (c) {
     case VGC_CELL_OVERDUE:
     case VGC_CELL_DECLINED:
+    case VGC_CELL_UNOPENABLE:
         return A_BOLD | vgc_view_attr(v, S_PAIR_RED, A_REVERSE);
     case VGC_CELL_ACKNOWLEDGED:
         return vgc_view_attr(v, S_PAIR_GREEN, 0);
@@ -412,6 +413,7 @@ s_feed_attr(const vgc_view *v, vga_event_kind k)
     case VGA_EV_OVERDUE:
     case VGA_EV_ESCALATED:
     case VGA_EV_DECLINED:
+    case VGA_EV_UNOPENABLE:
     case VGA_EV_AGENCY_OFFLINE:
     case VGA_EV_REJECTED:
         return A_BOLD | vgc_view_attr(v, S_PAIR_RED, 0);

@@ -43,7 +43,7 @@
 
 #define S_CMD "report"
 #define S_DB_NAME "vigil.db"
-#define S_SCHEMA_KNOWN 3 /* the store schema this report reads (broker/store.c) */
+#define S_SCHEMA_KNOWN 4 /* the store schema this report reads (broker/store.c) */
 #define S_BUSY_MS 5000         /* wait for the broker's checkpoint, at most */
 #define S_TEXT_COLS_MAX 12     /* columns of a text table */
 #define S_STATE_ACKNOWLEDGED 3 /* recipients.state values (broker/store.h) */

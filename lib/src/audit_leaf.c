@@ -38,6 +38,7 @@ static const s_field F_CLAIMED = S_F("claimed_sender", S_NAME_OPT, sender);
 static const s_field F_AGENCY = S_F("agency", S_NAME, agency);
 static const s_field F_SHARER = S_F("sharer", S_NAME, agency);
 static const s_field F_CODE = S_F("code", S_NAME, code);
+static const s_field F_FAILURE = S_F("failure", S_NAME, code);
 static const s_field F_TRANSPORT = S_F("transport", S_NAME, transport);
 static const s_field F_TARGET = S_F("target", S_NAME, target);
 static const s_field F_ENVELOPE_HASH = S_F("envelope_hash", S_HASH, hash);
@@ -73,6 +74,7 @@ static const s_kind_info s_kinds[] = {
     {VG_AUDIT_AGENCY_OFFLINE, "agency_offline", {&F_AGENCY, &F_PENDING}},
     {VG_AUDIT_AGENCY_ONLINE, "agency_online", {&F_AGENCY}},
     {VG_AUDIT_NETWORK_CHANGED, "network_changed", {&F_VERSION, &F_DOCUMENT_HASH}},
+    {VG_AUDIT_UNOPENABLE, "unopenable", {&F_ALERT, &F_AGENCY, &F_RECEIPT_HASH, &F_FAILURE}},
 };
 #define S_N_KINDS (sizeof s_kinds / sizeof s_kinds[0])
 

@@ -770,10 +770,11 @@ s_same_print(const bh_broker *b, s_print before)
 }
 
 /* Sends an ACKNOWLEDGED receipt signed by agency over rc and expects the
- * broker's rejection with this code. */
+ * broker's rejection with this code; its reason goes to reason_out (may be
+ * NULL; VG_REASON_MAX bytes). */
 static void
 s_raw_ack_rejected(bh_broker *b, const char *agency, const uint8_t id[VG_ALERT_ID_LEN],
-                   const uint8_t hash[VG_HASH_LEN], Vigil__RejectCode code)
+                   const uint8_t hash[VG_HASH_LEN], Vigil__RejectCode code, char *reason_out)
 {
     vga_identity *ident = bh_identity(b, agency);
     char *conf = bh_agent_conf(b, agency);
@@ -806,6 +807,9 @@ s_raw_ack_rejected(bh_broker *b, const char *agency, const uint8_t id[VG_ALERT_I
     assert_int_equal(reply->confirm->status, VIGIL__CONFIRM_STATUS__CONFIRM_REJECTED);
     assert_int_equal(reply->confirm->code, code);
     assert_true(reply->confirm->reason[0] != '\0');
+    if (reason_out != NULL) {
+        snprintf(reason_out, VG_REASON_MAX, "%s", reply->confirm->reason);
+    }
     rc_frame_free(reply);
     free(bytes);
     rc_destroy(&c);
@@ -817,6 +821,7 @@ s_local_ack_refused(vga_agent *a, const uint8_t id[VG_ALERT_ID_LEN])
 {
     vga_confirm res;
     vg_reason why = {{0}};
+    /* Refused locally: the alert is not in this agency's inbox. */
     assert_int_equal(vga_ack(a, id, "Officer Nobody", NULL, T_REPLY_MS, &res, &why),
                      VG_ERR_NOT_RECIPIENT);
     assert_true(why.text[0] != '\0');
@@ -857,8 +862,11 @@ test_wrong_unknown_and_unreceived_acks_change_nothing(void **state)
     s_print before = s_fingerprint(b);
     uint8_t unknown[VG_ALERT_ID_LEN];
     randombytes_buf(unknown, sizeof unknown);
-    s_raw_ack_rejected(b, "police", unknown, hash, VIGIL__REJECT_CODE__REJECT_UNKNOWN_ALERT);
-    s_raw_ack_rejected(b, "police", id, hash, VIGIL__REJECT_CODE__REJECT_NOT_RECIPIENT);
+    char unknown_to_police[VG_REASON_MAX], unknown_to_licensing[VG_REASON_MAX];
+    char not_theirs[VG_REASON_MAX];
+    s_raw_ack_rejected(b, "police", unknown, hash, VIGIL__REJECT_CODE__REJECT_UNKNOWN_ALERT,
+                       unknown_to_police);
+    s_raw_ack_rejected(b, "police", id, hash, VIGIL__REJECT_CODE__REJECT_NOT_RECIPIENT, NULL);
     vga_agent *pol_tx = s_agent(b, "police", false, false);
     s_local_ack_refused(pol_tx, id);
     s_same_print(b, before);
@@ -881,7 +889,14 @@ test_wrong_unknown_and_unreceived_acks_change_nothing(void **state)
     }
     before = s_fingerprint(b);
     assert_int_equal(before.receipts, 1);
-    s_raw_ack_rejected(b, "licensing", id, hash, VIGIL__REJECT_CODE__REJECT_NOT_RECIPIENT);
+    /* licensing is no party to it: the answer is exactly that for an alert
+     * that does not exist, so it learns nothing, not even that it exists. */
+    s_raw_ack_rejected(b, "licensing", id, hash, VIGIL__REJECT_CODE__REJECT_UNKNOWN_ALERT,
+                       not_theirs);
+    s_raw_ack_rejected(b, "licensing", unknown, hash, VIGIL__REJECT_CODE__REJECT_UNKNOWN_ALERT,
+                       unknown_to_licensing);
+    assert_string_equal(not_theirs, unknown_to_licensing);
+    assert_string_not_equal(unknown_to_police, unknown_to_licensing); /* each is addressed */
     s_local_ack_refused(s_agent(b, "licensing", false, false), id);
     s_same_print(b, before);
     assert_true(bh_log_count(b, "receipt.reject", NULL) >= 3);

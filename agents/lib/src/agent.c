@@ -267,13 +267,16 @@ s_share_for_me(vga_agent *a, const Vigil__Deliver *d, const vg_envelope *env, vg
     return NULL;
 }
 
-/* Opens a delivery as a listed recipient or through a share naming us. */
+/* Opens a delivery as a listed recipient or through a share naming us;
+ * sharer gets the agency whose share was used ("" when none). */
 static vg_err
 s_open_delivery(vga_agent *a, const Vigil__Deliver *d, const vg_envelope *env, vg_alert *out,
-                const ProtobufCBinaryData **share_bytes, vg_reason *why)
+                const ProtobufCBinaryData **share_bytes, char sharer[VG_AGENCY_ID_MAX + 1],
+                vg_reason *why)
 {
     const char *me = vga_agent_agency(a);
     *share_bytes = NULL;
+    sharer[0] = '\0';
     if (vg_envelope_has_recipient(env, me)) {
         return vg_envelope_open(out, env, me, vga_identity_keys(a->id), why);
     }
@@ -284,6 +287,7 @@ s_open_delivery(vga_agent *a, const Vigil__Deliver *d, const vg_envelope *env, v
                              "delivered an alert %s is not a recipient of, with no valid share",
                              me);
     }
+    snprintf(sharer, VG_AGENCY_ID_MAX + 1, "%s", vg_share_sharer(sh));
     size_t klen = 0;
     const uint8_t *key = vg_share_sealed_key(sh, &klen);
     vg_err rc = vg_envelope_open_sealed(out, env, key, klen, vga_identity_keys(a->id), why);
@@ -291,8 +295,50 @@ s_open_delivery(vga_agent *a, const Vigil__Deliver *d, const vg_envelope *env, v
     return rc;
 }
 
+/* Tells the broker, in a signed UNOPENABLE receipt, that this verified
+ * alert does not open here (docs/protocol.md): its delivery slot is freed
+ * and its sender and oversight learn of it, instead of it being sent again
+ * for ever. Lost? The broker sends it again and it is receipted again. */
+static void
+s_send_unopenable(vga_agent *a, const vg_envelope *env, vg_open_failure failure,
+                  const char *sharer)
+{
+    vg_receipt_item item;
+    memcpy(item.alert_id, vg_envelope_id(env), VG_ALERT_ID_LEN);
+    memcpy(item.envelope_hash, vg_envelope_hash(env), VG_HASH_LEN);
+    char reason[VG_AGENCY_ID_MAX + 32] = "";
+    if (sharer != NULL && sharer[0] != '\0') {
+        snprintf(reason, sizeof reason, "share by %s", sharer);
+    }
+    vg_receipt_spec spec = {.agency = vga_agent_agency(a),
+                            .kind = VG_RECEIPT_UNOPENABLE,
+                            .created_ms = vg_clock_wall_ms(a->clock),
+                            .items = &item,
+                            .n_items = 1,
+                            .reason = reason,
+                            .network_version = vg_netdoc_version(vga_agent_doc(a)),
+                            .failure = failure};
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    if (vg_receipt_sign(&bytes, &len, &spec, vga_identity_keys(a->id), NULL) != VG_OK) {
+        return;
+    }
+    Vigil__SubmitReceipt r = VIGIL__SUBMIT_RECEIPT__INIT;
+    r.signed_receipt.data = bytes;
+    r.signed_receipt.len = len;
+    Vigil__ClientFrame f = VIGIL__CLIENT_FRAME__INIT;
+    f.request_id = vga_conn_next_req(a) | VGA_REQ_NOT_OUTBOX;
+    f.kind_case = VIGIL__CLIENT_FRAME__KIND_RECEIPT;
+    f.receipt = &r;
+    if (vga_conn_send(a, &f) != VG_OK) {
+        vg_log(VG_LOG_DEBUG, "agent", "receipt.unsent", "kind=unopenable");
+    }
+    free(bytes);
+}
+
 /* Verifies, opens and stores one delivery; receipts it. When w->alert is
- * free the opened alert goes there (and is marked surfaced). */
+ * free the opened alert goes there (and is marked surfaced). An alert that
+ * verifies but does not open gets an UNOPENABLE receipt. */
 static void
 s_handle_deliver(vga_agent *a, const Vigil__Deliver *d, vga_wait *w)
 {
@@ -320,8 +366,12 @@ s_handle_deliver(vga_agent *a, const Vigil__Deliver *d, vga_wait *w)
         return;
     }
     const ProtobufCBinaryData *share = NULL;
+    char sharer[VG_AGENCY_ID_MAX + 1] = "";
+    vg_open_failure failure = VG_OPEN_UNSPECIFIED;
     if (rc == VG_OK) {
-        rc = s_open_delivery(a, d, env, &alert, &share, &why);
+        rc = s_open_delivery(a, d, env, &alert, &share, sharer, &why);
+        failure = vg_open_failure_of(rc, vg_envelope_network_version(env),
+                                     vg_netdoc_version(vga_agent_doc(a)));
     }
     bool surface = rc == VG_OK && w->alert != NULL && !w->got_alert;
     if (rc == VG_OK) {
@@ -331,8 +381,17 @@ s_handle_deliver(vga_agent *a, const Vigil__Deliver *d, vga_wait *w)
                                  share ? share->len : 0, vg_clock_wall_ms(a->clock), surface);
     }
     if (rc != VG_OK) {
-        vg_log(VG_LOG_WARN, "agent", "deliver.reject", "agency=%s code=%s reason=\"%s\"", me,
-               vg_err_code(rc), why.text);
+        char idhex[VG_ALERT_ID_HEX_LEN + 1] = "-";
+        if (env != NULL) {
+            vg_alert_id_hex(idhex, vg_envelope_id(env));
+        }
+        vg_log(VG_LOG_WARN, "agent",
+               failure != VG_OPEN_UNSPECIFIED ? "deliver.unopenable" : "deliver.reject",
+               "agency=%s alert=%s code=%s failure=%s reason=\"%s\"", me, idhex, vg_err_code(rc),
+               vg_open_failure_name(failure), why.text);
+        if (failure != VG_OPEN_UNSPECIFIED) {
+            s_send_unopenable(a, env, failure, sharer);
+        }
         vg_alert_fini(&alert);
         vg_envelope_destroy(&env);
         return;

@@ -12,8 +12,8 @@
 const char *
 vga_state_name(vga_state s)
 {
-    static const char *const names[] = {"unknown",      "pending",     "delivered",
-                                        "acknowledged", "in_progress", "declined"};
+    static const char *const names[] = {"unknown",     "pending",  "delivered", "acknowledged",
+                                        "in_progress", "declined", "unopenable"};
     return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
 }
 
@@ -23,7 +23,7 @@ vga_event_kind_name(vga_event_kind k)
     static const char *const names[] = {
         "unknown",        "accepted",      "rejected", "delivered",      "acknowledged",
         "in_progress",    "declined",      "shared",   "overdue",        "escalated",
-        "agency_offline", "agency_online", "complete", "network_changed"};
+        "agency_offline", "agency_online", "complete", "network_changed", "unopenable"};
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "unknown";
 }
 

@@ -57,6 +57,7 @@ typedef enum vg_audit_kind {
     VG_AUDIT_AGENCY_OFFLINE = 10,
     VG_AUDIT_AGENCY_ONLINE = 11,
     VG_AUDIT_NETWORK_CHANGED = 13,
+    VG_AUDIT_UNOPENABLE = 14,
 } vg_audit_kind;
 
 /*
@@ -79,6 +80,8 @@ typedef enum vg_audit_kind {
  *   agency_offline   agency, pending
  *   agency_online    agency
  *   network_changed  network_version(version), document_hash(hash)
+ *   unopenable       alert, agency, receipt_hash(hash), failure(code: the
+ *                    vg_open_failure_name, e.g. "bad_key")
  *
  * Names (sender, agency, code, transport, target, list items) are 1..63
  * printable ASCII characters without spaces or commas.
@@ -91,7 +94,7 @@ typedef struct vg_audit_event {
     uint8_t alert_id[VG_ALERT_ID_LEN];  /* the alert concerned */
     char sender[VG_AUDIT_NAME_MAX];     /* accepted: sender; rejected: claimed sender */
     char agency[VG_AUDIT_NAME_MAX];     /* the agency the event is about (sharer for shared) */
-    char code[VG_AUDIT_NAME_MAX];       /* rejected: vg_err_code() of the rejection */
+    char code[VG_AUDIT_NAME_MAX];       /* rejected: vg_err_code(); unopenable: the failure */
     char transport[VG_AUDIT_NAME_MAX];  /* rejected: authenticated transport identity */
     char target[VG_AUDIT_NAME_MAX];     /* escalated: who it was escalated to */
     uint8_t hash[VG_HASH_LEN];          /* envelope, receipt, share or document hash */

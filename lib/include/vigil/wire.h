@@ -15,6 +15,7 @@
 #include "vigil/err.h"
 
 #define VG_ALERT_ID_LEN 16
+#define VG_AGENCY_ID_MAX 63 /* agency ids: 1..63 of [a-z0-9-] (vg_agency_id_is_valid) */
 #define VG_ALERT_ID_HEX_LEN 32
 #define VG_HASH_LEN 32        /* BLAKE2b-256 */
 #define VG_CONTENT_KEY_LEN 32 /* XChaCha20-Poly1305 key */

@@ -158,6 +158,7 @@ typedef enum vga_state {
     VGA_ACKNOWLEDGED = 3, /* a named officer read it */
     VGA_IN_PROGRESS = 4,  /* being handled */
     VGA_DECLINED = 5,     /* will not act */
+    VGA_UNOPENABLE = 6,   /* its software could not open it (signed receipt, reason says why) */
 } vga_state;
 
 /* "pending", "delivered", ...; never NULL. */
@@ -238,6 +239,7 @@ typedef enum vga_event_kind {
     VGA_EV_AGENCY_ONLINE = 11,
     VGA_EV_COMPLETE = 12,
     VGA_EV_NETWORK_CHANGED = 13,
+    VGA_EV_UNOPENABLE = 14, /* a recipient could not open it; detail: the failure */
 } vga_event_kind;
 
 /* "accepted", "overdue", ...; never NULL. */
