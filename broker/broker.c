@@ -178,6 +178,48 @@ vgb_reply_reject(vgb_broker *b, const vgb_from *from, const uint8_t *alert_id, v
 
 /* ---- publish ------------------------------------------------------------------ */
 
+vg_err
+vgb_check_skew(const vgb_broker *b, int64_t created_ms, const char *what, vg_reason *why)
+{
+    int64_t skew = created_ms - vg_clock_wall_ms(b->clock);
+    if (skew > (int64_t)b->cfg->max_clock_skew_ms || -skew > (int64_t)b->cfg->max_clock_skew_ms) {
+        return vg_reason_set(why, VG_ERR_CLOCK_SKEW,
+                             "the %s's created time is %lld s from the broker's clock (allowed: "
+                             "%llu s); check the sender's clock (NTP)",
+                             what, (long long)(skew / 1000),
+                             (unsigned long long)(b->cfg->max_clock_skew_ms / 1000));
+    }
+    return VG_OK;
+}
+
+/* Every recipient must be able to read it and be allowed to: a revoked
+ * agency is refused by name, and so is an oversight agency (oversight sees
+ * metadata, never content: docs/network.md). */
+static vg_err
+s_recipients_allowed(vgb_broker *b, const vg_strlist *rcpts, vg_reason *why)
+{
+    for (size_t i = 0; i < rcpts->n; i++) {
+        vg_agency ag;
+        if (vg_netdoc_find(b->doc, rcpts->items[i], &ag) != VG_OK) {
+            continue; /* verify refused unknown agencies already */
+        }
+        if (ag.revoked) {
+            return vg_reason_set(why, VG_ERR_REVOKED,
+                                 "recipient '%s' is revoked in the network document: it can no "
+                                 "longer receive alerts; address the agency that replaced it",
+                                 ag.id);
+        }
+        if (vg_netdoc_is_oversight(b->doc, ag.id)) {
+            return vg_reason_set(why, VG_ERR_MALFORMED,
+                                 "recipient '%s' is an oversight agency: oversight sees every "
+                                 "alert's metadata and never its content, so it cannot be "
+                                 "addressed",
+                                 ag.id);
+        }
+    }
+    return VG_OK;
+}
+
 /* Checks that need the store and the clock; VG_OK or a rejection already sent.
  * *dup is set for a byte-identical resend. */
 static vg_err
@@ -200,12 +242,14 @@ s_publish_checks(vgb_broker *b, const vgb_from *from, const vg_envelope *env, co
     if (rc != VG_ERR_NOT_FOUND) {
         return vg_reason_set(why, rc, "store error; resend later");
     }
-    if (vg_envelope_network_version(env) > vg_netdoc_version(b->doc)) {
-        return vg_reason_set(why, VG_ERR_STALE_VERSION,
-                             "sealed under network version %llu but the broker has %llu; the "
-                             "administrator must install the new document on the broker",
-                             (unsigned long long)vg_envelope_network_version(env),
-                             (unsigned long long)vg_netdoc_version(b->doc));
+    const vg_strlist *rcpts = vg_envelope_recipients(env);
+    rc = vgb_netdocs_check_sealed(b->netdocs, vg_envelope_network_version(env),
+                                  (const char *const *)rcpts->items, rcpts->n, why);
+    if (rc != VG_OK) {
+        return rc;
+    }
+    if ((rc = s_recipients_allowed(b, rcpts, why)) != VG_OK) {
+        return rc;
     }
     bool used = false;
     if ((rc = vgb_store_sequence_used(b->store, from->agency, vg_envelope_sequence(env), &used)) !=
@@ -218,15 +262,7 @@ s_publish_checks(vgb_broker *b, const vgb_from *from, const vg_envelope *env, co
                              "replayed or reused envelope",
                              (unsigned long long)vg_envelope_sequence(env), from->agency);
     }
-    int64_t skew = vg_envelope_created_ms(env) - vg_clock_wall_ms(b->clock);
-    if (skew > (int64_t)b->cfg->max_clock_skew_ms || -skew > (int64_t)b->cfg->max_clock_skew_ms) {
-        return vg_reason_set(why, VG_ERR_CLOCK_SKEW,
-                             "created time is %lld s from the broker's clock (allowed: %llu s); "
-                             "check the sender's clock (NTP)",
-                             (long long)(skew / 1000),
-                             (unsigned long long)(b->cfg->max_clock_skew_ms / 1000));
-    }
-    return VG_OK;
+    return vgb_check_skew(b, vg_envelope_created_ms(env), "envelope", why);
 }
 
 static void
@@ -337,6 +373,10 @@ s_publish(vgb_broker *b, const vgb_from *from_conn, const ProtobufCBinaryData *b
     if (rc == VG_OK && !dup) {
         rc = vg_envelope_check_policy(env, b->doc, &missing, &why);
     }
+    if (rc == VG_OK && !dup && from->agency_idx >= 0) { /* last: only what would be stored */
+        rc = vgb_quota_take(b->quota, (size_t)from->agency_idx, bytes->len,
+                            vg_clock_wall_ms(b->clock), vg_clock_mono_ms(b->clock), &why);
+    }
     const uint8_t *id = env ? vg_envelope_id(env) : NULL;
     if (rc != VG_OK) {
         vgb_reply_reject(b, from, id, rc, why.text, &missing, "env.reject");
@@ -367,14 +407,11 @@ s_apply_delivered(vgb_broker *b, const vgb_from *from, const vg_receipt *r, uint
         bool recipient = false;
         vg_err rc =
             vgb_store_find_alert_for(b->store, it->alert_id, from->agency, &row, &recipient);
-        if (rc == VG_ERR_NOT_FOUND) {
-            return vg_reason_set(why, VG_ERR_UNKNOWN_ALERT,
-                                 "receipt item %zu names an unknown alert", i + 1);
-        }
-        if (rc == VG_OK && !recipient) {
-            return vg_reason_set(why, VG_ERR_NOT_RECIPIENT,
-                                 "receipt item %zu names an alert not sent to %s", i + 1,
-                                 from->agency);
+        if (rc == VG_ERR_NOT_FOUND || (rc == VG_OK && !recipient)) {
+            vg_reason item; /* not its alert reads exactly as no such alert */
+            (void)vgb_unknown_alert(&item, from->agency);
+            return vg_reason_set(why, VG_ERR_UNKNOWN_ALERT, "receipt item %zu: %s", i + 1,
+                                 item.text);
         }
         if (rc == VG_OK && memcmp(row.envelope_hash, it->envelope_hash, VG_HASH_LEN) != 0) {
             return vg_reason_set(why, VG_ERR_MALFORMED,
@@ -453,6 +490,9 @@ s_receipt(vgb_broker *b, const vgb_from *from, const ProtobufCBinaryData *bytes)
                            "receipt by '%s' arrived on the connection of '%s'",
                            vg_receipt_agency(r), from->agency);
     }
+    if (rc == VG_OK) { /* a receipt says when: the record must not say 1970 */
+        rc = vgb_check_skew(b, vg_receipt_created_ms(r), "receipt", &why);
+    }
     if (rc == VG_OK && vg_receipt_kind_of(r) != VG_RECEIPT_DELIVERED) {
         vgb_track_receipt(b, from, r); /* a person's receipt: acknowledgement tracking */
         vg_receipt_destroy(&r);
@@ -516,6 +556,55 @@ s_get_network(vgb_broker *b, const vgb_from *from)
     vgb_reply_queue(b, from, &f, false);
 }
 
+/* A query goes to the query thread (reader.h), unless the connection or the
+ * agency has had its share: then a rate_limited ErrorReply, at once. */
+static void
+s_query(vgb_broker *b, const vgb_from *from, const Vigil__Query *q)
+{
+    vg_reason why = {{0}};
+    vg_err rc = from->agency_idx < 0 ? vg_reason_set(&why, VG_ERR_UNKNOWN_SENDER, "who is this?")
+                                     : VG_OK;
+    if (rc == VG_OK) {
+        rc = vgb_conns_may_ask(b->conns, (size_t)from->agency_idx, from->agency, from->rid,
+                               from->rid_len, vg_clock_mono_ms(b->clock), &why);
+    }
+    if (rc == VG_OK && from->request_id == 0) {
+        return; /* nobody would read the answer */
+    }
+    if (rc == VG_OK) {
+        rc = vgb_reader_submit(b->reader, (size_t)from->agency_idx,
+                               b->agencies[from->agency_idx].id, from->rid, from->rid_len,
+                               from->request_id, q, &why);
+    }
+    if (rc != VG_OK) {
+        vg_log(VG_LOG_DEBUG, "broker", "query.refuse", "agency=%s code=%s", from->agency,
+               vg_err_code(rc));
+        vgb_reply_error(b, from, (Vigil__RejectCode)vg_reject_code(rc), why.text);
+    }
+}
+
+/* An answer from the query thread: sent now, or the connection is cut off
+ * when its queue is full (conns.h). */
+static void
+s_deliver_answer(void *ctx, size_t idx, zmq_msg_t *rid, zmq_msg_t *frame)
+{
+    vgb_broker *b = ctx;
+    uint8_t rid_copy[VGB_RID_MAX];
+    size_t rid_len = zmq_msg_size(rid) < VGB_RID_MAX ? zmq_msg_size(rid) : VGB_RID_MAX;
+    memcpy(rid_copy, zmq_msg_data(rid), rid_len);
+    bool sent = zmq_msg_send(rid, b->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0;
+    sent = sent && zmq_msg_send(frame, b->router, ZMQ_DONTWAIT) >= 0;
+    bool full = !sent && zmq_errno() == EAGAIN;
+    if (!sent && !full) {
+        vg_log(VG_LOG_DEBUG, "broker", "reply.drop", "agency=%s reason=peer_gone",
+               b->agencies[idx].id);
+    }
+    if (full) {
+        vgb_conns_full(b->conns, idx, b->agencies[idx].id, rid_copy, rid_len,
+                       vg_clock_mono_ms(b->clock));
+    }
+}
+
 /* The request id of a frame that may not parse as a whole: ClientFrame's
  * field 1 is written first, as tag 0x08 and a varint. 0 when unreadable. */
 static uint64_t
@@ -548,6 +637,14 @@ s_dispatch_frame(vgb_broker *b, vgb_from *from, Vigil__ClientFrame *cf, const ui
         return;
     }
     from->request_id = cf->request_id;
+    vg_reason why = {{0}};
+    if (from->agency_idx >= 0 &&
+        vgb_conns_seen(b->conns, (size_t)from->agency_idx, from->agency, from->rid, from->rid_len,
+                       from->fd, vg_clock_mono_ms(b->clock), &why) != VG_OK) {
+        vgb_reply_error(b, from, VIGIL__REJECT_CODE__REJECT_RATE_LIMITED, why.text);
+        vigil__client_frame__free_unpacked(cf, NULL);
+        return; /* one connection too many: nothing it sends is handled */
+    }
     vgb_agency *a = from->agency_idx >= 0 ? &b->agencies[from->agency_idx] : NULL;
     if (a != NULL && a->rid_len == from->rid_len && memcmp(a->rid, from->rid, a->rid_len) == 0) {
         a->last_seen_mono = vg_clock_mono_ms(b->clock);
@@ -566,13 +663,7 @@ s_dispatch_frame(vgb_broker *b, vgb_from *from, Vigil__ClientFrame *cf, const ui
         vgb_track_share(b, from, &cf->share->signed_share);
         break;
     case VIGIL__CLIENT_FRAME__KIND_QUERY:
-        if (cf->query->kind == VIGIL__QUERY_KIND__QUERY_CHECKPOINT ||
-            cf->query->kind == VIGIL__QUERY_KIND__QUERY_INCLUSION ||
-            cf->query->kind == VIGIL__QUERY_KIND__QUERY_CONSISTENCY) {
-            vgb_ledger_query(b, from, cf->query);
-        } else {
-            vgb_track_query(b, from, cf->query);
-        }
+        s_query(b, from, cf->query);
         break;
     case VIGIL__CLIENT_FRAME__KIND_PUBLISH:
         s_publish(b, from, &cf->publish->signed_envelope, pre);
@@ -630,7 +721,9 @@ static void
 s_handle_one(vgb_broker *b, vgb_inmsg *m)
 {
     if (m->ok) {
-        vgb_from from = {.rid_len = zmq_msg_size(&m->rid), .agency = m->user};
+        vgb_from from = {.rid_len = zmq_msg_size(&m->rid),
+                         .agency = m->user,
+                         .fd = zmq_msg_get(&m->payload, ZMQ_SRCFD)};
         memcpy(from.rid, zmq_msg_data(&m->rid), from.rid_len);
         from.agency_idx = vgb_agency_index(b, m->user);
         const uint8_t *data = zmq_msg_data(&m->payload);
@@ -801,7 +894,8 @@ void
 vgb_broker_handle_frame(vgb_broker *b, const char *agency, const uint8_t *rid, size_t rid_len,
                         const uint8_t *data, size_t len)
 {
-    vgb_from from = {.rid_len = rid_len < VGB_RID_MAX ? rid_len : VGB_RID_MAX, .agency = agency};
+    vgb_from from = {
+        .rid_len = rid_len < VGB_RID_MAX ? rid_len : VGB_RID_MAX, .agency = agency, .fd = -1};
     memcpy(from.rid, rid, from.rid_len);
     from.agency_idx = vgb_agency_index(b, agency);
     s_dispatch(b, &from, data, len);
@@ -826,9 +920,13 @@ vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop)
         timeout = delivery < timeout ? delivery : timeout;
         long checkpoint = vgb_ledger_next_ms(b); /* an idle broker still signs on time */
         timeout = checkpoint >= 0 && checkpoint < timeout ? checkpoint : timeout;
+        long answers = vgb_reader_service(b->reader, vg_clock_mono_ms(b->clock),
+                                          s_deliver_answer, b);
+        timeout = answers >= 0 && answers < timeout ? answers : timeout;
         zmq_pollitem_t items[] = {{b->router, 0, ZMQ_POLLIN, 0},
-                                  {vgb_zap_socket(b->zap), 0, ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, 2, b->pending >= 0 ? 0 : timeout);
+                                  {vgb_zap_socket(b->zap), 0, ZMQ_POLLIN, 0},
+                                  {vgb_reader_socket(b->reader), 0, ZMQ_POLLIN, 0}};
+        int n = zmq_poll(items, 3, b->pending >= 0 ? 0 : timeout);
         if (n < 0) {
             if (zmq_errno() == EINTR) {
                 continue;
@@ -933,7 +1031,8 @@ s_check_network_version(vgb_broker *b, vg_reason *why)
 static vg_err
 s_bind(vgb_broker *b, vg_reason *why)
 {
-    int one = 1, linger = 0, server = 1;
+    int one = 1, linger = 0, server = 1, sndhwm = VGB_SNDHWM, backlog = VGB_BACKLOG;
+    int handshake = (int)b->cfg->handshake_timeout_ms;
     int64_t maxmsg = VG_FRAME_MAX_BYTES;
     int hb_ivl = 2000, hb_timeout = 10000;
     b->router = zmq_socket(b->ctx, ZMQ_ROUTER);
@@ -947,6 +1046,9 @@ s_bind(vgb_broker *b, vg_reason *why)
         zmq_setsockopt(b->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
         zmq_setsockopt(b->router, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) != 0 ||
         zmq_setsockopt(b->router, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
+        zmq_setsockopt(b->router, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm) != 0 ||
+        zmq_setsockopt(b->router, ZMQ_HANDSHAKE_IVL, &handshake, sizeof handshake) != 0 ||
+        zmq_setsockopt(b->router, ZMQ_BACKLOG, &backlog, sizeof backlog) != 0 ||
         zmq_setsockopt(b->router, ZMQ_LINGER, &linger, sizeof linger) != 0) {
         return vg_reason_set(why, VG_ERR_IO, "cannot set up the broker socket: %s",
                              zmq_strerror(zmq_errno()));
@@ -979,6 +1081,13 @@ vgb_broker_new(vgb_broker **out, const vg_broker_config *cfg, const vg_clock *cl
         rc = s_check_network_version(b, why);
     }
     if (rc == VG_OK) {
+        rc = vgb_netdocs_load(&b->netdocs, b->store, b->doc, cfg->admin_pk, why);
+    }
+    if (rc == VG_OK) {
+        rc = vgb_quota_new(&b->quota, b->store, b->doc, vg_clock_wall_ms(clock),
+                           vg_clock_mono_ms(clock), why);
+    }
+    if (rc == VG_OK) {
         vgb_space_start(b);
     }
     if (rc == VG_OK) {
@@ -997,6 +1106,20 @@ vgb_broker_new(vgb_broker **out, const vg_broker_config *cfg, const vg_clock *cl
     if (rc == VG_OK) {
         rc = vgb_ckpt_new(&b->ckpt, b->ctx, vgb_store_path(b->store),
                           (uint32_t)cfg->wal_checkpoint_pages, why);
+    }
+    if (rc == VG_OK) {
+        vgb_reader_params rp = {.zmq_ctx = b->ctx,
+                                .store_path = vgb_store_path(b->store),
+                                .doc = b->doc,
+                                .keys = b->keys,
+                                .n_agencies = b->n_agencies,
+                                .queue_max = (uint32_t)cfg->queries_queued,
+                                .time_ms_per_s = (uint32_t)cfg->query_time_ms};
+        rc = vgb_reader_new(&b->reader, &rp, why);
+    }
+    if (rc == VG_OK) {
+        rc = vgb_conns_new(&b->conns, b->n_agencies, (uint32_t)cfg->connections_per_agency,
+                           cfg->unread_bytes, 3 * VG_KEEPALIVE_MS);
     }
     if (rc == VG_OK) { /* the ZAP handler first: a ROUTER without it must not exist */
         rc = vgb_zap_new(&b->zap, b->ctx, b->doc, why);
@@ -1054,6 +1177,8 @@ vgb_broker_destroy(vgb_broker **b_p)
         free(x->jobs);
     }
     vgb_zap_destroy(&b->zap);
+    vgb_reader_destroy(&b->reader); /* before the context ends */
+    vgb_conns_destroy(&b->conns);
     vgb_ckpt_destroy(&b->ckpt); /* before the store's connection closes, and the context */
     if (b->ctx != NULL) {
         zmq_ctx_term(b->ctx);
@@ -1071,6 +1196,8 @@ vgb_broker_destroy(vgb_broker **b_p)
     }
     free(b->replies);
     free(b->after);
+    vgb_netdocs_destroy(&b->netdocs);
+    vgb_quota_destroy(&b->quota);
     vg_netdoc_destroy(&b->doc);
     vg_keyset_destroy(&b->keys);
     free(b);

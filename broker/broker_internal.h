@@ -16,6 +16,11 @@
 #include "broker.h"
 #include "audit.h"
 #include "checkpointer.h"
+#include "conns.h"
+#include "netdocs.h"
+#include "query.h"
+#include "quota.h"
+#include "reader.h"
 #include "store.h"
 #include "verifier.h"
 #include "vigil.pb-c.h"
@@ -26,6 +31,7 @@
 #include "zap.h"
 
 #define VGB_RID_MAX 256 /* ZeroMQ routing ids are at most 255 bytes */
+#define VGB_BACKLOG 128 /* connections the kernel queues before the broker accepts them */
 
 typedef struct vgb_inflight {
     uint64_t seq;     /* alert sent and not yet receipted */
@@ -153,6 +159,7 @@ struct vgb_broker {
     const vg_clock *clock;       /* borrowed */
     vg_keyset *keys;             /* broker sign + curve keys */
     vg_netdoc *doc;              /* current network document */
+    vgb_netdocs *netdocs;        /* the documents an envelope may be sealed under */
     vgb_store *store;            /* durable state */
     void *ctx;                   /* ZeroMQ context */
     void *router;                /* the ROUTER clients connect to */
@@ -193,6 +200,9 @@ struct vgb_broker {
     int hw_fd;                     /* store/highwater: the log size last committed */
     uint64_t hw_size;              /* what it says */
     vgb_ckpt *ckpt;                /* WAL checkpoints, off the loop */
+    vgb_reader *reader;            /* queries, answered on a thread of their own */
+    vgb_conns *conns;              /* connections per agency and what they are sent */
+    vgb_quota *quota;              /* what each agency may publish */
 };
 
 /* One received frame and who sent it. */
@@ -203,6 +213,7 @@ typedef struct vgb_from {
     int agency_idx;           /* index into agencies, or -1 */
     uint64_t request_id;      /* echoed in the reply */
     const char *claimed;      /* the sender an envelope claims (for the audit), or NULL */
+    int fd;                   /* the socket it came on (ZMQ_SRCFD), -1 when unknown */
 } vgb_from;
 
 /* Index of agency id in b->agencies, or -1. */
@@ -232,6 +243,10 @@ void vgb_reply_error(vgb_broker *b, const vgb_from *from, Vigil__RejectCode code
 void vgb_after_add(vgb_broker *b, size_t agency, uint64_t seq);
 /* Makes sure the batch transaction is open. */
 bool vgb_txn(vgb_broker *b);
+/* VG_ERR_CLOCK_SKEW (why naming `what`: "envelope", "receipt", "share")
+ * when created_ms is further from the broker's clock than max_clock_skew. */
+vg_err vgb_check_skew(const vgb_broker *b, int64_t created_ms, const char *what,
+                      vg_reason *why) VG_MUST_USE;
 
 /* ledger.c: the audit log's side of every event */
 /* Opens the log over the store (creating its tables). */
@@ -254,8 +269,6 @@ void vgb_ledger_after_commit(vgb_broker *b, bool committed);
 long vgb_ledger_next_ms(vgb_broker *b);
 /* Current tree size (0 when unknown). */
 uint64_t vgb_ledger_size(vgb_broker *b);
-/* Answers QUERY_CHECKPOINT, QUERY_INCLUSION and QUERY_CONSISTENCY. */
-void vgb_ledger_query(vgb_broker *b, const vgb_from *from, const Vigil__Query *q);
 
 /* space.c: a full disk refuses publishes, not receipts */
 /* Takes the reserve at start (best effort). */
@@ -302,14 +315,9 @@ vg_err vgb_track_accepted(vgb_broker *b, uint64_t seq, const vg_envelope *env,
 void vgb_track_delivered(vgb_broker *b, uint64_t seq, const char *agency);
 /* ACKNOWLEDGED / IN_PROGRESS / DECLINED / UNOPENABLE receipts: verified already. */
 void vgb_track_receipt(vgb_broker *b, const vgb_from *from, const vg_receipt *r);
-/* The answer to an agency about an alert it is not party to, and about an
- * alert that does not exist: the same code and text, so that neither tells
- * a non-party the alert exists. */
-vg_err vgb_unknown_alert(vg_reason *why, const char *agency);
+
 /* SubmitShare. */
 void vgb_track_share(vgb_broker *b, const vgb_from *from, const ProtobufCBinaryData *bytes);
-/* Query. */
-void vgb_track_query(vgb_broker *b, const vgb_from *from, const Vigil__Query *q);
 /* Hello with console = true: subscribe rid to the agency's events. */
 void vgb_track_subscribe(vgb_broker *b, const vgb_from *from);
 /* A frame arrived from rid: keeps its subscription alive. */

@@ -1,7 +1,9 @@
 /* vigil-broker — parses arguments, sets up, and hands over to vgb_broker_run. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "broker.h"
 #include "vigil/broker_config.h"
@@ -14,6 +16,30 @@ s_on_signal(int sig)
 {
     (void)sig;
     s_stop = 1;
+}
+
+/* Every connection, handshaken or not, holds a descriptor: with the usual
+ * soft limit of 1024, a thousand idle TCP connections would lock every new
+ * agency out. Take what the hard limit allows (the systemd unit sets
+ * LimitNOFILE), and say what it is. */
+static void
+s_raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
+        struct rlimit want = {rl.rlim_max, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &want) == 0) {
+            rl = want;
+        } else {
+            vg_log(VG_LOG_WARN, "broker", "broker.fds", "detail=cannot_raise errno=%d", errno);
+        }
+    }
+    vg_log(rl.rlim_cur < 4096 ? VG_LOG_WARN : VG_LOG_INFO, "broker", "broker.fds", "limit=%llu%s",
+           (unsigned long long)rl.rlim_cur,
+           rl.rlim_cur < 4096 ? " detail=low_see_docs_deploy_LimitNOFILE" : "");
 }
 
 static void
@@ -66,6 +92,7 @@ main(int argc, char **argv)
         return 1;
     }
     vg_log_set_level(cfg->log_level);
+    s_raise_fd_limit();
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = s_on_signal;

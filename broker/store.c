@@ -431,6 +431,45 @@ vgb_store_open(vgb_store **out, const char *dir, vg_reason *why)
     return VG_OK;
 }
 
+vg_err
+vgb_store_open_reader(vgb_store **out, const char *db_path, vg_reason *why)
+{
+    vgb_store *s = calloc(1, sizeof *s);
+    if (s == NULL || (s->path = vg_strdup(db_path)) == NULL) {
+        free(s);
+        return VG_ERR_NOMEM;
+    }
+    int rc = sqlite3_open_v2(db_path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
+        sqlite3_busy_handler(s->db, s_busy, s);
+    }
+    for (int i = 0; rc == SQLITE_OK && i < S_N_STMTS; i++) {
+        rc = sqlite3_prepare_v3(s->db, s_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL);
+    }
+    if (rc != SQLITE_OK) {
+        vg_err err = vg_reason_set(why, VG_ERR_IO, "cannot open store %s for reading: %s", db_path,
+                                   s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        vgb_store_destroy(&s);
+        return err;
+    }
+    *out = s;
+    return VG_OK;
+}
+
+vg_err
+vgb_store_read_begin(vgb_store *s, vg_reason *why)
+{
+    int rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
+    return rc == SQLITE_OK ? VG_OK : s_fail(s, rc, "begin read", why);
+}
+
+void
+vgb_store_read_end(vgb_store *s)
+{
+    vgb_store_rollback(s); /* nothing was written: ending it is all */
+}
+
 void
 vgb_store_mark_sound(vgb_store *s)
 {
@@ -853,4 +892,57 @@ vgb_store_set_network_version(vgb_store *s, uint64_t version, vg_reason *why)
     }
     sqlite3_bind_int64(st, 1, (sqlite3_int64)version);
     return s_exec_stmt(s, st, "record network version", why);
+}
+
+vg_err
+vgb_store_add_network_document(vgb_store *s, uint64_t version, const uint8_t *bytes, size_t len,
+                               vg_reason *why)
+{
+    static const char sql[] =
+        "INSERT OR IGNORE INTO network_documents(version, document) VALUES (?1, ?2)";
+    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    if (st == NULL) {
+        return VG_ERR_INTERNAL;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)version);
+    sqlite3_bind_blob(st, 2, bytes, (int)len, SQLITE_STATIC);
+    return s_exec_stmt(s, st, "record network document", why);
+}
+
+vg_err
+vgb_store_network_documents(vgb_store *s, vgb_netdoc_fn fn, void *ctx)
+{
+    static const char sql[] = "SELECT version, document FROM network_documents ORDER BY version";
+    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    if (st == NULL) {
+        return VG_ERR_INTERNAL;
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        fn(ctx, (uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
+           (size_t)sqlite3_column_bytes(st, 1));
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? VG_OK : s_fail(s, rc, "read network documents", NULL);
+}
+
+vg_err
+vgb_store_sender_bytes(vgb_store *s, const char *sender, int64_t since_ms, int64_t period_ms,
+                       vgb_bytes_per_fn fn, void *ctx)
+{
+    static const char sql[] = "SELECT accepted_ms / ?3, sum(length(envelope)) FROM alerts"
+                              " WHERE sender = ?1 AND accepted_ms > ?2 GROUP BY 1";
+    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    if (st == NULL) {
+        return VG_ERR_INTERNAL;
+    }
+    sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, since_ms);
+    sqlite3_bind_int64(st, 3, period_ms > 0 ? period_ms : 1);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        fn(ctx, sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1));
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? VG_OK : s_fail(s, rc, "read stored bytes", NULL);
 }

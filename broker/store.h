@@ -56,6 +56,18 @@ vg_err vgb_store_open(vgb_store **out, const char *dir, vg_reason *why) VG_MUST_
  * connection is open) only if the store was marked sound. */
 void vgb_store_destroy(vgb_store **store_p);
 
+/* Opens a read-only connection to an existing dir/vigil.db for a thread
+ * that only answers queries (reader.h): no schema is made or checked (the
+ * broker's own connection did that), nothing is ever checkpointed or
+ * written. Read with vgb_store_read_begin/_end around each answer so that it
+ * sees one committed state. Free with vgb_store_destroy. */
+vg_err vgb_store_open_reader(vgb_store **out, const char *db_path, vg_reason *why) VG_MUST_USE;
+
+/* BEGIN a read transaction: what was committed before it, nothing after. */
+vg_err vgb_store_read_begin(vgb_store *s, vg_reason *why) VG_MUST_USE;
+/* Ends it. */
+void vgb_store_read_end(vgb_store *s);
+
 /* The owner's checks passed (schema, quick_check, and the broker's own:
  * audit history, high-water mark): from now on closing the store may
  * checkpoint it. Until then a store refused at start is left exactly as it
@@ -76,6 +88,14 @@ uint32_t vgb_store_wal_frames(const vgb_store *s);
  * document than the store has seen: that would bring back revoked keys. */
 vg_err vgb_store_network_version(vgb_store *s, uint64_t *out) VG_MUST_USE;
 vg_err vgb_store_set_network_version(vgb_store *s, uint64_t version, vg_reason *why) VG_MUST_USE;
+
+/* Keeps a network document the store was served with, exactly as signed
+ * (once per version; inside a transaction), and calls fn for each one kept,
+ * in version order (bytes borrowed for the call). */
+vg_err vgb_store_add_network_document(vgb_store *s, uint64_t version, const uint8_t *bytes,
+                                      size_t len, vg_reason *why) VG_MUST_USE;
+typedef void (*vgb_netdoc_fn)(void *ctx, uint64_t version, const uint8_t *bytes, size_t len);
+vg_err vgb_store_network_documents(vgb_store *s, vgb_netdoc_fn fn, void *ctx) VG_MUST_USE;
 
 #define VGB_STORE_BUSY_MS 5000 /* longest wait for a lock another connection holds */
 
@@ -171,6 +191,12 @@ vg_err vgb_store_count_pending(vgb_store *s, const char *agency, uint64_t *out) 
 
 /* The exact signed envelope bytes of alert seq; *out is malloc'ed, free() it. */
 vg_err vgb_store_envelope(vgb_store *s, uint64_t seq, uint8_t **out, size_t *out_len) VG_MUST_USE;
+
+/* Calls fn with the envelope bytes sender had accepted after since_ms, per
+ * period of period_ms (fn's first argument: accepted_ms / period_ms). */
+typedef void (*vgb_bytes_per_fn)(void *ctx, int64_t period, uint64_t bytes);
+vg_err vgb_store_sender_bytes(vgb_store *s, const char *sender, int64_t since_ms,
+                              int64_t period_ms, vgb_bytes_per_fn fn, void *ctx) VG_MUST_USE;
 
 /* Counts, for tests and logs. */
 vg_err vgb_store_count_alerts(vgb_store *s, uint64_t *out) VG_MUST_USE;
@@ -281,10 +307,17 @@ vg_err vgb_store_events_after(vgb_store *s, const char *agency, uint64_t after, 
                               vgb_event_fn fn, void *ctx) VG_MUST_USE;
 
 /* Alerts not complete that agency sent or must acknowledge (all of them
- * when agency is NULL), in acceptance order. */
-typedef void (*vgb_seq_fn)(void *ctx, uint64_t seq);
-vg_err vgb_store_outstanding(vgb_store *s, const char *agency, size_t limit, vgb_seq_fn fn,
-                             void *ctx) VG_MUST_USE;
+ * when agency is NULL), in acceptance order from after_seq on, at most
+ * limit; fn returns false to stop early. */
+typedef bool (*vgb_seq_fn)(void *ctx, uint64_t seq);
+vg_err vgb_store_outstanding(vgb_store *s, const char *agency, uint64_t after_seq, size_t limit,
+                             vgb_seq_fn fn, void *ctx) VG_MUST_USE;
+
+/* Calls fn with the index of each audit leaf about alert seq, in order: the
+ * leaves linked to it, and those of the DELIVERED receipts naming it. */
+typedef void (*vgb_index_fn)(void *ctx, uint64_t idx);
+vg_err vgb_store_alert_leaves(vgb_store *s, uint64_t seq, vgb_index_fn fn,
+                              void *ctx) VG_MUST_USE;
 
 /* Required rows of agency still PENDING (undelivered). */
 vg_err vgb_store_count_waiting(vgb_store *s, const char *agency, uint64_t *out) VG_MUST_USE;

@@ -429,12 +429,13 @@ vgb_store_events_after(vgb_store *s, const char *agency, uint64_t after, size_t 
 }
 
 vg_err
-vgb_store_outstanding(vgb_store *s, const char *agency, size_t limit, vgb_seq_fn fn, void *ctx)
+vgb_store_outstanding(vgb_store *s, const char *agency, uint64_t after_seq, size_t limit,
+                      vgb_seq_fn fn, void *ctx)
 {
     static const char sql_all[] =
-        "SELECT seq FROM alerts WHERE complete_ms IS NULL ORDER BY seq LIMIT ?2";
+        "SELECT seq FROM alerts WHERE complete_ms IS NULL AND seq > ?3 ORDER BY seq LIMIT ?2";
     static const char sql_agency[] =
-        "SELECT seq FROM alerts WHERE complete_ms IS NULL AND (sender = ?1 OR seq IN"
+        "SELECT seq FROM alerts WHERE complete_ms IS NULL AND seq > ?3 AND (sender = ?1 OR seq IN"
         " (SELECT alert_seq FROM recipients WHERE agency = ?1 AND required = 1 AND state <> 3))"
         " ORDER BY seq LIMIT ?2";
     sqlite3_stmt *st = vgb_store_stmt(s, agency ? sql_agency : sql_all);
@@ -445,12 +446,37 @@ vgb_store_outstanding(vgb_store *s, const char *agency, size_t limit, vgb_seq_fn
         sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
     }
     sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)after_seq);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!fn(ctx, (uint64_t)sqlite3_column_int64(st, 0))) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? VG_OK : vgb_store_fail(s, rc, "list outstanding");
+}
+
+vg_err
+vgb_store_alert_leaves(vgb_store *s, uint64_t seq, vgb_index_fn fn, void *ctx)
+{
+    /* A DELIVERED receipt's leaf is found through the receipt (receipts.leaf_idx). */
+    static const char sql[] =
+        "SELECT leaf_idx FROM audit_alert_leaves WHERE alert_seq = ?1 UNION"
+        " SELECT r.leaf_idx FROM receipt_items i JOIN receipts r ON r.id = i.receipt_id"
+        " WHERE i.alert_seq = ?1 AND r.leaf_idx IS NOT NULL ORDER BY 1";
+    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    if (st == NULL) {
+        return VG_ERR_INTERNAL;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         fn(ctx, (uint64_t)sqlite3_column_int64(st, 0));
     }
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? VG_OK : vgb_store_fail(s, rc, "list outstanding");
+    return rc == SQLITE_DONE ? VG_OK : vgb_store_fail(s, rc, "read alert leaves");
 }
 
 vg_err

@@ -640,6 +640,28 @@ s_run_add(vgb_broker *b, size_t agency, const vgb_event_row *row)
     return VG_OK;
 }
 
+/* The event as an oversight agency's stream carries it: metadata, and the
+ * officer's name and the free text (notes, reasons) only as far as the
+ * network document's "oversight" allows; the signed receipt (which holds
+ * both) only when it allows both. */
+static vgb_event_row
+s_oversight_row(const vgb_broker *b, const vgb_event_row *row)
+{
+    vg_oversight_view v = vg_netdoc_oversight(b->doc);
+    vgb_event_row seen = *row;
+    bool names = row->kind == VIGIL__EVENT_KIND__EVENT_ACKNOWLEDGED;
+    bool text = row->kind == VIGIL__EVENT_KIND__EVENT_IN_PROGRESS ||
+                row->kind == VIGIL__EVENT_KIND__EVENT_DECLINED;
+    if ((names && !v.officer_names) || (text && !v.notes)) {
+        seen.detail = "";
+    }
+    if (!v.officer_names || !v.notes) {
+        seen.receipt = NULL;
+        seen.receipt_len = 0;
+    }
+    return seen;
+}
+
 /* Records ev in the stream of everyone who must hear of it (written before
  * the commit, sent after it). Returns the error that fails the batch. */
 static vg_err
@@ -680,13 +702,15 @@ s_emit(vgb_broker *b, const s_event *ev)
                          .level = ev->level,
                          .receipt = ev->receipt,
                          .receipt_len = ev->receipt_len};
+    vgb_event_row seen = s_oversight_row(b, &row); /* what oversight may see of it */
     for (size_t i = 0; i < b->n_agencies && rc == VG_OK; i++) {
         if (au.to[i]) {
-            row.seq = b->agencies[i].ev_seq + 1;
-            rc = s_run_add(b, i, &row);
+            vgb_event_row *r = vg_netdoc_is_oversight(b->doc, b->agencies[i].id) ? &seen : &row;
+            r->seq = b->agencies[i].ev_seq + 1;
+            rc = s_run_add(b, i, r);
             if (rc == VG_OK) {
-                b->agencies[i].ev_seq = row.seq;
-                s_queue_event(b, i, &row, has_meta ? &meta : NULL);
+                b->agencies[i].ev_seq = r->seq;
+                s_queue_event(b, i, r, has_meta ? &meta : NULL);
             }
         }
     }
@@ -838,15 +862,6 @@ s_event_of(vg_receipt_kind k)
            : k == VG_RECEIPT_IN_PROGRESS ? VIGIL__EVENT_KIND__EVENT_IN_PROGRESS
            : k == VG_RECEIPT_DECLINED    ? VIGIL__EVENT_KIND__EVENT_DECLINED
                                          : VIGIL__EVENT_KIND__EVENT_UNOPENABLE;
-}
-
-vg_err
-vgb_unknown_alert(vg_reason *why, const char *agency)
-{
-    return vg_reason_set(why, VG_ERR_UNKNOWN_ALERT,
-                         "no alert with this id is known to %s: check the id (vigil-agent "
-                         "outstanding lists yours)",
-                         agency);
 }
 
 /* Checks that the receipt is for an alert delivered to the agency (an
@@ -1021,30 +1036,56 @@ vgb_track_receipt(vgb_broker *b, const vgb_from *from, const vg_receipt *r)
 
 /* ---- sharing ------------------------------------------------------------------------ */
 
+/* Checks that need nothing but the share and the document: who sent it,
+ * when, to whom, and under which document its key was sealed. */
 static vg_err
-s_share_checks(vgb_broker *b, const vgb_from *from, const vg_share *sh, vgb_alert_row *alert,
-               vg_reason *why)
+s_share_form(vgb_broker *b, const vgb_from *from, const vg_share *sh, vg_reason *why)
 {
-    vgb_rrow row;
+    const char *to = vg_share_to(sh);
     if (strcmp(vg_share_sharer(sh), from->agency) != 0) {
         return vg_reason_set(why, VG_ERR_SENDER_MISMATCH,
                              "share by '%s' arrived on the connection of '%s'", vg_share_sharer(sh),
                              from->agency);
     }
-    vg_err rc = vgb_store_find_alert(b->store, vg_share_alert_id(sh), alert);
-    if (rc == VG_ERR_NOT_FOUND) {
-        return vg_reason_set(why, VG_ERR_UNKNOWN_ALERT, "no alert with this id");
+    vg_err rc = vgb_check_skew(b, vg_share_created_ms(sh), "share", why);
+    if (rc == VG_OK && vg_netdoc_is_oversight(b->doc, to)) {
+        rc = vg_reason_set(why, VG_ERR_MALFORMED,
+                           "cannot share with '%s': an oversight agency sees every alert's "
+                           "metadata and never its content",
+                           to);
+    }
+    if (rc == VG_OK) { /* the key is sealed to `to`'s box key in that document */
+        rc = vgb_netdocs_check_sealed(b->netdocs, vg_share_network_version(sh), &to, 1, why);
+    }
+    return rc;
+}
+
+static vg_err
+s_share_checks(vgb_broker *b, const vgb_from *from, const vg_share *sh, vgb_alert_row *alert,
+               vg_reason *why)
+{
+    vgb_rrow row;
+    vg_err rc = s_share_form(b, from, sh, why);
+    if (rc != VG_OK) {
+        return rc;
+    }
+    vgb_alert_meta m;
+    rc = vgb_store_find_alert(b->store, vg_share_alert_id(sh), alert);
+    rc = rc == VG_OK ? vgb_store_alert_meta(b->store, alert->seq, &m) : rc;
+    bool sender = rc == VG_OK && strcmp(m.sender, from->agency) == 0;
+    rc = rc == VG_OK ? vgb_store_rrow(b->store, alert->seq, from->agency, &row) : rc;
+    if (rc == VG_ERR_NOT_FOUND && !sender) { /* not its alert: as if there were none */
+        return vgb_unknown_alert(why, from->agency);
+    }
+    if (rc == VG_ERR_NOT_FOUND ||
+        (rc == VG_OK && (row.state == VGB_PENDING || row.state == VGB_UNOPENABLE))) {
+        return vg_reason_set(why, VG_ERR_NOT_RECIPIENT,
+                             "only an agency that received this alert can share it%s",
+                             sender ? " (its sender adds recipients to a new alert)" : "");
     }
     if (rc == VG_OK && memcmp(alert->envelope_hash, vg_share_envelope_hash(sh), VG_HASH_LEN)) {
         return vg_reason_set(why, VG_ERR_MALFORMED, "the share names a different envelope");
     }
-    rc = rc == VG_OK ? vgb_store_rrow(b->store, alert->seq, from->agency, &row) : rc;
-    if (rc == VG_ERR_NOT_FOUND || (rc == VG_OK && row.state == VGB_PENDING)) {
-        return vg_reason_set(why, VG_ERR_NOT_RECIPIENT,
-                             "only an agency that received this alert can share it");
-    }
-    vgb_alert_meta m;
-    rc = rc == VG_OK ? vgb_store_alert_meta(b->store, alert->seq, &m) : rc;
     if (rc == VG_OK && strcmp(m.sender, vg_share_to(sh)) == 0) {
         return vg_reason_set(why, VG_ERR_DUPLICATE, "%s sent this alert: it has it already",
                              vg_share_to(sh));
@@ -1113,309 +1154,6 @@ vgb_track_share(vgb_broker *b, const vgb_from *from, const ProtobufCBinaryData *
         vgb_reply_confirm(b, from, id, VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED, 0, NULL, NULL);
     }
     vg_share_destroy(&sh);
-}
-
-/* ---- queries ---------------------------------------------------------------------- */
-
-/* Everything a query result points into, freed in one go after packing. */
-typedef struct s_arena {
-    void **blocks; /* malloc'ed */
-    size_t n, cap; /* used, allocated */
-    bool failed;   /* an allocation failed */
-} s_arena;
-
-static void *
-s_alloc(s_arena *ar, size_t size)
-{
-    if (ar->n == ar->cap) {
-        size_t cap = ar->cap ? ar->cap * 2 : 32;
-        void **nb = realloc(ar->blocks, cap * sizeof *nb);
-        if (nb == NULL) {
-            ar->failed = true;
-            return NULL;
-        }
-        ar->blocks = nb;
-        ar->cap = cap;
-    }
-    void *p = calloc(1, size ? size : 1);
-    if (p == NULL) {
-        ar->failed = true;
-        return NULL;
-    }
-    ar->blocks[ar->n++] = p;
-    return p;
-}
-
-static char *
-s_strdup(s_arena *ar, const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = s_alloc(ar, n);
-    if (d != NULL) {
-        memcpy(d, s, n);
-    }
-    return d ? d : (char *)"";
-}
-
-static void
-s_arena_fini(s_arena *ar)
-{
-    for (size_t i = 0; i < ar->n; i++) {
-        free(ar->blocks[i]);
-    }
-    free(ar->blocks);
-}
-
-static bool
-s_is_oversight(const vgb_broker *b, const char *agency)
-{
-    vg_agency ag;
-    return vg_netdoc_find(b->doc, agency, &ag) == VG_OK && strcmp(ag.role, "oversight") == 0;
-}
-
-typedef struct s_sum_ctx {
-    vgb_broker *b;            /* the broker */
-    s_arena *ar;              /* allocations */
-    Vigil__AlertSummary *sum; /* being filled */
-    const char *requester;    /* who asks */
-    bool requester_listed;    /* requester is a recipient */
-} s_sum_ctx;
-
-static void
-s_sum_row(void *ctx, const vgb_rrow *r, const char *officer, const char *note, const char *reason)
-{
-    s_sum_ctx *c = ctx;
-    Vigil__RecipientState *rs = s_alloc(c->ar, sizeof *rs);
-    Vigil__RecipientState **arr =
-        s_alloc(c->ar, (c->sum->n_recipients + 1) * sizeof *c->sum->recipients);
-    if (rs == NULL || arr == NULL) {
-        return;
-    }
-    vigil__recipient_state__init(rs);
-    rs->agency = s_strdup(c->ar, r->agency);
-    rs->state = (Vigil__AlertState)r->state;
-    rs->required = r->required;
-    rs->overdue = r->overdue_ms != 0 || r->esc_level > 0;
-    rs->deadline_ms = (uint64_t)r->deadline_ms;
-    rs->delivered_ms = (uint64_t)r->delivered_ms;
-    rs->acknowledged_ms = (uint64_t)r->acked_ms;
-    rs->officer = s_strdup(c->ar, officer);
-    rs->note = s_strdup(c->ar, note);
-    rs->reason = s_strdup(c->ar, reason);
-    rs->escalation_level = r->esc_level;
-    rs->shared_by = s_strdup(c->ar, r->shared_by);
-    if (c->sum->n_recipients > 0) {
-        memcpy(arr, c->sum->recipients, c->sum->n_recipients * sizeof *arr);
-    }
-    arr[c->sum->n_recipients++] = rs;
-    c->sum->recipients = arr;
-    c->requester_listed |= strcmp(r->agency, c->requester) == 0;
-}
-
-static void
-s_sum_share(void *ctx, const uint8_t *bytes, size_t len)
-{
-    s_sum_ctx *c = ctx;
-    uint8_t *copy = s_alloc(c->ar, len);
-    ProtobufCBinaryData *arr =
-        s_alloc(c->ar, (c->sum->n_signed_shares + 1) * sizeof *c->sum->signed_shares);
-    if (copy == NULL || arr == NULL) {
-        return;
-    }
-    memcpy(copy, bytes, len);
-    if (c->sum->n_signed_shares > 0) {
-        memcpy(arr, c->sum->signed_shares, c->sum->n_signed_shares * sizeof *arr);
-    }
-    arr[c->sum->n_signed_shares].data = copy;
-    arr[c->sum->n_signed_shares++].len = len;
-    c->sum->signed_shares = arr;
-}
-
-static void
-s_sum_categories(s_arena *ar, Vigil__AlertSummary *sum, const char *cats)
-{
-    vg_strlist l = {0};
-    if (cats[0] != '\0' && vg_strlist_split(&l, cats, NULL) == VG_OK) {
-        sum->categories = s_alloc(ar, l.n * sizeof *sum->categories);
-        for (size_t i = 0; sum->categories != NULL && i < l.n; i++) {
-            sum->categories[i] = s_strdup(ar, l.items[i]);
-        }
-        sum->n_categories = sum->categories ? l.n : 0;
-    }
-    vg_strlist_fini(&l);
-}
-
-/* Builds the summary of alert seq as `requester` may see it; NULL when it
- * may not (neither sender, recipient nor oversight). */
-static Vigil__AlertSummary *
-s_summary(vgb_broker *b, s_arena *ar, uint64_t seq, const char *requester)
-{
-    vgb_alert_meta m;
-    Vigil__AlertSummary *sum = s_alloc(ar, sizeof *sum);
-    if (sum == NULL || vgb_store_alert_meta(b->store, seq, &m) != VG_OK) {
-        return NULL;
-    }
-    vigil__alert_summary__init(sum);
-    uint8_t *id = s_alloc(ar, VG_ALERT_ID_LEN);
-    if (id != NULL) {
-        memcpy(id, m.id, VG_ALERT_ID_LEN);
-        sum->alert_id.data = id;
-        sum->alert_id.len = VG_ALERT_ID_LEN;
-    }
-    sum->sender = s_strdup(ar, m.sender);
-    sum->created_ms = (uint64_t)m.created_ms;
-    sum->accepted_ms = (uint64_t)m.accepted_ms;
-    sum->severity = (Vigil__Severity)m.severity;
-    sum->urgency = (Vigil__Urgency)m.urgency;
-    sum->status = (Vigil__Status)m.status;
-    sum->msg_type = (Vigil__MsgType)m.msg_type;
-    sum->complete = m.complete_ms != 0;
-    s_sum_categories(ar, sum, m.categories);
-    s_sum_ctx c = {b, ar, sum, requester, false};
-    if (vgb_store_recipients_of(b->store, seq, s_sum_row, &c) != VG_OK) {
-        return NULL;
-    }
-    bool is_sender = strcmp(m.sender, requester) == 0;
-    if (!is_sender && !c.requester_listed && !s_is_oversight(b, requester)) {
-        return NULL;
-    }
-    if (is_sender || c.requester_listed) { /* ciphertext: only they can open it anyway */
-        uint8_t *env = NULL;
-        size_t len = 0;
-        if (vgb_store_envelope(b->store, seq, &env, &len) == VG_OK) {
-            uint8_t *copy = s_alloc(ar, len);
-            if (copy != NULL) {
-                memcpy(copy, env, len);
-                sum->signed_envelope.data = copy;
-                sum->signed_envelope.len = len;
-            }
-            free(env);
-        }
-        if (vgb_store_shares_to(b->store, seq, requester, s_sum_share, &c) != VG_OK) {
-            ar->failed = true;
-        }
-    }
-    return sum;
-}
-
-typedef struct s_list_ctx {
-    vgb_broker *b;           /* the broker */
-    s_arena *ar;             /* allocations */
-    Vigil__QueryResult *res; /* being filled */
-    const char *requester;   /* who asks */
-    size_t cap;              /* alerts slots */
-} s_list_ctx;
-
-static void
-s_list_alert(void *ctx, uint64_t seq)
-{
-    s_list_ctx *c = ctx;
-    Vigil__AlertSummary *sum = s_summary(c->b, c->ar, seq, c->requester);
-    if (sum != NULL && c->res->n_alerts < c->cap) {
-        c->res->alerts[c->res->n_alerts++] = sum;
-    }
-}
-
-static void
-s_list_event(void *ctx, const vgb_event_row *ev)
-{
-    s_list_ctx *c = ctx;
-    Vigil__Event *e = s_alloc(c->ar, sizeof *e);
-    if (e == NULL || c->res->n_events >= c->cap) {
-        return;
-    }
-    vigil__event__init(e);
-    e->seq = ev->seq;
-    e->time_ms = (uint64_t)ev->time_ms;
-    e->kind = (Vigil__EventKind)ev->kind;
-    e->agency = s_strdup(c->ar, ev->about);
-    e->detail = s_strdup(c->ar, ev->detail);
-    e->count = ev->count;
-    e->escalation_level = ev->level;
-    vgb_alert_meta m;
-    if (ev->alert_seq != 0 && vgb_store_alert_meta(c->b->store, ev->alert_seq, &m) == VG_OK) {
-        uint8_t *id = s_alloc(c->ar, VG_ALERT_ID_LEN);
-        if (id != NULL) {
-            memcpy(id, m.id, VG_ALERT_ID_LEN);
-            e->alert_id.data = id;
-            e->alert_id.len = VG_ALERT_ID_LEN;
-        }
-        e->sender = s_strdup(c->ar, m.sender);
-        e->severity = (Vigil__Severity)m.severity;
-    }
-    if (ev->receipt != NULL && ev->receipt_len > 0) {
-        uint8_t *r = s_alloc(c->ar, ev->receipt_len);
-        if (r != NULL) {
-            memcpy(r, ev->receipt, ev->receipt_len);
-            e->signed_receipt.data = r;
-            e->signed_receipt.len = ev->receipt_len;
-        }
-    }
-    c->res->events[c->res->n_events++] = e;
-}
-
-/* Fills res for the query; VG_OK or an error with why. */
-static vg_err
-s_answer(vgb_broker *b, const vgb_from *from, const Vigil__Query *q, s_list_ctx *c, vg_reason *why)
-{
-    c->res->last_event_seq = from->agency_idx >= 0 ? b->agencies[from->agency_idx].ev_seq : 0;
-    c->res->alerts = s_alloc(c->ar, c->cap * sizeof *c->res->alerts);
-    c->res->events = s_alloc(c->ar, c->cap * sizeof *c->res->events);
-    if (c->res->alerts == NULL || c->res->events == NULL) {
-        return VG_ERR_NOMEM;
-    }
-    vgb_alert_row row;
-    switch (q->kind) {
-    case VIGIL__QUERY_KIND__QUERY_ALERT:
-        if (q->alert_id.len != VG_ALERT_ID_LEN ||
-            vgb_store_find_alert(b->store, q->alert_id.data, &row) != VG_OK) {
-            return vg_reason_set(why, VG_ERR_UNKNOWN_ALERT, "no alert with this id");
-        }
-        s_list_alert(c, row.seq);
-        if (c->res->n_alerts == 0) {
-            return vg_reason_set(why, VG_ERR_NOT_RECIPIENT,
-                                 "%s is neither the sender nor a recipient of this alert",
-                                 from->agency);
-        }
-        return VG_OK;
-    case VIGIL__QUERY_KIND__QUERY_SNAPSHOT:
-        return vgb_store_outstanding(b->store,
-                                     s_is_oversight(b, from->agency) ? NULL : from->agency, c->cap,
-                                     s_list_alert, c);
-    case VIGIL__QUERY_KIND__QUERY_EVENTS:
-        return vgb_store_events_after(b->store, from->agency, q->after_seq, c->cap, s_list_event,
-                                      c);
-    default:
-        return vg_reason_set(why, VG_ERR_MALFORMED,
-                             "this broker version does not answer that query");
-    }
-}
-
-void
-vgb_track_query(vgb_broker *b, const vgb_from *from, const Vigil__Query *q)
-{
-    s_arena ar = {0};
-    Vigil__QueryResult res = VIGIL__QUERY_RESULT__INIT;
-    s_list_ctx c = {b, &ar, &res, from->agency, q->limit > 0 && q->limit < 2000 ? q->limit : 2000};
-    vg_reason why = {{0}};
-    vg_err rc = VG_OK;
-    if (b->n_runs > 0 && (rc = vgb_track_write_events(b)) != VG_OK) {
-        b->batch_failed = true; /* the batch's events must reach the store with it */
-        rc = vg_reason_set(&why, rc, "store error; ask again");
-    }
-    rc = rc == VG_OK ? s_answer(b, from, q, &c, &why) : rc;
-    if (rc == VG_OK && ar.failed) {
-        rc = vg_reason_set(&why, VG_ERR_NOMEM, "the broker is short of memory; ask again");
-    }
-    if (rc != VG_OK) {
-        vgb_reply_error(b, from, (Vigil__RejectCode)vg_reject_code(rc), why.text);
-    } else {
-        Vigil__BrokerFrame f = VIGIL__BROKER_FRAME__INIT;
-        f.kind_case = VIGIL__BROKER_FRAME__KIND_RESULT;
-        f.result = &res;
-        vgb_reply_queue(b, from, &f, false);
-    }
-    s_arena_fini(&ar);
 }
 
 /* ---- subscriptions and presence ------------------------------------------------------ */

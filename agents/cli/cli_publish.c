@@ -412,9 +412,9 @@ s_report_rejected(const vga_confirm *res, const char *idhex, const char *config)
     }
     fprintf(stderr, "vigil-agent: rejected: %s: %s%s%s\n", vg_err_code(res->code), res->reason.text,
             missing[0] ? "; missing recipients: " : "", missing);
-    if (res->code == VG_ERR_STORAGE_FULL || res->code == VG_ERR_INTERNAL) {
+    if (vga_reject_is_transient(res->code)) {
         cli_error(S_CMD,
-                  "the broker could not store alert %s for now; it stays in the outbox and the "
+                  "the broker did not take alert %s for now; it stays in the outbox and the "
                   "next vigil-agent process sends it again (or run 'vigil-agent -c %s flush')",
                   idhex, config);
         return CLI_EXIT_PENDING;

@@ -288,8 +288,8 @@ s_check_pairs(s_check *c)
             vg_agency b;
             vg_netdoc_agency_at(c->doc, i, &a);
             vg_netdoc_agency_at(c->doc, j, &b);
-            if (i == j || a.revoked || b.revoked) {
-                continue;
+            if (i == j || a.revoked || b.revoked || strcmp(b.role, VG_ROLE_OVERSIGHT) == 0) {
+                continue; /* oversight is never sent content: its box key is never used */
             }
             char what[160];
             snprintf(what, sizeof what, "round trip %s -> %s", a.id, b.id);

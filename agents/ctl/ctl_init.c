@@ -47,6 +47,10 @@ static const char s_help[] =
     "  --deadline S=D,...    acknowledgement deadlines per severity (critical, high,\n"
     "                        medium, low; or severity/urgency), e.g. high=5s,low=1d\n"
     "                        (default critical=15m,high=1h,medium=24h,low=72h)\n"
+    "  --limits K=V,...      what each agency may publish (docs/network.md \"limits\"):\n"
+    "                        publish_per_minute, publish_burst, stored_bytes_per_day,\n"
+    "                        e.g. publish_per_minute=600,stored_bytes_per_day=256MiB\n"
+    "                        (default 6000, 6000, 1GiB)\n"
     "  --network NAME        network name (default " S_DEFAULT_NETWORK ")\n"
     "  --force               replace an existing network in DIR (new keys for all)\n"
     "  -h, --help            this help\n"
@@ -72,6 +76,7 @@ typedef struct s_opts {
     const char *endpoint;  /* --endpoint */
     const char *network;   /* --network */
     const char *deadlines; /* --deadline or NULL */
+    const char *limits;    /* --limits or NULL */
     bool force;            /* --force */
 } s_opts;
 
@@ -110,6 +115,7 @@ s_parse_args(s_opts *o, int argc, char **argv)
         {"agencies", required_argument, NULL, 'a'}, {"oversight", required_argument, NULL, 'o'},
         {"endpoint", required_argument, NULL, 'e'}, {"deadline", required_argument, NULL, 'd'},
         {"network", required_argument, NULL, 'n'},  {"force", no_argument, NULL, 'f'},
+        {"limits", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     o->endpoint = S_DEFAULT_ENDPOINT;
@@ -124,6 +130,7 @@ s_parse_args(s_opts *o, int argc, char **argv)
         case 'e': o->endpoint = optarg; break;
         case 'd': o->deadlines = optarg; break;
         case 'n': o->network = optarg; break;
+        case 'l': o->limits = optarg; break;
         case 'f': o->force = true; break;
         case 'h': fputs(s_help, stdout); return -1;
         default: return ctl_bad_option(S_CMD, c, argv);
@@ -533,6 +540,51 @@ s_json_escalation(const s_init *in)
     return steps;
 }
 
+/* The network's "limits", written out in full so the administrator sees
+ * them: the defaults, with --limits K=V,... over them. NULL (said) when
+ * --limits is wrong. */
+static json_t *
+s_json_limits(const char *spec)
+{
+    char size[32];
+    vg_size_format(size, sizeof size, VG_LIMIT_STORED_BYTES_PER_DAY);
+    json_t *l = json_pack("{s:I,s:I,s:s}", "publish_per_minute",
+                          (json_int_t)VG_LIMIT_PUBLISH_PER_MINUTE, "publish_burst",
+                          (json_int_t)VG_LIMIT_PUBLISH_BURST, "stored_bytes_per_day", size);
+    vg_strlist items = {0};
+    vg_reason why = {{0}};
+    if (spec != NULL && vg_strlist_split(&items, spec, &why) != VG_OK) {
+        ctl_error(S_CMD, "--limits '%s': %s", spec, why.text);
+        json_decref(l);
+        return NULL;
+    }
+    for (size_t i = 0; l != NULL && i < items.n; i++) {
+        char *eq = strchr(items.items[i], '=');
+        const char *key = items.items[i], *val = eq ? eq + 1 : "";
+        if (eq != NULL) {
+            *eq = '\0';
+        }
+        uint64_t n = 0;
+        bool is_size = strcmp(key, "stored_bytes_per_day") == 0;
+        bool is_rate = strcmp(key, "publish_per_minute") == 0 || strcmp(key, "publish_burst") == 0;
+        if (eq == NULL || (!is_size && !is_rate) || vg_size_parse(&n, val, &why) != VG_OK ||
+            (is_rate && (strspn(val, "0123456789") != strlen(val) || n == 0 || n > 1000000))) {
+            ctl_error(S_CMD,
+                      "--limits: '%s%s%s' should be publish_per_minute=N, publish_burst=N "
+                      "(1 to 1000000) or stored_bytes_per_day=SIZE (e.g. 256MiB)",
+                      key, eq ? "=" : "", val);
+            json_decref(l);
+            l = NULL;
+        } else if (is_size) {
+            json_object_set_new(l, key, json_string(val));
+        } else {
+            json_object_set_new(l, key, json_integer((json_int_t)n));
+        }
+    }
+    vg_strlist_fini(&items);
+    return l;
+}
+
 static int
 s_build_document(s_init *in)
 {
@@ -558,6 +610,12 @@ s_build_document(s_init *in)
     json_object_set_new(doc, "policy", s_json_policy(in));
     json_object_set_new(doc, "deadlines", deadlines);
     json_object_set_new(doc, "escalation", s_json_escalation(in));
+    json_t *limits = s_json_limits(in->opts.limits);
+    if (limits == NULL) {
+        json_decref(doc);
+        return CTL_EXIT_USAGE;
+    }
+    json_object_set_new(doc, "limits", limits);
     in->json = json_dumps(doc, JSON_INDENT(2));
     json_decref(doc);
     if (in->json == NULL) {

@@ -101,6 +101,23 @@ s_set(const s_load *ld, const vg_cfg_key *k, const char *value, vg_reason *why)
         *(uint64_t *)(void *)field = ms;
         return VG_OK;
     }
+    case VG_CFG_SIZE: {
+        uint64_t bytes = 0;
+        vg_reason inner;
+        if (vg_size_parse(&bytes, value, &inner) != VG_OK) {
+            return vg_reason_set(why, VG_ERR_CONFIG, "[%s] %s: %s (%s)", k->section, k->name,
+                                 inner.text, k->help);
+        }
+        if (s_bounded(k) && (bytes < (uint64_t)k->min || bytes > (uint64_t)k->max)) {
+            char lo[32], hi[32];
+            vg_size_format(lo, sizeof lo, (uint64_t)k->min);
+            vg_size_format(hi, sizeof hi, (uint64_t)k->max);
+            return vg_reason_set(why, VG_ERR_CONFIG, "[%s] %s = '%s': must be from %s to %s (%s)",
+                                 k->section, k->name, value, lo, hi, k->help);
+        }
+        *(uint64_t *)(void *)field = bytes;
+        return VG_OK;
+    }
     case VG_CFG_LOG_LEVEL:
         if (vg_log_level_parse((vg_log_level *)(void *)field, value) != VG_OK) {
             return vg_reason_set(why, VG_ERR_CONFIG,

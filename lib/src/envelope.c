@@ -139,6 +139,13 @@ s_check_alert(const vg_alert *a, const vg_seal_params *p, vg_reason *why)
             return vg_reason_set(why, VG_ERR_REVOKED,
                                  "recipient '%s' is revoked in the network document", r);
         }
+        if (strcmp(ag.role, VG_ROLE_OVERSIGHT) == 0) {
+            return vg_reason_set(why, VG_ERR_INVALID,
+                                 "recipient '%s' is an oversight agency: oversight sees every "
+                                 "alert's metadata and never its content, so it cannot be "
+                                 "addressed",
+                                 r);
+        }
         for (size_t j = 0; j < i; j++) {
             if (strcmp(a->recipients.items[j], r) == 0) {
                 return vg_reason_set(why, VG_ERR_INVALID, "recipient '%s' is listed twice", r);

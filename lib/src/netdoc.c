@@ -68,6 +68,20 @@ s_in_taxonomy(const Vigil__NetworkDocument *d, const char *cat)
     return false;
 }
 
+#define S_RATE_MAX 1000000u /* publishes per minute, or at once: beyond this is a typo */
+
+/* Limits are optional field by field (0: the default); what is set must be sane. */
+static vg_err
+s_check_limits(const Vigil__Limits *l, const char *whose, vg_reason *why)
+{
+    if (l->publish_per_minute > S_RATE_MAX || l->publish_burst > S_RATE_MAX) {
+        return vg_reason_set(why, VG_ERR_POLICY,
+                             "%s limits: publish_per_minute and publish_burst are at most %u",
+                             whose, S_RATE_MAX);
+    }
+    return VG_OK;
+}
+
 static vg_err
 s_validate_card(const Vigil__NetworkDocument *d, size_t i, vg_reason *why)
 {
@@ -86,6 +100,9 @@ s_validate_card(const Vigil__NetworkDocument *d, size_t i, vg_reason *why)
         a->transport_key.len != VG_CURVE_KEY_LEN) {
         return vg_reason_set(why, VG_ERR_POLICY, "agency %s: every public key must be 32 bytes",
                              a->id);
+    }
+    if (a->limits != NULL && s_check_limits(a->limits, a->id, why) != VG_OK) {
+        return VG_ERR_POLICY;
     }
     if (a->escalation_contact[0] != '\0' && s_card(d, a->escalation_contact) == NULL) {
         return vg_reason_set(why, VG_ERR_POLICY,
@@ -129,13 +146,27 @@ s_validate_rule(const Vigil__NetworkDocument *d, const Vigil__PolicyRule *r, siz
         }
     }
     for (size_t j = 0; j < r->n_must_reach; j++) {
-        if (s_card(d, r->must_reach[j]) == NULL) {
+        const Vigil__AgencyCard *c = s_card(d, r->must_reach[j]);
+        if (c == NULL) {
             return vg_reason_set(why, VG_ERR_POLICY,
                                  "policy rule %zu (%s): must_reach names unknown agency '%s'",
                                  i + 1, name, r->must_reach[j]);
         }
+        if (strcmp(c->role, VG_ROLE_OVERSIGHT) == 0) {
+            return vg_reason_set(why, VG_ERR_POLICY,
+                                 "policy rule %zu (%s): '%s' is an oversight agency, which sees "
+                                 "every alert's metadata and never its content: it cannot be a "
+                                 "recipient",
+                                 i + 1, name, c->id);
+        }
     }
     for (size_t j = 0; j < r->n_must_reach_roles; j++) {
+        if (strcmp(r->must_reach_roles[j], VG_ROLE_OVERSIGHT) == 0) {
+            return vg_reason_set(why, VG_ERR_POLICY,
+                                 "policy rule %zu (%s): oversight sees every alert's metadata and "
+                                 "never its content: it cannot be a recipient",
+                                 i + 1, name);
+        }
         if (!s_has_role(d, r->must_reach_roles[j])) {
             return vg_reason_set(why, VG_ERR_POLICY,
                                  "policy rule %zu (%s): no agency has role '%s'", i + 1, name,
@@ -242,7 +273,10 @@ vg_netdoc_validate_pb(const Vigil__NetworkDocument *d, vg_reason *why)
             }
         }
     }
-    vg_err rc = VG_OK;
+    vg_err rc = d->limits != NULL ? s_check_limits(d->limits, "the network's", why) : VG_OK;
+    if (rc != VG_OK) {
+        return VG_ERR_POLICY;
+    }
     for (size_t i = 0; i < d->n_agencies && rc == VG_OK; i++) {
         rc = s_validate_card(d, i, why);
     }
@@ -497,6 +531,41 @@ vg_netdoc_find_by_transport(const vg_netdoc *doc, const uint8_t pk[VG_CURVE_KEY_
         }
     }
     return VG_ERR_NOT_FOUND;
+}
+
+bool
+vg_netdoc_is_oversight(const vg_netdoc *doc, const char *id)
+{
+    const Vigil__AgencyCard *c = s_card(doc->pb, id);
+    return c != NULL && strcmp(c->role, VG_ROLE_OVERSIGHT) == 0;
+}
+
+/* field of the card's limits, else of the network's, else the default */
+#define S_LIMIT(card, net, field, dflt)                                                            \
+    ((card) != NULL && (card)->field != 0  ? (card)->field                                         \
+     : (net) != NULL && (net)->field != 0 ? (net)->field                                           \
+                                          : (dflt))
+
+vg_limits
+vg_netdoc_limits(const vg_netdoc *doc, const char *id)
+{
+    const Vigil__AgencyCard *c = s_card(doc->pb, id);
+    const Vigil__Limits *own = c != NULL ? c->limits : NULL, *net = doc->pb->limits;
+    return (vg_limits){
+        .publish_per_minute =
+            S_LIMIT(own, net, publish_per_minute, VG_LIMIT_PUBLISH_PER_MINUTE),
+        .publish_burst = S_LIMIT(own, net, publish_burst, VG_LIMIT_PUBLISH_BURST),
+        .stored_bytes_per_day =
+            S_LIMIT(own, net, stored_bytes_per_day, VG_LIMIT_STORED_BYTES_PER_DAY),
+    };
+}
+
+vg_oversight_view
+vg_netdoc_oversight(const vg_netdoc *doc)
+{
+    const Vigil__OversightView *o = doc->pb->oversight;
+    return (vg_oversight_view){.officer_names = o != NULL && o->officer_names,
+                               .notes = o != NULL && o->notes};
 }
 
 bool

@@ -137,12 +137,71 @@ s_key(ProtobufCBinaryData *out, json_t *obj, const char *key, bool z85, const ch
     return VG_OK;
 }
 
+/* A count (an integer 0..2^32-1) or absent (0). */
+static vg_err
+s_u32(uint32_t *out, json_t *obj, const char *key, const char *where, vg_reason *why)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                      json_integer_value(v) > (json_int_t)UINT32_MAX)) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "%s: \"%s\" must be a whole number", where,
+                             key);
+    }
+    *out = v ? (uint32_t)json_integer_value(v) : 0;
+    return VG_OK;
+}
+
+/* "limits": {"publish_per_minute": N, "publish_burst": N,
+ * "stored_bytes_per_day": "1GiB" or a number}; absent leaves *out NULL. */
+static vg_err
+s_limits(Vigil__Limits **out, json_t *parent, const char *where, s_arena *ar, vg_reason *why)
+{
+    static const char *const keys[] = {"publish_per_minute", "publish_burst",
+                                       "stored_bytes_per_day", NULL};
+    json_t *obj = json_object_get(parent, "limits");
+    *out = NULL;
+    if (obj == NULL) {
+        return VG_OK;
+    }
+    char here[96];
+    snprintf(here, sizeof here, "%s limits", where);
+    if (!json_is_object(obj)) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "%s must be an object", here);
+    }
+    Vigil__Limits *l = s_alloc(ar, sizeof *l);
+    if (l == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    vigil__limits__init(l);
+    vg_err rc = s_only_keys(obj, keys, here, why);
+    if (rc == VG_OK) {
+        rc = s_u32(&l->publish_per_minute, obj, "publish_per_minute", here, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_u32(&l->publish_burst, obj, "publish_burst", here, why);
+    }
+    json_t *v = json_object_get(obj, "stored_bytes_per_day");
+    if (rc == VG_OK && v != NULL && json_is_string(v)) {
+        vg_reason inner = {{0}};
+        if (vg_size_parse(&l->stored_bytes_per_day, json_string_value(v), &inner) != VG_OK) {
+            rc = vg_reason_set(why, VG_ERR_MALFORMED, "%s: %s", here, inner.text);
+        }
+    } else if (rc == VG_OK && v != NULL && json_is_integer(v) && json_integer_value(v) >= 0) {
+        l->stored_bytes_per_day = (uint64_t)json_integer_value(v);
+    } else if (rc == VG_OK && v != NULL) {
+        rc = vg_reason_set(why, VG_ERR_MALFORMED,
+                           "%s: \"stored_bytes_per_day\" must be a size such as \"1GiB\"", here);
+    }
+    *out = l;
+    return rc;
+}
+
 static vg_err
 s_agency(Vigil__AgencyCard **out, json_t *obj, size_t i, s_arena *ar, vg_reason *why)
 {
     static const char *const keys[] = {"id",      "role",          "name",    "sign_key",
                                        "box_key", "transport_key", "revoked", "escalation_contact",
-                                       NULL};
+                                       "limits",  NULL};
     char where[64];
     snprintf(where, sizeof where, "agencies[%zu]", i);
     if (!json_is_object(obj)) {
@@ -182,6 +241,9 @@ s_agency(Vigil__AgencyCard **out, json_t *obj, size_t i, s_arena *ar, vg_reason 
         rc = vg_reason_set(why, VG_ERR_MALFORMED, "%s: \"revoked\" must be true or false", where);
     }
     a->revoked = rev != NULL && json_is_true(rev);
+    if (rc == VG_OK) {
+        rc = s_limits(&a->limits, obj, where, ar, why);
+    }
     *out = a;
     return rc;
 }
@@ -352,12 +414,43 @@ s_escalation_step(Vigil__EscalationStep **out, json_t *obj, size_t i, s_arena *a
         }                                                                                          \
     } while (0)
 
+/* "oversight": {"officer_names": bool, "notes": bool}; absent: neither. */
+static vg_err
+s_oversight(Vigil__OversightView **out, json_t *root, s_arena *ar, vg_reason *why)
+{
+    static const char *const keys[] = {"officer_names", "notes", NULL};
+    json_t *obj = json_object_get(root, "oversight");
+    *out = NULL;
+    if (obj == NULL) {
+        return VG_OK;
+    }
+    if (!json_is_object(obj)) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "\"oversight\" must be an object");
+    }
+    Vigil__OversightView *o = s_alloc(ar, sizeof *o);
+    if (o == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    vigil__oversight_view__init(o);
+    vg_err rc = s_only_keys(obj, keys, "oversight", why);
+    json_t *names = json_object_get(obj, "officer_names"), *notes = json_object_get(obj, "notes");
+    if (rc == VG_OK && ((names != NULL && !json_is_boolean(names)) ||
+                        (notes != NULL && !json_is_boolean(notes)))) {
+        rc = vg_reason_set(why, VG_ERR_MALFORMED,
+                           "oversight: \"officer_names\" and \"notes\" must be true or false");
+    }
+    o->officer_names = names != NULL && json_is_true(names);
+    o->notes = notes != NULL && json_is_true(notes);
+    *out = o;
+    return rc;
+}
+
 static vg_err
 s_build(Vigil__NetworkDocument *d, json_t *root, s_arena *ar, vg_reason *why)
 {
     static const char *const keys[] = {"network",    "version",  "issued", "broker",
                                        "categories", "agencies", "policy", "deadlines",
-                                       "escalation", NULL};
+                                       "escalation", "limits",   "oversight", NULL};
     static const char *const broker_keys[] = {"sign_key", "transport_key", NULL};
     if (!json_is_object(root)) {
         return vg_reason_set(why, VG_ERR_MALFORMED, "the document must be a JSON object");
@@ -409,6 +502,12 @@ s_build(Vigil__NetworkDocument *d, json_t *root, s_arena *ar, vg_reason *why)
     }
     if (rc == VG_OK) {
         S_EACH(d, escalation, n_escalation, root, "escalation", s_escalation_step, ar, why, rc);
+    }
+    if (rc == VG_OK) {
+        rc = s_limits(&d->limits, root, "the network's", ar, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_oversight(&d->oversight, root, ar, why);
     }
     return rc;
 }
@@ -475,6 +574,24 @@ s_str_array(char **items, size_t n)
 }
 
 static json_t *
+s_limits_json(const Vigil__Limits *l)
+{
+    json_t *o = json_object();
+    if (l->publish_per_minute != 0) {
+        json_object_set_new(o, "publish_per_minute", json_integer(l->publish_per_minute));
+    }
+    if (l->publish_burst != 0) {
+        json_object_set_new(o, "publish_burst", json_integer(l->publish_burst));
+    }
+    if (l->stored_bytes_per_day != 0) {
+        char size[32];
+        vg_size_format(size, sizeof size, l->stored_bytes_per_day);
+        json_object_set_new(o, "stored_bytes_per_day", json_string(size));
+    }
+    return o;
+}
+
+static json_t *
 s_agency_json(const Vigil__AgencyCard *c)
 {
     json_t *a = json_object();
@@ -487,6 +604,9 @@ s_agency_json(const Vigil__AgencyCard *c)
     json_object_set_new(a, "revoked", json_boolean(c->revoked));
     if (c->escalation_contact[0] != '\0') {
         json_object_set_new(a, "escalation_contact", json_string(c->escalation_contact));
+    }
+    if (c->limits != NULL) {
+        json_object_set_new(a, "limits", s_limits_json(c->limits));
     }
     return a;
 }
@@ -554,6 +674,15 @@ s_doc_json(const Vigil__NetworkDocument *d)
         json_array_append_new(esc, o);
     }
     json_object_set_new(root, "escalation", esc);
+    if (d->limits != NULL) {
+        json_object_set_new(root, "limits", s_limits_json(d->limits));
+    }
+    if (d->oversight != NULL) {
+        json_t *o = json_object();
+        json_object_set_new(o, "officer_names", json_boolean(d->oversight->officer_names));
+        json_object_set_new(o, "notes", json_boolean(d->oversight->notes));
+        json_object_set_new(root, "oversight", o);
+    }
     return root;
 }
 

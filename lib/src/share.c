@@ -31,6 +31,12 @@ s_check_target(const vg_envelope *env, const char *to, const vg_netdoc *doc, vg_
     if (ag.revoked) {
         return vg_reason_set(why, VG_ERR_REVOKED, "cannot share with '%s': it is revoked", to);
     }
+    if (strcmp(ag.role, VG_ROLE_OVERSIGHT) == 0) {
+        return vg_reason_set(why, VG_ERR_INVALID,
+                             "cannot share with '%s': an oversight agency sees every alert's "
+                             "metadata and never its content",
+                             to);
+    }
     if (strcmp(vg_envelope_sender(env), to) == 0) {
         return vg_reason_set(why, VG_ERR_DUPLICATE, "'%s' sent this alert: it has it already",
                              to);
@@ -249,6 +255,12 @@ int64_t
 vg_share_created_ms(const vg_share *s)
 {
     return (int64_t)s->body->created_ms;
+}
+
+uint64_t
+vg_share_network_version(const vg_share *s)
+{
+    return s->body->network_version;
 }
 
 const uint8_t *

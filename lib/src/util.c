@@ -71,6 +71,56 @@ vg_duration_parse(uint64_t *out_ms, const char *text, vg_reason *why)
                          text);
 }
 
+static const struct {
+    const char *suffix;
+    uint64_t bytes;
+} s_size_units[] = {{"GiB", 1ull << 30}, {"MiB", 1ull << 20}, {"KiB", 1ull << 10}, {"B", 1}};
+
+vg_err
+vg_size_parse(uint64_t *out_bytes, const char *text, vg_reason *why)
+{
+    const char *p = text;
+    uint64_t n = 0;
+    if (text == NULL || *p < '0' || *p > '9') {
+        return vg_reason_set(why, VG_ERR_MALFORMED,
+                             "size '%s' must be a number, optionally with B, KiB, MiB or GiB",
+                             text ? text : "");
+    }
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (n > (UINT64_MAX - 9) / 10) {
+            return vg_reason_set(why, VG_ERR_MALFORMED, "size '%s' is too large", text);
+        }
+        n = n * 10 + (uint64_t)(*p - '0');
+    }
+    uint64_t unit = *p == '\0' ? 1 : 0;
+    for (size_t i = 0; unit == 0 && i < sizeof s_size_units / sizeof s_size_units[0]; i++) {
+        unit = strcmp(p, s_size_units[i].suffix) == 0 ? s_size_units[i].bytes : 0;
+    }
+    if (unit == 0) {
+        return vg_reason_set(why, VG_ERR_MALFORMED,
+                             "size '%s' has no valid unit: use B, KiB, MiB or GiB (e.g. 64KiB)",
+                             text);
+    }
+    if (n > UINT64_MAX / unit / 2) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "size '%s' is too large", text);
+    }
+    *out_bytes = n * unit;
+    return VG_OK;
+}
+
+void
+vg_size_format(char *out, size_t out_len, uint64_t bytes)
+{
+    for (size_t i = 0; i < sizeof s_size_units / sizeof s_size_units[0]; i++) {
+        if (bytes >= s_size_units[i].bytes && bytes % s_size_units[i].bytes == 0) {
+            snprintf(out, out_len, "%llu%s", (unsigned long long)(bytes / s_size_units[i].bytes),
+                     s_size_units[i].suffix);
+            return;
+        }
+    }
+    snprintf(out, out_len, "0B");
+}
+
 void
 vg_duration_format(char *out, size_t out_len, uint64_t ms)
 {

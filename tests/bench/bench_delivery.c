@@ -24,7 +24,7 @@
 #define S_RECIPIENTS 4
 
 static const char *const s_recipients[S_RECIPIENTS] = {"police", "licensing", "childrens-services",
-                                                       "oversight"};
+                                                       "education"};
 
 typedef struct s_bench {
     const char *net;        /* network folder */

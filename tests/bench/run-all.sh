@@ -85,7 +85,8 @@ the script and run it again. Issue 8 asks for these figures and sets the targets
 
 \`vigil-bench --alerts $alerts --reps $reps --offline $offline --scale $scale\`
 (tests/bench/vigil_bench.c) makes a throw-away network with \`vigilctl init\` in a scratch
-directory (police sends; licensing, childrens-services, home-office and oversight receive),
+directory (police sends; licensing, childrens-services, home-office and education receive;
+publish limits raised out of the way),
 starts the real release \`vigil-broker\` on 127.0.0.1 (a free port; broker.conf as written by
 vigilctl except \`inflight = 1024\`, so a receipt batch fits in the delivery window), and drives
 it with raw ZeroMQ DEALER clients speaking the protocol over CurveZMQ with the agencies' own

@@ -14,8 +14,9 @@ cleanup() {
 }
 trap cleanup EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$bin/vigilctl" init "$tmp/net" --agencies police,licensing,childrens-services,home-office \
-  --oversight oversight --endpoint "tcp://127.0.0.1:$port" >/dev/null
+"$bin/vigilctl" init "$tmp/net" --agencies police,licensing,childrens-services,home-office,education \
+  --oversight oversight --endpoint "tcp://127.0.0.1:$port" \
+  --limits publish_per_minute=1000000,publish_burst=1000000,stored_bytes_per_day=1024GiB >/dev/null
 sed -i 's/^log_level = info/log_level = warn/' "$tmp/net/broker/broker.conf"
 "$bin/vigil-broker" -c "$tmp/net/broker/broker.conf" 2>"$tmp/broker.log" &
 broker_pid=$!

@@ -26,7 +26,7 @@
 
 const char *const vb_sender = "police";
 const char *const vb_recipients[VB_RECIPIENTS] = {"licensing", "childrens-services", "home-office",
-                                                  "oversight"};
+                                                  "education"};
 
 #define S_LOG_MAX (256 * 1024 * 1024)
 
@@ -195,11 +195,13 @@ vb_net_new(vb_net **out, const char *bin_dir, const char *tmp_parent, const char
                     "init",
                     n->net,
                     "--agencies",
-                    "police,licensing,childrens-services,home-office",
+                    "police,licensing,childrens-services,home-office,education",
                     "--oversight",
                     "oversight",
                     "--endpoint",
                     n->endpoint,
+                    "--limits", /* the benchmark is the flood: no quota may shape it */
+                    "publish_per_minute=1000000,publish_burst=1000000,stored_bytes_per_day=1024GiB",
                     NULL};
     vg_err rc = VG_OK;
     if (s_run(argv) != 0) {

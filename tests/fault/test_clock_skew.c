@@ -84,7 +84,7 @@ s_publish_skewed(const bh_broker *b, const char *agency, const char *offset, con
     char *argv[] = {
         T_FAKETIME_BIN, "-f",         (char *)offset, agent,        "-c",    conf,
         "publish",      "--severity", "medium",       "--category", "other", "--headline",
-        headline,       "--to",       "oversight",    "--timeout",  "10s",   NULL};
+        headline,       "--to",       "home-office",  "--timeout",  "10s",   NULL};
     pid_t pid = fu_spawn(argv, out_path, NULL);
     int st = fu_wait(pid, T_AGENT_MS);
     if (st == -1) {

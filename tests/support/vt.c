@@ -114,7 +114,7 @@ vt_read_file(const char *path, size_t *len_out) {
 static const char *const s_named_ids[] = {"police", "licensing", "childrens-services",
                                           "home-office"};
 static const char *const s_named_roles[] = {"police", "licensing", "childrens-services",
-                                            "oversight"};
+                                            "government"};
 static const char *const s_named_names[] = {"Police", "Taxi Licensing", "Children's Services",
                                             "Home Office"};
 
@@ -195,7 +195,7 @@ s_default_json(const vt_net *net) {
     assert_non_null(esc);
     if (net->n >= 4) { /* a role step needs an agency with the role */
         json_array_append_new(esc, json_pack("{s:s, s:s, s:s}", "after", "2h", "target", "role",
-                                             "role", "oversight"));
+                                             "role", "government"));
     }
     json_object_set_new(doc, "escalation", esc);
     return doc;

@@ -53,12 +53,12 @@ uint8_t *vt_read_file(const char *path, size_t *len_out);
 
 /*
  * Agency i is named: 0 "police" (role police), 1 "licensing" (licensing),
- * 2 "childrens-services" (childrens-services), 3 "home-office" (oversight),
+ * 2 "childrens-services" (childrens-services), 3 "home-office" (government),
  * 4.. "agency-NN" (role partner). The default document has the categories
  * of docs/network.md, the "taxi-and-cse" rule (when n >= 3), the default
  * deadlines with "high/immediate": "30m", and the escalation steps of
- * docs/network.md (the role step only when n >= 4, as it needs an oversight
- * agency); police's escalation contact is home-office (n >= 4).
+ * docs/network.md, its role step to role "government" (only when n >= 4,
+ * as it needs an agency with the role); police's escalation contact is home-office (n >= 4).
  */
 typedef struct vt_net {
     size_t n;                             /* number of agencies */

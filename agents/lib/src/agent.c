@@ -141,6 +141,13 @@ s_fill_confirm(vga_confirm *res, const Vigil__Confirm *c)
     }
 }
 
+bool
+vga_reject_is_transient(vg_err code)
+{
+    return code == VG_ERR_STORAGE_FULL || code == VG_ERR_INTERNAL ||
+           code == VG_ERR_RATE_LIMITED || code == VG_ERR_QUOTA_EXCEEDED;
+}
+
 /* Applies a publish confirm to the outbox. */
 static void
 s_apply_confirm(vga_agent *a, const Vigil__Confirm *c)
@@ -159,8 +166,8 @@ s_apply_confirm(vga_agent *a, const Vigil__Confirm *c)
         outcome = vg_err_code(code);
         vg_log(VG_LOG_WARN, "agent", "publish.reject", "agency=%s alert=%s code=%s reason=\"%s\"",
                vga_agent_agency(a), idhex, outcome, c->reason);
-        if (code == VG_ERR_STORAGE_FULL || code == VG_ERR_INTERNAL) {
-            return; /* transient: stays in the outbox and is sent again */
+        if (vga_reject_is_transient(code)) {
+            return; /* stays in the outbox and is sent again */
         }
     }
     if (vga_store_outbox_done(a->store, c->alert_id.data, outcome, c->reason,

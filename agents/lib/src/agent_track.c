@@ -269,10 +269,12 @@ s_fill_status(vga_alert_status *st, const Vigil__AlertSummary *s)
 }
 
 typedef struct s_result {
-    vga_status_list *list; /* where summaries go */
+    vga_status_list *list; /* where summaries go (appended: a snapshot comes in pages) */
     vga_event **events;    /* where events go (vga_events_since) */
     size_t n_events;       /* count */
     bool failed;           /* out of memory */
+    bool more;             /* the snapshot goes on after cursor */
+    uint64_t cursor;       /* where its next page starts */
 } s_result;
 
 static void s_copy_event(vga_event *out, const Vigil__Event *e);
@@ -281,13 +283,20 @@ static void
 s_on_result(void *ctx, const Vigil__QueryResult *r)
 {
     s_result *res = ctx;
+    res->more = r->more;
+    res->cursor = r->cursor;
     if (res->list != NULL) {
-        res->list->last_event_seq = r->last_event_seq;
-        res->list->items = calloc(r->n_alerts ? r->n_alerts : 1, sizeof *res->list->items);
-        res->failed |= res->list->items == NULL;
+        vga_status_list *l = res->list;
+        if (l->items == NULL) { /* the first page: events after it bring it up to date */
+            l->last_event_seq = r->last_event_seq;
+        }
+        vga_alert_status *grown =
+            realloc(l->items, (l->n + r->n_alerts + 1) * sizeof *l->items);
+        res->failed |= grown == NULL;
+        l->items = grown != NULL ? grown : l->items;
         for (size_t i = 0; !res->failed && i < r->n_alerts; i++) {
-            res->list->n = i + 1;
-            res->failed = !s_fill_status(&res->list->items[i], r->alerts[i]);
+            l->n++;
+            res->failed = !s_fill_status(&l->items[l->n - 1], r->alerts[i]);
         }
     }
     if (res->events != NULL) {
@@ -354,7 +363,12 @@ vga_outstanding(vga_agent *a, int64_t timeout_ms, vga_status_list *out, vg_reaso
     Vigil__Query q = VIGIL__QUERY__INIT;
     q.kind = VIGIL__QUERY_KIND__QUERY_SNAPSHOT;
     s_result res = {.list = out};
-    vg_err rc = s_query(a, &q, timeout_ms, &res, why);
+    vg_err rc = VG_OK;
+    do { /* a large snapshot comes in pages, each a bounded reply */
+        q.after_seq = res.cursor;
+        res.more = false;
+        rc = s_query(a, &q, timeout_ms, &res, why);
+    } while (rc == VG_OK && res.more && res.cursor > q.after_seq);
     if (rc != VG_OK) {
         vga_status_list_fini(out);
     }

@@ -20,6 +20,11 @@
  *     timers = 4096                 ; deadline timers held in memory (>= 8); the rest wait
  *                                   ; in the store and are loaded as they come due
  *     wal_checkpoint_pages = 1000   ; SQLite WAL frames (pages) between store checkpoints
+ *     connections_per_agency = 32   ; open connections one agency may have; more: rate_limited
+ *     queries_queued = 16           ; queries of one agency waiting; more: rate_limited
+ *     query_time = 200ms            ; query-thread time per agency per second (2x at once)
+ *     unread_bytes = 1MiB           ; a connection leaving more unread: queries refused a while
+ *     handshake_timeout = 5s        ; an unfinished CurveZMQ handshake is closed after this
  *     [network]
  *     document = network.signed
  *     admin_key = <64 hex>
@@ -50,6 +55,11 @@ typedef struct vg_broker_config {
     uint64_t checkpoint_interval_ms;  /* ... or this often when the log grew */
     int64_t timers;                   /* deadline timers held in memory */
     int64_t wal_checkpoint_pages;     /* WAL frames committed between store checkpoints */
+    int64_t connections_per_agency;   /* open connections one agency may have */
+    int64_t queries_queued;           /* queries of one agency waiting for the query thread */
+    uint64_t query_time_ms;           /* query-thread time per agency per second */
+    uint64_t unread_bytes;            /* unread bytes that cut a connection's queries off */
+    uint64_t handshake_timeout_ms;    /* unfinished CurveZMQ handshakes are closed after this */
     char *document_path;              /* signed network document, resolved */
     char *admin_key_hex;              /* pinned admin key as written */
     uint8_t admin_pk[VG_SIGN_PK_LEN]; /* admin_key decoded */

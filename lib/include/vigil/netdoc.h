@@ -47,6 +47,28 @@ typedef enum vg_escalation_target {
     VG_ESC_ROLE = 3,      /* every agency with the step's role */
 } vg_escalation_target;
 
+/* The role of an oversight agency: it sees every alert's metadata (subject
+ * to vg_netdoc_oversight) and never its content, so it is never a recipient. */
+#define VG_ROLE_OVERSIGHT "oversight"
+
+/* What one agency may put on the network (NetworkDocument.limits, overridden
+ * field by field by its card's). */
+typedef struct vg_limits {
+    uint32_t publish_per_minute;   /* sustained publish rate */
+    uint32_t publish_burst;        /* publishes allowed at once above it */
+    uint64_t stored_bytes_per_day; /* envelope bytes accepted in any 24 hours */
+} vg_limits;
+
+#define VG_LIMIT_PUBLISH_PER_MINUTE 6000            /* default: 100 a second */
+#define VG_LIMIT_PUBLISH_BURST 6000                 /* default */
+#define VG_LIMIT_STORED_BYTES_PER_DAY (1ull << 30) /* default: 1 GiB */
+
+/* What an oversight agency sees beyond metadata. Default: neither. */
+typedef struct vg_oversight_view {
+    bool officer_names; /* who acknowledged */
+    bool notes;         /* officers' notes and the reasons given */
+} vg_oversight_view;
+
 typedef struct vg_escalation_step {
     uint64_t after_ms;           /* after the deadline */
     vg_escalation_target target; /* who is told */
@@ -100,6 +122,16 @@ void vg_netdoc_agency_at(const vg_netdoc *doc, size_t i, vg_agency *out);
 vg_err vg_netdoc_find(const vg_netdoc *doc, const char *id, vg_agency *out) VG_MUST_USE;
 vg_err vg_netdoc_find_by_transport(const vg_netdoc *doc, const uint8_t pk[VG_CURVE_KEY_LEN],
                                    vg_agency *out) VG_MUST_USE;
+
+/* True when agency id has the oversight role. */
+bool vg_netdoc_is_oversight(const vg_netdoc *doc, const char *id);
+
+/* The limits that apply to agency id (defaults filled in; an unknown agency
+ * gets the network's). */
+vg_limits vg_netdoc_limits(const vg_netdoc *doc, const char *id);
+
+/* What oversight agencies may see beyond metadata. */
+vg_oversight_view vg_netdoc_oversight(const vg_netdoc *doc);
 
 /* True when the category is in the network's taxonomy. */
 bool vg_netdoc_has_category(const vg_netdoc *doc, const char *category);

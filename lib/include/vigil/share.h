@@ -48,6 +48,7 @@ const char *vg_share_sharer(const vg_share *s);
 const char *vg_share_to(const vg_share *s);
 const char *vg_share_reason(const vg_share *s);
 int64_t vg_share_created_ms(const vg_share *s);
+uint64_t vg_share_network_version(const vg_share *s); /* the document it was sealed under */
 const uint8_t *vg_share_sealed_key(const vg_share *s, size_t *len_out);
 const uint8_t *vg_share_hash(const vg_share *s);
 const uint8_t *vg_share_bytes(const vg_share *s, size_t *len_out);

@@ -29,6 +29,13 @@ vg_err vg_duration_parse(uint64_t *out_ms, const char *text, vg_reason *why) VG_
 /* Formats a duration as the largest exact unit ("90s", "15m", "1h"). */
 void vg_duration_format(char *out, size_t out_len, uint64_t ms);
 
+/* Parses a size: an integer, optionally followed by B, KiB, MiB or GiB
+ * ("65536", "64KiB", "1GiB"). VG_ERR_MALFORMED names what was wrong in why. */
+vg_err vg_size_parse(uint64_t *out_bytes, const char *text, vg_reason *why) VG_MUST_USE;
+
+/* Formats a size as the largest exact unit ("64KiB", "1GiB", "1000B"). */
+void vg_size_format(char *out, size_t out_len, uint64_t bytes);
+
 /* Reads a whole file of at most max_bytes. *out is malloc'ed and NUL-terminated
  * (the NUL is not counted in *out_len); free() it. VG_ERR_NOT_FOUND,
  * VG_ERR_IO, VG_ERR_TOO_LARGE. */

@@ -130,7 +130,7 @@ verify_round_trip_accessors(void **state) {
     }
     vg_agency a;
     vg_netdoc_agency_at(doc, 3, &a);
-    assert_string_equal(a.role, "oversight");
+    assert_string_equal(a.role, "government");
     assert_string_equal(a.display_name, "Home Office");
     assert_string_equal(a.escalation_contact, "");
     vg_netdoc_agency_at(doc, 0, &a);
@@ -547,7 +547,7 @@ json_missing_agency_key_is_malformed(void **state) {
 /* ---- policy evaluation --------------------------------------------------- */
 
 /*
- * 6 agencies: police, licensing, childrens-services, home-office (oversight),
+ * 6 agencies: police, licensing, childrens-services, home-office (government),
  * agency-04 and agency-05 (partner).
  */
 static void
@@ -559,8 +559,8 @@ s_policy_net(vt_net *net) {
              " \"must_reach\": [\"licensing\", \"police\", \"childrens-services\"]},"
              "{\"name\": \"missing-high\", \"categories\": [\"missing-child\"], "
              " \"min_severity\": \"high\", \"must_reach\": [\"home-office\"]},"
-             "{\"name\": \"critical-oversight\", \"categories\": [], "
-             " \"min_severity\": \"critical\", \"must_reach_roles\": [\"oversight\"]},"
+             "{\"name\": \"critical-government\", \"categories\": [], "
+             " \"min_severity\": \"critical\", \"must_reach_roles\": [\"government\"]},"
              "{\"name\": \"online-partners\", \"categories\": [\"online-harm\"], "
              " \"min_severity\": \"medium\", \"must_reach_roles\": [\"partner\"]},"
              "{\"name\": \"cse-again\", \"categories\": [\"cse\"], "
@@ -649,7 +649,7 @@ static void
 policy_each_agency_once_in_document_order(void **state) {
     vt_net *net = *state;
     s_policy_net(net);
-    /* taxi-and-cse, cse-again and critical-oversight all match */
+    /* taxi-and-cse, cse-again and critical-government all match */
     ASSERT_REQUIRED(net, "cse,missing-child", VG_SEV_CRITICAL, "agency-05",
                     "police,licensing,childrens-services,home-office");
 }
@@ -725,7 +725,7 @@ escalation_steps_in_order(void **state) {
     vg_netdoc_escalation_at(net->doc, 2, &s);
     assert_int_equal(s.after_ms, 7200000);
     assert_int_equal(s.target, VG_ESC_ROLE);
-    assert_string_equal(s.role, "oversight");
+    assert_string_equal(s.role, "government");
 }
 
 /* ---- JSON round trip ---------------------------------------------------- */

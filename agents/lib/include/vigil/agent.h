@@ -84,13 +84,19 @@ void vga_confirm_fini(vga_confirm *c);
  *     and res->alert_id says which; a later process sends it;
  *   the broker's rejection (VG_ERR_MISSING_RECIPIENTS, VG_ERR_CLOCK_SKEW, ...)
  *     with res->reason; a rejected alert leaves the outbox (it would never be
- *     accepted) except for VG_ERR_STORAGE_FULL and VG_ERR_INTERNAL, which
- *     are kept and resent;
+ *     accepted) except for the transient ones (vga_reject_is_transient:
+ *     storage_full, internal, rate_limited, quota_exceeded), which are kept
+ *     and resent;
  *   local errors (VG_ERR_INVALID, VG_ERR_IO, ...) with why: nothing stored.
  * res is always initialised; vga_confirm_fini() it.
  */
 vg_err vga_publish(vga_agent *a, const vg_alert *alert, int64_t timeout_ms, vga_confirm *res,
                    vg_reason *why) VG_MUST_USE;
+
+/* True for a broker rejection that means "not now" rather than "never"
+ * (VG_ERR_STORAGE_FULL, VG_ERR_INTERNAL, VG_ERR_RATE_LIMITED,
+ * VG_ERR_QUOTA_EXCEEDED): the alert stays in the outbox and is sent again. */
+bool vga_reject_is_transient(vg_err code);
 
 /* Publishes an envelope the caller sealed itself (tests and tools): it goes
  * through the outbox like any other. Same results as vga_publish. */

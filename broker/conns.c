@@ -1,0 +1,161 @@
+/* conns.c — connections per agency, and readers that do not read (see conns.h). */
+#include "conns.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "vigil/log.h"
+
+typedef struct s_conn {
+    uint8_t rid[VGB_CONN_RID_MAX]; /* routing id */
+    size_t rid_len;                /* 0: free slot */
+    int fd;                        /* the socket its frames came on, or -1 */
+    int64_t last_seen;             /* last frame from it */
+    int64_t cut_until;             /* cut off until then (0: not) */
+} s_conn;
+
+struct vgb_conns {
+    s_conn *slots;         /* n_agencies * max */
+    size_t n_agencies;     /* agencies */
+    uint32_t max;          /* slots per agency */
+    int64_t unread_max;    /* a connection with more not read is cut off */
+    int64_t silent_ms;     /* a connection silent this long is closed for us */
+};
+
+vg_err
+vgb_conns_new(vgb_conns **out, size_t n_agencies, uint32_t max, uint64_t unread_bytes,
+              int64_t silent_ms)
+{
+    vgb_conns *c = calloc(1, sizeof *c);
+    if (c == NULL || (c->slots = calloc(n_agencies * max + 1, sizeof *c->slots)) == NULL) {
+        free(c);
+        return VG_ERR_NOMEM;
+    }
+    c->n_agencies = n_agencies;
+    c->max = max;
+    c->unread_max = (int64_t)unread_bytes;
+    c->silent_ms = silent_ms;
+    *out = c;
+    return VG_OK;
+}
+
+void
+vgb_conns_destroy(vgb_conns **c_p)
+{
+    if (c_p == NULL || *c_p == NULL) {
+        return;
+    }
+    free((*c_p)->slots);
+    free(*c_p);
+    *c_p = NULL;
+}
+
+static bool
+s_open(const vgb_conns *c, const s_conn *s, int64_t now)
+{
+    return s->rid_len != 0 && now - s->last_seen <= c->silent_ms;
+}
+
+static s_conn *
+s_find(vgb_conns *c, size_t idx, const uint8_t *rid, size_t rid_len)
+{
+    if (idx >= c->n_agencies || rid_len == 0 || rid_len > VGB_CONN_RID_MAX) {
+        return NULL;
+    }
+    s_conn *base = &c->slots[idx * c->max];
+    for (uint32_t i = 0; i < c->max; i++) {
+        if (base[i].rid_len == rid_len && memcmp(base[i].rid, rid, rid_len) == 0) {
+            return &base[i];
+        }
+    }
+    return NULL;
+}
+
+vg_err
+vgb_conns_seen(vgb_conns *c, size_t idx, const char *agency, const uint8_t *rid, size_t rid_len,
+               int fd, int64_t now, vg_reason *why)
+{
+    s_conn *s = s_find(c, idx, rid, rid_len);
+    if (s == NULL && idx < c->n_agencies && rid_len > 0 && rid_len <= VGB_CONN_RID_MAX) {
+        s_conn *base = &c->slots[idx * c->max];
+        for (uint32_t i = 0; i < c->max && s == NULL; i++) {
+            s = s_open(c, &base[i], now) ? NULL : &base[i];
+        }
+        if (s == NULL) {
+            vg_log(VG_LOG_WARN, "broker", "conn.refused", "agency=%s open=%u", agency, c->max);
+            return vg_reason_set(why, VG_ERR_RATE_LIMITED,
+                                 "%s has %u connections open, the most the broker allows "
+                                 "(broker.conf connections_per_agency): close one, or wait for an "
+                                 "idle one to time out",
+                                 agency, c->max);
+        }
+        *s = (s_conn){.rid_len = rid_len};
+        memcpy(s->rid, rid, rid_len);
+    }
+    if (s != NULL) {
+        s->last_seen = now;
+        s->fd = fd;
+    }
+    return VG_OK;
+}
+
+/* Bytes the kernel holds for the peer and the peer has not taken (0 when
+ * unknown: no descriptor, or not a TCP socket any more). */
+static int64_t
+s_unread(const s_conn *s)
+{
+    int n = 0;
+    return s->fd >= 0 && ioctl(s->fd, TIOCOUTQ, &n) == 0 && n > 0 ? n : 0;
+}
+
+static void
+s_cut(s_conn *s, const char *agency, const char *reason, int64_t unread, int64_t now)
+{
+    if (s->cut_until <= now) {
+        vg_log(VG_LOG_WARN, "broker", "conn.cutoff", "agency=%s reason=%s unread=%lld for_ms=%d",
+               agency, reason, (long long)unread, VGB_CONN_CUTOFF_MS);
+    }
+    s->cut_until = now + VGB_CONN_CUTOFF_MS;
+}
+
+vg_err
+vgb_conns_may_ask(vgb_conns *c, size_t idx, const char *agency, const uint8_t *rid,
+                  size_t rid_len, int64_t now, vg_reason *why)
+{
+    s_conn *s = s_find(c, idx, rid, rid_len);
+    if (s == NULL) {
+        return VG_OK; /* not an agency's connection: nothing to answer anyway */
+    }
+    int64_t unread = s->cut_until > now ? 0 : s_unread(s);
+    if (unread > c->unread_max) {
+        s_cut(s, agency, "not_reading", unread, now);
+    }
+    if (s->cut_until > now) {
+        return vg_reason_set(why, VG_ERR_RATE_LIMITED,
+                             "this connection has not read what it was sent: its queries are "
+                             "refused for %lld s; read your replies, then ask again",
+                             (long long)((s->cut_until - now + 999) / 1000));
+    }
+    return VG_OK;
+}
+
+void
+vgb_conns_full(vgb_conns *c, size_t idx, const char *agency, const uint8_t *rid, size_t rid_len,
+               int64_t now)
+{
+    s_conn *s = s_find(c, idx, rid, rid_len);
+    if (s != NULL) {
+        s_cut(s, agency, "queue_full", s_unread(s), now);
+    }
+}
+
+size_t
+vgb_conns_open(const vgb_conns *c, size_t idx, int64_t now)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; idx < c->n_agencies && i < c->max; i++) {
+        n += s_open(c, &c->slots[idx * c->max + i], now);
+    }
+    return n;
+}

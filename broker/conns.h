@@ -1,0 +1,75 @@
+/*
+ * broker/conns.h — what one agency's connections may cost the broker.
+ *
+ * ZeroMQ keeps, per connection, the frames the broker has handed it that
+ * the kernel has not taken yet (up to ZMQ_SNDHWM frames: VGB_SNDHWM), and
+ * the kernel keeps what the peer has not read (its socket send queue). A
+ * client that asks and never reads would otherwise grow the broker's memory
+ * with every answer: ZeroMQ's queue only grows once the kernel's is full.
+ * So, per agency and per connection (a ROUTER routing id):
+ *
+ *  - at most `max` connections of an agency are open at once (a connection
+ *    is open from its first frame until it has been silent for three
+ *    keepalives); a frame on a connection beyond that is refused as
+ *    rate_limited and handled no further;
+ *  - before a query is answered, the bytes the connection has not read are
+ *    looked at (its TCP socket's send queue, SIOCOUTQ, on the descriptor its
+ *    frames came on: ZMQ_SRCFD): over `unread_bytes` (broker.conf), the peer
+ *    is not reading what it asked for; it is cut off: logged once, and its
+ *    queries are refused as rate_limited until VGB_CONN_CUTOFF_MS has
+ *    passed. So one connection holds at most about unread_bytes plus one
+ *    answer (at most a frame) in the broker, and the kernel's buffer;
+ *  - a connection whose ZeroMQ queue is full (a frame was refused) is cut
+ *    off the same way.
+ *
+ * Deliveries and events are not counted here: the delivery window and the
+ * event stream bound those, and a full queue only defers them.
+ *
+ * Owns its table (agencies x max slots). Thread rules: one owner (the loop).
+ */
+#ifndef VIGIL_BROKER_CONNS_H
+#define VIGIL_BROKER_CONNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/err.h"
+
+#define VGB_SNDHWM 1000          /* frames queued per connection (ZMQ_SNDHWM) */
+#define VGB_CONN_CUTOFF_MS 5000  /* a connection that does not read is cut off this long */
+#define VGB_CONN_RID_MAX 256     /* ZeroMQ routing ids are at most 255 bytes */
+
+typedef struct vgb_conns vgb_conns;
+
+/* A table for n_agencies agencies, max connections each, a connection cut
+ * off when it has more than unread_bytes not read. Free with
+ * vgb_conns_destroy. */
+vg_err vgb_conns_new(vgb_conns **out, size_t n_agencies, uint32_t max, uint64_t unread_bytes,
+                     int64_t silent_ms) VG_MUST_USE;
+
+/* NULL-safe; sets *c_p = NULL. */
+void vgb_conns_destroy(vgb_conns **c_p);
+
+/* A frame came on rid from agency idx (id `agency`, for the log) at now
+ * (monotonic ms), over the socket descriptor fd (ZMQ_SRCFD; -1: unknown).
+ * VG_OK, or VG_ERR_RATE_LIMITED with why when rid is a new connection and
+ * the agency has max open already. */
+vg_err vgb_conns_seen(vgb_conns *c, size_t idx, const char *agency, const uint8_t *rid,
+                      size_t rid_len, int fd, int64_t now, vg_reason *why) VG_MUST_USE;
+
+/* May rid be sent the answer to a query now? VG_OK, or VG_ERR_RATE_LIMITED
+ * with why: it is cut off, or it has more than unread_bytes not read (then
+ * it is cut off now, logged once). */
+vg_err vgb_conns_may_ask(vgb_conns *c, size_t idx, const char *agency, const uint8_t *rid,
+                         size_t rid_len, int64_t now, vg_reason *why) VG_MUST_USE;
+
+/* An answer was refused by ZeroMQ because rid's queue is full: rid is cut
+ * off (logged once). */
+void vgb_conns_full(vgb_conns *c, size_t idx, const char *agency, const uint8_t *rid,
+                    size_t rid_len, int64_t now);
+
+/* Open connections of agency idx (for tests and logs). */
+size_t vgb_conns_open(const vgb_conns *c, size_t idx, int64_t now);
+
+#endif

@@ -1,0 +1,177 @@
+/* netdocs.c — which network documents an envelope may be sealed under (see netdocs.h). */
+#include "netdocs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vigil/log.h"
+
+/* An older document: the agencies whose box key it gives differently from
+ * the current one (or that it does not have). */
+typedef struct s_older {
+    uint64_t version;   /* its version */
+    vg_strlist changed; /* agency ids */
+} s_older;
+
+struct vgb_netdocs {
+    uint64_t current; /* the version in force */
+    s_older *older;   /* every older version the store holds */
+    size_t n_older;   /* count */
+    vg_err load_rc;   /* first error while reading the store's documents */
+};
+
+typedef struct s_load {
+    vgb_netdocs *d;             /* being built */
+    const vg_netdoc *current;   /* the document in force */
+    const uint8_t *admin_pk;    /* the pinned admin key */
+} s_load;
+
+/* Agencies of `cur` whose box key in `old` differs or is missing. */
+static vg_err
+s_changed(vg_strlist *out, const vg_netdoc *old, const vg_netdoc *cur)
+{
+    vg_err rc = VG_OK;
+    for (size_t i = 0; i < vg_netdoc_n_agencies(cur) && rc == VG_OK; i++) {
+        vg_agency now, then;
+        vg_netdoc_agency_at(cur, i, &now);
+        if (vg_netdoc_find(old, now.id, &then) != VG_OK ||
+            memcmp(then.box_pk, now.box_pk, VG_BOX_PK_LEN) != 0) {
+            rc = vg_strlist_add(out, now.id);
+        }
+    }
+    return rc;
+}
+
+static void
+s_load_one(void *ctx, uint64_t version, const uint8_t *bytes, size_t len)
+{
+    s_load *l = ctx;
+    vgb_netdocs *d = l->d;
+    if (version >= d->current || d->load_rc != VG_OK) {
+        return;
+    }
+    vg_netdoc *old = NULL;
+    vg_reason why = {{0}};
+    if (vg_netdoc_verify(&old, bytes, len, l->admin_pk, 0, &why) != VG_OK ||
+        vg_netdoc_version(old) != version) {
+        vg_log(VG_LOG_WARN, "broker", "netdoc.unusable", "version=%llu reason=\"%s\"",
+               (unsigned long long)version, why.text[0] ? why.text : "version differs");
+        vg_netdoc_destroy(&old);
+        return;
+    }
+    s_older *grown = realloc(d->older, (d->n_older + 1) * sizeof *grown);
+    if (grown == NULL) {
+        d->load_rc = VG_ERR_NOMEM;
+        vg_netdoc_destroy(&old);
+        return;
+    }
+    d->older = grown;
+    s_older *o = &d->older[d->n_older++];
+    *o = (s_older){.version = version};
+    d->load_rc = s_changed(&o->changed, old, l->current);
+    vg_netdoc_destroy(&old);
+}
+
+vg_err
+vgb_netdocs_load(vgb_netdocs **out, vgb_store *store, const vg_netdoc *current,
+                 const uint8_t admin_pk[VG_SIGN_PK_LEN], vg_reason *why)
+{
+    vgb_netdocs *d = calloc(1, sizeof *d);
+    if (d == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    d->current = vg_netdoc_version(current);
+    size_t len = 0;
+    const uint8_t *bytes = vg_netdoc_signed_bytes(current, &len);
+    vg_err rc = vgb_store_begin(store, why);
+    if (rc == VG_OK) {
+        rc = vgb_store_add_network_document(store, d->current, bytes, len, why);
+        rc = rc == VG_OK ? vgb_store_commit(store, why) : rc;
+        if (rc != VG_OK) {
+            vgb_store_rollback(store);
+        }
+    }
+    s_load l = {d, current, admin_pk};
+    if (rc == VG_OK) {
+        rc = vgb_store_network_documents(store, s_load_one, &l);
+    }
+    rc = rc == VG_OK ? d->load_rc : rc;
+    if (rc != VG_OK) {
+        vgb_netdocs_destroy(&d);
+        return rc == VG_ERR_NOMEM ? rc
+                                  : vg_reason_set(why, rc,
+                                                  "cannot read the network documents in the "
+                                                  "store: %s",
+                                                  vg_strerror(rc));
+    }
+    vg_log(VG_LOG_INFO, "broker", "netdoc.known", "current=%llu older=%zu",
+           (unsigned long long)d->current, d->n_older);
+    *out = d;
+    return VG_OK;
+}
+
+void
+vgb_netdocs_destroy(vgb_netdocs **d_p)
+{
+    if (d_p == NULL || *d_p == NULL) {
+        return;
+    }
+    vgb_netdocs *d = *d_p;
+    for (size_t i = 0; i < d->n_older; i++) {
+        vg_strlist_fini(&d->older[i].changed);
+    }
+    free(d->older);
+    free(d);
+    *d_p = NULL;
+}
+
+vg_err
+vgb_netdocs_check_sealed(const vgb_netdocs *d, uint64_t version, const char *const *agencies,
+                         size_t n_agencies, vg_reason *why)
+{
+    unsigned long long cur = (unsigned long long)d->current;
+    if (version == d->current) {
+        return VG_OK;
+    }
+    if (version == 0 || version > d->current) {
+        return vg_reason_set(why, VG_ERR_STALE_VERSION,
+                             "sealed under network document version %llu but the broker has "
+                             "version %llu: %s",
+                             (unsigned long long)version, cur,
+                             version == 0 ? "every envelope names the document it was sealed "
+                                            "under; seal it under the current one"
+                                          : "the administrator must install the new document "
+                                            "on the broker");
+    }
+    const s_older *o = NULL;
+    for (size_t i = 0; i < d->n_older && o == NULL; i++) {
+        o = d->older[i].version == version ? &d->older[i] : NULL;
+    }
+    if (o == NULL) {
+        return vg_reason_set(why, VG_ERR_STALE_VERSION,
+                             "sealed under network document version %llu, which this broker "
+                             "never held (it has %llu): seal it again under the current "
+                             "document (vigil-agent fetches it from the broker)",
+                             (unsigned long long)version, cur);
+    }
+    char names[VG_REASON_MAX / 2] = "";
+    size_t used = 0, n_bad = 0;
+    for (size_t i = 0; i < n_agencies; i++) {
+        if (!vg_strlist_contains(&o->changed, agencies[i])) {
+            continue;
+        }
+        int w = snprintf(names + used, sizeof names - used, "%s%s", n_bad ? "," : "",
+                         agencies[i]);
+        used += w > 0 && (size_t)w < sizeof names - used ? (size_t)w : 0;
+        n_bad++;
+    }
+    if (n_bad == 0) {
+        return VG_OK;
+    }
+    return vg_reason_set(why, VG_ERR_STALE_VERSION,
+                         "sealed under network document version %llu, but the box key of %s "
+                         "changed since (the broker has version %llu): they could not open it; "
+                         "seal it again under the current document",
+                         (unsigned long long)version, names, cur);
+}

@@ -1,0 +1,57 @@
+/*
+ * broker/netdocs.h — which network documents an envelope or a share may be
+ * sealed under.
+ *
+ * The broker keeps every network document it has been served with in its
+ * store, exactly as signed. An envelope names the document its sender sealed
+ * it under (network_version); the content key is sealed to each recipient's
+ * box key *in that document*. It is accepted only when every recipient can
+ * open it with the key it holds now:
+ *
+ *  - version 0 (no document) and versions newer than the broker's are
+ *    refused;
+ *  - the current version is accepted;
+ *  - an older version is accepted only when the broker has that document and
+ *    every recipient's box key in it is the one the current document gives
+ *    (a document that only added an agency or changed the policy leaves
+ *    alerts sealed under the one before it readable);
+ *  - otherwise, VG_ERR_STALE_VERSION naming the agencies whose keys changed:
+ *    the sender's agent must seal it again under the current document.
+ *
+ * The same rule holds for a share's sealed key (one recipient: the agency it
+ * is shared with). What this module keeps is small: per older version, the
+ * agencies whose box key changed since (the documents themselves are not kept
+ * in memory).
+ *
+ * Owns: the table it builds. Thread rules: one owner (the broker loop).
+ */
+#ifndef VIGIL_BROKER_NETDOCS_H
+#define VIGIL_BROKER_NETDOCS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+#include "vigil/err.h"
+#include "vigil/netdoc.h"
+
+typedef struct vgb_netdocs vgb_netdocs;
+
+/* Records `current` in the store (in a transaction of its own) and builds the
+ * table from every older document the store holds, each verified against
+ * admin_pk; one that does not verify is logged and left out (envelopes sealed
+ * under it are refused). Free with vgb_netdocs_destroy. */
+vg_err vgb_netdocs_load(vgb_netdocs **out, vgb_store *store, const vg_netdoc *current,
+                        const uint8_t admin_pk[VG_SIGN_PK_LEN], vg_reason *why) VG_MUST_USE;
+
+/* NULL-safe; sets *d_p = NULL. */
+void vgb_netdocs_destroy(vgb_netdocs **d_p);
+
+/* VG_OK when something sealed under `version` to these agencies opens for
+ * each of them with its current key; VG_ERR_STALE_VERSION with why saying
+ * which version is accepted and naming the agencies otherwise. */
+vg_err vgb_netdocs_check_sealed(const vgb_netdocs *d, uint64_t version,
+                                const char *const *agencies, size_t n_agencies,
+                                vg_reason *why) VG_MUST_USE;
+
+#endif
