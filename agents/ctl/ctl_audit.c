@@ -405,6 +405,7 @@ s_check_leaf(s_state *s, vg_audit_event *ev)
     case VG_AUDIT_ACKNOWLEDGED:
     case VG_AUDIT_IN_PROGRESS:
     case VG_AUDIT_DECLINED:
+    case VG_AUDIT_UNOPENABLE:
         return s_row_exists(s,
                             "SELECT count(*) FROM receipts r JOIN receipt_items i"
                             " ON i.receipt_id = r.id JOIN alerts a ON a.seq = i.alert_seq"

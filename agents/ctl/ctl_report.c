@@ -49,6 +49,7 @@
 #define S_STATE_ACKNOWLEDGED 3 /* recipients.state values (broker/store.h) */
 #define S_STATE_IN_PROGRESS 4
 #define S_STATE_DECLINED 5
+#define S_STATE_UNOPENABLE 6
 
 static const char s_help[] =
     "usage: vigilctl report (-c BROKER_CONF | --store DIR) --unshared\n"
@@ -58,7 +59,8 @@ static const char s_help[] =
     "every alert where a required agency had not acknowledged by its deadline:\n"
     "the alert, its sender, acceptance time, severity and categories, the late\n"
     "agency, its deadline, how late, and whether it was acknowledged later (by\n"
-    "whom), declined (why), how far it was escalated and who shared it. Then,\n"
+    "whom), declined (why), could not be opened by it (why: the sender must send\n"
+    "it again), how far it was escalated and who shared it. Then,\n"
     "per agency: alerts it had to acknowledge, acknowledged, median and worst\n"
     "time to acknowledge, number overdue.\n"
     "\n"
@@ -419,7 +421,7 @@ s_take_row(s_report *r, sqlite3_stmt *st)
         deadline = overdue; /* the deadline missed before an extension */
     }
     int64_t late = (acked > 0 ? acked : r->now_ms) - deadline;
-    if (late <= 0 && overdue == 0 && state != S_STATE_DECLINED) {
+    if (late <= 0 && overdue == 0 && state != S_STATE_DECLINED && state != S_STATE_UNOPENABLE) {
         return;
     }
     f->n_overdue++;
@@ -523,6 +525,7 @@ s_outcome(const s_late *l)
 {
     return l->acked_ms > 0                   ? "acknowledged late"
            : l->state == S_STATE_DECLINED    ? "declined"
+           : l->state == S_STATE_UNOPENABLE  ? "could not open it: sender must resend"
            : l->state == S_STATE_IN_PROGRESS ? "in progress, not acknowledged"
                                              : "never acknowledged";
 }
@@ -530,9 +533,9 @@ s_outcome(const s_late *l)
 static const char *
 s_state_name(int state)
 {
-    static const char *const names[] = {"unknown",      "pending",     "delivered",
-                                        "acknowledged", "in_progress", "declined"};
-    return state >= 0 && state <= S_STATE_DECLINED ? names[state] : "unknown";
+    static const char *const names[] = {"unknown",     "pending",  "delivered", "acknowledged",
+                                        "in_progress", "declined", "unopenable"};
+    return state >= 0 && state <= S_STATE_UNOPENABLE ? names[state] : "unknown";
 }
 
 /* ---- text ------------------------------------------------------------------------- */
@@ -782,6 +785,7 @@ s_json_late(const s_late *l)
     json_object_set_new(o, "acknowledged_at", s_json_time(l->acked_ms));
     json_object_set_new(o, "officer", l->officer[0] ? json_string(l->officer) : json_null());
     json_object_set_new(o, "declined", json_boolean(l->state == S_STATE_DECLINED));
+    json_object_set_new(o, "unopenable", json_boolean(l->state == S_STATE_UNOPENABLE));
     json_object_set_new(o, "reason", l->reason[0] ? json_string(l->reason) : json_null());
     json_object_set_new(o, "escalation_level", json_integer(l->esc_level));
     json_object_set_new(o, "shared_by", l->shared_by[0] ? json_string(l->shared_by) : json_null());
