@@ -184,7 +184,8 @@ s_limits(Vigil__Limits **out, json_t *parent, const char *where, s_arena *ar, vg
     if (rc == VG_OK && v != NULL && json_is_string(v)) {
         vg_reason inner = {{0}};
         if (vg_size_parse(&l->stored_bytes_per_day, json_string_value(v), &inner) != VG_OK) {
-            rc = vg_reason_set(why, VG_ERR_MALFORMED, "%s: %s", here, inner.text);
+            rc = vg_reason_set(why, VG_ERR_MALFORMED, "%s: \"stored_bytes_per_day\": %s", here,
+                               inner.text);
         }
     } else if (rc == VG_OK && v != NULL && json_is_integer(v) && json_integer_value(v) >= 0) {
         l->stored_bytes_per_day = (uint64_t)json_integer_value(v);

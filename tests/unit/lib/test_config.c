@@ -21,6 +21,7 @@ typedef struct tcfg {
     int64_t anyint;      /* [broker] anyint: INT unbounded, default -7 */
     bool verbose;        /* [broker] verbose: BOOL, default false */
     uint64_t timeout_ms; /* [broker] timeout: DURATION 100ms..1h, default 5s */
+    uint64_t buffer;     /* [broker] buffer: SIZE 1KiB..1GiB, default 64KiB */
     vg_log_level level;  /* [log] level: LOG_LEVEL, default info */
 } tcfg;
 
@@ -33,6 +34,8 @@ static const vg_cfg_key s_table[] = {
     {"broker", "verbose", VG_CFG_BOOL, offsetof(tcfg, verbose), "false", false, 0, 0, "chatty"},
     {"broker", "timeout", VG_CFG_DURATION, offsetof(tcfg, timeout_ms), "5s", false, 100, 3600000,
      "reply timeout"},
+    {"broker", "buffer", VG_CFG_SIZE, offsetof(tcfg, buffer), "64KiB", false, 1024, 1073741824,
+     "a buffer"},
     {"log", "level", VG_CFG_LOG_LEVEL, offsetof(tcfg, level), "info", false, 0, 0, "log level"},
 };
 #define N_KEYS (sizeof s_table / sizeof s_table[0])
@@ -103,6 +106,7 @@ loads_every_type(void **state) {
                         "anyint = -123456789012\n"
                         "verbose = yes\n"
                         "timeout = 250ms\n"
+                        "buffer = 2MiB\n"
                         "\n"
                         "[log]\n"
                         "level = debug\n",
@@ -118,6 +122,7 @@ loads_every_type(void **state) {
     assert_true(f->cfg.anyint == INT64_C(-123456789012));
     assert_true(f->cfg.verbose);
     assert_int_equal(f->cfg.timeout_ms, 250);
+    assert_int_equal(f->cfg.buffer, 2 * 1024 * 1024);
     assert_int_equal(f->cfg.level, VG_LOG_DEBUG);
 }
 
@@ -129,6 +134,7 @@ applies_defaults(void **state) {
     assert_true(f->cfg.anyint == -7);
     assert_false(f->cfg.verbose);
     assert_int_equal(f->cfg.timeout_ms, 5000);
+    assert_int_equal(f->cfg.buffer, 65536);
     assert_int_equal(f->cfg.level, VG_LOG_INFO);
     assert_null(f->cfg.keys);
 }
@@ -250,6 +256,16 @@ duration_out_of_bounds(void **state) {
 }
 
 static void
+size_bad_or_out_of_bounds(void **state) {
+    fixture *f = *state;
+    s_assert_config_error(f, "[broker]\nname = b\nbuffer = 2 MB\n", "test.conf:3", "buffer");
+    s_assert_config_error(f, "[broker]\nname = b\nbuffer = 512\n", "test.conf:3", "1KiB");
+    s_assert_config_error(f, "[broker]\nname = b\nbuffer = 2GiB\n", "test.conf:3", "1GiB");
+    assert_int_equal(s_load(f, "[broker]\nname = b\nbuffer = 1024\n", NULL), VG_OK);
+    assert_int_equal(f->cfg.buffer, 1024);
+}
+
+static void
 log_level_bad_value(void **state) {
     s_assert_config_error(*state, "[broker]\nname = b\n[log]\nlevel = loud\n", "test.conf:4",
                           "level");
@@ -323,6 +339,7 @@ main(void) {
         T(bool_bad_value),
         T(duration_bad_value),
         T(duration_out_of_bounds),
+        T(size_bad_or_out_of_bounds),
         T(log_level_bad_value),
         T(duplicate_key),
         T(duplicate_key_across_repeated_section),

@@ -728,12 +728,87 @@ escalation_steps_in_order(void **state) {
     assert_string_equal(s.role, "government");
 }
 
+/* ---- limits and oversight ------------------------------------------------ */
+
+static void
+limits_default_network_and_card(void **state) {
+    vt_net *net = *state;
+    s_publish_ok(net);
+    vg_limits l = vg_netdoc_limits(net->doc, "police");
+    assert_int_equal(l.publish_per_minute, VG_LIMIT_PUBLISH_PER_MINUTE);
+    assert_int_equal(l.publish_burst, VG_LIMIT_PUBLISH_BURST);
+    assert_true(l.stored_bytes_per_day == VG_LIMIT_STORED_BYTES_PER_DAY);
+    json_object_set_new(net->json, "limits",
+                        json_pack("{s:i, s:s}", "publish_per_minute", 60, "stored_bytes_per_day",
+                                  "64KiB"));
+    json_object_set_new(vt_net_agency_json(net, "licensing"), "limits",
+                        json_pack("{s:i}", "publish_burst", 3));
+    s_publish_ok(net);
+    l = vg_netdoc_limits(net->doc, "police"); /* the network's, the default for the rest */
+    assert_int_equal(l.publish_per_minute, 60);
+    assert_int_equal(l.publish_burst, VG_LIMIT_PUBLISH_BURST);
+    assert_true(l.stored_bytes_per_day == 65536);
+    l = vg_netdoc_limits(net->doc, "licensing"); /* its own burst over the network's */
+    assert_int_equal(l.publish_per_minute, 60);
+    assert_int_equal(l.publish_burst, 3);
+    assert_true(l.stored_bytes_per_day == 65536);
+}
+
+static void
+limits_wrong_are_refused(void **state) {
+    vt_net *net = *state;
+    json_object_set_new(net->json, "limits", json_pack("{s:s}", "stored_bytes_per_day", "lots"));
+    s_assert_json_refused(net, VG_ERR_MALFORMED, "stored_bytes_per_day");
+    json_object_set_new(net->json, "limits", json_pack("{s:i}", "publish_per_minute", -1));
+    s_assert_json_refused(net, VG_ERR_MALFORMED, "publish_per_minute");
+    json_object_set_new(net->json, "limits", json_pack("{s:i}", "per_minute", 5));
+    s_assert_json_refused(net, VG_ERR_MALFORMED, "per_minute");
+    json_object_set_new(net->json, "limits", json_pack("{s:i}", "publish_burst", 2000000));
+    s_assert_json_refused(net, VG_ERR_POLICY, "publish_burst");
+}
+
+static void
+oversight_view_defaults_to_metadata_only(void **state) {
+    vt_net *net = *state;
+    s_publish_ok(net);
+    vg_oversight_view v = vg_netdoc_oversight(net->doc);
+    assert_false(v.officer_names);
+    assert_false(v.notes);
+    json_object_set_new(net->json, "oversight", json_pack("{s:b}", "officer_names", 1));
+    s_publish_ok(net);
+    v = vg_netdoc_oversight(net->doc);
+    assert_true(v.officer_names);
+    assert_false(v.notes);
+    json_object_set_new(net->json, "oversight", json_pack("{s:s}", "notes", "yes"));
+    s_assert_json_refused(net, VG_ERR_MALFORMED, "notes");
+}
+
+static void
+oversight_cannot_be_required(void **state) {
+    vt_net *net = *state;
+    json_object_set_new(vt_net_agency_json(net, "agency-04"), "role", json_string("oversight"));
+    s_publish_ok(net);
+    assert_true(vg_netdoc_is_oversight(net->doc, "agency-04"));
+    assert_false(vg_netdoc_is_oversight(net->doc, "police"));
+    vt_net_set_policy(net, "[{\"name\": \"r\", \"categories\": [], \"min_severity\": "
+                           "\"low\", \"must_reach\": [\"agency-04\"]}]");
+    s_assert_json_refused(net, VG_ERR_POLICY, "oversight");
+    vt_net_set_policy(net, "[{\"name\": \"r\", \"categories\": [], \"min_severity\": "
+                           "\"low\", \"must_reach_roles\": [\"oversight\"]}]");
+    s_assert_json_refused(net, VG_ERR_POLICY, "oversight");
+}
+
 /* ---- JSON round trip ---------------------------------------------------- */
 
 static void
 to_json_round_trip(void **state) {
     vt_net *net = *state;
     json_object_set_new(vt_net_agency_json(net, "agency-05"), "revoked", json_true());
+    json_object_set_new(vt_net_agency_json(net, "agency-04"), "limits",
+                        json_pack("{s:i, s:s}", "publish_burst", 7, "stored_bytes_per_day", "3MiB"));
+    json_object_set_new(net->json, "limits", json_pack("{s:i}", "publish_per_minute", 90));
+    json_object_set_new(net->json, "oversight", json_pack("{s:b, s:b}", "officer_names", 0,
+                                                          "notes", 1));
     s_policy_net(net);
     char *json1 = NULL;
     assert_int_equal(vg_netdoc_to_json(&json1, net->doc), VG_OK);
@@ -832,6 +907,10 @@ main(void) {
         T4(deadlines_urgency_override),
         T4(deadlines_override_listed_first_still_applies),
         T4(escalation_steps_in_order),
+        T6(limits_default_network_and_card),
+        T6(limits_wrong_are_refused),
+        T6(oversight_view_defaults_to_metadata_only),
+        T6(oversight_cannot_be_required),
         T6(to_json_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -121,6 +121,7 @@ s_round_trip(fixture *f, const vg_receipt_spec *spec) {
     assert_string_equal(vg_receipt_note(r), spec->note ? spec->note : "");
     assert_string_equal(vg_receipt_reason(r), spec->reason ? spec->reason : "");
     assert_int_equal(vg_receipt_network_version(r), spec->network_version);
+    assert_int_equal(vg_receipt_failure(r), spec->failure);
     size_t blen = 0;
     const uint8_t *b = vg_receipt_bytes(r, &blen);
     assert_int_equal(blen, len);
@@ -184,7 +185,33 @@ declined_round_trip(void **state) {
     s_round_trip(f, &s);
 }
 
+static void
+unopenable_round_trip(void **state) {
+    fixture *f = *state;
+    for (int k = VG_OPEN_BAD_KEY; k <= VG_OPEN_STALE_DOCUMENT; k++) {
+        vg_receipt_spec s = s_spec(f, VG_RECEIPT_UNOPENABLE);
+        s.failure = (vg_open_failure)k;
+        s.reason = k == VG_OPEN_BAD_KEY ? "share by police" : NULL;
+        s_round_trip(f, &s);
+    }
+}
+
 /* ---- rules -------------------------------------------------------------- */
+
+static void
+open_failure_of_errors(void **state) {
+    (void)state;
+    assert_int_equal(vg_open_failure_of(VG_ERR_UNSEAL, 3, 3), VG_OPEN_BAD_KEY);
+    assert_int_equal(vg_open_failure_of(VG_ERR_UNSEAL, 2, 3), VG_OPEN_STALE_DOCUMENT);
+    assert_int_equal(vg_open_failure_of(VG_ERR_COMMITMENT, 3, 3), VG_OPEN_BAD_COMMITMENT);
+    assert_int_equal(vg_open_failure_of(VG_ERR_DECRYPT, 3, 3), VG_OPEN_UNDECRYPTABLE);
+    assert_int_equal(vg_open_failure_of(VG_ERR_MALFORMED, 3, 3), VG_OPEN_UNDECRYPTABLE);
+    assert_int_equal(vg_open_failure_of(VG_ERR_NOMEM, 3, 3), VG_OPEN_UNSPECIFIED);
+    assert_int_equal(vg_open_failure_of(VG_ERR_NOT_RECIPIENT, 3, 3), VG_OPEN_UNSPECIFIED);
+    assert_string_equal(vg_open_failure_name(VG_OPEN_STALE_DOCUMENT), "stale_document");
+    assert_string_equal(vg_open_failure_name((vg_open_failure)99), "unspecified");
+    assert_string_equal(vg_receipt_kind_name(VG_RECEIPT_UNOPENABLE), "unopenable");
+}
 
 static void
 s_assert_sign_invalid(fixture *f, const vg_receipt_spec *s) {
@@ -207,6 +234,26 @@ acknowledged_needs_officer(void **state) {
     s.officer = NULL;
     s_assert_sign_invalid(f, &s);
     s.officer = "";
+    s_assert_sign_invalid(f, &s);
+}
+
+static void
+unopenable_needs_a_failure_and_one_item(void **state) {
+    fixture *f = *state;
+    vg_receipt_spec s = s_spec(f, VG_RECEIPT_UNOPENABLE);
+    s_assert_sign_invalid(f, &s); /* no failure given */
+    s.failure = (vg_open_failure)(VG_OPEN_STALE_DOCUMENT + 1);
+    s_assert_sign_invalid(f, &s);
+    s.failure = VG_OPEN_BAD_KEY;
+    s.n_items = 2;
+    s_assert_sign_invalid(f, &s);
+}
+
+static void
+failure_only_on_unopenable(void **state) {
+    fixture *f = *state;
+    vg_receipt_spec s = s_spec(f, VG_RECEIPT_DELIVERED);
+    s.failure = VG_OPEN_BAD_KEY;
     s_assert_sign_invalid(f, &s);
 }
 
@@ -522,6 +569,10 @@ main(void) {
         T(delivered_batch_at_limit),
         T(acknowledged_round_trip),
         T(in_progress_round_trip),
+        T(unopenable_round_trip),
+        T(unopenable_needs_a_failure_and_one_item),
+        T(failure_only_on_unopenable),
+        T(open_failure_of_errors),
         T(declined_round_trip),
         T(acknowledged_needs_officer),
         T(declined_needs_reason),

@@ -116,6 +116,36 @@ duration_parse_rejects_bad_text(void **state) {
 }
 
 static void
+size_parse_and_format(void **state) {
+    (void)state;
+    static const struct {
+        const char *text;
+        uint64_t bytes;
+    } ok[] = {{"0", 0},          {"65536", 65536},        {"64KiB", 65536}, {"1MiB", 1048576},
+              {"1GiB", 1073741824ull}, {"7B", 7},          {"3GiB", 3221225472ull}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        uint64_t b = 1;
+        assert_int_equal(vg_size_parse(&b, ok[i].text, NULL), VG_OK);
+        assert_true(b == ok[i].bytes);
+    }
+    static const char *const bad[] = {"",   "KiB",  "64kb", "64 KiB",
+                                      "-1", "1TiB", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint64_t b = 0;
+        vg_reason why = {{0}};
+        assert_int_equal(vg_size_parse(&b, bad[i], &why), VG_ERR_MALFORMED);
+        assert_true(why.text[0] != '\0');
+    }
+    char out[32];
+    vg_size_format(out, sizeof out, 65536);
+    assert_string_equal(out, "64KiB");
+    vg_size_format(out, sizeof out, 1073741824ull);
+    assert_string_equal(out, "1GiB");
+    vg_size_format(out, sizeof out, 1000);
+    assert_string_equal(out, "1000B");
+}
+
+static void
 duration_format_largest_exact_unit(void **state) {
     (void)state;
     char out[32];
@@ -641,6 +671,7 @@ main(void) {
         cmocka_unit_test(hex_decode_bad_character_is_malformed),
         cmocka_unit_test(duration_parse_each_unit),
         cmocka_unit_test(duration_parse_rejects_bad_text),
+        cmocka_unit_test(size_parse_and_format),
         cmocka_unit_test(duration_format_largest_exact_unit),
         cmocka_unit_test(duration_format_parses_back),
         cmocka_unit_test(strlist_add_contains_and_fini),
