@@ -76,8 +76,8 @@
 #define T_N_BULK 300             /* alerts behind each snapshot (issue 12) */
 #define T_FLOOD_CONNS 8          /* connections of the flooding agency */
 #define T_FLOOD_PIPE 32          /* queries in flight per connection */
-#define T_QUIET_SAMPLES 60       /* good publishes measured alone */
-#define T_FLOOD_SAMPLES 60       /* ... and during each flood, */
+#define T_QUIET_SAMPLES 200      /* good publishes measured alone */
+#define T_FLOOD_SAMPLES 200      /* ... and during each flood, */
 #define T_FLOOD_PHASE_MS 10000   /* ... or for this long, whichever ends first */
 #define T_FLOOD_SLACK_MS 50.0    /* a 2-core machine where the flooder runs in this process */
 #define T_BIG_BYTES (900 * 1024) /* "its own 0.9 MB alert" */
@@ -1535,6 +1535,14 @@ s_unread_attack(bh_broker *b, const uint8_t id[VG_ALERT_ID_LEN], size_t n_conns)
     for (size_t i = 0; i < n_conns; i++) { /* before a kill would drop them all */
         a.drops += hu_dealer_drops(d[i], 0);
     }
+    /* A cut-off may come a little later. */
+    for (int64_t end = bh_now_ms() + 7000; !a.blown && a.drops == 0 && bh_now_ms() < end;) {
+        bh_sleep_ms(100);
+        for (size_t i = 0; i < n_conns; i++) {
+            a.drops += hu_dealer_drops(d[i], 0); /* totals; all were 0 until now */
+        }
+        (void)s_watch(b, &a);
+    }
     if (!a.blown) {
         vga_agent *pol = hu_agent(b, "police", false, false);
         int64_t t0 = bh_now_ms();
@@ -1571,7 +1579,7 @@ s_report_attack(hu_checks *k, const char *what, const s_attack *a)
              "%s: broker RSS grew %lld MiB (bound %d MiB)%s", what, (long long)growth_mib,
              T_RSS_BOUND_MIB, a->blown ? ", past the watchdog" : "");
     hu_check(k, a->good == VG_OK, "%s: a good agency's publish during the attack: %s", what,
-             vg_err_code(a->good));
+             a->blown ? "not tried (the watchdog killed the broker)" : vg_err_code(a->good));
 }
 
 static void
@@ -1983,7 +1991,7 @@ s_limits_edit(json_t *root, void *ctx)
 {
     (void)ctx;
     json_object_set_new(root, "limits",
-                        json_pack("{s:i, s:i}", "publish_per_minute", 60, "publish_burst", 10));
+                        json_pack("{s:i, s:i}", "publish_per_minute", 6, "publish_burst", 10));
     json_object_set_new(hu_card(root, "childrens-services"), "limits",
                         json_pack("{s:s}", "stored_bytes_per_day", "64KiB"));
 }
@@ -2014,6 +2022,8 @@ test_publish_rate_and_quota_from_the_document(void **state)
         envs[i] = hu_seal_envelope(&lens[i], NULL, ho_id, &spec);
     }
     vga_agent *pol = hu_agent(b, "police", false, false);
+    vga_agent *ho_a = hu_agent(b, "home-office", false, false); /* connected before the flood */
+    hu_roundtrip(ho);
     hu_publish_all(ho, envs, lens, N, st, code);
     vg_reason why = {{0}};
     vg_err pol_rc = hu_vga_publish(pol, "other", "licensing", "same second", NULL, &why);
@@ -2023,14 +2033,13 @@ test_publish_rate_and_quota_from_the_document(void **state)
         limited += st[i] == S_REJECTED && code[i] == VIGIL__REJECT_CODE__REJECT_RATE_LIMITED;
         free(envs[i]);
     }
-    vga_agent *ho_a = hu_agent(b, "home-office", false, false);
     vg_err ho_rc = hu_vga_publish(ho_a, "other", "police", "one more", NULL, &why);
     size_t ho_outbox = 0;
     assert_int_equal(vga_outbox_count(ho_a, &ho_outbox), VG_OK);
-    printf("hostile: rate_and_quota flood=%d accepted=%zu rate_limited=%zu (60/min, burst 10) "
+    printf("hostile: rate_and_quota flood=%d accepted=%zu rate_limited=%zu (6/min, burst 10) "
            "other_agency=%s agent_publish=%s outbox=%zu\n",
            N, accepted, limited, vg_err_code(pol_rc), vg_err_code(ho_rc), ho_outbox);
-    hu_check(&k, limited > 0 && accepted >= 5 && accepted <= 13,
+    hu_check(&k, limited > 0 && accepted >= 5 && accepted <= 11,
              "%d publishes at once under publish_burst 10: %zu accepted, %zu rate_limited", N,
              accepted, limited);
     hu_check(&k, pol_rc == VG_OK, "police's publish in the same second: %s", vg_err_code(pol_rc));
