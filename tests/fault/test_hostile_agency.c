@@ -83,14 +83,20 @@
 #define T_BIG_BYTES (900 * 1024) /* "its own 0.9 MB alert" */
 #define T_BIG_ASKS 400           /* times it is asked for, without reading */
 #define T_BIG_CONNS 20           /* the same from this many connections */
-#define T_RSS_BOUND_MIB 64       /* growth allowed (issue 12: "bounded") */
-#define T_MANY_CONNS 100         /* connections of one agency: more than any sane cap */
-#define T_RSS_WATCHDOG_MIB 512   /* the attack is stopped (and the broker killed) past this */
-#define T_IDLE_CONNS 1100        /* plain TCP connections that never start CURVE */
-#define T_IDLE_BATCH 50          /* ... opened this many at a time */
-#define T_IDLE_CLOSE_MS 12000    /* "closed by the broker within ~10 s" */
-#define T_PUBLISH_TIMEOUT "10s"  /* a good agency's publish during the flood */
-#define T_CPU_BOUND_PCT 50.0     /* the broker's CPU while the idle flood sits there */
+/* Growth allowed (issue 12: "bounded"); ASan's quarantine (16 MiB here,
+ * s_small_quarantine) and shadow memory grow with every free. */
+#ifdef VG_FAULT_SANITIZED
+#define T_RSS_BOUND_MIB 128
+#else
+#define T_RSS_BOUND_MIB 64
+#endif
+#define T_MANY_CONNS 100        /* connections of one agency: more than any sane cap */
+#define T_RSS_WATCHDOG_MIB 512  /* the attack is stopped (and the broker killed) past this */
+#define T_IDLE_CONNS 1100       /* plain TCP connections that never start CURVE */
+#define T_IDLE_BATCH 50         /* ... opened this many at a time */
+#define T_IDLE_CLOSE_MS 12000   /* "closed by the broker within ~10 s" */
+#define T_PUBLISH_TIMEOUT "10s" /* a good agency's publish during the flood */
+#define T_CPU_BOUND_PCT 50.0    /* the broker's CPU while the idle flood sits there */
 
 /* vga_state / vga_event_kind values the fixes add (issue 12), by number until
  * agents/lib/include/vigil/agent.h has them. */
@@ -318,8 +324,10 @@ test_unopenable_alerts_do_not_jam_the_window(void **state)
             n_unopenable += s == VIGIL__ALERT_STATE__STATE_UNOPENABLE;
             n_pending += s == VIGIL__ALERT_STATE__STATE_PENDING;
         }
-        if (n_unopenable < T_INFLIGHT) {
-            bh_sleep_ms(200);
+        vg_alert more; /* keep licensing's agent serving its connection meanwhile */
+        memset(&more, 0, sizeof more);
+        if (n_unopenable < T_INFLIGHT && vga_receive(lic, 200, &more, NULL) == VG_OK) {
+            vg_alert_fini(&more);
         }
     }
     printf("hostile: unopenable_window licensing_unopenable=%zu licensing_pending=%zu of %d\n",
@@ -435,8 +443,10 @@ test_unopenable_is_recorded_told_and_escalated(void **state)
         char hex[VG_ALERT_ID_HEX_LEN + 1];
         s_hex(hex, x[i].id);
         s_check_unopenable_event(&k, pol_s, "the sender (police)", &x[i], 0);
-        s_check_unopenable_event(&k, ovs_s, "oversight", &x[i], 0);
-        s_check_unopenable_event(&k, lic_s, "the recipient (licensing)", &x[i], 0);
+        /* Other connections may hear a moment after the sender. */
+        s_check_unopenable_event(&k, ovs_s, "oversight", &x[i], i == 0 ? 1000 : 300);
+        s_check_unopenable_event(&k, lic_s, "the recipient (licensing)", &x[i],
+                                 i == 0 ? 1000 : 300);
         const Vigil__Event *e = hu_stream_find(pol_s, VIGIL__EVENT_KIND__EVENT_OVERDUE, "licensing",
                                                x[i].id, i == 0 ? T_AT_ONCE_MS : 200);
         const Vigil__Event *esc = hu_stream_find(pol_s, VIGIL__EVENT_KIND__EVENT_ESCALATED,
@@ -1582,11 +1592,23 @@ s_report_attack(hu_checks *k, const char *what, const s_attack *a)
              a->blown ? "not tried (the watchdog killed the broker)" : vg_err_code(a->good));
 }
 
+/* The broker inherits it: freed replies do not sit in a 256 MiB quarantine. */
+static void
+s_small_quarantine(void)
+{
+    char opts[512];
+    const char *old = getenv("ASAN_OPTIONS");
+    snprintf(opts, sizeof opts, "%s%squarantine_size_mb=16", old ? old : "",
+             old && old[0] ? ":" : "");
+    setenv("ASAN_OPTIONS", opts, 1);
+}
+
 static void
 test_unread_replies_do_not_grow_the_broker(void **state)
 {
     hu_checks k;
     hu_checks_init(&k, "unread_replies");
+    s_small_quarantine();
     bh_broker *b = bh_new(NULL);
     *state = b;
     bh_start(b);
