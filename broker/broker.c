@@ -581,6 +581,10 @@ s_query(vgb_broker *b, const vgb_from *from, const Vigil__Query *q)
                vg_err_code(rc));
         vgb_reply_error(b, from, (Vigil__RejectCode)vg_reject_code(rc), why.text);
     }
+    if (rc == VG_ERR_RATE_LIMITED) { /* one that asks on regardless is cut off */
+        vgb_conns_refused(b->conns, (size_t)from->agency_idx, from->agency, from->rid,
+                          from->rid_len, vg_clock_mono_ms(b->clock));
+    }
 }
 
 /* An answer from the query thread: sent now, or the connection is cut off
@@ -592,6 +596,11 @@ s_deliver_answer(void *ctx, size_t idx, zmq_msg_t *rid, zmq_msg_t *frame)
     uint8_t rid_copy[VGB_RID_MAX];
     size_t rid_len = zmq_msg_size(rid) < VGB_RID_MAX ? zmq_msg_size(rid) : VGB_RID_MAX;
     memcpy(rid_copy, zmq_msg_data(rid), rid_len);
+    vg_reason why = {{0}};
+    if (vgb_conns_may_ask(b->conns, idx, b->agencies[idx].id, rid_copy, rid_len,
+                          vg_clock_mono_ms(b->clock), &why) != VG_OK) {
+        return; /* it does not read what it asked for: cut off, nothing more queued for it */
+    }
     bool sent = zmq_msg_send(rid, b->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0;
     sent = sent && zmq_msg_send(frame, b->router, ZMQ_DONTWAIT) >= 0;
     bool full = !sent && zmq_errno() == EAGAIN;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include "vigil/log.h"
 
@@ -11,8 +12,12 @@ typedef struct s_conn {
     uint8_t rid[VGB_CONN_RID_MAX]; /* routing id */
     size_t rid_len;                /* 0: free slot */
     int fd;                        /* the socket its frames came on, or -1 */
+    struct sockaddr_storage peer;  /* fd's peer address when it was seen */
+    socklen_t peer_len;            /* 0: unknown */
     int64_t last_seen;             /* last frame from it */
     int64_t cut_until;             /* cut off until then (0: not) */
+    int64_t refused_since;         /* the second its refusals are counted in */
+    uint32_t refused;              /* rate_limited refusals in that second */
 } s_conn;
 
 struct vgb_conns {
@@ -95,7 +100,13 @@ vgb_conns_seen(vgb_conns *c, size_t idx, const char *agency, const uint8_t *rid,
     }
     if (s != NULL) {
         s->last_seen = now;
-        s->fd = fd;
+        if (s->fd != fd || s->peer_len == 0) {
+            s->fd = fd;
+            s->peer_len = sizeof s->peer;
+            if (fd < 0 || getpeername(fd, (struct sockaddr *)&s->peer, &s->peer_len) != 0) {
+                s->peer_len = 0;
+            }
+        }
     }
     return VG_OK;
 }
@@ -109,12 +120,28 @@ s_unread(const s_conn *s)
     return s->fd >= 0 && ioctl(s->fd, TIOCOUTQ, &n) == 0 && n > 0 ? n : 0;
 }
 
+/* Shuts the connection's socket down when it is still the one that was
+ * seen (same peer address); ZeroMQ then drops the connection. */
+static bool
+s_shut(const s_conn *s)
+{
+    struct sockaddr_storage now;
+    socklen_t len = sizeof now;
+    if (s->fd < 0 || s->peer_len == 0 || getpeername(s->fd, (struct sockaddr *)&now, &len) != 0 ||
+        len != s->peer_len || memcmp(&now, &s->peer, len) != 0) {
+        return false;
+    }
+    return shutdown(s->fd, SHUT_RDWR) == 0;
+}
+
 static void
 s_cut(s_conn *s, const char *agency, const char *reason, int64_t unread, int64_t now)
 {
     if (s->cut_until <= now) {
-        vg_log(VG_LOG_WARN, "broker", "conn.cutoff", "agency=%s reason=%s unread=%lld for_ms=%d",
-               agency, reason, (long long)unread, VGB_CONN_CUTOFF_MS);
+        bool shut = s_shut(s);
+        vg_log(VG_LOG_WARN, "broker", "conn.cutoff",
+               "agency=%s reason=%s unread=%lld closed=%s for_ms=%d", agency, reason,
+               (long long)unread, shut ? "yes" : "no", VGB_CONN_CUTOFF_MS);
     }
     s->cut_until = now + VGB_CONN_CUTOFF_MS;
 }
@@ -138,6 +165,23 @@ vgb_conns_may_ask(vgb_conns *c, size_t idx, const char *agency, const uint8_t *r
                              (long long)((s->cut_until - now + 999) / 1000));
     }
     return VG_OK;
+}
+
+void
+vgb_conns_refused(vgb_conns *c, size_t idx, const char *agency, const uint8_t *rid,
+                  size_t rid_len, int64_t now)
+{
+    s_conn *s = s_find(c, idx, rid, rid_len);
+    if (s == NULL) {
+        return;
+    }
+    if (now - s->refused_since >= 1000) {
+        s->refused_since = now;
+        s->refused = 0;
+    }
+    if (++s->refused > VGB_CONN_REFUSED_MAX) {
+        s_cut(s, agency, "ignores_rate_limited", s_unread(s), now);
+    }
 }
 
 void

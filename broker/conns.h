@@ -15,12 +15,23 @@
  *  - before a query is answered, the bytes the connection has not read are
  *    looked at (its TCP socket's send queue, SIOCOUTQ, on the descriptor its
  *    frames came on: ZMQ_SRCFD): over `unread_bytes` (broker.conf), the peer
- *    is not reading what it asked for; it is cut off: logged once, and its
- *    queries are refused as rate_limited until VGB_CONN_CUTOFF_MS has
- *    passed. So one connection holds at most about unread_bytes plus one
- *    answer (at most a frame) in the broker, and the kernel's buffer;
+ *    is not reading what it asked for, and it is cut off: logged
+ *    (conn.cutoff), its socket shut down (ZeroMQ then drops the connection
+ *    and frees what it queued for it: the client sees a disconnection and
+ *    may connect again), and a query still in hand is refused as
+ *    rate_limited. So one connection holds at most about unread_bytes plus
+ *    one answer (at most a frame) in the broker, and the kernel's buffer;
  *  - a connection whose ZeroMQ queue is full (a frame was refused) is cut
- *    off the same way.
+ *    off the same way;
+ *  - so is one that goes on asking after it was told rate_limited: more than
+ *    VGB_CONN_REFUSED_MAX refusals within a second. A flood then costs the
+ *    broker a reconnection and a handshake every VGB_CONN_REFUSED_MAX
+ *    frames, instead of a reply to every frame.
+ *
+ * ZeroMQ has no call to close one peer of a ROUTER; shutdown(2) on the
+ * descriptor its frames came on does it, and only after checking that the
+ * descriptor still has the peer address it had then (a descriptor closed
+ * and reused for another connection is left alone).
  *
  * Deliveries and events are not counted here: the delivery window and the
  * event stream bound those, and a full queue only defers them.
@@ -39,6 +50,7 @@
 #define VGB_SNDHWM 1000          /* frames queued per connection (ZMQ_SNDHWM) */
 #define VGB_CONN_CUTOFF_MS 5000  /* a connection that does not read is cut off this long */
 #define VGB_CONN_RID_MAX 256     /* ZeroMQ routing ids are at most 255 bytes */
+#define VGB_CONN_REFUSED_MAX 64  /* rate_limited refusals a second before a cut-off */
 
 typedef struct vgb_conns vgb_conns;
 
@@ -58,11 +70,17 @@ void vgb_conns_destroy(vgb_conns **c_p);
 vg_err vgb_conns_seen(vgb_conns *c, size_t idx, const char *agency, const uint8_t *rid,
                       size_t rid_len, int fd, int64_t now, vg_reason *why) VG_MUST_USE;
 
-/* May rid be sent the answer to a query now? VG_OK, or VG_ERR_RATE_LIMITED
- * with why: it is cut off, or it has more than unread_bytes not read (then
- * it is cut off now, logged once). */
+/* May rid ask a query, or be sent an answer, now? VG_OK, or
+ * VG_ERR_RATE_LIMITED with why: it is cut off, or it has more than
+ * unread_bytes not read (then it is cut off now, logged once). The loop asks
+ * both when a query comes and before its answer is sent. */
 vg_err vgb_conns_may_ask(vgb_conns *c, size_t idx, const char *agency, const uint8_t *rid,
                          size_t rid_len, int64_t now, vg_reason *why) VG_MUST_USE;
+
+/* A request from rid was refused as rate_limited: too many of those within a
+ * second cut it off (logged once). */
+void vgb_conns_refused(vgb_conns *c, size_t idx, const char *agency, const uint8_t *rid,
+                       size_t rid_len, int64_t now);
 
 /* An answer was refused by ZeroMQ because rid's queue is full: rid is cut
  * off (logged once). */

@@ -417,10 +417,9 @@ s_inclusion(s_ctx *c, const Vigil__Query *q, vg_reason *why)
     if ((rc == VG_OK && !may) || rc == VG_ERR_INVALID || rc == VG_ERR_NOT_FOUND) {
         /* Not the requester's reads exactly as past the end of the log. */
         rc = vg_reason_set(why, VG_ERR_NOT_FOUND,
-                           "no leaf %llu in a tree of %llu that %s may see: ask for the leaves "
+                           "no leaf %llu in a tree of %llu that you may see: ask for the leaves "
                            "of your own alerts by alert id",
-                           (unsigned long long)q->leaf_index, (unsigned long long)q->tree_size,
-                           c->requester);
+                           (unsigned long long)q->leaf_index, (unsigned long long)q->tree_size);
     }
     if (rc == VG_OK) {
         s_result_proof(c, hashes, n);

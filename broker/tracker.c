@@ -936,19 +936,20 @@ s_apply(vgb_broker *b, const vgb_from *from, const vg_receipt *r, const vgb_aler
     int64_t now = vg_clock_wall_ms(b->clock);
     int64_t deadline = s_new_deadline(b, alert->seq, row, kind, extended);
     uint64_t seq = alert->seq;
-    vg_err rc = vgb_store_apply_receipt(b->store, seq, from->agency, s_state_of(kind), now,
-                                        vg_receipt_officer(r), vg_receipt_note(r),
-                                        vg_receipt_reason(r), deadline);
+    char failure[VG_SHORT_TEXT_MAX + 64] = ""; /* the row's reason: "bad_key: share by police" */
+    if (kind == VG_RECEIPT_UNOPENABLE) {
+        snprintf(failure, sizeof failure, "%s%s%s", vg_open_failure_name(vg_receipt_failure(r)),
+                 vg_receipt_reason(r)[0] ? ": " : "", vg_receipt_reason(r));
+    }
+    vg_err rc = vgb_store_apply_receipt(
+        b->store, seq, from->agency, s_state_of(kind), now, vg_receipt_officer(r),
+        vg_receipt_note(r), kind == VG_RECEIPT_UNOPENABLE ? failure : vg_receipt_reason(r),
+        deadline);
     if (rc == VG_OK && *extended) { /* a new deadline: escalation starts again from it */
         rc = vgb_store_set_escalation(b->store, seq, from->agency, 0, now);
     }
     if (rc == VG_OK) {
         rc = vgb_store_insert_receipt(b->store, r, &seq, 1, now);
-    }
-    char failure[VG_SHORT_TEXT_MAX + 64] = "";
-    if (kind == VG_RECEIPT_UNOPENABLE) { /* "bad_key", or "bad_key: share by police" */
-        snprintf(failure, sizeof failure, "%s%s%s", vg_open_failure_name(vg_receipt_failure(r)),
-                 vg_receipt_reason(r)[0] ? ": " : "", vg_receipt_reason(r));
     }
     if (rc == VG_OK) {
         size_t len = 0;
@@ -956,8 +957,9 @@ s_apply(vgb_broker *b, const vgb_from *from, const vg_receipt *r, const vgb_aler
         s_event ev = {.kind = s_event_of(kind),
                       .seq = seq,
                       .about = from->agency,
-                      .detail = kind == VG_RECEIPT_ACKNOWLEDGED ? vg_receipt_officer(r)
-                                : kind == VG_RECEIPT_UNOPENABLE ? failure
+                      .detail = kind == VG_RECEIPT_ACKNOWLEDGED  ? vg_receipt_officer(r)
+                                : kind == VG_RECEIPT_UNOPENABLE ? vg_open_failure_name(
+                                                                      vg_receipt_failure(r))
                                                                 : vg_receipt_reason(r),
                       .receipt = bytes,
                       .receipt_len = len,

@@ -110,7 +110,9 @@ typedef struct hu_seal {
 
 /* Seals as `sender` (its own keys and copy of the document), then spoils
  * and re-signs the body with the sender's own key, as a hostile sender can.
- * free() the result; id_out (may be NULL) gets the alert id. */
+ * An oversight agency among the recipients (which the agent library refuses)
+ * is sealed to by hand. free() the result; id_out (may be NULL) gets the
+ * alert id. */
 uint8_t *hu_seal_envelope(size_t *len, uint8_t id_out[VG_ALERT_ID_LEN], const vga_identity *sender,
                           const hu_seal *spec);
 
