@@ -34,6 +34,9 @@ vgb_agency_index(const vgb_broker *b, const char *id)
 vg_err
 vgb_send(vgb_broker *b, const uint8_t *rid, size_t rid_len, const uint8_t *frame, size_t len)
 {
+    if (b->send_fn != NULL) {
+        return b->send_fn(b->send_ctx, rid, rid_len, frame, len);
+    }
     if (zmq_send(b->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
         return errno == EHOSTUNREACH ? VG_ERR_NOT_FOUND : VG_ERR_TIMEOUT;
     }
@@ -601,9 +604,17 @@ s_deliver_answer(void *ctx, size_t idx, zmq_msg_t *rid, zmq_msg_t *frame)
                           vg_clock_mono_ms(b->clock), &why) != VG_OK) {
         return; /* it does not read what it asked for: cut off, nothing more queued for it */
     }
-    bool sent = zmq_msg_send(rid, b->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0;
-    sent = sent && zmq_msg_send(frame, b->router, ZMQ_DONTWAIT) >= 0;
-    bool full = !sent && zmq_errno() == EAGAIN;
+    bool sent, full;
+    if (b->send_fn != NULL) {
+        vg_err rc = b->send_fn(b->send_ctx, rid_copy, rid_len, zmq_msg_data(frame),
+                               zmq_msg_size(frame));
+        sent = rc == VG_OK;
+        full = rc == VG_ERR_TIMEOUT;
+    } else {
+        sent = zmq_msg_send(rid, b->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0;
+        sent = sent && zmq_msg_send(frame, b->router, ZMQ_DONTWAIT) >= 0;
+        full = !sent && zmq_errno() == EAGAIN;
+    }
     if (!sent && !full) {
         vg_log(VG_LOG_DEBUG, "broker", "reply.drop", "agency=%s reason=peer_gone",
                b->agencies[idx].id);
@@ -911,27 +922,40 @@ vgb_broker_handle_frame(vgb_broker *b, const char *agency, const uint8_t *rid, s
     s_finish_batch(b);
 }
 
+void
+vgb_broker_set_sender(vgb_broker *b, vgb_send_fn fn, void *ctx)
+{
+    b->send_fn = fn;
+    b->send_ctx = ctx;
+}
+
+long
+vgb_broker_step(vgb_broker *b)
+{
+    long timeout = vgb_track_service(b);
+    vgb_ledger_service(b);
+    if (b->disk_full && vg_clock_mono_ms(b->clock) >= b->next_space_check_mono) {
+        b->next_space_check_mono = vg_clock_mono_ms(b->clock) + 1000;
+        vgb_space_check(b);
+    }
+    s_finish_batch(b); /* what the timers did, committed before it is told */
+    long delivery = vgb_delivery_service(b);
+    if (vgb_store_in_transaction(b->store)) {
+        s_finish_batch(b); /* deliveries set aside (parked) */
+    }
+    timeout = delivery < timeout ? delivery : timeout;
+    long checkpoint = vgb_ledger_next_ms(b); /* an idle broker still signs on time */
+    timeout = checkpoint >= 0 && checkpoint < timeout ? checkpoint : timeout;
+    long answers =
+        vgb_reader_service(b->reader, vg_clock_mono_ms(b->clock), s_deliver_answer, b);
+    return answers >= 0 && answers < timeout ? answers : timeout;
+}
+
 vg_err
 vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop)
 {
     while (!*stop) {
-        long timeout = vgb_track_service(b);
-        vgb_ledger_service(b);
-        if (b->disk_full && vg_clock_mono_ms(b->clock) >= b->next_space_check_mono) {
-            b->next_space_check_mono = vg_clock_mono_ms(b->clock) + 1000;
-            vgb_space_check(b);
-        }
-        s_finish_batch(b); /* what the timers did, committed before it is told */
-        long delivery = vgb_delivery_service(b);
-        if (vgb_store_in_transaction(b->store)) {
-            s_finish_batch(b); /* deliveries set aside (parked) */
-        }
-        timeout = delivery < timeout ? delivery : timeout;
-        long checkpoint = vgb_ledger_next_ms(b); /* an idle broker still signs on time */
-        timeout = checkpoint >= 0 && checkpoint < timeout ? checkpoint : timeout;
-        long answers = vgb_reader_service(b->reader, vg_clock_mono_ms(b->clock),
-                                          s_deliver_answer, b);
-        timeout = answers >= 0 && answers < timeout ? answers : timeout;
+        long timeout = vgb_broker_step(b);
         zmq_pollitem_t items[] = {{b->router, 0, ZMQ_POLLIN, 0},
                                   {vgb_zap_socket(b->zap), 0, ZMQ_POLLIN, 0},
                                   {vgb_reader_socket(b->reader), 0, ZMQ_POLLIN, 0}};

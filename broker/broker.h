@@ -44,6 +44,25 @@ vg_err vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop) VG_MUST_USE;
 void vgb_broker_handle_frame(vgb_broker *b, const char *agency, const uint8_t *rid, size_t rid_len,
                              const uint8_t *data, size_t len);
 
+/* Where the broker's frames go. Every frame it would send to a connection
+ * (replies, query answers, deliveries, events) is handed to fn(ctx, rid,
+ * rid_len, frame, len) instead of the ROUTER; fn returns VG_OK,
+ * VG_ERR_NOT_FOUND (the peer is gone) or VG_ERR_TIMEOUT (its queue is full),
+ * as the ROUTER would. For tests that drive the broker in-process on an
+ * injected clock (fn NULL: the ROUTER again). */
+typedef vg_err (*vgb_send_fn)(void *ctx, const uint8_t *rid, size_t rid_len, const uint8_t *frame,
+                              size_t len);
+void vgb_broker_set_sender(vgb_broker *b, vgb_send_fn fn, void *ctx);
+
+/* One pass of the loop without reading the socket: due timers (deadlines,
+ * escalation steps, offline alarms), checkpoints, deliveries and the query
+ * answers that are ready, each batch committed before anything is sent, as
+ * vgb_broker_run does between two polls. Returns the ms until something is
+ * due (the poll timeout the loop would use). With an injected clock, a test
+ * advances the clock and calls it instead of sleeping. Query answers come
+ * from the query thread: one asked just before may need a few more calls. */
+long vgb_broker_step(vgb_broker *b);
+
 /* Closes sockets and store; NULL-safe; sets *b_p = NULL. */
 void vgb_broker_destroy(vgb_broker **b_p);
 

@@ -203,6 +203,8 @@ struct vgb_broker {
     vgb_reader *reader;            /* queries, answered on a thread of their own */
     vgb_conns *conns;              /* connections per agency and what they are sent */
     vgb_quota *quota;              /* what each agency may publish */
+    vgb_send_fn send_fn;           /* tests: where frames go instead of the ROUTER, or NULL */
+    void *send_ctx;                /* its context */
 };
 
 /* One received frame and who sent it. */
