@@ -1,26 +1,22 @@
 /*
  * broker/audit.h — the broker's tamper-evident audit log: an RFC 6962 Merkle
- * log of audit leaves (vigil/audit_leaf.h) in the store's SQLite database,
- * its signed checkpoints (vigil/checkpoint.h), proofs, and offline verify.
+ * log of audit leaves (vigil/audit_leaf.h) kept in the store (store.h, "the
+ * audit log's storage"), its signed checkpoints (vigil/checkpoint.h),
+ * proofs, and offline verify.
  *
- * Tables (created by vgb_audit_create_tables):
- *   audit_leaves(idx, leaf, leaf_hash)          one row per leaf, idx from 0
- *   audit_nodes(level, idx, hash)               every complete subtree of
- *                                               2^level leaves, level >= 1
- *                                               (level 0 is leaf_hash)
- *   audit_checkpoints(size, root, note, signed_ms)  every signed checkpoint
- * An append stores the leaf and the complete subtrees that end at it
- * (O(log n) rows, amortised 2), so roots and proofs take O(log n) lookups
- * and nothing is ever rehashed from the leaves except by vgb_audit_verify.
+ * The store keeps every leaf with its leaf hash, every complete subtree of
+ * 2^level leaves (level >= 1) and every signed checkpoint. An append stores
+ * the leaf and the complete subtrees that end at it (O(log n) rows,
+ * amortised 2), all or none, so roots and proofs take O(log n) lookups and
+ * nothing is ever rehashed from the leaves except by vgb_audit_verify.
  *
- * Owns its prepared statements and a cached compact range. Borrows the
- * connection and the keyset, which must outlive it. Never does: BEGIN,
- * COMMIT or ROLLBACK. It runs inside the store's batch transaction, so a
- * leaf commits with the state it describes; an append outside a transaction
- * is refused. Each append is wrapped in a SAVEPOINT, so a failed append
- * leaves the transaction as it was. The cached range is trusted only while
- * its size equals the stored size (checked on every call), so a rolled-back
- * batch costs one reload. Never stores alert content (leaves hold none).
+ * Owns a cached compact range. Borrows the store and the keyset, which must
+ * outlive it. Never begins, commits or rolls back: it runs inside the
+ * store's batch transaction, so a leaf commits with the state it describes;
+ * an append outside a transaction is refused. The cached range is trusted
+ * only while its size equals the stored size (checked on every call), so a
+ * rolled-back batch costs one reload. Never stores alert content (leaves
+ * hold none).
  *
  * Thread rules: single-threaded, one owner (the broker loop), like the store.
  */
@@ -30,29 +26,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <sqlite3.h>
-
 #include "vigil/audit_leaf.h"
 #include "vigil/checkpoint.h"
 #include "vigil/err.h"
 #include "vigil/keys.h"
 #include "vigil/merkle.h"
+#include "store.h"
 
 typedef struct vgb_audit vgb_audit;
 
-/* Runs the CREATE TABLE IF NOT EXISTS statements (only those). Call it where
- * the store creates its schema, inside that transaction. */
-vg_err vgb_audit_create_tables(sqlite3 *db, vg_reason *why) VG_MUST_USE;
-
-/* Prepares the module over an open connection whose tables exist. origin is
- * the network name (copied): the checkpoints' origin and key name. keys
- * (borrowed) must hold VG_KEY_SIGN: the broker's key that the network
- * document lists as broker_sign_key. Free with vgb_audit_destroy, before the
- * connection is closed. */
-vg_err vgb_audit_open(vgb_audit **out, sqlite3 *db, const char *origin, const vg_keyset *keys,
+/* The log over an open store. origin is the network name (copied): the
+ * checkpoints' origin and key name. keys (borrowed) hold VG_KEY_SIGN, the
+ * broker's key that the network document lists as broker_sign_key; NULL
+ * for a log that is only read (proofs, leaves: no checkpoint can be signed).
+ * Free with vgb_audit_destroy, before the store is closed. */
+vg_err vgb_audit_open(vgb_audit **out, vgb_store *store, const char *origin, const vg_keyset *keys,
                       vg_reason *why) VG_MUST_USE;
 
-/* Finalizes the statements; NULL-safe; sets *audit_p = NULL. */
+/* NULL-safe; sets *audit_p = NULL. */
 void vgb_audit_destroy(vgb_audit **audit_p);
 
 /* Appends ev as the next leaf (ev->index is ignored: the leaf gets the next
@@ -124,7 +115,8 @@ typedef enum vgb_audit_fault {
     VGB_AUDIT_FAULT_SUBTREE = 5,   /* a stored subtree hash differs from the leaves */
     VGB_AUDIT_FAULT_ROOT = 6,      /* the leaves do not give a checkpoint's root */
     VGB_AUDIT_FAULT_TRUNCATED = 7, /* checkpoints or subtrees cover leaves that are gone */
-    VGB_AUDIT_FAULT_CHECKPOINT = 8 /* a checkpoint does not verify or contradicts its row */
+    VGB_AUDIT_FAULT_CHECKPOINT = 8, /* a checkpoint does not verify or contradicts its row */
+    VGB_AUDIT_FAULT_STATE = 9       /* a leaf and the rows it describes disagree */
 } vgb_audit_fault;
 
 #define VGB_AUDIT_NO_INDEX UINT64_MAX
@@ -154,11 +146,25 @@ typedef struct vgb_audit_verify_params {
  * subtree hash; every stored checkpoint's signature, its row against its
  * note and its root against the recomputed tree; the given checkpoints
  * likewise; and that nothing covers leaves past the last one. Read-only: it
- * writes nothing and needs no transaction. Stops at the first fault.
+ * writes nothing (open the store with vgb_store_open_readonly, inside a
+ * read transaction for one consistent state). Stops at the first fault.
+ * Linear in the log: one pass over the leaves, one lookup per stored
+ * subtree, the checkpoints held in memory.
  * VG_OK with report->fault NONE when all verified; VG_ERR_CONFLICT with the
  * report (and why) naming the fault; VG_ERR_IO and the like when the store
  * cannot be read. */
-vg_err vgb_audit_verify(sqlite3 *db, const vgb_audit_verify_params *p, vgb_audit_report *report,
-                        vg_reason *why) VG_MUST_USE;
+vg_err vgb_audit_verify(vgb_store *store, const vgb_audit_verify_params *p,
+                        vgb_audit_report *report, vg_reason *why) VG_MUST_USE;
+
+/* After vgb_audit_verify passed: every leaf against the state rows it
+ * describes (accepted: the alerts row with its sender, envelope hash and
+ * version, and a recipients row per listed recipient; delivered: the receipt
+ * naming each alert and the delivery recorded; acknowledged, in_progress,
+ * declined, unopenable: the receipt by that agency naming the alert; shared:
+ * the share row by that sharer), then every alerts row against its accepted
+ * leaf. VG_OK; VG_ERR_CONFLICT with report (fault VGB_AUDIT_FAULT_STATE, the
+ * leaf's index or VGB_AUDIT_NO_INDEX, detail) and why; a read error. */
+vg_err vgb_audit_check_state(vgb_store *store, vgb_audit_report *report,
+                             vg_reason *why) VG_MUST_USE;
 
 #endif

@@ -865,8 +865,8 @@ s_finish_batch(vgb_broker *b)
     }
     b->n_after = 0;
     vgb_ledger_after_commit(b, committed); /* after the replies: off their path */
-    if (committed && b->ckpt != NULL) {    /* asks the checkpointer, never waits for it */
-        vgb_ckpt_after_commit(b->ckpt, vgb_store_wal_frames(b->store));
+    if (committed) {
+        vgb_store_after_commit(b->store); /* SQLite: the checkpointer; never waits */
     }
 }
 
@@ -1137,12 +1137,13 @@ vgb_broker_new(vgb_broker **out, const vg_broker_config *cfg, const vg_clock *cl
         rc = vg_reason_set(why, VG_ERR_IO, "cannot create a ZeroMQ context");
     }
     if (rc == VG_OK) {
-        rc = vgb_ckpt_new(&b->ckpt, b->ctx, vgb_store_path(b->store),
-                          (uint32_t)cfg->wal_checkpoint_pages, why);
+        vgb_store_background bg = {.zmq_ctx = b->ctx,
+                                   .wal_checkpoint_pages = (uint32_t)cfg->wal_checkpoint_pages};
+        rc = vgb_store_start_background(b->store, &bg, why);
     }
     if (rc == VG_OK) {
         vgb_reader_params rp = {.zmq_ctx = b->ctx,
-                                .store_path = vgb_store_path(b->store),
+                                .store = b->store,
                                 .doc = b->doc,
                                 .keys = b->keys,
                                 .n_agencies = b->n_agencies,
@@ -1211,8 +1212,10 @@ vgb_broker_destroy(vgb_broker **b_p)
     }
     vgb_zap_destroy(&b->zap);
     vgb_reader_destroy(&b->reader); /* before the context ends */
+    if (b->store != NULL) {
+        vgb_store_stop_background(b->store); /* its sockets too */
+    }
     vgb_conns_destroy(&b->conns);
-    vgb_ckpt_destroy(&b->ckpt); /* before the store's connection closes, and the context */
     if (b->ctx != NULL) {
         zmq_ctx_term(b->ctx);
     }

@@ -15,7 +15,6 @@
 
 #include "broker.h"
 #include "audit.h"
-#include "checkpointer.h"
 #include "conns.h"
 #include "netdocs.h"
 #include "query.h"
@@ -199,7 +198,6 @@ struct vgb_broker {
     int64_t next_space_check_mono; /* while full, free space is looked at once a second */
     int hw_fd;                     /* store/highwater: the log size last committed */
     uint64_t hw_size;              /* what it says */
-    vgb_ckpt *ckpt;                /* WAL checkpoints, off the loop */
     vgb_reader *reader;            /* queries, answered on a thread of their own */
     vgb_conns *conns;              /* connections per agency and what they are sent */
     vgb_quota *quota;              /* what each agency may publish */

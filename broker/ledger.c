@@ -12,12 +12,7 @@
 #include <unistd.h>
 
 #include "broker_internal.h"
-#include "store_internal.h"
 #include "vigil/log.h"
-
-static const char s_link_table[] = "CREATE TABLE IF NOT EXISTS audit_alert_leaves("
-                                   " alert_seq INTEGER NOT NULL, leaf_idx INTEGER NOT NULL,"
-                                   " PRIMARY KEY(alert_seq, leaf_idx)) WITHOUT ROWID;";
 
 /* ---- the high-water mark ------------------------------------------------------
  * A small file beside the database, rewritten after every commit that grew
@@ -117,22 +112,7 @@ s_hw_write(vgb_broker *b)
 vg_err
 vgb_ledger_open(vgb_broker *b, vg_reason *why)
 {
-    sqlite3 *db = vgb_store_db(b->store);
-    vg_err rc = vgb_store_begin(b->store, why);
-    if (rc == VG_OK) {
-        rc = vgb_audit_create_tables(db, why);
-    }
-    if (rc == VG_OK && sqlite3_exec(db, s_link_table, NULL, NULL, NULL) != SQLITE_OK) {
-        rc = vg_reason_set(why, VG_ERR_IO, "cannot create the audit index: %s", sqlite3_errmsg(db));
-    }
-    if (rc == VG_OK) {
-        rc = vgb_store_commit(b->store, why);
-    } else {
-        vgb_store_rollback(b->store);
-    }
-    if (rc == VG_OK) {
-        rc = vgb_audit_open(&b->audit, db, vg_netdoc_network(b->doc), b->keys, why);
-    }
+    vg_err rc = vgb_audit_open(&b->audit, b->store, vg_netdoc_network(b->doc), b->keys, why);
     char *note = NULL;
     uint64_t size = 0;
     if (rc == VG_OK &&
@@ -171,19 +151,9 @@ vgb_ledger_close(vgb_broker *b)
 vg_err
 vgb_ledger_link(vgb_broker *b, const uint64_t *seqs, size_t n_seqs, uint64_t idx)
 {
-    static const char sql[] =
-        "INSERT OR IGNORE INTO audit_alert_leaves(alert_seq, leaf_idx) VALUES (?1, ?2)";
     vg_err rc = VG_OK;
     for (size_t i = 0; i < n_seqs && rc == VG_OK; i++) {
-        sqlite3_stmt *st = vgb_store_stmt(b->store, sql);
-        if (st == NULL) {
-            rc = VG_ERR_INTERNAL;
-            break;
-        }
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)seqs[i]);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)idx);
-        rc = sqlite3_step(st) == SQLITE_DONE ? VG_OK : VG_ERR_IO;
-        sqlite3_reset(st);
+        rc = vgb_store_link_leaf(b->store, seqs[i], idx);
     }
     if (rc != VG_OK) {
         vg_log(VG_LOG_ERROR, "broker", "audit.link", "code=%s", vg_err_code(rc));

@@ -13,7 +13,6 @@
 #include "audit.h"
 #include "query.h"
 #include "store.h"
-#include "store_internal.h"
 #include "vigil/log.h"
 
 #define S_ENDPOINT_FMT "inproc://vigil-reader-%p"
@@ -184,10 +183,9 @@ vgb_reader_new(vgb_reader **out, const vgb_reader_params *p, vg_reason *why)
         r->queues[i].budget_us = r->burst_us;
     }
     r->w.doc = p->doc;
-    vg_err rc = vgb_store_open_reader(&r->w.store, p->store_path, why);
-    if (rc == VG_OK) {
-        rc = vgb_audit_open(&r->w.audit, vgb_store_db(r->w.store), vg_netdoc_network(p->doc),
-                            p->keys, why);
+    vg_err rc = vgb_store_open_reader(&r->w.store, p->store, why);
+    if (rc == VG_OK) { /* the worker reads the log; it never signs */
+        rc = vgb_audit_open(&r->w.audit, r->w.store, vg_netdoc_network(p->doc), NULL, why);
     }
     if (rc == VG_OK) {
         rc = s_open_pair(r, p->zmq_ctx, why);

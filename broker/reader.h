@@ -35,6 +35,7 @@
 
 #include <zmq.h>
 
+#include "store.h"
 #include "vigil.pb-c.h"
 #include "vigil/err.h"
 #include "vigil/keys.h"
@@ -47,7 +48,7 @@ typedef struct vgb_reader vgb_reader;
 
 typedef struct vgb_reader_params {
     void *zmq_ctx;             /* for the inproc pair; outlives the reader */
-    const char *store_path;    /* dir/vigil.db, which exists (WAL mode) */
+    const vgb_store *store;    /* the owner's store: the worker opens a reader of it */
     const vg_netdoc *doc;      /* borrowed, immutable; outlives the reader */
     const vg_keyset *keys;     /* borrowed (the audit module's handle wants them) */
     size_t n_agencies;         /* agency indices are below this */

@@ -1,491 +1,20 @@
-/* store.c — SQLite store of the broker (see store.h). */
+/* store.c — the store interface: every call goes to the back end's
+ * operation (store_backend.h). The back ends are store_sqlite*.c. */
 #include "store.h"
-#include "store_internal.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#include <sqlite3.h>
-
-#include "vigil.pb-c.h"
-#include "vigil/log.h"
-
-/* 2: acknowledgement tracking and the audit log. 3: event runs. 4: delivery
- * retries in the store (recipients.next_try_ms, tries) and every network
- * document served. Versions before 3 existed only in development builds and
- * are not migrated; 3 is migrated to 4 in place (s_migrations). */
-#define S_SCHEMA_VERSION 4
-#define S_SCHEMA_OLDEST 3 /* the oldest schema this broker migrates */
-#define S_STR(x) #x
-#define S_XSTR(x) S_STR(x)
-
-static const char s_schema[] =
-    "CREATE TABLE IF NOT EXISTS alerts("
-    " seq INTEGER PRIMARY KEY,"
-    " alert_id BLOB NOT NULL UNIQUE,"
-    " sender TEXT NOT NULL,"
-    " sender_seq INTEGER NOT NULL,"
-    " created_ms INTEGER NOT NULL,"
-    " accepted_ms INTEGER NOT NULL,"
-    " status INTEGER NOT NULL,"
-    " msg_type INTEGER NOT NULL,"
-    " severity INTEGER NOT NULL,"
-    " urgency INTEGER NOT NULL,"
-    " categories TEXT NOT NULL,"
-    " network_version INTEGER NOT NULL,"
-    " envelope_hash BLOB NOT NULL,"
-    " envelope BLOB NOT NULL,"
-    " complete_ms INTEGER);"
-    "CREATE TABLE IF NOT EXISTS recipients("
-    " alert_seq INTEGER NOT NULL REFERENCES alerts(seq),"
-    " agency TEXT NOT NULL,"
-    " required INTEGER NOT NULL,"
-    " state INTEGER NOT NULL,"
-    " delivered_ms INTEGER,"
-    " deadline_ms INTEGER NOT NULL DEFAULT 0,"
-    " state_ms INTEGER,"
-    " acked_ms INTEGER,"
-    " officer TEXT,"
-    " note TEXT,"
-    " reason TEXT,"
-    " progress_used INTEGER NOT NULL DEFAULT 0,"
-    " esc_level INTEGER NOT NULL DEFAULT 0,"
-    " overdue_ms INTEGER,"
-    " shared_by TEXT,"
-    " next_try_ms INTEGER NOT NULL DEFAULT 0," /* a delivery that went unreceipted waits */
-    " tries INTEGER NOT NULL DEFAULT 0,"       /* ... this many times so far */
-    " PRIMARY KEY(alert_seq, agency));"
-    /* Deliveries to make: fresh ones (next_try_ms 0) in acceptance order,
-     * then the retries that are due (vgb_store_pending). */
-    "CREATE INDEX IF NOT EXISTS recipients_todo ON recipients(agency, next_try_ms, alert_seq)"
-    " WHERE state = 1;"
-    "CREATE INDEX IF NOT EXISTS recipients_open ON recipients(agency, alert_seq)"
-    " WHERE required = 1 AND state <> 3;"
-    /* The tracker's timers beyond its watermark wait here (vgb_store_open_rows);
-     * esc_level in the index skips finished rows without reading them. */
-    "CREATE INDEX IF NOT EXISTS recipients_deadline ON recipients(deadline_ms, esc_level)"
-    " WHERE required = 1 AND state <> 3 AND deadline_ms > 0;"
-    "CREATE TABLE IF NOT EXISTS shares("
-    " id INTEGER PRIMARY KEY,"
-    " alert_seq INTEGER NOT NULL REFERENCES alerts(seq),"
-    " sharer TEXT NOT NULL,"
-    " to_agency TEXT NOT NULL,"
-    " received_ms INTEGER NOT NULL,"
-    " share_hash BLOB NOT NULL UNIQUE,"
-    " share BLOB NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS shares_to ON shares(alert_seq, to_agency);"
-    /* A row is a run of n consecutive events of one agency's stream that
-     * differ only in their alert: seq and alert_seq are the first's, `more`
-     * holds the other n - 1 alert seqs (8-byte little-endian each). */
-    "CREATE TABLE IF NOT EXISTS events("
-    " id INTEGER PRIMARY KEY,"
-    " agency TEXT NOT NULL,"
-    " seq INTEGER NOT NULL,"
-    " n INTEGER NOT NULL DEFAULT 1,"
-    " time_ms INTEGER NOT NULL,"
-    " kind INTEGER NOT NULL,"
-    " alert_seq INTEGER,"
-    " about TEXT NOT NULL,"
-    " detail TEXT NOT NULL,"
-    " count INTEGER NOT NULL,"
-    " level INTEGER NOT NULL,"
-    " receipt BLOB,"
-    " more BLOB,"
-    " UNIQUE(agency, seq));"
-    "CREATE TABLE IF NOT EXISTS receipts("
-    " id INTEGER PRIMARY KEY,"
-    " agency TEXT NOT NULL,"
-    " kind INTEGER NOT NULL,"
-    " created_ms INTEGER NOT NULL,"
-    " received_ms INTEGER NOT NULL,"
-    " receipt_hash BLOB NOT NULL UNIQUE,"
-    " receipt BLOB NOT NULL,"
-    " leaf_idx INTEGER);" /* a DELIVERED receipt's audit leaf, naming its receipt_items */
-    /* Columns in primary-key order: SQLite 3.40's quick_check misreports
-     * NOT NULL in a WITHOUT ROWID table whose key is in another order. */
-    "CREATE TABLE IF NOT EXISTS receipt_items("
-    " alert_seq INTEGER NOT NULL REFERENCES alerts(seq),"
-    " receipt_id INTEGER NOT NULL REFERENCES receipts(id),"
-    " PRIMARY KEY(alert_seq, receipt_id)) WITHOUT ROWID;"
-    "CREATE UNIQUE INDEX IF NOT EXISTS alerts_sender_seq ON alerts(sender, sender_seq);"
-    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-    /* Every network document this store was served with, exactly as signed:
-     * which versions an envelope may still be sealed under (netdocs.h). */
-    "CREATE TABLE IF NOT EXISTS network_documents("
-    " version INTEGER PRIMARY KEY, document BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS rejections("
-    " id INTEGER PRIMARY KEY,"
-    " at_ms INTEGER NOT NULL,"
-    " agency TEXT NOT NULL,"
-    " alert_id BLOB,"
-    " code TEXT NOT NULL,"
-    " reason TEXT NOT NULL);";
-
-/* s_migrations[v] takes a store from schema v to v + 1, inside the same
- * transaction as the CREATE ... IF NOT EXISTS of s_schema that follows it
- * (which adds the new tables). */
-static const char *const s_migrations[S_SCHEMA_VERSION] = {
-    [3] = "ALTER TABLE recipients ADD COLUMN next_try_ms INTEGER NOT NULL DEFAULT 0;"
-          "ALTER TABLE recipients ADD COLUMN tries INTEGER NOT NULL DEFAULT 0;"
-          "DROP INDEX IF EXISTS recipients_pending;",
-};
-
-enum {
-    S_FIND_ALERT,
-    S_ENVELOPE,
-    S_SENDER_SEQ,
-    S_INSERT_ALERT,
-    S_INSERT_RECIPIENT,
-    S_FIND_FOR,
-    S_MARK_DELIVERED,
-    S_INSERT_RECEIPT,
-    S_RECEIPT_ID,
-    S_RECEIPT_LEAF,
-    S_INSERT_RECEIPT_ITEM,
-    S_INSERT_REJECTION,
-    S_PENDING,
-    S_COUNT_PENDING,
-    S_COUNT_ALERTS,
-    S_N_STMTS
-};
-
-static const char *const s_sql[S_N_STMTS] = {
-    [S_FIND_ALERT] = "SELECT seq, envelope_hash FROM alerts WHERE alert_id = ?1",
-    [S_ENVELOPE] = "SELECT envelope, envelope_hash FROM alerts WHERE seq = ?1",
-    [S_SENDER_SEQ] = "SELECT 1 FROM alerts WHERE sender = ?1 AND sender_seq = ?2",
-    [S_INSERT_ALERT] =
-        "INSERT INTO alerts(alert_id, sender, sender_seq, created_ms, accepted_ms, status,"
-        " msg_type, severity, urgency, categories, network_version, envelope_hash, envelope)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    [S_INSERT_RECIPIENT] = "INSERT INTO recipients(alert_seq, agency, required, state,"
-                           " deadline_ms) VALUES (?1, ?2, ?3, 1, ?4)",
-    [S_FIND_FOR] = "SELECT a.seq, a.envelope_hash, r.state IS NOT NULL FROM alerts a"
-                   " LEFT JOIN recipients r ON r.alert_seq = a.seq AND r.agency = ?2"
-                   " WHERE a.alert_id = ?1",
-    [S_MARK_DELIVERED] = "UPDATE recipients SET state = 2, delivered_ms = ?3"
-                         " WHERE alert_seq = ?1 AND agency = ?2 AND state = 1",
-    [S_INSERT_RECEIPT] =
-        "INSERT OR IGNORE INTO receipts(agency, kind, created_ms, received_ms, receipt_hash,"
-        " receipt) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [S_RECEIPT_ID] = "SELECT id FROM receipts WHERE receipt_hash = ?1",
-    [S_RECEIPT_LEAF] =
-        "UPDATE receipts SET leaf_idx = ?2 WHERE receipt_hash = ?1 AND leaf_idx IS NULL",
-    [S_INSERT_RECEIPT_ITEM] = "INSERT OR IGNORE INTO receipt_items(receipt_id, alert_seq)"
-                              " VALUES (?1, ?2)",
-    [S_INSERT_REJECTION] = "INSERT INTO rejections(at_ms, agency, alert_id, code, reason)"
-                           " VALUES (?1, ?2, ?3, ?4, ?5)",
-    [S_PENDING] = "SELECT alert_seq FROM recipients WHERE agency = ?1 AND state = 1"
-                  " AND next_try_ms <= ?2 ORDER BY next_try_ms, alert_seq LIMIT ?3",
-    [S_COUNT_PENDING] = "SELECT count(*) FROM recipients WHERE agency = ?1 AND state = 1",
-    [S_COUNT_ALERTS] = "SELECT count(*) FROM alerts",
-};
-
-static vg_err s_fail(vgb_store *s, int rc, const char *what, vg_reason *why);
-
-struct vgb_store {
-    sqlite3 *db;                   /* the connection */
-    sqlite3_stmt *stmt[S_N_STMTS]; /* prepared once, reset after each use */
-    char *path;                    /* dir/vigil.db, for messages */
-    vgb_stmt_cache cache;          /* statements of store_track.c, by SQL text */
-    uint32_t wal_frames;           /* WAL frames after the last commit that wrote */
-};
-
-sqlite3 *
-vgb_store_db(vgb_store *s)
-{
-    return s->db;
-}
-
-sqlite3_stmt *
-vgb_store_stmt(vgb_store *s, const char *sql)
-{
-    vgb_stmt_cache *c = &s->cache;
-    for (size_t i = 0; i < c->n; i++) {
-        if (c->sql[i] == sql) {
-            sqlite3_reset(c->stmt[i]);
-            sqlite3_clear_bindings(c->stmt[i]);
-            return c->stmt[i];
-        }
-    }
-    sqlite3_stmt *st = NULL;
-    if (c->n == VGB_STMT_CACHE_MAX ||
-        sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
-        vg_log(VG_LOG_ERROR, "broker", "store.error", "op=prepare msg=\"%s\"",
-               sqlite3_errmsg(s->db));
-        return NULL;
-    }
-    c->sql[c->n] = sql;
-    c->stmt[c->n++] = st;
-    return st;
-}
-
-vg_err
-vgb_store_fail(vgb_store *s, int rc, const char *what)
-{
-    return s_fail(s, rc, what, NULL);
-}
-
-vg_err
-vgb_sqlite_err(int rc)
-{
-    switch (rc & 0xff) {
-    case SQLITE_OK:
-    case SQLITE_DONE:
-    case SQLITE_ROW:
-        return VG_OK;
-    case SQLITE_FULL:
-        return VG_ERR_STORAGE_FULL;
-    case SQLITE_NOMEM:
-        return VG_ERR_NOMEM;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return VG_ERR_MALFORMED;
-    case SQLITE_CONSTRAINT:
-        return VG_ERR_CONFLICT;
-    default:
-        return VG_ERR_IO;
-    }
-}
-
-static vg_err
-s_fail(vgb_store *s, int rc, const char *what, vg_reason *why)
-{
-    vg_err err = vgb_sqlite_err(rc);
-    vg_log(VG_LOG_ERROR, "broker", "store.error", "op=%s sqlite=%d msg=\"%s\"", what, rc,
-           sqlite3_errmsg(s->db));
-    return vg_reason_set(why, err, "store %s: %s failed: %s", s->path, what, sqlite3_errmsg(s->db));
-}
-
-static sqlite3_stmt *
-s_stmt(vgb_store *s, int which)
-{
-    sqlite3_stmt *st = s->stmt[which];
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return st;
-}
-
-/* Steps a statement that returns no rows. */
-static vg_err
-s_exec_stmt(vgb_store *s, sqlite3_stmt *st, const char *what, vg_reason *why)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? VG_OK : s_fail(s, rc, what, why);
-}
-
-/* Waits for a lock held by another connection in 100 us steps. SQLite's
- * sqlite3_busy_timeout sleeps 1, 2, 5, 10 ... ms between tries, which would
- * turn the checkpointer's RESTART (it holds the write lock for a millisecond
- * or two) into a stall of the loop several times that long. Counted in calls,
- * not read from a clock: the broker's clock may be a test's, and the sleeps
- * only ever make the wait longer. */
-static int
-s_busy(void *ctx, int n_calls)
-{
-    (void)ctx;
-    if ((int64_t)n_calls >= (int64_t)VGB_STORE_BUSY_MS * 10) {
-        return 0;
-    }
-    struct timespec step = {0, 100 * 1000};
-    nanosleep(&step, NULL);
-    return 1;
-}
-
-/* After each commit that wrote frames: how many the WAL holds now. */
-static int
-s_wal_hook(void *ctx, sqlite3 *db, const char *name, int n_frames)
-{
-    (void)db;
-    (void)name;
-    vgb_store *s = ctx;
-    s->wal_frames = n_frames > 0 ? (uint32_t)n_frames : 0;
-    return SQLITE_OK;
-}
-
-/* PRAGMA quick_check: the b-trees and their pages are sound (O(size), run once at start). */
-static vg_err
-s_quick_check(vgb_store *s, vg_reason *why)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL);
-    const char *res = NULL;
-    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        res = (const char *)sqlite3_column_text(st, 0);
-    }
-    vg_err err = VG_OK;
-    if (res == NULL || strcmp(res, "ok") != 0) {
-        vg_log(VG_LOG_ERROR, "broker", "store.damaged", "path=%s detail=\"%s\"", s->path,
-               res ? res : sqlite3_errmsg(s->db));
-        err = vg_reason_set(why, VG_ERR_MALFORMED,
-                            "store %s is damaged (%s): restore it from a backup; the broker will "
-                            "not serve it and has changed nothing",
-                            s->path, res ? res : sqlite3_errmsg(s->db));
-    }
-    sqlite3_finalize(st);
-    return err;
-}
-
-static vg_err
-s_setup(vgb_store *s, vg_reason *why)
-{
-    /* wal_autocheckpoint=0: no checkpoint inside COMMIT (see store.h). */
-    static const char pragmas[] = "PRAGMA journal_mode=WAL;"
-                                  "PRAGMA synchronous=FULL;"
-                                  "PRAGMA foreign_keys=ON;"
-                                  "PRAGMA wal_autocheckpoint=0;";
-    sqlite3_busy_handler(s->db, s_busy, s);
-    int rc = sqlite3_exec(s->db, pragmas, NULL, NULL, NULL);
-    if (rc != SQLITE_OK) {
-        return s_fail(s, rc, "setup", why);
-    }
-    sqlite3_wal_hook(s->db, s_wal_hook, s); /* after the pragma, which sets the hook too */
-    sqlite3_stmt *st = NULL;
-    rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
-    int version =
-        (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) ? sqlite3_column_int(st, 0) : -1;
-    sqlite3_finalize(st);
-    if (version < 0) {
-        return s_fail(s, rc == SQLITE_OK ? SQLITE_CORRUPT : rc, "read schema version", why);
-    }
-    if (version != 0) { /* an existing store: refuse a damaged one rather than serve it */
-        vg_err err = s_quick_check(s, why);
-        if (err != VG_OK) {
-            return err;
-        }
-    }
-    if (version != 0 && version < S_SCHEMA_OLDEST) {
-        return vg_reason_set(why, VG_ERR_IO,
-                             "store %s has schema version %d, from a development build this "
-                             "broker cannot migrate; move the store directory away (the broker "
-                             "never deletes one) and start again",
-                             s->path, version);
-    }
-    if (version > S_SCHEMA_VERSION) {
-        return vg_reason_set(why, VG_ERR_IO,
-                             "store %s has schema version %d; this broker knows up to %d: run a "
-                             "newer vigil-broker",
-                             s->path, version, S_SCHEMA_VERSION);
-    }
-    rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    for (int v = version; rc == SQLITE_OK && v != 0 && v < S_SCHEMA_VERSION; v++) {
-        vg_log(VG_LOG_INFO, "broker", "store.migrate", "path=%s from=%d to=%d", s->path, v, v + 1);
-        rc = sqlite3_exec(s->db, s_migrations[v], NULL, NULL, NULL);
-    }
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_exec(s->db, s_schema, NULL, NULL, NULL);
-    }
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_exec(s->db, "PRAGMA user_version=" S_XSTR(S_SCHEMA_VERSION) "; COMMIT", NULL,
-                          NULL, NULL);
-    }
-    if (rc != SQLITE_OK) {
-        vg_err err = s_fail(s, rc, "create schema", why);
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        return err;
-    }
-    for (int i = 0; i < S_N_STMTS; i++) {
-        rc = sqlite3_prepare_v3(s->db, s_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL);
-        if (rc != SQLITE_OK) {
-            return s_fail(s, rc, "prepare", why);
-        }
-    }
-    return VG_OK;
-}
+#include "store_backend.h"
+#include "store_sqlite.h"
 
 vg_err
 vgb_store_open(vgb_store **out, const char *dir, vg_reason *why)
 {
-    vg_err err = vg_mkdir_p(dir, 0700, why);
-    if (err != VG_OK) {
-        return err;
-    }
-    vgb_store *s = calloc(1, sizeof *s);
-    size_t n = strlen(dir) + sizeof "/vigil.db";
-    if (s == NULL || (s->path = malloc(n)) == NULL) {
-        free(s);
-        return VG_ERR_NOMEM;
-    }
-    snprintf(s->path, n, "%s/vigil.db", dir);
-    int rc = sqlite3_open_v2(
-        s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        err = vg_reason_set(why, VG_ERR_IO, "cannot open store %s: %s", s->path,
-                            s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-    } else {
-        /* Until the owner says the store is sound (vgb_store_mark_sound),
-         * closing it must not change it: no checkpoint of a WAL into a
-         * damaged database, no WAL deleted. */
-        sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
-        int persist = 1; /* the WAL file is never removed by the broker */
-        sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
-        err = s_setup(s, why);
-    }
-    if (err != VG_OK) {
-        vgb_store_destroy(&s);
-        return err;
-    }
-    *out = s;
-    return VG_OK;
+    return vgb_sqlite_open(out, dir, false, why);
 }
 
 vg_err
-vgb_store_open_reader(vgb_store **out, const char *db_path, vg_reason *why)
+vgb_store_open_readonly(vgb_store **out, const char *dir, vg_reason *why)
 {
-    vgb_store *s = calloc(1, sizeof *s);
-    if (s == NULL || (s->path = vg_strdup(db_path)) == NULL) {
-        free(s);
-        return VG_ERR_NOMEM;
-    }
-    int rc = sqlite3_open_v2(db_path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
-        sqlite3_busy_handler(s->db, s_busy, s);
-    }
-    for (int i = 0; rc == SQLITE_OK && i < S_N_STMTS; i++) {
-        rc = sqlite3_prepare_v3(s->db, s_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL);
-    }
-    if (rc != SQLITE_OK) {
-        vg_err err = vg_reason_set(why, VG_ERR_IO, "cannot open store %s for reading: %s", db_path,
-                                   s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-        vgb_store_destroy(&s);
-        return err;
-    }
-    *out = s;
-    return VG_OK;
-}
-
-vg_err
-vgb_store_read_begin(vgb_store *s, vg_reason *why)
-{
-    int rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
-    return rc == SQLITE_OK ? VG_OK : s_fail(s, rc, "begin read", why);
-}
-
-void
-vgb_store_read_end(vgb_store *s)
-{
-    vgb_store_rollback(s); /* nothing was written: ending it is all */
-}
-
-void
-vgb_store_mark_sound(vgb_store *s)
-{
-    sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, (int *)NULL);
-}
-
-const char *
-vgb_store_path(const vgb_store *s)
-{
-    return s->path;
-}
-
-uint32_t
-vgb_store_wal_frames(const vgb_store *s)
-{
-    return s->wal_frames;
+    return vgb_sqlite_open(out, dir, true, why);
 }
 
 void
@@ -494,455 +23,390 @@ vgb_store_destroy(vgb_store **store_p)
     if (store_p == NULL || *store_p == NULL) {
         return;
     }
-    vgb_store *s = *store_p;
-    if (s->db != NULL && !sqlite3_get_autocommit(s->db)) {
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    }
-    for (int i = 0; i < S_N_STMTS; i++) {
-        sqlite3_finalize(s->stmt[i]);
-    }
-    for (size_t i = 0; i < s->cache.n; i++) {
-        sqlite3_finalize(s->cache.stmt[i]);
-    }
-    sqlite3_close(s->db);
-    free(s->path);
-    free(s);
+    (*store_p)->ops->destroy(*store_p);
     *store_p = NULL;
 }
 
 vg_err
-vgb_store_begin(vgb_store *s, vg_reason *why)
+vgb_store_open_reader(vgb_store **out, const vgb_store *owner, vg_reason *why)
 {
-    int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    return rc == SQLITE_OK ? VG_OK : s_fail(s, rc, "begin", why);
+    return owner->ops->open_reader(out, owner, why);
 }
 
 vg_err
-vgb_store_commit(vgb_store *s, vg_reason *why)
+vgb_store_read_begin(vgb_store *s, vg_reason *why)
 {
-    int rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-    if (rc == SQLITE_OK) {
-        return VG_OK;
-    }
-    vg_err err = s_fail(s, rc, "commit", why);
-    vgb_store_rollback(s);
-    return err;
+    return s->ops->read_begin(s, why);
 }
 
 void
-vgb_store_rollback(vgb_store *s)
+vgb_store_read_end(vgb_store *s)
 {
-    if (!sqlite3_get_autocommit(s->db)) {
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    }
+    s->ops->read_end(s);
 }
 
-bool
-vgb_store_in_transaction(const vgb_store *s)
+void
+vgb_store_mark_sound(vgb_store *s)
 {
-    return !sqlite3_get_autocommit(s->db);
+    s->ops->mark_sound(s);
 }
 
-vg_err
-vgb_store_find_alert(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN], vgb_alert_row *out)
+const char *
+vgb_store_path(const vgb_store *s)
 {
-    sqlite3_stmt *st = s_stmt(s, S_FIND_ALERT);
-    sqlite3_bind_blob(st, 1, id, VG_ALERT_ID_LEN, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    vg_err err = VG_ERR_NOT_FOUND;
-    if (rc == SQLITE_ROW) {
-        out->seq = (uint64_t)sqlite3_column_int64(st, 0);
-        if (sqlite3_column_bytes(st, 1) == VG_HASH_LEN) {
-            memcpy(out->envelope_hash, sqlite3_column_blob(st, 1), VG_HASH_LEN);
-            err = VG_OK;
-        } else {
-            err = s_fail(s, SQLITE_CORRUPT, "read alert", NULL);
-        }
-    } else if (rc != SQLITE_DONE) {
-        err = s_fail(s, rc, "find alert", NULL);
-    }
-    sqlite3_reset(st);
-    return err;
-}
-
-/* The stored bytes must still be the envelope that was accepted: its body
- * hash is stored beside it. Damaged bytes are never served. */
-static vg_err
-s_check_envelope(vgb_store *s, uint64_t seq, const uint8_t *env, size_t len, const void *hash,
-                 size_t hash_len)
-{
-    Vigil__SignedEnvelope *se = vigil__signed_envelope__unpack(NULL, len, env);
-    uint8_t h[VG_HASH_LEN];
-    bool ok = se != NULL && hash_len == VG_HASH_LEN;
-    if (ok) {
-        vg_hash(h, se->body.data, se->body.len);
-        ok = memcmp(h, hash, VG_HASH_LEN) == 0;
-    }
-    if (se != NULL) {
-        vigil__signed_envelope__free_unpacked(se, NULL);
-    }
-    if (!ok) {
-        vg_log(VG_LOG_ERROR, "broker", "store.damaged", "path=%s alert_seq=%llu detail=envelope",
-               s->path, (unsigned long long)seq);
-        return VG_ERR_MALFORMED;
-    }
-    return VG_OK;
+    return s->ops->path(s);
 }
 
 vg_err
-vgb_store_envelope(vgb_store *s, uint64_t seq, uint8_t **out, size_t *out_len)
+vgb_store_start_background(vgb_store *s, const vgb_store_background *bg, vg_reason *why)
 {
-    sqlite3_stmt *st = s_stmt(s, S_ENVELOPE);
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
-    int rc = sqlite3_step(st);
-    vg_err err = VG_ERR_NOT_FOUND;
-    if (rc == SQLITE_ROW) {
-        size_t len = (size_t)sqlite3_column_bytes(st, 0);
-        uint8_t *buf = malloc(len ? len : 1);
-        if (buf == NULL) {
-            err = VG_ERR_NOMEM;
-        } else {
-            memcpy(buf, sqlite3_column_blob(st, 0), len);
-            err = s_check_envelope(s, seq, buf, len, sqlite3_column_blob(st, 1),
-                                   (size_t)sqlite3_column_bytes(st, 1));
-        }
-        if (err == VG_OK) {
-            *out = buf;
-            *out_len = len;
-        } else {
-            free(buf);
-        }
-    } else if (rc != SQLITE_DONE) {
-        err = s_fail(s, rc, "read envelope", NULL);
-    }
-    sqlite3_reset(st);
-    return err;
+    return s->ops->start_background(s, bg, why);
 }
 
-vg_err
-vgb_store_same_envelope(vgb_store *s, uint64_t seq, const uint8_t *bytes, size_t len, bool *same)
+void
+vgb_store_after_commit(vgb_store *s)
 {
-    uint8_t *stored = NULL;
-    size_t stored_len = 0;
-    vg_err err = vgb_store_envelope(s, seq, &stored, &stored_len);
-    if (err == VG_OK) {
-        *same = stored_len == len && memcmp(stored, bytes, len) == 0;
-        free(stored);
-    }
-    return err;
+    s->ops->after_commit(s);
 }
 
-static vg_err
-s_single_u64(vgb_store *s, sqlite3_stmt *st, uint64_t *out, const char *what)
+void
+vgb_store_stop_background(vgb_store *s)
 {
-    int rc = sqlite3_step(st);
-    vg_err err = VG_OK;
-    if (rc == SQLITE_ROW) {
-        *out = (uint64_t)sqlite3_column_int64(st, 0);
-    } else if (rc == SQLITE_DONE) {
-        *out = 0;
-    } else {
-        err = s_fail(s, rc, what, NULL);
-    }
-    sqlite3_reset(st);
-    return err;
-}
-
-vg_err
-vgb_store_sequence_used(vgb_store *s, const char *sender, uint64_t seq, bool *used)
-{
-    sqlite3_stmt *st = s_stmt(s, S_SENDER_SEQ);
-    sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
-    uint64_t found = 0;
-    vg_err err = s_single_u64(s, st, &found, "check sender sequence");
-    *used = found != 0;
-    return err;
-}
-
-vg_err
-vgb_store_insert_alert(vgb_store *s, const vg_envelope *env, int64_t accepted_ms,
-                       const vg_strlist *required, int64_t deadline_ms, uint64_t *seq_out,
-                       vg_reason *why)
-{
-    char cats[VG_CATEGORIES_MAX * 64];
-    vg_strlist_join(cats, sizeof cats, vg_envelope_categories(env), ",");
-    size_t len = 0;
-    const uint8_t *bytes = vg_envelope_bytes(env, &len);
-    sqlite3_stmt *st = s_stmt(s, S_INSERT_ALERT);
-    sqlite3_bind_blob(st, 1, vg_envelope_id(env), VG_ALERT_ID_LEN, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, vg_envelope_sender(env), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)vg_envelope_sequence(env));
-    sqlite3_bind_int64(st, 4, vg_envelope_created_ms(env));
-    sqlite3_bind_int64(st, 5, accepted_ms);
-    sqlite3_bind_int(st, 6, (int)vg_envelope_status(env));
-    sqlite3_bind_int(st, 7, (int)vg_envelope_msg_type(env));
-    sqlite3_bind_int(st, 8, (int)vg_envelope_severity(env));
-    sqlite3_bind_int(st, 9, (int)vg_envelope_urgency(env));
-    sqlite3_bind_text(st, 10, cats, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 11, (sqlite3_int64)vg_envelope_network_version(env));
-    sqlite3_bind_blob(st, 12, vg_envelope_hash(env), VG_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 13, bytes, (int)len, SQLITE_STATIC);
-    vg_err err = s_exec_stmt(s, st, "insert alert", why);
-    if (err != VG_OK) {
-        return err;
-    }
-    uint64_t seq = (uint64_t)sqlite3_last_insert_rowid(s->db);
-    const vg_strlist *rcpts = vg_envelope_recipients(env);
-    for (size_t i = 0; i < rcpts->n && err == VG_OK; i++) {
-        st = s_stmt(s, S_INSERT_RECIPIENT);
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
-        sqlite3_bind_text(st, 2, rcpts->items[i], -1, SQLITE_STATIC);
-        bool req = vg_strlist_contains(required, rcpts->items[i]);
-        sqlite3_bind_int(st, 3, req);
-        sqlite3_bind_int64(st, 4, req ? deadline_ms : 0);
-        err = s_exec_stmt(s, st, "insert recipient", why);
-    }
-    if (err == VG_OK) {
-        *seq_out = seq;
-    }
-    return err;
-}
-
-vg_err
-vgb_store_find_alert_for(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN], const char *agency,
-                         vgb_alert_row *out, bool *is_recipient)
-{
-    sqlite3_stmt *st = s_stmt(s, S_FIND_FOR);
-    sqlite3_bind_blob(st, 1, id, VG_ALERT_ID_LEN, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, agency, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    vg_err err = VG_ERR_NOT_FOUND;
-    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 1) == VG_HASH_LEN) {
-        out->seq = (uint64_t)sqlite3_column_int64(st, 0);
-        memcpy(out->envelope_hash, sqlite3_column_blob(st, 1), VG_HASH_LEN);
-        *is_recipient = sqlite3_column_int(st, 2) != 0;
-        err = VG_OK;
-    } else if (rc == SQLITE_ROW) {
-        err = s_fail(s, SQLITE_CORRUPT, "read alert", NULL);
-    } else if (rc != SQLITE_DONE) {
-        err = s_fail(s, rc, "read alert", NULL);
-    }
-    sqlite3_reset(st);
-    return err;
-}
-
-vg_err
-vgb_store_mark_delivered(vgb_store *s, uint64_t seq, const char *agency, int64_t ms, bool *changed)
-{
-    sqlite3_stmt *st = s_stmt(s, S_MARK_DELIVERED);
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
-    sqlite3_bind_text(st, 2, agency, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, ms);
-    vg_err err = s_exec_stmt(s, st, "mark delivered", NULL);
-    if (err == VG_OK) {
-        *changed = sqlite3_changes(s->db) > 0;
-    }
-    return err;
-}
-
-vg_err
-vgb_store_insert_receipt(vgb_store *s, const vg_receipt *r, const uint64_t *seqs, size_t n_seqs,
-                         int64_t received_ms)
-{
-    size_t len = 0;
-    const uint8_t *bytes = vg_receipt_bytes(r, &len);
-    sqlite3_stmt *st = s_stmt(s, S_INSERT_RECEIPT);
-    sqlite3_bind_text(st, 1, vg_receipt_agency(r), -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, (int)vg_receipt_kind_of(r));
-    sqlite3_bind_int64(st, 3, vg_receipt_created_ms(r));
-    sqlite3_bind_int64(st, 4, received_ms);
-    sqlite3_bind_blob(st, 5, vg_receipt_hash(r), VG_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 6, bytes, (int)len, SQLITE_STATIC);
-    vg_err err = s_exec_stmt(s, st, "insert receipt", NULL);
-    uint64_t id = 0;
-    if (err == VG_OK) {
-        st = s_stmt(s, S_RECEIPT_ID);
-        sqlite3_bind_blob(st, 1, vg_receipt_hash(r), VG_HASH_LEN, SQLITE_STATIC);
-        err = s_single_u64(s, st, &id, "read receipt id");
-    }
-    for (size_t i = 0; i < n_seqs && err == VG_OK; i++) {
-        st = s_stmt(s, S_INSERT_RECEIPT_ITEM);
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)seqs[i]);
-        err = s_exec_stmt(s, st, "insert receipt item", NULL);
-    }
-    return err;
-}
-
-vg_err
-vgb_store_receipt_leaf(vgb_store *s, const uint8_t hash[VG_HASH_LEN], uint64_t leaf_idx, bool *set)
-{
-    sqlite3_stmt *st = s_stmt(s, S_RECEIPT_LEAF);
-    sqlite3_bind_blob(st, 1, hash, VG_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)leaf_idx);
-    vg_err err = s_exec_stmt(s, st, "link receipt leaf", NULL);
-    *set = err == VG_OK && sqlite3_changes(s->db) > 0;
-    return err;
-}
-
-vg_err
-vgb_store_insert_rejection(vgb_store *s, int64_t ms, const char *agency, const uint8_t *alert_id,
-                           const char *code, const char *reason)
-{
-    sqlite3_stmt *st = s_stmt(s, S_INSERT_REJECTION);
-    sqlite3_bind_int64(st, 1, ms);
-    sqlite3_bind_text(st, 2, agency, -1, SQLITE_STATIC);
-    if (alert_id != NULL) {
-        sqlite3_bind_blob(st, 3, alert_id, VG_ALERT_ID_LEN, SQLITE_STATIC);
-    }
-    sqlite3_bind_text(st, 4, code, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
-    return s_exec_stmt(s, st, "insert rejection", NULL);
-}
-
-vg_err
-vgb_store_pending(vgb_store *s, const char *agency, int64_t now_ms, size_t limit,
-                  vgb_pending_fn fn, void *ctx)
-{
-    sqlite3_stmt *st = s_stmt(s, S_PENDING);
-    sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, now_ms);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!fn(ctx, (uint64_t)sqlite3_column_int64(st, 0))) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? VG_OK : s_fail(s, rc, "list pending", NULL);
-}
-
-vg_err
-vgb_store_park(vgb_store *s, uint64_t seq, const char *agency, int64_t now_ms, int64_t first_ms,
-               int64_t max_ms, int64_t *next_out)
-{
-    static const char sql[] =
-        "UPDATE recipients SET next_try_ms = ?3 + min(?4 << min(tries, 40), ?5), tries = tries + 1"
-        " WHERE alert_seq = ?1 AND agency = ?2 AND state = 1 RETURNING next_try_ms";
-    sqlite3_stmt *st = vgb_store_stmt(s, sql);
-    if (st == NULL) {
-        return VG_ERR_INTERNAL;
-    }
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
-    sqlite3_bind_text(st, 2, agency, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, now_ms);
-    sqlite3_bind_int64(st, 4, first_ms);
-    sqlite3_bind_int64(st, 5, max_ms);
-    uint64_t next = 0;
-    vg_err err = s_single_u64(s, st, &next, "park delivery");
-    if (err == VG_OK && next_out != NULL) {
-        *next_out = (int64_t)next;
-    }
-    return err;
-}
-
-vg_err
-vgb_store_next_try(vgb_store *s, const char *agency, int64_t now_ms, int64_t *out)
-{
-    static const char sql[] = "SELECT coalesce(min(next_try_ms), 0) FROM recipients"
-                              " WHERE agency = ?1 AND state = 1 AND next_try_ms > ?2";
-    sqlite3_stmt *st = vgb_store_stmt(s, sql);
-    if (st == NULL) {
-        return VG_ERR_INTERNAL;
-    }
-    sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, now_ms);
-    uint64_t v = 0;
-    vg_err err = s_single_u64(s, st, &v, "next delivery retry");
-    *out = (int64_t)v;
-    return err;
-}
-
-vg_err
-vgb_store_count_pending(vgb_store *s, const char *agency, uint64_t *out)
-{
-    sqlite3_stmt *st = s_stmt(s, S_COUNT_PENDING);
-    sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
-    return s_single_u64(s, st, out, "count pending");
-}
-
-vg_err
-vgb_store_count_alerts(vgb_store *s, uint64_t *out)
-{
-    return s_single_u64(s, s_stmt(s, S_COUNT_ALERTS), out, "count alerts");
+    s->ops->stop_background(s);
 }
 
 vg_err
 vgb_store_network_version(vgb_store *s, uint64_t *out)
 {
-    static const char sql[] = "SELECT value FROM meta WHERE key = 'network_version'";
-    sqlite3_stmt *st = vgb_store_stmt(s, sql);
-    if (st == NULL) {
-        return VG_ERR_INTERNAL;
-    }
-    return s_single_u64(s, st, out, "read network version");
+    return s->ops->network_version(s, out);
 }
 
 vg_err
 vgb_store_set_network_version(vgb_store *s, uint64_t version, vg_reason *why)
 {
-    static const char sql[] = "INSERT INTO meta(key, value) VALUES ('network_version', ?1)"
-                              " ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)";
-    sqlite3_stmt *st = vgb_store_stmt(s, sql);
-    if (st == NULL) {
-        return VG_ERR_INTERNAL;
-    }
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)version);
-    return s_exec_stmt(s, st, "record network version", why);
+    return s->ops->set_network_version(s, version, why);
 }
 
 vg_err
-vgb_store_add_network_document(vgb_store *s, uint64_t version, const uint8_t *bytes, size_t len,
-                               vg_reason *why)
+vgb_store_add_network_document(vgb_store *s, uint64_t version, const uint8_t *bytes, size_t len, vg_reason *why)
 {
-    static const char sql[] =
-        "INSERT OR IGNORE INTO network_documents(version, document) VALUES (?1, ?2)";
-    sqlite3_stmt *st = vgb_store_stmt(s, sql);
-    if (st == NULL) {
-        return VG_ERR_INTERNAL;
-    }
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)version);
-    sqlite3_bind_blob(st, 2, bytes, (int)len, SQLITE_STATIC);
-    return s_exec_stmt(s, st, "record network document", why);
+    return s->ops->add_network_document(s, version, bytes, len, why);
 }
 
 vg_err
 vgb_store_network_documents(vgb_store *s, vgb_netdoc_fn fn, void *ctx)
 {
-    static const char sql[] = "SELECT version, document FROM network_documents ORDER BY version";
-    sqlite3_stmt *st = vgb_store_stmt(s, sql);
-    if (st == NULL) {
-        return VG_ERR_INTERNAL;
-    }
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        fn(ctx, (uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
-           (size_t)sqlite3_column_bytes(st, 1));
-    }
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? VG_OK : s_fail(s, rc, "read network documents", NULL);
+    return s->ops->network_documents(s, fn, ctx);
 }
 
 vg_err
-vgb_store_sender_bytes(vgb_store *s, const char *sender, int64_t since_ms, int64_t period_ms,
-                       vgb_bytes_per_fn fn, void *ctx)
+vgb_store_begin(vgb_store *s, vg_reason *why)
 {
-    static const char sql[] = "SELECT accepted_ms / ?3, sum(length(envelope)) FROM alerts"
-                              " WHERE sender = ?1 AND accepted_ms > ?2 GROUP BY 1";
-    sqlite3_stmt *st = vgb_store_stmt(s, sql);
-    if (st == NULL) {
-        return VG_ERR_INTERNAL;
-    }
-    sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, since_ms);
-    sqlite3_bind_int64(st, 3, period_ms > 0 ? period_ms : 1);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        fn(ctx, sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1));
-    }
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? VG_OK : s_fail(s, rc, "read stored bytes", NULL);
+    return s->ops->begin(s, why);
+}
+
+vg_err
+vgb_store_commit(vgb_store *s, vg_reason *why)
+{
+    return s->ops->commit(s, why);
+}
+
+void
+vgb_store_rollback(vgb_store *s)
+{
+    s->ops->rollback(s);
+}
+
+bool
+vgb_store_in_transaction(const vgb_store *s)
+{
+    return s->ops->in_transaction(s);
+}
+
+vg_err
+vgb_store_find_alert(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN], vgb_alert_row *out)
+{
+    return s->ops->find_alert(s, id, out);
+}
+
+vg_err
+vgb_store_same_envelope(vgb_store *s, uint64_t seq, const uint8_t *bytes, size_t len, bool *same)
+{
+    return s->ops->same_envelope(s, seq, bytes, len, same);
+}
+
+vg_err
+vgb_store_sequence_used(vgb_store *s, const char *sender, uint64_t seq, bool *used)
+{
+    return s->ops->sequence_used(s, sender, seq, used);
+}
+
+vg_err
+vgb_store_insert_alert(vgb_store *s, const vg_envelope *env, int64_t accepted_ms, const vg_strlist *required, int64_t deadline_ms, uint64_t *seq_out, vg_reason *why)
+{
+    return s->ops->insert_alert(s, env, accepted_ms, required, deadline_ms, seq_out, why);
+}
+
+vg_err
+vgb_store_find_alert_for(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN], const char *agency, vgb_alert_row *out, bool *is_recipient)
+{
+    return s->ops->find_alert_for(s, id, agency, out, is_recipient);
+}
+
+vg_err
+vgb_store_mark_delivered(vgb_store *s, uint64_t seq, const char *agency, int64_t ms, bool *changed)
+{
+    return s->ops->mark_delivered(s, seq, agency, ms, changed);
+}
+
+vg_err
+vgb_store_insert_receipt(vgb_store *s, const vg_receipt *r, const uint64_t *seqs, size_t n_seqs, int64_t received_ms)
+{
+    return s->ops->insert_receipt(s, r, seqs, n_seqs, received_ms);
+}
+
+vg_err
+vgb_store_receipt_leaf(vgb_store *s, const uint8_t hash[VG_HASH_LEN], uint64_t leaf_idx, bool *set)
+{
+    return s->ops->receipt_leaf(s, hash, leaf_idx, set);
+}
+
+vg_err
+vgb_store_insert_rejection(vgb_store *s, int64_t ms, const char *agency, const uint8_t *alert_id, const char *code, const char *reason)
+{
+    return s->ops->insert_rejection(s, ms, agency, alert_id, code, reason);
+}
+
+vg_err
+vgb_store_pending(vgb_store *s, const char *agency, int64_t now_ms, size_t limit, vgb_pending_fn fn, void *ctx)
+{
+    return s->ops->pending(s, agency, now_ms, limit, fn, ctx);
+}
+
+vg_err
+vgb_store_park(vgb_store *s, uint64_t seq, const char *agency, int64_t now_ms, int64_t first_ms, int64_t max_ms, int64_t *next_out)
+{
+    return s->ops->park(s, seq, agency, now_ms, first_ms, max_ms, next_out);
+}
+
+vg_err
+vgb_store_next_try(vgb_store *s, const char *agency, int64_t now_ms, int64_t *out)
+{
+    return s->ops->next_try(s, agency, now_ms, out);
+}
+
+vg_err
+vgb_store_count_pending(vgb_store *s, const char *agency, uint64_t *out)
+{
+    return s->ops->count_pending(s, agency, out);
+}
+
+vg_err
+vgb_store_envelope(vgb_store *s, uint64_t seq, uint8_t **out, size_t *out_len)
+{
+    return s->ops->envelope(s, seq, out, out_len);
+}
+
+vg_err
+vgb_store_sender_bytes(vgb_store *s, const char *sender, int64_t since_ms, int64_t period_ms, vgb_bytes_per_fn fn, void *ctx)
+{
+    return s->ops->sender_bytes(s, sender, since_ms, period_ms, fn, ctx);
+}
+
+vg_err
+vgb_store_count_alerts(vgb_store *s, uint64_t *out)
+{
+    return s->ops->count_alerts(s, out);
+}
+
+vg_err
+vgb_store_alert_meta(vgb_store *s, uint64_t seq, vgb_alert_meta *out)
+{
+    return s->ops->alert_meta(s, seq, out);
+}
+
+vg_err
+vgb_store_rrow(vgb_store *s, uint64_t seq, const char *agency, vgb_rrow *out)
+{
+    return s->ops->rrow(s, seq, agency, out);
+}
+
+vg_err
+vgb_store_recipients_of(vgb_store *s, uint64_t seq, vgb_rrow_fn fn, void *ctx)
+{
+    return s->ops->recipients_of(s, seq, fn, ctx);
+}
+
+vg_err
+vgb_store_open_rows(vgb_store *s, uint32_t max_level, int64_t after_ms, int64_t upto_ms, int64_t limit, vgb_rrow_fn fn, void *ctx)
+{
+    return s->ops->open_rows(s, max_level, after_ms, upto_ms, limit, fn, ctx);
+}
+
+vg_err
+vgb_store_apply_receipt(vgb_store *s, uint64_t seq, const char *agency, vgb_rstate state, int64_t now_ms, const char *officer, const char *note, const char *reason, int64_t deadline_ms)
+{
+    return s->ops->apply_receipt(s, seq, agency, state, now_ms, officer, note, reason, deadline_ms);
+}
+
+vg_err
+vgb_store_set_escalation(vgb_store *s, uint64_t seq, const char *agency, uint32_t level, int64_t now_ms)
+{
+    return s->ops->set_escalation(s, seq, agency, level, now_ms);
+}
+
+vg_err
+vgb_store_add_recipient(vgb_store *s, uint64_t seq, const char *agency, const char *shared_by, int64_t deadline_ms)
+{
+    return s->ops->add_recipient(s, seq, agency, shared_by, deadline_ms);
+}
+
+vg_err
+vgb_store_insert_share(vgb_store *s, uint64_t seq, const char *sharer, const char *to, const uint8_t hash[VG_HASH_LEN], const uint8_t *bytes, size_t len, int64_t received_ms)
+{
+    return s->ops->insert_share(s, seq, sharer, to, hash, bytes, len, received_ms);
+}
+
+vg_err
+vgb_store_shares_to(vgb_store *s, uint64_t seq, const char *to, vgb_bytes_fn fn, void *ctx)
+{
+    return s->ops->shares_to(s, seq, to, fn, ctx);
+}
+
+vg_err
+vgb_store_check_complete(vgb_store *s, uint64_t seq, int64_t ms, bool *now_complete)
+{
+    return s->ops->check_complete(s, seq, ms, now_complete);
+}
+
+vg_err
+vgb_store_insert_events(vgb_store *s, const char *agency, const vgb_event_row *first, const uint64_t *more, size_t n_more)
+{
+    return s->ops->insert_events(s, agency, first, more, n_more);
+}
+
+vg_err
+vgb_store_last_event(vgb_store *s, const char *agency, uint64_t *out)
+{
+    return s->ops->last_event(s, agency, out);
+}
+
+vg_err
+vgb_store_events_after(vgb_store *s, const char *agency, uint64_t after, size_t limit, vgb_event_fn fn, void *ctx)
+{
+    return s->ops->events_after(s, agency, after, limit, fn, ctx);
+}
+
+vg_err
+vgb_store_outstanding(vgb_store *s, const char *agency, uint64_t after_seq, size_t limit, vgb_seq_fn fn, void *ctx)
+{
+    return s->ops->outstanding(s, agency, after_seq, limit, fn, ctx);
+}
+
+vg_err
+vgb_store_alert_leaves(vgb_store *s, uint64_t seq, vgb_index_fn fn, void *ctx)
+{
+    return s->ops->alert_leaves(s, seq, fn, ctx);
+}
+
+vg_err
+vgb_store_count_waiting(vgb_store *s, const char *agency, uint64_t *out)
+{
+    return s->ops->count_waiting(s, agency, out);
+}
+
+vg_err
+vgb_store_audit_size(vgb_store *s, uint64_t *out)
+{
+    return s->ops->audit_size(s, out);
+}
+
+vg_err
+vgb_store_audit_node(vgb_store *s, unsigned level, uint64_t index, uint8_t out[VG_HASH_LEN])
+{
+    return s->ops->audit_node(s, level, index, out);
+}
+
+vg_err
+vgb_store_audit_leaf(vgb_store *s, uint64_t index, uint8_t **out, size_t *out_len)
+{
+    return s->ops->audit_leaf(s, index, out, out_len);
+}
+
+vg_err
+vgb_store_audit_append(vgb_store *s, uint64_t index, const uint8_t *leaf, size_t len, const uint8_t leaf_hash[VG_HASH_LEN], const unsigned *levels, const uint64_t *nodes, const uint8_t (*hashes)[VG_HASH_LEN], size_t n_nodes)
+{
+    return s->ops->audit_append(s, index, leaf, len, leaf_hash, levels, nodes, hashes, n_nodes);
+}
+
+vg_err
+vgb_store_audit_add_checkpoint(vgb_store *s, uint64_t size, const uint8_t root[VG_HASH_LEN], const char *note, size_t note_len, int64_t signed_ms)
+{
+    return s->ops->audit_add_checkpoint(s, size, root, note, note_len, signed_ms);
+}
+
+vg_err
+vgb_store_audit_latest_checkpoint(vgb_store *s, vgb_checkpoint_fn fn, void *ctx, bool *found)
+{
+    return s->ops->audit_latest_checkpoint(s, fn, ctx, found);
+}
+
+vg_err
+vgb_store_audit_checkpoints(vgb_store *s, vgb_checkpoint_fn fn, void *ctx)
+{
+    return s->ops->audit_checkpoints(s, fn, ctx);
+}
+
+vg_err
+vgb_store_audit_leaves(vgb_store *s, vgb_leaf_fn fn, void *ctx)
+{
+    return s->ops->audit_leaves(s, fn, ctx);
+}
+
+vg_err
+vgb_store_audit_nodes_beyond(vgb_store *s, uint64_t size, bool *any)
+{
+    return s->ops->audit_nodes_beyond(s, size, any);
+}
+
+vg_err
+vgb_store_link_leaf(vgb_store *s, uint64_t seq, uint64_t idx)
+{
+    return s->ops->link_leaf(s, seq, idx);
+}
+
+vg_err
+vgb_store_alert_ids(vgb_store *s, vgb_id_fn fn, void *ctx)
+{
+    return s->ops->alert_ids(s, fn, ctx);
+}
+
+vg_err
+vgb_store_alert_by_id(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN], vgb_alert_meta *out, uint8_t envelope_hash[VG_HASH_LEN], uint64_t *network_version)
+{
+    return s->ops->alert_by_id(s, id, out, envelope_hash, network_version);
+}
+
+vg_err
+vgb_store_receipt_names(vgb_store *s, const uint8_t hash[VG_HASH_LEN], const char *agency, uint64_t seq, bool *out)
+{
+    return s->ops->receipt_names(s, hash, agency, seq, out);
+}
+
+vg_err
+vgb_store_share_exists(vgb_store *s, uint64_t seq, const uint8_t hash[VG_HASH_LEN], const char *sharer, bool *out)
+{
+    return s->ops->share_exists(s, seq, hash, sharer, out);
+}
+
+vg_err
+vgb_store_required_rows(vgb_store *s, int64_t since_ms, vgb_report_fn fn, void *ctx)
+{
+    return s->ops->required_rows(s, since_ms, fn, ctx);
+}
+
+vg_err
+vgb_store_count(vgb_store *s, vgb_count_what what, const char *filter, uint64_t *out)
+{
+    return s->ops->count(s, what, filter, out);
 }

@@ -1,26 +1,46 @@
 /*
- * broker/store.h — the broker's durable state in SQLite: alerts (with their
- * per-sender sequence numbers), per-recipient states, receipts, rejections.
+ * broker/store.h — the broker's durable state, behind one interface: alerts
+ * (with their per-sender sequence numbers), per-recipient states and
+ * deadlines, receipts, shares, rejections, the per-agency event streams, the
+ * audit log's leaves, subtree hashes and checkpoints, and the network
+ * documents the store was served with. This header is the contract; a back
+ * end is a set of files that implements it (store_backend.h): SQLite today
+ * (store_sqlite*.c). Nothing outside the store modules knows a table, a
+ * column or SQL.
  *
- * WAL mode, synchronous=FULL: a COMMIT that returns is on disk. The broker
- * groups the work of one poll batch into one transaction (begin → many
- * changes → commit) and confirms nothing before the commit returns.
- * The store is the queue: undelivered alerts are found with an index on
- * (agency, alert_seq) over pending rows, so the cost of finding work does not
- * grow with history, and nothing waits in RAM.
+ * The contract every back end keeps:
  *
- * WAL checkpoints: SQLite's automatic checkpoint (which runs inside COMMIT,
- * writing and syncing the database file while the loop waits) is off. A
- * store is opened "unproven": nothing checkpoints it, not even closing it,
- * until its owner has made every check of its own and calls
- * vgb_store_mark_sound; from then on closing it checkpoints as SQLite does,
- * and the broker runs checkpoints on a thread of its own (checkpointer.h)
- * with a separate connection, fed by vgb_store_wal_frames. A store refused
- * at start is never checkpointed, and the WAL file is never removed.
+ * - Transactions. The broker groups the work of one poll batch into one
+ *   write transaction (vgb_store_begin → many changes → vgb_store_commit)
+ *   and confirms nothing before the commit returns: a commit that returns
+ *   VG_OK is durable (SQLite: WAL with synchronous=FULL, fsynced); one that
+ *   fails has changed nothing (it is rolled back). Every change made between
+ *   begin and commit is atomic: all or nothing, and invisible to other
+ *   connections until the commit. Reads made on the same connection inside a
+ *   transaction see its own changes. Changes outside a transaction are
+ *   refused (VG_ERR_INTERNAL) except where a function says otherwise.
+ * - Read connections (vgb_store_open_reader, vgb_store_open_readonly) never
+ *   write; vgb_store_read_begin/_end around several reads give one
+ *   consistent committed state.
+ * - The store is the queue: undelivered alerts are found through an index
+ *   over pending rows per agency, so finding work does not grow with history,
+ *   and nothing waits in RAM.
+ * - Errors: VG_ERR_NOT_FOUND for an absent row where the function says so;
+ *   VG_ERR_STORAGE_FULL when the disk is full; VG_ERR_MALFORMED when stored
+ *   data is damaged (never served); VG_ERR_IO otherwise. Every failure is
+ *   logged once (store.error) by the back end.
+ * - Never stores plaintext (the broker has none); stores the exact signed
+ *   envelope, receipt, share and document bytes. Nothing is ever deleted.
  *
- * Never stores plaintext (the broker has none); stores the exact signed
- * envelope and receipt bytes. Nothing is ever deleted. Single-threaded: one
- * owner (the broker loop).
+ * A store is opened "unproven": nothing compacts or rewrites it (SQLite: no
+ * WAL checkpoint, not even at close) until its owner has made every check of
+ * its own and calls vgb_store_mark_sound; a store refused at start is left
+ * exactly as it was found. Then vgb_store_start_background starts what the
+ * back end runs beside the loop (SQLite: the WAL checkpointer, its own
+ * thread), fed by vgb_store_after_commit.
+ *
+ * Thread rules: a vgb_store is one connection with one owner thread (the
+ * broker loop; the query thread has its own reader).
  */
 #ifndef VIGIL_BROKER_STORE_H
 #define VIGIL_BROKER_STORE_H
@@ -46,22 +66,31 @@ typedef enum vgb_rstate {
     VGB_UNOPENABLE = 6, /* the recipient's software could not open it (signed receipt) */
 } vgb_rstate;
 
-/* Opens (creating if needed) dir/vigil.db. Refuses a database it cannot read
- * or whose schema is newer than this broker's, with a clear reason; never
- * deletes or rebuilds anything by itself. Free with vgb_store_destroy. */
+/* Opens (creating if needed) the SQLite store in dir (dir/vigil.db) for its
+ * owner, the broker: creates or migrates the schema. Refuses a database it
+ * cannot read, that fails its integrity check, or whose schema is newer
+ * than this broker's, with a clear reason; never deletes or rebuilds
+ * anything by itself. Free with vgb_store_destroy. */
 vg_err vgb_store_open(vgb_store **out, const char *dir, vg_reason *why) VG_MUST_USE;
+
+/* Opens an existing store in dir read-only, for offline tools (vigilctl
+ * report, audit verify and export) and tests, while the broker may be
+ * running: nothing is created, migrated or written. Refuses a schema this
+ * code does not know. Free with vgb_store_destroy. */
+vg_err vgb_store_open_readonly(vgb_store **out, const char *dir, vg_reason *why) VG_MUST_USE;
 
 /* Closes the database; NULL-safe; sets *store_p = NULL. An open transaction
  * is rolled back. Checkpoints the WAL into the database file (when no other
  * connection is open) only if the store was marked sound. */
 void vgb_store_destroy(vgb_store **store_p);
 
-/* Opens a read-only connection to an existing dir/vigil.db for a thread
- * that only answers queries (reader.h): no schema is made or checked (the
- * broker's own connection did that), nothing is ever checkpointed or
- * written. Read with vgb_store_read_begin/_end around each answer so that it
- * sees one committed state. Free with vgb_store_destroy. */
-vg_err vgb_store_open_reader(vgb_store **out, const char *db_path, vg_reason *why) VG_MUST_USE;
+/* Opens a second, read-only connection to the same store as `owner`, for a
+ * thread that only answers queries (reader.h): no schema is made or checked
+ * (the owner did that), nothing is ever written. Read with
+ * vgb_store_read_begin/_end around each answer so that it sees one committed
+ * state. It may be used on another thread than owner's. Free with
+ * vgb_store_destroy. */
+vg_err vgb_store_open_reader(vgb_store **out, const vgb_store *owner, vg_reason *why) VG_MUST_USE;
 
 /* BEGIN a read transaction: what was committed before it, nothing after. */
 vg_err vgb_store_read_begin(vgb_store *s, vg_reason *why) VG_MUST_USE;
@@ -74,14 +103,28 @@ void vgb_store_read_end(vgb_store *s);
  * was found. Call it before starting anything else that checkpoints it. */
 void vgb_store_mark_sound(vgb_store *s);
 
-/* dir/vigil.db (borrowed), for a second connection to the same database. */
+/* What the store is, for messages: "dir/vigil.db" (borrowed). */
 const char *vgb_store_path(const vgb_store *s);
 
-/* Frames in the WAL after the last commit that wrote any (SQLite's WAL hook;
- * 0 before the first). It drops when SQLite starts the WAL again from its
- * beginning, which it does at the first write once a checkpoint has copied
- * every frame. */
-uint32_t vgb_store_wal_frames(const vgb_store *s);
+/* What the background work needs (broker.conf). */
+typedef struct vgb_store_background {
+    void *zmq_ctx;                 /* borrowed; must outlive the store */
+    uint32_t wal_checkpoint_pages; /* SQLite: WAL pages between two checkpoints */
+} vgb_store_background;
+
+/* Starts what the back end runs beside the loop, once the store is sound
+ * (SQLite: the WAL checkpointer thread, which talks to the loop over an
+ * inproc pair; see store_sqlite_ckpt.h). Stopped by vgb_store_destroy. */
+vg_err vgb_store_start_background(vgb_store *s, const vgb_store_background *bg,
+                                  vg_reason *why) VG_MUST_USE;
+
+/* After each commit of the owner: lets the background work know (SQLite:
+ * how far the WAL has grown). Never waits. */
+void vgb_store_after_commit(vgb_store *s);
+
+/* Stops the background work (a checkpoint in progress is finished first), so
+ * that its zmq_ctx may end; vgb_store_destroy does it too. */
+void vgb_store_stop_background(vgb_store *s);
 
 /* The highest network document version this store has been served with
  * (0 for a new store), and raising it. A broker refuses to start on an older
@@ -321,5 +364,119 @@ vg_err vgb_store_alert_leaves(vgb_store *s, uint64_t seq, vgb_index_fn fn,
 
 /* Required rows of agency still PENDING (undelivered). */
 vg_err vgb_store_count_waiting(vgb_store *s, const char *agency, uint64_t *out) VG_MUST_USE;
+
+/* ---- the audit log's storage (audit.h does the hashing) ------------------- */
+
+/* The stored tree size: the last leaf index plus one (0 when empty). */
+vg_err vgb_store_audit_size(vgb_store *s, uint64_t *out) VG_MUST_USE;
+
+/* The hash of stored subtree (level, index): level 0 is leaf index's leaf
+ * hash. VG_ERR_NOT_FOUND when there is none; VG_ERR_MALFORMED when it is not
+ * a hash. */
+vg_err vgb_store_audit_node(vgb_store *s, unsigned level, uint64_t index,
+                            uint8_t out[VG_HASH_LEN]) VG_MUST_USE;
+
+/* Leaf index's bytes (*out malloc'ed, free() it); VG_ERR_NOT_FOUND past the end. */
+vg_err vgb_store_audit_leaf(vgb_store *s, uint64_t index, uint8_t **out,
+                            size_t *out_len) VG_MUST_USE;
+
+/* Appends leaf `index` (its bytes and leaf hash) and the complete subtrees
+ * that end at it (levels >= 1: hashes[i] is subtree (levels[i], nodes[i])),
+ * all or none, inside the transaction. */
+vg_err vgb_store_audit_append(vgb_store *s, uint64_t index, const uint8_t *leaf, size_t len,
+                              const uint8_t leaf_hash[VG_HASH_LEN], const unsigned *levels,
+                              const uint64_t *nodes, const uint8_t (*hashes)[VG_HASH_LEN],
+                              size_t n_nodes) VG_MUST_USE;
+
+/* A stored checkpoint. */
+typedef struct vgb_checkpoint_row {
+    uint64_t size;                /* its tree size */
+    uint8_t root[VG_HASH_LEN];    /* its root column */
+    bool root_ok;                 /* the root column is a 32-byte hash */
+    const char *note;             /* the signed note (borrowed for the call) */
+    size_t note_len;              /* its length */
+    int64_t signed_ms;            /* when it was signed */
+} vgb_checkpoint_row;
+
+/* Stores a signed checkpoint, inside the transaction. */
+vg_err vgb_store_audit_add_checkpoint(vgb_store *s, uint64_t size, const uint8_t root[VG_HASH_LEN],
+                                      const char *note, size_t note_len,
+                                      int64_t signed_ms) VG_MUST_USE;
+
+/* Calls fn with the latest stored checkpoint (the largest size), or not at
+ * all when none was signed (*found false). */
+typedef void (*vgb_checkpoint_fn)(void *ctx, const vgb_checkpoint_row *row);
+vg_err vgb_store_audit_latest_checkpoint(vgb_store *s, vgb_checkpoint_fn fn, void *ctx,
+                                         bool *found) VG_MUST_USE;
+
+/* Calls fn for every stored checkpoint, by size. */
+vg_err vgb_store_audit_checkpoints(vgb_store *s, vgb_checkpoint_fn fn, void *ctx) VG_MUST_USE;
+
+/* Calls fn for every stored leaf in index order (bytes and stored leaf
+ * hash borrowed for the call; hash_ok false when that column is not a
+ * 32-byte hash); fn returns false to stop. */
+typedef bool (*vgb_leaf_fn)(void *ctx, uint64_t index, const uint8_t *leaf, size_t len,
+                            const uint8_t *hash, bool hash_ok);
+vg_err vgb_store_audit_leaves(vgb_store *s, vgb_leaf_fn fn, void *ctx) VG_MUST_USE;
+
+/* Whether any stored subtree covers a leaf at or past `size`. */
+vg_err vgb_store_audit_nodes_beyond(vgb_store *s, uint64_t size, bool *any) VG_MUST_USE;
+
+/* Links alert seq to leaf idx (for proofs by alert id: vgb_store_alert_leaves). */
+vg_err vgb_store_link_leaf(vgb_store *s, uint64_t seq, uint64_t idx) VG_MUST_USE;
+
+/* ---- what offline tools and tests read ---------------------------------------- */
+
+/* Calls fn for every alert id, in acceptance order. */
+typedef bool (*vgb_id_fn)(void *ctx, uint64_t seq, const uint8_t id[VG_ALERT_ID_LEN]);
+vg_err vgb_store_alert_ids(vgb_store *s, vgb_id_fn fn, void *ctx) VG_MUST_USE;
+
+/* Alert meta by id: VG_ERR_NOT_FOUND when absent. */
+vg_err vgb_store_alert_by_id(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN],
+                             vgb_alert_meta *out, uint8_t envelope_hash[VG_HASH_LEN],
+                             uint64_t *network_version) VG_MUST_USE;
+
+/* Whether a stored receipt with this hash, by agency, is linked to alert seq
+ * (one of its items). */
+vg_err vgb_store_receipt_names(vgb_store *s, const uint8_t hash[VG_HASH_LEN], const char *agency,
+                               uint64_t seq, bool *out) VG_MUST_USE;
+
+/* Whether a stored share of alert seq with this hash was made by sharer. */
+vg_err vgb_store_share_exists(vgb_store *s, uint64_t seq, const uint8_t hash[VG_HASH_LEN],
+                              const char *sharer, bool *out) VG_MUST_USE;
+
+/* One required recipient of an alert, as the unshared-alert report reads it. */
+typedef struct vgb_report_row {
+    const vgb_alert_meta *alert; /* the alert */
+    const vgb_rrow *row;         /* the recipient */
+    int64_t asked_ms;            /* since when it had to act (acceptance, or its share) */
+    const char *officer;         /* "" when none */
+    const char *reason;          /* "" when none */
+} vgb_report_row;
+
+/* Calls fn for every required recipient row of the alerts accepted at or
+ * after since_ms, by acceptance then recipient order. */
+typedef void (*vgb_report_fn)(void *ctx, const vgb_report_row *r);
+vg_err vgb_store_required_rows(vgb_store *s, int64_t since_ms, vgb_report_fn fn,
+                               void *ctx) VG_MUST_USE;
+
+/* Counts for tests and logs: rows of the store's tables matching a simple
+ * filter (NULL: any). */
+typedef enum vgb_count_what {
+    VGB_COUNT_ALERTS = 1,     /* filter: sender */
+    VGB_COUNT_RECIPIENTS,     /* filter: agency */
+    VGB_COUNT_DELIVERED,      /* recipients with a delivery time; filter: agency */
+    VGB_COUNT_ACKNOWLEDGED,   /* recipients acknowledged; filter: agency */
+    VGB_COUNT_OVERDUE,        /* recipients that went overdue; filter: agency */
+    VGB_COUNT_RECEIPTS,       /* filter: agency */
+    VGB_COUNT_SHARES,         /* filter: sharer */
+    VGB_COUNT_REJECTIONS,     /* filter: transport agency */
+    VGB_COUNT_REJECTION_CODE, /* filter: code ("clock_skew") */
+    VGB_COUNT_EVENTS,         /* events (runs expanded); filter: agency */
+    VGB_COUNT_LEAVES,         /* audit leaves; filter: a text the leaf contains */
+    VGB_COUNT_CHECKPOINTS,    /* filter: none */
+} vgb_count_what;
+vg_err vgb_store_count(vgb_store *s, vgb_count_what what, const char *filter,
+                       uint64_t *out) VG_MUST_USE;
 
 #endif

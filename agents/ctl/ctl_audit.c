@@ -33,7 +33,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "audit.h"
 #include "ctl.h"
@@ -42,8 +41,6 @@
 #include "vigil/util.h"
 
 #define S_CMD "audit"
-#define S_DB_NAME "vigil.db"
-#define S_BUSY_MS 5000
 #define S_CHECKPOINTS_MAX 64 /* --checkpoint files accepted */
 
 static const char s_help[] =
@@ -90,7 +87,7 @@ typedef struct s_opts {
 
 /* Where the store is and which network it belongs to. */
 typedef struct s_target {
-    char *db_path;  /* DIR/vigil.db */
+    char *store_dir; /* the broker's store directory */
     vg_netdoc *doc; /* the verified network document */
 } s_target;
 
@@ -177,7 +174,8 @@ s_load_conf(s_target *t, const char *conf, bool store_from_conf, vg_reason *why)
         rc = vg_netdoc_load(&t->doc, cfg->document_path, cfg->admin_pk, 0, why);
     }
     if (rc == VG_OK && store_from_conf) {
-        t->db_path = ctl_path(cfg->store_path, S_DB_NAME);
+        t->store_dir = vg_strdup(cfg->store_path);
+        rc = t->store_dir != NULL ? VG_OK : VG_ERR_NOMEM;
     }
     vg_broker_config_destroy(&cfg);
     return rc;
@@ -191,9 +189,11 @@ s_target_open(s_target *t, const s_opts *o, vg_reason *why)
         return s_load_conf(t, o->conf, true, why);
     }
     struct stat st;
-    bool is_file = stat(o->store, &st) == 0 && S_ISREG(st.st_mode);
-    t->db_path = is_file ? vg_strdup(o->store) : ctl_path(o->store, S_DB_NAME);
-    if (t->db_path == NULL) {
+    bool is_file = stat(o->store, &st) == 0 && S_ISREG(st.st_mode); /* DIR/vigil.db given */
+    char *given = vg_strdup(o->store);
+    t->store_dir = given != NULL ? vg_strdup(is_file ? dirname(given) : o->store) : NULL;
+    free(given);
+    if (t->store_dir == NULL) {
         return VG_ERR_NOMEM;
     }
     if (o->network != NULL) {
@@ -204,11 +204,11 @@ s_target_open(s_target *t, const s_opts *o, vg_reason *why)
         }
         return vg_netdoc_load(&t->doc, o->network, pk, 0, why);
     }
-    char *copy = vg_strdup(is_file ? o->store : t->db_path);
+    char *copy = vg_strdup(t->store_dir);
     if (copy == NULL) {
         return VG_ERR_NOMEM;
     }
-    char *dir = dirname(dirname(copy)); /* DIR/vigil.db -> DIR/.. */
+    char *dir = dirname(copy); /* DIR -> DIR/.. */
     char *conf = ctl_path(dir, "broker.conf");
     free(copy);
     vg_err rc = VG_OK;
@@ -227,35 +227,28 @@ s_target_open(s_target *t, const s_opts *o, vg_reason *why)
 static void
 s_target_close(s_target *t)
 {
-    free(t->db_path);
+    free(t->store_dir);
     vg_netdoc_destroy(&t->doc);
 }
 
-/* Opens the database read-only and starts one read transaction. */
-static sqlite3 *
-s_open_db(const char *path)
+/* Opens the store read-only and starts one read transaction: everything
+ * below reads one consistent state, the broker running or not. */
+static vgb_store *
+s_open_store(const char *dir)
 {
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        ctl_error(S_CMD, "no store at %s: give the broker's store directory or its broker.conf",
-                  path);
+    vgb_store *store = NULL;
+    vg_reason why = {{0}};
+    vg_err rc = vgb_store_open_readonly(&store, dir, &why);
+    if (rc == VG_OK && (rc = vgb_store_read_begin(store, &why)) != VG_OK) {
+        vgb_store_destroy(&store);
+    }
+    if (rc != VG_OK) {
+        ctl_error(S_CMD, "%s%s", why.text,
+                  rc == VG_ERR_NOT_FOUND ? ": give the broker's store directory or its broker.conf"
+                                         : "");
         return NULL;
     }
-    sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_busy_timeout(db, S_BUSY_MS);
-        rc = sqlite3_exec(db,
-                          "BEGIN; SELECT count(*) FROM audit_leaves; SELECT count(*) FROM alerts",
-                          NULL, NULL, NULL);
-    }
-    if (rc != SQLITE_OK) {
-        ctl_error(S_CMD, "%s is not a readable vigil broker store with an audit log: %s", path,
-                  db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-        sqlite3_close(db);
-        return NULL;
-    }
-    return db;
+    return store;
 }
 
 /* ---- checkpoints held elsewhere ------------------------------------------------------ */
@@ -293,219 +286,19 @@ s_read_note(char **out, size_t *out_len, const char *path, vg_reason *why)
     return *out ? VG_OK : VG_ERR_NOMEM;
 }
 
-/* ---- leaves against state rows ------------------------------------------------------- */
-
-typedef struct s_state {
-    sqlite3 *db;                          /* read-only store */
-    uint8_t (*accepted)[VG_ALERT_ID_LEN]; /* alert ids with an accepted leaf */
-    size_t n_accepted;                    /* count */
-    size_t cap_accepted;                  /* allocated */
-    uint64_t bad_index;                   /* the leaf that does not match, or VGB_AUDIT_NO_INDEX */
-    char detail[VG_REASON_MAX];           /* what was wrong */
-} s_state;
-
-/* Runs sql with ?1.. bound from the leaf; true when it returns a row whose
- * first column is non-zero. */
-static bool
-s_row_exists(s_state *s, const char *sql, const vg_audit_event *ev, const char *agency)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        return false;
-    }
-    sqlite3_bind_blob(st, 1, ev->alert_id, VG_ALERT_ID_LEN, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, agency, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, ev->hash, VG_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, ev->sender, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)ev->version);
-    bool ok = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
-    sqlite3_finalize(st);
-    return ok;
-}
-
-static bool
-s_mismatch(s_state *s, const vg_audit_event *ev, const char *what)
-{
-    char idhex[VG_ALERT_ID_HEX_LEN + 1];
-    vg_alert_id_hex(idhex, ev->alert_id);
-    s->bad_index = ev->index;
-    snprintf(s->detail, sizeof s->detail, "%s leaf for alert %s: %s", vg_audit_kind_name(ev->kind),
-             idhex, what);
-    return false;
-}
-
-static bool
-s_check_accepted(s_state *s, const vg_audit_event *ev)
-{
-    if (!s_row_exists(s, "SELECT count(*) FROM alerts WHERE alert_id = ?1", ev, "")) {
-        return s_mismatch(s, ev, "the store has no such alert (its row was deleted)");
-    }
-    if (!s_row_exists(s,
-                      "SELECT count(*) FROM alerts WHERE alert_id = ?1 AND envelope_hash = ?3"
-                      " AND sender = ?4 AND network_version = ?5",
-                      ev, "")) {
-        return s_mismatch(s, ev, "the alerts row has another sender, envelope hash or version");
-    }
-    for (size_t i = 0; i < ev->agencies.n; i++) {
-        if (!s_row_exists(s,
-                          "SELECT count(*) FROM recipients r JOIN alerts a ON a.seq = r.alert_seq"
-                          " WHERE a.alert_id = ?1 AND r.agency = ?2",
-                          ev, ev->agencies.items[i])) {
-            return s_mismatch(s, ev, "a listed recipient has no recipients row");
-        }
-    }
-    if (s->n_accepted == s->cap_accepted) {
-        size_t cap = s->cap_accepted ? 2 * s->cap_accepted : 1024;
-        void *p = realloc(s->accepted, cap * sizeof *s->accepted);
-        if (p == NULL) {
-            return s_mismatch(s, ev, "out of memory");
-        }
-        s->accepted = p;
-        s->cap_accepted = cap;
-    }
-    memcpy(s->accepted[s->n_accepted++], ev->alert_id, VG_ALERT_ID_LEN);
-    return true;
-}
-
-/* A DELIVERED receipt's leaf: the receipt is stored, and each alert it lists
- * is one of its items with the delivery recorded for the agency. */
-static bool
-s_check_delivered(s_state *s, vg_audit_event *ev)
-{
-    for (size_t i = 0; i < ev->n_alerts; i++) {
-        memcpy(ev->alert_id, ev->alerts[i], VG_ALERT_ID_LEN); /* for the query and the message */
-        if (!s_row_exists(s,
-                          "SELECT count(*) FROM receipts r JOIN receipt_items i"
-                          " ON i.receipt_id = r.id JOIN alerts a ON a.seq = i.alert_seq"
-                          " WHERE a.alert_id = ?1 AND r.agency = ?2 AND r.receipt_hash = ?3",
-                          ev, ev->agency)) {
-            return s_mismatch(s, ev, "no receipts row with this hash, agency and alert");
-        }
-        if (!s_row_exists(s,
-                          "SELECT count(*) FROM recipients r JOIN alerts a ON a.seq = r.alert_seq"
-                          " WHERE a.alert_id = ?1 AND r.agency = ?2"
-                          " AND r.delivered_ms IS NOT NULL",
-                          ev, ev->agency)) {
-            return s_mismatch(s, ev, "no recipients row records the delivery");
-        }
-    }
-    return true;
-}
-
-/* True when the leaf agrees with the rows it describes (or is of a kind not
- * checked); false with s->bad_index and s->detail set. */
-static bool
-s_check_leaf(s_state *s, vg_audit_event *ev)
-{
-    switch (ev->kind) {
-    case VG_AUDIT_ACCEPTED:
-        return s_check_accepted(s, ev);
-    case VG_AUDIT_DELIVERED:
-        return s_check_delivered(s, ev);
-    case VG_AUDIT_ACKNOWLEDGED:
-    case VG_AUDIT_IN_PROGRESS:
-    case VG_AUDIT_DECLINED:
-    case VG_AUDIT_UNOPENABLE:
-        return s_row_exists(s,
-                            "SELECT count(*) FROM receipts r JOIN receipt_items i"
-                            " ON i.receipt_id = r.id JOIN alerts a ON a.seq = i.alert_seq"
-                            " WHERE a.alert_id = ?1 AND r.agency = ?2 AND r.receipt_hash = ?3",
-                            ev, ev->agency) ||
-               s_mismatch(s, ev, "no receipts row with this hash, agency and alert");
-    case VG_AUDIT_SHARED:
-        return s_row_exists(s,
-                            "SELECT count(*) FROM shares s JOIN alerts a ON a.seq = s.alert_seq"
-                            " WHERE a.alert_id = ?1 AND s.sharer = ?2 AND s.share_hash = ?3",
-                            ev, ev->agency) ||
-               s_mismatch(s, ev, "no shares row with this hash, sharer and alert");
-    default:
-        return true; /* no cheap row to compare with */
-    }
-}
-
-static int
-s_cmp_id(const void *a, const void *b)
-{
-    return memcmp(a, b, VG_ALERT_ID_LEN);
-}
-
-/* Every alerts row must have had its accepted leaf. */
-static bool
-s_check_alerts_have_leaves(s_state *s)
-{
-    qsort(s->accepted, s->n_accepted, sizeof *s->accepted, s_cmp_id);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, "SELECT alert_id FROM alerts ORDER BY seq", -1, &st, NULL) !=
-        SQLITE_OK) {
-        snprintf(s->detail, sizeof s->detail, "cannot read alerts: %s", sqlite3_errmsg(s->db));
-        return false;
-    }
-    bool ok = true;
-    while (ok && sqlite3_step(st) == SQLITE_ROW) {
-        const void *id = sqlite3_column_blob(st, 0);
-        if (sqlite3_column_bytes(st, 0) != VG_ALERT_ID_LEN ||
-            (s->n_accepted == 0 ||
-             bsearch(id, s->accepted, s->n_accepted, sizeof *s->accepted, s_cmp_id) == NULL)) {
-            char idhex[VG_ALERT_ID_HEX_LEN + 1] = "?";
-            if (sqlite3_column_bytes(st, 0) == VG_ALERT_ID_LEN) {
-                vg_alert_id_hex(idhex, id);
-            }
-            snprintf(s->detail, sizeof s->detail,
-                     "alert %s is in the store but has no accepted leaf: added outside the log",
-                     idhex);
-            ok = false;
-        }
-    }
-    sqlite3_finalize(st);
-    return ok;
-}
-
-/* Walks the leaves (already verified by vgb_audit_verify) against the rows. */
-static bool
-s_check_state(s_state *s)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, "SELECT idx, leaf FROM audit_leaves ORDER BY idx", -1, &st,
-                           NULL) != SQLITE_OK) {
-        snprintf(s->detail, sizeof s->detail, "cannot read leaves: %s", sqlite3_errmsg(s->db));
-        return false;
-    }
-    bool ok = true;
-    int rc;
-    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        vg_audit_event ev;
-        vg_reason why = {{0}};
-        const uint8_t *leaf = sqlite3_column_blob(st, 1);
-        size_t len = (size_t)sqlite3_column_bytes(st, 1);
-        if (vg_audit_leaf_parse(&ev, leaf, len, &why) != VG_OK) {
-            s->bad_index = (uint64_t)sqlite3_column_int64(st, 0);
-            snprintf(s->detail, sizeof s->detail, "leaf does not parse: %.400s", why.text);
-            ok = false;
-            break;
-        }
-        ok = s_check_leaf(s, &ev);
-        vg_audit_event_fini(&ev);
-    }
-    if (ok && rc != SQLITE_DONE) {
-        snprintf(s->detail, sizeof s->detail, "cannot read leaves: %s", sqlite3_errmsg(s->db));
-        ok = false;
-    }
-    sqlite3_finalize(st);
-    return ok && s_check_alerts_have_leaves(s);
-}
-
 /* ---- verify ---------------------------------------------------------------------------- */
 
 static const char *
 s_fault_name(vgb_audit_fault f)
 {
-    static const char *const names[] = {"none",    "deleted", "altered",   "malformed", "reordered",
-                                        "subtree", "root",    "truncated", "checkpoint"};
+    static const char *const names[] = {"none",    "deleted", "altered",   "malformed",
+                                        "reordered", "subtree", "root",    "truncated",
+                                        "checkpoint", "state"};
     return (unsigned)f < sizeof names / sizeof names[0] ? names[f] : "unknown";
 }
 
 static int
-s_verify(const s_opts *o, sqlite3 *db, const vg_netdoc *doc)
+s_verify(const s_opts *o, vgb_store *store, const vg_netdoc *doc)
 {
     char *notes[S_CHECKPOINTS_MAX] = {0};
     size_t lens[S_CHECKPOINTS_MAX] = {0};
@@ -524,8 +317,9 @@ s_verify(const s_opts *o, sqlite3 *db, const vg_netdoc *doc)
                                  .n_notes = o->n_checkpoints};
     vgb_audit_report rep;
     vg_reason why = {{0}};
-    vg_err rc = exit_code == CTL_EXIT_OK ? vgb_audit_verify(db, &p, &rep, &why) : VG_ERR_INVALID;
-    s_state st = {.db = db, .bad_index = VGB_AUDIT_NO_INDEX};
+    vg_err rc =
+        exit_code == CTL_EXIT_OK ? vgb_audit_verify(store, &p, &rep, &why) : VG_ERR_INVALID;
+    vgb_audit_report st;
     if (rc == VG_ERR_CONFLICT) {
         printf("audit: FAULT %s at leaf %s%" PRIu64 ": %s\n", s_fault_name(rep.fault),
                rep.first_bad_index == VGB_AUDIT_NO_INDEX ? "?" : "",
@@ -534,19 +328,23 @@ s_verify(const s_opts *o, sqlite3 *db, const vg_netdoc *doc)
     } else if (rc != VG_OK && exit_code == CTL_EXIT_OK) {
         ctl_error(S_CMD, "cannot verify: %s (%s)", why.text, vg_err_code(rc));
         exit_code = CTL_EXIT_FAIL;
-    } else if (rc == VG_OK && !s_check_state(&st)) {
-        if (st.bad_index != VGB_AUDIT_NO_INDEX) {
-            printf("audit: FAULT state at leaf %" PRIu64 ": %s\n", st.bad_index, st.detail);
+    } else if (rc == VG_OK && (rc = vgb_audit_check_state(store, &st, &why)) == VG_ERR_CONFLICT) {
+        if (st.first_bad_index != VGB_AUDIT_NO_INDEX) {
+            printf("audit: FAULT %s at leaf %" PRIu64 ": %s\n",
+                   st.fault == VGB_AUDIT_FAULT_STATE ? "state" : s_fault_name(st.fault),
+                   st.first_bad_index, st.detail);
         } else {
             printf("audit: FAULT state: %s\n", st.detail);
         }
+        exit_code = CTL_EXIT_FAIL;
+    } else if (rc != VG_OK) {
+        ctl_error(S_CMD, "cannot verify: %s (%s)", why.text, vg_err_code(rc));
         exit_code = CTL_EXIT_FAIL;
     } else if (rc == VG_OK) {
         printf("audit: %" PRIu64 " leaves, %" PRIu64 " checkpoints verified (%zu held outside "
                "the store); every leaf matches the store's rows\n",
                rep.n_leaves, rep.n_checkpoints, o->n_checkpoints);
     }
-    free(st.accepted);
     for (size_t i = 0; i < o->n_checkpoints; i++) {
         free(notes[i]);
     }
@@ -555,54 +353,69 @@ s_verify(const s_opts *o, sqlite3 *db, const vg_netdoc *doc)
 
 /* ---- export ----------------------------------------------------------------------------- */
 
+typedef struct s_out {
+    FILE *f;         /* leaves.txt */
+    const char *dir; /* checkpoints/ */
+    uint64_t n;      /* written */
+    vg_err rc;       /* the first failure */
+    vg_reason *why;  /* what it was */
+} s_out;
+
+static bool
+s_write_leaf(void *ctx, uint64_t idx, const uint8_t *leaf, size_t len, const uint8_t *hash,
+             bool hash_ok)
+{
+    (void)idx, (void)hash, (void)hash_ok;
+    s_out *o = ctx;
+    if (fwrite(leaf, 1, len, o->f) != len || fputc('\n', o->f) == EOF) {
+        o->rc = VG_ERR_IO;
+        return false;
+    }
+    o->n++;
+    return true;
+}
+
 static vg_err
-s_export_leaves(sqlite3 *db, const char *path, uint64_t *n_out, vg_reason *why)
+s_export_leaves(vgb_store *store, const char *path, uint64_t *n_out, vg_reason *why)
 {
     FILE *f = fopen(path, "wx");
     if (f == NULL) {
         return vg_reason_set(why, VG_ERR_IO, "cannot create %s", path);
     }
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, "SELECT leaf FROM audit_leaves ORDER BY idx", -1, &st, NULL);
-    uint64_t n = 0;
-    while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-        size_t len = (size_t)sqlite3_column_bytes(st, 0);
-        if (fwrite(sqlite3_column_blob(st, 0), 1, len, f) != len || fputc('\n', f) == EOF) {
-            rc = SQLITE_IOERR;
-        }
-        n++;
-    }
-    sqlite3_finalize(st);
-    bool ok = rc == SQLITE_OK && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    s_out o = {.f = f};
+    vg_err rc = vgb_store_audit_leaves(store, s_write_leaf, &o);
+    rc = rc == VG_OK ? o.rc : rc;
+    bool ok = rc == VG_OK && fflush(f) == 0 && fsync(fileno(f)) == 0;
     ok = fclose(f) == 0 && ok;
-    *n_out = n;
+    *n_out = o.n;
     return ok ? VG_OK : vg_reason_set(why, VG_ERR_IO, "cannot write %s", path);
 }
 
+static void
+s_write_checkpoint(void *ctx, const vgb_checkpoint_row *row)
+{
+    s_out *o = ctx;
+    if (o->rc != VG_OK) {
+        return;
+    }
+    char name[32];
+    snprintf(name, sizeof name, "%" PRIu64 ".note", row->size);
+    char *path = ctl_path(o->dir, name);
+    o->rc = vg_file_write_atomic(path, row->note, row->note_len, 0644, o->why);
+    free(path);
+    o->n++;
+}
+
 static vg_err
-s_export_checkpoints(sqlite3 *db, const char *dir, uint64_t *n_out, vg_reason *why)
+s_export_checkpoints(vgb_store *store, const char *dir, uint64_t *n_out, vg_reason *why)
 {
     vg_err rc = vg_mkdir_p(dir, 0755, why);
-    sqlite3_stmt *st = NULL;
-    if (rc == VG_OK && sqlite3_prepare_v2(db,
-                                          "SELECT size, note FROM audit_checkpoints ORDER BY"
-                                          " size",
-                                          -1, &st, NULL) != SQLITE_OK) {
-        rc = vg_reason_set(why, VG_ERR_IO, "cannot read checkpoints: %s", sqlite3_errmsg(db));
+    s_out o = {.dir = dir, .why = why};
+    if (rc == VG_OK && (rc = vgb_store_audit_checkpoints(store, s_write_checkpoint, &o)) != VG_OK) {
+        vg_reason_set(why, rc, "cannot read checkpoints: %s", vg_strerror(rc));
     }
-    uint64_t n = 0;
-    while (rc == VG_OK && sqlite3_step(st) == SQLITE_ROW) {
-        char name[32];
-        snprintf(name, sizeof name, "%" PRIu64 ".note", (uint64_t)sqlite3_column_int64(st, 0));
-        char *path = ctl_path(dir, name);
-        rc = vg_file_write_atomic(path, sqlite3_column_blob(st, 1),
-                                  (size_t)sqlite3_column_bytes(st, 1), 0644, why);
-        free(path);
-        n++;
-    }
-    sqlite3_finalize(st);
-    *n_out = n;
-    return rc;
+    *n_out = o.n;
+    return rc == VG_OK ? o.rc : rc;
 }
 
 static vg_err
@@ -623,7 +436,7 @@ s_export_key(const char *path, const vg_netdoc *doc, vg_reason *why)
 }
 
 static int
-s_export(const s_opts *o, sqlite3 *db, const vg_netdoc *doc)
+s_export(const s_opts *o, vgb_store *store, const vg_netdoc *doc)
 {
     vg_reason why = {{0}};
     vg_err rc = vg_mkdir_p(o->out, 0755, &why);
@@ -637,8 +450,8 @@ s_export(const s_opts *o, sqlite3 *db, const vg_netdoc *doc)
                            o->out);
     }
     uint64_t n_leaves = 0, n_cps = 0;
-    rc = rc == VG_OK ? s_export_leaves(db, leaves, &n_leaves, &why) : rc;
-    rc = rc == VG_OK ? s_export_checkpoints(db, cps, &n_cps, &why) : rc;
+    rc = rc == VG_OK ? s_export_leaves(store, leaves, &n_leaves, &why) : rc;
+    rc = rc == VG_OK ? s_export_checkpoints(store, cps, &n_cps, &why) : rc;
     rc = rc == VG_OK ? s_export_key(key, doc, &why) : rc;
     free(leaves);
     free(cps);
@@ -667,13 +480,13 @@ ctl_cmd_audit(int argc, char **argv)
         s_target_close(&t);
         return CTL_EXIT_FAIL;
     }
-    sqlite3 *db = s_open_db(t.db_path);
-    rc = db == NULL                     ? CTL_EXIT_FAIL
-         : strcmp(o.sub, "verify") == 0 ? s_verify(&o, db, t.doc)
-                                        : s_export(&o, db, t.doc);
-    if (db != NULL) {
-        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-        sqlite3_close(db);
+    vgb_store *store = s_open_store(t.store_dir);
+    rc = store == NULL                  ? CTL_EXIT_FAIL
+         : strcmp(o.sub, "verify") == 0 ? s_verify(&o, store, t.doc)
+                                        : s_export(&o, store, t.doc);
+    if (store != NULL) {
+        vgb_store_read_end(store);
+        vgb_store_destroy(&store);
     }
     s_target_close(&t);
     return rc;

@@ -48,7 +48,7 @@
 #include <sqlite3.h>
 
 #include "broker_harness.h"
-#include "checkpointer.h"
+#include "store_sqlite_ckpt.h"
 #include "fault_util.h"
 #include "itest.h"
 #include "rawclient.h"

@@ -26,7 +26,7 @@
 #include <cmocka.h>
 
 #include "broker_harness.h"
-#include "checkpointer.h"
+#include "store_sqlite_ckpt.h"
 #include "itest.h"
 #include "rawclient.h"
 #include "vigil/agent.h"

@@ -1,5 +1,7 @@
 /* test_audit.c — broker/audit.h: appends, proofs, checkpoints and offline
- * verification against a tampered store, on a scratch SQLite database. */
+ * verification against a tampered store, on a scratch store. The tampering
+ * is SQL on the SQLite file (an insider with the database in hand): the one
+ * kind of SQL a test may hold (docs/testing.md). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "audit.h"
+#include "store.h"
 #include "vigil/keys.h"
 #include "vt.h"
 
@@ -20,7 +23,8 @@
 
 typedef struct fixture {
     char *dir;        /* temp dir */
-    sqlite3 *db;      /* dir/vigil.db */
+    vgb_store *store; /* the store in dir */
+    sqlite3 *db;      /* dir/vigil.db, a second connection: the insider's */
     vg_keyset *ks;    /* the broker key */
     vgb_audit *audit; /* the module under test */
 } fixture;
@@ -41,12 +45,11 @@ setup(void **state)
     assert_non_null(f);
     f->dir = vt_tmpdir_new();
     char *path = vt_path(f->dir, "vigil.db");
+    assert_int_equal(vgb_store_open(&f->store, f->dir, NULL), VG_OK);
     assert_int_equal(sqlite3_open(path, &f->db), SQLITE_OK);
     free(path);
-    s_exec(f->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
-    assert_int_equal(vgb_audit_create_tables(f->db, NULL), VG_OK);
     assert_int_equal(vg_keyset_generate(&f->ks, VG_KEY_SIGN), VG_OK);
-    assert_int_equal(vgb_audit_open(&f->audit, f->db, ORIGIN, f->ks, NULL), VG_OK);
+    assert_int_equal(vgb_audit_open(&f->audit, f->store, ORIGIN, f->ks, NULL), VG_OK);
     *state = f;
     return 0;
 }
@@ -58,6 +61,7 @@ teardown(void **state)
     vgb_audit_destroy(&f->audit);
     assert_null(f->audit);
     assert_int_equal(sqlite3_close(f->db), SQLITE_OK);
+    vgb_store_destroy(&f->store);
     vg_keyset_destroy(&f->ks);
     vt_tmpdir_destroy(&f->dir);
     free(f);
@@ -90,7 +94,7 @@ s_event(vg_audit_event *ev, uint64_t i)
 static void
 s_append(fixture *f, uint64_t from, uint64_t to, vg_merkle_hash *roots)
 {
-    s_exec(f->db, "BEGIN IMMEDIATE");
+    assert_int_equal(vgb_store_begin(f->store, NULL), VG_OK);
     for (uint64_t i = from; i < to; i++) {
         vg_audit_event ev;
         s_event(&ev, i);
@@ -104,15 +108,15 @@ s_append(fixture *f, uint64_t from, uint64_t to, vg_merkle_hash *roots)
             assert_int_equal(size, i + 1);
         }
     }
-    s_exec(f->db, "COMMIT");
+    assert_int_equal(vgb_store_commit(f->store, NULL), VG_OK);
 }
 
 static void
 s_sign(fixture *f, int64_t ms)
 {
-    s_exec(f->db, "BEGIN IMMEDIATE");
+    assert_int_equal(vgb_store_begin(f->store, NULL), VG_OK);
     assert_int_equal(vgb_audit_checkpoint_sign(f->audit, ms, NULL, NULL), VG_OK);
-    s_exec(f->db, "COMMIT");
+    assert_int_equal(vgb_store_commit(f->store, NULL), VG_OK);
 }
 
 static vg_err
@@ -125,7 +129,7 @@ s_verify(fixture *f, vgb_audit_report *rep, const char *note)
                                  .note_lens = note ? &len : NULL,
                                  .n_notes = note ? 1 : 0};
     vg_reason why = {""};
-    vg_err rc = vgb_audit_verify(f->db, &p, rep, &why);
+    vg_err rc = vgb_audit_verify(f->store, &p, rep, &why);
     if (rc != VG_OK) {
         print_message("verify: %s\n", why.text);
     }
@@ -224,14 +228,14 @@ rollback_resyncs_the_cached_range(void **state)
 {
     fixture *f = *state;
     s_append(f, 0, 10, NULL);
-    s_exec(f->db, "BEGIN IMMEDIATE");
+    assert_int_equal(vgb_store_begin(f->store, NULL), VG_OK);
     for (uint64_t i = 10; i < 15; i++) {
         vg_audit_event ev;
         s_event(&ev, 100 + i);
         assert_int_equal(vgb_audit_append(f->audit, &ev, NULL, NULL), VG_OK);
         vg_audit_event_fini(&ev);
     }
-    s_exec(f->db, "ROLLBACK");
+    vgb_store_rollback(f->store);
     uint64_t size = 0;
     uint8_t root[32];
     assert_int_equal(vgb_audit_head(f->audit, &size, root, NULL), VG_OK);
@@ -252,9 +256,9 @@ invalid_event_is_refused_without_trace(void **state)
     s_event(&ev, 3);
     ev.agency[0] = '\0';
     ev.kind = VG_AUDIT_DELIVERED;
-    s_exec(f->db, "BEGIN IMMEDIATE");
+    assert_int_equal(vgb_store_begin(f->store, NULL), VG_OK);
     assert_int_equal(vgb_audit_append(f->audit, &ev, NULL, NULL), VG_ERR_INVALID);
-    s_exec(f->db, "COMMIT");
+    assert_int_equal(vgb_store_commit(f->store, NULL), VG_OK);
     vg_audit_event_fini(&ev);
     s_append(f, 3, 5, NULL);
     vgb_audit_report rep;
@@ -268,11 +272,11 @@ checkpoints_sign_store_and_verify(void **state)
     fixture *f = *state;
     s_sign(f, 1000); /* the empty tree */
     s_append(f, 0, 37, NULL);
-    s_exec(f->db, "BEGIN IMMEDIATE");
+    assert_int_equal(vgb_store_begin(f->store, NULL), VG_OK);
     vg_checkpoint *cp = NULL;
     assert_int_equal(vgb_audit_checkpoint_sign(f->audit, 2000, &cp, NULL), VG_OK);
     assert_int_equal(vgb_audit_checkpoint_sign(f->audit, 2001, NULL, NULL), VG_ERR_DUPLICATE);
-    s_exec(f->db, "COMMIT");
+    assert_int_equal(vgb_store_commit(f->store, NULL), VG_OK);
     assert_int_equal(vg_checkpoint_size(cp), 37);
     uint8_t root[32];
     assert_int_equal(vgb_audit_root_at(f->audit, 37, root, NULL), VG_OK);
@@ -468,13 +472,13 @@ consistent_rewrite_is_caught_by_checkpoints(void **state)
     assert_int_equal(rep.checkpoint_size, 100);
     /* A fresh broker over this store will not sign a contradicting history. */
     vgb_audit_destroy(&f->audit);
-    assert_int_equal(vgb_audit_open(&f->audit, f->db, ORIGIN, f->ks, NULL), VG_OK);
+    assert_int_equal(vgb_audit_open(&f->audit, f->store, ORIGIN, f->ks, NULL), VG_OK);
     s_append(f, 100, 101, NULL);
-    s_exec(f->db, "BEGIN IMMEDIATE");
+    assert_int_equal(vgb_store_begin(f->store, NULL), VG_OK);
     vg_reason why = {""};
     assert_int_equal(vgb_audit_checkpoint_sign(f->audit, 3000, NULL, &why), VG_ERR_CONFLICT);
     assert_true(vt_reason_has(&why, "refusing to sign"));
-    s_exec(f->db, "ROLLBACK");
+    vgb_store_rollback(f->store);
 }
 
 /* A checkpoint under another key, or a row that contradicts its note. */

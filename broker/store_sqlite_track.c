@@ -1,12 +1,11 @@
-/* store_track.c — the store's acknowledgement-tracking rows: recipient
+/* store_sqlite_track.c — the SQLite back end's acknowledgement-tracking rows: recipient
  * states, deadlines, escalation levels, shares, completion and the
  * per-agency event streams (see store.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "store.h"
-#include "store_internal.h"
+#include "store_sqlite.h"
 
 static void
 s_text(char *out, size_t len, sqlite3_stmt *st, int col)
@@ -24,14 +23,14 @@ s_ctext(sqlite3_stmt *st, int col)
 
 /* Steps a statement that returns no row. */
 static vg_err
-s_exec(vgb_store *s, sqlite3_stmt *st, const char *what)
+s_exec(vgb_sqlite *s, sqlite3_stmt *st, const char *what)
 {
     if (st == NULL) {
         return VG_ERR_INTERNAL;
     }
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? VG_OK : vgb_store_fail(s, rc, what);
+    return rc == SQLITE_DONE ? VG_OK : vgb_sqlite_fail(s, rc, what);
 }
 
 static void
@@ -68,7 +67,7 @@ s_read_rrow(sqlite3_stmt *st, vgb_rrow *r)
 
 /* Runs a row query and calls fn for each recipient row. */
 static vg_err
-s_each_rrow(vgb_store *s, sqlite3_stmt *st, vgb_rrow_fn fn, void *ctx)
+s_each_rrow(vgb_sqlite *s, sqlite3_stmt *st, vgb_rrow_fn fn, void *ctx)
 {
     if (st == NULL) {
         return VG_ERR_INTERNAL;
@@ -80,16 +79,17 @@ s_each_rrow(vgb_store *s, sqlite3_stmt *st, vgb_rrow_fn fn, void *ctx)
         fn(ctx, &r, s_ctext(st, 12), s_ctext(st, 13), s_ctext(st, 14));
     }
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? VG_OK : vgb_store_fail(s, rc, "read recipients");
+    return rc == SQLITE_DONE ? VG_OK : vgb_sqlite_fail(s, rc, "read recipients");
 }
 
 vg_err
-vgb_store_alert_meta(vgb_store *s, uint64_t seq, vgb_alert_meta *out)
+vgb_sqlite_alert_meta(vgb_store *base, uint64_t seq, vgb_alert_meta *out)
 {
+    vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql[] =
         "SELECT seq, alert_id, sender, created_ms, accepted_ms, severity, urgency, status,"
         " msg_type, categories, coalesce(complete_ms, 0) FROM alerts WHERE seq = ?1";
-    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    sqlite3_stmt *st = vgb_sqlite_stmt(s, sql);
     if (st == NULL) {
         return VG_ERR_INTERNAL;
     }
@@ -110,7 +110,7 @@ vgb_store_alert_meta(vgb_store *s, uint64_t seq, vgb_alert_meta *out)
         out->complete_ms = sqlite3_column_int64(st, 10);
         err = VG_OK;
     } else if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        err = vgb_store_fail(s, rc, "read alert");
+        err = vgb_sqlite_fail(s, rc, "read alert");
     }
     sqlite3_reset(st);
     return err;
@@ -131,11 +131,12 @@ s_one_row(void *ctx, const vgb_rrow *r, const char *officer, const char *note, c
 }
 
 vg_err
-vgb_store_rrow(vgb_store *s, uint64_t seq, const char *agency, vgb_rrow *out)
+vgb_sqlite_rrow(vgb_store *base, uint64_t seq, const char *agency, vgb_rrow *out)
 {
+    vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql[] =
         "SELECT " S_RROW_COLS " FROM recipients WHERE alert_seq = ?1 AND agency = ?2";
-    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    sqlite3_stmt *st = vgb_sqlite_stmt(s, sql);
     if (st == NULL) {
         return VG_ERR_INTERNAL;
     }
@@ -147,11 +148,12 @@ vgb_store_rrow(vgb_store *s, uint64_t seq, const char *agency, vgb_rrow *out)
 }
 
 vg_err
-vgb_store_recipients_of(vgb_store *s, uint64_t seq, vgb_rrow_fn fn, void *ctx)
+vgb_sqlite_recipients_of(vgb_store *base, uint64_t seq, vgb_rrow_fn fn, void *ctx)
 {
+    vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql[] =
         "SELECT " S_RROW_COLS " FROM recipients WHERE alert_seq = ?1 ORDER BY rowid";
-    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    sqlite3_stmt *st = vgb_sqlite_stmt(s, sql);
     if (st != NULL) {
         sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
     }
@@ -159,16 +161,17 @@ vgb_store_recipients_of(vgb_store *s, uint64_t seq, vgb_rrow_fn fn, void *ctx)
 }
 
 vg_err
-vgb_store_open_rows(vgb_store *s, uint32_t max_level, int64_t after_ms, int64_t upto_ms,
+vgb_sqlite_open_rows(vgb_store *base, uint32_t max_level, int64_t after_ms, int64_t upto_ms,
                     int64_t limit, vgb_rrow_fn fn, void *ctx)
 {
+    vgb_sqlite *s = (vgb_sqlite *)base;
     /* The first three terms are the partial index recipients_deadline's own,
      * so the range and the order come from it. */
     static const char sql[] = "SELECT " S_RROW_COLS " FROM recipients"
                               " WHERE required = 1 AND state <> 3 AND deadline_ms > 0"
                               " AND deadline_ms > ?2 AND deadline_ms <= ?3 AND esc_level <= ?1"
                               " ORDER BY deadline_ms LIMIT ?4";
-    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    sqlite3_stmt *st = vgb_sqlite_stmt(s, sql);
     if (st != NULL) {
         sqlite3_bind_int64(st, 1, max_level);
         sqlite3_bind_int64(st, 2, after_ms);
@@ -179,10 +182,11 @@ vgb_store_open_rows(vgb_store *s, uint32_t max_level, int64_t after_ms, int64_t 
 }
 
 vg_err
-vgb_store_apply_receipt(vgb_store *s, uint64_t seq, const char *agency, vgb_rstate state,
+vgb_sqlite_apply_receipt(vgb_store *base, uint64_t seq, const char *agency, vgb_rstate state,
                         int64_t now_ms, const char *officer, const char *note, const char *reason,
                         int64_t deadline_ms)
 {
+    vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql[] = "UPDATE recipients SET state = ?3, state_ms = ?4,"
                               " acked_ms = CASE WHEN ?3 = 3 THEN ?4 ELSE acked_ms END,"
                               " delivered_ms = CASE WHEN ?3 = 6 THEN delivered_ms"
@@ -192,7 +196,7 @@ vgb_store_apply_receipt(vgb_store *s, uint64_t seq, const char *agency, vgb_rsta
                               " progress_used = progress_used OR ?3 = 4,"
                               " deadline_ms = ?8"
                               " WHERE alert_seq = ?1 AND agency = ?2";
-    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    sqlite3_stmt *st = vgb_sqlite_stmt(s, sql);
     if (st != NULL) {
         sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
         sqlite3_bind_text(st, 2, agency, -1, SQLITE_STATIC);
@@ -207,14 +211,15 @@ vgb_store_apply_receipt(vgb_store *s, uint64_t seq, const char *agency, vgb_rsta
 }
 
 vg_err
-vgb_store_set_escalation(vgb_store *s, uint64_t seq, const char *agency, uint32_t level,
+vgb_sqlite_set_escalation(vgb_store *base, uint64_t seq, const char *agency, uint32_t level,
                          int64_t now_ms)
 {
+    vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql[] =
         "UPDATE recipients SET esc_level = ?3,"
         " overdue_ms = CASE WHEN ?3 >= 1 AND overdue_ms IS NULL THEN ?4 ELSE overdue_ms END"
         " WHERE alert_seq = ?1 AND agency = ?2";
-    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    sqlite3_stmt *st = vgb_sqlite_stmt(s, sql);
     if (st != NULL) {
         sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
         sqlite3_bind_text(st, 2, agency, -1, SQLITE_STATIC);
@@ -225,13 +230,14 @@ vgb_store_set_escalation(vgb_store *s, uint64_t seq, const char *agency, uint32_
 }
 
 vg_err
-vgb_store_add_recipient(vgb_store *s, uint64_t seq, const char *agency, const char *shared_by,
+vgb_sqlite_add_recipient(vgb_store *base, uint64_t seq, const char *agency, const char *shared_by,
                         int64_t deadline_ms)
 {
+    vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql[] =
         "INSERT INTO recipients(alert_seq, agency, required, state, deadline_ms, shared_by)"
         " VALUES (?1, ?2, 1, 1, ?3, ?4)";
-    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    sqlite3_stmt *st = vgb_sqlite_stmt(s, sql);
     if (st != NULL) {
         sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
         sqlite3_bind_text(st, 2, agency, -1, SQLITE_STATIC);
@@ -242,14 +248,15 @@ vgb_store_add_recipient(vgb_store *s, uint64_t seq, const char *agency, const ch
 }
 
 vg_err
-vgb_store_insert_share(vgb_store *s, uint64_t seq, const char *sharer, const char *to,
+vgb_sqlite_insert_share(vgb_store *base, uint64_t seq, const char *sharer, const char *to,
                        const uint8_t hash[VG_HASH_LEN], const uint8_t *bytes, size_t len,
                        int64_t received_ms)
 {
+    vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql[] =
         "INSERT INTO shares(alert_seq, sharer, to_agency, received_ms, share_hash, share)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    sqlite3_stmt *st = vgb_sqlite_stmt(s, sql);
     if (st != NULL) {
         sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
         sqlite3_bind_text(st, 2, sharer, -1, SQLITE_STATIC);
@@ -262,11 +269,12 @@ vgb_store_insert_share(vgb_store *s, uint64_t seq, const char *sharer, const cha
 }
 
 vg_err
-vgb_store_shares_to(vgb_store *s, uint64_t seq, const char *to, vgb_bytes_fn fn, void *ctx)
+vgb_sqlite_shares_to(vgb_store *base, uint64_t seq, const char *to, vgb_bytes_fn fn, void *ctx)
 {
+    vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql[] =
         "SELECT share FROM shares WHERE alert_seq = ?1 AND to_agency = ?2 ORDER BY id";
-    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    sqlite3_stmt *st = vgb_sqlite_stmt(s, sql);
     if (st == NULL) {
         return VG_ERR_INTERNAL;
     }
@@ -277,23 +285,24 @@ vgb_store_shares_to(vgb_store *s, uint64_t seq, const char *to, vgb_bytes_fn fn,
         fn(ctx, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
     }
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? VG_OK : vgb_store_fail(s, rc, "read shares");
+    return rc == SQLITE_DONE ? VG_OK : vgb_sqlite_fail(s, rc, "read shares");
 }
 
 vg_err
-vgb_store_check_complete(vgb_store *s, uint64_t seq, int64_t ms, bool *now_complete)
+vgb_sqlite_check_complete(vgb_store *base, uint64_t seq, int64_t ms, bool *now_complete)
 {
+    vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql[] =
         "UPDATE alerts SET complete_ms = ?2 WHERE seq = ?1 AND complete_ms IS NULL"
         " AND NOT EXISTS (SELECT 1 FROM recipients WHERE alert_seq = ?1 AND required = 1"
         " AND state <> 3)";
-    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    sqlite3_stmt *st = vgb_sqlite_stmt(s, sql);
     if (st != NULL) {
         sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
         sqlite3_bind_int64(st, 2, ms);
     }
     vg_err err = s_exec(s, st, "check complete");
-    *now_complete = err == VG_OK && sqlite3_changes(vgb_store_db(s)) > 0;
+    *now_complete = err == VG_OK && sqlite3_changes(s->db) > 0;
     return err;
 }
 
@@ -317,11 +326,12 @@ s_get_le64(const uint8_t *p)
 }
 
 vg_err
-vgb_store_last_event(vgb_store *s, const char *agency, uint64_t *out)
+vgb_sqlite_last_event(vgb_store *base, const char *agency, uint64_t *out)
 {
+    vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql[] =
         "SELECT seq + n - 1 FROM events WHERE agency = ?1 ORDER BY seq DESC LIMIT 1";
-    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    sqlite3_stmt *st = vgb_sqlite_stmt(s, sql);
     if (st == NULL) {
         return VG_ERR_INTERNAL;
     }
@@ -330,17 +340,18 @@ vgb_store_last_event(vgb_store *s, const char *agency, uint64_t *out)
     *out = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? VG_OK
-                                                 : vgb_store_fail(s, rc, "read event number");
+                                                 : vgb_sqlite_fail(s, rc, "read event number");
 }
 
 vg_err
-vgb_store_insert_events(vgb_store *s, const char *agency, const vgb_event_row *first,
+vgb_sqlite_insert_events(vgb_store *base, const char *agency, const vgb_event_row *first,
                         const uint64_t *more, size_t n_more)
 {
+    vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql[] =
         "INSERT INTO events(agency, seq, n, time_ms, kind, alert_seq, about, detail, count, level,"
         " receipt, more) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
-    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    sqlite3_stmt *st = vgb_sqlite_stmt(s, sql);
     if (st == NULL) {
         return VG_ERR_INTERNAL;
     }
@@ -375,15 +386,16 @@ vgb_store_insert_events(vgb_store *s, const char *agency, const vgb_event_row *f
 }
 
 vg_err
-vgb_store_events_after(vgb_store *s, const char *agency, uint64_t after, size_t limit,
+vgb_sqlite_events_after(vgb_store *base, const char *agency, uint64_t after, size_t limit,
                        vgb_event_fn fn, void *ctx)
 {
+    vgb_sqlite *s = (vgb_sqlite *)base;
     /* From the run that holds event after + 1 on; rows hold one event or more. */
     static const char sql[] =
         "SELECT seq, n, time_ms, kind, coalesce(alert_seq, 0), about, detail, count, level,"
         " receipt, more FROM events WHERE agency = ?1 AND seq >= (SELECT coalesce(max(seq), 0)"
         " FROM events WHERE agency = ?1 AND seq <= ?2 + 1) ORDER BY seq LIMIT ?3";
-    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    sqlite3_stmt *st = vgb_sqlite_stmt(s, sql);
     if (st == NULL) {
         return VG_ERR_INTERNAL;
     }
@@ -425,20 +437,21 @@ vgb_store_events_after(vgb_store *s, const char *agency, uint64_t after, size_t 
         rc = SQLITE_DONE;
     }
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? VG_OK : vgb_store_fail(s, rc, "read events");
+    return rc == SQLITE_DONE ? VG_OK : vgb_sqlite_fail(s, rc, "read events");
 }
 
 vg_err
-vgb_store_outstanding(vgb_store *s, const char *agency, uint64_t after_seq, size_t limit,
+vgb_sqlite_outstanding(vgb_store *base, const char *agency, uint64_t after_seq, size_t limit,
                       vgb_seq_fn fn, void *ctx)
 {
+    vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql_all[] =
         "SELECT seq FROM alerts WHERE complete_ms IS NULL AND seq > ?3 ORDER BY seq LIMIT ?2";
     static const char sql_agency[] =
         "SELECT seq FROM alerts WHERE complete_ms IS NULL AND seq > ?3 AND (sender = ?1 OR seq IN"
         " (SELECT alert_seq FROM recipients WHERE agency = ?1 AND required = 1 AND state <> 3))"
         " ORDER BY seq LIMIT ?2";
-    sqlite3_stmt *st = vgb_store_stmt(s, agency ? sql_agency : sql_all);
+    sqlite3_stmt *st = vgb_sqlite_stmt(s, agency ? sql_agency : sql_all);
     if (st == NULL) {
         return VG_ERR_INTERNAL;
     }
@@ -455,18 +468,19 @@ vgb_store_outstanding(vgb_store *s, const char *agency, uint64_t after_seq, size
         }
     }
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? VG_OK : vgb_store_fail(s, rc, "list outstanding");
+    return rc == SQLITE_DONE ? VG_OK : vgb_sqlite_fail(s, rc, "list outstanding");
 }
 
 vg_err
-vgb_store_alert_leaves(vgb_store *s, uint64_t seq, vgb_index_fn fn, void *ctx)
+vgb_sqlite_alert_leaves(vgb_store *base, uint64_t seq, vgb_index_fn fn, void *ctx)
 {
+    vgb_sqlite *s = (vgb_sqlite *)base;
     /* A DELIVERED receipt's leaf is found through the receipt (receipts.leaf_idx). */
     static const char sql[] =
         "SELECT leaf_idx FROM audit_alert_leaves WHERE alert_seq = ?1 UNION"
         " SELECT r.leaf_idx FROM receipt_items i JOIN receipts r ON r.id = i.receipt_id"
         " WHERE i.alert_seq = ?1 AND r.leaf_idx IS NOT NULL ORDER BY 1";
-    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    sqlite3_stmt *st = vgb_sqlite_stmt(s, sql);
     if (st == NULL) {
         return VG_ERR_INTERNAL;
     }
@@ -476,15 +490,16 @@ vgb_store_alert_leaves(vgb_store *s, uint64_t seq, vgb_index_fn fn, void *ctx)
         fn(ctx, (uint64_t)sqlite3_column_int64(st, 0));
     }
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? VG_OK : vgb_store_fail(s, rc, "read alert leaves");
+    return rc == SQLITE_DONE ? VG_OK : vgb_sqlite_fail(s, rc, "read alert leaves");
 }
 
 vg_err
-vgb_store_count_waiting(vgb_store *s, const char *agency, uint64_t *out)
+vgb_sqlite_count_waiting(vgb_store *base, const char *agency, uint64_t *out)
 {
+    vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql[] =
         "SELECT count(*) FROM recipients WHERE agency = ?1 AND state = 1 AND required = 1";
-    sqlite3_stmt *st = vgb_store_stmt(s, sql);
+    sqlite3_stmt *st = vgb_sqlite_stmt(s, sql);
     if (st == NULL) {
         return VG_ERR_INTERNAL;
     }
@@ -494,5 +509,5 @@ vgb_store_count_waiting(vgb_store *s, const char *agency, uint64_t *out)
         *out = (uint64_t)sqlite3_column_int64(st, 0);
     }
     sqlite3_reset(st);
-    return rc == SQLITE_ROW ? VG_OK : vgb_store_fail(s, rc, "count waiting");
+    return rc == SQLITE_ROW ? VG_OK : vgb_sqlite_fail(s, rc, "count waiting");
 }

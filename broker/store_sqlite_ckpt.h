@@ -1,5 +1,5 @@
 /*
- * broker/checkpointer.h — WAL checkpoints on a thread of their own, so that
+ * broker/store_sqlite_ckpt.h — WAL checkpoints on a thread of their own, so that
  * they never stall the broker loop.
  *
  * SQLite's automatic checkpoint runs inside COMMIT on the committing
@@ -49,8 +49,8 @@
  * VGB_CKPT_THREAD_NAME (top -H; /proc/PID/task/TID/comm, where the fault
  * tests find it to inject I/O errors into it alone).
  */
-#ifndef VIGIL_BROKER_CHECKPOINTER_H
-#define VIGIL_BROKER_CHECKPOINTER_H
+#ifndef VIGIL_BROKER_STORE_SQLITE_CKPT_H
+#define VIGIL_BROKER_STORE_SQLITE_CKPT_H
 
 #include <stdint.h>
 

@@ -1,5 +1,5 @@
 /* checkpointer.c — WAL checkpoints on a worker thread (see checkpointer.h). */
-#include "checkpointer.h"
+#include "store_sqlite_ckpt.h"
 
 #include <errno.h>
 #include <pthread.h>
