@@ -260,7 +260,7 @@ s_round_trip(const vga_identity *from, const vga_identity *to, vg_reason *why)
         err = vg_envelope_verify(&env, bytes, len, vga_identity_doc(to), why);
     }
     if (err == VG_OK) {
-        err = vg_envelope_check_policy(env, vga_identity_doc(to), NULL, why);
+        err = vg_envelope_check_policy(env, vga_identity_doc(to), NULL, NULL, why);
     }
     vg_alert got;
     memset(&got, 0, sizeof got);

@@ -524,6 +524,17 @@ vg_err
 vg_envelope_verify(vg_envelope **out, const uint8_t *bytes, size_t len, const vg_netdoc *doc,
                    vg_reason *why)
 {
+    return vg_envelope_verify_claimed(out, bytes, len, doc, NULL, why);
+}
+
+vg_err
+vg_envelope_verify_claimed(vg_envelope **out, const uint8_t *bytes, size_t len,
+                           const vg_netdoc *doc, char claimed[VG_AGENCY_ID_MAX + 1],
+                           vg_reason *why)
+{
+    if (claimed != NULL) {
+        claimed[0] = '\0';
+    }
     if (len > VG_ENVELOPE_MAX_BYTES) {
         return vg_reason_set(why, VG_ERR_TOO_LARGE, "envelope is %zu bytes; the limit is %d", len,
                              VG_ENVELOPE_MAX_BYTES);
@@ -531,6 +542,9 @@ vg_envelope_verify(vg_envelope **out, const uint8_t *bytes, size_t len, const vg
     Vigil__SignedEnvelope *se = vigil__signed_envelope__unpack(NULL, len, bytes);
     if (se == NULL) {
         return vg_reason_set(why, VG_ERR_MALFORMED, "not a signed envelope (does not parse)");
+    }
+    if (claimed != NULL && vg_agency_id_is_valid(se->signer)) {
+        snprintf(claimed, VG_AGENCY_ID_MAX + 1, "%s", se->signer);
     }
     vg_envelope *env = NULL;
     vg_err rc = vg_signed_check(doc, se->signer, se->signature.data, se->signature.len,
@@ -675,8 +689,8 @@ vg_envelope_bytes(const vg_envelope *env, size_t *len_out)
 }
 
 vg_err
-vg_envelope_check_policy(const vg_envelope *env, const vg_netdoc *doc, vg_strlist *missing,
-                         vg_reason *why)
+vg_envelope_check_policy(const vg_envelope *env, const vg_netdoc *doc, vg_strlist *required_out,
+                         vg_strlist *missing, vg_reason *why)
 {
     vg_strlist required = {0};
     vg_strlist absent = {0};
@@ -699,6 +713,10 @@ vg_envelope_check_policy(const vg_envelope *env, const vg_netdoc *doc, vg_strlis
                            "requires %s for these categories; add %s)",
                            absent.n > 1 ? "s" : "", names, absent.n > 1 ? "them" : "it",
                            absent.n > 1 ? "them" : "it");
+    }
+    if (rc == VG_OK && required_out != NULL) {
+        *required_out = required; /* the caller's now */
+        required = (vg_strlist){0};
     }
     vg_strlist_fini(&required);
     vg_strlist_fini(&absent);

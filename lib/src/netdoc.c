@@ -508,6 +508,17 @@ vg_netdoc_agency_at(const vg_netdoc *doc, size_t i, vg_agency *out)
     s_view(doc->pb->agencies[i], out);
 }
 
+int
+vg_netdoc_index(const vg_netdoc *doc, const char *id)
+{
+    for (size_t i = 0; id != NULL && i < doc->pb->n_agencies; i++) {
+        if (strcmp(doc->pb->agencies[i]->id, id) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
 vg_err
 vg_netdoc_find(const vg_netdoc *doc, const char *id, vg_agency *out)
 {

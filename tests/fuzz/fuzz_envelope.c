@@ -15,7 +15,7 @@ s_use(const vg_envelope *env, const fz_world *w)
 {
     vg_strlist missing = {0};
     vg_reason why = {{0}};
-    FZ_IGNORE(vg_envelope_check_policy(env, w->doc, &missing, &why));
+    FZ_IGNORE(vg_envelope_check_policy(env, w->doc, NULL, &missing, &why));
     vg_strlist_fini(&missing);
     char hex[VG_ALERT_ID_HEX_LEN + 1];
     vg_alert_id_hex(hex, vg_envelope_id(env));

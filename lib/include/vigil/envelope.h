@@ -111,6 +111,13 @@ typedef struct vg_envelope vg_envelope;
 vg_err vg_envelope_verify(vg_envelope **out, const uint8_t *bytes, size_t len, const vg_netdoc *doc,
                           vg_reason *why) VG_MUST_USE;
 
+/* vg_envelope_verify, and the signer the envelope names in claimed (""
+ * when it does not parse or names no valid agency id), verified or not: a
+ * rejection's audit leaf records who it claimed to be. claimed may be NULL. */
+vg_err vg_envelope_verify_claimed(vg_envelope **out, const uint8_t *bytes, size_t len,
+                                  const vg_netdoc *doc, char claimed[VG_AGENCY_ID_MAX + 1],
+                                  vg_reason *why) VG_MUST_USE;
+
 /* NULL-safe; sets *env_p = NULL. */
 void vg_envelope_destroy(vg_envelope **env_p);
 
@@ -131,10 +138,13 @@ const uint8_t *vg_envelope_hash(const vg_envelope *env);
 /* The exact serialised SignedEnvelope it was verified from. */
 const uint8_t *vg_envelope_bytes(const vg_envelope *env, size_t *len_out);
 
-/* The policy's required agencies (vg_netdoc_required) that the envelope does
- * not address. VG_ERR_MISSING_RECIPIENTS names them in why and appends them
- * to *missing (may be NULL). */
-vg_err vg_envelope_check_policy(const vg_envelope *env, const vg_netdoc *doc, vg_strlist *missing,
+/* Evaluates the network's sharing policy for the envelope once: its
+ * required agencies (vg_netdoc_required) go to *required (may be NULL; the
+ * caller's to vg_strlist_fini, filled on VG_OK only), and the ones the
+ * envelope does not address make VG_ERR_MISSING_RECIPIENTS, named in why and
+ * appended to *missing (may be NULL). */
+vg_err vg_envelope_check_policy(const vg_envelope *env, const vg_netdoc *doc,
+                                vg_strlist *required, vg_strlist *missing,
                                 vg_reason *why) VG_MUST_USE;
 
 /* Opens the envelope as agency `me` (a listed recipient, or the sender):

@@ -118,6 +118,9 @@ const uint8_t *vg_netdoc_signed_bytes(const vg_netdoc *doc, size_t *len_out);
 size_t vg_netdoc_n_agencies(const vg_netdoc *doc);
 /* Fills out with agency i (< n_agencies). */
 void vg_netdoc_agency_at(const vg_netdoc *doc, size_t i, vg_agency *out);
+/* The index (for vg_netdoc_agency_at) of agency id, or -1 when it is not in
+ * the document (id may be NULL). */
+int vg_netdoc_index(const vg_netdoc *doc, const char *id);
 /* VG_OK, or VG_ERR_NOT_FOUND. Revoked agencies are found (check out->revoked). */
 vg_err vg_netdoc_find(const vg_netdoc *doc, const char *id, vg_agency *out) VG_MUST_USE;
 vg_err vg_netdoc_find_by_transport(const vg_netdoc *doc, const uint8_t pk[VG_CURVE_KEY_LEN],

@@ -1143,14 +1143,14 @@ check_policy_names_missing_agencies(void **state) {
     vg_envelope *env = s_verify_ok(f->net, bytes, len);
     vg_strlist missing = {0};
     vg_reason why = {{0}};
-    assert_int_equal(vg_envelope_check_policy(env, f->net->doc, &missing, &why),
+    assert_int_equal(vg_envelope_check_policy(env, f->net->doc, NULL, &missing, &why),
                      VG_ERR_MISSING_RECIPIENTS);
     assert_int_equal(missing.n, 2);
     assert_string_equal(missing.items[0], "licensing");
     assert_string_equal(missing.items[1], "childrens-services");
     assert_true(vt_reason_has(&why, "licensing"));
     assert_true(vt_reason_has(&why, "childrens-services"));
-    assert_int_equal(vg_envelope_check_policy(env, f->net->doc, NULL, NULL),
+    assert_int_equal(vg_envelope_check_policy(env, f->net->doc, NULL, NULL, NULL),
                      VG_ERR_MISSING_RECIPIENTS);
     vg_strlist_fini(&missing);
     vg_envelope_destroy(&env);
@@ -1168,7 +1168,7 @@ check_policy_one_missing(void **state) {
     vg_envelope *env = s_verify_ok(f->net, bytes, len);
     vg_strlist missing = {0};
     vg_reason why = {{0}};
-    assert_int_equal(vg_envelope_check_policy(env, f->net->doc, &missing, &why),
+    assert_int_equal(vg_envelope_check_policy(env, f->net->doc, NULL, &missing, &why),
                      VG_ERR_MISSING_RECIPIENTS);
     assert_int_equal(missing.n, 1);
     assert_string_equal(missing.items[0], "childrens-services");
@@ -1182,10 +1182,42 @@ static void
 check_policy_all_present_is_ok(void **state) {
     fixture *f = *state;
     vg_envelope *env = s_verify_ok(f->net, f->env, f->env_len); /* taxi+cse to both */
-    vg_strlist missing = {0};
-    assert_int_equal(vg_envelope_check_policy(env, f->net->doc, &missing, NULL), VG_OK);
+    vg_strlist missing = {0}, required = {0};
+    assert_int_equal(vg_envelope_check_policy(env, f->net->doc, &required, &missing, NULL), VG_OK);
     assert_int_equal(missing.n, 0);
+    /* the policy's answer comes back, so that it is evaluated once */
+    assert_int_equal(required.n, 2);
+    assert_true(vg_strlist_contains(&required, "licensing"));
+    assert_true(vg_strlist_contains(&required, "childrens-services"));
+    vg_strlist_fini(&required);
     vg_envelope_destroy(&env);
+}
+
+static void
+verify_claimed_names_the_signer_even_when_refused(void **state) {
+    fixture *f = *state;
+    char claimed[VG_AGENCY_ID_MAX + 1] = "x";
+    vg_envelope *env = NULL;
+    assert_int_equal(vg_envelope_verify_claimed(&env, f->env, f->env_len, f->net->doc, claimed,
+                                                NULL),
+                     VG_OK);
+    assert_string_equal(claimed, "police");
+    vg_envelope_destroy(&env);
+    uint8_t *bad = malloc(f->env_len);
+    assert_non_null(bad);
+    memcpy(bad, f->env, f->env_len);
+    bad[10] ^= 1; /* inside the signed body: the signature no longer matches */
+    vg_reason why = {{0}};
+    assert_int_not_equal(vg_envelope_verify_claimed(&env, bad, f->env_len, f->net->doc, claimed,
+                                                    &why),
+                         VG_OK);
+    assert_null(env);
+    assert_string_equal(claimed, "police");
+    assert_int_equal(vg_envelope_verify_claimed(&env, (const uint8_t *)"\xff\xff", 2, f->net->doc,
+                                                claimed, &why),
+                     VG_ERR_MALFORMED);
+    assert_string_equal(claimed, "");
+    free(bad);
 }
 
 static void
@@ -1197,7 +1229,7 @@ check_policy_unrelated_category_is_ok(void **state) {
     size_t len = 0;
     vt_seal_sample(&bytes, &len, f->net, "police", r, 1, cats, 1);
     vg_envelope *env = s_verify_ok(f->net, bytes, len);
-    assert_int_equal(vg_envelope_check_policy(env, f->net->doc, NULL, NULL), VG_OK);
+    assert_int_equal(vg_envelope_check_policy(env, f->net->doc, NULL, NULL, NULL), VG_OK);
     vg_envelope_destroy(&env);
     free(bytes);
 }
@@ -1270,6 +1302,7 @@ main(void) {
         T(bad_reference_is_malformed),
         T(check_policy_names_missing_agencies),
         T(check_policy_one_missing),
+        T(verify_claimed_names_the_signer_even_when_refused),
         T(check_policy_all_present_is_ok),
         T(check_policy_unrelated_category_is_ok),
     };
