@@ -37,6 +37,7 @@ typedef struct s_worker {
     uint32_t pages;    /* the threshold (for the RESTART and warning bounds) */
     int failing_rc;    /* SQLite code of the current run of failures, 0 when none */
     uint64_t n_failed; /* checkpoints failed in that run */
+    int64_t failing_since_us; /* when that run began */
     bool warned_large; /* store.wal_large logged, the WAL not yet small again */
 } s_worker;
 
@@ -49,6 +50,8 @@ struct vgb_ckpt {
     uint32_t n_missed; /* REWIND attempts in a row that did not get the write lock */
     uint32_t frames;   /* WAL frames after the last commit */
     uint32_t copied;   /* frames of the current WAL known to be in the database file */
+    uint32_t n_failing;     /* requests in a row that failed (not OK, not BUSY) */
+    int64_t not_before_us;  /* after a failure: no request before this (monotonic) */
     s_worker w;        /* the worker's state (see s_worker) */
 };
 
@@ -69,18 +72,21 @@ s_note(s_worker *w, const char *mode, int rc)
 {
     if (rc == SQLITE_OK || rc == SQLITE_BUSY) { /* BUSY: a lock was taken; try later */
         if (w->failing_rc != 0) {
-            vg_log(VG_LOG_INFO, "broker", "store.checkpoint", "result=recovered failed=%llu",
-                   (unsigned long long)w->n_failed);
+            vg_log(VG_LOG_INFO, "broker", "store.checkpoint",
+                   "result=recovered failed=%llu over_ms=%lld", (unsigned long long)w->n_failed,
+                   (long long)((s_mono_us() - w->failing_since_us) / 1000));
         }
         w->failing_rc = 0;
         w->n_failed = 0;
         return;
     }
-    w->n_failed++;
+    if (w->n_failed++ == 0) {
+        w->failing_since_us = s_mono_us();
+    }
     if (rc != w->failing_rc) {
         vg_log(VG_LOG_ERROR, "broker", "store.checkpoint",
                "result=failed mode=%s sqlite=%d msg=\"%s\" detail=\"nothing committed is lost "
-               "(the WAL keeps it); tried again at the next request\"",
+               "(the WAL keeps it); tried again after a backoff\"",
                mode, rc, sqlite3_errmsg(w->db));
         w->failing_rc = rc;
     }
@@ -251,6 +257,9 @@ vgb_ckpt_new(vgb_ckpt **out, void *zmq_ctx, const char *db_path, uint32_t pages,
 static char
 s_next_op(const vgb_ckpt *c)
 {
+    if (c->n_failing > 0 && s_mono_us() < c->not_before_us) {
+        return 0; /* failing (a full disk, an I/O error): not after every commit */
+    }
     uint64_t left = c->frames - c->copied;
     if (c->frames >= (uint64_t)c->pages * VGB_CKPT_RESTART_FACTOR && left < c->pages) {
         return c->n_missed < VGB_CKPT_REWIND_TRIES ? S_OP_REWIND : S_OP_RESTART;
@@ -274,6 +283,15 @@ vgb_ckpt_after_commit(vgb_ckpt *c, uint32_t wal_frames)
             c->n_missed = 0; /* back to cheap attempts */
         }
         c->asked = 0;
+        if (a.rc != SQLITE_OK && a.rc != SQLITE_BUSY) { /* back off: 100 ms, doubling to 10 s */
+            uint32_t shift = c->n_failing < 7 ? c->n_failing : 7;
+            int64_t wait_us = (int64_t)VGB_CKPT_RETRY_MS * 1000 << shift;
+            int64_t max_us = (int64_t)VGB_CKPT_RETRY_MAX_MS * 1000;
+            c->not_before_us = s_mono_us() + (wait_us < max_us ? wait_us : max_us);
+            c->n_failing++;
+        } else {
+            c->n_failing = 0;
+        }
         /* an answer about frames beyond the WAL's current end is about the
          * WAL before it started again */
         if (a.n_copied >= 0 && (uint32_t)a.n_copied <= c->frames) {

@@ -32,10 +32,11 @@
  *   frames; one that reaches VGB_CKPT_WARN_FACTOR * pages (a reader pins
  *   it, or the disk fails) is logged (store.wal_large).
  * - A checkpoint that fails (I/O error, full disk) changes nothing that was
- *   committed: the WAL keeps every frame not yet copied, and the next
- *   request tries again. The first failure of a run is logged
- *   (store.checkpoint, with SQLite's message: no content, no keys), and the
- *   recovery after it.
+ *   committed: the WAL keeps every frame not yet copied. The loop asks again
+ *   after a backoff (VGB_CKPT_RETRY_MS, doubling up to
+ *   VGB_CKPT_RETRY_MAX_MS), not after every commit. The first failure of a
+ *   run is logged (store.checkpoint, with SQLite's message: no content, no
+ *   keys), and the recovery after it with the number of failed tries.
  *
  * Start it only on a store the broker has accepted (vgb_store_mark_sound):
  * a store refused at start is never checkpointed. Its connection never
@@ -58,6 +59,8 @@
 
 #define VGB_CKPT_RESTART_FACTOR 2 /* rewind once the WAL holds this many * pages */
 #define VGB_CKPT_REWIND_TRIES 8   /* cheap rewind attempts before one that copies under the lock */
+#define VGB_CKPT_RETRY_MS 100       /* after a failed checkpoint, the next request waits this */
+#define VGB_CKPT_RETRY_MAX_MS 10000 /* ... doubling up to this */
 #define VGB_CKPT_WARN_FACTOR 16   /* store.wal_large at this many * pages */
 #define VGB_CKPT_THREAD_NAME "vigil-ckpt"
 

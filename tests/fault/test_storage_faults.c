@@ -464,7 +464,7 @@ test_write_error_batch_is_never_confirmed(void **state)
 
 #define T_CKPT_PAGES "wal_checkpoint_pages=16"
 #define T_CKPT_BEFORE 5  /* publishes before strace attaches */
-#define T_CKPT_DURING 30 /* publishes while every checkpoint fails */
+#define T_CKPT_DURING 240 /* publishes while every checkpoint fails: 15 requests' worth */
 #define T_CKPT_AFTER 30  /* publishes after it detaches */
 #define T_CKPT_TOTAL (T_CKPT_BEFORE + T_CKPT_DURING + T_CKPT_AFTER)
 #define T_RECOVER_MS 10000
@@ -549,7 +549,10 @@ s_ckpt_io_error_case(void **state, const char *syscalls)
     free(trace);
     size_t failed = bh_log_count(b, "store.checkpoint", "result=failed");
     /* Afterwards checkpoints work again. */
-    s_publish_range(raw, env, len, T_CKPT_BEFORE + T_CKPT_DURING, T_CKPT_TOTAL);
+    for (size_t i = T_CKPT_BEFORE + T_CKPT_DURING; i < T_CKPT_TOTAL; i++) {
+        s_publish_range(raw, env, len, i, i + 1); /* spread: the backoff runs out meanwhile */
+        bh_sleep_ms(100);
+    }
     int64_t end = bh_now_ms() + T_RECOVER_MS;
     while (bh_log_count(b, "store.checkpoint", "result=recovered") == 0 && bh_now_ms() < end) {
         bh_sleep_ms(50);
@@ -563,6 +566,24 @@ s_ckpt_io_error_case(void **state, const char *syscalls)
     assert_int_equal(failed, 1); /* one line for the whole run of failures */
     assert_int_equal(recovered, 1);
     assert_int_equal(aborted, 0);
+    /* Backoff: the failing checkpointer was asked again after 100 ms,
+     * doubling, not after each of the 240 commits (every 16 frames: about
+     * 15 requests without a backoff). */
+    long tries = 0, over_ms = 0;
+    uint8_t *log = NULL;
+    size_t log_len = 0;
+    assert_int_equal(vg_file_read(&log, &log_len, b->log_path, 64 << 20, &why), VG_OK);
+    const char *line = strstr((char *)log, "result=recovered failed=");
+    assert_non_null(line);
+    assert_true(sscanf(line, "result=recovered failed=%ld over_ms=%ld", &tries, &over_ms) == 2);
+    free(log);
+    long bound = 2;
+    for (long w = 100; w <= over_ms; w *= 2) {
+        bound++;
+    }
+    printf("fault: ckpt_io_error(%s): %ld failed tries over %ld ms (at most %ld)\n", syscalls,
+           tries, over_ms, bound);
+    assert_true(tries >= 1 && tries <= bound);
 
     /* Restart: sound store, every alert there and delivered, the log verifies. */
     bh_stop(b);
