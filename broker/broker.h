@@ -11,13 +11,19 @@
  * backoff until a verified DELIVERED receipt arrives. Memory is bounded by
  * agencies × window, never by history.
  *
- * Single-threaded; owns its sockets, store, keys and network document.
+ * Owns its sockets, store, keys and network document, and the modules
+ * docs/broker.md maps. The loop runs on the caller's thread; beside it run
+ * the envelope verifier (verifier.h), the query thread (reader.h), the
+ * store's background work (SQLite: the WAL checkpointer) and ZeroMQ's I/O
+ * thread, none of which touches the loop's state. Every function here is
+ * for the loop's thread.
  */
 #ifndef VIGIL_BROKER_BROKER_H
 #define VIGIL_BROKER_BROKER_H
 
 #include <signal.h>
 
+#include "out.h"
 #include "vigil/broker_config.h"
 #include "vigil/clock.h"
 #include "vigil/err.h"
@@ -29,9 +35,6 @@ typedef struct vgb_broker vgb_broker;
  * broker. Logs "broker.ready endpoint=..." once it accepts connections. */
 vg_err vgb_broker_new(vgb_broker **out, const vg_broker_config *cfg, const vg_clock *clock,
                       vg_reason *why) VG_MUST_USE;
-
-/* The endpoint actually bound (a "*" port resolved). */
-const char *vgb_broker_endpoint(const vgb_broker *b);
 
 /* Serves until *stop becomes non-zero (set it from a signal handler); the
  * batch in hand is finished and committed first. */
@@ -50,8 +53,6 @@ void vgb_broker_handle_frame(vgb_broker *b, const char *agency, const uint8_t *r
  * VG_ERR_NOT_FOUND (the peer is gone) or VG_ERR_TIMEOUT (its queue is full),
  * as the ROUTER would. For tests that drive the broker in-process on an
  * injected clock (fn NULL: the ROUTER again). */
-typedef vg_err (*vgb_send_fn)(void *ctx, const uint8_t *rid, size_t rid_len, const uint8_t *frame,
-                              size_t len);
 void vgb_broker_set_sender(vgb_broker *b, vgb_send_fn fn, void *ctx);
 
 /* One pass of the loop without reading the socket: due timers (deadlines,

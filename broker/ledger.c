@@ -1,7 +1,4 @@
-/* ledger.c — the broker's use of its audit log (broker/audit.h): a leaf for
- * every event in the same transaction as the state it describes, signed
- * checkpoints every N leaves or T seconds (published only once committed),
- * and the proofs agencies ask for to witness the log. */
+/* ledger.c — the audit log's leaves, checkpoints and high-water mark (ledger.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -11,8 +8,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "broker_internal.h"
+#include "ledger.h"
+
+#include "audit.h"
 #include "vigil/log.h"
+#include "vigil/util.h"
+
+struct vgb_ledger {
+    vgb_store *store;            /* borrowed */
+    const vg_broker_config *cfg; /* borrowed */
+    const vg_clock *clock;       /* borrowed */
+    vgb_audit *audit;            /* the Merkle log, in the store's transactions */
+    char *cp_note;               /* latest committed checkpoint (signed note) */
+    uint64_t cp_size;            /* its tree size */
+    int64_t cp_mono;             /* when it was signed */
+    char *cp_pending;            /* signed in this batch, published after the commit */
+    uint64_t cp_pending_size;    /* its tree size */
+    int hw_fd;                   /* store/highwater: the log size last committed */
+    uint64_t hw_size;            /* what it says */
+};
 
 /* ---- the high-water mark ------------------------------------------------------
  * A small file beside the database, rewritten after every commit that grew
@@ -62,7 +76,7 @@ s_hw_read(const char *path, uint64_t *size, uint8_t root[VG_MERKLE_HASH_LEN])
 
 /* Refuses a log shorter than, or different from, what was committed before. */
 static vg_err
-s_hw_check(vgb_broker *b, const char *path, vg_reason *why)
+s_hw_check(vgb_ledger *l, const char *path, vg_reason *why)
 {
     uint64_t hw = 0, size = 0;
     uint8_t hw_root[VG_MERKLE_HASH_LEN], root[VG_MERKLE_HASH_LEN];
@@ -74,8 +88,8 @@ s_hw_check(vgb_broker *b, const char *path, vg_reason *why)
         vg_log(VG_LOG_WARN, "broker", "store.highwater", "path=%s detail=unreadable_ignored", path);
         return VG_OK;
     }
-    size = vgb_ledger_size(b);
-    if (size < hw || vgb_audit_root_at(b->audit, hw, root, NULL) != VG_OK ||
+    size = vgb_ledger_size(l);
+    if (size < hw || vgb_audit_root_at(l->audit, hw, root, NULL) != VG_OK ||
         memcmp(root, hw_root, VG_MERKLE_HASH_LEN) != 0) {
         vg_log(VG_LOG_ERROR, "broker", "store.damaged",
                "detail=history log=%" PRIu64 " committed=%" PRIu64, size, hw);
@@ -83,170 +97,184 @@ s_hw_check(vgb_broker *b, const char *path, vg_reason *why)
                              "store %s has lost or changed committed history: its audit log has "
                              "%" PRIu64 " entries but %" PRIu64 " were committed (%s); restore "
                              "it from a backup: the broker will not serve it and changed nothing",
-                             b->cfg->store_path, size, hw, path);
+                             l->cfg->store_path, size, hw, path);
     }
-    b->hw_size = hw;
+    l->hw_size = hw;
     return VG_OK;
 }
 
 static void
-s_hw_write(vgb_broker *b)
+s_hw_write(vgb_ledger *l)
 {
     uint64_t size = 0;
     uint8_t root[VG_MERKLE_HASH_LEN];
-    if (b->hw_fd < 0 || vgb_audit_head(b->audit, &size, root, NULL) != VG_OK ||
-        size == b->hw_size) {
+    if (l->hw_fd < 0 || vgb_audit_head(l->audit, &size, root, NULL) != VG_OK ||
+        size == l->hw_size) {
         return;
     }
     char line[160];
     s_hw_line(line, sizeof line, size, root);
     size_t len = strlen(line);
-    if (pwrite(b->hw_fd, line, len, 0) != (ssize_t)len || ftruncate(b->hw_fd, (off_t)len) != 0 ||
-        fdatasync(b->hw_fd) != 0) {
+    if (pwrite(l->hw_fd, line, len, 0) != (ssize_t)len || ftruncate(l->hw_fd, (off_t)len) != 0 ||
+        fdatasync(l->hw_fd) != 0) {
         vg_log(VG_LOG_WARN, "broker", "store.highwater", "detail=write_failed errno=%d", errno);
         return;
     }
-    b->hw_size = size;
+    l->hw_size = size;
 }
 
 vg_err
-vgb_ledger_open(vgb_broker *b, vg_reason *why)
+vgb_ledger_open(vgb_ledger **out, vgb_store *store, const char *network, const vg_keyset *keys,
+                const vg_broker_config *cfg, const vg_clock *clock, vg_reason *why)
 {
-    vg_err rc = vgb_audit_open(&b->audit, b->store, vg_netdoc_network(b->doc), b->keys, why);
+    vgb_ledger *l = calloc(1, sizeof *l);
+    if (l == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    *l = (vgb_ledger){.store = store, .cfg = cfg, .clock = clock, .hw_fd = -1};
+    l->hw_size = UINT64_MAX; /* nothing written yet: the first commit writes the mark */
+    vg_err rc = vgb_audit_open(&l->audit, store, network, keys, why);
     char *note = NULL;
     uint64_t size = 0;
     if (rc == VG_OK &&
-        vgb_audit_checkpoint_latest(b->audit, &note, NULL, &size, NULL, NULL) == VG_OK) {
-        b->cp_note = note;
-        b->cp_size = size;
+        vgb_audit_checkpoint_latest(l->audit, &note, NULL, &size, NULL, NULL) == VG_OK) {
+        l->cp_note = note;
+        l->cp_size = size;
     }
-    b->cp_mono = vg_clock_mono_ms(b->clock);
+    l->cp_mono = vg_clock_mono_ms(clock);
     char path[4096];
-    snprintf(path, sizeof path, "%s/highwater", b->cfg->store_path);
+    snprintf(path, sizeof path, "%s/highwater", cfg->store_path);
     if (rc == VG_OK) {
-        rc = s_hw_check(b, path, why);
+        rc = s_hw_check(l, path, why);
     }
-    if (rc == VG_OK && (b->hw_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+    if (rc == VG_OK && (l->hw_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
         rc = vg_reason_set(why, VG_ERR_IO, "cannot open %s: %s", path, strerror(errno));
     }
     if (rc == VG_OK) {
-        s_hw_write(b);
+        s_hw_write(l);
     }
-    return rc;
+    if (rc != VG_OK) {
+        vgb_ledger_destroy(&l);
+        return rc;
+    }
+    *out = l;
+    return VG_OK;
 }
 
 void
-vgb_ledger_close(vgb_broker *b)
+vgb_ledger_destroy(vgb_ledger **l_p)
 {
-    if (b->hw_fd >= 0) {
-        close(b->hw_fd);
-        b->hw_fd = -1;
+    if (l_p == NULL || *l_p == NULL) {
+        return;
     }
-    vgb_audit_destroy(&b->audit);
-    free(b->cp_note);
-    free(b->cp_pending);
-    b->cp_note = b->cp_pending = NULL;
+    vgb_ledger *l = *l_p;
+    if (l->hw_fd >= 0) {
+        close(l->hw_fd);
+    }
+    vgb_audit_destroy(&l->audit);
+    free(l->cp_note);
+    free(l->cp_pending);
+    free(l);
+    *l_p = NULL;
 }
 
 vg_err
-vgb_ledger_link(vgb_broker *b, const uint64_t *seqs, size_t n_seqs, uint64_t idx)
+vgb_ledger_link(vgb_ledger *l, const uint64_t *seqs, size_t n_seqs, uint64_t idx)
 {
     vg_err rc = VG_OK;
     for (size_t i = 0; i < n_seqs && rc == VG_OK; i++) {
-        rc = vgb_store_link_leaf(b->store, seqs[i], idx);
+        rc = vgb_store_link_leaf(l->store, seqs[i], idx);
     }
     if (rc != VG_OK) {
         vg_log(VG_LOG_ERROR, "broker", "audit.link", "code=%s", vg_err_code(rc));
-        b->batch_failed = true; /* no state without its leaf: the batch is rolled back */
     }
     return rc;
 }
 
 vg_err
-vgb_ledger_append_alerts(vgb_broker *b, const uint64_t *seqs, size_t n_seqs, vg_audit_event *ev,
-                         uint64_t *idx_out)
+vgb_ledger_append(vgb_ledger *l, const uint64_t *seqs, size_t n_seqs, vg_audit_event *ev,
+                  uint64_t *idx_out)
 {
     vg_reason why = {{0}};
     uint64_t idx = 0;
-    ev->time_ms = (uint64_t)vg_clock_wall_ms(b->clock);
-    vg_err rc = vgb_txn(b) ? vgb_audit_append(b->audit, ev, &idx, &why) : VG_ERR_INTERNAL;
+    ev->time_ms = (uint64_t)vg_clock_wall_ms(l->clock);
+    vg_err rc = vgb_audit_append(l->audit, ev, &idx, &why);
     if (rc != VG_OK) {
         vg_log(VG_LOG_ERROR, "broker", "audit.append", "kind=%s code=%s reason=\"%s\"",
                vg_audit_kind_name(ev->kind), vg_err_code(rc), why.text);
-        b->batch_failed = true; /* no state without its leaf: the batch is rolled back */
         return rc;
     }
     if (idx_out != NULL) {
         *idx_out = idx;
     }
-    return vgb_ledger_link(b, seqs, n_seqs, idx);
+    return vgb_ledger_link(l, seqs, n_seqs, idx);
 }
 
-void
-vgb_ledger_append(vgb_broker *b, uint64_t seq, vg_audit_event *ev)
+const char *
+vgb_ledger_checkpoint(const vgb_ledger *l)
 {
-    (void)vgb_ledger_append_alerts(b, &seq, seq != 0 ? 1 : 0, ev, NULL); /* fails the batch */
+    return l->cp_note;
 }
 
 uint64_t
-vgb_ledger_size(vgb_broker *b)
+vgb_ledger_size(vgb_ledger *l)
 {
     uint64_t size = 0;
-    return vgb_audit_size(b->audit, &size, NULL) == VG_OK ? size : 0;
+    return vgb_audit_size(l->audit, &size, NULL) == VG_OK ? size : 0;
 }
 
 long
-vgb_ledger_next_ms(vgb_broker *b)
+vgb_ledger_next_ms(vgb_ledger *l)
 {
-    if (vgb_ledger_size(b) <= b->cp_size) {
+    if (vgb_ledger_size(l) <= l->cp_size) {
         return -1;
     }
     int64_t left =
-        b->cp_mono + (int64_t)b->cfg->checkpoint_interval_ms - vg_clock_mono_ms(b->clock);
+        l->cp_mono + (int64_t)l->cfg->checkpoint_interval_ms - vg_clock_mono_ms(l->clock);
     return left > 0 ? (long)left : 0;
 }
 
 void
-vgb_ledger_service(vgb_broker *b)
+vgb_ledger_service(vgb_ledger *l)
 {
-    uint64_t size = vgb_ledger_size(b);
-    int64_t now = vg_clock_mono_ms(b->clock);
-    bool due = size > b->cp_size && (size - b->cp_size >= (uint64_t)b->cfg->checkpoint_leaves ||
-                                     now - b->cp_mono >= (int64_t)b->cfg->checkpoint_interval_ms);
-    if (!due || b->cp_pending != NULL || !vgb_txn(b)) {
+    uint64_t size = vgb_ledger_size(l);
+    int64_t now = vg_clock_mono_ms(l->clock);
+    bool due = size > l->cp_size && (size - l->cp_size >= (uint64_t)l->cfg->checkpoint_leaves ||
+                                     now - l->cp_mono >= (int64_t)l->cfg->checkpoint_interval_ms);
+    if (!due || l->cp_pending != NULL || !vgb_store_txn(l->store)) {
         return;
     }
     vg_checkpoint *cp = NULL;
     vg_reason why = {{0}};
-    vg_err rc = vgb_audit_checkpoint_sign(b->audit, vg_clock_wall_ms(b->clock), &cp, &why);
+    vg_err rc = vgb_audit_checkpoint_sign(l->audit, vg_clock_wall_ms(l->clock), &cp, &why);
     if (rc == VG_OK) {
-        b->cp_pending = vg_strdup(vg_checkpoint_note(cp));
-        b->cp_pending_size = vg_checkpoint_size(cp);
+        l->cp_pending = vg_strdup(vg_checkpoint_note(cp));
+        l->cp_pending_size = vg_checkpoint_size(cp);
     } else if (rc != VG_ERR_DUPLICATE) {
         vg_log(VG_LOG_ERROR, "broker", "audit.checkpoint", "code=%s reason=\"%s\"", vg_err_code(rc),
                why.text);
     }
-    b->cp_mono = now;
+    l->cp_mono = now;
     vg_checkpoint_destroy(&cp);
 }
 
 void
-vgb_ledger_after_commit(vgb_broker *b, bool committed)
+vgb_ledger_after_commit(vgb_ledger *l, bool committed)
 {
     if (committed) {
-        s_hw_write(b);
+        s_hw_write(l);
     }
-    if (b->cp_pending == NULL) {
+    if (l->cp_pending == NULL) {
         return;
     }
     if (committed) {
-        free(b->cp_note);
-        b->cp_note = b->cp_pending;
-        b->cp_size = b->cp_pending_size;
+        free(l->cp_note);
+        l->cp_note = l->cp_pending;
+        l->cp_size = l->cp_pending_size;
         vg_log(VG_LOG_DEBUG, "broker", "audit.checkpoint", "size=%llu",
-               (unsigned long long)b->cp_size);
+               (unsigned long long)l->cp_size);
     } else {
-        free(b->cp_pending);
+        free(l->cp_pending);
     }
-    b->cp_pending = NULL;
+    l->cp_pending = NULL;
 }

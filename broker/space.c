@@ -1,42 +1,40 @@
-/* space.c — what the broker does when its disk fills.
- *
- * A full disk must not stop the record of who received and acknowledged
- * what. The broker keeps a reserve file (store/reserve, VGB_RESERVE_BYTES)
- * beside its database. The first commit that fails for lack of space puts
- * the broker in "full" mode: the reserve is released, so receipts, shares
- * and their audit leaves still have room, while new publishes are refused
- * with storage_full before anything is written (the agents keep them in
- * their outboxes). Once a second the broker looks at the free space; when
- * there is room again it takes its reserve back and publishing resumes by
- * itself. The reserve is the broker's own file: releasing it deletes
- * nothing that was recorded. */
+/* space.c — the reserve file and the full flag (space.h). */
+#include "space.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "broker_internal.h"
 #include "vigil/log.h"
+#include "vigil/util.h"
+
+struct vgb_space {
+    char *dir;             /* the store directory */
+    bool full;             /* publishes refused; receipts run on the reserve */
+    int64_t next_check_ms; /* while full, free space is looked at once a second */
+};
 
 #define VGB_RESERVE_BYTES (1024 * 1024)
 /* Free space needed (beyond the reserve) before publishing resumes. */
 #define VGB_RESUME_BYTES (2 * 1024 * 1024)
 
 static void
-s_path(const vgb_broker *b, char *out, size_t len)
+s_path(const vgb_space *sp, char *out, size_t len)
 {
-    snprintf(out, len, "%s/reserve", b->cfg->store_path);
+    snprintf(out, len, "%s/reserve", sp->dir);
 }
 
 /* Writes the reserve (real blocks, not a sparse file); false when it does
  * not fit. */
 static bool
-s_take_reserve(vgb_broker *b)
+s_take_reserve(vgb_space *sp)
 {
     char path[4096];
-    s_path(b, path, sizeof path);
+    s_path(sp, path, sizeof path);
     int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
         return false;
@@ -51,10 +49,10 @@ s_take_reserve(vgb_broker *b)
 }
 
 static void
-s_release_reserve(vgb_broker *b)
+s_release_reserve(vgb_space *sp)
 {
     char path[4096];
-    s_path(b, path, sizeof path);
+    s_path(sp, path, sizeof path);
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd >= 0) {
         if (ftruncate(fd, 0) != 0 || fdatasync(fd) != 0) {
@@ -64,40 +62,65 @@ s_release_reserve(vgb_broker *b)
     }
 }
 
-void
-vgb_space_start(vgb_broker *b)
+vg_err
+vgb_space_new(vgb_space **out, const char *dir)
 {
-    if (!s_take_reserve(b)) {
+    vgb_space *sp = calloc(1, sizeof *sp);
+    if (sp == NULL || (sp->dir = vg_strdup(dir)) == NULL) {
+        free(sp);
+        return VG_ERR_NOMEM;
+    }
+    if (!s_take_reserve(sp)) {
         vg_log(VG_LOG_WARN, "broker", "store.reserve",
                "detail=no_room bytes=%d: receipts may stop if the disk fills", VGB_RESERVE_BYTES);
     }
+    *out = sp;
+    return VG_OK;
 }
 
 void
-vgb_space_commit_failed(vgb_broker *b, vg_err rc)
+vgb_space_destroy(vgb_space **s_p)
 {
-    if (rc != VG_ERR_STORAGE_FULL || b->disk_full) {
+    if (s_p == NULL || *s_p == NULL) {
         return;
     }
-    b->disk_full = true;
-    s_release_reserve(b);
+    free((*s_p)->dir);
+    free(*s_p);
+    *s_p = NULL;
+}
+
+bool
+vgb_space_full(const vgb_space *sp)
+{
+    return sp->full;
+}
+
+void
+vgb_space_commit_failed(vgb_space *sp, vg_err rc)
+{
+    if (rc != VG_ERR_STORAGE_FULL || sp->full) {
+        return;
+    }
+    sp->full = true;
+    s_release_reserve(sp);
     vg_log(VG_LOG_ERROR, "broker", "store.full",
            "detail=\"publishes refused with storage_full; receipts continue on the reserve\"");
 }
 
 void
-vgb_space_check(vgb_broker *b)
+vgb_space_service(vgb_space *sp, int64_t now_ms)
 {
-    if (!b->disk_full) {
+    if (!sp->full || now_ms < sp->next_check_ms) {
         return;
     }
+    sp->next_check_ms = now_ms + 1000;
     struct statvfs st;
-    if (statvfs(b->cfg->store_path, &st) != 0 ||
+    if (statvfs(sp->dir, &st) != 0 ||
         (uint64_t)st.f_bavail * st.f_frsize < VGB_RESERVE_BYTES + VGB_RESUME_BYTES) {
         return;
     }
-    if (s_take_reserve(b)) {
-        b->disk_full = false;
+    if (s_take_reserve(sp)) {
+        sp->full = false;
         vg_log(VG_LOG_INFO, "broker", "store.space", "detail=\"publishing resumes\"");
     }
 }

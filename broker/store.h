@@ -152,6 +152,10 @@ vg_err vgb_store_begin(vgb_store *s, vg_reason *why) VG_MUST_USE;
 vg_err vgb_store_commit(vgb_store *s, vg_reason *why) VG_MUST_USE;
 void vgb_store_rollback(vgb_store *s);
 bool vgb_store_in_transaction(const vgb_store *s);
+/* Makes sure a write transaction is open: the one in progress, or a new one
+ * (vgb_store_begin). False when none can be begun (logged by the back end):
+ * the caller changes nothing then. */
+bool vgb_store_txn(vgb_store *s);
 
 typedef struct vgb_alert_row {
     uint64_t seq;                       /* broker acceptance order, from 1 */
@@ -260,6 +264,7 @@ typedef struct vgb_rrow {
     bool progress_used;   /* IN_PROGRESS already extended the deadline */
     uint32_t esc_level;   /* 0 = on time; 1 = overdue; 1+i = step i done */
     char shared_by[64];   /* "" unless added by a share */
+    uint32_t tries;       /* times its delivery was set aside unreceipted (vgb_store_park) */
 } vgb_rrow;
 
 /* Alert metadata (no content: the broker has none). */
@@ -362,8 +367,17 @@ typedef void (*vgb_index_fn)(void *ctx, uint64_t idx);
 vg_err vgb_store_alert_leaves(vgb_store *s, uint64_t seq, vgb_index_fn fn,
                               void *ctx) VG_MUST_USE;
 
-/* Required rows of agency still PENDING (undelivered). */
-vg_err vgb_store_count_waiting(vgb_store *s, const char *agency, uint64_t *out) VG_MUST_USE;
+/* Required rows of agency still PENDING (undelivered), counted up to limit
+ * (0: all of them): with a limit the cost does not grow with the backlog. */
+vg_err vgb_store_count_waiting(vgb_store *s, const char *agency, uint64_t limit,
+                               uint64_t *out) VG_MUST_USE;
+
+/* The wall clock stepped by delta_ms while the broker ran: moves every
+ * future time it acts on by as much (the deadlines of the rows still open,
+ * as vgb_store_open_rows finds them, and the next tries of parked
+ * deliveries), so that each keeps its place on the monotonic clock. Inside a
+ * transaction; all or nothing. */
+vg_err vgb_store_shift_times(vgb_store *s, int64_t delta_ms) VG_MUST_USE;
 
 /* ---- the audit log's storage (audit.h does the hashing) ------------------- */
 

@@ -3,9 +3,9 @@
  * store.h, as a table of operations. A back end defines a struct whose first
  * member is a vgb_store (so a pointer to one is a pointer to the other),
  * fills a static vgb_store_ops, and gives a constructor (SQLite:
- * store_sqlite.h). store.c dispatches every vgb_store_* call through the
+ * store_sqlite.h). store_ops.c dispatches every vgb_store_* call through the
  * table, so a second back end is a new set of files, not edits across the
- * broker. Only back ends and store.c include this header.
+ * broker. Only back ends and store_ops.c include this header.
  */
 #ifndef VIGIL_BROKER_STORE_BACKEND_H
 #define VIGIL_BROKER_STORE_BACKEND_H
@@ -70,7 +70,8 @@ struct vgb_store_ops {
     vg_err (*events_after)(vgb_store *s, const char *agency, uint64_t after, size_t limit, vgb_event_fn fn, void *ctx);
     vg_err (*outstanding)(vgb_store *s, const char *agency, uint64_t after_seq, size_t limit, vgb_seq_fn fn, void *ctx);
     vg_err (*alert_leaves)(vgb_store *s, uint64_t seq, vgb_index_fn fn, void *ctx);
-    vg_err (*count_waiting)(vgb_store *s, const char *agency, uint64_t *out);
+    vg_err (*count_waiting)(vgb_store *s, const char *agency, uint64_t limit, uint64_t *out);
+    vg_err (*shift_times)(vgb_store *s, int64_t delta_ms);
     vg_err (*audit_size)(vgb_store *s, uint64_t *out);
     vg_err (*audit_node)(vgb_store *s, unsigned level, uint64_t index, uint8_t out[VG_HASH_LEN]);
     vg_err (*audit_leaf)(vgb_store *s, uint64_t index, uint8_t **out, size_t *out_len);

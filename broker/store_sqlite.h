@@ -1,7 +1,7 @@
 /*
  * broker/store_sqlite.h — the SQLite back end of the store (store.h): its
  * connection, statement cache and helpers, shared by store_sqlite*.c only.
- * Not a contract beyond those files; store.c calls vgb_sqlite_open.
+ * Not a contract beyond those files; store_open.c calls vgb_sqlite_open.
  *
  * One database file, dir/vigil.db, in WAL mode with synchronous=FULL (a
  * COMMIT that returns is on disk). SQLite's automatic checkpoint (which
@@ -27,7 +27,7 @@ typedef struct vgb_stmt_cache {
     size_t n;                               /* used slots */
 } vgb_stmt_cache;
 
-#define VGB_SQLITE_FIXED_STMTS 16 /* store_sqlite.c's own prepared statements */
+#define VGB_SQLITE_FIXED_STMTS 16 /* store_sqlite_alerts.c's prepared statements */
 
 typedef struct vgb_sqlite {
     vgb_store base;                             /* first: the interface */
@@ -53,6 +53,13 @@ vg_err vgb_sqlite_err(int rc);
 
 /* Logs a failed SQLite call and maps it to a vg_err. */
 vg_err vgb_sqlite_fail(vgb_sqlite *s, int rc, const char *what);
+
+/* The same, and says it in why (may be NULL). */
+vg_err vgb_sqlite_fail_why(vgb_sqlite *s, int rc, const char *what, vg_reason *why);
+
+/* Prepares the back end's fixed statements (store_sqlite_alerts.c) on the
+ * owner's connection. */
+vg_err vgb_sqlite_prepare_fixed(vgb_sqlite *s, vg_reason *why) VG_MUST_USE;
 
 /* Steps a statement that returns no row; a failure is logged and said in
  * why (may be NULL). */
@@ -99,7 +106,9 @@ vg_err vgb_sqlite_last_event(vgb_store *base, const char *agency, uint64_t *out)
 vg_err vgb_sqlite_events_after(vgb_store *base, const char *agency, uint64_t after, size_t limit, vgb_event_fn fn, void *ctx);
 vg_err vgb_sqlite_outstanding(vgb_store *base, const char *agency, uint64_t after_seq, size_t limit, vgb_seq_fn fn, void *ctx);
 vg_err vgb_sqlite_alert_leaves(vgb_store *base, uint64_t seq, vgb_index_fn fn, void *ctx);
-vg_err vgb_sqlite_count_waiting(vgb_store *base, const char *agency, uint64_t *out);
+vg_err vgb_sqlite_count_waiting(vgb_store *base, const char *agency, uint64_t limit,
+                                uint64_t *out);
+vg_err vgb_sqlite_shift_times(vgb_store *base, int64_t delta_ms);
 vg_err vgb_sqlite_audit_size(vgb_store *base, uint64_t *out);
 vg_err vgb_sqlite_audit_node(vgb_store *base, unsigned level, uint64_t index, uint8_t out[VG_HASH_LEN]);
 vg_err vgb_sqlite_audit_leaf(vgb_store *base, uint64_t index, uint8_t **out, size_t *out_len);

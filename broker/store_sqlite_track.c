@@ -46,7 +46,7 @@ s_bind_text_or_null(sqlite3_stmt *st, int i, const char *t)
 #define S_RROW_COLS                                                                                \
     "alert_seq, agency, required, state, deadline_ms, coalesce(delivered_ms, 0),"                  \
     " coalesce(acked_ms, 0), coalesce(state_ms, 0), coalesce(overdue_ms, 0), progress_used,"       \
-    " esc_level, coalesce(shared_by, ''), officer, note, reason"
+    " esc_level, coalesce(shared_by, ''), officer, note, reason, tries"
 
 static void
 s_read_rrow(sqlite3_stmt *st, vgb_rrow *r)
@@ -63,6 +63,7 @@ s_read_rrow(sqlite3_stmt *st, vgb_rrow *r)
     r->progress_used = sqlite3_column_int(st, 9) != 0;
     r->esc_level = (uint32_t)sqlite3_column_int(st, 10);
     s_text(r->shared_by, sizeof r->shared_by, st, 11);
+    r->tries = (uint32_t)sqlite3_column_int(st, 15);
 }
 
 /* Runs a row query and calls fn for each recipient row. */
@@ -494,20 +495,46 @@ vgb_sqlite_alert_leaves(vgb_store *base, uint64_t seq, vgb_index_fn fn, void *ct
 }
 
 vg_err
-vgb_sqlite_count_waiting(vgb_store *base, const char *agency, uint64_t *out)
+vgb_sqlite_count_waiting(vgb_store *base, const char *agency, uint64_t limit, uint64_t *out)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
-    static const char sql[] =
-        "SELECT count(*) FROM recipients WHERE agency = ?1 AND state = 1 AND required = 1";
+    static const char sql[] = "SELECT count(*) FROM (SELECT 1 FROM recipients"
+                              " WHERE agency = ?1 AND state = 1 AND required = 1 LIMIT ?2)";
     sqlite3_stmt *st = vgb_sqlite_stmt(s, sql);
     if (st == NULL) {
         return VG_ERR_INTERNAL;
     }
     sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, limit == 0 ? -1 : (sqlite3_int64)limit);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *out = (uint64_t)sqlite3_column_int64(st, 0);
     }
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? VG_OK : vgb_sqlite_fail(s, rc, "count waiting");
+}
+
+vg_err
+vgb_sqlite_shift_times(vgb_store *base, int64_t delta_ms)
+{
+    vgb_sqlite *s = (vgb_sqlite *)base;
+    /* The deadlines: the rows recipients_deadline indexes (open_rows'). */
+    static const char deadlines[] = "UPDATE recipients SET deadline_ms = deadline_ms + ?1"
+                                    " WHERE required = 1 AND state <> 3 AND deadline_ms > 0";
+    static const char tries[] = "UPDATE recipients SET next_try_ms = next_try_ms + ?1"
+                                " WHERE state = 1 AND next_try_ms > 0";
+    const char *sqls[] = {deadlines, tries};
+    for (size_t i = 0; i < 2; i++) {
+        sqlite3_stmt *st = vgb_sqlite_stmt(s, sqls[i]);
+        if (st == NULL) {
+            return VG_ERR_INTERNAL;
+        }
+        sqlite3_bind_int64(st, 1, delta_ms);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            return vgb_sqlite_fail(s, rc, "shift times");
+        }
+    }
+    return VG_OK;
 }

@@ -41,7 +41,7 @@ s_take(vgb_verifier *v, uint64_t run, const vg_netdoc *doc, vgb_verify_job *jobs
         }
         vgb_verify_job *j = &jobs[t & 0xffffffffu];
         j->env = NULL;
-        j->rc = vg_envelope_verify(&j->env, j->bytes, j->len, doc, &j->why);
+        j->rc = vg_envelope_verify_claimed(&j->env, j->bytes, j->len, doc, j->claimed, &j->why);
         atomic_fetch_add(&v->finished, 1);
         t = atomic_load(&v->ticket);
     }
@@ -53,7 +53,8 @@ s_inline(const vg_netdoc *doc, vgb_verify_job *jobs, size_t n)
     for (size_t i = 0; i < n; i++) {
         jobs[i].env = NULL;
         jobs[i].rc =
-            vg_envelope_verify(&jobs[i].env, jobs[i].bytes, jobs[i].len, doc, &jobs[i].why);
+            vg_envelope_verify_claimed(&jobs[i].env, jobs[i].bytes, jobs[i].len, doc,
+                                       jobs[i].claimed, &jobs[i].why);
     }
 }
 

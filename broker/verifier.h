@@ -6,7 +6,8 @@
  *
  * Owns: the worker thread (joined by vgb_verifier_destroy).
  * Never does: it does not touch the store or any socket; it only calls
- * vg_envelope_verify, which reads the network document and nothing else.
+ * vg_envelope_verify_claimed, which reads the network document and nothing
+ * else.
  * Thread rules: vgb_verifier_run, _start and _wait are called by one thread
  * (the loop); the document must not change while a run is in progress.
  */
@@ -20,14 +21,15 @@
 #include "vigil/err.h"
 #include "vigil/netdoc.h"
 
-/* One envelope to check: bytes in; env, rc and why out (as from
- * vg_envelope_verify; env is the caller's to destroy). */
+/* One envelope to check: bytes in; env, rc, why and claimed out (as from
+ * vg_envelope_verify_claimed; env is the caller's to destroy). */
 typedef struct vgb_verify_job {
-    const uint8_t *bytes; /* the signed envelope */
-    size_t len;           /* its length */
-    vg_envelope *env;     /* verified and parsed, or NULL */
-    vg_err rc;            /* VG_OK or why not */
-    vg_reason why;        /* the reason when not */
+    const uint8_t *bytes;               /* the signed envelope */
+    size_t len;                         /* its length */
+    vg_envelope *env;                   /* verified and parsed, or NULL */
+    vg_err rc;                          /* VG_OK or why not */
+    vg_reason why;                      /* the reason when not */
+    char claimed[VG_AGENCY_ID_MAX + 1]; /* the signer it names, verified or not ("" none) */
 } vgb_verify_job;
 
 typedef struct vgb_verifier vgb_verifier;

@@ -57,12 +57,6 @@ vgb_zap_socket(vgb_zap *zap)
     return zap->sock;
 }
 
-void
-vgb_zap_set_doc(vgb_zap *zap, const vg_netdoc *doc)
-{
-    zap->doc = doc;
-}
-
 static void
 s_reply(void *sock, const zmq_msg_t *request_id, const char *code, const char *text,
         const char *user)

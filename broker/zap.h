@@ -24,7 +24,7 @@
 typedef struct vgb_zap vgb_zap;
 
 /* Binds the ZAP REP socket in zmq_ctx. doc is borrowed and must outlive the
- * handler (or be replaced with vgb_zap_set_doc). */
+ * handler. */
 vg_err vgb_zap_new(vgb_zap **out, void *zmq_ctx, const vg_netdoc *doc, vg_reason *why) VG_MUST_USE;
 
 /* NULL-safe; closes the socket; sets *zap_p = NULL. */
@@ -35,8 +35,5 @@ void *vgb_zap_socket(vgb_zap *zap);
 
 /* Answers every request waiting on the socket (never blocks). */
 void vgb_zap_handle(vgb_zap *zap);
-
-/* Uses a new network document from now on (new connections only). */
-void vgb_zap_set_doc(vgb_zap *zap, const vg_netdoc *doc);
 
 #endif

@@ -33,23 +33,17 @@
 #include <time.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
+#include <libgen.h>
 
 #include "ctl.h"
+#include "store.h"
 #include "vigil/broker_config.h"
 #include "vigil/clock.h"
 #include "vigil/util.h"
 #include "vigil/wire.h"
 
 #define S_CMD "report"
-#define S_DB_NAME "vigil.db"
-#define S_SCHEMA_KNOWN 4 /* the store schema this report reads (broker/store.c) */
-#define S_BUSY_MS 5000         /* wait for the broker's checkpoint, at most */
-#define S_TEXT_COLS_MAX 12     /* columns of a text table */
-#define S_STATE_ACKNOWLEDGED 3 /* recipients.state values (broker/store.h) */
-#define S_STATE_IN_PROGRESS 4
-#define S_STATE_DECLINED 5
-#define S_STATE_UNOPENABLE 6
+#define S_TEXT_COLS_MAX 12 /* columns of a text table */
 
 static const char s_help[] =
     "usage: vigilctl report (-c BROKER_CONF | --store DIR) --unshared\n"
@@ -98,7 +92,7 @@ typedef struct s_late {
     char *agency;                           /* the late agency */
     int64_t deadline_ms;                    /* the deadline it missed */
     int64_t late_ms;                        /* how late (> 0, or 0 for a prompt decline) */
-    int state;                              /* recipients.state */
+    vgb_rstate state;                       /* the recipient's state */
     int64_t acked_ms;                       /* 0 = never acknowledged */
     char *officer;                          /* who acknowledged, "" if nobody */
     char *reason;                           /* declined / in progress reason */
@@ -250,14 +244,20 @@ s_parse_args(int argc, char **argv, s_opts *o)
 
 /* ---- the store ------------------------------------------------------------------ */
 
-/* The database file: DIR/vigil.db (or DIR itself when it is the file). */
+/* The store directory: --store DIR (or the directory of DIR/vigil.db when
+ * given the file), or broker.conf's store; malloc'ed, NULL (said) when
+ * broker.conf does not load. */
 static char *
-s_db_path(const s_opts *o)
+s_store_dir(const s_opts *o)
 {
     if (o->store != NULL) {
         struct stat st;
-        bool is_file = stat(o->store, &st) == 0 && S_ISREG(st.st_mode);
-        char *p = is_file ? vg_strdup(o->store) : ctl_path(o->store, S_DB_NAME);
+        char *p = vg_strdup(o->store);
+        if (p != NULL && stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+            char *dir = vg_strdup(dirname(p));
+            free(p);
+            p = dir;
+        }
         if (p == NULL) {
             fputs("vigilctl: out of memory\n", stderr);
             exit(CTL_EXIT_FAIL);
@@ -270,71 +270,33 @@ s_db_path(const s_opts *o)
         ctl_error(S_CMD, "%s", why.text);
         return NULL;
     }
-    char *path = ctl_path(cfg->store_path, S_DB_NAME);
+    char *dir = vg_strdup(cfg->store_path);
     vg_broker_config_destroy(&cfg);
-    return path;
+    return dir;
 }
 
-/* Opens path read-only and checks that it is a vigil store this reads. */
-static sqlite3 *
-s_open(const char *path)
+/* Opens the store in dir read-only (broker/store.h), inside one read
+ * transaction; NULL (said) when it is not a store this reads. */
+static vgb_store *
+s_open(const char *dir)
 {
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        ctl_error(S_CMD,
-                  "no store at %s: give the broker's store directory (--store DIR) or its "
-                  "broker.conf (-c)",
-                  path);
+    vgb_store *store = NULL;
+    vg_reason why = {{0}};
+    vg_err rc = vgb_store_open_readonly(&store, dir, &why);
+    if (rc == VG_OK && (rc = vgb_store_read_begin(store, &why)) != VG_OK) {
+        vgb_store_destroy(&store);
+    }
+    if (rc != VG_OK) {
+        ctl_error(S_CMD, "%s%s", why.text,
+                  rc == VG_ERR_NOT_FOUND ? ": give the broker's store directory (--store DIR) or "
+                                           "its broker.conf (-c)"
+                                         : "");
         return NULL;
     }
-    sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-    sqlite3_stmt *st_v = NULL;
-    if (rc == SQLITE_OK) {
-        sqlite3_busy_timeout(db, S_BUSY_MS);
-        rc = sqlite3_prepare_v2(db,
-                                "SELECT (SELECT user_version FROM pragma_user_version),"
-                                " (SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-                                " AND name IN ('alerts', 'recipients', 'shares'))",
-                                -1, &st_v, NULL);
-    }
-    int version = -1, n_tables = 0;
-    if (rc == SQLITE_OK && (rc = sqlite3_step(st_v)) == SQLITE_ROW) {
-        version = sqlite3_column_int(st_v, 0);
-        n_tables = sqlite3_column_int(st_v, 1);
-        rc = SQLITE_OK;
-    }
-    sqlite3_finalize(st_v);
-    const char *problem = rc != SQLITE_OK ? (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc))
-                          : n_tables != 3 || version < 1 ? "it has no vigil alert tables"
-                                                         : NULL;
-    if (problem != NULL) {
-        ctl_error(S_CMD, "%s is not a vigil broker store (%s)", path, problem);
-    } else if (version > S_SCHEMA_KNOWN) {
-        ctl_error(S_CMD, "%s has store schema %d; this vigilctl reads up to %d: use a newer one",
-                  path, version, S_SCHEMA_KNOWN);
-        problem = "newer";
-    }
-    if (problem != NULL) {
-        sqlite3_close(db);
-        return NULL;
-    }
-    return db;
+    return store;
 }
 
 /* ---- collecting ------------------------------------------------------------------ */
-
-static char *
-s_dup_col(sqlite3_stmt *st, int col)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    char *d = vg_strdup(t ? (const char *)t : "");
-    if (d == NULL) {
-        fputs("vigilctl: out of memory\n", stderr);
-        exit(CTL_EXIT_FAIL);
-    }
-    return d;
-}
 
 static void *
 s_grow(void *p, size_t *cap, size_t n, size_t size)
@@ -371,79 +333,62 @@ s_fig_of(s_report *r, const char *agency)
     return f;
 }
 
-/* Columns of s_rows_sql, in order. */
-enum {
-    C_ID,
-    C_SENDER,
-    C_ACCEPTED,
-    C_SEVERITY,
-    C_CATS,
-    C_AGENCY,
-    C_DEADLINE,
-    C_ACKED,
-    C_STATE,
-    C_OFFICER,
-    C_REASON,
-    C_ESC,
-    C_SHARED_BY,
-    C_OVERDUE,
-    C_ASKED
-};
-
-static const char s_rows_sql[] =
-    "SELECT a.alert_id, a.sender, a.accepted_ms, a.severity, a.categories, r.agency,"
-    " r.deadline_ms, coalesce(r.acked_ms, 0), r.state, coalesce(r.officer, ''),"
-    " coalesce(r.reason, ''), r.esc_level, coalesce(r.shared_by, ''), coalesce(r.overdue_ms, 0),"
-    " CASE WHEN r.shared_by IS NULL THEN a.accepted_ms ELSE coalesce((SELECT min(s.received_ms)"
-    " FROM shares s WHERE s.alert_seq = r.alert_seq AND s.to_agency = r.agency), a.accepted_ms)"
-    " END"
-    " FROM recipients r JOIN alerts a ON a.seq = r.alert_seq"
-    " WHERE r.required = 1 AND r.deadline_ms > 0 AND a.accepted_ms >= ?1"
-    " ORDER BY a.accepted_ms, a.seq, r.rowid";
-
-/* Adds one required row to the figures and, when it was late, the report. */
-static void
-s_take_row(s_report *r, sqlite3_stmt *st)
+static char *
+s_dup(const char *t)
 {
-    const char *agency = (const char *)sqlite3_column_text(st, C_AGENCY);
-    s_fig *f = s_fig_of(r, agency ? agency : "");
-    int64_t acked = sqlite3_column_int64(st, C_ACKED);
-    int64_t deadline = sqlite3_column_int64(st, C_DEADLINE);
-    int64_t overdue = sqlite3_column_int64(st, C_OVERDUE);
-    int state = sqlite3_column_int(st, C_STATE);
+    char *p = vg_strdup(t != NULL ? t : "");
+    if (p == NULL) {
+        fputs("vigilctl: out of memory\n", stderr);
+        exit(CTL_EXIT_FAIL);
+    }
+    return p;
+}
+
+/* Adds one required row with a deadline to the figures and, when it was
+ * late, the report (a vgb_report_fn). */
+static void
+s_take_row(void *ctx, const vgb_report_row *row)
+{
+    s_report *r = ctx;
+    const vgb_rrow *rr = row->row;
+    if (rr->deadline_ms <= 0) {
+        return; /* no deadline: nothing to be late for */
+    }
+    s_fig *f = s_fig_of(r, rr->agency);
+    int64_t acked = rr->acked_ms;
+    int64_t deadline = rr->deadline_ms;
+    int64_t overdue = rr->overdue_ms;
     f->n_required++;
     if (acked > 0) {
         f->ack_ms = s_grow(f->ack_ms, &f->cap_ack, f->n_acked, sizeof *f->ack_ms);
-        int64_t took = acked - sqlite3_column_int64(st, C_ASKED);
+        int64_t took = acked - row->asked_ms;
         f->ack_ms[f->n_acked++] = took > 0 ? took : 0;
     }
     if (overdue > 0 && overdue < deadline) {
         deadline = overdue; /* the deadline missed before an extension */
     }
     int64_t late = (acked > 0 ? acked : r->now_ms) - deadline;
-    if (late <= 0 && overdue == 0 && state != S_STATE_DECLINED && state != S_STATE_UNOPENABLE) {
+    if (late <= 0 && overdue == 0 && rr->state != VGB_DECLINED && rr->state != VGB_UNOPENABLE) {
         return;
     }
     f->n_overdue++;
     r->late = s_grow(r->late, &r->cap_late, r->n_late, sizeof *r->late);
     s_late *l = &r->late[r->n_late++];
     memset(l, 0, sizeof *l);
-    if (sqlite3_column_bytes(st, C_ID) == VG_ALERT_ID_LEN) {
-        vg_alert_id_hex(l->alert_id, sqlite3_column_blob(st, C_ID));
-    }
-    l->sender = s_dup_col(st, C_SENDER);
-    l->accepted_ms = sqlite3_column_int64(st, C_ACCEPTED);
-    l->severity = sqlite3_column_int(st, C_SEVERITY);
-    l->categories = s_dup_col(st, C_CATS);
-    l->agency = s_dup_col(st, C_AGENCY);
+    vg_alert_id_hex(l->alert_id, row->alert->id);
+    l->sender = s_dup(row->alert->sender);
+    l->accepted_ms = row->alert->accepted_ms;
+    l->severity = row->alert->severity;
+    l->categories = s_dup(row->alert->categories);
+    l->agency = s_dup(rr->agency);
     l->deadline_ms = deadline;
     l->late_ms = late > 0 ? late : 0;
-    l->state = state;
+    l->state = rr->state;
     l->acked_ms = acked;
-    l->officer = s_dup_col(st, C_OFFICER);
-    l->reason = s_dup_col(st, C_REASON);
-    l->esc_level = sqlite3_column_int(st, C_ESC);
-    l->shared_by = s_dup_col(st, C_SHARED_BY);
+    l->officer = s_dup(row->officer);
+    l->reason = s_dup(row->reason);
+    l->esc_level = (int)rr->esc_level;
+    l->shared_by = s_dup(rr->shared_by);
 }
 
 static int
@@ -462,25 +407,12 @@ s_cmp_fig(const void *x, const void *y)
 /* Reads the report in one read transaction; false (with a message) when
  * the store cannot be read. */
 static bool
-s_collect(sqlite3 *db, const s_opts *o, s_report *r, const char *path)
+s_collect(vgb_store *store, const s_opts *o, s_report *r)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_prepare_v2(db, s_rows_sql, -1, &st, NULL);
+    vg_err rc = vgb_store_required_rows(store, o->since_ms, s_take_row, r);
+    if (rc != VG_OK) {
+        ctl_error(S_CMD, "cannot read %s: %s", vgb_store_path(store), vg_err_code(rc));
     }
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, o->since_ms);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            s_take_row(r, st);
-        }
-        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
-    }
-    if (rc != SQLITE_OK) {
-        ctl_error(S_CMD, "cannot read %s: %s", path, sqlite3_errmsg(db));
-    }
-    sqlite3_finalize(st);
-    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     if (r->n_figs > 0) { /* qsort of NULL is undefined even for 0 items */
         qsort(r->figs, r->n_figs, sizeof *r->figs, s_cmp_fig);
     }
@@ -489,7 +421,7 @@ s_collect(sqlite3 *db, const s_opts *o, s_report *r, const char *path)
             qsort(r->figs[i].ack_ms, r->figs[i].n_acked, sizeof(int64_t), s_cmp_i64);
         }
     }
-    return rc == SQLITE_OK;
+    return rc == VG_OK;
 }
 
 static void
@@ -524,9 +456,9 @@ static const char *
 s_outcome(const s_late *l)
 {
     return l->acked_ms > 0                   ? "acknowledged late"
-           : l->state == S_STATE_DECLINED    ? "declined"
-           : l->state == S_STATE_UNOPENABLE  ? "could not open it: sender must resend"
-           : l->state == S_STATE_IN_PROGRESS ? "in progress, not acknowledged"
+           : l->state == VGB_DECLINED    ? "declined"
+           : l->state == VGB_UNOPENABLE  ? "could not open it: sender must resend"
+           : l->state == VGB_IN_PROGRESS ? "in progress, not acknowledged"
                                              : "never acknowledged";
 }
 
@@ -535,7 +467,7 @@ s_state_name(int state)
 {
     static const char *const names[] = {"unknown",     "pending",  "delivered", "acknowledged",
                                         "in_progress", "declined", "unopenable"};
-    return state >= 0 && state <= S_STATE_UNOPENABLE ? names[state] : "unknown";
+    return state >= 0 && state <= VGB_UNOPENABLE ? names[state] : "unknown";
 }
 
 /* ---- text ------------------------------------------------------------------------- */
@@ -729,7 +661,7 @@ s_print_csv(const s_report *r)
         s_csv_field(s_outcome(l), false);
         s_csv_time(l->acked_ms, false);
         s_csv_field(l->officer, false);
-        s_csv_field(l->state == S_STATE_DECLINED ? "yes" : "no", false);
+        s_csv_field(l->state == VGB_DECLINED ? "yes" : "no", false);
         s_csv_field(l->reason, false);
         s_csv_int(l->esc_level, true, false);
         s_csv_field(l->shared_by, true);
@@ -784,8 +716,8 @@ s_json_late(const s_late *l)
     json_object_set_new(o, "acknowledged", json_boolean(l->acked_ms > 0));
     json_object_set_new(o, "acknowledged_at", s_json_time(l->acked_ms));
     json_object_set_new(o, "officer", l->officer[0] ? json_string(l->officer) : json_null());
-    json_object_set_new(o, "declined", json_boolean(l->state == S_STATE_DECLINED));
-    json_object_set_new(o, "unopenable", json_boolean(l->state == S_STATE_UNOPENABLE));
+    json_object_set_new(o, "declined", json_boolean(l->state == VGB_DECLINED));
+    json_object_set_new(o, "unopenable", json_boolean(l->state == VGB_UNOPENABLE));
     json_object_set_new(o, "reason", l->reason[0] ? json_string(l->reason) : json_null());
     json_object_set_new(o, "escalation_level", json_integer(l->esc_level));
     json_object_set_new(o, "shared_by", l->shared_by[0] ? json_string(l->shared_by) : json_null());
@@ -838,15 +770,16 @@ ctl_cmd_report(int argc, char **argv)
     if (rc >= 0) {
         return rc;
     }
-    char *path = s_db_path(&o);
-    sqlite3 *db = path ? s_open(path) : NULL;
-    if (db == NULL) {
-        free(path);
+    char *dir = s_store_dir(&o);
+    vgb_store *store = dir ? s_open(dir) : NULL;
+    free(dir);
+    if (store == NULL) {
         return CTL_EXIT_FAIL;
     }
     s_report r = {.now_ms = vg_clock_wall_ms(vg_clock_system())};
-    bool ok = s_collect(db, &o, &r, path);
-    sqlite3_close(db);
+    bool ok = s_collect(store, &o, &r);
+    vgb_store_read_end(store);
+    vgb_store_destroy(&store);
     if (ok && o.format == S_TEXT) {
         s_print_text(&r, &o);
     } else if (ok && o.format == S_CSV) {
@@ -859,6 +792,5 @@ ctl_cmd_report(int argc, char **argv)
         ok = false;
     }
     s_report_fini(&r);
-    free(path);
     return ok ? CTL_EXIT_OK : CTL_EXIT_FAIL;
 }

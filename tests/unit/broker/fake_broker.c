@@ -201,13 +201,6 @@ fb_log_last(fb *f, const char *msg_id)
     return last;
 }
 
-bool
-fb_known_defects(void)
-{
-    const char *v = getenv("VG_KNOWN_DEFECTS");
-    return v != NULL && strcmp(v, "1") == 0;
-}
-
 /* ---- the network ---------------------------------------------------------------- */
 
 /* Agencies 4.. of every network here; 0..3 are vt.h's. */

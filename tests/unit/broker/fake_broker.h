@@ -238,20 +238,4 @@ size_t fb_log_count(fb *f, const char *msg_id, const char *needle);
 /* The last log line with this message id, or NULL (borrowed). */
 const char *fb_log_last(fb *f, const char *msg_id);
 
-/* ---- known defects --------------------------------------------------------------------- */
-
-/* True when VG_KNOWN_DEFECTS=1: tests that pin down known defects (issue 13
- * item 8) run, and fail while the defect is there. */
-bool fb_known_defects(void);
-
-/* First statement of a known defect's test: skips it (cmocka's skip())
- * unless VG_KNOWN_DEFECTS=1. */
-#define FB_KNOWN_DEFECT()                                                                          \
-    do {                                                                                           \
-        if (!fb_known_defects()) {                                                                 \
-            skip();                                                                                \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
-
 #endif

@@ -541,7 +541,7 @@ test_restart_before_deadline_keeps_it(void **state)
 /* A wall-clock step while the broker runs moves no deadline: the overdue
  * step comes after the same monotonic time as without it (the event carries
  * the new wall time). That the clock moved is seen by the skew check. With
- * steps, the escalation steps after it are checked too (a known defect). */
+ * steps, the escalation steps after it are checked too. */
 static void
 s_wall_step(t_world *w, int64_t jump_ms, bool steps)
 {
@@ -590,20 +590,16 @@ test_wall_clock_step_back_moves_no_deadline(void **state)
     s_wall_step(*state, -24 * FB_HOUR_MS, false);
 }
 
-/* ---- known defects
+/* ---- failures and wall-clock steps around the steps (issue 13 item 8)
  * ------------------------------------------------------------------------------------ */
 
 static void
 test_step_whose_commit_failed_is_taken_again(void **state)
 {
-    /* known defect, issue 13 item 8: an escalation step whose batch commit
-     * fails leaves that row's timer out of step until the next restart. The
-     * step pushes the row's next timer (level + 1) before the commit; the
-     * commit fails and the row stays at its level in the store; that next
-     * timer no longer matches the row when it fires and is dropped, and no
-     * timer is left for the level that was not recorded. Nothing more is
-     * taken for the row until a restart rebuilds the timers. */
-    FB_KNOWN_DEFECT();
+    /* An escalation step whose batch commit fails is taken again a second
+     * later, and the steps after it at their times. (Before the fix the
+     * row's next timer, pushed before the commit, no longer matched the row
+     * the rollback left, and nothing more was taken until a restart.) */
     fv_install(); /* before the broker opens its store */
     t_world *w = *state;
     s_world(w, NULL);
@@ -637,25 +633,19 @@ test_step_whose_commit_failed_is_taken_again(void **state)
 static void
 test_wall_clock_step_forward_moves_no_escalation_step(void **state)
 {
-    /* known defect, issue 13 item 8 (found by this harness, not in the
-     * item's list): a step's next timer is made from the stored deadline and
-     * the wall clock at the moment the step is taken. After a forward wall
-     * step every further escalation step of a row that goes overdue is due
-     * at once: here the contact and oversight steps come with the overdue
-     * step, 30 min and 2 h early. (Rows in the heap when the clock steps
-     * keep their time: the overdue step is on time.) */
-    FB_KNOWN_DEFECT();
+    /* After a forward wall step every escalation step keeps its time. (Found
+     * by this harness: a step's next timer was made from the stored deadline
+     * and the wall clock of the moment, so the contact and oversight steps
+     * came with the overdue step, 30 min and 2 h early.) */
     s_wall_step(*state, 24 * FB_HOUR_MS, true);
 }
 
 static void
 test_wall_clock_step_back_moves_no_escalation_step(void **state)
 {
-    /* known defect, issue 13 item 8 (found by this harness, not in the
-     * item's list): as above, after a backward wall step of a day every
-     * further step of a row that goes overdue waits a day more, even the
-     * redelivery due with the overdue step. */
-    FB_KNOWN_DEFECT();
+    /* As above for a backward step of a day (before the fix every further
+     * step waited a day more, even the redelivery due with the overdue
+     * step). */
     s_wall_step(*state, -24 * FB_HOUR_MS, true);
 }
 

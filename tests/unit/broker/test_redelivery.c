@@ -186,14 +186,13 @@ s_check_first_arrivals(const fb_conn *c, const fb_alert *const *sent, size_t n_s
 static void
 test_first_deliveries_in_acceptance_order_per_sender_across_restarts(void **state)
 {
-    /* known defect, issue 13 item 8: redeliveries can come out of
-     * per-sender order after broker restarts. The guarantee that must hold
+    /* Redeliveries can come out of per-sender order after broker restarts
+     * (issue 13 item 8); the guarantee that holds
      * (docs/protocol.md, "Deliveries"): fresh deliveries go in acceptance
      * order, so each sender's alerts reach an agency for the first time in
      * the order they were accepted, whatever was sent, retried, parked or
      * restarted before; retries may come in any order relative to them.
      * (Medium alerts: no escalation step sends one within the test.) */
-    FB_KNOWN_DEFECT();
     const char *conf[] = {"inflight = 2", NULL};
     fb_options opts = {.conf = conf};
     fb *f = fb_new(&opts);
@@ -238,16 +237,12 @@ test_first_deliveries_in_acceptance_order_per_sender_across_restarts(void **stat
 static void
 test_escalation_redelivery_keeps_first_deliveries_in_order(void **state)
 {
-    /* known defect, issue 13 item 8 (found by this harness, not in the
-     * item's list): the escalation step "redeliver" sends the alert to the
-     * late agency at once, outside its delivery window. When the agency has
-     * not been sent the alert yet (its window is held by alerts it does not
-     * receipt, and others wait before this one), that is a first delivery
-     * ahead of the sender's earlier alerts, against "fresh deliveries go in
-     * acceptance order" (docs/protocol.md). Either the step should leave an
-     * alert not yet sent to the window (it is next in line anyway), or the
-     * document should say that an overdue alert jumps the queue. */
-    FB_KNOWN_DEFECT();
+    /* The escalation step "redeliver" resends what the agency was sent
+     * before; an alert not sent to it yet (its window held by alerts it does
+     * not receipt, others waiting before this one) stays in line, so that
+     * "fresh deliveries go in acceptance order" (docs/protocol.md) holds.
+     * (Found by this harness: the step used to send it at once, ahead of the
+     * sender's earlier alerts.) */
     const char *conf[] = {"inflight = 1", NULL};
     fb_options opts = {.conf = conf};
     fb *f = fb_new(&opts);

@@ -363,16 +363,12 @@ test_wall_step_with_every_timer_in_memory_moves_no_deadline(void **state)
 static void
 test_wall_step_with_rows_in_the_store_moves_no_deadline(void **state)
 {
-    /* known defect, issue 13 item 8: with a small `timers` setting (8),
-     * rows still in the store when the wall clock jumps forward are
-     * converted with the new clock when they are loaded, so a forward wall
-     * jump fires them early. Here the first two alerts' rows are in the
-     * heap and come due on time; when they have taken their steps the heap
-     * runs short, the rest are loaded, and each of the other eight alerts is
-     * overdue at once: 10 to 45 min before its deadline (every later one
-     * with it: the watermark, converted with the new clock too, is reached
-     * at once). A backward jump would make them as late. */
-    FB_KNOWN_DEFECT();
+    /* With a small `timers` setting (8), rows still in the store when the
+     * wall clock jumps forward come due on time: the broker moves the stored
+     * deadlines with the step. (Issue 13 item 8: before the fix they were
+     * converted with the new clock when loaded, so the jump fired them
+     * early: the first two alerts' rows were in the heap and on time; the
+     * other eight were overdue 10 to 45 min before their deadlines.) */
     s_jump_with(state, "timers = 8");
 }
 

@@ -1,21 +1,6 @@
-/* store.c — the store interface: every call goes to the back end's
- * operation (store_backend.h). The back ends are store_sqlite*.c. */
-#include "store.h"
-
+/* store_ops.c — the store interface (store.h): every call goes to the back
+ * end's operation (store_backend.h). Opening a store is store_open.c's. */
 #include "store_backend.h"
-#include "store_sqlite.h"
-
-vg_err
-vgb_store_open(vgb_store **out, const char *dir, vg_reason *why)
-{
-    return vgb_sqlite_open(out, dir, false, why);
-}
-
-vg_err
-vgb_store_open_readonly(vgb_store **out, const char *dir, vg_reason *why)
-{
-    return vgb_sqlite_open(out, dir, true, why);
-}
 
 void
 vgb_store_destroy(vgb_store **store_p)
@@ -310,9 +295,15 @@ vgb_store_alert_leaves(vgb_store *s, uint64_t seq, vgb_index_fn fn, void *ctx)
 }
 
 vg_err
-vgb_store_count_waiting(vgb_store *s, const char *agency, uint64_t *out)
+vgb_store_count_waiting(vgb_store *s, const char *agency, uint64_t limit, uint64_t *out)
 {
-    return s->ops->count_waiting(s, agency, out);
+    return s->ops->count_waiting(s, agency, limit, out);
+}
+
+vg_err
+vgb_store_shift_times(vgb_store *s, int64_t delta_ms)
+{
+    return s->ops->shift_times(s, delta_ms);
 }
 
 vg_err
@@ -409,4 +400,14 @@ vg_err
 vgb_store_count(vgb_store *s, vgb_count_what what, const char *filter, uint64_t *out)
 {
     return s->ops->count(s, what, filter, out);
+}
+
+bool
+vgb_store_txn(vgb_store *s)
+{
+    if (vgb_store_in_transaction(s)) {
+        return true;
+    }
+    vg_reason why;
+    return vgb_store_begin(s, &why) == VG_OK;
 }

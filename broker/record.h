@@ -1,0 +1,93 @@
+/*
+ * broker/record.h — the record of what happened: one call per fact, and
+ * each call writes the fact's events (streams.h) and exactly one audit leaf
+ * (ledger.h), in the batch's store transaction, so that every state change
+ * the broker commits has its leaf and its events with it, or none of them.
+ *
+ * A failure to write either fails the batch (batch.h): the state change the
+ * handler made before calling is rolled back with it. A fact's state itself
+ * (the rows a handler changes) is the handler's; a rejection's stored row is
+ * written here, as it is nothing but the record.
+ *
+ * The one derived fact is COMPLETE (every required agency acknowledged): an
+ * event, with no leaf of its own (the acknowledgements' leaves prove it),
+ * recorded by the call for the acknowledgement that completed it.
+ *
+ * Owns: nothing but its borrowed modules.
+ * Thread rules: the loop's thread only.
+ */
+#ifndef VIGIL_BROKER_RECORD_H
+#define VIGIL_BROKER_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "batch.h"
+#include "ledger.h"
+#include "store.h"
+#include "streams.h"
+#include "vigil/clock.h"
+#include "vigil/envelope.h"
+#include "vigil/err.h"
+#include "vigil/receipt.h"
+
+typedef struct vgb_record vgb_record;
+
+/* Every pointer is borrowed and outlives the record. Free with
+ * vgb_record_destroy. */
+vg_err vgb_record_new(vgb_record **out, vgb_store *store, vgb_ledger *ledger,
+                      vgb_streams *streams, vgb_batch *batch, const vg_clock *clock) VG_MUST_USE;
+
+/* NULL-safe; sets *r_p = NULL. */
+void vgb_record_destroy(vgb_record **r_p);
+
+/* Each call below: the fact's events and its one leaf, in the batch's
+ * transaction (opened if need be). VG_OK, or the error that failed the
+ * batch. */
+
+/* Alert seq (env) was accepted. */
+vg_err vgb_record_accepted(vgb_record *rec, uint64_t seq, const vg_envelope *env) VG_MUST_USE;
+
+/* agency's DELIVERED receipt (hash: its body hash) recorded the delivery of
+ * the n alerts seqs (ids: their alert ids; n >= 1): an event each, one leaf
+ * naming them all, found from each alert through the receipt. */
+vg_err vgb_record_delivered(vgb_record *rec, const char *agency, const uint8_t hash[VG_HASH_LEN],
+                            const uint64_t *seqs, const uint8_t (*ids)[VG_ALERT_ID_LEN],
+                            size_t n) VG_MUST_USE;
+
+/* agency's ACKNOWLEDGED, IN_PROGRESS, DECLINED or UNOPENABLE receipt r for
+ * alert seq was applied; completes: it was the last acknowledgement the
+ * alert needed (a COMPLETE event follows). */
+vg_err vgb_record_receipt(vgb_record *rec, uint64_t seq, const char *agency, const vg_receipt *r,
+                          bool completes) VG_MUST_USE;
+
+/* sharer shared alert seq with `to` (hash: the share's). */
+vg_err vgb_record_shared(vgb_record *rec, uint64_t seq, const char *sharer, const char *to,
+                         const uint8_t hash[VG_HASH_LEN]) VG_MUST_USE;
+
+/* An overdue or escalation step taken for agency's row of alert seq. */
+typedef struct vgb_step {
+    uint64_t seq;             /* the alert */
+    const char *agency;       /* the late agency */
+    uint32_t level;           /* the level reached: 1 overdue, 2.. the escalation steps */
+    int64_t deadline_ms;      /* the deadline that passed (wall clock) */
+    const char *detail;       /* overdue: why ("deadline passed"); escalated: the target */
+    const char *extra_agency; /* also told (escalation contact), or NULL */
+    const char *extra_role;   /* also told (escalation role), or NULL */
+} vgb_step;
+vg_err vgb_record_step(vgb_record *rec, const vgb_step *step) VG_MUST_USE;
+
+/* agency went offline with waiting alerts for it (an alarm), or came back
+ * after one. Everyone hears of it. */
+vg_err vgb_record_presence(vgb_record *rec, const char *agency, bool online,
+                           uint32_t waiting) VG_MUST_USE;
+
+/* A frame from transport agency `transport` was refused: its stored row and
+ * leaf (claimed: the sender an envelope named, or NULL; alert_id may be
+ * NULL; code: the wire code's name). Nothing is recorded when no
+ * transaction can be opened (the refusal still goes back). */
+vg_err vgb_record_rejected(vgb_record *rec, const char *transport, const char *claimed,
+                           const uint8_t *alert_id, const char *code, const char *reason);
+
+#endif

@@ -1,0 +1,82 @@
+/*
+ * broker/tracking.h — acknowledgement tracking over time: the deadline of
+ * each required recipient, the steps taken when it passes (overdue, then
+ * the network document's escalation steps, each at its time), and the
+ * offline alarm for an agency that is away while alerts wait for it.
+ *
+ * Every step taken is written with its record (record.h) in the batch
+ * transaction, so a restart neither skips nor repeats one; a step whose
+ * batch does not commit is taken again a second later. Deadlines are wall
+ * clock times in the store and monotonic timers in memory (timers.h); when
+ * the wall clock steps while the broker runs (an NTP step), the stored
+ * times move with it (vgb_store_shift_times), so no deadline moves on the
+ * monotonic clock and each still reads right on the new wall clock.
+ *
+ * Owns: the timers, the per-agency presence and alarm state, the steps
+ * taken in the current batch, the clock offset last seen.
+ * Thread rules: the loop's thread only.
+ */
+#ifndef VIGIL_BROKER_TRACKING_H
+#define VIGIL_BROKER_TRACKING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "batch.h"
+#include "delivery.h"
+#include "record.h"
+#include "store.h"
+#include "vigil/broker_config.h"
+#include "vigil/clock.h"
+#include "vigil/envelope.h"
+#include "vigil/err.h"
+#include "vigil/netdoc.h"
+
+typedef struct vgb_tracking vgb_tracking;
+
+/* What tracking works with; every pointer is borrowed and outlives it. */
+typedef struct vgb_tracking_params {
+    vgb_store *store;            /* the rows */
+    const vg_netdoc *doc;        /* deadlines, escalation steps, contacts */
+    const vg_broker_config *cfg; /* timers, offline_alarm */
+    const vg_clock *clock;       /* both clocks */
+    vgb_record *record;          /* where each step is recorded */
+    vgb_batch *batch;            /* the batch transaction */
+    vgb_delivery *delivery;      /* escalation step "redeliver" */
+} vgb_tracking_params;
+
+/* Loads the first timers from the store (the rest as they come due).
+ * VG_ERR_IO (with why) when the store cannot be read. Free with
+ * vgb_tracking_destroy. */
+vg_err vgb_tracking_new(vgb_tracking **out, const vgb_tracking_params *p,
+                        vg_reason *why) VG_MUST_USE;
+
+/* NULL-safe; sets *t_p = NULL. */
+void vgb_tracking_destroy(vgb_tracking **t_p);
+
+/* The deadline (wall clock) of a recipient asked to act now on an alert of
+ * this severity and urgency (the network document's deadlines). */
+int64_t vgb_tracking_deadline(const vgb_tracking *t, vg_severity severity, vg_urgency urgency);
+
+/* Watches the row's next step (a new row, or one a receipt changed). */
+void vgb_tracking_watch(vgb_tracking *t, const vgb_rrow *r);
+
+/* Agency (an index) got or lost its receiving connection: an agency that
+ * comes back after an offline alarm is announced (in the batch). */
+void vgb_tracking_presence(vgb_tracking *t, size_t agency, bool online);
+
+/* Notices a wall-clock step since the last look and moves the stored and
+ * in-memory times with it, in a transaction of its own (call it when no
+ * batch is open; retried at the next call if it cannot commit). */
+void vgb_tracking_check_clock(vgb_tracking *t);
+
+/* Takes the steps that are due and raises the alarms that are due, in the
+ * batch; returns the ms until the next is due. */
+long vgb_tracking_service(vgb_tracking *t);
+
+/* After the batch: the steps it took stand (committed), or are taken again
+ * a second later (rolled back). */
+void vgb_tracking_after_commit(vgb_tracking *t, bool committed);
+
+#endif
