@@ -165,7 +165,7 @@ $profile_fn
   handles every frame in order and commits once per poll batch. Envelope signatures are
   checked by a verifier thread (\`broker/verifier.c\`): under a backlog it checks the next
   batch while the loop stores the current one, otherwise the two share a batch's checks. WAL
-  checkpoints run on a third thread (\`broker/checkpointer.c\`) and CurveZMQ on ZeroMQ's I/O
+  checkpoints run on a third thread (\`broker/store_sqlite_ckpt.c\`) and CurveZMQ on ZeroMQ's I/O
   thread. At full load \`perf report --sort pid\` splits the broker's samples about half to
   the loop, a third to the verifier, a seventh to the I/O thread: the loop is busy about
   two thirds of a core and the machine is short of its 2 cores (the *CPU* line under the
