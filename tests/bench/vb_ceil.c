@@ -176,6 +176,12 @@ s_hop_consumer(void *arg)
         zmq_send(s, "a", 1, 0);
     }
     zmq_msg_close(&m);
+    /* The last acks may still be queued in ZeroMQ: with LINGER 0 the close
+     * dropped them, and the router waited for them until its deadline (the
+     * "acks lost" runs). Give them until the deadline to leave. */
+    int64_t left_ms = (h->deadline_ns - vb_mono_ns()) / 1000000;
+    int linger = left_ms > 0 ? (int)left_ms : 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     zmq_close(s);
     zmq_ctx_term(ctx);
     return NULL;
