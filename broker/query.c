@@ -17,6 +17,16 @@ typedef struct s_arena {
     bool failed;   /* an allocation failed */
 } s_arena;
 
+
+/* The store's states are the wire's AlertState values (store.h): answers
+ * pass them through. */
+_Static_assert((int)VGB_PENDING == VIGIL__ALERT_STATE__STATE_PENDING, "state");
+_Static_assert((int)VGB_DELIVERED == VIGIL__ALERT_STATE__STATE_DELIVERED, "state");
+_Static_assert((int)VGB_ACKNOWLEDGED == VIGIL__ALERT_STATE__STATE_ACKNOWLEDGED, "state");
+_Static_assert((int)VGB_IN_PROGRESS == VIGIL__ALERT_STATE__STATE_IN_PROGRESS, "state");
+_Static_assert((int)VGB_DECLINED == VIGIL__ALERT_STATE__STATE_DECLINED, "state");
+_Static_assert((int)VGB_UNOPENABLE == VIGIL__ALERT_STATE__STATE_UNOPENABLE, "state");
+
 static void *
 s_alloc(s_arena *ar, size_t size)
 {

@@ -9,6 +9,19 @@
 #include "vigil/log.h"
 #include "vigil/share.h"
 
+/* Leaf kinds are the wire's EventKind values (vigil/audit_leaf.h). */
+_Static_assert((int)VG_AUDIT_ACCEPTED == VIGIL__EVENT_KIND__EVENT_ACCEPTED, "kind");
+_Static_assert((int)VG_AUDIT_DELIVERED == VIGIL__EVENT_KIND__EVENT_DELIVERED, "kind");
+_Static_assert((int)VG_AUDIT_ACKNOWLEDGED == VIGIL__EVENT_KIND__EVENT_ACKNOWLEDGED, "kind");
+_Static_assert((int)VG_AUDIT_IN_PROGRESS == VIGIL__EVENT_KIND__EVENT_IN_PROGRESS, "kind");
+_Static_assert((int)VG_AUDIT_DECLINED == VIGIL__EVENT_KIND__EVENT_DECLINED, "kind");
+_Static_assert((int)VG_AUDIT_SHARED == VIGIL__EVENT_KIND__EVENT_SHARED, "kind");
+_Static_assert((int)VG_AUDIT_OVERDUE == VIGIL__EVENT_KIND__EVENT_OVERDUE, "kind");
+_Static_assert((int)VG_AUDIT_ESCALATED == VIGIL__EVENT_KIND__EVENT_ESCALATED, "kind");
+_Static_assert((int)VG_AUDIT_AGENCY_OFFLINE == VIGIL__EVENT_KIND__EVENT_AGENCY_OFFLINE, "kind");
+_Static_assert((int)VG_AUDIT_AGENCY_ONLINE == VIGIL__EVENT_KIND__EVENT_AGENCY_ONLINE, "kind");
+_Static_assert((int)VG_AUDIT_UNOPENABLE == VIGIL__EVENT_KIND__EVENT_UNOPENABLE, "kind");
+
 struct vgb_record {
     vgb_store *store;      /* borrowed */
     vgb_ledger *ledger;    /* borrowed */

@@ -253,7 +253,7 @@ vg_err vgb_store_count_alerts(vgb_store *s, uint64_t *out) VG_MUST_USE;
 /* One recipient row, as the tracker needs it (texts are read by queries). */
 typedef struct vgb_rrow {
     uint64_t seq;         /* alert */
-    char agency[64];      /* recipient */
+    char agency[VG_AGENCY_ID_MAX + 1];    /* recipient */
     bool required;        /* counts towards completion and deadlines */
     vgb_rstate state;     /* where it is */
     int64_t deadline_ms;  /* wall-clock deadline, 0 = none */
@@ -263,7 +263,7 @@ typedef struct vgb_rrow {
     int64_t overdue_ms;   /* when it became overdue, 0 = never */
     bool progress_used;   /* IN_PROGRESS already extended the deadline */
     uint32_t esc_level;   /* 0 = on time; 1 = overdue; 1+i = step i done */
-    char shared_by[64];   /* "" unless added by a share */
+    char shared_by[VG_AGENCY_ID_MAX + 1]; /* "" unless added by a share */
     uint32_t tries;       /* times its delivery was set aside unreceipted (vgb_store_park) */
 } vgb_rrow;
 
@@ -271,7 +271,7 @@ typedef struct vgb_rrow {
 typedef struct vgb_alert_meta {
     uint64_t seq;                            /* acceptance order */
     uint8_t id[VG_ALERT_ID_LEN];             /* alert id */
-    char sender[64];                         /* sender agency */
+    char sender[VG_AGENCY_ID_MAX + 1];       /* sender agency */
     int64_t created_ms;                      /* sender's time */
     int64_t accepted_ms;                     /* broker's time */
     int severity, urgency, status, msg_type; /* wire enum values */

@@ -52,7 +52,7 @@ typedef struct vgb_event {
 /* What an event says about its alert. */
 typedef struct vgb_alert_brief {
     uint8_t id[VG_ALERT_ID_LEN]; /* alert id */
-    char sender[64];             /* sender agency */
+    char sender[VG_AGENCY_ID_MAX + 1]; /* sender agency */
     int severity;                /* wire Severity */
 } vgb_alert_brief;
 
