@@ -6,15 +6,27 @@
 
 #include "vigil/log.h"
 
+/* A Confirm, packed only when the batch ends: it carries the log's size
+ * after the commit and the checkpoint published by it. */
+typedef struct s_confirm {
+    Vigil__ConfirmStatus status; /* wire ConfirmStatus */
+    Vigil__RejectCode code;      /* wire RejectCode */
+    bool has_alert_id;           /* alert_id below is set */
+    char *reason;                /* malloc'ed */
+    vg_strlist missing;          /* mandatory recipients left out */
+} s_confirm;
+
 /* A reply waiting for the batch's commit. */
 typedef struct s_reply {
     uint8_t rid[VGB_RID_MAX];          /* to whom */
     size_t rid_len;                    /* routing id length */
-    uint8_t *frame;                    /* packed BrokerFrame, malloc'ed */
+    uint8_t *frame;                    /* packed BrokerFrame, malloc'ed; NULL for a confirm */
     size_t len;                        /* its length */
+    bool is_confirm;                   /* a Confirm: packed at the end from c */
+    s_confirm c;                       /* the Confirm's fields */
     bool needs_commit;                 /* ACCEPTED/DUPLICATE: void if the commit fails */
-    uint64_t request_id;               /* to answer again if the commit fails */
-    uint8_t alert_id[VG_ALERT_ID_LEN]; /* what it was about (needs_commit only) */
+    uint64_t request_id;               /* the request it answers */
+    uint8_t alert_id[VG_ALERT_ID_LEN]; /* what it was about */
 } s_reply;
 
 /* Work to apply only once the batch's commit returned. */
@@ -33,6 +45,36 @@ struct vgb_batch {
     size_t n_after, cap_after;
     bool failed; /* roll the batch back */
 };
+
+static void
+s_reply_fini(s_reply *r)
+{
+    free(r->frame);
+    free(r->c.reason);
+    vg_strlist_fini(&r->c.missing);
+}
+
+/* A new slot at the end of the replies (not yet counted), or NULL. */
+static s_reply *
+s_slot(vgb_batch *x, const vgb_from *from)
+{
+    if (x->n_replies == x->cap_replies) {
+        size_t cap = x->cap_replies ? x->cap_replies * 2 : 64;
+        s_reply *r = realloc(x->replies, cap * sizeof *r);
+        if (r == NULL) {
+            vg_log(VG_LOG_ERROR, "broker", "reply.nomem", "agency=%s", from->agency);
+            return NULL; /* the client times out and resends: nothing is lost */
+        }
+        x->replies = r;
+        x->cap_replies = cap;
+    }
+    s_reply *r = &x->replies[x->n_replies];
+    memset(r, 0, sizeof *r);
+    memcpy(r->rid, from->rid, from->rid_len);
+    r->rid_len = from->rid_len;
+    r->request_id = from->request_id;
+    return r;
+}
 
 vg_err
 vgb_batch_new(vgb_batch **out, vgb_store *store, vgb_ledger *ledger, const vgb_out *o)
@@ -56,7 +98,7 @@ vgb_batch_destroy(vgb_batch **x_p)
     }
     vgb_batch *x = *x_p;
     for (size_t i = 0; i < x->n_replies; i++) {
-        free(x->replies[i].frame);
+        s_reply_fini(&x->replies[i]);
     }
     free(x->replies);
     free(x->after);
@@ -89,18 +131,11 @@ vgb_batch_reply(vgb_batch *x, const vgb_from *from, Vigil__BrokerFrame *f, bool 
     if (from->request_id == 0 && f->kind_case != VIGIL__BROKER_FRAME__KIND_DELIVER) {
         return; /* no reply wanted */
     }
-    if (x->n_replies == x->cap_replies) {
-        size_t cap = x->cap_replies ? x->cap_replies * 2 : 64;
-        s_reply *r = realloc(x->replies, cap * sizeof *r);
-        if (r == NULL) {
-            vg_log(VG_LOG_ERROR, "broker", "reply.nomem", "agency=%s", from->agency);
-            return; /* the client times out and resends: nothing is lost */
-        }
-        x->replies = r;
-        x->cap_replies = cap;
+    s_reply *r = s_slot(x, from);
+    if (r == NULL) {
+        return;
     }
     f->request_id = from->request_id;
-    s_reply *r = &x->replies[x->n_replies];
     r->len = vigil__broker_frame__get_packed_size(f);
     r->frame = malloc(r->len ? r->len : 1);
     if (r->frame == NULL) {
@@ -108,11 +143,7 @@ vgb_batch_reply(vgb_batch *x, const vgb_from *from, Vigil__BrokerFrame *f, bool 
         return; /* as above */
     }
     vigil__broker_frame__pack(f, r->frame);
-    memcpy(r->rid, from->rid, from->rid_len);
-    r->rid_len = from->rid_len;
     r->needs_commit = needs_commit;
-    r->request_id = from->request_id;
-    memset(r->alert_id, 0, sizeof r->alert_id);
     if (alert_id != NULL) {
         memcpy(r->alert_id, alert_id, VG_ALERT_ID_LEN);
     }
@@ -124,28 +155,64 @@ vgb_batch_confirm(vgb_batch *x, const vgb_from *from, const uint8_t *alert_id,
                   Vigil__ConfirmStatus st, Vigil__RejectCode code, const char *reason,
                   const vg_strlist *missing)
 {
-    Vigil__Confirm c = VIGIL__CONFIRM__INIT;
+    if (from->request_id == 0) {
+        return; /* no reply wanted */
+    }
+    s_reply *r = s_slot(x, from);
+    if (r == NULL) {
+        return;
+    }
+    r->is_confirm = true;
+    r->needs_commit = st != VIGIL__CONFIRM_STATUS__CONFIRM_REJECTED;
+    r->c.status = st;
+    r->c.code = code;
+    r->c.has_alert_id = alert_id != NULL;
     if (alert_id != NULL) {
-        c.alert_id.data = (uint8_t *)alert_id;
+        memcpy(r->alert_id, alert_id, VG_ALERT_ID_LEN);
+    }
+    bool ok = (r->c.reason = vg_strdup(reason ? reason : "")) != NULL;
+    for (size_t i = 0; ok && missing != NULL && i < missing->n; i++) {
+        ok = vg_strlist_add(&r->c.missing, missing->items[i]) == VG_OK;
+    }
+    if (!ok) {
+        s_reply_fini(r);
+        vg_log(VG_LOG_ERROR, "broker", "reply.nomem", "agency=%s", from->agency);
+        return; /* the client times out and resends: nothing is lost */
+    }
+    x->n_replies++;
+}
+
+/* Packs a confirm now: the log's size and latest checkpoint are those the
+ * commit just published. */
+static uint8_t *
+s_pack_confirm(vgb_batch *x, const s_reply *r, size_t *len)
+{
+    Vigil__Confirm c = VIGIL__CONFIRM__INIT;
+    if (r->c.has_alert_id) {
+        c.alert_id.data = (uint8_t *)r->alert_id;
         c.alert_id.len = VG_ALERT_ID_LEN;
     }
-    c.status = st;
-    c.code = code;
+    c.status = r->c.status;
+    c.code = r->c.code;
     c.tree_size = vgb_ledger_size(x->ledger);
     const char *note = vgb_ledger_checkpoint(x->ledger);
     if (note != NULL) {
         c.checkpoint.data = (uint8_t *)note;
         c.checkpoint.len = strlen(note);
     }
-    c.reason = (char *)(reason ? reason : "");
-    if (missing != NULL) {
-        c.n_missing = missing->n;
-        c.missing = missing->items;
-    }
+    c.reason = r->c.reason;
+    c.n_missing = r->c.missing.n;
+    c.missing = r->c.missing.items;
     Vigil__BrokerFrame f = VIGIL__BROKER_FRAME__INIT;
+    f.request_id = r->request_id;
     f.kind_case = VIGIL__BROKER_FRAME__KIND_CONFIRM;
     f.confirm = &c;
-    vgb_batch_reply(x, from, &f, st != VIGIL__CONFIRM_STATUS__CONFIRM_REJECTED, alert_id);
+    *len = vigil__broker_frame__get_packed_size(&f);
+    uint8_t *buf = malloc(*len);
+    if (buf != NULL) {
+        vigil__broker_frame__pack(&f, buf);
+    }
+    return buf;
 }
 
 void
@@ -231,10 +298,12 @@ vgb_batch_end(vgb_batch *x, bool committed, vg_err rc, vgb_after_fn fn, void *ct
         if (!committed && r->needs_commit) {
             /* Never confirm what is not durable: say so; the client keeps it and resends. */
             s_send_abort(x, r, rc == VG_ERR_STORAGE_FULL);
+        } else if (r->is_confirm && (r->frame = s_pack_confirm(x, r, &r->len)) == NULL) {
+            vg_log(VG_LOG_ERROR, "broker", "reply.nomem", "detail=confirm");
         } else {
             s_send(x, r->rid, r->rid_len, r->frame, r->len);
         }
-        free(r->frame);
+        s_reply_fini(r);
     }
     x->n_replies = 0;
     for (size_t i = 0; committed && i < x->n_after; i++) {

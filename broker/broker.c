@@ -82,6 +82,7 @@ struct vgb_broker {
     s_intake intake[2];          /* taken from the socket: two, so that one is checked
                                     (verifier) while the other is handled */
     int pending;                 /* the intake whose checks were started, or -1 */
+    bool stopping;               /* the last batch: it gets a checkpoint */
     vgb_verifier *verifier;      /* the second thread for those, or NULL */
 };
 
@@ -237,6 +238,9 @@ s_finish_batch(vgb_broker *b)
     if (vgb_streams_unwritten(b->streams) && !vgb_batch_txn(b->batch)) {
         vgb_batch_fail(b->batch); /* events wait to be written: never drop them */
     }
+    if (!vgb_batch_failed(b->batch)) {
+        vgb_ledger_before_commit(b->ledger, b->stopping);
+    }
     if (vgb_batch_failed(b->batch)) { /* a state change without its record must not commit */
         vgb_store_rollback(b->store);
         committed = false;
@@ -250,14 +254,15 @@ s_finish_batch(vgb_broker *b)
             vgb_space_commit_failed(b->space, rc);
         }
     }
+    vgb_ledger_after_commit(b->ledger, committed); /* the replies carry its checkpoint */
     vgb_batch_end(b->batch, committed, rc, s_after, b);
     if (!committed) {
         vgb_delivery_forget(b->delivery, 0); /* the frames of alerts that were not stored */
     }
     vgb_streams_flush(b->streams, committed);
     vgb_tracking_after_commit(b->tracking, committed);
-    vgb_ledger_after_commit(b->ledger, committed); /* after the replies: off their path */
     if (committed) {
+        vgb_ledger_after_replies(b->ledger);
         vgb_store_after_commit(b->store); /* SQLite: the checkpointer; never waits */
     }
 }
@@ -672,6 +677,12 @@ vgb_broker_destroy(vgb_broker **b_p)
         return;
     }
     vgb_broker *b = *b_p;
+    if (b->tracking != NULL) { /* started: a clean stop leaves every leaf under a checkpoint */
+        b->stopping = true;
+        s_finish_batch(b);
+        vg_log(VG_LOG_INFO, "broker", "audit.stop_checkpoint", "size=%llu",
+               (unsigned long long)vgb_ledger_size(b->ledger));
+    }
     if (b->out.router != NULL) {
         zmq_close(b->out.router);
     }

@@ -26,6 +26,7 @@ struct vgb_ledger {
     uint64_t cp_pending_size;    /* its tree size */
     int hw_fd;                   /* store/highwater: the log size last committed */
     uint64_t hw_size;            /* what it says */
+    bool urgent;                 /* this batch holds a fact agencies must hold proof of soon */
 };
 
 /* ---- the high-water mark ------------------------------------------------------
@@ -234,20 +235,19 @@ vgb_ledger_next_ms(vgb_ledger *l)
     return left > 0 ? (long)left : 0;
 }
 
-void
-vgb_ledger_service(vgb_ledger *l)
+/* Signs a checkpoint of the log as it is now, inside the batch's
+ * transaction (opened if need be); published when the batch commits. */
+static void
+s_sign(vgb_ledger *l, int64_t now)
 {
-    uint64_t size = vgb_ledger_size(l);
-    int64_t now = vg_clock_mono_ms(l->clock);
-    bool due = size > l->cp_size && (size - l->cp_size >= (uint64_t)l->cfg->checkpoint_leaves ||
-                                     now - l->cp_mono >= (int64_t)l->cfg->checkpoint_interval_ms);
-    if (!due || l->cp_pending != NULL || !vgb_store_txn(l->store)) {
+    if (!vgb_store_txn(l->store)) {
         return;
     }
     vg_checkpoint *cp = NULL;
     vg_reason why = {{0}};
     vg_err rc = vgb_audit_checkpoint_sign(l->audit, vg_clock_wall_ms(l->clock), &cp, &why);
     if (rc == VG_OK) {
+        free(l->cp_pending);
         l->cp_pending = vg_strdup(vg_checkpoint_note(cp));
         l->cp_pending_size = vg_checkpoint_size(cp);
     } else if (rc != VG_ERR_DUPLICATE) {
@@ -259,11 +259,38 @@ vgb_ledger_service(vgb_ledger *l)
 }
 
 void
+vgb_ledger_service(vgb_ledger *l)
+{
+    uint64_t size = vgb_ledger_size(l);
+    int64_t now = vg_clock_mono_ms(l->clock);
+    bool due = size > l->cp_size && (size - l->cp_size >= (uint64_t)l->cfg->checkpoint_leaves ||
+                                     now - l->cp_mono >= (int64_t)l->cfg->checkpoint_interval_ms);
+    if (due && l->cp_pending == NULL) {
+        s_sign(l, now);
+    }
+}
+
+void
+vgb_ledger_urgent(vgb_ledger *l)
+{
+    l->urgent = true;
+}
+
+void
+vgb_ledger_before_commit(vgb_ledger *l, bool stopping)
+{
+    uint64_t size = vgb_ledger_size(l);
+    uint64_t covered = l->cp_pending != NULL ? l->cp_pending_size : l->cp_size;
+    if ((l->urgent || stopping) && size > covered) {
+        s_sign(l, vg_clock_mono_ms(l->clock));
+    }
+    l->urgent = false;
+}
+
+void
 vgb_ledger_after_commit(vgb_ledger *l, bool committed)
 {
-    if (committed) {
-        s_hw_write(l);
-    }
+    l->urgent = false;
     if (l->cp_pending == NULL) {
         return;
     }
@@ -277,4 +304,10 @@ vgb_ledger_after_commit(vgb_ledger *l, bool committed)
         free(l->cp_pending);
     }
     l->cp_pending = NULL;
+}
+
+void
+vgb_ledger_after_replies(vgb_ledger *l)
+{
+    s_hw_write(l); /* a sync: after the replies, off their path */
 }

@@ -1,8 +1,11 @@
 /*
  * broker/ledger.h — the broker's use of its audit log (audit.h): a leaf for
  * every fact, appended in the same store transaction as the state it
- * describes; signed checkpoints every N leaves or T seconds, published only
- * once the batch that signed them committed; and the high-water mark beside
+ * describes; signed checkpoints every N leaves or T seconds, at once for a
+ * batch that holds a person's receipt, an escalation or a rejection, and at
+ * a clean stop, each published only once the batch that signed it
+ * committed (so a batch's replies carry a checkpoint covering it); and the
+ * high-water mark beside
  * the store (a file outside the database, rewritten after every commit that
  * grew the log), so that a database that lost committed history is refused
  * at start instead of served.
@@ -63,11 +66,27 @@ const char *vgb_ledger_checkpoint(const vgb_ledger *l);
  * checkpoint_interval), inside the batch transaction (opened if need be). */
 void vgb_ledger_service(vgb_ledger *l);
 
+/* The batch holds a fact agencies must be able to prove at once (a
+ * person's receipt, an escalation step, a rejection): it gets a checkpoint
+ * of its own (vgb_ledger_before_commit), so its replies carry one covering
+ * it. */
+void vgb_ledger_urgent(vgb_ledger *l);
+
+/* Just before the batch commits: signs a checkpoint covering the whole log
+ * when the batch was marked urgent, or when the broker is stopping
+ * (stopping: a clean stop leaves no leaf without a checkpoint), and the log
+ * grew past the last one. */
+void vgb_ledger_before_commit(vgb_ledger *l, bool stopping);
+
 /* Milliseconds until a checkpoint is due (the log grew), or -1 when none is. */
 long vgb_ledger_next_ms(vgb_ledger *l);
 
-/* After the batch: publishes (committed) or forgets the checkpoint signed in
- * it, and rewrites the high-water mark when the log grew. */
+/* After the batch, before its replies go: publishes (committed) or forgets
+ * the checkpoint signed in it, so that the replies carry it. */
 void vgb_ledger_after_commit(vgb_ledger *l, bool committed);
+
+/* After the replies of a committed batch: rewrites the high-water mark when
+ * the log grew (a file sync, kept off the replies' path). */
+void vgb_ledger_after_replies(vgb_ledger *l);
 
 #endif

@@ -180,6 +180,7 @@ vgb_record_receipt(vgb_record *rec, uint64_t seq, const char *agency, const vg_r
     ev[0].receipt_len = len;
     memcpy(a.hash, vg_receipt_hash(r), VG_HASH_LEN);
     snprintf(a.agency, sizeof a.agency, "%s", agency);
+    vgb_ledger_urgent(rec->ledger); /* a person acted (or could not open it): prove it at once */
     return s_record(rec, ev, completes ? 2 : 1, &a, &seq, 1, NULL);
 }
 
@@ -222,6 +223,7 @@ vgb_record_step(vgb_record *rec, const vgb_step *step)
     if (!overdue) {
         snprintf(a.target, sizeof a.target, "%s", step->detail);
     }
+    vgb_ledger_urgent(rec->ledger);
     return s_record(rec, &ev, 1, &a, &step->seq, 1, NULL);
 }
 
@@ -258,5 +260,6 @@ vgb_record_rejected(vgb_record *rec, const char *transport, const char *claimed,
     if (claimed != NULL && vg_agency_id_is_valid(claimed)) {
         snprintf(a.sender, sizeof a.sender, "%s", claimed);
     }
+    vgb_ledger_urgent(rec->ledger);
     return s_record(rec, NULL, 0, &a, NULL, 0, NULL);
 }
