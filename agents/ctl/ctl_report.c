@@ -22,15 +22,12 @@
  * Trade-off: all rows in the range are held in memory (the median needs
  * them); a report is run by hand, on history an inquiry asks about.
  */
-#define _DEFAULT_SOURCE /* timegm */
-
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -69,7 +66,8 @@ static const char s_help[] =
     "  --store DIR         the broker's store directory (holding vigil.db)\n"
     "  --unshared          the unshared-alert report (the only report so far)\n"
     "  --since DATE        only alerts accepted at or after DATE: YYYY-MM-DD (UTC\n"
-    "                      midnight) or RFC 3339 UTC, e.g. 2026-01-31T08:00:00Z\n"
+    "                      midnight) or an RFC 3339 time, e.g. 2026-01-31T08:00:00Z\n"
+    "                      (an offset like +01:00 is converted to UTC)\n"
     "  --format F          text (default, a table), csv (two tables, each with a\n"
     "                      header row, separated by an empty line) or json\n"
     "                      ({\"unshared\": [...], \"agencies\": [...]})\n"
@@ -128,55 +126,6 @@ typedef struct s_report {
 
 /* ---- command line ---------------------------------------------------------- */
 
-/* YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.fff]Z as UTC ms; false when malformed. */
-static bool
-s_parse_date(const char *text, int64_t *out)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    int n = 0, ms = 0;
-    if (sscanf(text, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3 || n != 10) {
-        return false;
-    }
-    const char *rest = text + n;
-    if (*rest == 'T' || *rest == 't') {
-        int m = 0;
-        if (sscanf(rest + 1, "%2d:%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &m) != 3 ||
-            m != 8) {
-            return false;
-        }
-        rest += 1 + m;
-        if (*rest == '.') {
-            int digits = 0;
-            for (rest++; *rest >= '0' && *rest <= '9'; rest++, digits++) {
-                ms = digits < 3 ? ms * 10 + (*rest - '0') : ms;
-            }
-            for (; digits > 0 && digits < 3; digits++) {
-                ms *= 10;
-            }
-            if (digits == 0) {
-                return false;
-            }
-        }
-        rest = (*rest == 'Z' || *rest == 'z') ? rest + 1
-               : strcmp(rest, "+00:00") == 0  ? rest + 6
-                                              : "?";
-    }
-    if (*rest != '\0' || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-        tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60) {
-        return false;
-    }
-    int mday = tm.tm_mday;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1 || tm.tm_mday != mday) { /* 2026-02-30 normalises to March */
-        return false;
-    }
-    *out = (int64_t)t * 1000 + ms;
-    return true;
-}
-
 /* Parses argv into o; returns -1 to go on, or the exit code. */
 static int
 s_parse_args(int argc, char **argv, s_opts *o)
@@ -208,15 +157,14 @@ s_parse_args(int argc, char **argv, s_opts *o)
         case O_UNSHARED:
             o->unshared = true;
             break;
-        case O_SINCE:
-            if (!s_parse_date(optarg, &o->since_ms)) {
-                ctl_error(S_CMD,
-                          "--since '%s' is not a date: use YYYY-MM-DD or RFC 3339 UTC "
-                          "(2026-01-31T08:00:00Z)",
-                          optarg);
+        case O_SINCE: {
+            vg_reason why = {{0}};
+            if (vg_time_parse(&o->since_ms, optarg, VG_TIME_OR_DATE, &why) != VG_OK) {
+                ctl_error(S_CMD, "--since %s", why.text);
                 return ctl_usage_hint(S_CMD);
             }
             break;
+        }
         case O_FORMAT:
             if (strcmp(optarg, "text") == 0) {
                 o->format = S_TEXT;
