@@ -458,7 +458,7 @@ s_handle_frame(vga_agent *a, const uint8_t *data, size_t len, vga_wait *w)
         break;
     case VIGIL__BROKER_FRAME__KIND_RESULT:
         if (mine && w->on_result != NULL) {
-            w->on_result(w->result_ctx, f->result);
+            w->result_failed |= !w->on_result(w->result_ctx, f->result);
         }
         break;
     default:
@@ -640,6 +640,30 @@ vga_conn_wait_confirm(vga_agent *a, uint64_t req, int64_t timeout_ms, vga_confir
         vg_reason_set(why, res->code, "%s", res->reason.text);
     }
     return res->code;
+}
+
+vg_err
+vga_conn_query(vga_agent *a, Vigil__Query *q, int64_t timeout_ms, vga_result_fn on_result,
+               void *ctx, vg_reason *why)
+{
+    Vigil__ClientFrame f = VIGIL__CLIENT_FRAME__INIT;
+    f.request_id = vga_conn_next_req(a) | VGA_REQ_NOT_OUTBOX;
+    f.kind_case = VIGIL__CLIENT_FRAME__KIND_QUERY;
+    f.query = q;
+    vg_err rc = vga_conn_send(a, &f);
+    if (rc != VG_OK) {
+        return vg_reason_set(why, rc, "cannot send to the broker");
+    }
+    vga_wait w = {.req = f.request_id, .on_result = on_result, .result_ctx = ctx};
+    vga_conn_serve(a, timeout_ms, &w, vga_done_reply);
+    if (!w.got) {
+        return vg_reason_set(why, VG_ERR_TIMEOUT, "the broker at %s did not answer within %lld ms",
+                             vga_identity_config(a->id)->endpoint, (long long)timeout_ms);
+    }
+    if (w.error != VG_OK) {
+        return vg_reason_set(why, w.error, "%s", w.error_text);
+    }
+    return w.result_failed ? vg_reason_set(why, VG_ERR_NOMEM, "out of memory") : VG_OK;
 }
 
 /* Queues the envelope durably, then sends it and waits. */

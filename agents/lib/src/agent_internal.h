@@ -43,6 +43,10 @@ struct vga_agent {
     size_t n_delivered;                             /* count */
 };
 
+/* Copies what a QueryResult carries into ctx (the frame is freed after);
+ * false when it ran out of memory. */
+typedef bool (*vga_result_fn)(void *ctx, const Vigil__QueryResult *r);
+
 /* What incoming frames turned out to be, for the waiting caller. */
 typedef struct vga_wait {
     uint64_t req;         /* the request id waited for, 0 = none */
@@ -54,8 +58,9 @@ typedef struct vga_wait {
     bool want_event;      /* stop when an event is queued */
     vg_err error;         /* an ErrorReply to req */
     char error_text[256]; /* its reason */
-    void (*on_result)(void *ctx, const Vigil__QueryResult *r); /* a QueryResult to req */
-    void *result_ctx;                                          /* passed to on_result */
+    vga_result_fn on_result; /* a QueryResult to req */
+    void *result_ctx;        /* passed to on_result */
+    bool result_failed;      /* on_result ran out of memory */
 } vga_wait;
 
 vg_err vga_conn_send(vga_agent *a, Vigil__ClientFrame *f) VG_MUST_USE;
@@ -66,6 +71,14 @@ bool vga_done_reply(const vga_wait *w);
 /* Waits for the Confirm to req; fills res; VG_ERR_TIMEOUT or res->code. */
 vg_err vga_conn_wait_confirm(vga_agent *a, uint64_t req, int64_t timeout_ms, vga_confirm *res,
                              vg_reason *why) VG_MUST_USE;
+
+/* Sends query q and waits up to timeout_ms for its QueryResult, which
+ * on_result copies into ctx. The one way every query (status, snapshot,
+ * events, audit) is asked: VG_OK; VG_ERR_TIMEOUT naming the broker;
+ * the broker's ErrorReply code with its reason; VG_ERR_NOMEM when on_result
+ * failed; a send error. */
+vg_err vga_conn_query(vga_agent *a, Vigil__Query *q, int64_t timeout_ms, vga_result_fn on_result,
+                      void *ctx, vg_reason *why) VG_MUST_USE;
 
 /* Verifies and opens an inbox entry (through its share when it has one);
  * *env_out (may be NULL) receives the verified envelope. */

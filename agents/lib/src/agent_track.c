@@ -279,7 +279,7 @@ typedef struct s_result {
 
 static void s_copy_event(vga_event *out, const Vigil__Event *e);
 
-static void
+static bool
 s_on_result(void *ctx, const Vigil__QueryResult *r)
 {
     s_result *res = ctx;
@@ -307,30 +307,7 @@ s_on_result(void *ctx, const Vigil__QueryResult *r)
             res->n_events = i + 1;
         }
     }
-}
-
-/* Sends a query and waits for its result. */
-static vg_err
-s_query(vga_agent *a, Vigil__Query *q, int64_t timeout_ms, s_result *res, vg_reason *why)
-{
-    Vigil__ClientFrame f = VIGIL__CLIENT_FRAME__INIT;
-    f.request_id = vga_conn_next_req(a) | VGA_REQ_NOT_OUTBOX;
-    f.kind_case = VIGIL__CLIENT_FRAME__KIND_QUERY;
-    f.query = q;
-    vg_err rc = vga_conn_send(a, &f);
-    if (rc != VG_OK) {
-        return vg_reason_set(why, rc, "cannot send to the broker");
-    }
-    vga_wait w = {.req = f.request_id, .on_result = s_on_result, .result_ctx = res};
-    vga_conn_serve(a, timeout_ms, &w, vga_done_reply);
-    if (!w.got) {
-        return vg_reason_set(why, VG_ERR_TIMEOUT, "the broker did not answer within %lld ms",
-                             (long long)timeout_ms);
-    }
-    if (w.error != VG_OK) {
-        return vg_reason_set(why, w.error, "%s", w.error_text);
-    }
-    return res->failed ? vg_reason_set(why, VG_ERR_NOMEM, "out of memory") : VG_OK;
+    return !res->failed;
 }
 
 vg_err
@@ -344,7 +321,7 @@ vga_status(vga_agent *a, const uint8_t id[VG_ALERT_ID_LEN], int64_t timeout_ms,
     q.alert_id.len = VG_ALERT_ID_LEN;
     vga_status_list l = {0};
     s_result res = {.list = &l};
-    vg_err rc = s_query(a, &q, timeout_ms, &res, why);
+    vg_err rc = vga_conn_query(a, &q, timeout_ms, s_on_result, &res, why);
     if (rc == VG_OK && l.n != 1) {
         rc = vg_reason_set(why, VG_ERR_INTERNAL, "the broker answered with %zu alerts", l.n);
     }
@@ -367,7 +344,7 @@ vga_outstanding(vga_agent *a, int64_t timeout_ms, vga_status_list *out, vg_reaso
     do { /* a large snapshot comes in pages, each a bounded reply */
         q.after_seq = res.cursor;
         res.more = false;
-        rc = s_query(a, &q, timeout_ms, &res, why);
+        rc = vga_conn_query(a, &q, timeout_ms, s_on_result, &res, why);
     } while (rc == VG_OK && res.more && res.cursor > q.after_seq);
     if (rc != VG_OK) {
         vga_status_list_fini(out);
@@ -462,7 +439,7 @@ vga_events_since(vga_agent *a, uint64_t after, int64_t timeout_ms, vga_event **o
     q.kind = VIGIL__QUERY_KIND__QUERY_EVENTS;
     q.after_seq = after;
     s_result res = {.events = out};
-    vg_err rc = s_query(a, &q, timeout_ms, &res, why);
+    vg_err rc = vga_conn_query(a, &q, timeout_ms, s_on_result, &res, why);
     if (rc != VG_OK) {
         free(*out);
         *out = NULL;
