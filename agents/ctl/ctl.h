@@ -24,7 +24,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include "vigil/err.h"
 #include "vigil/keys.h"
@@ -74,14 +73,8 @@ char *ctl_path3(const char *dir, const char *a, const char *b);
 /* True when something exists at path. */
 bool ctl_exists(const char *path);
 
-/* Copies a file of at most VG_NETDOC_MAX_BYTES (a network document)
- * atomically (vg_file_write_atomic) with mode. */
-vg_err ctl_copy_file(const char *from, const char *to, mode_t mode, vg_reason *why) VG_MUST_USE;
-
 /* Loads an admin secret key file and copies out its Ed25519 public key. */
 vg_err ctl_admin_pk_load(uint8_t pk[VG_SIGN_PK_LEN], const char *admin_key_path,
                          vg_reason *why) VG_MUST_USE;
-
-
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * ctl_util.c — paths, messages, file copies and broker.conf for vigilctl.
+ * ctl_util.c — paths, messages and the admin key for vigilctl.
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -10,10 +10,7 @@
 #include <sys/stat.h>
 
 #include "ctl.h"
-#include "vigil/config.h"
 #include "vigil/keys.h"
-#include "vigil/util.h"
-#include "vigil/wire.h"
 
 void
 ctl_error(const char *what, const char *fmt, ...)
@@ -79,20 +76,6 @@ ctl_exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0;
-}
-
-vg_err
-ctl_copy_file(const char *from, const char *to, mode_t mode, vg_reason *why)
-{
-    uint8_t *data = NULL;
-    size_t len = 0;
-    vg_err err = vg_file_read(&data, &len, from, VG_NETDOC_MAX_BYTES, why);
-    if (err != VG_OK) {
-        return err;
-    }
-    err = vg_file_write_atomic(to, data, len, mode, why);
-    free(data);
-    return err;
 }
 
 vg_err
