@@ -30,7 +30,7 @@
 #include "vigil/util.h"
 #include "vigil/wire.h"
 
-#define S_CMD "listen"
+static const vgt_who s_who = {CLI_PROGRAM, "listen"};
 #define S_SLICE_MS 200 /* longest wait before the stop flag is looked at again */
 
 extern char **environ;
@@ -70,21 +70,7 @@ typedef struct s_opts {
 
 /* ---- arguments -------------------------------------------------------------------------- */
 
-static bool
-s_parse_count(const char *text, long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long n = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || n < 1) {
-        cli_error(S_CMD, "--count '%s': give a whole number of alerts, 1 or more", text);
-        return false;
-    }
-    *out = n;
-    return true;
-}
-
-/* Returns CLI_EXIT_OK to go on, -1 after --help, or an exit status. */
+/* Returns VGT_EXIT_OK to go on, VGT_HELP_SHOWN after --help, or an exit status. */
 static int
 s_parse_args(s_opts *o, int argc, char **argv)
 {
@@ -104,27 +90,29 @@ s_parse_args(s_opts *o, int argc, char **argv)
     while (ok && (c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
         if (c == 'h') {
             fputs(s_help, stdout);
-            return -1;
+            return VGT_HELP_SHOWN;
         } else if (c == 'j') {
             o->json = true;
         } else if (c == 'n') {
-            ok = s_parse_count(optarg, &o->count);
+            uint64_t n = 0;
+            ok = vgt_parse_count(&s_who, "--count", optarg, 1, INT32_MAX, &n);
+            o->count = (long)n;
         } else if (c == 't') {
-            ok = cli_parse_timeout(S_CMD, "--timeout", optarg, &o->idle_ms);
+            ok = vgt_parse_timeout(&s_who, "--timeout", optarg, &o->idle_ms);
         } else if (c == 'x') {
             o->exec = optarg;
         } else if (c == 'c') {
             o->config = optarg;
         } else {
-            return cli_bad_option(S_CMD, c, argv);
+            return vgt_bad_option(&s_who, c, argv);
         }
     }
     if (ok && optind < argc) {
-        cli_error(S_CMD, "unexpected argument '%s' (quote a --exec command that has spaces)",
+        vgt_error(&s_who, "unexpected argument '%s' (quote a --exec command that has spaces)",
                   argv[optind]);
         ok = false;
     }
-    return ok ? CLI_EXIT_OK : cli_usage_hint(S_CMD);
+    return ok ? VGT_EXIT_OK : vgt_usage_hint(&s_who);
 }
 
 /* ---- printing ------------------------------------------------------------------------------ */
@@ -284,13 +272,13 @@ static void
 s_report_exec(int status, const char *idhex)
 {
     if (status == -1) {
-        cli_error(S_CMD, "--exec for alert %s: cannot wait for the command", idhex);
+        vgt_error(&s_who, "--exec for alert %s: cannot wait for the command", idhex);
     } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-        cli_error(S_CMD,
+        vgt_error(&s_who,
                   "--exec for alert %s: the command exited with status %d; listening goes on",
                   idhex, WEXITSTATUS(status));
     } else if (WIFSIGNALED(status)) {
-        cli_error(S_CMD,
+        vgt_error(&s_who,
                   "--exec for alert %s: the command was killed by signal %d; listening "
                   "goes on",
                   idhex, WTERMSIG(status));
@@ -313,7 +301,7 @@ s_run_exec(const char *cmd, const vg_alert *a, const char *json)
     int rc = env ? s_spawn(&pid, &to_child, cmd, env) : ENOMEM;
     free(env);
     if (rc != 0) {
-        cli_error(S_CMD, "--exec for alert %s: cannot start /bin/sh: %s; listening goes on", idhex,
+        vgt_error(&s_who, "--exec for alert %s: cannot start /bin/sh: %s; listening goes on", idhex,
                   strerror(rc));
         return;
     }
@@ -329,7 +317,7 @@ s_handle(const s_opts *o, const vg_alert *a)
 {
     char *json = NULL;
     if ((o->json || o->exec) && vga_alert_to_json(&json, a) != VG_OK) {
-        cli_error(S_CMD, "out of memory formatting an alert");
+        vgt_error(&s_who, "out of memory formatting an alert");
         return false;
     }
     if (o->json) {
@@ -359,7 +347,7 @@ s_listen(const s_opts *o, vga_agent *agent)
 {
     long got = 0;
     int64_t idle_end = o->idle_ms >= 0 ? s_now_ms() + o->idle_ms : INT64_MAX;
-    while (!cli_stop && (o->count == 0 || got < o->count)) {
+    while (!vgt_stop && (o->count == 0 || got < o->count)) {
         int64_t left = idle_end - s_now_ms();
         if (left <= 0) {
             break;
@@ -371,26 +359,26 @@ s_listen(const s_opts *o, vga_agent *agent)
             continue;
         }
         if (rc != VG_OK) {
-            cli_error(S_CMD, "cannot receive: %s (%s)", why.text, vg_err_code(rc));
-            return CLI_EXIT_FAIL;
+            vgt_error(&s_who, "cannot receive: %s (%s)", why.text, vg_err_code(rc));
+            return VGT_EXIT_FAIL;
         }
         bool ok = s_handle(o, &a);
         vg_alert_fini(&a);
         if (!ok) {
-            cli_error(S_CMD, "cannot write to stdout: %s", strerror(errno));
-            return CLI_EXIT_FAIL;
+            vgt_error(&s_who, "cannot write to stdout: %s", strerror(errno));
+            return VGT_EXIT_FAIL;
         }
         got++;
         idle_end = o->idle_ms >= 0 ? s_now_ms() + o->idle_ms : INT64_MAX;
     }
-    if (!cli_stop && o->count > 0 && got < o->count) {
+    if (!vgt_stop && o->count > 0 && got < o->count) {
         char idle[32];
         vg_duration_format(idle, sizeof idle, (uint64_t)o->idle_ms);
-        cli_error(S_CMD, "%ld of %ld alert%s arrived; none came for %s", got, o->count,
+        vgt_error(&s_who, "%ld of %ld alert%s arrived; none came for %s", got, o->count,
                   o->count == 1 ? "" : "s", idle);
-        return CLI_EXIT_PENDING;
+        return VGT_EXIT_PENDING;
     }
-    return CLI_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 int
@@ -398,13 +386,13 @@ cli_cmd_listen(const char *config, int argc, char **argv)
 {
     s_opts o = {.config = config, .idle_ms = -1};
     int rc = s_parse_args(&o, argc, argv);
-    if (rc != CLI_EXIT_OK) {
-        return rc < 0 ? CLI_EXIT_OK : rc;
+    if (rc != VGT_EXIT_OK) {
+        return rc == VGT_HELP_SHOWN ? VGT_EXIT_OK : rc;
     }
-    cli_stop_on_signals();
+    vgt_stop_on_signals();
     cli_session s;
-    rc = cli_session_open(&s, o.config, S_CMD, true);
-    if (rc == CLI_EXIT_OK) {
+    rc = cli_session_open(&s, o.config, &s_who, true, false);
+    if (rc == VGT_EXIT_OK) {
         rc = s_listen(&o, s.agent);
     }
     cli_session_close(&s);

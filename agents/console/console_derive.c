@@ -212,22 +212,6 @@ vgc_alert_states(char *out, size_t out_len, const vgc_alert *a, int64_t now_ms)
 /* ---- times ------------------------------------------------------------------------- */
 
 void
-vgc_format_duration(char *out, size_t out_len, int64_t ms)
-{
-    int64_t s = (ms < 0 ? -ms : ms) / 1000;
-    if (s < 60) {
-        snprintf(out, out_len, "%llds", (long long)s);
-    } else if (s < 3600) {
-        snprintf(out, out_len, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
-    } else if (s < 86400) {
-        snprintf(out, out_len, "%lldh%02lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
-    } else {
-        snprintf(out, out_len, "%lldd%02lldh", (long long)(s / 86400),
-                 (long long)(s % 86400 / 3600));
-    }
-}
-
-void
 vgc_format_due(char *out, size_t out_len, const vgc_alert *a, int64_t now_ms)
 {
     int64_t due = vgc_alert_due_ms(a);
@@ -236,7 +220,7 @@ vgc_format_due(char *out, size_t out_len, const vgc_alert *a, int64_t now_ms)
         return;
     }
     char d[24];
-    vgc_format_duration(d, sizeof d, due - now_ms);
+    vgt_format_span(d, sizeof d, due - now_ms);
     snprintf(out, out_len, "%s%s", now_ms > due ? "LATE " : "in ", d);
 }
 

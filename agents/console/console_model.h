@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tool.h"
 #include "vigil/agent.h"
 #include "vigil/envelope.h"
 
@@ -171,8 +172,7 @@ void vgc_alert_matrix(char *out, size_t out_len, const vgc_alert *a, int64_t now
 /* "police=acknowledged licensing=OVERDUE ...": the same, spelled out. */
 void vgc_alert_states(char *out, size_t out_len, const vgc_alert *a, int64_t now_ms);
 
-/* A duration for people: "45s", "4m12s", "2h05m", "3d04h". */
-void vgc_format_duration(char *out, size_t out_len, int64_t ms);
+/* (Durations for people are the toolkit's vgt_format_span: "4m12s".) */
 
 /* Time to or past the alert's deadline: "in 4m12s", "LATE 2m03s", "-"
  * when no deadline is open. */

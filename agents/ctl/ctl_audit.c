@@ -41,7 +41,7 @@
 #include "vigil/netdoc.h"
 #include "vigil/util.h"
 
-#define S_CMD "audit"
+static const vgt_who s_who = {CTL_PROGRAM, "audit"};
 #define S_DB_NAME "vigil.db"
 #define S_BUSY_MS 5000
 #define S_CHECKPOINTS_MAX 64 /* --checkpoint files accepted */
@@ -117,7 +117,7 @@ s_parse_args(int argc, char **argv, s_opts *o)
         switch (c) {
         case 'h':
             fputs(s_help, stdout);
-            return CTL_EXIT_OK;
+            return VGT_HELP_SHOWN;
         case 'c':
             o->conf = optarg;
             break;
@@ -135,19 +135,17 @@ s_parse_args(int argc, char **argv, s_opts *o)
             break;
         case O_CHECKPOINT:
             if (o->n_checkpoints == S_CHECKPOINTS_MAX) {
-                ctl_error(S_CMD, "at most %d --checkpoint files", S_CHECKPOINTS_MAX);
-                return ctl_usage_hint(S_CMD);
+                return vgt_usage_error(&s_who, "at most %d --checkpoint files", S_CHECKPOINTS_MAX);
             }
             o->checkpoints[o->n_checkpoints++] = optarg;
             break;
         default:
-            return ctl_bad_option(S_CMD, c, argv);
+            return vgt_bad_option(&s_who, c, argv);
         }
     }
     if (optind >= argc ||
         (strcmp(argv[optind], "verify") != 0 && strcmp(argv[optind], "export") != 0)) {
-        ctl_error(S_CMD, "which audit command? 'verify' or 'export'");
-        return ctl_usage_hint(S_CMD);
+        return vgt_usage_error(&s_who, "which audit command? 'verify' or 'export'");
     }
     o->sub = argv[optind++];
     const char *problem =
@@ -159,11 +157,10 @@ s_parse_args(int argc, char **argv, s_opts *o)
         : strcmp(o->sub, "verify") == 0 && o->out != NULL ? "--out is for export"
                                                           : NULL;
     if (problem != NULL) {
-        ctl_error(S_CMD, "%s%s%s", problem, optind < argc ? " " : "",
+        return vgt_usage_error(&s_who, "%s%s%s", problem, optind < argc ? " " : "",
                   optind < argc ? argv[optind] : "");
-        return ctl_usage_hint(S_CMD);
     }
-    return -1;
+    return VGT_EXIT_OK;
 }
 
 /* ---- the store and its network --------------------------------------------------- */
@@ -237,7 +234,7 @@ s_open_db(const char *path)
 {
     struct stat st;
     if (stat(path, &st) != 0) {
-        ctl_error(S_CMD, "no store at %s: give the broker's store directory or its broker.conf",
+        vgt_error(&s_who, "no store at %s: give the broker's store directory or its broker.conf",
                   path);
         return NULL;
     }
@@ -250,7 +247,7 @@ s_open_db(const char *path)
                           NULL, NULL, NULL);
     }
     if (rc != SQLITE_OK) {
-        ctl_error(S_CMD, "%s is not a readable vigil broker store with an audit log: %s", path,
+        vgt_error(&s_who, "%s is not a readable vigil broker store with an audit log: %s", path,
                   db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
         sqlite3_close(db);
         return NULL;
@@ -509,12 +506,12 @@ s_verify(const s_opts *o, sqlite3 *db, const vg_netdoc *doc)
 {
     char *notes[S_CHECKPOINTS_MAX] = {0};
     size_t lens[S_CHECKPOINTS_MAX] = {0};
-    int exit_code = CTL_EXIT_OK;
-    for (size_t i = 0; i < o->n_checkpoints && exit_code == CTL_EXIT_OK; i++) {
+    int exit_code = VGT_EXIT_OK;
+    for (size_t i = 0; i < o->n_checkpoints && exit_code == VGT_EXIT_OK; i++) {
         vg_reason why = {{0}};
         if (s_read_note(&notes[i], &lens[i], o->checkpoints[i], &why) != VG_OK) {
-            ctl_error(S_CMD, "--checkpoint %s: %s", o->checkpoints[i], why.text);
-            exit_code = CTL_EXIT_FAIL;
+            vgt_error(&s_who, "--checkpoint %s: %s", o->checkpoints[i], why.text);
+            exit_code = VGT_EXIT_FAIL;
         }
     }
     vgb_audit_verify_params p = {.origin = vg_netdoc_network(doc),
@@ -524,23 +521,23 @@ s_verify(const s_opts *o, sqlite3 *db, const vg_netdoc *doc)
                                  .n_notes = o->n_checkpoints};
     vgb_audit_report rep;
     vg_reason why = {{0}};
-    vg_err rc = exit_code == CTL_EXIT_OK ? vgb_audit_verify(db, &p, &rep, &why) : VG_ERR_INVALID;
+    vg_err rc = exit_code == VGT_EXIT_OK ? vgb_audit_verify(db, &p, &rep, &why) : VG_ERR_INVALID;
     s_state st = {.db = db, .bad_index = VGB_AUDIT_NO_INDEX};
     if (rc == VG_ERR_CONFLICT) {
         printf("audit: FAULT %s at leaf %s%" PRIu64 ": %s\n", s_fault_name(rep.fault),
                rep.first_bad_index == VGB_AUDIT_NO_INDEX ? "?" : "",
                rep.first_bad_index == VGB_AUDIT_NO_INDEX ? 0 : rep.first_bad_index, rep.detail);
-        exit_code = CTL_EXIT_FAIL;
-    } else if (rc != VG_OK && exit_code == CTL_EXIT_OK) {
-        ctl_error(S_CMD, "cannot verify: %s (%s)", why.text, vg_err_code(rc));
-        exit_code = CTL_EXIT_FAIL;
+        exit_code = VGT_EXIT_FAIL;
+    } else if (rc != VG_OK && exit_code == VGT_EXIT_OK) {
+        vgt_error(&s_who, "cannot verify: %s (%s)", why.text, vg_err_code(rc));
+        exit_code = VGT_EXIT_FAIL;
     } else if (rc == VG_OK && !s_check_state(&st)) {
         if (st.bad_index != VGB_AUDIT_NO_INDEX) {
             printf("audit: FAULT state at leaf %" PRIu64 ": %s\n", st.bad_index, st.detail);
         } else {
             printf("audit: FAULT state: %s\n", st.detail);
         }
-        exit_code = CTL_EXIT_FAIL;
+        exit_code = VGT_EXIT_FAIL;
     } else if (rc == VG_OK) {
         printf("audit: %" PRIu64 " leaves, %" PRIu64 " checkpoints verified (%zu held outside "
                "the store); every leaf matches the store's rows\n",
@@ -644,12 +641,12 @@ s_export(const s_opts *o, sqlite3 *db, const vg_netdoc *doc)
     free(cps);
     free(key);
     if (rc != VG_OK) {
-        ctl_error(S_CMD, "export failed: %s", why.text);
-        return CTL_EXIT_FAIL;
+        vgt_error(&s_who, "export failed: %s", why.text);
+        return VGT_EXIT_FAIL;
     }
     printf("audit: exported %" PRIu64 " leaves and %" PRIu64 " checkpoints to %s\n", n_leaves,
            n_cps, o->out);
-    return CTL_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 int
@@ -657,18 +654,18 @@ ctl_cmd_audit(int argc, char **argv)
 {
     s_opts o = {0};
     int rc = s_parse_args(argc, argv, &o);
-    if (rc >= 0) {
-        return rc;
+    if (rc != VGT_EXIT_OK) {
+        return rc == VGT_HELP_SHOWN ? VGT_EXIT_OK : rc;
     }
     s_target t;
     vg_reason why = {{0}};
     if (s_target_open(&t, &o, &why) != VG_OK) {
-        ctl_error(S_CMD, "%s", why.text);
+        vgt_error(&s_who, "%s", why.text);
         s_target_close(&t);
-        return CTL_EXIT_FAIL;
+        return VGT_EXIT_FAIL;
     }
     sqlite3 *db = s_open_db(t.db_path);
-    rc = db == NULL                     ? CTL_EXIT_FAIL
+    rc = db == NULL                     ? VGT_EXIT_FAIL
          : strcmp(o.sub, "verify") == 0 ? s_verify(&o, db, t.doc)
                                         : s_export(&o, db, t.doc);
     if (db != NULL) {

@@ -23,7 +23,7 @@
 #include "vigil/netdoc.h"
 #include "vigil/util.h"
 
-#define S_CMD "check"
+static const vgt_who s_who = {CTL_PROGRAM, "check"};
 
 static const char s_help[] =
     "usage: vigilctl check DIR\n"
@@ -341,13 +341,12 @@ ctl_cmd_check(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         if (opt == 'h') {
             fputs(s_help, stdout);
-            return CTL_EXIT_OK;
+            return VGT_EXIT_OK;
         }
-        return ctl_bad_option(S_CMD, opt, argv);
+        return vgt_bad_option(&s_who, opt, argv);
     }
     if (optind != argc - 1) {
-        ctl_error(S_CMD, "expected exactly one network folder: vigilctl check DIR");
-        return ctl_usage_hint(S_CMD);
+        return vgt_usage_error(&s_who, "expected exactly one network folder: vigilctl check DIR");
     }
     s_check c;
     memset(&c, 0, sizeof c);
@@ -355,9 +354,9 @@ ctl_cmd_check(int argc, char **argv)
     if (s_check_network(&c)) {
         c.ids = calloc(vg_netdoc_n_agencies(c.doc), sizeof *c.ids);
         if (c.ids == NULL && vg_netdoc_n_agencies(c.doc) > 0) {
-            ctl_error(S_CMD, "out of memory");
+            vgt_error(&s_who, "out of memory");
             vg_netdoc_destroy(&c.doc);
-            return CTL_EXIT_FAIL;
+            return VGT_EXIT_FAIL;
         }
         s_check_broker(&c);
         s_check_agencies(&c);
@@ -371,5 +370,5 @@ ctl_cmd_check(int argc, char **argv)
     }
     free(c.ids);
     vg_netdoc_destroy(&c.doc);
-    return c.n_failed == 0 ? CTL_EXIT_OK : CTL_EXIT_FAIL;
+    return c.n_failed == 0 ? VGT_EXIT_OK : VGT_EXIT_FAIL;
 }

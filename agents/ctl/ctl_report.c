@@ -38,7 +38,7 @@
 #include "vigil/util.h"
 #include "vigil/wire.h"
 
-#define S_CMD "report"
+static const vgt_who s_who = {CTL_PROGRAM, "report"};
 #define S_DB_NAME "vigil.db"
 #define S_SCHEMA_KNOWN 4 /* the store schema this report reads (broker/store.c) */
 #define S_BUSY_MS 5000         /* wait for the broker's checkpoint, at most */
@@ -126,7 +126,8 @@ typedef struct s_report {
 
 /* ---- command line ---------------------------------------------------------- */
 
-/* Parses argv into o; returns -1 to go on, or the exit code. */
+/* Parses argv into o; returns VGT_EXIT_OK to go on, VGT_HELP_SHOWN after
+ * --help, or the exit code. */
 static int
 s_parse_args(int argc, char **argv, s_opts *o)
 {
@@ -147,7 +148,7 @@ s_parse_args(int argc, char **argv, s_opts *o)
         switch (c) {
         case 'h':
             fputs(s_help, stdout);
-            return CTL_EXIT_OK;
+            return VGT_HELP_SHOWN;
         case 'c':
             o->conf = optarg;
             break;
@@ -157,14 +158,11 @@ s_parse_args(int argc, char **argv, s_opts *o)
         case O_UNSHARED:
             o->unshared = true;
             break;
-        case O_SINCE: {
-            vg_reason why = {{0}};
-            if (vg_time_parse(&o->since_ms, optarg, VG_TIME_OR_DATE, &why) != VG_OK) {
-                ctl_error(S_CMD, "--since %s", why.text);
-                return ctl_usage_hint(S_CMD);
+        case O_SINCE:
+            if (!vgt_parse_time(&s_who, "--since", optarg, VG_TIME_OR_DATE, &o->since_ms)) {
+                return vgt_usage_hint(&s_who);
             }
             break;
-        }
         case O_FORMAT:
             if (strcmp(optarg, "text") == 0) {
                 o->format = S_TEXT;
@@ -173,27 +171,23 @@ s_parse_args(int argc, char **argv, s_opts *o)
             } else if (strcmp(optarg, "json") == 0) {
                 o->format = S_JSON;
             } else {
-                ctl_error(S_CMD, "--format '%s': use text, csv or json", optarg);
-                return ctl_usage_hint(S_CMD);
+                return vgt_usage_error(&s_who, "--format '%s': use text, csv or json", optarg);
             }
             break;
         default:
-            return ctl_bad_option(S_CMD, c, argv);
+            return vgt_bad_option(&s_who, c, argv);
         }
     }
     if (optind != argc) {
-        ctl_error(S_CMD, "unexpected argument '%s'", argv[optind]);
-        return ctl_usage_hint(S_CMD);
+        return vgt_unexpected_argument(&s_who, argv[optind], NULL);
     }
     if ((o->conf == NULL) == (o->store == NULL)) {
-        ctl_error(S_CMD, "say where the store is: -c BROKER_CONF or --store DIR (one of them)");
-        return ctl_usage_hint(S_CMD);
+        return vgt_usage_error(&s_who, "say where the store is: -c BROKER_CONF or --store DIR (one of them)");
     }
     if (!o->unshared) {
-        ctl_error(S_CMD, "say which report: --unshared");
-        return ctl_usage_hint(S_CMD);
+        return vgt_usage_error(&s_who, "say which report: --unshared");
     }
-    return -1;
+    return VGT_EXIT_OK;
 }
 
 /* ---- the store ------------------------------------------------------------------ */
@@ -207,15 +201,14 @@ s_db_path(const s_opts *o)
         bool is_file = stat(o->store, &st) == 0 && S_ISREG(st.st_mode);
         char *p = is_file ? vg_strdup(o->store) : ctl_path(o->store, S_DB_NAME);
         if (p == NULL) {
-            fputs("vigilctl: out of memory\n", stderr);
-            exit(CTL_EXIT_FAIL);
+            ctl_out_of_memory();
         }
         return p;
     }
     vg_broker_config *cfg = NULL;
     vg_reason why = {{0}};
     if (vg_broker_config_load(&cfg, o->conf, &why) != VG_OK) {
-        ctl_error(S_CMD, "%s", why.text);
+        vgt_error(&s_who, "%s", why.text);
         return NULL;
     }
     char *path = ctl_path(cfg->store_path, S_DB_NAME);
@@ -229,7 +222,7 @@ s_open(const char *path)
 {
     struct stat st;
     if (stat(path, &st) != 0) {
-        ctl_error(S_CMD,
+        vgt_error(&s_who,
                   "no store at %s: give the broker's store directory (--store DIR) or its "
                   "broker.conf (-c)",
                   path);
@@ -257,9 +250,9 @@ s_open(const char *path)
                           : n_tables != 3 || version < 1 ? "it has no vigil alert tables"
                                                          : NULL;
     if (problem != NULL) {
-        ctl_error(S_CMD, "%s is not a vigil broker store (%s)", path, problem);
+        vgt_error(&s_who, "%s is not a vigil broker store (%s)", path, problem);
     } else if (version > S_SCHEMA_KNOWN) {
-        ctl_error(S_CMD, "%s has store schema %d; this vigilctl reads up to %d: use a newer one",
+        vgt_error(&s_who, "%s has store schema %d; this vigilctl reads up to %d: use a newer one",
                   path, version, S_SCHEMA_KNOWN);
         problem = "newer";
     }
@@ -278,8 +271,7 @@ s_dup_col(sqlite3_stmt *st, int col)
     const unsigned char *t = sqlite3_column_text(st, col);
     char *d = vg_strdup(t ? (const char *)t : "");
     if (d == NULL) {
-        fputs("vigilctl: out of memory\n", stderr);
-        exit(CTL_EXIT_FAIL);
+        ctl_out_of_memory();
     }
     return d;
 }
@@ -293,8 +285,7 @@ s_grow(void *p, size_t *cap, size_t n, size_t size)
     size_t ncap = *cap ? *cap * 2 : 16;
     void *np = realloc(p, ncap * size);
     if (np == NULL) {
-        fputs("vigilctl: out of memory\n", stderr);
-        exit(CTL_EXIT_FAIL);
+        ctl_out_of_memory();
     }
     *cap = ncap;
     return np;
@@ -313,8 +304,7 @@ s_fig_of(s_report *r, const char *agency)
     memset(f, 0, sizeof *f);
     f->agency = vg_strdup(agency);
     if (f->agency == NULL) {
-        fputs("vigilctl: out of memory\n", stderr);
-        exit(CTL_EXIT_FAIL);
+        ctl_out_of_memory();
     }
     return f;
 }
@@ -425,7 +415,7 @@ s_collect(sqlite3 *db, const s_opts *o, s_report *r, const char *path)
         rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
     }
     if (rc != SQLITE_OK) {
-        ctl_error(S_CMD, "cannot read %s: %s", path, sqlite3_errmsg(db));
+        vgt_error(&s_who, "cannot read %s: %s", path, sqlite3_errmsg(db));
     }
     sqlite3_finalize(st);
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
@@ -520,8 +510,7 @@ s_cell(s_table *t, const char *text)
     t->cells = s_grow(t->cells, &t->cap_cells, t->n_cells, sizeof *t->cells);
     char *c = vg_strdup(text);
     if (c == NULL) {
-        fputs("vigilctl: out of memory\n", stderr);
-        exit(CTL_EXIT_FAIL);
+        ctl_out_of_memory();
     }
     for (char *p = c; *p != '\0'; p++) {
         *p = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
@@ -783,14 +772,14 @@ ctl_cmd_report(int argc, char **argv)
 {
     s_opts o = {0};
     int rc = s_parse_args(argc, argv, &o);
-    if (rc >= 0) {
-        return rc;
+    if (rc != VGT_EXIT_OK) {
+        return rc == VGT_HELP_SHOWN ? VGT_EXIT_OK : rc;
     }
     char *path = s_db_path(&o);
     sqlite3 *db = path ? s_open(path) : NULL;
     if (db == NULL) {
         free(path);
-        return CTL_EXIT_FAIL;
+        return VGT_EXIT_FAIL;
     }
     s_report r = {.now_ms = vg_clock_wall_ms(vg_clock_system())};
     bool ok = s_collect(db, &o, &r, path);
@@ -803,10 +792,10 @@ ctl_cmd_report(int argc, char **argv)
         ok = s_print_json(&r, &o);
     }
     if (ok && fflush(stdout) != 0) {
-        ctl_error(S_CMD, "cannot write the report to stdout");
+        vgt_error(&s_who, "cannot write the report to stdout");
         ok = false;
     }
     s_report_fini(&r);
     free(path);
-    return ok ? CTL_EXIT_OK : CTL_EXIT_FAIL;
+    return ok ? VGT_EXIT_OK : VGT_EXIT_FAIL;
 }

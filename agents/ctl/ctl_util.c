@@ -1,8 +1,6 @@
 /*
  * ctl_util.c — paths, messages and the admin key for vigilctl.
  */
-#include <getopt.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,33 +11,11 @@
 #include "vigil/keys.h"
 
 void
-ctl_error(const char *what, const char *fmt, ...)
+ctl_out_of_memory(void)
 {
-    va_list ap;
-    fprintf(stderr, "vigilctl %s: ", what);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-int
-ctl_usage_hint(const char *what)
-{
-    fprintf(stderr, "see 'vigilctl %s --help'\n", what);
-    return CTL_EXIT_USAGE;
-}
-
-int
-ctl_bad_option(const char *what, int c, char **argv)
-{
-    const char *opt = optind > 0 ? argv[optind - 1] : "?";
-    if (c == ':') {
-        ctl_error(what, "option '%s' needs a value", opt);
-    } else {
-        ctl_error(what, "unknown option '%s'", opt);
-    }
-    return ctl_usage_hint(what);
+    static const vgt_who who = {CTL_PROGRAM, NULL};
+    vgt_error(&who, "out of memory");
+    exit(VGT_EXIT_FAIL);
 }
 
 static char *
@@ -47,8 +23,7 @@ s_alloc_or_exit(size_t len)
 {
     char *p = malloc(len);
     if (p == NULL) {
-        fputs("vigilctl: out of memory\n", stderr);
-        exit(CTL_EXIT_FAIL);
+        ctl_out_of_memory();
     }
     return p;
 }

@@ -316,21 +316,6 @@ test_order_overdue_first_then_nearest_deadline(void **state)
     vgc_model_fini(&m);
 }
 
-static void
-test_durations(void **state)
-{
-    (void)state;
-    char d[32];
-    vgc_format_duration(d, sizeof d, 45000);
-    assert_string_equal(d, "45s");
-    vgc_format_duration(d, sizeof d, -(4 * 60000 + 12000));
-    assert_string_equal(d, "4m12s");
-    vgc_format_duration(d, sizeof d, 2 * 3600000 + 5 * 60000);
-    assert_string_equal(d, "2h05m");
-    vgc_format_duration(d, sizeof d, 3 * 86400000LL + 4 * 3600000);
-    assert_string_equal(d, "3d04h");
-}
-
 /* ---- filters ----------------------------------------------------------------------- */
 
 static void
@@ -616,7 +601,6 @@ main(void)
         cmocka_unit_test(test_cell_of),
         cmocka_unit_test(test_matrix_and_states),
         cmocka_unit_test(test_order_overdue_first_then_nearest_deadline),
-        cmocka_unit_test(test_durations),
         cmocka_unit_test(test_filters),
         cmocka_unit_test(test_events_change_state_and_queue_details),
         cmocka_unit_test(test_attention_once_for_my_overdue),
