@@ -331,13 +331,12 @@ s_matrix(char *out, size_t out_len, const vga_alert_status *st, int64_t now_ms)
     out[0] = '\0';
     for (size_t i = 0; i < st->n_recipients && used < out_len; i++) {
         const vga_recipient_status *r = &st->recipients[i];
-        const char *token = r->state == VGA_ACKNOWLEDGED  ? "ACK"
-                            : r->state == VGA_DECLINED    ? "DECLINED"
-                            : r->state == VGA_UNOPENABLE  ? "UNOPENABLE"
-                            : s_is_late(r, now_ms)        ? "OVERDUE"
-                            : r->state == VGA_IN_PROGRESS ? "IN_PROGRESS"
-                            : r->state == VGA_DELIVERED   ? "DELIVERED"
-                                                          : "PENDING";
+        bool ended = r->state == VGA_ACKNOWLEDGED || r->state == VGA_DECLINED ||
+                     r->state == VGA_UNOPENABLE;
+        bool known = r->state >= VGA_PENDING && r->state <= VGA_UNOPENABLE;
+        const char *token = !ended && s_is_late(r, now_ms)
+                                ? VGA_OVERDUE_TOKEN
+                                : vga_state_token(known ? r->state : VGA_PENDING);
         int w = snprintf(out + used, out_len - used, "%s%s:%s%s", i ? " " : "", r->agency, token,
                          r->required ? "" : "/opt");
         used += w > 0 ? (size_t)w : 0;

@@ -33,6 +33,7 @@
 #include <sqlite3.h>
 
 #include "ctl.h"
+#include "vigil/agent.h"
 #include "vigil/broker_config.h"
 #include "vigil/clock.h"
 #include "vigil/util.h"
@@ -468,12 +469,12 @@ s_outcome(const s_late *l)
                                              : "never acknowledged";
 }
 
+/* The store's recipients.state values are the wire's RecipientState, which
+ * vga_state mirrors: one spelling for them all. */
 static const char *
 s_state_name(int state)
 {
-    static const char *const names[] = {"unknown",     "pending",  "delivered", "acknowledged",
-                                        "in_progress", "declined", "unopenable"};
-    return state >= 0 && state <= S_STATE_UNOPENABLE ? names[state] : "unknown";
+    return vga_state_name((vga_state)state);
 }
 
 /* ---- text ------------------------------------------------------------------------- */

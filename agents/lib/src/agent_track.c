@@ -9,12 +9,44 @@
 #include "vigil/receipt.h"
 #include "vigil/share.h"
 
+/* Every way a recipient's state is written (see vga_state_name). */
+typedef struct s_state_text {
+    const char *name;  /* machine-readable */
+    const char *token; /* ack-matrix token */
+    const char *words; /* for people */
+} s_state_text;
+
+static const s_state_text *
+s_state_text_of(vga_state s)
+{
+    static const s_state_text texts[] = {
+        {"unknown", "UNKNOWN", "unknown"},
+        [VGA_PENDING] = {"pending", "PENDING", "pending"},
+        [VGA_DELIVERED] = {"delivered", "DELIVERED", "delivered"},
+        [VGA_ACKNOWLEDGED] = {"acknowledged", "ACK", "acknowledged"},
+        [VGA_IN_PROGRESS] = {"in_progress", "IN_PROGRESS", "in progress"},
+        [VGA_DECLINED] = {"declined", "DECLINED", "declined"},
+        [VGA_UNOPENABLE] = {"unopenable", "UNOPENABLE", "cannot open"},
+    };
+    return &texts[(unsigned)s < sizeof texts / sizeof texts[0] ? (unsigned)s : 0];
+}
+
 const char *
 vga_state_name(vga_state s)
 {
-    static const char *const names[] = {"unknown",     "pending",  "delivered", "acknowledged",
-                                        "in_progress", "declined", "unopenable"};
-    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
+    return s_state_text_of(s)->name;
+}
+
+const char *
+vga_state_token(vga_state s)
+{
+    return s_state_text_of(s)->token;
+}
+
+const char *
+vga_state_words(vga_state s)
+{
+    return s_state_text_of(s)->words;
 }
 
 const char *

@@ -167,8 +167,21 @@ typedef enum vga_state {
     VGA_UNOPENABLE = 6,   /* its software could not open it (signed receipt, reason says why) */
 } vga_state;
 
-/* "pending", "delivered", ...; never NULL. */
+/*
+ * A recipient's state written for each audience, from one table (the only
+ * place these words are spelt; the programs use nothing else):
+ *   vga_state_name   "in_progress"  machine-readable: JSON, CSV, --plain, logs
+ *   vga_state_token  "IN_PROGRESS"  an ack-matrix token ("ACK" for acknowledged)
+ *   vga_state_words  "in progress"  for people on a screen ("cannot open")
+ * An unknown value is "unknown" / "UNKNOWN"; never NULL. The one standing a
+ * display derives rather than receives — a required recipient past its
+ * deadline that has not acknowledged, declined or failed to open it — is
+ * written VGA_OVERDUE_TOKEN everywhere.
+ */
 const char *vga_state_name(vga_state s);
+const char *vga_state_token(vga_state s);
+const char *vga_state_words(vga_state s);
+#define VGA_OVERDUE_TOKEN "OVERDUE"
 
 typedef struct vga_recipient_status {
     char agency[64];           /* the recipient */
@@ -248,7 +261,8 @@ typedef enum vga_event_kind {
     VGA_EV_UNOPENABLE = 14, /* a recipient could not open it; detail: the failure */
 } vga_event_kind;
 
-/* "accepted", "overdue", ...; never NULL. */
+/* "accepted", "overdue", ... (the only place event kinds are spelt on the
+ * agency side); "unknown" for an unknown value, never NULL. */
 const char *vga_event_kind_name(vga_event_kind k);
 
 typedef struct vga_event {
