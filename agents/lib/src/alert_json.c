@@ -417,18 +417,21 @@ s_area_from(vg_area *area, json_t *v, const char *where, vg_reason *why)
                              "%s must be an object {\"desc\": TEXT, \"geocodes\": [...]}", where);
     }
     vg_err rc = s_only_keys(v, keys, where, why);
-    const char *desc = NULL;
-    if (rc == VG_OK) {
-        rc = s_want_string(&desc, "desc", json_object_get(v, "desc"), why);
+    if (rc != VG_OK) {
+        return rc;
     }
+    vg_reason inner = {{0}};
+    const char *desc = NULL;
+    rc = s_want_string(&desc, "desc", json_object_get(v, "desc"), &inner);
     if (rc == VG_OK && (area->desc = vg_strdup(desc)) == NULL) {
-        rc = VG_ERR_NOMEM;
+        return VG_ERR_NOMEM;
     }
     json_t *codes = json_object_get(v, "geocodes");
     if (rc == VG_OK && codes != NULL && !json_is_null(codes)) {
-        rc = s_list_from(&area->geocodes, "geocodes", codes, why);
+        rc = s_list_from(&area->geocodes, "geocodes", codes, &inner);
     }
-    return rc;
+    return rc == VG_OK || rc == VG_ERR_NOMEM ? rc
+                                             : vg_reason_set(why, rc, "%s: %s", where, inner.text);
 }
 
 static vg_err
@@ -441,18 +444,20 @@ s_subject_from(vg_subject *subject, json_t *v, const char *where, vg_reason *why
     }
     const char *scheme = NULL, *value = NULL;
     vg_err rc = s_only_keys(v, keys, where, why);
-    if (rc == VG_OK) {
-        rc = s_want_string(&scheme, "scheme", json_object_get(v, "scheme"), why);
+    if (rc != VG_OK) {
+        return rc;
     }
+    vg_reason inner = {{0}};
+    rc = s_want_string(&scheme, "scheme", json_object_get(v, "scheme"), &inner);
     if (rc == VG_OK) {
-        rc = s_want_string(&value, "value", json_object_get(v, "value"), why);
+        rc = s_want_string(&value, "value", json_object_get(v, "value"), &inner);
     }
-    if (rc == VG_OK) {
-        subject->scheme = vg_strdup(scheme);
-        subject->value = vg_strdup(value);
-        rc = subject->scheme && subject->value ? VG_OK : VG_ERR_NOMEM;
+    if (rc != VG_OK) {
+        return vg_reason_set(why, rc, "%s: %s", where, inner.text);
     }
-    return rc;
+    subject->scheme = vg_strdup(scheme);
+    subject->value = vg_strdup(value);
+    return subject->scheme && subject->value ? VG_OK : VG_ERR_NOMEM;
 }
 
 static vg_err
