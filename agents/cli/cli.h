@@ -69,11 +69,13 @@ typedef struct cli_session {
 
 /* Loads config, installs the stderr log sink at its log_level and opens
  * the agent (receive: ask for this agency's deliveries; events: subscribe
- * to its event stream) through the toolkit, which says what was wrong:
- * VGT_EXIT_USAGE when no -c was given, VGT_EXIT_CONFIG (VGT_EXIT_FAIL out
- * of memory) when it cannot be used; VGT_EXIT_OK with *s filled otherwise. */
+ * to its event stream; handover: hand alerts over at least once, or NULL)
+ * through the toolkit, which says what was wrong: VGT_EXIT_USAGE when no -c
+ * was given, VGT_EXIT_CONFIG (VGT_EXIT_FAIL out of memory, or another
+ * process handing over on the store) when it cannot be used; VGT_EXIT_OK
+ * with *s filled otherwise. */
 int cli_session_open(cli_session *s, const char *config, const vgt_who *w, bool receive,
-                     bool events);
+                     bool events, const vga_handover_policy *handover);
 
 /* Closes the agent (the outbox stays on disk); NULL-safe. */
 void cli_session_close(cli_session *s);

@@ -194,7 +194,7 @@ static int
 s_send(const s_opts *o)
 {
     cli_session s;
-    int rc = cli_session_open(&s, o->config, &o->who, false, false);
+    int rc = cli_session_open(&s, o->config, &o->who, false, false, NULL);
     if (rc != VGT_EXIT_OK) {
         return rc;
     }

@@ -307,7 +307,7 @@ cli_cmd_events(const char *config, int argc, char **argv)
     }
     vgt_stop_on_signals();
     cli_session s;
-    rc = cli_session_open(&s, o.config, &s_who, false, true);
+    rc = cli_session_open(&s, o.config, &s_who, false, true, NULL);
     if (rc == VGT_EXIT_OK) {
         s_stream st = {.o = &o, .agent = s.agent};
         rc = s_follow(&st);

@@ -71,7 +71,7 @@ cli_cmd_flush(const char *config, int argc, char **argv)
         return rc == VGT_HELP_SHOWN ? VGT_EXIT_OK : rc;
     }
     cli_session s;
-    rc = cli_session_open(&s, config, &s_who, false, false);
+    rc = cli_session_open(&s, config, &s_who, false, false, NULL);
     if (rc != VGT_EXIT_OK) {
         return rc;
     }

@@ -476,7 +476,7 @@ static int
 s_publish(s_opts *o)
 {
     cli_session s;
-    int rc = cli_session_open(&s, o->config, &s_who, false, false);
+    int rc = cli_session_open(&s, o->config, &s_who, false, false, NULL);
     if (rc != VGT_EXIT_OK) {
         return rc;
     }

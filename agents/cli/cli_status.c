@@ -475,7 +475,7 @@ s_run(const char *cmd, const char *config, int argc, char **argv)
         return rc == VGT_HELP_SHOWN ? VGT_EXIT_OK : rc;
     }
     cli_session s;
-    rc = cli_session_open(&s, o.config, &o.who, false, false);
+    rc = cli_session_open(&s, o.config, &o.who, false, false, NULL);
     if (rc != VGT_EXIT_OK) {
         return rc;
     }

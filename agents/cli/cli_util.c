@@ -55,7 +55,8 @@ cli_report_not_confirmed(const vgt_who *w, vg_err rc, const vga_confirm *res, co
 }
 
 int
-cli_session_open(cli_session *s, const char *config, const vgt_who *w, bool receive, bool events)
+cli_session_open(cli_session *s, const char *config, const vgt_who *w, bool receive, bool events,
+                 const vga_handover_policy *handover)
 {
     memset(s, 0, sizeof *s);
     vga_config *cfg = NULL;
@@ -67,7 +68,8 @@ cli_session_open(cli_session *s, const char *config, const vgt_who *w, bool rece
     vg_log_set_level(cfg->log_level);
     snprintf(s->endpoint, sizeof s->endpoint, "%s", cfg->endpoint);
     vga_config_destroy(&cfg);
-    vga_options opts = {.receive = receive, .events = events, .software = CLI_PROGRAM};
+    vga_options opts = {
+        .receive = receive, .events = events, .software = CLI_PROGRAM, .handover = handover};
     return vgt_agent_open(w, config, &opts, &s->agent);
 }
 

@@ -207,6 +207,10 @@ vgt_agent_open(const vgt_who *w, const char *config, const vga_options *opts, vg
 {
     vg_reason why = {{0}};
     vg_err rc = vga_agent_open(out, config, opts, &why);
+    if (rc == VG_ERR_CONFLICT) { /* the store is in use (hand-over lock): nothing to check */
+        vgt_error(w, "%s", why.text);
+        return VGT_EXIT_FAIL;
+    }
     if (rc != VG_OK) {
         vgt_error(w,
                   "cannot start the agent from %s: %s (%s); check the network folder with "

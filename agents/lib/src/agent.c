@@ -343,6 +343,36 @@ s_send_unopenable(vga_agent *a, const vg_envelope *env, vg_open_failure failure,
     free(bytes);
 }
 
+/* Writes a delivery to the inbox. Handed straight to the application, it
+ * is stored surfaced; in hand-over mode also handed, with its first
+ * attempt, in the same transaction: no crash can leave it surfaced but not
+ * handed (lost to the program) or handed twice as a first attempt. */
+static vg_err
+s_store_delivery(vga_agent *a, const Vigil__Deliver *d, const vg_envelope *env,
+                 const ProtobufCBinaryData *share, bool surface, vga_wait *w)
+{
+    int64_t now = vg_clock_wall_ms(a->clock);
+    bool hand = surface && a->handing_over && w->handover != NULL;
+    vg_err rc = hand ? vga_store_begin(a->store, NULL) : VG_OK;
+    int64_t row = 0;
+    if (rc == VG_OK) {
+        rc = vga_store_inbox_add(a->store, vg_envelope_id(env), vg_envelope_sender(env),
+                                 vg_envelope_hash(env), d->signed_envelope.data,
+                                 d->signed_envelope.len, share ? share->data : NULL,
+                                 share ? share->len : 0, now, surface, &row);
+    }
+    if (hand && rc == VG_OK) {
+        memset(w->handover, 0, sizeof *w->handover);
+        memcpy(w->handover->id, vg_envelope_id(env), VG_ALERT_ID_LEN);
+        rc = vga_store_handover_begin(a->store, row, now, &w->handover->attempt);
+        rc = rc == VG_OK ? vga_store_commit(a->store, NULL) : rc;
+    }
+    if (hand && rc != VG_OK) {
+        vga_store_rollback(a->store);
+    }
+    return rc;
+}
+
 /* Verifies, opens and stores one delivery; receipts it. When w->alert is
  * free the opened alert goes there (and is marked surfaced). An alert that
  * verifies but does not open gets an UNOPENABLE receipt. */
@@ -382,10 +412,7 @@ s_handle_deliver(vga_agent *a, const Vigil__Deliver *d, vga_wait *w)
     }
     bool surface = rc == VG_OK && w->alert != NULL && !w->got_alert;
     if (rc == VG_OK) {
-        rc = vga_store_inbox_add(a->store, vg_envelope_id(env), vg_envelope_sender(env),
-                                 vg_envelope_hash(env), d->signed_envelope.data,
-                                 d->signed_envelope.len, share ? share->data : NULL,
-                                 share ? share->len : 0, vg_clock_wall_ms(a->clock), surface);
+        rc = s_store_delivery(a, d, env, share, surface, w);
     }
     if (rc != VG_OK) {
         char idhex[VG_ALERT_ID_HEX_LEN + 1] = "-";
@@ -516,8 +543,8 @@ vga_done_reply(const vga_wait *w)
     return w->got;
 }
 
-static bool
-s_done_alert(const vga_wait *w)
+bool
+vga_done_alert(const vga_wait *w)
 {
     return w->got_alert;
 }
@@ -568,6 +595,7 @@ vga_agent_open(vga_agent **out, const char *config_path, const vga_options *opts
     if (a == NULL) {
         return VG_ERR_NOMEM;
     }
+    a->handover_lock = -1;
     a->clock = (opts && opts->clock) ? opts->clock : vg_clock_system();
     a->receive = opts && opts->receive;
     a->events = opts && opts->events;
@@ -580,6 +608,9 @@ vga_agent_open(vga_agent **out, const char *config_path, const vga_options *opts
     vg_err rc = vga_identity_load(&a->id, config_path, 0, why);
     if (rc == VG_OK) {
         rc = vga_store_open(&a->store, vga_identity_config(a->id)->store_path, why);
+    }
+    if (rc == VG_OK && opts != NULL && opts->handover != NULL) {
+        rc = vga_handover_open(a, opts->handover, why);
     }
     if (rc == VG_OK) {
         rc = s_connect(a, why);
@@ -605,6 +636,7 @@ vga_agent_destroy(vga_agent **agent_p)
     if (a->ctx != NULL) {
         zmq_ctx_term(a->ctx);
     }
+    vga_handover_close(a);
     vga_store_destroy(&a->store);
     vg_netdoc_destroy(&a->newer);
     vga_identity_destroy(&a->id);
@@ -852,6 +884,10 @@ vga_receive(vga_agent *a, int64_t timeout_ms, vg_alert *out, vg_reason *why)
     if (!a->receive) {
         return vg_reason_set(why, VG_ERR_INVALID, "this agent was opened without receive");
     }
+    if (a->handing_over) {
+        return vg_reason_set(why, VG_ERR_INVALID,
+                             "this agent hands alerts over: use vga_handover_next");
+    }
     bool got = false;
     vg_err rc = s_surface_stored(a, out, &got);
     if (rc != VG_OK) {
@@ -861,7 +897,7 @@ vga_receive(vga_agent *a, int64_t timeout_ms, vg_alert *out, vg_reason *why)
         return VG_OK;
     }
     vga_wait w = {.alert = out};
-    vga_conn_serve(a, timeout_ms, &w, s_done_alert);
+    vga_conn_serve(a, timeout_ms, &w, vga_done_alert);
     return w.got_alert ? VG_OK : VG_ERR_TIMEOUT;
 }
 

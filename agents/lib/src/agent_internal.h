@@ -1,6 +1,7 @@
 /*
  * agent_internal.h — what agent.c (connection, publish, receive) and
- * agent_track.c (acknowledgements, shares, status, events) share. Internal
+ * agent_track.c (acknowledgements, shares, status, events), agent_audit.c
+ * and agent_handover.c (at-least-once hand-over) share. Internal
  * to libvigil-agent; the generated wire types are used freely here.
  */
 #ifndef VIGIL_AGENTS_AGENT_INTERNAL_H
@@ -41,6 +42,9 @@ struct vga_agent {
     bool audit_seen_set;                    /* audit_seen is valid */
     vg_receipt_item delivered[VGA_DELIVERED_BATCH]; /* received, receipt not sent yet */
     size_t n_delivered;                             /* count */
+    bool handing_over;                              /* opened with opts.handover */
+    vga_handover_policy handover;                   /* its policy */
+    int handover_lock;                              /* fd locking <store>/handover.lock, or -1 */
 };
 
 /* Copies what a QueryResult carries into ctx (the frame is freed after);
@@ -53,6 +57,7 @@ typedef struct vga_wait {
     bool got;             /* its reply arrived */
     vga_confirm *res;     /* filled from a Confirm or ErrorReply */
     vg_alert *alert;      /* where a newly received alert goes, NULL = inbox only */
+    vga_handover *handover; /* hand-over mode: the attempt of *alert (handing_over) */
     bool got_alert;       /* an alert was returned in *alert */
     bool got_network;     /* a network document arrived */
     bool want_event;      /* stop when an event is queued */
@@ -68,6 +73,8 @@ uint64_t vga_conn_next_req(vga_agent *a);
 /* Serves the socket until done(w) or timeout_ms passes (or a signal). */
 void vga_conn_serve(vga_agent *a, int64_t timeout_ms, vga_wait *w, bool (*done)(const vga_wait *));
 bool vga_done_reply(const vga_wait *w);
+/* Done when a new alert was returned in w->alert. */
+bool vga_done_alert(const vga_wait *w);
 /* Waits for the Confirm to req; fills res; VG_ERR_TIMEOUT or res->code. */
 vg_err vga_conn_wait_confirm(vga_agent *a, uint64_t req, int64_t timeout_ms, vga_confirm *res,
                              vg_reason *why) VG_MUST_USE;
@@ -88,6 +95,13 @@ vg_err vga_inbox_open(vga_agent *a, const vga_inbox_entry *e, vg_alert *out, vg_
 /* agent_audit.c: a Confirm carried the broker's latest checkpoint note.
  * Verifies and keeps it without waiting (the proof comes at the next sync). */
 void vga_audit_on_confirm(vga_agent *a, const uint8_t *note, size_t len);
+
+/* agent_handover.c: takes the hand-over lock and recovers interrupted
+ * hand-overs (vga_agent_open with opts.handover). */
+vg_err vga_handover_open(vga_agent *a, const vga_handover_policy *p, vg_reason *why) VG_MUST_USE;
+
+/* agent_handover.c: releases the lock; safe when it was never taken. */
+void vga_handover_close(vga_agent *a);
 
 /* agent_track.c: queues an event from the broker. */
 void vga_events_push(vga_agent *a, const Vigil__Event *e);
