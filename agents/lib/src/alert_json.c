@@ -205,11 +205,17 @@ s_put_routing(json_t *o, const vg_alert *a, bool *ok)
     s_put(o, "sender", s_jstr(S_OR_EMPTY(a->sender)), ok);
     s_put(o, "sequence", json_integer((json_int_t)a->sequence), ok);
     s_put(o, "sent", s_time_json(a->created_ms), ok);
-    s_put(o, "status", json_string(vg_status_name(a->status)), ok);
-    s_put(o, "msg_type", json_string(vg_msg_type_name(a->msg_type)), ok);
+    /* An unspecified value is written as the default sealing gives it (as
+     * "language" is), so the output is always input publish --json takes. */
+    vg_status status = a->status ? a->status : VG_STATUS_ACTUAL;
+    vg_msg_type msg_type = a->msg_type ? a->msg_type : VG_MSG_ALERT;
+    vg_urgency urgency = a->urgency ? a->urgency : VG_URG_UNKNOWN;
+    vg_certainty certainty = a->certainty ? a->certainty : VG_CERT_UNKNOWN;
+    s_put(o, "status", json_string(vg_status_name(status)), ok);
+    s_put(o, "msg_type", json_string(vg_msg_type_name(msg_type)), ok);
     s_put(o, "severity", json_string(vg_severity_name(a->severity)), ok);
-    s_put(o, "urgency", json_string(vg_urgency_name(a->urgency)), ok);
-    s_put(o, "certainty", json_string(vg_certainty_name(a->certainty)), ok);
+    s_put(o, "urgency", json_string(vg_urgency_name(urgency)), ok);
+    s_put(o, "certainty", json_string(vg_certainty_name(certainty)), ok);
     s_put(o, "categories", s_strlist_json(&a->categories), ok);
     s_put(o, "recipients", s_strlist_json(&a->recipients), ok);
 }

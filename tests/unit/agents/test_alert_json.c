@@ -177,6 +177,13 @@ minimal_input_and_defaults(void **state)
     assert_int_equal(a.categories.n, 1);
     assert_int_equal(a.recipients.n, 0);
     assert_int_equal(a.expires_ms, 0);
+    json_t *o = s_to_json(&a); /* unspecified is written as its default: input again */
+    assert_string_equal(json_string_value(json_object_get(o, "status")), "actual");
+    assert_string_equal(json_string_value(json_object_get(o, "msg_type")), "alert");
+    assert_string_equal(json_string_value(json_object_get(o, "urgency")), "unknown");
+    assert_string_equal(json_string_value(json_object_get(o, "certainty")), "unknown");
+    assert_string_equal(json_string_value(json_object_get(o, "language")), "en-GB");
+    json_decref(o);
     vg_alert_fini(&a);
     /* null is absent; recipients and to are merged */
     const char *json = "{" T_MIN_OK ",\"event\":null,\"recipients\":[\"police\"],"
