@@ -114,7 +114,7 @@ s_check_texts(s_opts *o)
     }
     if (o->officer == NULL) {
         vgt_error(&o->who, "who read it? give --officer NAME (or set VIGIL_OFFICER): an "
-                          "acknowledgement must name the duty officer");
+                           "acknowledgement must name the duty officer");
         return false;
     }
     return cli_check_text(&o->who, "--officer", o->officer, true) &&

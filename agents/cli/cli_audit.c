@@ -102,7 +102,8 @@ s_parse_args(s_opts *o, int argc, char **argv)
     if (strcmp(o->sub, "prove") == 0) {
         return vgt_take_alert_id(&s_who, argc, argv, o->id) ? VGT_EXIT_OK : vgt_usage_hint(&s_who);
     }
-    return vgt_usage_error(&s_who, "unknown audit command '%s': 'checkpoint' or 'prove ID'", o->sub);
+    return vgt_usage_error(&s_who, "unknown audit command '%s': 'checkpoint' or 'prove ID'",
+                           o->sub);
 }
 
 /* The note's third line: the root hash in base64, as the broker wrote it. */

@@ -210,7 +210,7 @@ s_print_human(const vg_alert *a)
 
 /* ---- --exec ------------------------------------------------------------------------------ */
 
-#define S_EXEC_VARS 4   /* VIGIL_ALERT_ID, VIGIL_SENDER, VIGIL_SEVERITY, VIGIL_ATTEMPT */
+#define S_EXEC_VARS 4     /* VIGIL_ALERT_ID, VIGIL_SENDER, VIGIL_SEVERITY, VIGIL_ATTEMPT */
 #define S_PARKED_SHOWN 10 /* parked alerts named at start; the rest are counted */
 
 /* environ without our variables, plus them; NULL-terminated, malloc'ed
@@ -340,8 +340,7 @@ s_run_exec(const char *cmd, const vg_alert *a, const vga_handover *h, const char
     close(to_child);
     int status = s_wait_child(pid);
     if (status == -1) {
-        snprintf(outcome, outcome_len, "unknown: cannot wait for the command: %s",
-                 strerror(errno));
+        snprintf(outcome, outcome_len, "unknown: cannot wait for the command: %s", strerror(errno));
         return false;
     }
     if (WIFEXITED(status)) {

@@ -291,7 +291,8 @@ s_parse_args(s_opts *o, int argc, char **argv)
         }
     }
     if (optind < argc) {
-        return vgt_usage_error(&s_who, "unexpected argument '%s' (quote text that has spaces)", argv[optind]);
+        return vgt_usage_error(&s_who, "unexpected argument '%s' (quote text that has spaces)",
+                               argv[optind]);
     }
     return VGT_EXIT_OK;
 }
@@ -355,9 +356,11 @@ static int
 s_alert_from_stdin(s_opts *o)
 {
     if (o->alert_flag[0] != '\0') {
-        return vgt_usage_error(&s_who, "--json reads the whole alert from stdin: put %s into the JSON instead, or "
-                  "drop --json",
-                  o->alert_flag);
+        return vgt_usage_error(
+            &s_who,
+            "--json reads the whole alert from stdin: put %s into the JSON instead, or "
+            "drop --json",
+            o->alert_flag);
     }
     char *json = s_read_all(stdin, VGA_ALERT_JSON_MAX_BYTES, "the alert JSON on stdin");
     if (json == NULL) {

@@ -331,8 +331,8 @@ s_matrix(char *out, size_t out_len, const vga_alert_status *st, int64_t now_ms)
     out[0] = '\0';
     for (size_t i = 0; i < st->n_recipients && used < out_len; i++) {
         const vga_recipient_status *r = &st->recipients[i];
-        bool ended = r->state == VGA_ACKNOWLEDGED || r->state == VGA_DECLINED ||
-                     r->state == VGA_UNOPENABLE;
+        bool ended =
+            r->state == VGA_ACKNOWLEDGED || r->state == VGA_DECLINED || r->state == VGA_UNOPENABLE;
         bool known = r->state >= VGA_PENDING && r->state <= VGA_UNOPENABLE;
         const char *token = !ended && s_is_late(r, now_ms)
                                 ? VGA_OVERDUE_TOKEN

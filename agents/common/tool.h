@@ -124,8 +124,7 @@ int vgt_config_load(const vgt_who *w, const char *config, vga_config **out);
  * with 'vigilctl check DIR'"; VGT_EXIT_FAIL when out of memory, or after
  * the reason alone when another process holds the store's hand-over lock
  * (VG_ERR_CONFLICT); VGT_EXIT_OK with *out to vga_agent_destroy. */
-int vgt_agent_open(const vgt_who *w, const char *config, const vga_options *opts,
-                   vga_agent **out);
+int vgt_agent_open(const vgt_who *w, const char *config, const vga_options *opts, vga_agent **out);
 
 /* ---- signals ------------------------------------------------------------------------- */
 

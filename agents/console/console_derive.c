@@ -19,9 +19,9 @@ static vga_state
 s_cell_state(vgc_cell c)
 {
     static const vga_state states[] = {
-        [VGC_CELL_PENDING] = VGA_PENDING,         [VGC_CELL_DELIVERED] = VGA_DELIVERED,
+        [VGC_CELL_PENDING] = VGA_PENDING,           [VGC_CELL_DELIVERED] = VGA_DELIVERED,
         [VGC_CELL_ACKNOWLEDGED] = VGA_ACKNOWLEDGED, [VGC_CELL_IN_PROGRESS] = VGA_IN_PROGRESS,
-        [VGC_CELL_DECLINED] = VGA_DECLINED,       [VGC_CELL_UNOPENABLE] = VGA_UNOPENABLE,
+        [VGC_CELL_DECLINED] = VGA_DECLINED,         [VGC_CELL_UNOPENABLE] = VGA_UNOPENABLE,
     };
     return (unsigned)c < sizeof states / sizeof states[0] ? states[c] : (vga_state)0;
 }
@@ -41,10 +41,9 @@ vgc_cell_state_name(vgc_cell c)
 char
 vgc_cell_glyph(vgc_cell c)
 {
-    static const char glyphs[] = {VGC_GLYPH_PENDING,      VGC_GLYPH_DELIVERED,
-                                  VGC_GLYPH_ACKNOWLEDGED, VGC_GLYPH_IN_PROGRESS,
-                                  VGC_GLYPH_DECLINED,     VGC_GLYPH_OVERDUE,
-                                  VGC_GLYPH_UNOPENABLE};
+    static const char glyphs[] = {
+        VGC_GLYPH_PENDING,  VGC_GLYPH_DELIVERED, VGC_GLYPH_ACKNOWLEDGED, VGC_GLYPH_IN_PROGRESS,
+        VGC_GLYPH_DECLINED, VGC_GLYPH_OVERDUE,   VGC_GLYPH_UNOPENABLE};
     return (unsigned)c < sizeof glyphs ? glyphs[c] : '?';
 }
 

@@ -158,7 +158,7 @@ s_parse_args(int argc, char **argv, s_opts *o)
                                                           : NULL;
     if (problem != NULL) {
         return vgt_usage_error(&s_who, "%s%s%s", problem, optind < argc ? " " : "",
-                  optind < argc ? argv[optind] : "");
+                               optind < argc ? argv[optind] : "");
     }
     return VGT_EXIT_OK;
 }

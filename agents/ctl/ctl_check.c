@@ -81,8 +81,8 @@ s_check_network(s_check *c)
     }
     if (err == VG_OK) {
         snprintf(detail, sizeof detail, "%s verifies (network %s, version %llu, %zu agencies)",
-                 doc_path, vg_netdoc_network(c->doc),
-                 (unsigned long long)vg_netdoc_version(c->doc), vg_netdoc_n_agencies(c->doc));
+                 doc_path, vg_netdoc_network(c->doc), (unsigned long long)vg_netdoc_version(c->doc),
+                 vg_netdoc_n_agencies(c->doc));
     } else {
         snprintf(detail, sizeof detail, "%s (%s)", why.text, vg_err_code(err));
     }
@@ -158,8 +158,8 @@ s_check_broker(s_check *c)
         err = s_check_copy(c, cfg->document_path, cfg->admin_pk, &why);
     }
     if (err == VG_OK) {
-        snprintf(detail, sizeof detail, "%s loads, broker.key matches the document, binds %s",
-                 conf, cfg->bind);
+        snprintf(detail, sizeof detail, "%s loads, broker.key matches the document, binds %s", conf,
+                 cfg->bind);
     } else {
         snprintf(detail, sizeof detail, "%s (%s)", why.text, vg_err_code(err));
     }
@@ -267,9 +267,9 @@ s_round_trip(const vga_identity *from, const vga_identity *to, vg_reason *why)
     if (err == VG_OK) {
         err = vg_envelope_open(&got, env, vga_identity_agency(to), vga_identity_keys(to), why);
     }
-    if (err == VG_OK && (got.headline == NULL || strcmp(got.headline, headline) != 0 ||
-                         got.sender == NULL ||
-                         strcmp(got.sender, vga_identity_agency(from)) != 0)) {
+    if (err == VG_OK &&
+        (got.headline == NULL || strcmp(got.headline, headline) != 0 || got.sender == NULL ||
+         strcmp(got.sender, vga_identity_agency(from)) != 0)) {
         err = vg_reason_set(why, VG_ERR_INTERNAL, "the opened alert differs from the sealed one");
     }
     vg_alert_fini(&got);
@@ -294,8 +294,9 @@ s_check_pairs(s_check *c)
             char what[160];
             snprintf(what, sizeof what, "round trip %s -> %s", a.id, b.id);
             if (c->ids[i] == NULL || c->ids[j] == NULL) {
-                s_skip(c, what, c->ids[i] == NULL ? "the sender's identity did not load"
-                                                  : "the recipient's identity did not load");
+                s_skip(c, what,
+                       c->ids[i] == NULL ? "the sender's identity did not load"
+                                         : "the recipient's identity did not load");
                 continue;
             }
             vg_reason why = {{0}};
@@ -363,8 +364,7 @@ ctl_cmd_check(int argc, char **argv)
         s_check_pairs(&c);
     }
     printf("check %s: %zu passed, %zu failed, %zu skipped: %s\n", c.dir, c.n_passed, c.n_failed,
-           c.n_skipped,
-           c.n_failed == 0 ? "the network folder is ready" : "fix the failures above");
+           c.n_skipped, c.n_failed == 0 ? "the network folder is ready" : "fix the failures above");
     for (size_t i = 0; c.ids != NULL && i < vg_netdoc_n_agencies(c.doc); i++) {
         vga_identity_destroy(&c.ids[i]);
     }

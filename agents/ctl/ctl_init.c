@@ -81,16 +81,16 @@ typedef struct s_opts {
 } s_opts;
 
 typedef struct s_init {
-    s_opts opts;                             /* the command line */
-    vg_strlist ids;                          /* every agency, oversight included */
-    s_deadline deadlines[S_DEADLINES_MAX];   /* default and --deadline */
-    size_t n_deadlines;                      /* used entries of deadlines */
-    vg_keyset *admin;                        /* admin signing key */
-    vg_keyset *broker;                       /* broker SIGN + CURVE */
-    vg_keyset **agency_keys;                 /* one per ids item */
-    char *json;                              /* network.json text */
-    uint8_t *signed_doc;                     /* network.signed bytes */
-    size_t signed_len;                       /* their length */
+    s_opts opts;                           /* the command line */
+    vg_strlist ids;                        /* every agency, oversight included */
+    s_deadline deadlines[S_DEADLINES_MAX]; /* default and --deadline */
+    size_t n_deadlines;                    /* used entries of deadlines */
+    vg_keyset *admin;                      /* admin signing key */
+    vg_keyset *broker;                     /* broker SIGN + CURVE */
+    vg_keyset **agency_keys;               /* one per ids item */
+    char *json;                            /* network.json text */
+    uint8_t *signed_doc;                   /* network.signed bytes */
+    size_t signed_len;                     /* their length */
 } s_init;
 
 static const struct {
@@ -112,11 +112,15 @@ static int
 s_parse_args(s_opts *o, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"agencies", required_argument, NULL, 'a'}, {"oversight", required_argument, NULL, 'o'},
-        {"endpoint", required_argument, NULL, 'e'}, {"deadline", required_argument, NULL, 'd'},
-        {"network", required_argument, NULL, 'n'},  {"force", no_argument, NULL, 'f'},
+        {"agencies", required_argument, NULL, 'a'},
+        {"oversight", required_argument, NULL, 'o'},
+        {"endpoint", required_argument, NULL, 'e'},
+        {"deadline", required_argument, NULL, 'd'},
+        {"network", required_argument, NULL, 'n'},
+        {"force", no_argument, NULL, 'f'},
         {"limits", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     o->endpoint = S_DEFAULT_ENDPOINT;
     o->network = S_DEFAULT_NETWORK;
@@ -125,27 +129,46 @@ s_parse_args(s_opts *o, int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'a': o->agencies = optarg; break;
-        case 'o': o->oversight = optarg; break;
-        case 'e': o->endpoint = optarg; break;
-        case 'd': o->deadlines = optarg; break;
-        case 'n': o->network = optarg; break;
-        case 'l': o->limits = optarg; break;
-        case 'f': o->force = true; break;
-        case 'h': fputs(s_help, stdout); return VGT_HELP_SHOWN;
-        default: return vgt_bad_option(&s_who, c, argv);
+        case 'a':
+            o->agencies = optarg;
+            break;
+        case 'o':
+            o->oversight = optarg;
+            break;
+        case 'e':
+            o->endpoint = optarg;
+            break;
+        case 'd':
+            o->deadlines = optarg;
+            break;
+        case 'n':
+            o->network = optarg;
+            break;
+        case 'l':
+            o->limits = optarg;
+            break;
+        case 'f':
+            o->force = true;
+            break;
+        case 'h':
+            fputs(s_help, stdout);
+            return VGT_HELP_SHOWN;
+        default:
+            return vgt_bad_option(&s_who, c, argv);
         }
     }
     if (optind == argc) {
-        return vgt_usage_error(&s_who, "say where to create the network: vigilctl init DIR --agencies ...");
+        return vgt_usage_error(&s_who,
+                               "say where to create the network: vigilctl init DIR --agencies ...");
     }
     if (optind < argc - 1) {
-        return vgt_usage_error(&s_who, "expected one DIR, got more (first extra: '%s')", argv[optind + 1]);
+        return vgt_usage_error(&s_who, "expected one DIR, got more (first extra: '%s')",
+                               argv[optind + 1]);
     }
     o->dir = argv[optind];
     if (o->agencies == NULL) {
         return vgt_usage_error(&s_who, "--agencies is required, e.g. --agencies "
-                         "police,licensing,childrens-services,home-office");
+                                       "police,licensing,childrens-services,home-office");
     }
     return VGT_EXIT_OK;
 }
@@ -344,8 +367,7 @@ s_network_name_is_valid(const char *name)
     if (len < 1 || len > 63) {
         return false;
     }
-    return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
-           len;
+    return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == len;
 }
 
 static int
@@ -596,8 +618,7 @@ s_build_document(s_init *in)
     }
     json_t *deadlines = json_object();
     for (size_t i = 0; i < in->n_deadlines; i++) {
-        json_object_set_new(deadlines, in->deadlines[i].key,
-                            s_json_duration(in->deadlines[i].ms));
+        json_object_set_new(deadlines, in->deadlines[i].key, s_json_duration(in->deadlines[i].ms));
     }
     json_object_set_new(doc, "network", json_string(in->opts.network));
     json_object_set_new(doc, "version", json_integer(1));
@@ -624,13 +645,11 @@ s_build_document(s_init *in)
     vg_reason why = {{0}};
     vg_err err = vg_netdoc_body_from_json(&body, &body_len, in->json, &why);
     if (err == VG_OK) {
-        err = vg_netdoc_sign(&in->signed_doc, &in->signed_len, body, body_len, 1, in->admin,
-                             &why);
+        err = vg_netdoc_sign(&in->signed_doc, &in->signed_len, body, body_len, 1, in->admin, &why);
     }
     free(body);
     if (err != VG_OK) {
-        vgt_error(&s_who, "the network document was refused: %s (%s)", why.text,
-                  vg_err_code(err));
+        vgt_error(&s_who, "the network document was refused: %s (%s)", why.text, vg_err_code(err));
         return VGT_EXIT_FAIL;
     }
     return VGT_EXIT_OK;
@@ -799,13 +818,12 @@ s_print_summary(const s_init *in)
     printf("created network '%s' (version 1) in %s\n", in->opts.network, d);
     printf("  admin key   %s/%s  (signs the network document: keep it offline)\n", d,
            CTL_ADMIN_KEY);
-    printf("  document    %s/%s  (source: %s/%s)\n", d, CTL_NETWORK_SIGNED, d,
-           CTL_NETWORK_JSON);
+    printf("  document    %s/%s  (source: %s/%s)\n", d, CTL_NETWORK_SIGNED, d, CTL_NETWORK_JSON);
     printf("  broker      %s/%s  (binds %s)\n", d, CTL_BROKER_CONF, in->opts.endpoint);
     for (size_t i = 0; i < in->ids.n; i++) {
         const char *id = in->ids.items[i];
-        printf("  agency      %s/%s/%s/%s  (%s, role %s)\n", d, CTL_AGENTS_DIR, id,
-               CTL_AGENT_CONF, id, s_role_of(in, id));
+        printf("  agency      %s/%s/%s/%s  (%s, role %s)\n", d, CTL_AGENTS_DIR, id, CTL_AGENT_CONF,
+               id, s_role_of(in, id));
     }
     printf("  deadlines  ");
     for (size_t i = 0; i < in->n_deadlines; i++) {

@@ -88,8 +88,9 @@ s_source_from_conf(s_source *src, const char *conf)
         vg_broker_config_destroy(&bcfg);
         return VGT_EXIT_OK;
     }
-    vgt_error(&s_show_who, "%s is neither a valid agent.conf nor a valid broker.conf:\n  as agent.conf: "
-                      "%s\n  as broker.conf: %s",
+    vgt_error(&s_show_who,
+              "%s is neither a valid agent.conf nor a valid broker.conf:\n  as agent.conf: "
+              "%s\n  as broker.conf: %s",
               conf, agent_why.text, broker_why.text);
     return VGT_EXIT_FAIL;
 }
@@ -102,8 +103,9 @@ s_source_from_dir(s_source *src, const char *dir)
     vg_err err = ctl_admin_pk_load(src->admin_pk, admin_key, &why);
     free(admin_key);
     if (err != VG_OK) {
-        vgt_error(&s_show_who, "%s (with --dir, the admin key verifies the document; use -c CONF "
-                          "where there is no admin key)",
+        vgt_error(&s_show_who,
+                  "%s (with --dir, the admin key verifies the document; use -c CONF "
+                  "where there is no admin key)",
                   why.text);
         return VGT_EXIT_FAIL;
     }
@@ -117,7 +119,8 @@ s_print_list(const char *label, json_t *arr)
     printf("%s", label);
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         printf("%s%s", i ? ", " : "", json_string_value(v));
     }
     if (json_array_size(arr) == 0) {
@@ -134,7 +137,8 @@ s_print_policy(json_t *policy)
     if (json_array_size(policy) == 0) {
         printf("  (no rules: nothing is mandatory)\n");
     }
-    json_array_foreach(policy, i, rule) {
+    json_array_foreach(policy, i, rule)
+    {
         json_t *name = json_object_get(rule, "name");
         json_t *sev = json_object_get(rule, "min_severity");
         printf("  %s: ", json_is_string(name) ? json_string_value(name) : "(unnamed)");
@@ -161,7 +165,8 @@ s_print_deadlines(json_t *deadlines)
     json_t *v;
     const char *sep = "";
     printf("deadlines   ");
-    json_object_foreach(deadlines, key, v) {
+    json_object_foreach(deadlines, key, v)
+    {
         printf("%s%s %s", sep, key, json_is_string(v) ? json_string_value(v) : "?");
         sep = ", ";
     }
@@ -246,8 +251,10 @@ static int
 s_show(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"dir", required_argument, NULL, 'd'}, {"config", required_argument, NULL, 'c'},
-        {"json", no_argument, NULL, 'j'},      {"help", no_argument, NULL, 'h'},
+        {"dir", required_argument, NULL, 'd'},
+        {"config", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *dir = NULL;
@@ -258,18 +265,28 @@ s_show(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'd': dir = optarg; break;
-        case 'c': conf = optarg; break;
-        case 'j': as_json = true; break;
-        case 'h': fputs(s_show_help, stdout); return VGT_EXIT_OK;
-        default: return vgt_bad_option(&s_show_who, c, argv);
+        case 'd':
+            dir = optarg;
+            break;
+        case 'c':
+            conf = optarg;
+            break;
+        case 'j':
+            as_json = true;
+            break;
+        case 'h':
+            fputs(s_show_help, stdout);
+            return VGT_EXIT_OK;
+        default:
+            return vgt_bad_option(&s_show_who, c, argv);
         }
     }
     if (optind != argc) {
         return vgt_unexpected_argument(&s_show_who, argv[optind], NULL);
     }
     if ((dir == NULL) == (conf == NULL)) {
-        return vgt_usage_error(&s_show_who, "say which document: --dir DIR or -c CONF (one of them)");
+        return vgt_usage_error(&s_show_who,
+                               "say which document: --dir DIR or -c CONF (one of them)");
     }
     s_source src;
     memset(&src, 0, sizeof src);
@@ -308,17 +325,17 @@ s_show(int argc, char **argv)
 /* ---------------------------------------------------------------- sign */
 
 typedef struct s_sign {
-    char *in_path;                    /* edited JSON */
-    char *key_path;                   /* admin secret key */
-    char *out_path;                   /* signed output */
-    const char *dir;                  /* --dir or NULL */
-    vg_keyset *admin;                 /* loaded admin key */
-    char *json;                       /* JSON to sign ("issued" removed) */
-    uint64_t json_version;            /* the JSON's version, 0 when absent */
-    uint64_t version;                 /* the version signed */
-    uint8_t *signed_doc;              /* the result */
-    size_t signed_len;                /* its length */
-    vg_netdoc *doc;                   /* the result, verified */
+    char *in_path;         /* edited JSON */
+    char *key_path;        /* admin secret key */
+    char *out_path;        /* signed output */
+    const char *dir;       /* --dir or NULL */
+    vg_keyset *admin;      /* loaded admin key */
+    char *json;            /* JSON to sign ("issued" removed) */
+    uint64_t json_version; /* the JSON's version, 0 when absent */
+    uint64_t version;      /* the version signed */
+    uint8_t *signed_doc;   /* the result */
+    size_t signed_len;     /* its length */
+    vg_netdoc *doc;        /* the result, verified */
 } s_sign;
 
 static int
@@ -334,12 +351,26 @@ s_sign_args(s_sign *s, int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'd': s->dir = optarg; break;
-        case 'i': free(s->in_path); s->in_path = vg_strdup(optarg); break;
-        case 'k': free(s->key_path); s->key_path = vg_strdup(optarg); break;
-        case 'o': free(s->out_path); s->out_path = vg_strdup(optarg); break;
-        case 'h': fputs(s_sign_help, stdout); return VGT_HELP_SHOWN;
-        default: return vgt_bad_option(&s_sign_who, c, argv);
+        case 'd':
+            s->dir = optarg;
+            break;
+        case 'i':
+            free(s->in_path);
+            s->in_path = vg_strdup(optarg);
+            break;
+        case 'k':
+            free(s->key_path);
+            s->key_path = vg_strdup(optarg);
+            break;
+        case 'o':
+            free(s->out_path);
+            s->out_path = vg_strdup(optarg);
+            break;
+        case 'h':
+            fputs(s_sign_help, stdout);
+            return VGT_HELP_SHOWN;
+        default:
+            return vgt_bad_option(&s_sign_who, c, argv);
         }
     }
     if (optind != argc) {
@@ -351,8 +382,9 @@ s_sign_args(s_sign *s, int argc, char **argv)
         s->out_path = s->out_path ? s->out_path : ctl_path(s->dir, CTL_NETWORK_SIGNED);
     }
     if (s->in_path == NULL || s->key_path == NULL || s->out_path == NULL) {
-        return vgt_usage_error(&s_sign_who, "say what to sign: --dir DIR, or all of --in JSON --key ADMINKEY "
-                          "--out SIGNED");
+        return vgt_usage_error(&s_sign_who,
+                               "say what to sign: --dir DIR, or all of --in JSON --key ADMINKEY "
+                               "--out SIGNED");
     }
     return VGT_EXIT_OK;
 }
@@ -371,7 +403,8 @@ s_sign_read_json(s_sign *s)
     }
     if (!json_is_object(root)) {
         json_decref(root);
-        vgt_error(&s_sign_who, "%s: the document must be a JSON object (docs/network.md)", s->in_path);
+        vgt_error(&s_sign_who, "%s: the document must be a JSON object (docs/network.md)",
+                  s->in_path);
         return VGT_EXIT_FAIL;
     }
     json_t *v = json_object_get(root, "version");
@@ -424,8 +457,8 @@ s_sign_write(s_sign *s)
                   s->in_path, why.text, vg_err_code(err));
         return VGT_EXIT_FAIL;
     }
-    err = vg_netdoc_sign(&s->signed_doc, &s->signed_len, body, body_len, s->version, s->admin,
-                         &why);
+    err =
+        vg_netdoc_sign(&s->signed_doc, &s->signed_len, body, body_len, s->version, s->admin, &why);
     free(body);
     if (err == VG_OK) {
         err = vg_file_write_atomic(s->out_path, s->signed_doc, s->signed_len, 0644, &why);
@@ -449,8 +482,9 @@ s_refresh_one(const s_sign *s, const char *who, const char *doc_path, const uint
 {
     vg_reason why = {{0}};
     if (memcmp(pinned, vg_keyset_sign_pk(s->admin), VG_SIGN_PK_LEN) != 0) {
-        vgt_error(&s_sign_who, "%s: not refreshed: it pins a different admin key, so it would refuse "
-                          "this document; fix its [network] admin_key",
+        vgt_error(&s_sign_who,
+                  "%s: not refreshed: it pins a different admin key, so it would refuse "
+                  "this document; fix its [network] admin_key",
                   who);
         return false;
     }

@@ -41,7 +41,7 @@
 
 static const vgt_who s_who = {CTL_PROGRAM, "report"};
 #define S_DB_NAME "vigil.db"
-#define S_SCHEMA_KNOWN 4 /* the store schema this report reads (broker/store.c) */
+#define S_SCHEMA_KNOWN 4       /* the store schema this report reads (broker/store.c) */
 #define S_BUSY_MS 5000         /* wait for the broker's checkpoint, at most */
 #define S_TEXT_COLS_MAX 12     /* columns of a text table */
 #define S_STATE_ACKNOWLEDGED 3 /* recipients.state values (broker/store.h) */
@@ -183,7 +183,8 @@ s_parse_args(int argc, char **argv, s_opts *o)
         return vgt_unexpected_argument(&s_who, argv[optind], NULL);
     }
     if ((o->conf == NULL) == (o->store == NULL)) {
-        return vgt_usage_error(&s_who, "say where the store is: -c BROKER_CONF or --store DIR (one of them)");
+        return vgt_usage_error(
+            &s_who, "say where the store is: -c BROKER_CONF or --store DIR (one of them)");
     }
     if (!o->unshared) {
         return vgt_usage_error(&s_who, "say which report: --unshared");

@@ -72,4 +72,3 @@ ctl_admin_pk_load(uint8_t pk[VG_SIGN_PK_LEN], const char *admin_key_path, vg_rea
     vg_keyset_destroy(&admin);
     return err;
 }
-

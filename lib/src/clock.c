@@ -197,8 +197,8 @@ vg_time_parse(int64_t *out_ms, const char *text, vg_time_forms forms, vg_reason 
                              "'%s': %02d:%02d:%02d is not a time of day (00:00:00 to 23:59:59)",
                              text, t.hour, t.minute, t.second);
     }
-    int64_t minutes = s_days_from_civil(t.year, t.month, t.day) * 1440 + t.hour * 60 + t.minute -
-                      t.offset_min;
+    int64_t minutes =
+        s_days_from_civil(t.year, t.month, t.day) * 1440 + t.hour * 60 + t.minute - t.offset_min;
     if (t.second == 60) { /* only the last minute of a UTC day can have one */
         if ((minutes % 1440 + 1440) % 1440 != 1439) {
             return vg_reason_set(why, VG_ERR_MALFORMED,

@@ -48,19 +48,19 @@
 
 extern char **environ;
 
-#define T_REPLY_MS 10000   /* publish confirm */
-#define T_LISTEN_MS 60000  /* longest a listen may run in these tests */
-#define T_N_ALERTS 3       /* alerts per scenario */
+#define T_REPLY_MS 10000  /* publish confirm */
+#define T_LISTEN_MS 60000 /* longest a listen may run in these tests */
+#define T_N_ALERTS 3      /* alerts per scenario */
 #define T_AGENCY "licensing"
 
 typedef struct t_ctx {
-    bh_broker *b;                                          /* broker and network */
-    char *dir;                                             /* scratch for the command */
-    char *script;                                          /* dir/cmd.sh */
-    char *out;                                             /* dir/listen.out: every run */
-    char *err;                                             /* dir/listen.err: every run */
-    char ids[T_N_ALERTS][VG_ALERT_ID_HEX_LEN + 1];         /* what was published, as hex */
-    uint8_t raw[T_N_ALERTS][VG_ALERT_ID_LEN];              /* the same, as bytes */
+    bh_broker *b;                                  /* broker and network */
+    char *dir;                                     /* scratch for the command */
+    char *script;                                  /* dir/cmd.sh */
+    char *out;                                     /* dir/listen.out: every run */
+    char *err;                                     /* dir/listen.err: every run */
+    char ids[T_N_ALERTS][VG_ALERT_ID_HEX_LEN + 1]; /* what was published, as hex */
+    uint8_t raw[T_N_ALERTS][VG_ALERT_ID_LEN];      /* the same, as bytes */
 } t_ctx;
 
 /* ---- fixture ------------------------------------------------------------------------------ */
@@ -252,7 +252,8 @@ s_wait_lines(const t_ctx *c, const char *name, const char *prefix, int n)
     }
 }
 
-/* ---- licensing's inbox ------------------------------------------------------------------------ */
+/* ---- licensing's inbox ------------------------------------------------------------------------
+ */
 
 /* One integer from licensing's agent.db (read-only); ?1 is the alert id. */
 static int64_t
@@ -302,10 +303,8 @@ s_assert_all_handled_once(const t_ctx *c)
             fail_msg("alert %s: %lld handled hand-overs; stderr:\n%s", c->ids[i],
                      (long long)s_handovers(c, id, "handled"), err);
         }
-        assert_int_equal(s_inbox_int(c,
-                                     "SELECT handover = 'handled' FROM inbox WHERE alert_id = ?1",
-                                     id),
-                         1);
+        assert_int_equal(
+            s_inbox_int(c, "SELECT handover = 'handled' FROM inbox WHERE alert_id = ?1", id), 1);
         assert_int_equal(s_inbox_int(c,
                                      "SELECT count(*) FROM handovers h JOIN inbox i ON"
                                      " h.inbox_id = i.id WHERE i.alert_id = ?1 AND"
@@ -316,7 +315,8 @@ s_assert_all_handled_once(const t_ctx *c)
     }
 }
 
-/* ---- the scenarios ---------------------------------------------------------------------------- */
+/* ---- the scenarios ----------------------------------------------------------------------------
+ */
 
 /* The command is SIGKILLed mid-run (its first attempt at each alert waits
  * to be killed): listen reports it and hands the alert over again. */
@@ -329,8 +329,8 @@ test_command_killed_mid_run(void **state)
     s_publish(c);
     char cmd[4200]; /* exec: the script is the process listen waits for, so its death is seen */
     snprintf(cmd, sizeof cmd, "exec '%s'", c->script);
-    pid_t pid = s_listen_start(c, "--exec", cmd, "--exec-backoff", "100ms", "--timeout", "3s",
-                               NULL);
+    pid_t pid =
+        s_listen_start(c, "--exec", cmd, "--exec-backoff", "100ms", "--timeout", "3s", NULL);
     for (int killed = 0; killed < T_N_ALERTS;) { /* each alert's first run, in turn */
         for (int i = 0; i < T_N_ALERTS; i++) {
             char name[128];
@@ -355,8 +355,10 @@ test_command_killed_mid_run(void **state)
         assert_int_equal(s_handovers(c, c->raw[i], "signal 9"), 1);
         assert_int_equal(s_handovers(c, c->raw[i], NULL), 2);
         char want[160];
-        snprintf(want, sizeof want, "--exec for alert %s (attempt 1): the command was killed by "
-                                    "signal 9; it is handed over again in", c->ids[i]);
+        snprintf(want, sizeof want,
+                 "--exec for alert %s (attempt 1): the command was killed by "
+                 "signal 9; it is handed over again in",
+                 c->ids[i]);
         assert_true(it_contains(err, want));
     }
     free(err);
@@ -431,16 +433,15 @@ test_command_fails_twice_then_succeeds(void **state)
     t_ctx *c = *state;
     s_script(c, "if [ \"$VIGIL_ATTEMPT\" -le 2 ]; then exit 1; fi");
     s_publish(c);
-    pid_t pid = s_listen_start(c, "--exec", c->script, "--exec-backoff", "100ms", "--timeout",
-                               "3s", "--json", NULL);
+    pid_t pid = s_listen_start(c, "--exec", c->script, "--exec-backoff", "100ms", "--timeout", "3s",
+                               "--json", NULL);
     s_listen_run(c, pid);
     s_assert_all_handled_once(c);
     for (int i = 0; i < T_N_ALERTS; i++) {
         assert_int_equal(s_handovers(c, c->raw[i], "exit 1"), 2);
         assert_int_equal(s_handovers(c, c->raw[i], NULL), 3);
-        assert_int_equal(s_inbox_int(c, "SELECT failures FROM inbox WHERE alert_id = ?1",
-                                     c->raw[i]),
-                         2);
+        assert_int_equal(
+            s_inbox_int(c, "SELECT failures FROM inbox WHERE alert_id = ?1", c->raw[i]), 2);
         char start[80];
         snprintf(start, sizeof start, "%s 3", c->ids[i]);
         assert_int_equal(s_lines(c, "started", start), 1); /* VIGIL_ATTEMPT counts */
@@ -476,8 +477,11 @@ test_parked_until_an_operator_acts(void **state)
                                "50ms", "--timeout", "2s", NULL);
     s_listen_run(c, pid);
     for (int i = 0; i < T_N_ALERTS; i++) {
-        assert_int_equal(s_inbox_int(c, "SELECT handover = 'parked' FROM inbox"
-                                        " WHERE alert_id = ?1", c->raw[i]), 1);
+        assert_int_equal(s_inbox_int(c,
+                                     "SELECT handover = 'parked' FROM inbox"
+                                     " WHERE alert_id = ?1",
+                                     c->raw[i]),
+                         1);
         assert_int_equal(s_handovers(c, c->raw[i], "exit 3"), 2);
     }
     char *err = s_file(c, "listen.err");
@@ -564,8 +568,11 @@ test_plain_listen_unchanged(void **state)
     char *out = s_file(c, "listen.out");
     for (int i = 0; i < T_N_ALERTS; i++) {
         assert_true(it_contains(out, c->ids[i]));
-        assert_int_equal(s_inbox_int(c, "SELECT surfaced = 1 AND handover IS NULL FROM inbox"
-                                        " WHERE alert_id = ?1", c->raw[i]), 1);
+        assert_int_equal(s_inbox_int(c,
+                                     "SELECT surfaced = 1 AND handover IS NULL FROM inbox"
+                                     " WHERE alert_id = ?1",
+                                     c->raw[i]),
+                         1);
         assert_int_equal(s_handovers(c, c->raw[i], NULL), 0);
     }
     free(out);
@@ -583,8 +590,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_command_killed_mid_run, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_listen_killed_between_exit_and_inbox_write, s_setup,
                                         s_teardown),
-        cmocka_unit_test_setup_teardown(test_listen_killed_while_command_runs, s_setup,
-                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_listen_killed_while_command_runs, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_command_fails_twice_then_succeeds, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_parked_until_an_operator_acts, s_setup, s_teardown),

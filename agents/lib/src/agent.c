@@ -144,8 +144,8 @@ s_fill_confirm(vga_confirm *res, const Vigil__Confirm *c)
 bool
 vga_reject_is_transient(vg_err code)
 {
-    return code == VG_ERR_STORAGE_FULL || code == VG_ERR_INTERNAL ||
-           code == VG_ERR_RATE_LIMITED || code == VG_ERR_QUOTA_EXCEEDED;
+    return code == VG_ERR_STORAGE_FULL || code == VG_ERR_INTERNAL || code == VG_ERR_RATE_LIMITED ||
+           code == VG_ERR_QUOTA_EXCEEDED;
 }
 
 /* Applies a publish confirm to the outbox. */
@@ -307,8 +307,7 @@ s_open_delivery(vga_agent *a, const Vigil__Deliver *d, const vg_envelope *env, v
  * and its sender and oversight learn of it, instead of it being sent again
  * for ever. Lost? The broker sends it again and it is receipted again. */
 static void
-s_send_unopenable(vga_agent *a, const vg_envelope *env, vg_open_failure failure,
-                  const char *sharer)
+s_send_unopenable(vga_agent *a, const vg_envelope *env, vg_open_failure failure, const char *sharer)
 {
     vg_receipt_item item;
     memcpy(item.alert_id, vg_envelope_id(env), VG_ALERT_ID_LEN);

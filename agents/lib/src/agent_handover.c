@@ -215,8 +215,7 @@ vga_handover_next(vga_agent *a, int64_t timeout_ms, vg_alert *out, vga_handover 
 
 /* The row of an alert that is handed over now. */
 static vg_err
-s_handed_row(vga_agent *a, const uint8_t id[VG_ALERT_ID_LEN], vga_store_handover *h,
-             vg_reason *why)
+s_handed_row(vga_agent *a, const uint8_t id[VG_ALERT_ID_LEN], vga_store_handover *h, vg_reason *why)
 {
     if (!a->handing_over) {
         return vg_reason_set(why, VG_ERR_INVALID, "this agent was opened without handover");
@@ -229,7 +228,9 @@ s_handed_row(vga_agent *a, const uint8_t id[VG_ALERT_ID_LEN], vga_store_handover
         char idhex[VG_ALERT_ID_HEX_LEN + 1];
         vg_alert_id_hex(idhex, id);
         return vg_reason_set(why, VG_ERR_INVALID, "alert %s is not handed over now (%s)", idhex,
-                             h->row == 0 ? "not in the inbox" : h->state[0] ? h->state : "new");
+                             h->row == 0   ? "not in the inbox"
+                             : h->state[0] ? h->state
+                                           : "new");
     }
     return VG_OK;
 }

@@ -23,23 +23,23 @@
 #define VGA_DELIVERED_BATCH 256
 
 struct vga_agent {
-    vga_identity *id;                       /* config, keys, the document loaded at start */
-    vg_netdoc *newer;                       /* a newer document from the broker, or NULL */
-    const vg_clock *clock;                  /* injectable time */
-    vga_store *store;                       /* outbox and inbox */
-    void *ctx;                              /* ZeroMQ context */
-    void *sock;                             /* DEALER to the broker */
-    bool receive;                           /* asks for deliveries */
-    bool events;                            /* subscribes to the event stream */
-    char software[64];                      /* sent in Hello */
-    uint64_t next_req;                      /* request ids */
-    int64_t last_hello_mono;                /* keepalive */
-    int64_t last_resend_mono;               /* last time the whole outbox was sent again */
-    vga_event *ring;                        /* events not yet read (VGA_EVENT_RING slots) */
-    size_t ring_head;                       /* oldest */
-    size_t ring_n;                          /* count */
-    uint8_t audit_seen[VG_MERKLE_HASH_LEN]; /* hash of the last checkpoint note admitted */
-    bool audit_seen_set;                    /* audit_seen is valid */
+    vga_identity *id;                               /* config, keys, the document loaded at start */
+    vg_netdoc *newer;                               /* a newer document from the broker, or NULL */
+    const vg_clock *clock;                          /* injectable time */
+    vga_store *store;                               /* outbox and inbox */
+    void *ctx;                                      /* ZeroMQ context */
+    void *sock;                                     /* DEALER to the broker */
+    bool receive;                                   /* asks for deliveries */
+    bool events;                                    /* subscribes to the event stream */
+    char software[64];                              /* sent in Hello */
+    uint64_t next_req;                              /* request ids */
+    int64_t last_hello_mono;                        /* keepalive */
+    int64_t last_resend_mono;                       /* last time the whole outbox was sent again */
+    vga_event *ring;                                /* events not yet read (VGA_EVENT_RING slots) */
+    size_t ring_head;                               /* oldest */
+    size_t ring_n;                                  /* count */
+    uint8_t audit_seen[VG_MERKLE_HASH_LEN];         /* hash of the last checkpoint note admitted */
+    bool audit_seen_set;                            /* audit_seen is valid */
     vg_receipt_item delivered[VGA_DELIVERED_BATCH]; /* received, receipt not sent yet */
     size_t n_delivered;                             /* count */
     bool handing_over;                              /* opened with opts.handover */
@@ -53,16 +53,16 @@ typedef bool (*vga_result_fn)(void *ctx, const Vigil__QueryResult *r);
 
 /* What incoming frames turned out to be, for the waiting caller. */
 typedef struct vga_wait {
-    uint64_t req;         /* the request id waited for, 0 = none */
-    bool got;             /* its reply arrived */
-    vga_confirm *res;     /* filled from a Confirm or ErrorReply */
-    vg_alert *alert;      /* where a newly received alert goes, NULL = inbox only */
-    vga_handover *handover; /* hand-over mode: the attempt of *alert (handing_over) */
-    bool got_alert;       /* an alert was returned in *alert */
-    bool got_network;     /* a network document arrived */
-    bool want_event;      /* stop when an event is queued */
-    vg_err error;         /* an ErrorReply to req */
-    char error_text[256]; /* its reason */
+    uint64_t req;            /* the request id waited for, 0 = none */
+    bool got;                /* its reply arrived */
+    vga_confirm *res;        /* filled from a Confirm or ErrorReply */
+    vg_alert *alert;         /* where a newly received alert goes, NULL = inbox only */
+    vga_handover *handover;  /* hand-over mode: the attempt of *alert (handing_over) */
+    bool got_alert;          /* an alert was returned in *alert */
+    bool got_network;        /* a network document arrived */
+    bool want_event;         /* stop when an event is queued */
+    vg_err error;            /* an ErrorReply to req */
+    char error_text[256];    /* its reason */
     vga_result_fn on_result; /* a QueryResult to req */
     void *result_ctx;        /* passed to on_result */
     bool result_failed;      /* on_result ran out of memory */

@@ -509,8 +509,8 @@ vga_store_handover_end(vga_store *s, int64_t row, int64_t now_ms, const char *ou
 }
 
 vg_err
-vga_store_handover_recover(vga_store *s, int64_t now_ms, uint32_t failures_max,
-                           vga_handover_fn fn, void *ctx)
+vga_store_handover_recover(vga_store *s, int64_t now_ms, uint32_t failures_max, vga_handover_fn fn,
+                           void *ctx)
 {
     vg_err err = vga_store_begin(s, NULL);
     if (err != VG_OK) {
@@ -588,8 +588,7 @@ vga_store_handover_rearm(vga_store *s, int64_t now_ms, size_t *n_out)
 }
 
 vg_err
-vga_store_handover_parked(vga_store *s, uint8_t (*ids)[VG_ALERT_ID_LEN], size_t max,
-                          size_t *n_out)
+vga_store_handover_parked(vga_store *s, uint8_t (*ids)[VG_ALERT_ID_LEN], size_t max, size_t *n_out)
 {
     *n_out = 0;
     sqlite3_stmt *st = s_prep(s, "SELECT alert_id FROM inbox WHERE handover = 'parked'"

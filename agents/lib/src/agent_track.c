@@ -53,8 +53,8 @@ const char *
 vga_event_kind_name(vga_event_kind k)
 {
     static const char *const names[] = {
-        "unknown",        "accepted",      "rejected", "delivered",      "acknowledged",
-        "in_progress",    "declined",      "shared",   "overdue",        "escalated",
+        "unknown",        "accepted",      "rejected", "delivered",       "acknowledged",
+        "in_progress",    "declined",      "shared",   "overdue",         "escalated",
         "agency_offline", "agency_online", "complete", "network_changed", "unopenable"};
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "unknown";
 }
@@ -322,8 +322,7 @@ s_on_result(void *ctx, const Vigil__QueryResult *r)
         if (l->items == NULL) { /* the first page: events after it bring it up to date */
             l->last_event_seq = r->last_event_seq;
         }
-        vga_alert_status *grown =
-            realloc(l->items, (l->n + r->n_alerts + 1) * sizeof *l->items);
+        vga_alert_status *grown = realloc(l->items, (l->n + r->n_alerts + 1) * sizeof *l->items);
         res->failed |= grown == NULL;
         l->items = grown != NULL ? grown : l->items;
         for (size_t i = 0; !res->failed && i < r->n_alerts; i++) {

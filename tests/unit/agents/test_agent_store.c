@@ -26,8 +26,8 @@
 #define T_NOW INT64_C(1796000000000)
 
 typedef struct t_store {
-    char *dir;     /* scratch directory */
-    vga_store *s;  /* the store in it */
+    char *dir;    /* scratch directory */
+    vga_store *s; /* the store in it */
 } t_store;
 
 static int
@@ -90,9 +90,9 @@ s_inbox_add(vga_store *s, int n, bool surfaced)
     memset(hash, n, sizeof hash);
     uint8_t env[8] = {'e', 'n', 'v', (uint8_t)n};
     int64_t row = 0;
-    assert_int_equal(vga_store_inbox_add(s, id, "police", hash, env, sizeof env, NULL, 0, T_NOW,
-                                         surfaced, &row),
-                     VG_OK);
+    assert_int_equal(
+        vga_store_inbox_add(s, id, "police", hash, env, sizeof env, NULL, 0, T_NOW, surfaced, &row),
+        VG_OK);
     assert_true(row > 0);
     return row;
 }
@@ -253,8 +253,7 @@ outbox_in_sequence_order_until_done(void **state)
     assert_false(vga_store_outbox_has(t->s, a));
     assert_true(vga_store_outbox_has(t->s, b));
     assert_int_equal(vga_store_outbox_done(t->s, a, "accepted", NULL, T_NOW), VG_OK); /* no-op */
-    assert_int_equal(s_sql_int(t->dir, "SELECT count(*) FROM sent WHERE outcome = 'accepted'"),
-                     1);
+    assert_int_equal(s_sql_int(t->dir, "SELECT count(*) FROM sent WHERE outcome = 'accepted'"), 1);
 }
 
 static void
@@ -350,8 +349,7 @@ handover_failures_count_and_come_due(void **state)
                      VG_OK);
     s_expect_state(t->s, 1, VGA_HO_FAILED, 1);
     assert_int_equal(s_hand(t->s, r2, T_NOW), 1);
-    assert_int_equal(vga_store_handover_end(t->s, r2, T_NOW, "signal 9", VGA_HO_FAILED,
-                                            T_NOW + 50),
+    assert_int_equal(vga_store_handover_end(t->s, r2, T_NOW, "signal 9", VGA_HO_FAILED, T_NOW + 50),
                      VG_OK);
     vga_inbox_entry e;
     int64_t next = 0;
@@ -411,8 +409,7 @@ handover_recovery_after_a_crash(void **state)
     assert_int_equal(s_sql_int(t->dir, "SELECT count(*) FROM handovers WHERE outcome ="
                                        " 'interrupted' AND ended_ms = 1796000001000"),
                      2);
-    assert_int_equal(s_sql_int(t->dir, "SELECT count(*) FROM handovers WHERE ended_ms IS NULL"),
-                     0);
+    assert_int_equal(s_sql_int(t->dir, "SELECT count(*) FROM handovers WHERE ended_ms IS NULL"), 0);
     vga_inbox_entry e;
     int64_t next = 0;
     assert_int_equal(vga_store_handover_next_due(t->s, T_NOW + 1000, &e, &next), VG_OK);

@@ -232,14 +232,12 @@ bad_input_is_named(void **state)
     s_refused("[1]", "one JSON object");
     s_refused("{" T_MIN_OK ",", "not valid JSON: line 1");
     s_refused("", "not valid JSON");
-    s_refused("{\"severity\":\"urgent\",\"categories\":[\"taxi\"],\"headline\":\"h\"}",
-              "severity");
+    s_refused("{\"severity\":\"urgent\",\"categories\":[\"taxi\"],\"headline\":\"h\"}", "severity");
     s_refused("{\"severity\":7,\"categories\":[\"taxi\"],\"headline\":\"h\"}", "severity");
     s_refused("{" T_MIN_OK ",\"status\":\"drill\"}", "status");
     s_refused("{\"severity\":\"high\",\"categories\":\"taxi\",\"headline\":\"h\"}", "categories");
     s_refused("{\"severity\":\"high\",\"categories\":[1],\"headline\":\"h\"}", "categories");
-    s_refused("{\"severity\":\"high\",\"categories\":[\"taxi\"],\"headline\":[\"h\"]}",
-              "headline");
+    s_refused("{\"severity\":\"high\",\"categories\":[\"taxi\"],\"headline\":[\"h\"]}", "headline");
     s_refused("{" T_MIN_OK ",\"references\":[\"abc\"]}", "alert id (32 hex characters)");
     s_refused("{" T_MIN_OK ",\"areas\":[{\"desc\":\"x\",\"colour\":1}]}", "colour");
     s_refused("{" T_MIN_OK ",\"subjects\":[{\"scheme\":\"x\"}]}", "subjects");

@@ -259,10 +259,10 @@ test_cell_names(void **state)
 {
     (void)state;
     const struct {
-        vgc_cell cell;      /* the cell */
-        const char *words;  /* on screen */
-        const char *name;   /* in --plain */
-        vga_state state;    /* the state behind it */
+        vgc_cell cell;     /* the cell */
+        const char *words; /* on screen */
+        const char *name;  /* in --plain */
+        vga_state state;   /* the state behind it */
     } cases[] = {
         {VGC_CELL_PENDING, "pending", "pending", VGA_PENDING},
         {VGC_CELL_DELIVERED, "delivered", "delivered", VGA_DELIVERED},

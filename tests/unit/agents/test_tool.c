@@ -81,13 +81,14 @@ usage_error_adds_the_hint_and_exits_2(void **state)
     assert_int_equal(vgt_usage_hint(&t_console), VGT_EXIT_USAGE);
     assert_int_equal(vgt_unexpected_argument(&t_ctl, "extra", NULL), VGT_EXIT_USAGE);
     assert_int_equal(vgt_unexpected_argument(&t_ctl, "x y", "quote it"), VGT_EXIT_USAGE);
-    assert_string_equal(t_captured(&c), "vigil-agent listen: bad 1\n"
-                                        "see 'vigil-agent listen --help'\n"
-                                        "see 'vigil-console --help'\n"
-                                        "vigilctl network sign: unexpected argument 'extra'\n"
-                                        "see 'vigilctl network sign --help'\n"
-                                        "vigilctl network sign: unexpected argument 'x y' (quote it)\n"
-                                        "see 'vigilctl network sign --help'\n");
+    assert_string_equal(t_captured(&c),
+                        "vigil-agent listen: bad 1\n"
+                        "see 'vigil-agent listen --help'\n"
+                        "see 'vigil-console --help'\n"
+                        "vigilctl network sign: unexpected argument 'extra'\n"
+                        "see 'vigilctl network sign --help'\n"
+                        "vigilctl network sign: unexpected argument 'x y' (quote it)\n"
+                        "see 'vigilctl network sign --help'\n");
 }
 
 /* What getopt_long returns for an unknown option and a missing value
@@ -141,8 +142,8 @@ timeouts(void **state)
     const struct {
         const char *text; /* as typed */
         int64_t ms;       /* what it means */
-    } good[] = {{"10", 10000}, {"10s", 10000}, {"500ms", 500}, {"2m", 120000}, {"1h", 3600000},
-                {"1d", 86400000}, {"0", 0}};
+    } good[] = {{"10", 10000},   {"10s", 10000},   {"500ms", 500}, {"2m", 120000},
+                {"1h", 3600000}, {"1d", 86400000}, {"0", 0}};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         int64_t ms = -1;
         assert_true(vgt_parse_timeout(&t_agent, "--timeout", good[i].text, &ms));
@@ -174,8 +175,17 @@ counts(void **state)
     assert_int_equal(n, 0);
     assert_true(vgt_parse_count(&t_agent, "--since", "18446744073709551615", 0, UINT64_MAX, &n));
     assert_true(n == UINT64_MAX);
-    const char *bad[] = {"0", "11", "", "-1", "+1", " 1", "1 ", "1e3", "0x10",
-                         "18446744073709551616", "99999999999999999999999"};
+    const char *bad[] = {"0",
+                         "11",
+                         "",
+                         "-1",
+                         "+1",
+                         " 1",
+                         "1 ",
+                         "1e3",
+                         "0x10",
+                         "18446744073709551616",
+                         "99999999999999999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint64_t got = 42;
         t_capture c;
@@ -261,12 +271,12 @@ config_missing_or_unusable(void **state)
     t_capture_start(&c);
     assert_int_equal(vgt_config_load(&t_agent, NULL, &cfg), VGT_EXIT_USAGE);
     assert_int_equal(vgt_config_load(&t_console, NULL, &cfg), VGT_EXIT_USAGE);
-    assert_int_equal(vgt_config_load(&t_agent, "/nonexistent/agent.conf", &cfg),
-                     VGT_EXIT_CONFIG);
+    assert_int_equal(vgt_config_load(&t_agent, "/nonexistent/agent.conf", &cfg), VGT_EXIT_CONFIG);
     const char *err = t_captured(&c);
     assert_null(cfg);
-    assert_non_null(strstr(err, "vigil-agent listen: say which agency you are: vigil-agent -c "
-                                "path/to/agent.conf listen ...\nsee 'vigil-agent listen --help'\n"));
+    assert_non_null(strstr(err,
+                           "vigil-agent listen: say which agency you are: vigil-agent -c "
+                           "path/to/agent.conf listen ...\nsee 'vigil-agent listen --help'\n"));
     assert_non_null(strstr(err, "vigil-console: say which agency you are: vigil-console -c "
                                 "path/to/agent.conf\nsee 'vigil-console --help'\n"));
     assert_non_null(strstr(err, "vigil-agent listen: cannot use /nonexistent/agent.conf: "));

@@ -55,10 +55,10 @@ typedef struct vga_handover_policy {
 #define VGA_HANDOVER_BACKOFF_MAX_MS_DEFAULT 300000
 
 typedef struct vga_options {
-    bool receive;          /* ask the broker for this agency's deliveries */
-    bool events;           /* subscribe to this agency's event stream (consoles) */
-    const vg_clock *clock; /* NULL = the system clock */
-    const char *software;  /* name/version sent in Hello, for broker logs */
+    bool receive;                        /* ask the broker for this agency's deliveries */
+    bool events;                         /* subscribe to this agency's event stream (consoles) */
+    const vg_clock *clock;               /* NULL = the system clock */
+    const char *software;                /* name/version sent in Hello, for broker logs */
     const vga_handover_policy *handover; /* hand alerts over at least once (needs receive);
                                             NULL = vga_receive, at most once */
 } vga_options;
@@ -207,8 +207,8 @@ vg_err vga_handover_rearm(vga_agent *a, size_t *n_out, vg_reason *why) VG_MUST_U
 
 /* The parked alerts: the first max ids into ids (may be NULL when max is
  * 0), how many there are into *n_out. */
-vg_err vga_handover_parked(vga_agent *a, uint8_t (*ids)[VG_ALERT_ID_LEN], size_t max,
-                           size_t *n_out, vg_reason *why) VG_MUST_USE;
+vg_err vga_handover_parked(vga_agent *a, uint8_t (*ids)[VG_ALERT_ID_LEN], size_t max, size_t *n_out,
+                           vg_reason *why) VG_MUST_USE;
 
 /* Serves the connection (keepalive, confirms, network updates) for up to
  * timeout_ms without returning alerts; for tools that only publish. */
