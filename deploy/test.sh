@@ -23,7 +23,8 @@ VG_FORMAT_PATHS=(
   lib/include/vigil/clock.h lib/src/clock.c
   tests/unit/agents tests/unit/lib/test_clock.c tests/fuzz/fuzz_alert_json.c
   tests/integration/test_agent_cli.c tests/integration/test_agent_ack_cli.c
-  tests/integration/test_agent_exec.c tests/integration/test_ctl_init.c
+  tests/integration/test_agent_exec.c tests/integration/test_agent_toolkit.c
+  tests/integration/test_ctl_init.c
   tests/integration/test_ctl_network.c tests/integration/test_ctl_check.c
 )
 echo "=== format ==="
