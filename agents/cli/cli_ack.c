@@ -79,7 +79,7 @@ static const char s_help_decline[] =
 
 typedef struct s_opts {
     s_kind kind;                 /* the command */
-    const char *cmd;             /* its name */
+    vgt_who who;                 /* vigil-agent and the command's name */
     const char *config;          /* -c, overriding the global one */
     const char *officer;         /* --officer or its default */
     const char *note;            /* --note */
@@ -107,21 +107,21 @@ static bool
 s_check_texts(s_opts *o)
 {
     if (o->kind != S_ACK) {
-        return cli_check_text(o->cmd, "--reason", o->reason, true);
+        return cli_check_text(&o->who, "--reason", o->reason, true);
     }
     if (o->officer == NULL) {
         o->officer = s_default_officer();
     }
     if (o->officer == NULL) {
-        cli_error(o->cmd, "who read it? give --officer NAME (or set VIGIL_OFFICER): an "
-                          "acknowledgement must name the duty officer");
+        vgt_error(&o->who, "who read it? give --officer NAME (or set VIGIL_OFFICER): an "
+                           "acknowledgement must name the duty officer");
         return false;
     }
-    return cli_check_text(o->cmd, "--officer", o->officer, true) &&
-           cli_check_text(o->cmd, "--note", o->note, false);
+    return cli_check_text(&o->who, "--officer", o->officer, true) &&
+           cli_check_text(&o->who, "--note", o->note, false);
 }
 
-/* Returns CLI_EXIT_OK to go on, -1 after --help, or an exit status. */
+/* Returns VGT_EXIT_OK to go on, VGT_HELP_SHOWN after --help, or an exit status. */
 static int
 s_parse_args(s_opts *o, int argc, char **argv)
 {
@@ -144,10 +144,10 @@ s_parse_args(s_opts *o, int argc, char **argv)
                   : o->kind == S_PROGRESS ? s_help_progress
                                           : s_help_decline,
                   stdout);
-            return -1;
+            return VGT_HELP_SHOWN;
         } else if ((c == 'o' || c == 'n' || c == 'r') && for_ack != (o->kind == S_ACK)) {
-            cli_error(o->cmd, "option '%s' is not for %s", argv[optind - 1], o->cmd);
-            return cli_usage_hint(o->cmd);
+            return vgt_usage_error(&o->who, "option '%s' is not for %s", argv[optind - 1],
+                                   o->who.command);
         } else if (c == 'o') {
             o->officer = optarg;
         } else if (c == 'n') {
@@ -155,19 +155,19 @@ s_parse_args(s_opts *o, int argc, char **argv)
         } else if (c == 'r') {
             o->reason = optarg;
         } else if (c == 't') {
-            if (!cli_parse_timeout(o->cmd, "--timeout", optarg, &o->timeout_ms)) {
-                return cli_usage_hint(o->cmd);
+            if (!vgt_parse_timeout(&o->who, "--timeout", optarg, &o->timeout_ms)) {
+                return vgt_usage_hint(&o->who);
             }
         } else if (c == 'c') {
             o->config = optarg;
         } else {
-            return cli_bad_option(o->cmd, c, argv);
+            return vgt_bad_option(&o->who, c, argv);
         }
     }
-    if (!cli_take_alert_id(o->cmd, argc, argv, o->id) || !s_check_texts(o)) {
-        return cli_usage_hint(o->cmd);
+    if (!vgt_take_alert_id(&o->who, argc, argv, o->id) || !s_check_texts(o)) {
+        return vgt_usage_hint(&o->who);
     }
-    return CLI_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 /* The one line that says what the broker recorded. */
@@ -177,7 +177,7 @@ s_print_result(const s_opts *o, const vga_confirm *res, const char *agency)
     char idhex[VG_ALERT_ID_HEX_LEN + 1];
     vg_alert_id_hex(idhex, o->id);
     char said[VG_REASON_MAX];
-    cli_one_line(said, sizeof said, res->reason.text);
+    vgt_one_line(said, sizeof said, res->reason.text);
     if (res->duplicate) {
         printf("already acknowledged %s as %s%s%s%s\n", idhex, agency, said[0] ? " (" : "", said,
                said[0] ? ")" : "");
@@ -194,8 +194,8 @@ static int
 s_send(const s_opts *o)
 {
     cli_session s;
-    int rc = cli_session_open(&s, o->config, o->cmd, false);
-    if (rc != CLI_EXIT_OK) {
+    int rc = cli_session_open(&s, o->config, &o->who, false, false, NULL);
+    if (rc != VGT_EXIT_OK) {
         return rc;
     }
     vga_confirm res;
@@ -210,9 +210,9 @@ s_send(const s_opts *o)
     }
     if (err == VG_OK) {
         s_print_result(o, &res, vga_agent_agency(s.agent));
-        rc = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+        rc = fflush(stdout) == 0 ? VGT_EXIT_OK : VGT_EXIT_FAIL;
     } else {
-        rc = cli_report_not_confirmed(o->cmd, err, &res, &why, s.endpoint, o->timeout_ms);
+        rc = cli_report_not_confirmed(&o->who, err, &res, &why, s.endpoint, o->timeout_ms);
     }
     vga_confirm_fini(&res);
     cli_session_close(&s);
@@ -222,10 +222,13 @@ s_send(const s_opts *o)
 static int
 s_run(s_kind kind, const char *cmd, const char *config, int argc, char **argv)
 {
-    s_opts o = {.kind = kind, .cmd = cmd, .config = config, .timeout_ms = S_DEFAULT_TIMEOUT_MS};
+    s_opts o = {.kind = kind,
+                .who = {CLI_PROGRAM, cmd},
+                .config = config,
+                .timeout_ms = S_DEFAULT_TIMEOUT_MS};
     int rc = s_parse_args(&o, argc, argv);
-    if (rc != CLI_EXIT_OK) {
-        return rc < 0 ? CLI_EXIT_OK : rc;
+    if (rc != VGT_EXIT_OK) {
+        return rc == VGT_HELP_SHOWN ? VGT_EXIT_OK : rc;
     }
     return s_send(&o);
 }

@@ -6,7 +6,7 @@
  *   audit prove ID [--json]     prove every event of alert ID in that log
  *
  * A fault (a fork of the broker's log, a checkpoint or proof that does not
- * verify) is printed loudly on stderr and exits CLI_EXIT_FAIL: a script must
+ * verify) is printed loudly on stderr and exits VGT_EXIT_FAIL: a script must
  * not mistake it for success. The text output of `audit checkpoint` ends
  * with the signed note itself, so it can be handed to
  * `vigilctl audit verify --checkpoint FILE` as it is.
@@ -21,7 +21,7 @@
 #include "vigil/clock.h"
 #include "vigil/util.h"
 
-#define S_CMD "audit"
+static const vgt_who s_who = {CLI_PROGRAM, "audit"};
 #define S_DEFAULT_TIMEOUT_MS 10000
 #define S_ROOT_B64_MAX 64 /* base64 of 32 bytes is 44 characters */
 
@@ -59,7 +59,7 @@ typedef struct s_opts {
     uint8_t id[VG_ALERT_ID_LEN]; /* prove: the alert */
 } s_opts;
 
-/* Returns CLI_EXIT_OK to go on, -1 after --help, or an exit status. */
+/* Returns VGT_EXIT_OK to go on, VGT_HELP_SHOWN after --help, or an exit status. */
 static int
 s_parse_args(s_opts *o, int argc, char **argv)
 {
@@ -76,36 +76,34 @@ s_parse_args(s_opts *o, int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
         if (c == 'h') {
             fputs(s_help, stdout);
-            return -1;
+            return VGT_HELP_SHOWN;
         } else if (c == 'j') {
             o->json = true;
         } else if (c == 't') {
-            if (!cli_parse_timeout(S_CMD, "--timeout", optarg, &o->timeout_ms)) {
-                return cli_usage_hint(S_CMD);
+            if (!vgt_parse_timeout(&s_who, "--timeout", optarg, &o->timeout_ms)) {
+                return vgt_usage_hint(&s_who);
             }
         } else if (c == 'c') {
             o->config = optarg;
         } else {
-            return cli_bad_option(S_CMD, c, argv);
+            return vgt_bad_option(&s_who, c, argv);
         }
     }
     if (optind >= argc) {
-        cli_error(S_CMD, "which audit command? 'checkpoint' or 'prove ID'");
-        return cli_usage_hint(S_CMD);
+        return vgt_usage_error(&s_who, "which audit command? 'checkpoint' or 'prove ID'");
     }
     o->sub = argv[optind++];
     if (strcmp(o->sub, "checkpoint") == 0) {
         if (optind < argc) {
-            cli_error(S_CMD, "unexpected argument '%s'", argv[optind]);
-            return cli_usage_hint(S_CMD);
+            return vgt_unexpected_argument(&s_who, argv[optind], NULL);
         }
-        return CLI_EXIT_OK;
+        return VGT_EXIT_OK;
     }
     if (strcmp(o->sub, "prove") == 0) {
-        return cli_take_alert_id(S_CMD, argc, argv, o->id) ? CLI_EXIT_OK : cli_usage_hint(S_CMD);
+        return vgt_take_alert_id(&s_who, argc, argv, o->id) ? VGT_EXIT_OK : vgt_usage_hint(&s_who);
     }
-    cli_error(S_CMD, "unknown audit command '%s': 'checkpoint' or 'prove ID'", o->sub);
-    return cli_usage_hint(S_CMD);
+    return vgt_usage_error(&s_who, "unknown audit command '%s': 'checkpoint' or 'prove ID'",
+                           o->sub);
 }
 
 /* The note's third line: the root hash in base64, as the broker wrote it. */
@@ -136,24 +134,22 @@ static int
 s_report_failure(vg_err rc, const vg_reason *why, const char *endpoint)
 {
     if (rc == VG_ERR_CONFLICT) {
-        fprintf(stderr,
-                "vigil-agent audit: AUDIT FAULT: %s\n"
-                "vigil-agent audit: the broker's record cannot be trusted; keep this agency's "
-                "store (agent.db: checkpoints, audit_faults) as evidence and tell the network's "
-                "administrator\n",
-                why->text);
-        return CLI_EXIT_FAIL;
+        vgt_error(&s_who, "AUDIT FAULT: %s", why->text);
+        vgt_error(&s_who, "the broker's record cannot be trusted; keep this agency's store "
+                          "(agent.db: checkpoints, audit_faults) as evidence and tell the "
+                          "network's administrator");
+        return VGT_EXIT_FAIL;
     }
     if (rc == VG_ERR_TIMEOUT) {
-        cli_error(S_CMD, "%s (is the broker at %s running?)", why->text, endpoint);
-        return CLI_EXIT_PENDING;
+        vgt_error(&s_who, "%s (is the broker at %s running?)", why->text, endpoint);
+        return VGT_EXIT_PENDING;
     }
     if (rc == VG_ERR_UNKNOWN_ALERT) {
-        cli_error(S_CMD, "the broker knows no such alert: check the id");
-        return CLI_EXIT_FAIL;
+        vgt_error(&s_who, "the broker knows no such alert: check the id");
+        return VGT_EXIT_FAIL;
     }
-    fprintf(stderr, "vigil-agent audit: %s: %s\n", vg_err_code(rc), why->text);
-    return CLI_EXIT_FAIL;
+    vgt_error(&s_who, "%s: %s", vg_err_code(rc), why->text);
+    return VGT_EXIT_FAIL;
 }
 
 static int
@@ -187,7 +183,7 @@ s_checkpoint(const s_opts *o, cli_session *s)
     if (rc != VG_OK) {
         return s_report_failure(rc, &why_latest, s->endpoint);
     }
-    return CLI_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 /* "agency=police" and the like: who the event is about. */
@@ -268,7 +264,7 @@ s_prove(const s_opts *o, cli_session *s)
     }
     s_print_proof(o, &p);
     vga_audit_proof_fini(&p);
-    return CLI_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 int
@@ -276,12 +272,12 @@ cli_cmd_audit(const char *config, int argc, char **argv)
 {
     s_opts o = {.config = config, .timeout_ms = S_DEFAULT_TIMEOUT_MS};
     int rc = s_parse_args(&o, argc, argv);
-    if (rc != CLI_EXIT_OK) {
-        return rc < 0 ? CLI_EXIT_OK : rc;
+    if (rc != VGT_EXIT_OK) {
+        return rc == VGT_HELP_SHOWN ? VGT_EXIT_OK : rc;
     }
     cli_session s;
-    rc = cli_session_open(&s, o.config, S_CMD, false);
-    if (rc != CLI_EXIT_OK) {
+    rc = cli_session_open(&s, o.config, &s_who, false, false, NULL);
+    if (rc != VGT_EXIT_OK) {
         return rc;
     }
     rc = strcmp(o.sub, "checkpoint") == 0 ? s_checkpoint(&o, &s) : s_prove(&o, &s);

@@ -26,7 +26,7 @@
 #include "vigil/util.h"
 #include "vigil/wire.h"
 
-#define S_CMD "events"
+static const vgt_who s_who = {CLI_PROGRAM, "events"};
 #define S_SLICE_MS 200           /* longest wait before the stop flag is looked at again */
 #define S_QUERY_TIMEOUT_MS 10000 /* fetching stored events */
 
@@ -37,7 +37,8 @@ static const char s_help[] =
     "Follows this agency's event stream from the broker: one line per event with its\n"
     "sequence number, time (RFC 3339 UTC), kind (accepted, delivered, acknowledged,\n"
     "in_progress, declined, unopenable, shared, overdue, escalated,\n"
-    "agency_offline, agency_online, complete, ...), alert id ('-' for agency events), the agency it\n"
+    "agency_offline, agency_online, complete, ...), alert id ('-' for agency events), the agency "
+    "it\n"
     "is about and the detail (officer, reason, escalation target, ...). Sequence\n"
     "numbers are checked: missing events are fetched from the broker (said on\n"
     "stderr) and printed in order.\n"
@@ -76,21 +77,7 @@ typedef struct s_stream {
 
 /* ---- arguments ---------------------------------------------------------------------------- */
 
-static bool
-s_parse_number(const char *opt, const char *text, unsigned long long min, unsigned long long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long long n = strtoull(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || n < min) {
-        cli_error(S_CMD, "%s '%s': give a whole number, %llu or more", opt, text, min);
-        return false;
-    }
-    *out = n;
-    return true;
-}
-
-/* Returns CLI_EXIT_OK to go on, -1 after --help, or an exit status. */
+/* Returns VGT_EXIT_OK to go on, VGT_HELP_SHOWN after --help, or an exit status. */
 static int
 s_parse_args(s_opts *o, int argc, char **argv)
 {
@@ -107,33 +94,33 @@ s_parse_args(s_opts *o, int argc, char **argv)
     opterr = 0;
     int c;
     bool ok = true;
-    unsigned long long n = 0;
+    uint64_t n = 0;
     while (ok && (c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
         if (c == 'h') {
             fputs(s_help, stdout);
-            return -1;
+            return VGT_HELP_SHOWN;
         } else if (c == 'j') {
             o->json = true;
         } else if (c == 'n') {
-            ok = s_parse_number("--count", optarg, 1, &n) && n <= (unsigned long long)INT32_MAX;
+            ok = vgt_parse_count(&s_who, "--count", optarg, 1, INT32_MAX, &n);
             o->count = (long)n;
         } else if (c == 't') {
-            ok = cli_parse_timeout(S_CMD, "--timeout", optarg, &o->idle_ms);
+            ok = vgt_parse_timeout(&s_who, "--timeout", optarg, &o->idle_ms);
         } else if (c == 's') {
-            ok = s_parse_number("--since", optarg, 0, &n);
+            ok = vgt_parse_count(&s_who, "--since", optarg, 0, UINT64_MAX, &n);
             o->since = n;
             o->since_set = true;
         } else if (c == 'c') {
             o->config = optarg;
         } else {
-            return cli_bad_option(S_CMD, c, argv);
+            return vgt_bad_option(&s_who, c, argv);
         }
     }
     if (ok && optind < argc) {
-        cli_error(S_CMD, "unexpected argument '%s'", argv[optind]);
+        vgt_error(&s_who, "unexpected argument '%s'", argv[optind]);
         ok = false;
     }
-    return ok ? CLI_EXIT_OK : cli_usage_hint(S_CMD);
+    return ok ? VGT_EXIT_OK : vgt_usage_hint(&s_who);
 }
 
 /* ---- printing ----------------------------------------------------------------------------- */
@@ -168,7 +155,7 @@ s_print_event(s_stream *s, const vga_event *e)
         if (text != NULL) {
             printf("%s\n", text);
         } else {
-            cli_error(S_CMD, "cannot format event %" PRIu64, e->seq);
+            vgt_error(&s_who, "cannot format event %" PRIu64, e->seq);
         }
         free(text);
     } else {
@@ -179,13 +166,13 @@ s_print_event(s_stream *s, const vga_event *e)
             vg_alert_id_hex(idhex, e->alert_id);
         }
         char detail[sizeof e->detail];
-        cli_one_line(detail, sizeof detail, e->detail);
+        vgt_one_line(detail, sizeof detail, e->detail);
         if (e->kind == VGA_EV_AGENCY_OFFLINE) {
             snprintf(detail, sizeof detail, "%u alert%s waiting", e->count,
                      e->count == 1 ? "" : "s");
         } else if (e->kind == VGA_EV_ESCALATED && e->level > 0) {
             char said[sizeof e->detail];
-            cli_one_line(said, sizeof said, e->detail);
+            vgt_one_line(said, sizeof said, e->detail);
             snprintf(detail, sizeof detail, "level %u %.200s", e->level, said);
         }
         printf("%-6" PRIu64 " %s  %-14s %s  ", e->seq, when, vga_event_kind_name(e->kind), idhex);
@@ -218,7 +205,7 @@ s_fetch(s_stream *s, uint64_t before)
         vg_reason why = {{0}};
         vg_err rc = vga_events_since(s->agent, s->last, S_QUERY_TIMEOUT_MS, &evs, &n, &why);
         if (rc != VG_OK) {
-            cli_error(S_CMD, "cannot fetch the events after %" PRIu64 ": %s (%s)", s->last,
+            vgt_error(&s_who, "cannot fetch the events after %" PRIu64 ": %s (%s)", s->last,
                       why.text, vg_err_code(rc));
             return false;
         }
@@ -247,11 +234,11 @@ s_on_live(s_stream *s, const vga_event *e)
         return; /* printed from the store already */
     }
     if (s->have_last && e->seq > s->last + 1) {
-        cli_error(S_CMD, "events %" PRIu64 " to %" PRIu64 " did not arrive live; fetching them",
+        vgt_error(&s_who, "events %" PRIu64 " to %" PRIu64 " did not arrive live; fetching them",
                   s->last + 1, e->seq - 1);
         s_fetch(s, e->seq);
         if (s->last + 1 < e->seq) {
-            cli_error(S_CMD, "events %" PRIu64 " to %" PRIu64 " are missing from the broker",
+            vgt_error(&s_who, "events %" PRIu64 " to %" PRIu64 " are missing from the broker",
                       s->last + 1, e->seq - 1);
         }
     }
@@ -276,11 +263,11 @@ s_follow(s_stream *s)
         s->have_last = true;
         s->last = o->since;
         if (!s_fetch(s, 0)) {
-            return CLI_EXIT_PENDING;
+            return VGT_EXIT_PENDING;
         }
     }
     int64_t idle_end = o->idle_ms >= 0 ? s_now_ms() + o->idle_ms : INT64_MAX;
-    while (!cli_stop && !s_done(s)) {
+    while (!vgt_stop && !s_done(s)) {
         int64_t left = idle_end - s_now_ms();
         if (left <= 0) {
             break;
@@ -291,24 +278,24 @@ s_follow(s_stream *s)
             continue;
         }
         if (rc != VG_OK) {
-            cli_error(S_CMD, "cannot read the event stream (%s)", vg_err_code(rc));
-            return CLI_EXIT_FAIL;
+            vgt_error(&s_who, "cannot read the event stream (%s)", vg_err_code(rc));
+            return VGT_EXIT_FAIL;
         }
         s_on_live(s, &e);
         idle_end = o->idle_ms >= 0 ? s_now_ms() + o->idle_ms : INT64_MAX;
     }
     if (s->failed) {
-        cli_error(S_CMD, "cannot write to stdout: %s", strerror(errno));
-        return CLI_EXIT_FAIL;
+        vgt_error(&s_who, "cannot write to stdout: %s", strerror(errno));
+        return VGT_EXIT_FAIL;
     }
-    if (!cli_stop && o->count > 0 && s->printed < o->count) {
+    if (!vgt_stop && o->count > 0 && s->printed < o->count) {
         char idle[32];
         vg_duration_format(idle, sizeof idle, (uint64_t)o->idle_ms);
-        cli_error(S_CMD, "%ld of %ld event%s arrived; none came for %s", s->printed, o->count,
+        vgt_error(&s_who, "%ld of %ld event%s arrived; none came for %s", s->printed, o->count,
                   o->count == 1 ? "" : "s", idle);
-        return CLI_EXIT_PENDING;
+        return VGT_EXIT_PENDING;
     }
-    return CLI_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 int
@@ -316,13 +303,13 @@ cli_cmd_events(const char *config, int argc, char **argv)
 {
     s_opts o = {.config = config, .idle_ms = -1};
     int rc = s_parse_args(&o, argc, argv);
-    if (rc != CLI_EXIT_OK) {
-        return rc < 0 ? CLI_EXIT_OK : rc;
+    if (rc != VGT_EXIT_OK) {
+        return rc == VGT_HELP_SHOWN ? VGT_EXIT_OK : rc;
     }
-    cli_stop_on_signals();
+    vgt_stop_on_signals();
     cli_session s;
-    rc = cli_session_open_with(&s, o.config, S_CMD, false, true);
-    if (rc == CLI_EXIT_OK) {
+    rc = cli_session_open(&s, o.config, &s_who, false, true, NULL);
+    if (rc == VGT_EXIT_OK) {
         s_stream st = {.o = &o, .agent = s.agent};
         rc = s_follow(&st);
     }

@@ -11,7 +11,7 @@
 
 #include "cli.h"
 
-#define S_CMD "flush"
+static const vgt_who s_who = {CLI_PROGRAM, "flush"};
 #define S_DEFAULT_TIMEOUT_MS 10000
 
 static const char s_help[] =
@@ -29,7 +29,7 @@ static const char s_help[] =
     "still waiting (they stay safe in the outbox); 4 agent.conf, keys or store\n"
     "unusable.\n";
 
-/* Returns CLI_EXIT_OK to go on, -1 after --help, or an exit status. */
+/* Returns VGT_EXIT_OK to go on, VGT_HELP_SHOWN after --help, or an exit status. */
 static int
 s_parse_args(const char **config, int64_t *timeout_ms, int argc, char **argv)
 {
@@ -45,22 +45,21 @@ s_parse_args(const char **config, int64_t *timeout_ms, int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
         if (c == 'h') {
             fputs(s_help, stdout);
-            return -1;
+            return VGT_HELP_SHOWN;
         } else if (c == 't') {
-            if (!cli_parse_timeout(S_CMD, "--timeout", optarg, timeout_ms)) {
-                return cli_usage_hint(S_CMD);
+            if (!vgt_parse_timeout(&s_who, "--timeout", optarg, timeout_ms)) {
+                return vgt_usage_hint(&s_who);
             }
         } else if (c == 'c') {
             *config = optarg;
         } else {
-            return cli_bad_option(S_CMD, c, argv);
+            return vgt_bad_option(&s_who, c, argv);
         }
     }
     if (optind < argc) {
-        cli_error(S_CMD, "unexpected argument '%s'", argv[optind]);
-        return cli_usage_hint(S_CMD);
+        return vgt_unexpected_argument(&s_who, argv[optind], NULL);
     }
-    return CLI_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 int
@@ -68,12 +67,12 @@ cli_cmd_flush(const char *config, int argc, char **argv)
 {
     int64_t timeout_ms = S_DEFAULT_TIMEOUT_MS;
     int rc = s_parse_args(&config, &timeout_ms, argc, argv);
-    if (rc != CLI_EXIT_OK) {
-        return rc < 0 ? CLI_EXIT_OK : rc;
+    if (rc != VGT_EXIT_OK) {
+        return rc == VGT_HELP_SHOWN ? VGT_EXIT_OK : rc;
     }
     cli_session s;
-    rc = cli_session_open(&s, config, S_CMD, false);
-    if (rc != CLI_EXIT_OK) {
+    rc = cli_session_open(&s, config, &s_who, false, false, NULL);
+    if (rc != VGT_EXIT_OK) {
         return rc;
     }
     size_t left = 0;
@@ -81,16 +80,16 @@ cli_cmd_flush(const char *config, int argc, char **argv)
     vg_err err = vga_flush_outbox(s.agent, timeout_ms, &left, &why);
     if (err == VG_OK || err == VG_ERR_TIMEOUT) {
         printf("%zu alert%s left in the outbox\n", left, left == 1 ? "" : "s");
-        rc = left == 0 ? CLI_EXIT_OK : CLI_EXIT_PENDING;
+        rc = left == 0 ? VGT_EXIT_OK : VGT_EXIT_PENDING;
         if (left > 0) {
-            cli_error(S_CMD,
+            vgt_error(&s_who,
                       "the broker at %s did not confirm them in time; they stay in the outbox: "
                       "run flush again once it is reachable",
                       s.endpoint);
         }
     } else {
-        cli_error(S_CMD, "cannot flush the outbox: %s (%s)", why.text, vg_err_code(err));
-        rc = CLI_EXIT_FAIL;
+        vgt_error(&s_who, "cannot flush the outbox: %s (%s)", why.text, vg_err_code(err));
+        rc = VGT_EXIT_FAIL;
     }
     cli_session_close(&s);
     return rc;

@@ -8,10 +8,15 @@
  * cut into short slices so SIGINT/SIGTERM stop it promptly (the library's
  * wait does not return on a signal).
  *
- * --exec runs the command synchronously, one alert at a time, so its order
- * is the delivery order; a slow command delays the next alert, and a command
- * that hangs stops listening until it ends. Its failure is reported, never
- * fatal: the alert is already delivered.
+ * Without --exec an alert is handed over once (vga_receive: marked
+ * surfaced before it is printed). With --exec the agent is opened for
+ * hand-over (vga_handover_next, vigil/agent.h): the command's exit status
+ * acknowledges each alert (0: handled), and the inbox records every
+ * hand-over and its outcome, so a command that fails, is killed, or whose
+ * listen is killed, gets the alert again: at least once. The command runs
+ * synchronously, one alert at a time, so its order is the hand-over order;
+ * a slow command delays the next alert, and a command that hangs stops
+ * listening until it ends.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,14 +35,15 @@
 #include "vigil/util.h"
 #include "vigil/wire.h"
 
-#define S_CMD "listen"
+static const vgt_who s_who = {CLI_PROGRAM, "listen"};
 #define S_SLICE_MS 200 /* longest wait before the stop flag is looked at again */
 
 extern char **environ;
 
 static const char s_help[] =
     "usage: vigil-agent -c agent.conf listen [--json] [--count N] [--timeout T]\n"
-    "                   [--exec CMD]\n"
+    "                   [--exec CMD [--exec-attempts N] [--exec-backoff T]\n"
+    "                   [--retry-parked]]\n"
     "\n"
     "Receives the alerts sent to this agency, verifies and decrypts them, stores them\n"
     "in the local inbox, tells the broker they were delivered, and prints each one.\n"
@@ -45,46 +51,44 @@ static const char s_help[] =
     "waits in the outbox too.\n"
     "\n"
     "  --json        one JSON object per line (docs/agent.md), flushed per alert\n"
-    "  --count N     stop after N alerts\n"
+    "  --count N     stop after N alerts (with --exec: after N runs of CMD)\n"
     "  --timeout T   stop when no alert arrived for T (e.g. 30s, 5m); without it,\n"
     "                listen runs until SIGINT or SIGTERM\n"
     "  --exec CMD    run '/bin/sh -c CMD' for each alert, with the alert's JSON on\n"
-    "                its stdin and VIGIL_ALERT_ID, VIGIL_SENDER and VIGIL_SEVERITY\n"
-    "                in its environment; a failing command is reported on stderr\n"
-    "                and listening goes on\n"
+    "                its stdin and VIGIL_ALERT_ID, VIGIL_SENDER, VIGIL_SEVERITY and\n"
+    "                VIGIL_ATTEMPT in its environment. Its exit status acknowledges\n"
+    "                the alert: 0 handled; anything else (or a kill) is reported and\n"
+    "                the alert is handed over again later; if listen dies first, the\n"
+    "                next listen --exec hands it over again. At least once: CMD must\n"
+    "                cope with seeing an alert twice (VIGIL_ALERT_ID is stable)\n"
+    "  --exec-attempts N  failed runs of CMD for one alert before it is parked:\n"
+    "                reported loudly and not handed over again until an operator\n"
+    "                runs listen --exec with --retry-parked (default 8)\n"
+    "  --exec-backoff T   wait after a failed run; doubles after each one, at most\n"
+    "                5m (default 1s)\n"
+    "  --retry-parked  hand every parked alert over again (once CMD is fixed)\n"
     "  -c, --config FILE  the agency's agent.conf\n"
     "  -h, --help    this help\n"
     "\n"
     "exit status: 0 after N alerts, after --timeout without --count, or on\n"
-    "SIGINT/SIGTERM; 1 failed; 2 bad command line; 3 --count N was given and\n"
-    "fewer than N alerts came before the timeout; 4 agent.conf, keys or store\n"
-    "unusable.\n";
+    "SIGINT/SIGTERM; 1 failed (also: another listen --exec runs on this store);\n"
+    "2 bad command line; 3 --count N was given and fewer than N alerts came before\n"
+    "the timeout; 4 agent.conf, keys or store unusable.\n";
 
 typedef struct s_opts {
-    const char *config; /* -c, overriding the global one */
-    bool json;          /* --json */
-    long count;         /* --count, 0 = no limit */
-    int64_t idle_ms;    /* --timeout, -1 = none */
-    const char *exec;   /* --exec, NULL = none */
+    const char *config;         /* -c, overriding the global one */
+    bool json;                  /* --json */
+    long count;                 /* --count, 0 = no limit */
+    int64_t idle_ms;            /* --timeout, -1 = none */
+    const char *exec;           /* --exec, NULL = none */
+    vga_handover_policy policy; /* --exec-attempts, --exec-backoff */
+    bool exec_tuned;            /* one of those was given */
+    bool retry_parked;          /* --retry-parked */
 } s_opts;
 
 /* ---- arguments -------------------------------------------------------------------------- */
 
-static bool
-s_parse_count(const char *text, long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long n = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || n < 1) {
-        cli_error(S_CMD, "--count '%s': give a whole number of alerts, 1 or more", text);
-        return false;
-    }
-    *out = n;
-    return true;
-}
-
-/* Returns CLI_EXIT_OK to go on, -1 after --help, or an exit status. */
+/* Returns VGT_EXIT_OK to go on, VGT_HELP_SHOWN after --help, or an exit status. */
 static int
 s_parse_args(s_opts *o, int argc, char **argv)
 {
@@ -93,6 +97,9 @@ s_parse_args(s_opts *o, int argc, char **argv)
         {"count", required_argument, NULL, 'n'},
         {"timeout", required_argument, NULL, 't'},
         {"exec", required_argument, NULL, 'x'},
+        {"exec-attempts", required_argument, NULL, 'A'},
+        {"exec-backoff", required_argument, NULL, 'B'},
+        {"retry-parked", no_argument, NULL, 'R'},
         {"config", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -104,27 +111,44 @@ s_parse_args(s_opts *o, int argc, char **argv)
     while (ok && (c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
         if (c == 'h') {
             fputs(s_help, stdout);
-            return -1;
+            return VGT_HELP_SHOWN;
         } else if (c == 'j') {
             o->json = true;
         } else if (c == 'n') {
-            ok = s_parse_count(optarg, &o->count);
+            uint64_t n = 0;
+            ok = vgt_parse_count(&s_who, "--count", optarg, 1, INT32_MAX, &n);
+            o->count = (long)n;
         } else if (c == 't') {
-            ok = cli_parse_timeout(S_CMD, "--timeout", optarg, &o->idle_ms);
+            ok = vgt_parse_timeout(&s_who, "--timeout", optarg, &o->idle_ms);
         } else if (c == 'x') {
             o->exec = optarg;
+        } else if (c == 'A') {
+            uint64_t n = 0;
+            ok = vgt_parse_count(&s_who, "--exec-attempts", optarg, 1, 1000, &n);
+            o->policy.attempts_max = (uint32_t)n;
+            o->exec_tuned = true;
+        } else if (c == 'B') {
+            ok = vgt_parse_timeout(&s_who, "--exec-backoff", optarg, &o->policy.backoff_ms);
+            o->exec_tuned = true;
+        } else if (c == 'R') {
+            o->retry_parked = true;
+            o->exec_tuned = true;
         } else if (c == 'c') {
             o->config = optarg;
         } else {
-            return cli_bad_option(S_CMD, c, argv);
+            return vgt_bad_option(&s_who, c, argv);
         }
     }
+    if (ok && o->exec_tuned && o->exec == NULL) {
+        return vgt_usage_error(&s_who, "--exec-attempts, --exec-backoff and --retry-parked go "
+                                       "with --exec CMD");
+    }
     if (ok && optind < argc) {
-        cli_error(S_CMD, "unexpected argument '%s' (quote a --exec command that has spaces)",
+        vgt_error(&s_who, "unexpected argument '%s' (quote a --exec command that has spaces)",
                   argv[optind]);
         ok = false;
     }
-    return ok ? CLI_EXIT_OK : cli_usage_hint(S_CMD);
+    return ok ? VGT_EXIT_OK : vgt_usage_hint(&s_who);
 }
 
 /* ---- printing ------------------------------------------------------------------------------ */
@@ -186,29 +210,35 @@ s_print_human(const vg_alert *a)
 
 /* ---- --exec ------------------------------------------------------------------------------ */
 
-/* environ without our three variables, plus them; NULL-terminated, malloc'ed
+#define S_EXEC_VARS 4     /* VIGIL_ALERT_ID, VIGIL_SENDER, VIGIL_SEVERITY, VIGIL_ATTEMPT */
+#define S_PARKED_SHOWN 10 /* parked alerts named at start; the rest are counted */
+
+/* environ without our variables, plus them; NULL-terminated, malloc'ed
  * (the strings in vars are the caller's). */
 static char **
-s_exec_env(char *vars[3])
+s_exec_env(char *vars[S_EXEC_VARS])
 {
     size_t n = 0;
     while (environ[n] != NULL) {
         n++;
     }
-    char **env = calloc(n + 4, sizeof *env);
+    char **env = calloc(n + S_EXEC_VARS + 1, sizeof *env);
     if (env == NULL) {
         return NULL;
     }
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (strncmp(environ[i], "VIGIL_ALERT_ID=", 15) != 0 &&
-            strncmp(environ[i], "VIGIL_SENDER=", 13) != 0 &&
-            strncmp(environ[i], "VIGIL_SEVERITY=", 15) != 0) {
+        bool ours = false;
+        for (size_t v = 0; v < S_EXEC_VARS; v++) {
+            size_t name_len = (size_t)(strchr(vars[v], '=') - vars[v]) + 1;
+            ours |= strncmp(environ[i], vars[v], name_len) == 0;
+        }
+        if (!ours) {
             env[k++] = environ[i];
         }
     }
-    for (size_t i = 0; i < 3; i++) {
-        env[k++] = vars[i];
+    for (size_t v = 0; v < S_EXEC_VARS; v++) {
+        env[k++] = vars[v];
     }
     return env;
 }
@@ -268,6 +298,8 @@ s_write_all(int fd, const char *data, size_t len)
     }
 }
 
+/* Waits for the command, also through SIGINT/SIGTERM: its outcome must be
+ * recorded before listen stops. -1 when it cannot be waited for. */
 static int
 s_wait_child(pid_t pid)
 {
@@ -280,56 +312,119 @@ s_wait_child(pid_t pid)
     return status;
 }
 
-static void
-s_report_exec(int status, const char *idhex)
-{
-    if (status == -1) {
-        cli_error(S_CMD, "--exec for alert %s: cannot wait for the command", idhex);
-    } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-        cli_error(S_CMD,
-                  "--exec for alert %s: the command exited with status %d; listening goes on",
-                  idhex, WEXITSTATUS(status));
-    } else if (WIFSIGNALED(status)) {
-        cli_error(S_CMD,
-                  "--exec for alert %s: the command was killed by signal %d; listening "
-                  "goes on",
-                  idhex, WTERMSIG(status));
-    }
-}
-
-static void
-s_run_exec(const char *cmd, const vg_alert *a, const char *json)
+/* Runs the command for one alert; true when it acknowledged it (exit 0),
+ * else outcome says how it ended ("exit 1", "signal 9", "not started: ..."). */
+static bool
+s_run_exec(const char *cmd, const vg_alert *a, const vga_handover *h, const char *json,
+           char *outcome, size_t outcome_len)
 {
     char idhex[VG_ALERT_ID_HEX_LEN + 1];
     vg_alert_id_hex(idhex, a->id);
-    char var_id[64], var_sender[128], var_severity[64];
+    char var_id[64], var_sender[128], var_severity[64], var_attempt[64];
     snprintf(var_id, sizeof var_id, "VIGIL_ALERT_ID=%s", idhex);
     snprintf(var_sender, sizeof var_sender, "VIGIL_SENDER=%s", a->sender ? a->sender : "");
     snprintf(var_severity, sizeof var_severity, "VIGIL_SEVERITY=%s", vg_severity_name(a->severity));
-    char *vars[3] = {var_id, var_sender, var_severity};
+    snprintf(var_attempt, sizeof var_attempt, "VIGIL_ATTEMPT=%u", (unsigned)h->attempt);
+    char *vars[S_EXEC_VARS] = {var_id, var_sender, var_severity, var_attempt};
     char **env = s_exec_env(vars);
     pid_t pid = 0;
     int to_child = -1;
     int rc = env ? s_spawn(&pid, &to_child, cmd, env) : ENOMEM;
     free(env);
     if (rc != 0) {
-        cli_error(S_CMD, "--exec for alert %s: cannot start /bin/sh: %s; listening goes on", idhex,
-                  strerror(rc));
-        return;
+        snprintf(outcome, outcome_len, "not started: cannot start /bin/sh: %s", strerror(rc));
+        return false;
     }
     s_write_all(to_child, json, strlen(json));
     s_write_all(to_child, "\n", 1);
     close(to_child);
-    s_report_exec(s_wait_child(pid), idhex);
+    int status = s_wait_child(pid);
+    if (status == -1) {
+        snprintf(outcome, outcome_len, "unknown: cannot wait for the command: %s", strerror(errno));
+        return false;
+    }
+    if (WIFEXITED(status)) {
+        snprintf(outcome, outcome_len, "exit %d", WEXITSTATUS(status));
+        return WEXITSTATUS(status) == 0;
+    }
+    snprintf(outcome, outcome_len, "signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    return false;
 }
 
-/* Prints one alert and runs --exec; false when stdout is gone. */
+/* An outcome as recorded ("exit 1", "signal 9") in words for people. */
+static void
+s_outcome_words(char *out, size_t out_len, const char *outcome)
+{
+    int n = 0;
+    if (sscanf(outcome, "exit %d", &n) == 1) {
+        snprintf(out, out_len, "the command exited with status %d", n);
+    } else if (sscanf(outcome, "signal %d", &n) == 1) {
+        snprintf(out, out_len, "the command was killed by signal %d", n);
+    } else {
+        snprintf(out, out_len, "%s", outcome);
+    }
+}
+
+/* Says on stderr what became of a failed run: when it comes again, or that
+ * it is parked and what the operator must do. */
+static void
+s_report_failed(const s_opts *o, const char *idhex, const char *outcome, const vga_handover *h)
+{
+    char words[256];
+    s_outcome_words(words, sizeof words, outcome);
+    if (h->parked) {
+        vgt_error(&s_who,
+                  "--exec for alert %s failed %u times (last: %s): PARKED: it is not handed "
+                  "over again until the command is fixed and an operator runs 'vigil-agent "
+                  "listen --exec CMD --retry-parked' (the alert is safe in the inbox)",
+                  idhex, (unsigned)h->failures, words);
+        return;
+    }
+    char wait[VGT_SPAN_LEN];
+    int64_t in_ms = h->retry_ms - vg_clock_wall_ms(vg_clock_system());
+    vgt_format_span(wait, sizeof wait, in_ms > 0 ? in_ms : 0);
+    vgt_error(&s_who,
+              "--exec for alert %s (attempt %u): %s; it is handed over again in %s (failure "
+              "%u of %u before it is parked); listening goes on",
+              idhex, (unsigned)h->attempt, words, wait, (unsigned)h->failures,
+              (unsigned)o->policy.attempts_max);
+}
+
+/* Runs --exec for one alert and records its outcome in the inbox; false
+ * when the outcome cannot be recorded (the alert stays handed: the next
+ * listen --exec hands it over again). */
 static bool
-s_handle(const s_opts *o, const vg_alert *a)
+s_exec_and_record(const s_opts *o, vga_agent *agent, const vg_alert *a, vga_handover *h,
+                  const char *json)
+{
+    char idhex[VG_ALERT_ID_HEX_LEN + 1];
+    vg_alert_id_hex(idhex, a->id);
+    char outcome[160];
+    bool handled = s_run_exec(o->exec, a, h, json, outcome, sizeof outcome);
+    vg_reason why = {{0}};
+    vg_err rc = handled ? vga_handover_done(agent, a->id, &why)
+                        : vga_handover_failed(agent, a->id, outcome, h, &why);
+    if (rc != VG_OK) {
+        vgt_error(&s_who,
+                  "--exec for alert %s: the command's outcome (%s) cannot be recorded: %s (%s); "
+                  "stopping: the next listen --exec hands it over again",
+                  idhex, handled ? "handled" : outcome, why.text, vg_err_code(rc));
+        return false;
+    }
+    if (!handled) {
+        s_report_failed(o, idhex, outcome, h);
+    }
+    return true;
+}
+
+/* Prints one alert and, with --exec, hands it to the command; false when
+ * stdout is gone or the command's outcome cannot be recorded. */
+static bool
+s_handle(const s_opts *o, vga_agent *agent, const vg_alert *a, vga_handover *h)
 {
     char *json = NULL;
     if ((o->json || o->exec) && vga_alert_to_json(&json, a) != VG_OK) {
-        cli_error(S_CMD, "out of memory formatting an alert");
+        vgt_error(&s_who, "out of memory formatting an alert");
         return false;
     }
     if (o->json) {
@@ -338,8 +433,11 @@ s_handle(const s_opts *o, const vg_alert *a)
         s_print_human(a);
     }
     bool ok = fflush(stdout) == 0;
-    if (o->exec != NULL) {
-        s_run_exec(o->exec, a, json);
+    if (!ok) {
+        vgt_error(&s_who, "cannot write to stdout: %s", strerror(errno));
+    }
+    if (o->exec != NULL) { /* even when stdout is gone: the alert is handed over */
+        ok = s_exec_and_record(o, agent, a, h, json) && ok;
     }
     free(json);
     return ok;
@@ -353,58 +451,109 @@ s_now_ms(void)
     return vg_clock_mono_ms(vg_clock_system());
 }
 
+/* With --exec: --retry-parked, then the alerts still parked, loudly. */
+static bool
+s_parked_at_start(const s_opts *o, vga_agent *agent)
+{
+    vg_reason why = {{0}};
+    size_t n = 0;
+    if (o->retry_parked && vga_handover_rearm(agent, &n, &why) != VG_OK) {
+        vgt_error(&s_who, "--retry-parked: %s", why.text);
+        return false;
+    }
+    if (o->retry_parked) {
+        vgt_error(&s_who, "--retry-parked: %zu parked alert%s handed over again", n,
+                  n == 1 ? " is" : "s are");
+    }
+    uint8_t ids[S_PARKED_SHOWN][VG_ALERT_ID_LEN];
+    if (vga_handover_parked(agent, ids, S_PARKED_SHOWN, &n, &why) != VG_OK) {
+        vgt_error(&s_who, "%s", why.text);
+        return false;
+    }
+    for (size_t i = 0; i < n && i < S_PARKED_SHOWN; i++) {
+        char idhex[VG_ALERT_ID_HEX_LEN + 1];
+        vg_alert_id_hex(idhex, ids[i]);
+        vgt_error(&s_who, "PARKED: alert %s failed --exec too often and is not handed over", idhex);
+    }
+    if (n > 0) {
+        vgt_error(&s_who,
+                  "%zu alert%s PARKED: fix the command, then run 'vigil-agent listen --exec CMD "
+                  "--retry-parked'",
+                  n, n == 1 ? " is" : "s are");
+    }
+    return true;
+}
+
+/* The next alert: a new one, or with --exec the next to hand over. */
+static vg_err
+s_next(const s_opts *o, vga_agent *agent, int64_t wait_ms, vg_alert *a, vga_handover *h,
+       vg_reason *why)
+{
+    if (o->exec != NULL) {
+        return vga_handover_next(agent, wait_ms, a, h, why);
+    }
+    return vga_receive(agent, wait_ms, a, why);
+}
+
 /* Receives until --count, the idle --timeout or a signal. */
 static int
 s_listen(const s_opts *o, vga_agent *agent)
 {
+    if (o->exec != NULL && !s_parked_at_start(o, agent)) {
+        return VGT_EXIT_FAIL;
+    }
     long got = 0;
     int64_t idle_end = o->idle_ms >= 0 ? s_now_ms() + o->idle_ms : INT64_MAX;
-    while (!cli_stop && (o->count == 0 || got < o->count)) {
+    while (!vgt_stop && (o->count == 0 || got < o->count)) {
         int64_t left = idle_end - s_now_ms();
         if (left <= 0) {
             break;
         }
         vg_alert a = {0};
+        vga_handover h = {0};
         vg_reason why = {{0}};
-        vg_err rc = vga_receive(agent, left < S_SLICE_MS ? left : S_SLICE_MS, &a, &why);
+        vg_err rc = s_next(o, agent, left < S_SLICE_MS ? left : S_SLICE_MS, &a, &h, &why);
         if (rc == VG_ERR_TIMEOUT) {
             continue;
         }
         if (rc != VG_OK) {
-            cli_error(S_CMD, "cannot receive: %s (%s)", why.text, vg_err_code(rc));
-            return CLI_EXIT_FAIL;
+            vgt_error(&s_who, "cannot receive: %s (%s)", why.text, vg_err_code(rc));
+            return VGT_EXIT_FAIL;
         }
-        bool ok = s_handle(o, &a);
+        bool ok = s_handle(o, agent, &a, &h);
         vg_alert_fini(&a);
         if (!ok) {
-            cli_error(S_CMD, "cannot write to stdout: %s", strerror(errno));
-            return CLI_EXIT_FAIL;
+            return VGT_EXIT_FAIL;
         }
         got++;
         idle_end = o->idle_ms >= 0 ? s_now_ms() + o->idle_ms : INT64_MAX;
     }
-    if (!cli_stop && o->count > 0 && got < o->count) {
+    if (!vgt_stop && o->count > 0 && got < o->count) {
         char idle[32];
         vg_duration_format(idle, sizeof idle, (uint64_t)o->idle_ms);
-        cli_error(S_CMD, "%ld of %ld alert%s arrived; none came for %s", got, o->count,
+        vgt_error(&s_who, "%ld of %ld alert%s arrived; none came for %s", got, o->count,
                   o->count == 1 ? "" : "s", idle);
-        return CLI_EXIT_PENDING;
+        return VGT_EXIT_PENDING;
     }
-    return CLI_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 int
 cli_cmd_listen(const char *config, int argc, char **argv)
 {
-    s_opts o = {.config = config, .idle_ms = -1};
+    s_opts o = {.config = config,
+                .idle_ms = -1,
+                .policy = {.attempts_max = VGA_HANDOVER_ATTEMPTS_DEFAULT,
+                           .backoff_ms = VGA_HANDOVER_BACKOFF_MS_DEFAULT,
+                           .backoff_max_ms = VGA_HANDOVER_BACKOFF_MAX_MS_DEFAULT}};
     int rc = s_parse_args(&o, argc, argv);
-    if (rc != CLI_EXIT_OK) {
-        return rc < 0 ? CLI_EXIT_OK : rc;
+    if (rc != VGT_EXIT_OK) {
+        return rc == VGT_HELP_SHOWN ? VGT_EXIT_OK : rc;
     }
-    cli_stop_on_signals();
+    vgt_stop_on_signals();
     cli_session s;
-    rc = cli_session_open(&s, o.config, S_CMD, true);
-    if (rc == CLI_EXIT_OK) {
+    rc = cli_session_open(&s, o.config, &s_who, true, false, o.exec ? &o.policy : NULL);
+    if (rc == VGT_EXIT_OK) {
         rc = s_listen(&o, s.agent);
     }
     cli_session_close(&s);

@@ -2,6 +2,7 @@
  * cli_main.c — vigil-agent's global options, command dispatch and top-level
  * help.
  */
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,7 +25,8 @@ static const char s_usage[] =
     "                     seal, sign and send an alert; prints its id once the\n"
     "                     broker has stored it (--json reads the alert from stdin)\n"
     "  listen [--json] [--count N] [--timeout T] [--exec CMD]\n"
-    "                     print each alert sent to this agency, or run CMD per alert\n"
+    "                     print each alert sent to this agency; --exec runs CMD per\n"
+    "                     alert until CMD exits 0 (at least once)\n"
     "  flush [--timeout T]\n"
     "                     send the alerts waiting in the outbox and wait for confirms\n"
     "  ack ID [--officer NAME] [--note TEXT]\n"
@@ -73,73 +75,65 @@ static const struct {
     {"audit", cli_cmd_audit},
 };
 
-static bool
-s_is_help(const char *arg)
-{
-    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0 || strcmp(arg, "help") == 0;
-}
+static const vgt_who s_who = {CLI_PROGRAM, NULL};
 
-/* Reads the global options before the command; returns the command's index
- * in argv, or -1 with *rc set when the program should exit now. */
+/* Reads the global options before the command (getopt stops at the first
+ * operand: "+"); returns the command's index in argv, or -1 with *rc set
+ * when the program should exit now. */
 static int
 s_global_options(int argc, char **argv, const char **config, int *rc)
 {
-    int i = 1;
-    while (i < argc && argv[i][0] == '-') {
-        const char *arg = argv[i];
-        if (s_is_help(arg)) {
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+:c:h", longopts, NULL)) != -1) {
+        if (c == 'h') {
             fputs(s_usage, stdout);
-            *rc = CLI_EXIT_OK;
+            *rc = VGT_EXIT_OK;
             return -1;
         }
-        if (strncmp(arg, "--config=", 9) == 0) {
-            *config = arg + 9;
-            i++;
-        } else if ((strcmp(arg, "-c") == 0 || strcmp(arg, "--config") == 0) && i + 1 < argc) {
-            *config = argv[i + 1];
-            i += 2;
-        } else {
-            fprintf(stderr, "vigil-agent: %s option '%s'\n",
-                    strcmp(arg, "-c") == 0 || strcmp(arg, "--config") == 0 ? "missing value for"
-                                                                           : "unknown",
-                    arg);
-            fputs("see 'vigil-agent --help'\n", stderr);
-            *rc = CLI_EXIT_USAGE;
+        if (c != 'c') {
+            *rc = vgt_bad_option(&s_who, c, argv);
             return -1;
         }
+        *config = optarg;
     }
-    if (i == argc) {
+    if (optind >= argc) {
         fputs(s_usage, stderr);
-        *rc = CLI_EXIT_USAGE;
+        *rc = VGT_EXIT_USAGE;
         return -1;
     }
-    return i;
+    return optind;
 }
 
 int
 cli_main(int argc, char **argv)
 {
     const char *config = NULL;
-    int rc = CLI_EXIT_OK;
+    int rc = VGT_EXIT_OK;
     int at = s_global_options(argc, argv, &config, &rc);
     if (at < 0) {
         return rc;
     }
     const char *cmd = argv[at];
-    if (s_is_help(cmd)) {
+    if (vgt_is_help(cmd)) {
         fputs(s_usage, stdout);
-        return CLI_EXIT_OK;
+        return VGT_EXIT_OK;
     }
     signal(SIGPIPE, SIG_IGN); /* a closed stdout or --exec pipe is an error, not a death */
     if (sodium_init() < 0) {
-        fprintf(stderr, "vigil-agent: libsodium failed to initialise\n");
-        return CLI_EXIT_FAIL;
+        vgt_error(&s_who, "libsodium failed to initialise");
+        return VGT_EXIT_FAIL;
     }
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++) {
         if (strcmp(cmd, s_commands[i].name) == 0) {
             return s_commands[i].run(config, argc - at, argv + at);
         }
     }
-    fprintf(stderr, "vigil-agent: unknown command '%s'\n\n%s", cmd, s_usage);
-    return CLI_EXIT_USAGE;
+    return vgt_unknown_command(&s_who, cmd, s_usage);
 }

@@ -19,7 +19,8 @@
 #include "vigil/util.h"
 #include "vigil/wire.h"
 
-#define S_CMD "publish"
+static const vgt_who s_who = {CLI_PROGRAM, "publish"};
+static const vgt_who s_agent_who = {CLI_PROGRAM, NULL}; /* "vigil-agent: rejected: ..." */
 #define S_DEFAULT_TIMEOUT_MS 10000
 
 static const char s_help[] =
@@ -126,7 +127,7 @@ static const struct option s_longopts[] = {
 static bool
 s_bad_value(const char *opt, const char *value, const vg_reason *why)
 {
-    cli_error(S_CMD, "%s '%s': %s", opt, value, why->text);
+    vgt_error(&s_who, "%s '%s': %s", opt, value, why->text);
     return false;
 }
 
@@ -143,7 +144,7 @@ s_add_subject(vg_alert *a, const char *value)
 {
     const char *colon = strchr(value, ':');
     if (colon == NULL || colon == value || colon[1] == '\0') {
-        cli_error(S_CMD, "--subject '%s': write it as SCHEME:VALUE, e.g. taxi-licence:TL-0417",
+        vgt_error(&s_who, "--subject '%s': write it as SCHEME:VALUE, e.g. taxi-licence:TL-0417",
                   value);
         return false;
     }
@@ -255,7 +256,7 @@ s_take_alert_opt(s_opts *o, int c, const char *opt, const char *v)
 
 /* ---- arguments ------------------------------------------------------------------------- */
 
-/* Returns CLI_EXIT_OK to go on, -1 after --help, or an exit status. */
+/* Returns VGT_EXIT_OK to go on, VGT_HELP_SHOWN after --help, or an exit status. */
 static int
 s_parse_args(s_opts *o, int argc, char **argv)
 {
@@ -269,31 +270,31 @@ s_parse_args(s_opts *o, int argc, char **argv)
         li = -1;
         if (c == 'h') {
             fputs(s_help, stdout);
-            return -1;
+            return VGT_HELP_SHOWN;
         } else if (c == 'c') {
             o->config = optarg;
         } else if (c == S_OPT_JSON) {
             o->json = true;
         } else if (c == S_OPT_TIMEOUT) {
-            if (!cli_parse_timeout(S_CMD, "--timeout", optarg, &o->timeout_ms)) {
-                return cli_usage_hint(S_CMD);
+            if (!vgt_parse_timeout(&s_who, "--timeout", optarg, &o->timeout_ms)) {
+                return vgt_usage_hint(&s_who);
             }
         } else if (c >= S_OPT_SEVERITY && c < S_OPT_JSON) {
             if (o->alert_flag[0] == '\0') {
                 snprintf(o->alert_flag, sizeof o->alert_flag, "%s", opt);
             }
             if (!s_take_alert_opt(o, c, opt, optarg)) {
-                return cli_usage_hint(S_CMD);
+                return vgt_usage_hint(&s_who);
             }
         } else {
-            return cli_bad_option(S_CMD, c, argv);
+            return vgt_bad_option(&s_who, c, argv);
         }
     }
     if (optind < argc) {
-        cli_error(S_CMD, "unexpected argument '%s' (quote text that has spaces)", argv[optind]);
-        return cli_usage_hint(S_CMD);
+        return vgt_usage_error(&s_who, "unexpected argument '%s' (quote text that has spaces)",
+                               argv[optind]);
     }
-    return CLI_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 /* Reads all of a stream, at most max bytes; NUL-terminated, malloc'ed. */
@@ -306,7 +307,7 @@ s_read_all(FILE *f, size_t max, const char *what)
         if (len + 1 == cap) {
             char *grown = cap > max ? NULL : realloc(buf, cap * 2);
             if (grown == NULL) {
-                cli_error(S_CMD, "%s is larger than %zu bytes", what, max);
+                vgt_error(&s_who, "%s is larger than %zu bytes", what, max);
                 free(buf);
                 return NULL;
             }
@@ -320,7 +321,7 @@ s_read_all(FILE *f, size_t max, const char *what)
         }
     }
     if (buf != NULL && (ferror(f) || len > max)) {
-        cli_error(S_CMD, "cannot read %s%s", what, len > max ? ": too large" : "");
+        vgt_error(&s_who, "cannot read %s%s", what, len > max ? ": too large" : "");
         free(buf);
         return NULL;
     }
@@ -334,46 +335,45 @@ static int
 s_read_description(s_opts *o)
 {
     if (o->alert.description != NULL) {
-        cli_error(S_CMD, "give --description or --description-file, not both");
-        return cli_usage_hint(S_CMD);
+        return vgt_usage_error(&s_who, "give --description or --description-file, not both");
     }
     if (strcmp(o->description_file, "-") == 0) {
         o->alert.description = s_read_all(stdin, VG_TEXT_MAX, "the description on stdin");
-        return o->alert.description ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+        return o->alert.description ? VGT_EXIT_OK : VGT_EXIT_USAGE;
     }
     uint8_t *text = NULL;
     size_t len = 0;
     vg_reason why = {{0}};
     if (vg_file_read(&text, &len, o->description_file, VG_TEXT_MAX, &why) != VG_OK) {
-        cli_error(S_CMD, "--description-file: %s", why.text);
-        return CLI_EXIT_USAGE;
+        vgt_error(&s_who, "--description-file: %s", why.text);
+        return VGT_EXIT_USAGE;
     }
     o->alert.description = (char *)text;
-    return CLI_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 static int
 s_alert_from_stdin(s_opts *o)
 {
     if (o->alert_flag[0] != '\0') {
-        cli_error(S_CMD,
-                  "--json reads the whole alert from stdin: put %s into the JSON instead, or "
-                  "drop --json",
-                  o->alert_flag);
-        return cli_usage_hint(S_CMD);
+        return vgt_usage_error(
+            &s_who,
+            "--json reads the whole alert from stdin: put %s into the JSON instead, or "
+            "drop --json",
+            o->alert_flag);
     }
     char *json = s_read_all(stdin, VGA_ALERT_JSON_MAX_BYTES, "the alert JSON on stdin");
     if (json == NULL) {
-        return CLI_EXIT_USAGE;
+        return VGT_EXIT_USAGE;
     }
     vg_reason why = {{0}};
     vg_err rc = vga_alert_from_json(&o->alert, json, &why);
     free(json);
     if (rc != VG_OK) {
-        cli_error(S_CMD, "the alert JSON on stdin: %s", why.text);
-        return CLI_EXIT_USAGE;
+        vgt_error(&s_who, "the alert JSON on stdin: %s", why.text);
+        return VGT_EXIT_USAGE;
     }
-    return CLI_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 /* What the flags must say when they make the whole alert. */
@@ -382,7 +382,7 @@ s_check_required(s_opts *o)
 {
     if (o->description_file != NULL) {
         int rc = s_read_description(o);
-        if (rc != CLI_EXIT_OK) {
+        if (rc != VGT_EXIT_OK) {
             return rc;
         }
     }
@@ -395,10 +395,9 @@ s_check_required(s_opts *o)
         missing = "--headline TEXT";
     }
     if (missing != NULL) {
-        cli_error(S_CMD, "%s is required", missing);
-        return cli_usage_hint(S_CMD);
+        return vgt_usage_error(&s_who, "%s is required", missing);
     }
-    return CLI_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 /* ---- the broker's answer ------------------------------------------------------------------ */
@@ -410,18 +409,18 @@ s_report_rejected(const vga_confirm *res, const char *idhex, const char *config)
     if (res->missing.n > 0) {
         vg_strlist_join(missing, sizeof missing, &res->missing, ", ");
     }
-    fprintf(stderr, "vigil-agent: rejected: %s: %s%s%s\n", vg_err_code(res->code), res->reason.text,
-            missing[0] ? "; missing recipients: " : "", missing);
+    vgt_error(&s_agent_who, "rejected: %s: %s%s%s", vg_err_code(res->code), res->reason.text,
+              missing[0] ? "; missing recipients: " : "", missing);
     if (vga_reject_is_transient(res->code)) {
-        cli_error(S_CMD,
+        vgt_error(&s_who,
                   "the broker did not take alert %s for now; it stays in the outbox and the "
                   "next vigil-agent process sends it again (or run 'vigil-agent -c %s flush')",
                   idhex, config);
-        return CLI_EXIT_PENDING;
+        return VGT_EXIT_PENDING;
     }
-    cli_error(S_CMD, "alert %s was not accepted and left the outbox; fix it and publish again",
+    vgt_error(&s_who, "alert %s was not accepted and left the outbox; fix it and publish again",
               idhex);
-    return CLI_EXIT_FAIL;
+    return VGT_EXIT_FAIL;
 }
 
 static int
@@ -432,25 +431,25 @@ s_report(vg_err rc, const vga_confirm *res, const vg_reason *why, const s_opts *
     vg_alert_id_hex(idhex, res->alert_id);
     if (rc == VG_OK) {
         printf("%s\n", idhex);
-        return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+        return fflush(stdout) == 0 ? VGT_EXIT_OK : VGT_EXIT_FAIL;
     }
     if (rc == VG_ERR_TIMEOUT) {
         char waited[32];
         vg_duration_format(waited, sizeof waited, (uint64_t)o->timeout_ms);
-        cli_error(S_CMD,
+        vgt_error(&s_who,
                   "no confirm from the broker at %s within %s: alert %s is safe in the outbox; "
                   "the next vigil-agent process for this agency (publish, listen or flush) sends "
                   "it, e.g. 'vigil-agent -c %s flush' once the broker is reachable",
                   s->endpoint, waited, idhex, o->config);
-        return CLI_EXIT_PENDING;
+        return VGT_EXIT_PENDING;
     }
     if (res->code != VG_OK) {
         return s_report_rejected(res, idhex, o->config);
     }
-    cli_error(S_CMD, "cannot publish: %s (%s)", why->text, vg_err_code(rc));
+    vgt_error(&s_who, "cannot publish: %s (%s)", why->text, vg_err_code(rc));
     bool alert_wrong = rc == VG_ERR_INVALID || rc == VG_ERR_NOT_FOUND || rc == VG_ERR_REVOKED ||
                        rc == VG_ERR_TOO_LARGE || rc == VG_ERR_MALFORMED;
-    return alert_wrong ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+    return alert_wrong ? VGT_EXIT_USAGE : VGT_EXIT_FAIL;
 }
 
 /* Names a category the network does not have, with the ones it has: the
@@ -469,7 +468,7 @@ s_categories_known(const vg_alert *a, const vg_netdoc *doc)
                              vg_netdoc_category_at(doc, k));
             used += w > 0 ? (size_t)w : 0;
         }
-        cli_error(S_CMD, "category '%s' is not in this network's taxonomy: use %s",
+        vgt_error(&s_who, "category '%s' is not in this network's taxonomy: use %s",
                   a->categories.items[i], known);
         return false;
     }
@@ -480,13 +479,13 @@ static int
 s_publish(s_opts *o)
 {
     cli_session s;
-    int rc = cli_session_open(&s, o->config, S_CMD, false);
-    if (rc != CLI_EXIT_OK) {
+    int rc = cli_session_open(&s, o->config, &s_who, false, false, NULL);
+    if (rc != VGT_EXIT_OK) {
         return rc;
     }
     if (!s_categories_known(&o->alert, vga_agent_doc(s.agent))) {
         cli_session_close(&s);
-        return CLI_EXIT_USAGE;
+        return VGT_EXIT_USAGE;
     }
     vga_confirm res;
     vg_reason why = {{0}};
@@ -502,12 +501,12 @@ cli_cmd_publish(const char *config, int argc, char **argv)
 {
     s_opts o = {.config = config, .timeout_ms = S_DEFAULT_TIMEOUT_MS};
     int rc = s_parse_args(&o, argc, argv);
-    if (rc == CLI_EXIT_OK) {
+    if (rc == VGT_EXIT_OK) {
         rc = o.json ? s_alert_from_stdin(&o) : s_check_required(&o);
     }
-    if (rc == CLI_EXIT_OK) {
+    if (rc == VGT_EXIT_OK) {
         rc = s_publish(&o);
     }
     vg_alert_fini(&o.alert);
-    return rc < 0 ? CLI_EXIT_OK : rc;
+    return rc == VGT_HELP_SHOWN ? VGT_EXIT_OK : rc;
 }

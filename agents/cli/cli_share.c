@@ -14,7 +14,7 @@
 #include "cli.h"
 #include "vigil/wire.h"
 
-#define S_CMD "share"
+static const vgt_who s_who = {CLI_PROGRAM, "share"};
 #define S_DEFAULT_TIMEOUT_MS 10000
 
 static const char s_help[] =
@@ -46,7 +46,7 @@ typedef struct s_opts {
     uint8_t id[VG_ALERT_ID_LEN]; /* the alert */
 } s_opts;
 
-/* Returns CLI_EXIT_OK to go on, -1 after --help, or an exit status. */
+/* Returns VGT_EXIT_OK to go on, VGT_HELP_SHOWN after --help, or an exit status. */
 static int
 s_parse_args(s_opts *o, int argc, char **argv)
 {
@@ -61,27 +61,27 @@ s_parse_args(s_opts *o, int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
         if (c == 'h') {
             fputs(s_help, stdout);
-            return -1;
+            return VGT_HELP_SHOWN;
         } else if (c == 'T') {
             o->to = optarg;
         } else if (c == 'r') {
             o->reason = optarg;
         } else if (c == 't') {
-            if (!cli_parse_timeout(S_CMD, "--timeout", optarg, &o->timeout_ms)) {
-                return cli_usage_hint(S_CMD);
+            if (!vgt_parse_timeout(&s_who, "--timeout", optarg, &o->timeout_ms)) {
+                return vgt_usage_hint(&s_who);
             }
         } else if (c == 'c') {
             o->config = optarg;
         } else {
-            return cli_bad_option(S_CMD, c, argv);
+            return vgt_bad_option(&s_who, c, argv);
         }
     }
-    if (!cli_take_alert_id(S_CMD, argc, argv, o->id) ||
-        !cli_check_text(S_CMD, "--to AGENCY", o->to, true) ||
-        !cli_check_text(S_CMD, "--reason", o->reason, true)) {
-        return cli_usage_hint(S_CMD);
+    if (!vgt_take_alert_id(&s_who, argc, argv, o->id) ||
+        !cli_check_text(&s_who, "--to AGENCY", o->to, true) ||
+        !cli_check_text(&s_who, "--reason", o->reason, true)) {
+        return vgt_usage_hint(&s_who);
     }
-    return CLI_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 int
@@ -89,12 +89,12 @@ cli_cmd_share(const char *config, int argc, char **argv)
 {
     s_opts o = {.config = config, .timeout_ms = S_DEFAULT_TIMEOUT_MS};
     int rc = s_parse_args(&o, argc, argv);
-    if (rc != CLI_EXIT_OK) {
-        return rc < 0 ? CLI_EXIT_OK : rc;
+    if (rc != VGT_EXIT_OK) {
+        return rc == VGT_HELP_SHOWN ? VGT_EXIT_OK : rc;
     }
     cli_session s;
-    rc = cli_session_open(&s, o.config, S_CMD, false);
-    if (rc != CLI_EXIT_OK) {
+    rc = cli_session_open(&s, o.config, &s_who, false, false, NULL);
+    if (rc != VGT_EXIT_OK) {
         return rc;
     }
     vga_confirm res;
@@ -104,18 +104,18 @@ cli_cmd_share(const char *config, int argc, char **argv)
     vg_alert_id_hex(idhex, o.id);
     if (err == VG_OK && res.duplicate) {
         char said[VG_REASON_MAX];
-        cli_one_line(said, sizeof said, res.reason.text);
+        vgt_one_line(said, sizeof said, res.reason.text);
         printf("already shared %s with %s (%s)\n", idhex, o.to, said);
     } else if (err == VG_OK) {
         printf("shared %s with %s as %s\n", idhex, o.to, vga_agent_agency(s.agent));
     } else if (err == VG_ERR_NOT_FOUND && res.code == VG_OK) {
-        cli_error(S_CMD, "--to: %s", why.text);
-        rc = cli_usage_hint(S_CMD);
+        vgt_error(&s_who, "--to: %s", why.text);
+        rc = vgt_usage_hint(&s_who);
     } else {
-        rc = cli_report_not_confirmed(S_CMD, err, &res, &why, s.endpoint, o.timeout_ms);
+        rc = cli_report_not_confirmed(&s_who, err, &res, &why, s.endpoint, o.timeout_ms);
     }
     if (err == VG_OK && fflush(stdout) != 0) {
-        rc = CLI_EXIT_FAIL;
+        rc = VGT_EXIT_FAIL;
     }
     vga_confirm_fini(&res);
     cli_session_close(&s);

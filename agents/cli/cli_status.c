@@ -70,7 +70,7 @@ static const char s_help_outstanding[] =
     "command line; 3 no answer in time; 4 agent.conf, keys or store unusable.\n";
 
 typedef struct s_opts {
-    const char *cmd;             /* "status" or "outstanding" */
+    vgt_who who;                 /* vigil-agent and "status" or "outstanding" */
     const char *config;          /* -c, overriding the global one */
     bool json;                   /* --json */
     bool overdue_only;           /* --overdue (outstanding) */
@@ -88,7 +88,7 @@ typedef struct s_view {
 
 /* ---- arguments ---------------------------------------------------------------------------- */
 
-/* Returns CLI_EXIT_OK to go on, -1 after --help, or an exit status. */
+/* Returns VGT_EXIT_OK to go on, VGT_HELP_SHOWN after --help, or an exit status. */
 static int
 s_parse_args(s_opts *o, int argc, char **argv)
 {
@@ -97,39 +97,37 @@ s_parse_args(s_opts *o, int argc, char **argv)
         {"timeout", required_argument, NULL, 't'}, {"config", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
-    bool status = strcmp(o->cmd, "status") == 0;
+    bool status = strcmp(o->who.command, "status") == 0;
     optind = 0;
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
         if (c == 'h') {
             fputs(status ? s_help_status : s_help_outstanding, stdout);
-            return -1;
+            return VGT_HELP_SHOWN;
         } else if (c == 'j') {
             o->json = true;
         } else if (c == 'o' && !status) {
             o->overdue_only = true;
         } else if (c == 't') {
-            if (!cli_parse_timeout(o->cmd, "--timeout", optarg, &o->timeout_ms)) {
-                return cli_usage_hint(o->cmd);
+            if (!vgt_parse_timeout(&o->who, "--timeout", optarg, &o->timeout_ms)) {
+                return vgt_usage_hint(&o->who);
             }
         } else if (c == 'c') {
             o->config = optarg;
         } else if (c == 'o') {
-            cli_error(o->cmd, "--overdue is for 'outstanding'");
-            return cli_usage_hint(o->cmd);
+            return vgt_usage_error(&o->who, "--overdue is for 'outstanding'");
         } else {
-            return cli_bad_option(o->cmd, c, argv);
+            return vgt_bad_option(&o->who, c, argv);
         }
     }
-    if (status && !cli_take_alert_id(o->cmd, argc, argv, o->id)) {
-        return cli_usage_hint(o->cmd);
+    if (status && !vgt_take_alert_id(&o->who, argc, argv, o->id)) {
+        return vgt_usage_hint(&o->who);
     }
     if (!status && optind < argc) {
-        cli_error(o->cmd, "unexpected argument '%s'", argv[optind]);
-        return cli_usage_hint(o->cmd);
+        return vgt_unexpected_argument(&o->who, argv[optind], NULL);
     }
-    return CLI_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 /* ---- what an alert's tracking says -------------------------------------------------------- */
@@ -260,7 +258,7 @@ static void
 s_print_field(const char *label, const char *text)
 {
     char line[VG_REASON_MAX];
-    cli_one_line(line, sizeof line, text);
+    vgt_one_line(line, sizeof line, text);
     printf("%-12s%s\n", label, line);
 }
 
@@ -270,7 +268,7 @@ s_print_quoted(const char *label, const char *text)
 {
     if (text != NULL && text[0] != '\0') {
         char line[VG_REASON_MAX];
-        cli_one_line(line, sizeof line, text);
+        vgt_one_line(line, sizeof line, text);
         printf("  %s \"%s\"", label, line);
     }
 }
@@ -286,11 +284,11 @@ s_print_recipient(const vga_recipient_status *r, int64_t now_ms)
            r->required ? "required" : "optional", deadline);
     if (s_is_late(r, now_ms)) {
         char span[32];
-        cli_format_span(span, sizeof span, now_ms - r->deadline_ms);
+        vgt_format_span(span, sizeof span, now_ms - r->deadline_ms);
         printf("  OVERDUE +%s", span);
     } else if (r->overdue && r->acknowledged_ms > r->deadline_ms && r->deadline_ms > 0) {
         char span[32];
-        cli_format_span(span, sizeof span, r->acknowledged_ms - r->deadline_ms);
+        vgt_format_span(span, sizeof span, r->acknowledged_ms - r->deadline_ms);
         printf("  LATE +%s", span); /* acknowledged after its deadline */
     } else if (r->overdue) {
         printf("  (missed its deadline)");
@@ -333,13 +331,12 @@ s_matrix(char *out, size_t out_len, const vga_alert_status *st, int64_t now_ms)
     out[0] = '\0';
     for (size_t i = 0; i < st->n_recipients && used < out_len; i++) {
         const vga_recipient_status *r = &st->recipients[i];
-        const char *token = r->state == VGA_ACKNOWLEDGED  ? "ACK"
-                            : r->state == VGA_DECLINED    ? "DECLINED"
-                            : r->state == VGA_UNOPENABLE  ? "UNOPENABLE"
-                            : s_is_late(r, now_ms)        ? "OVERDUE"
-                            : r->state == VGA_IN_PROGRESS ? "IN_PROGRESS"
-                            : r->state == VGA_DELIVERED   ? "DELIVERED"
-                                                          : "PENDING";
+        bool ended =
+            r->state == VGA_ACKNOWLEDGED || r->state == VGA_DECLINED || r->state == VGA_UNOPENABLE;
+        bool known = r->state >= VGA_PENDING && r->state <= VGA_UNOPENABLE;
+        const char *token = !ended && s_is_late(r, now_ms)
+                                ? VGA_OVERDUE_TOKEN
+                                : vga_state_token(known ? r->state : VGA_PENDING);
         int w = snprintf(out + used, out_len - used, "%s%s:%s%s", i ? " " : "", r->agency, token,
                          r->required ? "" : "/opt");
         used += w > 0 ? (size_t)w : 0;
@@ -355,7 +352,7 @@ s_print_outstanding_line(const s_view *v, int64_t now_ms)
     char headline[S_HEADLINE_COLS + 3] = "sealed";
     if (v->headline != NULL) {
         char cut[S_HEADLINE_COLS + 1];
-        cli_one_line(cut, sizeof cut, v->headline);
+        vgt_one_line(cut, sizeof cut, v->headline);
         snprintf(headline, sizeof headline, "\"%s\"", cut);
     }
     char matrix[VG_REASON_MAX];
@@ -363,7 +360,7 @@ s_print_outstanding_line(const s_view *v, int64_t now_ms)
     char when[48] = "no open deadline";
     if (v->open_deadline_ms > 0) {
         char span[32];
-        cli_format_span(span, sizeof span, now_ms - v->open_deadline_ms);
+        vgt_format_span(span, sizeof span, now_ms - v->open_deadline_ms);
         snprintf(when, sizeof when, now_ms >= v->open_deadline_ms ? "overdue +%s" : "due in %s",
                  span);
     }
@@ -378,11 +375,11 @@ static int
 s_query_failed(const s_opts *o, vg_err err, const vg_reason *why, const cli_session *s)
 {
     if (err == VG_ERR_TIMEOUT) {
-        cli_error(o->cmd, "no answer from the broker at %s in time; is it running?", s->endpoint);
-        return CLI_EXIT_PENDING;
+        vgt_error(&o->who, "no answer from the broker at %s in time; is it running?", s->endpoint);
+        return VGT_EXIT_PENDING;
     }
-    cli_error(o->cmd, "%s (%s)", why->text[0] ? why->text : vg_strerror(err), vg_err_code(err));
-    return CLI_EXIT_FAIL;
+    vgt_error(&o->who, "%s (%s)", why->text[0] ? why->text : vg_strerror(err), vg_err_code(err));
+    return VGT_EXIT_FAIL;
 }
 
 static int
@@ -405,7 +402,7 @@ s_status(const s_opts *o, cli_session *s)
     }
     free(v.headline);
     vga_alert_status_fini(&st);
-    return ok && fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    return ok && fflush(stdout) == 0 ? VGT_EXIT_OK : VGT_EXIT_FAIL;
 }
 
 static bool
@@ -464,22 +461,22 @@ s_outstanding(const s_opts *o, cli_session *s)
     free(views);
     vga_status_list_fini(&list);
     if (!ok) {
-        cli_error(o->cmd, "out of memory");
+        vgt_error(&o->who, "out of memory");
     }
-    return ok && fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    return ok && fflush(stdout) == 0 ? VGT_EXIT_OK : VGT_EXIT_FAIL;
 }
 
 static int
 s_run(const char *cmd, const char *config, int argc, char **argv)
 {
-    s_opts o = {.cmd = cmd, .config = config, .timeout_ms = S_DEFAULT_TIMEOUT_MS};
+    s_opts o = {.who = {CLI_PROGRAM, cmd}, .config = config, .timeout_ms = S_DEFAULT_TIMEOUT_MS};
     int rc = s_parse_args(&o, argc, argv);
-    if (rc != CLI_EXIT_OK) {
-        return rc < 0 ? CLI_EXIT_OK : rc;
+    if (rc != VGT_EXIT_OK) {
+        return rc == VGT_HELP_SHOWN ? VGT_EXIT_OK : rc;
     }
     cli_session s;
-    rc = cli_session_open(&s, o.config, cmd, false);
-    if (rc != CLI_EXIT_OK) {
+    rc = cli_session_open(&s, o.config, &o.who, false, false, NULL);
+    if (rc != VGT_EXIT_OK) {
         return rc;
     }
     rc = strcmp(cmd, "status") == 0 ? s_status(&o, &s) : s_outstanding(&o, &s);

@@ -4,6 +4,7 @@
  */
 #include "console_app.h"
 
+#include <getopt.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "console_model.h"
 #include "console_plain.h"
 #include "console_view.h"
+#include "tool.h"
 #include "vigil/agent.h"
 #include "vigil/agent_config.h"
 #include "vigil/log.h"
@@ -23,7 +25,7 @@
 #define S_PLAIN_WAIT_MS 200 /* the same for --plain */
 #define S_REDRAW_MS 1000    /* times on screen move even when nothing happens */
 
-static volatile sig_atomic_t s_stop; /* SIGINT or SIGTERM arrived */
+static const vgt_who s_who = {"vigil-console", NULL};
 
 static const char s_usage[] =
     "usage: vigil-console -c agent.conf [--plain] [--oversight]\n"
@@ -61,57 +63,41 @@ typedef struct s_app {
     FILE *log;             /* full-screen mode's log file, or NULL */
 } s_app;
 
-static void
-s_on_signal(int sig)
-{
-    (void)sig;
-    s_stop = 1;
-}
-
-static void
-s_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: a wait in the library ends at once */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
-
+/* Parses argv into o; returns VGT_EXIT_OK to go on, VGT_HELP_SHOWN after
+ * --help, or the exit code. */
 static int
 s_parse(int argc, char **argv, s_opts *o)
 {
+    enum { O_PLAIN = 256, O_OVERSIGHT };
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"plain", no_argument, NULL, O_PLAIN},
+        {"oversight", no_argument, NULL, O_OVERSIGHT},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
     memset(o, 0, sizeof *o);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
+        if (c == 'h') {
             fputs(s_usage, stdout);
-            return -1;
-        } else if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc) {
-            o->config = argv[++i];
-        } else if (strncmp(a, "--config=", 9) == 0) {
-            o->config = a + 9;
-        } else if (strcmp(a, "--plain") == 0) {
+            return VGT_HELP_SHOWN;
+        } else if (c == 'c') {
+            o->config = optarg;
+        } else if (c == O_PLAIN) {
             o->plain = true;
-        } else if (strcmp(a, "--oversight") == 0) {
+        } else if (c == O_OVERSIGHT) {
             o->oversight = true;
         } else {
-            fprintf(stderr, "vigil-console: %s '%s'\nsee 'vigil-console --help'\n",
-                    strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 ? "missing value for"
-                                                                       : "unknown option",
-                    a);
-            return VGC_EXIT_USAGE;
+            return vgt_bad_option(&s_who, c, argv);
         }
     }
-    if (o->config == NULL) {
-        fputs("vigil-console: say which agency you are: vigil-console -c path/to/agent.conf\n",
-              stderr);
-        return VGC_EXIT_USAGE;
+    if (optind < argc) {
+        return vgt_unexpected_argument(&s_who, argv[optind], NULL);
     }
-    return 0;
+    return VGT_EXIT_OK;
 }
 
 static void
@@ -129,13 +115,10 @@ s_file_sink(vg_log_level level, const char *line, void *ctx)
 static int
 s_open(s_app *app, const s_opts *o)
 {
-    vg_reason why = {{0}};
     vga_config *cfg = NULL;
-    vg_err rc = vga_config_load(&cfg, o->config, &why);
-    if (rc != VG_OK) {
-        fprintf(stderr, "vigil-console: cannot use %s: %s (%s)\n", o->config, why.text,
-                vg_err_code(rc));
-        return VGC_EXIT_CONFIG;
+    int rc = vgt_config_load(&s_who, o->config, &cfg);
+    if (rc != VGT_EXIT_OK) {
+        return rc;
     }
     snprintf(app->endpoint, sizeof app->endpoint, "%s", cfg->endpoint);
     if (!o->plain && vg_mkdir_p(cfg->store_path, 0700, NULL) == VG_OK) {
@@ -146,13 +129,8 @@ s_open(s_app *app, const s_opts *o)
     vg_log_set_sink(o->plain ? vg_log_stderr_sink : s_file_sink, app->log);
     vg_log_set_level(cfg->log_level);
     vga_config_destroy(&cfg);
-    vga_options opts = {.receive = true, .events = true, .software = "vigil-console"};
-    rc = vga_agent_open(&app->agent, o->config, &opts, &why);
-    if (rc != VG_OK) {
-        fprintf(stderr, "vigil-console: cannot start: %s (%s)\n", why.text, vg_err_code(rc));
-        return rc == VG_ERR_NOMEM ? VGC_EXIT_FAILED : VGC_EXIT_CONFIG;
-    }
-    return 0;
+    vga_options opts = {.receive = true, .events = true, .software = s_who.program};
+    return vgt_agent_open(&s_who, o->config, &opts, &app->agent);
 }
 
 /* Role and the agencies one may share with, from the network document. */
@@ -194,12 +172,12 @@ s_run_plain(s_app *app)
              app->role, app->endpoint);
     vgc_plain_note(&app->plain, vg_clock_wall_ms(vg_clock_system()), note);
     s_plain_notify(app);
-    while (!s_stop) {
+    while (!vgt_stop) {
         vgc_link_service(&app->link, S_PLAIN_WAIT_MS);
         s_plain_notify(app);
     }
     vgc_plain_note(&app->plain, vg_clock_wall_ms(vg_clock_system()), "stopped");
-    return VGC_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 /* Reads every waiting key; carries out an action at once. True when
@@ -235,14 +213,13 @@ s_run_screen(s_app *app, bool oversight)
                           .share_to = app->share_to};
     vgc_view *v = NULL;
     if (vgc_view_open(&v, &info) != VG_OK) {
-        fputs("vigil-console: this terminal cannot show the console (check TERM); "
-              "use --plain for line output\n",
-              stderr);
-        return VGC_EXIT_FAILED;
+        vgt_error(&s_who, "this terminal cannot show the console (check TERM): use --plain for "
+                          "line output");
+        return VGT_EXIT_FAIL;
     }
     uint64_t drawn_changes = UINT64_MAX;
     int64_t drawn_ms = 0;
-    while (!s_stop && !vgc_view_quit(v)) {
+    while (!vgt_stop && !vgc_view_quit(v)) {
         vgc_link_service(&app->link, S_TUI_WAIT_MS);
         bool pressed = s_keys(app, v);
         int64_t now = vg_clock_wall_ms(vg_clock_system());
@@ -253,7 +230,7 @@ s_run_screen(s_app *app, bool oversight)
         }
     }
     vgc_view_close(&v);
-    return VGC_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 int
@@ -261,16 +238,17 @@ vgc_main(int argc, char **argv)
 {
     s_opts o;
     int rc = s_parse(argc, argv, &o);
-    if (rc != 0) {
-        return rc < 0 ? VGC_EXIT_OK : rc;
+    if (rc != VGT_EXIT_OK) {
+        return rc == VGT_HELP_SHOWN ? VGT_EXIT_OK : rc;
     }
     setlocale(LC_ALL, "");
-    s_signals();
+    vgt_stop_on_signals();
+    signal(SIGPIPE, SIG_IGN);
     s_app app;
     memset(&app, 0, sizeof app);
     app.is_plain = o.plain;
     rc = s_open(&app, &o);
-    if (rc == 0) {
+    if (rc == VGT_EXIT_OK) {
         s_network_info(&app);
         bool oversight = o.oversight || strcmp(app.role, "oversight") == 0;
         vgc_model_init(&app.model, vga_agent_agency(app.agent), oversight,

@@ -12,17 +12,16 @@
  * full-screen mode the library's log lines go to <store>/console.log, so
  * they never garble the screen; with --plain they go to stderr.
  *
- * Exit status: 0 quit, 1 failed, 2 bad command line, 4 agent.conf, keys,
- * network document or store unusable (as vigil-agent).
- * Owns everything it opens; one thread; signal flags are its only globals.
+ * Exit status: the toolkit's (agents/common/tool.h) VGT_EXIT_OK (0, quit),
+ * VGT_EXIT_FAIL (1, failed), VGT_EXIT_USAGE (2, bad command line) and
+ * VGT_EXIT_CONFIG (4, agent.conf, keys, network document or store
+ * unusable), as vigil-agent's; it never exits 3. Errors are the toolkit's
+ * "vigil-console: what was wrong: what to do" lines.
+ * Owns everything it opens; one thread; the toolkit's stop flag is its
+ * only global.
  */
 #ifndef VIGIL_AGENTS_CONSOLE_APP_H
 #define VIGIL_AGENTS_CONSOLE_APP_H
-
-#define VGC_EXIT_OK 0
-#define VGC_EXIT_FAILED 1
-#define VGC_EXIT_USAGE 2
-#define VGC_EXIT_CONFIG 4
 
 /* Runs the console; returns the exit status. */
 int vgc_main(int argc, char **argv);

@@ -14,21 +14,36 @@
 
 /* ---- cells ------------------------------------------------------------------------- */
 
+/* The recipient state a cell shows (0 for OVERDUE, which is derived). */
+static vga_state
+s_cell_state(vgc_cell c)
+{
+    static const vga_state states[] = {
+        [VGC_CELL_PENDING] = VGA_PENDING,           [VGC_CELL_DELIVERED] = VGA_DELIVERED,
+        [VGC_CELL_ACKNOWLEDGED] = VGA_ACKNOWLEDGED, [VGC_CELL_IN_PROGRESS] = VGA_IN_PROGRESS,
+        [VGC_CELL_DECLINED] = VGA_DECLINED,         [VGC_CELL_UNOPENABLE] = VGA_UNOPENABLE,
+    };
+    return (unsigned)c < sizeof states / sizeof states[0] ? states[c] : (vga_state)0;
+}
+
 const char *
 vgc_cell_name(vgc_cell c)
 {
-    static const char *const names[] = {"pending",  "delivered", "acknowledged", "in progress",
-                                        "declined", "OVERDUE",   "CANNOT OPEN"};
-    return (unsigned)c < sizeof names / sizeof names[0] ? names[c] : "unknown";
+    return c == VGC_CELL_OVERDUE ? VGA_OVERDUE_TOKEN : vga_state_words(s_cell_state(c));
+}
+
+const char *
+vgc_cell_state_name(vgc_cell c)
+{
+    return c == VGC_CELL_OVERDUE ? VGA_OVERDUE_TOKEN : vga_state_name(s_cell_state(c));
 }
 
 char
 vgc_cell_glyph(vgc_cell c)
 {
-    static const char glyphs[] = {VGC_GLYPH_PENDING,      VGC_GLYPH_DELIVERED,
-                                  VGC_GLYPH_ACKNOWLEDGED, VGC_GLYPH_IN_PROGRESS,
-                                  VGC_GLYPH_DECLINED,     VGC_GLYPH_OVERDUE,
-                                  VGC_GLYPH_UNOPENABLE};
+    static const char glyphs[] = {
+        VGC_GLYPH_PENDING,  VGC_GLYPH_DELIVERED, VGC_GLYPH_ACKNOWLEDGED, VGC_GLYPH_IN_PROGRESS,
+        VGC_GLYPH_DECLINED, VGC_GLYPH_OVERDUE,   VGC_GLYPH_UNOPENABLE};
     return (unsigned)c < sizeof glyphs ? glyphs[c] : '?';
 }
 
@@ -199,33 +214,13 @@ vgc_alert_states(char *out, size_t out_len, const vgc_alert *a, int64_t now_ms)
             continue;
         }
         char item[VGC_ID_LEN + 24];
-        const char *name = vgc_cell_name(vgc_cell_of(r, now_ms));
-        snprintf(item, sizeof item, "%s%s=", out[0] ? " " : "", r->agency);
+        snprintf(item, sizeof item, "%s%s=%s", out[0] ? " " : "", r->agency,
+                 vgc_cell_state_name(vgc_cell_of(r, now_ms)));
         s_cat(out, out_len, item);
-        for (const char *p = name; *p != '\0'; p++) { /* "in progress" -> "in_progress" */
-            char c[2] = {*p == ' ' ? '_' : *p, '\0'};
-            s_cat(out, out_len, c);
-        }
     }
 }
 
 /* ---- times ------------------------------------------------------------------------- */
-
-void
-vgc_format_duration(char *out, size_t out_len, int64_t ms)
-{
-    int64_t s = (ms < 0 ? -ms : ms) / 1000;
-    if (s < 60) {
-        snprintf(out, out_len, "%llds", (long long)s);
-    } else if (s < 3600) {
-        snprintf(out, out_len, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
-    } else if (s < 86400) {
-        snprintf(out, out_len, "%lldh%02lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
-    } else {
-        snprintf(out, out_len, "%lldd%02lldh", (long long)(s / 86400),
-                 (long long)(s % 86400 / 3600));
-    }
-}
 
 void
 vgc_format_due(char *out, size_t out_len, const vgc_alert *a, int64_t now_ms)
@@ -236,7 +231,7 @@ vgc_format_due(char *out, size_t out_len, const vgc_alert *a, int64_t now_ms)
         return;
     }
     char d[24];
-    vgc_format_duration(d, sizeof d, due - now_ms);
+    vgt_format_span(d, sizeof d, due - now_ms);
     snprintf(out, out_len, "%s%s", now_ms > due ? "LATE " : "in ", d);
 }
 

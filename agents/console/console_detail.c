@@ -258,7 +258,7 @@ s_recipient(s_out *o, const vgc_recipient *r, int64_t now_ms)
     vgc_format_clock(dl, sizeof dl, r->deadline_ms);
     if (r->deadline_ms > 0 && cell != VGC_CELL_ACKNOWLEDGED) {
         char d[16];
-        vgc_format_duration(d, sizeof d, r->deadline_ms - now_ms);
+        vgt_format_span(d, sizeof d, r->deadline_ms - now_ms);
         snprintf(left, sizeof left, now_ms > r->deadline_ms ? " (LATE %s)" : " (in %s)", d);
     }
     s_addf(o, s_cell_style(cell), "%-5s %s: %s%s, deadline %s%s%s", cellt, r->agency,

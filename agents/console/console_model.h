@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tool.h"
 #include "vigil/agent.h"
 #include "vigil/envelope.h"
 
@@ -80,9 +81,13 @@ typedef enum vgc_cell {
 #define VGC_GLYPH_OVERDUE '!'
 #define VGC_GLYPH_UNOPENABLE '?'
 
-/* "pending", "delivered", "acknowledged", "in progress", "declined",
- * "OVERDUE"; never NULL. */
+/* A cell for people: vga_state_words of its state ("in progress", "cannot
+ * open"), or VGA_OVERDUE_TOKEN; never NULL. */
 const char *vgc_cell_name(vgc_cell c);
+
+/* A cell for machines (--plain): vga_state_name of its state
+ * ("in_progress", "unopenable"), or VGA_OVERDUE_TOKEN; never NULL. */
+const char *vgc_cell_state_name(vgc_cell c);
 char vgc_cell_glyph(vgc_cell c);
 
 /* The abbreviation of an agency id: the initials of a hyphenated id
@@ -168,11 +173,11 @@ const char *vgc_alert_headline(const vgc_alert *a);
 /* "pol+ LIC! cs~": one cell per required agency, space-separated. */
 void vgc_alert_matrix(char *out, size_t out_len, const vgc_alert *a, int64_t now_ms);
 
-/* "police=acknowledged licensing=OVERDUE ...": the same, spelled out. */
+/* "police=acknowledged licensing=OVERDUE ...": the same, spelled out
+ * (vgc_cell_state_name). */
 void vgc_alert_states(char *out, size_t out_len, const vgc_alert *a, int64_t now_ms);
 
-/* A duration for people: "45s", "4m12s", "2h05m", "3d04h". */
-void vgc_format_duration(char *out, size_t out_len, int64_t ms);
+/* (Durations for people are the toolkit's vgt_format_span: "4m12s".) */
 
 /* Time to or past the alert's deadline: "in 4m12s", "LATE 2m03s", "-"
  * when no deadline is open. */

@@ -228,7 +228,7 @@ s_draw_sync(const vgc_view *v, const vgc_model *m, int64_t now_ms)
     attr_t tag_attr = A_BOLD | vgc_view_attr(v, pairs[m->sync], A_REVERSE);
     int x = vgc_view_put(1, 0, COLS, tag_attr, tag);
     vgc_format_clock(since, sizeof since, m->sync_since_ms);
-    vgc_format_duration(ago, sizeof ago, now_ms - m->sync_since_ms);
+    vgt_format_span(ago, sizeof ago, now_ms - m->sync_since_ms);
     if (m->sync == VGC_SYNC_LIVE) {
         snprintf(text, sizeof text, " in step with the broker since %s (event #%llu)", since,
                  (unsigned long long)m->last_seq);

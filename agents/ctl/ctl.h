@@ -7,10 +7,13 @@
  * network sign), checks a folder end to end (check) and reports, from the
  * broker's store read-only, the alerts acknowledged late or never (report).
  * Every command takes --help. Output for people goes to stdout; errors go
- * to stderr as "vigilctl <command>: what was wrong: what to do". No secret
- * key is ever printed: only public keys, ids and paths.
+ * to stderr as "vigilctl <command>: what was wrong: what to do", through
+ * the agency-side toolkit (agents/common/tool.h). No secret key is ever
+ * printed: only public keys, ids and paths.
  *
- * Exit codes: 0 success, 1 the command failed, 2 the command line was wrong.
+ * Exit codes: the toolkit's VGT_EXIT_OK (0, success), VGT_EXIT_FAIL (1,
+ * the command failed) and VGT_EXIT_USAGE (2, the command line was wrong);
+ * vigilctl never exits 3 or 4.
  *
  * Trade-off: vigilctl is short-lived, so the path helpers below exit with a
  * message when memory runs out instead of threading VG_ERR_NOMEM through
@@ -24,15 +27,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
+#include "tool.h"
 #include "vigil/err.h"
 #include "vigil/keys.h"
 #include "vigil/log.h"
 
-#define CTL_EXIT_OK 0
-#define CTL_EXIT_FAIL 1
-#define CTL_EXIT_USAGE 2
+#define CTL_PROGRAM "vigilctl"
 
 /* The folder layout vigilctl init writes (relative to the network DIR). */
 #define CTL_ADMIN_KEY "admin/admin.key"
@@ -53,17 +54,9 @@ int ctl_cmd_check(int argc, char **argv);
 int ctl_cmd_report(int argc, char **argv);
 int ctl_cmd_audit(int argc, char **argv); /* ctl_audit.c */
 
-/* Prints "vigilctl <what>: <message>\n" to stderr. */
-void ctl_error(const char *what, const char *fmt, ...) VG_PRINTF(2, 3);
-
-/* Prints "see 'vigilctl <what> --help'" after a usage error; returns
- * CTL_EXIT_USAGE. */
-int ctl_usage_hint(const char *what);
-
-/* Reports a getopt_long failure (c is what it returned: '?' for an unknown
- * option, ':' for a missing value; optstring must start with ':') and
- * returns CTL_EXIT_USAGE. */
-int ctl_bad_option(const char *what, int c, char **argv);
+/* Prints "vigilctl: out of memory" and exits VGT_EXIT_FAIL (see the
+ * trade-off above). */
+_Noreturn void ctl_out_of_memory(void);
 
 /* dir + "/" + name, malloc'ed (free() it); exits on out of memory. */
 char *ctl_path(const char *dir, const char *name);
@@ -74,14 +67,8 @@ char *ctl_path3(const char *dir, const char *a, const char *b);
 /* True when something exists at path. */
 bool ctl_exists(const char *path);
 
-/* Copies a file of at most VG_NETDOC_MAX_BYTES (a network document)
- * atomically (vg_file_write_atomic) with mode. */
-vg_err ctl_copy_file(const char *from, const char *to, mode_t mode, vg_reason *why) VG_MUST_USE;
-
 /* Loads an admin secret key file and copies out its Ed25519 public key. */
 vg_err ctl_admin_pk_load(uint8_t pk[VG_SIGN_PK_LEN], const char *admin_key_path,
                          vg_reason *why) VG_MUST_USE;
-
-
 
 #endif

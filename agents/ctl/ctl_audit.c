@@ -40,7 +40,7 @@
 #include "vigil/netdoc.h"
 #include "vigil/util.h"
 
-#define S_CMD "audit"
+static const vgt_who s_who = {CTL_PROGRAM, "audit"};
 #define S_CHECKPOINTS_MAX 64 /* --checkpoint files accepted */
 
 static const char s_help[] =
@@ -114,7 +114,7 @@ s_parse_args(int argc, char **argv, s_opts *o)
         switch (c) {
         case 'h':
             fputs(s_help, stdout);
-            return CTL_EXIT_OK;
+            return VGT_HELP_SHOWN;
         case 'c':
             o->conf = optarg;
             break;
@@ -132,19 +132,17 @@ s_parse_args(int argc, char **argv, s_opts *o)
             break;
         case O_CHECKPOINT:
             if (o->n_checkpoints == S_CHECKPOINTS_MAX) {
-                ctl_error(S_CMD, "at most %d --checkpoint files", S_CHECKPOINTS_MAX);
-                return ctl_usage_hint(S_CMD);
+                return vgt_usage_error(&s_who, "at most %d --checkpoint files", S_CHECKPOINTS_MAX);
             }
             o->checkpoints[o->n_checkpoints++] = optarg;
             break;
         default:
-            return ctl_bad_option(S_CMD, c, argv);
+            return vgt_bad_option(&s_who, c, argv);
         }
     }
     if (optind >= argc ||
         (strcmp(argv[optind], "verify") != 0 && strcmp(argv[optind], "export") != 0)) {
-        ctl_error(S_CMD, "which audit command? 'verify' or 'export'");
-        return ctl_usage_hint(S_CMD);
+        return vgt_usage_error(&s_who, "which audit command? 'verify' or 'export'");
     }
     o->sub = argv[optind++];
     const char *problem =
@@ -156,11 +154,10 @@ s_parse_args(int argc, char **argv, s_opts *o)
         : strcmp(o->sub, "verify") == 0 && o->out != NULL ? "--out is for export"
                                                           : NULL;
     if (problem != NULL) {
-        ctl_error(S_CMD, "%s%s%s", problem, optind < argc ? " " : "",
-                  optind < argc ? argv[optind] : "");
-        return ctl_usage_hint(S_CMD);
+        return vgt_usage_error(&s_who, "%s%s%s", problem, optind < argc ? " " : "",
+                               optind < argc ? argv[optind] : "");
     }
-    return -1;
+    return VGT_EXIT_OK;
 }
 
 /* ---- the store and its network --------------------------------------------------- */
@@ -243,7 +240,7 @@ s_open_store(const char *dir)
         vgb_store_destroy(&store);
     }
     if (rc != VG_OK) {
-        ctl_error(S_CMD, "%s%s", why.text,
+        vgt_error(&s_who, "%s%s", why.text,
                   rc == VG_ERR_NOT_FOUND ? ": give the broker's store directory or its broker.conf"
                                          : "");
         return NULL;
@@ -302,12 +299,12 @@ s_verify(const s_opts *o, vgb_store *store, const vg_netdoc *doc)
 {
     char *notes[S_CHECKPOINTS_MAX] = {0};
     size_t lens[S_CHECKPOINTS_MAX] = {0};
-    int exit_code = CTL_EXIT_OK;
-    for (size_t i = 0; i < o->n_checkpoints && exit_code == CTL_EXIT_OK; i++) {
+    int exit_code = VGT_EXIT_OK;
+    for (size_t i = 0; i < o->n_checkpoints && exit_code == VGT_EXIT_OK; i++) {
         vg_reason why = {{0}};
         if (s_read_note(&notes[i], &lens[i], o->checkpoints[i], &why) != VG_OK) {
-            ctl_error(S_CMD, "--checkpoint %s: %s", o->checkpoints[i], why.text);
-            exit_code = CTL_EXIT_FAIL;
+            vgt_error(&s_who, "--checkpoint %s: %s", o->checkpoints[i], why.text);
+            exit_code = VGT_EXIT_FAIL;
         }
     }
     vgb_audit_verify_params p = {.origin = vg_netdoc_network(doc),
@@ -318,16 +315,16 @@ s_verify(const s_opts *o, vgb_store *store, const vg_netdoc *doc)
     vgb_audit_report rep;
     vg_reason why = {{0}};
     vg_err rc =
-        exit_code == CTL_EXIT_OK ? vgb_audit_verify(store, &p, &rep, &why) : VG_ERR_INVALID;
+        exit_code == VGT_EXIT_OK ? vgb_audit_verify(store, &p, &rep, &why) : VG_ERR_INVALID;
     vgb_audit_report st;
     if (rc == VG_ERR_CONFLICT) {
         printf("audit: FAULT %s at leaf %s%" PRIu64 ": %s\n", s_fault_name(rep.fault),
                rep.first_bad_index == VGB_AUDIT_NO_INDEX ? "?" : "",
                rep.first_bad_index == VGB_AUDIT_NO_INDEX ? 0 : rep.first_bad_index, rep.detail);
-        exit_code = CTL_EXIT_FAIL;
-    } else if (rc != VG_OK && exit_code == CTL_EXIT_OK) {
-        ctl_error(S_CMD, "cannot verify: %s (%s)", why.text, vg_err_code(rc));
-        exit_code = CTL_EXIT_FAIL;
+        exit_code = VGT_EXIT_FAIL;
+    } else if (rc != VG_OK && exit_code == VGT_EXIT_OK) {
+        vgt_error(&s_who, "cannot verify: %s (%s)", why.text, vg_err_code(rc));
+        exit_code = VGT_EXIT_FAIL;
     } else if (rc == VG_OK && (rc = vgb_audit_check_state(store, &st, &why)) == VG_ERR_CONFLICT) {
         if (st.first_bad_index != VGB_AUDIT_NO_INDEX) {
             printf("audit: FAULT %s at leaf %" PRIu64 ": %s\n",
@@ -336,10 +333,10 @@ s_verify(const s_opts *o, vgb_store *store, const vg_netdoc *doc)
         } else {
             printf("audit: FAULT state: %s\n", st.detail);
         }
-        exit_code = CTL_EXIT_FAIL;
+        exit_code = VGT_EXIT_FAIL;
     } else if (rc != VG_OK) {
-        ctl_error(S_CMD, "cannot verify: %s (%s)", why.text, vg_err_code(rc));
-        exit_code = CTL_EXIT_FAIL;
+        vgt_error(&s_who, "cannot verify: %s (%s)", why.text, vg_err_code(rc));
+        exit_code = VGT_EXIT_FAIL;
     } else if (rc == VG_OK) {
         printf("audit: %" PRIu64 " leaves, %" PRIu64 " checkpoints verified (%zu held outside "
                "the store); every leaf matches the store's rows\n",
@@ -457,12 +454,12 @@ s_export(const s_opts *o, vgb_store *store, const vg_netdoc *doc)
     free(cps);
     free(key);
     if (rc != VG_OK) {
-        ctl_error(S_CMD, "export failed: %s", why.text);
-        return CTL_EXIT_FAIL;
+        vgt_error(&s_who, "export failed: %s", why.text);
+        return VGT_EXIT_FAIL;
     }
     printf("audit: exported %" PRIu64 " leaves and %" PRIu64 " checkpoints to %s\n", n_leaves,
            n_cps, o->out);
-    return CTL_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 int
@@ -470,18 +467,18 @@ ctl_cmd_audit(int argc, char **argv)
 {
     s_opts o = {0};
     int rc = s_parse_args(argc, argv, &o);
-    if (rc >= 0) {
-        return rc;
+    if (rc != VGT_EXIT_OK) {
+        return rc == VGT_HELP_SHOWN ? VGT_EXIT_OK : rc;
     }
     s_target t;
     vg_reason why = {{0}};
     if (s_target_open(&t, &o, &why) != VG_OK) {
-        ctl_error(S_CMD, "%s", why.text);
+        vgt_error(&s_who, "%s", why.text);
         s_target_close(&t);
-        return CTL_EXIT_FAIL;
+        return VGT_EXIT_FAIL;
     }
     vgb_store *store = s_open_store(t.store_dir);
-    rc = store == NULL                  ? CTL_EXIT_FAIL
+    rc = store == NULL                  ? VGT_EXIT_FAIL
          : strcmp(o.sub, "verify") == 0 ? s_verify(&o, store, t.doc)
                                         : s_export(&o, store, t.doc);
     if (store != NULL) {

@@ -23,7 +23,7 @@
 #include "vigil/netdoc.h"
 #include "vigil/util.h"
 
-#define S_CMD "check"
+static const vgt_who s_who = {CTL_PROGRAM, "check"};
 
 static const char s_help[] =
     "usage: vigilctl check DIR\n"
@@ -81,8 +81,8 @@ s_check_network(s_check *c)
     }
     if (err == VG_OK) {
         snprintf(detail, sizeof detail, "%s verifies (network %s, version %llu, %zu agencies)",
-                 doc_path, vg_netdoc_network(c->doc),
-                 (unsigned long long)vg_netdoc_version(c->doc), vg_netdoc_n_agencies(c->doc));
+                 doc_path, vg_netdoc_network(c->doc), (unsigned long long)vg_netdoc_version(c->doc),
+                 vg_netdoc_n_agencies(c->doc));
     } else {
         snprintf(detail, sizeof detail, "%s (%s)", why.text, vg_err_code(err));
     }
@@ -158,8 +158,8 @@ s_check_broker(s_check *c)
         err = s_check_copy(c, cfg->document_path, cfg->admin_pk, &why);
     }
     if (err == VG_OK) {
-        snprintf(detail, sizeof detail, "%s loads, broker.key matches the document, binds %s",
-                 conf, cfg->bind);
+        snprintf(detail, sizeof detail, "%s loads, broker.key matches the document, binds %s", conf,
+                 cfg->bind);
     } else {
         snprintf(detail, sizeof detail, "%s (%s)", why.text, vg_err_code(err));
     }
@@ -267,9 +267,9 @@ s_round_trip(const vga_identity *from, const vga_identity *to, vg_reason *why)
     if (err == VG_OK) {
         err = vg_envelope_open(&got, env, vga_identity_agency(to), vga_identity_keys(to), why);
     }
-    if (err == VG_OK && (got.headline == NULL || strcmp(got.headline, headline) != 0 ||
-                         got.sender == NULL ||
-                         strcmp(got.sender, vga_identity_agency(from)) != 0)) {
+    if (err == VG_OK &&
+        (got.headline == NULL || strcmp(got.headline, headline) != 0 || got.sender == NULL ||
+         strcmp(got.sender, vga_identity_agency(from)) != 0)) {
         err = vg_reason_set(why, VG_ERR_INTERNAL, "the opened alert differs from the sealed one");
     }
     vg_alert_fini(&got);
@@ -294,8 +294,9 @@ s_check_pairs(s_check *c)
             char what[160];
             snprintf(what, sizeof what, "round trip %s -> %s", a.id, b.id);
             if (c->ids[i] == NULL || c->ids[j] == NULL) {
-                s_skip(c, what, c->ids[i] == NULL ? "the sender's identity did not load"
-                                                  : "the recipient's identity did not load");
+                s_skip(c, what,
+                       c->ids[i] == NULL ? "the sender's identity did not load"
+                                         : "the recipient's identity did not load");
                 continue;
             }
             vg_reason why = {{0}};
@@ -341,13 +342,12 @@ ctl_cmd_check(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         if (opt == 'h') {
             fputs(s_help, stdout);
-            return CTL_EXIT_OK;
+            return VGT_EXIT_OK;
         }
-        return ctl_bad_option(S_CMD, opt, argv);
+        return vgt_bad_option(&s_who, opt, argv);
     }
     if (optind != argc - 1) {
-        ctl_error(S_CMD, "expected exactly one network folder: vigilctl check DIR");
-        return ctl_usage_hint(S_CMD);
+        return vgt_usage_error(&s_who, "expected exactly one network folder: vigilctl check DIR");
     }
     s_check c;
     memset(&c, 0, sizeof c);
@@ -355,21 +355,20 @@ ctl_cmd_check(int argc, char **argv)
     if (s_check_network(&c)) {
         c.ids = calloc(vg_netdoc_n_agencies(c.doc), sizeof *c.ids);
         if (c.ids == NULL && vg_netdoc_n_agencies(c.doc) > 0) {
-            ctl_error(S_CMD, "out of memory");
+            vgt_error(&s_who, "out of memory");
             vg_netdoc_destroy(&c.doc);
-            return CTL_EXIT_FAIL;
+            return VGT_EXIT_FAIL;
         }
         s_check_broker(&c);
         s_check_agencies(&c);
         s_check_pairs(&c);
     }
     printf("check %s: %zu passed, %zu failed, %zu skipped: %s\n", c.dir, c.n_passed, c.n_failed,
-           c.n_skipped,
-           c.n_failed == 0 ? "the network folder is ready" : "fix the failures above");
+           c.n_skipped, c.n_failed == 0 ? "the network folder is ready" : "fix the failures above");
     for (size_t i = 0; c.ids != NULL && i < vg_netdoc_n_agencies(c.doc); i++) {
         vga_identity_destroy(&c.ids[i]);
     }
     free(c.ids);
     vg_netdoc_destroy(&c.doc);
-    return c.n_failed == 0 ? CTL_EXIT_OK : CTL_EXIT_FAIL;
+    return c.n_failed == 0 ? VGT_EXIT_OK : VGT_EXIT_FAIL;
 }

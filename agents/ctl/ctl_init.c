@@ -18,7 +18,7 @@
 #include "vigil/util.h"
 #include "vigil/wire.h"
 
-#define S_CMD "init"
+static const vgt_who s_who = {CTL_PROGRAM, "init"};
 #define S_DEADLINES_MAX (4 + 4 * 5) /* every severity, and every severity/urgency */
 #define S_DEADLINE_KEY_MAX 48
 #define S_CONF_MAX 2048
@@ -81,16 +81,16 @@ typedef struct s_opts {
 } s_opts;
 
 typedef struct s_init {
-    s_opts opts;                             /* the command line */
-    vg_strlist ids;                          /* every agency, oversight included */
-    s_deadline deadlines[S_DEADLINES_MAX];   /* default and --deadline */
-    size_t n_deadlines;                      /* used entries of deadlines */
-    vg_keyset *admin;                        /* admin signing key */
-    vg_keyset *broker;                       /* broker SIGN + CURVE */
-    vg_keyset **agency_keys;                 /* one per ids item */
-    char *json;                              /* network.json text */
-    uint8_t *signed_doc;                     /* network.signed bytes */
-    size_t signed_len;                       /* their length */
+    s_opts opts;                           /* the command line */
+    vg_strlist ids;                        /* every agency, oversight included */
+    s_deadline deadlines[S_DEADLINES_MAX]; /* default and --deadline */
+    size_t n_deadlines;                    /* used entries of deadlines */
+    vg_keyset *admin;                      /* admin signing key */
+    vg_keyset *broker;                     /* broker SIGN + CURVE */
+    vg_keyset **agency_keys;               /* one per ids item */
+    char *json;                            /* network.json text */
+    uint8_t *signed_doc;                   /* network.signed bytes */
+    size_t signed_len;                     /* their length */
 } s_init;
 
 static const struct {
@@ -112,11 +112,15 @@ static int
 s_parse_args(s_opts *o, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"agencies", required_argument, NULL, 'a'}, {"oversight", required_argument, NULL, 'o'},
-        {"endpoint", required_argument, NULL, 'e'}, {"deadline", required_argument, NULL, 'd'},
-        {"network", required_argument, NULL, 'n'},  {"force", no_argument, NULL, 'f'},
+        {"agencies", required_argument, NULL, 'a'},
+        {"oversight", required_argument, NULL, 'o'},
+        {"endpoint", required_argument, NULL, 'e'},
+        {"deadline", required_argument, NULL, 'd'},
+        {"network", required_argument, NULL, 'n'},
+        {"force", no_argument, NULL, 'f'},
         {"limits", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     o->endpoint = S_DEFAULT_ENDPOINT;
     o->network = S_DEFAULT_NETWORK;
@@ -125,42 +129,58 @@ s_parse_args(s_opts *o, int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'a': o->agencies = optarg; break;
-        case 'o': o->oversight = optarg; break;
-        case 'e': o->endpoint = optarg; break;
-        case 'd': o->deadlines = optarg; break;
-        case 'n': o->network = optarg; break;
-        case 'l': o->limits = optarg; break;
-        case 'f': o->force = true; break;
-        case 'h': fputs(s_help, stdout); return -1;
-        default: return ctl_bad_option(S_CMD, c, argv);
+        case 'a':
+            o->agencies = optarg;
+            break;
+        case 'o':
+            o->oversight = optarg;
+            break;
+        case 'e':
+            o->endpoint = optarg;
+            break;
+        case 'd':
+            o->deadlines = optarg;
+            break;
+        case 'n':
+            o->network = optarg;
+            break;
+        case 'l':
+            o->limits = optarg;
+            break;
+        case 'f':
+            o->force = true;
+            break;
+        case 'h':
+            fputs(s_help, stdout);
+            return VGT_HELP_SHOWN;
+        default:
+            return vgt_bad_option(&s_who, c, argv);
         }
     }
     if (optind == argc) {
-        ctl_error(S_CMD, "say where to create the network: vigilctl init DIR --agencies ...");
-        return ctl_usage_hint(S_CMD);
+        return vgt_usage_error(&s_who,
+                               "say where to create the network: vigilctl init DIR --agencies ...");
     }
     if (optind < argc - 1) {
-        ctl_error(S_CMD, "expected one DIR, got more (first extra: '%s')", argv[optind + 1]);
-        return ctl_usage_hint(S_CMD);
+        return vgt_usage_error(&s_who, "expected one DIR, got more (first extra: '%s')",
+                               argv[optind + 1]);
     }
     o->dir = argv[optind];
     if (o->agencies == NULL) {
-        ctl_error(S_CMD, "--agencies is required, e.g. --agencies "
-                         "police,licensing,childrens-services,home-office");
-        return ctl_usage_hint(S_CMD);
+        return vgt_usage_error(&s_who, "--agencies is required, e.g. --agencies "
+                                       "police,licensing,childrens-services,home-office");
     }
-    return CTL_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 static int
 s_bad_id(const char *opt, const char *id)
 {
-    ctl_error(S_CMD,
+    vgt_error(&s_who,
               "%s: '%s' is not a valid agency id: use 1 to 63 of a-z, 0-9 and '-', not "
               "starting with '-' (e.g. childrens-services)",
               opt, id);
-    return CTL_EXIT_USAGE;
+    return VGT_EXIT_USAGE;
 }
 
 static int
@@ -168,26 +188,26 @@ s_parse_agencies(s_init *in)
 {
     vg_strlist raw = {0};
     vg_reason why = {{0}};
-    int rc = CTL_EXIT_OK;
+    int rc = VGT_EXIT_OK;
     if (vg_strlist_split(&raw, in->opts.agencies, &why) != VG_OK) {
         vg_strlist_fini(&raw); /* split may have added items before it failed */
-        ctl_error(S_CMD, "--agencies '%s': %s", in->opts.agencies, why.text);
-        return CTL_EXIT_USAGE;
+        vgt_error(&s_who, "--agencies '%s': %s", in->opts.agencies, why.text);
+        return VGT_EXIT_USAGE;
     }
-    for (size_t i = 0; i < raw.n && rc == CTL_EXIT_OK; i++) {
+    for (size_t i = 0; i < raw.n && rc == VGT_EXIT_OK; i++) {
         if (!vg_agency_id_is_valid(raw.items[i])) {
             rc = s_bad_id("--agencies", raw.items[i]);
         } else if (vg_strlist_contains(&in->ids, raw.items[i])) {
-            ctl_error(S_CMD, "--agencies: '%s' is listed twice; list each agency once",
+            vgt_error(&s_who, "--agencies: '%s' is listed twice; list each agency once",
                       raw.items[i]);
-            rc = CTL_EXIT_USAGE;
+            rc = VGT_EXIT_USAGE;
         } else if (vg_strlist_add(&in->ids, raw.items[i]) != VG_OK) {
-            ctl_error(S_CMD, "out of memory");
-            rc = CTL_EXIT_FAIL;
+            vgt_error(&s_who, "out of memory");
+            rc = VGT_EXIT_FAIL;
         }
     }
     vg_strlist_fini(&raw);
-    if (rc != CTL_EXIT_OK) {
+    if (rc != VGT_EXIT_OK) {
         return rc;
     }
     if (in->opts.oversight != NULL) {
@@ -195,16 +215,16 @@ s_parse_agencies(s_init *in)
             return s_bad_id("--oversight", in->opts.oversight);
         }
         if (vg_strlist_add_unique(&in->ids, in->opts.oversight) != VG_OK) {
-            ctl_error(S_CMD, "out of memory");
-            return CTL_EXIT_FAIL;
+            vgt_error(&s_who, "out of memory");
+            return VGT_EXIT_FAIL;
         }
     }
     if (in->ids.n > VG_RECIPIENTS_MAX) {
-        ctl_error(S_CMD, "--agencies: %zu agencies, at most %d are allowed", in->ids.n,
+        vgt_error(&s_who, "--agencies: %zu agencies, at most %d are allowed", in->ids.n,
                   VG_RECIPIENTS_MAX);
-        return CTL_EXIT_USAGE;
+        return VGT_EXIT_USAGE;
     }
-    return CTL_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 static s_deadline *
@@ -236,24 +256,24 @@ s_deadline_key(char *out, size_t out_len, char *spec)
     }
     vg_severity sev = VG_SEV_UNSPECIFIED;
     if (vg_severity_parse(&sev, spec, &why) != VG_OK || sev == VG_SEV_UNSPECIFIED) {
-        ctl_error(S_CMD, "--deadline: '%s' is not a severity: use critical, high, medium or low",
+        vgt_error(&s_who, "--deadline: '%s' is not a severity: use critical, high, medium or low",
                   spec);
-        return CTL_EXIT_USAGE;
+        return VGT_EXIT_USAGE;
     }
     if (slash == NULL) {
         snprintf(out, out_len, "%s", vg_severity_name(sev));
-        return CTL_EXIT_OK;
+        return VGT_EXIT_OK;
     }
     vg_urgency urg = VG_URG_UNSPECIFIED;
     if (vg_urgency_parse(&urg, slash + 1, &why) != VG_OK || urg == VG_URG_UNSPECIFIED) {
-        ctl_error(S_CMD,
+        vgt_error(&s_who,
                   "--deadline: '%s' is not an urgency: use immediate, expected, future, past "
                   "or unknown",
                   slash + 1);
-        return CTL_EXIT_USAGE;
+        return VGT_EXIT_USAGE;
     }
     snprintf(out, out_len, "%s/%s", vg_severity_name(sev), vg_urgency_name(urg));
-    return CTL_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 static int
@@ -262,32 +282,32 @@ s_parse_deadline_item(s_init *in, char *item)
     vg_reason why = {{0}};
     char *eq = strchr(item, '=');
     if (eq == NULL) {
-        ctl_error(S_CMD, "--deadline: '%s' should be SEVERITY=DURATION, e.g. high=5s", item);
-        return CTL_EXIT_USAGE;
+        vgt_error(&s_who, "--deadline: '%s' should be SEVERITY=DURATION, e.g. high=5s", item);
+        return VGT_EXIT_USAGE;
     }
     *eq = '\0';
     uint64_t ms = 0;
     if (vg_duration_parse(&ms, eq + 1, &why) != VG_OK) {
-        ctl_error(S_CMD, "--deadline %s: %s", item, why.text);
-        return CTL_EXIT_USAGE;
+        vgt_error(&s_who, "--deadline %s: %s", item, why.text);
+        return VGT_EXIT_USAGE;
     }
     if (ms == 0) {
-        ctl_error(S_CMD, "--deadline %s: a deadline must be longer than 0 (e.g. 5s)", item);
-        return CTL_EXIT_USAGE;
+        vgt_error(&s_who, "--deadline %s: a deadline must be longer than 0 (e.g. 5s)", item);
+        return VGT_EXIT_USAGE;
     }
     char key[S_DEADLINE_KEY_MAX];
     int rc = s_deadline_key(key, sizeof key, item);
-    if (rc != CTL_EXIT_OK) {
+    if (rc != VGT_EXIT_OK) {
         return rc;
     }
     s_deadline *d = s_deadline_slot(in, key);
     if (d == NULL || d->from_user) {
-        ctl_error(S_CMD, "--deadline: %s is given twice; give each deadline once", key);
-        return CTL_EXIT_USAGE;
+        vgt_error(&s_who, "--deadline: %s is given twice; give each deadline once", key);
+        return VGT_EXIT_USAGE;
     }
     d->ms = ms;
     d->from_user = true;
-    return CTL_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 static int
@@ -307,17 +327,17 @@ s_parse_deadlines(s_init *in)
         d->ms = defaults[i].ms;
     }
     if (in->opts.deadlines == NULL) {
-        return CTL_EXIT_OK;
+        return VGT_EXIT_OK;
     }
     vg_strlist items = {0};
     vg_reason why = {{0}};
     if (vg_strlist_split(&items, in->opts.deadlines, &why) != VG_OK) {
         vg_strlist_fini(&items); /* split may have added items before it failed */
-        ctl_error(S_CMD, "--deadline '%s': %s", in->opts.deadlines, why.text);
-        return CTL_EXIT_USAGE;
+        vgt_error(&s_who, "--deadline '%s': %s", in->opts.deadlines, why.text);
+        return VGT_EXIT_USAGE;
     }
-    int rc = CTL_EXIT_OK;
-    for (size_t i = 0; i < items.n && rc == CTL_EXIT_OK; i++) {
+    int rc = VGT_EXIT_OK;
+    for (size_t i = 0; i < items.n && rc == VGT_EXIT_OK; i++) {
         rc = s_parse_deadline_item(in, items.items[i]);
     }
     vg_strlist_fini(&items);
@@ -347,41 +367,40 @@ s_network_name_is_valid(const char *name)
     if (len < 1 || len > 63) {
         return false;
     }
-    return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
-           len;
+    return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == len;
 }
 
 static int
 s_check_target(s_init *in)
 {
     if (!s_endpoint_is_valid(in->opts.endpoint)) {
-        ctl_error(S_CMD,
+        vgt_error(&s_who,
                   "--endpoint '%s' is not tcp://HOST:PORT with a port from 1 to 65535, e.g. "
                   "tcp://127.0.0.1:7600",
                   in->opts.endpoint);
-        return CTL_EXIT_USAGE;
+        return VGT_EXIT_USAGE;
     }
     if (!s_network_name_is_valid(in->opts.network)) {
-        ctl_error(S_CMD, "--network '%s': use 1 to 63 of A-Z, a-z, 0-9, '.', '_' and '-'",
+        vgt_error(&s_who, "--network '%s': use 1 to 63 of A-Z, a-z, 0-9, '.', '_' and '-'",
                   in->opts.network);
-        return CTL_EXIT_USAGE;
+        return VGT_EXIT_USAGE;
     }
     static const char *const existing[] = {CTL_NETWORK_SIGNED, CTL_NETWORK_JSON, CTL_ADMIN_KEY};
     for (size_t i = 0; i < sizeof existing / sizeof existing[0] && !in->opts.force; i++) {
         char *p = ctl_path(in->opts.dir, existing[i]);
         bool found = ctl_exists(p);
         if (found) {
-            ctl_error(S_CMD,
+            vgt_error(&s_who,
                       "%s already holds a network (%s exists); nothing was changed. Use "
                       "another DIR, or --force to replace it (new keys for everyone)",
                       in->opts.dir, p);
         }
         free(p);
         if (found) {
-            return CTL_EXIT_FAIL;
+            return VGT_EXIT_FAIL;
         }
     }
-    return CTL_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 static const char *
@@ -435,16 +454,16 @@ s_generate_keys(s_init *in)
     in->agency_keys = calloc(in->ids.n, sizeof *in->agency_keys);
     if (in->agency_keys == NULL || vg_keyset_generate(&in->admin, VG_KEY_SIGN) != VG_OK ||
         vg_keyset_generate(&in->broker, VG_KEY_SIGN | VG_KEY_CURVE) != VG_OK) {
-        ctl_error(S_CMD, "could not generate keys (out of memory?)");
-        return CTL_EXIT_FAIL;
+        vgt_error(&s_who, "could not generate keys (out of memory?)");
+        return VGT_EXIT_FAIL;
     }
     for (size_t i = 0; i < in->ids.n; i++) {
         if (vg_keyset_generate(&in->agency_keys[i], VG_KEY_ALL) != VG_OK) {
-            ctl_error(S_CMD, "could not generate keys (out of memory?)");
-            return CTL_EXIT_FAIL;
+            vgt_error(&s_who, "could not generate keys (out of memory?)");
+            return VGT_EXIT_FAIL;
         }
     }
-    return CTL_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 static json_t *
@@ -554,7 +573,7 @@ s_json_limits(const char *spec)
     vg_strlist items = {0};
     vg_reason why = {{0}};
     if (spec != NULL && vg_strlist_split(&items, spec, &why) != VG_OK) {
-        ctl_error(S_CMD, "--limits '%s': %s", spec, why.text);
+        vgt_error(&s_who, "--limits '%s': %s", spec, why.text);
         json_decref(l);
         return NULL;
     }
@@ -569,7 +588,7 @@ s_json_limits(const char *spec)
         bool is_rate = strcmp(key, "publish_per_minute") == 0 || strcmp(key, "publish_burst") == 0;
         if (eq == NULL || (!is_size && !is_rate) || vg_size_parse(&n, val, &why) != VG_OK ||
             (is_rate && (strspn(val, "0123456789") != strlen(val) || n == 0 || n > 1000000))) {
-            ctl_error(S_CMD,
+            vgt_error(&s_who,
                       "--limits: '%s%s%s' should be publish_per_minute=N, publish_burst=N "
                       "(1 to 1000000) or stored_bytes_per_day=SIZE (e.g. 256MiB)",
                       key, eq ? "=" : "", val);
@@ -599,8 +618,7 @@ s_build_document(s_init *in)
     }
     json_t *deadlines = json_object();
     for (size_t i = 0; i < in->n_deadlines; i++) {
-        json_object_set_new(deadlines, in->deadlines[i].key,
-                            s_json_duration(in->deadlines[i].ms));
+        json_object_set_new(deadlines, in->deadlines[i].key, s_json_duration(in->deadlines[i].ms));
     }
     json_object_set_new(doc, "network", json_string(in->opts.network));
     json_object_set_new(doc, "version", json_integer(1));
@@ -613,30 +631,28 @@ s_build_document(s_init *in)
     json_t *limits = s_json_limits(in->opts.limits);
     if (limits == NULL) {
         json_decref(doc);
-        return CTL_EXIT_USAGE;
+        return VGT_EXIT_USAGE;
     }
     json_object_set_new(doc, "limits", limits);
     in->json = json_dumps(doc, JSON_INDENT(2));
     json_decref(doc);
     if (in->json == NULL) {
-        ctl_error(S_CMD, "out of memory building the network document");
-        return CTL_EXIT_FAIL;
+        vgt_error(&s_who, "out of memory building the network document");
+        return VGT_EXIT_FAIL;
     }
     uint8_t *body = NULL;
     size_t body_len = 0;
     vg_reason why = {{0}};
     vg_err err = vg_netdoc_body_from_json(&body, &body_len, in->json, &why);
     if (err == VG_OK) {
-        err = vg_netdoc_sign(&in->signed_doc, &in->signed_len, body, body_len, 1, in->admin,
-                             &why);
+        err = vg_netdoc_sign(&in->signed_doc, &in->signed_len, body, body_len, 1, in->admin, &why);
     }
     free(body);
     if (err != VG_OK) {
-        ctl_error(S_CMD, "the network document was refused: %s (%s)", why.text,
-                  vg_err_code(err));
-        return CTL_EXIT_FAIL;
+        vgt_error(&s_who, "the network document was refused: %s (%s)", why.text, vg_err_code(err));
+        return VGT_EXIT_FAIL;
     }
-    return CTL_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 /* Creates dir (mode) and reports failures; returns a vg_err for chaining. */
@@ -646,7 +662,7 @@ s_mkdir(const char *dir, mode_t mode)
     vg_reason why = {{0}};
     vg_err err = vg_mkdir_p(dir, mode, &why);
     if (err != VG_OK) {
-        ctl_error(S_CMD, "%s", why.text);
+        vgt_error(&s_who, "%s", why.text);
     }
     return err;
 }
@@ -657,7 +673,7 @@ s_write(const char *path, const void *data, size_t len, mode_t mode)
     vg_reason why = {{0}};
     vg_err err = vg_file_write_atomic(path, data, len, mode, &why);
     if (err != VG_OK) {
-        ctl_error(S_CMD, "%s", why.text);
+        vgt_error(&s_who, "%s", why.text);
     }
     return err;
 }
@@ -668,7 +684,7 @@ s_save_keys(const vg_keyset *ks, const char *path)
     vg_reason why = {{0}};
     vg_err err = vg_keyset_save(ks, path, &why);
     if (err != VG_OK) {
-        ctl_error(S_CMD, "%s", why.text);
+        vgt_error(&s_who, "%s", why.text);
     }
     return err;
 }
@@ -802,13 +818,12 @@ s_print_summary(const s_init *in)
     printf("created network '%s' (version 1) in %s\n", in->opts.network, d);
     printf("  admin key   %s/%s  (signs the network document: keep it offline)\n", d,
            CTL_ADMIN_KEY);
-    printf("  document    %s/%s  (source: %s/%s)\n", d, CTL_NETWORK_SIGNED, d,
-           CTL_NETWORK_JSON);
+    printf("  document    %s/%s  (source: %s/%s)\n", d, CTL_NETWORK_SIGNED, d, CTL_NETWORK_JSON);
     printf("  broker      %s/%s  (binds %s)\n", d, CTL_BROKER_CONF, in->opts.endpoint);
     for (size_t i = 0; i < in->ids.n; i++) {
         const char *id = in->ids.items[i];
-        printf("  agency      %s/%s/%s/%s  (%s, role %s)\n", d, CTL_AGENTS_DIR, id,
-               CTL_AGENT_CONF, id, s_role_of(in, id));
+        printf("  agency      %s/%s/%s/%s  (%s, role %s)\n", d, CTL_AGENTS_DIR, id, CTL_AGENT_CONF,
+               id, s_role_of(in, id));
     }
     printf("  deadlines  ");
     for (size_t i = 0; i < in->n_deadlines; i++) {
@@ -839,28 +854,28 @@ ctl_cmd_init(int argc, char **argv)
     s_init in;
     memset(&in, 0, sizeof in);
     int rc = s_parse_args(&in.opts, argc, argv);
-    if (rc == -1) {
-        return CTL_EXIT_OK;
+    if (rc == VGT_HELP_SHOWN) {
+        return VGT_EXIT_OK;
     }
-    if (rc == CTL_EXIT_OK) {
+    if (rc == VGT_EXIT_OK) {
         rc = s_parse_agencies(&in);
     }
-    if (rc == CTL_EXIT_OK) {
+    if (rc == VGT_EXIT_OK) {
         rc = s_parse_deadlines(&in);
     }
-    if (rc == CTL_EXIT_OK) {
+    if (rc == VGT_EXIT_OK) {
         rc = s_check_target(&in);
     }
-    if (rc == CTL_EXIT_OK) {
+    if (rc == VGT_EXIT_OK) {
         rc = s_generate_keys(&in);
     }
-    if (rc == CTL_EXIT_OK) {
+    if (rc == VGT_EXIT_OK) {
         rc = s_build_document(&in);
     }
-    if (rc == CTL_EXIT_OK) {
-        rc = s_write_all(&in) == VG_OK ? CTL_EXIT_OK : CTL_EXIT_FAIL;
+    if (rc == VGT_EXIT_OK) {
+        rc = s_write_all(&in) == VG_OK ? VGT_EXIT_OK : VGT_EXIT_FAIL;
     }
-    if (rc == CTL_EXIT_OK) {
+    if (rc == VGT_EXIT_OK) {
         s_print_summary(&in);
     }
     s_fini(&in);

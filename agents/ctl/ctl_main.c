@@ -30,20 +30,21 @@ static const char s_usage[] =
 int
 ctl_main(int argc, char **argv)
 {
+    static const vgt_who who = {CTL_PROGRAM, NULL};
     vg_log_set_sink(vg_log_stderr_sink, NULL);
     vg_log_set_level(VG_LOG_WARN);
     if (argc < 2) {
         fputs(s_usage, stderr);
-        return CTL_EXIT_USAGE;
+        return VGT_EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    if (vgt_is_help(cmd)) {
         fputs(s_usage, stdout);
-        return CTL_EXIT_OK;
+        return VGT_EXIT_OK;
     }
     if (sodium_init() < 0) {
-        ctl_error(cmd, "libsodium failed to initialise");
-        return CTL_EXIT_FAIL;
+        vgt_error(&who, "libsodium failed to initialise");
+        return VGT_EXIT_FAIL;
     }
     if (strcmp(cmd, "init") == 0) {
         return ctl_cmd_init(argc - 1, argv + 1);
@@ -60,6 +61,5 @@ ctl_main(int argc, char **argv)
     if (strcmp(cmd, "audit") == 0) {
         return ctl_cmd_audit(argc - 1, argv + 1);
     }
-    fprintf(stderr, "vigilctl: unknown command '%s'\n\n%s", cmd, s_usage);
-    return CTL_EXIT_USAGE;
+    return vgt_unknown_command(&who, cmd, s_usage);
 }

@@ -21,8 +21,8 @@
 #include "vigil/util.h"
 #include "vigil/wire.h"
 
-#define S_SHOW "network show"
-#define S_SIGN "network sign"
+static const vgt_who s_show_who = {CTL_PROGRAM, "network show"};
+static const vgt_who s_sign_who = {CTL_PROGRAM, "network sign"};
 
 static const char s_help[] =
     "usage: vigilctl network show [--dir DIR | -c CONF] [--json]\n"
@@ -80,18 +80,19 @@ s_source_from_conf(s_source *src, const char *conf)
         src->doc_path = vg_strdup(acfg->document_path);
         memcpy(src->admin_pk, acfg->admin_pk, VG_SIGN_PK_LEN);
         vga_config_destroy(&acfg);
-        return CTL_EXIT_OK;
+        return VGT_EXIT_OK;
     }
     if (vg_broker_config_load(&bcfg, conf, &broker_why) == VG_OK) {
         src->doc_path = vg_strdup(bcfg->document_path);
         memcpy(src->admin_pk, bcfg->admin_pk, VG_SIGN_PK_LEN);
         vg_broker_config_destroy(&bcfg);
-        return CTL_EXIT_OK;
+        return VGT_EXIT_OK;
     }
-    ctl_error(S_SHOW, "%s is neither a valid agent.conf nor a valid broker.conf:\n  as agent.conf: "
-                      "%s\n  as broker.conf: %s",
+    vgt_error(&s_show_who,
+              "%s is neither a valid agent.conf nor a valid broker.conf:\n  as agent.conf: "
+              "%s\n  as broker.conf: %s",
               conf, agent_why.text, broker_why.text);
-    return CTL_EXIT_FAIL;
+    return VGT_EXIT_FAIL;
 }
 
 static int
@@ -102,13 +103,14 @@ s_source_from_dir(s_source *src, const char *dir)
     vg_err err = ctl_admin_pk_load(src->admin_pk, admin_key, &why);
     free(admin_key);
     if (err != VG_OK) {
-        ctl_error(S_SHOW, "%s (with --dir, the admin key verifies the document; use -c CONF "
-                          "where there is no admin key)",
+        vgt_error(&s_show_who,
+                  "%s (with --dir, the admin key verifies the document; use -c CONF "
+                  "where there is no admin key)",
                   why.text);
-        return CTL_EXIT_FAIL;
+        return VGT_EXIT_FAIL;
     }
     src->doc_path = ctl_path(dir, CTL_NETWORK_SIGNED);
-    return CTL_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 static void
@@ -117,7 +119,8 @@ s_print_list(const char *label, json_t *arr)
     printf("%s", label);
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         printf("%s%s", i ? ", " : "", json_string_value(v));
     }
     if (json_array_size(arr) == 0) {
@@ -134,7 +137,8 @@ s_print_policy(json_t *policy)
     if (json_array_size(policy) == 0) {
         printf("  (no rules: nothing is mandatory)\n");
     }
-    json_array_foreach(policy, i, rule) {
+    json_array_foreach(policy, i, rule)
+    {
         json_t *name = json_object_get(rule, "name");
         json_t *sev = json_object_get(rule, "min_severity");
         printf("  %s: ", json_is_string(name) ? json_string_value(name) : "(unnamed)");
@@ -161,7 +165,8 @@ s_print_deadlines(json_t *deadlines)
     json_t *v;
     const char *sep = "";
     printf("deadlines   ");
-    json_object_foreach(deadlines, key, v) {
+    json_object_foreach(deadlines, key, v)
+    {
         printf("%s%s %s", sep, key, json_is_string(v) ? json_string_value(v) : "?");
         sep = ", ";
     }
@@ -208,14 +213,14 @@ s_print_doc(const vg_netdoc *doc, const uint8_t admin_pk[VG_SIGN_PK_LEN], const 
 {
     char *text = NULL;
     if (vg_netdoc_to_json(&text, doc) != VG_OK) {
-        ctl_error(S_SHOW, "out of memory");
-        return CTL_EXIT_FAIL;
+        vgt_error(&s_show_who, "out of memory");
+        return VGT_EXIT_FAIL;
     }
     json_t *root = json_loads(text, 0, NULL);
     free(text);
     if (root == NULL) {
-        ctl_error(S_SHOW, "internal error: the library's JSON does not parse");
-        return CTL_EXIT_FAIL;
+        vgt_error(&s_show_who, "internal error: the library's JSON does not parse");
+        return VGT_EXIT_FAIL;
     }
     char issued[VG_TIME_STR_LEN];
     char admin_hex[2 * VG_SIGN_PK_LEN + 1];
@@ -239,15 +244,17 @@ s_print_doc(const vg_netdoc *doc, const uint8_t admin_pk[VG_SIGN_PK_LEN], const 
     s_print_deadlines(json_object_get(root, "deadlines"));
     s_print_escalation(doc);
     json_decref(root);
-    return CTL_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 static int
 s_show(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"dir", required_argument, NULL, 'd'}, {"config", required_argument, NULL, 'c'},
-        {"json", no_argument, NULL, 'j'},      {"help", no_argument, NULL, 'h'},
+        {"dir", required_argument, NULL, 'd'},
+        {"config", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *dir = NULL;
@@ -258,48 +265,56 @@ s_show(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'd': dir = optarg; break;
-        case 'c': conf = optarg; break;
-        case 'j': as_json = true; break;
-        case 'h': fputs(s_show_help, stdout); return CTL_EXIT_OK;
-        default: return ctl_bad_option(S_SHOW, c, argv);
+        case 'd':
+            dir = optarg;
+            break;
+        case 'c':
+            conf = optarg;
+            break;
+        case 'j':
+            as_json = true;
+            break;
+        case 'h':
+            fputs(s_show_help, stdout);
+            return VGT_EXIT_OK;
+        default:
+            return vgt_bad_option(&s_show_who, c, argv);
         }
     }
     if (optind != argc) {
-        ctl_error(S_SHOW, "unexpected argument '%s'", argv[optind]);
-        return ctl_usage_hint(S_SHOW);
+        return vgt_unexpected_argument(&s_show_who, argv[optind], NULL);
     }
     if ((dir == NULL) == (conf == NULL)) {
-        ctl_error(S_SHOW, "say which document: --dir DIR or -c CONF (one of them)");
-        return ctl_usage_hint(S_SHOW);
+        return vgt_usage_error(&s_show_who,
+                               "say which document: --dir DIR or -c CONF (one of them)");
     }
     s_source src;
     memset(&src, 0, sizeof src);
     int rc = dir != NULL ? s_source_from_dir(&src, dir) : s_source_from_conf(&src, conf);
     vg_netdoc *doc = NULL;
     vg_reason why = {{0}};
-    if (rc == CTL_EXIT_OK && src.doc_path == NULL) {
-        ctl_error(S_SHOW, "out of memory");
-        rc = CTL_EXIT_FAIL;
+    if (rc == VGT_EXIT_OK && src.doc_path == NULL) {
+        vgt_error(&s_show_who, "out of memory");
+        rc = VGT_EXIT_FAIL;
     }
-    if (rc == CTL_EXIT_OK) {
+    if (rc == VGT_EXIT_OK) {
         vg_err err = vg_netdoc_load(&doc, src.doc_path, src.admin_pk, 0, &why);
         if (err != VG_OK) {
-            ctl_error(S_SHOW, "%s does not verify: %s (%s)", src.doc_path, why.text,
+            vgt_error(&s_show_who, "%s does not verify: %s (%s)", src.doc_path, why.text,
                       vg_err_code(err));
-            rc = CTL_EXIT_FAIL;
+            rc = VGT_EXIT_FAIL;
         }
     }
-    if (rc == CTL_EXIT_OK && as_json) {
+    if (rc == VGT_EXIT_OK && as_json) {
         char *text = NULL;
         if (vg_netdoc_to_json(&text, doc) != VG_OK) {
-            ctl_error(S_SHOW, "out of memory");
-            rc = CTL_EXIT_FAIL;
+            vgt_error(&s_show_who, "out of memory");
+            rc = VGT_EXIT_FAIL;
         } else {
             printf("%s\n", text);
             free(text);
         }
-    } else if (rc == CTL_EXIT_OK) {
+    } else if (rc == VGT_EXIT_OK) {
         rc = s_print_doc(doc, src.admin_pk, src.doc_path);
     }
     vg_netdoc_destroy(&doc);
@@ -310,17 +325,17 @@ s_show(int argc, char **argv)
 /* ---------------------------------------------------------------- sign */
 
 typedef struct s_sign {
-    char *in_path;                    /* edited JSON */
-    char *key_path;                   /* admin secret key */
-    char *out_path;                   /* signed output */
-    const char *dir;                  /* --dir or NULL */
-    vg_keyset *admin;                 /* loaded admin key */
-    char *json;                       /* JSON to sign ("issued" removed) */
-    uint64_t json_version;            /* the JSON's version, 0 when absent */
-    uint64_t version;                 /* the version signed */
-    uint8_t *signed_doc;              /* the result */
-    size_t signed_len;                /* its length */
-    vg_netdoc *doc;                   /* the result, verified */
+    char *in_path;         /* edited JSON */
+    char *key_path;        /* admin secret key */
+    char *out_path;        /* signed output */
+    const char *dir;       /* --dir or NULL */
+    vg_keyset *admin;      /* loaded admin key */
+    char *json;            /* JSON to sign ("issued" removed) */
+    uint64_t json_version; /* the JSON's version, 0 when absent */
+    uint64_t version;      /* the version signed */
+    uint8_t *signed_doc;   /* the result */
+    size_t signed_len;     /* its length */
+    vg_netdoc *doc;        /* the result, verified */
 } s_sign;
 
 static int
@@ -336,17 +351,30 @@ s_sign_args(s_sign *s, int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'd': s->dir = optarg; break;
-        case 'i': free(s->in_path); s->in_path = vg_strdup(optarg); break;
-        case 'k': free(s->key_path); s->key_path = vg_strdup(optarg); break;
-        case 'o': free(s->out_path); s->out_path = vg_strdup(optarg); break;
-        case 'h': fputs(s_sign_help, stdout); return -1;
-        default: return ctl_bad_option(S_SIGN, c, argv);
+        case 'd':
+            s->dir = optarg;
+            break;
+        case 'i':
+            free(s->in_path);
+            s->in_path = vg_strdup(optarg);
+            break;
+        case 'k':
+            free(s->key_path);
+            s->key_path = vg_strdup(optarg);
+            break;
+        case 'o':
+            free(s->out_path);
+            s->out_path = vg_strdup(optarg);
+            break;
+        case 'h':
+            fputs(s_sign_help, stdout);
+            return VGT_HELP_SHOWN;
+        default:
+            return vgt_bad_option(&s_sign_who, c, argv);
         }
     }
     if (optind != argc) {
-        ctl_error(S_SIGN, "unexpected argument '%s'", argv[optind]);
-        return ctl_usage_hint(S_SIGN);
+        return vgt_unexpected_argument(&s_sign_who, argv[optind], NULL);
     }
     if (s->dir != NULL) {
         s->in_path = s->in_path ? s->in_path : ctl_path(s->dir, CTL_NETWORK_JSON);
@@ -354,11 +382,11 @@ s_sign_args(s_sign *s, int argc, char **argv)
         s->out_path = s->out_path ? s->out_path : ctl_path(s->dir, CTL_NETWORK_SIGNED);
     }
     if (s->in_path == NULL || s->key_path == NULL || s->out_path == NULL) {
-        ctl_error(S_SIGN, "say what to sign: --dir DIR, or all of --in JSON --key ADMINKEY "
-                          "--out SIGNED");
-        return ctl_usage_hint(S_SIGN);
+        return vgt_usage_error(&s_sign_who,
+                               "say what to sign: --dir DIR, or all of --in JSON --key ADMINKEY "
+                               "--out SIGNED");
     }
-    return CTL_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 /* Reads the JSON, notes its version and drops "issued" (the signing time is
@@ -369,14 +397,15 @@ s_sign_read_json(s_sign *s)
     json_error_t jerr;
     json_t *root = json_load_file(s->in_path, 0, &jerr);
     if (root == NULL) {
-        ctl_error(S_SIGN, "%s:%d:%d: %s; fix the JSON and sign again", s->in_path, jerr.line,
+        vgt_error(&s_sign_who, "%s:%d:%d: %s; fix the JSON and sign again", s->in_path, jerr.line,
                   jerr.column, jerr.text);
-        return CTL_EXIT_FAIL;
+        return VGT_EXIT_FAIL;
     }
     if (!json_is_object(root)) {
         json_decref(root);
-        ctl_error(S_SIGN, "%s: the document must be a JSON object (docs/network.md)", s->in_path);
-        return CTL_EXIT_FAIL;
+        vgt_error(&s_sign_who, "%s: the document must be a JSON object (docs/network.md)",
+                  s->in_path);
+        return VGT_EXIT_FAIL;
     }
     json_t *v = json_object_get(root, "version");
     if (json_is_integer(v) && json_integer_value(v) > 0) {
@@ -386,10 +415,10 @@ s_sign_read_json(s_sign *s)
     s->json = json_dumps(root, JSON_INDENT(2));
     json_decref(root);
     if (s->json == NULL) {
-        ctl_error(S_SIGN, "out of memory");
-        return CTL_EXIT_FAIL;
+        vgt_error(&s_sign_who, "out of memory");
+        return VGT_EXIT_FAIL;
     }
-    return CTL_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 /* The version to sign: above the document at --out, at least the JSON's. */
@@ -398,22 +427,22 @@ s_sign_version(s_sign *s)
 {
     s->version = s->json_version > 0 ? s->json_version : 1;
     if (!ctl_exists(s->out_path)) {
-        return CTL_EXIT_OK;
+        return VGT_EXIT_OK;
     }
     vg_netdoc *old = NULL;
     vg_reason why = {{0}};
     vg_err err = vg_netdoc_load(&old, s->out_path, vg_keyset_sign_pk(s->admin), 0, &why);
     if (err != VG_OK) {
-        ctl_error(S_SIGN,
+        vgt_error(&s_sign_who,
                   "the document at %s does not verify with %s: %s (%s). Nothing was written: "
                   "check --key and --out (to start over, remove %s yourself)",
                   s->out_path, s->key_path, why.text, vg_err_code(err), s->out_path);
-        return CTL_EXIT_FAIL;
+        return VGT_EXIT_FAIL;
     }
     uint64_t next = vg_netdoc_version(old) + 1;
     vg_netdoc_destroy(&old);
     s->version = next > s->version ? next : s->version;
-    return CTL_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 static int
@@ -424,12 +453,12 @@ s_sign_write(s_sign *s)
     vg_reason why = {{0}};
     vg_err err = vg_netdoc_body_from_json(&body, &body_len, s->json, &why);
     if (err != VG_OK) {
-        ctl_error(S_SIGN, "%s is not a valid network document: %s (%s). Nothing was written",
+        vgt_error(&s_sign_who, "%s is not a valid network document: %s (%s). Nothing was written",
                   s->in_path, why.text, vg_err_code(err));
-        return CTL_EXIT_FAIL;
+        return VGT_EXIT_FAIL;
     }
-    err = vg_netdoc_sign(&s->signed_doc, &s->signed_len, body, body_len, s->version, s->admin,
-                         &why);
+    err =
+        vg_netdoc_sign(&s->signed_doc, &s->signed_len, body, body_len, s->version, s->admin, &why);
     free(body);
     if (err == VG_OK) {
         err = vg_file_write_atomic(s->out_path, s->signed_doc, s->signed_len, 0644, &why);
@@ -438,12 +467,12 @@ s_sign_write(s_sign *s)
         err = vg_netdoc_load(&s->doc, s->out_path, vg_keyset_sign_pk(s->admin), s->version, &why);
     }
     if (err != VG_OK) {
-        ctl_error(S_SIGN, "%s (%s)", why.text, vg_err_code(err));
-        return CTL_EXIT_FAIL;
+        vgt_error(&s_sign_who, "%s (%s)", why.text, vg_err_code(err));
+        return VGT_EXIT_FAIL;
     }
     printf("signed %s -> %s (version %llu)\n", s->in_path, s->out_path,
            (unsigned long long)s->version);
-    return CTL_EXIT_OK;
+    return VGT_EXIT_OK;
 }
 
 /* Writes the new document to one holder's document path, if it pins this
@@ -453,13 +482,14 @@ s_refresh_one(const s_sign *s, const char *who, const char *doc_path, const uint
 {
     vg_reason why = {{0}};
     if (memcmp(pinned, vg_keyset_sign_pk(s->admin), VG_SIGN_PK_LEN) != 0) {
-        ctl_error(S_SIGN, "%s: not refreshed: it pins a different admin key, so it would refuse "
-                          "this document; fix its [network] admin_key",
+        vgt_error(&s_sign_who,
+                  "%s: not refreshed: it pins a different admin key, so it would refuse "
+                  "this document; fix its [network] admin_key",
                   who);
         return false;
     }
     if (vg_file_write_atomic(doc_path, s->signed_doc, s->signed_len, 0644, &why) != VG_OK) {
-        ctl_error(S_SIGN, "%s: not refreshed: %s", who, why.text);
+        vgt_error(&s_sign_who, "%s: not refreshed: %s", who, why.text);
         return false;
     }
     printf("  refreshed %s (%s)\n", doc_path, who);
@@ -507,7 +537,7 @@ s_refresh_copies(const s_sign *s)
         ok = s_refresh_one(s, "broker", bcfg->document_path, bcfg->admin_pk) && ok;
         vg_broker_config_destroy(&bcfg);
     } else if (ctl_exists(broker_conf)) {
-        ctl_error(S_SIGN, "broker: not refreshed: %s", why.text);
+        vgt_error(&s_sign_who, "broker: not refreshed: %s", why.text);
         ok = false;
     }
     free(broker_conf);
@@ -526,7 +556,7 @@ s_refresh_copies(const s_sign *s)
             ok = s_refresh_one(s, who, acfg->document_path, acfg->admin_pk) && ok;
             vga_config_destroy(&acfg);
         } else if (ctl_exists(conf_file)) {
-            ctl_error(S_SIGN, "%s: not refreshed: %s", who, why.text);
+            vgt_error(&s_sign_who, "%s: not refreshed: %s", who, why.text);
             ok = false;
         }
         free(conf);
@@ -543,27 +573,27 @@ s_sign_cmd(int argc, char **argv)
     memset(&s, 0, sizeof s);
     vg_reason why = {{0}};
     int rc = s_sign_args(&s, argc, argv);
-    if (rc == CTL_EXIT_OK) {
+    if (rc == VGT_EXIT_OK) {
         vg_err err = vg_keyset_load(&s.admin, s.key_path, &why);
         if (err == VG_OK && vg_keyset_sign_pk(s.admin) == NULL) {
             err = vg_reason_set(&why, VG_ERR_MALFORMED, "%s holds no signing key", s.key_path);
         }
         if (err != VG_OK) {
-            ctl_error(S_SIGN, "cannot use the admin key: %s", why.text);
-            rc = CTL_EXIT_FAIL;
+            vgt_error(&s_sign_who, "cannot use the admin key: %s", why.text);
+            rc = VGT_EXIT_FAIL;
         }
     }
-    if (rc == CTL_EXIT_OK) {
+    if (rc == VGT_EXIT_OK) {
         rc = s_sign_read_json(&s);
     }
-    if (rc == CTL_EXIT_OK) {
+    if (rc == VGT_EXIT_OK) {
         rc = s_sign_version(&s);
     }
-    if (rc == CTL_EXIT_OK) {
+    if (rc == VGT_EXIT_OK) {
         rc = s_sign_write(&s);
     }
-    if (rc == CTL_EXIT_OK && s.dir != NULL && !s_refresh_copies(&s)) {
-        rc = CTL_EXIT_FAIL;
+    if (rc == VGT_EXIT_OK && s.dir != NULL && !s_refresh_copies(&s)) {
+        rc = VGT_EXIT_FAIL;
     }
     vg_keyset_destroy(&s.admin);
     vg_netdoc_destroy(&s.doc);
@@ -572,7 +602,7 @@ s_sign_cmd(int argc, char **argv)
     free(s.out_path);
     free(s.json);
     free(s.signed_doc);
-    return rc == -1 ? CTL_EXIT_OK : rc;
+    return rc == VGT_HELP_SHOWN ? VGT_EXIT_OK : rc;
 }
 
 int
@@ -580,11 +610,11 @@ ctl_cmd_network(int argc, char **argv)
 {
     if (argc < 2) {
         fputs(s_help, stderr);
-        return CTL_EXIT_USAGE;
+        return VGT_EXIT_USAGE;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    if (vgt_is_help(argv[1])) {
         fputs(s_help, stdout);
-        return CTL_EXIT_OK;
+        return VGT_EXIT_OK;
     }
     if (strcmp(argv[1], "show") == 0) {
         return s_show(argc - 1, argv + 1);
@@ -592,6 +622,6 @@ ctl_cmd_network(int argc, char **argv)
     if (strcmp(argv[1], "sign") == 0) {
         return s_sign_cmd(argc - 1, argv + 1);
     }
-    fprintf(stderr, "vigilctl network: unknown subcommand '%s'\n\n%s", argv[1], s_help);
-    return CTL_EXIT_USAGE;
+    static const vgt_who who = {CTL_PROGRAM, "network"};
+    return vgt_unknown_command(&who, argv[1], s_help);
 }

@@ -22,27 +22,25 @@
  * Trade-off: all rows in the range are held in memory (the median needs
  * them); a report is run by hand, on history an inquiry asks about.
  */
-#define _DEFAULT_SOURCE /* timegm */
-
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <jansson.h>
 #include <libgen.h>
 
 #include "ctl.h"
 #include "store.h"
+#include "vigil/agent.h"
 #include "vigil/broker_config.h"
 #include "vigil/clock.h"
 #include "vigil/util.h"
 #include "vigil/wire.h"
 
-#define S_CMD "report"
+static const vgt_who s_who = {CTL_PROGRAM, "report"};
 #define S_TEXT_COLS_MAX 12 /* columns of a text table */
 
 static const char s_help[] =
@@ -63,7 +61,8 @@ static const char s_help[] =
     "  --store DIR         the broker's store directory (holding vigil.db)\n"
     "  --unshared          the unshared-alert report (the only report so far)\n"
     "  --since DATE        only alerts accepted at or after DATE: YYYY-MM-DD (UTC\n"
-    "                      midnight) or RFC 3339 UTC, e.g. 2026-01-31T08:00:00Z\n"
+    "                      midnight) or an RFC 3339 time, e.g. 2026-01-31T08:00:00Z\n"
+    "                      (an offset like +01:00 is converted to UTC)\n"
     "  --format F          text (default, a table), csv (two tables, each with a\n"
     "                      header row, separated by an empty line) or json\n"
     "                      ({\"unshared\": [...], \"agencies\": [...]})\n"
@@ -122,56 +121,8 @@ typedef struct s_report {
 
 /* ---- command line ---------------------------------------------------------- */
 
-/* YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.fff]Z as UTC ms; false when malformed. */
-static bool
-s_parse_date(const char *text, int64_t *out)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    int n = 0, ms = 0;
-    if (sscanf(text, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3 || n != 10) {
-        return false;
-    }
-    const char *rest = text + n;
-    if (*rest == 'T' || *rest == 't') {
-        int m = 0;
-        if (sscanf(rest + 1, "%2d:%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &m) != 3 ||
-            m != 8) {
-            return false;
-        }
-        rest += 1 + m;
-        if (*rest == '.') {
-            int digits = 0;
-            for (rest++; *rest >= '0' && *rest <= '9'; rest++, digits++) {
-                ms = digits < 3 ? ms * 10 + (*rest - '0') : ms;
-            }
-            for (; digits > 0 && digits < 3; digits++) {
-                ms *= 10;
-            }
-            if (digits == 0) {
-                return false;
-            }
-        }
-        rest = (*rest == 'Z' || *rest == 'z') ? rest + 1
-               : strcmp(rest, "+00:00") == 0  ? rest + 6
-                                              : "?";
-    }
-    if (*rest != '\0' || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-        tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60) {
-        return false;
-    }
-    int mday = tm.tm_mday;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1 || tm.tm_mday != mday) { /* 2026-02-30 normalises to March */
-        return false;
-    }
-    *out = (int64_t)t * 1000 + ms;
-    return true;
-}
-
-/* Parses argv into o; returns -1 to go on, or the exit code. */
+/* Parses argv into o; returns VGT_EXIT_OK to go on, VGT_HELP_SHOWN after
+ * --help, or the exit code. */
 static int
 s_parse_args(int argc, char **argv, s_opts *o)
 {
@@ -192,7 +143,7 @@ s_parse_args(int argc, char **argv, s_opts *o)
         switch (c) {
         case 'h':
             fputs(s_help, stdout);
-            return CTL_EXIT_OK;
+            return VGT_HELP_SHOWN;
         case 'c':
             o->conf = optarg;
             break;
@@ -203,12 +154,8 @@ s_parse_args(int argc, char **argv, s_opts *o)
             o->unshared = true;
             break;
         case O_SINCE:
-            if (!s_parse_date(optarg, &o->since_ms)) {
-                ctl_error(S_CMD,
-                          "--since '%s' is not a date: use YYYY-MM-DD or RFC 3339 UTC "
-                          "(2026-01-31T08:00:00Z)",
-                          optarg);
-                return ctl_usage_hint(S_CMD);
+            if (!vgt_parse_time(&s_who, "--since", optarg, VG_TIME_OR_DATE, &o->since_ms)) {
+                return vgt_usage_hint(&s_who);
             }
             break;
         case O_FORMAT:
@@ -219,27 +166,24 @@ s_parse_args(int argc, char **argv, s_opts *o)
             } else if (strcmp(optarg, "json") == 0) {
                 o->format = S_JSON;
             } else {
-                ctl_error(S_CMD, "--format '%s': use text, csv or json", optarg);
-                return ctl_usage_hint(S_CMD);
+                return vgt_usage_error(&s_who, "--format '%s': use text, csv or json", optarg);
             }
             break;
         default:
-            return ctl_bad_option(S_CMD, c, argv);
+            return vgt_bad_option(&s_who, c, argv);
         }
     }
     if (optind != argc) {
-        ctl_error(S_CMD, "unexpected argument '%s'", argv[optind]);
-        return ctl_usage_hint(S_CMD);
+        return vgt_unexpected_argument(&s_who, argv[optind], NULL);
     }
     if ((o->conf == NULL) == (o->store == NULL)) {
-        ctl_error(S_CMD, "say where the store is: -c BROKER_CONF or --store DIR (one of them)");
-        return ctl_usage_hint(S_CMD);
+        return vgt_usage_error(
+            &s_who, "say where the store is: -c BROKER_CONF or --store DIR (one of them)");
     }
     if (!o->unshared) {
-        ctl_error(S_CMD, "say which report: --unshared");
-        return ctl_usage_hint(S_CMD);
+        return vgt_usage_error(&s_who, "say which report: --unshared");
     }
-    return -1;
+    return VGT_EXIT_OK;
 }
 
 /* ---- the store ------------------------------------------------------------------ */
@@ -259,15 +203,14 @@ s_store_dir(const s_opts *o)
             p = dir;
         }
         if (p == NULL) {
-            fputs("vigilctl: out of memory\n", stderr);
-            exit(CTL_EXIT_FAIL);
+            ctl_out_of_memory();
         }
         return p;
     }
     vg_broker_config *cfg = NULL;
     vg_reason why = {{0}};
     if (vg_broker_config_load(&cfg, o->conf, &why) != VG_OK) {
-        ctl_error(S_CMD, "%s", why.text);
+        vgt_error(&s_who, "%s", why.text);
         return NULL;
     }
     char *dir = vg_strdup(cfg->store_path);
@@ -287,7 +230,7 @@ s_open(const char *dir)
         vgb_store_destroy(&store);
     }
     if (rc != VG_OK) {
-        ctl_error(S_CMD, "%s%s", why.text,
+        vgt_error(&s_who, "%s%s", why.text,
                   rc == VG_ERR_NOT_FOUND ? ": give the broker's store directory (--store DIR) or "
                                            "its broker.conf (-c)"
                                          : "");
@@ -307,8 +250,7 @@ s_grow(void *p, size_t *cap, size_t n, size_t size)
     size_t ncap = *cap ? *cap * 2 : 16;
     void *np = realloc(p, ncap * size);
     if (np == NULL) {
-        fputs("vigilctl: out of memory\n", stderr);
-        exit(CTL_EXIT_FAIL);
+        ctl_out_of_memory();
     }
     *cap = ncap;
     return np;
@@ -327,8 +269,7 @@ s_fig_of(s_report *r, const char *agency)
     memset(f, 0, sizeof *f);
     f->agency = vg_strdup(agency);
     if (f->agency == NULL) {
-        fputs("vigilctl: out of memory\n", stderr);
-        exit(CTL_EXIT_FAIL);
+        ctl_out_of_memory();
     }
     return f;
 }
@@ -339,7 +280,7 @@ s_dup(const char *t)
     char *p = vg_strdup(t != NULL ? t : "");
     if (p == NULL) {
         fputs("vigilctl: out of memory\n", stderr);
-        exit(CTL_EXIT_FAIL);
+        exit(VGT_EXIT_FAIL);
     }
     return p;
 }
@@ -411,7 +352,7 @@ s_collect(vgb_store *store, const s_opts *o, s_report *r)
 {
     vg_err rc = vgb_store_required_rows(store, o->since_ms, s_take_row, r);
     if (rc != VG_OK) {
-        ctl_error(S_CMD, "cannot read %s: %s", vgb_store_path(store), vg_err_code(rc));
+        vgt_error(&s_who, "cannot read %s: %s", vgb_store_path(store), vg_err_code(rc));
     }
     if (r->n_figs > 0) { /* qsort of NULL is undefined even for 0 items */
         qsort(r->figs, r->n_figs, sizeof *r->figs, s_cmp_fig);
@@ -462,12 +403,12 @@ s_outcome(const s_late *l)
                                              : "never acknowledged";
 }
 
+/* The store's recipients.state values are the wire's RecipientState, which
+ * vga_state mirrors: one spelling for them all. */
 static const char *
 s_state_name(int state)
 {
-    static const char *const names[] = {"unknown",     "pending",  "delivered", "acknowledged",
-                                        "in_progress", "declined", "unopenable"};
-    return state >= 0 && state <= VGB_UNOPENABLE ? names[state] : "unknown";
+    return vga_state_name((vga_state)state);
 }
 
 /* ---- text ------------------------------------------------------------------------- */
@@ -504,8 +445,7 @@ s_cell(s_table *t, const char *text)
     t->cells = s_grow(t->cells, &t->cap_cells, t->n_cells, sizeof *t->cells);
     char *c = vg_strdup(text);
     if (c == NULL) {
-        fputs("vigilctl: out of memory\n", stderr);
-        exit(CTL_EXIT_FAIL);
+        ctl_out_of_memory();
     }
     for (char *p = c; *p != '\0'; p++) {
         *p = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
@@ -767,14 +707,14 @@ ctl_cmd_report(int argc, char **argv)
 {
     s_opts o = {0};
     int rc = s_parse_args(argc, argv, &o);
-    if (rc >= 0) {
-        return rc;
+    if (rc != VGT_EXIT_OK) {
+        return rc == VGT_HELP_SHOWN ? VGT_EXIT_OK : rc;
     }
     char *dir = s_store_dir(&o);
     vgb_store *store = dir ? s_open(dir) : NULL;
     free(dir);
     if (store == NULL) {
-        return CTL_EXIT_FAIL;
+        return VGT_EXIT_FAIL;
     }
     s_report r = {.now_ms = vg_clock_wall_ms(vg_clock_system())};
     bool ok = s_collect(store, &o, &r);
@@ -788,9 +728,9 @@ ctl_cmd_report(int argc, char **argv)
         ok = s_print_json(&r, &o);
     }
     if (ok && fflush(stdout) != 0) {
-        ctl_error(S_CMD, "cannot write the report to stdout");
+        vgt_error(&s_who, "cannot write the report to stdout");
         ok = false;
     }
     s_report_fini(&r);
-    return ok ? CTL_EXIT_OK : CTL_EXIT_FAIL;
+    return ok ? VGT_EXIT_OK : VGT_EXIT_FAIL;
 }

@@ -1,8 +1,6 @@
 /*
- * ctl_util.c — paths, messages, file copies and broker.conf for vigilctl.
+ * ctl_util.c — paths, messages and the admin key for vigilctl.
  */
-#include <getopt.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,39 +8,14 @@
 #include <sys/stat.h>
 
 #include "ctl.h"
-#include "vigil/config.h"
 #include "vigil/keys.h"
-#include "vigil/util.h"
-#include "vigil/wire.h"
 
 void
-ctl_error(const char *what, const char *fmt, ...)
+ctl_out_of_memory(void)
 {
-    va_list ap;
-    fprintf(stderr, "vigilctl %s: ", what);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-int
-ctl_usage_hint(const char *what)
-{
-    fprintf(stderr, "see 'vigilctl %s --help'\n", what);
-    return CTL_EXIT_USAGE;
-}
-
-int
-ctl_bad_option(const char *what, int c, char **argv)
-{
-    const char *opt = optind > 0 ? argv[optind - 1] : "?";
-    if (c == ':') {
-        ctl_error(what, "option '%s' needs a value", opt);
-    } else {
-        ctl_error(what, "unknown option '%s'", opt);
-    }
-    return ctl_usage_hint(what);
+    static const vgt_who who = {CTL_PROGRAM, NULL};
+    vgt_error(&who, "out of memory");
+    exit(VGT_EXIT_FAIL);
 }
 
 static char *
@@ -50,8 +23,7 @@ s_alloc_or_exit(size_t len)
 {
     char *p = malloc(len);
     if (p == NULL) {
-        fputs("vigilctl: out of memory\n", stderr);
-        exit(CTL_EXIT_FAIL);
+        ctl_out_of_memory();
     }
     return p;
 }
@@ -82,20 +54,6 @@ ctl_exists(const char *path)
 }
 
 vg_err
-ctl_copy_file(const char *from, const char *to, mode_t mode, vg_reason *why)
-{
-    uint8_t *data = NULL;
-    size_t len = 0;
-    vg_err err = vg_file_read(&data, &len, from, VG_NETDOC_MAX_BYTES, why);
-    if (err != VG_OK) {
-        return err;
-    }
-    err = vg_file_write_atomic(to, data, len, mode, why);
-    free(data);
-    return err;
-}
-
-vg_err
 ctl_admin_pk_load(uint8_t pk[VG_SIGN_PK_LEN], const char *admin_key_path, vg_reason *why)
 {
     vg_keyset *admin = NULL;
@@ -114,4 +72,3 @@ ctl_admin_pk_load(uint8_t pk[VG_SIGN_PK_LEN], const char *admin_key_path, vg_rea
     vg_keyset_destroy(&admin);
     return err;
 }
-

@@ -141,8 +141,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_check_passes_on_a_fresh_network, s_setup,
-                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_check_passes_on_a_fresh_network, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_check_names_the_agency_with_a_swapped_key, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_check_names_the_agency_with_a_readable_key, s_setup,

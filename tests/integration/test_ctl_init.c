@@ -155,8 +155,8 @@ test_init_output_drives_a_real_seal_and_open(void **state)
     in.headline = "Driver of licensed taxi seen with missing child";
     in.description = "Vehicle reg AB12 CDE, Tuesday 22:40.";
     assert_int_equal(vg_strlist_add(&in.categories, "taxi"), VG_OK);
-    assert_int_equal(vg_netdoc_required(vga_identity_doc(police), cats, 1, in.severity,
-                                        "police", &in.recipients),
+    assert_int_equal(vg_netdoc_required(vga_identity_doc(police), cats, 1, in.severity, "police",
+                                        &in.recipients),
                      VG_OK);
     assert_true(vg_strlist_contains(&in.recipients, "licensing"));
     assert_true(vg_strlist_contains(&in.recipients, "childrens-services"));
@@ -313,8 +313,7 @@ test_init_refuses_bad_options_with_clear_messages(void **state)
     s_expect_refusal(f->net, "police,licensing", "--deadline", "high=5 parsecs", "--deadline");
     s_expect_refusal(f->net, "police,licensing", "--deadline", "high=5s,high=1m", "given twice");
     s_expect_refusal(f->net, "police,licensing", "--deadline", "high", "SEVERITY=DURATION");
-    s_expect_refusal(f->net, "police,licensing", "--endpoint", "127.0.0.1:7600",
-                     "tcp://HOST:PORT");
+    s_expect_refusal(f->net, "police,licensing", "--endpoint", "127.0.0.1:7600", "tcp://HOST:PORT");
     s_expect_refusal(f->net, "police,licensing", "--oversight", "Ofsted", "'Ofsted'");
 
     it_run r;
@@ -362,8 +361,8 @@ main(void)
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_init_refuses_to_overwrite_a_network, s_setup,
                                         s_teardown),
-        cmocka_unit_test_setup_teardown(test_init_refuses_bad_options_with_clear_messages,
-                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_init_refuses_bad_options_with_clear_messages, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_moved_folder_still_loads, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

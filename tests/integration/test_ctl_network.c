@@ -107,7 +107,8 @@ s_revoke_licensing(json_t *root)
 {
     size_t i;
     json_t *a;
-    json_array_foreach(json_object_get(root, "agencies"), i, a) {
+    json_array_foreach(json_object_get(root, "agencies"), i, a)
+    {
         if (strcmp(json_string_value(json_object_get(a, "id")), "licensing") == 0) {
             json_object_set_new(a, "revoked", json_true());
         }
@@ -313,8 +314,7 @@ main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_sign_explicit_paths_take_the_json_version_when_higher,
                                         s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_sign_refuses_an_invalid_document, s_setup,
-                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_sign_refuses_an_invalid_document, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_show_prints_the_verified_document, s_setup,
                                         s_teardown),
     };

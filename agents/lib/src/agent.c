@@ -144,8 +144,8 @@ s_fill_confirm(vga_confirm *res, const Vigil__Confirm *c)
 bool
 vga_reject_is_transient(vg_err code)
 {
-    return code == VG_ERR_STORAGE_FULL || code == VG_ERR_INTERNAL ||
-           code == VG_ERR_RATE_LIMITED || code == VG_ERR_QUOTA_EXCEEDED;
+    return code == VG_ERR_STORAGE_FULL || code == VG_ERR_INTERNAL || code == VG_ERR_RATE_LIMITED ||
+           code == VG_ERR_QUOTA_EXCEEDED;
 }
 
 /* Applies a publish confirm to the outbox. */
@@ -307,8 +307,7 @@ s_open_delivery(vga_agent *a, const Vigil__Deliver *d, const vg_envelope *env, v
  * and its sender and oversight learn of it, instead of it being sent again
  * for ever. Lost? The broker sends it again and it is receipted again. */
 static void
-s_send_unopenable(vga_agent *a, const vg_envelope *env, vg_open_failure failure,
-                  const char *sharer)
+s_send_unopenable(vga_agent *a, const vg_envelope *env, vg_open_failure failure, const char *sharer)
 {
     vg_receipt_item item;
     memcpy(item.alert_id, vg_envelope_id(env), VG_ALERT_ID_LEN);
@@ -341,6 +340,36 @@ s_send_unopenable(vga_agent *a, const vg_envelope *env, vg_open_failure failure,
         vg_log(VG_LOG_DEBUG, "agent", "receipt.unsent", "kind=unopenable");
     }
     free(bytes);
+}
+
+/* Writes a delivery to the inbox. Handed straight to the application, it
+ * is stored surfaced; in hand-over mode also handed, with its first
+ * attempt, in the same transaction: no crash can leave it surfaced but not
+ * handed (lost to the program) or handed twice as a first attempt. */
+static vg_err
+s_store_delivery(vga_agent *a, const Vigil__Deliver *d, const vg_envelope *env,
+                 const ProtobufCBinaryData *share, bool surface, vga_wait *w)
+{
+    int64_t now = vg_clock_wall_ms(a->clock);
+    bool hand = surface && a->handing_over && w->handover != NULL;
+    vg_err rc = hand ? vga_store_begin(a->store, NULL) : VG_OK;
+    int64_t row = 0;
+    if (rc == VG_OK) {
+        rc = vga_store_inbox_add(a->store, vg_envelope_id(env), vg_envelope_sender(env),
+                                 vg_envelope_hash(env), d->signed_envelope.data,
+                                 d->signed_envelope.len, share ? share->data : NULL,
+                                 share ? share->len : 0, now, surface, &row);
+    }
+    if (hand && rc == VG_OK) {
+        memset(w->handover, 0, sizeof *w->handover);
+        memcpy(w->handover->id, vg_envelope_id(env), VG_ALERT_ID_LEN);
+        rc = vga_store_handover_begin(a->store, row, now, &w->handover->attempt);
+        rc = rc == VG_OK ? vga_store_commit(a->store, NULL) : rc;
+    }
+    if (hand && rc != VG_OK) {
+        vga_store_rollback(a->store);
+    }
+    return rc;
 }
 
 /* Verifies, opens and stores one delivery; receipts it. When w->alert is
@@ -382,10 +411,7 @@ s_handle_deliver(vga_agent *a, const Vigil__Deliver *d, vga_wait *w)
     }
     bool surface = rc == VG_OK && w->alert != NULL && !w->got_alert;
     if (rc == VG_OK) {
-        rc = vga_store_inbox_add(a->store, vg_envelope_id(env), vg_envelope_sender(env),
-                                 vg_envelope_hash(env), d->signed_envelope.data,
-                                 d->signed_envelope.len, share ? share->data : NULL,
-                                 share ? share->len : 0, vg_clock_wall_ms(a->clock), surface);
+        rc = s_store_delivery(a, d, env, share, surface, w);
     }
     if (rc != VG_OK) {
         char idhex[VG_ALERT_ID_HEX_LEN + 1] = "-";
@@ -458,7 +484,7 @@ s_handle_frame(vga_agent *a, const uint8_t *data, size_t len, vga_wait *w)
         break;
     case VIGIL__BROKER_FRAME__KIND_RESULT:
         if (mine && w->on_result != NULL) {
-            w->on_result(w->result_ctx, f->result);
+            w->result_failed |= !w->on_result(w->result_ctx, f->result);
         }
         break;
     default:
@@ -516,8 +542,8 @@ vga_done_reply(const vga_wait *w)
     return w->got;
 }
 
-static bool
-s_done_alert(const vga_wait *w)
+bool
+vga_done_alert(const vga_wait *w)
 {
     return w->got_alert;
 }
@@ -568,6 +594,7 @@ vga_agent_open(vga_agent **out, const char *config_path, const vga_options *opts
     if (a == NULL) {
         return VG_ERR_NOMEM;
     }
+    a->handover_lock = -1;
     a->clock = (opts && opts->clock) ? opts->clock : vg_clock_system();
     a->receive = opts && opts->receive;
     a->events = opts && opts->events;
@@ -580,6 +607,9 @@ vga_agent_open(vga_agent **out, const char *config_path, const vga_options *opts
     vg_err rc = vga_identity_load(&a->id, config_path, 0, why);
     if (rc == VG_OK) {
         rc = vga_store_open(&a->store, vga_identity_config(a->id)->store_path, why);
+    }
+    if (rc == VG_OK && opts != NULL && opts->handover != NULL) {
+        rc = vga_handover_open(a, opts->handover, why);
     }
     if (rc == VG_OK) {
         rc = s_connect(a, why);
@@ -605,6 +635,7 @@ vga_agent_destroy(vga_agent **agent_p)
     if (a->ctx != NULL) {
         zmq_ctx_term(a->ctx);
     }
+    vga_handover_close(a);
     vga_store_destroy(&a->store);
     vg_netdoc_destroy(&a->newer);
     vga_identity_destroy(&a->id);
@@ -640,6 +671,30 @@ vga_conn_wait_confirm(vga_agent *a, uint64_t req, int64_t timeout_ms, vga_confir
         vg_reason_set(why, res->code, "%s", res->reason.text);
     }
     return res->code;
+}
+
+vg_err
+vga_conn_query(vga_agent *a, Vigil__Query *q, int64_t timeout_ms, vga_result_fn on_result,
+               void *ctx, vg_reason *why)
+{
+    Vigil__ClientFrame f = VIGIL__CLIENT_FRAME__INIT;
+    f.request_id = vga_conn_next_req(a) | VGA_REQ_NOT_OUTBOX;
+    f.kind_case = VIGIL__CLIENT_FRAME__KIND_QUERY;
+    f.query = q;
+    vg_err rc = vga_conn_send(a, &f);
+    if (rc != VG_OK) {
+        return vg_reason_set(why, rc, "cannot send to the broker");
+    }
+    vga_wait w = {.req = f.request_id, .on_result = on_result, .result_ctx = ctx};
+    vga_conn_serve(a, timeout_ms, &w, vga_done_reply);
+    if (!w.got) {
+        return vg_reason_set(why, VG_ERR_TIMEOUT, "the broker at %s did not answer within %lld ms",
+                             vga_identity_config(a->id)->endpoint, (long long)timeout_ms);
+    }
+    if (w.error != VG_OK) {
+        return vg_reason_set(why, w.error, "%s", w.error_text);
+    }
+    return w.result_failed ? vg_reason_set(why, VG_ERR_NOMEM, "out of memory") : VG_OK;
 }
 
 /* Queues the envelope durably, then sends it and waits. */
@@ -828,6 +883,10 @@ vga_receive(vga_agent *a, int64_t timeout_ms, vg_alert *out, vg_reason *why)
     if (!a->receive) {
         return vg_reason_set(why, VG_ERR_INVALID, "this agent was opened without receive");
     }
+    if (a->handing_over) {
+        return vg_reason_set(why, VG_ERR_INVALID,
+                             "this agent hands alerts over: use vga_handover_next");
+    }
     bool got = false;
     vg_err rc = s_surface_stored(a, out, &got);
     if (rc != VG_OK) {
@@ -837,7 +896,7 @@ vga_receive(vga_agent *a, int64_t timeout_ms, vg_alert *out, vg_reason *why)
         return VG_OK;
     }
     vga_wait w = {.alert = out};
-    vga_conn_serve(a, timeout_ms, &w, s_done_alert);
+    vga_conn_serve(a, timeout_ms, &w, vga_done_alert);
     return w.got_alert ? VG_OK : VG_ERR_TIMEOUT;
 }
 

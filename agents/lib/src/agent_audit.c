@@ -50,7 +50,7 @@ s_answer_fini(s_answer *ans)
     memset(ans, 0, sizeof *ans);
 }
 
-static void
+static bool
 s_on_result(void *ctx, const Vigil__QueryResult *r)
 {
     s_answer *ans = ctx;
@@ -88,6 +88,7 @@ s_on_result(void *ctx, const Vigil__QueryResult *r)
             ans->n_indices = r->n_leaf_indices;
         }
     }
+    return !ans->failed;
 }
 
 /* Sends an audit query and waits for its result or the broker's error. */
@@ -95,24 +96,7 @@ static vg_err
 s_query(vga_agent *a, Vigil__Query *q, int64_t timeout_ms, s_answer *ans, vg_reason *why)
 {
     memset(ans, 0, sizeof *ans);
-    Vigil__ClientFrame f = VIGIL__CLIENT_FRAME__INIT;
-    f.request_id = vga_conn_next_req(a) | VGA_REQ_NOT_OUTBOX;
-    f.kind_case = VIGIL__CLIENT_FRAME__KIND_QUERY;
-    f.query = q;
-    vg_err rc = vga_conn_send(a, &f);
-    if (rc != VG_OK) {
-        return vg_reason_set(why, rc, "cannot send to the broker");
-    }
-    vga_wait w = {.req = f.request_id, .on_result = s_on_result, .result_ctx = ans};
-    vga_conn_serve(a, timeout_ms, &w, vga_done_reply);
-    if (!w.got) {
-        return vg_reason_set(why, VG_ERR_TIMEOUT, "the broker at %s did not answer within %lld ms",
-                             vga_identity_config(a->id)->endpoint, (long long)timeout_ms);
-    }
-    if (w.error != VG_OK) {
-        return vg_reason_set(why, w.error, "%s", w.error_text);
-    }
-    return ans->failed ? vg_reason_set(why, VG_ERR_NOMEM, "out of memory") : VG_OK;
+    return vga_conn_query(a, q, timeout_ms, s_on_result, ans, why);
 }
 
 /* ---- faults ------------------------------------------------------------------------ */

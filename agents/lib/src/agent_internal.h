@@ -1,6 +1,7 @@
 /*
  * agent_internal.h — what agent.c (connection, publish, receive) and
- * agent_track.c (acknowledgements, shares, status, events) share. Internal
+ * agent_track.c (acknowledgements, shares, status, events), agent_audit.c
+ * and agent_handover.c (at-least-once hand-over) share. Internal
  * to libvigil-agent; the generated wire types are used freely here.
  */
 #ifndef VIGIL_AGENTS_AGENT_INTERNAL_H
@@ -22,40 +23,49 @@
 #define VGA_DELIVERED_BATCH 256
 
 struct vga_agent {
-    vga_identity *id;                       /* config, keys, the document loaded at start */
-    vg_netdoc *newer;                       /* a newer document from the broker, or NULL */
-    const vg_clock *clock;                  /* injectable time */
-    vga_store *store;                       /* outbox and inbox */
-    void *ctx;                              /* ZeroMQ context */
-    void *sock;                             /* DEALER to the broker */
-    bool receive;                           /* asks for deliveries */
-    bool events;                            /* subscribes to the event stream */
-    char software[64];                      /* sent in Hello */
-    uint64_t next_req;                      /* request ids */
-    int64_t last_hello_mono;                /* keepalive */
-    int64_t last_resend_mono;               /* last time the whole outbox was sent again */
-    vga_event *ring;                        /* events not yet read (VGA_EVENT_RING slots) */
-    size_t ring_head;                       /* oldest */
-    size_t ring_n;                          /* count */
-    uint8_t audit_seen[VG_MERKLE_HASH_LEN]; /* hash of the last checkpoint note admitted */
-    bool audit_seen_set;                    /* audit_seen is valid */
+    vga_identity *id;                               /* config, keys, the document loaded at start */
+    vg_netdoc *newer;                               /* a newer document from the broker, or NULL */
+    const vg_clock *clock;                          /* injectable time */
+    vga_store *store;                               /* outbox and inbox */
+    void *ctx;                                      /* ZeroMQ context */
+    void *sock;                                     /* DEALER to the broker */
+    bool receive;                                   /* asks for deliveries */
+    bool events;                                    /* subscribes to the event stream */
+    char software[64];                              /* sent in Hello */
+    uint64_t next_req;                              /* request ids */
+    int64_t last_hello_mono;                        /* keepalive */
+    int64_t last_resend_mono;                       /* last time the whole outbox was sent again */
+    vga_event *ring;                                /* events not yet read (VGA_EVENT_RING slots) */
+    size_t ring_head;                               /* oldest */
+    size_t ring_n;                                  /* count */
+    uint8_t audit_seen[VG_MERKLE_HASH_LEN];         /* hash of the last checkpoint note admitted */
+    bool audit_seen_set;                            /* audit_seen is valid */
     vg_receipt_item delivered[VGA_DELIVERED_BATCH]; /* received, receipt not sent yet */
     size_t n_delivered;                             /* count */
+    bool handing_over;                              /* opened with opts.handover */
+    vga_handover_policy handover;                   /* its policy */
+    int handover_lock;                              /* fd locking <store>/handover.lock, or -1 */
 };
+
+/* Copies what a QueryResult carries into ctx (the frame is freed after);
+ * false when it ran out of memory. */
+typedef bool (*vga_result_fn)(void *ctx, const Vigil__QueryResult *r);
 
 /* What incoming frames turned out to be, for the waiting caller. */
 typedef struct vga_wait {
-    uint64_t req;         /* the request id waited for, 0 = none */
-    bool got;             /* its reply arrived */
-    vga_confirm *res;     /* filled from a Confirm or ErrorReply */
-    vg_alert *alert;      /* where a newly received alert goes, NULL = inbox only */
-    bool got_alert;       /* an alert was returned in *alert */
-    bool got_network;     /* a network document arrived */
-    bool want_event;      /* stop when an event is queued */
-    vg_err error;         /* an ErrorReply to req */
-    char error_text[256]; /* its reason */
-    void (*on_result)(void *ctx, const Vigil__QueryResult *r); /* a QueryResult to req */
-    void *result_ctx;                                          /* passed to on_result */
+    uint64_t req;            /* the request id waited for, 0 = none */
+    bool got;                /* its reply arrived */
+    vga_confirm *res;        /* filled from a Confirm or ErrorReply */
+    vg_alert *alert;         /* where a newly received alert goes, NULL = inbox only */
+    vga_handover *handover;  /* hand-over mode: the attempt of *alert (handing_over) */
+    bool got_alert;          /* an alert was returned in *alert */
+    bool got_network;        /* a network document arrived */
+    bool want_event;         /* stop when an event is queued */
+    vg_err error;            /* an ErrorReply to req */
+    char error_text[256];    /* its reason */
+    vga_result_fn on_result; /* a QueryResult to req */
+    void *result_ctx;        /* passed to on_result */
+    bool result_failed;      /* on_result ran out of memory */
 } vga_wait;
 
 vg_err vga_conn_send(vga_agent *a, Vigil__ClientFrame *f) VG_MUST_USE;
@@ -63,9 +73,19 @@ uint64_t vga_conn_next_req(vga_agent *a);
 /* Serves the socket until done(w) or timeout_ms passes (or a signal). */
 void vga_conn_serve(vga_agent *a, int64_t timeout_ms, vga_wait *w, bool (*done)(const vga_wait *));
 bool vga_done_reply(const vga_wait *w);
+/* Done when a new alert was returned in w->alert. */
+bool vga_done_alert(const vga_wait *w);
 /* Waits for the Confirm to req; fills res; VG_ERR_TIMEOUT or res->code. */
 vg_err vga_conn_wait_confirm(vga_agent *a, uint64_t req, int64_t timeout_ms, vga_confirm *res,
                              vg_reason *why) VG_MUST_USE;
+
+/* Sends query q and waits up to timeout_ms for its QueryResult, which
+ * on_result copies into ctx. The one way every query (status, snapshot,
+ * events, audit) is asked: VG_OK; VG_ERR_TIMEOUT naming the broker;
+ * the broker's ErrorReply code with its reason; VG_ERR_NOMEM when on_result
+ * failed; a send error. */
+vg_err vga_conn_query(vga_agent *a, Vigil__Query *q, int64_t timeout_ms, vga_result_fn on_result,
+                      void *ctx, vg_reason *why) VG_MUST_USE;
 
 /* Verifies and opens an inbox entry (through its share when it has one);
  * *env_out (may be NULL) receives the verified envelope. */
@@ -75,6 +95,13 @@ vg_err vga_inbox_open(vga_agent *a, const vga_inbox_entry *e, vg_alert *out, vg_
 /* agent_audit.c: a Confirm carried the broker's latest checkpoint note.
  * Verifies and keeps it without waiting (the proof comes at the next sync). */
 void vga_audit_on_confirm(vga_agent *a, const uint8_t *note, size_t len);
+
+/* agent_handover.c: takes the hand-over lock and recovers interrupted
+ * hand-overs (vga_agent_open with opts.handover). */
+vg_err vga_handover_open(vga_agent *a, const vga_handover_policy *p, vg_reason *why) VG_MUST_USE;
+
+/* agent_handover.c: releases the lock; safe when it was never taken. */
+void vga_handover_close(vga_agent *a);
 
 /* agent_track.c: queues an event from the broker. */
 void vga_events_push(vga_agent *a, const Vigil__Event *e);

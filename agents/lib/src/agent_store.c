@@ -30,6 +30,23 @@ static const char s_schema[] =
     " id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, kind TEXT NOT NULL,"
     " reason TEXT NOT NULL, held_note TEXT, bad_note TEXT);";
 
+/* Version 2 (issue 13): the inbox records what was handed to an
+ * acknowledging program and how each hand-over ended, for at-least-once
+ * `listen --exec`. ALTER TABLE ADD COLUMN keeps existing rows and is
+ * invisible to older code (its INSERTs get the defaults), so a store is
+ * migrated in place the first time a newer agent opens it. */
+#define S_SCHEMA_VERSION 2
+static const char s_migrate_v2[] =
+    "ALTER TABLE inbox ADD COLUMN handover TEXT;"
+    "ALTER TABLE inbox ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE inbox ADD COLUMN retry_ms INTEGER;"
+    "CREATE INDEX inbox_handover_due ON inbox(retry_ms) WHERE handover = 'failed';"
+    "CREATE TABLE handovers("
+    " id INTEGER PRIMARY KEY, inbox_id INTEGER NOT NULL, handed_ms INTEGER NOT NULL,"
+    " ended_ms INTEGER, outcome TEXT);"
+    "CREATE INDEX handovers_by_inbox ON handovers(inbox_id);"
+    "PRAGMA user_version = 2;";
+
 struct vga_store {
     sqlite3 *db; /* the connection */
     char *path;  /* for messages */
@@ -63,6 +80,29 @@ s_done(vga_store *s, sqlite3_stmt *st, const char *what, vg_reason *why)
     return rc == SQLITE_DONE ? VG_OK : s_fail(s, rc, what, why);
 }
 
+/* Brings the schema up to S_SCHEMA_VERSION inside the open transaction
+ * (BEGIN IMMEDIATE: two processes opening an old store migrate it once). */
+static int
+s_migrate(vga_store *s)
+{
+    sqlite3_stmt *st = s_prep(s, "PRAGMA user_version");
+    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    int version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (version < 0) {
+        return rc == SQLITE_ROW ? SQLITE_ERROR : rc;
+    }
+    if (version < 2) {
+        rc = sqlite3_exec(s->db, s_migrate_v2, NULL, NULL, NULL);
+        if (rc == SQLITE_OK) {
+            vg_log(VG_LOG_INFO, "agent", "store.migrated", "path=%s from=%d to=%d", s->path,
+                   version, S_SCHEMA_VERSION);
+        }
+        return rc;
+    }
+    return SQLITE_OK;
+}
+
 vg_err
 vga_store_open(vga_store **out, const char *dir, vg_reason *why)
 {
@@ -87,6 +127,7 @@ vga_store_open(vga_store **out, const char *dir, vg_reason *why)
     }
     if (rc == SQLITE_OK) {
         rc = sqlite3_exec(s->db, s_schema, NULL, NULL, NULL);
+        rc = rc == SQLITE_OK ? s_migrate(s) : rc;
         rc = rc == SQLITE_OK ? sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) : rc;
     }
     if (rc != SQLITE_OK) {
@@ -280,7 +321,8 @@ vga_store_inbox_find(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], bool *foun
 vg_err
 vga_store_inbox_add(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], const char *sender,
                     const uint8_t hash[VG_HASH_LEN], const uint8_t *env, size_t len,
-                    const uint8_t *share, size_t share_len, int64_t now_ms, bool surfaced)
+                    const uint8_t *share, size_t share_len, int64_t now_ms, bool surfaced,
+                    int64_t *row_out)
 {
     sqlite3_stmt *st = s_prep(s, "INSERT INTO inbox(alert_id, sender, envelope_hash, envelope,"
                                  " share, received_ms, surfaced)"
@@ -296,7 +338,11 @@ vga_store_inbox_add(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], const char 
         sqlite3_bind_int64(st, 6, now_ms);
         sqlite3_bind_int(st, 7, surfaced);
     }
-    return s_done(s, st, "store in inbox", NULL);
+    vg_err err = s_done(s, st, "store in inbox", NULL);
+    if (err == VG_OK && row_out != NULL) {
+        *row_out = sqlite3_last_insert_rowid(s->db);
+    }
+    return err;
 }
 
 static uint8_t *
@@ -373,6 +419,189 @@ vga_store_inbox_mark_surfaced(vga_store *s, int64_t row)
         sqlite3_bind_int64(st, 1, row);
     }
     return s_done(s, st, "mark surfaced", NULL);
+}
+
+/* ---- hand-over to an acknowledging program ----------------------------------------- */
+
+vg_err
+vga_store_handover_begin(vga_store *s, int64_t row, int64_t now_ms, uint32_t *attempt)
+{
+    sqlite3_stmt *st = s_prep(s, "UPDATE inbox SET surfaced = 1, handover = 'handed',"
+                                 " retry_ms = NULL WHERE id = ?1");
+    if (st != NULL) {
+        sqlite3_bind_int64(st, 1, row);
+    }
+    vg_err err = s_done(s, st, "hand over", NULL);
+    if (err == VG_OK) {
+        st = s_prep(s, "INSERT INTO handovers(inbox_id, handed_ms) VALUES (?1, ?2)");
+        if (st != NULL) {
+            sqlite3_bind_int64(st, 1, row);
+            sqlite3_bind_int64(st, 2, now_ms);
+        }
+        err = s_done(s, st, "record hand-over", NULL);
+    }
+    if (err != VG_OK) {
+        return err;
+    }
+    st = s_prep(s, "SELECT count(*) FROM handovers WHERE inbox_id = ?1");
+    int rc = st ? sqlite3_bind_int64(st, 1, row) : SQLITE_ERROR;
+    rc = rc == SQLITE_OK ? sqlite3_step(st) : rc;
+    if (rc == SQLITE_ROW) {
+        *attempt = (uint32_t)sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? VG_OK : s_fail(s, rc, "count hand-overs", NULL);
+}
+
+vg_err
+vga_store_handover_find(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], vga_store_handover *out)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st = s_prep(s, "SELECT id, coalesce(handover, ''), failures,"
+                                 " coalesce(retry_ms, 0) FROM inbox WHERE alert_id = ?1");
+    int rc = st ? sqlite3_bind_blob(st, 1, id, VG_ALERT_ID_LEN, SQLITE_STATIC) : SQLITE_ERROR;
+    rc = rc == SQLITE_OK ? sqlite3_step(st) : rc;
+    if (rc == SQLITE_ROW) {
+        out->row = sqlite3_column_int64(st, 0);
+        snprintf(out->state, sizeof out->state, "%s", (const char *)sqlite3_column_text(st, 1));
+        out->failures = (uint32_t)sqlite3_column_int64(st, 2);
+        out->retry_ms = sqlite3_column_int64(st, 3);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? VG_OK : s_fail(s, rc, "read hand-over", NULL);
+}
+
+vg_err
+vga_store_handover_end(vga_store *s, int64_t row, int64_t now_ms, const char *outcome,
+                       const char *state, int64_t retry_ms)
+{
+    vg_err err = vga_store_begin(s, NULL);
+    if (err != VG_OK) {
+        return err;
+    }
+    sqlite3_stmt *st = s_prep(s, "UPDATE handovers SET ended_ms = ?2, outcome = ?3"
+                                 " WHERE inbox_id = ?1 AND ended_ms IS NULL");
+    if (st != NULL) {
+        sqlite3_bind_int64(st, 1, row);
+        sqlite3_bind_int64(st, 2, now_ms);
+        sqlite3_bind_text(st, 3, outcome, -1, SQLITE_STATIC);
+    }
+    err = s_done(s, st, "end hand-over", NULL);
+    if (err == VG_OK) {
+        bool handled = strcmp(state, VGA_HO_HANDLED) == 0;
+        st = s_prep(s, "UPDATE inbox SET handover = ?2, failures = failures + ?3,"
+                       " retry_ms = ?4 WHERE id = ?1 AND handover = 'handed'");
+        if (st != NULL) {
+            sqlite3_bind_int64(st, 1, row);
+            sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+            sqlite3_bind_int(st, 3, handled ? 0 : 1);
+            if (retry_ms > 0) {
+                sqlite3_bind_int64(st, 4, retry_ms);
+            }
+        }
+        err = s_done(s, st, "record hand-over outcome", NULL);
+    }
+    if (err != VG_OK) {
+        vga_store_rollback(s);
+        return err;
+    }
+    return vga_store_commit(s, NULL);
+}
+
+vg_err
+vga_store_handover_recover(vga_store *s, int64_t now_ms, uint32_t failures_max, vga_handover_fn fn,
+                           void *ctx)
+{
+    vg_err err = vga_store_begin(s, NULL);
+    if (err != VG_OK) {
+        return err;
+    }
+    sqlite3_stmt *st = s_prep(s, "SELECT alert_id, failures + 1 FROM inbox"
+                                 " WHERE handover = 'handed' ORDER BY id");
+    int rc = st ? SQLITE_OK : SQLITE_ERROR;
+    while (st != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint32_t failures = (uint32_t)sqlite3_column_int64(st, 1);
+        if (fn != NULL && sqlite3_column_bytes(st, 0) == VG_ALERT_ID_LEN) {
+            fn(ctx, sqlite3_column_blob(st, 0), failures, failures >= failures_max);
+        }
+    }
+    sqlite3_finalize(st);
+    err = rc == SQLITE_DONE ? VG_OK : s_fail(s, rc, "read interrupted hand-overs", NULL);
+    if (err == VG_OK) {
+        st = s_prep(s, "UPDATE handovers SET ended_ms = ?1, outcome = 'interrupted'"
+                       " WHERE ended_ms IS NULL");
+        if (st != NULL) {
+            sqlite3_bind_int64(st, 1, now_ms);
+        }
+        err = s_done(s, st, "end interrupted hand-overs", NULL);
+    }
+    if (err == VG_OK) {
+        st = s_prep(s, "UPDATE inbox SET failures = failures + 1, retry_ms = ?1,"
+                       " handover = CASE WHEN failures + 1 >= ?2 THEN 'parked' ELSE 'failed' END"
+                       " WHERE handover = 'handed'");
+        if (st != NULL) {
+            sqlite3_bind_int64(st, 1, now_ms);
+            sqlite3_bind_int64(st, 2, failures_max);
+        }
+        err = s_done(s, st, "retry interrupted hand-overs", NULL);
+    }
+    if (err != VG_OK) {
+        vga_store_rollback(s);
+        return err;
+    }
+    return vga_store_commit(s, NULL);
+}
+
+vg_err
+vga_store_handover_next_due(vga_store *s, int64_t now_ms, vga_inbox_entry *out,
+                            int64_t *next_retry_ms)
+{
+    sqlite3_stmt *st = s_prep(s, "SELECT min(retry_ms) FROM inbox WHERE handover = 'failed'");
+    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    *next_retry_ms = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW) {
+        memset(out, 0, sizeof *out);
+        return s_fail(s, rc, "read hand-overs due", NULL);
+    }
+    st = s_prep(s, "SELECT envelope, share, id FROM inbox WHERE handover = 'failed'"
+                   " AND retry_ms <= ?1 ORDER BY retry_ms, id LIMIT 1");
+    if (st != NULL) {
+        sqlite3_bind_int64(st, 1, now_ms);
+    }
+    return s_read_inbox(s, st, out);
+}
+
+vg_err
+vga_store_handover_rearm(vga_store *s, int64_t now_ms, size_t *n_out)
+{
+    sqlite3_stmt *st = s_prep(s, "UPDATE inbox SET handover = 'failed', failures = 0,"
+                                 " retry_ms = ?1 WHERE handover = 'parked'");
+    if (st != NULL) {
+        sqlite3_bind_int64(st, 1, now_ms);
+    }
+    vg_err err = s_done(s, st, "re-arm parked hand-overs", NULL);
+    if (err == VG_OK) {
+        *n_out = (size_t)sqlite3_changes(s->db);
+    }
+    return err;
+}
+
+vg_err
+vga_store_handover_parked(vga_store *s, uint8_t (*ids)[VG_ALERT_ID_LEN], size_t max, size_t *n_out)
+{
+    *n_out = 0;
+    sqlite3_stmt *st = s_prep(s, "SELECT alert_id FROM inbox WHERE handover = 'parked'"
+                                 " ORDER BY id");
+    int rc = st ? SQLITE_OK : SQLITE_ERROR;
+    while (st != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n_out < max && sqlite3_column_bytes(st, 0) == VG_ALERT_ID_LEN) {
+            memcpy(ids[*n_out], sqlite3_column_blob(st, 0), VG_ALERT_ID_LEN);
+        }
+        (*n_out)++;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? VG_OK : s_fail(s, rc, "read parked hand-overs", NULL);
 }
 
 /* ---- audit checkpoints ------------------------------------------------------------ */

@@ -1,8 +1,11 @@
 /*
  * agent_store.h — an agency's local SQLite store (<store>/agent.db): the
  * outbox of alerts not yet confirmed, the record of what was sent, the inbox
- * of alerts received, the sequence counter, and the broker's audit-log
- * checkpoints this agency witnessed (with any fault it found: evidence).
+ * of alerts received (with what was handed to an acknowledging program and
+ * how each hand-over ended), the sequence counter, and the broker's
+ * audit-log checkpoints this agency witnessed (with any fault it found:
+ * evidence). Schema version 2 (PRAGMA user_version); an older store is
+ * migrated in place when it is opened.
  *
  * WAL, synchronous=FULL: a write that returns is on disk. Several agent
  * processes of one agency (a listener and a publisher) may share the store.
@@ -55,11 +58,12 @@ vg_err vga_store_inbox_find(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], boo
 
 /* Stores a received, verified, opened envelope durably, with the share
  * record that gave it to us (NULL when we are a listed recipient).
- * surfaced says it was handed to the application already. */
+ * surfaced says it was handed to the application already. *row_out (may be
+ * NULL) is the new inbox row's id. */
 vg_err vga_store_inbox_add(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], const char *sender,
                            const uint8_t hash[VG_HASH_LEN], const uint8_t *env, size_t len,
-                           const uint8_t *share, size_t share_len, int64_t now_ms,
-                           bool surfaced) VG_MUST_USE;
+                           const uint8_t *share, size_t share_len, int64_t now_ms, bool surfaced,
+                           int64_t *row_out) VG_MUST_USE;
 
 /* One inbox row's bytes (malloc'ed; vga_inbox_entry_fini frees them). */
 typedef struct vga_inbox_entry {
@@ -82,6 +86,72 @@ vg_err vga_store_inbox_get(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN],
 
 /* Marks inbox row `row` as handed to the application (or passed over). */
 vg_err vga_store_inbox_mark_surfaced(vga_store *s, int64_t row) VG_MUST_USE;
+
+/* ---- hand-over to an acknowledging program (agent_handover.c) --------- */
+
+/*
+ * An inbox row handed to a program that acknowledges it (vga_handover_next,
+ * `listen --exec`) has a hand-over state (inbox.handover) and one
+ * `handovers` row per attempt (when it was handed, when and how it ended):
+ *   NULL      never handed to such a program (a plain listen printed it, or
+ *             nobody has taken it yet: surfaced says which);
+ *   handed    handed over; the program's outcome is not recorded yet (at
+ *             start, such a row was interrupted: vga_store_handover_recover);
+ *   failed    the last attempt failed; due again at retry_ms;
+ *   parked    failed too often; waits for an operator (vga_store_handover_rearm);
+ *   handled   the program acknowledged it; never handed over again.
+ */
+#define VGA_HO_HANDED "handed"
+#define VGA_HO_FAILED "failed"
+#define VGA_HO_PARKED "parked"
+#define VGA_HO_HANDLED "handled"
+
+/* Marks inbox row `row` surfaced and handed, and opens an attempt at
+ * now_ms; *attempt is the number of attempts so far, this one included.
+ * Run it in the transaction that surfaces the row (or adds it). */
+vg_err vga_store_handover_begin(vga_store *s, int64_t row, int64_t now_ms,
+                                uint32_t *attempt) VG_MUST_USE;
+
+/* A row's hand-over as stored; row 0 when the alert is not in the inbox. */
+typedef struct vga_store_handover {
+    int64_t row;       /* inbox row id */
+    char state[16];    /* VGA_HO_..., "" when never handed over */
+    uint32_t failures; /* failed attempts since it was last armed */
+    int64_t retry_ms;  /* when a failed one is due again, 0 = not set */
+} vga_store_handover;
+
+vg_err vga_store_handover_find(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN],
+                               vga_store_handover *out) VG_MUST_USE;
+
+/* Ends the open attempt of a handed row with outcome ("handled", "exit 1",
+ * "signal 9", ...) and moves the row to state (VGA_HO_HANDLED,
+ * VGA_HO_FAILED with retry_ms, VGA_HO_PARKED); a failure adds one to its
+ * failures. One transaction; a row that is not handed is left as it is. */
+vg_err vga_store_handover_end(vga_store *s, int64_t row, int64_t now_ms, const char *outcome,
+                              const char *state, int64_t retry_ms) VG_MUST_USE;
+
+/* Called for each interrupted hand-over: the alert, its failures counting
+ * this one, and whether that parks it. */
+typedef void (*vga_handover_fn)(void *ctx, const uint8_t *id, uint32_t failures, bool parked);
+
+/* Every row still handed (its process ended before the program's outcome
+ * was recorded: a crash, kill -9) ends its attempt as "interrupted", counts
+ * as a failure and is due at once, or parked when that makes failures_max.
+ * One transaction; fn (may be NULL) sees each row first. */
+vg_err vga_store_handover_recover(vga_store *s, int64_t now_ms, uint32_t failures_max,
+                                  vga_handover_fn fn, void *ctx) VG_MUST_USE;
+
+/* The failed row due first (retry_ms <= now_ms; envelope NULL when none) and
+ * the earliest retry_ms of any failed row (0 when there is none). */
+vg_err vga_store_handover_next_due(vga_store *s, int64_t now_ms, vga_inbox_entry *out,
+                                   int64_t *next_retry_ms) VG_MUST_USE;
+
+/* Every parked row becomes failed with no failures, due at now_ms. */
+vg_err vga_store_handover_rearm(vga_store *s, int64_t now_ms, size_t *n_out) VG_MUST_USE;
+
+/* The parked rows: the first max ids into ids, their number into *n_out. */
+vg_err vga_store_handover_parked(vga_store *s, uint8_t (*ids)[VG_ALERT_ID_LEN], size_t max,
+                                 size_t *n_out) VG_MUST_USE;
 
 /* ---- audit checkpoints (agent_audit.c) --------------------------------- */
 

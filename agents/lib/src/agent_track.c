@@ -9,20 +9,52 @@
 #include "vigil/receipt.h"
 #include "vigil/share.h"
 
+/* Every way a recipient's state is written (see vga_state_name). */
+typedef struct s_state_text {
+    const char *name;  /* machine-readable */
+    const char *token; /* ack-matrix token */
+    const char *words; /* for people */
+} s_state_text;
+
+static const s_state_text *
+s_state_text_of(vga_state s)
+{
+    static const s_state_text texts[] = {
+        {"unknown", "UNKNOWN", "unknown"},
+        [VGA_PENDING] = {"pending", "PENDING", "pending"},
+        [VGA_DELIVERED] = {"delivered", "DELIVERED", "delivered"},
+        [VGA_ACKNOWLEDGED] = {"acknowledged", "ACK", "acknowledged"},
+        [VGA_IN_PROGRESS] = {"in_progress", "IN_PROGRESS", "in progress"},
+        [VGA_DECLINED] = {"declined", "DECLINED", "declined"},
+        [VGA_UNOPENABLE] = {"unopenable", "UNOPENABLE", "cannot open"},
+    };
+    return &texts[(unsigned)s < sizeof texts / sizeof texts[0] ? (unsigned)s : 0];
+}
+
 const char *
 vga_state_name(vga_state s)
 {
-    static const char *const names[] = {"unknown",     "pending",  "delivered", "acknowledged",
-                                        "in_progress", "declined", "unopenable"};
-    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
+    return s_state_text_of(s)->name;
+}
+
+const char *
+vga_state_token(vga_state s)
+{
+    return s_state_text_of(s)->token;
+}
+
+const char *
+vga_state_words(vga_state s)
+{
+    return s_state_text_of(s)->words;
 }
 
 const char *
 vga_event_kind_name(vga_event_kind k)
 {
     static const char *const names[] = {
-        "unknown",        "accepted",      "rejected", "delivered",      "acknowledged",
-        "in_progress",    "declined",      "shared",   "overdue",        "escalated",
+        "unknown",        "accepted",      "rejected", "delivered",       "acknowledged",
+        "in_progress",    "declined",      "shared",   "overdue",         "escalated",
         "agency_offline", "agency_online", "complete", "network_changed", "unopenable"};
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "unknown";
 }
@@ -279,7 +311,7 @@ typedef struct s_result {
 
 static void s_copy_event(vga_event *out, const Vigil__Event *e);
 
-static void
+static bool
 s_on_result(void *ctx, const Vigil__QueryResult *r)
 {
     s_result *res = ctx;
@@ -290,8 +322,7 @@ s_on_result(void *ctx, const Vigil__QueryResult *r)
         if (l->items == NULL) { /* the first page: events after it bring it up to date */
             l->last_event_seq = r->last_event_seq;
         }
-        vga_alert_status *grown =
-            realloc(l->items, (l->n + r->n_alerts + 1) * sizeof *l->items);
+        vga_alert_status *grown = realloc(l->items, (l->n + r->n_alerts + 1) * sizeof *l->items);
         res->failed |= grown == NULL;
         l->items = grown != NULL ? grown : l->items;
         for (size_t i = 0; !res->failed && i < r->n_alerts; i++) {
@@ -307,30 +338,7 @@ s_on_result(void *ctx, const Vigil__QueryResult *r)
             res->n_events = i + 1;
         }
     }
-}
-
-/* Sends a query and waits for its result. */
-static vg_err
-s_query(vga_agent *a, Vigil__Query *q, int64_t timeout_ms, s_result *res, vg_reason *why)
-{
-    Vigil__ClientFrame f = VIGIL__CLIENT_FRAME__INIT;
-    f.request_id = vga_conn_next_req(a) | VGA_REQ_NOT_OUTBOX;
-    f.kind_case = VIGIL__CLIENT_FRAME__KIND_QUERY;
-    f.query = q;
-    vg_err rc = vga_conn_send(a, &f);
-    if (rc != VG_OK) {
-        return vg_reason_set(why, rc, "cannot send to the broker");
-    }
-    vga_wait w = {.req = f.request_id, .on_result = s_on_result, .result_ctx = res};
-    vga_conn_serve(a, timeout_ms, &w, vga_done_reply);
-    if (!w.got) {
-        return vg_reason_set(why, VG_ERR_TIMEOUT, "the broker did not answer within %lld ms",
-                             (long long)timeout_ms);
-    }
-    if (w.error != VG_OK) {
-        return vg_reason_set(why, w.error, "%s", w.error_text);
-    }
-    return res->failed ? vg_reason_set(why, VG_ERR_NOMEM, "out of memory") : VG_OK;
+    return !res->failed;
 }
 
 vg_err
@@ -344,7 +352,7 @@ vga_status(vga_agent *a, const uint8_t id[VG_ALERT_ID_LEN], int64_t timeout_ms,
     q.alert_id.len = VG_ALERT_ID_LEN;
     vga_status_list l = {0};
     s_result res = {.list = &l};
-    vg_err rc = s_query(a, &q, timeout_ms, &res, why);
+    vg_err rc = vga_conn_query(a, &q, timeout_ms, s_on_result, &res, why);
     if (rc == VG_OK && l.n != 1) {
         rc = vg_reason_set(why, VG_ERR_INTERNAL, "the broker answered with %zu alerts", l.n);
     }
@@ -367,7 +375,7 @@ vga_outstanding(vga_agent *a, int64_t timeout_ms, vga_status_list *out, vg_reaso
     do { /* a large snapshot comes in pages, each a bounded reply */
         q.after_seq = res.cursor;
         res.more = false;
-        rc = s_query(a, &q, timeout_ms, &res, why);
+        rc = vga_conn_query(a, &q, timeout_ms, s_on_result, &res, why);
     } while (rc == VG_OK && res.more && res.cursor > q.after_seq);
     if (rc != VG_OK) {
         vga_status_list_fini(out);
@@ -462,7 +470,7 @@ vga_events_since(vga_agent *a, uint64_t after, int64_t timeout_ms, vga_event **o
     q.kind = VIGIL__QUERY_KIND__QUERY_EVENTS;
     q.after_seq = after;
     s_result res = {.events = out};
-    vg_err rc = s_query(a, &q, timeout_ms, &res, why);
+    vg_err rc = vga_conn_query(a, &q, timeout_ms, s_on_result, &res, why);
     if (rc != VG_OK) {
         free(*out);
         *out = NULL;

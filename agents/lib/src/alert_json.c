@@ -205,11 +205,17 @@ s_put_routing(json_t *o, const vg_alert *a, bool *ok)
     s_put(o, "sender", s_jstr(S_OR_EMPTY(a->sender)), ok);
     s_put(o, "sequence", json_integer((json_int_t)a->sequence), ok);
     s_put(o, "sent", s_time_json(a->created_ms), ok);
-    s_put(o, "status", json_string(vg_status_name(a->status)), ok);
-    s_put(o, "msg_type", json_string(vg_msg_type_name(a->msg_type)), ok);
+    /* An unspecified value is written as the default sealing gives it (as
+     * "language" is), so the output is always input publish --json takes. */
+    vg_status status = a->status ? a->status : VG_STATUS_ACTUAL;
+    vg_msg_type msg_type = a->msg_type ? a->msg_type : VG_MSG_ALERT;
+    vg_urgency urgency = a->urgency ? a->urgency : VG_URG_UNKNOWN;
+    vg_certainty certainty = a->certainty ? a->certainty : VG_CERT_UNKNOWN;
+    s_put(o, "status", json_string(vg_status_name(status)), ok);
+    s_put(o, "msg_type", json_string(vg_msg_type_name(msg_type)), ok);
     s_put(o, "severity", json_string(vg_severity_name(a->severity)), ok);
-    s_put(o, "urgency", json_string(vg_urgency_name(a->urgency)), ok);
-    s_put(o, "certainty", json_string(vg_certainty_name(a->certainty)), ok);
+    s_put(o, "urgency", json_string(vg_urgency_name(urgency)), ok);
+    s_put(o, "certainty", json_string(vg_certainty_name(certainty)), ok);
     s_put(o, "categories", s_strlist_json(&a->categories), ok);
     s_put(o, "recipients", s_strlist_json(&a->recipients), ok);
 }
@@ -365,97 +371,6 @@ s_take_references(vg_alert *a, size_t off, const char *key, json_t *v, vg_reason
 
 /* ---- from JSON: time ---------------------------------------------------------------- */
 
-static bool
-s_digits(const char **p, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        char c = (*p)[i];
-        if (c < '0' || c > '9') {
-            return false;
-        }
-        v = v * 10 + (c - '0');
-    }
-    *p += n;
-    *out = v;
-    return true;
-}
-
-static bool
-s_lit(const char **p, const char *set)
-{
-    if (**p != '\0' && strchr(set, **p) != NULL) {
-        (*p)++;
-        return true;
-    }
-    return false;
-}
-
-/* Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's
- * days_from_civil): timegm() is not POSIX. */
-static int64_t
-s_days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static int
-s_days_in_month(int y, int m)
-{
-    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : days[m - 1];
-}
-
-/* Milliseconds and the zone offset ("Z" or +HH:MM / -HH:MM) after the seconds. */
-static bool
-s_time_tail(const char *p, int *ms, int *off_min)
-{
-    if (s_lit(&p, ".")) {
-        if (*p < '0' || *p > '9') {
-            return false;
-        }
-        for (int scale = 100; *p >= '0' && *p <= '9'; p++, scale /= 10) {
-            *ms += (*p - '0') * scale;
-        }
-    }
-    if (!s_lit(&p, "Zz")) {
-        char sign = *p;
-        int oh = 0, om = 0;
-        if (!s_lit(&p, "+-") || !s_digits(&p, 2, &oh) || !s_lit(&p, ":") || !s_digits(&p, 2, &om) ||
-            oh > 23 || om > 59) {
-            return false;
-        }
-        *off_min = (oh * 60 + om) * (sign == '-' ? -1 : 1);
-    }
-    return *p == '\0';
-}
-
-/* RFC 3339 ("2026-11-29T10:00:00Z", fractions and offsets allowed) to UTC ms. */
-static bool
-s_time_parse(int64_t *out_ms, const char *s)
-{
-    int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, ms = 0, off_min = 0;
-    const char *p = s;
-    if (!s_digits(&p, 4, &y) || !s_lit(&p, "-") || !s_digits(&p, 2, &mo) || !s_lit(&p, "-") ||
-        !s_digits(&p, 2, &d) || !s_lit(&p, "Tt ") || !s_digits(&p, 2, &h) || !s_lit(&p, ":") ||
-        !s_digits(&p, 2, &mi) || !s_lit(&p, ":") || !s_digits(&p, 2, &sec) ||
-        !s_time_tail(p, &ms, &off_min)) {
-        return false;
-    }
-    if (mo < 1 || mo > 12 || d < 1 || d > s_days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60) {
-        return false;
-    }
-    int64_t secs = s_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
-    *out_ms = (secs - (int64_t)off_min * 60) * 1000 + ms;
-    return true;
-}
-
 static vg_err
 s_take_expires(vg_alert *a, size_t off, const char *key, json_t *v, vg_reason *why)
 {
@@ -465,13 +380,16 @@ s_take_expires(vg_alert *a, size_t off, const char *key, json_t *v, vg_reason *w
     if (rc != VG_OK) {
         return rc;
     }
-    if (!s_time_parse(&a->expires_ms, s) || a->expires_ms <= 0) {
-        a->expires_ms = 0;
-        return vg_reason_set(why, VG_ERR_MALFORMED,
-                             "'%s' must be an RFC 3339 time after 1970, e.g. "
-                             "\"2026-11-29T18:00:00Z\"",
-                             key);
+    vg_reason inner = {{0}};
+    int64_t ms = 0;
+    if (vg_time_parse(&ms, s, VG_TIME_TIMESTAMP, &inner) != VG_OK) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "'%s': %s", key, inner.text);
     }
+    if (ms <= 0) {
+        return vg_reason_set(why, VG_ERR_MALFORMED,
+                             "'%s' must be after 1970, e.g. \"2026-11-29T18:00:00Z\"", key);
+    }
+    a->expires_ms = ms;
     return VG_OK;
 }
 
@@ -505,18 +423,21 @@ s_area_from(vg_area *area, json_t *v, const char *where, vg_reason *why)
                              "%s must be an object {\"desc\": TEXT, \"geocodes\": [...]}", where);
     }
     vg_err rc = s_only_keys(v, keys, where, why);
-    const char *desc = NULL;
-    if (rc == VG_OK) {
-        rc = s_want_string(&desc, "desc", json_object_get(v, "desc"), why);
+    if (rc != VG_OK) {
+        return rc;
     }
+    vg_reason inner = {{0}};
+    const char *desc = NULL;
+    rc = s_want_string(&desc, "desc", json_object_get(v, "desc"), &inner);
     if (rc == VG_OK && (area->desc = vg_strdup(desc)) == NULL) {
-        rc = VG_ERR_NOMEM;
+        return VG_ERR_NOMEM;
     }
     json_t *codes = json_object_get(v, "geocodes");
     if (rc == VG_OK && codes != NULL && !json_is_null(codes)) {
-        rc = s_list_from(&area->geocodes, "geocodes", codes, why);
+        rc = s_list_from(&area->geocodes, "geocodes", codes, &inner);
     }
-    return rc;
+    return rc == VG_OK || rc == VG_ERR_NOMEM ? rc
+                                             : vg_reason_set(why, rc, "%s: %s", where, inner.text);
 }
 
 static vg_err
@@ -529,18 +450,20 @@ s_subject_from(vg_subject *subject, json_t *v, const char *where, vg_reason *why
     }
     const char *scheme = NULL, *value = NULL;
     vg_err rc = s_only_keys(v, keys, where, why);
-    if (rc == VG_OK) {
-        rc = s_want_string(&scheme, "scheme", json_object_get(v, "scheme"), why);
+    if (rc != VG_OK) {
+        return rc;
     }
+    vg_reason inner = {{0}};
+    rc = s_want_string(&scheme, "scheme", json_object_get(v, "scheme"), &inner);
     if (rc == VG_OK) {
-        rc = s_want_string(&value, "value", json_object_get(v, "value"), why);
+        rc = s_want_string(&value, "value", json_object_get(v, "value"), &inner);
     }
-    if (rc == VG_OK) {
-        subject->scheme = vg_strdup(scheme);
-        subject->value = vg_strdup(value);
-        rc = subject->scheme && subject->value ? VG_OK : VG_ERR_NOMEM;
+    if (rc != VG_OK) {
+        return vg_reason_set(why, rc, "%s: %s", where, inner.text);
     }
-    return rc;
+    subject->scheme = vg_strdup(scheme);
+    subject->value = vg_strdup(value);
+    return subject->scheme && subject->value ? VG_OK : VG_ERR_NOMEM;
 }
 
 static vg_err

@@ -252,6 +252,40 @@ test_cell_of(void **state)
     assert_int_equal(vgc_cell_of(&r, T_NOW + 2 * T_MIN), VGC_CELL_PENDING);
 }
 
+/* The cells speak the agent library's one vocabulary: words on screen,
+ * machine names in --plain, OVERDUE for the one standing they derive. */
+static void
+test_cell_names(void **state)
+{
+    (void)state;
+    const struct {
+        vgc_cell cell;     /* the cell */
+        const char *words; /* on screen */
+        const char *name;  /* in --plain */
+        vga_state state;   /* the state behind it */
+    } cases[] = {
+        {VGC_CELL_PENDING, "pending", "pending", VGA_PENDING},
+        {VGC_CELL_DELIVERED, "delivered", "delivered", VGA_DELIVERED},
+        {VGC_CELL_ACKNOWLEDGED, "acknowledged", "acknowledged", VGA_ACKNOWLEDGED},
+        {VGC_CELL_IN_PROGRESS, "in progress", "in_progress", VGA_IN_PROGRESS},
+        {VGC_CELL_DECLINED, "declined", "declined", VGA_DECLINED},
+        {VGC_CELL_UNOPENABLE, "cannot open", "unopenable", VGA_UNOPENABLE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_string_equal(vgc_cell_name(cases[i].cell), cases[i].words);
+        assert_string_equal(vgc_cell_name(cases[i].cell), vga_state_words(cases[i].state));
+        assert_string_equal(vgc_cell_state_name(cases[i].cell), cases[i].name);
+        assert_string_equal(vgc_cell_state_name(cases[i].cell), vga_state_name(cases[i].state));
+    }
+    assert_string_equal(vgc_cell_name(VGC_CELL_OVERDUE), VGA_OVERDUE_TOKEN);
+    assert_string_equal(vgc_cell_state_name(VGC_CELL_OVERDUE), "OVERDUE");
+    assert_string_equal(vgc_cell_name((vgc_cell)99), "unknown");
+    assert_string_equal(vga_state_token(VGA_ACKNOWLEDGED), "ACK");
+    assert_string_equal(vga_state_token(VGA_IN_PROGRESS), "IN_PROGRESS");
+    assert_string_equal(vga_state_token((vga_state)0), "UNKNOWN");
+    assert_string_equal(vga_state_name((vga_state)7), "unknown");
+}
+
 static void
 test_matrix_and_states(void **state)
 {
@@ -314,21 +348,6 @@ test_order_overdue_first_then_nearest_deadline(void **state)
     vgc_format_due(due, sizeof due, rows[4], T_NOW);
     assert_string_equal(due, "-");
     vgc_model_fini(&m);
-}
-
-static void
-test_durations(void **state)
-{
-    (void)state;
-    char d[32];
-    vgc_format_duration(d, sizeof d, 45000);
-    assert_string_equal(d, "45s");
-    vgc_format_duration(d, sizeof d, -(4 * 60000 + 12000));
-    assert_string_equal(d, "4m12s");
-    vgc_format_duration(d, sizeof d, 2 * 3600000 + 5 * 60000);
-    assert_string_equal(d, "2h05m");
-    vgc_format_duration(d, sizeof d, 3 * 86400000LL + 4 * 3600000);
-    assert_string_equal(d, "3d04h");
 }
 
 /* ---- filters ----------------------------------------------------------------------- */
@@ -614,9 +633,9 @@ main(void)
         cmocka_unit_test(test_abbrev),
         cmocka_unit_test(test_cells_distinct_without_colour),
         cmocka_unit_test(test_cell_of),
+        cmocka_unit_test(test_cell_names),
         cmocka_unit_test(test_matrix_and_states),
         cmocka_unit_test(test_order_overdue_first_then_nearest_deadline),
-        cmocka_unit_test(test_durations),
         cmocka_unit_test(test_filters),
         cmocka_unit_test(test_events_change_state_and_queue_details),
         cmocka_unit_test(test_attention_once_for_my_overdue),

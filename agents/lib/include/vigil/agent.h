@@ -42,16 +42,33 @@
 
 typedef struct vga_agent vga_agent;
 
+/* How alerts are handed to a program that acknowledges them (see "hand-over"
+ * below): how often a failed hand-over is retried, and how fast. */
+typedef struct vga_handover_policy {
+    uint32_t attempts_max;  /* failed hand-overs before an alert is parked (>= 1) */
+    int64_t backoff_ms;     /* wait after the first failure; doubles after each one */
+    int64_t backoff_max_ms; /* the longest wait */
+} vga_handover_policy;
+
+#define VGA_HANDOVER_ATTEMPTS_DEFAULT 8
+#define VGA_HANDOVER_BACKOFF_MS_DEFAULT 1000
+#define VGA_HANDOVER_BACKOFF_MAX_MS_DEFAULT 300000
+
 typedef struct vga_options {
-    bool receive;          /* ask the broker for this agency's deliveries */
-    bool events;           /* subscribe to this agency's event stream (consoles) */
-    const vg_clock *clock; /* NULL = the system clock */
-    const char *software;  /* name/version sent in Hello, for broker logs */
+    bool receive;                        /* ask the broker for this agency's deliveries */
+    bool events;                         /* subscribe to this agency's event stream (consoles) */
+    const vg_clock *clock;               /* NULL = the system clock */
+    const char *software;                /* name/version sent in Hello, for broker logs */
+    const vga_handover_policy *handover; /* hand alerts over at least once (needs receive);
+                                            NULL = vga_receive, at most once */
 } vga_options;
 
 /* Loads the identity (vga_identity_load), opens the local store, connects.
  * Connecting does not wait for the broker: ZeroMQ connects in the background
- * and queued frames go out once it is reachable. Free with vga_agent_destroy. */
+ * and queued frames go out once it is reachable. With opts->handover it also
+ * takes the store's hand-over lock (VG_ERR_CONFLICT when another process
+ * holds it) and recovers interrupted hand-overs (vga_handover_next). Free
+ * with vga_agent_destroy. */
 vg_err vga_agent_open(vga_agent **out, const char *config_path, const vga_options *opts,
                       vg_reason *why) VG_MUST_USE;
 
@@ -113,13 +130,85 @@ vg_err vga_outbox_count(vga_agent *a, size_t *out) VG_MUST_USE;
 
 /*
  * Waits up to timeout_ms for the next new alert for this agency (needs
- * opts.receive). On VG_OK *out owns the opened alert (vg_alert_fini it); it
- * is already in the inbox and receipted. VG_ERR_TIMEOUT when none came.
+ * opts.receive; an agent opened with opts.handover gets VG_ERR_INVALID: use
+ * vga_handover_next). On VG_OK *out owns the opened alert (vg_alert_fini
+ * it); it is already in the inbox and receipted, and marked surfaced: it
+ * is not returned again (at most once). VG_ERR_TIMEOUT when none came.
  * Deliveries that fail verification or opening are logged
  * ("agent.deliver_reject"), kept out of the inbox, not receipted, and never
  * returned. Outbox confirms arriving meanwhile are handled too.
  */
 vg_err vga_receive(vga_agent *a, int64_t timeout_ms, vg_alert *out, vg_reason *why) VG_MUST_USE;
+
+/* ---- hand-over: at least once, acknowledged by the program --------------
+ *
+ * vga_receive hands each alert to the application once: an alert it
+ * returned is marked surfaced before the caller sees it, so a crash right
+ * after loses it for that application (at most once). An agent opened with
+ * opts.handover instead hands alerts to a program that acknowledges each
+ * one, and records both in the inbox (at least once):
+ *
+ * - vga_handover_next returns the next alert with the attempt number; the
+ *   inbox records it as handed (and the attempt, with its time) in the same
+ *   transaction that takes it, before the caller sees it;
+ * - the caller reports the program's outcome: vga_handover_done (handled:
+ *   never handed over again) or vga_handover_failed (a non-zero exit, a
+ *   signal, a program that did not start: retried after backoff_ms,
+ *   doubling up to backoff_max_ms, until attempts_max failures park it);
+ * - an alert still handed when an agent opens the store for hand-over (the
+ *   process that handed it ended before recording the outcome: a crash,
+ *   kill -9, between the program's exit and the write) is handed over
+ *   again at once; that counts as a failure, so an alert that crashes its
+ *   handler every time is parked too. The program may therefore see an
+ *   alert more than once and must be idempotent (the alert id is stable);
+ * - a parked alert is logged at ERROR ("agent handover.parked") and is not
+ *   handed over again until an operator calls vga_handover_rearm.
+ *
+ * Order: alerts due for a retry first, then stored alerts nobody took yet,
+ * then new deliveries, each in their order. One process per store hands
+ * over (a lock file, <store>/handover.lock, released when it exits).
+ * Alerts surfaced by vga_receive elsewhere (a plain `listen`) are not
+ * handed over; the console leaves alerts unsurfaced and does not interfere.
+ */
+
+/* One hand-over. */
+typedef struct vga_handover {
+    uint8_t id[VG_ALERT_ID_LEN]; /* the alert */
+    uint32_t attempt;            /* 1 the first time it is handed over */
+    bool parked;                 /* after vga_handover_failed: not retried until re-armed */
+    int64_t retry_ms;            /* after vga_handover_failed: when it is due again (wall) */
+    uint32_t failures;           /* after vga_handover_failed: failures since it was armed */
+} vga_handover;
+
+/* The next alert to hand over, waiting up to timeout_ms for one (less when
+ * a retry comes due sooner). On VG_OK *out owns the opened alert
+ * (vg_alert_fini it) and *info says which attempt this is; the alert is
+ * recorded as handed. VG_ERR_TIMEOUT when none is due; VG_ERR_INVALID when
+ * the agent was not opened with opts.handover. A stored alert that no
+ * longer opens (its sender revoked since) is parked, logged, and skipped. */
+vg_err vga_handover_next(vga_agent *a, int64_t timeout_ms, vg_alert *out, vga_handover *info,
+                         vg_reason *why) VG_MUST_USE;
+
+/* The program acknowledged alert id (it handled it): recorded, never handed
+ * over again. VG_ERR_INVALID when it is not handed over now. */
+vg_err vga_handover_done(vga_agent *a, const uint8_t id[VG_ALERT_ID_LEN],
+                         vg_reason *why) VG_MUST_USE;
+
+/* The program did not acknowledge alert id; outcome says how ("exit 1",
+ * "signal 9", "not started: ..."; at most 200 bytes kept). Recorded with
+ * the next try's time, or parked (logged at ERROR) once the policy's
+ * attempts are used; *info (may be NULL) says which. */
+vg_err vga_handover_failed(vga_agent *a, const uint8_t id[VG_ALERT_ID_LEN], const char *outcome,
+                           vga_handover *info, vg_reason *why) VG_MUST_USE;
+
+/* An operator acted: every parked alert is due again at once, with no
+ * failures counted. *n_out (may be NULL) is how many. */
+vg_err vga_handover_rearm(vga_agent *a, size_t *n_out, vg_reason *why) VG_MUST_USE;
+
+/* The parked alerts: the first max ids into ids (may be NULL when max is
+ * 0), how many there are into *n_out. */
+vg_err vga_handover_parked(vga_agent *a, uint8_t (*ids)[VG_ALERT_ID_LEN], size_t max, size_t *n_out,
+                           vg_reason *why) VG_MUST_USE;
 
 /* Serves the connection (keepalive, confirms, network updates) for up to
  * timeout_ms without returning alerts; for tools that only publish. */
@@ -167,8 +256,21 @@ typedef enum vga_state {
     VGA_UNOPENABLE = 6,   /* its software could not open it (signed receipt, reason says why) */
 } vga_state;
 
-/* "pending", "delivered", ...; never NULL. */
+/*
+ * A recipient's state written for each audience, from one table (the only
+ * place these words are spelt; the programs use nothing else):
+ *   vga_state_name   "in_progress"  machine-readable: JSON, CSV, --plain, logs
+ *   vga_state_token  "IN_PROGRESS"  an ack-matrix token ("ACK" for acknowledged)
+ *   vga_state_words  "in progress"  for people on a screen ("cannot open")
+ * An unknown value is "unknown" / "UNKNOWN"; never NULL. The one standing a
+ * display derives rather than receives — a required recipient past its
+ * deadline that has not acknowledged, declined or failed to open it — is
+ * written VGA_OVERDUE_TOKEN everywhere.
+ */
 const char *vga_state_name(vga_state s);
+const char *vga_state_token(vga_state s);
+const char *vga_state_words(vga_state s);
+#define VGA_OVERDUE_TOKEN "OVERDUE"
 
 typedef struct vga_recipient_status {
     char agency[64];           /* the recipient */
@@ -248,7 +350,8 @@ typedef enum vga_event_kind {
     VGA_EV_UNOPENABLE = 14, /* a recipient could not open it; detail: the failure */
 } vga_event_kind;
 
-/* "accepted", "overdue", ...; never NULL. */
+/* "accepted", "overdue", ... (the only place event kinds are spelt on the
+ * agency side); "unknown" for an unknown value, never NULL. */
 const char *vga_event_kind_name(vga_event_kind k);
 
 typedef struct vga_event {

@@ -37,17 +37,17 @@
 #include "vigil/netdoc.h"
 
 typedef struct vga_config {
-    char *path;                            /* agent.conf as given to load */
-    char *id;                              /* [agent] id: this agency */
-    char *keys_path;                       /* [agent] keys, resolved */
-    char *store_path;                      /* [agent] store, resolved */
-    vg_log_level log_level;                /* [agent] log_level */
-    char *document_path;                   /* [network] document, resolved */
-    char *admin_key_hex;                   /* [network] admin_key as written */
-    uint8_t admin_pk[VG_SIGN_PK_LEN];      /* admin_key decoded */
-    char *endpoint;                        /* [broker] endpoint, a ZeroMQ address */
-    char *broker_key_z85;                  /* [broker] public_key as written */
-    uint8_t broker_pk[VG_CURVE_KEY_LEN];   /* public_key decoded */
+    char *path;                          /* agent.conf as given to load */
+    char *id;                            /* [agent] id: this agency */
+    char *keys_path;                     /* [agent] keys, resolved */
+    char *store_path;                    /* [agent] store, resolved */
+    vg_log_level log_level;              /* [agent] log_level */
+    char *document_path;                 /* [network] document, resolved */
+    char *admin_key_hex;                 /* [network] admin_key as written */
+    uint8_t admin_pk[VG_SIGN_PK_LEN];    /* admin_key decoded */
+    char *endpoint;                      /* [broker] endpoint, a ZeroMQ address */
+    char *broker_key_z85;                /* [broker] public_key as written */
+    uint8_t broker_pk[VG_CURVE_KEY_LEN]; /* public_key decoded */
 } vga_config;
 
 /* Loads and checks agent.conf. VG_ERR_NOT_FOUND (no such file),

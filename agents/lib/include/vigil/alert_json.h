@@ -11,9 +11,10 @@
  *   incidents[], subjects[{scheme, value}], references[] (hex ids),
  *   sender_name, contact, web, language ("en-GB" when the alert has none).
  * Text fields the alert does not have (absent or empty) are left out; lists
- * are always there
- * (perhaps empty). Text that is not valid UTF-8 is written with U+FFFD in
- * place of each bad byte, so the line is always valid JSON.
+ * are always there (perhaps empty); an unspecified status, msg_type, urgency
+ * or certainty is written as its default (actual, alert, unknown, unknown),
+ * so what is written is always input vga_alert_from_json takes. Text that is not valid UTF-8 is
+ * written with U+FFFD in place of each bad byte, so the line is always valid JSON.
  *
  * Input (vga_alert_from_json) is one JSON object with the content keys
  * (event, headline, description, instruction, areas, expires, incidents,
