@@ -273,26 +273,26 @@ const char *vga_state_words(vga_state s);
 #define VGA_OVERDUE_TOKEN "OVERDUE"
 
 typedef struct vga_recipient_status {
-    char agency[64];           /* the recipient */
-    vga_state state;           /* where it is */
-    bool required;             /* must acknowledge */
-    bool overdue;              /* missed its deadline (stays true once late) */
-    int64_t deadline_ms;       /* wall-clock deadline */
-    int64_t delivered_ms;      /* 0 = not yet */
-    int64_t acknowledged_ms;   /* 0 = not yet */
-    char *officer;             /* who acknowledged ("" if nobody) */
-    char *note;                /* officer's note */
-    char *reason;              /* in progress / declined reason */
-    uint32_t escalation_level; /* 0 on time, 1 overdue, 1+i after step i */
-    char shared_by[64];        /* "" unless added by a share */
+    char agency[VG_AGENCY_ID_MAX + 1];    /* the recipient */
+    vga_state state;                      /* where it is */
+    bool required;                        /* must acknowledge */
+    bool overdue;                         /* missed its deadline (stays true once late) */
+    int64_t deadline_ms;                  /* wall-clock deadline */
+    int64_t delivered_ms;                 /* 0 = not yet */
+    int64_t acknowledged_ms;              /* 0 = not yet */
+    char *officer;                        /* who acknowledged ("" if nobody) */
+    char *note;                           /* officer's note */
+    char *reason;                         /* in progress / declined reason */
+    uint32_t escalation_level;            /* 0 on time, 1 overdue, 1+i after step i */
+    char shared_by[VG_AGENCY_ID_MAX + 1]; /* "" unless added by a share */
 } vga_recipient_status;
 
 typedef struct vga_alert_status {
-    uint8_t id[VG_ALERT_ID_LEN]; /* alert */
-    char sender[64];             /* sender agency */
-    int64_t created_ms;          /* sender's time */
-    int64_t accepted_ms;         /* broker's time */
-    vg_severity severity;        /* routing metadata */
+    uint8_t id[VG_ALERT_ID_LEN];       /* alert */
+    char sender[VG_AGENCY_ID_MAX + 1]; /* sender agency */
+    int64_t created_ms;                /* sender's time */
+    int64_t accepted_ms;               /* broker's time */
+    vg_severity severity;              /* routing metadata */
     vg_urgency urgency;
     vg_status status;
     vg_msg_type msg_type;
@@ -360,12 +360,12 @@ typedef struct vga_event {
     vga_event_kind kind; /* what happened */
     bool has_alert;      /* alert_id, sender, severity are set */
     uint8_t alert_id[VG_ALERT_ID_LEN];
-    char sender[64];
+    char sender[VG_AGENCY_ID_MAX + 1];
     vg_severity severity;
-    char agency[64];  /* the agency it is about */
-    char detail[256]; /* officer, reason, escalation target, ... */
-    uint32_t count;   /* AGENCY_OFFLINE: alerts waiting */
-    uint32_t level;   /* escalation level */
+    char agency[VG_AGENCY_ID_MAX + 1]; /* the agency it is about */
+    char detail[256];                  /* officer, reason, escalation target, ... */
+    uint32_t count;                    /* AGENCY_OFFLINE: alerts waiting */
+    uint32_t level;                    /* escalation level */
 } vga_event;
 
 /* The next event of this agency's stream (needs opts.events), in order.
