@@ -489,6 +489,12 @@ typedef enum vgb_count_what {
     VGB_COUNT_EVENTS,         /* events (runs expanded); filter: agency */
     VGB_COUNT_LEAVES,         /* audit leaves; filter: a text the leaf contains */
     VGB_COUNT_CHECKPOINTS,    /* filter: none */
+    VGB_COUNT_PENDING,        /* recipients still PENDING (undelivered); filter: agency */
+    VGB_COUNT_EVENT_RUNS,     /* events as stored, a run of them as one; filter: agency */
+    VGB_COUNT_REJECTIONS_OF,  /* filter: "agency/code" ("police/clock_skew") */
+    VGB_COUNT_RECEIPT_ITEMS,  /* receipt-to-alert links (its items); filter: none */
+    VGB_COUNT_LEAF_LINKS,     /* alert-to-audit-leaf links; filter: none */
+    VGB_COUNT_NODES,          /* stored audit subtree hashes; filter: none */
 } vgb_count_what;
 vg_err vgb_store_count(vgb_store *s, vgb_count_what what, const char *filter,
                        uint64_t *out) VG_MUST_USE;

@@ -194,6 +194,14 @@ vgb_sqlite_count(vgb_store *base, vgb_count_what what, const char *filter, uint6
         [VGB_COUNT_LEAVES] = "SELECT count(*) FROM audit_leaves WHERE ?1 IS NULL"
                              " OR instr(CAST(leaf AS TEXT), ?1) > 0",
         [VGB_COUNT_CHECKPOINTS] = "SELECT count(*) FROM audit_checkpoints WHERE ?1 IS NULL",
+        [VGB_COUNT_PENDING] = "SELECT count(*) FROM recipients WHERE state = 1"
+                              " AND (?1 IS NULL OR agency = ?1)",
+        [VGB_COUNT_EVENT_RUNS] = "SELECT count(*) FROM events WHERE ?1 IS NULL OR agency = ?1",
+        [VGB_COUNT_REJECTIONS_OF] = "SELECT count(*) FROM rejections WHERE ?1 IS NULL"
+                                    " OR agency || '/' || code = ?1",
+        [VGB_COUNT_RECEIPT_ITEMS] = "SELECT count(*) FROM receipt_items WHERE ?1 IS NULL",
+        [VGB_COUNT_LEAF_LINKS] = "SELECT count(*) FROM audit_alert_leaves WHERE ?1 IS NULL",
+        [VGB_COUNT_NODES] = "SELECT count(*) FROM audit_nodes WHERE ?1 IS NULL",
     };
     if ((unsigned)what >= sizeof sql / sizeof sql[0] || sql[what] == NULL) {
         return VG_ERR_INVALID;

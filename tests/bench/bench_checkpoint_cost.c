@@ -52,7 +52,7 @@ s_round(const char *const *conf, int64_t *n_checkpoints)
     int64_t ms = bh_now_ms() - t0;
     bh_alert_fini(&alert);
     vga_agent_destroy(&police);
-    *n_checkpoints = bh_store_int(b, "SELECT count(*) FROM audit_checkpoints", NULL, 0, NULL);
+    *n_checkpoints = bh_store_count(b, VGB_COUNT_CHECKPOINTS, NULL);
     bh_pass(b);
     bh_destroy(&b);
     return ms > 0 ? S_N * 1000.0 / (double)ms : 0;

@@ -106,8 +106,8 @@ keys:
   1.03).
 - **Throughput** is alerts / (first publish → the last receipt confirm at every receiving
   agency), so every alert counted is delivered to all 4 and its receipts committed; the
-  store is read afterwards (pending rows) and around the full-load phase (the rows it wrote
-  per alert, by table). **Latency**: publish→Confirm at
+  store is read through its interface afterwards (pending rows) and around the full-load
+  phase (the rows it wrote per alert, by kind). **Latency**: publish→Confirm at
   the sender; publish→Deliver at the last of the 4 agencies. **CPU**: utime+stime of the
   broker from /proc/PID/stat across the phase; **RSS**: VmHWM (reset before each phase via
   clear_refs) and VmRSS.

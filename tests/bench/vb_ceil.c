@@ -1,3 +1,4 @@
+/* store-tamper: measures SQLite's own write ceiling on a scratch database, never the store */
 /*
  * vb_ceil.c — see vb_ceil.h.
  */

@@ -828,6 +828,6 @@ vb_phase_run(vb_result *out, vb_net *net, const vb_phase_spec *spec, vg_reason *
     }
     free(tmp);
     s_run_free(&r);
-    out->store_pending = vb_store_int(net, "SELECT count(*) FROM recipients WHERE state = 1");
+    out->store_pending = vb_store_pending(net);
     return VG_OK;
 }

@@ -94,7 +94,7 @@ typedef struct vb_result {
     size_t rejected;       /* confirms that were not ACCEPTED */
     size_t bad_deliveries; /* deliveries that failed verify/open/hash check */
     size_t redelivered;    /* deliveries seen twice */
-    int64_t store_pending; /* recipients rows still pending (state 1) after */
+    int64_t store_pending; /* recipient rows still PENDING after */
 } vb_result;
 
 /* Runs one phase against net's broker. */

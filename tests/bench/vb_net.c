@@ -20,8 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
+#include "store.h"
 #include "vigil/util.h"
 
 const char *const vb_sender = "police";
@@ -393,52 +392,90 @@ vb_proc_reset_hwm(pid_t pid)
     }
 }
 
-int64_t
-vb_store_int(const vb_net *n, const char *sql)
+/* Opens the store read-only and begins a read (one committed state); NULL
+ * when it cannot. */
+static vgb_store *
+s_store_read(const vb_net *n)
 {
-    sqlite3 *db = NULL;
-    int64_t v = -1;
-    if (sqlite3_open_v2(n->db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-        sqlite3_busy_timeout(db, 5000);
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW) {
-            v = sqlite3_column_int64(st, 0);
-        }
-        sqlite3_finalize(st);
+    char dir[VB_PATH_MAX + 32];
+    snprintf(dir, sizeof dir, "%s/broker/store", n->net);
+    vgb_store *s = NULL;
+    vg_reason why = {{0}};
+    if (vgb_store_open_readonly(&s, dir, &why) != VG_OK) {
+        return NULL;
     }
-    sqlite3_close(db);
-    return v;
+    if (vgb_store_read_begin(s, &why) != VG_OK) {
+        vgb_store_destroy(&s);
+    }
+    return s;
+}
+
+static void
+s_store_done(vgb_store **s_p)
+{
+    vgb_store_read_end(*s_p);
+    vgb_store_destroy(s_p);
+}
+
+static int64_t
+s_store_count(const vb_net *n, vgb_count_what what)
+{
+    vgb_store *s = s_store_read(n);
+    uint64_t v = 0;
+    bool ok = s != NULL && vgb_store_count(s, what, NULL, &v) == VG_OK;
+    if (s != NULL) {
+        s_store_done(&s);
+    }
+    return ok ? (int64_t)v : -1;
+}
+
+int64_t
+vb_store_alerts(const vb_net *n)
+{
+    return s_store_count(n, VGB_COUNT_ALERTS);
+}
+
+int64_t
+vb_store_pending(const vb_net *n)
+{
+    return s_store_count(n, VGB_COUNT_PENDING);
 }
 
 void
 vb_store_rows(const vb_net *n, vb_rows *out)
 {
+    static const struct {
+        vgb_count_what what;
+        const char *name;
+    } kinds[] = {
+        {VGB_COUNT_ALERTS, "alerts"},
+        {VGB_COUNT_RECIPIENTS, "recipients"},
+        {VGB_COUNT_RECEIPTS, "receipts"},
+        {VGB_COUNT_RECEIPT_ITEMS, "receipt items"},
+        {VGB_COUNT_SHARES, "shares"},
+        {VGB_COUNT_REJECTIONS, "rejections"},
+        {VGB_COUNT_EVENT_RUNS, "event runs"},
+        {VGB_COUNT_LEAVES, "audit leaves"},
+        {VGB_COUNT_LEAF_LINKS, "audit leaf links"},
+        {VGB_COUNT_NODES, "audit subtrees"},
+        {VGB_COUNT_CHECKPOINTS, "audit checkpoints"},
+    };
+    _Static_assert(sizeof kinds / sizeof kinds[0] <= VB_TABLES_MAX, "vb_rows holds them");
     memset(out, 0, sizeof *out);
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(n->db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        sqlite3_close(db);
+    vgb_store *s = s_store_read(n);
+    if (s == NULL) {
         return;
     }
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
-                           -1, &st, NULL) == SQLITE_OK) {
-        while (out->n < VB_TABLES_MAX && sqlite3_step(st) == SQLITE_ROW) {
-            char sql[256];
-            const char *name = (const char *)sqlite3_column_text(st, 0);
-            snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\"", name);
-            sqlite3_stmt *c = NULL;
-            if (sqlite3_prepare_v2(db, sql, -1, &c, NULL) == SQLITE_OK &&
-                sqlite3_step(c) == SQLITE_ROW) {
-                snprintf(out->name[out->n], sizeof out->name[0], "%s", name);
-                out->count[out->n++] = sqlite3_column_int64(c, 0);
-            }
-            sqlite3_finalize(c);
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        uint64_t v = 0;
+        if (vgb_store_count(s, kinds[i].what, NULL, &v) != VG_OK) {
+            out->n = 0; /* all or nothing */
+            break;
         }
+        snprintf(out->name[out->n], sizeof out->name[0], "%s", kinds[i].name);
+        out->count[out->n++] = (int64_t)v;
     }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    s_store_done(&s);
 }
 
 static int64_t

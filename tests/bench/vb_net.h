@@ -77,21 +77,24 @@ bool vb_proc_read(pid_t pid, vb_proc *out);
 /* Resets VmHWM to the current RSS (writes 5 to /proc/PID/clear_refs). */
 void vb_proc_reset_hwm(pid_t pid);
 
-/* Runs sql on the store opened read-only; the first column of the first
- * row, or -1 on no row or error. */
-int64_t vb_store_int(const vb_net *n, const char *sql);
+/* What the broker's store holds, read through its interface (broker/store.h)
+ * on a read-only connection: alerts stored, and recipient rows still
+ * PENDING; -1 when the store cannot be read. */
+int64_t vb_store_alerts(const vb_net *n);
+int64_t vb_store_pending(const vb_net *n);
 
-/* How many rows each store table holds. */
+/* How many rows of each kind the store holds (its vgb_count_what counts),
+ * read in one committed state; n = 0 when the store cannot be read. */
 #define VB_TABLES_MAX 32
 typedef struct vb_rows {
-    size_t n;                     /* tables */
-    char name[VB_TABLES_MAX][64]; /* their names, sorted */
+    size_t n;                     /* kinds of row */
+    char name[VB_TABLES_MAX][64]; /* their names ("alerts", "receipt items", ...) */
     int64_t count[VB_TABLES_MAX]; /* their rows */
 } vb_rows;
 void vb_store_rows(const vb_net *n, vb_rows *out);
 
 /* Rows written per alert between two snapshots (alerts: the growth of the
- * alerts table), and by table as "table n.nn, ..." in out. */
+ * alerts stored), and by kind as "kind n.nn, ..." in out. */
 double vb_rows_per_alert(const vb_rows *before, const vb_rows *after, char *out, size_t out_len);
 
 /* Starts `perf record -e cpu-clock --call-graph dwarf` on pid, writing

@@ -1,3 +1,4 @@
+/* store-tamper: cuts and flips bytes of the store's SQLite files (page and WAL frame offsets) */
 /*
  * test_corrupt_store.c — a broker started on a damaged store. The store is
  * made by the real broker (alerts checkpointed into vigil.db by a clean
@@ -28,7 +29,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "broker_harness.h"
 #include "fault_util.h"
@@ -126,27 +126,68 @@ s_publish_n(bh_broker *b, size_t n, const char *tag)
     vga_agent_destroy(&tx);
 }
 
+/* Reading every alert of a store (vgb_store_alert_ids): its id, and its
+ * envelope bytes as the store hands them out (vgb_store_envelope). */
+typedef void (*s_alert_fn)(void *ctx, const uint8_t id[VG_ALERT_ID_LEN], vg_err rc,
+                           const uint8_t *env, size_t len);
+typedef struct s_reading {
+    vgb_store *store; /* open, read-only */
+    s_alert_fn fn;    /* called for each alert */
+    void *ctx;        /* its context */
+} s_reading;
+
+static bool
+s_read_one(void *ctx, uint64_t seq, const uint8_t id[VG_ALERT_ID_LEN])
+{
+    s_reading *r = ctx;
+    uint8_t *env = NULL;
+    size_t len = 0;
+    vg_err rc = vgb_store_envelope(r->store, seq, &env, &len);
+    r->fn(r->ctx, id, rc, env, len);
+    free(env);
+    return true;
+}
+
+/* Opens the store read-only (*opened: whether it could) and calls fn for
+ * every alert in acceptance order: VG_OK, or why the store or its alerts
+ * could not be read. */
+static vg_err
+s_read_alerts(const bh_broker *b, s_alert_fn fn, void *ctx, bool *opened)
+{
+    s_reading r = {NULL, fn, ctx};
+    vg_reason why = {{0}};
+    vg_err rc = bh_store_open(b, &r.store, &why);
+    *opened = rc == VG_OK;
+    if (rc == VG_OK && (rc = vgb_store_read_begin(r.store, &why)) == VG_OK) {
+        rc = vgb_store_alert_ids(r.store, s_read_one, &r);
+        vgb_store_read_end(r.store);
+    }
+    vgb_store_destroy(&r.store);
+    return rc;
+}
+
+static void
+s_add_ref(void *ctx, const uint8_t id[VG_ALERT_ID_LEN], vg_err rc, const uint8_t *env, size_t len)
+{
+    s_fixture *fx = ctx;
+    assert_int_equal(rc, VG_OK);
+    assert_true(fx->n_ref < T_N_CHECKPOINTED + T_N_IN_WAL);
+    s_alert *a = &fx->ref[fx->n_ref++];
+    memcpy(a->id, id, VG_ALERT_ID_LEN);
+    a->env_len = len;
+    a->env = malloc(len);
+    assert_non_null(a->env);
+    memcpy(a->env, env, len);
+}
+
 /* The committed state, read from a store with the broker down. */
 static void
 s_read_reference(s_fixture *fx)
 {
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(fx->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(
-        sqlite3_prepare_v2(db, "SELECT alert_id, envelope FROM alerts ORDER BY seq", -1, &st, NULL),
-        SQLITE_OK);
     fx->ref = calloc(T_N_CHECKPOINTED + T_N_IN_WAL, sizeof *fx->ref);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        assert_true(fx->n_ref < T_N_CHECKPOINTED + T_N_IN_WAL);
-        s_alert *a = &fx->ref[fx->n_ref++];
-        memcpy(a->id, sqlite3_column_blob(st, 0), VG_ALERT_ID_LEN);
-        a->env_len = (size_t)sqlite3_column_bytes(st, 1);
-        a->env = malloc(a->env_len);
-        memcpy(a->env, sqlite3_column_blob(st, 1), a->env_len);
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    assert_non_null(fx->ref);
+    bool opened = false;
+    assert_int_equal(s_read_alerts(fx->b, s_add_ref, fx, &opened), VG_OK);
 }
 
 static void
@@ -300,43 +341,42 @@ s_find_ref(const s_fixture *fx, const uint8_t *id)
     return NULL;
 }
 
+typedef struct s_served {
+    const s_fixture *fx; /* the reference */
+    size_t found, bad;   /* alerts as committed; others, or unreadable */
+} s_served;
+
+static void
+s_judge_one(void *ctx, const uint8_t id[VG_ALERT_ID_LEN], vg_err rc, const uint8_t *env, size_t len)
+{
+    s_served *v = ctx;
+    const s_alert *ref = s_find_ref(v->fx, id);
+    if (rc != VG_OK || ref == NULL || ref->env_len != len || memcmp(ref->env, env, len) != 0) {
+        v->bad++;
+    } else {
+        v->found++;
+    }
+}
+
 /* What the running broker serves, against the reference. */
 static const char *
 s_judge_served(s_fixture *fx)
 {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_open_v2(fx->db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "SELECT alert_id, envelope FROM alerts", -1, &st, NULL) !=
-            SQLITE_OK) {
-        sqlite3_close(db);
+    s_served v = {fx, 0, 0};
+    bool opened = false;
+    vg_err rc = s_read_alerts(fx->b, s_judge_one, &v, &opened);
+    if (!opened) {
         fx->tally.unclear++;
-        return "started, but its alerts table cannot be read";
+        return "started, but its store cannot be opened to read its alerts";
     }
-    size_t found = 0, bad = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const s_alert *ref = sqlite3_column_bytes(st, 0) == VG_ALERT_ID_LEN
-                                 ? s_find_ref(fx, sqlite3_column_blob(st, 0))
-                                 : NULL;
-        size_t len = (size_t)sqlite3_column_bytes(st, 1);
-        if (ref == NULL || ref->env_len != len ||
-            memcmp(ref->env, sqlite3_column_blob(st, 1), len) != 0) {
-            bad++;
-        } else {
-            found++;
-        }
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
     static char what[128];
-    if (rc != SQLITE_DONE || bad > 0) {
+    if (rc != VG_OK || v.bad > 0) {
         fx->tally.damaged++;
-        snprintf(what, sizeof what, "STARTED SERVING DAMAGED DATA (%zu bad rows%s)", bad,
-                 rc != SQLITE_DONE ? ", read error" : "");
-    } else if (found < fx->n_ref) {
+        snprintf(what, sizeof what, "STARTED SERVING DAMAGED DATA (%zu bad rows%s)", v.bad,
+                 rc != VG_OK ? ", read error" : "");
+    } else if (v.found < fx->n_ref) {
         fx->tally.silent_loss++;
-        snprintf(what, sizeof what, "STARTED WITH %zu OF %zu COMMITTED ALERTS, SILENTLY", found,
+        snprintf(what, sizeof what, "STARTED WITH %zu OF %zu COMMITTED ALERTS, SILENTLY", v.found,
                  fx->n_ref);
     } else {
         fx->tally.exact++;

@@ -183,18 +183,11 @@ s_check_acks(s_loop *loop, s_worker *lis, size_t n)
     for (size_t i = 0; i < n; i++) {
         for (size_t k = 0; k < lis[i].n_acked; k++) {
             const uint8_t *id = lis[i].acked[k];
-            int64_t state = bh_store_int(loop->b,
-                                         "SELECT r.state FROM recipients r JOIN alerts a ON"
-                                         " a.seq = r.alert_seq WHERE a.alert_id = ?1 AND"
-                                         " r.agency = ?2",
-                                         id, VG_ALERT_ID_LEN, lis[i].agency);
-            int64_t receipts = bh_store_int(loop->b,
-                                            "SELECT count(*) FROM receipts rc JOIN receipt_items"
-                                            " ri ON ri.receipt_id = rc.id JOIN alerts a ON"
-                                            " a.seq = ri.alert_seq WHERE a.alert_id = ?1 AND"
-                                            " rc.agency = ?2 AND rc.kind = 2",
-                                            id, VG_ALERT_ID_LEN, lis[i].agency);
-            if (state != 3 || receipts != 1) {
+            vgb_rrow row;
+            int64_t state =
+                bh_store_recipient(loop->b, id, lis[i].agency, &row) ? (int64_t)row.state : -1;
+            int64_t receipts = bh_store_ack_receipts(loop->b, id, lis[i].agency);
+            if (state != VGB_ACKNOWLEDGED || receipts != 1) {
                 fail_msg("a confirmed acknowledgement by %s did not survive as recorded "
                          "(state %lld, %lld acknowledgement receipts)",
                          lis[i].agency, (long long)state, (long long)receipts);
@@ -439,7 +432,10 @@ s_read_printed(const char *path, s_attempt *at, size_t n_at, size_t *unexpected)
 }
 
 /* Marks the attempts whose alert is in licensing's inbox; returns how many
- * inbox rows are surfaced (handed to the application) but were never printed. */
+ * inbox rows are surfaced (handed to the application) but were never printed.
+ * This and s_outbox_rows read the agent's own store (agents/lib/src/
+ * agent_store.c), not the broker's: the agent library has no read-only
+ * interface for them yet. */
 static size_t
 s_read_inbox(const bh_broker *b, s_attempt *at, size_t n_at, size_t *n_inbox)
 {

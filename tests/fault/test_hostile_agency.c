@@ -1093,17 +1093,6 @@ s_expect_leaf(hu_checks *k, rc_client *c, const char *who, uint64_t idx, uint64_
     rc_frame_free(f);
 }
 
-static int64_t
-s_leaf_index(const bh_broker *b, const char *kind)
-{
-    char like[64];
-    snprintf(like, sizeof like, "%%kind=%s%%", kind);
-    return bh_store_int(b,
-                        "SELECT idx FROM audit_leaves WHERE CAST(leaf AS TEXT) LIKE ?1"
-                        " ORDER BY idx LIMIT 1",
-                        NULL, 0, like);
-}
-
 static void
 test_queries_are_answered_by_who_asks(void **state)
 {
@@ -1175,8 +1164,8 @@ test_queries_are_answered_by_who_asks(void **state)
     int64_t offline_idx = -1, rejected_idx = -1;
     uint64_t size = 0;
     for (int64_t end = bh_now_ms() + T_REPLY_MS; bh_now_ms() < end;) {
-        offline_idx = s_leaf_index(b, "agency_offline%agency=childrens-services");
-        rejected_idx = s_leaf_index(b, "rejected%transport=licensing");
+        offline_idx = bh_store_first_leaf(b, VG_AUDIT_AGENCY_OFFLINE, "childrens-services");
+        rejected_idx = bh_store_first_leaf(b, VG_AUDIT_REJECTED, "licensing");
         size = hu_checkpoint_size(lic);
         if (offline_idx >= 0 && rejected_idx >= 0 && size > max_idx &&
             size > (uint64_t)offline_idx && size > (uint64_t)rejected_idx) {

@@ -711,15 +711,14 @@ static void
 s_replay_captured(s_run *r, const uint8_t *frame, size_t len, uint64_t rq)
 {
     /* home-office's own: the good agency keeps adding police's meanwhile. */
-    const char *q = "SELECT count(*) FROM alerts WHERE sender = 'home-office'";
-    int64_t alerts = bh_store_int(r->b, q, NULL, 0, NULL);
+    int64_t alerts = bh_store_count(r->b, VGB_COUNT_ALERTS, "home-office");
     assert_true(rc_send_raw(r->ho, frame, len));
     r->tried++;
     Vigil__BrokerFrame *f = s_reply_for(r->ho, rq);
     assert_int_equal(f->kind_case, VIGIL__BROKER_FRAME__KIND_CONFIRM);
     assert_int_equal(f->confirm->status, VIGIL__CONFIRM_STATUS__CONFIRM_DUPLICATE);
     rc_frame_free(f);
-    assert_int_equal(bh_store_int(r->b, q, NULL, 0, NULL), alerts);
+    assert_int_equal(bh_store_count(r->b, VGB_COUNT_ALERTS, "home-office"), alerts);
 }
 
 /* ---- the sweep ----------------------------------------------------------------------- */
@@ -823,7 +822,7 @@ test_hostile_frames_are_rejected_while_a_good_agency_is_served(void **state)
     int64_t t2 = bh_now_ms();
     size_t n2 = atomic_load(&g->rounds);
     int64_t rss_before = fu_rss_kib(b->pid);
-    int64_t rejections_before = bh_store_int(b, "SELECT count(*) FROM rejections", NULL, 0, NULL);
+    int64_t rejections_before = bh_store_count(b, VGB_COUNT_REJECTIONS, NULL);
 
     s_hostile_sweep(&r, lic_raw, police);
     s_replay_captured(&r, captured, cap_len, cap_rq);
@@ -850,14 +849,12 @@ test_hostile_frames_are_rejected_while_a_good_agency_is_served(void **state)
      * untouched envelope after the flips), every good
      * alert, nothing else;
      * one rejection row per rejected envelope. */
-    const char *q_sent = "SELECT count(*) FROM alerts WHERE sender = ?1";
-    assert_int_equal(bh_store_int(b, q_sent, NULL, 0, "home-office"), T_HO_ACCEPTED);
-    assert_int_equal(bh_store_int(b, q_sent, NULL, 0, "licensing"), 0);
-    assert_int_equal(bh_store_int(b, q_sent, NULL, 0, "police"),
+    assert_int_equal(bh_store_count(b, VGB_COUNT_ALERTS, "home-office"), T_HO_ACCEPTED);
+    assert_int_equal(bh_store_count(b, VGB_COUNT_ALERTS, "licensing"), 0);
+    assert_int_equal(bh_store_count(b, VGB_COUNT_ALERTS, "police"),
                      (int64_t)atomic_load(&g->accepted));
     assert_int_equal(bh_store_count_alerts(b), (int64_t)atomic_load(&g->accepted) + T_HO_ACCEPTED);
-    assert_int_equal(bh_store_int(b, "SELECT count(*) FROM rejections", NULL, 0, NULL) -
-                         rejections_before,
+    assert_int_equal(bh_store_count(b, VGB_COUNT_REJECTIONS, NULL) - rejections_before,
                      (int64_t)r.env_rejected);
 
     /* After a restart: the captured frame is still a DUPLICATE, the reused
@@ -964,7 +961,7 @@ test_revoked_agency_is_refused_after_restart(void **state)
     assert_true(bh_store_has_alert(b, id));
     assert_false(bh_store_has_alert(b, id2));
     assert_int_equal(bh_store_count_alerts(b), 1);
-    assert_int_equal(bh_store_int(b, "SELECT count(*) FROM rejections", NULL, 0, NULL), 0);
+    assert_int_equal(bh_store_count(b, VGB_COUNT_REJECTIONS, NULL), 0);
     printf("hostile: revoked agency: %zu handshakes refused\n", ev.auth_failed);
     rc_destroy(&fresh);
     rc_destroy(&raw);

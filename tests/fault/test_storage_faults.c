@@ -1,3 +1,4 @@
+/* store-tamper: runs SQLite's own PRAGMA integrity_check on a store hit by injected faults */
 /*
  * test_storage_faults.c — the broker's store on a disk that fills up, and
  * under injected I/O errors.
@@ -91,8 +92,10 @@ s_teardown(void **state)
     return 0;
 }
 
+/* SQLite's own check of every page of the store file (no store interface
+ * reads a whole file): "ok", or what it found. Reads only. */
 static const char *
-s_integrity(const bh_broker *b)
+s_sqlite_integrity_check(const bh_broker *b)
 {
     static char result[256];
     sqlite3 *db = NULL;
@@ -227,9 +230,7 @@ test_full_disk_refuses_with_storage_full_and_resumes(void **state)
     vga_confirm_fini(&ack);
     uint8_t refused_id[VG_ALERT_ID_LEN];
     vg_err still_refused = s_publish_big(tx, 5000, refused_id);
-    int64_t delivered_rows =
-        bh_store_int(b, "SELECT count(*) FROM recipients WHERE agency = ?1 AND state >= 2", NULL, 0,
-                     "licensing");
+    int64_t delivered_rows = bh_store_count_reached(b, "licensing");
     printf("fault: full_disk: while full: ack=%s, new publish=%s, delivered rows=%lld\n",
            vg_err_code(acked), vg_err_code(still_refused), (long long)delivered_rows);
     assert_int_equal(acked, VG_OK);
@@ -258,7 +259,7 @@ test_full_disk_refuses_with_storage_full_and_resumes(void **state)
 
     /* Nothing confirmed is lost across a restart; the store is sound. */
     bh_stop(b);
-    assert_string_equal(s_integrity(b), "ok");
+    assert_string_equal(s_sqlite_integrity_check(b), "ok");
     bh_start(b);
     for (size_t i = 0; i < n_ok; i++) {
         assert_true(bh_store_has_alert(b, ids[i]));
@@ -430,7 +431,7 @@ s_io_error_case(void **state, const char *syscalls)
 
     /* Restart: sound store, every confirmed alert there and delivered. */
     bh_stop(b);
-    assert_string_equal(s_integrity(b), "ok");
+    assert_string_equal(s_sqlite_integrity_check(b), "ok");
     bh_start(b);
     assert_int_equal(bh_store_count_alerts(b), 5);
     vga_agent *rx = bh_agent_open(b, "licensing", true);
@@ -587,7 +588,7 @@ s_ckpt_io_error_case(void **state, const char *syscalls)
 
     /* Restart: sound store, every alert there and delivered, the log verifies. */
     bh_stop(b);
-    assert_string_equal(s_integrity(b), "ok");
+    assert_string_equal(s_sqlite_integrity_check(b), "ok");
     bh_start(b);
     assert_int_equal(bh_store_count_alerts(b), T_CKPT_TOTAL);
     vga_agent *rx = bh_agent_open(b, "licensing", true);

@@ -23,7 +23,6 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "itest.h"
 #include "vigil/util.h"
@@ -400,57 +399,429 @@ bh_log_count(const bh_broker *b, const char *msg_id, const char *needle)
     return n;
 }
 
-int64_t
-bh_store_int(const bh_broker *b, const char *sql, const void *blob, size_t blob_len,
-             const char *text)
+/* ---- the store ------------------------------------------------------------ */
+
+vg_err
+bh_store_open(const bh_broker *b, vgb_store **out, vg_reason *why)
 {
-    sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(b->db_path, &db, SQLITE_OPEN_READONLY, NULL);
-    if (rc != SQLITE_OK) {
-        const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-        print_error("cannot open %s read-only: %s\n", b->db_path, msg);
-        sqlite3_close(db);
-        fail();
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", b->db_path);
+    char *slash = strrchr(dir, '/');
+    if (slash != NULL) {
+        *slash = '\0'; /* net/broker/store/vigil.db -> net/broker/store */
     }
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt *st = NULL;
-    rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc == SQLITE_OK && blob != NULL) {
-        rc = sqlite3_bind_blob(st, 1, blob, (int)blob_len, SQLITE_TRANSIENT);
+    return vgb_store_open_readonly(out, dir, why);
+}
+
+/* Opens the store and begins a read: one committed state. Fails the test
+ * when it cannot. */
+static vgb_store *
+s_store_read(const bh_broker *b)
+{
+    vgb_store *s = NULL;
+    vg_reason why = {{0}};
+    vg_err rc = bh_store_open(b, &s, &why);
+    if (rc == VG_OK && (rc = vgb_store_read_begin(s, &why)) != VG_OK) {
+        vgb_store_destroy(&s);
     }
-    if (rc == SQLITE_OK && text != NULL) { /* ?2 when a blob took ?1 */
-        rc = sqlite3_bind_text(st, blob != NULL ? 2 : 1, text, -1, SQLITE_TRANSIENT);
+    if (rc != VG_OK) {
+        fail_msg("cannot read the store of %s: %s: %s", b->db_path, vg_err_code(rc), why.text);
     }
-    int64_t value = -1;
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            value = sqlite3_column_int64(st, 0);
-            rc = SQLITE_OK;
-        } else if (rc == SQLITE_DONE) {
-            rc = SQLITE_OK;
-        }
+    return s;
+}
+
+/* Ends the read and closes the store; fails the test (after closing it)
+ * when rc, the result of reading `what`, is an error. */
+static void
+s_store_done(vgb_store **s_p, vg_err rc, const char *what)
+{
+    if (*s_p != NULL) {
+        vgb_store_read_end(*s_p);
+        vgb_store_destroy(s_p);
     }
-    if (rc != SQLITE_OK) {
-        print_error("store query '%s': %s\n", sql, sqlite3_errmsg(db));
+    if (rc != VG_OK) {
+        fail_msg("store: reading %s: %s", what, vg_err_code(rc));
     }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    assert_int_equal(rc, SQLITE_OK);
-    return value;
+}
+
+/* vgb_store_count on an open store, failing the test (and closing it) on error. */
+static int64_t
+s_count(vgb_store **s_p, vgb_count_what what, const char *filter)
+{
+    uint64_t n = 0;
+    vg_err rc = vgb_store_count(*s_p, what, filter, &n);
+    if (rc != VG_OK) {
+        s_store_done(s_p, rc, "a count");
+    }
+    return (int64_t)n;
+}
+
+int64_t
+bh_store_count(const bh_broker *b, vgb_count_what what, const char *filter)
+{
+    vgb_store *s = s_store_read(b);
+    int64_t n = s_count(&s, what, filter);
+    s_store_done(&s, VG_OK, "a count");
+    return n;
+}
+
+int64_t
+bh_store_count_other(const bh_broker *b, vgb_count_what what, const char *filter)
+{
+    vgb_store *s = s_store_read(b);
+    int64_t all = s_count(&s, what, NULL);
+    int64_t named = s_count(&s, what, filter);
+    s_store_done(&s, VG_OK, "a count");
+    return all - named;
+}
+
+int64_t
+bh_store_count_reached(const bh_broker *b, const char *agency)
+{
+    vgb_store *s = s_store_read(b);
+    int64_t rows = s_count(&s, VGB_COUNT_RECIPIENTS, agency);
+    int64_t pending = s_count(&s, VGB_COUNT_PENDING, agency);
+    s_store_done(&s, VG_OK, "a count");
+    return rows - pending;
+}
+
+int64_t
+bh_store_count_rejections(const bh_broker *b, const char *agency, const char *code)
+{
+    char filter[256];
+    snprintf(filter, sizeof filter, "%s/%s", agency, code);
+    return bh_store_count(b, VGB_COUNT_REJECTIONS_OF, filter);
 }
 
 int64_t
 bh_store_count_alerts(const bh_broker *b)
 {
-    return bh_store_int(b, "SELECT count(*) FROM alerts", NULL, 0, NULL);
+    return bh_store_count(b, VGB_COUNT_ALERTS, NULL);
+}
+
+/* The alert's meta on an open store: false when it is not stored; fails the
+ * test (closing the store) on a read error. */
+static bool
+s_alert(vgb_store **s_p, const uint8_t *alert_id, vgb_alert_meta *out)
+{
+    uint8_t hash[VG_HASH_LEN];
+    uint64_t version = 0;
+    vg_err rc = vgb_store_alert_by_id(*s_p, alert_id, out, hash, &version);
+    if (rc != VG_OK && rc != VG_ERR_NOT_FOUND) {
+        s_store_done(s_p, rc, "an alert");
+    }
+    return rc == VG_OK;
+}
+
+bool
+bh_store_alert(const bh_broker *b, const uint8_t *alert_id, vgb_alert_meta *out)
+{
+    vgb_store *s = s_store_read(b);
+    bool found = s_alert(&s, alert_id, out);
+    s_store_done(&s, VG_OK, "an alert");
+    return found;
 }
 
 bool
 bh_store_has_alert(const bh_broker *b, const uint8_t *alert_id)
 {
-    return bh_store_int(b, "SELECT seq FROM alerts WHERE alert_id = ?1", alert_id, VG_ALERT_ID_LEN,
-                        NULL) > 0;
+    vgb_alert_meta m;
+    return bh_store_alert(b, alert_id, &m);
+}
+
+uint8_t *
+bh_store_envelope(const bh_broker *b, const uint8_t *alert_id, size_t *len_out)
+{
+    vgb_store *s = s_store_read(b);
+    vgb_alert_meta m;
+    uint8_t *env = NULL;
+    vg_err rc = s_alert(&s, alert_id, &m) ? vgb_store_envelope(s, m.seq, &env, len_out) : VG_OK;
+    s_store_done(&s, rc, "an envelope");
+    return env;
+}
+
+bool
+bh_store_sequence_used(const bh_broker *b, const char *sender, uint64_t seq)
+{
+    vgb_store *s = s_store_read(b);
+    bool used = false;
+    vg_err rc = vgb_store_sequence_used(s, sender, seq, &used);
+    s_store_done(&s, rc, "a sequence number");
+    return used;
+}
+
+bool
+bh_store_recipient(const bh_broker *b, const uint8_t *alert_id, const char *agency, vgb_rrow *out)
+{
+    vgb_store *s = s_store_read(b);
+    vgb_alert_meta m;
+    vg_err rc =
+        s_alert(&s, alert_id, &m) ? vgb_store_rrow(s, m.seq, agency, out) : VG_ERR_NOT_FOUND;
+    bool found = rc == VG_OK;
+    s_store_done(&s, rc == VG_ERR_NOT_FOUND ? VG_OK : rc, "a recipient row");
+    return found;
+}
+
+typedef struct s_rrows {
+    bh_rrow_fn fn; /* the test's */
+    void *ctx;     /* its context */
+    int64_t n;     /* rows so far */
+} s_rrows;
+
+static void
+s_rrow_one(void *ctx, const vgb_rrow *r, const char *officer, const char *note, const char *reason)
+{
+    (void)officer;
+    (void)note;
+    (void)reason;
+    s_rrows *rr = ctx;
+    rr->n++;
+    if (rr->fn != NULL) {
+        rr->fn(rr->ctx, r);
+    }
+}
+
+typedef struct s_seqs {
+    uint64_t *seq; /* malloc'ed */
+    size_t n, cap; /* used, allocated */
+} s_seqs;
+
+static bool
+s_seq_add(void *ctx, uint64_t seq, const uint8_t id[VG_ALERT_ID_LEN])
+{
+    (void)id;
+    s_seqs *q = ctx;
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? 2 * q->cap : 64;
+        uint64_t *grown = realloc(q->seq, cap * sizeof *grown);
+        if (grown == NULL) {
+            return false;
+        }
+        q->seq = grown;
+        q->cap = cap;
+    }
+    q->seq[q->n++] = seq;
+    return true;
+}
+
+int64_t
+bh_store_each_recipient(const bh_broker *b, const uint8_t *alert_id, bh_rrow_fn fn, void *ctx)
+{
+    vgb_store *s = s_store_read(b);
+    s_rrows rr = {fn, ctx, 0};
+    s_seqs q = {0};
+    vg_err rc = VG_OK;
+    if (alert_id != NULL) {
+        vgb_alert_meta m;
+        if (s_alert(&s, alert_id, &m)) {
+            rc = vgb_store_recipients_of(s, m.seq, s_rrow_one, &rr);
+        }
+    } else {
+        rc = vgb_store_alert_ids(s, s_seq_add, &q);
+        for (size_t i = 0; rc == VG_OK && i < q.n; i++) {
+            rc = vgb_store_recipients_of(s, q.seq[i], s_rrow_one, &rr);
+        }
+    }
+    free(q.seq);
+    s_store_done(&s, rc, "recipient rows");
+    return rr.n;
+}
+
+typedef struct s_events {
+    vgb_event_fn fn; /* the test's */
+    void *ctx;       /* its context */
+    uint64_t last;   /* the last event's number */
+    int64_t n;       /* events so far */
+} s_events;
+
+static void
+s_event_one(void *ctx, const vgb_event_row *ev)
+{
+    s_events *e = ctx;
+    e->last = ev->seq;
+    e->n++;
+    if (e->fn != NULL) {
+        e->fn(e->ctx, ev);
+    }
+}
+
+int64_t
+bh_store_each_event(const bh_broker *b, const char *agency, vgb_event_fn fn, void *ctx)
+{
+    enum { PAGE = 1000 };
+    vgb_store *s = s_store_read(b);
+    s_events e = {fn, ctx, 0, 0};
+    vg_err rc = VG_OK;
+    for (;;) {
+        int64_t before = e.n;
+        rc = vgb_store_events_after(s, agency, e.last, PAGE, s_event_one, &e);
+        if (rc != VG_OK || e.n - before < PAGE) {
+            break; /* an error, or the end of the stream */
+        }
+    }
+    s_store_done(&s, rc, "events");
+    return e.n;
+}
+
+typedef struct s_leaves {
+    vg_audit_kind kind; /* wanted */
+    const char *agency; /* wanted, or NULL */
+    int64_t n, first;   /* how many, the first's index */
+    vg_err rc;          /* a leaf that did not parse */
+    uint64_t bad_index; /* which */
+} s_leaves;
+
+static bool
+s_leaf_one(void *ctx, uint64_t index, const uint8_t *leaf, size_t len, const uint8_t *hash,
+           bool hash_ok)
+{
+    (void)hash;
+    (void)hash_ok;
+    s_leaves *l = ctx;
+    vg_audit_event ev;
+    vg_reason why = {{0}};
+    vg_err rc = vg_audit_leaf_parse(&ev, leaf, len, &why);
+    if (rc != VG_OK) {
+        l->rc = rc;
+        l->bad_index = index;
+        return false;
+    }
+    bool about = l->agency == NULL || strcmp(ev.agency, l->agency) == 0 ||
+                 (ev.kind == VG_AUDIT_REJECTED && strcmp(ev.transport, l->agency) == 0);
+    if (ev.kind == l->kind && about) {
+        l->first = l->n++ == 0 ? (int64_t)index : l->first;
+    }
+    vg_audit_event_fini(&ev);
+    return true;
+}
+
+static s_leaves
+s_find_leaves(const bh_broker *b, vg_audit_kind kind, const char *agency)
+{
+    vgb_store *s = s_store_read(b);
+    s_leaves l = {.kind = kind, .agency = agency, .first = -1, .rc = VG_OK};
+    vg_err rc = vgb_store_audit_leaves(s, s_leaf_one, &l);
+    s_store_done(&s, rc, "audit leaves");
+    if (l.rc != VG_OK) {
+        fail_msg("audit leaf %llu does not parse: %s", (unsigned long long)l.bad_index,
+                 vg_err_code(l.rc));
+    }
+    return l;
+}
+
+int64_t
+bh_store_count_leaves(const bh_broker *b, vg_audit_kind kind, const char *agency)
+{
+    return s_find_leaves(b, kind, agency).n;
+}
+
+int64_t
+bh_store_first_leaf(const bh_broker *b, vg_audit_kind kind, const char *agency)
+{
+    return s_find_leaves(b, kind, agency).first;
+}
+
+typedef struct s_indices {
+    uint64_t idx[1024]; /* the alert's leaves, in order */
+    size_t n;           /* how many (more are not kept) */
+    size_t total;       /* how many in all */
+} s_indices;
+
+static void
+s_index_add(void *ctx, uint64_t idx)
+{
+    s_indices *x = ctx;
+    if (x->n < sizeof x->idx / sizeof x->idx[0]) {
+        x->idx[x->n++] = idx;
+    }
+    x->total++;
+}
+
+/* The audit leaves about the alert, on an open store; false when the alert
+ * is not stored. */
+static bool
+s_alert_leaves(vgb_store **s_p, const uint8_t *alert_id, vgb_alert_meta *m, s_indices *x)
+{
+    if (!s_alert(s_p, alert_id, m)) {
+        return false;
+    }
+    vg_err rc = vgb_store_alert_leaves(*s_p, m->seq, s_index_add, x);
+    if (rc != VG_OK) {
+        s_store_done(s_p, rc, "an alert's audit leaves");
+    }
+    if (x->total > x->n) {
+        s_store_done(s_p, VG_OK, "an alert's audit leaves");
+        fail_msg("more than %zu audit leaves about one alert", x->n);
+    }
+    return true;
+}
+
+int64_t
+bh_store_alert_first_leaf(const bh_broker *b, const uint8_t *alert_id)
+{
+    vgb_store *s = s_store_read(b);
+    vgb_alert_meta m;
+    s_indices *x = calloc(1, sizeof *x);
+    assert_non_null(x);
+    int64_t first = -1;
+    if (s_alert_leaves(&s, alert_id, &m, x) && x->n > 0) {
+        first = (int64_t)x->idx[0]; /* they come in order */
+    }
+    free(x);
+    s_store_done(&s, VG_OK, "an alert's audit leaves");
+    return first;
+}
+
+int64_t
+bh_store_ack_receipts(const bh_broker *b, const uint8_t *alert_id, const char *agency)
+{
+    vgb_store *s = s_store_read(b);
+    vgb_alert_meta m;
+    s_indices *x = calloc(1, sizeof *x);
+    assert_non_null(x);
+    int64_t n = 0;
+    vg_err rc = VG_OK;
+    bool stored = s_alert_leaves(&s, alert_id, &m, x);
+    for (size_t i = 0; stored && rc == VG_OK && i < x->n; i++) {
+        uint8_t *leaf = NULL;
+        size_t len = 0;
+        vg_audit_event ev = {0};
+        vg_reason why = {{0}};
+        rc = vgb_store_audit_leaf(s, x->idx[i], &leaf, &len);
+        if (rc == VG_OK) {
+            rc = vg_audit_leaf_parse(&ev, leaf, len, &why);
+            free(leaf);
+        }
+        if (rc != VG_OK) {
+            break;
+        }
+        bool names = false;
+        if (ev.kind == VG_AUDIT_ACKNOWLEDGED && strcmp(ev.agency, agency) == 0) {
+            rc = vgb_store_receipt_names(s, ev.hash, agency, m.seq, &names);
+        }
+        n += names;
+        vg_audit_event_fini(&ev);
+    }
+    free(x);
+    s_store_done(&s, rc, "an alert's acknowledgement receipts");
+    return n;
+}
+
+static void
+s_checkpoint_size(void *ctx, const vgb_checkpoint_row *row)
+{
+    *(int64_t *)ctx = (int64_t)row->size;
+}
+
+int64_t
+bh_store_checkpoint_size(const bh_broker *b)
+{
+    vgb_store *s = s_store_read(b);
+    int64_t size = 0;
+    bool found = false;
+    vg_err rc = vgb_store_audit_latest_checkpoint(s, s_checkpoint_size, &size, &found);
+    s_store_done(&s, rc, "the latest checkpoint");
+    return found ? size : 0;
 }
 
 vga_agent *

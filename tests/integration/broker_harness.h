@@ -13,8 +13,9 @@
  * are stopped by pid only. A test that fails before bh_pass() gets the
  * broker log printed by bh_destroy (call it from the teardown).
  *
- * Store queries open DIR/broker/store/vigil.db read-only, so they see only
- * what the broker committed. Thread rules: one test thread owns a bh_broker.
+ * Store reads go through the store's interface (store.h), opened read-only,
+ * so they see only what the broker committed. Thread rules: one test thread
+ * owns a bh_broker.
  */
 #ifndef VIGIL_TESTS_BROKER_HARNESS_H
 #define VIGIL_TESTS_BROKER_HARNESS_H
@@ -24,8 +25,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "store.h"
 #include "vigil/agent.h"
 #include "vigil/agent_config.h"
+#include "vigil/audit_leaf.h"
 #include "vigil/envelope.h"
 
 #define BH_READY_MS 10000 /* longest wait for broker.ready */
@@ -105,18 +108,86 @@ void bh_print_log(const bh_broker *b);
  * it ends with '.', e.g. "env.") and which contain needle (NULL: any). */
 size_t bh_log_count(const bh_broker *b, const char *msg_id, const char *needle);
 
-/* Runs a query on the store, opened read-only: ?1 is bound to the blob (when
- * blob != NULL) and the text to the next parameter (?2 after a blob, else ?1). Returns the
- * first column of the first row as an integer, or -1 when there is no row.
- * Fails the test if the store cannot be opened or the query fails. */
-int64_t bh_store_int(const bh_broker *b, const char *sql, const void *blob, size_t blob_len,
-                     const char *text);
+/* ---- the broker's store, read through its interface (store.h) ----------
+ *
+ * No test knows a table, a column or SQL: every read goes through store.h.
+ * Each helper opens DIR/broker/store read-only (vgb_store_open_readonly),
+ * reads one committed state (vgb_store_read_begin/_end) and closes it again,
+ * so it sees only what the broker committed, whether it runs or not. The
+ * helpers fail the test when the store cannot be opened or read. */
 
-/* SELECT count(*) FROM alerts. */
+/* Opens the store read-only for a test that reads it itself (and may expect
+ * it to be unreadable): VG_OK and *out (free with vgb_store_destroy), or the
+ * error and why. No assertion. */
+vg_err bh_store_open(const bh_broker *b, vgb_store **out, vg_reason *why);
+
+/* How many `what` the store holds that filter names (NULL: all of them);
+ * store.h (vgb_count_what) says what each counts and what its filter is. */
+int64_t bh_store_count(const bh_broker *b, vgb_count_what what, const char *filter);
+
+/* How many `what` the store holds that filter does NOT name (all of them
+ * minus those it names, read in one committed state), e.g. the alerts not
+ * sent by police: bh_store_count_other(b, VGB_COUNT_ALERTS, "police"). */
+int64_t bh_store_count_other(const bh_broker *b, vgb_count_what what, const char *filter);
+
+/* The recipient rows of agency that left PENDING: delivered, acknowledged,
+ * in progress, declined or unopenable. */
+int64_t bh_store_count_reached(const bh_broker *b, const char *agency);
+
+/* Rejections recorded for frames that came on agency's connection with this
+ * code ("clock_skew", "missing_recipients"). */
+int64_t bh_store_count_rejections(const bh_broker *b, const char *agency, const char *code);
+
+/* Number of alerts stored. */
 int64_t bh_store_count_alerts(const bh_broker *b);
 
 /* True when the store holds an alert with this id. */
 bool bh_store_has_alert(const bh_broker *b, const uint8_t *alert_id);
+
+/* The stored alert's metadata (out->seq is its acceptance order); false
+ * when the store holds no alert with this id. */
+bool bh_store_alert(const bh_broker *b, const uint8_t *alert_id, vgb_alert_meta *out);
+
+/* The alert's stored envelope bytes, exactly as signed (malloc'ed, free()
+ * it), or NULL when the store holds no alert with this id. */
+uint8_t *bh_store_envelope(const bh_broker *b, const uint8_t *alert_id, size_t *len_out);
+
+/* True when sender's sequence number seq is that of a stored alert. */
+bool bh_store_sequence_used(const bh_broker *b, const char *sender, uint64_t seq);
+
+/* agency's recipient row of the alert; false when the alert is not stored
+ * or agency is not one of its recipients. */
+bool bh_store_recipient(const bh_broker *b, const uint8_t *alert_id, const char *agency,
+                        vgb_rrow *out);
+
+/* Calls fn for each recipient row of the alert, or of every stored alert
+ * (in acceptance order) when alert_id is NULL. Returns how many rows. */
+typedef void (*bh_rrow_fn)(void *ctx, const vgb_rrow *r);
+int64_t bh_store_each_recipient(const bh_broker *b, const uint8_t *alert_id, bh_rrow_fn fn,
+                                void *ctx);
+
+/* Calls fn for each event of agency's stream, in order (a stored run comes
+ * one event at a time). Returns how many events. */
+int64_t bh_store_each_event(const bh_broker *b, const char *agency, vgb_event_fn fn, void *ctx);
+
+/* The audit leaves of this kind about agency (NULL: any agency): a leaf is
+ * about the agency it names (the sharer for "shared"), or, for a rejected
+ * frame, about the transport it came on. How many there are, and the index
+ * of the first (-1 when there is none). Every leaf must parse. */
+int64_t bh_store_count_leaves(const bh_broker *b, vg_audit_kind kind, const char *agency);
+int64_t bh_store_first_leaf(const bh_broker *b, vg_audit_kind kind, const char *agency);
+
+/* The lowest index of the audit leaves about the alert: its accepted leaf;
+ * -1 when the alert is not stored or has none. */
+int64_t bh_store_alert_first_leaf(const bh_broker *b, const uint8_t *alert_id);
+
+/* The acknowledgement receipts of agency recorded for the alert: its
+ * acknowledged audit leaves whose receipt is stored, by agency, linked to
+ * the alert (0 when the alert is not stored). */
+int64_t bh_store_ack_receipts(const bh_broker *b, const uint8_t *alert_id, const char *agency);
+
+/* The tree size of the latest stored audit checkpoint, 0 when none. */
+int64_t bh_store_checkpoint_size(const bh_broker *b);
 
 /* ---- agents of the network -------------------------------------------- */
 

@@ -1,3 +1,4 @@
+/* store-tamper: rewrites the stopped broker's store with SQL, as an insider, for audit verify */
 /*
  * test_audit.c — the audit log end to end, against the real broker
  * (checkpoint_interval = 200ms): agencies witness checkpoints and prove an
@@ -126,7 +127,7 @@ s_sync_ok(vga_agent *a)
 static uint64_t
 s_log_size(const bh_broker *b)
 {
-    return (uint64_t)bh_store_int(b, "SELECT count(*) FROM audit_leaves", NULL, 0, NULL);
+    return (uint64_t)bh_store_count(b, VGB_COUNT_LEAVES, NULL);
 }
 
 /* Syncs until the agency holds a checkpoint of at least min_size, for at
@@ -209,9 +210,11 @@ s_restore(const bh_broker *b, const char *backup)
     s_copy(backup, b->db_path);
 }
 
+/* ---- tampering: the one thing this test does to the store with SQL ------------- */
+
 /* Runs SQL on the stopped broker's store (the operator's tampering). */
 static void
-s_tamper(const bh_broker *b, const char *sql)
+s_tamper_sql(const bh_broker *b, const char *sql)
 {
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(b->db_path, &db), SQLITE_OK);
@@ -220,6 +223,88 @@ s_tamper(const bh_broker *b, const char *sql)
         fail_msg("tamper '%s': %s", sql, err ? err : "?");
     }
     sqlite3_close(db);
+}
+
+/* Deletes leaf k. */
+static void
+s_tamper_delete_leaf(const bh_broker *b, int64_t k)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "DELETE FROM audit_leaves WHERE idx = %lld", (long long)k);
+    s_tamper_sql(b, sql);
+}
+
+/* Changes one byte of leaf k, its time_ms's first digit, leaving its hash. */
+static void
+s_tamper_alter_leaf(const bh_broker *b, int64_t k)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "UPDATE audit_leaves SET leaf = CAST(replace(CAST(leaf AS TEXT), 'time_ms=1',"
+             " 'time_ms=2') AS BLOB) WHERE idx = %lld",
+             (long long)k);
+    s_tamper_sql(b, sql);
+}
+
+/* Swaps leaves k and k+1, each with its hash. */
+static void
+s_tamper_swap_leaves(const bh_broker *b, int64_t k)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "UPDATE audit_leaves SET idx = -1 WHERE idx = %lld;"
+             "UPDATE audit_leaves SET idx = %lld WHERE idx = %lld;"
+             "UPDATE audit_leaves SET idx = %lld WHERE idx = -1;",
+             (long long)k, (long long)k, (long long)k + 1, (long long)k + 1);
+    s_tamper_sql(b, sql);
+}
+
+/* Deletes the alert whose accepted leaf is k, and that leaf. */
+static void
+s_tamper_delete_alert_and_leaf(const bh_broker *b, int64_t k)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "DELETE FROM alerts WHERE seq = (SELECT alert_seq FROM audit_alert_leaves"
+             " WHERE leaf_idx = %lld); DELETE FROM audit_leaves WHERE idx = %lld",
+             (long long)k, (long long)k);
+    s_tamper_sql(b, sql);
+}
+
+/* Rewrites the state row of the alert whose accepted leaf is k (another
+ * sender), leaving the leaves intact. */
+static void
+s_tamper_rewrite_sender(const bh_broker *b, int64_t k)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "UPDATE alerts SET sender = 'home-office' WHERE seq = (SELECT alert_seq FROM"
+             " audit_alert_leaves WHERE leaf_idx = %lld)",
+             (long long)k);
+    s_tamper_sql(b, sql);
+}
+
+/* Deletes the leaves from k on, and only them. */
+static void
+s_tamper_truncate_leaves(const bh_broker *b, int64_t k)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "DELETE FROM audit_leaves WHERE idx >= %lld", (long long)k);
+    s_tamper_sql(b, sql);
+}
+
+/* Truncates the log consistently at k: the leaves from k on, the subtrees
+ * over them and the checkpoints of larger trees. */
+static void
+s_tamper_truncate_log(const bh_broker *b, int64_t k)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "DELETE FROM audit_leaves WHERE idx >= %lld;"
+             "DELETE FROM audit_nodes WHERE ((idx + 1) << level) > %lld;"
+             "DELETE FROM audit_checkpoints WHERE size > %lld;",
+             (long long)k, (long long)k, (long long)k);
+    s_tamper_sql(b, sql);
 }
 
 /* Runs `vigilctl audit verify -c broker.conf [--checkpoint FILE]`; expects
@@ -247,10 +332,7 @@ s_verify(const bh_broker *b, const char *checkpoint, const char *want)
 static int64_t
 s_accepted_leaf(const bh_broker *b, const uint8_t id[VG_ALERT_ID_LEN])
 {
-    return bh_store_int(b,
-                        "SELECT min(l.leaf_idx) FROM audit_alert_leaves l JOIN alerts a"
-                        " ON a.seq = l.alert_seq WHERE a.alert_id = ?1",
-                        id, VG_ALERT_ID_LEN, NULL);
+    return bh_store_alert_first_leaf(b, id);
 }
 
 /* ---- the export, checked with the spec alone ------------------------------------ */
@@ -372,55 +454,36 @@ test_witness_verify_tamper_fork(void **state)
     char *backup = bh_own(b, it_path(b->tmp, "clean.db"), free);
     s_copy(b->db_path, backup);
     int64_t k = s_accepted_leaf(b, ids[1]);
-    int64_t n_leaves = bh_store_int(b, "SELECT count(*) FROM audit_leaves", NULL, 0, NULL);
+    int64_t n_leaves = bh_store_count(b, VGB_COUNT_LEAVES, NULL);
     assert_true(k > 0 && k + 2 < n_leaves && (uint64_t)n_leaves >= held);
-    char sql[512], want[64];
+    char want[64];
 
-    snprintf(sql, sizeof sql, "DELETE FROM audit_leaves WHERE idx = %lld", (long long)k);
-    s_tamper(b, sql);
+    s_tamper_delete_leaf(b, k);
     snprintf(want, sizeof want, "FAULT deleted at leaf %lld", (long long)k);
     s_verify(b, NULL, want);
 
     s_restore(b, backup); /* one byte of leaf k: its time_ms's first digit */
-    snprintf(sql, sizeof sql,
-             "UPDATE audit_leaves SET leaf = CAST(replace(CAST(leaf AS TEXT), 'time_ms=1',"
-             " 'time_ms=2') AS BLOB) WHERE idx = %lld",
-             (long long)k);
-    s_tamper(b, sql);
+    s_tamper_alter_leaf(b, k);
     snprintf(want, sizeof want, "FAULT altered at leaf %lld", (long long)k);
     s_verify(b, NULL, want);
 
     s_restore(b, backup); /* swap leaves k and k+1, each with its hash */
-    snprintf(sql, sizeof sql,
-             "UPDATE audit_leaves SET idx = -1 WHERE idx = %lld;"
-             "UPDATE audit_leaves SET idx = %lld WHERE idx = %lld;"
-             "UPDATE audit_leaves SET idx = %lld WHERE idx = -1;",
-             (long long)k, (long long)k, (long long)k + 1, (long long)k + 1);
-    s_tamper(b, sql);
+    s_tamper_swap_leaves(b, k);
     snprintf(want, sizeof want, "FAULT reordered at leaf %lld", (long long)k);
     s_verify(b, NULL, want);
 
     s_restore(b, backup); /* the alert and its accepted leaf */
-    snprintf(sql, sizeof sql,
-             "DELETE FROM alerts WHERE seq = (SELECT alert_seq FROM audit_alert_leaves"
-             " WHERE leaf_idx = %lld); DELETE FROM audit_leaves WHERE idx = %lld",
-             (long long)k, (long long)k);
-    s_tamper(b, sql);
+    s_tamper_delete_alert_and_leaf(b, k);
     snprintf(want, sizeof want, "FAULT deleted at leaf %lld", (long long)k);
     s_verify(b, NULL, want);
 
     s_restore(b, backup); /* a state row rewritten, leaves intact */
-    snprintf(sql, sizeof sql,
-             "UPDATE alerts SET sender = 'home-office' WHERE seq = (SELECT alert_seq FROM"
-             " audit_alert_leaves WHERE leaf_idx = %lld)",
-             (long long)k);
-    s_tamper(b, sql);
+    s_tamper_rewrite_sender(b, k);
     snprintf(want, sizeof want, "FAULT state at leaf %lld", (long long)k);
     s_verify(b, NULL, want);
 
     s_restore(b, backup); /* truncated: the leaves only */
-    snprintf(sql, sizeof sql, "DELETE FROM audit_leaves WHERE idx >= %lld", (long long)k);
-    s_tamper(b, sql);
+    s_tamper_truncate_leaves(b, k);
     snprintf(want, sizeof want, "FAULT truncated at leaf %lld", (long long)k);
     s_verify(b, NULL, want);
 
@@ -428,12 +491,7 @@ test_witness_verify_tamper_fork(void **state)
      * alerts rows whose leaves went are caught, and the checkpoint the agency
      * holds names the first missing leaf */
     s_restore(b, backup);
-    snprintf(sql, sizeof sql,
-             "DELETE FROM audit_leaves WHERE idx >= %lld;"
-             "DELETE FROM audit_nodes WHERE ((idx + 1) << level) > %lld;"
-             "DELETE FROM audit_checkpoints WHERE size > %lld;",
-             (long long)k, (long long)k, (long long)k);
-    s_tamper(b, sql);
+    s_tamper_truncate_log(b, k);
     s_verify(b, NULL, "has no accepted leaf");
     s_verify(b, cp_file, want);
 
@@ -468,9 +526,7 @@ s_fork_phase(bh_broker *b, vga_agent *police, vga_agent *licensing, size_t n, co
     }
     uint64_t rewritten = s_log_size(b);
     int64_t end = bh_now_ms() + T_CP_WAIT_MS;
-    while (bh_store_int(b, "SELECT max(size) FROM audit_checkpoints", NULL, 0, NULL) <
-               (int64_t)rewritten &&
-           bh_now_ms() < end) {
+    while (bh_store_checkpoint_size(b) < (int64_t)rewritten && bh_now_ms() < end) {
         vga_poll(licensing, 100); /* the broker signs a checkpoint of the new history */
     }
     s_n_fork = 0;

@@ -79,15 +79,35 @@ s_expect_nothing(vga_agent *a, int64_t ms)
     assert_int_equal(rc, VG_ERR_TIMEOUT);
 }
 
+/* agency's state for the alert as stored, -1 when it has no row. */
 static int64_t
 s_recipient_state(const bh_broker *b, const uint8_t id[VG_ALERT_ID_LEN], const char *agency)
 {
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "SELECT r.state FROM recipients r JOIN alerts a ON a.seq = r.alert_seq"
-             " WHERE a.alert_id = ?1 AND r.agency = '%s'",
-             agency);
-    return bh_store_int(b, sql, id, VG_ALERT_ID_LEN, NULL);
+    vgb_rrow r;
+    return bh_store_recipient(b, id, agency, &r) ? (int64_t)r.state : -1;
+}
+
+/* The sender's sequence number in the stored envelope of the alert, once
+ * the store also holds it as used by the sender; 0 otherwise. */
+static uint64_t
+s_stored_sequence(const bh_broker *b, const uint8_t id[VG_ALERT_ID_LEN], const char *sender)
+{
+    size_t len = 0;
+    uint8_t *bytes = bh_store_envelope(b, id, &len);
+    assert_non_null(bytes);
+    vga_identity *ident = bh_identity(b, sender);
+    vg_envelope *env = NULL;
+    vg_reason why = {{0}};
+    vg_err rc = vg_envelope_verify(&env, bytes, len, vga_identity_doc(ident), &why);
+    free(bytes);
+    vga_identity_destroy(&ident);
+    if (rc != VG_OK) {
+        fail_msg("the stored envelope does not verify: %s: %s", vg_err_code(rc), why.text);
+    }
+    uint64_t seq = vg_envelope_sequence(env);
+    bool same_sender = strcmp(vg_envelope_sender(env), sender) == 0;
+    vg_envelope_destroy(&env);
+    return same_sender && bh_store_sequence_used(b, sender, seq) ? seq : 0;
 }
 
 /* ---- publish → every recipient, confirm after commit ---------------------- */
@@ -113,14 +133,8 @@ test_publish_reaches_every_recipient_after_commit(void **state)
 
     /* The confirm is back: another connection must already see the commit. */
     assert_true(bh_store_has_alert(b, id));
-    assert_int_equal(bh_store_int(b,
-                                  "SELECT count(*) FROM recipients r JOIN alerts a"
-                                  " ON a.seq = r.alert_seq WHERE a.alert_id = ?1",
-                                  id, VG_ALERT_ID_LEN, NULL),
-                     3);
-    assert_int_equal(bh_store_int(b, "SELECT sender_seq > 0 FROM alerts WHERE alert_id = ?1", id,
-                                  VG_ALERT_ID_LEN, NULL),
-                     1);
+    assert_int_equal(bh_store_each_recipient(b, id, NULL, NULL), 3);
+    assert_true(s_stored_sequence(b, id, "home-office") > 0);
     for (size_t i = 0; i < 3; i++) {
         s_expect_alert(rx[i], id, &alert, "home-office");
     }
@@ -151,12 +165,9 @@ test_taxi_alert_reaches_licensing_when_not_addressed(void **state)
     uint8_t id[VG_ALERT_ID_LEN];
     s_publish_ok(tx, &alert, id);
     assert_int_equal(s_recipient_state(b, id, "licensing"), 1);
-    assert_int_equal(
-        bh_store_int(b,
-                     "SELECT r.required FROM recipients r JOIN alerts a ON a.seq = r.alert_seq"
-                     " WHERE a.alert_id = ?1 AND r.agency = 'licensing'",
-                     id, VG_ALERT_ID_LEN, NULL),
-        1);
+    vgb_rrow row;
+    assert_true(bh_store_recipient(b, id, "licensing", &row));
+    assert_true(row.required);
     s_expect_alert(licensing, id, &alert, "home-office");
     bh_alert_fini(&alert);
     vga_agent_destroy(&tx);
@@ -216,10 +227,7 @@ test_envelope_without_licensing_is_rejected_naming_it(void **state)
 
     assert_int_equal(bh_store_count_alerts(b), 0);
     assert_false(bh_store_has_alert(b, id));
-    assert_true(bh_store_int(b,
-                             "SELECT count(*) FROM rejections WHERE code = 'missing_recipients'"
-                             " AND agency = 'home-office'",
-                             NULL, 0, NULL) >= 1);
+    assert_true(bh_store_count_rejections(b, "home-office", "missing_recipients") >= 1);
     assert_true(bh_log_count(b, "env.reject", "code=missing_recipients") >= 1);
     s_expect_nothing(licensing, 500);
     free(env);

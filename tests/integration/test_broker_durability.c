@@ -99,11 +99,7 @@ test_offline_recipient_gets_alerts_in_publish_order(void **state)
         s_publish_ok(tx, &alert, ids[i]);
         bh_alert_fini(&alert);
     }
-    assert_int_equal(bh_store_int(b,
-                                  "SELECT count(*) FROM recipients"
-                                  " WHERE agency = 'licensing' AND state = 1",
-                                  NULL, 0, NULL),
-                     T_N_OFFLINE);
+    assert_int_equal(bh_store_count(b, VGB_COUNT_PENDING, "licensing"), T_N_OFFLINE);
     vga_agent *licensing = bh_agent_open(b, "licensing", true);
     for (size_t i = 0; i < T_N_OFFLINE; i++) {
         vg_alert got;

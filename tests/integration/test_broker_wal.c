@@ -52,6 +52,24 @@ s_file_size(const char *path)
     return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
 }
 
+/* The page size the WAL file's frames hold, from its own header (bytes
+ * 8..11, big-endian: SQLite's WAL format, which this test measures); -1
+ * when it cannot be read. */
+static int64_t
+s_wal_page_size(const char *path)
+{
+    uint8_t h[T_WAL_HEADER];
+    FILE *f = fopen(path, "rb");
+    size_t got = f != NULL ? fread(h, 1, sizeof h, f) : 0;
+    if (f != NULL) {
+        fclose(f);
+    }
+    if (got != sizeof h) {
+        return -1;
+    }
+    return (int64_t)((uint32_t)h[8] << 24 | (uint32_t)h[9] << 16 | (uint32_t)h[10] << 8 | h[11]);
+}
+
 /* Sends one chunk pipelined and collects its confirms (all ACCEPTED). */
 static void
 s_publish_chunk(rc_client *raw, uint8_t *const *envs, const size_t *lens, size_t n)
@@ -126,7 +144,8 @@ test_wal_stays_bounded_and_nothing_is_lost(void **state)
     vga_identity_destroy(&police);
 
     /* The WAL file never shrinks: its size is the most it ever held. */
-    int64_t page = bh_store_int(b, "PRAGMA page_size", NULL, 0, NULL);
+    int64_t page = s_wal_page_size(wal);
+    assert_true(page >= 512);
     int64_t wal_bytes = s_file_size(wal);
     int64_t frames = (wal_bytes - T_WAL_HEADER) / (page + T_FRAME_HEADER);
     size_t passive = bh_log_count(b, "store.checkpoint", "mode=passive");
@@ -153,8 +172,7 @@ test_wal_stays_bounded_and_nothing_is_lost(void **state)
     bh_kill(b);
     bh_start(b);
     assert_int_equal(bh_store_count_alerts(b), T_N_ALERTS);
-    assert_int_equal(
-        bh_store_int(b, "SELECT count(*) FROM recipients WHERE state = 1", NULL, 0, NULL), 0);
+    assert_int_equal(bh_store_count(b, VGB_COUNT_PENDING, NULL), 0);
     it_run r;
     it_vigilctl(&r, "audit", "verify", "-c", b->conf);
     it_assert_ok(&r);

@@ -506,10 +506,8 @@ test_progress_and_decline_through_the_agent_library(void **state)
 static int64_t
 s_share_traces(const bh_broker *b)
 {
-    return bh_store_int(b,
-                        "SELECT (SELECT count(*) FROM shares) +"
-                        " (SELECT count(*) FROM recipients WHERE agency = 'education')",
-                        NULL, 0, NULL);
+    return bh_store_count(b, VGB_COUNT_SHARES, NULL) +
+           bh_store_count(b, VGB_COUNT_RECIPIENTS, "education");
 }
 
 /* Sends signed share bytes over the raw client and expects a rejection. */
@@ -654,7 +652,7 @@ test_share_makes_education_required(void **state)
     s_status(l->a, id, &st);
     assert_true(st.complete);
     vga_alert_status_fini(&st);
-    assert_int_equal(bh_store_int(b, "SELECT count(*) FROM shares", NULL, 0, NULL), 1);
+    assert_int_equal(bh_store_count(b, VGB_COUNT_SHARES, NULL), 1);
     bh_stop(b);
     bh_pass(b);
 }
@@ -749,21 +747,29 @@ test_gap_filled_and_snapshot_agrees_with_status(void **state)
 /* ---- receipts the broker refuses
  * ------------------------------------------------------------------- */
 
-/* Everything a receipt could change, as one number per table. */
+/* Everything a receipt could change, as a few numbers: the receipts and
+ * events stored, the sum of every recipient row's state and the rows with
+ * an acknowledgement time. */
 typedef struct s_print {
     int64_t receipts, events, states, acked; /* counts and sums */
 } s_print;
+
+static void
+s_print_row(void *ctx, const vgb_rrow *r)
+{
+    s_print *p = ctx;
+    p->states += (int64_t)r->state;
+    p->acked += r->acked_ms != 0;
+}
 
 static s_print
 s_fingerprint(const bh_broker *b)
 {
     s_print p = {
-        bh_store_int(b, "SELECT count(*) FROM receipts", NULL, 0, NULL),
-        bh_store_int(b, "SELECT count(*) FROM events", NULL, 0, NULL),
-        bh_store_int(b, "SELECT total(state) FROM recipients", NULL, 0, NULL),
-        bh_store_int(b, "SELECT count(*) FROM recipients WHERE acked_ms IS NOT NULL", NULL, 0,
-                     NULL),
+        .receipts = bh_store_count(b, VGB_COUNT_RECEIPTS, NULL),
+        .events = bh_store_count(b, VGB_COUNT_EVENTS, NULL),
     };
+    bh_store_each_recipient(b, NULL, s_print_row, &p);
     return p;
 }
 
@@ -878,11 +884,9 @@ test_wrong_unknown_and_unreceived_acks_change_nothing(void **state)
     vga_agent *pol_tx = s_agent(b, "police", false, false);
     s_local_ack_refused(pol_tx, id);
     s_same_print(b, before);
-    assert_int_equal(bh_store_int(b,
-                                  "SELECT r.state FROM recipients r JOIN alerts a ON"
-                                  " a.seq = r.alert_seq WHERE a.alert_id = ?1",
-                                  id, VG_ALERT_ID_LEN, NULL),
-                     VGA_PENDING);
+    vgb_rrow row;
+    assert_true(bh_store_recipient(b, id, "police", &row));
+    assert_int_equal(row.state, VGA_PENDING);
 
     vga_agent *police = s_agent(b, "police", true, false);
     vg_alert got;
@@ -891,8 +895,7 @@ test_wrong_unknown_and_unreceived_acks_change_nothing(void **state)
     vg_alert_fini(&got);
     /* The DELIVERED receipt is on its way: wait until the broker stored it. */
     int64_t until = bh_now_ms() + T_REPLY_MS;
-    while (bh_store_int(b, "SELECT count(*) FROM receipts", NULL, 0, NULL) == 0 &&
-           bh_now_ms() < until) {
+    while (bh_store_count(b, VGB_COUNT_RECEIPTS, NULL) == 0 && bh_now_ms() < until) {
         bh_sleep_ms(20);
     }
     before = s_fingerprint(b);
@@ -968,25 +971,17 @@ test_batched_deliveries_one_receipt_one_leaf(void **state)
     for (size_t i = 0; i < N; i++) {
         s_expect_event(l, VGA_EV_DELIVERED, "licensing", ids[i], T_REPLY_MS);
     }
-    static const char delivered[] =
-        "SELECT count(*) FROM recipients WHERE agency = 'licensing' AND delivered_ms IS NOT NULL";
-    assert_int_equal(bh_store_int(b, delivered, NULL, 0, NULL), N);
-    int64_t receipts =
-        bh_store_int(b, "SELECT count(*) FROM receipts WHERE agency = 'licensing'", NULL, 0, NULL);
-    int64_t leaves = bh_store_int(b,
-                                  "SELECT count(*) FROM audit_leaves WHERE CAST(leaf AS TEXT) LIKE "
-                                  "'%kind=delivered%agency=licensing%'",
-                                  NULL, 0, NULL);
+    assert_int_equal(bh_store_count(b, VGB_COUNT_DELIVERED, "licensing"), N);
+    int64_t receipts = bh_store_count(b, VGB_COUNT_RECEIPTS, "licensing");
+    int64_t leaves = bh_store_count_leaves(b, VG_AUDIT_DELIVERED, "licensing");
     print_message("licensing: %d deliveries, %lld receipts, %lld delivered leaves\n", N,
                   (long long)receipts, (long long)leaves);
     assert_true(receipts >= 1 && receipts < N); /* at least two came in one receipt */
     assert_int_equal(leaves, receipts);         /* one leaf per receipt */
 
     /* the home office's stream: fewer rows than events, read back from every point */
-    int64_t rows =
-        bh_store_int(b, "SELECT count(*) FROM events WHERE agency = 'home-office'", NULL, 0, NULL);
-    int64_t events = bh_store_int(
-        b, "SELECT coalesce(sum(n), 0) FROM events WHERE agency = 'home-office'", NULL, 0, NULL);
+    int64_t rows = bh_store_count(b, VGB_COUNT_EVENT_RUNS, "home-office");
+    int64_t events = bh_store_count(b, VGB_COUNT_EVENTS, "home-office");
     assert_true(rows < events);
     assert_true(l->n > 0 && (int64_t)l->ev[l->n - 1].seq <= events);
     vga_event *all = NULL;

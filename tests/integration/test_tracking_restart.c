@@ -104,15 +104,33 @@ s_publish_and_half_ack(const bh_broker *b, uint8_t id[VG_ALERT_ID_LEN])
     }
 }
 
-static int64_t
-s_licensing_int(const bh_broker *b, const char *column, const uint8_t id[VG_ALERT_ID_LEN])
+/* licensing's recipient row of the alert (it must have one). */
+static vgb_rrow
+s_licensing(const bh_broker *b, const uint8_t id[VG_ALERT_ID_LEN])
 {
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "SELECT %s FROM recipients r JOIN alerts a ON a.seq = r.alert_seq"
-             " WHERE a.alert_id = ?1 AND r.agency = 'licensing'",
-             column);
-    return bh_store_int(b, sql, id, VG_ALERT_ID_LEN, NULL);
+    vgb_rrow r;
+    assert_true(bh_store_recipient(b, id, "licensing", &r));
+    return r;
+}
+
+/* The OVERDUE and ESCALATED events about licensing and one alert in the
+ * sender's stream, counted per escalation level. */
+typedef struct s_step_count {
+    uint64_t seq;      /* the alert */
+    int64_t all;       /* every step */
+    int64_t level[64]; /* per level (higher levels are counted in the last) */
+} s_step_count;
+
+static void
+s_step_event(void *ctx, const vgb_event_row *ev)
+{
+    s_step_count *c = ctx;
+    if (ev->alert_seq == c->seq && strcmp(ev->about, "licensing") == 0 &&
+        (ev->kind == VIGIL__EVENT_KIND__EVENT_OVERDUE ||
+         ev->kind == VIGIL__EVENT_KIND__EVENT_ESCALATED)) {
+        c->all++;
+        c->level[ev->level < 63 ? ev->level : 63]++;
+    }
 }
 
 /* Steps recorded about licensing in the sender's stream: all of them, and
@@ -120,15 +138,15 @@ s_licensing_int(const bh_broker *b, const char *column, const uint8_t id[VG_ALER
 static int64_t
 s_steps(const bh_broker *b, const uint8_t id[VG_ALERT_ID_LEN], bool most_per_level)
 {
-    static const char all[] =
-        "SELECT count(*) FROM events e JOIN alerts a ON a.seq = e.alert_seq"
-        " WHERE a.alert_id = ?1 AND e.agency = 'home-office' AND e.about = 'licensing'"
-        " AND e.kind IN (8, 9)";
-    static const char most[] =
-        "SELECT coalesce(max(c), 0) FROM (SELECT count(*) AS c FROM events e JOIN alerts a"
-        " ON a.seq = e.alert_seq WHERE a.alert_id = ?1 AND e.agency = 'home-office'"
-        " AND e.about = 'licensing' AND e.kind IN (8, 9) GROUP BY e.level)";
-    return bh_store_int(b, most_per_level ? most : all, id, VG_ALERT_ID_LEN, NULL);
+    vgb_alert_meta m;
+    assert_true(bh_store_alert(b, id, &m));
+    s_step_count c = {.seq = m.seq};
+    bh_store_each_event(b, "home-office", s_step_event, &c);
+    int64_t most = 0;
+    for (size_t i = 0; i < sizeof c.level / sizeof c.level[0]; i++) {
+        most = c.level[i] > most ? c.level[i] : most;
+    }
+    return most_per_level ? most : c.all;
 }
 
 /* Waits (at most ms) until licensing's escalation level is at least level. */
@@ -136,10 +154,10 @@ static void
 s_wait_level(const bh_broker *b, const uint8_t id[VG_ALERT_ID_LEN], int64_t level, int64_t ms)
 {
     int64_t deadline = bh_now_ms() + ms;
-    while (s_licensing_int(b, "esc_level", id) < level) {
+    while ((int64_t)s_licensing(b, id).esc_level < level) {
         if (bh_now_ms() >= deadline) {
             fail_msg("escalation level %lld not reached within %lld ms (at %lld)", (long long)level,
-                     (long long)ms, (long long)s_licensing_int(b, "esc_level", id));
+                     (long long)ms, (long long)s_licensing(b, id).esc_level);
         }
         bh_sleep_ms(20);
     }
@@ -163,10 +181,10 @@ test_overdue_while_down_escalates_at_start_and_never_twice(void **state)
     bh_start(b);
     uint8_t id[VG_ALERT_ID_LEN];
     s_publish_and_half_ack(b, id);
-    int64_t deadline = s_licensing_int(b, "deadline_ms", id);
+    int64_t deadline = s_licensing(b, id).deadline_ms;
     assert_true(deadline > 0);
     bh_stop(b);
-    assert_int_equal(s_licensing_int(b, "esc_level", id), 0);
+    assert_int_equal(s_licensing(b, id).esc_level, 0);
 
     vga_identity *ident = bh_identity(b, "home-office");
     const vg_netdoc *doc = vga_identity_doc(ident);
@@ -183,7 +201,7 @@ test_overdue_while_down_escalates_at_start_and_never_twice(void **state)
     int64_t restarted = rc_wall_ms();
     bh_start(b);
     s_wait_level(b, id, 3, T_STEP_MS); /* overdue, redeliver, contact */
-    assert_true(s_licensing_int(b, "overdue_ms", id) >= restarted);
+    assert_true(s_licensing(b, id).overdue_ms >= restarted);
     assert_true(bh_log_count(b, "alert.overdue", "agency=licensing") == 1);
 
     /* The sender sees the steps taken at start in its stream. */
@@ -209,13 +227,13 @@ test_overdue_while_down_escalates_at_start_and_never_twice(void **state)
 
     /* A crash and a restart before the last step is due: nothing again. */
     int64_t steps = s_steps(b, id, false);
-    int64_t level = s_licensing_int(b, "esc_level", id);
+    int64_t level = s_licensing(b, id).esc_level;
     bh_kill(b);
     bh_start(b);
     bh_sleep_ms(T_QUIET_MS);
     if (rc_wall_ms() < last_due - 100) { /* otherwise the last step may rightly be there */
         assert_int_equal(s_steps(b, id, false), steps);
-        assert_int_equal(s_licensing_int(b, "esc_level", id), level);
+        assert_int_equal(s_licensing(b, id).esc_level, level);
     }
     assert_int_equal(s_steps(b, id, true), 1);
     assert_int_equal(bh_log_count(b, "alert.overdue", "agency=licensing"), 1);

@@ -1,3 +1,4 @@
+/* store-tamper: a SQLite VFS that fails syncs on demand */
 /* fault_vfs.c — see fault_vfs.h. */
 #include "fault_vfs.h"
 

@@ -1,3 +1,4 @@
+/* store-tamper: rewrites a scratch store with SQL, as an insider, to check offline verification */
 /* test_audit.c — broker/audit.h: appends, proofs, checkpoints and offline
  * verification against a tampered store, on a scratch store. The tampering
  * is SQL on the SQLite file (an insider with the database in hand): the one
@@ -29,13 +30,103 @@ typedef struct fixture {
     vgb_audit *audit; /* the module under test */
 } fixture;
 
+/* Runs the insider's SQL on the store (every use is a named s_tamper_*). */
 static void
-s_exec(sqlite3 *db, const char *sql)
+s_tamper_sql(sqlite3 *db, const char *sql)
 {
     char *err = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
         fail_msg("%s: %s", sql, err);
     }
+}
+
+/* Deletes leaf idx. */
+static void
+s_tamper_delete_leaf(fixture *f, uint64_t idx)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "DELETE FROM audit_leaves WHERE idx = %llu", (unsigned long long)idx);
+    s_tamper_sql(f->db, sql);
+}
+
+/* "licensing" -> "licensinG" in leaf idx's bytes; its leaf hash is left as stored. */
+static void
+s_tamper_alter_leaf(fixture *f, uint64_t idx)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "UPDATE audit_leaves SET leaf = CAST(replace(CAST(leaf AS TEXT), 'licensing',"
+             " 'licensinG') AS BLOB) WHERE idx = %llu",
+             (unsigned long long)idx);
+    s_tamper_sql(f->db, sql);
+}
+
+/* Swaps leaves i and j, each with its hash. */
+static void
+s_tamper_swap_leaves(fixture *f, uint64_t i, uint64_t j)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "UPDATE audit_leaves SET idx = -1 WHERE idx = %llu;"
+             "UPDATE audit_leaves SET idx = %llu WHERE idx = %llu;"
+             "UPDATE audit_leaves SET idx = %llu WHERE idx = -1;",
+             (unsigned long long)i, (unsigned long long)i, (unsigned long long)j,
+             (unsigned long long)j);
+    s_tamper_sql(f->db, sql);
+}
+
+/* Deletes leaf idx and renumbers the ones after it to close the gap. */
+static void
+s_tamper_delete_and_renumber(fixture *f, uint64_t idx)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "DELETE FROM audit_leaves WHERE idx = %llu;"
+             "UPDATE audit_leaves SET idx = -idx WHERE idx > %llu;"
+             "UPDATE audit_leaves SET idx = -idx - 1 WHERE idx < 0;",
+             (unsigned long long)idx, (unsigned long long)idx);
+    s_tamper_sql(f->db, sql);
+}
+
+/* Deletes the leaves from idx on, and only them. */
+static void
+s_tamper_truncate_leaves(fixture *f, uint64_t idx)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "DELETE FROM audit_leaves WHERE idx >= %llu",
+             (unsigned long long)idx);
+    s_tamper_sql(f->db, sql);
+}
+
+/* Truncates the log consistently at size: the leaves from there on, the
+ * subtrees over them and the checkpoints of larger trees. */
+static void
+s_tamper_truncate_log(fixture *f, uint64_t size)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "DELETE FROM audit_leaves WHERE idx >= %llu;"
+             "DELETE FROM audit_nodes WHERE ((idx + 1) << level) > %llu;"
+             "DELETE FROM audit_checkpoints WHERE size > %llu;",
+             (unsigned long long)size, (unsigned long long)size, (unsigned long long)size);
+    s_tamper_sql(f->db, sql);
+}
+
+/* Replaces the note of the stored checkpoint of this size. */
+static void
+s_tamper_checkpoint_note(fixture *f, uint64_t size, const char *note)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(f->db,
+                                        "UPDATE audit_checkpoints SET note = ?1"
+                                        " WHERE size = ?2",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, note, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)size);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    assert_int_equal(sqlite3_changes(f->db), 1);
+    sqlite3_finalize(st);
 }
 
 static int
@@ -330,7 +421,7 @@ deleted_leaf_is_named(void **state)
 {
     fixture *f = *state;
     s_history(f);
-    s_exec(f->db, "DELETE FROM audit_leaves WHERE idx = 37");
+    s_tamper_delete_leaf(f, 37);
     s_expect_fault(f, VGB_AUDIT_FAULT_DELETED, 37, NULL);
 }
 
@@ -339,9 +430,7 @@ altered_byte_is_named(void **state)
 {
     fixture *f = *state;
     s_history(f);
-    /* "licensing" -> "licensinG" in leaf 42's bytes, hash left as stored. */
-    s_exec(f->db, "UPDATE audit_leaves SET leaf = CAST(replace(CAST(leaf AS TEXT), 'licensing',"
-                  " 'licensinG') AS BLOB) WHERE idx = 42");
+    s_tamper_alter_leaf(f, 42); /* its hash left as stored */
     s_expect_fault(f, VGB_AUDIT_FAULT_ALTERED, 42, NULL);
 }
 
@@ -350,9 +439,7 @@ swapped_leaves_are_named(void **state)
 {
     fixture *f = *state;
     s_history(f);
-    s_exec(f->db, "UPDATE audit_leaves SET idx = -1 WHERE idx = 10;"
-                  "UPDATE audit_leaves SET idx = 10 WHERE idx = 20;"
-                  "UPDATE audit_leaves SET idx = 20 WHERE idx = -1;");
+    s_tamper_swap_leaves(f, 10, 20);
     s_expect_fault(f, VGB_AUDIT_FAULT_REORDERED, 10, NULL);
 }
 
@@ -361,9 +448,7 @@ deleted_and_renumbered_is_named(void **state)
 {
     fixture *f = *state;
     s_history(f);
-    s_exec(f->db, "DELETE FROM audit_leaves WHERE idx = 60;"
-                  "UPDATE audit_leaves SET idx = -idx WHERE idx > 60;"
-                  "UPDATE audit_leaves SET idx = -idx - 1 WHERE idx < 0;");
+    s_tamper_delete_and_renumber(f, 60);
     s_expect_fault(f, VGB_AUDIT_FAULT_REORDERED, 60, NULL);
 }
 
@@ -372,7 +457,7 @@ truncated_log_is_named(void **state)
 {
     fixture *f = *state;
     s_history(f);
-    s_exec(f->db, "DELETE FROM audit_leaves WHERE idx >= 80");
+    s_tamper_truncate_leaves(f, 80);
     s_expect_fault(f, VGB_AUDIT_FAULT_TRUNCATED, 80, NULL);
 }
 
@@ -386,9 +471,7 @@ thorough_truncation_needs_an_agency_checkpoint(void **state)
     char *agency_note = NULL;
     assert_int_equal(vgb_audit_checkpoint_latest(f->audit, &agency_note, NULL, NULL, NULL, NULL),
                      VG_OK);
-    s_exec(f->db, "DELETE FROM audit_leaves WHERE idx >= 64;"
-                  "DELETE FROM audit_nodes WHERE ((idx + 1) << level) > 64;"
-                  "DELETE FROM audit_checkpoints WHERE size > 64;");
+    s_tamper_truncate_log(f, 64);
     vgb_audit_report rep;
     assert_int_equal(s_verify(f, &rep, NULL), VG_OK);
     s_expect_fault(f, VGB_AUDIT_FAULT_TRUNCATED, 64, agency_note);
@@ -397,14 +480,9 @@ thorough_truncation_needs_an_agency_checkpoint(void **state)
 
 /* Alters leaf idx ("licensing" -> "licensinG") and stores its new leaf hash. */
 static void
-s_rewrite_leaf(fixture *f, uint64_t idx)
+s_tamper_rewrite_leaf(fixture *f, uint64_t idx)
 {
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "UPDATE audit_leaves SET leaf = CAST(replace(CAST(leaf AS TEXT), 'licensing',"
-             " 'licensinG') AS BLOB) WHERE idx = %llu",
-             (unsigned long long)idx);
-    s_exec(f->db, sql);
+    s_tamper_alter_leaf(f, idx);
     uint8_t h[32];
     s_leaf_hash(f, idx, h);
     sqlite3_stmt *st = NULL;
@@ -424,15 +502,15 @@ rewritten_leaf_is_caught_by_subtrees(void **state)
 {
     fixture *f = *state;
     s_history(f);
-    s_rewrite_leaf(f, 60);
+    s_tamper_rewrite_leaf(f, 60);
     s_expect_fault(f, VGB_AUDIT_FAULT_SUBTREE, 60, NULL);
 }
 
-/* Rebuilds audit_nodes from the stored leaf hashes, as a thorough forger would. */
+/* Rebuilds the stored subtrees from the stored leaf hashes, as a thorough forger would. */
 static void
-s_rebuild_nodes(fixture *f, uint64_t n)
+s_tamper_rebuild_nodes(fixture *f, uint64_t n)
 {
-    s_exec(f->db, "DELETE FROM audit_nodes");
+    s_tamper_sql(f->db, "DELETE FROM audit_nodes");
     vg_merkle_range r;
     vg_merkle_range_init(&r);
     sqlite3_stmt *ins = NULL;
@@ -463,8 +541,8 @@ consistent_rewrite_is_caught_by_checkpoints(void **state)
 {
     fixture *f = *state;
     s_history(f);
-    s_rewrite_leaf(f, 70);
-    s_rebuild_nodes(f, 100);
+    s_tamper_rewrite_leaf(f, 70);
+    s_tamper_rebuild_nodes(f, 100);
     vgb_audit_report rep;
     assert_int_equal(s_verify(f, &rep, NULL), VG_ERR_CONFLICT);
     assert_int_equal(rep.fault, VGB_AUDIT_FAULT_ROOT);
@@ -493,15 +571,7 @@ bad_stored_checkpoints_are_named(void **state)
     assert_int_equal(vgb_audit_root_at(f->audit, 50, root, NULL), VG_OK);
     vg_checkpoint *cp = NULL;
     assert_int_equal(vg_checkpoint_sign(&cp, ORIGIN, 50, root, other, NULL), VG_OK);
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(f->db,
-                                        "UPDATE audit_checkpoints SET note = ?1"
-                                        " WHERE size = 50",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_text(st, 1, vg_checkpoint_note(cp), -1, SQLITE_STATIC);
-    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-    sqlite3_finalize(st);
+    s_tamper_checkpoint_note(f, 50, vg_checkpoint_note(cp));
     vgb_audit_report rep;
     assert_int_equal(s_verify(f, &rep, NULL), VG_ERR_CONFLICT);
     assert_int_equal(rep.fault, VGB_AUDIT_FAULT_CHECKPOINT);
