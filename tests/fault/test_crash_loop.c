@@ -1,3 +1,4 @@
+/* agent-store: reads the agent library's own agent.db (inbox, outbox), not the broker's store */
 /*
  * test_crash_loop.c — the Jepsen-style checker. Publisher agencies publish a
  * stream through the agent library (one thread each) while the required

@@ -1,3 +1,4 @@
+/* agent-store: reads licensing's own agent.db (inbox, hand-overs), not the broker's store */
 /*
  * test_agent_exec.c — `vigil-agent listen --exec` hands every alert over at
  * least once and records it as handled exactly once, against the real

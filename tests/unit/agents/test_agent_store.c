@@ -1,3 +1,4 @@
+/* agent-store: checks the agent library's own store file against what its API wrote */
 /*
  * test_agent_store.c — the agency's local store (agents/lib/src/agent_store.h,
  * internal to libvigil-agent): outbox, sent record, sequence, inbox, the
