@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "vigil/log.h"
+#include "vigil/share.h"
 
 /* ---- the clock ----------------------------------------------------------------- */
 
@@ -425,4 +426,78 @@ mk_insert_committed(mk_world *w, mk_alert *a, int64_t deadline_ms)
     uint64_t seq = mk_insert(w, a, deadline_ms);
     mk_commit(w->store);
     return seq;
+}
+
+void
+mk_share(mk_world *w, const mk_alert *a, const char *sharer, const char *to, int64_t deadline_ms,
+         uint8_t **bytes, size_t *len, uint8_t hash[VG_HASH_LEN])
+{
+    int idx = vg_netdoc_index(w->doc, sharer);
+    assert_true(idx >= 0);
+    uint8_t *b = NULL;
+    size_t n = 0;
+    vg_reason why = {{0}};
+    vg_err rc = vg_share_create(&b, &n, a->env, sharer, w->net->keys[idx], to, "they need it",
+                                w->clk.wall, w->doc, &why);
+    if (rc != VG_OK) {
+        fail_msg("vg_share_create: %s: %s", vg_err_code(rc), why.text);
+    }
+    vg_share *sh = NULL;
+    assert_int_equal(vg_share_verify(&sh, b, n, w->doc, &why), VG_OK);
+    assert_int_equal(vgb_store_insert_share(w->store, a->seq, sharer, to, vg_share_hash(sh), b, n,
+                                            w->clk.wall),
+                     VG_OK);
+    assert_int_equal(vgb_store_add_recipient(w->store, a->seq, to, sharer, deadline_ms), VG_OK);
+    if (hash != NULL) {
+        memcpy(hash, vg_share_hash(sh), VG_HASH_LEN);
+    }
+    vg_share_destroy(&sh);
+    if (bytes != NULL) {
+        *bytes = b;
+        *len = n;
+    } else {
+        free(b);
+    }
+}
+
+vg_receipt *
+mk_receipt(mk_world *w, const char *agency, vg_receipt_kind kind, const mk_alert *const *alerts,
+           size_t n, const char *text)
+{
+    assert_true(n >= 1 && n <= VG_RECEIPT_ITEMS_MAX);
+    vg_receipt_item *items = calloc(n, sizeof *items);
+    assert_non_null(items);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(items[i].alert_id, alerts[i]->id, VG_ALERT_ID_LEN);
+        memcpy(items[i].envelope_hash, vg_envelope_hash(alerts[i]->env), VG_HASH_LEN);
+    }
+    int idx = vg_netdoc_index(w->doc, agency);
+    assert_true(idx >= 0);
+    vg_receipt_spec spec = {.agency = agency,
+                            .kind = kind,
+                            .created_ms = w->clk.wall,
+                            .items = items,
+                            .n_items = n,
+                            .officer = kind == VG_RECEIPT_ACKNOWLEDGED ? text : NULL,
+                            .reason = kind == VG_RECEIPT_IN_PROGRESS || kind == VG_RECEIPT_DECLINED
+                                          ? text
+                                          : NULL,
+                            .network_version = vg_netdoc_version(w->doc),
+                            .failure = kind == VG_RECEIPT_UNOPENABLE ? VG_OPEN_BAD_KEY
+                                                                     : VG_OPEN_UNSPECIFIED};
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    vg_reason why = {{0}};
+    vg_err rc = vg_receipt_sign(&bytes, &len, &spec, w->net->keys[idx], &why);
+    free(items);
+    if (rc != VG_OK) {
+        fail_msg("vg_receipt_sign: %s: %s", vg_err_code(rc), why.text);
+    }
+    vg_receipt *r = NULL;
+    rc = vg_receipt_verify(&r, bytes, len, w->doc, &why);
+    free(bytes);
+    if (rc != VG_OK) {
+        fail_msg("vg_receipt_verify: %s: %s", vg_err_code(rc), why.text);
+    }
+    return r;
 }

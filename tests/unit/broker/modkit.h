@@ -33,6 +33,7 @@
 #include "vigil/clock.h"
 #include "vigil/envelope.h"
 #include "vigil/netdoc.h"
+#include "vigil/receipt.h"
 #include "vt.h"
 
 enum {
@@ -156,6 +157,18 @@ void mk_alert_free(mk_alert **a_p);
 uint64_t mk_insert(mk_world *w, mk_alert *a, int64_t deadline_ms);
 /* begin, mk_insert, commit. */
 uint64_t mk_insert_committed(mk_world *w, mk_alert *a, int64_t deadline_ms);
+
+/* sharer (a recipient of a) shares a with `to`, in the open transaction: the
+ * share record stored and `to` added as a required recipient (deadline).
+ * *bytes (malloc'ed, may be NULL) and hash (may be NULL) get the record. */
+void mk_share(mk_world *w, const mk_alert *a, const char *sharer, const char *to,
+              int64_t deadline_ms, uint8_t **bytes, size_t *len, uint8_t hash[VG_HASH_LEN]);
+
+/* A verified receipt of kind by agency for the alerts (n of them), signed
+ * now; text: the officer (ACKNOWLEDGED) or the reason (IN_PROGRESS,
+ * DECLINED). Free with vg_receipt_destroy. */
+vg_receipt *mk_receipt(mk_world *w, const char *agency, vg_receipt_kind kind,
+                       const mk_alert *const *alerts, size_t n, const char *text);
 
 /* begin / commit, asserting VG_OK. */
 void mk_begin(vgb_store *s);
