@@ -57,8 +57,12 @@ s_send(void *ctx, const uint8_t *rid, size_t rid_len, const uint8_t *frame, size
     assert_true(rid_len > 0 && rid_len <= VGB_RID_MAX);
     for (size_t i = 0; i < s->n_rules; i++) {
         if (s_same_rid(s->rules[i].rid, s->rules[i].rid_len, rid, rid_len)) {
+            vg_err rc = s->rules[i].rc;
+            if (s->rules[i].times > 0 && --s->rules[i].times == 0) {
+                s->rules[i] = s->rules[--s->n_rules];
+            }
             s->refused++;
-            return s->rules[i].rc;
+            return rc;
         }
     }
     Vigil__BrokerFrame *f = vigil__broker_frame__unpack(NULL, len, frame);
@@ -112,6 +116,7 @@ mk_sink_refuse(mk_sink *s, const uint8_t *rid, size_t rid_len, vg_err rc)
                 s->rules[i] = s->rules[--s->n_rules];
             } else {
                 s->rules[i].rc = rc;
+                s->rules[i].times = 0;
             }
             return;
         }
@@ -123,7 +128,20 @@ mk_sink_refuse(mk_sink *s, const uint8_t *rid, size_t rid_len, vg_err rc)
     memcpy(s->rules[s->n_rules].rid, rid, rid_len);
     s->rules[s->n_rules].rid_len = rid_len;
     s->rules[s->n_rules].rc = rc;
+    s->rules[s->n_rules].times = 0;
     s->n_rules++;
+}
+
+void
+mk_sink_refuse_next(mk_sink *s, const uint8_t *rid, size_t rid_len, vg_err rc, size_t n)
+{
+    assert_true(rc != VG_OK && n > 0);
+    mk_sink_refuse(s, rid, rid_len, rc);
+    for (size_t i = 0; i < s->n_rules; i++) {
+        if (s_same_rid(s->rules[i].rid, s->rules[i].rid_len, rid, rid_len)) {
+            s->rules[i].times = n;
+        }
+    }
 }
 
 static bool
@@ -296,7 +314,8 @@ mk_world_new(const mk_world_opts *opts)
                                 .query_time_ms = 200,
                                 .unread_bytes = 1 << 20,
                                 .handshake_timeout_ms = 5000};
-    w->store = mk_store_open(w->dir);
+    w->store = opts != NULL && opts->open_store != NULL ? opts->open_store(w->dir)
+                                                        : mk_store_open(w->dir);
     mk_sink_init(&w->sink);
     return w;
 }

@@ -82,6 +82,7 @@ typedef struct mk_sink {
         uint8_t rid[VGB_RID_MAX];
         size_t rid_len;
         vg_err rc;
+        size_t times; /* this many more times, then accepted again (0: until changed) */
     } rules[MK_RULES_MAX]; /* routing ids refused, and how */
     size_t n_rules;
 } mk_sink;
@@ -92,6 +93,8 @@ void mk_sink_fini(mk_sink *s);
 void mk_sink_clear(mk_sink *s);
 /* From now on frames to rid are answered rc (VG_OK: accepted again). */
 void mk_sink_refuse(mk_sink *s, const uint8_t *rid, size_t rid_len, vg_err rc);
+/* Only the next n frames to rid are answered rc. */
+void mk_sink_refuse_next(mk_sink *s, const uint8_t *rid, size_t rid_len, vg_err rc, size_t n);
 /* Frames kept for rid (NULL: anyone) of this kind (0: any). */
 size_t mk_sink_count(const mk_sink *s, const uint8_t *rid, size_t rid_len, int kind);
 /* The i-th (0-based) of those, or NULL. */
@@ -113,8 +116,9 @@ size_t mk_log_count(const char *msg_id, const char *needle);
 /* ---- the world ---------------------------------------------------------------------- */
 
 typedef struct mk_world_opts {
-    bool officer_names; /* the document's "oversight" view */
-    bool notes;
+    bool officer_names;                       /* the document's "oversight" view */
+    bool notes;                               /* ... */
+    vgb_store *(*open_store)(const char *dir); /* NULL: mk_store_open */
 } mk_world_opts;
 
 typedef struct mk_world {

@@ -31,7 +31,7 @@ typedef struct fixture {
     mk_world *w;   /* store, document, clock, sink */
     vgb_ledger *l; /* what the confirms report */
     vgb_batch *x;  /* the module under test */
-    uint8_t rid[4][MK_RID_LEN];
+    uint8_t rid[MK_N][MK_RID_LEN]; /* one connection per agency */
 } fixture;
 
 static int
@@ -46,7 +46,7 @@ setup(void **state)
                                      &f->w->cfg, &f->w->clk.clock, &why),
                      VG_OK);
     assert_int_equal(vgb_batch_new(&f->x, f->w->store, f->l, &f->w->sink.out), VG_OK);
-    for (uint32_t i = 0; i < 4; i++) {
+    for (uint32_t i = 0; i < MK_N; i++) {
         mk_rid(f->rid[i], 100 + i);
     }
     *state = f;

@@ -557,6 +557,11 @@ test_highwater_refuses_lost_history(void **state)
     assert_null(l);
     mk_world_destroy(&shorter);
 
+    /* Nothing at all: the database was lost and made again beside its mark. */
+    mk_world *empty = s_twin(0, 0);
+    assert_int_equal(s_open_with_mark(empty, mark5, len, NULL), VG_ERR_MALFORMED);
+    mk_world_destroy(&empty);
+
     /* As long, but not the same leaves. */
     mk_world *other = s_twin(5, 1);
     assert_int_equal(s_open_with_mark(other, mark5, len, &why), VG_ERR_MALFORMED);
