@@ -11,7 +11,6 @@
 typedef struct s_confirm {
     Vigil__ConfirmStatus status; /* wire ConfirmStatus */
     Vigil__RejectCode code;      /* wire RejectCode */
-    bool has_alert_id;           /* alert_id below is set */
     char *reason;                /* malloc'ed */
     vg_strlist missing;          /* mandatory recipients left out */
 } s_confirm;
@@ -23,6 +22,7 @@ typedef struct s_reply {
     uint8_t *frame;                    /* packed BrokerFrame, malloc'ed; NULL for a confirm */
     size_t len;                        /* its length */
     bool is_confirm;                   /* a Confirm: packed at the end from c */
+    bool has_alert_id;                 /* alert_id below is set */
     s_confirm c;                       /* the Confirm's fields */
     bool needs_commit;                 /* ACCEPTED/DUPLICATE: void if the commit fails */
     uint64_t request_id;               /* the request it answers */
@@ -144,6 +144,7 @@ vgb_batch_reply(vgb_batch *x, const vgb_from *from, Vigil__BrokerFrame *f, bool 
     }
     vigil__broker_frame__pack(f, r->frame);
     r->needs_commit = needs_commit;
+    r->has_alert_id = alert_id != NULL;
     if (alert_id != NULL) {
         memcpy(r->alert_id, alert_id, VG_ALERT_ID_LEN);
     }
@@ -166,7 +167,7 @@ vgb_batch_confirm(vgb_batch *x, const vgb_from *from, const uint8_t *alert_id,
     r->needs_commit = st != VIGIL__CONFIRM_STATUS__CONFIRM_REJECTED;
     r->c.status = st;
     r->c.code = code;
-    r->c.has_alert_id = alert_id != NULL;
+    r->has_alert_id = alert_id != NULL;
     if (alert_id != NULL) {
         memcpy(r->alert_id, alert_id, VG_ALERT_ID_LEN);
     }
@@ -188,7 +189,7 @@ static uint8_t *
 s_pack_confirm(vgb_batch *x, const s_reply *r, size_t *len)
 {
     Vigil__Confirm c = VIGIL__CONFIRM__INIT;
-    if (r->c.has_alert_id) {
+    if (r->has_alert_id) {
         c.alert_id.data = (uint8_t *)r->alert_id;
         c.alert_id.len = VG_ALERT_ID_LEN;
     }
@@ -260,8 +261,10 @@ static void
 s_send_abort(vgb_batch *x, const s_reply *r, bool full)
 {
     Vigil__Confirm c = VIGIL__CONFIRM__INIT;
-    c.alert_id.data = (uint8_t *)r->alert_id;
-    c.alert_id.len = VG_ALERT_ID_LEN;
+    if (r->has_alert_id) { /* no id: none is named, not an all-zero one */
+        c.alert_id.data = (uint8_t *)r->alert_id;
+        c.alert_id.len = VG_ALERT_ID_LEN;
+    }
     c.status = VIGIL__CONFIRM_STATUS__CONFIRM_REJECTED;
     c.code = full ? VIGIL__REJECT_CODE__REJECT_STORAGE_FULL : VIGIL__REJECT_CODE__REJECT_INTERNAL;
     c.reason = full ? "the broker's store is full: nothing was recorded; it stays in your outbox "

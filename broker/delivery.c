@@ -109,7 +109,14 @@ s_detach(vgb_delivery *d, s_agency *a, const char *why)
     vg_log(VG_LOG_INFO, "broker", "agency.offline", "agency=%s reason=%s inflight=%zu", a->id, why,
            a->n_inflight);
     a->rid_len = 0;
-    a->n_inflight = 0;
+    /* The window stays, with its sends counted: what was in flight goes
+     * again, first thing, on the next connection, and a client that crashes
+     * on one alert and reconnects sees it set aside after
+     * VGB_PARK_AFTER_SENDS sends like any other (the count is not reset by
+     * reconnecting). */
+    for (size_t i = 0; i < a->n_inflight; i++) {
+        a->inflight[i].due_mono = 0;
+    }
     a->dirty = false;
     a->wake_mono = INT64_MAX;
     d->presence(d->presence_ctx, a->idx, false);
@@ -416,6 +423,19 @@ s_park(vgb_delivery *d, s_agency *a, size_t i)
     }
 }
 
+/* True when a slot of the window was never sent (its connection's queue
+ * was full): nothing behind it may go first. */
+static bool
+s_has_unsent(const s_agency *a)
+{
+    for (size_t i = 0; i < a->n_inflight; i++) {
+        if (a->inflight[i].attempt == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void
 s_service_agency(vgb_delivery *d, s_agency *a, int64_t now)
 {
@@ -435,7 +455,7 @@ s_service_agency(vgb_delivery *d, s_agency *a, int64_t now)
             i++;
         }
     }
-    if (a->rid_len != 0) {
+    if (a->rid_len != 0 && !s_has_unsent(a)) { /* first deliveries in acceptance order */
         s_fill_window(d, a, now);
     }
 }

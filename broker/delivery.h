@@ -13,7 +13,8 @@
  * retries (and an escalation's "redeliver") may come in any order.
  *
  * Nothing an agency is sent can hold its window for ever: a delivery sent
- * VGB_PARK_AFTER_SENDS times without a receipt leaves the window and waits in
+ * VGB_PARK_AFTER_SENDS times without a receipt (counted across reconnects:
+ * the window outlives its connection) leaves the window and waits in
  * the store (vgb_store_park) for its next try, with the backoff doubling up
  * to redeliver_max, so fresh alerts always find room. (The agent receipts an
  * alert it cannot open as UNOPENABLE, which frees its slot at once; this is
@@ -55,8 +56,9 @@ vg_err vgb_delivery_new(vgb_delivery **out, vgb_store *store, const vg_netdoc *d
 /* NULL-safe; sets *d_p = NULL. */
 void vgb_delivery_destroy(vgb_delivery **d_p);
 
-/* Makes rid the agency's receiving connection: everything unreceipted is
- * sent again (in order). The same rid again only keeps it alive. */
+/* Makes rid the agency's receiving connection: what was in flight is sent
+ * again at once (its sends still counted), then the rest in order; a parked
+ * delivery at its next try. The same rid again only keeps it alive. */
 void vgb_delivery_attach(vgb_delivery *d, size_t agency, const uint8_t *rid, size_t rid_len);
 
 /* A frame came from rid of agency: the receiving connection stays alive. */

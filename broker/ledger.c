@@ -23,6 +23,7 @@ struct vgb_ledger {
     uint64_t cp_size;            /* its tree size */
     int64_t cp_mono;             /* when it was signed */
     char *cp_pending;            /* signed in this batch, published after the commit */
+    int64_t cp_mono_committed;   /* cp_mono as of the last commit (a rollback restores it) */
     uint64_t cp_pending_size;    /* its tree size */
     int hw_fd;                   /* store/highwater: the log size last committed */
     uint64_t hw_size;            /* what it says */
@@ -142,7 +143,7 @@ vgb_ledger_open(vgb_ledger **out, vgb_store *store, const char *network, const v
         l->cp_note = note;
         l->cp_size = size;
     }
-    l->cp_mono = vg_clock_mono_ms(clock);
+    l->cp_mono = l->cp_mono_committed = vg_clock_mono_ms(clock);
     char path[4096];
     snprintf(path, sizeof path, "%s/highwater", cfg->store_path);
     if (rc == VG_OK) {
@@ -298,10 +299,12 @@ vgb_ledger_after_commit(vgb_ledger *l, bool committed)
         free(l->cp_note);
         l->cp_note = l->cp_pending;
         l->cp_size = l->cp_pending_size;
+        l->cp_mono_committed = l->cp_mono;
         vg_log(VG_LOG_DEBUG, "broker", "audit.checkpoint", "size=%llu",
                (unsigned long long)l->cp_size);
     } else {
         free(l->cp_pending);
+        l->cp_mono = l->cp_mono_committed; /* not signed after all: still due */
     }
     l->cp_pending = NULL;
 }

@@ -2,6 +2,19 @@
  * end's operation (store_backend.h). Opening a store is store_open.c's. */
 #include "store_backend.h"
 
+#include "vigil/log.h"
+
+/* A change outside a transaction: refused (store.h), whatever the back end
+ * would do with it, and logged, so that a caller that forgot vgb_store_txn
+ * is found at once instead of committing piecemeal. */
+static vg_err
+s_outside(vgb_store *s, const char *op)
+{
+    vg_log(VG_LOG_ERROR, "broker", "store.error", "op=%s detail=outside_transaction path=%s", op,
+           vgb_store_path(s));
+    return VG_ERR_INTERNAL;
+}
+
 void
 vgb_store_destroy(vgb_store **store_p)
 {
@@ -69,12 +82,18 @@ vgb_store_network_version(vgb_store *s, uint64_t *out)
 vg_err
 vgb_store_set_network_version(vgb_store *s, uint64_t version, vg_reason *why)
 {
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "set_network_version");
+    }
     return s->ops->set_network_version(s, version, why);
 }
 
 vg_err
 vgb_store_add_network_document(vgb_store *s, uint64_t version, const uint8_t *bytes, size_t len, vg_reason *why)
 {
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "add_network_document");
+    }
     return s->ops->add_network_document(s, version, bytes, len, why);
 }
 
@@ -129,6 +148,9 @@ vgb_store_sequence_used(vgb_store *s, const char *sender, uint64_t seq, bool *us
 vg_err
 vgb_store_insert_alert(vgb_store *s, const vg_envelope *env, int64_t accepted_ms, const vg_strlist *required, int64_t deadline_ms, uint64_t *seq_out, vg_reason *why)
 {
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "insert_alert");
+    }
     return s->ops->insert_alert(s, env, accepted_ms, required, deadline_ms, seq_out, why);
 }
 
@@ -141,24 +163,36 @@ vgb_store_find_alert_for(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN], const 
 vg_err
 vgb_store_mark_delivered(vgb_store *s, uint64_t seq, const char *agency, int64_t ms, bool *changed)
 {
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "mark_delivered");
+    }
     return s->ops->mark_delivered(s, seq, agency, ms, changed);
 }
 
 vg_err
 vgb_store_insert_receipt(vgb_store *s, const vg_receipt *r, const uint64_t *seqs, size_t n_seqs, int64_t received_ms)
 {
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "insert_receipt");
+    }
     return s->ops->insert_receipt(s, r, seqs, n_seqs, received_ms);
 }
 
 vg_err
 vgb_store_receipt_leaf(vgb_store *s, const uint8_t hash[VG_HASH_LEN], uint64_t leaf_idx, bool *set)
 {
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "receipt_leaf");
+    }
     return s->ops->receipt_leaf(s, hash, leaf_idx, set);
 }
 
 vg_err
 vgb_store_insert_rejection(vgb_store *s, int64_t ms, const char *agency, const uint8_t *alert_id, const char *code, const char *reason)
 {
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "insert_rejection");
+    }
     return s->ops->insert_rejection(s, ms, agency, alert_id, code, reason);
 }
 
@@ -171,6 +205,9 @@ vgb_store_pending(vgb_store *s, const char *agency, int64_t now_ms, size_t limit
 vg_err
 vgb_store_park(vgb_store *s, uint64_t seq, const char *agency, int64_t now_ms, int64_t first_ms, int64_t max_ms, int64_t *next_out)
 {
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "park");
+    }
     return s->ops->park(s, seq, agency, now_ms, first_ms, max_ms, next_out);
 }
 
@@ -231,24 +268,36 @@ vgb_store_open_rows(vgb_store *s, uint32_t max_level, int64_t after_ms, int64_t 
 vg_err
 vgb_store_apply_receipt(vgb_store *s, uint64_t seq, const char *agency, vgb_rstate state, int64_t now_ms, const char *officer, const char *note, const char *reason, int64_t deadline_ms)
 {
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "apply_receipt");
+    }
     return s->ops->apply_receipt(s, seq, agency, state, now_ms, officer, note, reason, deadline_ms);
 }
 
 vg_err
 vgb_store_set_escalation(vgb_store *s, uint64_t seq, const char *agency, uint32_t level, int64_t now_ms)
 {
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "set_escalation");
+    }
     return s->ops->set_escalation(s, seq, agency, level, now_ms);
 }
 
 vg_err
 vgb_store_add_recipient(vgb_store *s, uint64_t seq, const char *agency, const char *shared_by, int64_t deadline_ms)
 {
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "add_recipient");
+    }
     return s->ops->add_recipient(s, seq, agency, shared_by, deadline_ms);
 }
 
 vg_err
 vgb_store_insert_share(vgb_store *s, uint64_t seq, const char *sharer, const char *to, const uint8_t hash[VG_HASH_LEN], const uint8_t *bytes, size_t len, int64_t received_ms)
 {
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "insert_share");
+    }
     return s->ops->insert_share(s, seq, sharer, to, hash, bytes, len, received_ms);
 }
 
@@ -261,12 +310,18 @@ vgb_store_shares_to(vgb_store *s, uint64_t seq, const char *to, vgb_bytes_fn fn,
 vg_err
 vgb_store_check_complete(vgb_store *s, uint64_t seq, int64_t ms, bool *now_complete)
 {
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "check_complete");
+    }
     return s->ops->check_complete(s, seq, ms, now_complete);
 }
 
 vg_err
 vgb_store_insert_events(vgb_store *s, const char *agency, const vgb_event_row *first, const uint64_t *more, size_t n_more)
 {
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "insert_events");
+    }
     return s->ops->insert_events(s, agency, first, more, n_more);
 }
 
@@ -303,6 +358,9 @@ vgb_store_count_waiting(vgb_store *s, const char *agency, uint64_t limit, uint64
 vg_err
 vgb_store_shift_times(vgb_store *s, int64_t delta_ms)
 {
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "shift_times");
+    }
     return s->ops->shift_times(s, delta_ms);
 }
 
@@ -327,12 +385,18 @@ vgb_store_audit_leaf(vgb_store *s, uint64_t index, uint8_t **out, size_t *out_le
 vg_err
 vgb_store_audit_append(vgb_store *s, uint64_t index, const uint8_t *leaf, size_t len, const uint8_t leaf_hash[VG_HASH_LEN], const unsigned *levels, const uint64_t *nodes, const uint8_t (*hashes)[VG_HASH_LEN], size_t n_nodes)
 {
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "audit_append");
+    }
     return s->ops->audit_append(s, index, leaf, len, leaf_hash, levels, nodes, hashes, n_nodes);
 }
 
 vg_err
 vgb_store_audit_add_checkpoint(vgb_store *s, uint64_t size, const uint8_t root[VG_HASH_LEN], const char *note, size_t note_len, int64_t signed_ms)
 {
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "audit_add_checkpoint");
+    }
     return s->ops->audit_add_checkpoint(s, size, root, note, note_len, signed_ms);
 }
 
@@ -363,6 +427,9 @@ vgb_store_audit_nodes_beyond(vgb_store *s, uint64_t size, bool *any)
 vg_err
 vgb_store_link_leaf(vgb_store *s, uint64_t seq, uint64_t idx)
 {
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "link_leaf");
+    }
     return s->ops->link_leaf(s, seq, idx);
 }
 

@@ -516,6 +516,7 @@ s_begin(vgb_store *base, vg_reason *why)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     if (s->read_only) {
+        vg_log(VG_LOG_ERROR, "broker", "store.error", "op=begin detail=read_only path=%s", s->path);
         return vg_reason_set(why, VG_ERR_INTERNAL, "store %s is open read-only", s->path);
     }
     int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
