@@ -94,6 +94,23 @@ vg_err ctl_admin_pk_load(uint8_t pk[VG_SIGN_PK_LEN], const char *admin_key_path,
 vg_err ctl_tz_rule_from_system(char *out, size_t out_len, const char *zone,
                                vg_reason *why) VG_MUST_USE;
 
+/* What vigilctl check's calendar lines added up to. */
+typedef struct ctl_check_counts {
+    size_t passed;  /* ok lines */
+    size_t failed;  /* FAIL lines */
+    size_t skipped; /* skip lines */
+    size_t warned;  /* warn lines: not failures */
+} ctl_check_counts;
+
+#define CTL_CALENDAR_WARN_DAYS 90 /* check warns when a calendar ends this soon */
+
+/* vigilctl check's calendar lines (ctl_check_calendar.c): each calendar's
+ * valid_until against now_ms, its tz_rule against the system tz database,
+ * and — when a rule is in a calendar unit — each recipient agency's
+ * calendar and hours against the rules that can apply to it. Prints one
+ * line per check; adds to *counts. */
+void ctl_check_calendars(const vg_netdoc *doc, int64_t now_ms, ctl_check_counts *counts);
+
 /* One generated bank holiday. */
 typedef struct ctl_holiday {
     uint32_t date;  /* YYYYMMDD */

@@ -1,6 +1,6 @@
 /*
- * test_ctl_calendar.c — vigilctl calendar import and the built-in
- * bank-holiday generator.
+ * test_ctl_calendar.c — vigilctl calendar import, the built-in bank-holiday
+ * generator, and vigilctl check's calendar lines.
  *
  * The bank-holiday file is tests/vectors/gov-uk-bank-holidays.json (the
  * gov.uk format, real dates 2022-2027). The path from the published file to
@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -335,6 +336,103 @@ test_import_extends_with_generated_years(void **state)
     free(json);
 }
 
+/* ---- vigilctl check ------------------------------------------------------- */
+
+/* A date `days` from today, YYYY-MM-DD. */
+static void
+s_date_from_today(char *out, size_t out_len, int days)
+{
+    int32_t today = (int32_t)(time(NULL) / 86400);
+    vg_date_format(out, out_len, vg_date_from_days(today + days));
+}
+
+static void
+test_check_flags_calendars_that_end(void **state)
+{
+    fixture *f = *state;
+    char soon[16], gone[16], later[16];
+    s_date_from_today(soon, sizeof soon, 30);
+    s_date_from_today(gone, sizeof gone, -10);
+    s_date_from_today(later, sizeof later, 400);
+    json_t *doc = s_load(f->json);
+    json_object_set_new(
+        doc, "calendars",
+        json_pack(
+            "[{s:s, s:s, s:s, s:[s,s], s:s, s:[]}, {s:s, s:s, s:s, s:[s,s], s:s, s:[]},"
+            " {s:s, s:s, s:s, s:[s,s], s:s, s:[]}]",
+            "name", "soon", "time_zone", "Europe/London", "tz_rule", "GMT0BST,M3.5.0/1,M10.5.0",
+            "weekend", "sat", "sun", "valid_until", soon, "closed", "name", "gone", "time_zone",
+            "Europe/London", "tz_rule", "GMT0BST,M3.5.0/1,M10.5.0", "weekend", "sat", "sun",
+            "valid_until", gone, "closed", "name", "later", "time_zone", "Europe/London", "tz_rule",
+            "GMT0BST,M3.5.0/1,M10.5.0", "weekend", "sat", "sun", "valid_until", later, "closed"));
+    s_save(f->json, doc);
+    json_decref(doc);
+    s_sign(f);
+    it_run r;
+    it_vigilctl(&r, "check", f->net);
+    it_assert_status(&r, 1);
+    char want[128];
+    snprintf(want, sizeof want, "warn  calendar soon: ends on %s, in 30 days", soon);
+    assert_true(it_contains(r.out, want));
+    snprintf(want, sizeof want, "FAIL  calendar gone: its closed dates ended on %s, 10 days ago",
+             gone);
+    assert_true(it_contains(r.out, want));
+    snprintf(want, sizeof want, "ok    calendar later: valid until %s", later);
+    assert_true(it_contains(r.out, want));
+    assert_true(it_contains(r.out, "1 failed, 0 skipped, 1 warnings") ||
+                it_contains(r.out, "1 failed, 3 skipped, 1 warnings")); /* no tzdata: skips */
+    assert_false(it_contains(r.out, "deadlines police")); /* durations only: nothing to need */
+    it_run_fini(&r);
+}
+
+static void
+test_check_fails_rules_without_calendar_or_hours(void **state)
+{
+    fixture *f = *state;
+    it_run r;
+    it_vigilctl(&r, "calendar", "import", FIXTURE, "--dir", f->net, "--only", "england-and-wales",
+                "--tz-rule", "GMT0BST,M3.5.0/1,M10.5.0", "--valid-until", "2199-12-31");
+    it_assert_ok(&r);
+    it_run_fini(&r);
+    json_t *doc = s_load(f->json);
+    json_object_set_new(json_object_get(doc, "deadlines"), "low", json_string("5wd"));
+    json_t *agencies = json_object_get(doc, "agencies");
+    json_t *lic = NULL;
+    for (size_t i = 0; i < json_array_size(agencies); i++) {
+        json_t *a = json_array_get(agencies, i);
+        if (strcmp(json_string_value(json_object_get(a, "id")), "licensing") == 0) {
+            lic = a;
+        }
+    }
+    assert_non_null(lic);
+    json_object_set_new(lic, "calendar", json_string("england-and-wales"));
+    json_object_set_new(lic, "deadlines", json_pack("{s:s}", "high", "next-open+1h"));
+    s_save(f->json, doc);
+    s_sign(f);
+    it_vigilctl(&r, "check", f->net);
+    it_assert_status(&r, 1);
+    assert_true(it_contains(r.out, "FAIL  deadlines police: low: 5wd needs a calendar"));
+    assert_true(it_contains(r.out, "FAIL  deadlines licensing: high agency=licensing: "
+                                   "next-open+1h needs opening hours"));
+    assert_false(it_contains(r.out, "deadlines oversight")); /* never a recipient */
+    it_run_fini(&r);
+    /* give everyone what their rules need: check passes */
+    for (size_t i = 0; i < json_array_size(agencies); i++) {
+        json_t *a = json_array_get(agencies, i);
+        json_object_set_new(a, "calendar", json_string("england-and-wales"));
+    }
+    json_object_set_new(lic, "hours", json_pack("{s:s}", "mon", "09:00-17:00"));
+    s_save(f->json, doc);
+    json_decref(doc);
+    s_sign(f);
+    it_vigilctl(&r, "check", f->net);
+    it_assert_ok(&r);
+    assert_true(it_contains(r.out, "ok    deadlines licensing: its rules have what they need "
+                                   "(calendar england-and-wales, 1 opening spans)"));
+    assert_true(it_contains(r.out, "ok    calendar england-and-wales: valid until 2199-12-31"));
+    it_run_fini(&r);
+}
+
 int
 main(void)
 {
@@ -345,6 +443,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_import_refuses_and_writes_nothing, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_import_extends_with_generated_years, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_check_flags_calendars_that_end, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_check_fails_rules_without_calendar_or_hours, s_setup,
                                         s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
