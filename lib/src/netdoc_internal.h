@@ -21,13 +21,11 @@ bool vg_netdoc_name_is_valid(const char *s);
 /* ---- netdoc_calendar.c ---------------------------------------------------- */
 
 /* Calendars, and each card's calendar, hours and out-of-hours cover. */
-vg_err vg_netdoc_validate_calendars_pb(const Vigil__NetworkDocument *d,
-                                       vg_reason *why) VG_MUST_USE;
+vg_err vg_netdoc_validate_calendars_pb(const Vigil__NetworkDocument *d, vg_reason *why) VG_MUST_USE;
 
 /* Deadline rules: a network-wide rule per severity, exactly one unit each,
  * known categories and agencies, none set twice. */
-vg_err vg_netdoc_validate_deadlines_pb(const Vigil__NetworkDocument *d,
-                                       vg_reason *why) VG_MUST_USE;
+vg_err vg_netdoc_validate_deadlines_pb(const Vigil__NetworkDocument *d, vg_reason *why) VG_MUST_USE;
 
 /* The unit of a rule; false when it has not exactly one valid unit. */
 bool vg_netdoc_rule_of(const Vigil__DeadlineRule *r, vg_deadline_rule *out);

@@ -226,8 +226,9 @@ s_hours(Vigil__AgencyCard *a, json_t *obj, const char *where, s_arena *ar, vg_re
     char here[96];
     snprintf(here, sizeof here, "%s hours", where);
     if (!json_is_object(obj)) {
-        return vg_reason_set(why, VG_ERR_MALFORMED, "%s must be an object such as "
-                                                    "{\"mon\": \"09:00-17:00\"}",
+        return vg_reason_set(why, VG_ERR_MALFORMED,
+                             "%s must be an object such as "
+                             "{\"mon\": \"09:00-17:00\"}",
                              here);
     }
     vg_err rc = s_only_keys(obj, keys, here, why);
@@ -273,8 +274,7 @@ s_hours(Vigil__AgencyCard *a, json_t *obj, const char *where, s_arena *ar, vg_re
 
 /* A card's calendar, hours and out_of_hours_cover. */
 static vg_err
-s_agency_calendar(Vigil__AgencyCard *a, json_t *obj, const char *where, s_arena *ar,
-                  vg_reason *why)
+s_agency_calendar(Vigil__AgencyCard *a, json_t *obj, const char *where, s_arena *ar, vg_reason *why)
 {
     const char *s = NULL;
     vg_err rc = s_string(&s, obj, "calendar", false, where, why);
@@ -341,8 +341,8 @@ s_closed(Vigil__Calendar *c, json_t *arr, const char *where, s_arena *ar, vg_rea
         if (c->closed[i]->date == c->closed[i - 1]->date) {
             char day[16];
             vg_date_format(day, sizeof day, c->closed[i]->date);
-            return vg_reason_set(why, VG_ERR_MALFORMED, "%s: closed date %s is listed twice",
-                                 where, day);
+            return vg_reason_set(why, VG_ERR_MALFORMED, "%s: closed date %s is listed twice", where,
+                                 day);
         }
     }
     return VG_OK;
@@ -378,7 +378,7 @@ s_weekend(Vigil__Calendar *c, json_t *obj, const char *where, s_arena *ar, vg_re
 static vg_err
 s_calendar(Vigil__Calendar **out, json_t *obj, size_t i, s_arena *ar, vg_reason *why)
 {
-    static const char *const keys[] = {"name",   "time_zone",   "tz_rule", "weekend",
+    static const char *const keys[] = {"name",   "time_zone",   "tz_rule",  "weekend",
                                        "closed", "valid_until", "union_of", NULL};
     char where[96];
     snprintf(where, sizeof where, "calendars[%zu]", i);
@@ -427,20 +427,13 @@ s_calendar(Vigil__Calendar **out, json_t *obj, size_t i, s_arena *ar, vg_reason 
 static vg_err
 s_agency(Vigil__AgencyCard **out, json_t *obj, size_t i, s_arena *ar, vg_reason *why)
 {
-    static const char *const keys[] = {"id",
-                                       "role",
-                                       "name",
-                                       "sign_key",
-                                       "box_key",
-                                       "transport_key",
-                                       "revoked",
-                                       "escalation_contact",
-                                       "limits",
-                                       "calendar",
-                                       "hours",
-                                       "out_of_hours_cover",
-                                       "deadlines",
-                                       "category_deadlines",
+    static const char *const keys[] = {"id",        "role",
+                                       "name",      "sign_key",
+                                       "box_key",   "transport_key",
+                                       "revoked",   "escalation_contact",
+                                       "limits",    "calendar",
+                                       "hours",     "out_of_hours_cover",
+                                       "deadlines", "category_deadlines",
                                        NULL};
     char where[64];
     snprintf(where, sizeof where, "agencies[%zu]", i);
@@ -622,8 +615,8 @@ s_deadlines(Vigil__NetworkDocument *d, json_t *obj, const char *agency, const ch
 /* "category_deadlines": [{"categories": [...], "severity": "high",
  * "urgency": "immediate", "deadline": "1wd"}] */
 static vg_err
-s_category_deadlines(Vigil__NetworkDocument *d, json_t *arr, const char *agency,
-                     const char *where, s_arena *ar, vg_reason *why)
+s_category_deadlines(Vigil__NetworkDocument *d, json_t *arr, const char *agency, const char *where,
+                     s_arena *ar, vg_reason *why)
 {
     static const char *const keys[] = {"categories", "severity", "urgency", "deadline", NULL};
     if (!json_is_array(arr)) {
@@ -646,8 +639,8 @@ s_category_deadlines(Vigil__NetworkDocument *d, json_t *arr, const char *agency,
             rc = s_strings(&r->categories, &r->n_categories, o, "categories", here, ar, why);
         }
         if (rc == VG_OK && r->n_categories == 0) {
-            rc = vg_reason_set(why, VG_ERR_MALFORMED, "%s: \"categories\" lists at least one",
-                               here);
+            rc =
+                vg_reason_set(why, VG_ERR_MALFORMED, "%s: \"categories\" lists at least one", here);
         }
         if (rc == VG_OK) {
             rc = s_string(&sev, o, "severity", true, here, why);
@@ -835,10 +828,20 @@ s_oversight(Vigil__OversightView **out, json_t *root, s_arena *ar, vg_reason *wh
 static vg_err
 s_build(Vigil__NetworkDocument *d, json_t *root, s_arena *ar, vg_reason *why)
 {
-    static const char *const keys[] = {"network",   "version",    "issued",    "broker",
-                                       "categories", "agencies",  "policy",    "deadlines",
-                                       "escalation", "limits",    "oversight", "calendars",
-                                       "category_deadlines", NULL};
+    static const char *const keys[] = {"network",
+                                       "version",
+                                       "issued",
+                                       "broker",
+                                       "categories",
+                                       "agencies",
+                                       "policy",
+                                       "deadlines",
+                                       "escalation",
+                                       "limits",
+                                       "oversight",
+                                       "calendars",
+                                       "category_deadlines",
+                                       NULL};
     static const char *const broker_keys[] = {"sign_key", "transport_key", NULL};
     if (!json_is_object(root)) {
         return vg_reason_set(why, VG_ERR_MALFORMED, "the document must be a JSON object");

@@ -120,11 +120,13 @@ void vg_deadline_rule_format(char *out, size_t out_len, const vg_deadline_rule *
 bool vg_deadline_rule_needs_calendar(const vg_deadline_rule *rule);
 bool vg_deadline_rule_needs_hours(const vg_deadline_rule *rule);
 
-/* Warning flags of a computed deadline (a bit set each). */
-#define VG_DLW_PAST_VALID_UNTIL 1u /* a date after the calendar's valid_until counted as working   \
-                                    */
-#define VG_DLW_NO_CALENDAR 2u      /* Nwd without a calendar: calendar days in UTC */
-#define VG_DLW_NO_HOURS 4u         /* Nbh / next-open without hours: elapsed time */
+/* Warning flags of a computed deadline (a bit set each):
+ * PAST_VALID_UNTIL: a date after the calendar's valid_until counted as working;
+ * NO_CALENDAR: a calendar unit without a calendar, calendar days in UTC;
+ * NO_HOURS: Nbh or next-open without opening hours, elapsed time. */
+#define VG_DLW_PAST_VALID_UNTIL 1u
+#define VG_DLW_NO_CALENDAR 2u
+#define VG_DLW_NO_HOURS 4u
 
 /* The pure deadline function. cal and hours may be NULL (see the
  * fallbacks above); hours without a calendar are ignored (they are local

@@ -1,6 +1,7 @@
 /*
  * vigil/netdoc.h — the signed network document: who is in the network, with
- * which keys, and the sharing policy, deadlines and escalation steps.
+ * which keys, and the sharing policy, deadlines and escalation steps, and
+ * the calendars and opening hours that deadlines in working days need.
  *
  * The document is signed offline by the network administrator's Ed25519 key.
  * Broker and agents pin the admin public key and accept a document only when
