@@ -344,6 +344,42 @@ deadline_table(void **state)
     assert_int_equal(failed, 0);
 }
 
+/* Every 97 minutes from 2025 to past valid_until, for every unit: the
+ * deadline is never before acceptance, never earlier for a later
+ * acceptance, and a working-day deadline is always local midnight. */
+static void
+deadline_properties_hold_everywhere(void **state)
+{
+    s_world *w = *state;
+    const char *rules[] = {"1wd", "3wd", "1bh", "7bh", "next-open", "next-open+2h", "24bh"};
+    const int cals[] = {C_EW, C_SCOT, C_UK, C_SEVEN};
+    for (size_t c = 0; c < sizeof cals / sizeof cals[0]; c++) {
+        const vg_calendar *cal = &w->cals[cals[c]];
+        const vg_hours *hours = &w->hours[cals[c] == C_SEVEN ? H_NIGHT : H_OFFICE];
+        for (size_t r = 0; r < sizeof rules / sizeof rules[0]; r++) {
+            vg_deadline_rule rule;
+            assert_int_equal(vg_deadline_rule_parse(&rule, rules[r], NULL), VG_OK);
+            int64_t prev = 0;
+            for (int64_t t = s_ms("2025-01-01T00:00:00Z"); t < s_ms("2028-02-01T00:00:00Z");
+                 t += 97 * 60000) {
+                int64_t got = 0;
+                unsigned warn = 0;
+                assert_int_equal(vg_deadline_compute(&got, &warn, &rule, cal, hours, t), VG_OK);
+                if (got < t || got < prev) {
+                    fail_msg("%s %s at %lld: %lld (previous %lld)", cal->name, rules[r],
+                             (long long)t, (long long)got, (long long)prev);
+                }
+                int64_t s = got / 1000;
+                if (rule.unit == VG_DL_WORKING_DAYS && (s + vg_tz_offset_s(&cal->tz, s)) % 86400) {
+                    fail_msg("%s %s at %lld: %lld is not local midnight", cal->name, rules[r],
+                             (long long)t, (long long)got);
+                }
+                prev = got;
+            }
+        }
+    }
+}
+
 /* ---- rules ---------------------------------------------------------------- */
 
 static void
@@ -444,6 +480,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(deadline_table),
+        cmocka_unit_test(deadline_properties_hold_everywhere),
         cmocka_unit_test(rules_parse_and_format),
         cmocka_unit_test(compute_refuses_instants_out_of_range),
         cmocka_unit_test(calendar_hash_moves_with_what_moves_deadlines),
