@@ -32,6 +32,7 @@
 #include "vigil/err.h"
 #include "vigil/keys.h"
 #include "vigil/log.h"
+#include "vigil/netdoc.h"
 
 #define CTL_PROGRAM "vigilctl"
 
@@ -52,7 +53,8 @@ int ctl_cmd_init(int argc, char **argv);
 int ctl_cmd_network(int argc, char **argv);
 int ctl_cmd_check(int argc, char **argv);
 int ctl_cmd_report(int argc, char **argv);
-int ctl_cmd_audit(int argc, char **argv); /* ctl_audit.c */
+int ctl_cmd_audit(int argc, char **argv);    /* ctl_audit.c */
+int ctl_cmd_calendar(int argc, char **argv); /* ctl_calendar.c */
 
 /* Prints "vigilctl: out of memory" and exits VGT_EXIT_FAIL (see the
  * trade-off above). */
@@ -70,5 +72,48 @@ bool ctl_exists(const char *path);
 /* Loads an admin secret key file and copies out its Ed25519 public key. */
 vg_err ctl_admin_pk_load(uint8_t pk[VG_SIGN_PK_LEN], const char *admin_key_path,
                          vg_reason *why) VG_MUST_USE;
+
+/* ---- calendars (ctl_calendar.c, ctl_bankhol.c) ---------------------------- */
+
+/* The POSIX TZ rule of an IANA zone from the system's tz database: the
+ * footer of its TZif file (RFC 8536 §3.3) under $TZDIR or
+ * /usr/share/zoneinfo, checked with vg_tz_parse. VG_ERR_NOT_FOUND when the
+ * zone is not there (Debian: tzdata), VG_ERR_MALFORMED for a file without a
+ * usable footer or a zone name that is not one. out_len >= VG_TZ_RULE_MAX + 1. */
+vg_err ctl_tz_rule_from_system(char *out, size_t out_len, const char *zone,
+                               vg_reason *why) VG_MUST_USE;
+
+/* What vigilctl check's calendar lines added up to. */
+typedef struct ctl_check_counts {
+    size_t passed;  /* ok lines */
+    size_t failed;  /* FAIL lines */
+    size_t skipped; /* skip lines */
+    size_t warned;  /* warn lines: not failures */
+} ctl_check_counts;
+
+#define CTL_CALENDAR_WARN_DAYS 90 /* check warns when a calendar ends this soon */
+
+/* vigilctl check's calendar lines (ctl_check_calendar.c): each calendar's
+ * valid_until against now_ms, its tz_rule against the system tz database,
+ * and — when a rule is in a calendar unit — each recipient agency's
+ * calendar and hours against the rules that can apply to it. Prints one
+ * line per check; adds to *counts. */
+void ctl_check_calendars(const vg_netdoc *doc, int64_t now_ms, ctl_check_counts *counts);
+
+/* One generated bank holiday. */
+typedef struct ctl_holiday {
+    uint32_t date;  /* YYYYMMDD */
+    char title[96]; /* "Christmas Day (substitute day)" */
+} ctl_holiday;
+
+#define CTL_BANKHOL_MAX 16 /* holidays one division has in one year, at most */
+
+/* True for england-and-wales, scotland and northern-ireland. */
+bool ctl_bankhol_knows(const char *division);
+
+/* The bank holidays of `division` in `year` (1979..2199) by the fixed rules
+ * (ctl_bankhol.c says which, and what they cannot know), in date order, into
+ * out[cap]; returns how many, 0 for an unknown division or year. */
+size_t ctl_bankhol_generate(ctl_holiday *out, size_t cap, const char *division, int year);
 
 #endif

@@ -35,8 +35,13 @@ static const char s_help[] =
     "  - every agency's agent.conf loads, its agency.key is private (0600) and\n"
     "    matches its card, and its copy of the document is current;\n"
     "  - for every pair of agencies, a demo alert (status Test) sealed by one is\n"
-    "    verified and opened by the other.\n"
-    "Prints one line per check and a summary; exits 1 if any check failed.\n"
+    "    verified and opened by the other;\n"
+    "  - every calendar: fails once its valid_until has passed, warns when it ends\n"
+    "    within 90 days, and compares its tz_rule with the system tz database;\n"
+    "  - when a deadline rule is in working days, opening hours or next-open:\n"
+    "    fails for an agency that lacks the calendar or hours its rules need.\n"
+    "Prints one line per check (ok, FAIL, warn, skip) and a summary; exits 1 if\n"
+    "any check failed (warnings do not fail).\n"
     "\n"
     "  -h, --help    this help\n";
 
@@ -352,6 +357,7 @@ ctl_cmd_check(int argc, char **argv)
     s_check c;
     memset(&c, 0, sizeof c);
     c.dir = argv[optind];
+    size_t n_warned = 0;
     if (s_check_network(&c)) {
         c.ids = calloc(vg_netdoc_n_agencies(c.doc), sizeof *c.ids);
         if (c.ids == NULL && vg_netdoc_n_agencies(c.doc) > 0) {
@@ -362,9 +368,20 @@ ctl_cmd_check(int argc, char **argv)
         s_check_broker(&c);
         s_check_agencies(&c);
         s_check_pairs(&c);
+        ctl_check_counts cal = {0};
+        ctl_check_calendars(c.doc, vg_clock_wall_ms(vg_clock_system()), &cal);
+        c.n_passed += cal.passed;
+        c.n_failed += cal.failed;
+        c.n_skipped += cal.skipped;
+        n_warned = cal.warned;
     }
-    printf("check %s: %zu passed, %zu failed, %zu skipped: %s\n", c.dir, c.n_passed, c.n_failed,
-           c.n_skipped, c.n_failed == 0 ? "the network folder is ready" : "fix the failures above");
+    char warned[48] = "";
+    if (n_warned > 0) {
+        snprintf(warned, sizeof warned, ", %zu warnings", n_warned);
+    }
+    printf("check %s: %zu passed, %zu failed, %zu skipped%s: %s\n", c.dir, c.n_passed, c.n_failed,
+           c.n_skipped, warned,
+           c.n_failed == 0 ? "the network folder is ready" : "fix the failures above");
     for (size_t i = 0; c.ids != NULL && i < vg_netdoc_n_agencies(c.doc); i++) {
         vga_identity_destroy(&c.ids[i]);
     }

@@ -24,6 +24,8 @@ static const char s_usage[] =
     "                                time, and per-agency figures (reads the store)\n"
     "  audit verify | audit export   check the broker's audit log offline (every leaf,\n"
     "                                checkpoint and state row), or export it for auditors\n"
+    "  calendar import FILE          the UK's published bank-holiday file into the\n"
+    "                                network document's calendars (then sign it)\n"
     "\n"
     "'vigilctl COMMAND --help' says more about each command.\n";
 
@@ -60,6 +62,9 @@ ctl_main(int argc, char **argv)
     }
     if (strcmp(cmd, "audit") == 0) {
         return ctl_cmd_audit(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "calendar") == 0) {
+        return ctl_cmd_calendar(argc - 1, argv + 1);
     }
     return vgt_unknown_command(&who, cmd, s_usage);
 }

@@ -14,6 +14,7 @@ struct vg_netdoc {
     Vigil__NetworkDocument *pb; /* parsed body, owned */
     uint8_t *signed_bytes;      /* exact serialised SignedNetworkDocument, owned */
     size_t signed_len;          /* its length */
+    vg_netdoc_cal *cal;         /* calendars and hours compiled at verification, owned */
 };
 
 /* ---- validation --------------------------------------------------------- */
@@ -177,42 +178,6 @@ s_validate_rule(const Vigil__NetworkDocument *d, const Vigil__PolicyRule *r, siz
 }
 
 static vg_err
-s_validate_deadlines(const Vigil__NetworkDocument *d, vg_reason *why)
-{
-    for (int sev = VG_SEV_LOW; sev <= VG_SEV_CRITICAL; sev++) {
-        bool found = false;
-        for (size_t i = 0; i < d->n_deadlines; i++) {
-            const Vigil__DeadlineRule *r = d->deadlines[i];
-            found |= (int)r->severity == sev && r->urgency == VIGIL__URGENCY__URGENCY_UNSPECIFIED;
-        }
-        if (!found) {
-            return vg_reason_set(why, VG_ERR_POLICY, "deadlines: no deadline for severity %s",
-                                 vg_severity_name((vg_severity)sev));
-        }
-    }
-    for (size_t i = 0; i < d->n_deadlines; i++) {
-        const Vigil__DeadlineRule *r = d->deadlines[i];
-        if (r->severity < VIGIL__SEVERITY__SEVERITY_LOW ||
-            r->severity > VIGIL__SEVERITY__SEVERITY_CRITICAL || (int)r->urgency < 0 ||
-            r->urgency > VIGIL__URGENCY__URGENCY_IMMEDIATE || r->deadline_ms == 0) {
-            return vg_reason_set(why, VG_ERR_POLICY,
-                                 "deadlines: rule %zu needs a valid severity and a duration > 0",
-                                 i + 1);
-        }
-        for (size_t j = 0; j < i; j++) {
-            if (d->deadlines[j]->severity == r->severity &&
-                d->deadlines[j]->urgency == r->urgency) {
-                return vg_reason_set(why, VG_ERR_POLICY, "deadlines: %s%s%s is set twice",
-                                     vg_severity_name((vg_severity)r->severity),
-                                     r->urgency ? "/" : "",
-                                     r->urgency ? vg_urgency_name((vg_urgency)r->urgency) : "");
-            }
-        }
-    }
-    return VG_OK;
-}
-
-static vg_err
 s_validate_escalation(const Vigil__NetworkDocument *d, vg_reason *why)
 {
     for (size_t i = 0; i < d->n_escalation; i++) {
@@ -284,7 +249,10 @@ vg_netdoc_validate_pb(const Vigil__NetworkDocument *d, vg_reason *why)
         rc = s_validate_rule(d, d->policy[i], i, why);
     }
     if (rc == VG_OK) {
-        rc = s_validate_deadlines(d, why);
+        rc = vg_netdoc_validate_calendars_pb(d, why);
+    }
+    if (rc == VG_OK) {
+        rc = vg_netdoc_validate_deadlines_pb(d, why);
     }
     if (rc == VG_OK) {
         rc = s_validate_escalation(d, why);
@@ -388,6 +356,9 @@ vg_netdoc_verify(vg_netdoc **out, const uint8_t *bytes, size_t len,
         goto out;
     }
     rc = vg_netdoc_validate_pb(doc->pb, why);
+    if (rc == VG_OK) {
+        rc = vg_netdoc_cal_compile(&doc->cal, doc->pb);
+    }
     if (rc == VG_OK && doc->pb->version < min_version) {
         rc = vg_reason_set(why, VG_ERR_STALE_VERSION,
                            "network document version %llu is older than version %llu already "
@@ -433,6 +404,7 @@ vg_netdoc_destroy(vg_netdoc **doc_p)
     if (doc->pb != NULL) {
         vigil__network_document__free_unpacked(doc->pb, NULL);
     }
+    vg_netdoc_cal_destroy(&doc->cal);
     free(doc->signed_bytes);
     free(doc);
     *doc_p = NULL;
@@ -444,6 +416,12 @@ const Vigil__NetworkDocument *
 vg_netdoc_pb(const vg_netdoc *doc)
 {
     return doc->pb;
+}
+
+const vg_netdoc_cal *
+vg_netdoc_cal_of(const vg_netdoc *doc)
+{
+    return doc->cal;
 }
 
 uint64_t
@@ -500,6 +478,8 @@ s_view(const Vigil__AgencyCard *a, vg_agency *out)
     out->box_pk = a->box_key.data;
     out->transport_pk = a->transport_key.data;
     out->revoked = a->revoked;
+    out->calendar = a->calendar;
+    out->out_of_hours_cover = a->out_of_hours_cover;
 }
 
 void
@@ -666,20 +646,25 @@ vg_netdoc_deadline_ms(const vg_netdoc *doc, vg_severity severity, vg_urgency urg
     if (severity < VG_SEV_LOW || severity > VG_SEV_CRITICAL) {
         severity = VG_SEV_CRITICAL; /* unknown severity: the shortest deadline is the safe one */
     }
-    uint64_t by_severity = 0;
+    const Vigil__DeadlineRule *by_severity = NULL, *by_urgency = NULL;
     for (size_t i = 0; i < d->n_deadlines; i++) {
         const Vigil__DeadlineRule *r = d->deadlines[i];
-        if ((int)r->severity != (int)severity) {
-            continue;
+        if ((int)r->severity != (int)severity || r->n_categories > 0 || r->agency[0] != '\0') {
+            continue; /* rules for categories and agencies: vg_netdoc_deadline_at */
         }
         if (urgency != VG_URG_UNSPECIFIED && (int)r->urgency == (int)urgency) {
-            return r->deadline_ms;
+            by_urgency = r;
         }
         if (r->urgency == VIGIL__URGENCY__URGENCY_UNSPECIFIED) {
-            by_severity = r->deadline_ms;
+            by_severity = r;
         }
     }
-    return by_severity;
+    const Vigil__DeadlineRule *r = by_urgency != NULL ? by_urgency : by_severity;
+    vg_deadline_rule unit;
+    if (r == NULL || !vg_netdoc_rule_of(r, &unit) || unit.unit != VG_DL_DURATION) {
+        return 0; /* a calendar unit has no fixed duration */
+    }
+    return unit.duration_ms;
 }
 
 size_t

@@ -18,4 +18,25 @@ const Vigil__NetworkDocument *vg_netdoc_pb(const vg_netdoc *doc);
 /* True when s is 1..63 of [A-Za-z0-9._-] (network names). */
 bool vg_netdoc_name_is_valid(const char *s);
 
+/* ---- netdoc_calendar.c ---------------------------------------------------- */
+
+/* Calendars, and each card's calendar, hours and out-of-hours cover. */
+vg_err vg_netdoc_validate_calendars_pb(const Vigil__NetworkDocument *d, vg_reason *why) VG_MUST_USE;
+
+/* Deadline rules: a network-wide rule per severity, exactly one unit each,
+ * known categories and agencies, none set twice. */
+vg_err vg_netdoc_validate_deadlines_pb(const Vigil__NetworkDocument *d, vg_reason *why) VG_MUST_USE;
+
+/* The unit of a rule; false when it has not exactly one valid unit. */
+bool vg_netdoc_rule_of(const Vigil__DeadlineRule *r, vg_deadline_rule *out);
+
+/* Calendars and hours compiled for the deadline function, built once from a
+ * validated document; immutable afterwards. */
+typedef struct vg_netdoc_cal vg_netdoc_cal;
+vg_err vg_netdoc_cal_compile(vg_netdoc_cal **out, const Vigil__NetworkDocument *d) VG_MUST_USE;
+void vg_netdoc_cal_destroy(vg_netdoc_cal **p);
+
+/* The compiled calendars of a verified document (borrowed). */
+const vg_netdoc_cal *vg_netdoc_cal_of(const vg_netdoc *doc);
+
 #endif

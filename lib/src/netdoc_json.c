@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "netdoc_internal.h"
+#include "vigil/calendar.h"
 #include "vigil/keys.h"
 #include "vigil/util.h"
 
@@ -197,12 +198,243 @@ s_limits(Vigil__Limits **out, json_t *parent, const char *where, s_arena *ar, vg
     return rc;
 }
 
+/* ---- calendars and opening hours ------------------------------------------ */
+
+/* "HH:MM" (00:00..24:00) → minutes. */
+static bool
+s_clock(const char *t, size_t n, uint32_t *out)
+{
+    if (n != 5 || t[2] != ':') {
+        return false;
+    }
+    for (size_t i = 0; i < 5; i++) {
+        if (i != 2 && (t[i] < '0' || t[i] > '9')) {
+            return false;
+        }
+    }
+    uint32_t h = (uint32_t)((t[0] - '0') * 10 + (t[1] - '0'));
+    uint32_t m = (uint32_t)((t[3] - '0') * 10 + (t[4] - '0'));
+    *out = h * 60 + m;
+    return m < 60 && *out <= 1440;
+}
+
+/* "hours": {"mon": "09:00-17:00", "fri": "09:00-12:30,13:30-16:30"} */
+static vg_err
+s_hours(Vigil__AgencyCard *a, json_t *obj, const char *where, s_arena *ar, vg_reason *why)
+{
+    static const char *const keys[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun", NULL};
+    char here[96];
+    snprintf(here, sizeof here, "%s hours", where);
+    if (!json_is_object(obj)) {
+        return vg_reason_set(why, VG_ERR_MALFORMED,
+                             "%s must be an object such as "
+                             "{\"mon\": \"09:00-17:00\"}",
+                             here);
+    }
+    vg_err rc = s_only_keys(obj, keys, here, why);
+    a->hours = s_alloc(ar, VG_HOURS_SPANS_MAX * sizeof *a->hours);
+    if (rc != VG_OK || a->hours == NULL) {
+        return rc != VG_OK ? rc : VG_ERR_NOMEM;
+    }
+    for (int w = 1; w <= 7; w++) {
+        json_t *v = json_object_get(obj, keys[w - 1]);
+        if (v == NULL) {
+            continue;
+        }
+        const char *t = json_is_string(v) ? json_string_value(v) : NULL;
+        while (t != NULL && *t != '\0') {
+            size_t n = strcspn(t, ",");
+            const char *dash = memchr(t, '-', n);
+            Vigil__OpeningSpan *s = a->n_hours < VG_HOURS_SPANS_MAX ? s_alloc(ar, sizeof *s) : NULL;
+            if (s == NULL) {
+                return a->n_hours < VG_HOURS_SPANS_MAX
+                           ? VG_ERR_NOMEM
+                           : vg_reason_set(why, VG_ERR_MALFORMED, "%s: more than %d spans", here,
+                                           VG_HOURS_SPANS_MAX);
+            }
+            vigil__opening_span__init(s);
+            s->weekday = (uint32_t)w;
+            if (dash == NULL || !s_clock(t, (size_t)(dash - t), &s->open_min) ||
+                !s_clock(dash + 1, n - (size_t)(dash - t) - 1, &s->close_min)) {
+                t = NULL;
+                break;
+            }
+            a->hours[a->n_hours++] = s;
+            t = t[n] == ',' ? t + n + 1 : t + n;
+        }
+        if (t == NULL) {
+            return vg_reason_set(why, VG_ERR_MALFORMED,
+                                 "%s \"%s\" must be spans such as \"09:00-17:00\" or "
+                                 "\"09:00-12:30,13:30-17:00\"",
+                                 here, keys[w - 1]);
+        }
+    }
+    return VG_OK;
+}
+
+/* A card's calendar, hours and out_of_hours_cover. */
+static vg_err
+s_agency_calendar(Vigil__AgencyCard *a, json_t *obj, const char *where, s_arena *ar, vg_reason *why)
+{
+    const char *s = NULL;
+    vg_err rc = s_string(&s, obj, "calendar", false, where, why);
+    a->calendar = (char *)(s ? s : "");
+    if (rc == VG_OK && (rc = s_string(&s, obj, "out_of_hours_cover", false, where, why)) == VG_OK) {
+        a->out_of_hours_cover = (char *)s;
+    }
+    json_t *h = json_object_get(obj, "hours");
+    if (rc == VG_OK && h != NULL) {
+        rc = s_hours(a, h, where, ar, why);
+    }
+    return rc;
+}
+
+static int
+s_cmp_closed(const void *a, const void *b)
+{
+    uint32_t x = (*(Vigil__ClosedDate *const *)a)->date, y = (*(Vigil__ClosedDate *const *)b)->date;
+    return (x > y) - (x < y);
+}
+
+/* "closed": ["2025-12-25", {"date": "2025-12-26", "title": "Boxing Day"}],
+ * in any order; kept sorted, each date once. */
+static vg_err
+s_closed(Vigil__Calendar *c, json_t *arr, const char *where, s_arena *ar, vg_reason *why)
+{
+    static const char *const keys[] = {"date", "title", NULL};
+    if (!json_is_array(arr)) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "%s: \"closed\" must be a list", where);
+    }
+    size_t n = json_array_size(arr);
+    c->closed = s_alloc(ar, n * sizeof *c->closed);
+    if (c->closed == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(arr, i);
+        Vigil__ClosedDate *cd = s_alloc(ar, sizeof *cd);
+        const char *date = json_is_string(e) ? json_string_value(e) : NULL, *title = "";
+        if (cd == NULL) {
+            return VG_ERR_NOMEM;
+        }
+        vigil__closed_date__init(cd);
+        vg_err rc = VG_OK;
+        if (json_is_object(e) && (rc = s_only_keys(e, keys, where, why)) == VG_OK &&
+            (rc = s_string(&date, e, "date", true, where, why)) == VG_OK) {
+            rc = s_string(&title, e, "title", false, where, why);
+        }
+        vg_reason inner = {{0}};
+        if (rc == VG_OK && vg_date_parse(&cd->date, date, &inner) != VG_OK) {
+            rc = vg_reason_set(why, VG_ERR_MALFORMED,
+                               "%s: closed item %zu: %s (write \"YYYY-MM-DD\" or {\"date\": "
+                               "\"YYYY-MM-DD\", \"title\": \"...\"})",
+                               where, i + 1, date ? inner.text : "not a date");
+        }
+        if (rc != VG_OK) {
+            return rc;
+        }
+        cd->title = (char *)title;
+        c->closed[c->n_closed++] = cd;
+    }
+    qsort(c->closed, c->n_closed, sizeof *c->closed, s_cmp_closed);
+    for (size_t i = 1; i < c->n_closed; i++) {
+        if (c->closed[i]->date == c->closed[i - 1]->date) {
+            char day[16];
+            vg_date_format(day, sizeof day, c->closed[i]->date);
+            return vg_reason_set(why, VG_ERR_MALFORMED, "%s: closed date %s is listed twice", where,
+                                 day);
+        }
+    }
+    return VG_OK;
+}
+
+static vg_err
+s_weekend(Vigil__Calendar *c, json_t *obj, const char *where, s_arena *ar, vg_reason *why)
+{
+    char **names = NULL;
+    size_t n = 0;
+    vg_err rc = s_strings(&names, &n, obj, "weekend", where, ar, why);
+    if (rc == VG_OK && json_object_get(obj, "weekend") == NULL) {
+        rc = vg_reason_set(why, VG_ERR_MALFORMED,
+                           "%s: \"weekend\" is required, e.g. [\"sat\", \"sun\"] (or [])", where);
+    }
+    c->weekend = s_alloc(ar, n * sizeof *c->weekend);
+    if (rc == VG_OK && c->weekend == NULL) {
+        rc = VG_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n && rc == VG_OK; i++) {
+        int w = vg_weekday_parse(names[i]);
+        if (w == 0) {
+            return vg_reason_set(why, VG_ERR_MALFORMED,
+                                 "%s: weekend day \"%s\" must be mon, tue, wed, thu, fri, sat or "
+                                 "sun",
+                                 where, names[i]);
+        }
+        c->weekend[c->n_weekend++] = (uint32_t)w;
+    }
+    return rc;
+}
+
+static vg_err
+s_calendar(Vigil__Calendar **out, json_t *obj, size_t i, s_arena *ar, vg_reason *why)
+{
+    static const char *const keys[] = {"name",   "time_zone",   "tz_rule",  "weekend",
+                                       "closed", "valid_until", "union_of", NULL};
+    char where[96];
+    snprintf(where, sizeof where, "calendars[%zu]", i);
+    if (!json_is_object(obj)) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "%s must be an object", where);
+    }
+    Vigil__Calendar *c = s_alloc(ar, sizeof *c);
+    if (c == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    vigil__calendar__init(c);
+    *out = c;
+    const char *s = NULL;
+    vg_err rc = s_string(&s, obj, "name", true, where, why);
+    if (rc == VG_OK) {
+        c->name = (char *)s;
+        snprintf(where, sizeof where, "calendar %s", s);
+        rc = s_only_keys(obj, keys, where, why);
+    }
+    if (rc == VG_OK && (rc = s_string(&s, obj, "time_zone", true, where, why)) == VG_OK) {
+        c->time_zone = (char *)s;
+    }
+    if (rc == VG_OK && (rc = s_string(&s, obj, "tz_rule", true, where, why)) == VG_OK) {
+        c->tz_rule = (char *)s;
+    }
+    if (rc == VG_OK) {
+        rc = s_weekend(c, obj, where, ar, why);
+    }
+    json_t *closed = json_object_get(obj, "closed");
+    if (rc == VG_OK && closed != NULL) {
+        rc = s_closed(c, closed, where, ar, why);
+    }
+    if (rc == VG_OK && (rc = s_string(&s, obj, "valid_until", false, where, why)) == VG_OK &&
+        s[0] != '\0') {
+        vg_reason inner = {{0}};
+        if (vg_date_parse(&c->valid_until, s, &inner) != VG_OK) {
+            rc = vg_reason_set(why, VG_ERR_MALFORMED, "%s: valid_until: %s", where, inner.text);
+        }
+    }
+    if (rc == VG_OK) {
+        rc = s_strings(&c->union_of, &c->n_union_of, obj, "union_of", where, ar, why);
+    }
+    return rc;
+}
+
 static vg_err
 s_agency(Vigil__AgencyCard **out, json_t *obj, size_t i, s_arena *ar, vg_reason *why)
 {
-    static const char *const keys[] = {"id",      "role",          "name",    "sign_key",
-                                       "box_key", "transport_key", "revoked", "escalation_contact",
-                                       "limits",  NULL};
+    static const char *const keys[] = {"id",        "role",
+                                       "name",      "sign_key",
+                                       "box_key",   "transport_key",
+                                       "revoked",   "escalation_contact",
+                                       "limits",    "calendar",
+                                       "hours",     "out_of_hours_cover",
+                                       "deadlines", "category_deadlines",
+                                       NULL};
     char where[64];
     snprintf(where, sizeof where, "agencies[%zu]", i);
     if (!json_is_object(obj)) {
@@ -244,6 +476,9 @@ s_agency(Vigil__AgencyCard **out, json_t *obj, size_t i, s_arena *ar, vg_reason 
     a->revoked = rev != NULL && json_is_true(rev);
     if (rc == VG_OK) {
         rc = s_limits(&a->limits, obj, where, ar, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_agency_calendar(a, obj, where, ar, why);
     }
     *out = a;
     return rc;
@@ -291,53 +526,197 @@ s_rule(Vigil__PolicyRule **out, json_t *obj, size_t i, s_arena *ar, vg_reason *w
     return rc;
 }
 
+/* "severity" or "severity/urgency" → the rule's two fields. */
 static vg_err
-s_deadlines(Vigil__NetworkDocument *d, json_t *obj, s_arena *ar, vg_reason *why)
+s_rule_key(Vigil__DeadlineRule *r, const char *key, const char *where, vg_reason *why)
+{
+    char sev_text[32];
+    snprintf(sev_text, sizeof sev_text, "%s", key);
+    char *slash = strchr(sev_text, '/');
+    vg_reason inner;
+    vg_severity sev;
+    vg_urgency urg = VG_URG_UNSPECIFIED;
+    if (slash != NULL) {
+        *slash = '\0';
+        if (vg_urgency_parse(&urg, slash + 1, &inner) != VG_OK) {
+            return vg_reason_set(why, VG_ERR_MALFORMED, "%s \"%s\": %s", where, key, inner.text);
+        }
+    }
+    if (strlen(key) >= sizeof sev_text || vg_severity_parse(&sev, sev_text, &inner) != VG_OK) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "%s \"%s\": %s", where, key, inner.text);
+    }
+    r->severity = (Vigil__Severity)sev;
+    r->urgency = (Vigil__Urgency)urg;
+    return VG_OK;
+}
+
+/* A deadline text ("15m", "2wd", "8bh", "next-open+1h") → the rule's unit. */
+static vg_err
+s_rule_unit(Vigil__DeadlineRule *r, json_t *v, const char *where, const char *key, vg_reason *why)
+{
+    vg_deadline_rule unit;
+    vg_reason inner = {{0}};
+    if (!json_is_string(v)) {
+        return vg_reason_set(why, VG_ERR_MALFORMED,
+                             "%s \"%s\" must be a string such as \"15m\", \"2wd\", \"8bh\" or "
+                             "\"next-open+1h\"",
+                             where, key);
+    }
+    if (vg_deadline_rule_parse(&unit, json_string_value(v), &inner) != VG_OK) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "%s \"%s\": %s", where, key, inner.text);
+    }
+    r->working_days = unit.unit == VG_DL_WORKING_DAYS ? unit.count : 0;
+    r->business_hours = unit.unit == VG_DL_BUSINESS_HOURS ? unit.count : 0;
+    r->next_open = unit.unit == VG_DL_NEXT_OPEN;
+    r->deadline_ms = unit.duration_ms;
+    return VG_OK;
+}
+
+static Vigil__DeadlineRule *
+s_new_rule(Vigil__NetworkDocument *d, const char *agency, s_arena *ar)
+{
+    Vigil__DeadlineRule *r = s_alloc(ar, sizeof *r);
+    if (r != NULL) {
+        vigil__deadline_rule__init(r);
+        r->agency = (char *)(agency ? agency : "");
+        d->deadlines[d->n_deadlines++] = r;
+    }
+    return r;
+}
+
+/* "deadlines": {"high": "1h", "high/immediate": "30m", "low": "5wd"}, at the
+ * top (agency NULL) or on an agency's card. */
+static vg_err
+s_deadlines(Vigil__NetworkDocument *d, json_t *obj, const char *agency, const char *where,
+            s_arena *ar, vg_reason *why)
 {
     if (!json_is_object(obj)) {
-        return vg_reason_set(why, VG_ERR_MALFORMED, "\"deadlines\" must be an object");
-    }
-    size_t n = json_object_size(obj);
-    d->deadlines = s_alloc(ar, n * sizeof *d->deadlines);
-    if (d->deadlines == NULL) {
-        return VG_ERR_NOMEM;
+        return vg_reason_set(why, VG_ERR_MALFORMED, "%s must be an object", where);
     }
     const char *key;
     json_t *v;
     json_object_foreach(obj, key, v)
     {
-        Vigil__DeadlineRule *r = s_alloc(ar, sizeof *r);
-        char sev_text[32];
+        Vigil__DeadlineRule *r = s_new_rule(d, agency, ar);
         if (r == NULL) {
             return VG_ERR_NOMEM;
         }
-        vigil__deadline_rule__init(r);
-        snprintf(sev_text, sizeof sev_text, "%s", key);
-        char *slash = strchr(sev_text, '/');
-        vg_reason inner;
-        vg_severity sev;
-        vg_urgency urg = VG_URG_UNSPECIFIED;
-        if (slash != NULL) {
-            *slash = '\0';
-            if (vg_urgency_parse(&urg, slash + 1, &inner) != VG_OK) {
-                return vg_reason_set(why, VG_ERR_MALFORMED, "deadlines \"%s\": %s", key,
-                                     inner.text);
-            }
+        vg_err rc = s_rule_key(r, key, where, why);
+        if (rc == VG_OK) {
+            rc = s_rule_unit(r, v, where, key, why);
         }
-        if (vg_severity_parse(&sev, sev_text, &inner) != VG_OK) {
-            return vg_reason_set(why, VG_ERR_MALFORMED, "deadlines \"%s\": %s", key, inner.text);
+        if (rc != VG_OK) {
+            return rc;
         }
-        if (!json_is_string(v) ||
-            vg_duration_parse(&r->deadline_ms, json_string_value(v), &inner) != VG_OK) {
-            return vg_reason_set(why, VG_ERR_MALFORMED,
-                                 "deadlines \"%s\" must be a duration such as \"15m\" or \"1h\"",
-                                 key);
-        }
-        r->severity = (Vigil__Severity)sev;
-        r->urgency = (Vigil__Urgency)urg;
-        d->deadlines[d->n_deadlines++] = r;
     }
     return VG_OK;
+}
+
+/* "category_deadlines": [{"categories": [...], "severity": "high",
+ * "urgency": "immediate", "deadline": "1wd"}] */
+static vg_err
+s_category_deadlines(Vigil__NetworkDocument *d, json_t *arr, const char *agency, const char *where,
+                     s_arena *ar, vg_reason *why)
+{
+    static const char *const keys[] = {"categories", "severity", "urgency", "deadline", NULL};
+    if (!json_is_array(arr)) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "%s must be a list", where);
+    }
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        json_t *o = json_array_get(arr, i);
+        char here[128];
+        snprintf(here, sizeof here, "%s[%zu]", where, i);
+        if (!json_is_object(o)) {
+            return vg_reason_set(why, VG_ERR_MALFORMED, "%s must be an object", here);
+        }
+        Vigil__DeadlineRule *r = s_new_rule(d, agency, ar);
+        const char *sev = NULL, *urg = NULL;
+        if (r == NULL) {
+            return VG_ERR_NOMEM;
+        }
+        vg_err rc = s_only_keys(o, keys, here, why);
+        if (rc == VG_OK) {
+            rc = s_strings(&r->categories, &r->n_categories, o, "categories", here, ar, why);
+        }
+        if (rc == VG_OK && r->n_categories == 0) {
+            rc =
+                vg_reason_set(why, VG_ERR_MALFORMED, "%s: \"categories\" lists at least one", here);
+        }
+        if (rc == VG_OK) {
+            rc = s_string(&sev, o, "severity", true, here, why);
+        }
+        if (rc == VG_OK) {
+            rc = s_string(&urg, o, "urgency", false, here, why);
+        }
+        char key[64];
+        snprintf(key, sizeof key, "%s%s%s", sev ? sev : "", urg && urg[0] ? "/" : "",
+                 urg ? urg : "");
+        if (rc == VG_OK) {
+            rc = s_rule_key(r, key, here, why);
+        }
+        json_t *dl = json_object_get(o, "deadline");
+        if (rc == VG_OK && dl == NULL) {
+            rc = vg_reason_set(why, VG_ERR_MALFORMED, "%s: \"deadline\" is required", here);
+        }
+        if (rc == VG_OK) {
+            rc = s_rule_unit(r, dl, here, "deadline", why);
+        }
+        if (rc != VG_OK) {
+            return rc;
+        }
+    }
+    return VG_OK;
+}
+
+/* Room for every rule the document can hold: the top deadlines and
+ * category_deadlines, and each card's. */
+static size_t
+s_count_rules(json_t *root)
+{
+    size_t n = json_object_size(json_object_get(root, "deadlines")) +
+               json_array_size(json_object_get(root, "category_deadlines"));
+    json_t *agencies = json_object_get(root, "agencies");
+    for (size_t i = 0; i < json_array_size(agencies); i++) {
+        json_t *a = json_array_get(agencies, i);
+        n += json_object_size(json_object_get(a, "deadlines")) +
+             json_array_size(json_object_get(a, "category_deadlines"));
+    }
+    return n;
+}
+
+/* Every deadline rule of the document, network-wide first, then each
+ * agency's in card order. */
+static vg_err
+s_all_deadlines(Vigil__NetworkDocument *d, json_t *root, s_arena *ar, vg_reason *why)
+{
+    d->deadlines = s_alloc(ar, s_count_rules(root) * sizeof *d->deadlines);
+    if (d->deadlines == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    json_t *dl = json_object_get(root, "deadlines");
+    if (dl == NULL) {
+        return vg_reason_set(why, VG_ERR_MALFORMED,
+                             "\"deadlines\" is required (critical, high, medium, low)");
+    }
+    vg_err rc = s_deadlines(d, dl, NULL, "deadlines", ar, why);
+    json_t *cd = json_object_get(root, "category_deadlines");
+    if (rc == VG_OK && cd != NULL) {
+        rc = s_category_deadlines(d, cd, NULL, "category_deadlines", ar, why);
+    }
+    for (size_t i = 0; rc == VG_OK && i < d->n_agencies; i++) {
+        json_t *a = json_array_get(json_object_get(root, "agencies"), i);
+        const char *id = d->agencies[i]->id;
+        char where[128];
+        if ((dl = json_object_get(a, "deadlines")) != NULL) {
+            snprintf(where, sizeof where, "agency %s deadlines", id);
+            rc = s_deadlines(d, dl, id, where, ar, why);
+        }
+        if (rc == VG_OK && (cd = json_object_get(a, "category_deadlines")) != NULL) {
+            snprintf(where, sizeof where, "agency %s category_deadlines", id);
+            rc = s_category_deadlines(d, cd, id, where, ar, why);
+        }
+    }
+    return rc;
 }
 
 static vg_err
@@ -449,9 +828,20 @@ s_oversight(Vigil__OversightView **out, json_t *root, s_arena *ar, vg_reason *wh
 static vg_err
 s_build(Vigil__NetworkDocument *d, json_t *root, s_arena *ar, vg_reason *why)
 {
-    static const char *const keys[] = {"network",    "version",  "issued", "broker",
-                                       "categories", "agencies", "policy", "deadlines",
-                                       "escalation", "limits",   "oversight", NULL};
+    static const char *const keys[] = {"network",
+                                       "version",
+                                       "issued",
+                                       "broker",
+                                       "categories",
+                                       "agencies",
+                                       "policy",
+                                       "deadlines",
+                                       "escalation",
+                                       "limits",
+                                       "oversight",
+                                       "calendars",
+                                       "category_deadlines",
+                                       NULL};
     static const char *const broker_keys[] = {"sign_key", "transport_key", NULL};
     if (!json_is_object(root)) {
         return vg_reason_set(why, VG_ERR_MALFORMED, "the document must be a JSON object");
@@ -493,13 +883,11 @@ s_build(Vigil__NetworkDocument *d, json_t *root, s_arena *ar, vg_reason *why)
     if (rc == VG_OK) {
         S_EACH(d, policy, n_policy, root, "policy", s_rule, ar, why, rc);
     }
-    json_t *dl = json_object_get(root, "deadlines");
-    if (rc == VG_OK && dl == NULL) {
-        rc = vg_reason_set(why, VG_ERR_MALFORMED,
-                           "\"deadlines\" is required (critical, high, medium, low)");
+    if (rc == VG_OK) {
+        S_EACH(d, calendars, n_calendars, root, "calendars", s_calendar, ar, why, rc);
     }
     if (rc == VG_OK) {
-        rc = s_deadlines(d, dl, ar, why);
+        rc = s_all_deadlines(d, root, ar, why);
     }
     if (rc == VG_OK) {
         S_EACH(d, escalation, n_escalation, root, "escalation", s_escalation_step, ar, why, rc);
@@ -592,8 +980,80 @@ s_limits_json(const Vigil__Limits *l)
     return o;
 }
 
+/* The deadline text of a rule: "15m", "2wd", "8bh", "next-open+1h". */
 static json_t *
-s_agency_json(const Vigil__AgencyCard *c)
+s_unit_json(const Vigil__DeadlineRule *r)
+{
+    vg_deadline_rule unit;
+    char text[VG_DEADLINE_RULE_TEXT_MAX] = "";
+    if (vg_netdoc_rule_of(r, &unit)) {
+        vg_deadline_rule_format(text, sizeof text, &unit);
+    }
+    return json_string(text);
+}
+
+/* The rules for `agency` ("" network-wide): those without categories into
+ * a "deadlines" object, those with into a "category_deadlines" list. */
+static void
+s_rules_json(json_t *into, const Vigil__NetworkDocument *d, const char *agency, bool always)
+{
+    json_t *dl = json_object(), *cd = json_array();
+    for (size_t i = 0; i < d->n_deadlines; i++) {
+        const Vigil__DeadlineRule *r = d->deadlines[i];
+        if (strcmp(r->agency, agency) != 0) {
+            continue;
+        }
+        const char *sev = vg_severity_name((vg_severity)r->severity);
+        const char *urg = r->urgency ? vg_urgency_name((vg_urgency)r->urgency) : "";
+        if (r->n_categories == 0) {
+            char key[64];
+            snprintf(key, sizeof key, "%s%s%s", sev, urg[0] ? "/" : "", urg);
+            json_object_set_new(dl, key, s_unit_json(r));
+            continue;
+        }
+        json_t *o = json_object();
+        json_object_set_new(o, "categories", s_str_array(r->categories, r->n_categories));
+        json_object_set_new(o, "severity", json_string(sev));
+        if (urg[0] != '\0') {
+            json_object_set_new(o, "urgency", json_string(urg));
+        }
+        json_object_set_new(o, "deadline", s_unit_json(r));
+        json_array_append_new(cd, o);
+    }
+    if (always || json_object_size(dl) > 0) {
+        json_object_set(into, "deadlines", dl);
+    }
+    if (json_array_size(cd) > 0) {
+        json_object_set(into, "category_deadlines", cd);
+    }
+    json_decref(dl);
+    json_decref(cd);
+}
+
+static json_t *
+s_hours_json(const Vigil__AgencyCard *c)
+{
+    json_t *o = json_object();
+    for (int w = 1; w <= 7; w++) {
+        char text[VG_HOURS_SPANS_MAX * 12 + 1] = "";
+        size_t n = 0;
+        for (size_t j = 0; j < c->n_hours; j++) {
+            const Vigil__OpeningSpan *s = c->hours[j];
+            if ((int)s->weekday == w && n < sizeof text) {
+                n += (size_t)snprintf(text + n, sizeof text - n, "%s%02u:%02u-%02u:%02u",
+                                      n ? "," : "", s->open_min / 60, s->open_min % 60,
+                                      s->close_min / 60, s->close_min % 60);
+            }
+        }
+        if (n > 0) {
+            json_object_set_new(o, vg_weekday_name(w), json_string(text));
+        }
+    }
+    return o;
+}
+
+static json_t *
+s_agency_json(const Vigil__NetworkDocument *d, const Vigil__AgencyCard *c)
 {
     json_t *a = json_object();
     json_object_set_new(a, "id", json_string(c->id));
@@ -609,7 +1069,54 @@ s_agency_json(const Vigil__AgencyCard *c)
     if (c->limits != NULL) {
         json_object_set_new(a, "limits", s_limits_json(c->limits));
     }
+    if (c->calendar[0] != '\0') {
+        json_object_set_new(a, "calendar", json_string(c->calendar));
+    }
+    if (c->n_hours > 0) {
+        json_object_set_new(a, "hours", s_hours_json(c));
+    }
+    if (c->out_of_hours_cover[0] != '\0') {
+        json_object_set_new(a, "out_of_hours_cover", json_string(c->out_of_hours_cover));
+    }
+    s_rules_json(a, d, c->id, false);
     return a;
+}
+
+static json_t *
+s_calendar_json(const Vigil__Calendar *c)
+{
+    json_t *o = json_object();
+    char day[16];
+    json_object_set_new(o, "name", json_string(c->name));
+    json_object_set_new(o, "time_zone", json_string(c->time_zone));
+    json_object_set_new(o, "tz_rule", json_string(c->tz_rule));
+    json_t *we = json_array();
+    for (size_t i = 0; i < c->n_weekend; i++) {
+        const char *name = vg_weekday_name((int)c->weekend[i]);
+        json_array_append_new(we, json_string(name ? name : ""));
+    }
+    json_object_set_new(o, "weekend", we);
+    if (c->n_union_of > 0) {
+        json_object_set_new(o, "union_of", s_str_array(c->union_of, c->n_union_of));
+    }
+    if (c->valid_until != 0) {
+        vg_date_format(day, sizeof day, c->valid_until);
+        json_object_set_new(o, "valid_until", json_string(day));
+    }
+    json_t *closed = json_array();
+    for (size_t i = 0; i < c->n_closed; i++) {
+        vg_date_format(day, sizeof day, c->closed[i]->date);
+        if (c->closed[i]->title[0] == '\0') {
+            json_array_append_new(closed, json_string(day));
+            continue;
+        }
+        json_t *e = json_object();
+        json_object_set_new(e, "date", json_string(day));
+        json_object_set_new(e, "title", json_string(c->closed[i]->title));
+        json_array_append_new(closed, e);
+    }
+    json_object_set_new(o, "closed", closed);
+    return o;
 }
 
 static json_t *
@@ -643,7 +1150,7 @@ s_doc_json(const Vigil__NetworkDocument *d)
     json_object_set_new(root, "categories", s_str_array(d->categories, d->n_categories));
     json_t *agencies = json_array();
     for (size_t i = 0; i < d->n_agencies; i++) {
-        json_array_append_new(agencies, s_agency_json(d->agencies[i]));
+        json_array_append_new(agencies, s_agency_json(d, d->agencies[i]));
     }
     json_object_set_new(root, "agencies", agencies);
     json_t *policy = json_array();
@@ -651,16 +1158,7 @@ s_doc_json(const Vigil__NetworkDocument *d)
         json_array_append_new(policy, s_rule_json(d->policy[i]));
     }
     json_object_set_new(root, "policy", policy);
-    json_t *dl = json_object();
-    for (size_t i = 0; i < d->n_deadlines; i++) {
-        const Vigil__DeadlineRule *r = d->deadlines[i];
-        char key[64], dur[32];
-        snprintf(key, sizeof key, "%s%s%s", vg_severity_name((vg_severity)r->severity),
-                 r->urgency ? "/" : "", r->urgency ? vg_urgency_name((vg_urgency)r->urgency) : "");
-        vg_duration_format(dur, sizeof dur, r->deadline_ms);
-        json_object_set_new(dl, key, json_string(dur));
-    }
-    json_object_set_new(root, "deadlines", dl);
+    s_rules_json(root, d, "", true);
     json_t *esc = json_array();
     for (size_t i = 0; i < d->n_escalation; i++) {
         const Vigil__EscalationStep *s = d->escalation[i];
@@ -683,6 +1181,13 @@ s_doc_json(const Vigil__NetworkDocument *d)
         json_object_set_new(o, "officer_names", json_boolean(d->oversight->officer_names));
         json_object_set_new(o, "notes", json_boolean(d->oversight->notes));
         json_object_set_new(root, "oversight", o);
+    }
+    if (d->n_calendars > 0) {
+        json_t *cals = json_array();
+        for (size_t i = 0; i < d->n_calendars; i++) {
+            json_array_append_new(cals, s_calendar_json(d->calendars[i]));
+        }
+        json_object_set_new(root, "calendars", cals);
     }
     return root;
 }

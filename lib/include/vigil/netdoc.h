@@ -1,6 +1,7 @@
 /*
  * vigil/netdoc.h — the signed network document: who is in the network, with
- * which keys, and the sharing policy, deadlines and escalation steps.
+ * which keys, and the sharing policy, deadlines and escalation steps, and
+ * the calendars and opening hours that deadlines in working days need.
  *
  * The document is signed offline by the network administrator's Ed25519 key.
  * Broker and agents pin the admin public key and accept a document only when
@@ -21,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vigil/calendar.h"
 #include "vigil/err.h"
 #include "vigil/keys.h"
 #include "vigil/util.h"
@@ -38,6 +40,8 @@ typedef struct vg_agency {
     const uint8_t *box_pk;          /* VG_BOX_PK_LEN */
     const uint8_t *transport_pk;    /* VG_CURVE_KEY_LEN */
     bool revoked;                   /* keys no longer trusted */
+    const char *calendar;           /* the calendar its working days follow, or "" */
+    const char *out_of_hours_cover; /* agency id covering it when closed, or "" */
 } vg_agency;
 
 typedef enum vg_escalation_target {
@@ -148,9 +152,82 @@ vg_err vg_netdoc_required(const vg_netdoc *doc, const char *const *categories, s
                           vg_severity severity, const char *sender, vg_strlist *out) VG_MUST_USE;
 
 /* The acknowledgement deadline (a duration) for this severity and urgency:
- * the rule for (severity, urgency) if there is one, else for severity. An
- * unspecified severity gets the critical deadline: the shortest is the safe one. */
+ * the network-wide rule for (severity, urgency) if there is one, else for
+ * severity; rules for categories or agencies are not consulted. An
+ * unspecified severity gets the critical deadline: the shortest is the safe
+ * one. A rule in a calendar unit (Nwd, Nbh, next-open) is no duration: it
+ * returns 0 — callers must use vg_netdoc_deadline_at(), which this function
+ * predates. */
 uint64_t vg_netdoc_deadline_ms(const vg_netdoc *doc, vg_severity severity, vg_urgency urgency);
+
+/* ---- calendars and deadlines in calendar units ------------------------------
+ * Calendars are compiled once, when the document is verified (a union's
+ * closed dates merged, its valid_until the earliest of its members', the
+ * zone rule parsed, the version hashed), so the deadline function below
+ * only reads. */
+
+size_t vg_netdoc_n_calendars(const vg_netdoc *doc);
+/* Fills out with calendar i (< n_calendars); out borrows from doc. */
+void vg_netdoc_calendar_at(const vg_netdoc *doc, size_t i, vg_calendar *out);
+/* VG_OK, or VG_ERR_NOT_FOUND. */
+vg_err vg_netdoc_calendar(const vg_netdoc *doc, const char *name, vg_calendar *out) VG_MUST_USE;
+/* The calendar names a union calendar is made of (NULL and 0 for a plain
+ * calendar). */
+const char *const *vg_netdoc_calendar_union_of(const vg_netdoc *doc, const char *name,
+                                               size_t *n_out);
+
+/* Agency id's opening hours (n_spans 0 when it has none or is unknown). */
+void vg_netdoc_agency_hours(const vg_netdoc *doc, const char *id, vg_hours *out);
+
+/* One deadline rule of the document (docs/network.md), borrowed. */
+typedef struct vg_deadline_rule_view {
+    vg_severity severity;          /* the severity it is for */
+    vg_urgency urgency;            /* VG_URG_UNSPECIFIED: any urgency */
+    const char *const *categories; /* matches an alert with any of them */
+    size_t n_categories;           /* 0: every alert */
+    const char *agency;            /* the recipient it is for, "" every agency */
+    vg_deadline_rule rule;         /* the unit */
+} vg_deadline_rule_view;
+
+size_t vg_netdoc_n_deadline_rules(const vg_netdoc *doc);
+void vg_netdoc_deadline_rule_at(const vg_netdoc *doc, size_t i, vg_deadline_rule_view *out);
+
+/* Writes the rule's selector: "high", "high/immediate categories=cse,taxi
+ * agency=licensing". */
+void vg_deadline_rule_view_label(char *out, size_t out_len, const vg_deadline_rule_view *v);
+
+#define VG_DEADLINE_TEXT_MAX 384 /* vg_deadline.text */
+
+/* What the deadline function applied, for the audit leaf and the report. */
+typedef struct vg_deadline {
+    int64_t deadline_ms;                         /* the deadline, UTC milliseconds */
+    unsigned warnings;                           /* VG_DLW_* flags; 0: none */
+    vg_deadline_rule rule;                       /* the unit applied */
+    char rule_text[VG_DEADLINE_RULE_TEXT_MAX];   /* it, canonical: "2wd" */
+    char selector[160];                          /* the rule chosen: "high agency=licensing" */
+    char calendar[64];                           /* the agency's calendar, "" none */
+    uint8_t calendar_hash[VG_CALENDAR_HASH_LEN]; /* its version (zero without one) */
+    uint64_t network_version;                    /* the document's version */
+    char text[VG_DEADLINE_TEXT_MAX];             /* all of the above on one key=value line */
+} vg_deadline;
+
+/* The absolute deadline for recipient `agency` of an alert with this
+ * severity, urgency and categories, accepted at accepted_ms (UTC ms). The
+ * rule is chosen by precedence (docs/network.md "Which rule applies"):
+ * among the rules for the severity that match (urgency equal or unset, a
+ * shared category or none, the agency or none), the most specific wins —
+ * an agency's own rule over a network-wide one, then a category rule over
+ * one without, then an urgency rule over one without; rules equally
+ * specific all apply and the earliest deadline wins. An unspecified severity
+ * is critical. The agency's calendar and hours feed the unit, with the
+ * fallbacks of vigil/calendar.h flagged in out->warnings — never a silently
+ * wrong date. An unknown agency gets the network-wide rules and no
+ * calendar. VG_ERR_INVALID only when accepted_ms (or the deadline) is
+ * outside 1970..2199. Pure; safe from any thread. */
+vg_err vg_netdoc_deadline_at(vg_deadline *out, const vg_netdoc *doc, const char *agency,
+                             vg_severity severity, vg_urgency urgency,
+                             const char *const *categories, size_t n_categories,
+                             int64_t accepted_ms) VG_MUST_USE;
 
 /* Escalation steps in order of after_ms. */
 size_t vg_netdoc_n_escalation(const vg_netdoc *doc);
