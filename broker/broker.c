@@ -14,12 +14,15 @@
 #include "batch.h"
 #include "conns.h"
 #include "delivery.h"
+#include "control.h"
 #include "handlers.h"
+#include "intake.h"
 #include "ledger.h"
 #include "netdocs.h"
 #include "quota.h"
 #include "reader.h"
 #include "record.h"
+#include "reload.h"
 #include "space.h"
 #include "store.h"
 #include "streams.h"
@@ -38,23 +41,6 @@
 #endif
 
 #define VGB_BACKLOG 128 /* connections the kernel queues before the broker accepts them */
-
-/* One message of a poll batch, between its receipt and its handling. */
-typedef struct s_inmsg {
-    zmq_msg_t rid, payload; /* routing id and the frame */
-    bool ok;                /* well-formed and authenticated */
-    bool extra;             /* came with more than one frame */
-    const char *user;       /* ZAP User-Id (in payload's metadata) */
-    Vigil__ClientFrame *cf; /* unpacked, or NULL */
-    vgb_verify_job *job;    /* its envelope's check, or NULL */
-} s_inmsg;
-
-/* Messages taken from the socket together, and their envelopes' checks. */
-typedef struct s_intake {
-    s_inmsg *in;          /* cfg->batch slots */
-    vgb_verify_job *jobs; /* cfg->batch slots */
-    size_t n, n_jobs;     /* used */
-} s_intake;
 
 struct vgb_broker {
     const vg_broker_config *cfg; /* borrowed */
@@ -79,61 +65,17 @@ struct vgb_broker {
     vgb_quota *quota;            /* what each agency may publish */
     vgb_services sv;             /* what the handlers use */
     vgb_asking ask;              /* what queries go through */
-    s_intake intake[2];          /* taken from the socket: two, so that one is checked
+    vgb_intake intake[2];          /* taken from the socket: two, so that one is checked
                                     (verifier) while the other is handled */
     int pending;                 /* the intake whose checks were started, or -1 */
+    vgb_control *control;        /* the administrator's socket, or NULL */
+    vg_netdoc **retired;         /* documents replaced by reloads: alive until the stop */
+    size_t n_retired;
     bool stopping;               /* the last batch: it gets a checkpoint */
     vgb_verifier *verifier;      /* the second thread for those, or NULL */
 };
 
 /* ---- one frame ----------------------------------------------------------------- */
-
-/* The request id of a frame that may not parse as a whole: ClientFrame's
- * field 1 is written first, as tag 0x08 and a varint. 0 when unreadable. */
-static uint64_t
-s_peek_request_id(const uint8_t *data, size_t len)
-{
-    if (len < 2 || data[0] != 0x08) {
-        return 0;
-    }
-    uint64_t v = 0;
-    for (size_t i = 1; i < len && i <= 10; i++) {
-        v |= (uint64_t)(data[i] & 0x7f) << (7 * (i - 1));
-        if ((data[i] & 0x80) == 0) {
-            return v;
-        }
-    }
-    return 0;
-}
-
-/* Receives one [routing id][payload] message into m; false when none is waiting. */
-static bool
-s_recv_one(vgb_broker *b, s_inmsg *m)
-{
-    zmq_msg_init(&m->rid);
-    if (zmq_msg_recv(&m->rid, b->out.router, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&m->rid);
-        return false;
-    }
-    zmq_msg_init(&m->payload);
-    m->ok = zmq_msg_more(&m->rid) && zmq_msg_recv(&m->payload, b->out.router, 0) >= 0;
-    m->extra = m->ok && zmq_msg_more(&m->payload);
-    while (m->ok && zmq_msg_more(&m->payload)) { /* a well-behaved DEALER sends one frame */
-        zmq_msg_t junk;
-        zmq_msg_init(&junk);
-        m->ok = zmq_msg_recv(&junk, b->out.router, 0) >= 0;
-        bool more = m->ok && zmq_msg_more(&junk);
-        zmq_msg_close(&junk);
-        if (!more) {
-            break;
-        }
-    }
-    m->user = m->ok ? zmq_msg_gets(&m->payload, "User-Id") : NULL;
-    m->ok = m->ok && m->user != NULL && zmq_msg_size(&m->rid) <= VGB_RID_MAX;
-    m->cf = NULL;
-    m->job = NULL;
-    return true;
-}
 
 static void
 s_get_network(vgb_broker *b, const vgb_from *from)
@@ -167,7 +109,7 @@ s_dispatch(vgb_broker *b, vgb_from *from, Vigil__ClientFrame *cf, const uint8_t 
            vgb_verify_job *pre)
 {
     if (cf == NULL) {
-        from->request_id = s_peek_request_id(data, len);
+        from->request_id = vgb_peek_request_id(data, len);
         vg_log(VG_LOG_WARN, "broker", "frame.reject", "agency=%s code=malformed", from->agency);
         vgb_batch_error(b->batch, from, VIGIL__REJECT_CODE__REJECT_MALFORMED,
                         "frame does not parse as a vigil ClientFrame");
@@ -228,8 +170,9 @@ s_after(void *ctx, size_t agency, uint64_t seq)
 }
 
 /* Commits the batch (or rolls it back when it failed), then sends its
- * replies and events and applies its post-commit work. */
-static void
+ * replies and events and applies its post-commit work. False when it did
+ * not commit. */
+static bool
 s_finish_batch(vgb_broker *b)
 {
     bool committed = true;
@@ -265,10 +208,11 @@ s_finish_batch(vgb_broker *b)
         vgb_ledger_after_replies(b->ledger);
         vgb_store_after_commit(b->store); /* SQLite: the checkpointer; never waits */
     }
+    return committed;
 }
 
 static void
-s_handle_one(vgb_broker *b, s_inmsg *m)
+s_handle_one(vgb_broker *b, vgb_inmsg *m)
 {
     if (m->ok) {
         vgb_from from = {.rid_len = zmq_msg_size(&m->rid),
@@ -279,7 +223,7 @@ s_handle_one(vgb_broker *b, s_inmsg *m)
         const uint8_t *data = zmq_msg_data(&m->payload);
         size_t len = zmq_msg_size(&m->payload);
         if (m->extra) {
-            from.request_id = s_peek_request_id(data, len);
+            from.request_id = vgb_peek_request_id(data, len);
             vg_log(VG_LOG_WARN, "broker", "frame.reject", "agency=%s code=malformed parts=many",
                    m->user);
             vgb_batch_error(b->batch, &from, VIGIL__REJECT_CODE__REJECT_MALFORMED,
@@ -289,40 +233,12 @@ s_handle_one(vgb_broker *b, s_inmsg *m)
             m->cf = NULL;
         }
     }
-    if (m->job != NULL) {
-        vg_envelope_destroy(&m->job->env); /* not handled: a frame of many parts */
-    }
-    if (m->cf != NULL) {
-        vigil__client_frame__free_unpacked(m->cf, NULL);
-    }
-    zmq_msg_close(&m->payload);
-    zmq_msg_close(&m->rid);
-}
-
-/* Takes up to cfg->batch waiting messages into x and lists their
- * envelopes' checks (not yet done). */
-static void
-s_take(vgb_broker *b, s_intake *x)
-{
-    x->n = x->n_jobs = 0;
-    while (x->n < (size_t)b->cfg->batch && s_recv_one(b, &x->in[x->n])) {
-        s_inmsg *m = &x->in[x->n++];
-        if (!m->ok || m->extra) {
-            continue;
-        }
-        m->cf =
-            vigil__client_frame__unpack(NULL, zmq_msg_size(&m->payload), zmq_msg_data(&m->payload));
-        if (m->cf != NULL && m->cf->kind_case == VIGIL__CLIENT_FRAME__KIND_PUBLISH) {
-            m->job = &x->jobs[x->n_jobs];
-            x->jobs[x->n_jobs++] = (vgb_verify_job){.bytes = m->cf->publish->signed_envelope.data,
-                                                    .len = m->cf->publish->signed_envelope.len};
-        }
-    }
+    vgb_intake_close(m); /* what the handler did not take */
 }
 
 /* Handles an intake whose checks are done, in order, and commits it. */
 static void
-s_handle_intake(vgb_broker *b, s_intake *x)
+s_handle_intake(vgb_broker *b, vgb_intake *x)
 {
     vgb_tracking_check_clock(b->tracking); /* before anything is scheduled from the wall clock */
     for (size_t i = 0; i < x->n; i++) {
@@ -341,9 +257,9 @@ static void
 s_serve(vgb_broker *b)
 {
     int xi = b->pending >= 0 ? 1 - b->pending : 0;
-    s_intake *x = &b->intake[xi];
-    s_intake *p = b->pending >= 0 ? &b->intake[b->pending] : NULL;
-    s_take(b, x);
+    vgb_intake *x = &b->intake[xi];
+    vgb_intake *p = b->pending >= 0 ? &b->intake[b->pending] : NULL;
+    vgb_intake_take(x, b->out.router);
     vgb_verifier_wait(b->verifier); /* p's checks, started on the last pass */
     if (x->n == (size_t)b->cfg->batch && b->verifier != NULL) {
         vgb_verifier_start(b->verifier, b->doc, x->jobs, x->n_jobs);
@@ -359,6 +275,97 @@ s_serve(vgb_broker *b)
     vgb_verifier_run(b->verifier, b->doc, x->jobs, x->n_jobs);
     s_handle_intake(b, x);
     b->pending = -1;
+}
+
+/* ---- a new network document -------------------------------------------------------- */
+
+static bool
+s_commit(void *ctx)
+{
+    return s_finish_batch(ctx);
+}
+
+/* Puts a new signed document in force between two batches (reload.h). */
+static vg_err
+s_reload(vgb_broker *b, const uint8_t *bytes, size_t len, vg_reason *why)
+{
+    if (b->pending >= 0) {
+        return vg_reason_set(why, VG_ERR_TIMEOUT, "the broker is busy: push it again");
+    }
+    vg_netdoc **retired = realloc(b->retired, (b->n_retired + 1) * sizeof *retired);
+    if (retired == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    b->retired = retired;
+    s_finish_batch(b); /* nothing of a batch may straddle the switch */
+    vgb_reload_deps d = {.clock = b->clock,
+                         .admin_pk = b->cfg->admin_pk,
+                         .store = b->store,
+                         .batch = b->batch,
+                         .record = b->record,
+                         .netdocs = b->netdocs,
+                         .quota = b->quota,
+                         .conns = b->conns,
+                         .reader = b->reader,
+                         .delivery = b->delivery,
+                         .streams = b->streams,
+                         .tracking = b->tracking,
+                         .zap = b->zap,
+                         .commit = s_commit,
+                         .commit_ctx = b};
+    vg_netdoc *next = NULL;
+    vg_err rc = vgb_reload(&d, b->doc, bytes, len, &next, why);
+    if (rc != VG_OK) {
+        return rc;
+    }
+    b->retired[b->n_retired++] = b->doc; /* the query thread may still read it */
+    b->doc = next;
+    b->sv.doc = next;
+    b->ask.doc = next;
+    return VG_OK;
+}
+
+/* SIGHUP: the document at broker.conf's [network] document. */
+static void
+s_reload_file(vgb_broker *b)
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    vg_reason why = {{0}};
+    vg_err rc = vg_file_read(&bytes, &len, b->cfg->document_path, VG_NETDOC_MAX_BYTES, &why);
+    rc = rc == VG_OK ? s_reload(b, bytes, len, &why) : rc;
+    if (rc != VG_OK) {
+        vg_log(VG_LOG_ERROR, "broker", "netdoc.reload_failed", "path=%s code=%s reason=\"%s\"",
+               b->cfg->document_path, vg_err_code(rc), why.text);
+    }
+    free(bytes);
+}
+
+/* A request on the control socket (control.h). */
+static void
+s_control(void *ctx, const char *command, const uint8_t *body, size_t len, char *reply,
+          size_t reply_len)
+{
+    vgb_broker *b = ctx;
+    vg_reason why = {{0}};
+    if (strcmp(command, "push") == 0) {
+        vg_err rc = s_reload(b, body, len, &why);
+        if (rc == VG_OK) {
+            snprintf(reply, reply_len, "ok network %s version %llu in force, %zu agencies",
+                     vg_netdoc_network(b->doc), (unsigned long long)vg_netdoc_version(b->doc),
+                     vg_netdoc_n_agencies(b->doc));
+        } else {
+            snprintf(reply, reply_len, "refused: %s", why.text[0] ? why.text : vg_strerror(rc));
+        }
+    } else if (strcmp(command, "status") == 0) {
+        snprintf(reply, reply_len,
+                 "ok role=leader network=%s version=%llu agencies=%zu endpoint=%s log_size=%llu",
+                 vg_netdoc_network(b->doc), (unsigned long long)vg_netdoc_version(b->doc),
+                 vg_netdoc_n_agencies(b->doc), b->endpoint,
+                 (unsigned long long)vgb_ledger_size(b->ledger));
+    } else {
+        snprintf(reply, reply_len, "refused: unknown command '%s' (push, status)", command);
+    }
 }
 
 /* ---- the loop --------------------------------------------------------------------- */
@@ -403,14 +410,20 @@ vgb_broker_step(vgb_broker *b)
 }
 
 vg_err
-vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop)
+vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
 {
     while (!*stop) {
+        if (reload != NULL && *reload && b->pending < 0) {
+            *reload = 0;
+            s_reload_file(b);
+        }
         long timeout = vgb_broker_step(b);
         zmq_pollitem_t items[] = {{b->out.router, 0, ZMQ_POLLIN, 0},
                                   {vgb_zap_socket(b->zap), 0, ZMQ_POLLIN, 0},
-                                  {vgb_reader_socket(b->reader), 0, ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, 3, b->pending >= 0 ? 0 : timeout);
+                                  {vgb_reader_socket(b->reader), 0, ZMQ_POLLIN, 0},
+                                  {b->control ? vgb_control_socket(b->control) : NULL, 0,
+                                   ZMQ_POLLIN, 0}};
+        int n = zmq_poll(items, b->control ? 4 : 3, b->pending >= 0 ? 0 : timeout);
         if (n < 0) {
             if (zmq_errno() == EINTR) {
                 continue;
@@ -423,6 +436,9 @@ vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop)
         }
         if ((items[0].revents & ZMQ_POLLIN) || b->pending >= 0) {
             s_serve(b);
+        }
+        if (b->control != NULL && (items[3].revents & ZMQ_POLLIN) && b->pending < 0) {
+            vgb_control_handle(b->control, s_control, b);
         }
     }
     if (b->pending >= 0) { /* taken from the socket: handled before stopping */
@@ -460,9 +476,7 @@ s_load_identity(vgb_broker *b, vg_reason *why)
     }
     b->pending = -1;
     for (int i = 0; i < 2; i++) {
-        b->intake[i].in = calloc((size_t)b->cfg->batch, sizeof *b->intake[i].in);
-        b->intake[i].jobs = calloc((size_t)b->cfg->batch, sizeof *b->intake[i].jobs);
-        if (b->intake[i].in == NULL || b->intake[i].jobs == NULL) {
+        if (vgb_intake_init(&b->intake[i], (size_t)b->cfg->batch) != VG_OK) {
             return VG_ERR_NOMEM;
         }
     }
@@ -624,6 +638,10 @@ s_sockets(vgb_broker *b, vg_reason *why)
     if (rc == VG_OK) { /* the ZAP handler first: a ROUTER without it must not exist */
         rc = vgb_zap_new(&b->zap, b->ctx, b->doc, why);
     }
+    vg_reason cwhy = {{0}};
+    if (rc == VG_OK && vgb_control_new(&b->control, b->ctx, cfg->store_path, &cwhy) != VG_OK) {
+        vg_log(VG_LOG_WARN, "broker", "control.unavailable", "reason=\"%s\"", cwhy.text);
+    }
     return rc == VG_OK ? s_bind(b, why) : rc;
 }
 
@@ -689,21 +707,10 @@ vgb_broker_destroy(vgb_broker **b_p)
     vgb_verifier_wait(b->verifier);
     vgb_verifier_destroy(&b->verifier);
     for (int i = 0; i < 2; i++) {
-        s_intake *x = &b->intake[i];
-        for (size_t j = 0; i == b->pending && j < x->n; j++) { /* taken, never handled */
-            if (x->in[j].job != NULL) {
-                vg_envelope_destroy(&x->in[j].job->env);
-            }
-            if (x->in[j].cf != NULL) {
-                vigil__client_frame__free_unpacked(x->in[j].cf, NULL);
-            }
-            zmq_msg_close(&x->in[j].payload);
-            zmq_msg_close(&x->in[j].rid);
-        }
-        free(x->in);
-        free(x->jobs);
+        vgb_intake_fini(&b->intake[i]); /* the pending one's messages: taken, never handled */
     }
     vgb_zap_destroy(&b->zap);
+    vgb_control_destroy(&b->control);
     vgb_reader_destroy(&b->reader); /* before the context ends */
     if (b->store != NULL) {
         vgb_store_stop_background(b->store); /* its sockets too */
@@ -723,6 +730,10 @@ vgb_broker_destroy(vgb_broker **b_p)
     vgb_netdocs_destroy(&b->netdocs);
     vgb_quota_destroy(&b->quota);
     vg_netdoc_destroy(&b->doc);
+    for (size_t i = 0; i < b->n_retired; i++) {
+        vg_netdoc_destroy(&b->retired[i]);
+    }
+    free(b->retired);
     vg_keyset_destroy(&b->keys);
     free(b);
     *b_p = NULL;

@@ -37,8 +37,12 @@ vg_err vgb_broker_new(vgb_broker **out, const vg_broker_config *cfg, const vg_cl
                       vg_reason *why) VG_MUST_USE;
 
 /* Serves until *stop becomes non-zero (set it from a signal handler); the
- * batch in hand is finished and committed first. */
-vg_err vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop) VG_MUST_USE;
+ * batch in hand is finished and committed first. When *reload (may be
+ * NULL) becomes non-zero (SIGHUP), the document at broker.conf's [network]
+ * document is put in force between two batches (reload.h) and *reload is
+ * cleared; so is one pushed on the control socket (control.h). */
+vg_err vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop,
+                      volatile sig_atomic_t *reload) VG_MUST_USE;
 
 /* Handles one frame as if it had arrived from `agency` (an authenticated
  * ZAP User-Id) on connection `rid`, inside the current batch, then commits

@@ -203,3 +203,38 @@ vgb_conns_open(const vgb_conns *c, size_t idx, int64_t now)
     }
     return n;
 }
+
+vg_err
+vgb_conns_grow(vgb_conns *c, size_t n_agencies)
+{
+    if (n_agencies <= c->n_agencies) {
+        return VG_OK;
+    }
+    s_conn *slots = realloc(c->slots, (n_agencies * c->max + 1) * sizeof *slots);
+    if (slots == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    memset(&slots[c->n_agencies * c->max], 0,
+           ((n_agencies - c->n_agencies) * c->max + 1) * sizeof *slots);
+    c->slots = slots;
+    c->n_agencies = n_agencies;
+    return VG_OK;
+}
+
+size_t
+vgb_conns_close_agency(vgb_conns *c, size_t idx, const char *agency, const char *reason,
+                       int64_t now)
+{
+    size_t closed = 0;
+    for (uint32_t i = 0; idx < c->n_agencies && i < c->max; i++) {
+        s_conn *s = &c->slots[idx * c->max + i];
+        if (s->rid_len != 0) {
+            closed += s_shut(s);
+            *s = (s_conn){0};
+        }
+    }
+    vg_log(VG_LOG_WARN, "broker", "conn.closed", "agency=%s reason=%s closed=%zu", agency, reason,
+           closed);
+    (void)now;
+    return closed;
+}

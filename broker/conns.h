@@ -87,6 +87,16 @@ void vgb_conns_refused(vgb_conns *c, size_t idx, const char *agency, const uint8
 void vgb_conns_full(vgb_conns *c, size_t idx, const char *agency, const uint8_t *rid,
                     size_t rid_len, int64_t now);
 
+/* The network grew to n_agencies (agencies are only ever appended): their
+ * slots are added, every open connection kept. VG_ERR_NOMEM. */
+vg_err vgb_conns_grow(vgb_conns *c, size_t n_agencies) VG_MUST_USE;
+
+/* Closes every connection of agency idx now (revoked: its socket is shut
+ * down and ZeroMQ drops it; the ZAP handler refuses it from then on);
+ * logged with reason. How many were closed. */
+size_t vgb_conns_close_agency(vgb_conns *c, size_t idx, const char *agency, const char *reason,
+                              int64_t now);
+
 /* Open connections of agency idx (for tests and logs). */
 size_t vgb_conns_open(const vgb_conns *c, size_t idx, int64_t now);
 

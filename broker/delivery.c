@@ -26,6 +26,7 @@ typedef struct s_agency {
     s_inflight *inflight;     /* cfg->inflight slots */
     size_t n_inflight;        /* used slots */
     bool dirty;               /* the store may hold work not in the window */
+    bool revoked;             /* revoked in the document: never attached again */
     int64_t wake_mono;        /* a parked delivery is due then (INT64_MAX) */
 } s_agency;
 
@@ -69,7 +70,8 @@ vgb_delivery_new(vgb_delivery **out, vgb_store *store, const vg_netdoc *doc,
     for (size_t i = 0; i < d->n && rc == VG_OK; i++) {
         vg_agency ag;
         vg_netdoc_agency_at(doc, i, &ag);
-        d->ag[i] = (s_agency){.id = ag.id, .idx = i, .wake_mono = INT64_MAX};
+        d->ag[i] = (s_agency){
+            .id = ag.id, .idx = i, .wake_mono = INT64_MAX, .revoked = ag.revoked};
         d->ag[i].inflight = calloc((size_t)cfg->inflight, sizeof(s_inflight));
         rc = d->ag[i].inflight != NULL ? VG_OK : VG_ERR_NOMEM;
     }
@@ -125,6 +127,9 @@ s_detach(vgb_delivery *d, s_agency *a, const char *why)
 void
 vgb_delivery_attach(vgb_delivery *d, size_t agency, const uint8_t *rid, size_t rid_len)
 {
+    if (agency >= d->n || d->ag[agency].revoked) {
+        return;
+    }
     s_agency *a = &d->ag[agency];
     bool same = a->rid_len == rid_len && memcmp(a->rid, rid, rid_len) == 0;
     a->last_seen_mono = vg_clock_mono_ms(d->clock);
@@ -499,4 +504,38 @@ vgb_delivery_service(vgb_delivery *d)
         }
     }
     return next > now ? (long)(next - now) : 0;
+}
+
+vg_err
+vgb_delivery_renew(vgb_delivery *d, const vg_netdoc *doc)
+{
+    size_t n = vg_netdoc_n_agencies(doc);
+    if (n > d->n) {
+        s_agency *ag = realloc(d->ag, n * sizeof *ag);
+        if (ag == NULL) {
+            return VG_ERR_NOMEM;
+        }
+        d->ag = ag;
+        for (size_t i = d->n; i < n; i++) {
+            ag[i] = (s_agency){.idx = i, .wake_mono = INT64_MAX};
+            ag[i].inflight = calloc((size_t)d->cfg->inflight, sizeof(s_inflight));
+            if (ag[i].inflight == NULL) {
+                d->n = i; /* the ones made so far are kept (and freed) */
+                return VG_ERR_NOMEM;
+            }
+        }
+        d->n = n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        vg_agency card;
+        vg_netdoc_agency_at(doc, i, &card);
+        s_agency *a = &d->ag[i];
+        a->id = card.id;
+        if (card.revoked && !a->revoked) {
+            s_detach(d, a, "revoked");
+            a->n_inflight = 0;
+        }
+        a->revoked = card.revoked;
+    }
+    return VG_OK;
 }

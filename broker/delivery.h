@@ -56,6 +56,11 @@ vg_err vgb_delivery_new(vgb_delivery **out, vgb_store *store, const vg_netdoc *d
 /* NULL-safe; sets *d_p = NULL. */
 void vgb_delivery_destroy(vgb_delivery **d_p);
 
+/* The network document changed (agencies only appended): new agencies get
+ * a window; a revoked agency loses its receiving connection and is sent
+ * nothing more. doc is borrowed and outlives the delivery. VG_ERR_NOMEM. */
+vg_err vgb_delivery_renew(vgb_delivery *d, const vg_netdoc *doc) VG_MUST_USE;
+
 /* Makes rid the agency's receiving connection: what was in flight is sent
  * again at once (its sends still counted), then the rest in order; a parked
  * delivery at its next try. The same rid again only keeps it alive. */

@@ -10,12 +10,16 @@
 #include "vigil/log.h"
 
 static volatile sig_atomic_t s_stop;
+static volatile sig_atomic_t s_reload;
 
 static void
 s_on_signal(int sig)
 {
-    (void)sig;
-    s_stop = 1;
+    if (sig == SIGHUP) {
+        s_reload = 1;
+    } else {
+        s_stop = 1;
+    }
 }
 
 /* Every connection, handshaken or not, holds a descriptor: with the usual
@@ -56,6 +60,9 @@ s_usage(FILE *to)
                 "  -h, --help          this text\n"
                 "\n"
                 "SIGTERM or SIGINT stops it cleanly: the batch in hand is committed first.\n"
+                "SIGHUP (systemctl reload) puts the network document named in the config in\n"
+                "force without a restart, as `vigilctl network push` does; a document it\n"
+                "refuses is logged and the running one stays.\n"
                 "Exit status: 0 after a clean stop, 1 when it cannot start (the reason is\n"
                 "logged), 2 for bad arguments.\n");
 }
@@ -96,6 +103,7 @@ main(int argc, char **argv)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = s_on_signal;
+    sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
@@ -107,7 +115,7 @@ main(int argc, char **argv)
         vg_broker_config_destroy(&cfg);
         return 1;
     }
-    rc = vgb_broker_run(b, &s_stop);
+    rc = vgb_broker_run(b, &s_stop, &s_reload);
     vgb_broker_destroy(&b);
     vg_broker_config_destroy(&cfg);
     return rc == VG_OK ? 0 : 1;

@@ -175,3 +175,96 @@ vgb_netdocs_check_sealed(const vgb_netdocs *d, uint64_t version, const char *con
                          "seal it again under the current document",
                          (unsigned long long)version, names, cur);
 }
+
+vg_err
+vgb_netdocs_check_next(const vg_netdoc *cur, const vg_netdoc *next, vg_reason *why)
+{
+    if (strcmp(vg_netdoc_network(cur), vg_netdoc_network(next)) != 0) {
+        return vg_reason_set(why, VG_ERR_INVALID,
+                             "the document is for network '%s'; this broker serves '%s'",
+                             vg_netdoc_network(next), vg_netdoc_network(cur));
+    }
+    if (vg_netdoc_version(next) <= vg_netdoc_version(cur)) {
+        return vg_reason_set(why, VG_ERR_STALE_VERSION,
+                             "the document is version %llu; the broker runs version %llu: sign a "
+                             "newer one (vigilctl network sign raises the version)",
+                             (unsigned long long)vg_netdoc_version(next),
+                             (unsigned long long)vg_netdoc_version(cur));
+    }
+    if (memcmp(vg_netdoc_broker_sign_pk(cur), vg_netdoc_broker_sign_pk(next), VG_SIGN_PK_LEN) != 0 ||
+        memcmp(vg_netdoc_broker_transport_pk(cur), vg_netdoc_broker_transport_pk(next),
+               VG_CURVE_KEY_LEN) != 0) {
+        return vg_reason_set(why, VG_ERR_INVALID,
+                             "the document gives the broker other keys: a running broker keeps "
+                             "its keys (see docs/deploy.md, \"Changing the network\")");
+    }
+    size_t n = vg_netdoc_n_agencies(cur);
+    if (vg_netdoc_n_agencies(next) < n) {
+        return vg_reason_set(why, VG_ERR_INVALID,
+                             "the document has %zu agencies, fewer than the %zu in force: a card "
+                             "is never removed (revoke it instead)",
+                             vg_netdoc_n_agencies(next), n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        vg_agency was, now;
+        vg_netdoc_agency_at(cur, i, &was);
+        vg_netdoc_agency_at(next, i, &now);
+        if (strcmp(was.id, now.id) != 0) {
+            return vg_reason_set(why, VG_ERR_INVALID,
+                                 "agency %zu is '%s' in the document but '%s' in the one in "
+                                 "force: keep every agency where it is and add new ones at the "
+                                 "end (a card is never removed or moved: revoke it instead)",
+                                 i + 1, now.id, was.id);
+        }
+        if (was.revoked && !now.revoked) {
+            return vg_reason_set(why, VG_ERR_INVALID,
+                                 "'%s' is revoked in the document in force and not in this one: "
+                                 "a revoked agency is never brought back; give it a new id",
+                                 was.id);
+        }
+    }
+    return VG_OK;
+}
+
+vg_err
+vgb_netdocs_advance(vgb_netdocs *d, const vg_netdoc *cur, const vg_netdoc *next)
+{
+    vg_strlist changed = {0};
+    vg_err rc = s_changed(&changed, cur, next);
+    s_older *grown = rc == VG_OK ? realloc(d->older, (d->n_older + 1) * sizeof *grown) : NULL;
+    if (grown == NULL) {
+        vg_strlist_fini(&changed);
+        return VG_ERR_NOMEM;
+    }
+    d->older = grown;
+    /* What changed since cur changed since every older one too (an older
+     * key that cur had changed already stays listed). */
+    vg_strlist *merged = calloc(d->n_older, sizeof *merged);
+    for (size_t i = 0; merged != NULL && i < d->n_older && rc == VG_OK; i++) {
+        const vg_strlist *was = &d->older[i].changed;
+        for (size_t k = 0; k < was->n && rc == VG_OK; k++) {
+            rc = vg_strlist_add(&merged[i], was->items[k]);
+        }
+        for (size_t k = 0; k < changed.n && rc == VG_OK; k++) {
+            rc = vg_strlist_contains(&merged[i], changed.items[k])
+                     ? VG_OK
+                     : vg_strlist_add(&merged[i], changed.items[k]);
+        }
+    }
+    if (merged == NULL || rc != VG_OK) {
+        for (size_t i = 0; merged != NULL && i < d->n_older; i++) {
+            vg_strlist_fini(&merged[i]);
+        }
+        free(merged);
+        vg_strlist_fini(&changed);
+        return VG_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < d->n_older; i++) {
+        vg_strlist_fini(&d->older[i].changed);
+        d->older[i].changed = merged[i];
+    }
+    free(merged);
+    d->older[d->n_older++] = (s_older){.version = d->current, .changed = changed};
+    d->current = vg_netdoc_version(next);
+    return VG_OK;
+}

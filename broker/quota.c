@@ -140,3 +140,37 @@ vgb_quota_take(vgb_quota *q, size_t idx, size_t bytes, int64_t now_wall, int64_t
     s_add_bytes(a, hour, bytes);
     return VG_OK;
 }
+
+vg_err
+vgb_quota_renew(vgb_quota *q, const vg_netdoc *doc, int64_t now_mono)
+{
+    size_t n = vg_netdoc_n_agencies(doc);
+    if (n > q->n) {
+        s_agency *a = realloc(q->a, (n + 1) * sizeof *a);
+        if (a == NULL) {
+            return VG_ERR_NOMEM;
+        }
+        memset(&a[q->n], 0, (n + 1 - q->n) * sizeof *a);
+        for (size_t i = q->n; i < n; i++) {
+            a[i].refilled = now_mono;
+            a[i].tokens_milli = -1; /* full: set below */
+            for (size_t h = 0; h < VGB_QUOTA_HOURS; h++) {
+                a[i].hour[h] = -1;
+            }
+        }
+        q->a = a;
+        q->n = n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        vg_agency ag;
+        vg_netdoc_agency_at(doc, i, &ag);
+        s_agency *a = &q->a[i];
+        a->id = ag.id;
+        a->lim = vg_netdoc_limits(doc, ag.id);
+        int64_t burst = (int64_t)a->lim.publish_burst * 1000;
+        if (a->tokens_milli < 0 || a->tokens_milli > burst) {
+            a->tokens_milli = burst;
+        }
+    }
+    return VG_OK;
+}

@@ -36,6 +36,12 @@ vg_err vgb_quota_new(vgb_quota **out, vgb_store *store, const vg_netdoc *doc, in
 /* NULL-safe; sets *q_p = NULL. */
 void vgb_quota_destroy(vgb_quota **q_p);
 
+/* The network document changed (agencies only appended): every agency's
+ * limits are the new document's, what each has used is kept, new agencies
+ * start with a full allowance. doc is borrowed and outlives the quota.
+ * VG_ERR_NOMEM. */
+vg_err vgb_quota_renew(vgb_quota *q, const vg_netdoc *doc, int64_t now_mono) VG_MUST_USE;
+
 /* May agency idx publish an envelope of `bytes` now? VG_OK (and the
  * publish is counted), or VG_ERR_RATE_LIMITED / VG_ERR_QUOTA_EXCEEDED with
  * why saying what the limit is and when to try again. */

@@ -19,18 +19,18 @@
 
 /* The header of a query handed to the worker, and of its answer. */
 typedef struct s_hdr {
-    uint32_t idx;        /* the agency */
-    uint64_t request_id; /* query: echoed in the answer */
-    int64_t cost_us;     /* answer: worker CPU time it took */
+    uint32_t idx;         /* the agency */
+    uint64_t request_id;  /* query: echoed in the answer */
+    int64_t cost_us;      /* answer: worker CPU time it took */
+    const vg_netdoc *doc; /* query: the document in force when it was handed over */
 } s_hdr;
 
 /* The worker's own state: between pthread_create and pthread_join only the
  * worker touches it. */
 typedef struct s_worker {
-    void *pair;           /* its end of the pair */
-    vgb_store *store;     /* its read connection */
-    vgb_audit *audit;     /* the audit log on it */
-    const vg_netdoc *doc; /* borrowed, immutable */
+    void *pair;       /* its end of the pair */
+    vgb_store *store; /* its read connection */
+    vgb_audit *audit; /* the audit log on it */
 } s_worker;
 
 typedef struct s_job {
@@ -55,6 +55,7 @@ struct vgb_reader {
     pthread_t thread;     /* the worker */
     bool running;         /* the thread was started */
     s_worker w;           /* the worker's state */
+    const vg_netdoc *doc; /* the document in force: handed over with each query */
     s_queue *queues;      /* one per agency */
     size_t n_agencies;    /* count */
     uint32_t queue_max;   /* slots per queue */
@@ -100,7 +101,7 @@ s_serve_one(s_worker *w, s_hdr hdr)
     uint8_t *frame = NULL;
     size_t len = 0;
     vg_reason why = {{0}};
-    vgb_query_src src = {w->store, w->audit, w->doc};
+    vgb_query_src src = {w->store, w->audit, hdr.doc};
     vg_err rc = q != NULL ? vgb_store_read_begin(w->store, &why) : VG_ERR_MALFORMED;
     if (rc == VG_OK) {
         rc = vgb_query_answer(&src, id, hdr.request_id, q, &frame, &len);
@@ -182,7 +183,7 @@ vgb_reader_new(vgb_reader **out, const vgb_reader_params *p, vg_reason *why)
     for (size_t i = 0; i < p->n_agencies; i++) {
         r->queues[i].budget_us = r->burst_us;
     }
-    r->w.doc = p->doc;
+    r->doc = p->doc;
     vg_err rc = vgb_store_open_reader(&r->w.store, p->store, why);
     if (rc == VG_OK) { /* the worker reads the log; it never signs */
         rc = vgb_audit_open(&r->w.audit, r->w.store, vg_netdoc_network(p->doc), NULL, why);
@@ -310,7 +311,7 @@ s_hand_over(vgb_reader *r, size_t i)
 {
     s_queue *q = &r->queues[i];
     s_job *j = &q->ring[q->head];
-    s_hdr hdr = {.idx = (uint32_t)i, .request_id = j->request_id};
+    s_hdr hdr = {.idx = (uint32_t)i, .request_id = j->request_id, .doc = r->doc};
     bool ok = zmq_send(r->pair, &hdr, sizeof hdr, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
               zmq_send(r->pair, j->rid, j->rid_len, ZMQ_SNDMORE) >= 0 &&
               zmq_send(r->pair, q->id, strlen(q->id), ZMQ_SNDMORE) >= 0 &&
@@ -359,4 +360,29 @@ vgb_reader_service(vgb_reader *r, int64_t now, vgb_reader_deliver_fn deliver, vo
         looked = 0;
     }
     return wait_ms < 0 ? -1 : (long)wait_ms;
+}
+
+vg_err
+vgb_reader_renew(vgb_reader *r, const vg_netdoc *doc)
+{
+    size_t n = vg_netdoc_n_agencies(doc);
+    if (n > r->n_agencies) {
+        s_queue *q = realloc(r->queues, (n + 1) * sizeof *q);
+        if (q == NULL) {
+            return VG_ERR_NOMEM;
+        }
+        memset(&q[r->n_agencies], 0, (n + 1 - r->n_agencies) * sizeof *q);
+        for (size_t i = r->n_agencies; i < n; i++) {
+            q[i].budget_us = r->burst_us;
+        }
+        r->queues = q;
+        r->n_agencies = n;
+    }
+    for (size_t i = 0; i < n; i++) { /* queued jobs name their agency by the new document */
+        vg_agency ag;
+        vg_netdoc_agency_at(doc, i, &ag);
+        r->queues[i].id = r->queues[i].id != NULL ? ag.id : NULL;
+    }
+    r->doc = doc;
+    return VG_OK;
 }

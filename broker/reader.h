@@ -23,8 +23,9 @@
  *
  * Thread rules: every function here runs on the loop thread; the loop and the
  * worker talk over an inproc ZeroMQ PAIR only. The worker owns its
- * connection and audit handle; it reads the network document and the broker
- * keys, which are immutable and outlive it. It blocks signals and is named
+ * connection and audit handle; it reads the network document handed over
+ * with each query and the broker keys, which are immutable and outlive it
+ * (a document replaced by a reload stays alive until the broker stops). It blocks signals and is named
  * VGB_READER_THREAD_NAME.
  */
 #ifndef VIGIL_BROKER_READER_H
@@ -73,6 +74,12 @@ void vgb_reader_destroy(vgb_reader **r_p);
 vg_err vgb_reader_submit(vgb_reader *r, size_t idx, const char *agency, const uint8_t *rid,
                          size_t rid_len, uint64_t request_id, const Vigil__Query *q,
                          vg_reason *why) VG_MUST_USE;
+
+/* The network document changed (agencies only appended): queries handed
+ * over from now on are answered under doc; those with the worker already
+ * finish under the one they were handed over with (every document stays
+ * alive until the broker stops). doc is borrowed. VG_ERR_NOMEM. */
+vg_err vgb_reader_renew(vgb_reader *r, const vg_netdoc *doc) VG_MUST_USE;
 
 /* The socket to poll (ZMQ_POLLIN: answers are ready). */
 void *vgb_reader_socket(vgb_reader *r);

@@ -21,6 +21,8 @@ _Static_assert((int)VG_AUDIT_ESCALATED == VIGIL__EVENT_KIND__EVENT_ESCALATED, "k
 _Static_assert((int)VG_AUDIT_AGENCY_OFFLINE == VIGIL__EVENT_KIND__EVENT_AGENCY_OFFLINE, "kind");
 _Static_assert((int)VG_AUDIT_AGENCY_ONLINE == VIGIL__EVENT_KIND__EVENT_AGENCY_ONLINE, "kind");
 _Static_assert((int)VG_AUDIT_UNOPENABLE == VIGIL__EVENT_KIND__EVENT_UNOPENABLE, "kind");
+_Static_assert((int)VG_AUDIT_NETWORK_CHANGED == VIGIL__EVENT_KIND__EVENT_NETWORK_CHANGED, "kind");
+_Static_assert((int)VG_AUDIT_REASSIGNED == VIGIL__EVENT_KIND__EVENT_REASSIGNED, "kind");
 
 struct vgb_record {
     vgb_store *store;      /* borrowed */
@@ -262,4 +264,37 @@ vgb_record_rejected(vgb_record *rec, const char *transport, const char *claimed,
     }
     vgb_ledger_urgent(rec->ledger);
     return s_record(rec, NULL, 0, &a, NULL, 0, NULL);
+}
+
+vg_err
+vgb_record_network_changed(vgb_record *rec, uint64_t version, const uint8_t hash[VG_HASH_LEN])
+{
+    char detail[32];
+    snprintf(detail, sizeof detail, "version:%llu", (unsigned long long)version);
+    vgb_event ev = {.kind = VIGIL__EVENT_KIND__EVENT_NETWORK_CHANGED,
+                    .detail = detail,
+                    .everyone = true};
+    vg_audit_event a = {.kind = VG_AUDIT_NETWORK_CHANGED, .version = version};
+    memcpy(a.hash, hash, VG_HASH_LEN);
+    vgb_ledger_urgent(rec->ledger);
+    return s_record(rec, &ev, 1, &a, NULL, 0, NULL);
+}
+
+vg_err
+vgb_record_reassigned(vgb_record *rec, uint64_t seq, const char *agency, const char *successor,
+                      uint64_t version)
+{
+    char detail[VG_AGENCY_ID_MAX + 16];
+    snprintf(detail, sizeof detail, "%s%s", successor ? "successor:" : "no successor",
+             successor ? successor : "");
+    vgb_event ev = {.kind = VIGIL__EVENT_KIND__EVENT_REASSIGNED,
+                    .seq = seq,
+                    .about = agency,
+                    .detail = detail,
+                    .extra_agency = successor};
+    vg_audit_event a = {.kind = VG_AUDIT_REASSIGNED, .version = version};
+    snprintf(a.agency, sizeof a.agency, "%s", agency);
+    snprintf(a.target, sizeof a.target, "%s", successor ? successor : "");
+    vgb_ledger_urgent(rec->ledger);
+    return s_record(rec, &ev, 1, &a, &seq, 1, NULL);
 }

@@ -83,6 +83,17 @@ vg_err vgb_record_step(vgb_record *rec, const vgb_step *step) VG_MUST_USE;
 vg_err vgb_record_presence(vgb_record *rec, const char *agency, bool online,
                            uint32_t waiting) VG_MUST_USE;
 
+/* The network document changed to `version` (hash: of its signed bytes).
+ * Everyone hears of it. */
+vg_err vgb_record_network_changed(vgb_record *rec, uint64_t version,
+                                  const uint8_t hash[VG_HASH_LEN]) VG_MUST_USE;
+
+/* Alert seq's required agency `agency` was revoked by document `version`
+ * before it acknowledged; `successor` (NULL: none named) inherits the alert
+ * (its row is the caller's). The sender, the successor and oversight hear. */
+vg_err vgb_record_reassigned(vgb_record *rec, uint64_t seq, const char *agency,
+                             const char *successor, uint64_t version) VG_MUST_USE;
+
 /* A frame from transport agency `transport` was refused: its stored row and
  * leaf (claimed: the sender an envelope named, or NULL; alert_id may be
  * NULL; code: the wire code's name). Nothing is recorded when no

@@ -537,3 +537,41 @@ vgb_streams_expire(vgb_streams *s)
         }
     }
 }
+
+vg_err
+vgb_streams_renew(vgb_streams *s, const vg_netdoc *doc)
+{
+    size_t n = vg_netdoc_n_agencies(doc);
+    if (n > s->n) {
+        s_stream *st = realloc(s->st, n * sizeof *st);
+        if (st == NULL) {
+            return VG_ERR_NOMEM;
+        }
+        s->st = st;
+        for (size_t i = s->n; i < n; i++) {
+            vg_agency ag;
+            vg_netdoc_agency_at(doc, i, &ag);
+            st[i] = (s_stream){.id = ag.id, .ev_run = -1};
+            vg_err rc = vgb_store_last_event(s->store, ag.id, &st[i].ev_seq);
+            if (rc != VG_OK) {
+                return rc; /* the new ones past s->n are not counted yet */
+            }
+            st[i].ev_seq_committed = st[i].ev_seq;
+        }
+        s->n = n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        vg_agency ag;
+        vg_netdoc_agency_at(doc, i, &ag);
+        s->st[i].id = ag.id;
+        s->st[i].oversight = vg_netdoc_is_oversight(doc, ag.id);
+    }
+    if (s->hints != NULL && n > S_HINT_AGENCIES) { /* the audience mask is too small now */
+        free(s->hints);
+        s->hints = NULL;
+    } else if (s->hints != NULL) {
+        memset(s->hints, 0, S_HINTS * sizeof *s->hints); /* oversight may have changed */
+    }
+    s->doc = doc;
+    return VG_OK;
+}

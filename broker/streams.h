@@ -64,6 +64,12 @@ vg_err vgb_streams_new(vgb_streams **out, vgb_store *store, const vg_netdoc *doc
 /* Drops this batch's events unsent; NULL-safe; sets *s_p = NULL. */
 void vgb_streams_destroy(vgb_streams **s_p);
 
+/* The network document changed (agencies only appended; call it between
+ * batches): new agencies get a stream (numbered on from what the store
+ * has), oversight is who the new document says. doc is borrowed and
+ * outlives the streams. VG_ERR_NOMEM, or a store error. */
+vg_err vgb_streams_renew(vgb_streams *s, const vg_netdoc *doc) VG_MUST_USE;
+
 /* Numbers ev in the stream of everyone who must hear of it, for this
  * batch. *alert gets what it says about its alert and *has_alert whether it
  * is about one that exists. An error (the batch must then fail: a stream

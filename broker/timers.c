@@ -410,3 +410,9 @@ vgb_timers_count(const vgb_timers *h)
 {
     return h->n_timers;
 }
+
+void
+vgb_timers_renew(vgb_timers *h, const vg_netdoc *doc)
+{
+    h->doc = doc;
+}

@@ -91,6 +91,11 @@ int64_t vgb_timers_wake(const vgb_timers *t);
  * heap's entries and the watermark move with them; no due time changes. */
 void vgb_timers_clock_stepped(vgb_timers *t, int64_t delta_ms);
 
+/* The network document changed (agencies only appended: the heap's agency
+ * indices stay right): escalation steps are the new document's from now on.
+ * doc is borrowed and outlives the heap. */
+void vgb_timers_renew(vgb_timers *t, const vg_netdoc *doc);
+
 /* Timers in the heap (tests and logs). */
 size_t vgb_timers_count(const vgb_timers *t);
 

@@ -79,6 +79,32 @@ vgb_tracking_new(vgb_tracking **out, const vgb_tracking_params *p, vg_reason *wh
     return VG_OK;
 }
 
+vg_err
+vgb_tracking_renew(vgb_tracking *t, const vg_netdoc *doc)
+{
+    size_t n = vg_netdoc_n_agencies(doc);
+    if (n > t->n) {
+        s_presence *ag = realloc(t->ag, n * sizeof *ag);
+        if (ag == NULL) {
+            return VG_ERR_NOMEM;
+        }
+        int64_t now = vg_clock_mono_ms(t->clock);
+        for (size_t i = t->n; i < n; i++) {
+            ag[i] = (s_presence){.away_since_mono = now};
+        }
+        t->ag = ag;
+        t->n = n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        vg_agency card;
+        vg_netdoc_agency_at(doc, i, &card);
+        t->ag[i].id = card.id;
+    }
+    t->doc = doc;
+    vgb_timers_renew(t->timers, doc);
+    return VG_OK;
+}
+
 void
 vgb_tracking_destroy(vgb_tracking **t_p)
 {

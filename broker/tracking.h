@@ -55,6 +55,12 @@ vg_err vgb_tracking_new(vgb_tracking **out, const vgb_tracking_params *p,
 /* NULL-safe; sets *t_p = NULL. */
 void vgb_tracking_destroy(vgb_tracking **t_p);
 
+/* The network document changed (agencies only appended): deadlines and
+ * escalation steps taken from now on are the new document's (those already
+ * set stay); new agencies are away until they connect. doc is borrowed and
+ * outlives tracking. VG_ERR_NOMEM. */
+vg_err vgb_tracking_renew(vgb_tracking *t, const vg_netdoc *doc) VG_MUST_USE;
+
 /* The deadline (wall clock) of a recipient asked to act now on an alert of
  * this severity and urgency (the network document's deadlines). */
 int64_t vgb_tracking_deadline(const vgb_tracking *t, vg_severity severity, vg_urgency urgency);

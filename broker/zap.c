@@ -51,6 +51,12 @@ vgb_zap_destroy(vgb_zap **zap_p)
     *zap_p = NULL;
 }
 
+void
+vgb_zap_renew(vgb_zap *zap, const vg_netdoc *doc)
+{
+    zap->doc = doc;
+}
+
 void *
 vgb_zap_socket(vgb_zap *zap)
 {

@@ -30,6 +30,11 @@ vg_err vgb_zap_new(vgb_zap **out, void *zmq_ctx, const vg_netdoc *doc, vg_reason
 /* NULL-safe; closes the socket; sets *zap_p = NULL. */
 void vgb_zap_destroy(vgb_zap **zap_p);
 
+/* Who may connect from now on (a reloaded network document; connections
+ * already made are the broker's to close). doc is borrowed and outlives
+ * the handler. */
+void vgb_zap_renew(vgb_zap *zap, const vg_netdoc *doc);
+
 /* The socket to poll for ZMQ_POLLIN. */
 void *vgb_zap_socket(vgb_zap *zap);
 

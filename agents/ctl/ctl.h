@@ -55,6 +55,8 @@ int ctl_cmd_check(int argc, char **argv);
 int ctl_cmd_report(int argc, char **argv);
 int ctl_cmd_audit(int argc, char **argv);    /* ctl_audit.c */
 int ctl_cmd_calendar(int argc, char **argv); /* ctl_calendar.c */
+int ctl_cmd_network_push(int argc, char **argv); /* ctl_broker.c */
+int ctl_cmd_broker(int argc, char **argv);       /* ctl_broker.c */
 
 /* Prints "vigilctl: out of memory" and exits VGT_EXIT_FAIL (see the
  * trade-off above). */

@@ -19,6 +19,9 @@ static const char s_usage[] =
     "                                network document, broker and agent configs and keys\n"
     "  network show                  print the verified network document\n"
     "  network sign                  sign an edited network.json with a higher version\n"
+    "  network push -c BROKER_CONF   put a signed document in force in the running\n"
+    "                                broker, without a restart\n"
+    "  broker status -c BROKER_CONF  what the running broker is doing\n"
     "  check DIR                     verify a network folder end to end\n"
     "  report --unshared             alerts a required agency did not acknowledge in\n"
     "                                time, and per-agency figures (reads the store)\n"
@@ -65,6 +68,9 @@ ctl_main(int argc, char **argv)
     }
     if (strcmp(cmd, "calendar") == 0) {
         return ctl_cmd_calendar(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "broker") == 0) {
+        return ctl_cmd_broker(argc - 1, argv + 1);
     }
     return vgt_unknown_command(&who, cmd, s_usage);
 }

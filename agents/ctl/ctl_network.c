@@ -27,8 +27,9 @@ static const vgt_who s_sign_who = {CTL_PROGRAM, "network sign"};
 static const char s_help[] =
     "usage: vigilctl network show [--dir DIR | -c CONF] [--json]\n"
     "       vigilctl network sign [--dir DIR] [--in JSON] [--key ADMINKEY] [--out SIGNED]\n"
+    "       vigilctl network push -c BROKER_CONF [FILE]\n"
     "\n"
-    "'vigilctl network show --help' and 'vigilctl network sign --help' say more.\n";
+    "'vigilctl network show|sign|push --help' say more.\n";
 
 static const char s_show_help[] =
     "usage: vigilctl network show [--dir DIR | -c CONF] [--json]\n"
@@ -621,6 +622,9 @@ ctl_cmd_network(int argc, char **argv)
     }
     if (strcmp(argv[1], "sign") == 0) {
         return s_sign_cmd(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "push") == 0) {
+        return ctl_cmd_network_push(argc - 1, argv + 1);
     }
     static const vgt_who who = {CTL_PROGRAM, "network"};
     return vgt_unknown_command(&who, argv[1], s_help);

@@ -41,6 +41,7 @@ static const s_field F_CODE = S_F("code", S_NAME, code);
 static const s_field F_FAILURE = S_F("failure", S_NAME, code);
 static const s_field F_TRANSPORT = S_F("transport", S_NAME, transport);
 static const s_field F_TARGET = S_F("target", S_NAME, target);
+static const s_field F_SUCCESSOR = S_F("successor", S_NAME_OPT, target);
 static const s_field F_ENVELOPE_HASH = S_F("envelope_hash", S_HASH, hash);
 static const s_field F_RECEIPT_HASH = S_F("receipt_hash", S_HASH, hash);
 static const s_field F_SHARE_HASH = S_F("share_hash", S_HASH, hash);
@@ -75,6 +76,7 @@ static const s_kind_info s_kinds[] = {
     {VG_AUDIT_AGENCY_ONLINE, "agency_online", {&F_AGENCY}},
     {VG_AUDIT_NETWORK_CHANGED, "network_changed", {&F_VERSION, &F_DOCUMENT_HASH}},
     {VG_AUDIT_UNOPENABLE, "unopenable", {&F_ALERT, &F_AGENCY, &F_RECEIPT_HASH, &F_FAILURE}},
+    {VG_AUDIT_REASSIGNED, "reassigned", {&F_ALERT, &F_AGENCY, &F_SUCCESSOR, &F_VERSION}},
 };
 #define S_N_KINDS (sizeof s_kinds / sizeof s_kinds[0])
 

@@ -58,6 +58,7 @@ typedef enum vg_audit_kind {
     VG_AUDIT_AGENCY_ONLINE = 11,
     VG_AUDIT_NETWORK_CHANGED = 13,
     VG_AUDIT_UNOPENABLE = 14,
+    VG_AUDIT_REASSIGNED = 15,
 } vg_audit_kind;
 
 /*
@@ -82,6 +83,10 @@ typedef enum vg_audit_kind {
  *   network_changed  network_version(version), document_hash(hash)
  *   unopenable       alert, agency, receipt_hash(hash), failure(code: the
  *                    vg_open_failure_name, e.g. "bad_key")
+ *   reassigned       alert, agency (the revoked required agency),
+ *                    successor(target: the agency that inherits the alert, or
+ *                    empty when the document names none),
+ *                    network_version(version: the document that revoked it)
  *
  * Names (sender, agency, code, transport, target, list items) are 1..63
  * printable ASCII characters without spaces or commas.

@@ -348,6 +348,7 @@ typedef enum vga_event_kind {
     VGA_EV_COMPLETE = 12,
     VGA_EV_NETWORK_CHANGED = 13,
     VGA_EV_UNOPENABLE = 14, /* a recipient could not open it; detail: the failure */
+    VGA_EV_REASSIGNED = 15, /* a required agency was revoked; detail: "successor:ID" or not */
 } vga_event_kind;
 
 /* "accepted", "overdue", ... (the only place event kinds are spelt on the
