@@ -9,7 +9,7 @@
  * matrix on both consoles, killing the broker (SIGKILL) turns the header to
  * NO DATA within the heartbeat timeout, and restarting it brings LIVE back
  * with the same state. An exercise alert is marked EXERCISE on its row, in
- * the header's counts and in its detail view.
+ * the header's counts, in its detail view and in the acknowledge prompt.
  *
  * --plain: a scripted scenario (publish, delivery, overdue, acknowledge)
  * checked line by line.
@@ -388,6 +388,10 @@ test_screen_marks_exercise(void **state)
     const char *banner[] = {"*** EXERCISE: not an actual alert; tracked and escalated like one",
                             NULL};
     s_wait_row(f, "lic", 4, banner, S_CHANGE_MS, "the detail view's banner");
+    s_tmux(f, "send-keys -t lic a");
+    const char *asked[] = {"Acknowledge EXERCISE ", "officer's name", NULL};
+    s_wait_row(f, "lic", 39, asked, S_CHANGE_MS, "the ack prompt names the exercise");
+    s_tmux(f, "send-keys -t lic Escape");
     bh_pass(f->b);
 }
 
