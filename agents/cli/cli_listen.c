@@ -48,7 +48,9 @@ static const char s_help[] =
     "Receives the alerts sent to this agency, verifies and decrypts them, stores them\n"
     "in the local inbox, tells the broker they were delivered, and prints each one.\n"
     "Alerts that arrived while no listener ran are printed first. Sends whatever\n"
-    "waits in the outbox too.\n"
+    "waits in the outbox too. An exercise, test, system or draft alert starts with\n"
+    "'status:      EXERCISE: not an actual alert' (TEST, ...); --json always has\n"
+    "\"status\".\n"
     "\n"
     "  --json        one JSON object per line (docs/agent.md), flushed per alert\n"
     "  --count N     stop after N alerts (with --exec: after N runs of CMD)\n"
@@ -188,15 +190,17 @@ static void
 s_print_human(const vg_alert *a)
 {
     char buf[VG_REASON_MAX];
+    const char *mark = vga_status_mark(a->status);
+    if (mark != NULL) { /* first, so nobody reads on as if it were real */
+        snprintf(buf, sizeof buf, "%s: not an actual alert", mark);
+        s_print_text("status:", buf);
+    }
     vg_time_format(buf, sizeof buf, a->created_ms);
     s_print_text("time:", buf);
     vg_alert_id_hex(buf, a->id);
     s_print_text("id:", buf);
     s_print_text("sender:", a->sender ? a->sender : "");
     s_print_text("severity:", vg_severity_name(a->severity));
-    if (a->status != VG_STATUS_ACTUAL && a->status != VG_STATUS_UNSPECIFIED) {
-        s_print_text("status:", vg_status_name(a->status));
-    }
     vg_strlist_join(buf, sizeof buf, &a->categories, ", ");
     s_print_text("categories:", buf);
     vg_strlist_join(buf, sizeof buf, &a->recipients, ", ");

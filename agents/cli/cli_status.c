@@ -12,6 +12,11 @@
  * host's clock when the broker has not stepped yet). outstanding puts those
  * alerts first, then the others by their earliest open deadline, so the
  * alert that needs someone soonest is on top.
+ *
+ * An exercise, test, system or draft alert is tracked like an actual one
+ * and listed with them, marked with its word (vga_status_mark) so nobody
+ * takes it for a real warning: on its status header and before its
+ * headline on an outstanding line.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -32,7 +37,8 @@ static const char s_help_status[] =
     "usage: vigil-agent -c agent.conf status ID [--json] [--timeout T]\n"
     "\n"
     "Asks the broker where alert ID stands (for its sender, its recipients and\n"
-    "oversight): who sent it and when, its severity and categories, whether every\n"
+    "oversight): its status ('actual', or e.g. 'EXERCISE: not an actual alert'),\n"
+    "who sent it and when, its severity and categories, whether every\n"
     "required agency acknowledged it, its headline when this agency can decrypt it\n"
     "('sealed' otherwise), then one line per recipient: agency, state (pending,\n"
     "delivered, acknowledged, in_progress, declined, unopenable: its software could\n"
@@ -54,7 +60,8 @@ static const char s_help_outstanding[] =
     "Lists the alerts this agency sent or must acknowledge that are not complete\n"
     "(every alert's tracking for an oversight agency): overdue ones first, then by\n"
     "earliest open deadline. One line each: id, severity, sender, headline ('sealed'\n"
-    "when this agency cannot decrypt it), the acknowledgement matrix, e.g.\n"
+    "when this agency cannot decrypt it; after EXERCISE, TEST, SYSTEM or DRAFT\n"
+    "for an alert that is not an actual one), the acknowledgement matrix, e.g.\n"
     "'police:ACK licensing:OVERDUE childrens-services:DELIVERED' (optional\n"
     "recipients end in '/opt'), and the time to ('due in 12m') or past ('overdue\n"
     "+5m12s') the earliest deadline not yet met.\n"
@@ -309,6 +316,11 @@ s_print_status(const s_view *v, int64_t now_ms)
     char buf[VG_REASON_MAX];
     vg_alert_id_hex(buf, st->id);
     s_print_field("alert", buf);
+    const char *mark = vga_status_mark(st->status);
+    if (mark != NULL) {
+        snprintf(buf, sizeof buf, "%s: not an actual alert", mark);
+    }
+    s_print_field("status", mark != NULL ? buf : "actual");
     s_print_field("sender", st->sender);
     vg_time_format(buf, sizeof buf, st->created_ms);
     s_print_field("sent", buf);
@@ -349,11 +361,14 @@ s_print_outstanding_line(const s_view *v, int64_t now_ms)
     const vga_alert_status *st = v->st;
     char idhex[VG_ALERT_ID_HEX_LEN + 1];
     vg_alert_id_hex(idhex, st->id);
-    char headline[S_HEADLINE_COLS + 3] = "sealed";
+    char headline[S_HEADLINE_COLS + 16] = "sealed";
+    const char *mark = vga_status_mark(st->status);
     if (v->headline != NULL) {
         char cut[S_HEADLINE_COLS + 1];
         vgt_one_line(cut, sizeof cut, v->headline);
-        snprintf(headline, sizeof headline, "\"%s\"", cut);
+        snprintf(headline, sizeof headline, "%s%s\"%s\"", mark ? mark : "", mark ? " " : "", cut);
+    } else if (mark != NULL) {
+        snprintf(headline, sizeof headline, "%s sealed", mark);
     }
     char matrix[VG_REASON_MAX];
     s_matrix(matrix, sizeof matrix, st, now_ms);

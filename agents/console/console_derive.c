@@ -176,6 +176,19 @@ vgc_alert_headline(const vgc_alert *a)
     return "sealed";
 }
 
+const char *
+vgc_alert_mark(const vgc_alert *a)
+{
+    return vga_status_mark(a->status);
+}
+
+void
+vgc_alert_title(char *out, size_t out_len, const vgc_alert *a)
+{
+    const char *mark = vgc_alert_mark(a);
+    snprintf(out, out_len, "%s%s%s", mark ? mark : "", mark ? " " : "", vgc_alert_headline(a));
+}
+
 /* Appends text to out (NUL-terminated, never overflowing). */
 static void
 s_cat(char *out, size_t out_len, const char *text)
@@ -316,6 +329,16 @@ vgc_model_counts(const vgc_model *m, int64_t now_ms, size_t *n_open, size_t *n_o
     }
 }
 
+size_t
+vgc_model_n_exercises(const vgc_model *m)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->n_alerts; i++) {
+        n += !m->alerts[i]->complete && vgc_alert_mark(m->alerts[i]) != NULL;
+    }
+    return n;
+}
+
 /* ---- filters ----------------------------------------------------------------------- */
 
 /* Case-insensitive (ASCII) substring search. */
@@ -375,7 +398,7 @@ static bool
 s_text_match(const vgc_alert *a, const char *t)
 {
     if (t[0] == '\0' || s_has(a->idhex, t) || s_has(a->sender, t) ||
-        s_list_has(&a->categories, t)) {
+        s_list_has(&a->categories, t) || s_has(vgc_alert_mark(a), t)) {
         return true;
     }
     for (size_t i = 0; i < a->n_recipients; i++) {
@@ -626,11 +649,15 @@ vgc_event_format(char *out, size_t out_len, const vgc_model *m, const vga_event 
 {
     char when[16], text[512], id[VG_ALERT_ID_HEX_LEN + 1] = "--------";
     vgc_format_clock(when, sizeof when, e->time_ms);
+    const char *mark = NULL;
     if (e->has_alert) {
         vg_alert_id_hex(id, e->alert_id);
+        const vgc_alert *a = vgc_model_find(m, e->alert_id);
+        mark = a != NULL ? vgc_alert_mark(a) : NULL;
     }
     s_describe(text, sizeof text, m, e);
     char line[640];
-    snprintf(line, sizeof line, "%s %.8s %s", when, id, text);
+    snprintf(line, sizeof line, "%s %.8s %s%s%s", when, id, mark ? mark : "", mark ? " " : "",
+             text);
     vgc_sanitize(out, out_len, line);
 }

@@ -165,7 +165,13 @@ s_meta(s_out *o, const vgc_alert *a)
     vg_time_format(sent, sizeof sent, a->created_ms);
     vg_time_format(acc, sizeof acc, a->accepted_ms);
     vg_strlist_join(cats, sizeof cats, &a->categories, ", ");
-    s_addf(o, VGC_STYLE_TITLE, "ALERT %s%s", a->idhex, a->complete ? "  (complete)" : "");
+    const char *mark = vgc_alert_mark(a);
+    s_addf(o, VGC_STYLE_TITLE, "ALERT %s%s%s%s", a->idhex, mark ? "  " : "", mark ? mark : "",
+           a->complete ? "  (complete)" : "");
+    if (mark != NULL) { /* from the metadata: a sealed alert says it too */
+        s_addf(o, VGC_STYLE_WARN, "*** %s: not an actual alert; tracked and escalated like one ***",
+               mark);
+    }
     s_addf(o, VGC_STYLE_NORMAL, "Severity %s, urgency %s, status %s, type %s",
            vg_severity_name(a->severity), vg_urgency_name(a->urgency), vg_status_name(a->status),
            vg_msg_type_name(a->msg_type));
@@ -220,9 +226,6 @@ s_content(s_out *o, const vgc_model *m, const vgc_alert *a)
         return;
     }
     const vg_alert *c = &a->content;
-    if (c->status == VG_STATUS_EXERCISE || c->status == VG_STATUS_TEST) {
-        s_addf(o, VGC_STYLE_WARN, "*** %s ***", c->status == VG_STATUS_TEST ? "TEST" : "EXERCISE");
-    }
     s_field(o, "Headline:", c->headline);
     s_field(o, "Event:", c->event);
     s_field(o, "Certainty:", c->certainty ? vg_certainty_name(c->certainty) : NULL);
@@ -335,13 +338,14 @@ s_linked(s_out *o, const vgc_model *m, const vgc_alert *a, int64_t now_ms)
                a->has_content ? "" : " (sealed alerts cannot be linked)");
     }
     for (size_t i = 0; i < n; i++) {
-        char when[16], matrix[512];
+        char when[16], matrix[512], title[1024];
         vgc_format_clock(when, sizeof when, links[i]->accepted_ms);
         vgc_alert_matrix(matrix, sizeof matrix, links[i], now_ms);
+        vgc_alert_title(title, sizeof title, links[i]);
         s_addf(o, vgc_alert_is_overdue(links[i], now_ms) ? VGC_STYLE_BAD : VGC_STYLE_NORMAL,
                "  %.8s %s %s from %s: %s  [%s]%s", links[i]->idhex, when,
-               vg_severity_name(links[i]->severity), links[i]->sender, vgc_alert_headline(links[i]),
-               matrix, links[i]->complete ? " complete" : "");
+               vg_severity_name(links[i]->severity), links[i]->sender, title, matrix,
+               links[i]->complete ? " complete" : "");
     }
 }
 
@@ -389,6 +393,8 @@ static const char *const s_help[] = {
     "LICx  declined (capitals: needs action)   LIC!  OVERDUE (capitals: needs action)",
     "LIC?  its software CANNOT OPEN it: the sender must send it again",
     "A * before a row: this agency still has to acknowledge it.",
+    "EXERCISE, TEST, SYSTEM or DRAFT before a headline: not an actual alert (tracked,",
+    "escalated and acknowledged like one; reported apart from actual alerts).",
     "",
     "\001SYNC STATE",
     "LIVE      snapshot plus every event since; the broker is answering",

@@ -119,23 +119,25 @@ s_start(vgc_view *v, const vgc_model *m, vgc_action_kind kind, int64_t now_ms)
     memset(&v->pending, 0, sizeof v->pending);
     v->pending.kind = kind;
     memcpy(v->pending.id, a->id, VG_ALERT_ID_LEN);
-    char label[VGC_LABEL_LEN];
+    char label[VGC_LABEL_LEN], what[40]; /* "3f2a9c1e", or "EXERCISE 3f2a9c1e" */
+    const char *mark = vgc_alert_mark(a);
+    snprintf(what, sizeof what, "%s%s%.8s", mark ? mark : "", mark ? " " : "", a->idhex);
     switch (kind) {
     case VGC_ACT_ACK:
-        snprintf(label, sizeof label, "Acknowledge %.8s -- officer's name%s%s%s", a->idhex,
+        snprintf(label, sizeof label, "Acknowledge %s -- officer's name%s%s%s", what,
                  v->officer[0] ? " [Enter: " : "", v->officer, v->officer[0] ? "]" : "");
         s_ask(v, VGC_PROMPT_OFFICER, label, NULL);
         break;
     case VGC_ACT_PROGRESS:
-        snprintf(label, sizeof label, "In progress %.8s -- reason", a->idhex);
+        snprintf(label, sizeof label, "In progress %s -- reason", what);
         s_ask(v, VGC_PROMPT_REASON, label, NULL);
         break;
     case VGC_ACT_DECLINE:
-        snprintf(label, sizeof label, "DECLINE %.8s -- reason", a->idhex);
+        snprintf(label, sizeof label, "DECLINE %s -- reason", what);
         s_ask(v, VGC_PROMPT_REASON, label, NULL);
         break;
     default:
-        snprintf(label, sizeof label, "Share %.8s with agency (%s)", a->idhex, v->share_to);
+        snprintf(label, sizeof label, "Share %s with agency (%s)", what, v->share_to);
         s_ask(v, VGC_PROMPT_AGENCY, label, NULL);
         break;
     }

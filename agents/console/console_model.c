@@ -216,8 +216,9 @@ s_attend_overdue(vgc_model *m, const vgc_alert *a, const char *agency)
     char key[VG_ALERT_ID_HEX_LEN + VGC_ID_LEN + 2];
     snprintf(key, sizeof key, "%s/%s", a->idhex, agency);
     char text[VGC_ATTENTION_LEN];
-    snprintf(text, sizeof text, "OVERDUE: %.8s for %s (%s alert from %s)", a->idhex, agency,
-             vg_severity_name(a->severity), a->sender);
+    const char *mark = vgc_alert_mark(a);
+    snprintf(text, sizeof text, "%s%sOVERDUE: %.8s for %s (%s alert from %s)", mark ? mark : "",
+             mark ? ": " : "", a->idhex, agency, vg_severity_name(a->severity), a->sender);
     s_attend(m, key, text);
 }
 
@@ -231,7 +232,9 @@ s_attend_new(vgc_model *m, const vgc_alert *a)
     char key[VG_ALERT_ID_HEX_LEN + 8];
     snprintf(key, sizeof key, "%s/new", a->idhex);
     char text[VGC_ATTENTION_LEN];
-    snprintf(text, sizeof text, "NEW CRITICAL alert %.8s from %s", a->idhex, a->sender);
+    const char *mark = vgc_alert_mark(a);
+    snprintf(text, sizeof text, "%s%sNEW CRITICAL alert %.8s from %s", mark ? mark : "",
+             mark ? ": " : "", a->idhex, a->sender);
     s_attend(m, key, text);
 }
 

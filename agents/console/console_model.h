@@ -170,6 +170,17 @@ vgc_recipient *vgc_alert_recipient(vgc_alert *a, const char *agency);
 /* The headline this agency can read, or "sealed". */
 const char *vgc_alert_headline(const vgc_alert *a);
 
+/* The word that marks an alert that is not an actual one ("EXERCISE",
+ * "TEST", "SYSTEM", "DRAFT": vga_status_mark of its status, which is
+ * routing metadata, so a sealed alert has it too), or NULL for an actual
+ * alert. Every screen shows it as a word, never as colour alone. */
+const char *vgc_alert_mark(const vgc_alert *a);
+
+/* What the list shows in the headline column: the mark and the headline
+ * ("EXERCISE Taxi drivers ...", "TEST sealed"), or the headline alone for
+ * an actual alert. */
+void vgc_alert_title(char *out, size_t out_len, const vgc_alert *a);
+
 /* "pol+ LIC! cs~": one cell per required agency, space-separated. */
 void vgc_alert_matrix(char *out, size_t out_len, const vgc_alert *a, int64_t now_ms);
 
@@ -324,9 +335,14 @@ vg_err vgc_model_add_share(vgc_model *m, const uint8_t id[VG_ALERT_ID_LEN], cons
 size_t vgc_model_list(const vgc_model *m, const vgc_filter *f, int64_t now_ms, vgc_alert **out,
                       size_t max);
 
-/* Open, overdue and escalated counts of the outstanding alerts. */
+/* Open, overdue and escalated counts of the outstanding alerts (every
+ * alert, exercises and tests included: they are tracked the same way). */
 void vgc_model_counts(const vgc_model *m, int64_t now_ms, size_t *n_open, size_t *n_overdue,
                       size_t *n_escalated);
+
+/* How many of the open alerts are not actual ones (vgc_alert_mark set):
+ * the header says so beside the counts. */
+size_t vgc_model_n_exercises(const vgc_model *m);
 
 /* Held alerts (outstanding or history, not a itself) linked to a: the same
  * incident name or subject reference (scheme and value), or a reference
@@ -336,8 +352,9 @@ size_t vgc_model_linked(const vgc_model *m, const vgc_alert *a, vgc_alert **out,
 /* The i-th most recent event of the feed (0 = newest), or NULL. */
 const vga_event *vgc_model_feed_at(const vgc_model *m, size_t i);
 
-/* One line for the live feed: "10:04:12 overdue      3f2a9c1e licensing:
- * deadline passed". */
+/* One line for the live feed: "10:04:12 3f2a9c1e OVERDUE for licensing
+ * (deadline passed)"; the alert's mark follows the id when the model holds
+ * an alert that is not actual ("10:04:12 3f2a9c1e EXERCISE OVERDUE ..."). */
 void vgc_event_format(char *out, size_t out_len, const vgc_model *m, const vga_event *e);
 
 /* Copies s into out, truncated at a character boundary to fit out_len. */

@@ -70,6 +70,11 @@ s_sync(vgc_plain *p, const vgc_model *m, int64_t now_ms)
         vgc_model_counts(m, now_ms, &n_open, &n_over, &n_esc);
         snprintf(line, sizeof line, "SYNC LIVE open=%zu overdue=%zu escalated=%zu seq=%llu", n_open,
                  n_over, n_esc, (unsigned long long)m->last_seq);
+        size_t n_ex = vgc_model_n_exercises(m);
+        if (n_ex > 0) {
+            size_t used = strlen(line);
+            snprintf(line + used, sizeof line - used, " exercises=%zu", n_ex);
+        }
     } else {
         char since[VG_TIME_STR_LEN];
         vg_time_format(since, sizeof since, m->sync_since_ms);
@@ -80,8 +85,20 @@ s_sync(vgc_plain *p, const vgc_model *m, int64_t now_ms)
     s_line(p, now_ms, line);
 }
 
+/* " status=EXERCISE" for an alert that is not actual, else "": a word a
+ * screen reader says, right after what the line is about. */
 static void
-s_event(vgc_plain *p, const vga_event *e, int64_t now_ms)
+s_status_kv(char *out, size_t out_len, const vgc_alert *a)
+{
+    const char *mark = a != NULL ? vgc_alert_mark(a) : NULL;
+    size_t used = strlen(out);
+    if (mark != NULL && used < out_len) {
+        snprintf(out + used, out_len - used, " status=%s", mark);
+    }
+}
+
+static void
+s_event(vgc_plain *p, const vgc_model *m, const vga_event *e, int64_t now_ms)
 {
     char at[VG_TIME_STR_LEN], line[S_LINE_MAX];
     vg_time_format(at, sizeof at, e->time_ms);
@@ -91,7 +108,10 @@ s_event(vgc_plain *p, const vga_event *e, int64_t now_ms)
         char id[VG_ALERT_ID_HEX_LEN + 1];
         vg_alert_id_hex(id, e->alert_id);
         size_t used = strlen(line);
-        snprintf(line + used, sizeof line - used, " alert=%s sender=%s severity=%s", id, e->sender,
+        snprintf(line + used, sizeof line - used, " alert=%s", id);
+        s_status_kv(line, sizeof line, vgc_model_find(m, e->alert_id));
+        used = strlen(line);
+        snprintf(line + used, sizeof line - used, " sender=%s severity=%s", e->sender,
                  vg_severity_name(e->severity));
     }
     if (e->agency[0] != '\0') {
@@ -118,7 +138,7 @@ s_events(vgc_plain *p, const vgc_model *m, int64_t now_ms)
     for (size_t i = m->feed_n; i > 0; i--) {
         const vga_event *e = vgc_model_feed_at(m, i - 1);
         if (e != NULL && e->seq > p->printed_seq) {
-            s_event(p, e, now_ms);
+            s_event(p, m, e, now_ms);
             p->printed_seq = e->seq;
         }
     }
@@ -135,8 +155,11 @@ s_alert(vgc_plain *p, vgc_alert *a, int64_t now_ms)
     }
     bool is_new = a->memo == NULL;
     vgc_format_due(due, sizeof due, a, now_ms);
-    snprintf(line, sizeof line, "ALERT %s %s severity=%s sender=%s overdue=%s", a->idhex,
-             is_new ? "new" : "changed", vg_severity_name(a->severity), a->sender,
+    snprintf(line, sizeof line, "ALERT %s %s", a->idhex, is_new ? "new" : "changed");
+    s_status_kv(line, sizeof line, a);
+    size_t used = strlen(line);
+    snprintf(line + used, sizeof line - used, " severity=%s sender=%s overdue=%s",
+             vg_severity_name(a->severity), a->sender,
              vgc_alert_is_overdue(a, now_ms) ? "yes" : "no");
     s_kv(line, sizeof line, "due", due);
     s_kv(line, sizeof line, "states", states);
@@ -171,6 +194,7 @@ s_alerts(vgc_plain *p, vgc_model *m, int64_t now_ms)
         if (a->complete && a->memo != NULL && strcmp(a->memo, "\001done") != 0) {
             char line[128];
             snprintf(line, sizeof line, "ALERT %s done", a->idhex);
+            s_status_kv(line, sizeof line, a);
             s_line(p, now_ms, line);
             char *memo = vg_strdup("\001done");
             if (memo != NULL) {

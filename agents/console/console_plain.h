@@ -6,7 +6,7 @@
  * word saying what it is, then key=value pairs (values with spaces are
  * quoted, control characters shown as '?'):
  *
- *   SYNC LIVE open=2 overdue=1 escalated=0 seq=14
+ *   SYNC LIVE open=2 overdue=1 escalated=0 seq=14 [exercises=1]
  *   SYNC STALE since=<time> reason="event gap: expected #15, got #17; refetching"
  *   SYNC NO_DATA since=<time> reason="disconnected: no word from the broker since 10:04:12"
  *   EVENT #15 at=<time> kind=overdue alert=<32 hex> sender=police severity=high
@@ -15,6 +15,7 @@
  *         states="licensing=delivered police=acknowledged" headline="..."
  *   ALERT <32 hex> changed overdue=yes due="LATE 1s" states="licensing=OVERDUE ..."
  *   ALERT <32 hex> done
+ *   ALERT <32 hex> new status=EXERCISE severity=high ...
  *   ATTENTION what="OVERDUE: 3f2a9c1e for licensing (high alert from police)"
  *   NOTE text="..."
  *
@@ -22,7 +23,11 @@
  * lines come whenever the sync state or its reason changes; EVENT lines for
  * each event of the stream, in seq order, once; ALERT lines when an
  * outstanding alert appears, when its acknowledgement states change, and
- * when it is no longer outstanding. Nothing here reads the terminal.
+ * when it is no longer outstanding. An alert that is not an actual one
+ * carries status=EXERCISE (TEST, SYSTEM, DRAFT: vgc_alert_mark) right after
+ * new/changed/done on its ALERT lines and after alert= on its EVENT lines
+ * (once the console holds the alert), and SYNC LIVE counts them
+ * (exercises=N, only when there are any). Nothing here reads the terminal.
  *
  * Owns: nothing but its own bookkeeping; writes only to `out`. Uses the
  * alerts' memo field to remember what it printed. One thread.

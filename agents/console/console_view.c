@@ -25,6 +25,7 @@ enum {
     S_PAIR_NODATA = 5,
     S_PAIR_STALE = 6,
     S_PAIR_LIVE = 7,
+    S_PAIR_MARK = 8, /* EXERCISE / TEST before a headline */
 };
 
 /* ---- open / close -------------------------------------------------------------------- */
@@ -45,6 +46,7 @@ s_colours(vgc_view *v)
     init_pair(S_PAIR_NODATA, COLOR_WHITE, COLOR_RED);
     init_pair(S_PAIR_STALE, COLOR_BLACK, COLOR_YELLOW);
     init_pair(S_PAIR_LIVE, COLOR_BLACK, COLOR_GREEN);
+    init_pair(S_PAIR_MARK, COLOR_BLACK, COLOR_YELLOW);
 }
 
 vg_err
@@ -245,9 +247,14 @@ s_draw_status(const vgc_view *v, const vgc_model *m, int64_t now_ms)
 {
     size_t n_open, n_over, n_esc;
     vgc_model_counts(m, now_ms, &n_open, &n_over, &n_esc);
-    char counts[96];
+    char counts[128];
+    size_t n_ex = vgc_model_n_exercises(m);
     snprintf(counts, sizeof counts, " open %zu  overdue %zu  escalated %zu ", n_open, n_over,
              n_esc);
+    if (n_ex > 0) {
+        size_t used = strlen(counts);
+        snprintf(counts + used, sizeof counts - used, "(%zu EXERCISE/TEST) ", n_ex);
+    }
     attr_t count_attr = n_over > 0 ? A_BOLD | vgc_view_attr(v, S_PAIR_RED, A_REVERSE) : A_BOLD;
     int x = vgc_view_put(2, 0, COLS, count_attr, counts);
     if (now_ms < v->attention_until) {
@@ -340,9 +347,16 @@ s_draw_row(const vgc_view *v, int y, const s_cols *c, const vgc_alert *a, bool s
     char text[1024];
     vgc_sanitize(text, sizeof text, a->sender);
     vgc_view_put(y, 8, S_SENDER_COLS, base, text);
-    vgc_sanitize(text, sizeof text, vgc_alert_headline(a));
+    char title[1024];
+    vgc_alert_title(title, sizeof title, a);
+    vgc_sanitize(text, sizeof text, title);
     attr_t head = (sel ? A_REVERSE : 0) | (a->has_content ? base : base | A_DIM);
     s_put_pad(y, c->head_x, c->head_w, head, text);
+    const char *status_mark = vgc_alert_mark(a); /* the word is the mark; the attribute helps */
+    if (status_mark != NULL) {
+        vgc_view_put(y, c->head_x, c->head_w, A_BOLD | vgc_view_attr(v, S_PAIR_MARK, A_REVERSE),
+                     status_mark);
+    }
     vg_strlist_join(text, sizeof text, &a->categories, ",");
     char clean[1024];
     vgc_sanitize(clean, sizeof clean, text);

@@ -19,6 +19,12 @@
  * - time to acknowledge: acknowledged time minus the time the agency was
  *   asked: the alert's acceptance, or for an agency added by a share the
  *   time the broker accepted the share.
+ * Exercises and tests: the broker tracks an exercise, test, system or draft
+ * alert exactly like an actual one (its status is in the signed metadata).
+ * The report keeps them apart (vga_status_is_actual decides): the rows and
+ * figures for actual alerts never count them, and they get a part of their
+ * own with the same rows and figures, per status and agency. A period with
+ * no actual alert says so rather than showing an empty, clean-looking table.
  * Trade-off: all rows in the range are held in memory (the median needs
  * them); a report is run by hand, on history an inquiry asks about.
  */
@@ -42,6 +48,10 @@
 
 static const vgt_who s_who = {CTL_PROGRAM, "report"};
 #define S_TEXT_COLS_MAX 12 /* columns of a text table */
+/* What a report of a period without actual alerts says (csv: on stderr). */
+#define S_NO_ACTUAL                                                                                \
+    "no actual alerts in this period: nothing here shows how agencies handled actual alerts, "     \
+    "so this is not a clean record"
 
 static const char s_help[] =
     "usage: vigilctl report (-c BROKER_CONF | --store DIR) --unshared\n"
@@ -54,7 +64,10 @@ static const char s_help[] =
     "whom), declined (why), could not be opened by it (why: the sender must send\n"
     "it again), how far it was escalated and who shared it. Then,\n"
     "per agency: alerts it had to acknowledge, acknowledged, median and worst\n"
-    "time to acknowledge, number overdue.\n"
+    "time to acknowledge, number overdue. Only actual alerts count there:\n"
+    "exercise, test, system and draft alerts get their own section with their\n"
+    "own figures (\"Exercises and tests\"; a status column in csv, \"exercises\"\n"
+    "in json).\n"
     "\n"
     "options:\n"
     "  -c, --config FILE   the broker's broker.conf (its [broker] store is read)\n"
@@ -63,9 +76,11 @@ static const char s_help[] =
     "  --since DATE        only alerts accepted at or after DATE: YYYY-MM-DD (UTC\n"
     "                      midnight) or an RFC 3339 time, e.g. 2026-01-31T08:00:00Z\n"
     "                      (an offset like +01:00 is converted to UTC)\n"
-    "  --format F          text (default, a table), csv (two tables, each with a\n"
-    "                      header row, separated by an empty line) or json\n"
-    "                      ({\"unshared\": [...], \"agencies\": [...]})\n"
+    "  --format F          text (default, tables), csv (four tables: unshared and\n"
+    "                      per agency for actual alerts, then for exercises and\n"
+    "                      tests; each with a header row, separated by an empty\n"
+    "                      line) or json ({\"unshared\": [...], \"agencies\": [...],\n"
+    "                      \"exercises\": {...}})\n"
     "  -h, --help          this help\n"
     "\n"
     "Exit status: 0 the report was written (late alerts or not), 1 the store\n"
@@ -92,6 +107,7 @@ typedef struct s_late {
     int64_t deadline_ms;                    /* the deadline it missed */
     int64_t late_ms;                        /* how late (> 0, or 0 for a prompt decline) */
     vgb_rstate state;                       /* the recipient's state */
+    vg_status status;                       /* the alert's (ACTUAL in the actual part) */
     int64_t acked_ms;                       /* 0 = never acknowledged */
     char *officer;                          /* who acknowledged, "" if nobody */
     char *reason;                           /* declined / in progress reason */
@@ -99,9 +115,10 @@ typedef struct s_late {
     char *shared_by;                        /* "" unless added by a share */
 } s_late;
 
-/* Per-agency figures. */
+/* Per-agency figures (per status and agency for exercises and tests). */
 typedef struct s_fig {
     char *agency;        /* the agency */
+    vg_status status;    /* the alerts' status (ACTUAL in the actual part) */
     uint64_t n_required; /* rows where it was a required recipient */
     uint64_t n_acked;    /* of them acknowledged */
     uint64_t n_overdue;  /* of them late (the rows of the report) */
@@ -109,14 +126,23 @@ typedef struct s_fig {
     size_t cap_ack;      /* allocated */
 } s_fig;
 
+/* One part of the report: actual alerts, or exercises and tests. */
+typedef struct s_part {
+    s_late *late;                              /* the unshared rows, in acceptance order */
+    size_t n_late;                             /* count */
+    size_t cap_late;                           /* allocated */
+    s_fig *figs;                               /* per agency (and status) */
+    size_t n_figs;                             /* count */
+    size_t cap_figs;                           /* allocated */
+    uint64_t n_alerts;                         /* alerts with a required recipient */
+    uint64_t last_seq;                         /* the alert last counted (its rows come together) */
+    uint64_t n_by_status[VG_STATUS_DRAFT + 1]; /* alerts per status */
+} s_part;
+
 typedef struct s_report {
-    int64_t now_ms;  /* when the report was made */
-    s_late *late;    /* the unshared rows, in acceptance order */
-    size_t n_late;   /* count */
-    size_t cap_late; /* allocated */
-    s_fig *figs;     /* per agency */
-    size_t n_figs;   /* count */
-    size_t cap_figs; /* allocated */
+    int64_t now_ms;   /* when the report was made */
+    s_part actual;    /* actual alerts: the report's figures */
+    s_part exercises; /* exercise, test, system and draft alerts, apart */
 } s_report;
 
 /* ---- command line ---------------------------------------------------------- */
@@ -257,16 +283,17 @@ s_grow(void *p, size_t *cap, size_t n, size_t size)
 }
 
 static s_fig *
-s_fig_of(s_report *r, const char *agency)
+s_fig_of(s_part *p, const char *agency, vg_status status)
 {
-    for (size_t i = 0; i < r->n_figs; i++) {
-        if (strcmp(r->figs[i].agency, agency) == 0) {
-            return &r->figs[i];
+    for (size_t i = 0; i < p->n_figs; i++) {
+        if (p->figs[i].status == status && strcmp(p->figs[i].agency, agency) == 0) {
+            return &p->figs[i];
         }
     }
-    r->figs = s_grow(r->figs, &r->cap_figs, r->n_figs, sizeof *r->figs);
-    s_fig *f = &r->figs[r->n_figs++];
+    p->figs = s_grow(p->figs, &p->cap_figs, p->n_figs, sizeof *p->figs);
+    s_fig *f = &p->figs[p->n_figs++];
     memset(f, 0, sizeof *f);
+    f->status = status;
     f->agency = vg_strdup(agency);
     if (f->agency == NULL) {
         ctl_out_of_memory();
@@ -285,17 +312,36 @@ s_dup(const char *t)
     return p;
 }
 
-/* Adds one required row with a deadline to the figures and, when it was
- * late, the report (a vgb_report_fn). */
+/* The part an alert belongs in, counting the alert once (its rows come
+ * together: the store orders them by alert); *status is what the part
+ * records for it: ACTUAL for every actual alert. */
+static s_part *
+s_part_of(s_report *r, const vgb_alert_meta *m, vg_status *status)
+{
+    bool actual = vga_status_is_actual((vg_status)m->status);
+    s_part *p = actual ? &r->actual : &r->exercises;
+    *status = actual ? VG_STATUS_ACTUAL : (vg_status)m->status;
+    if (p->n_alerts == 0 || p->last_seq != m->seq) {
+        p->n_alerts++;
+        p->n_by_status[*status]++;
+        p->last_seq = m->seq;
+    }
+    return p;
+}
+
+/* Adds one required row with a deadline to the figures of its part and,
+ * when it was late, that part's rows (a vgb_report_fn). */
 static void
 s_take_row(void *ctx, const vgb_report_row *row)
 {
     s_report *r = ctx;
     const vgb_rrow *rr = row->row;
+    vg_status status;
+    s_part *p = s_part_of(r, row->alert, &status);
     if (rr->deadline_ms <= 0) {
         return; /* no deadline: nothing to be late for */
     }
-    s_fig *f = s_fig_of(r, rr->agency);
+    s_fig *f = s_fig_of(p, rr->agency, status);
     int64_t acked = rr->acked_ms;
     int64_t deadline = rr->deadline_ms;
     int64_t overdue = rr->overdue_ms;
@@ -313,9 +359,10 @@ s_take_row(void *ctx, const vgb_report_row *row)
         return;
     }
     f->n_overdue++;
-    r->late = s_grow(r->late, &r->cap_late, r->n_late, sizeof *r->late);
-    s_late *l = &r->late[r->n_late++];
+    p->late = s_grow(p->late, &p->cap_late, p->n_late, sizeof *p->late);
+    s_late *l = &p->late[p->n_late++];
     memset(l, 0, sizeof *l);
+    l->status = status;
     vg_alert_id_hex(l->alert_id, row->alert->id);
     l->sender = s_dup(row->alert->sender);
     l->accepted_ms = row->alert->accepted_ms;
@@ -339,10 +386,28 @@ s_cmp_i64(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
+/* By status (exercise, test, system, draft), then agency. */
 static int
 s_cmp_fig(const void *x, const void *y)
 {
-    return strcmp(((const s_fig *)x)->agency, ((const s_fig *)y)->agency);
+    const s_fig *a = x, *b = y;
+    if (a->status != b->status) {
+        return a->status < b->status ? -1 : 1;
+    }
+    return strcmp(a->agency, b->agency);
+}
+
+static void
+s_part_sort(s_part *p)
+{
+    if (p->n_figs > 0) { /* qsort of NULL is undefined even for 0 items */
+        qsort(p->figs, p->n_figs, sizeof *p->figs, s_cmp_fig);
+    }
+    for (size_t i = 0; i < p->n_figs; i++) {
+        if (p->figs[i].n_acked > 0) {
+            qsort(p->figs[i].ack_ms, p->figs[i].n_acked, sizeof(int64_t), s_cmp_i64);
+        }
+    }
 }
 
 /* Reads the report in one read transaction; false (with a message) when
@@ -354,22 +419,16 @@ s_collect(vgb_store *store, const s_opts *o, s_report *r)
     if (rc != VG_OK) {
         vgt_error(&s_who, "cannot read %s: %s", vgb_store_path(store), vg_err_code(rc));
     }
-    if (r->n_figs > 0) { /* qsort of NULL is undefined even for 0 items */
-        qsort(r->figs, r->n_figs, sizeof *r->figs, s_cmp_fig);
-    }
-    for (size_t i = 0; i < r->n_figs; i++) {
-        if (r->figs[i].n_acked > 0) {
-            qsort(r->figs[i].ack_ms, r->figs[i].n_acked, sizeof(int64_t), s_cmp_i64);
-        }
-    }
+    s_part_sort(&r->actual);
+    s_part_sort(&r->exercises);
     return rc == VG_OK;
 }
 
 static void
-s_report_fini(s_report *r)
+s_part_fini(s_part *p)
 {
-    for (size_t i = 0; i < r->n_late; i++) {
-        s_late *l = &r->late[i];
+    for (size_t i = 0; i < p->n_late; i++) {
+        s_late *l = &p->late[i];
         free(l->sender);
         free(l->categories);
         free(l->agency);
@@ -377,12 +436,19 @@ s_report_fini(s_report *r)
         free(l->reason);
         free(l->shared_by);
     }
-    free(r->late);
-    for (size_t i = 0; i < r->n_figs; i++) {
-        free(r->figs[i].agency);
-        free(r->figs[i].ack_ms);
+    free(p->late);
+    for (size_t i = 0; i < p->n_figs; i++) {
+        free(p->figs[i].agency);
+        free(p->figs[i].ack_ms);
     }
-    free(r->figs);
+    free(p->figs);
+}
+
+static void
+s_report_fini(s_report *r)
+{
+    s_part_fini(&r->actual);
+    s_part_fini(&r->exercises);
 }
 
 /* Median of sorted values (the mean of the middle two for an even count). */
@@ -396,11 +462,11 @@ s_median(const s_fig *f)
 static const char *
 s_outcome(const s_late *l)
 {
-    return l->acked_ms > 0                   ? "acknowledged late"
+    return l->acked_ms > 0               ? "acknowledged late"
            : l->state == VGB_DECLINED    ? "declined"
            : l->state == VGB_UNOPENABLE  ? "could not open it: sender must resend"
            : l->state == VGB_IN_PROGRESS ? "in progress, not acknowledged"
-                                             : "never acknowledged";
+                                         : "never acknowledged";
 }
 
 /* The store's recipients.state values are the wire's RecipientState, which
@@ -409,6 +475,14 @@ static const char *
 s_state_name(int state)
 {
     return vga_state_name((vga_state)state);
+}
+
+/* The mark of a status for people: "EXERCISE", "TEST", ...; "ACTUAL". */
+static const char *
+s_status_mark(vg_status st)
+{
+    const char *mark = vga_status_mark(st);
+    return mark != NULL ? mark : "ACTUAL";
 }
 
 /* ---- text ------------------------------------------------------------------------- */
@@ -467,8 +541,10 @@ s_table_print(s_table *t)
     free(t->cells);
 }
 
+/* One unshared row; with_status puts the alert's mark (EXERCISE, TEST, ...)
+ * in a first column. */
 static void
-s_text_late_row(s_table *t, const s_late *l)
+s_text_late_row(s_table *t, const s_late *l, bool with_status)
 {
     char when[VG_TIME_STR_LEN], deadline[VG_TIME_STR_LEN], late[32], esc[16], outcome[512];
     vg_time_format(when, sizeof when, l->accepted_ms);
@@ -485,6 +561,9 @@ s_text_late_row(s_table *t, const s_late *l)
     } else {
         snprintf(outcome, sizeof outcome, "%s (%s)", s_outcome(l), s_state_name(l->state));
     }
+    if (with_status) {
+        s_cell(t, s_status_mark(l->status));
+    }
     const char *cells[] = {l->alert_id,   l->sender,
                            when,          vg_severity_name((vg_severity)l->severity),
                            l->categories, l->agency,
@@ -496,34 +575,40 @@ s_text_late_row(s_table *t, const s_late *l)
     }
 }
 
+/* The unshared rows of a part as a table. */
 static void
-s_print_text(const s_report *r, const s_opts *o)
+s_text_late(const s_part *p, bool with_status)
 {
-    char now[VG_TIME_STR_LEN], since[VG_TIME_STR_LEN];
-    vg_time_format(now, sizeof now, r->now_ms);
-    vg_time_format(since, sizeof since, o->since_ms);
-    printf("Unshared alerts: a required agency had not acknowledged by its deadline\n"
-           "(%zu row%s; alerts accepted since %s; report made %s)\n\n",
-           r->n_late, r->n_late == 1 ? "" : "s", o->since_ms ? since : "the start", now);
-    s_table t = {.n_cols = 11};
+    s_table t = {.n_cols = with_status ? 12 : 11};
     const char *head[] = {"ALERT",    "SENDER",  "ACCEPTED", "SEVERITY",  "CATEGORIES", "AGENCY",
                           "DEADLINE", "LATE BY", "ESC",      "SHARED BY", "OUTCOME"};
-    for (size_t i = 0; i < t.n_cols; i++) {
+    if (with_status) {
+        s_cell(&t, "STATUS");
+    }
+    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++) {
         s_cell(&t, head[i]);
     }
-    for (size_t i = 0; i < r->n_late; i++) {
-        s_text_late_row(&t, &r->late[i]);
+    for (size_t i = 0; i < p->n_late; i++) {
+        s_text_late_row(&t, &p->late[i], with_status);
     }
     s_table_print(&t);
-    printf("\nPer agency (required recipient; time to acknowledge from acceptance, or from\n"
-           "the share for an agency added by a share)\n\n");
-    s_table a = {.n_cols = 6};
+}
+
+/* The per-agency figures of a part as a table (with_status: a first
+ * column with the status the figures are for). */
+static void
+s_text_figs(const s_part *p, bool with_status)
+{
+    s_table a = {.n_cols = with_status ? 7 : 6};
     const char *ahead[] = {"AGENCY", "REQUIRED", "ACKNOWLEDGED", "MEDIAN", "WORST", "OVERDUE"};
-    for (size_t i = 0; i < a.n_cols; i++) {
+    if (with_status) {
+        s_cell(&a, "STATUS");
+    }
+    for (size_t i = 0; i < sizeof ahead / sizeof ahead[0]; i++) {
         s_cell(&a, ahead[i]);
     }
-    for (size_t i = 0; i < r->n_figs; i++) {
-        const s_fig *f = &r->figs[i];
+    for (size_t i = 0; i < p->n_figs; i++) {
+        const s_fig *f = &p->figs[i];
         char req[24], ack[24], med[32] = "-", worst[32] = "-", ovd[24];
         snprintf(req, sizeof req, "%" PRIu64, f->n_required);
         snprintf(ack, sizeof ack, "%" PRIu64, f->n_acked);
@@ -532,12 +617,83 @@ s_print_text(const s_report *r, const s_opts *o)
             s_human_ms(med, sizeof med, s_median(f));
             s_human_ms(worst, sizeof worst, f->ack_ms[f->n_acked - 1]);
         }
+        if (with_status) {
+            s_cell(&a, s_status_mark(f->status));
+        }
         const char *cells[] = {f->agency, req, ack, med, worst, ovd};
-        for (size_t j = 0; j < a.n_cols; j++) {
+        for (size_t j = 0; j < sizeof cells / sizeof cells[0]; j++) {
             s_cell(&a, cells[j]);
         }
     }
     s_table_print(&a);
+}
+
+/* "2 exercise, 1 test": the exercises' alerts per status. */
+static void
+s_by_status(char *out, size_t len, const s_part *p)
+{
+    out[0] = '\0';
+    for (int st = VG_STATUS_EXERCISE; st <= VG_STATUS_DRAFT; st++) {
+        size_t used = strlen(out);
+        if (p->n_by_status[st] > 0 && used < len) {
+            snprintf(out + used, len - used, "%s%" PRIu64 " %s", used ? ", " : "",
+                     p->n_by_status[st], vg_status_name((vg_status)st));
+        }
+    }
+}
+
+static void
+s_text_actual(const s_report *r, const s_opts *o)
+{
+    char now[VG_TIME_STR_LEN], since[VG_TIME_STR_LEN];
+    const s_part *p = &r->actual;
+    vg_time_format(now, sizeof now, r->now_ms);
+    vg_time_format(since, sizeof since, o->since_ms);
+    printf("Unshared alerts: a required agency had not acknowledged by its deadline\n"
+           "(actual alerts only: %zu row%s from %" PRIu64 " alert%s accepted since %s; report "
+           "made %s)\n\n",
+           p->n_late, p->n_late == 1 ? "" : "s", p->n_alerts, p->n_alerts == 1 ? "" : "s",
+           o->since_ms ? since : "the start", now);
+    if (p->n_alerts == 0) {
+        printf("NO ACTUAL ALERTS in this period: nothing here shows how agencies handled\n"
+               "actual alerts, so this is not a clean record.");
+        if (r->exercises.n_alerts > 0) {
+            printf("\n%" PRIu64 " exercise/test alert%s %s reported apart below.",
+                   r->exercises.n_alerts, r->exercises.n_alerts == 1 ? "" : "s",
+                   r->exercises.n_alerts == 1 ? "is" : "are");
+        }
+        printf("\n");
+        return;
+    }
+    s_text_late(p, false);
+    printf("\nPer agency (required recipient; time to acknowledge from acceptance, or from\n"
+           "the share for an agency added by a share)\n\n");
+    s_text_figs(p, false);
+}
+
+static void
+s_text_exercises(const s_report *r)
+{
+    const s_part *p = &r->exercises;
+    printf("\nExercises and tests: NOT ACTUAL ALERTS, counted in nothing above\n");
+    if (p->n_alerts == 0) {
+        printf("(none in this period)\n");
+        return;
+    }
+    char by[128];
+    s_by_status(by, sizeof by, p);
+    printf("(%zu row%s from %" PRIu64 " alert%s: %s)\n\n", p->n_late, p->n_late == 1 ? "" : "s",
+           p->n_alerts, p->n_alerts == 1 ? "" : "s", by);
+    s_text_late(p, true);
+    printf("\nPer agency and status, exercises and tests\n\n");
+    s_text_figs(p, true);
+}
+
+static void
+s_print_text(const s_report *r, const s_opts *o)
+{
+    s_text_actual(r, o);
+    s_text_exercises(r);
 }
 
 /* ---- csv --------------------------------------------------------------------------- */
@@ -581,14 +737,15 @@ s_csv_int(int64_t v, bool present, bool last)
     s_csv_field(t, last);
 }
 
+/* The unshared rows of a part; the alert's status is the last column. */
 static void
-s_print_csv(const s_report *r)
+s_csv_late(const s_part *p)
 {
     fputs("alert_id,sender,accepted,severity,categories,agency,deadline,late_ms,state,outcome,"
-          "acknowledged_at,officer,declined,reason,escalation_level,shared_by\r\n",
+          "acknowledged_at,officer,declined,reason,escalation_level,shared_by,status\r\n",
           stdout);
-    for (size_t i = 0; i < r->n_late; i++) {
-        const s_late *l = &r->late[i];
+    for (size_t i = 0; i < p->n_late; i++) {
+        const s_late *l = &p->late[i];
         s_csv_field(l->alert_id, false);
         s_csv_field(l->sender, false);
         s_csv_time(l->accepted_ms, false);
@@ -604,18 +761,48 @@ s_print_csv(const s_report *r)
         s_csv_field(l->state == VGB_DECLINED ? "yes" : "no", false);
         s_csv_field(l->reason, false);
         s_csv_int(l->esc_level, true, false);
-        s_csv_field(l->shared_by, true);
+        s_csv_field(l->shared_by, false);
+        s_csv_field(vg_status_name(l->status), true);
     }
-    fputs("\r\nagency,required,acknowledged,median_ack_ms,worst_ack_ms,overdue\r\n", stdout);
-    for (size_t i = 0; i < r->n_figs; i++) {
-        const s_fig *f = &r->figs[i];
+}
+
+/* The per-agency figures of a part; the status they are for is the last
+ * column. */
+static void
+s_csv_figs(const s_part *p)
+{
+    fputs("agency,required,acknowledged,median_ack_ms,worst_ack_ms,overdue,status\r\n", stdout);
+    for (size_t i = 0; i < p->n_figs; i++) {
+        const s_fig *f = &p->figs[i];
         bool any = f->n_acked > 0;
         s_csv_field(f->agency, false);
         s_csv_int((int64_t)f->n_required, true, false);
         s_csv_int((int64_t)f->n_acked, true, false);
         s_csv_int(any ? s_median(f) : 0, any, false);
         s_csv_int(any ? f->ack_ms[f->n_acked - 1] : 0, any, false);
-        s_csv_int((int64_t)f->n_overdue, true, true);
+        s_csv_int((int64_t)f->n_overdue, true, false);
+        s_csv_field(vg_status_name(f->status), true);
+    }
+}
+
+/* Four tables: actual alerts first (where a reader of the older two-table
+ * report looks), then exercises and tests. CSV has no room for a remark,
+ * so a period without actual alerts is said on stderr. */
+static void
+s_print_csv(const s_report *r)
+{
+    s_csv_late(&r->actual);
+    fputs("\r\n", stdout);
+    s_csv_figs(&r->actual);
+    fputs("\r\n", stdout);
+    s_csv_late(&r->exercises);
+    fputs("\r\n", stdout);
+    s_csv_figs(&r->exercises);
+    if (r->actual.n_alerts == 0) {
+        vgt_error(&s_who,
+                  "%s (the first two tables are empty; exercises and tests are in the "
+                  "last two)",
+                  S_NO_ACTUAL);
     }
 }
 
@@ -661,6 +848,7 @@ s_json_late(const s_late *l)
     json_object_set_new(o, "reason", l->reason[0] ? json_string(l->reason) : json_null());
     json_object_set_new(o, "escalation_level", json_integer(l->esc_level));
     json_object_set_new(o, "shared_by", l->shared_by[0] ? json_string(l->shared_by) : json_null());
+    json_object_set_new(o, "status", json_string(vg_status_name(l->status)));
     return o;
 }
 
@@ -676,24 +864,53 @@ s_json_fig(const s_fig *f)
     json_object_set_new(o, "worst_ack_ms",
                         any ? json_integer(f->ack_ms[f->n_acked - 1]) : json_null());
     json_object_set_new(o, "overdue", json_integer((json_int_t)f->n_overdue));
+    json_object_set_new(o, "status", json_string(vg_status_name(f->status)));
     return o;
+}
+
+/* Sets "unshared" and "agencies" of a part on obj. */
+static void
+s_json_part(json_t *obj, const s_part *p)
+{
+    json_t *late = json_array(), *figs = json_array();
+    for (size_t i = 0; i < p->n_late; i++) {
+        json_array_append_new(late, s_json_late(&p->late[i]));
+    }
+    for (size_t i = 0; i < p->n_figs; i++) {
+        json_array_append_new(figs, s_json_fig(&p->figs[i]));
+    }
+    json_object_set_new(obj, "unshared", late);
+    json_object_set_new(obj, "agencies", figs);
+}
+
+/* {"alerts", "by_status": {"exercise": 2, ...}, "unshared", "agencies"}. */
+static json_t *
+s_json_exercises(const s_part *p)
+{
+    json_t *ex = json_object(), *by = json_object();
+    for (int st = VG_STATUS_EXERCISE; st <= VG_STATUS_DRAFT; st++) {
+        if (p->n_by_status[st] > 0) {
+            json_object_set_new(by, vg_status_name((vg_status)st),
+                                json_integer((json_int_t)p->n_by_status[st]));
+        }
+    }
+    json_object_set_new(ex, "alerts", json_integer((json_int_t)p->n_alerts));
+    json_object_set_new(ex, "by_status", by);
+    s_json_part(ex, p);
+    return ex;
 }
 
 static bool
 s_print_json(const s_report *r, const s_opts *o)
 {
-    json_t *late = json_array(), *figs = json_array();
-    for (size_t i = 0; i < r->n_late; i++) {
-        json_array_append_new(late, s_json_late(&r->late[i]));
-    }
-    for (size_t i = 0; i < r->n_figs; i++) {
-        json_array_append_new(figs, s_json_fig(&r->figs[i]));
-    }
     json_t *root = json_object();
     json_object_set_new(root, "generated", s_json_time(r->now_ms));
     json_object_set_new(root, "since", s_json_time(o->since_ms));
-    json_object_set_new(root, "unshared", late);
-    json_object_set_new(root, "agencies", figs);
+    json_object_set_new(root, "actual_alerts", json_integer((json_int_t)r->actual.n_alerts));
+    json_object_set_new(root, "notice",
+                        r->actual.n_alerts == 0 ? json_string(S_NO_ACTUAL) : json_null());
+    s_json_part(root, &r->actual);
+    json_object_set_new(root, "exercises", s_json_exercises(&r->exercises));
     int rc = json_dumpf(root, stdout, JSON_INDENT(2));
     json_decref(root);
     putchar('\n');

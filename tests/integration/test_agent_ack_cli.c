@@ -9,7 +9,8 @@
  * does nothing; after the deadline (2 s here) outstanding --overdue, status
  * and the event stream all name licensing as overdue, and the refusals
  * (share back to the sender, an alert never received, missing reasons) are
- * clear and change nothing.
+ * clear and change nothing. Exercise and test alerts are marked on every
+ * output of listen, status and outstanding.
  *
  * Each test has its own network (free port, high=2s deadline) and broker
  * (tests/integration/broker_harness.h); every wait is bounded. The broker
@@ -426,12 +427,149 @@ test_events_live(void **state)
     bh_pass(b);
 }
 
+/* ---- exercises and tests: marked on every output ------------------------------------- */
+
+#define S_EX_HEADLINE "Exercise Juniper: taxi licence check"
+
+/* Publishes from home-office to the police (the policy adds licensing and
+ * children's services) with --status; returns its id. */
+static char *
+s_publish_status(const bh_broker *b, const char *status, const char *headline)
+{
+    it_run r;
+    s_agent(&r, b, "home-office", "publish", "--severity", "high", "--category", "taxi,cse", "--to",
+            "police", "--headline", headline, "--status", status, "--timeout", "10s", NULL);
+    s_expect(&r, 0, "publish --status");
+    assert_int_equal(strlen(r.out), VG_ALERT_ID_HEX_LEN + 1);
+    char *id = strndup(r.out, VG_ALERT_ID_HEX_LEN);
+    it_run_fini(&r);
+    return id;
+}
+
+/* The line of text that contains needle (up to its newline), into out. */
+static void
+s_line_with(char *out, size_t out_len, const char *text, const char *needle)
+{
+    const char *hit = strstr(text, needle);
+    if (hit == NULL) {
+        fail_msg("no line with %s in:\n%s", needle, text);
+    }
+    while (hit > text && hit[-1] != '\n') {
+        hit--;
+    }
+    const char *nl = strchr(hit, '\n');
+    size_t len = nl ? (size_t)(nl - hit) : strlen(hit);
+    snprintf(out, out_len, "%.*s", (int)len, hit);
+}
+
+/* Fails the test showing line unless it contains needle. */
+static void
+s_line_has(const char *line, const char *needle)
+{
+    if (!it_contains(line, needle)) {
+        fail_msg("wanted \"%s\" in:\n%s", needle, line);
+    }
+}
+
+/* An exercise and a test next to an actual alert: listen (text and JSON),
+ * status (text and JSON) and outstanding (text and JSON) mark the two and
+ * not the actual one; oversight, which reads no content, sees the mark on a
+ * sealed alert too. */
+static void
+test_exercise_marked_on_every_output(void **state)
+{
+    bh_broker *b = *state;
+    char *ex = s_publish_status(b, "exercise", S_EX_HEADLINE);
+    char *te = s_publish_status(b, "test", "Test of the licensing feed");
+    char *ac = s_publish(b);
+
+    it_run r;
+    s_agent(&r, b, "licensing", "listen", "--count", "3", "--timeout", "10s", NULL);
+    s_expect(&r, 0, "listen (text)");
+    char want[256];
+    snprintf(want, sizeof want, "status:      EXERCISE: not an actual alert\ntime:        ");
+    assert_true(strncmp(r.out, want, strlen(want)) == 0); /* the first line of its block */
+    assert_true(it_contains(r.out, "\n\nstatus:      TEST: not an actual alert\ntime:"));
+    snprintf(want, sizeof want, "id:          %s\n", ac);
+    const char *actual_block = strstr(r.out, want);
+    assert_non_null(actual_block);
+    assert_null(strstr(actual_block, "status:")); /* an actual alert says nothing */
+    assert_false(it_contains(strstr(r.out, "Test of the licensing"), "\nstatus:"));
+    it_run_fini(&r);
+
+    s_agent(&r, b, "police", "listen", "--count", "3", "--json", "--timeout", "10s", NULL);
+    s_expect(&r, 0, "listen --json");
+    char line[4096];
+    s_line_with(line, sizeof line, r.out, ex);
+    s_line_has(line, "\"status\":\"exercise\"");
+    s_line_with(line, sizeof line, r.out, te);
+    s_line_has(line, "\"status\":\"test\"");
+    s_line_with(line, sizeof line, r.out, ac);
+    s_line_has(line, "\"status\":\"actual\"");
+    it_run_fini(&r);
+
+    s_agent(&r, b, "licensing", "status", ex, NULL);
+    s_expect(&r, 0, "status (text)");
+    snprintf(want, sizeof want, "alert       %s\nstatus      EXERCISE: not an actual alert\n", ex);
+    assert_true(strncmp(r.out, want, strlen(want)) == 0);
+    assert_true(it_contains(r.out, "headline    " S_EX_HEADLINE "\n"));
+    it_run_fini(&r);
+    s_agent(&r, b, "licensing", "status", ac, NULL);
+    s_expect(&r, 0, "status of the actual alert (text)");
+    assert_true(it_contains(r.out, "\nstatus      actual\n"));
+    it_run_fini(&r);
+    s_agent(&r, b, "home-office", "status", te, "--json", NULL);
+    s_expect(&r, 0, "status --json");
+    json_t *st = s_json(&r);
+    assert_string_equal(s_str(st, "status"), "test");
+    json_decref(st);
+    it_run_fini(&r);
+
+    /* outstanding: a recipient reads the headlines, oversight sees them sealed. */
+    s_agent(&r, b, "licensing", "outstanding", NULL);
+    s_expect(&r, 0, "outstanding (text)");
+    s_line_with(line, sizeof line, r.out, ex);
+    s_line_has(line, " home-office          EXERCISE \"" S_EX_HEADLINE "\"  ");
+    s_line_with(line, sizeof line, r.out, te);
+    s_line_has(line, " home-office          TEST \"Test of the licensing feed\"  ");
+    s_line_with(line, sizeof line, r.out, ac);
+    s_line_has(line, " home-office          \"" S_HEADLINE "\"  ");
+    it_run_fini(&r);
+    s_agent(&r, b, "oversight", "outstanding", NULL);
+    s_expect(&r, 0, "outstanding as oversight (text)");
+    s_line_with(line, sizeof line, r.out, ex);
+    s_line_has(line, " home-office          EXERCISE sealed  ");
+    s_line_with(line, sizeof line, r.out, ac);
+    s_line_has(line, " home-office          sealed  ");
+    it_run_fini(&r);
+    s_agent(&r, b, "home-office", "outstanding", "--json", NULL);
+    s_expect(&r, 0, "outstanding --json");
+    json_t *doc = s_json(&r);
+    assert_int_equal(json_array_size(doc), 3);
+    size_t i;
+    json_t *o;
+    json_array_foreach(doc, i, o)
+    {
+        const char *id = s_str(o, "id");
+        assert_string_equal(s_str(o, "status"), strcmp(id, ex) == 0   ? "exercise"
+                                                : strcmp(id, te) == 0 ? "test"
+                                                                      : "actual");
+    }
+    json_decref(doc);
+    it_run_fini(&r);
+    free(ex);
+    free(te);
+    free(ac);
+    bh_pass(b);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_rotherham_on_the_command_line, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_events_live, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_exercise_marked_on_every_output, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,8 @@
  * marked, acknowledging from the licensing console (keys) changes the ack
  * matrix on both consoles, killing the broker (SIGKILL) turns the header to
  * NO DATA within the heartbeat timeout, and restarting it brings LIVE back
- * with the same state.
+ * with the same state. An exercise alert is marked EXERCISE on its row, in
+ * the header's counts, in its detail view and in the acknowledge prompt.
  *
  * --plain: a scripted scenario (publish, delivery, overdue, acknowledge)
  * checked line by line.
@@ -146,16 +147,18 @@ s_agent(fixture *f, const char *agency, bool receive)
     return a;
 }
 
-/* Publishes an alert (taxi and cse: licensing, police and childrens-services
- * must acknowledge) and returns its id. */
+/* Publishes an alert of this status (taxi and cse: licensing, police and
+ * childrens-services must acknowledge) and returns its id. */
 static void
-s_publish(vga_agent *a, const char *headline, vg_severity sev, uint8_t id[VG_ALERT_ID_LEN])
+s_publish_status(vga_agent *a, const char *headline, vg_severity sev, vg_status status,
+                 uint8_t id[VG_ALERT_ID_LEN])
 {
     vg_alert al;
     bh_alert_init(&al, headline, "Intelligence links several licensed drivers to exploitation.",
                   "taxi", "");
     assert_int_equal(vg_strlist_add(&al.categories, "cse"), VG_OK);
     al.severity = sev;
+    al.status = status;
     vga_confirm res;
     vg_reason why = {{0}};
     vg_err rc = vga_publish(a, &al, 10000, &res, &why);
@@ -165,6 +168,13 @@ s_publish(vga_agent *a, const char *headline, vg_severity sev, uint8_t id[VG_ALE
     memcpy(id, res.alert_id, VG_ALERT_ID_LEN);
     vga_confirm_fini(&res);
     bh_alert_fini(&al);
+}
+
+/* An actual alert. */
+static void
+s_publish(vga_agent *a, const char *headline, vg_severity sev, uint8_t id[VG_ALERT_ID_LEN])
+{
+    s_publish_status(a, headline, sev, VG_STATUS_ACTUAL, id);
 }
 
 /* ---- tmux -------------------------------------------------------------------------- */
@@ -352,6 +362,39 @@ test_screen_overdue_ack_and_broker_loss(void **state)
     bh_pass(f->b);
 }
 
+/* An exercise is marked with a word on its row (sealed or not), counted in
+ * the header, and its detail view says it is not an actual alert. */
+static void
+test_screen_marks_exercise(void **state)
+{
+    fixture *f = *state;
+    s_require_tmux();
+    s_console(f, "lic", "licensing");
+    const char *live[] = {" LIVE ", NULL};
+    s_wait_row(f, "lic", S_ROW_SYNC, live, S_LIVE_MS, "licensing LIVE");
+    vga_agent *ho = s_agent(f, "home-office", false);
+    uint8_t id_x[VG_ALERT_ID_LEN], id_a[VG_ALERT_ID_LEN];
+    s_publish_status(ho, S_HEADLINE_B, VG_SEV_MEDIUM, VG_STATUS_EXERCISE, id_x); /* 1 h */
+    s_publish(ho, S_HEADLINE_A, VG_SEV_MEDIUM, id_a);                            /* 1 h, after */
+    const char *ex_row[] = {"MED", "home-office", "EXERCISE Council records", NULL};
+    s_wait_row(f, "lic", S_ROW_FIRST, ex_row, S_CHANGE_MS, "the exercise marked on its row");
+    const char *actual_row[] = {"MED", "home-office Taxi drivers", NULL}; /* no mark */
+    s_wait_row(f, "lic", S_ROW_FIRST + 1, actual_row, S_CHANGE_MS, "the actual alert unmarked");
+    const char *counts[] = {"open 2", "(1 EXERCISE/TEST)", NULL};
+    s_wait_row(f, "lic", 2, counts, S_CHANGE_MS, "the header counts the exercise");
+    s_tmux(f, "send-keys -t lic g Enter");
+    const char *title[] = {"ALERT ", "  EXERCISE", NULL};
+    s_wait_row(f, "lic", 3, title, S_CHANGE_MS, "the detail view's title");
+    const char *banner[] = {"*** EXERCISE: not an actual alert; tracked and escalated like one",
+                            NULL};
+    s_wait_row(f, "lic", 4, banner, S_CHANGE_MS, "the detail view's banner");
+    s_tmux(f, "send-keys -t lic a");
+    const char *asked[] = {"Acknowledge EXERCISE ", "officer's name", NULL};
+    s_wait_row(f, "lic", 39, asked, S_CHANGE_MS, "the ack prompt names the exercise");
+    s_tmux(f, "send-keys -t lic Escape");
+    bh_pass(f->b);
+}
+
 /* ---- --plain ------------------------------------------------------------------------ */
 
 static pid_t
@@ -498,6 +541,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_screen_overdue_ack_and_broker_loss, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_plain_lines, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_screen_marks_exercise, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

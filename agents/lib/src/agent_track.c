@@ -50,6 +50,29 @@ vga_state_words(vga_state s)
 }
 
 const char *
+vga_status_mark(vg_status s)
+{
+    switch (s) {
+    case VG_STATUS_EXERCISE:
+        return "EXERCISE";
+    case VG_STATUS_TEST:
+        return "TEST";
+    case VG_STATUS_SYSTEM:
+        return "SYSTEM";
+    case VG_STATUS_DRAFT:
+        return "DRAFT";
+    default:
+        return NULL; /* actual, unspecified (the envelope's default) or unknown */
+    }
+}
+
+bool
+vga_status_is_actual(vg_status s)
+{
+    return vga_status_mark(s) == NULL;
+}
+
+const char *
 vga_event_kind_name(vga_event_kind k)
 {
     static const char *const names[] = {

@@ -2,7 +2,8 @@
  * test_console_model.c — the console's pure parts: the gap detector, the
  * ack-matrix cells (distinguishable without colour), the order of the
  * outstanding list, filters, events applied to a snapshot, silence, linked
- * alerts, the detail text and the --plain lines of a scripted scenario.
+ * alerts, the detail text and the --plain lines of a scripted scenario, and
+ * the marks of alerts that are not actual ones on every screen.
  *
  * Snapshots are built by hand as vga_status_list values, the way the agent
  * library hands them over; no broker, no terminal, fixed times.
@@ -623,6 +624,179 @@ test_plain_scripted_scenario(void **state)
     vgc_model_fini(&m);
 }
 
+/* ---- exercises and tests: marked on every screen ------------------------------------- */
+
+/* A model for licensing holding four alerts from police, all to licensing
+ * (delivered, deadline in 5 min): #1 actual, #2 exercise (opened: "Drill
+ * headline", subject TL-0417), #3 test (sealed), #4 with no status (the
+ * envelope's default: actual). #1 is opened too, with the same subject. */
+static void
+s_model_statuses(vgc_model *m)
+{
+    vgc_model_init(m, "licensing", false, T_NOW);
+    vga_status_list l;
+    s_list(&l, 4, 10);
+    t_rcpt r[] = {{"licensing", VGA_DELIVERED, 5 * T_MIN, false, 0}};
+    const vg_status statuses[] = {VG_STATUS_ACTUAL, VG_STATUS_EXERCISE, VG_STATUS_TEST,
+                                  VG_STATUS_UNSPECIFIED};
+    for (uint8_t i = 0; i < 4; i++) {
+        s_status(&l.items[i], (uint8_t)(i + 1), "police", VG_SEV_HIGH, r, 1);
+        l.items[i].status = statuses[i];
+    }
+    assert_int_equal(vgc_model_apply_snapshot(m, &l, T_NOW), VG_OK);
+    vga_status_list_fini(&l);
+    m->last_seq = 10;
+    vgc_model_set_sync(m, VGC_SYNC_LIVE, "", T_NOW);
+    s_content(m, 1, "Real headline", "TL-0417");
+    s_content(m, 2, "Drill headline", "TL-0417");
+}
+
+static vgc_alert *
+s_find(const vgc_model *m, uint8_t n)
+{
+    uint8_t id[VG_ALERT_ID_LEN];
+    s_id(id, n);
+    vgc_alert *a = vgc_model_find(m, id);
+    assert_non_null(a);
+    return a;
+}
+
+static void
+test_exercise_marked_in_list_feed_and_counts(void **state)
+{
+    (void)state;
+    vgc_model m;
+    s_model_statuses(&m);
+    assert_null(vgc_alert_mark(s_find(&m, 1)));
+    assert_string_equal(vgc_alert_mark(s_find(&m, 2)), "EXERCISE");
+    assert_string_equal(vgc_alert_mark(s_find(&m, 3)), "TEST");
+    assert_null(vgc_alert_mark(s_find(&m, 4))); /* no status: actual, never hidden */
+    char title[128];
+    vgc_alert_title(title, sizeof title, s_find(&m, 1));
+    assert_string_equal(title, "Real headline");
+    vgc_alert_title(title, sizeof title, s_find(&m, 2));
+    assert_string_equal(title, "EXERCISE Drill headline");
+    vgc_alert_title(title, sizeof title, s_find(&m, 3));
+    assert_string_equal(title, "TEST sealed"); /* the status is metadata: sealed says it too */
+    /* Tracked like the others: counted, and the header says how many. */
+    size_t n_open, n_over, n_esc;
+    vgc_model_counts(&m, T_NOW, &n_open, &n_over, &n_esc);
+    assert_int_equal(n_open, 4);
+    assert_int_equal(vgc_model_n_exercises(&m), 2);
+    vgc_filter f = {0};
+    snprintf(f.text, sizeof f.text, "exercise");
+    vgc_alert *rows[4];
+    assert_int_equal(vgc_model_list(&m, &f, T_NOW, rows, 4), 1);
+    assert_int_equal(rows[0]->id[0], 2);
+    /* The feed marks the exercise's events, not the actual alert's. */
+    vga_event e = s_event(11, VGA_EV_OVERDUE, 2, "licensing", "deadline passed");
+    assert_int_equal(vgc_model_feed_event(&m, &e, T_NOW), VGC_SEQ_NEXT);
+    char line[768];
+    vgc_event_format(line, sizeof line, &m, &e);
+    assert_non_null(strstr(line, " 02000000 EXERCISE OVERDUE for licensing"));
+    assert_string_equal(m.attention, "EXERCISE: OVERDUE: 02000000 for licensing (high alert from "
+                                     "police)");
+    e = s_event(12, VGA_EV_OVERDUE, 1, "licensing", "deadline passed");
+    assert_int_equal(vgc_model_feed_event(&m, &e, T_NOW), VGC_SEQ_NEXT);
+    vgc_event_format(line, sizeof line, &m, &e);
+    assert_non_null(strstr(line, " 01000000 OVERDUE for licensing"));
+    assert_null(strstr(line, "EXERCISE"));
+    assert_string_equal(m.attention, "OVERDUE: 01000000 for licensing (high alert from police)");
+    vgc_model_fini(&m);
+}
+
+/* True when some line of l contains needle. */
+static bool
+s_lines_have(const vgc_lines *l, const char *needle)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (strstr(l->items[i].text, needle) != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+test_exercise_marked_in_detail(void **state)
+{
+    (void)state;
+    vgc_model m;
+    s_model_statuses(&m);
+    vgc_lines l;
+    assert_int_equal(vgc_detail_build(&l, &m, s_find(&m, 3), 78, T_NOW), VG_OK);
+    assert_string_equal(l.items[0].text, "ALERT 03000000000000000000000000000000  TEST");
+    assert_string_equal(l.items[1].text,
+                        "*** TEST: not an actual alert; tracked and escalated like one ***");
+    assert_true(s_lines_have(&l, "Content: sealed.")); /* sealed, and still marked */
+    vgc_lines_fini(&l);
+    assert_int_equal(vgc_detail_build(&l, &m, s_find(&m, 2), 78, T_NOW), VG_OK);
+    assert_true(s_lines_have(&l, "*** EXERCISE: not an actual alert"));
+    assert_true(s_lines_have(&l, "status exercise"));
+    vgc_lines_fini(&l);
+    /* The actual alert is not marked; its linked exercise is. */
+    assert_int_equal(vgc_detail_build(&l, &m, s_find(&m, 1), 78, T_NOW), VG_OK);
+    assert_false(s_lines_have(&l, "not an actual alert"));
+    assert_string_equal(l.items[0].text, "ALERT 01000000000000000000000000000000");
+    assert_true(s_lines_have(&l, "from police: EXERCISE Drill headline"));
+    vgc_lines_fini(&l);
+    assert_int_equal(vgc_help_build(&l, 78), VG_OK);
+    assert_true(s_lines_have(&l, "EXERCISE, TEST, SYSTEM or DRAFT before a headline"));
+    vgc_lines_fini(&l);
+    vgc_model_fini(&m);
+}
+
+static void
+test_plain_marks_exercises(void **state)
+{
+    (void)state;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    vgc_plain p;
+    vgc_plain_init(&p, f);
+    vgc_model m;
+    s_model_statuses(&m);
+    vga_event e = s_event(11, VGA_EV_OVERDUE, 2, "licensing", "deadline passed");
+    assert_int_equal(vgc_model_feed_event(&m, &e, T_NOW), VGC_SEQ_NEXT);
+    vgc_plain_update(&p, &m, T_NOW);
+    fflush(f);
+    const char *want[] = {
+        "EVENT #11 at=",
+        " kind=overdue alert=02000000000000000000000000000000 status=EXERCISE sender=police "
+        "severity=high agency=licensing level=1",
+        "ALERT 02000000000000000000000000000000 new status=EXERCISE severity=high sender=police "
+        "overdue=yes",
+        "ALERT 03000000000000000000000000000000 new status=TEST severity=high sender=police "
+        "overdue=no due=\"in 5m00s\" states=\"licensing=delivered\" headline=\"sealed\"",
+        "SYNC LIVE open=4 overdue=1 escalated=0 seq=11 exercises=2",
+        "ATTENTION what=\"EXERCISE: OVERDUE: 02000000 for licensing (high alert from police)\"",
+    };
+    const char *at = buf;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const char *hit = strstr(at, want[i]);
+        if (hit == NULL) {
+            fail_msg("missing or out of order: %s\n--- output ---\n%s", want[i], buf);
+        }
+        at = hit;
+    }
+    assert_non_null(strstr(buf, "ALERT 01000000000000000000000000000000 new severity=high"));
+    assert_non_null(strstr(buf, "ALERT 04000000000000000000000000000000 new severity=high"));
+    e = s_event(12, VGA_EV_COMPLETE, 2, "", "");
+    assert_int_equal(vgc_model_feed_event(&m, &e, T_NOW), VGC_SEQ_NEXT);
+    size_t before = strlen(buf);
+    vgc_plain_update(&p, &m, T_NOW);
+    fflush(f);
+    assert_non_null(strstr(buf + before, "kind=complete alert=02000000000000000000000000000000 "
+                                         "status=EXERCISE sender=police"));
+    assert_non_null(strstr(buf + before, "ALERT 02000000000000000000000000000000 done "
+                                         "status=EXERCISE\n"));
+    fclose(f);
+    free(buf);
+    vgc_model_fini(&m);
+}
+
 int
 main(void)
 {
@@ -644,6 +818,9 @@ main(void)
         cmocka_unit_test(test_linked_by_subject),
         cmocka_unit_test(test_sanitize),
         cmocka_unit_test(test_plain_scripted_scenario),
+        cmocka_unit_test(test_exercise_marked_in_list_feed_and_counts),
+        cmocka_unit_test(test_exercise_marked_in_detail),
+        cmocka_unit_test(test_plain_marks_exercises),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

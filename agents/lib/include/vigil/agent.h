@@ -272,6 +272,23 @@ const char *vga_state_token(vga_state s);
 const char *vga_state_words(vga_state s);
 #define VGA_OVERDUE_TOKEN "OVERDUE"
 
+/*
+ * Exercise, test, system and draft alerts are tracked exactly like actual
+ * ones (the status is in the alert's signed metadata); what the programs
+ * show keeps them apart, and these two functions are the one place that
+ * decides how:
+ *   vga_status_is_actual  true for VG_STATUS_ACTUAL, for VG_STATUS_UNSPECIFIED
+ *                         (the envelope's default) and for any value this
+ *                         build does not know: an alert is never kept out of
+ *                         the figures for actual alerts because its status
+ *                         cannot be read.
+ *   vga_status_mark       the word every screen shows for an alert that is
+ *                         not actual: "EXERCISE", "TEST", "SYSTEM", "DRAFT";
+ *                         NULL exactly when vga_status_is_actual is true.
+ */
+bool vga_status_is_actual(vg_status s);
+const char *vga_status_mark(vg_status s);
+
 typedef struct vga_recipient_status {
     char agency[VG_AGENCY_ID_MAX + 1];    /* the recipient */
     vga_state state;                      /* where it is */
