@@ -314,6 +314,7 @@ s_list_event(void *ctx, const vgb_event_row *ev)
         e->alert_id.len = e->alert_id.data ? VG_ALERT_ID_LEN : 0;
         e->sender = s_strdup(&c->ar, m.sender);
         e->severity = (Vigil__Severity)m.severity;
+        e->status = (Vigil__Status)m.status;
     }
     if (ev->receipt != NULL && ev->receipt_len > 0) {
         e->signed_receipt.data = s_memdup(&c->ar, ev->receipt, ev->receipt_len);

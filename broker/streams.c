@@ -165,7 +165,7 @@ s_alert_audience(vgb_streams *s, uint64_t seq, vgb_alert_brief *brief, s_audienc
     }
     s_hear(&rows.au, s, m.sender);
     rc = vgb_store_recipients_of(s->store, seq, s_hear_row, &rows);
-    s_hint h = {.seq = seq, .brief = {.severity = m.severity}};
+    s_hint h = {.seq = seq, .brief = {.severity = m.severity, .status = m.status}};
     memcpy(h.brief.id, m.id, VG_ALERT_ID_LEN);
     snprintf(h.brief.sender, sizeof h.brief.sender, "%s", m.sender);
     for (size_t i = 0; i < s->n; i++) {
@@ -187,7 +187,9 @@ vgb_streams_alert_accepted(vgb_streams *s, uint64_t seq, const vg_envelope *env)
         return;
     }
     s_hint *h = &s->hints[seq % S_HINTS];
-    *h = (s_hint){.seq = seq, .brief = {.severity = (int)vg_envelope_severity(env)}};
+    *h = (s_hint){.seq = seq,
+                  .brief = {.severity = (int)vg_envelope_severity(env),
+                            .status = (int)vg_envelope_status(env)}};
     memcpy(h->brief.id, vg_envelope_id(env), VG_ALERT_ID_LEN);
     snprintf(h->brief.sender, sizeof h->brief.sender, "%s", vg_envelope_sender(env));
     int i = vg_netdoc_index(s->doc, vg_envelope_sender(env));
@@ -233,6 +235,7 @@ s_queue_event(vgb_streams *s, size_t agency, const vgb_event_row *row, const vgb
         e.alert_id.len = VG_ALERT_ID_LEN;
         e.sender = (char *)m->sender;
         e.severity = (Vigil__Severity)m->severity;
+        e.status = (Vigil__Status)m->status;
     }
     if (row->receipt != NULL) {
         e.signed_receipt.data = (uint8_t *)row->receipt;

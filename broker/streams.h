@@ -54,6 +54,7 @@ typedef struct vgb_alert_brief {
     uint8_t id[VG_ALERT_ID_LEN]; /* alert id */
     char sender[VG_AGENCY_ID_MAX + 1]; /* sender agency */
     int severity;                /* wire Severity */
+    int status;                  /* wire Status (actual, exercise, ...) */
 } vgb_alert_brief;
 
 /* Reads each stream's last number from store. store, doc, o and clock are

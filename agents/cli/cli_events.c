@@ -135,11 +135,13 @@ s_event_json(const vga_event *e)
         vg_alert_id_hex(idhex, e->alert_id);
     }
     json_t *detail = e->detail[0] ? json_string(e->detail) : NULL;
-    return json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:I}", "seq",
+    bool has_status = e->has_alert && e->status != VG_STATUS_UNSPECIFIED;
+    return json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I}", "seq",
                      (json_int_t)e->seq, "time", when, "kind", vga_event_kind_name(e->kind),
                      "alert_id", e->has_alert ? json_string(idhex) : json_null(), "sender",
                      e->has_alert ? json_string(e->sender) : json_null(), "severity",
                      e->has_alert ? json_string(vg_severity_name(e->severity)) : json_null(),
+                     "status", has_status ? json_string(vg_status_name(e->status)) : json_null(),
                      "agency", e->agency[0] ? json_string(e->agency) : json_null(), "detail",
                      detail ? detail : json_null(), "count", (json_int_t)e->count, "level",
                      (json_int_t)e->level);
@@ -175,7 +177,9 @@ s_print_event(s_stream *s, const vga_event *e)
             vgt_one_line(said, sizeof said, e->detail);
             snprintf(detail, sizeof detail, "level %u %.200s", e->level, said);
         }
-        printf("%-6" PRIu64 " %s  %-14s %s  ", e->seq, when, vga_event_kind_name(e->kind), idhex);
+        const char *mark = e->has_alert ? vga_status_mark(e->status) : NULL;
+        printf("%-6" PRIu64 " %s  %-14s %s  %s%s", e->seq, when, vga_event_kind_name(e->kind), idhex,
+               mark ? mark : "", mark ? " " : "");
         if (detail[0] != '\0') {
             printf("%-20s %s\n", e->agency[0] ? e->agency : "-", detail);
         } else {

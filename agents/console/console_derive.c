@@ -653,7 +653,8 @@ vgc_event_format(char *out, size_t out_len, const vgc_model *m, const vga_event 
     if (e->has_alert) {
         vg_alert_id_hex(id, e->alert_id);
         const vgc_alert *a = vgc_model_find(m, e->alert_id);
-        mark = a != NULL ? vgc_alert_mark(a) : NULL;
+        /* the event says it itself; an alert held says it too (older brokers) */
+        mark = a != NULL ? vgc_alert_mark(a) : vga_status_mark(e->status);
     }
     s_describe(text, sizeof text, m, e);
     char line[640];

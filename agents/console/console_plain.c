@@ -109,7 +109,12 @@ s_event(vgc_plain *p, const vgc_model *m, const vga_event *e, int64_t now_ms)
         vg_alert_id_hex(id, e->alert_id);
         size_t used = strlen(line);
         snprintf(line + used, sizeof line - used, " alert=%s", id);
-        s_status_kv(line, sizeof line, vgc_model_find(m, e->alert_id));
+        const vgc_alert *held = vgc_model_find(m, e->alert_id);
+        const char *mark = held != NULL ? vgc_alert_mark(held) : vga_status_mark(e->status);
+        used = strlen(line);
+        if (mark != NULL) { /* the event says it itself; an alert held says it too */
+            snprintf(line + used, sizeof line - used, " status=%s", mark);
+        }
         used = strlen(line);
         snprintf(line + used, sizeof line - used, " sender=%s severity=%s", e->sender,
                  vg_severity_name(e->severity));

@@ -557,6 +557,22 @@ test_exercise_marked_on_every_output(void **state)
     }
     json_decref(doc);
     it_run_fini(&r);
+    /* events: each accepted event says its alert's status, in text and JSON */
+    s_agent(&r, b, "home-office", "events", "--since", "0", "--timeout", "1s", NULL);
+    s_line_with(line, sizeof line, r.out, ex);
+    s_line_has(line, ex);
+    s_line_has(line, " EXERCISE ");
+    s_line_with(line, sizeof line, r.out, te);
+    s_line_has(line, " TEST ");
+    s_line_with(line, sizeof line, r.out, ac);
+    assert_null(strstr(line, "EXERCISE"));
+    it_run_fini(&r);
+    s_agent(&r, b, "home-office", "events", "--since", "0", "--json", "--timeout", "1s", NULL);
+    s_line_with(line, sizeof line, r.out, ex);
+    s_line_has(line, "\"status\":\"exercise\"");
+    s_line_with(line, sizeof line, r.out, ac);
+    s_line_has(line, "\"status\":\"actual\"");
+    it_run_fini(&r);
     free(ex);
     free(te);
     free(ac);

@@ -445,6 +445,7 @@ s_copy_event(vga_event *out, const Vigil__Event *e)
     }
     snprintf(out->sender, sizeof out->sender, "%s", e->sender);
     out->severity = (vg_severity)e->severity;
+    out->status = (vg_status)e->status;
     snprintf(out->agency, sizeof out->agency, "%s", e->agency);
     snprintf(out->detail, sizeof out->detail, "%s", e->detail);
     out->count = e->count;

@@ -376,10 +376,11 @@ typedef struct vga_event {
     uint64_t seq;        /* this agency's stream, gap-free from 1 */
     int64_t time_ms;     /* broker time */
     vga_event_kind kind; /* what happened */
-    bool has_alert;      /* alert_id, sender, severity are set */
+    bool has_alert;      /* alert_id, sender, severity, status are set */
     uint8_t alert_id[VG_ALERT_ID_LEN];
     char sender[VG_AGENCY_ID_MAX + 1];
     vg_severity severity;
+    vg_status status; /* actual, exercise, test, ... (unspecified from an old broker) */
     char agency[VG_AGENCY_ID_MAX + 1]; /* the agency it is about */
     char detail[256];                  /* officer, reason, escalation target, ... */
     uint32_t count;                    /* AGENCY_OFFLINE: alerts waiting */
