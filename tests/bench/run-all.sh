@@ -214,5 +214,68 @@ $profile_fn
   (CurveZMQ encryption of every frame), five client threads and their I/O threads. The
   ROUTER ceiling is measured under the same sharing.
 
+## Audit verification at scale
+
+Issue 13 (item 8): \`vigilctl audit verify\` on a 1M-alert store. Not produced by this
+script: measured by hand with \`bench_audit_verify\` (tests/bench/bench_audit_verify.c) on
+2026-12-03, vigil a720a14, release build, on the machine above (2 shared cores); the figures
+stay until someone measures again.
+
+**The store.** \`build/release/bin/bench_audit_verify --alerts N --keep DIR --verify none\`
+builds N alerts through the store and audit APIs in the order the broker's handlers call
+them: each a sealed envelope from one of three senders to one required recipient, its
+DELIVERED receipt and, for every second alert, an ACKNOWLEDGED receipt (2.5 leaves an
+alert), their events, a signed checkpoint every 256 leaves, 1000 alerts a transaction with
+the WAL checkpointer running; and DIR/broker.conf for vigilctl. Generating took 63 s for
+100 000 alerts, 160 s for 300 000 and 633 s for 1 000 000 (454 s of it sealing and signing,
+176 s the store); vigil.db is 272 MiB, 820 MiB and 2.7 GiB. \`ctest -L bench -R
+audit_verify\` runs it at 20 000 alerts and checks both verifications pass.
+
+**The command**, twice per size, the store in the page cache:
+
+    /usr/bin/time -v build/release/bin/vigilctl audit verify -c DIR/broker.conf
+
+| alerts | leaves | checkpoints | wall (s) | CPU user+sys (s) | CPU µs a leaf | peak RSS | load before |
+| ---: | ---: | ---: | --- | --- | --- | ---: | --- |
+| 100 000 | 250 000 | 976 | 4.93, 3.50 | 3.80, 3.44 | 15.2, 13.8 | 12 MiB | 2.18, 2.25 |
+| 300 000 | 750 000 | 2 929 | 12.14, 11.04 | 11.29, 10.87 | 15.1, 14.5 | 18 MiB | 2.15, 2.27 |
+| 1 000 000 | 2 500 000 | 9 765 | 82.33, 62.93 | 45.27, 40.73 | 18.1, 16.3 | 42 MiB | 1.99, 7.18 |
+
+- **Nearly linear in CPU, not in wall time here.** 1M costs 11.8–11.9× the CPU of 100k
+  (10× is linear): 14–15 µs a leaf at 100k, 16–18 µs at 1M. Wall time grew 13–24× because
+  at 1M the command got only 55–65% of a core (other work raised the load to 7). Split
+  in-process (\`bench_audit_verify --existing DIR --verify inproc\`), CPU µs a leaf at
+  100k / 300k / 1M: \`vgb_audit_verify\` 6.8 / 7.0 / 7.4, \`vgb_audit_check_state\`
+  7.4 / 7.8 / 8.6. Peak RSS grows with the alerts: check_state keeps 16 bytes per alert
+  id (the trade-off ctl_audit.c states), plus every checkpoint's note.
+- **No statement is prepared per leaf any more**: the profile has no sample in
+  \`sqlite3_prepare*\` (the store's statement cache, \`vgb_sqlite_stmt\`). Every per-leaf
+  query uses an index (EXPLAIN QUERY PLAN).
+- **Where the time goes** (\`perf record --call-graph dwarf\`, 1M, inclusive): 23% is
+  \`vg_merkle_range_root\` called by \`s_check_at_size\` (broker/audit_verify.c) after *every*
+  leaf, though a checkpoint exists only every 256 leaves; it folds popcount(size) − 1
+  SHA-256 nodes, so it grows with log n. \`vgb_audit_check_state\` is 55%: per leaf it finds
+  the alert by its random id (\`vgb_sqlite_alert_by_id\`, 14%, two statements: the id lookup,
+  then \`vgb_store_alert_meta\` re-reads the same row by seq), the receipt by its random hash
+  (\`vgb_sqlite_receipt_names\`, 18%) and the recipient row (\`vgb_sqlite_rrow\`, 7%). The
+  indexes on random keys (alerts.alert_id 26 MiB, receipts.receipt_hash 66 MiB at 1M) miss
+  SQLite's 2 MiB page cache, so 19% of the time is the kernel copying pages for \`pread\`.
+  Each leaf is also parsed twice (\`vg_audit_leaf_parse\`, 10%, hex decoding most of it).
+- **What would fix it** (measured on patched copies of broker/, not committed; CPU at 1M,
+  two runs each): computing the root in \`s_check_at_size\` only when a stored or given
+  checkpoint has the current size: 31.1 and 29.8 s (−30%; 1M/100k 10.5–10.9×). With it,
+  \`vgb_sqlite_alert_by_id\` in one statement and \`s_check_receipt\` taking the alert's seq
+  from the accepted leaves it already holds (no second random lookup): 27.8 and 27.7 s
+  (−35 to −39%, 11 µs a leaf, 29.5 s wall; RSS 61 MiB). A 128 MiB page cache for
+  read-only connections on top of the root fix saved only 5% more CPU (RSS 177 MiB).
+  Left after those: the receipt lookup by hash, two passes that parse every leaf (one
+  pass could feed both checks), and hex decoding.
+- **A transaction that writes more WAL frames than \`wal_checkpoint_pages\` stops the WAL
+  from ever starting again** (broker/store_sqlite_ckpt.c \`s_next_op\` asks for a rewind only
+  when, right after a commit, fewer than that many frames are left to copy): with 1000
+  alerts a transaction (~1800 frames) and the default 1000 pages, the WAL held the whole
+  history. The bench therefore runs with 4000 pages; a reader of such a store recovers
+  and searches the whole WAL.
+
 EOF
 echo "wrote $out" >&2
