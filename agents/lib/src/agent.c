@@ -176,6 +176,27 @@ s_apply_confirm(vga_agent *a, const Vigil__Confirm *c)
     }
 }
 
+/* A newer document may list this agency's new keys (it rotated, and the
+ * administrator put the new card in force): from now on it signs with them.
+ * The connection keeps the transport key it was made with (the broker
+ * admits the previous one during the overlap); the next one uses the new. */
+static void
+s_follow_keys(vga_agent *a)
+{
+    bool switched = false;
+    vg_reason why = {{0}};
+    vg_err rc = vga_identity_follow(a->id, vga_agent_doc(a), &switched, &why);
+    if (rc != VG_OK) {
+        vg_log(VG_LOG_WARN, "agent", "keys.unchanged", "agency=%s code=%s reason=\"%s\"",
+               vga_agent_agency(a), vg_err_code(rc), why.text);
+    } else if (switched) {
+        char sign[2 * 8 + 1];
+        vg_hex_encode(sign, sizeof sign, vg_keyset_sign_pk(vga_identity_keys(a->id)), 8);
+        vg_log(VG_LOG_INFO, "agent", "keys.switch", "agency=%s version=%llu sign_key=%s",
+               vga_agent_agency(a), (unsigned long long)vg_netdoc_version(vga_agent_doc(a)), sign);
+    }
+}
+
 static void
 s_adopt_network(vga_agent *a, const ProtobufCBinaryData *bytes)
 {
@@ -202,6 +223,7 @@ s_adopt_network(vga_agent *a, const ProtobufCBinaryData *bytes)
            (unsigned long long)vg_netdoc_version(doc));
     vg_netdoc_destroy(&a->newer);
     a->newer = doc;
+    s_follow_keys(a);
 }
 
 /* Sends one DELIVERED receipt for the deliveries noted since the last one. */
@@ -285,7 +307,7 @@ s_open_delivery(vga_agent *a, const Vigil__Deliver *d, const vg_envelope *env, v
     *share_bytes = NULL;
     sharer[0] = '\0';
     if (vg_envelope_has_recipient(env, me)) {
-        return vg_envelope_open(out, env, me, vga_identity_keys(a->id), why);
+        return vg_envelope_open_ring(out, env, me, vga_identity_keyring(a->id), why);
     }
     vg_share *sh = NULL;
     *share_bytes = s_share_for_me(a, d, env, &sh);
@@ -297,7 +319,7 @@ s_open_delivery(vga_agent *a, const Vigil__Deliver *d, const vg_envelope *env, v
     snprintf(sharer, VG_AGENCY_ID_MAX + 1, "%s", vg_share_sharer(sh));
     size_t klen = 0;
     const uint8_t *key = vg_share_sealed_key(sh, &klen);
-    vg_err rc = vg_envelope_open_sealed(out, env, key, klen, vga_identity_keys(a->id), why);
+    vg_err rc = vg_envelope_open_sealed_ring(out, env, key, klen, vga_identity_keyring(a->id), why);
     vg_share_destroy(&sh);
     return rc;
 }
@@ -562,11 +584,15 @@ s_connect(vga_agent *a, vg_reason *why)
 {
     const vga_config *cfg = vga_identity_config(a->id);
     const vg_keyset *ks = vga_identity_keys(a->id);
+    /* The document's broker key, not the pinned one: the pinned key is one
+     * the document lists (vga_identity_load checks it), and after a broker
+     * key rotation the document's is the one the broker presents. */
+    const uint8_t *server_pk = vg_netdoc_broker_transport_pk(vga_identity_doc(a->id));
     int linger = 1000, hb_ivl = 2000, hb_timeout = 10000, reconnect_max = 2000;
     a->ctx = zmq_ctx_new();
     a->sock = a->ctx ? zmq_socket(a->ctx, ZMQ_DEALER) : NULL;
     if (a->sock == NULL ||
-        zmq_setsockopt(a->sock, ZMQ_CURVE_SERVERKEY, cfg->broker_pk, VG_CURVE_KEY_LEN) != 0 ||
+        zmq_setsockopt(a->sock, ZMQ_CURVE_SERVERKEY, server_pk, VG_CURVE_KEY_LEN) != 0 ||
         zmq_setsockopt(a->sock, ZMQ_CURVE_PUBLICKEY, vg_keyset_curve_pk(ks), VG_CURVE_KEY_LEN) !=
             0 ||
         zmq_setsockopt(a->sock, ZMQ_CURVE_SECRETKEY, vg_keyset_curve_sk(ks), VG_CURVE_KEY_LEN) !=
@@ -824,14 +850,15 @@ vga_inbox_open(vga_agent *a, const vga_inbox_entry *e, vg_alert *out, vg_envelop
     vg_envelope *env = NULL;
     vg_err rc = vg_envelope_verify(&env, e->envelope, e->envelope_len, vga_agent_doc(a), why);
     if (rc == VG_OK && e->share == NULL) {
-        rc = vg_envelope_open(out, env, vga_agent_agency(a), vga_identity_keys(a->id), why);
+        rc = vg_envelope_open_ring(out, env, vga_agent_agency(a), vga_identity_keyring(a->id), why);
     } else if (rc == VG_OK) {
         vg_share *sh = NULL;
         rc = vg_share_verify(&sh, e->share, e->share_len, vga_agent_doc(a), why);
         size_t klen = 0;
         const uint8_t *key = rc == VG_OK ? vg_share_sealed_key(sh, &klen) : NULL;
         if (rc == VG_OK) {
-            rc = vg_envelope_open_sealed(out, env, key, klen, vga_identity_keys(a->id), why);
+            rc =
+                vg_envelope_open_sealed_ring(out, env, key, klen, vga_identity_keyring(a->id), why);
         }
         vg_share_destroy(&sh);
     }
