@@ -19,6 +19,9 @@
  * transient rejection such as storage_full, or lost with a connection). */
 #define S_OUTBOX_RETRY_MS 10000
 
+/* How long a new agency waits for the broker's document (vga_network_fetch). */
+#define S_JOIN_TIMEOUT_MS 3000
+
 const char *
 vga_agent_agency(const vga_agent *a)
 {
@@ -613,6 +616,25 @@ s_connect(vga_agent *a, vg_reason *why)
     return s_resend_outbox(a);
 }
 
+/* The agency is not in the document it holds (or holds none): a new
+ * agency whose card the administrator may have put in force since. Fetch
+ * the broker's document, then load again; otherwise the first error stands,
+ * with what the fetch said. */
+static vg_err
+s_join(vga_identity **id, const char *config_path, vg_reason *why)
+{
+    vg_reason fetch = {{0}};
+    vg_err rc = vga_network_fetch(config_path, S_JOIN_TIMEOUT_MS, NULL, &fetch);
+    if (rc == VG_OK) {
+        return vga_identity_load(id, config_path, 0, why);
+    }
+    if (why != NULL && fetch.text[0] != '\0') {
+        size_t n = strlen(why->text);
+        snprintf(why->text + n, sizeof why->text - n, "; asked the broker: %s", fetch.text);
+    }
+    return VG_ERR_NOT_FOUND;
+}
+
 vg_err
 vga_agent_open(vga_agent **out, const char *config_path, const vga_options *opts, vg_reason *why)
 {
@@ -631,6 +653,9 @@ vga_agent_open(vga_agent **out, const char *config_path, const vga_options *opts
     snprintf(a->software, sizeof a->software, "%s",
              (opts && opts->software) ? opts->software : "libvigil-agent");
     vg_err rc = vga_identity_load(&a->id, config_path, 0, why);
+    if (rc == VG_ERR_NOT_FOUND) {
+        rc = s_join(&a->id, config_path, why);
+    }
     if (rc == VG_OK) {
         rc = vga_store_open(&a->store, vga_identity_config(a->id)->store_path, why);
     }
