@@ -170,7 +170,17 @@ typedef struct s_key_ref {
     const uint8_t *pk;  /* 32 bytes */
     const char *agency; /* whose */
     bool previous;      /* one of its previous keys */
+    size_t order;       /* where it is in the document, to name the earlier one first */
 } s_key_ref;
+
+/* By key, then by place in the document: duplicates end up side by side. */
+static int
+s_key_ref_cmp(const void *a, const void *b)
+{
+    const s_key_ref *x = a, *y = b;
+    int c = memcmp(x->pk, y->pk, 32);
+    return c != 0 ? c : (x->order > y->order) - (x->order < y->order);
+}
 
 static size_t
 s_collect(s_key_ref *refs, const Vigil__NetworkDocument *d, int kind)
@@ -181,14 +191,16 @@ s_collect(s_key_ref *refs, const Vigil__NetworkDocument *d, int kind)
         const ProtobufCBinaryData *cur = kind == 0   ? &a->sign_key
                                          : kind == 1 ? &a->box_key
                                                      : &a->transport_key;
-        refs[n++] = (s_key_ref){cur->data, a->id, false};
+        refs[n] = (s_key_ref){cur->data, a->id, false, n};
+        n++;
         for (size_t j = 0; j < a->n_previous_keys; j++) {
             const Vigil__PreviousKeys *p = a->previous_keys[j];
             const ProtobufCBinaryData *k = kind == 0   ? &p->sign_key
                                            : kind == 1 ? &p->box_key
                                                        : &p->transport_key;
             if (k->len == 32) {
-                refs[n++] = (s_key_ref){k->data, a->id, true};
+                refs[n] = (s_key_ref){k->data, a->id, true, n};
+                n++;
             }
         }
     }
@@ -208,25 +220,26 @@ s_validate_key_reuse(const Vigil__NetworkDocument *d, vg_reason *why)
         return VG_ERR_NOMEM;
     }
     vg_err rc = VG_OK;
+    /* Sorted, not compared pairwise: a document may list 256 agencies with
+     * 16 previous sets each, and every holder verifies it. */
     for (int kind = 0; kind < 3 && rc == VG_OK; kind++) {
         size_t n = s_collect(refs, d, kind);
-        for (size_t i = 0; i < n && rc == VG_OK; i++) {
-            for (size_t j = 0; j < i && rc == VG_OK; j++) {
-                if (memcmp(refs[i].pk, refs[j].pk, 32) != 0) {
-                    continue;
-                }
-                const s_key_ref *x = refs[j].previous ? &refs[j] : &refs[i];
-                const s_key_ref *y = x == &refs[i] ? &refs[j] : &refs[i];
-                if (!x->previous) {
-                    rc = vg_reason_set(why, VG_ERR_POLICY, "agencies %s and %s share a public key",
-                                       y->agency, x->agency);
-                } else {
-                    rc = vg_reason_set(why, VG_ERR_POLICY,
-                                       "agency %s: a previous %s key is also a %s %s key of %s: a "
-                                       "key belongs to one place only",
-                                       x->agency, kinds[kind], y->previous ? "previous" : "current",
-                                       kinds[kind], y->agency);
-                }
+        qsort(refs, n, sizeof *refs, s_key_ref_cmp);
+        for (size_t i = 1; i < n && rc == VG_OK; i++) {
+            if (memcmp(refs[i].pk, refs[i - 1].pk, 32) != 0) {
+                continue;
+            }
+            const s_key_ref *x = refs[i - 1].previous ? &refs[i - 1] : &refs[i];
+            const s_key_ref *y = x == &refs[i] ? &refs[i - 1] : &refs[i];
+            if (!x->previous) {
+                rc = vg_reason_set(why, VG_ERR_POLICY, "agencies %s and %s share a public key",
+                                   y->agency, x->agency);
+            } else {
+                rc = vg_reason_set(why, VG_ERR_POLICY,
+                                   "agency %s: a previous %s key is also a %s %s key of %s: a "
+                                   "key belongs to one place only",
+                                   x->agency, kinds[kind], y->previous ? "previous" : "current",
+                                   kinds[kind], y->agency);
             }
         }
     }
