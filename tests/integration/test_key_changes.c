@@ -253,6 +253,10 @@ new_agency_made_on_its_own_machine_joins(void **state)
     it_assert_status(&r, 4);
     assert_true(it_contains(r.err, "asked the broker"));
     it_run_fini(&r);
+    it_exec_in(&r, b->bin_dir, "vigil-agent",
+               (const char *const[]){"-c", conf, "network", "fetch", "--timeout", "1s", NULL});
+    it_assert_status(&r, 3); /* the broker does not admit its keys yet */
+    it_run_fini(&r);
 
     S_CTL_OK(b, "network", "add", card, "--dir", b->net, "--contact", "home-office");
     s_sign_and_push(b);
