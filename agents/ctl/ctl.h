@@ -53,10 +53,23 @@ int ctl_cmd_init(int argc, char **argv);
 int ctl_cmd_network(int argc, char **argv);
 int ctl_cmd_check(int argc, char **argv);
 int ctl_cmd_report(int argc, char **argv);
-int ctl_cmd_audit(int argc, char **argv);    /* ctl_audit.c */
-int ctl_cmd_calendar(int argc, char **argv); /* ctl_calendar.c */
+int ctl_cmd_audit(int argc, char **argv);        /* ctl_audit.c */
+int ctl_cmd_calendar(int argc, char **argv);     /* ctl_calendar.c */
 int ctl_cmd_network_push(int argc, char **argv); /* ctl_broker.c */
 int ctl_cmd_broker(int argc, char **argv);       /* ctl_broker.c */
+
+int ctl_cmd_init_agency(int argc, char **argv); /* ctl_agency.c */
+/* network add | rotate | compromise | revoke | broker-rotate (ctl_netedit.c):
+ * argv[0] is the subcommand. */
+int ctl_cmd_network_edit(int argc, char **argv);
+/* True for the subcommands ctl_cmd_network_edit runs. */
+bool ctl_is_network_edit(const char *sub);
+
+/* The role and display name vigilctl gives an agency id: the well-known
+ * ones (police, licensing, childrens-services, home-office: role
+ * government), else the id itself. Static strings or id. */
+const char *ctl_default_role(const char *id);
+const char *ctl_default_name(const char *id);
 
 /* Prints "vigilctl: out of memory" and exits VGT_EXIT_FAIL (see the
  * trade-off above). */

@@ -104,6 +104,28 @@ static const struct {
     {"home-office", "government", "Home Office"},
 };
 
+const char *
+ctl_default_role(const char *id)
+{
+    for (size_t i = 0; i < sizeof s_known / sizeof s_known[0]; i++) {
+        if (strcmp(id, s_known[i].id) == 0) {
+            return s_known[i].role;
+        }
+    }
+    return id;
+}
+
+const char *
+ctl_default_name(const char *id)
+{
+    for (size_t i = 0; i < sizeof s_known / sizeof s_known[0]; i++) {
+        if (strcmp(id, s_known[i].id) == 0) {
+            return s_known[i].name;
+        }
+    }
+    return id;
+}
+
 static const char *const s_categories[] = {"taxi",        "cse",          "missing-child",
                                            "online-harm", "exploitation", "other"};
 static const char *const s_taxi_cse_reach[] = {"licensing", "police", "childrens-services"};

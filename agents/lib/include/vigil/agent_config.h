@@ -23,12 +23,20 @@
  * A vga_identity joins the three things an agency needs before it can talk:
  * its config, its secret keys and the network document verified against the
  * pinned admin key, and checks they agree (the keys are the ones on this
- * agency's card). Both objects are read-only after load and may be shared
- * between threads. Nothing here logs; no secret is ever put in a vg_reason.
+ * agency's card). The key file may hold several key sets (vigil/keys.h,
+ * keyrings: an agency that ran `vigil-agent keys rotate` keeps its old
+ * ones); the set in use is the one the document lists as current, so the
+ * agency signs and connects with its new keys only once the document says
+ * so, and opens alerts with every box key it holds. A config is read-only
+ * after load and may be shared between threads; an identity too, except
+ * that vga_identity_follow changes the set in use (the agent calls it when
+ * it adopts a newer document). Nothing here logs; no secret is ever put in
+ * a vg_reason.
  */
 #ifndef VIGIL_AGENTS_AGENT_CONFIG_H
 #define VIGIL_AGENTS_AGENT_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vigil/err.h"
@@ -66,10 +74,11 @@ typedef struct vga_identity vga_identity;
  * 0 accepts any version), then checks that:
  *   - the agency is in the document and not revoked (VG_ERR_NOT_FOUND,
  *     VG_ERR_REVOKED);
- *   - the key file holds all three pairs and their public keys are the ones
- *     on the agency's card (VG_ERR_CONFIG naming the key that differs);
- *   - the pinned broker key is the document's broker transport key
- *     (VG_ERR_CONFIG).
+ *   - the key file holds a set of all three pairs whose public keys are
+ *     the ones on the agency's card (VG_ERR_CONFIG naming the key that
+ *     differs); that set is the one in use;
+ *   - the pinned broker key is the document's broker transport key, or one
+ *     of its previous_broker_keys (VG_ERR_CONFIG).
  * Errors from loading pass through unchanged (VG_ERR_KEY_PERMS,
  * VG_ERR_BAD_SIGNATURE, VG_ERR_STALE_VERSION, ...), with why saying which
  * file. Free with vga_identity_destroy.
@@ -80,10 +89,24 @@ vg_err vga_identity_load(vga_identity **out, const char *config_path, uint64_t m
 /* Wipes the keys and frees everything; NULL-safe; sets *id_p = NULL. */
 void vga_identity_destroy(vga_identity **id_p);
 
-/* Borrowed; live as long as the identity. */
+/* Borrowed; live as long as the identity (the keys: until the next
+ * vga_identity_follow). vga_identity_keys is the set in use: what the
+ * agency signs and connects with. */
 const vga_config *vga_identity_config(const vga_identity *id);
 const vg_keyset *vga_identity_keys(const vga_identity *id);
+/* Every key set the agency holds (the set in use is its active one): what
+ * it opens alerts with (vg_envelope_open_ring). */
+const vg_keyring *vga_identity_keyring(const vga_identity *id);
 const vg_netdoc *vga_identity_doc(const vga_identity *id);
 const char *vga_identity_agency(const vga_identity *id); /* the agency id */
+
+/* Makes the set doc lists as this agency's current keys the one in use
+ * (re-reading the key file when it holds no such set: the agency rotated
+ * since the identity was loaded). *switched says whether the set in use
+ * changed. VG_ERR_NOT_FOUND or VG_ERR_REVOKED when doc has no live card for
+ * the agency, VG_ERR_CONFIG when it lists keys the agency does not hold, a
+ * key file error: in each case the set in use stays as it was. */
+vg_err vga_identity_follow(vga_identity *id, const vg_netdoc *doc, bool *switched,
+                           vg_reason *why) VG_MUST_USE;
 
 #endif
