@@ -1,6 +1,7 @@
 /* conns.c — connections per agency, and readers that do not read (see conns.h). */
 #include "conns.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -18,6 +19,8 @@ typedef struct s_conn {
     int64_t cut_until;             /* cut off until then (0: not) */
     int64_t refused_since;         /* the second its refusals are counted in */
     uint32_t refused;              /* rate_limited refusals in that second */
+    char key[48];                  /* its transport key (Z85), "" unknown */
+    int64_t key_until_ms;          /* closed then (wall ms; INT64_MAX: never) */
 } s_conn;
 
 struct vgb_conns {
@@ -95,7 +98,7 @@ vgb_conns_seen(vgb_conns *c, size_t idx, const char *agency, const uint8_t *rid,
                                  "idle one to time out",
                                  agency, c->max);
         }
-        *s = (s_conn){.rid_len = rid_len};
+        *s = (s_conn){.rid_len = rid_len, .key_until_ms = INT64_MAX};
         memcpy(s->rid, rid, rid_len);
     }
     if (s != NULL) {
@@ -237,4 +240,45 @@ vgb_conns_close_agency(vgb_conns *c, size_t idx, const char *agency, const char 
            closed);
     (void)now;
     return closed;
+}
+
+void
+vgb_conns_key(vgb_conns *c, size_t idx, const uint8_t *rid, size_t rid_len, const char *key,
+              int64_t until_ms)
+{
+    s_conn *s = s_find(c, idx, rid, rid_len);
+    if (s != NULL && key != NULL && s->key[0] == '\0') {
+        snprintf(s->key, sizeof s->key, "%s", key);
+        s->key_until_ms = until_ms;
+    }
+}
+
+size_t
+vgb_conns_close_expired(vgb_conns *c, int64_t now_wall, const char *(*name)(void *ctx, size_t idx),
+                        void *ctx)
+{
+    size_t closed = 0;
+    for (size_t i = 0; i < c->n_agencies * c->max; i++) {
+        s_conn *s = &c->slots[i];
+        if (s->rid_len != 0 && s->key_until_ms <= now_wall) {
+            bool shut = s_shut(s);
+            vg_log(VG_LOG_WARN, "broker", "conn.closed", "agency=%s reason=key_expired closed=%s",
+                   name(ctx, i / c->max), shut ? "yes" : "no");
+            closed += shut;
+            *s = (s_conn){0};
+        }
+    }
+    return closed;
+}
+
+void
+vgb_conns_recheck(vgb_conns *c, int64_t (*fn)(void *ctx, size_t idx, const char *key), void *ctx)
+{
+    for (size_t i = 0; i < c->n_agencies * c->max; i++) {
+        s_conn *s = &c->slots[i];
+        if (s->rid_len != 0 && s->key[0] != '\0') {
+            int64_t until = fn(ctx, i / c->max, s->key);
+            s->key_until_ms = until < 0 ? INT64_MIN : until; /* closed at the next look */
+        }
+    }
 }
