@@ -1,8 +1,10 @@
 /* store.c — the store interface: every call goes to the back end's
- * operation (store_backend.h). The back ends are store_sqlite*.c. */
+ * operation (store_backend.h). The back ends are store_sqlite*.c and
+ * store_pg*.c. */
 #include "store.h"
 
 #include "store_backend.h"
+#include "store_pg.h"
 #include "store_sqlite.h"
 
 vg_err
@@ -15,6 +17,36 @@ vg_err
 vgb_store_open_readonly(vgb_store **out, const char *dir, vg_reason *why)
 {
     return vgb_sqlite_open(out, dir, true, why);
+}
+
+vg_err
+vgb_store_open_dsn(vgb_store **out, const char *dsn, vg_reason *why)
+{
+    return vgb_pg_open(out, dsn, VGB_PG_OWNER, why);
+}
+
+vg_err
+vgb_store_open_readonly_dsn(vgb_store **out, const char *dsn, vg_reason *why)
+{
+    return vgb_pg_open(out, dsn, VGB_PG_READONLY, why);
+}
+
+vg_err
+vgb_store_open_config(vgb_store **out, const vg_broker_config *cfg, vg_reason *why)
+{
+    if (cfg->store_backend != VG_STORE_POSTGRESQL) {
+        return vgb_store_open(out, cfg->store_path, why);
+    }
+    vg_err err = vg_mkdir_p(cfg->store_path, 0700, why); /* the broker's local files */
+    return err == VG_OK ? vgb_store_open_dsn(out, cfg->store_dsn, why) : err;
+}
+
+vg_err
+vgb_store_open_readonly_config(vgb_store **out, const vg_broker_config *cfg, vg_reason *why)
+{
+    return cfg->store_backend == VG_STORE_POSTGRESQL
+               ? vgb_store_open_readonly_dsn(out, cfg->store_dsn, why)
+               : vgb_store_open_readonly(out, cfg->store_path, why);
 }
 
 void
@@ -121,6 +153,12 @@ bool
 vgb_store_in_transaction(const vgb_store *s)
 {
     return s->ops->in_transaction(s);
+}
+
+bool
+vgb_store_commit_in_doubt(const vgb_store *s)
+{
+    return s->ops->commit_in_doubt != NULL && s->ops->commit_in_doubt(s);
 }
 
 vg_err
