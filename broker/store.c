@@ -6,6 +6,20 @@
 #include "store_backend.h"
 #include "store_pg.h"
 #include "store_sqlite.h"
+#include "vigil/log.h"
+
+/* store.h: "Changes outside a transaction are refused (VG_ERR_INTERNAL)":
+ * checked here, once for every back end (SQLite would commit each alone). */
+static vg_err
+s_need_transaction(const vgb_store *s, const char *what, vg_reason *why)
+{
+    if (s->ops->in_transaction(s)) {
+        return VG_OK;
+    }
+    vg_log(VG_LOG_ERROR, "broker", "store.error", "op=\"%s\" detail=outside_transaction", what);
+    return vg_reason_set(why, VG_ERR_INTERNAL, "store %s: %s outside a transaction",
+                         s->ops->path(s), what);
+}
 
 vg_err
 vgb_store_open(vgb_store **out, const char *dir, vg_reason *why)
@@ -116,13 +130,15 @@ vgb_store_network_version(vgb_store *s, uint64_t *out)
 vg_err
 vgb_store_set_network_version(vgb_store *s, uint64_t version, vg_reason *why)
 {
-    return s->ops->set_network_version(s, version, why);
+    vg_err err = s_need_transaction(s, "set network version", why);
+    return err != VG_OK ? err : s->ops->set_network_version(s, version, why);
 }
 
 vg_err
 vgb_store_add_network_document(vgb_store *s, uint64_t version, const uint8_t *bytes, size_t len, vg_reason *why)
 {
-    return s->ops->add_network_document(s, version, bytes, len, why);
+    vg_err err = s_need_transaction(s, "add network document", why);
+    return err != VG_OK ? err : s->ops->add_network_document(s, version, bytes, len, why);
 }
 
 vg_err
@@ -182,7 +198,8 @@ vgb_store_sequence_used(vgb_store *s, const char *sender, uint64_t seq, bool *us
 vg_err
 vgb_store_insert_alert(vgb_store *s, const vg_envelope *env, int64_t accepted_ms, const vg_strlist *required, int64_t deadline_ms, uint64_t *seq_out, vg_reason *why)
 {
-    return s->ops->insert_alert(s, env, accepted_ms, required, deadline_ms, seq_out, why);
+    vg_err err = s_need_transaction(s, "insert alert", why);
+    return err != VG_OK ? err : s->ops->insert_alert(s, env, accepted_ms, required, deadline_ms, seq_out, why);
 }
 
 vg_err
@@ -194,25 +211,29 @@ vgb_store_find_alert_for(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN], const 
 vg_err
 vgb_store_mark_delivered(vgb_store *s, uint64_t seq, const char *agency, int64_t ms, bool *changed)
 {
-    return s->ops->mark_delivered(s, seq, agency, ms, changed);
+    vg_err err = s_need_transaction(s, "mark delivered", NULL);
+    return err != VG_OK ? err : s->ops->mark_delivered(s, seq, agency, ms, changed);
 }
 
 vg_err
 vgb_store_insert_receipt(vgb_store *s, const vg_receipt *r, const uint64_t *seqs, size_t n_seqs, int64_t received_ms)
 {
-    return s->ops->insert_receipt(s, r, seqs, n_seqs, received_ms);
+    vg_err err = s_need_transaction(s, "insert receipt", NULL);
+    return err != VG_OK ? err : s->ops->insert_receipt(s, r, seqs, n_seqs, received_ms);
 }
 
 vg_err
 vgb_store_receipt_leaf(vgb_store *s, const uint8_t hash[VG_HASH_LEN], uint64_t leaf_idx, bool *set)
 {
-    return s->ops->receipt_leaf(s, hash, leaf_idx, set);
+    vg_err err = s_need_transaction(s, "receipt leaf", NULL);
+    return err != VG_OK ? err : s->ops->receipt_leaf(s, hash, leaf_idx, set);
 }
 
 vg_err
 vgb_store_insert_rejection(vgb_store *s, int64_t ms, const char *agency, const uint8_t *alert_id, const char *code, const char *reason)
 {
-    return s->ops->insert_rejection(s, ms, agency, alert_id, code, reason);
+    vg_err err = s_need_transaction(s, "insert rejection", NULL);
+    return err != VG_OK ? err : s->ops->insert_rejection(s, ms, agency, alert_id, code, reason);
 }
 
 vg_err
@@ -224,7 +245,8 @@ vgb_store_pending(vgb_store *s, const char *agency, int64_t now_ms, size_t limit
 vg_err
 vgb_store_park(vgb_store *s, uint64_t seq, const char *agency, int64_t now_ms, int64_t first_ms, int64_t max_ms, int64_t *next_out)
 {
-    return s->ops->park(s, seq, agency, now_ms, first_ms, max_ms, next_out);
+    vg_err err = s_need_transaction(s, "park", NULL);
+    return err != VG_OK ? err : s->ops->park(s, seq, agency, now_ms, first_ms, max_ms, next_out);
 }
 
 vg_err
@@ -284,25 +306,29 @@ vgb_store_open_rows(vgb_store *s, uint32_t max_level, int64_t after_ms, int64_t 
 vg_err
 vgb_store_apply_receipt(vgb_store *s, uint64_t seq, const char *agency, vgb_rstate state, int64_t now_ms, const char *officer, const char *note, const char *reason, int64_t deadline_ms)
 {
-    return s->ops->apply_receipt(s, seq, agency, state, now_ms, officer, note, reason, deadline_ms);
+    vg_err err = s_need_transaction(s, "apply receipt", NULL);
+    return err != VG_OK ? err : s->ops->apply_receipt(s, seq, agency, state, now_ms, officer, note, reason, deadline_ms);
 }
 
 vg_err
 vgb_store_set_escalation(vgb_store *s, uint64_t seq, const char *agency, uint32_t level, int64_t now_ms)
 {
-    return s->ops->set_escalation(s, seq, agency, level, now_ms);
+    vg_err err = s_need_transaction(s, "set escalation", NULL);
+    return err != VG_OK ? err : s->ops->set_escalation(s, seq, agency, level, now_ms);
 }
 
 vg_err
 vgb_store_add_recipient(vgb_store *s, uint64_t seq, const char *agency, const char *shared_by, int64_t deadline_ms)
 {
-    return s->ops->add_recipient(s, seq, agency, shared_by, deadline_ms);
+    vg_err err = s_need_transaction(s, "add recipient", NULL);
+    return err != VG_OK ? err : s->ops->add_recipient(s, seq, agency, shared_by, deadline_ms);
 }
 
 vg_err
 vgb_store_insert_share(vgb_store *s, uint64_t seq, const char *sharer, const char *to, const uint8_t hash[VG_HASH_LEN], const uint8_t *bytes, size_t len, int64_t received_ms)
 {
-    return s->ops->insert_share(s, seq, sharer, to, hash, bytes, len, received_ms);
+    vg_err err = s_need_transaction(s, "insert share", NULL);
+    return err != VG_OK ? err : s->ops->insert_share(s, seq, sharer, to, hash, bytes, len, received_ms);
 }
 
 vg_err
@@ -314,13 +340,15 @@ vgb_store_shares_to(vgb_store *s, uint64_t seq, const char *to, vgb_bytes_fn fn,
 vg_err
 vgb_store_check_complete(vgb_store *s, uint64_t seq, int64_t ms, bool *now_complete)
 {
-    return s->ops->check_complete(s, seq, ms, now_complete);
+    vg_err err = s_need_transaction(s, "check complete", NULL);
+    return err != VG_OK ? err : s->ops->check_complete(s, seq, ms, now_complete);
 }
 
 vg_err
 vgb_store_insert_events(vgb_store *s, const char *agency, const vgb_event_row *first, const uint64_t *more, size_t n_more)
 {
-    return s->ops->insert_events(s, agency, first, more, n_more);
+    vg_err err = s_need_transaction(s, "insert events", NULL);
+    return err != VG_OK ? err : s->ops->insert_events(s, agency, first, more, n_more);
 }
 
 vg_err
@@ -374,13 +402,15 @@ vgb_store_audit_leaf(vgb_store *s, uint64_t index, uint8_t **out, size_t *out_le
 vg_err
 vgb_store_audit_append(vgb_store *s, uint64_t index, const uint8_t *leaf, size_t len, const uint8_t leaf_hash[VG_HASH_LEN], const unsigned *levels, const uint64_t *nodes, const uint8_t (*hashes)[VG_HASH_LEN], size_t n_nodes)
 {
-    return s->ops->audit_append(s, index, leaf, len, leaf_hash, levels, nodes, hashes, n_nodes);
+    vg_err err = s_need_transaction(s, "audit append", NULL);
+    return err != VG_OK ? err : s->ops->audit_append(s, index, leaf, len, leaf_hash, levels, nodes, hashes, n_nodes);
 }
 
 vg_err
 vgb_store_audit_add_checkpoint(vgb_store *s, uint64_t size, const uint8_t root[VG_HASH_LEN], const char *note, size_t note_len, int64_t signed_ms)
 {
-    return s->ops->audit_add_checkpoint(s, size, root, note, note_len, signed_ms);
+    vg_err err = s_need_transaction(s, "audit add checkpoint", NULL);
+    return err != VG_OK ? err : s->ops->audit_add_checkpoint(s, size, root, note, note_len, signed_ms);
 }
 
 vg_err
@@ -410,7 +440,8 @@ vgb_store_audit_nodes_beyond(vgb_store *s, uint64_t size, bool *any)
 vg_err
 vgb_store_link_leaf(vgb_store *s, uint64_t seq, uint64_t idx)
 {
-    return s->ops->link_leaf(s, seq, idx);
+    vg_err err = s_need_transaction(s, "link leaf", NULL);
+    return err != VG_OK ? err : s->ops->link_leaf(s, seq, idx);
 }
 
 vg_err
