@@ -6,9 +6,9 @@
  * figures: alerts it had to acknowledge, how many it did, median and worst
  * time to acknowledge, how many it let run late.
  *
- * Reads the broker's SQLite store read-only (SQLITE_OPEN_READONLY, one read
- * transaction, so the report is one consistent snapshot even while the
- * broker runs and writes: WAL lets readers and the writer share the file).
+ * Reads the broker's store read-only through broker/store.h (SQLite or
+ * PostgreSQL), in one read transaction, so the report is one consistent
+ * snapshot even while the broker runs and writes.
  * It never changes the store and never sees content: the store holds none.
  *
  * Definitions (docs/vigilctl.md says the same for readers of the report):
@@ -33,18 +33,15 @@
 #include <time.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "ctl.h"
+#include "store.h"
 #include "vigil/broker_config.h"
 #include "vigil/clock.h"
 #include "vigil/util.h"
 #include "vigil/wire.h"
 
 #define S_CMD "report"
-#define S_DB_NAME "vigil.db"
-#define S_SCHEMA_KNOWN 4 /* the store schema this report reads (broker/store.c) */
-#define S_BUSY_MS 5000         /* wait for the broker's checkpoint, at most */
 #define S_TEXT_COLS_MAX 12     /* columns of a text table */
 #define S_STATE_ACKNOWLEDGED 3 /* recipients.state values (broker/store.h) */
 #define S_STATE_IN_PROGRESS 4
@@ -52,7 +49,7 @@
 #define S_STATE_UNOPENABLE 6
 
 static const char s_help[] =
-    "usage: vigilctl report (-c BROKER_CONF | --store DIR) --unshared\n"
+    "usage: vigilctl report (-c BROKER_CONF | --store DIR | --dsn DSN) --unshared\n"
     "                       [--since DATE] [--format text|csv|json]\n"
     "\n"
     "Reads the broker's store (read-only; the broker may be running) and lists\n"
@@ -67,6 +64,7 @@ static const char s_help[] =
     "options:\n"
     "  -c, --config FILE   the broker's broker.conf (its [broker] store is read)\n"
     "  --store DIR         the broker's store directory (holding vigil.db)\n"
+    "  --dsn DSN           a PostgreSQL store: a libpq connection string or URI\n"
     "  --unshared          the unshared-alert report (the only report so far)\n"
     "  --since DATE        only alerts accepted at or after DATE: YYYY-MM-DD (UTC\n"
     "                      midnight) or RFC 3339 UTC, e.g. 2026-01-31T08:00:00Z\n"
@@ -83,6 +81,7 @@ typedef enum s_format { S_TEXT, S_CSV, S_JSON } s_format;
 typedef struct s_opts {
     const char *conf;  /* -c broker.conf, or NULL */
     const char *store; /* --store DIR, or NULL */
+    const char *dsn;   /* --dsn DSN, or NULL */
     bool unshared;     /* --unshared given */
     int64_t since_ms;  /* --since, 0 = everything */
     s_format format;   /* --format */
@@ -181,10 +180,11 @@ s_parse_date(const char *text, int64_t *out)
 static int
 s_parse_args(int argc, char **argv, s_opts *o)
 {
-    enum { O_STORE = 256, O_UNSHARED, O_SINCE, O_FORMAT };
+    enum { O_STORE = 256, O_UNSHARED, O_SINCE, O_FORMAT, O_DSN };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"store", required_argument, NULL, O_STORE},
+        {"dsn", required_argument, NULL, O_DSN},
         {"unshared", no_argument, NULL, O_UNSHARED},
         {"since", required_argument, NULL, O_SINCE},
         {"format", required_argument, NULL, O_FORMAT},
@@ -204,6 +204,9 @@ s_parse_args(int argc, char **argv, s_opts *o)
             break;
         case O_STORE:
             o->store = optarg;
+            break;
+        case O_DSN:
+            o->dsn = optarg;
             break;
         case O_UNSHARED:
             o->unshared = true;
@@ -237,8 +240,9 @@ s_parse_args(int argc, char **argv, s_opts *o)
         ctl_error(S_CMD, "unexpected argument '%s'", argv[optind]);
         return ctl_usage_hint(S_CMD);
     }
-    if ((o->conf == NULL) == (o->store == NULL)) {
-        ctl_error(S_CMD, "say where the store is: -c BROKER_CONF or --store DIR (one of them)");
+    if ((o->conf != NULL) + (o->store != NULL) + (o->dsn != NULL) != 1) {
+        ctl_error(S_CMD, "say where the store is: -c BROKER_CONF, --store DIR or --dsn DSN (one "
+                         "of them)");
         return ctl_usage_hint(S_CMD);
     }
     if (!o->unshared) {
@@ -250,85 +254,47 @@ s_parse_args(int argc, char **argv, s_opts *o)
 
 /* ---- the store ------------------------------------------------------------------ */
 
-/* The database file: DIR/vigil.db (or DIR itself when it is the file). */
-static char *
-s_db_path(const s_opts *o)
+/* Opens the store read-only: --store DIR (or DIR/vigil.db), --dsn, or the
+ * one broker.conf names; NULL (said) when it cannot be read. */
+static vgb_store *
+s_open(const s_opts *o)
 {
-    if (o->store != NULL) {
-        struct stat st;
-        bool is_file = stat(o->store, &st) == 0 && S_ISREG(st.st_mode);
-        char *p = is_file ? vg_strdup(o->store) : ctl_path(o->store, S_DB_NAME);
-        if (p == NULL) {
-            fputs("vigilctl: out of memory\n", stderr);
-            exit(CTL_EXIT_FAIL);
-        }
-        return p;
-    }
-    vg_broker_config *cfg = NULL;
+    vgb_store *s = NULL;
     vg_reason why = {{0}};
-    if (vg_broker_config_load(&cfg, o->conf, &why) != VG_OK) {
-        ctl_error(S_CMD, "%s", why.text);
+    vg_err rc = VG_OK;
+    if (o->dsn != NULL) {
+        rc = vgb_store_open_readonly_dsn(&s, o->dsn, &why);
+    } else if (o->store != NULL) {
+        struct stat st;
+        char *dir = vg_strdup(o->store);
+        char *slash = dir != NULL ? strrchr(dir, '/') : NULL;
+        if (dir != NULL && stat(o->store, &st) == 0 && S_ISREG(st.st_mode)) {
+            strcpy(slash != NULL ? slash : dir, slash != NULL ? "" : "."); /* DIR/vigil.db given */
+        }
+        rc = dir ? vgb_store_open_readonly(&s, dir, &why) : VG_ERR_NOMEM;
+        free(dir);
+    } else {
+        vg_broker_config *cfg = NULL;
+        rc = vg_broker_config_load(&cfg, o->conf, &why);
+        rc = rc == VG_OK ? vgb_store_open_readonly_config(&s, cfg, &why) : rc;
+        vg_broker_config_destroy(&cfg);
+    }
+    if (rc != VG_OK) {
+        ctl_error(S_CMD, "%s%s", why.text[0] ? why.text : vg_strerror(rc),
+                  rc == VG_ERR_NOT_FOUND ? ": give the broker's store directory (--store DIR), "
+                                           "its broker.conf (-c) or --dsn DSN"
+                                         : "");
         return NULL;
     }
-    char *path = ctl_path(cfg->store_path, S_DB_NAME);
-    vg_broker_config_destroy(&cfg);
-    return path;
-}
-
-/* Opens path read-only and checks that it is a vigil store this reads. */
-static sqlite3 *
-s_open(const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        ctl_error(S_CMD,
-                  "no store at %s: give the broker's store directory (--store DIR) or its "
-                  "broker.conf (-c)",
-                  path);
-        return NULL;
-    }
-    sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-    sqlite3_stmt *st_v = NULL;
-    if (rc == SQLITE_OK) {
-        sqlite3_busy_timeout(db, S_BUSY_MS);
-        rc = sqlite3_prepare_v2(db,
-                                "SELECT (SELECT user_version FROM pragma_user_version),"
-                                " (SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-                                " AND name IN ('alerts', 'recipients', 'shares'))",
-                                -1, &st_v, NULL);
-    }
-    int version = -1, n_tables = 0;
-    if (rc == SQLITE_OK && (rc = sqlite3_step(st_v)) == SQLITE_ROW) {
-        version = sqlite3_column_int(st_v, 0);
-        n_tables = sqlite3_column_int(st_v, 1);
-        rc = SQLITE_OK;
-    }
-    sqlite3_finalize(st_v);
-    const char *problem = rc != SQLITE_OK ? (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc))
-                          : n_tables != 3 || version < 1 ? "it has no vigil alert tables"
-                                                         : NULL;
-    if (problem != NULL) {
-        ctl_error(S_CMD, "%s is not a vigil broker store (%s)", path, problem);
-    } else if (version > S_SCHEMA_KNOWN) {
-        ctl_error(S_CMD, "%s has store schema %d; this vigilctl reads up to %d: use a newer one",
-                  path, version, S_SCHEMA_KNOWN);
-        problem = "newer";
-    }
-    if (problem != NULL) {
-        sqlite3_close(db);
-        return NULL;
-    }
-    return db;
+    return s;
 }
 
 /* ---- collecting ------------------------------------------------------------------ */
 
 static char *
-s_dup_col(sqlite3_stmt *st, int col)
+s_dup(const char *t)
 {
-    const unsigned char *t = sqlite3_column_text(st, col);
-    char *d = vg_strdup(t ? (const char *)t : "");
+    char *d = vg_strdup(t ? t : "");
     if (d == NULL) {
         fputs("vigilctl: out of memory\n", stderr);
         exit(CTL_EXIT_FAIL);
@@ -371,50 +337,25 @@ s_fig_of(s_report *r, const char *agency)
     return f;
 }
 
-/* Columns of s_rows_sql, in order. */
-enum {
-    C_ID,
-    C_SENDER,
-    C_ACCEPTED,
-    C_SEVERITY,
-    C_CATS,
-    C_AGENCY,
-    C_DEADLINE,
-    C_ACKED,
-    C_STATE,
-    C_OFFICER,
-    C_REASON,
-    C_ESC,
-    C_SHARED_BY,
-    C_OVERDUE,
-    C_ASKED
-};
-
-static const char s_rows_sql[] =
-    "SELECT a.alert_id, a.sender, a.accepted_ms, a.severity, a.categories, r.agency,"
-    " r.deadline_ms, coalesce(r.acked_ms, 0), r.state, coalesce(r.officer, ''),"
-    " coalesce(r.reason, ''), r.esc_level, coalesce(r.shared_by, ''), coalesce(r.overdue_ms, 0),"
-    " CASE WHEN r.shared_by IS NULL THEN a.accepted_ms ELSE coalesce((SELECT min(s.received_ms)"
-    " FROM shares s WHERE s.alert_seq = r.alert_seq AND s.to_agency = r.agency), a.accepted_ms)"
-    " END"
-    " FROM recipients r JOIN alerts a ON a.seq = r.alert_seq"
-    " WHERE r.required = 1 AND r.deadline_ms > 0 AND a.accepted_ms >= ?1"
-    " ORDER BY a.accepted_ms, a.seq, r.rowid";
-
-/* Adds one required row to the figures and, when it was late, the report. */
+/* Adds one required row with a deadline to the figures and, when it was
+ * late, the report (vgb_store_required_rows calls it). */
 static void
-s_take_row(s_report *r, sqlite3_stmt *st)
+s_take_row(void *ctx, const vgb_report_row *row)
 {
-    const char *agency = (const char *)sqlite3_column_text(st, C_AGENCY);
-    s_fig *f = s_fig_of(r, agency ? agency : "");
-    int64_t acked = sqlite3_column_int64(st, C_ACKED);
-    int64_t deadline = sqlite3_column_int64(st, C_DEADLINE);
-    int64_t overdue = sqlite3_column_int64(st, C_OVERDUE);
-    int state = sqlite3_column_int(st, C_STATE);
+    s_report *r = ctx;
+    const vgb_rrow *rr = row->row;
+    if (rr->deadline_ms <= 0) {
+        return;
+    }
+    s_fig *f = s_fig_of(r, rr->agency);
+    int64_t acked = rr->acked_ms;
+    int64_t deadline = rr->deadline_ms;
+    int64_t overdue = rr->overdue_ms;
+    int state = (int)rr->state;
     f->n_required++;
     if (acked > 0) {
         f->ack_ms = s_grow(f->ack_ms, &f->cap_ack, f->n_acked, sizeof *f->ack_ms);
-        int64_t took = acked - sqlite3_column_int64(st, C_ASKED);
+        int64_t took = acked - row->asked_ms;
         f->ack_ms[f->n_acked++] = took > 0 ? took : 0;
     }
     if (overdue > 0 && overdue < deadline) {
@@ -428,22 +369,20 @@ s_take_row(s_report *r, sqlite3_stmt *st)
     r->late = s_grow(r->late, &r->cap_late, r->n_late, sizeof *r->late);
     s_late *l = &r->late[r->n_late++];
     memset(l, 0, sizeof *l);
-    if (sqlite3_column_bytes(st, C_ID) == VG_ALERT_ID_LEN) {
-        vg_alert_id_hex(l->alert_id, sqlite3_column_blob(st, C_ID));
-    }
-    l->sender = s_dup_col(st, C_SENDER);
-    l->accepted_ms = sqlite3_column_int64(st, C_ACCEPTED);
-    l->severity = sqlite3_column_int(st, C_SEVERITY);
-    l->categories = s_dup_col(st, C_CATS);
-    l->agency = s_dup_col(st, C_AGENCY);
+    vg_alert_id_hex(l->alert_id, row->alert->id);
+    l->sender = s_dup(row->alert->sender);
+    l->accepted_ms = row->alert->accepted_ms;
+    l->severity = row->alert->severity;
+    l->categories = s_dup(row->alert->categories);
+    l->agency = s_dup(rr->agency);
     l->deadline_ms = deadline;
     l->late_ms = late > 0 ? late : 0;
     l->state = state;
     l->acked_ms = acked;
-    l->officer = s_dup_col(st, C_OFFICER);
-    l->reason = s_dup_col(st, C_REASON);
-    l->esc_level = sqlite3_column_int(st, C_ESC);
-    l->shared_by = s_dup_col(st, C_SHARED_BY);
+    l->officer = s_dup(row->officer);
+    l->reason = s_dup(row->reason);
+    l->esc_level = (int)rr->esc_level;
+    l->shared_by = s_dup(rr->shared_by);
 }
 
 static int
@@ -462,25 +401,18 @@ s_cmp_fig(const void *x, const void *y)
 /* Reads the report in one read transaction; false (with a message) when
  * the store cannot be read. */
 static bool
-s_collect(sqlite3 *db, const s_opts *o, s_report *r, const char *path)
+s_collect(vgb_store *store, const s_opts *o, s_report *r)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_prepare_v2(db, s_rows_sql, -1, &st, NULL);
+    vg_reason why = {{0}};
+    vg_err rc = vgb_store_read_begin(store, &why);
+    if (rc == VG_OK) {
+        rc = vgb_store_required_rows(store, o->since_ms, s_take_row, r);
+        vgb_store_read_end(store);
     }
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, o->since_ms);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            s_take_row(r, st);
-        }
-        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+    if (rc != VG_OK) {
+        ctl_error(S_CMD, "cannot read %s: %s", vgb_store_path(store),
+                  why.text[0] ? why.text : vg_strerror(rc));
     }
-    if (rc != SQLITE_OK) {
-        ctl_error(S_CMD, "cannot read %s: %s", path, sqlite3_errmsg(db));
-    }
-    sqlite3_finalize(st);
-    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     if (r->n_figs > 0) { /* qsort of NULL is undefined even for 0 items */
         qsort(r->figs, r->n_figs, sizeof *r->figs, s_cmp_fig);
     }
@@ -489,7 +421,7 @@ s_collect(sqlite3 *db, const s_opts *o, s_report *r, const char *path)
             qsort(r->figs[i].ack_ms, r->figs[i].n_acked, sizeof(int64_t), s_cmp_i64);
         }
     }
-    return rc == SQLITE_OK;
+    return rc == VG_OK;
 }
 
 static void
@@ -838,15 +770,13 @@ ctl_cmd_report(int argc, char **argv)
     if (rc >= 0) {
         return rc;
     }
-    char *path = s_db_path(&o);
-    sqlite3 *db = path ? s_open(path) : NULL;
-    if (db == NULL) {
-        free(path);
+    vgb_store *store = s_open(&o);
+    if (store == NULL) {
         return CTL_EXIT_FAIL;
     }
     s_report r = {.now_ms = vg_clock_wall_ms(vg_clock_system())};
-    bool ok = s_collect(db, &o, &r, path);
-    sqlite3_close(db);
+    bool ok = s_collect(store, &o, &r);
+    vgb_store_destroy(&store);
     if (ok && o.format == S_TEXT) {
         s_print_text(&r, &o);
     } else if (ok && o.format == S_CSV) {
@@ -859,6 +789,5 @@ ctl_cmd_report(int argc, char **argv)
         ok = false;
     }
     s_report_fini(&r);
-    free(path);
     return ok ? CTL_EXIT_OK : CTL_EXIT_FAIL;
 }
