@@ -84,8 +84,9 @@ s_fail(vgb_pg *s, const PGresult *r, const char *what)
         s->suspect = true;
         err = VG_ERR_IO;
     }
-    vg_log(VG_LOG_ERROR, "broker", "store.error", "op=%s path=%s sqlstate=%s msg=\"%s\"", what,
-           s->path, state ? state : "-", clean);
+    bool fenced = state != NULL && strcmp(state, VGB_PG_FENCED) == 0;
+    vg_log(VG_LOG_ERROR, "broker", fenced ? "store.fenced" : "store.error",
+           "op=%s path=%s sqlstate=%s msg=\"%s\"", what, s->path, state ? state : "-", clean);
     s_txn_fail(s, err, what, clean);
     return err;
 }
@@ -165,21 +166,16 @@ s_ok(const PGresult *r)
     return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 }
 
-/* Keeps what a queued statement's result is wanted for. */
-static vg_err
+/* Keeps what a queued statement's result is wanted for. Nothing here may
+ * decide that the transaction fails: the statements after it in the
+ * pipeline, the COMMIT too, have run by now. Such checks raise an error in
+ * the server (check_epoch). */
+static void
 s_keep(vgb_pg *s, const vgb_pg_queued *item, const PGresult *r)
 {
     if (item->want == VGB_PG_WANT_XACT_ID && PQntuples(r) == 1) {
         s->xid = vgb_pg_r_i64(r, 0, 0);
-    } else if (item->want == VGB_PG_WANT_EPOCH &&
-               (PQntuples(r) != 1 || vgb_pg_r_i64(r, 0, 0) != s->epoch)) {
-        int64_t now = PQntuples(r) == 1 ? vgb_pg_r_i64(r, 0, 0) : -1;
-        vg_log(VG_LOG_ERROR, "broker", "store.fenced", "path=%s epoch=%" PRId64 " now=%" PRId64,
-               s->path, s->epoch, now);
-        s_txn_fail(s, VG_ERR_IO, "epoch check", "another broker leads now (a newer epoch)");
-        return VG_ERR_IO;
     }
-    return VG_OK;
 }
 
 /* Collects what the connection owes: the queued results, then (own) the
@@ -197,8 +193,7 @@ s_collect(vgb_pg *s, bool own, const char *what, vg_err *err)
             vg_err e = s_fail(s, r, s->queued[i].what);
             first = first != VG_OK ? first : e;
         } else if (s_ok(r)) {
-            vg_err e = s_keep(s, &s->queued[i], r);
-            first = first != VG_OK ? first : e;
+            s_keep(s, &s->queued[i], r);
         }
         PQclear(r);
     }
@@ -763,7 +758,9 @@ vgb_pg_set_pipelining(vgb_store *base, bool on)
 void
 vgb_pg_set_epoch(vgb_store *base, int64_t epoch)
 {
-    ((vgb_pg *)base)->epoch = epoch;
+    vgb_pg *s = (vgb_pg *)base;
+    s->epoch = epoch;
+    s->next_seq = 0; /* a new leader asks the database what was written before it */
 }
 
 /* ---- the store.h operations of the connection ------------------------------------- */
@@ -872,14 +869,16 @@ s_begin(vgb_store *base, vg_reason *why)
     s->in_doubt = false;
     s->doubt_xid = 0;
     s->xid = 0;
-    s->next_seq = 0;
+    s->seq_at_begin = s->next_seq; /* known since the last commit, or 0 */
     s->txn = VGB_PG_TXN_WRITE;
     /* Pipelined, BEGIN and the checks below cost no round trip of their own. */
     err = s_enqueue(s, -1, "BEGIN", NULL, "begin", VGB_PG_WANT_NOTHING);
     err = err == VG_OK ? s_enqueue(s, VGB_PG_Q_XACT_ID, NULL, NULL, "begin", VGB_PG_WANT_XACT_ID)
                        : err;
     if (err == VG_OK && s->epoch != 0) { /* the fencing hook (docs/ha.md) */
-        err = s_enqueue(s, VGB_PG_Q_EPOCH_CHECK, NULL, NULL, "epoch check", VGB_PG_WANT_EPOCH);
+        vgb_pg_params p = {0};
+        vgb_pg_p_i64(&p, s->epoch);
+        err = s_enqueue(s, VGB_PG_Q_EPOCH_CHECK, NULL, &p, "epoch check", VGB_PG_WANT_NOTHING);
     }
     if (err != VG_OK) {
         s_rollback(base);
@@ -911,7 +910,7 @@ s_rollback(vgb_store *base)
     s->txn = VGB_PG_TXN_NONE;
     s->txn_failed = false;
     s->n_queued = 0;
-    s->next_seq = 0;
+    s->next_seq = s->seq_at_begin; /* nothing of it was stored */
 }
 
 /* What the COMMIT's result says, once everything before it succeeded. */
@@ -986,7 +985,9 @@ s_commit(vgb_store *base, vg_reason *why)
     }
     s_rollback(base); /* a no-op after COMMIT; ends a failed transaction */
     s->txn_failed = false;
-    s->next_seq = 0;
+    if (err != VG_OK) {
+        s->next_seq = 0; /* what was stored is not known: ask the database next time */
+    }
     return err;
 }
 

@@ -33,7 +33,9 @@
  * receipt, share and rejection ids are the largest stored plus one (inside
  * the writing transaction; a second writer would collide on the primary key
  * and fail, never skip), event seqs are chosen by the broker and audit leaf
- * indices by the caller.
+ * indices by the caller. The owner remembers the next alert seq from one
+ * committed transaction to the next (it is the only writer), so an insert
+ * need not wait for the database to pick it; any failure forgets it.
  *
  * Thread rules: a vgb_pg is one connection used by one thread at a time.
  */
@@ -54,6 +56,7 @@
 #define VGB_PG_CONNECT_TIMEOUT_S "10"     /* per host, unless the DSN says otherwise */
 #define VGB_PG_WRITER_ROLE "vigil_writer" /* group role of the broker's login role */
 #define VGB_PG_READER_ROLE "vigil_reader" /* group role of read-only tools */
+#define VGB_PG_FENCED "VGF01"             /* SQLSTATE of check_epoch: another broker leads now */
 
 /* What a connection is for. */
 typedef enum vgb_pg_mode {
@@ -160,7 +163,6 @@ typedef enum vgb_pg_txn {
 typedef enum vgb_pg_want {
     VGB_PG_WANT_NOTHING = 0, /* only whether it failed */
     VGB_PG_WANT_XACT_ID = 1, /* the transaction's id (kept for a commit in doubt) */
-    VGB_PG_WANT_EPOCH = 2,   /* the epoch row still names this broker's epoch */
 } vgb_pg_want;
 
 typedef struct vgb_pg_queued {
@@ -187,7 +189,8 @@ typedef struct vgb_pg {
     bool committing;                        /* notices now concern a COMMIT */
     bool commit_warned;                     /* a WARNING arrived during the COMMIT */
     char warning[256];                      /* its text, for the reason */
-    uint64_t next_seq;                      /* next alert seq of this transaction, 0 = ask */
+    uint64_t next_seq;                      /* next alert seq, 0 = ask the database */
+    uint64_t seq_at_begin;                  /* ... when the transaction began */
     size_t n_queued;                        /* results the pipeline still owes */
     vgb_pg_queued queued[VGB_PG_QUEUE_MAX]; /* ... in order */
     int64_t epoch;                          /* leader epoch every write checks; 0 = none yet */

@@ -119,8 +119,19 @@ const char vgb_pg_schema[] =
     "CREATE TABLE IF NOT EXISTS audit_alert_leaves("
     " alert_seq bigint NOT NULL, leaf_idx bigint NOT NULL,"
     " PRIMARY KEY(alert_seq, leaf_idx));"
-    /* The leader epoch (docs/ha.md): 0 until brokers elect a leader. */
-    "INSERT INTO meta(key, value) VALUES ('epoch', 0) ON CONFLICT (key) DO NOTHING;";
+    /* The leader epoch (docs/ha.md): 0 until brokers elect a leader. A
+     * broker's write transaction starts with check_epoch(its epoch): an
+     * error, raised by the server so that nothing after it in the pipeline,
+     * the COMMIT included, runs; FOR SHARE holds a newer leader's bump back
+     * until this transaction ends. */
+    "INSERT INTO meta(key, value) VALUES ('epoch', 0) ON CONFLICT (key) DO NOTHING;"
+    "CREATE OR REPLACE FUNCTION check_epoch(mine bigint) RETURNS bigint"
+    " LANGUAGE plpgsql AS $$ DECLARE current bigint; BEGIN"
+    " SELECT value INTO current FROM vigil.meta WHERE key = 'epoch' FOR SHARE;"
+    " IF current IS DISTINCT FROM mine THEN"
+    "  RAISE EXCEPTION 'fenced: this broker has epoch %, the store is at epoch %', mine, current"
+    "   USING ERRCODE = '" VGB_PG_FENCED "';"
+    " END IF; RETURN current; END $$;";
 
 /* Least privilege: the broker's login role is a member of vigil_writer, which
  * may read everything and add rows, but may change only the columns the
@@ -405,8 +416,6 @@ const vgb_pg_sql vgb_pg_queries[VGB_PG_N_QUERIES] = {
     /* The write transaction's id: after a commit in doubt, txid_status says
      * what became of it. */
     [VGB_PG_Q_XACT_ID] = {"SELECT txid_current()", ""},
-    /* Fencing (docs/ha.md): the epoch row must still hold this broker's
-     * epoch; FOR SHARE holds a newer leader's bump back until this
-     * transaction ends, and it sees the bump after. */
-    [VGB_PG_Q_EPOCH_CHECK] = {"SELECT value FROM meta WHERE key = 'epoch' FOR SHARE", ""},
+    /* Fencing (docs/ha.md): see check_epoch in vgb_pg_schema. */
+    [VGB_PG_Q_EPOCH_CHECK] = {"SELECT check_epoch($1)", "i"},
 };

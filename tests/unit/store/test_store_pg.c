@@ -447,10 +447,11 @@ test_a_write_from_a_stale_epoch_is_refused(void **state)
     vg_envelope *e1 = s_env(net, 1), *e2 = s_env(net, 2);
     vgb_pg_set_epoch(s, 7);
     assert_int_equal(vgb_store_begin(s, NULL), VG_OK);
-    vg_err rc1 = s_insert(s, e1); /* the check's answer comes with the first wait */
+    vg_err rc1 = s_insert(s, e1); /* the check's answer comes with the first wait, */
     vg_err rc2 = vgb_store_commit(s, NULL);
     vgb_store_rollback(s);
-    assert_true(rc1 != VG_OK && rc2 != VG_OK);
+    (void)rc1; /* it may tell already */
+    assert_int_not_equal(rc2, VG_OK);
     assert_int_equal(s_alerts(s), 0);
     vt_pg_exec(s_pg.srv, s_pg.db, "UPDATE vigil.meta SET value = 7 WHERE key = 'epoch'");
     assert_int_equal(vgb_store_begin(s, NULL), VG_OK);
@@ -461,7 +462,8 @@ test_a_write_from_a_stale_epoch_is_refused(void **state)
     rc1 = s_insert(s, e2);
     rc2 = vgb_store_commit(s, NULL);
     vgb_store_rollback(s);
-    assert_true(rc1 != VG_OK && rc2 != VG_OK);
+    (void)rc1; /* it may tell already */
+    assert_int_not_equal(rc2, VG_OK);
     assert_int_equal(s_alerts(s), 1);
     vgb_store_destroy(&s);
     vg_envelope_destroy(&e1);
