@@ -57,7 +57,7 @@ s_txn_fail(vgb_pg *s, vg_err err, const char *what, const char *msg)
     if (s->txn != VGB_PG_TXN_NONE && !s->txn_failed) {
         s->txn_failed = true;
         s->txn_err = err;
-        snprintf(s->txn_why, sizeof s->txn_why, "%s failed: %s", what, msg);
+        snprintf(s->txn_why, sizeof s->txn_why, "%.64s failed: %.180s", what, msg);
     }
 }
 
