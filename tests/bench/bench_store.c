@@ -31,7 +31,7 @@
 #include "vt_pg.h"
 
 #define S_ALERTS 1024 /* alerts per run */
-#define S_ROUNDS 3    /* runs per cell; the best counts */
+#define S_ROUNDS 5    /* runs per cell; the best counts */
 
 typedef enum s_backend { S_SQLITE, S_PG_PIPELINE, S_PG_PLAIN, S_N_BACKENDS } s_backend;
 static const char *const s_backend_name[] = {"sqlite", "pg pipelined", "pg unpipelined"};
