@@ -672,7 +672,7 @@ vgb_broker_new(vgb_broker **out, const vg_broker_config *cfg, const vg_clock *cl
     b->pending = -1;
     vg_err rc = s_load_identity(b, why);
     if (rc == VG_OK) {
-        rc = vgb_store_open(&b->store, cfg->store_path, why);
+        rc = vgb_store_open_config(&b->store, cfg, why);
     }
     if (rc == VG_OK) {
         rc = s_check_network_version(b, why);

@@ -6,6 +6,7 @@ VG_DEB_PACKAGES=(
   libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libsodium-dev libsqlite3-dev
   libcmocka-dev libncurses-dev libjansson-dev libinih-dev pkg-config cmake gcc make
   systemd tmux python3 faketime strace clang-format tzdata
+  libpq-dev postgresql-15
 )
 
 vg_install_deps() {

@@ -6,9 +6,9 @@
  * figures: alerts it had to acknowledge, how many it did, median and worst
  * time to acknowledge, how many it let run late.
  *
- * Reads the broker's SQLite store read-only (SQLITE_OPEN_READONLY, one read
- * transaction, so the report is one consistent snapshot even while the
- * broker runs and writes: WAL lets readers and the writer share the file).
+ * Reads the broker's store read-only through broker/store.h (SQLite or
+ * PostgreSQL), in one read transaction, so the report is one consistent
+ * snapshot even while the broker runs and writes.
  * It never changes the store and never sees content: the store holds none.
  *
  * Definitions (docs/vigilctl.md says the same for readers of the report):
@@ -54,7 +54,7 @@ static const vgt_who s_who = {CTL_PROGRAM, "report"};
     "so this is not a clean record"
 
 static const char s_help[] =
-    "usage: vigilctl report (-c BROKER_CONF | --store DIR) --unshared\n"
+    "usage: vigilctl report (-c BROKER_CONF | --store DIR | --dsn DSN) --unshared\n"
     "                       [--since DATE] [--format text|csv|json]\n"
     "\n"
     "Reads the broker's store (read-only; the broker may be running) and lists\n"
@@ -72,6 +72,7 @@ static const char s_help[] =
     "options:\n"
     "  -c, --config FILE   the broker's broker.conf (its [broker] store is read)\n"
     "  --store DIR         the broker's store directory (holding vigil.db)\n"
+    "  --dsn DSN           a PostgreSQL store: a libpq connection string or URI\n"
     "  --unshared          the unshared-alert report (the only report so far)\n"
     "  --since DATE        only alerts accepted at or after DATE: YYYY-MM-DD (UTC\n"
     "                      midnight) or an RFC 3339 time, e.g. 2026-01-31T08:00:00Z\n"
@@ -91,6 +92,7 @@ typedef enum s_format { S_TEXT, S_CSV, S_JSON } s_format;
 typedef struct s_opts {
     const char *conf;  /* -c broker.conf, or NULL */
     const char *store; /* --store DIR, or NULL */
+    const char *dsn;   /* --dsn DSN, or NULL */
     bool unshared;     /* --unshared given */
     int64_t since_ms;  /* --since, 0 = everything */
     s_format format;   /* --format */
@@ -152,10 +154,11 @@ typedef struct s_report {
 static int
 s_parse_args(int argc, char **argv, s_opts *o)
 {
-    enum { O_STORE = 256, O_UNSHARED, O_SINCE, O_FORMAT };
+    enum { O_STORE = 256, O_UNSHARED, O_SINCE, O_FORMAT, O_DSN };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"store", required_argument, NULL, O_STORE},
+        {"dsn", required_argument, NULL, O_DSN},
         {"unshared", no_argument, NULL, O_UNSHARED},
         {"since", required_argument, NULL, O_SINCE},
         {"format", required_argument, NULL, O_FORMAT},
@@ -175,6 +178,9 @@ s_parse_args(int argc, char **argv, s_opts *o)
             break;
         case O_STORE:
             o->store = optarg;
+            break;
+        case O_DSN:
+            o->dsn = optarg;
             break;
         case O_UNSHARED:
             o->unshared = true;
@@ -202,9 +208,9 @@ s_parse_args(int argc, char **argv, s_opts *o)
     if (optind != argc) {
         return vgt_unexpected_argument(&s_who, argv[optind], NULL);
     }
-    if ((o->conf == NULL) == (o->store == NULL)) {
-        return vgt_usage_error(
-            &s_who, "say where the store is: -c BROKER_CONF or --store DIR (one of them)");
+    if ((o->conf != NULL) + (o->store != NULL) + (o->dsn != NULL) != 1) {
+        return vgt_usage_error(&s_who, "say where the store is: -c BROKER_CONF, --store DIR or "
+                                       "--dsn DSN (one of them)");
     }
     if (!o->unshared) {
         return vgt_usage_error(&s_who, "say which report: --unshared");
@@ -214,13 +220,19 @@ s_parse_args(int argc, char **argv, s_opts *o)
 
 /* ---- the store ------------------------------------------------------------------ */
 
-/* The store directory: --store DIR (or the directory of DIR/vigil.db when
- * given the file), or broker.conf's store; malloc'ed, NULL (said) when
- * broker.conf does not load. */
-static char *
-s_store_dir(const s_opts *o)
+/* Opens the store read-only, inside one read transaction: --store DIR (or
+ * the directory of DIR/vigil.db when given the file), --dsn DSN (a
+ * PostgreSQL store), or the one broker.conf names; NULL (said) when it is
+ * not a store this reads. */
+static vgb_store *
+s_open(const s_opts *o)
 {
-    if (o->store != NULL) {
+    vgb_store *store = NULL;
+    vg_reason why = {{0}};
+    vg_err rc = VG_OK;
+    if (o->dsn != NULL) {
+        rc = vgb_store_open_readonly_dsn(&store, o->dsn, &why);
+    } else if (o->store != NULL) {
         struct stat st;
         char *p = vg_strdup(o->store);
         if (p != NULL && stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
@@ -231,34 +243,21 @@ s_store_dir(const s_opts *o)
         if (p == NULL) {
             ctl_out_of_memory();
         }
-        return p;
+        rc = vgb_store_open_readonly(&store, p, &why);
+        free(p);
+    } else {
+        vg_broker_config *cfg = NULL;
+        rc = vg_broker_config_load(&cfg, o->conf, &why);
+        rc = rc == VG_OK ? vgb_store_open_readonly_config(&store, cfg, &why) : rc;
+        vg_broker_config_destroy(&cfg);
     }
-    vg_broker_config *cfg = NULL;
-    vg_reason why = {{0}};
-    if (vg_broker_config_load(&cfg, o->conf, &why) != VG_OK) {
-        vgt_error(&s_who, "%s", why.text);
-        return NULL;
-    }
-    char *dir = vg_strdup(cfg->store_path);
-    vg_broker_config_destroy(&cfg);
-    return dir;
-}
-
-/* Opens the store in dir read-only (broker/store.h), inside one read
- * transaction; NULL (said) when it is not a store this reads. */
-static vgb_store *
-s_open(const char *dir)
-{
-    vgb_store *store = NULL;
-    vg_reason why = {{0}};
-    vg_err rc = vgb_store_open_readonly(&store, dir, &why);
     if (rc == VG_OK && (rc = vgb_store_read_begin(store, &why)) != VG_OK) {
         vgb_store_destroy(&store);
     }
     if (rc != VG_OK) {
-        vgt_error(&s_who, "%s%s", why.text,
-                  rc == VG_ERR_NOT_FOUND ? ": give the broker's store directory (--store DIR) or "
-                                           "its broker.conf (-c)"
+        vgt_error(&s_who, "%s%s", why.text[0] ? why.text : vg_strerror(rc),
+                  rc == VG_ERR_NOT_FOUND ? ": give the broker's store directory (--store DIR), "
+                                           "its broker.conf (-c) or --dsn DSN"
                                          : "");
         return NULL;
     }
@@ -927,9 +926,7 @@ ctl_cmd_report(int argc, char **argv)
     if (rc != VGT_EXIT_OK) {
         return rc == VGT_HELP_SHOWN ? VGT_EXIT_OK : rc;
     }
-    char *dir = s_store_dir(&o);
-    vgb_store *store = dir ? s_open(dir) : NULL;
-    free(dir);
+    vgb_store *store = s_open(&o);
     if (store == NULL) {
         return VGT_EXIT_FAIL;
     }
