@@ -6,6 +6,8 @@ VG_DEB_PACKAGES=(
   libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libsodium-dev libsqlite3-dev
   libcmocka-dev libncurses-dev libjansson-dev libinih-dev pkg-config cmake gcc make
   systemd tmux python3 faketime strace
+  libmicrohttpd-dev libgnutls28-dev libxml2-dev libcurl4-gnutls-dev libxml2-utils curl
+  python3-yaml
 )
 
 vg_install_deps() {
