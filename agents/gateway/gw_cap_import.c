@@ -476,14 +476,18 @@ s_enum_child(s_imp *im, const xmlNode *c, const char *where)
                    {"Severe", VG_SEV_HIGH},
                    {"Moderate", VG_SEV_MEDIUM},
                    {"Minor", VG_SEV_LOW}};
-        rc = gw_cap_fail(im->pb, im->why, VG_ERR_INVALID, where, "Extreme, Severe, Moderate, Minor",
-                         "severity Unknown: vigil needs a severity (its deadlines and routing "
-                         "depend on it): Extreme, Severe, Moderate or Minor");
+        rc = VG_ERR_INVALID;
         for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
             if (strcmp(text, map[i].cap) == 0) {
                 im->a->severity = map[i].sev;
                 rc = VG_OK;
             }
+        }
+        if (rc != VG_OK) {
+            rc = gw_cap_fail(im->pb, im->why, VG_ERR_INVALID, where,
+                             "Extreme, Severe, Moderate, Minor",
+                             "severity Unknown: vigil needs a severity (its deadlines and routing "
+                             "depend on it): Extreme, Severe, Moderate or Minor");
         }
     }
     free(text);

@@ -827,6 +827,11 @@ s_check_block(const s_el *spec, const xmlNode *parent, const char *path, gw_cap_
             }
             n = gw_cap_next(n);
         }
+        if (n != NULL && !gw_cap_is(n, NULL) &&
+            !(spec == s_alert && n->ns != NULL &&
+              strcmp((const char *)n->ns->href, GW_CAP_DSIG_NS) == 0)) {
+            break; /* a foreign element: named below */
+        }
         if (count < e->min) {
             snprintf(where, sizeof where, "%s/%s", path, e->name);
             return gw_cap_fail(pb, why, VG_ERR_MALFORMED, where, "",
