@@ -108,9 +108,9 @@ s_push(gw_link *l, const vga_event *e)
 }
 
 /* Fetches the events after the hub's head up to (not including) `upto`
- * from the broker's store. */
+ * from the broker's store. With catch_up, finding none is no gap. */
 static void
-s_fill(gw_link *l, uint64_t upto)
+s_fill(gw_link *l, uint64_t upto, bool catch_up)
 {
     bool known = false;
     uint64_t head = gw_hub_head(l->hub, &known);
@@ -118,19 +118,18 @@ s_fill(gw_link *l, uint64_t upto)
         vga_event *evs = NULL;
         size_t n = 0;
         vg_reason why = {{0}};
-        if (vga_events_since(l->rx, head, S_FILL_WAIT_MS, &evs, &n, &why) != VG_OK || n == 0) {
+        vg_err rc = vga_events_since(l->rx, head, S_FILL_WAIT_MS, &evs, &n, &why);
+        if (rc != VG_OK || (n == 0 && !catch_up)) {
             vg_log(VG_LOG_WARN, "gateway", "events.gap", "after=%llu reason=\"%s\"",
                    (unsigned long long)head, why.text);
-            free(evs);
-            return;
         }
-        for (size_t i = 0; i < n && evs[i].seq < upto; i++) {
+        for (size_t i = 0; rc == VG_OK && i < n && evs[i].seq < upto; i++) {
             (void)s_push(l, &evs[i]);
         }
         free(evs);
         uint64_t next = gw_hub_head(l->hub, &known);
-        if (next == head) {
-            return; /* nothing usable came: try again with the next live event */
+        if (rc != VG_OK || next == head) {
+            return; /* nothing usable came: try again later */
         }
         head = next;
     }
@@ -176,7 +175,7 @@ s_take_events(gw_link *l)
             continue; /* before the stream's start, or already in */
         }
         if (e.seq > head + 1) {
-            s_fill(l, e.seq);
+            s_fill(l, e.seq, false);
         }
         (void)s_push(l, &e); /* refused if the fill fell short: the next event fills again */
     }
@@ -207,6 +206,11 @@ s_ping(gw_link *l)
         atomic_store(&l->m->outbox_depth, (long long)depth);
     }
     s_start_stream(l);
+    if (up) {
+        /* Events made while the gateway was away, or before the broker had
+         * its subscription, never come live: ask the store. */
+        s_fill(l, UINT64_MAX, true);
+    }
 }
 
 static void *

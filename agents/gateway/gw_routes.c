@@ -47,13 +47,39 @@ gw_take_agent(gw_req *r, enum MHD_Result *res)
     return a;
 }
 
-/* The JSON key a reason of vga_alert_from_json names ('key'), for "field". */
+/* The JSON key a reason of vga_alert_from_json is about, for the problem's
+ * "field": the unknown key it names, else a key of the alert format it
+ * quotes, else one it mentions ("unknown severity 'dire'"). */
 static void
 s_field_of(char *out, size_t out_len, const char *reason)
 {
-    const char *q = strchr(reason, '\'');
-    const char *e = q ? strchr(q + 1, '\'') : NULL;
-    snprintf(out, out_len, "%.*s", e ? (int)(e - q - 1) : 0, e ? q + 1 : "");
+    static const char *const keys[] = {
+        "severity",   "categories",  "headline",    "recipients", "to",
+        "references", "status",      "msg_type",    "urgency",    "certainty",
+        "event",      "description", "instruction", "areas",      "expires",
+        "incidents",  "subjects",    "sender_name", "contact",    "web",
+        "language",   "sequence",    "sender",      "sent",       "id"};
+    const char *unknown = strstr(reason, "unknown key '");
+    if (unknown != NULL) {
+        unknown += 13;
+        snprintf(out, out_len, "%.*s", (int)strcspn(unknown, "'"), unknown);
+        return;
+    }
+    for (int quoted = 1; quoted >= 0; quoted--) {
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+            char pat[32];
+            snprintf(pat, sizeof pat, quoted ? "'%s'" : "%s", keys[i]);
+            const char *at = strstr(reason, pat);
+            size_t n = strlen(pat);
+            bool word = at != NULL && (at == reason || at[-1] == ' ' || at[-1] == '\'') &&
+                        (at[n] == '\0' || at[n] == ' ' || at[n] == ':' || at[n] == '\'');
+            if (at != NULL && (quoted || word)) {
+                snprintf(out, out_len, "%s", keys[i]);
+                return;
+            }
+        }
+    }
+    out[0] = '\0';
 }
 
 static bool
