@@ -184,6 +184,8 @@ s_ready_after(gh_gateway *g, off_t offset)
     return url != NULL;
 }
 
+static void s_wait_stream(gh_gateway *g);
+
 void
 gh_start(gh_gateway *g)
 {
@@ -219,6 +221,34 @@ gh_start(gh_gateway *g)
         if (bh_now_ms() >= deadline) {
             s_print_log(g);
             fail_msg("vigil-gateway not ready within %d ms", GH_READY_MS);
+        }
+        bh_sleep_ms(S_POLL_MS);
+    }
+    if (g->b->pid > 0) {
+        s_wait_stream(g);
+    }
+}
+
+/* Waits until the gateway knows where the agency's event stream stands
+ * (its first broker ping): events after that are its to hand on. */
+static void
+s_wait_stream(gh_gateway *g)
+{
+    int64_t deadline = bh_now_ms() + GH_READY_MS;
+    for (;;) {
+        gh_resp r;
+        gh_http(&r, g, "GET", "/v1/health", g->token, NULL, NULL, 0, NULL);
+        json_t *doc = r.status == 200 ? gh_json(&r) : NULL;
+        bool known =
+            doc && json_is_integer(json_object_get(json_object_get(doc, "events"), "head"));
+        json_decref(doc);
+        gh_resp_fini(&r);
+        if (known) {
+            return;
+        }
+        if (bh_now_ms() >= deadline) {
+            s_print_log(g);
+            fail_msg("vigil-gateway did not reach the broker within %d ms", GH_READY_MS);
         }
         bh_sleep_ms(S_POLL_MS);
     }

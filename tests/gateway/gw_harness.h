@@ -47,7 +47,9 @@ typedef struct gh_gateway {
  */
 gh_gateway *gh_new(bh_broker *b, const char *agency, const char *const *conf_set);
 
-/* Starts it on a free port and waits for gateway.ready (GH_READY_MS). */
+/* Starts it on a free port and waits for gateway.ready (GH_READY_MS), and,
+ * when the broker runs, until the gateway knows where the agency's event
+ * stream stands (what it hands on to webhooks starts there). */
 void gh_start(gh_gateway *g);
 
 /* SIGTERM; fails the test unless it exits 0 within GH_STOP_MS. */
