@@ -371,11 +371,10 @@ gh_http(gh_resp *out, const gh_gateway *g, const char *method, const char *path,
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
     }
-    int64_t start = bh_now_ms();
     if (curl_easy_perform(c) == CURLE_OK) {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
     }
-    out->secs = (double)(bh_now_ms() - start) / 1000.0;
+    curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &out->secs);
     out->body = bodyb.p;
     out->len = bodyb.len;
     out->headers = hdrb.p;
