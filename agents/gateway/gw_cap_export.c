@@ -302,37 +302,6 @@ s_severity(vg_severity s)
     }
 }
 
-/* xs:language: letters, then -alphanumerics, 1..8 each. */
-static bool
-s_is_language(const char *t)
-{
-    size_t run = 0;
-    for (size_t i = 0;; i++) {
-        if (t[i] == '\0' || t[i] == '-') {
-            if (run < 1 || run > 8) {
-                return false;
-            }
-            if (t[i] == '\0') {
-                return true;
-            }
-            run = 0;
-        } else if (isalnum((unsigned char)t[i])) {
-            run++;
-        } else {
-            return false;
-        }
-    }
-}
-
-/* An absolute URI without whitespace, as <web> and <uri> need. */
-static bool
-s_is_uri(const char *t)
-{
-    const char *colon = strchr(t, ':');
-    return isalpha((unsigned char)t[0]) && colon != NULL && colon[1] != '\0' &&
-           strpbrk(t, " \t\r\n") == NULL;
-}
-
 static void
 s_resource(s_out *o, xmlNode *info, const char *json)
 {
@@ -440,8 +409,8 @@ s_info_block(s_out *o, xmlNode *alert, const vg_alert *a)
         return;
     }
     const char *lang = a->language && a->language[0] ? a->language : "en-GB";
-    bool lang_ok = s_is_language(lang);
-    bool web_ok = !s_has(a->web) || s_is_uri(a->web);
+    bool lang_ok = gw_cap_is_language(lang);
+    bool web_ok = !s_has(a->web) || gw_cap_is_uri(a->web);
     char buf[VG_REASON_MAX];
     if (lang_ok) {
         s_add(o, info, "language", lang);

@@ -46,6 +46,12 @@ xmlNode *gw_cap_next(const xmlNode *n);
 /* The text of n (malloc'ed; free()); NULL on no memory. */
 char *gw_cap_text(const xmlNode *n);
 
+/* xs:language as CAP uses it: letters (1-8), then -alphanumerics (1-8) ... */
+bool gw_cap_is_language(const char *text);
+
+/* An absolute URI as <web> and <uri> need: scheme ":" rest, no whitespace. */
+bool gw_cap_is_uri(const char *text);
+
 /* CAP's dateTime pattern (after trimming XML whitespace), and its instant
  * in UTC milliseconds. */
 bool gw_cap_time_parse(const char *text, int64_t *ms_out);

@@ -34,11 +34,39 @@ s_no_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
     return NULL;
 }
 
+/* libxml2 reports some errors (encoding conversion, for one) through its
+ * generic handler, which prints to stderr: a hostile document must not
+ * write into the gateway's log. The reason still reaches the caller. */
+static void
+s_silent(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
+static void
+s_silent_structured(void *ctx, xmlErrorPtr err)
+{
+    (void)ctx;
+    (void)err;
+}
+
+/* The handlers are per thread; new threads take the defaults set here. */
+static void
+s_quiet_thread(void)
+{
+    xmlSetGenericErrorFunc(NULL, s_silent);
+    xmlSetStructuredErrorFunc(NULL, s_silent_structured);
+}
+
 void
 gw_cap_init(void)
 {
     xmlInitParser();
     xmlSetExternalEntityLoader(s_no_loader);
+    xmlThrDefSetGenericErrorFunc(NULL, s_silent);
+    xmlThrDefSetStructuredErrorFunc(NULL, s_silent_structured);
+    s_quiet_thread();
 }
 
 typedef struct s_parse {
@@ -106,6 +134,7 @@ gw_cap_parse(xmlDoc **out, const char *xml, size_t len, gw_cap_problem *pb, vg_r
                            "the CAP document is %zu bytes; at most %d are accepted", len,
                            GW_CAP_MAX_BYTES);
     }
+    s_quiet_thread(); /* this thread may predate gw_cap_init */
     xmlParserCtxtPtr c = xmlCreateMemoryParserCtxt(xml, (int)len);
     if (c == NULL) {
         return gw_cap_fail(pb, why, VG_ERR_MALFORMED, "", "", "empty or unreadable XML");
@@ -408,8 +437,8 @@ s_join_values(char *out, size_t out_len, const char *const *values)
     }
 }
 
-static bool
-s_match_lang(const char *t)
+bool
+gw_cap_is_language(const char *t)
 {
     size_t i = 0, run = 0;
     bool first = true;
@@ -450,9 +479,8 @@ s_match_number(const char *t, bool decimal)
     return digits > 0;
 }
 
-/* An absolute URI: scheme ":" then something, no whitespace inside. */
-static bool
-s_match_uri(const char *t)
+bool
+gw_cap_is_uri(const char *t)
 {
     if (!isalpha((unsigned char)t[0])) {
         return false;
@@ -601,12 +629,12 @@ s_match_circle(const char *t)
     return s_match_number(sp, true) && strtod(sp, NULL) >= 0;
 }
 
-/* Checks the text of a simple element against its kind. */
+/* Checks the text of a simple element against its kind; t is the text as
+ * the schema's whitespace "collapse" leaves it, for the typed kinds. */
 static vg_err
-s_check_value(const s_el *e, const char *text, const char *path, gw_cap_problem *pb, vg_reason *why)
+s_check_kind(const s_el *e, const char *text, const char *t, const char *path, gw_cap_problem *pb,
+             vg_reason *why)
 {
-    char t[256];
-    s_trim(t, sizeof t, text); /* what the schema's collapse leaves, for the typed kinds */
     char accepted[256];
     size_t n = 0;
     switch (e->kind) {
@@ -628,13 +656,13 @@ s_check_value(const s_el *e, const char *text, const char *path, gw_cap_problem 
                            "2003-06-17T14:57:00-07:00 (no fractions, no 'Z'; UTC is -00:00)",
                            e->name, t);
     case S_LANG:
-        if (s_match_lang(t)) {
+        if (gw_cap_is_language(t)) {
             return VG_OK;
         }
         return gw_cap_fail(pb, why, VG_ERR_MALFORMED, path, "an RFC 3066 language, e.g. en-GB",
                            "<%s> '%.40s' is not a language code", e->name, t);
     case S_URI:
-        if (s_match_uri(t)) {
+        if (gw_cap_is_uri(t)) {
             return VG_OK;
         }
         return gw_cap_fail(pb, why, VG_ERR_MALFORMED, path, "an absolute URI",
@@ -690,6 +718,20 @@ s_check_value(const s_el *e, const char *text, const char *path, gw_cap_problem 
     default:
         return VG_OK;
     }
+}
+
+static vg_err
+s_check_value(const s_el *e, const char *text, const char *path, gw_cap_problem *pb, vg_reason *why)
+{
+    size_t len = strlen(text);
+    char *t = malloc(len + 1);
+    if (t == NULL) {
+        return gw_cap_fail(pb, why, VG_ERR_NOMEM, path, "", "out of memory");
+    }
+    s_trim(t, len + 1, text);
+    vg_err rc = s_check_kind(e, text, t, path, pb, why);
+    free(t);
+    return rc;
 }
 
 static vg_err s_check_block(const s_el *spec, const xmlNode *parent, const char *path,
