@@ -17,6 +17,10 @@
 # (`vigilctl report --unshared`). A ./net made by an older run keeps its
 # deadline: the script says so, and skips the wait when it is too long.
 #
+# The Home Office also runs its HTTP gateway (vigil-gateway, docs/gateway.md):
+# the script makes a fresh API token for it and prints the URL and the token,
+# so its systems can publish and follow alerts with curl.
+#
 # It ends with `vigilctl audit verify` (the tamper-evident log of all of this
 # checks out) and, on a terminal, opens licensing's duty officer console
 # (vigil-console) showing the alert overdue for licensing; q quits it and
@@ -30,7 +34,8 @@ source deploy/deps.sh
 
 vg_install_deps
 cmake --preset release -DVG_BUILD_TESTS=OFF
-cmake --build build/release -j"$(nproc)" --target vigilctl vigil-broker vigil-agent vigil-console
+cmake --build build/release -j"$(nproc)" --target vigilctl vigil-broker vigil-agent vigil-console \
+  vigil-gateway
 
 bin=build/release/bin
 net=net
@@ -97,6 +102,27 @@ done
 agent home-office events >"$logs/home-office.events" 2>"$logs/home-office-events.log" &
 pids+=($!)
 echo "run: listening as ${listeners[*]}; following the Home Office's events"
+
+# The Home Office's HTTP gateway, with a fresh token (printed once; only its
+# hash is kept). The gateway is the Home Office's receiver while it runs.
+gw_conf="$net/agents/home-office/agent.conf"
+"$bin/vigil-gateway" -c "$gw_conf" token revoke demo >/dev/null 2>&1 || true
+gw_token=$("$bin/vigil-gateway" -c "$gw_conf" token add demo --scopes publish,read,receipt \
+  2>/dev/null) || gw_token="(none: see vigil-gateway token add)"
+"$bin/vigil-gateway" -c "$gw_conf" run 2>"$logs/gateway-home-office.log" &
+pids+=($!)
+gw_url=
+for _ in $(seq 100); do
+  gw_url=$(grep -o 'gateway.ready .*url=[^ ]*' "$logs/gateway-home-office.log" 2>/dev/null |
+    sed 's/.*url=//' | head -1) || true
+  [ -n "$gw_url" ] && break
+  sleep 0.1
+done
+if [ -n "$gw_url" ]; then
+  echo "run: the Home Office's HTTP gateway is at $gw_url (docs/gateway.md), token $gw_token"
+else
+  echo "run: the Home Office's gateway did not start; see $logs/gateway-home-office.log" >&2
+fi
 sleep 0.5 # let the event stream subscribe before the demo alert
 
 published_at=$(date +%s)
@@ -183,5 +209,11 @@ echo "run: the network is running. Acknowledge as licensing with:"
 echo "  $bin/vigil-agent -c $net/agents/licensing/agent.conf ack $id --officer NAME"
 echo "run: publish more with:"
 echo "  $bin/vigil-agent -c $net/agents/home-office/agent.conf publish --severity high --category cse --headline '...'"
+if [ -n "$gw_url" ]; then
+  echo "run: or over HTTP through the Home Office's gateway at $gw_url:"
+  echo "  curl -s '$gw_url/v1/alerts?outstanding=1' -H 'Authorization: Bearer $gw_token'"
+  echo "  curl -s -X POST $gw_url/v1/alerts -H 'Authorization: Bearer $gw_token' \\"
+  echo "    -H 'Content-Type: application/json' -d '{\"severity\":\"high\",\"categories\":[\"cse\"],\"headline\":\"...\"}'"
+fi
 echo "run: new alerts and the Home Office's events appear below; Ctrl-C stops the network."
 tail -n0 -q -f "$logs"/*.alerts "$logs/home-office.events"
