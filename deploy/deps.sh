@@ -7,7 +7,7 @@ VG_DEB_PACKAGES=(
   libcmocka-dev libncurses-dev libjansson-dev libinih-dev pkg-config cmake gcc make
   systemd tmux python3 faketime strace
   libmicrohttpd-dev libgnutls28-dev libxml2-dev libcurl4-gnutls-dev libxml2-utils curl
-  python3-yaml
+  python3-yaml openssl
 )
 
 vg_install_deps() {

@@ -335,6 +335,16 @@ s_collect(char *data, size_t size, size_t n, void *ctx)
     return add;
 }
 
+static char s_tls_ca[512], s_tls_cert[512], s_tls_key[512];
+
+void
+gh_tls_client(const char *ca_file, const char *cert_file, const char *key_file)
+{
+    snprintf(s_tls_ca, sizeof s_tls_ca, "%s", ca_file ? ca_file : "");
+    snprintf(s_tls_cert, sizeof s_tls_cert, "%s", cert_file ? cert_file : "");
+    snprintf(s_tls_key, sizeof s_tls_key, "%s", key_file ? key_file : "");
+}
+
 void
 gh_http(gh_resp *out, const gh_gateway *g, const char *method, const char *path, const char *token,
         const char *ctype, const char *body, size_t body_len, const char *const *headers)
@@ -370,6 +380,13 @@ gh_http(gh_resp *out, const gh_gateway *g, const char *method, const char *path,
     if (body != NULL) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    }
+    if (s_tls_ca[0] != '\0') {
+        curl_easy_setopt(c, CURLOPT_CAINFO, s_tls_ca);
+    }
+    if (s_tls_cert[0] != '\0') {
+        curl_easy_setopt(c, CURLOPT_SSLCERT, s_tls_cert);
+        curl_easy_setopt(c, CURLOPT_SSLKEY, s_tls_key);
     }
     if (curl_easy_perform(c) == CURLE_OK) {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);

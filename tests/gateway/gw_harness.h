@@ -87,6 +87,10 @@ void gh_http(gh_resp *out, const gh_gateway *g, const char *method, const char *
              const char *const *headers);
 void gh_resp_fini(gh_resp *r);
 
+/* TLS for gh_http to https:// URLs: the CA file to trust, and a client
+ * certificate and key to present (each may be NULL). Copied. */
+void gh_tls_client(const char *ca_file, const char *cert_file, const char *key_file);
+
 /* A response header's value (case-insensitive name) into out; false if none. */
 bool gh_resp_header(const gh_resp *r, const char *name, char *out, size_t out_len);
 

@@ -24,6 +24,7 @@
 #include "gw_cap.h"
 #include "gw_cap_internal.h"
 #include "gw_harness.h"
+#include "itest.h"
 
 typedef struct fixture {
     bh_broker *b;       /* broker and network */
@@ -286,6 +287,25 @@ test_json_alert_received_as_cap(void **state)
     free(v);
     xmlFreeDoc(doc);
     free(xml);
+    /* GET /v1/alerts/{id} is vigil-agent status --json */
+    char path[96];
+    snprintf(path, sizeof path, "/v1/alerts/%s", id);
+    gh_resp r;
+    gh_http(&r, f->police, "GET", path, f->police->token, NULL, NULL, 0, NULL);
+    assert_int_equal(r.status, 200);
+    json_t *from_gw = gh_json(&r);
+    gh_resp_fini(&r);
+    it_run run;
+    it_exec(&run, "vigil-agent",
+            (const char *const[]){"-c", f->police->conf, "status", id, "--json", NULL});
+    it_assert_ok(&run);
+    json_error_t jerr;
+    json_t *from_cli = json_loads(run.out, 0, &jerr);
+    assert_non_null(from_cli);
+    assert_true(json_equal(from_gw, from_cli));
+    json_decref(from_gw);
+    json_decref(from_cli);
+    it_run_fini(&run);
     /* the sender reads its own alert as CAP too */
     xml = s_get_cap(f->police, id, &len);
     free(xml);
