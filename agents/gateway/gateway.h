@@ -55,6 +55,7 @@ typedef struct gw_gateway {
     char url[160];                /* where it listens */
     int64_t started_ms;           /* wall time at start */
     atomic_bool stopping;         /* shutting down */
+    atomic_long streams;          /* open /v1/events streams */
 } gw_gateway;
 
 /* Loads agent.conf, opens gateway.db, connects to the broker (the pool, the

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gateway.h"
 #include "vigil/track_json.h"
@@ -65,10 +66,13 @@ s_format_event(s_stream *s, const vga_event *e)
     free(json);
 }
 
-/* Events after pos from the broker's store (older than the ring). */
+/* Events after pos from the broker's store (older than the ring). When
+ * none come (the broker is away, no connection is free) it waits a second
+ * before the stream asks again, rather than asking in a loop. */
 static void
 s_fetch_older(s_stream *s)
 {
+    uint64_t before = s->pos;
     vga_agent *ag = gw_pool_take(s->g->pool, GW_POOL_WAIT_MS);
     if (ag == NULL) {
         return;
@@ -83,6 +87,10 @@ s_fetch_older(s_stream *s)
     }
     free(evs);
     gw_pool_give(s->g->pool, ag);
+    if (s->pos == before) {
+        struct timespec second = {1, 0};
+        nanosleep(&second, NULL);
+    }
 }
 
 /* Fills the buffer: blocks until there is something (at most the keepalive). */
@@ -150,6 +158,7 @@ static void
 s_free(void *cls)
 {
     s_stream *s = cls;
+    atomic_fetch_sub(&s->g->streams, 1);
     free(s->buf);
     free(s);
 }
@@ -183,15 +192,27 @@ s_start_at(gw_req *r, s_stream *s, enum MHD_Result *res)
 enum MHD_Result
 gw_handle_events(gw_req *r)
 {
+    /* A stream holds a connection (and its thread) for as long as it runs:
+     * at most half of max_connections, so streams never starve requests. */
+    long limit = (long)r->g->gc->max_connections / 2;
+    if (atomic_fetch_add(&r->g->streams, 1) >= limit) {
+        atomic_fetch_sub(&r->g->streams, 1);
+        const char *const h[] = {"Retry-After", "5", NULL};
+        return gw_problem_with(r, 503, "too_many_streams", NULL,
+                               "as many event streams are open as this gateway serves "
+                               "(half of max_connections)",
+                               NULL, NULL, h);
+    }
     s_stream *s = calloc(1, sizeof *s);
     if (s == NULL || (s->buf = malloc(S_BUF_MAX)) == NULL) {
         free(s);
+        atomic_fetch_sub(&r->g->streams, 1);
         return MHD_NO;
     }
     s->g = r->g;
     enum MHD_Result res = MHD_YES;
     if (!s_start_at(r, s, &res)) {
-        s_free(s);
+        s_free(s); /* gives the stream back */
         return res;
     }
     s->notice_gen = gw_hub_notices(r->g->hub); /* only notices from now on */
