@@ -150,6 +150,8 @@ test_202_while_the_broker_is_down_then_once(void **state)
     assert_int_equal(s_alerts_with_id(f, keyed), 1);
     /* 201 for a new one */
     assert_int_equal(s_post(f->police, "with the broker up", NULL, again, NULL), 201);
+    gh_stop(f->police); /* a clean stop: ASan/LSan would fail it */
+    gh_stop(f->lic);    /* a clean stop: ASan/LSan would fail it */
     bh_pass(f->b);
 }
 
@@ -194,6 +196,8 @@ test_idempotency_key_survives_a_restart(void **state)
     assert_string_not_equal(other, first);
     json_decref(doc);
     gh_resp_fini(&r);
+    gh_stop(f->police); /* a clean stop: ASan/LSan would fail it */
+    gh_stop(f->lic);    /* a clean stop: ASan/LSan would fail it */
     bh_pass(f->b);
 }
 
@@ -320,6 +324,8 @@ test_events_resume_across_a_restart(void **state)
     assert_non_null(strstr(second.text, "event: acknowledged"));
     free(first.text);
     free(second.text);
+    gh_stop(f->police); /* a clean stop: ASan/LSan would fail it */
+    gh_stop(f->lic);    /* a clean stop: ASan/LSan would fail it */
     bh_pass(f->b);
 }
 

@@ -6,9 +6,9 @@
  * (no token, wrong tokens, oversized and malformed bodies, on several
  * connections at once) does not slow a good client's publishes measurably:
  * its median latency under the flood stays within 2x (+5 ms) of its median
- * without it.
+ * without it (4x + 10 ms under the sanitizers).
  */
-#define _XOPEN_SOURCE 700
+#define _GNU_SOURCE /* syscall(SYS_gettid) */
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -100,6 +102,7 @@ test_rate_per_token(void **state)
     gh_http(&r, f->police, "GET", "/v1/health", calm, NULL, NULL, 0, NULL);
     assert_int_equal(r.status, 200); /* the other token is not affected */
     gh_resp_fini(&r);
+    gh_stop(f->police); /* a clean stop: ASan/LSan would fail it */
     bh_pass(f->b);
 }
 
@@ -134,6 +137,7 @@ test_connection_limit(void **state)
     gh_http(&r, f->police, "GET", "/v1/health", f->police->token, NULL, NULL, 0, NULL);
     assert_int_equal(r.status, 200); /* served again */
     gh_resp_fini(&r);
+    gh_stop(f->police); /* a clean stop: ASan/LSan would fail it */
     bh_pass(f->b);
 }
 
@@ -158,6 +162,11 @@ static void *
 s_flooder(void *arg)
 {
     s_flood *fl = arg;
+    /* The flood's client runs in this process on the same cores: it yields
+     * to the good client and to the gateway, so what is measured is what
+     * the gateway's handling of the flood costs the good client. (Linux:
+     * a thread's nice value is its own.) */
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
     CURL *c = curl_easy_init();
     char url[256];
     static const char *const auths[] = {
@@ -232,17 +241,28 @@ test_flood_does_not_slow_a_good_client(void **state)
     }
     bh_sleep_ms(300);
     long refused_before = atomic_load(&fl.refused);
+    int64_t t0 = bh_now_ms();
     double during = s_median_publish_ms(f, good);
+    int64_t took_ms = bh_now_ms() - t0;
     long refused = atomic_load(&fl.refused) - refused_before;
     atomic_store(&fl.stop, true);
     for (int i = 0; i < S_FLOODERS; i++) {
         pthread_join(th[i], NULL);
     }
     print_message("good client median publish: %.2f ms alone, %.2f ms under a flood of %ld "
-                  "refused requests (%ld other answers)\n",
-                  before, during, refused, atomic_load(&fl.other));
-    assert_true(refused > 100);                /* it was a flood, and it was refused */
-    assert_true(during <= 2.0 * before + 5.0); /* and the good client hardly noticed */
+                  "refused requests in %lld ms (%.0f/s; %ld other answers)\n",
+                  before, during, refused, (long long)took_ms,
+                  (double)refused * 1000.0 / (double)(took_ms ? took_ms : 1),
+                  atomic_load(&fl.other));
+    assert_true(refused > 100); /* it was a flood, and it was refused */
+    /* and the good client hardly noticed (sanitizers make every request
+     * several times dearer, the flood's included) */
+#if defined(__SANITIZE_ADDRESS__)
+    assert_true(during <= 4.0 * before + 10.0);
+#else
+    assert_true(during <= 2.0 * before + 5.0);
+#endif
+    gh_stop(f->police); /* a clean stop: ASan/LSan would fail it */
     bh_pass(f->b);
 }
 

@@ -52,6 +52,8 @@ test_openapi_document_matches_the_server(void **state)
     print_message("%s", run.out);
     it_run_fini(&run);
     free(cap);
+    gh_stop(police);
+    gh_stop(lic);
     bh_pass(b);
     bh_destroy(&b);
 }

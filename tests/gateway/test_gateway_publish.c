@@ -309,6 +309,8 @@ test_json_alert_received_as_cap(void **state)
     /* the sender reads its own alert as CAP too */
     xml = s_get_cap(f->police, id, &len);
     free(xml);
+    gh_stop(f->police); /* a clean stop: ASan/LSan would fail it */
+    gh_stop(f->lic);    /* a clean stop: ASan/LSan would fail it */
     bh_pass(f->b);
 }
 
@@ -358,6 +360,8 @@ test_every_valid_cap_file_round_trips(void **state)
     }
     closedir(d);
     assert_true(n_sent >= 3);
+    gh_stop(f->police); /* a clean stop: ASan/LSan would fail it */
+    gh_stop(f->lic);    /* a clean stop: ASan/LSan would fail it */
     bh_pass(f->b);
 }
 
@@ -406,6 +410,8 @@ test_receipt_as_cap_ack(void **state)
     assert_string_equal(json_string_value(json_object_get(doc, "officer")), "PC Ahmed");
     json_decref(doc);
     gh_resp_fini(&r);
+    gh_stop(f->police); /* a clean stop: ASan/LSan would fail it */
+    gh_stop(f->lic);    /* a clean stop: ASan/LSan would fail it */
     bh_pass(f->b);
 }
 

@@ -138,6 +138,7 @@ test_https_with_client_certificates(void **state)
     free(rogue_pem);
     free(rogue_key);
     free(dir);
+    gh_stop(g);
     bh_pass(b);
     bh_destroy(&b);
 }

@@ -140,6 +140,8 @@ test_signed_deliveries_of_alerts_and_events(void **state)
     assert_non_null(strstr(ev.body, "\"kind\":\"delivered\""));
     gh_hook_req_fini(&ev);
     assert_int_equal(gh_hook_count(cap_hook, "delivered"), 0); /* no --events */
+    gh_stop(f->lic);    /* a clean stop: ASan/LSan would fail it */
+    gh_stop(f->police); /* a clean stop: ASan/LSan would fail it */
     bh_pass(f->b);
 }
 
@@ -178,6 +180,8 @@ test_receiver_down_then_back_gets_each_alert_once(void **state)
         assert_string_equal(r.alert_id, ids[i]); /* each once, in order */
         gh_hook_req_fini(&r);
     }
+    gh_stop(f->lic);    /* a clean stop: ASan/LSan would fail it */
+    gh_stop(f->police); /* a clean stop: ASan/LSan would fail it */
     bh_pass(f->b);
 }
 
@@ -245,6 +249,8 @@ test_failing_webhook_raises_and_clears_the_alarm(void **state)
     assert_int_equal(gh_cli(f->lic, &out, (const char *const[]){"webhook", "list", NULL}), 0);
     assert_non_null(strstr(out, "delivered 1"));
     free(out);
+    gh_stop(f->lic);    /* a clean stop: ASan/LSan would fail it */
+    gh_stop(f->police); /* a clean stop: ASan/LSan would fail it */
     bh_pass(f->b);
 }
 
