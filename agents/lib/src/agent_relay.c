@@ -8,26 +8,34 @@
 #include "agent_store.h"
 
 vg_err
+vga_recipients_of(vga_agent *a, const vg_alert *alert, vg_strlist *out, vg_reason *why)
+{
+    memset(out, 0, sizeof *out);
+    vg_err rc = VG_OK;
+    for (size_t i = 0; i < alert->recipients.n && rc == VG_OK; i++) {
+        rc = vg_strlist_add_unique(out, alert->recipients.items[i]);
+    }
+    if (rc == VG_OK) { /* the policy's mandatory agencies: added, never removable */
+        rc = vg_netdoc_required(vga_agent_doc(a), (const char *const *)alert->categories.items,
+                                alert->categories.n, alert->severity, vga_agent_agency(a), out);
+    }
+    if (rc == VG_OK && out->n == 0) {
+        rc = vg_reason_set(why, VG_ERR_INVALID,
+                           "no recipients: name agencies (publish --to, \"to\" in the alert "
+                           "JSON, ?to= at the gateway), or use categories the network's policy "
+                           "routes");
+    }
+    return rc;
+}
+
+vg_err
 vga_seal(vga_agent *a, const vg_alert *alert, uint8_t **env_out, size_t *len_out,
          uint8_t id_out[VG_ALERT_ID_LEN], vg_reason *why)
 {
     const vg_netdoc *doc = vga_agent_doc(a);
     const char *me = vga_agent_agency(a);
     vg_alert sealed = *alert; /* shallow: only the recipient list differs */
-    memset(&sealed.recipients, 0, sizeof sealed.recipients);
-    vg_err rc = VG_OK;
-    for (size_t i = 0; i < alert->recipients.n && rc == VG_OK; i++) {
-        rc = vg_strlist_add_unique(&sealed.recipients, alert->recipients.items[i]);
-    }
-    if (rc == VG_OK) { /* the policy's mandatory agencies: added, never removable */
-        rc = vg_netdoc_required(doc, (const char *const *)alert->categories.items,
-                                alert->categories.n, alert->severity, me, &sealed.recipients);
-    }
-    if (rc == VG_OK && sealed.recipients.n == 0) {
-        rc = vg_reason_set(why, VG_ERR_INVALID,
-                           "no recipients: name agencies, or use categories the network's "
-                           "policy routes");
-    }
+    vg_err rc = vga_recipients_of(a, alert, &sealed.recipients, why);
     if (rc == VG_OK && (rc = vga_store_begin(a->store, why)) == VG_OK) {
         int64_t now = vg_clock_wall_ms(a->clock);
         uint64_t seq = 0;
