@@ -1,5 +1,6 @@
 /* gw_hub.c — the event ring for GET /v1/events (see gw_hub.h). */
 #include "gw_hub.h"
+#include "gw_wait.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -29,11 +30,7 @@ gw_hub_new(gw_hub **out)
         return VG_ERR_NOMEM;
     }
     pthread_mutex_init(&h->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&h->changed, &attr);
-    pthread_condattr_destroy(&attr);
+    gw_cond_init(&h->changed);
     *out = h;
     return VG_OK;
 }
@@ -140,14 +137,7 @@ s_take(gw_hub *h, uint64_t after, gw_hub_read *rd)
 gw_hub_result
 gw_hub_wait(gw_hub *h, uint64_t after, gw_hub_read *rd, int64_t timeout_ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = gw_deadline(timeout_ms);
     pthread_mutex_lock(&h->lock);
     gw_hub_result res = GW_HUB_TIMEOUT;
     for (;;) {

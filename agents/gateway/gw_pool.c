@@ -1,5 +1,6 @@
 /* gw_pool.c — broker connections for requests (see gw_pool.h). */
 #include "gw_pool.h"
+#include "gw_wait.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -28,11 +29,7 @@ gw_pool_new(gw_pool **out, const char *config_path, size_t n, vg_reason *why)
         return VG_ERR_NOMEM;
     }
     pthread_mutex_init(&p->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->given, &attr);
-    pthread_condattr_destroy(&attr);
+    gw_cond_init(&p->given);
     vga_options opts = {.software = "vigil-gateway"};
     for (size_t i = 0; i < n; i++) {
         vg_err rc = vga_agent_open(&p->all[i], config_path, &opts, why);
@@ -68,14 +65,7 @@ gw_pool_destroy(gw_pool **pool_p)
 vga_agent *
 gw_pool_take(gw_pool *p, int64_t timeout_ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = gw_deadline(timeout_ms);
     pthread_mutex_lock(&p->lock);
     while (p->n_free == 0) {
         if (pthread_cond_timedwait(&p->given, &p->lock, &until) == ETIMEDOUT) {

@@ -1,5 +1,6 @@
 /* gw_webhook.c — signed webhook deliveries from gateway.db (see gw_webhook.h). */
 #include "gw_webhook.h"
+#include "gw_wait.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -281,14 +282,7 @@ s_deliver(gw_webhooks *w, const gw_delivery *d)
 static void
 s_sleep(gw_webhooks *w, int64_t ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = gw_deadline(ms);
     pthread_mutex_lock(&w->lock);
     while (!w->woken && !atomic_load(&w->stop)) {
         if (pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT) {
@@ -343,11 +337,7 @@ gw_webhooks_start(gw_webhooks **out, const char *config_path, gw_db **db_p,
     w->cfg = cfg;
     w->hub = hub;
     pthread_mutex_init(&w->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->cond, &attr);
-    pthread_condattr_destroy(&attr);
+    gw_cond_init(&w->cond);
     vga_options opts = {.software = "vigil-gateway"};
     vg_err rc = vga_agent_open(&w->agent, config_path, &opts, why);
     if (rc == VG_OK && (w->curl = curl_easy_init()) == NULL) {
