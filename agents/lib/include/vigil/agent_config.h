@@ -56,6 +56,15 @@ typedef struct vga_gateway_config {
     uint64_t webhook_backoff_max_ms; /* longest wait between two attempts */
     uint64_t webhook_alarm_ms;       /* failing this long raises the webhook alarm */
     char *cap_category;              /* vigil category of a CAP alert that names none ("" = none) */
+    bool console;                    /* serve the web console and officers' sessions */
+    char *console_dir;               /* its files; NULL: beside the binary (docs/console.md) */
+    uint64_t session_idle_ms;        /* a session unused this long ends */
+    uint64_t session_max_ms;         /* a session ends this long after login, used or not */
+    int64_t login_failures;          /* wrong passwords in a row that lock an officer name */
+    uint64_t login_lockout_ms;       /* how long such a name stays locked */
+    bool secure_cookie;              /* Secure cookies over plain HTTP (TLS ends at a proxy) */
+    char *sso_header;                /* header a trusted proxy names the officer in ("" = off) */
+    char *sso_proxy;                 /* addresses whose sso_header is believed, comma-separated */
 } vga_gateway_config;
 
 typedef struct vga_config {
