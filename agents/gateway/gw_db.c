@@ -1,5 +1,6 @@
 /* gw_db.c — the gateway's SQLite store (see gw_db.h). */
 #include "gw_db.h"
+#include "gw_db_internal.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -31,17 +32,16 @@ static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS attempts(delivery INTEGER NOT NULL, webhook TEXT NOT NULL,"
     " at_ms INTEGER NOT NULL, ok INTEGER NOT NULL, status INTEGER, error TEXT,"
     " took_ms INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS cursors(name TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+    "CREATE TABLE IF NOT EXISTS cursors(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS officers(name TEXT PRIMARY KEY, role TEXT NOT NULL,"
+    " pwhash TEXT NOT NULL, generation INTEGER NOT NULL, created_ms INTEGER NOT NULL,"
+    " changed_ms INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS links(key TEXT NOT NULL, alert_id BLOB NOT NULL,"
+    " at_ms INTEGER NOT NULL, PRIMARY KEY(key, alert_id)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS links_alert ON links(alert_id);";
 
-struct gw_db {
-    sqlite3 *db;          /* the connection */
-    char *path;           /* gateway.db */
-    pthread_mutex_t lock; /* one user at a time */
-    int64_t data_version; /* last PRAGMA data_version seen */
-};
-
-static vg_err
-s_fail(gw_db *db, const char *what, vg_reason *why)
+vg_err
+gw_dbi_fail(gw_db *db, const char *what, vg_reason *why)
 {
     return vg_reason_set(why, VG_ERR_IO, "gateway store %s: %s: %s", db->path, what,
                          sqlite3_errmsg(db->db));
@@ -109,47 +109,47 @@ gw_db_destroy(gw_db **db_p)
     *db_p = NULL;
 }
 
-/* ---- small helpers (called with the lock held) --------------------------------------- */
+/* ---- small helpers (gw_db_internal.h; called with the lock held) ----------------------- */
 
-static sqlite3_stmt *
-s_prep(gw_db *db, const char *sql)
+sqlite3_stmt *
+gw_dbi_prep(gw_db *db, const char *sql)
 {
     sqlite3_stmt *st = NULL;
     return sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) == SQLITE_OK ? st : NULL;
 }
 
 /* Steps a statement that returns no rows, then finalizes it. */
-static int
-s_run(sqlite3_stmt *st)
+int
+gw_dbi_run(sqlite3_stmt *st)
 {
     int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
     sqlite3_finalize(st);
     return rc;
 }
 
-static bool
-s_exec(gw_db *db, const char *sql)
+bool
+gw_dbi_exec(gw_db *db, const char *sql)
 {
     return sqlite3_exec(db->db, sql, NULL, NULL, NULL) == SQLITE_OK;
 }
 
-static void
-s_rollback(gw_db *db)
+void
+gw_dbi_rollback(gw_db *db)
 {
     if (!sqlite3_get_autocommit(db->db)) {
-        s_exec(db, "ROLLBACK");
+        gw_dbi_exec(db, "ROLLBACK");
     }
 }
 
-static void
-s_col_text(char *out, size_t out_len, sqlite3_stmt *st, int col)
+void
+gw_dbi_col_text(char *out, size_t out_len, sqlite3_stmt *st, int col)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
     snprintf(out, out_len, "%s", t ? (const char *)t : "");
 }
 
-static void
-s_col_blob(uint8_t *out, size_t len, sqlite3_stmt *st, int col)
+void
+gw_dbi_col_blob(uint8_t *out, size_t len, sqlite3_stmt *st, int col)
 {
     memset(out, 0, len);
     if ((size_t)sqlite3_column_bytes(st, col) == len) {
@@ -164,22 +164,22 @@ gw_db_token_add(gw_db *db, const char *name, const uint8_t hash[GW_TOKEN_HASH_LE
                 int64_t now_ms, vg_reason *why)
 {
     pthread_mutex_lock(&db->lock);
-    sqlite3_stmt *st =
-        s_prep(db, "INSERT INTO tokens(name, hash, scopes, created_ms) VALUES(?1, ?2, ?3, ?4)");
+    sqlite3_stmt *st = gw_dbi_prep(
+        db, "INSERT INTO tokens(name, hash, scopes, created_ms) VALUES(?1, ?2, ?3, ?4)");
     if (st != NULL) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         sqlite3_bind_blob(st, 2, hash, GW_TOKEN_HASH_LEN, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, scopes);
         sqlite3_bind_int64(st, 4, now_ms);
     }
-    int rc = s_run(st);
+    int rc = gw_dbi_run(st);
     vg_err err = VG_OK;
     if (rc == SQLITE_CONSTRAINT) {
         err = vg_reason_set(why, VG_ERR_DUPLICATE,
                             "a token named '%s' exists: revoke it first, or choose another name",
                             name);
     } else if (rc != SQLITE_DONE) {
-        err = s_fail(db, "add token", why);
+        err = gw_dbi_fail(db, "add token", why);
     }
     pthread_mutex_unlock(&db->lock);
     return err;
@@ -190,15 +190,15 @@ gw_db_token_revoke(gw_db *db, const char *name, int64_t now_ms, vg_reason *why)
 {
     pthread_mutex_lock(&db->lock);
     sqlite3_stmt *st =
-        s_prep(db, "UPDATE tokens SET revoked_ms = ?2 WHERE name = ?1 AND revoked_ms IS NULL");
+        gw_dbi_prep(db, "UPDATE tokens SET revoked_ms = ?2 WHERE name = ?1 AND revoked_ms IS NULL");
     if (st != NULL) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, now_ms);
     }
-    int rc = s_run(st);
+    int rc = gw_dbi_run(st);
     vg_err err = VG_OK;
     if (rc != SQLITE_DONE) {
-        err = s_fail(db, "revoke token", why);
+        err = gw_dbi_fail(db, "revoke token", why);
     } else if (sqlite3_changes(db->db) == 0) {
         err = vg_reason_set(why, VG_ERR_NOT_FOUND, "no active token is named '%s'", name);
     }
@@ -210,10 +210,11 @@ vg_err
 gw_db_tokens(gw_db *db, bool all, gw_token_row **out, size_t *n_out)
 {
     pthread_mutex_lock(&db->lock);
-    sqlite3_stmt *st = s_prep(db, all ? "SELECT name, hash, scopes, created_ms, revoked_ms FROM "
-                                        "tokens ORDER BY created_ms, name"
-                                      : "SELECT name, hash, scopes, created_ms, revoked_ms FROM "
-                                        "tokens WHERE revoked_ms IS NULL ORDER BY name");
+    sqlite3_stmt *st =
+        gw_dbi_prep(db, all ? "SELECT name, hash, scopes, created_ms, revoked_ms FROM "
+                              "tokens ORDER BY created_ms, name"
+                            : "SELECT name, hash, scopes, created_ms, revoked_ms FROM "
+                              "tokens WHERE revoked_ms IS NULL ORDER BY name");
     gw_token_row *rows = NULL;
     size_t n = 0;
     vg_err err = st ? VG_OK : VG_ERR_IO;
@@ -225,8 +226,8 @@ gw_db_tokens(gw_db *db, bool all, gw_token_row **out, size_t *n_out)
         }
         rows = grown;
         gw_token_row *r = &rows[n++];
-        s_col_text(r->name, sizeof r->name, st, 0);
-        s_col_blob(r->hash, sizeof r->hash, st, 1);
+        gw_dbi_col_text(r->name, sizeof r->name, st, 0);
+        gw_dbi_col_blob(r->hash, sizeof r->hash, st, 1);
         r->scopes = (unsigned)sqlite3_column_int64(st, 2);
         r->created_ms = sqlite3_column_int64(st, 3);
         r->revoked_ms = sqlite3_column_int64(st, 4);
@@ -246,7 +247,7 @@ bool
 gw_db_changed(gw_db *db)
 {
     pthread_mutex_lock(&db->lock);
-    sqlite3_stmt *st = s_prep(db, "PRAGMA data_version");
+    sqlite3_stmt *st = gw_dbi_prep(db, "PRAGMA data_version");
     int64_t v = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
     sqlite3_finalize(st);
     bool changed = v != db->data_version;
@@ -271,8 +272,8 @@ gw_db_idem_get(gw_db *db, const char *token, const char *key, gw_idem *out, bool
 {
     *found = false;
     pthread_mutex_lock(&db->lock);
-    sqlite3_stmt *st = s_prep(db, "SELECT request_hash, alert_id, envelope FROM idempotency "
-                                  "WHERE token = ?1 AND key = ?2");
+    sqlite3_stmt *st = gw_dbi_prep(db, "SELECT request_hash, alert_id, envelope FROM idempotency "
+                                       "WHERE token = ?1 AND key = ?2");
     vg_err err = st ? VG_OK : VG_ERR_IO;
     if (st != NULL) {
         sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
@@ -280,8 +281,8 @@ gw_db_idem_get(gw_db *db, const char *token, const char *key, gw_idem *out, bool
     }
     if (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
         memset(out, 0, sizeof *out);
-        s_col_blob(out->request_hash, sizeof out->request_hash, st, 0);
-        s_col_blob(out->alert_id, sizeof out->alert_id, st, 1);
+        gw_dbi_col_blob(out->request_hash, sizeof out->request_hash, st, 0);
+        gw_dbi_col_blob(out->alert_id, sizeof out->alert_id, st, 1);
         out->envelope_len = (size_t)sqlite3_column_bytes(st, 2);
         out->envelope = malloc(out->envelope_len ? out->envelope_len : 1);
         if (out->envelope == NULL) {
@@ -301,8 +302,8 @@ gw_db_idem_put(gw_db *db, const char *token, const char *key, const gw_idem *ide
 {
     pthread_mutex_lock(&db->lock);
     sqlite3_stmt *st =
-        s_prep(db, "INSERT INTO idempotency(token, key, request_hash, alert_id, envelope, "
-                   "created_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+        gw_dbi_prep(db, "INSERT INTO idempotency(token, key, request_hash, alert_id, envelope, "
+                        "created_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
     if (st != NULL) {
         sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
@@ -311,7 +312,7 @@ gw_db_idem_put(gw_db *db, const char *token, const char *key, const gw_idem *ide
         sqlite3_bind_blob(st, 5, idem->envelope, (int)idem->envelope_len, SQLITE_STATIC);
         sqlite3_bind_int64(st, 6, now_ms);
     }
-    int rc = s_run(st);
+    int rc = gw_dbi_run(st);
     pthread_mutex_unlock(&db->lock);
     return rc == SQLITE_DONE ? VG_OK : rc == SQLITE_CONSTRAINT ? VG_ERR_DUPLICATE : VG_ERR_IO;
 }
@@ -322,12 +323,13 @@ vg_err
 gw_db_cap_ref_put(gw_db *db, const char *triple, const uint8_t id[VG_ALERT_ID_LEN])
 {
     pthread_mutex_lock(&db->lock);
-    sqlite3_stmt *st = s_prep(db, "INSERT OR IGNORE INTO cap_refs(ref, alert_id) VALUES(?1, ?2)");
+    sqlite3_stmt *st =
+        gw_dbi_prep(db, "INSERT OR IGNORE INTO cap_refs(ref, alert_id) VALUES(?1, ?2)");
     if (st != NULL) {
         sqlite3_bind_text(st, 1, triple, -1, SQLITE_STATIC);
         sqlite3_bind_blob(st, 2, id, VG_ALERT_ID_LEN, SQLITE_STATIC);
     }
-    int rc = s_run(st);
+    int rc = gw_dbi_run(st);
     pthread_mutex_unlock(&db->lock);
     return rc == SQLITE_DONE ? VG_OK : VG_ERR_IO;
 }
@@ -336,7 +338,7 @@ bool
 gw_db_cap_ref_find(gw_db *db, const char *triple, uint8_t id[VG_ALERT_ID_LEN])
 {
     pthread_mutex_lock(&db->lock);
-    sqlite3_stmt *st = s_prep(db, "SELECT alert_id FROM cap_refs WHERE ref = ?1");
+    sqlite3_stmt *st = gw_dbi_prep(db, "SELECT alert_id FROM cap_refs WHERE ref = ?1");
     bool found = false;
     if (st != NULL) {
         sqlite3_bind_text(st, 1, triple, -1, SQLITE_STATIC);
@@ -365,8 +367,8 @@ vg_err
 gw_db_webhook_add(gw_db *db, const gw_webhook_row *w, vg_reason *why)
 {
     pthread_mutex_lock(&db->lock);
-    sqlite3_stmt *st = s_prep(db, "INSERT INTO webhooks(name, url, secret, cap, events, "
-                                  "created_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+    sqlite3_stmt *st = gw_dbi_prep(db, "INSERT INTO webhooks(name, url, secret, cap, events, "
+                                       "created_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
     if (st != NULL) {
         sqlite3_bind_text(st, 1, w->name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, w->url, -1, SQLITE_STATIC);
@@ -375,12 +377,12 @@ gw_db_webhook_add(gw_db *db, const gw_webhook_row *w, vg_reason *why)
         sqlite3_bind_int(st, 5, w->events);
         sqlite3_bind_int64(st, 6, w->created_ms);
     }
-    int rc = s_run(st);
+    int rc = gw_dbi_run(st);
     vg_err err = VG_OK;
     if (rc == SQLITE_CONSTRAINT) {
         err = vg_reason_set(why, VG_ERR_DUPLICATE, "a webhook named '%s' exists", w->name);
     } else if (rc != SQLITE_DONE) {
-        err = s_fail(db, "add webhook", why);
+        err = gw_dbi_fail(db, "add webhook", why);
     }
     pthread_mutex_unlock(&db->lock);
     return err;
@@ -391,28 +393,30 @@ gw_db_webhook_remove(gw_db *db, const char *name, vg_reason *why)
 {
     pthread_mutex_lock(&db->lock);
     vg_err err = VG_OK;
-    if (!s_exec(db, "BEGIN IMMEDIATE")) {
-        err = s_fail(db, "remove webhook", why);
+    if (!gw_dbi_exec(db, "BEGIN IMMEDIATE")) {
+        err = gw_dbi_fail(db, "remove webhook", why);
     }
-    sqlite3_stmt *st = err == VG_OK ? s_prep(db, "DELETE FROM webhooks WHERE name = ?1") : NULL;
+    sqlite3_stmt *st =
+        err == VG_OK ? gw_dbi_prep(db, "DELETE FROM webhooks WHERE name = ?1") : NULL;
     if (st != NULL) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     }
-    if (err == VG_OK && s_run(st) != SQLITE_DONE) {
-        err = s_fail(db, "remove webhook", why);
+    if (err == VG_OK && gw_dbi_run(st) != SQLITE_DONE) {
+        err = gw_dbi_fail(db, "remove webhook", why);
     } else if (err == VG_OK && sqlite3_changes(db->db) == 0) {
         err = vg_reason_set(why, VG_ERR_NOT_FOUND, "no webhook is named '%s'", name);
     }
-    st = err == VG_OK ? s_prep(db, "DELETE FROM deliveries WHERE webhook = ?1 AND delivered_ms "
-                                   "IS NULL")
-                      : NULL;
+    st = err == VG_OK
+             ? gw_dbi_prep(db, "DELETE FROM deliveries WHERE webhook = ?1 AND delivered_ms "
+                               "IS NULL")
+             : NULL;
     if (st != NULL) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     }
-    if (err == VG_OK && (s_run(st) != SQLITE_DONE || !s_exec(db, "COMMIT"))) {
-        err = s_fail(db, "remove webhook", why);
+    if (err == VG_OK && (gw_dbi_run(st) != SQLITE_DONE || !gw_dbi_exec(db, "COMMIT"))) {
+        err = gw_dbi_fail(db, "remove webhook", why);
     }
-    s_rollback(db);
+    gw_dbi_rollback(db);
     pthread_mutex_unlock(&db->lock);
     return err;
 }
@@ -421,8 +425,8 @@ vg_err
 gw_db_webhooks(gw_db *db, gw_webhook_row **out, size_t *n_out)
 {
     pthread_mutex_lock(&db->lock);
-    sqlite3_stmt *st =
-        s_prep(db, "SELECT name, url, secret, cap, events, created_ms FROM webhooks ORDER BY name");
+    sqlite3_stmt *st = gw_dbi_prep(
+        db, "SELECT name, url, secret, cap, events, created_ms FROM webhooks ORDER BY name");
     gw_webhook_row *rows = NULL;
     size_t n = 0;
     vg_err err = st ? VG_OK : VG_ERR_IO;
@@ -435,9 +439,9 @@ gw_db_webhooks(gw_db *db, gw_webhook_row **out, size_t *n_out)
         rows = grown;
         gw_webhook_row *w = &rows[n++];
         memset(w, 0, sizeof *w);
-        s_col_text(w->name, sizeof w->name, st, 0);
+        gw_dbi_col_text(w->name, sizeof w->name, st, 0);
         w->url = vg_strdup((const char *)sqlite3_column_text(st, 1));
-        s_col_blob(w->secret, sizeof w->secret, st, 2);
+        gw_dbi_col_blob(w->secret, sizeof w->secret, st, 2);
         w->cap = sqlite3_column_int(st, 3) != 0;
         w->events = sqlite3_column_int(st, 4) != 0;
         w->created_ms = sqlite3_column_int64(st, 5);
@@ -459,7 +463,7 @@ gw_db_webhooks(gw_db *db, gw_webhook_row **out, size_t *n_out)
 static vg_err
 s_cursor(gw_db *db, const char *name, int64_t *out, bool *found)
 {
-    sqlite3_stmt *st = s_prep(db, "SELECT value FROM cursors WHERE name = ?1");
+    sqlite3_stmt *st = gw_dbi_prep(db, "SELECT value FROM cursors WHERE name = ?1");
     *found = false;
     if (st == NULL) {
         return VG_ERR_IO;
@@ -473,16 +477,16 @@ s_cursor(gw_db *db, const char *name, int64_t *out, bool *found)
     return VG_OK;
 }
 
-static bool
-s_cursor_set(gw_db *db, const char *name, int64_t value)
+bool
+gw_dbi_cursor_set(gw_db *db, const char *name, int64_t value)
 {
-    sqlite3_stmt *st = s_prep(db, "INSERT INTO cursors(name, value) VALUES(?1, ?2) "
-                                  "ON CONFLICT(name) DO UPDATE SET value = ?2");
+    sqlite3_stmt *st = gw_dbi_prep(db, "INSERT INTO cursors(name, value) VALUES(?1, ?2) "
+                                       "ON CONFLICT(name) DO UPDATE SET value = ?2");
     if (st != NULL) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, value);
     }
-    return s_run(st) == SQLITE_DONE;
+    return gw_dbi_run(st) == SQLITE_DONE;
 }
 
 vg_err
@@ -498,7 +502,7 @@ vg_err
 gw_db_cursor_set(gw_db *db, const char *name, int64_t value)
 {
     pthread_mutex_lock(&db->lock);
-    bool ok = s_cursor_set(db, name, value);
+    bool ok = gw_dbi_cursor_set(db, name, value);
     pthread_mutex_unlock(&db->lock);
     return ok ? VG_OK : VG_ERR_IO;
 }
@@ -510,11 +514,12 @@ s_queue(gw_db *db, bool is_event, const uint8_t *id, const char *kind, int64_t s
         const char *json, const char *cursor, int64_t cursor_value, int64_t now_ms)
 {
     pthread_mutex_lock(&db->lock);
-    bool ok = s_exec(db, "BEGIN IMMEDIATE");
+    bool ok = gw_dbi_exec(db, "BEGIN IMMEDIATE");
     sqlite3_stmt *st =
-        ok ? s_prep(db, "INSERT INTO deliveries(webhook, is_event, alert_id, kind, seq, "
-                        "event_json, created_ms, next_ms) SELECT name, ?1, ?2, ?3, ?4, ?5, ?6, ?6 "
-                        "FROM webhooks WHERE ?1 = 0 OR events != 0")
+        ok ? gw_dbi_prep(db,
+                         "INSERT INTO deliveries(webhook, is_event, alert_id, kind, seq, "
+                         "event_json, created_ms, next_ms) SELECT name, ?1, ?2, ?3, ?4, ?5, ?6, ?6 "
+                         "FROM webhooks WHERE ?1 = 0 OR events != 0")
            : NULL;
     if (st != NULL) {
         sqlite3_bind_int(st, 1, is_event);
@@ -528,9 +533,9 @@ s_queue(gw_db *db, bool is_event, const uint8_t *id, const char *kind, int64_t s
         }
         sqlite3_bind_int64(st, 6, now_ms);
     }
-    ok = ok && s_run(st) == SQLITE_DONE && s_cursor_set(db, cursor, cursor_value) &&
-         s_exec(db, "COMMIT");
-    s_rollback(db);
+    ok = ok && gw_dbi_run(st) == SQLITE_DONE && gw_dbi_cursor_set(db, cursor, cursor_value) &&
+         gw_dbi_exec(db, "COMMIT");
+    gw_dbi_rollback(db);
     pthread_mutex_unlock(&db->lock);
     return ok ? VG_OK : VG_ERR_IO;
 }
@@ -563,7 +568,7 @@ gw_db_next_due(gw_db *db, int64_t now_ms, gw_delivery *out, bool *found, int64_t
     *next_due_ms = 0;
     pthread_mutex_lock(&db->lock);
     /* The head of each webhook (its oldest pending delivery), soonest first. */
-    sqlite3_stmt *st = s_prep(
+    sqlite3_stmt *st = gw_dbi_prep(
         db, "SELECT d.id, d.webhook, d.is_event, d.alert_id, d.kind, d.seq, d.event_json, "
             "d.attempts, d.first_failure_ms, d.next_ms FROM deliveries d "
             "JOIN (SELECT webhook, min(id) AS head FROM deliveries WHERE delivered_ms IS NULL "
@@ -576,10 +581,10 @@ gw_db_next_due(gw_db *db, int64_t now_ms, gw_delivery *out, bool *found, int64_t
         } else {
             memset(out, 0, sizeof *out);
             out->id = sqlite3_column_int64(st, 0);
-            s_col_text(out->webhook, sizeof out->webhook, st, 1);
+            gw_dbi_col_text(out->webhook, sizeof out->webhook, st, 1);
             out->is_event = sqlite3_column_int(st, 2) != 0;
-            s_col_blob(out->alert_id, sizeof out->alert_id, st, 3);
-            s_col_text(out->kind, sizeof out->kind, st, 4);
+            gw_dbi_col_blob(out->alert_id, sizeof out->alert_id, st, 3);
+            gw_dbi_col_text(out->kind, sizeof out->kind, st, 4);
             out->seq = (uint64_t)sqlite3_column_int64(st, 5);
             if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
                 out->event_json = vg_strdup((const char *)sqlite3_column_text(st, 6));
@@ -600,10 +605,11 @@ gw_db_attempt(gw_db *db, const gw_delivery *d, bool delivered, long status, cons
               int64_t now_ms, int64_t took_ms, int64_t next_ms)
 {
     pthread_mutex_lock(&db->lock);
-    bool ok = s_exec(db, "BEGIN IMMEDIATE");
-    sqlite3_stmt *st = ok ? s_prep(db, "INSERT INTO attempts(delivery, webhook, at_ms, ok, status, "
-                                       "error, took_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)")
-                          : NULL;
+    bool ok = gw_dbi_exec(db, "BEGIN IMMEDIATE");
+    sqlite3_stmt *st =
+        ok ? gw_dbi_prep(db, "INSERT INTO attempts(delivery, webhook, at_ms, ok, status, "
+                             "error, took_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+           : NULL;
     if (st != NULL) {
         sqlite3_bind_int64(st, 1, d->id);
         sqlite3_bind_text(st, 2, d->webhook, -1, SQLITE_STATIC);
@@ -615,14 +621,14 @@ gw_db_attempt(gw_db *db, const gw_delivery *d, bool delivered, long status, cons
         }
         sqlite3_bind_int64(st, 7, took_ms);
     }
-    ok = ok && s_run(st) == SQLITE_DONE;
+    ok = ok && gw_dbi_run(st) == SQLITE_DONE;
     st = !ok ? NULL
          : delivered
-             ? s_prep(db, "UPDATE deliveries SET attempts = attempts + 1, delivered_ms = ?2, "
-                          "last_status = ?3, last_error = NULL WHERE id = ?1")
-             : s_prep(db, "UPDATE deliveries SET attempts = attempts + 1, next_ms = ?4, "
-                          "last_status = ?3, last_error = ?5, first_failure_ms = "
-                          "coalesce(first_failure_ms, ?2) WHERE id = ?1");
+             ? gw_dbi_prep(db, "UPDATE deliveries SET attempts = attempts + 1, delivered_ms = ?2, "
+                               "last_status = ?3, last_error = NULL WHERE id = ?1")
+             : gw_dbi_prep(db, "UPDATE deliveries SET attempts = attempts + 1, next_ms = ?4, "
+                               "last_status = ?3, last_error = ?5, first_failure_ms = "
+                               "coalesce(first_failure_ms, ?2) WHERE id = ?1");
     if (st != NULL) {
         sqlite3_bind_int64(st, 1, d->id);
         sqlite3_bind_int64(st, 2, now_ms);
@@ -634,8 +640,8 @@ gw_db_attempt(gw_db *db, const gw_delivery *d, bool delivered, long status, cons
             }
         }
     }
-    ok = ok && s_run(st) == SQLITE_DONE && s_exec(db, "COMMIT");
-    s_rollback(db);
+    ok = ok && gw_dbi_run(st) == SQLITE_DONE && gw_dbi_exec(db, "COMMIT");
+    gw_dbi_rollback(db);
     pthread_mutex_unlock(&db->lock);
     return ok ? VG_OK : VG_ERR_IO;
 }
@@ -643,7 +649,7 @@ gw_db_attempt(gw_db *db, const gw_delivery *d, bool delivered, long status, cons
 static int64_t
 s_count(gw_db *db, const char *sql, const char *name)
 {
-    sqlite3_stmt *st = s_prep(db, sql);
+    sqlite3_stmt *st = gw_dbi_prep(db, sql);
     int64_t v = 0;
     if (st != NULL) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -672,12 +678,12 @@ gw_db_webhook_stats(gw_db *db, const char *name, gw_webhook_stats *out)
                 "SELECT coalesce(first_failure_ms, 0) FROM deliveries WHERE webhook = ?1 AND "
                 "delivered_ms IS NULL ORDER BY id LIMIT 1",
                 name);
-    sqlite3_stmt *st = s_prep(db, "SELECT error FROM attempts WHERE webhook = ?1 AND ok = 0 "
-                                  "ORDER BY rowid DESC LIMIT 1");
+    sqlite3_stmt *st = gw_dbi_prep(db, "SELECT error FROM attempts WHERE webhook = ?1 AND ok = 0 "
+                                       "ORDER BY rowid DESC LIMIT 1");
     if (st != NULL) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW) {
-            s_col_text(out->last_error, sizeof out->last_error, st, 0);
+            gw_dbi_col_text(out->last_error, sizeof out->last_error, st, 0);
         }
     }
     sqlite3_finalize(st);

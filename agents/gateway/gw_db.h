@@ -17,7 +17,16 @@
  *                is ever stored here (events are metadata only)
  *   attempts     every POST made: when, HTTP status or error, how long
  *   cursors      how far the gateway has handed the inbox (row) and the
- *                event stream (seq) on to the deliveries
+ *                event stream (seq) on to the deliveries, and how far the
+ *                link index has read the inbox (gw_db_console.c)
+ *   officers     the web console's officer accounts: name, role, Argon2id
+ *                hash of the password (libsodium's crypto_pwhash_str form;
+ *                never the password), a generation bumped by every change
+ *   links        the link index: for each alert of the inbox (and each one
+ *                published here), the incidents, subject references and
+ *                references it names, so the console's detail view finds
+ *                earlier alerts about the same thing (keys only: no text
+ *                beyond those identifiers)
  *
  * WAL, synchronous=FULL: a write that returns is on disk. A gw_db is one
  * connection with a mutex: any thread may use it; threads that write often
@@ -173,5 +182,61 @@ typedef struct gw_webhook_stats {
 
 /* A webhook's figures (zeros for what cannot be read). */
 void gw_db_webhook_stats(gw_db *db, const char *name, gw_webhook_stats *out);
+
+/* ---- officers (gw_db_console.c) ----------------------------------------------------------------
+ */
+
+#define GW_OFFICER_MAX 64 /* an officer's name: 1..63 bytes (gw_officer_name_is_valid) */
+#define GW_ROLE_MAX 16    /* "duty", "viewer" */
+#define GW_PWHASH_MAX 128 /* crypto_pwhash_STRBYTES: the Argon2id string with its NUL */
+
+typedef struct gw_officer_row {
+    char name[GW_OFFICER_MAX];  /* how the officer logs in, and the name on receipts */
+    char role[GW_ROLE_MAX];     /* "duty" or "viewer" */
+    char pwhash[GW_PWHASH_MAX]; /* crypto_pwhash_str of the password; "" = none (SSO only) */
+    int64_t generation;         /* bumped by every change: sessions of older ones end */
+    int64_t created_ms;         /* when added */
+    int64_t changed_ms;         /* last change */
+} gw_officer_row;
+
+/* Adds o (generation 1). VG_ERR_DUPLICATE when the name exists. */
+vg_err gw_db_officer_add(gw_db *db, const gw_officer_row *o, int64_t now_ms,
+                         vg_reason *why) VG_MUST_USE;
+
+/* Changes an officer's role and/or password hash (NULL: keep) and bumps its
+ * generation. VG_ERR_NOT_FOUND. */
+vg_err gw_db_officer_set(gw_db *db, const char *name, const char *role, const char *pwhash,
+                         int64_t now_ms, vg_reason *why) VG_MUST_USE;
+
+/* VG_ERR_NOT_FOUND. */
+vg_err gw_db_officer_remove(gw_db *db, const char *name, vg_reason *why) VG_MUST_USE;
+
+/* Every officer, by name; *out malloc'ed (free()). */
+vg_err gw_db_officers(gw_db *db, gw_officer_row **out, size_t *n_out) VG_MUST_USE;
+
+/* ---- the link index (gw_db_console.c) ----------------------------------------------------------
+ */
+
+#define GW_LINK_KEY_MAX 320 /* "incident:NAME", "subject:SCHEME<US>VALUE", "ref:HEX" */
+#define GW_LINK_KEYS_HIT 4  /* keys kept per hit */
+
+/* Records alert id's keys with its time (the sender's created time: hits
+ * come newest first) and, when cursor is not NULL, sets that cursor to
+ * cursor_value, in one transaction. Keys already recorded are kept once. */
+vg_err gw_db_links_put(gw_db *db, int64_t at_ms, const uint8_t id[VG_ALERT_ID_LEN],
+                       const char *const *keys, size_t n_keys, const char *cursor,
+                       int64_t cursor_value) VG_MUST_USE;
+
+typedef struct gw_link_hit {
+    uint8_t id[VG_ALERT_ID_LEN];                  /* another alert */
+    int64_t at_ms;                                /* its time (newest first) */
+    char keys[GW_LINK_KEYS_HIT][GW_LINK_KEY_MAX]; /* what it shares with the one asked about */
+    size_t n_keys;                                /* how many */
+} gw_link_hit;
+
+/* The alerts other than id that have any of keys, newest first, at most
+ * max; *out malloc'ed (free()). */
+vg_err gw_db_links_find(gw_db *db, const uint8_t id[VG_ALERT_ID_LEN], const char *const *keys,
+                        size_t n_keys, size_t max, gw_link_hit **out, size_t *n_out) VG_MUST_USE;
 
 #endif
