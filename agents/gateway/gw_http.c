@@ -29,6 +29,29 @@
 
 /* ---- responses ------------------------------------------------------------------------ */
 
+/* The console's page loads only its own files: no inline script or style, no
+ * other origin, no plugins, no framing, no <base>, forms only to itself. */
+#define S_CSP                                                                                      \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "                    \
+    "connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; "               \
+    "frame-ancestors 'none'"
+
+void
+gw_security_headers(const gw_gateway *g, struct MHD_Response *resp)
+{
+    MHD_add_response_header(resp, "Content-Security-Policy", S_CSP);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+    MHD_add_response_header(resp, "Cross-Origin-Resource-Policy", "same-origin");
+    MHD_add_response_header(resp, "Permissions-Policy",
+                            "camera=(), microphone=(), geolocation=(), payment=(), usb=()");
+    if (g->tls) {
+        MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
+    }
+}
+
 static void
 s_count_status(gw_gateway *g, unsigned status)
 {
@@ -52,7 +75,7 @@ gw_reply(gw_req *r, unsigned status, const char *ctype, char *body, size_t len,
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    gw_security_headers(r->g, resp);
     for (size_t i = 0; headers != NULL && headers[i] != NULL && headers[i + 1] != NULL; i += 2) {
         MHD_add_response_header(resp, headers[i], headers[i + 1]);
     }
@@ -221,6 +244,7 @@ static const s_route_def s_routes[] = {
     {GW_R_ALERT, "GET", GW_SCOPE_READ},    {GW_R_RECEIPT, "POST", GW_SCOPE_RECEIPT},
     {GW_R_RECEIPTS, "GET", GW_SCOPE_READ}, {GW_R_EVENTS, "GET", GW_SCOPE_READ},
     {GW_R_HEALTH, "GET", GW_SCOPE_READ},   {GW_R_METRICS, "GET", GW_SCOPE_READ},
+    {GW_R_SNAPSHOT, "GET", GW_SCOPE_READ}, {GW_R_DETAIL, "GET", GW_SCOPE_READ},
 };
 
 /* Parses the path into r; false (with a problem queued) for a bad alert id. */
@@ -228,7 +252,9 @@ static bool
 s_parse_path(gw_req *r, enum MHD_Result *res)
 {
     const char *p = r->path;
-    if (strcmp(p, "/v1/alerts") == 0) {
+    if (strcmp(p, "/v1/snapshot") == 0) {
+        r->route = GW_R_SNAPSHOT;
+    } else if (strcmp(p, "/v1/alerts") == 0) {
         r->route = GW_R_ALERTS;
     } else if (strcmp(p, "/v1/events") == 0) {
         r->route = GW_R_EVENTS;
@@ -254,6 +280,8 @@ s_parse_path(gw_req *r, enum MHD_Result *res)
         const char *rest = id + n;
         if (*rest == '\0') {
             r->route = GW_R_ALERT;
+        } else if (strcmp(rest, "/detail") == 0) {
+            r->route = GW_R_DETAIL;
         } else if (strncmp(rest, "/receipts/", 10) == 0 && vg_agency_id_is_valid(rest + 10)) {
             r->route = GW_R_RECEIPTS;
             snprintf(r->agency, sizeof r->agency, "%s", rest + 10);
@@ -311,29 +339,100 @@ s_client_cert_ok(gw_req *r)
            gnutls_certificate_verify_peers2(s, &status) == 0 && status == 0;
 }
 
+/* The console's own routes: its files (no authentication: they hold no
+ * secret) and /v1/session (which authenticates by itself). True when r is
+ * one of them, with the answer queued or MHD_YES to read the body. */
+static bool
+s_admit_console(gw_req *r, enum MHD_Result *res)
+{
+    const char *p = r->path;
+    if (strcmp(p, "/") == 0 || strcmp(p, "/console") == 0 || strncmp(p, "/console/", 9) == 0) {
+        r->route = GW_R_CONSOLE;
+        *res = gw_handle_static(r);
+        return true;
+    }
+    bool session = strcmp(p, "/v1/session") == 0;
+    if (!session && strcmp(p, "/v1/session/keepalive") != 0) {
+        return false;
+    }
+    r->route = session ? GW_R_SESSION : GW_R_KEEPALIVE;
+    bool post = strcmp(r->method, "POST") == 0;
+    if (!(post ||
+          (session && (strcmp(r->method, "GET") == 0 || strcmp(r->method, "DELETE") == 0)))) {
+        const char *allow = session ? "GET, POST, DELETE" : "POST";
+        const char *const h[] = {"Allow", allow, NULL};
+        *res = gw_problem_with(r, 405, "method_not_allowed", NULL, "use the methods in Allow",
+                               "method", allow, h);
+        return true;
+    }
+    *res = MHD_YES;
+    if (session && post) { /* a login: a small JSON body */
+        r->body_max = GW_LOGIN_BODY_MAX;
+        const char *len = gw_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (len != NULL && strtoull(len, NULL, 10) > GW_LOGIN_BODY_MAX) {
+            *res = gw_problem(r, 413, "too_large", NULL, "a login is at most 4096 bytes", "body",
+                              NULL);
+        } else if (!s_type_ok(gw_header(r, MHD_HTTP_HEADER_CONTENT_TYPE), "application/json")) {
+            *res = gw_problem(r, 415, "unsupported_media_type", NULL, "send the login as JSON",
+                              "Content-Type", "application/json");
+        }
+    }
+    return true;
+}
+
+/* Who sent it: an API token, or an officer's session cookie. */
+static bool
+s_authenticate(gw_req *r, enum MHD_Result *res)
+{
+    gw_gateway *g = r->g;
+    static const char *const bearer[] = {"WWW-Authenticate", "Bearer realm=\"vigil-gateway\"",
+                                         NULL};
+    const char *authz = gw_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (authz == NULL && g->gc->console && gw_console_has_cookie(r)) {
+        return gw_console_authenticate(r, res);
+    }
+    if (!gw_auth_check(g->auth, authz, r->token, &r->scopes)) {
+        snprintf(r->token, sizeof r->token, "%s", authz ? "!refused" : "!missing");
+        *res = gw_problem_with(r, 401, "unauthorized", NULL,
+                               authz ? "the token is not valid (unknown or revoked)"
+                                     : "send an API token: Authorization: Bearer vgt_...",
+                               "Authorization", "Bearer TOKEN", bearer);
+        return false;
+    }
+    return true;
+}
+
+/* 403 for a request out of its token's scope, or its officer's role. */
+static enum MHD_Result
+s_out_of_scope(gw_req *r, unsigned scope)
+{
+    char need[32], detail[200];
+    gw_scopes_format(need, sizeof need, scope);
+    if (r->has_session) {
+        snprintf(detail, sizeof detail, "officer '%s' is a %s officer: %s", r->officer,
+                 gw_role_name(r->role),
+                 r->role == GW_ROLE_VIEWER ? "viewers read, they cannot act"
+                                           : "officers cannot do this from the console");
+        return gw_problem(r, 403, "forbidden", NULL, detail, "role",
+                          scope == GW_SCOPE_RECEIPT ? "duty" : NULL);
+    }
+    snprintf(detail, sizeof detail, "token '%s' lacks the '%s' scope", r->token, need);
+    return gw_problem(r, 403, "forbidden", NULL, detail, "scope", need);
+}
+
 /* Everything decided from the headers: authentication, route, scope, rate,
  * size, type. Queues the refusal, or returns MHD_YES to read the body. */
 static enum MHD_Result
 s_admit(gw_req *r)
 {
     gw_gateway *g = r->g;
-    static const char *const bearer[] = {"WWW-Authenticate", "Bearer realm=\"vigil-gateway\"",
-                                         NULL};
     if (!s_client_cert_ok(r)) {
         return gw_problem_with(r, 401, "client_certificate", NULL,
                                "a client certificate signed by the gateway's client CA is required",
                                "client certificate", NULL, NULL);
     }
-    const char *authz = gw_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!gw_auth_check(g->auth, authz, r->token, &r->scopes)) {
-        snprintf(r->token, sizeof r->token, "%s", authz ? "!refused" : "!missing");
-        return gw_problem_with(r, 401, "unauthorized", NULL,
-                               authz ? "the token is not valid (unknown or revoked)"
-                                     : "send an API token: Authorization: Bearer vgt_...",
-                               "Authorization", "Bearer TOKEN", bearer);
-    }
     enum MHD_Result res = MHD_YES;
-    if (!s_parse_path(r, &res)) {
+    if (s_admit_console(r, &res) || !s_authenticate(r, &res) || !s_parse_path(r, &res)) {
         return res;
     }
     const s_route_def *def = NULL;
@@ -357,18 +456,18 @@ s_admit(gw_req *r)
                                "method", allow, h);
     }
     if ((r->scopes & def->scope) == 0) {
-        char need[32];
-        gw_scopes_format(need, sizeof need, def->scope);
-        char detail[128];
-        snprintf(detail, sizeof detail, "token '%s' lacks the '%s' scope", r->token, need);
-        return gw_problem(r, 403, "forbidden", NULL, detail, "scope", need);
+        return s_out_of_scope(r, def->scope);
     }
     int64_t retry = 1;
-    if (!gw_rate_take(g->rate, r->token, vg_clock_mono_ms(vg_clock_system()), &retry)) {
-        char after[24], detail[128];
+    char bucket[GW_NAME_MAX];
+    snprintf(bucket, sizeof bucket, "%s%s", r->has_session ? "~" : "",
+             r->has_session ? r->officer : r->token);
+    if (!gw_rate_take(g->rate, bucket, vg_clock_mono_ms(vg_clock_system()), &retry)) {
+        char after[24], detail[160];
         snprintf(after, sizeof after, "%lld", (long long)retry);
-        snprintf(detail, sizeof detail, "more than %lld requests a second for token '%s'",
-                 (long long)g->gc->rate_per_s, r->token);
+        snprintf(detail, sizeof detail, "more than %lld requests a second for %s '%s'",
+                 (long long)g->gc->rate_per_s, r->has_session ? "officer" : "token",
+                 r->has_session ? r->officer : r->token);
         const char *const h[] = {"Retry-After", after, NULL};
         return gw_problem_with(r, 429, "rate_limited", NULL, detail, NULL, NULL, h);
     }
@@ -393,7 +492,7 @@ s_admit(gw_req *r)
 static void
 s_take_body(gw_req *r, const char *data, size_t n)
 {
-    if (r->too_large || r->body_len + n > (size_t)r->g->gc->max_body_bytes) {
+    if (r->too_large || r->body_len + n > r->body_max) {
         r->too_large = true;
         free(r->body);
         r->body = NULL;
@@ -433,6 +532,13 @@ s_dispatch(gw_req *r)
         return gw_handle_health(r);
     case GW_R_METRICS:
         return gw_handle_metrics(r);
+    case GW_R_SNAPSHOT:
+        return gw_handle_snapshot(r);
+    case GW_R_DETAIL:
+        return gw_handle_detail(r);
+    case GW_R_SESSION:
+    case GW_R_KEEPALIVE:
+        return gw_handle_session(r);
     default:
         return gw_problem(r, 404, "not_found", NULL, "no such resource", NULL, NULL);
     }
@@ -456,6 +562,7 @@ s_access(void *cls, struct MHD_Connection *conn, const char *url, const char *me
         snprintf(r->method, sizeof r->method, "%s", method);
         snprintf(r->path, sizeof r->path, "%s", url);
         snprintf(r->token, sizeof r->token, "-");
+        r->body_max = (size_t)r->g->gc->max_body_bytes;
         return s_admit(r);
     }
     if (r->status != 0) { /* refused already: the rest is discarded */
@@ -469,7 +576,7 @@ s_access(void *cls, struct MHD_Connection *conn, const char *url, const char *me
     }
     if (r->too_large) {
         char limit[64];
-        snprintf(limit, sizeof limit, "at most %lld bytes", (long long)r->g->gc->max_body_bytes);
+        snprintf(limit, sizeof limit, "at most %zu bytes", r->body_max);
         return gw_problem(r, 413, "too_large", NULL, limit, "body", limit);
     }
     return s_dispatch(r);
@@ -497,12 +604,24 @@ s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (r == NULL) {
         return;
     }
-    char path[128];
+    char path[128], officer[GW_OFFICER_MAX + 16] = "";
     s_log_path(path, sizeof path, r->path);
+    if (r->officer[0] != '\0') { /* a session's requests, and logins, name the officer */
+        size_t n = (size_t)snprintf(officer, sizeof officer, " officer=\"");
+        for (size_t i = 0; r->officer[i] != '\0' && n + 2 < sizeof officer; i++) {
+            unsigned char c = (unsigned char)r->officer[i];
+            officer[n++] = c < 0x20 || c == 0x7f || c == '"' || c == '\\' ? '?' : (char)c;
+        }
+        officer[n++] = '"';
+        officer[n] = '\0';
+    }
     vg_log(r->status >= 500 ? VG_LOG_WARN : VG_LOG_INFO, "gateway", "http.request",
-           "token=%s method=%s path=%s status=%d ms=%lld%s", r->token, r->method, path, r->status,
-           (long long)(vg_clock_mono_ms(vg_clock_system()) - r->start_mono),
+           "token=%s%s method=%s path=%s status=%d ms=%lld%s", r->token, officer, r->method, path,
+           r->status, (long long)(vg_clock_mono_ms(vg_clock_system()) - r->start_mono),
            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+    if (r->body != NULL && r->route == GW_R_SESSION) {
+        sodium_memzero(r->body, r->body_len); /* a login's password */
+    }
     free(r->body);
     free(r);
     *con_cls = NULL;
@@ -645,7 +764,7 @@ gw_gateway_start(gw_gateway **out, const char *config_path, const char *listen, 
     g->started_ms = vg_clock_wall_ms(vg_clock_system());
     gw_cap_init();
     vg_err rc = vga_config_load(&g->cfg, config_path, why);
-    gw_db *auth_db = NULL, *link_db = NULL, *hook_db = NULL;
+    gw_db *auth_db = NULL, *link_db = NULL, *hook_db = NULL, *officer_db = NULL;
     if (rc == VG_OK) {
         g->gc = &g->cfg->gateway;
         rc = gw_db_open(&g->db, g->cfg->store_path, why);
@@ -653,7 +772,15 @@ gw_gateway_start(gw_gateway **out, const char *config_path, const char *listen, 
     rc = rc == VG_OK ? gw_db_open(&auth_db, g->cfg->store_path, why) : rc;
     rc = rc == VG_OK ? gw_db_open(&link_db, g->cfg->store_path, why) : rc;
     rc = rc == VG_OK ? gw_db_open(&hook_db, g->cfg->store_path, why) : rc;
+    rc = rc == VG_OK ? gw_db_open(&officer_db, g->cfg->store_path, why) : rc;
     rc = rc == VG_OK ? gw_auth_new(&g->auth, &auth_db) : rc;
+    rc = rc == VG_OK ? gw_officers_new(&g->officers, &officer_db, g->gc->login_failures,
+                                       (int64_t)g->gc->login_lockout_ms)
+                     : rc;
+    rc = rc == VG_OK ? gw_sessions_new(&g->sessions, (int64_t)g->gc->session_idle_ms,
+                                       (int64_t)g->gc->session_max_ms)
+                     : rc;
+    rc = rc == VG_OK ? gw_rate_new(&g->login_rate, GW_LOGIN_RATE, GW_LOGIN_BURST) : rc;
     rc = rc == VG_OK ? gw_rate_new(&g->rate, g->gc->rate_per_s, g->gc->burst) : rc;
     rc = rc == VG_OK ? gw_hub_new(&g->hub) : rc;
     rc = rc == VG_OK ? gw_webhooks_start(&g->webhooks, config_path, &hook_db, g->gc, g->hub, why)
@@ -662,16 +789,22 @@ gw_gateway_start(gw_gateway **out, const char *config_path, const char *listen, 
                                      gw_webhooks_wake, g->webhooks, why)
                      : rc;
     rc = rc == VG_OK ? gw_pool_new(&g->pool, config_path, (size_t)g->gc->workers, why) : rc;
+    if (rc == VG_OK) {
+        g->tls = g->gc->tls_cert != NULL;
+        gw_console_start(g);
+    }
     rc = rc == VG_OK ? s_start_http(g, listen ? listen : g->gc->listen, why) : rc;
     gw_db_destroy(&auth_db);
     gw_db_destroy(&link_db);
     gw_db_destroy(&hook_db);
+    gw_db_destroy(&officer_db);
     if (rc != VG_OK) {
         gw_gateway_stop(&g);
         return rc;
     }
-    vg_log(VG_LOG_INFO, "gateway", "gateway.ready", "agency=%s url=%s broker=%s", g->cfg->id,
-           g->url, g->cfg->endpoint);
+    vg_log(VG_LOG_INFO, "gateway", "gateway.ready", "agency=%s url=%s broker=%s console=%s%s",
+           g->cfg->id, g->url, g->cfg->endpoint, g->files ? g->url : "none",
+           g->files ? "/console/" : "");
     *out = g;
     return VG_OK;
 }
@@ -698,7 +831,11 @@ gw_gateway_stop(gw_gateway **g_p)
     gw_pool_destroy(&g->pool);
     gw_hub_destroy(&g->hub);
     gw_rate_destroy(&g->rate);
+    gw_rate_destroy(&g->login_rate);
     gw_auth_destroy(&g->auth);
+    gw_officers_destroy(&g->officers);
+    gw_sessions_destroy(&g->sessions);
+    gw_static_destroy(&g->files);
     gw_db_destroy(&g->db);
     vga_config_destroy(&g->cfg);
     free(g->config_path);

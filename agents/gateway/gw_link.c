@@ -1,6 +1,7 @@
 /* gw_link.c — the agency's receiver inside the gateway (see gw_link.h). */
 #include "gw_link.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ struct gw_link {
     gw_link_wake_fn wake;   /* the webhooks */
     void *wake_ctx;         /* their context */
     int64_t inbox_row;      /* handed on up to here */
+    int64_t link_row;       /* indexed for links up to here */
     int64_t last_ping_mono; /* last broker ping */
 };
 
@@ -86,6 +88,85 @@ s_hand_on_inbox(gw_link *l)
     if (queued && l->wake != NULL) {
         l->wake(l->wake_ctx);
     }
+}
+
+/* ---- the link index --------------------------------------------------------------------- */
+
+/* Appends "prefix" + text (lowercased when lower) to key; labels keep text. */
+static void
+s_key(char *key, const char *prefix, const char *text, bool lower)
+{
+    size_t n = (size_t)snprintf(key, GW_LINK_KEY_MAX, "%s", prefix);
+    for (size_t i = 0; text != NULL && text[i] != '\0' && n + 1 < GW_LINK_KEY_MAX; i++) {
+        key[n++] = lower ? (char)tolower((unsigned char)text[i]) : text[i];
+    }
+    key[n] = '\0';
+}
+
+size_t
+gw_link_keys(const vg_alert *a, bool refs, char (*keys)[GW_LINK_KEY_MAX],
+             char (*labels)[GW_LINK_KEY_MAX], size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < a->incidents.n && n < max; i++, n++) {
+        s_key(keys[n], "incident:", a->incidents.items[i], true);
+        if (labels != NULL) {
+            snprintf(labels[n], GW_LINK_KEY_MAX, "incident %s", a->incidents.items[i]);
+        }
+    }
+    for (size_t i = 0; i < a->n_subjects && n < max; i++) {
+        const vg_subject *sb = &a->subjects[i];
+        if (sb->scheme == NULL || sb->value == NULL || strncmp(sb->scheme, "cap.", 4) == 0) {
+            continue; /* CAP's kept fields are not about a subject */
+        }
+        char prefix[GW_LINK_KEY_MAX];
+        snprintf(prefix, sizeof prefix, "subject:%s\x1f", sb->scheme);
+        s_key(keys[n], prefix, sb->value, true);
+        if (labels != NULL) {
+            snprintf(labels[n], GW_LINK_KEY_MAX, "subject %s %s", sb->scheme, sb->value);
+        }
+        n++;
+    }
+    for (size_t i = 0; refs && i < a->n_references && n < max; i++, n++) {
+        char hex[VG_ALERT_ID_HEX_LEN + 1];
+        vg_alert_id_hex(hex, a->references[i]);
+        s_key(keys[n], "ref:", hex, false);
+        if (labels != NULL) {
+            snprintf(labels[n], GW_LINK_KEY_MAX, "references %s", hex);
+        }
+    }
+    return n;
+}
+
+/* Indexes the inbox rows after link_row: each alert's keys, the cursor
+ * moved in the same transaction. */
+static void
+s_index_inbox(gw_link *l)
+{
+    char(*keys)[GW_LINK_KEY_MAX] = malloc(GW_LINK_KEYS_MAX * sizeof *keys);
+    const char *ptrs[GW_LINK_KEYS_MAX];
+    for (int i = 0; keys != NULL && i < S_INBOX_BATCH && !atomic_load(&l->stop); i++) {
+        vga_inbox_item it;
+        bool found = false;
+        if (vga_inbox_next(l->rx, l->link_row, &it, &found) != VG_OK || !found) {
+            break;
+        }
+        size_t n =
+            it.open_rc == VG_OK ? gw_link_keys(&it.alert, true, keys, NULL, GW_LINK_KEYS_MAX) : 0;
+        for (size_t k = 0; k < n; k++) {
+            ptrs[k] = keys[k];
+        }
+        vg_err rc = gw_db_links_put(l->db, it.open_rc == VG_OK ? it.alert.created_ms : 0,
+                                    it.alert_id, ptrs, n, "link_row", it.row);
+        int64_t row = it.row;
+        vga_inbox_item_fini(&it);
+        if (rc != VG_OK) {
+            vg_log(VG_LOG_ERROR, "gateway", "links.error", "row=%lld", (long long)row);
+            break; /* tried again on the next pass: the cursor did not move */
+        }
+        l->link_row = row;
+    }
+    free(keys);
 }
 
 /* ---- the event stream ----------------------------------------------------------------- */
@@ -224,6 +305,7 @@ s_run(void *arg)
             vg_alert_fini(&a); /* it is in the inbox; handed on from there below */
         }
         s_hand_on_inbox(l);
+        s_index_inbox(l);
         s_take_events(l);
         s_ping(l);
     }
@@ -248,6 +330,7 @@ gw_link_start(gw_link **out, const char *config_path, gw_db **db_p, gw_hub *hub,
     l->last_ping_mono = vg_clock_mono_ms(vg_clock_system()) - S_PING_EVERY_MS;
     bool found = false;
     vg_err rc = gw_db_cursor(l->db, "inbox_row", &l->inbox_row, &found);
+    rc = rc == VG_OK ? gw_db_cursor(l->db, "link_row", &l->link_row, &found) : rc;
     vga_options opts = {.receive = true, .events = true, .software = "vigil-gateway"};
     if (rc == VG_OK) {
         rc = vga_agent_open(&l->rx, config_path, &opts, why);

@@ -7,6 +7,8 @@
 
 #include <getopt.h>
 #include <signal.h>
+#include <termios.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 
 #include "gateway.h"
 #include "gw_cap.h"
+#include "gw_officer.h"
 #include "vigil/clock.h"
 #include "vigil/log.h"
 #include "vigil/util.h"
@@ -33,16 +36,22 @@ static const char s_help[] =
     "       vigil-gateway -c agent.conf webhook add NAME URL [--cap] [--events]\n"
     "       vigil-gateway -c agent.conf webhook list\n"
     "       vigil-gateway -c agent.conf webhook remove NAME\n"
+    "       vigil-gateway -c agent.conf officer add NAME --role duty|viewer [--no-password]\n"
+    "       vigil-gateway -c agent.conf officer passwd NAME\n"
+    "       vigil-gateway -c agent.conf officer role NAME duty|viewer\n"
+    "       vigil-gateway -c agent.conf officer list\n"
+    "       vigil-gateway -c agent.conf officer remove NAME\n"
     "       vigil-gateway cap check FILE...\n"
     "\n"
     "The agency's HTTP gateway: an HTTP/JSON API, CAP 1.2 in and out, Server-Sent\n"
-    "Events and signed webhooks, beside the agency's agent, with its keys, outbox and\n"
-    "inbox (docs/gateway.md, docs/openapi.yaml).\n"
+    "Events, signed webhooks and the duty officers' web console at /console/, beside\n"
+    "the agency's agent, with its keys, outbox and inbox (docs/gateway.md,\n"
+    "docs/openapi.yaml, docs/console.md).\n"
     "\n"
     "run (the default)  serves on [gateway] listen of agent.conf (or --listen; port 0\n"
     "                   picks a free one) and logs 'gateway.ready ... url=URL'. While\n"
     "                   it runs it is the agency's delivery target. SIGINT or SIGTERM\n"
-    "                   stop it.\n"
+    "                   stop it. The web console is at URL/console/ (officers log in).\n"
     "token add          makes an API token for a client system and prints it once on\n"
     "                   stdout (only its hash is kept). Scopes: publish (POST\n"
     "                   /v1/alerts), read (GET), receipt (ack, progress, decline,\n"
@@ -57,6 +66,16 @@ static const char s_help[] =
     "                   attempts stays).\n"
     "cap check          checks CAP files against vigil's CAP 1.2 rules; prints 'ok' or\n"
     "                   the reason per file.\n"
+    "officer add        an officer account for the web console: NAME (1-63 characters,\n"
+    "                   e.g. 'DS Aisha Khan') is how they log in and the name on their\n"
+    "                   receipts; duty officers act, viewers only read. The password\n"
+    "                   (10-1024 characters) is asked twice on a terminal, else read\n"
+    "                   as one line of stdin, never from the command line; only its\n"
+    "                   Argon2id hash is kept. --no-password: single sign-on only.\n"
+    "officer passwd     a new password (asked as for add); their sessions end.\n"
+    "officer role       duty or viewer; their sessions end.\n"
+    "officer list       names, roles, whether they have a password, when made.\n"
+    "officer remove     the account goes; their sessions end at once.\n"
     "\n"
     "  -c, --config FILE  the agency's agent.conf\n"
     "  --listen HOST:PORT overrides [gateway] listen (run)\n"
@@ -324,6 +343,221 @@ s_manage(const char *config, const char *what, int argc, char **argv)
     return rc;
 }
 
+/* ---- officers -------------------------------------------------------------------------------- */
+
+/* Reads one line of f into buf (cap bytes); the newline is dropped. False
+ * at end of input or when the line is longer than cap - 2. */
+static bool
+s_read_line(FILE *f, char *buf, size_t cap, size_t *len)
+{
+    if (fgets(buf, (int)cap, f) == NULL) {
+        return false;
+    }
+    size_t n = strlen(buf);
+    bool whole = n > 0 && buf[n - 1] == '\n';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+        buf[--n] = '\0';
+    }
+    *len = n;
+    return whole || feof(f);
+}
+
+/* One line from the terminal without echo, after prompt. */
+static bool
+s_read_secret_tty(const char *prompt, char *buf, size_t cap, size_t *len)
+{
+    struct termios old, quiet;
+    bool tty = tcgetattr(STDIN_FILENO, &old) == 0;
+    fputs(prompt, stderr);
+    fflush(stderr);
+    if (tty) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    bool ok = s_read_line(stdin, buf, cap, len);
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fputs("\n", stderr);
+    }
+    return ok;
+}
+
+/* The new password of name (sodium_malloc'ed: sodium_free it): asked twice
+ * on a terminal, else one line of stdin. NULL after saying why. */
+static char *
+s_new_password(const char *name, size_t *len)
+{
+    size_t cap = GW_PASSWORD_MAX + 2;
+    char *pw = sodium_malloc(cap), *again = sodium_malloc(cap);
+    size_t n2 = 0;
+    bool ok = pw != NULL && again != NULL;
+    char prompt[128];
+    snprintf(prompt, sizeof prompt, "Password for %s: ", name);
+    if (ok && isatty(STDIN_FILENO)) {
+        ok = s_read_secret_tty(prompt, pw, cap, len) &&
+             s_read_secret_tty("The same again: ", again, cap, &n2);
+        if (ok && (n2 != *len || sodium_memcmp(pw, again, n2) != 0)) {
+            fprintf(stderr, "vigil-gateway: officer: the two passwords differ; nothing changed\n");
+            ok = false;
+        }
+    } else if (ok && !s_read_line(stdin, pw, cap, len)) {
+        fprintf(stderr,
+                "vigil-gateway: officer: give the password as one line on stdin (at most "
+                "%d bytes)\n",
+                GW_PASSWORD_MAX);
+        ok = false;
+    }
+    vg_reason why = {{0}};
+    if (ok && gw_password_check(pw, *len, &why) != VG_OK) {
+        fprintf(stderr, "vigil-gateway: officer: %s\n", why.text);
+        ok = false;
+    }
+    sodium_free(again);
+    if (!ok) {
+        sodium_free(pw);
+        return NULL;
+    }
+    return pw;
+}
+
+/* The Argon2id hash of a new password for name into hash; false after saying why. */
+static bool
+s_hash_new_password(const char *name, char hash[GW_PWHASH_MAX])
+{
+    size_t len = 0;
+    char *pw = s_new_password(name, &len);
+    if (pw == NULL) {
+        return false;
+    }
+    vg_err rc = gw_password_hash(hash, pw, len);
+    sodium_free(pw);
+    if (rc != VG_OK) {
+        fprintf(stderr, "vigil-gateway: officer: cannot hash the password (out of memory)\n");
+    }
+    return rc == VG_OK;
+}
+
+static int
+s_officer_add(gw_db *db, int argc, char **argv)
+{
+    gw_officer_row o = {0};
+    const char *name = NULL, *role = NULL;
+    bool no_password = false;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--role") == 0 && i + 1 < argc) {
+            role = argv[++i];
+        } else if (strncmp(argv[i], "--role=", 7) == 0) {
+            role = argv[i] + 7;
+        } else if (strcmp(argv[i], "--no-password") == 0) {
+            no_password = true;
+        } else if (name == NULL && argv[i][0] != '-') {
+            name = argv[i];
+        } else {
+            return s_usage("officer add: unexpected '%s'", argv[i]);
+        }
+    }
+    if (name == NULL || !gw_officer_name_is_valid(name)) {
+        return s_usage("officer add: give a NAME of 1-63 characters of text, not starting or "
+                       "ending with a space (got '%s')",
+                       name);
+    }
+    if (role == NULL || gw_role_parse(role) == GW_ROLE_NONE) {
+        return s_usage("officer add: --role duty (reads and acts) or --role viewer (reads) "
+                       "(got '%s')",
+                       role);
+    }
+    snprintf(o.name, sizeof o.name, "%s", name);
+    snprintf(o.role, sizeof o.role, "%s", role);
+    if (!no_password && !s_hash_new_password(name, o.pwhash)) {
+        return S_EXIT_FAIL;
+    }
+    vg_reason why = {{0}};
+    vg_err rc = gw_db_officer_add(db, &o, vg_clock_wall_ms(vg_clock_system()), &why);
+    sodium_memzero(o.pwhash, sizeof o.pwhash);
+    if (rc != VG_OK) {
+        fprintf(stderr, "vigil-gateway: officer add: %s\n", why.text);
+        return S_EXIT_FAIL;
+    }
+    printf("added officer '%s' (%s%s)\n", name, role, no_password ? ", single sign-on only" : "");
+    return S_EXIT_OK;
+}
+
+static int
+s_officer_list(gw_db *db)
+{
+    gw_officer_row *rows = NULL;
+    size_t n = 0;
+    if (gw_db_officers(db, &rows, &n) != VG_OK) {
+        fprintf(stderr, "vigil-gateway: officer list: cannot read the store\n");
+        return S_EXIT_FAIL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char made[VG_TIME_STR_LEN];
+        vg_time_format(made, sizeof made, rows[i].created_ms);
+        printf("%-32s %-7s %-12s made %s\n", rows[i].name, rows[i].role,
+               rows[i].pwhash[0] ? "password" : "sso only", made);
+    }
+    if (n == 0) {
+        printf("no officers\n");
+    }
+    sodium_memzero(rows, n * sizeof *rows);
+    free(rows);
+    return S_EXIT_OK;
+}
+
+static int
+s_officer(const char *config, int argc, char **argv)
+{
+    if (argc < 1) {
+        return s_usage("officer: say add, passwd, role, list or remove%s", "");
+    }
+    gw_db *db = NULL;
+    int rc = s_open_db(config, &db);
+    if (rc != S_EXIT_OK) {
+        return rc;
+    }
+    const char *verb = argv[0];
+    vg_reason why = {{0}};
+    vg_err err = VG_OK;
+    int64_t now = vg_clock_wall_ms(vg_clock_system());
+    if (strcmp(verb, "add") == 0) {
+        rc = s_officer_add(db, argc - 1, argv + 1);
+    } else if (strcmp(verb, "list") == 0 && argc == 1) {
+        rc = s_officer_list(db);
+    } else if (strcmp(verb, "remove") == 0 && argc == 2) {
+        err = gw_db_officer_remove(db, argv[1], &why);
+        rc = err == VG_OK ? S_EXIT_OK : S_EXIT_FAIL;
+        if (err == VG_OK) {
+            printf("removed officer '%s' (their sessions end now)\n", argv[1]);
+        }
+    } else if (strcmp(verb, "role") == 0 && argc == 3 && gw_role_parse(argv[2]) != GW_ROLE_NONE) {
+        err = gw_db_officer_set(db, argv[1], argv[2], NULL, now, &why);
+        rc = err == VG_OK ? S_EXIT_OK : S_EXIT_FAIL;
+        if (err == VG_OK) {
+            printf("officer '%s' is now %s (their sessions end now)\n", argv[1], argv[2]);
+        }
+    } else if (strcmp(verb, "passwd") == 0 && argc == 2) {
+        char hash[GW_PWHASH_MAX];
+        rc = s_hash_new_password(argv[1], hash) ? S_EXIT_OK : S_EXIT_FAIL;
+        err = rc == S_EXIT_OK ? gw_db_officer_set(db, argv[1], NULL, hash, now, &why) : VG_OK;
+        sodium_memzero(hash, sizeof hash);
+        rc = rc == S_EXIT_OK && err == VG_OK ? S_EXIT_OK : S_EXIT_FAIL;
+        if (rc == S_EXIT_OK) {
+            printf("new password for officer '%s' (their sessions end now)\n", argv[1]);
+        }
+    } else {
+        rc = s_usage("officer: use add NAME --role duty|viewer, passwd NAME, role NAME "
+                     "duty|viewer, list or remove NAME (got '%s')",
+                     verb);
+    }
+    if (err != VG_OK) {
+        fprintf(stderr, "vigil-gateway: officer %s: %s\n", verb, why.text);
+    }
+    gw_db_destroy(&db);
+    return rc;
+}
+
 /* ---- cap check --------------------------------------------------------------------------- */
 
 static int
@@ -398,5 +632,8 @@ gw_main(int argc, char **argv)
     if (strcmp(cmd, "token") == 0 || strcmp(cmd, "webhook") == 0) {
         return s_manage(config, cmd, argc - i, argv + i);
     }
-    return s_usage("unknown command '%s': run, token, webhook or cap", cmd);
+    if (strcmp(cmd, "officer") == 0) {
+        return s_officer(config, argc - i, argv + i);
+    }
+    return s_usage("unknown command '%s': run, token, webhook, officer or cap", cmd);
 }

@@ -56,8 +56,18 @@ gw_rate_take(gw_rate *r, const char *name, int64_t now_ms, int64_t *retry_after_
     for (size_t i = 0; i < r->n && b == NULL; i++) {
         b = strcmp(r->buckets[i].name, name) == 0 ? &r->buckets[i] : NULL;
     }
+    for (size_t i = 0; b == NULL && r->n == GW_RATE_BUCKETS_MAX && i < r->n; i++) {
+        s_bucket *q = &r->buckets[i]; /* full again: as good as new */
+        if (q->level + (double)(now_ms - q->at_ms) * r->rate / 1000.0 >= r->burst) {
+            b = q;
+            snprintf(b->name, sizeof b->name, "%s", name);
+            b->level = r->burst;
+            b->at_ms = now_ms;
+        }
+    }
     if (b == NULL) {
-        s_bucket *grown = realloc(r->buckets, (r->n + 1) * sizeof *grown);
+        s_bucket *grown =
+            r->n < GW_RATE_BUCKETS_MAX ? realloc(r->buckets, (r->n + 1) * sizeof *grown) : NULL;
         if (grown == NULL) {
             pthread_mutex_unlock(&r->lock);
             *retry_after_s = 1;

@@ -1,9 +1,16 @@
 /*
- * gw_rate.h — requests per second per token: a token bucket per token name
- * (rate tokens a second, up to burst). A token over its rate gets 429 with
- * Retry-After; the others are not affected. Requests without a valid token
- * are refused before they reach the bucket (and cost only a hash).
- * Any thread; it locks itself. Memory: one bucket per token name seen.
+ * gw_rate.h — requests per second per name: a token bucket per name (rate
+ * tokens a second, up to burst). The gateway keeps two: one for requests,
+ * named by their API token or "~" and the officer of their session, and one
+ * for logins, named by the client's address. A name over its rate gets 429
+ * with Retry-After; the others are not affected. Requests without a valid
+ * token or session are refused before they reach the bucket (and cost only
+ * a hash).
+ * Any thread; it locks itself. Memory: one bucket per name seen, at most
+ * GW_RATE_BUCKETS_MAX: a new name then takes the bucket of a name that has
+ * been quiet long enough to be full again (which is the same as a new
+ * one), and is refused while there is none — so names nobody controls
+ * (client addresses, for logins) cannot grow it without bound.
  */
 #ifndef VIGIL_GATEWAY_GW_RATE_H
 #define VIGIL_GATEWAY_GW_RATE_H
@@ -12,6 +19,8 @@
 #include <stdint.h>
 
 #include "vigil/err.h"
+
+#define GW_RATE_BUCKETS_MAX 4096 /* names tracked at once */
 
 typedef struct gw_rate gw_rate;
 

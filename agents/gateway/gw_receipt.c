@@ -11,6 +11,11 @@
  * The signed receipt holds the officer only for ack (as the CLI's); for the
  * others the officer named is recorded in the gateway's log with the
  * request, so the agency knows who asked.
+ *
+ * From the web console (an officer's session) the officer is the one logged
+ * in, never a name in the body ('officer' is refused): the ack carries their
+ * name, and the reason of progress, decline and share ends with
+ * " (by NAME)", so every agency sees who acted, not only this one's log.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +75,14 @@ s_parse(gw_req *r, json_t **doc, s_body *b, enum MHD_Result *res)
         }
         *slot = json_string_value(v);
     }
+    if (r->has_session && b->officer != NULL) {
+        *res = gw_problem(r, 400, "invalid_json", NULL,
+                          "the officer is the one logged in: leave 'officer' out", "officer", want);
+        return false;
+    }
+    if (r->has_session) {
+        b->officer = r->officer;
+    }
     const char *missing = strcmp(r->verb, "ack") == 0
                               ? (b->officer && b->officer[0] ? NULL : "officer")
                           : !(b->reason && b->reason[0])                          ? "reason"
@@ -96,18 +109,31 @@ s_send(gw_req *r, vga_agent *ag, const s_body *b, vga_confirm *res, vg_reason *w
     if (strcmp(r->verb, "ack") == 0) {
         return vga_ack(ag, r->alert_id, b->officer, b->note, wait, res, why);
     }
+    char reason[VG_SHORT_TEXT_MAX + 1];
+    if (r->has_session) { /* every agency sees who acted */
+        int n = snprintf(reason, sizeof reason, "%s (by %s)", b->reason, r->officer);
+        if (n < 0 || (size_t)n >= sizeof reason) {
+            memset(res, 0, sizeof *res);
+            return vg_reason_set(why, VG_ERR_INVALID,
+                                 "the reason is too long with the officer's name: at most %d "
+                                 "bytes in all",
+                                 VG_SHORT_TEXT_MAX);
+        }
+    } else {
+        snprintf(reason, sizeof reason, "%s", b->reason ? b->reason : "");
+    }
     if (strcmp(r->verb, "progress") == 0) {
-        return vga_progress(ag, r->alert_id, b->reason, wait, res, why);
+        return vga_progress(ag, r->alert_id, reason, wait, res, why);
     }
     if (strcmp(r->verb, "decline") == 0) {
-        return vga_decline(ag, r->alert_id, b->reason, wait, res, why);
+        return vga_decline(ag, r->alert_id, reason, wait, res, why);
     }
     vg_agency card;
     if (vg_netdoc_find(vga_agent_doc(ag), b->to, &card) != VG_OK) {
         memset(res, 0, sizeof *res);
         return vg_reason_set(why, VG_ERR_NOT_FOUND, "'%s' is not an agency of this network", b->to);
     }
-    return vga_share(ag, r->alert_id, b->to, b->reason, wait, res, why);
+    return vga_share(ag, r->alert_id, b->to, reason, wait, res, why);
 }
 
 static enum MHD_Result
@@ -169,7 +195,7 @@ gw_handle_receipt(gw_req *r)
         vg_reason why = {{0}};
         vg_err rc = s_send(r, ag, &b, &c, &why);
         gw_pool_give(r->g->pool, ag);
-        if (b.officer != NULL && strcmp(r->verb, "ack") != 0) {
+        if (b.officer != NULL && (strcmp(r->verb, "ack") != 0 || r->has_session)) {
             char idhex[VG_ALERT_ID_HEX_LEN + 1], officer[80];
             vg_alert_id_hex(idhex, r->alert_id);
             size_t i = 0; /* one printable token for the log line */
@@ -179,8 +205,8 @@ gw_handle_receipt(gw_req *r)
             }
             officer[i] = '\0';
             vg_log(VG_LOG_INFO, "gateway", "receipt.officer",
-                   "token=%s alert=%s receipt=%s officer=\"%s\" code=%s", r->token, idhex, r->verb,
-                   officer, vg_err_code(rc));
+                   "token=%s alert=%s receipt=%s officer=\"%s\" code=%s%s", r->token, idhex,
+                   r->verb, officer, vg_err_code(rc), r->has_session ? " via=session" : "");
         }
         res = s_answer(r, rc, &c, &why);
         vga_confirm_fini(&c);

@@ -329,6 +329,23 @@ s_note_cap(gw_req *r, const vg_alert *a, const uint8_t id[VG_ALERT_ID_LEN])
     }
 }
 
+/* Indexes an alert published here for the console's linked alerts (the
+ * ones received are indexed from the inbox by gw_link). */
+static void
+s_note_links(gw_req *r, const vg_alert *a, const uint8_t id[VG_ALERT_ID_LEN])
+{
+    char(*keys)[GW_LINK_KEY_MAX] = malloc(GW_LINK_KEYS_MAX * sizeof *keys);
+    const char *ptrs[GW_LINK_KEYS_MAX];
+    size_t n = keys ? gw_link_keys(a, true, keys, NULL, GW_LINK_KEYS_MAX) : 0;
+    for (size_t i = 0; i < n; i++) {
+        ptrs[i] = keys[i];
+    }
+    if (n > 0 && gw_db_links_put(r->g->db, s_now(), id, ptrs, n, NULL, 0) != VG_OK) {
+        vg_log(VG_LOG_WARN, "gateway", "links.error", "token=%s", r->token);
+    }
+    free(keys);
+}
+
 enum MHD_Result
 gw_handle_publish(gw_req *r)
 {
@@ -356,6 +373,9 @@ gw_handle_publish(gw_req *r)
         }
         if (from_cap && r->has_result_id) {
             s_note_cap(r, &a, r->result_id);
+        }
+        if (r->has_result_id) {
+            s_note_links(r, &a, r->result_id);
         }
     } else {
         atomic_fetch_add(&r->g->m.published_rejected, 1);

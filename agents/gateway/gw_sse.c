@@ -13,6 +13,16 @@
  * A comment line goes out every 15 s so proxies keep the stream open;
  * gateway notices (webhook alarms) go out as `event: gateway` without an id.
  *
+ * With ?heartbeat=1 (the web console) an `event: heartbeat` without an id
+ * goes out every 2 s instead of the comment, saying whether the gateway
+ * hears from the broker: {"time", "head", "broker_up", "contact_age_ms"}.
+ * A browser never sees comments, and a page that cannot tell a quiet
+ * network from a dead broker could not vouch for anything it shows.
+ *
+ * A stream opened with an officer's session ends when the session does
+ * (idle or past its limit, logged out, the account changed): an
+ * `event: session` {"ended": why} goes out last.
+ *
  * The connection has its own thread (libmicrohttpd's thread per connection),
  * so the content reader may block: it waits on the hub with a timeout.
  */
@@ -23,20 +33,27 @@
 #include <time.h>
 
 #include "gateway.h"
+#include "vigil/clock.h"
 #include "vigil/track_json.h"
 
 #define S_KEEPALIVE_MS 15000 /* a comment this often */
+#define S_HEARTBEAT_MS 2000  /* ?heartbeat=1: a heartbeat event this often */
 #define S_BATCH 64           /* events taken per wait */
 #define S_BUF_MAX (64 * 1024)
 
 typedef struct s_stream {
-    gw_gateway *g;       /* the gateway */
-    uint64_t pos;        /* the last event sent */
-    bool live_start;     /* no position given: start at the live end */
-    uint64_t notice_gen; /* notices sent */
-    char *buf;           /* formatted, not yet sent */
-    size_t len;          /* bytes in buf */
-    size_t off;          /* bytes of buf already sent */
+    gw_gateway *g;                           /* the gateway */
+    uint64_t pos;                            /* the last event sent */
+    bool live_start;                         /* no position given: start at the live end */
+    uint64_t notice_gen;                     /* notices sent */
+    char *buf;                               /* formatted, not yet sent */
+    size_t len;                              /* bytes in buf */
+    size_t off;                              /* bytes of buf already sent */
+    bool heartbeat;                          /* ?heartbeat=1 */
+    int64_t beat_mono;                       /* when the last heartbeat went out */
+    bool has_session;                        /* opened with an officer's session */
+    uint8_t session_key[GW_SESSION_KEY_LEN]; /* which */
+    bool ending; /* the session ended: the stream ends after its notice */
 } s_stream;
 
 static bool
@@ -93,11 +110,69 @@ s_fetch_older(s_stream *s)
     }
 }
 
+static void
+s_heartbeat(s_stream *s)
+{
+    gw_gateway *g = s->g;
+    bool known = false;
+    uint64_t head = gw_hub_head(g->hub, &known);
+    int64_t now = vg_clock_wall_ms(vg_clock_system());
+    int64_t contact = atomic_load(&g->m.last_broker_contact_ms);
+    char when[VG_TIME_STR_LEN], head_text[24] = "null", age[24] = "null", line[256];
+    vg_time_format(when, sizeof when, now);
+    if (known) {
+        snprintf(head_text, sizeof head_text, "%" PRIu64, head);
+    }
+    if (contact > 0) {
+        snprintf(age, sizeof age, "%lld", (long long)(now > contact ? now - contact : 0));
+    }
+    int n = snprintf(line, sizeof line,
+                     "event: heartbeat\ndata: {\"time\":\"%s\",\"head\":%s,\"broker_up\":%s,"
+                     "\"contact_age_ms\":%s}\n\n",
+                     when, head_text, atomic_load(&g->m.broker_up) ? "true" : "false", age);
+    if (n > 0 && (size_t)n < sizeof line) {
+        s_append(s, line, (size_t)n);
+    }
+    s->beat_mono = vg_clock_mono_ms(vg_clock_system());
+}
+
+/* How long the next wait may be: until the next heartbeat, or the keepalive. */
+static int64_t
+s_wait_ms(const s_stream *s)
+{
+    if (!s->heartbeat) {
+        return S_KEEPALIVE_MS;
+    }
+    int64_t left = S_HEARTBEAT_MS - (vg_clock_mono_ms(vg_clock_system()) - s->beat_mono);
+    return left < 1 ? 1 : left;
+}
+
+/* False once the stream's session has ended (with the notice queued). */
+static bool
+s_session_alive(s_stream *s)
+{
+    char why[64];
+    if (!s->has_session || gw_console_session_alive(s->g, s->session_key, why, sizeof why)) {
+        return true;
+    }
+    char line[160];
+    int n = snprintf(line, sizeof line, "event: session\ndata: {\"ended\":\"%s\"}\n\n", why);
+    s_append(s, line, (size_t)n);
+    s->ending = true;
+    return false;
+}
+
 /* Fills the buffer: blocks until there is something (at most the keepalive). */
 static bool
 s_fill(s_stream *s)
 {
     s->len = s->off = 0;
+    if (s->ending) {
+        return false;
+    }
+    if (!s_session_alive(s)) {
+        return true;
+    }
     if (s->live_start) {
         bool known = false;
         uint64_t head = gw_hub_head(s->g->hub, &known);
@@ -107,6 +182,9 @@ s_fill(s_stream *s)
                 return false;
             }
             s->notice_gen = rd.notice_gen;
+            if (s->heartbeat && s_wait_ms(s) <= 1) {
+                s_heartbeat(s);
+            }
             return s_append(s, ": waiting for the broker\n\n", 26);
         }
         s->pos = head;
@@ -114,7 +192,7 @@ s_fill(s_stream *s)
     }
     vga_event evs[S_BATCH];
     gw_hub_read rd = {.events = evs, .max = S_BATCH, .notice_gen = s->notice_gen};
-    switch (gw_hub_wait(s->g->hub, s->pos, &rd, S_KEEPALIVE_MS)) {
+    switch (gw_hub_wait(s->g->hub, s->pos, &rd, s_wait_ms(s))) {
     case GW_HUB_CLOSED:
         return false;
     case GW_HUB_OLDER:
@@ -134,7 +212,9 @@ s_fill(s_stream *s)
     default:
         break;
     }
-    if (s->len == 0) {
+    if (s->heartbeat && (s->len == 0 || s_wait_ms(s) <= 1)) {
+        s_heartbeat(s);
+    } else if (s->len == 0) {
         s_append(s, ": keepalive\n\n", 13);
     }
     return true;
@@ -216,6 +296,10 @@ gw_handle_events(gw_req *r)
         return res;
     }
     s->notice_gen = gw_hub_notices(r->g->hub); /* only notices from now on */
+    const char *hb = gw_query(r, "heartbeat");
+    s->heartbeat = hb != NULL && (strcmp(hb, "1") == 0 || strcmp(hb, "true") == 0);
+    s->has_session = r->has_session;
+    memcpy(s->session_key, r->session_key, sizeof s->session_key);
     struct MHD_Response *resp =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, s_read, s, s_free);
     if (resp == NULL) {

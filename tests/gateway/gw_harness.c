@@ -104,6 +104,20 @@ s_gh_free(void *p)
 }
 
 int
+gh_officer_add(gh_gateway *g, const char *name, const char *role, const char *password)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "'%s/vigil-gateway' -c '%s' officer add '%s' --role '%s' >/dev/null 2>&1",
+             g->b->bin_dir, g->conf, name, role);
+    FILE *p = popen(cmd, "w");
+    assert_non_null(p);
+    fprintf(p, "%s\n", password);
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int
 gh_cli(gh_gateway *g, char **out, const char *const *args)
 {
     const char *argv[32] = {"-c", g->conf};

@@ -65,6 +65,10 @@ void gh_token_add(gh_gateway *g, const char *name, const char *scopes, char out[
  * stdout into *out when out != NULL (malloc'ed). */
 int gh_cli(gh_gateway *g, char **out, const char *const *args);
 
+/* `vigil-gateway officer add NAME --role ROLE` with the password written to
+ * its stdin (never on the command line); its exit status. */
+int gh_officer_add(gh_gateway *g, const char *name, const char *role, const char *password);
+
 /* The gateway's log so far (malloc'ed), and how many lines have msg_id and
  * (when not NULL) needle. */
 char *gh_log(const gh_gateway *g);

@@ -4,11 +4,13 @@
 Run by test_gateway_openapi (which starts the broker and two gateways):
 
     openapi_check.py SPEC SENDER_URL SENDER_TOKEN RECIPIENT_URL RECIPIENT_TOKEN \
-        ALERT_ID CAP_FILE
+        ALERT_ID CAP_FILE OFFICER PASSWORD
 
 Every operation of the document is called: without a token (a documented
-401 problem), and as a client would (the documented status, content type
-and body shape). Every operation must be reached; every JSON body must
+401 problem; a login without one is the login, refused for its body), and
+as a client would (the documented status, content type and body shape);
+the session routes as the web console calls them, with the recipient's
+officer's cookie and CSRF token. Every operation must be reached; every JSON body must
 validate against its schema (a small JSON Schema subset: $ref, type,
 properties, required, items, enum, pattern, length limits). Standard
 library and PyYAML only. Exit 0 when everything holds, 1 with the reasons.
@@ -137,8 +139,35 @@ def check(spec, op_path, method, status, ctype, headers, body, what):
     return body
 
 
+def check_sessions(spec, url, officer, password):
+    """Log in, who am I, keepalive, log out: as the web console does."""
+    j = "application/json"
+    body = json.dumps({"name": officer, "password": password}).encode()
+    st, ct, hd, data = call("POST", url + "/v1/session", body=body, ctype=j)
+    if st != 201:
+        fail("POST /v1/session: %d %s" % (st, data[:200]))
+        return
+    session = check(spec, "/v1/session", "POST", st, ct, hd, data, "POST /v1/session")
+    cookie = hd.get("Set-Cookie", "").split(";")[0]
+    for flag in ("HttpOnly", "SameSite=Strict", "Path=/"):
+        if flag not in hd.get("Set-Cookie", ""):
+            fail("POST /v1/session: the cookie is not %s" % flag)
+    csrf = {"Cookie": cookie, "X-CSRF-Token": session["csrf"]}
+    calls = [("GET", "/v1/session", {"Cookie": cookie}, 200),
+             ("POST", "/v1/session/keepalive", csrf, 200),
+             ("POST", "/v1/session/keepalive", {"Cookie": cookie}, 403),
+             ("GET", "/v1/snapshot", {"Cookie": cookie}, 200),
+             ("DELETE", "/v1/session", csrf, 200),
+             ("GET", "/v1/session", {"Cookie": cookie}, 401)]
+    for method, path, headers, want in calls:
+        st, ct, hd, data = call(method, url + path, headers=headers)
+        if st != want:
+            fail("%s %s (session): %d, expected %d: %s" % (method, path, st, want, data[:200]))
+        check(spec, path, method, st, ct, hd, data, "%s %s (session)" % (method, path))
+
+
 def main():
-    spec_path, a_url, a_tok, b_url, b_tok, alert_id, cap_file = sys.argv[1:8]
+    spec_path, a_url, a_tok, b_url, b_tok, alert_id, cap_file, officer, password = sys.argv[1:10]
     spec = yaml.safe_load(open(spec_path))
     assert spec["openapi"].startswith("3.1"), "an OpenAPI 3.1 document"
     ops = {(p, m.upper()) for p, item in spec["paths"].items() for m in item
@@ -151,7 +180,8 @@ def main():
     for path, method in sorted(ops):
         st, ct, hd, body = call(method, a_url + concrete(path), body=b"{}" if method == "POST"
                                 else None, ctype="application/json" if method == "POST" else None)
-        if st != 401:
+        want = 400 if (path, method) == ("/v1/session", "POST") else 401  # {} is no login
+        if st != want:
             fail("%s %s without a token: %d" % (method, path, st))
         check(spec, path, method, st, ct, hd, body, "%s %s (no token)" % (method, path))
 
@@ -185,6 +215,10 @@ def main():
         (a_url, a_tok, "GET", "/metrics", None, None, {}, 200),
         (a_url, a_tok, "GET", "/v1/events", None, None, {"Last-Event-ID": "0"}, 200),
         (a_url, a_tok, "GET", "/v1/events", None, None, {"Last-Event-ID": "x"}, 400),
+        (a_url, a_tok, "GET", "/v1/snapshot", None, None, {}, 200),
+        (b_url, b_tok, "GET", "/v1/alerts/{id}/detail", None, None, {}, 200),
+        (b_url, None, "POST", "/v1/session",
+         json.dumps({"name": officer, "password": "not " + password}).encode(), j, {}, 401),
     ]
     for url, tok, method, path, body, ctype, headers, want in cases:
         spec_path_of = path.split("?")[0]
@@ -210,6 +244,7 @@ def main():
         check(spec, spec_path_of, method, st, ct, hd, data, what)
         if path == "/metrics" and not data.startswith(b"# HELP vigil_gateway_"):
             fail("/metrics: not the Prometheus text format")
+    check_sessions(spec, b_url, officer, password)
     every = {resolve(spec, spec["paths"][p][m.lower()])["operationId"] for p, m in ops}
     for op in sorted(every - REACHED):
         fail("operation %s was never reached" % op)

@@ -1,8 +1,9 @@
 /*
  * test_gateway_openapi.c — docs/openapi.yaml against the running gateway:
  * tests/gateway/openapi_check.py calls every operation of the document on
- * two agencies' gateways (police sent an alert to licensing) and holds each
- * answer's status, content type and body against what the document says.
+ * two agencies' gateways (police sent an alert to licensing; licensing has
+ * an officer for the session routes) and holds each answer's status,
+ * content type and body against what the document says.
  */
 #define _XOPEN_SOURCE 700
 
@@ -27,6 +28,7 @@ test_openapi_document_matches_the_server(void **state)
     bh_start(b);
     gh_gateway *police = gh_new(b, "police", NULL);
     gh_gateway *lic = gh_new(b, "licensing", NULL);
+    assert_int_equal(gh_officer_add(lic, "PC Ahmed", "duty", "a long enough password"), 0);
     gh_start(police);
     gh_start(lic);
     const char body[] = "{\"severity\":\"high\",\"categories\":[\"other\"],\"to\":[\"licensing\"],"
@@ -45,7 +47,8 @@ test_openapi_document_matches_the_server(void **state)
     it_run run;
     it_exec_in(&run, "/usr/bin", "python3",
                (const char *const[]){VG_GW_TEST_DIR "/openapi_check.py", VG_OPENAPI, police->url,
-                                     police->token, lic->url, lic->token, id, cap, NULL});
+                                     police->token, lic->url, lic->token, id, cap, "PC Ahmed",
+                                     "a long enough password", NULL});
     if (run.status != 0) {
         fail_msg("openapi_check.py (%d):\n%s%s", run.status, run.out, run.err);
     }
