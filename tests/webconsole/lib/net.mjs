@@ -119,14 +119,16 @@ export class Net {
     await this.killProc('broker', 'SIGKILL');
   }
 
+  // Stops a process by pid; its exit status (null when it was not running).
   async killProc(name, signal = 'SIGTERM') {
     const p = this.procs.get(name);
-    if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => p.child.once('exit', resolve));
+    if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return null;
+    const exited = new Promise((resolve) => p.child.once('exit', (code, sig) => resolve({ code, sig })));
     p.child.kill(signal);
     const timer = setTimeout(() => p.child.kill('SIGKILL'), 10000);
-    await exited;
+    const st = await exited;
     clearTimeout(timer);
+    return st;
   }
 
   // A gateway for agency on a free port: {url}.
@@ -179,10 +181,18 @@ export class Net {
     }
   }
 
+  // Stops every process with SIGTERM. Each must exit 0 by itself: under
+  // AddressSanitizer a leak or a memory error is a non-zero exit, which
+  // fails the test (the logs say what). Throws then, after cleaning up.
   async stop({ failed = false } = {}) {
-    for (const name of [...this.procs.keys()].reverse()) await this.killProc(name);
-    if (failed) this.dump();
+    const bad = [];
+    for (const name of [...this.procs.keys()].reverse()) {
+      const st = await this.killProc(name);
+      if (st && st.code !== 0) bad.push(`${name} exited ${st.code === null ? `by ${st.sig}` : st.code}`);
+    }
+    if (failed || bad.length > 0) this.dump();
     if (!process.env.VG_KEEP_NET) fs.rmSync(this.tmp, { recursive: true, force: true });
     else process.stderr.write(`net kept in ${this.tmp}\n`);
+    if (bad.length > 0 && !failed) throw new Error(`not a clean stop: ${bad.join(', ')}`);
   }
 }
