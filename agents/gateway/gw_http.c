@@ -459,7 +459,7 @@ s_admit(gw_req *r)
         return s_out_of_scope(r, def->scope);
     }
     int64_t retry = 1;
-    char bucket[GW_NAME_MAX];
+    char bucket[GW_OFFICER_MAX + 1]; /* "~" and an officer, or a token name */
     snprintf(bucket, sizeof bucket, "%s%s", r->has_session ? "~" : "",
              r->has_session ? r->officer : r->token);
     if (!gw_rate_take(g->rate, bucket, vg_clock_mono_ms(vg_clock_system()), &retry)) {
