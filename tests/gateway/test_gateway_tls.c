@@ -2,7 +2,9 @@
  * test_gateway_tls.c — HTTPS through libmicrohttpd's GnuTLS, and the
  * optional client-certificate authentication: with [gateway] tls_cert,
  * tls_key and client_ca, a request needs both a client certificate the CA
- * signed and a token. The certificates are made for the test by openssl.
+ * signed and a token. An officer's session over HTTPS gets a Secure
+ * __Host- cookie and HSTS. The certificates are made for the test by
+ * openssl.
  */
 #define _XOPEN_SOURCE 700
 
@@ -94,6 +96,7 @@ test_https_with_client_certificates(void **state)
     snprintf(set_key, sizeof set_key, "tls_key=%s", server_key);
     snprintf(set_ca, sizeof set_ca, "client_ca=%s", ca);
     gh_gateway *g = gh_new(b, "police", (const char *const[]){set_cert, set_key, set_ca, NULL});
+    assert_int_equal(gh_officer_add(g, "PC Ahmed", "duty", "a long enough password"), 0);
     gh_tls_client(ca, client_pem, client_key);
     gh_start(g);
     assert_int_equal(strncmp(g->url, "https://127.0.0.1:", 18), 0);
@@ -106,6 +109,17 @@ test_https_with_client_certificates(void **state)
                         "\"headline\":\"over HTTPS\"}";
     gh_http(&r, g, "POST", "/v1/alerts", g->token, "application/json", body, strlen(body), NULL);
     assert_int_equal(r.status, 201);
+    gh_resp_fini(&r);
+    /* an officer's session over HTTPS: a Secure, __Host- cookie, and HSTS */
+    const char login[] = "{\"name\":\"PC Ahmed\",\"password\":\"a long enough password\"}";
+    gh_http(&r, g, "POST", "/v1/session", NULL, "application/json", login, strlen(login), NULL);
+    assert_int_equal(r.status, 201);
+    char cookie[256], hsts[64];
+    assert_true(gh_resp_header(&r, "Set-Cookie", cookie, sizeof cookie));
+    assert_int_equal(strncmp(cookie, "__Host-vigil_session=", 21), 0);
+    assert_non_null(strstr(cookie, "; Secure"));
+    assert_non_null(strstr(cookie, "HttpOnly"));
+    assert_true(gh_resp_header(&r, "Strict-Transport-Security", hsts, sizeof hsts));
     gh_resp_fini(&r);
     /* the certificate without the token */
     gh_http(&r, g, "GET", "/v1/health", NULL, NULL, NULL, 0, NULL);
