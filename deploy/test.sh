@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's "test" command, for a fresh Debian 12 machine (and CI, via
 # .ci/run): installs what is missing, then builds and runs the whole default
-# test suite twice: the dev build, and the ASan + UBSan build. Benchmarks
+# test suite twice: the dev build, and the ASan + UBSan build (the web
+# console's browser tests included: chromium, node and npm are installed
+# too, the npm packages by the tests into the build tree). Benchmarks
 # (label "bench") and the long fault variants (label "long") are not part of
 # it: run them with `ctest --test-dir build/dev -L long` or `-L bench`.
 # Last, the release preset (what the run command uses) is built as well.
@@ -11,6 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source deploy/deps.sh
 
 vg_install_deps
+vg_install_browser_deps
 for preset in dev asan; do
   echo "=== $preset ==="
   cmake --preset "$preset"
