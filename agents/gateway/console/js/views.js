@@ -15,7 +15,6 @@ import {
   describeFilter,
   formatClock,
   formatDue,
-  formatDuration,
   headlineOf,
   matrix,
   parseTime,
