@@ -9,7 +9,8 @@
 //   and both pages show NO DATA within the heartbeat timeout, then LIVE
 //   with the same state after a restart.
 //
-// Every step is a screenshot in VG_SHOTS (the test's output folder); axe
+// Every step is a screenshot in VG_SHOTS (the test's output folder; the
+// top of the list is docs-web-console.png, the one docs/console.md shows); axe
 // checks WCAG 2.2 AA on each screen, and no page reports a script error or
 // a Content-Security-Policy violation.
 
@@ -65,6 +66,12 @@ test('the shift', async (t) => {
     assert.match(await text(pl, `#alerts-body tr[data-id="${ids.A}"] td.due`), /^LATE /);
     await shot(pl, SHOTS, '02-licensing-list');
     await noAxeViolations(pl, 'the list');
+    // The one docs/console.md shows: the top of the screen, small.
+    if (SHOTS) {
+      await pl.setViewport({ width: 1024, height: 560 });
+      await pl.screenshot({ path: `${SHOTS}/docs-web-console.png` });
+      await pl.setViewport({ width: 1280, height: 900 });
+    }
   });
 
   await t.test('the Home Office logs in in a second browser and sees the same alert', async () => {
