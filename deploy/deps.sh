@@ -30,20 +30,22 @@ vg_install_deps() {
 }
 
 # What the web console's browser tests need (deploy/test.sh): Debian's
-# chromium, and node with npm (tests/webconsole installs puppeteer-core and
-# axe-core with npm into the build tree). A node already on the machine
-# (NodeSource's, say, which brings its own npm) is used as it is; Debian's
-# nodejs and npm come only when there is none.
+# chromium and firefox-esr, and node with npm (tests/webconsole installs
+# puppeteer-core and axe-core with npm into the build tree). A node already
+# on the machine (NodeSource's, say, which brings its own npm) is used as it
+# is; Debian's nodejs and npm come only when there is none.
 vg_install_browser_deps() {
   local missing=()
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v firefox-esr >/dev/null 2>&1 || missing+=(firefox-esr)
   if ! command -v node >/dev/null 2>&1; then
     missing+=(nodejs npm)
   elif ! command -v npm >/dev/null 2>&1; then
     missing+=(npm)
   fi
   if [ "${#missing[@]}" -eq 0 ]; then
-    echo "deps: chromium $(chromium --version 2>/dev/null | awk '{print $2}'), node $(node --version)," \
+    echo "deps: chromium $(chromium --version 2>/dev/null | awk '{print $2}')," \
+      "firefox-esr $(firefox-esr --version 2>/dev/null | awk '{print $3}'), node $(node --version)," \
       "npm $(npm --version) present"
     return 0
   fi

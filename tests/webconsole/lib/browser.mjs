@@ -17,11 +17,33 @@ export const puppeteer = require('puppeteer-core');
 const { AxePuppeteer } = require('@axe-core/puppeteer');
 
 export const CHROMIUM = process.env.VG_CHROMIUM || '/usr/bin/chromium';
+export const FIREFOX = process.env.VG_FIREFOX || '/usr/bin/firefox-esr';
 export const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
 
-export async function launch({ width = 1280, height = 900 } = {}) {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-chromium-'));
-  const browser = await puppeteer.launch({
+// Debian's chromium by default; { firefox: true } Debian's firefox-esr
+// (puppeteer drives it over WebDriver BiDi, with prefs that keep it off
+// the network).
+export async function launch({ width = 1280, height = 900, firefox = false } = {}) {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), firefox ? 'vigil-firefox-' : 'vigil-chromium-'));
+  const browser = firefox
+    ? await puppeteer.launch({
+        browser: 'firefox',
+        executablePath: FIREFOX,
+        headless: true,
+        userDataDir: profile,
+        defaultViewport: { width, height },
+      })
+    : await launchChromium(profile, width, height);
+  const close = browser.close.bind(browser);
+  browser.close = async () => {
+    await close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  };
+  return browser;
+}
+
+function launchChromium(profile, width, height) {
+  return puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
     defaultViewport: { width, height },
@@ -37,12 +59,6 @@ export async function launch({ width = 1280, height = 900 } = {}) {
       `--user-data-dir=${profile}`,
     ],
   });
-  const close = browser.close.bind(browser);
-  browser.close = async () => {
-    await close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  };
-  return browser;
 }
 
 // A page that records console errors, page errors and CSP violations
