@@ -506,6 +506,27 @@ s_officer_list(gw_db *db)
     return S_EXIT_OK;
 }
 
+/* True when name is an officer; says so on stderr otherwise (before a
+ * password is asked for nothing). */
+static bool
+s_officer_exists(gw_db *db, const char *name)
+{
+    gw_officer_row *rows = NULL;
+    size_t n = 0;
+    bool found = false;
+    if (gw_db_officers(db, &rows, &n) == VG_OK) {
+        for (size_t i = 0; i < n && !found; i++) {
+            found = strcmp(rows[i].name, name) == 0;
+        }
+        sodium_memzero(rows, n * sizeof *rows);
+        free(rows);
+    }
+    if (!found) {
+        fprintf(stderr, "vigil-gateway: officer passwd: no officer is named '%s'\n", name);
+    }
+    return found;
+}
+
 static int
 s_officer(const char *config, int argc, char **argv)
 {
@@ -539,7 +560,8 @@ s_officer(const char *config, int argc, char **argv)
         }
     } else if (strcmp(verb, "passwd") == 0 && argc == 2) {
         char hash[GW_PWHASH_MAX];
-        rc = s_hash_new_password(argv[1], hash) ? S_EXIT_OK : S_EXIT_FAIL;
+        rc = s_officer_exists(db, argv[1]) && s_hash_new_password(argv[1], hash) ? S_EXIT_OK
+                                                                                 : S_EXIT_FAIL;
         err = rc == S_EXIT_OK ? gw_db_officer_set(db, argv[1], NULL, hash, now, &why) : VG_OK;
         sodium_memzero(hash, sizeof hash);
         rc = rc == S_EXIT_OK && err == VG_OK ? S_EXIT_OK : S_EXIT_FAIL;
