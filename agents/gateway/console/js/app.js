@@ -346,11 +346,26 @@ function startConsole(session) {
   setText(byId('who-text'), `${session.agency} \u00b7 ${session.officer}, ${role}${session.sso ? ' (single sign-on)' : ''}`);
   setText(byId('list-title'), `Outstanding alerts for ${session.agency}`);
   byId('notify').hidden = !('Notification' in window) || Notification.permission !== 'default';
-  st.link = new Link(api, st.model, { onChange: render, onSessionEnded: endSession, onNotice: () => {} });
+  st.link = new Link(api, st.model, { onChange: render, onSessionEnded: endSession, onNotice: showNotice });
   st.link.start();
   drawLegend();
   if (!window.location.hash) window.location.hash = '#/';
   route();
+}
+
+// The gateway's own notices (a webhook in alarm, recovered): shown as
+// they come, never dropped.
+function showNotice(data) {
+  let n = {};
+  try {
+    n = JSON.parse(data);
+  } catch {
+    n = { kind: 'notice', detail: String(data) };
+  }
+  const what = n.kind === 'webhook_alarm' ? 'a webhook is failing' : n.kind === 'webhook_recovered' ? 'a webhook works again' : n.kind;
+  const p = byId('gateway-notice');
+  p.hidden = false;
+  setText(p, `The gateway says: ${what}${n.webhook ? ` (${n.webhook})` : ''} at ${new Date().toISOString().slice(11, 19)} UTC.`);
 }
 
 function stopConsole() {
@@ -447,7 +462,6 @@ function wire() {
   byId('notify').addEventListener('click', async () => {
     const p = await Notification.requestPermission();
     byId('notify').hidden = p !== 'default';
-    setText(byId('detail-result'), '');
   });
   const refilter = () => {
     st.filter = { overdueOnly: byId('f-overdue').checked, minSeverity: byId('f-sev').value, text: byId('f-text').value };
