@@ -80,16 +80,46 @@ s_find(vgb_conns *c, size_t idx, const uint8_t *rid, size_t rid_len)
     return NULL;
 }
 
+/* Is fd still the socket s was seen on (same peer address)? False when the
+ * descriptor was closed (ZeroMQ drops a connection whose peer went away) or
+ * reused for another connection or file. */
+static bool
+s_same_peer(const s_conn *s)
+{
+    struct sockaddr_storage now;
+    socklen_t len = sizeof now;
+    return s->fd >= 0 && s->peer_len != 0 &&
+           getpeername(s->fd, (struct sockaddr *)&now, &len) == 0 && len == s->peer_len &&
+           memcmp(&now, &s->peer, len) == 0;
+}
+
+/* A free slot of agency idx: a never used or silent one, else one whose
+ * connection is known to be gone (its descriptor no longer has its peer: a
+ * client that ran one command and exited). NULL when all are open. */
+static s_conn *
+s_free_slot(vgb_conns *c, size_t idx, int64_t now)
+{
+    s_conn *base = &c->slots[idx * c->max];
+    for (uint32_t i = 0; i < c->max; i++) {
+        if (!s_open(c, &base[i], now)) {
+            return &base[i];
+        }
+    }
+    for (uint32_t i = 0; i < c->max; i++) {
+        if (base[i].peer_len != 0 && !s_same_peer(&base[i])) {
+            return &base[i];
+        }
+    }
+    return NULL;
+}
+
 vg_err
 vgb_conns_seen(vgb_conns *c, size_t idx, const char *agency, const uint8_t *rid, size_t rid_len,
                int fd, int64_t now, vg_reason *why)
 {
     s_conn *s = s_find(c, idx, rid, rid_len);
     if (s == NULL && idx < c->n_agencies && rid_len > 0 && rid_len <= VGB_CONN_RID_MAX) {
-        s_conn *base = &c->slots[idx * c->max];
-        for (uint32_t i = 0; i < c->max && s == NULL; i++) {
-            s = s_open(c, &base[i], now) ? NULL : &base[i];
-        }
+        s = s_free_slot(c, idx, now);
         if (s == NULL) {
             vg_log(VG_LOG_WARN, "broker", "conn.refused", "agency=%s open=%u", agency, c->max);
             return vg_reason_set(why, VG_ERR_RATE_LIMITED,
@@ -128,13 +158,7 @@ s_unread(const s_conn *s)
 static bool
 s_shut(const s_conn *s)
 {
-    struct sockaddr_storage now;
-    socklen_t len = sizeof now;
-    if (s->fd < 0 || s->peer_len == 0 || getpeername(s->fd, (struct sockaddr *)&now, &len) != 0 ||
-        len != s->peer_len || memcmp(&now, &s->peer, len) != 0) {
-        return false;
-    }
-    return shutdown(s->fd, SHUT_RDWR) == 0;
+    return s_same_peer(s) && shutdown(s->fd, SHUT_RDWR) == 0;
 }
 
 static void

@@ -10,7 +10,9 @@
  *
  *  - at most `max` connections of an agency are open at once (a connection
  *    is open from its first frame until it has been silent for three
- *    keepalives); a frame on a connection beyond that is refused as
+ *    keepalives, or until its descriptor is found closed or reused: when
+ *    all slots look open, one whose socket no longer has its peer is
+ *    taken); a frame on a connection beyond that is refused as
  *    rate_limited and handled no further;
  *  - before a query is answered, the bytes the connection has not read are
  *    looked at (its TCP socket's send queue, SIOCOUTQ, on the descriptor its

@@ -781,20 +781,7 @@ vga_publish(vga_agent *a, const vg_alert *alert, int64_t timeout_ms, vga_confirm
     const vg_netdoc *doc = vga_agent_doc(a);
     const char *me = vga_agent_agency(a);
     vg_alert sealed = *alert; /* shallow: only the recipient list differs */
-    memset(&sealed.recipients, 0, sizeof sealed.recipients);
-    vg_err rc = VG_OK;
-    for (size_t i = 0; i < alert->recipients.n && rc == VG_OK; i++) {
-        rc = vg_strlist_add_unique(&sealed.recipients, alert->recipients.items[i]);
-    }
-    if (rc == VG_OK) { /* the policy's mandatory agencies: added, never removable */
-        rc = vg_netdoc_required(doc, (const char *const *)alert->categories.items,
-                                alert->categories.n, alert->severity, me, &sealed.recipients);
-    }
-    if (rc == VG_OK && sealed.recipients.n == 0) {
-        rc = vg_reason_set(why, VG_ERR_INVALID,
-                           "no recipients: name agencies with --to, or use categories the "
-                           "network's policy routes");
-    }
+    vg_err rc = vga_recipients_of(a, alert, &sealed.recipients, why);
     uint64_t seq = 0;
     uint8_t *env = NULL;
     size_t len = 0;

@@ -425,6 +425,17 @@ vga_store_inbox_get(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], vga_inbox_e
 }
 
 vg_err
+vga_store_inbox_after(vga_store *s, int64_t after_row, vga_inbox_entry *out)
+{
+    sqlite3_stmt *st =
+        s_prep(s, "SELECT envelope, share, id FROM inbox WHERE id > ?1 ORDER BY id LIMIT 1");
+    if (st != NULL) {
+        sqlite3_bind_int64(st, 1, after_row);
+    }
+    return s_read_inbox(s, st, out);
+}
+
+vg_err
 vga_store_inbox_mark_surfaced(vga_store *s, int64_t row)
 {
     sqlite3_stmt *st = s_prep(s, "UPDATE inbox SET surfaced = 1 WHERE id = ?1");

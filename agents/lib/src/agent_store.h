@@ -86,6 +86,10 @@ vg_err vga_store_inbox_next_unsurfaced(vga_store *s, vga_inbox_entry *out) VG_MU
 vg_err vga_store_inbox_get(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN],
                            vga_inbox_entry *out) VG_MUST_USE;
 
+/* The stored alert with the smallest row id above after_row (envelope NULL
+ * when there is none): how a relay walks the inbox with a durable cursor. */
+vg_err vga_store_inbox_after(vga_store *s, int64_t after_row, vga_inbox_entry *out) VG_MUST_USE;
+
 /* Marks inbox row `row` as handed to the application (or passed over). */
 vg_err vga_store_inbox_mark_surfaced(vga_store *s, int64_t row) VG_MUST_USE;
 

@@ -15,6 +15,8 @@
  *     [broker]
  *     endpoint = tcp://127.0.0.1:7600
  *     public_key = <40 Z85>       ; pinned broker CurveZMQ public key
+ *     [gateway]                   ; optional: read by vigil-gateway only
+ *     listen = 127.0.0.1:7701     ; its HTTP API (docs/gateway.md has every key)
  *
  * Every path is resolved relative to the directory of agent.conf, so a
  * network folder can be moved as a whole. An unknown key, a malformed id or
@@ -44,6 +46,35 @@
 #include "vigil/log.h"
 #include "vigil/netdoc.h"
 
+/* [gateway]: the agency's HTTP gateway (vigil-gateway, docs/gateway.md).
+ * Every key has a default, so the section may be left out; other programs
+ * load it and ignore it. */
+typedef struct vga_gateway_config {
+    char *listen;                    /* HOST:PORT of the HTTP API (port 0: any free port) */
+    char *tls_cert;                  /* PEM certificate chain; NULL: plain HTTP */
+    char *tls_key;                   /* PEM private key of tls_cert (mode 0600) */
+    char *client_ca;                 /* PEM CA: clients must also present a certificate it signed */
+    int64_t max_body_bytes;          /* largest request body accepted */
+    int64_t max_connections;         /* concurrent HTTP connections */
+    int64_t rate_per_s;              /* requests per second per token (sustained) */
+    int64_t burst;                   /* requests a token may make at once */
+    int64_t workers;                 /* broker connections serving requests */
+    uint64_t confirm_timeout_ms;     /* how long a publish waits for the broker (then 202) */
+    uint64_t webhook_timeout_ms;     /* one webhook POST, connect to answer */
+    uint64_t webhook_backoff_max_ms; /* longest wait between two attempts */
+    uint64_t webhook_alarm_ms;       /* failing this long raises the webhook alarm */
+    char *cap_category;              /* vigil category of a CAP alert that names none ("" = none) */
+    bool console;                    /* serve the web console and officers' sessions */
+    char *console_dir;               /* its files; NULL: beside the binary (docs/console.md) */
+    uint64_t session_idle_ms;        /* a session unused this long ends */
+    uint64_t session_max_ms;         /* a session ends this long after login, used or not */
+    int64_t login_failures;          /* wrong passwords in a row that lock an officer name */
+    uint64_t login_lockout_ms;       /* how long such a name stays locked */
+    bool secure_cookie;              /* Secure cookies over plain HTTP (TLS ends at a proxy) */
+    char *sso_header;                /* header a trusted proxy names the officer in ("" = off) */
+    char *sso_proxy;                 /* addresses whose sso_header is believed, comma-separated */
+} vga_gateway_config;
+
 typedef struct vga_config {
     char *path;                          /* agent.conf as given to load */
     char *id;                            /* [agent] id: this agency */
@@ -56,6 +87,7 @@ typedef struct vga_config {
     char *endpoint;                      /* [broker] endpoint, a ZeroMQ address */
     char *broker_key_z85;                /* [broker] public_key as written */
     uint8_t broker_pk[VG_CURVE_KEY_LEN]; /* public_key decoded */
+    vga_gateway_config gateway;          /* [gateway] */
 } vga_config;
 
 /* Loads and checks agent.conf. VG_ERR_NOT_FOUND (no such file),
