@@ -38,7 +38,9 @@
  * Deliveries and events are not counted here: the delivery window and the
  * event stream bound those, and a full queue only defers them.
  *
- * Owns its table (agencies x max slots). Thread rules: one owner (the loop).
+ * Owns its table: per agency, slots for the connections it has had (at most
+ * max; none for an agency that never connected). Thread rules: one owner
+ * (the loop).
  */
 #ifndef VIGIL_BROKER_CONNS_H
 #define VIGIL_BROKER_CONNS_H
@@ -49,10 +51,10 @@
 
 #include "vigil/err.h"
 
-#define VGB_SNDHWM 1000          /* frames queued per connection (ZMQ_SNDHWM) */
-#define VGB_CONN_CUTOFF_MS 5000  /* a connection that does not read is cut off this long */
-#define VGB_CONN_RID_MAX 256     /* ZeroMQ routing ids are at most 255 bytes */
-#define VGB_CONN_REFUSED_MAX 64  /* rate_limited refusals a second before a cut-off */
+#define VGB_SNDHWM 1000         /* frames queued per connection (ZMQ_SNDHWM) */
+#define VGB_CONN_CUTOFF_MS 5000 /* a connection that does not read is cut off this long */
+#define VGB_CONN_RID_MAX 256    /* ZeroMQ routing ids are at most 255 bytes */
+#define VGB_CONN_REFUSED_MAX 64 /* rate_limited refusals a second before a cut-off */
 
 typedef struct vgb_conns vgb_conns;
 

@@ -23,7 +23,7 @@ typedef struct s_agency {
     uint8_t rid[VGB_RID_MAX]; /* routing id of the receiving connection */
     size_t rid_len;           /* 0 = no receiving connection */
     int64_t last_seen_mono;   /* last frame from that connection */
-    s_inflight *inflight;     /* cfg->inflight slots */
+    s_inflight *inflight;     /* cfg->inflight slots, from its first connection on */
     size_t n_inflight;        /* used slots */
     bool dirty;               /* the store may hold work not in the window */
     bool revoked;             /* revoked in the document: never attached again */
@@ -62,18 +62,19 @@ vgb_delivery_new(vgb_delivery **out, vgb_store *store, const vg_netdoc *doc,
     if (d == NULL) {
         return VG_ERR_NOMEM;
     }
-    *d = (vgb_delivery){.store = store, .cfg = cfg, .clock = clock, .out = o,
-                        .presence = presence, .presence_ctx = presence_ctx};
+    *d = (vgb_delivery){.store = store,
+                        .cfg = cfg,
+                        .clock = clock,
+                        .out = o,
+                        .presence = presence,
+                        .presence_ctx = presence_ctx};
     d->n = vg_netdoc_n_agencies(doc);
     d->ag = calloc(d->n ? d->n : 1, sizeof *d->ag);
     vg_err rc = d->ag != NULL ? VG_OK : VG_ERR_NOMEM;
     for (size_t i = 0; i < d->n && rc == VG_OK; i++) {
         vg_agency ag;
         vg_netdoc_agency_at(doc, i, &ag);
-        d->ag[i] = (s_agency){
-            .id = ag.id, .idx = i, .wake_mono = INT64_MAX, .revoked = ag.revoked};
-        d->ag[i].inflight = calloc((size_t)cfg->inflight, sizeof(s_inflight));
-        rc = d->ag[i].inflight != NULL ? VG_OK : VG_ERR_NOMEM;
+        d->ag[i] = (s_agency){.id = ag.id, .idx = i, .wake_mono = INT64_MAX, .revoked = ag.revoked};
     }
     if (rc != VG_OK) {
         vgb_delivery_destroy(&d);
@@ -138,6 +139,13 @@ vgb_delivery_attach(vgb_delivery *d, size_t agency, const uint8_t *rid, size_t r
     }
     if (a->rid_len != 0) {
         s_detach(d, a, "replaced");
+    }
+    /* The window is made when the agency first connects to receive: most of
+     * a national network's agencies may never be connected to this broker. */
+    if (a->inflight == NULL &&
+        (a->inflight = calloc((size_t)d->cfg->inflight, sizeof(s_inflight))) == NULL) {
+        vg_log(VG_LOG_ERROR, "broker", "agency.nomem", "agency=%s", a->id);
+        return; /* not attached: its next Hello tries again */
     }
     memcpy(a->rid, rid, rid_len);
     a->rid_len = rid_len;
@@ -339,10 +347,10 @@ s_in_window(const s_agency *a, uint64_t seq)
 
 typedef struct s_fill {
     vgb_delivery *d; /* the delivery */
-    s_agency *a; /* whose window */
-    int64_t now;   /* monotonic ms */
-    size_t got;    /* rows seen */
-    bool stopped;  /* connection gone or full */
+    s_agency *a;     /* whose window */
+    int64_t now;     /* monotonic ms */
+    size_t got;      /* rows seen */
+    bool stopped;    /* connection gone or full */
 } s_fill;
 
 static bool
@@ -415,10 +423,10 @@ s_park(vgb_delivery *d, s_agency *a, size_t i)
     int64_t wall = vg_clock_wall_ms(d->clock), next = 0;
     /* The first wait is redeliver, and it doubles from there; a failed write
      * leaves the row as it was, to be sent again at the next fill. */
-    vg_err rc = vgb_store_txn(d->store) ? vgb_store_park(d->store, slot.seq, a->id, wall,
-                                            (int64_t)d->cfg->redeliver_ms,
-                                            (int64_t)d->cfg->redeliver_max_ms, &next)
-                           : VG_ERR_IO;
+    vg_err rc = vgb_store_txn(d->store)
+                    ? vgb_store_park(d->store, slot.seq, a->id, wall, (int64_t)d->cfg->redeliver_ms,
+                                     (int64_t)d->cfg->redeliver_max_ms, &next)
+                    : VG_ERR_IO;
     vg_log(VG_LOG_INFO, "broker", "delivery.park", "agency=%s seq=%llu sends=%u in_ms=%lld code=%s",
            a->id, (unsigned long long)slot.seq, slot.attempt,
            (long long)(next > wall ? next - wall : 0), vg_err_code(rc));
@@ -518,11 +526,6 @@ vgb_delivery_renew(vgb_delivery *d, const vg_netdoc *doc)
         d->ag = ag;
         for (size_t i = d->n; i < n; i++) {
             ag[i] = (s_agency){.idx = i, .wake_mono = INT64_MAX};
-            ag[i].inflight = calloc((size_t)d->cfg->inflight, sizeof(s_inflight));
-            if (ag[i].inflight == NULL) {
-                d->n = i; /* the ones made so far are kept (and freed) */
-                return VG_ERR_NOMEM;
-            }
         }
         d->n = n;
     }
