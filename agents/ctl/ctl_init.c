@@ -5,14 +5,12 @@
  * before the first file is written, so a bad option never leaves half a
  * network behind. Files are written atomically; secret key files 0600.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "ctl.h"
 #include "vigil/clock.h"
@@ -37,7 +35,8 @@ static const char s_help[] =
     "  DIR/network/network.json      the network document, editable source\n"
     "  DIR/network/network.signed    the same, signed by the admin key (version 1)\n"
     "  DIR/broker/broker.conf        broker config, broker.key, a copy of network.signed\n"
-    "  DIR/agents/ID/agent.conf      per agency: config, agency.key, network.signed copy;\n"
+    "  DIR/agents/ID/agent.conf      per agency: config, agency.key, network.signed (a\n"
+    "                                hard link to DIR/network's);\n"
     "                                its [gateway] listens on 127.0.0.1, port = the\n"
     "                                broker's + 101 for the first agency, + 102 ...\n"
     "Paths inside the configs are relative to the config file: DIR can be moved.\n"
@@ -774,19 +773,19 @@ s_save_keys(const vg_keyset *ks, const char *path)
 }
 
 /* A component's copy of network.signed: a hard link to DIR/network's, which
- * was written (and synced) first. A national network has thousands of agency
- * folders and a document of hundreds of KiB: copies would take GiBs. Safe
- * because every later change to a document file replaces it (write to a
- * temporary file, rename), which leaves the other links as they were. Where
- * a link cannot be made (another file system), a copy is written. */
+ * was written (and synced) first (ctl_link_document): a national network has
+ * thousands of agency folders and a document of hundreds of KiB. */
 static vg_err
 s_write_doc(const s_init *in, const char *doc_path)
 {
+    vg_reason why = {{0}};
     char *src = ctl_path(in->opts.dir, CTL_NETWORK_SIGNED);
-    bool linked =
-        src != NULL && (unlink(doc_path) == 0 || errno == ENOENT) && link(src, doc_path) == 0;
+    vg_err err = ctl_link_document(src, doc_path, in->signed_doc, in->signed_len, &why);
     free(src);
-    return linked ? VG_OK : s_write(doc_path, in->signed_doc, in->signed_len, 0644);
+    if (err != VG_OK) {
+        vgt_error(&s_who, "%s", why.text);
+    }
+    return err;
 }
 
 /* Writes one component folder: DIR/<sub>/{conf_name, key_name, network.signed,
