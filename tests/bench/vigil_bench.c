@@ -21,7 +21,7 @@
  * then W alerts (A a second) that the policy sends to the R agencies of one
  * role, C of them connected; and what each per-agency cost is in both
  * networks (document, its verification, ZAP admission, policy, sealing).
- * --network-only runs only that.
+ * --network-only runs only that. The row is run --reps times (medians).
  *
  * Progress goes to stderr; the report (markdown) to stdout, and one line
  * "RESULT full_alerts_per_s X" to stderr for scripts.
@@ -794,18 +794,63 @@ s_ratio(double big, double small)
     return small > 0 ? big / small : 0;
 }
 
-static void
-s_print_network(const s_scaling_row *r, const s_opts *o)
+/* The ratios issue 20 sets targets on, for one run of the scaling row. */
+static double
+s_net_rss(const s_scaling_row *r)
 {
+    return s_ratio((double)r->big.full.hwm_kib, (double)r->small.full.hwm_kib);
+}
+static double
+s_net_conn_rss(const s_scaling_row *r)
+{
+    return s_ratio((double)r->big.conn_rss_kib, (double)r->small.conn_rss_kib);
+}
+static double
+s_net_cpu(const s_scaling_row *r)
+{
+    return s_ratio(r->big.full.cpu_per_1k, r->small.full.cpu_per_1k);
+}
+static double
+s_net_wide_p99(const s_scaling_row *r)
+{
+    return r->wide.complete ? r->wide.delivered.p99 : 1e12;
+}
+
+/* Median over n runs of the scaling row of key(row). */
+static double
+s_net_median(const s_scaling_row *rows, int n, double (*key)(const s_scaling_row *))
+{
+    double v[S_REPS_MAX];
+    for (int i = 0; i < n; i++) {
+        v[i] = key(&rows[i]);
+    }
+    return s_median(v, n);
+}
+
+static void
+s_print_network(const s_scaling_row *rows, int n, const s_opts *o)
+{
+    /* The tables show the run whose wide alerts' p99 is the median; the targets are the
+     * medians of each ratio over all runs. */
+    double mid = s_net_median(rows, n, s_net_wide_p99);
+    const s_scaling_row *r = &rows[0];
+    for (int i = 0; i < n; i++) {
+        r = s_net_wide_p99(&rows[i]) == mid ? &rows[i] : r;
+    }
     const s_netside *a = &r->small, *b = &r->big;
     const vb_wide_result *w = &r->wide;
     printf("### Scaling with the network: %zu agencies (issue 20)\n\n", o->network);
+    printf(
+        "%d runs, each a fresh pair of networks; the tables are the run with the median wide-alert "
+        "p99, the targets below are medians over the runs. ",
+        n);
     printf("Both columns in the same run. The full-load phase is the same in both (%zu alerts "
            "from police to 4 agencies, receipts of %zu); in the national network %zu agencies "
            "are connected meanwhile (the sender, the 4 recipients, %zu agencies that only keep "
            "their connection).\n\n",
            o->alerts, o->batch, b->connected, b->connected - VB_RECIPIENTS - 1);
-    printf("| per-agency cost | %zu agencies | %zu agencies | ratio |\n|---|---:|---:|---:|\n",
+    printf("| per-agency cost | five agencies (+ oversight: %zu cards) | %zu agencies | ratio "
+           "|\n|---|---:|---:|---:|\n",
            a->agencies, b->agencies);
     printf("| signed network document, bytes | %zu | %zu | %.0f |\n", a->doc_bytes, b->doc_bytes,
            s_ratio((double)b->doc_bytes, (double)a->doc_bytes));
@@ -855,18 +900,34 @@ s_print_network(const s_scaling_row *r, const s_opts *o)
            (double)w->hwm_kib / 1024, w->rows_per_alert, w->complete ? "complete" : "INCOMPLETE",
            w->rejected || w->bad ? " (errors)" : "");
     printf("Store rows per wide alert, by kind: %s.\n\n", w->rows_by_kind);
-    double rss = s_ratio((double)b->full.hwm_kib, (double)a->full.hwm_kib);
-    double cpu = s_ratio(b->full.cpu_per_1k, a->full.cpu_per_1k);
-    printf("| issue 20 target | measured | |\n|---|---|---|\n");
-    printf("| broker RSS within 2x of the 5-agency figure | peak %.1f vs %.1f MiB: %.2fx | %s |\n",
-           (double)b->full.hwm_kib / 1024, (double)a->full.hwm_kib / 1024, rss, s_met(rss <= 2.0));
-    printf("| per-alert broker CPU within 2x of the 5-agency figure | %.3f vs %.3f s / 1000: "
-           "%.2fx | %s |\n",
-           b->full.cpu_per_1k, a->full.cpu_per_1k, cpu, s_met(cpu <= 2.0));
+    double rss = s_net_median(rows, n, s_net_rss);
+    double crss = s_net_median(rows, n, s_net_conn_rss);
+    double cpu = s_net_median(rows, n, s_net_cpu);
+    bool all = true;
+    for (int i = 0; i < n; i++) {
+        all = all && rows[i].wide.complete && rows[i].wide.rejected == 0 && rows[i].wide.bad == 0;
+    }
+    printf("| issue 20 target (medians of %d) | measured | |\n|---|---|---|\n", n);
+    printf("| broker RSS within 2x of the 5-agency figure: peak under full load | %.2fx | %s |\n",
+           rss, s_met(rss <= 2.0));
+    printf("| ... and with %zu vs %zu agencies connected, idle (every connection's CurveZMQ "
+           "session and buffers) | %.2fx | %s |\n",
+           b->connected, a->connected, crss, s_met(crss <= 2.0));
+    printf("| per-alert broker CPU within 2x of the 5-agency figure | %.2fx | %s |\n", cpu,
+           s_met(cpu <= 2.0));
     printf("| a %zu-recipient alert confirmed and delivered to all %zu connected, p99 "
            "publish->delivered <= 1 s | %.1f ms%s | %s |\n\n",
-           w->recipients, o->connected, w->delivered.p99, w->complete ? "" : " (INCOMPLETE)",
-           s_met(w->complete && w->delivered.p99 <= 1000.0));
+           w->recipients, o->connected, mid, all ? "" : " (a run INCOMPLETE or with errors)",
+           s_met(all && mid <= 1000.0));
+    printf("Every run: ");
+    for (int i = 0; i < n; i++) {
+        printf("%srun %d: peak RSS %.2fx, connected RSS %.2fx, CPU / alert %.2fx (%.3f vs %.3f "
+               "s / 1000), wide p99 delivered %.1f ms%s",
+               i ? "; " : "", i + 1, s_net_rss(&rows[i]), s_net_conn_rss(&rows[i]),
+               s_net_cpu(&rows[i]), rows[i].big.full.cpu_per_1k, rows[i].small.full.cpu_per_1k,
+               rows[i].wide.delivered.p99, rows[i].wide.complete ? "" : " INCOMPLETE");
+    }
+    printf(".\n\n");
 }
 
 int
@@ -885,15 +946,17 @@ main(int argc, char **argv)
     int64_t stored[S_SCALE_MAX] = {0};
     vg_reason why = {{0}};
     vg_err rc = VG_OK;
-    static s_scaling_row row;
-    if (o.network > 0) {
-        rc = s_network_row(&row, &o, &why);
+    static s_scaling_row rows[S_REPS_MAX];
+    bool net_ok = true;
+    for (int i = 0; rc == VG_OK && o.network > 0 && i < o.reps; i++) {
+        fprintf(stderr, "scaling row %d/%d\n", i + 1, o.reps);
+        rc = s_network_row(&rows[i], &o, &why);
+        net_ok = net_ok && s_ok(&rows[i].small.full) && s_ok(&rows[i].big.full) &&
+                 rows[i].wide.complete && rows[i].wide.rejected == 0 && rows[i].wide.bad == 0;
     }
     if (rc == VG_OK && o.network > 0 && o.network_only) {
-        s_print_network(&row, &o);
-        bool ok = s_ok(&row.small.full) && s_ok(&row.big.full) && row.wide.complete &&
-                  row.wide.rejected == 0 && row.wide.bad == 0;
-        return ok ? 0 : 1;
+        s_print_network(rows, o.reps, &o);
+        return net_ok ? 0 : 1;
     }
     for (int i = 0; rc == VG_OK && i < o.reps; i++) {
         fprintf(stderr, "repetition %d/%d\n", i + 1, o.reps);
@@ -921,9 +984,9 @@ main(int argc, char **argv)
         s_print_targets(reps, o.reps, &offline, scale, stored, &o);
     }
     if (o.network > 0) {
-        s_print_network(&row, &o);
+        s_print_network(rows, o.reps, &o);
     }
-    if (!s_all_ok(reps, o.reps, &offline, scale, &o)) {
+    if (!net_ok || !s_all_ok(reps, o.reps, &offline, scale, &o)) {
         fprintf(stderr, "vigil-bench: a phase did not complete or saw errors (see the tables)\n");
         return 1;
     }
