@@ -49,11 +49,13 @@ s_dealer(void *ctx, const vb_net *net, const vg_keyset *keys)
 }
 
 static void
-s_hello(void *sock, bool receive)
+s_hello(void *sock, bool receive, uint64_t version)
 {
+    /* The version the client holds: an older one is answered with the current
+     * document (hundreds of KiB in a national network) at every connection. */
     Vigil__Hello h = VIGIL__HELLO__INIT;
     h.agent = "vigil-bench";
-    h.network_version = 1;
+    h.network_version = version;
     h.receive = receive;
     Vigil__ClientFrame f = VIGIL__CLIENT_FRAME__INIT;
     f.kind_case = VIGIL__CLIENT_FRAME__KIND_HELLO;
@@ -72,6 +74,7 @@ typedef struct s_conns {
     void **sock;        /* n sockets */
     zmq_pollitem_t *it; /* n poll items */
     size_t n;           /* how many */
+    uint64_t version;   /* the network document's version, said in every Hello */
 } s_conns;
 
 static void
@@ -102,6 +105,7 @@ s_conns_open(s_conns *c, const vb_net *net, size_t from, size_t n, vg_reason *wh
         return vg_reason_set(why, VG_ERR_NOMEM, "cannot hold %zu connections", n);
     }
     c->n = n;
+    c->version = vg_netdoc_version(net->doc);
     for (size_t i = 0; i < n; i++) {
         vg_keyset *keys = NULL;
         vg_err rc = s_wide_keys(&keys, net, from + i, why);
@@ -112,7 +116,7 @@ s_conns_open(s_conns *c, const vb_net *net, size_t from, size_t n, vg_reason *wh
         c->sock[i] = s_dealer(c->ctx, net, keys);
         vg_keyset_destroy(&keys);
         c->it[i] = (zmq_pollitem_t){c->sock[i], 0, ZMQ_POLLIN, 0};
-        s_hello(c->sock[i], true);
+        s_hello(c->sock[i], true, c->version);
     }
     return VG_OK;
 }
@@ -120,9 +124,9 @@ s_conns_open(s_conns *c, const vb_net *net, size_t from, size_t n, vg_reason *wh
 /* ---- idle connections ---------------------------------------------------------------- */
 
 struct vb_idle {
-    s_conns c;         /* the connections */
-    pthread_t thread;  /* keeps them alive */
-    atomic_bool stop;  /* told to end */
+    s_conns c;        /* the connections */
+    pthread_t thread; /* keeps them alive */
+    atomic_bool stop; /* told to end */
 };
 
 static void *
@@ -141,7 +145,7 @@ s_idle_main(void *arg)
         }
         if (vb_mono_ns() - keepalive > (int64_t)S_KEEPALIVE_MS * 1000000) {
             for (size_t i = 0; i < idle->c.n; i++) {
-                s_hello(idle->c.sock[i], true);
+                s_hello(idle->c.sock[i], true, idle->c.version);
             }
             keepalive = vb_mono_ns();
         }
@@ -217,14 +221,14 @@ s_alert_index(const s_set *set, const uint8_t *id, size_t len)
 }
 
 typedef struct s_sealer {
-    s_set *set;          /* where they go */
-    const vb_net *net;   /* keys and document */
-    size_t from, to;     /* range */
-    uint64_t seq0;       /* sequence of alert 0 */
-    int64_t created_ms;  /* one creation time */
-    double seconds;      /* spent sealing */
-    vg_err rc;           /* first failure */
-    vg_reason why;       /* and why */
+    s_set *set;         /* where they go */
+    const vb_net *net;  /* keys and document */
+    size_t from, to;    /* range */
+    uint64_t seq0;      /* sequence of alert 0 */
+    int64_t created_ms; /* one creation time */
+    double seconds;     /* spent sealing */
+    vg_err rc;          /* first failure */
+    vg_reason why;      /* and why */
 } s_sealer;
 
 static vg_err
@@ -316,9 +320,9 @@ s_set_make(s_set *set, vb_net *net, size_t n, double *seal_ms, vg_reason *why)
     set->hash = calloc(n, sizeof *set->hash);
     const char *cat = VB_WIDE_CATEGORY;
     vg_err rc = set->frame && set->frame_len && set->hash ? VG_OK : VG_ERR_NOMEM;
-    rc = rc == VG_OK ? vg_netdoc_required(net->doc, &cat, 1, VG_SEV_CRITICAL, vb_sender,
-                                          &set->recipients)
-                     : rc;
+    rc = rc == VG_OK
+             ? vg_netdoc_required(net->doc, &cat, 1, VG_SEV_CRITICAL, vb_sender, &set->recipients)
+             : rc;
     s_sealer s[S_SEAL_THREADS];
     pthread_t th[S_SEAL_THREADS];
     for (int t = 0; rc == VG_OK && t < S_SEAL_THREADS; t++) {
@@ -429,7 +433,7 @@ s_sender(void *arg)
     s_run *r = arg;
     void *ctx = zmq_ctx_new();
     void *sock = s_dealer(ctx, r->net, r->net->sender_keys);
-    s_hello(sock, false);
+    s_hello(sock, false, vg_netdoc_version(r->net->doc));
     while (!atomic_load(&r->ready) && vb_mono_ns() < r->deadline_ns) {
         vb_sleep_ms(5);
     }
@@ -445,7 +449,7 @@ s_sender(void *arg)
             zmq_send(sock, r->set->frame[sent], r->set->frame_len[sent], 0);
         }
         if (now - keepalive > (int64_t)S_KEEPALIVE_MS * 1000000) {
-            s_hello(sock, false);
+            s_hello(sock, false, vg_netdoc_version(r->net->doc));
             keepalive = now;
         }
         zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
@@ -547,7 +551,7 @@ s_receiver(void *arg)
         }
         if (vb_mono_ns() - keepalive > (int64_t)S_KEEPALIVE_MS * 1000000) {
             for (size_t k = 0; k < c.n; k++) {
-                s_hello(c.sock[k], true);
+                s_hello(c.sock[k], true, c.version);
             }
             keepalive = vb_mono_ns();
         }
