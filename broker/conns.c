@@ -313,6 +313,29 @@ vgb_conns_doc_due(vgb_conns *c, size_t idx, const uint8_t *rid, size_t rid_len, 
     return true;
 }
 
+void
+vgb_conns_doc_sent(vgb_conns *c, size_t idx, const uint8_t *rid, size_t rid_len, uint64_t version)
+{
+    s_conn *s = s_find(c, idx, rid, rid_len);
+    if (s != NULL && s->doc_sent < version) {
+        s->doc_sent = version;
+    }
+}
+
+void
+vgb_conns_each(vgb_conns *c, int64_t now,
+               void (*fn)(void *ctx, size_t idx, const uint8_t *rid, size_t rid_len), void *ctx)
+{
+    for (size_t idx = 0; idx < c->n_agencies; idx++) {
+        const s_agency *a = &c->ag[idx];
+        for (uint32_t i = 0; i < a->n; i++) {
+            if (s_open(c, &a->slots[i], now)) {
+                fn(ctx, idx, a->slots[i].rid, a->slots[i].rid_len);
+            }
+        }
+    }
+}
+
 size_t
 vgb_conns_close_expired(vgb_conns *c, int64_t now_wall, const char *(*name)(void *ctx, size_t idx),
                         void *ctx)

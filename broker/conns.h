@@ -88,6 +88,15 @@ void vgb_conns_key(vgb_conns *c, size_t idx, const uint8_t *rid, size_t rid_len,
 bool vgb_conns_doc_due(vgb_conns *c, size_t idx, const uint8_t *rid, size_t rid_len, uint64_t have,
                        uint64_t current);
 
+/* rid was sent network version `version` unasked. */
+void vgb_conns_doc_sent(vgb_conns *c, size_t idx, const uint8_t *rid, size_t rid_len,
+                        uint64_t version);
+
+/* Calls fn for every open connection (agency index and routing id). */
+void vgb_conns_each(vgb_conns *c, int64_t now,
+                    void (*fn)(void *ctx, size_t idx, const uint8_t *rid, size_t rid_len),
+                    void *ctx);
+
 /* Closes every connection whose key is no longer trusted at now_wall (a
  * previous key's overlap ended, or it was marked compromised); how many. */
 size_t vgb_conns_close_expired(vgb_conns *c, int64_t now_wall,
