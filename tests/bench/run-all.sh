@@ -284,6 +284,38 @@ $profile_fn
   (CurveZMQ encryption of every frame), five client threads and their I/O threads. The
   ROUTER ceiling is measured under the same sharing.
 
+## A national network and the peers: what bounds them (issue 20)
+
+- **What grows with the agencies.** The signed document (about 150 bytes a card) and its
+  verification (signature, parse, checks, and sorting the cards by id and by transport key),
+  done once per document by the broker and by each agent. What is done per frame does not
+  grow: ZAP admission and policy evaluation look cards up in those sorted indexes, and each
+  policy rule's agencies are compiled once. Sealing a 4-recipient alert does not depend on
+  the network; a wide alert costs one \`crypto_box_seal\` per recipient on the sender.
+- **The broker's memory in a national network.** A card costs what the verified document
+  holds; nothing else is made per agency until it connects (connection slots, its delivery
+  window: 16 slots at first, doubling up to \`inflight\` as it fills, and event-stream slots
+  at its first subscriber). A connection costs libzmq's CurveZMQ session and pipes — about
+  32 KiB each, measured with a bare CurveZMQ ROUTER and 195 DEALERs on the same libzmq 4.3.4
+  (not part of this script) — plus the broker's slot and window: about 60 KiB a connected
+  agency in all (the *connected* row).
+- **A wide alert** is one alert row, one recipient row per recipient, one receipt and one
+  item per connected recipient that receipts, and its per-recipient events go to the
+  sender, the recipient concerned and oversight, not to every other recipient (at 500
+  recipients that would be 250 000 events an alert). Its delivery is bounded by the broker's
+  CPU for it (the *broker CPU ms per alert* column: 0.13 to 0.18 ms a recipient so far) and by the
+  bytes: the envelope sealed to 500 is about 47 KB, sent to each of the 200 connected, so
+  about 9.4 MB an alert for ZeroMQ's I/O thread to encrypt with CurveZMQ. When the 2 cores
+  are shared with other work, alerts offered at 5 a second queue behind each other and the
+  p99 is that queue; on a quiet machine it is a small fraction of the 1 s target.
+- **The peers.** mosquitto's rate is that of a broker that writes nothing before its
+  PUBACK. RabbitMQ's is bound by its Erlang VM's CPU (the *broker CPU ms / message*
+  column) and, here, partly by its Python clients (python3-pika, a Debian package), which
+  use the same 2 cores: C clients would leave it more of them. vigil's clients are C; its
+  broker verifies a signature per alert and per receipt and writes about 12 rows an alert:
+  compare its CPU a message with what RabbitMQ spends keeping a persistent message in 4
+  queues.
+
 ## Audit verification at scale
 
 Issue 13 (item 8): \`vigilctl audit verify\` on a 1M-alert store. Not produced by this
