@@ -193,6 +193,7 @@ typedef struct s_gen {
     vt_net *net;          /* agencies, keys, the signed document (NULL with --existing) */
     const vg_netdoc *doc; /* the network document: net's, or loaded */
     vg_netdoc *loaded;    /* --existing: the one DIR/broker.conf names */
+    uint8_t admin_pk[VG_SIGN_PK_LEN]; /* the administrator's key that signed it */
     char *dir;            /* where everything is */
     char *store_dir;      /* dir/store */
     void *zctx;           /* for the WAL checkpointer */
@@ -581,7 +582,9 @@ s_verify_inproc(s_gen *g)
     double t2 = s_now(), c2 = s_cpu();
     s_ok(rc, &why, "vgb_audit_verify");
     vgb_audit_report st;
-    rc = vgb_audit_check_state(store, &st, &why);
+    vgb_audit_state_params sp = {.admin_pk = g->admin_pk,
+                                 .current_version = vg_netdoc_version(g->doc)};
+    rc = vgb_audit_check_state(store, &sp, &st, &why);
     double t3 = s_now(), c3 = s_cpu();
     s_ok(rc, &why, "vgb_audit_check_state");
     vgb_store_read_end(store);
@@ -662,6 +665,7 @@ s_existing(s_gen *g)
     s_ok(vg_netdoc_load(&g->loaded, cfg->document_path, cfg->admin_pk, 0, &why), &why,
          "the network document");
     g->doc = g->loaded;
+    memcpy(g->admin_pk, cfg->admin_pk, VG_SIGN_PK_LEN);
     g->store_dir = strdup(cfg->store_path);
     assert_non_null(g->store_dir);
     vg_broker_config_destroy(&cfg);
@@ -687,6 +691,7 @@ bench_audit_verify(void **state)
     } else {
         g.net = s_network();
         g.doc = g.net->doc;
+        memcpy(g.admin_pk, vg_keyset_sign_pk(g.net->admin), VG_SIGN_PK_LEN);
         g.dir = s_workdir();
         s_write_files(&g);
         s_open(&g);

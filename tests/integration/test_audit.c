@@ -308,7 +308,7 @@ s_tamper_truncate_log(const bh_broker *b, int64_t k)
 }
 
 /* Runs `vigilctl audit verify -c broker.conf [--checkpoint FILE]`; expects
- * exit 1 and a report naming `want` ("FAULT deleted at leaf 7"), or exit 0. */
+ * exit 1 and a report naming `want` ("FAULT deleted table=audit_leaves leaf=7:"), or exit 0. */
 static void
 s_verify(const bh_broker *b, const char *checkpoint, const char *want)
 {
@@ -456,35 +456,38 @@ test_witness_verify_tamper_fork(void **state)
     int64_t k = s_accepted_leaf(b, ids[1]);
     int64_t n_leaves = bh_store_count(b, VGB_COUNT_LEAVES, NULL);
     assert_true(k > 0 && k + 2 < n_leaves && (uint64_t)n_leaves >= held);
-    char want[64];
+    char want[128];
 
     s_tamper_delete_leaf(b, k);
-    snprintf(want, sizeof want, "FAULT deleted at leaf %lld", (long long)k);
+    snprintf(want, sizeof want, "FAULT deleted table=audit_leaves leaf=%lld:", (long long)k);
     s_verify(b, NULL, want);
 
     s_restore(b, backup); /* one byte of leaf k: its time_ms's first digit */
     s_tamper_alter_leaf(b, k);
-    snprintf(want, sizeof want, "FAULT altered at leaf %lld", (long long)k);
+    snprintf(want, sizeof want, "FAULT altered table=audit_leaves leaf=%lld:", (long long)k);
     s_verify(b, NULL, want);
 
     s_restore(b, backup); /* swap leaves k and k+1, each with its hash */
     s_tamper_swap_leaves(b, k);
-    snprintf(want, sizeof want, "FAULT reordered at leaf %lld", (long long)k);
+    snprintf(want, sizeof want, "FAULT reordered table=audit_leaves leaf=%lld:", (long long)k);
     s_verify(b, NULL, want);
 
     s_restore(b, backup); /* the alert and its accepted leaf */
     s_tamper_delete_alert_and_leaf(b, k);
-    snprintf(want, sizeof want, "FAULT deleted at leaf %lld", (long long)k);
+    snprintf(want, sizeof want, "FAULT deleted table=audit_leaves leaf=%lld:", (long long)k);
     s_verify(b, NULL, want);
 
     s_restore(b, backup); /* a state row rewritten, leaves intact */
     s_tamper_rewrite_sender(b, k);
-    snprintf(want, sizeof want, "FAULT state at leaf %lld", (long long)k);
+    char idhex1[VG_ALERT_ID_HEX_LEN + 1];
+    vg_alert_id_hex(idhex1, ids[1]);
+    snprintf(want, sizeof want, "FAULT state table=alerts alert=%s leaf=%lld:", idhex1,
+             (long long)k);
     s_verify(b, NULL, want);
 
     s_restore(b, backup); /* truncated: the leaves only */
     s_tamper_truncate_leaves(b, k);
-    snprintf(want, sizeof want, "FAULT truncated at leaf %lld", (long long)k);
+    snprintf(want, sizeof want, "FAULT truncated table=audit_leaves leaf=%lld ", (long long)k);
     s_verify(b, NULL, want);
 
     /* truncated with its subtrees and checkpoints: a valid shorter log; the
@@ -492,7 +495,7 @@ test_witness_verify_tamper_fork(void **state)
      * holds names the first missing leaf */
     s_restore(b, backup);
     s_tamper_truncate_log(b, k);
-    s_verify(b, NULL, "has no accepted leaf");
+    s_verify(b, NULL, "past the end of the log");
     s_verify(b, cp_file, want);
 
     /* the operator restarts the broker on the rewritten history (removing its

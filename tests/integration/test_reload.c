@@ -490,6 +490,16 @@ test_reload_under_load(void **state)
     assert_int_equal(bh_store_count(b, VGB_COUNT_ALERTS, "home-office"), (int64_t)confirmed);
     assert_int_equal(s_running_version(b), 4);
 
+    /* the store answers to its log across the three documents: the policy
+     * that applied to each alert, the new agency's stream, the reassigned
+     * alert, each network_changed event sent under the document it ended */
+    bh_stop(b);
+    it_run r;
+    it_vigilctl(&r, "audit", "verify", "-c", b->conf);
+    it_assert_ok(&r);
+    assert_true(it_contains(r.out, "every row of the store answers to the log"));
+    it_run_fini(&r);
+
     vga_identity_destroy(&pol_id);
     rc_destroy(&hou);
     rc_destroy(&lic);
