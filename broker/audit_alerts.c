@@ -406,13 +406,15 @@ s_leaf(s_alert *al, const s_link *lk, const vg_audit_event *ev)
 {
     char row[VGB_AUDIT_ROW_MAX];
     if (lk->receipt_id != 0) {
-        const s_rc *x = s_rc_by_id(al, lk->receipt_id);
+        s_rc *x = s_rc_by_id(al, lk->receipt_id);
         if (x == NULL || ev->kind != VG_AUDIT_DELIVERED || !x->row.found ||
             memcmp(ev->hash, x->row.hash, VG_HASH_LEN) != 0) {
             snprintf(row, sizeof row, "id=%llu", (unsigned long long)lk->receipt_id);
             return vgb_av_fault(al->c, "receipts", row, lk->idx,
                                 "its leaf_idx is not a delivered leaf of this receipt");
         }
+        /* counted once: by the first alert its first leaf lists (all linked to it) */
+        x->counted = ev->n_alerts > 0 && memcmp(ev->alerts[0], al->a.id, VG_ALERT_ID_LEN) == 0;
     }
     if (!vgb_av_names(ev, al->a.id)) {
         if (lk->receipt_id != 0) {
@@ -480,11 +482,10 @@ s_replay(s_alert *al)
 
 static bool
 s_items_name(const vgb_av_receipt *r, const uint8_t id[VG_ALERT_ID_LEN],
-             const uint8_t env_hash[VG_HASH_LEN], bool *first)
+             const uint8_t env_hash[VG_HASH_LEN])
 {
     for (size_t i = 0; i < r->n_items; i++) {
         if (memcmp(r->ids[i], id, VG_ALERT_ID_LEN) == 0) {
-            *first = i == 0;
             return memcmp(r->env_hashes[i], env_hash, VG_HASH_LEN) == 0;
         }
     }
@@ -503,14 +504,13 @@ s_check_receipt(s_alert *al, s_rc *x)
                             "the item names no receipts row");
     }
     const vgb_av_receipt *b = &x->body;
-    bool first = false;
     const char *differs = x->parsed != VG_OK || !x->row.hash_ok ? "receipt (it does not parse)"
                           : memcmp(b->hash, x->row.hash, VG_HASH_LEN)
                               ? "receipt (its body's hash is not receipt_hash)"
                           : strcmp(b->agency, x->agency) != 0  ? "agency"
                           : b->kind != x->row.kind             ? "kind"
                           : b->created_ms != x->row.created_ms ? "created_ms"
-                          : !s_items_name(b, al->a.id, al->a.envelope_hash, &first)
+                          : !s_items_name(b, al->a.id, al->a.envelope_hash)
                               ? "receipt (no item names this "
                                 "alert's envelope)"
                           : !x->sig_ok ? "receipt (its signature does not verify)"
@@ -534,9 +534,7 @@ s_check_receipt(s_alert *al, s_rc *x)
         return vgb_av_fault(al->c, "receipts", row, x->first_leaf,
                             "received_ms is far from its leaf's time");
     }
-    /* counted once: by its first item's alert (a person's receipt has one) */
-    x->counted = first;
-    al->c->n_receipts += first;
+    al->c->n_receipts += delivered ? x->counted : 1; /* a person's receipt has one item */
     return VG_OK;
 }
 
