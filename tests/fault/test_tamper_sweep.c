@@ -1243,6 +1243,50 @@ s_sweep_bounded(s_sweep *s)
 }
 
 static void
+s_report_copy(s_sweep *s, it_run *r, bool no_verify, const char *format)
+{
+    it_vigilctl(r, "report", "--store", s->dir, "--network", s->network, "--admin-key", s->admin,
+                "--unshared", "--format", format, no_verify ? "--no-verify" : NULL);
+}
+
+/* vigilctl report verifies the store first: it reports from the honest
+ * copy (saying so), refuses a tampered one (naming the fault), and with
+ * --no-verify reports from it marked NOT VERIFIED in every format. */
+static void
+s_report_refuses(s_sweep *s)
+{
+    it_run r;
+    s_files_write(s->dir, &s->pristine);
+    s_report_copy(s, &r, false, "text");
+    it_assert_ok(&r);
+    assert_true(it_contains(r.out, "Verified against the audit log"));
+    it_run_fini(&r);
+    s_report_copy(s, &r, false, "json");
+    it_assert_ok(&r);
+    assert_true(it_contains(r.out, "\"verified\": true"));
+    it_run_fini(&r);
+
+    sqlite3 *db = s_db_open(s->dir); /* an acknowledgement's officer rewritten */
+    s_exec(db, "UPDATE recipients SET officer = 'Someone Else' WHERE officer IS NOT NULL");
+    assert_true(sqlite3_changes(db) > 0);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    s_report_copy(s, &r, false, "text");
+    print_message("tamper: report on a tampered copy: exit %d: %s", r.status, r.err);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.out, "");
+    assert_true(it_contains(r.err, "does not answer to its audit log") &&
+                it_contains(r.err, "FAULT state table=recipients"));
+    it_run_fini(&r);
+    const char *formats[] = {"text", "csv", "json"};
+    for (size_t i = 0; i < 3; i++) {
+        s_report_copy(s, &r, true, formats[i]);
+        it_assert_ok(&r);
+        assert_true(it_contains(i == 1 ? r.err : r.out, "NOT VERIFIED"));
+        it_run_fini(&r);
+    }
+}
+
+static void
 test_every_row_answers_to_the_log(void **state)
 {
     int64_t t0 = bh_now_ms();
@@ -1346,6 +1390,7 @@ test_every_row_answers_to_the_log(void **state)
         fail_msg("%zu tampered stores pass vigilctl audit verify (listed above)", n_missed);
     }
     s_sweep_bounded(s);
+    s_report_refuses(s);
     bh_pass(b);
 }
 
