@@ -37,6 +37,7 @@ typedef struct s_pass {
     size_t n_rej, rej_head;            /* read, consumed */
     uint64_t rej_after;                /* the last id read */
     bool rej_eof;                      /* no more */
+    uint64_t switch_to;                /* a new document's version: in force after its leaves */
     vg_err rc;                         /* a callback's failure */
 } s_pass;
 
@@ -395,6 +396,12 @@ s_on_leaf(void *ctx, uint64_t idx, const uint8_t *leaf, size_t len, const uint8_
         ps->rc = vgb_av_fault(ps->c, "audit_leaves", NULL, idx, "leaf does not parse");
         return false;
     }
+    /* reload.c: a new document's leaf, then its reassignments, all under the
+     * old one (the broker switches after the commit) */
+    if (ps->switch_to != 0 && !(ev.kind == VG_AUDIT_REASSIGNED && ev.version == ps->switch_to)) {
+        vgb_av_streams_switch(ps->streams, ps->switch_to);
+        ps->switch_to = 0;
+    }
     ps->n_ev = 0;
     ps->n_aud = 0;
     vg_err rc = s_gen(ps, &ev);
@@ -402,8 +409,8 @@ s_on_leaf(void *ctx, uint64_t idx, const uint8_t *leaf, size_t len, const uint8_
     rc = rc == VG_OK ? vgb_av_streams_send(ps->streams, ps->ev, ps->n_ev,
                                            (const char(*)[VG_AGENCY_ID_MAX + 1]) ps->aud, &ev)
                      : rc;
-    if (rc == VG_OK && ev.kind == VG_AUDIT_NETWORK_CHANGED) { /* its event went out under the old */
-        vgb_av_streams_switch(ps->streams, ev.version);
+    if (rc == VG_OK && ev.kind == VG_AUDIT_NETWORK_CHANGED) {
+        ps->switch_to = ev.version;
     }
     vg_audit_event_fini(&ev);
     ps->rc = rc;
