@@ -4,7 +4,8 @@
  * alerts and their exact envelopes, sender sequence numbers, deliveries
  * (mark_delivered, the pending queue, parking with backoff, next tries,
  * counts of what waits), wall-clock shifts, the tracker's open rows,
- * receipts applied, completion, event paging, and the counts.
+ * receipts applied, completion, event paging, the counts, and what audit
+ * verify reads (every row as stored, in key order).
  *
  * Written against store.h only, so that another back end can run it: the
  * back-end-specific part is the block just below (how a store is opened,
@@ -1462,6 +1463,289 @@ test_network_version_only_rises(void **state)
     assert_int_equal(v, 5);
 }
 
+/* ---- what audit verify reads --------------------------------------------------------- */
+
+typedef struct s_fulls {
+    uint64_t seq[8];
+    char sender[8][64];
+    bool id_ok[8], hash_ok[8];
+    size_t envelope_len[8];
+    int64_t complete_ms[8];
+    size_t n;
+} s_fulls;
+
+static void
+s_take_full(void *ctx, const vgb_alert_full *a)
+{
+    s_fulls *x = ctx;
+    assert_true(x->n < 8);
+    x->seq[x->n] = a->seq;
+    snprintf(x->sender[x->n], 64, "%s", a->sender);
+    x->id_ok[x->n] = a->id_ok;
+    x->hash_ok[x->n] = a->hash_ok;
+    x->envelope_len[x->n] = a->envelope_len;
+    x->complete_ms[x->n] = a->complete_ms;
+    x->n++;
+}
+
+static void
+test_verify_reads_alerts_in_slices(void **state)
+{
+    fixture *f = *state;
+    mk_world *w = f->w;
+    mk_alert *a[3];
+    mk_begin(w->store);
+    s_insert_n(w, a, 3, "police", NULL, T0 + 1000);
+    mk_commit(w->store);
+    s_fulls x = {0};
+    assert_int_equal(vgb_store_alerts_after(w->store, 0, 2, s_take_full, &x), VG_OK);
+    assert_int_equal(x.n, 2);
+    assert_int_equal(vgb_store_alerts_after(w->store, x.seq[1], 2, s_take_full, &x), VG_OK);
+    assert_int_equal(x.n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(x.seq[i], a[i]->seq);
+        assert_string_equal(x.sender[i], "police");
+        assert_true(x.id_ok[i] && x.hash_ok[i]);
+        assert_int_equal(x.envelope_len[i], a[i]->len);
+        assert_int_equal(x.complete_ms[i], 0); /* NULL */
+    }
+    x.n = 0;
+    assert_int_equal(vgb_store_alerts_after(w->store, a[2]->seq, 2, s_take_full, &x), VG_OK);
+    assert_int_equal(x.n, 0);
+    s_free_n(a, 3);
+}
+
+typedef struct s_rcs {
+    uint64_t id[8];
+    bool found[8], has_leaf[8];
+    uint64_t leaf_idx[8];
+    int64_t kind[8], received_ms[8];
+    size_t len[8];
+    size_t n;
+} s_rcs;
+
+static void
+s_take_rc(void *ctx, const vgb_receipt_row *r)
+{
+    s_rcs *x = ctx;
+    assert_true(x->n < 8);
+    x->id[x->n] = r->id;
+    x->found[x->n] = r->found;
+    x->has_leaf[x->n] = r->has_leaf;
+    x->leaf_idx[x->n] = r->leaf_idx;
+    x->kind[x->n] = r->kind;
+    x->received_ms[x->n] = r->received_ms;
+    x->len[x->n] = r->len;
+    assert_true(!r->found || r->hash_ok);
+    x->n++;
+}
+
+typedef struct s_links {
+    uint64_t idx[8], receipt_id[8];
+    size_t n;
+} s_links;
+
+static void
+s_take_link(void *ctx, uint64_t idx, uint64_t receipt_id)
+{
+    s_links *x = ctx;
+    assert_true(x->n < 8);
+    x->idx[x->n] = idx;
+    x->receipt_id[x->n++] = receipt_id;
+}
+
+/* A DELIVERED receipt of two alerts (leaf 5) and a person's receipt of the
+ * first: each alert's receipts, by item; its links, not merged. */
+static void
+test_verify_reads_receipts_and_links(void **state)
+{
+    fixture *f = *state;
+    mk_world *w = f->w;
+    mk_alert *a[2];
+    mk_begin(w->store);
+    s_insert_n(w, a, 2, "police", NULL, T0 + 1000);
+    mk_commit(w->store);
+    const mk_alert *two[2] = {a[0], a[1]};
+    vg_receipt *d = mk_receipt(w, "licensing", VG_RECEIPT_DELIVERED, two, 2, NULL);
+    vg_receipt *k = mk_receipt(w, "licensing", VG_RECEIPT_ACKNOWLEDGED, two, 1, "Sgt K");
+    uint64_t seqs[2] = {a[0]->seq, a[1]->seq};
+    bool set = false;
+    mk_begin(w->store);
+    assert_int_equal(vgb_store_insert_receipt(w->store, d, seqs, 2, T0 + 1), VG_OK);
+    assert_int_equal(vgb_store_receipt_leaf(w->store, vg_receipt_hash(d), 5, &set), VG_OK);
+    assert_int_equal(vgb_store_insert_receipt(w->store, k, seqs, 1, T0 + 2), VG_OK);
+    assert_int_equal(vgb_store_link_leaf(w->store, a[0]->seq, 3), VG_OK);
+    assert_int_equal(vgb_store_link_leaf(w->store, a[0]->seq, 7), VG_OK);
+    mk_commit(w->store);
+
+    s_rcs x = {0};
+    assert_int_equal(vgb_store_receipts_of(w->store, a[0]->seq, s_take_rc, &x), VG_OK);
+    assert_int_equal(x.n, 2);
+    assert_true(x.found[0] && x.found[1] && x.id[0] < x.id[1]);
+    assert_int_equal(x.kind[0], VG_RECEIPT_DELIVERED);
+    assert_true(x.has_leaf[0]);
+    assert_int_equal(x.leaf_idx[0], 5);
+    assert_int_equal(x.received_ms[0], T0 + 1);
+    assert_int_equal(x.kind[1], VG_RECEIPT_ACKNOWLEDGED);
+    assert_false(x.has_leaf[1]);
+    size_t len = 0;
+    (void)vg_receipt_bytes(k, &len);
+    assert_int_equal(x.len[1], len);
+    s_rcs y = {0};
+    assert_int_equal(vgb_store_receipts_of(w->store, a[1]->seq, s_take_rc, &y), VG_OK);
+    assert_int_equal(y.n, 1);
+    assert_int_equal(y.id[0], x.id[0]);
+    s_rcs z = {0};
+    bool found = false;
+    assert_int_equal(vgb_store_receipt_by_hash(w->store, vg_receipt_hash(k), s_take_rc, &z, &found),
+                     VG_OK);
+    assert_true(found);
+    assert_int_equal(z.n, 1);
+    assert_int_equal(z.id[0], x.id[1]);
+    uint8_t none[VG_HASH_LEN] = {0};
+    assert_int_equal(vgb_store_receipt_by_hash(w->store, none, s_take_rc, &z, &found), VG_OK);
+    assert_false(found);
+
+    s_links l = {0};
+    assert_int_equal(vgb_store_alert_leaf_links(w->store, a[0]->seq, s_take_link, &l), VG_OK);
+    assert_int_equal(l.n, 3); /* 3 and 7 directly, 5 through the receipt */
+    assert_int_equal(l.idx[0], 3);
+    assert_int_equal(l.receipt_id[0], 0);
+    assert_int_equal(l.idx[1], 5);
+    assert_int_equal(l.receipt_id[1], x.id[0]);
+    assert_int_equal(l.idx[2], 7);
+    assert_int_equal(l.receipt_id[2], 0);
+    vg_receipt_destroy(&d);
+    vg_receipt_destroy(&k);
+    s_free_n(a, 2);
+}
+
+typedef struct s_rejs {
+    uint64_t id[8];
+    bool has_alert_id[8];
+    char code[8][32];
+    size_t n;
+} s_rejs;
+
+static void
+s_take_rej(void *ctx, const vgb_rejection_row *r)
+{
+    s_rejs *x = ctx;
+    assert_true(x->n < 8);
+    x->id[x->n] = r->id;
+    x->has_alert_id[x->n] = r->has_alert_id && r->alert_id_ok;
+    snprintf(x->code[x->n], 32, "%s", r->code);
+    x->n++;
+}
+
+typedef struct s_shs {
+    char to[8][64];
+    bool hash_ok[8];
+    size_t n;
+} s_shs;
+
+static void
+s_take_sh(void *ctx, const vgb_share_row *r)
+{
+    s_shs *x = ctx;
+    assert_true(x->n < 8);
+    snprintf(x->to[x->n], 64, "%s", r->to);
+    x->hash_ok[x->n++] = r->hash_ok;
+}
+
+static void
+test_verify_reads_shares_and_rejections(void **state)
+{
+    fixture *f = *state;
+    mk_world *w = f->w;
+    mk_alert *a = mk_seal(w, "police", NULL, VG_SEV_HIGH);
+    uint8_t id[VG_ALERT_ID_LEN] = {7};
+    mk_begin(w->store);
+    (void)mk_insert(w, a, T0 + 1000);
+    mk_share(w, a, "licensing", "education", T0 + 2000, NULL, NULL, NULL);
+    assert_int_equal(vgb_store_insert_rejection(w->store, T0, "police", id, "replay", "r1"), VG_OK);
+    assert_int_equal(vgb_store_insert_rejection(w->store, T0, "police", NULL, "malformed", "r2"),
+                     VG_OK);
+    assert_int_equal(vgb_store_insert_rejection(w->store, T0, "x", id, "clock_skew", "r3"), VG_OK);
+    mk_commit(w->store);
+    s_shs sh = {0};
+    assert_int_equal(vgb_store_shares_of(w->store, a->seq, s_take_sh, &sh), VG_OK);
+    assert_int_equal(sh.n, 1);
+    assert_string_equal(sh.to[0], "education");
+    assert_true(sh.hash_ok[0]);
+    s_rejs x = {0};
+    assert_int_equal(vgb_store_rejections_after(w->store, 0, 2, s_take_rej, &x), VG_OK);
+    assert_int_equal(x.n, 2);
+    assert_int_equal(vgb_store_rejections_after(w->store, x.id[1], 2, s_take_rej, &x), VG_OK);
+    assert_int_equal(x.n, 3);
+    assert_true(x.has_alert_id[0] && !x.has_alert_id[1] && x.has_alert_id[2]);
+    assert_string_equal(x.code[0], "replay");
+    assert_string_equal(x.code[1], "malformed");
+    assert_string_equal(x.code[2], "clock_skew");
+    mk_alert_free(&a);
+}
+
+typedef struct s_runs {
+    uint64_t seq[8], alert_seq[8], more[8][4];
+    int64_t n[8];
+    size_t n_more[8];
+    bool more_ok[8];
+    size_t count;
+} s_runs;
+
+static void
+s_take_run(void *ctx, const vgb_event_run *r)
+{
+    s_runs *x = ctx;
+    size_t i = x->count++;
+    assert_true(i < 8 && r->n_more <= 4);
+    x->seq[i] = r->seq;
+    x->alert_seq[i] = r->alert_seq;
+    x->n[i] = r->n;
+    x->n_more[i] = r->n_more;
+    x->more_ok[i] = r->more_ok;
+    memcpy(x->more[i], r->more, r->n_more * sizeof *r->more);
+}
+
+/* Rows as stored: one event, a run of four, one event; in slices. */
+static void
+test_verify_reads_event_runs(void **state)
+{
+    fixture *f = *state;
+    mk_world *w = f->w;
+    mk_begin(w->store);
+    vgb_event_row e1 = {.seq = 1, .time_ms = T0, .kind = 1, .alert_seq = 20, .about = "police"};
+    assert_int_equal(vgb_store_insert_events(w->store, "licensing", &e1, NULL, 0), VG_OK);
+    vgb_event_row r = {
+        .seq = 2, .time_ms = T0 + 1, .kind = 3, .alert_seq = 21, .about = "licensing"};
+    assert_int_equal(
+        vgb_store_insert_events(w->store, "licensing", &r, (uint64_t[]){22, 23, 24}, 3), VG_OK);
+    vgb_event_row e6 = {.seq = 5, .time_ms = T0 + 2, .kind = 10, .about = "x", .count = 3};
+    assert_int_equal(vgb_store_insert_events(w->store, "licensing", &e6, NULL, 0), VG_OK);
+    mk_commit(w->store);
+    s_runs x = {0};
+    assert_int_equal(vgb_store_event_runs(w->store, "licensing", 0, 2, s_take_run, &x), VG_OK);
+    assert_int_equal(x.count, 2);
+    assert_int_equal(vgb_store_event_runs(w->store, "licensing", x.seq[1], 2, s_take_run, &x),
+                     VG_OK);
+    assert_int_equal(x.count, 3);
+    assert_int_equal(x.seq[0], 1);
+    assert_int_equal(x.n[0], 1);
+    assert_int_equal(x.n_more[0], 0);
+    assert_int_equal(x.seq[1], 2);
+    assert_int_equal(x.n[1], 4);
+    assert_true(x.more_ok[1]);
+    assert_int_equal(x.n_more[1], 3);
+    assert_int_equal(x.alert_seq[1], 21);
+    assert_int_equal(x.more[1][0], 22);
+    assert_int_equal(x.more[1][2], 24);
+    assert_int_equal(x.seq[2], 5);
+    assert_int_equal(x.alert_seq[2], 0);
+    x.count = 0;
+    assert_int_equal(vgb_store_event_runs(w->store, "police", 0, 8, s_take_run, &x), VG_OK);
+    assert_int_equal(x.count, 0);
+}
+
 int
 main(void)
 {
@@ -1487,6 +1771,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failures_logged_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_network_version_only_rises, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_reads_alerts_in_slices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_reads_receipts_and_links, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_reads_shares_and_rejections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_reads_event_runs, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
