@@ -52,7 +52,9 @@ typedef struct s_alert {
     vgb_alert_full a;                  /* the row (texts and bytes point below) */
     char sender[VG_AGENCY_ID_MAX + 2]; /* its sender column */
     char *categories;                  /* its categories column */
-    uint8_t *envelope;                 /* its envelope column */
+    vg_err env_rc;                     /* its envelope column parsed (env), or why not: */
+    char env_why[VG_REASON_MAX];       /* ... */
+    bool env_sig_ok;                   /* --signatures: its signature verifies */
     char name[64];                     /* "alert=<hex>" */
     vgb_av_envelope env;               /* the envelope, parsed */
     vgb_av_life life;                  /* the replayed state, over the stored rows */
@@ -201,7 +203,6 @@ s_alert_fini(s_alert *al)
     free(al->shs);
     free(al->links);
     free(al->categories);
-    free(al->envelope);
     vgb_av_envelope_fini(&al->env);
     vgb_av_life_fini(&al->life);
 }
@@ -218,14 +219,13 @@ static vg_err
 s_check_row(s_alert *al)
 {
     const vgb_alert_full *a = &al->a;
-    vg_reason why = {{0}};
     uint64_t leaf = al->n_links > 0 ? al->links[0].idx : VGB_AUDIT_NO_INDEX; /* its accepted */
     if (!a->id_ok || !a->hash_ok) {
         return s_fault_alert(al, leaf, "its alert_id or envelope_hash is no id");
     }
-    if (vgb_av_parse_envelope(&al->env, a->envelope, a->envelope_len, &why) != VG_OK) {
+    if (al->env_rc != VG_OK) {
         return vgb_av_fault(al->c, "alerts", al->name, leaf,
-                            "the stored envelope is not the signed envelope: %s", why.text);
+                            "the stored envelope is not the signed envelope: %s", al->env_why);
     }
     const vgb_av_envelope *e = &al->env;
     char cats[VG_CATEGORIES_MAX * 64];
@@ -249,8 +249,7 @@ s_check_row(s_alert *al)
                             "(whose body hash is envelope_hash)",
                             differs);
     }
-    if (al->c->p->signatures &&
-        !vgb_av_signed(&al->c->docs, VGB_AV_ENVELOPE, a->envelope, a->envelope_len)) {
+    if (!al->env_sig_ok) {
         return s_fault_alert(al, leaf,
                              "the stored envelope's signature does not verify under any stored "
                              "network document");
@@ -566,70 +565,6 @@ s_check_share(s_alert *al, const s_sh *x)
 
 /* ---- its recipients rows ------------------------------------------------------------------ */
 
-/* Whether the policy of doc marks exactly the stored original rows required. */
-static bool
-s_policy_matches(const s_alert *al, const vg_netdoc *doc, const char **agency, bool *want)
-{
-    const vgb_av_envelope *e = &al->env;
-    vg_strlist req = {0};
-    if (vg_netdoc_required(doc, (const char *const *)e->categories.items, e->categories.n,
-                           (vg_severity)e->severity, e->sender, &req) != VG_OK) {
-        vg_strlist_fini(&req);
-        return false;
-    }
-    bool ok = true;
-    for (size_t i = 0; i < al->n_rows && ok; i++) {
-        const vgb_av_row *r = &al->life.rows[i];
-        bool w = vg_strlist_contains(&req, r->agency);
-        if (!r->shared && r->required != w) {
-            ok = false;
-            *agency = r->agency;
-            *want = w;
-        }
-    }
-    vg_strlist_fini(&req);
-    return ok;
-}
-
-/* required: the policy of the document in force when it was accepted, the
- * one it was sealed under or a later one (the broker takes envelopes
- * sealed under an older document it still holds). */
-static vg_err
-s_check_required(s_alert *al, uint64_t leaf)
-{
-    const char *agency = NULL;
-    bool want = false;
-    const vg_netdoc *first = NULL;
-    for (size_t i = 0; i < al->c->docs.n; i++) {
-        const vg_netdoc *d = al->c->docs.doc[i];
-        if (vg_netdoc_version(d) < al->env.version) {
-            continue;
-        }
-        first = first != NULL ? first : d;
-        const char *a = NULL;
-        bool w = false;
-        if (s_policy_matches(al, d, &a, &w)) {
-            return VG_OK;
-        }
-        if (d == first) {
-            agency = a;
-            want = w;
-        }
-    }
-    char row[VGB_AUDIT_ROW_MAX];
-    if (first == NULL) {
-        snprintf(row, sizeof row, "version=%llu", (unsigned long long)al->env.version);
-        return vgb_av_fault(al->c, "network_documents", row, leaf,
-                            "the alert was sealed under this document but the store does not "
-                            "hold it");
-    }
-    snprintf(row, sizeof row, "%s agency=%s", al->name, agency ? agency : "?");
-    return vgb_av_fault(al->c, "recipients", row, leaf,
-                        "required is %d but the policy of document version %llu says %d (and no "
-                        "later document's says otherwise)",
-                        !want, (unsigned long long)vg_netdoc_version(first), want);
-}
-
 static const char *
 s_text_of(const s_alert *al, int from, int which)
 {
@@ -679,7 +614,7 @@ static vg_err
 s_check_rows(s_alert *al)
 {
     uint64_t accepted = al->n_links > 0 ? al->links[0].idx : VGB_AUDIT_NO_INDEX;
-    vg_err rc = s_check_required(al, accepted);
+    vg_err rc = vgb_av_check_required(al->c, &al->env, &al->life, al->name, accepted);
     for (size_t i = 0; i < al->n_rows && rc == VG_OK; i++) {
         const vgb_av_row *r = &al->life.rows[i];
         char buf[VG_SHORT_TEXT_MAX + 64];
@@ -737,11 +672,13 @@ s_check_alert(s_alert *al)
 /* ---- the pass -------------------------------------------------------------------------- */
 
 typedef struct s_slice {
-    s_alert *al; /* S_SLICE of them */
+    vgb_av_check *c; /* the check */
+    s_alert *al;     /* S_SLICE of them */
     size_t n;    /* read */
     vg_err rc;   /* no memory */
 } s_slice;
 
+/* Keeps the row and its envelope parsed (not its bytes: up to 960 KiB each). */
 static void
 s_take_alert(void *ctx, const vgb_alert_full *a)
 {
@@ -751,17 +688,18 @@ s_take_alert(void *ctx, const vgb_alert_full *a)
     al->a = *a;
     snprintf(al->sender, sizeof al->sender, "%s", a->sender);
     al->categories = vg_strdup(a->categories);
-    al->envelope = malloc(a->envelope_len ? a->envelope_len : 1);
-    if (al->categories == NULL || al->envelope == NULL) {
-        free(al->categories);
-        free(al->envelope);
+    if (al->categories == NULL) {
         sl->rc = VG_ERR_NOMEM;
         return;
     }
-    memcpy(al->envelope, a->envelope, a->envelope_len);
     al->a.sender = al->sender;
     al->a.categories = al->categories;
-    al->a.envelope = al->envelope;
+    al->a.envelope = NULL;
+    vg_reason why = {{0}};
+    al->env_rc = vgb_av_parse_envelope(&al->env, a->envelope, a->envelope_len, &why);
+    snprintf(al->env_why, sizeof al->env_why, "%s", why.text);
+    al->env_sig_ok = !sl->c->p->signatures ||
+                     vgb_av_signed(&sl->c->docs, VGB_AV_ENVELOPE, a->envelope, a->envelope_len);
     vgb_av_alert_name(al->name, sizeof al->name, a->id);
     sl->n++;
 }
@@ -769,7 +707,7 @@ s_take_alert(void *ctx, const vgb_alert_full *a)
 vg_err
 vgb_av_check_alerts(vgb_av_check *c)
 {
-    s_slice sl = {.al = calloc(S_SLICE, sizeof(s_alert))};
+    s_slice sl = {.c = c, .al = calloc(S_SLICE, sizeof(s_alert))};
     if (sl.al == NULL) {
         return VG_ERR_NOMEM;
     }

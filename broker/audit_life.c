@@ -261,3 +261,70 @@ vgb_av_life_fini(vgb_av_life *l)
         memset(l, 0, sizeof *l);
     }
 }
+
+/* ---- the policy --------------------------------------------------------------------- */
+
+/* Whether the policy of doc marks exactly the stored original rows required. */
+static bool
+s_policy_matches(const vgb_av_envelope *e, const vgb_av_life *l, const vg_netdoc *doc,
+                 const char **agency, bool *want)
+{
+    vg_strlist req = {0};
+    if (vg_netdoc_required(doc, (const char *const *)e->categories.items, e->categories.n,
+                           (vg_severity)e->severity, e->sender, &req) != VG_OK) {
+        vg_strlist_fini(&req);
+        return false;
+    }
+    bool ok = true;
+    for (size_t i = 0; i < l->n && ok; i++) {
+        const vgb_av_row *r = &l->rows[i];
+        bool w = vg_strlist_contains(&req, r->agency);
+        if (!r->shared && r->required != w) {
+            ok = false;
+            *agency = r->agency;
+            *want = w;
+        }
+    }
+    vg_strlist_fini(&req);
+    return ok;
+}
+
+/* required: the policy of the document in force when it was accepted, the
+ * one it was sealed under or a later one (the broker takes envelopes
+ * sealed under an older document it still holds). */
+vg_err
+vgb_av_check_required(vgb_av_check *c, const vgb_av_envelope *e, const vgb_av_life *l,
+                      const char *name, uint64_t leaf)
+{
+    const char *agency = NULL;
+    bool want = false;
+    const vg_netdoc *first = NULL;
+    for (size_t i = 0; i < c->docs.n; i++) {
+        const vg_netdoc *d = c->docs.doc[i];
+        if (vg_netdoc_version(d) < e->version) {
+            continue;
+        }
+        first = first != NULL ? first : d;
+        const char *a = NULL;
+        bool w = false;
+        if (s_policy_matches(e, l, d, &a, &w)) {
+            return VG_OK;
+        }
+        if (d == first) {
+            agency = a;
+            want = w;
+        }
+    }
+    char row[VGB_AUDIT_ROW_MAX];
+    if (first == NULL) {
+        snprintf(row, sizeof row, "version=%llu", (unsigned long long)e->version);
+        return vgb_av_fault(c, "network_documents", row, leaf,
+                            "the alert was sealed under this document but the store does not "
+                            "hold it");
+    }
+    snprintf(row, sizeof row, "%s agency=%s", name, agency ? agency : "?");
+    return vgb_av_fault(c, "recipients", row, leaf,
+                        "required is %d but the policy of document version %llu says %d (and no "
+                        "later document's says otherwise)",
+                        !want, (unsigned long long)vg_netdoc_version(first), want);
+}

@@ -196,6 +196,14 @@ void vgb_av_life_apply(vgb_av_life *l, const vg_audit_event *ev, vgb_av_effect *
 vg_err vgb_av_life_replay(vgb_av_check *c, vgb_av_life *l, uint64_t upto) VG_MUST_USE;
 void vgb_av_life_fini(vgb_av_life *l);
 
+/* The stored rows' `required` (the original rows': a shared row is always
+ * required) is the policy of a stored document the envelope e was sealed
+ * under or later (the broker takes envelopes sealed under an older
+ * document it holds, and applies the policy in force). VG_OK, or a fault
+ * naming the row (name: "alert=ID") and leaf. */
+vg_err vgb_av_check_required(vgb_av_check *c, const vgb_av_envelope *e, const vgb_av_life *l,
+                             const char *name, uint64_t leaf) VG_MUST_USE;
+
 /* Whether leaf ev names alert id (its alert, or one of its alerts). */
 bool vgb_av_names(const vg_audit_event *ev, const uint8_t id[VG_ALERT_ID_LEN]);
 
