@@ -37,6 +37,8 @@ typedef struct vgb_from {
     int agency_idx;           /* index into the network document's agencies, or -1 */
     uint64_t request_id;      /* echoed in the reply */
     int fd;                   /* the socket it came on (ZMQ_SRCFD), -1 when unknown */
+    const char *key;          /* its transport key, Z85, or NULL when unknown */
+    int64_t key_until_ms;     /* the key is trusted until then (wall ms; INT64_MAX: no end) */
 } vgb_from;
 
 typedef struct vgb_batch vgb_batch;

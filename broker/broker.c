@@ -125,6 +125,7 @@ s_dispatch(vgb_broker *b, vgb_from *from, Vigil__ClientFrame *cf, const uint8_t 
             vigil__client_frame__free_unpacked(cf, NULL);
             return; /* one connection too many: nothing it sends is handled */
         }
+        vgb_conns_key(b->conns, idx, from->rid, from->rid_len, from->key, from->key_until_ms);
         vgb_delivery_seen(b->delivery, idx, from->rid, from->rid_len);
         vgb_streams_seen(b->streams, idx, from->rid, from->rid_len);
     }
@@ -217,7 +218,9 @@ s_handle_one(vgb_broker *b, vgb_inmsg *m)
     if (m->ok) {
         vgb_from from = {.rid_len = zmq_msg_size(&m->rid),
                          .agency = m->user,
-                         .fd = zmq_msg_get(&m->payload, ZMQ_SRCFD)};
+                         .fd = zmq_msg_get(&m->payload, ZMQ_SRCFD),
+                         .key = m->key,
+                         .key_until_ms = m->key_until_ms};
         memcpy(from.rid, zmq_msg_data(&m->rid), from.rid_len);
         from.agency_idx = vg_netdoc_index(b->doc, m->user);
         const uint8_t *data = zmq_msg_data(&m->payload);
@@ -374,8 +377,10 @@ void
 vgb_broker_handle_frame(vgb_broker *b, const char *agency, const uint8_t *rid, size_t rid_len,
                         const uint8_t *data, size_t len)
 {
-    vgb_from from = {
-        .rid_len = rid_len < VGB_RID_MAX ? rid_len : VGB_RID_MAX, .agency = agency, .fd = -1};
+    vgb_from from = {.rid_len = rid_len < VGB_RID_MAX ? rid_len : VGB_RID_MAX,
+                     .agency = agency,
+                     .fd = -1,
+                     .key_until_ms = INT64_MAX};
     memcpy(from.rid, rid, from.rid_len);
     from.agency_idx = vg_netdoc_index(b->doc, agency);
     vgb_tracking_check_clock(b->tracking);
@@ -390,9 +395,19 @@ vgb_broker_set_sender(vgb_broker *b, vgb_send_fn fn, void *ctx)
     b->out.ctx = ctx;
 }
 
+static const char *
+s_agency_name(void *ctx, size_t idx)
+{
+    vg_agency ag;
+    vg_netdoc_agency_at(ctx, idx, &ag);
+    return ag.id;
+}
+
 long
 vgb_broker_step(vgb_broker *b)
 {
+    (void)vgb_conns_close_expired(b->conns, vg_clock_wall_ms(b->clock), s_agency_name,
+                                  (void *)b->doc);
     long timeout = vgb_tracking_service(b->tracking);
     vgb_streams_expire(b->streams);
     vgb_ledger_service(b->ledger);
@@ -636,7 +651,7 @@ s_sockets(vgb_broker *b, vg_reason *why)
                           .batch = b->batch,
                           .out = &b->out};
     if (rc == VG_OK) { /* the ZAP handler first: a ROUTER without it must not exist */
-        rc = vgb_zap_new(&b->zap, b->ctx, b->doc, why);
+        rc = vgb_zap_new(&b->zap, b->ctx, b->doc, b->clock, why);
     }
     vg_reason cwhy = {{0}};
     if (rc == VG_OK && vgb_control_new(&b->control, b->ctx, cfg->store_path, &cwhy) != VG_OK) {
@@ -657,7 +672,7 @@ vgb_broker_new(vgb_broker **out, const vg_broker_config *cfg, const vg_clock *cl
     b->pending = -1;
     vg_err rc = s_load_identity(b, why);
     if (rc == VG_OK) {
-        rc = vgb_store_open(&b->store, cfg->store_path, why);
+        rc = vgb_store_open_config(&b->store, cfg, why);
     }
     if (rc == VG_OK) {
         rc = s_check_network_version(b, why);

@@ -1,6 +1,7 @@
 /* conns.c — connections per agency, and readers that do not read (see conns.h). */
 #include "conns.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -18,6 +19,8 @@ typedef struct s_conn {
     int64_t cut_until;             /* cut off until then (0: not) */
     int64_t refused_since;         /* the second its refusals are counted in */
     uint32_t refused;              /* rate_limited refusals in that second */
+    char key[48];                  /* its transport key (Z85), "" unknown */
+    int64_t key_until_ms;          /* closed then (wall ms; INT64_MAX: never) */
 } s_conn;
 
 struct vgb_conns {
@@ -77,16 +80,46 @@ s_find(vgb_conns *c, size_t idx, const uint8_t *rid, size_t rid_len)
     return NULL;
 }
 
+/* Is fd still the socket s was seen on (same peer address)? False when the
+ * descriptor was closed (ZeroMQ drops a connection whose peer went away) or
+ * reused for another connection or file. */
+static bool
+s_same_peer(const s_conn *s)
+{
+    struct sockaddr_storage now;
+    socklen_t len = sizeof now;
+    return s->fd >= 0 && s->peer_len != 0 &&
+           getpeername(s->fd, (struct sockaddr *)&now, &len) == 0 && len == s->peer_len &&
+           memcmp(&now, &s->peer, len) == 0;
+}
+
+/* A free slot of agency idx: a never used or silent one, else one whose
+ * connection is known to be gone (its descriptor no longer has its peer: a
+ * client that ran one command and exited). NULL when all are open. */
+static s_conn *
+s_free_slot(vgb_conns *c, size_t idx, int64_t now)
+{
+    s_conn *base = &c->slots[idx * c->max];
+    for (uint32_t i = 0; i < c->max; i++) {
+        if (!s_open(c, &base[i], now)) {
+            return &base[i];
+        }
+    }
+    for (uint32_t i = 0; i < c->max; i++) {
+        if (base[i].peer_len != 0 && !s_same_peer(&base[i])) {
+            return &base[i];
+        }
+    }
+    return NULL;
+}
+
 vg_err
 vgb_conns_seen(vgb_conns *c, size_t idx, const char *agency, const uint8_t *rid, size_t rid_len,
                int fd, int64_t now, vg_reason *why)
 {
     s_conn *s = s_find(c, idx, rid, rid_len);
     if (s == NULL && idx < c->n_agencies && rid_len > 0 && rid_len <= VGB_CONN_RID_MAX) {
-        s_conn *base = &c->slots[idx * c->max];
-        for (uint32_t i = 0; i < c->max && s == NULL; i++) {
-            s = s_open(c, &base[i], now) ? NULL : &base[i];
-        }
+        s = s_free_slot(c, idx, now);
         if (s == NULL) {
             vg_log(VG_LOG_WARN, "broker", "conn.refused", "agency=%s open=%u", agency, c->max);
             return vg_reason_set(why, VG_ERR_RATE_LIMITED,
@@ -95,7 +128,7 @@ vgb_conns_seen(vgb_conns *c, size_t idx, const char *agency, const uint8_t *rid,
                                  "idle one to time out",
                                  agency, c->max);
         }
-        *s = (s_conn){.rid_len = rid_len};
+        *s = (s_conn){.rid_len = rid_len, .key_until_ms = INT64_MAX};
         memcpy(s->rid, rid, rid_len);
     }
     if (s != NULL) {
@@ -125,13 +158,7 @@ s_unread(const s_conn *s)
 static bool
 s_shut(const s_conn *s)
 {
-    struct sockaddr_storage now;
-    socklen_t len = sizeof now;
-    if (s->fd < 0 || s->peer_len == 0 || getpeername(s->fd, (struct sockaddr *)&now, &len) != 0 ||
-        len != s->peer_len || memcmp(&now, &s->peer, len) != 0) {
-        return false;
-    }
-    return shutdown(s->fd, SHUT_RDWR) == 0;
+    return s_same_peer(s) && shutdown(s->fd, SHUT_RDWR) == 0;
 }
 
 static void
@@ -237,4 +264,45 @@ vgb_conns_close_agency(vgb_conns *c, size_t idx, const char *agency, const char 
            closed);
     (void)now;
     return closed;
+}
+
+void
+vgb_conns_key(vgb_conns *c, size_t idx, const uint8_t *rid, size_t rid_len, const char *key,
+              int64_t until_ms)
+{
+    s_conn *s = s_find(c, idx, rid, rid_len);
+    if (s != NULL && key != NULL && s->key[0] == '\0') {
+        snprintf(s->key, sizeof s->key, "%s", key);
+        s->key_until_ms = until_ms;
+    }
+}
+
+size_t
+vgb_conns_close_expired(vgb_conns *c, int64_t now_wall, const char *(*name)(void *ctx, size_t idx),
+                        void *ctx)
+{
+    size_t closed = 0;
+    for (size_t i = 0; i < c->n_agencies * c->max; i++) {
+        s_conn *s = &c->slots[i];
+        if (s->rid_len != 0 && s->key_until_ms <= now_wall) {
+            bool shut = s_shut(s);
+            vg_log(VG_LOG_WARN, "broker", "conn.closed", "agency=%s reason=key_expired closed=%s",
+                   name(ctx, i / c->max), shut ? "yes" : "no");
+            closed += shut;
+            *s = (s_conn){0};
+        }
+    }
+    return closed;
+}
+
+void
+vgb_conns_recheck(vgb_conns *c, int64_t (*fn)(void *ctx, size_t idx, const char *key), void *ctx)
+{
+    for (size_t i = 0; i < c->n_agencies * c->max; i++) {
+        s_conn *s = &c->slots[i];
+        if (s->rid_len != 0 && s->key[0] != '\0') {
+            int64_t until = fn(ctx, i / c->max, s->key);
+            s->key_until_ms = until < 0 ? INT64_MIN : until; /* closed at the next look */
+        }
+    }
 }

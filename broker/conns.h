@@ -10,7 +10,9 @@
  *
  *  - at most `max` connections of an agency are open at once (a connection
  *    is open from its first frame until it has been silent for three
- *    keepalives); a frame on a connection beyond that is refused as
+ *    keepalives, or until its descriptor is found closed or reused: when
+ *    all slots look open, one whose socket no longer has its peer is
+ *    taken); a frame on a connection beyond that is refused as
  *    rate_limited and handled no further;
  *  - before a query is answered, the bytes the connection has not read are
  *    looked at (its TCP socket's send queue, SIOCOUTQ, on the descriptor its
@@ -69,6 +71,23 @@ void vgb_conns_destroy(vgb_conns **c_p);
  * the agency has max open already. */
 vg_err vgb_conns_seen(vgb_conns *c, size_t idx, const char *agency, const uint8_t *rid,
                       size_t rid_len, int fd, int64_t now, vg_reason *why) VG_MUST_USE;
+
+/* The transport key rid authenticated with (Z85; may be NULL) is trusted
+ * until until_ms (wall; INT64_MAX: no end): vgb_conns_close_expired closes
+ * it then. */
+void vgb_conns_key(vgb_conns *c, size_t idx, const uint8_t *rid, size_t rid_len, const char *key,
+                   int64_t until_ms);
+
+/* Closes every connection whose key is no longer trusted at now_wall (a
+ * previous key's overlap ended, or it was marked compromised); how many. */
+size_t vgb_conns_close_expired(vgb_conns *c, int64_t now_wall,
+                               const char *(*name)(void *ctx, size_t idx), void *ctx);
+
+/* After a reload: asks fn, for every open connection with a known key,
+ * until when its key is trusted now (< 0: not at all) and closes or
+ * re-times it. */
+void vgb_conns_recheck(vgb_conns *c, int64_t (*fn)(void *ctx, size_t idx, const char *key),
+                       void *ctx);
 
 /* May rid ask a query, or be sent an answer, now? VG_OK, or
  * VG_ERR_RATE_LIMITED with why: it is cut off, or it has more than

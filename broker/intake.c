@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "out.h"
+#include "zap.h"
 #include "vigil/envelope.h"
 
 vg_err
@@ -84,6 +85,9 @@ s_recv_one(void *router, vgb_inmsg *m)
         }
     }
     m->user = m->ok ? zmq_msg_gets(&m->payload, "User-Id") : NULL;
+    m->key = m->ok ? zmq_msg_gets(&m->payload, VGB_ZAP_KEY) : NULL;
+    const char *until = m->ok ? zmq_msg_gets(&m->payload, VGB_ZAP_UNTIL) : NULL;
+    m->key_until_ms = until != NULL ? strtoll(until, NULL, 10) : INT64_MAX;
     m->ok = m->ok && m->user != NULL && zmq_msg_size(&m->rid) <= VGB_RID_MAX;
     m->cf = NULL;
     m->job = NULL;

@@ -26,6 +26,8 @@ typedef struct vgb_inmsg {
     bool ok;                /* well-formed and authenticated */
     bool extra;             /* came with more than one frame */
     const char *user;       /* ZAP User-Id (in payload's metadata) */
+    const char *key;        /* its transport key, Z85 (metadata; NULL: unknown) */
+    int64_t key_until_ms;   /* the key is trusted until then (INT64_MAX: no end) */
     Vigil__ClientFrame *cf; /* unpacked, or NULL (the handler takes it) */
     vgb_verify_job *job;    /* its envelope's check, or NULL */
 } vgb_inmsg;

@@ -34,9 +34,44 @@ s_take_seq(void *ctx, uint64_t seq)
     return true;
 }
 
-/* Surfaces every alert the revoked agency still had to acknowledge. */
+/* The successor inherits alert seq: a required recipient with a fresh
+ * deadline (its row names the revoked agency as shared_by), unless it is
+ * one already. */
 static vg_err
-s_reassign(const vgb_reload_deps *d, const char *agency, uint64_t version, size_t *n_out)
+s_inherit(const vgb_reload_deps *d, const vg_netdoc *next, uint64_t seq, const char *agency,
+          const char *successor)
+{
+    vgb_rrow row;
+    vg_err rc = vgb_store_rrow(d->store, seq, successor, &row);
+    if (rc != VG_ERR_NOT_FOUND) {
+        return rc; /* a recipient already (VG_OK), or a store error */
+    }
+    vgb_alert_meta m;
+    rc = vgb_store_alert_meta(d->store, seq, &m);
+    if (rc != VG_OK) {
+        return rc;
+    }
+    int64_t deadline =
+        vgb_tracking_deadline(d->tracking, (vg_severity)m.severity, (vg_urgency)m.urgency);
+    rc = vgb_store_add_recipient(d->store, seq, successor, agency, deadline);
+    if (rc == VG_OK) {
+        row = (vgb_rrow){.seq = seq, .required = true, .state = VGB_PENDING,
+                         .deadline_ms = deadline};
+        snprintf(row.agency, sizeof row.agency, "%s", successor);
+        vgb_tracking_watch(d->tracking, &row);
+        int idx = vg_netdoc_index(next, successor);
+        if (idx >= 0) {
+            vgb_batch_after(d->batch, (size_t)idx, 0); /* its window fills */
+        }
+    }
+    return rc;
+}
+
+/* Surfaces every alert the revoked agency still had to acknowledge, and
+ * hands it to its successor when the document names one. */
+static vg_err
+s_reassign(const vgb_reload_deps *d, const vg_netdoc *next, const char *agency,
+           const char *successor, uint64_t version, size_t *n_out)
 {
     s_seqs l = {0};
     vg_err rc = VG_OK;
@@ -56,7 +91,13 @@ s_reassign(const vgb_reload_deps *d, const char *agency, uint64_t version, size_
                                                              row.state == VGB_ACKNOWLEDGED))) {
             continue; /* it sent the alert, or is done with it */
         }
-        rc = found != VG_OK ? found : vgb_record_reassigned(d->record, l.seq[i], agency, NULL, version);
+        rc = found;
+        if (rc == VG_OK && successor != NULL) {
+            rc = s_inherit(d, next, l.seq[i], agency, successor);
+        }
+        if (rc == VG_OK) {
+            rc = vgb_record_reassigned(d->record, l.seq[i], agency, successor, version);
+        }
         *n_out += rc == VG_OK;
     }
     free(l.seq);
@@ -82,9 +123,11 @@ s_record(const vgb_reload_deps *d, const vg_netdoc *cur, const vg_netdoc *next, 
         vg_netdoc_agency_at(cur, i, &was);
         vg_netdoc_agency_at(next, i, &now);
         if (now.revoked && !was.revoked) {
-            rc = s_reassign(d, now.id, version, &reassigned);
-            vg_log(VG_LOG_WARN, "broker", "agency.revoked", "agency=%s open_alerts=%zu",
-                   now.id, reassigned);
+            const char *successor = now.successor && now.successor[0] ? now.successor : NULL;
+            rc = s_reassign(d, next, now.id, successor, version, &reassigned);
+            vg_log(VG_LOG_WARN, "broker", "agency.revoked",
+                   "agency=%s open_alerts=%zu successor=%s", now.id, reassigned,
+                   successor ? successor : "none");
         }
     }
     if (rc != VG_OK) {
@@ -93,6 +136,29 @@ s_record(const vgb_reload_deps *d, const vg_netdoc *cur, const vg_netdoc *next, 
                       vg_err_code(rc));
     }
     return rc;
+}
+
+typedef struct s_recheck {
+    const vg_netdoc *doc; /* the new document */
+    int64_t now_wall;     /* when */
+} s_recheck;
+
+/* Until when an open connection's transport key is trusted under the new
+ * document (< 0: not at all: it is closed). */
+static int64_t
+s_until(void *ctx, size_t idx, const char *key)
+{
+    const s_recheck *r = ctx;
+    uint8_t pk[VG_CURVE_KEY_LEN];
+    vg_key_match m;
+    vg_agency ag;
+    vg_netdoc_agency_at(r->doc, idx, &ag);
+    if (vg_z85_decode_key(pk, key) != VG_OK ||
+        vg_netdoc_admit_transport(&m, r->doc, pk, r->now_wall, NULL) != VG_OK ||
+        strcmp(m.agency.id, ag.id) != 0) {
+        return -1;
+    }
+    return m.until_ms;
 }
 
 /* The modules switch to next (the store has it). A failure here is memory
@@ -109,6 +175,8 @@ s_switch(const vgb_reload_deps *d, const vg_netdoc *cur, const vg_netdoc *next)
     rc = rc == VG_OK ? vgb_streams_renew(d->streams, next) : rc;
     rc = rc == VG_OK ? vgb_tracking_renew(d->tracking, next) : rc;
     vgb_zap_renew(d->zap, next);
+    s_recheck rc_ctx = {next, vg_clock_wall_ms(d->clock)};
+    vgb_conns_recheck(d->conns, s_until, &rc_ctx); /* keys the new document no longer trusts */
     if (rc != VG_OK) {
         vg_log(VG_LOG_ERROR, "broker", "netdoc.switch", "code=%s", vg_err_code(rc));
     }

@@ -4,9 +4,10 @@
  * deadlines, receipts, shares, rejections, the per-agency event streams, the
  * audit log's leaves, subtree hashes and checkpoints, and the network
  * documents the store was served with. This header is the contract; a back
- * end is a set of files that implements it (store_backend.h): SQLite today
- * (store_sqlite*.c). Nothing outside the store modules knows a table, a
- * column or SQL.
+ * end is a set of files that implements it (store_backend.h): SQLite, the
+ * embedded default (store_sqlite*.c), and PostgreSQL for high availability
+ * (store_pg*.c, docs/ha.md). Nothing outside the store modules knows a
+ * table, a column or SQL.
  *
  * The contract every back end keeps:
  *
@@ -49,6 +50,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vigil/broker_config.h"
 #include "vigil/envelope.h"
 #include "vigil/err.h"
 #include "vigil/receipt.h"
@@ -78,6 +80,32 @@ vg_err vgb_store_open(vgb_store **out, const char *dir, vg_reason *why) VG_MUST_
  * running: nothing is created, migrated or written. Refuses a schema this
  * code does not know. Free with vgb_store_destroy. */
 vg_err vgb_store_open_readonly(vgb_store **out, const char *dir, vg_reason *why) VG_MUST_USE;
+
+/* Opens the store broker.conf names ([store] backend, [broker] store or
+ * [store] dsn) for its owner, the broker, as vgb_store_open does: SQLite in
+ * cfg->store_path, or the PostgreSQL database of cfg->store_dsn (whose
+ * schema it creates or migrates when its role may; docs/ha.md). For
+ * PostgreSQL it makes cfg->store_path too: the broker's local files (the
+ * high-water mark, the space reserve) stay there. Free with
+ * vgb_store_destroy. */
+vg_err vgb_store_open_config(vgb_store **out, const vg_broker_config *cfg,
+                             vg_reason *why) VG_MUST_USE;
+
+/* vgb_store_open_readonly for the store broker.conf names. */
+vg_err vgb_store_open_readonly_config(vgb_store **out, const vg_broker_config *cfg,
+                                      vg_reason *why) VG_MUST_USE;
+
+/* Opens the PostgreSQL store of a libpq connection string ("host=db1,db2
+ * dbname=vigil user=vigil_broker target_session_attrs=read-write", or a
+ * postgresql:// URI) for its owner, as vgb_store_open does. VG_ERR_IO when no
+ * server of it answers as a primary, or its schema is newer, or older and
+ * the role may not migrate it. The DSN is never logged (it may hold a
+ * password). Free with vgb_store_destroy. */
+vg_err vgb_store_open_dsn(vgb_store **out, const char *dsn, vg_reason *why) VG_MUST_USE;
+
+/* vgb_store_open_readonly for a PostgreSQL store (vigilctl --dsn): its
+ * sessions are read-only; a standby will do. */
+vg_err vgb_store_open_readonly_dsn(vgb_store **out, const char *dsn, vg_reason *why) VG_MUST_USE;
 
 /* Closes the database; NULL-safe; sets *store_p = NULL. An open transaction
  * is rolled back. Checkpoints the WAL into the database file (when no other
@@ -156,6 +184,14 @@ bool vgb_store_in_transaction(const vgb_store *s);
  * (vgb_store_begin). False when none can be begun (logged by the back end):
  * the caller changes nothing then. */
 bool vgb_store_txn(vgb_store *s);
+
+/* After a vgb_store_commit that failed: true when it may have committed all
+ * the same, so the caller's view of the store (next seqs, the audit tree)
+ * must be read again before it writes more. PostgreSQL: the connection
+ * broke during COMMIT, or the wait for the synchronous standby was
+ * cancelled (committed on the primary only). Never for SQLite. Cleared by
+ * the next vgb_store_begin. */
+bool vgb_store_commit_in_doubt(const vgb_store *s);
 
 typedef struct vgb_alert_row {
     uint64_t seq;                       /* broker acceptance order, from 1 */

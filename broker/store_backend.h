@@ -88,6 +88,7 @@ struct vgb_store_ops {
     vg_err (*share_exists)(vgb_store *s, uint64_t seq, const uint8_t hash[VG_HASH_LEN], const char *sharer, bool *out);
     vg_err (*required_rows)(vgb_store *s, int64_t since_ms, vgb_report_fn fn, void *ctx);
     vg_err (*count)(vgb_store *s, vgb_count_what what, const char *filter, uint64_t *out);
+    bool (*commit_in_doubt)(const vgb_store *s); /* may be NULL: never in doubt (SQLite) */
     vg_err (*alerts_after)(vgb_store *s, uint64_t after_seq, size_t limit, vgb_alert_full_fn fn, void *ctx);
     vg_err (*receipts_of)(vgb_store *s, uint64_t seq, vgb_receipt_row_fn fn, void *ctx);
     vg_err (*receipt_by_hash)(vgb_store *s, const uint8_t hash[VG_HASH_LEN], vgb_receipt_row_fn fn, void *ctx, bool *found);

@@ -524,3 +524,9 @@ vgb_store_txn(vgb_store *s)
     vg_reason why;
     return vgb_store_begin(s, &why) == VG_OK;
 }
+
+bool
+vgb_store_commit_in_doubt(const vgb_store *s)
+{
+    return s->ops->commit_in_doubt != NULL && s->ops->commit_in_doubt(s);
+}

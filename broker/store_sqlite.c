@@ -444,8 +444,16 @@ static vg_err
 s_read_begin(vgb_store *base, vg_reason *why)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
-    int rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
-    return rc == SQLITE_OK ? VG_OK : vgb_sqlite_fail_why(s, rc, "begin read", why);
+    /* A deferred BEGIN takes its snapshot at the first read, not here: read
+     * now, so that the transaction sees what was committed before
+     * vgb_store_read_begin and nothing after (store.h). */
+    int rc = sqlite3_exec(s->db, "BEGIN; SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        vg_err err = vgb_sqlite_fail_why(s, rc, "begin read", why);
+        vgb_store_rollback(base);
+        return err;
+    }
+    return VG_OK;
 }
 
 static void

@@ -17,15 +17,24 @@
 #define VIGIL_BROKER_ZAP_H
 
 #include "vigil/err.h"
+#include "vigil/clock.h"
 #include "vigil/netdoc.h"
 
 #define VGB_ZAP_DOMAIN "vigil"
 
 typedef struct vgb_zap vgb_zap;
 
-/* Binds the ZAP REP socket in zmq_ctx. doc is borrowed and must outlive the
- * handler. */
-vg_err vgb_zap_new(vgb_zap **out, void *zmq_ctx, const vg_netdoc *doc, vg_reason *why) VG_MUST_USE;
+/* The metadata an admitted connection's frames carry (zmq_msg_gets): its
+ * transport key (Z85) and, when the key is trusted only until a time (a
+ * previous key's overlap, a compromise), that time in wall ms. */
+#define VGB_ZAP_KEY "X-Vigil-Key"
+#define VGB_ZAP_UNTIL "X-Vigil-Until"
+
+/* Binds the ZAP REP socket in zmq_ctx. doc and clock are borrowed and must
+ * outlive the handler. A key is admitted as vg_netdoc_admit_transport says
+ * at the moment of the handshake (a previous key during its overlap). */
+vg_err vgb_zap_new(vgb_zap **out, void *zmq_ctx, const vg_netdoc *doc, const vg_clock *clock,
+                   vg_reason *why) VG_MUST_USE;
 
 /* NULL-safe; closes the socket; sets *zap_p = NULL. */
 void vgb_zap_destroy(vgb_zap **zap_p);

@@ -6,6 +6,9 @@ VG_DEB_PACKAGES=(
   libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libsodium-dev libsqlite3-dev
   libcmocka-dev libncurses-dev libjansson-dev libinih-dev pkg-config cmake gcc make
   systemd tmux python3 faketime strace clang-format tzdata
+  libpq-dev postgresql-15
+  libmicrohttpd-dev libgnutls28-dev libxml2-dev libcurl4-gnutls-dev libxml2-utils curl
+  python3-yaml openssl
 )
 
 vg_install_deps() {
@@ -24,6 +27,35 @@ vg_install_deps() {
     echo "deps: all ${#VG_DEB_PACKAGES[@]} packages present"
     return 0
   fi
+  vg_apt_install "${missing[@]}"
+}
+
+# What the web console's browser tests need (deploy/test.sh): Debian's
+# chromium and firefox-esr, and node with npm (tests/webconsole installs
+# puppeteer-core and axe-core with npm into the build tree). A node already
+# on the machine (NodeSource's, say, which brings its own npm) is used as it
+# is; Debian's nodejs and npm come only when there is none.
+vg_install_browser_deps() {
+  local missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v firefox-esr >/dev/null 2>&1 || missing+=(firefox-esr)
+  if ! command -v node >/dev/null 2>&1; then
+    missing+=(nodejs npm)
+  elif ! command -v npm >/dev/null 2>&1; then
+    missing+=(npm)
+  fi
+  if [ "${#missing[@]}" -eq 0 ]; then
+    echo "deps: chromium $(chromium --version 2>/dev/null | awk '{print $2}')," \
+      "firefox-esr $(firefox-esr --version 2>/dev/null | awk '{print $3}'), node $(node --version)," \
+      "npm $(npm --version) present"
+    return 0
+  fi
+  vg_apt_install "${missing[@]}"
+}
+
+# apt-get install of the packages named, as root or through sudo.
+vg_apt_install() {
+  local missing=("$@")
   local as_root=()
   if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1; then

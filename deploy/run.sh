@@ -17,8 +17,20 @@
 # (`vigilctl report --unshared`). A ./net made by an older run keeps its
 # deadline: the script says so, and skips the wait when it is too long.
 #
-# It ends with `vigilctl audit verify` (the tamper-evident log of all of this
-# checks out) and, on a terminal, opens licensing's duty officer console
+# The Home Office also runs its HTTP gateway (vigil-gateway, docs/gateway.md):
+# the script makes a fresh API token for it and prints the URL and the token,
+# so its systems can publish and follow alerts with curl.
+#
+# Licensing's duty officers have the web console too: once the warning has
+# reached licensing, the script starts licensing's gateway and makes (or
+# renews) two officers with fresh passwords — Sam Patel, licensing's duty
+# officer, and Alex Reid at the Home Office — and prints the console's URL
+# (http://127.0.0.1:7702/console/ for a new ./net) and their logins. In a
+# browser Sam sees the alert overdue for licensing and can acknowledge it;
+# Alex sees it change on the Home Office's console (docs/console.md).
+#
+# It ends with `vigilctl audit verify` (the tamper-evident log of all of
+# this checks out) and, on a terminal, opens licensing's duty officer console
 # (vigil-console) showing the alert overdue for licensing; q quits it and
 # stops the network. Without a terminal it shows the alerts and the Home
 # Office's events as they arrive until Ctrl-C. VIGIL_RUN_ONCE=1 stops right
@@ -30,7 +42,8 @@ source deploy/deps.sh
 
 vg_install_deps
 cmake --preset release -DVG_BUILD_TESTS=OFF
-cmake --build build/release -j"$(nproc)" --target vigilctl vigil-broker vigil-agent vigil-console
+cmake --build build/release -j"$(nproc)" --target vigilctl vigil-broker vigil-agent vigil-console \
+  vigil-gateway
 
 bin=build/release/bin
 net=net
@@ -91,12 +104,37 @@ agent() { # agent AGENCY ARGS...: vigil-agent as that agency
 
 listeners=(police licensing childrens-services)
 for agency in "${listeners[@]}"; do
-  agent "$agency" listen >"$logs/$agency.alerts" 2>"$logs/$agency.log" &
+  # The binary itself in the background (not the function: $! would be a
+  # subshell, and stopping it would leave vigil-agent running).
+  "$bin/vigil-agent" -c "$net/agents/$agency/agent.conf" listen >"$logs/$agency.alerts" \
+    2>"$logs/$agency.log" &
   pids+=($!)
 done
-agent home-office events >"$logs/home-office.events" 2>"$logs/home-office-events.log" &
+"$bin/vigil-agent" -c "$net/agents/home-office/agent.conf" events >"$logs/home-office.events" \
+  2>"$logs/home-office-events.log" &
 pids+=($!)
 echo "run: listening as ${listeners[*]}; following the Home Office's events"
+
+# The Home Office's HTTP gateway, with a fresh token (printed once; only its
+# hash is kept). The gateway is the Home Office's receiver while it runs.
+gw_conf="$net/agents/home-office/agent.conf"
+"$bin/vigil-gateway" -c "$gw_conf" token revoke demo >/dev/null 2>&1 || true
+gw_token=$("$bin/vigil-gateway" -c "$gw_conf" token add demo --scopes publish,read,receipt \
+  2>/dev/null) || gw_token="(none: see vigil-gateway token add)"
+"$bin/vigil-gateway" -c "$gw_conf" run 2>"$logs/gateway-home-office.log" &
+pids+=($!)
+gw_url=
+for _ in $(seq 100); do
+  gw_url=$(grep -o 'gateway.ready .*url=[^ ]*' "$logs/gateway-home-office.log" 2>/dev/null |
+    sed 's/.*url=//' | head -1) || true
+  [ -n "$gw_url" ] && break
+  sleep 0.1
+done
+if [ -n "$gw_url" ]; then
+  echo "run: the Home Office's HTTP gateway is at $gw_url (docs/gateway.md), token $gw_token"
+else
+  echo "run: the Home Office's gateway did not start; see $logs/gateway-home-office.log" >&2
+fi
 sleep 0.5 # let the event stream subscribe before the demo alert
 
 published_at=$(date +%s)
@@ -125,6 +163,42 @@ echo
 echo "=== what licensing received ==="
 cat "$logs/licensing.alerts"
 echo
+
+# The web console: licensing's gateway (it reads the inbox licensing's
+# listen filled, and from now on it is licensing's receiver), and an
+# officer at licensing and at the Home Office, each with a fresh password
+# (printed here, kept only as an Argon2id hash).
+officer() { # officer AGENCY NAME: makes the officer, or gives it a new password; prints it
+  local conf="$net/agents/$1/agent.conf" pw
+  pw=$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')
+  if "$bin/vigil-gateway" -c "$conf" officer list 2>/dev/null | grep -q "^$2 "; then
+    printf '%s\n' "$pw" | "$bin/vigil-gateway" -c "$conf" officer passwd "$2" >/dev/null
+  else
+    printf '%s\n' "$pw" | "$bin/vigil-gateway" -c "$conf" officer add "$2" --role duty >/dev/null
+  fi
+  printf '%s' "$pw"
+}
+lic_pw=$(officer licensing "Sam Patel") || lic_pw="(none: see vigil-gateway officer add)"
+ho_pw=$(officer home-office "Alex Reid") || ho_pw="(none: see vigil-gateway officer add)"
+"$bin/vigil-gateway" -c "$net/agents/licensing/agent.conf" run 2>"$logs/gateway-licensing.log" &
+pids+=($!)
+lic_url=
+for _ in $(seq 100); do
+  lic_url=$(grep -o 'gateway.ready .*url=[^ ]*' "$logs/gateway-licensing.log" 2>/dev/null |
+    sed 's/.*url=//' | head -1) || true
+  [ -n "$lic_url" ] && break
+  sleep 0.1
+done
+web_console() {
+  if [ -n "$lic_url" ]; then
+    echo "run: the duty officer's web console: $lic_url/console/"
+    echo "     licensing:   log in as \"Sam Patel\" with the password $lic_pw"
+    [ -n "$gw_url" ] && echo "     Home Office: $gw_url/console/ as \"Alex Reid\" with the password $ho_pw"
+  else
+    echo "run: licensing's gateway did not start; see $logs/gateway-licensing.log" >&2
+  fi
+}
+web_console
 
 # Police and children's services acknowledge; licensing does not.
 agent police ack "$id" --officer "DS Khan" --note "Strategy meeting called"
@@ -170,6 +244,7 @@ else
   echo "run: 'vigilctl audit' is not available in this build; skipping the audit check"
 fi
 echo
+web_console
 if [ "${VIGIL_RUN_ONCE:-0}" = 1 ]; then
   exit 0
 fi
@@ -183,5 +258,11 @@ echo "run: the network is running. Acknowledge as licensing with:"
 echo "  $bin/vigil-agent -c $net/agents/licensing/agent.conf ack $id --officer NAME"
 echo "run: publish more with:"
 echo "  $bin/vigil-agent -c $net/agents/home-office/agent.conf publish --severity high --category cse --headline '...'"
+if [ -n "$gw_url" ]; then
+  echo "run: or over HTTP through the Home Office's gateway at $gw_url:"
+  echo "  curl -s '$gw_url/v1/alerts?outstanding=1' -H 'Authorization: Bearer $gw_token'"
+  echo "  curl -s -X POST $gw_url/v1/alerts -H 'Authorization: Bearer $gw_token' \\"
+  echo "    -H 'Content-Type: application/json' -d '{\"severity\":\"high\",\"categories\":[\"cse\"],\"headline\":\"...\"}'"
+fi
 echo "run: new alerts and the Home Office's events appear below; Ctrl-C stops the network."
 tail -n0 -q -f "$logs"/*.alerts "$logs/home-office.events"

@@ -2,9 +2,11 @@
 # The README's "test" command, for a fresh Debian 12 machine (and CI, via
 # .ci/run): installs what is missing, checks the C formatting, then builds
 # and runs the whole default test suite twice: the dev build, and the ASan +
-# UBSan build. Benchmarks (label "bench") and the long fault variants (label
-# "long") are not part of it: run them with `ctest --test-dir build/dev -L
-# long` or `-L bench`.
+# UBSan build (the web console's browser tests included: chromium, node and
+# npm are installed too, the npm packages by the tests into the build tree).
+# Benchmarks (label "bench") and the long fault variants (label "long") are
+# not part of it: run them with `ctest --test-dir build/dev -L long` or
+# `-L bench`.
 # Last, the release preset (what the run command uses) is built as well.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -13,6 +15,7 @@ source deploy/deps.sh
 
 VG_DEB_PACKAGES+=(clang-format) # the format check below; not needed to run vigil
 vg_install_deps
+vg_install_browser_deps
 
 # Format: clang-format --dry-run -Werror (deploy/format.sh). For now over the
 # paths already reformatted; broker/ and some tests are being reshaped on

@@ -46,7 +46,9 @@ int cli_cmd_share(const char *config, int argc, char **argv);
 int cli_cmd_status(const char *config, int argc, char **argv);      /* cli_status.c */
 int cli_cmd_outstanding(const char *config, int argc, char **argv); /* cli_status.c */
 int cli_cmd_events(const char *config, int argc, char **argv);
-int cli_cmd_audit(const char *config, int argc, char **argv); /* cli_audit.c */
+int cli_cmd_audit(const char *config, int argc, char **argv);   /* cli_audit.c */
+int cli_cmd_keys(const char *config, int argc, char **argv);    /* cli_keys.c */
+int cli_cmd_network(const char *config, int argc, char **argv); /* cli_network.c */
 
 /* Checks a text option for a receipt or share: present and non-empty when
  * required, at most VG_SHORT_TEXT_MAX bytes; reports a usage error naming

@@ -19,10 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "cli.h"
 #include "vigil/clock.h"
+#include "vigil/track_json.h"
 #include "vigil/util.h"
 #include "vigil/wire.h"
 
@@ -125,36 +124,12 @@ s_parse_args(s_opts *o, int argc, char **argv)
 
 /* ---- printing ----------------------------------------------------------------------------- */
 
-static json_t *
-s_event_json(const vga_event *e)
-{
-    char when[VG_TIME_STR_LEN];
-    vg_time_format(when, sizeof when, e->time_ms);
-    char idhex[VG_ALERT_ID_HEX_LEN + 1] = "";
-    if (e->has_alert) {
-        vg_alert_id_hex(idhex, e->alert_id);
-    }
-    json_t *detail = e->detail[0] ? json_string(e->detail) : NULL;
-    bool has_status = e->has_alert && e->status != VG_STATUS_UNSPECIFIED;
-    return json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I}", "seq",
-                     (json_int_t)e->seq, "time", when, "kind", vga_event_kind_name(e->kind),
-                     "alert_id", e->has_alert ? json_string(idhex) : json_null(), "sender",
-                     e->has_alert ? json_string(e->sender) : json_null(), "severity",
-                     e->has_alert ? json_string(vg_severity_name(e->severity)) : json_null(),
-                     "status", has_status ? json_string(vg_status_name(e->status)) : json_null(),
-                     "agency", e->agency[0] ? json_string(e->agency) : json_null(), "detail",
-                     detail ? detail : json_null(), "count", (json_int_t)e->count, "level",
-                     (json_int_t)e->level);
-}
-
 static void
 s_print_event(s_stream *s, const vga_event *e)
 {
     if (s->o->json) {
-        json_t *doc = s_event_json(e);
-        char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-        json_decref(doc);
-        if (text != NULL) {
+        char *text = NULL;
+        if (vga_event_to_json(&text, e) == VG_OK) {
             printf("%s\n", text);
         } else {
             vgt_error(&s_who, "cannot format event %" PRIu64, e->seq);

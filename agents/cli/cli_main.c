@@ -46,6 +46,12 @@ static const char s_usage[] =
     "  audit checkpoint [--json] | audit prove ID [--json]\n"
     "                     witness the broker's audit log: the latest checkpoint\n"
     "                     held, or proofs that alert ID's events are in the log\n"
+    "  keys rotate | keys list [--json]\n"
+    "                     make new keys here and print the card for the administrator;\n"
+    "                     list the key sets held and what the document says of them\n"
+    "  network fetch [--timeout T]\n"
+    "                     the broker's network document, asked for with the newest\n"
+    "                     keys (a new agency, or one whose copy is too old)\n"
     "\n"
     "options:\n"
     "  -c, --config FILE  the agency's agent.conf (vigilctl init writes one per agency)\n"
@@ -73,6 +79,8 @@ static const struct {
     {"outstanding", cli_cmd_outstanding},
     {"events", cli_cmd_events},
     {"audit", cli_cmd_audit},
+    {"keys", cli_cmd_keys},
+    {"network", cli_cmd_network},
 };
 
 static const vgt_who s_who = {CLI_PROGRAM, NULL};

@@ -23,10 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "cli.h"
 #include "vigil/clock.h"
+#include "vigil/track_json.h"
 #include "vigil/util.h"
 #include "vigil/wire.h"
 
@@ -85,14 +84,6 @@ typedef struct s_opts {
     uint8_t id[VG_ALERT_ID_LEN]; /* the alert (status) */
 } s_opts;
 
-/* One alert with what this agency worked out about it. */
-typedef struct s_view {
-    const vga_alert_status *st; /* the broker's tracking (borrowed) */
-    char *headline;             /* decrypted headline, NULL when sealed; owned */
-    int64_t open_deadline_ms;   /* earliest deadline not met, 0 = none */
-    bool late;                  /* a required agency is overdue */
-} s_view;
-
 /* ---- arguments ---------------------------------------------------------------------------- */
 
 /* Returns VGT_EXIT_OK to go on, VGT_HELP_SHOWN after --help, or an exit status. */
@@ -137,126 +128,13 @@ s_parse_args(s_opts *o, int argc, char **argv)
     return VGT_EXIT_OK;
 }
 
-/* ---- what an alert's tracking says -------------------------------------------------------- */
-
+/* Prints one line of JSON and frees it; false when it could not. */
 static bool
-s_is_late(const vga_recipient_status *r, int64_t now_ms)
+s_print_text(char *text)
 {
-    return r->required && r->state != VGA_ACKNOWLEDGED &&
-           (r->overdue || (r->deadline_ms > 0 && now_ms > r->deadline_ms));
-}
-
-static void
-s_view_init(s_view *v, vga_agent *agent, const vga_alert_status *st, int64_t now_ms)
-{
-    memset(v, 0, sizeof *v);
-    v->st = st;
-    for (size_t i = 0; i < st->n_recipients; i++) {
-        const vga_recipient_status *r = &st->recipients[i];
-        v->late |= s_is_late(r, now_ms);
-        if (r->required && r->state != VGA_ACKNOWLEDGED && r->deadline_ms > 0 &&
-            (v->open_deadline_ms == 0 || r->deadline_ms < v->open_deadline_ms)) {
-            v->open_deadline_ms = r->deadline_ms;
-        }
-    }
-    vg_alert a = {0};
-    vg_reason why = {{0}};
-    if (st->envelope != NULL && vga_status_open(agent, st, &a, &why) == VG_OK) {
-        v->headline = vg_strdup(a.headline ? a.headline : "");
-    }
-    vg_alert_fini(&a);
-}
-
-/* Overdue first, then the earliest open deadline, then the oldest. */
-static int
-s_view_cmp(const void *x, const void *y)
-{
-    const s_view *a = x, *b = y;
-    if (a->late != b->late) {
-        return a->late ? -1 : 1;
-    }
-    int64_t da = a->open_deadline_ms ? a->open_deadline_ms : INT64_MAX;
-    int64_t db = b->open_deadline_ms ? b->open_deadline_ms : INT64_MAX;
-    if (da != db) {
-        return da < db ? -1 : 1;
-    }
-    return (a->st->accepted_ms > b->st->accepted_ms) - (a->st->accepted_ms < b->st->accepted_ms);
-}
-
-/* ---- JSON --------------------------------------------------------------------------------- */
-
-static json_t *
-s_json_time(int64_t ms)
-{
-    if (ms <= 0) {
-        return json_null();
-    }
-    char buf[VG_TIME_STR_LEN];
-    vg_time_format(buf, sizeof buf, ms);
-    return json_string(buf);
-}
-
-/* A string, or null for "" (json_string refuses invalid UTF-8: null then too). */
-static json_t *
-s_json_text(const char *text)
-{
-    json_t *s = text != NULL && text[0] != '\0' ? json_string(text) : NULL;
-    return s != NULL ? s : json_null();
-}
-
-static json_t *
-s_recipient_json(const vga_recipient_status *r, int64_t now_ms)
-{
-    bool late = s_is_late(r, now_ms);
-    return json_pack("{s:s, s:s, s:b, s:o, s:b, s:I, s:b, s:o, s:o, s:o, s:o, s:o, s:I, s:o}",
-                     "agency", r->agency, "state", vga_state_name(r->state), "required",
-                     r->required, "deadline", s_json_time(r->deadline_ms), "overdue", late,
-                     "overdue_ms", (json_int_t)(late ? now_ms - r->deadline_ms : 0),
-                     "missed_deadline", r->overdue, "delivered", s_json_time(r->delivered_ms),
-                     "acknowledged", s_json_time(r->acknowledged_ms), "officer",
-                     s_json_text(r->officer), "note", s_json_text(r->note), "reason",
-                     s_json_text(r->reason), "escalation_level", (json_int_t)r->escalation_level,
-                     "shared_by", s_json_text(r->shared_by));
-}
-
-static json_t *
-s_view_json(const s_view *v, int64_t now_ms)
-{
-    const vga_alert_status *st = v->st;
-    char idhex[VG_ALERT_ID_HEX_LEN + 1];
-    vg_alert_id_hex(idhex, st->id);
-    json_t *cats = json_array();
-    for (size_t i = 0; cats != NULL && i < st->categories.n; i++) {
-        json_array_append_new(cats, json_string(st->categories.items[i]));
-    }
-    json_t *recipients = json_array();
-    for (size_t i = 0; recipients != NULL && i < st->n_recipients; i++) {
-        json_array_append_new(recipients, s_recipient_json(&st->recipients[i], now_ms));
-    }
-    return json_pack(
-        "{s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:s, s:o, s:b, s:o, s:b, s:b, s:o, "
-        "s:o}",
-        "id", idhex, "sender", st->sender, "sent", s_json_time(st->created_ms), "accepted",
-        s_json_time(st->accepted_ms), "severity", vg_severity_name(st->severity), "urgency",
-        vg_urgency_name(st->urgency), "status", vg_status_name(st->status), "msg_type",
-        vg_msg_type_name(st->msg_type), "categories", cats ? cats : json_null(), "complete",
-        st->complete, "headline", s_json_text(v->headline), "sealed", v->headline == NULL,
-        "overdue", v->late, "earliest_open_deadline", s_json_time(v->open_deadline_ms),
-        "recipients", recipients ? recipients : json_null());
-}
-
-/* Prints one JSON document and frees it; false when it could not. */
-static bool
-s_print_json(json_t *doc)
-{
-    char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
-    json_decref(doc);
-    if (text == NULL) {
-        return false;
-    }
-    printf("%s\n", text);
+    bool ok = printf("%s\n", text) >= 0;
     free(text);
-    return true;
+    return ok;
 }
 
 /* ---- for people --------------------------------------------------------------------------- */
@@ -289,7 +167,7 @@ s_print_recipient(const vga_recipient_status *r, int64_t now_ms)
     }
     printf("  %-20s %-13s%-8s  deadline %s", r->agency, vga_state_name(r->state),
            r->required ? "required" : "optional", deadline);
-    if (s_is_late(r, now_ms)) {
+    if (vga_recipient_is_late(r, now_ms)) {
         char span[32];
         vgt_format_span(span, sizeof span, now_ms - r->deadline_ms);
         printf("  OVERDUE +%s", span);
@@ -310,7 +188,7 @@ s_print_recipient(const vga_recipient_status *r, int64_t now_ms)
 }
 
 static void
-s_print_status(const s_view *v, int64_t now_ms)
+s_print_status(const vga_status_view *v, int64_t now_ms)
 {
     const vga_alert_status *st = v->st;
     char buf[VG_REASON_MAX];
@@ -346,7 +224,7 @@ s_matrix(char *out, size_t out_len, const vga_alert_status *st, int64_t now_ms)
         bool ended =
             r->state == VGA_ACKNOWLEDGED || r->state == VGA_DECLINED || r->state == VGA_UNOPENABLE;
         bool known = r->state >= VGA_PENDING && r->state <= VGA_UNOPENABLE;
-        const char *token = !ended && s_is_late(r, now_ms)
+        const char *token = !ended && vga_recipient_is_late(r, now_ms)
                                 ? VGA_OVERDUE_TOKEN
                                 : vga_state_token(known ? r->state : VGA_PENDING);
         int w = snprintf(out + used, out_len - used, "%s%s:%s%s", i ? " " : "", r->agency, token,
@@ -356,7 +234,7 @@ s_matrix(char *out, size_t out_len, const vga_alert_status *st, int64_t now_ms)
 }
 
 static void
-s_print_outstanding_line(const s_view *v, int64_t now_ms)
+s_print_outstanding_line(const vga_status_view *v, int64_t now_ms)
 {
     const vga_alert_status *st = v->st;
     char idhex[VG_ALERT_ID_HEX_LEN + 1];
@@ -407,21 +285,22 @@ s_status(const s_opts *o, cli_session *s)
         return s_query_failed(o, err, &why, s);
     }
     int64_t now_ms = vg_clock_wall_ms(vg_clock_system());
-    s_view v;
-    s_view_init(&v, s->agent, &st, now_ms);
+    vga_status_view v;
+    vga_status_view_init(&v, s->agent, &st, now_ms);
     bool ok = true;
     if (o->json) {
-        ok = s_print_json(s_view_json(&v, now_ms));
+        char *text = NULL;
+        ok = vga_status_view_to_json(&text, &v, now_ms) == VG_OK && s_print_text(text);
     } else {
         s_print_status(&v, now_ms);
     }
-    free(v.headline);
+    vga_status_view_fini(&v);
     vga_alert_status_fini(&st);
     return ok && fflush(stdout) == 0 ? VGT_EXIT_OK : VGT_EXIT_FAIL;
 }
 
 static bool
-s_print_views(const s_opts *o, const s_view *views, size_t n, int64_t now_ms)
+s_print_views(const s_opts *o, const vga_status_view *views, size_t n, int64_t now_ms)
 {
     if (!o->json) {
         for (size_t i = 0; i < n; i++) {
@@ -432,14 +311,8 @@ s_print_views(const s_opts *o, const s_view *views, size_t n, int64_t now_ms)
         }
         return true;
     }
-    json_t *arr = json_array();
-    for (size_t i = 0; arr != NULL && i < n; i++) {
-        if (json_array_append_new(arr, s_view_json(&views[i], now_ms)) != 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
-    return s_print_json(arr);
+    char *text = NULL;
+    return vga_status_views_to_json(&text, views, n, now_ms) == VG_OK && s_print_text(text);
 }
 
 static int
@@ -452,28 +325,14 @@ s_outstanding(const s_opts *o, cli_session *s)
         return s_query_failed(o, err, &why, s);
     }
     int64_t now_ms = vg_clock_wall_ms(vg_clock_system());
-    s_view *views = calloc(list.n ? list.n : 1, sizeof *views);
+    vga_status_view *views = NULL;
     size_t n = 0;
-    for (size_t i = 0; views != NULL && i < list.n; i++) {
-        if (list.items[i].complete) {
-            continue;
-        }
-        s_view_init(&views[n], s->agent, &list.items[i], now_ms);
-        if (o->overdue_only && !views[n].late) {
-            free(views[n].headline);
-            continue;
-        }
-        n++;
-    }
-    bool ok = views != NULL;
+    bool ok =
+        vga_status_views_outstanding(&views, &n, s->agent, &list, o->overdue_only, now_ms) == VG_OK;
     if (ok) {
-        qsort(views, n, sizeof *views, s_view_cmp);
         ok = s_print_views(o, views, n, now_ms);
     }
-    for (size_t i = 0; i < n; i++) {
-        free(views[i].headline);
-    }
-    free(views);
+    vga_status_views_free(views, n);
     vga_status_list_fini(&list);
     if (!ok) {
         vgt_error(&o->who, "out of memory");

@@ -53,10 +53,23 @@ int ctl_cmd_init(int argc, char **argv);
 int ctl_cmd_network(int argc, char **argv);
 int ctl_cmd_check(int argc, char **argv);
 int ctl_cmd_report(int argc, char **argv);
-int ctl_cmd_audit(int argc, char **argv);    /* ctl_audit.c */
-int ctl_cmd_calendar(int argc, char **argv); /* ctl_calendar.c */
+int ctl_cmd_audit(int argc, char **argv);        /* ctl_audit.c */
+int ctl_cmd_calendar(int argc, char **argv);     /* ctl_calendar.c */
 int ctl_cmd_network_push(int argc, char **argv); /* ctl_broker.c */
 int ctl_cmd_broker(int argc, char **argv);       /* ctl_broker.c */
+
+int ctl_cmd_init_agency(int argc, char **argv); /* ctl_agency.c */
+/* network add | rotate | compromise | revoke | broker-rotate (ctl_netedit.c):
+ * argv[0] is the subcommand. */
+int ctl_cmd_network_edit(int argc, char **argv);
+/* True for the subcommands ctl_cmd_network_edit runs. */
+bool ctl_is_network_edit(const char *sub);
+
+/* The role and display name vigilctl gives an agency id: the well-known
+ * ones (police, licensing, childrens-services, home-office: role
+ * government), else the id itself. Static strings or id. */
+const char *ctl_default_role(const char *id);
+const char *ctl_default_name(const char *id);
 
 /* Prints "vigilctl: out of memory" and exits VGT_EXIT_FAIL (see the
  * trade-off above). */
@@ -80,18 +93,25 @@ vg_err ctl_admin_pk_load(uint8_t pk[VG_SIGN_PK_LEN], const char *admin_key_path,
 struct vgb_store;
 
 /* The store and the network it belongs to: the broker.conf given (conf),
- * or the store directory (store) with the signed document and the admin
- * key given (network, admin_key_hex: both or neither), or else the
- * broker.conf beside the store directory (DIR/../broker.conf). */
+ * or the store directory (store) or PostgreSQL store (dsn) with the signed
+ * document and the admin key given (network, admin_key_hex: both or
+ * neither; with dsn, both), or else the broker.conf beside the store
+ * directory (DIR/../broker.conf). */
 typedef struct ctl_audit_target {
-    char *store_dir;                  /* the broker's store directory */
+    char *store_dir;                  /* the broker's store directory, or */
+    char *dsn;                        /* its PostgreSQL store */
     vg_netdoc *doc;                   /* the verified network document */
     uint8_t admin_pk[VG_SIGN_PK_LEN]; /* the administrator's key that verified it */
 } ctl_audit_target;
 vg_err ctl_audit_target_open(ctl_audit_target *t, const char *conf, const char *store,
-                             const char *network, const char *admin_key_hex,
+                             const char *dsn, const char *network, const char *admin_key_hex,
                              vg_reason *why) VG_MUST_USE;
 void ctl_audit_target_close(ctl_audit_target *t);
+
+/* Opens t's store read-only and begins one read transaction (end it with
+ * vgb_store_read_end, then vgb_store_destroy). */
+vg_err ctl_audit_store_open(struct vgb_store **out, const ctl_audit_target *t,
+                            vg_reason *why) VG_MUST_USE;
 
 /* What vgb_audit_verify and vgb_audit_check_state found. */
 typedef struct ctl_audit_result {

@@ -48,10 +48,11 @@ static const vgt_who s_who = {CTL_PROGRAM, "audit"};
 #define S_CHECKPOINTS_MAX 64 /* --checkpoint files accepted */
 
 static const char s_help[] =
-    "usage: vigilctl audit verify (-c BROKER_CONF | --store DIR [--network FILE\n"
+    "usage: vigilctl audit verify (-c BROKER_CONF | (--store DIR | --dsn DSN) [--network FILE\n"
     "                             --admin-key HEX]) [--checkpoint FILE ...]\n"
     "                             [--signatures]\n"
-    "       vigilctl audit export (-c BROKER_CONF | --store DIR [...]) --out DIR\n"
+    "       vigilctl audit export (-c BROKER_CONF | --store DIR [...] | --dsn DSN [...])\n"
+    "                             --out DIR\n"
     "\n"
     "verify  recomputes the broker's audit log (a Merkle tree of every event) from\n"
     "        its store, checks every signed checkpoint against it, and the\n"
@@ -71,8 +72,10 @@ static const char s_help[] =
     "options:\n"
     "  -c, --config FILE   the broker's broker.conf: its store and network document\n"
     "  --store DIR         the broker's store directory (holding vigil.db)\n"
-    "  --network FILE      with --store: the signed network document\n"
-    "  --admin-key HEX     with --store: the administrator's public key that signs it\n"
+    "  --dsn DSN           a PostgreSQL store (libpq connection string or URI);\n"
+    "                      give --network and --admin-key with it\n"
+    "  --network FILE      with --store or --dsn: the signed network document\n"
+    "  --admin-key HEX     with --store or --dsn: the administrator's key that signs it\n"
     "                      (without both, DIR/../broker.conf is read)\n"
     "  --checkpoint FILE   verify: a checkpoint held outside the store (repeatable)\n"
     "  --signatures        verify: also check every stored envelope, receipt and\n"
@@ -88,6 +91,7 @@ typedef struct s_opts {
     const char *sub;                            /* "verify" or "export" */
     const char *conf;                           /* -c */
     const char *store;                          /* --store */
+    const char *dsn;                            /* --dsn */
     const char *network;                        /* --network */
     const char *admin_key;                      /* --admin-key */
     const char *out;                            /* --out */
@@ -101,10 +105,11 @@ typedef struct s_opts {
 static int
 s_parse_args(int argc, char **argv, s_opts *o)
 {
-    enum { O_STORE = 256, O_NETWORK, O_ADMIN, O_CHECKPOINT, O_OUT, O_SIGNATURES };
+    enum { O_STORE = 256, O_NETWORK, O_ADMIN, O_CHECKPOINT, O_OUT, O_SIGNATURES, O_DSN };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"store", required_argument, NULL, O_STORE},
+        {"dsn", required_argument, NULL, O_DSN},
         {"network", required_argument, NULL, O_NETWORK},
         {"admin-key", required_argument, NULL, O_ADMIN},
         {"checkpoint", required_argument, NULL, O_CHECKPOINT},
@@ -126,6 +131,9 @@ s_parse_args(int argc, char **argv, s_opts *o)
             break;
         case O_STORE:
             o->store = optarg;
+            break;
+        case O_DSN:
+            o->dsn = optarg;
             break;
         case O_NETWORK:
             o->network = optarg;
@@ -156,9 +164,12 @@ s_parse_args(int argc, char **argv, s_opts *o)
     o->sub = argv[optind++];
     const char *problem =
         optind < argc                             ? "unexpected argument"
-        : (o->conf == NULL) == (o->store == NULL) ? "give either -c BROKER_CONF or --store DIR"
+        : (o->conf != NULL) + (o->store != NULL) + (o->dsn != NULL) != 1
+            ? "give one of -c BROKER_CONF, --store DIR or --dsn DSN"
+        : o->dsn != NULL && o->network == NULL ? "--dsn needs --network FILE and --admin-key HEX"
         : (o->network == NULL) != (o->admin_key == NULL) ? "--network and --admin-key go together"
-        : o->conf != NULL && o->network != NULL ? "--network and --admin-key go with --store"
+        : o->conf != NULL && o->network != NULL
+            ? "--network and --admin-key go with --store or --dsn"
         : strcmp(o->sub, "export") == 0 && o->out == NULL ? "export needs --out DIR"
         : strcmp(o->sub, "verify") == 0 && o->out != NULL ? "--out is for export"
         : strcmp(o->sub, "export") == 0 && o->signatures  ? "--signatures is for verify"
@@ -181,7 +192,10 @@ s_load_conf(ctl_audit_target *t, const char *conf, bool store_from_conf, vg_reas
         memcpy(t->admin_pk, cfg->admin_pk, VG_SIGN_PK_LEN);
         rc = vg_netdoc_load(&t->doc, cfg->document_path, cfg->admin_pk, 0, why);
     }
-    if (rc == VG_OK && store_from_conf) {
+    if (rc == VG_OK && store_from_conf && cfg->store_backend == VG_STORE_POSTGRESQL) {
+        t->dsn = vg_strdup(cfg->store_dsn);
+        rc = t->dsn != NULL ? VG_OK : VG_ERR_NOMEM;
+    } else if (rc == VG_OK && store_from_conf) {
         t->store_dir = vg_strdup(cfg->store_path);
         rc = t->store_dir != NULL ? VG_OK : VG_ERR_NOMEM;
     }
@@ -190,19 +204,22 @@ s_load_conf(ctl_audit_target *t, const char *conf, bool store_from_conf, vg_reas
 }
 
 vg_err
-ctl_audit_target_open(ctl_audit_target *t, const char *conf, const char *store, const char *network,
-                      const char *admin_key_hex, vg_reason *why)
+ctl_audit_target_open(ctl_audit_target *t, const char *conf, const char *store, const char *dsn,
+                      const char *network, const char *admin_key_hex, vg_reason *why)
 {
     memset(t, 0, sizeof *t);
     if (conf != NULL) {
         return s_load_conf(t, conf, true, why);
     }
+    if (dsn != NULL && (t->dsn = vg_strdup(dsn)) == NULL) {
+        return VG_ERR_NOMEM;
+    }
     struct stat st;
-    bool is_file = stat(store, &st) == 0 && S_ISREG(st.st_mode); /* DIR/vigil.db given */
-    char *given = vg_strdup(store);
+    bool is_file = store && stat(store, &st) == 0 && S_ISREG(st.st_mode); /* DIR/vigil.db */
+    char *given = store ? vg_strdup(store) : NULL;
     t->store_dir = given != NULL ? vg_strdup(is_file ? dirname(given) : store) : NULL;
     free(given);
-    if (t->store_dir == NULL) {
+    if (t->store_dir == NULL && t->dsn == NULL) {
         return VG_ERR_NOMEM;
     }
     if (network != NULL) {
@@ -236,21 +253,34 @@ void
 ctl_audit_target_close(ctl_audit_target *t)
 {
     free(t->store_dir);
+    free(t->dsn);
     vg_netdoc_destroy(&t->doc);
     memset(t, 0, sizeof *t);
+}
+
+vg_err
+ctl_audit_store_open(struct vgb_store **out, const ctl_audit_target *t, vg_reason *why)
+{
+    vgb_store *store = NULL;
+    vg_err rc = t->dsn != NULL ? vgb_store_open_readonly_dsn(&store, t->dsn, why)
+                               : vgb_store_open_readonly(&store, t->store_dir, why);
+    if (rc == VG_OK && (rc = vgb_store_read_begin(store, why)) != VG_OK) {
+        vgb_store_destroy(&store);
+    }
+    if (rc == VG_OK) {
+        *out = store;
+    }
+    return rc;
 }
 
 /* Opens the store read-only and starts one read transaction: everything
  * below reads one consistent state, the broker running or not. */
 static vgb_store *
-s_open_store(const char *dir)
+s_open_store(const ctl_audit_target *t)
 {
     vgb_store *store = NULL;
     vg_reason why = {{0}};
-    vg_err rc = vgb_store_open_readonly(&store, dir, &why);
-    if (rc == VG_OK && (rc = vgb_store_read_begin(store, &why)) != VG_OK) {
-        vgb_store_destroy(&store);
-    }
+    vg_err rc = ctl_audit_store_open(&store, t, &why);
     if (rc != VG_OK) {
         vgt_error(&s_who, "%s%s", why.text,
                   rc == VG_ERR_NOT_FOUND ? ": give the broker's store directory or its broker.conf"
@@ -511,12 +541,13 @@ ctl_cmd_audit(int argc, char **argv)
     }
     ctl_audit_target t;
     vg_reason why = {{0}};
-    if (ctl_audit_target_open(&t, o.conf, o.store, o.network, o.admin_key, &why) != VG_OK) {
+    if (ctl_audit_target_open(&t, o.conf, o.store, o.dsn, o.network, o.admin_key, &why) !=
+        VG_OK) {
         vgt_error(&s_who, "%s", why.text);
         ctl_audit_target_close(&t);
         return VGT_EXIT_FAIL;
     }
-    vgb_store *store = s_open_store(t.store_dir);
+    vgb_store *store = s_open_store(&t);
     rc = store == NULL                  ? VGT_EXIT_FAIL
          : strcmp(o.sub, "verify") == 0 ? s_verify(&o, store, &t)
                                         : s_export(&o, store, t.doc);

@@ -35,7 +35,9 @@ static const char s_help[] =
     "  DIR/network/network.json      the network document, editable source\n"
     "  DIR/network/network.signed    the same, signed by the admin key (version 1)\n"
     "  DIR/broker/broker.conf        broker config, broker.key, a copy of network.signed\n"
-    "  DIR/agents/ID/agent.conf      per agency: config, agency.key, network.signed copy\n"
+    "  DIR/agents/ID/agent.conf      per agency: config, agency.key, network.signed copy;\n"
+    "                                its [gateway] listens on 127.0.0.1, port = the\n"
+    "                                broker's + 101 for the first agency, + 102 ...\n"
     "Paths inside the configs are relative to the config file: DIR can be moved.\n"
     "\n"
     "options:\n"
@@ -103,6 +105,28 @@ static const struct {
     {"childrens-services", "childrens-services", "Children's services"},
     {"home-office", "government", "Home Office"},
 };
+
+const char *
+ctl_default_role(const char *id)
+{
+    for (size_t i = 0; i < sizeof s_known / sizeof s_known[0]; i++) {
+        if (strcmp(id, s_known[i].id) == 0) {
+            return s_known[i].role;
+        }
+    }
+    return id;
+}
+
+const char *
+ctl_default_name(const char *id)
+{
+    for (size_t i = 0; i < sizeof s_known / sizeof s_known[0]; i++) {
+        if (strcmp(id, s_known[i].id) == 0) {
+            return s_known[i].name;
+        }
+    }
+    return id;
+}
 
 static const char *const s_categories[] = {"taxi",        "cse",          "missing-child",
                                            "online-harm", "exploitation", "other"};
@@ -742,6 +766,18 @@ s_write_broker(const s_init *in, const char *admin_hex)
     return s_write_component(in, "broker", "broker.conf", conf, "broker.key", in->broker);
 }
 
+/* The port of agency i's gateway: the broker's port + 101 + i (7701, 7702,
+ * ... for the default endpoint), so every agency of a local network gets its
+ * own; 0 (any free port) when that does not fit. */
+static int
+s_gateway_port(const char *endpoint, size_t i)
+{
+    const char *colon = strrchr(endpoint, ':');
+    long port = colon != NULL ? strtol(colon + 1, NULL, 10) : 0;
+    long gw = port > 0 ? port + 101 + (long)i : 0;
+    return gw > 0 && gw <= 65535 ? (int)gw : 0;
+}
+
 static vg_err
 s_write_agent(const s_init *in, size_t i, const char *admin_hex)
 {
@@ -764,8 +800,13 @@ s_write_agent(const s_init *in, size_t i, const char *admin_hex)
              "[broker]\n"
              "endpoint = %s\n"
              "; the broker's CurveZMQ public key\n"
-             "public_key = %s\n",
-             id, id, admin_hex, in->opts.endpoint, vg_keyset_curve_pk_z85(in->broker));
+             "public_key = %s\n"
+             "\n"
+             "[gateway]\n"
+             "; vigil-gateway, this agency's HTTP API (docs/gateway.md lists every key)\n"
+             "listen = 127.0.0.1:%d\n",
+             id, id, admin_hex, in->opts.endpoint, vg_keyset_curve_pk_z85(in->broker),
+             s_gateway_port(in->opts.endpoint, i));
     char sub[sizeof CTL_AGENTS_DIR + 64];
     snprintf(sub, sizeof sub, "%s/%s", CTL_AGENTS_DIR, id);
     return s_write_component(in, sub, "agent.conf", conf, "agency.key", in->agency_keys[i]);

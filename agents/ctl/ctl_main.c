@@ -17,10 +17,15 @@ static const char s_usage[] =
     "commands:\n"
     "  init DIR --agencies A,B,...   create a local network folder: admin key, signed\n"
     "                                network document, broker and agent configs and keys\n"
+    "  init-agency DIR --id ID ...   on a new agency's own machine: its keys and\n"
+    "                                agent.conf, and the card for the administrator\n"
     "  network show                  print the verified network document\n"
     "  network sign                  sign an edited network.json with a higher version\n"
     "  network push -c BROKER_CONF   put a signed document in force in the running\n"
     "                                broker, without a restart\n"
+    "  network add | rotate | compromise | revoke | broker-rotate\n"
+    "                                edit network.json: an agency joins, rotates or\n"
+    "                                loses keys, leaves; the broker's keys rotate\n"
     "  broker status -c BROKER_CONF  what the running broker is doing\n"
     "  check DIR                     verify a network folder end to end\n"
     "  report --unshared             alerts a required agency did not acknowledge in\n"
@@ -53,6 +58,9 @@ ctl_main(int argc, char **argv)
     }
     if (strcmp(cmd, "init") == 0) {
         return ctl_cmd_init(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "init-agency") == 0) {
+        return ctl_cmd_init_agency(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "network") == 0) {
         return ctl_cmd_network(argc - 1, argv + 1);

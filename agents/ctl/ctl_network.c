@@ -28,8 +28,10 @@ static const char s_help[] =
     "usage: vigilctl network show [--dir DIR | -c CONF] [--json]\n"
     "       vigilctl network sign [--dir DIR] [--in JSON] [--key ADMINKEY] [--out SIGNED]\n"
     "       vigilctl network push -c BROKER_CONF [FILE]\n"
+    "       vigilctl network add CARD | rotate CARD | compromise AGENCY | revoke AGENCY\n"
+    "                        | broker-rotate   (--dir DIR | --json NETWORK_JSON) [...]\n"
     "\n"
-    "'vigilctl network show|sign|push --help' say more.\n";
+    "'vigilctl network show|sign|push|add|... --help' say more.\n";
 
 static const char s_show_help[] =
     "usage: vigilctl network show [--dir DIR | -c CONF] [--json]\n"
@@ -193,6 +195,58 @@ s_print_escalation(const vg_netdoc *doc)
     }
 }
 
+/* Compromised keys and previous key sets of a card, one line each. */
+static void
+s_print_key_times(const vg_netdoc *doc, const vg_agency *a)
+{
+    char t[VG_TIME_STR_LEN], r[VG_TIME_STR_LEN];
+    if (a->sign_compromised_ms > 0) {
+        vg_time_format(t, sizeof t, a->sign_compromised_ms);
+        printf("  %-22s COMPROMISED sign key: refused on what is created from %s\n", "", t);
+    }
+    if (a->transport_compromised_ms > 0) {
+        vg_time_format(t, sizeof t, a->transport_compromised_ms);
+        printf("  %-22s COMPROMISED transport key: refused from %s\n", "", t);
+    }
+    for (size_t i = 0; i < a->n_previous; i++) {
+        vg_previous_keys p;
+        if (vg_netdoc_previous_keys(doc, a->id, i, &p) != VG_OK) {
+            continue;
+        }
+        vg_time_format(r, sizeof r, p.rotated_ms);
+        vg_time_format(t, sizeof t, p.valid_until_ms);
+        printf("  %-22s previous %s%s%s%s%s keys: rotated %s, trusted until %s%s\n", "",
+               p.sign_pk ? "sign" : "", p.sign_pk && (p.box_pk || p.transport_pk) ? "/" : "",
+               p.box_pk ? "box" : "", p.box_pk && p.transport_pk ? "/" : "",
+               p.transport_pk ? "transport" : "", r, t,
+               p.sign_compromised_ms || p.box_compromised_ms || p.transport_compromised_ms
+                   ? " (some COMPROMISED: see --json)"
+                   : "");
+    }
+}
+
+static void
+s_print_broker_keys(const vg_netdoc *doc)
+{
+    for (size_t i = 0; i < vg_netdoc_n_previous_broker_keys(doc); i++) {
+        vg_broker_keys bk;
+        char t[VG_TIME_STR_LEN], hex[2 * VG_SIGN_PK_LEN + 1], z85[VG_Z85_KEY_LEN + 1];
+        vg_netdoc_previous_broker_keys_at(doc, i, &bk);
+        vg_time_format(t, sizeof t, bk.valid_until_ms);
+        if (bk.sign_pk != NULL) {
+            vg_hex_encode(hex, sizeof hex, bk.sign_pk, VG_SIGN_PK_LEN);
+            printf("            previous sign key %s (until %s)\n", hex, t);
+        }
+        if (bk.transport_pk != NULL) {
+            vg_z85_encode_key(z85, bk.transport_pk);
+            printf("            previous transport key %s (until %s)\n", z85, t);
+        }
+    }
+    if (vg_netdoc_key_transition(doc)[0] != '\0') {
+        printf("            key transition signed by the previous sign key (verified)\n");
+    }
+}
+
 static void
 s_print_agencies(const vg_netdoc *doc)
 {
@@ -204,8 +258,10 @@ s_print_agencies(const vg_netdoc *doc)
                a.escalation_contact[0] ? "  (contact " : "", a.escalation_contact,
                a.escalation_contact[0] ? ")" : "");
         if (a.revoked) {
-            printf("  %-22s REVOKED: its keys are refused\n", "");
+            printf("  %-22s REVOKED: its keys are refused%s%s\n", "",
+                   a.successor[0] ? "; its pending alerts go to " : "", a.successor);
         }
+        s_print_key_times(doc, &a);
     }
 }
 
@@ -238,6 +294,7 @@ s_print_doc(const vg_netdoc *doc, const uint8_t admin_pk[VG_SIGN_PK_LEN], const 
     printf("issued      %s\n", issued);
     printf("broker      sign key %s\n", broker_hex);
     printf("            transport key %s\n", broker_z85);
+    s_print_broker_keys(doc);
     s_print_list("categories  ", json_object_get(root, "categories"));
     printf("\n");
     s_print_agencies(doc);
@@ -625,6 +682,9 @@ ctl_cmd_network(int argc, char **argv)
     }
     if (strcmp(argv[1], "push") == 0) {
         return ctl_cmd_network_push(argc - 1, argv + 1);
+    }
+    if (ctl_is_network_edit(argv[1])) {
+        return ctl_cmd_network_edit(argc - 1, argv + 1);
     }
     static const vgt_who who = {CTL_PROGRAM, "network"};
     return vgt_unknown_command(&who, argv[1], s_help);

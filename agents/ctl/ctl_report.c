@@ -6,9 +6,9 @@
  * figures: alerts it had to acknowledge, how many it did, median and worst
  * time to acknowledge, how many it let run late.
  *
- * Reads the broker's SQLite store read-only (SQLITE_OPEN_READONLY, one read
- * transaction, so the report is one consistent snapshot even while the
- * broker runs and writes: WAL lets readers and the writer share the file).
+ * Reads the broker's store read-only through broker/store.h (SQLite or
+ * PostgreSQL), in one read transaction, so the report is one consistent
+ * snapshot even while the broker runs and writes.
  * It never changes the store and never sees content: the store holds none.
  *
  * Definitions (docs/vigilctl.md says the same for readers of the report):
@@ -67,8 +67,9 @@ static const vgt_who s_who = {CTL_PROGRAM, "report"};
     "so this is not a clean record"
 
 static const char s_help[] =
-    "usage: vigilctl report (-c BROKER_CONF | --store DIR) --unshared\n"
-    "                       [--since DATE] [--format text|csv|json]\n"
+    "usage: vigilctl report (-c BROKER_CONF | (--store DIR | --dsn DSN) [--network FILE\n"
+    "                       --admin-key HEX]) --unshared [--since DATE]\n"
+    "                       [--format text|csv|json] [--no-verify]\n"
     "\n"
     "Reads the broker's store (read-only; the broker may be running) and lists\n"
     "every alert where a required agency had not acknowledged by its deadline:\n"
@@ -85,11 +86,12 @@ static const char s_help[] =
     "options:\n"
     "  -c, --config FILE   the broker's broker.conf (its [broker] store is read)\n"
     "  --store DIR         the broker's store directory (holding vigil.db)\n"
+    "  --dsn DSN           a PostgreSQL store: a libpq connection string or URI\n"
     "  --unshared          the unshared-alert report (the only report so far)\n"
     "  --since DATE        only alerts accepted at or after DATE: YYYY-MM-DD (UTC\n"
     "                      midnight) or an RFC 3339 time, e.g. 2026-01-31T08:00:00Z\n"
     "                      (an offset like +01:00 is converted to UTC)\n"
-    "  --network FILE      with --store: the signed network document, and\n"
+    "  --network FILE      with --store or --dsn: the signed network document, and\n"
     "  --admin-key HEX     its administrator's key, to verify the store with\n"
     "                      (without them, DIR/../broker.conf is read)\n"
     "  --no-verify         do not check the store against its audit log first; the\n"
@@ -113,6 +115,7 @@ typedef enum s_format { S_TEXT, S_CSV, S_JSON } s_format;
 typedef struct s_opts {
     const char *conf;      /* -c broker.conf, or NULL */
     const char *store;     /* --store DIR, or NULL */
+    const char *dsn;       /* --dsn DSN, or NULL */
     const char *network;   /* --network FILE, or NULL */
     const char *admin_key; /* --admin-key HEX, or NULL */
     bool no_verify;        /* --no-verify */
@@ -179,10 +182,11 @@ typedef struct s_report {
 static int
 s_parse_args(int argc, char **argv, s_opts *o)
 {
-    enum { O_STORE = 256, O_UNSHARED, O_SINCE, O_FORMAT, O_NETWORK, O_ADMIN, O_NO_VERIFY };
+    enum { O_STORE = 256, O_UNSHARED, O_SINCE, O_FORMAT, O_NETWORK, O_ADMIN, O_NO_VERIFY, O_DSN };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"store", required_argument, NULL, O_STORE},
+        {"dsn", required_argument, NULL, O_DSN},
         {"unshared", no_argument, NULL, O_UNSHARED},
         {"since", required_argument, NULL, O_SINCE},
         {"format", required_argument, NULL, O_FORMAT},
@@ -205,6 +209,9 @@ s_parse_args(int argc, char **argv, s_opts *o)
             break;
         case O_STORE:
             o->store = optarg;
+            break;
+        case O_DSN:
+            o->dsn = optarg;
             break;
         case O_UNSHARED:
             o->unshared = true;
@@ -241,29 +248,39 @@ s_parse_args(int argc, char **argv, s_opts *o)
     if (optind != argc) {
         return vgt_unexpected_argument(&s_who, argv[optind], NULL);
     }
-    if ((o->conf == NULL) == (o->store == NULL)) {
-        return vgt_usage_error(
-            &s_who, "say where the store is: -c BROKER_CONF or --store DIR (one of them)");
+    if ((o->conf != NULL) + (o->store != NULL) + (o->dsn != NULL) != 1) {
+        return vgt_usage_error(&s_who, "say where the store is: -c BROKER_CONF, --store DIR or "
+                                       "--dsn DSN (one of them)");
     }
     if (!o->unshared) {
         return vgt_usage_error(&s_who, "say which report: --unshared");
     }
-    if ((o->network == NULL) != (o->admin_key == NULL) ||
-        (o->network != NULL && o->store == NULL)) {
-        return vgt_usage_error(&s_who, "--network and --admin-key go together, with --store");
+    if ((o->network == NULL) != (o->admin_key == NULL) || (o->network != NULL && o->conf != NULL)) {
+        return vgt_usage_error(&s_who,
+                               "--network and --admin-key go together, with --store or --dsn");
+    }
+    if (o->dsn != NULL && o->network == NULL && !o->no_verify) {
+        return vgt_usage_error(&s_who, "--dsn needs --network FILE and --admin-key HEX to "
+                                       "verify the store (or --no-verify)");
     }
     return VGT_EXIT_OK;
 }
 
 /* ---- the store ------------------------------------------------------------------ */
 
-/* The store directory: --store DIR (or the directory of DIR/vigil.db when
- * given the file), or broker.conf's store; malloc'ed, NULL (said) when
- * broker.conf does not load. */
-static char *
-s_store_dir(const s_opts *o)
+/* Opens the store read-only, inside one read transaction: --store DIR (or
+ * the directory of DIR/vigil.db when given the file), --dsn DSN (a
+ * PostgreSQL store), or the one broker.conf names; NULL (said) when it is
+ * not a store this reads. */
+static vgb_store *
+s_open(const s_opts *o)
 {
-    if (o->store != NULL) {
+    vgb_store *store = NULL;
+    vg_reason why = {{0}};
+    vg_err rc = VG_OK;
+    if (o->dsn != NULL) {
+        rc = vgb_store_open_readonly_dsn(&store, o->dsn, &why);
+    } else if (o->store != NULL) {
         struct stat st;
         char *p = vg_strdup(o->store);
         if (p != NULL && stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
@@ -274,34 +291,38 @@ s_store_dir(const s_opts *o)
         if (p == NULL) {
             ctl_out_of_memory();
         }
-        return p;
+        rc = vgb_store_open_readonly(&store, p, &why);
+        free(p);
+    } else {
+        vg_broker_config *cfg = NULL;
+        rc = vg_broker_config_load(&cfg, o->conf, &why);
+        rc = rc == VG_OK ? vgb_store_open_readonly_config(&store, cfg, &why) : rc;
+        vg_broker_config_destroy(&cfg);
     }
-    vg_broker_config *cfg = NULL;
-    vg_reason why = {{0}};
-    if (vg_broker_config_load(&cfg, o->conf, &why) != VG_OK) {
-        vgt_error(&s_who, "%s", why.text);
-        return NULL;
-    }
-    char *dir = vg_strdup(cfg->store_path);
-    vg_broker_config_destroy(&cfg);
-    return dir;
-}
-
-/* Opens the store in dir read-only (broker/store.h), inside one read
- * transaction; NULL (said) when it is not a store this reads. */
-static vgb_store *
-s_open(const char *dir)
-{
-    vgb_store *store = NULL;
-    vg_reason why = {{0}};
-    vg_err rc = vgb_store_open_readonly(&store, dir, &why);
     if (rc == VG_OK && (rc = vgb_store_read_begin(store, &why)) != VG_OK) {
         vgb_store_destroy(&store);
     }
     if (rc != VG_OK) {
-        vgt_error(&s_who, "%s%s", why.text,
-                  rc == VG_ERR_NOT_FOUND ? ": give the broker's store directory (--store DIR) or "
-                                           "its broker.conf (-c)"
+        vgt_error(&s_who, "%s%s", why.text[0] ? why.text : vg_strerror(rc),
+                  rc == VG_ERR_NOT_FOUND ? ": give the broker's store directory (--store DIR), "
+                                           "its broker.conf (-c) or --dsn DSN"
+                                         : "");
+        return NULL;
+    }
+    return store;
+}
+
+/* The store of t (the one to verify), opened as s_open does. */
+static vgb_store *
+s_open_target(const ctl_audit_target *t)
+{
+    vgb_store *store = NULL;
+    vg_reason why = {{0}};
+    vg_err rc = ctl_audit_store_open(&store, t, &why);
+    if (rc != VG_OK) {
+        vgt_error(&s_who, "%s%s", why.text[0] ? why.text : vg_strerror(rc),
+                  rc == VG_ERR_NOT_FOUND ? ": give the broker's store directory (--store DIR), "
+                                           "its broker.conf (-c) or --dsn DSN"
                                          : "");
         return NULL;
     }
@@ -1009,15 +1030,13 @@ ctl_cmd_report(int argc, char **argv)
     }
     ctl_audit_target t = {0};
     vg_reason why = {{0}};
-    if (!o.no_verify &&
-        ctl_audit_target_open(&t, o.conf, o.store, o.network, o.admin_key, &why) != VG_OK) {
+    if (!o.no_verify && ctl_audit_target_open(&t, o.conf, o.store, o.dsn, o.network,
+                                              o.admin_key, &why) != VG_OK) {
         vgt_error(&s_who, "cannot verify the store first: %s (or give --no-verify)", why.text);
         ctl_audit_target_close(&t);
         return VGT_EXIT_FAIL;
     }
-    char *dir = o.no_verify ? s_store_dir(&o) : vg_strdup(t.store_dir);
-    vgb_store *store = dir ? s_open(dir) : NULL;
-    free(dir);
+    vgb_store *store = o.no_verify ? s_open(&o) : s_open_target(&t);
     s_report r = {.now_ms = vg_clock_wall_ms(vg_clock_system())};
     bool ok = store != NULL && (o.no_verify || s_verify(store, &t, &r));
     ctl_audit_target_close(&t);

@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "vigil/config.h"
 #include "vigil/util.h"
@@ -51,6 +52,10 @@ static const vg_cfg_key s_table[] = {
         "bytes a connection may leave unread before its queries are refused for a while"),
     S_K("broker", "handshake_timeout", VG_CFG_DURATION, handshake_timeout_ms, "5s", false, 100,
         60000, "a connection that has not finished its CurveZMQ handshake by then is closed"),
+    S_K("store", "backend", VG_CFG_STRING, store_backend_name, "sqlite", false, 0, 0,
+        "sqlite or postgresql"),
+    S_K("store", "dsn", VG_CFG_STRING, store_dsn, NULL, false, 0, 0,
+        "with backend = postgresql: the libpq connection string of the database"),
     S_K("network", "document", VG_CFG_PATH, document_path, "network.signed", false, 0, 0,
         "the signed network document"),
     S_K("network", "admin_key", VG_CFG_STRING, admin_key_hex, NULL, true, 0, 0,
@@ -58,6 +63,33 @@ static const vg_cfg_key s_table[] = {
 };
 
 #define S_N (sizeof s_table / sizeof s_table[0])
+
+/* [store]: backend is sqlite or postgresql; dsn goes with postgresql only. */
+static vg_err
+s_store_backend(vg_broker_config *cfg, const char *path, vg_reason *why)
+{
+    bool pg = strcmp(cfg->store_backend_name, "postgresql") == 0;
+    if (!pg && strcmp(cfg->store_backend_name, "sqlite") != 0) {
+        return vg_reason_set(why, VG_ERR_CONFIG,
+                             "%s: [store] backend = '%s': use sqlite or postgresql", path,
+                             cfg->store_backend_name);
+    }
+    if (pg && (cfg->store_dsn == NULL || cfg->store_dsn[0] == '\0')) {
+        return vg_reason_set(why, VG_ERR_CONFIG,
+                             "%s: [store] backend = postgresql needs dsn = <libpq connection "
+                             "string>, e.g. host=db1,db2 dbname=vigil user=vigil_broker "
+                             "target_session_attrs=read-write",
+                             path);
+    }
+    if (!pg && cfg->store_dsn != NULL) {
+        return vg_reason_set(why, VG_ERR_CONFIG,
+                             "%s: [store] dsn is for backend = postgresql (the SQLite store is "
+                             "[broker] store)",
+                             path);
+    }
+    cfg->store_backend = pg ? VG_STORE_POSTGRESQL : VG_STORE_SQLITE;
+    return VG_OK;
+}
 
 vg_err
 vg_broker_config_load(vg_broker_config **out, const char *path, vg_reason *why)
@@ -70,6 +102,9 @@ vg_broker_config_load(vg_broker_config **out, const char *path, vg_reason *why)
     if (rc == VG_OK && vg_hex_decode(cfg->admin_pk, sizeof cfg->admin_pk, cfg->admin_key_hex)) {
         rc = vg_reason_set(why, VG_ERR_CONFIG,
                            "%s: [network] admin_key must be 64 hexadecimal characters", path);
+    }
+    if (rc == VG_OK) {
+        rc = s_store_backend(cfg, path, why);
     }
     if (rc == VG_OK && cfg->redeliver_max_ms < cfg->redeliver_ms) {
         rc = vg_reason_set(why, VG_ERR_CONFIG,

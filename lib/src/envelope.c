@@ -177,7 +177,12 @@ s_check_sender(const vg_seal_params *p, vg_reason *why)
                              "these keys are not the signing keys of '%s' in the network document",
                              p->sender);
     }
-    return VG_OK;
+    vg_key_match m;
+    if (vg_netdoc_find_sign_key(&m, p->doc, p->sender, pk) != VG_OK) {
+        return VG_ERR_INTERNAL; /* it is the card's current key */
+    }
+    /* Sealing what every recipient would refuse helps nobody: say so now. */
+    return vg_key_match_check_time(&m, p->created_ms, "envelope", why);
 }
 
 /* The content part of the alert, serialised into sodium_malloc'ed memory. */
@@ -529,8 +534,7 @@ vg_envelope_verify(vg_envelope **out, const uint8_t *bytes, size_t len, const vg
 
 vg_err
 vg_envelope_verify_claimed(vg_envelope **out, const uint8_t *bytes, size_t len,
-                           const vg_netdoc *doc, char claimed[VG_AGENCY_ID_MAX + 1],
-                           vg_reason *why)
+                           const vg_netdoc *doc, char claimed[VG_AGENCY_ID_MAX + 1], vg_reason *why)
 {
     if (claimed != NULL) {
         claimed[0] = '\0';
@@ -547,7 +551,8 @@ vg_envelope_verify_claimed(vg_envelope **out, const uint8_t *bytes, size_t len,
         snprintf(claimed, VG_AGENCY_ID_MAX + 1, "%s", se->signer);
     }
     vg_envelope *env = NULL;
-    vg_err rc = vg_signed_check(doc, se->signer, se->signature.data, se->signature.len,
+    vg_key_match key;
+    vg_err rc = vg_signed_check(&key, doc, se->signer, se->signature.data, se->signature.len,
                                 VG_DOMAIN_ENVELOPE, se->body.data, se->body.len, "envelope", why);
     if (rc != VG_OK) {
         goto out;
@@ -572,7 +577,10 @@ vg_envelope_verify_claimed(vg_envelope **out, const uint8_t *bytes, size_t len,
                            env->body->sender);
         goto out;
     }
-    rc = s_check_body(env->body, doc, why);
+    rc = vg_signed_check_time(&key, env->body->created_ms, "envelope", why);
+    if (rc == VG_OK) {
+        rc = s_check_body(env->body, doc, why);
+    }
     if (rc == VG_OK) {
         rc = s_fill(env);
     }
@@ -741,21 +749,55 @@ s_my_key(const vg_envelope *env, const char *me)
     return NULL;
 }
 
-/* Unseals a content key into sodium_malloc'ed key and checks the commitment. */
+/* The box keys to try, in order: one set, or a keyring's active set first
+ * and then its others, newest first. */
+typedef struct s_box_keys {
+    const vg_keyset *one;   /* a single set, or NULL */
+    const vg_keyring *ring; /* a keyring, or NULL */
+} s_box_keys;
+
+static const vg_keyset *
+s_box_keys_at(const s_box_keys *bk, size_t i)
+{
+    if (bk->one != NULL) {
+        return i == 0 ? bk->one : NULL;
+    }
+    size_t n = vg_keyring_n(bk->ring), active = vg_keyring_active_index(bk->ring);
+    if (i == 0 || i >= n) {
+        return i == 0 ? vg_keyring_active(bk->ring) : NULL;
+    }
+    size_t j = n - i; /* n-1, n-2, ... skipping the active one */
+    return vg_keyring_at(bk->ring, j <= active ? j - 1 : j);
+}
+
+/* Unseals a content key into sodium_malloc'ed key with the first box key
+ * that opens it, and checks the commitment. */
 static vg_err
 s_unseal(uint8_t *key, const vg_envelope *env, const uint8_t *sealed, size_t sealed_len,
-         const vg_keyset *keys, vg_reason *why)
+         const s_box_keys *bk, vg_reason *why)
 {
-    const uint8_t *pk = vg_keyset_box_pk(keys);
-    const uint8_t *sk = vg_keyset_box_sk(keys);
-    if (pk == NULL || sk == NULL) {
+    bool opened = false, any_box = false;
+    for (size_t i = 0; !opened; i++) {
+        const vg_keyset *ks = s_box_keys_at(bk, i);
+        if (ks == NULL) {
+            break;
+        }
+        const uint8_t *pk = vg_keyset_box_pk(ks);
+        const uint8_t *sk = vg_keyset_box_sk(ks);
+        any_box |= pk != NULL;
+        opened = pk != NULL && sealed_len == VG_SEALED_KEY_LEN &&
+                 crypto_box_seal_open(key, sealed, sealed_len, pk, sk) == 0;
+    }
+    if (!any_box) {
         return vg_reason_set(why, VG_ERR_INVALID, "these keys have no X25519 receiving key");
     }
-    if (sealed_len != VG_SEALED_KEY_LEN ||
-        crypto_box_seal_open(key, sealed, sealed_len, pk, sk) != 0) {
+    if (!opened) {
         return vg_reason_set(why, VG_ERR_UNSEAL,
-                             "the content key sealed to us does not open with our key (wrong "
-                             "keys for this agency, or a damaged envelope)");
+                             "the content key sealed to us does not open with our key%s (wrong "
+                             "keys for this agency, or a damaged envelope)",
+                             bk->ring != NULL && vg_keyring_n(bk->ring) > 1
+                                 ? " nor with any earlier one we hold"
+                                 : "");
     }
     uint8_t commit[VG_HASH_LEN];
     s_commit(commit, env->body->alert_id.data, key);
@@ -769,14 +811,14 @@ s_unseal(uint8_t *key, const vg_envelope *env, const uint8_t *sealed, size_t sea
 
 static vg_err
 s_content_key(uint8_t key[VG_CONTENT_KEY_LEN], const vg_envelope *env, const char *me,
-              const vg_keyset *keys, vg_reason *why)
+              const s_box_keys *bk, vg_reason *why)
 {
     const ProtobufCBinaryData *sk = me ? s_my_key(env, me) : NULL;
     if (sk == NULL) {
         return vg_reason_set(why, VG_ERR_NOT_RECIPIENT,
                              "agency '%s' is not a recipient of this alert", me ? me : "");
     }
-    return s_unseal(key, env, sk->data, sk->len, keys, why);
+    return s_unseal(key, env, sk->data, sk->len, bk, why);
 }
 
 static char *
@@ -927,15 +969,15 @@ out:
     return rc;
 }
 
-vg_err
-vg_envelope_open_sealed(vg_alert *out, const vg_envelope *env, const uint8_t *sealed_key,
-                        size_t sealed_key_len, const vg_keyset *my_keys, vg_reason *why)
+static vg_err
+s_open_sealed(vg_alert *out, const vg_envelope *env, const uint8_t *sealed_key,
+              size_t sealed_key_len, const s_box_keys *bk, vg_reason *why)
 {
     uint8_t *key = sodium_malloc(VG_CONTENT_KEY_LEN);
     if (key == NULL) {
         return VG_ERR_NOMEM;
     }
-    vg_err rc = s_unseal(key, env, sealed_key, sealed_key_len, my_keys, why);
+    vg_err rc = s_unseal(key, env, sealed_key, sealed_key_len, bk, why);
     if (rc == VG_OK) {
         rc = s_decrypt(out, env, key, why);
     }
@@ -943,23 +985,79 @@ vg_envelope_open_sealed(vg_alert *out, const vg_envelope *env, const uint8_t *se
     return rc;
 }
 
-vg_err
-vg_envelope_open(vg_alert *out, const vg_envelope *env, const char *me, const vg_keyset *my_keys,
-                 vg_reason *why)
+static vg_err
+s_open(vg_alert *out, const vg_envelope *env, const char *me, const s_box_keys *bk, vg_reason *why)
 {
     const ProtobufCBinaryData *sk = me ? s_my_key(env, me) : NULL;
     if (sk == NULL) {
         return vg_reason_set(why, VG_ERR_NOT_RECIPIENT,
                              "agency '%s' is not a recipient of this alert", me ? me : "");
     }
-    return vg_envelope_open_sealed(out, env, sk->data, sk->len, my_keys, why);
+    return s_open_sealed(out, env, sk->data, sk->len, bk, why);
+}
+
+/* A keyring must hold a set to open anything. */
+static bool
+s_ring_ok(const vg_keyring *ring)
+{
+    return ring != NULL && vg_keyring_n(ring) > 0;
+}
+
+vg_err
+vg_envelope_open_sealed(vg_alert *out, const vg_envelope *env, const uint8_t *sealed_key,
+                        size_t sealed_key_len, const vg_keyset *my_keys, vg_reason *why)
+{
+    s_box_keys bk = {.one = my_keys};
+    return s_open_sealed(out, env, sealed_key, sealed_key_len, &bk, why);
+}
+
+vg_err
+vg_envelope_open(vg_alert *out, const vg_envelope *env, const char *me, const vg_keyset *my_keys,
+                 vg_reason *why)
+{
+    s_box_keys bk = {.one = my_keys};
+    return s_open(out, env, me, &bk, why);
 }
 
 vg_err
 vg_envelope_content_key(uint8_t key_out[VG_CONTENT_KEY_LEN], const vg_envelope *env, const char *me,
                         const vg_keyset *my_keys, vg_reason *why)
 {
-    return s_content_key(key_out, env, me, my_keys, why);
+    s_box_keys bk = {.one = my_keys};
+    return s_content_key(key_out, env, me, &bk, why);
+}
+
+vg_err
+vg_envelope_open_ring(vg_alert *out, const vg_envelope *env, const char *me, const vg_keyring *ring,
+                      vg_reason *why)
+{
+    if (!s_ring_ok(ring)) {
+        return vg_reason_set(why, VG_ERR_INVALID, "opening needs a keyring with a key set");
+    }
+    s_box_keys bk = {.ring = ring};
+    return s_open(out, env, me, &bk, why);
+}
+
+vg_err
+vg_envelope_open_sealed_ring(vg_alert *out, const vg_envelope *env, const uint8_t *sealed_key,
+                             size_t sealed_key_len, const vg_keyring *ring, vg_reason *why)
+{
+    if (!s_ring_ok(ring)) {
+        return vg_reason_set(why, VG_ERR_INVALID, "opening needs a keyring with a key set");
+    }
+    s_box_keys bk = {.ring = ring};
+    return s_open_sealed(out, env, sealed_key, sealed_key_len, &bk, why);
+}
+
+vg_err
+vg_envelope_content_key_ring(uint8_t key_out[VG_CONTENT_KEY_LEN], const vg_envelope *env,
+                             const char *me, const vg_keyring *ring, vg_reason *why)
+{
+    if (!s_ring_ok(ring)) {
+        return vg_reason_set(why, VG_ERR_INVALID, "opening needs a keyring with a key set");
+    }
+    s_box_keys bk = {.ring = ring};
+    return s_content_key(key_out, env, me, &bk, why);
 }
 
 /* ---- alert ------------------------------------------------------------------ */

@@ -41,6 +41,7 @@ static const s_err_info s_errs[] = {
     [VG_ERR_DUPLICATE] = {"duplicate", "already done"},
     [VG_ERR_RATE_LIMITED] = {"rate_limited", "too many requests: slow down"},
     [VG_ERR_QUOTA_EXCEEDED] = {"quota_exceeded", "storage quota used up"},
+    [VG_ERR_KEY_COMPROMISED] = {"key_compromised", "signed by a key after it was compromised"},
 };
 
 static const s_err_info *

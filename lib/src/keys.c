@@ -157,116 +157,328 @@ s_derive(vg_keyset *ks, const char *path, vg_reason *why)
     return VG_OK;
 }
 
+struct vg_keyring {
+    vg_keyset *sets[VG_KEYRING_MAX]; /* oldest first, each owned */
+    size_t n;                        /* how many */
+    size_t active;                   /* the one in use (< n when n > 0) */
+};
+
+#define S_HEADER_RING "vigil-secret-keys 2"
+#define S_SET "set"
+
+/* Parsing state of one key file (either form). */
+typedef struct s_parser {
+    const char *path; /* for messages */
+    int lineno;       /* current line */
+    int format;       /* 0 before the header, else 1 or 2 */
+    bool ended;       /* saw "end" */
+    vg_keyset *cur;   /* the set being read, owned */
+    int cur_line;     /* where it started */
+    vg_keyring *ring; /* where finished sets go */
+} s_parser;
+
+/* Finishes the set being read: it must hold a key; its public keys are
+ * derived and it joins the ring. */
 static vg_err
-s_parse(vg_keyset *ks, const char *path, char *text, vg_reason *why)
+s_finish_set(s_parser *p, vg_reason *why)
 {
-    int lineno = 0;
-    bool header = false;
-    bool ended = false;
+    if (p->cur == NULL) {
+        return VG_OK;
+    }
+    vg_err rc = VG_OK;
+    if (p->cur->kinds == 0) {
+        rc = p->format == 2 ? vg_reason_set(why, VG_ERR_MALFORMED,
+                                            "%s:%d: a key set with no keys; the file is damaged",
+                                            p->path, p->cur_line)
+                            : VG_OK; /* the single form says "no keys" below */
+    } else {
+        rc = s_derive(p->cur, p->path, why);
+    }
+    if (rc == VG_OK && p->cur->kinds != 0) {
+        return vg_keyring_add(p->ring, &p->cur);
+    }
+    vg_keyset_destroy(&p->cur);
+    return rc;
+}
+
+static vg_err
+s_parse_one_line(s_parser *p, char *line, vg_reason *why)
+{
+    if (p->ended) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "%s:%d: text after '%s'", p->path, p->lineno,
+                             S_END);
+    }
+    if (p->format == 0) {
+        p->format = strcmp(line, S_HEADER) == 0 ? 1 : strcmp(line, S_HEADER_RING) == 0 ? 2 : 0;
+        if (p->format == 0) {
+            return vg_reason_set(why, VG_ERR_MALFORMED,
+                                 "%s:%d: not a vigil secret key file (expected '%s')", p->path,
+                                 p->lineno, S_HEADER);
+        }
+        if (p->format == 1 && (p->cur = s_alloc()) == NULL) {
+            return VG_ERR_NOMEM;
+        }
+        return VG_OK;
+    }
+    if (strcmp(line, S_END) == 0) {
+        p->ended = true;
+        return s_finish_set(p, why);
+    }
+    if (p->format == 2 && strcmp(line, S_SET) == 0) {
+        vg_err rc = s_finish_set(p, why);
+        if (rc == VG_OK && (p->cur = s_alloc()) == NULL) {
+            rc = VG_ERR_NOMEM;
+        }
+        p->cur_line = p->lineno;
+        return rc;
+    }
+    if (p->cur == NULL) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "%s:%d: expected '%s' before the keys", p->path,
+                             p->lineno, S_SET);
+    }
+    return s_parse_line(p->cur, p->path, p->lineno, line, why);
+}
+
+/* Parses a key file of either form into ring; *format_out says which. */
+static vg_err
+s_parse(vg_keyring *ring, int *format_out, const char *path, char *text, vg_reason *why)
+{
+    s_parser p = {.path = path, .ring = ring};
     char *save = NULL;
     size_t len = strlen(text);
     if (len == 0 || text[len - 1] != '\n') {
         return vg_reason_set(why, VG_ERR_MALFORMED,
                              "%s: does not end with a newline; the file is truncated", path);
     }
-    for (char *line = text; *line != '\0'; line = save) {
+    vg_err rc = VG_OK;
+    for (char *line = text; *line != '\0' && rc == VG_OK; line = save) {
         char *nl = strchr(line, '\n');
         *nl = '\0';
         save = nl + 1;
-        lineno++;
-        if (line[0] == '\0' || line[0] == '#') {
-            continue;
-        }
-        if (ended) {
-            return vg_reason_set(why, VG_ERR_MALFORMED, "%s:%d: text after '%s'", path, lineno,
-                                 S_END);
-        }
-        if (header && strcmp(line, S_END) == 0) {
-            ended = true;
-            continue;
-        }
-        if (!header) {
-            if (strcmp(line, S_HEADER) != 0) {
-                return vg_reason_set(why, VG_ERR_MALFORMED,
-                                     "%s:%d: not a vigil secret key file (expected '%s')", path,
-                                     lineno, S_HEADER);
-            }
-            header = true;
-            continue;
-        }
-        vg_err rc = s_parse_line(ks, path, lineno, line, why);
-        if (rc != VG_OK) {
-            return rc;
+        p.lineno++;
+        if (line[0] != '\0' && line[0] != '#') {
+            rc = s_parse_one_line(&p, line, why);
         }
     }
-    if (!header || !ended || ks->kinds == 0) {
-        return vg_reason_set(why, VG_ERR_MALFORMED,
-                             "%s: %s; the file is truncated or damaged: restore it from backup",
-                             path,
-                             !header  ? "no header"
-                             : !ended ? "no end line"
-                                      : "no keys");
+    vg_keyset_destroy(&p.cur);
+    if (rc == VG_OK && (p.format == 0 || !p.ended || ring->n == 0)) {
+        rc = vg_reason_set(why, VG_ERR_MALFORMED,
+                           "%s: %s; the file is truncated or damaged: restore it from backup", path,
+                           p.format == 0 ? "no header"
+                           : !p.ended    ? "no end line"
+                                         : "no keys");
     }
-    return s_derive(ks, path, why);
+    *format_out = p.format;
+    return rc;
+}
+
+/* Reads a private key file into a new keyring. */
+static vg_err
+s_load(vg_keyring **out, int *format, const char *path, size_t max, vg_reason *why)
+{
+    uint8_t *text = NULL;
+    size_t len = 0;
+    vg_err rc = vg_file_read_private(&text, &len, path, max, why);
+    if (rc != VG_OK) {
+        return rc;
+    }
+    vg_keyring *ring = NULL;
+    if (memchr(text, '\0', len) != NULL) {
+        rc = vg_reason_set(why, VG_ERR_MALFORMED, "%s: contains NUL bytes; not a key file", path);
+        goto out;
+    }
+    rc = vg_keyring_new(&ring);
+    if (rc == VG_OK) {
+        rc = s_parse(ring, format, path, (char *)text, why);
+    }
+out:
+    sodium_memzero(text, len);
+    free(text);
+    if (rc != VG_OK) {
+        vg_keyring_destroy(&ring);
+        return rc;
+    }
+    *out = ring;
+    return VG_OK;
 }
 
 vg_err
 vg_keyset_load(vg_keyset **out, const char *path, vg_reason *why)
 {
-    uint8_t *text = NULL;
-    size_t len = 0;
-    vg_err rc = vg_file_read_private(&text, &len, path, VG_KEY_FILE_MAX, why);
-    if (rc != VG_OK) {
-        return rc;
+    vg_keyring *ring = NULL;
+    int format = 0;
+    vg_err rc = s_load(&ring, &format, path, VG_KEY_FILE_MAX, why);
+    if (rc == VG_OK && format != 1) {
+        rc = vg_reason_set(why, VG_ERR_MALFORMED,
+                           "%s holds %zu key sets (an agency that rotated its keys): it is read "
+                           "as a keyring, not as one key set",
+                           path, ring->n);
     }
-    vg_keyset *ks = NULL;
-    if (memchr(text, '\0', len) != NULL) {
-        rc = vg_reason_set(why, VG_ERR_MALFORMED, "%s: contains NUL bytes; not a key file", path);
-        goto out;
+    if (rc == VG_OK) {
+        *out = ring->sets[0];
+        ring->sets[0] = NULL;
+        ring->n = 0;
     }
-    ks = s_alloc();
-    if (ks == NULL) {
-        rc = VG_ERR_NOMEM;
-        goto out;
+    vg_keyring_destroy(&ring);
+    return rc;
+}
+
+/* Writes one set's key lines into text (S_TEXT_MAX-sized). */
+static int
+s_format_set(char *text, size_t cap, const vg_keyset *ks)
+{
+    char hex[2 * VG_SIGN_SK_LEN + 1];
+    int n = 0;
+    if (ks->kinds & VG_KEY_SIGN) {
+        vg_hex_encode(hex, sizeof hex, ks->sign_sk, sizeof ks->sign_sk);
+        n += snprintf(text + n, cap - (size_t)n, "sign-secret %s\n", hex);
     }
-    rc = s_parse(ks, path, (char *)text, why);
-out:
-    sodium_memzero(text, len);
-    free(text);
-    if (rc != VG_OK) {
-        vg_keyset_destroy(&ks);
-        return rc;
+    if (ks->kinds & VG_KEY_BOX) {
+        vg_hex_encode(hex, sizeof hex, ks->box_sk, sizeof ks->box_sk);
+        n += snprintf(text + n, cap - (size_t)n, "box-secret %s\n", hex);
     }
-    *out = ks;
-    return VG_OK;
+    if (ks->kinds & VG_KEY_CURVE) {
+        n += snprintf(text + n, cap - (size_t)n, "curve-secret %s\n", ks->curve_sk_z85);
+    }
+    sodium_memzero(hex, sizeof hex);
+    return n;
+}
+
+#define S_SET_TEXT_MAX 400 /* one set's lines: 12 + 128 + 11 + 64 + 13 + 40 + 3 newlines */
+
+/* Writes the sets of ring (or the one set ks) in the form their number calls for. */
+static vg_err
+s_save(const vg_keyset *const *sets, size_t n, const char *path, vg_reason *why)
+{
+    size_t cap = 128 + n * (S_SET_TEXT_MAX + 8);
+    char *text = sodium_malloc(cap);
+    if (text == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    int len = snprintf(text, cap, "%s\n# Secret keys: keep private (mode 0600).%s\n",
+                       n == 1 ? S_HEADER : S_HEADER_RING, n == 1 ? "" : " Key sets, oldest first.");
+    for (size_t i = 0; i < n; i++) {
+        if (n > 1) {
+            len += snprintf(text + len, cap - (size_t)len, "%s\n", S_SET);
+        }
+        len += s_format_set(text + len, cap - (size_t)len, sets[i]);
+    }
+    len += snprintf(text + len, cap - (size_t)len, "%s\n", S_END);
+    vg_err rc = vg_file_write_atomic(path, text, (size_t)len, 0600, why);
+    sodium_free(text);
+    return rc;
 }
 
 vg_err
 vg_keyset_save(const vg_keyset *ks, const char *path, vg_reason *why)
 {
-    enum { S_TEXT_MAX = 512 };
-    char *text = sodium_malloc(S_TEXT_MAX);
-    if (text == NULL) {
+    return s_save(&ks, 1, path, why);
+}
+
+/* ---- keyrings ------------------------------------------------------------------ */
+
+vg_err
+vg_keyring_new(vg_keyring **out)
+{
+    vg_keyring *ring = calloc(1, sizeof *ring);
+    if (ring == NULL) {
         return VG_ERR_NOMEM;
     }
-    char hex[2 * VG_SIGN_SK_LEN + 1];
-    int n = snprintf(text, S_TEXT_MAX, "%s\n# Secret keys: keep private (mode 0600).\n", S_HEADER);
-    if (ks->kinds & VG_KEY_SIGN) {
-        vg_hex_encode(hex, sizeof hex, ks->sign_sk, sizeof ks->sign_sk);
-        n += snprintf(text + n, S_TEXT_MAX - (size_t)n, "sign-secret %s\n", hex);
+    *out = ring;
+    return VG_OK;
+}
+
+vg_err
+vg_keyring_load(vg_keyring **out, const char *path, vg_reason *why)
+{
+    int format = 0;
+    return s_load(out, &format, path, VG_KEYRING_FILE_MAX, why);
+}
+
+vg_err
+vg_keyring_save(const vg_keyring *ring, const char *path, vg_reason *why)
+{
+    if (ring == NULL || ring->n == 0) {
+        return vg_reason_set(why, VG_ERR_INVALID, "an empty keyring is not written");
     }
-    if (ks->kinds & VG_KEY_BOX) {
-        vg_hex_encode(hex, sizeof hex, ks->box_sk, sizeof ks->box_sk);
-        n += snprintf(text + n, S_TEXT_MAX - (size_t)n, "box-secret %s\n", hex);
+    return s_save((const vg_keyset *const *)ring->sets, ring->n, path, why);
+}
+
+void
+vg_keyring_destroy(vg_keyring **ring_p)
+{
+    if (ring_p == NULL || *ring_p == NULL) {
+        return;
     }
-    if (ks->kinds & VG_KEY_CURVE) {
-        n += snprintf(text + n, S_TEXT_MAX - (size_t)n, "curve-secret %s\n", ks->curve_sk_z85);
+    for (size_t i = 0; i < (*ring_p)->n; i++) {
+        vg_keyset_destroy(&(*ring_p)->sets[i]);
     }
-    sodium_memzero(hex, sizeof hex);
-    n += snprintf(text + n, S_TEXT_MAX - (size_t)n, "%s\n", S_END);
-    vg_err rc = vg_file_write_atomic(path, text, (size_t)n, 0600, why);
-    sodium_free(text);
-    return rc;
+    free(*ring_p);
+    *ring_p = NULL;
+}
+
+vg_err
+vg_keyring_add(vg_keyring *ring, vg_keyset **ks_p)
+{
+    if (ring->n == VG_KEYRING_MAX) {
+        vg_keyset_destroy(ks_p);
+        return VG_ERR_TOO_LARGE;
+    }
+    ring->sets[ring->n] = *ks_p;
+    *ks_p = NULL;
+    ring->active = ring->n++;
+    return VG_OK;
+}
+
+size_t
+vg_keyring_n(const vg_keyring *ring)
+{
+    return ring->n;
+}
+
+const vg_keyset *
+vg_keyring_at(const vg_keyring *ring, size_t i)
+{
+    return i < ring->n ? ring->sets[i] : NULL;
+}
+
+const vg_keyset *
+vg_keyring_active(const vg_keyring *ring)
+{
+    return ring->n > 0 ? ring->sets[ring->active] : NULL;
+}
+
+size_t
+vg_keyring_active_index(const vg_keyring *ring)
+{
+    return ring->active;
+}
+
+vg_err
+vg_keyring_set_active(vg_keyring *ring, size_t i)
+{
+    if (i >= ring->n) {
+        return VG_ERR_INVALID;
+    }
+    ring->active = i;
+    return VG_OK;
+}
+
+int
+vg_keyring_find(const vg_keyring *ring, unsigned kind, const uint8_t pk[32])
+{
+    for (size_t i = 0; i < ring->n; i++) {
+        const vg_keyset *ks = ring->sets[i];
+        const uint8_t *mine = (ks->kinds & kind) == 0 ? NULL
+                              : kind == VG_KEY_SIGN   ? ks->sign_pk
+                              : kind == VG_KEY_BOX    ? ks->box_pk
+                              : kind == VG_KEY_CURVE  ? ks->curve_pk
+                                                      : NULL;
+        if (mine != NULL && sodium_memcmp(mine, pk, 32) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
 }
 
 unsigned

@@ -8,6 +8,7 @@
 
 #include "netdoc_internal.h"
 #include "vigil/clock.h"
+#include "vigil/transition.h"
 #include "vigil/wire.h"
 
 struct vg_netdoc {
@@ -83,6 +84,253 @@ s_check_limits(const Vigil__Limits *l, const char *whose, vg_reason *why)
     return VG_OK;
 }
 
+/* ---- keys that rotate, leak or are revoked ------------------------------- */
+
+static vg_err s_validate_transition(const Vigil__NetworkDocument *d, const uint8_t *last_sign,
+                                    vg_reason *why);
+
+/* A key field that may be left empty (a previous set's unchanged key). */
+static bool
+s_key_len_ok(const ProtobufCBinaryData *k)
+{
+    return k->len == 0 || k->len == 32;
+}
+
+static vg_err
+s_validate_previous(const Vigil__AgencyCard *a, vg_reason *why)
+{
+    const Vigil__KeyCompromise *c = a->compromised;
+    if (c != NULL && c->box_ms != 0) {
+        return vg_reason_set(why, VG_ERR_POLICY,
+                             "agency %s: its current box key is marked compromised: nothing may "
+                             "be sealed to it, so give the card a new box key (the old one moves "
+                             "to previous_keys, where it may be marked) or revoke the agency",
+                             a->id);
+    }
+    if (a->n_previous_keys > VG_PREVIOUS_KEYS_MAX) {
+        return vg_reason_set(why, VG_ERR_POLICY, "agency %s: at most %d previous key sets", a->id,
+                             VG_PREVIOUS_KEYS_MAX);
+    }
+    for (size_t i = 0; i < a->n_previous_keys; i++) {
+        const Vigil__PreviousKeys *p = a->previous_keys[i];
+        const Vigil__KeyCompromise *pc = p->compromised;
+        if (!s_key_len_ok(&p->sign_key) || !s_key_len_ok(&p->box_key) ||
+            !s_key_len_ok(&p->transport_key) ||
+            p->sign_key.len + p->box_key.len + p->transport_key.len == 0) {
+            return vg_reason_set(why, VG_ERR_POLICY,
+                                 "agency %s: previous key set %zu must list one to three keys of "
+                                 "32 bytes",
+                                 a->id, i + 1);
+        }
+        if (p->rotated_ms == 0 || p->valid_until_ms == 0 || p->valid_until_ms > INT64_MAX ||
+            p->valid_until_ms < p->rotated_ms) {
+            return vg_reason_set(why, VG_ERR_POLICY,
+                                 "agency %s: previous key set %zu: its overlap must have a start "
+                                 "(rotated) and an end (valid_until) no earlier than the start",
+                                 a->id, i + 1);
+        }
+        if (pc != NULL && ((pc->sign_ms != 0 && p->sign_key.len == 0) ||
+                           (pc->box_ms != 0 && p->box_key.len == 0) ||
+                           (pc->transport_ms != 0 && p->transport_key.len == 0))) {
+            return vg_reason_set(why, VG_ERR_POLICY,
+                                 "agency %s: previous key set %zu marks compromised a key it does "
+                                 "not list",
+                                 a->id, i + 1);
+        }
+    }
+    return VG_OK;
+}
+
+static vg_err
+s_validate_successor(const Vigil__NetworkDocument *d, const Vigil__AgencyCard *a, vg_reason *why)
+{
+    if (a->successor[0] == '\0') {
+        return VG_OK;
+    }
+    const Vigil__AgencyCard *s = s_card(d, a->successor);
+    const char *wrong = !a->revoked                               ? "only a revoked agency has one"
+                        : strcmp(a->successor, a->id) == 0        ? "it is the agency itself"
+                        : s == NULL                               ? "it is not an agency"
+                        : s->revoked                              ? "it is revoked too"
+                        : strcmp(s->role, VG_ROLE_OVERSIGHT) == 0 ? "it is an oversight agency, "
+                                                                    "which is never a recipient"
+                                                                  : NULL;
+    if (wrong != NULL) {
+        return vg_reason_set(why, VG_ERR_POLICY,
+                             "agency %s: successor '%.64s' cannot inherit its pending alerts: %s",
+                             a->id, a->successor, wrong);
+    }
+    return VG_OK;
+}
+
+/* Every public key of one kind on every card, current and previous, with
+ * whose it is: so that no key is listed twice anywhere (a key names exactly
+ * one agency, whether it is current or an overlap's). */
+typedef struct s_key_ref {
+    const uint8_t *pk;  /* 32 bytes */
+    const char *agency; /* whose */
+    bool previous;      /* one of its previous keys */
+    size_t order;       /* where it is in the document, to name the earlier one first */
+} s_key_ref;
+
+/* By key, then by place in the document: duplicates end up side by side. */
+static int
+s_key_ref_cmp(const void *a, const void *b)
+{
+    const s_key_ref *x = a, *y = b;
+    int c = memcmp(x->pk, y->pk, 32);
+    return c != 0 ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+static size_t
+s_collect(s_key_ref *refs, const Vigil__NetworkDocument *d, int kind)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < d->n_agencies; i++) {
+        const Vigil__AgencyCard *a = d->agencies[i];
+        const ProtobufCBinaryData *cur = kind == 0   ? &a->sign_key
+                                         : kind == 1 ? &a->box_key
+                                                     : &a->transport_key;
+        refs[n] = (s_key_ref){cur->data, a->id, false, n};
+        n++;
+        for (size_t j = 0; j < a->n_previous_keys; j++) {
+            const Vigil__PreviousKeys *p = a->previous_keys[j];
+            const ProtobufCBinaryData *k = kind == 0   ? &p->sign_key
+                                           : kind == 1 ? &p->box_key
+                                                       : &p->transport_key;
+            if (k->len == 32) {
+                refs[n] = (s_key_ref){k->data, a->id, true, n};
+                n++;
+            }
+        }
+    }
+    return n;
+}
+
+static vg_err
+s_validate_key_reuse(const Vigil__NetworkDocument *d, vg_reason *why)
+{
+    static const char *const kinds[] = {"sign", "box", "transport"};
+    size_t cap = 0;
+    for (size_t i = 0; i < d->n_agencies; i++) {
+        cap += 1 + d->agencies[i]->n_previous_keys;
+    }
+    s_key_ref *refs = malloc(cap * sizeof *refs);
+    if (refs == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    vg_err rc = VG_OK;
+    /* Sorted, not compared pairwise: a document may list 256 agencies with
+     * 16 previous sets each, and every holder verifies it. */
+    for (int kind = 0; kind < 3 && rc == VG_OK; kind++) {
+        size_t n = s_collect(refs, d, kind);
+        qsort(refs, n, sizeof *refs, s_key_ref_cmp);
+        for (size_t i = 1; i < n && rc == VG_OK; i++) {
+            if (memcmp(refs[i].pk, refs[i - 1].pk, 32) != 0) {
+                continue;
+            }
+            const s_key_ref *x = refs[i - 1].previous ? &refs[i - 1] : &refs[i];
+            const s_key_ref *y = x == &refs[i] ? &refs[i - 1] : &refs[i];
+            if (!x->previous) {
+                rc = vg_reason_set(why, VG_ERR_POLICY, "agencies %s and %s share a public key",
+                                   y->agency, x->agency);
+            } else {
+                rc = vg_reason_set(why, VG_ERR_POLICY,
+                                   "agency %s: a previous %s key is also a %s %s key of %s: a "
+                                   "key belongs to one place only",
+                                   x->agency, kinds[kind], y->previous ? "previous" : "current",
+                                   kinds[kind], y->agency);
+            }
+        }
+    }
+    free(refs);
+    return rc;
+}
+
+static vg_err
+s_validate_broker_keys(const Vigil__NetworkDocument *d, vg_reason *why)
+{
+    const uint8_t *last_sign = NULL; /* the sign key just before the current one */
+    if (d->n_previous_broker_keys > VG_PREVIOUS_KEYS_MAX) {
+        return vg_reason_set(why, VG_ERR_POLICY, "at most %d previous broker key sets",
+                             VG_PREVIOUS_KEYS_MAX);
+    }
+    for (size_t i = 0; i < d->n_previous_broker_keys; i++) {
+        const Vigil__PreviousBrokerKeys *p = d->previous_broker_keys[i];
+        if (!s_key_len_ok(&p->sign_key) || !s_key_len_ok(&p->transport_key) ||
+            p->sign_key.len + p->transport_key.len == 0) {
+            return vg_reason_set(why, VG_ERR_POLICY,
+                                 "previous broker key set %zu must list one or two keys of 32 "
+                                 "bytes",
+                                 i + 1);
+        }
+        if (p->rotated_ms == 0 || p->valid_until_ms == 0 || p->valid_until_ms > INT64_MAX ||
+            p->valid_until_ms < p->rotated_ms) {
+            return vg_reason_set(why, VG_ERR_POLICY,
+                                 "previous broker key set %zu: its overlap must have a start "
+                                 "(rotated) and an end (valid_until) no earlier than the start",
+                                 i + 1);
+        }
+        const ProtobufCBinaryData *keys[2] = {&p->sign_key, &p->transport_key};
+        const ProtobufCBinaryData *cur[2] = {&d->broker_sign_key, &d->broker_transport_key};
+        for (int k = 0; k < 2; k++) {
+            bool dup = keys[k]->len == 32 && memcmp(keys[k]->data, cur[k]->data, 32) == 0;
+            for (size_t j = 0; j < i && !dup; j++) {
+                const Vigil__PreviousBrokerKeys *q = d->previous_broker_keys[j];
+                const ProtobufCBinaryData *o = k == 0 ? &q->sign_key : &q->transport_key;
+                dup = keys[k]->len == 32 && o->len == 32 && memcmp(keys[k]->data, o->data, 32) == 0;
+            }
+            if (dup) {
+                return vg_reason_set(why, VG_ERR_POLICY,
+                                     "previous broker key set %zu repeats a broker %s key", i + 1,
+                                     k == 0 ? "sign" : "transport");
+            }
+        }
+        if (p->sign_key.len == 32) {
+            last_sign = p->sign_key.data;
+        }
+    }
+    return s_validate_transition(d, last_sign, why);
+}
+
+/* The key-transition note must hand the log from the broker's sign key
+ * before the current one (the last previous set that lists one) to the
+ * current one, signed by that previous key; and it is there exactly when
+ * the sign key rotated. */
+static vg_err
+s_validate_transition(const Vigil__NetworkDocument *d, const uint8_t *last_sign, vg_reason *why)
+{
+    if (d->key_transition[0] == '\0') {
+        if (last_sign != NULL) {
+            return vg_reason_set(why, VG_ERR_POLICY,
+                                 "the broker's sign key rotated but the document has no "
+                                 "key_transition note signed by the previous key: witnesses "
+                                 "would refuse the new key's checkpoints");
+        }
+        return VG_OK;
+    }
+    if (last_sign == NULL) {
+        return vg_reason_set(why, VG_ERR_POLICY,
+                             "key_transition is given but previous_broker_keys lists no sign key "
+                             "it could be signed by");
+    }
+    vg_key_transition t;
+    vg_reason inner = {{0}};
+    vg_err rc = vg_key_transition_verify(&t, d->key_transition, strlen(d->key_transition),
+                                         d->network, last_sign, &inner);
+    if (rc == VG_OK && memcmp(t.new_pk, d->broker_sign_key.data, VG_SIGN_PK_LEN) != 0) {
+        rc = vg_reason_set(&inner, VG_ERR_SENDER_MISMATCH,
+                           "it hands over to another key than the document's broker sign key");
+    }
+    if (rc != VG_OK) {
+        return vg_reason_set(why, VG_ERR_POLICY,
+                             "key_transition does not verify against the previous broker sign "
+                             "key: %s",
+                             inner.text);
+    }
+    return VG_OK;
+}
+
 static vg_err
 s_validate_card(const Vigil__NetworkDocument *d, size_t i, vg_reason *why)
 {
@@ -111,18 +359,15 @@ s_validate_card(const Vigil__NetworkDocument *d, size_t i, vg_reason *why)
                              a->escalation_contact);
     }
     for (size_t j = 0; j < i; j++) {
-        const Vigil__AgencyCard *b = d->agencies[j];
-        if (strcmp(a->id, b->id) == 0) {
+        if (strcmp(a->id, d->agencies[j]->id) == 0) {
             return vg_reason_set(why, VG_ERR_POLICY, "agency id '%s' appears twice", a->id);
         }
-        if (memcmp(a->sign_key.data, b->sign_key.data, 32) == 0 ||
-            memcmp(a->box_key.data, b->box_key.data, 32) == 0 ||
-            memcmp(a->transport_key.data, b->transport_key.data, 32) == 0) {
-            return vg_reason_set(why, VG_ERR_POLICY, "agencies %s and %s share a public key", b->id,
-                                 a->id);
-        }
     }
-    return VG_OK;
+    vg_err rc = s_validate_previous(a, why);
+    if (rc == VG_OK) {
+        rc = s_validate_successor(d, a, why);
+    }
+    return rc;
 }
 
 static vg_err
@@ -187,7 +432,7 @@ s_validate_escalation(const Vigil__NetworkDocument *d, vg_reason *why)
             return vg_reason_set(why, VG_ERR_POLICY, "escalation step %zu: target is invalid",
                                  i + 1);
         }
-                if (s->target != VIGIL__ESCALATION_TARGET__ESCALATION_ROLE && s->role[0] != '\0') {
+        if (s->target != VIGIL__ESCALATION_TARGET__ESCALATION_ROLE && s->role[0] != '\0') {
             return vg_reason_set(why, VG_ERR_POLICY,
                                  "escalation step %zu: a role is given only with target role",
                                  i + 1);
@@ -244,6 +489,12 @@ vg_netdoc_validate_pb(const Vigil__NetworkDocument *d, vg_reason *why)
     }
     for (size_t i = 0; i < d->n_agencies && rc == VG_OK; i++) {
         rc = s_validate_card(d, i, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_validate_key_reuse(d, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_validate_broker_keys(d, why);
     }
     for (size_t i = 0; i < d->n_policy && rc == VG_OK; i++) {
         rc = s_validate_rule(d, d->policy[i], i, why);
@@ -480,6 +731,11 @@ s_view(const Vigil__AgencyCard *a, vg_agency *out)
     out->revoked = a->revoked;
     out->calendar = a->calendar;
     out->out_of_hours_cover = a->out_of_hours_cover;
+    out->sign_compromised_ms = a->compromised != NULL ? (int64_t)a->compromised->sign_ms : 0;
+    out->transport_compromised_ms =
+        a->compromised != NULL ? (int64_t)a->compromised->transport_ms : 0;
+    out->n_previous = a->n_previous_keys;
+    out->successor = a->successor;
 }
 
 void
@@ -524,6 +780,185 @@ vg_netdoc_find_by_transport(const vg_netdoc *doc, const uint8_t pk[VG_CURVE_KEY_
     return VG_ERR_NOT_FOUND;
 }
 
+/* ---- keys that rotate, leak or are revoked ------------------------------- */
+
+static const uint8_t *
+s_pk_or_null(const ProtobufCBinaryData *k)
+{
+    return k->len == 32 ? k->data : NULL;
+}
+
+vg_err
+vg_netdoc_previous_keys(const vg_netdoc *doc, const char *id, size_t i, vg_previous_keys *out)
+{
+    const Vigil__AgencyCard *a = id != NULL ? s_card(doc->pb, id) : NULL;
+    if (a == NULL || i >= a->n_previous_keys) {
+        return VG_ERR_NOT_FOUND;
+    }
+    const Vigil__PreviousKeys *p = a->previous_keys[i];
+    const Vigil__KeyCompromise *c = p->compromised;
+    *out = (vg_previous_keys){
+        .sign_pk = s_pk_or_null(&p->sign_key),
+        .box_pk = s_pk_or_null(&p->box_key),
+        .transport_pk = s_pk_or_null(&p->transport_key),
+        .rotated_ms = (int64_t)p->rotated_ms,
+        .valid_until_ms = (int64_t)p->valid_until_ms,
+        .sign_compromised_ms = c != NULL ? (int64_t)c->sign_ms : 0,
+        .box_compromised_ms = c != NULL ? (int64_t)c->box_ms : 0,
+        .transport_compromised_ms = c != NULL ? (int64_t)c->transport_ms : 0,
+    };
+    return VG_OK;
+}
+
+/* Fills a match; until_ms is the earlier of the overlap's end and the compromise. */
+static void
+s_match(vg_key_match *out, const Vigil__AgencyCard *a, const uint8_t *pk, bool previous,
+        int64_t valid_until_ms, int64_t compromised_ms)
+{
+    s_view(a, &out->agency);
+    out->pk = pk;
+    out->previous = previous;
+    out->valid_until_ms = valid_until_ms;
+    out->compromised_ms = compromised_ms;
+    out->until_ms =
+        compromised_ms > 0 && compromised_ms < valid_until_ms ? compromised_ms : valid_until_ms;
+}
+
+/* Finds pk among the keys of one kind (0 sign, 2 transport) of card a. */
+static bool
+s_match_card(vg_key_match *out, const Vigil__AgencyCard *a, int kind, const uint8_t *pk)
+{
+    const Vigil__KeyCompromise *c = a->compromised;
+    const ProtobufCBinaryData *cur = kind == 0 ? &a->sign_key : &a->transport_key;
+    if (cur->len == 32 && sodium_memcmp(cur->data, pk, 32) == 0) {
+        uint64_t t = c == NULL ? 0 : kind == 0 ? c->sign_ms : c->transport_ms;
+        s_match(out, a, cur->data, false, VG_TIME_NEVER, (int64_t)t);
+        return true;
+    }
+    for (size_t i = 0; i < a->n_previous_keys; i++) {
+        const Vigil__PreviousKeys *p = a->previous_keys[i];
+        const ProtobufCBinaryData *k = kind == 0 ? &p->sign_key : &p->transport_key;
+        if (k->len == 32 && sodium_memcmp(k->data, pk, 32) == 0) {
+            const Vigil__KeyCompromise *pc = p->compromised;
+            uint64_t t = pc == NULL ? 0 : kind == 0 ? pc->sign_ms : pc->transport_ms;
+            s_match(out, a, k->data, true, (int64_t)p->valid_until_ms, (int64_t)t);
+            return true;
+        }
+    }
+    return false;
+}
+
+vg_err
+vg_netdoc_find_transport_key(vg_key_match *out, const vg_netdoc *doc,
+                             const uint8_t pk[VG_CURVE_KEY_LEN])
+{
+    for (size_t i = 0; i < doc->pb->n_agencies; i++) {
+        if (s_match_card(out, doc->pb->agencies[i], 2, pk)) {
+            return VG_OK;
+        }
+    }
+    return VG_ERR_NOT_FOUND;
+}
+
+vg_err
+vg_netdoc_find_sign_key(vg_key_match *out, const vg_netdoc *doc, const char *id,
+                        const uint8_t pk[VG_SIGN_PK_LEN])
+{
+    const Vigil__AgencyCard *a = id != NULL ? s_card(doc->pb, id) : NULL;
+    return a != NULL && s_match_card(out, a, 0, pk) ? VG_OK : VG_ERR_NOT_FOUND;
+}
+
+/* The first 8 bytes of a key in hex, to name it in a reason. */
+static void
+s_key_label(char out[17], const uint8_t *pk)
+{
+    vg_hex_encode(out, 17, pk, 8);
+}
+
+vg_err
+vg_netdoc_admit_transport(vg_key_match *out, const vg_netdoc *doc,
+                          const uint8_t pk[VG_CURVE_KEY_LEN], int64_t now_ms, vg_reason *why)
+{
+    char z85[VG_Z85_KEY_LEN + 1];
+    vg_z85_encode_key(z85, pk);
+    if (vg_netdoc_find_transport_key(out, doc, pk) != VG_OK) {
+        memset(out, 0, sizeof *out);
+        return vg_reason_set(why, VG_ERR_NOT_FOUND,
+                             "transport key %s is not on any card of network document version "
+                             "%llu",
+                             z85, (unsigned long long)doc->pb->version);
+    }
+    char t[VG_TIME_STR_LEN];
+    if (out->agency.revoked) {
+        return vg_reason_set(why, VG_ERR_REVOKED, "agency %s is revoked (transport key %s)",
+                             out->agency.id, z85);
+    }
+    if (out->compromised_ms > 0 && now_ms >= out->compromised_ms) {
+        vg_time_format(t, sizeof t, out->compromised_ms);
+        return vg_reason_set(why, VG_ERR_KEY_COMPROMISED,
+                             "transport key %s of %s is compromised since %s", z85, out->agency.id,
+                             t);
+    }
+    if (out->previous && now_ms >= out->valid_until_ms) {
+        vg_time_format(t, sizeof t, out->valid_until_ms);
+        return vg_reason_set(why, VG_ERR_REVOKED,
+                             "transport key %s is a previous key of %s whose overlap ended at %s: "
+                             "connect with its current key",
+                             z85, out->agency.id, t);
+    }
+    return VG_OK;
+}
+
+vg_err
+vg_key_match_check_time(const vg_key_match *m, int64_t created_ms, const char *what, vg_reason *why)
+{
+    char key[17], t[VG_TIME_STR_LEN], c[VG_TIME_STR_LEN];
+    if (m->agency.revoked) {
+        return vg_reason_set(why, VG_ERR_REVOKED, "%s signer '%s' is revoked", what, m->agency.id);
+    }
+    vg_time_format(c, sizeof c, created_ms);
+    s_key_label(key, m->pk);
+    if (m->compromised_ms > 0 && created_ms >= m->compromised_ms) {
+        vg_time_format(t, sizeof t, m->compromised_ms);
+        return vg_reason_set(why, VG_ERR_KEY_COMPROMISED,
+                             "%s by '%s' signed with its %s sign key %s.. created %s, at or after "
+                             "that key was compromised (%s): not trusted",
+                             what, m->agency.id, m->previous ? "previous" : "current", key, c, t);
+    }
+    if (m->previous && created_ms >= m->valid_until_ms) {
+        vg_time_format(t, sizeof t, m->valid_until_ms);
+        return vg_reason_set(why, VG_ERR_REVOKED,
+                             "%s by '%s' signed with its previous sign key %s.. created %s, at or "
+                             "after that key's overlap ended (%s): sign with the current key",
+                             what, m->agency.id, key, c, t);
+    }
+    return VG_OK;
+}
+
+size_t
+vg_netdoc_n_previous_broker_keys(const vg_netdoc *doc)
+{
+    return doc->pb->n_previous_broker_keys;
+}
+
+void
+vg_netdoc_previous_broker_keys_at(const vg_netdoc *doc, size_t i, vg_broker_keys *out)
+{
+    const Vigil__PreviousBrokerKeys *p = doc->pb->previous_broker_keys[i];
+    *out = (vg_broker_keys){
+        .sign_pk = s_pk_or_null(&p->sign_key),
+        .transport_pk = s_pk_or_null(&p->transport_key),
+        .rotated_ms = (int64_t)p->rotated_ms,
+        .valid_until_ms = (int64_t)p->valid_until_ms,
+    };
+}
+
+const char *
+vg_netdoc_key_transition(const vg_netdoc *doc)
+{
+    return doc->pb->key_transition;
+}
+
 bool
 vg_netdoc_is_oversight(const vg_netdoc *doc, const char *id)
 {
@@ -533,7 +968,7 @@ vg_netdoc_is_oversight(const vg_netdoc *doc, const char *id)
 
 /* field of the card's limits, else of the network's, else the default */
 #define S_LIMIT(card, net, field, dflt)                                                            \
-    ((card) != NULL && (card)->field != 0  ? (card)->field                                         \
+    ((card) != NULL && (card)->field != 0 ? (card)->field                                          \
      : (net) != NULL && (net)->field != 0 ? (net)->field                                           \
                                           : (dflt))
 
@@ -543,8 +978,7 @@ vg_netdoc_limits(const vg_netdoc *doc, const char *id)
     const Vigil__AgencyCard *c = s_card(doc->pb, id);
     const Vigil__Limits *own = c != NULL ? c->limits : NULL, *net = doc->pb->limits;
     return (vg_limits){
-        .publish_per_minute =
-            S_LIMIT(own, net, publish_per_minute, VG_LIMIT_PUBLISH_PER_MINUTE),
+        .publish_per_minute = S_LIMIT(own, net, publish_per_minute, VG_LIMIT_PUBLISH_PER_MINUTE),
         .publish_burst = S_LIMIT(own, net, publish_burst, VG_LIMIT_PUBLISH_BURST),
         .stored_bytes_per_day =
             S_LIMIT(own, net, stored_bytes_per_day, VG_LIMIT_STORED_BYTES_PER_DAY),

@@ -6,6 +6,7 @@
 
 #include "netdoc_internal.h"
 #include "vigil/calendar.h"
+#include "vigil/clock.h"
 #include "vigil/keys.h"
 #include "vigil/util.h"
 
@@ -424,16 +425,212 @@ s_calendar(Vigil__Calendar **out, json_t *obj, size_t i, s_arena *ar, vg_reason 
     return rc;
 }
 
+/* ---- keys that rotate, leak or are revoked ------------------------------- */
+
+/* A time: UTC milliseconds (an integer) or an RFC 3339 timestamp; absent
+ * leaves *out 0 (or is refused when required). */
+static vg_err
+s_time(uint64_t *out, json_t *obj, const char *key, bool required, const char *where,
+       vg_reason *why)
+{
+    json_t *v = json_object_get(obj, key);
+    int64_t ms = 0;
+    *out = 0;
+    if (v == NULL && !required) {
+        return VG_OK;
+    }
+    if (json_is_integer(v) && json_integer_value(v) > 0) {
+        *out = (uint64_t)json_integer_value(v);
+        return VG_OK;
+    }
+    if (json_is_string(v) &&
+        vg_time_parse(&ms, json_string_value(v), VG_TIME_TIMESTAMP, NULL) == VG_OK && ms > 0) {
+        *out = (uint64_t)ms;
+        return VG_OK;
+    }
+    return vg_reason_set(why, VG_ERR_MALFORMED,
+                         "%s: \"%s\" %smust be a time: UTC milliseconds or an RFC 3339 "
+                         "timestamp such as \"2026-12-01T18:00:00Z\"",
+                         where, key, v == NULL ? "is required and " : "");
+}
+
+/* A key that may be absent (an unchanged key of a previous set). */
+static vg_err
+s_opt_key(ProtobufCBinaryData *out, json_t *obj, const char *key, bool z85, const char *where,
+          s_arena *ar, vg_reason *why)
+{
+    if (json_object_get(obj, key) == NULL) {
+        out->data = NULL;
+        out->len = 0;
+        return VG_OK;
+    }
+    return s_key(out, obj, key, z85, where, ar, why);
+}
+
+/* "compromised_at": {"sign_key": T, "box_key": T, "transport_key": T};
+ * absent leaves *out NULL. box_key is for previous sets (allow_box). */
+static vg_err
+s_compromised(Vigil__KeyCompromise **out, json_t *parent, bool allow_box, const char *where,
+              s_arena *ar, vg_reason *why)
+{
+    static const char *const keys[] = {"sign_key", "box_key", "transport_key", NULL};
+    static const char *const cur_keys[] = {"sign_key", "transport_key", NULL};
+    json_t *obj = json_object_get(parent, "compromised_at");
+    *out = NULL;
+    if (obj == NULL) {
+        return VG_OK;
+    }
+    char w[96];
+    snprintf(w, sizeof w, "%s: compromised_at", where);
+    if (!json_is_object(obj)) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "%s must be an object of key names and times",
+                             w);
+    }
+    Vigil__KeyCompromise *c = s_alloc(ar, sizeof *c);
+    if (c == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    vigil__key_compromise__init(c);
+    vg_err rc = s_only_keys(obj, allow_box ? keys : cur_keys, w, why);
+    if (rc != VG_OK && !allow_box && json_object_get(obj, "box_key") != NULL) {
+        rc = vg_reason_set(why, VG_ERR_MALFORMED,
+                           "%s: a current box key is not marked compromised: nothing may be "
+                           "sealed to it, so give the card a new box key or revoke the agency",
+                           w);
+    }
+    if (rc == VG_OK) {
+        rc = s_time(&c->sign_ms, obj, "sign_key", false, w, why);
+    }
+    if (rc == VG_OK && allow_box) {
+        rc = s_time(&c->box_ms, obj, "box_key", false, w, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_time(&c->transport_ms, obj, "transport_key", false, w, why);
+    }
+    *out = c;
+    return rc;
+}
+
+static vg_err
+s_previous_set(Vigil__PreviousKeys **out, json_t *obj, size_t i, const char *owner, s_arena *ar,
+               vg_reason *why)
+{
+    static const char *const keys[] = {
+        "sign_key", "box_key", "transport_key", "rotated", "valid_until", "compromised_at", NULL};
+    char where[96];
+    snprintf(where, sizeof where, "%s: previous_keys[%zu]", owner, i);
+    if (!json_is_object(obj)) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "%s must be an object", where);
+    }
+    Vigil__PreviousKeys *p = s_alloc(ar, sizeof *p);
+    if (p == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    vigil__previous_keys__init(p);
+    vg_err rc = s_only_keys(obj, keys, where, why);
+    if (rc == VG_OK) {
+        rc = s_opt_key(&p->sign_key, obj, "sign_key", false, where, ar, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_opt_key(&p->box_key, obj, "box_key", false, where, ar, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_opt_key(&p->transport_key, obj, "transport_key", true, where, ar, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_time(&p->rotated_ms, obj, "rotated", true, where, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_time(&p->valid_until_ms, obj, "valid_until", true, where, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_compromised(&p->compromised, obj, true, where, ar, why);
+    }
+    *out = p;
+    return rc;
+}
+
+/* A card's previous_keys, compromised_at and successor. */
+static vg_err
+s_agency_keys(Vigil__AgencyCard *a, json_t *obj, const char *where, s_arena *ar, vg_reason *why)
+{
+    const char *s = NULL;
+    vg_err rc = s_string(&s, obj, "successor", false, where, why);
+    a->successor = (char *)s;
+    if (rc == VG_OK) {
+        rc = s_compromised(&a->compromised, obj, false, where, ar, why);
+    }
+    json_t *arr = json_object_get(obj, "previous_keys");
+    if (rc != VG_OK || arr == NULL) {
+        return rc;
+    }
+    if (!json_is_array(arr)) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "%s: \"previous_keys\" must be a list", where);
+    }
+    size_t n = json_array_size(arr);
+    a->previous_keys = s_alloc(ar, n * sizeof *a->previous_keys);
+    if (a->previous_keys == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n && rc == VG_OK; i++) {
+        rc = s_previous_set(&a->previous_keys[i], json_array_get(arr, i), i, where, ar, why);
+        a->n_previous_keys = i + 1;
+    }
+    return rc;
+}
+
+static vg_err
+s_previous_broker(Vigil__PreviousBrokerKeys **out, json_t *obj, size_t i, s_arena *ar,
+                  vg_reason *why)
+{
+    static const char *const keys[] = {"sign_key", "transport_key", "rotated", "valid_until", NULL};
+    char where[64];
+    snprintf(where, sizeof where, "previous_broker_keys[%zu]", i);
+    if (!json_is_object(obj)) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "%s must be an object", where);
+    }
+    Vigil__PreviousBrokerKeys *p = s_alloc(ar, sizeof *p);
+    if (p == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    vigil__previous_broker_keys__init(p);
+    vg_err rc = s_only_keys(obj, keys, where, why);
+    if (rc == VG_OK) {
+        rc = s_opt_key(&p->sign_key, obj, "sign_key", false, where, ar, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_opt_key(&p->transport_key, obj, "transport_key", true, where, ar, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_time(&p->rotated_ms, obj, "rotated", true, where, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_time(&p->valid_until_ms, obj, "valid_until", true, where, why);
+    }
+    *out = p;
+    return rc;
+}
+
 static vg_err
 s_agency(Vigil__AgencyCard **out, json_t *obj, size_t i, s_arena *ar, vg_reason *why)
 {
-    static const char *const keys[] = {"id",        "role",
-                                       "name",      "sign_key",
-                                       "box_key",   "transport_key",
-                                       "revoked",   "escalation_contact",
-                                       "limits",    "calendar",
-                                       "hours",     "out_of_hours_cover",
-                                       "deadlines", "category_deadlines",
+    static const char *const keys[] = {"id",
+                                       "role",
+                                       "name",
+                                       "sign_key",
+                                       "box_key",
+                                       "transport_key",
+                                       "revoked",
+                                       "escalation_contact",
+                                       "limits",
+                                       "calendar",
+                                       "hours",
+                                       "out_of_hours_cover",
+                                       "deadlines",
+                                       "category_deadlines",
+                                       "previous_keys",
+                                       "compromised_at",
+                                       "successor",
                                        NULL};
     char where[64];
     snprintf(where, sizeof where, "agencies[%zu]", i);
@@ -479,6 +676,9 @@ s_agency(Vigil__AgencyCard **out, json_t *obj, size_t i, s_arena *ar, vg_reason 
     }
     if (rc == VG_OK) {
         rc = s_agency_calendar(a, obj, where, ar, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_agency_keys(a, obj, where, ar, why);
     }
     *out = a;
     return rc;
@@ -841,6 +1041,8 @@ s_build(Vigil__NetworkDocument *d, json_t *root, s_arena *ar, vg_reason *why)
                                        "oversight",
                                        "calendars",
                                        "category_deadlines",
+                                       "previous_broker_keys",
+                                       "key_transition",
                                        NULL};
     static const char *const broker_keys[] = {"sign_key", "transport_key", NULL};
     if (!json_is_object(root)) {
@@ -897,6 +1099,14 @@ s_build(Vigil__NetworkDocument *d, json_t *root, s_arena *ar, vg_reason *why)
     }
     if (rc == VG_OK) {
         rc = s_oversight(&d->oversight, root, ar, why);
+    }
+    if (rc == VG_OK) {
+        S_EACH(d, previous_broker_keys, n_previous_broker_keys, root, "previous_broker_keys",
+               s_previous_broker, ar, why, rc);
+    }
+    if (rc == VG_OK &&
+        (rc = s_string(&s, root, "key_transition", false, "document", why)) == VG_OK) {
+        d->key_transition = (char *)s;
     }
     return rc;
 }
@@ -1053,6 +1263,92 @@ s_hours_json(const Vigil__AgencyCard *c)
 }
 
 static json_t *
+s_time_json(uint64_t ms)
+{
+    return json_integer((json_int_t)ms);
+}
+
+/* "compromised_at" of a key set, or NULL when nothing is marked. */
+static json_t *
+s_compromised_json(const Vigil__KeyCompromise *c)
+{
+    if (c == NULL || (c->sign_ms == 0 && c->box_ms == 0 && c->transport_ms == 0)) {
+        return NULL;
+    }
+    json_t *o = json_object();
+    if (c->sign_ms != 0) {
+        json_object_set_new(o, "sign_key", s_time_json(c->sign_ms));
+    }
+    if (c->box_ms != 0) {
+        json_object_set_new(o, "box_key", s_time_json(c->box_ms));
+    }
+    if (c->transport_ms != 0) {
+        json_object_set_new(o, "transport_key", s_time_json(c->transport_ms));
+    }
+    return o;
+}
+
+static void
+s_agency_keys_json(json_t *a, const Vigil__AgencyCard *c)
+{
+    json_t *comp = s_compromised_json(c->compromised);
+    if (comp != NULL) {
+        json_object_set_new(a, "compromised_at", comp);
+    }
+    if (c->n_previous_keys > 0) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < c->n_previous_keys; i++) {
+            const Vigil__PreviousKeys *p = c->previous_keys[i];
+            json_t *o = json_object();
+            if (p->sign_key.len > 0) {
+                json_object_set_new(o, "sign_key", s_hex_key(&p->sign_key));
+            }
+            if (p->box_key.len > 0) {
+                json_object_set_new(o, "box_key", s_hex_key(&p->box_key));
+            }
+            if (p->transport_key.len > 0) {
+                json_object_set_new(o, "transport_key", s_z85_key(&p->transport_key));
+            }
+            json_object_set_new(o, "rotated", s_time_json(p->rotated_ms));
+            json_object_set_new(o, "valid_until", s_time_json(p->valid_until_ms));
+            if ((comp = s_compromised_json(p->compromised)) != NULL) {
+                json_object_set_new(o, "compromised_at", comp);
+            }
+            json_array_append_new(arr, o);
+        }
+        json_object_set_new(a, "previous_keys", arr);
+    }
+    if (c->successor[0] != '\0') {
+        json_object_set_new(a, "successor", json_string(c->successor));
+    }
+}
+
+static void
+s_broker_keys_json(json_t *root, const Vigil__NetworkDocument *d)
+{
+    if (d->n_previous_broker_keys > 0) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < d->n_previous_broker_keys; i++) {
+            const Vigil__PreviousBrokerKeys *p = d->previous_broker_keys[i];
+            json_t *o = json_object();
+            if (p->sign_key.len > 0) {
+                json_object_set_new(o, "sign_key", s_hex_key(&p->sign_key));
+            }
+            if (p->transport_key.len > 0) {
+                json_object_set_new(o, "transport_key", s_z85_key(&p->transport_key));
+            }
+            json_object_set_new(o, "rotated", s_time_json(p->rotated_ms));
+            json_object_set_new(o, "valid_until", s_time_json(p->valid_until_ms));
+            json_array_append_new(arr, o);
+        }
+        json_object_set_new(root, "previous_broker_keys", arr);
+    }
+    if (d->key_transition[0] != '\0') {
+        json_object_set_new(root, "key_transition", json_string(d->key_transition));
+    }
+}
+
+static json_t *
 s_agency_json(const Vigil__NetworkDocument *d, const Vigil__AgencyCard *c)
 {
     json_t *a = json_object();
@@ -1079,6 +1375,7 @@ s_agency_json(const Vigil__NetworkDocument *d, const Vigil__AgencyCard *c)
         json_object_set_new(a, "out_of_hours_cover", json_string(c->out_of_hours_cover));
     }
     s_rules_json(a, d, c->id, false);
+    s_agency_keys_json(a, c);
     return a;
 }
 
@@ -1147,6 +1444,7 @@ s_doc_json(const Vigil__NetworkDocument *d)
     json_object_set_new(broker, "sign_key", s_hex_key(&d->broker_sign_key));
     json_object_set_new(broker, "transport_key", s_z85_key(&d->broker_transport_key));
     json_object_set_new(root, "broker", broker);
+    s_broker_keys_json(root, d);
     json_object_set_new(root, "categories", s_str_array(d->categories, d->n_categories));
     json_t *agencies = json_array();
     for (size_t i = 0; i < d->n_agencies; i++) {

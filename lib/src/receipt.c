@@ -175,7 +175,8 @@ vg_receipt_verify(vg_receipt **out, const uint8_t *bytes, size_t len, const vg_n
         return vg_reason_set(why, VG_ERR_MALFORMED, "not a signed receipt (does not parse)");
     }
     vg_receipt *r = NULL;
-    vg_err rc = vg_signed_check(doc, sr->signer, sr->signature.data, sr->signature.len,
+    vg_key_match key;
+    vg_err rc = vg_signed_check(&key, doc, sr->signer, sr->signature.data, sr->signature.len,
                                 VG_DOMAIN_RECEIPT, sr->body.data, sr->body.len, "receipt", why);
     if (rc != VG_OK) {
         goto out;
@@ -199,7 +200,10 @@ vg_receipt_verify(vg_receipt **out, const uint8_t *bytes, size_t len, const vg_n
                            r->body->agency);
         goto out;
     }
-    rc = s_check_body(r, why);
+    rc = vg_signed_check_time(&key, r->body->created_ms, "receipt", why);
+    if (rc == VG_OK) {
+        rc = s_check_body(r, why);
+    }
 out:
     vigil__signed_receipt__free_unpacked(sr, NULL);
     if (rc != VG_OK) {

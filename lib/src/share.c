@@ -38,8 +38,7 @@ s_check_target(const vg_envelope *env, const char *to, const vg_netdoc *doc, vg_
                              to);
     }
     if (strcmp(vg_envelope_sender(env), to) == 0) {
-        return vg_reason_set(why, VG_ERR_DUPLICATE, "'%s' sent this alert: it has it already",
-                             to);
+        return vg_reason_set(why, VG_ERR_DUPLICATE, "'%s' sent this alert: it has it already", to);
     }
     if (vg_envelope_has_recipient(env, to)) {
         return vg_reason_set(why, VG_ERR_DUPLICATE, "'%s' is already a recipient of this alert",
@@ -80,10 +79,13 @@ s_pack_signed(uint8_t **out, size_t *out_len, const Vigil__ShareBody *body, cons
     return rc;
 }
 
-vg_err
-vg_share_create(uint8_t **out, size_t *out_len, const vg_envelope *env, const char *me,
-                const vg_keyset *my_keys, const char *to, const char *reason, int64_t created_ms,
-                const vg_netdoc *doc, vg_reason *why)
+/* Shares env with `to`: the content key is unsealed with `one` (a key set)
+ * or else `ring` (every set it holds), and the record is signed with `one`
+ * or the ring's active set. */
+static vg_err
+s_create(uint8_t **out, size_t *out_len, const vg_envelope *env, const char *me,
+         const vg_keyset *one, const vg_keyring *ring, const char *to, const char *reason,
+         int64_t created_ms, const vg_netdoc *doc, vg_reason *why)
 {
     if (reason == NULL || reason[0] == '\0' || strlen(reason) > VG_SHORT_TEXT_MAX) {
         return vg_reason_set(why, VG_ERR_INVALID, "sharing needs a reason of 1 to %d bytes",
@@ -98,7 +100,8 @@ vg_share_create(uint8_t **out, size_t *out_len, const vg_envelope *env, const ch
         return VG_ERR_NOMEM;
     }
     uint8_t sealed[VG_SEALED_KEY_LEN];
-    rc = vg_envelope_content_key(key, env, me, my_keys, why);
+    rc = one != NULL ? vg_envelope_content_key(key, env, me, one, why)
+                     : vg_envelope_content_key_ring(key, env, me, ring, why);
     if (rc == VG_OK) {
         vg_agency ag;
         rc = vg_netdoc_find(doc, to, &ag);
@@ -122,7 +125,29 @@ vg_share_create(uint8_t **out, size_t *out_len, const vg_envelope *env, const ch
     body.reason = (char *)reason;
     body.created_ms = created_ms > 0 ? (uint64_t)created_ms : 0;
     body.network_version = vg_netdoc_version(doc);
-    return s_pack_signed(out, out_len, &body, my_keys);
+    return s_pack_signed(out, out_len, &body, one != NULL ? one : vg_keyring_active(ring));
+}
+
+vg_err
+vg_share_create(uint8_t **out, size_t *out_len, const vg_envelope *env, const char *me,
+                const vg_keyset *my_keys, const char *to, const char *reason, int64_t created_ms,
+                const vg_netdoc *doc, vg_reason *why)
+{
+    if (my_keys == NULL) {
+        return vg_reason_set(why, VG_ERR_INVALID, "sharing needs the sharer's keys");
+    }
+    return s_create(out, out_len, env, me, my_keys, NULL, to, reason, created_ms, doc, why);
+}
+
+vg_err
+vg_share_create_ring(uint8_t **out, size_t *out_len, const vg_envelope *env, const char *me,
+                     const vg_keyring *my_keys, const char *to, const char *reason,
+                     int64_t created_ms, const vg_netdoc *doc, vg_reason *why)
+{
+    if (my_keys == NULL || vg_keyring_active(my_keys) == NULL) {
+        return vg_reason_set(why, VG_ERR_INVALID, "sharing needs the sharer's keys");
+    }
+    return s_create(out, out_len, env, me, NULL, my_keys, to, reason, created_ms, doc, why);
 }
 
 static vg_err
@@ -164,7 +189,8 @@ vg_share_verify(vg_share **out, const uint8_t *bytes, size_t len, const vg_netdo
         return vg_reason_set(why, VG_ERR_MALFORMED, "not a signed share (does not parse)");
     }
     vg_share *s = NULL;
-    vg_err rc = vg_signed_check(doc, ss->signer, ss->signature.data, ss->signature.len,
+    vg_key_match key;
+    vg_err rc = vg_signed_check(&key, doc, ss->signer, ss->signature.data, ss->signature.len,
                                 VG_DOMAIN_SHARE, ss->body.data, ss->body.len, "share", why);
     if (rc != VG_OK) {
         goto out;
@@ -188,7 +214,10 @@ vg_share_verify(vg_share **out, const uint8_t *bytes, size_t len, const vg_netdo
                           ss->signer, s->body->sharer);
         goto out;
     }
-    rc = s_check_body(s->body, doc, why);
+    rc = vg_signed_check_time(&key, s->body->created_ms, "share", why);
+    if (rc == VG_OK) {
+        rc = s_check_body(s->body, doc, why);
+    }
 out:
     vigil__signed_share__free_unpacked(ss, NULL);
     if (rc != VG_OK) {

@@ -91,6 +91,7 @@
 #define T_RSS_BOUND_MIB 64
 #endif
 #define T_MANY_CONNS 100        /* connections of one agency: more than any sane cap */
+#define T_SEQ_CONNS 80          /* one after another: more than the cap (32) */
 #define T_RSS_WATCHDOG_MIB 512  /* the attack is stopped (and the broker killed) past this */
 #define T_IDLE_CONNS 1100       /* plain TCP connections that never start CURVE */
 #define T_IDLE_BATCH 50         /* ... opened this many at a time */
@@ -1724,6 +1725,42 @@ test_connections_per_agency_are_capped(void **state)
              "no cap",
              T_MANY_CONNS, results, limited);
     hu_check(&k, results > 0, "none of the agency's %d connections was served", T_MANY_CONNS);
+    /* The cap counts connections that are open, not ones that have closed:
+     * a script running one command after another (each a connection that
+     * closes when the command ends) is never refused, even within the
+     * seconds an idle connection takes to time out. */
+    ctx = zmq_ctx_new();
+    assert_non_null(ctx);
+    size_t seq_served = 0, seq_limited = 0;
+    for (size_t i = 0; i < T_SEQ_CONNS; i++) {
+        hu_dealer *one = hu_dealer_new(ctx, conf, 0);
+        frame = hu_pack_query(&qlen, 1, &q);
+        zmq_send(hu_dealer_socket(one), frame, qlen, 0);
+        free(frame);
+        zmq_pollitem_t it = {hu_dealer_socket(one), 0, ZMQ_POLLIN, 0};
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_poll(&it, 1, T_REPLY_MS) == 1 &&
+            zmq_msg_recv(&m, hu_dealer_socket(one), ZMQ_DONTWAIT) >= 0) {
+            Vigil__BrokerFrame *f =
+                vigil__broker_frame__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+            seq_served += f != NULL && f->kind_case == VIGIL__BROKER_FRAME__KIND_RESULT;
+            seq_limited += f != NULL && f->kind_case == VIGIL__BROKER_FRAME__KIND_ERROR &&
+                           f->error->code == VIGIL__REJECT_CODE__REJECT_RATE_LIMITED;
+            if (f != NULL) {
+                vigil__broker_frame__free_unpacked(f, NULL);
+            }
+        }
+        zmq_msg_close(&m);
+        hu_dealer_destroy(&one);
+    }
+    zmq_ctx_term(ctx);
+    printf("hostile: connection_cap one_after_another=%d served=%zu rate_limited=%zu\n",
+           T_SEQ_CONNS, seq_served, seq_limited);
+    hu_check(&k, seq_served == T_SEQ_CONNS,
+             "%d connections opened one after another, each closed after its answer: only %zu "
+             "served (%zu rate_limited): closed connections still count against the cap",
+             T_SEQ_CONNS, seq_served, seq_limited);
     hu_checks_end(&k);
     bh_stop(b);
     bh_pass(b);

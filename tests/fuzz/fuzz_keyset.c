@@ -1,6 +1,7 @@
 /*
- * fuzz_keyset.c — vg_keyset_load on a hostile secret key file (written 0600
- * to the fixture's scratch directory, as a real one would be).
+ * fuzz_keyset.c — vg_keyset_load and vg_keyring_load on a hostile secret key
+ * file (written 0600 to the fixture's scratch directory, as a real one would
+ * be).
  */
 #include <stdlib.h>
 
@@ -20,6 +21,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)sink;
     }
     vg_keyset_destroy(&ks);
+    vg_keyring *ring = NULL;
+    if (vg_keyring_load(&ring, path, &why) == VG_OK) {
+        volatile size_t sink = vg_keyring_n(ring) + vg_keyring_active_index(ring);
+        (void)sink;
+    }
+    vg_keyring_destroy(&ring);
     free(path);
     return 0;
 }

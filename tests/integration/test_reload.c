@@ -542,6 +542,121 @@ test_sighup_reloads_the_configured_document(void **state)
     bh_pass(b);
 }
 
+/* ---- keys: an overlap that ends, a successor ------------------------------------------ */
+
+/* vigil-agent -c CONF keys rotate: the card it prints, written to a file. */
+static char *
+s_rotate_card(const bh_broker *b, const char *agency)
+{
+    char *conf = bh_agent_conf(b, agency);
+    it_run r;
+    it_exec(&r, "vigil-agent", (const char *const[]){"-c", conf, "keys", "rotate", NULL});
+    it_assert_ok(&r);
+    char *path = it_path(b->tmp, "card.json");
+    vg_reason why = {{0}};
+    assert_int_equal(vg_file_write_atomic(path, r.out, strlen(r.out), 0600, &why), VG_OK);
+    it_run_fini(&r);
+    free(conf);
+    return path;
+}
+
+static void
+test_rotation_overlap_ends_and_successor_inherits(void **state)
+{
+    bh_broker *b = s_start(state);
+    char *lic_conf = bh_agent_conf(b, "licensing");
+    char *pol_conf = bh_agent_conf(b, "police");
+    vga_identity *lic_old = bh_identity(b, "licensing");
+    const vg_keyset *old_keys = vga_identity_keys(lic_old);
+    uint8_t old_pk[VG_CURVE_KEY_LEN], old_sk[VG_CURVE_KEY_LEN], broker_pk[VG_CURVE_KEY_LEN];
+    memcpy(old_pk, vg_keyset_curve_pk(old_keys), sizeof old_pk);
+    memcpy(old_sk, vg_keyset_curve_sk(old_keys), sizeof old_sk);
+    memcpy(broker_pk, vg_netdoc_broker_transport_pk(vga_identity_doc(lic_old)), sizeof broker_pk);
+    vga_identity_destroy(&lic_old);
+    rc_client *old = rc_new(b->endpoint, broker_pk, old_pk, old_sk);
+    rc_hello(old, true);
+    assert_true(rc_watch(old, 2000, false).handshakes >= 1);
+
+    /* licensing rotates with an overlap of 3 s: its old key still connects
+     * during it, its connection is closed when it ends, and then the old
+     * key is refused. */
+    char *card = s_rotate_card(b, "licensing");
+    char until[64];
+    vg_time_format(until, sizeof until, rc_wall_ms() + 3000);
+    it_run r;
+    it_vigilctl(&r, "network", "rotate", card, "--dir", b->net, "--until", until);
+    it_assert_ok(&r);
+    it_run_fini(&r);
+    s_sign(b, s_json(b)); /* network rotate wrote network.json: sign it */
+    assert_int_equal(s_push(b, NULL, NULL), 0);
+    rc_client *during = rc_new(b->endpoint, broker_pk, old_pk, old_sk);
+    rc_hello(during, false);
+    assert_true(rc_watch(during, 1000, false).handshakes >= 1); /* within the overlap */
+    size_t dropped = rc_watch(old, 0, false).dropped;
+    rc_events ev = rc_watch(old, 6000, true);
+    assert_true(ev.dropped > dropped);
+    assert_true(bh_log_count(b, "conn.closed", "reason=key_expired") >= 1);
+    rc_client *after = rc_new(b->endpoint, broker_pk, old_pk, old_sk);
+    rc_hello(after, false);
+    rc_events ev2 = rc_watch(after, 2000, false);
+    assert_int_equal(ev2.handshakes, 0);
+    assert_true(ev2.auth_failed > 0);
+    rc_client *fresh = rc_new_agency(lic_conf); /* its new keys */
+    rc_hello(fresh, false);
+    assert_true(rc_watch(fresh, 2000, false).handshakes >= 1);
+    rc_destroy(&fresh);
+    rc_destroy(&after);
+    rc_destroy(&during);
+    rc_destroy(&old);
+
+    /* childrens-services has an open taxi alert and is revoked with
+     * home-office as its successor: home-office inherits it, with a fresh
+     * deadline, and everyone concerned is told. */
+    rc_client *pol = rc_new_agency(pol_conf);
+    const char *taxi_to[] = {"licensing", "police", "childrens-services"};
+    uint8_t id[VG_ALERT_ID_LEN];
+    vga_identity *pid = bh_identity(b, "police");
+    rc_seal_spec spec = {.recipients = taxi_to, .n_recipients = 3, .category = "taxi",
+                         .sequence = 1};
+    size_t len = 0;
+    uint8_t *env = rc_seal(&len, id, pid, &spec);
+    Vigil__BrokerFrame *f = rc_expect_confirm(pol, rc_publish(pol, env, len), T_REPLY_MS);
+    assert_int_equal(f->confirm->status, VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED);
+    rc_frame_free(f);
+    free(env);
+    vga_identity_destroy(&pid);
+    json_t *doc = s_json(b);
+    json_t *policy = json_object_get(doc, "policy"); /* no policy may require a revoked agency */
+    for (size_t i = 0; i < json_array_size(policy); i++) {
+        json_t *must = json_object_get(json_array_get(policy, i), "must_reach");
+        for (size_t k = json_array_size(must); k-- > 0;) {
+            if (strcmp(json_string_value(json_array_get(must, k)), "childrens-services") == 0) {
+                json_array_remove(must, k);
+            }
+        }
+    }
+    s_sign(b, doc);
+    it_vigilctl(&r, "network", "revoke", "childrens-services", "--dir", b->net, "--successor",
+                "home-office");
+    it_assert_ok(&r);
+    it_run_fini(&r);
+    s_sign(b, s_json(b));
+    assert_int_equal(s_push(b, NULL, NULL), 0);
+    vgb_rrow row;
+    assert_true(bh_store_recipient(b, id, "home-office", &row));
+    assert_true(row.required);
+    assert_int_equal(row.state, VGB_PENDING);
+    assert_string_equal(row.shared_by, "childrens-services");
+    assert_true(row.deadline_ms > rc_wall_ms());
+    assert_int_equal(bh_store_count_leaves(b, VG_AUDIT_REASSIGNED, "childrens-services"), 1);
+    assert_true(bh_log_count(b, "agency.revoked", "successor=home-office") == 1);
+    rc_destroy(&pol);
+    free(card);
+    free(lic_conf);
+    free(pol_conf);
+    bh_pass(b);
+}
+
 int
 main(void)
 {
@@ -549,6 +664,7 @@ main(void)
         cmocka_unit_test_teardown(test_refused_documents_change_nothing, s_teardown),
         cmocka_unit_test_teardown(test_reload_under_load, s_teardown),
         cmocka_unit_test_teardown(test_sighup_reloads_the_configured_document, s_teardown),
+        cmocka_unit_test_teardown(test_rotation_overlap_ends_and_successor_inherits, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

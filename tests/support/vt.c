@@ -321,6 +321,53 @@ vt_net_revoke(vt_net *net, const char *id) {
     assert_int_equal(vg_netdoc_version(net->doc), next);
 }
 
+void
+vt_net_republish(vt_net *net)
+{
+    uint64_t next = vg_netdoc_version(net->doc) + 1;
+    json_object_set_new(net->json, "version", json_integer((json_int_t)next));
+    vg_reason why = {{0}};
+    vg_err err = vt_net_publish(net, 0, &why);
+    if (err != VG_OK) {
+        print_error("publish version %llu: %s: %s\n", (unsigned long long)next, vg_err_code(err),
+                    why.text);
+    }
+    assert_int_equal(err, VG_OK);
+}
+
+vg_keyset *
+vt_net_rotate(vt_net *net, const char *id, int64_t rotated_ms, int64_t valid_until_ms)
+{
+    size_t i = 0;
+    while (i < net->n && strcmp(net->ids[i], id) != 0) {
+        i++;
+    }
+    if (i == net->n) {
+        fail_msg("no agency %s in the test network", id);
+    }
+    vg_keyset *old = net->keys[i];
+    assert_int_equal(vg_keyset_generate(&net->keys[i], VG_KEY_ALL), VG_OK);
+    json_t *card = vt_net_agency_json(net, id);
+    json_t *prev = json_object();
+    json_object_set_new(prev, "sign_key", s_hex_json(vg_keyset_sign_pk(old), VG_SIGN_PK_LEN));
+    json_object_set_new(prev, "box_key", s_hex_json(vg_keyset_box_pk(old), VG_BOX_PK_LEN));
+    json_object_set_new(prev, "transport_key", json_string(vg_keyset_curve_pk_z85(old)));
+    json_object_set_new(prev, "rotated", json_integer((json_int_t)rotated_ms));
+    json_object_set_new(prev, "valid_until", json_integer((json_int_t)valid_until_ms));
+    json_t *list = json_object_get(card, "previous_keys");
+    if (list == NULL) {
+        list = json_array();
+        json_object_set_new(card, "previous_keys", list);
+    }
+    json_array_append_new(list, prev);
+    const vg_keyset *ks = net->keys[i];
+    json_object_set_new(card, "sign_key", s_hex_json(vg_keyset_sign_pk(ks), VG_SIGN_PK_LEN));
+    json_object_set_new(card, "box_key", s_hex_json(vg_keyset_box_pk(ks), VG_BOX_PK_LEN));
+    json_object_set_new(card, "transport_key", json_string(vg_keyset_curve_pk_z85(ks)));
+    vt_net_republish(net);
+    return old;
+}
+
 const vg_keyset *
 vt_net_keys(const vt_net *net, const char *id) {
     for (size_t i = 0; i < net->n; i++) {

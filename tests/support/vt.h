@@ -92,6 +92,16 @@ json_t *vt_net_agency_json(vt_net *net, const char *id);
 /* Marks agency `id` revoked in the JSON and publishes version+1. */
 void vt_net_revoke(vt_net *net, const char *id);
 
+/* Rotates agency `id`'s three key pairs: fresh keys become current on its
+ * card, the old public keys move to a new entry of its previous_keys with
+ * the overlap [rotated_ms, valid_until_ms], and version+1 is published.
+ * Returns the old keys (the caller's: vg_keyset_destroy them); net->keys
+ * holds the new ones. */
+vg_keyset *vt_net_rotate(vt_net *net, const char *id, int64_t rotated_ms, int64_t valid_until_ms);
+
+/* Publishes version+1 of net->json, failing the test on any error. */
+void vt_net_republish(vt_net *net);
+
 /* The keys of agency `id`; fails the test if absent. */
 const vg_keyset *vt_net_keys(const vt_net *net, const char *id);
 

@@ -19,6 +19,9 @@
  * transient rejection such as storage_full, or lost with a connection). */
 #define S_OUTBOX_RETRY_MS 10000
 
+/* How long a new agency waits for the broker's document (vga_network_fetch). */
+#define S_JOIN_TIMEOUT_MS 3000
+
 const char *
 vga_agent_agency(const vga_agent *a)
 {
@@ -176,6 +179,27 @@ s_apply_confirm(vga_agent *a, const Vigil__Confirm *c)
     }
 }
 
+/* A newer document may list this agency's new keys (it rotated, and the
+ * administrator put the new card in force): from now on it signs with them.
+ * The connection keeps the transport key it was made with (the broker
+ * admits the previous one during the overlap); the next one uses the new. */
+static void
+s_follow_keys(vga_agent *a)
+{
+    bool switched = false;
+    vg_reason why = {{0}};
+    vg_err rc = vga_identity_follow(a->id, vga_agent_doc(a), &switched, &why);
+    if (rc != VG_OK) {
+        vg_log(VG_LOG_WARN, "agent", "keys.unchanged", "agency=%s code=%s reason=\"%s\"",
+               vga_agent_agency(a), vg_err_code(rc), why.text);
+    } else if (switched) {
+        char sign[2 * 8 + 1];
+        vg_hex_encode(sign, sizeof sign, vg_keyset_sign_pk(vga_identity_keys(a->id)), 8);
+        vg_log(VG_LOG_INFO, "agent", "keys.switch", "agency=%s version=%llu sign_key=%s",
+               vga_agent_agency(a), (unsigned long long)vg_netdoc_version(vga_agent_doc(a)), sign);
+    }
+}
+
 static void
 s_adopt_network(vga_agent *a, const ProtobufCBinaryData *bytes)
 {
@@ -202,6 +226,7 @@ s_adopt_network(vga_agent *a, const ProtobufCBinaryData *bytes)
            (unsigned long long)vg_netdoc_version(doc));
     vg_netdoc_destroy(&a->newer);
     a->newer = doc;
+    s_follow_keys(a);
 }
 
 /* Sends one DELIVERED receipt for the deliveries noted since the last one. */
@@ -285,7 +310,7 @@ s_open_delivery(vga_agent *a, const Vigil__Deliver *d, const vg_envelope *env, v
     *share_bytes = NULL;
     sharer[0] = '\0';
     if (vg_envelope_has_recipient(env, me)) {
-        return vg_envelope_open(out, env, me, vga_identity_keys(a->id), why);
+        return vg_envelope_open_ring(out, env, me, vga_identity_keyring(a->id), why);
     }
     vg_share *sh = NULL;
     *share_bytes = s_share_for_me(a, d, env, &sh);
@@ -297,7 +322,7 @@ s_open_delivery(vga_agent *a, const Vigil__Deliver *d, const vg_envelope *env, v
     snprintf(sharer, VG_AGENCY_ID_MAX + 1, "%s", vg_share_sharer(sh));
     size_t klen = 0;
     const uint8_t *key = vg_share_sealed_key(sh, &klen);
-    vg_err rc = vg_envelope_open_sealed(out, env, key, klen, vga_identity_keys(a->id), why);
+    vg_err rc = vg_envelope_open_sealed_ring(out, env, key, klen, vga_identity_keyring(a->id), why);
     vg_share_destroy(&sh);
     return rc;
 }
@@ -562,11 +587,15 @@ s_connect(vga_agent *a, vg_reason *why)
 {
     const vga_config *cfg = vga_identity_config(a->id);
     const vg_keyset *ks = vga_identity_keys(a->id);
+    /* The document's broker key, not the pinned one: the pinned key is one
+     * the document lists (vga_identity_load checks it), and after a broker
+     * key rotation the document's is the one the broker presents. */
+    const uint8_t *server_pk = vg_netdoc_broker_transport_pk(vga_identity_doc(a->id));
     int linger = 1000, hb_ivl = 2000, hb_timeout = 10000, reconnect_max = 2000;
     a->ctx = zmq_ctx_new();
     a->sock = a->ctx ? zmq_socket(a->ctx, ZMQ_DEALER) : NULL;
     if (a->sock == NULL ||
-        zmq_setsockopt(a->sock, ZMQ_CURVE_SERVERKEY, cfg->broker_pk, VG_CURVE_KEY_LEN) != 0 ||
+        zmq_setsockopt(a->sock, ZMQ_CURVE_SERVERKEY, server_pk, VG_CURVE_KEY_LEN) != 0 ||
         zmq_setsockopt(a->sock, ZMQ_CURVE_PUBLICKEY, vg_keyset_curve_pk(ks), VG_CURVE_KEY_LEN) !=
             0 ||
         zmq_setsockopt(a->sock, ZMQ_CURVE_SECRETKEY, vg_keyset_curve_sk(ks), VG_CURVE_KEY_LEN) !=
@@ -587,6 +616,25 @@ s_connect(vga_agent *a, vg_reason *why)
     return s_resend_outbox(a);
 }
 
+/* The agency is not in the document it holds (or holds none): a new
+ * agency whose card the administrator may have put in force since. Fetch
+ * the broker's document, then load again; otherwise the first error stands,
+ * with what the fetch said. */
+static vg_err
+s_join(vga_identity **id, const char *config_path, vg_reason *why)
+{
+    vg_reason fetch = {{0}};
+    vg_err rc = vga_network_fetch(config_path, S_JOIN_TIMEOUT_MS, NULL, &fetch);
+    if (rc == VG_OK) {
+        return vga_identity_load(id, config_path, 0, why);
+    }
+    if (why != NULL && fetch.text[0] != '\0') {
+        size_t n = strlen(why->text);
+        snprintf(why->text + n, sizeof why->text - n, "; asked the broker: %s", fetch.text);
+    }
+    return VG_ERR_NOT_FOUND;
+}
+
 vg_err
 vga_agent_open(vga_agent **out, const char *config_path, const vga_options *opts, vg_reason *why)
 {
@@ -605,6 +653,9 @@ vga_agent_open(vga_agent **out, const char *config_path, const vga_options *opts
     snprintf(a->software, sizeof a->software, "%s",
              (opts && opts->software) ? opts->software : "libvigil-agent");
     vg_err rc = vga_identity_load(&a->id, config_path, 0, why);
+    if (rc == VG_ERR_NOT_FOUND) {
+        rc = s_join(&a->id, config_path, why);
+    }
     if (rc == VG_OK) {
         rc = vga_store_open(&a->store, vga_identity_config(a->id)->store_path, why);
     }
@@ -730,20 +781,7 @@ vga_publish(vga_agent *a, const vg_alert *alert, int64_t timeout_ms, vga_confirm
     const vg_netdoc *doc = vga_agent_doc(a);
     const char *me = vga_agent_agency(a);
     vg_alert sealed = *alert; /* shallow: only the recipient list differs */
-    memset(&sealed.recipients, 0, sizeof sealed.recipients);
-    vg_err rc = VG_OK;
-    for (size_t i = 0; i < alert->recipients.n && rc == VG_OK; i++) {
-        rc = vg_strlist_add_unique(&sealed.recipients, alert->recipients.items[i]);
-    }
-    if (rc == VG_OK) { /* the policy's mandatory agencies: added, never removable */
-        rc = vg_netdoc_required(doc, (const char *const *)alert->categories.items,
-                                alert->categories.n, alert->severity, me, &sealed.recipients);
-    }
-    if (rc == VG_OK && sealed.recipients.n == 0) {
-        rc = vg_reason_set(why, VG_ERR_INVALID,
-                           "no recipients: name agencies with --to, or use categories the "
-                           "network's policy routes");
-    }
+    vg_err rc = vga_recipients_of(a, alert, &sealed.recipients, why);
     uint64_t seq = 0;
     uint8_t *env = NULL;
     size_t len = 0;
@@ -824,14 +862,15 @@ vga_inbox_open(vga_agent *a, const vga_inbox_entry *e, vg_alert *out, vg_envelop
     vg_envelope *env = NULL;
     vg_err rc = vg_envelope_verify(&env, e->envelope, e->envelope_len, vga_agent_doc(a), why);
     if (rc == VG_OK && e->share == NULL) {
-        rc = vg_envelope_open(out, env, vga_agent_agency(a), vga_identity_keys(a->id), why);
+        rc = vg_envelope_open_ring(out, env, vga_agent_agency(a), vga_identity_keyring(a->id), why);
     } else if (rc == VG_OK) {
         vg_share *sh = NULL;
         rc = vg_share_verify(&sh, e->share, e->share_len, vga_agent_doc(a), why);
         size_t klen = 0;
         const uint8_t *key = rc == VG_OK ? vg_share_sealed_key(sh, &klen) : NULL;
         if (rc == VG_OK) {
-            rc = vg_envelope_open_sealed(out, env, key, klen, vga_identity_keys(a->id), why);
+            rc =
+                vg_envelope_open_sealed_ring(out, env, key, klen, vga_identity_keyring(a->id), why);
         }
         vg_share_destroy(&sh);
     }

@@ -17,8 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "agent_internal.h"
 #include "vigil/log.h"
+#include "vigil/transition.h"
 
 #define S_PROVE_POLL_MS 200 /* between syncs while no checkpoint covers an alert's leaves */
 #define S_ROOT_HEX_LEN (2 * VG_MERKLE_HASH_LEN + 1)
@@ -150,6 +153,145 @@ s_fork(vga_agent *a, const vga_store_cp *held, uint64_t size,
     return s_fault(a, "fork", held->note, note, reason, why);
 }
 
+/* ---- the broker's signing key ---------------------------------------------------------- */
+
+/* The first 8 bytes of a key in hex, to name it. */
+static void
+s_key8(char out[17], const uint8_t *pk)
+{
+    vg_hex_encode(out, 17, pk, 8);
+}
+
+/* A store from before it recorded keys holds checkpoints: the key that
+ * signed the latest checked one is the one it trusted. */
+static vg_err
+s_trust_held(vga_agent *a, const vg_netdoc *doc)
+{
+    vga_store_cp l = {0};
+    bool found = false;
+    vg_err rc = vga_store_cp_get(a->store, VGA_CP_LATEST_CHECKED, 0, &l, &found);
+    const uint8_t *key = NULL;
+    vg_checkpoint *cp = NULL;
+    if (rc == VG_OK && found &&
+        vg_checkpoint_verify_netdoc(&cp, l.note, l.note_len, doc, &key, NULL, NULL) == VG_OK) {
+        rc = vga_store_broker_key_add(a->store, key, vg_clock_wall_ms(a->clock), "held", NULL);
+    }
+    vg_checkpoint_destroy(&cp);
+    vga_store_cp_fini(&l);
+    return rc;
+}
+
+/* Whether the document's key-transition note hands the log from a key this
+ * agency trusts to `key`; *from names the key it claims to come from. */
+static bool
+s_handed_over(vga_agent *a, const vg_netdoc *doc, const uint8_t *key, uint8_t from[32])
+{
+    const char *note = vg_netdoc_key_transition(doc);
+    size_t len = strlen(note);
+    bool trusted = false, any = false;
+    vg_key_transition t;
+    return len > 0 && vg_key_transition_claimed_old(from, note, len) == VG_OK &&
+           vga_store_broker_key_get(a->store, from, &trusted, &any) == VG_OK && trusted &&
+           vg_key_transition_verify(&t, note, len, vg_netdoc_network(doc), from, NULL) == VG_OK &&
+           sodium_memcmp(t.new_pk, key, VG_SIGN_PK_LEN) == 0;
+}
+
+/* A previous broker key signs checkpoints only until its overlap ends (by
+ * this agency's clock). */
+static bool
+s_previous_expired(vga_agent *a, const vg_netdoc *doc, const uint8_t *key, int64_t *until)
+{
+    for (size_t i = 0; i < vg_netdoc_n_previous_broker_keys(doc); i++) {
+        vg_broker_keys bk;
+        vg_netdoc_previous_broker_keys_at(doc, i, &bk);
+        if (bk.sign_pk != NULL && sodium_memcmp(bk.sign_pk, key, VG_SIGN_PK_LEN) == 0) {
+            *until = bk.valid_until_ms;
+            return vg_clock_wall_ms(a->clock) >= bk.valid_until_ms;
+        }
+    }
+    return false;
+}
+
+/* A checkpoint signed by `key` (a key the document lists) is trusted when
+ * the key is one this agency trusts: the first one it ever saw (taken on
+ * trust, as the first checkpoint is), or one the document's key-transition
+ * note, signed by a key it trusted, handed the log to. Anything else is a
+ * new key nobody it trusts vouched for: a stolen admin key can put any key
+ * in a document, but it cannot make the old broker key sign the hand-over.
+ * From the broker that is a fork (recorded with the notes); from elsewhere
+ * it is only refused. */
+static vg_err
+s_trust_key(vga_agent *a, const uint8_t *key, bool previous, const char *note, s_source src,
+            vg_reason *why)
+{
+    const vg_netdoc *doc = vga_agent_doc(a);
+    bool trusted = false, any = false;
+    char k8[17], f8[17];
+    s_key8(k8, key);
+    vg_err rc = vga_store_broker_key_get(a->store, key, &trusted, &any);
+    if (rc == VG_OK && !any && (rc = s_trust_held(a, doc)) == VG_OK) {
+        rc = vga_store_broker_key_get(a->store, key, &trusted, &any);
+    }
+    if (rc != VG_OK) {
+        return vg_reason_set(why, rc, "cannot read the trusted broker keys");
+    }
+    int64_t until = 0;
+    if (trusted && previous && s_previous_expired(a, doc, key, &until)) {
+        char t[VG_TIME_STR_LEN], reason[VG_REASON_MAX];
+        vg_time_format(t, sizeof t, until);
+        snprintf(reason, sizeof reason,
+                 "checkpoint signed by the broker's previous key %s.. after its overlap ended "
+                 "(%s)",
+                 k8, t);
+        vg_log(VG_LOG_ERROR, "agent", "audit.bad_checkpoint",
+               "agency=%s source=%s code=revoked reason=\"%s\"", vga_agent_agency(a),
+               src == S_FROM_BROKER ? "broker" : "elsewhere", reason);
+        if (src == S_FROM_BROKER) {
+            return s_fault(a, "bad_checkpoint", NULL, note, reason, why);
+        }
+        return vg_reason_set(why, VG_ERR_REVOKED, "checkpoint rejected: %s", reason);
+    }
+    if (trusted) {
+        return VG_OK;
+    }
+    if (!any) {
+        vg_log(VG_LOG_INFO, "agent", "audit.key_first", "agency=%s key=%s", vga_agent_agency(a),
+               k8);
+        return vga_store_broker_key_add(a->store, key, vg_clock_wall_ms(a->clock), "first", NULL);
+    }
+    uint8_t from[32] = {0};
+    if (s_handed_over(a, doc, key, from)) {
+        s_key8(f8, from);
+        vg_log(VG_LOG_INFO, "agent", "audit.key_transition", "agency=%s from=%s to=%s",
+               vga_agent_agency(a), f8, k8);
+        return vga_store_broker_key_add(a->store, key, vg_clock_wall_ms(a->clock), "transition",
+                                        vg_netdoc_key_transition(doc));
+    }
+    s_key8(f8, from);
+    char reason[VG_REASON_MAX];
+    snprintf(reason, sizeof reason,
+             "the broker signed a checkpoint with key %s.., which no key this agency trusts "
+             "handed the log to: the document's key_transition %s; a new broker key is "
+             "accepted only after the old one signs the hand-over",
+             k8,
+             vg_netdoc_key_transition(doc)[0] == '\0'
+                 ? "is missing"
+                 : "is not a hand-over to it signed by a key this agency trusted");
+    vg_log(VG_LOG_ERROR, "agent", "audit.fork", "agency=%s key=%s claimed_from=%s reason=\"%s\"",
+           vga_agent_agency(a), k8, f8, "untrusted broker key");
+    if (src != S_FROM_BROKER) {
+        return vg_reason_set(why, VG_ERR_CONFLICT, "checkpoint rejected: %s", reason);
+    }
+    vga_store_cp held = {0};
+    bool found = false;
+    if (vga_store_cp_get(a->store, VGA_CP_LATEST_CHECKED, 0, &held, &found) != VG_OK) {
+        found = false; /* the fault is recorded without the held note */
+    }
+    rc = s_fault(a, "fork", found ? held.note : NULL, note, reason, why);
+    vga_store_cp_fini(&held);
+    return rc;
+}
+
 /* ---- the held chain ------------------------------------------------------------------ */
 
 /* Verifies a note and keeps it (unchecked) when its size is new; a note of
@@ -160,8 +302,16 @@ s_admit(vga_agent *a, const uint8_t *note, size_t len, s_source src, vg_reason *
     const vg_netdoc *doc = vga_agent_doc(a);
     vg_checkpoint *cp = NULL;
     vg_reason r = {{0}};
-    vg_err rc = vg_checkpoint_verify(&cp, (const char *)note, len, vg_netdoc_network(doc),
-                                     vg_netdoc_broker_sign_pk(doc), &r);
+    const uint8_t *key = NULL;
+    bool previous = false;
+    vg_err rc = vg_checkpoint_verify_netdoc(&cp, (const char *)note, len, doc, &key, &previous, &r);
+    if (rc == VG_OK) {
+        rc = s_trust_key(a, key, previous, vg_checkpoint_note(cp), src, why);
+        if (rc != VG_OK) {
+            vg_checkpoint_destroy(&cp);
+            return rc;
+        }
+    }
     if (rc != VG_OK) {
         vg_log(VG_LOG_ERROR, "agent", "audit.bad_checkpoint",
                "agency=%s source=%s code=%s reason=\"%s\"", vga_agent_agency(a),

@@ -92,6 +92,13 @@ vg_err vga_conn_query(vga_agent *a, Vigil__Query *q, int64_t timeout_ms, vga_res
 vg_err vga_inbox_open(vga_agent *a, const vga_inbox_entry *e, vg_alert *out, vg_envelope **env_out,
                       vg_reason *why) VG_MUST_USE;
 
+/* agent_relay.c: the recipients alert is sealed to: its own, and the
+ * policy's mandatory agencies (added, never removable). *out is set (the
+ * caller frees it with vg_strlist_fini, also on error); VG_ERR_INVALID when
+ * there are none. */
+vg_err vga_recipients_of(vga_agent *a, const vg_alert *alert, vg_strlist *out,
+                         vg_reason *why) VG_MUST_USE;
+
 /* agent_audit.c: a Confirm carried the broker's latest checkpoint note.
  * Verifies and keeps it without waiting (the proof comes at the next sync). */
 void vga_audit_on_confirm(vga_agent *a, const uint8_t *note, size_t len);

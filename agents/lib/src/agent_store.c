@@ -35,7 +35,7 @@ static const char s_schema[] =
  * `listen --exec`. ALTER TABLE ADD COLUMN keeps existing rows and is
  * invisible to older code (its INSERTs get the defaults), so a store is
  * migrated in place the first time a newer agent opens it. */
-#define S_SCHEMA_VERSION 2
+#define S_SCHEMA_VERSION 3
 static const char s_migrate_v2[] =
     "ALTER TABLE inbox ADD COLUMN handover TEXT;"
     "ALTER TABLE inbox ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;"
@@ -46,6 +46,16 @@ static const char s_migrate_v2[] =
     " ended_ms INTEGER, outcome TEXT);"
     "CREATE INDEX handovers_by_inbox ON handovers(inbox_id);"
     "PRAGMA user_version = 2;";
+
+/* Version 3 (issue 16): the broker signing keys this agency trusts as a
+ * witness, and how it came to trust each (the first one it saw, or a
+ * key-transition note signed by one it trusted), so that a checkpoint by a
+ * new key is accepted only after a hand-over signed by the old one. A new
+ * table: older code never sees it. */
+static const char s_migrate_v3[] =
+    "CREATE TABLE broker_keys("
+    " sign_key BLOB PRIMARY KEY, trusted_ms INTEGER NOT NULL, how TEXT NOT NULL, note TEXT);"
+    "PRAGMA user_version = 3;";
 
 struct vga_store {
     sqlite3 *db; /* the connection */
@@ -92,15 +102,18 @@ s_migrate(vga_store *s)
     if (version < 0) {
         return rc == SQLITE_ROW ? SQLITE_ERROR : rc;
     }
+    rc = SQLITE_OK;
     if (version < 2) {
         rc = sqlite3_exec(s->db, s_migrate_v2, NULL, NULL, NULL);
-        if (rc == SQLITE_OK) {
-            vg_log(VG_LOG_INFO, "agent", "store.migrated", "path=%s from=%d to=%d", s->path,
-                   version, S_SCHEMA_VERSION);
-        }
-        return rc;
     }
-    return SQLITE_OK;
+    if (rc == SQLITE_OK && version < 3) {
+        rc = sqlite3_exec(s->db, s_migrate_v3, NULL, NULL, NULL);
+    }
+    if (rc == SQLITE_OK && version < S_SCHEMA_VERSION) {
+        vg_log(VG_LOG_INFO, "agent", "store.migrated", "path=%s from=%d to=%d", s->path, version,
+               S_SCHEMA_VERSION);
+    }
+    return rc;
 }
 
 vg_err
@@ -407,6 +420,17 @@ vga_store_inbox_get(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN], vga_inbox_e
     sqlite3_stmt *st = s_prep(s, "SELECT envelope, share, id FROM inbox WHERE alert_id = ?1");
     if (st != NULL) {
         sqlite3_bind_blob(st, 1, id, VG_ALERT_ID_LEN, SQLITE_STATIC);
+    }
+    return s_read_inbox(s, st, out);
+}
+
+vg_err
+vga_store_inbox_after(vga_store *s, int64_t after_row, vga_inbox_entry *out)
+{
+    sqlite3_stmt *st =
+        s_prep(s, "SELECT envelope, share, id FROM inbox WHERE id > ?1 ORDER BY id LIMIT 1");
+    if (st != NULL) {
+        sqlite3_bind_int64(st, 1, after_row);
     }
     return s_read_inbox(s, st, out);
 }
@@ -732,4 +756,38 @@ vga_store_fault_last(vga_store *s, bool *found, char *kind, size_t kind_len, cha
     sqlite3_finalize(st);
     return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? VG_OK
                                                    : s_fail(s, rc, "read audit faults", NULL);
+}
+
+vg_err
+vga_store_broker_key_get(vga_store *s, const uint8_t key[VG_SIGN_PK_LEN], bool *trusted, bool *any)
+{
+    sqlite3_stmt *st = s_prep(s, "SELECT (SELECT count(*) FROM broker_keys WHERE sign_key = ?1),"
+                                 " (SELECT count(*) FROM broker_keys)");
+    if (st != NULL) {
+        sqlite3_bind_blob(st, 1, key, VG_SIGN_PK_LEN, SQLITE_STATIC);
+    }
+    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    if (rc == SQLITE_ROW) {
+        *trusted = sqlite3_column_int(st, 0) > 0;
+        *any = sqlite3_column_int(st, 1) > 0;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? VG_OK : s_fail(s, rc, "read trusted broker keys", NULL);
+}
+
+vg_err
+vga_store_broker_key_add(vga_store *s, const uint8_t key[VG_SIGN_PK_LEN], int64_t now_ms,
+                         const char *how, const char *note)
+{
+    sqlite3_stmt *st = s_prep(s, "INSERT OR IGNORE INTO broker_keys(sign_key, trusted_ms, how,"
+                                 " note) VALUES (?1, ?2, ?3, ?4)");
+    if (st != NULL) {
+        sqlite3_bind_blob(st, 1, key, VG_SIGN_PK_LEN, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, now_ms);
+        sqlite3_bind_text(st, 3, how, -1, SQLITE_STATIC);
+        if (note != NULL) {
+            sqlite3_bind_text(st, 4, note, -1, SQLITE_STATIC);
+        }
+    }
+    return s_done(s, st, "trust broker key", NULL);
 }

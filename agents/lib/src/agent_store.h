@@ -4,8 +4,9 @@
  * of alerts received (with what was handed to an acknowledging program and
  * how each hand-over ended), the sequence counter, and the broker's
  * audit-log checkpoints this agency witnessed (with any fault it found:
- * evidence). Schema version 2 (PRAGMA user_version); an older store is
- * migrated in place when it is opened.
+ * evidence) and the broker signing keys it trusts as a witness. Schema
+ * version 3 (PRAGMA user_version); an older store is migrated in place when
+ * it is opened.
  *
  * WAL, synchronous=FULL: a write that returns is on disk. Several agent
  * processes of one agency (a listener and a publisher) may share the store.
@@ -20,6 +21,7 @@
 #include <stdint.h>
 
 #include "vigil/err.h"
+#include "vigil/keys.h"
 #include "vigil/merkle.h"
 #include "vigil/wire.h"
 
@@ -83,6 +85,10 @@ vg_err vga_store_inbox_next_unsurfaced(vga_store *s, vga_inbox_entry *out) VG_MU
 /* The stored alert with this id (envelope NULL when not in the inbox). */
 vg_err vga_store_inbox_get(vga_store *s, const uint8_t id[VG_ALERT_ID_LEN],
                            vga_inbox_entry *out) VG_MUST_USE;
+
+/* The stored alert with the smallest row id above after_row (envelope NULL
+ * when there is none): how a relay walks the inbox with a durable cursor. */
+vg_err vga_store_inbox_after(vga_store *s, int64_t after_row, vga_inbox_entry *out) VG_MUST_USE;
 
 /* Marks inbox row `row` as handed to the application (or passed over). */
 vg_err vga_store_inbox_mark_surfaced(vga_store *s, int64_t row) VG_MUST_USE;
@@ -192,6 +198,20 @@ vg_err vga_store_cp_delete(vga_store *s, uint64_t size) VG_MUST_USE;
  * "inclusion"), what was wrong, and the notes involved (may be NULL). */
 vg_err vga_store_fault_add(vga_store *s, int64_t now_ms, const char *kind, const char *reason,
                            const char *held_note, const char *bad_note) VG_MUST_USE;
+
+/* ---- broker signing keys this agency trusts (agent_audit.c) ------------ */
+
+/* *trusted: key is one; *any: some key is (none before the first
+ * checkpoint, or in a store from before version 3). */
+vg_err vga_store_broker_key_get(vga_store *s, const uint8_t key[VG_SIGN_PK_LEN], bool *trusted,
+                                bool *any) VG_MUST_USE;
+
+/* Trusts key from now_ms: how is "first" (the first key seen, like the first
+ * checkpoint: on trust), "held" (the key of checkpoints held before the
+ * store recorded keys) or "transition" (handed over by a trusted key: note
+ * is the key-transition note, the evidence). Already trusted: unchanged. */
+vg_err vga_store_broker_key_add(vga_store *s, const uint8_t key[VG_SIGN_PK_LEN], int64_t now_ms,
+                                const char *how, const char *note) VG_MUST_USE;
 
 /* The latest recorded fault: *found, its kind and reason (truncated to fit). */
 vg_err vga_store_fault_last(vga_store *s, bool *found, char *kind, size_t kind_len, char *reason,

@@ -76,10 +76,9 @@ const char *
 vga_event_kind_name(vga_event_kind k)
 {
     static const char *const names[] = {
-        "unknown",        "accepted",      "rejected", "delivered",       "acknowledged",
-        "in_progress",    "declined",      "shared",   "overdue",         "escalated",
-        "agency_offline", "agency_online", "complete", "network_changed", "unopenable",
-        "reassigned"};
+        "unknown",  "accepted",        "rejected",   "delivered", "acknowledged",   "in_progress",
+        "declined", "shared",          "overdue",    "escalated", "agency_offline", "agency_online",
+        "complete", "network_changed", "unopenable", "reassigned"};
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "unknown";
 }
 
@@ -194,8 +193,9 @@ vga_share(vga_agent *a, const uint8_t id[VG_ALERT_ID_LEN], const char *to, const
     uint8_t *bytes = NULL;
     size_t len = 0;
     if (rc == VG_OK) {
-        rc = vg_share_create(&bytes, &len, env, vga_agent_agency(a), vga_identity_keys(a->id), to,
-                             reason, vg_clock_wall_ms(a->clock), vga_agent_doc(a), why);
+        rc = vg_share_create_ring(&bytes, &len, env, vga_agent_agency(a),
+                                  vga_identity_keyring(a->id), to, reason,
+                                  vg_clock_wall_ms(a->clock), vga_agent_doc(a), why);
     }
     vg_envelope_destroy(&env);
     if (rc != VG_OK) {

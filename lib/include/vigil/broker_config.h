@@ -25,6 +25,10 @@
  *     query_time = 200ms            ; query-thread time per agency per second (2x at once)
  *     unread_bytes = 1MiB           ; a connection leaving more unread: queries refused a while
  *     handshake_timeout = 5s        ; an unfinished CurveZMQ handshake is closed after this
+ *     [store]
+ *     backend = sqlite              ; sqlite (in [broker] store) or postgresql (docs/ha.md)
+ *     dsn = host=db1,db2 dbname=vigil user=vigil_broker target_session_attrs=read-write
+ *                                   ; postgresql: a libpq connection string or URI
  *     [network]
  *     document = network.signed
  *     admin_key = <64 hex>
@@ -40,10 +44,19 @@
 #include "vigil/keys.h"
 #include "vigil/log.h"
 
+/* Where the broker's store lives ([store] backend). */
+typedef enum vg_store_backend {
+    VG_STORE_SQLITE = 0,     /* [broker] store: a directory holding vigil.db */
+    VG_STORE_POSTGRESQL = 1, /* [store] dsn: a PostgreSQL database */
+} vg_store_backend;
+
 typedef struct vg_broker_config {
     char *bind;                       /* ZeroMQ endpoint to bind */
     char *keys_path;                  /* secret key file, resolved */
-    char *store_path;                 /* store directory, resolved */
+    char *store_path;                 /* store directory, resolved (PostgreSQL: local files) */
+    char *store_backend_name;         /* [store] backend as written */
+    vg_store_backend store_backend;   /* ... parsed */
+    char *store_dsn;                  /* [store] dsn: libpq connection string, or NULL */
     vg_log_level log_level;           /* minimum level logged */
     uint64_t max_clock_skew_ms;       /* allowed |created - now| */
     int64_t inflight;                 /* per-agency delivery window */

@@ -5,10 +5,10 @@
  * under a fresh content key; the associated data binds the alert id, the
  * sender and the ordered recipient list. The content key is sealed
  * (crypto_box_seal) to each recipient agency's X25519 key and committed to
-  * (BLAKE2b-256, personalised, over the alert id and key), so every recipient
+ * (BLAKE2b-256, personalised, over the alert id and key), so every recipient
  * provably reads the same text. The sender seals a copy to itself too (it is
- * not a recipient), so its own console can read what it sent. The envelope body is serialised and the
- * sender signs those exact bytes (with VG_DOMAIN_ENVELOPE).
+ * not a recipient), so its own console can read what it sent. The envelope body is serialised and
+ * the sender signs those exact bytes (with VG_DOMAIN_ENVELOPE).
  *
  * Verify: the signature is checked over the received body bytes before they
  * are parsed; the signer must be the body's sender. This is all the broker
@@ -105,8 +105,13 @@ typedef struct vg_envelope vg_envelope;
 
 /* Verifies a serialised SignedEnvelope: size, outer parse, signer known
  * (VG_ERR_UNKNOWN_SENDER) and not revoked (VG_ERR_REVOKED), signature over
- * the received body bytes (VG_ERR_BAD_SIGNATURE), body parse and field checks
- * (VG_ERR_MALFORMED), body sender = signer (VG_ERR_SENDER_MISMATCH).
+ * the received body bytes by the signer's current sign key or one of its
+ * previous ones (VG_ERR_BAD_SIGNATURE), body parse and field checks
+ * (VG_ERR_MALFORMED), body sender = signer (VG_ERR_SENDER_MISMATCH), and
+ * the key trusted at the body's created time: VG_ERR_KEY_COMPROMISED when
+ * created at or after the key's compromised_at, VG_ERR_REVOKED when a
+ * previous key signed it at or after its overlap ended (netdoc.h, "keys
+ * that rotate"), each naming the key and the time.
  * Copies the bytes. Free with vg_envelope_destroy. */
 vg_err vg_envelope_verify(vg_envelope **out, const uint8_t *bytes, size_t len, const vg_netdoc *doc,
                           vg_reason *why) VG_MUST_USE;
@@ -143,9 +148,8 @@ const uint8_t *vg_envelope_bytes(const vg_envelope *env, size_t *len_out);
  * caller's to vg_strlist_fini, filled on VG_OK only), and the ones the
  * envelope does not address make VG_ERR_MISSING_RECIPIENTS, named in why and
  * appended to *missing (may be NULL). */
-vg_err vg_envelope_check_policy(const vg_envelope *env, const vg_netdoc *doc,
-                                vg_strlist *required, vg_strlist *missing,
-                                vg_reason *why) VG_MUST_USE;
+vg_err vg_envelope_check_policy(const vg_envelope *env, const vg_netdoc *doc, vg_strlist *required,
+                                vg_strlist *missing, vg_reason *why) VG_MUST_USE;
 
 /* Opens the envelope as agency `me` (a listed recipient, or the sender):
  * VG_ERR_NOT_RECIPIENT when neither,
@@ -166,5 +170,19 @@ vg_err vg_envelope_open_sealed(vg_alert *out, const vg_envelope *env, const uint
 vg_err vg_envelope_content_key(uint8_t key_out[VG_CONTENT_KEY_LEN], const vg_envelope *env,
                                const char *me, const vg_keyset *my_keys,
                                vg_reason *why) VG_MUST_USE;
+
+/* The same three with every box key an agency holds (vigil/keys.h,
+ * keyrings): the keyring's active set first, then its other sets, newest
+ * first — so an alert sealed to a box key the agency has since rotated away
+ * from still opens (nothing is ever re-sealed). VG_ERR_UNSEAL when none of
+ * them opens it; VG_ERR_INVALID for an empty keyring. */
+vg_err vg_envelope_open_ring(vg_alert *out, const vg_envelope *env, const char *me,
+                             const vg_keyring *ring, vg_reason *why) VG_MUST_USE;
+vg_err vg_envelope_open_sealed_ring(vg_alert *out, const vg_envelope *env,
+                                    const uint8_t *sealed_key, size_t sealed_key_len,
+                                    const vg_keyring *ring, vg_reason *why) VG_MUST_USE;
+vg_err vg_envelope_content_key_ring(uint8_t key_out[VG_CONTENT_KEY_LEN], const vg_envelope *env,
+                                    const char *me, const vg_keyring *ring,
+                                    vg_reason *why) VG_MUST_USE;
 
 #endif

@@ -32,17 +32,114 @@ typedef struct vg_netdoc vg_netdoc;
 
 /* A borrowed view of one agency card. */
 typedef struct vg_agency {
-    const char *id;                 /* unique agency id */
-    const char *role;               /* "police", "licensing", "oversight", ... */
-    const char *display_name;       /* for people */
-    const char *escalation_contact; /* agency id or "" */
-    const uint8_t *sign_pk;         /* VG_SIGN_PK_LEN */
-    const uint8_t *box_pk;          /* VG_BOX_PK_LEN */
-    const uint8_t *transport_pk;    /* VG_CURVE_KEY_LEN */
-    bool revoked;                   /* keys no longer trusted */
-    const char *calendar;           /* the calendar its working days follow, or "" */
-    const char *out_of_hours_cover; /* agency id covering it when closed, or "" */
+    const char *id;                   /* unique agency id */
+    const char *role;                 /* "police", "licensing", "oversight", ... */
+    const char *display_name;         /* for people */
+    const char *escalation_contact;   /* agency id or "" */
+    const uint8_t *sign_pk;           /* VG_SIGN_PK_LEN */
+    const uint8_t *box_pk;            /* VG_BOX_PK_LEN */
+    const uint8_t *transport_pk;      /* VG_CURVE_KEY_LEN */
+    bool revoked;                     /* keys no longer trusted */
+    const char *calendar;             /* the calendar its working days follow, or "" */
+    const char *out_of_hours_cover;   /* agency id covering it when closed, or "" */
+    int64_t sign_compromised_ms;      /* 0, or from when its current sign key is distrusted */
+    int64_t transport_compromised_ms; /* 0, or from when its current transport key is refused */
+    size_t n_previous;                /* key sets it had before (vg_netdoc_previous_keys) */
+    const char *successor;            /* revoked: the agency inheriting its pending alerts, or "" */
 } vg_agency;
+
+/* ---- keys that rotate, leak or are revoked (docs/network.md) ----------------
+ *
+ * A card's current keys are trusted for new work. Its previous keys (each
+ * set with the end of its overlap, valid_until) stay on the card so that
+ * what they signed keeps verifying: a previous sign key is trusted only for
+ * objects created before valid_until (the created_ms the signer signed), a
+ * previous transport key connects only until valid_until, a previous box key
+ * is never sealed to. Any key may be marked compromised from a time: what a
+ * sign key signed with a created time at or after it is refused
+ * (VG_ERR_KEY_COMPROMISED), a transport key is refused from then on. */
+
+/* One previous key set of a card (borrowed). A key the rotation did not
+ * change is NULL. */
+typedef struct vg_previous_keys {
+    const uint8_t *sign_pk;           /* VG_SIGN_PK_LEN, or NULL */
+    const uint8_t *box_pk;            /* VG_BOX_PK_LEN, or NULL */
+    const uint8_t *transport_pk;      /* VG_CURVE_KEY_LEN, or NULL */
+    int64_t rotated_ms;               /* the overlap's start: the next keys became current */
+    int64_t valid_until_ms;           /* the overlap's end, UTC ms */
+    int64_t sign_compromised_ms;      /* 0, or from when sign_pk is distrusted */
+    int64_t box_compromised_ms;       /* 0, or from when box_pk may have been read */
+    int64_t transport_compromised_ms; /* 0, or from when transport_pk is refused */
+} vg_previous_keys;
+
+/* Previous key set i (< n_previous) of agency id. VG_OK or VG_ERR_NOT_FOUND
+ * (no such agency or set). Sets are in the document's order (oldest first
+ * by convention; nothing depends on it). */
+vg_err vg_netdoc_previous_keys(const vg_netdoc *doc, const char *id, size_t i,
+                               vg_previous_keys *out) VG_MUST_USE;
+
+#define VG_TIME_NEVER INT64_MAX /* valid_until of a current key: no end */
+#define VG_PREVIOUS_KEYS_MAX 16 /* previous key sets on one card, and of the broker */
+
+/* Where a public key sits on a card, and how long it is trusted. */
+typedef struct vg_key_match {
+    vg_agency agency;       /* the card that lists the key (revoked ones too) */
+    const uint8_t *pk;      /* the key itself (borrowed from the document) */
+    bool previous;          /* one of its previous keys, not its current one */
+    int64_t valid_until_ms; /* previous: the overlap's end; current: VG_TIME_NEVER */
+    int64_t compromised_ms; /* 0, or from when the key is distrusted */
+    int64_t until_ms;       /* the earlier of valid_until_ms and compromised_ms (when set):
+                               the first instant the key is no longer trusted */
+} vg_key_match;
+
+/* Finds the card listing transport key pk, current or previous (revoked
+ * cards included: check out->agency.revoked). VG_OK or VG_ERR_NOT_FOUND.
+ * vg_netdoc_find_by_transport() matches current keys only. */
+vg_err vg_netdoc_find_transport_key(vg_key_match *out, const vg_netdoc *doc,
+                                    const uint8_t pk[VG_CURVE_KEY_LEN]) VG_MUST_USE;
+
+/* What the broker's ZAP handler asks: may transport key pk connect at now_ms
+ * (wall clock)? VG_OK with out filled — out->until_ms is when the key stops
+ * being admitted (VG_TIME_NEVER: no end), so a connection made with it can
+ * be closed then; VG_ERR_NOT_FOUND (no card lists it); VG_ERR_REVOKED (its
+ * agency is revoked, or a previous key whose overlap ended); or
+ * VG_ERR_KEY_COMPROMISED (marked compromised at or before now_ms). why names
+ * the agency, the key and the time. On an error out is still filled when a
+ * card lists the key (out->agency.id is NULL otherwise). */
+vg_err vg_netdoc_admit_transport(vg_key_match *out, const vg_netdoc *doc,
+                                 const uint8_t pk[VG_CURVE_KEY_LEN], int64_t now_ms,
+                                 vg_reason *why) VG_MUST_USE;
+
+/* Finds sign key pk on agency id's card, current or previous. VG_OK or
+ * VG_ERR_NOT_FOUND. */
+vg_err vg_netdoc_find_sign_key(vg_key_match *out, const vg_netdoc *doc, const char *id,
+                               const uint8_t pk[VG_SIGN_PK_LEN]) VG_MUST_USE;
+
+/* Whether a signature by the key in m over an object created at created_ms
+ * is trusted: VG_OK; VG_ERR_KEY_COMPROMISED (created at or after the key's
+ * compromise time); VG_ERR_REVOKED (a previous key, created at or after its
+ * overlap ended, or the agency is revoked). why names `what` ("envelope"),
+ * the agency, the key (first 8 bytes in hex) and the time. The signature
+ * checks of envelopes, receipts and shares all end here. */
+vg_err vg_key_match_check_time(const vg_key_match *m, int64_t created_ms, const char *what,
+                               vg_reason *why) VG_MUST_USE;
+
+/* The broker's keys before a rotation (borrowed). */
+typedef struct vg_broker_keys {
+    const uint8_t *sign_pk;      /* VG_SIGN_PK_LEN, or NULL when it did not change */
+    const uint8_t *transport_pk; /* VG_CURVE_KEY_LEN, or NULL when it did not change */
+    int64_t rotated_ms;          /* the overlap's start */
+    int64_t valid_until_ms;      /* the overlap's end, UTC ms */
+} vg_broker_keys;
+
+size_t vg_netdoc_n_previous_broker_keys(const vg_netdoc *doc);
+void vg_netdoc_previous_broker_keys_at(const vg_netdoc *doc, size_t i, vg_broker_keys *out);
+
+/* The key-transition note (vigil/transition.h) that hands the log over from
+ * the broker's previous sign key to vg_netdoc_broker_sign_pk(), or "" when
+ * the document has none. Verified against that previous key when the
+ * document was. */
+const char *vg_netdoc_key_transition(const vg_netdoc *doc);
 
 typedef enum vg_escalation_target {
     VG_ESC_UNSPECIFIED = 0,
@@ -63,8 +160,8 @@ typedef struct vg_limits {
     uint64_t stored_bytes_per_day; /* envelope bytes accepted in any 24 hours */
 } vg_limits;
 
-#define VG_LIMIT_PUBLISH_PER_MINUTE 6000            /* default: 100 a second */
-#define VG_LIMIT_PUBLISH_BURST 6000                 /* default */
+#define VG_LIMIT_PUBLISH_PER_MINUTE 6000           /* default: 100 a second */
+#define VG_LIMIT_PUBLISH_BURST 6000                /* default */
 #define VG_LIMIT_STORED_BYTES_PER_DAY (1ull << 30) /* default: 1 GiB */
 
 /* What an oversight agency sees beyond metadata. Default: neither. */
@@ -127,6 +224,8 @@ void vg_netdoc_agency_at(const vg_netdoc *doc, size_t i, vg_agency *out);
 int vg_netdoc_index(const vg_netdoc *doc, const char *id);
 /* VG_OK, or VG_ERR_NOT_FOUND. Revoked agencies are found (check out->revoked). */
 vg_err vg_netdoc_find(const vg_netdoc *doc, const char *id, vg_agency *out) VG_MUST_USE;
+/* Current transport keys only (see vg_netdoc_admit_transport for previous
+ * keys and their overlap). VG_OK or VG_ERR_NOT_FOUND. */
 vg_err vg_netdoc_find_by_transport(const vg_netdoc *doc, const uint8_t pk[VG_CURVE_KEY_LEN],
                                    vg_agency *out) VG_MUST_USE;
 

@@ -49,7 +49,9 @@ typedef struct vg_receipt vg_receipt;
 
 /* Verifies a serialised SignedReceipt: VG_ERR_TOO_LARGE, VG_ERR_MALFORMED,
  * VG_ERR_UNKNOWN_SENDER, VG_ERR_REVOKED, VG_ERR_BAD_SIGNATURE,
- * VG_ERR_SENDER_MISMATCH (body agency != signer). Copies the bytes.
+ * VG_ERR_SENDER_MISMATCH (body agency != signer), and, as for envelopes
+ * (vg_envelope_verify), VG_ERR_KEY_COMPROMISED or VG_ERR_REVOKED when the
+ * key that signed it was not trusted at the receipt's created time. Copies the bytes.
  * Free with vg_receipt_destroy. */
 vg_err vg_receipt_verify(vg_receipt **out, const uint8_t *bytes, size_t len, const vg_netdoc *doc,
                          vg_reason *why) VG_MUST_USE;

@@ -29,11 +29,19 @@ vg_err vg_share_create(uint8_t **out, size_t *out_len, const vg_envelope *env, c
                        const vg_keyset *my_keys, const char *to, const char *reason,
                        int64_t created_ms, const vg_netdoc *doc, vg_reason *why) VG_MUST_USE;
 
+/* vg_share_create for an agency holding several key sets: the content key
+ * is unsealed with any box key of the keyring (its active set first), the
+ * share is signed with the active set. */
+vg_err vg_share_create_ring(uint8_t **out, size_t *out_len, const vg_envelope *env, const char *me,
+                            const vg_keyring *my_keys, const char *to, const char *reason,
+                            int64_t created_ms, const vg_netdoc *doc, vg_reason *why) VG_MUST_USE;
+
 typedef struct vg_share vg_share;
 
 /* Verifies a serialised SignedShare (signature of the sharer over the exact
- * body bytes, fields well formed, to_agency known and not revoked). Same
- * error codes as vg_receipt_verify(). Free with vg_share_destroy. */
+ * body bytes by a key trusted at its created time, fields well formed,
+ * to_agency known and not revoked). Same error codes as vg_receipt_verify(). Free with
+ * vg_share_destroy. */
 vg_err vg_share_verify(vg_share **out, const uint8_t *bytes, size_t len, const vg_netdoc *doc,
                        vg_reason *why) VG_MUST_USE;
 

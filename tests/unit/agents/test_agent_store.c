@@ -124,17 +124,17 @@ s_expect_state(vga_store *s, int n, const char *state, uint32_t failures)
 /* ---- schema ----------------------------------------------------------------------------- */
 
 static void
-new_store_is_version_2(void **state)
+new_store_is_version_3(void **state)
 {
     t_store *t = *state;
-    assert_int_equal(s_sql_int(t->dir, "PRAGMA user_version"), 2);
+    assert_int_equal(s_sql_int(t->dir, "PRAGMA user_version"), 3);
     assert_int_equal(s_sql_int(t->dir, "SELECT count(*) FROM handovers"), 0);
     /* opening again changes nothing */
     vga_store *again = NULL;
     assert_int_equal(vga_store_open(&again, t->dir, NULL), VG_OK);
     vga_store_destroy(&again);
     assert_null(again);
-    assert_int_equal(s_sql_int(t->dir, "PRAGMA user_version"), 2);
+    assert_int_equal(s_sql_int(t->dir, "PRAGMA user_version"), 3);
 }
 
 /* A store as an agent before issue 13 wrote it: version 0 (never set),
@@ -177,7 +177,7 @@ version_1_store_is_migrated_in_place(void **state)
     vga_store *s = NULL;
     vg_reason why = {{0}};
     assert_int_equal(vga_store_open(&s, dir, &why), VG_OK);
-    assert_int_equal(s_sql_int(dir, "PRAGMA user_version"), 2);
+    assert_int_equal(s_sql_int(dir, "PRAGMA user_version"), 3);
     assert_int_equal(s_sql_int(dir, "SELECT count(*) FROM inbox"), 2);
     assert_int_equal(s_sql_int(dir, "SELECT count(*) FROM inbox WHERE handover IS NULL"
                                     " AND failures = 0 AND retry_ms IS NULL"),
@@ -194,6 +194,50 @@ version_1_store_is_migrated_in_place(void **state)
     s_expect_state(s, 1, "", 0); /* printed by an old listen: never handed over */
     vga_store_destroy(&s);
     vt_tmpdir_destroy(&dir);
+}
+
+/* A version 2 store (issue 13) gains the trusted broker keys (issue 16),
+ * empty: the witness fills it from the checkpoints it holds. */
+static void
+version_2_store_gains_broker_keys(void **state)
+{
+    t_store *t = *state;
+    vga_store_destroy(&t->s);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/agent.db", t->dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "DROP TABLE broker_keys; PRAGMA user_version = 2;", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(vga_store_open(&t->s, t->dir, NULL), VG_OK);
+    assert_int_equal(s_sql_int(t->dir, "PRAGMA user_version"), 3);
+    assert_int_equal(s_sql_int(t->dir, "SELECT count(*) FROM broker_keys"), 0);
+}
+
+static void
+trusted_broker_keys(void **state)
+{
+    t_store *t = *state;
+    uint8_t k1[VG_SIGN_PK_LEN], k2[VG_SIGN_PK_LEN];
+    memset(k1, 1, sizeof k1);
+    memset(k2, 2, sizeof k2);
+    bool trusted = true, any = true;
+    assert_int_equal(vga_store_broker_key_get(t->s, k1, &trusted, &any), VG_OK);
+    assert_false(trusted);
+    assert_false(any);
+    assert_int_equal(vga_store_broker_key_add(t->s, k1, T_NOW, "first", NULL), VG_OK);
+    assert_int_equal(vga_store_broker_key_get(t->s, k1, &trusted, &any), VG_OK);
+    assert_true(trusted && any);
+    assert_int_equal(vga_store_broker_key_get(t->s, k2, &trusted, &any), VG_OK);
+    assert_false(trusted);
+    assert_true(any);
+    assert_int_equal(vga_store_broker_key_add(t->s, k2, T_NOW, "transition", "note"), VG_OK);
+    assert_int_equal(vga_store_broker_key_add(t->s, k2, T_NOW + 1, "first", NULL), VG_OK);
+    assert_int_equal(s_sql_int(t->dir, "SELECT count(*) FROM broker_keys WHERE how ="
+                                       " 'transition' AND note = 'note'"),
+                     1); /* already trusted: unchanged */
 }
 
 static void
@@ -501,7 +545,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(new_store_is_version_2, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(new_store_is_version_3, s_setup, s_teardown),
         cmocka_unit_test(version_1_store_is_migrated_in_place),
         cmocka_unit_test(a_file_that_is_not_a_store_is_refused),
         cmocka_unit_test_setup_teardown(outbox_in_sequence_order_until_done, s_setup, s_teardown),
@@ -512,6 +556,8 @@ main(void)
         cmocka_unit_test_setup_teardown(handover_recovery_after_a_crash, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(handover_parked_until_rearmed, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(checkpoints_and_faults, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(version_2_store_gains_broker_keys, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(trusted_broker_keys, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

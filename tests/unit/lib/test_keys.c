@@ -591,6 +591,181 @@ sign_empty_message(void **state) {
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
+/* ---- keyrings ------------------------------------------------------------------ */
+
+/* A keyring of n fresh sets (the caller's). */
+static vg_keyring *
+s_ring_of(size_t n)
+{
+    vg_keyring *ring = NULL;
+    assert_int_equal(vg_keyring_new(&ring), VG_OK);
+    for (size_t i = 0; i < n; i++) {
+        vg_keyset *ks = NULL;
+        assert_int_equal(vg_keyset_generate(&ks, VG_KEY_ALL), VG_OK);
+        assert_int_equal(vg_keyring_add(ring, &ks), VG_OK);
+        assert_null(ks);
+    }
+    return ring;
+}
+
+static void
+keyring_of_one_is_a_plain_key_file(void **state)
+{
+    fixture *f = *state;
+    vg_keyring *ring = s_ring_of(1);
+    assert_int_equal(vg_keyring_save(ring, f->path, NULL), VG_OK);
+    size_t len = 0;
+    char *text = (char *)vt_read_file(f->path, &len);
+    assert_int_equal(strncmp(text, "vigil-secret-keys 1\n", 20), 0);
+    vg_keyset *ks = NULL;
+    assert_int_equal(vg_keyset_load(&ks, f->path, NULL), VG_OK);
+    assert_memory_equal(vg_keyset_box_pk(ks), vg_keyset_box_pk(vg_keyring_at(ring, 0)), 32);
+    vg_keyset_destroy(&ks);
+    free(text);
+    vg_keyring_destroy(&ring);
+}
+
+static void
+keyring_round_trip_keeps_order(void **state)
+{
+    fixture *f = *state;
+    vg_keyring *ring = s_ring_of(3);
+    assert_int_equal(vg_keyring_save(ring, f->path, NULL), VG_OK);
+    struct stat st;
+    assert_int_equal(stat(f->path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    size_t len = 0;
+    char *text = (char *)vt_read_file(f->path, &len);
+    assert_int_equal(strncmp(text, "vigil-secret-keys 2\n", 20), 0);
+    assert_non_null(strstr(text, "\nset\nsign-secret "));
+    assert_non_null(strstr(text, "\nend\n"));
+    free(text);
+    vg_keyring *back = NULL;
+    assert_int_equal(vg_keyring_load(&back, f->path, NULL), VG_OK);
+    assert_int_equal(vg_keyring_n(back), 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_memory_equal(vg_keyset_sign_pk(vg_keyring_at(back, i)),
+                            vg_keyset_sign_pk(vg_keyring_at(ring, i)), 32);
+        assert_memory_equal(vg_keyset_box_pk(vg_keyring_at(back, i)),
+                            vg_keyset_box_pk(vg_keyring_at(ring, i)), 32);
+        assert_memory_equal(vg_keyset_curve_pk(vg_keyring_at(back, i)),
+                            vg_keyset_curve_pk(vg_keyring_at(ring, i)), 32);
+    }
+    assert_int_equal(vg_keyring_active_index(back), 2); /* the newest */
+    assert_ptr_equal(vg_keyring_active(back), vg_keyring_at(back, 2));
+    assert_int_equal(vg_keyring_set_active(back, 0), VG_OK);
+    assert_ptr_equal(vg_keyring_active(back), vg_keyring_at(back, 0));
+    assert_int_equal(vg_keyring_set_active(back, 3), VG_ERR_INVALID);
+    assert_int_equal(vg_keyring_find(back, VG_KEY_BOX, vg_keyset_box_pk(vg_keyring_at(ring, 1))),
+                     1);
+    assert_int_equal(
+        vg_keyring_find(back, VG_KEY_CURVE, vg_keyset_curve_pk(vg_keyring_at(ring, 2))), 2);
+    assert_int_equal(vg_keyring_find(back, VG_KEY_SIGN, vg_keyset_box_pk(vg_keyring_at(ring, 1))),
+                     -1);
+    vg_keyring_destroy(&back);
+    vg_keyring_destroy(&ring);
+}
+
+static void
+keyring_file_is_not_one_key_set(void **state)
+{
+    fixture *f = *state;
+    vg_keyring *ring = s_ring_of(2);
+    assert_int_equal(vg_keyring_save(ring, f->path, NULL), VG_OK);
+    vg_keyset *ks = NULL;
+    vg_reason why = {{0}};
+    assert_int_equal(vg_keyset_load(&ks, f->path, &why), VG_ERR_MALFORMED);
+    assert_true(vt_reason_has(&why, "2 key sets"));
+    vg_keyring_destroy(&ring);
+}
+
+static void
+keyring_loads_a_plain_key_file(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(vg_keyset_save(f->ks, f->path, NULL), VG_OK);
+    vg_keyring *ring = NULL;
+    assert_int_equal(vg_keyring_load(&ring, f->path, NULL), VG_OK);
+    assert_int_equal(vg_keyring_n(ring), 1);
+    assert_memory_equal(vg_keyset_sign_pk(vg_keyring_active(ring)), vg_keyset_sign_pk(f->ks), 32);
+    vg_keyring_destroy(&ring);
+}
+
+static vg_err
+s_ring_load_text(fixture *f, const char *text, mode_t mode, vg_reason *why)
+{
+    vt_write_file(f->path, text, strlen(text), mode);
+    vg_keyring *ring = NULL;
+    vg_err err = vg_keyring_load(&ring, f->path, why);
+    assert_true((err == VG_OK) == (ring != NULL));
+    vg_keyring_destroy(&ring);
+    return err;
+}
+
+static void
+keyring_damage_is_refused(void **state)
+{
+    fixture *f = *state;
+    vg_keyring *ring = s_ring_of(2);
+    assert_int_equal(vg_keyring_save(ring, f->path, NULL), VG_OK);
+    size_t len = 0;
+    char *text = (char *)vt_read_file(f->path, &len);
+    vg_reason why = {{0}};
+    /* cut after the first set: no end line */
+    char *second = strstr(strstr(text, "\nset\n") + 1, "\nset\n");
+    char *cut = strndup(text, (size_t)(second - text) + 1);
+    assert_int_equal(s_ring_load_text(f, cut, 0600, &why), VG_ERR_MALFORMED);
+    assert_true(vt_reason_has(&why, "no end line"));
+    free(cut);
+    /* a set with no keys */
+    assert_int_equal(s_ring_load_text(f, "vigil-secret-keys 2\nset\nset\nend\n", 0600, &why),
+                     VG_ERR_MALFORMED);
+    assert_true(vt_reason_has(&why, "no keys"));
+    /* keys before any set line */
+    char *noset = strdup(text);
+    char *first = strstr(noset, "set\n");
+    memcpy(first, "# x\n", 4);
+    assert_int_equal(s_ring_load_text(f, noset, 0600, &why), VG_ERR_MALFORMED);
+    assert_true(vt_reason_has(&why, "expected 'set'"));
+    free(noset);
+    /* readable by others */
+    assert_int_equal(s_ring_load_text(f, text, 0640, &why), VG_ERR_KEY_PERMS);
+    assert_int_equal(s_ring_load_text(f, text, 0600, &why), VG_OK);
+    free(text);
+    vg_keyring_destroy(&ring);
+}
+
+static void
+keyring_is_bounded(void **state)
+{
+    (void)state;
+    vg_keyring *ring = s_ring_of(VG_KEYRING_MAX);
+    vg_keyset *ks = NULL;
+    assert_int_equal(vg_keyset_generate(&ks, VG_KEY_ALL), VG_OK);
+    assert_int_equal(vg_keyring_add(ring, &ks), VG_ERR_TOO_LARGE);
+    assert_null(ks);
+    vg_keyring *empty = NULL;
+    assert_int_equal(vg_keyring_new(&empty), VG_OK);
+    assert_null(vg_keyring_active(empty));
+    assert_int_equal(vg_keyring_save(empty, "/nonexistent/x", NULL), VG_ERR_INVALID);
+    vg_keyring_destroy(&empty);
+    vg_keyring_destroy(&ring);
+    vg_keyring_destroy(&ring); /* NULL-safe */
+}
+
+static void
+keyring_of_max_sets_fits_its_file(void **state)
+{
+    fixture *f = *state;
+    vg_keyring *ring = s_ring_of(VG_KEYRING_MAX);
+    assert_int_equal(vg_keyring_save(ring, f->path, NULL), VG_OK);
+    vg_keyring *back = NULL;
+    assert_int_equal(vg_keyring_load(&back, f->path, NULL), VG_OK);
+    assert_int_equal(vg_keyring_n(back), VG_KEYRING_MAX);
+    vg_keyring_destroy(&back);
+    vg_keyring_destroy(&ring);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
@@ -635,6 +810,13 @@ main(void) {
         T(verify_other_key_is_bad_signature),
         T(sign_without_sign_key_is_invalid),
         T(sign_empty_message),
+        T(keyring_of_one_is_a_plain_key_file),
+        T(keyring_round_trip_keeps_order),
+        T(keyring_file_is_not_one_key_set),
+        T(keyring_loads_a_plain_key_file),
+        T(keyring_damage_is_refused),
+        T(keyring_is_bounded),
+        T(keyring_of_max_sets_fits_its_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,7 +63,9 @@ typedef struct vga_options {
                                             NULL = vga_receive, at most once */
 } vga_options;
 
-/* Loads the identity (vga_identity_load), opens the local store, connects.
+/* Loads the identity (vga_identity_load; when the agency is not in its
+ * document, after fetching the broker's: vga_network_fetch), opens the
+ * local store, connects.
  * Connecting does not wait for the broker: ZeroMQ connects in the background
  * and queued frames go out once it is reachable. With opts->handover it also
  * takes the store's hand-over lock (VG_ERR_CONFLICT when another process
@@ -71,6 +73,20 @@ typedef struct vga_options {
  * with vga_agent_destroy. */
 vg_err vga_agent_open(vga_agent **out, const char *config_path, const vga_options *opts,
                       vg_reason *why) VG_MUST_USE;
+
+/* A new agency (vigilctl init-agency) holds its keys but no document that
+ * lists it: this asks the broker at agent.conf's endpoint for its document
+ * with the newest key set held, verifies it against the pinned admin key
+ * (not older than any document held), and keeps it (replacing
+ * agent.conf's [network] document) only when it has a live card for the
+ * agency. vga_agent_open does this by itself when the agency is not in its
+ * document (VG_ERR_NOT_FOUND), waiting up to 3 s. VG_ERR_TIMEOUT when the
+ * broker gave nothing in time (down, or it does not admit the agency's keys
+ * yet), VG_ERR_NOT_FOUND when its document has no live card for the agency,
+ * verify and file errors otherwise. *version_out (may be NULL) is the
+ * version kept. */
+vg_err vga_network_fetch(const char *config_path, int64_t timeout_ms, uint64_t *version_out,
+                         vg_reason *why) VG_MUST_USE;
 
 /* Closes the connection and the store; NULL-safe; sets *agent_p = NULL.
  * Whatever is in the outbox stays there for the next process. */
