@@ -441,6 +441,10 @@ s_leaf(s_alert *al, const s_link *lk, const vg_audit_event *ev)
     if (eff.row == NULL && ev->agency[0] != '\0') {
         return s_row_missing(al, ev, ev->agency);
     }
+    if (ev->kind == VG_AUDIT_REASSIGNED && ev->target[0] != '\0' &&
+        vgb_av_life_row(&al->life, ev->target) == NULL) {
+        return s_row_missing(al, ev, ev->target); /* the successor inherits it */
+    }
     return s_receipt_kind(ev->kind) != 0 ? s_leaf_receipt(al, ev, &eff) : VG_OK;
 }
 

@@ -191,7 +191,12 @@ vgb_av_life_apply(vgb_av_life *l, const vg_audit_event *ev, vgb_av_effect *eff)
     case VG_AUDIT_ESCALATED:
         s_step(row, (uint32_t)ev->level, ev);
         break;
-    default: /* reassigned changes no row; the others name no alert */
+    case VG_AUDIT_REASSIGNED: /* reload.c s_inherit: the successor, unless a recipient already */
+        if (ev->target[0] != '\0') {
+            s_present(vgb_av_life_row(l, ev->target), ev->index, ev->agency);
+        }
+        break;
+    default: /* the others name no alert */
         break;
     }
     if (eff->row != NULL) {

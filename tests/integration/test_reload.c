@@ -650,6 +650,12 @@ test_rotation_overlap_ends_and_successor_inherits(void **state)
     assert_true(row.deadline_ms > rc_wall_ms());
     assert_int_equal(bh_store_count_leaves(b, VG_AUDIT_REASSIGNED, "childrens-services"), 1);
     assert_true(bh_log_count(b, "agency.revoked", "successor=home-office") == 1);
+    /* the store answers to its log: the successor's row is the reassigned
+     * leaf's, across rotated keys */
+    bh_stop(b);
+    it_vigilctl(&r, "audit", "verify", "-c", b->conf);
+    it_assert_ok(&r);
+    it_run_fini(&r);
     rc_destroy(&pol);
     free(card);
     free(lic_conf);
