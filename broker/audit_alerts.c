@@ -64,6 +64,8 @@ typedef struct s_alert {
     size_t n_rcs, cap_rcs;             /* count, allocated */
     s_sh *shs;                         /* its shares */
     size_t n_shs, cap_shs;             /* count, allocated */
+    bool shs_read;                     /* read (at its first shared leaf: most have none;
+                                          a share of an alert without one is counted) */
     s_link *links;                     /* its leaves, through the index */
     size_t n_links, cap_links;         /* count, allocated */
     int complete_rc;                   /* the receipt that completed it, -1 none */
@@ -180,8 +182,6 @@ s_read_rows(s_alert *al)
     vg_err rc = vgb_store_recipients_of(st, seq, s_take_rrow, al);
     rc = rc == VG_OK ? al->rc : rc;
     rc = rc == VG_OK ? vgb_store_receipts_of(st, seq, s_take_receipt, al) : rc;
-    rc = rc == VG_OK ? al->rc : rc;
-    rc = rc == VG_OK ? vgb_store_shares_of(st, seq, s_take_share, al) : rc;
     rc = rc == VG_OK ? al->rc : rc;
     rc = rc == VG_OK ? vgb_store_alert_leaf_links(st, seq, s_take_link, al) : rc;
     return rc == VG_OK ? al->rc : rc;
@@ -333,6 +333,14 @@ s_leaf_accepted(s_alert *al, const vg_audit_event *ev)
 static vg_err
 s_leaf_shared(s_alert *al, const vg_audit_event *ev)
 {
+    if (!al->shs_read) {
+        al->shs_read = true;
+        vg_err rc = vgb_store_shares_of(al->c->store, al->a.seq, s_take_share, al);
+        rc = rc == VG_OK ? al->rc : rc;
+        if (rc != VG_OK) {
+            return rc;
+        }
+    }
     const char *to = ev->agencies.n > 0 ? ev->agencies.items[0] : "";
     if (vgb_av_life_row(&al->life, to) == NULL) {
         return s_row_missing(al, ev, to);

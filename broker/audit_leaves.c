@@ -54,10 +54,18 @@ s_life(s_pass *ps, const uint8_t id[VG_ALERT_ID_LEN], const vg_audit_event *ev, 
     if (ps->cached[slot] && memcmp(l->id, id, VG_ALERT_ID_LEN) == 0) {
         return VG_OK;
     }
-    vgb_alert_meta m;
+    /* an accepted leaf names the sender: one lookup; else the row gives it */
+    vgb_alert_meta m = {.seq = 0};
+    vgb_alert_row found;
     uint8_t hash[VG_HASH_LEN];
     uint64_t version = 0;
-    vg_err rc = vgb_store_alert_by_id(ps->c->store, id, &m, hash, &version);
+    vg_err rc = ev->kind == VG_AUDIT_ACCEPTED
+                    ? vgb_store_find_alert(ps->c->store, id, &found)
+                    : vgb_store_alert_by_id(ps->c->store, id, &m, hash, &version);
+    if (rc == VG_OK && ev->kind == VG_AUDIT_ACCEPTED) {
+        m.seq = found.seq;
+        snprintf(m.sender, sizeof m.sender, "%s", ev->sender);
+    }
     if (rc == VG_ERR_NOT_FOUND) {
         char row[64];
         vgb_av_alert_name(row, sizeof row, id);
