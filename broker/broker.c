@@ -100,6 +100,12 @@ s_hello(vgb_broker *b, const vgb_from *from, const Vigil__Hello *h)
     if (h->console) {
         vgb_streams_subscribe(b->streams, (size_t)from->agency_idx, from->rid, from->rid_len);
     }
+    /* A client on an older document learns the new one within a keepalive,
+     * whether or not it reads the event stream that says network_changed. */
+    if (vgb_conns_doc_due(b->conns, (size_t)from->agency_idx, from->rid, from->rid_len,
+                          h->network_version, vg_netdoc_version(b->doc))) {
+        s_get_network(b, from);
+    }
 }
 
 /* Handles one frame (cf: it unpacked; NULL: it does not parse); pre is the

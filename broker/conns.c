@@ -21,6 +21,7 @@ typedef struct s_conn {
     uint32_t refused;              /* rate_limited refusals in that second */
     char key[48];                  /* its transport key (Z85), "" unknown */
     int64_t key_until_ms;          /* closed then (wall ms; INT64_MAX: never) */
+    uint64_t doc_sent;             /* the network version last sent to it unasked */
 } s_conn;
 
 struct vgb_conns {
@@ -275,6 +276,18 @@ vgb_conns_key(vgb_conns *c, size_t idx, const uint8_t *rid, size_t rid_len, cons
         snprintf(s->key, sizeof s->key, "%s", key);
         s->key_until_ms = until_ms;
     }
+}
+
+bool
+vgb_conns_doc_due(vgb_conns *c, size_t idx, const uint8_t *rid, size_t rid_len, uint64_t have,
+                  uint64_t current)
+{
+    s_conn *s = s_find(c, idx, rid, rid_len);
+    if (s == NULL || have == 0 || have >= current || s->doc_sent >= current) {
+        return false;
+    }
+    s->doc_sent = current;
+    return true;
 }
 
 size_t

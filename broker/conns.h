@@ -78,6 +78,14 @@ vg_err vgb_conns_seen(vgb_conns *c, size_t idx, const char *agency, const uint8_
 void vgb_conns_key(vgb_conns *c, size_t idx, const uint8_t *rid, size_t rid_len, const char *key,
                    int64_t until_ms);
 
+/* rid said (in its Hello) that it holds network version `have`; the broker
+ * runs `current`. True when it holds an older one (not none: 0) and has not
+ * been sent `current` unasked yet: the caller sends it the document now
+ * (once per connection and version, so a client that refuses the document
+ * is not sent it with every keepalive). */
+bool vgb_conns_doc_due(vgb_conns *c, size_t idx, const uint8_t *rid, size_t rid_len, uint64_t have,
+                       uint64_t current);
+
 /* Closes every connection whose key is no longer trusted at now_wall (a
  * previous key's overlap ended, or it was marked compromised); how many. */
 size_t vgb_conns_close_expired(vgb_conns *c, int64_t now_wall,
