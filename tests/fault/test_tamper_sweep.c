@@ -35,14 +35,10 @@
  *    back an older store: the newest leaves, their subtrees and checkpoints
  *    and the highwater file removed) at its next sync, and `vigilctl audit
  *    verify --checkpoint` with the note it holds names the truncation. The
- *    agency asserted on never held the checkpoint the cut log now ends at;
- *    one that did (licensing: it came with its Confirms) is tried too, and
- *    today its sync passes: the agent library compares the broker's latest
- *    checkpoint with the largest it holds only when that latest one is new
- *    to it (agents/lib/src/agent_audit.c, s_check_rollback), so a store
- *    put back to a checkpoint every agency already holds goes unseen until
- *    the broker signs a new one. Printed; asserted with VG_TAMPER_STRICT=1
- *    (the gap is the agent library's, not verify's).
+ *    agency asserted on first never held the checkpoint the cut log now ends
+ *    at; one that did (licensing: it came with its Confirms) must catch it
+ *    too: the broker's latest checkpoint is then one it holds, smaller than
+ *    its largest (agents/lib/src/agent_audit.c, s_check_rollback).
  *
  * Why SQL: the tampering is an insider's, with the broker stopped, on
  * copies; the broker harness reads the store only through store.h.
@@ -288,15 +284,6 @@ s_event_heads_elsewhere(sqlite3 *db, const s_case *c)
              " coalesce(e.alert_seq, 0) AND o.about = e.about AND o.time_ms = e.time_ms)",
              s_case_where(c));
     return s_int(db, sql) > 0;
-}
-
-/* Test 2's gap is the agent library's (agents/lib/src/agent_audit.c), not
- * verify's: asserted only with VG_TAMPER_STRICT=1 until it is closed. */
-static bool
-s_strict(void)
-{
-    const char *v = getenv("VG_TAMPER_STRICT");
-    return v != NULL && strcmp(v, "1") == 0;
 }
 
 /* ---- agents and events ------------------------------------------------------------------ */
@@ -1551,14 +1538,11 @@ test_clean_stop_covers_every_leaf_and_a_cut_tail_is_witnessed(void **state)
     print_message("tamper: licensing (holding the checkpoint the cut log ends at) sync after the "
                   "cut: %s: %s\n",
                   vg_err_code(lrc), lwhy.text);
-    if (lrc != VG_ERR_CONFLICT) {
-        print_message("tamper: NOT CAUGHT: an agency that already holds the broker's latest "
-                      "checkpoint does not compare it with its largest%s\n",
-                      s_strict() ? "" : " (VG_TAMPER_STRICT=1 fails on it)");
-        if (s_strict()) {
-            fail_msg("licensing's sync did not report the truncation: %s", vg_err_code(lrc));
-        }
+    if (lrc != VG_ERR_CONFLICT || !it_contains(lwhy.text, "smaller than one it signed before")) {
+        fail_msg("licensing's sync did not report the truncation: %s: %s", vg_err_code(lrc),
+                 lwhy.text);
     }
+    assert_int_equal(vga_audit_status(lic, NULL), VG_ERR_CONFLICT);
     bh_stop(b);
     print_message("tamper: test 2 took %lld ms\n", (long long)(bh_now_ms() - t0));
     bh_pass(b);
