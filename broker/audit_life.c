@@ -294,9 +294,12 @@ s_policy_matches(const vgb_av_envelope *e, const vgb_av_life *l, const vg_netdoc
     return ok;
 }
 
-/* required: the policy of the document in force when it was accepted, the
- * one it was sealed under or a later one (the broker takes envelopes
- * sealed under an older document it still holds). */
+/* The document it was sealed under is stored: the broker verified the
+ * envelope under it, and it never deletes a document (a later one does not
+ * stand in for it: its keys and policy may differ). Then required: the
+ * policy of the document in force when it was accepted, the one it was
+ * sealed under or a later one (the broker takes envelopes sealed under an
+ * older document it still holds). */
 vg_err
 vgb_av_check_required(vgb_av_check *c, const vgb_av_envelope *e, const vgb_av_life *l,
                       const char *name, uint64_t leaf)
@@ -304,7 +307,11 @@ vgb_av_check_required(vgb_av_check *c, const vgb_av_envelope *e, const vgb_av_li
     const char *agency = NULL;
     bool want = false;
     const vg_netdoc *first = NULL;
-    for (size_t i = 0; i < c->docs.n; i++) {
+    bool sealed_under = false;
+    for (size_t i = 0; i < c->docs.n && !sealed_under; i++) {
+        sealed_under = vg_netdoc_version(c->docs.doc[i]) == e->version;
+    }
+    for (size_t i = 0; i < c->docs.n && sealed_under; i++) {
         const vg_netdoc *d = c->docs.doc[i];
         if (vg_netdoc_version(d) < e->version) {
             continue;
@@ -321,7 +328,7 @@ vgb_av_check_required(vgb_av_check *c, const vgb_av_envelope *e, const vgb_av_li
         }
     }
     char row[VGB_AUDIT_ROW_MAX];
-    if (first == NULL) {
+    if (!sealed_under) {
         snprintf(row, sizeof row, "version=%llu", (unsigned long long)e->version);
         return vgb_av_fault(c, "network_documents", row, leaf,
                             "the alert was sealed under this document but the store does not "

@@ -196,11 +196,12 @@ void vgb_av_life_apply(vgb_av_life *l, const vg_audit_event *ev, vgb_av_effect *
 vg_err vgb_av_life_replay(vgb_av_check *c, vgb_av_life *l, uint64_t upto) VG_MUST_USE;
 void vgb_av_life_fini(vgb_av_life *l);
 
-/* The stored rows' `required` (the original rows': a shared row is always
- * required) is the policy of a stored document the envelope e was sealed
- * under or later (the broker takes envelopes sealed under an older
- * document it holds, and applies the policy in force). VG_OK, or a fault
- * naming the row (name: "alert=ID") and leaf. */
+/* The document the envelope e was sealed under is stored (a fault naming
+ * network_documents otherwise), and the stored rows' `required` (the
+ * original rows': a shared row is always required) is the policy of a
+ * stored document of that version or later (the broker takes envelopes
+ * sealed under an older document it holds, and applies the policy in
+ * force). VG_OK, or a fault naming the row (name: "alert=ID") and leaf. */
 vg_err vgb_av_check_required(vgb_av_check *c, const vgb_av_envelope *e, const vgb_av_life *l,
                              const char *name, uint64_t leaf) VG_MUST_USE;
 
