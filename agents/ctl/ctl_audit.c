@@ -163,7 +163,7 @@ s_parse_args(int argc, char **argv, s_opts *o)
     }
     o->sub = argv[optind++];
     const char *problem =
-        optind < argc                             ? "unexpected argument"
+        optind < argc ? "unexpected argument"
         : (o->conf != NULL) + (o->store != NULL) + (o->dsn != NULL) != 1
             ? "give one of -c BROKER_CONF, --store DIR or --dsn DSN"
         : o->dsn != NULL && o->network == NULL ? "--dsn needs --network FILE and --admin-key HEX"
@@ -330,8 +330,8 @@ s_read_note(char **out, size_t *out_len, const char *path, vg_reason *why)
 static const char *
 s_fault_name(vgb_audit_fault f)
 {
-    static const char *const names[] = {"none",    "deleted", "altered",   "malformed",
-                                        "reordered", "subtree", "root",    "truncated",
+    static const char *const names[] = {"none",       "deleted", "altered", "malformed",
+                                        "reordered",  "subtree", "root",    "truncated",
                                         "checkpoint", "state"};
     return (unsigned)f < sizeof names / sizeof names[0] ? names[f] : "unknown";
 }
@@ -359,6 +359,7 @@ ctl_audit_check(ctl_audit_result *out, struct vgb_store *store, const ctl_audit_
     memset(out, 0, sizeof *out);
     vgb_audit_verify_params p = {.origin = vg_netdoc_network(t->doc),
                                  .broker_pk = vg_netdoc_broker_sign_pk(t->doc),
+                                 .doc = t->doc,
                                  .notes = notes,
                                  .note_lens = note_lens,
                                  .n_notes = n_notes};
@@ -541,8 +542,7 @@ ctl_cmd_audit(int argc, char **argv)
     }
     ctl_audit_target t;
     vg_reason why = {{0}};
-    if (ctl_audit_target_open(&t, o.conf, o.store, o.dsn, o.network, o.admin_key, &why) !=
-        VG_OK) {
+    if (ctl_audit_target_open(&t, o.conf, o.store, o.dsn, o.network, o.admin_key, &why) != VG_OK) {
         vgt_error(&s_who, "%s", why.text);
         ctl_audit_target_close(&t);
         return VGT_EXIT_FAIL;

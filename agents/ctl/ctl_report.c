@@ -48,6 +48,7 @@
 #include <libgen.h>
 
 #include "ctl.h"
+#include "ctl_report_revoked.h"
 #include "store.h"
 #include "vigil/agent.h"
 #include "vigil/broker_config.h"
@@ -119,9 +120,9 @@ typedef struct s_opts {
     const char *network;   /* --network FILE, or NULL */
     const char *admin_key; /* --admin-key HEX, or NULL */
     bool no_verify;        /* --no-verify */
-    bool unshared;     /* --unshared given */
-    int64_t since_ms;  /* --since, 0 = everything */
-    s_format format;   /* --format */
+    bool unshared;         /* --unshared given */
+    int64_t since_ms;      /* --since, 0 = everything */
+    s_format format;       /* --format */
 } s_opts;
 
 /* One required recipient row that missed its deadline. */
@@ -141,6 +142,8 @@ typedef struct s_late {
     char *reason;                           /* declined / in progress reason */
     int esc_level;                          /* escalation level reached */
     char *shared_by;                        /* "" unless added by a share */
+    bool revoked;                           /* revoked before it acknowledged */
+    char successor[VG_AUDIT_NAME_MAX];      /* revoked: who inherited it, or "" */
 } s_late;
 
 /* Per-agency figures (per status and agency for exercises and tests). */
@@ -168,11 +171,12 @@ typedef struct s_part {
 } s_part;
 
 typedef struct s_report {
-    int64_t now_ms;   /* when the report was made */
-    bool verified;    /* the store answered to its audit log */
+    int64_t now_ms;                   /* when the report was made */
+    bool verified;                    /* the store answered to its audit log */
     uint64_t n_leaves, n_checkpoints; /* what verified */
-    s_part actual;    /* actual alerts: the report's figures */
-    s_part exercises; /* exercise, test, system and draft alerts, apart */
+    vgb_store *store;                 /* read for the rows of revoked agencies */
+    s_part actual;                    /* actual alerts: the report's figures */
+    s_part exercises;                 /* exercise, test, system and draft alerts, apart */
 } s_report;
 
 /* ---- command line ---------------------------------------------------------- */
@@ -419,8 +423,13 @@ s_take_row(void *ctx, const vgb_report_row *row)
         deadline = overdue; /* the deadline missed before an extension */
     }
     int64_t late = (acked > 0 ? acked : r->now_ms) - deadline;
-    if (late <= 0 && overdue == 0 && rr->state != VGB_DECLINED && rr->state != VGB_UNOPENABLE) {
-        return;
+    char successor[VG_AUDIT_NAME_MAX] = "";
+    bool revoked = acked == 0 && rr->state != VGB_DECLINED && rr->state != VGB_UNOPENABLE &&
+                   rr->state != VGB_ACKNOWLEDGED &&
+                   vgt_report_revoked(r->store, row->alert->seq, rr->agency, successor);
+    if (late <= 0 && overdue == 0 && rr->state != VGB_DECLINED && rr->state != VGB_UNOPENABLE &&
+        !revoked) {
+        return; /* a revoked agency's row is always listed: it will never act */
     }
     f->n_overdue++;
     p->late = s_grow(p->late, &p->cap_late, p->n_late, sizeof *p->late);
@@ -441,6 +450,8 @@ s_take_row(void *ctx, const vgb_report_row *row)
     l->reason = s_dup(row->reason);
     l->esc_level = (int)rr->esc_level;
     l->shared_by = s_dup(rr->shared_by);
+    l->revoked = revoked;
+    memcpy(l->successor, successor, sizeof l->successor);
 }
 
 static int
@@ -526,11 +537,13 @@ s_median(const s_fig *f)
 static const char *
 s_outcome(const s_late *l)
 {
-    return l->acked_ms > 0               ? "acknowledged late"
-           : l->state == VGB_DECLINED    ? "declined"
-           : l->state == VGB_UNOPENABLE  ? "could not open it: sender must resend"
-           : l->state == VGB_IN_PROGRESS ? "in progress, not acknowledged"
-                                         : "never acknowledged";
+    return l->acked_ms > 0                 ? "acknowledged late"
+           : l->state == VGB_DECLINED      ? "declined"
+           : l->state == VGB_UNOPENABLE    ? "could not open it: sender must resend"
+           : l->revoked && l->successor[0] ? "required agency revoked; its successor inherited it"
+           : l->revoked                    ? "required agency revoked; alert needs a new owner"
+           : l->state == VGB_IN_PROGRESS   ? "in progress, not acknowledged"
+                                           : "never acknowledged";
 }
 
 /* The store's recipients.state values are the wire's RecipientState, which
@@ -620,6 +633,8 @@ s_text_late_row(s_table *t, const s_late *l, bool with_status)
     if (l->acked_ms > 0) {
         snprintf(outcome, sizeof outcome, "acknowledged late at %s by %s", acked,
                  l->officer[0] ? l->officer : "?");
+    } else if (l->revoked && l->successor[0] != '\0') {
+        snprintf(outcome, sizeof outcome, "%s: %s", s_outcome(l), l->successor);
     } else if (l->reason[0] != '\0') {
         snprintf(outcome, sizeof outcome, "%s: %s", s_outcome(l), l->reason);
     } else {
@@ -919,6 +934,8 @@ s_json_late(const s_late *l)
     json_object_set_new(o, "officer", l->officer[0] ? json_string(l->officer) : json_null());
     json_object_set_new(o, "declined", json_boolean(l->state == VGB_DECLINED));
     json_object_set_new(o, "unopenable", json_boolean(l->state == VGB_UNOPENABLE));
+    json_object_set_new(o, "revoked", json_boolean(l->revoked));
+    json_object_set_new(o, "successor", l->successor[0] ? json_string(l->successor) : json_null());
     json_object_set_new(o, "reason", l->reason[0] ? json_string(l->reason) : json_null());
     json_object_set_new(o, "escalation_level", json_integer(l->esc_level));
     json_object_set_new(o, "shared_by", l->shared_by[0] ? json_string(l->shared_by) : json_null());
@@ -1030,14 +1047,14 @@ ctl_cmd_report(int argc, char **argv)
     }
     ctl_audit_target t = {0};
     vg_reason why = {{0}};
-    if (!o.no_verify && ctl_audit_target_open(&t, o.conf, o.store, o.dsn, o.network,
-                                              o.admin_key, &why) != VG_OK) {
+    if (!o.no_verify &&
+        ctl_audit_target_open(&t, o.conf, o.store, o.dsn, o.network, o.admin_key, &why) != VG_OK) {
         vgt_error(&s_who, "cannot verify the store first: %s (or give --no-verify)", why.text);
         ctl_audit_target_close(&t);
         return VGT_EXIT_FAIL;
     }
     vgb_store *store = o.no_verify ? s_open(&o) : s_open_target(&t);
-    s_report r = {.now_ms = vg_clock_wall_ms(vg_clock_system())};
+    s_report r = {.now_ms = vg_clock_wall_ms(vg_clock_system()), .store = store};
     bool ok = store != NULL && (o.no_verify || s_verify(store, &t, &r));
     ctl_audit_target_close(&t);
     if (store == NULL) {
