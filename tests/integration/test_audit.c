@@ -719,13 +719,20 @@ test_rollback_to_a_held_checkpoint_is_a_fork(void **state)
     uint64_t held = s_held_size(licensing);
     assert_true(held > (uint64_t)old_cp);
     assert_int_equal(vga_audit_status(licensing, NULL), VG_OK);
+    /* police takes the latest with a Confirm only: held, never proven */
+    vg_alert alert;
+    bh_alert_init(&alert, "after the acknowledgement", "audit test", "other", "childrens-services");
+    vga_confirm res;
+    vg_reason why = {{0}};
+    assert_int_equal(vga_publish(police, &alert, T_REPLY_MS, &res, &why), VG_OK);
+    vga_confirm_fini(&res);
+    bh_alert_fini(&alert);
     bh_stop(b);
 
     s_copy_store(old, store); /* the rollback */
     bh_start(b);
     assert_int_equal(bh_store_checkpoint_size(b), old_cp); /* the broker's latest: one held */
     s_n_fork = 0;
-    vg_reason why = {{0}};
     vg_err rc = vga_audit_sync(licensing, T_REPLY_MS, &why);
     print_message("rollback: held %llu, broker's latest %lld: sync says %s: %s\n",
                   (unsigned long long)held, (long long)old_cp, vg_err_code(rc), why.text);
@@ -739,11 +746,25 @@ test_rollback_to_a_held_checkpoint_is_a_fork(void **state)
     char *lic_conf = bh_own(b, bh_agent_conf(b, "licensing"), free);
     s_cli_checkpoint(b, lic_conf, NULL, 1, "AUDIT FAULT");
 
-    /* an agency that holds nothing larger than the broker's latest is not
-     * alarmed: police took only the older store's checkpoints */
+    /* police held the larger one unproven (from its Confirm): the broker
+     * can never prove it now, so that is the same rollback, not a proof
+     * still to come */
+    s_n_fork = 0;
     rc = vga_audit_sync(police, T_REPLY_MS, &why);
+    print_message("rollback: police (an unproven larger checkpoint) sync says %s: %s\n",
+                  vg_err_code(rc), why.text);
+    if (rc != VG_ERR_CONFLICT || !it_contains(why.text, "smaller than one it signed before")) {
+        fail_msg("police after a rollback past its Confirm's checkpoint: %s: %s (want conflict)",
+                 vg_err_code(rc), why.text);
+    }
+    assert_int_equal(s_n_fork, 1); /* one fault, and the larger note is kept as evidence */
+    assert_int_equal(vga_audit_status(police, NULL), VG_ERR_CONFLICT);
+    /* an agency that holds nothing larger than the broker's latest is not
+     * alarmed */
+    vga_agent *ho = s_agent(b, "home-office", false);
+    rc = vga_audit_sync(ho, T_REPLY_MS, &why);
     if (rc != VG_OK) {
-        fail_msg("police (holding nothing past the broker's latest): %s: %s", vg_err_code(rc),
+        fail_msg("home-office (holding nothing past the broker's latest): %s: %s", vg_err_code(rc),
                  why.text);
     }
     bh_pass(b);

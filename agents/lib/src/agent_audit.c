@@ -484,14 +484,15 @@ s_query_latest(vga_agent *a, int64_t timeout_ms, uint64_t *size, bool *got, vg_r
     return rc;
 }
 
-/* Whether this agency holds a checked checkpoint larger than size. */
+/* Whether this agency holds a checkpoint larger than size (checked or
+ * not: every held one verified as the broker's). */
 static bool
 s_holds_larger(vga_agent *a, uint64_t size)
 {
     vga_store_cp l = {0};
     bool has_l = false;
-    bool larger = vga_store_cp_get(a->store, VGA_CP_LATEST_CHECKED, 0, &l, &has_l) == VG_OK &&
-                  has_l && l.size > size;
+    bool larger = vga_store_cp_get(a->store, VGA_CP_LARGEST, 0, &l, &has_l) == VG_OK && has_l &&
+                  l.size > size;
     vga_store_cp_fini(&l);
     return larger;
 }
@@ -500,8 +501,10 @@ s_holds_larger(vga_agent *a, uint64_t size)
  * smaller than one it signed before and this agency holds: a log never
  * shrinks, so its history was cut (no proof needed: both notes are signed).
  * That holds whether the latest is new to the agency or one it already
- * holds: an older copy of the store put back ends at a checkpoint every
- * agency that synced then holds. Checked here rather than by a consistency
+ * holds (an older copy of the store put back ends at a checkpoint every
+ * agency that synced then holds), and whether the larger one held was
+ * proven consistent yet or only came with a Confirm (no proof of it can
+ * come now: the broker's log is smaller than it). Checked here rather than by a consistency
  * proof because the broker answers a proof request past its log's end with
  * a generic internal error. A new note is dropped from the chain; a held
  * one stays (it is genuine: the broker signed it when its log was that
@@ -511,7 +514,7 @@ s_check_rollback(vga_agent *a, uint64_t latest, vg_reason *why)
 {
     vga_store_cp cur = {0}, l = {0};
     bool has_cur = false, has_l = false;
-    vg_err rc = vga_store_cp_get(a->store, VGA_CP_LATEST_CHECKED, 0, &l, &has_l);
+    vg_err rc = vga_store_cp_get(a->store, VGA_CP_LARGEST, 0, &l, &has_l);
     if (rc == VG_OK && has_l && latest < l.size) {
         rc = vga_store_cp_get(a->store, VGA_CP_SIZE, latest, &cur, &has_cur);
     }
@@ -540,10 +543,14 @@ vga_audit_sync(vga_agent *a, int64_t timeout_ms, vg_reason *why)
          * shrank says so twice. */
         rc = s_query_latest(a, timeout_ms, &latest, &got, why);
     }
+    bool rolled_back = false;
     if (rc == VG_OK && got) {
         rc = s_check_rollback(a, latest, why);
+        rolled_back = rc == VG_ERR_CONFLICT;
     }
-    vg_err rc2 = s_check_pending(a, timeout_ms, rc == VG_OK ? why : NULL);
+    /* after a rollback no proof against the cut log means anything: the
+     * held checkpoints stay as they are, evidence of the larger log */
+    vg_err rc2 = rolled_back ? VG_OK : s_check_pending(a, timeout_ms, rc == VG_OK ? why : NULL);
     rc = rc != VG_OK ? rc : rc2;
     if (rc == VG_OK || rc == VG_ERR_TIMEOUT) {
         vg_err st = vga_audit_status(a, rc == VG_OK ? why : NULL);
