@@ -104,7 +104,9 @@ s_take_run(void *ctx, const vgb_event_run *r)
     if (r->receipt != NULL) {
         memcpy(x->receipt, r->receipt, r->receipt_len);
     }
-    memcpy(x->more, r->more, r->n_more * sizeof *x->more);
+    if (r->n_more > 0) { /* a single event has no `more` (NULL) */
+        memcpy(x->more, r->more, r->n_more * sizeof *x->more);
+    }
     x->r.about = x->about;
     x->r.detail = x->detail;
     x->r.receipt = x->receipt;

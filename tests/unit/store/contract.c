@@ -2003,7 +2003,9 @@ s_take_run(void *ctx, const vgb_event_run *r)
     x->n[i] = r->n;
     x->n_more[i] = r->n_more;
     x->more_ok[i] = r->more_ok;
-    memcpy(x->more[i], r->more, r->n_more * sizeof *r->more);
+    if (r->n_more > 0) {
+        memcpy(x->more[i], r->more, r->n_more * sizeof *r->more);
+    }
 }
 
 /* Rows as stored: one event, a run of four, one event; in slices. */
