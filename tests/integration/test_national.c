@@ -3,7 +3,8 @@
  * `vigilctl init` makes a network of 2,000 agencies and refuses one of more
  * than VG_AGENCIES_MAX with a reason; an alert to 500 agencies is stored
  * with all of them as recipients and delivered to those connected, whose
- * streams hear of their own delivery and not of every other recipient's;
+ * streams hear of their own delivery and not of every other recipient's,
+ * and `vigilctl audit verify` passes on the store that holds it;
  * an alert to more than VG_RECIPIENTS_MAX is refused by the agent library
  * and by the broker, each saying the limit.
  */
@@ -25,11 +26,11 @@
 #include "vigil/keys.h"
 #include "vigil/netdoc.h"
 
-#define T_REPLY_MS 10000    /* longest wait for a confirm or a delivery */
-#define T_AGENCIES 600      /* the broker test's network */
-#define T_WIDE 500          /* recipients of the wide alert */
-#define T_CONNECTED 20      /* of them, connected */
-#define T_BIG_NETWORK 2000  /* vigilctl init's network */
+#define T_REPLY_MS 10000   /* longest wait for a confirm or a delivery */
+#define T_AGENCIES 600     /* the broker test's network */
+#define T_WIDE 500         /* recipients of the wide alert */
+#define T_CONNECTED 20     /* of them, connected */
+#define T_BIG_NETWORK 2000 /* vigilctl init's network */
 
 static int
 s_teardown(void **state)
@@ -177,11 +178,11 @@ s_count_state(void *ctx, const vgb_rrow *r)
 
 /* Events of one stream about alert seq, by kind and whom. */
 typedef struct s_events {
-    uint64_t seq;             /* the alert */
-    const char *self;         /* the stream's agency */
-    size_t accepted;          /* ACCEPTED */
-    size_t delivered_self;    /* DELIVERED about the stream's own agency */
-    size_t delivered_others;  /* DELIVERED about another agency */
+    uint64_t seq;            /* the alert */
+    const char *self;        /* the stream's agency */
+    size_t accepted;         /* ACCEPTED */
+    size_t delivered_self;   /* DELIVERED about the stream's own agency */
+    size_t delivered_others; /* DELIVERED about another agency */
 } s_events;
 
 static void
@@ -286,7 +287,15 @@ test_alert_to_500_reaches_the_connected_and_counts_the_rest(void **state)
     for (size_t i = 0; i < T_CONNECTED; i++) {
         vga_agent_destroy(&rx[i]);
     }
+    /* The audit log holds the alert with its 500 recipients and the 20
+     * receipts, and an auditor's check of every row against it passes. */
     bh_stop(b);
+    it_run r;
+    it_vigilctl(&r, "audit", "verify", "-c", b->conf);
+    if (r.status != 0) {
+        fail_msg("audit verify: %s%s", r.out, r.err);
+    }
+    it_run_fini(&r);
     bh_pass(b);
 }
 
