@@ -19,6 +19,7 @@
 #include "intake.h"
 #include "ledger.h"
 #include "netdocs.h"
+#include "notify.h"
 #include "quota.h"
 #include "reader.h"
 #include "record.h"
@@ -59,6 +60,7 @@ struct vgb_broker {
     vgb_record *record;          /* each fact's events and leaf */
     vgb_delivery *delivery;      /* receiving connections and windows */
     vgb_tracking *tracking;      /* deadlines, escalation, offline alarms */
+    vgb_notify *notify;          /* escalation steps that reach people */
     vgb_space *space;            /* a full disk refuses publishes */
     vgb_reader *reader;          /* queries, answered on a thread of their own */
     vgb_conns *conns;            /* connections per agency and what they are sent */
@@ -205,6 +207,7 @@ s_finish_batch(vgb_broker *b)
     }
     vgb_streams_flush(b->streams, committed);
     vgb_tracking_after_commit(b->tracking, committed);
+    vgb_notify_after_commit(b->notify, committed);
     if (committed) {
         vgb_ledger_after_replies(b->ledger);
         vgb_store_after_commit(b->store); /* SQLite: the checkpointer; never waits */
@@ -313,6 +316,7 @@ s_reload(vgb_broker *b, const uint8_t *bytes, size_t len, vg_reason *why)
                          .delivery = b->delivery,
                          .streams = b->streams,
                          .tracking = b->tracking,
+                         .notify = b->notify,
                          .zap = b->zap,
                          .commit = s_commit,
                          .commit_ctx = b};
@@ -409,6 +413,8 @@ vgb_broker_step(vgb_broker *b)
     (void)vgb_conns_close_expired(b->conns, vg_clock_wall_ms(b->clock), s_agency_name,
                                   (void *)b->doc);
     long timeout = vgb_tracking_service(b->tracking);
+    long rotas = vgb_notify_service(b->notify); /* outcomes to record, rotas to look at */
+    timeout = rotas < timeout ? rotas : timeout;
     vgb_streams_expire(b->streams);
     vgb_ledger_service(b->ledger);
     vgb_space_service(b->space, vg_clock_mono_ms(b->clock));
@@ -436,9 +442,10 @@ vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic_t
         zmq_pollitem_t items[] = {{b->out.router, 0, ZMQ_POLLIN, 0},
                                   {vgb_zap_socket(b->zap), 0, ZMQ_POLLIN, 0},
                                   {vgb_reader_socket(b->reader), 0, ZMQ_POLLIN, 0},
+                                  {vgb_notify_socket(b->notify), 0, ZMQ_POLLIN, 0},
                                   {b->control ? vgb_control_socket(b->control) : NULL, 0,
                                    ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, b->control ? 4 : 3, b->pending >= 0 ? 0 : timeout);
+        int n = zmq_poll(items, b->control ? 5 : 4, b->pending >= 0 ? 0 : timeout);
         if (n < 0) {
             if (zmq_errno() == EINTR) {
                 continue;
@@ -452,7 +459,7 @@ vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic_t
         if ((items[0].revents & ZMQ_POLLIN) || b->pending >= 0) {
             s_serve(b);
         }
-        if (b->control != NULL && (items[3].revents & ZMQ_POLLIN) && b->pending < 0) {
+        if (b->control != NULL && (items[4].revents & ZMQ_POLLIN) && b->pending < 0) {
             vgb_control_handle(b->control, s_control, b);
         }
     }
@@ -561,6 +568,14 @@ s_bind(vgb_broker *b, vg_reason *why)
     return VG_OK;
 }
 
+/* A notification step that reached nobody: the next step, now. */
+static void
+s_unreached(void *ctx, uint64_t seq, const char *agency, uint32_t level)
+{
+    vgb_broker *b = ctx;
+    vgb_tracking_step_now(b->tracking, seq, agency, level);
+}
+
 /* Delivery's word that an agency got or lost its receiving connection. */
 static void
 s_presence(void *ctx, size_t agency, bool online)
@@ -591,6 +606,21 @@ s_modules(vgb_broker *b, vg_reason *why)
         rc = vgb_delivery_new(&b->delivery, b->store, b->doc, cfg, b->clock, &b->out, s_presence,
                               b);
     }
+    if (rc == VG_OK && (b->ctx = zmq_ctx_new()) == NULL) { /* the notifier's socket needs it */
+        rc = vg_reason_set(why, VG_ERR_IO, "cannot create a ZeroMQ context");
+    }
+    if (rc == VG_OK) {
+        vgb_notify_params np = {.zmq_ctx = b->ctx,
+                                .cfg = cfg,
+                                .doc = b->doc,
+                                .clock = b->clock,
+                                .store = b->store,
+                                .record = b->record,
+                                .batch = b->batch,
+                                .unreached = s_unreached,
+                                .unreached_ctx = b};
+        rc = vgb_notify_new(&b->notify, &np, why);
+    }
     if (rc == VG_OK) {
         vgb_tracking_params tp = {.store = b->store,
                                   .doc = b->doc,
@@ -598,7 +628,8 @@ s_modules(vgb_broker *b, vg_reason *why)
                                   .clock = b->clock,
                                   .record = b->record,
                                   .batch = b->batch,
-                                  .delivery = b->delivery};
+                                  .delivery = b->delivery,
+                                  .notify = b->notify};
         rc = vgb_tracking_new(&b->tracking, &tp, why);
     }
     b->sv = (vgb_services){.cfg = cfg,
@@ -615,20 +646,16 @@ s_modules(vgb_broker *b, vg_reason *why)
     return rc;
 }
 
-/* What runs beside the loop and talks to it over ZeroMQ: the store's
- * background work, the query thread, then the ZAP handler and the ROUTER. */
+/* What runs beside the loop and talks to it over ZeroMQ (the context is
+ * s_modules', for the notifier): the store's background work, the query
+ * thread, then the ZAP handler and the ROUTER. */
 static vg_err
 s_sockets(vgb_broker *b, vg_reason *why)
 {
     const vg_broker_config *cfg = b->cfg;
-    vg_err rc = (b->ctx = zmq_ctx_new()) != NULL
-                    ? VG_OK
-                    : vg_reason_set(why, VG_ERR_IO, "cannot create a ZeroMQ context");
-    if (rc == VG_OK) {
-        vgb_store_background bg = {.zmq_ctx = b->ctx,
-                                   .wal_checkpoint_pages = (uint32_t)cfg->wal_checkpoint_pages};
-        rc = vgb_store_start_background(b->store, &bg, why);
-    }
+    vgb_store_background bg = {.zmq_ctx = b->ctx,
+                               .wal_checkpoint_pages = (uint32_t)cfg->wal_checkpoint_pages};
+    vg_err rc = vgb_store_start_background(b->store, &bg, why);
     if (rc == VG_OK) {
         vgb_reader_params rp = {.zmq_ctx = b->ctx,
                                 .store = b->store,
@@ -731,6 +758,7 @@ vgb_broker_destroy(vgb_broker **b_p)
         vgb_store_stop_background(b->store); /* its sockets too */
     }
     vgb_conns_destroy(&b->conns);
+    vgb_notify_destroy(&b->notify); /* its worker and socket, before the context ends */
     if (b->ctx != NULL) {
         zmq_ctx_term(b->ctx);
     }

@@ -58,6 +58,7 @@ typedef struct vgb_reload_deps {
     vgb_delivery *delivery;   /* windows */
     vgb_streams *streams;     /* event streams */
     vgb_tracking *tracking;   /* deadlines and escalation */
+    vgb_notify *notify;       /* the rotas of agencies the document adds */
     vgb_zap *zap;             /* who may connect */
     bool (*commit)(void *ctx); /* commits the batch: true when it committed */
     void *commit_ctx;          /* its context */

@@ -58,6 +58,11 @@
 
 typedef struct vgb_store vgb_store;
 
+/* The schema version of this code, the same in every back end: 5 added the
+ * out-of-hours cover of a recipient (vgb_rrow.cover_for). A store at an
+ * older version the back end knows is migrated when its owner opens it. */
+#define VGB_STORE_SCHEMA_VERSION 5
+
 /* Recipient states, as stored (the wire's AlertState values). */
 typedef enum vgb_rstate {
     VGB_PENDING = 1,
@@ -213,9 +218,23 @@ vg_err vgb_store_same_envelope(vgb_store *s, uint64_t seq, const uint8_t *bytes,
 vg_err vgb_store_sequence_used(vgb_store *s, const char *sender, uint64_t seq,
                                bool *used) VG_MUST_USE;
 
-/* Inserts an accepted alert with one PENDING row per recipient (required
- * marks the policy's agencies, which get deadline_ms). Inside a transaction.
+/* One required recipient of a new alert, with what it was given. */
+typedef struct vgb_required {
+    const char *agency;    /* one of the envelope's recipients */
+    int64_t deadline_ms;   /* its deadline, wall-clock UTC ms (0: none) */
+    const char *cover_for; /* out-of-hours cover: the closed agency it covers, or NULL */
+} vgb_required;
+
+/* Inserts an accepted alert with one PENDING row per recipient; the
+ * required ones (n_required of them, each a recipient of the envelope, each
+ * once) get their own deadline and cover_for. Inside a transaction.
  * *seq_out is the new alert's seq. */
+vg_err vgb_store_insert_alert_rows(vgb_store *s, const vg_envelope *env, int64_t accepted_ms,
+                                   const vgb_required *required, size_t n_required,
+                                   uint64_t *seq_out, vg_reason *why) VG_MUST_USE;
+
+/* vgb_store_insert_alert_rows with one deadline for every required agency
+ * (the policy's, listed in required) and no cover. */
 vg_err vgb_store_insert_alert(vgb_store *s, const vg_envelope *env, int64_t accepted_ms,
                               const vg_strlist *required, int64_t deadline_ms, uint64_t *seq_out,
                               vg_reason *why) VG_MUST_USE;
@@ -301,6 +320,7 @@ typedef struct vgb_rrow {
     uint32_t esc_level;   /* 0 = on time; 1 = overdue; 1+i = step i done */
     char shared_by[VG_AGENCY_ID_MAX + 1]; /* "" unless added by a share */
     uint32_t tries;       /* times its delivery was set aside unreceipted (vgb_store_park) */
+    char cover_for[VG_AGENCY_ID_MAX + 1]; /* "" unless out-of-hours cover for that agency */
 } vgb_rrow;
 
 /* Alert metadata (no content: the broker has none). */

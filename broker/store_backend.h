@@ -42,7 +42,7 @@ struct vgb_store_ops {
     vg_err (*find_alert)(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN], vgb_alert_row *out);
     vg_err (*same_envelope)(vgb_store *s, uint64_t seq, const uint8_t *bytes, size_t len, bool *same);
     vg_err (*sequence_used)(vgb_store *s, const char *sender, uint64_t seq, bool *used);
-    vg_err (*insert_alert)(vgb_store *s, const vg_envelope *env, int64_t accepted_ms, const vg_strlist *required, int64_t deadline_ms, uint64_t *seq_out, vg_reason *why);
+    vg_err (*insert_alert)(vgb_store *s, const vg_envelope *env, int64_t accepted_ms, const vgb_required *required, size_t n_required, uint64_t *seq_out, vg_reason *why);
     vg_err (*find_alert_for)(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN], const char *agency, vgb_alert_row *out, bool *is_recipient);
     vg_err (*mark_delivered)(vgb_store *s, uint64_t seq, const char *agency, int64_t ms, bool *changed);
     vg_err (*insert_receipt)(vgb_store *s, const vg_receipt *r, const uint64_t *seqs, size_t n_seqs, int64_t received_ms);

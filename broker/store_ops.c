@@ -2,6 +2,8 @@
  * end's operation (store_backend.h). Opening a store is store_open.c's. */
 #include "store_backend.h"
 
+#include <stdlib.h>
+
 #include "vigil/log.h"
 
 /* A change outside a transaction: refused (store.h), whatever the back end
@@ -146,12 +148,29 @@ vgb_store_sequence_used(vgb_store *s, const char *sender, uint64_t seq, bool *us
 }
 
 vg_err
-vgb_store_insert_alert(vgb_store *s, const vg_envelope *env, int64_t accepted_ms, const vg_strlist *required, int64_t deadline_ms, uint64_t *seq_out, vg_reason *why)
+vgb_store_insert_alert_rows(vgb_store *s, const vg_envelope *env, int64_t accepted_ms,
+                            const vgb_required *required, size_t n_required, uint64_t *seq_out,
+                            vg_reason *why)
 {
     if (!vgb_store_in_transaction(s)) {
         return s_outside(s, "insert_alert");
     }
-    return s->ops->insert_alert(s, env, accepted_ms, required, deadline_ms, seq_out, why);
+    return s->ops->insert_alert(s, env, accepted_ms, required, n_required, seq_out, why);
+}
+
+vg_err
+vgb_store_insert_alert(vgb_store *s, const vg_envelope *env, int64_t accepted_ms, const vg_strlist *required, int64_t deadline_ms, uint64_t *seq_out, vg_reason *why)
+{
+    vgb_required *rows = calloc(required->n ? required->n : 1, sizeof *rows);
+    if (rows == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < required->n; i++) {
+        rows[i] = (vgb_required){.agency = required->items[i], .deadline_ms = deadline_ms};
+    }
+    vg_err rc = vgb_store_insert_alert_rows(s, env, accepted_ms, rows, required->n, seq_out, why);
+    free(rows);
+    return rc;
 }
 
 vg_err

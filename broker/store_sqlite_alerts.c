@@ -37,7 +37,7 @@ static const char *const s_sql[S_N_STMTS] = {
         " msg_type, severity, urgency, categories, network_version, envelope_hash, envelope)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [S_INSERT_RECIPIENT] = "INSERT INTO recipients(alert_seq, agency, required, state,"
-                           " deadline_ms) VALUES (?1, ?2, ?3, 1, ?4)",
+                           " deadline_ms, cover_for) VALUES (?1, ?2, ?3, 1, ?4, ?5)",
     [S_FIND_FOR] = "SELECT a.seq, a.envelope_hash, r.state IS NOT NULL FROM alerts a"
                    " LEFT JOIN recipients r ON r.alert_seq = a.seq AND r.agency = ?2"
                    " WHERE a.alert_id = ?1",
@@ -204,9 +204,21 @@ vgb_sqlite_sequence_used(vgb_store *base, const char *sender, uint64_t seq, bool
     return err;
 }
 
+/* The required row of agency, or NULL. */
+static const vgb_required *
+s_required(const vgb_required *required, size_t n, const char *agency)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(required[i].agency, agency) == 0) {
+            return &required[i];
+        }
+    }
+    return NULL;
+}
+
 vg_err
 vgb_sqlite_insert_alert(vgb_store *base, const vg_envelope *env, int64_t accepted_ms,
-                       const vg_strlist *required, int64_t deadline_ms, uint64_t *seq_out,
+                       const vgb_required *required, size_t n_required, uint64_t *seq_out,
                        vg_reason *why)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
@@ -238,9 +250,14 @@ vgb_sqlite_insert_alert(vgb_store *base, const vg_envelope *env, int64_t accepte
         st = s_stmt(s, S_INSERT_RECIPIENT);
         sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
         sqlite3_bind_text(st, 2, rcpts->items[i], -1, SQLITE_STATIC);
-        bool req = vg_strlist_contains(required, rcpts->items[i]);
-        sqlite3_bind_int(st, 3, req);
-        sqlite3_bind_int64(st, 4, req ? deadline_ms : 0);
+        const vgb_required *req = s_required(required, n_required, rcpts->items[i]);
+        sqlite3_bind_int(st, 3, req != NULL);
+        sqlite3_bind_int64(st, 4, req != NULL ? req->deadline_ms : 0);
+        if (req != NULL && req->cover_for != NULL && req->cover_for[0] != '\0') {
+            sqlite3_bind_text(st, 5, req->cover_for, -1, SQLITE_STATIC);
+        } else {
+            sqlite3_bind_null(st, 5);
+        }
         err = vgb_sqlite_exec_why(s, st, "insert recipient", why);
     }
     if (err == VG_OK) {

@@ -46,7 +46,7 @@ s_bind_text_or_null(sqlite3_stmt *st, int i, const char *t)
 #define S_RROW_COLS                                                                                \
     "alert_seq, agency, required, state, deadline_ms, coalesce(delivered_ms, 0),"                  \
     " coalesce(acked_ms, 0), coalesce(state_ms, 0), coalesce(overdue_ms, 0), progress_used,"       \
-    " esc_level, coalesce(shared_by, ''), officer, note, reason, tries"
+    " esc_level, coalesce(shared_by, ''), officer, note, reason, tries, coalesce(cover_for, '')"
 
 static void
 s_read_rrow(sqlite3_stmt *st, vgb_rrow *r)
@@ -64,6 +64,7 @@ s_read_rrow(sqlite3_stmt *st, vgb_rrow *r)
     r->esc_level = (uint32_t)sqlite3_column_int(st, 10);
     s_text(r->shared_by, sizeof r->shared_by, st, 11);
     r->tries = (uint32_t)sqlite3_column_int(st, 15);
+    s_text(r->cover_for, sizeof r->cover_for, st, 16);
 }
 
 /* Runs a row query and calls fn for each recipient row. */

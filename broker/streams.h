@@ -47,6 +47,10 @@ typedef struct vgb_event {
     const char *extra_agency; /* also told (escalation contact) */
     const char *extra_role;   /* also told (escalation role) */
     bool everyone;            /* agency events: the whole network */
+    bool named_only;          /* about an alert, but only `about`, extra_agency and
+                                 oversight hear (not its sender and recipients) */
+    const char *oversight_detail; /* what oversight sees instead of detail unless the
+                                     document shows it officers' names, or NULL */
 } vgb_event;
 
 /* What an event says about its alert. */

@@ -7,6 +7,7 @@
 
 #include "timers.h"
 #include "vigil/log.h"
+#include "vigil/tz.h"
 #include "vigil/wire.h"
 
 #define S_RETRY_MS 1000       /* a step that did not commit is taken again after this */
@@ -34,8 +35,13 @@ struct vgb_tracking {
     vgb_timers *timers;          /* the rows' next steps */
     s_presence *ag;              /* one per agency of the document */
     size_t n;                    /* agencies */
+    vgb_notify *notify;          /* borrowed; may be NULL (no notifications) */
     vgb_timer *fired;            /* steps taken in this batch */
     size_t n_fired, cap_fired;
+    const vg_netdoc *warned_doc; /* the document the warnings below were raised under */
+    char warned[VG_CALENDARS_MAX][VG_AUDIT_NAME_MAX]; /* calendars warned of (past valid_until) */
+    size_t n_warned;                                  /* how many */
+    size_t n_warned_committed;                        /* ... as of the last commit */
     int64_t next_alarm_check_mono; /* offline alarms are checked once a second */
     int64_t clock_off;             /* wall - monotonic, as last seen */
 };
@@ -53,7 +59,8 @@ vgb_tracking_new(vgb_tracking **out, const vgb_tracking_params *p, vg_reason *wh
                         .clock = p->clock,
                         .record = p->record,
                         .batch = p->batch,
-                        .delivery = p->delivery};
+                        .delivery = p->delivery,
+                        .notify = p->notify};
     t->n = vg_netdoc_n_agencies(p->doc);
     t->ag = calloc(t->n ? t->n : 1, sizeof *t->ag);
     int64_t now = vg_clock_mono_ms(p->clock);
@@ -119,10 +126,112 @@ vgb_tracking_destroy(vgb_tracking **t_p)
     *t_p = NULL;
 }
 
-int64_t
-vgb_tracking_deadline(const vgb_tracking *t, vg_severity severity, vg_urgency urgency)
+/* ---- deadlines ------------------------------------------------------------------ */
+
+/* A calendar past its valid_until counted calendar days: the administrator
+ * must renew it. Everyone hears, once per calendar and document while the
+ * broker runs (the deadline's own leaf carries the warning every time). */
+static vg_err
+s_warn_calendar(vgb_tracking *t, const vg_netdoc *doc, const char *calendar)
 {
-    return vg_clock_wall_ms(t->clock) + (int64_t)vg_netdoc_deadline_ms(t->doc, severity, urgency);
+    if (t->warned_doc != doc) {
+        t->warned_doc = doc;
+        t->n_warned = t->n_warned_committed = 0;
+    }
+    for (size_t i = 0; i < t->n_warned; i++) {
+        if (strcmp(t->warned[i], calendar) == 0) {
+            return VG_OK;
+        }
+    }
+    vg_calendar cal;
+    char until[16] = "?", detail[256];
+    if (vg_netdoc_calendar(doc, calendar, &cal) == VG_OK) {
+        vg_date_format(until, sizeof until, vg_date_from_days(cal.valid_until));
+    }
+    snprintf(detail, sizeof detail,
+             "past_valid_until calendar=%s valid_until=%s: deadlines count calendar days; "
+             "import the new bank holidays (vigilctl calendar import) and sign the document",
+             calendar, until);
+    vg_log(VG_LOG_ERROR, "broker", "network.warning",
+           "code=past_valid_until calendar=%s valid_until=%s version=%llu", calendar, until,
+           (unsigned long long)vg_netdoc_version(doc));
+    vg_err rc = vgb_record_network_warning(t->record, "past_valid_until", calendar,
+                                           vg_netdoc_version(doc), detail);
+    if (rc == VG_OK && t->n_warned < VG_CALENDARS_MAX) {
+        snprintf(t->warned[t->n_warned++], VG_AUDIT_NAME_MAX, "%s", calendar);
+    }
+    return rc;
+}
+
+vg_err
+vgb_tracking_deadline(vgb_tracking *t, const vg_netdoc *doc, vg_audit_deadline *out,
+                      const char *agency, const vgb_terms *terms, int64_t from_ms)
+{
+    doc = doc != NULL ? doc : t->doc;
+    vg_deadline d;
+    vg_err rc = vg_netdoc_deadline_at(&d, doc, agency, terms->severity, terms->urgency,
+                                      terms->categories, terms->n_categories, from_ms);
+    if (rc != VG_OK) {
+        vg_log(VG_LOG_ERROR, "broker", "deadline.error", "agency=%s from_ms=%lld code=%s", agency,
+               (long long)from_ms, vg_err_code(rc));
+        return rc;
+    }
+    memset(out, 0, sizeof *out);
+    snprintf(out->agency, sizeof out->agency, "%s", agency);
+    out->from_ms = (uint64_t)from_ms;
+    out->deadline_ms = (uint64_t)d.deadline_ms;
+    snprintf(out->rule, sizeof out->rule, "%s", d.rule_text);
+    out->network_version = d.network_version;
+    out->rule_no = d.rule_no;
+    snprintf(out->calendar, sizeof out->calendar, "%s", d.calendar);
+    memcpy(out->calendar_version, d.calendar_hash, VG_HASH_LEN);
+    out->warnings = d.warnings;
+    if (d.warnings != 0) { /* never a silently wrong date */
+        vg_log(VG_LOG_WARN, "broker", "deadline.fallback", "agency=%s %s", agency, d.text);
+    }
+    if ((d.warnings & VG_DLW_PAST_VALID_UNTIL) && d.calendar[0] != '\0') {
+        rc = s_warn_calendar(t, doc, d.calendar);
+    }
+    return rc;
+}
+
+vg_err
+vgb_tracking_deadline_meta(vgb_tracking *t, const vg_netdoc *doc, vg_audit_deadline *out,
+                           const char *agency, const vgb_alert_meta *m, int64_t from_ms)
+{
+    char cats[sizeof m->categories];
+    const char *list[VG_CATEGORIES_MAX];
+    size_t n = 0;
+    snprintf(cats, sizeof cats, "%s", m->categories);
+    for (char *save = NULL, *c = strtok_r(cats, ",", &save); c != NULL && n < VG_CATEGORIES_MAX;
+         c = strtok_r(NULL, ",", &save)) {
+        list[n++] = c;
+    }
+    vgb_terms terms = {(vg_severity)m->severity, (vg_urgency)m->urgency, list, n};
+    return vgb_tracking_deadline(t, doc, out, agency, &terms, from_ms);
+}
+
+void
+vgb_tracking_step_now(vgb_tracking *t, uint64_t seq, const char *agency, uint32_t level)
+{
+    vgb_rrow r;
+    int idx = vg_netdoc_index(t->doc, agency);
+    if (idx < 0 || vgb_store_rrow(t->store, seq, agency, &r) != VG_OK || r.esc_level != level ||
+        !r.required || r.state == VGB_ACKNOWLEDGED) {
+        return; /* it moved on (acknowledged, extended, stepped): nothing to hurry */
+    }
+    vgb_timer tm = {
+        .seq = seq, .agency = (uint32_t)idx, .level = level, .deadline_ms = r.deadline_ms};
+    if (!vgb_timers_current(t->timers, &tm, &r)) {
+        vg_log(VG_LOG_ERROR, "broker", "notify.exhausted",
+               "alert_seq=%llu agency=%s level=%u detail=\"nobody was reached and no escalation "
+               "step is left\"",
+               (unsigned long long)seq, agency, level);
+        return;
+    }
+    vg_log(VG_LOG_WARN, "broker", "notify.next_step", "alert_seq=%llu agency=%s level=%u",
+           (unsigned long long)seq, agency, level + 1);
+    vgb_timers_retry(t->timers, &tm, 0);
 }
 
 void
@@ -188,6 +297,7 @@ vgb_tracking_check_clock(vgb_tracking *t)
 static vg_err
 s_step(vgb_tracking *t, const vgb_rrow *r, size_t agency)
 {
+    vg_escalation_target notify = VG_ESC_UNSPECIFIED;
     vgb_step st = {.seq = r->seq,
                    .agency = r->agency,
                    .level = r->esc_level + 1,
@@ -213,6 +323,10 @@ s_step(vgb_tracking *t, const vgb_rrow *r, size_t agency)
         } else if (esc.target == VG_ESC_ROLE) {
             snprintf(detail, sizeof detail, "role:%s", esc.role);
             st.extra_role = esc.role;
+        } else if (vg_escalation_target_notifies(esc.target)) {
+            snprintf(detail, sizeof detail, "%s", vg_escalation_target_name(esc.target));
+            st.extra_role = esc.target == VG_ESC_OVERSIGHT ? VG_ROLE_OVERSIGHT : NULL;
+            notify = esc.target;
         } else {
             snprintf(detail, sizeof detail, "contact:none");
         }
@@ -236,6 +350,13 @@ s_step(vgb_tracking *t, const vgb_rrow *r, size_t agency)
     next.esc_level++;
     if (rc == VG_OK) {
         vgb_timers_schedule(t->timers, &next);
+    }
+    if (rc == VG_OK && notify != VG_ESC_UNSPECIFIED) {
+        size_t tried = 0;
+        rc = vgb_notify_step(t->notify, r->seq, r->agency, next.esc_level, notify, &tried);
+        if (rc == VG_OK && tried == 0) { /* nobody to tell: the next step, now */
+            vgb_tracking_step_now(t, r->seq, r->agency, next.esc_level);
+        }
     }
     return rc;
 }
@@ -333,5 +454,10 @@ vgb_tracking_after_commit(vgb_tracking *t, bool committed)
         } else {
             t->ag[i].alarmed = t->ag[i].alarmed_committed;
         }
+    }
+    if (committed) { /* a warning rolled back is raised again at the next deadline */
+        t->n_warned_committed = t->n_warned;
+    } else {
+        t->n_warned = t->n_warned_committed;
     }
 }

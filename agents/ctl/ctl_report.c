@@ -39,6 +39,7 @@
 #include <libgen.h>
 
 #include "ctl.h"
+#include "ctl_report_why.h"
 #include "store.h"
 #include "vigil/agent.h"
 #include "vigil/broker_config.h"
@@ -115,6 +116,8 @@ typedef struct s_late {
     char *reason;                           /* declined / in progress reason */
     int esc_level;                          /* escalation level reached */
     char *shared_by;                        /* "" unless added by a share */
+    uint8_t id[VG_ALERT_ID_LEN];            /* the alert id */
+    char *why;                              /* why the deadline fell there (its leaf), or "" */
 } s_late;
 
 /* Per-agency figures (per status and agency for exercises and tests). */
@@ -363,6 +366,7 @@ s_take_row(void *ctx, const vgb_report_row *row)
     memset(l, 0, sizeof *l);
     l->status = status;
     vg_alert_id_hex(l->alert_id, row->alert->id);
+    memcpy(l->id, row->alert->id, VG_ALERT_ID_LEN);
     l->sender = s_dup(row->alert->sender);
     l->accepted_ms = row->alert->accepted_ms;
     l->severity = row->alert->severity;
@@ -415,6 +419,13 @@ static bool
 s_collect(vgb_store *store, const s_opts *o, s_report *r)
 {
     vg_err rc = vgb_store_required_rows(store, o->since_ms, s_take_row, r);
+    s_part *parts[] = {&r->actual, &r->exercises};
+    for (size_t k = 0; k < 2 && rc == VG_OK; k++) { /* the late ones: why their deadline */
+        for (size_t i = 0; i < parts[k]->n_late; i++) {
+            s_late *l = &parts[k]->late[i];
+            l->why = ctl_deadline_why(store, l->id, l->agency);
+        }
+    }
     if (rc != VG_OK) {
         vgt_error(&s_who, "cannot read %s: %s", vgb_store_path(store), vg_err_code(rc));
     }
@@ -434,6 +445,7 @@ s_part_fini(s_part *p)
         free(l->officer);
         free(l->reason);
         free(l->shared_by);
+        free(l->why);
     }
     free(p->late);
     for (size_t i = 0; i < p->n_figs; i++) {
@@ -591,6 +603,17 @@ s_text_late(const s_part *p, bool with_status)
         s_text_late_row(&t, &p->late[i], with_status);
     }
     s_table_print(&t);
+    bool any = false;
+    for (size_t i = 0; i < p->n_late; i++) {
+        const s_late *l = &p->late[i];
+        if (l->why != NULL && l->why[0] != '\0') {
+            if (!any) {
+                printf("\nWhy each deadline fell where it did (from the audit log):\n");
+                any = true;
+            }
+            printf("  %s %s: %s\n", l->alert_id, l->agency, l->why);
+        }
+    }
 }
 
 /* The per-agency figures of a part as a table (with_status: a first
@@ -741,7 +764,8 @@ static void
 s_csv_late(const s_part *p)
 {
     fputs("alert_id,sender,accepted,severity,categories,agency,deadline,late_ms,state,outcome,"
-          "acknowledged_at,officer,declined,reason,escalation_level,shared_by,status\r\n",
+          "acknowledged_at,officer,declined,reason,escalation_level,shared_by,status,"
+          "deadline_why\r\n",
           stdout);
     for (size_t i = 0; i < p->n_late; i++) {
         const s_late *l = &p->late[i];
@@ -761,7 +785,8 @@ s_csv_late(const s_part *p)
         s_csv_field(l->reason, false);
         s_csv_int(l->esc_level, true, false);
         s_csv_field(l->shared_by, false);
-        s_csv_field(vg_status_name(l->status), true);
+        s_csv_field(vg_status_name(l->status), false);
+        s_csv_field(l->why != NULL ? l->why : "", true);
     }
 }
 
@@ -848,6 +873,8 @@ s_json_late(const s_late *l)
     json_object_set_new(o, "escalation_level", json_integer(l->esc_level));
     json_object_set_new(o, "shared_by", l->shared_by[0] ? json_string(l->shared_by) : json_null());
     json_object_set_new(o, "status", json_string(vg_status_name(l->status)));
+    json_object_set_new(o, "deadline_why",
+                        l->why != NULL && l->why[0] ? json_string(l->why) : json_null());
     return o;
 }
 

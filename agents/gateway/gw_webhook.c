@@ -19,6 +19,7 @@
 #include "vigil/alert_json.h"
 #include "vigil/clock.h"
 #include "vigil/log.h"
+#include "vigil/webhook.h"
 
 #define S_IDLE_WAIT_MS 1000 /* longest sleep when nothing is due */
 #define S_ALARMS_MAX 64     /* webhooks whose alarm state is remembered */
@@ -46,15 +47,7 @@ void
 gw_webhook_sign(char out[65], const uint8_t secret[GW_WEBHOOK_SECRET_LEN], int64_t ts,
                 const char *body, size_t len)
 {
-    crypto_auth_hmacsha256_state st;
-    char prefix[32];
-    int n = snprintf(prefix, sizeof prefix, "%" PRId64 ".", ts);
-    crypto_auth_hmacsha256_init(&st, secret, GW_WEBHOOK_SECRET_LEN);
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)prefix, (unsigned long long)n);
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)body, len);
-    uint8_t mac[crypto_auth_hmacsha256_BYTES];
-    crypto_auth_hmacsha256_final(&st, mac);
-    sodium_bin2hex(out, 65, mac, sizeof mac);
+    vg_webhook_sign(out, secret, GW_WEBHOOK_SECRET_LEN, ts, body, len); /* shared scheme */
 }
 
 /* ---- bodies -------------------------------------------------------------------------- */
