@@ -1,0 +1,392 @@
+/*
+ * test_notify.c — deadlines in working days, out-of-hours cover and
+ * reaching a person (issue 19), against the real broker over loopback:
+ *
+ * 1. Under libfaketime (wall and monotonic clocks moved together, so the
+ *    broker sees time pass, not a clock step): a high taxi alert accepted
+ *    at 16:55 on the Friday before the early May bank holiday. Licensing
+ *    (1wd, england-and-wales, closed since 16:30 on Fridays) gets the end
+ *    of Tuesday 4 May 2027 — 23:00Z — and is not overdue a minute before
+ *    it; its out-of-hours cover, the emergency duty team, is a required
+ *    recipient at once with its own 15-minute deadline, which runs out on
+ *    Friday evening. The store rows, the audit leaf and vigilctl report's
+ *    "why" say the same. An alert that leaves the cover out is refused.
+ * 2. The officer on duty (from licensing's rota) gets an email at the
+ *    escalation step through a local SMTP relay that insists on STARTTLS
+ *    (Debian's python3-aiosmtpd, tests/integration/smtp_sink.py): the
+ *    rota's address, the console link, none of the alert's sealed content.
+ *    With the relay down, the failure is recorded (event and audit leaf)
+ *    and the next step — the manager, by a signed webhook to a local HTTP
+ *    receiver — is taken at once instead of at its time.
+ * 3. A rota changed on disk takes effect without a restart; a rota that
+ *    does not parse is refused and the one in force stays.
+ *
+ * Every wait is bounded; the SMTP sink is stopped by its pid.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "broker_harness.h"
+#include "gw_harness.h"
+#include "itest.h"
+#include "rawclient.h"
+#include "vigil/util.h"
+#include "vigil/webhook.h"
+
+#define T_FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+#define T_PYTHON "/usr/bin/python3"
+#define T_AGENCIES "police,licensing,childrens-services,emergency-duty-team,home-office"
+#define T_REPLY_MS 5000 /* a confirm */
+#define T_WAIT_MS 8000  /* a step, a mail, a webhook */
+#define T_SEALED_HEADLINE "SEALED-HEADLINE-do-not-send"
+#define T_SEALED_TEXT "SEALED-DESCRIPTION-names-a-child"
+
+/* The instants of test 1 (UTC seconds). */
+#define T_FRI_1654_50 1809100490LL /* Fri 30 Apr 2027 15:54:50Z = 16:54:50 BST */
+#define T_FRI_1710_30 1809101430LL /* 16:10:30Z: the cover's 15 minutes are up */
+#define T_TUE_2259_00 1809471540LL /* Tue 4 May 22:59:00Z: a minute before */
+#define T_TUE_2259_57 1809471597LL /* 22:59:57Z */
+#define T_TUE_END 1809471600LL     /* Tue 4 May 23:00:00Z = 24:00 BST: 1wd's end */
+
+static const char *const s_init_opts[] = {"--agencies", T_AGENCIES, NULL};
+static const char *const s_conf_set[] = {"max_clock_skew=1m", NULL};
+
+typedef struct fixture {
+    bh_broker *b;
+    pid_t sink;     /* the SMTP sink, 0 when none */
+    gh_hook *hook;  /* the HTTP receiver, or NULL */
+    char *sink_dir; /* its messages */
+} fixture;
+
+static int
+s_setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    *state = f;
+    return 0;
+}
+
+static void
+s_sink_stop(fixture *f)
+{
+    if (f->sink > 0) {
+        kill(f->sink, SIGTERM);
+        for (int i = 0; i < 100 && waitpid(f->sink, NULL, WNOHANG) == 0; i++) {
+            bh_sleep_ms(50);
+        }
+        kill(f->sink, SIGKILL);
+        waitpid(f->sink, NULL, 0);
+        f->sink = 0;
+    }
+}
+
+static int
+s_teardown(void **state)
+{
+    fixture *f = *state;
+    s_sink_stop(f);
+    if (f->hook != NULL) {
+        gh_hook_stop(f->hook);
+    }
+    free(f->sink_dir);
+    bh_destroy(&f->b);
+    free(f);
+    return 0;
+}
+
+/* ---- the network --------------------------------------------------------------------- */
+
+typedef void (*s_edit_fn)(json_t *root, void *ctx);
+
+static json_t *
+s_agency(json_t *root, const char *id)
+{
+    json_t *a;
+    size_t i;
+    json_array_foreach(json_object_get(root, "agencies"), i, a)
+    {
+        if (strcmp(json_string_value(json_object_get(a, "id")), id) == 0) {
+            return a;
+        }
+    }
+    fail_msg("no agency %s in network.json", id);
+    return NULL;
+}
+
+/* Edits net/network/network.json and signs it again (vigilctl network sign). */
+static void
+s_edit_network(const bh_broker *b, s_edit_fn fn, void *ctx)
+{
+    char *p = it_path(b->net, "network/network.json");
+    json_error_t jerr;
+    json_t *root = json_load_file(p, 0, &jerr);
+    assert_non_null(root);
+    fn(root, ctx);
+    assert_int_equal(json_dump_file(root, p, JSON_INDENT(2)), 0);
+    json_decref(root);
+    free(p);
+    it_run run;
+    it_vigilctl(&run, "network", "sign", "--dir", b->net);
+    it_assert_ok(&run);
+    it_run_fini(&run);
+}
+
+static json_t *
+s_json(const char *text)
+{
+    json_error_t jerr;
+    json_t *v = json_loads(text, 0, &jerr);
+    if (v == NULL) {
+        fail_msg("test JSON: %s: %s", jerr.text, text);
+    }
+    return v;
+}
+
+/* England and Wales for 2027 (the early May bank holiday is Monday 3 May);
+ * licensing works 1wd, office hours (Fridays until 16:30), covered out of
+ * hours by the emergency duty team, which has 15 minutes. */
+static void
+s_council(json_t *root, void *ctx)
+{
+    (void)ctx;
+    json_object_set_new(root, "calendars",
+                        s_json("[{\"name\": \"england-and-wales\", \"time_zone\": "
+                               "\"Europe/London\", \"tz_rule\": \"GMT0BST,M3.5.0/1,M10.5.0\", "
+                               "\"weekend\": [\"sat\", \"sun\"], \"closed\": [\"2027-01-01\", "
+                               "\"2027-03-26\", \"2027-03-29\", {\"date\": \"2027-05-03\", "
+                               "\"title\": \"Early May bank holiday\"}, \"2027-05-31\", "
+                               "\"2027-08-30\", \"2027-12-27\", \"2027-12-28\"], "
+                               "\"valid_until\": \"2027-12-31\"}]"));
+    json_object_set_new(json_object_get(root, "deadlines"), "high", json_string("15m"));
+    json_t *lic = s_agency(root, "licensing");
+    json_object_set_new(lic, "calendar", json_string("england-and-wales"));
+    json_object_set_new(lic, "hours",
+                        s_json("{\"mon\": \"09:00-17:00\", \"tue\": \"09:00-17:00\", \"wed\": "
+                               "\"09:00-17:00\", \"thu\": \"09:00-17:00\", \"fri\": "
+                               "\"09:00-16:30\"}"));
+    json_object_set_new(lic, "out_of_hours_cover", json_string("emergency-duty-team"));
+    json_object_set_new(lic, "deadlines", s_json("{\"high\": \"1wd\"}"));
+}
+
+/* ---- libfaketime ------------------------------------------------------------------------ */
+
+static void
+s_need(const char *path, const char *package)
+{
+    if (access(path, R_OK) != 0) {
+        fail_msg("%s is missing: install the Debian package `%s` (deploy/deps.sh)", path, package);
+    }
+}
+
+/* The broker's clock is real time + offset seconds, read from offset_path
+ * at every call: wall and monotonic clocks both, so moving it is time
+ * passing, not a clock step. */
+static void
+s_write_offset(const char *path, int64_t at_s)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%+lld", (long long)(at_s - time(NULL)));
+    vg_reason why = {{0}};
+    assert_int_equal(vg_file_write_atomic(path, text, strlen(text), 0644, &why), VG_OK);
+}
+
+static void
+s_start_faked(bh_broker *b, const char *offset_path)
+{
+    char opts[512];
+    const char *old = getenv("ASAN_OPTIONS"); /* libfaketime is preloaded before ASan */
+    snprintf(opts, sizeof opts, "%s%sverify_asan_link_order=0", old ? old : "",
+             old && old[0] ? ":" : "");
+    setenv("ASAN_OPTIONS", opts, 1);
+    setenv("LD_PRELOAD", T_FAKETIME_LIB, 1);
+    setenv("FAKETIME_TIMESTAMP_FILE", offset_path, 1);
+    setenv("FAKETIME_NO_CACHE", "1", 1);
+    bh_start(b);
+    unsetenv("LD_PRELOAD");
+    unsetenv("FAKETIME_TIMESTAMP_FILE");
+    unsetenv("FAKETIME_NO_CACHE");
+}
+
+/* ---- alerts and rows -------------------------------------------------------------------- */
+
+typedef struct s_rows {
+    vgb_rrow r[8];
+    size_t n;
+} s_rows;
+
+static void
+s_take(void *ctx, const vgb_rrow *r)
+{
+    s_rows *rows = ctx;
+    if (rows->n < 8) {
+        rows->r[rows->n++] = *r;
+    }
+}
+
+static vgb_rrow
+s_row(const bh_broker *b, const uint8_t *id, const char *agency)
+{
+    s_rows rows = {0};
+    bh_store_each_recipient(b, id, s_take, &rows);
+    for (size_t i = 0; i < rows.n; i++) {
+        if (strcmp(rows.r[i].agency, agency) == 0) {
+            return rows.r[i];
+        }
+    }
+    fail_msg("alert has no row for %s", agency);
+    return rows.r[0];
+}
+
+/* Publishes a taxi alert from police to exactly `to`, made at created_ms;
+ * returns the confirm's status. */
+static int
+s_publish(rc_client *c, const vga_identity *police, const char *const *to, size_t n_to,
+          vg_severity sev, uint64_t seq, int64_t created_ms, uint8_t id[VG_ALERT_ID_LEN])
+{
+    rc_seal_spec spec = {.recipients = to,
+                         .n_recipients = n_to,
+                         .category = "taxi",
+                         .severity = sev,
+                         .sequence = seq,
+                         .created_ms = created_ms,
+                         .headline = T_SEALED_HEADLINE,
+                         .description = T_SEALED_TEXT};
+    size_t len = 0;
+    uint8_t *env = rc_seal(&len, id, police, &spec);
+    Vigil__BrokerFrame *fr = rc_expect_confirm(c, rc_publish(c, env, len), T_REPLY_MS);
+    int status = fr->confirm->status;
+    rc_frame_free(fr);
+    free(env);
+    return status;
+}
+
+/* Waits (at most ms) until agency's row of the alert is overdue. */
+static bool
+s_wait_overdue(const bh_broker *b, const uint8_t *id, const char *agency, int64_t ms)
+{
+    for (int64_t end = bh_now_ms() + ms; bh_now_ms() < end; bh_sleep_ms(100)) {
+        if (s_row(b, id, agency).esc_level > 0) {
+            return true;
+        }
+    }
+    return s_row(b, id, agency).esc_level > 0;
+}
+
+/* ---- 1. working days and cover ------------------------------------------------------------ */
+
+static void
+test_working_day_deadline_and_cover_under_faketime(void **state)
+{
+    fixture *f = *state;
+    s_need(T_FAKETIME_LIB, "faketime");
+    f->b = bh_new_init(s_init_opts, s_conf_set);
+    bh_broker *b = f->b;
+    s_edit_network(b, s_council, NULL);
+    char *offset = bh_own(b, it_path(b->tmp, "faketime.offset"), free);
+    s_write_offset(offset, T_FRI_1654_50);
+    s_start_faked(b, offset);
+
+    char *conf = bh_own(b, bh_agent_conf(b, "police"), free);
+    vga_identity *police = bh_identity(b, "police");
+    rc_client *c = rc_new_agency(conf);
+    char *edt_conf = bh_own(b, bh_agent_conf(b, "emergency-duty-team"), free);
+    rc_client *edt_raw = rc_new_agency(edt_conf);
+    rc_hello(edt_raw, true);
+    int64_t made_ms = T_FRI_1654_50 * 1000 + 5000; /* 16:54:55 BST, give or take a second */
+
+    /* Licensing is closed (Fridays until 16:30): its cover must be addressed. */
+    static const char *const without[] = {"licensing", "childrens-services"};
+    uint8_t refused[VG_ALERT_ID_LEN];
+    assert_int_equal(s_publish(c, police, without, 2, VG_SEV_HIGH, 1, made_ms, refused),
+                     VIGIL__CONFIRM_STATUS__CONFIRM_REJECTED);
+    assert_false(bh_store_has_alert(b, refused));
+
+    static const char *const with[] = {"licensing", "childrens-services", "emergency-duty-team"};
+    uint8_t id[VG_ALERT_ID_LEN];
+    assert_int_equal(s_publish(c, police, with, 3, VG_SEV_HIGH, 2, made_ms, id),
+                     VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED);
+    vgb_alert_meta m;
+    assert_true(bh_store_alert(b, id, &m));
+    assert_true(m.accepted_ms >= T_FRI_1654_50 * 1000 &&
+                m.accepted_ms < T_FRI_1654_50 * 1000 + 60000);
+
+    /* Each its own deadline: licensing the end of Tuesday (Monday is a bank
+     * holiday), the cover 15 minutes, children's services the network's 15m. */
+    vgb_rrow lic = s_row(b, id, "licensing");
+    vgb_rrow edt = s_row(b, id, "emergency-duty-team");
+    vgb_rrow cs = s_row(b, id, "childrens-services");
+    assert_true(lic.required && edt.required && cs.required);
+    assert_int_equal(lic.deadline_ms, T_TUE_END * 1000);
+    assert_string_equal(lic.cover_for, "");
+    assert_int_equal(edt.deadline_ms, m.accepted_ms + 15 * 60000);
+    assert_string_equal(edt.cover_for, "licensing");
+    assert_int_equal(cs.deadline_ms, m.accepted_ms + 15 * 60000);
+    assert_string_equal(cs.cover_for, "");
+    /* The emergency duty team has it at once. */
+    bool delivered = false;
+    for (int64_t end = bh_now_ms() + T_REPLY_MS; !delivered && bh_now_ms() < end;) {
+        Vigil__BrokerFrame *fr = rc_recv(edt_raw, end - bh_now_ms());
+        delivered = fr != NULL && fr->kind_case == VIGIL__BROKER_FRAME__KIND_DELIVER;
+        rc_frame_free(fr);
+    }
+    assert_true(delivered);
+
+    /* Friday 17:10:30 BST: the cover's deadline ran out, licensing's did not. */
+    s_write_offset(offset, T_FRI_1710_30);
+    assert_true(s_wait_overdue(b, id, "emergency-duty-team", T_WAIT_MS));
+    edt = s_row(b, id, "emergency-duty-team");
+    assert_true(edt.overdue_ms >= edt.deadline_ms);
+    assert_int_equal(s_row(b, id, "licensing").esc_level, 0);
+
+    /* Tuesday 23:59 BST: a minute before — not overdue. */
+    s_write_offset(offset, T_TUE_2259_00);
+    bh_sleep_ms(2500);
+    assert_int_equal(s_row(b, id, "licensing").esc_level, 0);
+    /* 23:59:57: overdue at 24:00 BST, not before. */
+    s_write_offset(offset, T_TUE_2259_57);
+    assert_true(s_wait_overdue(b, id, "licensing", T_WAIT_MS));
+    lic = s_row(b, id, "licensing");
+    assert_true(lic.overdue_ms >= T_TUE_END * 1000);
+    assert_true(lic.overdue_ms < T_TUE_END * 1000 + 5000);
+    rc_destroy(&c);
+    rc_destroy(&edt_raw);
+    bh_stop(b);
+
+    /* The report says why, from the audit leaf: rule, calendar version, cover. */
+    char *store = bh_own(b, it_path(b->net, "broker/store"), free);
+    it_run r;
+    it_vigilctl(&r, "report", "--store", store, "--unshared", "--since", "2027-04-01");
+    it_assert_ok(&r);
+    if (!it_contains(r.out, "licensing: 1wd from 2027-04-30T15:5") ||
+        !it_contains(r.out, "calendar england-and-wales@") ||
+        !it_contains(r.out, "emergency-duty-team: 15m from 2027-04-30T15:5") ||
+        !it_contains(r.out, "out-of-hours cover for licensing")) {
+        fail_msg("vigilctl report does not say why:\n%s", r.out);
+    }
+    it_run_fini(&r);
+    bh_pass(b);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_working_day_deadline_and_cover_under_faketime, s_setup,
+                                        s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
