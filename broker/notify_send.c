@@ -35,14 +35,14 @@ typedef struct s_secret {
 /* The worker's own state: between pthread_create and pthread_join only the
  * worker touches it. */
 typedef struct s_worker {
-    void *pair;               /* its end of the hand-off */
-    CURL *curl;               /* one handle, reused */
-    uint64_t timeout_ms;      /* one attempt, at most */
-    char *secrets_path;       /* or NULL */
-    struct stat secrets_st;   /* the file as last read (mtime, size, inode) */
-    bool secrets_read;        /* it was read (or found missing) at least once */
-    s_secret *secrets;        /* what it holds */
-    size_t n_secrets;         /* how many */
+    void *pair;             /* its end of the hand-off */
+    CURL *curl;             /* one handle, reused */
+    uint64_t timeout_ms;    /* one attempt, at most */
+    char *secrets_path;     /* or NULL */
+    struct stat secrets_st; /* the file as last read (mtime, size, inode) */
+    bool secrets_read;      /* it was read (or found missing) at least once */
+    s_secret *secrets;      /* what it holds */
+    size_t n_secrets;       /* how many */
 } s_worker;
 
 struct vgb_sender {
@@ -72,8 +72,10 @@ s_secret_line(void *ctx, const char *section, const char *name, const char *valu
     size_t len = strlen(value);
     if (!vg_agency_id_is_valid(section) || strlen(name) >= VG_ROTA_NAME_MAX ||
         len > S_SECRET_VALUE_MAX) {
-        vg_log(VG_LOG_ERROR, "broker", "notify.secrets", "detail=\"an entry is not "
-               "[agency] name = value with a short name\" section=%s", section);
+        vg_log(VG_LOG_ERROR, "broker", "notify.secrets",
+               "detail=\"an entry is not "
+               "[agency] name = value with a short name\" section=%s",
+               section);
         return 1; /* the rest of the file still counts */
     }
     s_secret *grown = realloc(w->secrets, (w->n_secrets + 1) * sizeof *grown);
@@ -104,16 +106,15 @@ s_secrets_refresh(s_worker *w)
     struct stat st;
     bool exists = stat(w->secrets_path, &st) == 0;
     if (w->secrets_read && exists && st.st_mtim.tv_sec == w->secrets_st.st_mtim.tv_sec &&
-        st.st_mtim.tv_nsec == w->secrets_st.st_mtim.tv_nsec && st.st_size == w->secrets_st.st_size &&
-        st.st_ino == w->secrets_st.st_ino) {
+        st.st_mtim.tv_nsec == w->secrets_st.st_mtim.tv_nsec &&
+        st.st_size == w->secrets_st.st_size && st.st_ino == w->secrets_st.st_ino) {
         return;
     }
     w->secrets_read = true;
     memset(&w->secrets_st, 0, sizeof w->secrets_st);
     s_secrets_clear(w);
     if (!exists) {
-        vg_log(VG_LOG_WARN, "broker", "notify.secrets", "path=%s detail=missing",
-               w->secrets_path);
+        vg_log(VG_LOG_WARN, "broker", "notify.secrets", "path=%s detail=missing", w->secrets_path);
         return;
     }
     w->secrets_st = st;
@@ -135,9 +136,13 @@ s_secrets_refresh(s_worker *w)
     int line = ini_parse_string(z, s_secret_line, w);
     sodium_memzero(z, len);
     free(z);
-    vg_log(line == 0 ? VG_LOG_INFO : VG_LOG_ERROR, "broker", "notify.secrets",
-           "path=%s secrets=%zu%s%d", w->secrets_path, w->n_secrets,
-           line == 0 ? "" : " bad_line=", line == 0 ? 0 : line);
+    if (line == 0) {
+        vg_log(VG_LOG_INFO, "broker", "notify.secrets", "path=%s secrets=%zu", w->secrets_path,
+               w->n_secrets);
+    } else {
+        vg_log(VG_LOG_ERROR, "broker", "notify.secrets", "path=%s secrets=%zu bad_line=%d",
+               w->secrets_path, w->n_secrets, line);
+    }
 }
 
 static const s_secret *
@@ -255,6 +260,10 @@ s_send_email(s_worker *w, const vgb_note *n, const s_secret *pass, vgb_note_resu
     curl_easy_setopt(c, CURLOPT_URL, n->url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
     curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL); /* STARTTLS, or no mail */
+    /* One connection per message: a relay's idle connection is gone by the
+     * next step, and a dead cached one would hide why a send failed. */
+    curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
     curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
@@ -376,8 +385,10 @@ s_run(void *arg)
         vgb_note_result res;
         s_send(w, n, &res);
         if (!res.sent) {
-            vg_log(VG_LOG_WARN, "broker", "notify.failed", "agency=%s channel=%s code=%s "
-                   "detail=\"%s\"", n->agency, n->channel, res.code, res.detail);
+            vg_log(VG_LOG_WARN, "broker", "notify.failed",
+                   "agency=%s channel=%s code=%s "
+                   "detail=\"%s\"",
+                   n->agency, n->channel, res.code, res.detail);
         }
         go = zmq_send(w->pair, &res, sizeof res, 0) == (int)sizeof res;
     }

@@ -35,6 +35,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -381,11 +384,370 @@ test_working_day_deadline_and_cover_under_faketime(void **state)
     bh_pass(b);
 }
 
+/* ---- 2. and 3. reaching a person ------------------------------------------------------------- */
+
+#define T_OFFICER "duty.officer@licensing.example"
+#define T_OFFICER_2 "night.officer@licensing.example"
+#define T_CONSOLE "https://console.licensing.example/"
+#define T_HOOK_KEY "manager-hook-key-for-the-test"
+
+/* Deadlines of a second; the officer on duty at once, the manager after
+ * 30 s (or at once when nobody was reached). */
+static void
+s_escalate_to_people(json_t *root, void *ctx)
+{
+    (void)ctx;
+    json_object_set_new(json_object_get(root, "deadlines"), "high", json_string("1s"));
+    json_object_set_new(root, "escalation",
+                        s_json("[{\"after\": \"0s\", \"target\": \"officer-on-duty\"}, "
+                               "{\"after\": \"30s\", \"target\": \"manager\"}]"));
+}
+
+static int
+s_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* A self-signed certificate for 127.0.0.1 (the relay's, and the CA the
+ * channel trusts). */
+static void
+s_make_cert(const char *dir)
+{
+    char *key = it_path(dir, "relay-key.pem"), *cert = it_path(dir, "relay.pem");
+    it_run r;
+    it_exec_in(&r, "/usr/bin", "openssl",
+               (const char *const[]){"req", "-x509", "-newkey", "ec", "-pkeyopt",
+                                     "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+                                     "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                                     "-addext", "subjectAltName=IP:127.0.0.1", NULL});
+    it_assert_ok(&r);
+    it_run_fini(&r);
+    free(key);
+    free(cert);
+}
+
+/* Starts smtp_sink.py on port, writing messages to f->sink_dir. */
+static void
+s_sink_start(fixture *f, int port)
+{
+    s_need(T_PYTHON, "python3");
+    char *cert = it_path(f->b->tmp, "relay.pem"), *key = it_path(f->b->tmp, "relay-key.pem");
+    char *ready = it_path(f->sink_dir, "ready");
+    char port_s[16];
+    snprintf(port_s, sizeof port_s, "%d", port);
+    unlink(ready);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execl(T_PYTHON, T_PYTHON, VG_SMTP_SINK, port_s, f->sink_dir, cert, key, (char *)NULL);
+        _exit(127);
+    }
+    f->sink = pid;
+    bool up = false;
+    for (int i = 0; i < 100 && !up; i++) {
+        up = access(ready, R_OK) == 0;
+        if (!up) {
+            if (waitpid(pid, NULL, WNOHANG) == pid) {
+                f->sink = 0;
+                fail_msg("smtp_sink.py exited: is python3-aiosmtpd installed "
+                         "(deploy/deps.sh)?");
+            }
+            bh_sleep_ms(100);
+        }
+    }
+    assert_true(up);
+    free(cert);
+    free(key);
+    free(ready);
+}
+
+/* Writes licensing's rota: the officer on duty by email through the relay
+ * on smtp_port, the manager by a signed webhook to hook_port. */
+static void
+s_write_rota(const bh_broker *b, const char *officer, int smtp_port, int hook_port)
+{
+    char *dir = it_path(b->net, "broker/rotas");
+    mkdir(dir, 0755);
+    char *path = it_path(dir, "licensing.json");
+    char *ca = it_path(b->tmp, "relay.pem");
+    char text[4096];
+    snprintf(
+        text, sizeof text,
+        "{\"agency\": \"licensing\", \"console\": \"" T_CONSOLE "\",\n"
+        " \"channels\": [\n"
+        "  {\"name\": \"mail\", \"type\": \"email\", \"url\": \"smtp://127.0.0.1:%d\",\n"
+        "   \"from\": \"vigil@broker.example\", \"ca_file\": \"%s\",\n"
+        "   \"subject\": \"vigil: a {severity} alert awaits {agency}\",\n"
+        "   \"template\": \"Dear {name},\\nan alert of severity {severity} ({categories}) "
+        "from {sender} awaits acknowledgement by {agency}: deadline {deadline}.\\n"
+        "Open it in the console: {link}\\n\"},\n"
+        "  {\"name\": \"manager-hook\", \"type\": \"webhook\", \"url\": "
+        "\"http://127.0.0.1:%d/hook\",\n"
+        "   \"auth\": \"hmac-sha256\", \"secret\": \"hook-key\", \"content_type\": "
+        "\"application/json\",\n"
+        "   \"template\": \"{\\\"text\\\": \\\"{summary}\\\", \\\"link\\\": \\\"{link}\\\"}\"}],\n"
+        " \"duty\": [\n"
+        "  {\"name\": \"Licensing duty officer\", \"role\": \"officer\", \"when\": "
+        "\"always\",\n"
+        "   \"contacts\": [{\"channel\": \"mail\", \"to\": \"%s\"}]},\n"
+        "  {\"name\": \"Licensing manager\", \"role\": \"manager\", \"when\": \"always\",\n"
+        "   \"contacts\": [{\"channel\": \"manager-hook\", \"to\": \"\"}]}]}\n",
+        smtp_port, ca, hook_port, officer);
+    vg_reason why = {{0}};
+    assert_int_equal(vg_file_write_atomic(path, text, strlen(text), 0644, &why), VG_OK);
+    free(ca);
+    free(path);
+    free(dir);
+}
+
+/* A network whose licensing rota and secrets are in place, rotas looked at
+ * every 200 ms; the broker started. */
+static void
+s_people_network(fixture *f, int smtp_port)
+{
+    f->b = bh_new_init(s_init_opts, s_conf_set);
+    bh_broker *b = f->b;
+    s_edit_network(b, s_escalate_to_people, NULL);
+    FILE *conf = fopen(b->conf, "a");
+    assert_non_null(conf);
+    fputs("\n[notify]\nrota_check = 200ms\ntimeout = 3s\n", conf);
+    fclose(conf);
+    char *secrets = it_path(b->net, "broker/notify.secrets");
+    const char text[] = "[licensing]\nhook-key = " T_HOOK_KEY "\n";
+    vg_reason why = {{0}};
+    assert_int_equal(vg_file_write_atomic(secrets, text, strlen(text), 0600, &why), VG_OK);
+    free(secrets);
+    s_make_cert(b->tmp);
+    f->sink_dir = it_path(b->tmp, "mail");
+    mkdir(f->sink_dir, 0755);
+    f->hook = gh_hook_start(b, 0);
+    s_write_rota(b, T_OFFICER, smtp_port, gh_hook_port(f->hook));
+    bh_start(b);
+}
+
+/* The n-th message the sink kept (1-based), waiting at most ms; NULL when
+ * it did not come. malloc'ed. */
+static char *
+s_mail(const fixture *f, int n, int64_t ms)
+{
+    char name[32];
+    snprintf(name, sizeof name, "%d.eml", n);
+    char *path = it_path(f->sink_dir, name);
+    char *text = NULL;
+    for (int64_t end = bh_now_ms() + ms; text == NULL; bh_sleep_ms(100)) {
+        size_t len = 0;
+        uint8_t *bytes = NULL;
+        vg_reason why = {{0}};
+        if (vg_file_read(&bytes, &len, path, 1 << 20, &why) == VG_OK) {
+            text = realloc(bytes, len + 1);
+            assert_non_null(text);
+            text[len] = '\0';
+        } else if (bh_now_ms() >= end) {
+            break;
+        }
+    }
+    free(path);
+    return text;
+}
+
+typedef struct s_notes {
+    char detail[16][256];
+    uint32_t level[16];
+    size_t n;
+} s_notes;
+
+static void
+s_take_note(void *ctx, const vgb_event_row *ev)
+{
+    s_notes *n = ctx;
+    if (ev->kind == VIGIL__EVENT_KIND__EVENT_NOTIFIED && n->n < 16 &&
+        strcmp(ev->about, "licensing") == 0) {
+        snprintf(n->detail[n->n], sizeof n->detail[0], "%s", ev->detail);
+        n->level[n->n++] = ev->level;
+    }
+}
+
+/* licensing's stream's notifications about licensing, waiting until there
+ * are at least `want` (at most ms). */
+static s_notes
+s_notes_of(const bh_broker *b, size_t want, int64_t ms)
+{
+    s_notes n = {0};
+    for (int64_t end = bh_now_ms() + ms;; bh_sleep_ms(100)) {
+        memset(&n, 0, sizeof n);
+        bh_store_each_event(b, "licensing", s_take_note, &n);
+        if (n.n >= want || bh_now_ms() >= end) {
+            return n;
+        }
+    }
+}
+
+static void
+s_assert_no_sealed(const char *text)
+{
+    if (it_contains(text, T_SEALED_HEADLINE) || it_contains(text, T_SEALED_TEXT)) {
+        fail_msg("a notification carries sealed content:\n%s", text);
+    }
+}
+
+static void
+test_officer_emailed_then_relay_down_manager_by_webhook(void **state)
+{
+    fixture *f = *state;
+    int smtp_port = s_free_port();
+    s_people_network(f, smtp_port);
+    bh_broker *b = f->b;
+    s_sink_start(f, smtp_port);
+    char *conf = bh_own(b, bh_agent_conf(b, "police"), free);
+    vga_identity *police = bh_identity(b, "police");
+    rc_client *c = rc_new_agency(conf);
+    static const char *const to[] = {"licensing", "childrens-services"};
+
+    /* 1. The officer on duty gets an email, through STARTTLS. */
+    uint8_t id[VG_ALERT_ID_LEN];
+    char hex[VG_ALERT_ID_HEX_LEN + 1], link[256];
+    assert_int_equal(s_publish(c, police, to, 2, VG_SEV_HIGH, 1, 0, id),
+                     VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED);
+    vg_alert_id_hex(hex, id);
+    snprintf(link, sizeof link, T_CONSOLE "#/alert/%s", hex);
+    char *mail = s_mail(f, 1, T_WAIT_MS);
+    if (mail == NULL) {
+        fail_msg("no email reached the relay");
+    }
+    if (!it_contains(mail, "X-Sink-Rcpt: " T_OFFICER "\r\n") ||
+        !it_contains(mail, "X-Sink-TLS: yes") || !it_contains(mail, link) ||
+        !it_contains(mail, "Subject: vigil: a high alert awaits licensing") ||
+        !it_contains(mail, "Dear Licensing duty officer")) {
+        fail_msg("the email is not the rota's officer's, over TLS, with the link:\n%s", mail);
+    }
+    s_assert_no_sealed(mail);
+    free(mail);
+    s_notes n = s_notes_of(b, 1, T_WAIT_MS);
+    assert_true(n.n >= 1);
+    assert_true(it_contains(n.detail[0], "officer-on-duty mail"));
+    assert_true(it_contains(n.detail[0], "sent"));
+    assert_true(bh_store_count_leaves(b, VG_AUDIT_NOTIFIED, "licensing") >= 1);
+    /* The manager's step is 30 s away: nothing yet. */
+    bh_sleep_ms(1000);
+    assert_int_equal(gh_hook_count(f->hook, NULL), 0);
+
+    /* 2. The relay is down: the failure is recorded and the manager's step
+     * is taken at once, by the signed webhook. */
+    s_sink_stop(f);
+    uint8_t id2[VG_ALERT_ID_LEN];
+    assert_int_equal(s_publish(c, police, to, 2, VG_SEV_HIGH, 2, 0, id2),
+                     VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED);
+    if (!gh_hook_wait(f->hook, NULL, 1, T_WAIT_MS)) {
+        fail_msg("the manager's webhook did not come after the relay failed");
+    }
+    gh_hook_req req;
+    gh_hook_get(f->hook, NULL, 0, &req);
+    char sig[VG_WEBHOOK_SIG_HEX_LEN + 1], want[VG_WEBHOOK_SIG_HEX_LEN + 4];
+    vg_webhook_sign(sig, (const uint8_t *)T_HOOK_KEY, strlen(T_HOOK_KEY),
+                    strtoll(req.timestamp, NULL, 10), req.body, req.len);
+    snprintf(want, sizeof want, "v1=%s", sig);
+    assert_string_equal(req.signature, want);
+    assert_string_equal(req.ctype, "application/json");
+    json_error_t jerr;
+    json_t *body = json_loadb(req.body, req.len, 0, &jerr);
+    if (body == NULL) {
+        fail_msg("the webhook's body is not JSON: %s", req.body);
+    }
+    vg_alert_id_hex(hex, id2);
+    snprintf(link, sizeof link, T_CONSOLE "#/alert/%s", hex);
+    assert_string_equal(json_string_value(json_object_get(body, "link")), link);
+    s_assert_no_sealed(req.body);
+    json_decref(body);
+    gh_hook_req_fini(&req);
+    n = s_notes_of(b, 3, T_WAIT_MS);
+    bool failed = false, manager = false;
+    for (size_t i = 0; i < n.n; i++) {
+        failed |=
+            it_contains(n.detail[i], "officer-on-duty mail") && it_contains(n.detail[i], "failed");
+        manager |=
+            it_contains(n.detail[i], "manager manager-hook") && it_contains(n.detail[i], "sent");
+    }
+    if (!failed || !manager) {
+        for (size_t i = 0; i < n.n; i++) {
+            print_error("event: level %u %s\n", n.level[i], n.detail[i]);
+        }
+        fail_msg("the failure and the manager's notification are not both recorded");
+    }
+    assert_true(bh_store_count_leaves(b, VG_AUDIT_NOTIFIED, "licensing") >= 3);
+    assert_true(bh_log_count(b, "notify.failed", "connect_failed") >= 1);
+    rc_destroy(&c);
+    bh_pass(b);
+}
+
+static void
+test_rota_change_takes_effect_without_restart(void **state)
+{
+    fixture *f = *state;
+    int smtp_port = s_free_port();
+    s_people_network(f, smtp_port);
+    bh_broker *b = f->b;
+    s_sink_start(f, smtp_port);
+    char *conf = bh_own(b, bh_agent_conf(b, "police"), free);
+    vga_identity *police = bh_identity(b, "police");
+    rc_client *c = rc_new_agency(conf);
+    static const char *const to[] = {"licensing", "childrens-services"};
+    uint8_t id[VG_ALERT_ID_LEN];
+    assert_int_equal(s_publish(c, police, to, 2, VG_SEV_HIGH, 1, 0, id),
+                     VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED);
+    char *mail = s_mail(f, 1, T_WAIT_MS);
+    assert_non_null(mail);
+    assert_true(it_contains(mail, "X-Sink-Rcpt: " T_OFFICER "\r\n"));
+    free(mail);
+
+    /* The night officer takes over: the file changes, the broker runs on. */
+    pid_t pid = b->pid;
+    s_write_rota(b, T_OFFICER_2, smtp_port, gh_hook_port(f->hook));
+    bh_sleep_ms(1000);
+    assert_int_equal(s_publish(c, police, to, 2, VG_SEV_HIGH, 2, 0, id),
+                     VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED);
+    mail = s_mail(f, 2, T_WAIT_MS);
+    assert_non_null(mail);
+    if (!it_contains(mail, "X-Sink-Rcpt: " T_OFFICER_2 "\r\n")) {
+        fail_msg("the changed rota was not used:\n%s", mail);
+    }
+    free(mail);
+
+    /* A rota that does not parse is refused; the one in force stays. */
+    char *path = it_path(b->net, "broker/rotas/licensing.json");
+    vg_reason why = {{0}};
+    assert_int_equal(vg_file_write_atomic(path, "{\"agency\": \"licensing\",", 23, 0644, &why),
+                     VG_OK);
+    free(path);
+    bh_sleep_ms(1000);
+    assert_true(bh_log_count(b, "rota.refused", NULL) >= 1);
+    assert_int_equal(s_publish(c, police, to, 2, VG_SEV_HIGH, 3, 0, id),
+                     VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED);
+    mail = s_mail(f, 3, T_WAIT_MS);
+    assert_non_null(mail);
+    assert_true(it_contains(mail, "X-Sink-Rcpt: " T_OFFICER_2 "\r\n"));
+    free(mail);
+    assert_int_equal(b->pid, pid);
+    assert_int_equal(kill(pid, 0), 0); /* the same broker all along */
+    rc_destroy(&c);
+    bh_pass(b);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_working_day_deadline_and_cover_under_faketime, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_officer_emailed_then_relay_down_manager_by_webhook,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_rota_change_takes_effect_without_restart, s_setup,
                                         s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
