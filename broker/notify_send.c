@@ -189,13 +189,6 @@ s_code_of(CURLcode cc)
     }
 }
 
-static size_t
-s_discard(char *ptr, size_t size, size_t n, void *ctx)
-{
-    (void)ptr, (void)ctx;
-    return size * n;
-}
-
 /* The mail as it goes out: headers, a blank line, the body with CRLF. */
 typedef struct s_mail {
     char *text; /* malloc'ed */
@@ -292,60 +285,34 @@ static void
 s_send_webhook(s_worker *w, const vgb_note *n, const s_secret *key, const char *url,
                vgb_note_result *res)
 {
-    char ctype[VG_ROTA_NAME_MAX + 16], auth[S_SECRET_VALUE_MAX + 32] = "";
-    char ts_h[64] = "", sig_h[VG_WEBHOOK_SIG_HEX_LEN + 40] = "";
-    snprintf(ctype, sizeof ctype, "Content-Type: %s", n->content_type);
-    size_t len = strlen(n->body);
+    char auth[S_SECRET_VALUE_MAX + 32] = "";
+    vg_webhook_req req = {.url = url,
+                          .body = n->body,
+                          .len = strlen(n->body),
+                          .content_type = n->content_type,
+                          .ts = (int64_t)time(NULL),
+                          .ca_file = n->ca_file,
+                          .user_agent = "vigil-broker",
+                          .timeout_ms = w->timeout_ms};
     if (n->auth == VG_AUTH_BEARER) {
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", key->value);
+        req.headers[0] = auth;
     } else if (n->auth == VG_AUTH_HMAC) {
-        int64_t ts = (int64_t)time(NULL);
-        char sig[VG_WEBHOOK_SIG_HEX_LEN + 1];
-        vg_webhook_sign(sig, (const uint8_t *)key->value, key->len, ts, n->body, len);
-        snprintf(ts_h, sizeof ts_h, VG_WEBHOOK_TS_HEADER ": %lld", (long long)ts);
-        snprintf(sig_h, sizeof sig_h, VG_WEBHOOK_SIG_HEADER ": v1=%s", sig);
+        req.hmac_key = (const uint8_t *)key->value;
+        req.hmac_key_len = key->len;
+    } else if (n->auth == VG_AUTH_BASIC) {
+        req.user = n->user;
+        req.password = key->value;
     }
-    const char *h[] = {ctype, auth, ts_h, sig_h, "Expect:"};
-    struct curl_slist *hdrs = NULL;
-    for (size_t i = 0; i < sizeof h / sizeof h[0]; i++) {
-        struct curl_slist *next = h[i][0] ? curl_slist_append(hdrs, h[i]) : hdrs;
-        hdrs = next != NULL ? next : hdrs;
-    }
-    CURL *c = w->curl;
-    curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, n->body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_discard);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "vigil-broker");
-    if (n->ca_file[0] != '\0') {
-        curl_easy_setopt(c, CURLOPT_CAINFO, n->ca_file);
-    }
-    if (n->auth == VG_AUTH_BASIC) {
-        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(c, CURLOPT_USERNAME, n->user);
-        curl_easy_setopt(c, CURLOPT_PASSWORD, key->value);
-    }
-    CURLcode cc = curl_easy_perform(c);
-    long status = 0;
-    if (cc == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    }
-    res->sent = cc == CURLE_OK && status >= 200 && status < 300;
-    if (cc != CURLE_OK) {
-        s_fail(res, s_code_of(cc), curl_easy_strerror(cc));
+    vg_webhook_res wr;
+    res->sent = vg_webhook_post(w->curl, &req, &wr);
+    if (wr.cc != CURLE_OK) {
+        s_fail(res, s_code_of(wr.cc), wr.text);
     } else if (!res->sent) {
         char code[VGB_NOTE_CODE_MAX];
-        snprintf(code, sizeof code, "http_%ld", status);
+        snprintf(code, sizeof code, "http_%ld", wr.status);
         s_fail(res, code, "the endpoint answered without a 2xx status");
     }
-    curl_easy_reset(c);
-    curl_slist_free_all(hdrs);
     sodium_memzero(auth, sizeof auth);
 }
 
