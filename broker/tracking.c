@@ -13,7 +13,8 @@
 #define S_RETRY_MS 1000       /* a step that did not commit is taken again after this */
 #define S_ALARM_CHECK_MS 1000 /* offline alarms are looked at this often */
 #define S_FIRE_PER_PASS 256   /* steps in one pass, at most: the loop stays responsive */
-#define S_CLOCK_STEP_MS 1000  /* a wall-clock change against the monotonic clock this big is a step */
+#define S_CLOCK_STEP_MS                                                                            \
+    1000 /* a wall-clock change against the monotonic clock this big is a step */
 
 /* One agency's presence, for the offline alarm. */
 typedef struct s_presence {
@@ -35,16 +36,23 @@ struct vgb_tracking {
     vgb_timers *timers;          /* the rows' next steps */
     s_presence *ag;              /* one per agency of the document */
     size_t n;                    /* agencies */
-    vgb_notify *notify;          /* borrowed; may be NULL (no notifications) */
+    vgb_notify *notify;          /* its own; NULL without a ZeroMQ context (no notifications) */
     vgb_timer *fired;            /* steps taken in this batch */
     size_t n_fired, cap_fired;
     const vg_netdoc *warned_doc; /* the document the warnings below were raised under */
     char warned[VG_CALENDARS_MAX][VG_AUDIT_NAME_MAX]; /* calendars warned of (past valid_until) */
     size_t n_warned;                                  /* how many */
     size_t n_warned_committed;                        /* ... as of the last commit */
-    int64_t next_alarm_check_mono; /* offline alarms are checked once a second */
-    int64_t clock_off;             /* wall - monotonic, as last seen */
+    int64_t next_alarm_check_mono;                    /* offline alarms are checked once a second */
+    int64_t clock_off;                                /* wall - monotonic, as last seen */
 };
+
+/* A notification step that reached nobody: the next step, now. */
+static void
+s_unreached(void *ctx, uint64_t seq, const char *agency, uint32_t level)
+{
+    vgb_tracking_step_now(ctx, seq, agency, level);
+}
 
 vg_err
 vgb_tracking_new(vgb_tracking **out, const vgb_tracking_params *p, vg_reason *why)
@@ -59,8 +67,7 @@ vgb_tracking_new(vgb_tracking **out, const vgb_tracking_params *p, vg_reason *wh
                         .clock = p->clock,
                         .record = p->record,
                         .batch = p->batch,
-                        .delivery = p->delivery,
-                        .notify = p->notify};
+                        .delivery = p->delivery};
     t->n = vg_netdoc_n_agencies(p->doc);
     t->ag = calloc(t->n ? t->n : 1, sizeof *t->ag);
     int64_t now = vg_clock_mono_ms(p->clock);
@@ -78,12 +85,30 @@ vgb_tracking_new(vgb_tracking **out, const vgb_tracking_params *p, vg_reason *wh
                                vgb_store_path(p->store));
         }
     }
+    if (rc == VG_OK && p->zmq_ctx != NULL) {
+        vgb_notify_params np = {.zmq_ctx = p->zmq_ctx,
+                                .cfg = p->cfg,
+                                .doc = p->doc,
+                                .clock = p->clock,
+                                .store = p->store,
+                                .record = p->record,
+                                .batch = p->batch,
+                                .unreached = s_unreached,
+                                .unreached_ctx = t};
+        rc = vgb_notify_new(&t->notify, &np, why);
+    }
     if (rc != VG_OK) {
         vgb_tracking_destroy(&t);
         return rc;
     }
     *out = t;
     return VG_OK;
+}
+
+void *
+vgb_tracking_notify_socket(const vgb_tracking *t)
+{
+    return t->notify != NULL ? vgb_notify_socket(t->notify) : NULL;
 }
 
 vg_err
@@ -109,7 +134,7 @@ vgb_tracking_renew(vgb_tracking *t, const vg_netdoc *doc)
     }
     t->doc = doc;
     vgb_timers_renew(t->timers, doc);
-    return VG_OK;
+    return t->notify != NULL ? vgb_notify_renew(t->notify, doc) : VG_OK;
 }
 
 void
@@ -119,6 +144,7 @@ vgb_tracking_destroy(vgb_tracking **t_p)
         return;
     }
     vgb_tracking *t = *t_p;
+    vgb_notify_destroy(&t->notify);
     vgb_timers_destroy(&t->timers);
     free(t->fired);
     free(t->ag);
@@ -316,7 +342,8 @@ s_step(vgb_tracking *t, const vgb_rrow *r, size_t agency)
             /* sent before: it reached the agency, or was set aside unreceipted */
             vgb_delivery_redeliver(t->delivery, agency, r->seq,
                                    r->state != VGB_PENDING || r->tries > 0);
-        } else if (esc.target == VG_ESC_CONTACT && vg_netdoc_find(t->doc, r->agency, &ag) == VG_OK &&
+        } else if (esc.target == VG_ESC_CONTACT &&
+                   vg_netdoc_find(t->doc, r->agency, &ag) == VG_OK &&
                    ag.escalation_contact[0] != '\0') {
             snprintf(detail, sizeof detail, "contact:%s", ag.escalation_contact);
             st.extra_agency = ag.escalation_contact;
@@ -426,6 +453,8 @@ long
 vgb_tracking_service(vgb_tracking *t)
 {
     s_check_clock(t);
+    /* the notifications' outcomes to record, their rotas to look at */
+    long rotas = t->notify != NULL ? vgb_notify_service(t->notify) : 0;
     int64_t now = vg_clock_mono_ms(t->clock);
     vgb_timer tm;
     for (size_t fired = 0; fired < S_FIRE_PER_PASS && vgb_timers_pop_due(t->timers, now, &tm);
@@ -438,6 +467,7 @@ vgb_tracking_service(vgb_tracking *t)
     }
     int64_t next = vgb_timers_wake(t->timers);
     next = t->next_alarm_check_mono < next ? t->next_alarm_check_mono : next;
+    next = t->notify != NULL && now + rotas < next ? now + rotas : next;
     return next > now ? (long)(next - now) : 0;
 }
 
@@ -455,6 +485,7 @@ vgb_tracking_after_commit(vgb_tracking *t, bool committed)
             t->ag[i].alarmed = t->ag[i].alarmed_committed;
         }
     }
+    vgb_notify_after_commit(t->notify, committed);
     if (committed) { /* a warning rolled back is raised again at the next deadline */
         t->n_warned_committed = t->n_warned;
     } else {

@@ -12,8 +12,11 @@
  * times move with it (vgb_store_shift_times), so no deadline moves on the
  * monotonic clock and each still reads right on the new wall clock.
  *
+ * Steps that target people go to the notifier (notify.h), which tracking
+ * starts, services, renews and stops with itself.
+ *
  * Owns: the timers, the per-agency presence and alarm state, the steps
- * taken in the current batch, the clock offset last seen.
+ * taken in the current batch, the clock offset last seen, the notifier.
  * Thread rules: the loop's thread only.
  */
 #ifndef VIGIL_BROKER_TRACKING_H
@@ -46,7 +49,8 @@ typedef struct vgb_tracking_params {
     vgb_record *record;          /* where each step is recorded */
     vgb_batch *batch;            /* the batch transaction */
     vgb_delivery *delivery;      /* escalation step "redeliver" */
-    vgb_notify *notify;          /* escalation steps that notify people (may be NULL) */
+    void *zmq_ctx;               /* for the notification worker (notify.h) that tracking
+                                    starts and owns; NULL: no notifications */
 } vgb_tracking_params;
 
 /* Loads the first timers from the store (the rest as they come due).
@@ -63,6 +67,10 @@ void vgb_tracking_destroy(vgb_tracking **t_p);
  * set stay); new agencies are away until they connect. doc is borrowed and
  * outlives tracking. VG_ERR_NOMEM. */
 vg_err vgb_tracking_renew(vgb_tracking *t, const vg_netdoc *doc) VG_MUST_USE;
+
+/* The notification worker's socket, for the loop to poll (NULL without
+ * notifications): vgb_tracking_service records what came back. */
+void *vgb_tracking_notify_socket(const vgb_tracking *t);
 
 /* What a deadline depends on, of an alert. */
 typedef struct vgb_terms {
