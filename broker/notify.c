@@ -99,7 +99,9 @@ s_push(s_jobs *l, const s_job *j)
 static void
 s_drop_front(s_jobs *l, size_t k)
 {
-    memmove(l->v, l->v + k, (l->n - k) * sizeof *l->v);
+    if (k > 0 && k < l->n) { /* nothing to move (and maybe no array yet) otherwise */
+        memmove(l->v, l->v + k, (l->n - k) * sizeof *l->v);
+    }
     l->n -= k;
 }
 
@@ -495,8 +497,10 @@ s_send_staged(vgb_notify *n)
         s_job *j = &n->staged.v[i];
         s_step *s = s_step_of(n, j, true);
         if (s == NULL) {
-            vg_log(VG_LOG_ERROR, "broker", "notify.lost", "agency=%s channel=%s "
-                   "detail=no_memory", j->agency, j->channel);
+            vg_log(VG_LOG_ERROR, "broker", "notify.lost",
+                   "agency=%s channel=%s "
+                   "detail=no_memory",
+                   j->agency, j->channel);
             continue;
         }
         s->left++;
@@ -585,11 +589,10 @@ vgb_notify_new(vgb_notify **out, const vgb_notify_params *p, vg_reason *why)
     char endpoint[64];
     snprintf(endpoint, sizeof endpoint, S_ENDPOINT_FMT, (void *)n);
     int linger = 0, hwm = 0; /* the loop bounds what it hands over ([notify] queue) */
-    if (rc == VG_OK &&
-        ((n->pair = zmq_socket(p->zmq_ctx, ZMQ_PAIR)) == NULL ||
-         zmq_setsockopt(n->pair, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-         zmq_setsockopt(n->pair, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
-         zmq_bind(n->pair, endpoint) != 0)) {
+    if (rc == VG_OK && ((n->pair = zmq_socket(p->zmq_ctx, ZMQ_PAIR)) == NULL ||
+                        zmq_setsockopt(n->pair, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+                        zmq_setsockopt(n->pair, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
+                        zmq_bind(n->pair, endpoint) != 0)) {
         rc = vg_reason_set(why, VG_ERR_IO, "notifications: cannot make their socket: %s",
                            zmq_strerror(zmq_errno()));
     }
@@ -621,8 +624,10 @@ vgb_notify_destroy(vgb_notify **n_p)
         vgb_sender_stop(&n->sender);
     }
     if (n->out.n + n->staged.n > 0) {
-        vg_log(VG_LOG_WARN, "broker", "notify.unsent", "messages=%zu detail=\"the broker stopped "
-               "before their outcome came back\"", n->out.n + n->staged.n);
+        vg_log(VG_LOG_WARN, "broker", "notify.unsent",
+               "messages=%zu detail=\"the broker stopped "
+               "before their outcome came back\"",
+               n->out.n + n->staged.n);
     }
     if (n->pair != NULL) {
         zmq_close(n->pair);

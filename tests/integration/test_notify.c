@@ -366,6 +366,7 @@ test_working_day_deadline_and_cover_under_faketime(void **state)
     assert_true(lic.overdue_ms >= T_TUE_END * 1000);
     assert_true(lic.overdue_ms < T_TUE_END * 1000 + 5000);
     rc_destroy(&c);
+    vga_identity_destroy(&police);
     rc_destroy(&edt_raw);
     bh_stop(b);
 
@@ -683,6 +684,8 @@ test_officer_emailed_then_relay_down_manager_by_webhook(void **state)
     assert_true(bh_store_count_leaves(b, VG_AUDIT_NOTIFIED, "licensing") >= 3);
     assert_true(bh_log_count(b, "notify.failed", "connect_failed") >= 1);
     rc_destroy(&c);
+    vga_identity_destroy(&police);
+    bh_stop(b); /* a clean exit (status 0; sanitizers find nothing) after sending */
     bh_pass(b);
 }
 
@@ -736,6 +739,8 @@ test_rota_change_takes_effect_without_restart(void **state)
     assert_int_equal(b->pid, pid);
     assert_int_equal(kill(pid, 0), 0); /* the same broker all along */
     rc_destroy(&c);
+    vga_identity_destroy(&police);
+    bh_stop(b); /* a clean exit (status 0; sanitizers find nothing) after sending */
     bh_pass(b);
 }
 
