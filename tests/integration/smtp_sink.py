@@ -7,6 +7,7 @@ should. Each accepted message becomes DIR/N.eml: first the lines
 and "X-Sink-TLS: yes|no", then the message as received.
 
 usage: smtp_sink.py PORT DIR CERT KEY [USER PASSWORD]
+       smtp_sink.py PORT DIR --no-tls   (a relay that offers no STARTTLS)
 Writes DIR/ready once listening; stops on SIGTERM.
 """
 import asyncio
@@ -38,17 +39,20 @@ class Sink:
 
 
 def main():
-    port, out, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+    port, out = int(sys.argv[1]), sys.argv[2]
+    plain = sys.argv[3] == "--no-tls"
     user = sys.argv[5].encode() if len(sys.argv) > 6 else None
     password = sys.argv[6].encode() if len(sys.argv) > 6 else None
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(cert, key)
+    ctx = None
+    if not plain:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(sys.argv[3], sys.argv[4])
 
     def auth(server, session, envelope, mechanism, data):
         ok = isinstance(data, LoginPassword) and data.login == user and data.password == password
         return AuthResult(success=ok)
 
-    kw = {"tls_context": ctx, "require_starttls": True}
+    kw = {} if plain else {"tls_context": ctx, "require_starttls": True}
     if user is not None:
         kw.update(auth_required=True, authenticator=auth)
     c = Controller(Sink(out), hostname="127.0.0.1", port=port, **kw)

@@ -434,9 +434,10 @@ s_make_cert(const char *dir)
     free(cert);
 }
 
-/* Starts smtp_sink.py on port, writing messages to f->sink_dir. */
+/* Starts smtp_sink.py on port, writing messages to f->sink_dir; without
+ * STARTTLS when plain. */
 static void
-s_sink_start(fixture *f, int port)
+s_sink_start_as(fixture *f, int port, bool plain)
 {
     s_need(T_PYTHON, "python3");
     char *cert = it_path(f->b->tmp, "relay.pem"), *key = it_path(f->b->tmp, "relay-key.pem");
@@ -447,7 +448,11 @@ s_sink_start(fixture *f, int port)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        execl(T_PYTHON, T_PYTHON, VG_SMTP_SINK, port_s, f->sink_dir, cert, key, (char *)NULL);
+        if (plain) {
+            execl(T_PYTHON, T_PYTHON, VG_SMTP_SINK, port_s, f->sink_dir, "--no-tls", (char *)NULL);
+        } else {
+            execl(T_PYTHON, T_PYTHON, VG_SMTP_SINK, port_s, f->sink_dir, cert, key, (char *)NULL);
+        }
         _exit(127);
     }
     f->sink = pid;
@@ -467,6 +472,12 @@ s_sink_start(fixture *f, int port)
     free(cert);
     free(key);
     free(ready);
+}
+
+static void
+s_sink_start(fixture *f, int port)
+{
+    s_sink_start_as(f, port, false);
 }
 
 /* Writes licensing's rota: the officer on duty by email through the relay
@@ -744,6 +755,44 @@ test_rota_change_takes_effect_without_restart(void **state)
     bh_pass(b);
 }
 
+/* A relay that offers no STARTTLS gets nothing: the mail is not sent in
+ * the clear, the failure is recorded as tls_failed, the manager is told. */
+static void
+test_relay_without_starttls_gets_no_mail(void **state)
+{
+    fixture *f = *state;
+    int smtp_port = s_free_port();
+    s_people_network(f, smtp_port);
+    bh_broker *b = f->b;
+    s_sink_start_as(f, smtp_port, true);
+    char *conf = bh_own(b, bh_agent_conf(b, "police"), free);
+    vga_identity *police = bh_identity(b, "police");
+    rc_client *c = rc_new_agency(conf);
+    static const char *const to[] = {"licensing", "childrens-services"};
+    uint8_t id[VG_ALERT_ID_LEN];
+    assert_int_equal(s_publish(c, police, to, 2, VG_SEV_HIGH, 1, 0, id),
+                     VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED);
+    if (!gh_hook_wait(f->hook, NULL, 1, T_WAIT_MS)) {
+        fail_msg("the manager's webhook did not come after the plain relay");
+    }
+    s_notes n = s_notes_of(b, 2, T_WAIT_MS);
+    bool tls_failed = false;
+    for (size_t i = 0; i < n.n; i++) {
+        tls_failed |=
+            it_contains(n.detail[i], "officer-on-duty mail") && it_contains(n.detail[i], "failed");
+    }
+    assert_true(tls_failed);
+    assert_true(bh_log_count(b, "notify.failed", "code=tls_failed") >= 1);
+    char *mail = s_mail(f, 1, 500);
+    if (mail != NULL) {
+        fail_msg("a mail went to a relay without STARTTLS:\n%s", mail);
+    }
+    rc_destroy(&c);
+    vga_identity_destroy(&police);
+    bh_stop(b);
+    bh_pass(b);
+}
+
 int
 main(void)
 {
@@ -753,6 +802,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_officer_emailed_then_relay_down_manager_by_webhook,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rota_change_takes_effect_without_restart, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_relay_without_starttls_gets_no_mail, s_setup,
                                         s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
