@@ -348,6 +348,29 @@ test_working_day_deadline_and_cover_under_faketime(void **state)
     }
     assert_true(delivered);
 
+    /* The police's own agent, on the same clock, adds the cover itself. */
+    setenv("LD_PRELOAD", T_FAKETIME_LIB, 1);
+    setenv("FAKETIME_TIMESTAMP_FILE", offset, 1);
+    setenv("FAKETIME_NO_CACHE", "1", 1);
+    it_run pub;
+    it_exec(&pub, "vigil-agent",
+            (const char *const[]){"-c", conf, "publish", "--severity", "high", "--category", "taxi",
+                                  "--headline", T_SEALED_HEADLINE, "--to", "licensing", "--timeout",
+                                  "10s", NULL});
+    unsetenv("LD_PRELOAD");
+    unsetenv("FAKETIME_TIMESTAMP_FILE");
+    unsetenv("FAKETIME_NO_CACHE");
+    it_assert_ok(&pub);
+    uint8_t agent_id[VG_ALERT_ID_LEN];
+    char hex[VG_ALERT_ID_HEX_LEN + 1] = "";
+    sscanf(pub.out, "%32s", hex);
+    assert_int_equal(vg_hex_decode(agent_id, sizeof agent_id, hex), VG_OK);
+    it_run_fini(&pub);
+    vgb_rrow agent_edt = s_row(b, agent_id, "emergency-duty-team");
+    assert_true(agent_edt.required);
+    assert_string_equal(agent_edt.cover_for, "licensing");
+    assert_int_equal(s_row(b, agent_id, "licensing").deadline_ms, T_TUE_END * 1000);
+
     /* Friday 17:10:30 BST: the cover's deadline ran out, licensing's did not. */
     s_write_offset(offset, T_FRI_1710_30);
     assert_true(s_wait_overdue(b, id, "emergency-duty-team", T_WAIT_MS));
