@@ -10,7 +10,8 @@
  *    it; its out-of-hours cover, the emergency duty team, is a required
  *    recipient at once with its own 15-minute deadline, which runs out on
  *    Friday evening. The store rows, the audit leaf and vigilctl report's
- *    "why" say the same. An alert that leaves the cover out is refused.
+ *    "why" say the same. An alert that leaves the cover out is refused; the
+ *    police's own agent (vigil-agent publish, same faked clock) adds it.
  * 2. The officer on duty (from licensing's rota) gets an email at the
  *    escalation step through a local SMTP relay that insists on STARTTLS
  *    (Debian's python3-aiosmtpd, tests/integration/smtp_sink.py): the
@@ -19,7 +20,10 @@
  *    and the next step — the manager, by a signed webhook to a local HTTP
  *    receiver — is taken at once instead of at its time.
  * 3. A rota changed on disk takes effect without a restart; a rota that
- *    does not parse is refused and the one in force stays.
+ *    does not parse is refused and the one in force stays. A relay that
+ *    offers no STARTTLS gets no mail (tls_failed, the next step instead).
+ * 4. A calendar past its valid_until: calendar days, and every agency is
+ *    warned once (an event each, one audit leaf).
  *
  * Every wait is bounded; the SMTP sink is stopped by its pid.
  */
@@ -816,6 +820,76 @@ test_relay_without_starttls_gets_no_mail(void **state)
     bh_pass(b);
 }
 
+/* ---- 4. a calendar that ran out -------------------------------------------------------------- */
+
+/* Licensing counts 1wd on a calendar whose valid_until has passed. */
+static void
+s_stale_calendar(json_t *root, void *ctx)
+{
+    (void)ctx;
+    json_object_set_new(root, "calendars",
+                        s_json("[{\"name\": \"england-and-wales\", \"time_zone\": "
+                               "\"Europe/London\", \"tz_rule\": \"GMT0BST,M3.5.0/1,M10.5.0\", "
+                               "\"weekend\": [\"sat\", \"sun\"], \"closed\": [\"2020-12-25\"], "
+                               "\"valid_until\": \"2020-12-31\"}]"));
+    json_t *lic = s_agency(root, "licensing");
+    json_object_set_new(lic, "calendar", json_string("england-and-wales"));
+    json_object_set_new(lic, "deadlines", s_json("{\"high\": \"1wd\"}"));
+}
+
+static void
+s_count_warnings(void *ctx, const vgb_event_row *ev)
+{
+    if (ev->kind == VIGIL__EVENT_KIND__EVENT_NETWORK_WARNING &&
+        it_contains(ev->detail, "past_valid_until") &&
+        it_contains(ev->detail, "england-and-wales")) {
+        (*(int *)ctx)++;
+    }
+}
+
+/* Never a silently wrong date: the deadline falls back to calendar days,
+ * and every agency hears once (an event each, one audit leaf) that the
+ * administrator must renew the calendar. */
+static void
+test_a_calendar_past_valid_until_warns_everyone_once(void **state)
+{
+    fixture *f = *state;
+    f->b = bh_new_init(s_init_opts, s_conf_set);
+    bh_broker *b = f->b;
+    s_edit_network(b, s_stale_calendar, NULL);
+    bh_start(b);
+    char *conf = bh_own(b, bh_agent_conf(b, "police"), free);
+    vga_identity *police = bh_identity(b, "police");
+    rc_client *c = rc_new_agency(conf);
+    static const char *const to[] = {"licensing", "childrens-services"};
+    uint8_t id[VG_ALERT_ID_LEN], id2[VG_ALERT_ID_LEN];
+    assert_int_equal(s_publish(c, police, to, 2, VG_SEV_HIGH, 1, 0, id),
+                     VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED);
+    assert_int_equal(s_publish(c, police, to, 2, VG_SEV_HIGH, 2, 0, id2),
+                     VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED);
+    vgb_alert_meta m;
+    assert_true(bh_store_alert(b, id, &m));
+    /* Calendar days: the end of the next local date, at most 49 hours on. */
+    vgb_rrow lic = s_row(b, id, "licensing");
+    assert_true(lic.deadline_ms > m.accepted_ms + 3600000);
+    assert_true(lic.deadline_ms <= m.accepted_ms + 49 * 3600000LL);
+    const char *const everyone[] = {"police", "licensing", "childrens-services", "oversight"};
+    for (size_t i = 0; i < 4; i++) {
+        int n = 0;
+        bh_store_each_event(b, everyone[i], s_count_warnings, &n);
+        if (n != 1) {
+            fail_msg("%s heard %d past_valid_until warnings, not 1", everyone[i], n);
+        }
+    }
+    assert_int_equal(bh_store_count_leaves(b, VG_AUDIT_NETWORK_WARNING, NULL), 1);
+    assert_true(bh_log_count(b, "network.warning", "past_valid_until") == 1);
+    assert_true(bh_log_count(b, "deadline.fallback", "past_valid_until") >= 2);
+    rc_destroy(&c);
+    vga_identity_destroy(&police);
+    bh_stop(b);
+    bh_pass(b);
+}
+
 int
 main(void)
 {
@@ -828,6 +902,8 @@ main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_relay_without_starttls_gets_no_mail, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_calendar_past_valid_until_warns_everyone_once,
+                                        s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
