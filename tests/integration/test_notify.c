@@ -45,6 +45,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <sodium.h>
 
 #include "broker_harness.h"
 #include "gw_harness.h"
@@ -418,6 +419,8 @@ test_working_day_deadline_and_cover_under_faketime(void **state)
 #define T_OFFICER_2 "night.officer@licensing.example"
 #define T_CONSOLE "https://console.licensing.example/"
 #define T_HOOK_KEY "manager-hook-key-for-the-test"
+#define T_SMS_KEY "sms-provider-key"
+#define T_CHAT_TOKEN "chat-bearer-token"
 
 /* Deadlines of a second; the officer on duty at once, the manager after
  * 30 s (or at once when nobody was reached). */
@@ -531,14 +534,22 @@ s_write_rota(const bh_broker *b, const char *officer, int smtp_port, int hook_po
         "\"http://127.0.0.1:%d/hook\",\n"
         "   \"auth\": \"hmac-sha256\", \"secret\": \"hook-key\", \"content_type\": "
         "\"application/json\",\n"
-        "   \"template\": \"{\\\"text\\\": \\\"{summary}\\\", \\\"link\\\": \\\"{link}\\\"}\"}],\n"
+        "   \"template\": \"{\\\"text\\\": \\\"{summary}\\\", \\\"link\\\": \\\"{link}\\\"}\"},\n"
+        "  {\"name\": \"sms\", \"type\": \"webhook\", \"url\": \"http://127.0.0.1:%d/sms\",\n"
+        "   \"auth\": \"basic\", \"user\": \"council\", \"secret\": \"sms-key\",\n"
+        "   \"content_type\": \"application/x-www-form-urlencoded\",\n"
+        "   \"template\": \"to={to}&body={summary} {link}\"},\n"
+        "  {\"name\": \"chat\", \"type\": \"webhook\", \"url\": \"http://127.0.0.1:%d/chat\",\n"
+        "   \"auth\": \"bearer\", \"secret\": \"chat-token\"}],\n"
         " \"duty\": [\n"
         "  {\"name\": \"Licensing duty officer\", \"role\": \"officer\", \"when\": "
         "\"always\",\n"
         "   \"contacts\": [{\"channel\": \"mail\", \"to\": \"%s\"}]},\n"
         "  {\"name\": \"Licensing manager\", \"role\": \"manager\", \"when\": \"always\",\n"
-        "   \"contacts\": [{\"channel\": \"manager-hook\", \"to\": \"\"}]}]}\n",
-        smtp_port, ca, hook_port, officer);
+        "   \"contacts\": [{\"channel\": \"manager-hook\", \"to\": \"\"},\n"
+        "                {\"channel\": \"sms\", \"to\": \"+447700900123\"},\n"
+        "                {\"channel\": \"chat\", \"to\": \"\"}]}]}\n",
+        smtp_port, ca, hook_port, hook_port, hook_port, officer);
     vg_reason why = {{0}};
     assert_int_equal(vg_file_write_atomic(path, text, strlen(text), 0644, &why), VG_OK);
     free(ca);
@@ -559,7 +570,8 @@ s_people_network(fixture *f, int smtp_port)
     fputs("\n[notify]\nrota_check = 200ms\ntimeout = 3s\n", conf);
     fclose(conf);
     char *secrets = it_path(b->net, "broker/notify.secrets");
-    const char text[] = "[licensing]\nhook-key = " T_HOOK_KEY "\n";
+    const char text[] = "[licensing]\nhook-key = " T_HOOK_KEY "\nsms-key = " T_SMS_KEY
+                        "\nchat-token = " T_CHAT_TOKEN "\n";
     vg_reason why = {{0}};
     assert_int_equal(vg_file_write_atomic(secrets, text, strlen(text), 0600, &why), VG_OK);
     free(secrets);
@@ -636,6 +648,51 @@ s_assert_no_sealed(const char *text)
     }
 }
 
+/* The index of the receiver's request with this content type, signed or
+ * not; fails the test when there is none. */
+static size_t
+s_hook_index(gh_hook *h, const char *ctype, bool signed_)
+{
+    for (size_t i = 0; i < gh_hook_count(h, NULL); i++) {
+        gh_hook_req r;
+        gh_hook_get(h, NULL, i, &r);
+        bool match = strcmp(r.ctype, ctype) == 0 && (r.signature[0] != '\0') == signed_;
+        gh_hook_req_fini(&r);
+        if (match) {
+            return i;
+        }
+    }
+    fail_msg("no webhook of type %s%s", ctype, signed_ ? ", signed" : "");
+    return 0;
+}
+
+/* The SMS provider's form post with HTTP basic authentication and the chat
+ * hook's bearer token, each with the link to alert id and no content. */
+static void
+s_check_sms_and_chat(gh_hook *h, const uint8_t id[VG_ALERT_ID_LEN])
+{
+    char hex[VG_ALERT_ID_HEX_LEN + 1], basic[128], b64[96];
+    vg_alert_id_hex(hex, id);
+    const char creds[] = "council:" T_SMS_KEY;
+    sodium_bin2base64(b64, sizeof b64, (const unsigned char *)creds, strlen(creds),
+                      sodium_base64_VARIANT_ORIGINAL);
+    snprintf(basic, sizeof basic, "Basic %s", b64);
+    gh_hook_req r;
+    gh_hook_get(h, NULL, s_hook_index(h, "application/x-www-form-urlencoded", false), &r);
+    assert_string_equal(r.authorization, basic);
+    if (strncmp(r.body, "to=%2B447700900123&body=A+high+alert", 36) != 0 ||
+        !it_contains(r.body, hex)) {
+        fail_msg("the SMS form is not the template's: %s", r.body);
+    }
+    s_assert_no_sealed(r.body);
+    gh_hook_req_fini(&r);
+    gh_hook_get(h, NULL, s_hook_index(h, "application/json", false), &r);
+    assert_string_equal(r.authorization, "Bearer " T_CHAT_TOKEN);
+    assert_true(it_contains(r.body, hex));
+    s_assert_no_sealed(r.body);
+    gh_hook_req_fini(&r);
+}
+
 static void
 test_officer_emailed_then_relay_down_manager_by_webhook(void **state)
 {
@@ -683,11 +740,12 @@ test_officer_emailed_then_relay_down_manager_by_webhook(void **state)
     uint8_t id2[VG_ALERT_ID_LEN];
     assert_int_equal(s_publish(c, police, to, 2, VG_SEV_HIGH, 2, 0, id2),
                      VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED);
-    if (!gh_hook_wait(f->hook, NULL, 1, T_WAIT_MS)) {
-        fail_msg("the manager's webhook did not come after the relay failed");
+    if (!gh_hook_wait(f->hook, NULL, 3, T_WAIT_MS)) {
+        fail_msg("the manager's three webhooks did not come after the relay failed");
     }
     gh_hook_req req;
-    gh_hook_get(f->hook, NULL, 0, &req);
+    s_check_sms_and_chat(f->hook, id2);
+    gh_hook_get(f->hook, NULL, s_hook_index(f->hook, "application/json", true), &req);
     char sig[VG_WEBHOOK_SIG_HEX_LEN + 1], want[VG_WEBHOOK_SIG_HEX_LEN + 4];
     vg_webhook_sign(sig, (const uint8_t *)T_HOOK_KEY, strlen(T_HOOK_KEY),
                     strtoll(req.timestamp, NULL, 10), req.body, req.len);
