@@ -24,6 +24,8 @@
  *    offers no STARTTLS gets no mail (tls_failed, the next step instead).
  * 4. A calendar past its valid_until: calendar days, and every agency is
  *    warned once (an event each, one audit leaf).
+ * 5. The out-of-hours-team target reaches a closed agency's cover's officer
+ *    on duty; the oversight target the oversight agency's officer.
  *
  * Every wait is bounded; the SMTP sink is stopped by its pid.
  */
@@ -948,6 +950,132 @@ test_a_calendar_past_valid_until_warns_everyone_once(void **state)
     bh_pass(b);
 }
 
+/* ---- 5. the out-of-hours team and oversight ------------------------------------------------ */
+
+#define T_SAT_1200 1809169200LL /* Saturday 1 May 2027 11:00Z = 12:00 BST */
+
+/* The council network, with deadlines of a second and escalation to the
+ * out-of-hours team at once, then oversight after 2 s. */
+static void
+s_council_escalating(json_t *root, void *ctx)
+{
+    s_council(root, ctx);
+    json_object_set_new(json_object_get(root, "deadlines"), "high", json_string("1s"));
+    json_object_del(s_agency(root, "licensing"), "deadlines");
+    json_object_set_new(root, "escalation",
+                        s_json("[{\"after\": \"0s\", \"target\": \"out-of-hours-team\"}, "
+                               "{\"after\": \"2s\", \"target\": \"oversight\"}]"));
+}
+
+/* agency's rota: one entry of role `role`, on duty `when`, reached by an
+ * unauthenticated webhook whose body names the step. */
+static void
+s_hook_rota(const bh_broker *b, const char *agency, const char *role, const char *when, int port)
+{
+    char *dir = it_path(b->net, "broker/rotas");
+    mkdir(dir, 0755);
+    char name[80];
+    snprintf(name, sizeof name, "%s.json", agency);
+    char *path = it_path(dir, name);
+    char text[2048];
+    snprintf(text, sizeof text,
+             "{\"agency\": \"%s\", \"console\": \"https://console.example/%s/\",\n"
+             " \"channels\": [{\"name\": \"hook\", \"type\": \"webhook\", \"url\": "
+             "\"http://127.0.0.1:%d/%s\", \"template\": \"{\\\"rota\\\": \\\"%s\\\", "
+             "\\\"target\\\": \\\"{target}\\\", \\\"agency\\\": \\\"{agency}\\\", \\\"name\\\": "
+             "\\\"{name}\\\"}\"}],\n"
+             " \"duty\": [{\"name\": \"%s %s\", \"role\": \"%s\", \"when\": \"%s\",\n"
+             "   \"contacts\": [{\"channel\": \"hook\", \"to\": \"\"}]}]}\n",
+             agency, agency, port, agency, agency, agency, role, role, when);
+    vg_reason why = {{0}};
+    assert_int_equal(vg_file_write_atomic(path, text, strlen(text), 0644, &why), VG_OK);
+    free(path);
+    free(dir);
+}
+
+/* How many webhooks came from `rota`'s file for late agency `agency` at
+ * escalation target `target`. */
+static size_t
+s_hooks_for(gh_hook *h, const char *rota, const char *target, const char *agency)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < gh_hook_count(h, NULL); i++) {
+        gh_hook_req r;
+        gh_hook_get(h, NULL, i, &r);
+        json_error_t jerr;
+        json_t *v = json_loadb(r.body, r.len, 0, &jerr);
+        if (v == NULL) {
+            fail_msg("not JSON: %s", r.body);
+        }
+        n += strcmp(json_string_value(json_object_get(v, "rota")), rota) == 0 &&
+             strcmp(json_string_value(json_object_get(v, "target")), target) == 0 &&
+             strcmp(json_string_value(json_object_get(v, "agency")), agency) == 0;
+        json_decref(v);
+        gh_hook_req_fini(&r);
+    }
+    return n;
+}
+
+static bool
+s_wait_hooks(gh_hook *h, const char *rota, const char *target, const char *agency, size_t want,
+             int64_t ms)
+{
+    for (int64_t end = bh_now_ms() + ms; bh_now_ms() < end; bh_sleep_ms(100)) {
+        if (s_hooks_for(h, rota, target, agency) >= want) {
+            return true;
+        }
+    }
+    return s_hooks_for(h, rota, target, agency) >= want;
+}
+
+/* On a Saturday licensing is closed. Its out-of-hours-team step finds no
+ * out-of-hours entry in its own rota (its officer is on duty only while
+ * open), so it reaches its cover's officer on duty, the emergency duty
+ * team's; the oversight step reaches the oversight agency's officer. */
+static void
+test_out_of_hours_team_reaches_the_cover_then_oversight(void **state)
+{
+    fixture *f = *state;
+    s_need(T_FAKETIME_LIB, "faketime");
+    f->b = bh_new_init(s_init_opts, s_conf_set);
+    bh_broker *b = f->b;
+    s_edit_network(b, s_council_escalating, NULL);
+    f->hook = gh_hook_start(b, 0);
+    int port = gh_hook_port(f->hook);
+    s_hook_rota(b, "licensing", "officer", "open", port);
+    s_hook_rota(b, "emergency-duty-team", "officer", "always", port);
+    s_hook_rota(b, "oversight", "officer", "always", port);
+    char *offset = bh_own(b, it_path(b->tmp, "faketime.offset"), free);
+    s_write_offset(offset, T_SAT_1200);
+    s_start_faked(b, offset);
+    char *conf = bh_own(b, bh_agent_conf(b, "police"), free);
+    vga_identity *police = bh_identity(b, "police");
+    rc_client *c = rc_new_agency(conf);
+    static const char *const to[] = {"licensing", "childrens-services", "emergency-duty-team"};
+    uint8_t id[VG_ALERT_ID_LEN];
+    assert_int_equal(s_publish(c, police, to, 3, VG_SEV_HIGH, 1, T_SAT_1200 * 1000 + 2000, id),
+                     VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED);
+    int64_t sent_at = bh_now_ms();
+    if (!s_wait_hooks(f->hook, "emergency-duty-team", "out-of-hours-team", "licensing", 1,
+                      T_WAIT_MS)) {
+        fail_msg("licensing's out-of-hours step did not reach the emergency duty team's officer");
+    }
+    assert_int_equal(s_hooks_for(f->hook, "licensing", "out-of-hours-team", "licensing"), 0);
+    if (!s_wait_hooks(f->hook, "oversight", "oversight", "licensing", 1, T_WAIT_MS)) {
+        fail_msg("licensing's oversight step did not reach the oversight officer");
+    }
+    assert_true(bh_now_ms() - sent_at >= 2500); /* at its time: licensing's step reached somebody */
+    /* The emergency duty team's own row: nobody out of hours for it (no cover
+     * of its own), so oversight at once. */
+    assert_true(
+        s_wait_hooks(f->hook, "oversight", "oversight", "emergency-duty-team", 1, T_WAIT_MS));
+    assert_int_equal(s_hooks_for(f->hook, "licensing", "oversight", "licensing"), 0);
+    rc_destroy(&c);
+    vga_identity_destroy(&police);
+    bh_stop(b);
+    bh_pass(b);
+}
+
 int
 main(void)
 {
@@ -961,6 +1089,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_relay_without_starttls_gets_no_mail, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_a_calendar_past_valid_until_warns_everyone_once,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_out_of_hours_team_reaches_the_cover_then_oversight,
                                         s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
