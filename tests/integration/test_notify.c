@@ -26,6 +26,8 @@
  *    warned once (an event each, one audit leaf).
  * 5. The out-of-hours-team target reaches a closed agency's cover's officer
  *    on duty; the oversight target the oversight agency's officer.
+ * 6. IN_PROGRESS and a share set deadlines again, in working days from
+ *    then, each recorded in its leaf (vigil-agent progress and share).
  *
  * Every wait is bounded; the SMTP sink is stopped by its pid.
  */
@@ -1076,6 +1078,105 @@ test_out_of_hours_team_reaches_the_cover_then_oversight(void **state)
     bh_pass(b);
 }
 
+/* ---- 6. deadlines set again at progress and share ----------------------------------------- */
+
+#define T_TUE_1000 1809421200LL   /* Tue 4 May 2027 09:00Z = 10:00 BST */
+#define T_WED_1000 1809507600LL   /* Wed 5 May 10:00 BST */
+#define T_SAT_1200_2 1809774000LL /* Sat 8 May 12:00 BST */
+
+/* The council, and the Home Office on England and Wales' days with 2wd. */
+static void
+s_council_and_home_office(json_t *root, void *ctx)
+{
+    s_council(root, ctx);
+    json_t *ho = s_agency(root, "home-office");
+    json_object_set_new(ho, "calendar", json_string("england-and-wales"));
+    json_object_set_new(ho, "deadlines", s_json("{\"high\": \"2wd\"}"));
+}
+
+/* Runs vigil-agent for agency under the broker's faked clock; its stdout. */
+static char *
+s_agent(const bh_broker *b, const char *offset, const char *agency, const char *const *args)
+{
+    char *conf = bh_agent_conf(b, agency);
+    const char *argv[16] = {"-c", conf};
+    size_t n = 2;
+    for (size_t i = 0; args[i] != NULL && n < 15; i++) {
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+    setenv("LD_PRELOAD", T_FAKETIME_LIB, 1);
+    setenv("FAKETIME_TIMESTAMP_FILE", offset, 1);
+    setenv("FAKETIME_NO_CACHE", "1", 1);
+    it_run r;
+    it_exec(&r, "vigil-agent", argv);
+    unsetenv("LD_PRELOAD");
+    unsetenv("FAKETIME_TIMESTAMP_FILE");
+    unsetenv("FAKETIME_NO_CACHE");
+    free(conf);
+    it_assert_ok(&r);
+    char *out = vg_strdup(r.out);
+    it_run_fini(&r);
+    return out;
+}
+
+/* An IN_PROGRESS receipt sets licensing's deadline again under its own
+ * rule from then (1wd from Wednesday: the end of Thursday); a share gives
+ * the Home Office its own (2wd from Wednesday: the end of Friday). Each is
+ * in its leaf, and the report says so. */
+static void
+test_progress_and_share_count_working_days_from_then(void **state)
+{
+    fixture *f = *state;
+    s_need(T_FAKETIME_LIB, "faketime");
+    f->b = bh_new_init(s_init_opts, s_conf_set);
+    bh_broker *b = f->b;
+    s_edit_network(b, s_council_and_home_office, NULL);
+    char *offset = bh_own(b, it_path(b->tmp, "faketime.offset"), free);
+    s_write_offset(offset, T_TUE_1000);
+    s_start_faked(b, offset);
+    char *id_text =
+        s_agent(b, offset, "police",
+                (const char *const[]){"publish", "--severity", "high", "--category", "taxi",
+                                      "--headline", T_SEALED_HEADLINE, "--to", "licensing", NULL});
+    char hex[VG_ALERT_ID_HEX_LEN + 1] = "";
+    sscanf(id_text, "%32s", hex);
+    free(id_text);
+    uint8_t id[VG_ALERT_ID_LEN];
+    assert_int_equal(vg_hex_decode(id, sizeof id, hex), VG_OK);
+    /* Open at 10:00 on Tuesday: no cover; licensing has until Wednesday's end. */
+    assert_int_equal(s_row(b, id, "licensing").deadline_ms,
+                     1809558000000LL); /* Wed 5 May 24:00 BST */
+    free(s_agent(b, offset, "licensing",
+                 (const char *const[]){"listen", "--count", "1", "--timeout", "10s", NULL}));
+
+    s_write_offset(offset, T_WED_1000);
+    free(s_agent(b, offset, "licensing",
+                 (const char *const[]){"progress", hex, "--reason", "checking the drivers", NULL}));
+    free(s_agent(b, offset, "licensing",
+                 (const char *const[]){"share", hex, "--to", "home-office", "--reason",
+                                       "national picture", NULL}));
+    vgb_rrow lic = s_row(b, id, "licensing"), ho = s_row(b, id, "home-office");
+    assert_int_equal(lic.deadline_ms, 1809644400000LL); /* Thu 6 May 24:00 BST */
+    assert_true(ho.required);
+    assert_int_equal(ho.deadline_ms, 1809730800000LL); /* Fri 7 May 24:00 BST */
+
+    /* Saturday: both late; the report says why, from the leaves. */
+    s_write_offset(offset, T_SAT_1200_2);
+    assert_true(s_wait_overdue(b, id, "home-office", T_WAIT_MS));
+    bh_stop(b);
+    char *store = bh_own(b, it_path(b->net, "broker/store"), free);
+    it_run r;
+    it_vigilctl(&r, "report", "--store", store, "--unshared", "--since", "2027-05-01");
+    it_assert_ok(&r);
+    if (!it_contains(r.out, "licensing: 1wd from 2027-05-05T09:") ||
+        !it_contains(r.out, "home-office: 2wd from 2027-05-05T09:")) {
+        fail_msg("the report does not show the deadlines set at progress and share:\n%s", r.out);
+    }
+    it_run_fini(&r);
+    bh_pass(b);
+}
+
 int
 main(void)
 {
@@ -1091,6 +1192,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_a_calendar_past_valid_until_warns_everyone_once,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_out_of_hours_team_reaches_the_cover_then_oversight,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_progress_and_share_count_working_days_from_then,
                                         s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
