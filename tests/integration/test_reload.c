@@ -485,7 +485,7 @@ test_reload_under_load(void **state)
                   (long long)closed_ms);
     assert_true(ev.dropped > dropped);
     assert_true(closed_ms <= T_CLOSE_MS + 1000); /* the push itself takes part of it */
-    assert_true(bh_log_count(b, "conn.closed", "agency=licensing") >= 1);
+    assert_true(bh_log_wait(b, "conn.closed", "agency=licensing", 2000) >= 1);
     char *lic_key = it_path(b->net, "agents/licensing/agency.key"); /* its old keys */
     vg_keyset *lic_keys = NULL;
     vg_reason why = {{0}};
@@ -637,7 +637,7 @@ test_rotation_overlap_ends_and_successor_inherits(void **state)
     size_t dropped = rc_watch(old, 0, false).dropped;
     rc_events ev = rc_watch(old, 6000, true);
     assert_true(ev.dropped > dropped);
-    assert_true(bh_log_count(b, "conn.closed", "reason=key_expired") >= 1);
+    assert_true(bh_log_wait(b, "conn.closed", "reason=key_expired", 2000) >= 1);
     rc_client *after = rc_new(b->endpoint, broker_pk, old_pk, old_sk);
     rc_hello(after, false);
     rc_events ev2 = rc_watch(after, 2000, false);
