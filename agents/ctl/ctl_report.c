@@ -781,8 +781,8 @@ static void
 s_csv_late(const s_part *p)
 {
     fputs("alert_id,sender,accepted,severity,categories,agency,deadline,late_ms,state,outcome,"
-          "acknowledged_at,officer,declined,reason,escalation_level,shared_by,status,"
-          "deadline_why\r\n",
+          "acknowledged_at,officer,declined,reason,escalation_level,shared_by,deadline_why,"
+          "status\r\n",
           stdout);
     for (size_t i = 0; i < p->n_late; i++) {
         const s_late *l = &p->late[i];
@@ -802,8 +802,8 @@ s_csv_late(const s_part *p)
         s_csv_field(l->reason, false);
         s_csv_int(l->esc_level, true, false);
         s_csv_field(l->shared_by, false);
-        s_csv_field(vg_status_name(l->status), false);
-        s_csv_field(l->why != NULL ? l->why : "", true);
+        s_csv_field(l->why != NULL ? l->why : "", false);
+        s_csv_field(vg_status_name(l->status), true);
     }
 }
 
