@@ -31,8 +31,8 @@ s_mismatch(s_state *s, const vg_audit_event *ev, const uint8_t *id, const char *
 
 /* The alert's seq (VG_ERR_NOT_FOUND when the store has no such alert). */
 static vg_err
-s_alert(s_state *s, const uint8_t id[VG_ALERT_ID_LEN], vgb_alert_meta *m,
-        uint8_t hash[VG_HASH_LEN], uint64_t *version)
+s_alert(s_state *s, const uint8_t id[VG_ALERT_ID_LEN], vgb_alert_meta *m, uint8_t hash[VG_HASH_LEN],
+        uint64_t *version)
 {
     return vgb_store_alert_by_id(s->store, id, m, hash, version);
 }

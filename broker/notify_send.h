@@ -39,22 +39,22 @@
 /* A message to send, self-contained (no pointers): what the loop rendered
  * from the rota and the alert's metadata. */
 typedef struct vgb_note {
-    uint64_t id;                             /* the loop's number for it */
-    int64_t created_ms;                      /* its Date: (email) */
-    vg_channel_kind kind;                    /* email or webhook */
-    vg_channel_auth auth;                    /* webhook: how it authenticates */
-    char agency[VG_AGENCY_ID_MAX + 1];       /* whose rota and secrets */
-    char channel[VG_ROTA_NAME_MAX];          /* the channel's name */
-    char url[VG_ROTA_URL_MAX];               /* the URL, or "" when url_secret holds it */
-    char url_secret[VG_ROTA_NAME_MAX];       /* the secret holding the URL, or "" */
-    char secret[VG_ROTA_NAME_MAX];           /* password, token or HMAC key's name, or "" */
-    char user[2 * VG_ROTA_NAME_MAX];         /* user name, or "" */
-    char from[VG_ROTA_ADDRESS_MAX];          /* email: the sender */
-    char ca_file[VG_ROTA_URL_MAX];           /* a CA bundle (absolute path), or "" */
-    char content_type[VG_ROTA_NAME_MAX];     /* webhook: the body's type */
-    char to[VG_ROTA_ADDRESS_MAX];            /* the address */
-    char subject[VG_ROTA_SUBJECT_MAX * 2];   /* email: the subject, one line */
-    char body[VGB_NOTE_BODY_MAX];            /* the body */
+    uint64_t id;                           /* the loop's number for it */
+    int64_t created_ms;                    /* its Date: (email) */
+    vg_channel_kind kind;                  /* email or webhook */
+    vg_channel_auth auth;                  /* webhook: how it authenticates */
+    char agency[VG_AGENCY_ID_MAX + 1];     /* whose rota and secrets */
+    char channel[VG_ROTA_NAME_MAX];        /* the channel's name */
+    char url[VG_ROTA_URL_MAX];             /* the URL, or "" when url_secret holds it */
+    char url_secret[VG_ROTA_NAME_MAX];     /* the secret holding the URL, or "" */
+    char secret[VG_ROTA_NAME_MAX];         /* password, token or HMAC key's name, or "" */
+    char user[2 * VG_ROTA_NAME_MAX];       /* user name, or "" */
+    char from[VG_ROTA_ADDRESS_MAX];        /* email: the sender */
+    char ca_file[VG_ROTA_URL_MAX];         /* a CA bundle (absolute path), or "" */
+    char content_type[VG_ROTA_NAME_MAX];   /* webhook: the body's type */
+    char to[VG_ROTA_ADDRESS_MAX];          /* the address */
+    char subject[VG_ROTA_SUBJECT_MAX * 2]; /* email: the subject, one line */
+    char body[VGB_NOTE_BODY_MAX];          /* the body */
 } vgb_note;
 
 /* What came of a note. */
@@ -73,8 +73,7 @@ typedef struct vgb_sender vgb_sender;
  * thread, at its first note and whenever it changed since. timeout_ms
  * bounds one attempt. Stop with vgb_sender_stop. */
 vg_err vgb_sender_start(vgb_sender **out, void *zmq_ctx, const char *endpoint,
-                        const char *secrets_path, uint64_t timeout_ms,
-                        vg_reason *why) VG_MUST_USE;
+                        const char *secrets_path, uint64_t timeout_ms, vg_reason *why) VG_MUST_USE;
 
 /* Stops the worker after the note it is sending (the loop has sent the
  * empty frame on its socket first) and frees it; NULL-safe; sets *s_p =

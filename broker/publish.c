@@ -37,8 +37,8 @@ s_recipients_allowed(const vgb_services *sv, const vg_strlist *rcpts, vg_reason 
 /* Checks that need the store and the clock; VG_OK, or why not. *dup is set
  * for a byte-identical resend. */
 static vg_err
-s_checks(const vgb_services *sv, const vgb_from *from, const vg_envelope *env,
-         const uint8_t *bytes, size_t len, bool *dup, vg_reason *why)
+s_checks(const vgb_services *sv, const vgb_from *from, const vg_envelope *env, const uint8_t *bytes,
+         size_t len, bool *dup, vg_reason *why)
 {
     vgb_alert_row row;
     vg_err rc = vgb_store_find_alert(sv->store, vg_envelope_id(env), &row);
@@ -66,8 +66,8 @@ s_checks(const vgb_services *sv, const vgb_from *from, const vg_envelope *env,
         return rc;
     }
     bool used = false;
-    if ((rc = vgb_store_sequence_used(sv->store, from->agency, vg_envelope_sequence(env),
-                                      &used)) != VG_OK) {
+    if ((rc = vgb_store_sequence_used(sv->store, from->agency, vg_envelope_sequence(env), &used)) !=
+        VG_OK) {
         return vg_reason_set(why, rc, "store error; resend later");
     }
     if (used) {
@@ -83,8 +83,8 @@ s_checks(const vgb_services *sv, const vgb_from *from, const vg_envelope *env,
  * calendar and hours; and which of them are out-of-hours cover, for whom
  * (the check's required list ends with them: vg_envelope_check_policy). */
 static vg_err
-s_deadlines(const vgb_services *sv, const vg_envelope *env, const vg_strlist *required,
-            int64_t now, vg_audit_deadline *dl, vgb_required *rows)
+s_deadlines(const vgb_services *sv, const vg_envelope *env, const vg_strlist *required, int64_t now,
+            vg_audit_deadline *dl, vgb_required *rows)
 {
     const vg_strlist *cats = vg_envelope_categories(env);
     vgb_terms terms = {vg_envelope_severity(env), vg_envelope_urgency(env),
@@ -175,8 +175,8 @@ s_accept(const vgb_services *sv, const vgb_from *from, const vg_envelope *env,
     vg_alert_id_hex(idhex, vg_envelope_id(env));
     vg_log(VG_LOG_INFO, "broker", "env.accept", "agency=%s alert=%s seq=%llu recipients=%zu",
            from->agency, idhex, (unsigned long long)seq, rcpts->n);
-    vgb_batch_confirm(sv->batch, from, vg_envelope_id(env),
-                      VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED, 0, NULL, NULL);
+    vgb_batch_confirm(sv->batch, from, vg_envelope_id(env), VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED,
+                      0, NULL, NULL);
 }
 
 void

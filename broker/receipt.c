@@ -15,8 +15,8 @@
  * refuses the whole receipt and changes nothing), then marks the
  * deliveries; seqs[i] is item i's alert, changed[i] whether it was new. */
 static vg_err
-s_mark_delivered(const vgb_services *sv, const vgb_from *from, const vg_receipt *r,
-                 uint64_t *seqs, bool *changed, size_t *n_changed, vg_reason *why)
+s_mark_delivered(const vgb_services *sv, const vgb_from *from, const vg_receipt *r, uint64_t *seqs,
+                 bool *changed, size_t *n_changed, vg_reason *why)
 {
     size_t n = vg_receipt_n_items(r);
     for (size_t i = 0; i < n; i++) {
@@ -232,7 +232,8 @@ s_apply(const vgb_services *sv, const vgb_from *from, const vg_receipt *r, uint6
                                  *extended ? &dl : NULL)) != VG_OK) {
         return rc;
     }
-    if (kind != VG_RECEIPT_ACKNOWLEDGED && vgb_store_rrow(sv->store, seq, from->agency, row) == VG_OK) {
+    if (kind != VG_RECEIPT_ACKNOWLEDGED &&
+        vgb_store_rrow(sv->store, seq, from->agency, row) == VG_OK) {
         vgb_tracking_watch(sv->tracking, row); /* the new deadline, or escalation of a decline */
     }
     if (kind == VG_RECEIPT_UNOPENABLE && from->agency_idx >= 0) {

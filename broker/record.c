@@ -138,8 +138,8 @@ vgb_record_delivered(vgb_record *rec, const char *agency, const uint8_t hash[VG_
         return VG_ERR_NOMEM;
     }
     for (size_t i = 0; i < n; i++) {
-        evs[i] = (vgb_event){.kind = VIGIL__EVENT_KIND__EVENT_DELIVERED, .seq = seqs[i],
-                             .about = agency};
+        evs[i] = (vgb_event){
+            .kind = VIGIL__EVENT_KIND__EVENT_DELIVERED, .seq = seqs[i], .about = agency};
         memcpy(a.alerts[i], ids[i], VG_ALERT_ID_LEN);
     }
     memcpy(a.hash, hash, VG_HASH_LEN);
@@ -295,9 +295,8 @@ vgb_record_network_changed(vgb_record *rec, uint64_t version, const uint8_t hash
 {
     char detail[32];
     snprintf(detail, sizeof detail, "version:%llu", (unsigned long long)version);
-    vgb_event ev = {.kind = VIGIL__EVENT_KIND__EVENT_NETWORK_CHANGED,
-                    .detail = detail,
-                    .everyone = true};
+    vgb_event ev = {
+        .kind = VIGIL__EVENT_KIND__EVENT_NETWORK_CHANGED, .detail = detail, .everyone = true};
     vg_audit_event a = {.kind = VG_AUDIT_NETWORK_CHANGED, .version = version};
     memcpy(a.hash, hash, VG_HASH_LEN);
     vgb_ledger_urgent(rec->ledger);
@@ -336,10 +335,10 @@ vgb_record_notified(vgb_record *rec, const vgb_notified *n)
     char detail[512], seen[256];
     const char *channel = n->channel[0] ? n->channel : "-";
     const char *outcome = n->sent ? "sent" : "failed";
-    snprintf(detail, sizeof detail, "%s %s %s %s%s%s", n->target, channel,
-             n->to[0] ? n->to : "-", outcome, n->sent ? "" : ":", n->sent ? "" : n->code);
-    snprintf(seen, sizeof seen, "%s %s - %s%s%s", n->target, channel, outcome,
-             n->sent ? "" : ":", n->sent ? "" : n->code);
+    snprintf(detail, sizeof detail, "%s %s %s %s%s%s", n->target, channel, n->to[0] ? n->to : "-",
+             outcome, n->sent ? "" : ":", n->sent ? "" : n->code);
+    snprintf(seen, sizeof seen, "%s %s - %s%s%s", n->target, channel, outcome, n->sent ? "" : ":",
+             n->sent ? "" : n->code);
     vgb_event ev = {.kind = VIGIL__EVENT_KIND__EVENT_NOTIFIED,
                     .seq = n->seq,
                     .about = n->agency,
@@ -365,9 +364,8 @@ vg_err
 vgb_record_network_warning(vgb_record *rec, const char *code, const char *calendar,
                            uint64_t version, const char *detail)
 {
-    vgb_event ev = {.kind = VIGIL__EVENT_KIND__EVENT_NETWORK_WARNING,
-                    .detail = detail,
-                    .everyone = true};
+    vgb_event ev = {
+        .kind = VIGIL__EVENT_KIND__EVENT_NETWORK_WARNING, .detail = detail, .everyone = true};
     vg_audit_event a = {.kind = VG_AUDIT_NETWORK_WARNING, .version = version};
     snprintf(a.code, sizeof a.code, "%s", code);
     snprintf(a.target, sizeof a.target, "%s", calendar);

@@ -37,8 +37,8 @@ typedef struct vgb_record vgb_record;
 
 /* Every pointer is borrowed and outlives the record. Free with
  * vgb_record_destroy. */
-vg_err vgb_record_new(vgb_record **out, vgb_store *store, vgb_ledger *ledger,
-                      vgb_streams *streams, vgb_batch *batch, const vg_clock *clock) VG_MUST_USE;
+vg_err vgb_record_new(vgb_record **out, vgb_store *store, vgb_ledger *ledger, vgb_streams *streams,
+                      vgb_batch *batch, const vg_clock *clock) VG_MUST_USE;
 
 /* NULL-safe; sets *r_p = NULL. */
 void vgb_record_destroy(vgb_record **r_p);
@@ -104,16 +104,16 @@ vg_err vgb_record_reassigned(vgb_record *rec, uint64_t seq, const char *agency,
 
 /* A notification of a person at an escalation step, and its outcome. */
 typedef struct vgb_notified {
-    uint64_t seq;                     /* the alert */
-    const char *agency;               /* the late agency */
-    uint32_t level;                   /* the escalation level of the step */
-    const char *target;               /* the step's target ("officer-on-duty", ...) */
-    const char *channel;              /* the channel used, "" when none could be */
-    const char *to;                   /* the address notified, "" when none (only its hash
-                                         goes into the leaf) */
-    const char *rota_agency;          /* whose rota named the person (its stream hears) */
-    bool sent;                        /* the channel accepted the message */
-    const char *code;                 /* why not, when !sent ("connect_failed", ...) */
+    uint64_t seq;            /* the alert */
+    const char *agency;      /* the late agency */
+    uint32_t level;          /* the escalation level of the step */
+    const char *target;      /* the step's target ("officer-on-duty", ...) */
+    const char *channel;     /* the channel used, "" when none could be */
+    const char *to;          /* the address notified, "" when none (only its hash
+                                goes into the leaf) */
+    const char *rota_agency; /* whose rota named the person (its stream hears) */
+    bool sent;               /* the channel accepted the message */
+    const char *code;        /* why not, when !sent ("connect_failed", ...) */
 } vgb_notified;
 
 /* A person was notified, or could not be. The late agency, the agency whose

@@ -127,8 +127,7 @@ s_required(const vgb_required *required, size_t n, const char *agency)
 
 static void
 s_alert_params(vgb_pg_params *p, char *cats, size_t cats_len, const vg_envelope *env,
-               int64_t accepted_ms, const vgb_required *required, size_t n_required,
-               uint64_t seq)
+               int64_t accepted_ms, const vgb_required *required, size_t n_required, uint64_t seq)
 {
     vg_strlist_join(cats, cats_len, vg_envelope_categories(env), ",");
     size_t len = 0;

@@ -137,7 +137,6 @@ static const char *const s_migrations[S_SCHEMA_VERSION] = {
     [4] = "ALTER TABLE recipients ADD COLUMN cover_for TEXT;",
 };
 
-
 sqlite3_stmt *
 vgb_sqlite_stmt(vgb_sqlite *s, const char *sql)
 {
@@ -308,7 +307,8 @@ s_setup(vgb_sqlite *s, vg_reason *why)
     sqlite3_wal_hook(s->db, s_wal_hook, s); /* after the pragma, which sets the hook too */
     int version = s_schema_version(s, &rc);
     if (version < 0) {
-        return vgb_sqlite_fail_why(s, rc == SQLITE_OK ? SQLITE_CORRUPT : rc, "read schema version", why);
+        return vgb_sqlite_fail_why(s, rc == SQLITE_OK ? SQLITE_CORRUPT : rc, "read schema version",
+                                   why);
     }
     if (version != 0) { /* an existing store: refuse a damaged one rather than serve it */
         vg_err err = s_quick_check(s, why);
@@ -353,11 +353,11 @@ s_setup_reader(vgb_sqlite *s, bool check_version, vg_reason *why)
     int rc = SQLITE_OK;
     int version = check_version ? s_schema_version(s, &rc) : S_SCHEMA_VERSION;
     if (version < 0) {
-        return vgb_sqlite_fail_why(s, rc == SQLITE_OK ? SQLITE_CORRUPT : rc, "read schema version", why);
+        return vgb_sqlite_fail_why(s, rc == SQLITE_OK ? SQLITE_CORRUPT : rc, "read schema version",
+                                   why);
     }
     if (version == 0) {
-        return vg_reason_set(why, VG_ERR_NOT_FOUND, "%s is not a vigil store (no schema)",
-                             s->path);
+        return vg_reason_set(why, VG_ERR_NOT_FOUND, "%s is not a vigil store (no schema)", s->path);
     }
     vg_err err = s_check_version(s, version, why);
     if (err == VG_OK && version < S_SCHEMA_VERSION) {
@@ -431,10 +431,10 @@ s_open_reader(vgb_store **out, const vgb_store *owner_base, vg_reason *why)
         return VG_ERR_NOMEM;
     }
     int rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-    vg_err err = rc == SQLITE_OK ? s_setup_reader(s, false, why)
-                                 : vg_reason_set(why, VG_ERR_IO,
-                                                 "cannot open store %s for reading: %s", s->path,
-                                                 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+    vg_err err = rc == SQLITE_OK
+                     ? s_setup_reader(s, false, why)
+                     : vg_reason_set(why, VG_ERR_IO, "cannot open store %s for reading: %s",
+                                     s->path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
     vgb_store *base = &s->base;
     if (err != VG_OK) {
         vgb_store_destroy(&base);

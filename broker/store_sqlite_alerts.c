@@ -162,7 +162,8 @@ vgb_sqlite_envelope(vgb_store *base, uint64_t seq, uint8_t **out, size_t *out_le
 }
 
 vg_err
-vgb_sqlite_same_envelope(vgb_store *base, uint64_t seq, const uint8_t *bytes, size_t len, bool *same)
+vgb_sqlite_same_envelope(vgb_store *base, uint64_t seq, const uint8_t *bytes, size_t len,
+                         bool *same)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     uint8_t *stored = NULL;
@@ -218,8 +219,8 @@ s_required(const vgb_required *required, size_t n, const char *agency)
 
 vg_err
 vgb_sqlite_insert_alert(vgb_store *base, const vg_envelope *env, int64_t accepted_ms,
-                       const vgb_required *required, size_t n_required, uint64_t *seq_out,
-                       vg_reason *why)
+                        const vgb_required *required, size_t n_required, uint64_t *seq_out,
+                        vg_reason *why)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     char cats[VG_CATEGORIES_MAX * 64];
@@ -268,7 +269,7 @@ vgb_sqlite_insert_alert(vgb_store *base, const vg_envelope *env, int64_t accepte
 
 vg_err
 vgb_sqlite_find_alert_for(vgb_store *base, const uint8_t id[VG_ALERT_ID_LEN], const char *agency,
-                         vgb_alert_row *out, bool *is_recipient)
+                          vgb_alert_row *out, bool *is_recipient)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     sqlite3_stmt *st = s_stmt(s, S_FIND_FOR);
@@ -291,7 +292,8 @@ vgb_sqlite_find_alert_for(vgb_store *base, const uint8_t id[VG_ALERT_ID_LEN], co
 }
 
 vg_err
-vgb_sqlite_mark_delivered(vgb_store *base, uint64_t seq, const char *agency, int64_t ms, bool *changed)
+vgb_sqlite_mark_delivered(vgb_store *base, uint64_t seq, const char *agency, int64_t ms,
+                          bool *changed)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     sqlite3_stmt *st = s_stmt(s, S_MARK_DELIVERED);
@@ -307,7 +309,7 @@ vgb_sqlite_mark_delivered(vgb_store *base, uint64_t seq, const char *agency, int
 
 vg_err
 vgb_sqlite_insert_receipt(vgb_store *base, const vg_receipt *r, const uint64_t *seqs, size_t n_seqs,
-                         int64_t received_ms)
+                          int64_t received_ms)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     size_t len = 0;
@@ -336,7 +338,8 @@ vgb_sqlite_insert_receipt(vgb_store *base, const vg_receipt *r, const uint64_t *
 }
 
 vg_err
-vgb_sqlite_receipt_leaf(vgb_store *base, const uint8_t hash[VG_HASH_LEN], uint64_t leaf_idx, bool *set)
+vgb_sqlite_receipt_leaf(vgb_store *base, const uint8_t hash[VG_HASH_LEN], uint64_t leaf_idx,
+                        bool *set)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     sqlite3_stmt *st = s_stmt(s, S_RECEIPT_LEAF);
@@ -348,8 +351,8 @@ vgb_sqlite_receipt_leaf(vgb_store *base, const uint8_t hash[VG_HASH_LEN], uint64
 }
 
 vg_err
-vgb_sqlite_insert_rejection(vgb_store *base, int64_t ms, const char *agency, const uint8_t *alert_id,
-                           const char *code, const char *reason)
+vgb_sqlite_insert_rejection(vgb_store *base, int64_t ms, const char *agency,
+                            const uint8_t *alert_id, const char *code, const char *reason)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     sqlite3_stmt *st = s_stmt(s, S_INSERT_REJECTION);
@@ -365,7 +368,7 @@ vgb_sqlite_insert_rejection(vgb_store *base, int64_t ms, const char *agency, con
 
 vg_err
 vgb_sqlite_pending(vgb_store *base, const char *agency, int64_t now_ms, size_t limit,
-                  vgb_pending_fn fn, void *ctx)
+                   vgb_pending_fn fn, void *ctx)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     sqlite3_stmt *st = s_stmt(s, S_PENDING);
@@ -385,7 +388,7 @@ vgb_sqlite_pending(vgb_store *base, const char *agency, int64_t now_ms, size_t l
 
 vg_err
 vgb_sqlite_park(vgb_store *base, uint64_t seq, const char *agency, int64_t now_ms, int64_t first_ms,
-               int64_t max_ms, int64_t *next_out)
+                int64_t max_ms, int64_t *next_out)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql[] =
@@ -470,7 +473,7 @@ vgb_sqlite_set_network_version(vgb_store *base, uint64_t version, vg_reason *why
 
 vg_err
 vgb_sqlite_add_network_document(vgb_store *base, uint64_t version, const uint8_t *bytes, size_t len,
-                               vg_reason *why)
+                                vg_reason *why)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql[] =
@@ -504,7 +507,7 @@ vgb_sqlite_network_documents(vgb_store *base, vgb_netdoc_fn fn, void *ctx)
 
 vg_err
 vgb_sqlite_sender_bytes(vgb_store *base, const char *sender, int64_t since_ms, int64_t period_ms,
-                       vgb_bytes_per_fn fn, void *ctx)
+                        vgb_bytes_per_fn fn, void *ctx)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql[] = "SELECT accepted_ms / ?3, sum(length(envelope)) FROM alerts"

@@ -17,12 +17,12 @@ typedef struct s_subscriber {
 
 /* One agency's stream. */
 typedef struct s_stream {
-    const char *id;                           /* the agency (borrowed from the document) */
-    bool oversight;                           /* sees what oversight may see */
-    s_subscriber subs[VGB_SUBSCRIBERS_MAX];   /* event-stream connections */
-    uint64_t ev_seq;                          /* its last event number */
-    uint64_t ev_seq_committed;                /* ... as of the last commit */
-    long ev_run;                              /* its open run in this batch, or -1 */
+    const char *id;                         /* the agency (borrowed from the document) */
+    bool oversight;                         /* sees what oversight may see */
+    s_subscriber subs[VGB_SUBSCRIBERS_MAX]; /* event-stream connections */
+    uint64_t ev_seq;                        /* its last event number */
+    uint64_t ev_seq_committed;              /* ... as of the last commit */
+    long ev_run;                            /* its open run in this batch, or -1 */
 } s_stream;
 
 /* An event waiting for the batch's commit, then for its subscribers. */
@@ -128,8 +128,8 @@ s_hear_role(s_audience *au, const vgb_streams *s, const char *role)
 }
 
 typedef struct s_rows_ctx {
-    s_audience au;         /* who hears */
-    const vgb_streams *s;  /* the streams */
+    s_audience au;        /* who hears */
+    const vgb_streams *s; /* the streams */
 } s_rows_ctx;
 
 static void
@@ -439,8 +439,7 @@ vgb_streams_write(vgb_streams *s)
     vg_err rc = VG_OK;
     for (size_t i = 0; i < s->n_runs && rc == VG_OK; i++) {
         const s_run *r = &s->runs[i];
-        rc = vgb_store_insert_events(s->store, s->st[r->agency].id, &r->first, r->more,
-                                     r->n_more);
+        rc = vgb_store_insert_events(s->store, s->st[r->agency].id, &r->first, r->more, r->n_more);
     }
     s_runs_clear(s);
     return rc;

@@ -87,10 +87,7 @@ static const s_kind_info s_kinds[] = {
     {VG_AUDIT_AGENCY_OFFLINE, "agency_offline", {&F_AGENCY, &F_PENDING}, false},
     {VG_AUDIT_AGENCY_ONLINE, "agency_online", {&F_AGENCY}, false},
     {VG_AUDIT_NETWORK_CHANGED, "network_changed", {&F_VERSION, &F_DOCUMENT_HASH}, false},
-    {VG_AUDIT_UNOPENABLE,
-     "unopenable",
-     {&F_ALERT, &F_AGENCY, &F_RECEIPT_HASH, &F_FAILURE},
-     false},
+    {VG_AUDIT_UNOPENABLE, "unopenable", {&F_ALERT, &F_AGENCY, &F_RECEIPT_HASH, &F_FAILURE}, false},
     {VG_AUDIT_REASSIGNED, "reassigned", {&F_ALERT, &F_AGENCY, &F_SUCCESSOR, &F_VERSION}, true},
     {VG_AUDIT_NOTIFIED,
      "notified",
@@ -218,8 +215,8 @@ s_put(s_out *o, const char *key, const char *value, size_t value_len)
         o->buf = b;
         o->cap = cap;
     }
-    o->len += (size_t)snprintf(o->buf + o->len, o->cap - o->len, "%s=%.*s\n", key,
-                               (int)value_len, value);
+    o->len +=
+        (size_t)snprintf(o->buf + o->len, o->cap - o->len, "%s=%.*s\n", key, (int)value_len, value);
 }
 
 static int
@@ -334,8 +331,8 @@ s_deadline_ok(const vg_audit_deadline *d)
            d->rule_no > 0 && d->network_version > 0 &&
            (!cal || s_name_ok(d->calendar, strnlen(d->calendar, VG_AUDIT_NAME_MAX))) &&
            (cal || memcmp(d->calendar_version, zero, VG_HASH_LEN) == 0) &&
-           (d->warnings & ~(unsigned)(VG_DLW_PAST_VALID_UNTIL | VG_DLW_NO_CALENDAR |
-                                      VG_DLW_NO_HOURS)) == 0 &&
+           (d->warnings &
+            ~(unsigned)(VG_DLW_PAST_VALID_UNTIL | VG_DLW_NO_CALENDAR | VG_DLW_NO_HOURS)) == 0 &&
            (d->cover_for[0] == '\0' ||
             s_name_ok(d->cover_for, strnlen(d->cover_for, VG_AUDIT_NAME_MAX)));
 }

@@ -1079,8 +1079,8 @@ vg_netdoc_required(const vg_netdoc *doc, const char *const *categories, size_t n
     return VG_OK;
 }
 
-static const char *const s_targets[] = {NULL,      "redeliver",         "contact",
-                                        "role",    "officer-on-duty",   "out-of-hours-team",
+static const char *const s_targets[] = {NULL,      "redeliver",       "contact",
+                                        "role",    "officer-on-duty", "out-of-hours-team",
                                         "manager", "oversight"};
 
 const char *

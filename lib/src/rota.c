@@ -10,10 +10,10 @@
 #include "vigil/tz.h"
 #include "vigil/util.h"
 
-#define S_SPANS_MAX 64                   /* weekly spans of one entry */
-#define S_NEVER_MIN INT64_MIN            /* no "from" */
-#define S_FOREVER_MIN INT64_MAX          /* no "until" */
-#define S_DAY_MIN 1440                   /* minutes in a day */
+#define S_SPANS_MAX 64          /* weekly spans of one entry */
+#define S_NEVER_MIN INT64_MIN   /* no "from" */
+#define S_FOREVER_MIN INT64_MAX /* no "until" */
+#define S_DAY_MIN 1440          /* minutes in a day */
 
 /* When an entry is on duty, within its from/until. */
 typedef enum s_when {
@@ -24,26 +24,26 @@ typedef enum s_when {
 } s_when;
 
 typedef struct s_entry {
-    vg_duty_entry view;                         /* what callers see */
-    vg_contact contacts[VG_ROTA_CONTACTS_MAX];  /* view.contacts points here */
-    s_when when;                                /* how its hours are given */
-    vg_span spans[S_SPANS_MAX];                 /* S_SPANS: local weekly spans */
-    size_t n_spans;                             /* how many */
-    int64_t from_min;                           /* local minutes since 1970, or S_NEVER_MIN */
-    int64_t until_min;                          /* ... exclusive, or S_FOREVER_MIN */
+    vg_duty_entry view;                        /* what callers see */
+    vg_contact contacts[VG_ROTA_CONTACTS_MAX]; /* view.contacts points here */
+    s_when when;                               /* how its hours are given */
+    vg_span spans[S_SPANS_MAX];                /* S_SPANS: local weekly spans */
+    size_t n_spans;                            /* how many */
+    int64_t from_min;                          /* local minutes since 1970, or S_NEVER_MIN */
+    int64_t until_min;                         /* ... exclusive, or S_FOREVER_MIN */
 } s_entry;
 
 struct vg_rota {
-    json_t *root;                                 /* the parsed file: strings borrow from it */
-    const char *agency;                           /* the agency it is for */
-    const char *console;                          /* the console's base URL */
-    bool has_tz;                                  /* tz_rule given */
-    vg_tz tz;                                     /* ... parsed */
-    vg_channel channels[VG_ROTA_CHANNELS_MAX];    /* the channels */
+    json_t *root;                              /* the parsed file: strings borrow from it */
+    const char *agency;                        /* the agency it is for */
+    const char *console;                       /* the console's base URL */
+    bool has_tz;                               /* tz_rule given */
+    vg_tz tz;                                  /* ... parsed */
+    vg_channel channels[VG_ROTA_CHANNELS_MAX]; /* the channels */
     char ca_paths[VG_ROTA_CHANNELS_MAX][VG_ROTA_URL_MAX]; /* ca_file as given */
-    size_t n_channels;                            /* how many */
-    s_entry *entries;                             /* the duty entries */
-    size_t n_entries;                             /* how many */
+    size_t n_channels;                                    /* how many */
+    s_entry *entries;                                     /* the duty entries */
+    size_t n_entries;                                     /* how many */
 };
 
 /* ---- defaults --------------------------------------------------------------- */
@@ -58,9 +58,9 @@ static const char s_email_body_default[] =
     "This message only says that an alert awaits; what it says is in the console.\n";
 static const char s_webhook_body_default[] = "{\"text\": \"{tag}{summary} {link}\"}";
 
-static const char *const s_vars[] = {"event",  "target", "agency", "sender",   "severity",
-                                     "categories", "status", "tag", "alert", "link",
-                                     "deadline", "level", "name", "to", "summary", NULL};
+static const char *const s_vars[] = {
+    "event", "target", "agency",   "sender", "severity", "categories", "status",  "tag",
+    "alert", "link",   "deadline", "level",  "name",     "to",         "summary", NULL};
 
 /* ---- checks ----------------------------------------------------------------- */
 
@@ -168,8 +168,7 @@ s_string(const char **out, json_t *obj, const char *key, bool required, const ch
     json_t *v = json_object_get(obj, key);
     *out = "";
     if (v == NULL) {
-        return required ? vg_reason_set(why, VG_ERR_MALFORMED, "%s: \"%s\" is required", where,
-                                        key)
+        return required ? vg_reason_set(why, VG_ERR_MALFORMED, "%s: \"%s\" is required", where, key)
                         : VG_OK;
     }
     if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
@@ -245,9 +244,9 @@ s_channel_auth(vg_channel *c, const char *auth, const char *where, vg_reason *wh
 static vg_err
 s_channel(vg_channel *c, json_t *obj, size_t i, vg_reason *why)
 {
-    static const char *const keys[] = {"name", "type", "url", "url_secret", "from", "user",
-                                       "secret", "ca_file", "auth", "content_type", "subject",
-                                       "template", NULL};
+    static const char *const keys[] = {
+        "name",    "type", "url",          "url_secret", "from",     "user", "secret",
+        "ca_file", "auth", "content_type", "subject",    "template", NULL};
     char where[96];
     snprintf(where, sizeof where, "channels[%zu]", i);
     if (!json_is_object(obj)) {
@@ -372,9 +371,8 @@ s_day_spans(s_entry *e, int weekday, const char *text)
         if (!s_hhmm(&open, sp) || !s_hhmm(&close, dash + 1) || open >= close) {
             return false;
         }
-        e->spans[e->n_spans++] =
-            (vg_span){.weekday = (uint8_t)weekday, .open_min = (uint16_t)open,
-                      .close_min = (uint16_t)close};
+        e->spans[e->n_spans++] = (vg_span){
+            .weekday = (uint8_t)weekday, .open_min = (uint16_t)open, .close_min = (uint16_t)close};
     }
     return true;
 }
@@ -449,9 +447,9 @@ s_contacts(vg_rota *r, s_entry *e, json_t *arr, const char *where, vg_reason *wh
     json_array_foreach(arr, i, c)
     {
         const char *channel = NULL, *to = NULL;
-        vg_err rc = json_is_object(c) ? s_only_keys(c, keys, where, why)
-                                      : vg_reason_set(why, VG_ERR_MALFORMED,
-                                                      "%s: a contact is an object", where);
+        vg_err rc = json_is_object(c)
+                        ? s_only_keys(c, keys, where, why)
+                        : vg_reason_set(why, VG_ERR_MALFORMED, "%s: a contact is an object", where);
         rc = rc ? rc : s_string(&channel, c, "channel", true, where, why);
         rc = rc ? rc : s_string(&to, c, "to", false, where, why);
         if (rc != VG_OK) {
@@ -464,8 +462,7 @@ s_contacts(vg_rota *r, s_entry *e, json_t *arr, const char *where, vg_reason *wh
         }
         if (ch->kind == VG_CHANNEL_EMAIL ? !s_email_ok(to)
                                          : !s_printable(to, VG_ROTA_ADDRESS_MAX, true)) {
-            return vg_reason_set(why, VG_ERR_MALFORMED, "%s: \"to\" \"%.80s\" is not %s", where,
-                                 to,
+            return vg_reason_set(why, VG_ERR_MALFORMED, "%s: \"to\" \"%.80s\" is not %s", where, to,
                                  ch->kind == VG_CHANNEL_EMAIL ? "an email address"
                                                               : "a one-line address");
         }
@@ -508,8 +505,7 @@ s_entry_parse(vg_rota *r, s_entry *e, json_t *obj, size_t i, vg_reason *why)
     e->from_min = S_NEVER_MIN;
     e->until_min = S_FOREVER_MIN;
     if ((from[0] && !s_local_minutes(&e->from_min, from, false)) ||
-        (until[0] && !s_local_minutes(&e->until_min, until, true)) ||
-        e->from_min >= e->until_min) {
+        (until[0] && !s_local_minutes(&e->until_min, until, true)) || e->from_min >= e->until_min) {
         return vg_reason_set(why, VG_ERR_MALFORMED,
                              "%s: \"from\" and \"until\" are local dates (YYYY-MM-DD, until "
                              "the end of it) or times (YYYY-MM-DDTHH:MM), from before until",

@@ -83,11 +83,16 @@ s_var(const vg_notice *n, const char *name, size_t len, char *scratch, size_t sc
     struct {
         const char *name;
         const char *value;
-    } vars[] = {{"event", n->event},       {"target", n->target},
-                {"agency", n->agency},     {"sender", n->sender},
-                {"severity", n->severity}, {"categories", n->categories},
-                {"status", n->status},     {"alert", n->alert},
-                {"link", n->link},         {"name", n->name},
+    } vars[] = {{"event", n->event},
+                {"target", n->target},
+                {"agency", n->agency},
+                {"sender", n->sender},
+                {"severity", n->severity},
+                {"categories", n->categories},
+                {"status", n->status},
+                {"alert", n->alert},
+                {"link", n->link},
+                {"name", n->name},
                 {"to", n->to}};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         if (strlen(vars[i].name) == len && strncmp(vars[i].name, name, len) == 0) {
@@ -119,8 +124,7 @@ s_var(const vg_notice *n, const char *name, size_t len, char *scratch, size_t sc
 }
 
 bool
-vg_notice_render(char *out, size_t out_len, const char *tmpl, const vg_notice *n,
-                 vg_escape escape)
+vg_notice_render(char *out, size_t out_len, const char *tmpl, const vg_notice *n, vg_escape escape)
 {
     s_buf b = {out, out_len, 0, false};
     if (out_len > 0) {
@@ -129,9 +133,8 @@ vg_notice_render(char *out, size_t out_len, const char *tmpl, const vg_notice *n
     for (const char *p = tmpl; *p != '\0'; p++) {
         size_t len = *p == '{' ? strspn(p + 1, "abcdefghijklmnopqrstuvwxyz_") : 0;
         char scratch[512];
-        const char *v = len > 0 && p[1 + len] == '}'
-                            ? s_var(n, p + 1, len, scratch, sizeof scratch)
-                            : NULL;
+        const char *v =
+            len > 0 && p[1 + len] == '}' ? s_var(n, p + 1, len, scratch, sizeof scratch) : NULL;
         if (v == NULL) { /* a brace that is text (a JSON template's) */
             s_ch(&b, *p);
             continue;

@@ -780,7 +780,7 @@ vga_publish(vga_agent *a, const vg_alert *alert, int64_t timeout_ms, vga_confirm
     memset(res, 0, sizeof *res);
     const vg_netdoc *doc = vga_agent_doc(a);
     const char *me = vga_agent_agency(a);
-    vg_alert sealed = *alert; /* shallow: only the recipient list differs */
+    vg_alert sealed = *alert;                 /* shallow: only the recipient list differs */
     int64_t now = vg_clock_wall_ms(a->clock); /* its created time: cover is judged at it */
     vg_err rc = vga_recipients_at(a, alert, now, &sealed.recipients, why);
     uint64_t seq = 0;

@@ -49,7 +49,7 @@ vga_seal(vga_agent *a, const vg_alert *alert, uint8_t **env_out, size_t *len_out
 {
     const vg_netdoc *doc = vga_agent_doc(a);
     const char *me = vga_agent_agency(a);
-    vg_alert sealed = *alert; /* shallow: only the recipient list differs */
+    vg_alert sealed = *alert;                 /* shallow: only the recipient list differs */
     int64_t now = vg_clock_wall_ms(a->clock); /* its created time: cover is judged at it */
     vg_err rc = vga_recipients_at(a, alert, now, &sealed.recipients, why);
     if (rc == VG_OK && (rc = vga_store_begin(a->store, why)) == VG_OK) {

@@ -76,10 +76,10 @@ const char *
 vga_event_kind_name(vga_event_kind k)
 {
     static const char *const names[] = {
-        "unknown",  "accepted",        "rejected",   "delivered", "acknowledged",   "in_progress",
-        "declined", "shared",          "overdue",    "escalated", "agency_offline", "agency_online",
-        "complete", "network_changed", "unopenable", "reassigned",
-        "notified", "network_warning"};
+        "unknown",        "accepted",      "rejected",       "delivered",       "acknowledged",
+        "in_progress",    "declined",      "shared",         "overdue",         "escalated",
+        "agency_offline", "agency_online", "complete",       "network_changed", "unopenable",
+        "reassigned",     "notified",      "network_warning"};
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "unknown";
 }
 

@@ -91,11 +91,11 @@ typedef struct vg_contact {
 
 /* One duty entry (borrowed view). */
 typedef struct vg_duty_entry {
-    const char *name;          /* who: "Licensing duty officer", "A. Khan" */
-    vg_duty duty;              /* what for */
+    const char *name;           /* who: "Licensing duty officer", "A. Khan" */
+    vg_duty duty;               /* what for */
     const vg_contact *contacts; /* how to reach them */
-    size_t n_contacts;         /* 1..VG_ROTA_CONTACTS_MAX */
-    bool dated;                /* it has from/until: it replaces the standing entries */
+    size_t n_contacts;          /* 1..VG_ROTA_CONTACTS_MAX */
+    bool dated;                 /* it has from/until: it replaces the standing entries */
 } vg_duty_entry;
 
 /* Parses a rota file's text for `agency` (the file's "agency" must be it),

@@ -381,10 +381,10 @@ typedef enum vga_event_kind {
     VGA_EV_AGENCY_ONLINE = 11,
     VGA_EV_COMPLETE = 12,
     VGA_EV_NETWORK_CHANGED = 13,
-    VGA_EV_UNOPENABLE = 14, /* a recipient could not open it; detail: the failure */
-    VGA_EV_REASSIGNED = 15, /* a required agency was revoked; detail: "successor:ID" or not */
-    VGA_EV_NOTIFIED = 16,   /* a person was notified, or could not be; detail: "TARGET CHANNEL
-                               TO OUTCOME" (TO "-" for oversight unless it sees names) */
+    VGA_EV_UNOPENABLE = 14,      /* a recipient could not open it; detail: the failure */
+    VGA_EV_REASSIGNED = 15,      /* a required agency was revoked; detail: "successor:ID" or not */
+    VGA_EV_NOTIFIED = 16,        /* a person was notified, or could not be; detail: "TARGET CHANNEL
+                                    TO OUTCOME" (TO "-" for oversight unless it sees names) */
     VGA_EV_NETWORK_WARNING = 17, /* the network document needs its administrator (detail) */
 } vga_event_kind;
 
