@@ -298,6 +298,21 @@ s_wait_overdue(const bh_broker *b, const uint8_t *id, const char *agency, int64_
     return s_row(b, id, agency).esc_level > 0;
 }
 
+/* vigilctl audit verify on the stopped broker's store: every row answers
+ * to the log, the out-of-hours cover's required rows included. (Not yet
+ * for stores with notified or network_warning leaves: docs/testing.md
+ * "Known gaps".) */
+static void
+s_audit_verifies(const bh_broker *b)
+{
+    it_run r;
+    it_vigilctl(&r, "audit", "verify", "-c", b->conf);
+    if (r.status != 0) {
+        fail_msg("vigilctl audit verify refused the store:\n%s%s", r.out, r.err);
+    }
+    it_run_fini(&r);
+}
+
 /* ---- 1. working days and cover ------------------------------------------------------------ */
 
 static void
@@ -414,6 +429,7 @@ test_working_day_deadline_and_cover_under_faketime(void **state)
         fail_msg("vigilctl report does not say why:\n%s", r.out);
     }
     it_run_fini(&r);
+    s_audit_verifies(b);
     bh_pass(b);
 }
 
@@ -1174,6 +1190,7 @@ test_progress_and_share_count_working_days_from_then(void **state)
         fail_msg("the report does not show the deadlines set at progress and share:\n%s", r.out);
     }
     it_run_fini(&r);
+    s_audit_verifies(b);
     bh_pass(b);
 }
 
