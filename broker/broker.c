@@ -519,8 +519,9 @@ vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic_t
             {b->out.router, 0, ZMQ_POLLIN, 0},
             {vgb_zap_socket(b->zap), 0, ZMQ_POLLIN, 0},
             {vgb_reader_socket(b->reader), 0, ZMQ_POLLIN, 0},
+            {vgb_tracking_notify_socket(b->tracking), 0, ZMQ_POLLIN, 0},
             {b->control ? vgb_control_socket(b->control) : NULL, 0, ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, b->control ? 4 : 3, b->pending >= 0 ? 0 : timeout);
+        int n = zmq_poll(items, b->control ? 5 : 4, b->pending >= 0 ? 0 : timeout);
         if (n < 0) {
             if (zmq_errno() == EINTR) {
                 continue;
@@ -534,7 +535,7 @@ vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic_t
         if ((items[0].revents & ZMQ_POLLIN) || b->pending >= 0) {
             s_serve(b);
         }
-        if (b->control != NULL && (items[3].revents & ZMQ_POLLIN) && b->pending < 0) {
+        if (b->control != NULL && (items[4].revents & ZMQ_POLLIN) && b->pending < 0) {
             vgb_control_handle(b->control, s_control, b);
         }
     }
@@ -627,6 +628,9 @@ s_modules(vgb_broker *b, vg_reason *why)
         rc =
             vgb_delivery_new(&b->delivery, b->store, b->doc, cfg, b->clock, &b->out, s_presence, b);
     }
+    if (rc == VG_OK && (b->ctx = zmq_ctx_new()) == NULL) { /* tracking's notifier needs it */
+        rc = vg_reason_set(why, VG_ERR_IO, "cannot create a ZeroMQ context");
+    }
     if (rc == VG_OK) {
         vgb_tracking_params tp = {.store = b->store,
                                   .doc = b->doc,
@@ -634,7 +638,8 @@ s_modules(vgb_broker *b, vg_reason *why)
                                   .clock = b->clock,
                                   .record = b->record,
                                   .batch = b->batch,
-                                  .delivery = b->delivery};
+                                  .delivery = b->delivery,
+                                  .zmq_ctx = b->ctx};
         rc = vgb_tracking_new(&b->tracking, &tp, why);
     }
     b->sv = (vgb_services){.cfg = cfg,
@@ -651,20 +656,16 @@ s_modules(vgb_broker *b, vg_reason *why)
     return rc;
 }
 
-/* What runs beside the loop and talks to it over ZeroMQ: the store's
- * background work, the query thread, then the ZAP handler and the ROUTER. */
+/* What runs beside the loop and talks to it over ZeroMQ (the context is
+ * s_modules', for the notifier): the store's background work, the query
+ * thread, then the ZAP handler and the ROUTER. */
 static vg_err
 s_sockets(vgb_broker *b, vg_reason *why)
 {
     const vg_broker_config *cfg = b->cfg;
-    vg_err rc = (b->ctx = zmq_ctx_new()) != NULL
-                    ? VG_OK
-                    : vg_reason_set(why, VG_ERR_IO, "cannot create a ZeroMQ context");
-    if (rc == VG_OK) {
-        vgb_store_background bg = {.zmq_ctx = b->ctx,
-                                   .wal_checkpoint_pages = (uint32_t)cfg->wal_checkpoint_pages};
-        rc = vgb_store_start_background(b->store, &bg, why);
-    }
+    vgb_store_background bg = {.zmq_ctx = b->ctx,
+                               .wal_checkpoint_pages = (uint32_t)cfg->wal_checkpoint_pages};
+    vg_err rc = vgb_store_start_background(b->store, &bg, why);
     if (rc == VG_OK) {
         vgb_reader_params rp = {.zmq_ctx = b->ctx,
                                 .store = b->store,
@@ -770,10 +771,10 @@ vgb_broker_destroy(vgb_broker **b_p)
         vgb_store_stop_background(b->store); /* its sockets too */
     }
     vgb_conns_destroy(&b->conns);
+    vgb_tracking_destroy(&b->tracking); /* its notification worker, before the context ends */
     if (b->ctx != NULL) {
         zmq_ctx_term(b->ctx);
     }
-    vgb_tracking_destroy(&b->tracking);
     vgb_delivery_destroy(&b->delivery);
     vgb_record_destroy(&b->record);
     vgb_streams_destroy(&b->streams);

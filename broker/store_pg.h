@@ -47,7 +47,7 @@
 #include "store.h"
 #include "store_backend.h"
 
-#define VGB_PG_SCHEMA_VERSION 4           /* the same numbering as the SQLite back end's */
+#define VGB_PG_SCHEMA_VERSION 5           /* the same numbering as the SQLite back end's */
 #define VGB_PG_SCHEMA_OLDEST 4            /* the oldest schema this code migrates from */
 #define VGB_PG_PARAMS_MAX 20              /* parameters of one statement */
 #define VGB_PG_QUEUE_MAX 256              /* changes waiting in the pipeline before it is synced */
@@ -317,7 +317,7 @@ vg_err vgb_pg_same_envelope(vgb_store *base, uint64_t seq, const uint8_t *bytes,
                             bool *same);
 vg_err vgb_pg_sequence_used(vgb_store *base, const char *sender, uint64_t seq, bool *used);
 vg_err vgb_pg_insert_alert(vgb_store *base, const vg_envelope *env, int64_t accepted_ms,
-                           const vg_strlist *required, int64_t deadline_ms, uint64_t *seq_out,
+                           const vgb_required *required, size_t n_required, uint64_t *seq_out,
                            vg_reason *why);
 vg_err vgb_pg_find_alert_for(vgb_store *base, const uint8_t id[VG_ALERT_ID_LEN], const char *agency,
                              vgb_alert_row *out, bool *is_recipient);

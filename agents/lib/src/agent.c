@@ -780,14 +780,14 @@ vga_publish(vga_agent *a, const vg_alert *alert, int64_t timeout_ms, vga_confirm
     memset(res, 0, sizeof *res);
     const vg_netdoc *doc = vga_agent_doc(a);
     const char *me = vga_agent_agency(a);
-    vg_alert sealed = *alert; /* shallow: only the recipient list differs */
-    vg_err rc = vga_recipients_of(a, alert, &sealed.recipients, why);
+    vg_alert sealed = *alert;                 /* shallow: only the recipient list differs */
+    int64_t now = vg_clock_wall_ms(a->clock); /* its created time: cover is judged at it */
+    vg_err rc = vga_recipients_at(a, alert, now, &sealed.recipients, why);
     uint64_t seq = 0;
     uint8_t *env = NULL;
     size_t len = 0;
     uint8_t id[VG_ALERT_ID_LEN];
     if (rc == VG_OK && (rc = vga_store_begin(a->store, why)) == VG_OK) {
-        int64_t now = vg_clock_wall_ms(a->clock);
         rc = vga_store_next_seq(a->store, now, &seq);
         vg_seal_params p = {doc, me, vga_identity_keys(a->id), seq, now, NULL};
         if (rc == VG_OK) {

@@ -116,10 +116,12 @@ vg_err vga_inbox_open(vga_agent *a, const vga_inbox_entry *e, vg_alert *out, vg_
                       vg_reason *why) VG_MUST_USE;
 
 /* agent_relay.c: the recipients alert is sealed to: its own, and the
- * policy's mandatory agencies (added, never removable). *out is set (the
- * caller frees it with vg_strlist_fini, also on error); VG_ERR_INVALID when
- * there are none. */
-vg_err vga_recipients_of(vga_agent *a, const vg_alert *alert, vg_strlist *out,
+ * policy's mandatory agencies (added, never removable), and the out-of-hours
+ * cover of those closed at at_ms (the envelope's created time: the broker
+ * judges it at the same instant; vg_netdoc_cover). *out is set (the caller
+ * frees it with vg_strlist_fini, also on error); VG_ERR_INVALID when there
+ * are none. */
+vg_err vga_recipients_at(vga_agent *a, const vg_alert *alert, int64_t at_ms, vg_strlist *out,
                          vg_reason *why) VG_MUST_USE;
 
 /* agent_audit.c: a Confirm carried the broker's latest checkpoint note.

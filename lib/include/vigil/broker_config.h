@@ -73,6 +73,11 @@ typedef struct vg_broker_config {
     uint64_t query_time_ms;           /* query-thread time per agency per second */
     uint64_t unread_bytes;            /* unread bytes that cut a connection's queries off */
     uint64_t handshake_timeout_ms;    /* unfinished CurveZMQ handshakes are closed after this */
+    char *notify_rotas;               /* [notify] rotas: directory of <agency>.json, resolved */
+    char *notify_secrets;             /* [notify] secrets: private file of channel secrets */
+    int64_t notify_queue;             /* [notify] queue: notifications out at once, at most */
+    uint64_t notify_timeout_ms;       /* [notify] timeout: one attempt, at most */
+    uint64_t notify_rota_check_ms;    /* [notify] rota_check: how often rotas are looked at */
     char *document_path;              /* signed network document, resolved */
     char *admin_key_hex;              /* pinned admin key as written */
     uint8_t admin_pk[VG_SIGN_PK_LEN]; /* admin_key decoded */
