@@ -17,6 +17,7 @@
 #include "control.h"
 #include "handlers.h"
 #include "intake.h"
+#include "lease.h"
 #include "ledger.h"
 #include "netdocs.h"
 #include "quota.h"
@@ -73,6 +74,7 @@ struct vgb_broker {
     size_t n_retired;
     bool stopping;               /* the last batch: it gets a checkpoint */
     vgb_verifier *verifier;      /* the second thread for those, or NULL */
+    vgb_lease *lease;            /* its term as the store's leader (lease.h) */
 };
 
 /* ---- one frame ----------------------------------------------------------------- */
@@ -196,8 +198,10 @@ s_finish_batch(vgb_broker *b)
         if (!committed) {
             vgb_store_rollback(b->store);
             vgb_space_commit_failed(b->space, rc);
+            rc = vgb_store_commit_in_doubt(b->store) ? VG_ERR_NOT_LEADER : rc; /* no confirm */
         }
     }
+    vgb_lease_after_commit(b->lease, committed);
     vgb_ledger_after_commit(b->ledger, committed); /* the replies carry its checkpoint */
     vgb_batch_end(b->batch, committed, rc, s_after, b);
     if (!committed) {
@@ -362,8 +366,10 @@ s_control(void *ctx, const char *command, const uint8_t *body, size_t len, char 
         }
     } else if (strcmp(command, "status") == 0) {
         snprintf(reply, reply_len,
-                 "ok role=leader network=%s version=%llu agencies=%zu endpoint=%s log_size=%llu",
-                 vg_netdoc_network(b->doc), (unsigned long long)vg_netdoc_version(b->doc),
+                 "ok role=leader epoch=%lld network=%s version=%llu agencies=%zu endpoint=%s "
+                 "log_size=%llu",
+                 (long long)vgb_lease_epoch(b->lease), vg_netdoc_network(b->doc),
+                 (unsigned long long)vg_netdoc_version(b->doc),
                  vg_netdoc_n_agencies(b->doc), b->endpoint,
                  (unsigned long long)vgb_ledger_size(b->ledger));
     } else {
@@ -386,6 +392,12 @@ vgb_broker_handle_frame(vgb_broker *b, const char *agency, const uint8_t *rid, s
     vgb_tracking_check_clock(b->tracking);
     s_dispatch(b, &from, vigil__client_frame__unpack(NULL, len, data), data, len, NULL);
     s_finish_batch(b);
+}
+
+const char *
+vgb_broker_lost(const vgb_broker *b)
+{
+    return vgb_lease_lost(b->lease);
 }
 
 void
@@ -421,13 +433,15 @@ vgb_broker_step(vgb_broker *b)
     long checkpoint = vgb_ledger_next_ms(b->ledger); /* an idle broker still signs on time */
     timeout = checkpoint >= 0 && checkpoint < timeout ? checkpoint : timeout;
     long answers = vgb_ask_answers(&b->ask);
-    return answers >= 0 && answers < timeout ? answers : timeout;
+    timeout = answers >= 0 && answers < timeout ? answers : timeout;
+    long beat = vgb_lease_service(b->lease); /* the leader's heartbeat, between batches */
+    return beat >= 0 && beat < timeout ? beat : timeout;
 }
 
 vg_err
 vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
 {
-    while (!*stop) {
+    while (!*stop && vgb_lease_lost(b->lease) == NULL) {
         if (reload != NULL && *reload && b->pending < 0) {
             *reload = 0;
             s_reload_file(b);
@@ -461,8 +475,10 @@ vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic_t
         s_handle_intake(b, &b->intake[b->pending]);
         b->pending = -1;
     }
-    vg_log(VG_LOG_INFO, "broker", "broker.stop", "endpoint=%s", b->endpoint);
-    return VG_OK;
+    const char *lost = vgb_lease_lost(b->lease);
+    vg_log(VG_LOG_INFO, "broker", lost ? "ha.step_down" : "broker.stop", "endpoint=%s reason=%s",
+           b->endpoint, lost ? lost : "stop");
+    return lost ? VG_ERR_NOT_LEADER : VG_OK;
 }
 
 /* ---- setup ------------------------------------------------------------------------- */
@@ -663,17 +679,34 @@ s_sockets(vgb_broker *b, vg_reason *why)
 vg_err
 vgb_broker_new(vgb_broker **out, const vg_broker_config *cfg, const vg_clock *clock, vg_reason *why)
 {
+    return vgb_broker_new_on(out, cfg, clock, NULL, 0, why);
+}
+
+vg_err
+vgb_broker_new_on(vgb_broker **out, const vg_broker_config *cfg, const vg_clock *clock,
+                  vgb_store **store_p, int64_t epoch, vg_reason *why)
+{
     vgb_broker *b = calloc(1, sizeof *b);
     if (b == NULL) {
+        vgb_store_destroy(store_p);
         return VG_ERR_NOMEM;
     }
     b->cfg = cfg;
     b->clock = clock;
     b->pending = -1;
+    if (store_p != NULL) { /* taken over: the lead is held on this connection */
+        b->store = *store_p;
+        *store_p = NULL;
+    }
     vg_err rc = s_load_identity(b, why);
-    if (rc == VG_OK) {
+    if (rc == VG_OK && b->store == NULL) {
         rc = vgb_store_open_config(&b->store, cfg, why);
     }
+    if (rc == VG_OK && vgb_store_lead_supported(b->store)) { /* pushed to an earlier leader */
+        rc = vgb_netdocs_adopt_newest(b->store, cfg->admin_pk, vg_keyset_curve_pk(b->keys),
+                                      &b->doc, why);
+    }
+    rc = rc == VG_OK ? vgb_lease_new(&b->lease, b->store, cfg, clock, epoch) : rc;
     if (rc == VG_OK) {
         rc = s_check_network_version(b, why);
     }
@@ -710,7 +743,8 @@ vgb_broker_destroy(vgb_broker **b_p)
         return;
     }
     vgb_broker *b = *b_p;
-    if (b->tracking != NULL) { /* started: a clean stop leaves every leaf under a checkpoint */
+    if (b->tracking != NULL && vgb_lease_lost(b->lease) == NULL) { /* a clean stop leaves every
+                                                                      leaf under a checkpoint */
         b->stopping = true;
         s_finish_batch(b);
         vg_log(VG_LOG_INFO, "broker", "audit.stop_checkpoint", "size=%llu",
@@ -741,6 +775,7 @@ vgb_broker_destroy(vgb_broker **b_p)
     vgb_batch_destroy(&b->batch);
     vgb_ledger_destroy(&b->ledger);
     vgb_space_destroy(&b->space);
+    vgb_lease_destroy(&b->lease);
     vgb_store_destroy(&b->store);
     vgb_netdocs_destroy(&b->netdocs);
     vgb_quota_destroy(&b->quota);

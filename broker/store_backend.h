@@ -89,6 +89,14 @@ struct vgb_store_ops {
     vg_err (*required_rows)(vgb_store *s, int64_t since_ms, vgb_report_fn fn, void *ctx);
     vg_err (*count)(vgb_store *s, vgb_count_what what, const char *filter, uint64_t *out);
     bool (*commit_in_doubt)(const vgb_store *s); /* may be NULL: never in doubt (SQLite) */
+    /* Leadership (store.h); all NULL for a back end one broker owns alone (SQLite). */
+    vg_err (*lead_try)(vgb_store *s, const vgb_lead_params *p, vgb_lead_state *out, vg_reason *why);
+    vg_err (*lead_check)(vgb_store *s, vg_reason *why);
+    void (*lead_release)(vgb_store *s);
+    int (*lead_fd)(vgb_store *s);
+    bool (*lead_woken)(vgb_store *s);
+    vg_err (*audit_durable)(vgb_store *s, uint64_t *out);
+    vg_err (*set_audit_durable)(vgb_store *s, uint64_t size);
 };
 
 #endif
