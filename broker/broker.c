@@ -66,15 +66,15 @@ struct vgb_broker {
     vgb_quota *quota;            /* what each agency may publish */
     vgb_services sv;             /* what the handlers use */
     vgb_asking ask;              /* what queries go through */
-    vgb_intake intake[2];          /* taken from the socket: two, so that one is checked
-                                    (verifier) while the other is handled */
+    vgb_intake intake[2];        /* taken from the socket: two, so that one is checked
+                                  (verifier) while the other is handled */
     int pending;                 /* the intake whose checks were started, or -1 */
     vgb_control *control;        /* the administrator's socket, or NULL */
     vg_netdoc **retired;         /* documents replaced by reloads: alive until the stop */
     size_t n_retired;
-    bool stopping;               /* the last batch: it gets a checkpoint */
-    vgb_verifier *verifier;      /* the second thread for those, or NULL */
-    vgb_lease *lease;            /* its term as the store's leader (lease.h) */
+    bool stopping;          /* the last batch: it gets a checkpoint */
+    vgb_verifier *verifier; /* the second thread for those, or NULL */
+    vgb_lease *lease;       /* its term as the store's leader (lease.h) */
 };
 
 /* ---- one frame ----------------------------------------------------------------- */
@@ -369,9 +369,8 @@ s_control(void *ctx, const char *command, const uint8_t *body, size_t len, char 
                  "ok role=leader epoch=%lld network=%s version=%llu agencies=%zu endpoint=%s "
                  "log_size=%llu",
                  (long long)vgb_lease_epoch(b->lease), vg_netdoc_network(b->doc),
-                 (unsigned long long)vg_netdoc_version(b->doc),
-                 vg_netdoc_n_agencies(b->doc), b->endpoint,
-                 (unsigned long long)vgb_ledger_size(b->ledger));
+                 (unsigned long long)vg_netdoc_version(b->doc), vg_netdoc_n_agencies(b->doc),
+                 b->endpoint, (unsigned long long)vgb_ledger_size(b->ledger));
     } else {
         snprintf(reply, reply_len, "refused: unknown command '%s' (push, status)", command);
     }
@@ -447,11 +446,11 @@ vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic_t
             s_reload_file(b);
         }
         long timeout = vgb_broker_step(b);
-        zmq_pollitem_t items[] = {{b->out.router, 0, ZMQ_POLLIN, 0},
-                                  {vgb_zap_socket(b->zap), 0, ZMQ_POLLIN, 0},
-                                  {vgb_reader_socket(b->reader), 0, ZMQ_POLLIN, 0},
-                                  {b->control ? vgb_control_socket(b->control) : NULL, 0,
-                                   ZMQ_POLLIN, 0}};
+        zmq_pollitem_t items[] = {
+            {b->out.router, 0, ZMQ_POLLIN, 0},
+            {vgb_zap_socket(b->zap), 0, ZMQ_POLLIN, 0},
+            {vgb_reader_socket(b->reader), 0, ZMQ_POLLIN, 0},
+            {b->control ? vgb_control_socket(b->control) : NULL, 0, ZMQ_POLLIN, 0}};
         int n = zmq_poll(items, b->control ? 4 : 3, b->pending >= 0 ? 0 : timeout);
         if (n < 0) {
             if (zmq_errno() == EINTR) {
@@ -555,7 +554,8 @@ s_bind(vgb_broker *b, vg_reason *why)
         zmq_setsockopt(b->out.router, ZMQ_CURVE_SERVER, &server, sizeof server) != 0 ||
         zmq_setsockopt(b->out.router, ZMQ_CURVE_SECRETKEY, vg_keyset_curve_sk(b->keys),
                        VG_CURVE_KEY_LEN) != 0 ||
-        zmq_setsockopt(b->out.router, ZMQ_ZAP_DOMAIN, VGB_ZAP_DOMAIN, strlen(VGB_ZAP_DOMAIN)) != 0 ||
+        zmq_setsockopt(b->out.router, ZMQ_ZAP_DOMAIN, VGB_ZAP_DOMAIN, strlen(VGB_ZAP_DOMAIN)) !=
+            0 ||
         zmq_setsockopt(b->out.router, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) != 0 ||
         zmq_setsockopt(b->out.router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
         zmq_setsockopt(b->out.router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
@@ -604,8 +604,8 @@ s_modules(vgb_broker *b, vg_reason *why)
         rc = vgb_record_new(&b->record, b->store, b->ledger, b->streams, b->batch, b->clock);
     }
     if (rc == VG_OK) {
-        rc = vgb_delivery_new(&b->delivery, b->store, b->doc, cfg, b->clock, &b->out, s_presence,
-                              b);
+        rc =
+            vgb_delivery_new(&b->delivery, b->store, b->doc, cfg, b->clock, &b->out, s_presence, b);
     }
     if (rc == VG_OK) {
         vgb_tracking_params tp = {.store = b->store,
@@ -703,8 +703,8 @@ vgb_broker_new_on(vgb_broker **out, const vg_broker_config *cfg, const vg_clock 
         rc = vgb_store_open_config(&b->store, cfg, why);
     }
     if (rc == VG_OK && vgb_store_lead_supported(b->store)) { /* pushed to an earlier leader */
-        rc = vgb_netdocs_adopt_newest(b->store, cfg->admin_pk, vg_keyset_curve_pk(b->keys),
-                                      &b->doc, why);
+        rc = vgb_netdocs_adopt_newest(b->store, cfg->admin_pk, vg_keyset_curve_pk(b->keys), &b->doc,
+                                      why);
     }
     rc = rc == VG_OK ? vgb_lease_new(&b->lease, b->store, cfg, clock, epoch) : rc;
     if (rc == VG_OK) {

@@ -34,25 +34,25 @@
 
 /* A standby's state: what it answers with, and the store it watches. */
 typedef struct s_standby {
-    const vg_broker_config *cfg; /* borrowed */
-    const vg_clock *clock;       /* borrowed */
-    const char *role;            /* "standby", or "fenced" after a term that ended so */
-    vg_keyset *keys;             /* the broker's keys: the same CurveZMQ key as the leader */
-    vg_netdoc *doc;              /* who may connect (ZAP) */
-    void *ctx;                   /* ZeroMQ context of this standby term */
-    void *router;                /* the endpoint agents reach */
-    char endpoint[256];          /* as bound */
-    vgb_zap *zap;                /* authentication */
-    vgb_control *control;        /* vigilctl broker status */
-    vgb_store *store;            /* the owner's connection, NULL until it opens */
-    vgb_audit *audit;            /* the log over it (read only), for the high-water mark */
-    vgb_highwater hw;            /* this broker's mark */
-    bool damaged;                /* the store's log is shorter than the mark: never lead */
-    vgb_lead_state seen;         /* the last look at who leads */
+    const vg_broker_config *cfg;   /* borrowed */
+    const vg_clock *clock;         /* borrowed */
+    const char *role;              /* "standby", or "fenced" after a term that ended so */
+    vg_keyset *keys;               /* the broker's keys: the same CurveZMQ key as the leader */
+    vg_netdoc *doc;                /* who may connect (ZAP) */
+    void *ctx;                     /* ZeroMQ context of this standby term */
+    void *router;                  /* the endpoint agents reach */
+    char endpoint[256];            /* as bound */
+    vgb_zap *zap;                  /* authentication */
+    vgb_control *control;          /* vigilctl broker status */
+    vgb_store *store;              /* the owner's connection, NULL until it opens */
+    vgb_audit *audit;              /* the log over it (read only), for the high-water mark */
+    vgb_highwater hw;              /* this broker's mark */
+    bool damaged;                  /* the store's log is shorter than the mark: never lead */
+    vgb_lead_state seen;           /* the last look at who leads */
     char store_why[VG_REASON_MAX]; /* why the store cannot be used now ("" when it can) */
-    int64_t next_try_mono;       /* the next try for the lead */
-    int64_t next_open_mono;      /* the next try to open the store */
-    int64_t open_wait_ms;        /* ... the wait after this one fails */
+    int64_t next_try_mono;         /* the next try for the lead */
+    int64_t next_open_mono;        /* the next try to open the store */
+    int64_t open_wait_ms;          /* ... the wait after this one fails */
 } s_standby;
 
 /* ---- answers ------------------------------------------------------------------ */
@@ -101,8 +101,7 @@ s_answer(s_standby *sb)
             }
             bool known = sb->seen.leader[0] != '\0';
             char reason[200];
-            snprintf(reason, sizeof reason,
-                     "this broker is a standby: nothing was handled; %s%s", 
+            snprintf(reason, sizeof reason, "this broker is a standby: nothing was handled; %s%s",
                      known ? "the leader is " : "send it to the next broker endpoint",
                      known ? sb->seen.leader : "");
             Vigil__ErrorReply e = VIGIL__ERROR_REPLY__INIT;
@@ -253,15 +252,14 @@ s_try_open(s_standby *sb, int64_t now)
 {
     vg_reason why = {{0}};
     vg_err rc = vgb_store_open_config(&sb->store, sb->cfg, &why);
-    rc = rc == VG_OK ? vgb_audit_open(&sb->audit, sb->store, vg_netdoc_network(sb->doc), NULL,
-                                      &why)
+    rc = rc == VG_OK ? vgb_audit_open(&sb->audit, sb->store, vg_netdoc_network(sb->doc), NULL, &why)
                      : rc;
     if (rc == VG_OK && !vgb_store_lead_supported(sb->store)) {
         rc = vg_reason_set(&why, VG_ERR_CONFIG, "this store does not elect a leader");
     }
-    if (rc == VG_OK && vgb_netdocs_adopt_newest(sb->store, sb->cfg->admin_pk,
-                                                vg_keyset_curve_pk(sb->keys), &sb->doc,
-                                                &why) == VG_OK) {
+    if (rc == VG_OK &&
+        vgb_netdocs_adopt_newest(sb->store, sb->cfg->admin_pk, vg_keyset_curve_pk(sb->keys),
+                                 &sb->doc, &why) == VG_OK) {
         vgb_zap_renew(sb->zap, sb->doc); /* agencies added by a push to an earlier leader */
     }
     if (rc != VG_OK) {
@@ -269,8 +267,8 @@ s_try_open(s_standby *sb, int64_t now)
         vgb_store_destroy(&sb->store);
         s_store_state(sb, why.text[0] ? why.text : vg_strerror(rc));
         sb->next_open_mono = now + sb->open_wait_ms;
-        sb->open_wait_ms = sb->open_wait_ms * 2 < S_REOPEN_MAX_MS ? sb->open_wait_ms * 2
-                                                                  : S_REOPEN_MAX_MS;
+        sb->open_wait_ms =
+            sb->open_wait_ms * 2 < S_REOPEN_MAX_MS ? sb->open_wait_ms * 2 : S_REOPEN_MAX_MS;
         return;
     }
     sb->open_wait_ms = 100;
@@ -290,8 +288,8 @@ s_follow_mark(s_standby *sb)
         vgb_audit_root_at(sb->audit, durable, root, NULL) == VG_OK) {
         vgb_highwater_raise(&sb->hw, durable, root);
     }
-    bool damaged = vgb_highwater_check(&sb->hw, sb->audit, sb->cfg->store_path, &why) ==
-                   VG_ERR_MALFORMED;
+    bool damaged =
+        vgb_highwater_check(&sb->hw, sb->audit, sb->cfg->store_path, &why) == VG_ERR_MALFORMED;
     if (damaged && !sb->damaged) {
         vg_log(VG_LOG_ERROR, "broker", "ha.refuse_lead", "reason=\"%s\"", why.text);
     }
@@ -389,8 +387,10 @@ s_lead(const vg_broker_config *cfg, const vg_clock *clock, vgb_store **store_p, 
     vg_reason why = {{0}};
     vg_err rc = vgb_broker_new_on(&b, cfg, clock, store_p, epoch, &why);
     if (rc != VG_OK) {
-        vg_log(VG_LOG_ERROR, "broker", "ha.takeover_failed", "epoch=%" PRId64 " code=%s "
-               "reason=\"%s\"", epoch, vg_err_code(rc), why.text);
+        vg_log(VG_LOG_ERROR, "broker", "ha.takeover_failed",
+               "epoch=%" PRId64 " code=%s "
+               "reason=\"%s\"",
+               epoch, vg_err_code(rc), why.text);
         *lost = "takeover_failed";
         return VG_ERR_NOT_LEADER;
     }

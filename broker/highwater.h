@@ -30,11 +30,11 @@
 #define VGB_HIGHWATER_NAME "highwater" /* the file in the store directory */
 
 typedef struct vgb_highwater {
-    int fd;                              /* the file, or -1 */
-    char path[4096];                     /* DIR/highwater */
-    bool valid;                          /* size and root were read or written */
-    uint64_t size;                       /* the log size it records */
-    uint8_t root[VG_MERKLE_HASH_LEN];    /* the log's root at that size */
+    int fd;                           /* the file, or -1 */
+    char path[4096];                  /* DIR/highwater */
+    bool valid;                       /* size and root were read or written */
+    uint64_t size;                    /* the log size it records */
+    uint8_t root[VG_MERKLE_HASH_LEN]; /* the log's root at that size */
 } vgb_highwater;
 
 /* Reads DIR/highwater (absent or torn: no mark, the latter logged

@@ -8,18 +8,18 @@
 #include "vigil/log.h"
 
 struct vgb_lease {
-    vgb_store *store;     /* borrowed: the owner's connection holds the lock */
+    vgb_store *store;      /* borrowed: the owner's connection holds the lock */
     const vg_clock *clock; /* borrowed */
-    int64_t epoch;        /* this term's */
-    bool elects;          /* the store elects (else: inert) */
-    long every_ms;        /* heartbeat interval */
-    int64_t next_mono;    /* when the next one is due */
-    const char *lost;     /* why the term ended, or NULL */
+    int64_t epoch;         /* this term's */
+    bool elects;           /* the store elects (else: inert) */
+    long every_ms;         /* heartbeat interval */
+    int64_t next_mono;     /* when the next one is due */
+    const char *lost;      /* why the term ended, or NULL */
 };
 
 vg_err
-vgb_lease_new(vgb_lease **out, vgb_store *store, const vg_broker_config *cfg,
-              const vg_clock *clock, int64_t epoch)
+vgb_lease_new(vgb_lease **out, vgb_store *store, const vg_broker_config *cfg, const vg_clock *clock,
+              int64_t epoch)
 {
     vgb_lease *l = calloc(1, sizeof *l);
     if (l == NULL) {

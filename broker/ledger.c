@@ -212,8 +212,8 @@ vgb_ledger_after_commit(vgb_ledger *l, bool committed)
 {
     l->urgent = false;
     if (l->relay && committed) {
-        l->durable_recorded = l->durable_pending > l->durable_recorded ? l->durable_pending
-                                                                       : l->durable_recorded;
+        l->durable_recorded =
+            l->durable_pending > l->durable_recorded ? l->durable_pending : l->durable_recorded;
         l->durable = vgb_ledger_size(l);
     }
     l->durable_pending = 0;

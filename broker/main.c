@@ -115,8 +115,8 @@ main(int argc, char **argv)
     if (cfg->store_backend == VG_STORE_POSTGRESQL) { /* one of several: standby or leader */
         rc = vgb_ha_run(cfg, vg_clock_system(), &s_stop, &s_reload, &why);
         if (rc != VG_OK) {
-            vg_log(VG_LOG_ERROR, "broker", "broker.start", "code=%s reason=\"%s\"",
-                   vg_err_code(rc), why.text);
+            vg_log(VG_LOG_ERROR, "broker", "broker.start", "code=%s reason=\"%s\"", vg_err_code(rc),
+                   why.text);
         }
         vg_broker_config_destroy(&cfg);
         return rc == VG_OK ? 0 : 1;

@@ -54,8 +54,8 @@ void vgb_netdocs_destroy(vgb_netdocs **d_p);
  * replaced (logged netdoc.adopted). VG_OK when nothing newer is stored;
  * VG_ERR_CONFIG or a verify error when the newest one is unusable here. */
 vg_err vgb_netdocs_adopt_newest(vgb_store *store, const uint8_t admin_pk[VG_SIGN_PK_LEN],
-                                const uint8_t broker_curve_pk[VG_CURVE_KEY_LEN],
-                                vg_netdoc **doc_p, vg_reason *why) VG_MUST_USE;
+                                const uint8_t broker_curve_pk[VG_CURVE_KEY_LEN], vg_netdoc **doc_p,
+                                vg_reason *why) VG_MUST_USE;
 
 /* Whether `next` may replace `cur` in a running broker: the same network
  * and broker keys, a higher version, and the same agencies at the same
@@ -70,14 +70,12 @@ vg_err vgb_netdocs_check_next(const vg_netdoc *cur, const vg_netdoc *next,
  * becomes an older version, and every older one's agencies with changed
  * box keys grow by those changed since. VG_ERR_NOMEM (the table is then as
  * it was). */
-vg_err vgb_netdocs_advance(vgb_netdocs *d, const vg_netdoc *cur,
-                           const vg_netdoc *next) VG_MUST_USE;
+vg_err vgb_netdocs_advance(vgb_netdocs *d, const vg_netdoc *cur, const vg_netdoc *next) VG_MUST_USE;
 
 /* VG_OK when something sealed under `version` to these agencies opens for
  * each of them with its current key; VG_ERR_STALE_VERSION with why saying
  * which version is accepted and naming the agencies otherwise. */
-vg_err vgb_netdocs_check_sealed(const vgb_netdocs *d, uint64_t version,
-                                const char *const *agencies, size_t n_agencies,
-                                vg_reason *why) VG_MUST_USE;
+vg_err vgb_netdocs_check_sealed(const vgb_netdocs *d, uint64_t version, const char *const *agencies,
+                                size_t n_agencies, vg_reason *why) VG_MUST_USE;
 
 #endif

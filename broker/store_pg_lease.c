@@ -25,7 +25,7 @@
 
 #include "vigil/log.h"
 
-#define S_LEAD_KEY 1986619254   /* advisory lock key of the lead (not the migration's) */
+#define S_LEAD_KEY 1986619254    /* advisory lock key of the lead (not the migration's) */
 #define S_CHANNEL "vigil_leader" /* NOTIFY channel: the lead was given up */
 #define S_APP_PREFIX "vigil "    /* application_name = "vigil " + advertised endpoint */
 #define S_STR(x) #x
@@ -112,14 +112,15 @@ static vg_err
 s_peek(vgb_pg *s, vgb_lead_state *out)
 {
     vg_err err = VG_OK;
-    PGresult *r = s_run(
-        s,
-        "SELECT (SELECT value FROM meta WHERE key = 'epoch'),"
-        " coalesce((SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a"
-        " ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0"
-        " AND l.objid = " S_XSTR(S_LEAD_KEY) " AND l.objsubid = 1 AND l.database ="
-        " (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1), '')",
-        0, NULL, "who leads", &err);
+    PGresult *r =
+        s_run(s,
+              "SELECT (SELECT value FROM meta WHERE key = 'epoch'),"
+              " coalesce((SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a"
+              " ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0"
+              " AND l.objid = " S_XSTR(S_LEAD_KEY) " AND l.objsubid = 1 AND l.database ="
+                                                   " (SELECT oid FROM pg_database WHERE datname = "
+                                                   "current_database()) LIMIT 1), '')",
+              0, NULL, "who leads", &err);
     if (r != NULL && PQntuples(r) == 1) {
         out->epoch = vgb_pg_r_i64(r, 0, 0);
         const char *app = vgb_pg_r_text(r, 0, 1);
@@ -157,9 +158,10 @@ s_bump(vgb_pg *s, int64_t *epoch_out, vg_reason *why)
     s->txn_failed = false;
     vg_err err = s_exec(s, "BEGIN", 0, NULL, "begin epoch");
     PGresult *r =
-        err == VG_OK ? s_run(s, "UPDATE meta SET value = value + 1 WHERE key = 'epoch' RETURNING value",
-                             0, NULL, "raise the epoch", &err)
-                     : NULL;
+        err == VG_OK
+            ? s_run(s, "UPDATE meta SET value = value + 1 WHERE key = 'epoch' RETURNING value", 0,
+                    NULL, "raise the epoch", &err)
+            : NULL;
     int64_t epoch = r != NULL && PQntuples(r) == 1 ? vgb_pg_r_i64(r, 0, 0) : 0;
     PQclear(r);
     if (err == VG_OK && epoch <= 0) {
@@ -184,9 +186,9 @@ s_bump(vgb_pg *s, int64_t *epoch_out, vg_reason *why)
     }
     s->txn = VGB_PG_TXN_NONE;
     if (err != VG_OK) {
-        return vg_reason_set(why, err,
-                             "store %s: the epoch could not be raised durably%s%s", s->path,
-                             s->commit_warned ? ": " : "", s->commit_warned ? s->warning : "");
+        return vg_reason_set(why, err, "store %s: the epoch could not be raised durably%s%s",
+                             s->path, s->commit_warned ? ": " : "",
+                             s->commit_warned ? s->warning : "");
     }
     *epoch_out = epoch;
     return VG_OK;
@@ -221,13 +223,15 @@ vgb_pg_lead_try(vgb_store *base, const vgb_lead_params *p, vgb_lead_state *out, 
     }
     if (!got) {
         err = s_peek(s, out);
-        return err == VG_OK ? VG_OK : vg_reason_set(why, err, "store %s: cannot read who leads", s->path);
+        return err == VG_OK ? VG_OK
+                            : vg_reason_set(why, err, "store %s: cannot read who leads", s->path);
     }
     s->fenced = false;
     int64_t epoch = 0;
     err = s_bump(s, &epoch, why);
     if (err != VG_OK) {
-        e2 = s_exec(s, "SELECT pg_advisory_unlock(" S_XSTR(S_LEAD_KEY) ")", 0, NULL, "give the lock back");
+        e2 = s_exec(s, "SELECT pg_advisory_unlock(" S_XSTR(S_LEAD_KEY) ")", 0, NULL,
+                    "give the lock back");
         (void)e2; /* a broken connection gave it back already */
         return err;
     }

@@ -165,8 +165,7 @@ static const vg_err s_reject_errs[] = {
 };
 
 #define S_N_REJECT ((int)S_COUNT(s_reject_errs))
-_Static_assert(S_COUNT(s_reject_errs) == VIGIL__REJECT_CODE__REJECT_NOT_LEADER + 1,
-               "reject codes");
+_Static_assert(S_COUNT(s_reject_errs) == VIGIL__REJECT_CODE__REJECT_NOT_LEADER + 1, "reject codes");
 
 int
 vg_reject_code(vg_err err)

@@ -54,9 +54,6 @@ vga_conn_send(vga_agent *a, Vigil__ClientFrame *f)
     }
     vigil__client_frame__pack(f, buf);
     int rc = zmq_send(a->sock, buf, len, ZMQ_DONTWAIT);
-    if (f->request_id != 0 && f->kind_case != VIGIL__CLIENT_FRAME__KIND_PUBLISH) {
-        vga_link_sent(a, f->request_id, buf, len); /* publishes go again from the outbox */
-    }
     free(buf);
     return rc < 0 ? VG_ERR_IO : VG_OK;
 }
@@ -126,13 +123,6 @@ s_resend_outbox(vga_agent *a)
 {
     a->last_resend_mono = vg_clock_mono_ms(a->clock);
     return vga_store_outbox_each(a->store, s_resend_one, a);
-}
-
-void
-vga_conn_greet(vga_agent *a)
-{
-    s_hello(a);
-    (void)s_resend_outbox(a);
 }
 
 /* ---- incoming ----------------------------------------------------------------- */
@@ -483,22 +473,8 @@ s_handle_frame(vga_agent *a, const uint8_t *data, size_t len, vga_wait *w)
         return;
     }
     bool mine = w->req != 0 && f->request_id == w->req;
-    if (f->kind_case == VIGIL__BROKER_FRAME__KIND_ERROR &&
-        f->error->code == VIGIL__REJECT_CODE__REJECT_NOT_LEADER) {
-        vga_link_not_leader(a, f->error->leader); /* the caller waits on: sent again elsewhere */
-        vigil__broker_frame__free_unpacked(f, NULL);
-        return;
-    }
-    a->standbys_seen = 0; /* a leader answered */
     switch (f->kind_case) {
     case VIGIL__BROKER_FRAME__KIND_CONFIRM:
-        /* A publish's confirm may come for an outbox resend of the same
-         * alert (a new link, another broker): the alert id says it is the
-         * one waited for. */
-        mine |= w->res != NULL && w->req != 0 && (w->req & VGA_REQ_NOT_OUTBOX) == 0 &&
-                (f->request_id & VGA_REQ_NOT_OUTBOX) == 0 &&
-                f->confirm->alert_id.len == VG_ALERT_ID_LEN &&
-                memcmp(f->confirm->alert_id.data, w->res->alert_id, VG_ALERT_ID_LEN) == 0;
         if ((f->request_id & VGA_REQ_NOT_OUTBOX) == 0) {
             s_apply_confirm(a, f->confirm);
         }
@@ -549,7 +525,6 @@ vga_conn_serve(vga_agent *a, int64_t timeout_ms, vga_wait *w, bool (*done)(const
 {
     int64_t end = vg_clock_mono_ms(a->clock) + (timeout_ms > 0 ? timeout_ms : 0);
     for (;;) {
-        vga_link_watch(a, w); /* a new link, a broker down, a standby's answer */
         int64_t now = vg_clock_mono_ms(a->clock);
         if (now - a->last_hello_mono >= VG_KEEPALIVE_MS) {
             s_hello(a);
@@ -579,10 +554,8 @@ vga_conn_serve(vga_agent *a, int64_t timeout_ms, vga_wait *w, bool (*done)(const
         }
         int64_t wait = end - now;
         wait = wait < VG_KEEPALIVE_MS ? wait : VG_KEEPALIVE_MS;
-        long link = vga_link_next_ms(a);
-        wait = link >= 0 && link < wait ? link : wait;
-        zmq_pollitem_t items[] = {{a->sock, 0, ZMQ_POLLIN, 0}, {a->mon, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, (long)wait) < 0) {
+        zmq_pollitem_t item = {a->sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, (long)wait) < 0) {
             return; /* a signal (EINTR) ends the wait early: the caller checks its flags */
         }
     }
@@ -612,13 +585,35 @@ s_done_never(const vga_wait *w)
 static vg_err
 s_connect(vga_agent *a, vg_reason *why)
 {
-    vg_err rc = vga_link_open(a, why);
-    if (rc != VG_OK) {
-        return rc;
+    const vga_config *cfg = vga_identity_config(a->id);
+    const vg_keyset *ks = vga_identity_keys(a->id);
+    /* The document's broker key, not the pinned one: the pinned key is one
+     * the document lists (vga_identity_load checks it), and after a broker
+     * key rotation the document's is the one the broker presents. */
+    const uint8_t *server_pk = vg_netdoc_broker_transport_pk(vga_identity_doc(a->id));
+    int linger = 1000, hb_ivl = 2000, hb_timeout = 10000, reconnect_max = 2000;
+    a->ctx = zmq_ctx_new();
+    a->sock = a->ctx ? zmq_socket(a->ctx, ZMQ_DEALER) : NULL;
+    if (a->sock == NULL ||
+        zmq_setsockopt(a->sock, ZMQ_CURVE_SERVERKEY, server_pk, VG_CURVE_KEY_LEN) != 0 ||
+        zmq_setsockopt(a->sock, ZMQ_CURVE_PUBLICKEY, vg_keyset_curve_pk(ks), VG_CURVE_KEY_LEN) !=
+            0 ||
+        zmq_setsockopt(a->sock, ZMQ_CURVE_SECRETKEY, vg_keyset_curve_sk(ks), VG_CURVE_KEY_LEN) !=
+            0 ||
+        zmq_setsockopt(a->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(a->sock, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) != 0 ||
+        zmq_setsockopt(a->sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
+        zmq_setsockopt(a->sock, ZMQ_RECONNECT_IVL_MAX, &reconnect_max, sizeof reconnect_max) != 0) {
+        return vg_reason_set(why, VG_ERR_IO, "cannot set up the connection: %s",
+                             zmq_strerror(zmq_errno()));
     }
-    s_hello(a); /* queued until the link is up; the outbox goes when it is (vga_conn_greet) */
+    if (zmq_connect(a->sock, cfg->endpoint) != 0) {
+        return vg_reason_set(why, VG_ERR_CONFIG, "%s: [broker] endpoint '%s': %s", cfg->path,
+                             cfg->endpoint, zmq_strerror(zmq_errno()));
+    }
+    s_hello(a);
     (void)s_send_get_network(a, vga_conn_next_req(a));
-    return VG_OK;
+    return s_resend_outbox(a);
 }
 
 /* The agency is not in the document it holds (or holds none): a new
@@ -648,7 +643,6 @@ vga_agent_open(vga_agent **out, const char *config_path, const vga_options *opts
         return VG_ERR_NOMEM;
     }
     a->handover_lock = -1;
-    a->move_to = -1;
     a->clock = (opts && opts->clock) ? opts->clock : vg_clock_system();
     a->receive = opts && opts->receive;
     a->events = opts && opts->events;
@@ -686,7 +680,12 @@ vga_agent_destroy(vga_agent **agent_p)
         return;
     }
     vga_agent *a = *agent_p;
-    vga_link_close(a);
+    if (a->sock != NULL) {
+        zmq_close(a->sock);
+    }
+    if (a->ctx != NULL) {
+        zmq_ctx_term(a->ctx);
+    }
     vga_handover_close(a);
     vga_store_destroy(&a->store);
     vg_netdoc_destroy(&a->newer);
@@ -712,12 +711,12 @@ vga_conn_wait_confirm(vga_agent *a, uint64_t req, int64_t timeout_ms, vga_confir
             return vg_reason_set(why, VG_ERR_TIMEOUT,
                                  "no answer from the broker at %s within %lld ms: nothing was "
                                  "recorded; try again when it is reachable",
-                                 vga_agent_broker(a), (long long)timeout_ms);
+                                 vga_identity_config(a->id)->endpoint, (long long)timeout_ms);
         }
         return vg_reason_set(why, VG_ERR_TIMEOUT,
                              "no confirm from the broker at %s within %lld ms; alert %s is safe "
                              "in the outbox and will be sent by the next agent process",
-                             vga_agent_broker(a), (long long)timeout_ms, idhex);
+                             vga_identity_config(a->id)->endpoint, (long long)timeout_ms, idhex);
     }
     if (res->code != VG_OK) {
         vg_reason_set(why, res->code, "%s", res->reason.text);
@@ -741,7 +740,7 @@ vga_conn_query(vga_agent *a, Vigil__Query *q, int64_t timeout_ms, vga_result_fn 
     vga_conn_serve(a, timeout_ms, &w, vga_done_reply);
     if (!w.got) {
         return vg_reason_set(why, VG_ERR_TIMEOUT, "the broker at %s did not answer within %lld ms",
-                             vga_agent_broker(a), (long long)timeout_ms);
+                             vga_identity_config(a->id)->endpoint, (long long)timeout_ms);
     }
     if (w.error != VG_OK) {
         return vg_reason_set(why, w.error, "%s", w.error_text);

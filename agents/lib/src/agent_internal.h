@@ -22,15 +22,6 @@
  * signature and one check at the broker for the lot. */
 #define VGA_DELIVERED_BATCH 256
 
-#define VGA_SENT_MAX 8 /* request frames kept to send again on a new link (agent_link.c) */
-
-/* A request sent, kept until it is sent again or pushed out by newer ones. */
-typedef struct vga_sent {
-    uint64_t req;   /* its request id, 0 = empty */
-    uint8_t *frame; /* the packed ClientFrame */
-    size_t len;     /* its length */
-} vga_sent;
-
 struct vga_agent {
     vga_identity *id;                               /* config, keys, the document loaded at start */
     vg_netdoc *newer;                               /* a newer document from the broker, or NULL */
@@ -38,17 +29,6 @@ struct vga_agent {
     vga_store *store;                               /* outbox and inbox */
     void *ctx;                                      /* ZeroMQ context */
     void *sock;                                     /* DEALER to the broker */
-    void *mon;                                      /* PAIR: the DEALER's monitor events */
-    size_t ep_cur;                                  /* the endpoint in use (agent.conf order) */
-    bool up;                                        /* its handshake succeeded, not dropped since */
-    int64_t down_mono;                              /* when it went down (or was made) */
-    int64_t moved_mono;                             /* when the agent last moved */
-    long move_to;                                   /* a move a not_leader asked for, or -1 */
-    size_t standbys_seen;                           /* not_leader answers since a leader spoke */
-    uint64_t n_links;                               /* handshakes so far (vga_agent_links) */
-    uint64_t n_moves;                               /* moves so far */
-    vga_sent sent[VGA_SENT_MAX];                    /* recent requests, to send again */
-    size_t sent_next;                               /* the slot the next one takes */
     bool receive;                                   /* asks for deliveries */
     bool events;                                    /* subscribes to the event stream */
     char software[64];                              /* sent in Hello */
@@ -89,22 +69,6 @@ typedef struct vga_wait {
 } vga_wait;
 
 vg_err vga_conn_send(vga_agent *a, Vigil__ClientFrame *f) VG_MUST_USE;
-/* A new link to a broker: Hello, and the outbox sent again. */
-void vga_conn_greet(vga_agent *a);
-
-/* agent_link.c: the connection and following the leader (see its comment).
- * open: the DEALER and its monitor, connected to the first endpoint; close:
- * both, and the requests kept; sent: keeps a request frame to send again on
- * a new link; not_leader: a standby answered (leader: the endpoint it named,
- * "" none); watch: takes the monitor's events, greets a new link, sends w's
- * request again, moves when due; next_ms: when watch must run next (-1: on
- * the next frame). */
-vg_err vga_link_open(vga_agent *a, vg_reason *why) VG_MUST_USE;
-void vga_link_close(vga_agent *a);
-void vga_link_sent(vga_agent *a, uint64_t req, const uint8_t *frame, size_t len);
-void vga_link_not_leader(vga_agent *a, const char *leader);
-void vga_link_watch(vga_agent *a, const vga_wait *w);
-long vga_link_next_ms(const vga_agent *a);
 uint64_t vga_conn_next_req(vga_agent *a);
 /* Serves the socket until done(w) or timeout_ms passes (or a signal). */
 void vga_conn_serve(vga_agent *a, int64_t timeout_ms, vga_wait *w, bool (*done)(const vga_wait *));

@@ -93,17 +93,6 @@ vg_err vga_network_fetch(const char *config_path, int64_t timeout_ms, uint64_t *
 void vga_agent_destroy(vga_agent **agent_p);
 
 const char *vga_agent_agency(const vga_agent *a);
-
-/* The broker endpoint the agent talks to now (agent.conf's [broker]
- * endpoint; with several, the one it follows: docs/ha.md). Borrowed. */
-const char *vga_agent_broker(const vga_agent *a);
-
-/* How many times a connection to a broker came up (its handshake
- * succeeded) so far: the first, each reconnect after a broker restart, each
- * move to another broker. A reader of the event stream fetches what it may
- * have missed (vga_events_since) when this grows: events a broker stored
- * but had not sent when it went down come from the store, none twice. */
-uint64_t vga_agent_links(const vga_agent *a);
 /* The network document in use (borrowed; replaced when a newer one arrives). */
 const vg_netdoc *vga_agent_doc(const vga_agent *a);
 
