@@ -128,8 +128,9 @@ void
 vgb_batch_reply(vgb_batch *x, const vgb_from *from, Vigil__BrokerFrame *f, bool needs_commit,
                 const uint8_t *alert_id)
 {
-    if (from->request_id == 0 && f->kind_case != VIGIL__BROKER_FRAME__KIND_DELIVER) {
-        return; /* no reply wanted */
+    if (from->request_id == 0 && f->kind_case != VIGIL__BROKER_FRAME__KIND_DELIVER &&
+        f->kind_case != VIGIL__BROKER_FRAME__KIND_SIGNED_NETWORK) {
+        return; /* no reply wanted (deliveries and documents are sent unasked) */
     }
     s_reply *r = s_slot(x, from);
     if (r == NULL) {

@@ -11,6 +11,7 @@
 #include <zmq.h>
 
 #include "audit.h"
+#include "bkeys.h"
 #include "broker.h"
 #include "control.h"
 #include "highwater.h"
@@ -37,7 +38,7 @@ typedef struct s_standby {
     const vg_broker_config *cfg;   /* borrowed */
     const vg_clock *clock;         /* borrowed */
     const char *role;              /* "standby", or "fenced" after a term that ended so */
-    vg_keyset *keys;               /* the broker's keys: the same CurveZMQ key as the leader */
+    vgb_bkeys *keys;               /* the broker's keys: the same CurveZMQ key as the leader */
     vg_netdoc *doc;                /* who may connect (ZAP) */
     void *ctx;                     /* ZeroMQ context of this standby term */
     void *router;                  /* the endpoint agents reach */
@@ -157,8 +158,8 @@ s_bind(s_standby *sb, vg_reason *why)
     sb->router = zmq_socket(sb->ctx, ZMQ_ROUTER);
     if (sb->router == NULL ||
         zmq_setsockopt(sb->router, ZMQ_CURVE_SERVER, &server, sizeof server) != 0 ||
-        zmq_setsockopt(sb->router, ZMQ_CURVE_SECRETKEY, vg_keyset_curve_sk(sb->keys),
-                       VG_CURVE_KEY_LEN) != 0 ||
+        zmq_setsockopt(sb->router, ZMQ_CURVE_SECRETKEY,
+                       vg_keyset_curve_sk(vgb_bkeys_serving(sb->keys)), VG_CURVE_KEY_LEN) != 0 ||
         zmq_setsockopt(sb->router, ZMQ_ZAP_DOMAIN, VGB_ZAP_DOMAIN, strlen(VGB_ZAP_DOMAIN)) != 0 ||
         zmq_setsockopt(sb->router, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) != 0 ||
         zmq_setsockopt(sb->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
@@ -188,12 +189,8 @@ s_open(s_standby *sb, const vg_broker_config *cfg, const vg_clock *clock, const 
 {
     *sb = (s_standby){.cfg = cfg, .clock = clock, .role = role, .open_wait_ms = 100};
     sb->hw.fd = -1;
-    vg_err rc = vg_keyset_load(&sb->keys, cfg->keys_path, why);
-    if (rc == VG_OK && (vg_keyset_kinds(sb->keys) & VG_KEY_CURVE) == 0) {
-        rc = vg_reason_set(why, VG_ERR_CONFIG, "%s must hold the broker's curve keys",
-                           cfg->keys_path);
-    }
-    rc = rc == VG_OK ? vg_netdoc_load(&sb->doc, cfg->document_path, cfg->admin_pk, 0, why) : rc;
+    vg_err rc = vg_netdoc_load(&sb->doc, cfg->document_path, cfg->admin_pk, 0, why);
+    rc = rc == VG_OK ? vgb_bkeys_open(&sb->keys, cfg->keys_path, sb->doc, why) : rc;
     rc = rc == VG_OK ? vg_mkdir_p(cfg->store_path, 0700, why) : rc;
     rc = rc == VG_OK ? vgb_highwater_open(&sb->hw, cfg->store_path, why) : rc;
     if (rc == VG_OK && (sb->ctx = zmq_ctx_new()) == NULL) {
@@ -227,7 +224,7 @@ s_close(s_standby *sb, vgb_store **store_p)
         vgb_store_destroy(&sb->store);
     }
     vg_netdoc_destroy(&sb->doc);
-    vg_keyset_destroy(&sb->keys);
+    vgb_bkeys_destroy(&sb->keys);
 }
 
 /* ---- the store ------------------------------------------------------------------ */
@@ -257,9 +254,9 @@ s_try_open(s_standby *sb, int64_t now)
     if (rc == VG_OK && !vgb_store_lead_supported(sb->store)) {
         rc = vg_reason_set(&why, VG_ERR_CONFIG, "this store does not elect a leader");
     }
-    if (rc == VG_OK &&
-        vgb_netdocs_adopt_newest(sb->store, sb->cfg->admin_pk, vg_keyset_curve_pk(sb->keys),
-                                 &sb->doc, &why) == VG_OK) {
+    if (rc == VG_OK && vgb_netdocs_adopt_newest(sb->store, sb->cfg->admin_pk,
+                                                vg_keyset_curve_pk(vgb_bkeys_serving(sb->keys)),
+                                                &sb->doc, &why) == VG_OK) {
         vgb_zap_renew(sb->zap, sb->doc); /* agencies added by a push to an earlier leader */
     }
     if (rc != VG_OK) {

@@ -190,14 +190,6 @@ vgb_netdocs_check_next(const vg_netdoc *cur, const vg_netdoc *next, vg_reason *w
                              (unsigned long long)vg_netdoc_version(next),
                              (unsigned long long)vg_netdoc_version(cur));
     }
-    if (memcmp(vg_netdoc_broker_sign_pk(cur), vg_netdoc_broker_sign_pk(next), VG_SIGN_PK_LEN) !=
-            0 ||
-        memcmp(vg_netdoc_broker_transport_pk(cur), vg_netdoc_broker_transport_pk(next),
-               VG_CURVE_KEY_LEN) != 0) {
-        return vg_reason_set(why, VG_ERR_INVALID,
-                             "the document gives the broker other keys: a running broker keeps "
-                             "its keys (see docs/deploy.md, \"Changing the network\")");
-    }
     size_t n = vg_netdoc_n_agencies(cur);
     if (vg_netdoc_n_agencies(next) < n) {
         return vg_reason_set(why, VG_ERR_INVALID,

@@ -58,7 +58,7 @@ vg_err vgb_netdocs_adopt_newest(vgb_store *store, const uint8_t admin_pk[VG_SIGN
                                 vg_reason *why) VG_MUST_USE;
 
 /* Whether `next` may replace `cur` in a running broker: the same network
- * and broker keys, a higher version, and the same agencies at the same
+ * (its broker keys are bkeys.h's to check), a higher version, and the same agencies at the same
  * positions (new ones only appended: a card is never removed or moved —
  * revoke it instead — and a revoked one is never brought back).
  * VG_ERR_STALE_VERSION or VG_ERR_INVALID with why saying what to change. */

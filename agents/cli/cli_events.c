@@ -153,8 +153,8 @@ s_print_event(s_stream *s, const vga_event *e)
             snprintf(detail, sizeof detail, "level %u %.200s", e->level, said);
         }
         const char *mark = e->has_alert ? vga_status_mark(e->status) : NULL;
-        printf("%-6" PRIu64 " %s  %-14s %s  %s%s", e->seq, when, vga_event_kind_name(e->kind), idhex,
-               mark ? mark : "", mark ? " " : "");
+        printf("%-6" PRIu64 " %s  %-14s %s  %s%s", e->seq, when, vga_event_kind_name(e->kind),
+               idhex, mark ? mark : "", mark ? " " : "");
         if (detail[0] != '\0') {
             printf("%-20s %s\n", e->agency[0] ? e->agency : "-", detail);
         } else {

@@ -183,7 +183,8 @@ test_officers_are_argon2id_hashes(void **state)
     assert_null(strstr(out, "argon2"));
     assert_null(strstr(out, S_PASSWORD));
     free(out);
-    /* gateway.db keeps Argon2id strings, not passwords */
+    /* gateway.db keeps Argon2id strings, not passwords (gateway-store: the
+     * test reads the gateway's own database, which has no read interface) */
     char *conf_dir = vg_strdup(f->lic->conf);
     *strrchr(conf_dir, '/') = '\0';
     char path[1024];

@@ -532,6 +532,30 @@ test_sighup_reloads_the_configured_document(void **state)
     bh_pass(b);
 }
 
+/* A receiving agent that does not read the event stream (a plain listener)
+ * still learns of a new document: the broker sends it to a connection whose
+ * keepalive names an older version, once per version. */
+static void
+test_a_listener_learns_the_new_document(void **state)
+{
+    bh_broker *b = s_start(state);
+    vga_agent *lic = bh_agent_open(b, "licensing", true);
+    vga_poll(lic, 500);
+    assert_int_equal(vg_netdoc_version(vga_agent_doc(lic)), 1);
+    json_t *doc = s_json(b);
+    json_object_set_new(json_object_get(doc, "deadlines"), "low", json_string("48h"));
+    s_sign(b, doc);
+    assert_int_equal(s_push(b, NULL, NULL), 0);
+    /* within a keepalive (VG_KEEPALIVE_MS) and the time to answer it */
+    int64_t end = bh_now_ms() + VG_KEEPALIVE_MS + T_REPLY_MS;
+    while (vg_netdoc_version(vga_agent_doc(lic)) < 2 && bh_now_ms() < end) {
+        vga_poll(lic, 200);
+    }
+    assert_int_equal(vg_netdoc_version(vga_agent_doc(lic)), 2);
+    vga_agent_destroy(&lic);
+    bh_pass(b);
+}
+
 /* ---- keys: an overlap that ends, a successor ------------------------------------------ */
 
 /* vigil-agent -c CONF keys rotate: the card it prints, written to a file. */
@@ -654,6 +678,7 @@ main(void)
         cmocka_unit_test_teardown(test_refused_documents_change_nothing, s_teardown),
         cmocka_unit_test_teardown(test_reload_under_load, s_teardown),
         cmocka_unit_test_teardown(test_sighup_reloads_the_configured_document, s_teardown),
+        cmocka_unit_test_teardown(test_a_listener_learns_the_new_document, s_teardown),
         cmocka_unit_test_teardown(test_rotation_overlap_ends_and_successor_inherits, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

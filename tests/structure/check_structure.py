@@ -3,12 +3,14 @@
 
 - no file in broker/ is over 800 lines;
 - no include cycle inside broker/ (a module is its .c and .h together);
-- no SQL outside the store modules: only broker/store_sqlite*, broker/store_pg*
-  and the agent's own store (agents/lib/src/agent_store.c) speak SQL; a test
+- no SQL outside the store modules: only broker/store_sqlite*, broker/store_pg*,
+  the agent's own store (agents/lib/src/agent_store.c) and the gateway's
+  (agents/gateway/gw_db*.c, gateway.db) speak SQL; a test
   that damages a store on purpose says so with a "store-tamper:" comment, and
   a test that reads an agent's own agent.db (which has no read interface for
-  tests) with an "agent-store:" comment, and test support that runs a
-  database server with a "store-server:" comment;
+  tests) with an "agent-store:" comment (a gateway's gateway.db:
+  "gateway-store:"), and test support that runs a database server with a
+  "store-server:" comment;
 - vigilctl does not link the broker's loop (no vgb_broker_* symbol in it).
 
 Usage: check_structure.py SOURCE_DIR [VIGILCTL_BINARY]
@@ -19,9 +21,9 @@ import subprocess
 import sys
 
 MAX_LINES = 800
-SQL = re.compile(r'"\s*(SELECT|INSERT|UPDATE|DELETE|CREATE (TABLE|INDEX|UNIQUE)|PRAGMA|ALTER TABLE|'
+SQL = re.compile(r'"\s*((SELECT|INSERT|UPDATE|DELETE)\s+[\w*(]|CREATE (TABLE|INDEX|UNIQUE)|PRAGMA|ALTER TABLE|'
                  r'DROP (TABLE|INDEX)|BEGIN IMMEDIATE)\b|\bsqlite3_[a-z_]+\(|\bPQ[a-z]+\(')
-STORE_FILE = re.compile(r'^broker/store_(sqlite|pg)[a-z_]*\.[ch]$')
+STORE_FILE = re.compile(r'^(broker/store_(sqlite|pg)[a-z_]*|agents/gateway/gw_db[a-z_]*)\.[ch]$')
 SQL_ALLOWED = {'agents/lib/src/agent_store.c'}
 SKIP_DIRS = {'build', '.git', 'node_modules', '.cache'}
 
@@ -83,7 +85,8 @@ def check_sql(root):
             continue
         with open(os.path.join(root, rel), encoding='utf-8', errors='replace') as fh:
             text = fh.read()
-        if 'store-tamper:' in text or 'agent-store:' in text or 'store-server:' in text:
+        if any(m in text for m in ('store-tamper:', 'agent-store:', 'gateway-store:',
+                                   'store-server:')):
             continue
         for i, line in enumerate(text.splitlines(), 1):
             if SQL.search(line):
