@@ -35,232 +35,27 @@
 
 #include "broker_harness.h"
 #include "fault_util.h"
+#include "ha_util.h"
 #include "itest.h"
 #include "rawclient.h"
 #include "vigil/util.h"
 #include "vt_pg.h"
 
-#define T_LEASE "2s"           /* [ha] lease: SIGSTOP past it */
-#define T_LEASE_MS 2000        /* ... the same */
-#define T_POLL "100ms"         /* [ha] poll */
-#define T_ROLE_MS 15000        /* longest wait for a role change */
 #define T_CONFIRM_MS 5000      /* longest wait for a confirm */
 #define T_TAKEOVER_MAX_MS 5000 /* the aim: kill -> first confirm by the new leader */
 
 static const char *const s_required[] = {"licensing", "police", "childrens-services"};
 
-/* Two brokers, A (the harness's) and B (a copy of A's directory with its
- * own endpoint and local files), on one database. */
-typedef struct s_ha {
-    vt_pg *pg;
-    char *dsn;       /* vigil_broker's */
-    char *audit_dsn; /* vigil_audit's */
-    bh_broker *h;    /* the network and broker A's directory */
-    char *conf[2];   /* broker.conf of A and B */
-    char *log[2];    /* their logs */
-    char endpoint[2][BH_ENDPOINT_MAX];
-    pid_t pid[2];      /* running, or 0 */
-    vga_identity *pub; /* home-office, the publisher */
-    uint64_t seq;      /* its next sender sequence */
-} s_ha;
-
-static char *
-s_read(const char *path)
-{
-    uint8_t *data = NULL;
-    size_t len = 0;
-    return vg_file_read(&data, &len, path, 64u << 20, NULL) == VG_OK ? (char *)data : NULL;
-}
-
-static void
-s_append(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "a");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-}
-
-/* Lines of the log holding " id " (a message id) and needle (NULL: any). */
-static size_t
-s_count(const char *log, const char *id, const char *needle)
-{
-    char *text = s_read(log);
-    char key[96];
-    snprintf(key, sizeof key, " %s ", id);
-    size_t n = 0;
-    for (char *line = text; line != NULL && *line != '\0';) {
-        char *nl = strchr(line, '\n');
-        if (nl != NULL) {
-            *nl = '\0';
-        }
-        n += strstr(line, key) != NULL && (needle == NULL || strstr(line, needle) != NULL);
-        line = nl != NULL ? nl + 1 : NULL;
-    }
-    free(text);
-    return n;
-}
-
-/* Waits until the log has more than `had` lines of id; false after ms. */
-static bool
-s_wait_log(const char *log, const char *id, size_t had, int64_t ms)
-{
-    int64_t end = bh_now_ms() + ms;
-    while (s_count(log, id, NULL) <= had) {
-        if (bh_now_ms() >= end) {
-            return false;
-        }
-        bh_sleep_ms(20);
-    }
-    return true;
-}
-
-static void
-s_print_logs(const s_ha *ha)
-{
-    for (int i = 0; i < 2; i++) {
-        char *t = s_read(ha->log[i]);
-        print_error("---- broker %c log ----\n", 'A' + i);
-        for (char *line = t; line != NULL && *line != '\0';) { /* cmocka's buffer is bounded */
-            char *nl = strchr(line, '\n');
-            int len = nl ? (int)(nl - line) : (int)strlen(line);
-            print_error("%.*s\n", len, line);
-            line = nl ? nl + 1 : NULL;
-        }
-        print_error("---- end of broker %c log ----\n", 'A' + i);
-        free(t);
-    }
-    vt_pg_print_log(ha->pg, 8192);
-}
-
-static void
-s_start(s_ha *ha, int i)
-{
-    char bin[4096];
-    snprintf(bin, sizeof bin, "%s/vigil-broker", VG_BIN_DIR);
-    char *argv[] = {bin, "-c", ha->conf[i], NULL};
-    ha->pid[i] = fu_spawn(argv, ha->log[i], NULL);
-}
-
-static void
-s_kill(s_ha *ha, int i)
-{
-    fu_kill(ha->pid[i]);
-    ha->pid[i] = 0;
-}
-
-/* `vigilctl broker status -c conf[i]`: its output (free it). */
-static char *
-s_status(const s_ha *ha, int i)
-{
-    it_run r;
-    it_vigilctl(&r, "broker", "status", "-c", ha->conf[i]);
-    char *out = vg_strdup(r.out ? r.out : "");
-    it_run_fini(&r);
-    return out;
-}
-
-static void
-s_audit_verify(const s_ha *ha, int i)
-{
-    it_run r;
-    it_vigilctl(&r, "audit", "verify", "-c", ha->conf[i]);
-    if (r.status != 0) {
-        s_print_logs(ha);
-    }
-    it_assert_ok(&r);
-    it_run_fini(&r);
-}
-
-static s_ha *
-s_ha_new(void)
-{
-    s_ha *ha = calloc(1, sizeof *ha);
-    assert_non_null(ha);
-    ha->pg = vt_pg_start(NULL);
-    char *owner = vt_pg_dsn(ha->pg, "vigil", "vigil_owner");
-    vgb_store *s = NULL;
-    vg_reason why = {{0}};
-    assert_int_equal(vgb_store_open_dsn(&s, owner, &why), VG_OK); /* the schema, as migrate */
-    vgb_store_destroy(&s);
-    free(owner);
-    ha->dsn = vt_pg_dsn(ha->pg, "vigil", "vigil_broker");
-    ha->audit_dsn = vt_pg_dsn(ha->pg, "vigil", "vigil_audit");
-    ha->h = bh_new(NULL);
-    snprintf(ha->endpoint[0], BH_ENDPOINT_MAX, "%s", ha->h->endpoint);
-    snprintf(ha->endpoint[1], BH_ENDPOINT_MAX, "tcp://127.0.0.1:%d", vt_pg_free_port());
-    ha->conf[0] = vg_strdup(ha->h->conf);
-    ha->log[0] = vg_strdup(ha->h->log_path);
-    ha->log[1] = it_path(ha->h->tmp, "broker-b.log");
-    /* B: the same keys and document, its own endpoint and local files. */
-    char *dir_b = it_path(ha->h->net, "broker-b");
-    assert_int_equal(mkdir(dir_b, 0700), 0);
-    ha->conf[1] = it_path(dir_b, "broker.conf");
-    const char *files[] = {"broker.key", "network.signed"};
-    for (size_t f = 0; f < 2; f++) {
-        char src[4096], dst[4096];
-        snprintf(src, sizeof src, "%s/broker/%s", ha->h->net, files[f]);
-        snprintf(dst, sizeof dst, "%s/%s", dir_b, files[f]);
-        uint8_t *data = NULL;
-        size_t len = 0;
-        assert_int_equal(vg_file_read(&data, &len, src, 1u << 20, NULL), VG_OK);
-        assert_int_equal(vg_file_write_atomic(dst, data, len, 0600, &why), VG_OK);
-        free(data);
-    }
-    char *text = s_read(ha->conf[0]);
-    assert_non_null(text);
-    char *bind = strstr(text, ha->endpoint[0]);
-    assert_non_null(bind);
-    size_t cap = strlen(text) + 64;
-    char *text_b = calloc(1, cap);
-    snprintf(text_b, cap, "%.*s%s%s", (int)(bind - text), text, ha->endpoint[1],
-             bind + strlen(ha->endpoint[0]));
-    assert_int_equal(vg_file_write_atomic(ha->conf[1], text_b, strlen(text_b), 0600, &why), VG_OK);
-    free(text_b);
-    free(text);
-    for (int i = 0; i < 2; i++) {
-        char extra[2048];
-        snprintf(extra, sizeof extra,
-                 "\n[store]\nbackend = postgresql\ndsn = %s\n\n[ha]\nadvertise = %s\n"
-                 "lease = " T_LEASE "\npoll = " T_POLL "\n",
-                 ha->dsn, ha->endpoint[i]);
-        s_append(ha->conf[i], extra);
-    }
-    free(dir_b);
-    ha->pub = bh_identity(ha->h, "home-office");
-    ha->seq = 1;
-    return ha;
-}
-
 static int
 s_teardown(void **state)
 {
-    s_ha *ha = *state;
-    if (ha == NULL) {
-        return 0;
-    }
-    for (int i = 0; i < 2; i++) {
-        if (ha->pid[i] > 0) {
-            kill(ha->pid[i], SIGCONT);
-            fu_kill(ha->pid[i]);
-        }
-        free(ha->conf[i]);
-        free(ha->log[i]);
-    }
-    vga_identity_destroy(&ha->pub);
-    bh_pass(ha->h); /* the logs of both were printed where a check failed */
-    bh_destroy(&ha->h);
-    vt_pg_stop(&ha->pg);
-    free(ha->dsn);
-    free(ha->audit_dsn);
-    free(ha);
-    *state = NULL;
+    ha_destroy((ha_pair **)state);
     return 0;
 }
 
 /* A raw client of home-office at broker i's endpoint. */
 static rc_client *
-s_client(const s_ha *ha, int i)
+s_client(const ha_pair *ha, int i)
 {
     const vga_config *cfg = vga_identity_config(ha->pub);
     const vg_keyset *ks = vga_identity_keys(ha->pub);
@@ -269,7 +64,7 @@ s_client(const s_ha *ha, int i)
 
 /* A fresh alert of home-office to the three required recipients. */
 static uint8_t *
-s_seal(s_ha *ha, size_t *len, uint8_t id[VG_ALERT_ID_LEN])
+s_seal(ha_pair *ha, size_t *len, uint8_t id[VG_ALERT_ID_LEN])
 {
     rc_seal_spec spec = {.recipients = s_required,
                          .n_recipients = 3,
@@ -281,7 +76,7 @@ s_seal(s_ha *ha, size_t *len, uint8_t id[VG_ALERT_ID_LEN])
 
 /* The store, read through its interface (store.h) as vigil_audit. */
 static vgb_store *
-s_store(const s_ha *ha)
+s_store(const ha_pair *ha)
 {
     vgb_store *st = NULL;
     vg_reason why = {{0}};
@@ -293,7 +88,7 @@ s_store(const s_ha *ha)
 
 /* Whether the store holds the alert (alert ids are unique: once at most). */
 static bool
-s_stored(const s_ha *ha, const uint8_t id[VG_ALERT_ID_LEN])
+s_stored(const ha_pair *ha, const uint8_t id[VG_ALERT_ID_LEN])
 {
     vgb_store *st = s_store(ha);
     vgb_alert_row row;
@@ -304,7 +99,7 @@ s_stored(const s_ha *ha, const uint8_t id[VG_ALERT_ID_LEN])
 }
 
 static uint64_t
-s_n_alerts(const s_ha *ha)
+s_n_alerts(const ha_pair *ha)
 {
     vgb_store *st = s_store(ha);
     uint64_t n = 0;
@@ -315,9 +110,9 @@ s_n_alerts(const s_ha *ha)
 
 /* The epoch `vigilctl broker status` of broker i reports. */
 static long long
-s_epoch(const s_ha *ha, int i)
+s_epoch(const ha_pair *ha, int i)
 {
-    char *st = s_status(ha, i);
+    char *st = ha_status(ha, i);
     const char *e = strstr(st, "epoch=");
     long long n = e != NULL ? strtoll(e + 6, NULL, 10) : -1;
     free(st);
@@ -340,35 +135,19 @@ s_accepted(const Vigil__BrokerFrame *f)
             f->confirm->status == VIGIL__CONFIRM_STATUS__CONFIRM_DUPLICATE);
 }
 
-/* Starts A, waits for it to lead; starts B, waits for it to stand by. */
-static void
-s_start_pair(s_ha *ha)
-{
-    s_start(ha, 0);
-    if (!s_wait_log(ha->log[0], "broker.ready", 0, T_ROLE_MS)) {
-        s_print_logs(ha);
-        fail_msg("broker A did not lead");
-    }
-    s_start(ha, 1);
-    if (!s_wait_log(ha->log[1], "ha.standby", 0, T_ROLE_MS)) {
-        s_print_logs(ha);
-        fail_msg("broker B did not stand by");
-    }
-}
-
 /* ---- the standby refuses, the leader confirms, a takeover ----------------- */
 
 static void
 test_standby_refuses_and_takes_over(void **state)
 {
-    s_ha *ha = *state = s_ha_new();
-    s_start_pair(ha);
+    ha_pair *ha = *state = ha_new(NULL);
+    ha_start_pair(ha);
 
-    char *st = s_status(ha, 0);
+    char *st = ha_status(ha, 0);
     assert_true(it_contains(st, "role=leader"));
     assert_true(it_contains(st, "epoch=1 "));
     free(st);
-    st = s_status(ha, 1);
+    st = ha_status(ha, 1);
     char want[128];
     snprintf(want, sizeof want, "leader=%s", ha->endpoint[0]);
     assert_true(it_contains(st, "role=standby"));
@@ -399,14 +178,14 @@ test_standby_refuses_and_takes_over(void **state)
 
     /* SIGKILL the leader: B takes over. The clock runs from the kill to
      * the first confirm by B of an alert sent to it after the kill. */
-    size_t leads_b = s_count(ha->log[1], "ha.leader", NULL);
+    size_t leads_b = ha_count(ha->log[1], "ha.leader", NULL);
     uint8_t id2[VG_ALERT_ID_LEN];
     size_t len2 = 0;
     uint8_t *env2 = s_seal(ha, &len2, id2);
     int64_t t0 = bh_now_ms();
-    s_kill(ha, 0);
+    ha_kill(ha, 0);
     int64_t confirmed_ms = -1;
-    while (bh_now_ms() - t0 < T_ROLE_MS) {
+    while (bh_now_ms() - t0 < HA_ROLE_MS) {
         f = s_publish(cb, env2, len2, 200);
         bool ok = s_accepted(f);
         rc_frame_free(f);
@@ -417,14 +196,14 @@ test_standby_refuses_and_takes_over(void **state)
         bh_sleep_ms(20);
     }
     if (confirmed_ms < 0) {
-        s_print_logs(ha);
+        ha_print_logs(ha);
         fail_msg("the standby did not take over");
     }
-    print_message("ha: takeover kill -> first confirm by the new leader: %lld ms (lease " T_LEASE
-                  ", poll " T_POLL ")\n",
+    print_message("ha: takeover kill -> first confirm by the new leader: %lld ms (lease " HA_LEASE
+                  ", poll " HA_POLL ")\n",
                   (long long)confirmed_ms);
     assert_true(confirmed_ms <= T_TAKEOVER_MAX_MS);
-    assert_true(s_count(ha->log[1], "ha.leader", NULL) == leads_b + 1);
+    assert_true(ha_count(ha->log[1], "ha.leader", NULL) == leads_b + 1);
     assert_true(s_stored(ha, id2));
     /* The alert A confirmed is B's too: sent again, a duplicate, not a second copy. */
     f = s_publish(cb, env1, len1, T_CONFIRM_MS);
@@ -435,10 +214,10 @@ test_standby_refuses_and_takes_over(void **state)
     assert_true(s_stored(ha, id1));
 
     /* A comes back as a standby of B, at the next epoch. */
-    size_t sb_a = s_count(ha->log[0], "ha.standby", NULL);
-    s_start(ha, 0);
-    assert_true(s_wait_log(ha->log[0], "ha.standby", sb_a, T_ROLE_MS));
-    st = s_status(ha, 0);
+    size_t sb_a = ha_count(ha->log[0], "ha.standby", NULL);
+    ha_start(ha, 0);
+    assert_true(ha_wait_log(ha->log[0], "ha.standby", sb_a, HA_ROLE_MS));
+    st = ha_status(ha, 0);
     snprintf(want, sizeof want, "leader=%s", ha->endpoint[1]);
     assert_true(it_contains(st, "role=standby"));
     assert_true(it_contains(st, want));
@@ -453,8 +232,8 @@ test_standby_refuses_and_takes_over(void **state)
     assert_string_equal(f->error->leader, ha->endpoint[1]);
     rc_frame_free(f);
 
-    s_audit_verify(ha, 1);
-    s_audit_verify(ha, 0);
+    ha_audit_verify(ha, 1);
+    ha_audit_verify(ha, 0);
     rc_destroy(&ca);
     rc_destroy(&cb);
     free(env1);
@@ -466,8 +245,8 @@ test_standby_refuses_and_takes_over(void **state)
 static void
 test_paused_leader_is_fenced(void **state)
 {
-    s_ha *ha = *state = s_ha_new();
-    s_start_pair(ha);
+    ha_pair *ha = *state = ha_new(NULL);
+    ha_start_pair(ha);
     rc_client *ca = s_client(ha, 0);
     rc_hello(ca, false);
     uint8_t id1[VG_ALERT_ID_LEN];
@@ -478,19 +257,19 @@ test_paused_leader_is_fenced(void **state)
     rc_frame_free(f);
 
     /* Paused past its lease, with a publish waiting in its socket. */
-    size_t leads_b = s_count(ha->log[1], "ha.leader", NULL);
+    size_t leads_b = ha_count(ha->log[1], "ha.leader", NULL);
     assert_int_equal(kill(ha->pid[0], SIGSTOP), 0);
     int64_t t0 = bh_now_ms();
     uint8_t id2[VG_ALERT_ID_LEN];
     size_t len2 = 0;
     uint8_t *env2 = s_seal(ha, &len2, id2);
     uint64_t req2 = rc_publish(ca, env2, len2);
-    if (!s_wait_log(ha->log[1], "ha.leader", leads_b, T_ROLE_MS)) {
+    if (!ha_wait_log(ha->log[1], "ha.leader", leads_b, HA_ROLE_MS)) {
         kill(ha->pid[0], SIGCONT);
-        s_print_logs(ha);
+        ha_print_logs(ha);
         fail_msg("the standby did not take over from a paused leader");
     }
-    print_message("ha: a leader paused at t=0 was replaced at t=%lld ms (lease " T_LEASE ")\n",
+    print_message("ha: a leader paused at t=0 was replaced at t=%lld ms (lease " HA_LEASE ")\n",
                   (long long)(bh_now_ms() - t0));
     /* B leads: a third alert is confirmed by it. */
     rc_client *cb = s_client(ha, 1);
@@ -504,20 +283,20 @@ test_paused_leader_is_fenced(void **state)
 
     /* A wakes up: the publish that waited for it is not confirmed, A says it
      * lost the lead and stands by. */
-    size_t sb_a = s_count(ha->log[0], "ha.standby", NULL);
+    size_t sb_a = ha_count(ha->log[0], "ha.standby", NULL);
     assert_int_equal(kill(ha->pid[0], SIGCONT), 0);
     f = rc_recv_reply(ca, req2, T_CONFIRM_MS);
     assert_false(s_accepted(f)); /* no answer, not_leader, or "not recorded" */
     rc_frame_free(f);
-    if (!s_wait_log(ha->log[0], "ha.standby", sb_a, T_ROLE_MS)) {
-        s_print_logs(ha);
+    if (!ha_wait_log(ha->log[0], "ha.standby", sb_a, HA_ROLE_MS)) {
+        ha_print_logs(ha);
         fail_msg("the paused leader did not step down");
     }
     assert_true(
-        s_count(ha->log[0], "ha.fenced", NULL) + s_count(ha->log[0], "ha.lease_lost", NULL) >= 1);
-    assert_int_equal(s_count(ha->log[0], "ha.step_down", NULL), 1);
+        ha_count(ha->log[0], "ha.fenced", NULL) + ha_count(ha->log[0], "ha.lease_lost", NULL) >= 1);
+    assert_int_equal(ha_count(ha->log[0], "ha.step_down", NULL), 1);
     assert_false(s_stored(ha, id2)); /* nobody stored it: it stays the sender's */
-    char *st = s_status(ha, 0);
+    char *st = ha_status(ha, 0);
     assert_true(it_contains(st, "role=fenced") || it_contains(st, "role=standby"));
     free(st);
     /* Sent to the new leader it is stored once. */
@@ -526,7 +305,7 @@ test_paused_leader_is_fenced(void **state)
     rc_frame_free(f);
     assert_true(s_stored(ha, id2));
     assert_int_equal(s_epoch(ha, 1), 2);
-    s_audit_verify(ha, 1);
+    ha_audit_verify(ha, 1);
     rc_destroy(&ca);
     rc_destroy(&cb);
     free(env1);
@@ -539,11 +318,11 @@ test_paused_leader_is_fenced(void **state)
 static void
 test_takeover_loop(void **state)
 {
-    s_ha *ha = *state = s_ha_new();
+    ha_pair *ha = *state = ha_new(NULL);
     uint64_t seed = fu_seed("test_takeover_loop");
     fu_rng rng;
     fu_rng_init(&rng, seed);
-    s_start_pair(ha);
+    ha_start_pair(ha);
     int n_kills = fu_long() ? 30 : 10;
     int leader = 0;
     size_t confirmed = 0;
@@ -577,12 +356,12 @@ test_takeover_loop(void **state)
         (void)rc_publish(c, flight, len);
         bh_sleep_ms(fu_range(&rng, 0, 5));
         int64_t t0 = bh_now_ms();
-        s_kill(ha, leader);
+        ha_kill(ha, leader);
         int next = 1 - leader;
         rc_client *cn = s_client(ha, next);
         rc_hello(cn, false);
         int64_t took = -1;
-        while (bh_now_ms() - t0 < T_ROLE_MS) {
+        while (bh_now_ms() - t0 < HA_ROLE_MS) {
             Vigil__BrokerFrame *f = s_publish(cn, flight, len, 200);
             bool ok = s_accepted(f);
             rc_frame_free(f);
@@ -593,7 +372,7 @@ test_takeover_loop(void **state)
             bh_sleep_ms(20);
         }
         if (took < 0) {
-            s_print_logs(ha);
+            ha_print_logs(ha);
             fail_msg("takeover %d: broker %c did not take over (seed %llu)", k + 1, 'A' + next,
                      (unsigned long long)seed);
         }
@@ -603,12 +382,12 @@ test_takeover_loop(void **state)
         total_ms += took;
         rc_destroy(&c);
         rc_destroy(&cn);
-        s_audit_verify(ha, next);
+        ha_audit_verify(ha, next);
         /* The killed one comes back as a standby. */
-        size_t sb = s_count(ha->log[leader], "ha.standby", NULL);
-        s_start(ha, leader);
-        if (!s_wait_log(ha->log[leader], "ha.standby", sb, T_ROLE_MS)) {
-            s_print_logs(ha);
+        size_t sb = ha_count(ha->log[leader], "ha.standby", NULL);
+        ha_start(ha, leader);
+        if (!ha_wait_log(ha->log[leader], "ha.standby", sb, HA_ROLE_MS)) {
+            ha_print_logs(ha);
             fail_msg("takeover %d: the old leader did not come back as a standby", k + 1);
         }
         leader = next;

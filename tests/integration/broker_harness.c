@@ -4,6 +4,7 @@
 #define _XOPEN_SOURCE 700
 
 #include "broker_harness.h"
+#include "vigil/broker_config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -404,6 +405,12 @@ bh_log_count(const bh_broker *b, const char *msg_id, const char *needle)
 vg_err
 bh_store_open(const bh_broker *b, vgb_store **out, vg_reason *why)
 {
+    vg_broker_config *cfg = NULL; /* [store] may name a PostgreSQL store (docs/ha.md) */
+    if (vg_broker_config_load(&cfg, b->conf, NULL) == VG_OK) {
+        vg_err rc = vgb_store_open_readonly_config(out, cfg, why);
+        vg_broker_config_destroy(&cfg);
+        return rc;
+    }
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", b->db_path);
     char *slash = strrchr(dir, '/');

@@ -111,7 +111,8 @@ size_t bh_log_count(const bh_broker *b, const char *msg_id, const char *needle);
 /* ---- the broker's store, read through its interface (store.h) ----------
  *
  * No test knows a table, a column or SQL: every read goes through store.h.
- * Each helper opens DIR/broker/store read-only (vgb_store_open_readonly),
+ * Each helper opens the store broker.conf names read-only
+ * (vgb_store_open_readonly_config: DIR/broker/store, or [store]'s PostgreSQL),
  * reads one committed state (vgb_store_read_begin/_end) and closes it again,
  * so it sees only what the broker committed, whether it runs or not. The
  * helpers fail the test when the store cannot be opened or read. */
