@@ -487,8 +487,7 @@ vgb_broker_step(vgb_broker *b)
     timeout = checkpoint >= 0 && checkpoint < timeout ? checkpoint : timeout;
     long answers = vgb_ask_answers(&b->ask);
     timeout = answers >= 0 && answers < timeout ? answers : timeout;
-    long beat = vgb_lease_service(b->lease); /* the leader's heartbeat, between batches */
-    timeout = beat >= 0 && beat < timeout ? beat : timeout;
+    timeout = vgb_lease_service(b->lease, timeout); /* the leader's heartbeat, between batches */
     int64_t to_switch = vgb_bkeys_switch_at(b->bkeys) - vg_clock_wall_ms(b->clock);
     return to_switch < timeout ? (to_switch > 0 ? (long)to_switch : 0) : timeout;
 }
@@ -574,7 +573,6 @@ s_load_identity(vgb_broker *b, vg_reason *why)
     if (rc != VG_OK) {
         return rc;
     }
-    b->pending = -1;
     for (int i = 0; i < 2; i++) {
         if (vgb_intake_init(&b->intake[i], (size_t)b->cfg->batch) != VG_OK) {
             return VG_ERR_NOMEM;
@@ -584,32 +582,6 @@ s_load_identity(vgb_broker *b, vg_reason *why)
         vg_log(VG_LOG_WARN, "broker", "verifier.unavailable", "detail=one_thread");
     }
     return VG_OK;
-}
-
-/* Refuses a network document older than one this store was served with
- * (it could bring back a revoked agency), then records this one. */
-static vg_err
-s_check_network_version(vgb_broker *b, vg_reason *why)
-{
-    uint64_t seen = 0;
-    uint64_t have = vg_netdoc_version(b->doc);
-    vg_err rc = vgb_store_network_version(b->store, &seen);
-    if (rc == VG_OK && have < seen) {
-        return vg_reason_set(why, VG_ERR_STALE_VERSION,
-                             "%s is network document version %llu but this store was already "
-                             "served with version %llu: install the current signed document "
-                             "(an older one could bring back revoked keys)",
-                             b->cfg->document_path, (unsigned long long)have,
-                             (unsigned long long)seen);
-    }
-    if (rc == VG_OK && have > seen && (rc = vgb_store_begin(b->store, why)) == VG_OK) {
-        rc = vgb_store_set_network_version(b->store, have, why);
-        rc = rc == VG_OK ? vgb_store_commit(b->store, why) : rc;
-        if (rc != VG_OK) {
-            vgb_store_rollback(b->store);
-        }
-    }
-    return rc;
 }
 
 /* Delivery's word that an agency got or lost its receiving connection. */
@@ -739,19 +711,16 @@ vgb_broker_new_on(vgb_broker **out, const vg_broker_config *cfg, const vg_clock 
         *store_p = NULL;
     }
     vg_err rc = s_load_identity(b, why);
-    if (rc == VG_OK && b->store == NULL) {
-        rc = vgb_store_open_config(&b->store, cfg, why);
-    }
-    if (rc == VG_OK && vgb_store_lead_supported(b->store)) { /* pushed to an earlier leader */
-        /* A document that rotated the broker's keys is refused here (a
-         * takeover that fails, logged, and is tried again): docs/ha.md. */
-        rc = vgb_netdocs_adopt_newest(
-            b->store, cfg->admin_pk, vg_keyset_curve_pk(vgb_bkeys_serving(b->bkeys)), &b->doc, why);
-    }
+    rc = rc == VG_OK && b->store == NULL ? vgb_store_open_config(&b->store, cfg, why) : rc;
+    /* A document pushed to an earlier leader (one that rotated the broker's
+     * keys is refused: the takeover fails, logged, and is tried again). */
+    rc = rc == VG_OK && vgb_store_lead_supported(b->store)
+             ? vgb_netdocs_adopt_newest(b->store, cfg->admin_pk,
+                                        vg_keyset_curve_pk(vgb_bkeys_serving(b->bkeys)), &b->doc,
+                                        why)
+             : rc;
     rc = rc == VG_OK ? vgb_lease_new(&b->lease, b->store, cfg, clock, epoch) : rc;
-    if (rc == VG_OK) {
-        rc = s_check_network_version(b, why);
-    }
+    rc = rc == VG_OK ? vgb_netdocs_check_version(b->store, b->doc, cfg->document_path, why) : rc;
     if (rc == VG_OK) {
         rc = vgb_netdocs_load(&b->netdocs, b->store, b->doc, cfg->admin_pk, why);
     }
@@ -785,8 +754,8 @@ vgb_broker_destroy(vgb_broker **b_p)
         return;
     }
     vgb_broker *b = *b_p;
-    if (b->tracking != NULL && vgb_lease_lost(b->lease) == NULL) { /* a clean stop leaves every
-                                                                      leaf under a checkpoint */
+    /* A clean stop leaves every leaf under a checkpoint; a lost lease writes nothing. */
+    if (b->tracking != NULL && vgb_lease_lost(b->lease) == NULL) {
         b->stopping = true;
         s_finish_batch(b);
         vg_log(VG_LOG_INFO, "broker", "audit.stop_checkpoint", "size=%llu",

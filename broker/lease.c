@@ -60,8 +60,9 @@ s_check(vgb_lease *l)
            "epoch=%" PRId64 " reason=%s detail=\"%s\" confirms=none", l->epoch, l->lost, why.text);
 }
 
-long
-vgb_lease_service(vgb_lease *l)
+/* The ms until the next heartbeat, after one when it is due; -1: none. */
+static long
+s_service(vgb_lease *l)
 {
     if (l == NULL || !l->elects || l->lost != NULL) {
         return -1;
@@ -72,6 +73,13 @@ vgb_lease_service(vgb_lease *l)
     }
     s_check(l);
     return l->lost != NULL ? -1 : l->every_ms;
+}
+
+long
+vgb_lease_service(vgb_lease *l, long timeout_ms)
+{
+    long beat = s_service(l);
+    return beat >= 0 && (timeout_ms < 0 || beat < timeout_ms) ? beat : timeout_ms;
 }
 
 void

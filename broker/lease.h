@@ -40,9 +40,10 @@ vg_err vgb_lease_new(vgb_lease **out, vgb_store *store, const vg_broker_config *
 /* NULL-safe; sets *l_p = NULL. */
 void vgb_lease_destroy(vgb_lease **l_p);
 
-/* Heartbeats when one is due (between batches); returns the ms until the
- * next one, or -1 when there is none (a lease lost, or none to keep). */
-long vgb_lease_service(vgb_lease *l);
+/* Heartbeats when one is due (between batches); returns timeout_ms (the
+ * loop's poll timeout, -1: none) shortened to the ms until the next one
+ * (unchanged when there is none: a lease lost, or none to keep). */
+long vgb_lease_service(vgb_lease *l, long timeout_ms);
 
 /* After a batch's commit (committed: it returned VG_OK): a failed commit is
  * looked at at once, a commit in doubt ends the term (no confirm for that

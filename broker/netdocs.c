@@ -317,3 +317,26 @@ vgb_netdocs_adopt_newest(vgb_store *store, const uint8_t admin_pk[VG_SIGN_PK_LEN
     free(n.bytes);
     return rc;
 }
+
+vg_err
+vgb_netdocs_check_version(vgb_store *store, const vg_netdoc *doc, const char *path, vg_reason *why)
+{
+    uint64_t seen = 0;
+    uint64_t have = vg_netdoc_version(doc);
+    vg_err rc = vgb_store_network_version(store, &seen);
+    if (rc == VG_OK && have < seen) {
+        return vg_reason_set(why, VG_ERR_STALE_VERSION,
+                             "%s is network document version %llu but this store was already "
+                             "served with version %llu: install the current signed document "
+                             "(an older one could bring back revoked keys)",
+                             path, (unsigned long long)have, (unsigned long long)seen);
+    }
+    if (rc == VG_OK && have > seen && (rc = vgb_store_begin(store, why)) == VG_OK) {
+        rc = vgb_store_set_network_version(store, have, why);
+        rc = rc == VG_OK ? vgb_store_commit(store, why) : rc;
+        if (rc != VG_OK) {
+            vgb_store_rollback(store);
+        }
+    }
+    return rc;
+}

@@ -47,6 +47,13 @@ vg_err vgb_netdocs_load(vgb_netdocs **out, vgb_store *store, const vg_netdoc *cu
 /* NULL-safe; sets *d_p = NULL. */
 void vgb_netdocs_destroy(vgb_netdocs **d_p);
 
+/* Refuses doc (read from path) when it is older than one this store was
+ * served with (it could bring back a revoked agency): VG_ERR_STALE_VERSION
+ * with why. Then records its version when it is newer (a transaction of
+ * its own). Store errors as they come. */
+vg_err vgb_netdocs_check_version(vgb_store *store, const vg_netdoc *doc, const char *path,
+                                 vg_reason *why) VG_MUST_USE;
+
 /* Puts in *doc_p the newest document the store holds when it is newer than
  * *doc_p (a broker taking over from another that was pushed a document its
  * own file predates: docs/ha.md), verified against admin_pk and naming the

@@ -194,6 +194,9 @@ ha_destroy(ha_pair **ha_p)
     if (ha == NULL) {
         return;
     }
+    if (getenv("VG_HA_LOGS") != NULL) { /* to read what a passing test did */
+        ha_print_logs(ha);
+    }
     for (int i = 0; i < 2; i++) {
         if (ha->pid[i] > 0) {
             kill(ha->pid[i], SIGCONT);
@@ -205,6 +208,7 @@ ha_destroy(ha_pair **ha_p)
     vga_identity_destroy(&ha->pub);
     bh_pass(ha->h); /* the logs of both were printed where a check failed */
     bh_destroy(&ha->h);
+    vt_pg_stop(&ha->standby);
     vt_pg_stop(&ha->pg);
     free(ha->dsn);
     free(ha->audit_dsn);

@@ -38,13 +38,15 @@ typedef struct ha_pair {
     pid_t pid[2];      /* running, or 0 */
     vga_identity *pub; /* home-office, the publisher */
     uint64_t seq;      /* its next sender sequence */
+    vt_pg *standby;    /* a test's PostgreSQL standby, or NULL: ha_destroy stops it */
 } ha_pair;
 
 /* A server, the schema (made as vigil_owner), a network (bh_new(conf_set))
  * and both brokers' configurations; nothing started. Free with ha_destroy. */
 ha_pair *ha_new(const char *const *conf_set);
 
-/* Kills what runs (SIGCONT first), removes everything; NULL-safe. */
+/* Kills what runs (SIGCONT first), removes everything (with VG_HA_LOGS set,
+ * prints the logs first); NULL-safe. */
 void ha_destroy(ha_pair **ha_p);
 
 /* Starts broker i (0: A, 1: B), its output appended to log[i]. */

@@ -16,6 +16,18 @@
  *     publisher follows the leader; every confirmed alert is in the store
  *     exactly once and the audit log verifies after every takeover.
  *
+ *   - the synchronous standby stops: nothing is confirmed (commits wait
+ *     [store] commit_wait, are cancelled and in doubt, the leader steps
+ *     down); the operator drops synchronous replication and the alert sent
+ *     again is a duplicate of the in-doubt commit, never lost;
+ *   - the database fails over: the primary is killed, its synchronous
+ *     standby promoted; the brokers find it through the multi-host DSN,
+ *     every alert confirmed before is on it, and audit verify passes.
+ *
+ * store-server: the last two configure the PostgreSQL servers themselves
+ * (synchronous_standby_names, pg_promote) as an operator or Patroni would;
+ * the store is read only through store.h.
+ *
  * VG_SEED repeats a run; VG_FAULT_LONG=1 (ctest label "long") kills more.
  */
 #define _XOPEN_SOURCE 700
@@ -410,6 +422,205 @@ test_takeover_loop(void **state)
     free(ids);
 }
 
+/* ---- replication -------------------------------------------------------------- */
+
+/* Runs sql as the superuser on pg and returns the first column of the
+ * first row as a number (0 when no row). */
+static long long
+s_super(const vt_pg *pg, const char *sql)
+{
+    PGconn *c = vt_pg_connect(pg, "postgres", NULL);
+    PGresult *r = vt_pg_query(c, sql);
+    long long n = PQntuples(r) > 0 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    PQfinish(c);
+    return n;
+}
+
+/* Makes standby (application_name name) the primary's synchronous one and
+ * waits until it streams as such. */
+static void
+s_make_sync(const vt_pg *primary, const char *name)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "ALTER SYSTEM SET synchronous_standby_names = '%s'", name);
+    vt_pg_exec(primary, "postgres", sql);
+    vt_pg_exec(primary, "postgres", "SELECT pg_reload_conf()");
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM pg_stat_replication WHERE application_name = '%s'"
+             " AND sync_state = 'sync'",
+             name);
+    for (int i = 0; s_super(primary, sql) != 1; i++) {
+        assert_true(i < 500);
+        bh_sleep_ms(20);
+    }
+}
+
+/* Rewrites a line of both brokers' broker.conf: the one starting with
+ * `starts` becomes `line` (or line is added after "backend = postgresql"
+ * when starts is NULL). */
+static void
+s_conf_line(ha_pair *ha, const char *starts, const char *line)
+{
+    for (int i = 0; i < 2; i++) {
+        char *text = ha_read(ha->conf[i]);
+        assert_non_null(text);
+        const char *key = starts != NULL ? starts : "backend = postgresql\n";
+        char *at = strstr(text, key);
+        assert_non_null(at);
+        char *end = starts != NULL ? strchr(at, '\n') : at + strlen(key);
+        assert_non_null(end);
+        size_t cap = strlen(text) + strlen(line) + 8;
+        char *out = calloc(1, cap);
+        assert_non_null(out);
+        if (starts != NULL) {
+            snprintf(out, cap, "%.*s%s%s", (int)(at - text), text, line, end);
+        } else {
+            snprintf(out, cap, "%.*s%s\n%s", (int)(end - text), text, line, end);
+        }
+        vg_reason why = {{0}};
+        assert_int_equal(vg_file_write_atomic(ha->conf[i], out, strlen(out), 0600, &why), VG_OK);
+        free(out);
+        free(text);
+    }
+}
+
+static void
+test_sync_standby_stall_confirms_nothing(void **state)
+{
+    ha_pair *ha = *state = ha_new(NULL);
+    vt_pg *standby = ha->standby = vt_pg_start_standby(ha->pg, "db2");
+    s_make_sync(ha->pg, "db2");
+    s_conf_line(ha, NULL, "commit_wait = 1s");
+    ha_start(ha, 0);
+    if (!ha_wait_log(ha->log[0], "broker.ready", 0, HA_ROLE_MS)) {
+        ha_print_logs(ha);
+        fail_msg("broker A did not lead");
+    }
+    rc_client *c = s_client(ha, 0);
+    rc_hello(c, false);
+    uint8_t id1[VG_ALERT_ID_LEN], id2[VG_ALERT_ID_LEN];
+    size_t len1 = 0, len2 = 0;
+    uint8_t *env1 = s_seal(ha, &len1, id1);
+    Vigil__BrokerFrame *f = s_publish(c, env1, len1, T_CONFIRM_MS);
+    assert_true(s_accepted(f)); /* on the standby too */
+    rc_frame_free(f);
+
+    /* The standby stops: for as long as it is gone, nothing is confirmed. */
+    vt_pg_kill(standby);
+    uint8_t *env2 = s_seal(ha, &len2, id2);
+    int64_t end = bh_now_ms() + 5000;
+    size_t answers = 0;
+    while (bh_now_ms() < end) {
+        f = s_publish(c, env2, len2, 1500);
+        if (s_accepted(f)) {
+            ha_print_logs(ha);
+            fail_msg("confirmed while the synchronous standby was gone");
+        }
+        answers += f != NULL;
+        rc_frame_free(f);
+    }
+    print_message("ha: standby gone 5 s: %zu answers to the publish, none a confirm\n", answers);
+    assert_true(ha_count(ha->log[0], "store.commit_wait_cancelled", NULL) >= 1);
+    assert_true(ha_count(ha->log[0], "ha.lease_lost", "commit_in_doubt") >= 1);
+
+    /* The operator drops synchronous replication (docs/ha.md): the broker
+     * leads again and the alert, committed locally by the cancelled wait,
+     * is a duplicate: it was in doubt, never confirmed and never lost. */
+    vt_pg_exec(ha->pg, "postgres", "ALTER SYSTEM RESET synchronous_standby_names");
+    vt_pg_exec(ha->pg, "postgres", "SELECT pg_reload_conf()");
+    int64_t confirmed = -1, t0 = bh_now_ms();
+    while (bh_now_ms() - t0 < HA_ROLE_MS && confirmed < 0) {
+        rc_destroy(&c);
+        c = s_client(ha, 0);
+        f = s_publish(c, env2, len2, 1000);
+        if (s_accepted(f)) {
+            confirmed = f->confirm->status;
+        }
+        rc_frame_free(f);
+    }
+    if (confirmed < 0) {
+        ha_print_logs(ha);
+        fail_msg("no confirm after synchronous replication was dropped");
+    }
+    assert_true(s_stored(ha, id1));
+    assert_true(s_stored(ha, id2));
+    assert_int_equal(s_n_alerts(ha), 2);
+    ha_audit_verify(ha, 0);
+    rc_destroy(&c);
+    free(env1);
+    free(env2);
+}
+
+static void
+test_database_failover_keeps_every_confirmed_alert(void **state)
+{
+    ha_pair *ha = *state = ha_new(NULL);
+    vt_pg *standby = ha->standby = vt_pg_start_standby(ha->pg, "db2");
+    s_make_sync(ha->pg, "db2");
+    /* Both servers, the primary first; libpq skips the one that is not
+     * read-write. */
+    char dsn[512], line[600];
+    snprintf(dsn, sizeof dsn,
+             "host=127.0.0.1,127.0.0.1 port=%d,%d dbname=vigil user=vigil_broker "
+             "target_session_attrs=read-write connect_timeout=2",
+             ha->pg->port, standby->port);
+    snprintf(line, sizeof line, "dsn = %s", dsn);
+    s_conf_line(ha, "dsn = ", line);
+    free(ha->audit_dsn);
+    char audit[512];
+    snprintf(audit, sizeof audit,
+             "host=127.0.0.1,127.0.0.1 port=%d,%d dbname=vigil user=vigil_audit "
+             "target_session_attrs=read-write connect_timeout=2",
+             ha->pg->port, standby->port);
+    ha->audit_dsn = vg_strdup(audit);
+    ha_start_pair(ha);
+    enum { S_N = 20 };
+    uint8_t ids[S_N + 1][VG_ALERT_ID_LEN];
+    rc_client *c = s_client(ha, 0);
+    rc_hello(c, false);
+    for (int i = 0; i < S_N; i++) {
+        size_t len = 0;
+        uint8_t *env = s_seal(ha, &len, ids[i]);
+        Vigil__BrokerFrame *f = s_publish(c, env, len, T_CONFIRM_MS);
+        assert_true(s_accepted(f));
+        rc_frame_free(f);
+        free(env);
+    }
+    rc_destroy(&c);
+
+    /* kill -9 the primary; promote the standby (Patroni's job). */
+    int64_t t0 = bh_now_ms();
+    vt_pg_kill(ha->pg);
+    assert_int_equal(s_super(standby, "SELECT pg_promote()::int"), 1);
+    size_t len = 0;
+    uint8_t *env = s_seal(ha, &len, ids[S_N]);
+    int64_t took = -1;
+    for (int turn = 0; bh_now_ms() - t0 < 30000 && took < 0; turn ^= 1) {
+        c = s_client(ha, turn);
+        Vigil__BrokerFrame *f = s_publish(c, env, len, 500);
+        if (s_accepted(f)) {
+            took = bh_now_ms() - t0;
+        }
+        rc_frame_free(f);
+        rc_destroy(&c);
+    }
+    if (took < 0) {
+        ha_print_logs(ha);
+        fail_msg("no broker confirmed on the promoted standby");
+    }
+    print_message("ha: database failover: primary killed -> first confirm on the promoted "
+                  "standby %lld ms\n",
+                  (long long)took);
+    for (int i = 0; i <= S_N; i++) {
+        assert_true(s_stored(ha, ids[i]));
+    }
+    assert_int_equal(s_n_alerts(ha), S_N + 1);
+    int leader = ha_count(ha->log[0], "ha.leader", NULL) >= 2 ? 0 : 1;
+    ha_audit_verify(ha, leader);
+    free(env);
+}
+
 int
 main(void)
 {
@@ -417,6 +628,8 @@ main(void)
         cmocka_unit_test_teardown(test_standby_refuses_and_takes_over, s_teardown),
         cmocka_unit_test_teardown(test_paused_leader_is_fenced, s_teardown),
         cmocka_unit_test_teardown(test_takeover_loop, s_teardown),
+        cmocka_unit_test_teardown(test_sync_standby_stall_confirms_nothing, s_teardown),
+        cmocka_unit_test_teardown(test_database_failover_keeps_every_confirmed_alert, s_teardown),
     };
     if (getenv("VG_TEST_FILTER") != NULL) { /* e.g. VG_TEST_FILTER='*paused*' */
         cmocka_set_test_filter(getenv("VG_TEST_FILTER"));
