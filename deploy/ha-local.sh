@@ -65,8 +65,6 @@ make_primary() {
 listen_addresses = '127.0.0.1'
 port = $pg1
 unix_socket_directories = '$dir/pg'
-# a commit returns once the standby db2 has flushed it (docs/ha.md)
-synchronous_standby_names = 'ANY 1 (db2)'
 max_wal_senders = 5
 wal_keep_size = 256MB
 log_line_prefix = '%m [%p] '
@@ -156,6 +154,13 @@ start() {
   fi
   pg_up "$dir/pg/primary" pg-primary
   pg_up "$dir/pg/standby" pg-standby
+  if [ "$fresh" = 1 ]; then
+    # Only now that db2 streams: before, every commit would wait for it.
+    # From here a commit returns once the standby db2 has flushed it (docs/ha.md).
+    "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg1" -U postgres -d postgres \
+      -c "ALTER SYSTEM SET synchronous_standby_names = 'ANY 1 (db2)'" -c "SELECT pg_reload_conf()" \
+      >>"$dir/log/initdb.log"
+  fi
   start_broker a
   start_broker b
   wait_leader
