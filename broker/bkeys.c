@@ -14,12 +14,12 @@
 #include "vigil/util.h"
 
 struct vgb_bkeys {
-    char *path;          /* KEYS */
-    char *next_path;     /* KEYS.next */
-    vg_keyset *keys;     /* current: signs checkpoints (borrowed by the audit log) */
-    vg_keyset *next;     /* loaded by vgb_bkeys_prepare, or NULL */
-    vg_keyset *serving;  /* the old keys while the ROUTER presents them, or NULL */
-    int64_t switch_at;   /* when the ROUTER must present keys' transport key */
+    char *path;         /* KEYS */
+    char *next_path;    /* KEYS.next */
+    vg_keyset *keys;    /* current: signs checkpoints (borrowed by the audit log) */
+    vg_keyset *next;    /* loaded by vgb_bkeys_prepare, or NULL */
+    vg_keyset *serving; /* the old keys while the ROUTER presents them, or NULL */
+    int64_t switch_at;  /* when the ROUTER must present keys' transport key */
 };
 
 static bool
@@ -169,8 +169,7 @@ s_overlap_end(const vg_netdoc *doc, const uint8_t *old, int64_t now_ms)
     for (size_t i = vg_netdoc_n_previous_broker_keys(doc); i-- > 0;) {
         vg_broker_keys bk;
         vg_netdoc_previous_broker_keys_at(doc, i, &bk);
-        if (bk.transport_pk != NULL &&
-            sodium_memcmp(bk.transport_pk, old, VG_CURVE_KEY_LEN) == 0) {
+        if (bk.transport_pk != NULL && sodium_memcmp(bk.transport_pk, old, VG_CURVE_KEY_LEN) == 0) {
             return bk.valid_until_ms > now_ms ? bk.valid_until_ms : now_ms;
         }
     }

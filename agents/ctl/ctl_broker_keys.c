@@ -54,9 +54,9 @@ static int
 s_args(int argc, char **argv, const char **conf, const char **note)
 {
     static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
-                                              {"note", required_argument, NULL, 'n'},
-                                              {"help", no_argument, NULL, 'h'},
-                                              {0}};
+                                             {"note", required_argument, NULL, 'n'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {0}};
     optind = 1;
     int opt;
     while ((opt = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
