@@ -621,6 +621,110 @@ test_database_failover_keeps_every_confirmed_alert(void **state)
     free(env);
 }
 
+/* ---- the console follows the leader ----------------------------------------------- */
+
+/* Lines of the console's --plain output holding needle. */
+static size_t
+s_lines(const char *path, const char *needle)
+{
+    char *text = ha_read(path);
+    size_t n = 0;
+    for (const char *p = text; p != NULL && (p = strstr(p, needle)) != NULL; p++) {
+        n++;
+    }
+    free(text);
+    return n;
+}
+
+static bool
+s_wait_lines(const char *path, const char *needle, size_t n, int64_t ms)
+{
+    int64_t end = bh_now_ms() + ms;
+    while (s_lines(path, needle) < n) {
+        if (bh_now_ms() >= end) {
+            return false;
+        }
+        bh_sleep_ms(50);
+    }
+    return true;
+}
+
+/* `vigil-console --plain` for licensing with both endpoints: the leader is
+ * killed, the console moves to the new one, says so, and its event stream
+ * goes on without a gap or a repeat (EVENT #n, n consecutive). */
+static void
+test_console_follows_the_leader(void **state)
+{
+    ha_pair *ha = *state = ha_new(NULL);
+    ha_agents_follow(ha);
+    ha_start_pair(ha);
+    char *conf = bh_agent_conf(ha->h, "licensing");
+    char *out = it_path(ha->h->tmp, "console.out");
+    char bin[4096];
+    snprintf(bin, sizeof bin, "%s/vigil-console", VG_BIN_DIR);
+    char *argv[] = {bin, "-c", conf, "--plain", NULL};
+    pid_t console = fu_spawn(argv, out, NULL);
+    bool ok = s_wait_lines(out, "SYNC LIVE", 1, HA_ROLE_MS);
+    rc_client *c = ok ? s_client(ha, 0) : NULL;
+    size_t len = 0;
+    uint8_t id[VG_ALERT_ID_LEN];
+    uint8_t *env = NULL;
+    if (ok) {
+        rc_hello(c, false);
+        env = s_seal(ha, &len, id);
+        Vigil__BrokerFrame *f = s_publish(c, env, len, T_CONFIRM_MS);
+        ok = s_accepted(f) && s_wait_lines(out, " new severity=", 1, HA_ROLE_MS);
+        rc_frame_free(f);
+        free(env);
+        rc_destroy(&c);
+    }
+    if (ok) {
+        ha_kill(ha, 0);
+        c = s_client(ha, 1);
+        env = s_seal(ha, &len, id);
+        bool confirmed = false;
+        for (int64_t t0 = bh_now_ms(); !confirmed && bh_now_ms() - t0 < HA_ROLE_MS;) {
+            Vigil__BrokerFrame *f = s_publish(c, env, len, 300);
+            confirmed = s_accepted(f);
+            rc_frame_free(f);
+        }
+        char moved[128];
+        snprintf(moved, sizeof moved, "now with the broker at %s", ha->endpoint[1]);
+        ok = confirmed && s_wait_lines(out, moved, 1, HA_ROLE_MS) &&
+             s_wait_lines(out, " new severity=", 2, HA_ROLE_MS);
+        free(env);
+        rc_destroy(&c);
+    }
+    kill(console, SIGTERM);
+    if (fu_wait(console, 5000) == -1) {
+        fu_kill(console);
+    }
+    char *text = ha_read(out);
+    if (!ok) {
+        print_error("---- console output ----\n%s---- end ----\n", text ? text : "");
+        ha_print_logs(ha);
+        fail_msg("the console did not follow the leader");
+    }
+    /* Its event stream: consecutive numbers, none twice, across the move. */
+    long long last = 0;
+    size_t n_events = 0;
+    for (const char *p = text; (p = strstr(p, " EVENT #")) != NULL; p += 8) {
+        long long seq = strtoll(p + 8, NULL, 10);
+        if (last != 0 && seq != last + 1) {
+            print_error("%s", text);
+            fail_msg("event #%lld after #%lld", seq, last);
+        }
+        last = seq;
+        n_events++;
+    }
+    print_message("ha: console moved to %s; %zu events, #1..#%lld, no gap, no repeat\n",
+                  ha->endpoint[1], n_events, last);
+    assert_true(n_events >= 2);
+    free(text);
+    free(out);
+    free(conf);
+}
+
 int
 main(void)
 {
@@ -630,6 +734,7 @@ main(void)
         cmocka_unit_test_teardown(test_takeover_loop, s_teardown),
         cmocka_unit_test_teardown(test_sync_standby_stall_confirms_nothing, s_teardown),
         cmocka_unit_test_teardown(test_database_failover_keeps_every_confirmed_alert, s_teardown),
+        cmocka_unit_test_teardown(test_console_follows_the_leader, s_teardown),
     };
     if (getenv("VG_TEST_FILTER") != NULL) { /* e.g. VG_TEST_FILTER='*paused*' */
         cmocka_set_test_filter(getenv("VG_TEST_FILTER"));
