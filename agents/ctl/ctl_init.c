@@ -411,7 +411,7 @@ s_parse_endpoints(s_init *in)
     }
     for (size_t i = 0; ok && i < items.n; i++) {
         const char *p = items.items[i];
-        if (!s_endpoint_is_valid(p) ||
+        if (!s_endpoint_is_valid(p) || strlen(p) >= sizeof in->bind ||
             strlen(in->endpoints) + strlen(p) + 3 > sizeof in->endpoints) {
             vgt_error(&s_who,
                       "--endpoint '%s' is not tcp://HOST:PORT with a port from 1 to 65535, e.g. "
@@ -421,7 +421,7 @@ s_parse_endpoints(s_init *in)
             break;
         }
         if (i == 0) {
-            snprintf(in->bind, sizeof in->bind, "%s", p);
+            snprintf(in->bind, sizeof in->bind, "%.255s", p); /* shorter: checked above */
         }
         size_t len = strlen(in->endpoints);
         snprintf(in->endpoints + len, sizeof in->endpoints - len, "%s%s", i ? ", " : "", p);
