@@ -59,6 +59,11 @@ typedef struct bh_broker {
 } bh_broker;
 
 /*
+ * With VG_TEST_STORE=postgresql in the environment the broker's store is a
+ * PostgreSQL database of its own (docs/ha.md) on a server the harness
+ * starts once per test process (tests/support/vt_pg.h) and stops at exit;
+ * the store helpers below follow broker.conf, so they read it there.
+ *
  * Makes a network in a fresh scratch directory and rewrites broker.conf's
  * [broker] keys from conf_set ("key=value" strings, NULL-terminated, may be
  * NULL; see vigil/broker_config.h for the keys). Does not start the broker.
