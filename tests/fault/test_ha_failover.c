@@ -621,6 +621,58 @@ test_database_failover_keeps_every_confirmed_alert(void **state)
     free(env);
 }
 
+/* ---- agents leave a paused leader ------------------------------------------------ */
+
+/* The leader hangs (SIGSTOP, never resumed while it matters): its TCP port
+ * still accepts connections but nothing answers. An agent connected to it
+ * moves on and its publish is confirmed by the new leader. */
+static void
+test_agent_leaves_a_paused_leader(void **state)
+{
+    ha_pair *ha = *state = ha_new(NULL);
+    ha_agents_follow(ha);
+    ha_start_pair(ha);
+    char *conf = bh_agent_conf(ha->h, "home-office");
+    vga_options opts = {.software = "vigil-ha-test"};
+    vga_agent *a = NULL;
+    vg_reason why = {{0}};
+    assert_int_equal(vga_agent_open(&a, conf, &opts, &why), VG_OK);
+    vg_alert alert = {0};
+    alert.severity = VG_SEV_HIGH;
+    alert.headline = "before the pause";
+    assert_int_equal(vg_strlist_add(&alert.categories, "taxi"), VG_OK);
+    vga_confirm res;
+    assert_int_equal(vga_publish(a, &alert, T_CONFIRM_MS, &res, &why), VG_OK);
+    vga_confirm_fini(&res);
+    assert_string_equal(vga_agent_broker(a), ha->endpoint[0]);
+
+    assert_int_equal(kill(ha->pid[0], SIGSTOP), 0);
+    int64_t t0 = bh_now_ms();
+    alert.headline = "during the pause";
+    vg_err rc = VG_ERR_TIMEOUT;
+    while (rc != VG_OK && bh_now_ms() - t0 < 40000) {
+        rc = vga_publish(a, &alert, 2000, &res, &why);
+        vga_confirm_fini(&res);
+        if (rc == VG_ERR_TIMEOUT) { /* in the outbox: flush it until a broker confirms */
+            size_t left = 1;
+            rc = vga_flush_outbox(a, 2000, &left, &why) == VG_OK && left == 0 ? VG_OK : rc;
+        }
+    }
+    int64_t took = bh_now_ms() - t0;
+    const char *live = vga_agent_broker(a);
+    bool moved = strcmp(live, ha->endpoint[1]) == 0;
+    kill(ha->pid[0], SIGCONT);
+    if (rc != VG_OK || !moved) {
+        ha_print_logs(ha);
+        fail_msg("the agent stayed with the paused leader (%s: %s)", vg_err_code(rc), why.text);
+    }
+    print_message("ha: an agent left a paused leader: confirmed by %s %lld ms after SIGSTOP\n",
+                  live, (long long)took);
+    vg_strlist_fini(&alert.categories);
+    vga_agent_destroy(&a);
+    free(conf);
+}
+
 /* ---- the console follows the leader ----------------------------------------------- */
 
 /* Lines of the console's --plain output holding needle. */
@@ -735,6 +787,7 @@ main(void)
         cmocka_unit_test_teardown(test_sync_standby_stall_confirms_nothing, s_teardown),
         cmocka_unit_test_teardown(test_database_failover_keeps_every_confirmed_alert, s_teardown),
         cmocka_unit_test_teardown(test_console_follows_the_leader, s_teardown),
+        cmocka_unit_test_teardown(test_agent_leaves_a_paused_leader, s_teardown),
     };
     if (getenv("VG_TEST_FILTER") != NULL) { /* e.g. VG_TEST_FILTER='*paused*' */
         cmocka_set_test_filter(getenv("VG_TEST_FILTER"));

@@ -28,7 +28,11 @@
  * connects to one endpoint at a time (link_ep). It moves on, with a new
  * socket, when a standby answers (to the leader it names, when agent.conf
  * lists it, else to the next endpoint), and when TCP connects to the
- * endpoint keep failing (S_RETRIES_TO_MOVE in a row: the broker is down).
+ * endpoint keep failing (S_RETRIES_TO_MOVE in a row: the broker is down),
+ * or when a connection closes before its handshake finished (a broker that
+ * is hung or paused still accepts TCP connections; the handshake then
+ * times out after S_HANDSHAKE_MS, and a live connection to it ends by
+ * ZeroMQ's heartbeat).
  * The broker keys are the same at every endpoint, so the key candidates
  * above carry over. A new socket sends Hello and the whole outbox again
  * (agent.c): an alert whose confirm was lost with the old broker is sent
@@ -47,6 +51,9 @@
 #define S_FAILS_TO_MOVE 2   /* failed handshakes in a row before the next key is tried */
 #define S_RETRIES_TO_MOVE 2 /* failed TCP connects in a row before the next endpoint */
 #define S_MOVE_MIN_MS 250   /* moves on a standby's answer: not more often than this */
+#define S_HANDSHAKE_MS                                                                             \
+    5000 /* several endpoints: a broker that accepts TCP but does not                              \
+            finish the handshake (hung, paused) is left after this */
 #define S_MAX_CANDIDATES 17
 #define S_BACKOFF_MAX_MS 30000 /* the longest pause before trying refused keys again */
 
@@ -117,6 +124,12 @@ vga_link_open(vga_agent *a, vg_reason *why)
     int events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_DISCONNECTED |
                  ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
                  ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+    int handshake = S_HANDSHAKE_MS;
+    if (cfg->endpoints.n > 1 &&
+        zmq_setsockopt(a->sock, ZMQ_HANDSHAKE_IVL, &handshake, sizeof handshake) != 0) {
+        return vg_reason_set(why, VG_ERR_IO, "cannot set up the connection: %s",
+                             zmq_strerror(zmq_errno()));
+    }
     if (zmq_socket_monitor(a->sock, mon_ep, events) == 0 &&
         (a->mon = zmq_socket(a->ctx, ZMQ_PAIR)) != NULL &&
         (zmq_setsockopt(a->mon, ZMQ_LINGER, &(int){0}, sizeof(int)) != 0 ||
@@ -300,12 +313,22 @@ vga_link_watch(vga_agent *a)
         } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
             a->link_refusals++;
             s_refused(a);
+        } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && eps->n > 1 &&
+                   a->link_fails + 1 < S_FAILS_TO_MOVE * (unsigned)eps->n) {
+            a->link_fails++; /* timed out (S_HANDSHAKE_MS): a hung broker; the next one */
+            s_move_to(a, a->link_ep + 1, vg_clock_mono_ms(a->clock), "no_handshake");
         } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
                    event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
             a->link_fails++;
             s_move_on(a, true);
-        } else if (!a->link_shaken && ++a->link_fails >= S_FAILS_TO_MOVE) {
-            s_move_on(a, false); /* closed before the handshake: wrong server key? */
+        } else if (!a->link_shaken) { /* closed before the handshake */
+            a->link_fails++;
+            if (eps->n > 1) { /* a hung broker? the next one; keys once every one failed */
+                s_move_to(a, a->link_ep + 1, vg_clock_mono_ms(a->clock), "no_handshake");
+            }
+            if (a->link_fails >= S_FAILS_TO_MOVE * (unsigned)(eps->n > 1 ? eps->n : 1)) {
+                s_move_on(a, false); /* wrong server key? */
+            }
         }
     }
 }
