@@ -58,7 +58,7 @@ static const vg_cfg_key s_table[] = {
         "with backend = postgresql: the libpq connection string of the database"),
     S_K("store", "commit_wait", VG_CFG_DURATION, store_commit_wait_ms, "10s", false, 0, 3600000,
         "postgresql: a COMMIT not answered by then (no synchronous standby) is cancelled and in "
-        "doubt; 0 waits for ever"),
+        "doubt; 0s waits for ever"),
     S_K("ha", "advertise", VG_CFG_STRING, ha_advertise, "", false, 0, 0,
         "postgresql: the endpoint agents reach this broker at, told by standbys (tcp://HOST:PORT)"),
     S_K("ha", "lease", VG_CFG_DURATION, ha_lease_ms, "5s", false, 2000, 600000,
@@ -120,6 +120,12 @@ vg_broker_config_load(vg_broker_config **out, const char *path, vg_reason *why)
                            "%s: [ha] advertise = '%s' is not a ZeroMQ address: write it as "
                            "tcp://HOST:PORT",
                            path, cfg->ha_advertise);
+    }
+    if (rc == VG_OK && cfg->ha_poll_ms >= cfg->ha_lease_ms) {
+        rc = vg_reason_set(why, VG_ERR_CONFIG,
+                           "%s: [ha] poll must be below [ha] lease (a standby's idle session "
+                           "would end between two tries)",
+                           path);
     }
     if (rc == VG_OK && cfg->redeliver_max_ms < cfg->redeliver_ms) {
         rc = vg_reason_set(why, VG_ERR_CONFIG,
