@@ -347,7 +347,9 @@ test_leader_sigkill_loop_loses_nothing(void **state)
     int64_t t0 = bh_now_ms();
     fu_rng rng;
     fu_rng_init(&rng, fu_seed("leader_sigkill_loop"));
-    size_t n_kills = fu_long() ? 40 : 10;
+    /* long: 20, not 40: audit verify after every takeover reads the PostgreSQL
+     * log a row at a time and grows with it (docs/ha.md, "Not built yet"). */
+    size_t n_kills = fu_long() ? 20 : 10;
     const char *conf[] = {"redeliver=500ms", "redeliver_max=2s", NULL};
     ha_pair *ha = ha_new(conf);
     *state = ha;

@@ -51,9 +51,9 @@
 #define S_FAILS_TO_MOVE 2   /* failed handshakes in a row before the next key is tried */
 #define S_RETRIES_TO_MOVE 2 /* failed TCP connects in a row before the next endpoint */
 #define S_MOVE_MIN_MS 250   /* moves on a standby's answer: not more often than this */
-#define S_HANDSHAKE_MS                                                                             \
-    5000 /* several endpoints: a broker that accepts TCP but does not                              \
-            finish the handshake (hung, paused) is left after this */
+/* Several endpoints: a broker that accepts TCP but does not finish the
+ * handshake (hung, paused) is left after this. */
+#define S_HANDSHAKE_MS 5000
 #define S_MAX_CANDIDATES 17
 #define S_BACKOFF_MAX_MS 30000 /* the longest pause before trying refused keys again */
 
