@@ -20,7 +20,9 @@
  * broker's store on PostgreSQL 15 (a primary with fsync on and a
  * synchronous standby streaming from it, both on loopback, started by the
  * bench as tests/support/vt_pg.h does), beside the SQLite figures of the
- * same run (docs/ha.md, docs/performance.md).
+ * same run (docs/ha.md, docs/performance.md). store-server: it configures
+ * those servers (synchronous_standby_names) as an operator would; the
+ * store itself is read only through store.h.
  *
  * Progress goes to stderr; the report (markdown) to stdout, and one line
  * "RESULT full_alerts_per_s X" to stderr for scripts.
