@@ -554,6 +554,73 @@ typedef enum vgb_count_what {
 vg_err vgb_store_count(vgb_store *s, vgb_count_what what, const char *filter,
                        uint64_t *out) VG_MUST_USE;
 
+/* ---- leadership: several brokers on one store (docs/ha.md) -----------------------
+ * Only a store that several brokers may share (PostgreSQL) elects a leader;
+ * on one that cannot be shared (SQLite: one broker per file) the broker is
+ * the leader and vgb_store_lead_supported is false. The lead is a
+ * session-level lock held on the owner's connection together with an epoch
+ * that every later write transaction checks in the server (a broker whose
+ * epoch is not the store's cannot commit anything). When that connection is
+ * replaced (a reconnect after a failure, a session the server ended), the
+ * lock went with it: every write transaction fails as fenced until
+ * vgb_store_lead_try wins again. All of these run outside a transaction, on
+ * the owner's thread. */
+
+bool vgb_store_lead_supported(const vgb_store *s);
+
+/* What a broker asks for when it tries to lead. */
+typedef struct vgb_lead_params {
+    const char *advertise; /* its endpoint for agents ("" when none): standbys tell it */
+    uint64_t lease_ms;     /* a session idle (or idle in a transaction) this long is ended
+                              by the server, and a silent peer's TCP connection given up */
+} vgb_lead_params;
+
+#define VGB_LEAD_ENDPOINT_MAX 64 /* the advertised endpoint as the store keeps it */
+
+/* Who leads, as one look at the store sees it. */
+typedef struct vgb_lead_state {
+    int64_t epoch;                      /* the store's epoch (0: never led) */
+    bool mine;                          /* this connection holds the lock */
+    char leader[VGB_LEAD_ENDPOINT_MAX]; /* the holder's advertised endpoint, "" unknown */
+} vgb_lead_state;
+
+/* Tries once, without waiting, to become the leader: takes the lock; when
+ * it got it, raises the store's epoch by one and commits that (durably: a
+ * COMMIT that returned without a warning, so everything committed before
+ * it is on the synchronous standby too), and checks every later write
+ * transaction against the new epoch. *out says who leads now (out->mine
+ * when this broker does). VG_ERR_IO when the store cannot be reached or the
+ * epoch could not be raised durably (the lock is given back then). */
+vg_err vgb_store_lead_try(vgb_store *s, const vgb_lead_params *p, vgb_lead_state *out,
+                          vg_reason *why) VG_MUST_USE;
+
+/* The leader's heartbeat (it also keeps the session from idling out):
+ * VG_OK while this connection holds the lock and the store's epoch is
+ * still its own; VG_ERR_NOT_LEADER when it lost the lock with its
+ * connection or another broker raised the epoch (fenced: logged
+ * store.fenced); VG_ERR_IO when the store cannot be reached (the lock is
+ * gone with the connection). */
+vg_err vgb_store_lead_check(vgb_store *s, vg_reason *why) VG_MUST_USE;
+
+/* Gives the lead up (a clean stop, a step down) and tells the standbys at
+ * once instead of at their next poll. Writes fail as fenced afterwards. */
+void vgb_store_lead_release(vgb_store *s);
+
+/* A descriptor that becomes readable when a leader gives the lead up (a
+ * hint only: it is lost at a failover; standbys poll anyway), or -1 when
+ * there is none; vgb_store_lead_woken takes what arrived and says whether a
+ * hint was among it. */
+int vgb_store_lead_fd(vgb_store *s);
+bool vgb_store_lead_woken(vgb_store *s);
+
+/* The audit log size the leader last knew durable, as recorded in the store
+ * for the standbys' high-water marks (highwater.h, ha.h); 0 when none was
+ * recorded or the back end keeps none (SQLite: one broker, whose own mark
+ * is enough). Setting it never lowers it; inside a transaction; a no-op
+ * for SQLite. */
+vg_err vgb_store_audit_durable(vgb_store *s, uint64_t *out) VG_MUST_USE;
+vg_err vgb_store_set_audit_durable(vgb_store *s, uint64_t size) VG_MUST_USE;
+
 /* ---- what audit verify reads: every row, in key order ------------------------
  *
  * vgb_audit_check_state (audit.h) compares every row with the leaves that

@@ -574,3 +574,61 @@ vgb_store_commit_in_doubt(const vgb_store *s)
 {
     return s->ops->commit_in_doubt != NULL && s->ops->commit_in_doubt(s);
 }
+
+bool
+vgb_store_lead_supported(const vgb_store *s)
+{
+    return s->ops->lead_try != NULL;
+}
+
+vg_err
+vgb_store_lead_try(vgb_store *s, const vgb_lead_params *p, vgb_lead_state *out, vg_reason *why)
+{
+    if (s->ops->lead_try == NULL) { /* nobody else can write it: this broker leads */
+        *out = (vgb_lead_state){.epoch = 0, .mine = true};
+        return VG_OK;
+    }
+    return s->ops->lead_try(s, p, out, why);
+}
+
+vg_err
+vgb_store_lead_check(vgb_store *s, vg_reason *why)
+{
+    return s->ops->lead_check != NULL ? s->ops->lead_check(s, why) : VG_OK;
+}
+
+void
+vgb_store_lead_release(vgb_store *s)
+{
+    if (s->ops->lead_release != NULL) {
+        s->ops->lead_release(s);
+    }
+}
+
+int
+vgb_store_lead_fd(vgb_store *s)
+{
+    return s->ops->lead_fd != NULL ? s->ops->lead_fd(s) : -1;
+}
+
+bool
+vgb_store_lead_woken(vgb_store *s)
+{
+    return s->ops->lead_woken != NULL && s->ops->lead_woken(s);
+}
+
+vg_err
+vgb_store_audit_durable(vgb_store *s, uint64_t *out)
+{
+    *out = 0;
+    return s->ops->audit_durable != NULL ? s->ops->audit_durable(s, out) : VG_OK;
+}
+
+vg_err
+vgb_store_set_audit_durable(vgb_store *s, uint64_t size)
+{
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "set_audit_durable");
+    }
+    return s->ops->set_audit_durable != NULL ? s->ops->set_audit_durable(s, size) : VG_OK;
+}

@@ -66,6 +66,15 @@ static const vg_cfg_key s_table[] = {
         "longest one notification attempt (SMTP or HTTP) may take"),
     S_K("notify", "rota_check", VG_CFG_DURATION, notify_rota_check_ms, "2s", false, 100, 3600000,
         "how often the rota files are looked at for changes"),
+    S_K("store", "commit_wait", VG_CFG_DURATION, store_commit_wait_ms, "10s", false, 0, 3600000,
+        "postgresql: a COMMIT not answered by then (no synchronous standby) is cancelled and in "
+        "doubt; 0s waits for ever"),
+    S_K("ha", "advertise", VG_CFG_STRING, ha_advertise, "", false, 0, 0,
+        "postgresql: the endpoint agents reach this broker at, told by standbys (tcp://HOST:PORT)"),
+    S_K("ha", "lease", VG_CFG_DURATION, ha_lease_ms, "5s", false, 2000, 600000,
+        "postgresql: a leader silent this long loses its lock (idle_session_timeout)"),
+    S_K("ha", "poll", VG_CFG_DURATION, ha_poll_ms, "500ms", false, 50, 60000,
+        "postgresql: how often a standby tries to become the leader"),
     S_K("network", "document", VG_CFG_PATH, document_path, "network.signed", false, 0, 0,
         "the signed network document"),
     S_K("network", "admin_key", VG_CFG_STRING, admin_key_hex, NULL, true, 0, 0,
@@ -115,6 +124,18 @@ vg_broker_config_load(vg_broker_config **out, const char *path, vg_reason *why)
     }
     if (rc == VG_OK) {
         rc = s_store_backend(cfg, path, why);
+    }
+    if (rc == VG_OK && cfg->ha_advertise[0] != '\0' && strstr(cfg->ha_advertise, "://") == NULL) {
+        rc = vg_reason_set(why, VG_ERR_CONFIG,
+                           "%s: [ha] advertise = '%s' is not a ZeroMQ address: write it as "
+                           "tcp://HOST:PORT",
+                           path, cfg->ha_advertise);
+    }
+    if (rc == VG_OK && cfg->ha_poll_ms >= cfg->ha_lease_ms) {
+        rc = vg_reason_set(why, VG_ERR_CONFIG,
+                           "%s: [ha] poll must be below [ha] lease (a standby's idle session "
+                           "would end between two tries)",
+                           path);
     }
     if (rc == VG_OK && cfg->redeliver_max_ms < cfg->redeliver_ms) {
         rc = vg_reason_set(why, VG_ERR_CONFIG,

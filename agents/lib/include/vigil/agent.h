@@ -93,6 +93,10 @@ vg_err vga_network_fetch(const char *config_path, int64_t timeout_ms, uint64_t *
 void vga_agent_destroy(vga_agent **agent_p);
 
 const char *vga_agent_agency(const vga_agent *a);
+
+/* The broker endpoint the agent talks to now: agent.conf's [broker]
+ * endpoint, or with several the one it follows (docs/ha.md). Borrowed. */
+const char *vga_agent_broker(const vga_agent *a);
 /* The network document in use (borrowed; replaced when a newer one arrives). */
 const vg_netdoc *vga_agent_doc(const vga_agent *a);
 
