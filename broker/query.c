@@ -17,7 +17,6 @@ typedef struct s_arena {
     bool failed;   /* an allocation failed */
 } s_arena;
 
-
 /* The store's states are the wire's AlertState values (store.h): answers
  * pass them through. */
 _Static_assert((int)VGB_PENDING == VIGIL__ALERT_STATE__STATE_PENDING, "state");
@@ -129,7 +128,7 @@ s_visible_alert(s_ctx *c, const ProtobufCBinaryData *id, uint64_t *seq, vg_reaso
     vgb_alert_row row;
     bool party = false;
     vg_err rc = id->len == VG_ALERT_ID_LEN ? vgb_store_find_alert(c->src->store, id->data, &row)
-                                            : VG_ERR_NOT_FOUND;
+                                           : VG_ERR_NOT_FOUND;
     if (rc == VG_OK && !c->oversight) {
         rc = s_is_party(c->src, row.seq, c->requester, &party);
         rc = rc == VG_OK && !party ? VG_ERR_NOT_FOUND : rc;
@@ -178,6 +177,7 @@ s_sum_row(void *ctx, const vgb_rrow *r, const char *officer, const char *note, c
     rs->reason = s_strdup(&c->ar, notes || r->state == VGB_UNOPENABLE ? reason : "");
     rs->escalation_level = r->esc_level;
     rs->shared_by = s_strdup(&c->ar, r->shared_by);
+    rs->cover_for = s_strdup(&c->ar, r->cover_for);
     if (s->sum->n_recipients > 0) {
         memcpy(arr, s->sum->recipients, s->sum->n_recipients * sizeof *arr);
     }
@@ -385,8 +385,8 @@ s_result_proof(s_ctx *c, const vg_merkle_hash *hashes, size_t n)
 }
 
 typedef struct s_leaves {
-    s_ctx *c;      /* the query */
-    size_t cap;    /* slots in leaf_indices */
+    s_ctx *c;   /* the query */
+    size_t cap; /* slots in leaf_indices */
 } s_leaves;
 
 static void
@@ -419,8 +419,8 @@ s_inclusion(s_ctx *c, const Vigil__Query *q, vg_reason *why)
     size_t n = 0;
     vg_audit_event ev = {0};
     bool may = false;
-    vg_err rc = vgb_audit_inclusion_proof(c->src->audit, q->leaf_index, q->tree_size, hashes, &n,
-                                          why);
+    vg_err rc =
+        vgb_audit_inclusion_proof(c->src->audit, q->leaf_index, q->tree_size, hashes, &n, why);
     rc = rc == VG_OK ? vgb_audit_leaf(c->src->audit, q->leaf_index, &leaf, &len, why) : rc;
     if (rc == VG_OK && vg_audit_leaf_parse(&ev, leaf, len, NULL) == VG_OK) {
         rc = c->oversight ? (may = true, VG_OK) : s_may_see_leaf(c, &ev, &may);
@@ -474,8 +474,7 @@ s_audit_query(s_ctx *c, const Vigil__Query *q, vg_reason *why)
     if (q->kind == VIGIL__QUERY_KIND__QUERY_CONSISTENCY) {
         vg_merkle_hash hashes[VG_MERKLE_PROOF_MAX];
         size_t n = 0;
-        rc = vgb_audit_consistency_proof(c->src->audit, q->old_size, q->tree_size, hashes, &n,
-                                         why);
+        rc = vgb_audit_consistency_proof(c->src->audit, q->old_size, q->tree_size, hashes, &n, why);
         if (rc == VG_OK) {
             s_result_proof(c, hashes, n);
             c->res->tree_size = q->tree_size;
@@ -556,8 +555,8 @@ vgb_query_answer(const vgb_query_src *src, const char *requester, uint64_t reque
                .oversight = vg_netdoc_is_oversight(src->doc, requester),
                .view = vg_netdoc_oversight(src->doc),
                .res = &res,
-               .cap = q->limit > 0 && q->limit < VGB_QUERY_LIMIT_MAX ? q->limit
-                                                                    : VGB_QUERY_LIMIT_MAX,
+               .cap =
+                   q->limit > 0 && q->limit < VGB_QUERY_LIMIT_MAX ? q->limit : VGB_QUERY_LIMIT_MAX,
                .page_bytes = VGB_QUERY_PAGE_BYTES};
     vg_reason why = {{0}};
     vg_err rc = s_answer(&c, q, &why);

@@ -479,7 +479,12 @@ s_audience_of(vgb_streams *s, const vgb_event *ev, vgb_alert_brief *alert, bool 
     }
     if (ev->seq != 0 && rc == VG_OK) {
         bool wide = false;
-        rc = s_alert_audience(s, ev->seq, !s_per_recipient(ev->kind), alert, &wide, au);
+        size_t from = au->n;
+        rc = s_alert_audience(s, ev->seq, !ev->named_only && !s_per_recipient(ev->kind), alert,
+                              &wide, au);
+        if (ev->named_only) {
+            au->n = from; /* its brief only: the alert's parties do not hear */
+        }
         *has_alert = rc == VG_OK;
         rc = rc == VG_ERR_NOT_FOUND ? VG_OK : rc;
     }
@@ -508,6 +513,9 @@ vgb_streams_emit(vgb_streams *s, const vgb_event *ev, vgb_alert_brief *alert, bo
                          .receipt = ev->receipt,
                          .receipt_len = ev->receipt_len};
     vgb_event_row seen = s_oversight_row(s, &row); /* what oversight may see of it */
+    if (ev->oversight_detail != NULL && !vg_netdoc_oversight(s->doc).officer_names) {
+        seen.detail = ev->oversight_detail;
+    }
     for (size_t k = 0; k < s->au.n && rc == VG_OK; k++) {
         size_t i = s->au.to[k];
         vgb_event_row *r = s->st[i].oversight ? &seen : &row;

@@ -70,6 +70,11 @@ vg_err vb_net_new_national(vb_net **out, const char *bin_dir, const char *tmp_pa
 /* The id of the i-th agency of the wide role (i = 0: childrens-services). */
 void vb_wide_agency(char *out, size_t out_len, size_t i);
 
+/* Puts the broker's store in the PostgreSQL database of dsn (broker.conf
+ * [store] backend = postgresql; the broker then leads it: docs/ha.md).
+ * Before vb_net_start. */
+vg_err vb_net_use_postgresql(vb_net *n, const char *dsn, vg_reason *why) VG_MUST_USE;
+
 /* Spawns the broker (output to n->log) and waits for its broker.ready. */
 vg_err vb_net_start(vb_net *n, vg_reason *why) VG_MUST_USE;
 
