@@ -778,8 +778,6 @@ vga_publish(vga_agent *a, const vg_alert *alert, int64_t timeout_ms, vga_confirm
             vg_reason *why)
 {
     memset(res, 0, sizeof *res);
-    const vg_netdoc *doc = vga_agent_doc(a);
-    const char *me = vga_agent_agency(a);
     vg_alert sealed = *alert; /* shallow: only the recipient list differs */
     vg_err rc = vga_recipients_of(a, alert, &sealed.recipients, why);
     uint64_t seq = 0;
@@ -789,9 +787,8 @@ vga_publish(vga_agent *a, const vg_alert *alert, int64_t timeout_ms, vga_confirm
     if (rc == VG_OK && (rc = vga_store_begin(a->store, why)) == VG_OK) {
         int64_t now = vg_clock_wall_ms(a->clock);
         rc = vga_store_next_seq(a->store, now, &seq);
-        vg_seal_params p = {doc, me, vga_identity_keys(a->id), seq, now, NULL};
         if (rc == VG_OK) {
-            rc = vg_envelope_seal(&env, &len, id, &sealed, &p, why);
+            rc = vga_seal_tagged(a, &sealed, seq, now, &env, &len, id, why);
         }
         if (rc == VG_OK) {
             rc = s_queue_and_send(a, id, seq, env, len, timeout_ms, res, why);

@@ -96,6 +96,13 @@ vg_err vga_inbox_open(vga_agent *a, const vga_inbox_entry *e, vg_alert *out, vg_
  * policy's mandatory agencies (added, never removable). *out is set (the
  * caller frees it with vg_strlist_fini, also on error); VG_ERR_INVALID when
  * there are none. */
+/* Seals alert (its recipients set) as this agency, sequence seq, created
+ * now, tagging its subjects and incidents under every link key the network
+ * document seals to us (vigil/linktag.h). As vg_envelope_seal. */
+vg_err vga_seal_tagged(vga_agent *a, const vg_alert *alert, uint64_t seq, int64_t now,
+                       uint8_t **out, size_t *out_len, uint8_t id_out[VG_ALERT_ID_LEN],
+                       vg_reason *why) VG_MUST_USE;
+
 vg_err vga_recipients_of(vga_agent *a, const vg_alert *alert, vg_strlist *out,
                          vg_reason *why) VG_MUST_USE;
 
