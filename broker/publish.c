@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "links.h"
 #include "vigil/log.h"
 
 /* Every recipient must be able to read it and be allowed to: a revoked
@@ -36,8 +37,8 @@ s_recipients_allowed(const vgb_services *sv, const vg_strlist *rcpts, vg_reason 
 /* Checks that need the store and the clock; VG_OK, or why not. *dup is set
  * for a byte-identical resend. */
 static vg_err
-s_checks(const vgb_services *sv, const vgb_from *from, const vg_envelope *env,
-         const uint8_t *bytes, size_t len, bool *dup, vg_reason *why)
+s_checks(const vgb_services *sv, const vgb_from *from, const vg_envelope *env, const uint8_t *bytes,
+         size_t len, bool *dup, vg_reason *why)
 {
     vgb_alert_row row;
     vg_err rc = vgb_store_find_alert(sv->store, vg_envelope_id(env), &row);
@@ -65,8 +66,8 @@ s_checks(const vgb_services *sv, const vgb_from *from, const vg_envelope *env,
         return rc;
     }
     bool used = false;
-    if ((rc = vgb_store_sequence_used(sv->store, from->agency, vg_envelope_sequence(env),
-                                      &used)) != VG_OK) {
+    if ((rc = vgb_store_sequence_used(sv->store, from->agency, vg_envelope_sequence(env), &used)) !=
+        VG_OK) {
         return vg_reason_set(why, rc, "store error; resend later");
     }
     if (used) {
@@ -86,12 +87,20 @@ s_accept(const vgb_services *sv, const vgb_from *from, const vg_envelope *env,
 {
     vg_reason why = {{0}};
     uint64_t seq = 0;
-    int64_t deadline = vgb_tracking_deadline(sv->tracking, vg_envelope_severity(env),
-                                             vg_envelope_urgency(env));
+    int64_t deadline =
+        vgb_tracking_deadline(sv->tracking, vg_envelope_severity(env), vg_envelope_urgency(env));
     vg_err rc = vgb_store_insert_alert(sv->store, env, vg_clock_wall_ms(sv->clock), required,
                                        deadline, &seq, &why);
     if (rc == VG_OK) {
         rc = vgb_record_accepted(sv->record, seq, env);
+    }
+    bool linked = false; /* shares a link tag with earlier alerts (links.h) */
+    if (rc == VG_OK) {
+        rc = vgb_links_on_accept(sv->store, sv->record, seq, env, required,
+                                 vg_clock_wall_ms(sv->clock), &linked);
+        if (rc != VG_OK) {
+            vgb_batch_fail(sv->batch); /* no alert without its index and its leaf */
+        }
     }
     if (rc != VG_OK) {
         vgb_refuse(sv, from, claimed, vg_envelope_id(env),
@@ -118,13 +127,15 @@ s_accept(const vgb_services *sv, const vgb_from *from, const vg_envelope *env,
     }
     size_t env_len = 0;
     const uint8_t *env_bytes = vg_envelope_bytes(env, &env_len);
-    vgb_delivery_remember(sv->delivery, seq, env_bytes, env_len);
+    if (!linked) { /* a linked alert's delivery says per recipient what it may know */
+        vgb_delivery_remember(sv->delivery, seq, env_bytes, env_len);
+    }
     char idhex[VG_ALERT_ID_HEX_LEN + 1];
     vg_alert_id_hex(idhex, vg_envelope_id(env));
     vg_log(VG_LOG_INFO, "broker", "env.accept", "agency=%s alert=%s seq=%llu recipients=%zu",
            from->agency, idhex, (unsigned long long)seq, rcpts->n);
-    vgb_batch_confirm(sv->batch, from, vg_envelope_id(env),
-                      VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED, 0, NULL, NULL);
+    vgb_batch_confirm(sv->batch, from, vg_envelope_id(env), VIGIL__CONFIRM_STATUS__CONFIRM_ACCEPTED,
+                      0, NULL, NULL);
 }
 
 void

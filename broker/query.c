@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "links.h"
 #include "vigil/audit_leaf.h"
+#include "vigil/clock.h"
 #include "vigil/log.h"
 
 /* ---- an arena for the result ----------------------------------------------------- */
@@ -16,7 +18,6 @@ typedef struct s_arena {
     size_t n, cap; /* used, allocated */
     bool failed;   /* an allocation failed */
 } s_arena;
-
 
 /* The store's states are the wire's AlertState values (store.h): answers
  * pass them through. */
@@ -100,6 +101,7 @@ typedef struct s_ctx {
     size_t cap;               /* alerts or events slots */
     size_t page_bytes;        /* a snapshot page stops growing past this */
     size_t bytes;             /* packed size of the alerts so far */
+    vgb_linkview links;       /* QUERY_ALERT: its linked earlier alerts */
 } s_ctx;
 
 /* Whether agency is party to alert seq: its sender or a recipient. */
@@ -129,7 +131,7 @@ s_visible_alert(s_ctx *c, const ProtobufCBinaryData *id, uint64_t *seq, vg_reaso
     vgb_alert_row row;
     bool party = false;
     vg_err rc = id->len == VG_ALERT_ID_LEN ? vgb_store_find_alert(c->src->store, id->data, &row)
-                                            : VG_ERR_NOT_FOUND;
+                                           : VG_ERR_NOT_FOUND;
     if (rc == VG_OK && !c->oversight) {
         rc = s_is_party(c->src, row.seq, c->requester, &party);
         rc = rc == VG_OK && !party ? VG_ERR_NOT_FOUND : rc;
@@ -385,8 +387,8 @@ s_result_proof(s_ctx *c, const vg_merkle_hash *hashes, size_t n)
 }
 
 typedef struct s_leaves {
-    s_ctx *c;      /* the query */
-    size_t cap;    /* slots in leaf_indices */
+    s_ctx *c;   /* the query */
+    size_t cap; /* slots in leaf_indices */
 } s_leaves;
 
 static void
@@ -419,8 +421,8 @@ s_inclusion(s_ctx *c, const Vigil__Query *q, vg_reason *why)
     size_t n = 0;
     vg_audit_event ev = {0};
     bool may = false;
-    vg_err rc = vgb_audit_inclusion_proof(c->src->audit, q->leaf_index, q->tree_size, hashes, &n,
-                                          why);
+    vg_err rc =
+        vgb_audit_inclusion_proof(c->src->audit, q->leaf_index, q->tree_size, hashes, &n, why);
     rc = rc == VG_OK ? vgb_audit_leaf(c->src->audit, q->leaf_index, &leaf, &len, why) : rc;
     if (rc == VG_OK && vg_audit_leaf_parse(&ev, leaf, len, NULL) == VG_OK) {
         rc = c->oversight ? (may = true, VG_OK) : s_may_see_leaf(c, &ev, &may);
@@ -474,8 +476,7 @@ s_audit_query(s_ctx *c, const Vigil__Query *q, vg_reason *why)
     if (q->kind == VIGIL__QUERY_KIND__QUERY_CONSISTENCY) {
         vg_merkle_hash hashes[VG_MERKLE_PROOF_MAX];
         size_t n = 0;
-        rc = vgb_audit_consistency_proof(c->src->audit, q->old_size, q->tree_size, hashes, &n,
-                                         why);
+        rc = vgb_audit_consistency_proof(c->src->audit, q->old_size, q->tree_size, hashes, &n, why);
         if (rc == VG_OK) {
             s_result_proof(c, hashes, n);
             c->res->tree_size = q->tree_size;
@@ -514,6 +515,12 @@ s_answer(s_ctx *c, const Vigil__Query *q, vg_reason *why)
         if (rc == VG_OK) {
             (void)s_list_alert(c, seq);
             rc = c->res->n_alerts == 1 ? VG_OK : vg_reason_set(why, VG_ERR_IO, "store error");
+        }
+        if (rc == VG_OK) { /* warning memory: what the requester may know (links.h) */
+            int64_t now = c->src->now_ms ? c->src->now_ms : vg_clock_wall_ms(vg_clock_system());
+            rc = vgb_links_view(&c->links, c->src->store, c->src->doc, seq, c->requester, now);
+            c->res->alerts[0]->n_linked = c->links.n;
+            c->res->alerts[0]->linked = c->links.items;
         }
         return rc;
     case VIGIL__QUERY_KIND__QUERY_SNAPSHOT:
@@ -556,8 +563,8 @@ vgb_query_answer(const vgb_query_src *src, const char *requester, uint64_t reque
                .oversight = vg_netdoc_is_oversight(src->doc, requester),
                .view = vg_netdoc_oversight(src->doc),
                .res = &res,
-               .cap = q->limit > 0 && q->limit < VGB_QUERY_LIMIT_MAX ? q->limit
-                                                                    : VGB_QUERY_LIMIT_MAX,
+               .cap =
+                   q->limit > 0 && q->limit < VGB_QUERY_LIMIT_MAX ? q->limit : VGB_QUERY_LIMIT_MAX,
                .page_bytes = VGB_QUERY_PAGE_BYTES};
     vg_reason why = {{0}};
     vg_err rc = s_answer(&c, q, &why);
@@ -577,5 +584,6 @@ vgb_query_answer(const vgb_query_src *src, const char *requester, uint64_t reque
     }
     rc = s_pack(&f, request_id, frame, len);
     s_arena_fini(&c.ar);
+    vgb_linkview_fini(&c.links);
     return rc;
 }

@@ -23,6 +23,7 @@ _Static_assert((int)VG_AUDIT_AGENCY_ONLINE == VIGIL__EVENT_KIND__EVENT_AGENCY_ON
 _Static_assert((int)VG_AUDIT_UNOPENABLE == VIGIL__EVENT_KIND__EVENT_UNOPENABLE, "kind");
 _Static_assert((int)VG_AUDIT_NETWORK_CHANGED == VIGIL__EVENT_KIND__EVENT_NETWORK_CHANGED, "kind");
 _Static_assert((int)VG_AUDIT_REASSIGNED == VIGIL__EVENT_KIND__EVENT_REASSIGNED, "kind");
+_Static_assert((int)VG_AUDIT_LINKED == VIGIL__EVENT_KIND__EVENT_LINKED, "kind");
 
 struct vgb_record {
     vgb_store *store;      /* borrowed */
@@ -122,8 +123,8 @@ vgb_record_delivered(vgb_record *rec, const char *agency, const uint8_t hash[VG_
         return VG_ERR_NOMEM;
     }
     for (size_t i = 0; i < n; i++) {
-        evs[i] = (vgb_event){.kind = VIGIL__EVENT_KIND__EVENT_DELIVERED, .seq = seqs[i],
-                             .about = agency};
+        evs[i] = (vgb_event){
+            .kind = VIGIL__EVENT_KIND__EVENT_DELIVERED, .seq = seqs[i], .about = agency};
         memcpy(a.alerts[i], ids[i], VG_ALERT_ID_LEN);
     }
     memcpy(a.hash, hash, VG_HASH_LEN);
@@ -271,9 +272,8 @@ vgb_record_network_changed(vgb_record *rec, uint64_t version, const uint8_t hash
 {
     char detail[32];
     snprintf(detail, sizeof detail, "version:%llu", (unsigned long long)version);
-    vgb_event ev = {.kind = VIGIL__EVENT_KIND__EVENT_NETWORK_CHANGED,
-                    .detail = detail,
-                    .everyone = true};
+    vgb_event ev = {
+        .kind = VIGIL__EVENT_KIND__EVENT_NETWORK_CHANGED, .detail = detail, .everyone = true};
     vg_audit_event a = {.kind = VG_AUDIT_NETWORK_CHANGED, .version = version};
     memcpy(a.hash, hash, VG_HASH_LEN);
     vgb_ledger_urgent(rec->ledger);
@@ -297,4 +297,42 @@ vgb_record_reassigned(vgb_record *rec, uint64_t seq, const char *agency, const c
     snprintf(a.target, sizeof a.target, "%s", successor ? successor : "");
     vgb_ledger_urgent(rec->ledger);
     return s_record(rec, &ev, 1, &a, &seq, 1, NULL);
+}
+
+vg_err
+vgb_record_linked(vgb_record *rec, uint64_t seq, const uint8_t id[VG_ALERT_ID_LEN],
+                  const uint64_t *earlier, const uint8_t (*ids)[VG_ALERT_ID_LEN], size_t n,
+                  const vgb_repeat *repeats, size_t n_repeats)
+{
+    vg_audit_event a = {.kind = VG_AUDIT_LINKED, .has_alert_id = true, .n_alerts = n};
+    memcpy(a.alert_id, id, VG_ALERT_ID_LEN);
+    a.alerts = malloc((n ? n : 1) * sizeof *a.alerts);
+    vgb_event *evs = calloc(n_repeats ? n_repeats : 1, sizeof *evs);
+    char(*details)[96] = calloc(n_repeats ? n_repeats : 1, sizeof *details);
+    vg_err rc = a.alerts && evs && details ? VG_OK : VG_ERR_NOMEM;
+    (void)earlier; /* the leaf is found from the new alert only: a party to an
+                    * earlier one alone may not see it (query.c) */
+    for (size_t i = 0; i < n && rc == VG_OK; i++) {
+        memcpy(a.alerts[i], ids[i], VG_ALERT_ID_LEN);
+    }
+    for (size_t i = 0; i < n_repeats && rc == VG_OK; i++) {
+        snprintf(details[i], sizeof details[i],
+                 "repeat warning: you did not acknowledge %u earlier warning%s about this subject",
+                 repeats[i].count, repeats[i].count == 1 ? "" : "s");
+        evs[i] = (vgb_event){.kind = VIGIL__EVENT_KIND__EVENT_REPEAT_WARNING,
+                             .seq = seq,
+                             .about = repeats[i].agency,
+                             .detail = details[i],
+                             .count = repeats[i].count,
+                             .narrow = true};
+    }
+    if (rc == VG_OK) {
+        rc = s_record(rec, evs, n_repeats, &a, &seq, 1, NULL);
+    } else {
+        vgb_batch_fail(rec->batch);
+    }
+    free(a.alerts);
+    free(evs);
+    free(details);
+    return rc;
 }

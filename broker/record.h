@@ -36,8 +36,8 @@ typedef struct vgb_record vgb_record;
 
 /* Every pointer is borrowed and outlives the record. Free with
  * vgb_record_destroy. */
-vg_err vgb_record_new(vgb_record **out, vgb_store *store, vgb_ledger *ledger,
-                      vgb_streams *streams, vgb_batch *batch, const vg_clock *clock) VG_MUST_USE;
+vg_err vgb_record_new(vgb_record **out, vgb_store *store, vgb_ledger *ledger, vgb_streams *streams,
+                      vgb_batch *batch, const vg_clock *clock) VG_MUST_USE;
 
 /* NULL-safe; sets *r_p = NULL. */
 void vgb_record_destroy(vgb_record **r_p);
@@ -93,6 +93,21 @@ vg_err vgb_record_network_changed(vgb_record *rec, uint64_t version,
  * (its row is the caller's). The sender, the successor and oversight hear. */
 vg_err vgb_record_reassigned(vgb_record *rec, uint64_t seq, const char *agency,
                              const char *successor, uint64_t version) VG_MUST_USE;
+
+/* A required recipient of a new alert that did not acknowledge `count`
+ * earlier alerts linked to it (links.h). */
+typedef struct vgb_repeat {
+    const char *agency; /* the recipient */
+    uint32_t count;     /* linked earlier alerts it never acknowledged */
+} vgb_repeat;
+
+/* Alert seq (id) shares a link tag with the n earlier alerts (seqs and
+ * ids, 1..VG_AUDIT_ALERTS_MAX): one "linked" leaf naming them, found from
+ * the new alert; and a REPEAT_WARNING event per repeats item, heard by that agency,
+ * the sender and oversight only. */
+vg_err vgb_record_linked(vgb_record *rec, uint64_t seq, const uint8_t id[VG_ALERT_ID_LEN],
+                         const uint64_t *earlier, const uint8_t (*ids)[VG_ALERT_ID_LEN], size_t n,
+                         const vgb_repeat *repeats, size_t n_repeats) VG_MUST_USE;
 
 /* A frame from transport agency `transport` was refused: its stored row and
  * leaf (claimed: the sender an envelope named, or NULL; alert_id may be

@@ -278,8 +278,8 @@ vg_err vgb_store_envelope(vgb_store *s, uint64_t seq, uint8_t **out, size_t *out
 /* Calls fn with the envelope bytes sender had accepted after since_ms, per
  * period of period_ms (fn's first argument: accepted_ms / period_ms). */
 typedef void (*vgb_bytes_per_fn)(void *ctx, int64_t period, uint64_t bytes);
-vg_err vgb_store_sender_bytes(vgb_store *s, const char *sender, int64_t since_ms,
-                              int64_t period_ms, vgb_bytes_per_fn fn, void *ctx) VG_MUST_USE;
+vg_err vgb_store_sender_bytes(vgb_store *s, const char *sender, int64_t since_ms, int64_t period_ms,
+                              vgb_bytes_per_fn fn, void *ctx) VG_MUST_USE;
 
 /* Counts, for tests and logs. */
 vg_err vgb_store_count_alerts(vgb_store *s, uint64_t *out) VG_MUST_USE;
@@ -288,19 +288,19 @@ vg_err vgb_store_count_alerts(vgb_store *s, uint64_t *out) VG_MUST_USE;
 
 /* One recipient row, as the tracker needs it (texts are read by queries). */
 typedef struct vgb_rrow {
-    uint64_t seq;         /* alert */
+    uint64_t seq;                         /* alert */
     char agency[VG_AGENCY_ID_MAX + 1];    /* recipient */
-    bool required;        /* counts towards completion and deadlines */
-    vgb_rstate state;     /* where it is */
-    int64_t deadline_ms;  /* wall-clock deadline, 0 = none */
-    int64_t delivered_ms; /* 0 = not yet */
-    int64_t acked_ms;     /* 0 = not yet */
-    int64_t state_ms;     /* when state last changed */
-    int64_t overdue_ms;   /* when it became overdue, 0 = never */
-    bool progress_used;   /* IN_PROGRESS already extended the deadline */
-    uint32_t esc_level;   /* 0 = on time; 1 = overdue; 1+i = step i done */
+    bool required;                        /* counts towards completion and deadlines */
+    vgb_rstate state;                     /* where it is */
+    int64_t deadline_ms;                  /* wall-clock deadline, 0 = none */
+    int64_t delivered_ms;                 /* 0 = not yet */
+    int64_t acked_ms;                     /* 0 = not yet */
+    int64_t state_ms;                     /* when state last changed */
+    int64_t overdue_ms;                   /* when it became overdue, 0 = never */
+    bool progress_used;                   /* IN_PROGRESS already extended the deadline */
+    uint32_t esc_level;                   /* 0 = on time; 1 = overdue; 1+i = step i done */
     char shared_by[VG_AGENCY_ID_MAX + 1]; /* "" unless added by a share */
-    uint32_t tries;       /* times its delivery was set aside unreceipted (vgb_store_park) */
+    uint32_t tries; /* times its delivery was set aside unreceipted (vgb_store_park) */
 } vgb_rrow;
 
 /* Alert metadata (no content: the broker has none). */
@@ -400,8 +400,7 @@ vg_err vgb_store_outstanding(vgb_store *s, const char *agency, uint64_t after_se
 /* Calls fn with the index of each audit leaf about alert seq, in order: the
  * leaves linked to it, and those of the DELIVERED receipts naming it. */
 typedef void (*vgb_index_fn)(void *ctx, uint64_t idx);
-vg_err vgb_store_alert_leaves(vgb_store *s, uint64_t seq, vgb_index_fn fn,
-                              void *ctx) VG_MUST_USE;
+vg_err vgb_store_alert_leaves(vgb_store *s, uint64_t seq, vgb_index_fn fn, void *ctx) VG_MUST_USE;
 
 /* Required rows of agency still PENDING (undelivered), counted up to limit
  * (0: all of them): with a limit the cost does not grow with the backlog. */
@@ -440,12 +439,12 @@ vg_err vgb_store_audit_append(vgb_store *s, uint64_t index, const uint8_t *leaf,
 
 /* A stored checkpoint. */
 typedef struct vgb_checkpoint_row {
-    uint64_t size;                /* its tree size */
-    uint8_t root[VG_HASH_LEN];    /* its root column */
-    bool root_ok;                 /* the root column is a 32-byte hash */
-    const char *note;             /* the signed note (borrowed for the call) */
-    size_t note_len;              /* its length */
-    int64_t signed_ms;            /* when it was signed */
+    uint64_t size;             /* its tree size */
+    uint8_t root[VG_HASH_LEN]; /* its root column */
+    bool root_ok;              /* the root column is a 32-byte hash */
+    const char *note;          /* the signed note (borrowed for the call) */
+    size_t note_len;           /* its length */
+    int64_t signed_ms;         /* when it was signed */
 } vgb_checkpoint_row;
 
 /* Stores a signed checkpoint, inside the transaction. */
@@ -475,6 +474,23 @@ vg_err vgb_store_audit_nodes_beyond(vgb_store *s, uint64_t size, bool *any) VG_M
 /* Links alert seq to leaf idx (for proofs by alert id: vgb_store_alert_leaves). */
 vg_err vgb_store_link_leaf(vgb_store *s, uint64_t seq, uint64_t idx) VG_MUST_USE;
 
+/* ---- link tags (docs/network.md "Link tags") ------------------------------------ */
+
+/* Indexes alert seq under each of its n link tags (32 bytes each; a tag it
+ * already has is ignored), inside the transaction. */
+vg_err vgb_store_add_link_tags(vgb_store *s, uint64_t seq, const uint8_t (*tags)[VG_HASH_LEN],
+                               size_t n) VG_MUST_USE;
+
+/* Calls fn for each earlier alert (a smaller seq) that shares a link tag
+ * with alert seq, in acceptance order, at most limit of them. */
+vg_err vgb_store_linked_earlier(vgb_store *s, uint64_t seq, size_t limit, vgb_seq_fn fn,
+                                void *ctx) VG_MUST_USE;
+
+/* Calls fn for every linked pair (later shares a tag with earlier), by later
+ * then earlier; fn returns false to stop. */
+typedef bool (*vgb_pair_fn)(void *ctx, uint64_t later, uint64_t earlier);
+vg_err vgb_store_link_pairs(vgb_store *s, vgb_pair_fn fn, void *ctx) VG_MUST_USE;
+
 /* ---- what offline tools and tests read ---------------------------------------- */
 
 /* Calls fn for every alert id, in acceptance order. */
@@ -482,8 +498,8 @@ typedef bool (*vgb_id_fn)(void *ctx, uint64_t seq, const uint8_t id[VG_ALERT_ID_
 vg_err vgb_store_alert_ids(vgb_store *s, vgb_id_fn fn, void *ctx) VG_MUST_USE;
 
 /* Alert meta by id: VG_ERR_NOT_FOUND when absent. */
-vg_err vgb_store_alert_by_id(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN],
-                             vgb_alert_meta *out, uint8_t envelope_hash[VG_HASH_LEN],
+vg_err vgb_store_alert_by_id(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN], vgb_alert_meta *out,
+                             uint8_t envelope_hash[VG_HASH_LEN],
                              uint64_t *network_version) VG_MUST_USE;
 
 /* Whether a stored receipt with this hash, by agency, is linked to alert seq

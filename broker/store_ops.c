@@ -89,7 +89,8 @@ vgb_store_set_network_version(vgb_store *s, uint64_t version, vg_reason *why)
 }
 
 vg_err
-vgb_store_add_network_document(vgb_store *s, uint64_t version, const uint8_t *bytes, size_t len, vg_reason *why)
+vgb_store_add_network_document(vgb_store *s, uint64_t version, const uint8_t *bytes, size_t len,
+                               vg_reason *why)
 {
     if (!vgb_store_in_transaction(s)) {
         return s_outside(s, "add_network_document");
@@ -146,7 +147,9 @@ vgb_store_sequence_used(vgb_store *s, const char *sender, uint64_t seq, bool *us
 }
 
 vg_err
-vgb_store_insert_alert(vgb_store *s, const vg_envelope *env, int64_t accepted_ms, const vg_strlist *required, int64_t deadline_ms, uint64_t *seq_out, vg_reason *why)
+vgb_store_insert_alert(vgb_store *s, const vg_envelope *env, int64_t accepted_ms,
+                       const vg_strlist *required, int64_t deadline_ms, uint64_t *seq_out,
+                       vg_reason *why)
 {
     if (!vgb_store_in_transaction(s)) {
         return s_outside(s, "insert_alert");
@@ -155,7 +158,8 @@ vgb_store_insert_alert(vgb_store *s, const vg_envelope *env, int64_t accepted_ms
 }
 
 vg_err
-vgb_store_find_alert_for(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN], const char *agency, vgb_alert_row *out, bool *is_recipient)
+vgb_store_find_alert_for(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN], const char *agency,
+                         vgb_alert_row *out, bool *is_recipient)
 {
     return s->ops->find_alert_for(s, id, agency, out, is_recipient);
 }
@@ -170,7 +174,8 @@ vgb_store_mark_delivered(vgb_store *s, uint64_t seq, const char *agency, int64_t
 }
 
 vg_err
-vgb_store_insert_receipt(vgb_store *s, const vg_receipt *r, const uint64_t *seqs, size_t n_seqs, int64_t received_ms)
+vgb_store_insert_receipt(vgb_store *s, const vg_receipt *r, const uint64_t *seqs, size_t n_seqs,
+                         int64_t received_ms)
 {
     if (!vgb_store_in_transaction(s)) {
         return s_outside(s, "insert_receipt");
@@ -188,7 +193,8 @@ vgb_store_receipt_leaf(vgb_store *s, const uint8_t hash[VG_HASH_LEN], uint64_t l
 }
 
 vg_err
-vgb_store_insert_rejection(vgb_store *s, int64_t ms, const char *agency, const uint8_t *alert_id, const char *code, const char *reason)
+vgb_store_insert_rejection(vgb_store *s, int64_t ms, const char *agency, const uint8_t *alert_id,
+                           const char *code, const char *reason)
 {
     if (!vgb_store_in_transaction(s)) {
         return s_outside(s, "insert_rejection");
@@ -197,13 +203,15 @@ vgb_store_insert_rejection(vgb_store *s, int64_t ms, const char *agency, const u
 }
 
 vg_err
-vgb_store_pending(vgb_store *s, const char *agency, int64_t now_ms, size_t limit, vgb_pending_fn fn, void *ctx)
+vgb_store_pending(vgb_store *s, const char *agency, int64_t now_ms, size_t limit, vgb_pending_fn fn,
+                  void *ctx)
 {
     return s->ops->pending(s, agency, now_ms, limit, fn, ctx);
 }
 
 vg_err
-vgb_store_park(vgb_store *s, uint64_t seq, const char *agency, int64_t now_ms, int64_t first_ms, int64_t max_ms, int64_t *next_out)
+vgb_store_park(vgb_store *s, uint64_t seq, const char *agency, int64_t now_ms, int64_t first_ms,
+               int64_t max_ms, int64_t *next_out)
 {
     if (!vgb_store_in_transaction(s)) {
         return s_outside(s, "park");
@@ -230,7 +238,8 @@ vgb_store_envelope(vgb_store *s, uint64_t seq, uint8_t **out, size_t *out_len)
 }
 
 vg_err
-vgb_store_sender_bytes(vgb_store *s, const char *sender, int64_t since_ms, int64_t period_ms, vgb_bytes_per_fn fn, void *ctx)
+vgb_store_sender_bytes(vgb_store *s, const char *sender, int64_t since_ms, int64_t period_ms,
+                       vgb_bytes_per_fn fn, void *ctx)
 {
     return s->ops->sender_bytes(s, sender, since_ms, period_ms, fn, ctx);
 }
@@ -260,13 +269,16 @@ vgb_store_recipients_of(vgb_store *s, uint64_t seq, vgb_rrow_fn fn, void *ctx)
 }
 
 vg_err
-vgb_store_open_rows(vgb_store *s, uint32_t max_level, int64_t after_ms, int64_t upto_ms, int64_t limit, vgb_rrow_fn fn, void *ctx)
+vgb_store_open_rows(vgb_store *s, uint32_t max_level, int64_t after_ms, int64_t upto_ms,
+                    int64_t limit, vgb_rrow_fn fn, void *ctx)
 {
     return s->ops->open_rows(s, max_level, after_ms, upto_ms, limit, fn, ctx);
 }
 
 vg_err
-vgb_store_apply_receipt(vgb_store *s, uint64_t seq, const char *agency, vgb_rstate state, int64_t now_ms, const char *officer, const char *note, const char *reason, int64_t deadline_ms)
+vgb_store_apply_receipt(vgb_store *s, uint64_t seq, const char *agency, vgb_rstate state,
+                        int64_t now_ms, const char *officer, const char *note, const char *reason,
+                        int64_t deadline_ms)
 {
     if (!vgb_store_in_transaction(s)) {
         return s_outside(s, "apply_receipt");
@@ -275,7 +287,8 @@ vgb_store_apply_receipt(vgb_store *s, uint64_t seq, const char *agency, vgb_rsta
 }
 
 vg_err
-vgb_store_set_escalation(vgb_store *s, uint64_t seq, const char *agency, uint32_t level, int64_t now_ms)
+vgb_store_set_escalation(vgb_store *s, uint64_t seq, const char *agency, uint32_t level,
+                         int64_t now_ms)
 {
     if (!vgb_store_in_transaction(s)) {
         return s_outside(s, "set_escalation");
@@ -284,7 +297,8 @@ vgb_store_set_escalation(vgb_store *s, uint64_t seq, const char *agency, uint32_
 }
 
 vg_err
-vgb_store_add_recipient(vgb_store *s, uint64_t seq, const char *agency, const char *shared_by, int64_t deadline_ms)
+vgb_store_add_recipient(vgb_store *s, uint64_t seq, const char *agency, const char *shared_by,
+                        int64_t deadline_ms)
 {
     if (!vgb_store_in_transaction(s)) {
         return s_outside(s, "add_recipient");
@@ -293,7 +307,9 @@ vgb_store_add_recipient(vgb_store *s, uint64_t seq, const char *agency, const ch
 }
 
 vg_err
-vgb_store_insert_share(vgb_store *s, uint64_t seq, const char *sharer, const char *to, const uint8_t hash[VG_HASH_LEN], const uint8_t *bytes, size_t len, int64_t received_ms)
+vgb_store_insert_share(vgb_store *s, uint64_t seq, const char *sharer, const char *to,
+                       const uint8_t hash[VG_HASH_LEN], const uint8_t *bytes, size_t len,
+                       int64_t received_ms)
 {
     if (!vgb_store_in_transaction(s)) {
         return s_outside(s, "insert_share");
@@ -317,7 +333,8 @@ vgb_store_check_complete(vgb_store *s, uint64_t seq, int64_t ms, bool *now_compl
 }
 
 vg_err
-vgb_store_insert_events(vgb_store *s, const char *agency, const vgb_event_row *first, const uint64_t *more, size_t n_more)
+vgb_store_insert_events(vgb_store *s, const char *agency, const vgb_event_row *first,
+                        const uint64_t *more, size_t n_more)
 {
     if (!vgb_store_in_transaction(s)) {
         return s_outside(s, "insert_events");
@@ -332,13 +349,15 @@ vgb_store_last_event(vgb_store *s, const char *agency, uint64_t *out)
 }
 
 vg_err
-vgb_store_events_after(vgb_store *s, const char *agency, uint64_t after, size_t limit, vgb_event_fn fn, void *ctx)
+vgb_store_events_after(vgb_store *s, const char *agency, uint64_t after, size_t limit,
+                       vgb_event_fn fn, void *ctx)
 {
     return s->ops->events_after(s, agency, after, limit, fn, ctx);
 }
 
 vg_err
-vgb_store_outstanding(vgb_store *s, const char *agency, uint64_t after_seq, size_t limit, vgb_seq_fn fn, void *ctx)
+vgb_store_outstanding(vgb_store *s, const char *agency, uint64_t after_seq, size_t limit,
+                      vgb_seq_fn fn, void *ctx)
 {
     return s->ops->outstanding(s, agency, after_seq, limit, fn, ctx);
 }
@@ -383,7 +402,9 @@ vgb_store_audit_leaf(vgb_store *s, uint64_t index, uint8_t **out, size_t *out_le
 }
 
 vg_err
-vgb_store_audit_append(vgb_store *s, uint64_t index, const uint8_t *leaf, size_t len, const uint8_t leaf_hash[VG_HASH_LEN], const unsigned *levels, const uint64_t *nodes, const uint8_t (*hashes)[VG_HASH_LEN], size_t n_nodes)
+vgb_store_audit_append(vgb_store *s, uint64_t index, const uint8_t *leaf, size_t len,
+                       const uint8_t leaf_hash[VG_HASH_LEN], const unsigned *levels,
+                       const uint64_t *nodes, const uint8_t (*hashes)[VG_HASH_LEN], size_t n_nodes)
 {
     if (!vgb_store_in_transaction(s)) {
         return s_outside(s, "audit_append");
@@ -392,7 +413,8 @@ vgb_store_audit_append(vgb_store *s, uint64_t index, const uint8_t *leaf, size_t
 }
 
 vg_err
-vgb_store_audit_add_checkpoint(vgb_store *s, uint64_t size, const uint8_t root[VG_HASH_LEN], const char *note, size_t note_len, int64_t signed_ms)
+vgb_store_audit_add_checkpoint(vgb_store *s, uint64_t size, const uint8_t root[VG_HASH_LEN],
+                               const char *note, size_t note_len, int64_t signed_ms)
 {
     if (!vgb_store_in_transaction(s)) {
         return s_outside(s, "audit_add_checkpoint");
@@ -440,19 +462,43 @@ vgb_store_alert_ids(vgb_store *s, vgb_id_fn fn, void *ctx)
 }
 
 vg_err
-vgb_store_alert_by_id(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN], vgb_alert_meta *out, uint8_t envelope_hash[VG_HASH_LEN], uint64_t *network_version)
+vgb_store_add_link_tags(vgb_store *s, uint64_t seq, const uint8_t (*tags)[VG_HASH_LEN], size_t n)
+{
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "add_link_tags");
+    }
+    return s->ops->add_link_tags(s, seq, tags, n);
+}
+
+vg_err
+vgb_store_linked_earlier(vgb_store *s, uint64_t seq, size_t limit, vgb_seq_fn fn, void *ctx)
+{
+    return s->ops->linked_earlier(s, seq, limit, fn, ctx);
+}
+
+vg_err
+vgb_store_link_pairs(vgb_store *s, vgb_pair_fn fn, void *ctx)
+{
+    return s->ops->link_pairs(s, fn, ctx);
+}
+
+vg_err
+vgb_store_alert_by_id(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN], vgb_alert_meta *out,
+                      uint8_t envelope_hash[VG_HASH_LEN], uint64_t *network_version)
 {
     return s->ops->alert_by_id(s, id, out, envelope_hash, network_version);
 }
 
 vg_err
-vgb_store_receipt_names(vgb_store *s, const uint8_t hash[VG_HASH_LEN], const char *agency, uint64_t seq, bool *out)
+vgb_store_receipt_names(vgb_store *s, const uint8_t hash[VG_HASH_LEN], const char *agency,
+                        uint64_t seq, bool *out)
 {
     return s->ops->receipt_names(s, hash, agency, seq, out);
 }
 
 vg_err
-vgb_store_share_exists(vgb_store *s, uint64_t seq, const uint8_t hash[VG_HASH_LEN], const char *sharer, bool *out)
+vgb_store_share_exists(vgb_store *s, uint64_t seq, const uint8_t hash[VG_HASH_LEN],
+                       const char *sharer, bool *out)
 {
     return s->ops->share_exists(s, seq, hash, sharer, out);
 }

@@ -15,9 +15,9 @@
 
 /* 2: acknowledgement tracking and the audit log. 3: event runs. 4: delivery
  * retries in the store (recipients.next_try_ms, tries) and every network
- * document served. Versions before 3 existed only in development builds and
- * are not migrated; 3 is migrated to 4 in place (s_migrations). */
-#define S_SCHEMA_VERSION 4
+ * document served. 5: the link-tag index (link_tags). Versions before 3 existed only in development
+ * builds and are not migrated; 3 is migrated to 4 in place (s_migrations). */
+#define S_SCHEMA_VERSION 5
 #define S_SCHEMA_OLDEST 3 /* the oldest schema this broker migrates */
 #define S_STR(x) #x
 #define S_XSTR(x) S_STR(x)
@@ -116,6 +116,13 @@ static const char s_schema[] =
      * which versions an envelope may still be sealed under (netdocs.h). */
     "CREATE TABLE IF NOT EXISTS network_documents("
     " version INTEGER PRIMARY KEY, document BLOB NOT NULL);"
+    /* Link tags (keyed hashes, never a reference in clear): which alerts
+     * share a subject (docs/network.md "Link tags"). */
+    "CREATE TABLE IF NOT EXISTS link_tags("
+    " tag BLOB NOT NULL,"
+    " alert_seq INTEGER NOT NULL REFERENCES alerts(seq),"
+    " PRIMARY KEY(tag, alert_seq)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS link_tags_alert ON link_tags(alert_seq, tag);"
     "CREATE TABLE IF NOT EXISTS rejections("
     " id INTEGER PRIMARY KEY,"
     " at_ms INTEGER NOT NULL,"
@@ -131,8 +138,8 @@ static const char *const s_migrations[S_SCHEMA_VERSION] = {
     [3] = "ALTER TABLE recipients ADD COLUMN next_try_ms INTEGER NOT NULL DEFAULT 0;"
           "ALTER TABLE recipients ADD COLUMN tries INTEGER NOT NULL DEFAULT 0;"
           "DROP INDEX IF EXISTS recipients_pending;",
+    [4] = "", /* link_tags is a new table: s_schema makes it */
 };
-
 
 sqlite3_stmt *
 vgb_sqlite_stmt(vgb_sqlite *s, const char *sql)
@@ -304,7 +311,8 @@ s_setup(vgb_sqlite *s, vg_reason *why)
     sqlite3_wal_hook(s->db, s_wal_hook, s); /* after the pragma, which sets the hook too */
     int version = s_schema_version(s, &rc);
     if (version < 0) {
-        return vgb_sqlite_fail_why(s, rc == SQLITE_OK ? SQLITE_CORRUPT : rc, "read schema version", why);
+        return vgb_sqlite_fail_why(s, rc == SQLITE_OK ? SQLITE_CORRUPT : rc, "read schema version",
+                                   why);
     }
     if (version != 0) { /* an existing store: refuse a damaged one rather than serve it */
         vg_err err = s_quick_check(s, why);
@@ -349,11 +357,11 @@ s_setup_reader(vgb_sqlite *s, bool check_version, vg_reason *why)
     int rc = SQLITE_OK;
     int version = check_version ? s_schema_version(s, &rc) : S_SCHEMA_VERSION;
     if (version < 0) {
-        return vgb_sqlite_fail_why(s, rc == SQLITE_OK ? SQLITE_CORRUPT : rc, "read schema version", why);
+        return vgb_sqlite_fail_why(s, rc == SQLITE_OK ? SQLITE_CORRUPT : rc, "read schema version",
+                                   why);
     }
     if (version == 0) {
-        return vg_reason_set(why, VG_ERR_NOT_FOUND, "%s is not a vigil store (no schema)",
-                             s->path);
+        return vg_reason_set(why, VG_ERR_NOT_FOUND, "%s is not a vigil store (no schema)", s->path);
     }
     vg_err err = s_check_version(s, version, why);
     if (err == VG_OK && version < S_SCHEMA_VERSION) {
@@ -427,10 +435,10 @@ s_open_reader(vgb_store **out, const vgb_store *owner_base, vg_reason *why)
         return VG_ERR_NOMEM;
     }
     int rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-    vg_err err = rc == SQLITE_OK ? s_setup_reader(s, false, why)
-                                 : vg_reason_set(why, VG_ERR_IO,
-                                                 "cannot open store %s for reading: %s", s->path,
-                                                 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+    vg_err err = rc == SQLITE_OK
+                     ? s_setup_reader(s, false, why)
+                     : vg_reason_set(why, VG_ERR_IO, "cannot open store %s for reading: %s",
+                                     s->path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
     vgb_store *base = &s->base;
     if (err != VG_OK) {
         vgb_store_destroy(&base);
@@ -621,6 +629,9 @@ static const vgb_store_ops s_ops = {
     .audit_nodes_beyond = vgb_sqlite_audit_nodes_beyond,
     .link_leaf = vgb_sqlite_link_leaf,
     .alert_ids = vgb_sqlite_alert_ids,
+    .add_link_tags = vgb_sqlite_add_link_tags,
+    .linked_earlier = vgb_sqlite_linked_earlier,
+    .link_pairs = vgb_sqlite_link_pairs,
     .alert_by_id = vgb_sqlite_alert_by_id,
     .receipt_names = vgb_sqlite_receipt_names,
     .share_exists = vgb_sqlite_share_exists,

@@ -17,12 +17,12 @@ typedef struct s_subscriber {
 
 /* One agency's stream. */
 typedef struct s_stream {
-    const char *id;                           /* the agency (borrowed from the document) */
-    bool oversight;                           /* sees what oversight may see */
-    s_subscriber subs[VGB_SUBSCRIBERS_MAX];   /* event-stream connections */
-    uint64_t ev_seq;                          /* its last event number */
-    uint64_t ev_seq_committed;                /* ... as of the last commit */
-    long ev_run;                              /* its open run in this batch, or -1 */
+    const char *id;                         /* the agency (borrowed from the document) */
+    bool oversight;                         /* sees what oversight may see */
+    s_subscriber subs[VGB_SUBSCRIBERS_MAX]; /* event-stream connections */
+    uint64_t ev_seq;                        /* its last event number */
+    uint64_t ev_seq_committed;              /* ... as of the last commit */
+    long ev_run;                            /* its open run in this batch, or -1 */
 } s_stream;
 
 /* An event waiting for the batch's commit, then for its subscribers. */
@@ -128,8 +128,8 @@ s_hear_role(s_audience *au, const vgb_streams *s, const char *role)
 }
 
 typedef struct s_rows_ctx {
-    s_audience au;         /* who hears */
-    const vgb_streams *s;  /* the streams */
+    s_audience au;        /* who hears */
+    const vgb_streams *s; /* the streams */
 } s_rows_ctx;
 
 static void
@@ -365,9 +365,16 @@ vgb_streams_emit(vgb_streams *s, const vgb_event *ev, vgb_alert_brief *alert, bo
         memset(au.to, 1, s->n * sizeof(bool));
     }
     if (ev->seq != 0) {
-        rc = s_alert_audience(s, ev->seq, alert, &au);
+        s_audience all = {ev->narrow ? calloc(s->n ? s->n : 1, sizeof(bool)) : au.to, s->n};
+        rc = all.to != NULL ? s_alert_audience(s, ev->seq, alert, &all) : VG_ERR_NOMEM;
         *has_alert = rc == VG_OK;
         rc = rc == VG_ERR_NOT_FOUND ? VG_OK : rc;
+        if (ev->narrow && *has_alert) { /* of the alert's parties, its sender alone */
+            s_hear(&au, s, alert->sender);
+        }
+        if (ev->narrow) {
+            free(all.to);
+        }
     }
     s_hear_role(&au, s, "oversight");
     if (ev->about != NULL) {
@@ -428,8 +435,7 @@ vgb_streams_write(vgb_streams *s)
     vg_err rc = VG_OK;
     for (size_t i = 0; i < s->n_runs && rc == VG_OK; i++) {
         const s_run *r = &s->runs[i];
-        rc = vgb_store_insert_events(s->store, s->st[r->agency].id, &r->first, r->more,
-                                     r->n_more);
+        rc = vgb_store_insert_events(s->store, s->st[r->agency].id, &r->first, r->more, r->n_more);
     }
     s_runs_clear(s);
     return rc;

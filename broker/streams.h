@@ -47,20 +47,21 @@ typedef struct vgb_event {
     const char *extra_agency; /* also told (escalation contact) */
     const char *extra_role;   /* also told (escalation role) */
     bool everyone;            /* agency events: the whole network */
+    bool narrow;              /* alert events: only its sender, `about` and oversight hear */
 } vgb_event;
 
 /* What an event says about its alert. */
 typedef struct vgb_alert_brief {
-    uint8_t id[VG_ALERT_ID_LEN]; /* alert id */
+    uint8_t id[VG_ALERT_ID_LEN];       /* alert id */
     char sender[VG_AGENCY_ID_MAX + 1]; /* sender agency */
-    int severity;                /* wire Severity */
-    int status;                  /* wire Status (actual, exercise, ...) */
+    int severity;                      /* wire Severity */
+    int status;                        /* wire Status (actual, exercise, ...) */
 } vgb_alert_brief;
 
 /* Reads each stream's last number from store. store, doc, o and clock are
  * borrowed and outlive the streams. Free with vgb_streams_destroy. */
-vg_err vgb_streams_new(vgb_streams **out, vgb_store *store, const vg_netdoc *doc,
-                       const vgb_out *o, const vg_clock *clock) VG_MUST_USE;
+vg_err vgb_streams_new(vgb_streams **out, vgb_store *store, const vg_netdoc *doc, const vgb_out *o,
+                       const vg_clock *clock) VG_MUST_USE;
 
 /* Drops this batch's events unsent; NULL-safe; sets *s_p = NULL. */
 void vgb_streams_destroy(vgb_streams **s_p);

@@ -36,7 +36,8 @@ static const char s_help[] =
     "Follows this agency's event stream from the broker: one line per event with its\n"
     "sequence number, time (RFC 3339 UTC), kind (accepted, delivered, acknowledged,\n"
     "in_progress, declined, unopenable, shared, overdue, escalated,\n"
-    "agency_offline, agency_online, complete, ...), alert id ('-' for agency events), the agency "
+    "agency_offline, agency_online, complete, repeat_warning, ...), alert id ('-' for\n"
+    "agency events), the agency "
     "it\n"
     "is about and the detail (officer, reason, escalation target, ...). Sequence\n"
     "numbers are checked: missing events are fetched from the broker (said on\n"
@@ -153,8 +154,8 @@ s_print_event(s_stream *s, const vga_event *e)
             snprintf(detail, sizeof detail, "level %u %.200s", e->level, said);
         }
         const char *mark = e->has_alert ? vga_status_mark(e->status) : NULL;
-        printf("%-6" PRIu64 " %s  %-14s %s  %s%s", e->seq, when, vga_event_kind_name(e->kind), idhex,
-               mark ? mark : "", mark ? " " : "");
+        printf("%-6" PRIu64 " %s  %-14s %s  %s%s", e->seq, when, vga_event_kind_name(e->kind),
+               idhex, mark ? mark : "", mark ? " " : "");
         if (detail[0] != '\0') {
             printf("%-20s %s\n", e->agency[0] ? e->agency : "-", detail);
         } else {

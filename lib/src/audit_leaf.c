@@ -77,6 +77,7 @@ static const s_kind_info s_kinds[] = {
     {VG_AUDIT_NETWORK_CHANGED, "network_changed", {&F_VERSION, &F_DOCUMENT_HASH}},
     {VG_AUDIT_UNOPENABLE, "unopenable", {&F_ALERT, &F_AGENCY, &F_RECEIPT_HASH, &F_FAILURE}},
     {VG_AUDIT_REASSIGNED, "reassigned", {&F_ALERT, &F_AGENCY, &F_SUCCESSOR, &F_VERSION}},
+    {VG_AUDIT_LINKED, "linked", {&F_ALERT, &F_ALERTS}},
 };
 #define S_N_KINDS (sizeof s_kinds / sizeof s_kinds[0])
 

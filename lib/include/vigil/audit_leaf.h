@@ -59,6 +59,7 @@ typedef enum vg_audit_kind {
     VG_AUDIT_NETWORK_CHANGED = 13,
     VG_AUDIT_UNOPENABLE = 14,
     VG_AUDIT_REASSIGNED = 15,
+    VG_AUDIT_LINKED = 16,
 } vg_audit_kind;
 
 /*
@@ -87,6 +88,8 @@ typedef enum vg_audit_kind {
  *                    successor(target: the agency that inherits the alert, or
  *                    empty when the document names none),
  *                    network_version(version: the document that revoked it)
+ *   linked           alert (the new one), alerts (the earlier alerts it shares
+ *                    a link tag with; the tags themselves are never logged)
  *
  * Names (sender, agency, code, transport, target, list items) are 1..63
  * printable ASCII characters without spaces or commas.
