@@ -31,6 +31,7 @@
 #include "vigil/err.h"
 #include "vigil/keys.h"
 #include "vigil/merkle.h"
+#include "vigil/netdoc.h"
 #include "store.h"
 
 typedef struct vgb_audit vgb_audit;
@@ -107,14 +108,14 @@ vg_err vgb_audit_consistency_proof(vgb_audit *a, uint64_t old_size, uint64_t new
 
 /* What vgb_audit_verify found first. Stable values. */
 typedef enum vgb_audit_fault {
-    VGB_AUDIT_FAULT_NONE = 0,      /* everything verified */
-    VGB_AUDIT_FAULT_DELETED = 1,   /* a leaf index is missing (rows after it remain) */
-    VGB_AUDIT_FAULT_ALTERED = 2,   /* leaf bytes do not match their stored leaf hash */
-    VGB_AUDIT_FAULT_MALFORMED = 3, /* a leaf does not parse as an audit leaf */
-    VGB_AUDIT_FAULT_REORDERED = 4, /* a leaf names another index: moved or renumbered */
-    VGB_AUDIT_FAULT_SUBTREE = 5,   /* a stored subtree hash differs from the leaves */
-    VGB_AUDIT_FAULT_ROOT = 6,      /* the leaves do not give a checkpoint's root */
-    VGB_AUDIT_FAULT_TRUNCATED = 7, /* checkpoints or subtrees cover leaves that are gone */
+    VGB_AUDIT_FAULT_NONE = 0,       /* everything verified */
+    VGB_AUDIT_FAULT_DELETED = 1,    /* a leaf index is missing (rows after it remain) */
+    VGB_AUDIT_FAULT_ALTERED = 2,    /* leaf bytes do not match their stored leaf hash */
+    VGB_AUDIT_FAULT_MALFORMED = 3,  /* a leaf does not parse as an audit leaf */
+    VGB_AUDIT_FAULT_REORDERED = 4,  /* a leaf names another index: moved or renumbered */
+    VGB_AUDIT_FAULT_SUBTREE = 5,    /* a stored subtree hash differs from the leaves */
+    VGB_AUDIT_FAULT_ROOT = 6,       /* the leaves do not give a checkpoint's root */
+    VGB_AUDIT_FAULT_TRUNCATED = 7,  /* checkpoints or subtrees cover leaves that are gone */
     VGB_AUDIT_FAULT_CHECKPOINT = 8, /* a checkpoint does not verify or contradicts its row */
     VGB_AUDIT_FAULT_STATE = 9       /* a leaf and the rows it describes disagree */
 } vgb_audit_fault;
@@ -135,6 +136,8 @@ typedef struct vgb_audit_report {
 typedef struct vgb_audit_verify_params {
     const char *origin;       /* expected origin: the network name */
     const uint8_t *broker_pk; /* VG_SIGN_PK_LEN: the network document's broker_sign_key */
+    const vg_netdoc *doc;     /* may be NULL; else checkpoints also verify with the
+                                 broker's previous sign keys it lists (a rotated log) */
     const char *const *notes; /* checkpoints held elsewhere (agencies), may be NULL */
     const size_t *note_lens;  /* their lengths */
     size_t n_notes;           /* how many */

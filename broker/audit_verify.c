@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vigil/transition.h"
+
 /* A checkpoint given by the caller or stored, verified or to be. */
 typedef struct s_cp {
     uint64_t size;                    /* its tree size */
@@ -52,6 +54,17 @@ s_cmp_cp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Verifies a checkpoint note by the broker's key, or by any broker key the
+ * document lists when the caller gave one. */
+static vg_err
+s_verify_note(const s_verifier *v, vg_checkpoint **cp, const char *note, size_t len, vg_reason *r)
+{
+    if (v->p->doc != NULL) {
+        return vg_checkpoint_verify_netdoc(cp, note, len, v->p->doc, NULL, NULL, r);
+    }
+    return vg_checkpoint_verify(cp, note, len, v->p->origin, v->p->broker_pk, r);
+}
+
 /* Verifies the caller's checkpoints up front and sorts them by size. */
 static vg_err
 s_load_given(s_verifier *v)
@@ -66,8 +79,7 @@ s_load_given(s_verifier *v)
     for (size_t i = 0; i < v->p->n_notes; i++) {
         vg_checkpoint *cp = NULL;
         vg_reason r = {""};
-        vg_err rc = vg_checkpoint_verify(&cp, v->p->notes[i], v->p->note_lens[i], v->p->origin,
-                                         v->p->broker_pk, &r);
+        vg_err rc = s_verify_note(v, &cp, v->p->notes[i], v->p->note_lens[i], &r);
         if (rc != VG_OK) {
             return s_fault(v, VGB_AUDIT_FAULT_CHECKPOINT, VGB_AUDIT_NO_INDEX, 0,
                            "given checkpoint %zu does not verify (%s): %s", i + 1, vg_err_code(rc),
@@ -132,7 +144,7 @@ s_check_stored(s_verifier *v, const s_cp *c, const uint8_t root[VG_MERKLE_HASH_L
 {
     vg_checkpoint *cp = NULL;
     vg_reason r = {""};
-    vg_err rc = vg_checkpoint_verify(&cp, c->note, c->note_len, v->p->origin, v->p->broker_pk, &r);
+    vg_err rc = s_verify_note(v, &cp, c->note, c->note_len, &r);
     if (rc != VG_OK) {
         return s_fault(v, VGB_AUDIT_FAULT_CHECKPOINT, VGB_AUDIT_NO_INDEX, c->size,
                        "stored checkpoint at size %llu does not verify (%s): %s",
@@ -297,8 +309,8 @@ vg_err
 vgb_audit_verify(vgb_store *store, const vgb_audit_verify_params *p, vgb_audit_report *report,
                  vg_reason *why)
 {
-    if (store == NULL || p == NULL || p->origin == NULL || p->broker_pk == NULL ||
-        report == NULL || (p->n_notes > 0 && (p->notes == NULL || p->note_lens == NULL))) {
+    if (store == NULL || p == NULL || p->origin == NULL || p->broker_pk == NULL || report == NULL ||
+        (p->n_notes > 0 && (p->notes == NULL || p->note_lens == NULL))) {
         return vg_reason_set(why, VG_ERR_INVALID, "audit verify: missing parameters");
     }
     memset(report, 0, sizeof *report);

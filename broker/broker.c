@@ -12,6 +12,7 @@
 
 #include "ask.h"
 #include "batch.h"
+#include "bkeys.h"
 #include "conns.h"
 #include "delivery.h"
 #include "control.h"
@@ -36,22 +37,15 @@
 #include "vigil/wire.h"
 #include "zap.h"
 
-#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
-#define ZMQ_ZAP_ENFORCE_DOMAIN 93 /* draft in zmq.h, supported by libzmq >= 4.3 */
-#endif
-
-#define VGB_BACKLOG 128 /* connections the kernel queues before the broker accepts them */
-
 struct vgb_broker {
     const vg_broker_config *cfg; /* borrowed */
     const vg_clock *clock;       /* borrowed */
-    vg_keyset *keys;             /* broker sign + curve keys */
+    vgb_bkeys *bkeys;            /* the broker's sign and transport keys */
     vg_netdoc *doc;              /* current network document */
     vgb_netdocs *netdocs;        /* the documents an envelope may be sealed under */
     vgb_store *store;            /* durable state */
     void *ctx;                   /* ZeroMQ context */
     vgb_zap *zap;                /* authentication */
-    char endpoint[256];          /* bound endpoint */
     vgb_out out;                 /* the ROUTER, or a test's sender */
     vgb_ledger *ledger;          /* the audit log's leaves and checkpoints */
     vgb_batch *batch;            /* replies and post-commit work of the batch */
@@ -65,14 +59,14 @@ struct vgb_broker {
     vgb_quota *quota;            /* what each agency may publish */
     vgb_services sv;             /* what the handlers use */
     vgb_asking ask;              /* what queries go through */
-    vgb_intake intake[2];          /* taken from the socket: two, so that one is checked
-                                    (verifier) while the other is handled */
+    vgb_intake intake[2];        /* taken from the socket: two, so that one is checked
+                                  (verifier) while the other is handled */
     int pending;                 /* the intake whose checks were started, or -1 */
     vgb_control *control;        /* the administrator's socket, or NULL */
     vg_netdoc **retired;         /* documents replaced by reloads: alive until the stop */
     size_t n_retired;
-    bool stopping;               /* the last batch: it gets a checkpoint */
-    vgb_verifier *verifier;      /* the second thread for those, or NULL */
+    bool stopping;          /* the last batch: it gets a checkpoint */
+    vgb_verifier *verifier; /* the second thread for those, or NULL */
 };
 
 /* ---- one frame ----------------------------------------------------------------- */
@@ -294,6 +288,49 @@ s_commit(void *ctx)
     return s_finish_batch(ctx);
 }
 
+/* The document in force to one connection, unasked (the broker's keys
+ * changed: its witnesses need the key-transition note before a checkpoint
+ * by the new key, and its next connection the new transport key). */
+static void
+s_send_network(void *ctx, size_t idx, const uint8_t *rid, size_t rid_len)
+{
+    vgb_broker *b = ctx;
+    size_t len = 0;
+    Vigil__BrokerFrame f = VIGIL__BROKER_FRAME__INIT;
+    f.kind_case = VIGIL__BROKER_FRAME__KIND_SIGNED_NETWORK;
+    f.signed_network.data = (uint8_t *)vg_netdoc_signed_bytes(b->doc, &f.signed_network.len);
+    uint8_t *frame = malloc(vigil__broker_frame__get_packed_size(&f));
+    if (frame != NULL) {
+        len = vigil__broker_frame__pack(&f, frame);
+        if (vgb_out_send(&b->out, rid, rid_len, frame, len) == VG_OK) {
+            vgb_conns_doc_sent(b->conns, idx, rid, rid_len, vg_netdoc_version(b->doc));
+        }
+    }
+    free(frame);
+}
+
+/* The new document to a connection whose agency's own keys it changes, so
+ * that the agent moves to them before its overlap ends (others learn of the
+ * new version at their next keepalive). */
+typedef struct {
+    vgb_broker *b;
+    const vg_netdoc *was;
+} s_rekeyed;
+
+static void
+s_send_if_rekeyed(void *ctx, size_t idx, const uint8_t *rid, size_t rid_len)
+{
+    const s_rekeyed *r = ctx;
+    vg_agency now, before;
+    vg_netdoc_agency_at(r->b->doc, idx, &now);
+    if (vg_netdoc_find(r->was, now.id, &before) != VG_OK ||
+        memcmp(now.sign_pk, before.sign_pk, VG_SIGN_PK_LEN) != 0 ||
+        memcmp(now.box_pk, before.box_pk, VG_BOX_PK_LEN) != 0 ||
+        memcmp(now.transport_pk, before.transport_pk, VG_CURVE_KEY_LEN) != 0) {
+        s_send_network(r->b, idx, rid, rid_len);
+    }
+}
+
 /* Puts a new signed document in force between two batches (reload.h). */
 static vg_err
 s_reload(vgb_broker *b, const uint8_t *bytes, size_t len, vg_reason *why)
@@ -320,6 +357,7 @@ s_reload(vgb_broker *b, const uint8_t *bytes, size_t len, vg_reason *why)
                          .streams = b->streams,
                          .tracking = b->tracking,
                          .zap = b->zap,
+                         .bkeys = b->bkeys,
                          .commit = s_commit,
                          .commit_ctx = b};
     vg_netdoc *next = NULL;
@@ -327,10 +365,20 @@ s_reload(vgb_broker *b, const uint8_t *bytes, size_t len, vg_reason *why)
     if (rc != VG_OK) {
         return rc;
     }
+    bool new_keys = memcmp(vg_netdoc_broker_sign_pk(b->doc), vg_netdoc_broker_sign_pk(next),
+                           VG_SIGN_PK_LEN) != 0 ||
+                    memcmp(vg_netdoc_broker_transport_pk(b->doc),
+                           vg_netdoc_broker_transport_pk(next), VG_CURVE_KEY_LEN) != 0;
     b->retired[b->n_retired++] = b->doc; /* the query thread may still read it */
     b->doc = next;
     b->sv.doc = next;
     b->ask.doc = next;
+    if (new_keys) { /* before any checkpoint by the new key reaches them */
+        vgb_conns_each(b->conns, vg_clock_mono_ms(b->clock), s_send_network, b);
+    } else {
+        s_rekeyed r = {.b = b, .was = b->retired[b->n_retired - 1]};
+        vgb_conns_each(b->conns, vg_clock_mono_ms(b->clock), s_send_if_rekeyed, &r);
+    }
     return VG_OK;
 }
 
@@ -370,7 +418,7 @@ s_control(void *ctx, const char *command, const uint8_t *body, size_t len, char 
         snprintf(reply, reply_len,
                  "ok role=leader network=%s version=%llu agencies=%zu endpoint=%s log_size=%llu",
                  vg_netdoc_network(b->doc), (unsigned long long)vg_netdoc_version(b->doc),
-                 vg_netdoc_n_agencies(b->doc), b->endpoint,
+                 vg_netdoc_n_agencies(b->doc), b->out.endpoint,
                  (unsigned long long)vgb_ledger_size(b->ledger));
     } else {
         snprintf(reply, reply_len, "refused: unknown command '%s' (push, status)", command);
@@ -427,7 +475,31 @@ vgb_broker_step(vgb_broker *b)
     long checkpoint = vgb_ledger_next_ms(b->ledger); /* an idle broker still signs on time */
     timeout = checkpoint >= 0 && checkpoint < timeout ? checkpoint : timeout;
     long answers = vgb_ask_answers(&b->ask);
-    return answers >= 0 && answers < timeout ? answers : timeout;
+    timeout = answers >= 0 && answers < timeout ? answers : timeout;
+    int64_t to_switch = vgb_bkeys_switch_at(b->bkeys) - vg_clock_wall_ms(b->clock);
+    return to_switch < timeout ? (to_switch > 0 ? (long)to_switch : 0) : timeout;
+}
+
+/* The overlap of the broker's old transport key ended: the ROUTER presents
+ * the new one from now on (bkeys.h). Its connections close; agents connect
+ * again with the document's key. VG_ERR_IO when it could not be bound
+ * again: the broker stops (its supervisor restarts it, on the new key). */
+static vg_err
+s_switch_transport(vgb_broker *b)
+{
+    vgb_bkeys_switched(b->bkeys);
+    if (b->out.fn != NULL) { /* a test's sender: no ROUTER */
+        return VG_OK;
+    }
+    vg_reason why = {{0}};
+    vg_err rc = vgb_out_rebind(&b->out, b->ctx, vg_keyset_curve_sk(vgb_bkeys_keys(b->bkeys)), &why);
+    if (rc != VG_OK) {
+        vg_log(VG_LOG_ERROR, "broker", "keys.transport_failed", "reason=\"%s\"", why.text);
+        return rc;
+    }
+    vg_log(VG_LOG_WARN, "broker", "keys.transport_switched", "endpoint=%s transport_key=%s",
+           b->out.endpoint, vg_keyset_curve_pk_z85(vgb_bkeys_keys(b->bkeys)));
+    return VG_OK;
 }
 
 vg_err
@@ -438,12 +510,16 @@ vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic_t
             *reload = 0;
             s_reload_file(b);
         }
+        if (b->pending < 0 && vg_clock_wall_ms(b->clock) >= vgb_bkeys_switch_at(b->bkeys) &&
+            s_switch_transport(b) != VG_OK) {
+            return VG_ERR_IO;
+        }
         long timeout = vgb_broker_step(b);
-        zmq_pollitem_t items[] = {{b->out.router, 0, ZMQ_POLLIN, 0},
-                                  {vgb_zap_socket(b->zap), 0, ZMQ_POLLIN, 0},
-                                  {vgb_reader_socket(b->reader), 0, ZMQ_POLLIN, 0},
-                                  {b->control ? vgb_control_socket(b->control) : NULL, 0,
-                                   ZMQ_POLLIN, 0}};
+        zmq_pollitem_t items[] = {
+            {b->out.router, 0, ZMQ_POLLIN, 0},
+            {vgb_zap_socket(b->zap), 0, ZMQ_POLLIN, 0},
+            {vgb_reader_socket(b->reader), 0, ZMQ_POLLIN, 0},
+            {b->control ? vgb_control_socket(b->control) : NULL, 0, ZMQ_POLLIN, 0}};
         int n = zmq_poll(items, b->control ? 4 : 3, b->pending >= 0 ? 0 : timeout);
         if (n < 0) {
             if (zmq_errno() == EINTR) {
@@ -467,7 +543,7 @@ vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic_t
         s_handle_intake(b, &b->intake[b->pending]);
         b->pending = -1;
     }
-    vg_log(VG_LOG_INFO, "broker", "broker.stop", "endpoint=%s", b->endpoint);
+    vg_log(VG_LOG_INFO, "broker", "broker.stop", "endpoint=%s", b->out.endpoint);
     return VG_OK;
 }
 
@@ -476,24 +552,12 @@ vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic_t
 static vg_err
 s_load_identity(vgb_broker *b, vg_reason *why)
 {
-    vg_err rc = vg_keyset_load(&b->keys, b->cfg->keys_path, why);
+    vg_err rc = vg_netdoc_load(&b->doc, b->cfg->document_path, b->cfg->admin_pk, 0, why);
+    if (rc == VG_OK) {
+        rc = vgb_bkeys_open(&b->bkeys, b->cfg->keys_path, b->doc, why);
+    }
     if (rc != VG_OK) {
         return rc;
-    }
-    if ((vg_keyset_kinds(b->keys) & (VG_KEY_SIGN | VG_KEY_CURVE)) != (VG_KEY_SIGN | VG_KEY_CURVE)) {
-        return vg_reason_set(why, VG_ERR_CONFIG, "%s must hold the broker's sign and curve keys",
-                             b->cfg->keys_path);
-    }
-    rc = vg_netdoc_load(&b->doc, b->cfg->document_path, b->cfg->admin_pk, 0, why);
-    if (rc != VG_OK) {
-        return rc;
-    }
-    if (memcmp(vg_netdoc_broker_transport_pk(b->doc), vg_keyset_curve_pk(b->keys),
-               VG_CURVE_KEY_LEN) != 0) {
-        return vg_reason_set(why, VG_ERR_CONFIG,
-                             "%s: the network document names a different broker transport key "
-                             "than %s holds",
-                             b->cfg->document_path, b->cfg->keys_path);
     }
     b->pending = -1;
     for (int i = 0; i < 2; i++) {
@@ -533,40 +597,6 @@ s_check_network_version(vgb_broker *b, vg_reason *why)
     return rc;
 }
 
-static vg_err
-s_bind(vgb_broker *b, vg_reason *why)
-{
-    int one = 1, linger = 0, server = 1, sndhwm = VGB_SNDHWM, backlog = VGB_BACKLOG;
-    int handshake = (int)b->cfg->handshake_timeout_ms;
-    int64_t maxmsg = VG_FRAME_MAX_BYTES;
-    int hb_ivl = 2000, hb_timeout = 10000;
-    b->out.router = zmq_socket(b->ctx, ZMQ_ROUTER);
-    if (b->out.router == NULL ||
-        zmq_setsockopt(b->out.router, ZMQ_CURVE_SERVER, &server, sizeof server) != 0 ||
-        zmq_setsockopt(b->out.router, ZMQ_CURVE_SECRETKEY, vg_keyset_curve_sk(b->keys),
-                       VG_CURVE_KEY_LEN) != 0 ||
-        zmq_setsockopt(b->out.router, ZMQ_ZAP_DOMAIN, VGB_ZAP_DOMAIN, strlen(VGB_ZAP_DOMAIN)) != 0 ||
-        zmq_setsockopt(b->out.router, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) != 0 ||
-        zmq_setsockopt(b->out.router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
-        zmq_setsockopt(b->out.router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
-        zmq_setsockopt(b->out.router, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) != 0 ||
-        zmq_setsockopt(b->out.router, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
-        zmq_setsockopt(b->out.router, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm) != 0 ||
-        zmq_setsockopt(b->out.router, ZMQ_HANDSHAKE_IVL, &handshake, sizeof handshake) != 0 ||
-        zmq_setsockopt(b->out.router, ZMQ_BACKLOG, &backlog, sizeof backlog) != 0 ||
-        zmq_setsockopt(b->out.router, ZMQ_LINGER, &linger, sizeof linger) != 0) {
-        return vg_reason_set(why, VG_ERR_IO, "cannot set up the broker socket: %s",
-                             zmq_strerror(zmq_errno()));
-    }
-    if (zmq_bind(b->out.router, b->cfg->bind) != 0) {
-        return vg_reason_set(why, VG_ERR_IO, "cannot bind %s: %s", b->cfg->bind,
-                             zmq_strerror(zmq_errno()));
-    }
-    size_t elen = sizeof b->endpoint;
-    zmq_getsockopt(b->out.router, ZMQ_LAST_ENDPOINT, b->endpoint, &elen);
-    return VG_OK;
-}
-
 /* Delivery's word that an agency got or lost its receiving connection. */
 static void
 s_presence(void *ctx, size_t agency, bool online)
@@ -585,8 +615,8 @@ s_modules(vgb_broker *b, vg_reason *why)
                               vg_clock_mono_ms(b->clock), why);
     rc = rc != VG_OK ? rc : vgb_space_new(&b->space, cfg->store_path);
     if (rc == VG_OK) {
-        rc = vgb_ledger_open(&b->ledger, b->store, vg_netdoc_network(b->doc), b->keys, cfg,
-                             b->clock, why);
+        rc = vgb_ledger_open(&b->ledger, b->store, vg_netdoc_network(b->doc),
+                             vgb_bkeys_keys(b->bkeys), cfg, b->clock, why);
     }
     rc = rc != VG_OK ? rc : vgb_batch_new(&b->batch, b->store, b->ledger, &b->out);
     rc = rc != VG_OK ? rc : vgb_streams_new(&b->streams, b->store, b->doc, &b->out, b->clock);
@@ -594,8 +624,8 @@ s_modules(vgb_broker *b, vg_reason *why)
         rc = vgb_record_new(&b->record, b->store, b->ledger, b->streams, b->batch, b->clock);
     }
     if (rc == VG_OK) {
-        rc = vgb_delivery_new(&b->delivery, b->store, b->doc, cfg, b->clock, &b->out, s_presence,
-                              b);
+        rc =
+            vgb_delivery_new(&b->delivery, b->store, b->doc, cfg, b->clock, &b->out, s_presence, b);
     }
     if (rc == VG_OK) {
         vgb_tracking_params tp = {.store = b->store,
@@ -639,7 +669,7 @@ s_sockets(vgb_broker *b, vg_reason *why)
         vgb_reader_params rp = {.zmq_ctx = b->ctx,
                                 .store = b->store,
                                 .doc = b->doc,
-                                .keys = b->keys,
+                                .keys = vgb_bkeys_keys(b->bkeys),
                                 .n_agencies = vg_netdoc_n_agencies(b->doc),
                                 .queue_max = (uint32_t)cfg->queries_queued,
                                 .time_ms_per_s = (uint32_t)cfg->query_time_ms};
@@ -663,7 +693,12 @@ s_sockets(vgb_broker *b, vg_reason *why)
     if (rc == VG_OK && vgb_control_new(&b->control, b->ctx, cfg->store_path, &cwhy) != VG_OK) {
         vg_log(VG_LOG_WARN, "broker", "control.unavailable", "reason=\"%s\"", cwhy.text);
     }
-    return rc == VG_OK ? s_bind(b, why) : rc;
+    if (rc == VG_OK) {
+        rc = vgb_out_bind(&b->out, b->ctx, cfg->bind,
+                          vg_keyset_curve_sk(vgb_bkeys_serving(b->bkeys)),
+                          (int)cfg->handshake_timeout_ms, why);
+    }
+    return rc;
 }
 
 vg_err
@@ -702,7 +737,7 @@ vgb_broker_new(vgb_broker **out, const vg_broker_config *cfg, const vg_clock *cl
         n_alerts = 0;
     }
     vg_log(VG_LOG_INFO, "broker", "broker.ready",
-           "endpoint=%s network=%s version=%llu agencies=%zu alerts=%llu", b->endpoint,
+           "endpoint=%s network=%s version=%llu agencies=%zu alerts=%llu", b->out.endpoint,
            vg_netdoc_network(b->doc), (unsigned long long)vg_netdoc_version(b->doc),
            vg_netdoc_n_agencies(b->doc), (unsigned long long)n_alerts);
     *out = b;
@@ -722,9 +757,7 @@ vgb_broker_destroy(vgb_broker **b_p)
         vg_log(VG_LOG_INFO, "broker", "audit.stop_checkpoint", "size=%llu",
                (unsigned long long)vgb_ledger_size(b->ledger));
     }
-    if (b->out.router != NULL) {
-        zmq_close(b->out.router);
-    }
+    vgb_out_close(&b->out);
     vgb_verifier_wait(b->verifier);
     vgb_verifier_destroy(&b->verifier);
     for (int i = 0; i < 2; i++) {
@@ -755,7 +788,7 @@ vgb_broker_destroy(vgb_broker **b_p)
         vg_netdoc_destroy(&b->retired[i]);
     }
     free(b->retired);
-    vg_keyset_destroy(&b->keys);
+    vgb_bkeys_destroy(&b->bkeys);
     free(b);
     *b_p = NULL;
 }

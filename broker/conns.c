@@ -25,11 +25,11 @@ typedef struct s_conn {
 } s_conn;
 
 struct vgb_conns {
-    s_conn *slots;         /* n_agencies * max */
-    size_t n_agencies;     /* agencies */
-    uint32_t max;          /* slots per agency */
-    int64_t unread_max;    /* a connection with more not read is cut off */
-    int64_t silent_ms;     /* a connection silent this long is closed for us */
+    s_conn *slots;      /* n_agencies * max */
+    size_t n_agencies;  /* agencies */
+    uint32_t max;       /* slots per agency */
+    int64_t unread_max; /* a connection with more not read is cut off */
+    int64_t silent_ms;  /* a connection silent this long is closed for us */
 };
 
 vg_err
@@ -175,8 +175,8 @@ s_cut(s_conn *s, const char *agency, const char *reason, int64_t unread, int64_t
 }
 
 vg_err
-vgb_conns_may_ask(vgb_conns *c, size_t idx, const char *agency, const uint8_t *rid,
-                  size_t rid_len, int64_t now, vg_reason *why)
+vgb_conns_may_ask(vgb_conns *c, size_t idx, const char *agency, const uint8_t *rid, size_t rid_len,
+                  int64_t now, vg_reason *why)
 {
     s_conn *s = s_find(c, idx, rid, rid_len);
     if (s == NULL) {
@@ -196,8 +196,8 @@ vgb_conns_may_ask(vgb_conns *c, size_t idx, const char *agency, const uint8_t *r
 }
 
 void
-vgb_conns_refused(vgb_conns *c, size_t idx, const char *agency, const uint8_t *rid,
-                  size_t rid_len, int64_t now)
+vgb_conns_refused(vgb_conns *c, size_t idx, const char *agency, const uint8_t *rid, size_t rid_len,
+                  int64_t now)
 {
     s_conn *s = s_find(c, idx, rid, rid_len);
     if (s == NULL) {
@@ -288,6 +288,29 @@ vgb_conns_doc_due(vgb_conns *c, size_t idx, const uint8_t *rid, size_t rid_len, 
     }
     s->doc_sent = current;
     return true;
+}
+
+void
+vgb_conns_doc_sent(vgb_conns *c, size_t idx, const uint8_t *rid, size_t rid_len, uint64_t version)
+{
+    s_conn *s = s_find(c, idx, rid, rid_len);
+    if (s != NULL && s->doc_sent < version) {
+        s->doc_sent = version;
+    }
+}
+
+void
+vgb_conns_each(vgb_conns *c, int64_t now,
+               void (*fn)(void *ctx, size_t idx, const uint8_t *rid, size_t rid_len), void *ctx)
+{
+    for (size_t idx = 0; idx < c->n_agencies; idx++) {
+        const s_conn *base = &c->slots[idx * c->max];
+        for (uint32_t i = 0; i < c->max; i++) {
+            if (s_open(c, &base[i], now)) {
+                fn(ctx, idx, base[i].rid, base[i].rid_len);
+            }
+        }
+    }
 }
 
 size_t

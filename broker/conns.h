@@ -49,10 +49,10 @@
 
 #include "vigil/err.h"
 
-#define VGB_SNDHWM 1000          /* frames queued per connection (ZMQ_SNDHWM) */
-#define VGB_CONN_CUTOFF_MS 5000  /* a connection that does not read is cut off this long */
-#define VGB_CONN_RID_MAX 256     /* ZeroMQ routing ids are at most 255 bytes */
-#define VGB_CONN_REFUSED_MAX 64  /* rate_limited refusals a second before a cut-off */
+#define VGB_SNDHWM 1000         /* frames queued per connection (ZMQ_SNDHWM) */
+#define VGB_CONN_CUTOFF_MS 5000 /* a connection that does not read is cut off this long */
+#define VGB_CONN_RID_MAX 256    /* ZeroMQ routing ids are at most 255 bytes */
+#define VGB_CONN_REFUSED_MAX 64 /* rate_limited refusals a second before a cut-off */
 
 typedef struct vgb_conns vgb_conns;
 
@@ -85,6 +85,15 @@ void vgb_conns_key(vgb_conns *c, size_t idx, const uint8_t *rid, size_t rid_len,
  * is not sent it with every keepalive). */
 bool vgb_conns_doc_due(vgb_conns *c, size_t idx, const uint8_t *rid, size_t rid_len, uint64_t have,
                        uint64_t current);
+
+/* rid was sent network version `version` unasked. */
+void vgb_conns_doc_sent(vgb_conns *c, size_t idx, const uint8_t *rid, size_t rid_len,
+                        uint64_t version);
+
+/* Calls fn for every open connection (agency index and routing id). */
+void vgb_conns_each(vgb_conns *c, int64_t now,
+                    void (*fn)(void *ctx, size_t idx, const uint8_t *rid, size_t rid_len),
+                    void *ctx);
 
 /* Closes every connection whose key is no longer trusted at now_wall (a
  * previous key's overlap ended, or it was marked compromised); how many. */

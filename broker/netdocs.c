@@ -22,9 +22,9 @@ struct vgb_netdocs {
 };
 
 typedef struct s_load {
-    vgb_netdocs *d;             /* being built */
-    const vg_netdoc *current;   /* the document in force */
-    const uint8_t *admin_pk;    /* the pinned admin key */
+    vgb_netdocs *d;           /* being built */
+    const vg_netdoc *current; /* the document in force */
+    const uint8_t *admin_pk;  /* the pinned admin key */
 } s_load;
 
 /* Agencies of `cur` whose box key in `old` differs or is missing. */
@@ -161,8 +161,7 @@ vgb_netdocs_check_sealed(const vgb_netdocs *d, uint64_t version, const char *con
         if (!vg_strlist_contains(&o->changed, agencies[i])) {
             continue;
         }
-        int w = snprintf(names + used, sizeof names - used, "%s%s", n_bad ? "," : "",
-                         agencies[i]);
+        int w = snprintf(names + used, sizeof names - used, "%s%s", n_bad ? "," : "", agencies[i]);
         used += w > 0 && (size_t)w < sizeof names - used ? (size_t)w : 0;
         n_bad++;
     }
@@ -190,13 +189,6 @@ vgb_netdocs_check_next(const vg_netdoc *cur, const vg_netdoc *next, vg_reason *w
                              "newer one (vigilctl network sign raises the version)",
                              (unsigned long long)vg_netdoc_version(next),
                              (unsigned long long)vg_netdoc_version(cur));
-    }
-    if (memcmp(vg_netdoc_broker_sign_pk(cur), vg_netdoc_broker_sign_pk(next), VG_SIGN_PK_LEN) != 0 ||
-        memcmp(vg_netdoc_broker_transport_pk(cur), vg_netdoc_broker_transport_pk(next),
-               VG_CURVE_KEY_LEN) != 0) {
-        return vg_reason_set(why, VG_ERR_INVALID,
-                             "the document gives the broker other keys: a running broker keeps "
-                             "its keys (see docs/deploy.md, \"Changing the network\")");
     }
     size_t n = vg_netdoc_n_agencies(cur);
     if (vg_netdoc_n_agencies(next) < n) {

@@ -48,7 +48,7 @@ vg_err vgb_netdocs_load(vgb_netdocs **out, vgb_store *store, const vg_netdoc *cu
 void vgb_netdocs_destroy(vgb_netdocs **d_p);
 
 /* Whether `next` may replace `cur` in a running broker: the same network
- * and broker keys, a higher version, and the same agencies at the same
+ * (its broker keys are bkeys.h's to check), a higher version, and the same agencies at the same
  * positions (new ones only appended: a card is never removed or moved —
  * revoke it instead — and a revoked one is never brought back).
  * VG_ERR_STALE_VERSION or VG_ERR_INVALID with why saying what to change. */
@@ -60,14 +60,12 @@ vg_err vgb_netdocs_check_next(const vg_netdoc *cur, const vg_netdoc *next,
  * becomes an older version, and every older one's agencies with changed
  * box keys grow by those changed since. VG_ERR_NOMEM (the table is then as
  * it was). */
-vg_err vgb_netdocs_advance(vgb_netdocs *d, const vg_netdoc *cur,
-                           const vg_netdoc *next) VG_MUST_USE;
+vg_err vgb_netdocs_advance(vgb_netdocs *d, const vg_netdoc *cur, const vg_netdoc *next) VG_MUST_USE;
 
 /* VG_OK when something sealed under `version` to these agencies opens for
  * each of them with its current key; VG_ERR_STALE_VERSION with why saying
  * which version is accepted and naming the agencies otherwise. */
-vg_err vgb_netdocs_check_sealed(const vgb_netdocs *d, uint64_t version,
-                                const char *const *agencies, size_t n_agencies,
-                                vg_reason *why) VG_MUST_USE;
+vg_err vgb_netdocs_check_sealed(const vgb_netdocs *d, uint64_t version, const char *const *agencies,
+                                size_t n_agencies, vg_reason *why) VG_MUST_USE;
 
 #endif

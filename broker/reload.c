@@ -55,8 +55,8 @@ s_inherit(const vgb_reload_deps *d, const vg_netdoc *next, uint64_t seq, const c
         vgb_tracking_deadline(d->tracking, (vg_severity)m.severity, (vg_urgency)m.urgency);
     rc = vgb_store_add_recipient(d->store, seq, successor, agency, deadline);
     if (rc == VG_OK) {
-        row = (vgb_rrow){.seq = seq, .required = true, .state = VGB_PENDING,
-                         .deadline_ms = deadline};
+        row =
+            (vgb_rrow){.seq = seq, .required = true, .state = VGB_PENDING, .deadline_ms = deadline};
         snprintf(row.agency, sizeof row.agency, "%s", successor);
         vgb_tracking_watch(d->tracking, &row);
         int idx = vg_netdoc_index(next, successor);
@@ -87,8 +87,8 @@ s_reassign(const vgb_reload_deps *d, const vg_netdoc *next, const char *agency,
     for (size_t i = 0; i < l.n && rc == VG_OK; i++) {
         vgb_rrow row;
         vg_err found = vgb_store_rrow(d->store, l.seq[i], agency, &row);
-        if (found == VG_ERR_NOT_FOUND || (found == VG_OK && (!row.required ||
-                                                             row.state == VGB_ACKNOWLEDGED))) {
+        if (found == VG_ERR_NOT_FOUND ||
+            (found == VG_OK && (!row.required || row.state == VGB_ACKNOWLEDGED))) {
             continue; /* it sent the alert, or is done with it */
         }
         rc = found;
@@ -200,6 +200,9 @@ vgb_reload(const vgb_reload_deps *d, const vg_netdoc *cur, const uint8_t *bytes,
         rc = vgb_netdocs_check_next(cur, next, why);
     }
     if (rc == VG_OK) {
+        rc = vgb_bkeys_prepare(d->bkeys, next, why);
+    }
+    if (rc == VG_OK) {
         rc = s_record(d, cur, next, why);
     }
     if (rc == VG_OK && !d->commit(d->commit_ctx)) {
@@ -207,12 +210,13 @@ vgb_reload(const vgb_reload_deps *d, const vg_netdoc *cur, const uint8_t *bytes,
                            "the store could not commit the new document; nothing changed");
     }
     if (rc != VG_OK) {
-        vg_log(VG_LOG_WARN, "broker", "netdoc.refused", "code=%s reason=\"%s\"",
-               vg_err_code(rc), why->text);
+        vg_log(VG_LOG_WARN, "broker", "netdoc.refused", "code=%s reason=\"%s\"", vg_err_code(rc),
+               why->text);
         vg_netdoc_destroy(&next);
         return rc;
     }
     s_switch(d, cur, next);
+    (void)vgb_bkeys_adopt(d->bkeys, next, vg_clock_wall_ms(d->clock));
     vg_log(VG_LOG_INFO, "broker", "netdoc.reload", "version=%llu agencies=%zu was=%llu",
            (unsigned long long)vg_netdoc_version(next), vg_netdoc_n_agencies(next),
            (unsigned long long)vg_netdoc_version(cur));

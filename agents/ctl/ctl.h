@@ -54,10 +54,11 @@ int ctl_cmd_init(int argc, char **argv);
 int ctl_cmd_network(int argc, char **argv);
 int ctl_cmd_check(int argc, char **argv);
 int ctl_cmd_report(int argc, char **argv);
-int ctl_cmd_audit(int argc, char **argv);        /* ctl_audit.c */
-int ctl_cmd_calendar(int argc, char **argv);     /* ctl_calendar.c */
-int ctl_cmd_network_push(int argc, char **argv); /* ctl_broker.c */
-int ctl_cmd_broker(int argc, char **argv);       /* ctl_broker.c */
+int ctl_cmd_audit(int argc, char **argv);              /* ctl_audit.c */
+int ctl_cmd_calendar(int argc, char **argv);           /* ctl_calendar.c */
+int ctl_cmd_network_push(int argc, char **argv);       /* ctl_broker.c */
+int ctl_cmd_broker(int argc, char **argv);             /* ctl_broker.c */
+int ctl_cmd_broker_rotate_keys(int argc, char **argv); /* ctl_broker_keys.c */
 
 int ctl_cmd_init_agency(int argc, char **argv); /* ctl_agency.c */
 /* network add | rotate | compromise | revoke | broker-rotate (ctl_netedit.c):

@@ -93,7 +93,7 @@ typedef struct s_opts {
 typedef struct s_target {
     char *store_dir; /* the broker's store directory */
     char *dsn;       /* or its PostgreSQL store */
-    vg_netdoc *doc; /* the verified network document */
+    vg_netdoc *doc;  /* the verified network document */
 } s_target;
 
 /* ---- command line ------------------------------------------------------------ */
@@ -155,7 +155,7 @@ s_parse_args(int argc, char **argv, s_opts *o)
     }
     o->sub = argv[optind++];
     const char *problem =
-        optind < argc                             ? "unexpected argument"
+        optind < argc ? "unexpected argument"
         : (o->conf != NULL) + (o->store != NULL) + (o->dsn != NULL) != 1
             ? "give one of -c BROKER_CONF, --store DIR or --dsn DSN"
         : o->dsn != NULL && o->network == NULL ? "--dsn needs --network FILE and --admin-key HEX"
@@ -308,8 +308,8 @@ s_read_note(char **out, size_t *out_len, const char *path, vg_reason *why)
 static const char *
 s_fault_name(vgb_audit_fault f)
 {
-    static const char *const names[] = {"none",    "deleted", "altered",   "malformed",
-                                        "reordered", "subtree", "root",    "truncated",
+    static const char *const names[] = {"none",       "deleted", "altered", "malformed",
+                                        "reordered",  "subtree", "root",    "truncated",
                                         "checkpoint", "state"};
     return (unsigned)f < sizeof names / sizeof names[0] ? names[f] : "unknown";
 }
@@ -329,13 +329,13 @@ s_verify(const s_opts *o, vgb_store *store, const vg_netdoc *doc)
     }
     vgb_audit_verify_params p = {.origin = vg_netdoc_network(doc),
                                  .broker_pk = vg_netdoc_broker_sign_pk(doc),
+                                 .doc = doc,
                                  .notes = (const char *const *)notes,
                                  .note_lens = lens,
                                  .n_notes = o->n_checkpoints};
     vgb_audit_report rep;
     vg_reason why = {{0}};
-    vg_err rc =
-        exit_code == VGT_EXIT_OK ? vgb_audit_verify(store, &p, &rep, &why) : VG_ERR_INVALID;
+    vg_err rc = exit_code == VGT_EXIT_OK ? vgb_audit_verify(store, &p, &rep, &why) : VG_ERR_INVALID;
     vgb_audit_report st;
     if (rc == VG_ERR_CONFLICT) {
         printf("audit: FAULT %s at leaf %s%" PRIu64 ": %s\n", s_fault_name(rep.fault),

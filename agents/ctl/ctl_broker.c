@@ -61,8 +61,8 @@ static const char s_status_help[] =
 /* Sends command and body to the broker of cfg and puts its answer in reply.
  * VGT_EXIT_OK when it answered "ok ...", VGT_EXIT_FAIL otherwise (said). */
 static int
-s_request(const vgt_who *who, const vg_broker_config *cfg, const char *command,
-          const uint8_t *body, size_t len)
+s_request(const vgt_who *who, const vg_broker_config *cfg, const char *command, const uint8_t *body,
+          size_t len)
 {
     char endpoint[4200];
     snprintf(endpoint, sizeof endpoint, "ipc://%s/control", cfg->store_path);
@@ -170,7 +170,8 @@ ctl_cmd_network_push(int argc, char **argv)
 int
 ctl_cmd_broker(int argc, char **argv)
 {
-    static const char usage[] = "usage: vigilctl broker status -c BROKER_CONF\n";
+    static const char usage[] = "usage: vigilctl broker status -c BROKER_CONF\n"
+                                "       vigilctl broker rotate-keys -c BROKER_CONF [--note FILE]\n";
     static const vgt_who who = {CTL_PROGRAM, "broker"};
     if (argc < 2) {
         fputs(usage, stderr);
@@ -179,6 +180,9 @@ ctl_cmd_broker(int argc, char **argv)
     if (vgt_is_help(argv[1])) {
         fputs(s_status_help, stdout);
         return VGT_EXIT_OK;
+    }
+    if (strcmp(argv[1], "rotate-keys") == 0) {
+        return ctl_cmd_broker_rotate_keys(argc - 1, argv + 1);
     }
     if (strcmp(argv[1], "status") != 0) {
         return vgt_unknown_command(&who, argv[1], usage);

@@ -514,13 +514,14 @@ s_parse_args(s_opts *o, int argc, char **argv)
         }
     }
     if (optind != argc - 1) {
-        vgt_error(&s_who, "expected one bank-holiday file: vigilctl calendar import FILE --dir DIR");
+        vgt_error(&s_who,
+                  "expected one bank-holiday file: vigilctl calendar import FILE --dir DIR");
         return vgt_usage_hint(&s_who);
     }
     o->file = argv[optind];
     if ((o->dir == NULL) == (o->json_path == NULL)) {
         vgt_error(&s_who, "give exactly one of --dir DIR and --json NETWORK_JSON: the document "
-                         "to edit");
+                          "to edit");
         return vgt_usage_hint(&s_who);
     }
     if (o->union_name != NULL && !vg_agency_id_is_valid(o->union_name)) {
@@ -603,8 +604,8 @@ s_check_and_write(const s_opts *o, json_t *doc)
     vg_err err = vg_netdoc_body_from_json(&body, &len, text, &why);
     free(body);
     if (err != VG_OK) {
-        vgt_error(&s_who, "the edited document would be refused, nothing written: %s (%s)", why.text,
-                  vg_err_code(err));
+        vgt_error(&s_who, "the edited document would be refused, nothing written: %s (%s)",
+                  why.text, vg_err_code(err));
         free(text);
         return VGT_EXIT_FAIL;
     }

@@ -27,6 +27,8 @@ static const char s_usage[] =
     "                                edit network.json: an agency joins, rotates or\n"
     "                                loses keys, leaves; the broker's keys rotate\n"
     "  broker status -c BROKER_CONF  what the running broker is doing\n"
+    "  broker rotate-keys -c BROKER_CONF\n"
+    "                                new keys for the broker, made on its machine\n"
     "  check DIR                     verify a network folder end to end\n"
     "  report --unshared             alerts a required agency did not acknowledge in\n"
     "                                time, and per-agency figures (reads the store)\n"

@@ -39,6 +39,7 @@
 #include <libgen.h>
 
 #include "ctl.h"
+#include "ctl_report_revoked.h"
 #include "store.h"
 #include "vigil/agent.h"
 #include "vigil/broker_config.h"
@@ -115,6 +116,8 @@ typedef struct s_late {
     char *reason;                           /* declined / in progress reason */
     int esc_level;                          /* escalation level reached */
     char *shared_by;                        /* "" unless added by a share */
+    bool revoked;                           /* revoked before it acknowledged */
+    char successor[VG_AUDIT_NAME_MAX];      /* revoked: who inherited it, or "" */
 } s_late;
 
 /* Per-agency figures (per status and agency for exercises and tests). */
@@ -143,6 +146,7 @@ typedef struct s_part {
 
 typedef struct s_report {
     int64_t now_ms;   /* when the report was made */
+    vgb_store *store; /* read for the rows of revoked agencies */
     s_part actual;    /* actual alerts: the report's figures */
     s_part exercises; /* exercise, test, system and draft alerts, apart */
 } s_report;
@@ -354,8 +358,13 @@ s_take_row(void *ctx, const vgb_report_row *row)
         deadline = overdue; /* the deadline missed before an extension */
     }
     int64_t late = (acked > 0 ? acked : r->now_ms) - deadline;
-    if (late <= 0 && overdue == 0 && rr->state != VGB_DECLINED && rr->state != VGB_UNOPENABLE) {
-        return;
+    char successor[VG_AUDIT_NAME_MAX] = "";
+    bool revoked = acked == 0 && rr->state != VGB_DECLINED && rr->state != VGB_UNOPENABLE &&
+                   rr->state != VGB_ACKNOWLEDGED &&
+                   vgt_report_revoked(r->store, row->alert->seq, rr->agency, successor);
+    if (late <= 0 && overdue == 0 && rr->state != VGB_DECLINED && rr->state != VGB_UNOPENABLE &&
+        !revoked) {
+        return; /* a revoked agency's row is always listed: it will never act */
     }
     f->n_overdue++;
     p->late = s_grow(p->late, &p->cap_late, p->n_late, sizeof *p->late);
@@ -376,6 +385,8 @@ s_take_row(void *ctx, const vgb_report_row *row)
     l->reason = s_dup(row->reason);
     l->esc_level = (int)rr->esc_level;
     l->shared_by = s_dup(rr->shared_by);
+    l->revoked = revoked;
+    memcpy(l->successor, successor, sizeof l->successor);
 }
 
 static int
@@ -461,11 +472,13 @@ s_median(const s_fig *f)
 static const char *
 s_outcome(const s_late *l)
 {
-    return l->acked_ms > 0               ? "acknowledged late"
-           : l->state == VGB_DECLINED    ? "declined"
-           : l->state == VGB_UNOPENABLE  ? "could not open it: sender must resend"
-           : l->state == VGB_IN_PROGRESS ? "in progress, not acknowledged"
-                                         : "never acknowledged";
+    return l->acked_ms > 0                 ? "acknowledged late"
+           : l->state == VGB_DECLINED      ? "declined"
+           : l->state == VGB_UNOPENABLE    ? "could not open it: sender must resend"
+           : l->revoked && l->successor[0] ? "required agency revoked; its successor inherited it"
+           : l->revoked                    ? "required agency revoked; alert needs a new owner"
+           : l->state == VGB_IN_PROGRESS   ? "in progress, not acknowledged"
+                                           : "never acknowledged";
 }
 
 /* The store's recipients.state values are the wire's RecipientState, which
@@ -555,6 +568,8 @@ s_text_late_row(s_table *t, const s_late *l, bool with_status)
     if (l->acked_ms > 0) {
         snprintf(outcome, sizeof outcome, "acknowledged late at %s by %s", acked,
                  l->officer[0] ? l->officer : "?");
+    } else if (l->revoked && l->successor[0] != '\0') {
+        snprintf(outcome, sizeof outcome, "%s: %s", s_outcome(l), l->successor);
     } else if (l->reason[0] != '\0') {
         snprintf(outcome, sizeof outcome, "%s: %s", s_outcome(l), l->reason);
     } else {
@@ -844,6 +859,8 @@ s_json_late(const s_late *l)
     json_object_set_new(o, "officer", l->officer[0] ? json_string(l->officer) : json_null());
     json_object_set_new(o, "declined", json_boolean(l->state == VGB_DECLINED));
     json_object_set_new(o, "unopenable", json_boolean(l->state == VGB_UNOPENABLE));
+    json_object_set_new(o, "revoked", json_boolean(l->revoked));
+    json_object_set_new(o, "successor", l->successor[0] ? json_string(l->successor) : json_null());
     json_object_set_new(o, "reason", l->reason[0] ? json_string(l->reason) : json_null());
     json_object_set_new(o, "escalation_level", json_integer(l->esc_level));
     json_object_set_new(o, "shared_by", l->shared_by[0] ? json_string(l->shared_by) : json_null());
@@ -930,7 +947,7 @@ ctl_cmd_report(int argc, char **argv)
     if (store == NULL) {
         return VGT_EXIT_FAIL;
     }
-    s_report r = {.now_ms = vg_clock_wall_ms(vg_clock_system())};
+    s_report r = {.now_ms = vg_clock_wall_ms(vg_clock_system()), .store = store};
     bool ok = s_collect(store, &o, &r);
     vgb_store_read_end(store);
     vgb_store_destroy(&store);

@@ -75,6 +75,14 @@ vg_keyset_generate(vg_keyset **out, unsigned kinds)
 }
 
 void
+vg_keyset_assign(vg_keyset *dst, const vg_keyset *src)
+{
+    if (dst != src) {
+        memcpy(dst, src, sizeof *dst);
+    }
+}
+
+void
 vg_keyset_destroy(vg_keyset **ks_p)
 {
     if (ks_p != NULL && *ks_p != NULL) {

@@ -380,6 +380,18 @@ s_line_has_id(const char *line, size_t line_len, const char *msg_id)
 }
 
 size_t
+bh_log_wait(const bh_broker *b, const char *msg_id, const char *needle, int64_t ms)
+{
+    int64_t end = bh_now_ms() + ms;
+    size_t n = bh_log_count(b, msg_id, needle);
+    while (n == 0 && bh_now_ms() < end) {
+        bh_sleep_ms(20);
+        n = bh_log_count(b, msg_id, needle);
+    }
+    return n;
+}
+
+size_t
 bh_log_count(const bh_broker *b, const char *msg_id, const char *needle)
 {
     char *log = s_read_text(b->log_path, S_LOG_MAX);

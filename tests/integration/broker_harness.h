@@ -108,6 +108,10 @@ void bh_print_log(const bh_broker *b);
  * it ends with '.', e.g. "env.") and which contain needle (NULL: any). */
 size_t bh_log_count(const bh_broker *b, const char *msg_id, const char *needle);
 
+/* bh_log_count, once it is at least 1 or ms have passed (the broker writes
+ * its log line after what the test saw happen, e.g. a closed connection). */
+size_t bh_log_wait(const bh_broker *b, const char *msg_id, const char *needle, int64_t ms);
+
 /* ---- the broker's store, read through its interface (store.h) ----------
  *
  * No test knows a table, a column or SQL: every read goes through store.h.

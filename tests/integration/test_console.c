@@ -276,7 +276,7 @@ s_wait_row(const fixture *f, const char *name, int row, const char *const *needl
             return bh_now_ms() - start;
         }
         if (bh_now_ms() - start > ms) {
-            print_error("---- screen of %s ----\n%s---- end of screen ----\n", name, screen);
+            fprintf(stderr, "---- screen of %s ----\n%s---- end of screen ----\n", name, screen);
             free(screen);
             fail_msg("%s: not on row %d of %s within %lld ms", what, row, name, (long long)ms);
         }
@@ -439,7 +439,7 @@ s_wait_output(const char *path, const char *needle, int64_t ms)
         bool ok = strstr(text, needle) != NULL;
         if (ok || bh_now_ms() > end) {
             if (!ok) {
-                print_error("---- %s ----\n%s---- end ----\n", path, text);
+                fprintf(stderr, "---- %s ----\n%s---- end ----\n", path, text);
             }
             free(text);
             if (!ok) {
@@ -520,7 +520,7 @@ test_plain_lines(void **state)
     for (size_t i = 0; i < 11; i++) {
         const char *hit = strstr(at, want[i]);
         if (hit == NULL) {
-            print_error("---- --plain output ----\n%s---- end ----\n", text);
+            fprintf(stderr, "---- --plain output ----\n%s---- end ----\n", text);
             fail_msg("line %zu missing or out of order: %s", i, want[i]);
         }
         at = i == 3 ? strstr(text, want[2]) : hit; /* the new ALERT may follow the delivery */

@@ -184,8 +184,8 @@ test_init_output_drives_a_real_seal_and_open(void **state)
         vg_envelope *env = NULL;
         assert_int_equal(vg_envelope_verify(&env, bytes, len, vga_identity_doc(readers[i]), &why),
                          VG_OK);
-        assert_int_equal(vg_envelope_check_policy(env, vga_identity_doc(readers[i]), NULL, NULL, &why),
-                         VG_OK);
+        assert_int_equal(
+            vg_envelope_check_policy(env, vga_identity_doc(readers[i]), NULL, NULL, &why), VG_OK);
         vg_alert out;
         err = vg_envelope_open(&out, env, vga_identity_agency(readers[i]),
                                vga_identity_keys(readers[i]), &why);

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -37,6 +38,7 @@
 #include "vigil/clock.h"
 #include "vigil/transition.h"
 #include "vigil/util.h"
+#include "vigil/wire.h"
 
 #define T_REPLY_MS 5000   /* longest wait for a confirm or a delivery */
 #define T_CP_WAIT_MS 5000 /* longest wait for a checkpoint covering the log */
@@ -530,6 +532,225 @@ forged_broker_key_transition_is_a_fork(void **state)
     bh_pass(b);
 }
 
+/* ---- keys that change under a running agent or broker ------------------------------- */
+
+/* Polls a until its document is at least version v (bounded by a keepalive
+ * and an answer). */
+static void
+s_until_version(vga_agent *a, uint64_t v)
+{
+    int64_t end = bh_now_ms() + VG_KEEPALIVE_MS + T_REPLY_MS;
+    while (vg_netdoc_version(vga_agent_doc(a)) < v && bh_now_ms() < end) {
+        vga_poll(a, 200);
+    }
+    assert_true(vg_netdoc_version(vga_agent_doc(a)) >= v);
+}
+
+/* Polls a for ms (its keepalives, and what the broker sends it). */
+static void
+s_serve(vga_agent *a, int64_t ms)
+{
+    for (int64_t end = bh_now_ms() + ms; bh_now_ms() < end;) {
+        vga_poll(a, 100);
+    }
+}
+
+/* a receives the alert idhex within T_REPLY_MS * 2 (after any alerts sent
+ * to it before). */
+static void
+s_receives(vga_agent *a, const char *idhex)
+{
+    char got_hex[VG_ALERT_ID_HEX_LEN + 1] = "";
+    vg_reason why = {{0}};
+    vg_err rc = VG_OK;
+    for (int64_t end = bh_now_ms() + 2 * T_REPLY_MS;
+         strcmp(got_hex, idhex) != 0 && rc == VG_OK && bh_now_ms() < end;) {
+        vg_alert got;
+        memset(&got, 0, sizeof got);
+        rc = vga_receive(a, (int)(end - bh_now_ms()), &got, &why);
+        if (rc == VG_OK) {
+            vg_alert_id_hex(got_hex, got.id);
+            vg_alert_fini(&got);
+        }
+    }
+    if (strcmp(got_hex, idhex) != 0) {
+        fail_msg("alert %s not received: %s: %s", idhex, vg_err_code(rc), why.text);
+    }
+}
+
+/* licensing's agent runs on while licensing rotates its keys: it learns
+ * the document that lists them, connects with its new transport key, and
+ * still receives alerts after the overlap, when the broker closes
+ * connections made with the old key and refuses it. */
+static void
+a_running_agent_follows_its_agencys_rotation(void **state)
+{
+    bh_broker *b = s_start(state);
+    vga_agent *lic = bh_agent_open(b, "licensing", true);
+    s_serve(lic, 300);
+    it_run r;
+    S_AGENT(&r, b, "licensing", "keys", "rotate");
+    it_assert_ok(&r);
+    char *card = it_path(b->tmp, "licensing.card");
+    s_write_text(card, r.out);
+    it_run_fini(&r);
+    int64_t overlap_end = bh_now_ms() + 3000;
+    S_CTL_OK(b, "network", "rotate", card, "--dir", b->net, "--overlap", "3s");
+    s_sign_and_push(b);
+    s_until_version(lic, 2);
+    s_serve(lic, overlap_end + 1500 - bh_now_ms());
+    char *id = s_publish(b, "police", "After licensing's overlap ended", "licensing");
+    s_receives(lic, id);
+    vga_agent_destroy(&lic);
+    free(id);
+    free(card);
+    bh_pass(b);
+}
+
+/* What `vigilctl broker rotate-keys` printed: the value after "KEY ". */
+static char *
+s_field(const char *out, const char *key)
+{
+    char pat[32];
+    snprintf(pat, sizeof pat, "%s ", key);
+    const char *at = strstr(out, pat);
+    assert_non_null(at);
+    at += strlen(pat);
+    size_t n = strcspn(at, "\n");
+    char *v = vg_strdup(at);
+    v[n] = '\0';
+    return v;
+}
+
+/* The broker's keys rotate while it runs: a document naming keys it was
+ * not prepared with is refused; `vigilctl broker rotate-keys` prepares
+ * them; pushed, the document is in force at once: witnesses take the new
+ * signing key's checkpoints (the note hands the log over), connected agents
+ * are sent the document, the old transport key works until the overlap ends
+ * and then the broker presents the new one, and agents that ran throughout
+ * go on receiving. A restart keeps the new keys. */
+static void
+broker_keys_rotate_without_a_restart(void **state)
+{
+    bh_broker *b = s_start(state);
+    s_witness_first_key(b);
+    char *key_path = it_path(b->net, "broker/broker.key");
+    char *next_path = it_path(b->net, "broker/broker.key.next");
+    char *json_path = it_path(b->net, "network/network.json");
+    vg_keyset *old = NULL;
+    assert_int_equal(vg_keyset_load(&old, key_path, NULL), VG_OK);
+    vga_agent *lic = bh_agent_open(b, "licensing", true);
+    vga_agent *police = bh_agent_open(b, "police", false);
+    s_serve(lic, 300);
+
+    /* Keys the broker was not prepared with: refused, nothing changes. */
+    json_t *saved = json_load_file(json_path, 0, NULL);
+    assert_non_null(saved);
+    vg_keyset *stray = NULL;
+    assert_int_equal(vg_keyset_generate(&stray, VG_KEY_SIGN | VG_KEY_CURVE), VG_OK);
+    char *network = s_network_name(b);
+    char *note = NULL;
+    size_t note_len = 0;
+    assert_int_equal(vg_key_transition_sign(&note, &note_len, network, old,
+                                            vg_keyset_sign_pk(stray),
+                                            vg_clock_wall_ms(vg_clock_system()), NULL),
+                     VG_OK);
+    char *stray_note = it_path(b->tmp, "stray.note");
+    s_write_text(stray_note, note);
+    free(note);
+    S_CTL_OK(b, "network", "broker-rotate", "--dir", b->net, "--transition", stray_note,
+             "--transport-key", vg_keyset_curve_pk_z85(stray), "--overlap", "1h");
+    S_CTL_OK(b, "network", "sign", "--dir", b->net);
+    it_run r;
+    S_CTL(&r, b, "network", "push", "-c", b->conf);
+    it_assert_status(&r, 1);
+    assert_true(it_contains(r.err, "rotate-keys"));
+    it_run_fini(&r);
+    /* back as it was (signing also refreshes the broker's copy, which the
+     * refused document had replaced) */
+    assert_int_equal(json_dump_file(saved, json_path, JSON_INDENT(2)), 0);
+    json_decref(saved);
+    S_CTL_OK(b, "network", "sign", "--dir", b->net);
+
+    /* Prepared on the broker's machine; a second preparation is refused. */
+    S_CTL(&r, b, "broker", "rotate-keys", "-c", b->conf);
+    it_assert_ok(&r);
+    char *note_path = s_field(r.out, "note");
+    char *transport = s_field(r.out, "transport_key");
+    it_run_fini(&r);
+    S_CTL(&r, b, "broker", "rotate-keys", "-c", b->conf);
+    it_assert_status(&r, 1);
+    assert_true(it_contains(r.err, "prepared already"));
+    it_run_fini(&r);
+    int64_t overlap_end = bh_now_ms() + 4000;
+    S_CTL_OK(b, "network", "broker-rotate", "--dir", b->net, "--transition", note_path,
+             "--transport-key", transport, "--overlap", "4s");
+    s_sign_and_push(b); /* no restart */
+    vg_keyset *now = NULL;
+    assert_int_equal(vg_keyset_load(&now, key_path, NULL), VG_OK);
+    assert_string_equal(vg_keyset_curve_pk_z85(now), transport);
+    assert_int_equal(access(next_path, F_OK), -1);
+    assert_int_equal(bh_log_count(b, "keys.rotated", NULL), 1);
+
+    /* The witness takes the new key's checkpoint after the note. */
+    s_publish_lib(police, "After the broker's keys changed");
+    vg_reason why = {{0}};
+    vg_err rc = s_sync_until(police, (uint64_t)bh_store_count(b, VGB_COUNT_LEAVES, NULL), &why);
+    if (rc != VG_OK) {
+        fail_msg("the new key's checkpoint was refused: %s: %s", vg_err_code(rc), why.text);
+    }
+    assert_int_equal(vga_audit_status(police, NULL), VG_OK);
+
+    /* The old transport key connects during the overlap... */
+    vga_identity *hid = bh_identity(b, "home-office");
+    const vg_keyset *hk = vga_identity_keys(hid);
+    rc_client *during = rc_new(b->endpoint, vg_keyset_curve_pk(old), vg_keyset_curve_pk(hk),
+                               vg_keyset_curve_sk(hk));
+    rc_hello(during, false);
+    assert_true(rc_watch(during, 2000, false).handshakes >= 1);
+    rc_destroy(&during);
+    /* ...and not after it: the broker presents the new one. */
+    s_serve(lic, overlap_end + 1000 - bh_now_ms());
+    vga_poll(police, 100);
+    int64_t end = bh_now_ms() + T_REPLY_MS;
+    while (bh_log_count(b, "keys.transport_switched", NULL) == 0 && bh_now_ms() < end) {
+        bh_sleep_ms(50);
+    }
+    assert_int_equal(bh_log_count(b, "keys.transport_switched", NULL), 1);
+    rc_client *after = rc_new(b->endpoint, vg_keyset_curve_pk(old), vg_keyset_curve_pk(hk),
+                              vg_keyset_curve_sk(hk));
+    rc_hello(after, false);
+    assert_int_equal(rc_watch(after, 1500, false).handshakes, 0);
+    rc_destroy(&after);
+    vga_identity_destroy(&hid);
+
+    /* Agents that ran throughout go on: licensing receives police's alert. */
+    char *id = s_publish(b, "police", "After the broker's transport key changed", "licensing");
+    s_receives(lic, id);
+    free(id);
+    s_publish_lib(police, "police's own agent, after the switch");
+    vga_agent_destroy(&police);
+    vga_agent_destroy(&lic);
+
+    /* A restart keeps the new keys, and the log verifies. */
+    bh_stop(b);
+    bh_start(b);
+    S_CTL(&r, b, "audit", "verify", "-c", b->conf);
+    it_assert_ok(&r);
+    it_run_fini(&r);
+    vg_keyset_destroy(&now);
+    vg_keyset_destroy(&old);
+    vg_keyset_destroy(&stray);
+    free(network);
+    free(stray_note);
+    free(note_path);
+    free(transport);
+    free(json_path);
+    free(next_path);
+    free(key_path);
+    bh_pass(b);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, s_setup, s_teardown)
 
 int
@@ -541,6 +762,8 @@ main(void)
         T(compromised_sign_key_refused_from_its_compromise_time),
         T(witness_accepts_a_broker_key_handed_over_by_the_old_one),
         T(forged_broker_key_transition_is_a_fork),
+        T(a_running_agent_follows_its_agencys_rotation),
+        T(broker_keys_rotate_without_a_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -173,8 +173,8 @@ s_publish_raw(const bh_broker *b, rc_client *c, const char *from, const char *co
               const char *category, uint64_t seq, int *code)
 {
     vga_identity *id = bh_identity(b, from);
-    rc_seal_spec spec = {.recipients = to, .n_recipients = n, .category = category,
-                         .sequence = seq};
+    rc_seal_spec spec = {
+        .recipients = to, .n_recipients = n, .category = category, .sequence = seq};
     size_t len = 0;
     uint8_t *env = rc_seal(&len, NULL, id, &spec);
     Vigil__BrokerFrame *f = rc_expect_confirm(c, rc_publish(c, env, len), T_REPLY_MS);
@@ -259,7 +259,7 @@ test_refused_documents_change_nothing(void **state)
     agencies = json_object_get(doc, "agencies");
     first = json_incref(json_array_get(agencies, json_array_size(agencies) - 1));
     json_array_remove(agencies, json_array_size(agencies) - 1);
-    json_array_insert_new(agencies, 0, first); /* back in place */
+    json_array_insert_new(agencies, 0, first);                  /* back in place */
     json_array_remove(agencies, json_array_size(agencies) - 1); /* oversight, and who names it */
     for (size_t i = 0; i < json_array_size(agencies); i++) {
         json_t *a = json_array_get(agencies, i);
@@ -308,9 +308,9 @@ test_refused_documents_change_nothing(void **state)
 typedef struct s_publisher {
     const bh_broker *b;
     atomic_bool stop;
-    atomic_size_t confirmed;                          /* accepted, not duplicates */
-    atomic_size_t failed;                             /* anything else */
-    uint8_t ids[T_MAX_CONFIRMED][VG_ALERT_ID_LEN];    /* the confirmed alerts */
+    atomic_size_t confirmed;                       /* accepted, not duplicates */
+    atomic_size_t failed;                          /* anything else */
+    uint8_t ids[T_MAX_CONFIRMED][VG_ALERT_ID_LEN]; /* the confirmed alerts */
 } s_publisher;
 
 static void *
@@ -347,9 +347,35 @@ s_card(const char *id, vg_keyset **keys)
     char sign[2 * VG_SIGN_PK_LEN + 1], box[2 * VG_BOX_PK_LEN + 1];
     vg_hex_encode(sign, sizeof sign, vg_keyset_sign_pk(*keys), VG_SIGN_PK_LEN);
     vg_hex_encode(box, sizeof box, vg_keyset_box_pk(*keys), VG_BOX_PK_LEN);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id", id, "role", id, "name",
-                     "Housing", "sign_key", sign, "box_key", box, "transport_key",
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id", id, "role", id, "name", "Housing",
+                     "sign_key", sign, "box_key", box, "transport_key",
                      vg_keyset_curve_pk_z85(*keys), "revoked", 0);
+}
+
+/* `vigilctl report --unshared` has a row for agency whose outcome says
+ * `outcome` (while the broker runs). */
+static void
+s_report_row(const bh_broker *b, const char *agency, const char *outcome)
+{
+    it_run r;
+    it_vigilctl(&r, "report", "-c", b->conf, "--unshared");
+    it_assert_ok(&r);
+    char want[64];
+    snprintf(want, sizeof want, " %s ", agency);
+    bool found = false;
+    for (const char *line = r.out; line != NULL && *line != '\0' && !found;) {
+        const char *nl = strchr(line, '\n');
+        size_t n = nl ? (size_t)(nl - line) : strlen(line);
+        char *one = strndup(line, n);
+        found = strstr(one, want) != NULL && strstr(one, outcome) != NULL;
+        free(one);
+        line = nl ? nl + 1 : NULL;
+    }
+    if (!found) {
+        print_error("--- report ---\n%s--------------\n", r.out);
+        fail_msg("no report row for %s saying '%s'", agency, outcome);
+    }
+    it_run_fini(&r);
 }
 
 /* Deliver frames c receives within ms. */
@@ -459,7 +485,7 @@ test_reload_under_load(void **state)
                   (long long)closed_ms);
     assert_true(ev.dropped > dropped);
     assert_true(closed_ms <= T_CLOSE_MS + 1000); /* the push itself takes part of it */
-    assert_true(bh_log_count(b, "conn.closed", "agency=licensing") >= 1);
+    assert_true(bh_log_wait(b, "conn.closed", "agency=licensing", 2000) >= 1);
     char *lic_key = it_path(b->net, "agents/licensing/agency.key"); /* its old keys */
     vg_keyset *lic_keys = NULL;
     vg_reason why = {{0}};
@@ -475,6 +501,8 @@ test_reload_under_load(void **state)
     rc_destroy(&lic2);
     assert_true(bh_store_count_leaves(b, VG_AUDIT_REASSIGNED, "licensing") >= 1);
     assert_true(bh_store_count_leaves(b, VG_AUDIT_NETWORK_CHANGED, NULL) >= 3);
+    /* the report lists it at once, before its deadline: it will never act */
+    s_report_row(b, "licensing", "required agency revoked; alert needs a new owner");
 
     /* Every confirmed alert is stored once; nothing else of home-office's. */
     atomic_store(&p->stop, true);
@@ -609,7 +637,7 @@ test_rotation_overlap_ends_and_successor_inherits(void **state)
     size_t dropped = rc_watch(old, 0, false).dropped;
     rc_events ev = rc_watch(old, 6000, true);
     assert_true(ev.dropped > dropped);
-    assert_true(bh_log_count(b, "conn.closed", "reason=key_expired") >= 1);
+    assert_true(bh_log_wait(b, "conn.closed", "reason=key_expired", 2000) >= 1);
     rc_client *after = rc_new(b->endpoint, broker_pk, old_pk, old_sk);
     rc_hello(after, false);
     rc_events ev2 = rc_watch(after, 2000, false);
@@ -630,8 +658,8 @@ test_rotation_overlap_ends_and_successor_inherits(void **state)
     const char *taxi_to[] = {"licensing", "police", "childrens-services"};
     uint8_t id[VG_ALERT_ID_LEN];
     vga_identity *pid = bh_identity(b, "police");
-    rc_seal_spec spec = {.recipients = taxi_to, .n_recipients = 3, .category = "taxi",
-                         .sequence = 1};
+    rc_seal_spec spec = {
+        .recipients = taxi_to, .n_recipients = 3, .category = "taxi", .sequence = 1};
     size_t len = 0;
     uint8_t *env = rc_seal(&len, id, pid, &spec);
     Vigil__BrokerFrame *f = rc_expect_confirm(pol, rc_publish(pol, env, len), T_REPLY_MS);
@@ -664,6 +692,8 @@ test_rotation_overlap_ends_and_successor_inherits(void **state)
     assert_true(row.deadline_ms > rc_wall_ms());
     assert_int_equal(bh_store_count_leaves(b, VG_AUDIT_REASSIGNED, "childrens-services"), 1);
     assert_true(bh_log_count(b, "agency.revoked", "successor=home-office") == 1);
+    s_report_row(b, "childrens-services",
+                 "required agency revoked; its successor inherited it: home-office");
     rc_destroy(&pol);
     free(card);
     free(lic_conf);

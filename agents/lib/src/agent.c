@@ -180,9 +180,9 @@ s_apply_confirm(vga_agent *a, const Vigil__Confirm *c)
 }
 
 /* A newer document may list this agency's new keys (it rotated, and the
- * administrator put the new card in force): from now on it signs with them.
- * The connection keeps the transport key it was made with (the broker
- * admits the previous one during the overlap); the next one uses the new. */
+ * administrator put the new card in force): from now on it signs with them,
+ * and connects with the new transport key (a new socket: the broker closes
+ * connections made with the old one when the overlap ends). */
 static void
 s_follow_keys(vga_agent *a)
 {
@@ -197,6 +197,10 @@ s_follow_keys(vga_agent *a)
         vg_hex_encode(sign, sizeof sign, vg_keyset_sign_pk(vga_identity_keys(a->id)), 8);
         vg_log(VG_LOG_INFO, "agent", "keys.switch", "agency=%s version=%llu sign_key=%s",
                vga_agent_agency(a), (unsigned long long)vg_netdoc_version(vga_agent_doc(a)), sign);
+        a->relink = true;
+        a->relink_at = 0;
+        a->link_key = 0;
+        a->link_own = 0;
     }
 }
 
@@ -519,13 +523,19 @@ s_handle_frame(vga_agent *a, const uint8_t *data, size_t len, vga_wait *w)
     vigil__broker_frame__free_unpacked(f, NULL);
 }
 
+static void s_relink(vga_agent *a);
+
 /* Serves the socket until done(w) or timeout_ms passes. */
 void
 vga_conn_serve(vga_agent *a, int64_t timeout_ms, vga_wait *w, bool (*done)(const vga_wait *))
 {
     int64_t end = vg_clock_mono_ms(a->clock) + (timeout_ms > 0 ? timeout_ms : 0);
     for (;;) {
+        vga_link_watch(a);
         int64_t now = vg_clock_mono_ms(a->clock);
+        if (a->relink && now >= a->relink_at) {
+            s_relink(a);
+        }
         if (now - a->last_hello_mono >= VG_KEEPALIVE_MS) {
             s_hello(a);
         }
@@ -554,8 +564,11 @@ vga_conn_serve(vga_agent *a, int64_t timeout_ms, vga_wait *w, bool (*done)(const
         }
         int64_t wait = end - now;
         wait = wait < VG_KEEPALIVE_MS ? wait : VG_KEEPALIVE_MS;
-        zmq_pollitem_t item = {a->sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, (long)wait) < 0) {
+        if (a->relink) {
+            wait = a->relink_at - now < wait ? (a->relink_at > now ? a->relink_at - now : 0) : wait;
+        }
+        zmq_pollitem_t items[] = {{a->sock, 0, ZMQ_POLLIN, 0}, {a->mon, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, a->mon != NULL ? 2 : 1, (long)wait) < 0) {
             return; /* a signal (EINTR) ends the wait early: the caller checks its flags */
         }
     }
@@ -585,35 +598,27 @@ s_done_never(const vga_wait *w)
 static vg_err
 s_connect(vga_agent *a, vg_reason *why)
 {
-    const vga_config *cfg = vga_identity_config(a->id);
-    const vg_keyset *ks = vga_identity_keys(a->id);
-    /* The document's broker key, not the pinned one: the pinned key is one
-     * the document lists (vga_identity_load checks it), and after a broker
-     * key rotation the document's is the one the broker presents. */
-    const uint8_t *server_pk = vg_netdoc_broker_transport_pk(vga_identity_doc(a->id));
-    int linger = 1000, hb_ivl = 2000, hb_timeout = 10000, reconnect_max = 2000;
-    a->ctx = zmq_ctx_new();
-    a->sock = a->ctx ? zmq_socket(a->ctx, ZMQ_DEALER) : NULL;
-    if (a->sock == NULL ||
-        zmq_setsockopt(a->sock, ZMQ_CURVE_SERVERKEY, server_pk, VG_CURVE_KEY_LEN) != 0 ||
-        zmq_setsockopt(a->sock, ZMQ_CURVE_PUBLICKEY, vg_keyset_curve_pk(ks), VG_CURVE_KEY_LEN) !=
-            0 ||
-        zmq_setsockopt(a->sock, ZMQ_CURVE_SECRETKEY, vg_keyset_curve_sk(ks), VG_CURVE_KEY_LEN) !=
-            0 ||
-        zmq_setsockopt(a->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        zmq_setsockopt(a->sock, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) != 0 ||
-        zmq_setsockopt(a->sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
-        zmq_setsockopt(a->sock, ZMQ_RECONNECT_IVL_MAX, &reconnect_max, sizeof reconnect_max) != 0) {
-        return vg_reason_set(why, VG_ERR_IO, "cannot set up the connection: %s",
-                             zmq_strerror(zmq_errno()));
-    }
-    if (zmq_connect(a->sock, cfg->endpoint) != 0) {
-        return vg_reason_set(why, VG_ERR_CONFIG, "%s: [broker] endpoint '%s': %s", cfg->path,
-                             cfg->endpoint, zmq_strerror(zmq_errno()));
+    vg_err rc = vga_link_open(a, why);
+    if (rc != VG_OK) {
+        return rc;
     }
     s_hello(a);
     (void)s_send_get_network(a, vga_conn_next_req(a));
     return s_resend_outbox(a);
+}
+
+/* A new socket: the broker expects another of our keys (we rotated), or
+ * presents another of its own (agent_link.c). What was queued on the old
+ * one is sent again: the outbox, and the broker redelivers what we had not
+ * receipted. */
+static void
+s_relink(vga_agent *a)
+{
+    vga_link_close(a);
+    vg_reason why = {{0}};
+    if (s_connect(a, &why) != VG_OK) {
+        vg_log(VG_LOG_ERROR, "agent", "broker.relink_failed", "reason=\"%s\"", why.text);
+    }
 }
 
 /* The agency is not in the document it holds (or holds none): a new
@@ -680,12 +685,7 @@ vga_agent_destroy(vga_agent **agent_p)
         return;
     }
     vga_agent *a = *agent_p;
-    if (a->sock != NULL) {
-        zmq_close(a->sock);
-    }
-    if (a->ctx != NULL) {
-        zmq_ctx_term(a->ctx);
-    }
+    vga_link_close(a);
     vga_handover_close(a);
     vga_store_destroy(&a->store);
     vg_netdoc_destroy(&a->newer);

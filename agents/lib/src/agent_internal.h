@@ -45,7 +45,30 @@ struct vga_agent {
     bool handing_over;                              /* opened with opts.handover */
     vga_handover_policy handover;                   /* its policy */
     int handover_lock;                              /* fd locking <store>/handover.lock, or -1 */
+    void *mon;                         /* the socket's monitor (agent_link.c), or NULL */
+    unsigned link_key;                 /* which broker transport key (agent_link.c) */
+    uint8_t link_pk[VG_CURVE_KEY_LEN]; /* the one the socket expects */
+    unsigned link_own;                 /* which of our transport keys (agent_link.c) */
+    unsigned link_fails;               /* failed handshakes in a row */
+    unsigned link_refusals;            /* handshakes refused by ZAP in a row */
+    bool link_shaken;                  /* the handshake succeeded since connecting */
+    bool relink;                       /* a new socket is due (agent_link.c) */
+    int64_t relink_at;                 /* from then (mono ms) */
 };
+
+/* ---- the socket (agent_link.c) ---- */
+
+/* Creates the context, the DEALER (expecting the broker transport key
+ * link_key picks among those the document offers) and its monitor, and
+ * connects. Errors: VG_ERR_IO, VG_ERR_CONFIG (a bad endpoint), with why. */
+vg_err vga_link_open(vga_agent *a, vg_reason *why) VG_MUST_USE;
+
+/* Closes the monitor, the socket and the context; NULL-safe parts. */
+void vga_link_close(vga_agent *a);
+
+/* Reads the monitor's events: sets relink (and moves link_key on) after
+ * handshakes that failed with this key while the document offers another. */
+void vga_link_watch(vga_agent *a);
 
 /* Copies what a QueryResult carries into ctx (the frame is freed after);
  * false when it ran out of memory. */

@@ -82,6 +82,10 @@ vg_err vg_keyset_save(const vg_keyset *ks, const char *path, vg_reason *why) VG_
 /* Wipes and frees; NULL-safe; sets *ks_p = NULL. */
 void vg_keyset_destroy(vg_keyset **ks_p);
 
+/* Makes dst hold exactly src's keys, in place: whoever borrows dst signs
+ * with src's keys from now on (a key rotation in a running process). */
+void vg_keyset_assign(vg_keyset *dst, const vg_keyset *src);
+
 /* Which VG_KEY_* kinds the set holds. */
 unsigned vg_keyset_kinds(const vg_keyset *ks);
 
