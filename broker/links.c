@@ -7,23 +7,10 @@
 
 #include "vigil/log.h"
 
-Vigil__LinkOutcomeKind
-vgb_links_outcome(const vgb_rrow *r, int64_t now_ms)
-{
-    /* The row's own record of lateness first: a wall-clock step shifts
-     * deadlines (timers.h), but a row that went overdue stays overdue. */
-    bool missed = r->overdue_ms != 0 || r->esc_level > 0;
-    if (r->acked_ms > 0) {
-        return missed || (r->deadline_ms > 0 && r->acked_ms > r->deadline_ms)
-                   ? VIGIL__LINK_OUTCOME_KIND__LINK_LATE
-                   : VIGIL__LINK_OUTCOME_KIND__LINK_ACKNOWLEDGED;
-    }
-    if (missed || r->state == VGB_DECLINED || r->state == VGB_UNOPENABLE ||
-        (r->deadline_ms > 0 && now_ms >= r->deadline_ms)) {
-        return VIGIL__LINK_OUTCOME_KIND__LINK_NEVER;
-    }
-    return VIGIL__LINK_OUTCOME_KIND__LINK_OPEN;
-}
+_Static_assert((int)VGB_LINK_ACKNOWLEDGED == VIGIL__LINK_OUTCOME_KIND__LINK_ACKNOWLEDGED, "kind");
+_Static_assert((int)VGB_LINK_LATE == VIGIL__LINK_OUTCOME_KIND__LINK_LATE, "kind");
+_Static_assert((int)VGB_LINK_NEVER == VIGIL__LINK_OUTCOME_KIND__LINK_NEVER, "kind");
+_Static_assert((int)VGB_LINK_OPEN == VIGIL__LINK_OUTCOME_KIND__LINK_OPEN, "kind");
 
 /* ---- the earlier alerts and their rows --------------------------------------- */
 
@@ -89,7 +76,7 @@ s_missed(uint32_t *out, vgb_store *s, const s_seqs *earlier, const char *agency,
         vg_err rc = s_rows_of(&r, s, earlier->v[i]);
         for (size_t k = 0; k < r.n && rc == VG_OK; k++) {
             if (r.rows[k].required && strcmp(r.rows[k].agency, agency) == 0 &&
-                vgb_links_outcome(&r.rows[k], now_ms) == VIGIL__LINK_OUTCOME_KIND__LINK_NEVER) {
+                vgb_rrow_link_outcome(&r.rows[k], now_ms) == VGB_LINK_NEVER) {
                 missed++;
             }
         }
@@ -230,7 +217,7 @@ s_item(Vigil__LinkedAlert **out, vgb_store *s, uint64_t seq, const char *asker, 
         }
         vigil__link_outcome__init(o);
         o->agency = agency;
-        o->outcome = vgb_links_outcome(&r.rows[k], now_ms);
+        o->outcome = (Vigil__LinkOutcomeKind)vgb_rrow_link_outcome(&r.rows[k], now_ms);
         it->outcomes[it->n_outcomes++] = o;
     }
     if (rc == VG_OK && party) {

@@ -38,8 +38,7 @@
  * whether it has any (its deliveries then differ per recipient). A failure
  * fails the batch. */
 vg_err vgb_links_on_accept(vgb_store *s, vgb_record *rec, uint64_t seq, const vg_envelope *env,
-                           const vg_strlist *required, int64_t now_ms,
-                           bool *linked) VG_MUST_USE;
+                           const vg_strlist *required, int64_t now_ms, bool *linked) VG_MUST_USE;
 
 /* The earlier alerts linked to seq, as `asker` may know them. */
 typedef struct vgb_linkview {
@@ -53,11 +52,5 @@ vg_err vgb_links_view(vgb_linkview *out, vgb_store *s, const vg_netdoc *doc, uin
 
 /* Frees the items; leaves v empty. NULL-safe. */
 void vgb_linkview_fini(vgb_linkview *v);
-
-/* The outcome of one required row at now_ms: LINK_ACKNOWLEDGED, LINK_LATE
- * (acknowledged after its deadline or after it went overdue), LINK_NEVER
- * (not acknowledged: overdue, past its deadline, declined or unopenable),
- * LINK_OPEN (not yet, not yet due). */
-Vigil__LinkOutcomeKind vgb_links_outcome(const vgb_rrow *r, int64_t now_ms);
 
 #endif

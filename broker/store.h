@@ -486,6 +486,20 @@ vg_err vgb_store_add_link_tags(vgb_store *s, uint64_t seq, const uint8_t (*tags)
 vg_err vgb_store_linked_earlier(vgb_store *s, uint64_t seq, size_t limit, vgb_seq_fn fn,
                                 void *ctx) VG_MUST_USE;
 
+/* What a required agency did with an alert, for linked chains (the wire's
+ * LinkOutcomeKind values). */
+typedef enum vgb_link_outcome {
+    VGB_LINK_ACKNOWLEDGED = 1, /* acknowledged by its deadline */
+    VGB_LINK_LATE = 2,         /* acknowledged after it, or after it went overdue */
+    VGB_LINK_NEVER = 3,        /* not acknowledged: overdue, past due, declined, unopenable */
+    VGB_LINK_OPEN = 4,         /* not yet, and not yet due */
+} vgb_link_outcome;
+
+/* The outcome of required row r at now_ms. The row's own overdue record
+ * comes first: a wall-clock step shifts open deadlines (timers.h), a row
+ * that went overdue stays overdue. */
+vgb_link_outcome vgb_rrow_link_outcome(const vgb_rrow *r, int64_t now_ms);
+
 /* Calls fn for every linked pair (later shares a tag with earlier), by later
  * then earlier; fn returns false to stop. */
 typedef bool (*vgb_pair_fn)(void *ctx, uint64_t later, uint64_t earlier);

@@ -476,6 +476,22 @@ vgb_store_linked_earlier(vgb_store *s, uint64_t seq, size_t limit, vgb_seq_fn fn
     return s->ops->linked_earlier(s, seq, limit, fn, ctx);
 }
 
+vgb_link_outcome
+vgb_rrow_link_outcome(const vgb_rrow *r, int64_t now_ms)
+{
+    bool missed = r->overdue_ms != 0 || r->esc_level > 0;
+    if (r->acked_ms > 0) {
+        return missed || (r->deadline_ms > 0 && r->acked_ms > r->deadline_ms)
+                   ? VGB_LINK_LATE
+                   : VGB_LINK_ACKNOWLEDGED;
+    }
+    if (missed || r->state == VGB_DECLINED || r->state == VGB_UNOPENABLE ||
+        (r->deadline_ms > 0 && now_ms >= r->deadline_ms)) {
+        return VGB_LINK_NEVER;
+    }
+    return VGB_LINK_OPEN;
+}
+
 vg_err
 vgb_store_link_pairs(vgb_store *s, vgb_pair_fn fn, void *ctx)
 {

@@ -39,6 +39,7 @@
 #include <libgen.h>
 
 #include "ctl.h"
+#include "ctl_report_linked.h"
 #include "ctl_report_revoked.h"
 #include "store.h"
 #include "vigil/agent.h"
@@ -57,6 +58,8 @@ static const vgt_who s_who = {CTL_PROGRAM, "report"};
 static const char s_help[] =
     "usage: vigilctl report (-c BROKER_CONF | --store DIR | --dsn DSN) --unshared\n"
     "                       [--since DATE] [--format text|csv|json]\n"
+    "       vigilctl report (-c BROKER_CONF | --store DIR | --dsn DSN) --linked\n"
+    "                       [--format text|json]\n"
     "\n"
     "Reads the broker's store (read-only; the broker may be running) and lists\n"
     "every alert where a required agency had not acknowledged by its deadline:\n"
@@ -74,7 +77,12 @@ static const char s_help[] =
     "  -c, --config FILE   the broker's broker.conf (its [broker] store is read)\n"
     "  --store DIR         the broker's store directory (holding vigil.db)\n"
     "  --dsn DSN           a PostgreSQL store: a libpq connection string or URI\n"
-    "  --unshared          the unshared-alert report (the only report so far)\n"
+    "  --unshared          the unshared-alert report\n"
+    "  --linked            chains of linked alerts (the same subject reference or\n"
+    "                      incident, docs/network.md \"Link tags\"): each alert with\n"
+    "                      every required agency's outcome (acknowledged, late,\n"
+    "                      never, open), and FLAG lines for agencies that failed\n"
+    "                      more than one warning of a chain; the whole store\n"
     "  --since DATE        only alerts accepted at or after DATE: YYYY-MM-DD (UTC\n"
     "                      midnight) or an RFC 3339 time, e.g. 2026-01-31T08:00:00Z\n"
     "                      (an offset like +01:00 is converted to UTC)\n"
@@ -95,6 +103,7 @@ typedef struct s_opts {
     const char *store; /* --store DIR, or NULL */
     const char *dsn;   /* --dsn DSN, or NULL */
     bool unshared;     /* --unshared given */
+    bool linked;       /* --linked given */
     int64_t since_ms;  /* --since, 0 = everything */
     s_format format;   /* --format */
 } s_opts;
@@ -158,12 +167,13 @@ typedef struct s_report {
 static int
 s_parse_args(int argc, char **argv, s_opts *o)
 {
-    enum { O_STORE = 256, O_UNSHARED, O_SINCE, O_FORMAT, O_DSN };
+    enum { O_STORE = 256, O_UNSHARED, O_SINCE, O_FORMAT, O_DSN, O_LINKED };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"store", required_argument, NULL, O_STORE},
         {"dsn", required_argument, NULL, O_DSN},
         {"unshared", no_argument, NULL, O_UNSHARED},
+        {"linked", no_argument, NULL, O_LINKED},
         {"since", required_argument, NULL, O_SINCE},
         {"format", required_argument, NULL, O_FORMAT},
         {"help", no_argument, NULL, 'h'},
@@ -188,6 +198,9 @@ s_parse_args(int argc, char **argv, s_opts *o)
             break;
         case O_UNSHARED:
             o->unshared = true;
+            break;
+        case O_LINKED:
+            o->linked = true;
             break;
         case O_SINCE:
             if (!vgt_parse_time(&s_who, "--since", optarg, VG_TIME_OR_DATE, &o->since_ms)) {
@@ -216,8 +229,11 @@ s_parse_args(int argc, char **argv, s_opts *o)
         return vgt_usage_error(&s_who, "say where the store is: -c BROKER_CONF, --store DIR or "
                                        "--dsn DSN (one of them)");
     }
-    if (!o->unshared) {
-        return vgt_usage_error(&s_who, "say which report: --unshared");
+    if (o->unshared == o->linked) {
+        return vgt_usage_error(&s_who, "say which report: --unshared or --linked (one of them)");
+    }
+    if (o->linked && (o->format == S_CSV || o->since_ms != 0)) {
+        return vgt_usage_error(&s_who, "--linked reports the whole store as text or json");
     }
     return VGT_EXIT_OK;
 }
@@ -946,6 +962,12 @@ ctl_cmd_report(int argc, char **argv)
     vgb_store *store = s_open(&o);
     if (store == NULL) {
         return VGT_EXIT_FAIL;
+    }
+    if (o.linked) {
+        rc = ctl_report_linked(store, o.format == S_JSON);
+        vgb_store_read_end(store);
+        vgb_store_destroy(&store);
+        return rc;
     }
     s_report r = {.now_ms = vg_clock_wall_ms(vg_clock_system()), .store = store};
     bool ok = s_collect(store, &o, &r);

@@ -50,7 +50,7 @@
 /* High alerts are due in 2 s: each year's warning goes overdue for licensing
  * before the clock moves on (a wall-clock step shifts open deadlines). */
 static const char *const s_init_opts[] = {"--agencies", T_AGENCIES, "--oversight", "oversight",
-                                          "--deadline", "high=2s", NULL};
+                                          "--deadline", "high=2s",  NULL};
 
 /* ---- the clock of every process this test starts ---------------------------------------- */
 
@@ -228,7 +228,8 @@ s_repeats(const char *text, const char *about, json_int_t n)
     size_t found = 0;
     char *copy = strdup(text);
     char *save = NULL;
-    for (char *line = strtok_r(copy, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+    for (char *line = strtok_r(copy, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
         json_t *ev = json_loads(line, 0, NULL);
         const char *kind = json_string_value(json_object_get(ev, "kind"));
         const char *ag = json_string_value(json_object_get(ev, "agency"));
@@ -408,6 +409,36 @@ test_rotherham_across_years(void **state)
     assert_false(it_contains(ev, "repeat_warning"));
     assert_int_equal(bh_log_count(b, "link.repeat", "agency=licensing missed=2"), 1);
 
+    /* vigilctl report --linked: one chain of three, licensing flagged */
+    char *store_dir = bh_own(b, it_path(b->net, "broker/store"), free);
+    it_vigilctl(&r, "report", "--store", store_dir, "--linked");
+    it_assert_ok(&r);
+    assert_true(it_contains(r.out, "chain 1: 3 linked alerts"));
+    assert_false(it_contains(r.out, "chain 2"));
+    assert_true(it_contains(r.out, "FLAG licensing failed"));
+    assert_false(it_contains(r.out, "FLAG police"));
+    assert_false(it_contains(r.out, "FLAG childrens-services"));
+    it_run_fini(&r);
+    it_vigilctl(&r, "report", "--store", store_dir, "--linked", "--format", "json");
+    it_assert_ok(&r);
+    json_t *rep = json_loads(r.out, 0, NULL);
+    assert_non_null(rep);
+    json_t *chain = json_array_get(json_object_get(rep, "chains"), 0);
+    assert_int_equal(json_array_size(json_object_get(rep, "chains")), 1);
+    assert_int_equal(json_array_size(json_object_get(chain, "alerts")), 3);
+    json_t *first = json_array_get(json_object_get(chain, "alerts"), 0);
+    assert_string_equal(json_string_value(json_object_get(first, "alert")), w2002);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(first, "outcomes"), "licensing")),
+        "never");
+    json_t *flagged = json_object_get(chain, "flagged");
+    assert_int_equal(json_array_size(flagged), 1);
+    json_t *flag = json_array_get(flagged, 0);
+    assert_string_equal(json_string_value(json_object_get(flag, "agency")), "licensing");
+    assert_true(json_integer_value(json_object_get(flag, "never")) >= 2);
+    json_decref(rep);
+    it_run_fini(&r);
+
     /* an agency outside the chain: the alert is unknown to it */
     s_agent(&r, b, "education", "status", w2010, NULL);
     assert_int_not_equal(r.status, 0);
@@ -419,12 +450,84 @@ test_rotherham_across_years(void **state)
     size_t len = 0;
     uint8_t *store = bh_own(b, s_store_bytes(b, &len), free);
     assert_true(s_has(store, len, "researcher", 10)); /* the search finds what is there */
-    const char *forms[] = {"TL-2002-0417", "tl 2002 0417", "Tl2002-0417", "TL20020417",
-                           "taxi-licence:TL20020417", "tl20020417", "2002-0417", "20020417"};
+    const char *forms[] = {
+        "TL-2002-0417", "tl 2002 0417", "Tl2002-0417", "TL20020417", "taxi-licence:TL20020417",
+        "tl20020417",   "2002-0417",    "20020417"};
     for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
         s_assert_absent(store, len, forms[i]);
     }
     assert_int_equal(bh_store_count(b, VGB_COUNT_LEAVES, "kind=linked"), 2);
+    bh_pass(b);
+}
+
+/* vigilctl with ARGS (NULL-terminated), which must succeed. */
+static void
+s_ctl_ok(const char *const *args)
+{
+    it_run r;
+    it_exec(&r, "vigilctl", args);
+    it_assert_ok(&r);
+    it_run_fini(&r);
+}
+
+/* Signs the edited network and puts it in force. */
+static void
+s_sign_push(const bh_broker *b)
+{
+    s_ctl_ok((const char *const[]){"network", "sign", "--dir", b->net, NULL});
+    s_ctl_ok((const char *const[]){"network", "push", "-c", b->conf, NULL});
+}
+
+/* The earlier alerts status lists for alert id, as agency sees it. */
+static char *
+s_status(const bh_broker *b, const char *agency, const char *id)
+{
+    it_run r;
+    s_agent(&r, b, agency, "status", id, NULL);
+    s_expect(&r, 0, "status");
+    char *out = strdup(r.out);
+    it_run_fini(&r);
+    return out;
+}
+
+/* A link-key rotation: during the overlap agents tag under both keys, so an
+ * alert sent then links to the alerts before it (old key) and the alerts
+ * after the old key is retired link to it (new key): one chain. An alert
+ * about another licence, tagged only under the new key, links to nothing. */
+static void
+test_rotation_keeps_linking_across_the_overlap(void **state)
+{
+    s_fx *f = *state;
+    bh_broker *b = f->b;
+    char *a = bh_own(b, s_warn(b, "home-office", "TL-2002-0417", "police"), free);
+    char *other = bh_own(b, s_warn(b, "home-office", "TL-1999-0001", "police"), free);
+
+    s_ctl_ok((const char *const[]){"network", "link-key", "new", "--dir", b->net, NULL});
+    s_sign_push(b);
+    char *overlap = bh_own(b, s_warn(b, "researcher", "tl 2002 0417", "police"), free);
+    char *st = bh_own(b, s_status(b, "licensing", overlap), free);
+    assert_true(it_contains(st, "linked      1 earlier alert about the same subject"));
+    assert_true(it_contains(st, a));
+
+    s_ctl_ok((const char *const[]){"network", "link-key", "retire", "1", "--dir", b->net, NULL});
+    s_sign_push(b);
+    char *after = bh_own(b, s_warn(b, "police", "TL2002 0417", "home-office"), free);
+    st = bh_own(b, s_status(b, "licensing", after), free);
+    assert_true(it_contains(st, "linked      1 earlier alert about the same subject"));
+    assert_true(it_contains(st, overlap)); /* through the new key */
+    assert_false(it_contains(st, a));      /* tagged under the retired key only */
+    char *other2 = bh_own(b, s_warn(b, "police", "TL-1999-0001", "home-office"), free);
+    st = bh_own(b, s_status(b, "licensing", other2), free);
+    assert_false(it_contains(st, "linked")); /* its only earlier tag was under key 1 */
+    assert_false(it_contains(st, other));
+
+    it_run r;
+    char *store_dir = bh_own(b, it_path(b->net, "broker/store"), free);
+    it_vigilctl(&r, "report", "--store", store_dir, "--linked");
+    it_assert_ok(&r);
+    assert_true(it_contains(r.out, "chain 1: 3 linked alerts")); /* a, overlap, after */
+    assert_false(it_contains(r.out, "chain 2"));
+    it_run_fini(&r);
     bh_pass(b);
 }
 
@@ -436,6 +539,8 @@ main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_rotherham_across_years, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_rotation_keeps_linking_across_the_overlap, s_setup,
+                                        s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,17 @@
+/*
+ * ctl_report_linked.h — vigilctl report --linked (ctl_report_linked.c):
+ * chains of linked alerts, each required agency's outcome on each, and the
+ * agencies that failed more than one warning of a chain.
+ */
+#ifndef VIGIL_CTL_REPORT_LINKED_H
+#define VIGIL_CTL_REPORT_LINKED_H
+
+#include <stdbool.h>
+
+#include "store.h"
+
+/* Prints the report (text, or JSON {"chains": [...]}) from store, which is
+ * inside a read transaction. Returns a VGT_EXIT_* code. */
+int ctl_report_linked(vgb_store *store, bool json);
+
+#endif
