@@ -373,14 +373,37 @@ test_rotherham_across_years(void **state)
     rc_frame_free(fr);
     rc_destroy(&lic);
 
-    /* status as licensing shows the chain */
+    /* licensing's own agent takes the same delivery and says so loudly */
     it_run r;
+    s_agent(&r, b, "licensing", "listen", "--count", "1", "--json", "--timeout", "10s", NULL);
+    s_expect(&r, 0, "listen 2010");
+    assert_true(it_contains(r.out, w2010));
+    assert_true(it_contains(r.err, "deliver.repeat"));
+    assert_true(it_contains(r.err, "linked=2 unacknowledged_by_us=2"));
+    it_run_fini(&r);
+
+    /* status as licensing shows the chain */
     s_agent(&r, b, "licensing", "status", w2010, NULL);
     s_expect(&r, 0, "status");
     assert_true(it_contains(r.out, "linked      2 earlier alerts about the same subject"));
     assert_true(it_contains(r.out, w2002));
     assert_true(it_contains(r.out, w2006));
     assert_true(it_contains(r.out, "licensing never acknowledged 2 of them"));
+    it_run_fini(&r);
+
+    s_agent(&r, b, "licensing", "status", w2010, "--json", NULL);
+    s_expect(&r, 0, "status --json");
+    json_t *sj = json_loads(r.out, 0, NULL);
+    json_t *linked = json_object_get(sj, "linked");
+    assert_int_equal(json_array_size(linked), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *l = json_array_get(linked, i);
+        assert_string_equal(json_string_value(json_object_get(l, "alert")), want[i]);
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(l, "outcomes"), "licensing")),
+            "never");
+    }
+    json_decref(sj);
     it_run_fini(&r);
 
     /* the home office was party to 2002 only: it sees that id, not 2006's */
