@@ -101,7 +101,6 @@ typedef struct s_ctx {
     size_t cap;               /* alerts or events slots */
     size_t page_bytes;        /* a snapshot page stops growing past this */
     size_t bytes;             /* packed size of the alerts so far */
-    vgb_linkview links;       /* QUERY_ALERT: its linked earlier alerts */
 } s_ctx;
 
 /* Whether agency is party to alert seq: its sender or a recipient. */
@@ -238,6 +237,47 @@ s_sum_content(s_ctx *c, s_sum *s, uint64_t seq)
     }
 }
 
+/* Warning memory: the earlier alerts linked to seq, as the requester may
+ * know them (links.h), copied into the answer's arena. */
+static void
+s_sum_linked(s_ctx *c, Vigil__AlertSummary *sum, uint64_t seq)
+{
+    vgb_linkview v;
+    int64_t now = c->src->now_ms ? c->src->now_ms : vg_clock_wall_ms(vg_clock_system());
+    if (vgb_links_view(&v, c->src->store, c->src->doc, seq, c->requester, now) != VG_OK) {
+        c->ar.failed = true;
+        return;
+    }
+    sum->linked = s_alloc(&c->ar, (v.n ? v.n : 1) * sizeof *sum->linked);
+    for (size_t i = 0; sum->linked != NULL && i < v.n; i++) {
+        const Vigil__LinkedAlert *in = v.items[i];
+        Vigil__LinkedAlert *l = s_alloc(&c->ar, sizeof *l);
+        Vigil__LinkOutcome **outs = s_alloc(&c->ar, (in->n_outcomes + 1) * sizeof *outs);
+        if (l == NULL || outs == NULL) {
+            break;
+        }
+        vigil__linked_alert__init(l);
+        l->alert_id.data =
+            in->alert_id.len ? s_memdup(&c->ar, in->alert_id.data, in->alert_id.len) : NULL;
+        l->alert_id.len = l->alert_id.data ? in->alert_id.len : 0;
+        l->accepted_ms = in->accepted_ms;
+        for (size_t k = 0; k < in->n_outcomes; k++) {
+            outs[k] = s_alloc(&c->ar, sizeof *outs[k]);
+            if (outs[k] == NULL) {
+                break;
+            }
+            vigil__link_outcome__init(outs[k]);
+            outs[k]->agency = s_strdup(&c->ar, in->outcomes[k]->agency);
+            outs[k]->outcome = in->outcomes[k]->outcome;
+            l->n_outcomes = k + 1;
+        }
+        l->outcomes = outs;
+        sum->linked[i] = l;
+        sum->n_linked = i + 1;
+    }
+    vgb_linkview_fini(&v);
+}
+
 /* The summary of alert seq as the requester may see it; NULL when it may
  * not (neither party nor oversight) or the store failed. */
 static Vigil__AlertSummary *
@@ -271,6 +311,7 @@ s_summary(s_ctx *c, uint64_t seq)
     if (is_sender || s.listed) {
         s_sum_content(c, &s, seq);
     }
+    s_sum_linked(c, sum, seq);
     return sum;
 }
 
@@ -516,12 +557,6 @@ s_answer(s_ctx *c, const Vigil__Query *q, vg_reason *why)
             (void)s_list_alert(c, seq);
             rc = c->res->n_alerts == 1 ? VG_OK : vg_reason_set(why, VG_ERR_IO, "store error");
         }
-        if (rc == VG_OK) { /* warning memory: what the requester may know (links.h) */
-            int64_t now = c->src->now_ms ? c->src->now_ms : vg_clock_wall_ms(vg_clock_system());
-            rc = vgb_links_view(&c->links, c->src->store, c->src->doc, seq, c->requester, now);
-            c->res->alerts[0]->n_linked = c->links.n;
-            c->res->alerts[0]->linked = c->links.items;
-        }
         return rc;
     case VIGIL__QUERY_KIND__QUERY_SNAPSHOT:
         return vgb_store_outstanding(c->src->store, c->oversight ? NULL : c->requester,
@@ -584,6 +619,5 @@ vgb_query_answer(const vgb_query_src *src, const char *requester, uint64_t reque
     }
     rc = s_pack(&f, request_id, frame, len);
     s_arena_fini(&c.ar);
-    vgb_linkview_fini(&c.links);
     return rc;
 }

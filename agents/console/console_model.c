@@ -45,6 +45,41 @@ s_recipients_free(vgc_recipient *r, size_t n)
 }
 
 static void
+s_linked_free(vga_linked *l, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(l[i].outcomes);
+    }
+    free(l);
+}
+
+/* A copy of the status's chain (docs/network.md "Link tags") into a;
+ * false when out of memory (a keeps what it had). */
+static bool
+s_fill_linked(vgc_alert *a, const vga_alert_status *st)
+{
+    vga_linked *l = calloc(st->n_linked + 1, sizeof *l);
+    bool ok = l != NULL;
+    for (size_t i = 0; ok && i < st->n_linked; i++) {
+        l[i] = st->linked[i];
+        l[i].outcomes = calloc(st->linked[i].n_outcomes + 1, sizeof *l[i].outcomes);
+        ok = l[i].outcomes != NULL;
+        if (ok && st->linked[i].n_outcomes > 0) {
+            memcpy(l[i].outcomes, st->linked[i].outcomes,
+                   st->linked[i].n_outcomes * sizeof *l[i].outcomes);
+        }
+    }
+    if (!ok) {
+        s_linked_free(l, st->n_linked);
+        return false;
+    }
+    s_linked_free(a->linked, a->n_linked);
+    a->linked = l;
+    a->n_linked = st->n_linked;
+    return true;
+}
+
+static void
 s_alert_destroy(vgc_alert **a_p)
 {
     vgc_alert *a = *a_p;
@@ -52,6 +87,7 @@ s_alert_destroy(vgc_alert **a_p)
         return;
     }
     s_recipients_free(a->recipients, a->n_recipients);
+    s_linked_free(a->linked, a->n_linked);
     for (size_t i = 0; i < a->n_shares; i++) {
         free(a->shares[i].reason);
     }
@@ -314,7 +350,7 @@ s_update_alert(vgc_alert *a, const vga_alert_status *st)
             return false;
         }
     }
-    if (!s_fill_recipients(a, st)) {
+    if (!s_fill_recipients(a, st) || !s_fill_linked(a, st)) {
         vg_strlist_fini(&cats);
         return false;
     }

@@ -406,6 +406,14 @@ test_rotherham_across_years(void **state)
     json_decref(sj);
     it_run_fini(&r);
 
+    /* the snapshot (outstanding, the console) carries the chain too */
+    char needle[64];
+    snprintf(needle, sizeof needle, "\"linked\":[{\"alert\":\"%s\"", w2002);
+    s_agent(&r, b, "licensing", "outstanding", "--json", NULL);
+    s_expect(&r, 0, "outstanding --json");
+    assert_true(it_contains(r.out, needle));
+    it_run_fini(&r);
+
     /* the home office was party to 2002 only: it sees that id, not 2006's */
     s_agent(&r, b, "home-office", "status", w2010, NULL);
     s_expect(&r, 0, "status as home-office");
