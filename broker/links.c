@@ -65,19 +65,23 @@ s_rows_of(s_rows *out, vgb_store *s, uint64_t seq)
 
 /* ---- on accept --------------------------------------------------------------------- */
 
-/* How many of the n earlier alerts `agency` was required on and never
- * acknowledged. */
+/* For each required agency, how many of the earlier alerts it was required
+ * on and never acknowledged (missed[i] for required->items[i]); each
+ * earlier alert's rows are read once. */
 static vg_err
-s_missed(uint32_t *out, vgb_store *s, const s_seqs *earlier, const char *agency, int64_t now_ms)
+s_missed(uint32_t *missed, vgb_store *s, const s_seqs *earlier, const vg_strlist *required,
+         int64_t now_ms)
 {
-    uint32_t missed = 0;
     for (size_t i = 0; i < earlier->n; i++) {
         s_rows r;
         vg_err rc = s_rows_of(&r, s, earlier->v[i]);
         for (size_t k = 0; k < r.n && rc == VG_OK; k++) {
-            if (r.rows[k].required && strcmp(r.rows[k].agency, agency) == 0 &&
-                vgb_rrow_link_outcome(&r.rows[k], now_ms) == VGB_LINK_NEVER) {
-                missed++;
+            if (!r.rows[k].required ||
+                vgb_rrow_link_outcome(&r.rows[k], now_ms) != VGB_LINK_NEVER) {
+                continue;
+            }
+            for (size_t q = 0; q < required->n; q++) {
+                missed[q] += strcmp(r.rows[k].agency, required->items[q]) == 0;
             }
         }
         free(r.rows);
@@ -85,7 +89,6 @@ s_missed(uint32_t *out, vgb_store *s, const s_seqs *earlier, const char *agency,
             return rc;
         }
     }
-    *out = missed;
     return VG_OK;
 }
 
@@ -95,7 +98,8 @@ s_record_link(vgb_store *s, vgb_record *rec, uint64_t seq, const vg_envelope *en
 {
     uint8_t(*ids)[VG_ALERT_ID_LEN] = calloc(earlier->n, VG_ALERT_ID_LEN);
     vgb_repeat *rep = calloc(required->n ? required->n : 1, sizeof *rep);
-    vg_err rc = ids != NULL && rep != NULL ? VG_OK : VG_ERR_NOMEM;
+    uint32_t *missed = calloc(required->n ? required->n : 1, sizeof *missed);
+    vg_err rc = ids != NULL && rep != NULL && missed != NULL ? VG_OK : VG_ERR_NOMEM;
     for (size_t i = 0; i < earlier->n && rc == VG_OK; i++) {
         vgb_alert_meta m;
         rc = vgb_store_alert_meta(s, earlier->v[i], &m);
@@ -104,11 +108,12 @@ s_record_link(vgb_store *s, vgb_record *rec, uint64_t seq, const vg_envelope *en
         }
     }
     size_t n_rep = 0;
+    if (rc == VG_OK) {
+        rc = s_missed(missed, s, earlier, required, now_ms);
+    }
     for (size_t i = 0; i < required->n && rc == VG_OK; i++) {
-        uint32_t missed = 0;
-        rc = s_missed(&missed, s, earlier, required->items[i], now_ms);
-        if (rc == VG_OK && missed > 0) {
-            rep[n_rep++] = (vgb_repeat){required->items[i], missed};
+        if (missed[i] > 0) {
+            rep[n_rep++] = (vgb_repeat){required->items[i], missed[i]};
         }
     }
     if (rc == VG_OK) {
@@ -126,6 +131,7 @@ s_record_link(vgb_store *s, vgb_record *rec, uint64_t seq, const vg_envelope *en
     }
     free(ids);
     free(rep);
+    free(missed);
     return rc;
 }
 
