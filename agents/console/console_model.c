@@ -258,6 +258,23 @@ s_attend_overdue(vgc_model *m, const vgc_alert *a, const char *agency)
     s_attend(m, key, text);
 }
 
+/* A repeat warning (docs/network.md "Link tags") is said at once: only the
+ * agency it is about, the sender and oversight receive it. */
+static void
+s_attend_repeat(vgc_model *m, const vgc_alert *a, const vga_event *e)
+{
+    char key[VG_ALERT_ID_HEX_LEN + VGC_ID_LEN + 10];
+    snprintf(key, sizeof key, "%s/repeat/%s", a->idhex, e->agency);
+    char text[VGC_ATTENTION_LEN];
+    const char *mark = vgc_alert_mark(a);
+    snprintf(text, sizeof text,
+             "%s%sREPEAT WARNING: %.8s: %s did not acknowledge %u earlier warning%s about this "
+             "subject",
+             mark ? mark : "", mark ? ": " : "", a->idhex, e->agency, e->count,
+             e->count == 1 ? "" : "s");
+    s_attend(m, key, text);
+}
+
 static void
 s_attend_new(vgc_model *m, const vgc_alert *a)
 {
@@ -666,6 +683,10 @@ s_apply_to_recipient(vgc_model *m, vgc_alert *a, const vga_event *e)
         break;
     case VGA_EV_ESCALATED:
         r->level = e->level > r->level ? e->level : r->level;
+        break;
+    case VGA_EV_REPEAT_WARNING:
+        s_attend_repeat(m, a, e);
+        vgc_model_want(m, a->id); /* its chain, as the broker tells it */
         break;
     default:
         break;

@@ -767,6 +767,29 @@ test_broker_chain_in_detail(void **state)
     vgc_model_fini(&m);
 }
 
+/* A repeat warning raises attention at once and reads as one in the feed. */
+static void
+test_repeat_warning_raises_attention(void **state)
+{
+    (void)state;
+    vgc_model m;
+    s_model_one(&m, "licensing");
+    m.last_seq = 10; /* the feed has caught up (vga_events_since) */
+    uint64_t gen = m.attention_gen;
+    vga_event e = s_event(11, VGA_EV_REPEAT_WARNING, 1, "licensing",
+                          "repeat warning: you did not acknowledge 2 earlier warnings about this "
+                          "subject");
+    e.count = 2;
+    assert_int_equal(vgc_model_feed_event(&m, &e, T_NOW), VGC_SEQ_NEXT);
+    assert_true(m.attention_gen > gen);
+    assert_non_null(strstr(m.attention, "REPEAT WARNING: 01000000: licensing did not acknowledge "
+                                        "2 earlier warnings"));
+    char line[640];
+    vgc_event_format(line, sizeof line, &m, &e);
+    assert_non_null(strstr(line, "REPEAT WARNING: licensing did not acknowledge 2 earlier"));
+    vgc_model_fini(&m);
+}
+
 static void
 test_exercise_marked_in_detail(void **state)
 {
@@ -871,6 +894,7 @@ main(void)
         cmocka_unit_test(test_exercise_marked_in_list_feed_and_counts),
         cmocka_unit_test(test_exercise_marked_in_detail),
         cmocka_unit_test(test_broker_chain_in_detail),
+        cmocka_unit_test(test_repeat_warning_raises_attention),
         cmocka_unit_test(test_plain_marks_exercises),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
