@@ -102,6 +102,8 @@ test_agencies_open_key_and_envelope_carries_tags(void **state) {
     vg_alert a;
     vt_alert_sample(&a, s_two, 2);
     vg_subject subj = {"taxi-licence", "tl 2002 0417"};
+    vg_subject *sample = a.subjects; /* the sample's own, restored for vt_alert_fini */
+    size_t n_sample = a.n_subjects;
     a.subjects = &subj;
     a.n_subjects = 1;
     vg_seal_params p = vt_seal_params(net, "police");
@@ -127,8 +129,8 @@ test_agencies_open_key_and_envelope_carries_tags(void **state) {
     assert_true(found);
     vg_envelope_destroy(&env);
     free(bytes);
-    a.subjects = NULL;
-    a.n_subjects = 0;
+    a.subjects = sample;
+    a.n_subjects = n_sample;
     vt_alert_fini(&a);
     vg_netdoc_destroy(&doc);
     vt_net_destroy(&net);
