@@ -68,6 +68,13 @@ s_fill(fx *f, vgb_store *s)
         assert_int_equal(vgb_audit_append(a, &ev, &idx, &why), VG_OK);
         assert_int_equal(vgb_store_link_leaf(s, seq, idx), VG_OK);
         vg_audit_event_fini(&ev);
+        /* every alert names one subject; the last names a second as well */
+        uint8_t tags[2][VG_HASH_LEN];
+        memset(tags, 0x5a, sizeof tags);
+        tags[1][0] = 0x01;
+        assert_int_equal(vgb_store_add_link_tags(s, seq, (const uint8_t(*)[VG_HASH_LEN])tags,
+                                                 i == N_ALERTS - 1 ? 2 : 1),
+                         VG_OK);
     }
     /* Late, on time, late: acknowledged rows' "late by" is fixed, not now's. */
     assert_int_equal(vgb_store_apply_receipt(s, 1, "licensing", VGB_ACKNOWLEDGED, T0 + 500, "Sgt A",
@@ -226,6 +233,37 @@ the_report_is_the_same_from_either_back_end(void **state)
     free(b);
 }
 
+/* report --linked: one chain of the three alerts, licensing late on two of
+ * them and so flagged, the same from either back end. */
+static void
+the_linked_report_is_the_same_from_either_back_end(void **state)
+{
+    fx *f = *state;
+    int rc1 = -1, rc2 = -1;
+    char *a = s_ctl(&rc1, "report", "--store", f->store, "--linked", NULL);
+    char *b = s_ctl(&rc2, "report", "--dsn", f->audit_dsn, "--linked", NULL);
+    assert_int_equal(rc1, 0);
+    assert_int_equal(rc2, 0);
+    assert_string_equal(a, b);
+    assert_non_null(strstr(a, "chain 1: 3 linked alerts"));
+    assert_null(strstr(a, "chain 2"));
+    assert_non_null(strstr(a, "FLAG licensing failed 2 of the 3 warnings it had to acknowledge in "
+                              "this chain (never acknowledged 0, late 2)"));
+    free(a);
+    free(b);
+    a = s_ctl(&rc1, "report", "--store", f->store, "--linked", "--format", "json", NULL);
+    b = s_ctl(&rc2, "report", "--dsn", f->audit_dsn, "--linked", "--format", "json", NULL);
+    assert_int_equal(rc1, 0);
+    assert_int_equal(rc2, 0);
+    assert_string_equal(a, b);
+    assert_non_null(strstr(a, "\"late\": 2"));
+    free(a);
+    free(b);
+    a = s_ctl(&rc1, "report", "--store", f->store, "--linked", "--format", "csv", NULL);
+    assert_int_equal(rc1, 2); /* csv is for --unshared */
+    free(a);
+}
+
 static void
 audit_verify_and_export_are_the_same_from_either_back_end(void **state)
 {
@@ -300,6 +338,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_report_is_the_same_from_either_back_end),
+        cmocka_unit_test(the_linked_report_is_the_same_from_either_back_end),
         cmocka_unit_test(audit_verify_and_export_are_the_same_from_either_back_end),
         cmocka_unit_test(vigilctl_reads_a_postgresql_store_from_broker_conf),
     };
