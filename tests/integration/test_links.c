@@ -488,6 +488,10 @@ test_rotherham_across_years(void **state)
         s_assert_absent(store, len, forms[i]);
     }
     assert_int_equal(bh_store_count(b, VGB_COUNT_LEAVES, "kind=linked"), 2);
+    /* the log with its linked leaves verifies end to end */
+    it_vigilctl(&r, "audit", "verify", "-c", b->conf);
+    it_assert_ok(&r);
+    it_run_fini(&r);
     bh_pass(b);
 }
 
