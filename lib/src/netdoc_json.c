@@ -517,7 +517,7 @@ s_previous_set(Vigil__PreviousKeys **out, json_t *obj, size_t i, const char *own
 {
     static const char *const keys[] = {
         "sign_key", "box_key", "transport_key", "rotated", "valid_until", "compromised_at", NULL};
-    char where[96];
+    char where[128]; /* owner (up to 80) and the index */
     snprintf(where, sizeof where, "%s: previous_keys[%zu]", owner, i);
     if (!json_is_object(obj)) {
         return vg_reason_set(why, VG_ERR_MALFORMED, "%s must be an object", where);

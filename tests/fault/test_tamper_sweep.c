@@ -683,7 +683,7 @@ s_table_info(sqlite3 *db, s_table *t)
     }
     sqlite3_finalize(st);
     for (size_t k = 0; k < n_idx; k++) {
-        snprintf(sql, sizeof sql, "SELECT name FROM pragma_index_info('%s')", idx[k]);
+        snprintf(sql, sizeof sql, "SELECT name FROM pragma_index_info('%.400s')", idx[k]);
         st = s_prepare(db, sql);
         while (sqlite3_step(st) == SQLITE_ROW) {
             const char *c = (const char *)sqlite3_column_text(st, 0);

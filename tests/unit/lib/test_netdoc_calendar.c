@@ -154,7 +154,7 @@ s_deadline(char *out, size_t out_len, const vt_net *net, const char *agency, vg_
 
 #define ASSERT_DEADLINE(net, agency, sev, urg, cats, accepted, want)                               \
     do {                                                                                           \
-        char got_[256];                                                                            \
+        char got_[512];                                                                            \
         s_deadline(got_, sizeof got_, (net), (agency), (sev), (urg), (cats), (accepted));          \
         assert_string_equal(got_, (want));                                                         \
     } while (0)

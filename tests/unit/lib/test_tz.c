@@ -245,8 +245,12 @@ s_footer(char *out, size_t out_len, const char *zone)
     while (i > 0 && buf[i - 1] != '\n') {
         i--;
     }
-    snprintf(out, out_len, "%s", buf + i);
-    return i > 0;
+    size_t len = strlen(buf + i);
+    if (i == 0 || len >= out_len) {
+        return false; /* no footer line, or one longer than a rule may be */
+    }
+    memcpy(out, buf + i, len + 1);
+    return true;
 }
 
 static void
