@@ -50,6 +50,12 @@ vga_seal_tagged(vga_agent *a, const vg_alert *alert, uint64_t seq, int64_t now, 
                            "ask the administrator to sign the document again",
                            vga_agent_agency(a));
     } else {
+        if (n_keys == 0 && vg_netdoc_n_link_keys(doc) > 0) {
+            vg_log(VG_LOG_WARN, "agent", "publish.no_link_key",
+                   "agency=%s detail=\"the network document seals no link key to this agency: "
+                   "its alerts are not linked; ask the administrator to sign it again\"",
+                   vga_agent_agency(a));
+        }
         vg_seal_params p = {doc,
                             vga_agent_agency(a),
                             vga_identity_keys(a->id),
