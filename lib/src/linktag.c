@@ -74,35 +74,25 @@ vg_linktag_compute(uint8_t out[VG_LINK_TAG_LEN], const uint8_t key[VG_LINK_KEY_L
     return rc;
 }
 
-/* Adds the tag of (scheme, value) under each key unless it is there. */
-static vg_err
+/* Adds the tag of (scheme, value) under each key unless it is there, or
+ * there is no room, or the value is not a reference (empty, too long). */
+static void
 s_add(uint8_t (*out)[VG_LINK_TAG_LEN], size_t *n, const vg_netdoc *doc,
-      const uint8_t (*keys)[VG_LINK_KEY_LEN], size_t n_keys, const char *scheme,
-      const char *value, vg_reason *why)
+      const uint8_t (*keys)[VG_LINK_KEY_LEN], size_t n_keys, const char *scheme, const char *value)
 {
-    for (size_t k = 0; k < n_keys; k++) {
+    for (size_t k = 0; k < n_keys && *n < VG_LINK_TAGS_MAX; k++) {
         uint8_t tag[VG_LINK_TAG_LEN];
-        vg_err rc = vg_linktag_compute(tag, keys[k], doc, scheme, value);
-        if (rc != VG_OK) {
-            return vg_reason_set(why, VG_ERR_INVALID,
-                                 "a %s reference is empty or longer than %d characters", scheme,
-                                 VG_LINK_REF_MAX - 2);
+        if (vg_linktag_compute(tag, keys[k], doc, scheme, value) != VG_OK) {
+            return;
         }
         bool seen = false;
         for (size_t i = 0; i < *n && !seen; i++) {
             seen = sodium_memcmp(out[i], tag, VG_LINK_TAG_LEN) == 0;
         }
-        if (!seen && *n == VG_LINK_TAGS_MAX) {
-            return vg_reason_set(why, VG_ERR_INVALID,
-                                 "an alert carries at most %d link tags: name fewer subjects "
-                                 "and incidents",
-                                 VG_LINK_TAGS_MAX);
-        }
         if (!seen) {
             memcpy(out[(*n)++], tag, VG_LINK_TAG_LEN);
         }
     }
-    return VG_OK;
 }
 
 vg_err
@@ -110,18 +100,18 @@ vg_linktag_alert(uint8_t (*out)[VG_LINK_TAG_LEN], size_t *n_out, const vg_alert 
                  const vg_netdoc *doc, const uint8_t (*keys)[VG_LINK_KEY_LEN], size_t n_keys,
                  vg_reason *why)
 {
+    (void)why;
     size_t n = 0;
-    vg_err rc = VG_OK;
-    for (size_t i = 0; i < a->n_subjects && rc == VG_OK; i++) {
-        rc = s_add(out, &n, doc, keys, n_keys, a->subjects[i].scheme, a->subjects[i].value, why);
+    for (size_t i = 0; i < a->n_subjects; i++) {
+        if (a->subjects[i].scheme != NULL && s_scheme(doc, a->subjects[i].scheme) != NULL) {
+            s_add(out, &n, doc, keys, n_keys, a->subjects[i].scheme, a->subjects[i].value);
+        }
     }
-    for (size_t i = 0; i < a->incidents.n && rc == VG_OK; i++) {
-        rc = s_add(out, &n, doc, keys, n_keys, VG_LINK_INCIDENT, a->incidents.items[i], why);
+    for (size_t i = 0; i < a->incidents.n; i++) {
+        s_add(out, &n, doc, keys, n_keys, VG_LINK_INCIDENT, a->incidents.items[i]);
     }
-    if (rc == VG_OK) {
-        *n_out = n;
-    }
-    return rc;
+    *n_out = n;
+    return VG_OK;
 }
 
 vg_err
@@ -170,8 +160,8 @@ static vg_err
 s_check_ids(const uint32_t *ids, size_t n, vg_reason *why)
 {
     if (n > VG_LINK_KEYS_MAX) {
-        return vg_reason_set(why, VG_ERR_INVALID, "at most %d link keys at once (a rotation needs 2)",
-                             VG_LINK_KEYS_MAX);
+        return vg_reason_set(why, VG_ERR_INVALID,
+                             "at most %d link keys at once (a rotation needs 2)", VG_LINK_KEYS_MAX);
     }
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < i; j++) {
@@ -188,9 +178,9 @@ s_check_ids(const uint32_t *ids, size_t n, vg_reason *why)
 }
 
 vg_err
-vg_netdoc_body_seal_link_keys(uint8_t **out, size_t *out_len, const uint8_t *body,
-                              size_t body_len, const uint32_t *ids,
-                              const uint8_t (*keys)[VG_LINK_KEY_LEN], size_t n, vg_reason *why)
+vg_netdoc_body_seal_link_keys(uint8_t **out, size_t *out_len, const uint8_t *body, size_t body_len,
+                              const uint32_t *ids, const uint8_t (*keys)[VG_LINK_KEY_LEN], size_t n,
+                              vg_reason *why)
 {
     vg_err rc = s_check_ids(ids, n, why);
     if (rc != VG_OK || sodium_init() < 0) {

@@ -26,11 +26,11 @@
 #include "vigil/keys.h"
 #include "vigil/netdoc.h"
 
-#define VG_LINK_KEY_LEN 32      /* a network link key */
-#define VG_LINK_TAG_LEN 32      /* one tag (BLAKE2b-256) */
-#define VG_LINK_TAGS_MAX 64     /* tags in one envelope */
-#define VG_LINK_KEYS_MAX 4      /* link keys one document lists (a rotation needs 2) */
-#define VG_LINK_REF_MAX 256     /* bytes of a normalised "scheme:value" */
+#define VG_LINK_KEY_LEN 32          /* a network link key */
+#define VG_LINK_TAG_LEN 32          /* one tag (BLAKE2b-256) */
+#define VG_LINK_TAGS_MAX 64         /* tags in one envelope */
+#define VG_LINK_KEYS_MAX 4          /* link keys one document lists (a rotation needs 2) */
+#define VG_LINK_REF_MAX 256         /* bytes of a normalised "scheme:value" */
 #define VG_LINK_INCIDENT "incident" /* the scheme incidents are tagged under */
 
 /* "scheme:" + value normalised under doc's rule for scheme (none listed:
@@ -41,15 +41,19 @@ vg_err vg_linktag_normalise(char *out, size_t out_len, const vg_netdoc *doc, con
 
 /* One tag: the keyed hash of the normalised reference. */
 vg_err vg_linktag_compute(uint8_t out[VG_LINK_TAG_LEN], const uint8_t key[VG_LINK_KEY_LEN],
-                          const vg_netdoc *doc, const char *scheme,
-                          const char *value) VG_MUST_USE;
+                          const vg_netdoc *doc, const char *scheme, const char *value) VG_MUST_USE;
 
-/* Every tag of alert a (each subject and each incident, under each of the
- * n_keys keys), without duplicates, into out (room for VG_LINK_TAGS_MAX).
- * VG_ERR_INVALID (why names it) when there would be more. */
+/* Every tag of alert a, without duplicates, into out (room for
+ * VG_LINK_TAGS_MAX): each subject whose scheme the document lists in its
+ * reference schemes, and each incident, under each of the n_keys keys.
+ * Never refuses an alert: a value that normalises to nothing or to more
+ * than VG_LINK_REF_MAX - 1 bytes is not a reference and is not tagged, nor
+ * is anything beyond VG_LINK_TAGS_MAX tags (subjects first, then
+ * incidents). Subjects of other schemes (a CAP parameter, say) are never
+ * tagged: they would link alerts that only share a common value. */
 vg_err vg_linktag_alert(uint8_t (*out)[VG_LINK_TAG_LEN], size_t *n_out, const vg_alert *a,
-                        const vg_netdoc *doc, const uint8_t (*keys)[VG_LINK_KEY_LEN],
-                        size_t n_keys, vg_reason *why) VG_MUST_USE;
+                        const vg_netdoc *doc, const uint8_t (*keys)[VG_LINK_KEY_LEN], size_t n_keys,
+                        vg_reason *why) VG_MUST_USE;
 
 /* Opens the link keys doc seals to agency `me` with its box secret key
  * (keys, VG_KEY_BOX) into out (room for VG_LINK_KEYS_MAX); *n_out may be 0

@@ -18,9 +18,10 @@ static const char *const s_two[] = {"licensing", "childrens-services"};
 /* A 4-agency network with a taxi-licence rule, its body sealed with keys
  * (n of them, ids 1..n), signed and verified. */
 static vg_netdoc *
-s_doc_with_keys(vt_net *net, const uint8_t (*keys)[VG_LINK_KEY_LEN], size_t n) {
-    json_t *schemes = json_pack("[{s:s, s:b, s:s}]", "name", "taxi-licence", "uppercase", 1,
-                                "strip", " -");
+s_doc_with_keys(vt_net *net, const uint8_t (*keys)[VG_LINK_KEY_LEN], size_t n)
+{
+    json_t *schemes =
+        json_pack("[{s:s, s:b, s:s}]", "name", "taxi-licence", "uppercase", 1, "strip", " -");
     json_object_set_new(net->json, "reference_schemes", schemes);
     vg_reason why = {{0}};
     assert_int_equal(vt_net_publish(net, 2, &why), VG_OK);
@@ -43,7 +44,8 @@ s_doc_with_keys(vt_net *net, const uint8_t (*keys)[VG_LINK_KEY_LEN], size_t n) {
 
 /* Spacing, case and hyphens give one tag under the scheme's rule. */
 static void
-test_normalised_forms_give_one_tag(void **state) {
+test_normalised_forms_give_one_tag(void **state)
+{
     (void)state;
     vt_net *net = vt_net_new(4);
     uint8_t key[1][VG_LINK_KEY_LEN];
@@ -79,7 +81,8 @@ test_normalised_forms_give_one_tag(void **state) {
  * tags; the keyed tag is neither the plain BLAKE2b nor computable without
  * the key. */
 static void
-test_agencies_open_key_and_envelope_carries_tags(void **state) {
+test_agencies_open_key_and_envelope_carries_tags(void **state)
+{
     (void)state;
     vt_net *net = vt_net_new(4);
     uint8_t keys[2][VG_LINK_KEY_LEN];
@@ -96,8 +99,7 @@ test_agencies_open_key_and_envelope_carries_tags(void **state) {
     /* another agency's box key does not open police's copy */
     uint8_t got[VG_LINK_KEYS_MAX][VG_LINK_KEY_LEN];
     size_t n = 0;
-    assert_int_equal(vg_netdoc_open_link_keys(got, &n, doc, "police", net->keys[1]),
-                     VG_ERR_CRYPTO);
+    assert_int_equal(vg_netdoc_open_link_keys(got, &n, doc, "police", net->keys[1]), VG_ERR_CRYPTO);
 
     vg_alert a;
     vt_alert_sample(&a, s_two, 2);
@@ -136,10 +138,51 @@ test_agencies_open_key_and_envelope_carries_tags(void **state) {
     vt_net_destroy(&net);
 }
 
+/* Tagging never refuses an alert: subjects of schemes the document does not
+ * list (a CAP parameter) are not tagged, nor empty or overlong values, and
+ * beyond 64 tags the rest go untagged. */
+static void
+test_tags_never_refuse_an_alert(void **state)
+{
+    (void)state;
+    vt_net *net = vt_net_new(4);
+    uint8_t key[1][VG_LINK_KEY_LEN];
+    randombytes_buf(key[0], VG_LINK_KEY_LEN);
+    vg_netdoc *doc = s_doc_with_keys(net, (const uint8_t(*)[32])key, 1);
+    static char longv[400];
+    memset(longv, 'A', sizeof longv - 1);
+    vg_subject subj[100];
+    char vals[100][16];
+    subj[0] = (vg_subject){"cap.parameter:EAS-ORG", "WXR"};
+    subj[1] = (vg_subject){"taxi-licence", " - "};
+    subj[2] = (vg_subject){"taxi-licence", longv};
+    vg_alert a;
+    memset(&a, 0, sizeof a);
+    a.subjects = subj;
+    a.n_subjects = 3;
+    uint8_t tags[VG_LINK_TAGS_MAX][VG_LINK_TAG_LEN];
+    size_t n = 99;
+    vg_reason why = {{0}};
+    assert_int_equal(vg_linktag_alert(tags, &n, &a, doc, (const uint8_t(*)[32])key, 1, &why),
+                     VG_OK);
+    assert_int_equal(n, 0);
+    for (size_t i = 0; i < 100; i++) {
+        snprintf(vals[i], sizeof vals[i], "TL-%zu", i);
+        subj[i] = (vg_subject){"taxi-licence", vals[i]};
+    }
+    a.n_subjects = 100;
+    assert_int_equal(vg_linktag_alert(tags, &n, &a, doc, (const uint8_t(*)[32])key, 1, &why),
+                     VG_OK);
+    assert_int_equal(n, VG_LINK_TAGS_MAX);
+    vg_netdoc_destroy(&doc);
+    vt_net_destroy(&net);
+}
+
 /* A document whose link key is sealed to an agency it does not list, or
  * repeats an id, is refused. */
 static void
-test_bad_link_keys_refused(void **state) {
+test_bad_link_keys_refused(void **state)
+{
     (void)state;
     vt_net *net = vt_net_new(4);
     uint8_t keys[2][VG_LINK_KEY_LEN] = {{0}};
@@ -158,11 +201,13 @@ test_bad_link_keys_refused(void **state) {
 }
 
 int
-main(void) {
+main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_normalised_forms_give_one_tag),
         cmocka_unit_test(test_agencies_open_key_and_envelope_carries_tags),
         cmocka_unit_test(test_bad_link_keys_refused),
+        cmocka_unit_test(test_tags_never_refuse_an_alert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
