@@ -122,15 +122,21 @@ typedef enum vgb_audit_fault {
 
 #define VGB_AUDIT_NO_INDEX UINT64_MAX
 
+#define VGB_AUDIT_ROW_MAX 192 /* a row's description in a report */
+
 typedef struct vgb_audit_report {
-    uint64_t n_leaves;          /* leaves read (up to the fault) */
-    uint64_t n_checkpoints;     /* checkpoints checked (stored and given) */
-    vgb_audit_fault fault;      /* the first fault, or NONE */
-    uint64_t first_bad_index;   /* the first leaf index that is not as signed (a lower
-                                   bound for SUBTREE and ROOT: the leaves after the last
-                                   verified checkpoint); VGB_AUDIT_NO_INDEX if none */
-    uint64_t checkpoint_size;   /* the checkpoint involved, or 0 */
-    char detail[VG_REASON_MAX]; /* what was wrong, for people */
+    uint64_t n_leaves;           /* leaves read (up to the fault) */
+    uint64_t n_checkpoints;      /* checkpoints checked (stored and given) */
+    vgb_audit_fault fault;       /* the first fault, or NONE */
+    uint64_t first_bad_index;    /* the leaf: the first leaf index that is not as signed (a
+                                    lower bound for SUBTREE and ROOT: the leaves after the
+                                    last verified checkpoint), or the leaf that records the
+                                    row at fault; VGB_AUDIT_NO_INDEX if none */
+    uint64_t checkpoint_size;    /* the checkpoint involved, or 0 */
+    bool has_checkpoint;         /* checkpoint_size names one (it may be 0) */
+    const char *table;           /* the table the fault is in (a static name), or NULL */
+    char row[VGB_AUDIT_ROW_MAX]; /* which row: "alert=ID agency=X", "id=7" ("" if none) */
+    char detail[VG_REASON_MAX];  /* what was wrong, for people */
 } vgb_audit_report;
 
 typedef struct vgb_audit_verify_params {
@@ -148,7 +154,11 @@ typedef struct vgb_audit_verify_params {
  * stored hash; each leaf parses and names its own index; every stored
  * subtree hash; every stored checkpoint's signature, its row against its
  * note and its root against the recomputed tree; the given checkpoints
- * likewise; and that nothing covers leaves past the last one. Read-only: it
+ * likewise; that nothing covers leaves past the last one; and that a stored
+ * checkpoint covers the last leaf of a kind the broker signs one for in the
+ * leaf's own batch (acknowledged, in_progress, declined, unopenable,
+ * overdue, escalated, rejected, network_changed, reassigned), so deleting
+ * the newest checkpoint shows. Read-only: it
  * writes nothing (open the store with vgb_store_open_readonly, inside a
  * read transaction for one consistent state). Stops at the first fault.
  * Linear in the log: one pass over the leaves, one lookup per stored
@@ -159,15 +169,39 @@ typedef struct vgb_audit_verify_params {
 vg_err vgb_audit_verify(vgb_store *store, const vgb_audit_verify_params *p,
                         vgb_audit_report *report, vg_reason *why) VG_MUST_USE;
 
-/* After vgb_audit_verify passed: every leaf against the state rows it
- * describes (accepted: the alerts row with its sender, envelope hash and
- * version, and a recipients row per listed recipient; delivered: the receipt
- * naming each alert and the delivery recorded; acknowledged, in_progress,
- * declined, unopenable: the receipt by that agency naming the alert; shared:
- * the share row by that sharer), then every alerts row against its accepted
- * leaf. VG_OK; VG_ERR_CONFLICT with report (fault VGB_AUDIT_FAULT_STATE, the
- * leaf's index or VGB_AUDIT_NO_INDEX, detail) and why; a read error. */
-vg_err vgb_audit_check_state(vgb_store *store, vgb_audit_report *report,
-                             vg_reason *why) VG_MUST_USE;
+/* A row time the broker read from its own clock, apart from its leaf's
+ * time (the two reads are microseconds apart in one handler): verify
+ * accepts it within this much of the leaf's time, either way. */
+#define VGB_AUDIT_CLOCK_SLACK_MS 5000
+
+typedef struct vgb_audit_state_params {
+    const uint8_t *admin_pk;  /* VG_SIGN_PK_LEN: the administrator's key, which must verify
+                                 every stored network document */
+    bool signatures;          /* also verify every stored envelope, receipt and share
+                                 signature (about 50 us each); without it their signed
+                                 bodies are checked against the hashes in the leaves */
+    uint64_t current_version; /* the document the broker is served (broker.conf's), or 0:
+                                 a crash between raising meta's network_version and storing
+                                 that document leaves meta ahead of the documents by it */
+} vgb_audit_state_params;
+
+/* After vgb_audit_verify passed: every row of the store against the leaves
+ * that record it, both ways (docs/audit.md, "What verify checks" lists it
+ * table by table): the network documents and meta; per alert (seq order)
+ * its alerts row against its accepted leaf and its signed envelope, its
+ * leaves found through the alert -> leaf index (each must name it), its
+ * receipts and their items, its shares, and its recipients rows against
+ * the state its leaves replay to; then every leaf in order: the alert it
+ * names exists and links to it, each rejected leaf against the next
+ * rejections row, each network_changed leaf against its document, and the
+ * events each fact wrote against every agency's stream (contiguous from 1);
+ * then the tables' row counts (rows no leaf records). Read-only. Linear in
+ * the store: one pass per table in key order with indexed lookups; memory
+ * is bounded (a cache of 4096 alerts' state, a slice of each stream).
+ * Stops at the first fault. VG_OK; VG_ERR_CONFLICT with report (fault
+ * VGB_AUDIT_FAULT_STATE, its table, row and leaf, or VGB_AUDIT_NO_INDEX)
+ * and why; VG_ERR_INVALID for missing parameters; a read error. */
+vg_err vgb_audit_check_state(vgb_store *store, const vgb_audit_state_params *p,
+                             vgb_audit_report *report, vg_reason *why) VG_MUST_USE;
 
 #endif

@@ -30,8 +30,23 @@ typedef struct s_verifier {
     size_t n_given;                   /* how many */
     size_t next_given;                /* the first not yet checked */
     uint64_t good_size;               /* largest checkpoint size verified so far */
+    uint64_t urgent_end;              /* 1 + the last urgent leaf's index, 0 = none yet */
     vg_err rc;                        /* VG_OK, VG_ERR_CONFLICT (a fault) or a read error */
 } s_verifier;
+
+/* The table a fault of this kind is in. */
+static const char *
+s_table_of(vgb_audit_fault fault)
+{
+    switch (fault) {
+    case VGB_AUDIT_FAULT_SUBTREE:
+        return "audit_nodes";
+    case VGB_AUDIT_FAULT_CHECKPOINT:
+        return "audit_checkpoints";
+    default:
+        return "audit_leaves";
+    }
+}
 
 static vg_err VG_PRINTF(5, 6) s_fault(s_verifier *v, vgb_audit_fault fault, uint64_t index,
                                       uint64_t cp_size, const char *fmt, ...)
@@ -39,6 +54,9 @@ static vg_err VG_PRINTF(5, 6) s_fault(s_verifier *v, vgb_audit_fault fault, uint
     v->rep->fault = fault;
     v->rep->first_bad_index = index;
     v->rep->checkpoint_size = cp_size;
+    v->rep->has_checkpoint = cp_size > 0 || fault == VGB_AUDIT_FAULT_CHECKPOINT;
+    v->rep->table = s_table_of(fault);
+    v->rep->row[0] = '\0';
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(v->rep->detail, sizeof v->rep->detail, fmt, ap);
@@ -81,9 +99,13 @@ s_load_given(s_verifier *v)
         vg_reason r = {""};
         vg_err rc = s_verify_note(v, &cp, v->p->notes[i], v->p->note_lens[i], &r);
         if (rc != VG_OK) {
-            return s_fault(v, VGB_AUDIT_FAULT_CHECKPOINT, VGB_AUDIT_NO_INDEX, 0,
-                           "given checkpoint %zu does not verify (%s): %s", i + 1, vg_err_code(rc),
-                           r.text);
+            s_fault(v, VGB_AUDIT_FAULT_CHECKPOINT, VGB_AUDIT_NO_INDEX, 0,
+                    "given checkpoint %zu does not verify (%s): %s", i + 1, vg_err_code(rc),
+                    r.text);
+            v->rep->table = NULL; /* held outside the store */
+            v->rep->has_checkpoint = false;
+            snprintf(v->rep->row, sizeof v->rep->row, "given=%zu", i + 1);
+            return VG_ERR_CONFLICT;
         }
         v->given[i].size = vg_checkpoint_size(cp);
         memcpy(v->given[i].root, vg_checkpoint_root(cp), VG_MERKLE_HASH_LEN);
@@ -224,6 +246,28 @@ s_check_nodes(s_verifier *v, const vg_merkle_node *nodes, size_t n_nodes)
     return VG_OK;
 }
 
+/* The kinds the broker signs a checkpoint for in the leaf's own batch
+ * (record.c: vgb_ledger_urgent): a person's receipt, an unopenable one, an
+ * overdue or escalation step, a rejection, a new document, a reassignment. */
+static bool
+s_is_urgent(vg_audit_kind kind)
+{
+    switch (kind) {
+    case VG_AUDIT_ACKNOWLEDGED:
+    case VG_AUDIT_IN_PROGRESS:
+    case VG_AUDIT_DECLINED:
+    case VG_AUDIT_UNOPENABLE:
+    case VG_AUDIT_OVERDUE:
+    case VG_AUDIT_ESCALATED:
+    case VG_AUDIT_REJECTED:
+    case VG_AUDIT_NETWORK_CHANGED:
+    case VG_AUDIT_REASSIGNED:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* Checks one leaf row and adds it to the recomputed tree. */
 static vg_err
 s_check_leaf(s_verifier *v, uint64_t idx, const uint8_t *leaf, size_t len, const uint8_t *stored,
@@ -249,6 +293,9 @@ s_check_leaf(s_verifier *v, uint64_t idx, const uint8_t *leaf, size_t len, const
                        (unsigned long long)idx, r.text);
     }
     uint64_t says = ev.index;
+    if (s_is_urgent(ev.kind)) {
+        v->urgent_end = idx + 1;
+    }
     vg_audit_event_fini(&ev);
     if (says != idx) {
         return s_fault(v, VGB_AUDIT_FAULT_REORDERED, idx, 0,
@@ -302,7 +349,18 @@ s_check_tail(s_verifier *v)
                        "from %llu on were removed",
                        (unsigned long long)n, (unsigned long long)n);
     }
-    return rc;
+    if (rc != VG_OK) {
+        return rc;
+    }
+    uint64_t signed_size = v->n_stored > 0 ? v->stored[v->n_stored - 1].size : 0;
+    if (v->urgent_end > signed_size) {
+        return s_fault(v, VGB_AUDIT_FAULT_CHECKPOINT, v->urgent_end - 1, signed_size,
+                       "leaf %llu is one the broker signs a checkpoint for in its own batch (a "
+                       "person's receipt, a step, a rejection, ...) but no stored checkpoint "
+                       "covers it (the largest is of %llu leaves): a checkpoint was deleted",
+                       (unsigned long long)(v->urgent_end - 1), (unsigned long long)signed_size);
+    }
+    return VG_OK;
 }
 
 vg_err

@@ -65,19 +65,28 @@ s_rows_of(s_rows *out, vgb_store *s, uint64_t seq)
 
 /* ---- on accept --------------------------------------------------------------------- */
 
+/* Whether required row r missed its alert, by what the audit log shows
+ * (audit verify derives the same repeat warnings from the leaves:
+ * audit_leaves.c): not acknowledged, and overdue, declined or unopenable. */
+static bool
+s_missed_row(const vgb_rrow *r)
+{
+    return r->required && r->state != VGB_ACKNOWLEDGED &&
+           (r->esc_level > 0 || r->overdue_ms != 0 || r->state == VGB_DECLINED ||
+            r->state == VGB_UNOPENABLE);
+}
+
 /* For each required agency, how many of the earlier alerts it was required
  * on and never acknowledged (missed[i] for required->items[i]); each
  * earlier alert's rows are read once. */
 static vg_err
-s_missed(uint32_t *missed, vgb_store *s, const s_seqs *earlier, const vg_strlist *required,
-         int64_t now_ms)
+s_missed(uint32_t *missed, vgb_store *s, const s_seqs *earlier, const vg_strlist *required)
 {
     for (size_t i = 0; i < earlier->n; i++) {
         s_rows r;
         vg_err rc = s_rows_of(&r, s, earlier->v[i]);
         for (size_t k = 0; k < r.n && rc == VG_OK; k++) {
-            if (!r.rows[k].required ||
-                vgb_rrow_link_outcome(&r.rows[k], now_ms) != VGB_LINK_NEVER) {
+            if (!s_missed_row(&r.rows[k])) {
                 continue;
             }
             for (size_t q = 0; q < required->n; q++) {
@@ -94,7 +103,7 @@ s_missed(uint32_t *missed, vgb_store *s, const s_seqs *earlier, const vg_strlist
 
 static vg_err
 s_record_link(vgb_store *s, vgb_record *rec, uint64_t seq, const vg_envelope *env,
-              const vg_strlist *required, const s_seqs *earlier, int64_t now_ms)
+              const vg_strlist *required, const s_seqs *earlier)
 {
     uint8_t(*ids)[VG_ALERT_ID_LEN] = calloc(earlier->n, VG_ALERT_ID_LEN);
     vgb_repeat *rep = calloc(required->n ? required->n : 1, sizeof *rep);
@@ -109,7 +118,7 @@ s_record_link(vgb_store *s, vgb_record *rec, uint64_t seq, const vg_envelope *en
     }
     size_t n_rep = 0;
     if (rc == VG_OK) {
-        rc = s_missed(missed, s, earlier, required, now_ms);
+        rc = s_missed(missed, s, earlier, required);
     }
     for (size_t i = 0; i < required->n && rc == VG_OK; i++) {
         if (missed[i] > 0) {
@@ -137,7 +146,7 @@ s_record_link(vgb_store *s, vgb_record *rec, uint64_t seq, const vg_envelope *en
 
 vg_err
 vgb_links_on_accept(vgb_store *s, vgb_record *rec, uint64_t seq, const vg_envelope *env,
-                    const vg_strlist *required, int64_t now_ms, bool *linked)
+                    const vg_strlist *required, bool *linked)
 {
     *linked = false;
     size_t n = vg_envelope_n_link_tags(env);
@@ -160,10 +169,20 @@ vgb_links_on_accept(vgb_store *s, vgb_record *rec, uint64_t seq, const vg_envelo
     if (rc == VG_OK) {
         rc = vgb_store_linked_earlier(s, seq, VGB_LINKS_MAX, s_take, earlier);
     }
+    /* the required recipients in the envelope's order: the order audit
+     * verify finds the rows in, so the repeat warnings come in one order */
+    vg_strlist ordered = {0};
+    const vg_strlist *rcpts = vg_envelope_recipients(env);
+    for (size_t i = 0; i < rcpts->n && rc == VG_OK && earlier != NULL && earlier->n > 0; i++) {
+        if (vg_strlist_contains(required, rcpts->items[i])) {
+            rc = vg_strlist_add(&ordered, rcpts->items[i]);
+        }
+    }
     if (rc == VG_OK && earlier->n > 0) {
         *linked = true;
-        rc = s_record_link(s, rec, seq, env, required, earlier, now_ms);
+        rc = s_record_link(s, rec, seq, env, &ordered, earlier);
     }
+    vg_strlist_fini(&ordered);
     free(earlier);
     return rc;
 }

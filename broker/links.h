@@ -34,11 +34,15 @@
 
 /* Alert seq (env, its required agencies in required) was just stored, in
  * the batch's transaction: indexes its tags, and when earlier alerts share
- * one records the link and the repeat warnings (record.h). *linked tells
+ * one records the link and the repeat warnings (record.h): one for each
+ * required recipient, in the envelope's order, that missed some of the
+ * earlier alerts as the audit log shows it (not acknowledged, and overdue,
+ * declined or unopenable), so that audit verify derives the same events
+ * from the leaves (audit_leaves.c). *linked tells
  * whether it has any (its deliveries then differ per recipient). A failure
  * fails the batch. */
 vg_err vgb_links_on_accept(vgb_store *s, vgb_record *rec, uint64_t seq, const vg_envelope *env,
-                           const vg_strlist *required, int64_t now_ms, bool *linked) VG_MUST_USE;
+                           const vg_strlist *required, bool *linked) VG_MUST_USE;
 
 /* The earlier alerts linked to seq, as `asker` may know them. */
 typedef struct vgb_linkview {

@@ -96,8 +96,7 @@ s_accept(const vgb_services *sv, const vgb_from *from, const vg_envelope *env,
     }
     bool linked = false; /* shares a link tag with earlier alerts (links.h) */
     if (rc == VG_OK) {
-        rc = vgb_links_on_accept(sv->store, sv->record, seq, env, required,
-                                 vg_clock_wall_ms(sv->clock), &linked);
+        rc = vgb_links_on_accept(sv->store, sv->record, seq, env, required, &linked);
         if (rc != VG_OK) {
             vgb_batch_fail(sv->batch); /* no alert without its index and its leaf */
         }

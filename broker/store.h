@@ -565,4 +565,135 @@ typedef enum vgb_count_what {
 vg_err vgb_store_count(vgb_store *s, vgb_count_what what, const char *filter,
                        uint64_t *out) VG_MUST_USE;
 
+/* ---- what audit verify reads: every row, in key order ------------------------
+ *
+ * vgb_audit_check_state (audit.h) compares every row with the leaves that
+ * record it. These calls give it the rows as stored, unconverted where a
+ * conversion could hide a change (64-bit integers; a column that is not the
+ * size it must be is flagged, not refused). Each calls fn with texts and
+ * bytes borrowed for the call; fn must not call the store. The "after,
+ * limit" calls read a slice in key order through an index, so a caller can
+ * keep several cursors open at once (one per event stream) on any back end.
+ * VG_ERR_IO and the like when the store cannot be read. */
+
+/* An alerts row as stored. */
+typedef struct vgb_alert_full {
+    uint64_t seq;                       /* its key */
+    bool id_ok;                         /* alert_id is VG_ALERT_ID_LEN bytes */
+    uint8_t id[VG_ALERT_ID_LEN];        /* alert_id (zero when !id_ok) */
+    const char *sender;                 /* sender */
+    uint64_t sender_seq;                /* the sender's sequence number */
+    int64_t created_ms;                 /* the sender's time */
+    int64_t accepted_ms;                /* the broker's time */
+    int64_t status, msg_type;           /* wire enum values */
+    int64_t severity, urgency;          /* wire enum values */
+    const char *categories;             /* comma-separated */
+    uint64_t network_version;           /* the document the sender sealed under */
+    bool hash_ok;                       /* envelope_hash is VG_HASH_LEN bytes */
+    uint8_t envelope_hash[VG_HASH_LEN]; /* of the signed body (zero when !hash_ok) */
+    const uint8_t *envelope;            /* the signed envelope's bytes */
+    size_t envelope_len;                /* their length */
+    int64_t complete_ms;                /* 0 when NULL (not complete) */
+} vgb_alert_full;
+
+/* The alerts rows with seq > after_seq, in seq order, at most limit. */
+typedef void (*vgb_alert_full_fn)(void *ctx, const vgb_alert_full *a);
+vg_err vgb_store_alerts_after(vgb_store *s, uint64_t after_seq, size_t limit, vgb_alert_full_fn fn,
+                              void *ctx) VG_MUST_USE;
+
+/* A receipts row as stored. */
+typedef struct vgb_receipt_row {
+    uint64_t id;               /* its key (receipt_items.receipt_id) */
+    bool found;                /* false: an item names no receipts row (nothing below is set) */
+    const char *agency;        /* agency */
+    int64_t kind;              /* the wire ReceiptKind */
+    int64_t created_ms;        /* the agency's time */
+    int64_t received_ms;       /* the broker's time */
+    bool hash_ok;              /* receipt_hash is VG_HASH_LEN bytes */
+    uint8_t hash[VG_HASH_LEN]; /* receipt_hash: of the signed body */
+    const uint8_t *bytes;      /* the signed receipt's bytes */
+    size_t len;                /* their length */
+    bool has_leaf;             /* leaf_idx is set (a DELIVERED receipt's first leaf) */
+    uint64_t leaf_idx;         /* it */
+} vgb_receipt_row;
+typedef void (*vgb_receipt_row_fn)(void *ctx, const vgb_receipt_row *r);
+
+/* For each item (receipt_items row) of alert seq, in receipt id order: the
+ * receipts row it names (found false when there is none). */
+vg_err vgb_store_receipts_of(vgb_store *s, uint64_t seq, vgb_receipt_row_fn fn,
+                             void *ctx) VG_MUST_USE;
+
+/* The receipts row with this receipt_hash: fn once, or never (*found false). */
+vg_err vgb_store_receipt_by_hash(vgb_store *s, const uint8_t hash[VG_HASH_LEN],
+                                 vgb_receipt_row_fn fn, void *ctx, bool *found) VG_MUST_USE;
+
+/* A shares row as stored. */
+typedef struct vgb_share_row {
+    uint64_t id;               /* its key */
+    const char *sharer;        /* sharer */
+    const char *to;            /* to_agency */
+    int64_t received_ms;       /* the broker's time */
+    bool hash_ok;              /* share_hash is VG_HASH_LEN bytes */
+    uint8_t hash[VG_HASH_LEN]; /* share_hash: of the signed body */
+    const uint8_t *bytes;      /* the signed share's bytes */
+    size_t len;                /* their length */
+} vgb_share_row;
+typedef void (*vgb_share_row_fn)(void *ctx, const vgb_share_row *r);
+
+/* The shares rows of alert seq, in id order. */
+vg_err vgb_store_shares_of(vgb_store *s, uint64_t seq, vgb_share_row_fn fn, void *ctx) VG_MUST_USE;
+
+/* Every link from alert seq to an audit leaf, in leaf order, not merged:
+ * fn(idx, 0) for each alert -> leaf index row (vgb_store_link_leaf), and
+ * fn(idx, receipt id) for each receipt the alert is an item of whose
+ * leaf_idx is idx (vgb_store_receipt_leaf). vgb_store_alert_leaves is the
+ * merged set. */
+typedef void (*vgb_link_fn)(void *ctx, uint64_t idx, uint64_t receipt_id);
+vg_err vgb_store_alert_leaf_links(vgb_store *s, uint64_t seq, vgb_link_fn fn,
+                                  void *ctx) VG_MUST_USE;
+
+/* A rejections row as stored. */
+typedef struct vgb_rejection_row {
+    uint64_t id;                       /* its key: insertion order */
+    int64_t at_ms;                     /* the broker's time */
+    const char *agency;                /* the transport identity */
+    bool has_alert_id;                 /* alert_id is not NULL */
+    bool alert_id_ok;                  /* ... and is VG_ALERT_ID_LEN bytes */
+    uint8_t alert_id[VG_ALERT_ID_LEN]; /* it */
+    const char *code;                  /* the reject code's name */
+    const char *reason;                /* the broker's words */
+} vgb_rejection_row;
+typedef void (*vgb_rejection_fn)(void *ctx, const vgb_rejection_row *r);
+
+/* The rejections rows with id > after_id, in id order, at most limit. */
+vg_err vgb_store_rejections_after(vgb_store *s, uint64_t after_id, size_t limit,
+                                  vgb_rejection_fn fn, void *ctx) VG_MUST_USE;
+
+/* One stored row of an agency's event stream: event seq, or the run of n
+ * events seq .. seq + n - 1 that differ only in their alert (the first's
+ * is alert_seq, the others' are more[]). As stored: n and the length of
+ * `more` are not checked against each other (more_ok says whether `more`
+ * is a whole number of alert seqs). */
+typedef struct vgb_event_run {
+    uint64_t seq;           /* the first event's number */
+    int64_t n;              /* events in the row, as stored */
+    int64_t time_ms;        /* the first event's time */
+    int64_t kind;           /* wire EventKind */
+    uint64_t alert_seq;     /* the first event's alert, 0 = none */
+    const char *about;      /* the agency it is about */
+    const char *detail;     /* reject code, escalation target, officer, ... */
+    int64_t count, level;   /* AGENCY_OFFLINE: alerts waiting; escalation level */
+    const uint8_t *receipt; /* forwarded signed receipt, or NULL */
+    size_t receipt_len;     /* its length */
+    const uint64_t *more;   /* the other events' alerts, in order */
+    size_t n_more;          /* how many */
+    bool more_ok;           /* the column held a whole number of them */
+} vgb_event_run;
+typedef void (*vgb_event_run_fn)(void *ctx, const vgb_event_run *r);
+
+/* The rows of agency's stream whose first event number is > after, in
+ * order, at most limit. */
+vg_err vgb_store_event_runs(vgb_store *s, const char *agency, uint64_t after, size_t limit,
+                            vgb_event_run_fn fn, void *ctx) VG_MUST_USE;
+
 #endif

@@ -122,6 +122,13 @@ struct vgb_store_ops {
     vg_err (*required_rows)(vgb_store *s, int64_t since_ms, vgb_report_fn fn, void *ctx);
     vg_err (*count)(vgb_store *s, vgb_count_what what, const char *filter, uint64_t *out);
     bool (*commit_in_doubt)(const vgb_store *s); /* may be NULL: never in doubt (SQLite) */
+    vg_err (*alerts_after)(vgb_store *s, uint64_t after_seq, size_t limit, vgb_alert_full_fn fn, void *ctx);
+    vg_err (*receipts_of)(vgb_store *s, uint64_t seq, vgb_receipt_row_fn fn, void *ctx);
+    vg_err (*receipt_by_hash)(vgb_store *s, const uint8_t hash[VG_HASH_LEN], vgb_receipt_row_fn fn, void *ctx, bool *found);
+    vg_err (*shares_of)(vgb_store *s, uint64_t seq, vgb_share_row_fn fn, void *ctx);
+    vg_err (*alert_leaf_links)(vgb_store *s, uint64_t seq, vgb_link_fn fn, void *ctx);
+    vg_err (*rejections_after)(vgb_store *s, uint64_t after_id, size_t limit, vgb_rejection_fn fn, void *ctx);
+    vg_err (*event_runs)(vgb_store *s, const char *agency, uint64_t after, size_t limit, vgb_event_run_fn fn, void *ctx);
 };
 
 #endif

@@ -531,6 +531,52 @@ vgb_store_count(vgb_store *s, vgb_count_what what, const char *filter, uint64_t 
     return s->ops->count(s, what, filter, out);
 }
 
+vg_err
+vgb_store_alerts_after(vgb_store *s, uint64_t after_seq, size_t limit, vgb_alert_full_fn fn,
+                       void *ctx)
+{
+    return s->ops->alerts_after(s, after_seq, limit, fn, ctx);
+}
+
+vg_err
+vgb_store_receipts_of(vgb_store *s, uint64_t seq, vgb_receipt_row_fn fn, void *ctx)
+{
+    return s->ops->receipts_of(s, seq, fn, ctx);
+}
+
+vg_err
+vgb_store_receipt_by_hash(vgb_store *s, const uint8_t hash[VG_HASH_LEN], vgb_receipt_row_fn fn,
+                          void *ctx, bool *found)
+{
+    return s->ops->receipt_by_hash(s, hash, fn, ctx, found);
+}
+
+vg_err
+vgb_store_shares_of(vgb_store *s, uint64_t seq, vgb_share_row_fn fn, void *ctx)
+{
+    return s->ops->shares_of(s, seq, fn, ctx);
+}
+
+vg_err
+vgb_store_alert_leaf_links(vgb_store *s, uint64_t seq, vgb_link_fn fn, void *ctx)
+{
+    return s->ops->alert_leaf_links(s, seq, fn, ctx);
+}
+
+vg_err
+vgb_store_rejections_after(vgb_store *s, uint64_t after_id, size_t limit, vgb_rejection_fn fn,
+                           void *ctx)
+{
+    return s->ops->rejections_after(s, after_id, limit, fn, ctx);
+}
+
+vg_err
+vgb_store_event_runs(vgb_store *s, const char *agency, uint64_t after, size_t limit,
+                     vgb_event_run_fn fn, void *ctx)
+{
+    return s->ops->event_runs(s, agency, after, limit, fn, ctx);
+}
+
 bool
 vgb_store_txn(vgb_store *s)
 {

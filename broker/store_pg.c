@@ -714,5 +714,12 @@ static const vgb_store_ops s_ops = {
     .share_exists = vgb_pg_share_exists,
     .required_rows = vgb_pg_required_rows,
     .count = vgb_pg_count,
+    .alerts_after = vgb_pg_alerts_after,
+    .receipts_of = vgb_pg_receipts_of,
+    .receipt_by_hash = vgb_pg_receipt_by_hash,
+    .shares_of = vgb_pg_shares_of,
+    .alert_leaf_links = vgb_pg_alert_leaf_links,
+    .rejections_after = vgb_pg_rejections_after,
+    .event_runs = vgb_pg_event_runs,
     .commit_in_doubt = s_commit_in_doubt,
 };

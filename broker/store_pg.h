@@ -145,6 +145,13 @@ typedef enum vgb_pg_q {
     VGB_PG_Q_ADD_LINK_TAGS,
     VGB_PG_Q_LINKED_EARLIER,
     VGB_PG_Q_LINK_PAIRS,
+    VGB_PG_Q_ALERTS_AFTER, /* what audit verify reads (store_pg_verify.c) */
+    VGB_PG_Q_RECEIPTS_OF,
+    VGB_PG_Q_RECEIPT_BY_HASH,
+    VGB_PG_Q_SHARES_OF,
+    VGB_PG_Q_ALERT_LEAF_LINKS,
+    VGB_PG_Q_REJECTIONS_AFTER,
+    VGB_PG_Q_EVENT_RUNS,
     VGB_PG_N_QUERIES
 } vgb_pg_q;
 
@@ -390,6 +397,17 @@ vg_err vgb_pg_share_exists(vgb_store *base, uint64_t seq, const uint8_t hash[VG_
                            const char *sharer, bool *out);
 vg_err vgb_pg_required_rows(vgb_store *base, int64_t since_ms, vgb_report_fn fn, void *ctx);
 vg_err vgb_pg_count(vgb_store *base, vgb_count_what what, const char *filter, uint64_t *out);
+vg_err vgb_pg_alerts_after(vgb_store *base, uint64_t after_seq, size_t limit, vgb_alert_full_fn fn,
+                           void *ctx);
+vg_err vgb_pg_receipts_of(vgb_store *base, uint64_t seq, vgb_receipt_row_fn fn, void *ctx);
+vg_err vgb_pg_receipt_by_hash(vgb_store *base, const uint8_t hash[VG_HASH_LEN],
+                              vgb_receipt_row_fn fn, void *ctx, bool *found);
+vg_err vgb_pg_shares_of(vgb_store *base, uint64_t seq, vgb_share_row_fn fn, void *ctx);
+vg_err vgb_pg_alert_leaf_links(vgb_store *base, uint64_t seq, vgb_link_fn fn, void *ctx);
+vg_err vgb_pg_rejections_after(vgb_store *base, uint64_t after_id, size_t limit,
+                               vgb_rejection_fn fn, void *ctx);
+vg_err vgb_pg_event_runs(vgb_store *base, const char *agency, uint64_t after, size_t limit,
+                         vgb_event_run_fn fn, void *ctx);
 
 /* ---- inside the back end: shared by store_pg.c (connecting, transactions)
  * and store_pg_pipe.c (the pipeline, failures); each has the contract of

@@ -178,6 +178,10 @@ const char *const vgb_pg_migrations[VGB_PG_SCHEMA_VERSION] = {NULL};
 
 #define S_CP_COLS "size, root, note, signed_ms"
 
+/* A receipts row for audit verify (NULL when an item names none). */
+#define S_RECEIPT_COLS                                                                             \
+    "r.agency, r.kind, r.created_ms, r.received_ms, r.receipt_hash, r.receipt, r.leaf_idx, r.id"
+
 const vgb_pg_sql vgb_pg_queries[VGB_PG_N_QUERIES] = {
     [VGB_PG_Q_FIND_ALERT] = {"SELECT seq, envelope_hash FROM alerts WHERE alert_id = $1", "b"},
     [VGB_PG_Q_ENVELOPE] = {"SELECT envelope, envelope_hash FROM alerts WHERE seq = $1", "i"},
@@ -461,4 +465,34 @@ const vgb_pg_sql vgb_pg_queries[VGB_PG_N_QUERIES] = {
     [VGB_PG_Q_XACT_ID] = {"SELECT txid_current()", ""},
     /* Fencing (docs/ha.md): see check_epoch in vgb_pg_schema. */
     [VGB_PG_Q_EPOCH_CHECK] = {"SELECT check_epoch($1)", "i"},
+    /* what audit verify reads: every row as stored, in key order */
+    [VGB_PG_Q_ALERTS_AFTER] = {"SELECT seq, alert_id, sender, sender_seq, created_ms,"
+                               " accepted_ms, status, msg_type, severity, urgency, categories,"
+                               " network_version, envelope_hash, envelope,"
+                               " coalesce(complete_ms, 0) FROM alerts WHERE seq > $1"
+                               " ORDER BY seq LIMIT $2",
+                               "ii"},
+    [VGB_PG_Q_RECEIPTS_OF] = {"SELECT i.receipt_id, " S_RECEIPT_COLS " FROM receipt_items i"
+                              " LEFT JOIN receipts r ON r.id = i.receipt_id"
+                              " WHERE i.alert_seq = $1 ORDER BY i.receipt_id",
+                              "i"},
+    [VGB_PG_Q_RECEIPT_BY_HASH] = {"SELECT r.id, " S_RECEIPT_COLS
+                                  " FROM receipts r WHERE r.receipt_hash = $1",
+                                  "b"},
+    [VGB_PG_Q_SHARES_OF] = {"SELECT id, sharer, to_agency, received_ms, share_hash, share"
+                            " FROM shares WHERE alert_seq = $1 ORDER BY id",
+                            "i"},
+    [VGB_PG_Q_ALERT_LEAF_LINKS] = {"SELECT leaf_idx, 0::bigint FROM audit_alert_leaves"
+                                   " WHERE alert_seq = $1 UNION ALL SELECT r.leaf_idx, r.id"
+                                   " FROM receipt_items i JOIN receipts r ON r.id = i.receipt_id"
+                                   " WHERE i.alert_seq = $1 AND r.leaf_idx IS NOT NULL"
+                                   " ORDER BY 1, 2",
+                                   "i"},
+    [VGB_PG_Q_REJECTIONS_AFTER] = {"SELECT id, at_ms, agency, alert_id, code, reason"
+                                   " FROM rejections WHERE id > $1 ORDER BY id LIMIT $2",
+                                   "ii"},
+    [VGB_PG_Q_EVENT_RUNS] = {"SELECT seq, n, time_ms, kind, coalesce(alert_seq, 0), about,"
+                             " detail, count, level, receipt, more FROM events"
+                             " WHERE agency = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                             "tii"},
 };

@@ -637,4 +637,11 @@ static const vgb_store_ops s_ops = {
     .share_exists = vgb_sqlite_share_exists,
     .required_rows = vgb_sqlite_required_rows,
     .count = vgb_sqlite_count,
+    .alerts_after = vgb_sqlite_alerts_after,
+    .receipts_of = vgb_sqlite_receipts_of,
+    .receipt_by_hash = vgb_sqlite_receipt_by_hash,
+    .shares_of = vgb_sqlite_shares_of,
+    .alert_leaf_links = vgb_sqlite_alert_leaf_links,
+    .rejections_after = vgb_sqlite_rejections_after,
+    .event_runs = vgb_sqlite_event_runs,
 };

@@ -166,6 +166,15 @@ vg_err vgb_sqlite_share_exists(vgb_store *base, uint64_t seq, const uint8_t hash
 vg_err vgb_sqlite_required_rows(vgb_store *base, int64_t since_ms, vgb_report_fn fn, void *ctx);
 vg_err vgb_sqlite_count(vgb_store *base, vgb_count_what what, const char *filter, uint64_t *out);
 
+/* What audit verify reads (store_sqlite_verify.c). */
+vg_err vgb_sqlite_alerts_after(vgb_store *base, uint64_t after_seq, size_t limit, vgb_alert_full_fn fn, void *ctx);
+vg_err vgb_sqlite_receipts_of(vgb_store *base, uint64_t seq, vgb_receipt_row_fn fn, void *ctx);
+vg_err vgb_sqlite_receipt_by_hash(vgb_store *base, const uint8_t hash[VG_HASH_LEN], vgb_receipt_row_fn fn, void *ctx, bool *found);
+vg_err vgb_sqlite_shares_of(vgb_store *base, uint64_t seq, vgb_share_row_fn fn, void *ctx);
+vg_err vgb_sqlite_alert_leaf_links(vgb_store *base, uint64_t seq, vgb_link_fn fn, void *ctx);
+vg_err vgb_sqlite_rejections_after(vgb_store *base, uint64_t after_id, size_t limit, vgb_rejection_fn fn, void *ctx);
+vg_err vgb_sqlite_event_runs(vgb_store *base, const char *agency, uint64_t after, size_t limit, vgb_event_run_fn fn, void *ctx);
+
 /* The audit tables (store_sqlite_audit.c), made with the rest of the schema. */
 extern const char vgb_sqlite_audit_schema[];
 

@@ -103,6 +103,47 @@ vg_err ctl_link_seal(uint8_t **body, size_t *body_len, const char *path, size_t 
 
 /* Writes a new key file at path holding one fresh key, id 1. */
 vg_err ctl_link_new_file(const char *path, vg_reason *why) VG_MUST_USE;
+/* ---- audit verify, shared by audit and report (ctl_audit.c) ---------------- */
+
+struct vgb_store;
+
+/* The store and the network it belongs to: the broker.conf given (conf),
+ * or the store directory (store) or PostgreSQL store (dsn) with the signed
+ * document and the admin key given (network, admin_key_hex: both or
+ * neither; with dsn, both), or else the broker.conf beside the store
+ * directory (DIR/../broker.conf). */
+typedef struct ctl_audit_target {
+    char *store_dir;                  /* the broker's store directory, or */
+    char *dsn;                        /* its PostgreSQL store */
+    vg_netdoc *doc;                   /* the verified network document */
+    uint8_t admin_pk[VG_SIGN_PK_LEN]; /* the administrator's key that verified it */
+} ctl_audit_target;
+vg_err ctl_audit_target_open(ctl_audit_target *t, const char *conf, const char *store,
+                             const char *dsn, const char *network, const char *admin_key_hex,
+                             vg_reason *why) VG_MUST_USE;
+void ctl_audit_target_close(ctl_audit_target *t);
+
+/* Opens t's store read-only and begins one read transaction (end it with
+ * vgb_store_read_end, then vgb_store_destroy). */
+vg_err ctl_audit_store_open(struct vgb_store **out, const ctl_audit_target *t,
+                            vg_reason *why) VG_MUST_USE;
+
+/* What vgb_audit_verify and vgb_audit_check_state found. */
+typedef struct ctl_audit_result {
+    bool verified;          /* every check passed */
+    bool fault;             /* else: a fault (line names it), or the store could not be read */
+    uint64_t n_leaves;      /* verified */
+    uint64_t n_checkpoints; /* verified */
+    char line[2048];        /* "audit: FAULT <kind> table=T ROW leaf=N: ...", the summary, or
+                               the error */
+} ctl_audit_result;
+
+/* Runs both checks on store (open read-only, inside its read transaction)
+ * against t; notes: checkpoints held elsewhere (n_notes of them, may be 0);
+ * signatures: verify every stored signature too. */
+void ctl_audit_check(ctl_audit_result *out, struct vgb_store *store, const ctl_audit_target *t,
+                     const char *const *notes, const size_t *note_lens, size_t n_notes,
+                     bool signatures);
 
 /* ---- calendars (ctl_calendar.c, ctl_bankhol.c) ---------------------------- */
 

@@ -4,13 +4,14 @@
  *
  * verify recomputes the Merkle tree from the stored leaves and checks every
  * stored checkpoint and any given with --checkpoint (the notes agencies
- * hold), through vgb_audit_verify; then checks that the leaves match the
- * state rows they describe where that is cheap: an accepted leaf against its
- * alerts row (sender, envelope hash, network version, recipients rows), a
- * delivered leaf against its recipients row, a receipt leaf against its
- * receipts row (by hash, agency and alert), a shared leaf against its shares
- * row; and that every alerts row has its accepted leaf. The first fault is
- * named with its leaf index and exits 1.
+ * hold), through vgb_audit_verify; then every row of the store against the
+ * leaves that record it, both ways (vgb_audit_check_state: docs/audit.md
+ * lists the checks table by table). The first fault is printed as one line
+ * naming its kind, table, row and leaf, and exits 1:
+ *
+ *     audit: FAULT state table=recipients alert=ID agency=X leaf=N: what differs
+ *
+ * report (ctl_report.c) runs the same checks through ctl_audit_check.
  *
  * Both read the store read-only, inside one read transaction, so they see
  * one consistent snapshot even while the broker runs (WAL).
@@ -20,8 +21,11 @@
  * and --admin-key HEX, or else the broker.conf beside the store directory
  * (DIR/../broker.conf, the layout vigilctl init writes).
  *
- * Trade-off: the alert ids matched by accepted leaves are held in memory
- * (16 bytes an alert) to find alerts without a leaf in one pass.
+ * Costs: linear in the store, memory bounded (audit.h); --signatures adds
+ * one Ed25519 verification per stored envelope, receipt and share (about
+ * 50 us each: minutes on a million alerts), which is why it is not the
+ * default: without it each signed body is checked against the hash its
+ * leaf holds.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -46,16 +50,20 @@ static const vgt_who s_who = {CTL_PROGRAM, "audit"};
 static const char s_help[] =
     "usage: vigilctl audit verify (-c BROKER_CONF | (--store DIR | --dsn DSN) [--network FILE\n"
     "                             --admin-key HEX]) [--checkpoint FILE ...]\n"
+    "                             [--signatures]\n"
     "       vigilctl audit export (-c BROKER_CONF | --store DIR [...] | --dsn DSN [...])\n"
     "                             --out DIR\n"
     "\n"
     "verify  recomputes the broker's audit log (a Merkle tree of every event) from\n"
     "        its store, checks every signed checkpoint against it, and the\n"
     "        checkpoints agencies hold (--checkpoint FILE: the output of\n"
-    "        'vigil-agent audit checkpoint', its --json, or a bare note), and that\n"
-    "        each leaf matches the alerts, recipients, receipts and shares rows it\n"
-    "        describes. Prints 'audit: N leaves, M checkpoints verified', or the\n"
-    "        first fault with its leaf index.\n"
+    "        'vigil-agent audit checkpoint', its --json, or a bare note); then\n"
+    "        that every row of the store answers to the leaves that record it\n"
+    "        and every leaf to its rows: alerts, recipients, receipts and their\n"
+    "        items, shares, rejections, every agency's event stream, the\n"
+    "        network documents and the alert -> leaf index. Prints 'audit: N\n"
+    "        leaves, M checkpoints verified', or the first fault:\n"
+    "        'audit: FAULT KIND table=T ROW leaf=N: what differs'.\n"
     "export  writes the leaves (OUT/leaves.txt), every checkpoint\n"
     "        (OUT/checkpoints/SIZE.note) and the key to check them with\n"
     "        (OUT/key.txt) in the format docs/audit.md describes, for an auditor\n"
@@ -70,6 +78,8 @@ static const char s_help[] =
     "  --admin-key HEX     with --store or --dsn: the administrator's key that signs it\n"
     "                      (without both, DIR/../broker.conf is read)\n"
     "  --checkpoint FILE   verify: a checkpoint held outside the store (repeatable)\n"
+    "  --signatures        verify: also check every stored envelope, receipt and\n"
+    "                      share signature (about 50 us each; slow on a big store)\n"
     "  --out DIR           export: where to write (created; must be empty)\n"
     "  -h, --help          this help\n"
     "\n"
@@ -87,21 +97,15 @@ typedef struct s_opts {
     const char *out;                            /* --out */
     const char *checkpoints[S_CHECKPOINTS_MAX]; /* --checkpoint files */
     size_t n_checkpoints;                       /* count */
+    bool signatures;                            /* --signatures */
 } s_opts;
-
-/* Where the store is and which network it belongs to. */
-typedef struct s_target {
-    char *store_dir; /* the broker's store directory */
-    char *dsn;       /* or its PostgreSQL store */
-    vg_netdoc *doc;  /* the verified network document */
-} s_target;
 
 /* ---- command line ------------------------------------------------------------ */
 
 static int
 s_parse_args(int argc, char **argv, s_opts *o)
 {
-    enum { O_STORE = 256, O_NETWORK, O_ADMIN, O_CHECKPOINT, O_OUT, O_DSN };
+    enum { O_STORE = 256, O_NETWORK, O_ADMIN, O_CHECKPOINT, O_OUT, O_SIGNATURES, O_DSN };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"store", required_argument, NULL, O_STORE},
@@ -110,6 +114,7 @@ s_parse_args(int argc, char **argv, s_opts *o)
         {"admin-key", required_argument, NULL, O_ADMIN},
         {"checkpoint", required_argument, NULL, O_CHECKPOINT},
         {"out", required_argument, NULL, O_OUT},
+        {"signatures", no_argument, NULL, O_SIGNATURES},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -139,6 +144,9 @@ s_parse_args(int argc, char **argv, s_opts *o)
         case O_OUT:
             o->out = optarg;
             break;
+        case O_SIGNATURES:
+            o->signatures = true;
+            break;
         case O_CHECKPOINT:
             if (o->n_checkpoints == S_CHECKPOINTS_MAX) {
                 return vgt_usage_error(&s_who, "at most %d --checkpoint files", S_CHECKPOINTS_MAX);
@@ -164,6 +172,7 @@ s_parse_args(int argc, char **argv, s_opts *o)
             ? "--network and --admin-key go with --store or --dsn"
         : strcmp(o->sub, "export") == 0 && o->out == NULL ? "export needs --out DIR"
         : strcmp(o->sub, "verify") == 0 && o->out != NULL ? "--out is for export"
+        : strcmp(o->sub, "export") == 0 && o->signatures  ? "--signatures is for verify"
                                                           : NULL;
     if (problem != NULL) {
         return vgt_usage_error(&s_who, "%s%s%s", problem, optind < argc ? " " : "",
@@ -175,11 +184,12 @@ s_parse_args(int argc, char **argv, s_opts *o)
 /* ---- the store and its network --------------------------------------------------- */
 
 static vg_err
-s_load_conf(s_target *t, const char *conf, bool store_from_conf, vg_reason *why)
+s_load_conf(ctl_audit_target *t, const char *conf, bool store_from_conf, vg_reason *why)
 {
     vg_broker_config *cfg = NULL;
     vg_err rc = vg_broker_config_load(&cfg, conf, why);
     if (rc == VG_OK) {
+        memcpy(t->admin_pk, cfg->admin_pk, VG_SIGN_PK_LEN);
         rc = vg_netdoc_load(&t->doc, cfg->document_path, cfg->admin_pk, 0, why);
     }
     if (rc == VG_OK && store_from_conf && cfg->store_backend == VG_STORE_POSTGRESQL) {
@@ -193,72 +203,84 @@ s_load_conf(s_target *t, const char *conf, bool store_from_conf, vg_reason *why)
     return rc;
 }
 
-static vg_err
-s_target_open(s_target *t, const s_opts *o, vg_reason *why)
+vg_err
+ctl_audit_target_open(ctl_audit_target *t, const char *conf, const char *store, const char *dsn,
+                      const char *network, const char *admin_key_hex, vg_reason *why)
 {
     memset(t, 0, sizeof *t);
-    if (o->conf != NULL) {
-        return s_load_conf(t, o->conf, true, why);
+    if (conf != NULL) {
+        return s_load_conf(t, conf, true, why);
     }
-    if (o->dsn != NULL && (t->dsn = vg_strdup(o->dsn)) == NULL) {
+    if (dsn != NULL && (t->dsn = vg_strdup(dsn)) == NULL) {
         return VG_ERR_NOMEM;
     }
     struct stat st;
-    bool is_file = o->store && stat(o->store, &st) == 0 && S_ISREG(st.st_mode); /* DIR/vigil.db */
-    char *given = o->store ? vg_strdup(o->store) : NULL;
-    t->store_dir = given != NULL ? vg_strdup(is_file ? dirname(given) : o->store) : NULL;
+    bool is_file = store && stat(store, &st) == 0 && S_ISREG(st.st_mode); /* DIR/vigil.db */
+    char *given = store ? vg_strdup(store) : NULL;
+    t->store_dir = given != NULL ? vg_strdup(is_file ? dirname(given) : store) : NULL;
     free(given);
     if (t->store_dir == NULL && t->dsn == NULL) {
         return VG_ERR_NOMEM;
     }
-    if (o->network != NULL) {
-        uint8_t pk[VG_SIGN_PK_LEN];
-        if (vg_hex_decode(pk, sizeof pk, o->admin_key) != VG_OK) {
+    if (network != NULL) {
+        if (vg_hex_decode(t->admin_pk, sizeof t->admin_pk, admin_key_hex) != VG_OK) {
             return vg_reason_set(why, VG_ERR_INVALID,
                                  "--admin-key must be 64 hex characters (the admin public key)");
         }
-        return vg_netdoc_load(&t->doc, o->network, pk, 0, why);
+        return vg_netdoc_load(&t->doc, network, t->admin_pk, 0, why);
     }
     char *copy = vg_strdup(t->store_dir);
     if (copy == NULL) {
         return VG_ERR_NOMEM;
     }
     char *dir = dirname(copy); /* DIR -> DIR/.. */
-    char *conf = ctl_path(dir, "broker.conf");
+    char *path = ctl_path(dir, "broker.conf");
     free(copy);
     vg_err rc = VG_OK;
-    if (!ctl_exists(conf)) {
+    if (!ctl_exists(path)) {
         rc = vg_reason_set(why, VG_ERR_NOT_FOUND,
                            "no broker.conf beside the store (%s): give --network FILE and "
-                           "--admin-key HEX so the checkpoints can be checked",
-                           conf);
+                           "--admin-key HEX so the store can be checked against its log",
+                           path);
     } else {
-        rc = s_load_conf(t, conf, false, why);
+        rc = s_load_conf(t, path, false, why);
     }
-    free(conf);
+    free(path);
     return rc;
 }
 
-static void
-s_target_close(s_target *t)
+void
+ctl_audit_target_close(ctl_audit_target *t)
 {
     free(t->store_dir);
     free(t->dsn);
     vg_netdoc_destroy(&t->doc);
+    memset(t, 0, sizeof *t);
+}
+
+vg_err
+ctl_audit_store_open(struct vgb_store **out, const ctl_audit_target *t, vg_reason *why)
+{
+    vgb_store *store = NULL;
+    vg_err rc = t->dsn != NULL ? vgb_store_open_readonly_dsn(&store, t->dsn, why)
+                               : vgb_store_open_readonly(&store, t->store_dir, why);
+    if (rc == VG_OK && (rc = vgb_store_read_begin(store, why)) != VG_OK) {
+        vgb_store_destroy(&store);
+    }
+    if (rc == VG_OK) {
+        *out = store;
+    }
+    return rc;
 }
 
 /* Opens the store read-only and starts one read transaction: everything
  * below reads one consistent state, the broker running or not. */
 static vgb_store *
-s_open_store(const s_target *t)
+s_open_store(const ctl_audit_target *t)
 {
     vgb_store *store = NULL;
     vg_reason why = {{0}};
-    vg_err rc = t->dsn != NULL ? vgb_store_open_readonly_dsn(&store, t->dsn, &why)
-                               : vgb_store_open_readonly(&store, t->store_dir, &why);
-    if (rc == VG_OK && (rc = vgb_store_read_begin(store, &why)) != VG_OK) {
-        vgb_store_destroy(&store);
-    }
+    vg_err rc = ctl_audit_store_open(&store, t, &why);
     if (rc != VG_OK) {
         vgt_error(&s_who, "%s%s", why.text,
                   rc == VG_ERR_NOT_FOUND ? ": give the broker's store directory or its broker.conf"
@@ -314,8 +336,60 @@ s_fault_name(vgb_audit_fault f)
     return (unsigned)f < sizeof names / sizeof names[0] ? names[f] : "unknown";
 }
 
+/* "audit: FAULT <kind> table=T [row] [leaf=N] [checkpoint=SIZE]: detail" */
+static void
+s_fault_line(char *out, size_t len, const vgb_audit_report *r)
+{
+    char leaf[48] = "", cp[48] = "";
+    if (r->first_bad_index != VGB_AUDIT_NO_INDEX) {
+        snprintf(leaf, sizeof leaf, " leaf=%" PRIu64, r->first_bad_index);
+    }
+    if (r->has_checkpoint) {
+        snprintf(cp, sizeof cp, " checkpoint=%" PRIu64, r->checkpoint_size);
+    }
+    snprintf(out, len, "audit: FAULT %s%s%s%s%s%s%s: %s", s_fault_name(r->fault),
+             r->table ? " table=" : "", r->table ? r->table : "", r->row[0] ? " " : "", r->row,
+             leaf, cp, r->detail);
+}
+
+void
+ctl_audit_check(ctl_audit_result *out, struct vgb_store *store, const ctl_audit_target *t,
+                const char *const *notes, const size_t *note_lens, size_t n_notes, bool signatures)
+{
+    memset(out, 0, sizeof *out);
+    vgb_audit_verify_params p = {.origin = vg_netdoc_network(t->doc),
+                                 .broker_pk = vg_netdoc_broker_sign_pk(t->doc),
+                                 .doc = t->doc,
+                                 .notes = notes,
+                                 .note_lens = note_lens,
+                                 .n_notes = n_notes};
+    vgb_audit_state_params sp = {.admin_pk = t->admin_pk,
+                                 .signatures = signatures,
+                                 .current_version = vg_netdoc_version(t->doc)};
+    vgb_audit_report rep, st;
+    vg_reason why = {{0}};
+    vg_err rc = vgb_audit_verify(store, &p, &rep, &why);
+    if (rc == VG_OK) {
+        rc = vgb_audit_check_state(store, &sp, &st, &why);
+    }
+    out->n_leaves = rep.n_leaves;
+    out->n_checkpoints = rep.n_checkpoints;
+    if (rc == VG_ERR_CONFLICT) {
+        out->fault = true;
+        s_fault_line(out->line, sizeof out->line, rep.fault != VGB_AUDIT_FAULT_NONE ? &rep : &st);
+    } else if (rc != VG_OK) {
+        snprintf(out->line, sizeof out->line, "cannot verify: %s (%s)", why.text, vg_err_code(rc));
+    } else {
+        out->verified = true;
+        snprintf(out->line, sizeof out->line,
+                 "audit: %" PRIu64 " leaves, %" PRIu64 " checkpoints verified (%zu held outside "
+                 "the store); every row of the store answers to the log",
+                 rep.n_leaves, rep.n_checkpoints, n_notes);
+    }
+}
+
 static int
-s_verify(const s_opts *o, vgb_store *store, const vg_netdoc *doc)
+s_verify(const s_opts *o, vgb_store *store, const ctl_audit_target *t)
 {
     char *notes[S_CHECKPOINTS_MAX] = {0};
     size_t lens[S_CHECKPOINTS_MAX] = {0};
@@ -327,40 +401,16 @@ s_verify(const s_opts *o, vgb_store *store, const vg_netdoc *doc)
             exit_code = VGT_EXIT_FAIL;
         }
     }
-    vgb_audit_verify_params p = {.origin = vg_netdoc_network(doc),
-                                 .broker_pk = vg_netdoc_broker_sign_pk(doc),
-                                 .doc = doc,
-                                 .notes = (const char *const *)notes,
-                                 .note_lens = lens,
-                                 .n_notes = o->n_checkpoints};
-    vgb_audit_report rep;
-    vg_reason why = {{0}};
-    vg_err rc = exit_code == VGT_EXIT_OK ? vgb_audit_verify(store, &p, &rep, &why) : VG_ERR_INVALID;
-    vgb_audit_report st;
-    if (rc == VG_ERR_CONFLICT) {
-        printf("audit: FAULT %s at leaf %s%" PRIu64 ": %s\n", s_fault_name(rep.fault),
-               rep.first_bad_index == VGB_AUDIT_NO_INDEX ? "?" : "",
-               rep.first_bad_index == VGB_AUDIT_NO_INDEX ? 0 : rep.first_bad_index, rep.detail);
-        exit_code = VGT_EXIT_FAIL;
-    } else if (rc != VG_OK && exit_code == VGT_EXIT_OK) {
-        vgt_error(&s_who, "cannot verify: %s (%s)", why.text, vg_err_code(rc));
-        exit_code = VGT_EXIT_FAIL;
-    } else if (rc == VG_OK && (rc = vgb_audit_check_state(store, &st, &why)) == VG_ERR_CONFLICT) {
-        if (st.first_bad_index != VGB_AUDIT_NO_INDEX) {
-            printf("audit: FAULT %s at leaf %" PRIu64 ": %s\n",
-                   st.fault == VGB_AUDIT_FAULT_STATE ? "state" : s_fault_name(st.fault),
-                   st.first_bad_index, st.detail);
+    if (exit_code == VGT_EXIT_OK) {
+        ctl_audit_result res;
+        ctl_audit_check(&res, store, t, (const char *const *)notes, lens, o->n_checkpoints,
+                        o->signatures);
+        if (res.verified || res.fault) {
+            printf("%s\n", res.line);
         } else {
-            printf("audit: FAULT state: %s\n", st.detail);
+            vgt_error(&s_who, "%s", res.line);
         }
-        exit_code = VGT_EXIT_FAIL;
-    } else if (rc != VG_OK) {
-        vgt_error(&s_who, "cannot verify: %s (%s)", why.text, vg_err_code(rc));
-        exit_code = VGT_EXIT_FAIL;
-    } else if (rc == VG_OK) {
-        printf("audit: %" PRIu64 " leaves, %" PRIu64 " checkpoints verified (%zu held outside "
-               "the store); every leaf matches the store's rows\n",
-               rep.n_leaves, rep.n_checkpoints, o->n_checkpoints);
+        exit_code = res.verified ? VGT_EXIT_OK : VGT_EXIT_FAIL;
     }
     for (size_t i = 0; i < o->n_checkpoints; i++) {
         free(notes[i]);
@@ -490,21 +540,21 @@ ctl_cmd_audit(int argc, char **argv)
     if (rc != VGT_EXIT_OK) {
         return rc == VGT_HELP_SHOWN ? VGT_EXIT_OK : rc;
     }
-    s_target t;
+    ctl_audit_target t;
     vg_reason why = {{0}};
-    if (s_target_open(&t, &o, &why) != VG_OK) {
+    if (ctl_audit_target_open(&t, o.conf, o.store, o.dsn, o.network, o.admin_key, &why) != VG_OK) {
         vgt_error(&s_who, "%s", why.text);
-        s_target_close(&t);
+        ctl_audit_target_close(&t);
         return VGT_EXIT_FAIL;
     }
     vgb_store *store = s_open_store(&t);
     rc = store == NULL                  ? VGT_EXIT_FAIL
-         : strcmp(o.sub, "verify") == 0 ? s_verify(&o, store, t.doc)
+         : strcmp(o.sub, "verify") == 0 ? s_verify(&o, store, &t)
                                         : s_export(&o, store, t.doc);
     if (store != NULL) {
         vgb_store_read_end(store);
         vgb_store_destroy(&store);
     }
-    s_target_close(&t);
+    ctl_audit_target_close(&t);
     return rc;
 }

@@ -27,6 +27,15 @@
  * no actual alert says so rather than showing an empty, clean-looking table.
  * Trade-off: all rows in the range are held in memory (the median needs
  * them); a report is run by hand, on history an inquiry asks about.
+ *
+ * Evidence: before it reports, it runs `vigilctl audit verify`'s checks
+ * (ctl_audit_check: the Merkle log and every row against the leaves that
+ * record it) in the same read transaction, so the report is made from
+ * exactly the state that verified; a store that does not verify is
+ * refused (exit 1, the fault on stderr). This costs a pass over the store
+ * (seconds; about a minute at a million alerts: docs/performance.md), which
+ * a report run by hand can afford. --no-verify skips it, and then every
+ * format says loudly that the report was not verified.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -51,15 +60,20 @@
 static const vgt_who s_who = {CTL_PROGRAM, "report"};
 #define S_TEXT_COLS_MAX 12 /* columns of a text table */
 /* What a report of a period without actual alerts says (csv: on stderr). */
+/* What a report made with --no-verify says, in every format. */
+#define S_NOT_VERIFIED                                                                             \
+    "NOT VERIFIED: this store was not checked against its audit log (--no-verify); do not rely "   \
+    "on this report before 'vigilctl audit verify' passes on the store"
 #define S_NO_ACTUAL                                                                                \
     "no actual alerts in this period: nothing here shows how agencies handled actual alerts, "     \
     "so this is not a clean record"
 
 static const char s_help[] =
-    "usage: vigilctl report (-c BROKER_CONF | --store DIR | --dsn DSN) --unshared\n"
-    "                       [--since DATE] [--format text|csv|json]\n"
-    "       vigilctl report (-c BROKER_CONF | --store DIR | --dsn DSN) --linked\n"
-    "                       [--format text|json]\n"
+    "usage: vigilctl report (-c BROKER_CONF | (--store DIR | --dsn DSN) [--network FILE\n"
+    "                       --admin-key HEX]) --unshared [--since DATE]\n"
+    "                       [--format text|csv|json] [--no-verify]\n"
+    "       vigilctl report (same store options) --linked [--format text|json]\n"
+    "                       [--no-verify]\n"
     "\n"
     "Reads the broker's store (read-only; the broker may be running) and lists\n"
     "every alert where a required agency had not acknowledged by its deadline:\n"
@@ -86,6 +100,11 @@ static const char s_help[] =
     "  --since DATE        only alerts accepted at or after DATE: YYYY-MM-DD (UTC\n"
     "                      midnight) or an RFC 3339 time, e.g. 2026-01-31T08:00:00Z\n"
     "                      (an offset like +01:00 is converted to UTC)\n"
+    "  --network FILE      with --store or --dsn: the signed network document, and\n"
+    "  --admin-key HEX     its administrator's key, to verify the store with\n"
+    "                      (without them, DIR/../broker.conf is read)\n"
+    "  --no-verify         do not check the store against its audit log first; the\n"
+    "                      report then says NOT VERIFIED\n"
     "  --format F          text (default, tables), csv (four tables: unshared and\n"
     "                      per agency for actual alerts, then for exercises and\n"
     "                      tests; each with a header row, separated by an empty\n"
@@ -93,19 +112,26 @@ static const char s_help[] =
     "                      \"exercises\": {...}})\n"
     "  -h, --help          this help\n"
     "\n"
+    "The store is first checked as 'vigilctl audit verify' checks it, in the same\n"
+    "snapshot the report is made from: a store that does not answer to its audit\n"
+    "log is refused (its fault is printed), since such a report is no evidence.\n"
+    "\n"
     "Exit status: 0 the report was written (late alerts or not), 1 the store\n"
-    "could not be read, 2 the command line was wrong.\n";
+    "could not be read or does not verify, 2 the command line was wrong.\n";
 
 typedef enum s_format { S_TEXT, S_CSV, S_JSON } s_format;
 
 typedef struct s_opts {
-    const char *conf;  /* -c broker.conf, or NULL */
-    const char *store; /* --store DIR, or NULL */
-    const char *dsn;   /* --dsn DSN, or NULL */
-    bool unshared;     /* --unshared given */
-    bool linked;       /* --linked given */
-    int64_t since_ms;  /* --since, 0 = everything */
-    s_format format;   /* --format */
+    const char *conf;      /* -c broker.conf, or NULL */
+    const char *store;     /* --store DIR, or NULL */
+    const char *dsn;       /* --dsn DSN, or NULL */
+    const char *network;   /* --network FILE, or NULL */
+    const char *admin_key; /* --admin-key HEX, or NULL */
+    bool no_verify;        /* --no-verify */
+    bool unshared;         /* --unshared given */
+    bool linked;           /* --linked given */
+    int64_t since_ms;      /* --since, 0 = everything */
+    s_format format;       /* --format */
 } s_opts;
 
 /* One required recipient row that missed its deadline. */
@@ -154,10 +180,12 @@ typedef struct s_part {
 } s_part;
 
 typedef struct s_report {
-    int64_t now_ms;   /* when the report was made */
-    vgb_store *store; /* read for the rows of revoked agencies */
-    s_part actual;    /* actual alerts: the report's figures */
-    s_part exercises; /* exercise, test, system and draft alerts, apart */
+    int64_t now_ms;                   /* when the report was made */
+    bool verified;                    /* the store answered to its audit log */
+    uint64_t n_leaves, n_checkpoints; /* what verified */
+    vgb_store *store;                 /* read for the rows of revoked agencies */
+    s_part actual;                    /* actual alerts: the report's figures */
+    s_part exercises;                 /* exercise, test, system and draft alerts, apart */
 } s_report;
 
 /* ---- command line ---------------------------------------------------------- */
@@ -167,7 +195,17 @@ typedef struct s_report {
 static int
 s_parse_args(int argc, char **argv, s_opts *o)
 {
-    enum { O_STORE = 256, O_UNSHARED, O_SINCE, O_FORMAT, O_DSN, O_LINKED };
+    enum {
+        O_STORE = 256,
+        O_UNSHARED,
+        O_SINCE,
+        O_FORMAT,
+        O_NETWORK,
+        O_ADMIN,
+        O_NO_VERIFY,
+        O_DSN,
+        O_LINKED
+    };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"store", required_argument, NULL, O_STORE},
@@ -176,6 +214,9 @@ s_parse_args(int argc, char **argv, s_opts *o)
         {"linked", no_argument, NULL, O_LINKED},
         {"since", required_argument, NULL, O_SINCE},
         {"format", required_argument, NULL, O_FORMAT},
+        {"network", required_argument, NULL, O_NETWORK},
+        {"admin-key", required_argument, NULL, O_ADMIN},
+        {"no-verify", no_argument, NULL, O_NO_VERIFY},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -201,6 +242,15 @@ s_parse_args(int argc, char **argv, s_opts *o)
             break;
         case O_LINKED:
             o->linked = true;
+            break;
+        case O_NETWORK:
+            o->network = optarg;
+            break;
+        case O_ADMIN:
+            o->admin_key = optarg;
+            break;
+        case O_NO_VERIFY:
+            o->no_verify = true;
             break;
         case O_SINCE:
             if (!vgt_parse_time(&s_who, "--since", optarg, VG_TIME_OR_DATE, &o->since_ms)) {
@@ -234,6 +284,14 @@ s_parse_args(int argc, char **argv, s_opts *o)
     }
     if (o->linked && (o->format == S_CSV || o->since_ms != 0)) {
         return vgt_usage_error(&s_who, "--linked reports the whole store as text or json");
+    }
+    if ((o->network == NULL) != (o->admin_key == NULL) || (o->network != NULL && o->conf != NULL)) {
+        return vgt_usage_error(&s_who,
+                               "--network and --admin-key go together, with --store or --dsn");
+    }
+    if (o->dsn != NULL && o->network == NULL && !o->no_verify) {
+        return vgt_usage_error(&s_who, "--dsn needs --network FILE and --admin-key HEX to "
+                                       "verify the store (or --no-verify)");
     }
     return VGT_EXIT_OK;
 }
@@ -274,6 +332,23 @@ s_open(const s_opts *o)
     if (rc == VG_OK && (rc = vgb_store_read_begin(store, &why)) != VG_OK) {
         vgb_store_destroy(&store);
     }
+    if (rc != VG_OK) {
+        vgt_error(&s_who, "%s%s", why.text[0] ? why.text : vg_strerror(rc),
+                  rc == VG_ERR_NOT_FOUND ? ": give the broker's store directory (--store DIR), "
+                                           "its broker.conf (-c) or --dsn DSN"
+                                         : "");
+        return NULL;
+    }
+    return store;
+}
+
+/* The store of t (the one to verify), opened as s_open does. */
+static vgb_store *
+s_open_target(const ctl_audit_target *t)
+{
+    vgb_store *store = NULL;
+    vg_reason why = {{0}};
+    vg_err rc = ctl_audit_store_open(&store, t, &why);
     if (rc != VG_OK) {
         vgt_error(&s_who, "%s%s", why.text[0] ? why.text : vg_strerror(rc),
                   rc == VG_ERR_NOT_FOUND ? ": give the broker's store directory (--store DIR), "
@@ -722,6 +797,13 @@ s_text_exercises(const s_report *r)
 static void
 s_print_text(const s_report *r, const s_opts *o)
 {
+    if (r->verified) {
+        printf("Verified against the audit log: %" PRIu64 " leaves, %" PRIu64
+               " checkpoints; every row of the store answers to the log.\n\n",
+               r->n_leaves, r->n_checkpoints);
+    } else {
+        printf("%s.\n\n", S_NOT_VERIFIED);
+    }
     s_text_actual(r, o);
     s_text_exercises(r);
 }
@@ -828,6 +910,9 @@ s_print_csv(const s_report *r)
     s_csv_late(&r->exercises);
     fputs("\r\n", stdout);
     s_csv_figs(&r->exercises);
+    if (!r->verified) {
+        vgt_error(&s_who, "%s", S_NOT_VERIFIED);
+    }
     if (r->actual.n_alerts == 0) {
         vgt_error(&s_who,
                   "%s (the first two tables are empty; exercises and tests are in the "
@@ -938,6 +1023,11 @@ s_print_json(const s_report *r, const s_opts *o)
     json_t *root = json_object();
     json_object_set_new(root, "generated", s_json_time(r->now_ms));
     json_object_set_new(root, "since", s_json_time(o->since_ms));
+    json_object_set_new(root, "verified", json_boolean(r->verified));
+    json_object_set_new(root, "audit",
+                        r->verified ? json_pack("{s:I, s:I}", "leaves", (json_int_t)r->n_leaves,
+                                                "checkpoints", (json_int_t)r->n_checkpoints)
+                                    : json_string(S_NOT_VERIFIED));
     json_object_set_new(root, "actual_alerts", json_integer((json_int_t)r->actual.n_alerts));
     json_object_set_new(root, "notice",
                         r->actual.n_alerts == 0 ? json_string(S_NO_ACTUAL) : json_null());
@@ -951,6 +1041,28 @@ s_print_json(const s_report *r, const s_opts *o)
 
 /* ---- the command ------------------------------------------------------------------------ */
 
+/* The store answers to its audit log (in the read transaction the report
+ * is then made in); false (said) when it does not or cannot be read. */
+static bool
+s_verify(vgb_store *store, const ctl_audit_target *t, s_report *r)
+{
+    ctl_audit_result res;
+    ctl_audit_check(&res, store, t, NULL, NULL, 0, false);
+    if (res.fault) {
+        vgt_error(&s_who,
+                  "the store does not answer to its audit log, so no report is made from it (it "
+                  "would be no evidence): %s; see 'vigilctl audit verify', or give --no-verify "
+                  "for a report marked NOT VERIFIED",
+                  res.line);
+    } else if (!res.verified) {
+        vgt_error(&s_who, "cannot verify the store first: %s (or give --no-verify)", res.line);
+    }
+    r->verified = res.verified;
+    r->n_leaves = res.n_leaves;
+    r->n_checkpoints = res.n_checkpoints;
+    return res.verified;
+}
+
 int
 ctl_cmd_report(int argc, char **argv)
 {
@@ -959,18 +1071,29 @@ ctl_cmd_report(int argc, char **argv)
     if (rc != VGT_EXIT_OK) {
         return rc == VGT_HELP_SHOWN ? VGT_EXIT_OK : rc;
     }
-    vgb_store *store = s_open(&o);
+    ctl_audit_target t = {0};
+    vg_reason why = {{0}};
+    if (!o.no_verify &&
+        ctl_audit_target_open(&t, o.conf, o.store, o.dsn, o.network, o.admin_key, &why) != VG_OK) {
+        vgt_error(&s_who, "cannot verify the store first: %s (or give --no-verify)", why.text);
+        ctl_audit_target_close(&t);
+        return VGT_EXIT_FAIL;
+    }
+    vgb_store *store = o.no_verify ? s_open(&o) : s_open_target(&t);
+    s_report r = {.now_ms = vg_clock_wall_ms(vg_clock_system()), .store = store};
+    bool ok = store != NULL && (o.no_verify || s_verify(store, &t, &r));
+    ctl_audit_target_close(&t);
     if (store == NULL) {
         return VGT_EXIT_FAIL;
     }
     if (o.linked) {
-        rc = ctl_report_linked(store, o.format == S_JSON);
+        rc = ok ? ctl_report_linked(store, o.format == S_JSON, r.verified) : VGT_EXIT_FAIL;
         vgb_store_read_end(store);
         vgb_store_destroy(&store);
+        s_report_fini(&r);
         return rc;
     }
-    s_report r = {.now_ms = vg_clock_wall_ms(vg_clock_system()), .store = store};
-    bool ok = s_collect(store, &o, &r);
+    ok = ok && s_collect(store, &o, &r);
     vgb_store_read_end(store);
     vgb_store_destroy(&store);
     if (ok && o.format == S_TEXT) {

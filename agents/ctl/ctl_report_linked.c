@@ -32,12 +32,12 @@ static const char *const s_names[] = {"unknown", "acknowledged", "late", "never"
 
 /* The linked alerts, each with the root of its chain. */
 typedef struct s_links {
-    uint64_t *seq;    /* linked alerts, sorted once collected */
-    size_t *parent;   /* union-find over their indices */
-    size_t n, cap;    /* used, allocated */
+    uint64_t *seq;        /* linked alerts, sorted once collected */
+    size_t *parent;       /* union-find over their indices */
+    size_t n, cap;        /* used, allocated */
     uint64_t (*pairs)[2]; /* (later, earlier) */
     size_t n_pairs, cap_pairs;
-    bool failed;      /* out of memory */
+    bool failed; /* out of memory */
 } s_links;
 
 static bool
@@ -123,12 +123,12 @@ typedef struct s_tally {
 } s_tally;
 
 typedef struct s_chain {
-    s_tally *t;      /* per agency */
-    size_t n, cap;   /* used, allocated */
-    json_t *alerts;  /* JSON: the chain's alerts */
-    bool json;       /* print JSON, not text */
-    int64_t now_ms;  /* outcomes as of */
-    bool failed;     /* out of memory */
+    s_tally *t;     /* per agency */
+    size_t n, cap;  /* used, allocated */
+    json_t *alerts; /* JSON: the chain's alerts */
+    bool json;      /* print JSON, not text */
+    int64_t now_ms; /* outcomes as of */
+    bool failed;    /* out of memory */
 } s_chain;
 
 static void
@@ -191,9 +191,9 @@ s_chain_report(vgb_store *store, s_links *l, size_t root, size_t number, s_chain
         char idhex[VG_ALERT_ID_HEX_LEN + 1], when[VG_TIME_STR_LEN];
         vg_alert_id_hex(idhex, m.id);
         vg_time_format(when, sizeof when, m.accepted_ms);
-        json_array_append_new(c->alerts, json_pack("{s:s, s:s, s:s, s:{}}", "alert", idhex,
-                                                   "sender", m.sender, "accepted", when,
-                                                   "outcomes"));
+        json_array_append_new(c->alerts,
+                              json_pack("{s:s, s:s, s:s, s:{}}", "alert", idhex, "sender", m.sender,
+                                        "accepted", when, "outcomes"));
         if (!c->json) {
             printf("  %s  %s  %-20s", when, idhex, m.sender);
         }
@@ -210,10 +210,10 @@ s_chain_report(vgb_store *store, s_links *l, size_t root, size_t number, s_chain
         if (t->never + t->late < 2) {
             continue;
         }
-        json_array_append_new(flagged, json_pack("{s:s, s:I, s:I, s:I}", "agency", t->agency,
-                                                 "failed", (json_int_t)(t->never + t->late),
-                                                 "never", (json_int_t)t->never, "late",
-                                                 (json_int_t)t->late));
+        json_array_append_new(flagged,
+                              json_pack("{s:s, s:I, s:I, s:I}", "agency", t->agency, "failed",
+                                        (json_int_t)(t->never + t->late), "never",
+                                        (json_int_t)t->never, "late", (json_int_t)t->late));
         if (!c->json) {
             printf("  FLAG %s failed %zu of the %zu warnings it had to acknowledge in this chain "
                    "(never acknowledged %zu, late %zu)\n",
@@ -225,13 +225,16 @@ s_chain_report(vgb_store *store, s_links *l, size_t root, size_t number, s_chain
 }
 
 int
-ctl_report_linked(vgb_store *store, bool json)
+ctl_report_linked(vgb_store *store, bool json, bool verified)
 {
     s_links l = {0};
     bool ok = vgb_store_link_pairs(store, s_take_pair, &l) == VG_OK && !l.failed && s_build(&l);
     json_t *chains = json_array();
     size_t number = 0;
     int64_t now_ms = vg_clock_wall_ms(vg_clock_system());
+    if (ok && !json && !verified) {
+        printf("NOT VERIFIED: the store was not checked against its audit log (--no-verify)\n\n");
+    }
     if (ok && !json) {
         printf("Linked chains: alerts that share a subject reference or an incident (the broker\n"
                "holds keyed tags, never the references). FLAG: an agency that failed more than\n"
@@ -249,7 +252,7 @@ ctl_report_linked(vgb_store *store, bool json)
         }
     }
     if (ok && json) {
-        json_t *root = json_pack("{s:o}", "chains", chains);
+        json_t *root = json_pack("{s:b, s:o}", "verified", verified, "chains", chains);
         ok = json_dumpf(root, stdout, JSON_INDENT(2)) == 0 && putchar('\n') != EOF;
         json_decref(root);
     } else {

@@ -10,8 +10,10 @@
 
 #include "store.h"
 
-/* Prints the report (text, or JSON {"chains": [...]}) from store, which is
- * inside a read transaction. Returns a VGT_EXIT_* code. */
-int ctl_report_linked(vgb_store *store, bool json);
+/* Prints the report (text, or JSON {"verified": bool, "chains": [...]})
+ * from store, which is inside a read transaction; verified: the store was
+ * first checked against its audit log (else the report says NOT
+ * VERIFIED). Returns a VGT_EXIT_* code. */
+int ctl_report_linked(vgb_store *store, bool json, bool verified);
 
 #endif

@@ -17,10 +17,13 @@
  *   - for one alert in --ack-every (2 by default) the recipient's signed
  *     ACKNOWLEDGED receipt: apply_receipt, insert_receipt, check_complete
  *     and its ACKNOWLEDGED leaf linked to the alert;
- *   - the events the streams would write for each fact (sender and
- *     recipient), so the tables have their real sizes;
+ *   - the events the streams write for each fact (to the sender and the
+ *     recipient: the network has no oversight agency), as audit verify
+ *     checks them;
  *   - a signed checkpoint every 256 leaves (the broker's checkpoint_leaves
- *     default), ~1000 alerts per transaction, and the WAL checkpointer
+ *     default) and one at the end of each transaction that holds an
+ *     acknowledgement (the broker signs in the batch of a person's
+ *     receipt), ~1000 alerts per transaction, and the WAL checkpointer
  *     running beside it as in the broker (with wal_checkpoint_pages 4000,
  *     not 1000: see S_WAL_PAGES).
  *
@@ -193,6 +196,7 @@ typedef struct s_gen {
     vt_net *net;          /* agencies, keys, the signed document (NULL with --existing) */
     const vg_netdoc *doc; /* the network document: net's, or loaded */
     vg_netdoc *loaded;    /* --existing: the one DIR/broker.conf names */
+    uint8_t admin_pk[VG_SIGN_PK_LEN]; /* the administrator's key that signed it */
     char *dir;            /* where everything is */
     char *store_dir;      /* dir/store */
     void *zctx;           /* for the WAL checkpointer */
@@ -202,6 +206,8 @@ typedef struct s_gen {
     uint64_t ev_seq[VT_AGENCIES_MAX]; /* per-agency event stream */
     uint64_t leaves;                  /* appended */
     uint64_t checkpoints;             /* signed */
+    uint64_t signed_size;             /* the latest one's size */
+    bool urgent;                      /* the transaction holds an acknowledgement's leaf */
     uint64_t acks;                    /* ACKNOWLEDGED receipts */
     int64_t deadline_ms;              /* the policy's deadline for these alerts */
     double t_crypto;                  /* sealing, signing, verifying (s) */
@@ -216,6 +222,16 @@ s_ok(vg_err rc, const vg_reason *why, const char *what)
     }
 }
 
+/* A checkpoint of the log as it is (ledger.c s_sign). */
+static void
+s_sign(s_gen *g, int64_t ms)
+{
+    vg_reason why = {{0}};
+    s_ok(vgb_audit_checkpoint_sign(g->audit, ms, NULL, &why), &why, "sign checkpoint");
+    g->checkpoints++;
+    g->signed_size = g->leaves;
+}
+
 /* One more leaf, linked to alert seq (0: none); a checkpoint every 256. */
 static void
 s_leaf(s_gen *g, vg_audit_event *ev, uint64_t seq)
@@ -228,10 +244,7 @@ s_leaf(s_gen *g, vg_audit_event *ev, uint64_t seq)
     }
     g->leaves = idx + 1;
     if (g->leaves % S_CHECKPOINT_LEAVES == 0) {
-        s_ok(vgb_audit_checkpoint_sign(g->audit, ev->time_ms > 0 ? (int64_t)ev->time_ms : 1, NULL,
-                                       &why),
-             &why, "sign checkpoint");
-        g->checkpoints++;
+        s_sign(g, ev->time_ms > 0 ? (int64_t)ev->time_ms : 1);
     }
 }
 
@@ -389,10 +402,15 @@ s_alert(s_gen *g, uint64_t i)
         s_ok(vgb_store_check_complete(g->store, seq, acked, &complete), NULL, "complete");
         size_t rlen = 0;
         const uint8_t *rbytes = vg_receipt_bytes(ar, &rlen);
+        /* streams.c: each event to the sender and the recipient (the one it is about) */
         s_event(g, from, VIGIL__EVENT_KIND__EVENT_ACKNOWLEDGED, seq, acked, S_RECIPIENT,
+                vg_receipt_officer(ar), rbytes, rlen);
+        s_event(g, S_RECIPIENT_IDX, VIGIL__EVENT_KIND__EVENT_ACKNOWLEDGED, seq, acked, S_RECIPIENT,
                 vg_receipt_officer(ar), rbytes, rlen);
         if (complete) {
             s_event(g, from, VIGIL__EVENT_KIND__EVENT_COMPLETE, seq, acked, "", NULL, NULL, 0);
+            s_event(g, S_RECIPIENT_IDX, VIGIL__EVENT_KIND__EVENT_COMPLETE, seq, acked, "", NULL,
+                    NULL, 0);
         }
         ev = (vg_audit_event){
             .kind = VG_AUDIT_ACKNOWLEDGED, .time_ms = (uint64_t)acked, .has_alert_id = true};
@@ -401,6 +419,7 @@ s_alert(s_gen *g, uint64_t i)
         snprintf(ev.agency, sizeof ev.agency, "%s", S_RECIPIENT);
         s_leaf(g, &ev, seq);
         g->acks++;
+        g->urgent = true; /* ledger.c: signed in the batch of a person's receipt */
     }
     g->t_store += s_now() - t1;
     vg_receipt_destroy(&ar);
@@ -534,6 +553,10 @@ s_generate(s_gen *g)
                 fflush(stdout);
             }
         }
+        if (g->urgent && g->leaves > g->signed_size) { /* ledger.c vgb_ledger_before_commit */
+            s_sign(g, S_T0_MS + (int64_t)i * S_GAP_MS);
+        }
+        g->urgent = false;
         double tc = s_now();
         s_ok(vgb_store_commit(g->store, &why), &why, "commit");
         vgb_store_after_commit(g->store);
@@ -581,7 +604,9 @@ s_verify_inproc(s_gen *g)
     double t2 = s_now(), c2 = s_cpu();
     s_ok(rc, &why, "vgb_audit_verify");
     vgb_audit_report st;
-    rc = vgb_audit_check_state(store, &st, &why);
+    vgb_audit_state_params sp = {.admin_pk = g->admin_pk,
+                                 .current_version = vg_netdoc_version(g->doc)};
+    rc = vgb_audit_check_state(store, &sp, &st, &why);
     double t3 = s_now(), c3 = s_cpu();
     s_ok(rc, &why, "vgb_audit_check_state");
     vgb_store_read_end(store);
@@ -662,6 +687,7 @@ s_existing(s_gen *g)
     s_ok(vg_netdoc_load(&g->loaded, cfg->document_path, cfg->admin_pk, 0, &why), &why,
          "the network document");
     g->doc = g->loaded;
+    memcpy(g->admin_pk, cfg->admin_pk, VG_SIGN_PK_LEN);
     g->store_dir = strdup(cfg->store_path);
     assert_non_null(g->store_dir);
     vg_broker_config_destroy(&cfg);
@@ -687,6 +713,7 @@ bench_audit_verify(void **state)
     } else {
         g.net = s_network();
         g.doc = g.net->doc;
+        memcpy(g.admin_pk, vg_keyset_sign_pk(g.net->admin), VG_SIGN_PK_LEN);
         g.dir = s_workdir();
         s_write_files(&g);
         s_open(&g);

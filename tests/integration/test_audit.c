@@ -7,7 +7,8 @@
  * stopped (a deleted, altered or swapped leaf, an alert deleted with its
  * leaf, a truncated log, a state row rewritten); a consistently truncated
  * log passes alone but not against an agency's checkpoint; an agency holding
- * an earlier checkpoint detects the rewritten history at its next sync; bad
+ * an earlier checkpoint detects the rewritten history at its next sync, and
+ * so does one whose held checkpoint an older store put back ends at; bad
  * checkpoints (signature, another key) are refused and a broker-signed
  * contradicting one is a fork. `vigilctl audit export` is re-checked here
  * with nothing but the format of docs/audit.md.
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -84,12 +86,14 @@ s_agent(bh_broker *b, const char *agency, bool receive)
     return bh_own(b, bh_agent_open(b, agency, receive), s_agent_destroy);
 }
 
-/* police publishes to licensing, which receives and acknowledges. */
+/* police publishes an alert of this category to `to`, whose agent `rcpt`
+ * receives and acknowledges it. */
 static void
-s_publish_acked(vga_agent *police, vga_agent *licensing, uint8_t id[VG_ALERT_ID_LEN])
+s_publish_acked_by(vga_agent *police, vga_agent *rcpt, const char *category, const char *to,
+                   uint8_t id[VG_ALERT_ID_LEN])
 {
     vg_alert alert;
-    bh_alert_init(&alert, "Taxi driver seen with missing child", "audit test", "taxi", "licensing");
+    bh_alert_init(&alert, "Taxi driver seen with missing child", "audit test", category, to);
     vga_confirm res;
     vg_reason why = {{0}};
     vg_err rc = vga_publish(police, &alert, T_REPLY_MS, &res, &why);
@@ -101,16 +105,23 @@ s_publish_acked(vga_agent *police, vga_agent *licensing, uint8_t id[VG_ALERT_ID_
     memcpy(id, res.alert_id, VG_ALERT_ID_LEN);
     vg_alert got;
     memset(&got, 0, sizeof got);
-    rc = vga_receive(licensing, T_REPLY_MS, &got, &why);
+    rc = vga_receive(rcpt, T_REPLY_MS, &got, &why);
     if (rc != VG_OK) {
-        fail_msg("licensing received nothing: %s: %s", vg_err_code(rc), why.text);
+        fail_msg("%s received nothing: %s: %s", vga_agent_agency(rcpt), vg_err_code(rc), why.text);
     }
     vg_alert_fini(&got);
-    rc = vga_ack(licensing, id, "Duty Officer Khan", NULL, T_REPLY_MS, &res, &why);
+    rc = vga_ack(rcpt, id, "Duty Officer Khan", NULL, T_REPLY_MS, &res, &why);
     vga_confirm_fini(&res);
     if (rc != VG_OK) {
         fail_msg("ack: %s: %s", vg_err_code(rc), why.text);
     }
+}
+
+/* police publishes to licensing, which receives and acknowledges. */
+static void
+s_publish_acked(vga_agent *police, vga_agent *licensing, uint8_t id[VG_ALERT_ID_LEN])
+{
+    s_publish_acked_by(police, licensing, "taxi", "licensing", id);
 }
 
 static void
@@ -308,7 +319,7 @@ s_tamper_truncate_log(const bh_broker *b, int64_t k)
 }
 
 /* Runs `vigilctl audit verify -c broker.conf [--checkpoint FILE]`; expects
- * exit 1 and a report naming `want` ("FAULT deleted at leaf 7"), or exit 0. */
+ * exit 1 and a report naming `want` ("FAULT deleted table=audit_leaves leaf=7:"), or exit 0. */
 static void
 s_verify(const bh_broker *b, const char *checkpoint, const char *want)
 {
@@ -456,35 +467,38 @@ test_witness_verify_tamper_fork(void **state)
     int64_t k = s_accepted_leaf(b, ids[1]);
     int64_t n_leaves = bh_store_count(b, VGB_COUNT_LEAVES, NULL);
     assert_true(k > 0 && k + 2 < n_leaves && (uint64_t)n_leaves >= held);
-    char want[64];
+    char want[128];
 
     s_tamper_delete_leaf(b, k);
-    snprintf(want, sizeof want, "FAULT deleted at leaf %lld", (long long)k);
+    snprintf(want, sizeof want, "FAULT deleted table=audit_leaves leaf=%lld:", (long long)k);
     s_verify(b, NULL, want);
 
     s_restore(b, backup); /* one byte of leaf k: its time_ms's first digit */
     s_tamper_alter_leaf(b, k);
-    snprintf(want, sizeof want, "FAULT altered at leaf %lld", (long long)k);
+    snprintf(want, sizeof want, "FAULT altered table=audit_leaves leaf=%lld:", (long long)k);
     s_verify(b, NULL, want);
 
     s_restore(b, backup); /* swap leaves k and k+1, each with its hash */
     s_tamper_swap_leaves(b, k);
-    snprintf(want, sizeof want, "FAULT reordered at leaf %lld", (long long)k);
+    snprintf(want, sizeof want, "FAULT reordered table=audit_leaves leaf=%lld:", (long long)k);
     s_verify(b, NULL, want);
 
     s_restore(b, backup); /* the alert and its accepted leaf */
     s_tamper_delete_alert_and_leaf(b, k);
-    snprintf(want, sizeof want, "FAULT deleted at leaf %lld", (long long)k);
+    snprintf(want, sizeof want, "FAULT deleted table=audit_leaves leaf=%lld:", (long long)k);
     s_verify(b, NULL, want);
 
     s_restore(b, backup); /* a state row rewritten, leaves intact */
     s_tamper_rewrite_sender(b, k);
-    snprintf(want, sizeof want, "FAULT state at leaf %lld", (long long)k);
+    char idhex1[VG_ALERT_ID_HEX_LEN + 1];
+    vg_alert_id_hex(idhex1, ids[1]);
+    snprintf(want, sizeof want, "FAULT state table=alerts alert=%s leaf=%lld:", idhex1,
+             (long long)k);
     s_verify(b, NULL, want);
 
     s_restore(b, backup); /* truncated: the leaves only */
     s_tamper_truncate_leaves(b, k);
-    snprintf(want, sizeof want, "FAULT truncated at leaf %lld", (long long)k);
+    snprintf(want, sizeof want, "FAULT truncated table=audit_leaves leaf=%lld ", (long long)k);
     s_verify(b, NULL, want);
 
     /* truncated with its subtrees and checkpoints: a valid shorter log; the
@@ -492,7 +506,7 @@ test_witness_verify_tamper_fork(void **state)
      * holds names the first missing leaf */
     s_restore(b, backup);
     s_tamper_truncate_log(b, k);
-    s_verify(b, NULL, "has no accepted leaf");
+    s_verify(b, NULL, "past the end of the log");
     s_verify(b, cp_file, want);
 
     /* the operator restarts the broker on the rewritten history (removing its
@@ -650,6 +664,112 @@ test_checkpoint_signed_on_time(void **state)
     bh_pass(b);
 }
 
+/* The store's files (database, WAL, high-water mark) copied from one
+ * directory to another; a file absent in `from` is removed in `to`. */
+static void
+s_copy_store(const char *from_dir, const char *to_dir)
+{
+    const char *names[] = {"vigil.db", "vigil.db-wal", "highwater"};
+    char *shm = it_path(to_dir, "vigil.db-shm");
+    unlink(shm);
+    free(shm);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char *from = it_path(from_dir, names[i]), *to = it_path(to_dir, names[i]);
+        unlink(to);
+        if (access(from, F_OK) == 0) {
+            s_copy(from, to);
+        }
+        free(from);
+        free(to);
+    }
+}
+
+/* An insider puts back an older copy of the store whose latest checkpoint
+ * is one the agency already holds, smaller than the largest it holds: the
+ * broker then answers QUERY_CHECKPOINT with a note the agency knows, signed
+ * by the broker's key, of a size it has seen before. A log never shrinks,
+ * so that is a rollback, and the agency's next sync must say so (the notes
+ * themselves are genuine: no consistency proof can fail). */
+static void
+test_rollback_to_a_held_checkpoint_is_a_fork(void **state)
+{
+    bh_broker *b = bh_new(NULL); /* checkpoint_interval 10s: nothing is signed behind our back */
+    *state = b;
+    char *store = bh_own(b, it_path(b->net, "broker/store"), free);
+    char *old = bh_own(b, it_path(b->tmp, "old-store"), free);
+    assert_int_equal(mkdir(old, 0700), 0);
+    bh_start(b);
+    vga_agent *police = s_agent(b, "police", false);
+    vga_agent *licensing = s_agent(b, "licensing", true);
+    uint8_t id[VG_ALERT_ID_LEN];
+    s_publish_acked(police, licensing, id); /* the acknowledgement's batch signs one */
+    bh_stop(b);                             /* and the clean stop signs over the rest */
+    s_copy_store(store, old);               /* the older store, kept aside */
+    int64_t old_cp = bh_store_checkpoint_size(b);
+    assert_true(old_cp > 0);
+
+    bh_start(b);
+    s_sync_ok(licensing); /* licensing holds the older store's latest */
+    assert_int_equal(s_held_size(licensing), (uint64_t)old_cp);
+    /* the log grows: childrens-services (a fresh connection; licensing's
+     * says hello again only at its keepalive) acknowledges an alert */
+    vga_agent *cs = s_agent(b, "childrens-services", true);
+    s_publish_acked_by(police, cs, "other", "childrens-services", id);
+    s_sync_until(licensing, s_log_size(b));
+    uint64_t held = s_held_size(licensing);
+    assert_true(held > (uint64_t)old_cp);
+    assert_int_equal(vga_audit_status(licensing, NULL), VG_OK);
+    /* police takes the latest with a Confirm only: held, never proven */
+    vg_alert alert;
+    bh_alert_init(&alert, "after the acknowledgement", "audit test", "other", "childrens-services");
+    vga_confirm res;
+    vg_reason why = {{0}};
+    assert_int_equal(vga_publish(police, &alert, T_REPLY_MS, &res, &why), VG_OK);
+    vga_confirm_fini(&res);
+    bh_alert_fini(&alert);
+    bh_stop(b);
+
+    s_copy_store(old, store); /* the rollback */
+    bh_start(b);
+    assert_int_equal(bh_store_checkpoint_size(b), old_cp); /* the broker's latest: one held */
+    s_n_fork = 0;
+    vg_err rc = vga_audit_sync(licensing, T_REPLY_MS, &why);
+    print_message("rollback: held %llu, broker's latest %lld: sync says %s: %s\n",
+                  (unsigned long long)held, (long long)old_cp, vg_err_code(rc), why.text);
+    if (rc != VG_ERR_CONFLICT || !it_contains(why.text, "smaller than one it signed before")) {
+        fail_msg("sync after a rollback to a held checkpoint: %s: %s (want conflict)",
+                 vg_err_code(rc), why.text);
+    }
+    assert_int_equal(s_n_fork, 1);
+    assert_int_equal(s_held_size(licensing), held); /* the held chain is kept */
+    assert_int_equal(vga_audit_status(licensing, NULL), VG_ERR_CONFLICT);
+    char *lic_conf = bh_own(b, bh_agent_conf(b, "licensing"), free);
+    s_cli_checkpoint(b, lic_conf, NULL, 1, "AUDIT FAULT");
+
+    /* police held the larger one unproven (from its Confirm): the broker
+     * can never prove it now, so that is the same rollback, not a proof
+     * still to come */
+    s_n_fork = 0;
+    rc = vga_audit_sync(police, T_REPLY_MS, &why);
+    print_message("rollback: police (an unproven larger checkpoint) sync says %s: %s\n",
+                  vg_err_code(rc), why.text);
+    if (rc != VG_ERR_CONFLICT || !it_contains(why.text, "smaller than one it signed before")) {
+        fail_msg("police after a rollback past its Confirm's checkpoint: %s: %s (want conflict)",
+                 vg_err_code(rc), why.text);
+    }
+    assert_int_equal(s_n_fork, 1); /* one fault, and the larger note is kept as evidence */
+    assert_int_equal(vga_audit_status(police, NULL), VG_ERR_CONFLICT);
+    /* an agency that holds nothing larger than the broker's latest is not
+     * alarmed */
+    vga_agent *ho = s_agent(b, "home-office", false);
+    rc = vga_audit_sync(ho, T_REPLY_MS, &why);
+    if (rc != VG_OK) {
+        fail_msg("home-office (holding nothing past the broker's latest): %s: %s", vg_err_code(rc),
+                 why.text);
+    }
+    bh_pass(b);
+}
+
 int
 main(void)
 {
@@ -658,6 +778,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_bad_checkpoints_refused_fork_recorded, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_signed_on_time, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_rollback_to_a_held_checkpoint_is_a_fork, s_setup,
+                                        s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -518,6 +518,16 @@ test_reload_under_load(void **state)
     assert_int_equal(bh_store_count(b, VGB_COUNT_ALERTS, "home-office"), (int64_t)confirmed);
     assert_int_equal(s_running_version(b), 4);
 
+    /* the store answers to its log across the three documents: the policy
+     * that applied to each alert, the new agency's stream, the reassigned
+     * alert, each network_changed event sent under the document it ended */
+    bh_stop(b);
+    it_run r;
+    it_vigilctl(&r, "audit", "verify", "-c", b->conf);
+    it_assert_ok(&r);
+    assert_true(it_contains(r.out, "every row of the store answers to the log"));
+    it_run_fini(&r);
+
     vga_identity_destroy(&pol_id);
     rc_destroy(&hou);
     rc_destroy(&lic);
@@ -694,6 +704,12 @@ test_rotation_overlap_ends_and_successor_inherits(void **state)
     assert_true(bh_log_count(b, "agency.revoked", "successor=home-office") == 1);
     s_report_row(b, "childrens-services",
                  "required agency revoked; its successor inherited it: home-office");
+    /* the store answers to its log: the successor's row is the reassigned
+     * leaf's, across rotated keys */
+    bh_stop(b);
+    it_vigilctl(&r, "audit", "verify", "-c", b->conf);
+    it_assert_ok(&r);
+    it_run_fini(&r);
     rc_destroy(&pol);
     free(card);
     free(lic_conf);

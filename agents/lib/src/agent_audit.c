@@ -295,9 +295,11 @@ s_trust_key(vga_agent *a, const uint8_t *key, bool previous, const char *note, s
 /* ---- the held chain ------------------------------------------------------------------ */
 
 /* Verifies a note and keeps it (unchecked) when its size is new; a note of
- * a size already held must have the same root. */
+ * a size already held must have the same root. *size_out (may be NULL)
+ * gets its size when it is admitted. */
 static vg_err
-s_admit(vga_agent *a, const uint8_t *note, size_t len, s_source src, vg_reason *why)
+s_admit(vga_agent *a, const uint8_t *note, size_t len, s_source src, uint64_t *size_out,
+        vg_reason *why)
 {
     const vg_netdoc *doc = vga_agent_doc(a);
     vg_checkpoint *cp = NULL;
@@ -339,6 +341,9 @@ s_admit(vga_agent *a, const uint8_t *note, size_t len, s_source src, vg_reason *
                               vg_clock_wall_ms(a->clock), false);
     } else if (rc != VG_OK) {
         vg_reason_set(why, rc, "cannot read the held checkpoints");
+    }
+    if (rc == VG_OK && size_out != NULL) {
+        *size_out = vg_checkpoint_size(cp);
     }
     vga_store_cp_fini(&held);
     vg_checkpoint_destroy(&cp);
@@ -436,7 +441,7 @@ vga_audit_on_confirm(vga_agent *a, const uint8_t *note, size_t len)
     }
     memcpy(a->audit_seen, h, sizeof h);
     a->audit_seen_set = true;
-    (void)s_admit(a, note, len, S_FROM_BROKER, NULL);
+    (void)s_admit(a, note, len, S_FROM_BROKER, NULL, NULL);
 }
 
 void
@@ -460,28 +465,67 @@ vga_audit_status(vga_agent *a, vg_reason *why)
     return found ? vg_reason_set(why, VG_ERR_CONFLICT, "audit %s: %s", kind, reason) : VG_OK;
 }
 
-/* The broker's latest checkpoint, just admitted as the smallest unchecked
- * one, is older than one it signed before and this agency holds: a log never
- * shrinks, so its history was cut (no proof needed: both notes are signed).
- * Checked here rather than by a consistency proof because the broker answers
- * a proof request past its log's end with a generic internal error. */
+/* Asks the broker for its latest checkpoint and admits it; *size gets its
+ * size, *got whether there was one. */
 static vg_err
-s_check_rollback(vga_agent *a, vg_reason *why)
+s_query_latest(vga_agent *a, int64_t timeout_ms, uint64_t *size, bool *got, vg_reason *why)
 {
-    vga_store_cp u = {0}, l = {0};
-    bool has_u = false, has_l = false;
-    vg_err rc = vga_store_cp_get(a->store, VGA_CP_FIRST_UNCHECKED, 0, &u, &has_u);
-    if (rc == VG_OK && has_u) {
-        rc = vga_store_cp_get(a->store, VGA_CP_LATEST_CHECKED, 0, &l, &has_l);
+    Vigil__Query q = VIGIL__QUERY__INIT;
+    q.kind = VIGIL__QUERY_KIND__QUERY_CHECKPOINT;
+    s_answer ans;
+    *got = false;
+    vg_err rc = s_query(a, &q, timeout_ms, &ans, why);
+    if (rc == VG_OK && ans.checkpoint != NULL) {
+        rc = s_admit(a, (const uint8_t *)ans.checkpoint, ans.checkpoint_len, S_FROM_BROKER, size,
+                     why);
+        *got = rc == VG_OK;
     }
-    if (rc == VG_OK && has_u && has_l && u.size < l.size) {
-        rc = s_fork(a, &l, u.size, u.root, u.note,
+    s_answer_fini(&ans);
+    return rc;
+}
+
+/* Whether this agency holds a checkpoint larger than size (checked or
+ * not: every held one verified as the broker's). */
+static bool
+s_holds_larger(vga_agent *a, uint64_t size)
+{
+    vga_store_cp l = {0};
+    bool has_l = false;
+    bool larger = vga_store_cp_get(a->store, VGA_CP_LARGEST, 0, &l, &has_l) == VG_OK && has_l &&
+                  l.size > size;
+    vga_store_cp_fini(&l);
+    return larger;
+}
+
+/* The broker's latest checkpoint (of size `latest`, just admitted) is
+ * smaller than one it signed before and this agency holds: a log never
+ * shrinks, so its history was cut (no proof needed: both notes are signed).
+ * That holds whether the latest is new to the agency or one it already
+ * holds (an older copy of the store put back ends at a checkpoint every
+ * agency that synced then holds), and whether the larger one held was
+ * proven consistent yet or only came with a Confirm (no proof of it can
+ * come now: the broker's log is smaller than it). Checked here rather than by a consistency
+ * proof because the broker answers a proof request past its log's end with
+ * a generic internal error. A new note is dropped from the chain; a held
+ * one stays (it is genuine: the broker signed it when its log was that
+ * size). */
+static vg_err
+s_check_rollback(vga_agent *a, uint64_t latest, vg_reason *why)
+{
+    vga_store_cp cur = {0}, l = {0};
+    bool has_cur = false, has_l = false;
+    vg_err rc = vga_store_cp_get(a->store, VGA_CP_LARGEST, 0, &l, &has_l);
+    if (rc == VG_OK && has_l && latest < l.size) {
+        rc = vga_store_cp_get(a->store, VGA_CP_SIZE, latest, &cur, &has_cur);
+    }
+    if (rc == VG_OK && has_cur) {
+        rc = s_fork(a, &l, cur.size, cur.root, cur.note,
                     "the broker's latest checkpoint is smaller than one it signed before", why);
-        if (vga_store_cp_delete(a->store, u.size) != VG_OK) {
+        if (!cur.checked && vga_store_cp_delete(a->store, cur.size) != VG_OK) {
             rc = vg_reason_set(why, VG_ERR_IO, "cannot drop a contradicted checkpoint");
         }
     }
-    vga_store_cp_fini(&u);
+    vga_store_cp_fini(&cur);
     vga_store_cp_fini(&l);
     return rc;
 }
@@ -489,18 +533,24 @@ s_check_rollback(vga_agent *a, vg_reason *why)
 vg_err
 vga_audit_sync(vga_agent *a, int64_t timeout_ms, vg_reason *why)
 {
-    Vigil__Query q = VIGIL__QUERY__INIT;
-    q.kind = VIGIL__QUERY_KIND__QUERY_CHECKPOINT;
-    s_answer ans;
-    vg_err rc = s_query(a, &q, timeout_ms, &ans, why);
-    if (rc == VG_OK && ans.checkpoint != NULL) {
-        rc = s_admit(a, (const uint8_t *)ans.checkpoint, ans.checkpoint_len, S_FROM_BROKER, why);
+    uint64_t latest = 0;
+    bool got = false;
+    vg_err rc = s_query_latest(a, timeout_ms, &latest, &got, why);
+    if (rc == VG_OK && got && s_holds_larger(a, latest)) {
+        /* Ask once more before calling it a rollback: another process on
+         * this store (a daemon and the CLI) may have taken and checked a
+         * newer answer while this one was on its way. A log that really
+         * shrank says so twice. */
+        rc = s_query_latest(a, timeout_ms, &latest, &got, why);
     }
-    if (rc == VG_OK && ans.checkpoint != NULL) {
-        rc = s_check_rollback(a, why);
+    bool rolled_back = false;
+    if (rc == VG_OK && got) {
+        rc = s_check_rollback(a, latest, why);
+        rolled_back = rc == VG_ERR_CONFLICT;
     }
-    s_answer_fini(&ans);
-    vg_err rc2 = s_check_pending(a, timeout_ms, rc == VG_OK ? why : NULL);
+    /* after a rollback no proof against the cut log means anything: the
+     * held checkpoints stay as they are, evidence of the larger log */
+    vg_err rc2 = rolled_back ? VG_OK : s_check_pending(a, timeout_ms, rc == VG_OK ? why : NULL);
     rc = rc != VG_OK ? rc : rc2;
     if (rc == VG_OK || rc == VG_ERR_TIMEOUT) {
         vg_err st = vga_audit_status(a, rc == VG_OK ? why : NULL);
@@ -513,7 +563,7 @@ vg_err
 vga_audit_witness(vga_agent *a, const char *note, size_t note_len, int64_t timeout_ms,
                   vg_reason *why)
 {
-    vg_err rc = s_admit(a, (const uint8_t *)note, note_len, S_FROM_ELSEWHERE, why);
+    vg_err rc = s_admit(a, (const uint8_t *)note, note_len, S_FROM_ELSEWHERE, NULL, why);
     return rc != VG_OK ? rc : s_check_pending(a, timeout_ms, why);
 }
 

@@ -650,6 +650,8 @@ vga_store_cp_get(vga_store *s, vga_store_cp_which which, uint64_t size, vga_stor
                                   " WHERE checked = 1 ORDER BY size DESC LIMIT 1",
         [VGA_CP_FIRST_UNCHECKED] = "SELECT size, root, note, received_ms, checked FROM"
                                    " checkpoints WHERE checked = 0 ORDER BY size LIMIT 1",
+        [VGA_CP_LARGEST] = "SELECT size, root, note, received_ms, checked FROM checkpoints"
+                           " ORDER BY size DESC LIMIT 1",
     };
     *found = false;
     sqlite3_stmt *st = s_prep(s, sql[which]);

@@ -176,9 +176,10 @@ void vga_store_cp_fini(vga_store_cp *cp);
 
 /* Which checkpoint vga_store_cp_get reads. */
 typedef enum vga_store_cp_which {
-    VGA_CP_SIZE = 1,           /* the one of that size */
-    VGA_CP_LATEST_CHECKED = 2, /* the largest checked one */
-    VGA_CP_FIRST_UNCHECKED = 3 /* the smallest one not yet checked */
+    VGA_CP_SIZE = 1,            /* the one of that size */
+    VGA_CP_LATEST_CHECKED = 2,  /* the largest checked one */
+    VGA_CP_FIRST_UNCHECKED = 3, /* the smallest one not yet checked */
+    VGA_CP_LARGEST = 4          /* the largest held, checked or not (each is broker-signed) */
 } vga_store_cp_which;
 
 /* Reads a checkpoint; *found false (out untouched) when there is none. */

@@ -1814,6 +1814,292 @@ test_link_tags_find_earlier_alerts_once(void **state)
                          VG_OK);
 }
 
+/* ---- what audit verify reads ----------------------------------------------------------- */
+
+typedef struct s_fulls {
+    uint64_t seq[8];
+    char sender[8][64];
+    bool id_ok[8], hash_ok[8];
+    size_t envelope_len[8];
+    int64_t complete_ms[8];
+    size_t n;
+} s_fulls;
+
+static void
+s_take_full(void *ctx, const vgb_alert_full *a)
+{
+    s_fulls *x = ctx;
+    assert_true(x->n < 8);
+    x->seq[x->n] = a->seq;
+    snprintf(x->sender[x->n], 64, "%s", a->sender);
+    x->id_ok[x->n] = a->id_ok;
+    x->hash_ok[x->n] = a->hash_ok;
+    x->envelope_len[x->n] = a->envelope_len;
+    x->complete_ms[x->n] = a->complete_ms;
+    x->n++;
+}
+
+static void
+test_verify_reads_alerts_in_slices(void **state)
+{
+    fx *f = *state;
+    uint64_t seq[3];
+    for (size_t i = 0; i < 3; i++) {
+        seq[i] = s_add(f, T0 + (int64_t)i);
+    }
+    s_fulls x = {0};
+    s_ok(vgb_store_alerts_after(f->s, 0, 2, s_take_full, &x), NULL, "alerts after");
+    assert_int_equal(x.n, 2);
+    s_ok(vgb_store_alerts_after(f->s, x.seq[1], 2, s_take_full, &x), NULL, "alerts after");
+    assert_int_equal(x.n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(x.seq[i], seq[i]);
+        assert_string_equal(x.sender[i], "police");
+        assert_true(x.id_ok[i] && x.hash_ok[i]);
+        assert_true(x.envelope_len[i] > 0);
+        assert_int_equal(x.complete_ms[i], 0); /* NULL */
+    }
+    x.n = 0;
+    s_ok(vgb_store_alerts_after(f->s, seq[2], 2, s_take_full, &x), NULL, "alerts after");
+    assert_int_equal(x.n, 0);
+}
+
+typedef struct s_rcs {
+    uint64_t id[8];
+    bool found[8], has_leaf[8];
+    uint64_t leaf_idx[8];
+    int64_t kind[8], received_ms[8];
+    size_t n;
+} s_rcs;
+
+static void
+s_take_rc(void *ctx, const vgb_receipt_row *r)
+{
+    s_rcs *x = ctx;
+    assert_true(x->n < 8);
+    x->id[x->n] = r->id;
+    x->found[x->n] = r->found;
+    x->has_leaf[x->n] = r->has_leaf;
+    x->leaf_idx[x->n] = r->leaf_idx;
+    x->kind[x->n] = r->kind;
+    x->received_ms[x->n] = r->received_ms;
+    assert_true(!r->found || (r->hash_ok && r->len > 0));
+    x->n++;
+}
+
+typedef struct s_links {
+    uint64_t idx[8], receipt_id[8];
+    size_t n;
+} s_links;
+
+static void
+s_take_link(void *ctx, uint64_t idx, uint64_t receipt_id)
+{
+    s_links *x = ctx;
+    assert_true(x->n < 8);
+    x->idx[x->n] = idx;
+    x->receipt_id[x->n++] = receipt_id;
+}
+
+/* A DELIVERED receipt of two alerts (leaf 5) and a person's receipt of the
+ * first: each alert's receipts, by item, in id order; its links, not
+ * merged, in leaf order. */
+static void
+test_verify_reads_receipts_and_links(void **state)
+{
+    fx *f = *state;
+    vg_envelope *env[2];
+    s_begin(f->s);
+    uint64_t seq[2];
+    for (size_t i = 0; i < 2; i++) {
+        seq[i] = s_insert(f, &env[i], "police", s_lic, 1, 1, T0, T0 + 1000);
+    }
+    s_commit(f->s);
+    const vg_envelope *two[2] = {env[0], env[1]};
+    vg_receipt *d = s_receipt(two, 2, VG_RECEIPT_DELIVERED, "licensing");
+    vg_receipt *k = s_receipt(two, 1, VG_RECEIPT_ACKNOWLEDGED, "licensing");
+    bool set = false;
+    s_begin(f->s);
+    s_ok(vgb_store_insert_receipt(f->s, d, seq, 2, T0 + 1), NULL, "insert receipt");
+    s_ok(vgb_store_receipt_leaf(f->s, vg_receipt_hash(d), 5, &set), NULL, "receipt leaf");
+    s_ok(vgb_store_insert_receipt(f->s, k, seq, 1, T0 + 2), NULL, "insert receipt");
+    s_ok(vgb_store_link_leaf(f->s, seq[0], 3), NULL, "link");
+    s_ok(vgb_store_link_leaf(f->s, seq[0], 7), NULL, "link");
+    s_commit(f->s);
+
+    s_rcs x = {0};
+    s_ok(vgb_store_receipts_of(f->s, seq[0], s_take_rc, &x), NULL, "receipts of");
+    assert_int_equal(x.n, 2);
+    assert_true(x.found[0] && x.found[1] && x.id[0] < x.id[1]);
+    assert_int_equal(x.kind[0], VG_RECEIPT_DELIVERED);
+    assert_true(x.has_leaf[0]);
+    assert_int_equal(x.leaf_idx[0], 5);
+    assert_int_equal(x.received_ms[0], T0 + 1);
+    assert_int_equal(x.kind[1], VG_RECEIPT_ACKNOWLEDGED);
+    assert_false(x.has_leaf[1]);
+    s_rcs y = {0};
+    s_ok(vgb_store_receipts_of(f->s, seq[1], s_take_rc, &y), NULL, "receipts of");
+    assert_int_equal(y.n, 1);
+    assert_int_equal(y.id[0], x.id[0]);
+    s_rcs z = {0};
+    bool found = false;
+    s_ok(vgb_store_receipt_by_hash(f->s, vg_receipt_hash(k), s_take_rc, &z, &found), NULL,
+         "receipt by hash");
+    assert_true(found);
+    assert_int_equal(z.n, 1);
+    assert_int_equal(z.id[0], x.id[1]);
+    uint8_t none[VG_HASH_LEN] = {0};
+    s_ok(vgb_store_receipt_by_hash(f->s, none, s_take_rc, &z, &found), NULL, "receipt by hash");
+    assert_false(found);
+
+    s_links l = {0};
+    s_ok(vgb_store_alert_leaf_links(f->s, seq[0], s_take_link, &l), NULL, "links");
+    assert_int_equal(l.n, 3); /* 3 and 7 directly, 5 through the receipt */
+    assert_int_equal(l.idx[0], 3);
+    assert_int_equal(l.receipt_id[0], 0);
+    assert_int_equal(l.idx[1], 5);
+    assert_int_equal(l.receipt_id[1], x.id[0]);
+    assert_int_equal(l.idx[2], 7);
+    assert_int_equal(l.receipt_id[2], 0);
+    vg_receipt_destroy(&d);
+    vg_receipt_destroy(&k);
+    vg_envelope_destroy(&env[0]);
+    vg_envelope_destroy(&env[1]);
+}
+
+typedef struct s_rejs {
+    uint64_t id[8];
+    bool has_alert_id[8];
+    char code[8][32];
+    size_t n;
+} s_rejs;
+
+static void
+s_take_rej(void *ctx, const vgb_rejection_row *r)
+{
+    s_rejs *x = ctx;
+    assert_true(x->n < 8);
+    x->id[x->n] = r->id;
+    x->has_alert_id[x->n] = r->has_alert_id && r->alert_id_ok;
+    snprintf(x->code[x->n], 32, "%s", r->code);
+    x->n++;
+}
+
+typedef struct s_shs {
+    char sharer[8][64], to[8][64];
+    bool hash_ok[8];
+    size_t len[8];
+    size_t n;
+} s_shs;
+
+static void
+s_take_sh(void *ctx, const vgb_share_row *r)
+{
+    s_shs *x = ctx;
+    assert_true(x->n < 8);
+    snprintf(x->sharer[x->n], 64, "%s", r->sharer);
+    snprintf(x->to[x->n], 64, "%s", r->to);
+    x->hash_ok[x->n] = r->hash_ok;
+    x->len[x->n++] = r->len;
+}
+
+static void
+test_verify_reads_shares_and_rejections(void **state)
+{
+    fx *f = *state;
+    uint8_t id[VG_ALERT_ID_LEN] = {7};
+    uint8_t hash[VG_HASH_LEN] = {9};
+    static const uint8_t share[] = "a signed share";
+    s_begin(f->s);
+    uint64_t seq = s_insert(f, NULL, "police", s_lic, 1, 1, T0, T0 + 1000);
+    s_ok(vgb_store_add_recipient(f->s, seq, "home-office", "licensing", T0 + 2000), NULL,
+         "add recipient");
+    s_ok(vgb_store_insert_share(f->s, seq, "licensing", "home-office", hash, share, sizeof share,
+                                T0 + 5),
+         NULL, "insert share");
+    s_ok(vgb_store_insert_rejection(f->s, T0, "police", id, "replay", "r1"), NULL, "reject");
+    s_ok(vgb_store_insert_rejection(f->s, T0, "police", NULL, "malformed", "r2"), NULL, "reject");
+    s_ok(vgb_store_insert_rejection(f->s, T0, "x", id, "clock_skew", "r3"), NULL, "reject");
+    s_commit(f->s);
+    s_shs sh = {0};
+    s_ok(vgb_store_shares_of(f->s, seq, s_take_sh, &sh), NULL, "shares of");
+    assert_int_equal(sh.n, 1);
+    assert_string_equal(sh.sharer[0], "licensing");
+    assert_string_equal(sh.to[0], "home-office");
+    assert_true(sh.hash_ok[0]);
+    assert_int_equal(sh.len[0], sizeof share);
+    s_rejs x = {0};
+    s_ok(vgb_store_rejections_after(f->s, 0, 2, s_take_rej, &x), NULL, "rejections");
+    assert_int_equal(x.n, 2);
+    s_ok(vgb_store_rejections_after(f->s, x.id[1], 2, s_take_rej, &x), NULL, "rejections");
+    assert_int_equal(x.n, 3);
+    assert_true(x.has_alert_id[0] && !x.has_alert_id[1] && x.has_alert_id[2]);
+    assert_string_equal(x.code[0], "replay");
+    assert_string_equal(x.code[1], "malformed");
+    assert_string_equal(x.code[2], "clock_skew");
+}
+
+typedef struct s_runs {
+    uint64_t seq[8], alert_seq[8], more[8][4];
+    int64_t n[8];
+    size_t n_more[8];
+    bool more_ok[8];
+    size_t count;
+} s_runs;
+
+static void
+s_take_run(void *ctx, const vgb_event_run *r)
+{
+    s_runs *x = ctx;
+    size_t i = x->count++;
+    assert_true(i < 8 && r->n_more <= 4);
+    x->seq[i] = r->seq;
+    x->alert_seq[i] = r->alert_seq;
+    x->n[i] = r->n;
+    x->n_more[i] = r->n_more;
+    x->more_ok[i] = r->more_ok;
+    if (r->n_more > 0) {
+        memcpy(x->more[i], r->more, r->n_more * sizeof *r->more);
+    }
+}
+
+/* Rows as stored: one event, a run of four, one event; in slices. */
+static void
+test_verify_reads_event_runs(void **state)
+{
+    fx *f = *state;
+    s_begin(f->s);
+    vgb_event_row e1 = {.seq = 1, .time_ms = T0, .kind = 1, .alert_seq = 20, .about = "police"};
+    s_ok(vgb_store_insert_events(f->s, "licensing", &e1, NULL, 0), NULL, "events");
+    vgb_event_row r = {
+        .seq = 2, .time_ms = T0 + 1, .kind = 3, .alert_seq = 21, .about = "licensing"};
+    s_ok(vgb_store_insert_events(f->s, "licensing", &r, (uint64_t[]){22, 23, 24}, 3), NULL,
+         "events");
+    vgb_event_row e5 = {.seq = 5, .time_ms = T0 + 2, .kind = 10, .about = "x", .count = 3};
+    s_ok(vgb_store_insert_events(f->s, "licensing", &e5, NULL, 0), NULL, "events");
+    s_commit(f->s);
+    s_runs x = {0};
+    s_ok(vgb_store_event_runs(f->s, "licensing", 0, 2, s_take_run, &x), NULL, "runs");
+    assert_int_equal(x.count, 2);
+    s_ok(vgb_store_event_runs(f->s, "licensing", x.seq[1], 2, s_take_run, &x), NULL, "runs");
+    assert_int_equal(x.count, 3);
+    assert_int_equal(x.seq[0], 1);
+    assert_int_equal(x.n[0], 1);
+    assert_int_equal(x.n_more[0], 0);
+    assert_int_equal(x.seq[1], 2);
+    assert_int_equal(x.n[1], 4);
+    assert_true(x.more_ok[1]);
+    assert_int_equal(x.n_more[1], 3);
+    assert_int_equal(x.alert_seq[1], 21);
+    assert_int_equal(x.more[1][0], 22);
+    assert_int_equal(x.more[1][2], 24);
+    assert_int_equal(x.seq[2], 5);
+    assert_int_equal(x.alert_seq[2], 0);
+    x.count = 0;
+    s_ok(vgb_store_event_runs(f->s, "police", 0, 8, s_take_run, &x), NULL, "runs");
+    assert_int_equal(x.count, 0);
+}
+
 int
 vsc_run(const vsc_backend *b)
 {
@@ -1866,6 +2152,10 @@ vsc_run(const vsc_backend *b)
         T(test_long_iterations_see_every_row_once),
         T(test_long_alert_iterations_see_every_row_once),
         T(test_link_tags_find_earlier_alerts_once),
+        T(test_verify_reads_alerts_in_slices),
+        T(test_verify_reads_receipts_and_links),
+        T(test_verify_reads_shares_and_rejections),
+        T(test_verify_reads_event_runs),
 #undef T
     };
     return _cmocka_run_group_tests(b->name, tests, sizeof tests / sizeof tests[0], s_group_setup,
