@@ -269,14 +269,24 @@ vgb_av_life_fini(vgb_av_life *l)
 
 /* ---- the policy --------------------------------------------------------------------- */
 
-/* Whether the policy of doc marks exactly the stored original rows required. */
+/* Whether the policy of doc marks exactly the stored original rows required:
+ * its agencies, and the out-of-hours cover of those closed when the alert
+ * was made (vg_envelope_check_policy, as the broker judged it). */
 static bool
 s_policy_matches(const vgb_av_envelope *e, const vgb_av_life *l, const vg_netdoc *doc,
                  const char **agency, bool *want)
 {
-    vg_strlist req = {0};
-    if (vg_netdoc_required(doc, (const char *const *)e->categories.items, e->categories.n,
-                           (vg_severity)e->severity, e->sender, &req) != VG_OK) {
+    vg_strlist req = {0}, covers = {0};
+    vg_err rc = vg_netdoc_required(doc, (const char *const *)e->categories.items, e->categories.n,
+                                   (vg_severity)e->severity, e->sender, &req);
+    rc = rc == VG_OK ? vg_netdoc_cover(doc, &req, (vg_severity)e->severity, e->sender,
+                                       e->created_ms, &covers, NULL)
+                     : rc;
+    for (size_t i = 0; i < covers.n && rc == VG_OK; i++) {
+        rc = vg_strlist_add(&req, covers.items[i]);
+    }
+    vg_strlist_fini(&covers);
+    if (rc != VG_OK) {
         vg_strlist_fini(&req);
         return false;
     }

@@ -259,8 +259,9 @@ s_send(vgb_batch *x, const uint8_t *rid, size_t rid_len, const uint8_t *frame, s
 /* Tells a client that what it sent was not recorded (the commit failed):
  * storage_full or internal, both of which a client keeps and resends. */
 static void
-s_send_abort(vgb_batch *x, const s_reply *r, bool full)
+s_send_abort(vgb_batch *x, const s_reply *r, vg_err rc)
 {
+    bool full = rc == VG_ERR_STORAGE_FULL;
     Vigil__Confirm c = VIGIL__CONFIRM__INIT;
     if (r->has_alert_id) { /* no id: none is named, not an all-zero one */
         c.alert_id.data = (uint8_t *)r->alert_id;
@@ -270,7 +271,10 @@ s_send_abort(vgb_batch *x, const s_reply *r, bool full)
     c.code = full ? VIGIL__REJECT_CODE__REJECT_STORAGE_FULL : VIGIL__REJECT_CODE__REJECT_INTERNAL;
     c.reason = full ? "the broker's store is full: nothing was recorded; it stays in your outbox "
                       "and is sent again when there is space"
-                    : "the broker could not write its store: nothing was recorded; send it again";
+               : rc == VG_ERR_NOT_LEADER
+                   ? "the broker does not know whether this was recorded (its commit is in doubt): "
+                     "send it again; if it was, the answer is a duplicate"
+                   : "the broker could not write its store: nothing was recorded; send it again";
     Vigil__BrokerFrame f = VIGIL__BROKER_FRAME__INIT;
     f.request_id = r->request_id;
     f.kind_case = VIGIL__BROKER_FRAME__KIND_CONFIRM;
@@ -301,7 +305,7 @@ vgb_batch_end(vgb_batch *x, bool committed, vg_err rc, vgb_after_fn fn, void *ct
         s_reply *r = &x->replies[i];
         if (!committed && r->needs_commit) {
             /* Never confirm what is not durable: say so; the client keeps it and resends. */
-            s_send_abort(x, r, rc == VG_ERR_STORAGE_FULL);
+            s_send_abort(x, r, rc);
         } else if (r->is_confirm && (r->frame = s_pack_confirm(x, r, &r->len)) == NULL) {
             vg_log(VG_LOG_ERROR, "broker", "reply.nomem", "detail=confirm");
         } else {

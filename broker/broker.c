@@ -18,6 +18,7 @@
 #include "control.h"
 #include "handlers.h"
 #include "intake.h"
+#include "lease.h"
 #include "ledger.h"
 #include "netdocs.h"
 #include "quota.h"
@@ -67,6 +68,7 @@ struct vgb_broker {
     size_t n_retired;
     bool stopping;          /* the last batch: it gets a checkpoint */
     vgb_verifier *verifier; /* the second thread for those, or NULL */
+    vgb_lease *lease;       /* its term as the store's leader (lease.h) */
 };
 
 /* ---- one frame ----------------------------------------------------------------- */
@@ -196,8 +198,10 @@ s_finish_batch(vgb_broker *b)
         if (!committed) {
             vgb_store_rollback(b->store);
             vgb_space_commit_failed(b->space, rc);
+            rc = vgb_store_commit_in_doubt(b->store) ? VG_ERR_NOT_LEADER : rc; /* no confirm */
         }
     }
+    vgb_lease_after_commit(b->lease, committed);
     vgb_ledger_after_commit(b->ledger, committed); /* the replies carry its checkpoint */
     vgb_batch_end(b->batch, committed, rc, s_after, b);
     if (!committed) {
@@ -416,10 +420,11 @@ s_control(void *ctx, const char *command, const uint8_t *body, size_t len, char 
         }
     } else if (strcmp(command, "status") == 0) {
         snprintf(reply, reply_len,
-                 "ok role=leader network=%s version=%llu agencies=%zu endpoint=%s log_size=%llu",
-                 vg_netdoc_network(b->doc), (unsigned long long)vg_netdoc_version(b->doc),
-                 vg_netdoc_n_agencies(b->doc), b->out.endpoint,
-                 (unsigned long long)vgb_ledger_size(b->ledger));
+                 "ok role=leader epoch=%lld network=%s version=%llu agencies=%zu endpoint=%s "
+                 "log_size=%llu",
+                 (long long)vgb_lease_epoch(b->lease), vg_netdoc_network(b->doc),
+                 (unsigned long long)vg_netdoc_version(b->doc), vg_netdoc_n_agencies(b->doc),
+                 b->out.endpoint, (unsigned long long)vgb_ledger_size(b->ledger));
     } else {
         snprintf(reply, reply_len, "refused: unknown command '%s' (push, status)", command);
     }
@@ -440,6 +445,12 @@ vgb_broker_handle_frame(vgb_broker *b, const char *agency, const uint8_t *rid, s
     vgb_tracking_check_clock(b->tracking);
     s_dispatch(b, &from, vigil__client_frame__unpack(NULL, len, data), data, len, NULL);
     s_finish_batch(b);
+}
+
+const char *
+vgb_broker_lost(const vgb_broker *b)
+{
+    return vgb_lease_lost(b->lease);
 }
 
 void
@@ -476,6 +487,7 @@ vgb_broker_step(vgb_broker *b)
     timeout = checkpoint >= 0 && checkpoint < timeout ? checkpoint : timeout;
     long answers = vgb_ask_answers(&b->ask);
     timeout = answers >= 0 && answers < timeout ? answers : timeout;
+    timeout = vgb_lease_service(b->lease, timeout); /* the leader's heartbeat, between batches */
     int64_t to_switch = vgb_bkeys_switch_at(b->bkeys) - vg_clock_wall_ms(b->clock);
     return to_switch < timeout ? (to_switch > 0 ? (long)to_switch : 0) : timeout;
 }
@@ -505,7 +517,7 @@ s_switch_transport(vgb_broker *b)
 vg_err
 vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
 {
-    while (!*stop) {
+    while (!*stop && vgb_lease_lost(b->lease) == NULL) {
         if (reload != NULL && *reload && b->pending < 0) {
             *reload = 0;
             s_reload_file(b);
@@ -519,8 +531,9 @@ vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic_t
             {b->out.router, 0, ZMQ_POLLIN, 0},
             {vgb_zap_socket(b->zap), 0, ZMQ_POLLIN, 0},
             {vgb_reader_socket(b->reader), 0, ZMQ_POLLIN, 0},
+            {vgb_tracking_notify_socket(b->tracking), 0, ZMQ_POLLIN, 0},
             {b->control ? vgb_control_socket(b->control) : NULL, 0, ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, b->control ? 4 : 3, b->pending >= 0 ? 0 : timeout);
+        int n = zmq_poll(items, b->control ? 5 : 4, b->pending >= 0 ? 0 : timeout);
         if (n < 0) {
             if (zmq_errno() == EINTR) {
                 continue;
@@ -534,7 +547,7 @@ vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic_t
         if ((items[0].revents & ZMQ_POLLIN) || b->pending >= 0) {
             s_serve(b);
         }
-        if (b->control != NULL && (items[3].revents & ZMQ_POLLIN) && b->pending < 0) {
+        if (b->control != NULL && (items[4].revents & ZMQ_POLLIN) && b->pending < 0) {
             vgb_control_handle(b->control, s_control, b);
         }
     }
@@ -543,8 +556,10 @@ vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic_t
         s_handle_intake(b, &b->intake[b->pending]);
         b->pending = -1;
     }
-    vg_log(VG_LOG_INFO, "broker", "broker.stop", "endpoint=%s", b->out.endpoint);
-    return VG_OK;
+    const char *lost = vgb_lease_lost(b->lease);
+    vg_log(VG_LOG_INFO, "broker", lost ? "ha.step_down" : "broker.stop", "endpoint=%s reason=%s",
+           b->out.endpoint, lost ? lost : "stop");
+    return lost ? VG_ERR_NOT_LEADER : VG_OK;
 }
 
 /* ---- setup ------------------------------------------------------------------------- */
@@ -559,7 +574,6 @@ s_load_identity(vgb_broker *b, vg_reason *why)
     if (rc != VG_OK) {
         return rc;
     }
-    b->pending = -1;
     for (int i = 0; i < 2; i++) {
         if (vgb_intake_init(&b->intake[i], (size_t)b->cfg->batch) != VG_OK) {
             return VG_ERR_NOMEM;
@@ -569,32 +583,6 @@ s_load_identity(vgb_broker *b, vg_reason *why)
         vg_log(VG_LOG_WARN, "broker", "verifier.unavailable", "detail=one_thread");
     }
     return VG_OK;
-}
-
-/* Refuses a network document older than one this store was served with
- * (it could bring back a revoked agency), then records this one. */
-static vg_err
-s_check_network_version(vgb_broker *b, vg_reason *why)
-{
-    uint64_t seen = 0;
-    uint64_t have = vg_netdoc_version(b->doc);
-    vg_err rc = vgb_store_network_version(b->store, &seen);
-    if (rc == VG_OK && have < seen) {
-        return vg_reason_set(why, VG_ERR_STALE_VERSION,
-                             "%s is network document version %llu but this store was already "
-                             "served with version %llu: install the current signed document "
-                             "(an older one could bring back revoked keys)",
-                             b->cfg->document_path, (unsigned long long)have,
-                             (unsigned long long)seen);
-    }
-    if (rc == VG_OK && have > seen && (rc = vgb_store_begin(b->store, why)) == VG_OK) {
-        rc = vgb_store_set_network_version(b->store, have, why);
-        rc = rc == VG_OK ? vgb_store_commit(b->store, why) : rc;
-        if (rc != VG_OK) {
-            vgb_store_rollback(b->store);
-        }
-    }
-    return rc;
 }
 
 /* Delivery's word that an agency got or lost its receiving connection. */
@@ -627,6 +615,9 @@ s_modules(vgb_broker *b, vg_reason *why)
         rc =
             vgb_delivery_new(&b->delivery, b->store, b->doc, cfg, b->clock, &b->out, s_presence, b);
     }
+    if (rc == VG_OK && (b->ctx = zmq_ctx_new()) == NULL) { /* tracking's notifier needs it */
+        rc = vg_reason_set(why, VG_ERR_IO, "cannot create a ZeroMQ context");
+    }
     if (rc == VG_OK) {
         vgb_tracking_params tp = {.store = b->store,
                                   .doc = b->doc,
@@ -634,7 +625,8 @@ s_modules(vgb_broker *b, vg_reason *why)
                                   .clock = b->clock,
                                   .record = b->record,
                                   .batch = b->batch,
-                                  .delivery = b->delivery};
+                                  .delivery = b->delivery,
+                                  .zmq_ctx = b->ctx};
         rc = vgb_tracking_new(&b->tracking, &tp, why);
     }
     b->sv = (vgb_services){.cfg = cfg,
@@ -651,20 +643,16 @@ s_modules(vgb_broker *b, vg_reason *why)
     return rc;
 }
 
-/* What runs beside the loop and talks to it over ZeroMQ: the store's
- * background work, the query thread, then the ZAP handler and the ROUTER. */
+/* What runs beside the loop and talks to it over ZeroMQ (the context is
+ * s_modules', for the notifier): the store's background work, the query
+ * thread, then the ZAP handler and the ROUTER. */
 static vg_err
 s_sockets(vgb_broker *b, vg_reason *why)
 {
     const vg_broker_config *cfg = b->cfg;
-    vg_err rc = (b->ctx = zmq_ctx_new()) != NULL
-                    ? VG_OK
-                    : vg_reason_set(why, VG_ERR_IO, "cannot create a ZeroMQ context");
-    if (rc == VG_OK) {
-        vgb_store_background bg = {.zmq_ctx = b->ctx,
-                                   .wal_checkpoint_pages = (uint32_t)cfg->wal_checkpoint_pages};
-        rc = vgb_store_start_background(b->store, &bg, why);
-    }
+    vgb_store_background bg = {.zmq_ctx = b->ctx,
+                               .wal_checkpoint_pages = (uint32_t)cfg->wal_checkpoint_pages};
+    vg_err rc = vgb_store_start_background(b->store, &bg, why);
     if (rc == VG_OK) {
         vgb_reader_params rp = {.zmq_ctx = b->ctx,
                                 .store = b->store,
@@ -704,20 +692,36 @@ s_sockets(vgb_broker *b, vg_reason *why)
 vg_err
 vgb_broker_new(vgb_broker **out, const vg_broker_config *cfg, const vg_clock *clock, vg_reason *why)
 {
+    return vgb_broker_new_on(out, cfg, clock, NULL, 0, why);
+}
+
+vg_err
+vgb_broker_new_on(vgb_broker **out, const vg_broker_config *cfg, const vg_clock *clock,
+                  vgb_store **store_p, int64_t epoch, vg_reason *why)
+{
     vgb_broker *b = calloc(1, sizeof *b);
     if (b == NULL) {
+        vgb_store_destroy(store_p);
         return VG_ERR_NOMEM;
     }
     b->cfg = cfg;
     b->clock = clock;
     b->pending = -1;
+    if (store_p != NULL) { /* taken over: the lead is held on this connection */
+        b->store = *store_p;
+        *store_p = NULL;
+    }
     vg_err rc = s_load_identity(b, why);
-    if (rc == VG_OK) {
-        rc = vgb_store_open_config(&b->store, cfg, why);
-    }
-    if (rc == VG_OK) {
-        rc = s_check_network_version(b, why);
-    }
+    rc = rc == VG_OK && b->store == NULL ? vgb_store_open_config(&b->store, cfg, why) : rc;
+    /* A document pushed to an earlier leader (one that rotated the broker's
+     * keys is refused: the takeover fails, logged, and is tried again). */
+    rc = rc == VG_OK && vgb_store_lead_supported(b->store)
+             ? vgb_netdocs_adopt_newest(b->store, cfg->admin_pk,
+                                        vg_keyset_curve_pk(vgb_bkeys_serving(b->bkeys)), &b->doc,
+                                        why)
+             : rc;
+    rc = rc == VG_OK ? vgb_lease_new(&b->lease, b->store, cfg, clock, epoch) : rc;
+    rc = rc == VG_OK ? vgb_netdocs_check_version(b->store, b->doc, cfg->document_path, why) : rc;
     if (rc == VG_OK) {
         rc = vgb_netdocs_load(&b->netdocs, b->store, b->doc, cfg->admin_pk, why);
     }
@@ -751,7 +755,8 @@ vgb_broker_destroy(vgb_broker **b_p)
         return;
     }
     vgb_broker *b = *b_p;
-    if (b->tracking != NULL) { /* started: a clean stop leaves every leaf under a checkpoint */
+    /* A clean stop leaves every leaf under a checkpoint; a lost lease writes nothing. */
+    if (b->tracking != NULL && vgb_lease_lost(b->lease) == NULL) {
         b->stopping = true;
         s_finish_batch(b);
         vg_log(VG_LOG_INFO, "broker", "audit.stop_checkpoint", "size=%llu",
@@ -770,16 +775,17 @@ vgb_broker_destroy(vgb_broker **b_p)
         vgb_store_stop_background(b->store); /* its sockets too */
     }
     vgb_conns_destroy(&b->conns);
+    vgb_tracking_destroy(&b->tracking); /* its notification worker, before the context ends */
     if (b->ctx != NULL) {
         zmq_ctx_term(b->ctx);
     }
-    vgb_tracking_destroy(&b->tracking);
     vgb_delivery_destroy(&b->delivery);
     vgb_record_destroy(&b->record);
     vgb_streams_destroy(&b->streams);
     vgb_batch_destroy(&b->batch);
     vgb_ledger_destroy(&b->ledger);
     vgb_space_destroy(&b->space);
+    vgb_lease_destroy(&b->lease);
     vgb_store_destroy(&b->store);
     vgb_netdocs_destroy(&b->netdocs);
     vgb_quota_destroy(&b->quota);

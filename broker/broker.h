@@ -22,8 +22,10 @@
 #define VIGIL_BROKER_BROKER_H
 
 #include <signal.h>
+#include <stdint.h>
 
 #include "out.h"
+#include "store.h"
 #include "vigil/broker_config.h"
 #include "vigil/clock.h"
 #include "vigil/err.h"
@@ -36,6 +38,16 @@ typedef struct vgb_broker vgb_broker;
 vg_err vgb_broker_new(vgb_broker **out, const vg_broker_config *cfg, const vg_clock *clock,
                       vg_reason *why) VG_MUST_USE;
 
+/* vgb_broker_new on a store already open (store_p: takes ownership, on
+ * failure too; NULL: opened here as vgb_broker_new does) that this broker
+ * leads at epoch (ha.h took the lead: store.h, "leadership"). Everything
+ * else is made as at a restart: the timers rebuilt from the store, the
+ * newest network document the store was served with put in force when it
+ * is newer than broker.conf's (a standby's file may predate a push to the
+ * leader before it). */
+vg_err vgb_broker_new_on(vgb_broker **out, const vg_broker_config *cfg, const vg_clock *clock,
+                         vgb_store **store_p, int64_t epoch, vg_reason *why) VG_MUST_USE;
+
 /* Serves until *stop becomes non-zero (set it from a signal handler); the
  * batch in hand is finished and committed first. When *reload (may be
  * NULL) becomes non-zero (SIGHUP), the document at broker.conf's [network]
@@ -43,6 +55,14 @@ vg_err vgb_broker_new(vgb_broker **out, const vg_broker_config *cfg, const vg_cl
  * cleared; so is one pushed on the control socket (control.h). */
 vg_err vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop,
                       volatile sig_atomic_t *reload) VG_MUST_USE;
+/* ... or until its lease is lost (lease.h: fenced, the lock gone, the store
+ * unreachable, a commit in doubt): then it returns VG_ERR_NOT_LEADER having
+ * confirmed nothing more, logs ha.step_down, and vgb_broker_destroy writes
+ * nothing. The caller goes back to being a standby (ha.h). */
+
+/* Why the broker's term as leader ended (lease.h: "fenced", "lock_lost",
+ * "store_unreachable", "commit_in_doubt"), or NULL while it leads. */
+const char *vgb_broker_lost(const vgb_broker *b);
 
 /* Handles one frame as if it had arrived from `agency` (an authenticated
  * ZAP User-Id) on connection `rid`, inside the current batch, then commits

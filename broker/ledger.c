@@ -1,16 +1,13 @@
 /* ledger.c — the audit log's leaves, checkpoints and high-water mark (ledger.h). */
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "ledger.h"
 
 #include "audit.h"
+#include "highwater.h"
 #include "vigil/log.h"
 #include "vigil/util.h"
 
@@ -25,104 +22,28 @@ struct vgb_ledger {
     char *cp_pending;            /* signed in this batch, published after the commit */
     int64_t cp_mono_committed;   /* cp_mono as of the last commit (a rollback restores it) */
     uint64_t cp_pending_size;    /* its tree size */
-    int hw_fd;                   /* store/highwater: the log size last committed */
-    uint64_t hw_size;            /* what it says */
+    vgb_highwater hw;            /* store/highwater: the log size last committed */
     bool urgent;                 /* this batch holds a fact agencies must hold proof of soon */
+    bool relay;                  /* the store is shared: record the durable size in it */
+    uint64_t durable;            /* the log size after the last commit that returned VG_OK */
+    uint64_t durable_recorded;   /* ... the largest the store holds */
+    uint64_t durable_pending;    /* ... written in this batch, not yet committed */
 };
 
-/* ---- the high-water mark ------------------------------------------------------
- * A small file beside the database, rewritten after every commit that grew
- * the log: "vigil-highwater 1 SIZE ROOTHEX CHECK". It lives outside SQLite, so
- * when the database or its WAL lose committed transactions (truncated,
- * damaged, deleted) the log comes back shorter than the mark and the broker
- * refuses to start instead of serving a silently shortened history. A mark
- * that does not parse (torn by a crash) is ignored with a warning: it can
- * only ever make the check weaker, never raise a false alarm. */
-
-static void
-s_hw_line(char *out, size_t len, uint64_t size, const uint8_t root[VG_MERKLE_HASH_LEN])
-{
-    char hex[2 * VG_MERKLE_HASH_LEN + 1];
-    uint8_t check[VG_HASH_LEN];
-    vg_hex_encode(hex, sizeof hex, root, VG_MERKLE_HASH_LEN);
-    char body[128];
-    snprintf(body, sizeof body, "vigil-highwater 1 %" PRIu64 " %s", size, hex);
-    vg_hash(check, (const uint8_t *)body, strlen(body));
-    char chex[17];
-    vg_hex_encode(chex, sizeof chex, check, 8);
-    snprintf(out, len, "%s %s\n", body, chex);
-}
-
-/* Reads the mark; false when absent or not intact. */
-static bool
-s_hw_read(const char *path, uint64_t *size, uint8_t root[VG_MERKLE_HASH_LEN])
-{
-    uint8_t *text = NULL;
-    size_t len = 0;
-    if (vg_file_read(&text, &len, path, 512, NULL) != VG_OK) {
-        return false;
-    }
-    char hex[2 * VG_MERKLE_HASH_LEN + 1] = "";
-    unsigned long long n = 0;
-    char expect[160];
-    bool ok = sscanf((char *)text, "vigil-highwater 1 %llu %64s", &n, hex) == 2 &&
-              vg_hex_decode(root, VG_MERKLE_HASH_LEN, hex) == VG_OK;
-    if (ok) {
-        s_hw_line(expect, sizeof expect, n, root);
-        ok = strcmp(expect, (char *)text) == 0;
-    }
-    free(text);
-    *size = n;
-    return ok;
-}
-
-/* Refuses a log shorter than, or different from, what was committed before. */
-static vg_err
-s_hw_check(vgb_ledger *l, const char *path, vg_reason *why)
-{
-    uint64_t hw = 0, size = 0;
-    uint8_t hw_root[VG_MERKLE_HASH_LEN], root[VG_MERKLE_HASH_LEN];
-    struct stat st;
-    if (stat(path, &st) != 0 || st.st_size == 0) {
-        return VG_OK; /* a new store (or a mark never written) */
-    }
-    if (!s_hw_read(path, &hw, hw_root)) {
-        vg_log(VG_LOG_WARN, "broker", "store.highwater", "path=%s detail=unreadable_ignored", path);
-        return VG_OK;
-    }
-    size = vgb_ledger_size(l);
-    if (size < hw || vgb_audit_root_at(l->audit, hw, root, NULL) != VG_OK ||
-        memcmp(root, hw_root, VG_MERKLE_HASH_LEN) != 0) {
-        vg_log(VG_LOG_ERROR, "broker", "store.damaged",
-               "detail=history log=%" PRIu64 " committed=%" PRIu64, size, hw);
-        return vg_reason_set(why, VG_ERR_MALFORMED,
-                             "store %s has lost or changed committed history: its audit log has "
-                             "%" PRIu64 " entries but %" PRIu64 " were committed (%s); restore "
-                             "it from a backup: the broker will not serve it and changed nothing",
-                             l->cfg->store_path, size, hw, path);
-    }
-    l->hw_size = hw;
-    return VG_OK;
-}
+/* The high-water mark (highwater.h): checked when the log is opened,
+ * raised after every commit that grew it. With a store several brokers
+ * share, the leader also records in the store the size it knows durable
+ * (the size after its last commit that returned VG_OK), in its next
+ * batch's transaction, for the standbys' marks (ha.h). */
 
 static void
 s_hw_write(vgb_ledger *l)
 {
     uint64_t size = 0;
     uint8_t root[VG_MERKLE_HASH_LEN];
-    if (l->hw_fd < 0 || vgb_audit_head(l->audit, &size, root, NULL) != VG_OK ||
-        size == l->hw_size) {
-        return;
+    if (vgb_audit_head(l->audit, &size, root, NULL) == VG_OK) {
+        vgb_highwater_raise(&l->hw, size, root);
     }
-    char line[160];
-    s_hw_line(line, sizeof line, size, root);
-    size_t len = strlen(line);
-    if (pwrite(l->hw_fd, line, len, 0) != (ssize_t)len || ftruncate(l->hw_fd, (off_t)len) != 0 ||
-        fdatasync(l->hw_fd) != 0) {
-        vg_log(VG_LOG_WARN, "broker", "store.highwater", "detail=write_failed errno=%d", errno);
-        return;
-    }
-    l->hw_size = size;
 }
 
 vg_err
@@ -133,8 +54,9 @@ vgb_ledger_open(vgb_ledger **out, vgb_store *store, const char *network, const v
     if (l == NULL) {
         return VG_ERR_NOMEM;
     }
-    *l = (vgb_ledger){.store = store, .cfg = cfg, .clock = clock, .hw_fd = -1};
-    l->hw_size = UINT64_MAX; /* nothing written yet: the first commit writes the mark */
+    *l = (vgb_ledger){.store = store, .cfg = cfg, .clock = clock};
+    l->hw.fd = -1;
+    l->relay = vgb_store_lead_supported(store);
     vg_err rc = vgb_audit_open(&l->audit, store, network, keys, why);
     char *note = NULL;
     uint64_t size = 0;
@@ -144,16 +66,11 @@ vgb_ledger_open(vgb_ledger **out, vgb_store *store, const char *network, const v
         l->cp_size = size;
     }
     l->cp_mono = l->cp_mono_committed = vg_clock_mono_ms(clock);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/highwater", cfg->store_path);
-    if (rc == VG_OK) {
-        rc = s_hw_check(l, path, why);
-    }
-    if (rc == VG_OK && (l->hw_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
-        rc = vg_reason_set(why, VG_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    }
+    rc = rc == VG_OK ? vgb_highwater_open(&l->hw, cfg->store_path, why) : rc;
+    rc = rc == VG_OK ? vgb_highwater_check(&l->hw, l->audit, cfg->store_path, why) : rc;
     if (rc == VG_OK) {
         s_hw_write(l);
+        l->durable = vgb_ledger_size(l); /* read after a durable epoch: durable */
     }
     if (rc != VG_OK) {
         vgb_ledger_destroy(&l);
@@ -170,9 +87,7 @@ vgb_ledger_destroy(vgb_ledger **l_p)
         return;
     }
     vgb_ledger *l = *l_p;
-    if (l->hw_fd >= 0) {
-        close(l->hw_fd);
-    }
+    vgb_highwater_close(&l->hw);
     vgb_audit_destroy(&l->audit);
     free(l->cp_note);
     free(l->cp_pending);
@@ -286,12 +201,22 @@ vgb_ledger_before_commit(vgb_ledger *l, bool stopping)
         s_sign(l, vg_clock_mono_ms(l->clock));
     }
     l->urgent = false;
+    if (l->relay && l->durable > l->durable_recorded && vgb_store_in_transaction(l->store) &&
+        vgb_store_set_audit_durable(l->store, l->durable) == VG_OK) {
+        l->durable_pending = l->durable; /* for the standbys' marks */
+    }
 }
 
 void
 vgb_ledger_after_commit(vgb_ledger *l, bool committed)
 {
     l->urgent = false;
+    if (l->relay && committed) {
+        l->durable_recorded =
+            l->durable_pending > l->durable_recorded ? l->durable_pending : l->durable_recorded;
+        l->durable = vgb_ledger_size(l);
+    }
+    l->durable_pending = 0;
     if (l->cp_pending == NULL) {
         return;
     }

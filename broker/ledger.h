@@ -5,10 +5,12 @@
  * batch that holds a person's receipt, an escalation or a rejection, and at
  * a clean stop, each published only once the batch that signed it
  * committed (so a batch's replies carry a checkpoint covering it); and the
- * high-water mark beside
- * the store (a file outside the database, rewritten after every commit that
- * grew the log), so that a database that lost committed history is refused
- * at start instead of served.
+ * high-water mark beside the store (highwater.h: a file outside the
+ * database, raised after every commit that grew the log), so that a
+ * database that lost committed history is refused at start instead of
+ * served. With a store several brokers share (store.h, "leadership") it
+ * also records in the store, in each batch, the log size its last commit
+ * made durable, from which the standbys keep their own marks (ha.h).
  *
  * Owns: the audit handle, the latest committed checkpoint, the mark's file.
  * Never does: begin or commit a transaction of its own (checkpoints are

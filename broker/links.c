@@ -126,7 +126,7 @@ s_record_link(vgb_store *s, vgb_record *rec, uint64_t seq, const vg_envelope *en
         }
     }
     if (rc == VG_OK) {
-        rc = vgb_record_linked(rec, seq, vg_envelope_id(env), earlier->v,
+        rc = vgb_record_linked(rec, seq, vg_envelope_id(env), vg_envelope_sender(env), earlier->v,
                                (const uint8_t(*)[VG_ALERT_ID_LEN])ids, earlier->n, rep, n_rep);
     }
     char idhex[VG_ALERT_ID_HEX_LEN + 1];

@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include "broker.h"
+#include "ha.h"
 #include "vigil/broker_config.h"
 #include "vigil/log.h"
 
@@ -59,6 +60,10 @@ s_usage(FILE *to)
                 "  -c, --config FILE   broker configuration (vigilctl init writes one)\n"
                 "  -h, --help          this text\n"
                 "\n"
+                "With [store] backend = postgresql several brokers share one database and\n"
+                "exactly one leads (docs/ha.md): the others are standbys that answer every\n"
+                "request with not_leader (naming the leader) and take over when it goes.\n"
+                "`vigilctl broker status` says which this one is.\n"
                 "SIGTERM or SIGINT stops it cleanly: the batch in hand is committed first.\n"
                 "SIGHUP (systemctl reload) puts the network document named in the config in\n"
                 "force without a restart, as `vigilctl network push` does; a document it\n"
@@ -107,6 +112,15 @@ main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (cfg->store_backend == VG_STORE_POSTGRESQL) { /* one of several: standby or leader */
+        rc = vgb_ha_run(cfg, vg_clock_system(), &s_stop, &s_reload, &why);
+        if (rc != VG_OK) {
+            vg_log(VG_LOG_ERROR, "broker", "broker.start", "code=%s reason=\"%s\"", vg_err_code(rc),
+                   why.text);
+        }
+        vg_broker_config_destroy(&cfg);
+        return rc == VG_OK ? 0 : 1;
+    }
     vgb_broker *b = NULL;
     rc = vgb_broker_new(&b, cfg, vg_clock_system(), &why);
     if (rc != VG_OK) {

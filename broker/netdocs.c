@@ -260,3 +260,83 @@ vgb_netdocs_advance(vgb_netdocs *d, const vg_netdoc *cur, const vg_netdoc *next)
     d->current = vg_netdoc_version(next);
     return VG_OK;
 }
+
+/* The newest stored document's bytes (vgb_netdoc_fn). */
+typedef struct s_newest {
+    uint64_t version; /* the highest seen */
+    uint8_t *bytes;   /* its bytes (malloc'ed) */
+    size_t len;       /* their length */
+    bool nomem;       /* a copy failed */
+} s_newest;
+
+static void
+s_newest_one(void *ctx, uint64_t version, const uint8_t *bytes, size_t len)
+{
+    s_newest *n = ctx;
+    if (version <= n->version) {
+        return;
+    }
+    uint8_t *copy = malloc(len ? len : 1);
+    if (copy == NULL) {
+        n->nomem = true;
+        return;
+    }
+    memcpy(copy, bytes, len);
+    free(n->bytes);
+    *n = (s_newest){.version = version, .bytes = copy, .len = len};
+}
+
+vg_err
+vgb_netdocs_adopt_newest(vgb_store *store, const uint8_t admin_pk[VG_SIGN_PK_LEN],
+                         const uint8_t broker_curve_pk[VG_CURVE_KEY_LEN], vg_netdoc **doc_p,
+                         vg_reason *why)
+{
+    s_newest n = {.version = vg_netdoc_version(*doc_p)};
+    vg_err rc = vgb_store_network_documents(store, s_newest_one, &n);
+    rc = rc == VG_OK && n.nomem ? VG_ERR_NOMEM : rc;
+    vg_netdoc *doc = NULL;
+    if (rc == VG_OK && n.bytes != NULL) {
+        rc = vg_netdoc_verify(&doc, n.bytes, n.len, admin_pk, vg_netdoc_version(*doc_p), why);
+    }
+    if (rc == VG_OK && doc != NULL &&
+        memcmp(vg_netdoc_broker_transport_pk(doc), broker_curve_pk, VG_CURVE_KEY_LEN) != 0) {
+        rc = vg_reason_set(why, VG_ERR_CONFIG,
+                           "the store's newest network document (version %llu) names another "
+                           "broker transport key than this broker holds",
+                           (unsigned long long)n.version);
+    }
+    if (rc == VG_OK && doc != NULL) {
+        vg_log(VG_LOG_INFO, "broker", "netdoc.adopted", "version=%llu was=%llu source=store",
+               (unsigned long long)vg_netdoc_version(doc),
+               (unsigned long long)vg_netdoc_version(*doc_p));
+        vg_netdoc_destroy(doc_p);
+        *doc_p = doc;
+        doc = NULL;
+    }
+    vg_netdoc_destroy(&doc);
+    free(n.bytes);
+    return rc;
+}
+
+vg_err
+vgb_netdocs_check_version(vgb_store *store, const vg_netdoc *doc, const char *path, vg_reason *why)
+{
+    uint64_t seen = 0;
+    uint64_t have = vg_netdoc_version(doc);
+    vg_err rc = vgb_store_network_version(store, &seen);
+    if (rc == VG_OK && have < seen) {
+        return vg_reason_set(why, VG_ERR_STALE_VERSION,
+                             "%s is network document version %llu but this store was already "
+                             "served with version %llu: install the current signed document "
+                             "(an older one could bring back revoked keys)",
+                             path, (unsigned long long)have, (unsigned long long)seen);
+    }
+    if (rc == VG_OK && have > seen && (rc = vgb_store_begin(store, why)) == VG_OK) {
+        rc = vgb_store_set_network_version(store, have, why);
+        rc = rc == VG_OK ? vgb_store_commit(store, why) : rc;
+        if (rc != VG_OK) {
+            vgb_store_rollback(store);
+        }
+    }
+    return rc;
+}

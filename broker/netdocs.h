@@ -47,6 +47,23 @@ vg_err vgb_netdocs_load(vgb_netdocs **out, vgb_store *store, const vg_netdoc *cu
 /* NULL-safe; sets *d_p = NULL. */
 void vgb_netdocs_destroy(vgb_netdocs **d_p);
 
+/* Refuses doc (read from path) when it is older than one this store was
+ * served with (it could bring back a revoked agency): VG_ERR_STALE_VERSION
+ * with why. Then records its version when it is newer (a transaction of
+ * its own). Store errors as they come. */
+vg_err vgb_netdocs_check_version(vgb_store *store, const vg_netdoc *doc, const char *path,
+                                 vg_reason *why) VG_MUST_USE;
+
+/* Puts in *doc_p the newest document the store holds when it is newer than
+ * *doc_p (a broker taking over from another that was pushed a document its
+ * own file predates: docs/ha.md), verified against admin_pk and naming the
+ * broker transport key broker_curve_pk; *doc_p is then destroyed and
+ * replaced (logged netdoc.adopted). VG_OK when nothing newer is stored;
+ * VG_ERR_CONFIG or a verify error when the newest one is unusable here. */
+vg_err vgb_netdocs_adopt_newest(vgb_store *store, const uint8_t admin_pk[VG_SIGN_PK_LEN],
+                                const uint8_t broker_curve_pk[VG_CURVE_KEY_LEN], vg_netdoc **doc_p,
+                                vg_reason *why) VG_MUST_USE;
+
 /* Whether `next` may replace `cur` in a running broker: the same network
  * (its broker keys are bkeys.h's to check), a higher version, and the same agencies at the same
  * positions (new ones only appended: a card is never removed or moved —

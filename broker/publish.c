@@ -1,5 +1,6 @@
 /* publish.c — a Publish: checked, accepted or refused (handlers.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "handlers.h"
@@ -79,20 +80,63 @@ s_checks(const vgb_services *sv, const vgb_from *from, const vg_envelope *env, c
     return vgb_check_skew(sv, vg_envelope_created_ms(env), "envelope", why);
 }
 
-/* Stores the alert with its rows (required: the policy's agencies, from
- * the check), records it, watches its deadlines and confirms it. */
+/* Each required agency's deadline, from now, under its own rules,
+ * calendar and hours; and which of them are out-of-hours cover, for whom
+ * (the check's required list ends with them: vg_envelope_check_policy). */
+static vg_err
+s_deadlines(const vgb_services *sv, const vg_envelope *env, const vg_strlist *required, int64_t now,
+            vg_audit_deadline *dl, vgb_required *rows)
+{
+    const vg_strlist *cats = vg_envelope_categories(env);
+    vgb_terms terms = {vg_envelope_severity(env), vg_envelope_urgency(env),
+                       (const char *const *)cats->items, cats->n};
+    vg_strlist policy = {0}, covers = {0}, covered = {0};
+    vg_err rc = vg_netdoc_required(sv->doc, terms.categories, terms.n_categories, terms.severity,
+                                   vg_envelope_sender(env), &policy);
+    if (rc == VG_OK) {
+        rc = vg_netdoc_cover(sv->doc, &policy, terms.severity, vg_envelope_sender(env),
+                             vg_envelope_created_ms(env), &covers, &covered);
+    }
+    for (size_t i = 0; i < required->n && rc == VG_OK; i++) {
+        const char *agency = required->items[i];
+        rc = vgb_tracking_deadline(sv->tracking, NULL, &dl[i], agency, &terms, now);
+        rows[i] = (vgb_required){.agency = agency, .deadline_ms = (int64_t)dl[i].deadline_ms};
+        for (size_t k = 0; k < covers.n && rc == VG_OK; k++) {
+            if (strcmp(covers.items[k], agency) == 0) {
+                snprintf(dl[i].cover_for, sizeof dl[i].cover_for, "%s", covered.items[k]);
+                rows[i].cover_for = covered.items[k] != NULL ? dl[i].cover_for : NULL;
+                vg_log(VG_LOG_INFO, "broker", "cover.added",
+                       "agency=%s cover_for=%s detail=\"closed when the alert was made\"", agency,
+                       covered.items[k]);
+            }
+        }
+    }
+    vg_strlist_fini(&policy);
+    vg_strlist_fini(&covers);
+    vg_strlist_fini(&covered);
+    return rc;
+}
+
+/* Stores the alert with its rows (required: the policy's agencies and their
+ * out-of-hours cover, from the check), each with its own deadline, records
+ * it, watches its deadlines and confirms it. */
 static void
 s_accept(const vgb_services *sv, const vgb_from *from, const vg_envelope *env,
          const vg_strlist *required, const char *claimed)
 {
     vg_reason why = {{0}};
     uint64_t seq = 0;
-    int64_t deadline =
-        vgb_tracking_deadline(sv->tracking, vg_envelope_severity(env), vg_envelope_urgency(env));
-    vg_err rc = vgb_store_insert_alert(sv->store, env, vg_clock_wall_ms(sv->clock), required,
-                                       deadline, &seq, &why);
+    int64_t now = vg_clock_wall_ms(sv->clock);
+    size_t n = required->n;
+    vg_audit_deadline *dl = calloc(n ? n : 1, sizeof *dl);
+    vgb_required *rows = calloc(n ? n : 1, sizeof *rows);
+    vg_err rc = dl != NULL && rows != NULL ? VG_OK : VG_ERR_NOMEM;
+    rc = rc == VG_OK ? s_deadlines(sv, env, required, now, dl, rows) : rc;
     if (rc == VG_OK) {
-        rc = vgb_record_accepted(sv->record, seq, env);
+        rc = vgb_store_insert_alert_rows(sv->store, env, now, rows, n, &seq, &why);
+    }
+    if (rc == VG_OK) {
+        rc = vgb_record_accepted(sv->record, seq, env, dl, n);
     }
     bool linked = false; /* shares a link tag with earlier alerts (links.h) */
     if (rc == VG_OK) {
@@ -109,21 +153,29 @@ s_accept(const vgb_services *sv, const vgb_from *from, const vg_envelope *env,
                                              : "store error; the alert was not accepted, resend "
                                                "later",
                    NULL, "env.reject");
+        free(dl);
+        free(rows);
         return;
     }
     const vg_strlist *rcpts = vg_envelope_recipients(env);
     for (size_t i = 0; i < rcpts->n; i++) {
-        if (vg_strlist_contains(required, rcpts->items[i])) {
-            vgb_rrow row = {
-                .seq = seq, .required = true, .state = VGB_PENDING, .deadline_ms = deadline};
-            snprintf(row.agency, sizeof row.agency, "%s", rcpts->items[i]);
-            vgb_tracking_watch(sv->tracking, &row);
+        for (size_t k = 0; k < n; k++) {
+            if (strcmp(rows[k].agency, rcpts->items[i]) == 0) {
+                vgb_rrow row = {.seq = seq,
+                                .required = true,
+                                .state = VGB_PENDING,
+                                .deadline_ms = rows[k].deadline_ms};
+                snprintf(row.agency, sizeof row.agency, "%s", rcpts->items[i]);
+                vgb_tracking_watch(sv->tracking, &row);
+            }
         }
         int idx = vg_netdoc_index(sv->doc, rcpts->items[i]);
         if (idx >= 0) {
             vgb_batch_after(sv->batch, (size_t)idx, 0);
         }
     }
+    free(dl);
+    free(rows);
     size_t env_len = 0;
     const uint8_t *env_bytes = vg_envelope_bytes(env, &env_len);
     if (!linked) { /* a linked alert's delivery says per recipient what it may know */

@@ -179,6 +179,7 @@ s_sum_row(void *ctx, const vgb_rrow *r, const char *officer, const char *note, c
     rs->reason = s_strdup(&c->ar, notes || r->state == VGB_UNOPENABLE ? reason : "");
     rs->escalation_level = r->esc_level;
     rs->shared_by = s_strdup(&c->ar, r->shared_by);
+    rs->cover_for = s_strdup(&c->ar, r->cover_for);
     if (s->sum->n_recipients > 0) {
         memcpy(arr, s->sum->recipients, s->sum->n_recipients * sizeof *arr);
     }

@@ -15,8 +15,8 @@
  * refuses the whole receipt and changes nothing), then marks the
  * deliveries; seqs[i] is item i's alert, changed[i] whether it was new. */
 static vg_err
-s_mark_delivered(const vgb_services *sv, const vgb_from *from, const vg_receipt *r,
-                 uint64_t *seqs, bool *changed, size_t *n_changed, vg_reason *why)
+s_mark_delivered(const vgb_services *sv, const vgb_from *from, const vg_receipt *r, uint64_t *seqs,
+                 bool *changed, size_t *n_changed, vg_reason *why)
 {
     size_t n = vg_receipt_n_items(r);
     for (size_t i = 0; i < n; i++) {
@@ -177,7 +177,7 @@ s_target(const vgb_services *sv, const vgb_from *from, const vg_receipt *r, vgb_
  * overdue alert). */
 static int64_t
 s_new_deadline(const vgb_services *sv, uint64_t seq, const vgb_rrow *row, vg_receipt_kind kind,
-               bool *extended)
+               bool *extended, vg_audit_deadline *dl)
 {
     int64_t now = vg_clock_wall_ms(sv->clock);
     *extended = false;
@@ -185,11 +185,12 @@ s_new_deadline(const vgb_services *sv, uint64_t seq, const vgb_rrow *row, vg_rec
         return row->deadline_ms > 0 && row->deadline_ms < now ? row->deadline_ms : now;
     }
     if (kind == VG_RECEIPT_IN_PROGRESS && !row->progress_used) {
-        vgb_alert_meta m;
-        if (vgb_store_alert_meta(sv->store, seq, &m) == VG_OK) {
+        vgb_alert_meta m; /* its own rule again, from now: its calendar and hours */
+        if (vgb_store_alert_meta(sv->store, seq, &m) == VG_OK &&
+            vgb_tracking_deadline_meta(sv->tracking, NULL, dl, row->agency, &m, now) == VG_OK) {
             *extended = true;
-            return vgb_tracking_deadline(sv->tracking, (vg_severity)m.severity,
-                                         (vg_urgency)m.urgency);
+            snprintf(dl->cover_for, sizeof dl->cover_for, "%s", row->cover_for);
+            return (int64_t)dl->deadline_ms;
         }
     }
     return row->deadline_ms;
@@ -202,7 +203,8 @@ s_apply(const vgb_services *sv, const vgb_from *from, const vg_receipt *r, uint6
 {
     vg_receipt_kind kind = vg_receipt_kind_of(r);
     int64_t now = vg_clock_wall_ms(sv->clock);
-    int64_t deadline = s_new_deadline(sv, seq, row, kind, extended);
+    vg_audit_deadline dl;
+    int64_t deadline = s_new_deadline(sv, seq, row, kind, extended, &dl);
     char failure[VG_SHORT_TEXT_MAX + 64] = ""; /* the row's reason: "bad_key: share by police" */
     if (kind == VG_RECEIPT_UNOPENABLE) {
         snprintf(failure, sizeof failure, "%s%s%s", vg_open_failure_name(vg_receipt_failure(r)),
@@ -226,10 +228,12 @@ s_apply(const vgb_services *sv, const vgb_from *from, const vg_receipt *r, uint6
         vgb_batch_fail(sv->batch); /* the row may have changed: nothing of it commits */
         return rc;
     }
-    if ((rc = vgb_record_receipt(sv->record, seq, from->agency, r, complete)) != VG_OK) {
+    if ((rc = vgb_record_receipt(sv->record, seq, from->agency, r, complete,
+                                 *extended ? &dl : NULL)) != VG_OK) {
         return rc;
     }
-    if (kind != VG_RECEIPT_ACKNOWLEDGED && vgb_store_rrow(sv->store, seq, from->agency, row) == VG_OK) {
+    if (kind != VG_RECEIPT_ACKNOWLEDGED &&
+        vgb_store_rrow(sv->store, seq, from->agency, row) == VG_OK) {
         vgb_tracking_watch(sv->tracking, row); /* the new deadline, or escalation of a decline */
     }
     if (kind == VG_RECEIPT_UNOPENABLE && from->agency_idx >= 0) {

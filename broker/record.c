@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "vigil/audit_leaf.h"
 #include "vigil/log.h"
 #include "vigil/share.h"
@@ -23,6 +25,8 @@ _Static_assert((int)VG_AUDIT_AGENCY_ONLINE == VIGIL__EVENT_KIND__EVENT_AGENCY_ON
 _Static_assert((int)VG_AUDIT_UNOPENABLE == VIGIL__EVENT_KIND__EVENT_UNOPENABLE, "kind");
 _Static_assert((int)VG_AUDIT_NETWORK_CHANGED == VIGIL__EVENT_KIND__EVENT_NETWORK_CHANGED, "kind");
 _Static_assert((int)VG_AUDIT_REASSIGNED == VIGIL__EVENT_KIND__EVENT_REASSIGNED, "kind");
+_Static_assert((int)VG_AUDIT_NOTIFIED == VIGIL__EVENT_KIND__EVENT_NOTIFIED, "kind");
+_Static_assert((int)VG_AUDIT_NETWORK_WARNING == VIGIL__EVENT_KIND__EVENT_NETWORK_WARNING, "kind");
 _Static_assert((int)VG_AUDIT_LINKED == VIGIL__EVENT_KIND__EVENT_LINKED, "kind");
 
 struct vgb_record {
@@ -83,8 +87,20 @@ s_record(vgb_record *rec, const vgb_event *events, size_t n_events, vg_audit_eve
     return rc;
 }
 
+/* The leaf's deadline= lines (n may be 0; d may be NULL then). */
+static vg_err
+s_add_deadlines(vg_audit_event *a, const vg_audit_deadline *d, size_t n)
+{
+    vg_err rc = VG_OK;
+    for (size_t i = 0; i < n && rc == VG_OK; i++) {
+        rc = vg_audit_event_add_deadline(a, &d[i]);
+    }
+    return rc;
+}
+
 vg_err
-vgb_record_accepted(vgb_record *rec, uint64_t seq, const vg_envelope *env)
+vgb_record_accepted(vgb_record *rec, uint64_t seq, const vg_envelope *env,
+                    const vg_audit_deadline *deadlines, size_t n)
 {
     vg_audit_event a = {.kind = VG_AUDIT_ACCEPTED,
                         .has_alert_id = true,
@@ -93,7 +109,7 @@ vgb_record_accepted(vgb_record *rec, uint64_t seq, const vg_envelope *env)
     memcpy(a.hash, vg_envelope_hash(env), VG_HASH_LEN);
     snprintf(a.sender, sizeof a.sender, "%s", vg_envelope_sender(env));
     const vg_strlist *r = vg_envelope_recipients(env);
-    vg_err rc = VG_OK;
+    vg_err rc = s_add_deadlines(&a, deadlines, n);
     for (size_t i = 0; i < r->n && rc == VG_OK; i++) {
         rc = vg_strlist_add(&a.agencies, r->items[i]);
     }
@@ -105,7 +121,7 @@ vgb_record_accepted(vgb_record *rec, uint64_t seq, const vg_envelope *env)
     } else {
         vgb_batch_fail(rec->batch);
     }
-    vg_strlist_fini(&a.agencies);
+    vg_audit_event_fini(&a);
     return rc;
 }
 
@@ -149,7 +165,7 @@ vgb_record_delivered(vgb_record *rec, const char *agency, const uint8_t hash[VG_
 
 vg_err
 vgb_record_receipt(vgb_record *rec, uint64_t seq, const char *agency, const vg_receipt *r,
-                   bool completes)
+                   bool completes, const vg_audit_deadline *extended)
 {
     vg_receipt_kind kind = vg_receipt_kind_of(r);
     vgb_event ev[2] = {{.seq = seq, .about = agency},
@@ -184,12 +200,19 @@ vgb_record_receipt(vgb_record *rec, uint64_t seq, const char *agency, const vg_r
     memcpy(a.hash, vg_receipt_hash(r), VG_HASH_LEN);
     snprintf(a.agency, sizeof a.agency, "%s", agency);
     vgb_ledger_urgent(rec->ledger); /* a person acted (or could not open it): prove it at once */
-    return s_record(rec, ev, completes ? 2 : 1, &a, &seq, 1, NULL);
+    vg_err rc = s_add_deadlines(&a, extended, extended != NULL && kind == VG_RECEIPT_IN_PROGRESS);
+    if (rc == VG_OK) {
+        rc = s_record(rec, ev, completes ? 2 : 1, &a, &seq, 1, NULL);
+    } else {
+        vgb_batch_fail(rec->batch);
+    }
+    vg_audit_event_fini(&a);
+    return rc;
 }
 
 vg_err
 vgb_record_shared(vgb_record *rec, uint64_t seq, const char *sharer, const char *to,
-                  const uint8_t hash[VG_HASH_LEN])
+                  const uint8_t hash[VG_HASH_LEN], const vg_audit_deadline *deadline)
 {
     vgb_event ev = {
         .kind = VIGIL__EVENT_KIND__EVENT_SHARED, .seq = seq, .about = to, .detail = sharer};
@@ -198,12 +221,13 @@ vgb_record_shared(vgb_record *rec, uint64_t seq, const char *sharer, const char 
     snprintf(a.agency, sizeof a.agency, "%s", sharer); /* the leaf's agency is the sharer */
     vgb_streams_audience_changed(rec->streams, seq);   /* one more agency hears of it */
     vg_err rc = vg_strlist_add(&a.agencies, to);
+    rc = rc == VG_OK ? s_add_deadlines(&a, deadline, deadline != NULL) : rc;
     if (rc == VG_OK) {
         rc = s_record(rec, &ev, 1, &a, &seq, 1, NULL);
     } else {
         vgb_batch_fail(rec->batch);
     }
-    vg_strlist_fini(&a.agencies);
+    vg_audit_event_fini(&a);
     return rc;
 }
 
@@ -282,7 +306,7 @@ vgb_record_network_changed(vgb_record *rec, uint64_t version, const uint8_t hash
 
 vg_err
 vgb_record_reassigned(vgb_record *rec, uint64_t seq, const char *agency, const char *successor,
-                      uint64_t version)
+                      uint64_t version, const vg_audit_deadline *deadline)
 {
     char detail[VG_AGENCY_ID_MAX + 16];
     snprintf(detail, sizeof detail, "%s%s", successor ? "successor:" : "no successor",
@@ -296,13 +320,65 @@ vgb_record_reassigned(vgb_record *rec, uint64_t seq, const char *agency, const c
     snprintf(a.agency, sizeof a.agency, "%s", agency);
     snprintf(a.target, sizeof a.target, "%s", successor ? successor : "");
     vgb_ledger_urgent(rec->ledger);
-    return s_record(rec, &ev, 1, &a, &seq, 1, NULL);
+    vg_err rc = s_add_deadlines(&a, deadline, deadline != NULL);
+    if (rc == VG_OK) {
+        rc = s_record(rec, &ev, 1, &a, &seq, 1, NULL);
+    } else {
+        vgb_batch_fail(rec->batch);
+    }
+    vg_audit_event_fini(&a);
+    return rc;
+}
+
+vg_err
+vgb_record_notified(vgb_record *rec, const vgb_notified *n)
+{
+    char detail[512], seen[256];
+    const char *channel = n->channel[0] ? n->channel : "-";
+    const char *outcome = n->sent ? "sent" : "failed";
+    snprintf(detail, sizeof detail, "%s %s %s %s%s%s", n->target, channel, n->to[0] ? n->to : "-",
+             outcome, n->sent ? "" : ":", n->sent ? "" : n->code);
+    snprintf(seen, sizeof seen, "%s %s - %s%s%s", n->target, channel, outcome, n->sent ? "" : ":",
+             n->sent ? "" : n->code);
+    vgb_event ev = {.kind = VIGIL__EVENT_KIND__EVENT_NOTIFIED,
+                    .seq = n->seq,
+                    .about = n->agency,
+                    .detail = detail,
+                    .level = n->level,
+                    .extra_agency = n->rota_agency,
+                    .named_only = true,
+                    .oversight_detail = seen};
+    vg_audit_event a = {.kind = VG_AUDIT_NOTIFIED, .level = n->level, .has_hash = n->to[0] != '\0'};
+    snprintf(a.agency, sizeof a.agency, "%s", n->agency);
+    snprintf(a.target, sizeof a.target, "%s", n->target);
+    snprintf(a.channel, sizeof a.channel, "%s", n->channel);
+    snprintf(a.outcome, sizeof a.outcome, "%s", outcome);
+    snprintf(a.code, sizeof a.code, "%s", n->sent ? "" : n->code);
+    if (a.has_hash) { /* the address is a person's: the leaf holds its hash only */
+        crypto_generichash(a.hash, VG_HASH_LEN, (const uint8_t *)n->to, strlen(n->to), NULL, 0);
+    }
+    vgb_ledger_urgent(rec->ledger);
+    return s_record(rec, &ev, 1, &a, &n->seq, 1, NULL);
+}
+
+vg_err
+vgb_record_network_warning(vgb_record *rec, const char *code, const char *calendar,
+                           uint64_t version, const char *detail)
+{
+    vgb_event ev = {
+        .kind = VIGIL__EVENT_KIND__EVENT_NETWORK_WARNING, .detail = detail, .everyone = true};
+    vg_audit_event a = {.kind = VG_AUDIT_NETWORK_WARNING, .version = version};
+    snprintf(a.code, sizeof a.code, "%s", code);
+    snprintf(a.target, sizeof a.target, "%s", calendar);
+    vgb_ledger_urgent(rec->ledger);
+    return s_record(rec, &ev, 1, &a, NULL, 0, NULL);
 }
 
 vg_err
 vgb_record_linked(vgb_record *rec, uint64_t seq, const uint8_t id[VG_ALERT_ID_LEN],
-                  const uint64_t *earlier, const uint8_t (*ids)[VG_ALERT_ID_LEN], size_t n,
-                  const vgb_repeat *repeats, size_t n_repeats)
+                  const char *sender, const uint64_t *earlier,
+                  const uint8_t (*ids)[VG_ALERT_ID_LEN], size_t n, const vgb_repeat *repeats,
+                  size_t n_repeats)
 {
     vg_audit_event a = {.kind = VG_AUDIT_LINKED, .has_alert_id = true, .n_alerts = n};
     memcpy(a.alert_id, id, VG_ALERT_ID_LEN);
@@ -324,7 +400,8 @@ vgb_record_linked(vgb_record *rec, uint64_t seq, const uint8_t id[VG_ALERT_ID_LE
                              .about = repeats[i].agency,
                              .detail = details[i],
                              .count = repeats[i].count,
-                             .narrow = true};
+                             .named_only = true,
+                             .extra_agency = sender};
     }
     if (rc == VG_OK) {
         rc = s_record(rec, evs, n_repeats, &a, &seq, 1, NULL);

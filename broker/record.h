@@ -27,6 +27,7 @@
 #include "ledger.h"
 #include "store.h"
 #include "streams.h"
+#include "vigil/audit_leaf.h"
 #include "vigil/clock.h"
 #include "vigil/envelope.h"
 #include "vigil/err.h"
@@ -46,8 +47,10 @@ void vgb_record_destroy(vgb_record **r_p);
  * transaction (opened if need be). VG_OK, or the error that failed the
  * batch. */
 
-/* Alert seq (env) was accepted. */
-vg_err vgb_record_accepted(vgb_record *rec, uint64_t seq, const vg_envelope *env) VG_MUST_USE;
+/* Alert seq (env) was accepted; deadlines (n of them, may be 0) are those
+ * its required recipients were given, written into its leaf. */
+vg_err vgb_record_accepted(vgb_record *rec, uint64_t seq, const vg_envelope *env,
+                           const vg_audit_deadline *deadlines, size_t n) VG_MUST_USE;
 
 /* agency's DELIVERED receipt (hash: its body hash) recorded the delivery of
  * the n alerts seqs (ids: their alert ids; n >= 1): an event each, one leaf
@@ -58,13 +61,16 @@ vg_err vgb_record_delivered(vgb_record *rec, const char *agency, const uint8_t h
 
 /* agency's ACKNOWLEDGED, IN_PROGRESS, DECLINED or UNOPENABLE receipt r for
  * alert seq was applied; completes: it was the last acknowledgement the
- * alert needed (a COMPLETE event follows). */
+ * alert needed (a COMPLETE event follows); extended (may be NULL): the new
+ * deadline an IN_PROGRESS receipt gave it, written into its leaf. */
 vg_err vgb_record_receipt(vgb_record *rec, uint64_t seq, const char *agency, const vg_receipt *r,
-                          bool completes) VG_MUST_USE;
+                          bool completes, const vg_audit_deadline *extended) VG_MUST_USE;
 
-/* sharer shared alert seq with `to` (hash: the share's). */
+/* sharer shared alert seq with `to` (hash: the share's); deadline: the one
+ * `to` was given, written into its leaf. */
 vg_err vgb_record_shared(vgb_record *rec, uint64_t seq, const char *sharer, const char *to,
-                         const uint8_t hash[VG_HASH_LEN]) VG_MUST_USE;
+                         const uint8_t hash[VG_HASH_LEN],
+                         const vg_audit_deadline *deadline) VG_MUST_USE;
 
 /* An overdue or escalation step taken for agency's row of alert seq. */
 typedef struct vgb_step {
@@ -90,9 +96,36 @@ vg_err vgb_record_network_changed(vgb_record *rec, uint64_t version,
 
 /* Alert seq's required agency `agency` was revoked by document `version`
  * before it acknowledged; `successor` (NULL: none named) inherits the alert
- * (its row is the caller's). The sender, the successor and oversight hear. */
+ * (its row is the caller's) with deadline (NULL when it was a recipient
+ * already). The sender, the successor and oversight hear. */
 vg_err vgb_record_reassigned(vgb_record *rec, uint64_t seq, const char *agency,
-                             const char *successor, uint64_t version) VG_MUST_USE;
+                             const char *successor, uint64_t version,
+                             const vg_audit_deadline *deadline) VG_MUST_USE;
+
+/* A notification of a person at an escalation step, and its outcome. */
+typedef struct vgb_notified {
+    uint64_t seq;            /* the alert */
+    const char *agency;      /* the late agency */
+    uint32_t level;          /* the escalation level of the step */
+    const char *target;      /* the step's target ("officer-on-duty", ...) */
+    const char *channel;     /* the channel used, "" when none could be */
+    const char *to;          /* the address notified, "" when none (only its hash
+                                goes into the leaf) */
+    const char *rota_agency; /* whose rota named the person (its stream hears) */
+    bool sent;               /* the channel accepted the message */
+    const char *code;        /* why not, when !sent ("connect_failed", ...) */
+} vgb_notified;
+
+/* A person was notified, or could not be. The late agency, the agency whose
+ * rota named the person and oversight hear (oversight without the address
+ * unless the document shows it officers' names). */
+vg_err vgb_record_notified(vgb_record *rec, const vgb_notified *n) VG_MUST_USE;
+
+/* The network document needs the administrator: a calendar past its
+ * valid_until counted calendar days (code "past_valid_until"). Everyone
+ * hears; detail says what to do. */
+vg_err vgb_record_network_warning(vgb_record *rec, const char *code, const char *calendar,
+                                  uint64_t version, const char *detail) VG_MUST_USE;
 
 /* A required recipient of a new alert that did not acknowledge `count`
  * earlier alerts linked to it (links.h). */
@@ -106,8 +139,9 @@ typedef struct vgb_repeat {
  * the new alert; and a REPEAT_WARNING event per repeats item, heard by that agency,
  * the sender and oversight only. */
 vg_err vgb_record_linked(vgb_record *rec, uint64_t seq, const uint8_t id[VG_ALERT_ID_LEN],
-                         const uint64_t *earlier, const uint8_t (*ids)[VG_ALERT_ID_LEN], size_t n,
-                         const vgb_repeat *repeats, size_t n_repeats) VG_MUST_USE;
+                         const char *sender, const uint64_t *earlier,
+                         const uint8_t (*ids)[VG_ALERT_ID_LEN], size_t n, const vgb_repeat *repeats,
+                         size_t n_repeats) VG_MUST_USE;
 
 /* A frame from transport agency `transport` was refused: its stored row and
  * leaf (claimed: the sender an envelope named, or NULL; alert_id may be

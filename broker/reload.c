@@ -39,8 +39,9 @@ s_take_seq(void *ctx, uint64_t seq)
  * one already. */
 static vg_err
 s_inherit(const vgb_reload_deps *d, const vg_netdoc *next, uint64_t seq, const char *agency,
-          const char *successor)
+          const char *successor, vg_audit_deadline *dl, bool *inherited)
 {
+    *inherited = false;
     vgb_rrow row;
     vg_err rc = vgb_store_rrow(d->store, seq, successor, &row);
     if (rc != VG_ERR_NOT_FOUND) {
@@ -48,12 +49,16 @@ s_inherit(const vgb_reload_deps *d, const vg_netdoc *next, uint64_t seq, const c
     }
     vgb_alert_meta m;
     rc = vgb_store_alert_meta(d->store, seq, &m);
+    if (rc == VG_OK) { /* its own deadline, under the document that made it inherit */
+        rc = vgb_tracking_deadline_meta(d->tracking, next, dl, successor, &m,
+                                        vg_clock_wall_ms(d->clock));
+    }
     if (rc != VG_OK) {
         return rc;
     }
-    int64_t deadline =
-        vgb_tracking_deadline(d->tracking, (vg_severity)m.severity, (vg_urgency)m.urgency);
+    int64_t deadline = (int64_t)dl->deadline_ms;
     rc = vgb_store_add_recipient(d->store, seq, successor, agency, deadline);
+    *inherited = rc == VG_OK;
     if (rc == VG_OK) {
         row =
             (vgb_rrow){.seq = seq, .required = true, .state = VGB_PENDING, .deadline_ms = deadline};
@@ -92,11 +97,14 @@ s_reassign(const vgb_reload_deps *d, const vg_netdoc *next, const char *agency,
             continue; /* it sent the alert, or is done with it */
         }
         rc = found;
+        vg_audit_deadline dl;
+        bool inherited = false;
         if (rc == VG_OK && successor != NULL) {
-            rc = s_inherit(d, next, l.seq[i], agency, successor);
+            rc = s_inherit(d, next, l.seq[i], agency, successor, &dl, &inherited);
         }
         if (rc == VG_OK) {
-            rc = vgb_record_reassigned(d->record, l.seq[i], agency, successor, version);
+            rc = vgb_record_reassigned(d->record, l.seq[i], agency, successor, version,
+                                       inherited ? &dl : NULL);
         }
         *n_out += rc == VG_OK;
     }

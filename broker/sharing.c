@@ -79,10 +79,15 @@ s_apply(const vgb_services *sv, const vgb_from *from, const vg_share *sh,
         const ProtobufCBinaryData *bytes, uint64_t seq, const vgb_alert_meta *m)
 {
     int64_t now = vg_clock_wall_ms(sv->clock);
-    int64_t deadline =
-        vgb_tracking_deadline(sv->tracking, (vg_severity)m->severity, (vg_urgency)m->urgency);
     const char *to = vg_share_to(sh);
-    vg_err rc = vgb_store_add_recipient(sv->store, seq, to, from->agency, deadline);
+    vg_audit_deadline dl; /* its own, from now: its calendar and hours */
+    vg_err rc = vgb_tracking_deadline_meta(sv->tracking, NULL, &dl, to, m, now);
+    if (rc != VG_OK) {
+        vgb_batch_fail(sv->batch);
+        return rc;
+    }
+    int64_t deadline = (int64_t)dl.deadline_ms;
+    rc = vgb_store_add_recipient(sv->store, seq, to, from->agency, deadline);
     rc = rc ? rc
             : vgb_store_insert_share(sv->store, seq, from->agency, to, vg_share_hash(sh),
                                      bytes->data, bytes->len, now);
@@ -91,7 +96,8 @@ s_apply(const vgb_services *sv, const vgb_from *from, const vg_share *sh,
         return rc;
     }
     vgb_delivery_forget(sv->delivery, seq); /* its deliveries carry share records now */
-    if ((rc = vgb_record_shared(sv->record, seq, from->agency, to, vg_share_hash(sh))) != VG_OK) {
+    if ((rc = vgb_record_shared(sv->record, seq, from->agency, to, vg_share_hash(sh), &dl)) !=
+        VG_OK) {
         return rc;
     }
     vgb_rrow row = {.seq = seq, .required = true, .state = VGB_PENDING, .deadline_ms = deadline};

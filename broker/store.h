@@ -58,6 +58,11 @@
 
 typedef struct vgb_store vgb_store;
 
+/* The schema version of this code, the same in every back end: 5 added the
+ * out-of-hours cover of a recipient (vgb_rrow.cover_for). A store at an
+ * older version the back end knows is migrated when its owner opens it. */
+#define VGB_STORE_SCHEMA_VERSION 6
+
 /* Recipient states, as stored (the wire's AlertState values). */
 typedef enum vgb_rstate {
     VGB_PENDING = 1,
@@ -213,9 +218,23 @@ vg_err vgb_store_same_envelope(vgb_store *s, uint64_t seq, const uint8_t *bytes,
 vg_err vgb_store_sequence_used(vgb_store *s, const char *sender, uint64_t seq,
                                bool *used) VG_MUST_USE;
 
-/* Inserts an accepted alert with one PENDING row per recipient (required
- * marks the policy's agencies, which get deadline_ms). Inside a transaction.
+/* One required recipient of a new alert, with what it was given. */
+typedef struct vgb_required {
+    const char *agency;    /* one of the envelope's recipients */
+    int64_t deadline_ms;   /* its deadline, wall-clock UTC ms (0: none) */
+    const char *cover_for; /* out-of-hours cover: the closed agency it covers, or NULL */
+} vgb_required;
+
+/* Inserts an accepted alert with one PENDING row per recipient; the
+ * required ones (n_required of them, each a recipient of the envelope, each
+ * once) get their own deadline and cover_for. Inside a transaction.
  * *seq_out is the new alert's seq. */
+vg_err vgb_store_insert_alert_rows(vgb_store *s, const vg_envelope *env, int64_t accepted_ms,
+                                   const vgb_required *required, size_t n_required,
+                                   uint64_t *seq_out, vg_reason *why) VG_MUST_USE;
+
+/* vgb_store_insert_alert_rows with one deadline for every required agency
+ * (the policy's, listed in required) and no cover. */
 vg_err vgb_store_insert_alert(vgb_store *s, const vg_envelope *env, int64_t accepted_ms,
                               const vg_strlist *required, int64_t deadline_ms, uint64_t *seq_out,
                               vg_reason *why) VG_MUST_USE;
@@ -301,6 +320,7 @@ typedef struct vgb_rrow {
     uint32_t esc_level;                   /* 0 = on time; 1 = overdue; 1+i = step i done */
     char shared_by[VG_AGENCY_ID_MAX + 1]; /* "" unless added by a share */
     uint32_t tries; /* times its delivery was set aside unreceipted (vgb_store_park) */
+    char cover_for[VG_AGENCY_ID_MAX + 1]; /* "" unless out-of-hours cover for that agency */
 } vgb_rrow;
 
 /* Alert metadata (no content: the broker has none). */
@@ -564,6 +584,73 @@ typedef enum vgb_count_what {
 } vgb_count_what;
 vg_err vgb_store_count(vgb_store *s, vgb_count_what what, const char *filter,
                        uint64_t *out) VG_MUST_USE;
+
+/* ---- leadership: several brokers on one store (docs/ha.md) -----------------------
+ * Only a store that several brokers may share (PostgreSQL) elects a leader;
+ * on one that cannot be shared (SQLite: one broker per file) the broker is
+ * the leader and vgb_store_lead_supported is false. The lead is a
+ * session-level lock held on the owner's connection together with an epoch
+ * that every later write transaction checks in the server (a broker whose
+ * epoch is not the store's cannot commit anything). When that connection is
+ * replaced (a reconnect after a failure, a session the server ended), the
+ * lock went with it: every write transaction fails as fenced until
+ * vgb_store_lead_try wins again. All of these run outside a transaction, on
+ * the owner's thread. */
+
+bool vgb_store_lead_supported(const vgb_store *s);
+
+/* What a broker asks for when it tries to lead. */
+typedef struct vgb_lead_params {
+    const char *advertise; /* its endpoint for agents ("" when none): standbys tell it */
+    uint64_t lease_ms;     /* a session idle (or idle in a transaction) this long is ended
+                              by the server, and a silent peer's TCP connection given up */
+} vgb_lead_params;
+
+#define VGB_LEAD_ENDPOINT_MAX 64 /* the advertised endpoint as the store keeps it */
+
+/* Who leads, as one look at the store sees it. */
+typedef struct vgb_lead_state {
+    int64_t epoch;                      /* the store's epoch (0: never led) */
+    bool mine;                          /* this connection holds the lock */
+    char leader[VGB_LEAD_ENDPOINT_MAX]; /* the holder's advertised endpoint, "" unknown */
+} vgb_lead_state;
+
+/* Tries once, without waiting, to become the leader: takes the lock; when
+ * it got it, raises the store's epoch by one and commits that (durably: a
+ * COMMIT that returned without a warning, so everything committed before
+ * it is on the synchronous standby too), and checks every later write
+ * transaction against the new epoch. *out says who leads now (out->mine
+ * when this broker does). VG_ERR_IO when the store cannot be reached or the
+ * epoch could not be raised durably (the lock is given back then). */
+vg_err vgb_store_lead_try(vgb_store *s, const vgb_lead_params *p, vgb_lead_state *out,
+                          vg_reason *why) VG_MUST_USE;
+
+/* The leader's heartbeat (it also keeps the session from idling out):
+ * VG_OK while this connection holds the lock and the store's epoch is
+ * still its own; VG_ERR_NOT_LEADER when it lost the lock with its
+ * connection or another broker raised the epoch (fenced: logged
+ * store.fenced); VG_ERR_IO when the store cannot be reached (the lock is
+ * gone with the connection). */
+vg_err vgb_store_lead_check(vgb_store *s, vg_reason *why) VG_MUST_USE;
+
+/* Gives the lead up (a clean stop, a step down) and tells the standbys at
+ * once instead of at their next poll. Writes fail as fenced afterwards. */
+void vgb_store_lead_release(vgb_store *s);
+
+/* A descriptor that becomes readable when a leader gives the lead up (a
+ * hint only: it is lost at a failover; standbys poll anyway), or -1 when
+ * there is none; vgb_store_lead_woken takes what arrived and says whether a
+ * hint was among it. */
+int vgb_store_lead_fd(vgb_store *s);
+bool vgb_store_lead_woken(vgb_store *s);
+
+/* The audit log size the leader last knew durable, as recorded in the store
+ * for the standbys' high-water marks (highwater.h, ha.h); 0 when none was
+ * recorded or the back end keeps none (SQLite: one broker, whose own mark
+ * is enough). Setting it never lowers it; inside a transaction; a no-op
+ * for SQLite. */
+vg_err vgb_store_audit_durable(vgb_store *s, uint64_t *out) VG_MUST_USE;
+vg_err vgb_store_set_audit_durable(vgb_store *s, uint64_t size) VG_MUST_USE;
 
 /* ---- what audit verify reads: every row, in key order ------------------------
  *

@@ -45,7 +45,7 @@ struct vgb_store_ops {
                             bool *same);
     vg_err (*sequence_used)(vgb_store *s, const char *sender, uint64_t seq, bool *used);
     vg_err (*insert_alert)(vgb_store *s, const vg_envelope *env, int64_t accepted_ms,
-                           const vg_strlist *required, int64_t deadline_ms, uint64_t *seq_out,
+                           const vgb_required *required, size_t n_required, uint64_t *seq_out,
                            vg_reason *why);
     vg_err (*find_alert_for)(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN], const char *agency,
                              vgb_alert_row *out, bool *is_recipient);
@@ -122,13 +122,26 @@ struct vgb_store_ops {
     vg_err (*required_rows)(vgb_store *s, int64_t since_ms, vgb_report_fn fn, void *ctx);
     vg_err (*count)(vgb_store *s, vgb_count_what what, const char *filter, uint64_t *out);
     bool (*commit_in_doubt)(const vgb_store *s); /* may be NULL: never in doubt (SQLite) */
-    vg_err (*alerts_after)(vgb_store *s, uint64_t after_seq, size_t limit, vgb_alert_full_fn fn, void *ctx);
+    /* Leadership (store.h); all NULL for a back end one broker owns alone (SQLite). */
+    vg_err (*lead_try)(vgb_store *s, const vgb_lead_params *p, vgb_lead_state *out, vg_reason *why);
+    vg_err (*lead_check)(vgb_store *s, vg_reason *why);
+    void (*lead_release)(vgb_store *s);
+    int (*lead_fd)(vgb_store *s);
+    bool (*lead_woken)(vgb_store *s);
+    vg_err (*audit_durable)(vgb_store *s, uint64_t *out);
+    vg_err (*set_audit_durable)(vgb_store *s, uint64_t size);
+
+    vg_err (*alerts_after)(vgb_store *s, uint64_t after_seq, size_t limit, vgb_alert_full_fn fn,
+                           void *ctx);
     vg_err (*receipts_of)(vgb_store *s, uint64_t seq, vgb_receipt_row_fn fn, void *ctx);
-    vg_err (*receipt_by_hash)(vgb_store *s, const uint8_t hash[VG_HASH_LEN], vgb_receipt_row_fn fn, void *ctx, bool *found);
+    vg_err (*receipt_by_hash)(vgb_store *s, const uint8_t hash[VG_HASH_LEN], vgb_receipt_row_fn fn,
+                              void *ctx, bool *found);
     vg_err (*shares_of)(vgb_store *s, uint64_t seq, vgb_share_row_fn fn, void *ctx);
     vg_err (*alert_leaf_links)(vgb_store *s, uint64_t seq, vgb_link_fn fn, void *ctx);
-    vg_err (*rejections_after)(vgb_store *s, uint64_t after_id, size_t limit, vgb_rejection_fn fn, void *ctx);
-    vg_err (*event_runs)(vgb_store *s, const char *agency, uint64_t after, size_t limit, vgb_event_run_fn fn, void *ctx);
+    vg_err (*rejections_after)(vgb_store *s, uint64_t after_id, size_t limit, vgb_rejection_fn fn,
+                               void *ctx);
+    vg_err (*event_runs)(vgb_store *s, const char *agency, uint64_t after, size_t limit,
+                         vgb_event_run_fn fn, void *ctx);
 };
 
 #endif

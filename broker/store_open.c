@@ -34,7 +34,11 @@ vgb_store_open_config(vgb_store **out, const vg_broker_config *cfg, vg_reason *w
         return vgb_store_open(out, cfg->store_path, why);
     }
     vg_err err = vg_mkdir_p(cfg->store_path, 0700, why); /* the broker's local files */
-    return err == VG_OK ? vgb_store_open_dsn(out, cfg->store_dsn, why) : err;
+    err = err == VG_OK ? vgb_store_open_dsn(out, cfg->store_dsn, why) : err;
+    if (err == VG_OK) {
+        vgb_pg_set_commit_wait(*out, cfg->store_commit_wait_ms);
+    }
+    return err;
 }
 
 vg_err

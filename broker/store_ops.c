@@ -2,6 +2,8 @@
  * end's operation (store_backend.h). Opening a store is store_open.c's. */
 #include "store_backend.h"
 
+#include <stdlib.h>
+
 #include "vigil/log.h"
 
 /* A change outside a transaction: refused (store.h), whatever the back end
@@ -147,14 +149,31 @@ vgb_store_sequence_used(vgb_store *s, const char *sender, uint64_t seq, bool *us
 }
 
 vg_err
-vgb_store_insert_alert(vgb_store *s, const vg_envelope *env, int64_t accepted_ms,
-                       const vg_strlist *required, int64_t deadline_ms, uint64_t *seq_out,
-                       vg_reason *why)
+vgb_store_insert_alert_rows(vgb_store *s, const vg_envelope *env, int64_t accepted_ms,
+                            const vgb_required *required, size_t n_required, uint64_t *seq_out,
+                            vg_reason *why)
 {
     if (!vgb_store_in_transaction(s)) {
         return s_outside(s, "insert_alert");
     }
-    return s->ops->insert_alert(s, env, accepted_ms, required, deadline_ms, seq_out, why);
+    return s->ops->insert_alert(s, env, accepted_ms, required, n_required, seq_out, why);
+}
+
+vg_err
+vgb_store_insert_alert(vgb_store *s, const vg_envelope *env, int64_t accepted_ms,
+                       const vg_strlist *required, int64_t deadline_ms, uint64_t *seq_out,
+                       vg_reason *why)
+{
+    vgb_required *rows = calloc(required->n ? required->n : 1, sizeof *rows);
+    if (rows == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < required->n; i++) {
+        rows[i] = (vgb_required){.agency = required->items[i], .deadline_ms = deadline_ms};
+    }
+    vg_err rc = vgb_store_insert_alert_rows(s, env, accepted_ms, rows, required->n, seq_out, why);
+    free(rows);
+    return rc;
 }
 
 vg_err
@@ -591,4 +610,62 @@ bool
 vgb_store_commit_in_doubt(const vgb_store *s)
 {
     return s->ops->commit_in_doubt != NULL && s->ops->commit_in_doubt(s);
+}
+
+bool
+vgb_store_lead_supported(const vgb_store *s)
+{
+    return s->ops->lead_try != NULL;
+}
+
+vg_err
+vgb_store_lead_try(vgb_store *s, const vgb_lead_params *p, vgb_lead_state *out, vg_reason *why)
+{
+    if (s->ops->lead_try == NULL) { /* nobody else can write it: this broker leads */
+        *out = (vgb_lead_state){.epoch = 0, .mine = true};
+        return VG_OK;
+    }
+    return s->ops->lead_try(s, p, out, why);
+}
+
+vg_err
+vgb_store_lead_check(vgb_store *s, vg_reason *why)
+{
+    return s->ops->lead_check != NULL ? s->ops->lead_check(s, why) : VG_OK;
+}
+
+void
+vgb_store_lead_release(vgb_store *s)
+{
+    if (s->ops->lead_release != NULL) {
+        s->ops->lead_release(s);
+    }
+}
+
+int
+vgb_store_lead_fd(vgb_store *s)
+{
+    return s->ops->lead_fd != NULL ? s->ops->lead_fd(s) : -1;
+}
+
+bool
+vgb_store_lead_woken(vgb_store *s)
+{
+    return s->ops->lead_woken != NULL && s->ops->lead_woken(s);
+}
+
+vg_err
+vgb_store_audit_durable(vgb_store *s, uint64_t *out)
+{
+    *out = 0;
+    return s->ops->audit_durable != NULL ? s->ops->audit_durable(s, out) : VG_OK;
+}
+
+vg_err
+vgb_store_set_audit_durable(vgb_store *s, uint64_t size)
+{
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "set_audit_durable");
+    }
+    return s->ops->set_audit_durable != NULL ? s->ops->set_audit_durable(s, size) : VG_OK;
 }

@@ -342,6 +342,7 @@ vgb_pg_reconnect(vgb_pg *s, vg_reason *why)
 {
     vg_log(VG_LOG_WARN, "broker", "store.reconnect", "path=%s suspect=%s", s->path,
            s->suspect ? "yes" : "no");
+    vgb_pg_lead_lost(s, "connection_replaced"); /* a session lock does not outlive it */
     s_disconnect(s);
     vg_err err = s_connect(s, why);
     if (err == VG_OK) {
@@ -395,6 +396,12 @@ vgb_pg_set_pipelining(vgb_store *base, bool on)
 }
 
 void
+vgb_pg_set_commit_wait(vgb_store *base, uint64_t ms)
+{
+    ((vgb_pg *)base)->commit_wait_ms = ms;
+}
+
+void
 vgb_pg_set_epoch(vgb_store *base, int64_t epoch)
 {
     vgb_pg *s = (vgb_pg *)base;
@@ -413,6 +420,7 @@ s_destroy(vgb_store *base)
     if (s->txn != VGB_PG_TXN_NONE) {
         s_rollback(base);
     }
+    vgb_pg_lead_release(base); /* standbys hear of it now, not at their next poll */
     PQfinish(s->conn);
     free(s->dsn);
     free(s);
@@ -589,6 +597,7 @@ s_commit(vgb_store *base, vg_reason *why)
     if (s->txn != VGB_PG_TXN_WRITE) {
         return vg_reason_set(why, VG_ERR_IO, "store %s: no transaction is open", s->path);
     }
+    vgb_pg_settle(s); /* a bounded wait then waits for the COMMIT's answer alone */
     if (s->txn_failed) {
         vg_err err =
             vg_reason_set(why, s->txn_err, "store %s: %s; rolled back", s->path, s->txn_why);
@@ -602,6 +611,7 @@ s_commit(vgb_store *base, vg_reason *why)
     if (!vgb_pg_send(s, -1, "COMMIT", NULL) || (s->in_pipeline && PQpipelineSync(s->conn) != 1)) {
         err = vgb_pg_fail(s, NULL, "commit");
     } else {
+        vgb_pg_await(s);
         r = vgb_pg_collect(s, true, "commit", &err);
     }
     s->committing = false;
@@ -722,4 +732,11 @@ static const vgb_store_ops s_ops = {
     .rejections_after = vgb_pg_rejections_after,
     .event_runs = vgb_pg_event_runs,
     .commit_in_doubt = s_commit_in_doubt,
+    .lead_try = vgb_pg_lead_try,
+    .lead_check = vgb_pg_lead_check,
+    .lead_release = vgb_pg_lead_release,
+    .lead_fd = vgb_pg_lead_fd,
+    .lead_woken = vgb_pg_lead_woken,
+    .audit_durable = vgb_pg_audit_durable,
+    .set_audit_durable = vgb_pg_set_audit_durable,
 };

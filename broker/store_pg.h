@@ -47,7 +47,7 @@
 #include "store.h"
 #include "store_backend.h"
 
-#define VGB_PG_SCHEMA_VERSION 5           /* the same numbering as the SQLite back end's */
+#define VGB_PG_SCHEMA_VERSION 6           /* the same numbering as the SQLite back end's */
 #define VGB_PG_SCHEMA_OLDEST 4            /* the oldest schema this code migrates from */
 #define VGB_PG_PARAMS_MAX 20              /* parameters of one statement */
 #define VGB_PG_QUEUE_MAX 256              /* changes waiting in the pipeline before it is synced */
@@ -212,6 +212,11 @@ typedef struct vgb_pg {
     size_t n_queued;                        /* results the pipeline still owes */
     vgb_pg_queued queued[VGB_PG_QUEUE_MAX]; /* ... in order */
     int64_t epoch;                          /* leader epoch every write checks; 0 = none yet */
+    bool leading;                           /* this connection holds the leader's lock */
+    bool listening;                         /* LISTENs for a leader giving the lead up */
+    bool hinted;                            /* ... and such a hint arrived, not yet taken */
+    bool fenced;                            /* a statement failed with VGB_PG_FENCED */
+    uint64_t commit_wait_ms;                /* longest wait for a COMMIT's answer, 0: no limit */
 } vgb_pg;
 
 /* Opens a connection for mode (owner: creates or migrates the schema). */
@@ -226,6 +231,14 @@ vg_err vgb_pg_set_pipelining(vgb_store *s, bool on) VG_MUST_USE;
  * (the epoch row in meta must still hold it, or the transaction fails): the
  * hook for several brokers on one database (docs/ha.md). 0 turns it off. */
 void vgb_pg_set_epoch(vgb_store *s, int64_t epoch);
+
+/* Bounds how long a COMMIT may wait for its answer (0, the default: as long
+ * as the server takes). A COMMIT waits for the synchronous standby; one
+ * gone with no other to take its place makes it wait for ever. Past ms the
+ * wait is cancelled: PostgreSQL then answers with the warning that makes
+ * the commit in doubt (store.h), logged store.commit_wait_cancelled. Only
+ * between transactions. broker.conf's [store] commit_wait. */
+void vgb_pg_set_commit_wait(vgb_store *s, uint64_t ms);
 
 /* The vg_err for an SQLSTATE (NULL: no server error, e.g. a broken
  * connection): 53100 disk full is VG_ERR_STORAGE_FULL, class 23
@@ -320,7 +333,7 @@ vg_err vgb_pg_same_envelope(vgb_store *base, uint64_t seq, const uint8_t *bytes,
                             bool *same);
 vg_err vgb_pg_sequence_used(vgb_store *base, const char *sender, uint64_t seq, bool *used);
 vg_err vgb_pg_insert_alert(vgb_store *base, const vg_envelope *env, int64_t accepted_ms,
-                           const vg_strlist *required, int64_t deadline_ms, uint64_t *seq_out,
+                           const vgb_required *required, size_t n_required, uint64_t *seq_out,
                            vg_reason *why);
 vg_err vgb_pg_find_alert_for(vgb_store *base, const uint8_t id[VG_ALERT_ID_LEN], const char *agency,
                              vgb_alert_row *out, bool *is_recipient);
@@ -409,6 +422,18 @@ vg_err vgb_pg_rejections_after(vgb_store *base, uint64_t after_id, size_t limit,
 vg_err vgb_pg_event_runs(vgb_store *base, const char *agency, uint64_t after, size_t limit,
                          vgb_event_run_fn fn, void *ctx);
 
+/* ---- leadership (store.h; store_pg_lease.c) ----------------------------------- */
+vg_err vgb_pg_lead_try(vgb_store *base, const vgb_lead_params *p, vgb_lead_state *out,
+                       vg_reason *why);
+vg_err vgb_pg_lead_check(vgb_store *base, vg_reason *why);
+void vgb_pg_lead_release(vgb_store *base);
+int vgb_pg_lead_fd(vgb_store *base);
+bool vgb_pg_lead_woken(vgb_store *base);
+vg_err vgb_pg_audit_durable(vgb_store *base, uint64_t *out);
+vg_err vgb_pg_set_audit_durable(vgb_store *base, uint64_t size);
+/* The connection was replaced: a lock it held is gone (store_pg.c calls it). */
+void vgb_pg_lead_lost(vgb_pg *s, const char *detail);
+
 /* ---- inside the back end: shared by store_pg.c (connecting, transactions)
  * and store_pg_pipe.c (the pipeline, failures); each has the contract of
  * the comment at its definition. */
@@ -419,6 +444,8 @@ void vgb_pg_keep(vgb_pg *s, const vgb_pg_queued *item, const PGresult *r);
 PGresult *vgb_pg_collect(vgb_pg *s, bool own, const char *what, vg_err *err);
 void vgb_pg_probe(vgb_pg *s);
 vg_err vgb_pg_usable(vgb_pg *s, vg_reason *why);
+void vgb_pg_settle(vgb_pg *s);
+void vgb_pg_await(vgb_pg *s);
 vg_err vgb_pg_enqueue(vgb_pg *s, int q, const char *sql, vgb_pg_params *p, const char *what,
                       vgb_pg_want want);
 vg_err vgb_pg_command(vgb_pg *s, const char *sql, const char *what, PGresult **out);

@@ -113,21 +113,42 @@ vgb_pg_sequence_used(vgb_store *base, const char *sender, uint64_t seq, bool *us
 
 /* The parameters of an alert and its recipients; seq 0: the database picks.
  * cats holds the categories text until the statement is sent. */
+/* The required row of agency, or NULL. */
+static const vgb_required *
+s_required(const vgb_required *required, size_t n, const char *agency)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(required[i].agency, agency) == 0) {
+            return &required[i];
+        }
+    }
+    return NULL;
+}
+
 static void
 s_alert_params(vgb_pg_params *p, char *cats, size_t cats_len, const vg_envelope *env,
-               int64_t accepted_ms, const vg_strlist *required, int64_t deadline_ms, uint64_t seq)
+               int64_t accepted_ms, const vgb_required *required, size_t n_required, uint64_t seq)
 {
     vg_strlist_join(cats, cats_len, vg_envelope_categories(env), ",");
     size_t len = 0;
     const uint8_t *bytes = vg_envelope_bytes(env, &len);
     const vg_strlist *rcpts = vg_envelope_recipients(env);
-    bool *req = calloc(rcpts->n ? rcpts->n : 1, sizeof *req);
-    if (req == NULL) {
+    size_t n = rcpts->n ? rcpts->n : 1;
+    bool *req = calloc(n, sizeof *req);
+    int64_t *deadline = calloc(n, sizeof *deadline);
+    const char **cover = calloc(n, sizeof *cover);
+    if (req == NULL || deadline == NULL || cover == NULL) {
         p->failed = true;
+        free(req);
+        free(deadline);
+        free(cover);
         return;
     }
     for (size_t i = 0; i < rcpts->n; i++) {
-        req[i] = vg_strlist_contains(required, rcpts->items[i]);
+        const vgb_required *r = s_required(required, n_required, rcpts->items[i]);
+        req[i] = r != NULL;
+        deadline[i] = r != NULL ? r->deadline_ms : 0;
+        cover[i] = r != NULL && r->cover_for != NULL ? r->cover_for : "";
     }
     vgb_pg_p_bytea(p, vg_envelope_id(env), VG_ALERT_ID_LEN);
     vgb_pg_p_text(p, vg_envelope_sender(env));
@@ -149,13 +170,16 @@ s_alert_params(vgb_pg_params *p, char *cats, size_t cats_len, const vg_envelope 
     }
     vgb_pg_p_text_array(p, (const char *const *)rcpts->items, rcpts->n);
     vgb_pg_p_bool_array(p, req, rcpts->n);
-    vgb_pg_p_i64(p, deadline_ms);
+    vgb_pg_p_i64_array(p, deadline, rcpts->n);
+    vgb_pg_p_text_array(p, cover, rcpts->n);
     free(req);
+    free(deadline);
+    free(cover);
 }
 
 vg_err
 vgb_pg_insert_alert(vgb_store *base, const vg_envelope *env, int64_t accepted_ms,
-                    const vg_strlist *required, int64_t deadline_ms, uint64_t *seq_out,
+                    const vgb_required *required, size_t n_required, uint64_t *seq_out,
                     vg_reason *why)
 {
     vgb_pg *s = (vgb_pg *)base;
@@ -165,7 +189,7 @@ vgb_pg_insert_alert(vgb_store *base, const vg_envelope *env, int64_t accepted_ms
     }
     vgb_pg_params p = {0};
     char cats[VG_CATEGORIES_MAX * 64];
-    s_alert_params(&p, cats, sizeof cats, env, accepted_ms, required, deadline_ms, s->next_seq);
+    s_alert_params(&p, cats, sizeof cats, env, accepted_ms, required, n_required, s->next_seq);
     if (s->next_seq != 0) { /* this transaction knows the next seq: no need to wait */
         uint64_t seq = s->next_seq;
         err = vgb_pg_change(s, VGB_PG_Q_INSERT_ALERT, &p, "insert alert");

@@ -4,11 +4,13 @@
  * transactions (see store_pg.h). */
 #include "store_pg.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vigil/log.h"
 
@@ -81,6 +83,7 @@ vgb_pg_fail(vgb_pg *s, const PGresult *r, const char *what)
         err = VG_ERR_IO;
     }
     bool fenced = state != NULL && strcmp(state, VGB_PG_FENCED) == 0;
+    s->fenced |= fenced; /* another broker leads: the leader's heartbeat steps down */
     vg_log(VG_LOG_ERROR, "broker", fenced ? "store.fenced" : "store.error",
            "op=%s path=%s sqlstate=%s msg=\"%s\"", what, s->path, state ? state : "-", clean);
     vgb_pg_txn_fail(s, err, what, clean);
@@ -263,6 +266,62 @@ vgb_pg_usable(vgb_pg *s, vg_reason *why)
     }
     vgb_pg_probe(s);
     return s->suspect || !vgb_pg_conn_ok(s) ? vgb_pg_reconnect(s, why) : VG_OK;
+}
+
+/* Before a COMMIT whose wait is bounded: the outcomes of the changes still
+ * queued are collected first (one round trip), so that what is awaited
+ * after the COMMIT is its answer alone. A failure fails the transaction. */
+void
+vgb_pg_settle(vgb_pg *s)
+{
+    if (s->commit_wait_ms == 0 || !s->in_pipeline || s->n_queued == 0 || s->txn_failed) {
+        return;
+    }
+    vg_err err = VG_OK;
+    if (PQpipelineSync(s->conn) != 1) {
+        (void)vgb_pg_fail(s, NULL, "pipeline sync");
+        return;
+    }
+    (void)vgb_pg_collect(s, false, "commit", &err);
+}
+
+static int64_t
+s_mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* After a COMMIT was sent (nothing else outstanding, see vgb_pg_settle):
+ * waits at most commit_wait_ms for its answer, then asks the server to
+ * cancel the wait. A cancelled wait for the synchronous standby is still
+ * answered, with the warning that makes the commit in doubt; collecting
+ * the answer is the caller's. */
+void
+vgb_pg_await(vgb_pg *s)
+{
+    if (s->commit_wait_ms == 0 || !vgb_pg_conn_ok(s)) {
+        return;
+    }
+    int64_t start = s_mono_ms(), end = start + (int64_t)s->commit_wait_ms;
+    struct pollfd p = {.fd = PQsocket(s->conn), .events = POLLIN};
+    for (int64_t now = start; now < end; now = s_mono_ms()) {
+        int n = poll(&p, 1, (int)(end - now));
+        if (n < 0 && errno != EINTR) {
+            return;
+        }
+        if (n > 0 && (PQconsumeInput(s->conn) != 1 || PQisBusy(s->conn) == 0)) {
+            return; /* answered (or broken: collecting says so) */
+        }
+    }
+    PGcancel *c = PQgetCancel(s->conn);
+    char msg[256] = "";
+    int sent = c != NULL ? PQcancel(c, msg, sizeof msg) : 0;
+    PQfreeCancel(c);
+    vg_log(VG_LOG_WARN, "broker", "store.commit_wait_cancelled",
+           "path=%s waited_ms=%" PRId64 " cancel=%s", s->path, s_mono_ms() - start,
+           sent ? "sent" : "failed");
 }
 
 /* Sends q (or sql) and, unless it may wait in the pipeline, collects the

@@ -114,6 +114,7 @@ s_report_row(const PGresult *r, int i, vgb_report_fn fn, void *ctx)
     row.progress_used = vgb_pg_r_bool(r, i, 18);
     row.esc_level = (uint32_t)vgb_pg_r_i64(r, i, 19);
     vgb_pg_r_copy(row.shared_by, sizeof row.shared_by, r, i, 20);
+    vgb_pg_r_copy(row.cover_for, sizeof row.cover_for, r, i, 25);
     vgb_report_row out = {.alert = &m,
                           .row = &row,
                           .asked_ms = vgb_pg_r_i64(r, i, 23),

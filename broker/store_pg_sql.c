@@ -6,8 +6,9 @@
  * sequence. Every statement is prepared on every connection. */
 #include "store_pg.h"
 
-/* Version 4, the first on PostgreSQL. The alerts_open index is PostgreSQL's
- * own: outstanding queries skip complete alerts without reading them. */
+/* Version 4 was the first on PostgreSQL; 5 adds recipients.cover_for. The
+ * alerts_open index is PostgreSQL's own: outstanding queries skip complete
+ * alerts without reading them. */
 const char vgb_pg_schema[] =
     "CREATE TABLE IF NOT EXISTS meta(key text PRIMARY KEY, value bigint NOT NULL);"
     "CREATE TABLE IF NOT EXISTS alerts("
@@ -47,6 +48,7 @@ const char vgb_pg_schema[] =
     " shared_by text,"
     " next_try_ms bigint NOT NULL DEFAULT 0,"
     " tries integer NOT NULL DEFAULT 0,"
+    " cover_for text," /* out-of-hours cover for that agency */
     " PRIMARY KEY(alert_seq, agency));"
     "CREATE INDEX IF NOT EXISTS recipients_todo ON recipients(agency, next_try_ms, alert_seq)"
     " WHERE state = 1;"
@@ -167,14 +169,17 @@ const char vgb_pg_grants[] =
 
 /* vgb_pg_migrations[v] takes a store from schema v to v + 1, in the same
  * transaction as the CREATE ... IF NOT EXISTS of vgb_pg_schema that follows
- * it (which adds new tables). 4 is the first PostgreSQL schema; 5 adds
+ * it (which adds new tables). 4 is the first PostgreSQL schema; 6 adds
  * link_tags, a new table the schema makes. */
-const char *const vgb_pg_migrations[VGB_PG_SCHEMA_VERSION] = {NULL};
+_Static_assert(VGB_PG_SCHEMA_VERSION == VGB_STORE_SCHEMA_VERSION, "one schema numbering");
+const char *const vgb_pg_migrations[VGB_PG_SCHEMA_VERSION] = {
+    [4] = "ALTER TABLE recipients ADD COLUMN IF NOT EXISTS cover_for text;",
+};
 
 #define S_RROW_COLS                                                                                \
     "alert_seq, agency, required, state, deadline_ms, coalesce(delivered_ms, 0),"                  \
     " coalesce(acked_ms, 0), coalesce(state_ms, 0), coalesce(overdue_ms, 0), progress_used,"       \
-    " esc_level, coalesce(shared_by, ''), officer, note, reason, tries"
+    " esc_level, coalesce(shared_by, ''), officer, note, reason, tries, coalesce(cover_for, '')"
 
 #define S_CP_COLS "size, root, note, signed_ms"
 
@@ -194,11 +199,12 @@ const vgb_pg_sql vgb_pg_queries[VGB_PG_N_QUERIES] = {
          " envelope_hash, envelope) VALUES (coalesce($14, (SELECT coalesce(max(seq), 0) + 1"
          " FROM alerts)), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
          " RETURNING seq),"
-         " r AS (INSERT INTO recipients(alert_seq, agency, pos, required, state, deadline_ms)"
-         " SELECT a.seq, x.agency, x.pos::integer, x.req, 1, CASE WHEN x.req THEN $17 ELSE 0 END"
-         " FROM a, unnest($15::text[], $16::boolean[]) WITH ORDINALITY AS x(agency, req, pos))"
+         " r AS (INSERT INTO recipients(alert_seq, agency, pos, required, state, deadline_ms,"
+         " cover_for) SELECT a.seq, x.agency, x.pos::integer, x.req, 1, x.deadline,"
+         " nullif(x.cover, '') FROM a, unnest($15::text[], $16::boolean[], $17::bigint[],"
+         " $18::text[]) WITH ORDINALITY AS x(agency, req, deadline, cover, pos))"
          " SELECT seq FROM a",
-         "btiiinnnntibbiTOi"},
+         "btiiinnnntibbiTOIT"},
     [VGB_PG_Q_FIND_FOR] = {"SELECT a.seq, a.envelope_hash, r.state IS NOT NULL FROM alerts a"
                            " LEFT JOIN recipients r ON r.alert_seq = a.seq AND r.agency = $2"
                            " WHERE a.alert_id = $1",
@@ -403,7 +409,7 @@ const vgb_pg_sql vgb_pg_queries[VGB_PG_N_QUERIES] = {
          " coalesce(r.reason, ''),"
          " CASE WHEN r.shared_by IS NULL THEN a.accepted_ms ELSE coalesce((SELECT"
          " min(s.received_ms) FROM shares s WHERE s.alert_seq = r.alert_seq"
-         " AND s.to_agency = r.agency), a.accepted_ms) END, r.pos"
+         " AND s.to_agency = r.agency), a.accepted_ms) END, r.pos, coalesce(r.cover_for, '')"
          " FROM recipients r JOIN alerts a ON a.seq = r.alert_seq"
          " WHERE r.required AND a.accepted_ms >= $1 AND (a.accepted_ms, a.seq, r.pos) > ($2, $3, "
          "$4)"

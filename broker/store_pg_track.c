@@ -23,6 +23,7 @@ s_read_rrow(const PGresult *r, int i, vgb_rrow *out)
     out->esc_level = (uint32_t)vgb_pg_r_i64(r, i, 10);
     vgb_pg_r_copy(out->shared_by, sizeof out->shared_by, r, i, 11);
     out->tries = (uint32_t)vgb_pg_r_i64(r, i, 15);
+    vgb_pg_r_copy(out->cover_for, sizeof out->cover_for, r, i, 16);
 }
 
 /* Runs a recipient-row query and calls fn for each row. */

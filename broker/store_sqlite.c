@@ -15,9 +15,12 @@
 
 /* 2: acknowledgement tracking and the audit log. 3: event runs. 4: delivery
  * retries in the store (recipients.next_try_ms, tries) and every network
- * document served. 5: the link-tag index (link_tags). Versions before 3 existed only in development
- * builds and are not migrated; 3 is migrated to 4 in place (s_migrations). */
-#define S_SCHEMA_VERSION 5
+ * document served. 5: out-of-hours cover (recipients.cover_for). 6: the
+ * link-tag index (link_tags). Versions before 3 existed only in development
+ * builds and are not migrated; 3, 4 and 5 are migrated in place
+ * (s_migrations). */
+#define S_SCHEMA_VERSION 6
+_Static_assert(S_SCHEMA_VERSION == VGB_STORE_SCHEMA_VERSION, "one schema numbering");
 #define S_SCHEMA_OLDEST 3 /* the oldest schema this broker migrates */
 #define S_STR(x) #x
 #define S_XSTR(x) S_STR(x)
@@ -57,6 +60,7 @@ static const char s_schema[] =
     " shared_by TEXT,"
     " next_try_ms INTEGER NOT NULL DEFAULT 0," /* a delivery that went unreceipted waits */
     " tries INTEGER NOT NULL DEFAULT 0,"       /* ... this many times so far */
+    " cover_for TEXT,"                         /* out-of-hours cover for that agency */
     " PRIMARY KEY(alert_seq, agency));"
     /* Deliveries to make: fresh ones (next_try_ms 0) in acceptance order,
      * then the retries that are due (vgb_store_pending). */
@@ -138,7 +142,8 @@ static const char *const s_migrations[S_SCHEMA_VERSION] = {
     [3] = "ALTER TABLE recipients ADD COLUMN next_try_ms INTEGER NOT NULL DEFAULT 0;"
           "ALTER TABLE recipients ADD COLUMN tries INTEGER NOT NULL DEFAULT 0;"
           "DROP INDEX IF EXISTS recipients_pending;",
-    [4] = "", /* link_tags is a new table: s_schema makes it */
+    [4] = "ALTER TABLE recipients ADD COLUMN cover_for TEXT;",
+    [5] = "", /* link_tags is a new table: s_schema makes it */
 };
 
 sqlite3_stmt *

@@ -83,7 +83,7 @@ vg_err vgb_sqlite_same_envelope(vgb_store *base, uint64_t seq, const uint8_t *by
                                 bool *same);
 vg_err vgb_sqlite_sequence_used(vgb_store *base, const char *sender, uint64_t seq, bool *used);
 vg_err vgb_sqlite_insert_alert(vgb_store *base, const vg_envelope *env, int64_t accepted_ms,
-                               const vg_strlist *required, int64_t deadline_ms, uint64_t *seq_out,
+                               const vgb_required *required, size_t n_required, uint64_t *seq_out,
                                vg_reason *why);
 vg_err vgb_sqlite_find_alert_for(vgb_store *base, const uint8_t id[VG_ALERT_ID_LEN],
                                  const char *agency, vgb_alert_row *out, bool *is_recipient);
@@ -167,13 +167,17 @@ vg_err vgb_sqlite_required_rows(vgb_store *base, int64_t since_ms, vgb_report_fn
 vg_err vgb_sqlite_count(vgb_store *base, vgb_count_what what, const char *filter, uint64_t *out);
 
 /* What audit verify reads (store_sqlite_verify.c). */
-vg_err vgb_sqlite_alerts_after(vgb_store *base, uint64_t after_seq, size_t limit, vgb_alert_full_fn fn, void *ctx);
+vg_err vgb_sqlite_alerts_after(vgb_store *base, uint64_t after_seq, size_t limit,
+                               vgb_alert_full_fn fn, void *ctx);
 vg_err vgb_sqlite_receipts_of(vgb_store *base, uint64_t seq, vgb_receipt_row_fn fn, void *ctx);
-vg_err vgb_sqlite_receipt_by_hash(vgb_store *base, const uint8_t hash[VG_HASH_LEN], vgb_receipt_row_fn fn, void *ctx, bool *found);
+vg_err vgb_sqlite_receipt_by_hash(vgb_store *base, const uint8_t hash[VG_HASH_LEN],
+                                  vgb_receipt_row_fn fn, void *ctx, bool *found);
 vg_err vgb_sqlite_shares_of(vgb_store *base, uint64_t seq, vgb_share_row_fn fn, void *ctx);
 vg_err vgb_sqlite_alert_leaf_links(vgb_store *base, uint64_t seq, vgb_link_fn fn, void *ctx);
-vg_err vgb_sqlite_rejections_after(vgb_store *base, uint64_t after_id, size_t limit, vgb_rejection_fn fn, void *ctx);
-vg_err vgb_sqlite_event_runs(vgb_store *base, const char *agency, uint64_t after, size_t limit, vgb_event_run_fn fn, void *ctx);
+vg_err vgb_sqlite_rejections_after(vgb_store *base, uint64_t after_id, size_t limit,
+                                   vgb_rejection_fn fn, void *ctx);
+vg_err vgb_sqlite_event_runs(vgb_store *base, const char *agency, uint64_t after, size_t limit,
+                             vgb_event_run_fn fn, void *ctx);
 
 /* The audit tables (store_sqlite_audit.c), made with the rest of the schema. */
 extern const char vgb_sqlite_audit_schema[];

@@ -37,7 +37,7 @@ static const char *const s_sql[S_N_STMTS] = {
         " msg_type, severity, urgency, categories, network_version, envelope_hash, envelope)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [S_INSERT_RECIPIENT] = "INSERT INTO recipients(alert_seq, agency, required, state,"
-                           " deadline_ms) VALUES (?1, ?2, ?3, 1, ?4)",
+                           " deadline_ms, cover_for) VALUES (?1, ?2, ?3, 1, ?4, ?5)",
     [S_FIND_FOR] = "SELECT a.seq, a.envelope_hash, r.state IS NOT NULL FROM alerts a"
                    " LEFT JOIN recipients r ON r.alert_seq = a.seq AND r.agency = ?2"
                    " WHERE a.alert_id = ?1",
@@ -162,7 +162,8 @@ vgb_sqlite_envelope(vgb_store *base, uint64_t seq, uint8_t **out, size_t *out_le
 }
 
 vg_err
-vgb_sqlite_same_envelope(vgb_store *base, uint64_t seq, const uint8_t *bytes, size_t len, bool *same)
+vgb_sqlite_same_envelope(vgb_store *base, uint64_t seq, const uint8_t *bytes, size_t len,
+                         bool *same)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     uint8_t *stored = NULL;
@@ -204,10 +205,22 @@ vgb_sqlite_sequence_used(vgb_store *base, const char *sender, uint64_t seq, bool
     return err;
 }
 
+/* The required row of agency, or NULL. */
+static const vgb_required *
+s_required(const vgb_required *required, size_t n, const char *agency)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(required[i].agency, agency) == 0) {
+            return &required[i];
+        }
+    }
+    return NULL;
+}
+
 vg_err
 vgb_sqlite_insert_alert(vgb_store *base, const vg_envelope *env, int64_t accepted_ms,
-                       const vg_strlist *required, int64_t deadline_ms, uint64_t *seq_out,
-                       vg_reason *why)
+                        const vgb_required *required, size_t n_required, uint64_t *seq_out,
+                        vg_reason *why)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     char cats[VG_CATEGORIES_MAX * 64];
@@ -238,9 +251,14 @@ vgb_sqlite_insert_alert(vgb_store *base, const vg_envelope *env, int64_t accepte
         st = s_stmt(s, S_INSERT_RECIPIENT);
         sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
         sqlite3_bind_text(st, 2, rcpts->items[i], -1, SQLITE_STATIC);
-        bool req = vg_strlist_contains(required, rcpts->items[i]);
-        sqlite3_bind_int(st, 3, req);
-        sqlite3_bind_int64(st, 4, req ? deadline_ms : 0);
+        const vgb_required *req = s_required(required, n_required, rcpts->items[i]);
+        sqlite3_bind_int(st, 3, req != NULL);
+        sqlite3_bind_int64(st, 4, req != NULL ? req->deadline_ms : 0);
+        if (req != NULL && req->cover_for != NULL && req->cover_for[0] != '\0') {
+            sqlite3_bind_text(st, 5, req->cover_for, -1, SQLITE_STATIC);
+        } else {
+            sqlite3_bind_null(st, 5);
+        }
         err = vgb_sqlite_exec_why(s, st, "insert recipient", why);
     }
     if (err == VG_OK) {
@@ -251,7 +269,7 @@ vgb_sqlite_insert_alert(vgb_store *base, const vg_envelope *env, int64_t accepte
 
 vg_err
 vgb_sqlite_find_alert_for(vgb_store *base, const uint8_t id[VG_ALERT_ID_LEN], const char *agency,
-                         vgb_alert_row *out, bool *is_recipient)
+                          vgb_alert_row *out, bool *is_recipient)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     sqlite3_stmt *st = s_stmt(s, S_FIND_FOR);
@@ -274,7 +292,8 @@ vgb_sqlite_find_alert_for(vgb_store *base, const uint8_t id[VG_ALERT_ID_LEN], co
 }
 
 vg_err
-vgb_sqlite_mark_delivered(vgb_store *base, uint64_t seq, const char *agency, int64_t ms, bool *changed)
+vgb_sqlite_mark_delivered(vgb_store *base, uint64_t seq, const char *agency, int64_t ms,
+                          bool *changed)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     sqlite3_stmt *st = s_stmt(s, S_MARK_DELIVERED);
@@ -290,7 +309,7 @@ vgb_sqlite_mark_delivered(vgb_store *base, uint64_t seq, const char *agency, int
 
 vg_err
 vgb_sqlite_insert_receipt(vgb_store *base, const vg_receipt *r, const uint64_t *seqs, size_t n_seqs,
-                         int64_t received_ms)
+                          int64_t received_ms)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     size_t len = 0;
@@ -319,7 +338,8 @@ vgb_sqlite_insert_receipt(vgb_store *base, const vg_receipt *r, const uint64_t *
 }
 
 vg_err
-vgb_sqlite_receipt_leaf(vgb_store *base, const uint8_t hash[VG_HASH_LEN], uint64_t leaf_idx, bool *set)
+vgb_sqlite_receipt_leaf(vgb_store *base, const uint8_t hash[VG_HASH_LEN], uint64_t leaf_idx,
+                        bool *set)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     sqlite3_stmt *st = s_stmt(s, S_RECEIPT_LEAF);
@@ -331,8 +351,8 @@ vgb_sqlite_receipt_leaf(vgb_store *base, const uint8_t hash[VG_HASH_LEN], uint64
 }
 
 vg_err
-vgb_sqlite_insert_rejection(vgb_store *base, int64_t ms, const char *agency, const uint8_t *alert_id,
-                           const char *code, const char *reason)
+vgb_sqlite_insert_rejection(vgb_store *base, int64_t ms, const char *agency,
+                            const uint8_t *alert_id, const char *code, const char *reason)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     sqlite3_stmt *st = s_stmt(s, S_INSERT_REJECTION);
@@ -348,7 +368,7 @@ vgb_sqlite_insert_rejection(vgb_store *base, int64_t ms, const char *agency, con
 
 vg_err
 vgb_sqlite_pending(vgb_store *base, const char *agency, int64_t now_ms, size_t limit,
-                  vgb_pending_fn fn, void *ctx)
+                   vgb_pending_fn fn, void *ctx)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     sqlite3_stmt *st = s_stmt(s, S_PENDING);
@@ -368,7 +388,7 @@ vgb_sqlite_pending(vgb_store *base, const char *agency, int64_t now_ms, size_t l
 
 vg_err
 vgb_sqlite_park(vgb_store *base, uint64_t seq, const char *agency, int64_t now_ms, int64_t first_ms,
-               int64_t max_ms, int64_t *next_out)
+                int64_t max_ms, int64_t *next_out)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql[] =
@@ -453,7 +473,7 @@ vgb_sqlite_set_network_version(vgb_store *base, uint64_t version, vg_reason *why
 
 vg_err
 vgb_sqlite_add_network_document(vgb_store *base, uint64_t version, const uint8_t *bytes, size_t len,
-                               vg_reason *why)
+                                vg_reason *why)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql[] =
@@ -487,7 +507,7 @@ vgb_sqlite_network_documents(vgb_store *base, vgb_netdoc_fn fn, void *ctx)
 
 vg_err
 vgb_sqlite_sender_bytes(vgb_store *base, const char *sender, int64_t since_ms, int64_t period_ms,
-                       vgb_bytes_per_fn fn, void *ctx)
+                        vgb_bytes_per_fn fn, void *ctx)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql[] = "SELECT accepted_ms / ?3, sum(length(envelope)) FROM alerts"

@@ -125,7 +125,7 @@ vgb_sqlite_required_rows(vgb_store *base, int64_t since_ms, vgb_report_fn fn, vo
         " coalesce(r.shared_by, ''), coalesce(r.officer, ''), coalesce(r.reason, ''),"
         " CASE WHEN r.shared_by IS NULL THEN a.accepted_ms ELSE coalesce((SELECT"
         " min(s.received_ms) FROM shares s WHERE s.alert_seq = r.alert_seq"
-        " AND s.to_agency = r.agency), a.accepted_ms) END"
+        " AND s.to_agency = r.agency), a.accepted_ms) END, coalesce(r.cover_for, '')"
         " FROM recipients r JOIN alerts a ON a.seq = r.alert_seq"
         " WHERE r.required = 1 AND a.accepted_ms >= ?1 ORDER BY a.accepted_ms, a.seq, r.rowid";
     vgb_sqlite *s = (vgb_sqlite *)base;
@@ -160,6 +160,7 @@ vgb_sqlite_required_rows(vgb_store *base, int64_t since_ms, vgb_report_fn fn, vo
         r.progress_used = sqlite3_column_int(st, 18) != 0;
         r.esc_level = (uint32_t)sqlite3_column_int(st, 19);
         s_text(r.shared_by, sizeof r.shared_by, st, 20);
+        s_text(r.cover_for, sizeof r.cover_for, st, 24);
         vgb_report_row row = {.alert = &m,
                               .row = &r,
                               .asked_ms = sqlite3_column_int64(st, 23),

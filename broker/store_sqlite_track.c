@@ -46,7 +46,7 @@ s_bind_text_or_null(sqlite3_stmt *st, int i, const char *t)
 #define S_RROW_COLS                                                                                \
     "alert_seq, agency, required, state, deadline_ms, coalesce(delivered_ms, 0),"                  \
     " coalesce(acked_ms, 0), coalesce(state_ms, 0), coalesce(overdue_ms, 0), progress_used,"       \
-    " esc_level, coalesce(shared_by, ''), officer, note, reason, tries"
+    " esc_level, coalesce(shared_by, ''), officer, note, reason, tries, coalesce(cover_for, '')"
 
 static void
 s_read_rrow(sqlite3_stmt *st, vgb_rrow *r)
@@ -64,6 +64,7 @@ s_read_rrow(sqlite3_stmt *st, vgb_rrow *r)
     r->esc_level = (uint32_t)sqlite3_column_int(st, 10);
     s_text(r->shared_by, sizeof r->shared_by, st, 11);
     r->tries = (uint32_t)sqlite3_column_int(st, 15);
+    s_text(r->cover_for, sizeof r->cover_for, st, 16);
 }
 
 /* Runs a row query and calls fn for each recipient row. */
@@ -163,7 +164,7 @@ vgb_sqlite_recipients_of(vgb_store *base, uint64_t seq, vgb_rrow_fn fn, void *ct
 
 vg_err
 vgb_sqlite_open_rows(vgb_store *base, uint32_t max_level, int64_t after_ms, int64_t upto_ms,
-                    int64_t limit, vgb_rrow_fn fn, void *ctx)
+                     int64_t limit, vgb_rrow_fn fn, void *ctx)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     /* The first three terms are the partial index recipients_deadline's own,
@@ -184,8 +185,8 @@ vgb_sqlite_open_rows(vgb_store *base, uint32_t max_level, int64_t after_ms, int6
 
 vg_err
 vgb_sqlite_apply_receipt(vgb_store *base, uint64_t seq, const char *agency, vgb_rstate state,
-                        int64_t now_ms, const char *officer, const char *note, const char *reason,
-                        int64_t deadline_ms)
+                         int64_t now_ms, const char *officer, const char *note, const char *reason,
+                         int64_t deadline_ms)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql[] = "UPDATE recipients SET state = ?3, state_ms = ?4,"
@@ -213,7 +214,7 @@ vgb_sqlite_apply_receipt(vgb_store *base, uint64_t seq, const char *agency, vgb_
 
 vg_err
 vgb_sqlite_set_escalation(vgb_store *base, uint64_t seq, const char *agency, uint32_t level,
-                         int64_t now_ms)
+                          int64_t now_ms)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql[] =
@@ -232,7 +233,7 @@ vgb_sqlite_set_escalation(vgb_store *base, uint64_t seq, const char *agency, uin
 
 vg_err
 vgb_sqlite_add_recipient(vgb_store *base, uint64_t seq, const char *agency, const char *shared_by,
-                        int64_t deadline_ms)
+                         int64_t deadline_ms)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql[] =
@@ -250,8 +251,8 @@ vgb_sqlite_add_recipient(vgb_store *base, uint64_t seq, const char *agency, cons
 
 vg_err
 vgb_sqlite_insert_share(vgb_store *base, uint64_t seq, const char *sharer, const char *to,
-                       const uint8_t hash[VG_HASH_LEN], const uint8_t *bytes, size_t len,
-                       int64_t received_ms)
+                        const uint8_t hash[VG_HASH_LEN], const uint8_t *bytes, size_t len,
+                        int64_t received_ms)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql[] =
@@ -346,7 +347,7 @@ vgb_sqlite_last_event(vgb_store *base, const char *agency, uint64_t *out)
 
 vg_err
 vgb_sqlite_insert_events(vgb_store *base, const char *agency, const vgb_event_row *first,
-                        const uint64_t *more, size_t n_more)
+                         const uint64_t *more, size_t n_more)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql[] =
@@ -388,7 +389,7 @@ vgb_sqlite_insert_events(vgb_store *base, const char *agency, const vgb_event_ro
 
 vg_err
 vgb_sqlite_events_after(vgb_store *base, const char *agency, uint64_t after, size_t limit,
-                       vgb_event_fn fn, void *ctx)
+                        vgb_event_fn fn, void *ctx)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     /* From the run that holds event after + 1 on; rows hold one event or more. */
@@ -443,7 +444,7 @@ vgb_sqlite_events_after(vgb_store *base, const char *agency, uint64_t after, siz
 
 vg_err
 vgb_sqlite_outstanding(vgb_store *base, const char *agency, uint64_t after_seq, size_t limit,
-                      vgb_seq_fn fn, void *ctx)
+                       vgb_seq_fn fn, void *ctx)
 {
     vgb_sqlite *s = (vgb_sqlite *)base;
     static const char sql_all[] =

@@ -365,16 +365,17 @@ vgb_streams_emit(vgb_streams *s, const vgb_event *ev, vgb_alert_brief *alert, bo
         memset(au.to, 1, s->n * sizeof(bool));
     }
     if (ev->seq != 0) {
-        s_audience all = {ev->narrow ? calloc(s->n ? s->n : 1, sizeof(bool)) : au.to, s->n};
-        rc = all.to != NULL ? s_alert_audience(s, ev->seq, alert, &all) : VG_ERR_NOMEM;
+        s_audience alert_au = au;
+        if (ev->named_only && (alert_au.to = calloc(s->n ? s->n : 1, sizeof(bool))) == NULL) {
+            free(au.to);
+            return VG_ERR_NOMEM;
+        }
+        rc = s_alert_audience(s, ev->seq, alert, &alert_au);
+        if (ev->named_only) {
+            free(alert_au.to); /* its brief only: the alert's parties do not hear */
+        }
         *has_alert = rc == VG_OK;
         rc = rc == VG_ERR_NOT_FOUND ? VG_OK : rc;
-        if (ev->narrow && *has_alert) { /* of the alert's parties, its sender alone */
-            s_hear(&au, s, alert->sender);
-        }
-        if (ev->narrow) {
-            free(all.to);
-        }
     }
     s_hear_role(&au, s, "oversight");
     if (ev->about != NULL) {
@@ -396,6 +397,9 @@ vgb_streams_emit(vgb_streams *s, const vgb_event *ev, vgb_alert_brief *alert, bo
                          .receipt = ev->receipt,
                          .receipt_len = ev->receipt_len};
     vgb_event_row seen = s_oversight_row(s, &row); /* what oversight may see of it */
+    if (ev->oversight_detail != NULL && !vg_netdoc_oversight(s->doc).officer_names) {
+        seen.detail = ev->oversight_detail;
+    }
     for (size_t i = 0; i < s->n && rc == VG_OK; i++) {
         if (au.to[i]) {
             vgb_event_row *r = s->st[i].oversight ? &seen : &row;

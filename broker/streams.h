@@ -36,18 +36,21 @@ typedef struct vgb_streams vgb_streams;
 
 /* An event to record. */
 typedef struct vgb_event {
-    Vigil__EventKind kind;    /* what happened */
-    uint64_t seq;             /* alert, 0 for agency events */
-    const char *about;        /* the agency concerned */
-    const char *detail;       /* e.g. "contact:home-office" */
-    uint32_t level;           /* escalation level */
-    uint32_t count;           /* alerts waiting */
-    const uint8_t *receipt;   /* forwarded signed receipt */
-    size_t receipt_len;       /* its length */
-    const char *extra_agency; /* also told (escalation contact) */
-    const char *extra_role;   /* also told (escalation role) */
-    bool everyone;            /* agency events: the whole network */
-    bool narrow;              /* alert events: only its sender, `about` and oversight hear */
+    Vigil__EventKind kind;        /* what happened */
+    uint64_t seq;                 /* alert, 0 for agency events */
+    const char *about;            /* the agency concerned */
+    const char *detail;           /* e.g. "contact:home-office" */
+    uint32_t level;               /* escalation level */
+    uint32_t count;               /* alerts waiting */
+    const uint8_t *receipt;       /* forwarded signed receipt */
+    size_t receipt_len;           /* its length */
+    const char *extra_agency;     /* also told (escalation contact) */
+    const char *extra_role;       /* also told (escalation role) */
+    bool everyone;                /* agency events: the whole network */
+    bool named_only;              /* about an alert, but only `about`, extra_agency and
+                                     oversight hear (not its sender and recipients) */
+    const char *oversight_detail; /* what oversight sees instead of detail unless the
+                                     document shows it officers' names, or NULL */
 } vgb_event;
 
 /* What an event says about its alert. */

@@ -7,12 +7,14 @@
 
 #include "timers.h"
 #include "vigil/log.h"
+#include "vigil/tz.h"
 #include "vigil/wire.h"
 
 #define S_RETRY_MS 1000       /* a step that did not commit is taken again after this */
 #define S_ALARM_CHECK_MS 1000 /* offline alarms are looked at this often */
 #define S_FIRE_PER_PASS 256   /* steps in one pass, at most: the loop stays responsive */
-#define S_CLOCK_STEP_MS 1000  /* a wall-clock change against the monotonic clock this big is a step */
+#define S_CLOCK_STEP_MS                                                                            \
+    1000 /* a wall-clock change against the monotonic clock this big is a step */
 
 /* One agency's presence, for the offline alarm. */
 typedef struct s_presence {
@@ -34,11 +36,23 @@ struct vgb_tracking {
     vgb_timers *timers;          /* the rows' next steps */
     s_presence *ag;              /* one per agency of the document */
     size_t n;                    /* agencies */
+    vgb_notify *notify;          /* its own; NULL without a ZeroMQ context (no notifications) */
     vgb_timer *fired;            /* steps taken in this batch */
     size_t n_fired, cap_fired;
-    int64_t next_alarm_check_mono; /* offline alarms are checked once a second */
-    int64_t clock_off;             /* wall - monotonic, as last seen */
+    const vg_netdoc *warned_doc; /* the document the warnings below were raised under */
+    char warned[VG_CALENDARS_MAX][VG_AUDIT_NAME_MAX]; /* calendars warned of (past valid_until) */
+    size_t n_warned;                                  /* how many */
+    size_t n_warned_committed;                        /* ... as of the last commit */
+    int64_t next_alarm_check_mono;                    /* offline alarms are checked once a second */
+    int64_t clock_off;                                /* wall - monotonic, as last seen */
 };
+
+/* A notification step that reached nobody: the next step, now. */
+static void
+s_unreached(void *ctx, uint64_t seq, const char *agency, uint32_t level)
+{
+    vgb_tracking_step_now(ctx, seq, agency, level);
+}
 
 vg_err
 vgb_tracking_new(vgb_tracking **out, const vgb_tracking_params *p, vg_reason *why)
@@ -71,12 +85,30 @@ vgb_tracking_new(vgb_tracking **out, const vgb_tracking_params *p, vg_reason *wh
                                vgb_store_path(p->store));
         }
     }
+    if (rc == VG_OK && p->zmq_ctx != NULL) {
+        vgb_notify_params np = {.zmq_ctx = p->zmq_ctx,
+                                .cfg = p->cfg,
+                                .doc = p->doc,
+                                .clock = p->clock,
+                                .store = p->store,
+                                .record = p->record,
+                                .batch = p->batch,
+                                .unreached = s_unreached,
+                                .unreached_ctx = t};
+        rc = vgb_notify_new(&t->notify, &np, why);
+    }
     if (rc != VG_OK) {
         vgb_tracking_destroy(&t);
         return rc;
     }
     *out = t;
     return VG_OK;
+}
+
+void *
+vgb_tracking_notify_socket(const vgb_tracking *t)
+{
+    return t->notify != NULL ? vgb_notify_socket(t->notify) : NULL;
 }
 
 vg_err
@@ -102,7 +134,7 @@ vgb_tracking_renew(vgb_tracking *t, const vg_netdoc *doc)
     }
     t->doc = doc;
     vgb_timers_renew(t->timers, doc);
-    return VG_OK;
+    return t->notify != NULL ? vgb_notify_renew(t->notify, doc) : VG_OK;
 }
 
 void
@@ -112,6 +144,7 @@ vgb_tracking_destroy(vgb_tracking **t_p)
         return;
     }
     vgb_tracking *t = *t_p;
+    vgb_notify_destroy(&t->notify);
     vgb_timers_destroy(&t->timers);
     free(t->fired);
     free(t->ag);
@@ -119,10 +152,112 @@ vgb_tracking_destroy(vgb_tracking **t_p)
     *t_p = NULL;
 }
 
-int64_t
-vgb_tracking_deadline(const vgb_tracking *t, vg_severity severity, vg_urgency urgency)
+/* ---- deadlines ------------------------------------------------------------------ */
+
+/* A calendar past its valid_until counted calendar days: the administrator
+ * must renew it. Everyone hears, once per calendar and document while the
+ * broker runs (the deadline's own leaf carries the warning every time). */
+static vg_err
+s_warn_calendar(vgb_tracking *t, const vg_netdoc *doc, const char *calendar)
 {
-    return vg_clock_wall_ms(t->clock) + (int64_t)vg_netdoc_deadline_ms(t->doc, severity, urgency);
+    if (t->warned_doc != doc) {
+        t->warned_doc = doc;
+        t->n_warned = t->n_warned_committed = 0;
+    }
+    for (size_t i = 0; i < t->n_warned; i++) {
+        if (strcmp(t->warned[i], calendar) == 0) {
+            return VG_OK;
+        }
+    }
+    vg_calendar cal;
+    char until[16] = "?", detail[256];
+    if (vg_netdoc_calendar(doc, calendar, &cal) == VG_OK) {
+        vg_date_format(until, sizeof until, vg_date_from_days(cal.valid_until));
+    }
+    snprintf(detail, sizeof detail,
+             "past_valid_until calendar=%s valid_until=%s: deadlines count calendar days; "
+             "import the new bank holidays (vigilctl calendar import) and sign the document",
+             calendar, until);
+    vg_log(VG_LOG_ERROR, "broker", "network.warning",
+           "code=past_valid_until calendar=%s valid_until=%s version=%llu", calendar, until,
+           (unsigned long long)vg_netdoc_version(doc));
+    vg_err rc = vgb_record_network_warning(t->record, "past_valid_until", calendar,
+                                           vg_netdoc_version(doc), detail);
+    if (rc == VG_OK && t->n_warned < VG_CALENDARS_MAX) {
+        snprintf(t->warned[t->n_warned++], VG_AUDIT_NAME_MAX, "%s", calendar);
+    }
+    return rc;
+}
+
+vg_err
+vgb_tracking_deadline(vgb_tracking *t, const vg_netdoc *doc, vg_audit_deadline *out,
+                      const char *agency, const vgb_terms *terms, int64_t from_ms)
+{
+    doc = doc != NULL ? doc : t->doc;
+    vg_deadline d;
+    vg_err rc = vg_netdoc_deadline_at(&d, doc, agency, terms->severity, terms->urgency,
+                                      terms->categories, terms->n_categories, from_ms);
+    if (rc != VG_OK) {
+        vg_log(VG_LOG_ERROR, "broker", "deadline.error", "agency=%s from_ms=%lld code=%s", agency,
+               (long long)from_ms, vg_err_code(rc));
+        return rc;
+    }
+    memset(out, 0, sizeof *out);
+    snprintf(out->agency, sizeof out->agency, "%s", agency);
+    out->from_ms = (uint64_t)from_ms;
+    out->deadline_ms = (uint64_t)d.deadline_ms;
+    snprintf(out->rule, sizeof out->rule, "%s", d.rule_text);
+    out->network_version = d.network_version;
+    out->rule_no = d.rule_no;
+    snprintf(out->calendar, sizeof out->calendar, "%s", d.calendar);
+    memcpy(out->calendar_version, d.calendar_hash, VG_HASH_LEN);
+    out->warnings = d.warnings;
+    if (d.warnings != 0) { /* never a silently wrong date */
+        vg_log(VG_LOG_WARN, "broker", "deadline.fallback", "agency=%s %s", agency, d.text);
+    }
+    if ((d.warnings & VG_DLW_PAST_VALID_UNTIL) && d.calendar[0] != '\0') {
+        rc = s_warn_calendar(t, doc, d.calendar);
+    }
+    return rc;
+}
+
+vg_err
+vgb_tracking_deadline_meta(vgb_tracking *t, const vg_netdoc *doc, vg_audit_deadline *out,
+                           const char *agency, const vgb_alert_meta *m, int64_t from_ms)
+{
+    char cats[sizeof m->categories];
+    const char *list[VG_CATEGORIES_MAX];
+    size_t n = 0;
+    snprintf(cats, sizeof cats, "%s", m->categories);
+    for (char *save = NULL, *c = strtok_r(cats, ",", &save); c != NULL && n < VG_CATEGORIES_MAX;
+         c = strtok_r(NULL, ",", &save)) {
+        list[n++] = c;
+    }
+    vgb_terms terms = {(vg_severity)m->severity, (vg_urgency)m->urgency, list, n};
+    return vgb_tracking_deadline(t, doc, out, agency, &terms, from_ms);
+}
+
+void
+vgb_tracking_step_now(vgb_tracking *t, uint64_t seq, const char *agency, uint32_t level)
+{
+    vgb_rrow r;
+    int idx = vg_netdoc_index(t->doc, agency);
+    if (idx < 0 || vgb_store_rrow(t->store, seq, agency, &r) != VG_OK || r.esc_level != level ||
+        !r.required || r.state == VGB_ACKNOWLEDGED) {
+        return; /* it moved on (acknowledged, extended, stepped): nothing to hurry */
+    }
+    vgb_timer tm = {
+        .seq = seq, .agency = (uint32_t)idx, .level = level, .deadline_ms = r.deadline_ms};
+    if (!vgb_timers_current(t->timers, &tm, &r)) {
+        vg_log(VG_LOG_ERROR, "broker", "notify.exhausted",
+               "alert_seq=%llu agency=%s level=%u detail=\"nobody was reached and no escalation "
+               "step is left\"",
+               (unsigned long long)seq, agency, level);
+        return;
+    }
+    vg_log(VG_LOG_WARN, "broker", "notify.next_step", "alert_seq=%llu agency=%s level=%u",
+           (unsigned long long)seq, agency, level + 1);
+    vgb_timers_retry(t->timers, &tm, 0);
 }
 
 void
@@ -188,6 +323,7 @@ vgb_tracking_check_clock(vgb_tracking *t)
 static vg_err
 s_step(vgb_tracking *t, const vgb_rrow *r, size_t agency)
 {
+    vg_escalation_target notify = VG_ESC_UNSPECIFIED;
     vgb_step st = {.seq = r->seq,
                    .agency = r->agency,
                    .level = r->esc_level + 1,
@@ -206,13 +342,18 @@ s_step(vgb_tracking *t, const vgb_rrow *r, size_t agency)
             /* sent before: it reached the agency, or was set aside unreceipted */
             vgb_delivery_redeliver(t->delivery, agency, r->seq,
                                    r->state != VGB_PENDING || r->tries > 0);
-        } else if (esc.target == VG_ESC_CONTACT && vg_netdoc_find(t->doc, r->agency, &ag) == VG_OK &&
+        } else if (esc.target == VG_ESC_CONTACT &&
+                   vg_netdoc_find(t->doc, r->agency, &ag) == VG_OK &&
                    ag.escalation_contact[0] != '\0') {
             snprintf(detail, sizeof detail, "contact:%s", ag.escalation_contact);
             st.extra_agency = ag.escalation_contact;
         } else if (esc.target == VG_ESC_ROLE) {
             snprintf(detail, sizeof detail, "role:%s", esc.role);
             st.extra_role = esc.role;
+        } else if (vg_escalation_target_notifies(esc.target)) {
+            snprintf(detail, sizeof detail, "%s", vg_escalation_target_name(esc.target));
+            st.extra_role = esc.target == VG_ESC_OVERSIGHT ? VG_ROLE_OVERSIGHT : NULL;
+            notify = esc.target;
         } else {
             snprintf(detail, sizeof detail, "contact:none");
         }
@@ -236,6 +377,13 @@ s_step(vgb_tracking *t, const vgb_rrow *r, size_t agency)
     next.esc_level++;
     if (rc == VG_OK) {
         vgb_timers_schedule(t->timers, &next);
+    }
+    if (rc == VG_OK && notify != VG_ESC_UNSPECIFIED) {
+        size_t tried = 0;
+        rc = vgb_notify_step(t->notify, r->seq, r->agency, next.esc_level, notify, &tried);
+        if (rc == VG_OK && tried == 0) { /* nobody to tell: the next step, now */
+            vgb_tracking_step_now(t, r->seq, r->agency, next.esc_level);
+        }
     }
     return rc;
 }
@@ -305,6 +453,8 @@ long
 vgb_tracking_service(vgb_tracking *t)
 {
     s_check_clock(t);
+    /* the notifications' outcomes to record, their rotas to look at */
+    long rotas = t->notify != NULL ? vgb_notify_service(t->notify) : 0;
     int64_t now = vg_clock_mono_ms(t->clock);
     vgb_timer tm;
     for (size_t fired = 0; fired < S_FIRE_PER_PASS && vgb_timers_pop_due(t->timers, now, &tm);
@@ -317,6 +467,7 @@ vgb_tracking_service(vgb_tracking *t)
     }
     int64_t next = vgb_timers_wake(t->timers);
     next = t->next_alarm_check_mono < next ? t->next_alarm_check_mono : next;
+    next = t->notify != NULL && now + rotas < next ? now + rotas : next;
     return next > now ? (long)(next - now) : 0;
 }
 
@@ -333,5 +484,11 @@ vgb_tracking_after_commit(vgb_tracking *t, bool committed)
         } else {
             t->ag[i].alarmed = t->ag[i].alarmed_committed;
         }
+    }
+    vgb_notify_after_commit(t->notify, committed);
+    if (committed) { /* a warning rolled back is raised again at the next deadline */
+        t->n_warned_committed = t->n_warned;
+    } else {
+        t->n_warned = t->n_warned_committed;
     }
 }

@@ -12,8 +12,11 @@
  * times move with it (vgb_store_shift_times), so no deadline moves on the
  * monotonic clock and each still reads right on the new wall clock.
  *
+ * Steps that target people go to the notifier (notify.h), which tracking
+ * starts, services, renews and stops with itself.
+ *
  * Owns: the timers, the per-agency presence and alarm state, the steps
- * taken in the current batch, the clock offset last seen.
+ * taken in the current batch, the clock offset last seen, the notifier.
  * Thread rules: the loop's thread only.
  */
 #ifndef VIGIL_BROKER_TRACKING_H
@@ -25,8 +28,10 @@
 
 #include "batch.h"
 #include "delivery.h"
+#include "notify.h"
 #include "record.h"
 #include "store.h"
+#include "vigil/audit_leaf.h"
 #include "vigil/broker_config.h"
 #include "vigil/clock.h"
 #include "vigil/envelope.h"
@@ -44,6 +49,8 @@ typedef struct vgb_tracking_params {
     vgb_record *record;          /* where each step is recorded */
     vgb_batch *batch;            /* the batch transaction */
     vgb_delivery *delivery;      /* escalation step "redeliver" */
+    void *zmq_ctx;               /* for the notification worker (notify.h) that tracking
+                                    starts and owns; NULL: no notifications */
 } vgb_tracking_params;
 
 /* Loads the first timers from the store (the rest as they come due).
@@ -61,9 +68,41 @@ void vgb_tracking_destroy(vgb_tracking **t_p);
  * outlives tracking. VG_ERR_NOMEM. */
 vg_err vgb_tracking_renew(vgb_tracking *t, const vg_netdoc *doc) VG_MUST_USE;
 
-/* The deadline (wall clock) of a recipient asked to act now on an alert of
- * this severity and urgency (the network document's deadlines). */
-int64_t vgb_tracking_deadline(const vgb_tracking *t, vg_severity severity, vg_urgency urgency);
+/* The notification worker's socket, for the loop to poll (NULL without
+ * notifications): vgb_tracking_service records what came back. */
+void *vgb_tracking_notify_socket(const vgb_tracking *t);
+
+/* What a deadline depends on, of an alert. */
+typedef struct vgb_terms {
+    vg_severity severity;          /* its severity */
+    vg_urgency urgency;            /* its urgency */
+    const char *const *categories; /* its categories (borrowed) */
+    size_t n_categories;           /* how many */
+} vgb_terms;
+
+/* The deadline of recipient `agency` asked to act from from_ms (wall clock)
+ * on an alert with these terms: vg_netdoc_deadline_at under doc (NULL: the
+ * document in force), with the agency's calendar and hours, as its audit
+ * leaf records it (*out; cover_for ""). A fallback is never silent: each is
+ * logged (WARN deadline.fallback), and a calendar past its valid_until also
+ * raises a network warning (vgb_record_network_warning: an event to every
+ * agency and a leaf) once per calendar and document while the broker runs.
+ * VG_ERR_INVALID when no deadline can be computed (from_ms outside
+ * 1970..2199); an error that failed the batch otherwise. */
+vg_err vgb_tracking_deadline(vgb_tracking *t, const vg_netdoc *doc, vg_audit_deadline *out,
+                             const char *agency, const vgb_terms *terms,
+                             int64_t from_ms) VG_MUST_USE;
+
+/* vgb_tracking_deadline for a stored alert (its severity, urgency and
+ * categories). */
+vg_err vgb_tracking_deadline_meta(vgb_tracking *t, const vg_netdoc *doc, vg_audit_deadline *out,
+                                  const char *agency, const vgb_alert_meta *m,
+                                  int64_t from_ms) VG_MUST_USE;
+
+/* The escalation step of agency's row of alert seq after `level` is taken
+ * at once rather than at its time (the step at `level` notified nobody). A
+ * row that moved on since (acknowledged, another level) is left alone. */
+void vgb_tracking_step_now(vgb_tracking *t, uint64_t seq, const char *agency, uint32_t level);
 
 /* Watches the row's next step (a new row, or one a receipt changed). */
 void vgb_tracking_watch(vgb_tracking *t, const vgb_rrow *r);

@@ -8,7 +8,7 @@ VG_DEB_PACKAGES=(
   systemd tmux python3 faketime strace clang-format tzdata
   libpq-dev postgresql-15
   libmicrohttpd-dev libgnutls28-dev libxml2-dev libcurl4-gnutls-dev libxml2-utils curl
-  python3-yaml openssl
+  python3-yaml openssl python3-aiosmtpd
 )
 
 vg_install_deps() {

@@ -10,7 +10,9 @@
 # Then the Rotherham failure, replayed with vigil watching: police and
 # children's services acknowledge, licensing does not. The demo network is
 # made with a 20 s deadline for high-severity alerts (vigilctl init
-# --deadline high=20s; a real network keeps the default 1 h) so the alert
+# --deadline high=20s; a real network keeps the default 1 h; children's
+# services count medium and low alerts in working days of England and
+# Wales' calendar, imported with vigilctl calendar import) so the alert
 # becomes overdue for licensing within the run: the script waits for that,
 # then shows the Home Office's `outstanding --overdue`, the alert's `status`,
 # the Home Office's event stream and the broker's unshared-alert report
@@ -53,6 +55,24 @@ else
   # A 20 s deadline for high alerts, so that the demo shows one going overdue.
   "$bin/vigilctl" init "$net" --agencies police,licensing,childrens-services,home-office \
     --oversight oversight --deadline high=20s
+  # England and Wales' bank holidays (the government's file, kept in the
+  # repository; the next two years from the fixed rules), and working-day
+  # deadlines for children's services' medium and low alerts: 2 and 5
+  # working days (docs/network.md "Deadline units"). The demo's high alert
+  # keeps its 20 s everywhere.
+  "$bin/vigilctl" calendar import tests/vectors/gov-uk-bank-holidays.json --dir "$net" \
+    --only england-and-wales --extend-to $(($(date +%Y) + 2)) >/dev/null
+  python3 - "$net/network/network.json" <<'EOF'
+import json, sys
+path = sys.argv[1]
+doc = json.load(open(path))
+for card in doc["agencies"]:
+    if card["id"] == "childrens-services":
+        card["calendar"] = "england-and-wales"
+        card["deadlines"] = {"medium": "2wd", "low": "5wd"}
+json.dump(doc, open(path, "w"), indent=2)
+EOF
+  "$bin/vigilctl" network sign --dir "$net" >/dev/null
 fi
 "$bin/vigilctl" check "$net" >/dev/null
 

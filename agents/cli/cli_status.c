@@ -187,6 +187,9 @@ s_print_recipient(const vga_recipient_status *r, int64_t now_ms)
     if (r->shared_by[0] != '\0') {
         printf("  shared by %s", r->shared_by);
     }
+    if (r->cover_for[0] != '\0') {
+        printf("  out-of-hours cover for %s", r->cover_for);
+    }
     putchar('\n');
 }
 

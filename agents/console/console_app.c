@@ -168,6 +168,7 @@ s_run_plain(s_app *app)
     app->link.notify = s_plain_notify;
     app->link.notify_ctx = app;
     char note[1024];
+    snprintf(app->endpoint, sizeof app->endpoint, "%s", vga_agent_broker(app->agent));
     snprintf(note, sizeof note, "vigil-console --plain: agency %s (%s), broker %s", app->model.me,
              app->role, app->endpoint);
     vgc_plain_note(&app->plain, vg_clock_wall_ms(vg_clock_system()), note);
@@ -175,6 +176,11 @@ s_run_plain(s_app *app)
     while (!vgt_stop) {
         vgc_link_service(&app->link, S_PLAIN_WAIT_MS);
         s_plain_notify(app);
+        if (strcmp(app->endpoint, vga_agent_broker(app->agent)) != 0) { /* moved: docs/ha.md */
+            snprintf(app->endpoint, sizeof app->endpoint, "%s", vga_agent_broker(app->agent));
+            snprintf(note, sizeof note, "now with the broker at %s", app->endpoint);
+            vgc_plain_note(&app->plain, vg_clock_wall_ms(vg_clock_system()), note);
+        }
     }
     vgc_plain_note(&app->plain, vg_clock_wall_ms(vg_clock_system()), "stopped");
     return VGT_EXIT_OK;
@@ -206,6 +212,7 @@ s_keys(s_app *app, vgc_view *v)
 static int
 s_run_screen(s_app *app, bool oversight)
 {
+    snprintf(app->endpoint, sizeof app->endpoint, "%s", vga_agent_broker(app->agent));
     vgc_view_info info = {.agency = app->model.me,
                           .role = app->role,
                           .endpoint = app->endpoint,
@@ -223,7 +230,13 @@ s_run_screen(s_app *app, bool oversight)
         vgc_link_service(&app->link, S_TUI_WAIT_MS);
         bool pressed = s_keys(app, v);
         int64_t now = vg_clock_wall_ms(vg_clock_system());
-        if (pressed || app->model.changes != drawn_changes || now - drawn_ms >= S_REDRAW_MS) {
+        bool moved = strcmp(app->endpoint, vga_agent_broker(app->agent)) != 0;
+        if (moved) { /* the header names the broker it is live with (docs/ha.md) */
+            snprintf(app->endpoint, sizeof app->endpoint, "%s", vga_agent_broker(app->agent));
+            vgc_view_set_broker(v, app->endpoint);
+        }
+        if (pressed || moved || app->model.changes != drawn_changes ||
+            now - drawn_ms >= S_REDRAW_MS) {
             vgc_view_draw(v, &app->model, now);
             drawn_changes = app->model.changes;
             drawn_ms = now;

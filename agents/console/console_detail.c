@@ -286,6 +286,10 @@ s_recipient(s_out *o, const vgc_recipient *r, int64_t now_ms)
     if (r->shared_by[0]) {
         s_addf(o, VGC_STYLE_NORMAL, "      added by a share from %s", r->shared_by);
     }
+    if (r->cover_for[0]) {
+        s_addf(o, VGC_STYLE_NORMAL, "      out-of-hours cover for %s (closed when it was sent)",
+               r->cover_for);
+    }
 }
 
 static void

@@ -330,6 +330,7 @@ s_fill_recipients(vgc_alert *a, const vga_alert_status *st)
         r[i].reason = vg_strdup(s->reason ? s->reason : "");
         r[i].level = s->escalation_level;
         snprintf(r[i].shared_by, sizeof r[i].shared_by, "%s", s->shared_by);
+        snprintf(r[i].cover_for, sizeof r[i].cover_for, "%s", s->cover_for);
         ok &= r[i].officer != NULL && r[i].note != NULL && r[i].reason != NULL;
     }
     if (!ok) {

@@ -113,6 +113,7 @@ typedef struct vgc_recipient {
     char *reason;               /* in progress / declined reason (owned) */
     uint32_t level;             /* 0 on time, 1 overdue, 1+i after escalation step i */
     char shared_by[VGC_ID_LEN]; /* "" unless added by a share */
+    char cover_for[VGC_ID_LEN]; /* "" unless out-of-hours cover for that agency */
 } vgc_recipient;
 
 /* The cell of a recipient at now_ms (overdue when the broker says so, or

@@ -207,6 +207,12 @@ s_cell_attr(const vgc_view *v, vgc_cell c)
 
 /* ---- header ------------------------------------------------------------------------------ */
 
+void
+vgc_view_set_broker(vgc_view *v, const char *endpoint)
+{
+    snprintf(v->endpoint, sizeof v->endpoint, "%s", endpoint != NULL ? endpoint : "");
+}
+
 static void
 s_draw_title(const vgc_view *v, int64_t now_ms)
 {

@@ -55,6 +55,10 @@ void vgc_view_close(vgc_view **v_p);
  * attention in the model. */
 void vgc_view_draw(vgc_view *v, const vgc_model *m, int64_t now_ms);
 
+/* The broker the console is live with now (the header names it: with
+ * several brokers the agent follows the leader, docs/ha.md). */
+void vgc_view_set_broker(vgc_view *v, const char *endpoint);
+
 /* The next key, or -1 when none is waiting (never blocks). */
 int vgc_view_key(vgc_view *v);
 

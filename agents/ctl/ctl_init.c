@@ -48,7 +48,10 @@ static const char s_help[] =
     "                        police,licensing,childrens-services,home-office\n"
     "  --oversight ID        an oversight agency (role 'oversight'), told last when\n"
     "                        an alert stays unacknowledged; added if not listed\n"
-    "  --endpoint ADDR       the broker's address (default " S_DEFAULT_ENDPOINT ")\n"
+    "  --endpoint ADDR[,ADDR...]  the broker's address (default " S_DEFAULT_ENDPOINT "); with\n"
+    "                        several (brokers sharing a PostgreSQL store, docs/ha.md) the\n"
+    "                        agents get them all and follow the leader; broker.conf\n"
+    "                        binds the first\n"
     "  --deadline S=D,...    acknowledgement deadlines per severity (critical, high,\n"
     "                        medium, low; or severity/urgency), e.g. high=5s,low=1d\n"
     "                        (default critical=15m,high=1h,medium=24h,low=72h)\n"
@@ -93,6 +96,8 @@ typedef struct s_init {
     vg_keyset *admin;                      /* admin signing key */
     vg_keyset *broker;                     /* broker SIGN + CURVE */
     vg_keyset **agency_keys;               /* one per ids item */
+    char bind[256];                        /* the first --endpoint: what broker.conf binds */
+    char endpoints[1024];                  /* every --endpoint, ", "-separated: agent.conf's */
     char *json;                            /* network.json text */
     uint8_t *signed_doc;                   /* network.signed bytes */
     size_t signed_len;                     /* their length */
@@ -398,14 +403,41 @@ s_network_name_is_valid(const char *name)
     return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == len;
 }
 
+/* --endpoint A[,B...]: each tcp://HOST:PORT; the first is the broker's bind. */
+static bool
+s_parse_endpoints(s_init *in)
+{
+    vg_strlist items = {0};
+    bool ok = vg_strlist_split(&items, in->opts.endpoint, NULL) == VG_OK && items.n > 0;
+    if (!ok) {
+        vgt_error(&s_who, "--endpoint '%s': give tcp://HOST:PORT, or several separated by commas",
+                  in->opts.endpoint);
+    }
+    for (size_t i = 0; ok && i < items.n; i++) {
+        const char *p = items.items[i];
+        if (!s_endpoint_is_valid(p) || strlen(p) >= sizeof in->bind ||
+            strlen(in->endpoints) + strlen(p) + 3 > sizeof in->endpoints) {
+            vgt_error(&s_who,
+                      "--endpoint '%s' is not tcp://HOST:PORT with a port from 1 to 65535, e.g. "
+                      "tcp://127.0.0.1:7600 (several: tcp://a:7600,tcp://b:7600)",
+                      p);
+            ok = false;
+            break;
+        }
+        if (i == 0) {
+            snprintf(in->bind, sizeof in->bind, "%.255s", p); /* shorter: checked above */
+        }
+        size_t len = strlen(in->endpoints);
+        snprintf(in->endpoints + len, sizeof in->endpoints - len, "%s%s", i ? ", " : "", p);
+    }
+    vg_strlist_fini(&items);
+    return ok;
+}
+
 static int
 s_check_target(s_init *in)
 {
-    if (!s_endpoint_is_valid(in->opts.endpoint)) {
-        vgt_error(&s_who,
-                  "--endpoint '%s' is not tcp://HOST:PORT with a port from 1 to 65535, e.g. "
-                  "tcp://127.0.0.1:7600",
-                  in->opts.endpoint);
+    if (!s_parse_endpoints(in)) {
         return VGT_EXIT_USAGE;
     }
     if (!s_network_name_is_valid(in->opts.network)) {
@@ -806,7 +838,7 @@ s_write_broker(const s_init *in, const char *admin_hex)
              "document = network.signed\n"
              "; the network admin's Ed25519 public key: documents it did not sign are refused\n"
              "admin_key = %s\n",
-             in->opts.endpoint, admin_hex);
+             in->bind, admin_hex);
     return s_write_component(in, "broker", "broker.conf", conf, "broker.key", in->broker);
 }
 
@@ -849,8 +881,8 @@ s_write_agent(const s_init *in, size_t i, const char *admin_hex)
              "[gateway]\n"
              "; vigil-gateway, this agency's HTTP API (docs/gateway.md lists every key)\n"
              "listen = 127.0.0.1:%d\n",
-             id, id, admin_hex, in->opts.endpoint, vg_keyset_curve_pk_z85(in->broker),
-             s_gateway_port(in->opts.endpoint, i));
+             id, id, admin_hex, in->endpoints, vg_keyset_curve_pk_z85(in->broker),
+             s_gateway_port(in->bind, i));
     char sub[sizeof CTL_AGENTS_DIR + 64];
     snprintf(sub, sizeof sub, "%s/%s", CTL_AGENTS_DIR, id);
     return s_write_component(in, sub, "agent.conf", conf, "agency.key", in->agency_keys[i]);
@@ -915,7 +947,10 @@ s_print_summary(const s_init *in)
     printf("  admin key   %s/%s  (signs the network document: keep it offline)\n", d,
            CTL_ADMIN_KEY);
     printf("  document    %s/%s  (source: %s/%s)\n", d, CTL_NETWORK_SIGNED, d, CTL_NETWORK_JSON);
-    printf("  broker      %s/%s  (binds %s)\n", d, CTL_BROKER_CONF, in->opts.endpoint);
+    printf("  broker      %s/%s  (binds %s)\n", d, CTL_BROKER_CONF, in->bind);
+    if (strcmp(in->bind, in->endpoints) != 0) {
+        printf("  agents follow the leader among %s (docs/ha.md)\n", in->endpoints);
+    }
     for (size_t i = 0; i < in->ids.n; i++) {
         const char *id = in->ids.items[i];
         printf("  agency      %s/%s/%s/%s  (%s, role %s)\n", d, CTL_AGENTS_DIR, id, CTL_AGENT_CONF,

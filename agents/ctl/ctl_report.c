@@ -50,6 +50,7 @@
 #include "ctl.h"
 #include "ctl_report_linked.h"
 #include "ctl_report_revoked.h"
+#include "ctl_report_why.h"
 #include "store.h"
 #include "vigil/agent.h"
 #include "vigil/broker_config.h"
@@ -80,7 +81,9 @@ static const char s_help[] =
     "the alert, its sender, acceptance time, severity and categories, the late\n"
     "agency, its deadline, how late, and whether it was acknowledged later (by\n"
     "whom), declined (why), could not be opened by it (why: the sender must send\n"
-    "it again), how far it was escalated and who shared it. Then,\n"
+    "it again), how far it was escalated and who shared it, and why the deadline\n"
+    "fell where it did (the rule, calendar and version its audit leaf records;\n"
+    "deadline_why in csv and json). Then,\n"
     "per agency: alerts it had to acknowledge, acknowledged, median and worst\n"
     "time to acknowledge, number overdue. Only actual alerts count there:\n"
     "exercise, test, system and draft alerts get their own section with their\n"
@@ -151,6 +154,8 @@ typedef struct s_late {
     char *reason;                           /* declined / in progress reason */
     int esc_level;                          /* escalation level reached */
     char *shared_by;                        /* "" unless added by a share */
+    uint8_t id[VG_ALERT_ID_LEN];            /* the alert id */
+    char *why;                              /* why the deadline fell there (its leaf), or "" */
     bool revoked;                           /* revoked before it acknowledged */
     char successor[VG_AUDIT_NAME_MAX];      /* revoked: who inherited it, or "" */
 } s_late;
@@ -463,6 +468,7 @@ s_take_row(void *ctx, const vgb_report_row *row)
     memset(l, 0, sizeof *l);
     l->status = status;
     vg_alert_id_hex(l->alert_id, row->alert->id);
+    memcpy(l->id, row->alert->id, VG_ALERT_ID_LEN);
     l->sender = s_dup(row->alert->sender);
     l->accepted_ms = row->alert->accepted_ms;
     l->severity = row->alert->severity;
@@ -517,6 +523,13 @@ static bool
 s_collect(vgb_store *store, const s_opts *o, s_report *r)
 {
     vg_err rc = vgb_store_required_rows(store, o->since_ms, s_take_row, r);
+    s_part *parts[] = {&r->actual, &r->exercises};
+    for (size_t k = 0; k < 2 && rc == VG_OK; k++) { /* the late ones: why their deadline */
+        for (size_t i = 0; i < parts[k]->n_late; i++) {
+            s_late *l = &parts[k]->late[i];
+            l->why = ctl_deadline_why(store, l->id, l->agency);
+        }
+    }
     if (rc != VG_OK) {
         vgt_error(&s_who, "cannot read %s: %s", vgb_store_path(store), vg_err_code(rc));
     }
@@ -536,6 +549,7 @@ s_part_fini(s_part *p)
         free(l->officer);
         free(l->reason);
         free(l->shared_by);
+        free(l->why);
     }
     free(p->late);
     for (size_t i = 0; i < p->n_figs; i++) {
@@ -697,6 +711,17 @@ s_text_late(const s_part *p, bool with_status)
         s_text_late_row(&t, &p->late[i], with_status);
     }
     s_table_print(&t);
+    bool any = false;
+    for (size_t i = 0; i < p->n_late; i++) {
+        const s_late *l = &p->late[i];
+        if (l->why != NULL && l->why[0] != '\0') {
+            if (!any) {
+                printf("\nWhy each deadline fell where it did (from the audit log):\n");
+                any = true;
+            }
+            printf("  %s %s: %s\n", l->alert_id, l->agency, l->why);
+        }
+    }
 }
 
 /* The per-agency figures of a part as a table (with_status: a first
@@ -854,7 +879,8 @@ static void
 s_csv_late(const s_part *p)
 {
     fputs("alert_id,sender,accepted,severity,categories,agency,deadline,late_ms,state,outcome,"
-          "acknowledged_at,officer,declined,reason,escalation_level,shared_by,status\r\n",
+          "acknowledged_at,officer,declined,reason,escalation_level,shared_by,deadline_why,"
+          "status\r\n",
           stdout);
     for (size_t i = 0; i < p->n_late; i++) {
         const s_late *l = &p->late[i];
@@ -874,6 +900,7 @@ s_csv_late(const s_part *p)
         s_csv_field(l->reason, false);
         s_csv_int(l->esc_level, true, false);
         s_csv_field(l->shared_by, false);
+        s_csv_field(l->why != NULL ? l->why : "", false);
         s_csv_field(vg_status_name(l->status), true);
     }
 }
@@ -966,6 +993,8 @@ s_json_late(const s_late *l)
     json_object_set_new(o, "escalation_level", json_integer(l->esc_level));
     json_object_set_new(o, "shared_by", l->shared_by[0] ? json_string(l->shared_by) : json_null());
     json_object_set_new(o, "status", json_string(vg_status_name(l->status)));
+    json_object_set_new(o, "deadline_why",
+                        l->why != NULL && l->why[0] ? json_string(l->why) : json_null());
     return o;
 }
 

@@ -19,6 +19,7 @@
 #include "vigil/alert_json.h"
 #include "vigil/clock.h"
 #include "vigil/log.h"
+#include "vigil/webhook.h"
 
 #define S_IDLE_WAIT_MS 1000 /* longest sleep when nothing is due */
 #define S_ALARMS_MAX 64     /* webhooks whose alarm state is remembered */
@@ -41,21 +42,6 @@ struct gw_webhooks {
     CURL *curl;                    /* one handle, reused */
     s_alarm alarms[S_ALARMS_MAX];  /* raised alarms */
 };
-
-void
-gw_webhook_sign(char out[65], const uint8_t secret[GW_WEBHOOK_SECRET_LEN], int64_t ts,
-                const char *body, size_t len)
-{
-    crypto_auth_hmacsha256_state st;
-    char prefix[32];
-    int n = snprintf(prefix, sizeof prefix, "%" PRId64 ".", ts);
-    crypto_auth_hmacsha256_init(&st, secret, GW_WEBHOOK_SECRET_LEN);
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)prefix, (unsigned long long)n);
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)body, len);
-    uint8_t mac[crypto_auth_hmacsha256_BYTES];
-    crypto_auth_hmacsha256_final(&st, mac);
-    sodium_bin2hex(out, 65, mac, sizeof mac);
-}
 
 /* ---- bodies -------------------------------------------------------------------------- */
 
@@ -113,67 +99,33 @@ s_body(gw_webhooks *w, const gw_delivery *d, bool cap, char **body, const char *
 
 /* ---- one attempt ------------------------------------------------------------------------ */
 
-static size_t
-s_discard(char *ptr, size_t size, size_t n, void *ctx)
-{
-    (void)ptr;
-    (void)ctx;
-    return size * n;
-}
-
-/* POSTs body; returns the HTTP status (0 when none) and fills err. */
+/* POSTs body (signed, vigil/webhook.h); returns the HTTP status (0 when
+ * none) and fills err. */
 static long
 s_post(gw_webhooks *w, const gw_webhook_row *hook, const gw_delivery *d, const char *body,
        const char *ctype, char *err, size_t err_len)
 {
-    int64_t ts = vg_clock_wall_ms(vg_clock_system()) / 1000;
-    char sig[65], idhex[VG_ALERT_ID_HEX_LEN + 1];
-    gw_webhook_sign(sig, hook->secret, ts, body, strlen(body));
+    char idhex[VG_ALERT_ID_HEX_LEN + 1];
     vg_alert_id_hex(idhex, d->alert_id);
-    char h[8][160];
-    snprintf(h[0], sizeof h[0], "Content-Type: %s", ctype);
-    snprintf(h[1], sizeof h[1], "Vigil-Webhook: %s", hook->name);
-    snprintf(h[2], sizeof h[2], "Vigil-Delivery: %" PRId64, d->id);
-    snprintf(h[3], sizeof h[3], "Vigil-Kind: %s", d->kind);
-    snprintf(h[4], sizeof h[4], "Vigil-Timestamp: %" PRId64, ts);
-    snprintf(h[5], sizeof h[5], GW_WEBHOOK_SIG_HEADER ": v1=%s", sig);
-    snprintf(h[6], sizeof h[6], "Vigil-Alert-Id: %s", idhex);
-    snprintf(h[7], sizeof h[7], "Expect:"); /* no 100-continue round trip */
-    struct curl_slist *hdrs = NULL;
-    for (size_t i = 0; i < 8; i++) {
-        if (i == 6 && d->is_event) { /* the event's JSON names its alert */
-            continue;
-        }
-        struct curl_slist *next = curl_slist_append(hdrs, h[i]);
-        if (next == NULL) {
-            curl_slist_free_all(hdrs);
-            snprintf(err, err_len, "out of memory");
-            return 0;
-        }
-        hdrs = next;
-    }
-    CURL *c = w->curl;
-    curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_URL, hook->url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)w->cfg->webhook_timeout_ms);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_discard);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "vigil-gateway");
-    CURLcode cc = curl_easy_perform(c);
-    long status = 0;
-    if (cc == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        snprintf(err, err_len, "HTTP %ld", status);
-    } else {
-        snprintf(err, err_len, "%s", curl_easy_strerror(cc));
-    }
-    curl_slist_free_all(hdrs);
-    return status;
+    char h[4][160];
+    snprintf(h[0], sizeof h[0], "Vigil-Webhook: %s", hook->name);
+    snprintf(h[1], sizeof h[1], "Vigil-Delivery: %" PRId64, d->id);
+    snprintf(h[2], sizeof h[2], "Vigil-Kind: %s", d->kind);
+    snprintf(h[3], sizeof h[3], "Vigil-Alert-Id: %s", idhex);
+    vg_webhook_req req = {.url = hook->url,
+                          .body = body,
+                          .len = strlen(body),
+                          .content_type = ctype,
+                          .headers = {h[0], h[1], h[2], d->is_event ? NULL : h[3]},
+                          .hmac_key = hook->secret,
+                          .hmac_key_len = GW_WEBHOOK_SECRET_LEN,
+                          .ts = vg_clock_wall_ms(vg_clock_system()) / 1000,
+                          .user_agent = "vigil-gateway",
+                          .timeout_ms = w->cfg->webhook_timeout_ms};
+    vg_webhook_res res;
+    (void)vg_webhook_post(w->curl, &req, &res); /* the caller judges the status */
+    snprintf(err, err_len, "%s", res.text);
+    return res.status;
 }
 
 /* ---- alarms --------------------------------------------------------------------------------- */

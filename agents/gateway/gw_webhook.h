@@ -28,8 +28,6 @@
 #include "gw_metrics.h"
 #include "vigil/agent_config.h"
 
-#define GW_WEBHOOK_SIG_HEADER "Vigil-Signature"
-
 typedef struct gw_webhooks gw_webhooks;
 
 /* Opens an agent for reading the inbox and starts the thread. Takes
@@ -42,9 +40,5 @@ void gw_webhooks_wake(void *webhooks);
 
 /* Stops the thread (an attempt under way finishes or times out). NULL-safe. */
 void gw_webhooks_stop(gw_webhooks **w_p);
-
-/* HMAC-SHA256(secret, ts "." body) as 64 hex characters into out. */
-void gw_webhook_sign(char out[65], const uint8_t secret[GW_WEBHOOK_SECRET_LEN], int64_t ts,
-                     const char *body, size_t len);
 
 #endif

@@ -11,13 +11,13 @@ if ! command -v systemd-analyze >/dev/null 2>&1; then
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-for unit in vigil-broker.service vigil-agent@.service vigil-gateway@.service; do
+for unit in vigil-broker.service vigil-broker@.service vigil-agent@.service vigil-gateway@.service; do
   sed "s|/usr/local/bin/|$bin_dir/|g" "$here/$unit" >"$tmp/$unit"
 done
-out=$(systemd-analyze verify --man=no "$tmp/vigil-broker.service" \
+out=$(systemd-analyze verify --man=no "$tmp/vigil-broker.service" "$tmp/vigil-broker@a.service" \
   "$tmp/vigil-agent@licensing.service" "$tmp/vigil-gateway@licensing.service" 2>&1 || true)
 if [ -n "$out" ]; then
   printf 'verify: systemd-analyze reported:\n%s\n' "$out" >&2
   exit 1
 fi
-echo "verify: vigil-broker.service, vigil-agent@.service and vigil-gateway@.service are valid"
+echo "verify: vigil-broker.service, vigil-broker@.service, vigil-agent@.service and vigil-gateway@.service are valid"

@@ -2,12 +2,16 @@
 #include "vigil/audit_leaf.h"
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "vigil/calendar.h"
+
 #define S_U64_DIGITS_MAX 20
-#define S_FIELDS_MAX 6
+#define S_FIELDS_MAX 8
+#define S_OUT_FIRST 1024 /* an encoder's first buffer; it grows up to the leaf maximum */
 
 /* How a value is written. */
 typedef enum s_type {
@@ -16,6 +20,7 @@ typedef enum s_type {
     S_NAME,      /* a name (char array member) */
     S_NAME_OPT,  /* a name, or empty */
     S_HASH,      /* 64 lowercase hex of hash */
+    S_HASH_OPT,  /* the same, or empty when has_hash is false */
     S_LIST,      /* sorted comma-separated names (agencies) */
     S_ALERTS,    /* sorted comma-separated alert ids (alerts, n_alerts) */
     S_U64,       /* canonical decimal (uint64_t member) */
@@ -38,6 +43,11 @@ static const s_field F_CLAIMED = S_F("claimed_sender", S_NAME_OPT, sender);
 static const s_field F_AGENCY = S_F("agency", S_NAME, agency);
 static const s_field F_SHARER = S_F("sharer", S_NAME, agency);
 static const s_field F_CODE = S_F("code", S_NAME, code);
+static const s_field F_CODE_OPT = S_F("code", S_NAME_OPT, code);
+static const s_field F_CHANNEL = S_F("channel", S_NAME_OPT, channel);
+static const s_field F_RECIPIENT = S_F("recipient", S_HASH_OPT, hash);
+static const s_field F_OUTCOME = S_F("outcome", S_NAME, outcome);
+static const s_field F_CALENDAR = S_F("calendar", S_NAME, target);
 static const s_field F_FAILURE = S_F("failure", S_NAME, code);
 static const s_field F_TRANSPORT = S_F("transport", S_NAME, transport);
 static const s_field F_TARGET = S_F("target", S_NAME, target);
@@ -58,26 +68,33 @@ typedef struct s_kind_info {
     vg_audit_kind kind;                  /* the enum value */
     const char *name;                    /* as written after kind= */
     const s_field *fields[S_FIELDS_MAX]; /* in leaf order, NULL-terminated */
+    bool deadlines;                      /* deadline= lines may follow */
 } s_kind_info;
 
 static const s_kind_info s_kinds[] = {
     {VG_AUDIT_ACCEPTED,
      "accepted",
-     {&F_ALERT, &F_SENDER, &F_ENVELOPE_HASH, &F_RECIPIENTS, &F_VERSION}},
-    {VG_AUDIT_REJECTED, "rejected", {&F_CODE, &F_CLAIMED, &F_TRANSPORT, &F_ALERT_OPT}},
-    {VG_AUDIT_DELIVERED, "delivered", {&F_AGENCY, &F_RECEIPT_HASH, &F_ALERTS}},
-    {VG_AUDIT_ACKNOWLEDGED, "acknowledged", {&F_ALERT, &F_AGENCY, &F_RECEIPT_HASH}},
-    {VG_AUDIT_IN_PROGRESS, "in_progress", {&F_ALERT, &F_AGENCY, &F_RECEIPT_HASH}},
-    {VG_AUDIT_DECLINED, "declined", {&F_ALERT, &F_AGENCY, &F_RECEIPT_HASH}},
-    {VG_AUDIT_SHARED, "shared", {&F_ALERT, &F_SHARER, &F_TO, &F_SHARE_HASH}},
-    {VG_AUDIT_OVERDUE, "overdue", {&F_ALERT, &F_AGENCY, &F_DEADLINE}},
-    {VG_AUDIT_ESCALATED, "escalated", {&F_ALERT, &F_AGENCY, &F_LEVEL, &F_TARGET}},
-    {VG_AUDIT_AGENCY_OFFLINE, "agency_offline", {&F_AGENCY, &F_PENDING}},
-    {VG_AUDIT_AGENCY_ONLINE, "agency_online", {&F_AGENCY}},
-    {VG_AUDIT_NETWORK_CHANGED, "network_changed", {&F_VERSION, &F_DOCUMENT_HASH}},
-    {VG_AUDIT_UNOPENABLE, "unopenable", {&F_ALERT, &F_AGENCY, &F_RECEIPT_HASH, &F_FAILURE}},
-    {VG_AUDIT_REASSIGNED, "reassigned", {&F_ALERT, &F_AGENCY, &F_SUCCESSOR, &F_VERSION}},
-    {VG_AUDIT_LINKED, "linked", {&F_ALERT, &F_ALERTS}},
+     {&F_ALERT, &F_SENDER, &F_ENVELOPE_HASH, &F_RECIPIENTS, &F_VERSION},
+     true},
+    {VG_AUDIT_REJECTED, "rejected", {&F_CODE, &F_CLAIMED, &F_TRANSPORT, &F_ALERT_OPT}, false},
+    {VG_AUDIT_DELIVERED, "delivered", {&F_AGENCY, &F_RECEIPT_HASH, &F_ALERTS}, false},
+    {VG_AUDIT_ACKNOWLEDGED, "acknowledged", {&F_ALERT, &F_AGENCY, &F_RECEIPT_HASH}, false},
+    {VG_AUDIT_IN_PROGRESS, "in_progress", {&F_ALERT, &F_AGENCY, &F_RECEIPT_HASH}, true},
+    {VG_AUDIT_DECLINED, "declined", {&F_ALERT, &F_AGENCY, &F_RECEIPT_HASH}, false},
+    {VG_AUDIT_SHARED, "shared", {&F_ALERT, &F_SHARER, &F_TO, &F_SHARE_HASH}, true},
+    {VG_AUDIT_OVERDUE, "overdue", {&F_ALERT, &F_AGENCY, &F_DEADLINE}, false},
+    {VG_AUDIT_ESCALATED, "escalated", {&F_ALERT, &F_AGENCY, &F_LEVEL, &F_TARGET}, false},
+    {VG_AUDIT_AGENCY_OFFLINE, "agency_offline", {&F_AGENCY, &F_PENDING}, false},
+    {VG_AUDIT_AGENCY_ONLINE, "agency_online", {&F_AGENCY}, false},
+    {VG_AUDIT_NETWORK_CHANGED, "network_changed", {&F_VERSION, &F_DOCUMENT_HASH}, false},
+    {VG_AUDIT_UNOPENABLE, "unopenable", {&F_ALERT, &F_AGENCY, &F_RECEIPT_HASH, &F_FAILURE}, false},
+    {VG_AUDIT_REASSIGNED, "reassigned", {&F_ALERT, &F_AGENCY, &F_SUCCESSOR, &F_VERSION}, true},
+    {VG_AUDIT_NOTIFIED,
+     "notified",
+     {&F_ALERT, &F_AGENCY, &F_LEVEL, &F_TARGET, &F_CHANNEL, &F_RECIPIENT, &F_OUTCOME, &F_CODE_OPT},
+     false},
+    {VG_AUDIT_NETWORK_WARNING, "network_warning", {&F_CODE, &F_CALENDAR, &F_VERSION}, false},
+    {VG_AUDIT_LINKED, "linked", {&F_ALERT, &F_ALERTS}, false},
 };
 #define S_N_KINDS (sizeof s_kinds / sizeof s_kinds[0])
 
@@ -135,29 +152,72 @@ vg_audit_event_fini(vg_audit_event *ev)
     if (ev != NULL) {
         vg_strlist_fini(&ev->agencies);
         free(ev->alerts);
+        free(ev->deadlines);
         memset(ev, 0, sizeof *ev);
     }
 }
 
+vg_err
+vg_audit_event_add_deadline(vg_audit_event *ev, const vg_audit_deadline *d)
+{
+    if (ev->n_deadlines >= VG_AUDIT_DEADLINES_MAX) {
+        return VG_ERR_INVALID;
+    }
+    vg_audit_deadline *n = realloc(ev->deadlines, (ev->n_deadlines + 1) * sizeof *n);
+    if (n == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    n[ev->n_deadlines++] = *d;
+    ev->deadlines = n;
+    return VG_OK;
+}
+
+const vg_audit_deadline *
+vg_audit_event_deadline(const vg_audit_event *ev, const char *agency)
+{
+    for (size_t i = 0; i < ev->n_deadlines; i++) {
+        if (strcmp(ev->deadlines[i].agency, agency) == 0) {
+            return &ev->deadlines[i];
+        }
+    }
+    return NULL;
+}
+
 /* ---- encoding ------------------------------------------------------------------ */
 
-/* An output buffer of VG_AUDIT_LEAF_MAX_BYTES. */
+/* An output buffer that grows up to VG_AUDIT_LEAF_MAX_BYTES. */
 typedef struct s_out {
     char *buf;  /* malloc'ed */
     size_t len; /* bytes written */
+    size_t cap; /* bytes allocated */
     bool full;  /* a write did not fit */
+    bool nomem; /* the buffer could not grow */
 } s_out;
 
 static void
 s_put(s_out *o, const char *key, const char *value, size_t value_len)
 {
     size_t need = strlen(key) + 1 + value_len + 1;
-    if (o->full || need > VG_AUDIT_LEAF_MAX_BYTES - o->len) {
-        o->full = true;
+    if (o->full || o->nomem || need > VG_AUDIT_LEAF_MAX_BYTES - o->len) {
+        o->full = !o->nomem;
         return;
     }
-    o->len += (size_t)snprintf(o->buf + o->len, VG_AUDIT_LEAF_MAX_BYTES - o->len, "%s=%.*s\n", key,
-                               (int)value_len, value);
+    if (o->len + need + 1 > o->cap) {
+        size_t cap = o->cap;
+        while (cap < o->len + need + 1) {
+            cap *= 2;
+        }
+        cap = cap > VG_AUDIT_LEAF_MAX_BYTES + 1 ? VG_AUDIT_LEAF_MAX_BYTES + 1 : cap;
+        char *b = realloc(o->buf, cap);
+        if (b == NULL) {
+            o->nomem = true;
+            return;
+        }
+        o->buf = b;
+        o->cap = cap;
+    }
+    o->len +=
+        (size_t)snprintf(o->buf + o->len, o->cap - o->len, "%s=%.*s\n", key, (int)value_len, value);
 }
 
 static int
@@ -238,6 +298,105 @@ s_put_alerts(s_out *o, const s_field *f, const vg_audit_event *ev, vg_reason *wh
     return rc;
 }
 
+/* ---- deadline= lines ------------------------------------------------------------ */
+
+static const struct {
+    unsigned bit;     /* VG_DLW_* */
+    const char *name; /* as written */
+} s_warnings[] = {{VG_DLW_PAST_VALID_UNTIL, "past_valid_until"},
+                  {VG_DLW_NO_CALENDAR, "no_calendar"},
+                  {VG_DLW_NO_HOURS, "no_hours"}};
+#define S_N_WARNINGS (sizeof s_warnings / sizeof s_warnings[0])
+#define S_DEADLINE_LINE_MAX 512 /* one deadline= value, at most */
+
+/* A rule in its canonical text ("1wd", "next-open+1h", "15m"). */
+static bool
+s_rule_ok(const char *text)
+{
+    vg_deadline_rule rule;
+    char again[VG_DEADLINE_RULE_TEXT_MAX];
+    vg_reason why;
+    if (strlen(text) >= sizeof again || vg_deadline_rule_parse(&rule, text, &why) != VG_OK) {
+        return false;
+    }
+    vg_deadline_rule_format(again, sizeof again, &rule);
+    return strcmp(again, text) == 0;
+}
+
+static bool
+s_deadline_ok(const vg_audit_deadline *d)
+{
+    bool cal = d->calendar[0] != '\0';
+    static const uint8_t zero[VG_HASH_LEN];
+    return s_name_ok(d->agency, strnlen(d->agency, VG_AUDIT_NAME_MAX)) && s_rule_ok(d->rule) &&
+           d->rule_no > 0 && d->network_version > 0 &&
+           (!cal || s_name_ok(d->calendar, strnlen(d->calendar, VG_AUDIT_NAME_MAX))) &&
+           (cal || memcmp(d->calendar_version, zero, VG_HASH_LEN) == 0) &&
+           (d->warnings &
+            ~(unsigned)(VG_DLW_PAST_VALID_UNTIL | VG_DLW_NO_CALENDAR | VG_DLW_NO_HOURS)) == 0 &&
+           (d->cover_for[0] == '\0' ||
+            s_name_ok(d->cover_for, strnlen(d->cover_for, VG_AUDIT_NAME_MAX)));
+}
+
+/* One deadline's value, as the line carries it; its length. */
+static size_t
+s_deadline_text(char out[S_DEADLINE_LINE_MAX], const vg_audit_deadline *d)
+{
+    char version[2 * VG_HASH_LEN + 1] = "", warnings[64] = "";
+    if (d->calendar[0] != '\0') {
+        vg_hex_encode(version, sizeof version, d->calendar_version, VG_HASH_LEN);
+    }
+    size_t wl = 0;
+    for (size_t i = 0; i < S_N_WARNINGS; i++) {
+        if (d->warnings & s_warnings[i].bit) {
+            wl += (size_t)snprintf(warnings + wl, sizeof warnings - wl, "%s%s", wl ? "+" : "",
+                                   s_warnings[i].name);
+        }
+    }
+    int n = snprintf(out, S_DEADLINE_LINE_MAX, "%s,%llu,%llu,%s,%llu,%llu,%s,%s,%s,%s", d->agency,
+                     (unsigned long long)d->from_ms, (unsigned long long)d->deadline_ms, d->rule,
+                     (unsigned long long)d->network_version, (unsigned long long)d->rule_no,
+                     d->calendar, version, warnings, d->cover_for);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+static int
+s_cmp_deadline(const void *a, const void *b)
+{
+    return strcmp(((const vg_audit_deadline *)a)->agency, ((const vg_audit_deadline *)b)->agency);
+}
+
+/* Writes ev's deadlines sorted by agency, refusing a bad or repeated one. */
+static vg_err
+s_put_deadlines(s_out *o, const vg_audit_event *ev, vg_reason *why)
+{
+    size_t n = ev->n_deadlines;
+    if (n > VG_AUDIT_DEADLINES_MAX) {
+        return vg_reason_set(why, VG_ERR_INVALID, "audit leaf: more than %d deadlines",
+                             VG_AUDIT_DEADLINES_MAX);
+    }
+    vg_audit_deadline *sorted = malloc(n * sizeof *sorted);
+    if (sorted == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    memcpy(sorted, ev->deadlines, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, s_cmp_deadline);
+    vg_err rc = VG_OK;
+    for (size_t i = 0; i < n && rc == VG_OK; i++) {
+        if (!s_deadline_ok(&sorted[i]) ||
+            (i > 0 && strcmp(sorted[i - 1].agency, sorted[i].agency) == 0)) {
+            rc = vg_reason_set(why, VG_ERR_INVALID,
+                               "audit leaf: deadline for '%.63s' is invalid or repeated",
+                               sorted[i].agency);
+            break;
+        }
+        char text[S_DEADLINE_LINE_MAX];
+        s_put(o, "deadline", text, s_deadline_text(text, &sorted[i]));
+    }
+    free(sorted);
+    return rc;
+}
+
 static vg_err
 s_put_field(s_out *o, const s_field *f, const vg_audit_event *ev, vg_reason *why)
 {
@@ -265,8 +424,9 @@ s_put_field(s_out *o, const s_field *f, const vg_audit_event *ev, vg_reason *why
         s_put(o, f->key, member, n);
         return VG_OK;
     case S_HASH:
+    case S_HASH_OPT:
         vg_hex_encode(text, sizeof text, ev->hash, VG_HASH_LEN);
-        s_put(o, f->key, text, 2 * VG_HASH_LEN);
+        s_put(o, f->key, text, f->type == S_HASH || ev->has_hash ? 2 * VG_HASH_LEN : 0);
         return VG_OK;
     case S_LIST:
         return s_put_list(o, f, (const vg_strlist *)(const void *)member, why);
@@ -288,12 +448,12 @@ vg_audit_leaf_encode(uint8_t **out, size_t *out_len, const vg_audit_event *ev, v
     if (k == NULL) {
         return vg_reason_set(why, VG_ERR_INVALID, "audit leaf: unknown kind %d", (int)ev->kind);
     }
-    s_out o = {.buf = malloc(VG_AUDIT_LEAF_MAX_BYTES)};
+    s_out o = {.buf = malloc(S_OUT_FIRST), .cap = S_OUT_FIRST};
     if (o.buf == NULL) {
         return VG_ERR_NOMEM;
     }
     char num[S_U64_DIGITS_MAX + 1];
-    o.len = (size_t)snprintf(o.buf, VG_AUDIT_LEAF_MAX_BYTES, "%s\n", VG_AUDIT_LEAF_MAGIC);
+    o.len = (size_t)snprintf(o.buf, o.cap, "%s\n", VG_AUDIT_LEAF_MAGIC);
     int n = snprintf(num, sizeof num, "%llu", (unsigned long long)ev->index);
     s_put(&o, "index", num, (size_t)n);
     s_put(&o, "kind", k->name, strlen(k->name));
@@ -302,6 +462,14 @@ vg_audit_leaf_encode(uint8_t **out, size_t *out_len, const vg_audit_event *ev, v
     vg_err rc = VG_OK;
     for (size_t i = 0; i < S_FIELDS_MAX && k->fields[i] != NULL && rc == VG_OK; i++) {
         rc = s_put_field(&o, k->fields[i], ev, why);
+    }
+    if (rc == VG_OK && ev->n_deadlines > 0) {
+        rc = k->deadlines ? s_put_deadlines(&o, ev, why)
+                          : vg_reason_set(why, VG_ERR_INVALID,
+                                          "audit leaf: a %s leaf records no deadlines", k->name);
+    }
+    if (rc == VG_OK && o.nomem) {
+        rc = VG_ERR_NOMEM;
     }
     if (rc == VG_OK && o.full) {
         rc =
@@ -484,6 +652,10 @@ s_take_field(s_in *in, const s_field *f, vg_audit_event *ev, vg_reason *why)
     case S_HASH:
         ok = s_parse_hex(ev->hash, VG_HASH_LEN, v, len);
         break;
+    case S_HASH_OPT:
+        ev->has_hash = len > 0;
+        ok = len == 0 || s_parse_hex(ev->hash, VG_HASH_LEN, v, len);
+        break;
     case S_LIST:
         return s_parse_list((vg_strlist *)(void *)member, v, len, in, why);
     case S_ALERTS:
@@ -497,6 +669,98 @@ s_take_field(s_in *in, const s_field *f, vg_audit_event *ev, vg_reason *why)
                              in->lineno, f->key);
     }
     return VG_OK;
+}
+
+/* Splits s (len bytes) at commas into exactly n fields. */
+static bool
+s_split(const char *s, size_t len, const char **f, size_t *flen, size_t n)
+{
+    const char *end = s + len;
+    for (size_t i = 0; i < n; i++) {
+        const char *comma = memchr(s, ',', (size_t)(end - s));
+        if ((comma == NULL) != (i + 1 == n)) {
+            return false;
+        }
+        f[i] = s;
+        flen[i] = (size_t)((comma ? comma : end) - s);
+        s = comma ? comma + 1 : end;
+    }
+    return true;
+}
+
+/* Copies a field of up to VG_AUDIT_NAME_MAX - 1 bytes into out. */
+static bool
+s_copy(char out[VG_AUDIT_NAME_MAX], const char *v, size_t len)
+{
+    if (len >= VG_AUDIT_NAME_MAX) {
+        return false;
+    }
+    memcpy(out, v, len);
+    out[len] = '\0';
+    return strlen(out) == len;
+}
+
+static bool
+s_parse_warnings(unsigned *out, const char *v, size_t len)
+{
+    char text[64];
+    if (len >= sizeof text) {
+        return false;
+    }
+    memcpy(text, v, len);
+    text[len] = '\0';
+    *out = 0;
+    size_t pos = 0;
+    for (size_t i = 0; i < S_N_WARNINGS && pos < len; i++) {
+        size_t n = strlen(s_warnings[i].name);
+        if (strncmp(text + pos, s_warnings[i].name, n) == 0 &&
+            (text[pos + n] == '\0' || text[pos + n] == '+')) {
+            *out |= s_warnings[i].bit;
+            pos += n + (text[pos + n] == '+');
+        }
+    }
+    return pos == len && (len == 0 || text[len - 1] != '+');
+}
+
+/* One "deadline=" line: parsed strictly (it must be what the encoder writes
+ * for the values it holds) and appended to ev in order. */
+static vg_err
+s_take_deadline(s_in *in, vg_audit_event *ev, vg_reason *why)
+{
+    const char *v = NULL;
+    size_t len = 0;
+    vg_err rc = s_take(in, "deadline", &v, &len, why);
+    if (rc != VG_OK) {
+        return rc;
+    }
+    const char *f[10];
+    size_t fl[10];
+    vg_audit_deadline d;
+    memset(&d, 0, sizeof d);
+    bool ok = len < S_DEADLINE_LINE_MAX && s_split(v, len, f, fl, 10) &&
+              s_copy(d.agency, f[0], fl[0]) && s_parse_u64(&d.from_ms, f[1], fl[1]) &&
+              s_parse_u64(&d.deadline_ms, f[2], fl[2]) && s_copy(d.rule, f[3], fl[3]) &&
+              s_parse_u64(&d.network_version, f[4], fl[4]) &&
+              s_parse_u64(&d.rule_no, f[5], fl[5]) && s_copy(d.calendar, f[6], fl[6]) &&
+              (fl[7] == 0 || s_parse_hex(d.calendar_version, VG_HASH_LEN, f[7], fl[7])) &&
+              (fl[6] == 0) == (fl[7] == 0) && s_parse_warnings(&d.warnings, f[8], fl[8]) &&
+              s_copy(d.cover_for, f[9], fl[9]) && s_deadline_ok(&d);
+    char again[S_DEADLINE_LINE_MAX];
+    if (ok) { /* one encoding per deadline */
+        ok = s_deadline_text(again, &d) == len && memcmp(again, v, len) == 0;
+    }
+    if (ok && ev->n_deadlines > 0) {
+        ok = strcmp(ev->deadlines[ev->n_deadlines - 1].agency, d.agency) < 0;
+    }
+    if (!ok) {
+        return vg_reason_set(why, VG_ERR_MALFORMED,
+                             "audit leaf line %d: invalid deadline, or not sorted by agency",
+                             in->lineno);
+    }
+    return vg_audit_event_add_deadline(ev, &d) == VG_OK
+               ? VG_OK
+               : vg_reason_set(why, VG_ERR_MALFORMED, "audit leaf line %d: too many deadlines",
+                               in->lineno);
 }
 
 /* The magic line and index, kind, time_ms; *kind_out is the kind's table row. */
@@ -549,6 +813,11 @@ vg_audit_leaf_parse(vg_audit_event *out, const uint8_t *leaf, size_t len, vg_rea
     vg_err rc = s_take_header(&in, &ev, &k, why);
     for (size_t i = 0; rc == VG_OK && i < S_FIELDS_MAX && k->fields[i] != NULL; i++) {
         rc = s_take_field(&in, k->fields[i], &ev, why);
+    }
+    static const char dl_key[] = "deadline=";
+    while (rc == VG_OK && k->deadlines && (size_t)(in.end - in.p) > strlen(dl_key) &&
+           memcmp(in.p, dl_key, strlen(dl_key)) == 0) {
+        rc = s_take_deadline(&in, &ev, why);
     }
     if (rc == VG_OK && in.p != in.end) {
         rc = vg_reason_set(why, VG_ERR_MALFORMED,

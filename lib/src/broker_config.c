@@ -32,12 +32,12 @@ static const vg_cfg_key s_table[] = {
         "redelivery interval ceiling"),
     S_K("broker", "batch", VG_CFG_INT, batch, "256", false, 1, 65536,
         "most frames handled in one transaction"),
-    S_K("broker", "offline_alarm", VG_CFG_DURATION, offline_alarm_ms, "5m", false, 100,
-        86400000, "how long an agency with alerts waiting may be away before an alarm"),
+    S_K("broker", "offline_alarm", VG_CFG_DURATION, offline_alarm_ms, "5m", false, 100, 86400000,
+        "how long an agency with alerts waiting may be away before an alarm"),
     S_K("broker", "checkpoint_leaves", VG_CFG_INT, checkpoint_leaves, "256", false, 1, 1000000,
         "sign an audit checkpoint at least every this many leaves"),
-    S_K("broker", "checkpoint_interval", VG_CFG_DURATION, checkpoint_interval_ms, "10s", false,
-        100, 86400000, "sign an audit checkpoint this often while the log grows"),
+    S_K("broker", "checkpoint_interval", VG_CFG_DURATION, checkpoint_interval_ms, "10s", false, 100,
+        86400000, "sign an audit checkpoint this often while the log grows"),
     S_K("broker", "timers", VG_CFG_INT, timers, "4096", false, 8, 16777216,
         "deadline timers kept in memory; the rest wait in the store"),
     S_K("broker", "wal_checkpoint_pages", VG_CFG_INT, wal_checkpoint_pages, "1000", false, 16,
@@ -56,6 +56,25 @@ static const vg_cfg_key s_table[] = {
         "sqlite or postgresql"),
     S_K("store", "dsn", VG_CFG_STRING, store_dsn, NULL, false, 0, 0,
         "with backend = postgresql: the libpq connection string of the database"),
+    S_K("notify", "rotas", VG_CFG_PATH, notify_rotas, "rotas", false, 0, 0,
+        "directory of the agencies' duty rotas, <agency>.json each (docs/network.md)"),
+    S_K("notify", "secrets", VG_CFG_PATH, notify_secrets, "notify.secrets", false, 0, 0,
+        "private file (mode 0600) of the notification channels' secrets"),
+    S_K("notify", "queue", VG_CFG_INT, notify_queue, "64", false, 1, 4096,
+        "notifications handed to the sending thread at once; more fail as queue_full"),
+    S_K("notify", "timeout", VG_CFG_DURATION, notify_timeout_ms, "10s", false, 1000, 120000,
+        "longest one notification attempt (SMTP or HTTP) may take"),
+    S_K("notify", "rota_check", VG_CFG_DURATION, notify_rota_check_ms, "2s", false, 100, 3600000,
+        "how often the rota files are looked at for changes"),
+    S_K("store", "commit_wait", VG_CFG_DURATION, store_commit_wait_ms, "10s", false, 0, 3600000,
+        "postgresql: a COMMIT not answered by then (no synchronous standby) is cancelled and in "
+        "doubt; 0s waits for ever"),
+    S_K("ha", "advertise", VG_CFG_STRING, ha_advertise, "", false, 0, 0,
+        "postgresql: the endpoint agents reach this broker at, told by standbys (tcp://HOST:PORT)"),
+    S_K("ha", "lease", VG_CFG_DURATION, ha_lease_ms, "5s", false, 2000, 600000,
+        "postgresql: a leader silent this long loses its lock (idle_session_timeout)"),
+    S_K("ha", "poll", VG_CFG_DURATION, ha_poll_ms, "500ms", false, 50, 60000,
+        "postgresql: how often a standby tries to become the leader"),
     S_K("network", "document", VG_CFG_PATH, document_path, "network.signed", false, 0, 0,
         "the signed network document"),
     S_K("network", "admin_key", VG_CFG_STRING, admin_key_hex, NULL, true, 0, 0,
@@ -105,6 +124,18 @@ vg_broker_config_load(vg_broker_config **out, const char *path, vg_reason *why)
     }
     if (rc == VG_OK) {
         rc = s_store_backend(cfg, path, why);
+    }
+    if (rc == VG_OK && cfg->ha_advertise[0] != '\0' && strstr(cfg->ha_advertise, "://") == NULL) {
+        rc = vg_reason_set(why, VG_ERR_CONFIG,
+                           "%s: [ha] advertise = '%s' is not a ZeroMQ address: write it as "
+                           "tcp://HOST:PORT",
+                           path, cfg->ha_advertise);
+    }
+    if (rc == VG_OK && cfg->ha_poll_ms >= cfg->ha_lease_ms) {
+        rc = vg_reason_set(why, VG_ERR_CONFIG,
+                           "%s: [ha] poll must be below [ha] lease (a standby's idle session "
+                           "would end between two tries)",
+                           path);
     }
     if (rc == VG_OK && cfg->redeliver_max_ms < cfg->redeliver_ms) {
         rc = vg_reason_set(why, VG_ERR_CONFIG,

@@ -286,6 +286,26 @@ s_walk_open(const vg_calendar *cal, const vg_hours *hours, int64_t from_ms, int6
     return -1;
 }
 
+bool
+vg_hours_is_open(const vg_calendar *cal, const vg_hours *hours, int64_t at_ms)
+{
+    if (cal == NULL || hours == NULL || hours->n_spans == 0 || at_ms < VG_TZ_MS_MIN ||
+        at_ms >= VG_TZ_MS_MAX) {
+        return true;
+    }
+    bool past = false;
+    return s_walk_open(cal, hours, at_ms, -1, &past) == at_ms;
+}
+
+void
+vg_calendar_local(const vg_calendar *cal, int64_t at_ms, int32_t *day, int *minute)
+{
+    int64_t s = s_floor_div(at_ms, 1000);
+    int64_t local = s + vg_tz_offset_s(&cal->tz, s);
+    *day = (int32_t)s_floor_div(local, 86400);
+    *minute = (int)((local - (int64_t)*day * 86400) / 60);
+}
+
 vg_err
 vg_deadline_compute(int64_t *out_ms, unsigned *warnings, const vg_deadline_rule *rule,
                     const vg_calendar *cal, const vg_hours *hours, int64_t accepted_ms)

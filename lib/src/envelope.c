@@ -739,9 +739,18 @@ vg_envelope_check_policy(const vg_envelope *env, const vg_netdoc *doc, vg_strlis
 {
     vg_strlist required = {0};
     vg_strlist absent = {0};
+    vg_strlist covers = {0};
     vg_err rc =
         vg_netdoc_required(doc, (const char *const *)env->categories.items, env->categories.n,
                            vg_envelope_severity(env), vg_envelope_sender(env), &required);
+    if (rc == VG_OK) { /* agencies closed when it was made: their out-of-hours cover too */
+        rc = vg_netdoc_cover(doc, &required, vg_envelope_severity(env), vg_envelope_sender(env),
+                             vg_envelope_created_ms(env), &covers, NULL);
+    }
+    for (size_t i = 0; i < covers.n && rc == VG_OK; i++) {
+        rc = vg_strlist_add(&required, covers.items[i]);
+    }
+    vg_strlist_fini(&covers);
     for (size_t i = 0; i < required.n && rc == VG_OK; i++) {
         if (!vg_strlist_contains(&env->recipients, required.items[i])) {
             rc = vg_strlist_add(&absent, required.items[i]);

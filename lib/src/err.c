@@ -42,6 +42,7 @@ static const s_err_info s_errs[] = {
     [VG_ERR_RATE_LIMITED] = {"rate_limited", "too many requests: slow down"},
     [VG_ERR_QUOTA_EXCEEDED] = {"quota_exceeded", "storage quota used up"},
     [VG_ERR_KEY_COMPROMISED] = {"key_compromised", "signed by a key after it was compromised"},
+    [VG_ERR_NOT_LEADER] = {"not_leader", "this broker is a standby, not the leader"},
 };
 
 static const s_err_info *

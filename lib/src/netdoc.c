@@ -427,8 +427,7 @@ s_validate_escalation(const Vigil__NetworkDocument *d, vg_reason *why)
 {
     for (size_t i = 0; i < d->n_escalation; i++) {
         const Vigil__EscalationStep *s = d->escalation[i];
-        if (s->target < VIGIL__ESCALATION_TARGET__ESCALATION_REDELIVER ||
-            s->target > VIGIL__ESCALATION_TARGET__ESCALATION_ROLE) {
+        if (vg_escalation_target_name((vg_escalation_target)s->target) == NULL) {
             return vg_reason_set(why, VG_ERR_POLICY, "escalation step %zu: target is invalid",
                                  i + 1);
         }
@@ -440,6 +439,13 @@ s_validate_escalation(const Vigil__NetworkDocument *d, vg_reason *why)
         if (s->target == VIGIL__ESCALATION_TARGET__ESCALATION_ROLE && !s_has_role(d, s->role)) {
             return vg_reason_set(why, VG_ERR_POLICY, "escalation step %zu: no agency has role '%s'",
                                  i + 1, s->role);
+        }
+        if (s->target == VIGIL__ESCALATION_TARGET__ESCALATION_OVERSIGHT &&
+            !s_has_role(d, VG_ROLE_OVERSIGHT)) {
+            return vg_reason_set(why, VG_ERR_POLICY,
+                                 "escalation step %zu: target oversight, but no agency has role "
+                                 "'oversight'",
+                                 i + 1);
         }
         if (i > 0 && s->after_ms < d->escalation[i - 1]->after_ms) {
             return vg_reason_set(why, VG_ERR_POLICY,
@@ -1074,6 +1080,35 @@ vg_netdoc_required(const vg_netdoc *doc, const char *const *categories, size_t n
         }
     }
     return VG_OK;
+}
+
+static const char *const s_targets[] = {NULL,      "redeliver",       "contact",
+                                        "role",    "officer-on-duty", "out-of-hours-team",
+                                        "manager", "oversight"};
+
+const char *
+vg_escalation_target_name(vg_escalation_target target)
+{
+    return (int)target > 0 && (size_t)target < sizeof s_targets / sizeof s_targets[0]
+               ? s_targets[target]
+               : NULL;
+}
+
+vg_escalation_target
+vg_escalation_target_parse(const char *name)
+{
+    for (size_t i = 1; name != NULL && i < sizeof s_targets / sizeof s_targets[0]; i++) {
+        if (strcmp(s_targets[i], name) == 0) {
+            return (vg_escalation_target)i;
+        }
+    }
+    return VG_ESC_UNSPECIFIED;
+}
+
+bool
+vg_escalation_target_notifies(vg_escalation_target target)
+{
+    return target >= VG_ESC_DUTY_OFFICER && target <= VG_ESC_OVERSIGHT;
 }
 
 uint64_t

@@ -740,6 +740,7 @@ vg_netdoc_deadline_at(vg_deadline *out, const vg_netdoc *doc, const char *agency
         rc = VG_OK;
         res.deadline_ms = at;
         res.warnings = warn;
+        res.rule_no = (uint32_t)(i + 1);
         res.rule = v.rule;
         vg_deadline_rule_format(res.rule_text, sizeof res.rule_text, &v.rule);
         vg_deadline_rule_view_label(res.selector, sizeof res.selector, &v);
@@ -754,5 +755,54 @@ vg_netdoc_deadline_at(vg_deadline *out, const vg_netdoc *doc, const char *agency
     }
     s_describe(&res, res.calendar[0] ? cal : NULL);
     *out = res;
+    return VG_OK;
+}
+
+/* ---- opening hours and out-of-hours cover --------------------------------- */
+
+static const vg_calendar *
+s_calendar_of(const vg_netdoc *doc, const Vigil__AgencyCard *card)
+{
+    const s_cal *c = card != NULL && card->calendar[0] ? s_cal_named(doc, card->calendar) : NULL;
+    return c != NULL ? &c->view : NULL;
+}
+
+bool
+vg_netdoc_agency_is_open(const vg_netdoc *doc, const char *id, int64_t at_ms)
+{
+    const Vigil__AgencyCard *card = id != NULL ? s_card_pb(vg_netdoc_pb(doc), id) : NULL;
+    vg_hours hours;
+    vg_netdoc_agency_hours(doc, id, &hours);
+    return vg_hours_is_open(s_calendar_of(doc, card), &hours, at_ms);
+}
+
+vg_err
+vg_netdoc_cover(const vg_netdoc *doc, const vg_strlist *required, vg_severity severity,
+                const char *sender, int64_t at_ms, vg_strlist *covers, vg_strlist *covered)
+{
+    if (severity == VG_SEV_MEDIUM || severity == VG_SEV_LOW) {
+        return VG_OK; /* cover is for what cannot wait: high and critical */
+    }
+    const Vigil__NetworkDocument *d = vg_netdoc_pb(doc);
+    for (size_t i = 0; i < required->n; i++) {
+        const Vigil__AgencyCard *card = s_card_pb(d, required->items[i]);
+        if (card == NULL || card->out_of_hours_cover[0] == '\0' ||
+            vg_netdoc_agency_is_open(doc, card->id, at_ms)) {
+            continue;
+        }
+        const char *cover = card->out_of_hours_cover;
+        const Vigil__AgencyCard *cc = s_card_pb(d, cover);
+        if (cc == NULL || cc->revoked || (sender != NULL && strcmp(cover, sender) == 0) ||
+            vg_strlist_contains(required, cover) || vg_strlist_contains(covers, cover)) {
+            continue;
+        }
+        vg_err rc = vg_strlist_add(covers, cover);
+        if (rc == VG_OK && covered != NULL) {
+            rc = vg_strlist_add(covered, card->id);
+        }
+        if (rc != VG_OK) {
+            return rc;
+        }
+    }
     return VG_OK;
 }

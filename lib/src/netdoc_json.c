@@ -952,15 +952,12 @@ s_escalation_step(Vigil__EscalationStep **out, json_t *obj, size_t i, s_arena *a
     if (vg_duration_parse(&s->after_ms, after, &inner) != VG_OK) {
         return vg_reason_set(why, VG_ERR_MALFORMED, "%s: %s", where, inner.text);
     }
-    if (strcmp(target, "redeliver") == 0) {
-        s->target = VIGIL__ESCALATION_TARGET__ESCALATION_REDELIVER;
-    } else if (strcmp(target, "contact") == 0) {
-        s->target = VIGIL__ESCALATION_TARGET__ESCALATION_CONTACT;
-    } else if (strcmp(target, "role") == 0) {
-        s->target = VIGIL__ESCALATION_TARGET__ESCALATION_ROLE;
-    } else {
+    s->target = (Vigil__EscalationTarget)vg_escalation_target_parse(target);
+    if (s->target == VIGIL__ESCALATION_TARGET__ESCALATION_TARGET_UNSPECIFIED) {
         return vg_reason_set(why, VG_ERR_MALFORMED,
-                             "%s: target \"%s\" must be redeliver, contact or role", where, target);
+                             "%s: target \"%s\" must be redeliver, contact, role, "
+                             "officer-on-duty, out-of-hours-team, manager or oversight",
+                             where, target);
     }
     if ((s->target == VIGIL__ESCALATION_TARGET__ESCALATION_ROLE) != (role[0] != '\0')) {
         return vg_reason_set(why, VG_ERR_MALFORMED,
@@ -1472,7 +1469,6 @@ s_rule_json(const Vigil__PolicyRule *r)
 static json_t *
 s_doc_json(const Vigil__NetworkDocument *d)
 {
-    static const char *const targets[] = {"unspecified", "redeliver", "contact", "role"};
     json_t *root = json_object();
     json_object_set_new(root, "network", json_string(d->network));
     json_object_set_new(root, "version", json_integer((json_int_t)d->version));
@@ -1501,7 +1497,8 @@ s_doc_json(const Vigil__NetworkDocument *d)
         char dur[32];
         vg_duration_format(dur, sizeof dur, s->after_ms);
         json_object_set_new(o, "after", json_string(s->after_ms ? dur : "0s"));
-        json_object_set_new(o, "target", json_string(targets[s->target <= 3 ? s->target : 0]));
+        const char *target = vg_escalation_target_name((vg_escalation_target)s->target);
+        json_object_set_new(o, "target", json_string(target ? target : "unspecified"));
         if (s->role[0] != '\0') {
             json_object_set_new(o, "role", json_string(s->role));
         }

@@ -161,11 +161,11 @@ static const vg_err s_reject_errs[] = {
     VG_ERR_QUOTA_EXCEEDED,     /* REJECT_QUOTA_EXCEEDED */
     VG_ERR_REVOKED,            /* REJECT_REVOKED */
     VG_ERR_KEY_COMPROMISED,    /* REJECT_KEY_COMPROMISED */
+    VG_ERR_NOT_LEADER,         /* REJECT_NOT_LEADER */
 };
 
 #define S_N_REJECT ((int)S_COUNT(s_reject_errs))
-_Static_assert(S_COUNT(s_reject_errs) == VIGIL__REJECT_CODE__REJECT_KEY_COMPROMISED + 1,
-               "reject codes");
+_Static_assert(S_COUNT(s_reject_errs) == VIGIL__REJECT_CODE__REJECT_NOT_LEADER + 1, "reject codes");
 
 int
 vg_reject_code(vg_err err)

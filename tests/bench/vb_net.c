@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "vigil/broker_config.h"
 #include "vigil/util.h"
 
 const char *const vb_sender = "police";
@@ -220,6 +221,17 @@ vb_net_new(vb_net **out, const char *bin_dir, const char *tmp_parent, const char
     return VG_OK;
 }
 
+vg_err
+vb_net_use_postgresql(vb_net *n, const char *dsn, vg_reason *why)
+{
+    FILE *f = fopen(n->conf, "a");
+    if (f == NULL) {
+        return vg_reason_set(why, VG_ERR_IO, "cannot append to %s: %s", n->conf, strerror(errno));
+    }
+    fprintf(f, "\n[store]\nbackend = postgresql\ndsn = %s\n", dsn);
+    return fclose(f) == 0 ? VG_OK : vg_reason_set(why, VG_ERR_IO, "cannot write %s", n->conf);
+}
+
 /* True when something accepts TCP connections on the endpoint's port: the
  * broker binds last, just before its loop (at log_level warn there is no
  * broker.ready line to wait for). */
@@ -397,11 +409,13 @@ vb_proc_reset_hwm(pid_t pid)
 static vgb_store *
 s_store_read(const vb_net *n)
 {
-    char dir[VB_PATH_MAX + 32];
-    snprintf(dir, sizeof dir, "%s/broker/store", n->net);
+    vg_broker_config *cfg = NULL; /* [store]: SQLite in broker/store, or PostgreSQL */
     vgb_store *s = NULL;
     vg_reason why = {{0}};
-    if (vgb_store_open_readonly(&s, dir, &why) != VG_OK) {
+    vg_err rc = vg_broker_config_load(&cfg, n->conf, &why);
+    rc = rc == VG_OK ? vgb_store_open_readonly_config(&s, cfg, &why) : rc;
+    vg_broker_config_destroy(&cfg);
+    if (rc != VG_OK) {
         return NULL;
     }
     if (vgb_store_read_begin(s, &why) != VG_OK) {

@@ -54,6 +54,11 @@ typedef struct vb_net {
 vg_err vb_net_new(vb_net **out, const char *bin_dir, const char *tmp_parent,
                   const char *const *conf_set, vg_reason *why) VG_MUST_USE;
 
+/* Puts the broker's store in the PostgreSQL database of dsn (broker.conf
+ * [store] backend = postgresql; the broker then leads it: docs/ha.md).
+ * Before vb_net_start. */
+vg_err vb_net_use_postgresql(vb_net *n, const char *dsn, vg_reason *why) VG_MUST_USE;
+
 /* Spawns the broker (output to n->log) and waits for its broker.ready. */
 vg_err vb_net_start(vb_net *n, vg_reason *why) VG_MUST_USE;
 

@@ -14,6 +14,15 @@
  *   vigil-bench [--bin DIR] [--alerts N] [--reps R] [--batch B] [--inflight W]
  *               [--offline N] [--scale N,N,...] [--tmp DIR] [--only-full]
  *               [--log-level LEVEL]   (broker.conf; default info, what vigilctl writes)
+ *               [--store sqlite|postgresql]
+ *
+ * --store postgresql also runs the full-load and 50%-load phases with the
+ * broker's store on PostgreSQL 15 (a primary with fsync on and a
+ * synchronous standby streaming from it, both on loopback, started by the
+ * bench as tests/support/vt_pg.h does), beside the SQLite figures of the
+ * same run (docs/ha.md, docs/performance.md). store-server: it configures
+ * those servers (synchronous_standby_names) as an operator would; the
+ * store itself is read only through store.h.
  *
  * Progress goes to stderr; the report (markdown) to stdout, and one line
  * "RESULT full_alerts_per_s X" to stderr for scripts.
@@ -32,7 +41,9 @@
 #include "vb_ceil.h"
 #include "vb_load.h"
 #include "vb_net.h"
+#include "store.h"
 #include "vigil/log.h"
+#include "vt_pg.h"
 
 #define S_REPS_MAX 9
 #define S_SCALE_MAX 4
@@ -52,7 +63,14 @@ typedef struct s_opts {
     bool only_full;            /* just the full-load phase (for the peer script) */
     const char *log_level;     /* broker.conf log_level */
     const char *perf_file;     /* perf record the broker in the first full-load phase */
+    bool postgresql;           /* --store postgresql: the PostgreSQL phases too */
 } s_opts;
+
+/* One repetition on PostgreSQL. */
+typedef struct s_pgrep {
+    vb_result full;  /* full load, batched receipts */
+    vb_result paced; /* 50% of its full load */
+} s_pgrep;
 
 typedef struct s_rep {
     double verify_per_s;      /* Ed25519 verifications/s, one core */
@@ -74,7 +92,7 @@ s_usage(void)
 {
     fprintf(stderr, "usage: vigil-bench [--bin DIR] [--alerts N] [--reps R] [--batch B]\n"
                     "       [--inflight W] [--offline N] [--scale N,N,...] [--tmp DIR]"
-                    " [--only-full]\n       [--log-level info|warn]\n");
+                    " [--only-full]\n       [--log-level info|warn] [--store sqlite|postgresql]\n");
 }
 
 static bool
@@ -93,11 +111,19 @@ s_parse_scale(s_opts *o, const char *text)
 static bool
 s_parse(s_opts *o, int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"bin", 1, 0, 'b'},       {"alerts", 1, 0, 'n'},   {"reps", 1, 0, 'r'},
-        {"batch", 1, 0, 'B'},     {"inflight", 1, 0, 'w'}, {"offline", 1, 0, 'o'},
-        {"scale", 1, 0, 's'},     {"tmp", 1, 0, 't'},      {"only-full", 0, 0, 'f'},
-        {"log-level", 1, 0, 'l'}, {"perf", 1, 0, 'p'},     {0, 0, 0, 0}};
+    static const struct option longs[] = {{"bin", 1, 0, 'b'},
+                                          {"alerts", 1, 0, 'n'},
+                                          {"reps", 1, 0, 'r'},
+                                          {"batch", 1, 0, 'B'},
+                                          {"inflight", 1, 0, 'w'},
+                                          {"offline", 1, 0, 'o'},
+                                          {"scale", 1, 0, 's'},
+                                          {"tmp", 1, 0, 't'},
+                                          {"only-full", 0, 0, 'f'},
+                                          {"log-level", 1, 0, 'l'},
+                                          {"perf", 1, 0, 'p'},
+                                          {"store", 1, 0, 'S'},
+                                          {0, 0, 0, 0}};
     char self[VB_PATH_MAX];
     snprintf(self, sizeof self, "%s", argv[0]);
     *o = (s_opts){.alerts = 20000,
@@ -142,6 +168,12 @@ s_parse(s_opts *o, int argc, char **argv)
             break;
         case 'p':
             o->perf_file = optarg;
+            break;
+        case 'S':
+            if (strcmp(optarg, "postgresql") != 0 && strcmp(optarg, "sqlite") != 0) {
+                return false;
+            }
+            o->postgresql = strcmp(optarg, "postgresql") == 0;
             break;
         default:
             return false;
@@ -281,6 +313,105 @@ s_one_rep(s_rep *r, const s_opts *o, vb_result *offline, const char *perf_file, 
     }
     vb_net_destroy(&net, rc != VG_OK);
     return rc;
+}
+
+/* ---- PostgreSQL ------------------------------------------------------------------ */
+
+/* A primary (fsync on) and a synchronous standby "db2" streaming from it. */
+static void
+s_pg_up(vt_pg **primary, vt_pg **standby)
+{
+    vt_pg_opts po = {.fsync = true};
+    *primary = vt_pg_start(&po);
+    *standby = vt_pg_start_standby(*primary, "db2");
+    vt_pg_exec(*primary, "postgres", "ALTER SYSTEM SET synchronous_standby_names = 'db2'");
+    vt_pg_exec(*primary, "postgres", "SELECT pg_reload_conf()");
+    PGconn *c = vt_pg_connect(*primary, "postgres", NULL);
+    for (int i = 0; i < 500; i++) { /* until db2 streams as the synchronous standby */
+        PGresult *r = vt_pg_query(c, "SELECT count(*) FROM pg_stat_replication"
+                                     " WHERE application_name = 'db2' AND sync_state = 'sync'");
+        bool sync = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "1") == 0;
+        PQclear(r);
+        if (sync) {
+            break;
+        }
+        vb_sleep_ms(20);
+    }
+    PQfinish(c);
+}
+
+/* One repetition with the store on PostgreSQL: warm-up, full, 50%. */
+static vg_err
+s_pg_rep(s_pgrep *r, const s_opts *o, vg_reason *why)
+{
+    vt_pg *primary = NULL, *standby = NULL;
+    s_pg_up(&primary, &standby);
+    char *owner = vt_pg_dsn(primary, "vigil", "vigil_owner");
+    char *dsn = vt_pg_dsn(primary, "vigil", "vigil_broker");
+    vgb_store *schema = NULL;
+    vg_err rc = vgb_store_open_dsn(&schema, owner, why); /* as vigil-pg-migrate */
+    vgb_store_destroy(&schema);
+    char inflight[64], level[64];
+    snprintf(inflight, sizeof inflight, "inflight = %d", o->inflight);
+    snprintf(level, sizeof level, "log_level = %s", o->log_level);
+    const char *conf[] = {level, inflight, NULL};
+    vb_net *net = NULL;
+    rc = rc == VG_OK ? vb_net_new(&net, o->bin, o->tmp, conf, why) : rc;
+    rc = rc == VG_OK ? vb_net_use_postgresql(net, dsn, why) : rc;
+    rc = rc == VG_OK ? vb_net_start(net, why) : rc;
+    vb_result warm;
+    if (rc == VG_OK) {
+        rc = s_phase(&warm, net, "pg warm-up", 2000, false, o->batch, 0, false, -1, NULL, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_phase(&r->full, net, "pg full load", o->alerts, true, o->batch, 0, false, -1, NULL,
+                     why);
+    }
+    if (rc == VG_OK) {
+        rc = s_phase(&r->paced, net, "pg 50% load", o->alerts / 2, true, o->batch,
+                     r->full.alerts_per_s * 0.5, false, -1, NULL, why);
+    }
+    vb_net_destroy(&net, rc != VG_OK);
+    vt_pg_stop(&standby);
+    vt_pg_stop(&primary);
+    free(owner);
+    free(dsn);
+    return rc;
+}
+
+static double s_median(double *v, int n);
+
+static void
+s_print_pg(const s_rep *reps, const s_pgrep *pg, int n, const s_opts *o)
+{
+    double sq[S_REPS_MAX], pq[S_REPS_MAX], sq99[S_REPS_MAX], pq99[S_REPS_MAX], pq50[S_REPS_MAX];
+    double pd99[S_REPS_MAX];
+    for (int i = 0; i < n; i++) {
+        sq[i] = reps[i].full.alerts_per_s;
+        pq[i] = pg[i].full.alerts_per_s;
+        sq99[i] = reps[i].paced.confirm.p99;
+        pq99[i] = pg[i].paced.confirm.p99;
+        pq50[i] = pg[i].paced.confirm.p50;
+        pd99[i] = pg[i].paced.delivered.p99;
+    }
+    double s_full = s_median(sq, n), p_full = s_median(pq, n);
+    double s_p99 = s_median(sq99, n), p_p99 = s_median(pq99, n);
+    printf("### PostgreSQL back end (issue 14; same run, median of %d)\n\n", n);
+    printf("PostgreSQL 15 on loopback: a primary with fsync on and a synchronous standby "
+           "(`synchronous_standby_names = 'db2'`, fsync off on the standby: it runs on the same "
+           "disk); the broker leads it alone (`[store] backend = postgresql`). %zu alerts per "
+           "phase.\n\n",
+           o->alerts);
+    printf("| store | full load, alerts/s | 50%% load: confirm p50 / p99 ms | 50%% load: "
+           "delivered p99 ms |\n|---|---:|---:|---:|\n");
+    printf("| SQLite (WAL, synchronous=FULL) | %.0f | - / %.2f | - |\n", s_full, s_p99);
+    printf("| PostgreSQL, primary + synchronous standby | %.0f | %.2f / %.2f | %.2f |\n\n", p_full,
+           s_median(pq50, n), p_p99, s_median(pd99, n));
+    printf("Issue 14 aims: PostgreSQL >= 50%% of SQLite's throughput: %.0f / %.0f = **%.0f%%** "
+           "(%s); p99 publish -> confirm at half load <= 20 ms: **%.2f ms** (%s). Takeover time "
+           "is measured by the failover tests, not here (docs/ha.md).\n\n",
+           p_full, s_full, 100.0 * p_full / s_full, p_full >= 0.5 * s_full ? "met" : "not met",
+           p_p99, p_p99 <= 20.0 ? "met" : "not met");
 }
 
 /* Stored history grows; a measured phase at each size. */
@@ -591,6 +722,7 @@ main(int argc, char **argv)
         return 1;
     }
     static s_rep reps[S_REPS_MAX];
+    static s_pgrep pgreps[S_REPS_MAX];
     vb_result offline = {0}, scale[S_SCALE_MAX] = {{0}};
     int64_t stored[S_SCALE_MAX] = {0};
     vg_reason why = {{0}};
@@ -599,6 +731,10 @@ main(int argc, char **argv)
         fprintf(stderr, "repetition %d/%d\n", i + 1, o.reps);
         rc = s_one_rep(&reps[i], &o, i == 0 && o.offline > 0 && !o.only_full ? &offline : NULL,
                        i == 0 ? o.perf_file : NULL, &why);
+    }
+    for (int i = 0; rc == VG_OK && o.postgresql && !o.only_full && i < o.reps; i++) {
+        fprintf(stderr, "postgresql repetition %d/%d\n", i + 1, o.reps);
+        rc = s_pg_rep(&pgreps[i], &o, &why);
     }
     if (rc == VG_OK && o.n_scale > 0 && !o.only_full) {
         fprintf(stderr, "scaling run\n");
@@ -619,6 +755,9 @@ main(int argc, char **argv)
     }
     if (!o.only_full) {
         s_print_targets(reps, o.reps, &offline, scale, stored, &o);
+    }
+    if (!o.only_full && o.postgresql) {
+        s_print_pg(reps, pgreps, o.reps, &o);
     }
     if (!s_all_ok(reps, o.reps, &offline, scale, &o)) {
         fprintf(stderr, "vigil-bench: a phase did not complete or saw errors (see the tables)\n");

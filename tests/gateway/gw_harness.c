@@ -582,6 +582,7 @@ s_hook_access(void *cls, struct MHD_Connection *c, const char *url, const char *
     s_copy_header(c, "Vigil-Alert-Id", r.alert_id, sizeof r.alert_id);
     s_copy_header(c, "Vigil-Timestamp", r.timestamp, sizeof r.timestamp);
     s_copy_header(c, "Vigil-Signature", r.signature, sizeof r.signature);
+    s_copy_header(c, "Authorization", r.authorization, sizeof r.authorization);
     pthread_mutex_lock(&h->lock);
     r.signature_ok = s_sig_ok(h, &r);
     unsigned answer = h->answer;

@@ -115,15 +115,16 @@ bool gh_wait_state(const gh_gateway *g, const char *idhex, const char *agency, c
 typedef struct gh_hook gh_hook;
 
 typedef struct gh_hook_req {
-    char *body;         /* what was POSTed (malloc'ed) */
-    size_t len;         /* its length */
-    char ctype[64];     /* Content-Type */
-    char kind[32];      /* Vigil-Kind */
-    char delivery[32];  /* Vigil-Delivery */
-    char alert_id[40];  /* Vigil-Alert-Id */
-    char timestamp[32]; /* Vigil-Timestamp */
-    char signature[80]; /* Vigil-Signature */
-    bool signature_ok;  /* the HMAC checked out against the hook's secret */
+    char *body;              /* what was POSTed (malloc'ed) */
+    size_t len;              /* its length */
+    char ctype[64];          /* Content-Type */
+    char kind[32];           /* Vigil-Kind */
+    char delivery[32];       /* Vigil-Delivery */
+    char alert_id[40];       /* Vigil-Alert-Id */
+    char timestamp[32];      /* Vigil-Timestamp */
+    char signature[80];      /* Vigil-Signature */
+    char authorization[160]; /* Authorization (the broker's bearer and basic webhooks) */
+    bool signature_ok;       /* the HMAC checked out against the hook's secret */
 } gh_hook_req;
 
 /* Listens on 127.0.0.1:port (0: a free one), checking signatures with the

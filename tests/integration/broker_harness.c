@@ -4,6 +4,7 @@
 #define _XOPEN_SOURCE 700
 
 #include "broker_harness.h"
+#include "vigil/broker_config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include <cmocka.h>
 
 #include "itest.h"
+#include "vt_pg.h"
 #include "vigil/util.h"
 #include "vigil/wire.h"
 
@@ -129,6 +131,44 @@ s_conf_set(bh_broker *b, const char *assignment)
     free(text);
 }
 
+/* VG_TEST_STORE=postgresql: every network's broker keeps its store in a
+ * database of its own on one PostgreSQL server started for the test
+ * process (tests/support/vt_pg.h), stopped at exit. */
+static vt_pg *s_pg;
+static int s_pg_dbs;
+
+static void
+s_pg_stop(void)
+{
+    vt_pg_stop(&s_pg);
+}
+
+static void
+s_use_postgresql(bh_broker *b)
+{
+    if (s_pg == NULL) {
+        s_pg = vt_pg_start(NULL);
+        atexit(s_pg_stop);
+    }
+    char name[64];
+    snprintf(name, sizeof name, "bh_%d_%d", (int)getpid(), ++s_pg_dbs);
+    vt_pg_createdb(s_pg, name, "vigil"); /* create.sql's database: schema vigil, grants */
+    char *owner = vt_pg_dsn(s_pg, name, "vigil_owner");
+    vgb_store *s = NULL;
+    vg_reason why = {{0}};
+    if (vgb_store_open_dsn(&s, owner, &why) != VG_OK) { /* the schema, as vigil-pg-migrate */
+        fail_msg("make the schema in %s: %s", name, why.text);
+    }
+    vgb_store_destroy(&s);
+    free(owner);
+    char *dsn = vt_pg_dsn(s_pg, name, "vigil_broker");
+    FILE *f = fopen(b->conf, "a");
+    assert_non_null(f);
+    fprintf(f, "\n[store]\nbackend = postgresql\ndsn = %s\n", dsn);
+    assert_int_equal(fclose(f), 0);
+    free(dsn);
+}
+
 bh_broker *
 bh_new_in(const char *bin_dir, const char *const *conf_set)
 {
@@ -159,6 +199,10 @@ bh_new_init_in(const char *bin_dir, const char *const *init_opts, const char *co
     it_init_net_in(bin_dir, b->net, extra);
     for (size_t i = 0; conf_set != NULL && conf_set[i] != NULL; i++) {
         s_conf_set(b, conf_set[i]);
+    }
+    const char *store = getenv("VG_TEST_STORE");
+    if (store != NULL && strcmp(store, "postgresql") == 0) {
+        s_use_postgresql(b);
     }
     return b;
 }
@@ -416,6 +460,12 @@ bh_log_count(const bh_broker *b, const char *msg_id, const char *needle)
 vg_err
 bh_store_open(const bh_broker *b, vgb_store **out, vg_reason *why)
 {
+    vg_broker_config *cfg = NULL; /* [store] may name a PostgreSQL store (docs/ha.md) */
+    if (vg_broker_config_load(&cfg, b->conf, NULL) == VG_OK) {
+        vg_err rc = vgb_store_open_readonly_config(out, cfg, why);
+        vg_broker_config_destroy(&cfg);
+        return rc;
+    }
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", b->db_path);
     char *slash = strrchr(dir, '/');

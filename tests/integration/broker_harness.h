@@ -59,6 +59,11 @@ typedef struct bh_broker {
 } bh_broker;
 
 /*
+ * With VG_TEST_STORE=postgresql in the environment the broker's store is a
+ * PostgreSQL database of its own (docs/ha.md) on a server the harness
+ * starts once per test process (tests/support/vt_pg.h) and stops at exit;
+ * the store helpers below follow broker.conf, so they read it there.
+ *
  * Makes a network in a fresh scratch directory and rewrites broker.conf's
  * [broker] keys from conf_set ("key=value" strings, NULL-terminated, may be
  * NULL; see vigil/broker_config.h for the keys). Does not start the broker.
@@ -115,7 +120,8 @@ size_t bh_log_wait(const bh_broker *b, const char *msg_id, const char *needle, i
 /* ---- the broker's store, read through its interface (store.h) ----------
  *
  * No test knows a table, a column or SQL: every read goes through store.h.
- * Each helper opens DIR/broker/store read-only (vgb_store_open_readonly),
+ * Each helper opens the store broker.conf names read-only
+ * (vgb_store_open_readonly_config: DIR/broker/store, or [store]'s PostgreSQL),
  * reads one committed state (vgb_store_read_begin/_end) and closes it again,
  * so it sees only what the broker committed, whether it runs or not. The
  * helpers fail the test when the store cannot be opened or read. */

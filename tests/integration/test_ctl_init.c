@@ -328,6 +328,35 @@ test_init_refuses_bad_options_with_clear_messages(void **state)
     it_run_fini(&r);
 }
 
+/* --endpoint A,B (brokers sharing a PostgreSQL store, docs/ha.md): the
+ * broker binds the first, every agent.conf names both and the library
+ * reads both, in order; a bad one among them is refused. */
+static void
+test_init_several_endpoints_reach_agent_conf(void **state)
+{
+    fixture *f = *state;
+    s_expect_refusal(f->net, "police,licensing", "--endpoint", "tcp://127.0.0.1:7600,b:7610",
+                     "'b:7610' is not tcp://HOST:PORT");
+    it_run r;
+    it_vigilctl(&r, "init", f->net, "--agencies", "police,licensing", "--endpoint",
+                "tcp://127.0.0.1:7600,tcp://127.0.0.1:7610");
+    it_assert_ok(&r);
+    assert_true(it_contains(r.out, "follow the leader"));
+    it_run_fini(&r);
+    char *broker = s_read(f->net, "broker/broker.conf");
+    assert_true(it_contains(broker, "bind = tcp://127.0.0.1:7600\n"));
+    free(broker);
+    char *conf = it_path(f->net, "agents/police/agent.conf");
+    vga_config *cfg = NULL;
+    vg_reason why = {{0}};
+    assert_int_equal(vga_config_load(&cfg, conf, &why), VG_OK);
+    assert_int_equal(cfg->endpoints.n, 2);
+    assert_string_equal(cfg->endpoints.items[0], "tcp://127.0.0.1:7600");
+    assert_string_equal(cfg->endpoints.items[1], "tcp://127.0.0.1:7610");
+    vga_config_destroy(&cfg);
+    free(conf);
+}
+
 static void
 test_moved_folder_still_loads(void **state)
 {
@@ -362,6 +391,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_init_refuses_to_overwrite_a_network, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_init_refuses_bad_options_with_clear_messages, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_init_several_endpoints_reach_agent_conf, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_moved_folder_still_loads, s_setup, s_teardown),
     };

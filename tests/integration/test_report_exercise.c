@@ -421,7 +421,7 @@ test_report_keeps_exercises_apart(void **state)
     assert_string_equal(c.line[0][0],
                         "alert_id,sender,accepted,severity,categories,agency,deadline,"
                         "late_ms,state,outcome,acknowledged_at,officer,declined,"
-                        "reason,escalation_level,shared_by,status");
+                        "reason,escalation_level,shared_by,deadline_why,status");
     assert_string_equal(c.line[1][0],
                         "agency,required,acknowledged,median_ack_ms,worst_ack_ms,overdue,status");
     assert_string_equal(c.line[2][0], c.line[0][0]);

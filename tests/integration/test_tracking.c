@@ -231,9 +231,8 @@ s_count_events(const s_evlog *l, vga_event_kind kind, const char *about, const u
 static json_t *
 s_report_json(const bh_broker *b)
 {
-    char *store = it_path(b->net, "broker/store");
-    it_run r;
-    it_vigilctl(&r, "report", "--store", store, "--unshared", "--format", "json");
+    it_run r; /* -c: the store broker.conf names, SQLite or PostgreSQL (VG_TEST_STORE) */
+    it_vigilctl(&r, "report", "-c", b->conf, "--unshared", "--format", "json");
     it_assert_ok(&r);
     json_error_t jerr;
     json_t *doc = json_loads(r.out, 0, &jerr);
@@ -241,7 +240,6 @@ s_report_json(const bh_broker *b)
         fail_msg("report --format json is not JSON (%s): %s", jerr.text, r.out);
     }
     it_run_fini(&r);
-    free(store);
     assert_true(json_is_array(json_object_get(doc, "unshared")));
     assert_true(json_is_array(json_object_get(doc, "agencies")));
     return doc;

@@ -28,6 +28,12 @@ vga_agent_agency(const vga_agent *a)
     return vga_identity_agency(a->id);
 }
 
+const char *
+vga_agent_broker(const vga_agent *a)
+{
+    return vga_link_endpoint(a);
+}
+
 const vg_netdoc *
 vga_agent_doc(const vga_agent *a)
 {
@@ -502,8 +508,22 @@ s_handle_frame(vga_agent *a, const uint8_t *data, size_t len, vga_wait *w)
         return;
     }
     bool mine = w->req != 0 && f->request_id == w->req;
+    if (f->kind_case == VIGIL__BROKER_FRAME__KIND_ERROR &&
+        f->error->code == VIGIL__REJECT_CODE__REJECT_NOT_LEADER) {
+        /* A standby handled nothing: the caller waits on while the link
+         * moves to the leader (agent_link.c), where it is sent again. */
+        vga_link_not_leader(a, f->error->leader);
+        vigil__broker_frame__free_unpacked(f, NULL);
+        return;
+    }
     switch (f->kind_case) {
     case VIGIL__BROKER_FRAME__KIND_CONFIRM:
+        /* A publish sent on a socket since replaced: the outbox sent it
+         * again (same id and bytes, another request id) on the new one. */
+        mine |= w->by_id && w->res != NULL && a->n_relinks > w->relinks_at &&
+                (f->request_id & VGA_REQ_NOT_OUTBOX) == 0 &&
+                f->confirm->alert_id.len == VG_ALERT_ID_LEN &&
+                memcmp(f->confirm->alert_id.data, w->res->alert_id, VG_ALERT_ID_LEN) == 0;
         if ((f->request_id & VGA_REQ_NOT_OUTBOX) == 0) {
             s_apply_confirm(a, f->confirm);
         }
@@ -639,6 +659,7 @@ s_connect(vga_agent *a, vg_reason *why)
 static void
 s_relink(vga_agent *a)
 {
+    a->n_relinks++;
     vga_link_close(a);
     vg_reason why = {{0}};
     if (s_connect(a, &why) != VG_OK) {
@@ -726,7 +747,10 @@ vg_err
 vga_conn_wait_confirm(vga_agent *a, uint64_t req, int64_t timeout_ms, vga_confirm *res,
                       vg_reason *why)
 {
-    vga_wait w = {.req = req, .res = res};
+    vga_wait w = {.req = req,
+                  .res = res,
+                  .by_id = (req & VGA_REQ_NOT_OUTBOX) == 0,
+                  .relinks_at = a->n_relinks};
     vga_conn_serve(a, timeout_ms, &w, vga_done_reply);
     if (!w.got) {
         res->code = VG_ERR_TIMEOUT;
@@ -736,12 +760,12 @@ vga_conn_wait_confirm(vga_agent *a, uint64_t req, int64_t timeout_ms, vga_confir
             return vg_reason_set(why, VG_ERR_TIMEOUT,
                                  "no answer from the broker at %s within %lld ms: nothing was "
                                  "recorded; try again when it is reachable",
-                                 vga_identity_config(a->id)->endpoint, (long long)timeout_ms);
+                                 vga_link_endpoint(a), (long long)timeout_ms);
         }
         return vg_reason_set(why, VG_ERR_TIMEOUT,
                              "no confirm from the broker at %s within %lld ms; alert %s is safe "
                              "in the outbox and will be sent by the next agent process",
-                             vga_identity_config(a->id)->endpoint, (long long)timeout_ms, idhex);
+                             vga_link_endpoint(a), (long long)timeout_ms, idhex);
     }
     if (res->code != VG_OK) {
         vg_reason_set(why, res->code, "%s", res->reason.text);
@@ -765,7 +789,7 @@ vga_conn_query(vga_agent *a, Vigil__Query *q, int64_t timeout_ms, vga_result_fn 
     vga_conn_serve(a, timeout_ms, &w, vga_done_reply);
     if (!w.got) {
         return vg_reason_set(why, VG_ERR_TIMEOUT, "the broker at %s did not answer within %lld ms",
-                             vga_identity_config(a->id)->endpoint, (long long)timeout_ms);
+                             vga_link_endpoint(a), (long long)timeout_ms);
     }
     if (w.error != VG_OK) {
         return vg_reason_set(why, w.error, "%s", w.error_text);
@@ -803,14 +827,14 @@ vga_publish(vga_agent *a, const vg_alert *alert, int64_t timeout_ms, vga_confirm
             vg_reason *why)
 {
     memset(res, 0, sizeof *res);
-    vg_alert sealed = *alert; /* shallow: only the recipient list differs */
-    vg_err rc = vga_recipients_of(a, alert, &sealed.recipients, why);
+    vg_alert sealed = *alert;                 /* shallow: only the recipient list differs */
+    int64_t now = vg_clock_wall_ms(a->clock); /* its created time: cover is judged at it */
+    vg_err rc = vga_recipients_at(a, alert, now, &sealed.recipients, why);
     uint64_t seq = 0;
     uint8_t *env = NULL;
     size_t len = 0;
     uint8_t id[VG_ALERT_ID_LEN];
     if (rc == VG_OK && (rc = vga_store_begin(a->store, why)) == VG_OK) {
-        int64_t now = vg_clock_wall_ms(a->clock);
         rc = vga_store_next_seq(a->store, now, &seq);
         if (rc == VG_OK) {
             rc = vga_seal_tagged(a, &sealed, seq, now, &env, &len, id, why);

@@ -25,7 +25,8 @@ static const vg_cfg_key s_table[] = {
     {"network", "admin_key", VG_CFG_STRING, offsetof(vga_config, admin_key_hex), NULL, true, 0, 0,
      "the network administrator's Ed25519 public key, 64 hex characters"},
     {"broker", "endpoint", VG_CFG_STRING, offsetof(vga_config, endpoint), NULL, true, 0, 0,
-     "the broker's ZeroMQ address, e.g. tcp://127.0.0.1:7600"},
+     "the broker's ZeroMQ address, e.g. tcp://127.0.0.1:7600; several brokers (one leads, "
+     "docs/ha.md) separated by commas: tcp://a:7600, tcp://b:7600"},
     {"broker", "public_key", VG_CFG_STRING, offsetof(vga_config, broker_key_z85), NULL, true, 0, 0,
      "the broker's CurveZMQ public key, 40 Z85 characters"},
 #define S_GW(field) offsetof(vga_config, gateway.field)
@@ -101,11 +102,19 @@ s_check(vga_config *cfg, const char *path, vg_reason *why)
                              "CurveZMQ public key, as 'vigilctl network show' prints it)",
                              path);
     }
-    if (strstr(cfg->endpoint, "://") == NULL) {
+    if (vg_strlist_split(&cfg->endpoints, cfg->endpoint, NULL) != VG_OK || cfg->endpoints.n == 0) {
         return vg_reason_set(why, VG_ERR_CONFIG,
-                             "%s: [broker] endpoint '%s' is not a ZeroMQ address: write it as "
-                             "tcp://HOST:PORT",
+                             "%s: [broker] endpoint '%s': write tcp://HOST:PORT, or several "
+                             "separated by commas",
                              path, cfg->endpoint);
+    }
+    for (size_t i = 0; i < cfg->endpoints.n; i++) {
+        if (strstr(cfg->endpoints.items[i], "://") == NULL) {
+            return vg_reason_set(why, VG_ERR_CONFIG,
+                                 "%s: [broker] endpoint '%s' is not a ZeroMQ address: write it "
+                                 "as tcp://HOST:PORT",
+                                 path, cfg->endpoints.items[i]);
+        }
     }
     return VG_OK;
 }
@@ -147,6 +156,7 @@ vga_config_destroy(vga_config **cfg_p)
     }
     vga_config *cfg = *cfg_p;
     vg_config_fini(cfg, s_table, S_N_KEYS);
+    vg_strlist_fini(&cfg->endpoints);
     free(cfg->path);
     free(cfg);
     *cfg_p = NULL;

@@ -54,6 +54,10 @@ struct vga_agent {
     bool link_shaken;                  /* the handshake succeeded since connecting */
     bool relink;                       /* a new socket is due (agent_link.c) */
     int64_t relink_at;                 /* from then (mono ms) */
+    size_t link_ep;                    /* which of agent.conf's broker endpoints (agent_link.c) */
+    unsigned link_retries;             /* TCP connects to it that failed in a row */
+    int64_t link_moved_mono;           /* when the agent last moved to another endpoint */
+    uint64_t n_relinks;                /* new sockets so far (a publish waiting matches by id) */
 };
 
 /* ---- the socket (agent_link.c) ---- */
@@ -70,6 +74,16 @@ void vga_link_close(vga_agent *a);
  * handshakes that failed with this key while the document offers another. */
 void vga_link_watch(vga_agent *a);
 
+/* The endpoint the socket connects to now (agent.conf's [broker] endpoint,
+ * one of several: link_ep). Borrowed. */
+const char *vga_link_endpoint(const vga_agent *a);
+
+/* A broker answered REJECT_NOT_LEADER (a standby, docs/ha.md): with
+ * several endpoints, sets relink to the leader it names when agent.conf
+ * lists it, else to the next endpoint (not sooner than S_MOVE_MIN_MS after
+ * the last move: during a takeover every broker may be a standby). */
+void vga_link_not_leader(vga_agent *a, const char *leader);
+
 /* Copies what a QueryResult carries into ctx (the frame is freed after);
  * false when it ran out of memory. */
 typedef bool (*vga_result_fn)(void *ctx, const Vigil__QueryResult *r);
@@ -84,6 +98,9 @@ typedef struct vga_wait {
     bool got_alert;          /* an alert was returned in *alert */
     bool got_network;        /* a network document arrived */
     bool want_event;         /* stop when an event is queued */
+    bool by_id;              /* a publish: a Confirm for res->alert_id after a relink is its
+                                reply too (the outbox sent it again on the new socket) */
+    uint64_t relinks_at;     /* n_relinks when the wait began */
     vg_err error;            /* an ErrorReply to req */
     char error_text[256];    /* its reason */
     vga_result_fn on_result; /* a QueryResult to req */
@@ -115,10 +132,6 @@ vg_err vga_conn_query(vga_agent *a, Vigil__Query *q, int64_t timeout_ms, vga_res
 vg_err vga_inbox_open(vga_agent *a, const vga_inbox_entry *e, vg_alert *out, vg_envelope **env_out,
                       vg_reason *why) VG_MUST_USE;
 
-/* agent_relay.c: the recipients alert is sealed to: its own, and the
- * policy's mandatory agencies (added, never removable). *out is set (the
- * caller frees it with vg_strlist_fini, also on error); VG_ERR_INVALID when
- * there are none. */
 /* Seals alert (its recipients set) as this agency, sequence seq, created
  * now, tagging its subjects and incidents under every link key the network
  * document seals to us (vigil/linktag.h). As vg_envelope_seal. */
@@ -126,7 +139,13 @@ vg_err vga_seal_tagged(vga_agent *a, const vg_alert *alert, uint64_t seq, int64_
                        uint8_t **out, size_t *out_len, uint8_t id_out[VG_ALERT_ID_LEN],
                        vg_reason *why) VG_MUST_USE;
 
-vg_err vga_recipients_of(vga_agent *a, const vg_alert *alert, vg_strlist *out,
+/* agent_relay.c: the recipients alert is sealed to: its own, and the
+ * policy's mandatory agencies (added, never removable), and the out-of-hours
+ * cover of those closed at at_ms (the envelope's created time: the broker
+ * judges it at the same instant; vg_netdoc_cover). *out is set (the caller
+ * frees it with vg_strlist_fini, also on error); VG_ERR_INVALID when there
+ * are none. */
+vg_err vga_recipients_at(vga_agent *a, const vg_alert *alert, int64_t at_ms, vg_strlist *out,
                          vg_reason *why) VG_MUST_USE;
 
 /* agent_audit.c: a Confirm carried the broker's latest checkpoint note.

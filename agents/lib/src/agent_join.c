@@ -18,9 +18,11 @@
 
 #define S_POLL_MS 100
 
-/* Sends GetNetwork and waits for the signed document; *out is its bytes. */
+/* Sends GetNetwork (n copies: one to each broker the socket is connected
+ * to, the DEALER taking turns; standbys answer not_leader, which is passed
+ * over) and waits for the signed document; *out is its bytes. */
 static vg_err
-s_ask(void *sock, uint64_t have, int64_t timeout_ms, const vg_clock *clock, uint8_t **out,
+s_ask(void *sock, size_t n, uint64_t have, int64_t timeout_ms, const vg_clock *clock, uint8_t **out,
       size_t *out_len)
 {
     Vigil__GetNetwork g = VIGIL__GET_NETWORK__INIT;
@@ -35,8 +37,10 @@ s_ask(void *sock, uint64_t have, int64_t timeout_ms, const vg_clock *clock, uint
         return VG_ERR_INTERNAL;
     }
     vigil__client_frame__pack(&f, buf);
-    if (zmq_send(sock, buf, len, ZMQ_DONTWAIT) < 0) {
-        return VG_ERR_IO;
+    for (size_t i = 0; i < n; i++) {
+        if (zmq_send(sock, buf, len, ZMQ_DONTWAIT) < 0) {
+            return VG_ERR_IO;
+        }
     }
     int64_t end = vg_clock_mono_ms(clock) + timeout_ms;
     while (vg_clock_mono_ms(clock) < end) {
@@ -68,7 +72,8 @@ s_ask(void *sock, uint64_t have, int64_t timeout_ms, const vg_clock *clock, uint
     return VG_ERR_TIMEOUT;
 }
 
-/* A connection with the newest key set held (the one a new card lists). */
+/* A connection with the newest key set held (the one a new card lists), to
+ * every broker agent.conf names. */
 static void *
 s_connect(void *ctx, const vga_config *cfg, const vg_keyset *ks)
 {
@@ -78,12 +83,17 @@ s_connect(void *ctx, const vga_config *cfg, const vg_keyset *ks)
         zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, cfg->broker_pk, VG_CURVE_KEY_LEN) != 0 ||
         zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, vg_keyset_curve_pk(ks), VG_CURVE_KEY_LEN) != 0 ||
         zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, vg_keyset_curve_sk(ks), VG_CURVE_KEY_LEN) != 0 ||
-        zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        zmq_connect(sock, cfg->endpoint) != 0) {
+        zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) != 0) {
         if (sock != NULL) {
             zmq_close(sock);
         }
         return NULL;
+    }
+    for (size_t i = 0; i < cfg->endpoints.n; i++) {
+        if (zmq_connect(sock, cfg->endpoints.items[i]) != 0) {
+            zmq_close(sock);
+            return NULL;
+        }
     }
     return sock;
 }
@@ -137,7 +147,7 @@ vga_network_fetch(const char *config_path, int64_t timeout_ms, uint64_t *version
                           : vg_reason_set(why, VG_ERR_IO, "cannot connect to %s", cfg->endpoint);
     }
     if (rc == VG_OK) {
-        rc = s_ask(sock, have, timeout_ms, vg_clock_system(), &bytes, &len);
+        rc = s_ask(sock, cfg->endpoints.n, have, timeout_ms, vg_clock_system(), &bytes, &len);
         if (rc == VG_ERR_TIMEOUT) {
             vg_reason_set(why, rc,
                           "the broker at %s gave no network document in time: it is down, or "

@@ -21,6 +21,23 @@
  * The agent then tries the other transport keys its keyring holds; once
  * one is admitted, the broker sends the newer document, and the agent
  * follows it (agent.c, s_follow_keys).
+ *
+ * Several brokers (agent.conf `endpoint = tcp://a:7600, tcp://b:7600`,
+ * docs/ha.md): one leads, the others are standbys that answer every frame
+ * with REJECT_NOT_LEADER, naming the leader when they know it. The socket
+ * connects to one endpoint at a time (link_ep). It moves on, with a new
+ * socket, when a standby answers (to the leader it names, when agent.conf
+ * lists it, else to the next endpoint), and when TCP connects to the
+ * endpoint keep failing (S_RETRIES_TO_MOVE in a row: the broker is down),
+ * or when a connection closes before its handshake finished (a broker that
+ * is hung or paused still accepts TCP connections; the handshake then
+ * times out after S_HANDSHAKE_MS, and a live connection to it ends by
+ * ZeroMQ's heartbeat).
+ * The broker keys are the same at every endpoint, so the key candidates
+ * above carry over. A new socket sends Hello and the whole outbox again
+ * (agent.c): an alert whose confirm was lost with the old broker is sent
+ * with the same id and bytes, and the new leader answers DUPLICATE when it
+ * already has it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -31,7 +48,12 @@
 #include "vigil/clock.h"
 #include "vigil/log.h"
 
-#define S_FAILS_TO_MOVE 2 /* failed handshakes in a row before the next key is tried */
+#define S_FAILS_TO_MOVE 2   /* failed handshakes in a row before the next key is tried */
+#define S_RETRIES_TO_MOVE 2 /* failed TCP connects in a row before the next endpoint */
+#define S_MOVE_MIN_MS 250   /* moves on a standby's answer: not more often than this */
+/* Several endpoints: a broker that accepts TCP but does not finish the
+ * handshake (hung, paused) is left after this. */
+#define S_HANDSHAKE_MS 5000
 #define S_MAX_CANDIDATES 17
 #define S_BACKOFF_MAX_MS 30000 /* the longest pause before trying refused keys again */
 
@@ -99,9 +121,15 @@ vga_link_open(vga_agent *a, vg_reason *why)
      * from a broker that is down (ZeroMQ retries both silently). */
     char mon_ep[64];
     snprintf(mon_ep, sizeof mon_ep, "inproc://vga-link-%p", (void *)a);
-    int events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                 ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+    int events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_DISCONNECTED |
+                 ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+    int handshake = S_HANDSHAKE_MS;
+    if (cfg->endpoints.n > 1 &&
+        zmq_setsockopt(a->sock, ZMQ_HANDSHAKE_IVL, &handshake, sizeof handshake) != 0) {
+        return vg_reason_set(why, VG_ERR_IO, "cannot set up the connection: %s",
+                             zmq_strerror(zmq_errno()));
+    }
     if (zmq_socket_monitor(a->sock, mon_ep, events) == 0 &&
         (a->mon = zmq_socket(a->ctx, ZMQ_PAIR)) != NULL &&
         (zmq_setsockopt(a->mon, ZMQ_LINGER, &(int){0}, sizeof(int)) != 0 ||
@@ -110,12 +138,21 @@ vga_link_open(vga_agent *a, vg_reason *why)
         a->mon = NULL;
     }
     a->link_shaken = false;
+    a->link_retries = 0;
     a->relink = false;
-    if (zmq_connect(a->sock, cfg->endpoint) != 0) {
+    const char *endpoint = vga_link_endpoint(a);
+    if (zmq_connect(a->sock, endpoint) != 0) {
         return vg_reason_set(why, VG_ERR_CONFIG, "%s: [broker] endpoint '%s': %s", cfg->path,
-                             cfg->endpoint, zmq_strerror(zmq_errno()));
+                             endpoint, zmq_strerror(zmq_errno()));
     }
     return VG_OK;
+}
+
+const char *
+vga_link_endpoint(const vga_agent *a)
+{
+    const vg_strlist *eps = &vga_identity_config(a->id)->endpoints;
+    return eps->n > 0 ? eps->items[a->link_ep % eps->n] : vga_identity_config(a->id)->endpoint;
 }
 
 void
@@ -207,6 +244,36 @@ s_refused(vga_agent *a)
     }
 }
 
+/* A new socket to endpoint `to` at mono time `at` (logged once). */
+static void
+s_move_to(vga_agent *a, size_t to, int64_t at, const char *reason)
+{
+    const vg_strlist *eps = &vga_identity_config(a->id)->endpoints;
+    vg_log(VG_LOG_WARN, "agent", "broker.move", "agency=%s from=%s to=%s reason=%s",
+           vga_agent_agency(a), vga_link_endpoint(a), eps->items[to % eps->n], reason);
+    a->link_ep = to % eps->n;
+    a->link_moved_mono = at;
+    s_relink_at(a, at);
+}
+
+void
+vga_link_not_leader(vga_agent *a, const char *leader)
+{
+    const vg_strlist *eps = &vga_identity_config(a->id)->endpoints;
+    if (eps->n < 2 || a->relink) {
+        return; /* one broker: the caller waits for it to lead; or a move is due already */
+    }
+    size_t to = (a->link_ep + 1) % eps->n;
+    for (size_t i = 0; leader != NULL && leader[0] != '\0' && i < eps->n; i++) {
+        if (strcmp(eps->items[i], leader) == 0 && i != a->link_ep % eps->n) {
+            to = i;
+        }
+    }
+    int64_t now = vg_clock_mono_ms(a->clock);
+    int64_t at = a->link_moved_mono + S_MOVE_MIN_MS;
+    s_move_to(a, to, at > now ? at : now, "not_leader");
+}
+
 void
 vga_link_watch(vga_agent *a)
 {
@@ -231,8 +298,14 @@ vga_link_watch(vga_agent *a)
         if (a->relink) {
             continue; /* a new socket is due already */
         }
-        if (event == ZMQ_EVENT_CONNECTED) {
+        const vg_strlist *eps = &vga_identity_config(a->id)->endpoints;
+        if (event == ZMQ_EVENT_CONNECT_RETRIED) {
+            if (eps->n > 1 && ++a->link_retries >= S_RETRIES_TO_MOVE) {
+                s_move_to(a, a->link_ep + 1, vg_clock_mono_ms(a->clock), "unreachable");
+            }
+        } else if (event == ZMQ_EVENT_CONNECTED) {
             a->link_shaken = false;
+            a->link_retries = 0;
         } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             a->link_shaken = true;
             a->link_fails = 0;
@@ -240,12 +313,22 @@ vga_link_watch(vga_agent *a)
         } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
             a->link_refusals++;
             s_refused(a);
+        } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && eps->n > 1 &&
+                   a->link_fails + 1 < S_FAILS_TO_MOVE * (unsigned)eps->n) {
+            a->link_fails++; /* timed out (S_HANDSHAKE_MS): a hung broker; the next one */
+            s_move_to(a, a->link_ep + 1, vg_clock_mono_ms(a->clock), "no_handshake");
         } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
                    event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
             a->link_fails++;
             s_move_on(a, true);
-        } else if (!a->link_shaken && ++a->link_fails >= S_FAILS_TO_MOVE) {
-            s_move_on(a, false); /* closed before the handshake: wrong server key? */
+        } else if (!a->link_shaken) { /* closed before the handshake */
+            a->link_fails++;
+            if (eps->n > 1) { /* a hung broker? the next one; keys once every one failed */
+                s_move_to(a, a->link_ep + 1, vg_clock_mono_ms(a->clock), "no_handshake");
+            }
+            if (a->link_fails >= S_FAILS_TO_MOVE * (unsigned)(eps->n > 1 ? eps->n : 1)) {
+                s_move_on(a, false); /* wrong server key? */
+            }
         }
     }
 }

@@ -11,17 +11,32 @@
 #include "vigil/linktag.h"
 
 vg_err
-vga_recipients_of(vga_agent *a, const vg_alert *alert, vg_strlist *out, vg_reason *why)
+vga_recipients_at(vga_agent *a, const vg_alert *alert, int64_t at_ms, vg_strlist *out,
+                  vg_reason *why)
 {
     memset(out, 0, sizeof *out);
+    vg_strlist required = {0}, covers = {0};
     vg_err rc = VG_OK;
     for (size_t i = 0; i < alert->recipients.n && rc == VG_OK; i++) {
         rc = vg_strlist_add_unique(out, alert->recipients.items[i]);
     }
     if (rc == VG_OK) { /* the policy's mandatory agencies: added, never removable */
         rc = vg_netdoc_required(vga_agent_doc(a), (const char *const *)alert->categories.items,
-                                alert->categories.n, alert->severity, vga_agent_agency(a), out);
+                                alert->categories.n, alert->severity, vga_agent_agency(a),
+                                &required);
     }
+    if (rc == VG_OK) { /* and the out-of-hours cover of those closed at at_ms */
+        rc = vg_netdoc_cover(vga_agent_doc(a), &required, alert->severity, vga_agent_agency(a),
+                             at_ms, &covers, NULL);
+    }
+    for (size_t i = 0; i < required.n && rc == VG_OK; i++) {
+        rc = vg_strlist_add_unique(out, required.items[i]);
+    }
+    for (size_t i = 0; i < covers.n && rc == VG_OK; i++) {
+        rc = vg_strlist_add_unique(out, covers.items[i]);
+    }
+    vg_strlist_fini(&required);
+    vg_strlist_fini(&covers);
     if (rc == VG_OK && out->n == 0) {
         rc = vg_reason_set(why, VG_ERR_INVALID,
                            "no recipients: name agencies (publish --to, \"to\" in the alert "
@@ -74,10 +89,10 @@ vg_err
 vga_seal(vga_agent *a, const vg_alert *alert, uint8_t **env_out, size_t *len_out,
          uint8_t id_out[VG_ALERT_ID_LEN], vg_reason *why)
 {
-    vg_alert sealed = *alert; /* shallow: only the recipient list differs */
-    vg_err rc = vga_recipients_of(a, alert, &sealed.recipients, why);
+    vg_alert sealed = *alert;                 /* shallow: only the recipient list differs */
+    int64_t now = vg_clock_wall_ms(a->clock); /* its created time: cover is judged at it */
+    vg_err rc = vga_recipients_at(a, alert, now, &sealed.recipients, why);
     if (rc == VG_OK && (rc = vga_store_begin(a->store, why)) == VG_OK) {
-        int64_t now = vg_clock_wall_ms(a->clock);
         uint64_t seq = 0;
         rc = vga_store_next_seq(a->store, now, &seq);
         if (rc == VG_OK) {

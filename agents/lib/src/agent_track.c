@@ -76,10 +76,10 @@ const char *
 vga_event_kind_name(vga_event_kind k)
 {
     static const char *const names[] = {
-        "unknown",        "accepted",      "rejected",      "delivered",       "acknowledged",
-        "in_progress",    "declined",      "shared",        "overdue",         "escalated",
-        "agency_offline", "agency_online", "complete",      "network_changed", "unopenable",
-        "reassigned",     "linked",        "repeat_warning"};
+        "unknown",        "accepted",      "rejected",        "delivered",       "acknowledged",
+        "in_progress",    "declined",      "shared",          "overdue",         "escalated",
+        "agency_offline", "agency_online", "complete",        "network_changed", "unopenable",
+        "reassigned",     "notified",      "network_warning", "linked",          "repeat_warning"};
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "unknown";
 }
 
@@ -284,6 +284,7 @@ s_fill_recipient(vga_recipient_status *r, const Vigil__RecipientState *rs)
     r->reason = vg_strdup(rs->reason);
     r->escalation_level = rs->escalation_level;
     snprintf(r->shared_by, sizeof r->shared_by, "%s", rs->shared_by);
+    snprintf(r->cover_for, sizeof r->cover_for, "%s", rs->cover_for);
     return r->officer && r->note && r->reason;
 }
 

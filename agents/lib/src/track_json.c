@@ -121,15 +121,15 @@ static json_t *
 s_recipient_json(const vga_recipient_status *r, int64_t now_ms)
 {
     bool late = vga_recipient_is_late(r, now_ms);
-    return json_pack("{s:s, s:s, s:b, s:o, s:b, s:I, s:b, s:o, s:o, s:o, s:o, s:o, s:I, s:o}",
-                     "agency", r->agency, "state", vga_state_name(r->state), "required",
-                     r->required, "deadline", s_json_time(r->deadline_ms), "overdue", late,
-                     "overdue_ms", (json_int_t)(late ? now_ms - r->deadline_ms : 0),
-                     "missed_deadline", r->overdue, "delivered", s_json_time(r->delivered_ms),
-                     "acknowledged", s_json_time(r->acknowledged_ms), "officer",
-                     s_json_text(r->officer), "note", s_json_text(r->note), "reason",
-                     s_json_text(r->reason), "escalation_level", (json_int_t)r->escalation_level,
-                     "shared_by", s_json_text(r->shared_by));
+    return json_pack(
+        "{s:s, s:s, s:b, s:o, s:b, s:I, s:b, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o}", "agency",
+        r->agency, "state", vga_state_name(r->state), "required", r->required, "deadline",
+        s_json_time(r->deadline_ms), "overdue", late, "overdue_ms",
+        (json_int_t)(late ? now_ms - r->deadline_ms : 0), "missed_deadline", r->overdue,
+        "delivered", s_json_time(r->delivered_ms), "acknowledged", s_json_time(r->acknowledged_ms),
+        "officer", s_json_text(r->officer), "note", s_json_text(r->note), "reason",
+        s_json_text(r->reason), "escalation_level", (json_int_t)r->escalation_level, "shared_by",
+        s_json_text(r->shared_by), "cover_for", s_json_text(r->cover_for));
 }
 
 /* [{"alert": ID or null, "accepted": time or null, "outcomes": {AGENCY:

@@ -40,7 +40,9 @@
 #define VG_AUDIT_NAME_MAX 64                     /* agency ids, codes, identities (with NUL) */
 #define VG_AUDIT_LIST_MAX VG_RECIPIENTS_MAX      /* items in recipients= / to= */
 #define VG_AUDIT_ALERTS_MAX VG_RECEIPT_ITEMS_MAX /* items in alerts= */
-#define VG_AUDIT_LEAF_MAX_BYTES 65536            /* largest leaf encoded or parsed */
+#define VG_AUDIT_LEAF_MAX_BYTES                                                                    \
+    131072 /* largest leaf encoded or parsed: 256                                                  \
+              recipients with their deadlines fit */
 
 /* Event kinds; values follow the wire's EventKind (12, COMPLETE, is derived
  * state and not logged). Stable: stored in leaves by name, never renumbered. */
@@ -59,8 +61,28 @@ typedef enum vg_audit_kind {
     VG_AUDIT_NETWORK_CHANGED = 13,
     VG_AUDIT_UNOPENABLE = 14,
     VG_AUDIT_REASSIGNED = 15,
-    VG_AUDIT_LINKED = 16,
+    VG_AUDIT_NOTIFIED = 16,
+    VG_AUDIT_NETWORK_WARNING = 17,
+    VG_AUDIT_LINKED = 18,
 } vg_audit_kind;
+
+#define VG_AUDIT_DEADLINES_MAX VG_RECIPIENTS_MAX /* deadline= lines in one leaf */
+
+/* A deadline a recipient was given, as a leaf records it: the rule applied,
+ * the calendar version counted and the result, so that a report can show
+ * why it fell where it did (docs/audit.md "Deadlines"). */
+typedef struct vg_audit_deadline {
+    char agency[VG_AUDIT_NAME_MAX];        /* the recipient */
+    uint64_t from_ms;                      /* computed from: acceptance, share or progress */
+    uint64_t deadline_ms;                  /* the result, UTC ms */
+    char rule[VG_AUDIT_NAME_MAX];          /* the unit applied, canonical: "1wd", "15m" */
+    uint64_t network_version;              /* the document the rule is in */
+    uint64_t rule_no;                      /* 1 + the rule's index among its deadline rules */
+    char calendar[VG_AUDIT_NAME_MAX];      /* the calendar counted, "" when the unit needs none */
+    uint8_t calendar_version[VG_HASH_LEN]; /* its version (vg_calendar_hash); zero without */
+    unsigned warnings;                     /* VG_DLW_* fallbacks taken (vigil/calendar.h) */
+    char cover_for[VG_AUDIT_NAME_MAX];     /* out-of-hours cover: the agency it covers, or "" */
+} vg_audit_deadline;
 
 /*
  * One event. Which fields a kind uses (in leaf order after index, kind and
@@ -88,8 +110,24 @@ typedef enum vg_audit_kind {
  *                    successor(target: the agency that inherits the alert, or
  *                    empty when the document names none),
  *                    network_version(version: the document that revoked it)
+ *   notified         alert, agency (the late agency), level, target (the
+ *                    escalation target: "officer-on-duty", ...), channel
+ *                    (may be ""), recipient(hash: BLAKE2b-256 of the address;
+ *                    has_hash false: empty), outcome ("sent" or "failed"),
+ *                    code (why it failed, "" when sent)
+ *   network_warning  code (e.g. "past_valid_until"), calendar(target),
+ *                    network_version(version)
  *   linked           alert (the new one), alerts (the earlier alerts it shares
  *                    a link tag with; the tags themselves are never logged)
+ *
+ * accepted, shared, in_progress and reassigned leaves end with one
+ * "deadline=" line per deadline the fact set (deadlines, sorted by agency;
+ * none for a leaf written before deadlines were recorded, or for a fact
+ * that set none), each AGENCY,FROM_MS,DEADLINE_MS,RULE,NETWORK_VERSION,
+ * RULE_NO,CALENDAR,CALENDAR_VERSION,WARNINGS,COVER_FOR (CALENDAR and its
+ * 64-hex VERSION both empty or both set; WARNINGS the fallbacks' names
+ * joined by '+' in the order past_valid_until, no_calendar, no_hours, or
+ * empty; COVER_FOR a name or empty).
  *
  * Names (sender, agency, code, transport, target, list items) are 1..63
  * printable ASCII characters without spaces or commas.
@@ -113,7 +151,19 @@ typedef struct vg_audit_event {
     uint64_t deadline_ms;               /* overdue: the deadline that passed */
     uint64_t level;                     /* escalated: escalation step, from 1 */
     uint64_t pending;                   /* agency_offline: alerts waiting for it */
+    bool has_hash;                      /* notified: a recipient was tried (hash is its) */
+    char channel[VG_AUDIT_NAME_MAX];    /* notified: the channel, or "" */
+    char outcome[VG_AUDIT_NAME_MAX];    /* notified: "sent" or "failed" */
+    vg_audit_deadline *deadlines;       /* deadline= lines: malloc'ed; written sorted */
+    size_t n_deadlines;                 /* 0..VG_AUDIT_DEADLINES_MAX */
 } vg_audit_event;
+
+/* Appends a deadline to ev (copied). VG_ERR_NOMEM, or VG_ERR_INVALID over
+ * VG_AUDIT_DEADLINES_MAX. */
+vg_err vg_audit_event_add_deadline(vg_audit_event *ev, const vg_audit_deadline *d) VG_MUST_USE;
+
+/* The deadline of ev for agency, or NULL. */
+const vg_audit_deadline *vg_audit_event_deadline(const vg_audit_event *ev, const char *agency);
 
 /* The kind's name as written in leaves ("in_progress"), or NULL if unknown. */
 const char *vg_audit_kind_name(vg_audit_kind kind);

@@ -29,6 +29,12 @@
  *     backend = sqlite              ; sqlite (in [broker] store) or postgresql (docs/ha.md)
  *     dsn = host=db1,db2 dbname=vigil user=vigil_broker target_session_attrs=read-write
  *                                   ; postgresql: a libpq connection string or URI
+ *     commit_wait = 10s             ; postgresql: a COMMIT unanswered this long (the synchronous
+ *                                   ; standby is gone) is cancelled: in doubt, not confirmed
+ *     [ha]                          ; postgresql only: several brokers, one leader (docs/ha.md)
+ *     advertise = tcp://b1.example.org:7600 ; where agents reach this broker (standbys say it)
+ *     lease = 5s                    ; a leader whose session is idle this long loses the lock
+ *     poll = 500ms                  ; how often a standby tries for the lock
  *     [network]
  *     document = network.signed
  *     admin_key = <64 hex>
@@ -73,6 +79,15 @@ typedef struct vg_broker_config {
     uint64_t query_time_ms;           /* query-thread time per agency per second */
     uint64_t unread_bytes;            /* unread bytes that cut a connection's queries off */
     uint64_t handshake_timeout_ms;    /* unfinished CurveZMQ handshakes are closed after this */
+    char *notify_rotas;               /* [notify] rotas: directory of <agency>.json, resolved */
+    char *notify_secrets;             /* [notify] secrets: private file of channel secrets */
+    int64_t notify_queue;             /* [notify] queue: notifications out at once, at most */
+    uint64_t notify_timeout_ms;       /* [notify] timeout: one attempt, at most */
+    uint64_t notify_rota_check_ms;    /* [notify] rota_check: how often rotas are looked at */
+    uint64_t store_commit_wait_ms;    /* [store] commit_wait: longest COMMIT wait, 0 none */
+    char *ha_advertise;               /* [ha] advertise: this broker's endpoint for agents, or "" */
+    uint64_t ha_lease_ms;             /* [ha] lease: idle time after which a leader is dropped */
+    uint64_t ha_poll_ms;              /* [ha] poll: a standby's tries for the lock */
     char *document_path;              /* signed network document, resolved */
     char *admin_key_hex;              /* pinned admin key as written */
     uint8_t admin_pk[VG_SIGN_PK_LEN]; /* admin_key decoded */

@@ -137,6 +137,16 @@ vg_err vg_deadline_compute(int64_t *out_ms, unsigned *warnings, const vg_deadlin
                            const vg_calendar *cal, const vg_hours *hours,
                            int64_t accepted_ms) VG_MUST_USE;
 
+/* True when the agency is open at at_ms: inside one of its spans on a
+ * working day of cal (a date after valid_until counts as working, as for
+ * deadlines). Without a calendar or hours there are no closing times: always
+ * open. */
+bool vg_hours_is_open(const vg_calendar *cal, const vg_hours *hours, int64_t at_ms);
+
+/* The local date (day number) and minute of the day (0..1439) of a UTC
+ * instant in cal's zone. */
+void vg_calendar_local(const vg_calendar *cal, int64_t at_ms, int32_t *day, int *minute);
+
 /* "sat" → 6 and back; 0 / NULL for anything else. */
 int vg_weekday_parse(const char *name);
 const char *vg_weekday_name(int iso_weekday);

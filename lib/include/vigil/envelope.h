@@ -150,7 +150,9 @@ const uint8_t *vg_envelope_hash(const vg_envelope *env);
 const uint8_t *vg_envelope_bytes(const vg_envelope *env, size_t *len_out);
 
 /* Evaluates the network's sharing policy for the envelope once: its
- * required agencies (vg_netdoc_required) go to *required (may be NULL; the
+ * required agencies (vg_netdoc_required, then the out-of-hours cover of
+ * those closed at the envelope's created time: vg_netdoc_cover) go to
+ * *required (may be NULL; the
  * caller's to vg_strlist_fini, filled on VG_OK only), and the ones the
  * envelope does not address make VG_ERR_MISSING_RECIPIENTS, named in why and
  * appended to *missing (may be NULL). */

@@ -51,6 +51,7 @@ typedef enum vg_err {
     VG_ERR_RATE_LIMITED = 29,       /* too many requests or connections: slow down */
     VG_ERR_QUOTA_EXCEEDED = 30,     /* an agency's storage quota is used up */
     VG_ERR_KEY_COMPROMISED = 31,    /* signed by a key at or after its compromise time */
+    VG_ERR_NOT_LEADER = 32,         /* a standby broker: ask the leader (docs/ha.md) */
 } vg_err;
 
 #define VG_REASON_MAX 512

@@ -146,7 +146,22 @@ typedef enum vg_escalation_target {
     VG_ESC_REDELIVER = 1, /* redeliver to the late agency, tell the sender */
     VG_ESC_CONTACT = 2,   /* the late agency's escalation_contact */
     VG_ESC_ROLE = 3,      /* every agency with the step's role */
+    /* People, through the duty rotas' notification channels (the broker's
+     * [notify]; docs/network.md "Duty rotas and notifications"): */
+    VG_ESC_DUTY_OFFICER = 4, /* "officer-on-duty": the late agency's officer on duty */
+    VG_ESC_OUT_OF_HOURS = 5, /* "out-of-hours-team": its out-of-hours team, else its cover's
+                                officer on duty */
+    VG_ESC_MANAGER = 6,      /* "manager": the late agency's manager */
+    VG_ESC_OVERSIGHT = 7,    /* "oversight": every oversight agency's officer on duty */
 } vg_escalation_target;
+
+/* The target's name as the JSON form writes it ("redeliver", "officer-on-duty"),
+ * or NULL for an unknown value; and back (VG_ESC_UNSPECIFIED when unknown). */
+const char *vg_escalation_target_name(vg_escalation_target target);
+vg_escalation_target vg_escalation_target_parse(const char *name);
+
+/* True for the targets that notify people (VG_ESC_DUTY_OFFICER and after). */
+bool vg_escalation_target_notifies(vg_escalation_target target);
 
 /* The role of an oversight agency: it sees every alert's metadata (subject
  * to vg_netdoc_oversight) and never its content, so it is never a recipient. */
@@ -307,6 +322,8 @@ typedef struct vg_deadline {
     char calendar[64];                           /* the agency's calendar, "" none */
     uint8_t calendar_hash[VG_CALENDAR_HASH_LEN]; /* its version (zero without one) */
     uint64_t network_version;                    /* the document's version */
+    uint32_t rule_no;                            /* the rule applied: 1 + its index in the
+                                                    document's rules (vg_netdoc_deadline_rule_at) */
     char text[VG_DEADLINE_TEXT_MAX];             /* all of the above on one key=value line */
 } vg_deadline;
 
@@ -327,6 +344,25 @@ vg_err vg_netdoc_deadline_at(vg_deadline *out, const vg_netdoc *doc, const char 
                              vg_severity severity, vg_urgency urgency,
                              const char *const *categories, size_t n_categories,
                              int64_t accepted_ms) VG_MUST_USE;
+
+/* ---- opening hours and out-of-hours cover --------------------------------- */
+
+/* True when agency id is open at at_ms (UTC ms): within its opening hours on
+ * a working day of its calendar (vg_hours_is_open). An agency without a
+ * calendar or hours is always open; an unknown one too. */
+bool vg_netdoc_agency_is_open(const vg_netdoc *doc, const char *id, int64_t at_ms);
+
+/* Out-of-hours cover (docs/network.md "Out-of-hours cover"): for an alert of
+ * this severity created at at_ms, each agency of `required` that is closed
+ * then and names an out_of_hours_cover brings its cover in as a required
+ * recipient — for high and critical alerts only (an unspecified severity
+ * counts as critical). A cover that is the sender, revoked, or required
+ * already is not added. Appends each cover once to *covers and, at the same
+ * index, the agency it covers (the first, when it covers several) to
+ * *covered (may be NULL). The caller inits and finis both. VG_ERR_NOMEM. */
+vg_err vg_netdoc_cover(const vg_netdoc *doc, const vg_strlist *required, vg_severity severity,
+                       const char *sender, int64_t at_ms, vg_strlist *covers,
+                       vg_strlist *covered) VG_MUST_USE;
 
 /* Escalation steps in order of after_ms. */
 size_t vg_netdoc_n_escalation(const vg_netdoc *doc);

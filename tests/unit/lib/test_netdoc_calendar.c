@@ -484,6 +484,73 @@ refuses_bad_deadline_rules(void **state)
     s_publish_ok(net);
 }
 
+/* vg_netdoc_cover: "cover" as the agencies the closed ones bring in, each
+ * with the agency it covers: "home-office<licensing" or "". */
+static void
+s_cover(char *out, size_t out_len, const vt_net *net, const char *required_csv, vg_severity sev,
+        const char *sender, const char *made)
+{
+    vg_strlist req = {0}, covers = {0}, covered = {0};
+    assert_int_equal(vg_strlist_split(&req, required_csv, NULL), VG_OK);
+    assert_int_equal(vg_netdoc_cover(net->doc, &req, sev, sender, s_ms(made), &covers, &covered),
+                     VG_OK);
+    assert_int_equal(covers.n, covered.n);
+    out[0] = '\0';
+    for (size_t i = 0, w = 0; i < covers.n && w < out_len; i++) {
+        w += (size_t)snprintf(out + w, out_len - w, "%s%s<%s", i ? "," : "", covers.items[i],
+                              covered.items[i]);
+    }
+    vg_strlist_fini(&req);
+    vg_strlist_fini(&covers);
+    vg_strlist_fini(&covered);
+}
+
+#define ASSERT_COVER(net, required, sev, sender, made, want)                                       \
+    do {                                                                                           \
+        char got_[256];                                                                            \
+        s_cover(got_, sizeof got_, (net), (required), (sev), (sender), (made));                    \
+        assert_string_equal(got_, (want));                                                         \
+    } while (0)
+
+/* Licensing (office hours, Fridays until 16:30; England and Wales) is
+ * covered by the police out of hours: for critical and high alerts only,
+ * judged at the alert's created time, never the sender, never twice. */
+static void
+out_of_hours_cover_for_critical_and_high_only(void **state)
+{
+    vt_net *net = *state;
+    json_object_set_new(vt_net_agency_json(net, "licensing"), "out_of_hours_cover",
+                        json_string("police"));
+    s_publish_ok(net);
+    /* Friday 30 April 2027, 16:55 BST: closed since 16:30. */
+    ASSERT_COVER(net, "licensing", VG_SEV_HIGH, "home-office", "2027-04-30T15:55:00Z",
+                 "police<licensing");
+    ASSERT_COVER(net, "licensing", VG_SEV_CRITICAL, "home-office", "2027-04-30T15:55:00Z",
+                 "police<licensing");
+    ASSERT_COVER(net, "licensing", VG_SEV_UNSPECIFIED, "home-office", "2027-04-30T15:55:00Z",
+                 "police<licensing"); /* unspecified counts as critical */
+    ASSERT_COVER(net, "licensing", VG_SEV_MEDIUM, "home-office", "2027-04-30T15:55:00Z", "");
+    ASSERT_COVER(net, "licensing", VG_SEV_LOW, "home-office", "2027-04-30T15:55:00Z", "");
+    /* 16:29:59 BST the same Friday: still open. 16:30:00: closed. */
+    ASSERT_COVER(net, "licensing", VG_SEV_HIGH, "home-office", "2027-04-30T15:29:59Z", "");
+    ASSERT_COVER(net, "licensing", VG_SEV_HIGH, "home-office", "2027-04-30T15:30:00Z",
+                 "police<licensing");
+    /* Monday 3 May 2027 at 11:00 BST: a bank holiday, closed all day;
+     * Tuesday at 11:00: open. */
+    ASSERT_COVER(net, "licensing", VG_SEV_HIGH, "home-office", "2027-05-03T10:00:00Z",
+                 "police<licensing");
+    ASSERT_COVER(net, "licensing", VG_SEV_HIGH, "home-office", "2027-05-04T10:00:00Z", "");
+    /* The cover is the sender: it has the alert already. */
+    ASSERT_COVER(net, "licensing", VG_SEV_HIGH, "police", "2027-04-30T15:55:00Z", "");
+    /* Required already: not twice. */
+    ASSERT_COVER(net, "licensing,police", VG_SEV_HIGH, "home-office", "2027-04-30T15:55:00Z", "");
+    /* An agency without a cover brings nobody, closed or not. */
+    ASSERT_COVER(net, "childrens-services", VG_SEV_HIGH, "home-office", "2027-04-30T20:00:00Z", "");
+    /* Revoked covers are not added. */
+    vt_net_revoke(net, "police");
+    ASSERT_COVER(net, "licensing", VG_SEV_HIGH, "home-office", "2027-04-30T15:55:00Z", "");
+}
+
 int
 main(void)
 {
@@ -497,6 +564,8 @@ main(void)
         cmocka_unit_test_setup_teardown(refuses_bad_calendars, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_bad_hours_and_cover, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_bad_deadline_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(out_of_hours_cover_for_critical_and_high_only, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

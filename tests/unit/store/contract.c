@@ -316,9 +316,8 @@ test_newer_schema_is_refused_and_left_alone(void **state)
     assert_int_not_equal(s_b->open_readonly(s_b->ctx, &s, &why), VG_OK);
     assert_null(s);
     assert_true(vt_reason_has(&why, "99"));
-    /* Nothing was changed: with its version back (the current one, 5: link
-     * tags) it opens, alert and all. */
-    s_b->set_schema_version(s_b->ctx, 5);
+    /* Nothing was changed: with its version back it opens, alert and all. */
+    s_b->set_schema_version(s_b->ctx, VGB_STORE_SCHEMA_VERSION);
     s_open(&f->s);
     assert_int_equal(s_alerts(f->s), 1);
 }
@@ -1449,11 +1448,12 @@ test_alert_ids_and_alerts_by_id(void **state)
 }
 
 typedef struct s_report {
-    uint64_t seq[N_MAX];     /* alert */
-    char agency[N_MAX][64];  /* recipient */
-    int64_t asked[N_MAX];    /* asked_ms */
-    char officer[N_MAX][16]; /* officer */
-    size_t n;                /* count */
+    uint64_t seq[N_MAX];       /* alert */
+    char agency[N_MAX][64];    /* recipient */
+    int64_t asked[N_MAX];      /* asked_ms */
+    char officer[N_MAX][16];   /* officer */
+    char cover_for[N_MAX][64]; /* out-of-hours cover for */
+    size_t n;                  /* count */
 } s_report;
 
 static void
@@ -1465,8 +1465,103 @@ s_take_report(void *ctx, const vgb_report_row *r)
         snprintf(c->agency[c->n], 64, "%s", r->row->agency);
         c->asked[c->n] = r->asked_ms;
         snprintf(c->officer[c->n], 16, "%s", r->officer);
+        snprintf(c->cover_for[c->n], 64, "%s", r->row->cover_for);
     }
     c->n++;
+}
+
+/* police -> licensing, childrens-services, home-office: licensing and
+ * childrens-services required, each with its own deadline; childrens-services
+ * out-of-hours cover for licensing. In a transaction of its own. */
+static uint64_t
+s_insert_with_cover(fx *f, int64_t accepted_ms)
+{
+    static const char *const rcpts[] = {"licensing", "childrens-services", "home-office"};
+    vg_envelope *env = s_seal("police", f->next_sender_seq++, rcpts, 3);
+    vgb_required req[] = {{.agency = "childrens-services",
+                           .deadline_ms = accepted_ms + 900000,
+                           .cover_for = "licensing"},
+                          {.agency = "licensing", .deadline_ms = accepted_ms + 86400000}};
+    uint64_t seq = 0;
+    vg_reason why = {{0}};
+    s_begin(f->s);
+    s_ok(vgb_store_insert_alert_rows(f->s, env, accepted_ms, req, 2, &seq, &why), &why,
+         "insert alert rows");
+    s_commit(f->s);
+    vg_envelope_destroy(&env);
+    return seq;
+}
+
+static void
+s_check_cover_rows(vgb_store *s, uint64_t seq, int64_t accepted_ms)
+{
+    s_rows rows = {0};
+    assert_int_equal(vgb_store_recipients_of(s, seq, s_take_row, &rows), VG_OK);
+    assert_int_equal(rows.n, 3);
+    assert_string_equal(rows.r[0].agency, "licensing");
+    assert_true(rows.r[0].required);
+    assert_int_equal(rows.r[0].deadline_ms, accepted_ms + 86400000);
+    assert_string_equal(rows.r[0].cover_for, "");
+    assert_string_equal(rows.r[1].agency, "childrens-services");
+    assert_true(rows.r[1].required);
+    assert_int_equal(rows.r[1].deadline_ms, accepted_ms + 900000);
+    assert_string_equal(rows.r[1].cover_for, "licensing");
+    assert_string_equal(rows.r[2].agency, "home-office");
+    assert_false(rows.r[2].required);
+    assert_int_equal(rows.r[2].deadline_ms, 0);
+    vgb_rrow one;
+    assert_int_equal(vgb_store_rrow(s, seq, "childrens-services", &one), VG_OK);
+    assert_string_equal(one.cover_for, "licensing");
+}
+
+static void
+test_required_rows_have_their_own_deadlines_and_cover(void **state)
+{
+    fx *f = *state;
+    uint64_t seq = s_insert_with_cover(f, T0);
+    s_check_cover_rows(f->s, seq, T0);
+    /* The tracker's slice comes in deadline order: the cover's first. */
+    s_rows open = {0};
+    assert_int_equal(vgb_store_open_rows(f->s, 9, 0, INT64_MAX, -1, s_take_row, &open), VG_OK);
+    assert_int_equal(open.n, 2);
+    assert_string_equal(open.r[0].agency, "childrens-services");
+    assert_string_equal(open.r[0].cover_for, "licensing");
+    assert_string_equal(open.r[1].agency, "licensing");
+    /* The report reads them too. */
+    s_report c = {0};
+    assert_int_equal(vgb_store_required_rows(f->s, T0, s_take_report, &c), VG_OK);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.agency[0], "licensing");
+    assert_string_equal(c.cover_for[0], "");
+    assert_string_equal(c.agency[1], "childrens-services");
+    assert_string_equal(c.cover_for[1], "licensing");
+}
+
+/* A store made before recipients had cover_for (schema 4) is migrated when
+ * its owner opens it: its rows are all there, none a cover, and new ones
+ * carry theirs. */
+static void
+test_a_version_4_store_is_migrated(void **state)
+{
+    fx *f = *state;
+    uint64_t old = s_add(f, T0);
+    vgb_store_destroy(&f->s);
+    s_b->to_schema_4(s_b->ctx);
+    vgb_store *ro = NULL;
+    vg_reason why = {{0}};
+    assert_int_not_equal(s_b->open_readonly(s_b->ctx, &ro, &why), VG_OK); /* owner first */
+    assert_null(ro);
+    s_b->migrate(s_b->ctx);
+    s_open(&f->s);
+    vgb_rrow r;
+    assert_int_equal(vgb_store_rrow(f->s, old, "licensing", &r), VG_OK);
+    assert_int_equal(r.deadline_ms, T0 + 1000);
+    assert_string_equal(r.cover_for, "");
+    uint64_t seq = s_insert_with_cover(f, T0 + 5);
+    s_check_cover_rows(f->s, seq, T0 + 5);
+    s_ok(s_b->open_readonly(s_b->ctx, &ro, &why), &why, "open read-only after the migration");
+    s_check_cover_rows(ro, seq, T0 + 5);
+    vgb_store_destroy(&ro);
 }
 
 static void
@@ -2144,6 +2239,8 @@ vsc_run(const vsc_backend *b)
         T(test_outstanding_pages_by_sender_or_required_recipient),
         T(test_alert_ids_and_alerts_by_id),
         T(test_required_rows_for_the_report),
+        T(test_required_rows_have_their_own_deadlines_and_cover),
+        T(test_a_version_4_store_is_migrated),
         T(test_count_refuses_what_it_does_not_know),
         T(test_audit_leaves_and_subtrees_read_back),
         T(test_an_audit_append_is_all_or_none),

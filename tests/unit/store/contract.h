@@ -32,6 +32,12 @@ typedef struct vsc_backend {
     vg_err (*open_readonly)(void *ctx, vgb_store **out, vg_reason *why);
     /* Writes a schema version into the test's store behind its back. */
     void (*set_schema_version)(void *ctx, int version);
+    /* Makes the test's store (closed) a version-4 store behind its back:
+     * what version 5 added (recipients.cover_for) is removed. */
+    void (*to_schema_4)(void *ctx);
+    /* Has the store's owner migrate it (SQLite: the broker opening it;
+     * PostgreSQL: the owner role, as vigil-pg-migrate does). */
+    void (*migrate)(void *ctx);
 } vsc_backend;
 
 /* Runs every contract test on b; returns cmocka's result (failed tests). */

@@ -101,6 +101,44 @@ postgresql_takes_a_dsn(void **state)
     vg_broker_config_destroy(&cfg);
 }
 
+/* [ha] (docs/ha.md): defaults, values, and what is refused. */
+static void
+ha_settings(void **state)
+{
+    fixture *f = *state;
+    vg_broker_config *cfg = NULL;
+    vg_reason why = {{0}};
+    assert_int_equal(s_load(f, "[store]\nbackend = postgresql\ndsn = dbname=vigil\n", &cfg, &why),
+                     VG_OK);
+    assert_string_equal(cfg->ha_advertise, "");
+    assert_int_equal(cfg->ha_lease_ms, 5000);
+    assert_int_equal(cfg->ha_poll_ms, 500);
+    assert_int_equal(cfg->store_commit_wait_ms, 10000);
+    vg_broker_config_destroy(&cfg);
+    assert_int_equal(s_load(f,
+                            "[store]\nbackend = postgresql\ndsn = dbname=vigil\ncommit_wait = 0s\n"
+                            "[ha]\nadvertise = tcp://b1:7600\nlease = 2s\npoll = 100ms\n",
+                            &cfg, &why),
+                     VG_OK);
+    assert_string_equal(cfg->ha_advertise, "tcp://b1:7600");
+    assert_int_equal(cfg->ha_lease_ms, 2000);
+    assert_int_equal(cfg->ha_poll_ms, 100);
+    assert_int_equal(cfg->store_commit_wait_ms, 0);
+    vg_broker_config_destroy(&cfg);
+    static const char *const bad[] = {
+        "[ha]\nadvertise = b1:7600\n",    /* not a ZeroMQ address */
+        "[ha]\nlease = 1s\n",             /* below the minimum */
+        "[ha]\nlease = 2s\npoll = 2s\n",  /* a poll not below the lease */
+        "[ha]\nleader = tcp://b1:7600\n", /* an unknown key */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        vg_reason w = {{0}};
+        assert_int_equal(s_load(f, bad[i], &cfg, &w), VG_ERR_CONFIG);
+        assert_null(cfg);
+        assert_true(vt_reason_has(&w, "broker.conf"));
+    }
+}
+
 static void
 wrong_store_settings_are_refused(void **state)
 {
@@ -143,6 +181,7 @@ main(void)
         cmocka_unit_test_setup_teardown(sqlite_may_be_named, setup, teardown),
         cmocka_unit_test_setup_teardown(postgresql_takes_a_dsn, setup, teardown),
         cmocka_unit_test_setup_teardown(wrong_store_settings_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(ha_settings, setup, teardown),
         cmocka_unit_test(a_postgresql_store_that_cannot_be_reached_is_an_io_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -100,6 +100,25 @@ s_set_schema_version(void *ctx, int version)
     vt_pg_exec(c->srv, c->db, sql);
 }
 
+static void
+s_to_schema_4(void *ctx)
+{
+    s_ctx *c = ctx;
+    vt_pg_exec(c->srv, c->db, "ALTER TABLE vigil.recipients DROP COLUMN cover_for");
+    vt_pg_exec(c->srv, c->db, "UPDATE vigil.meta SET value = 4 WHERE key = 'schema_version'");
+}
+
+static void
+s_migrate(void *ctx)
+{
+    vgb_store *s = NULL;
+    vg_reason why = {{0}};
+    if (s_open_as(ctx, "vigil_owner", &s, &why) != VG_OK) {
+        fail_msg("migrate as vigil_owner: %s", why.text);
+    }
+    vgb_store_destroy(&s);
+}
+
 /* ---- PostgreSQL only -------------------------------------------------------------- */
 
 static int
@@ -676,7 +695,9 @@ main(void)
                      .drop = s_drop,
                      .open = s_open,
                      .open_readonly = s_open_readonly,
-                     .set_schema_version = s_set_schema_version};
+                     .set_schema_version = s_set_schema_version,
+                     .to_schema_4 = s_to_schema_4,
+                     .migrate = s_migrate};
     s_pg.pipelining = true;
     int failed = vsc_run(&b);
     b.name = "store contract: postgresql without pipelining";

@@ -56,6 +56,33 @@ s_set_schema_version(void *ctx, int version)
     free(path);
 }
 
+static void
+s_to_schema_4(void *ctx)
+{
+    /* the schema as version 4 made it, behind the store's back */
+    char *path = vt_path(((s_ctx *)ctx)->dir, "vigil.db");
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "ALTER TABLE recipients DROP COLUMN cover_for;"
+                                  "PRAGMA user_version=4",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    free(path);
+}
+
+static void
+s_migrate(void *ctx)
+{
+    vgb_store *s = NULL;
+    vg_reason why = {{0}};
+    if (vgb_store_open(&s, ((s_ctx *)ctx)->dir, &why) != VG_OK) {
+        fail_msg("migrate: %s", why.text);
+    }
+    vgb_store_destroy(&s);
+}
+
 int
 main(void)
 {
@@ -66,6 +93,8 @@ main(void)
                      .drop = s_drop,
                      .open = s_open,
                      .open_readonly = s_open_readonly,
-                     .set_schema_version = s_set_schema_version};
+                     .set_schema_version = s_set_schema_version,
+                     .to_schema_4 = s_to_schema_4,
+                     .migrate = s_migrate};
     return vsc_run(&b);
 }

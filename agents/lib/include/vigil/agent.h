@@ -93,6 +93,10 @@ vg_err vga_network_fetch(const char *config_path, int64_t timeout_ms, uint64_t *
 void vga_agent_destroy(vga_agent **agent_p);
 
 const char *vga_agent_agency(const vga_agent *a);
+
+/* The broker endpoint the agent talks to now: agent.conf's [broker]
+ * endpoint, or with several the one it follows (docs/ha.md). Borrowed. */
+const char *vga_agent_broker(const vga_agent *a);
 /* The network document in use (borrowed; replaced when a newer one arrives). */
 const vg_netdoc *vga_agent_doc(const vga_agent *a);
 
@@ -318,6 +322,7 @@ typedef struct vga_recipient_status {
     char *reason;                         /* in progress / declined reason */
     uint32_t escalation_level;            /* 0 on time, 1 overdue, 1+i after step i */
     char shared_by[VG_AGENCY_ID_MAX + 1]; /* "" unless added by a share */
+    char cover_for[VG_AGENCY_ID_MAX + 1]; /* "" unless out-of-hours cover for that agency */
 } vga_recipient_status;
 
 /* What a required agency did with a linked earlier alert (docs/network.md
@@ -409,10 +414,13 @@ typedef enum vga_event_kind {
     VGA_EV_AGENCY_ONLINE = 11,
     VGA_EV_COMPLETE = 12,
     VGA_EV_NETWORK_CHANGED = 13,
-    VGA_EV_UNOPENABLE = 14,     /* a recipient could not open it; detail: the failure */
-    VGA_EV_REASSIGNED = 15,     /* a required agency was revoked; detail: "successor:ID" or not */
-    VGA_EV_LINKED = 16,         /* audit leaves only: never an event */
-    VGA_EV_REPEAT_WARNING = 17, /* agency did not acknowledge `count` earlier linked alerts */
+    VGA_EV_UNOPENABLE = 14,      /* a recipient could not open it; detail: the failure */
+    VGA_EV_REASSIGNED = 15,      /* a required agency was revoked; detail: "successor:ID" or not */
+    VGA_EV_NOTIFIED = 16,        /* a person was notified, or could not be; detail: "TARGET CHANNEL
+                                    TO OUTCOME" (TO "-" for oversight unless it sees names) */
+    VGA_EV_NETWORK_WARNING = 17, /* the network document needs its administrator (detail) */
+    VGA_EV_LINKED = 18,          /* audit leaves only: never an event */
+    VGA_EV_REPEAT_WARNING = 19,  /* agency did not acknowledge `count` earlier linked alerts */
 } vga_event_kind;
 
 /* "accepted", "overdue", ... (the only place event kinds are spelt on the

@@ -13,7 +13,7 @@
  *     document = network.signed   ; this agent's copy of the signed document
  *     admin_key = <64 hex>        ; pinned admin Ed25519 public key
  *     [broker]
- *     endpoint = tcp://127.0.0.1:7600
+ *     endpoint = tcp://127.0.0.1:7600  ; several brokers (docs/ha.md): tcp://a:7600, tcp://b:7600
  *     public_key = <40 Z85>       ; pinned broker CurveZMQ public key
  *     [gateway]                   ; optional: read by vigil-gateway only
  *     listen = 127.0.0.1:7701     ; its HTTP API (docs/gateway.md has every key)
@@ -45,6 +45,7 @@
 #include "vigil/keys.h"
 #include "vigil/log.h"
 #include "vigil/netdoc.h"
+#include "vigil/util.h"
 
 /* [gateway]: the agency's HTTP gateway (vigil-gateway, docs/gateway.md).
  * Every key has a default, so the section may be left out; other programs
@@ -84,7 +85,8 @@ typedef struct vga_config {
     char *document_path;                 /* [network] document, resolved */
     char *admin_key_hex;                 /* [network] admin_key as written */
     uint8_t admin_pk[VG_SIGN_PK_LEN];    /* admin_key decoded */
-    char *endpoint;                      /* [broker] endpoint, a ZeroMQ address */
+    char *endpoint;                      /* [broker] endpoint as written: one address or several */
+    vg_strlist endpoints;                /* ... each address, in order (at least one) */
     char *broker_key_z85;                /* [broker] public_key as written */
     uint8_t broker_pk[VG_CURVE_KEY_LEN]; /* public_key decoded */
     vga_gateway_config gateway;          /* [gateway] */
