@@ -280,6 +280,13 @@ s_gen_alert(s_pass *ps, const vg_audit_event *ev)
         e = s_push(ps, VIGIL__EVENT_KIND__EVENT_REASSIGNED, l, ev->agency, ps->text);
         e->extra_agency = ev->target[0] ? ev->target : NULL;
         break;
+    case VG_AUDIT_NOTIFIED: /* record.c vgb_record_notified: not the alert's parties */
+        e = s_push(ps, VIGIL__EVENT_KIND__EVENT_NOTIFIED, NULL, ev->agency, "");
+        e->alert_seq = l->seq;
+        e->level = (int64_t)ev->level;
+        e->extra_agency = ev->sender[0] ? ev->sender : NULL;
+        e->notified = ev;
+        break;
     default: /* acknowledged, in_progress, declined, unopenable */
         rc = s_gen_receipt(ps, ev, l, &eff);
         break;
@@ -462,6 +469,16 @@ s_gen(s_pass *ps, const vg_audit_event *ev)
         return VG_OK;
     case VG_AUDIT_LINKED:
         return s_gen_linked(ps, ev);
+    case VG_AUDIT_NETWORK_WARNING: { /* tracking.c: its text from the document it names */
+        const vg_netdoc *doc = vgb_av_doc(&ps->c->docs, ev->version);
+        if (doc == NULL) {
+            return vgb_av_fault(ps->c, "audit_leaves", NULL, ev->index,
+                                "the network_warning leaf names a document that is not stored");
+        }
+        vg_netdoc_calendar_warning(ps->text, sizeof ps->text, doc, ev->target);
+        s_push(ps, VIGIL__EVENT_KIND__EVENT_NETWORK_WARNING, NULL, "", ps->text)->everyone = true;
+        return VG_OK;
+    }
     case VG_AUDIT_NETWORK_CHANGED:
         snprintf(ps->text, sizeof ps->text, "version:%llu", (unsigned long long)ev->version);
         s_push(ps, VIGIL__EVENT_KIND__EVENT_NETWORK_CHANGED, NULL, "", ps->text)->everyone = true;

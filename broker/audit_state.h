@@ -214,17 +214,20 @@ bool vgb_av_names(const vg_audit_event *ev, const uint8_t id[VG_ALERT_ID_LEN]);
  * alert's sender and recipients then, oversight, the agency it is about,
  * an escalation's contact or role; or everyone. */
 typedef struct vgb_av_event {
-    int64_t kind;             /* wire EventKind */
-    uint64_t alert_seq;       /* 0 none */
-    size_t aud, n_aud;        /* the alert's sender and recipients then: aud[aud ..] */
-    const char *about;        /* "" none */
-    const char *detail;       /* "" none (oversight sees "" for names and notes it may not) */
-    int64_t count, level;     /* as written */
-    const uint8_t *receipt;   /* the forwarded signed receipt, or NULL */
-    size_t receipt_len;       /* its length */
-    bool everyone;            /* every agency hears it */
-    const char *extra_agency; /* also told, or NULL */
-    const char *extra_role;   /* also told (every agency with the role), or NULL */
+    int64_t kind;                   /* wire EventKind */
+    uint64_t alert_seq;             /* 0 none */
+    size_t aud, n_aud;              /* the alert's sender and recipients then: aud[aud ..] */
+    const char *about;              /* "" none */
+    const char *detail;             /* "" none (oversight sees "" for names and notes it may not) */
+    int64_t count, level;           /* as written */
+    const uint8_t *receipt;         /* the forwarded signed receipt, or NULL */
+    size_t receipt_len;             /* its length */
+    bool everyone;                  /* every agency hears it */
+    const char *extra_agency;       /* also told, or NULL */
+    const char *extra_role;         /* also told (every agency with the role), or NULL */
+    const vg_audit_event *notified; /* a notified leaf: its detail names the address the
+                                       leaf holds a hash of (record.c vgb_record_notified);
+                                       oversight without officers' names sees it without */
 } vgb_av_event;
 
 typedef struct vgb_av_streams vgb_av_streams;

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "vigil.pb-c.h"
 #include "vigil/wire.h"
 
@@ -227,6 +229,32 @@ s_bytes_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
     return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0) && (a == NULL) == (b == NULL);
 }
 
+/* Whether detail is what vgb_record_notified wrote for leaf n: "TARGET
+ * CHANNEL TO OUTCOME[:CODE]", TO being the address whose hash the leaf
+ * holds ("-" when it holds none); `seen` (oversight without officers'
+ * names): TO is always "-". */
+static bool
+s_notified_detail_ok(const char *detail, const vg_audit_event *n, bool seen)
+{
+    char head[2 * VG_AUDIT_NAME_MAX + 4], tail[2 * VG_AUDIT_NAME_MAX + 4];
+    snprintf(head, sizeof head, "%s %s ", n->target, n->channel[0] ? n->channel : "-");
+    bool failed = strcmp(n->outcome, "sent") != 0;
+    snprintf(tail, sizeof tail, " %s%s%s", n->outcome, failed ? ":" : "", failed ? n->code : "");
+    size_t len = strlen(detail), lh = strlen(head), lt = strlen(tail);
+    if (len < lh + lt + 1 || strncmp(detail, head, lh) != 0 ||
+        strcmp(detail + len - lt, tail) != 0) {
+        return false;
+    }
+    const char *to = detail + lh;
+    size_t to_len = len - lh - lt;
+    if (seen || !n->has_hash) {
+        return to_len == 1 && to[0] == '-';
+    }
+    uint8_t h[VG_HASH_LEN];
+    crypto_generichash(h, sizeof h, (const uint8_t *)to, to_len, NULL, 0);
+    return sodium_memcmp(h, n->hash, sizeof h) == 0;
+}
+
 /* The next event of cu must be e (as an oversight agency sees it when
  * `oversight`), written at leaf ev. */
 static vg_err
@@ -260,10 +288,13 @@ s_match(vgb_av_streams *ps, s_cursor *cu, size_t k, bool oversight, const vg_aud
     const uint8_t *receipt = hide ? NULL : e->receipt;
     size_t receipt_len = hide ? 0 : e->receipt_len;
     uint64_t alert = cu->k == 0 ? r->alert_seq : r->more[cu->k - 1];
+    bool detail_ok = e->notified != NULL ? s_notified_detail_ok(r->detail, e->notified,
+                                                                oversight && !v->view.officer_names)
+                                         : strcmp(r->detail, detail) == 0;
     const char *what = r->kind != e->kind                ? "kind"
                        : alert != e->alert_seq           ? "alert_seq (or more)"
                        : strcmp(r->about, e->about) != 0 ? "about"
-                       : strcmp(r->detail, detail) != 0  ? "detail"
+                       : !detail_ok                      ? "detail"
                        : r->count != e->count            ? "count"
                        : r->level != e->level            ? "level"
                        : !s_bytes_eq(r->receipt, r->receipt_len, receipt, receipt_len) ? "receipt"

@@ -354,6 +354,7 @@ vgb_record_notified(vgb_record *rec, const vgb_notified *n)
     snprintf(a.channel, sizeof a.channel, "%s", n->channel);
     snprintf(a.outcome, sizeof a.outcome, "%s", outcome);
     snprintf(a.code, sizeof a.code, "%s", n->sent ? "" : n->code);
+    snprintf(a.sender, sizeof a.sender, "%s", n->rota_agency ? n->rota_agency : "");
     if (a.has_hash) { /* the address is a person's: the leaf holds its hash only */
         crypto_generichash(a.hash, VG_HASH_LEN, (const uint8_t *)n->to, strlen(n->to), NULL, 0);
     }

@@ -169,18 +169,10 @@ s_warn_calendar(vgb_tracking *t, const vg_netdoc *doc, const char *calendar)
             return VG_OK;
         }
     }
-    vg_calendar cal;
-    char until[16] = "?", detail[256];
-    if (vg_netdoc_calendar(doc, calendar, &cal) == VG_OK) {
-        vg_date_format(until, sizeof until, vg_date_from_days(cal.valid_until));
-    }
-    snprintf(detail, sizeof detail,
-             "past_valid_until calendar=%s valid_until=%s: deadlines count calendar days; "
-             "import the new bank holidays (vigilctl calendar import) and sign the document",
-             calendar, until);
-    vg_log(VG_LOG_ERROR, "broker", "network.warning",
-           "code=past_valid_until calendar=%s valid_until=%s version=%llu", calendar, until,
-           (unsigned long long)vg_netdoc_version(doc));
+    char detail[256];
+    vg_netdoc_calendar_warning(detail, sizeof detail, doc, calendar);
+    vg_log(VG_LOG_ERROR, "broker", "network.warning", "version=%llu detail=\"%s\"",
+           (unsigned long long)vg_netdoc_version(doc), detail);
     vg_err rc = vgb_record_network_warning(t->record, "past_valid_until", calendar,
                                            vg_netdoc_version(doc), detail);
     if (rc == VG_OK && t->n_warned < VG_CALENDARS_MAX) {

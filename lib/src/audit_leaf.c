@@ -10,7 +10,7 @@
 #include "vigil/calendar.h"
 
 #define S_U64_DIGITS_MAX 20
-#define S_FIELDS_MAX 8
+#define S_FIELDS_MAX 10
 #define S_OUT_FIRST 1024 /* an encoder's first buffer; it grows up to the leaf maximum */
 
 /* How a value is written. */
@@ -47,6 +47,7 @@ static const s_field F_CODE_OPT = S_F("code", S_NAME_OPT, code);
 static const s_field F_CHANNEL = S_F("channel", S_NAME_OPT, channel);
 static const s_field F_RECIPIENT = S_F("recipient", S_HASH_OPT, hash);
 static const s_field F_OUTCOME = S_F("outcome", S_NAME, outcome);
+static const s_field F_ROTA = S_F("rota", S_NAME_OPT, sender); /* notified: whose rota */
 static const s_field F_CALENDAR = S_F("calendar", S_NAME, target);
 static const s_field F_FAILURE = S_F("failure", S_NAME, code);
 static const s_field F_TRANSPORT = S_F("transport", S_NAME, transport);
@@ -91,7 +92,8 @@ static const s_kind_info s_kinds[] = {
     {VG_AUDIT_REASSIGNED, "reassigned", {&F_ALERT, &F_AGENCY, &F_SUCCESSOR, &F_VERSION}, true},
     {VG_AUDIT_NOTIFIED,
      "notified",
-     {&F_ALERT, &F_AGENCY, &F_LEVEL, &F_TARGET, &F_CHANNEL, &F_RECIPIENT, &F_OUTCOME, &F_CODE_OPT},
+     {&F_ALERT, &F_AGENCY, &F_LEVEL, &F_TARGET, &F_CHANNEL, &F_RECIPIENT, &F_OUTCOME, &F_CODE_OPT,
+      &F_ROTA},
      false},
     {VG_AUDIT_NETWORK_WARNING, "network_warning", {&F_CODE, &F_CALENDAR, &F_VERSION}, false},
     {VG_AUDIT_LINKED, "linked", {&F_ALERT, &F_ALERTS}, false},

@@ -584,6 +584,20 @@ s_cal_named(const vg_netdoc *doc, const char *name)
     return NULL;
 }
 
+void
+vg_netdoc_calendar_warning(char *out, size_t len, const vg_netdoc *doc, const char *calendar)
+{
+    vg_calendar cal;
+    char until[16] = "?";
+    if (vg_netdoc_calendar(doc, calendar, &cal) == VG_OK) {
+        vg_date_format(until, sizeof until, vg_date_from_days(cal.valid_until));
+    }
+    snprintf(out, len,
+             "past_valid_until calendar=%s valid_until=%s: deadlines count calendar days; "
+             "import the new bank holidays (vigilctl calendar import) and sign the document",
+             calendar, until);
+}
+
 vg_err
 vg_netdoc_calendar(const vg_netdoc *doc, const char *name, vg_calendar *out)
 {

@@ -114,7 +114,8 @@ typedef struct vg_audit_deadline {
  *                    escalation target: "officer-on-duty", ...), channel
  *                    (may be ""), recipient(hash: BLAKE2b-256 of the address;
  *                    has_hash false: empty), outcome ("sent" or "failed"),
- *                    code (why it failed, "" when sent)
+ *                    code (why it failed, "" when sent), rota(sender: the
+ *                    agency whose duty rota named the person, "" when none)
  *   network_warning  code (e.g. "past_valid_until"), calendar(target),
  *                    network_version(version)
  *   linked           alert (the new one), alerts (the earlier alerts it shares
@@ -133,14 +134,14 @@ typedef struct vg_audit_deadline {
  * printable ASCII characters without spaces or commas.
  */
 typedef struct vg_audit_event {
-    vg_audit_kind kind;                 /* what happened */
-    uint64_t index;                     /* log position; set by the log on append */
-    uint64_t time_ms;                   /* wall-clock UTC ms when the broker recorded it */
-    bool has_alert_id;                  /* false only for a rejected frame without one */
-    uint8_t alert_id[VG_ALERT_ID_LEN];  /* the alert concerned */
-    char sender[VG_AUDIT_NAME_MAX];     /* accepted: sender; rejected: claimed sender */
-    char agency[VG_AUDIT_NAME_MAX];     /* the agency the event is about (sharer for shared) */
-    char code[VG_AUDIT_NAME_MAX];       /* rejected: vg_err_code(); unopenable: the failure */
+    vg_audit_kind kind;                /* what happened */
+    uint64_t index;                    /* log position; set by the log on append */
+    uint64_t time_ms;                  /* wall-clock UTC ms when the broker recorded it */
+    bool has_alert_id;                 /* false only for a rejected frame without one */
+    uint8_t alert_id[VG_ALERT_ID_LEN]; /* the alert concerned */
+    char sender[VG_AUDIT_NAME_MAX]; /* accepted: sender; rejected: claimed sender; notified: rota */
+    char agency[VG_AUDIT_NAME_MAX]; /* the agency the event is about (sharer for shared) */
+    char code[VG_AUDIT_NAME_MAX];   /* rejected: vg_err_code(); unopenable: the failure */
     char transport[VG_AUDIT_NAME_MAX];  /* rejected: authenticated transport identity */
     char target[VG_AUDIT_NAME_MAX];     /* escalated: who it was escalated to */
     uint8_t hash[VG_HASH_LEN];          /* envelope, receipt, share or document hash */

@@ -285,6 +285,11 @@ size_t vg_netdoc_n_calendars(const vg_netdoc *doc);
 void vg_netdoc_calendar_at(const vg_netdoc *doc, size_t i, vg_calendar *out);
 /* VG_OK, or VG_ERR_NOT_FOUND. */
 vg_err vg_netdoc_calendar(const vg_netdoc *doc, const char *name, vg_calendar *out) VG_MUST_USE;
+/* The text of the network warning the broker raises once a calendar is
+ * past its valid_until (the event's detail; audit verify rebuilds it from
+ * the document the warning's leaf names). */
+void vg_netdoc_calendar_warning(char *out, size_t len, const vg_netdoc *doc, const char *calendar);
+
 /* The calendar names a union calendar is made of (NULL and 0 for a plain
  * calendar). */
 const char *const *vg_netdoc_calendar_union_of(const vg_netdoc *doc, const char *name,
