@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "links.h"
 #include "vigil.pb-c.h"
 #include "vigil/log.h"
 #include "vigil/wire.h"
@@ -62,16 +63,19 @@ vgb_delivery_new(vgb_delivery **out, vgb_store *store, const vg_netdoc *doc,
     if (d == NULL) {
         return VG_ERR_NOMEM;
     }
-    *d = (vgb_delivery){.store = store, .cfg = cfg, .clock = clock, .out = o,
-                        .presence = presence, .presence_ctx = presence_ctx};
+    *d = (vgb_delivery){.store = store,
+                        .cfg = cfg,
+                        .clock = clock,
+                        .out = o,
+                        .presence = presence,
+                        .presence_ctx = presence_ctx};
     d->n = vg_netdoc_n_agencies(doc);
     d->ag = calloc(d->n ? d->n : 1, sizeof *d->ag);
     vg_err rc = d->ag != NULL ? VG_OK : VG_ERR_NOMEM;
     for (size_t i = 0; i < d->n && rc == VG_OK; i++) {
         vg_agency ag;
         vg_netdoc_agency_at(doc, i, &ag);
-        d->ag[i] = (s_agency){
-            .id = ag.id, .idx = i, .wake_mono = INT64_MAX, .revoked = ag.revoked};
+        d->ag[i] = (s_agency){.id = ag.id, .idx = i, .wake_mono = INT64_MAX, .revoked = ag.revoked};
         d->ag[i].inflight = calloc((size_t)cfg->inflight, sizeof(s_inflight));
         rc = d->ag[i].inflight != NULL ? VG_OK : VG_ERR_NOMEM;
     }
@@ -266,11 +270,17 @@ s_send_alert(vgb_delivery *d, s_agency *a, uint64_t seq)
     }
     s_shares sh = {0};
     rc = vgb_store_shares_to(d->store, seq, a->id, s_add_share, &sh);
+    vgb_linkview lv = {0};
+    if (rc == VG_OK) {
+        rc = vgb_links_view(&lv, d->store, NULL, seq, a->id, vg_clock_wall_ms(d->clock));
+    }
     Vigil__Deliver dv = VIGIL__DELIVER__INIT;
     dv.signed_envelope.data = env;
     dv.signed_envelope.len = env_len;
     dv.n_signed_shares = sh.n;
     dv.signed_shares = sh.items;
+    dv.n_linked = lv.n;
+    dv.linked = lv.items;
     Vigil__BrokerFrame f = VIGIL__BROKER_FRAME__INIT;
     f.kind_case = VIGIL__BROKER_FRAME__KIND_DELIVER;
     f.deliver = &dv;
@@ -285,6 +295,7 @@ s_send_alert(vgb_delivery *d, s_agency *a, uint64_t seq)
     free(buf);
     free(env);
     s_shares_fini(&sh);
+    vgb_linkview_fini(&lv);
     return rc;
 }
 
@@ -339,10 +350,10 @@ s_in_window(const s_agency *a, uint64_t seq)
 
 typedef struct s_fill {
     vgb_delivery *d; /* the delivery */
-    s_agency *a; /* whose window */
-    int64_t now;   /* monotonic ms */
-    size_t got;    /* rows seen */
-    bool stopped;  /* connection gone or full */
+    s_agency *a;     /* whose window */
+    int64_t now;     /* monotonic ms */
+    size_t got;      /* rows seen */
+    bool stopped;    /* connection gone or full */
 } s_fill;
 
 static bool
@@ -415,10 +426,10 @@ s_park(vgb_delivery *d, s_agency *a, size_t i)
     int64_t wall = vg_clock_wall_ms(d->clock), next = 0;
     /* The first wait is redeliver, and it doubles from there; a failed write
      * leaves the row as it was, to be sent again at the next fill. */
-    vg_err rc = vgb_store_txn(d->store) ? vgb_store_park(d->store, slot.seq, a->id, wall,
-                                            (int64_t)d->cfg->redeliver_ms,
-                                            (int64_t)d->cfg->redeliver_max_ms, &next)
-                           : VG_ERR_IO;
+    vg_err rc = vgb_store_txn(d->store)
+                    ? vgb_store_park(d->store, slot.seq, a->id, wall, (int64_t)d->cfg->redeliver_ms,
+                                     (int64_t)d->cfg->redeliver_max_ms, &next)
+                    : VG_ERR_IO;
     vg_log(VG_LOG_INFO, "broker", "delivery.park", "agency=%s seq=%llu sends=%u in_ms=%lld code=%s",
            a->id, (unsigned long long)slot.seq, slot.attempt,
            (long long)(next > wall ? next - wall : 0), vg_err_code(rc));

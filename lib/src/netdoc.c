@@ -514,6 +514,9 @@ vg_netdoc_validate_pb(const Vigil__NetworkDocument *d, vg_reason *why)
     if (rc == VG_OK) {
         rc = s_validate_escalation(d, why);
     }
+    if (rc == VG_OK) {
+        rc = vg_netdoc_validate_links_pb(d, why);
+    }
     return rc;
 }
 
