@@ -39,6 +39,10 @@ typedef struct s_pass {
     bool rej_eof;                      /* no more */
     uint64_t switch_to;                /* a new document's version: in force after its leaves */
     vg_err rc;                         /* a callback's failure */
+    char rep_about[VG_RECIPIENTS_MAX][VG_AGENCY_ID_MAX + 1]; /* a linked leaf's repeat warnings */
+    char rep_detail[VG_RECIPIENTS_MAX][96];                  /* their details */
+    uint32_t rep_count[VG_RECIPIENTS_MAX];                   /* their counts */
+    char rep_sender[VG_AGENCY_ID_MAX + 1];                   /* the new alert's sender */
 } s_pass;
 
 /* ---- the alerts' states ------------------------------------------------------------------ */
@@ -319,6 +323,78 @@ s_gen_alert(s_pass *ps, const vg_audit_event *ev)
     return rc;
 }
 
+/* ---- warning memory (links.c) ------------------------------------------------------------- */
+
+/* Whether a required row missed its alert as the log says by now: not
+ * acknowledged, and overdue (a step was written), declined or unopenable —
+ * links.c's rule for counting a repeat warning. */
+static bool
+s_missed(const vgb_av_row *r)
+{
+    return r->present && r->required && r->state != VGB_ACKNOWLEDGED &&
+           (r->esc_level > 0 || r->stepped || r->state == VGB_DECLINED ||
+            r->state == VGB_UNOPENABLE);
+}
+
+/* A linked leaf: for each required recipient of the new alert (in row
+ * order) that missed some of the earlier alerts it names, a REPEAT_WARNING
+ * heard by that agency, the new alert's sender and oversight only. */
+static vg_err
+s_gen_linked(s_pass *ps, const vg_audit_event *ev)
+{
+    vgb_av_life *l = NULL;
+    vg_err rc = s_life(ps, ev->alert_id, ev, &l);
+    if (rc != VG_OK) {
+        return rc;
+    }
+    vgb_av_effect eff;
+    vgb_av_life_apply(l, ev, &eff);
+    ps->c->n_pairs_named++;
+    uint64_t seq = l->seq;
+    snprintf(ps->rep_sender, sizeof ps->rep_sender, "%s", l->sender);
+    size_t n = 0;
+    for (size_t i = 0; i < l->n && n < VG_RECIPIENTS_MAX; i++) {
+        if (l->rows[i].present && l->rows[i].required) {
+            snprintf(ps->rep_about[n], sizeof ps->rep_about[n], "%s", l->rows[i].agency);
+            ps->rep_count[n++] = 0;
+        }
+    }
+    for (size_t k = 0; k < ev->n_alerts && rc == VG_OK; k++) {
+        vgb_av_life *e = NULL; /* may evict l: only copies of it are used below */
+        rc = s_life(ps, ev->alerts[k], ev, &e);
+        for (size_t i = 0; rc == VG_OK && i < e->n; i++) {
+            for (size_t q = 0; s_missed(&e->rows[i]) && q < n; q++) {
+                ps->rep_count[q] += strcmp(ps->rep_about[q], e->rows[i].agency) == 0;
+            }
+        }
+    }
+    for (size_t q = 0; q < n && rc == VG_OK; q++) {
+        if (ps->rep_count[q] == 0) {
+            continue;
+        }
+        snprintf(ps->rep_detail[q], sizeof ps->rep_detail[q],
+                 "repeat warning: you did not acknowledge %u earlier warning%s about this subject",
+                 ps->rep_count[q], ps->rep_count[q] == 1 ? "" : "s");
+        vgb_av_event *e = s_push(ps, VIGIL__EVENT_KIND__EVENT_REPEAT_WARNING, NULL,
+                                 ps->rep_about[q], ps->rep_detail[q]);
+        e->alert_seq = seq;
+        e->count = ps->rep_count[q];
+        if (ps->n_aud + 1 > ps->cap_aud) {
+            size_t cap = (ps->n_aud + 1) * 2;
+            void *grown = realloc(ps->aud, cap * sizeof *ps->aud);
+            if (grown == NULL) {
+                return VG_ERR_NOMEM;
+            }
+            ps->aud = grown;
+            ps->cap_aud = cap;
+        }
+        e->aud = ps->n_aud;
+        snprintf(ps->aud[ps->n_aud++], sizeof ps->aud[0], "%s", ps->rep_sender);
+        e->n_aud = 1;
+    }
+    return rc;
+}
+
 /* ---- rejections ---------------------------------------------------------------------------- */
 
 static void
@@ -420,6 +496,8 @@ s_gen(s_pass *ps, const vg_audit_event *ev)
         e->count = (int64_t)(ev->pending > UINT32_MAX ? UINT32_MAX : ev->pending);
         e->everyone = true;
         return VG_OK;
+    case VG_AUDIT_LINKED:
+        return s_gen_linked(ps, ev);
     case VG_AUDIT_NETWORK_WARNING: { /* tracking.c: its text from the document it names */
         const vg_netdoc *doc = vgb_av_doc(&ps->c->docs, ev->version);
         if (doc == NULL) {

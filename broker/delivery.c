@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "links.h"
 #include "vigil.pb-c.h"
 #include "vigil/log.h"
 #include "vigil/wire.h"
@@ -282,11 +283,17 @@ s_send_alert(vgb_delivery *d, s_agency *a, uint64_t seq)
     }
     s_shares sh = {0};
     rc = vgb_store_shares_to(d->store, seq, a->id, s_add_share, &sh);
+    vgb_linkview lv = {0};
+    if (rc == VG_OK) {
+        rc = vgb_links_view(&lv, d->store, NULL, seq, a->id, vg_clock_wall_ms(d->clock));
+    }
     Vigil__Deliver dv = VIGIL__DELIVER__INIT;
     dv.signed_envelope.data = env;
     dv.signed_envelope.len = env_len;
     dv.n_signed_shares = sh.n;
     dv.signed_shares = sh.items;
+    dv.n_linked = lv.n;
+    dv.linked = lv.items;
     Vigil__BrokerFrame f = VIGIL__BROKER_FRAME__INIT;
     f.kind_case = VIGIL__BROKER_FRAME__KIND_DELIVER;
     f.deliver = &dv;
@@ -301,6 +308,7 @@ s_send_alert(vgb_delivery *d, s_agency *a, uint64_t seq)
     free(buf);
     free(env);
     s_shares_fini(&sh);
+    vgb_linkview_fini(&lv);
     return rc;
 }
 

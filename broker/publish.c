@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "links.h"
 #include "vigil/log.h"
 
 /* Every recipient must be able to read it and be allowed to: a revoked
@@ -137,6 +138,13 @@ s_accept(const vgb_services *sv, const vgb_from *from, const vg_envelope *env,
     if (rc == VG_OK) {
         rc = vgb_record_accepted(sv->record, seq, env, dl, n);
     }
+    bool linked = false; /* shares a link tag with earlier alerts (links.h) */
+    if (rc == VG_OK) {
+        rc = vgb_links_on_accept(sv->store, sv->record, seq, env, required, &linked);
+        if (rc != VG_OK) {
+            vgb_batch_fail(sv->batch); /* no alert without its index and its leaf */
+        }
+    }
     if (rc != VG_OK) {
         vgb_refuse(sv, from, claimed, vg_envelope_id(env),
                    rc == VG_ERR_STORAGE_FULL ? rc : VG_ERR_INTERNAL,
@@ -170,7 +178,9 @@ s_accept(const vgb_services *sv, const vgb_from *from, const vg_envelope *env,
     free(rows);
     size_t env_len = 0;
     const uint8_t *env_bytes = vg_envelope_bytes(env, &env_len);
-    vgb_delivery_remember(sv->delivery, seq, env_bytes, env_len);
+    if (!linked) { /* a linked alert's delivery says per recipient what it may know */
+        vgb_delivery_remember(sv->delivery, seq, env_bytes, env_len);
+    }
     char idhex[VG_ALERT_ID_HEX_LEN + 1];
     vg_alert_id_hex(idhex, vg_envelope_id(env));
     vg_log(VG_LOG_INFO, "broker", "env.accept", "agency=%s alert=%s seq=%llu recipients=%zu",

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "links.h"
 #include "vigil/audit_leaf.h"
+#include "vigil/clock.h"
 #include "vigil/log.h"
 
 /* ---- an arena for the result ----------------------------------------------------- */
@@ -236,6 +238,47 @@ s_sum_content(s_ctx *c, s_sum *s, uint64_t seq)
     }
 }
 
+/* Warning memory: the earlier alerts linked to seq, as the requester may
+ * know them (links.h), copied into the answer's arena. */
+static void
+s_sum_linked(s_ctx *c, Vigil__AlertSummary *sum, uint64_t seq)
+{
+    vgb_linkview v;
+    int64_t now = c->src->now_ms ? c->src->now_ms : vg_clock_wall_ms(vg_clock_system());
+    if (vgb_links_view(&v, c->src->store, c->src->doc, seq, c->requester, now) != VG_OK) {
+        c->ar.failed = true;
+        return;
+    }
+    sum->linked = s_alloc(&c->ar, (v.n ? v.n : 1) * sizeof *sum->linked);
+    for (size_t i = 0; sum->linked != NULL && i < v.n; i++) {
+        const Vigil__LinkedAlert *in = v.items[i];
+        Vigil__LinkedAlert *l = s_alloc(&c->ar, sizeof *l);
+        Vigil__LinkOutcome **outs = s_alloc(&c->ar, (in->n_outcomes + 1) * sizeof *outs);
+        if (l == NULL || outs == NULL) {
+            break;
+        }
+        vigil__linked_alert__init(l);
+        l->alert_id.data =
+            in->alert_id.len ? s_memdup(&c->ar, in->alert_id.data, in->alert_id.len) : NULL;
+        l->alert_id.len = l->alert_id.data ? in->alert_id.len : 0;
+        l->accepted_ms = in->accepted_ms;
+        for (size_t k = 0; k < in->n_outcomes; k++) {
+            outs[k] = s_alloc(&c->ar, sizeof *outs[k]);
+            if (outs[k] == NULL) {
+                break;
+            }
+            vigil__link_outcome__init(outs[k]);
+            outs[k]->agency = s_strdup(&c->ar, in->outcomes[k]->agency);
+            outs[k]->outcome = in->outcomes[k]->outcome;
+            l->n_outcomes = k + 1;
+        }
+        l->outcomes = outs;
+        sum->linked[i] = l;
+        sum->n_linked = i + 1;
+    }
+    vgb_linkview_fini(&v);
+}
+
 /* The summary of alert seq as the requester may see it; NULL when it may
  * not (neither party nor oversight) or the store failed. */
 static Vigil__AlertSummary *
@@ -269,6 +312,7 @@ s_summary(s_ctx *c, uint64_t seq)
     if (is_sender || s.listed) {
         s_sum_content(c, &s, seq);
     }
+    s_sum_linked(c, sum, seq);
     return sum;
 }
 

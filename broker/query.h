@@ -43,9 +43,10 @@ typedef struct vgb_query_src {
     vgb_store *store;     /* a connection inside a read transaction */
     vgb_audit *audit;     /* the audit log on that connection */
     const vg_netdoc *doc; /* who is who, and what oversight may see */
+    int64_t now_ms;       /* wall clock for linked alerts' outcomes (0: the system's) */
 } vgb_query_src;
 
-#define VGB_QUERY_LIMIT_MAX 2000         /* alerts or events in one answer */
+#define VGB_QUERY_LIMIT_MAX 2000          /* alerts or events in one answer */
 #define VGB_QUERY_PAGE_BYTES (512 * 1024) /* a snapshot page stops growing here */
 
 /* Answers q for `requester` (an agency of src->doc). *frame is a packed

@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "query.h"
 #include "store.h"
+#include "vigil/clock.h"
 #include "vigil/log.h"
 
 #define S_ENDPOINT_FMT "inproc://vigil-reader-%p"
@@ -89,19 +90,20 @@ static bool
 s_serve_one(s_worker *w, s_hdr hdr)
 {
     zmq_msg_t rid, agency, query;
-    bool ok = s_recv_part(w->pair, &rid) && s_recv_part(w->pair, &agency) &&
-              s_recv_part(w->pair, &query);
+    bool ok =
+        s_recv_part(w->pair, &rid) && s_recv_part(w->pair, &agency) && s_recv_part(w->pair, &query);
     if (!ok) {
         return false;
     }
     int64_t t0 = s_thread_cpu_us();
     char id[VG_AGENCY_ID_MAX + 1];
-    snprintf(id, sizeof id, "%.*s", (int)zmq_msg_size(&agency), (const char *)zmq_msg_data(&agency));
+    snprintf(id, sizeof id, "%.*s", (int)zmq_msg_size(&agency),
+             (const char *)zmq_msg_data(&agency));
     Vigil__Query *q = vigil__query__unpack(NULL, zmq_msg_size(&query), zmq_msg_data(&query));
     uint8_t *frame = NULL;
     size_t len = 0;
     vg_reason why = {{0}};
-    vgb_query_src src = {w->store, w->audit, hdr.doc};
+    vgb_query_src src = {w->store, w->audit, hdr.doc, vg_clock_wall_ms(vg_clock_system())};
     vg_err rc = q != NULL ? vgb_store_read_begin(w->store, &why) : VG_ERR_MALFORMED;
     if (rc == VG_OK) {
         rc = vgb_query_answer(&src, id, hdr.request_id, q, &frame, &len);
@@ -251,8 +253,8 @@ vgb_reader_socket(vgb_reader *r)
 }
 
 vg_err
-vgb_reader_submit(vgb_reader *r, size_t idx, const char *agency, const uint8_t *rid,
-                  size_t rid_len, uint64_t request_id, const Vigil__Query *query, vg_reason *why)
+vgb_reader_submit(vgb_reader *r, size_t idx, const char *agency, const uint8_t *rid, size_t rid_len,
+                  uint64_t request_id, const Vigil__Query *query, vg_reason *why)
 {
     if (idx >= r->n_agencies || rid_len > sizeof r->queues[0].ring[0].rid) {
         return vg_reason_set(why, VG_ERR_INVALID, "not an agency's connection");

@@ -27,6 +27,7 @@ _Static_assert((int)VG_AUDIT_NETWORK_CHANGED == VIGIL__EVENT_KIND__EVENT_NETWORK
 _Static_assert((int)VG_AUDIT_REASSIGNED == VIGIL__EVENT_KIND__EVENT_REASSIGNED, "kind");
 _Static_assert((int)VG_AUDIT_NOTIFIED == VIGIL__EVENT_KIND__EVENT_NOTIFIED, "kind");
 _Static_assert((int)VG_AUDIT_NETWORK_WARNING == VIGIL__EVENT_KIND__EVENT_NETWORK_WARNING, "kind");
+_Static_assert((int)VG_AUDIT_LINKED == VIGIL__EVENT_KIND__EVENT_LINKED, "kind");
 
 struct vgb_record {
     vgb_store *store;      /* borrowed */
@@ -372,4 +373,44 @@ vgb_record_network_warning(vgb_record *rec, const char *code, const char *calend
     snprintf(a.target, sizeof a.target, "%s", calendar);
     vgb_ledger_urgent(rec->ledger);
     return s_record(rec, &ev, 1, &a, NULL, 0, NULL);
+}
+
+vg_err
+vgb_record_linked(vgb_record *rec, uint64_t seq, const uint8_t id[VG_ALERT_ID_LEN],
+                  const char *sender, const uint64_t *earlier,
+                  const uint8_t (*ids)[VG_ALERT_ID_LEN], size_t n, const vgb_repeat *repeats,
+                  size_t n_repeats)
+{
+    vg_audit_event a = {.kind = VG_AUDIT_LINKED, .has_alert_id = true, .n_alerts = n};
+    memcpy(a.alert_id, id, VG_ALERT_ID_LEN);
+    a.alerts = malloc((n ? n : 1) * sizeof *a.alerts);
+    vgb_event *evs = calloc(n_repeats ? n_repeats : 1, sizeof *evs);
+    char(*details)[96] = calloc(n_repeats ? n_repeats : 1, sizeof *details);
+    vg_err rc = a.alerts && evs && details ? VG_OK : VG_ERR_NOMEM;
+    (void)earlier; /* the leaf is found from the new alert only: a party to an
+                    * earlier one alone may not see it (query.c) */
+    for (size_t i = 0; i < n && rc == VG_OK; i++) {
+        memcpy(a.alerts[i], ids[i], VG_ALERT_ID_LEN);
+    }
+    for (size_t i = 0; i < n_repeats && rc == VG_OK; i++) {
+        snprintf(details[i], sizeof details[i],
+                 "repeat warning: you did not acknowledge %u earlier warning%s about this subject",
+                 repeats[i].count, repeats[i].count == 1 ? "" : "s");
+        evs[i] = (vgb_event){.kind = VIGIL__EVENT_KIND__EVENT_REPEAT_WARNING,
+                             .seq = seq,
+                             .about = repeats[i].agency,
+                             .detail = details[i],
+                             .count = repeats[i].count,
+                             .named_only = true,
+                             .extra_agency = sender};
+    }
+    if (rc == VG_OK) {
+        rc = s_record(rec, evs, n_repeats, &a, &seq, 1, NULL);
+    } else {
+        vgb_batch_fail(rec->batch);
+    }
+    free(a.alerts);
+    free(evs);
+    free(details);
+    return rc;
 }

@@ -127,6 +127,22 @@ vg_err vgb_record_notified(vgb_record *rec, const vgb_notified *n) VG_MUST_USE;
 vg_err vgb_record_network_warning(vgb_record *rec, const char *code, const char *calendar,
                                   uint64_t version, const char *detail) VG_MUST_USE;
 
+/* A required recipient of a new alert that did not acknowledge `count`
+ * earlier alerts linked to it (links.h). */
+typedef struct vgb_repeat {
+    const char *agency; /* the recipient */
+    uint32_t count;     /* linked earlier alerts it never acknowledged */
+} vgb_repeat;
+
+/* Alert seq (id) shares a link tag with the n earlier alerts (seqs and
+ * ids, 1..VG_AUDIT_ALERTS_MAX): one "linked" leaf naming them, found from
+ * the new alert; and a REPEAT_WARNING event per repeats item, heard by that agency,
+ * the sender and oversight only. */
+vg_err vgb_record_linked(vgb_record *rec, uint64_t seq, const uint8_t id[VG_ALERT_ID_LEN],
+                         const char *sender, const uint64_t *earlier,
+                         const uint8_t (*ids)[VG_ALERT_ID_LEN], size_t n, const vgb_repeat *repeats,
+                         size_t n_repeats) VG_MUST_USE;
+
 /* A frame from transport agency `transport` was refused: its stored row and
  * leaf (claimed: the sender an envelope named, or NULL; alert_id may be
  * NULL; code: the wire code's name). Nothing is recorded when no

@@ -61,7 +61,7 @@ typedef struct vgb_store vgb_store;
 /* The schema version of this code, the same in every back end: 5 added the
  * out-of-hours cover of a recipient (vgb_rrow.cover_for). A store at an
  * older version the back end knows is migrated when its owner opens it. */
-#define VGB_STORE_SCHEMA_VERSION 5
+#define VGB_STORE_SCHEMA_VERSION 6
 
 /* Recipient states, as stored (the wire's AlertState values). */
 typedef enum vgb_rstate {
@@ -493,6 +493,37 @@ vg_err vgb_store_audit_nodes_beyond(vgb_store *s, uint64_t size, bool *any) VG_M
 
 /* Links alert seq to leaf idx (for proofs by alert id: vgb_store_alert_leaves). */
 vg_err vgb_store_link_leaf(vgb_store *s, uint64_t seq, uint64_t idx) VG_MUST_USE;
+
+/* ---- link tags (docs/network.md "Link tags") ------------------------------------ */
+
+/* Indexes alert seq under each of its n link tags (32 bytes each; a tag it
+ * already has is ignored), inside the transaction. */
+vg_err vgb_store_add_link_tags(vgb_store *s, uint64_t seq, const uint8_t (*tags)[VG_HASH_LEN],
+                               size_t n) VG_MUST_USE;
+
+/* Calls fn for each earlier alert (a smaller seq) that shares a link tag
+ * with alert seq, in acceptance order, at most limit of them. */
+vg_err vgb_store_linked_earlier(vgb_store *s, uint64_t seq, size_t limit, vgb_seq_fn fn,
+                                void *ctx) VG_MUST_USE;
+
+/* What a required agency did with an alert, for linked chains (the wire's
+ * LinkOutcomeKind values). */
+typedef enum vgb_link_outcome {
+    VGB_LINK_ACKNOWLEDGED = 1, /* acknowledged by its deadline */
+    VGB_LINK_LATE = 2,         /* acknowledged after it, or after it went overdue */
+    VGB_LINK_NEVER = 3,        /* not acknowledged: overdue, past due, declined, unopenable */
+    VGB_LINK_OPEN = 4,         /* not yet, and not yet due */
+} vgb_link_outcome;
+
+/* The outcome of required row r at now_ms. The row's own overdue record
+ * comes first: a wall-clock step shifts open deadlines (timers.h), a row
+ * that went overdue stays overdue. */
+vgb_link_outcome vgb_rrow_link_outcome(const vgb_rrow *r, int64_t now_ms);
+
+/* Calls fn for every linked pair (later shares a tag with earlier), by later
+ * then earlier; fn returns false to stop. */
+typedef bool (*vgb_pair_fn)(void *ctx, uint64_t later, uint64_t earlier);
+vg_err vgb_store_link_pairs(vgb_store *s, vgb_pair_fn fn, void *ctx) VG_MUST_USE;
 
 /* ---- what offline tools and tests read ---------------------------------------- */
 

@@ -481,6 +481,43 @@ vgb_store_alert_ids(vgb_store *s, vgb_id_fn fn, void *ctx)
 }
 
 vg_err
+vgb_store_add_link_tags(vgb_store *s, uint64_t seq, const uint8_t (*tags)[VG_HASH_LEN], size_t n)
+{
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "add_link_tags");
+    }
+    return s->ops->add_link_tags(s, seq, tags, n);
+}
+
+vg_err
+vgb_store_linked_earlier(vgb_store *s, uint64_t seq, size_t limit, vgb_seq_fn fn, void *ctx)
+{
+    return s->ops->linked_earlier(s, seq, limit, fn, ctx);
+}
+
+vgb_link_outcome
+vgb_rrow_link_outcome(const vgb_rrow *r, int64_t now_ms)
+{
+    bool missed = r->overdue_ms != 0 || r->esc_level > 0;
+    if (r->acked_ms > 0) {
+        return missed || (r->deadline_ms > 0 && r->acked_ms > r->deadline_ms)
+                   ? VGB_LINK_LATE
+                   : VGB_LINK_ACKNOWLEDGED;
+    }
+    if (missed || r->state == VGB_DECLINED || r->state == VGB_UNOPENABLE ||
+        (r->deadline_ms > 0 && now_ms >= r->deadline_ms)) {
+        return VGB_LINK_NEVER;
+    }
+    return VGB_LINK_OPEN;
+}
+
+vg_err
+vgb_store_link_pairs(vgb_store *s, vgb_pair_fn fn, void *ctx)
+{
+    return s->ops->link_pairs(s, fn, ctx);
+}
+
+vg_err
 vgb_store_alert_by_id(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN], vgb_alert_meta *out,
                       uint8_t envelope_hash[VG_HASH_LEN], uint64_t *network_version)
 {

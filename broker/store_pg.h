@@ -47,7 +47,7 @@
 #include "store.h"
 #include "store_backend.h"
 
-#define VGB_PG_SCHEMA_VERSION 5           /* the same numbering as the SQLite back end's */
+#define VGB_PG_SCHEMA_VERSION 6           /* the same numbering as the SQLite back end's */
 #define VGB_PG_SCHEMA_OLDEST 4            /* the oldest schema this code migrates from */
 #define VGB_PG_PARAMS_MAX 20              /* parameters of one statement */
 #define VGB_PG_QUEUE_MAX 256              /* changes waiting in the pipeline before it is synced */
@@ -142,6 +142,9 @@ typedef enum vgb_pg_q {
     VGB_PG_Q_SHIFT_TRIES,
     VGB_PG_Q_XACT_ID,
     VGB_PG_Q_EPOCH_CHECK,
+    VGB_PG_Q_ADD_LINK_TAGS,
+    VGB_PG_Q_LINKED_EARLIER,
+    VGB_PG_Q_LINK_PAIRS,
     VGB_PG_Q_ALERTS_AFTER, /* what audit verify reads (store_pg_verify.c) */
     VGB_PG_Q_RECEIPTS_OF,
     VGB_PG_Q_RECEIPT_BY_HASH,
@@ -395,6 +398,10 @@ vg_err vgb_pg_audit_leaves(vgb_store *base, vgb_leaf_fn fn, void *ctx);
 vg_err vgb_pg_audit_nodes_beyond(vgb_store *base, uint64_t size, bool *any);
 vg_err vgb_pg_link_leaf(vgb_store *base, uint64_t seq, uint64_t idx);
 vg_err vgb_pg_alert_ids(vgb_store *base, vgb_id_fn fn, void *ctx);
+vg_err vgb_pg_add_link_tags(vgb_store *base, uint64_t seq, const uint8_t (*tags)[VG_HASH_LEN],
+                            size_t n);
+vg_err vgb_pg_linked_earlier(vgb_store *base, uint64_t seq, size_t limit, vgb_seq_fn fn, void *ctx);
+vg_err vgb_pg_link_pairs(vgb_store *base, vgb_pair_fn fn, void *ctx);
 vg_err vgb_pg_alert_by_id(vgb_store *base, const uint8_t id[VG_ALERT_ID_LEN], vgb_alert_meta *out,
                           uint8_t envelope_hash[VG_HASH_LEN], uint64_t *network_version);
 vg_err vgb_pg_receipt_names(vgb_store *base, const uint8_t hash[VG_HASH_LEN], const char *agency,

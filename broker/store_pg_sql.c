@@ -104,6 +104,11 @@ const char vgb_pg_schema[] =
     " alert_id bytea,"
     " code text NOT NULL,"
     " reason text NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS link_tags("
+    " tag bytea NOT NULL,"
+    " alert_seq bigint NOT NULL REFERENCES alerts(seq),"
+    " PRIMARY KEY(tag, alert_seq));"
+    "CREATE INDEX IF NOT EXISTS link_tags_alert ON link_tags(alert_seq, tag);"
     "CREATE TABLE IF NOT EXISTS audit_leaves("
     " idx bigint PRIMARY KEY,"
     " leaf bytea NOT NULL,"
@@ -164,7 +169,8 @@ const char vgb_pg_grants[] =
 
 /* vgb_pg_migrations[v] takes a store from schema v to v + 1, in the same
  * transaction as the CREATE ... IF NOT EXISTS of vgb_pg_schema that follows
- * it (which adds new tables). 4 is the first PostgreSQL schema. */
+ * it (which adds new tables). 4 is the first PostgreSQL schema; 6 adds
+ * link_tags, a new table the schema makes. */
 _Static_assert(VGB_PG_SCHEMA_VERSION == VGB_STORE_SCHEMA_VERSION, "one schema numbering");
 const char *const vgb_pg_migrations[VGB_PG_SCHEMA_VERSION] = {
     [4] = "ALTER TABLE recipients ADD COLUMN IF NOT EXISTS cover_for text;",
@@ -366,6 +372,20 @@ const vgb_pg_sql vgb_pg_queries[VGB_PG_N_QUERIES] = {
     [VGB_PG_Q_LINK_LEAF] = {"INSERT INTO audit_alert_leaves(alert_seq, leaf_idx) VALUES ($1, $2)"
                             " ON CONFLICT DO NOTHING",
                             "ii"},
+    [VGB_PG_Q_ADD_LINK_TAGS] = {"INSERT INTO link_tags(tag, alert_seq)"
+                                " SELECT DISTINCT t, $1 FROM unnest($2::bytea[]) AS t"
+                                " ON CONFLICT DO NOTHING",
+                                "iB"},
+    [VGB_PG_Q_LINKED_EARLIER] = {"SELECT DISTINCT b.alert_seq FROM link_tags a"
+                                 " JOIN link_tags b ON b.tag = a.tag"
+                                 " WHERE a.alert_seq = $1 AND b.alert_seq < $1"
+                                 " ORDER BY b.alert_seq LIMIT $2",
+                                 "ii"},
+    [VGB_PG_Q_LINK_PAIRS] = {"SELECT DISTINCT a.alert_seq, b.alert_seq FROM link_tags a"
+                             " JOIN link_tags b ON b.tag = a.tag AND b.alert_seq < a.alert_seq"
+                             " WHERE (a.alert_seq, b.alert_seq) > ($1, $2)"
+                             " ORDER BY a.alert_seq, b.alert_seq LIMIT $3",
+                             "iii"},
     [VGB_PG_Q_ALERT_IDS] = {"SELECT seq, alert_id FROM alerts WHERE seq > $1 ORDER BY seq"
                             " LIMIT $2",
                             "ii"},

@@ -15,10 +15,11 @@
 
 /* 2: acknowledgement tracking and the audit log. 3: event runs. 4: delivery
  * retries in the store (recipients.next_try_ms, tries) and every network
- * document served. 5: out-of-hours cover (recipients.cover_for). Versions
- * before 3 existed only in development builds and are not migrated; 3 and 4
- * are migrated in place (s_migrations). */
-#define S_SCHEMA_VERSION 5
+ * document served. 5: out-of-hours cover (recipients.cover_for). 6: the
+ * link-tag index (link_tags). Versions before 3 existed only in development
+ * builds and are not migrated; 3, 4 and 5 are migrated in place
+ * (s_migrations). */
+#define S_SCHEMA_VERSION 6
 _Static_assert(S_SCHEMA_VERSION == VGB_STORE_SCHEMA_VERSION, "one schema numbering");
 #define S_SCHEMA_OLDEST 3 /* the oldest schema this broker migrates */
 #define S_STR(x) #x
@@ -119,6 +120,13 @@ static const char s_schema[] =
      * which versions an envelope may still be sealed under (netdocs.h). */
     "CREATE TABLE IF NOT EXISTS network_documents("
     " version INTEGER PRIMARY KEY, document BLOB NOT NULL);"
+    /* Link tags (keyed hashes, never a reference in clear): which alerts
+     * share a subject (docs/network.md "Link tags"). */
+    "CREATE TABLE IF NOT EXISTS link_tags("
+    " tag BLOB NOT NULL,"
+    " alert_seq INTEGER NOT NULL REFERENCES alerts(seq),"
+    " PRIMARY KEY(tag, alert_seq)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS link_tags_alert ON link_tags(alert_seq, tag);"
     "CREATE TABLE IF NOT EXISTS rejections("
     " id INTEGER PRIMARY KEY,"
     " at_ms INTEGER NOT NULL,"
@@ -135,6 +143,7 @@ static const char *const s_migrations[S_SCHEMA_VERSION] = {
           "ALTER TABLE recipients ADD COLUMN tries INTEGER NOT NULL DEFAULT 0;"
           "DROP INDEX IF EXISTS recipients_pending;",
     [4] = "ALTER TABLE recipients ADD COLUMN cover_for TEXT;",
+    [5] = "", /* link_tags is a new table: s_schema makes it */
 };
 
 sqlite3_stmt *
@@ -625,6 +634,9 @@ static const vgb_store_ops s_ops = {
     .audit_nodes_beyond = vgb_sqlite_audit_nodes_beyond,
     .link_leaf = vgb_sqlite_link_leaf,
     .alert_ids = vgb_sqlite_alert_ids,
+    .add_link_tags = vgb_sqlite_add_link_tags,
+    .linked_earlier = vgb_sqlite_linked_earlier,
+    .link_pairs = vgb_sqlite_link_pairs,
     .alert_by_id = vgb_sqlite_alert_by_id,
     .receipt_names = vgb_sqlite_receipt_names,
     .share_exists = vgb_sqlite_share_exists,

@@ -151,6 +151,11 @@ vg_err vgb_sqlite_audit_leaves(vgb_store *base, vgb_leaf_fn fn, void *ctx);
 vg_err vgb_sqlite_audit_nodes_beyond(vgb_store *base, uint64_t size, bool *any);
 vg_err vgb_sqlite_link_leaf(vgb_store *base, uint64_t seq, uint64_t idx);
 vg_err vgb_sqlite_alert_ids(vgb_store *base, vgb_id_fn fn, void *ctx);
+vg_err vgb_sqlite_add_link_tags(vgb_store *base, uint64_t seq, const uint8_t (*tags)[VG_HASH_LEN],
+                                size_t n);
+vg_err vgb_sqlite_linked_earlier(vgb_store *base, uint64_t seq, size_t limit, vgb_seq_fn fn,
+                                 void *ctx);
+vg_err vgb_sqlite_link_pairs(vgb_store *base, vgb_pair_fn fn, void *ctx);
 vg_err vgb_sqlite_alert_by_id(vgb_store *base, const uint8_t id[VG_ALERT_ID_LEN],
                               vgb_alert_meta *out, uint8_t envelope_hash[VG_HASH_LEN],
                               uint64_t *network_version);
@@ -162,13 +167,17 @@ vg_err vgb_sqlite_required_rows(vgb_store *base, int64_t since_ms, vgb_report_fn
 vg_err vgb_sqlite_count(vgb_store *base, vgb_count_what what, const char *filter, uint64_t *out);
 
 /* What audit verify reads (store_sqlite_verify.c). */
-vg_err vgb_sqlite_alerts_after(vgb_store *base, uint64_t after_seq, size_t limit, vgb_alert_full_fn fn, void *ctx);
+vg_err vgb_sqlite_alerts_after(vgb_store *base, uint64_t after_seq, size_t limit,
+                               vgb_alert_full_fn fn, void *ctx);
 vg_err vgb_sqlite_receipts_of(vgb_store *base, uint64_t seq, vgb_receipt_row_fn fn, void *ctx);
-vg_err vgb_sqlite_receipt_by_hash(vgb_store *base, const uint8_t hash[VG_HASH_LEN], vgb_receipt_row_fn fn, void *ctx, bool *found);
+vg_err vgb_sqlite_receipt_by_hash(vgb_store *base, const uint8_t hash[VG_HASH_LEN],
+                                  vgb_receipt_row_fn fn, void *ctx, bool *found);
 vg_err vgb_sqlite_shares_of(vgb_store *base, uint64_t seq, vgb_share_row_fn fn, void *ctx);
 vg_err vgb_sqlite_alert_leaf_links(vgb_store *base, uint64_t seq, vgb_link_fn fn, void *ctx);
-vg_err vgb_sqlite_rejections_after(vgb_store *base, uint64_t after_id, size_t limit, vgb_rejection_fn fn, void *ctx);
-vg_err vgb_sqlite_event_runs(vgb_store *base, const char *agency, uint64_t after, size_t limit, vgb_event_run_fn fn, void *ctx);
+vg_err vgb_sqlite_rejections_after(vgb_store *base, uint64_t after_id, size_t limit,
+                                   vgb_rejection_fn fn, void *ctx);
+vg_err vgb_sqlite_event_runs(vgb_store *base, const char *agency, uint64_t after, size_t limit,
+                             vgb_event_run_fn fn, void *ctx);
 
 /* The audit tables (store_sqlite_audit.c), made with the rest of the schema. */
 extern const char vgb_sqlite_audit_schema[];

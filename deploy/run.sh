@@ -255,6 +255,33 @@ if "$bin/vigilctl" report --help >/dev/null 2>&1; then
 else
   echo "run: 'vigilctl report' is not available in this build; skipping the unshared-alert report"
 fi
+
+# Warning memory (docs/network.md, "Link tags"): the police warn about the
+# same licence, written their own way. The broker links the two warnings by
+# keyed tags it cannot read; licensing, which never acknowledged the first,
+# gets a repeat warning, and so do the police and oversight.
+echo
+if "$bin/vigilctl" network show --dir "$net" | grep -q '^link keys   0'; then
+  echo "run: ./$net has no link key (made by an older vigil): remove it (rm -rf $net) to see" \
+    "a repeat warning"
+else
+  id2=$(agent police publish \
+    --severity high --category taxi,cse --to home-office \
+    --headline "Same drivers seen again with missing girls" \
+    --subject "taxi-licence:tl 2002 0417" --timeout 10s)
+  echo "run: police published alert $id2 about the same licence, written 'tl 2002 0417'"
+  echo
+  echo "=== licensing: status $id2 (the chain) ==="
+  agent licensing status "$id2"
+  echo
+  echo "=== police: repeat warnings in its event stream ==="
+  agent police events --since 0 --timeout 1s | grep repeat_warning ||
+    echo "(none: licensing's first deadline has not passed yet)"
+  echo
+  echo "=== vigilctl report --linked ==="
+  "$bin/vigilctl" report -c "$net/broker/broker.conf" --linked ||
+    echo "run: vigilctl report --linked failed (status $?)" >&2
+fi
 echo
 echo "=== vigilctl audit verify ==="
 if "$bin/vigilctl" audit --help >/dev/null 2>&1; then

@@ -43,7 +43,10 @@ static const char s_help_status[] =
     "delivered, acknowledged, in_progress, declined, unopenable: its software could\n"
     "not open it, the reason says why), required or optional, deadline\n"
     "(RFC 3339 UTC), 'OVERDUE +5m12s' when it is past the deadline and not\n"
-    "acknowledged, the officer, note or reason, and who shared it.\n"
+    "acknowledged, the officer, note or reason, and who shared it. When the broker\n"
+    "linked it to earlier alerts about the same subject (link tags), the chain\n"
+    "follows: each earlier alert (its id when this agency was a party to it) with\n"
+    "every required agency's outcome (acknowledged, late, never, open).\n"
     "\n"
     "  --json             one JSON object with the same facts (docs/agent.md)\n"
     "  --timeout T        how long to wait for the broker (default 10s)\n"
@@ -190,6 +193,51 @@ s_print_recipient(const vga_recipient_status *r, int64_t now_ms)
     putchar('\n');
 }
 
+/* The chain: earlier alerts about the same subject (docs/network.md "Link
+ * tags"), and which required agencies never acknowledged how many. */
+static void
+s_print_linked(const vga_alert_status *st)
+{
+    if (st->n_linked == 0) {
+        return;
+    }
+    printf("linked      %zu earlier alert%s about the same subject\n", st->n_linked,
+           st->n_linked == 1 ? "" : "s");
+    vg_strlist never = {0};
+    for (size_t i = 0; i < st->n_linked; i++) {
+        const vga_linked *l = &st->linked[i];
+        char idhex[VG_ALERT_ID_HEX_LEN + 1] = "(not sent to you)";
+        char when[VG_TIME_STR_LEN] = "";
+        if (l->known) {
+            vg_alert_id_hex(idhex, l->id);
+            vg_time_format(when, sizeof when, l->accepted_ms);
+        }
+        printf("  %-32s %-24s", idhex, when);
+        for (size_t k = 0; k < l->n_outcomes; k++) {
+            printf(" %s:%s", l->outcomes[k].agency, vga_link_outcome_name(l->outcomes[k].outcome));
+            if (l->outcomes[k].outcome == VGA_LINK_NEVER &&
+                vg_strlist_add(&never, l->outcomes[k].agency) != VG_OK) {
+                break; /* out of memory: the summary lines below are shorter */
+            }
+        }
+        putchar('\n');
+    }
+    for (size_t i = 0; i < never.n; i++) {
+        size_t count = 0;
+        for (size_t k = 0; k < never.n; k++) {
+            count += strcmp(never.items[k], never.items[i]) == 0;
+        }
+        bool first = true;
+        for (size_t k = 0; k < i && first; k++) {
+            first = strcmp(never.items[k], never.items[i]) != 0;
+        }
+        if (first) {
+            printf("  %s never acknowledged %zu of them\n", never.items[i], count);
+        }
+    }
+    vg_strlist_fini(&never);
+}
+
 static void
 s_print_status(const vga_status_view *v, int64_t now_ms)
 {
@@ -214,6 +262,7 @@ s_print_status(const vga_status_view *v, int64_t now_ms)
     for (size_t i = 0; i < st->n_recipients; i++) {
         s_print_recipient(&st->recipients[i], now_ms);
     }
+    s_print_linked(st);
 }
 
 /* "police:ACK licensing:OVERDUE ..." into out. */

@@ -615,6 +615,12 @@ s_describe_alert_event(char *out, size_t out_len, const vgc_model *m, const vga_
     case VGA_EV_COMPLETE:
         snprintf(out, out_len, "complete: every required agency acknowledged");
         break;
+    case VGA_EV_REPEAT_WARNING:
+        snprintf(out, out_len,
+                 "REPEAT WARNING: %s did not acknowledge %u earlier warning%s about "
+                 "this subject",
+                 e->agency, e->count, e->count == 1 ? "" : "s");
+        break;
     default:
         snprintf(out, out_len, "%s %s %s", vga_event_kind_name(e->kind), e->agency, e->detail);
         break;

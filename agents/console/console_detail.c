@@ -330,6 +330,43 @@ s_shares(s_out *o, const vgc_alert *a)
     }
 }
 
+/* The broker's warning memory: earlier alerts that share a link tag with
+ * this one (docs/network.md "Link tags"), even ones this agency never saw. */
+static void
+s_chain(s_out *o, const vgc_alert *a)
+{
+    if (a->n_linked == 0) {
+        return;
+    }
+    s_blank(o);
+    s_addf(o, VGC_STYLE_TITLE,
+           "EARLIER WARNINGS ABOUT THE SAME SUBJECT (%zu, linked by the broker)", a->n_linked);
+    for (size_t i = 0; i < a->n_linked; i++) {
+        const vga_linked *l = &a->linked[i];
+        char line[1024], when[VG_TIME_STR_LEN] = "";
+        size_t used = 0;
+        bool never = false;
+        if (l->known) {
+            vg_time_format(when, sizeof when, l->accepted_ms);
+        }
+        for (size_t k = 0; k < l->n_outcomes && used < sizeof line; k++) {
+            int w = snprintf(line + used, sizeof line - used, " %s:%s", l->outcomes[k].agency,
+                             vga_link_outcome_name(l->outcomes[k].outcome));
+            used += w > 0 ? (size_t)w : 0;
+            never = never || l->outcomes[k].outcome == VGA_LINK_NEVER;
+        }
+        if (l->known) {
+            char idhex[VG_ALERT_ID_HEX_LEN + 1];
+            vg_alert_id_hex(idhex, l->id);
+            s_addf(o, never ? VGC_STYLE_BAD : VGC_STYLE_NORMAL, "  %.8s %s %s", idhex, when,
+                   used ? line : "");
+        } else {
+            s_addf(o, never ? VGC_STYLE_BAD : VGC_STYLE_NORMAL, "  (not sent to you) %s",
+                   used ? line : "");
+        }
+    }
+}
+
 static void
 s_linked(s_out *o, const vgc_model *m, const vgc_alert *a, int64_t now_ms)
 {
@@ -367,6 +404,7 @@ vgc_detail_build(vgc_lines *l, const vgc_model *m, const vgc_alert *a, size_t wi
     }
     s_timeline(&o, m, a);
     s_shares(&o, a);
+    s_chain(&o, a);
     s_linked(&o, m, a, now_ms);
     if (o.failed) {
         vgc_lines_fini(l);

@@ -45,6 +45,41 @@ s_recipients_free(vgc_recipient *r, size_t n)
 }
 
 static void
+s_linked_free(vga_linked *l, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(l[i].outcomes);
+    }
+    free(l);
+}
+
+/* A copy of the status's chain (docs/network.md "Link tags") into a;
+ * false when out of memory (a keeps what it had). */
+static bool
+s_fill_linked(vgc_alert *a, const vga_alert_status *st)
+{
+    vga_linked *l = calloc(st->n_linked + 1, sizeof *l);
+    bool ok = l != NULL;
+    for (size_t i = 0; ok && i < st->n_linked; i++) {
+        l[i] = st->linked[i];
+        l[i].outcomes = calloc(st->linked[i].n_outcomes + 1, sizeof *l[i].outcomes);
+        ok = l[i].outcomes != NULL;
+        if (ok && st->linked[i].n_outcomes > 0) {
+            memcpy(l[i].outcomes, st->linked[i].outcomes,
+                   st->linked[i].n_outcomes * sizeof *l[i].outcomes);
+        }
+    }
+    if (!ok) {
+        s_linked_free(l, st->n_linked);
+        return false;
+    }
+    s_linked_free(a->linked, a->n_linked);
+    a->linked = l;
+    a->n_linked = st->n_linked;
+    return true;
+}
+
+static void
 s_alert_destroy(vgc_alert **a_p)
 {
     vgc_alert *a = *a_p;
@@ -52,6 +87,7 @@ s_alert_destroy(vgc_alert **a_p)
         return;
     }
     s_recipients_free(a->recipients, a->n_recipients);
+    s_linked_free(a->linked, a->n_linked);
     for (size_t i = 0; i < a->n_shares; i++) {
         free(a->shares[i].reason);
     }
@@ -222,6 +258,23 @@ s_attend_overdue(vgc_model *m, const vgc_alert *a, const char *agency)
     s_attend(m, key, text);
 }
 
+/* A repeat warning (docs/network.md "Link tags") is said at once: only the
+ * agency it is about, the sender and oversight receive it. */
+static void
+s_attend_repeat(vgc_model *m, const vgc_alert *a, const vga_event *e)
+{
+    char key[VG_ALERT_ID_HEX_LEN + VGC_ID_LEN + 10];
+    snprintf(key, sizeof key, "%s/repeat/%s", a->idhex, e->agency);
+    char text[VGC_ATTENTION_LEN];
+    const char *mark = vgc_alert_mark(a);
+    snprintf(text, sizeof text,
+             "%s%sREPEAT WARNING: %.8s: %s did not acknowledge %u earlier warning%s about this "
+             "subject",
+             mark ? mark : "", mark ? ": " : "", a->idhex, e->agency, e->count,
+             e->count == 1 ? "" : "s");
+    s_attend(m, key, text);
+}
+
 static void
 s_attend_new(vgc_model *m, const vgc_alert *a)
 {
@@ -315,7 +368,7 @@ s_update_alert(vgc_alert *a, const vga_alert_status *st)
             return false;
         }
     }
-    if (!s_fill_recipients(a, st)) {
+    if (!s_fill_recipients(a, st) || !s_fill_linked(a, st)) {
         vg_strlist_fini(&cats);
         return false;
     }
@@ -631,6 +684,10 @@ s_apply_to_recipient(vgc_model *m, vgc_alert *a, const vga_event *e)
         break;
     case VGA_EV_ESCALATED:
         r->level = e->level > r->level ? e->level : r->level;
+        break;
+    case VGA_EV_REPEAT_WARNING:
+        s_attend_repeat(m, a, e);
+        vgc_model_want(m, a->id); /* its chain, as the broker tells it */
         break;
     default:
         break;

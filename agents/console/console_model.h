@@ -149,6 +149,8 @@ typedef struct vgc_alert {
     vg_alert content;                    /* the opened alert (owned; wiped on fini) */
     char *content_error;                 /* why it could not be opened (owned), or NULL */
     uint64_t seen_gen;                   /* snapshot generation that last listed it */
+    vga_linked *linked;                  /* earlier alerts the broker linked to it (owned) */
+    size_t n_linked;                     /* count */
     char *memo;                          /* for a renderer (--plain: last state printed) */
 } vgc_alert;
 

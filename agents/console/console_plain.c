@@ -127,6 +127,10 @@ s_event(vgc_plain *p, const vgc_model *m, const vga_event *e, int64_t now_ms)
         size_t used = strlen(line);
         snprintf(line + used, sizeof line - used, " waiting=%u", e->count);
     }
+    if (e->kind == VGA_EV_REPEAT_WARNING) {
+        size_t used = strlen(line);
+        snprintf(line + used, sizeof line - used, " count=%u", e->count);
+    }
     if (e->kind == VGA_EV_ESCALATED || e->kind == VGA_EV_OVERDUE) {
         size_t used = strlen(line);
         snprintf(line + used, sizeof line - used, " level=%u", e->level);

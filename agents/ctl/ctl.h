@@ -38,6 +38,7 @@
 
 /* The folder layout vigilctl init writes (relative to the network DIR). */
 #define CTL_ADMIN_KEY "admin/admin.key"
+#define CTL_LINK_KEYS "admin/link.keys" /* the network link keys (ctl_linkkey.c) */
 #define CTL_NETWORK_JSON "network/network.json"
 #define CTL_NETWORK_SIGNED "network/network.signed"
 #define CTL_BROKER_CONF "broker/broker.conf"
@@ -98,6 +99,19 @@ vg_err ctl_link_document(const char *src_path, const char *dst_path, const uint8
 vg_err ctl_admin_pk_load(uint8_t pk[VG_SIGN_PK_LEN], const char *admin_key_path,
                          vg_reason *why) VG_MUST_USE;
 
+/* ---- link keys (ctl_linkkey.c) -------------------------------------------- */
+
+/* network link-key new | retire ID | list: argv[0] is "link-key". */
+int ctl_cmd_link_key(int argc, char **argv);
+
+/* Replaces *body (a document body, malloc'ed) by one with the link keys of
+ * the file at path sealed to its agencies; *n_keys: how many.
+ * VG_ERR_NOT_FOUND when there is no such file. */
+vg_err ctl_link_seal(uint8_t **body, size_t *body_len, const char *path, size_t *n_keys,
+                     vg_reason *why) VG_MUST_USE;
+
+/* Writes a new key file at path holding one fresh key, id 1. */
+vg_err ctl_link_new_file(const char *path, vg_reason *why) VG_MUST_USE;
 /* ---- audit verify, shared by audit and report (ctl_audit.c) ---------------- */
 
 struct vgb_store;

@@ -12,8 +12,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <sodium.h>
+
 #include "ctl.h"
 #include "vigil/clock.h"
+#include "vigil/linktag.h"
 #include "vigil/netdoc.h"
 #include "vigil/util.h"
 #include "vigil/wire.h"
@@ -104,6 +107,7 @@ typedef struct s_init {
     char *json;                            /* network.json text */
     uint8_t *signed_doc;                   /* network.signed bytes */
     size_t signed_len;                     /* their length */
+    uint8_t *link_key;                     /* the first link key, sodium_malloc'ed */
 } s_init;
 
 static const struct {
@@ -648,6 +652,29 @@ s_json_policy(const s_init *in)
     return rules;
 }
 
+/* The reference schemes and their normalisation (docs/network.md "Link
+ * tags"): licences and registrations in any case and spacing are one. */
+static json_t *
+s_json_schemes(void)
+{
+    static const struct {
+        const char *name;  /* scheme */
+        bool upper;        /* to upper case */
+        const char *strip; /* characters removed */
+    } schemes[] = {{"taxi-licence", true, " -"},
+                   {"vehicle-reg", true, " -"},
+                   {"person-ref", true, " "},
+                   {"case-ref", true, " "},
+                   {"address-uprn", false, " "}};
+    json_t *arr = json_array();
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+        json_array_append_new(arr,
+                              json_pack("{s:s, s:b, s:s}", "name", schemes[i].name, "uppercase",
+                                        schemes[i].upper, "strip", schemes[i].strip));
+    }
+    return arr;
+}
+
 static json_t *
 s_json_escalation(const s_init *in)
 {
@@ -749,6 +776,7 @@ s_build_document(s_init *in)
         return VGT_EXIT_USAGE;
     }
     json_object_set_new(doc, "limits", limits);
+    json_object_set_new(doc, "reference_schemes", s_json_schemes());
     in->json = json_dumps(doc, JSON_INDENT(2));
     json_decref(doc);
     if (in->json == NULL) {
@@ -759,6 +787,22 @@ s_build_document(s_init *in)
     size_t body_len = 0;
     vg_reason why = {{0}};
     vg_err err = vg_netdoc_body_from_json(&body, &body_len, in->json, &why);
+    in->link_key = sodium_malloc(VG_LINK_KEY_LEN);
+    if (err == VG_OK && in->link_key == NULL) {
+        err = VG_ERR_NOMEM;
+    }
+    if (err == VG_OK) { /* the network's first link key (docs/network.md "Link tags") */
+        uint8_t *sealed = NULL;
+        size_t sealed_len = 0;
+        uint32_t id = 1;
+        randombytes_buf(in->link_key, VG_LINK_KEY_LEN);
+        err =
+            vg_netdoc_body_seal_link_keys(&sealed, &sealed_len, body, body_len, &id,
+                                          (const uint8_t(*)[VG_LINK_KEY_LEN])in->link_key, 1, &why);
+        free(body);
+        body = sealed;
+        body_len = sealed_len;
+    }
     if (err == VG_OK) {
         err = vg_netdoc_sign(&in->signed_doc, &in->signed_len, body, body_len, 1, in->admin, &why);
     }
@@ -940,6 +984,17 @@ s_write_all(const s_init *in)
         err = s_save_keys(in->admin, admin_key);
     }
     if (err == VG_OK) {
+        uint32_t id = 1;
+        vg_reason why = {{0}};
+        char *link_path = ctl_path(in->opts.dir, CTL_LINK_KEYS);
+        err = vg_linkkeys_save(&id, (const uint8_t(*)[VG_LINK_KEY_LEN])in->link_key, 1, link_path,
+                               &why);
+        if (err != VG_OK) {
+            vgt_error(&s_who, "%s", why.text);
+        }
+        free(link_path);
+    }
+    if (err == VG_OK) {
         err = s_write(json_path, in->json, strlen(in->json), 0644);
     }
     if (err == VG_OK) {
@@ -997,6 +1052,7 @@ s_fini(s_init *in)
     vg_strlist_fini(&in->ids);
     free(in->json);
     free(in->signed_doc);
+    sodium_free(in->link_key);
 }
 
 int

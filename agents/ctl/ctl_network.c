@@ -17,6 +17,7 @@
 #include "vigil/broker_config.h"
 #include "vigil/agent_config.h"
 #include "vigil/clock.h"
+#include "vigil/linktag.h"
 #include "vigil/netdoc.h"
 #include "vigil/util.h"
 #include "vigil/wire.h"
@@ -28,10 +29,11 @@ static const char s_help[] =
     "usage: vigilctl network show [--dir DIR | -c CONF] [--json]\n"
     "       vigilctl network sign [--dir DIR] [--in JSON] [--key ADMINKEY] [--out SIGNED]\n"
     "       vigilctl network push -c BROKER_CONF [FILE]\n"
+    "       vigilctl network link-key (new | retire ID | list) (--dir DIR | --file KEYS)\n"
     "       vigilctl network add CARD | rotate CARD | compromise AGENCY | revoke AGENCY\n"
     "                        | broker-rotate   (--dir DIR | --json NETWORK_JSON) [...]\n"
     "\n"
-    "'vigilctl network show|sign|push|add|... --help' say more.\n";
+    "'vigilctl network show|sign|push|link-key|add|... --help' say more.\n";
 
 static const char s_show_help[] =
     "usage: vigilctl network show [--dir DIR | -c CONF] [--json]\n"
@@ -49,6 +51,7 @@ static const char s_show_help[] =
 
 static const char s_sign_help[] =
     "usage: vigilctl network sign [--dir DIR] [--in JSON] [--key ADMINKEY] [--out SIGNED]\n"
+    "                             [--link-keys KEYS]\n"
     "\n"
     "Signs an edited network document (JSON, docs/network.md) with the admin key.\n"
     "The new version is one above the document already at --out (if any), or the\n"
@@ -62,6 +65,9 @@ static const char s_sign_help[] =
     "  --in JSON       the edited document\n"
     "  --key ADMINKEY  the admin secret key file\n"
     "  --out SIGNED    where the signed document goes\n"
+    "  --link-keys KEYS  the network link keys to seal to every agency (default with\n"
+    "                  --dir: DIR/admin/link.keys when it exists; none: alerts are\n"
+    "                  not linked). See 'network link-key --help'\n"
     "  -h, --help      this help\n";
 
 /* ---------------------------------------------------------------- show */
@@ -301,6 +307,22 @@ s_print_doc(const vg_netdoc *doc, const uint8_t admin_pk[VG_SIGN_PK_LEN], const 
     s_print_policy(json_object_get(root, "policy"));
     s_print_deadlines(json_object_get(root, "deadlines"));
     s_print_escalation(doc);
+    printf("link keys   %zu", vg_netdoc_n_link_keys(doc));
+    for (size_t i = 0; i < vg_netdoc_n_link_keys(doc); i++) {
+        printf("%s%u", i == 0 ? " (ids " : ", ", (unsigned)vg_netdoc_link_key_id(doc, i));
+    }
+    printf("%s\n", vg_netdoc_n_link_keys(doc) > 0 ? "; sealed to the agencies)" : "");
+    json_t *schemes = json_object_get(root, "reference_schemes");
+    size_t i;
+    json_t *r;
+    json_array_foreach(schemes, i, r)
+    {
+        const char *strip = json_string_value(json_object_get(r, "strip"));
+        printf("reference   %s:%s%s%s%s\n", json_string_value(json_object_get(r, "name")),
+               json_is_true(json_object_get(r, "uppercase")) ? " upper case" : "",
+               strip && strip[0] ? " strip \"" : "", strip && strip[0] ? strip : "",
+               strip && strip[0] ? "\"" : "");
+    }
     json_decref(root);
     return VGT_EXIT_OK;
 }
@@ -386,6 +408,8 @@ typedef struct s_sign {
     char *in_path;         /* edited JSON */
     char *key_path;        /* admin secret key */
     char *out_path;        /* signed output */
+    char *link_path;       /* link keys, or NULL */
+    bool link_given;       /* --link-keys named it: it must exist */
     const char *dir;       /* --dir or NULL */
     vg_keyset *admin;      /* loaded admin key */
     char *json;            /* JSON to sign ("issued" removed) */
@@ -400,9 +424,13 @@ static int
 s_sign_args(s_sign *s, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"dir", required_argument, NULL, 'd'}, {"in", required_argument, NULL, 'i'},
-        {"key", required_argument, NULL, 'k'}, {"out", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
+        {"dir", required_argument, NULL, 'd'},
+        {"in", required_argument, NULL, 'i'},
+        {"key", required_argument, NULL, 'k'},
+        {"out", required_argument, NULL, 'o'},
+        {"link-keys", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     optind = 0;
     opterr = 0;
@@ -424,6 +452,11 @@ s_sign_args(s_sign *s, int argc, char **argv)
             free(s->out_path);
             s->out_path = vg_strdup(optarg);
             break;
+        case 'l':
+            free(s->link_path);
+            s->link_path = vg_strdup(optarg);
+            s->link_given = true;
+            break;
         case 'h':
             fputs(s_sign_help, stdout);
             return VGT_HELP_SHOWN;
@@ -438,6 +471,7 @@ s_sign_args(s_sign *s, int argc, char **argv)
         s->in_path = s->in_path ? s->in_path : ctl_path(s->dir, CTL_NETWORK_JSON);
         s->key_path = s->key_path ? s->key_path : ctl_path(s->dir, CTL_ADMIN_KEY);
         s->out_path = s->out_path ? s->out_path : ctl_path(s->dir, CTL_NETWORK_SIGNED);
+        s->link_path = s->link_path ? s->link_path : ctl_path(s->dir, CTL_LINK_KEYS);
     }
     if (s->in_path == NULL || s->key_path == NULL || s->out_path == NULL) {
         return vgt_usage_error(&s_sign_who,
@@ -513,6 +547,21 @@ s_sign_write(s_sign *s)
     if (err != VG_OK) {
         vgt_error(&s_sign_who, "%s is not a valid network document: %s (%s). Nothing was written",
                   s->in_path, why.text, vg_err_code(err));
+        return VGT_EXIT_FAIL;
+    }
+    size_t n_links = 0;
+    err = s->link_path != NULL ? ctl_link_seal(&body, &body_len, s->link_path, &n_links, &why)
+                               : VG_ERR_NOT_FOUND;
+    if (err == VG_ERR_NOT_FOUND && !s->link_given) {
+        printf("no link keys (%s absent): alerts will not be linked\n",
+               s->link_path ? s->link_path : "no --link-keys");
+        err = VG_OK;
+    } else if (err == VG_OK) {
+        printf("sealed %zu link key%s to the agencies\n", n_links, n_links == 1 ? "" : "s");
+    } else {
+        vgt_error(&s_sign_who, "link keys: %s (%s). Nothing was written", why.text,
+                  vg_err_code(err));
+        free(body);
         return VGT_EXIT_FAIL;
     }
     err =
@@ -658,6 +707,7 @@ s_sign_cmd(int argc, char **argv)
     free(s.in_path);
     free(s.key_path);
     free(s.out_path);
+    free(s.link_path);
     free(s.json);
     free(s.signed_doc);
     return rc == VGT_HELP_SHOWN ? VGT_EXIT_OK : rc;
@@ -679,6 +729,9 @@ ctl_cmd_network(int argc, char **argv)
     }
     if (strcmp(argv[1], "sign") == 0) {
         return s_sign_cmd(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "link-key") == 0) {
+        return ctl_cmd_link_key(argc - 1, argv + 1);
     }
     if (strcmp(argv[1], "push") == 0) {
         return ctl_cmd_network_push(argc - 1, argv + 1);

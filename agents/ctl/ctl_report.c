@@ -48,6 +48,7 @@
 #include <libgen.h>
 
 #include "ctl.h"
+#include "ctl_report_linked.h"
 #include "ctl_report_revoked.h"
 #include "ctl_report_why.h"
 #include "store.h"
@@ -72,6 +73,8 @@ static const char s_help[] =
     "usage: vigilctl report (-c BROKER_CONF | (--store DIR | --dsn DSN) [--network FILE\n"
     "                       --admin-key HEX]) --unshared [--since DATE]\n"
     "                       [--format text|csv|json] [--no-verify]\n"
+    "       vigilctl report (same store options) --linked [--format text|json]\n"
+    "                       [--no-verify]\n"
     "\n"
     "Reads the broker's store (read-only; the broker may be running) and lists\n"
     "every alert where a required agency had not acknowledged by its deadline:\n"
@@ -91,7 +94,12 @@ static const char s_help[] =
     "  -c, --config FILE   the broker's broker.conf (its [broker] store is read)\n"
     "  --store DIR         the broker's store directory (holding vigil.db)\n"
     "  --dsn DSN           a PostgreSQL store: a libpq connection string or URI\n"
-    "  --unshared          the unshared-alert report (the only report so far)\n"
+    "  --unshared          the unshared-alert report\n"
+    "  --linked            chains of linked alerts (the same subject reference or\n"
+    "                      incident, docs/network.md \"Link tags\"): each alert with\n"
+    "                      every required agency's outcome (acknowledged, late,\n"
+    "                      never, open), and FLAG lines for agencies that failed\n"
+    "                      more than one warning of a chain; the whole store\n"
     "  --since DATE        only alerts accepted at or after DATE: YYYY-MM-DD (UTC\n"
     "                      midnight) or an RFC 3339 time, e.g. 2026-01-31T08:00:00Z\n"
     "                      (an offset like +01:00 is converted to UTC)\n"
@@ -124,6 +132,7 @@ typedef struct s_opts {
     const char *admin_key; /* --admin-key HEX, or NULL */
     bool no_verify;        /* --no-verify */
     bool unshared;         /* --unshared given */
+    bool linked;           /* --linked given */
     int64_t since_ms;      /* --since, 0 = everything */
     s_format format;       /* --format */
 } s_opts;
@@ -191,12 +200,23 @@ typedef struct s_report {
 static int
 s_parse_args(int argc, char **argv, s_opts *o)
 {
-    enum { O_STORE = 256, O_UNSHARED, O_SINCE, O_FORMAT, O_NETWORK, O_ADMIN, O_NO_VERIFY, O_DSN };
+    enum {
+        O_STORE = 256,
+        O_UNSHARED,
+        O_SINCE,
+        O_FORMAT,
+        O_NETWORK,
+        O_ADMIN,
+        O_NO_VERIFY,
+        O_DSN,
+        O_LINKED
+    };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"store", required_argument, NULL, O_STORE},
         {"dsn", required_argument, NULL, O_DSN},
         {"unshared", no_argument, NULL, O_UNSHARED},
+        {"linked", no_argument, NULL, O_LINKED},
         {"since", required_argument, NULL, O_SINCE},
         {"format", required_argument, NULL, O_FORMAT},
         {"network", required_argument, NULL, O_NETWORK},
@@ -224,6 +244,9 @@ s_parse_args(int argc, char **argv, s_opts *o)
             break;
         case O_UNSHARED:
             o->unshared = true;
+            break;
+        case O_LINKED:
+            o->linked = true;
             break;
         case O_NETWORK:
             o->network = optarg;
@@ -261,8 +284,11 @@ s_parse_args(int argc, char **argv, s_opts *o)
         return vgt_usage_error(&s_who, "say where the store is: -c BROKER_CONF, --store DIR or "
                                        "--dsn DSN (one of them)");
     }
-    if (!o->unshared) {
-        return vgt_usage_error(&s_who, "say which report: --unshared");
+    if (o->unshared == o->linked) {
+        return vgt_usage_error(&s_who, "say which report: --unshared or --linked (one of them)");
+    }
+    if (o->linked && (o->format == S_CSV || o->since_ms != 0)) {
+        return vgt_usage_error(&s_who, "--linked reports the whole store as text or json");
     }
     if ((o->network == NULL) != (o->admin_key == NULL) || (o->network != NULL && o->conf != NULL)) {
         return vgt_usage_error(&s_who,
@@ -1088,6 +1114,13 @@ ctl_cmd_report(int argc, char **argv)
     ctl_audit_target_close(&t);
     if (store == NULL) {
         return VGT_EXIT_FAIL;
+    }
+    if (o.linked) {
+        rc = ok ? ctl_report_linked(store, o.format == S_JSON, r.verified) : VGT_EXIT_FAIL;
+        vgb_store_read_end(store);
+        vgb_store_destroy(&store);
+        s_report_fini(&r);
+        return rc;
     }
     ok = ok && s_collect(store, &o, &r);
     vgb_store_read_end(store);

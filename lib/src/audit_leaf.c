@@ -96,6 +96,7 @@ static const s_kind_info s_kinds[] = {
       &F_ROTA},
      false},
     {VG_AUDIT_NETWORK_WARNING, "network_warning", {&F_CODE, &F_CALENDAR, &F_VERSION}, false},
+    {VG_AUDIT_LINKED, "linked", {&F_ALERT, &F_ALERTS}, false},
 };
 #define S_N_KINDS (sizeof s_kinds / sizeof s_kinds[0])
 

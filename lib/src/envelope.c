@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "signed_internal.h"
+#include "vigil/linktag.h"
 #include "vigil.pb-c.h"
 
 struct vg_envelope {
@@ -285,16 +286,18 @@ s_sign_body(uint8_t **out, size_t *out_len, const Vigil__EnvelopeBody *body,
 }
 
 typedef struct s_seal_work {
-    uint8_t *key;                          /* content key, sodium_malloc'ed */
-    uint8_t *plain;                        /* serialised Alert, sodium_malloc'ed */
-    size_t plain_len;                      /* its length */
-    uint8_t *cipher;                       /* ciphertext */
-    uint8_t *ad;                           /* associated data */
-    uint8_t *sealed;                       /* n * VG_SEALED_KEY_LEN */
-    Vigil__SealedKey *rk;                  /* n recipient entries */
-    Vigil__SealedKey **rk_p;               /* pointers to them */
-    ProtobufCBinaryData *refs;             /* references */
-    uint8_t sender_key[VG_SEALED_KEY_LEN]; /* the content key sealed to the sender */
+    uint8_t *key;                                    /* content key, sodium_malloc'ed */
+    uint8_t *plain;                                  /* serialised Alert, sodium_malloc'ed */
+    size_t plain_len;                                /* its length */
+    uint8_t *cipher;                                 /* ciphertext */
+    uint8_t *ad;                                     /* associated data */
+    uint8_t *sealed;                                 /* n * VG_SEALED_KEY_LEN */
+    Vigil__SealedKey *rk;                            /* n recipient entries */
+    Vigil__SealedKey **rk_p;                         /* pointers to them */
+    ProtobufCBinaryData *refs;                       /* references */
+    ProtobufCBinaryData tags_pb[VG_LINK_TAGS_MAX];   /* link tags, pointing into tags */
+    uint8_t tags[VG_LINK_TAGS_MAX][VG_LINK_TAG_LEN]; /* link tags */
+    uint8_t sender_key[VG_SEALED_KEY_LEN];           /* the content key sealed to the sender */
 } s_seal_work;
 
 static void
@@ -423,6 +426,18 @@ vg_envelope_seal(uint8_t **out, size_t *out_len, uint8_t id_out[VG_ALERT_ID_LEN]
     }
     body.n_references = alert->n_references;
     body.references = w.refs;
+    size_t n_tags = 0;
+    rc = vg_linktag_alert(w.tags, &n_tags, alert, params->doc, params->link_keys,
+                          params->link_keys != NULL ? params->n_link_keys : 0, why);
+    if (rc != VG_OK) {
+        goto out;
+    }
+    for (size_t i = 0; i < n_tags; i++) {
+        w.tags_pb[i].data = w.tags[i];
+        w.tags_pb[i].len = VG_LINK_TAG_LEN;
+    }
+    body.n_link_tags = n_tags;
+    body.link_tags = w.tags_pb;
     crypto_aead_xchacha20poly1305_ietf_keygen(w.key);
     rc = s_encrypt(&w, &body, alert, params->sender, nonce, commit);
     if (rc == VG_OK) {
@@ -499,6 +514,16 @@ s_check_body(const Vigil__EnvelopeBody *b, const vg_netdoc *doc, vg_reason *why)
     for (size_t i = 0; i < b->n_references; i++) {
         if (b->references[i].len != VG_ALERT_ID_LEN) {
             return vg_reason_set(why, VG_ERR_MALFORMED, "reference %zu is not an alert id", i + 1);
+        }
+    }
+    if (b->n_link_tags > VG_LINK_TAGS_MAX) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "an envelope carries at most %d link tags",
+                             VG_LINK_TAGS_MAX);
+    }
+    for (size_t i = 0; i < b->n_link_tags; i++) {
+        if (b->link_tags[i].len != VG_LINK_TAG_LEN) {
+            return vg_reason_set(why, VG_ERR_MALFORMED, "link tag %zu is not %d bytes", i + 1,
+                                 VG_LINK_TAG_LEN);
         }
     }
     return VG_OK;
@@ -688,6 +713,18 @@ const uint8_t *
 vg_envelope_hash(const vg_envelope *env)
 {
     return env->hash;
+}
+
+size_t
+vg_envelope_n_link_tags(const vg_envelope *env)
+{
+    return env->body->n_link_tags;
+}
+
+const uint8_t *
+vg_envelope_link_tag(const vg_envelope *env, size_t i)
+{
+    return i < env->body->n_link_tags ? env->body->link_tags[i].data : NULL;
 }
 
 const uint8_t *

@@ -595,6 +595,9 @@ vg_netdoc_validate_pb(const Vigil__NetworkDocument *d, vg_reason *why)
     }
     rc = s_validate_with(d, &ix, why);
     vg_netdoc_ids_fini(&ix);
+    if (rc == VG_OK) {
+        rc = vg_netdoc_validate_links_pb(d, why);
+    }
     return rc;
 }
 

@@ -64,4 +64,10 @@ void vg_netdoc_cal_destroy(vg_netdoc_cal **p);
 /* The compiled calendars of a verified document (borrowed). */
 const vg_netdoc_cal *vg_netdoc_cal_of(const vg_netdoc *doc);
 
+/* ---- linktag.c ------------------------------------------------------------ */
+
+/* Reference schemes (valid, unique names) and link keys (unique ids, sealed
+ * to known agencies only, the right length). */
+vg_err vg_netdoc_validate_links_pb(const Vigil__NetworkDocument *d, vg_reason *why) VG_MUST_USE;
+
 #endif

@@ -1022,6 +1022,38 @@ s_oversight(Vigil__OversightView **out, json_t *root, s_arena *ar, vg_reason *wh
     return rc;
 }
 
+/* {"name": "taxi-licence", "uppercase": true, "strip": " -"} */
+static vg_err
+s_scheme(Vigil__ReferenceScheme **out, json_t *obj, size_t i, s_arena *ar, vg_reason *why)
+{
+    static const char *const keys[] = {"name", "uppercase", "strip", NULL};
+    char where[40];
+    snprintf(where, sizeof where, "reference_schemes[%zu]", i);
+    if (!json_is_object(obj)) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "%s must be an object", where);
+    }
+    Vigil__ReferenceScheme *r = s_alloc(ar, sizeof *r);
+    if (r == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    vigil__reference_scheme__init(r);
+    const char *s = NULL;
+    vg_err rc = s_only_keys(obj, keys, where, why);
+    if (rc == VG_OK && (rc = s_string(&s, obj, "name", true, where, why)) == VG_OK) {
+        r->name = (char *)s;
+    }
+    if (rc == VG_OK && (rc = s_string(&s, obj, "strip", false, where, why)) == VG_OK) {
+        r->strip = (char *)s;
+    }
+    json_t *up = json_object_get(obj, "uppercase");
+    if (rc == VG_OK && up != NULL && !json_is_boolean(up)) {
+        rc = vg_reason_set(why, VG_ERR_MALFORMED, "%s: \"uppercase\" must be true or false", where);
+    }
+    r->uppercase = up != NULL && json_is_true(up);
+    *out = r;
+    return rc;
+}
+
 static vg_err
 s_build(Vigil__NetworkDocument *d, json_t *root, s_arena *ar, vg_reason *why)
 {
@@ -1040,6 +1072,7 @@ s_build(Vigil__NetworkDocument *d, json_t *root, s_arena *ar, vg_reason *why)
                                        "category_deadlines",
                                        "previous_broker_keys",
                                        "key_transition",
+                                       "reference_schemes",
                                        NULL};
     static const char *const broker_keys[] = {"sign_key", "transport_key", NULL};
     if (!json_is_object(root)) {
@@ -1100,6 +1133,10 @@ s_build(Vigil__NetworkDocument *d, json_t *root, s_arena *ar, vg_reason *why)
     if (rc == VG_OK) {
         S_EACH(d, previous_broker_keys, n_previous_broker_keys, root, "previous_broker_keys",
                s_previous_broker, ar, why, rc);
+    }
+    if (rc == VG_OK) {
+        S_EACH(d, reference_schemes, n_reference_schemes, root, "reference_schemes", s_scheme, ar,
+               why, rc);
     }
     if (rc == VG_OK &&
         (rc = s_string(&s, root, "key_transition", false, "document", why)) == VG_OK) {
@@ -1483,6 +1520,18 @@ s_doc_json(const Vigil__NetworkDocument *d)
             json_array_append_new(cals, s_calendar_json(d->calendars[i]));
         }
         json_object_set_new(root, "calendars", cals);
+    }
+    if (d->n_reference_schemes > 0) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < d->n_reference_schemes; i++) {
+            const Vigil__ReferenceScheme *r = d->reference_schemes[i];
+            json_t *o = json_object();
+            json_object_set_new(o, "name", json_string(r->name));
+            json_object_set_new(o, "uppercase", json_boolean(r->uppercase));
+            json_object_set_new(o, "strip", json_string(r->strip));
+            json_array_append_new(arr, o);
+        }
+        json_object_set_new(root, "reference_schemes", arr);
     }
     return root;
 }

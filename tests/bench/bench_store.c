@@ -9,7 +9,10 @@
  * fresh store. Per alert, "writes" is what the broker writes for a publish:
  * the alert with its two recipient rows, its audit leaf and the alert ->
  * leaf link; "publish" adds the two lookups the broker makes first
- * (find_alert, sequence_used), which must wait for their answers. Envelopes
+ * (find_alert, sequence_used), which must wait for their answers; "linked"
+ * adds warning memory (issue 21): two link tags indexed per alert, one of
+ * them shared with every 8th alert before it, and the lookup of the earlier
+ * alerts sharing one (vgb_store_linked_earlier). Envelopes
  * are sealed before the clock starts. Prints microseconds per alert and per
  * transaction (commit included), the best of S_ROUNDS rounds. Label
  * "bench": outside the default run (ctest -L bench).
@@ -72,9 +75,35 @@ s_fresh(s_bench *b, s_backend be, char **dir_out)
     return s;
 }
 
-/* One run: microseconds for S_ALERTS alerts in transactions of batch. */
+static bool
+s_count_seq(void *ctx, uint64_t seq)
+{
+    (void)seq;
+    (*(size_t *)ctx)++;
+    return true;
+}
+
+/* Warning memory for alert i (seq): two tags, the first shared by every
+ * alert whose index is i modulo 8, and the earlier alerts sharing one. */
+static void
+s_link(vgb_store *s, size_t i, uint64_t seq)
+{
+    uint8_t tags[2][VG_HASH_LEN];
+    memset(tags, 0, sizeof tags);
+    tags[0][0] = (uint8_t)(i % 8);
+    tags[1][0] = 0xff;
+    memcpy(&tags[1][1], &i, sizeof i); /* unique */
+    assert_int_equal(vgb_store_add_link_tags(s, seq, (const uint8_t(*)[VG_HASH_LEN])tags, 2),
+                     VG_OK);
+    size_t n = 0;
+    assert_int_equal(vgb_store_linked_earlier(s, seq, 256, s_count_seq, &n), VG_OK);
+    assert_int_equal(n, i / 8 < 256 ? i / 8 : 256);
+}
+
+/* One run: microseconds for S_ALERTS alerts in transactions of batch;
+ * lookups: 0 writes only, 1 publish, 2 publish with link tags. */
 static double
-s_run(s_bench *b, s_backend be, size_t batch, bool lookups)
+s_run(s_bench *b, s_backend be, size_t batch, int lookups)
 {
     char *dir = NULL;
     vgb_store *s = s_fresh(b, be, &dir);
@@ -103,6 +132,9 @@ s_run(s_bench *b, s_backend be, size_t batch, bool lookups)
                                                     NULL, NULL, NULL, 0),
                              VG_OK);
             assert_int_equal(vgb_store_link_leaf(s, seq, i), VG_OK);
+            if (lookups == 2) {
+                s_link(s, i, seq);
+            }
         }
         vg_reason why = {{0}};
         vg_err err = vgb_store_commit(s, &why);
@@ -156,9 +188,10 @@ store_batches(void **state)
         printf(" %24s", s_backend_name[be]);
     }
     printf("\n");
-    for (int lookups = 0; lookups < 2; lookups++) {
+    static const char *const modes[] = {"writes", "publish", "linked"};
+    for (int lookups = 0; lookups < 3; lookups++) {
         for (size_t bi = 0; bi < 3; bi++) {
-            printf("%-8s %6zu", lookups ? "publish" : "writes", batches[bi]);
+            printf("%-8s %6zu", modes[lookups], batches[bi]);
             for (int be = 0; be < S_N_BACKENDS; be++) {
                 double best = 1e18;
                 for (int r = 0; r < S_ROUNDS; r++) {

@@ -73,7 +73,7 @@ s_seal(size_t *len, const char *sender, size_t sender_i, uint8_t id_byte, const 
     s_check(vg_strlist_split(&a.recipients, to_csv, &why), &why, "recipients");
     uint8_t id[VG_ALERT_ID_LEN];
     memset(id, id_byte, sizeof id);
-    vg_seal_params p = {w->doc, sender, w->agency[sender_i], seq, S_CREATED_MS, id};
+    vg_seal_params p = {w->doc, sender, w->agency[sender_i], seq, S_CREATED_MS, id, NULL, 0};
     uint8_t *env = NULL;
     s_check(vg_envelope_seal(&env, len, NULL, &a, &p, &why), &why, "seal");
     vg_strlist_fini(&a.categories);

@@ -131,7 +131,7 @@ s_seal(size_t *len, const char *sender, size_t sender_i, uint8_t id_byte, const 
     }
     uint8_t id[VG_ALERT_ID_LEN];
     memset(id, id_byte, sizeof id);
-    vg_seal_params p = {w->doc, sender, w->agency[sender_i], seq, FZ_ISSUED_MS + 1000, id};
+    vg_seal_params p = {w->doc, sender, w->agency[sender_i], seq, FZ_ISSUED_MS + 1000, id, NULL, 0};
     uint8_t *env = NULL;
     s_check(vg_envelope_seal(&env, len, NULL, &a, &p, &why), &why, "seal");
     vg_strlist_fini(&a.categories);
@@ -202,8 +202,9 @@ s_store(vg_envelope *const *envs, size_t n, const uint8_t *receipt, size_t recei
     s_check(vg_strlist_add(&required, "licensing"), NULL, "required");
     uint64_t seqs[8];
     for (size_t i = 0; i < n; i++) {
-        s_check(vgb_store_insert_alert(s, envs[i], FZ_ISSUED_MS + 1500, &required, 0, &seqs[i], &why),
-                &why, "insert");
+        s_check(
+            vgb_store_insert_alert(s, envs[i], FZ_ISSUED_MS + 1500, &required, 0, &seqs[i], &why),
+            &why, "insert");
     }
     s_check(vgb_store_insert_rejection(s, FZ_ISSUED_MS, "police", NULL, "malformed", "seed"), NULL,
             "rejection");

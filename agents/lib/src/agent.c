@@ -407,6 +407,30 @@ s_store_delivery(vga_agent *a, const Vigil__Deliver *d, const vg_envelope *env,
     return rc;
 }
 
+/* A delivery linked to earlier alerts this agency was required on and never
+ * acknowledged is a repeat warning: said loudly, once per delivery (the
+ * chain itself: vga_status, `vigil-agent status`). */
+static void
+s_note_linked(vga_agent *a, const Vigil__Deliver *d, const vg_envelope *env)
+{
+    size_t never = 0;
+    for (size_t i = 0; i < d->n_linked; i++) {
+        for (size_t k = 0; k < d->linked[i]->n_outcomes; k++) {
+            const Vigil__LinkOutcome *o = d->linked[i]->outcomes[k];
+            never += strcmp(o->agency, vga_agent_agency(a)) == 0 &&
+                     o->outcome == VIGIL__LINK_OUTCOME_KIND__LINK_NEVER;
+        }
+    }
+    if (d->n_linked > 0) {
+        char idhex[VG_ALERT_ID_HEX_LEN + 1];
+        vg_alert_id_hex(idhex, vg_envelope_id(env));
+        vg_log(never > 0 ? VG_LOG_WARN : VG_LOG_INFO, "agent",
+               never > 0 ? "deliver.repeat" : "deliver.linked",
+               "agency=%s alert=%s linked=%zu unacknowledged_by_us=%zu", vga_agent_agency(a), idhex,
+               d->n_linked, never);
+    }
+}
+
 /* Verifies, opens and stores one delivery; receipts it. When w->alert is
  * free the opened alert goes there (and is marked surfaced). An alert that
  * verifies but does not open gets an UNOPENABLE receipt. */
@@ -465,6 +489,7 @@ s_handle_deliver(vga_agent *a, const Vigil__Deliver *d, vga_wait *w)
         return;
     }
     s_note_delivered(a, env);
+    s_note_linked(a, d, env);
     if (surface) {
         *w->alert = alert;
         w->got_alert = true;
@@ -802,8 +827,6 @@ vga_publish(vga_agent *a, const vg_alert *alert, int64_t timeout_ms, vga_confirm
             vg_reason *why)
 {
     memset(res, 0, sizeof *res);
-    const vg_netdoc *doc = vga_agent_doc(a);
-    const char *me = vga_agent_agency(a);
     vg_alert sealed = *alert;                 /* shallow: only the recipient list differs */
     int64_t now = vg_clock_wall_ms(a->clock); /* its created time: cover is judged at it */
     vg_err rc = vga_recipients_at(a, alert, now, &sealed.recipients, why);
@@ -813,9 +836,8 @@ vga_publish(vga_agent *a, const vg_alert *alert, int64_t timeout_ms, vga_confirm
     uint8_t id[VG_ALERT_ID_LEN];
     if (rc == VG_OK && (rc = vga_store_begin(a->store, why)) == VG_OK) {
         rc = vga_store_next_seq(a->store, now, &seq);
-        vg_seal_params p = {doc, me, vga_identity_keys(a->id), seq, now, NULL};
         if (rc == VG_OK) {
-            rc = vg_envelope_seal(&env, &len, id, &sealed, &p, why);
+            rc = vga_seal_tagged(a, &sealed, seq, now, &env, &len, id, why);
         }
         if (rc == VG_OK) {
             rc = s_queue_and_send(a, id, seq, env, len, timeout_ms, res, why);

@@ -132,6 +132,13 @@ vg_err vga_conn_query(vga_agent *a, Vigil__Query *q, int64_t timeout_ms, vga_res
 vg_err vga_inbox_open(vga_agent *a, const vga_inbox_entry *e, vg_alert *out, vg_envelope **env_out,
                       vg_reason *why) VG_MUST_USE;
 
+/* Seals alert (its recipients set) as this agency, sequence seq, created
+ * now, tagging its subjects and incidents under every link key the network
+ * document seals to us (vigil/linktag.h). As vg_envelope_seal. */
+vg_err vga_seal_tagged(vga_agent *a, const vg_alert *alert, uint64_t seq, int64_t now,
+                       uint8_t **out, size_t *out_len, uint8_t id_out[VG_ALERT_ID_LEN],
+                       vg_reason *why) VG_MUST_USE;
+
 /* agent_relay.c: the recipients alert is sealed to: its own, and the
  * policy's mandatory agencies (added, never removable), and the out-of-hours
  * cover of those closed at at_ms (the envelope's created time: the broker

@@ -4,8 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "agent_internal.h"
 #include "agent_store.h"
+#include "vigil/linktag.h"
 
 vg_err
 vga_recipients_at(vga_agent *a, const vg_alert *alert, int64_t at_ms, vg_strlist *out,
@@ -44,20 +47,56 @@ vga_recipients_at(vga_agent *a, const vg_alert *alert, int64_t at_ms, vg_strlist
 }
 
 vg_err
+vga_seal_tagged(vga_agent *a, const vg_alert *alert, uint64_t seq, int64_t now, uint8_t **out,
+                size_t *out_len, uint8_t id_out[VG_ALERT_ID_LEN], vg_reason *why)
+{
+    const vg_netdoc *doc = vga_agent_doc(a);
+    uint8_t *keys = sodium_malloc(VG_LINK_KEYS_MAX * VG_LINK_KEY_LEN);
+    if (keys == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    size_t n_keys = 0;
+    uint8_t(*k)[VG_LINK_KEY_LEN] = (uint8_t(*)[VG_LINK_KEY_LEN])keys;
+    vg_err rc =
+        vg_netdoc_open_link_keys(k, &n_keys, doc, vga_agent_agency(a), vga_identity_keys(a->id));
+    if (rc != VG_OK) {
+        rc = vg_reason_set(why, rc,
+                           "the network's link key sealed to %s does not open with its box key: "
+                           "ask the administrator to sign the document again",
+                           vga_agent_agency(a));
+    } else {
+        if (n_keys == 0 && vg_netdoc_n_link_keys(doc) > 0) {
+            vg_log(VG_LOG_WARN, "agent", "publish.no_link_key",
+                   "agency=%s detail=\"the network document seals no link key to this agency: "
+                   "its alerts are not linked; ask the administrator to sign it again\"",
+                   vga_agent_agency(a));
+        }
+        vg_seal_params p = {doc,
+                            vga_agent_agency(a),
+                            vga_identity_keys(a->id),
+                            seq,
+                            now,
+                            NULL,
+                            (const uint8_t(*)[32])k,
+                            n_keys};
+        rc = vg_envelope_seal(out, out_len, id_out, alert, &p, why);
+    }
+    sodium_free(keys);
+    return rc;
+}
+
+vg_err
 vga_seal(vga_agent *a, const vg_alert *alert, uint8_t **env_out, size_t *len_out,
          uint8_t id_out[VG_ALERT_ID_LEN], vg_reason *why)
 {
-    const vg_netdoc *doc = vga_agent_doc(a);
-    const char *me = vga_agent_agency(a);
     vg_alert sealed = *alert;                 /* shallow: only the recipient list differs */
     int64_t now = vg_clock_wall_ms(a->clock); /* its created time: cover is judged at it */
     vg_err rc = vga_recipients_at(a, alert, now, &sealed.recipients, why);
     if (rc == VG_OK && (rc = vga_store_begin(a->store, why)) == VG_OK) {
         uint64_t seq = 0;
         rc = vga_store_next_seq(a->store, now, &seq);
-        vg_seal_params p = {doc, me, vga_identity_keys(a->id), seq, now, NULL};
         if (rc == VG_OK) {
-            rc = vg_envelope_seal(env_out, len_out, id_out, &sealed, &p, why);
+            rc = vga_seal_tagged(a, &sealed, seq, now, env_out, len_out, id_out, why);
         }
         if (rc == VG_OK) {
             rc = vga_store_commit(a->store, why); /* the sequence number is spent */

@@ -76,10 +76,10 @@ const char *
 vga_event_kind_name(vga_event_kind k)
 {
     static const char *const names[] = {
-        "unknown",        "accepted",      "rejected",       "delivered",       "acknowledged",
-        "in_progress",    "declined",      "shared",         "overdue",         "escalated",
-        "agency_offline", "agency_online", "complete",       "network_changed", "unopenable",
-        "reassigned",     "notified",      "network_warning"};
+        "unknown",        "accepted",      "rejected",        "delivered",       "acknowledged",
+        "in_progress",    "declined",      "shared",          "overdue",         "escalated",
+        "agency_offline", "agency_online", "complete",        "network_changed", "unopenable",
+        "reassigned",     "notified",      "network_warning", "linked",          "repeat_warning"};
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "unknown";
 }
 
@@ -238,6 +238,10 @@ vga_alert_status_fini(vga_alert_status *st)
     }
     free(st->shares);
     free(st->share_lens);
+    for (size_t i = 0; i < st->n_linked; i++) {
+        free(st->linked[i].outcomes);
+    }
+    free(st->linked);
     memset(st, 0, sizeof *st);
 }
 
@@ -284,6 +288,44 @@ s_fill_recipient(vga_recipient_status *r, const Vigil__RecipientState *rs)
     return r->officer && r->note && r->reason;
 }
 
+const char *
+vga_link_outcome_name(vga_link_outcome o)
+{
+    static const char *const names[] = {"unknown", "acknowledged", "late", "never", "open"};
+    return (unsigned)o < sizeof names / sizeof names[0] ? names[o] : "unknown";
+}
+
+/* The summary's linked earlier alerts; false when out of memory. */
+static bool
+s_fill_linked(vga_alert_status *st, const Vigil__AlertSummary *s)
+{
+    st->linked = calloc(s->n_linked + 1, sizeof *st->linked);
+    if (st->linked == NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < s->n_linked; i++) {
+        const Vigil__LinkedAlert *l = s->linked[i];
+        vga_linked *v = &st->linked[i];
+        st->n_linked = i + 1;
+        v->known = l->alert_id.len == VG_ALERT_ID_LEN;
+        if (v->known) {
+            memcpy(v->id, l->alert_id.data, VG_ALERT_ID_LEN);
+            v->accepted_ms = (int64_t)l->accepted_ms;
+        }
+        v->outcomes = calloc(l->n_outcomes + 1, sizeof *v->outcomes);
+        if (v->outcomes == NULL) {
+            return false;
+        }
+        for (size_t k = 0; k < l->n_outcomes; k++) {
+            snprintf(v->outcomes[k].agency, sizeof v->outcomes[k].agency, "%s",
+                     l->outcomes[k]->agency);
+            v->outcomes[k].outcome = (vga_link_outcome)l->outcomes[k]->outcome;
+            v->n_outcomes = k + 1;
+        }
+    }
+    return true;
+}
+
 /* Copies a summary; false when out of memory (st is then partly filled:
  * vga_alert_status_fini releases it). */
 static bool
@@ -323,7 +365,7 @@ s_fill_status(vga_alert_status *st, const Vigil__AlertSummary *s)
         st->share_lens[i] = s->signed_shares[i].len;
         st->n_shares = i + 1;
     }
-    return ok;
+    return ok && s_fill_linked(st, s);
 }
 
 typedef struct s_result {

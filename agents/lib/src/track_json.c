@@ -132,6 +132,29 @@ s_recipient_json(const vga_recipient_status *r, int64_t now_ms)
         s_json_text(r->shared_by), "cover_for", s_json_text(r->cover_for));
 }
 
+/* [{"alert": ID or null, "accepted": time or null, "outcomes": {AGENCY:
+ * OUTCOME}}]: the linked earlier alerts, as far as we may know them. */
+static json_t *
+s_linked_json(const vga_alert_status *st)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr != NULL && i < st->n_linked; i++) {
+        const vga_linked *l = &st->linked[i];
+        char idhex[VG_ALERT_ID_HEX_LEN + 1];
+        vg_alert_id_hex(idhex, l->id);
+        json_t *out = json_object();
+        for (size_t k = 0; out != NULL && k < l->n_outcomes; k++) {
+            json_object_set_new(out, l->outcomes[k].agency,
+                                json_string(vga_link_outcome_name(l->outcomes[k].outcome)));
+        }
+        json_array_append_new(
+            arr, json_pack("{s:o, s:o, s:o}", "alert", l->known ? json_string(idhex) : json_null(),
+                           "accepted", l->known ? s_json_time(l->accepted_ms) : json_null(),
+                           "outcomes", out ? out : json_null()));
+    }
+    return arr;
+}
+
 static json_t *
 s_view_json(const vga_status_view *v, int64_t now_ms)
 {
@@ -146,16 +169,18 @@ s_view_json(const vga_status_view *v, int64_t now_ms)
     for (size_t i = 0; recipients != NULL && i < st->n_recipients; i++) {
         json_array_append_new(recipients, s_recipient_json(&st->recipients[i], now_ms));
     }
+    json_t *linked = s_linked_json(st);
     return json_pack(
         "{s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:s, s:o, s:b, s:o, s:b, s:b, s:o, "
-        "s:o}",
+        "s:o, s:o}",
         "id", idhex, "sender", st->sender, "sent", s_json_time(st->created_ms), "accepted",
         s_json_time(st->accepted_ms), "severity", vg_severity_name(st->severity), "urgency",
         vg_urgency_name(st->urgency), "status", vg_status_name(st->status), "msg_type",
         vg_msg_type_name(st->msg_type), "categories", cats ? cats : json_null(), "complete",
         st->complete, "headline", s_json_text(v->headline), "sealed", v->headline == NULL,
         "overdue", v->late, "earliest_open_deadline", s_json_time(v->open_deadline_ms),
-        "recipients", recipients ? recipients : json_null());
+        "recipients", recipients ? recipients : json_null(), "linked",
+        linked ? linked : json_null());
 }
 
 /* Dumps doc compactly into *out and frees it. */

@@ -63,6 +63,7 @@ typedef enum vg_audit_kind {
     VG_AUDIT_REASSIGNED = 15,
     VG_AUDIT_NOTIFIED = 16,
     VG_AUDIT_NETWORK_WARNING = 17,
+    VG_AUDIT_LINKED = 18,
 } vg_audit_kind;
 
 #define VG_AUDIT_DEADLINES_MAX VG_RECIPIENTS_MAX /* deadline= lines in one leaf */
@@ -117,6 +118,8 @@ typedef struct vg_audit_deadline {
  *                    agency whose duty rota named the person, "" when none)
  *   network_warning  code (e.g. "past_valid_until"), calendar(target),
  *                    network_version(version)
+ *   linked           alert (the new one), alerts (the earlier alerts it shares
+ *                    a link tag with; the tags themselves are never logged)
  *
  * accepted, shared, in_progress and reassigned leaves end with one
  * "deadline=" line per deadline the fact set (deadlines, sorted by agency;

@@ -84,12 +84,14 @@ typedef struct vg_alert {
 void vg_alert_fini(vg_alert *a);
 
 typedef struct vg_seal_params {
-    const vg_netdoc *doc;    /* recipients' keys and the taxonomy */
-    const char *sender;      /* sender agency id (must be in doc, not revoked) */
-    const vg_keyset *keys;   /* sender's keys (VG_KEY_SIGN) */
-    uint64_t sequence;       /* next per-sender sequence number, >= 1 */
-    int64_t created_ms;      /* wall-clock UTC ms */
-    const uint8_t *alert_id; /* VG_ALERT_ID_LEN bytes, or NULL for a random one */
+    const vg_netdoc *doc;           /* recipients' keys and the taxonomy */
+    const char *sender;             /* sender agency id (must be in doc, not revoked) */
+    const vg_keyset *keys;          /* sender's keys (VG_KEY_SIGN) */
+    uint64_t sequence;              /* next per-sender sequence number, >= 1 */
+    int64_t created_ms;             /* wall-clock UTC ms */
+    const uint8_t *alert_id;        /* VG_ALERT_ID_LEN bytes, or NULL for a random one */
+    const uint8_t (*link_keys)[32]; /* network link keys (vg_netdoc_open_link_keys), or NULL */
+    size_t n_link_keys;             /* how many: each subject and incident is tagged under each */
 } vg_seal_params;
 
 /* Seals alert to exactly alert->recipients (the caller adds the policy's
@@ -138,6 +140,10 @@ uint64_t vg_envelope_network_version(const vg_envelope *env);
 const vg_strlist *vg_envelope_categories(const vg_envelope *env);
 const vg_strlist *vg_envelope_recipients(const vg_envelope *env);
 bool vg_envelope_has_recipient(const vg_envelope *env, const char *agency);
+/* The envelope's link tags (32 bytes each, at most 64; vigil/linktag.h):
+ * tag i is at vg_envelope_link_tag(env, i). */
+size_t vg_envelope_n_link_tags(const vg_envelope *env);
+const uint8_t *vg_envelope_link_tag(const vg_envelope *env, size_t i);
 /* BLAKE2b-256 of the signed body bytes: what receipts and shares name. */
 const uint8_t *vg_envelope_hash(const vg_envelope *env);
 /* The exact serialised SignedEnvelope it was verified from. */

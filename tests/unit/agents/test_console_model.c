@@ -717,6 +717,79 @@ s_lines_have(const vgc_lines *l, const char *needle)
     return false;
 }
 
+/* The broker's chain (earlier warnings about the same subject) is in the
+ * detail view, with ids only where this agency was a party, and it follows
+ * the next snapshot. */
+static void
+test_broker_chain_in_detail(void **state)
+{
+    (void)state;
+    vgc_model m;
+    vgc_model_init(&m, "licensing", false, T_NOW);
+    vga_status_list l;
+    s_list(&l, 1, 1);
+    t_rcpt r[] = {{"licensing", VGA_DELIVERED, T_MIN, false, 0}};
+    s_status(&l.items[0], 9, "police", VG_SEV_HIGH, r, 1);
+    vga_alert_status *st = &l.items[0];
+    st->linked = calloc(2, sizeof *st->linked);
+    assert_non_null(st->linked);
+    st->n_linked = 2;
+    st->linked[0].known = true;
+    s_id(st->linked[0].id, 7);
+    st->linked[0].accepted_ms = T_NOW - 100 * T_MIN;
+    for (size_t i = 0; i < 2; i++) {
+        st->linked[i].outcomes = calloc(2, sizeof *st->linked[i].outcomes);
+        assert_non_null(st->linked[i].outcomes);
+        st->linked[i].n_outcomes = 2;
+        snprintf(st->linked[i].outcomes[0].agency, VGC_ID_LEN, "licensing");
+        st->linked[i].outcomes[0].outcome = VGA_LINK_NEVER;
+        snprintf(st->linked[i].outcomes[1].agency, VGC_ID_LEN, "police");
+        st->linked[i].outcomes[1].outcome = VGA_LINK_ACKNOWLEDGED;
+    }
+    assert_int_equal(vgc_model_apply_snapshot(&m, &l, T_NOW), VG_OK);
+    vga_status_list_fini(&l);
+    uint8_t id[VG_ALERT_ID_LEN];
+    s_id(id, 9);
+    vgc_lines lines;
+    assert_int_equal(vgc_detail_build(&lines, &m, vgc_model_find(&m, id), 100, T_NOW), VG_OK);
+    assert_true(s_lines_have(&lines, "EARLIER WARNINGS ABOUT THE SAME SUBJECT (2, linked by the"));
+    assert_true(s_lines_have(&lines, "  07000000 "));
+    assert_true(s_lines_have(&lines, "  (not sent to you)  licensing:never police:acknowledged"));
+    vgc_lines_fini(&lines);
+    /* a later snapshot without links clears the chain */
+    s_list(&l, 1, 2);
+    s_status(&l.items[0], 9, "police", VG_SEV_HIGH, r, 1);
+    assert_int_equal(vgc_model_apply_snapshot(&m, &l, T_NOW), VG_OK);
+    vga_status_list_fini(&l);
+    assert_int_equal(vgc_detail_build(&lines, &m, vgc_model_find(&m, id), 100, T_NOW), VG_OK);
+    assert_false(s_lines_have(&lines, "EARLIER WARNINGS"));
+    vgc_lines_fini(&lines);
+    vgc_model_fini(&m);
+}
+
+/* A repeat warning raises attention at once and reads as one in the feed. */
+static void
+test_repeat_warning_raises_attention(void **state)
+{
+    (void)state;
+    vgc_model m;
+    s_model_one(&m, "licensing");
+    m.last_seq = 10; /* the feed has caught up (vga_events_since) */
+    uint64_t gen = m.attention_gen;
+    vga_event e = s_event(11, VGA_EV_REPEAT_WARNING, 1, "licensing",
+                          "repeat warning: you did not acknowledge 2 earlier warnings about this "
+                          "subject");
+    e.count = 2;
+    assert_int_equal(vgc_model_feed_event(&m, &e, T_NOW), VGC_SEQ_NEXT);
+    assert_true(m.attention_gen > gen);
+    assert_non_null(strstr(m.attention, "REPEAT WARNING: 01000000: licensing did not acknowledge "
+                                        "2 earlier warnings"));
+    char line[640];
+    vgc_event_format(line, sizeof line, &m, &e);
+    assert_non_null(strstr(line, "REPEAT WARNING: licensing did not acknowledge 2 earlier"));
+    vgc_model_fini(&m);
+}
+
 static void
 test_exercise_marked_in_detail(void **state)
 {
@@ -820,6 +893,8 @@ main(void)
         cmocka_unit_test(test_plain_scripted_scenario),
         cmocka_unit_test(test_exercise_marked_in_list_feed_and_counts),
         cmocka_unit_test(test_exercise_marked_in_detail),
+        cmocka_unit_test(test_broker_chain_in_detail),
+        cmocka_unit_test(test_repeat_warning_raises_attention),
         cmocka_unit_test(test_plain_marks_exercises),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -194,6 +194,12 @@ s_take_seq(void *ctx, uint64_t seq)
     return c->stop_after == 0 || c->n < c->stop_after;
 }
 
+static bool
+s_take_pair(void *ctx, uint64_t later, uint64_t earlier)
+{
+    return s_take_seq(ctx, later) && s_take_seq(ctx, earlier);
+}
+
 static void
 s_take_index(void *ctx, uint64_t idx)
 {
@@ -1855,6 +1861,54 @@ test_long_alert_iterations_see_every_row_once(void **state)
     assert_int_equal(rep.seq[N_MAX - 1], N_MAX);
 }
 
+/* Link tags: an alert finds the earlier alerts sharing any of its tags,
+ * each once, in acceptance order, never later ones; a repeated tag is
+ * stored once; pairs list every link; outside a transaction it is refused. */
+static void
+test_link_tags_find_earlier_alerts_once(void **state)
+{
+    fx *f = *state;
+    uint8_t tags[3][VG_HASH_LEN];
+    memset(tags, 0, sizeof tags);
+    tags[0][0] = 1; /* a licence */
+    tags[1][0] = 2; /* a vehicle */
+    tags[2][0] = 3; /* unrelated */
+    s_begin(f->s);
+    uint64_t a = s_insert(f, NULL, "police", s_lic, 1, 1, 1000, 2000);
+    uint64_t b = s_insert(f, NULL, "police", s_lic, 1, 1, 1100, 2100);
+    uint64_t c = s_insert(f, NULL, "police", s_lic, 1, 1, 1200, 2200);
+    uint64_t d = s_insert(f, NULL, "police", s_lic, 1, 1, 1300, 2300);
+    s_ok(vgb_store_add_link_tags(f->s, a, (const uint8_t(*)[VG_HASH_LEN])tags[0], 1), NULL, "a");
+    s_ok(vgb_store_add_link_tags(f->s, b, (const uint8_t(*)[VG_HASH_LEN])tags[2], 1), NULL, "b");
+    s_ok(vgb_store_add_link_tags(f->s, c, (const uint8_t(*)[VG_HASH_LEN])tags[1], 1), NULL, "c");
+    s_ok(vgb_store_add_link_tags(f->s, c, (const uint8_t(*)[VG_HASH_LEN])tags[1], 1), NULL, "c2");
+    /* d shares a's tag and c's: both once, b never */
+    s_ok(vgb_store_add_link_tags(f->s, d, (const uint8_t(*)[VG_HASH_LEN])tags, 2), NULL, "d");
+    s_commit(f->s);
+    s_seqs got;
+    memset(&got, 0, sizeof got);
+    s_ok(vgb_store_linked_earlier(f->s, d, 10, s_take_seq, &got), NULL, "linked d");
+    assert_int_equal(got.n, 2);
+    assert_int_equal(got.v[0], a);
+    assert_int_equal(got.v[1], c);
+    memset(&got, 0, sizeof got);
+    s_ok(vgb_store_linked_earlier(f->s, a, 10, s_take_seq, &got), NULL, "linked a");
+    assert_int_equal(got.n, 0); /* later alerts are not "earlier" */
+    memset(&got, 0, sizeof got);
+    s_ok(vgb_store_linked_earlier(f->s, d, 1, s_take_seq, &got), NULL, "limit");
+    assert_int_equal(got.n, 1);
+    s_seqs pairs;
+    memset(&pairs, 0, sizeof pairs);
+    s_ok(vgb_store_link_pairs(f->s, s_take_pair, &pairs), NULL, "pairs");
+    assert_int_equal(pairs.n, 4); /* (d, a) and (d, c), two numbers each */
+    assert_int_equal(pairs.v[0], d);
+    assert_int_equal(pairs.v[1], a);
+    assert_int_equal(pairs.v[2], d);
+    assert_int_equal(pairs.v[3], c);
+    assert_int_not_equal(vgb_store_add_link_tags(f->s, a, (const uint8_t(*)[VG_HASH_LEN])tags, 1),
+                         VG_OK);
+}
+
 /* ---- what audit verify reads ----------------------------------------------------------- */
 
 typedef struct s_fulls {
@@ -2194,6 +2248,7 @@ vsc_run(const vsc_backend *b)
         T(test_alert_leaves_are_linked_ones_and_their_receipts),
         T(test_long_iterations_see_every_row_once),
         T(test_long_alert_iterations_see_every_row_once),
+        T(test_link_tags_find_earlier_alerts_once),
         T(test_verify_reads_alerts_in_slices),
         T(test_verify_reads_receipts_and_links),
         T(test_verify_reads_shares_and_rejections),

@@ -210,6 +210,14 @@ s_fill(fx *f, vgb_store *s)
     static const char *const officer[N_ALERTS] = {"Sgt A", "Sgt B", "Sgt C"};
     for (int i = 0; i < N_ALERTS; i++) {
         s_fill_alert(&x, i, ack[i], officer[i]);
+        /* every alert names one subject; the last names a second as well */
+        uint8_t tags[2][VG_HASH_LEN];
+        memset(tags, 0x5a, sizeof tags);
+        tags[1][0] = 0x01;
+        assert_int_equal(vgb_store_add_link_tags(s, (uint64_t)i + 1,
+                                                 (const uint8_t(*)[VG_HASH_LEN])tags,
+                                                 i == N_ALERTS - 1 ? 2 : 1),
+                         VG_OK);
     }
     assert_int_equal(vgb_audit_checkpoint_sign(x.a, T0 + 1000, NULL, &why), VG_OK);
     assert_int_equal(vgb_store_commit(s, &why), VG_OK);
@@ -359,6 +367,42 @@ the_report_is_the_same_from_either_back_end(void **state)
     free(b);
 }
 
+/* report --linked: one chain of the three alerts, licensing late on two of
+ * them and so flagged, the same from either back end. */
+static void
+the_linked_report_is_the_same_from_either_back_end(void **state)
+{
+    fx *f = *state;
+    int rc1 = -1, rc2 = -1;
+    char *a = s_ctl(&rc1, "report", "--store", f->store, "--network", f->netfile, "--admin-key",
+                    f->admin_hex, "--linked", NULL);
+    char *b = s_ctl(&rc2, "report", "--dsn", f->audit_dsn, "--network", f->netfile, "--admin-key",
+                    f->admin_hex, "--linked", NULL);
+    assert_int_equal(rc1, 0);
+    assert_int_equal(rc2, 0);
+    assert_string_equal(a, b);
+    assert_non_null(strstr(a, "chain 1: 3 linked alerts"));
+    assert_null(strstr(a, "chain 2"));
+    assert_non_null(strstr(a, "FLAG licensing failed 2 of the 3 warnings it had to acknowledge in "
+                              "this chain (never acknowledged 0, late 2)"));
+    free(a);
+    free(b);
+    a = s_ctl(&rc1, "report", "--store", f->store, "--network", f->netfile, "--admin-key",
+              f->admin_hex, "--linked", "--format", "json", NULL);
+    b = s_ctl(&rc2, "report", "--dsn", f->audit_dsn, "--network", f->netfile, "--admin-key",
+              f->admin_hex, "--linked", "--format", "json", NULL);
+    assert_int_equal(rc1, 0);
+    assert_int_equal(rc2, 0);
+    assert_string_equal(a, b);
+    assert_non_null(strstr(a, "\"late\": 2"));
+    free(a);
+    free(b);
+    a = s_ctl(&rc1, "report", "--store", f->store, "--network", f->netfile, "--admin-key",
+              f->admin_hex, "--linked", "--format", "csv", NULL);
+    assert_int_equal(rc1, 2); /* csv is for --unshared */
+    free(a);
+}
+
 static void
 audit_verify_and_export_are_the_same_from_either_back_end(void **state)
 {
@@ -433,6 +477,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_report_is_the_same_from_either_back_end),
+        cmocka_unit_test(the_linked_report_is_the_same_from_either_back_end),
         cmocka_unit_test(audit_verify_and_export_are_the_same_from_either_back_end),
         cmocka_unit_test(vigilctl_reads_a_postgresql_store_from_broker_conf),
     };

@@ -325,6 +325,33 @@ typedef struct vga_recipient_status {
     char cover_for[VG_AGENCY_ID_MAX + 1]; /* "" unless out-of-hours cover for that agency */
 } vga_recipient_status;
 
+/* What a required agency did with a linked earlier alert (docs/network.md
+ * "Link tags"): the wire's LinkOutcomeKind. */
+typedef enum vga_link_outcome {
+    VGA_LINK_ACKNOWLEDGED = 1, /* acknowledged by its deadline */
+    VGA_LINK_LATE = 2,         /* acknowledged after it */
+    VGA_LINK_NEVER = 3,        /* never acknowledged (deadline passed, declined, unopenable) */
+    VGA_LINK_OPEN = 4,         /* not yet, and not yet due */
+} vga_link_outcome;
+
+/* "acknowledged", "late", "never", "open"; "unknown" otherwise. */
+const char *vga_link_outcome_name(vga_link_outcome o);
+
+typedef struct vga_link_agency {
+    char agency[VG_AGENCY_ID_MAX + 1]; /* a required agency of the linked alert */
+    vga_link_outcome outcome;          /* what it did */
+} vga_link_agency;
+
+/* An earlier alert that shares a link tag (a subject or incident) with
+ * this one, as far as we may know it. */
+typedef struct vga_linked {
+    bool known;                  /* we were a party to it: id and accepted_ms are set */
+    uint8_t id[VG_ALERT_ID_LEN]; /* its id (known only) */
+    int64_t accepted_ms;         /* when the broker accepted it (known only) */
+    vga_link_agency *outcomes;   /* every required agency's outcome */
+    size_t n_outcomes;           /* count */
+} vga_linked;
+
 typedef struct vga_alert_status {
     uint8_t id[VG_ALERT_ID_LEN];       /* alert */
     char sender[VG_AGENCY_ID_MAX + 1]; /* sender agency */
@@ -343,6 +370,8 @@ typedef struct vga_alert_status {
     uint8_t **shares; /* share records naming us */
     size_t *share_lens;
     size_t n_shares;
+    vga_linked *linked; /* earlier alerts linked to it, oldest first (vga_status only) */
+    size_t n_linked;    /* count */
 } vga_alert_status;
 
 void vga_alert_status_fini(vga_alert_status *st);
@@ -390,6 +419,8 @@ typedef enum vga_event_kind {
     VGA_EV_NOTIFIED = 16,        /* a person was notified, or could not be; detail: "TARGET CHANNEL
                                     TO OUTCOME" (TO "-" for oversight unless it sees names) */
     VGA_EV_NETWORK_WARNING = 17, /* the network document needs its administrator (detail) */
+    VGA_EV_LINKED = 18,          /* audit leaves only: never an event */
+    VGA_EV_REPEAT_WARNING = 19,  /* agency did not acknowledge `count` earlier linked alerts */
 } vga_event_kind;
 
 /* "accepted", "overdue", ... (the only place event kinds are spelt on the

@@ -1,0 +1,73 @@
+/* store_sqlite_links.c — the link-tag index of the SQLite back end (store.h,
+ * "link tags"). Tags are keyed hashes the broker cannot invert; it keeps
+ * them with the alert so that a later alert with the same tag finds it. */
+#include <string.h>
+
+#include "store_sqlite.h"
+
+vg_err
+vgb_sqlite_add_link_tags(vgb_store *base, uint64_t seq, const uint8_t (*tags)[VG_HASH_LEN],
+                         size_t n)
+{
+    static const char sql[] = "INSERT OR IGNORE INTO link_tags(tag, alert_seq) VALUES (?1, ?2)";
+    vgb_sqlite *s = (vgb_sqlite *)base;
+    vg_err err = VG_OK;
+    for (size_t i = 0; i < n && err == VG_OK; i++) {
+        sqlite3_stmt *st = vgb_sqlite_stmt(s, sql);
+        if (st == NULL) {
+            return VG_ERR_INTERNAL;
+        }
+        sqlite3_bind_blob(st, 1, tags[i], VG_HASH_LEN, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+        err = vgb_sqlite_exec_why(s, st, "insert link tag", NULL);
+    }
+    return err;
+}
+
+vg_err
+vgb_sqlite_linked_earlier(vgb_store *base, uint64_t seq, size_t limit, vgb_seq_fn fn, void *ctx)
+{
+    static const char sql[] = "SELECT DISTINCT b.alert_seq FROM link_tags a"
+                              " JOIN link_tags b ON b.tag = a.tag"
+                              " WHERE a.alert_seq = ?1 AND b.alert_seq < ?1"
+                              " ORDER BY b.alert_seq LIMIT ?2";
+    vgb_sqlite *s = (vgb_sqlite *)base;
+    sqlite3_stmt *st = vgb_sqlite_stmt(s, sql);
+    if (st == NULL) {
+        return VG_ERR_INTERNAL;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!fn(ctx, (uint64_t)sqlite3_column_int64(st, 0))) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? VG_OK : vgb_sqlite_fail(s, rc, "read linked alerts");
+}
+
+vg_err
+vgb_sqlite_link_pairs(vgb_store *base, vgb_pair_fn fn, void *ctx)
+{
+    static const char sql[] = "SELECT DISTINCT a.alert_seq, b.alert_seq FROM link_tags a"
+                              " JOIN link_tags b ON b.tag = a.tag AND b.alert_seq < a.alert_seq"
+                              " ORDER BY a.alert_seq, b.alert_seq";
+    vgb_sqlite *s = (vgb_sqlite *)base;
+    sqlite3_stmt *st = vgb_sqlite_stmt(s, sql);
+    if (st == NULL) {
+        return VG_ERR_INTERNAL;
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!fn(ctx, (uint64_t)sqlite3_column_int64(st, 0),
+                (uint64_t)sqlite3_column_int64(st, 1))) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? VG_OK : vgb_sqlite_fail(s, rc, "read link pairs");
+}
