@@ -89,8 +89,32 @@ s_life(s_pass *ps, const uint8_t id[VG_ALERT_ID_LEN], const vg_audit_event *ev, 
     return rc;
 }
 
+/* streams.c's rule (s_alert_audience): an alert with more recipients than
+ * VGB_PEER_EVENTS_MAX (streams.h) is wide, and one recipient's event about a
+ * wide alert is heard by its sender, not by the other recipients. */
+#define S_PEER_EVENTS_MAX 64
+
+/* The kinds that are about one recipient's state (streams.c s_per_recipient). */
+static bool
+s_per_recipient(int64_t kind)
+{
+    switch (kind) {
+    case VIGIL__EVENT_KIND__EVENT_DELIVERED:
+    case VIGIL__EVENT_KIND__EVENT_ACKNOWLEDGED:
+    case VIGIL__EVENT_KIND__EVENT_IN_PROGRESS:
+    case VIGIL__EVENT_KIND__EVENT_DECLINED:
+    case VIGIL__EVENT_KIND__EVENT_UNOPENABLE:
+    case VIGIL__EVENT_KIND__EVENT_OVERDUE:
+    case VIGIL__EVENT_KIND__EVENT_ESCALATED:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* A new event of the leaf, heard by life's sender and recipients (life may
- * be NULL). */
+ * be NULL); by its sender alone when the event is one recipient's and the
+ * alert is wide. */
 static vgb_av_event *
 s_push(s_pass *ps, int64_t kind, const vgb_av_life *life, const char *about, const char *detail)
 {
@@ -112,7 +136,12 @@ s_push(s_pass *ps, int64_t kind, const vgb_av_life *life, const char *about, con
         ps->cap_aud = cap;
     }
     snprintf(ps->aud[ps->n_aud++], sizeof ps->aud[0], "%s", life->sender);
+    size_t present = 0;
     for (size_t i = 0; i < life->n; i++) {
+        present += life->rows[i].present;
+    }
+    bool sender_only = s_per_recipient(kind) && present > S_PEER_EVENTS_MAX;
+    for (size_t i = 0; !sender_only && i < life->n; i++) {
         if (life->rows[i].present) {
             snprintf(ps->aud[ps->n_aud++], sizeof ps->aud[0], "%s", life->rows[i].agency);
         }

@@ -24,10 +24,19 @@ typedef struct s_conn {
     uint64_t doc_sent;             /* the network version last sent to it unasked */
 } s_conn;
 
+/* One agency's slots, allocated as its connections come (a national network
+ * has thousands of agencies, most with one connection or none: a table of
+ * agencies x max slots of ~500 bytes was tens of MiB before anyone
+ * connected). Slots are never freed while the broker runs: at most `max`. */
+typedef struct s_agency {
+    s_conn *slots; /* n of them, malloc'ed; NULL until the first connection */
+    uint32_t n;    /* allocated (<= max) */
+} s_agency;
+
 struct vgb_conns {
-    s_conn *slots;      /* n_agencies * max */
+    s_agency *ag;       /* one per agency */
     size_t n_agencies;  /* agencies */
-    uint32_t max;       /* slots per agency */
+    uint32_t max;       /* slots per agency at most */
     int64_t unread_max; /* a connection with more not read is cut off */
     int64_t silent_ms;  /* a connection silent this long is closed for us */
 };
@@ -37,7 +46,7 @@ vgb_conns_new(vgb_conns **out, size_t n_agencies, uint32_t max, uint64_t unread_
               int64_t silent_ms)
 {
     vgb_conns *c = calloc(1, sizeof *c);
-    if (c == NULL || (c->slots = calloc(n_agencies * max + 1, sizeof *c->slots)) == NULL) {
+    if (c == NULL || (c->ag = calloc(n_agencies + 1, sizeof *c->ag)) == NULL) {
         free(c);
         return VG_ERR_NOMEM;
     }
@@ -55,7 +64,10 @@ vgb_conns_destroy(vgb_conns **c_p)
     if (c_p == NULL || *c_p == NULL) {
         return;
     }
-    free((*c_p)->slots);
+    for (size_t i = 0; i < (*c_p)->n_agencies; i++) {
+        free((*c_p)->ag[i].slots);
+    }
+    free((*c_p)->ag);
     free(*c_p);
     *c_p = NULL;
 }
@@ -72,10 +84,10 @@ s_find(vgb_conns *c, size_t idx, const uint8_t *rid, size_t rid_len)
     if (idx >= c->n_agencies || rid_len == 0 || rid_len > VGB_CONN_RID_MAX) {
         return NULL;
     }
-    s_conn *base = &c->slots[idx * c->max];
-    for (uint32_t i = 0; i < c->max; i++) {
-        if (base[i].rid_len == rid_len && memcmp(base[i].rid, rid, rid_len) == 0) {
-            return &base[i];
+    s_agency *a = &c->ag[idx];
+    for (uint32_t i = 0; i < a->n; i++) {
+        if (a->slots[i].rid_len == rid_len && memcmp(a->slots[i].rid, rid, rid_len) == 0) {
+            return &a->slots[i];
         }
     }
     return NULL;
@@ -94,21 +106,33 @@ s_same_peer(const s_conn *s)
            memcmp(&now, &s->peer, len) == 0;
 }
 
-/* A free slot of agency idx: a never used or silent one, else one whose
- * connection is known to be gone (its descriptor no longer has its peer: a
- * client that ran one command and exited). NULL when all are open. */
+/* A free slot of agency idx: a silent one, else a new one while it has
+ * fewer than max, else one whose connection is known to be gone (its
+ * descriptor no longer has its peer: a client that ran one command and
+ * exited). NULL when all are open, or out of memory. */
 static s_conn *
 s_free_slot(vgb_conns *c, size_t idx, int64_t now)
 {
-    s_conn *base = &c->slots[idx * c->max];
-    for (uint32_t i = 0; i < c->max; i++) {
-        if (!s_open(c, &base[i], now)) {
-            return &base[i];
+    s_agency *a = &c->ag[idx];
+    for (uint32_t i = 0; i < a->n; i++) {
+        if (!s_open(c, &a->slots[i], now)) {
+            return &a->slots[i];
         }
     }
-    for (uint32_t i = 0; i < c->max; i++) {
-        if (base[i].peer_len != 0 && !s_same_peer(&base[i])) {
-            return &base[i];
+    if (a->n < c->max) {
+        uint32_t cap = a->n == 0 ? 1 : a->n * 2 > c->max ? c->max : a->n * 2;
+        s_conn *slots = realloc(a->slots, cap * sizeof *slots);
+        if (slots != NULL) {
+            memset(&slots[a->n], 0, (cap - a->n) * sizeof *slots);
+            a->slots = slots;
+            uint32_t first = a->n;
+            a->n = cap;
+            return &a->slots[first];
+        }
+    }
+    for (uint32_t i = 0; i < a->n; i++) {
+        if (a->slots[i].peer_len != 0 && !s_same_peer(&a->slots[i])) {
+            return &a->slots[i];
         }
     }
     return NULL;
@@ -226,8 +250,8 @@ size_t
 vgb_conns_open(const vgb_conns *c, size_t idx, int64_t now)
 {
     size_t n = 0;
-    for (uint32_t i = 0; idx < c->n_agencies && i < c->max; i++) {
-        n += s_open(c, &c->slots[idx * c->max + i], now);
+    for (uint32_t i = 0; idx < c->n_agencies && i < c->ag[idx].n; i++) {
+        n += s_open(c, &c->ag[idx].slots[i], now);
     }
     return n;
 }
@@ -238,13 +262,12 @@ vgb_conns_grow(vgb_conns *c, size_t n_agencies)
     if (n_agencies <= c->n_agencies) {
         return VG_OK;
     }
-    s_conn *slots = realloc(c->slots, (n_agencies * c->max + 1) * sizeof *slots);
-    if (slots == NULL) {
+    s_agency *ag = realloc(c->ag, (n_agencies + 1) * sizeof *ag);
+    if (ag == NULL) {
         return VG_ERR_NOMEM;
     }
-    memset(&slots[c->n_agencies * c->max], 0,
-           ((n_agencies - c->n_agencies) * c->max + 1) * sizeof *slots);
-    c->slots = slots;
+    memset(&ag[c->n_agencies], 0, (n_agencies + 1 - c->n_agencies) * sizeof *ag);
+    c->ag = ag;
     c->n_agencies = n_agencies;
     return VG_OK;
 }
@@ -254,8 +277,8 @@ vgb_conns_close_agency(vgb_conns *c, size_t idx, const char *agency, const char 
                        int64_t now)
 {
     size_t closed = 0;
-    for (uint32_t i = 0; idx < c->n_agencies && i < c->max; i++) {
-        s_conn *s = &c->slots[idx * c->max + i];
+    for (uint32_t i = 0; idx < c->n_agencies && i < c->ag[idx].n; i++) {
+        s_conn *s = &c->ag[idx].slots[i];
         if (s->rid_len != 0) {
             closed += s_shut(s);
             *s = (s_conn){0};
@@ -304,10 +327,10 @@ vgb_conns_each(vgb_conns *c, int64_t now,
                void (*fn)(void *ctx, size_t idx, const uint8_t *rid, size_t rid_len), void *ctx)
 {
     for (size_t idx = 0; idx < c->n_agencies; idx++) {
-        const s_conn *base = &c->slots[idx * c->max];
-        for (uint32_t i = 0; i < c->max; i++) {
-            if (s_open(c, &base[i], now)) {
-                fn(ctx, idx, base[i].rid, base[i].rid_len);
+        const s_agency *a = &c->ag[idx];
+        for (uint32_t i = 0; i < a->n; i++) {
+            if (s_open(c, &a->slots[i], now)) {
+                fn(ctx, idx, a->slots[i].rid, a->slots[i].rid_len);
             }
         }
     }
@@ -318,14 +341,16 @@ vgb_conns_close_expired(vgb_conns *c, int64_t now_wall, const char *(*name)(void
                         void *ctx)
 {
     size_t closed = 0;
-    for (size_t i = 0; i < c->n_agencies * c->max; i++) {
-        s_conn *s = &c->slots[i];
-        if (s->rid_len != 0 && s->key_until_ms <= now_wall) {
-            bool shut = s_shut(s);
-            vg_log(VG_LOG_WARN, "broker", "conn.closed", "agency=%s reason=key_expired closed=%s",
-                   name(ctx, i / c->max), shut ? "yes" : "no");
-            closed += shut;
-            *s = (s_conn){0};
+    for (size_t a = 0; a < c->n_agencies; a++) {
+        for (uint32_t i = 0; i < c->ag[a].n; i++) {
+            s_conn *s = &c->ag[a].slots[i];
+            if (s->rid_len != 0 && s->key_until_ms <= now_wall) {
+                bool shut = s_shut(s);
+                vg_log(VG_LOG_WARN, "broker", "conn.closed",
+                       "agency=%s reason=key_expired closed=%s", name(ctx, a), shut ? "yes" : "no");
+                closed += shut;
+                *s = (s_conn){0};
+            }
         }
     }
     return closed;
@@ -334,11 +359,13 @@ vgb_conns_close_expired(vgb_conns *c, int64_t now_wall, const char *(*name)(void
 void
 vgb_conns_recheck(vgb_conns *c, int64_t (*fn)(void *ctx, size_t idx, const char *key), void *ctx)
 {
-    for (size_t i = 0; i < c->n_agencies * c->max; i++) {
-        s_conn *s = &c->slots[i];
-        if (s->rid_len != 0 && s->key[0] != '\0') {
-            int64_t until = fn(ctx, i / c->max, s->key);
-            s->key_until_ms = until < 0 ? INT64_MIN : until; /* closed at the next look */
+    for (size_t a = 0; a < c->n_agencies; a++) {
+        for (uint32_t i = 0; i < c->ag[a].n; i++) {
+            s_conn *s = &c->ag[a].slots[i];
+            if (s->rid_len != 0 && s->key[0] != '\0') {
+                int64_t until = fn(ctx, a, s->key);
+                s->key_until_ms = until < 0 ? INT64_MIN : until; /* closed at the next look */
+            }
         }
     }
 }

@@ -38,7 +38,9 @@
  * Deliveries and events are not counted here: the delivery window and the
  * event stream bound those, and a full queue only defers them.
  *
- * Owns its table (agencies x max slots). Thread rules: one owner (the loop).
+ * Owns its table: per agency, slots for the connections it has had (at most
+ * max; none for an agency that never connected). Thread rules: one owner
+ * (the loop).
  */
 #ifndef VIGIL_BROKER_CONNS_H
 #define VIGIL_BROKER_CONNS_H

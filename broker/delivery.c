@@ -10,6 +10,7 @@
 #include "vigil/wire.h"
 
 #define S_FULL_RETRY_MS 20 /* a delivery whose connection's queue was full: next try */
+#define S_WINDOW_FIRST 16  /* delivery window slots made at first; doubled as it fills */
 
 typedef struct s_inflight {
     uint64_t seq;     /* alert sent and not yet receipted */
@@ -24,7 +25,8 @@ typedef struct s_agency {
     uint8_t rid[VGB_RID_MAX]; /* routing id of the receiving connection */
     size_t rid_len;           /* 0 = no receiving connection */
     int64_t last_seen_mono;   /* last frame from that connection */
-    s_inflight *inflight;     /* cfg->inflight slots */
+    s_inflight *inflight;     /* cap_inflight slots, from its first connection on */
+    size_t cap_inflight;      /* allocated: grows by doubling up to cfg->inflight */
     size_t n_inflight;        /* used slots */
     bool dirty;               /* the store may hold work not in the window */
     bool revoked;             /* revoked in the document: never attached again */
@@ -76,8 +78,6 @@ vgb_delivery_new(vgb_delivery **out, vgb_store *store, const vg_netdoc *doc,
         vg_agency ag;
         vg_netdoc_agency_at(doc, i, &ag);
         d->ag[i] = (s_agency){.id = ag.id, .idx = i, .wake_mono = INT64_MAX, .revoked = ag.revoked};
-        d->ag[i].inflight = calloc((size_t)cfg->inflight, sizeof(s_inflight));
-        rc = d->ag[i].inflight != NULL ? VG_OK : VG_ERR_NOMEM;
     }
     if (rc != VG_OK) {
         vgb_delivery_destroy(&d);
@@ -142,6 +142,19 @@ vgb_delivery_attach(vgb_delivery *d, size_t agency, const uint8_t *rid, size_t r
     }
     if (a->rid_len != 0) {
         s_detach(d, a, "replaced");
+    }
+    /* The window is made when the agency first connects to receive (most of
+     * a national network's agencies may never be connected to this broker),
+     * small, and grows as deliveries fill it (s_fill_one): an agency that is
+     * connected and seldom sent to holds a few slots, not `inflight`. */
+    if (a->inflight == NULL) {
+        size_t cap =
+            S_WINDOW_FIRST < (size_t)d->cfg->inflight ? S_WINDOW_FIRST : (size_t)d->cfg->inflight;
+        if ((a->inflight = calloc(cap, sizeof(s_inflight))) == NULL) {
+            vg_log(VG_LOG_ERROR, "broker", "agency.nomem", "agency=%s", a->id);
+            return; /* not attached: its next Hello tries again */
+        }
+        a->cap_inflight = cap;
     }
     memcpy(a->rid, rid, rid_len);
     a->rid_len = rid_len;
@@ -365,8 +378,19 @@ s_fill_one(void *ctx, uint64_t seq)
     if (s_in_window(a, seq)) {
         return true; /* sent already, waiting for its receipt */
     }
-    if (a->n_inflight == (size_t)f->d->cfg->inflight) {
+    if (a->n_inflight >= (size_t)f->d->cfg->inflight) {
         return false;
+    }
+    if (a->n_inflight == a->cap_inflight) {
+        size_t cap = a->cap_inflight * 2;
+        cap = cap < (size_t)f->d->cfg->inflight ? cap : (size_t)f->d->cfg->inflight;
+        s_inflight *grown = realloc(a->inflight, cap * sizeof *grown);
+        if (grown == NULL) {
+            f->stopped = true; /* the agency stays dirty: tried again on the next pass */
+            return false;
+        }
+        a->inflight = grown;
+        a->cap_inflight = cap;
     }
     s_inflight *slot = &a->inflight[a->n_inflight++];
     slot->seq = seq;
@@ -529,11 +553,6 @@ vgb_delivery_renew(vgb_delivery *d, const vg_netdoc *doc)
         d->ag = ag;
         for (size_t i = d->n; i < n; i++) {
             ag[i] = (s_agency){.idx = i, .wake_mono = INT64_MAX};
-            ag[i].inflight = calloc((size_t)d->cfg->inflight, sizeof(s_inflight));
-            if (ag[i].inflight == NULL) {
-                d->n = i; /* the ones made so far are kept (and freed) */
-                return VG_ERR_NOMEM;
-            }
         }
         d->n = n;
     }

@@ -47,7 +47,8 @@ typedef struct vgb_delivery vgb_delivery;
 /* Told when an agency (an index) gets or loses its receiving connection. */
 typedef void (*vgb_presence_fn)(void *ctx, size_t agency, bool online);
 
-/* One window per agency of doc (cfg->inflight slots). Every pointer is
+/* One window per agency of doc (cfg->inflight slots, made when the agency
+ * first connects to receive). Every pointer is
  * borrowed and outlives the delivery. Free with vgb_delivery_destroy. */
 vg_err vgb_delivery_new(vgb_delivery **out, vgb_store *store, const vg_netdoc *doc,
                         const vg_broker_config *cfg, const vg_clock *clock, const vgb_out *o,

@@ -17,12 +17,12 @@ typedef struct s_subscriber {
 
 /* One agency's stream. */
 typedef struct s_stream {
-    const char *id;                         /* the agency (borrowed from the document) */
-    bool oversight;                         /* sees what oversight may see */
-    s_subscriber subs[VGB_SUBSCRIBERS_MAX]; /* event-stream connections */
-    uint64_t ev_seq;                        /* its last event number */
-    uint64_t ev_seq_committed;              /* ... as of the last commit */
-    long ev_run;                            /* its open run in this batch, or -1 */
+    const char *id;            /* the agency (borrowed from the document) */
+    bool oversight;            /* sees what oversight may see */
+    s_subscriber *subs;        /* VGB_SUBSCRIBERS_MAX, from its first subscriber on; or NULL */
+    uint64_t ev_seq;           /* its last event number */
+    uint64_t ev_seq_committed; /* ... as of the last commit */
+    long ev_run;               /* its open run in this batch, or -1 */
 } s_stream;
 
 /* An event waiting for the batch's commit, then for its subscribers. */
@@ -43,14 +43,23 @@ typedef struct s_run {
 } s_run;
 
 /* What an event needs about its alert, kept for recent alerts (a slot per
- * seq modulo S_HINTS) so that each event does not read the store again. */
+ * seq modulo S_HINTS) so that each event does not read the store again:
+ * its parties (sender and recipients, as agency indices) unless it is wide. */
 #define S_HINTS 4096
-#define S_HINT_AGENCIES 64 /* the audience is a bit mask: more agencies, no hints */
+#define S_HINT_PARTIES (VGB_PEER_EVENTS_MAX + 1)
 typedef struct s_hint {
-    uint64_t seq;          /* 0: empty */
-    vgb_alert_brief brief; /* id, sender, severity */
-    uint64_t audience;     /* bit i: agency i sent or receives it */
+    uint64_t seq;                   /* 0: empty */
+    vgb_alert_brief brief;          /* id, sender, severity */
+    bool wide;                      /* more than VGB_PEER_EVENTS_MAX recipients */
+    uint16_t n;                     /* parties (not kept when wide) */
+    uint16_t party[S_HINT_PARTIES]; /* agency indices */
 } s_hint;
+
+/* Who hears of an event: agency indices, sorted and unique before use. */
+typedef struct s_audience {
+    uint32_t *to;  /* malloc'ed */
+    size_t n, cap; /* used, allocated */
+} s_audience;
 
 struct vgb_streams {
     vgb_store *store;      /* borrowed */
@@ -59,12 +68,37 @@ struct vgb_streams {
     const vg_clock *clock; /* borrowed */
     s_stream *st;          /* one per agency of doc */
     size_t n;              /* agencies */
+    uint32_t *oversight;   /* indices of the oversight agencies */
+    size_t n_oversight;    /* how many */
+    s_audience au;         /* the event being emitted's, reused */
+    s_audience accepted;   /* the parties of the alert accepted last (for a wide one) */
+    uint64_t accepted_seq; /* ... which alert (0: none) */
     s_pending *events;     /* this batch's events, for subscribers */
     size_t n_events, cap_events;
     s_run *runs; /* this batch's events, for the store */
     size_t n_runs, cap_runs;
-    s_hint *hints; /* S_HINTS slots; NULL when more than S_HINT_AGENCIES agencies */
+    s_hint *hints; /* S_HINTS slots */
 };
+
+/* The oversight agencies of doc, listed once so that events need not look
+ * at every card. */
+static vg_err
+s_list_oversight(vgb_streams *s, const vg_netdoc *doc)
+{
+    free(s->oversight);
+    s->n_oversight = 0;
+    s->oversight = malloc((s->n ? s->n : 1) * sizeof *s->oversight);
+    if (s->oversight == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        s->st[i].oversight = vg_netdoc_is_oversight(doc, s->st[i].id);
+        if (s->st[i].oversight) {
+            s->oversight[s->n_oversight++] = (uint32_t)i;
+        }
+    }
+    return VG_OK;
+}
 
 vg_err
 vgb_streams_new(vgb_streams **out, vgb_store *store, const vg_netdoc *doc, const vgb_out *o,
@@ -77,19 +111,17 @@ vgb_streams_new(vgb_streams **out, vgb_store *store, const vg_netdoc *doc, const
     *s = (vgb_streams){.store = store, .doc = doc, .out = o, .clock = clock};
     s->n = vg_netdoc_n_agencies(doc);
     s->st = calloc(s->n ? s->n : 1, sizeof *s->st);
-    vg_err rc = s->st != NULL ? VG_OK : VG_ERR_NOMEM;
+    s->hints = calloc(S_HINTS, sizeof *s->hints);
+    vg_err rc = s->st != NULL && s->hints != NULL ? VG_OK : VG_ERR_NOMEM;
     for (size_t i = 0; i < s->n && rc == VG_OK; i++) {
         vg_agency ag;
         vg_netdoc_agency_at(doc, i, &ag);
         s->st[i].id = ag.id;
-        s->st[i].oversight = vg_netdoc_is_oversight(doc, ag.id);
         s->st[i].ev_run = -1;
         rc = vgb_store_last_event(store, ag.id, &s->st[i].ev_seq);
         s->st[i].ev_seq_committed = s->st[i].ev_seq;
     }
-    if (rc == VG_OK && s->n <= S_HINT_AGENCIES) {
-        s->hints = calloc(S_HINTS, sizeof *s->hints); /* NULL: every event reads the store */
-    }
+    rc = rc == VG_OK ? s_list_oversight(s, doc) : rc;
     if (rc != VG_OK) {
         vgb_streams_destroy(&s);
         return rc;
@@ -100,36 +132,69 @@ vgb_streams_new(vgb_streams **out, vgb_store *store, const vg_netdoc *doc, const
 
 /* ---- who hears of an event --------------------------------------------------- */
 
-/* Who hears about an alert: its sender, every recipient, oversight. */
-typedef struct s_audience {
-    bool *to; /* per agency index */
-    size_t n; /* agencies */
-} s_audience;
+static vg_err
+s_push(s_audience *au, uint32_t i)
+{
+    if (au->n == au->cap) {
+        size_t cap = au->cap ? 2 * au->cap : 64;
+        uint32_t *to = realloc(au->to, cap * sizeof *to);
+        if (to == NULL) {
+            return VG_ERR_NOMEM;
+        }
+        au->to = to;
+        au->cap = cap;
+    }
+    au->to[au->n++] = i;
+    return VG_OK;
+}
 
-static void
+static vg_err
 s_hear(s_audience *au, const vgb_streams *s, const char *agency)
 {
     int i = vg_netdoc_index(s->doc, agency);
-    if (i >= 0) {
-        au->to[i] = true;
-    }
+    return i >= 0 && (size_t)i < s->n ? s_push(au, (uint32_t)i) : VG_OK;
 }
 
-static void
+/* Every agency with the role: the cards are looked at (escalation steps
+ * only; oversight has its list). */
+static vg_err
 s_hear_role(s_audience *au, const vgb_streams *s, const char *role)
 {
-    for (size_t i = 0; i < s->n; i++) {
+    vg_err rc = VG_OK;
+    for (size_t i = 0; i < s->n && rc == VG_OK; i++) {
         vg_agency ag;
         vg_netdoc_agency_at(s->doc, i, &ag);
-        if (strcmp(ag.role, role) == 0) {
-            au->to[i] = true;
+        rc = strcmp(ag.role, role) == 0 ? s_push(au, (uint32_t)i) : VG_OK;
+    }
+    return rc;
+}
+
+static int
+s_u32_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorted (streams are numbered in document order, as before) and unique. */
+static void
+s_settle(s_audience *au)
+{
+    qsort(au->to, au->n, sizeof *au->to, s_u32_cmp);
+    size_t k = 0;
+    for (size_t i = 0; i < au->n; i++) {
+        if (k == 0 || au->to[k - 1] != au->to[i]) {
+            au->to[k++] = au->to[i];
         }
     }
+    au->n = k;
 }
 
 typedef struct s_rows_ctx {
-    s_audience au;        /* who hears */
+    s_audience *au;       /* who hears */
     const vgb_streams *s; /* the streams */
+    size_t n_rows;        /* recipient rows seen */
+    vg_err rc;            /* the first failure */
 } s_rows_ctx;
 
 static void
@@ -137,45 +202,68 @@ s_hear_row(void *ctx, const vgb_rrow *r, const char *officer, const char *note, 
 {
     (void)officer, (void)note, (void)reason;
     s_rows_ctx *c = ctx;
-    s_hear(&c->au, c->s, r->agency);
+    c->n_rows++;
+    c->rc = c->rc == VG_OK ? s_hear(c->au, c->s, r->agency) : c->rc;
 }
 
-/* The alert's id, sender and severity in *h, and its sender and recipients
- * marked in au: from the hint when the alert is recent, else from the store
- * (and kept as its hint). */
-static vg_err
-s_alert_audience(vgb_streams *s, uint64_t seq, vgb_alert_brief *brief, s_audience *au)
+/* Keeps the parties just added to au (from `from` on) in hint h, or marks
+ * it wide. */
+static void
+s_hint_parties(s_hint *h, const s_audience *au, size_t from, size_t n_recipients)
 {
-    s_hint *slot = s->hints != NULL ? &s->hints[seq % S_HINTS] : NULL;
-    if (slot != NULL && slot->seq == seq) {
+    h->wide = n_recipients > VGB_PEER_EVENTS_MAX || au->n - from > S_HINT_PARTIES;
+    h->n = 0;
+    for (size_t i = from; !h->wide && i < au->n; i++) {
+        h->party[h->n++] = (uint16_t)au->to[i];
+    }
+}
+
+/* The alert's brief, whether it is wide, and (when all must hear, or it is
+ * not wide) its parties added to au: from the hint when the alert is
+ * recent, else from the store (and kept as its hint). */
+static vg_err
+s_alert_audience(vgb_streams *s, uint64_t seq, bool all, vgb_alert_brief *brief, bool *wide,
+                 s_audience *au)
+{
+    s_hint *slot = &s->hints[seq % S_HINTS];
+    vg_err rc = VG_OK;
+    if (slot->seq == seq && (!slot->wide || !all || s->accepted_seq == seq)) {
         *brief = slot->brief;
-        for (size_t i = 0; i < s->n; i++) {
-            au->to[i] = au->to[i] || (slot->audience >> i & 1u);
+        *wide = slot->wide;
+        if (slot->wide && !all) { /* a recipient's event: its sender alone */
+            return s_hear(au, s, slot->brief.sender);
         }
-        return VG_OK;
+        const s_audience *wide_parties = slot->wide ? &s->accepted : NULL;
+        for (size_t i = 0; wide_parties != NULL && i < wide_parties->n && rc == VG_OK; i++) {
+            rc = s_push(au, wide_parties->to[i]);
+        }
+        for (size_t i = 0; !slot->wide && i < slot->n && rc == VG_OK; i++) {
+            rc = s_push(au, slot->party[i]);
+        }
+        return rc;
     }
     vgb_alert_meta m;
-    vg_err rc = vgb_store_alert_meta(s->store, seq, &m);
+    rc = vgb_store_alert_meta(s->store, seq, &m);
     if (rc != VG_OK) {
         return rc;
     }
-    s_rows_ctx rows = {{calloc(s->n ? s->n : 1, sizeof(bool)), s->n}, s};
-    if (rows.au.to == NULL) {
-        return VG_ERR_NOMEM;
-    }
-    s_hear(&rows.au, s, m.sender);
-    rc = vgb_store_recipients_of(s->store, seq, s_hear_row, &rows);
+    size_t from = au->n;
+    s_rows_ctx rows = {au, s, 0, VG_OK};
+    rc = s_hear(au, s, m.sender);
+    rc = rc == VG_OK ? vgb_store_recipients_of(s->store, seq, s_hear_row, &rows) : rc;
+    rc = rc == VG_OK ? rows.rc : rc;
     s_hint h = {.seq = seq, .brief = {.severity = m.severity, .status = m.status}};
     memcpy(h.brief.id, m.id, VG_ALERT_ID_LEN);
     snprintf(h.brief.sender, sizeof h.brief.sender, "%s", m.sender);
-    for (size_t i = 0; i < s->n; i++) {
-        au->to[i] = au->to[i] || rows.au.to[i];
-        h.audience |= rows.au.to[i] && i < 64 ? (uint64_t)1 << i : 0;
-    }
-    free(rows.au.to);
+    s_hint_parties(&h, au, from, rows.n_rows);
     *brief = h.brief;
-    if (rc == VG_OK && slot != NULL) {
+    *wide = h.wide;
+    if (rc == VG_OK) {
         *slot = h;
+    }
+    if (rc == VG_OK && h.wide && !all) { /* a recipient's event: its sender alone */
+        au->n = from;
+        rc = s_hear(au, s, m.sender);
     }
     return rc;
 }
@@ -183,29 +271,37 @@ s_alert_audience(vgb_streams *s, uint64_t seq, vgb_alert_brief *brief, s_audienc
 void
 vgb_streams_alert_accepted(vgb_streams *s, uint64_t seq, const vg_envelope *env)
 {
-    if (s->hints == NULL) {
-        return;
-    }
     s_hint *h = &s->hints[seq % S_HINTS];
     *h = (s_hint){.seq = seq,
                   .brief = {.severity = (int)vg_envelope_severity(env),
                             .status = (int)vg_envelope_status(env)}};
     memcpy(h->brief.id, vg_envelope_id(env), VG_ALERT_ID_LEN);
     snprintf(h->brief.sender, sizeof h->brief.sender, "%s", vg_envelope_sender(env));
-    int i = vg_netdoc_index(s->doc, vg_envelope_sender(env));
-    h->audience = i >= 0 ? (uint64_t)1 << i : 0;
+    /* Its parties, for its ACCEPTED event (emitted next) and, unless it is
+     * wide, for its later events. */
     const vg_strlist *rcpts = vg_envelope_recipients(env);
-    for (size_t k = 0; k < rcpts->n; k++) {
-        i = vg_netdoc_index(s->doc, rcpts->items[k]);
-        h->audience |= i >= 0 ? (uint64_t)1 << i : 0;
+    s->accepted.n = 0;
+    s->accepted_seq = seq;
+    vg_err rc = s_hear(&s->accepted, s, vg_envelope_sender(env));
+    for (size_t k = 0; k < rcpts->n && rc == VG_OK; k++) {
+        rc = s_hear(&s->accepted, s, rcpts->items[k]);
     }
+    if (rc != VG_OK) {
+        h->seq = 0; /* read back from the store instead */
+        s->accepted_seq = 0;
+        return;
+    }
+    s_hint_parties(h, &s->accepted, 0, rcpts->n);
 }
 
 void
 vgb_streams_audience_changed(vgb_streams *s, uint64_t seq)
 {
-    if (s->hints != NULL && s->hints[seq % S_HINTS].seq == seq) {
+    if (s->hints[seq % S_HINTS].seq == seq) {
         s->hints[seq % S_HINTS].seq = 0;
+    }
+    if (s->accepted_seq == seq) {
+        s->accepted_seq = 0;
     }
 }
 
@@ -216,7 +312,7 @@ static void
 s_queue_event(vgb_streams *s, size_t agency, const vgb_event_row *row, const vgb_alert_brief *m)
 {
     bool subscribed = false;
-    for (size_t j = 0; j < VGB_SUBSCRIBERS_MAX; j++) {
+    for (size_t j = 0; s->st[agency].subs != NULL && j < VGB_SUBSCRIBERS_MAX; j++) {
         subscribed = subscribed || s->st[agency].subs[j].rid_len != 0;
     }
     if (!subscribed) {
@@ -352,41 +448,61 @@ s_oversight_row(const vgb_streams *s, const vgb_event_row *row)
     return seen;
 }
 
-vg_err
-vgb_streams_emit(vgb_streams *s, const vgb_event *ev, vgb_alert_brief *alert, bool *has_alert)
+/* Kinds about one recipient's state: of a wide alert, only its sender,
+ * that recipient and oversight hear of them (streams.h). */
+static bool
+s_per_recipient(Vigil__EventKind k)
 {
-    *has_alert = false;
-    s_audience au = {calloc(s->n ? s->n : 1, sizeof(bool)), s->n};
-    if (au.to == NULL) {
-        return VG_ERR_NOMEM;
+    switch (k) {
+    case VIGIL__EVENT_KIND__EVENT_DELIVERED:
+    case VIGIL__EVENT_KIND__EVENT_ACKNOWLEDGED:
+    case VIGIL__EVENT_KIND__EVENT_IN_PROGRESS:
+    case VIGIL__EVENT_KIND__EVENT_DECLINED:
+    case VIGIL__EVENT_KIND__EVENT_UNOPENABLE:
+    case VIGIL__EVENT_KIND__EVENT_OVERDUE:
+    case VIGIL__EVENT_KIND__EVENT_ESCALATED:
+        return true;
+    default:
+        return false;
     }
+}
+
+/* Who hears of ev, in s->au (sorted, unique). */
+static vg_err
+s_audience_of(vgb_streams *s, const vgb_event *ev, vgb_alert_brief *alert, bool *has_alert)
+{
+    s_audience *au = &s->au;
+    au->n = 0;
     vg_err rc = VG_OK;
-    if (ev->everyone) {
-        memset(au.to, 1, s->n * sizeof(bool));
+    for (size_t i = 0; ev->everyone && i < s->n && rc == VG_OK; i++) {
+        rc = s_push(au, (uint32_t)i);
     }
-    if (ev->seq != 0) {
-        s_audience alert_au = au;
-        if (ev->named_only && (alert_au.to = calloc(s->n ? s->n : 1, sizeof(bool))) == NULL) {
-            free(au.to);
-            return VG_ERR_NOMEM;
-        }
-        rc = s_alert_audience(s, ev->seq, alert, &alert_au);
+    if (ev->seq != 0 && rc == VG_OK) {
+        bool wide = false;
+        size_t from = au->n;
+        rc = s_alert_audience(s, ev->seq, !ev->named_only && !s_per_recipient(ev->kind), alert,
+                              &wide, au);
         if (ev->named_only) {
-            free(alert_au.to); /* its brief only: the alert's parties do not hear */
+            au->n = from; /* its brief only: the alert's parties do not hear */
         }
         *has_alert = rc == VG_OK;
         rc = rc == VG_ERR_NOT_FOUND ? VG_OK : rc;
     }
-    s_hear_role(&au, s, "oversight");
-    if (ev->about != NULL) {
-        s_hear(&au, s, ev->about);
+    for (size_t i = 0; i < s->n_oversight && rc == VG_OK; i++) {
+        rc = s_push(au, s->oversight[i]);
     }
-    if (ev->extra_agency != NULL) {
-        s_hear(&au, s, ev->extra_agency);
-    }
-    if (ev->extra_role != NULL) {
-        s_hear_role(&au, s, ev->extra_role);
-    }
+    rc = rc == VG_OK && ev->about != NULL ? s_hear(au, s, ev->about) : rc;
+    rc = rc == VG_OK && ev->extra_agency != NULL ? s_hear(au, s, ev->extra_agency) : rc;
+    rc = rc == VG_OK && ev->extra_role != NULL ? s_hear_role(au, s, ev->extra_role) : rc;
+    s_settle(au);
+    return rc;
+}
+
+vg_err
+vgb_streams_emit(vgb_streams *s, const vgb_event *ev, vgb_alert_brief *alert, bool *has_alert)
+{
+    *has_alert = false;
+    vg_err rc = s_audience_of(s, ev, alert, has_alert);
     vgb_event_row row = {.time_ms = vg_clock_wall_ms(s->clock),
                          .kind = (int)ev->kind,
                          .alert_seq = ev->seq,
@@ -400,18 +516,16 @@ vgb_streams_emit(vgb_streams *s, const vgb_event *ev, vgb_alert_brief *alert, bo
     if (ev->oversight_detail != NULL && !vg_netdoc_oversight(s->doc).officer_names) {
         seen.detail = ev->oversight_detail;
     }
-    for (size_t i = 0; i < s->n && rc == VG_OK; i++) {
-        if (au.to[i]) {
-            vgb_event_row *r = s->st[i].oversight ? &seen : &row;
-            r->seq = s->st[i].ev_seq + 1;
-            rc = s_run_add(s, i, r);
-            if (rc == VG_OK) {
-                s->st[i].ev_seq = r->seq;
-                s_queue_event(s, i, r, *has_alert ? alert : NULL);
-            }
+    for (size_t k = 0; k < s->au.n && rc == VG_OK; k++) {
+        size_t i = s->au.to[k];
+        vgb_event_row *r = s->st[i].oversight ? &seen : &row;
+        r->seq = s->st[i].ev_seq + 1;
+        rc = s_run_add(s, i, r);
+        if (rc == VG_OK) {
+            s->st[i].ev_seq = r->seq;
+            s_queue_event(s, i, r, *has_alert ? alert : NULL);
         }
     }
-    free(au.to);
     return rc;
 }
 
@@ -419,12 +533,10 @@ static void
 s_runs_clear(vgb_streams *s)
 {
     for (size_t i = 0; i < s->n_runs; i++) {
+        s->st[s->runs[i].agency].ev_run = -1; /* only streams with a run have one open */
         s_run_free(&s->runs[i]);
     }
     s->n_runs = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        s->st[i].ev_run = -1;
-    }
 }
 
 bool
@@ -457,13 +569,14 @@ vgb_streams_flush(vgb_streams *s, bool committed)
             a->ev_seq = a->ev_seq_committed; /* the batch's numbers are free again */
         }
     }
-    if (!committed && s->hints != NULL) {
+    if (!committed) {
         memset(s->hints, 0, S_HINTS * sizeof *s->hints); /* seqs and shares rolled back */
+        s->accepted_seq = 0;
     }
     for (size_t i = 0; i < s->n_events; i++) {
         s_pending *pe = &s->events[i];
         s_stream *a = &s->st[pe->agency];
-        for (size_t j = 0; committed && j < VGB_SUBSCRIBERS_MAX; j++) {
+        for (size_t j = 0; committed && a->subs != NULL && j < VGB_SUBSCRIBERS_MAX; j++) {
             s_subscriber *sub = &a->subs[j];
             if (sub->rid_len != 0 && vgb_out_send(s->out, sub->rid, sub->rid_len, pe->frame,
                                                   pe->len) == VG_ERR_NOT_FOUND) {
@@ -485,9 +598,15 @@ vgb_streams_destroy(vgb_streams **s_p)
     if (s->st != NULL) {
         vgb_streams_flush(s, false);
     }
+    for (size_t i = 0; s->st != NULL && i < s->n; i++) {
+        free(s->st[i].subs);
+    }
     free(s->events);
     free(s->runs);
     free(s->hints);
+    free(s->oversight);
+    free(s->au.to);
+    free(s->accepted.to);
     free(s->st);
     free(s);
     *s_p = NULL;
@@ -498,7 +617,7 @@ vgb_streams_destroy(vgb_streams **s_p)
 static s_subscriber *
 s_find_sub(s_stream *a, const uint8_t *rid, size_t rid_len)
 {
-    for (size_t i = 0; i < VGB_SUBSCRIBERS_MAX; i++) {
+    for (size_t i = 0; a->subs != NULL && i < VGB_SUBSCRIBERS_MAX; i++) {
         s_subscriber *sub = &a->subs[i];
         if (sub->rid_len == rid_len && rid_len != 0 && memcmp(sub->rid, rid, rid_len) == 0) {
             return sub;
@@ -511,6 +630,9 @@ void
 vgb_streams_subscribe(vgb_streams *s, size_t agency, const uint8_t *rid, size_t rid_len)
 {
     s_stream *a = &s->st[agency];
+    if (a->subs == NULL && (a->subs = calloc(VGB_SUBSCRIBERS_MAX, sizeof *a->subs)) == NULL) {
+        return; /* no room: it catches up by asking (QUERY_EVENTS) */
+    }
     s_subscriber *sub = s_find_sub(a, rid, rid_len);
     for (size_t i = 0; sub == NULL && i < VGB_SUBSCRIBERS_MAX; i++) {
         if (a->subs[i].rid_len == 0) {
@@ -542,7 +664,7 @@ vgb_streams_expire(vgb_streams *s)
 {
     int64_t now = vg_clock_mono_ms(s->clock);
     for (size_t i = 0; i < s->n; i++) {
-        for (size_t j = 0; j < VGB_SUBSCRIBERS_MAX; j++) {
+        for (size_t j = 0; s->st[i].subs != NULL && j < VGB_SUBSCRIBERS_MAX; j++) {
             s_subscriber *sub = &s->st[i].subs[j];
             if (sub->rid_len != 0 && now - sub->last_seen_mono > 3 * VG_KEEPALIVE_MS) {
                 sub->rid_len = 0;
@@ -577,14 +699,9 @@ vgb_streams_renew(vgb_streams *s, const vg_netdoc *doc)
         vg_agency ag;
         vg_netdoc_agency_at(doc, i, &ag);
         s->st[i].id = ag.id;
-        s->st[i].oversight = vg_netdoc_is_oversight(doc, ag.id);
     }
-    if (s->hints != NULL && n > S_HINT_AGENCIES) { /* the audience mask is too small now */
-        free(s->hints);
-        s->hints = NULL;
-    } else if (s->hints != NULL) {
-        memset(s->hints, 0, S_HINTS * sizeof *s->hints); /* oversight may have changed */
-    }
+    memset(s->hints, 0, S_HINTS * sizeof *s->hints); /* oversight or agencies may have changed */
+    s->accepted_seq = 0;
     s->doc = doc;
-    return VG_OK;
+    return s_list_oversight(s, doc);
 }

@@ -7,10 +7,21 @@
  * asks for them (QUERY_EVENTS). Oversight's copy carries what the network
  * document lets oversight see.
  *
- * Owns: the subscribers (connections that said Hello with console = true),
- * each stream's last number, this batch's events (as stored runs and as
- * packed frames) and a small cache of recent alerts' metadata, so that an
- * event does not read its alert back from the store.
+ * A wide alert (more than VGB_PEER_EVENTS_MAX recipients: a national alert
+ * to hundreds of agencies) would otherwise number every recipient's state
+ * change in every other recipient's stream: recipients squared events and
+ * rows per alert. Its per-recipient events (delivered, acknowledged, in
+ * progress, declined, unopenable, overdue, escalated) go to its sender, the
+ * recipient concerned, oversight and an escalation's targets; the alert's
+ * own events (accepted, shared, complete, reassigned) still go to every
+ * party, and QUERY_ALERT / QUERY_SNAPSHOT give any party every state.
+ *
+ * Owns: the subscribers (connections that said Hello with console = true;
+ * room for them is made at an agency's first), each stream's last number,
+ * this batch's events (as stored runs and as packed frames) and a small
+ * cache of recent alerts' metadata and parties, so that an event does not
+ * read its alert back from the store. An event costs what its audience
+ * does, not the size of the network (except the few sent to everyone).
  * Never does: write audit leaves (record.h pairs each fact's events with
  * its one leaf).
  * Thread rules: the loop's thread only.
@@ -30,7 +41,8 @@
 #include "vigil/err.h"
 #include "vigil/netdoc.h"
 
-#define VGB_SUBSCRIBERS_MAX 8 /* event-stream connections per agency */
+#define VGB_SUBSCRIBERS_MAX 8  /* event-stream connections per agency */
+#define VGB_PEER_EVENTS_MAX 64 /* recipients up to which all hear each one's state */
 
 typedef struct vgb_streams vgb_streams;
 

@@ -53,6 +53,23 @@ vg_install_browser_deps() {
   vg_apt_install "${missing[@]}"
 }
 
+# What tests/bench/run-all.sh compares vigil with (issues 8 and 20): the
+# peers' brokers and clients. Not needed to build or test vigil; the peer
+# scripts install them when missing. rabbitmq-server's package may start its
+# own service on install: the peer script never uses it, it starts a node of
+# its own on free ports.
+VG_BENCH_PEER_PACKAGES=(mosquitto mosquitto-clients rabbitmq-server python3-pika)
+
+vg_install_bench_peer_deps() {
+  local missing=() p
+  for p in "${VG_BENCH_PEER_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$p")
+    fi
+  done
+  [ "${#missing[@]}" -eq 0 ] || vg_apt_install "${missing[@]}"
+}
+
 # apt-get install of the packages named, as root or through sudo.
 vg_apt_install() {
   local missing=("$@")

@@ -86,6 +86,15 @@ char *ctl_path3(const char *dir, const char *a, const char *b);
 /* True when something exists at path. */
 bool ctl_exists(const char *path);
 
+/* Puts the document at src_path (written and synced already; its bytes are
+ * data, len) at dst_path as a hard link, replacing dst_path atomically
+ * (link to a temporary name, rename): a network of thousands of agency
+ * folders would otherwise hold thousands of copies. Writes a copy
+ * atomically where a link cannot be made. Every later change to either file
+ * replaces it, so the other keeps its content. */
+vg_err ctl_link_document(const char *src_path, const char *dst_path, const uint8_t *data,
+                         size_t len, vg_reason *why) VG_MUST_USE;
+
 /* Loads an admin secret key file and copies out its Ed25519 public key. */
 vg_err ctl_admin_pk_load(uint8_t pk[VG_SIGN_PK_LEN], const char *admin_key_path,
                          vg_reason *why) VG_MUST_USE;

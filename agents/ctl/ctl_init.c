@@ -31,14 +31,15 @@ static const vgt_who s_who = {CTL_PROGRAM, "init"};
 #define S_ROLE_AFTER_MS (2ull * 60 * 60 * 1000) /* oversight step at the default scale */
 
 static const char s_help[] =
-    "usage: vigilctl init DIR --agencies ID[,ID...] [options]\n"
+    "usage: vigilctl init DIR --agencies ID[,ID...] | --agencies-file FILE [options]\n"
     "\n"
     "Creates a complete local vigil network in DIR:\n"
     "  DIR/admin/admin.key           the network admin's signing key (keep it offline)\n"
     "  DIR/network/network.json      the network document, editable source\n"
     "  DIR/network/network.signed    the same, signed by the admin key (version 1)\n"
     "  DIR/broker/broker.conf        broker config, broker.key, a copy of network.signed\n"
-    "  DIR/agents/ID/agent.conf      per agency: config, agency.key, network.signed copy;\n"
+    "  DIR/agents/ID/agent.conf      per agency: config, agency.key, network.signed (a\n"
+    "                                hard link to DIR/network's);\n"
     "                                its [gateway] listens on 127.0.0.1, port = the\n"
     "                                broker's + 101 for the first agency, + 102 ...\n"
     "Paths inside the configs are relative to the config file: DIR can be moved.\n"
@@ -46,6 +47,10 @@ static const char s_help[] =
     "options:\n"
     "  --agencies ID,...     agency ids (a-z, 0-9, '-'), e.g.\n"
     "                        police,licensing,childrens-services,home-office\n"
+    "  --agencies-file FILE  more agency ids, one a line (or separated by commas or\n"
+    "                        spaces; '#' starts a comment): for a national network,\n"
+    "                        whose list would not fit on a command line. A network\n"
+    "                        holds at most 4096 agencies\n"
     "  --oversight ID        an oversight agency (role 'oversight'), told last when\n"
     "                        an alert stays unacknowledged; added if not listed\n"
     "  --endpoint ADDR[,ADDR...]  the broker's address (default " S_DEFAULT_ENDPOINT "); with\n"
@@ -80,6 +85,7 @@ typedef struct s_deadline {
 typedef struct s_opts {
     const char *dir;       /* the network folder */
     const char *agencies;  /* --agencies as given */
+    const char *ids_file;  /* --agencies-file or NULL */
     const char *oversight; /* --oversight or NULL */
     const char *endpoint;  /* --endpoint */
     const char *network;   /* --network */
@@ -146,6 +152,7 @@ s_parse_args(s_opts *o, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"agencies", required_argument, NULL, 'a'},
+        {"agencies-file", required_argument, NULL, 'A'},
         {"oversight", required_argument, NULL, 'o'},
         {"endpoint", required_argument, NULL, 'e'},
         {"deadline", required_argument, NULL, 'd'},
@@ -164,6 +171,9 @@ s_parse_args(s_opts *o, int argc, char **argv)
         switch (c) {
         case 'a':
             o->agencies = optarg;
+            break;
+        case 'A':
+            o->ids_file = optarg;
             break;
         case 'o':
             o->oversight = optarg;
@@ -199,9 +209,10 @@ s_parse_args(s_opts *o, int argc, char **argv)
                                argv[optind + 1]);
     }
     o->dir = argv[optind];
-    if (o->agencies == NULL) {
+    if (o->agencies == NULL && o->ids_file == NULL) {
         return vgt_usage_error(&s_who, "--agencies is required, e.g. --agencies "
-                                       "police,licensing,childrens-services,home-office");
+                                       "police,licensing,childrens-services,home-office (or "
+                                       "--agencies-file FILE)");
     }
     return VGT_EXIT_OK;
 }
@@ -216,28 +227,74 @@ s_bad_id(const char *opt, const char *id)
     return VGT_EXIT_USAGE;
 }
 
+#define S_IDS_FILE_MAX (VG_AGENCIES_MAX * 128) /* ids, separators and comments */
+
+/* Appends the ids of --agencies-file: words separated by white space or
+ * commas, '#' to the end of the line a comment. */
+static int
+s_read_ids_file(vg_strlist *out, const char *path)
+{
+    uint8_t *text = NULL;
+    size_t len = 0;
+    vg_reason why = {{0}};
+    if (vg_file_read(&text, &len, path, S_IDS_FILE_MAX, &why) != VG_OK) {
+        vgt_error(&s_who, "--agencies-file: %s", why.text);
+        return VGT_EXIT_USAGE;
+    }
+    int rc = VGT_EXIT_OK;
+    char *p = (char *)text, *end = (char *)text + len;
+    while (p < end && rc == VGT_EXIT_OK) {
+        if (*p == '#') {
+            while (p < end && *p != '\n') {
+                p++;
+            }
+        } else if (strchr(" \t\r\n,", *p) != NULL) {
+            p++;
+        } else {
+            char *w = p;
+            while (p < end && strchr(" \t\r\n,#", *p) == NULL) {
+                p++;
+            }
+            char word[VG_AGENCY_ID_MAX + 2]; /* one too long still reads as invalid */
+            snprintf(word, sizeof word, "%.*s", (int)(p - w), w);
+            rc = vg_strlist_add(out, word) == VG_OK ? VGT_EXIT_OK : VGT_EXIT_FAIL;
+        }
+    }
+    free(text);
+    return rc;
+}
+
 static int
 s_parse_agencies(s_init *in)
 {
     vg_strlist raw = {0};
     vg_reason why = {{0}};
     int rc = VGT_EXIT_OK;
-    if (vg_strlist_split(&raw, in->opts.agencies, &why) != VG_OK) {
+    if (in->opts.agencies != NULL && vg_strlist_split(&raw, in->opts.agencies, &why) != VG_OK) {
         vg_strlist_fini(&raw); /* split may have added items before it failed */
-        vgt_error(&s_who, "--agencies '%s': %s", in->opts.agencies, why.text);
+        vgt_error(&s_who, "--agencies '%.200s': %s", in->opts.agencies, why.text);
         return VGT_EXIT_USAGE;
     }
+    if (in->opts.ids_file != NULL && (rc = s_read_ids_file(&raw, in->opts.ids_file)) != 0) {
+        vg_strlist_fini(&raw);
+        return rc;
+    }
+    const char *dup = NULL;
     for (size_t i = 0; i < raw.n && rc == VGT_EXIT_OK; i++) {
         if (!vg_agency_id_is_valid(raw.items[i])) {
             rc = s_bad_id("--agencies", raw.items[i]);
-        } else if (vg_strlist_contains(&in->ids, raw.items[i])) {
-            vgt_error(&s_who, "--agencies: '%s' is listed twice; list each agency once",
-                      raw.items[i]);
-            rc = VGT_EXIT_USAGE;
-        } else if (vg_strlist_add(&in->ids, raw.items[i]) != VG_OK) {
-            vgt_error(&s_who, "out of memory");
-            rc = VGT_EXIT_FAIL;
         }
+    }
+    if (rc == VGT_EXIT_OK && vg_strlist_find_duplicate(&raw, &dup) != VG_OK) {
+        vgt_error(&s_who, "out of memory");
+        rc = VGT_EXIT_FAIL;
+    } else if (rc == VGT_EXIT_OK && dup != NULL) {
+        vgt_error(&s_who, "--agencies: '%s' is listed twice; list each agency once", dup);
+        rc = VGT_EXIT_USAGE;
+    }
+    if (rc == VGT_EXIT_OK) {
+        in->ids = raw; /* ours now */
+        raw = (vg_strlist){0};
     }
     vg_strlist_fini(&raw);
     if (rc != VGT_EXIT_OK) {
@@ -252,9 +309,11 @@ s_parse_agencies(s_init *in)
             return VGT_EXIT_FAIL;
         }
     }
-    if (in->ids.n > VG_RECIPIENTS_MAX) {
-        vgt_error(&s_who, "--agencies: %zu agencies, at most %d are allowed", in->ids.n,
-                  VG_RECIPIENTS_MAX);
+    if (in->ids.n > VG_AGENCIES_MAX) {
+        vgt_error(&s_who,
+                  "--agencies: %zu agencies (the --oversight one included); a network document "
+                  "holds at most %d",
+                  in->ids.n, VG_AGENCIES_MAX);
         return VGT_EXIT_USAGE;
     }
     return VGT_EXIT_OK;
@@ -789,6 +848,22 @@ s_save_keys(const vg_keyset *ks, const char *path)
     return err;
 }
 
+/* A component's copy of network.signed: a hard link to DIR/network's, which
+ * was written (and synced) first (ctl_link_document): a national network has
+ * thousands of agency folders and a document of hundreds of KiB. */
+static vg_err
+s_write_doc(const s_init *in, const char *doc_path)
+{
+    vg_reason why = {{0}};
+    char *src = ctl_path(in->opts.dir, CTL_NETWORK_SIGNED);
+    vg_err err = ctl_link_document(src, doc_path, in->signed_doc, in->signed_len, &why);
+    free(src);
+    if (err != VG_OK) {
+        vgt_error(&s_who, "%s", why.text);
+    }
+    return err;
+}
+
 /* Writes one component folder: DIR/<sub>/{conf_name, key_name, network.signed,
  * store/}. */
 static vg_err
@@ -808,7 +883,7 @@ s_write_component(const s_init *in, const char *sub, const char *conf_name, cons
         err = s_save_keys(ks, key_path);
     }
     if (err == VG_OK) {
-        err = s_write(doc_path, in->signed_doc, in->signed_len, 0644);
+        err = s_write_doc(in, doc_path);
     }
     if (err == VG_OK) {
         err = s_write(conf_path, conf, strlen(conf), 0644);

@@ -595,7 +595,7 @@ s_refresh_one(const s_sign *s, const char *who, const char *doc_path, const uint
                   who);
         return false;
     }
-    if (vg_file_write_atomic(doc_path, s->signed_doc, s->signed_len, 0644, &why) != VG_OK) {
+    if (ctl_link_document(s->out_path, doc_path, s->signed_doc, s->signed_len, &why) != VG_OK) {
         vgt_error(&s_sign_who, "%s: not refreshed: %s", who, why.text);
         return false;
     }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "vigil/keys.h"
@@ -51,6 +52,26 @@ ctl_exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0;
+}
+
+vg_err
+ctl_link_document(const char *src_path, const char *dst_path, const uint8_t *data, size_t len,
+                  vg_reason *why)
+{
+    size_t n = strlen(dst_path) + 16;
+    char *tmp = malloc(n);
+    if (tmp == NULL) {
+        ctl_out_of_memory();
+    }
+    snprintf(tmp, n, "%s.link~", dst_path);
+    (void)unlink(tmp); /* a leftover of an interrupted run */
+    bool linked = link(src_path, tmp) == 0;
+    if (linked && rename(tmp, dst_path) != 0) {
+        (void)unlink(tmp);
+        linked = false;
+    }
+    free(tmp);
+    return linked ? VG_OK : vg_file_write_atomic(dst_path, data, len, 0644, why);
 }
 
 vg_err

@@ -228,7 +228,8 @@ s_cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Writes a list sorted, refusing empty lists, bad names and duplicates. */
+/* Writes a list sorted, refusing empty lists, bad names and duplicates.
+ * On the heap: a list may name VG_AUDIT_LIST_MAX agencies. */
 static vg_err
 s_put_list(s_out *o, const s_field *f, const vg_strlist *l, vg_reason *why)
 {
@@ -236,17 +237,21 @@ s_put_list(s_out *o, const s_field *f, const vg_strlist *l, vg_reason *why)
         return vg_reason_set(why, VG_ERR_INVALID, "audit leaf: %s must list 1-%d agencies", f->key,
                              VG_AUDIT_LIST_MAX);
     }
-    const char *sorted[VG_AUDIT_LIST_MAX];
-    memcpy(sorted, l->items, l->n * sizeof sorted[0]);
-    qsort(sorted, l->n, sizeof sorted[0], s_cmp_str);
-    char value[VG_AUDIT_LIST_MAX * VG_AUDIT_NAME_MAX];
+    const char **sorted = malloc(l->n * sizeof *sorted);
+    char *value = malloc(l->n * VG_AUDIT_NAME_MAX);
+    vg_err rc = sorted != NULL && value != NULL ? VG_OK : VG_ERR_NOMEM;
     size_t len = 0;
-    for (size_t i = 0; i < l->n; i++) {
+    if (rc == VG_OK) {
+        memcpy(sorted, l->items, l->n * sizeof sorted[0]);
+        qsort(sorted, l->n, sizeof sorted[0], s_cmp_str);
+    }
+    for (size_t i = 0; rc == VG_OK && i < l->n; i++) {
         size_t n = strlen(sorted[i]);
         if (!s_name_ok(sorted[i], n) || (i > 0 && strcmp(sorted[i - 1], sorted[i]) == 0)) {
-            return vg_reason_set(why, VG_ERR_INVALID,
-                                 "audit leaf: %s item '%.63s' is invalid or repeated", f->key,
-                                 sorted[i]);
+            rc = vg_reason_set(why, VG_ERR_INVALID,
+                               "audit leaf: %s item '%.63s' is invalid or repeated", f->key,
+                               sorted[i]);
+            break;
         }
         if (i > 0) {
             value[len++] = ',';
@@ -254,8 +259,12 @@ s_put_list(s_out *o, const s_field *f, const vg_strlist *l, vg_reason *why)
         memcpy(value + len, sorted[i], n);
         len += n;
     }
-    s_put(o, f->key, value, len);
-    return VG_OK;
+    if (rc == VG_OK) {
+        s_put(o, f->key, value, len);
+    }
+    free(sorted);
+    free(value);
+    return rc;
 }
 
 static int

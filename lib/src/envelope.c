@@ -147,11 +147,13 @@ s_check_alert(const vg_alert *a, const vg_seal_params *p, vg_reason *why)
                                  "addressed",
                                  r);
         }
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(a->recipients.items[j], r) == 0) {
-                return vg_reason_set(why, VG_ERR_INVALID, "recipient '%s' is listed twice", r);
-            }
-        }
+    }
+    const char *dup = NULL;
+    if (vg_strlist_find_duplicate(&a->recipients, &dup) != VG_OK) {
+        return VG_ERR_NOMEM;
+    }
+    if (dup != NULL) {
+        return vg_reason_set(why, VG_ERR_INVALID, "recipient '%s' is listed twice", dup);
     }
     return VG_OK;
 }
@@ -504,12 +506,6 @@ s_check_body(const Vigil__EnvelopeBody *b, const vg_netdoc *doc, vg_reason *why)
                                  "recipient '%s' is unknown or its sealed key is malformed",
                                  r->agency);
         }
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(b->recipients[j]->agency, r->agency) == 0) {
-                return vg_reason_set(why, VG_ERR_MALFORMED, "recipient '%s' is listed twice",
-                                     r->agency);
-            }
-        }
     }
     if (b->n_references > VG_REFERENCES_MAX) {
         return vg_reason_set(why, VG_ERR_MALFORMED, "an alert references at most %d others",
@@ -608,6 +604,11 @@ vg_envelope_verify_claimed(vg_envelope **out, const uint8_t *bytes, size_t len,
     }
     if (rc == VG_OK) {
         rc = s_fill(env);
+    }
+    const char *dup = NULL;
+    if (rc == VG_OK && (rc = vg_strlist_find_duplicate(&env->recipients, &dup)) == VG_OK &&
+        dup != NULL) {
+        rc = vg_reason_set(why, VG_ERR_MALFORMED, "recipient '%s' is listed twice", dup);
     }
 out:
     vigil__signed_envelope__free_unpacked(se, NULL);
@@ -751,8 +752,16 @@ vg_envelope_check_policy(const vg_envelope *env, const vg_netdoc *doc, vg_strlis
         rc = vg_strlist_add(&required, covers.items[i]);
     }
     vg_strlist_fini(&covers);
+    /* The recipients sorted, so each required agency is looked up in O(log n). */
+    size_t n_rcpt = env->recipients.n;
+    char **sorted = rc == VG_OK ? malloc((n_rcpt ? n_rcpt : 1) * sizeof *sorted) : NULL;
+    rc = rc == VG_OK && sorted == NULL ? VG_ERR_NOMEM : rc;
+    if (sorted != NULL) {
+        memcpy(sorted, env->recipients.items, n_rcpt * sizeof *sorted);
+        qsort(sorted, n_rcpt, sizeof *sorted, vg_str_ptr_cmp);
+    }
     for (size_t i = 0; i < required.n && rc == VG_OK; i++) {
-        if (!vg_strlist_contains(&env->recipients, required.items[i])) {
+        if (bsearch(&required.items[i], sorted, n_rcpt, sizeof *sorted, vg_str_ptr_cmp) == NULL) {
             rc = vg_strlist_add(&absent, required.items[i]);
             if (rc == VG_OK && missing != NULL) {
                 rc = vg_strlist_add(missing, required.items[i]);
@@ -768,6 +777,7 @@ vg_envelope_check_policy(const vg_envelope *env, const vg_netdoc *doc, vg_strlis
                            absent.n > 1 ? "s" : "", names, absent.n > 1 ? "them" : "it",
                            absent.n > 1 ? "them" : "it");
     }
+    free(sorted);
     if (rc == VG_OK && required_out != NULL) {
         *required_out = required; /* the caller's now */
         required = (vg_strlist){0};

@@ -11,12 +11,79 @@
 #include "vigil/transition.h"
 #include "vigil/wire.h"
 
+/* A transport key (current or previous) and the card that lists it. */
+typedef struct s_tkey {
+    const uint8_t *pk; /* 32 bytes, borrowed from the card */
+    uint32_t card;     /* index in pb->agencies */
+} s_tkey;
+
+/* The card indices one policy rule names (must_reach and must_reach_roles),
+ * in document order: evaluating the policy reads these, not every card. */
+typedef struct s_reach {
+    uint32_t *cards; /* malloc'ed */
+    size_t n;        /* how many */
+} s_reach;
+
 struct vg_netdoc {
     Vigil__NetworkDocument *pb; /* parsed body, owned */
     uint8_t *signed_bytes;      /* exact serialised SignedNetworkDocument, owned */
     size_t signed_len;          /* its length */
     vg_netdoc_cal *cal;         /* calendars and hours compiled at verification, owned */
+    vg_netdoc_ids ids;          /* cards by id, owned */
+    s_tkey *tkeys;              /* every transport key on a card, sorted by key, owned */
+    size_t n_tkeys;             /* how many */
+    s_reach *reach;             /* per policy rule, owned */
 };
+
+/* ---- the index by id ---------------------------------------------------- */
+
+static int
+s_idref_cmp(const void *a, const void *b)
+{
+    return strcmp(((const vg_netdoc_idref *)a)->id, ((const vg_netdoc_idref *)b)->id);
+}
+
+vg_err
+vg_netdoc_ids_build(vg_netdoc_ids *out, const Vigil__NetworkDocument *d)
+{
+    *out = (vg_netdoc_ids){.d = d, .n = d->n_agencies};
+    out->by_id = malloc((d->n_agencies ? d->n_agencies : 1) * sizeof *out->by_id);
+    if (out->by_id == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < d->n_agencies; i++) {
+        out->by_id[i] = (vg_netdoc_idref){d->agencies[i]->id, (uint32_t)i};
+    }
+    qsort(out->by_id, d->n_agencies, sizeof *out->by_id, s_idref_cmp);
+    return VG_OK;
+}
+
+int
+vg_netdoc_ids_index(const vg_netdoc_ids *ix, const char *id)
+{
+    if (id == NULL || ix->by_id == NULL) {
+        return -1;
+    }
+    vg_netdoc_idref key = {id, 0};
+    const vg_netdoc_idref *hit = bsearch(&key, ix->by_id, ix->n, sizeof key, s_idref_cmp);
+    return hit != NULL ? (int)hit->card : -1;
+}
+
+const Vigil__AgencyCard *
+vg_netdoc_ids_card(const vg_netdoc_ids *ix, const char *id)
+{
+    int i = vg_netdoc_ids_index(ix, id);
+    return i >= 0 ? ix->d->agencies[i] : NULL;
+}
+
+void
+vg_netdoc_ids_fini(vg_netdoc_ids *ix)
+{
+    if (ix != NULL) {
+        free(ix->by_id);
+        *ix = (vg_netdoc_ids){0};
+    }
+}
 
 /* ---- validation --------------------------------------------------------- */
 
@@ -35,17 +102,6 @@ vg_netdoc_name_is_valid(const char *s)
         }
     }
     return true;
-}
-
-static const Vigil__AgencyCard *
-s_card(const Vigil__NetworkDocument *d, const char *id)
-{
-    for (size_t i = 0; i < d->n_agencies; i++) {
-        if (strcmp(d->agencies[i]->id, id) == 0) {
-            return d->agencies[i];
-        }
-    }
-    return NULL;
 }
 
 static bool
@@ -142,12 +198,12 @@ s_validate_previous(const Vigil__AgencyCard *a, vg_reason *why)
 }
 
 static vg_err
-s_validate_successor(const Vigil__NetworkDocument *d, const Vigil__AgencyCard *a, vg_reason *why)
+s_validate_successor(const vg_netdoc_ids *ix, const Vigil__AgencyCard *a, vg_reason *why)
 {
     if (a->successor[0] == '\0') {
         return VG_OK;
     }
-    const Vigil__AgencyCard *s = s_card(d, a->successor);
+    const Vigil__AgencyCard *s = vg_netdoc_ids_card(ix, a->successor);
     const char *wrong = !a->revoked                               ? "only a revoked agency has one"
                         : strcmp(a->successor, a->id) == 0        ? "it is the agency itself"
                         : s == NULL                               ? "it is not an agency"
@@ -332,7 +388,7 @@ s_validate_transition(const Vigil__NetworkDocument *d, const uint8_t *last_sign,
 }
 
 static vg_err
-s_validate_card(const Vigil__NetworkDocument *d, size_t i, vg_reason *why)
+s_validate_card(const Vigil__NetworkDocument *d, const vg_netdoc_ids *ix, size_t i, vg_reason *why)
 {
     const Vigil__AgencyCard *a = d->agencies[i];
     if (!vg_agency_id_is_valid(a->id)) {
@@ -353,26 +409,21 @@ s_validate_card(const Vigil__NetworkDocument *d, size_t i, vg_reason *why)
     if (a->limits != NULL && s_check_limits(a->limits, a->id, why) != VG_OK) {
         return VG_ERR_POLICY;
     }
-    if (a->escalation_contact[0] != '\0' && s_card(d, a->escalation_contact) == NULL) {
+    if (a->escalation_contact[0] != '\0' && vg_netdoc_ids_card(ix, a->escalation_contact) == NULL) {
         return vg_reason_set(why, VG_ERR_POLICY,
                              "agency %s: escalation_contact '%s' is not an agency", a->id,
                              a->escalation_contact);
     }
-    for (size_t j = 0; j < i; j++) {
-        if (strcmp(a->id, d->agencies[j]->id) == 0) {
-            return vg_reason_set(why, VG_ERR_POLICY, "agency id '%s' appears twice", a->id);
-        }
-    }
     vg_err rc = s_validate_previous(a, why);
     if (rc == VG_OK) {
-        rc = s_validate_successor(d, a, why);
+        rc = s_validate_successor(ix, a, why);
     }
     return rc;
 }
 
 static vg_err
-s_validate_rule(const Vigil__NetworkDocument *d, const Vigil__PolicyRule *r, size_t i,
-                vg_reason *why)
+s_validate_rule(const Vigil__NetworkDocument *d, const vg_netdoc_ids *ix,
+                const Vigil__PolicyRule *r, size_t i, vg_reason *why)
 {
     const char *name = r->name[0] ? r->name : "(unnamed)";
     if (r->min_severity < VIGIL__SEVERITY__SEVERITY_LOW ||
@@ -392,7 +443,7 @@ s_validate_rule(const Vigil__NetworkDocument *d, const Vigil__PolicyRule *r, siz
         }
     }
     for (size_t j = 0; j < r->n_must_reach; j++) {
-        const Vigil__AgencyCard *c = s_card(d, r->must_reach[j]);
+        const Vigil__AgencyCard *c = vg_netdoc_ids_card(ix, r->must_reach[j]);
         if (c == NULL) {
             return vg_reason_set(why, VG_ERR_POLICY,
                                  "policy rule %zu (%s): must_reach names unknown agency '%s'",
@@ -456,6 +507,50 @@ s_validate_escalation(const Vigil__NetworkDocument *d, vg_reason *why)
     return VG_OK;
 }
 
+/* The first id listed twice (ix sorted by id: duplicates are neighbours), or NULL. */
+static const char *
+s_duplicate_id(const vg_netdoc_ids *ix)
+{
+    for (size_t i = 1; i < ix->n; i++) {
+        if (strcmp(ix->by_id[i - 1].id, ix->by_id[i].id) == 0) {
+            return ix->by_id[i].id;
+        }
+    }
+    return NULL;
+}
+
+static vg_err
+s_validate_with(const Vigil__NetworkDocument *d, const vg_netdoc_ids *ix, vg_reason *why)
+{
+    const char *dup = s_duplicate_id(ix);
+    if (dup != NULL) {
+        return vg_reason_set(why, VG_ERR_POLICY, "agency id '%.63s' appears twice", dup);
+    }
+    vg_err rc = VG_OK;
+    for (size_t i = 0; i < d->n_agencies && rc == VG_OK; i++) {
+        rc = s_validate_card(d, ix, i, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_validate_key_reuse(d, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_validate_broker_keys(d, why);
+    }
+    for (size_t i = 0; i < d->n_policy && rc == VG_OK; i++) {
+        rc = s_validate_rule(d, ix, d->policy[i], i, why);
+    }
+    if (rc == VG_OK) {
+        rc = vg_netdoc_validate_calendars_pb(d, ix, why);
+    }
+    if (rc == VG_OK) {
+        rc = vg_netdoc_validate_deadlines_pb(d, ix, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_validate_escalation(d, why);
+    }
+    return rc;
+}
+
 vg_err
 vg_netdoc_validate_pb(const Vigil__NetworkDocument *d, vg_reason *why)
 {
@@ -472,9 +567,10 @@ vg_netdoc_validate_pb(const Vigil__NetworkDocument *d, vg_reason *why)
         d->broker_transport_key.len != VG_CURVE_KEY_LEN) {
         return vg_reason_set(why, VG_ERR_POLICY, "broker keys must be 32 bytes each");
     }
-    if (d->n_agencies == 0 || d->n_agencies > VG_RECIPIENTS_MAX) {
-        return vg_reason_set(why, VG_ERR_POLICY, "a network needs 1 to %d agencies",
-                             VG_RECIPIENTS_MAX);
+    if (d->n_agencies == 0 || d->n_agencies > VG_AGENCIES_MAX) {
+        return vg_reason_set(why, VG_ERR_POLICY,
+                             "a network needs 1 to %d agencies; this document lists %zu",
+                             VG_AGENCIES_MAX, d->n_agencies);
     }
     for (size_t i = 0; i < d->n_categories; i++) {
         if (!vg_agency_id_is_valid(d->categories[i])) {
@@ -493,27 +589,12 @@ vg_netdoc_validate_pb(const Vigil__NetworkDocument *d, vg_reason *why)
     if (rc != VG_OK) {
         return VG_ERR_POLICY;
     }
-    for (size_t i = 0; i < d->n_agencies && rc == VG_OK; i++) {
-        rc = s_validate_card(d, i, why);
+    vg_netdoc_ids ix;
+    if (vg_netdoc_ids_build(&ix, d) != VG_OK) {
+        return VG_ERR_NOMEM;
     }
-    if (rc == VG_OK) {
-        rc = s_validate_key_reuse(d, why);
-    }
-    if (rc == VG_OK) {
-        rc = s_validate_broker_keys(d, why);
-    }
-    for (size_t i = 0; i < d->n_policy && rc == VG_OK; i++) {
-        rc = s_validate_rule(d, d->policy[i], i, why);
-    }
-    if (rc == VG_OK) {
-        rc = vg_netdoc_validate_calendars_pb(d, why);
-    }
-    if (rc == VG_OK) {
-        rc = vg_netdoc_validate_deadlines_pb(d, why);
-    }
-    if (rc == VG_OK) {
-        rc = s_validate_escalation(d, why);
-    }
+    rc = s_validate_with(d, &ix, why);
+    vg_netdoc_ids_fini(&ix);
     if (rc == VG_OK) {
         rc = vg_netdoc_validate_links_pb(d, why);
     }
@@ -579,6 +660,62 @@ out:
     return rc;
 }
 
+static int s_tkey_cmp(const void *a, const void *b);
+static bool s_rule_names(const Vigil__PolicyRule *r, const Vigil__AgencyCard *a);
+
+/* The card indices rule r names, in document order. */
+static vg_err
+s_compile_reach(s_reach *out, const Vigil__NetworkDocument *d, const Vigil__PolicyRule *r)
+{
+    out->cards = malloc((d->n_agencies ? d->n_agencies : 1) * sizeof *out->cards);
+    if (out->cards == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < d->n_agencies; i++) {
+        if (s_rule_names(r, d->agencies[i])) {
+            out->cards[out->n++] = (uint32_t)i;
+        }
+    }
+    return VG_OK;
+}
+
+/* What a verified document is searched by: its cards by id, its transport
+ * keys, and the agencies each policy rule names. Built once; read-only after. */
+static vg_err
+s_index(vg_netdoc *doc)
+{
+    const Vigil__NetworkDocument *d = doc->pb;
+    if (vg_netdoc_ids_build(&doc->ids, d) != VG_OK) {
+        return VG_ERR_NOMEM;
+    }
+    size_t cap = 0;
+    for (size_t i = 0; i < d->n_agencies; i++) {
+        cap += 1 + d->agencies[i]->n_previous_keys;
+    }
+    doc->tkeys = malloc(cap * sizeof *doc->tkeys);
+    doc->reach = calloc(d->n_policy ? d->n_policy : 1, sizeof *doc->reach);
+    if (doc->tkeys == NULL || doc->reach == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < d->n_agencies; i++) {
+        const Vigil__AgencyCard *a = d->agencies[i];
+        doc->tkeys[doc->n_tkeys++] = (s_tkey){a->transport_key.data, (uint32_t)i};
+        for (size_t j = 0; j < a->n_previous_keys; j++) {
+            const ProtobufCBinaryData *k = &a->previous_keys[j]->transport_key;
+            if (k->len == VG_CURVE_KEY_LEN) {
+                doc->tkeys[doc->n_tkeys++] = (s_tkey){k->data, (uint32_t)i};
+            }
+        }
+    }
+    qsort(doc->tkeys, doc->n_tkeys, sizeof *doc->tkeys, s_tkey_cmp);
+    for (size_t r = 0; r < d->n_policy; r++) {
+        if (s_compile_reach(&doc->reach[r], d, d->policy[r]) != VG_OK) {
+            return VG_ERR_NOMEM;
+        }
+    }
+    return VG_OK;
+}
+
 vg_err
 vg_netdoc_verify(vg_netdoc **out, const uint8_t *bytes, size_t len,
                  const uint8_t admin_pk[VG_SIGN_PK_LEN], uint64_t min_version, vg_reason *why)
@@ -618,6 +755,9 @@ vg_netdoc_verify(vg_netdoc **out, const uint8_t *bytes, size_t len,
     rc = vg_netdoc_validate_pb(doc->pb, why);
     if (rc == VG_OK) {
         rc = vg_netdoc_cal_compile(&doc->cal, doc->pb);
+    }
+    if (rc == VG_OK) {
+        rc = s_index(doc);
     }
     if (rc == VG_OK && doc->pb->version < min_version) {
         rc = vg_reason_set(why, VG_ERR_STALE_VERSION,
@@ -661,10 +801,16 @@ vg_netdoc_destroy(vg_netdoc **doc_p)
         return;
     }
     vg_netdoc *doc = *doc_p;
+    for (size_t i = 0; doc->reach != NULL && i < doc->pb->n_policy; i++) {
+        free(doc->reach[i].cards);
+    }
+    free(doc->reach);
     if (doc->pb != NULL) {
         vigil__network_document__free_unpacked(doc->pb, NULL);
     }
     vg_netdoc_cal_destroy(&doc->cal);
+    vg_netdoc_ids_fini(&doc->ids);
+    free(doc->tkeys);
     free(doc->signed_bytes);
     free(doc);
     *doc_p = NULL;
@@ -756,18 +902,13 @@ vg_netdoc_agency_at(const vg_netdoc *doc, size_t i, vg_agency *out)
 int
 vg_netdoc_index(const vg_netdoc *doc, const char *id)
 {
-    for (size_t i = 0; id != NULL && i < doc->pb->n_agencies; i++) {
-        if (strcmp(doc->pb->agencies[i]->id, id) == 0) {
-            return (int)i;
-        }
-    }
-    return -1;
+    return vg_netdoc_ids_index(&doc->ids, id);
 }
 
 vg_err
 vg_netdoc_find(const vg_netdoc *doc, const char *id, vg_agency *out)
 {
-    const Vigil__AgencyCard *a = id ? s_card(doc->pb, id) : NULL;
+    const Vigil__AgencyCard *a = id ? vg_netdoc_ids_card(&doc->ids, id) : NULL;
     if (a == NULL) {
         return VG_ERR_NOT_FOUND;
     }
@@ -775,18 +916,33 @@ vg_netdoc_find(const vg_netdoc *doc, const char *id, vg_agency *out)
     return VG_OK;
 }
 
+static int
+s_tkey_cmp(const void *a, const void *b)
+{
+    return memcmp(((const s_tkey *)a)->pk, ((const s_tkey *)b)->pk, VG_CURVE_KEY_LEN);
+}
+
+/* The card that lists transport key pk (current or previous), or NULL. A
+ * key is on one card only (s_validate_key_reuse). Public keys: no need for a
+ * constant-time comparison. */
+static const Vigil__AgencyCard *
+s_transport_card(const vg_netdoc *doc, const uint8_t *pk)
+{
+    s_tkey key = {pk, 0};
+    const s_tkey *hit = bsearch(&key, doc->tkeys, doc->n_tkeys, sizeof key, s_tkey_cmp);
+    return hit != NULL ? doc->pb->agencies[hit->card] : NULL;
+}
+
 vg_err
 vg_netdoc_find_by_transport(const vg_netdoc *doc, const uint8_t pk[VG_CURVE_KEY_LEN],
                             vg_agency *out)
 {
-    for (size_t i = 0; i < doc->pb->n_agencies; i++) {
-        const Vigil__AgencyCard *a = doc->pb->agencies[i];
-        if (sodium_memcmp(a->transport_key.data, pk, VG_CURVE_KEY_LEN) == 0) {
-            s_view(a, out);
-            return VG_OK;
-        }
+    const Vigil__AgencyCard *a = s_transport_card(doc, pk);
+    if (a == NULL || memcmp(a->transport_key.data, pk, VG_CURVE_KEY_LEN) != 0) {
+        return VG_ERR_NOT_FOUND;
     }
-    return VG_ERR_NOT_FOUND;
+    s_view(a, out);
+    return VG_OK;
 }
 
 /* ---- keys that rotate, leak or are revoked ------------------------------- */
@@ -800,7 +956,7 @@ s_pk_or_null(const ProtobufCBinaryData *k)
 vg_err
 vg_netdoc_previous_keys(const vg_netdoc *doc, const char *id, size_t i, vg_previous_keys *out)
 {
-    const Vigil__AgencyCard *a = id != NULL ? s_card(doc->pb, id) : NULL;
+    const Vigil__AgencyCard *a = id != NULL ? vg_netdoc_ids_card(&doc->ids, id) : NULL;
     if (a == NULL || i >= a->n_previous_keys) {
         return VG_ERR_NOT_FOUND;
     }
@@ -861,19 +1017,15 @@ vg_err
 vg_netdoc_find_transport_key(vg_key_match *out, const vg_netdoc *doc,
                              const uint8_t pk[VG_CURVE_KEY_LEN])
 {
-    for (size_t i = 0; i < doc->pb->n_agencies; i++) {
-        if (s_match_card(out, doc->pb->agencies[i], 2, pk)) {
-            return VG_OK;
-        }
-    }
-    return VG_ERR_NOT_FOUND;
+    const Vigil__AgencyCard *a = s_transport_card(doc, pk);
+    return a != NULL && s_match_card(out, a, 2, pk) ? VG_OK : VG_ERR_NOT_FOUND;
 }
 
 vg_err
 vg_netdoc_find_sign_key(vg_key_match *out, const vg_netdoc *doc, const char *id,
                         const uint8_t pk[VG_SIGN_PK_LEN])
 {
-    const Vigil__AgencyCard *a = id != NULL ? s_card(doc->pb, id) : NULL;
+    const Vigil__AgencyCard *a = id != NULL ? vg_netdoc_ids_card(&doc->ids, id) : NULL;
     return a != NULL && s_match_card(out, a, 0, pk) ? VG_OK : VG_ERR_NOT_FOUND;
 }
 
@@ -971,7 +1123,7 @@ vg_netdoc_key_transition(const vg_netdoc *doc)
 bool
 vg_netdoc_is_oversight(const vg_netdoc *doc, const char *id)
 {
-    const Vigil__AgencyCard *c = s_card(doc->pb, id);
+    const Vigil__AgencyCard *c = vg_netdoc_ids_card(&doc->ids, id);
     return c != NULL && strcmp(c->role, VG_ROLE_OVERSIGHT) == 0;
 }
 
@@ -984,7 +1136,7 @@ vg_netdoc_is_oversight(const vg_netdoc *doc, const char *id)
 vg_limits
 vg_netdoc_limits(const vg_netdoc *doc, const char *id)
 {
-    const Vigil__AgencyCard *c = s_card(doc->pb, id);
+    const Vigil__AgencyCard *c = vg_netdoc_ids_card(&doc->ids, id);
     const Vigil__Limits *own = c != NULL ? c->limits : NULL, *net = doc->pb->limits;
     return (vg_limits){
         .publish_per_minute = S_LIMIT(own, net, publish_per_minute, VG_LIMIT_PUBLISH_PER_MINUTE),
@@ -1058,28 +1210,70 @@ s_rule_names(const Vigil__PolicyRule *r, const Vigil__AgencyCard *a)
     return false;
 }
 
+static int
+s_u32_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Appends to out the agencies in cards[0..n) (card indices, sorted, maybe
+ * repeated) that are neither revoked nor the sender nor already in out. */
+static vg_err
+s_add_required(const Vigil__NetworkDocument *d, const uint32_t *cards, size_t n, const char *sender,
+               vg_strlist *out)
+{
+    vg_strlist had = {0}; /* what out held before, sorted: a membership test in O(log n) */
+    vg_err rc = VG_OK;
+    for (size_t i = 0; i < out->n && rc == VG_OK; i++) {
+        rc = vg_strlist_add(&had, out->items[i]);
+    }
+    qsort(had.items, had.n, sizeof *had.items, vg_str_ptr_cmp);
+    for (size_t i = 0; i < n && rc == VG_OK; i++) {
+        const Vigil__AgencyCard *a = d->agencies[cards[i]];
+        const char *key = a->id;
+        if ((i > 0 && cards[i] == cards[i - 1]) || a->revoked ||
+            (sender != NULL && strcmp(a->id, sender) == 0) ||
+            (had.n > 0 && bsearch(&key, had.items, had.n, sizeof *had.items, vg_str_ptr_cmp))) {
+            continue;
+        }
+        rc = vg_strlist_add(out, a->id);
+    }
+    vg_strlist_fini(&had);
+    return rc;
+}
+
+/* Policy evaluation reads the card lists compiled for the rules that match
+ * (s_reach), so it costs what it returns, not the size of the network. */
 vg_err
 vg_netdoc_required(const vg_netdoc *doc, const char *const *categories, size_t n_categories,
                    vg_severity severity, const char *sender, vg_strlist *out)
 {
     const Vigil__NetworkDocument *d = doc->pb;
-    for (size_t i = 0; i < d->n_agencies; i++) {
-        const Vigil__AgencyCard *a = d->agencies[i];
-        if (a->revoked || (sender != NULL && strcmp(a->id, sender) == 0)) {
-            continue;
-        }
-        for (size_t r = 0; r < d->n_policy; r++) {
-            if (s_rule_matches(d->policy[r], categories, n_categories, severity) &&
-                s_rule_names(d->policy[r], a)) {
-                vg_err rc = vg_strlist_add_unique(out, a->id);
-                if (rc != VG_OK) {
-                    return rc;
-                }
-                break;
-            }
+    size_t total = 0;
+    for (size_t r = 0; r < d->n_policy; r++) {
+        if (s_rule_matches(d->policy[r], categories, n_categories, severity)) {
+            total += doc->reach[r].n;
         }
     }
-    return VG_OK;
+    if (total == 0) {
+        return VG_OK;
+    }
+    uint32_t *cards = malloc(total * sizeof *cards);
+    if (cards == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    size_t n = 0;
+    for (size_t r = 0; r < d->n_policy; r++) {
+        if (s_rule_matches(d->policy[r], categories, n_categories, severity)) {
+            memcpy(cards + n, doc->reach[r].cards, doc->reach[r].n * sizeof *cards);
+            n += doc->reach[r].n;
+        }
+    }
+    qsort(cards, n, sizeof *cards, s_u32_cmp); /* document order, repeats side by side */
+    vg_err rc = s_add_required(d, cards, n, sender, out);
+    free(cards);
+    return rc;
 }
 
 static const char *const s_targets[] = {NULL,      "redeliver",       "contact",

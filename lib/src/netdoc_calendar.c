@@ -44,17 +44,6 @@ s_calendar_pb(const Vigil__NetworkDocument *d, const char *name)
     return NULL;
 }
 
-static const Vigil__AgencyCard *
-s_card_pb(const Vigil__NetworkDocument *d, const char *id)
-{
-    for (size_t i = 0; i < d->n_agencies; i++) {
-        if (strcmp(d->agencies[i]->id, id) == 0) {
-            return d->agencies[i];
-        }
-    }
-    return NULL;
-}
-
 bool
 vg_netdoc_rule_of(const Vigil__DeadlineRule *r, vg_deadline_rule *out)
 {
@@ -264,15 +253,15 @@ s_validate_hours(const Vigil__NetworkDocument *d, const Vigil__AgencyCard *a, vg
 }
 
 static vg_err
-s_validate_card_calendar(const Vigil__NetworkDocument *d, const Vigil__AgencyCard *a,
-                         vg_reason *why)
+s_validate_card_calendar(const Vigil__NetworkDocument *d, const vg_netdoc_ids *ix,
+                         const Vigil__AgencyCard *a, vg_reason *why)
 {
     if (a->calendar[0] != '\0' && s_calendar_pb(d, a->calendar) == NULL) {
         return vg_reason_set(why, VG_ERR_POLICY, "agency %s: calendar '%s' is not in calendars",
                              a->id, a->calendar);
     }
     if (a->out_of_hours_cover[0] != '\0') {
-        const Vigil__AgencyCard *c = s_card_pb(d, a->out_of_hours_cover);
+        const Vigil__AgencyCard *c = vg_netdoc_ids_card(ix, a->out_of_hours_cover);
         if (c == NULL || c == a) {
             return vg_reason_set(why, VG_ERR_POLICY,
                                  "agency %s: out_of_hours_cover '%s' is not another agency", a->id,
@@ -289,7 +278,8 @@ s_validate_card_calendar(const Vigil__NetworkDocument *d, const Vigil__AgencyCar
 }
 
 vg_err
-vg_netdoc_validate_calendars_pb(const Vigil__NetworkDocument *d, vg_reason *why)
+vg_netdoc_validate_calendars_pb(const Vigil__NetworkDocument *d, const vg_netdoc_ids *ix,
+                                vg_reason *why)
 {
     if (d->n_calendars > VG_CALENDARS_MAX) {
         return vg_reason_set(why, VG_ERR_POLICY, "more than %d calendars", VG_CALENDARS_MAX);
@@ -299,7 +289,7 @@ vg_netdoc_validate_calendars_pb(const Vigil__NetworkDocument *d, vg_reason *why)
         rc = s_validate_calendar(d, i, why);
     }
     for (size_t i = 0; i < d->n_agencies && rc == VG_OK; i++) {
-        rc = s_validate_card_calendar(d, d->agencies[i], why);
+        rc = s_validate_card_calendar(d, ix, d->agencies[i], why);
     }
     return rc;
 }
@@ -371,7 +361,7 @@ s_in_taxonomy(const Vigil__NetworkDocument *d, const char *cat)
 }
 
 static vg_err
-s_validate_rule(const Vigil__NetworkDocument *d, size_t i, vg_reason *why)
+s_validate_rule(const Vigil__NetworkDocument *d, const vg_netdoc_ids *ix, size_t i, vg_reason *why)
 {
     const Vigil__DeadlineRule *r = d->deadlines[i];
     vg_deadline_rule_view v;
@@ -398,7 +388,7 @@ s_validate_rule(const Vigil__NetworkDocument *d, size_t i, vg_reason *why)
                                  r->categories[j]);
         }
     }
-    if (r->agency[0] != '\0' && s_card_pb(d, r->agency) == NULL) {
+    if (r->agency[0] != '\0' && vg_netdoc_ids_card(ix, r->agency) == NULL) {
         return vg_reason_set(why, VG_ERR_POLICY, "deadlines %s: '%s' is not an agency", label,
                              r->agency);
     }
@@ -414,7 +404,8 @@ s_validate_rule(const Vigil__NetworkDocument *d, size_t i, vg_reason *why)
 }
 
 vg_err
-vg_netdoc_validate_deadlines_pb(const Vigil__NetworkDocument *d, vg_reason *why)
+vg_netdoc_validate_deadlines_pb(const Vigil__NetworkDocument *d, const vg_netdoc_ids *ix,
+                                vg_reason *why)
 {
     for (int sev = VG_SEV_LOW; sev <= VG_SEV_CRITICAL; sev++) {
         bool found = false;
@@ -430,7 +421,7 @@ vg_netdoc_validate_deadlines_pb(const Vigil__NetworkDocument *d, vg_reason *why)
     }
     vg_err rc = VG_OK;
     for (size_t i = 0; i < d->n_deadlines && rc == VG_OK; i++) {
-        rc = s_validate_rule(d, i, why);
+        rc = s_validate_rule(d, ix, i, why);
     }
     return rc;
 }
@@ -620,13 +611,8 @@ vg_netdoc_calendar_union_of(const vg_netdoc *doc, const char *name, size_t *n_ou
 static const s_hours *
 s_hours_of(const vg_netdoc *doc, const char *id)
 {
-    const Vigil__NetworkDocument *d = vg_netdoc_pb(doc);
-    for (size_t i = 0; id != NULL && i < d->n_agencies; i++) {
-        if (strcmp(d->agencies[i]->id, id) == 0) {
-            return &vg_netdoc_cal_of(doc)->hours[i];
-        }
-    }
-    return NULL;
+    int i = vg_netdoc_index(doc, id);
+    return i >= 0 ? &vg_netdoc_cal_of(doc)->hours[i] : NULL;
 }
 
 void
@@ -730,7 +716,8 @@ vg_netdoc_deadline_at(vg_deadline *out, const vg_netdoc *doc, const char *agency
         int s = s_specificity(d->deadlines[i], agency, severity, urgency, categories, n_categories);
         best = s > best ? s : best;
     }
-    const Vigil__AgencyCard *card = agency != NULL ? s_card_pb(d, agency) : NULL;
+    int idx = vg_netdoc_index(doc, agency);
+    const Vigil__AgencyCard *card = idx >= 0 ? d->agencies[idx] : NULL;
     const s_cal *c = card != NULL && card->calendar[0] ? s_cal_named(doc, card->calendar) : NULL;
     const vg_calendar *cal = c != NULL ? &c->view : NULL;
     vg_hours hours;
@@ -781,10 +768,18 @@ s_calendar_of(const vg_netdoc *doc, const Vigil__AgencyCard *card)
     return c != NULL ? &c->view : NULL;
 }
 
+/* A verified document's card by id, through its sorted index. */
+static const Vigil__AgencyCard *
+s_card_of(const vg_netdoc *doc, const char *id)
+{
+    int i = vg_netdoc_index(doc, id);
+    return i >= 0 ? vg_netdoc_pb(doc)->agencies[i] : NULL;
+}
+
 bool
 vg_netdoc_agency_is_open(const vg_netdoc *doc, const char *id, int64_t at_ms)
 {
-    const Vigil__AgencyCard *card = id != NULL ? s_card_pb(vg_netdoc_pb(doc), id) : NULL;
+    const Vigil__AgencyCard *card = id != NULL ? s_card_of(doc, id) : NULL;
     vg_hours hours;
     vg_netdoc_agency_hours(doc, id, &hours);
     return vg_hours_is_open(s_calendar_of(doc, card), &hours, at_ms);
@@ -797,15 +792,14 @@ vg_netdoc_cover(const vg_netdoc *doc, const vg_strlist *required, vg_severity se
     if (severity == VG_SEV_MEDIUM || severity == VG_SEV_LOW) {
         return VG_OK; /* cover is for what cannot wait: high and critical */
     }
-    const Vigil__NetworkDocument *d = vg_netdoc_pb(doc);
     for (size_t i = 0; i < required->n; i++) {
-        const Vigil__AgencyCard *card = s_card_pb(d, required->items[i]);
+        const Vigil__AgencyCard *card = s_card_of(doc, required->items[i]);
         if (card == NULL || card->out_of_hours_cover[0] == '\0' ||
             vg_netdoc_agency_is_open(doc, card->id, at_ms)) {
             continue;
         }
         const char *cover = card->out_of_hours_cover;
-        const Vigil__AgencyCard *cc = s_card_pb(d, cover);
+        const Vigil__AgencyCard *cc = s_card_of(doc, cover);
         if (cc == NULL || cc->revoked || (sender != NULL && strcmp(cover, sender) == 0) ||
             vg_strlist_contains(required, cover) || vg_strlist_contains(covers, cover)) {
             continue;

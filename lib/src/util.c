@@ -418,6 +418,32 @@ vg_strlist_contains(const vg_strlist *l, const char *s)
     return false;
 }
 
+int
+vg_str_ptr_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+vg_err
+vg_strlist_find_duplicate(const vg_strlist *l, const char **dup_out)
+{
+    *dup_out = NULL;
+    if (l->n < 2) {
+        return VG_OK;
+    }
+    const char **sorted = malloc(l->n * sizeof *sorted);
+    if (sorted == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    memcpy(sorted, l->items, l->n * sizeof *sorted);
+    qsort(sorted, l->n, sizeof *sorted, vg_str_ptr_cmp);
+    for (size_t i = 1; i < l->n && *dup_out == NULL; i++) {
+        *dup_out = strcmp(sorted[i - 1], sorted[i]) == 0 ? sorted[i] : NULL;
+    }
+    free(sorted);
+    return VG_OK;
+}
+
 void
 vg_strlist_join(char *out, size_t out_len, const vg_strlist *l, const char *sep)
 {

@@ -7,22 +7,29 @@
 # both and the ratio.
 #
 #   tests/bench/peer-mosquitto.sh BIN_DIR [N]      (BIN_DIR holds vigil-bench)
+#   tests/bench/peer-mosquitto.sh --raw [N]        one line for run-all.sh, no vigil-bench:
+#       PEER mosquitto RATE PUB_RATE BROKER_CPU_S PEAK_RSS_MIB CLIENT_CPU_S OK
 #
-# Installs mosquitto and mosquitto-clients with apt-get when missing. The
+# Installs the peers' packages (deploy/deps.sh) with apt-get when missing. The
 # clients are mosquitto_pub -l (one message per stdin line, -M in flight) and
 # mosquitto_sub -C N: both C, so the peer is not held back by its clients.
 # Every process is started here and stopped by its pid; every wait is bounded.
 set -euo pipefail
-bin=$(cd "${1:?usage: peer-mosquitto.sh BIN_DIR [N]}" && pwd)
-n=${2:-20000}
+raw=0
+if [ "${1:-}" = --raw ]; then
+  raw=1
+  n=${2:-20000}
+else
+  bin=$(cd "${1:?usage: peer-mosquitto.sh BIN_DIR [N] | --raw [N]}" && pwd)
+  n=${2:-20000}
+fi
 subs=4
 timeout_s=300
 
-if ! command -v mosquitto >/dev/null && [ ! -x /usr/sbin/mosquitto ] ||
-   ! command -v mosquitto_pub >/dev/null; then
-  echo "installing mosquitto and mosquitto-clients (apt-get)" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y mosquitto mosquitto-clients >/dev/null
-fi
+# The peers' packages (deploy/deps.sh), installed with apt-get when missing.
+# shellcheck source=deploy/deps.sh
+source "$(dirname "$0")/../../deploy/deps.sh"
+vg_install_bench_peer_deps >&2
 mosq=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 
 tmp=$(mktemp -d)
@@ -64,15 +71,27 @@ sys.stdout.buffer.write(line * $n)" >"$tmp/messages"
 for i in $(seq 0 $((subs - 1))); do
   timeout 10 mosquitto_sub -h 127.0.0.1 -p "$port" -q 1 -c -i "peer-sub-$i" -t alerts -E
 done
+# The clients' CPU: bash's `times` in the subshell that ran each one.
+client_cpu() {
+  sed -n 2p "$1" | awk '{gsub(/[ms]/, " "); print $1 * 60 + $2 + $3 * 60 + $4}'
+}
 for i in $(seq 0 $((subs - 1))); do
-  timeout "$timeout_s" mosquitto_sub -h 127.0.0.1 -p "$port" -q 1 -c -i "peer-sub-$i" \
-    -t alerts -C "$n" >/dev/null &
+  (
+    rc=0
+    timeout "$timeout_s" mosquitto_sub -h 127.0.0.1 -p "$port" -q 1 -c -i "peer-sub-$i" \
+      -t alerts -C "$n" >/dev/null || rc=$?
+    times >"$tmp/cpu-sub-$i"
+    exit $rc
+  ) &
   sub_pids+=($!)
 done
 sleep 1
 start=$(date +%s.%N)
-timeout "$timeout_s" mosquitto_pub -h 127.0.0.1 -p "$port" -q 1 -M 1000 -i peer-pub -t alerts \
-  -l <"$tmp/messages"
+(
+  timeout "$timeout_s" mosquitto_pub -h 127.0.0.1 -p "$port" -q 1 -M 1000 -i peer-pub -t alerts \
+    -l <"$tmp/messages"
+  times >"$tmp/cpu-pub"
+)
 pub_done=$(date +%s.%N)
 ok=1
 for p in "${sub_pids[@]}"; do wait "$p" || ok=0; done
@@ -87,6 +106,12 @@ kill "$mosq_pid"
 wait "$mosq_pid" || true
 mosq_pid=
 persisted=$(stat -c %s "$tmp/mosquitto.db" 2>/dev/null || echo 0)
+clients=$(for f in "$tmp"/cpu-*; do client_cpu "$f"; done | awk '{s += $1} END {printf "%.2f", s}')
+if [ "$raw" = 1 ]; then
+  python3 -c "print('PEER mosquitto', $mosq_rate, $pub_rate, f'{$mosq_cpu / $(getconf CLK_TCK):.2f}',
+    f'{$mosq_rss / 1024:.1f}', '$clients', '$ok')"
+  exit 0
+fi
 
 vigil_out=$("$bin/vigil-bench" --bin "$bin" --alerts "$n" --reps 1 --only-full 2>&1 >/dev/null)
 vigil_rate=$(echo "$vigil_out" | awk '/^RESULT full_alerts_per_s/ {print $3}')

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "store.h"
 #include "vigil/broker_config.h"
 #include "vigil/util.h"
@@ -166,23 +168,19 @@ s_load_keys(vb_net *n, vg_reason *why)
     return rc;
 }
 
-vg_err
-vb_net_new(vb_net **out, const char *bin_dir, const char *tmp_parent, const char *const *conf_set,
-           vg_reason *why)
+/* Makes n's paths and runs vigilctl init with the five agencies, oversight
+ * and (when ids_file is not NULL) the ids in it. */
+static vg_err
+s_init(vb_net *n, const char *bin_dir, const char *tmp_parent, const char *ids_file, vg_reason *why)
 {
-    vb_net *n = calloc(1, sizeof *n);
-    if (n == NULL) {
-        return VG_ERR_NOMEM;
-    }
     n->next_seq = 1;
     const char *parent = tmp_parent ? tmp_parent : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     snprintf(n->bin_dir, sizeof n->bin_dir, "%s", bin_dir);
     snprintf(n->tmp, sizeof n->tmp, "%s/vigil-bench.XXXXXX", parent);
     int port = s_free_port();
     if (mkdtemp(n->tmp) == NULL || port < 0) {
-        vg_err rc = vg_reason_set(why, VG_ERR_IO, "scratch directory or port: %s", strerror(errno));
-        free(n);
-        return rc;
+        n->tmp[0] = '\0';
+        return vg_reason_set(why, VG_ERR_IO, "scratch directory or port: %s", strerror(errno));
     }
     snprintf(n->net, sizeof n->net, "%.400s/net", n->tmp);
     snprintf(n->conf, sizeof n->conf, "%.400s/broker/broker.conf", n->net);
@@ -202,17 +200,120 @@ vb_net_new(vb_net **out, const char *bin_dir, const char *tmp_parent, const char
                     n->endpoint,
                     "--limits", /* the benchmark is the flood: no quota may shape it */
                     "publish_per_minute=1000000,publish_burst=1000000,stored_bytes_per_day=1024GiB",
+                    ids_file != NULL ? "--agencies-file" : NULL,
+                    (char *)ids_file,
                     NULL};
-    vg_err rc = VG_OK;
     if (s_run(argv) != 0) {
-        rc = vg_reason_set(why, VG_ERR_IO, "%s init %s failed", ctl, n->net);
+        return vg_reason_set(why, VG_ERR_IO, "%s init %s failed", ctl, n->net);
     }
+    return VG_OK;
+}
+
+vg_err
+vb_net_new(vb_net **out, const char *bin_dir, const char *tmp_parent, const char *const *conf_set,
+           vg_reason *why)
+{
+    vb_net *n = calloc(1, sizeof *n);
+    if (n == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    vg_err rc = s_init(n, bin_dir, tmp_parent, NULL, why);
     if (rc == VG_OK) {
         rc = s_append_conf(n, conf_set, why);
     }
     if (rc == VG_OK) {
         rc = s_load_keys(n, why);
     }
+    if (rc != VG_OK) {
+        vb_net_destroy(&n, false);
+        return rc;
+    }
+    *out = n;
+    return VG_OK;
+}
+
+void
+vb_wide_agency(char *out, size_t out_len, size_t i)
+{
+    if (i == 0) {
+        snprintf(out, out_len, "childrens-services");
+    } else {
+        snprintf(out, out_len, "cs-%04zu", i);
+    }
+}
+
+/* The extra ids, one a line. */
+static vg_err
+s_write_ids(const char *path, size_t n_agencies, size_t wide_role_n, vg_reason *why)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        return vg_reason_set(why, VG_ERR_IO, "%s: %s", path, strerror(errno));
+    }
+    size_t have = 6; /* the five and oversight */
+    for (size_t i = 1; i < wide_role_n && have < n_agencies; i++, have++) {
+        fprintf(f, "cs-%04zu\n", i);
+    }
+    for (size_t i = 1; have < n_agencies; i++, have++) {
+        fprintf(f, "ag-%04zu\n", i);
+    }
+    return fclose(f) == 0 ? VG_OK : vg_reason_set(why, VG_ERR_IO, "%s: write failed", path);
+}
+
+/* The wide role on the cs- agencies, the category, the rule. */
+static vg_err
+s_national_policy(const vb_net *n, vg_reason *why)
+{
+    char path[VB_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/network/network.json", n->net);
+    json_error_t err;
+    json_t *doc = json_load_file(path, 0, &err);
+    if (doc == NULL) {
+        return vg_reason_set(why, VG_ERR_IO, "%s: %s", path, err.text);
+    }
+    size_t i;
+    json_t *card;
+    json_array_foreach(json_object_get(doc, "agencies"), i, card)
+    {
+        const char *id = json_string_value(json_object_get(card, "id"));
+        if (id != NULL && strncmp(id, "cs-", 3) == 0) {
+            json_object_set_new(card, "role", json_string(VB_WIDE_ROLE));
+        }
+    }
+    json_array_append_new(json_object_get(doc, "categories"), json_string(VB_WIDE_CATEGORY));
+    json_array_append_new(json_object_get(doc, "policy"),
+                          json_pack("{s:s,s:[s],s:s,s:[],s:[s]}", "name", "national", "categories",
+                                    VB_WIDE_CATEGORY, "min_severity", "high", "must_reach",
+                                    "must_reach_roles", VB_WIDE_ROLE));
+    int rc = json_dump_file(doc, path, JSON_INDENT(2));
+    json_decref(doc);
+    if (rc != 0) {
+        return vg_reason_set(why, VG_ERR_IO, "%s: cannot write", path);
+    }
+    char ctl[VB_PATH_MAX + 16];
+    snprintf(ctl, sizeof ctl, "%s/vigilctl", n->bin_dir);
+    char *argv[] = {ctl, "network", "sign", "--dir", (char *)n->net, NULL};
+    return s_run(argv) == 0 ? VG_OK : vg_reason_set(why, VG_ERR_IO, "vigilctl network sign failed");
+}
+
+vg_err
+vb_net_new_national(vb_net **out, const char *bin_dir, const char *tmp_parent,
+                    const char *const *conf_set, size_t n_agencies, size_t wide_role_n,
+                    vg_reason *why)
+{
+    vb_net *n = calloc(1, sizeof *n);
+    char ids[VB_PATH_MAX + 16];
+    if (n == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    const char *parent = tmp_parent ? tmp_parent : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(ids, sizeof ids, "%s/vigil-bench-ids.%d", parent, (int)getpid());
+    vg_err rc = s_write_ids(ids, n_agencies, wide_role_n, why);
+    rc = rc == VG_OK ? s_init(n, bin_dir, tmp_parent, ids, why) : rc;
+    remove(ids);
+    rc = rc == VG_OK ? s_national_policy(n, why) : rc;
+    rc = rc == VG_OK ? s_append_conf(n, conf_set, why) : rc;
+    rc = rc == VG_OK ? s_load_keys(n, why) : rc;
     if (rc != VG_OK) {
         vb_net_destroy(&n, false);
         return rc;

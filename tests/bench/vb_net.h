@@ -54,6 +54,22 @@ typedef struct vb_net {
 vg_err vb_net_new(vb_net **out, const char *bin_dir, const char *tmp_parent,
                   const char *const *conf_set, vg_reason *why) VG_MUST_USE;
 
+/* A national network for the scaling row: vb_net_new's five agencies and
+ * oversight, then wide_role_n - 1 agencies "cs-NNNN" that share the role of
+ * childrens-services (which is the first of the role), then "ag-NNNN" up to
+ * n_agencies cards in all (--agencies-file). The document gets the category
+ * VB_WIDE_CATEGORY and a policy rule: from high severity on, every agency of
+ * the role must receive it — a national missing-child alert. Re-signed with
+ * vigilctl network sign. */
+#define VB_WIDE_CATEGORY "national-missing-child"
+#define VB_WIDE_ROLE "childrens-services"
+vg_err vb_net_new_national(vb_net **out, const char *bin_dir, const char *tmp_parent,
+                           const char *const *conf_set, size_t n_agencies, size_t wide_role_n,
+                           vg_reason *why) VG_MUST_USE;
+
+/* The id of the i-th agency of the wide role (i = 0: childrens-services). */
+void vb_wide_agency(char *out, size_t out_len, size_t i);
+
 /* Puts the broker's store in the PostgreSQL database of dsn (broker.conf
  * [store] backend = postgresql; the broker then leads it: docs/ha.md).
  * Before vb_net_start. */

@@ -14,7 +14,15 @@
  *   vigil-bench [--bin DIR] [--alerts N] [--reps R] [--batch B] [--inflight W]
  *               [--offline N] [--scale N,N,...] [--tmp DIR] [--only-full]
  *               [--log-level LEVEL]   (broker.conf; default info, what vigilctl writes)
+ *               [--network N [--wide R] [--connected C] [--wide-alerts W] [--wide-rate A]]
  *               [--store sqlite|postgresql]
+ *
+ * --network N adds the scaling row (issue 20): the same full-load phase in
+ * the five-agency network and in one of N agencies with C of them connected,
+ * then W alerts (A a second) that the policy sends to the R agencies of one
+ * role, C of them connected; and what each per-agency cost is in both
+ * networks (document, its verification, ZAP admission, policy, sealing).
+ * --network-only runs only that. The row is run --reps times (medians).
  *
  * --store postgresql also runs the full-load and 50%-load phases with the
  * broker's store on PostgreSQL 15 (a primary with fsync on and a
@@ -41,6 +49,7 @@
 #include "vb_ceil.h"
 #include "vb_load.h"
 #include "vb_net.h"
+#include "vb_wide.h"
 #include "store.h"
 #include "vigil/log.h"
 #include "vt_pg.h"
@@ -63,6 +72,12 @@ typedef struct s_opts {
     bool only_full;            /* just the full-load phase (for the peer script) */
     const char *log_level;     /* broker.conf log_level */
     const char *perf_file;     /* perf record the broker in the first full-load phase */
+    size_t network;            /* agencies in the scaling row's network (0: no row) */
+    size_t wide;               /* agencies of the role a wide alert must reach */
+    size_t connected;          /* agencies connected in the big network */
+    size_t wide_alerts;        /* wide alerts sent */
+    double wide_rate;          /* wide alerts offered per second */
+    bool network_only;         /* only the scaling row */
     bool postgresql;           /* --store postgresql: the PostgreSQL phases too */
 } s_opts;
 
@@ -92,7 +107,9 @@ s_usage(void)
 {
     fprintf(stderr, "usage: vigil-bench [--bin DIR] [--alerts N] [--reps R] [--batch B]\n"
                     "       [--inflight W] [--offline N] [--scale N,N,...] [--tmp DIR]"
-                    " [--only-full]\n       [--log-level info|warn] [--store sqlite|postgresql]\n");
+                    " [--only-full]\n       [--log-level info|warn] [--store sqlite|postgresql]"
+                    "\n       [--network N [--wide R] [--connected C] [--wide-alerts W]"
+                    " [--wide-rate A] [--network-only]]\n");
 }
 
 static bool
@@ -122,6 +139,12 @@ s_parse(s_opts *o, int argc, char **argv)
                                           {"only-full", 0, 0, 'f'},
                                           {"log-level", 1, 0, 'l'},
                                           {"perf", 1, 0, 'p'},
+                                          {"network", 1, 0, 'N'},
+                                          {"wide", 1, 0, 'W'},
+                                          {"connected", 1, 0, 'C'},
+                                          {"wide-alerts", 1, 0, 'a'},
+                                          {"wide-rate", 1, 0, 'R'},
+                                          {"network-only", 0, 0, 'O'},
                                           {"store", 1, 0, 'S'},
                                           {0, 0, 0, 0}};
     char self[VB_PATH_MAX];
@@ -131,7 +154,11 @@ s_parse(s_opts *o, int argc, char **argv)
                   .batch = 128,
                   .inflight = 1024,
                   .offline = 100000,
-                  .log_level = "info"};
+                  .log_level = "info",
+                  .wide = 500,
+                  .connected = 200,
+                  .wide_alerts = 200,
+                  .wide_rate = 5};
     snprintf(o->bin, sizeof o->bin, "%s", dirname(self));
     s_parse_scale(o, "10000,100000");
     for (int c; (c = getopt_long(argc, argv, "", longs, NULL)) != -1;) {
@@ -169,6 +196,24 @@ s_parse(s_opts *o, int argc, char **argv)
         case 'p':
             o->perf_file = optarg;
             break;
+        case 'N':
+            o->network = strtoull(optarg, NULL, 10);
+            break;
+        case 'W':
+            o->wide = strtoull(optarg, NULL, 10);
+            break;
+        case 'C':
+            o->connected = strtoull(optarg, NULL, 10);
+            break;
+        case 'a':
+            o->wide_alerts = strtoull(optarg, NULL, 10);
+            break;
+        case 'R':
+            o->wide_rate = strtod(optarg, NULL);
+            break;
+        case 'O':
+            o->network_only = true;
+            break;
         case 'S':
             if (strcmp(optarg, "postgresql") != 0 && strcmp(optarg, "sqlite") != 0) {
                 return false;
@@ -180,6 +225,12 @@ s_parse(s_opts *o, int argc, char **argv)
         }
     }
     if (optind != argc || o->alerts < 100 || o->reps < 1 || o->reps > S_REPS_MAX || o->batch < 1) {
+        return false;
+    }
+    if (o->network != 0 && (o->network < 16 || o->wide < 2 || o->wide + 8 > o->network ||
+                            o->connected < VB_RECIPIENTS + 1 || o->connected > o->wide ||
+                            o->wide_alerts < 1 || o->wide_rate <= 0)) {
+        fprintf(stderr, "vigil-bench: --network N needs 4 < C <= R and R + 8 <= N\n");
         return false;
     }
     return true;
@@ -435,6 +486,168 @@ s_scaling(vb_result *res, int64_t *stored, const s_opts *o, vg_reason *why)
         if (rc == VG_OK) {
             rc = s_phase(&res[k], net, "measured on history", n, false, o->batch, 0, false, -1,
                          NULL, why);
+        }
+    }
+    vb_net_destroy(&net, rc != VG_OK);
+    return rc;
+}
+
+/* ---- the scaling row: a national network ------------------------------------------------ */
+
+/* One network's side of the scaling row. */
+typedef struct s_netside {
+    size_t agencies;       /* cards in the document */
+    size_t doc_bytes;      /* the signed document */
+    double verify_ms;      /* vg_netdoc_verify (parse, check, index), median of 5 */
+    double admit_us;       /* vg_netdoc_admit_transport, mean over every card's key */
+    double required_us;    /* vg_netdoc_required for a 4-recipient alert's categories */
+    double seal_ms;        /* vg_envelope_seal of a 4-recipient alert, mean */
+    long idle_rss_kib;     /* broker VmRSS, started, no client */
+    long conn_rss_kib;     /* ... with its agencies connected */
+    size_t connected;      /* agencies connected during the full-load phase */
+    vb_result full;        /* the 4-recipient full-load phase */
+    double rows_per_alert; /* store rows per alert in it */
+} s_netside;
+
+static int s_cmp_d(const void *x, const void *y);
+
+/* What the document costs a holder, measured in this process. */
+static vg_err
+s_lib_costs(s_netside *out, const vb_net *net, vg_reason *why)
+{
+    char path[VB_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/admin/admin.key", net->net);
+    vg_keyset *admin = NULL;
+    vg_err rc = vg_keyset_load(&admin, path, why);
+    if (rc != VG_OK) {
+        return rc;
+    }
+    size_t len = 0;
+    const uint8_t *bytes = vg_netdoc_signed_bytes(net->doc, &len);
+    out->doc_bytes = len;
+    out->agencies = vg_netdoc_n_agencies(net->doc);
+    double t[5];
+    for (int k = 0; k < 5 && rc == VG_OK; k++) {
+        vg_netdoc *d = NULL;
+        int64_t t0 = vb_mono_ns();
+        rc = vg_netdoc_verify(&d, bytes, len, vg_keyset_sign_pk(admin), 0, why);
+        t[k] = (double)(vb_mono_ns() - t0) / 1e6;
+        vg_netdoc_destroy(&d);
+    }
+    vg_keyset_destroy(&admin);
+    qsort(t, 5, sizeof t[0], s_cmp_d);
+    out->verify_ms = t[2];
+    int64_t t0 = vb_mono_ns();
+    for (size_t i = 0; rc == VG_OK && i < out->agencies; i++) {
+        vg_agency ag;
+        vg_key_match m;
+        vg_netdoc_agency_at(net->doc, i, &ag);
+        rc = vg_netdoc_admit_transport(&m, net->doc, ag.transport_pk, vb_wall_ms(), why);
+    }
+    out->admit_us = (double)(vb_mono_ns() - t0) / 1e3 / (double)out->agencies;
+    const char *cats[] = {"taxi", "cse"};
+    t0 = vb_mono_ns();
+    for (int k = 0; k < 1000 && rc == VG_OK; k++) {
+        vg_strlist req = {0};
+        rc = vg_netdoc_required(net->doc, cats, 2, VG_SEV_HIGH, vb_sender, &req);
+        vg_strlist_fini(&req);
+    }
+    out->required_us = (double)(vb_mono_ns() - t0) / 1e3 / 1000.0;
+    return rc;
+}
+
+static long
+s_rss_kib(pid_t pid)
+{
+    vb_proc p = {0};
+    return vb_proc_read(pid, &p) ? p.rss_kib : 0;
+}
+
+/* One network: its costs, the broker idle, connected, and under full load. */
+static vg_err
+s_netside_run(s_netside *out, vb_net *net, const s_opts *o, size_t n_idle, vg_reason *why)
+{
+    vb_result warm;
+    vb_idle *idle = NULL;
+    vg_err rc = s_lib_costs(out, net, why);
+    if (rc == VG_OK) {
+        vb_sleep_ms(1000);
+        out->idle_rss_kib = s_rss_kib(net->pid);
+        rc = n_idle > 0 ? vb_idle_start(&idle, net, 1, n_idle, why) : VG_OK;
+    }
+    out->connected = VB_RECIPIENTS + 1 + n_idle; /* the sender too */
+    if (rc == VG_OK) {
+        vb_sleep_ms(2000); /* every connection admitted and said Hello */
+        out->conn_rss_kib = s_rss_kib(net->pid);
+        rc = s_phase(&warm, net, "warm-up", 2000, false, o->batch, 0, false, -1, NULL, why);
+    }
+    vb_rows before, after;
+    vb_store_rows(net, &before);
+    size_t env_bytes = 0;
+    int64_t t0 = vb_mono_ns();
+    vb_set *sealed = NULL;
+    if (rc == VG_OK) { /* the sealing cost, on one thread: 200 alerts */
+        rc = vb_set_new(&sealed, net, 200, true, 1, why);
+        out->seal_ms = (double)(vb_mono_ns() - t0) / 1e6 / 200.0;
+        vb_set_destroy(&sealed);
+    }
+    if (rc == VG_OK) {
+        rc = s_phase(&out->full, net, "full load (4 recipients)", o->alerts, true, o->batch, 0,
+                     false, -1, &env_bytes, why);
+        vb_store_rows(net, &after);
+        char by[512];
+        out->rows_per_alert = vb_rows_per_alert(&before, &after, by, sizeof by);
+    }
+    vb_idle_stop(&idle);
+    return rc;
+}
+
+typedef struct s_scaling_row {
+    s_netside small, big;    /* the five-agency network, the national one */
+    vb_wide_result wide;     /* the wide alerts in the national one */
+    double wide_rows_events; /* event rows per wide alert */
+} s_scaling_row;
+
+static vg_err
+s_network_row(s_scaling_row *row, const s_opts *o, vg_reason *why)
+{
+    char inflight[64], level[64];
+    snprintf(inflight, sizeof inflight, "inflight = %d", o->inflight);
+    snprintf(level, sizeof level, "log_level = %s", o->log_level);
+    const char *conf[] = {level, inflight, NULL};
+    fprintf(stderr, "scaling row: 5 agencies\n");
+    vb_net *net = NULL;
+    vg_err rc = s_net_up(&net, o, why);
+    rc = rc == VG_OK ? s_netside_run(&row->small, net, o, 0, why) : rc;
+    vb_net_destroy(&net, rc != VG_OK);
+    if (rc != VG_OK) {
+        return rc;
+    }
+    fprintf(stderr, "scaling row: %zu agencies, %zu of one role, %zu connected\n", o->network,
+            o->wide, o->connected);
+    rc = vb_net_new_national(&net, o->bin, o->tmp, conf, o->network, o->wide, why);
+    if (rc == VG_OK && (rc = vb_net_start(net, why)) != VG_OK) {
+        vb_net_destroy(&net, true);
+        return rc;
+    }
+    /* Full load with the sender, 4 receivers and connected - 5 idle agencies. */
+    rc = rc == VG_OK ? s_netside_run(&row->big, net, o, o->connected - VB_RECIPIENTS - 1, why) : rc;
+    if (rc == VG_OK) {
+        vb_wide_spec spec = {.n_alerts = o->wide_alerts,
+                             .n_role = o->wide,
+                             .n_connected = o->connected,
+                             .rate = o->wide_rate,
+                             .timeout_ms = S_PHASE_TIMEOUT_MS};
+        fprintf(stderr, "  wide alerts: %zu to %zu agencies, %zu connected, %.1f/s...",
+                o->wide_alerts, o->wide, o->connected, o->wide_rate);
+        pid_t perf = o->perf_file != NULL && o->network_only
+                         ? vb_perf_start(net->pid, o->perf_file)
+                         : 0; /* --network-only --perf F: the wide phase is profiled */
+        rc = vb_wide_phase(&row->wide, net, &spec, why);
+        vb_perf_stop(perf);
+        if (rc == VG_OK) {
+            fprintf(stderr, " delivered p99 %.1f ms%s\n", row->wide.delivered.p99,
+                    row->wide.complete ? "" : " INCOMPLETE");
         }
     }
     vb_net_destroy(&net, rc != VG_OK);
@@ -710,6 +923,148 @@ s_print_targets(const s_rep *reps, int n, const vb_result *off, const vb_result 
     printf("\n");
 }
 
+static double
+s_ratio(double big, double small)
+{
+    return small > 0 ? big / small : 0;
+}
+
+/* The ratios issue 20 sets targets on, for one run of the scaling row. */
+static double
+s_net_rss(const s_scaling_row *r)
+{
+    return s_ratio((double)r->big.full.hwm_kib, (double)r->small.full.hwm_kib);
+}
+static double
+s_net_conn_rss(const s_scaling_row *r)
+{
+    return s_ratio((double)r->big.conn_rss_kib, (double)r->small.conn_rss_kib);
+}
+static double
+s_net_cpu(const s_scaling_row *r)
+{
+    return s_ratio(r->big.full.cpu_per_1k, r->small.full.cpu_per_1k);
+}
+static double
+s_net_wide_p99(const s_scaling_row *r)
+{
+    return r->wide.complete ? r->wide.delivered.p99 : 1e12;
+}
+
+/* Median over n runs of the scaling row of key(row). */
+static double
+s_net_median(const s_scaling_row *rows, int n, double (*key)(const s_scaling_row *))
+{
+    double v[S_REPS_MAX];
+    for (int i = 0; i < n; i++) {
+        v[i] = key(&rows[i]);
+    }
+    return s_median(v, n);
+}
+
+static void
+s_print_network(const s_scaling_row *rows, int n, const s_opts *o)
+{
+    /* The tables show the run whose wide alerts' p99 is the median; the targets are the
+     * medians of each ratio over all runs. */
+    double mid = s_net_median(rows, n, s_net_wide_p99);
+    const s_scaling_row *r = &rows[0];
+    for (int i = 0; i < n; i++) {
+        r = s_net_wide_p99(&rows[i]) == mid ? &rows[i] : r;
+    }
+    const s_netside *a = &r->small, *b = &r->big;
+    const vb_wide_result *w = &r->wide;
+    printf("### Scaling with the network: %zu agencies (issue 20)\n\n", o->network);
+    printf(
+        "%d runs, each a fresh pair of networks; the tables are the run with the median wide-alert "
+        "p99, the targets below are medians over the runs. ",
+        n);
+    printf("Both columns in the same run. The full-load phase is the same in both (%zu alerts "
+           "from police to 4 agencies, receipts of %zu); in the national network %zu agencies "
+           "are connected meanwhile (the sender, the 4 recipients, %zu agencies that only keep "
+           "their connection).\n\n",
+           o->alerts, o->batch, b->connected, b->connected - VB_RECIPIENTS - 1);
+    printf("| per-agency cost | five agencies (+ oversight: %zu cards) | %zu agencies | ratio "
+           "|\n|---|---:|---:|---:|\n",
+           a->agencies, b->agencies);
+    printf("| signed network document, bytes | %zu | %zu | %.0f |\n", a->doc_bytes, b->doc_bytes,
+           s_ratio((double)b->doc_bytes, (double)a->doc_bytes));
+    printf("| its verification (signature, parse, checks, indexes), ms | %.2f | %.2f | %.0f |\n",
+           a->verify_ms, b->verify_ms, s_ratio(b->verify_ms, a->verify_ms));
+    printf("| ZAP admission of one transport key (vg_netdoc_admit_transport), µs | %.2f | %.2f | "
+           "%.2f |\n",
+           a->admit_us, b->admit_us, s_ratio(b->admit_us, a->admit_us));
+    printf("| policy evaluation of a 4-recipient alert (vg_netdoc_required), µs | %.2f | %.2f | "
+           "%.2f |\n",
+           a->required_us, b->required_us, s_ratio(b->required_us, a->required_us));
+    printf("| sealing a 4-recipient alert on the sender, ms | %.3f | %.3f | %.2f |\n", a->seal_ms,
+           b->seal_ms, s_ratio(b->seal_ms, a->seal_ms));
+    printf("| broker RSS, started, nobody connected, MiB | %.1f | %.1f | %.2f |\n",
+           (double)a->idle_rss_kib / 1024, (double)b->idle_rss_kib / 1024,
+           s_ratio((double)b->idle_rss_kib, (double)a->idle_rss_kib));
+    printf("| broker RSS, %zu vs %zu agencies connected, MiB | %.1f | %.1f | %.2f |\n",
+           a->connected, b->connected, (double)a->conn_rss_kib / 1024,
+           (double)b->conn_rss_kib / 1024,
+           s_ratio((double)b->conn_rss_kib, (double)a->conn_rss_kib));
+    printf("| full load: alerts/s | %.0f | %.0f | %.2f |\n", a->full.alerts_per_s,
+           b->full.alerts_per_s, s_ratio(b->full.alerts_per_s, a->full.alerts_per_s));
+    printf("| full load: broker CPU s / 1000 alerts | %.3f | %.3f | %.2f |\n", a->full.cpu_per_1k,
+           b->full.cpu_per_1k, s_ratio(b->full.cpu_per_1k, a->full.cpu_per_1k));
+    printf("| full load: broker peak RSS, MiB | %.1f | %.1f | %.2f |\n",
+           (double)a->full.hwm_kib / 1024, (double)b->full.hwm_kib / 1024,
+           s_ratio((double)b->full.hwm_kib, (double)a->full.hwm_kib));
+    printf("| full load: publish->delivered p99, ms | %.2f | %.2f | %.2f |\n",
+           a->full.delivered.p99, b->full.delivered.p99,
+           s_ratio(b->full.delivered.p99, a->full.delivered.p99));
+    printf("| full load: store rows per alert | %.1f | %.1f | %.2f |\n\n", a->rows_per_alert,
+           b->rows_per_alert, s_ratio(b->rows_per_alert, a->rows_per_alert));
+    printf("**Wide alerts**: %zu alerts that the policy sends to every agency of one role (%zu "
+           "recipients, each alert sealed to all: %zu-byte envelope, %.1f ms to seal on the "
+           "sender), offered at %.1f/s, %zu of the recipients connected and receipting each "
+           "delivery:\n\n",
+           o->wide_alerts, w->recipients, w->envelope_bytes, w->seal_ms, o->wide_rate,
+           o->connected);
+    printf("| publish->confirm ms p50 / p99 / max | publish->delivered to all %zu connected, ms "
+           "p50 / p99 / max | broker CPU ms per alert (per recipient) | broker peak RSS MiB | "
+           "store rows per alert | check |\n|---|---|---:|---:|---:|---|\n",
+           o->connected);
+    printf("| %.2f / %.2f / %.2f | %.2f / %.2f / %.2f | %.2f (%.4f) | %.1f | %.0f | %s%s |\n\n",
+           w->confirm.p50, w->confirm.p99, w->confirm.max, w->delivered.p50, w->delivered.p99,
+           w->delivered.max, w->cpu_per_alert_ms,
+           w->recipients ? w->cpu_per_alert_ms / (double)w->recipients : 0,
+           (double)w->hwm_kib / 1024, w->rows_per_alert, w->complete ? "complete" : "INCOMPLETE",
+           w->rejected || w->bad ? " (errors)" : "");
+    printf("Store rows per wide alert, by kind: %s.\n\n", w->rows_by_kind);
+    double rss = s_net_median(rows, n, s_net_rss);
+    double crss = s_net_median(rows, n, s_net_conn_rss);
+    double cpu = s_net_median(rows, n, s_net_cpu);
+    bool all = true;
+    for (int i = 0; i < n; i++) {
+        all = all && rows[i].wide.complete && rows[i].wide.rejected == 0 && rows[i].wide.bad == 0;
+    }
+    printf("| issue 20 target (medians of %d) | measured | |\n|---|---|---|\n", n);
+    printf("| broker RSS within 2x of the 5-agency figure: peak under full load | %.2fx | %s |\n",
+           rss, s_met(rss <= 2.0));
+    printf("| ... and with %zu vs %zu agencies connected, idle (every connection's CurveZMQ "
+           "session and buffers) | %.2fx | %s |\n",
+           b->connected, a->connected, crss, s_met(crss <= 2.0));
+    printf("| per-alert broker CPU within 2x of the 5-agency figure | %.2fx | %s |\n", cpu,
+           s_met(cpu <= 2.0));
+    printf("| a %zu-recipient alert confirmed and delivered to all %zu connected, p99 "
+           "publish->delivered <= 1 s | %.1f ms%s | %s |\n\n",
+           w->recipients, o->connected, mid, all ? "" : " (a run INCOMPLETE or with errors)",
+           s_met(all && mid <= 1000.0));
+    printf("Every run: ");
+    for (int i = 0; i < n; i++) {
+        printf("%srun %d: peak RSS %.2fx, connected RSS %.2fx, CPU / alert %.2fx (%.3f vs %.3f "
+               "s / 1000), wide p99 delivered %.1f ms%s",
+               i ? "; " : "", i + 1, s_net_rss(&rows[i]), s_net_conn_rss(&rows[i]),
+               s_net_cpu(&rows[i]), rows[i].big.full.cpu_per_1k, rows[i].small.full.cpu_per_1k,
+               rows[i].wide.delivered.p99, rows[i].wide.complete ? "" : " INCOMPLETE");
+    }
+    printf(".\n\n");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -727,6 +1082,18 @@ main(int argc, char **argv)
     int64_t stored[S_SCALE_MAX] = {0};
     vg_reason why = {{0}};
     vg_err rc = VG_OK;
+    static s_scaling_row rows[S_REPS_MAX];
+    bool net_ok = true;
+    for (int i = 0; rc == VG_OK && o.network > 0 && i < o.reps; i++) {
+        fprintf(stderr, "scaling row %d/%d\n", i + 1, o.reps);
+        rc = s_network_row(&rows[i], &o, &why);
+        net_ok = net_ok && s_ok(&rows[i].small.full) && s_ok(&rows[i].big.full) &&
+                 rows[i].wide.complete && rows[i].wide.rejected == 0 && rows[i].wide.bad == 0;
+    }
+    if (rc == VG_OK && o.network > 0 && o.network_only) {
+        s_print_network(rows, o.reps, &o);
+        return net_ok ? 0 : 1;
+    }
     for (int i = 0; rc == VG_OK && i < o.reps; i++) {
         fprintf(stderr, "repetition %d/%d\n", i + 1, o.reps);
         rc = s_one_rep(&reps[i], &o, i == 0 && o.offline > 0 && !o.only_full ? &offline : NULL,
@@ -756,10 +1123,13 @@ main(int argc, char **argv)
     if (!o.only_full) {
         s_print_targets(reps, o.reps, &offline, scale, stored, &o);
     }
+    if (o.network > 0) {
+        s_print_network(rows, o.reps, &o);
+    }
     if (!o.only_full && o.postgresql) {
         s_print_pg(reps, pgreps, o.reps, &o);
     }
-    if (!s_all_ok(reps, o.reps, &offline, scale, &o)) {
+    if (!net_ok || !s_all_ok(reps, o.reps, &offline, scale, &o)) {
         fprintf(stderr, "vigil-bench: a phase did not complete or saw errors (see the tables)\n");
         return 1;
     }

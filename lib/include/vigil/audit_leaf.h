@@ -40,9 +40,9 @@
 #define VG_AUDIT_NAME_MAX 64                     /* agency ids, codes, identities (with NUL) */
 #define VG_AUDIT_LIST_MAX VG_RECIPIENTS_MAX      /* items in recipients= / to= */
 #define VG_AUDIT_ALERTS_MAX VG_RECEIPT_ITEMS_MAX /* items in alerts= */
-#define VG_AUDIT_LEAF_MAX_BYTES                                                                    \
-    131072 /* largest leaf encoded or parsed: 256                                                  \
-              recipients with their deadlines fit */
+/* largest leaf encoded or parsed: an accepted leaf lists every recipient
+ * with its deadlines (131072 held 256 of them) */
+#define VG_AUDIT_LEAF_MAX_BYTES (VG_AUDIT_LIST_MAX * 512)
 
 /* Event kinds; values follow the wire's EventKind (12, COMPLETE, is derived
  * state and not logged). Stable: stored in leaves by name, never renumbered. */

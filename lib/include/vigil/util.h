@@ -76,6 +76,15 @@ vg_err vg_strlist_add_unique(vg_strlist *l, const char *s) VG_MUST_USE;
 
 bool vg_strlist_contains(const vg_strlist *l, const char *s);
 
+/* An item listed twice (a pointer into l; the first such in sorted order),
+ * or NULL when every item is different; found by sorting a copy of the
+ * pointers, O(n log n), so that a list of thousands of agencies is cheap to
+ * check. VG_ERR_NOMEM. */
+vg_err vg_strlist_find_duplicate(const vg_strlist *l, const char **dup_out) VG_MUST_USE;
+
+/* qsort/bsearch comparator for arrays of char *: strcmp of what they point to. */
+int vg_str_ptr_cmp(const void *a, const void *b);
+
 /* Joins the items with sep into out (truncating with "..." if it must). */
 void vg_strlist_join(char *out, size_t out_len, const vg_strlist *l, const char *sep);
 

@@ -22,10 +22,17 @@
 #define VG_NONCE_LEN 24
 #define VG_SEALED_KEY_LEN 80 /* crypto_box_SEALBYTES + content key */
 
-#define VG_FRAME_MAX_BYTES (1024 * 1024)   /* largest ZeroMQ frame accepted */
-#define VG_ENVELOPE_MAX_BYTES (960 * 1024) /* largest signed envelope */
-#define VG_NETDOC_MAX_BYTES (1024 * 1024)  /* largest signed network document */
-#define VG_RECIPIENTS_MAX 256
+#define VG_FRAME_MAX_BYTES (1024 * 1024)      /* largest ZeroMQ frame accepted */
+#define VG_ENVELOPE_MAX_BYTES (960 * 1024)    /* largest signed envelope */
+#define VG_NETDOC_MAX_BYTES (4 * 1024 * 1024) /* largest signed network document */
+/* A national network is one to two thousand agencies, and a national alert
+ * (a missing child) may have to reach every one of them: both limits are
+ * twice that. An envelope to VG_RECIPIENTS_MAX agencies with the longest
+ * ids is about 610 KiB of sealed keys, inside VG_ENVELOPE_MAX_BYTES with
+ * room for the largest texts; a document of VG_AGENCIES_MAX cards is 0.6 MiB
+ * (short names) to 1.4 MiB (the longest), leaving room for rotations. */
+#define VG_AGENCIES_MAX 4096   /* agency cards in one network document */
+#define VG_RECIPIENTS_MAX 4096 /* recipients of one alert */
 #define VG_CATEGORIES_MAX 32
 #define VG_REFERENCES_MAX 64
 #define VG_RECEIPT_ITEMS_MAX 1024

@@ -1,11 +1,10 @@
 /* test_delivery.c — broker/delivery.h from outside: with a receiving
  * connection attached, an agency's PENDING rows go out in acceptance order up
- * to cfg->inflight; a receipted one leaves the window and the next goes; one
- * sent VGB_PARK_AFTER_SENDS times without a receipt is parked in the store
- * and fresh alerts take its slot; a full queue is retried soon, a gone peer
- * or a silent connection detaches (presence callback); redeliver sends only
- * what was sent before; frames remembered and forgotten. Real sealed
- * envelopes in a real store, the fake clock, the frames kept by the test's
+ * to cfg->inflight (the window growing to it as it fills); a receipted one leaves the window and
+ * the next goes; one sent VGB_PARK_AFTER_SENDS times without a receipt is parked in the store and
+ * fresh alerts take its slot; a full queue is retried soon, a gone peer or a silent connection
+ * detaches (presence callback); redeliver sends only what was sent before; frames remembered and
+ * forgotten. Real sealed envelopes in a real store, the fake clock, the frames kept by the test's
  * sender. s_loop plays the broker's poll loop: it services the module when it
  * says something is due, commits what parking wrote, and keeps the attached
  * connections alive as agents do. */
@@ -28,8 +27,8 @@
 #define REDELIVER_MS 5000
 
 typedef struct fixture {
-    mk_world *w;      /* store, document, clock, sink */
-    vgb_delivery *d;  /* the module under test */
+    mk_world *w;     /* store, document, clock, sink */
+    vgb_delivery *d; /* the module under test */
     struct {
         size_t agency;
         bool online;
@@ -174,8 +173,8 @@ s_alert_of(fixture *f, const Vigil__Deliver *dv)
 {
     vg_envelope *env = NULL;
     vg_reason why = {{0}};
-    vg_err rc =
-        vg_envelope_verify(&env, dv->signed_envelope.data, dv->signed_envelope.len, f->w->doc, &why);
+    vg_err rc = vg_envelope_verify(&env, dv->signed_envelope.data, dv->signed_envelope.len,
+                                   f->w->doc, &why);
     if (rc != VG_OK) {
         fail_msg("a Deliver's envelope does not verify: %s", why.text);
     }
@@ -285,6 +284,46 @@ test_window_in_acceptance_order(void **state)
     s_loop(f, 0);
     assert_int_equal(s_n_delivers(f, MK_LICENSING), 6);
     assert_ptr_equal(s_delivered(f, MK_LICENSING, 5), b[0]);
+}
+
+/* The window starts small and grows as it fills, up to cfg->inflight: every
+ * slot, before and after growing, still holds its delivery (in order, and
+ * redelivered as one in the window). */
+static void
+test_window_grows_to_inflight(void **state)
+{
+    fixture *f = *state;
+    s_new_delivery(f, 40);
+    mk_alert **a = s_alerts(f, 50, "police", NULL);
+    s_attach(f, MK_LICENSING);
+    s_loop(f, 0);
+    assert_int_equal(s_n_delivers(f, MK_LICENSING), 40);
+    for (size_t i = 0; i < 40; i++) {
+        assert_ptr_equal(s_delivered(f, MK_LICENSING, i), a[i]);
+    }
+    s_loop(f, 1000); /* full at 40, not at a power of two */
+    assert_int_equal(s_n_delivers(f, MK_LICENSING), 40);
+
+    /* The first slot, one made by the first growth, the last one: in the window. */
+    vgb_delivery_redeliver(f->d, MK_LICENSING, a[0]->seq, false);
+    vgb_delivery_redeliver(f->d, MK_LICENSING, a[17]->seq, false);
+    vgb_delivery_redeliver(f->d, MK_LICENSING, a[39]->seq, false);
+    vgb_delivery_redeliver(f->d, MK_LICENSING, a[45]->seq, false); /* not sent yet */
+    assert_int_equal(s_n_delivers(f, MK_LICENSING), 43);
+    assert_ptr_equal(s_delivered(f, MK_LICENSING, 40), a[0]);
+    assert_ptr_equal(s_delivered(f, MK_LICENSING, 41), a[17]);
+    assert_ptr_equal(s_delivered(f, MK_LICENSING, 42), a[39]);
+
+    for (size_t i = 0; i < 10; i++) {
+        s_receipt(f, MK_LICENSING, a[i]);
+    }
+    s_loop(f, 0);
+    assert_int_equal(s_n_delivers(f, MK_LICENSING), 53);
+    for (size_t i = 0; i < 10; i++) {
+        assert_ptr_equal(s_delivered(f, MK_LICENSING, 43 + i), a[40 + i]);
+    }
+    s_loop(f, 1000);
+    assert_int_equal(s_n_delivers(f, MK_LICENSING), 53);
 }
 
 static void
@@ -693,6 +732,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_window_in_acceptance_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_window_grows_to_inflight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_windows_are_per_agency, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreceipted_delivery_is_parked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_looping_client_cannot_hold_window, setup,
