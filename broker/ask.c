@@ -10,8 +10,8 @@ vgb_ask(const vgb_asking *k, const vgb_from *from, const Vigil__Query *q)
 {
     vg_reason why = {{0}};
     int64_t now = vg_clock_mono_ms(k->clock);
-    vg_err rc = from->agency_idx < 0 ? vg_reason_set(&why, VG_ERR_UNKNOWN_SENDER, "who is this?")
-                                     : VG_OK;
+    vg_err rc =
+        from->agency_idx < 0 ? vg_reason_set(&why, VG_ERR_UNKNOWN_SENDER, "who is this?") : VG_OK;
     if (rc == VG_OK) {
         rc = vgb_conns_may_ask(k->conns, (size_t)from->agency_idx, from->agency, from->rid,
                                from->rid_len, now, &why);
@@ -22,8 +22,8 @@ vgb_ask(const vgb_asking *k, const vgb_from *from, const Vigil__Query *q)
     if (rc == VG_OK) { /* the document's id: it outlives the frame's */
         vg_agency ag;
         vg_netdoc_agency_at(k->doc, (size_t)from->agency_idx, &ag);
-        rc = vgb_reader_submit(k->reader, (size_t)from->agency_idx, ag.id, from->rid,
-                               from->rid_len, from->request_id, q, &why);
+        rc = vgb_reader_submit(k->reader, (size_t)from->agency_idx, ag.id, from->rid, from->rid_len,
+                               from->request_id, q, &why);
     }
     if (rc != VG_OK) {
         vg_log(VG_LOG_DEBUG, "broker", "query.refuse", "agency=%s code=%s", from->agency,
@@ -63,6 +63,5 @@ s_deliver_answer(void *ctx, size_t idx, zmq_msg_t *rid, zmq_msg_t *frame)
 long
 vgb_ask_answers(const vgb_asking *k)
 {
-    return vgb_reader_service(k->reader, vg_clock_mono_ms(k->clock), s_deliver_answer,
-                              (void *)k);
+    return vgb_reader_service(k->reader, vg_clock_mono_ms(k->clock), s_deliver_answer, (void *)k);
 }

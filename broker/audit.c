@@ -143,8 +143,9 @@ vgb_audit_leaf(vgb_audit *a, uint64_t index, uint8_t **out, size_t *out_len, vg_
     if (rc == VG_ERR_NOT_FOUND) {
         return vg_reason_set(why, rc, "audit log has no leaf %llu", (unsigned long long)index);
     }
-    return rc == VG_OK ? VG_OK : vg_reason_set(why, rc, "audit log: cannot read leaf %llu",
-                                               (unsigned long long)index);
+    return rc == VG_OK ? VG_OK
+                       : vg_reason_set(why, rc, "audit log: cannot read leaf %llu",
+                                       (unsigned long long)index);
 }
 
 /* ---- appending ---------------------------------------------------------------------- */
@@ -187,7 +188,8 @@ vgb_audit_append(vgb_audit *a, const vg_audit_event *ev, uint64_t *index_out, vg
         memcpy(hashes[i - 1], nodes[i].hash, VG_HASH_LEN);
     }
     rc = vgb_store_audit_append(a->store, e.index, leaf, len, leaf_hash, levels, idx,
-                                (const uint8_t(*)[VG_HASH_LEN])hashes, n_nodes > 0 ? n_nodes - 1 : 0);
+                                (const uint8_t(*)[VG_HASH_LEN])hashes,
+                                n_nodes > 0 ? n_nodes - 1 : 0);
     free(leaf);
     if (rc != VG_OK) {
         return vg_reason_set(why, rc, "audit log: cannot append leaf %llu: %s",

@@ -686,8 +686,8 @@ s_check_alert(s_alert *al)
 typedef struct s_slice {
     vgb_av_check *c; /* the check */
     s_alert *al;     /* S_SLICE of them */
-    size_t n;    /* read */
-    vg_err rc;   /* no memory */
+    size_t n;        /* read */
+    vg_err rc;       /* no memory */
 } s_slice;
 
 /* Keeps the row and its envelope parsed (not its bytes: up to 960 KiB each). */

@@ -15,8 +15,8 @@
 #define S_COMMAND_MAX 32
 
 struct vgb_control {
-    void *rep;        /* the REP socket */
-    char path[4096];  /* the ipc file */
+    void *rep;       /* the REP socket */
+    char path[4096]; /* the ipc file */
 };
 
 vg_err

@@ -67,7 +67,7 @@ vg_err vgb_check_skew(const vgb_services *sv, int64_t created_ms, const char *wh
  * refusal (record.h) and a REJECTED confirm with the wire code of err.
  * claimed: the sender an envelope named (NULL: none); missing may be NULL. */
 void vgb_refuse(const vgb_services *sv, const vgb_from *from, const char *claimed,
-                const uint8_t *alert_id, vg_err err, const char *reason,
-                const vg_strlist *missing, const char *what);
+                const uint8_t *alert_id, vg_err err, const char *reason, const vg_strlist *missing,
+                const char *what);
 
 #endif

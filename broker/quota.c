@@ -10,12 +10,12 @@
 #define S_HOUR_MS 3600000
 
 typedef struct s_agency {
-    const char *id;                      /* borrowed from the document */
-    vg_limits lim;                       /* its limits */
-    int64_t tokens_milli;                /* publishes it may make now, x1000 */
-    int64_t refilled;                    /* when tokens were topped up (monotonic ms) */
-    int64_t hour[VGB_QUOTA_HOURS];       /* the hour each slot counts (wall ms / 1h) */
-    uint64_t bytes[VGB_QUOTA_HOURS];     /* envelope bytes accepted in that hour */
+    const char *id;                  /* borrowed from the document */
+    vg_limits lim;                   /* its limits */
+    int64_t tokens_milli;            /* publishes it may make now, x1000 */
+    int64_t refilled;                /* when tokens were topped up (monotonic ms) */
+    int64_t hour[VGB_QUOTA_HOURS];   /* the hour each slot counts (wall ms / 1h) */
+    uint64_t bytes[VGB_QUOTA_HOURS]; /* envelope bytes accepted in that hour */
 } s_agency;
 
 struct vgb_quota {

@@ -25,8 +25,8 @@
  * worker talk over an inproc ZeroMQ PAIR only. The worker owns its
  * connection and audit handle; it reads the network document handed over
  * with each query and the broker keys, which are immutable and outlive it
- * (a document replaced by a reload stays alive until the broker stops). It blocks signals and is named
- * VGB_READER_THREAD_NAME.
+ * (a document replaced by a reload stays alive until the broker stops). It blocks signals and is
+ * named VGB_READER_THREAD_NAME.
  */
 #ifndef VIGIL_BROKER_READER_H
 #define VIGIL_BROKER_READER_H
@@ -48,13 +48,13 @@
 typedef struct vgb_reader vgb_reader;
 
 typedef struct vgb_reader_params {
-    void *zmq_ctx;             /* for the inproc pair; outlives the reader */
-    const vgb_store *store;    /* the owner's store: the worker opens a reader of it */
-    const vg_netdoc *doc;      /* borrowed, immutable; outlives the reader */
-    const vg_keyset *keys;     /* borrowed (the audit module's handle wants them) */
-    size_t n_agencies;         /* agency indices are below this */
-    uint32_t queue_max;        /* queries waiting per agency */
-    uint32_t time_ms_per_s;    /* worker time per agency per second */
+    void *zmq_ctx;          /* for the inproc pair; outlives the reader */
+    const vgb_store *store; /* the owner's store: the worker opens a reader of it */
+    const vg_netdoc *doc;   /* borrowed, immutable; outlives the reader */
+    const vg_keyset *keys;  /* borrowed (the audit module's handle wants them) */
+    size_t n_agencies;      /* agency indices are below this */
+    uint32_t queue_max;     /* queries waiting per agency */
+    uint32_t time_ms_per_s; /* worker time per agency per second */
 } vgb_reader_params;
 
 /* Opens the worker's read connection and starts it. VG_ERR_IO (with why)
@@ -93,7 +93,6 @@ typedef void (*vgb_reader_deliver_fn)(void *ctx, size_t idx, zmq_msg_t *rid, zmq
  * queued queries (round robin, within budgets). Returns the ms until a
  * budget refills enough to hand over a waiting query, or -1 when nothing
  * waits for that. Never blocks. */
-long vgb_reader_service(vgb_reader *r, int64_t now_mono, vgb_reader_deliver_fn deliver,
-                        void *ctx);
+long vgb_reader_service(vgb_reader *r, int64_t now_mono, vgb_reader_deliver_fn deliver, void *ctx);
 
 #endif

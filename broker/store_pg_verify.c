@@ -82,8 +82,8 @@ vgb_pg_receipts_of(vgb_store *base, uint64_t seq, vgb_receipt_row_fn fn, void *c
     vgb_pg_params p = {0};
     vgb_pg_p_i64(&p, (int64_t)seq);
     vg_err err = VG_OK;
-    PGresult *r = vgb_pg_query((vgb_pg *)base, VGB_PG_Q_RECEIPTS_OF, &p,
-                               "read receipts of an alert", &err);
+    PGresult *r =
+        vgb_pg_query((vgb_pg *)base, VGB_PG_Q_RECEIPTS_OF, &p, "read receipts of an alert", &err);
     for (int i = 0; r != NULL && i < PQntuples(r); i++) {
         s_receipt_row(r, i, fn, ctx);
     }
@@ -134,8 +134,8 @@ vgb_pg_alert_leaf_links(vgb_store *base, uint64_t seq, vgb_link_fn fn, void *ctx
     vgb_pg_params p = {0};
     vgb_pg_p_i64(&p, (int64_t)seq);
     vg_err err = VG_OK;
-    PGresult *r = vgb_pg_query((vgb_pg *)base, VGB_PG_Q_ALERT_LEAF_LINKS, &p,
-                               "read alert leaf links", &err);
+    PGresult *r =
+        vgb_pg_query((vgb_pg *)base, VGB_PG_Q_ALERT_LEAF_LINKS, &p, "read alert leaf links", &err);
     for (int i = 0; r != NULL && i < PQntuples(r); i++) {
         fn(ctx, (uint64_t)vgb_pg_r_i64(r, i, 0), (uint64_t)vgb_pg_r_i64(r, i, 1));
     }
@@ -176,8 +176,7 @@ vgb_pg_event_runs(vgb_store *base, const char *agency, uint64_t after, size_t li
     vgb_pg_p_i64(&p, (int64_t)after);
     vgb_pg_p_limit(&p, limit);
     vg_err err = VG_OK;
-    PGresult *r =
-        vgb_pg_query((vgb_pg *)base, VGB_PG_Q_EVENT_RUNS, &p, "read event stream", &err);
+    PGresult *r = vgb_pg_query((vgb_pg *)base, VGB_PG_Q_EVENT_RUNS, &p, "read event stream", &err);
     uint64_t *more = NULL;
     size_t cap = 0;
     for (int i = 0; r != NULL && i < PQntuples(r) && err == VG_OK; i++) {

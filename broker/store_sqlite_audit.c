@@ -6,24 +6,23 @@
 
 #include "store_sqlite.h"
 
-const char vgb_sqlite_audit_schema[] =
-    "CREATE TABLE IF NOT EXISTS audit_leaves("
-    " idx INTEGER PRIMARY KEY,"
-    " leaf BLOB NOT NULL,"
-    " leaf_hash BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS audit_nodes("
-    " level INTEGER NOT NULL,"
-    " idx INTEGER NOT NULL,"
-    " hash BLOB NOT NULL,"
-    " PRIMARY KEY(level, idx)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS audit_checkpoints("
-    " size INTEGER PRIMARY KEY,"
-    " root BLOB NOT NULL,"
-    " note TEXT NOT NULL,"
-    " signed_ms INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS audit_alert_leaves("
-    " alert_seq INTEGER NOT NULL, leaf_idx INTEGER NOT NULL,"
-    " PRIMARY KEY(alert_seq, leaf_idx)) WITHOUT ROWID;";
+const char vgb_sqlite_audit_schema[] = "CREATE TABLE IF NOT EXISTS audit_leaves("
+                                       " idx INTEGER PRIMARY KEY,"
+                                       " leaf BLOB NOT NULL,"
+                                       " leaf_hash BLOB NOT NULL);"
+                                       "CREATE TABLE IF NOT EXISTS audit_nodes("
+                                       " level INTEGER NOT NULL,"
+                                       " idx INTEGER NOT NULL,"
+                                       " hash BLOB NOT NULL,"
+                                       " PRIMARY KEY(level, idx)) WITHOUT ROWID;"
+                                       "CREATE TABLE IF NOT EXISTS audit_checkpoints("
+                                       " size INTEGER PRIMARY KEY,"
+                                       " root BLOB NOT NULL,"
+                                       " note TEXT NOT NULL,"
+                                       " signed_ms INTEGER NOT NULL);"
+                                       "CREATE TABLE IF NOT EXISTS audit_alert_leaves("
+                                       " alert_seq INTEGER NOT NULL, leaf_idx INTEGER NOT NULL,"
+                                       " PRIMARY KEY(alert_seq, leaf_idx)) WITHOUT ROWID;";
 
 /* Copies a 32-byte hash column; false when the column is not 32 bytes. */
 static bool
@@ -120,8 +119,7 @@ s_insert_hash(vgb_sqlite *s, const char *sql, int64_t k1, int64_t k2, const void
 vg_err
 vgb_sqlite_audit_append(vgb_store *base, uint64_t index, const uint8_t *leaf, size_t len,
                         const uint8_t leaf_hash[VG_HASH_LEN], const unsigned *levels,
-                        const uint64_t *nodes, const uint8_t (*hashes)[VG_HASH_LEN],
-                        size_t n_nodes)
+                        const uint64_t *nodes, const uint8_t (*hashes)[VG_HASH_LEN], size_t n_nodes)
 {
     static const char leaf_sql[] =
         "INSERT INTO audit_leaves(idx, leaf, leaf_hash) VALUES (?1, ?2, ?3)";

@@ -32,27 +32,27 @@ typedef struct s_answer {
 /* The worker's own state: between pthread_create and pthread_join only the
  * worker thread touches it. */
 typedef struct s_worker {
-    sqlite3 *db;       /* its connection to the store's database */
-    void *pair;        /* its end of the PAIR (connected) */
-    uint32_t pages;    /* the threshold (for the RESTART and warning bounds) */
-    int failing_rc;    /* SQLite code of the current run of failures, 0 when none */
-    uint64_t n_failed; /* checkpoints failed in that run */
+    sqlite3 *db;              /* its connection to the store's database */
+    void *pair;               /* its end of the PAIR (connected) */
+    uint32_t pages;           /* the threshold (for the RESTART and warning bounds) */
+    int failing_rc;           /* SQLite code of the current run of failures, 0 when none */
+    uint64_t n_failed;        /* checkpoints failed in that run */
     int64_t failing_since_us; /* when that run began */
-    bool warned_large; /* store.wal_large logged, the WAL not yet small again */
+    bool warned_large;        /* store.wal_large logged, the WAL not yet small again */
 } s_worker;
 
 struct vgb_ckpt {
-    void *pair;        /* the loop's end of the PAIR (bound) */
-    pthread_t thread;  /* the worker */
-    bool running;      /* started and not yet joined */
-    uint32_t pages;    /* frames committed since the last checkpoint that ask for one */
-    char asked;        /* the request out (its answer not read yet), 0 when none */
-    uint32_t n_missed; /* REWIND attempts in a row that did not get the write lock */
-    uint32_t frames;   /* WAL frames after the last commit */
-    uint32_t copied;   /* frames of the current WAL known to be in the database file */
-    uint32_t n_failing;     /* requests in a row that failed (not OK, not BUSY) */
-    int64_t not_before_us;  /* after a failure: no request before this (monotonic) */
-    s_worker w;        /* the worker's state (see s_worker) */
+    void *pair;            /* the loop's end of the PAIR (bound) */
+    pthread_t thread;      /* the worker */
+    bool running;          /* started and not yet joined */
+    uint32_t pages;        /* frames committed since the last checkpoint that ask for one */
+    char asked;            /* the request out (its answer not read yet), 0 when none */
+    uint32_t n_missed;     /* REWIND attempts in a row that did not get the write lock */
+    uint32_t frames;       /* WAL frames after the last commit */
+    uint32_t copied;       /* frames of the current WAL known to be in the database file */
+    uint32_t n_failing;    /* requests in a row that failed (not OK, not BUSY) */
+    int64_t not_before_us; /* after a failure: no request before this (monotonic) */
+    s_worker w;            /* the worker's state (see s_worker) */
 };
 
 /* ---- the worker ------------------------------------------------------------------- */

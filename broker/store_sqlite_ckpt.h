@@ -59,9 +59,9 @@
 
 #define VGB_CKPT_RESTART_FACTOR 2 /* rewind once the WAL holds this many * pages */
 #define VGB_CKPT_REWIND_TRIES 8   /* cheap rewind attempts before one that copies under the lock */
-#define VGB_CKPT_RETRY_MS 100       /* after a failed checkpoint, the next request waits this */
+#define VGB_CKPT_RETRY_MS 100     /* after a failed checkpoint, the next request waits this */
 #define VGB_CKPT_RETRY_MAX_MS 10000 /* ... doubling up to this */
-#define VGB_CKPT_WARN_FACTOR 16   /* store.wal_large at this many * pages */
+#define VGB_CKPT_WARN_FACTOR 16     /* store.wal_large at this many * pages */
 #define VGB_CKPT_THREAD_NAME "vigil-ckpt"
 
 typedef struct vgb_ckpt vgb_ckpt;

@@ -244,8 +244,8 @@ s_refill(vgb_timers *h)
     if (sl.buf == NULL) {
         return VG_ERR_NOMEM;
     }
-    vg_err rc = vgb_store_open_rows(h->store, max_level, h->wm_ms, INT64_MAX,
-                                    (int64_t)sl.cap, s_slice_row, &sl);
+    vg_err rc = vgb_store_open_rows(h->store, max_level, h->wm_ms, INT64_MAX, (int64_t)sl.cap,
+                                    s_slice_row, &sl);
     size_t keep = sl.n;
     int64_t wm = S_WM_ALL, run = 0;
     if (rc == VG_OK && sl.n == sl.cap) { /* more beyond: stop at a whole deadline */
@@ -290,8 +290,7 @@ s_refill_due(const vgb_timers *h, int64_t now)
     if (h->wm_ms == S_WM_ALL || now < h->retry_mono) {
         return false;
     }
-    return h->n_timers < s_timers_k(h) / 2 ||
-           (now >= h->wm_mono && h->timers[0].due_mono > now);
+    return h->n_timers < s_timers_k(h) / 2 || (now >= h->wm_mono && h->timers[0].due_mono > now);
 }
 
 /* Refills while the heap is short or the clock has reached the watermark;
@@ -307,7 +306,6 @@ s_refill_while_due(vgb_timers *h, int64_t now)
         }
     }
 }
-
 
 /* ---- the interface ---------------------------------------------------------------- */
 

@@ -52,9 +52,8 @@ s_inline(const vg_netdoc *doc, vgb_verify_job *jobs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         jobs[i].env = NULL;
-        jobs[i].rc =
-            vg_envelope_verify_claimed(&jobs[i].env, jobs[i].bytes, jobs[i].len, doc,
-                                       jobs[i].claimed, &jobs[i].why);
+        jobs[i].rc = vg_envelope_verify_claimed(&jobs[i].env, jobs[i].bytes, jobs[i].len, doc,
+                                                jobs[i].claimed, &jobs[i].why);
     }
 }
 

@@ -197,11 +197,11 @@ typedef struct s_gen {
     const vg_netdoc *doc; /* the network document: net's, or loaded */
     vg_netdoc *loaded;    /* --existing: the one DIR/broker.conf names */
     uint8_t admin_pk[VG_SIGN_PK_LEN]; /* the administrator's key that signed it */
-    char *dir;            /* where everything is */
-    char *store_dir;      /* dir/store */
-    void *zctx;           /* for the WAL checkpointer */
-    vgb_store *store;     /* the broker's store */
-    vgb_audit *audit;     /* its log, signing with the broker key */
+    char *dir;                        /* where everything is */
+    char *store_dir;                  /* dir/store */
+    void *zctx;                       /* for the WAL checkpointer */
+    vgb_store *store;                 /* the broker's store */
+    vgb_audit *audit;                 /* its log, signing with the broker key */
     uint64_t sender_seq[S_N_SENDERS]; /* per-sender sequence numbers */
     uint64_t ev_seq[VT_AGENCIES_MAX]; /* per-agency event stream */
     uint64_t leaves;                  /* appended */

@@ -464,9 +464,9 @@ test_write_error_batch_is_never_confirmed(void **state)
 /* ---- injected I/O errors in the checkpointer ---------------------------------- */
 
 #define T_CKPT_PAGES "wal_checkpoint_pages=16"
-#define T_CKPT_BEFORE 5  /* publishes before strace attaches */
+#define T_CKPT_BEFORE 5   /* publishes before strace attaches */
 #define T_CKPT_DURING 240 /* publishes while every checkpoint fails: 15 requests' worth */
-#define T_CKPT_AFTER 30  /* publishes after it detaches */
+#define T_CKPT_AFTER 30   /* publishes after it detaches */
 #define T_CKPT_TOTAL (T_CKPT_BEFORE + T_CKPT_DURING + T_CKPT_AFTER)
 #define T_RECOVER_MS 10000
 

@@ -201,7 +201,7 @@ void
 it_init_net_in(const char *bin_dir, const char *net, const char *const *extra)
 {
     const char *args[S_ARGS_MAX] = {
-        "init", net, "--agencies", "police,licensing,childrens-services,home-office",
+        "init",        net,        "--agencies", "police,licensing,childrens-services,home-office",
         "--oversight", "oversight"};
     size_t n = 6;
     for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {

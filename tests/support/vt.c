@@ -18,7 +18,8 @@
 /* ---- temp directories and files ---------------------------------------- */
 
 char *
-vt_tmpdir_new(void) {
+vt_tmpdir_new(void)
+{
     char tmpl[] = "/tmp/vigil-test-XXXXXX";
     char *dir = mkdtemp(tmpl);
     assert_non_null(dir);
@@ -28,7 +29,8 @@ vt_tmpdir_new(void) {
 }
 
 static void
-s_rmtree(const char *path) {
+s_rmtree(const char *path)
+{
     struct stat st;
     if (lstat(path, &st) != 0) {
         return;
@@ -54,7 +56,8 @@ s_rmtree(const char *path) {
 }
 
 void
-vt_tmpdir_destroy(char **dir_p) {
+vt_tmpdir_destroy(char **dir_p)
+{
     if (dir_p == NULL || *dir_p == NULL) {
         return;
     }
@@ -64,7 +67,8 @@ vt_tmpdir_destroy(char **dir_p) {
 }
 
 char *
-vt_path(const char *dir, const char *name) {
+vt_path(const char *dir, const char *name)
+{
     size_t n = strlen(dir) + 1 + strlen(name) + 1;
     char *p = malloc(n);
     assert_non_null(p);
@@ -73,7 +77,8 @@ vt_path(const char *dir, const char *name) {
 }
 
 void
-vt_write_file(const char *path, const void *data, size_t len, mode_t mode) {
+vt_write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     assert_true(fd >= 0);
     const uint8_t *p = data;
@@ -88,7 +93,8 @@ vt_write_file(const char *path, const void *data, size_t len, mode_t mode) {
 }
 
 uint8_t *
-vt_read_file(const char *path, size_t *len_out) {
+vt_read_file(const char *path, size_t *len_out)
+{
     FILE *f = fopen(path, "rb");
     assert_non_null(f);
     size_t cap = 4096, len = 0;
@@ -119,7 +125,8 @@ static const char *const s_named_names[] = {"Police", "Taxi Licensing", "Childre
                                             "Home Office"};
 
 static json_t *
-s_hex_json(const uint8_t *key, size_t len) {
+s_hex_json(const uint8_t *key, size_t len)
+{
     char hex[2 * 64 + 1];
     assert_true(len <= 64);
     vg_hex_encode(hex, sizeof hex, key, len);
@@ -127,7 +134,8 @@ s_hex_json(const uint8_t *key, size_t len) {
 }
 
 static json_t *
-s_agency_json(const vt_net *net, size_t i) {
+s_agency_json(const vt_net *net, size_t i)
+{
     json_t *a = json_object();
     const vg_keyset *ks = net->keys[i];
     char name[80];
@@ -152,7 +160,8 @@ s_agency_json(const vt_net *net, size_t i) {
 }
 
 static json_t *
-s_default_json(const vt_net *net) {
+s_default_json(const vt_net *net)
+{
     json_t *doc = json_object();
     json_object_set_new(doc, "network", json_string(VT_NETWORK_NAME));
     json_object_set_new(doc, "version", json_integer(1));
@@ -202,7 +211,8 @@ s_default_json(const vt_net *net) {
 }
 
 vt_net *
-vt_net_new_unpublished(size_t n_agencies) {
+vt_net_new_unpublished(size_t n_agencies)
+{
     assert_true(n_agencies >= 1 && n_agencies <= VT_AGENCIES_MAX);
     assert_true(sodium_init() >= 0);
     vt_net *net = calloc(1, sizeof *net);
@@ -223,7 +233,8 @@ vt_net_new_unpublished(size_t n_agencies) {
 }
 
 vt_net *
-vt_net_new(size_t n_agencies) {
+vt_net_new(size_t n_agencies)
+{
     vt_net *net = vt_net_new_unpublished(n_agencies);
     vg_reason why = {{0}};
     vg_err err = vt_net_publish(net, 0, &why);
@@ -235,7 +246,8 @@ vt_net_new(size_t n_agencies) {
 }
 
 void
-vt_net_destroy(vt_net **net_p) {
+vt_net_destroy(vt_net **net_p)
+{
     if (net_p == NULL || *net_p == NULL) {
         return;
     }
@@ -254,14 +266,16 @@ vt_net_destroy(vt_net **net_p) {
 }
 
 char *
-vt_net_json_text(const vt_net *net) {
+vt_net_json_text(const vt_net *net)
+{
     char *text = json_dumps(net->json, JSON_COMPACT);
     assert_non_null(text);
     return text;
 }
 
 vg_err
-vt_net_publish(vt_net *net, uint64_t version, vg_reason *why) {
+vt_net_publish(vt_net *net, uint64_t version, vg_reason *why)
+{
     char *text = vt_net_json_text(net);
     uint8_t *body = NULL, *signed_doc = NULL;
     size_t body_len = 0, signed_len = 0;
@@ -294,11 +308,13 @@ vt_net_publish(vt_net *net, uint64_t version, vg_reason *why) {
 }
 
 json_t *
-vt_net_agency_json(vt_net *net, const char *id) {
+vt_net_agency_json(vt_net *net, const char *id)
+{
     json_t *agencies = json_object_get(net->json, "agencies");
     size_t i;
     json_t *a;
-    json_array_foreach(agencies, i, a) {
+    json_array_foreach(agencies, i, a)
+    {
         if (strcmp(json_string_value(json_object_get(a, "id")), id) == 0) {
             return a;
         }
@@ -308,7 +324,8 @@ vt_net_agency_json(vt_net *net, const char *id) {
 }
 
 void
-vt_net_revoke(vt_net *net, const char *id) {
+vt_net_revoke(vt_net *net, const char *id)
+{
     json_object_set_new(vt_net_agency_json(net, id), "revoked", json_true());
     uint64_t next = vg_netdoc_version(net->doc) + 1;
     json_object_set_new(net->json, "version", json_integer((json_int_t)next));
@@ -369,7 +386,8 @@ vt_net_rotate(vt_net *net, const char *id, int64_t rotated_ms, int64_t valid_unt
 }
 
 const vg_keyset *
-vt_net_keys(const vt_net *net, const char *id) {
+vt_net_keys(const vt_net *net, const char *id)
+{
     for (size_t i = 0; i < net->n; i++) {
         if (strcmp(net->ids[i], id) == 0) {
             return net->keys[i];
@@ -380,7 +398,8 @@ vt_net_keys(const vt_net *net, const char *id) {
 }
 
 void
-vt_net_set_policy(vt_net *net, const char *policy_json) {
+vt_net_set_policy(vt_net *net, const char *policy_json)
+{
     json_error_t jerr;
     json_t *p = json_loads(policy_json, 0, &jerr);
     if (p == NULL) {
@@ -392,14 +411,16 @@ vt_net_set_policy(vt_net *net, const char *policy_json) {
 /* ---- alerts ------------------------------------------------------------- */
 
 static char *
-s_dup(const char *s) {
+s_dup(const char *s)
+{
     char *d = vg_strdup(s);
     assert_non_null(d);
     return d;
 }
 
 void
-vt_alert_sample(vg_alert *a, const char *const *recipients, size_t n_recipients) {
+vt_alert_sample(vg_alert *a, const char *const *recipients, size_t n_recipients)
+{
     memset(a, 0, sizeof *a);
     a->status = VG_STATUS_EXERCISE;
     a->msg_type = VG_MSG_UPDATE;
@@ -449,7 +470,8 @@ vt_alert_sample(vg_alert *a, const char *const *recipients, size_t n_recipients)
 }
 
 void
-vt_alert_fini(vg_alert *a) {
+vt_alert_fini(vg_alert *a)
+{
     vg_strlist_fini(&a->categories);
     vg_strlist_fini(&a->recipients);
     vg_strlist_fini(&a->incidents);
@@ -477,12 +499,14 @@ vt_alert_fini(vg_alert *a) {
 }
 
 static void
-s_assert_str(const char *want, const char *got) {
+s_assert_str(const char *want, const char *got)
+{
     assert_string_equal(want ? want : "", got ? got : "");
 }
 
 static void
-s_assert_strlist(const vg_strlist *want, const vg_strlist *got) {
+s_assert_strlist(const vg_strlist *want, const vg_strlist *got)
+{
     assert_int_equal(want->n, got->n);
     for (size_t i = 0; i < want->n; i++) {
         assert_string_equal(want->items[i], got->items[i]);
@@ -490,7 +514,8 @@ s_assert_strlist(const vg_strlist *want, const vg_strlist *got) {
 }
 
 void
-vt_alert_assert_same(const vg_alert *sent, const vg_alert *got) {
+vt_alert_assert_same(const vg_alert *sent, const vg_alert *got)
+{
     assert_int_equal(got->status, sent->status ? sent->status : VG_STATUS_ACTUAL);
     assert_int_equal(got->msg_type, sent->msg_type ? sent->msg_type : VG_MSG_ALERT);
     assert_int_equal(got->severity, sent->severity);
@@ -527,7 +552,8 @@ vt_alert_assert_same(const vg_alert *sent, const vg_alert *got) {
 }
 
 vg_seal_params
-vt_seal_params(const vt_net *net, const char *sender) {
+vt_seal_params(const vt_net *net, const char *sender)
+{
     vg_seal_params p = {
         .doc = net->doc,
         .sender = sender,
@@ -542,7 +568,8 @@ vt_seal_params(const vt_net *net, const char *sender) {
 void
 vt_seal_sample(uint8_t **out, size_t *out_len, const vt_net *net, const char *sender,
                const char *const *recipients, size_t n_recipients, const char *const *categories,
-               size_t n_categories) {
+               size_t n_categories)
+{
     vg_alert a;
     vt_alert_sample(&a, recipients, n_recipients);
     if (categories != NULL) {
@@ -564,7 +591,8 @@ vt_seal_sample(uint8_t **out, size_t *out_len, const vt_net *net, const char *se
 /* ---- signed-message layout ---------------------------------------------- */
 
 static uint64_t
-s_varint(const uint8_t *buf, size_t len, size_t *pos) {
+s_varint(const uint8_t *buf, size_t len, size_t *pos)
+{
     uint64_t v = 0;
     for (unsigned shift = 0; shift < 64; shift += 7) {
         assert_true(*pos < len);
@@ -579,7 +607,8 @@ s_varint(const uint8_t *buf, size_t len, size_t *pos) {
 }
 
 void
-vt_layout_of(vt_layout *out, const uint8_t *buf, size_t len) {
+vt_layout_of(vt_layout *out, const uint8_t *buf, size_t len)
+{
     memset(out, 0, sizeof *out);
     size_t pos = 0;
     while (pos < len) {
@@ -610,7 +639,8 @@ vt_layout_of(vt_layout *out, const uint8_t *buf, size_t len) {
 }
 
 vt_region
-vt_region_at(const vt_layout *l, size_t pos) {
+vt_region_at(const vt_layout *l, size_t pos)
+{
     if (pos >= l->body_off && pos < l->body_off + l->body_len) {
         return VT_REGION_BODY;
     }
@@ -624,6 +654,7 @@ vt_region_at(const vt_layout *l, size_t pos) {
 }
 
 bool
-vt_reason_has(const vg_reason *why, const char *needle) {
+vt_reason_has(const vg_reason *why, const char *needle)
+{
     return strstr(why->text, needle) != NULL;
 }

@@ -22,11 +22,11 @@
 #include "vigil/err.h"
 
 typedef enum vg_cfg_type {
-    VG_CFG_STRING = 1,   /* char *            */
-    VG_CFG_PATH = 2,     /* char *, resolved  */
-    VG_CFG_INT = 3,      /* int64_t in [min, max] */
-    VG_CFG_BOOL = 4,     /* bool: true/false/yes/no/on/off/1/0 */
-    VG_CFG_DURATION = 5, /* uint64_t ms in [min, max]: "250ms", "5s", "15m", "1h", "3d" */
+    VG_CFG_STRING = 1,    /* char *            */
+    VG_CFG_PATH = 2,      /* char *, resolved  */
+    VG_CFG_INT = 3,       /* int64_t in [min, max] */
+    VG_CFG_BOOL = 4,      /* bool: true/false/yes/no/on/off/1/0 */
+    VG_CFG_DURATION = 5,  /* uint64_t ms in [min, max]: "250ms", "5s", "15m", "1h", "3d" */
     VG_CFG_LOG_LEVEL = 6, /* vg_log_level: debug/info/warn/error */
     VG_CFG_SIZE = 7       /* uint64_t bytes in [min, max]: "65536", "64KiB", "8MiB", "1GiB" */
 } vg_cfg_type;

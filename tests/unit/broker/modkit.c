@@ -314,8 +314,8 @@ mk_world_new(const mk_world_opts *opts)
                                 .query_time_ms = 200,
                                 .unread_bytes = 1 << 20,
                                 .handshake_timeout_ms = 5000};
-    w->store = opts != NULL && opts->open_store != NULL ? opts->open_store(w->dir)
-                                                        : mk_store_open(w->dir);
+    w->store =
+        opts != NULL && opts->open_store != NULL ? opts->open_store(w->dir) : mk_store_open(w->dir);
     mk_sink_init(&w->sink);
     return w;
 }
@@ -338,7 +338,7 @@ mk_world_destroy(mk_world **w_p)
 const char *
 mk_id(size_t agency)
 {
-    static const char *const ids[MK_N] = {"police",    "licensing", "childrens-services",
+    static const char *const ids[MK_N] = {"police",      "licensing", "childrens-services",
                                           "home-office", "education", "council",
                                           "oversight"};
     assert_true(agency < MK_N);
@@ -357,8 +357,8 @@ mk_seal(mk_world *w, const char *sender, const char *const *also, vg_severity se
     memset(&al, 0, sizeof al);
     al.severity = severity != VG_SEV_UNSPECIFIED ? severity : VG_SEV_HIGH;
     assert_int_equal(vg_strlist_add(&al.categories, category), VG_OK);
-    assert_int_equal(
-        vg_netdoc_required(w->doc, &category, 1, al.severity, sender, &a->required), VG_OK);
+    assert_int_equal(vg_netdoc_required(w->doc, &category, 1, al.severity, sender, &a->required),
+                     VG_OK);
     for (size_t i = 0; i < a->required.n; i++) {
         assert_int_equal(vg_strlist_add(&al.recipients, a->required.items[i]), VG_OK);
     }
@@ -408,8 +408,8 @@ mk_insert(mk_world *w, mk_alert *a, int64_t deadline_ms)
 {
     vg_reason why = {{0}};
     uint64_t seq = 0;
-    vg_err rc =
-        vgb_store_insert_alert(w->store, a->env, w->clk.wall, &a->required, deadline_ms, &seq, &why);
+    vg_err rc = vgb_store_insert_alert(w->store, a->env, w->clk.wall, &a->required, deadline_ms,
+                                       &seq, &why);
     if (rc != VG_OK) {
         fail_msg("vgb_store_insert_alert: %s: %s", vg_err_code(rc), why.text);
     }
@@ -463,9 +463,9 @@ mk_share(mk_world *w, const mk_alert *a, const char *sharer, const char *to, int
     }
     vg_share *sh = NULL;
     assert_int_equal(vg_share_verify(&sh, b, n, w->doc, &why), VG_OK);
-    assert_int_equal(vgb_store_insert_share(w->store, a->seq, sharer, to, vg_share_hash(sh), b, n,
-                                            w->clk.wall),
-                     VG_OK);
+    assert_int_equal(
+        vgb_store_insert_share(w->store, a->seq, sharer, to, vg_share_hash(sh), b, n, w->clk.wall),
+        VG_OK);
     assert_int_equal(vgb_store_add_recipient(w->store, a->seq, to, sharer, deadline_ms), VG_OK);
     if (hash != NULL) {
         memcpy(hash, vg_share_hash(sh), VG_HASH_LEN);
@@ -492,18 +492,16 @@ mk_receipt(mk_world *w, const char *agency, vg_receipt_kind kind, const mk_alert
     }
     int idx = vg_netdoc_index(w->doc, agency);
     assert_true(idx >= 0);
-    vg_receipt_spec spec = {.agency = agency,
-                            .kind = kind,
-                            .created_ms = w->clk.wall,
-                            .items = items,
-                            .n_items = n,
-                            .officer = kind == VG_RECEIPT_ACKNOWLEDGED ? text : NULL,
-                            .reason = kind == VG_RECEIPT_IN_PROGRESS || kind == VG_RECEIPT_DECLINED
-                                          ? text
-                                          : NULL,
-                            .network_version = vg_netdoc_version(w->doc),
-                            .failure = kind == VG_RECEIPT_UNOPENABLE ? VG_OPEN_BAD_KEY
-                                                                     : VG_OPEN_UNSPECIFIED};
+    vg_receipt_spec spec = {
+        .agency = agency,
+        .kind = kind,
+        .created_ms = w->clk.wall,
+        .items = items,
+        .n_items = n,
+        .officer = kind == VG_RECEIPT_ACKNOWLEDGED ? text : NULL,
+        .reason = kind == VG_RECEIPT_IN_PROGRESS || kind == VG_RECEIPT_DECLINED ? text : NULL,
+        .network_version = vg_netdoc_version(w->doc),
+        .failure = kind == VG_RECEIPT_UNOPENABLE ? VG_OPEN_BAD_KEY : VG_OPEN_UNSPECIFIED};
     uint8_t *bytes = NULL;
     size_t len = 0;
     vg_reason why = {{0}};

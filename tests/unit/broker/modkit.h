@@ -48,7 +48,7 @@ enum {
 };
 
 #define MK_WALL0_MS (VT_ISSUED_MS + 3600 * INT64_C(1000)) /* the wall clock at start */
-#define MK_MONO0_MS INT64_C(5000000)                       /* the monotonic clock at start */
+#define MK_MONO0_MS INT64_C(5000000)                      /* the monotonic clock at start */
 
 /* ---- the clock ----------------------------------------------------------------- */
 
@@ -82,7 +82,7 @@ typedef struct mk_sink {
         uint8_t rid[VGB_RID_MAX];
         size_t rid_len;
         vg_err rc;
-        size_t times; /* this many more times, then accepted again (0: until changed) */
+        size_t times;      /* this many more times, then accepted again (0: until changed) */
     } rules[MK_RULES_MAX]; /* routing ids refused, and how */
     size_t n_rules;
 } mk_sink;
@@ -116,19 +116,19 @@ size_t mk_log_count(const char *msg_id, const char *needle);
 /* ---- the world ---------------------------------------------------------------------- */
 
 typedef struct mk_world_opts {
-    bool officer_names;                       /* the document's "oversight" view */
-    bool notes;                               /* ... */
+    bool officer_names;                        /* the document's "oversight" view */
+    bool notes;                                /* ... */
     vgb_store *(*open_store)(const char *dir); /* NULL: mk_store_open */
 } mk_world_opts;
 
 typedef struct mk_world {
-    char *dir;              /* temp directory; the store is in it */
-    vt_net *net;            /* keys and the signed document */
-    const vg_netdoc *doc;   /* net->doc */
-    mk_clock clk;           /* the injected clock */
-    vg_broker_config cfg;   /* broker.conf's defaults, store_path = dir */
-    vgb_store *store;       /* the store in dir */
-    mk_sink sink;           /* where frames go */
+    char *dir;               /* temp directory; the store is in it */
+    vt_net *net;             /* keys and the signed document */
+    const vg_netdoc *doc;    /* net->doc */
+    mk_clock clk;            /* the injected clock */
+    vg_broker_config cfg;    /* broker.conf's defaults, store_path = dir */
+    vgb_store *store;        /* the store in dir */
+    mk_sink sink;            /* where frames go */
     uint64_t next_seq[MK_N]; /* the senders' sequence numbers */
 } mk_world;
 

@@ -28,9 +28,9 @@
 #define ST_REJECTED VIGIL__CONFIRM_STATUS__CONFIRM_REJECTED
 
 typedef struct fixture {
-    mk_world *w;   /* store, document, clock, sink */
-    vgb_ledger *l; /* what the confirms report */
-    vgb_batch *x;  /* the module under test */
+    mk_world *w;                   /* store, document, clock, sink */
+    vgb_ledger *l;                 /* what the confirms report */
+    vgb_batch *x;                  /* the module under test */
     uint8_t rid[MK_N][MK_RID_LEN]; /* one connection per agency */
 } fixture;
 
@@ -104,8 +104,7 @@ s_after(void *ctx, size_t agency, uint64_t seq)
 static const Vigil__Confirm *
 s_confirm_to(fixture *f, size_t who, size_t i)
 {
-    const Vigil__BrokerFrame *bf =
-        mk_sink_nth(&f->w->sink, f->rid[who], MK_RID_LEN, K_CONFIRM, i);
+    const Vigil__BrokerFrame *bf = mk_sink_nth(&f->w->sink, f->rid[who], MK_RID_LEN, K_CONFIRM, i);
     assert_non_null(bf);
     return bf->confirm;
 }
@@ -188,8 +187,8 @@ test_confirm_carries_checkpoint_and_missing(void **state)
     uint8_t id[VG_ALERT_ID_LEN];
     s_id(id, 0x5c);
     vgb_from a = s_from(f, MK_POLICE, 41);
-    vgb_batch_confirm(f->x, &a, id, ST_REJECTED,
-                      VIGIL__REJECT_CODE__REJECT_MISSING_RECIPIENTS, "policy", &missing);
+    vgb_batch_confirm(f->x, &a, id, ST_REJECTED, VIGIL__REJECT_CODE__REJECT_MISSING_RECIPIENTS,
+                      "policy", &missing);
     vg_strlist_fini(&missing);
     /* A rejection needs no commit: it goes out as it is after a rollback. */
     vgb_batch_end(f->x, false, VG_ERR_IO, NULL, NULL);
@@ -260,7 +259,8 @@ test_confirms_voided_when_not_committed(void **state)
         assert_int_equal(r->code, VIGIL__REJECT_CODE__REJECT_REPLAY);
         assert_string_equal(r->reason, "seq");
         assert_memory_equal(r->alert_id.data, rej, VG_ALERT_ID_LEN);
-        const Vigil__BrokerFrame *e = mk_sink_nth(&w->sink, f->rid[MK_HOME], MK_RID_LEN, K_ERROR, 0);
+        const Vigil__BrokerFrame *e =
+            mk_sink_nth(&w->sink, f->rid[MK_HOME], MK_RID_LEN, K_ERROR, 0);
         assert_non_null(e);
         assert_int_equal(e->request_id, 1004);
         assert_int_equal(e->error->code, VIGIL__REJECT_CODE__REJECT_RATE_LIMITED);

@@ -113,7 +113,7 @@ test_an_escalation_step_is_checkpointed_in_its_batch(void **state)
     fb_conn *ho = fb_connect(f, "home-office", FB_CONSOLE);
     fb_conn *lic = fb_connect(f, "licensing", FB_RECEIVE);
     const fb_alert *a = fb_publish_ok(ho, NULL); /* high: due in an hour */
-    fb_step(f); /* delivered */
+    fb_step(f);                                  /* delivered */
     assert_non_null(fb_receipt_delivered(lic));
     size_t before = fb_count_events(ho, VIGIL__EVENT_KIND__EVENT_OVERDUE, NULL, a);
     fb_advance_to_wall(f, a->published_wall_ms + FB_HOUR_MS);
@@ -156,8 +156,7 @@ main(void)
             test_a_person_s_receipt_is_covered_by_the_checkpoint_its_reply_carries, s_teardown),
         cmocka_unit_test_teardown(test_a_rejection_is_covered_by_the_checkpoint_its_reply_carries,
                                   s_teardown),
-        cmocka_unit_test_teardown(test_an_escalation_step_is_checkpointed_in_its_batch,
-                                  s_teardown),
+        cmocka_unit_test_teardown(test_an_escalation_step_is_checkpointed_in_its_batch, s_teardown),
         cmocka_unit_test_teardown(test_a_clean_stop_leaves_every_leaf_under_a_checkpoint,
                                   s_teardown),
     };

@@ -21,15 +21,15 @@
 #include "vigil/checkpoint.h"
 
 typedef struct fixture {
-    mk_world *w;  /* store, document, clock */
+    mk_world *w;   /* store, document, clock */
     vgb_ledger *l; /* the module under test */
 } fixture;
 
 static vg_err
 s_open(mk_world *w, vgb_ledger **out, vg_reason *why)
 {
-    return vgb_ledger_open(out, w->store, VT_NETWORK_NAME, w->net->broker, &w->cfg,
-                           &w->clk.clock, why);
+    return vgb_ledger_open(out, w->store, VT_NETWORK_NAME, w->net->broker, &w->cfg, &w->clk.clock,
+                           why);
 }
 
 static vgb_ledger *
@@ -329,7 +329,7 @@ test_checkpoint_every_n_leaves(void **state)
 
     mk_begin(w->store);
     (void)s_online(f->l, NULL, 0);
-    vgb_ledger_service(f->l);                  /* the 4th leaf: due */
+    vgb_ledger_service(f->l);                 /* the 4th leaf: due */
     assert_null(vgb_ledger_checkpoint(f->l)); /* signed, not published */
     mk_commit(w->store);
     assert_null(vgb_ledger_checkpoint(f->l)); /* still not: the batch has not ended */

@@ -255,8 +255,8 @@ test_rollback_leaves_nothing(void **state)
     int64_t next = 0;
     assert_int_equal(vgb_store_park(w->store, a->seq, "childrens-services", T0, 1000, 5000, &next),
                      VG_OK);
-    vgb_event_row ev = {.seq = 1, .time_ms = T0, .kind = 1, .alert_seq = a->seq, .about = "police",
-                        .detail = ""};
+    vgb_event_row ev = {
+        .seq = 1, .time_ms = T0, .kind = 1, .alert_seq = a->seq, .about = "police", .detail = ""};
     assert_int_equal(vgb_store_insert_events(w->store, "police", &ev, NULL, 0), VG_OK);
     assert_int_equal(vgb_store_insert_rejection(w->store, T0, "police", a->id, "replay", "r"),
                      VG_OK);
@@ -320,23 +320,24 @@ test_changes_outside_transaction_refused(void **state)
     bool changed = false;
     int64_t next = 0;
     vg_reason why = {{0}};
-    r[n++] = (s_outside){"insert_alert", vgb_store_insert_alert(w->store, b->env, T0, &b->required,
-                                                                0, &seq, &why)};
-    r[n++] = (s_outside){"mark_delivered", vgb_store_mark_delivered(w->store, a->seq, "licensing",
-                                                                    T0, &changed)};
-    r[n++] = (s_outside){"park", vgb_store_park(w->store, a->seq, "childrens-services", T0, 1000,
-                                                5000, &next)};
+    r[n++] = (s_outside){"insert_alert",
+                         vgb_store_insert_alert(w->store, b->env, T0, &b->required, 0, &seq, &why)};
+    r[n++] = (s_outside){"mark_delivered",
+                         vgb_store_mark_delivered(w->store, a->seq, "licensing", T0, &changed)};
+    r[n++] = (s_outside){
+        "park", vgb_store_park(w->store, a->seq, "childrens-services", T0, 1000, 5000, &next)};
     vgb_event_row ev = {.seq = 1, .time_ms = T0, .kind = 11, .about = "police", .detail = ""};
-    r[n++] = (s_outside){"insert_events", vgb_store_insert_events(w->store, "police", &ev, NULL, 0)};
+    r[n++] =
+        (s_outside){"insert_events", vgb_store_insert_events(w->store, "police", &ev, NULL, 0)};
     r[n++] = (s_outside){"shift_times", vgb_store_shift_times(w->store, 60000)};
     r[n++] = (s_outside){"apply_receipt",
-                         vgb_store_apply_receipt(w->store, a->seq, "licensing", VGB_ACKNOWLEDGED, T0,
-                                                 "x", NULL, NULL, 0)};
-    r[n++] = (s_outside){"insert_rejection",
-                         vgb_store_insert_rejection(w->store, T0, "police", NULL, "malformed", "x")};
+                         vgb_store_apply_receipt(w->store, a->seq, "licensing", VGB_ACKNOWLEDGED,
+                                                 T0, "x", NULL, NULL, 0)};
+    r[n++] = (s_outside){"insert_rejection", vgb_store_insert_rejection(w->store, T0, "police",
+                                                                        NULL, "malformed", "x")};
     uint8_t leaf[] = "leaf", hash[VG_HASH_LEN] = {1};
-    r[n++] = (s_outside){"audit_append", vgb_store_audit_append(w->store, 0, leaf, sizeof leaf, hash,
-                                                                NULL, NULL, NULL, 0)};
+    r[n++] = (s_outside){"audit_append", vgb_store_audit_append(w->store, 0, leaf, sizeof leaf,
+                                                                hash, NULL, NULL, NULL, 0)};
     assert_false(vgb_store_in_transaction(w->store)); /* none of them opened one */
 
     char accepted[256] = "";
@@ -463,14 +464,14 @@ test_sequence_used(void **state)
         const char *sender;
         uint64_t seq;
         bool used;
-    } want[] = {{"police", 1, true},       {"police", 2, false},     {"police", 3, true},
-                {"police", 4, false},      {"home-office", 1, true}, {"home-office", 3, false},
+    } want[] = {{"police", 1, true},    {"police", 2, false},     {"police", 3, true},
+                {"police", 4, false},   {"home-office", 1, true}, {"home-office", 3, false},
                 {"licensing", 1, false}};
     for (int round = 0; round < 2; round++) { /* and after a restart */
         for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
             bool used = !want[i].used;
-            assert_int_equal(
-                vgb_store_sequence_used(w->store, want[i].sender, want[i].seq, &used), VG_OK);
+            assert_int_equal(vgb_store_sequence_used(w->store, want[i].sender, want[i].seq, &used),
+                             VG_OK);
             if (used != want[i].used) {
                 fail_msg("sequence_used(%s, %llu) = %d", want[i].sender,
                          (unsigned long long)want[i].seq, used);
@@ -504,8 +505,8 @@ test_sequence_used(void **state)
     uint64_t recipients = s_count(w->store, VGB_COUNT_RECIPIENTS, NULL);
     mk_begin(w->store);
     uint64_t seq = 0;
-    assert_int_not_equal(
-        vgb_store_insert_alert(w->store, env, T0, &p2->required, 0, &seq, &why), VG_OK);
+    assert_int_not_equal(vgb_store_insert_alert(w->store, env, T0, &p2->required, 0, &seq, &why),
+                         VG_OK);
     mk_commit(w->store);
     assert_int_equal(s_alerts_n(w->store), 3);
     assert_int_equal(s_count(w->store, VGB_COUNT_RECIPIENTS, NULL), recipients);
@@ -673,8 +674,8 @@ test_park_backoff(void **state)
         assert_int_equal(vgb_store_park(w->store, a->seq, "licensing", now, 1000, 5000, &next),
                          VG_OK);
         if (next != now + waits[i]) {
-            fail_msg("park %zu: next try in %lld ms, expected %lld", i + 1,
-                     (long long)(next - now), (long long)waits[i]);
+            fail_msg("park %zu: next try in %lld ms, expected %lld", i + 1, (long long)(next - now),
+                     (long long)waits[i]);
         }
         assert_int_equal(s_row(w, a, "licensing").tries, i + 1);
     }
@@ -689,17 +690,17 @@ test_park_backoff(void **state)
     assert_int_equal(s_row(w, a, "licensing").tries, 76);
     assert_int_equal(s_row(w, a, "licensing").state, VGB_PENDING);
     int64_t big = 0;
-    assert_int_equal(vgb_store_park(w->store, a->seq, "licensing", T0, 1000, INT64_C(1) << 50, &big),
-                     VG_OK);
+    assert_int_equal(
+        vgb_store_park(w->store, a->seq, "licensing", T0, 1000, INT64_C(1) << 50, &big), VG_OK);
     assert_true(big > T0); /* no wrap to the past */
 
     /* Not PENDING: 0 and nothing changes. */
     bool changed = false;
-    assert_int_equal(
-        vgb_store_mark_delivered(w->store, a->seq, "childrens-services", T0, &changed), VG_OK);
+    assert_int_equal(vgb_store_mark_delivered(w->store, a->seq, "childrens-services", T0, &changed),
+                     VG_OK);
     next = 1;
-    assert_int_equal(
-        vgb_store_park(w->store, a->seq, "childrens-services", T0, 1000, 5000, &next), VG_OK);
+    assert_int_equal(vgb_store_park(w->store, a->seq, "childrens-services", T0, 1000, 5000, &next),
+                     VG_OK);
     assert_int_equal(next, 0);
     assert_int_equal(s_row(w, a, "childrens-services").tries, 0);
     next = 1;
@@ -720,10 +721,12 @@ test_next_try(void **state)
     int64_t out = -1;
     assert_int_equal(vgb_store_next_try(w->store, "licensing", T0, &out), VG_OK);
     assert_int_equal(out, 0); /* nothing parked */
-    assert_int_equal(vgb_store_park(w->store, a[0]->seq, "licensing", T0, 1000, 60000, NULL), VG_OK);
-    assert_int_equal(vgb_store_park(w->store, a[1]->seq, "licensing", T0, 3000, 60000, NULL), VG_OK);
-    assert_int_equal(vgb_store_park(w->store, a[1]->seq, "childrens-services", T0, 500, 60000, NULL),
+    assert_int_equal(vgb_store_park(w->store, a[0]->seq, "licensing", T0, 1000, 60000, NULL),
                      VG_OK);
+    assert_int_equal(vgb_store_park(w->store, a[1]->seq, "licensing", T0, 3000, 60000, NULL),
+                     VG_OK);
+    assert_int_equal(
+        vgb_store_park(w->store, a[1]->seq, "childrens-services", T0, 500, 60000, NULL), VG_OK);
     mk_commit(w->store);
     assert_int_equal(vgb_store_next_try(w->store, "licensing", T0, &out), VG_OK);
     assert_int_equal(out, T0 + 1000);
@@ -864,8 +867,7 @@ test_open_rows(void **state)
     a[4] = mk_seal(w, "police", NULL, VG_SEV_HIGH);
     (void)mk_insert(w, a[4], 0); /* no deadline */
     assert_int_equal(vgb_store_apply_receipt(w->store, a[1]->seq, "childrens-services",
-                                             VGB_ACKNOWLEDGED, T0, "Sgt C", NULL, NULL,
-                                             T0 + 200),
+                                             VGB_ACKNOWLEDGED, T0, "Sgt C", NULL, NULL, T0 + 200),
                      VG_OK);
     assert_int_equal(vgb_store_set_escalation(w->store, a[2]->seq, "licensing", 3, T0), VG_OK);
     assert_int_equal(vgb_store_apply_receipt(w->store, a[3]->seq, "childrens-services",
@@ -918,8 +920,7 @@ test_shift_times(void **state)
      * required; b: licensing parked, childrens-services declined, and b's
      * licensing row delivered-and-parked is impossible: parked is PENDING. */
     assert_int_equal(vgb_store_apply_receipt(w->store, a->seq, "childrens-services",
-                                             VGB_ACKNOWLEDGED, T0, "Sgt D", NULL, NULL,
-                                             T0 + 60000),
+                                             VGB_ACKNOWLEDGED, T0, "Sgt D", NULL, NULL, T0 + 60000),
                      VG_OK);
     assert_int_equal(vgb_store_park(w->store, b->seq, "licensing", T0, 1000, 5000, NULL), VG_OK);
     assert_int_equal(vgb_store_apply_receipt(w->store, b->seq, "childrens-services", VGB_DECLINED,
@@ -954,7 +955,8 @@ test_shift_times(void **state)
     mk_alert_free(&b);
 }
 
-/* ---- receipts and completion ------------------------------------------------------------------ */
+/* ---- receipts and completion ------------------------------------------------------------------
+ */
 
 typedef struct s_texts {
     char agency[8][64], officer[8][64], note[8][64], reason[8][64];
@@ -1115,8 +1117,8 @@ test_outstanding(void **state)
     a[3] = mk_seal(w, "home-office", NULL, VG_SEV_HIGH);
     (void)mk_insert(w, a[3], T0 + 1000);
     /* licensing acknowledged a[1]: no longer its to acknowledge. */
-    assert_int_equal(vgb_store_apply_receipt(w->store, a[1]->seq, "licensing", VGB_ACKNOWLEDGED,
-                                             T0, "Sgt H", NULL, NULL, T0 + 1000),
+    assert_int_equal(vgb_store_apply_receipt(w->store, a[1]->seq, "licensing", VGB_ACKNOWLEDGED, T0,
+                                             "Sgt H", NULL, NULL, T0 + 1000),
                      VG_OK);
     mk_commit(w->store);
     s_seqs x = {{0}, 0, 0};
@@ -1162,16 +1164,16 @@ test_receipts_stored_once(void **state)
     assert_int_equal(s_count(w->store, VGB_COUNT_RECEIPTS, "licensing"), 1);
     assert_int_equal(s_count(w->store, VGB_COUNT_RECEIPTS, "police"), 0);
     bool names = false;
-    assert_int_equal(vgb_store_receipt_names(w->store, vg_receipt_hash(r), "licensing", a[1]->seq,
-                                             &names),
-                     VG_OK);
+    assert_int_equal(
+        vgb_store_receipt_names(w->store, vg_receipt_hash(r), "licensing", a[1]->seq, &names),
+        VG_OK);
     assert_true(names);
-    assert_int_equal(vgb_store_receipt_names(w->store, vg_receipt_hash(r), "licensing", a[2]->seq,
-                                             &names),
-                     VG_OK);
+    assert_int_equal(
+        vgb_store_receipt_names(w->store, vg_receipt_hash(r), "licensing", a[2]->seq, &names),
+        VG_OK);
     assert_false(names);
-    assert_int_equal(vgb_store_receipt_names(w->store, vg_receipt_hash(r),
-                                             "childrens-services", a[1]->seq, &names),
+    assert_int_equal(vgb_store_receipt_names(w->store, vg_receipt_hash(r), "childrens-services",
+                                             a[1]->seq, &names),
                      VG_OK);
     assert_false(names);
     /* The DELIVERED receipt's leaf is found from each alert it named. */
@@ -1189,7 +1191,8 @@ test_receipts_stored_once(void **state)
     s_free_n(a, 3);
 }
 
-/* ---- events ------------------------------------------------------------------------------------- */
+/* ---- events -------------------------------------------------------------------------------------
+ */
 
 typedef struct s_evs {
     vgb_event_row e[64];
@@ -1230,21 +1233,31 @@ test_events_after_paging(void **state)
     /* licensing: 1, a run 2..6, 7, a run 8..10. */
     uint64_t alert_of[11] = {0, 0, 21, 22, 23, 24, 25, 0, 31, 32, 33};
     mk_begin(w->store);
-    vgb_event_row e1 = {.seq = 1, .time_ms = T0 + 1, .kind = 4, .alert_seq = 20,
-                        .about = "licensing", .detail = "Sgt I", .receipt = receipt,
+    vgb_event_row e1 = {.seq = 1,
+                        .time_ms = T0 + 1,
+                        .kind = 4,
+                        .alert_seq = 20,
+                        .about = "licensing",
+                        .detail = "Sgt I",
+                        .receipt = receipt,
                         .receipt_len = sizeof receipt};
     assert_int_equal(vgb_store_insert_events(w->store, "licensing", &e1, NULL, 0), VG_OK);
     alert_of[1] = 20;
-    vgb_event_row r1 = {.seq = 2, .time_ms = T0 + 2, .kind = 1, .alert_seq = 21,
-                        .about = "police", .detail = ""};
-    assert_int_equal(vgb_store_insert_events(w->store, "licensing", &r1, (uint64_t[]){22, 23, 24, 25},
-                                             4),
-                     VG_OK);
-    vgb_event_row e7 = {.seq = 7, .time_ms = T0 + 7, .kind = 10, .about = "council",
-                        .detail = "", .count = 9};
+    vgb_event_row r1 = {
+        .seq = 2, .time_ms = T0 + 2, .kind = 1, .alert_seq = 21, .about = "police", .detail = ""};
+    assert_int_equal(
+        vgb_store_insert_events(w->store, "licensing", &r1, (uint64_t[]){22, 23, 24, 25}, 4),
+        VG_OK);
+    vgb_event_row e7 = {
+        .seq = 7, .time_ms = T0 + 7, .kind = 10, .about = "council", .detail = "", .count = 9};
     assert_int_equal(vgb_store_insert_events(w->store, "licensing", &e7, NULL, 0), VG_OK);
-    vgb_event_row r2 = {.seq = 8, .time_ms = T0 + 8, .kind = 9, .alert_seq = 31,
-                        .about = "education", .detail = "role:oversight", .level = 3};
+    vgb_event_row r2 = {.seq = 8,
+                        .time_ms = T0 + 8,
+                        .kind = 9,
+                        .alert_seq = 31,
+                        .about = "education",
+                        .detail = "role:oversight",
+                        .level = 3};
     assert_int_equal(vgb_store_insert_events(w->store, "licensing", &r2, (uint64_t[]){32, 33}, 2),
                      VG_OK);
     mk_commit(w->store);
@@ -1282,7 +1295,7 @@ test_events_after_paging(void **state)
         uint64_t after;
         size_t limit, n;
         uint64_t first;
-    } pages[] = {{3, 2, 2, 4}, {6, 3, 3, 7}, {1, 5, 5, 2}, {5, 1, 1, 6},
+    } pages[] = {{3, 2, 2, 4},   {6, 3, 3, 7},   {1, 5, 5, 2},     {5, 1, 1, 6},
                  {9, 10, 1, 10}, {10, 10, 0, 0}, {1000, 10, 0, 0}, {0, 0, 0, 0}};
     for (size_t p = 0; p < sizeof pages / sizeof pages[0]; p++) {
         x = s_events(w, "licensing", pages[p].after, pages[p].limit);
@@ -1317,7 +1330,8 @@ test_events_after_paging(void **state)
     assert_int_equal(s_count(w->store, VGB_COUNT_EVENTS, NULL), 10);
 }
 
-/* ---- counts ---------------------------------------------------------------------------------------- */
+/* ---- counts
+ * ---------------------------------------------------------------------------------------- */
 
 static void
 test_counts(void **state)
@@ -1340,9 +1354,10 @@ test_counts(void **state)
     assert_int_equal(vgb_store_set_escalation(w->store, a[1]->seq, "licensing", 1, T0), VG_OK);
     mk_share(w, a[0], "licensing", "education", T0 + 1000, NULL, NULL, NULL);
     mk_share(w, a[1], "childrens-services", "education", T0 + 1000, NULL, NULL, NULL);
-    assert_int_equal(vgb_store_insert_rejection(w->store, T0, "police", NULL, "replay", "x"), VG_OK);
-    assert_int_equal(vgb_store_insert_rejection(w->store, T0, "police", a[0]->id, "clock_skew", "y"),
+    assert_int_equal(vgb_store_insert_rejection(w->store, T0, "police", NULL, "replay", "x"),
                      VG_OK);
+    assert_int_equal(
+        vgb_store_insert_rejection(w->store, T0, "police", a[0]->id, "clock_skew", "y"), VG_OK);
     assert_int_equal(vgb_store_insert_rejection(w->store, T0, "council", NULL, "clock_skew", "z"),
                      VG_OK);
     uint8_t h[VG_HASH_LEN] = {7};
@@ -1358,8 +1373,12 @@ test_counts(void **state)
                                             &node, (const uint8_t(*)[VG_HASH_LEN])nh, 1),
                      VG_OK);
     assert_int_equal(vgb_store_audit_add_checkpoint(w->store, 2, h, "note", 4, T0), VG_OK);
-    vgb_event_row ev = {.seq = 1, .time_ms = T0, .kind = 1, .alert_seq = a[0]->seq,
-                        .about = "police", .detail = ""};
+    vgb_event_row ev = {.seq = 1,
+                        .time_ms = T0,
+                        .kind = 1,
+                        .alert_seq = a[0]->seq,
+                        .about = "police",
+                        .detail = ""};
     assert_int_equal(vgb_store_insert_events(w->store, "oversight", &ev, (uint64_t[]){2, 3}, 2),
                      VG_OK);
     mk_commit(w->store);

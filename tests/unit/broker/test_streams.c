@@ -25,8 +25,8 @@
 #define EV(x) VIGIL__EVENT_KIND__EVENT_##x
 
 typedef struct fixture {
-    mk_world *w;    /* store, document, clock, sink */
-    vgb_streams *s; /* the module under test */
+    mk_world *w;                   /* store, document, clock, sink */
+    vgb_streams *s;                /* the module under test */
     uint8_t rid[MK_N][MK_RID_LEN]; /* one subscriber per agency (when subscribed) */
 } fixture;
 
@@ -200,11 +200,18 @@ test_numbers_go_on_from_store(void **state)
      * them) from an earlier life. */
     vgb_streams_destroy(&f->s);
     mk_begin(w->store);
-    vgb_event_row one = {.seq = 1, .time_ms = w->clk.wall, .kind = EV(AGENCY_ONLINE),
-                         .about = "licensing", .detail = ""};
+    vgb_event_row one = {.seq = 1,
+                         .time_ms = w->clk.wall,
+                         .kind = EV(AGENCY_ONLINE),
+                         .about = "licensing",
+                         .detail = ""};
     assert_int_equal(vgb_store_insert_events(w->store, "licensing", &one, NULL, 0), VG_OK);
-    vgb_event_row run = {.seq = 2, .time_ms = w->clk.wall, .kind = EV(ACCEPTED), .alert_seq = 7,
-                         .about = "police", .detail = ""};
+    vgb_event_row run = {.seq = 2,
+                         .time_ms = w->clk.wall,
+                         .kind = EV(ACCEPTED),
+                         .alert_seq = 7,
+                         .about = "police",
+                         .detail = ""};
     uint64_t more[2] = {8, 9};
     assert_int_equal(vgb_store_insert_events(w->store, "licensing", &run, more, 2), VG_OK);
     mk_commit(w->store);
@@ -362,8 +369,8 @@ test_agency_events(void **state)
     s_subscribe_all(f);
     uint64_t before[MK_N];
     s_lasts(f, before);
-    vgb_event off = {.kind = EV(AGENCY_OFFLINE), .about = "education", .count = 12,
-                     .everyone = true};
+    vgb_event off = {
+        .kind = EV(AGENCY_OFFLINE), .about = "education", .count = 12, .everyone = true};
     bool has = true;
     vgb_alert_brief brief;
     s_emit(f, &off, &brief, &has);
@@ -701,8 +708,12 @@ test_runs_read_back_one_by_one(void **state)
         vgb_event ev = {.kind = EV(ACCEPTED), .seq = a[i]->seq, .about = "police"};
         s_emit(f, &ev, NULL, NULL);
     }
-    vgb_event ack = {.kind = EV(ACKNOWLEDGED), .seq = a[3]->seq, .about = "licensing",
-                     .detail = "PC 1", .receipt = s_receipt, .receipt_len = sizeof s_receipt};
+    vgb_event ack = {.kind = EV(ACKNOWLEDGED),
+                     .seq = a[3]->seq,
+                     .about = "licensing",
+                     .detail = "PC 1",
+                     .receipt = s_receipt,
+                     .receipt_len = sizeof s_receipt};
     s_emit(f, &ack, NULL, NULL);
     s_commit(f);
 
@@ -793,8 +804,8 @@ test_audience_changed_by_share(void **state)
     s_emit(f, &sh, NULL, NULL);
     s_commit(f);
     /* From now on education hears of it like any recipient. */
-    vgb_event ack = {.kind = EV(ACKNOWLEDGED), .seq = a->seq, .about = "childrens-services",
-                     .detail = "x"};
+    vgb_event ack = {
+        .kind = EV(ACKNOWLEDGED), .seq = a->seq, .about = "childrens-services", .detail = "x"};
     s_emit(f, &ack, NULL, NULL);
     s_commit(f);
     assert_int_equal(s_heard(f, MK_EDUCATION), 2);

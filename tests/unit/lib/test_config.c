@@ -47,7 +47,8 @@ typedef struct fixture {
 } fixture;
 
 static int
-setup(void **state) {
+setup(void **state)
+{
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
     f->dir = vt_tmpdir_new();
@@ -57,7 +58,8 @@ setup(void **state) {
 }
 
 static int
-teardown(void **state) {
+teardown(void **state)
+{
     fixture *f = *state;
     vg_config_fini(&f->cfg, s_table, N_KEYS);
     free(f->path);
@@ -67,14 +69,16 @@ teardown(void **state) {
 }
 
 static vg_err
-s_load(fixture *f, const char *text, vg_reason *why) {
+s_load(fixture *f, const char *text, vg_reason *why)
+{
     vt_write_file(f->path, text, strlen(text), 0644);
     return vg_config_load(&f->cfg, s_table, N_KEYS, f->path, why);
 }
 
 /* Loads text, expecting VG_ERR_CONFIG whose reason contains each needle. */
 static void
-s_assert_config_error(fixture *f, const char *text, const char *needle1, const char *needle2) {
+s_assert_config_error(fixture *f, const char *text, const char *needle1, const char *needle2)
+{
     vg_reason why = {{0}};
     vg_err err = s_load(f, text, &why);
     if (err != VG_ERR_CONFIG) {
@@ -94,7 +98,8 @@ s_assert_config_error(fixture *f, const char *text, const char *needle1, const c
 }
 
 static void
-loads_every_type(void **state) {
+loads_every_type(void **state)
+{
     fixture *f = *state;
     vg_reason why = {{0}};
     vg_err err = s_load(f,
@@ -127,7 +132,8 @@ loads_every_type(void **state) {
 }
 
 static void
-applies_defaults(void **state) {
+applies_defaults(void **state)
+{
     fixture *f = *state;
     assert_int_equal(s_load(f, "[broker]\nname = b\n", NULL), VG_OK);
     assert_int_equal(f->cfg.port, 5555);
@@ -140,7 +146,8 @@ applies_defaults(void **state) {
 }
 
 static void
-default_path_is_relative_to_file(void **state) {
+default_path_is_relative_to_file(void **state)
+{
     fixture *f = *state;
     assert_int_equal(s_load(f, "[broker]\nname = b\n", NULL), VG_OK);
     char *want = vt_path(f->dir, "store");
@@ -149,7 +156,8 @@ default_path_is_relative_to_file(void **state) {
 }
 
 static void
-relative_path_is_resolved(void **state) {
+relative_path_is_resolved(void **state)
+{
     fixture *f = *state;
     assert_int_equal(s_load(f, "[broker]\nname = b\nkeys = keys/broker.keys\n", NULL), VG_OK);
     char *want = vt_path(f->dir, "keys/broker.keys");
@@ -158,14 +166,16 @@ relative_path_is_resolved(void **state) {
 }
 
 static void
-absolute_path_is_kept(void **state) {
+absolute_path_is_kept(void **state)
+{
     fixture *f = *state;
     assert_int_equal(s_load(f, "[broker]\nname = b\nkeys = /etc/vigil/b.keys\n", NULL), VG_OK);
     assert_string_equal(f->cfg.keys, "/etc/vigil/b.keys");
 }
 
 static void
-bool_spellings(void **state) {
+bool_spellings(void **state)
+{
     fixture *f = *state;
     static const struct {
         const char *text;
@@ -183,7 +193,8 @@ bool_spellings(void **state) {
 }
 
 static void
-each_log_level(void **state) {
+each_log_level(void **state)
+{
     fixture *f = *state;
     static const struct {
         const char *text;
@@ -202,22 +213,26 @@ each_log_level(void **state) {
 }
 
 static void
-unknown_key_names_file_line_and_key(void **state) {
+unknown_key_names_file_line_and_key(void **state)
+{
     s_assert_config_error(*state, "[broker]\nname = b\ncolour = blue\n", "test.conf:3", "colour");
 }
 
 static void
-unknown_key_lists_accepted_keys(void **state) {
+unknown_key_lists_accepted_keys(void **state)
+{
     s_assert_config_error(*state, "[broker]\nname = b\nprot = 1\n", "prot", "port");
 }
 
 static void
-unknown_section_names_file_line(void **state) {
+unknown_section_names_file_line(void **state)
+{
     s_assert_config_error(*state, "[broker]\nname = b\n[agent]\nid = x\n", "test.conf:4", "agent");
 }
 
 static void
-int_out_of_bounds(void **state) {
+int_out_of_bounds(void **state)
+{
     fixture *f = *state;
     s_assert_config_error(f, "[broker]\nname = b\nport = 0\n", "test.conf:3", "port");
     s_assert_config_error(f, "[broker]\nname = b\nport = 65536\n", "test.conf:3", "port");
@@ -226,7 +241,8 @@ int_out_of_bounds(void **state) {
 }
 
 static void
-int_not_a_number(void **state) {
+int_not_a_number(void **state)
+{
     fixture *f = *state;
     s_assert_config_error(f, "[broker]\nname = b\nport = 80x\n", "test.conf:3", "port");
     s_assert_config_error(f, "[broker]\nname = b\nport = eighty\n", "test.conf:3", "port");
@@ -235,19 +251,22 @@ int_not_a_number(void **state) {
 }
 
 static void
-bool_bad_value(void **state) {
+bool_bad_value(void **state)
+{
     s_assert_config_error(*state, "[broker]\nname = b\nverbose = maybe\n", "test.conf:3",
                           "verbose");
 }
 
 static void
-duration_bad_value(void **state) {
+duration_bad_value(void **state)
+{
     s_assert_config_error(*state, "[broker]\nname = b\ntimeout = 5 minutes\n", "test.conf:3",
                           "timeout");
 }
 
 static void
-duration_out_of_bounds(void **state) {
+duration_out_of_bounds(void **state)
+{
     fixture *f = *state;
     s_assert_config_error(f, "[broker]\nname = b\ntimeout = 99ms\n", "test.conf:3", "timeout");
     s_assert_config_error(f, "[broker]\nname = b\ntimeout = 2h\n", "test.conf:3", "timeout");
@@ -256,7 +275,8 @@ duration_out_of_bounds(void **state) {
 }
 
 static void
-size_bad_or_out_of_bounds(void **state) {
+size_bad_or_out_of_bounds(void **state)
+{
     fixture *f = *state;
     s_assert_config_error(f, "[broker]\nname = b\nbuffer = 2 MB\n", "test.conf:3", "buffer");
     s_assert_config_error(f, "[broker]\nname = b\nbuffer = 512\n", "test.conf:3", "1KiB");
@@ -266,42 +286,49 @@ size_bad_or_out_of_bounds(void **state) {
 }
 
 static void
-log_level_bad_value(void **state) {
+log_level_bad_value(void **state)
+{
     s_assert_config_error(*state, "[broker]\nname = b\n[log]\nlevel = loud\n", "test.conf:4",
                           "level");
 }
 
 static void
-duplicate_key(void **state) {
+duplicate_key(void **state)
+{
     s_assert_config_error(*state, "[broker]\nname = a\nname = b\n", "test.conf:3", "name");
 }
 
 static void
-duplicate_key_across_repeated_section(void **state) {
+duplicate_key_across_repeated_section(void **state)
+{
     s_assert_config_error(*state, "[broker]\nport = 1\n[log]\nlevel = info\n[broker]\nport = 2\n",
                           "test.conf:6", "port");
 }
 
 static void
-missing_required_key(void **state) {
+missing_required_key(void **state)
+{
     s_assert_config_error(*state, "[broker]\nport = 7000\n", "test.conf", "name");
 }
 
 static void
-syntax_error_names_line(void **state) {
+syntax_error_names_line(void **state)
+{
     s_assert_config_error(*state, "[broker]\nname = b\nthis line has no equals sign\n",
                           "test.conf:3", NULL);
 }
 
 static void
-error_after_string_set_frees_it(void **state) {
+error_after_string_set_frees_it(void **state)
+{
     /* name and keys are allocated before the error on line 4; LSan checks. */
     s_assert_config_error(*state, "[broker]\nname = b\nkeys = k\nport = -1\n", "test.conf:4",
                           "port");
 }
 
 static void
-missing_file_is_not_found(void **state) {
+missing_file_is_not_found(void **state)
+{
     fixture *f = *state;
     vg_reason why = {{0}};
     assert_int_equal(vg_config_load(&f->cfg, s_table, N_KEYS, f->path, &why), VG_ERR_NOT_FOUND);
@@ -310,7 +337,8 @@ missing_file_is_not_found(void **state) {
 }
 
 static void
-fini_zeroes_strings(void **state) {
+fini_zeroes_strings(void **state)
+{
     fixture *f = *state;
     assert_int_equal(s_load(f, "[broker]\nname = b\nkeys = k\n", NULL), VG_OK);
     vg_config_fini(&f->cfg, s_table, N_KEYS);
@@ -322,7 +350,8 @@ fini_zeroes_strings(void **state) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
-main(void) {
+main(void)
+{
     const struct CMUnitTest tests[] = {
         T(loads_every_type),
         T(applies_defaults),

@@ -28,7 +28,8 @@ typedef struct fixture {
 } fixture;
 
 static int
-setup(void **state) {
+setup(void **state)
+{
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
     f->net = vt_net_new(4);
@@ -38,7 +39,8 @@ setup(void **state) {
 }
 
 static int
-teardown(void **state) {
+teardown(void **state)
+{
     fixture *f = *state;
     free(f->env);
     vt_net_destroy(&f->net);
@@ -49,7 +51,8 @@ teardown(void **state) {
 /* ---- helpers ------------------------------------------------------------ */
 
 static vg_err
-s_verify(vg_envelope **out, const vt_net *net, const uint8_t *bytes, size_t len, vg_reason *why) {
+s_verify(vg_envelope **out, const vt_net *net, const uint8_t *bytes, size_t len, vg_reason *why)
+{
     vg_envelope *env = NULL;
     vg_err err = vg_envelope_verify(&env, bytes, len, net->doc, why);
     if (err == VG_OK) {
@@ -66,7 +69,8 @@ s_verify(vg_envelope **out, const vt_net *net, const uint8_t *bytes, size_t len,
 }
 
 static vg_envelope *
-s_verify_ok(const vt_net *net, const uint8_t *bytes, size_t len) {
+s_verify_ok(const vt_net *net, const uint8_t *bytes, size_t len)
+{
     vg_envelope *env = NULL;
     vg_reason why = {{0}};
     vg_err err = s_verify(&env, net, bytes, len, &why);
@@ -79,7 +83,8 @@ s_verify_ok(const vt_net *net, const uint8_t *bytes, size_t len) {
 
 /* Opens env as `me` and returns the code; the alert is released. */
 static vg_err
-s_open(const vt_net *net, const vg_envelope *env, const char *me, vg_reason *why) {
+s_open(const vt_net *net, const vg_envelope *env, const char *me, vg_reason *why)
+{
     vg_alert a;
     memset(&a, 0xa5, sizeof a);
     vg_err err = vg_envelope_open(&a, env, me, vt_net_keys(net, me), why);
@@ -91,7 +96,8 @@ s_open(const vt_net *net, const vg_envelope *env, const char *me, vg_reason *why
 
 /* Seals `a` from police; returns the code. */
 static vg_err
-s_seal(uint8_t **out, size_t *out_len, const vt_net *net, const vg_alert *a, vg_reason *why) {
+s_seal(uint8_t **out, size_t *out_len, const vt_net *net, const vg_alert *a, vg_reason *why)
+{
     vg_seal_params p = vt_seal_params(net, "police");
     return vg_envelope_seal(out, out_len, NULL, a, &p, why);
 }
@@ -107,7 +113,8 @@ typedef void (*s_mutator)(Vigil__EnvelopeBody *b, void *ctx);
 
 static void
 s_resign(uint8_t **out, size_t *out_len, const uint8_t *in, size_t in_len, const vg_keyset *keys,
-         const char *signer, s_mutator mutate, void *ctx) {
+         const char *signer, s_mutator mutate, void *ctx)
+{
     Vigil__SignedEnvelope *se = vigil__signed_envelope__unpack(NULL, in_len, in);
     assert_non_null(se);
     Vigil__EnvelopeBody *b = vigil__envelope_body__unpack(NULL, se->body.len, se->body.data);
@@ -141,7 +148,8 @@ s_resign(uint8_t **out, size_t *out_len, const uint8_t *in, size_t in_len, const
 
 /* Re-signs f->env by police after mutate(), verifies it and returns the envelope. */
 static vg_envelope *
-s_malicious(fixture *f, s_mutator mutate, void *ctx) {
+s_malicious(fixture *f, s_mutator mutate, void *ctx)
+{
     uint8_t *bytes = NULL;
     size_t len = 0;
     s_resign(&bytes, &len, f->env, f->env_len, vt_net_keys(f->net, "police"), NULL, mutate, ctx);
@@ -152,7 +160,8 @@ s_malicious(fixture *f, s_mutator mutate, void *ctx) {
 
 /* Re-signs f->env by police after mutate() and returns the verify code. */
 static vg_err
-s_malicious_verify(fixture *f, s_mutator mutate, void *ctx, vg_reason *why) {
+s_malicious_verify(fixture *f, s_mutator mutate, void *ctx, vg_reason *why)
+{
     uint8_t *bytes = NULL;
     size_t len = 0;
     s_resign(&bytes, &len, f->env, f->env_len, vt_net_keys(f->net, "police"), NULL, mutate, ctx);
@@ -162,7 +171,8 @@ s_malicious_verify(fixture *f, s_mutator mutate, void *ctx, vg_reason *why) {
 }
 
 static Vigil__SealedKey *
-s_slot(Vigil__EnvelopeBody *b, const char *agency) {
+s_slot(Vigil__EnvelopeBody *b, const char *agency)
+{
     for (size_t i = 0; i < b->n_recipients; i++) {
         if (strcmp(b->recipients[i]->agency, agency) == 0) {
             return b->recipients[i];
@@ -175,7 +185,8 @@ s_slot(Vigil__EnvelopeBody *b, const char *agency) {
 /* ---- round trips -------------------------------------------------------- */
 
 static void
-s_round_trip(size_t n_recipients) {
+s_round_trip(size_t n_recipients)
+{
     vt_net *net = vt_net_new(n_recipients + 1);
     const char *recipients[VT_AGENCIES_MAX];
     for (size_t i = 0; i < n_recipients; i++) {
@@ -251,25 +262,29 @@ s_round_trip(size_t n_recipients) {
 }
 
 static void
-round_trip_1_recipient(void **state) {
+round_trip_1_recipient(void **state)
+{
     (void)state;
     s_round_trip(1);
 }
 
 static void
-round_trip_4_recipients(void **state) {
+round_trip_4_recipients(void **state)
+{
     (void)state;
     s_round_trip(4);
 }
 
 static void
-round_trip_20_recipients(void **state) {
+round_trip_20_recipients(void **state)
+{
     (void)state;
     s_round_trip(20);
 }
 
 static void
-seal_applies_defaults(void **state) {
+seal_applies_defaults(void **state)
+{
     fixture *f = *state;
     vg_alert a;
     memset(&a, 0, sizeof a);
@@ -298,7 +313,8 @@ seal_applies_defaults(void **state) {
 }
 
 static void
-seal_uses_given_alert_id(void **state) {
+seal_uses_given_alert_id(void **state)
+{
     fixture *f = *state;
     vg_alert a;
     vt_alert_sample(&a, s_two, 2);
@@ -318,7 +334,8 @@ seal_uses_given_alert_id(void **state) {
 }
 
 static void
-seal_random_ids_differ(void **state) {
+seal_random_ids_differ(void **state)
+{
     fixture *f = *state;
     vg_alert a;
     vt_alert_sample(&a, s_two, 2);
@@ -335,7 +352,8 @@ seal_random_ids_differ(void **state) {
 }
 
 static void
-recipients_share_one_content_key(void **state) {
+recipients_share_one_content_key(void **state)
+{
     fixture *f = *state;
     vg_envelope *env = s_verify_ok(f->net, f->env, f->env_len);
     uint8_t k1[VG_CONTENT_KEY_LEN], k2[VG_CONTENT_KEY_LEN];
@@ -354,7 +372,8 @@ recipients_share_one_content_key(void **state) {
 /* ---- seal refusals ------------------------------------------------------ */
 
 static void
-s_assert_seal_refused(fixture *f, vg_alert *a, vg_err want) {
+s_assert_seal_refused(fixture *f, vg_alert *a, vg_err want)
+{
     uint8_t *bytes = NULL;
     size_t len = 0;
     vg_reason why = {{0}};
@@ -368,7 +387,8 @@ s_assert_seal_refused(fixture *f, vg_alert *a, vg_err want) {
 }
 
 static void
-seal_unknown_recipient_is_not_found(void **state) {
+seal_unknown_recipient_is_not_found(void **state)
+{
     fixture *f = *state;
     const char *r[] = {"licensing", "fire-service"};
     vg_alert a;
@@ -378,7 +398,8 @@ seal_unknown_recipient_is_not_found(void **state) {
 }
 
 static void
-seal_to_revoked_recipient_is_revoked(void **state) {
+seal_to_revoked_recipient_is_revoked(void **state)
+{
     fixture *f = *state;
     vt_net_revoke(f->net, "childrens-services");
     vg_alert a;
@@ -388,7 +409,8 @@ seal_to_revoked_recipient_is_revoked(void **state) {
 }
 
 static void
-seal_by_revoked_sender_is_revoked(void **state) {
+seal_by_revoked_sender_is_revoked(void **state)
+{
     fixture *f = *state;
     vt_net_revoke(f->net, "police");
     vg_alert a;
@@ -398,7 +420,8 @@ seal_by_revoked_sender_is_revoked(void **state) {
 }
 
 static void
-seal_with_other_agencys_keys_is_sender_mismatch(void **state) {
+seal_with_other_agencys_keys_is_sender_mismatch(void **state)
+{
     fixture *f = *state;
     vg_alert a;
     vt_alert_sample(&a, s_two, 2);
@@ -412,7 +435,8 @@ seal_with_other_agencys_keys_is_sender_mismatch(void **state) {
 }
 
 static void
-seal_by_unknown_sender_is_unknown_sender(void **state) {
+seal_by_unknown_sender_is_unknown_sender(void **state)
+{
     fixture *f = *state;
     vg_alert a;
     vt_alert_sample(&a, s_two, 2);
@@ -425,7 +449,8 @@ seal_by_unknown_sender_is_unknown_sender(void **state) {
 }
 
 static void
-seal_category_outside_taxonomy_is_invalid(void **state) {
+seal_category_outside_taxonomy_is_invalid(void **state)
+{
     fixture *f = *state;
     vg_alert a;
     vt_alert_sample(&a, s_two, 2);
@@ -435,7 +460,8 @@ seal_category_outside_taxonomy_is_invalid(void **state) {
 }
 
 static void
-seal_without_categories_is_invalid(void **state) {
+seal_without_categories_is_invalid(void **state)
+{
     fixture *f = *state;
     vg_alert a;
     vt_alert_sample(&a, s_two, 2);
@@ -445,7 +471,8 @@ seal_without_categories_is_invalid(void **state) {
 }
 
 static void
-seal_without_recipients_is_invalid(void **state) {
+seal_without_recipients_is_invalid(void **state)
+{
     fixture *f = *state;
     vg_alert a;
     vt_alert_sample(&a, NULL, 0);
@@ -454,7 +481,8 @@ seal_without_recipients_is_invalid(void **state) {
 }
 
 static void
-seal_duplicate_recipient_is_invalid(void **state) {
+seal_duplicate_recipient_is_invalid(void **state)
+{
     fixture *f = *state;
     const char *r[] = {"licensing", "licensing"};
     vg_alert a;
@@ -464,7 +492,8 @@ seal_duplicate_recipient_is_invalid(void **state) {
 }
 
 static void
-seal_without_headline_is_invalid(void **state) {
+seal_without_headline_is_invalid(void **state)
+{
     fixture *f = *state;
     vg_alert a;
     vt_alert_sample(&a, s_two, 2);
@@ -477,7 +506,8 @@ seal_without_headline_is_invalid(void **state) {
 }
 
 static void
-seal_without_severity_is_invalid(void **state) {
+seal_without_severity_is_invalid(void **state)
+{
     fixture *f = *state;
     vg_alert a;
     vt_alert_sample(&a, s_two, 2);
@@ -487,7 +517,8 @@ seal_without_severity_is_invalid(void **state) {
 }
 
 static void
-seal_oversized_headline_is_too_large(void **state) {
+seal_oversized_headline_is_too_large(void **state)
+{
     fixture *f = *state;
     vg_alert a;
     vt_alert_sample(&a, s_two, 2);
@@ -500,7 +531,8 @@ seal_oversized_headline_is_too_large(void **state) {
 }
 
 static void
-seal_oversized_description_is_too_large(void **state) {
+seal_oversized_description_is_too_large(void **state)
+{
     fixture *f = *state;
     vg_alert a;
     vt_alert_sample(&a, s_two, 2);
@@ -513,7 +545,8 @@ seal_oversized_description_is_too_large(void **state) {
 }
 
 static void
-seal_sequence_zero_is_invalid(void **state) {
+seal_sequence_zero_is_invalid(void **state)
+{
     fixture *f = *state;
     vg_alert a;
     vt_alert_sample(&a, s_two, 2);
@@ -530,7 +563,8 @@ seal_sequence_zero_is_invalid(void **state) {
 /* The sender is not a recipient but seals a copy of the key to itself: its
  * own console reads what it sent, and only with its own keys. */
 static void
-sender_opens_its_own_alert(void **state) {
+sender_opens_its_own_alert(void **state)
+{
     fixture *f = *state;
     vg_envelope *env = s_verify_ok(f->net, f->env, f->env_len);
     vg_alert a;
@@ -545,7 +579,8 @@ sender_opens_its_own_alert(void **state) {
 }
 
 static void
-open_by_non_recipient_is_not_recipient(void **state) {
+open_by_non_recipient_is_not_recipient(void **state)
+{
     fixture *f = *state;
     vg_envelope *env = s_verify_ok(f->net, f->env, f->env_len);
     vg_reason why = {{0}};
@@ -559,7 +594,8 @@ open_by_non_recipient_is_not_recipient(void **state) {
 }
 
 static void
-open_with_other_agencys_keys_is_unseal(void **state) {
+open_with_other_agencys_keys_is_unseal(void **state)
+{
     fixture *f = *state;
     vg_envelope *env = s_verify_ok(f->net, f->env, f->env_len);
     vg_alert a;
@@ -574,7 +610,8 @@ open_with_other_agencys_keys_is_unseal(void **state) {
 
 /* Flipping any byte never lets verify+open succeed, and the error says where. */
 static void
-s_flip_every_byte(fixture *f, uint8_t mask) {
+s_flip_every_byte(fixture *f, uint8_t mask)
+{
     vt_layout l;
     vt_layout_of(&l, f->env, f->env_len);
     assert_true(l.signer_len > 0);
@@ -619,22 +656,26 @@ s_flip_every_byte(fixture *f, uint8_t mask) {
 }
 
 static void
-flip_every_byte_low_bit(void **state) {
+flip_every_byte_low_bit(void **state)
+{
     s_flip_every_byte(*state, 0x01);
 }
 
 static void
-flip_every_byte_high_bit(void **state) {
+flip_every_byte_high_bit(void **state)
+{
     s_flip_every_byte(*state, 0x80);
 }
 
 static void
-flip_every_byte_all_bits(void **state) {
+flip_every_byte_all_bits(void **state)
+{
     s_flip_every_byte(*state, 0xff);
 }
 
 static void
-truncated_envelope_is_refused(void **state) {
+truncated_envelope_is_refused(void **state)
+{
     fixture *f = *state;
     for (size_t len = 0; len < f->env_len; len++) {
         vg_err err = s_verify(NULL, f->net, f->env, len, NULL);
@@ -647,7 +688,8 @@ truncated_envelope_is_refused(void **state) {
 }
 
 static void
-too_large_envelope_is_refused(void **state) {
+too_large_envelope_is_refused(void **state)
+{
     fixture *f = *state;
     size_t len = VG_ENVELOPE_MAX_BYTES + 1;
     uint8_t *big = calloc(1, len);
@@ -656,7 +698,8 @@ too_large_envelope_is_refused(void **state) {
 }
 
 static void
-garbage_is_malformed(void **state) {
+garbage_is_malformed(void **state)
+{
     fixture *f = *state;
     uint8_t junk[200];
     memset(junk, 0xff, sizeof junk);
@@ -666,7 +709,8 @@ garbage_is_malformed(void **state) {
 /* ---- who signed it ------------------------------------------------------ */
 
 static void
-verify_under_newer_document(void **state) {
+verify_under_newer_document(void **state)
+{
     /* an envelope sealed under version 1 still verifies and opens under 2 */
     fixture *f = *state;
     json_object_set_new(f->net->json, "version", json_integer(2));
@@ -679,7 +723,8 @@ verify_under_newer_document(void **state) {
 }
 
 static void
-revoked_sender_is_refused_at_verify(void **state) {
+revoked_sender_is_refused_at_verify(void **state)
+{
     fixture *f = *state;
     vt_net_revoke(f->net, "police");
     vg_reason why = {{0}};
@@ -688,7 +733,8 @@ revoked_sender_is_refused_at_verify(void **state) {
 }
 
 static void
-unknown_signer_is_unknown_sender(void **state) {
+unknown_signer_is_unknown_sender(void **state)
+{
     fixture *f = *state;
     uint8_t *bytes = NULL;
     size_t len = 0;
@@ -699,14 +745,16 @@ unknown_signer_is_unknown_sender(void **state) {
 }
 
 static void
-s_set_sender_licensing(Vigil__EnvelopeBody *b, void *ctx) {
+s_set_sender_licensing(Vigil__EnvelopeBody *b, void *ctx)
+{
     (void)ctx;
     b->sender = (char *)"licensing";
 }
 
 /* Signed by police, body claims licensing: the signer hint names police. */
 static void
-claimed_sender_other_than_signer_is_sender_mismatch(void **state) {
+claimed_sender_other_than_signer_is_sender_mismatch(void **state)
+{
     fixture *f = *state;
     vg_reason why = {{0}};
     assert_int_equal(s_malicious_verify(f, s_set_sender_licensing, NULL, &why),
@@ -716,7 +764,8 @@ claimed_sender_other_than_signer_is_sender_mismatch(void **state) {
 
 /* Signed by police, signer hint names licensing (body says police). */
 static void
-signer_hint_naming_other_agency_is_bad_signature(void **state) {
+signer_hint_naming_other_agency_is_bad_signature(void **state)
+{
     fixture *f = *state;
     uint8_t *bytes = NULL;
     size_t len = 0;
@@ -728,7 +777,8 @@ signer_hint_naming_other_agency_is_bad_signature(void **state) {
 
 /* Signed by police, body and hint both claim licensing. */
 static void
-forged_sender_and_hint_is_bad_signature(void **state) {
+forged_sender_and_hint_is_bad_signature(void **state)
+{
     fixture *f = *state;
     uint8_t *bytes = NULL;
     size_t len = 0;
@@ -739,7 +789,8 @@ forged_sender_and_hint_is_bad_signature(void **state) {
 }
 
 static void
-signed_with_other_domain_is_bad_signature(void **state) {
+signed_with_other_domain_is_bad_signature(void **state)
+{
     fixture *f = *state;
     vt_layout l;
     vt_layout_of(&l, f->env, f->env_len);
@@ -755,7 +806,8 @@ signed_with_other_domain_is_bad_signature(void **state) {
 }
 
 static void
-resigned_unchanged_body_still_opens(void **state) {
+resigned_unchanged_body_still_opens(void **state)
+{
     /* sanity check of the malicious-sender harness itself */
     fixture *f = *state;
     vg_envelope *env = s_malicious(f, NULL, NULL);
@@ -766,13 +818,15 @@ resigned_unchanged_body_still_opens(void **state) {
 /* ---- the malicious sender: signed, but inconsistent inside --------------- */
 
 static void
-s_flip_licensing_sealed_key(Vigil__EnvelopeBody *b, void *ctx) {
+s_flip_licensing_sealed_key(Vigil__EnvelopeBody *b, void *ctx)
+{
     size_t pos = *(size_t *)ctx;
     s_slot(b, "licensing")->sealed_key.data[pos] ^= 0x01;
 }
 
 static void
-flipped_sealed_key_is_unseal(void **state) {
+flipped_sealed_key_is_unseal(void **state)
+{
     fixture *f = *state;
     for (size_t pos = 0; pos < VG_SEALED_KEY_LEN; pos++) {
         vg_envelope *env = s_malicious(f, s_flip_licensing_sealed_key, &pos);
@@ -786,13 +840,15 @@ flipped_sealed_key_is_unseal(void **state) {
 }
 
 static void
-s_flip_ciphertext(Vigil__EnvelopeBody *b, void *ctx) {
+s_flip_ciphertext(Vigil__EnvelopeBody *b, void *ctx)
+{
     size_t pos = *(size_t *)ctx; /* SIZE_MAX: the last byte (in the tag) */
     b->ciphertext.data[pos < b->ciphertext.len ? pos : b->ciphertext.len - 1] ^= 0x01;
 }
 
 static void
-flipped_ciphertext_is_decrypt(void **state) {
+flipped_ciphertext_is_decrypt(void **state)
+{
     fixture *f = *state;
     for (size_t pos = 0; pos < 300; pos += 7) {
         vg_envelope *env = s_malicious(f, s_flip_ciphertext, &pos);
@@ -806,13 +862,15 @@ flipped_ciphertext_is_decrypt(void **state) {
 }
 
 static void
-s_truncate_ciphertext(Vigil__EnvelopeBody *b, void *ctx) {
+s_truncate_ciphertext(Vigil__EnvelopeBody *b, void *ctx)
+{
     (void)ctx;
     b->ciphertext.len -= 1;
 }
 
 static void
-truncated_ciphertext_is_decrypt(void **state) {
+truncated_ciphertext_is_decrypt(void **state)
+{
     fixture *f = *state;
     vg_envelope *env = s_malicious(f, s_truncate_ciphertext, NULL);
     assert_int_equal(s_open(f->net, env, "licensing", NULL), VG_ERR_DECRYPT);
@@ -820,13 +878,15 @@ truncated_ciphertext_is_decrypt(void **state) {
 }
 
 static void
-s_flip_nonce(Vigil__EnvelopeBody *b, void *ctx) {
+s_flip_nonce(Vigil__EnvelopeBody *b, void *ctx)
+{
     (void)ctx;
     b->nonce.data[3] ^= 0x40;
 }
 
 static void
-flipped_nonce_is_decrypt(void **state) {
+flipped_nonce_is_decrypt(void **state)
+{
     fixture *f = *state;
     vg_envelope *env = s_malicious(f, s_flip_nonce, NULL);
     assert_int_equal(s_open(f->net, env, "licensing", NULL), VG_ERR_DECRYPT);
@@ -834,13 +894,15 @@ flipped_nonce_is_decrypt(void **state) {
 }
 
 static void
-s_flip_commitment(Vigil__EnvelopeBody *b, void *ctx) {
+s_flip_commitment(Vigil__EnvelopeBody *b, void *ctx)
+{
     size_t pos = *(size_t *)ctx;
     b->key_commitment.data[pos] ^= 0x01;
 }
 
 static void
-wrong_commitment_is_commitment(void **state) {
+wrong_commitment_is_commitment(void **state)
+{
     fixture *f = *state;
     for (size_t pos = 0; pos < VG_HASH_LEN; pos++) {
         vg_envelope *env = s_malicious(f, s_flip_commitment, &pos);
@@ -850,14 +912,16 @@ wrong_commitment_is_commitment(void **state) {
 }
 
 static void
-s_flip_alert_id(Vigil__EnvelopeBody *b, void *ctx) {
+s_flip_alert_id(Vigil__EnvelopeBody *b, void *ctx)
+{
     (void)ctx;
     b->alert_id.data[0] ^= 0x01;
 }
 
 /* The commitment binds the alert id: relabelling an alert is caught. */
 static void
-changed_alert_id_is_commitment(void **state) {
+changed_alert_id_is_commitment(void **state)
+{
     fixture *f = *state;
     vg_envelope *env = s_malicious(f, s_flip_alert_id, NULL);
     assert_int_equal(s_open(f->net, env, "licensing", NULL), VG_ERR_COMMITMENT);
@@ -871,7 +935,8 @@ typedef struct reseal_ctx {
 } reseal_ctx;
 
 static void
-s_reseal(Vigil__EnvelopeBody *b, void *ctx) {
+s_reseal(Vigil__EnvelopeBody *b, void *ctx)
+{
     reseal_ctx *c = ctx;
     Vigil__SealedKey *sk = s_slot(b, c->slot);
     assert_int_equal(sk->sealed_key.len, VG_SEALED_KEY_LEN);
@@ -879,7 +944,8 @@ s_reseal(Vigil__EnvelopeBody *b, void *ctx) {
 }
 
 static void
-key_sealed_to_wrong_recipient_is_unseal(void **state) {
+key_sealed_to_wrong_recipient_is_unseal(void **state)
+{
     fixture *f = *state;
     vg_envelope *env0 = s_verify_ok(f->net, f->env, f->env_len);
     uint8_t key[VG_CONTENT_KEY_LEN];
@@ -898,7 +964,8 @@ key_sealed_to_wrong_recipient_is_unseal(void **state) {
 /* A sender who gives one recipient a different key (so it would read other
  * text) is caught by the commitment. */
 static void
-different_key_for_one_recipient_is_commitment(void **state) {
+different_key_for_one_recipient_is_commitment(void **state)
+{
     fixture *f = *state;
     uint8_t other[VG_CONTENT_KEY_LEN];
     randombytes_buf(other, sizeof other);
@@ -910,7 +977,8 @@ different_key_for_one_recipient_is_commitment(void **state) {
 }
 
 static void
-s_swap_recipients(Vigil__EnvelopeBody *b, void *ctx) {
+s_swap_recipients(Vigil__EnvelopeBody *b, void *ctx)
+{
     (void)ctx;
     Vigil__SealedKey *t = b->recipients[0];
     b->recipients[0] = b->recipients[1];
@@ -919,7 +987,8 @@ s_swap_recipients(Vigil__EnvelopeBody *b, void *ctx) {
 
 /* The AEAD binds the ordered recipient list. */
 static void
-reordered_recipients_is_decrypt(void **state) {
+reordered_recipients_is_decrypt(void **state)
+{
     fixture *f = *state;
     vg_envelope *env = s_malicious(f, s_swap_recipients, NULL);
     assert_int_equal(s_open(f->net, env, "licensing", NULL), VG_ERR_DECRYPT);
@@ -931,7 +1000,8 @@ typedef struct drop_ctx {
 } drop_ctx;
 
 static void
-s_drop_second_recipient(Vigil__EnvelopeBody *b, void *ctx) {
+s_drop_second_recipient(Vigil__EnvelopeBody *b, void *ctx)
+{
     drop_ctx *c = ctx;
     c->keep[0] = b->recipients[0];
     b->recipients = c->keep;
@@ -940,7 +1010,8 @@ s_drop_second_recipient(Vigil__EnvelopeBody *b, void *ctx) {
 
 /* Quietly dropping a recipient after encrypting changes the bound list. */
 static void
-dropped_recipient_is_decrypt(void **state) {
+dropped_recipient_is_decrypt(void **state)
+{
     fixture *f = *state;
     drop_ctx c;
     vg_envelope *env = s_malicious(f, s_drop_second_recipient, &c);
@@ -952,61 +1023,71 @@ dropped_recipient_is_decrypt(void **state) {
 /* ---- the malicious sender: malformed fields ----------------------------- */
 
 static void
-s_short_sealed_key(Vigil__EnvelopeBody *b, void *ctx) {
+s_short_sealed_key(Vigil__EnvelopeBody *b, void *ctx)
+{
     (void)ctx;
     s_slot(b, "licensing")->sealed_key.len = VG_SEALED_KEY_LEN - 1;
 }
 
 static void
-s_short_nonce(Vigil__EnvelopeBody *b, void *ctx) {
+s_short_nonce(Vigil__EnvelopeBody *b, void *ctx)
+{
     (void)ctx;
     b->nonce.len = VG_NONCE_LEN - 1;
 }
 
 static void
-s_short_commitment(Vigil__EnvelopeBody *b, void *ctx) {
+s_short_commitment(Vigil__EnvelopeBody *b, void *ctx)
+{
     (void)ctx;
     b->key_commitment.len = VG_HASH_LEN - 1;
 }
 
 static void
-s_short_alert_id(Vigil__EnvelopeBody *b, void *ctx) {
+s_short_alert_id(Vigil__EnvelopeBody *b, void *ctx)
+{
     (void)ctx;
     b->alert_id.len = VG_ALERT_ID_LEN - 1;
 }
 
 static void
-s_no_severity(Vigil__EnvelopeBody *b, void *ctx) {
+s_no_severity(Vigil__EnvelopeBody *b, void *ctx)
+{
     (void)ctx;
     b->severity = VIGIL__SEVERITY__SEVERITY_UNSPECIFIED;
 }
 
 static void
-s_bad_status(Vigil__EnvelopeBody *b, void *ctx) {
+s_bad_status(Vigil__EnvelopeBody *b, void *ctx)
+{
     (void)ctx;
     b->status = (Vigil__Status)99;
 }
 
 static void
-s_sequence_zero(Vigil__EnvelopeBody *b, void *ctx) {
+s_sequence_zero(Vigil__EnvelopeBody *b, void *ctx)
+{
     (void)ctx;
     b->sequence = 0;
 }
 
 static void
-s_no_recipients(Vigil__EnvelopeBody *b, void *ctx) {
+s_no_recipients(Vigil__EnvelopeBody *b, void *ctx)
+{
     (void)ctx;
     b->n_recipients = 0;
 }
 
 static void
-s_no_categories(Vigil__EnvelopeBody *b, void *ctx) {
+s_no_categories(Vigil__EnvelopeBody *b, void *ctx)
+{
     (void)ctx;
     b->n_categories = 0;
 }
 
 static void
-s_unknown_category(Vigil__EnvelopeBody *b, void *ctx) {
+s_unknown_category(Vigil__EnvelopeBody *b, void *ctx)
+{
     static char *cats[] = {(char *)"weather"};
     (void)ctx;
     b->categories = cats;
@@ -1018,7 +1099,8 @@ typedef struct dup_ctx {
 } dup_ctx;
 
 static void
-s_duplicate_recipient(Vigil__EnvelopeBody *b, void *ctx) {
+s_duplicate_recipient(Vigil__EnvelopeBody *b, void *ctx)
+{
     dup_ctx *c = ctx;
     c->list[0] = b->recipients[0];
     c->list[1] = b->recipients[0];
@@ -1032,7 +1114,8 @@ typedef struct stranger_ctx {
 } stranger_ctx;
 
 static void
-s_stranger_recipient(Vigil__EnvelopeBody *b, void *ctx) {
+s_stranger_recipient(Vigil__EnvelopeBody *b, void *ctx)
+{
     stranger_ctx *c = ctx;
     Vigil__SealedKey init = VIGIL__SEALED_KEY__INIT;
     c->sk = init;
@@ -1046,14 +1129,16 @@ s_stranger_recipient(Vigil__EnvelopeBody *b, void *ctx) {
 }
 
 static void
-s_bad_reference(Vigil__EnvelopeBody *b, void *ctx) {
+s_bad_reference(Vigil__EnvelopeBody *b, void *ctx)
+{
     (void)ctx;
     assert_true(b->n_references > 0);
     b->references[0].len = 3;
 }
 
 static void
-s_assert_body_malformed(fixture *f, s_mutator m, void *ctx) {
+s_assert_body_malformed(fixture *f, s_mutator m, void *ctx)
+{
     vg_reason why = {{0}};
     vg_err err = s_malicious_verify(f, m, ctx, &why);
     if (err != VG_ERR_MALFORMED) {
@@ -1064,76 +1149,90 @@ s_assert_body_malformed(fixture *f, s_mutator m, void *ctx) {
 }
 
 static void
-short_sealed_key_is_malformed(void **state) {
+short_sealed_key_is_malformed(void **state)
+{
     s_assert_body_malformed(*state, s_short_sealed_key, NULL);
 }
 
 static void
-short_nonce_is_malformed(void **state) {
+short_nonce_is_malformed(void **state)
+{
     s_assert_body_malformed(*state, s_short_nonce, NULL);
 }
 
 static void
-short_commitment_is_malformed(void **state) {
+short_commitment_is_malformed(void **state)
+{
     s_assert_body_malformed(*state, s_short_commitment, NULL);
 }
 
 static void
-short_alert_id_is_malformed(void **state) {
+short_alert_id_is_malformed(void **state)
+{
     s_assert_body_malformed(*state, s_short_alert_id, NULL);
 }
 
 static void
-unspecified_severity_is_malformed(void **state) {
+unspecified_severity_is_malformed(void **state)
+{
     s_assert_body_malformed(*state, s_no_severity, NULL);
 }
 
 static void
-out_of_range_status_is_malformed(void **state) {
+out_of_range_status_is_malformed(void **state)
+{
     s_assert_body_malformed(*state, s_bad_status, NULL);
 }
 
 static void
-sequence_zero_is_malformed(void **state) {
+sequence_zero_is_malformed(void **state)
+{
     s_assert_body_malformed(*state, s_sequence_zero, NULL);
 }
 
 static void
-no_recipients_is_malformed(void **state) {
+no_recipients_is_malformed(void **state)
+{
     s_assert_body_malformed(*state, s_no_recipients, NULL);
 }
 
 static void
-no_categories_is_malformed(void **state) {
+no_categories_is_malformed(void **state)
+{
     s_assert_body_malformed(*state, s_no_categories, NULL);
 }
 
 static void
-unknown_category_is_malformed(void **state) {
+unknown_category_is_malformed(void **state)
+{
     s_assert_body_malformed(*state, s_unknown_category, NULL);
 }
 
 static void
-duplicate_recipient_is_malformed(void **state) {
+duplicate_recipient_is_malformed(void **state)
+{
     dup_ctx c;
     s_assert_body_malformed(*state, s_duplicate_recipient, &c);
 }
 
 static void
-unknown_recipient_is_malformed(void **state) {
+unknown_recipient_is_malformed(void **state)
+{
     stranger_ctx c;
     s_assert_body_malformed(*state, s_stranger_recipient, &c);
 }
 
 static void
-bad_reference_is_malformed(void **state) {
+bad_reference_is_malformed(void **state)
+{
     s_assert_body_malformed(*state, s_bad_reference, NULL);
 }
 
 /* ---- policy ------------------------------------------------------------- */
 
 static void
-check_policy_names_missing_agencies(void **state) {
+check_policy_names_missing_agencies(void **state)
+{
     fixture *f = *state;
     const char *r[] = {"home-office"};
     const char *cats[] = {"taxi"};
@@ -1158,7 +1257,8 @@ check_policy_names_missing_agencies(void **state) {
 }
 
 static void
-check_policy_one_missing(void **state) {
+check_policy_one_missing(void **state)
+{
     fixture *f = *state;
     const char *r[] = {"licensing", "home-office"};
     const char *cats[] = {"other", "cse"};
@@ -1179,7 +1279,8 @@ check_policy_one_missing(void **state) {
 }
 
 static void
-check_policy_all_present_is_ok(void **state) {
+check_policy_all_present_is_ok(void **state)
+{
     fixture *f = *state;
     vg_envelope *env = s_verify_ok(f->net, f->env, f->env_len); /* taxi+cse to both */
     vg_strlist missing = {0}, required = {0};
@@ -1194,13 +1295,13 @@ check_policy_all_present_is_ok(void **state) {
 }
 
 static void
-verify_claimed_names_the_signer_even_when_refused(void **state) {
+verify_claimed_names_the_signer_even_when_refused(void **state)
+{
     fixture *f = *state;
     char claimed[VG_AGENCY_ID_MAX + 1] = "x";
     vg_envelope *env = NULL;
-    assert_int_equal(vg_envelope_verify_claimed(&env, f->env, f->env_len, f->net->doc, claimed,
-                                                NULL),
-                     VG_OK);
+    assert_int_equal(
+        vg_envelope_verify_claimed(&env, f->env, f->env_len, f->net->doc, claimed, NULL), VG_OK);
     assert_string_equal(claimed, "police");
     vg_envelope_destroy(&env);
     uint8_t *bad = malloc(f->env_len);
@@ -1208,9 +1309,8 @@ verify_claimed_names_the_signer_even_when_refused(void **state) {
     memcpy(bad, f->env, f->env_len);
     bad[10] ^= 1; /* inside the signed body: the signature no longer matches */
     vg_reason why = {{0}};
-    assert_int_not_equal(vg_envelope_verify_claimed(&env, bad, f->env_len, f->net->doc, claimed,
-                                                    &why),
-                         VG_OK);
+    assert_int_not_equal(
+        vg_envelope_verify_claimed(&env, bad, f->env_len, f->net->doc, claimed, &why), VG_OK);
     assert_null(env);
     assert_string_equal(claimed, "police");
     assert_int_equal(vg_envelope_verify_claimed(&env, (const uint8_t *)"\xff\xff", 2, f->net->doc,
@@ -1221,7 +1321,8 @@ verify_claimed_names_the_signer_even_when_refused(void **state) {
 }
 
 static void
-check_policy_unrelated_category_is_ok(void **state) {
+check_policy_unrelated_category_is_ok(void **state)
+{
     fixture *f = *state;
     const char *r[] = {"home-office"};
     const char *cats[] = {"other"};
@@ -1237,7 +1338,8 @@ check_policy_unrelated_category_is_ok(void **state) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
-main(void) {
+main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trip_1_recipient),
         cmocka_unit_test(round_trip_4_recipients),

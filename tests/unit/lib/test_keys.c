@@ -23,7 +23,8 @@ typedef struct fixture {
 } fixture;
 
 static int
-setup(void **state) {
+setup(void **state)
+{
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
     f->dir = vt_tmpdir_new();
@@ -34,7 +35,8 @@ setup(void **state) {
 }
 
 static int
-teardown(void **state) {
+teardown(void **state)
+{
     fixture *f = *state;
     vg_keyset_destroy(&f->ks);
     free(f->path);
@@ -45,14 +47,16 @@ teardown(void **state) {
 
 /* Saves f->ks and returns the file's text (malloc'ed). */
 static char *
-s_saved_text(fixture *f, size_t *len) {
+s_saved_text(fixture *f, size_t *len)
+{
     assert_int_equal(vg_keyset_save(f->ks, f->path, NULL), VG_OK);
     return (char *)vt_read_file(f->path, len);
 }
 
 /* Writes text at 0600 and loads it; the keyset (if any) is destroyed. */
 static vg_err
-s_load_text(fixture *f, const char *text, size_t len, vg_reason *why, unsigned *kinds) {
+s_load_text(fixture *f, const char *text, size_t len, vg_reason *why, unsigned *kinds)
+{
     vt_write_file(f->path, text, len, 0600);
     vg_keyset *ks = NULL;
     vg_err err = vg_keyset_load(&ks, f->path, why);
@@ -70,7 +74,8 @@ s_load_text(fixture *f, const char *text, size_t len, vg_reason *why, unsigned *
 
 /* Asserts loading text fails with VG_ERR_MALFORMED and a reason naming the file. */
 static void
-s_assert_malformed(fixture *f, const char *text) {
+s_assert_malformed(fixture *f, const char *text)
+{
     vg_reason why = {{0}};
     vg_err err = s_load_text(f, text, strlen(text), &why, NULL);
     if (err != VG_ERR_MALFORMED) {
@@ -82,7 +87,8 @@ s_assert_malformed(fixture *f, const char *text) {
 
 /* Replaces the first occurrence of from in text with to; malloc'ed. */
 static char *
-s_replace(const char *text, const char *from, const char *to) {
+s_replace(const char *text, const char *from, const char *to)
+{
     const char *at = strstr(text, from);
     assert_non_null(at);
     size_t n = strlen(text) - strlen(from) + strlen(to) + 1;
@@ -95,7 +101,8 @@ s_replace(const char *text, const char *from, const char *to) {
 /* ---- generation --------------------------------------------------------- */
 
 static void
-generate_all_kinds(void **state) {
+generate_all_kinds(void **state)
+{
     fixture *f = *state;
     assert_int_equal(vg_keyset_kinds(f->ks), VG_KEY_ALL);
     assert_non_null(vg_keyset_sign_pk(f->ks));
@@ -111,7 +118,8 @@ generate_all_kinds(void **state) {
 }
 
 static void
-generate_sign_only_has_no_other_keys(void **state) {
+generate_sign_only_has_no_other_keys(void **state)
+{
     (void)state;
     vg_keyset *ks = NULL;
     assert_int_equal(vg_keyset_generate(&ks, VG_KEY_SIGN), VG_OK);
@@ -127,7 +135,8 @@ generate_sign_only_has_no_other_keys(void **state) {
 }
 
 static void
-generate_gives_distinct_keys(void **state) {
+generate_gives_distinct_keys(void **state)
+{
     fixture *f = *state;
     vg_keyset *other = NULL;
     assert_int_equal(vg_keyset_generate(&other, VG_KEY_ALL), VG_OK);
@@ -138,7 +147,8 @@ generate_gives_distinct_keys(void **state) {
 }
 
 static void
-generate_no_kinds_is_invalid(void **state) {
+generate_no_kinds_is_invalid(void **state)
+{
     (void)state;
     vg_keyset *ks = NULL;
     assert_int_equal(vg_keyset_generate(&ks, 0), VG_ERR_INVALID);
@@ -148,7 +158,8 @@ generate_no_kinds_is_invalid(void **state) {
 }
 
 static void
-destroy_is_null_safe(void **state) {
+destroy_is_null_safe(void **state)
+{
     (void)state;
     vg_keyset *ks = NULL;
     vg_keyset_destroy(&ks);
@@ -156,7 +167,8 @@ destroy_is_null_safe(void **state) {
 }
 
 static void
-curve_z85_matches_raw(void **state) {
+curve_z85_matches_raw(void **state)
+{
     fixture *f = *state;
     uint8_t raw[VG_CURVE_KEY_LEN];
     assert_int_equal(vg_z85_decode_key(raw, vg_keyset_curve_pk_z85(f->ks)), VG_OK);
@@ -168,7 +180,8 @@ curve_z85_matches_raw(void **state) {
 /* ---- key files ---------------------------------------------------------- */
 
 static void
-save_load_round_trip(void **state) {
+save_load_round_trip(void **state)
+{
     fixture *f = *state;
     assert_int_equal(vg_keyset_save(f->ks, f->path, NULL), VG_OK);
     vg_keyset *back = NULL;
@@ -186,7 +199,8 @@ save_load_round_trip(void **state) {
 }
 
 static void
-save_load_round_trip_sign_only(void **state) {
+save_load_round_trip_sign_only(void **state)
+{
     fixture *f = *state;
     vg_keyset *admin = NULL, *back = NULL;
     assert_int_equal(vg_keyset_generate(&admin, VG_KEY_SIGN), VG_OK);
@@ -199,7 +213,8 @@ save_load_round_trip_sign_only(void **state) {
 }
 
 static void
-save_writes_mode_0600(void **state) {
+save_writes_mode_0600(void **state)
+{
     fixture *f = *state;
     mode_t old = umask(0);
     assert_int_equal(vg_keyset_save(f->ks, f->path, NULL), VG_OK);
@@ -210,7 +225,8 @@ save_writes_mode_0600(void **state) {
 }
 
 static void
-save_has_documented_format(void **state) {
+save_has_documented_format(void **state)
+{
     fixture *f = *state;
     size_t len = 0;
     char *text = s_saved_text(f, &len);
@@ -229,7 +245,8 @@ save_has_documented_format(void **state) {
 }
 
 static void
-s_assert_perms_refused(fixture *f, mode_t mode) {
+s_assert_perms_refused(fixture *f, mode_t mode)
+{
     assert_int_equal(vg_keyset_save(f->ks, f->path, NULL), VG_OK);
     assert_int_equal(chmod(f->path, mode), 0);
     vg_keyset *ks = NULL;
@@ -240,27 +257,32 @@ s_assert_perms_refused(fixture *f, mode_t mode) {
 }
 
 static void
-load_refuses_mode_0640(void **state) {
+load_refuses_mode_0640(void **state)
+{
     s_assert_perms_refused(*state, 0640);
 }
 
 static void
-load_refuses_mode_0604(void **state) {
+load_refuses_mode_0604(void **state)
+{
     s_assert_perms_refused(*state, 0604);
 }
 
 static void
-load_refuses_mode_0644(void **state) {
+load_refuses_mode_0644(void **state)
+{
     s_assert_perms_refused(*state, 0644);
 }
 
 static void
-load_refuses_mode_0660(void **state) {
+load_refuses_mode_0660(void **state)
+{
     s_assert_perms_refused(*state, 0660);
 }
 
 static void
-load_accepts_mode_0400(void **state) {
+load_accepts_mode_0400(void **state)
+{
     fixture *f = *state;
     assert_int_equal(vg_keyset_save(f->ks, f->path, NULL), VG_OK);
     assert_int_equal(chmod(f->path, 0400), 0);
@@ -270,7 +292,8 @@ load_accepts_mode_0400(void **state) {
 }
 
 static void
-load_missing_file_is_not_found(void **state) {
+load_missing_file_is_not_found(void **state)
+{
     fixture *f = *state;
     vg_keyset *ks = NULL;
     vg_reason why = {{0}};
@@ -283,7 +306,8 @@ load_missing_file_is_not_found(void **state) {
  * is VG_ERR_MALFORMED with a reason naming the file: the closing "end" line
  * makes a file cut short detectable. Never a crash. */
 static void
-load_truncated_at_every_length(void **state) {
+load_truncated_at_every_length(void **state)
+{
     fixture *f = *state;
     size_t len = 0;
     char *text = s_saved_text(f, &len);
@@ -301,17 +325,20 @@ load_truncated_at_every_length(void **state) {
 }
 
 static void
-load_empty_file_is_malformed(void **state) {
+load_empty_file_is_malformed(void **state)
+{
     s_assert_malformed(*state, "");
 }
 
 static void
-load_header_only_is_malformed(void **state) {
+load_header_only_is_malformed(void **state)
+{
     s_assert_malformed(*state, "vigil-secret-keys 1\n");
 }
 
 static void
-load_wrong_header_version_is_malformed(void **state) {
+load_wrong_header_version_is_malformed(void **state)
+{
     fixture *f = *state;
     size_t len = 0;
     char *text = s_saved_text(f, &len);
@@ -322,7 +349,8 @@ load_wrong_header_version_is_malformed(void **state) {
 }
 
 static void
-load_wrong_header_is_malformed(void **state) {
+load_wrong_header_is_malformed(void **state)
+{
     fixture *f = *state;
     size_t len = 0;
     char *text = s_saved_text(f, &len);
@@ -333,7 +361,8 @@ load_wrong_header_is_malformed(void **state) {
 }
 
 static void
-load_bad_hex_is_malformed(void **state) {
+load_bad_hex_is_malformed(void **state)
+{
     fixture *f = *state;
     size_t len = 0;
     char *text = s_saved_text(f, &len);
@@ -351,7 +380,8 @@ load_bad_hex_is_malformed(void **state) {
 }
 
 static void
-load_short_hex_is_malformed(void **state) {
+load_short_hex_is_malformed(void **state)
+{
     fixture *f = *state;
     size_t len = 0;
     char *text = s_saved_text(f, &len);
@@ -364,7 +394,8 @@ load_short_hex_is_malformed(void **state) {
 }
 
 static void
-load_bad_z85_is_malformed(void **state) {
+load_bad_z85_is_malformed(void **state)
+{
     fixture *f = *state;
     size_t len = 0;
     char *text = s_saved_text(f, &len);
@@ -377,7 +408,8 @@ load_bad_z85_is_malformed(void **state) {
 }
 
 static void
-load_unknown_line_is_malformed(void **state) {
+load_unknown_line_is_malformed(void **state)
+{
     fixture *f = *state;
     size_t len = 0;
     char *text = s_saved_text(f, &len);
@@ -390,7 +422,8 @@ load_unknown_line_is_malformed(void **state) {
 }
 
 static void
-load_duplicate_line_is_malformed(void **state) {
+load_duplicate_line_is_malformed(void **state)
+{
     fixture *f = *state;
     size_t len = 0;
     char *text = s_saved_text(f, &len);
@@ -405,7 +438,8 @@ load_duplicate_line_is_malformed(void **state) {
 }
 
 static void
-load_inconsistent_sign_secret_is_malformed(void **state) {
+load_inconsistent_sign_secret_is_malformed(void **state)
+{
     fixture *f = *state;
     size_t len = 0;
     char *text = s_saved_text(f, &len);
@@ -418,7 +452,8 @@ load_inconsistent_sign_secret_is_malformed(void **state) {
 }
 
 static void
-load_binary_garbage_is_malformed(void **state) {
+load_binary_garbage_is_malformed(void **state)
+{
     fixture *f = *state;
     uint8_t junk[300];
     for (size_t i = 0; i < sizeof junk; i++) {
@@ -429,7 +464,8 @@ load_binary_garbage_is_malformed(void **state) {
 }
 
 static void
-load_embedded_nul_is_malformed(void **state) {
+load_embedded_nul_is_malformed(void **state)
+{
     fixture *f = *state;
     size_t len = 0;
     char *text = s_saved_text(f, &len);
@@ -440,7 +476,8 @@ load_embedded_nul_is_malformed(void **state) {
 }
 
 static void
-load_oversized_file_is_refused(void **state) {
+load_oversized_file_is_refused(void **state)
+{
     fixture *f = *state;
     size_t n = VG_KEY_FILE_MAX + 100;
     char *big = malloc(n);
@@ -457,7 +494,8 @@ load_oversized_file_is_refused(void **state) {
 /* ---- Z85 ---------------------------------------------------------------- */
 
 static void
-z85_encode_known_vector(void **state) {
+z85_encode_known_vector(void **state)
+{
     (void)state;
     /* ZeroMQ RFC 32 test vector: 86 4F D2 6F B5 59 F7 5B -> "HelloWorld". */
     uint8_t key[VG_CURVE_KEY_LEN] = {0x86, 0x4F, 0xD2, 0x6F, 0xB5, 0x59, 0xF7, 0x5B};
@@ -467,7 +505,8 @@ z85_encode_known_vector(void **state) {
 }
 
 static void
-z85_round_trip(void **state) {
+z85_round_trip(void **state)
+{
     (void)state;
     for (int round = 0; round < 64; round++) {
         uint8_t key[VG_CURVE_KEY_LEN], back[VG_CURVE_KEY_LEN];
@@ -486,7 +525,8 @@ z85_round_trip(void **state) {
 }
 
 static void
-z85_decode_wrong_length_is_malformed(void **state) {
+z85_decode_wrong_length_is_malformed(void **state)
+{
     (void)state;
     uint8_t out[VG_CURVE_KEY_LEN];
     assert_int_equal(vg_z85_decode_key(out, ""), VG_ERR_MALFORMED);
@@ -498,7 +538,8 @@ z85_decode_wrong_length_is_malformed(void **state) {
 }
 
 static void
-z85_decode_bad_character_is_malformed(void **state) {
+z85_decode_bad_character_is_malformed(void **state)
+{
     (void)state;
     uint8_t out[VG_CURVE_KEY_LEN];
     const char bad_chars[] = {'"', '\'', ',', ';', '\\', '_', '`', '|', '~', ' ', '\x7f', '\x80'};
@@ -510,7 +551,8 @@ z85_decode_bad_character_is_malformed(void **state) {
 }
 
 static void
-z85_decode_overflowing_group_is_malformed(void **state) {
+z85_decode_overflowing_group_is_malformed(void **state)
+{
     (void)state;
     /* "#####" is 85^5 - 1, which does not fit in 32 bits. */
     uint8_t out[VG_CURVE_KEY_LEN];
@@ -521,7 +563,8 @@ z85_decode_overflowing_group_is_malformed(void **state) {
 /* ---- signatures --------------------------------------------------------- */
 
 static void
-sign_verify_round_trip(void **state) {
+sign_verify_round_trip(void **state)
+{
     fixture *f = *state;
     const uint8_t msg[] = "an envelope body";
     uint8_t sig[VG_SIGNATURE_LEN];
@@ -531,7 +574,8 @@ sign_verify_round_trip(void **state) {
 }
 
 static void
-verify_other_domain_is_bad_signature(void **state) {
+verify_other_domain_is_bad_signature(void **state)
+{
     fixture *f = *state;
     const uint8_t msg[] = "a body";
     uint8_t sig[VG_SIGNATURE_LEN];
@@ -541,7 +585,8 @@ verify_other_domain_is_bad_signature(void **state) {
 }
 
 static void
-verify_altered_message_is_bad_signature(void **state) {
+verify_altered_message_is_bad_signature(void **state)
+{
     fixture *f = *state;
     uint8_t msg[] = "a body";
     uint8_t sig[VG_SIGNATURE_LEN];
@@ -559,7 +604,8 @@ verify_altered_message_is_bad_signature(void **state) {
 }
 
 static void
-verify_other_key_is_bad_signature(void **state) {
+verify_other_key_is_bad_signature(void **state)
+{
     fixture *f = *state;
     vg_keyset *other = NULL;
     assert_int_equal(vg_keyset_generate(&other, VG_KEY_SIGN), VG_OK);
@@ -572,7 +618,8 @@ verify_other_key_is_bad_signature(void **state) {
 }
 
 static void
-sign_without_sign_key_is_invalid(void **state) {
+sign_without_sign_key_is_invalid(void **state)
+{
     (void)state;
     vg_keyset *box = NULL;
     assert_int_equal(vg_keyset_generate(&box, VG_KEY_BOX), VG_OK);
@@ -582,7 +629,8 @@ sign_without_sign_key_is_invalid(void **state) {
 }
 
 static void
-sign_empty_message(void **state) {
+sign_empty_message(void **state)
+{
     fixture *f = *state;
     uint8_t sig[VG_SIGNATURE_LEN];
     assert_int_equal(vg_sign(sig, f->ks, VG_DOMAIN_RECEIPT, NULL, 0), VG_OK);
@@ -767,7 +815,8 @@ keyring_of_max_sets_fits_its_file(void **state)
 }
 
 int
-main(void) {
+main(void)
+{
     const struct CMUnitTest tests[] = {
         T(generate_all_kinds),
         T(generate_sign_only_has_no_other_keys),

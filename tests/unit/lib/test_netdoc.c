@@ -17,27 +17,30 @@
 /* ---- helpers ------------------------------------------------------------ */
 
 static int
-setup4(void **state) {
+setup4(void **state)
+{
     *state = vt_net_new(4);
     return 0;
 }
 
 static int
-setup6(void **state) {
+setup6(void **state)
+{
     *state = vt_net_new_unpublished(6);
     return 0;
 }
 
 static int
-teardown(void **state) {
+teardown(void **state)
+{
     vt_net *net = *state;
     vt_net_destroy(&net);
     return 0;
 }
 
 static vg_err
-s_verify(const vt_net *net, const uint8_t *bytes, size_t len, uint64_t min_version,
-         vg_reason *why) {
+s_verify(const vt_net *net, const uint8_t *bytes, size_t len, uint64_t min_version, vg_reason *why)
+{
     vg_netdoc *doc = NULL;
     vg_err err =
         vg_netdoc_verify(&doc, bytes, len, vg_keyset_sign_pk(net->admin), min_version, why);
@@ -52,7 +55,8 @@ s_verify(const vt_net *net, const uint8_t *bytes, size_t len, uint64_t min_versi
 
 /* Publishes net->json expecting err, with a reason mentioning needle. */
 static void
-s_assert_json_refused(vt_net *net, vg_err want, const char *needle) {
+s_assert_json_refused(vt_net *net, vg_err want, const char *needle)
+{
     char *text = vt_net_json_text(net);
     uint8_t *body = NULL;
     size_t len = 0;
@@ -70,7 +74,8 @@ s_assert_json_refused(vt_net *net, vg_err want, const char *needle) {
 }
 
 static void
-s_publish_ok(vt_net *net) {
+s_publish_ok(vt_net *net)
+{
     vg_reason why = {{0}};
     vg_err err = vt_net_publish(net, 0, &why);
     if (err != VG_OK) {
@@ -82,7 +87,8 @@ s_publish_ok(vt_net *net) {
 /* Runs vg_netdoc_required and joins the result with ','. */
 static void
 s_required(char *out, size_t out_len, const vt_net *net, const char *cats_csv, vg_severity sev,
-           const char *sender) {
+           const char *sender)
+{
     vg_strlist cats = {0};
     assert_int_equal(vg_strlist_split(&cats, cats_csv, NULL), VG_OK);
     vg_strlist got = {0};
@@ -104,7 +110,8 @@ s_required(char *out, size_t out_len, const vt_net *net, const char *cats_csv, v
 /* ---- sign, verify, accessors -------------------------------------------- */
 
 static void
-verify_round_trip_accessors(void **state) {
+verify_round_trip_accessors(void **state)
+{
     vt_net *net = *state;
     const vg_netdoc *doc = net->doc;
     assert_int_equal(vg_netdoc_version(doc), 1);
@@ -138,7 +145,8 @@ verify_round_trip_accessors(void **state) {
 }
 
 static void
-find_by_id_and_transport(void **state) {
+find_by_id_and_transport(void **state)
+{
     vt_net *net = *state;
     vg_agency a;
     assert_int_equal(vg_netdoc_find(net->doc, "childrens-services", &a), VG_OK);
@@ -150,7 +158,8 @@ find_by_id_and_transport(void **state) {
 }
 
 static void
-find_unknown_is_not_found(void **state) {
+find_unknown_is_not_found(void **state)
+{
     vt_net *net = *state;
     vg_agency a;
     assert_int_equal(vg_netdoc_find(net->doc, "fire-service", &a), VG_ERR_NOT_FOUND);
@@ -160,7 +169,8 @@ find_unknown_is_not_found(void **state) {
 }
 
 static void
-find_revoked_agency_says_so(void **state) {
+find_revoked_agency_says_so(void **state)
+{
     vt_net *net = *state;
     vt_net_revoke(net, "licensing");
     vg_agency a;
@@ -172,7 +182,8 @@ find_revoked_agency_says_so(void **state) {
 }
 
 static void
-categories_taxonomy(void **state) {
+categories_taxonomy(void **state)
+{
     vt_net *net = *state;
     assert_int_equal(vg_netdoc_n_categories(net->doc), 6);
     assert_string_equal(vg_netdoc_category_at(net->doc, 0), "taxi");
@@ -183,7 +194,8 @@ categories_taxonomy(void **state) {
 }
 
 static void
-sign_forces_version(void **state) {
+sign_forces_version(void **state)
+{
     vt_net *net = *state;
     vg_reason why = {{0}};
     assert_int_equal(vt_net_publish(net, 7, &why), VG_OK);
@@ -191,7 +203,8 @@ sign_forces_version(void **state) {
 }
 
 static void
-issued_defaults_to_signing_time(void **state) {
+issued_defaults_to_signing_time(void **state)
+{
     vt_net *net = *state;
     json_object_del(net->json, "issued");
     s_publish_ok(net);
@@ -201,7 +214,8 @@ issued_defaults_to_signing_time(void **state) {
 }
 
 static void
-load_from_file(void **state) {
+load_from_file(void **state)
+{
     vt_net *net = *state;
     char *dir = vt_tmpdir_new();
     char *path = vt_path(dir, "network.signed");
@@ -217,7 +231,8 @@ load_from_file(void **state) {
 }
 
 static void
-load_missing_file_is_not_found(void **state) {
+load_missing_file_is_not_found(void **state)
+{
     vt_net *net = *state;
     vg_netdoc *doc = NULL;
     assert_int_equal(vg_netdoc_load(&doc, "/tmp/vigil-no-such-file.signed",
@@ -229,7 +244,8 @@ load_missing_file_is_not_found(void **state) {
 /* ---- refusals ------------------------------------------------------------ */
 
 static void
-verify_wrong_admin_key_is_bad_signature(void **state) {
+verify_wrong_admin_key_is_bad_signature(void **state)
+{
     vt_net *net = *state;
     vg_keyset *mallory = NULL;
     assert_int_equal(vg_keyset_generate(&mallory, VG_KEY_SIGN), VG_OK);
@@ -244,7 +260,8 @@ verify_wrong_admin_key_is_bad_signature(void **state) {
 }
 
 static void
-verify_signed_by_other_key_is_bad_signature(void **state) {
+verify_signed_by_other_key_is_bad_signature(void **state)
+{
     vt_net *net = *state;
     vg_keyset *mallory = NULL;
     assert_int_equal(vg_keyset_generate(&mallory, VG_KEY_SIGN), VG_OK);
@@ -260,7 +277,8 @@ verify_signed_by_other_key_is_bad_signature(void **state) {
 /* Every single-byte change is refused: inside the body or the signature it is
  * a bad signature; in the framing, malformed or a bad signature. */
 static void
-verify_every_byte_flip_is_refused(void **state) {
+verify_every_byte_flip_is_refused(void **state)
+{
     vt_net *net = *state;
     vt_layout l;
     vt_layout_of(&l, net->signed_doc, net->signed_len);
@@ -291,7 +309,8 @@ verify_every_byte_flip_is_refused(void **state) {
 }
 
 static void
-verify_truncated_is_refused(void **state) {
+verify_truncated_is_refused(void **state)
+{
     vt_net *net = *state;
     for (size_t len = 0; len < net->signed_len; len++) {
         vg_err err = s_verify(net, net->signed_doc, len, 0, NULL);
@@ -300,7 +319,8 @@ verify_truncated_is_refused(void **state) {
 }
 
 static void
-verify_garbage_is_malformed(void **state) {
+verify_garbage_is_malformed(void **state)
+{
     vt_net *net = *state;
     uint8_t junk[64];
     memset(junk, 0xff, sizeof junk);
@@ -310,7 +330,8 @@ verify_garbage_is_malformed(void **state) {
 }
 
 static void
-verify_too_large(void **state) {
+verify_too_large(void **state)
+{
     vt_net *net = *state;
     size_t len = VG_NETDOC_MAX_BYTES + 1;
     uint8_t *big = calloc(1, len);
@@ -319,7 +340,8 @@ verify_too_large(void **state) {
 }
 
 static void
-verify_older_version_is_stale(void **state) {
+verify_older_version_is_stale(void **state)
+{
     vt_net *net = *state;
     vg_reason why = {{0}};
     assert_int_equal(vt_net_publish(net, 3, &why), VG_OK);
@@ -331,7 +353,8 @@ verify_older_version_is_stale(void **state) {
 }
 
 static void
-verify_unsigned_body_is_refused(void **state) {
+verify_unsigned_body_is_refused(void **state)
+{
     vt_net *net = *state;
     /* the bare body is not a SignedNetworkDocument */
     vg_err err = s_verify(net, net->body, net->body_len, 0, NULL);
@@ -339,7 +362,8 @@ verify_unsigned_body_is_refused(void **state) {
 }
 
 static void
-verify_reused_signature_on_other_body_is_bad_signature(void **state) {
+verify_reused_signature_on_other_body_is_bad_signature(void **state)
+{
     vt_net *net = *state;
     vt_layout l;
     vt_layout_of(&l, net->signed_doc, net->signed_len);
@@ -359,7 +383,8 @@ verify_reused_signature_on_other_body_is_bad_signature(void **state) {
 /* ---- JSON errors ---------------------------------------------------------- */
 
 static void
-json_not_json_is_malformed(void **state) {
+json_not_json_is_malformed(void **state)
+{
     (void)state;
     uint8_t *body = NULL;
     size_t len = 0;
@@ -373,7 +398,8 @@ json_not_json_is_malformed(void **state) {
 }
 
 static void
-json_policy_unknown_agency_is_policy(void **state) {
+json_policy_unknown_agency_is_policy(void **state)
+{
     vt_net *net = *state;
     vt_net_set_policy(net, "[{\"name\": \"r\", \"categories\": [\"taxi\"], \"min_severity\": "
                            "\"low\", \"must_reach\": [\"licensing\", \"fire-service\"]}]");
@@ -381,7 +407,8 @@ json_policy_unknown_agency_is_policy(void **state) {
 }
 
 static void
-json_policy_unknown_category_is_policy(void **state) {
+json_policy_unknown_category_is_policy(void **state)
+{
     vt_net *net = *state;
     vt_net_set_policy(net, "[{\"name\": \"r\", \"categories\": [\"weather\"], \"min_severity\": "
                            "\"low\", \"must_reach\": [\"licensing\"]}]");
@@ -389,7 +416,8 @@ json_policy_unknown_category_is_policy(void **state) {
 }
 
 static void
-json_policy_unknown_role_is_policy(void **state) {
+json_policy_unknown_role_is_policy(void **state)
+{
     vt_net *net = *state;
     vt_net_set_policy(net, "[{\"name\": \"r\", \"categories\": [], \"min_severity\": "
                            "\"low\", \"must_reach_roles\": [\"fire\"]}]");
@@ -397,7 +425,8 @@ json_policy_unknown_role_is_policy(void **state) {
 }
 
 static void
-json_policy_bad_severity_is_malformed(void **state) {
+json_policy_bad_severity_is_malformed(void **state)
+{
     vt_net *net = *state;
     vt_net_set_policy(net, "[{\"name\": \"r\", \"categories\": [\"taxi\"], \"min_severity\": "
                            "\"extreme\", \"must_reach\": [\"licensing\"]}]");
@@ -405,14 +434,16 @@ json_policy_bad_severity_is_malformed(void **state) {
 }
 
 static void
-json_duplicate_agency_id_is_policy(void **state) {
+json_duplicate_agency_id_is_policy(void **state)
+{
     vt_net *net = *state;
     json_object_set_new(vt_net_agency_json(net, "agency-05"), "id", json_string("agency-04"));
     s_assert_json_refused(net, VG_ERR_POLICY, "agency-04");
 }
 
 static void
-json_shared_key_is_policy(void **state) {
+json_shared_key_is_policy(void **state)
+{
     vt_net *net = *state;
     json_t *a4 = vt_net_agency_json(net, "agency-04");
     json_object_set(vt_net_agency_json(net, "agency-05"), "box_key",
@@ -421,7 +452,8 @@ json_shared_key_is_policy(void **state) {
 }
 
 static void
-json_bad_key_length_is_malformed(void **state) {
+json_bad_key_length_is_malformed(void **state)
+{
     vt_net *net = *state;
     json_object_set_new(vt_net_agency_json(net, "licensing"), "sign_key",
                         json_string("00112233445566778899aabbccddeeff"));
@@ -429,7 +461,8 @@ json_bad_key_length_is_malformed(void **state) {
 }
 
 static void
-json_bad_key_hex_is_malformed(void **state) {
+json_bad_key_hex_is_malformed(void **state)
+{
     vt_net *net = *state;
     json_t *a = vt_net_agency_json(net, "licensing");
     char hex[65];
@@ -440,7 +473,8 @@ json_bad_key_hex_is_malformed(void **state) {
 }
 
 static void
-json_bad_transport_key_is_malformed(void **state) {
+json_bad_transport_key_is_malformed(void **state)
+{
     vt_net *net = *state;
     json_object_set_new(vt_net_agency_json(net, "police"), "transport_key",
                         json_string("tooshort"));
@@ -448,35 +482,40 @@ json_bad_transport_key_is_malformed(void **state) {
 }
 
 static void
-json_invalid_agency_id_is_refused(void **state) {
+json_invalid_agency_id_is_refused(void **state)
+{
     vt_net *net = *state;
     json_object_set_new(vt_net_agency_json(net, "agency-05"), "id", json_string("Agency 5"));
     s_assert_json_refused(net, VG_ERR_POLICY, "Agency 5");
 }
 
 static void
-json_missing_deadline_is_policy(void **state) {
+json_missing_deadline_is_policy(void **state)
+{
     vt_net *net = *state;
     json_object_del(json_object_get(net->json, "deadlines"), "medium");
     s_assert_json_refused(net, VG_ERR_POLICY, "medium");
 }
 
 static void
-json_missing_deadlines_is_malformed(void **state) {
+json_missing_deadlines_is_malformed(void **state)
+{
     vt_net *net = *state;
     json_object_del(net->json, "deadlines");
     s_assert_json_refused(net, VG_ERR_MALFORMED, "deadlines");
 }
 
 static void
-json_bad_deadline_duration_is_malformed(void **state) {
+json_bad_deadline_duration_is_malformed(void **state)
+{
     vt_net *net = *state;
     json_object_set_new(json_object_get(net->json, "deadlines"), "high", json_string("soon"));
     s_assert_json_refused(net, VG_ERR_MALFORMED, "high");
 }
 
 static void
-json_bad_deadline_urgency_is_malformed(void **state) {
+json_bad_deadline_urgency_is_malformed(void **state)
+{
     vt_net *net = *state;
     json_object_set_new(json_object_get(net->json, "deadlines"), "high/whenever",
                         json_string("5m"));
@@ -484,7 +523,8 @@ json_bad_deadline_urgency_is_malformed(void **state) {
 }
 
 static void
-json_unknown_escalation_contact_is_policy(void **state) {
+json_unknown_escalation_contact_is_policy(void **state)
+{
     vt_net *net = *state;
     json_object_set_new(vt_net_agency_json(net, "licensing"), "escalation_contact",
                         json_string("nobody-here"));
@@ -492,7 +532,8 @@ json_unknown_escalation_contact_is_policy(void **state) {
 }
 
 static void
-json_escalation_out_of_order_is_policy(void **state) {
+json_escalation_out_of_order_is_policy(void **state)
+{
     vt_net *net = *state;
     json_t *esc = json_pack("[{s:s, s:s}, {s:s, s:s}]", "after", "1h", "target", "contact", "after",
                             "30m", "target", "redeliver");
@@ -501,7 +542,8 @@ json_escalation_out_of_order_is_policy(void **state) {
 }
 
 static void
-json_escalation_bad_target_is_malformed(void **state) {
+json_escalation_bad_target_is_malformed(void **state)
+{
     vt_net *net = *state;
     json_t *esc = json_pack("[{s:s, s:s}]", "after", "1h", "target", "everyone");
     json_object_set_new(net->json, "escalation", esc);
@@ -509,7 +551,8 @@ json_escalation_bad_target_is_malformed(void **state) {
 }
 
 static void
-json_version_zero_is_refused(void **state) {
+json_version_zero_is_refused(void **state)
+{
     vt_net *net = *state;
     json_object_set_new(net->json, "version", json_integer(0));
     char *text = vt_net_json_text(net);
@@ -524,21 +567,24 @@ json_version_zero_is_refused(void **state) {
 }
 
 static void
-json_bad_network_name_is_refused(void **state) {
+json_bad_network_name_is_refused(void **state)
+{
     vt_net *net = *state;
     json_object_set_new(net->json, "network", json_string("has space"));
     s_assert_json_refused(net, VG_ERR_POLICY, "network");
 }
 
 static void
-json_unknown_top_level_key_is_malformed(void **state) {
+json_unknown_top_level_key_is_malformed(void **state)
+{
     vt_net *net = *state;
     json_object_set_new(net->json, "polcy", json_array());
     s_assert_json_refused(net, VG_ERR_MALFORMED, "polcy");
 }
 
 static void
-json_missing_agency_key_is_malformed(void **state) {
+json_missing_agency_key_is_malformed(void **state)
+{
     vt_net *net = *state;
     json_object_del(vt_net_agency_json(net, "licensing"), "box_key");
     s_assert_json_refused(net, VG_ERR_MALFORMED, "box_key");
@@ -551,7 +597,8 @@ json_missing_agency_key_is_malformed(void **state) {
  * agency-04 and agency-05 (partner).
  */
 static void
-s_policy_net(vt_net *net) {
+s_policy_net(vt_net *net)
+{
     vt_net_set_policy(
         net, "["
              "{\"name\": \"taxi-and-cse\", \"categories\": [\"taxi\", \"cse\"], "
@@ -570,7 +617,8 @@ s_policy_net(vt_net *net) {
 }
 
 static void
-policy_category_requires_agencies(void **state) {
+policy_category_requires_agencies(void **state)
+{
     vt_net *net = *state;
     s_policy_net(net);
     /* a police alert about taxis must reach licensing and children's services */
@@ -578,7 +626,8 @@ policy_category_requires_agencies(void **state) {
 }
 
 static void
-policy_sender_is_excluded(void **state) {
+policy_sender_is_excluded(void **state)
+{
     vt_net *net = *state;
     s_policy_net(net);
     ASSERT_REQUIRED(net, "taxi", VG_SEV_MEDIUM, "licensing", "police,childrens-services");
@@ -586,7 +635,8 @@ policy_sender_is_excluded(void **state) {
 }
 
 static void
-policy_unmatched_category_requires_nobody(void **state) {
+policy_unmatched_category_requires_nobody(void **state)
+{
     vt_net *net = *state;
     s_policy_net(net);
     ASSERT_REQUIRED(net, "other", VG_SEV_HIGH, "police", "");
@@ -594,7 +644,8 @@ policy_unmatched_category_requires_nobody(void **state) {
 }
 
 static void
-policy_any_category_matches(void **state) {
+policy_any_category_matches(void **state)
+{
     vt_net *net = *state;
     s_policy_net(net);
     ASSERT_REQUIRED(net, "other,taxi", VG_SEV_LOW, "police", "licensing,childrens-services");
@@ -602,7 +653,8 @@ policy_any_category_matches(void **state) {
 }
 
 static void
-policy_min_severity(void **state) {
+policy_min_severity(void **state)
+{
     vt_net *net = *state;
     s_policy_net(net);
     ASSERT_REQUIRED(net, "missing-child", VG_SEV_LOW, "police", "");
@@ -612,7 +664,8 @@ policy_min_severity(void **state) {
 }
 
 static void
-policy_empty_categories_match_everything(void **state) {
+policy_empty_categories_match_everything(void **state)
+{
     vt_net *net = *state;
     s_policy_net(net);
     ASSERT_REQUIRED(net, "other", VG_SEV_CRITICAL, "police", "home-office");
@@ -621,7 +674,8 @@ policy_empty_categories_match_everything(void **state) {
 }
 
 static void
-policy_role_rule_reaches_every_agency_with_role(void **state) {
+policy_role_rule_reaches_every_agency_with_role(void **state)
+{
     vt_net *net = *state;
     s_policy_net(net);
     ASSERT_REQUIRED(net, "online-harm", VG_SEV_MEDIUM, "police", "agency-04,agency-05");
@@ -630,7 +684,8 @@ policy_role_rule_reaches_every_agency_with_role(void **state) {
 }
 
 static void
-policy_role_rule_skips_revoked(void **state) {
+policy_role_rule_skips_revoked(void **state)
+{
     vt_net *net = *state;
     json_object_set_new(vt_net_agency_json(net, "agency-04"), "revoked", json_true());
     s_policy_net(net);
@@ -638,7 +693,8 @@ policy_role_rule_skips_revoked(void **state) {
 }
 
 static void
-policy_revoked_agency_is_excluded(void **state) {
+policy_revoked_agency_is_excluded(void **state)
+{
     vt_net *net = *state;
     json_object_set_new(vt_net_agency_json(net, "licensing"), "revoked", json_true());
     s_policy_net(net);
@@ -646,7 +702,8 @@ policy_revoked_agency_is_excluded(void **state) {
 }
 
 static void
-policy_each_agency_once_in_document_order(void **state) {
+policy_each_agency_once_in_document_order(void **state)
+{
     vt_net *net = *state;
     s_policy_net(net);
     /* taxi-and-cse, cse-again and critical-government all match */
@@ -655,7 +712,8 @@ policy_each_agency_once_in_document_order(void **state) {
 }
 
 static void
-policy_required_appends(void **state) {
+policy_required_appends(void **state)
+{
     vt_net *net = *state;
     s_policy_net(net);
     vg_strlist out = {0};
@@ -669,7 +727,8 @@ policy_required_appends(void **state) {
 }
 
 static void
-policy_no_rules_requires_nobody(void **state) {
+policy_no_rules_requires_nobody(void **state)
+{
     vt_net *net = *state;
     vt_net_set_policy(net, "[]");
     s_publish_ok(net);
@@ -679,7 +738,8 @@ policy_no_rules_requires_nobody(void **state) {
 /* ---- deadlines and escalation ------------------------------------------- */
 
 static void
-deadlines_by_severity(void **state) {
+deadlines_by_severity(void **state)
+{
     vt_net *net = *state;
     assert_int_equal(vg_netdoc_deadline_ms(net->doc, VG_SEV_CRITICAL, VG_URG_EXPECTED), 900000);
     assert_int_equal(vg_netdoc_deadline_ms(net->doc, VG_SEV_HIGH, VG_URG_EXPECTED), 3600000);
@@ -688,7 +748,8 @@ deadlines_by_severity(void **state) {
 }
 
 static void
-deadlines_urgency_override(void **state) {
+deadlines_urgency_override(void **state)
+{
     vt_net *net = *state;
     assert_int_equal(vg_netdoc_deadline_ms(net->doc, VG_SEV_HIGH, VG_URG_IMMEDIATE), 1800000);
     assert_int_equal(vg_netdoc_deadline_ms(net->doc, VG_SEV_HIGH, VG_URG_UNSPECIFIED), 3600000);
@@ -696,7 +757,8 @@ deadlines_urgency_override(void **state) {
 }
 
 static void
-deadlines_override_listed_first_still_applies(void **state) {
+deadlines_override_listed_first_still_applies(void **state)
+{
     vt_net *net = *state;
     json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "low/past", "5s", "critical", "2s",
                           "high", "3s", "medium", "4s", "low", "6s", "critical/immediate", "250ms");
@@ -710,7 +772,8 @@ deadlines_override_listed_first_still_applies(void **state) {
 }
 
 static void
-escalation_steps_in_order(void **state) {
+escalation_steps_in_order(void **state)
+{
     vt_net *net = *state;
     assert_int_equal(vg_netdoc_n_escalation(net->doc), 3);
     vg_escalation_step s;
@@ -731,16 +794,17 @@ escalation_steps_in_order(void **state) {
 /* ---- limits and oversight ------------------------------------------------ */
 
 static void
-limits_default_network_and_card(void **state) {
+limits_default_network_and_card(void **state)
+{
     vt_net *net = *state;
     s_publish_ok(net);
     vg_limits l = vg_netdoc_limits(net->doc, "police");
     assert_int_equal(l.publish_per_minute, VG_LIMIT_PUBLISH_PER_MINUTE);
     assert_int_equal(l.publish_burst, VG_LIMIT_PUBLISH_BURST);
     assert_true(l.stored_bytes_per_day == VG_LIMIT_STORED_BYTES_PER_DAY);
-    json_object_set_new(net->json, "limits",
-                        json_pack("{s:i, s:s}", "publish_per_minute", 60, "stored_bytes_per_day",
-                                  "64KiB"));
+    json_object_set_new(
+        net->json, "limits",
+        json_pack("{s:i, s:s}", "publish_per_minute", 60, "stored_bytes_per_day", "64KiB"));
     json_object_set_new(vt_net_agency_json(net, "licensing"), "limits",
                         json_pack("{s:i}", "publish_burst", 3));
     s_publish_ok(net);
@@ -755,7 +819,8 @@ limits_default_network_and_card(void **state) {
 }
 
 static void
-limits_wrong_are_refused(void **state) {
+limits_wrong_are_refused(void **state)
+{
     vt_net *net = *state;
     json_object_set_new(net->json, "limits", json_pack("{s:s}", "stored_bytes_per_day", "lots"));
     s_assert_json_refused(net, VG_ERR_MALFORMED, "stored_bytes_per_day");
@@ -768,7 +833,8 @@ limits_wrong_are_refused(void **state) {
 }
 
 static void
-oversight_view_defaults_to_metadata_only(void **state) {
+oversight_view_defaults_to_metadata_only(void **state)
+{
     vt_net *net = *state;
     s_publish_ok(net);
     vg_oversight_view v = vg_netdoc_oversight(net->doc);
@@ -784,7 +850,8 @@ oversight_view_defaults_to_metadata_only(void **state) {
 }
 
 static void
-oversight_cannot_be_required(void **state) {
+oversight_cannot_be_required(void **state)
+{
     vt_net *net = *state;
     json_object_set_new(vt_net_agency_json(net, "agency-04"), "role", json_string("oversight"));
     s_publish_ok(net);
@@ -801,14 +868,16 @@ oversight_cannot_be_required(void **state) {
 /* ---- JSON round trip ---------------------------------------------------- */
 
 static void
-to_json_round_trip(void **state) {
+to_json_round_trip(void **state)
+{
     vt_net *net = *state;
     json_object_set_new(vt_net_agency_json(net, "agency-05"), "revoked", json_true());
-    json_object_set_new(vt_net_agency_json(net, "agency-04"), "limits",
-                        json_pack("{s:i, s:s}", "publish_burst", 7, "stored_bytes_per_day", "3MiB"));
+    json_object_set_new(
+        vt_net_agency_json(net, "agency-04"), "limits",
+        json_pack("{s:i, s:s}", "publish_burst", 7, "stored_bytes_per_day", "3MiB"));
     json_object_set_new(net->json, "limits", json_pack("{s:i}", "publish_per_minute", 90));
-    json_object_set_new(net->json, "oversight", json_pack("{s:b, s:b}", "officer_names", 0,
-                                                          "notes", 1));
+    json_object_set_new(net->json, "oversight",
+                        json_pack("{s:b, s:b}", "officer_names", 0, "notes", 1));
     s_policy_net(net);
     char *json1 = NULL;
     assert_int_equal(vg_netdoc_to_json(&json1, net->doc), VG_OK);
@@ -849,7 +918,8 @@ to_json_round_trip(void **state) {
 #define T6(name) cmocka_unit_test_setup_teardown(name, setup6, teardown)
 
 int
-main(void) {
+main(void)
+{
     const struct CMUnitTest tests[] = {
         T4(verify_round_trip_accessors),
         T4(find_by_id_and_transport),

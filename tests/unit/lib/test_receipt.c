@@ -21,7 +21,8 @@ typedef struct fixture {
 } fixture;
 
 static int
-setup(void **state) {
+setup(void **state)
+{
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
     f->net = vt_net_new(4);
@@ -37,7 +38,8 @@ setup(void **state) {
 }
 
 static int
-teardown(void **state) {
+teardown(void **state)
+{
     fixture *f = *state;
     vt_net_destroy(&f->net);
     free(f);
@@ -45,7 +47,8 @@ teardown(void **state) {
 }
 
 static vg_receipt_spec
-s_spec(fixture *f, vg_receipt_kind kind) {
+s_spec(fixture *f, vg_receipt_kind kind)
+{
     vg_receipt_spec s = {
         .agency = "licensing",
         .kind = kind,
@@ -63,7 +66,8 @@ s_spec(fixture *f, vg_receipt_kind kind) {
 }
 
 static void
-s_sign_ok(uint8_t **out, size_t *len, fixture *f, const vg_receipt_spec *spec) {
+s_sign_ok(uint8_t **out, size_t *len, fixture *f, const vg_receipt_spec *spec)
+{
     vg_reason why = {{0}};
     vg_err err = vg_receipt_sign(out, len, spec, vt_net_keys(f->net, spec->agency), &why);
     if (err != VG_OK) {
@@ -73,7 +77,8 @@ s_sign_ok(uint8_t **out, size_t *len, fixture *f, const vg_receipt_spec *spec) {
 }
 
 static vg_err
-s_verify(vg_receipt **out, fixture *f, const uint8_t *bytes, size_t len, vg_reason *why) {
+s_verify(vg_receipt **out, fixture *f, const uint8_t *bytes, size_t len, vg_reason *why)
+{
     vg_receipt *r = NULL;
     vg_err err = vg_receipt_verify(&r, bytes, len, f->net->doc, why);
     if (err == VG_OK) {
@@ -90,7 +95,8 @@ s_verify(vg_receipt **out, fixture *f, const uint8_t *bytes, size_t len, vg_reas
 }
 
 static vg_receipt *
-s_verify_ok(fixture *f, const uint8_t *bytes, size_t len) {
+s_verify_ok(fixture *f, const uint8_t *bytes, size_t len)
+{
     vg_receipt *r = NULL;
     vg_reason why = {{0}};
     vg_err err = s_verify(&r, f, bytes, len, &why);
@@ -103,7 +109,8 @@ s_verify_ok(fixture *f, const uint8_t *bytes, size_t len) {
 
 /* Signs spec and checks every accessor of the verified receipt. */
 static void
-s_round_trip(fixture *f, const vg_receipt_spec *spec) {
+s_round_trip(fixture *f, const vg_receipt_spec *spec)
+{
     uint8_t *bytes = NULL;
     size_t len = 0;
     s_sign_ok(&bytes, &len, f, spec);
@@ -140,14 +147,16 @@ s_round_trip(fixture *f, const vg_receipt_spec *spec) {
 /* ---- each kind ---------------------------------------------------------- */
 
 static void
-delivered_round_trip(void **state) {
+delivered_round_trip(void **state)
+{
     fixture *f = *state;
     vg_receipt_spec s = s_spec(f, VG_RECEIPT_DELIVERED);
     s_round_trip(f, &s);
 }
 
 static void
-delivered_batch_round_trip(void **state) {
+delivered_batch_round_trip(void **state)
+{
     fixture *f = *state;
     vg_receipt_spec s = s_spec(f, VG_RECEIPT_DELIVERED);
     s.n_items = 5;
@@ -155,7 +164,8 @@ delivered_batch_round_trip(void **state) {
 }
 
 static void
-delivered_batch_at_limit(void **state) {
+delivered_batch_at_limit(void **state)
+{
     fixture *f = *state;
     vg_receipt_spec s = s_spec(f, VG_RECEIPT_DELIVERED);
     s.n_items = VG_RECEIPT_ITEMS_MAX;
@@ -163,7 +173,8 @@ delivered_batch_at_limit(void **state) {
 }
 
 static void
-acknowledged_round_trip(void **state) {
+acknowledged_round_trip(void **state)
+{
     fixture *f = *state;
     vg_receipt_spec s = s_spec(f, VG_RECEIPT_ACKNOWLEDGED);
     s.note = "licence suspended pending review";
@@ -171,14 +182,16 @@ acknowledged_round_trip(void **state) {
 }
 
 static void
-in_progress_round_trip(void **state) {
+in_progress_round_trip(void **state)
+{
     fixture *f = *state;
     vg_receipt_spec s = s_spec(f, VG_RECEIPT_IN_PROGRESS);
     s_round_trip(f, &s);
 }
 
 static void
-declined_round_trip(void **state) {
+declined_round_trip(void **state)
+{
     fixture *f = *state;
     vg_receipt_spec s = s_spec(f, VG_RECEIPT_DECLINED);
     s.reason = "not our area: forwarded to the neighbouring authority";
@@ -186,7 +199,8 @@ declined_round_trip(void **state) {
 }
 
 static void
-unopenable_round_trip(void **state) {
+unopenable_round_trip(void **state)
+{
     fixture *f = *state;
     for (int k = VG_OPEN_BAD_KEY; k <= VG_OPEN_STALE_DOCUMENT; k++) {
         vg_receipt_spec s = s_spec(f, VG_RECEIPT_UNOPENABLE);
@@ -199,7 +213,8 @@ unopenable_round_trip(void **state) {
 /* ---- rules -------------------------------------------------------------- */
 
 static void
-open_failure_of_errors(void **state) {
+open_failure_of_errors(void **state)
+{
     (void)state;
     assert_int_equal(vg_open_failure_of(VG_ERR_UNSEAL, 3, 3), VG_OPEN_BAD_KEY);
     assert_int_equal(vg_open_failure_of(VG_ERR_UNSEAL, 2, 3), VG_OPEN_STALE_DOCUMENT);
@@ -214,7 +229,8 @@ open_failure_of_errors(void **state) {
 }
 
 static void
-s_assert_sign_invalid(fixture *f, const vg_receipt_spec *s) {
+s_assert_sign_invalid(fixture *f, const vg_receipt_spec *s)
+{
     uint8_t *bytes = NULL;
     size_t len = 0;
     vg_reason why = {{0}};
@@ -228,7 +244,8 @@ s_assert_sign_invalid(fixture *f, const vg_receipt_spec *s) {
 }
 
 static void
-acknowledged_needs_officer(void **state) {
+acknowledged_needs_officer(void **state)
+{
     fixture *f = *state;
     vg_receipt_spec s = s_spec(f, VG_RECEIPT_ACKNOWLEDGED);
     s.officer = NULL;
@@ -238,7 +255,8 @@ acknowledged_needs_officer(void **state) {
 }
 
 static void
-unopenable_needs_a_failure_and_one_item(void **state) {
+unopenable_needs_a_failure_and_one_item(void **state)
+{
     fixture *f = *state;
     vg_receipt_spec s = s_spec(f, VG_RECEIPT_UNOPENABLE);
     s_assert_sign_invalid(f, &s); /* no failure given */
@@ -250,7 +268,8 @@ unopenable_needs_a_failure_and_one_item(void **state) {
 }
 
 static void
-failure_only_on_unopenable(void **state) {
+failure_only_on_unopenable(void **state)
+{
     fixture *f = *state;
     vg_receipt_spec s = s_spec(f, VG_RECEIPT_DELIVERED);
     s.failure = VG_OPEN_BAD_KEY;
@@ -258,7 +277,8 @@ failure_only_on_unopenable(void **state) {
 }
 
 static void
-declined_needs_reason(void **state) {
+declined_needs_reason(void **state)
+{
     fixture *f = *state;
     vg_receipt_spec s = s_spec(f, VG_RECEIPT_DECLINED);
     s.reason = NULL;
@@ -268,7 +288,8 @@ declined_needs_reason(void **state) {
 }
 
 static void
-in_progress_needs_reason(void **state) {
+in_progress_needs_reason(void **state)
+{
     fixture *f = *state;
     vg_receipt_spec s = s_spec(f, VG_RECEIPT_IN_PROGRESS);
     s.reason = NULL;
@@ -276,7 +297,8 @@ in_progress_needs_reason(void **state) {
 }
 
 static void
-batch_only_for_delivered(void **state) {
+batch_only_for_delivered(void **state)
+{
     fixture *f = *state;
     vg_receipt_kind kinds[] = {VG_RECEIPT_ACKNOWLEDGED, VG_RECEIPT_IN_PROGRESS,
                                VG_RECEIPT_DECLINED};
@@ -288,7 +310,8 @@ batch_only_for_delivered(void **state) {
 }
 
 static void
-over_item_limit_is_invalid(void **state) {
+over_item_limit_is_invalid(void **state)
+{
     fixture *f = *state;
     vg_receipt_spec s = s_spec(f, VG_RECEIPT_DELIVERED);
     s.n_items = VG_RECEIPT_ITEMS_MAX + 1;
@@ -296,7 +319,8 @@ over_item_limit_is_invalid(void **state) {
 }
 
 static void
-no_items_is_invalid(void **state) {
+no_items_is_invalid(void **state)
+{
     fixture *f = *state;
     vg_receipt_spec s = s_spec(f, VG_RECEIPT_DELIVERED);
     s.n_items = 0;
@@ -304,7 +328,8 @@ no_items_is_invalid(void **state) {
 }
 
 static void
-unspecified_kind_is_invalid(void **state) {
+unspecified_kind_is_invalid(void **state)
+{
     fixture *f = *state;
     vg_receipt_spec s = s_spec(f, VG_RECEIPT_DELIVERED);
     s.kind = VG_RECEIPT_UNSPECIFIED;
@@ -314,7 +339,8 @@ unspecified_kind_is_invalid(void **state) {
 }
 
 static void
-missing_agency_is_invalid(void **state) {
+missing_agency_is_invalid(void **state)
+{
     fixture *f = *state;
     vg_receipt_spec s = s_spec(f, VG_RECEIPT_DELIVERED);
     s.agency = NULL;
@@ -322,7 +348,8 @@ missing_agency_is_invalid(void **state) {
 }
 
 static void
-oversized_note_is_invalid(void **state) {
+oversized_note_is_invalid(void **state)
+{
     fixture *f = *state;
     char *note = malloc(VG_SHORT_TEXT_MAX + 2);
     memset(note, 'n', VG_SHORT_TEXT_MAX + 1);
@@ -336,7 +363,8 @@ oversized_note_is_invalid(void **state) {
 /* ---- tampering and signers ---------------------------------------------- */
 
 static void
-flip_every_byte_is_refused(void **state) {
+flip_every_byte_is_refused(void **state)
+{
     fixture *f = *state;
     vg_receipt_spec s = s_spec(f, VG_RECEIPT_ACKNOWLEDGED);
     s.n_items = 1;
@@ -375,7 +403,8 @@ flip_every_byte_is_refused(void **state) {
 }
 
 static void
-unknown_signer_is_unknown_sender(void **state) {
+unknown_signer_is_unknown_sender(void **state)
+{
     fixture *f = *state;
     vg_keyset *stranger = NULL;
     assert_int_equal(vg_keyset_generate(&stranger, VG_KEY_SIGN), VG_OK);
@@ -392,7 +421,8 @@ unknown_signer_is_unknown_sender(void **state) {
 }
 
 static void
-signed_with_wrong_key_is_bad_signature(void **state) {
+signed_with_wrong_key_is_bad_signature(void **state)
+{
     fixture *f = *state;
     vg_receipt_spec s = s_spec(f, VG_RECEIPT_ACKNOWLEDGED);
     uint8_t *bytes = NULL;
@@ -404,7 +434,8 @@ signed_with_wrong_key_is_bad_signature(void **state) {
 }
 
 static void
-revoked_signer_is_revoked(void **state) {
+revoked_signer_is_revoked(void **state)
+{
     fixture *f = *state;
     vg_receipt_spec s = s_spec(f, VG_RECEIPT_DELIVERED);
     uint8_t *bytes = NULL;
@@ -420,7 +451,8 @@ revoked_signer_is_revoked(void **state) {
 /* Re-signs a receipt's body by `keys` after mutate(), naming `signer`. */
 static void
 s_resign(uint8_t **out, size_t *out_len, const uint8_t *in, size_t in_len, const vg_keyset *keys,
-         const char *signer, void (*mutate)(Vigil__ReceiptBody *b)) {
+         const char *signer, void (*mutate)(Vigil__ReceiptBody *b))
+{
     Vigil__SignedReceipt *sr = vigil__signed_receipt__unpack(NULL, in_len, in);
     assert_non_null(sr);
     Vigil__ReceiptBody *b = vigil__receipt_body__unpack(NULL, sr->body.len, sr->body.data);
@@ -450,13 +482,15 @@ s_resign(uint8_t **out, size_t *out_len, const uint8_t *in, size_t in_len, const
 }
 
 static void
-s_agency_police(Vigil__ReceiptBody *b) {
+s_agency_police(Vigil__ReceiptBody *b)
+{
     b->agency = (char *)"police";
 }
 
 /* Signed by licensing (hint licensing), body claims police. */
 static void
-body_agency_other_than_signer_is_sender_mismatch(void **state) {
+body_agency_other_than_signer_is_sender_mismatch(void **state)
+{
     fixture *f = *state;
     vg_receipt_spec s = s_spec(f, VG_RECEIPT_ACKNOWLEDGED);
     uint8_t *orig = NULL, *bytes = NULL;
@@ -471,7 +505,8 @@ body_agency_other_than_signer_is_sender_mismatch(void **state) {
 
 /* Signed by licensing, hint names police. */
 static void
-signer_hint_naming_other_agency_is_bad_signature(void **state) {
+signer_hint_naming_other_agency_is_bad_signature(void **state)
+{
     fixture *f = *state;
     vg_receipt_spec s = s_spec(f, VG_RECEIPT_ACKNOWLEDGED);
     uint8_t *orig = NULL, *bytes = NULL;
@@ -484,12 +519,14 @@ signer_hint_naming_other_agency_is_bad_signature(void **state) {
 }
 
 static void
-s_no_officer(Vigil__ReceiptBody *b) {
+s_no_officer(Vigil__ReceiptBody *b)
+{
     b->officer = (char *)"";
 }
 
 static void
-s_two_items_ack(Vigil__ReceiptBody *b) {
+s_two_items_ack(Vigil__ReceiptBody *b)
+{
     static Vigil__ReceiptItem *two[2];
     two[0] = b->items[0];
     two[1] = b->items[0];
@@ -498,13 +535,15 @@ s_two_items_ack(Vigil__ReceiptBody *b) {
 }
 
 static void
-s_short_hash(Vigil__ReceiptBody *b) {
+s_short_hash(Vigil__ReceiptBody *b)
+{
     b->items[0]->envelope_hash.len = VG_HASH_LEN - 1;
 }
 
 /* A correctly signed receipt that breaks the rules is still refused. */
 static void
-signed_body_breaking_rules_is_malformed(void **state) {
+signed_body_breaking_rules_is_malformed(void **state)
+{
     fixture *f = *state;
     vg_receipt_spec s = s_spec(f, VG_RECEIPT_ACKNOWLEDGED);
     uint8_t *orig = NULL;
@@ -528,7 +567,8 @@ signed_body_breaking_rules_is_malformed(void **state) {
 }
 
 static void
-garbage_is_malformed(void **state) {
+garbage_is_malformed(void **state)
+{
     fixture *f = *state;
     uint8_t junk[100];
     memset(junk, 0xff, sizeof junk);
@@ -536,7 +576,8 @@ garbage_is_malformed(void **state) {
 }
 
 static void
-too_large_is_refused(void **state) {
+too_large_is_refused(void **state)
+{
     fixture *f = *state;
     size_t len = 4 * 1024 * 1024;
     uint8_t *big = calloc(1, len);
@@ -545,7 +586,8 @@ too_large_is_refused(void **state) {
 }
 
 static void
-truncated_is_refused(void **state) {
+truncated_is_refused(void **state)
+{
     fixture *f = *state;
     vg_receipt_spec s = s_spec(f, VG_RECEIPT_DELIVERED);
     uint8_t *bytes = NULL;
@@ -562,7 +604,8 @@ truncated_is_refused(void **state) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
-main(void) {
+main(void)
+{
     const struct CMUnitTest tests[] = {
         T(delivered_round_trip),
         T(delivered_batch_round_trip),

@@ -29,7 +29,8 @@ typedef struct fixture {
 } fixture;
 
 static int
-setup(void **state) {
+setup(void **state)
+{
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
     f->net = vt_net_new(5);
@@ -42,7 +43,8 @@ setup(void **state) {
 }
 
 static int
-teardown(void **state) {
+teardown(void **state)
+{
     fixture *f = *state;
     vg_envelope_destroy(&f->env);
     free(f->bytes);
@@ -53,13 +55,15 @@ teardown(void **state) {
 }
 
 static vg_err
-s_create(uint8_t **out, size_t *len, fixture *f, const char *me, const char *to, vg_reason *why) {
+s_create(uint8_t **out, size_t *len, fixture *f, const char *me, const char *to, vg_reason *why)
+{
     return vg_share_create(out, len, f->env, me, vt_net_keys(f->net, me), to, REASON, CREATED_MS,
                            f->net->doc, why);
 }
 
 static void
-s_create_ok(uint8_t **out, size_t *len, fixture *f, const char *me, const char *to) {
+s_create_ok(uint8_t **out, size_t *len, fixture *f, const char *me, const char *to)
+{
     vg_reason why = {{0}};
     vg_err err = s_create(out, len, f, me, to, &why);
     if (err != VG_OK) {
@@ -69,7 +73,8 @@ s_create_ok(uint8_t **out, size_t *len, fixture *f, const char *me, const char *
 }
 
 static vg_err
-s_verify(vg_share **out, fixture *f, const uint8_t *bytes, size_t len, vg_reason *why) {
+s_verify(vg_share **out, fixture *f, const uint8_t *bytes, size_t len, vg_reason *why)
+{
     vg_share *s = NULL;
     vg_err err = vg_share_verify(&s, bytes, len, f->net->doc, why);
     if (err == VG_OK) {
@@ -86,7 +91,8 @@ s_verify(vg_share **out, fixture *f, const uint8_t *bytes, size_t len, vg_reason
 }
 
 static vg_share *
-s_verify_ok(fixture *f, const uint8_t *bytes, size_t len) {
+s_verify_ok(fixture *f, const uint8_t *bytes, size_t len)
+{
     vg_share *s = NULL;
     vg_reason why = {{0}};
     vg_err err = s_verify(&s, f, bytes, len, &why);
@@ -100,7 +106,8 @@ s_verify_ok(fixture *f, const uint8_t *bytes, size_t len) {
 /* ---- the happy path ----------------------------------------------------- */
 
 static void
-share_verify_and_accessors(void **state) {
+share_verify_and_accessors(void **state)
+{
     fixture *f = *state;
     uint8_t *bytes = NULL;
     size_t len = 0;
@@ -132,7 +139,8 @@ share_verify_and_accessors(void **state) {
 }
 
 static void
-new_agency_reads_the_same_alert(void **state) {
+new_agency_reads_the_same_alert(void **state)
+{
     fixture *f = *state;
     uint8_t *bytes = NULL;
     size_t len = 0;
@@ -166,7 +174,8 @@ new_agency_reads_the_same_alert(void **state) {
 }
 
 static void
-shared_key_opens_only_for_the_new_agency(void **state) {
+shared_key_opens_only_for_the_new_agency(void **state)
+{
     fixture *f = *state;
     uint8_t *bytes = NULL;
     size_t len = 0;
@@ -186,7 +195,8 @@ shared_key_opens_only_for_the_new_agency(void **state) {
 }
 
 static void
-share_does_not_match_other_envelope(void **state) {
+share_does_not_match_other_envelope(void **state)
+{
     fixture *f = *state;
     uint8_t *bytes = NULL, *other = NULL;
     size_t len = 0, olen = 0;
@@ -212,7 +222,8 @@ share_does_not_match_other_envelope(void **state) {
 /* ---- refusals at creation ----------------------------------------------- */
 
 static void
-s_assert_create_refused(fixture *f, const char *me, const char *to, vg_err want) {
+s_assert_create_refused(fixture *f, const char *me, const char *to, vg_err want)
+{
     uint8_t *bytes = NULL;
     size_t len = 0;
     vg_reason why = {{0}};
@@ -226,12 +237,14 @@ s_assert_create_refused(fixture *f, const char *me, const char *to, vg_err want)
 }
 
 static void
-share_to_listed_recipient_is_duplicate(void **state) {
+share_to_listed_recipient_is_duplicate(void **state)
+{
     s_assert_create_refused(*state, "licensing", "childrens-services", VG_ERR_DUPLICATE);
 }
 
 static void
-share_to_sender_never_yields_a_bad_record(void **state) {
+share_to_sender_never_yields_a_bad_record(void **state)
+{
     /* police sent it; it is not a listed recipient, but it is the sender */
     fixture *f = *state;
     uint8_t *bytes = NULL;
@@ -246,24 +259,28 @@ share_to_sender_never_yields_a_bad_record(void **state) {
 }
 
 static void
-share_to_unknown_agency_is_not_found(void **state) {
+share_to_unknown_agency_is_not_found(void **state)
+{
     s_assert_create_refused(*state, "licensing", "fire-service", VG_ERR_NOT_FOUND);
 }
 
 static void
-share_to_revoked_agency_is_revoked(void **state) {
+share_to_revoked_agency_is_revoked(void **state)
+{
     fixture *f = *state;
     vt_net_revoke(f->net, "home-office");
     s_assert_create_refused(f, "licensing", "home-office", VG_ERR_REVOKED);
 }
 
 static void
-share_by_non_recipient_is_not_recipient(void **state) {
+share_by_non_recipient_is_not_recipient(void **state)
+{
     s_assert_create_refused(*state, "agency-04", "home-office", VG_ERR_NOT_RECIPIENT);
 }
 
 static void
-share_by_impostor_keys_is_unseal(void **state) {
+share_by_impostor_keys_is_unseal(void **state)
+{
     /* agency-04 claims to be licensing but holds only its own keys */
     fixture *f = *state;
     uint8_t *bytes = NULL;
@@ -276,7 +293,8 @@ share_by_impostor_keys_is_unseal(void **state) {
 }
 
 static void
-share_without_reason_is_invalid(void **state) {
+share_without_reason_is_invalid(void **state)
+{
     fixture *f = *state;
     uint8_t *bytes = NULL;
     size_t len = 0;
@@ -294,7 +312,8 @@ share_without_reason_is_invalid(void **state) {
 /* ---- refusals at verification ------------------------------------------- */
 
 static void
-flip_every_byte_is_refused(void **state) {
+flip_every_byte_is_refused(void **state)
+{
     fixture *f = *state;
     uint8_t *bytes = NULL;
     size_t len = 0;
@@ -331,7 +350,8 @@ flip_every_byte_is_refused(void **state) {
 }
 
 static void
-revoked_sharer_is_revoked(void **state) {
+revoked_sharer_is_revoked(void **state)
+{
     fixture *f = *state;
     uint8_t *bytes = NULL;
     size_t len = 0;
@@ -342,7 +362,8 @@ revoked_sharer_is_revoked(void **state) {
 }
 
 static void
-revoked_target_is_revoked(void **state) {
+revoked_target_is_revoked(void **state)
+{
     fixture *f = *state;
     uint8_t *bytes = NULL;
     size_t len = 0;
@@ -359,7 +380,8 @@ typedef void (*s_mutator)(Vigil__ShareBody *b, void *ctx);
 
 static void
 s_resign(uint8_t **out, size_t *out_len, const uint8_t *in, size_t in_len, const vg_keyset *keys,
-         const char *signer, s_mutator mutate, void *ctx) {
+         const char *signer, s_mutator mutate, void *ctx)
+{
     Vigil__SignedShare *ss = vigil__signed_share__unpack(NULL, in_len, in);
     assert_non_null(ss);
     Vigil__ShareBody *b = vigil__share_body__unpack(NULL, ss->body.len, ss->body.data);
@@ -389,13 +411,15 @@ s_resign(uint8_t **out, size_t *out_len, const uint8_t *in, size_t in_len, const
 }
 
 static void
-s_sharer_childrens(Vigil__ShareBody *b, void *ctx) {
+s_sharer_childrens(Vigil__ShareBody *b, void *ctx)
+{
     (void)ctx;
     b->sharer = (char *)"childrens-services";
 }
 
 static void
-sharer_other_than_signer_is_sender_mismatch(void **state) {
+sharer_other_than_signer_is_sender_mismatch(void **state)
+{
     fixture *f = *state;
     uint8_t *orig = NULL, *bytes = NULL;
     size_t olen = 0, len = 0;
@@ -408,7 +432,8 @@ sharer_other_than_signer_is_sender_mismatch(void **state) {
 }
 
 static void
-signer_hint_naming_other_agency_is_bad_signature(void **state) {
+signer_hint_naming_other_agency_is_bad_signature(void **state)
+{
     fixture *f = *state;
     uint8_t *orig = NULL, *bytes = NULL;
     size_t olen = 0, len = 0;
@@ -421,7 +446,8 @@ signer_hint_naming_other_agency_is_bad_signature(void **state) {
 }
 
 static void
-s_random_key(Vigil__ShareBody *b, void *ctx) {
+s_random_key(Vigil__ShareBody *b, void *ctx)
+{
     const uint8_t *to_pk = ctx;
     uint8_t key[VG_CONTENT_KEY_LEN];
     randombytes_buf(key, sizeof key);
@@ -431,7 +457,8 @@ s_random_key(Vigil__ShareBody *b, void *ctx) {
 
 /* A malicious sharer who seals some other key is caught by the commitment. */
 static void
-share_with_wrong_key_is_commitment(void **state) {
+share_with_wrong_key_is_commitment(void **state)
+{
     fixture *f = *state;
     uint8_t *orig = NULL, *bytes = NULL;
     size_t olen = 0, len = 0;
@@ -452,13 +479,15 @@ share_with_wrong_key_is_commitment(void **state) {
 }
 
 static void
-s_flip_hash(Vigil__ShareBody *b, void *ctx) {
+s_flip_hash(Vigil__ShareBody *b, void *ctx)
+{
     (void)ctx;
     b->envelope_hash.data[0] ^= 1;
 }
 
 static void
-share_naming_other_hash_does_not_match(void **state) {
+share_naming_other_hash_does_not_match(void **state)
+{
     fixture *f = *state;
     uint8_t *orig = NULL, *bytes = NULL;
     size_t olen = 0, len = 0;
@@ -473,31 +502,36 @@ share_naming_other_hash_does_not_match(void **state) {
 }
 
 static void
-s_short_sealed_key(Vigil__ShareBody *b, void *ctx) {
+s_short_sealed_key(Vigil__ShareBody *b, void *ctx)
+{
     (void)ctx;
     b->sealed_key.len = VG_SEALED_KEY_LEN - 1;
 }
 
 static void
-s_to_stranger(Vigil__ShareBody *b, void *ctx) {
+s_to_stranger(Vigil__ShareBody *b, void *ctx)
+{
     (void)ctx;
     b->to_agency = (char *)"fire-service";
 }
 
 static void
-s_to_self(Vigil__ShareBody *b, void *ctx) {
+s_to_self(Vigil__ShareBody *b, void *ctx)
+{
     (void)ctx;
     b->to_agency = (char *)"licensing";
 }
 
 static void
-s_no_reason(Vigil__ShareBody *b, void *ctx) {
+s_no_reason(Vigil__ShareBody *b, void *ctx)
+{
     (void)ctx;
     b->reason = (char *)"";
 }
 
 static void
-signed_malformed_share_is_malformed(void **state) {
+signed_malformed_share_is_malformed(void **state)
+{
     fixture *f = *state;
     uint8_t *orig = NULL;
     size_t olen = 0;
@@ -520,7 +554,8 @@ signed_malformed_share_is_malformed(void **state) {
 }
 
 static void
-garbage_is_malformed(void **state) {
+garbage_is_malformed(void **state)
+{
     fixture *f = *state;
     uint8_t junk[100];
     memset(junk, 0xff, sizeof junk);
@@ -528,7 +563,8 @@ garbage_is_malformed(void **state) {
 }
 
 static void
-too_large_is_refused(void **state) {
+too_large_is_refused(void **state)
+{
     fixture *f = *state;
     size_t len = 1024 * 1024;
     uint8_t *big = calloc(1, len);
@@ -539,7 +575,8 @@ too_large_is_refused(void **state) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
-main(void) {
+main(void)
+{
     const struct CMUnitTest tests[] = {
         T(share_verify_and_accessors),
         T(new_agency_reads_the_same_alert),

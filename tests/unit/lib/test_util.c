@@ -21,7 +21,8 @@
 /* ---- hex ---------------------------------------------------------------- */
 
 static void
-hex_encode_is_lowercase(void **state) {
+hex_encode_is_lowercase(void **state)
+{
     (void)state;
     const uint8_t in[] = {0x00, 0x01, 0xab, 0xff, 0x7e};
     char out[11];
@@ -30,7 +31,8 @@ hex_encode_is_lowercase(void **state) {
 }
 
 static void
-hex_decode_round_trip_either_case(void **state) {
+hex_decode_round_trip_either_case(void **state)
+{
     (void)state;
     uint8_t out[5];
     assert_int_equal(vg_hex_decode(out, sizeof out, "0001ABff7E"), VG_OK);
@@ -39,7 +41,8 @@ hex_decode_round_trip_either_case(void **state) {
 }
 
 static void
-hex_decode_wrong_length_is_malformed(void **state) {
+hex_decode_wrong_length_is_malformed(void **state)
+{
     (void)state;
     uint8_t out[4];
     assert_int_equal(vg_hex_decode(out, sizeof out, "0011223"), VG_ERR_MALFORMED);
@@ -49,7 +52,8 @@ hex_decode_wrong_length_is_malformed(void **state) {
 }
 
 static void
-hex_decode_bad_character_is_malformed(void **state) {
+hex_decode_bad_character_is_malformed(void **state)
+{
     (void)state;
     uint8_t out[4];
     assert_int_equal(vg_hex_decode(out, sizeof out, "0011223g"), VG_ERR_MALFORMED);
@@ -60,7 +64,8 @@ hex_decode_bad_character_is_malformed(void **state) {
 /* ---- durations ---------------------------------------------------------- */
 
 static void
-duration_parse_each_unit(void **state) {
+duration_parse_each_unit(void **state)
+{
     (void)state;
     static const struct {
         const char *text;
@@ -84,7 +89,8 @@ duration_parse_each_unit(void **state) {
 }
 
 static void
-duration_parse_rejects_bad_text(void **state) {
+duration_parse_rejects_bad_text(void **state)
+{
     (void)state;
     static const char *const bad[] = {
         "",
@@ -116,20 +122,26 @@ duration_parse_rejects_bad_text(void **state) {
 }
 
 static void
-size_parse_and_format(void **state) {
+size_parse_and_format(void **state)
+{
     (void)state;
     static const struct {
         const char *text;
         uint64_t bytes;
-    } ok[] = {{"0", 0},          {"65536", 65536},        {"64KiB", 65536}, {"1MiB", 1048576},
-              {"1GiB", 1073741824ull}, {"7B", 7},          {"3GiB", 3221225472ull}};
+    } ok[] = {{"0", 0},
+              {"65536", 65536},
+              {"64KiB", 65536},
+              {"1MiB", 1048576},
+              {"1GiB", 1073741824ull},
+              {"7B", 7},
+              {"3GiB", 3221225472ull}};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         uint64_t b = 1;
         assert_int_equal(vg_size_parse(&b, ok[i].text, NULL), VG_OK);
         assert_true(b == ok[i].bytes);
     }
-    static const char *const bad[] = {"",   "KiB",  "64kb", "64 KiB",
-                                      "-1", "1TiB", "99999999999999999999"};
+    static const char *const bad[] = {
+        "", "KiB", "64kb", "64 KiB", "-1", "1TiB", "99999999999999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint64_t b = 0;
         vg_reason why = {{0}};
@@ -146,7 +158,8 @@ size_parse_and_format(void **state) {
 }
 
 static void
-duration_format_largest_exact_unit(void **state) {
+duration_format_largest_exact_unit(void **state)
+{
     (void)state;
     char out[32];
     vg_duration_format(out, sizeof out, 90000);
@@ -164,7 +177,8 @@ duration_format_largest_exact_unit(void **state) {
 }
 
 static void
-duration_format_parses_back(void **state) {
+duration_format_parses_back(void **state)
+{
     (void)state;
     const uint64_t values[] = {1, 999, 1001, 60000, 61000, 7200000, 86400000ULL, 90061001};
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
@@ -179,7 +193,8 @@ duration_format_parses_back(void **state) {
 /* ---- strlist ------------------------------------------------------------ */
 
 static void
-strlist_add_contains_and_fini(void **state) {
+strlist_add_contains_and_fini(void **state)
+{
     (void)state;
     vg_strlist l = {0};
     assert_int_equal(vg_strlist_add(&l, "police"), VG_OK);
@@ -197,7 +212,8 @@ strlist_add_contains_and_fini(void **state) {
 }
 
 static void
-strlist_add_copies(void **state) {
+strlist_add_copies(void **state)
+{
     (void)state;
     vg_strlist l = {0};
     char buf[16] = "police";
@@ -208,7 +224,8 @@ strlist_add_copies(void **state) {
 }
 
 static void
-strlist_add_unique_skips_duplicates(void **state) {
+strlist_add_unique_skips_duplicates(void **state)
+{
     (void)state;
     vg_strlist l = {0};
     assert_int_equal(vg_strlist_add_unique(&l, "a"), VG_OK);
@@ -221,7 +238,8 @@ strlist_add_unique_skips_duplicates(void **state) {
 }
 
 static void
-strlist_grows_past_many_items(void **state) {
+strlist_grows_past_many_items(void **state)
+{
     (void)state;
     vg_strlist l = {0};
     char item[16];
@@ -235,7 +253,8 @@ strlist_grows_past_many_items(void **state) {
 }
 
 static void
-strlist_join(void **state) {
+strlist_join(void **state)
+{
     (void)state;
     vg_strlist l = {0};
     char out[64];
@@ -250,7 +269,8 @@ strlist_join(void **state) {
 }
 
 static void
-strlist_join_truncates_with_ellipsis(void **state) {
+strlist_join_truncates_with_ellipsis(void **state)
+{
     (void)state;
     vg_strlist l = {0};
     for (int i = 0; i < 20; i++) {
@@ -267,7 +287,8 @@ strlist_join_truncates_with_ellipsis(void **state) {
 }
 
 static void
-strlist_split_trims(void **state) {
+strlist_split_trims(void **state)
+{
     (void)state;
     vg_strlist l = {0};
     assert_int_equal(vg_strlist_split(&l, " police, licensing ,childrens-services", NULL), VG_OK);
@@ -279,7 +300,8 @@ strlist_split_trims(void **state) {
 }
 
 static void
-strlist_split_single(void **state) {
+strlist_split_single(void **state)
+{
     (void)state;
     vg_strlist l = {0};
     assert_int_equal(vg_strlist_split(&l, "police", NULL), VG_OK);
@@ -289,7 +311,8 @@ strlist_split_single(void **state) {
 }
 
 static void
-strlist_split_empty_item_is_malformed(void **state) {
+strlist_split_empty_item_is_malformed(void **state)
+{
     (void)state;
     static const char *const bad[] = {"a,,b", "a,", ",a", "a, ,b"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -302,7 +325,8 @@ strlist_split_empty_item_is_malformed(void **state) {
 }
 
 static void
-strdup_null_is_null(void **state) {
+strdup_null_is_null(void **state)
+{
     (void)state;
     assert_null(vg_strdup(NULL));
     char *d = vg_strdup("x");
@@ -311,7 +335,8 @@ strdup_null_is_null(void **state) {
 }
 
 static void
-agency_id_validity(void **state) {
+agency_id_validity(void **state)
+{
     (void)state;
     assert_true(vg_agency_id_is_valid("police"));
     assert_true(vg_agency_id_is_valid("childrens-services"));
@@ -337,7 +362,8 @@ agency_id_validity(void **state) {
 /* ---- files -------------------------------------------------------------- */
 
 static void
-file_write_atomic_round_trip(void **state) {
+file_write_atomic_round_trip(void **state)
+{
     (void)state;
     char *dir = vt_tmpdir_new();
     char *path = vt_path(dir, "data.bin");
@@ -355,7 +381,8 @@ file_write_atomic_round_trip(void **state) {
 }
 
 static void
-s_assert_mode(mode_t mode) {
+s_assert_mode(mode_t mode)
+{
     char *dir = vt_tmpdir_new();
     char *path = vt_path(dir, "f");
     mode_t old = umask(022);
@@ -369,25 +396,29 @@ s_assert_mode(mode_t mode) {
 }
 
 static void
-file_write_atomic_mode_0600(void **state) {
+file_write_atomic_mode_0600(void **state)
+{
     (void)state;
     s_assert_mode(0600);
 }
 
 static void
-file_write_atomic_mode_0644(void **state) {
+file_write_atomic_mode_0644(void **state)
+{
     (void)state;
     s_assert_mode(0644);
 }
 
 static void
-file_write_atomic_mode_0400(void **state) {
+file_write_atomic_mode_0400(void **state)
+{
     (void)state;
     s_assert_mode(0400);
 }
 
 static void
-file_write_atomic_replaces_and_leaves_no_temp(void **state) {
+file_write_atomic_replaces_and_leaves_no_temp(void **state)
+{
     (void)state;
     char *dir = vt_tmpdir_new();
     char *path = vt_path(dir, "doc");
@@ -409,7 +440,8 @@ file_write_atomic_replaces_and_leaves_no_temp(void **state) {
 }
 
 static void
-file_write_atomic_missing_dir_is_io(void **state) {
+file_write_atomic_missing_dir_is_io(void **state)
+{
     (void)state;
     vg_reason why = {{0}};
     assert_int_equal(vg_file_write_atomic("/tmp/vigil-no-such-dir-xyz/f", "x", 1, 0600, &why),
@@ -418,7 +450,8 @@ file_write_atomic_missing_dir_is_io(void **state) {
 }
 
 static void
-file_read_missing_is_not_found(void **state) {
+file_read_missing_is_not_found(void **state)
+{
     (void)state;
     char *dir = vt_tmpdir_new();
     char *path = vt_path(dir, "absent");
@@ -433,7 +466,8 @@ file_read_missing_is_not_found(void **state) {
 }
 
 static void
-file_read_too_large(void **state) {
+file_read_too_large(void **state)
+{
     (void)state;
     char *dir = vt_tmpdir_new();
     char *path = vt_path(dir, "big");
@@ -452,7 +486,8 @@ file_read_too_large(void **state) {
 }
 
 static void
-file_read_empty(void **state) {
+file_read_empty(void **state)
+{
     (void)state;
     char *dir = vt_tmpdir_new();
     char *path = vt_path(dir, "empty");
@@ -469,7 +504,8 @@ file_read_empty(void **state) {
 }
 
 static void
-mkdir_p_creates_parents(void **state) {
+mkdir_p_creates_parents(void **state)
+{
     (void)state;
     char *dir = vt_tmpdir_new();
     char *deep = vt_path(dir, "a/b/c");
@@ -483,7 +519,8 @@ mkdir_p_creates_parents(void **state) {
 }
 
 static void
-path_relative_to_resolves_against_dirname(void **state) {
+path_relative_to_resolves_against_dirname(void **state)
+{
     (void)state;
     char *p = vg_path_relative_to("/etc/vigil/agents/police/agent.conf", "keys/police.keys");
     assert_string_equal(p, "/etc/vigil/agents/police/keys/police.keys");
@@ -497,7 +534,8 @@ path_relative_to_resolves_against_dirname(void **state) {
 }
 
 static void
-path_relative_to_keeps_absolute(void **state) {
+path_relative_to_keeps_absolute(void **state)
+{
     (void)state;
     char *p = vg_path_relative_to("/etc/vigil/agent.conf", "/var/lib/vigil/store");
     assert_string_equal(p, "/var/lib/vigil/store");
@@ -505,7 +543,8 @@ path_relative_to_keeps_absolute(void **state) {
 }
 
 static void
-path_relative_to_bare_base(void **state) {
+path_relative_to_bare_base(void **state)
+{
     (void)state;
     char *p = vg_path_relative_to("agent.conf", "store");
     assert_non_null(p);
@@ -516,7 +555,8 @@ path_relative_to_bare_base(void **state) {
 /* ---- err, wire, clock --------------------------------------------------- */
 
 static void
-err_names_are_stable(void **state) {
+err_names_are_stable(void **state)
+{
     (void)state;
     assert_string_equal(vg_err_code(VG_OK), "ok");
     assert_string_equal(vg_err_code(VG_ERR_BAD_SIGNATURE), "bad_signature");
@@ -531,7 +571,8 @@ err_names_are_stable(void **state) {
 }
 
 static void
-reason_set_returns_code_and_fills(void **state) {
+reason_set_returns_code_and_fills(void **state)
+{
     (void)state;
     vg_reason why = {{0}};
     assert_int_equal(vg_reason_set(&why, VG_ERR_POLICY, "missing %s", "licensing"), VG_ERR_POLICY);
@@ -542,7 +583,8 @@ reason_set_returns_code_and_fills(void **state) {
 }
 
 static void
-wire_names_and_parse(void **state) {
+wire_names_and_parse(void **state)
+{
     (void)state;
     assert_string_equal(vg_severity_name(VG_SEV_HIGH), "high");
     assert_string_equal(vg_severity_name((vg_severity)42), "unspecified");
@@ -562,7 +604,8 @@ wire_names_and_parse(void **state) {
 }
 
 static void
-wire_hash_is_blake2b_256(void **state) {
+wire_hash_is_blake2b_256(void **state)
+{
     (void)state;
     uint8_t h[VG_HASH_LEN];
     char hex[2 * VG_HASH_LEN + 1];
@@ -572,7 +615,8 @@ wire_hash_is_blake2b_256(void **state) {
 }
 
 static void
-wire_alert_id_hex_round_trip(void **state) {
+wire_alert_id_hex_round_trip(void **state)
+{
     (void)state;
     uint8_t id[VG_ALERT_ID_LEN], back[VG_ALERT_ID_LEN];
     for (size_t i = 0; i < sizeof id; i++) {
@@ -589,7 +633,8 @@ wire_alert_id_hex_round_trip(void **state) {
 }
 
 static void
-time_format_rfc3339_ms(void **state) {
+time_format_rfc3339_ms(void **state)
+{
     (void)state;
     char out[VG_TIME_STR_LEN];
     vg_time_format(out, sizeof out, 0);
@@ -607,7 +652,8 @@ typedef struct log_capture {
 } log_capture;
 
 static void
-s_capture_sink(vg_log_level level, const char *line, void *ctx) {
+s_capture_sink(vg_log_level level, const char *line, void *ctx)
+{
     log_capture *c = ctx;
     c->n++;
     c->last = level;
@@ -615,7 +661,8 @@ s_capture_sink(vg_log_level level, const char *line, void *ctx) {
 }
 
 static void
-log_level_parse(void **state) {
+log_level_parse(void **state)
+{
     (void)state;
     vg_log_level l = VG_LOG_ERROR;
     assert_int_equal(vg_log_level_parse(&l, "debug"), VG_OK);
@@ -628,7 +675,8 @@ log_level_parse(void **state) {
 }
 
 static void
-log_line_format_and_level_filter(void **state) {
+log_line_format_and_level_filter(void **state)
+{
     (void)state;
     log_capture c = {0};
     vg_log_set_sink(s_capture_sink, &c);
@@ -651,7 +699,8 @@ log_line_format_and_level_filter(void **state) {
 }
 
 static void
-clock_system_reads_real_clocks(void **state) {
+clock_system_reads_real_clocks(void **state)
+{
     (void)state;
     const vg_clock *c = vg_clock_system();
     assert_non_null(c);
@@ -663,7 +712,8 @@ clock_system_reads_real_clocks(void **state) {
 }
 
 int
-main(void) {
+main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hex_encode_is_lowercase),
         cmocka_unit_test(hex_decode_round_trip_either_case),
