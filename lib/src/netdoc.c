@@ -1228,7 +1228,9 @@ s_add_required(const Vigil__NetworkDocument *d, const uint32_t *cards, size_t n,
     for (size_t i = 0; i < out->n && rc == VG_OK; i++) {
         rc = vg_strlist_add(&had, out->items[i]);
     }
-    qsort(had.items, had.n, sizeof *had.items, vg_str_ptr_cmp);
+    if (had.n > 1) { /* qsort of NULL is undefined even for no items */
+        qsort(had.items, had.n, sizeof *had.items, vg_str_ptr_cmp);
+    }
     for (size_t i = 0; i < n && rc == VG_OK; i++) {
         const Vigil__AgencyCard *a = d->agencies[cards[i]];
         const char *key = a->id;
@@ -1265,7 +1267,8 @@ vg_netdoc_required(const vg_netdoc *doc, const char *const *categories, size_t n
     }
     size_t n = 0;
     for (size_t r = 0; r < d->n_policy; r++) {
-        if (s_rule_matches(d->policy[r], categories, n_categories, severity)) {
+        if (doc->reach[r].n > 0 &&
+            s_rule_matches(d->policy[r], categories, n_categories, severity)) {
             memcpy(cards + n, doc->reach[r].cards, doc->reach[r].n * sizeof *cards);
             n += doc->reach[r].n;
         }
