@@ -422,8 +422,8 @@ typedef struct s_receiver {
     size_t a;   /* which recipient */
 } s_receiver;
 
-static void *
-s_dealer(void *ctx, const vb_net *net, const vg_keyset *keys)
+void *
+vb_dealer(void *ctx, const vb_net *net, const vg_keyset *keys)
 {
     void *s = zmq_socket(ctx, ZMQ_DEALER);
     int zero = 0;
@@ -437,8 +437,8 @@ s_dealer(void *ctx, const vb_net *net, const vg_keyset *keys)
     return s;
 }
 
-static void
-s_hello(void *sock, bool receive, uint64_t version)
+void
+vb_hello(void *sock, bool receive, uint64_t version)
 {
     /* The version the client holds: an older one is answered with the current
      * document (hundreds of KiB in a national network) at every connection. */
@@ -499,8 +499,8 @@ s_sender(void *arg)
     s_run *r = arg;
     const vb_set *set = r->spec->set;
     void *ctx = zmq_ctx_new();
-    void *sock = s_dealer(ctx, r->net, r->net->sender_keys);
-    s_hello(sock, false, vg_netdoc_version(r->net->doc));
+    void *sock = vb_dealer(ctx, r->net, r->net->sender_keys);
+    vb_hello(sock, false, vg_netdoc_version(r->net->doc));
     while ((size_t)atomic_load(&r->ready) < r->n_online && vb_mono_ns() < r->deadline_ns) {
         vb_sleep_ms(1);
     }
@@ -515,7 +515,7 @@ s_sender(void *arg)
             zmq_send(sock, set->frame[sent], set->frame_len[sent], 0);
         }
         if (now - keepalive > (int64_t)S_KEEPALIVE_MS * 1000000) {
-            s_hello(sock, false, vg_netdoc_version(r->net->doc));
+            vb_hello(sock, false, vg_netdoc_version(r->net->doc));
             keepalive = now;
         }
         long wait = r->spec->rate > 0 && sent < set->n ? 1 : 100;
@@ -633,8 +633,8 @@ s_receiver_main(void *arg)
     s_recv_state st = {calloc(r->spec->set->n, 1), calloc(rc->n, sizeof(uint32_t)),
                        calloc(rc->n, 1), 0};
     void *ctx = zmq_ctx_new();
-    void *sock = s_dealer(ctx, r->net, r->net->keys[me->a]);
-    s_hello(sock, true, vg_netdoc_version(r->net->doc));
+    void *sock = vb_dealer(ctx, r->net, r->net->keys[me->a]);
+    vb_hello(sock, true, vg_netdoc_version(r->net->doc));
     atomic_fetch_add(&r->ready, 1);
     int64_t keepalive = vb_mono_ns();
     while (st.seen && st.count && st.done && st.n_done < rc->n && !atomic_load(&r->stop)) {
@@ -643,9 +643,9 @@ s_receiver_main(void *arg)
             vigil__broker_frame__free_unpacked(f, NULL);
         }
         if (vb_mono_ns() - keepalive > (int64_t)S_KEEPALIVE_MS * 1000000) {
-            s_hello(sock, false,
-                    vg_netdoc_version(
-                        r->net->doc)); /* same connection: keeps it attached, no re-send */
+            vb_hello(sock, false,
+                     vg_netdoc_version(
+                         r->net->doc)); /* same connection: keeps it attached, no re-send */
             keepalive = vb_mono_ns();
         }
     }

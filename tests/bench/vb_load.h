@@ -101,4 +101,11 @@ typedef struct vb_result {
 vg_err vb_phase_run(vb_result *out, vb_net *net, const vb_phase_spec *spec,
                     vg_reason *why) VG_MUST_USE;
 
+/* A DEALER to the broker over CurveZMQ with keys, no high-water marks (the
+ * bench's clients bound what they queue themselves). */
+void *vb_dealer(void *ctx, const vb_net *net, const vg_keyset *keys);
+
+/* A Hello on sock: receive deliveries or not, holding network `version`. */
+void vb_hello(void *sock, bool receive, uint64_t version);
+
 #endif

@@ -33,41 +33,6 @@ s_wide_keys(vg_keyset **out, const vb_net *net, size_t i, vg_reason *why)
     return vg_keyset_load(out, path, why);
 }
 
-static void *
-s_dealer(void *ctx, const vb_net *net, const vg_keyset *keys)
-{
-    void *s = zmq_socket(ctx, ZMQ_DEALER);
-    int zero = 0;
-    zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, net->broker_pk, VG_CURVE_KEY_LEN);
-    zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, vg_keyset_curve_pk(keys), VG_CURVE_KEY_LEN);
-    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, vg_keyset_curve_sk(keys), VG_CURVE_KEY_LEN);
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero);
-    zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero);
-    zmq_connect(s, net->endpoint);
-    return s;
-}
-
-static void
-s_hello(void *sock, bool receive, uint64_t version)
-{
-    /* The version the client holds: an older one is answered with the current
-     * document (hundreds of KiB in a national network) at every connection. */
-    Vigil__Hello h = VIGIL__HELLO__INIT;
-    h.agent = "vigil-bench";
-    h.network_version = version;
-    h.receive = receive;
-    Vigil__ClientFrame f = VIGIL__CLIENT_FRAME__INIT;
-    f.kind_case = VIGIL__CLIENT_FRAME__KIND_HELLO;
-    f.hello = &h;
-    uint8_t buf[128];
-    size_t len = vigil__client_frame__get_packed_size(&f);
-    if (len <= sizeof buf) {
-        vigil__client_frame__pack(&f, buf);
-        zmq_send(sock, buf, len, ZMQ_DONTWAIT);
-    }
-}
-
 /* A set of connections of wide-role agencies [from, from + n) on one context. */
 typedef struct s_conns {
     void *ctx;          /* their context */
@@ -113,10 +78,10 @@ s_conns_open(s_conns *c, const vb_net *net, size_t from, size_t n, vg_reason *wh
             s_conns_close(c);
             return rc;
         }
-        c->sock[i] = s_dealer(c->ctx, net, keys);
+        c->sock[i] = vb_dealer(c->ctx, net, keys);
         vg_keyset_destroy(&keys);
         c->it[i] = (zmq_pollitem_t){c->sock[i], 0, ZMQ_POLLIN, 0};
-        s_hello(c->sock[i], true, c->version);
+        vb_hello(c->sock[i], true, c->version);
     }
     return VG_OK;
 }
@@ -145,7 +110,7 @@ s_idle_main(void *arg)
         }
         if (vb_mono_ns() - keepalive > (int64_t)S_KEEPALIVE_MS * 1000000) {
             for (size_t i = 0; i < idle->c.n; i++) {
-                s_hello(idle->c.sock[i], true, idle->c.version);
+                vb_hello(idle->c.sock[i], true, idle->c.version);
             }
             keepalive = vb_mono_ns();
         }
@@ -432,8 +397,8 @@ s_sender(void *arg)
 {
     s_run *r = arg;
     void *ctx = zmq_ctx_new();
-    void *sock = s_dealer(ctx, r->net, r->net->sender_keys);
-    s_hello(sock, false, vg_netdoc_version(r->net->doc));
+    void *sock = vb_dealer(ctx, r->net, r->net->sender_keys);
+    vb_hello(sock, false, vg_netdoc_version(r->net->doc));
     while (!atomic_load(&r->ready) && vb_mono_ns() < r->deadline_ns) {
         vb_sleep_ms(5);
     }
@@ -449,7 +414,7 @@ s_sender(void *arg)
             zmq_send(sock, r->set->frame[sent], r->set->frame_len[sent], 0);
         }
         if (now - keepalive > (int64_t)S_KEEPALIVE_MS * 1000000) {
-            s_hello(sock, false, vg_netdoc_version(r->net->doc));
+            vb_hello(sock, false, vg_netdoc_version(r->net->doc));
             keepalive = now;
         }
         zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
@@ -551,7 +516,7 @@ s_receiver(void *arg)
         }
         if (vb_mono_ns() - keepalive > (int64_t)S_KEEPALIVE_MS * 1000000) {
             for (size_t k = 0; k < c.n; k++) {
-                s_hello(c.sock[k], true, c.version);
+                vb_hello(c.sock[k], true, c.version);
             }
             keepalive = vb_mono_ns();
         }
