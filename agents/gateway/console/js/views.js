@@ -112,14 +112,17 @@ export function drawList(model, filter, now) {
       rows.set(a.id, tr);
     }
     if (tr.dataset.key !== key) {
-      const focusInside = tr.contains(document.activeElement);
       tr.dataset.key = key;
       tr.className = alertIsOverdue(a, now) ? 'overdue' : '';
       const cells = rowCells(a, model, now);
-      if (tr.children.length === cells.length && focusInside) {
-        // Keep the focused link: redraw every other cell.
-        cells.forEach((td, i) => {
-          if (!tr.children[i].contains(document.activeElement)) tr.children[i].replaceWith(td);
+      if (tr.children.length === cells.length) {
+        // Redraw only the cells that changed (the due time ticks every
+        // second): the link an officer is about to click, or has focused,
+        // stays the same element.
+        [...tr.children].forEach((old, i) => {
+          const td = cells[i];
+          if (old.isEqualNode(td) || old.contains(document.activeElement)) return;
+          old.replaceWith(td);
         });
       } else {
         tr.replaceChildren(...cells);
