@@ -34,7 +34,8 @@ vg_err vgb_store_add_cosignature(vgb_store *s, uint64_t size, const char *agency
                                  bool *added) VG_MUST_USE;
 
 /* Calls fn for every stored cosignature of a checkpoint of size >= min_size
- * (0: all of them), by size, then agency. */
+ * (0: all of them), by size, then agency; fn may read the store (audit
+ * verify looks up each one's checkpoint). */
 typedef void (*vgb_cosign_fn)(void *ctx, const vgb_cosign_row *row);
 vg_err vgb_store_cosignatures(vgb_store *s, uint64_t min_size, vgb_cosign_fn fn,
                               void *ctx) VG_MUST_USE;

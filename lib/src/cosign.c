@@ -208,3 +208,76 @@ vg_cosign_verify(uint64_t *time_s, const char *line, size_t len, const char *bod
     }
     return VG_OK;
 }
+
+/* The key of agency `id` whose cosignature key id is `id_want`: its current
+ * sign key or a previous one, or NULL. */
+static const uint8_t *
+s_key_for(const vg_netdoc *doc, const vg_agency *ag, uint32_t id_want)
+{
+    if (vg_cosign_key_id(ag->id, ag->sign_pk) == id_want) {
+        return ag->sign_pk;
+    }
+    for (size_t i = 0; i < ag->n_previous; i++) {
+        vg_previous_keys pk;
+        if (vg_netdoc_previous_keys(doc, ag->id, i, &pk) == VG_OK && pk.sign_pk != NULL &&
+            vg_cosign_key_id(ag->id, pk.sign_pk) == id_want) {
+            return pk.sign_pk;
+        }
+    }
+    return NULL;
+}
+
+vg_err
+vg_cosign_verify_netdoc(char *name, uint64_t *time_s, const char *line, size_t len,
+                        const char *body, size_t body_len, const vg_netdoc *doc,
+                        vg_cosign_trust trust, vg_reason *why)
+{
+    const char *nm = NULL, *b64 = NULL;
+    size_t nm_len = 0, b64_len = 0;
+    uint8_t blob[S_BLOB_LEN];
+    vg_err rc = s_split(line, len, &nm, &nm_len, &b64, &b64_len, why);
+    if (rc != VG_OK) {
+        return rc;
+    }
+    memcpy(name, nm, nm_len);
+    name[nm_len] = '\0';
+    vg_agency ag;
+    if (vg_netdoc_find(doc, name, &ag) != VG_OK) {
+        return vg_reason_set(why, VG_ERR_UNKNOWN_SENDER,
+                             "the cosignature is by '%s', which is no agency of the network "
+                             "document",
+                             name);
+    }
+    if (!s_blob(blob, b64, b64_len)) {
+        return vg_reason_set(why, VG_ERR_MALFORMED,
+                             "the cosignature is not base64 of a key id, a time and an Ed25519 "
+                             "signature (76 bytes)");
+    }
+    uint32_t id = (uint32_t)blob[0] << 24 | (uint32_t)blob[1] << 16 | (uint32_t)blob[2] << 8 |
+                  (uint32_t)blob[3];
+    const uint8_t *pk = s_key_for(doc, &ag, id);
+    if (pk == NULL) {
+        return vg_reason_set(why, VG_ERR_UNKNOWN_SENDER,
+                             "the cosignature's key id is not that of any signing key the network "
+                             "document lists for %s: signed with another key",
+                             name);
+    }
+    uint64_t t = 0;
+    rc = vg_cosign_verify(&t, line, len, body, body_len, name, pk, why);
+    vg_key_match m;
+    int64_t at_ms = t > (uint64_t)INT64_MAX / 1000 ? INT64_MAX : (int64_t)t * 1000;
+    if (rc == VG_OK && vg_netdoc_find_sign_key(&m, doc, name, pk) == VG_OK) {
+        if (trust == VG_COSIGN_NOW) {
+            rc = vg_key_match_check_time(&m, at_ms, "cosignature", why);
+        } else if (m.compromised_ms != 0 && at_ms >= m.compromised_ms) {
+            rc = vg_reason_set(why, VG_ERR_KEY_COMPROMISED,
+                               "%s's cosignature carries a time at or after its key was marked "
+                               "compromised",
+                               name);
+        }
+    }
+    if (rc == VG_OK && time_s != NULL) {
+        *time_s = t;
+    }
+    return rc;
+}

@@ -33,6 +33,7 @@
 
 #include "vigil/err.h"
 #include "vigil/keys.h"
+#include "vigil/netdoc.h"
 
 #define VG_COSIGN_NAME_MAX 63   /* witness names vigil accepts (agency ids) */
 #define VG_COSIGN_LINE_MAX 192  /* a cosignature line, with its NUL */
@@ -76,5 +77,26 @@ vg_err vg_cosign_name(char *out, size_t out_len, const char *line, size_t len,
 vg_err vg_cosign_verify(uint64_t *time_s, const char *line, size_t len, const char *body,
                         size_t body_len, const char *name, const uint8_t pk[VG_SIGN_PK_LEN],
                         vg_reason *why) VG_MUST_USE;
+
+/* How vg_cosign_verify_netdoc judges the key's trust. */
+typedef enum vg_cosign_trust {
+    VG_COSIGN_NOW = 1,       /* a cosignature arriving now: vg_key_match_check_time at the
+                                time it carries (not revoked, not compromised, within a
+                                previous key's overlap) */
+    VG_COSIGN_AS_SIGNED = 2, /* a stored one: only a key compromised at or before the time
+                                it carries is refused; a revocation or rotation since leaves
+                                it the evidence it was */
+} vg_cosign_trust;
+
+/* Verifies a cosignature line (hostile bytes) over body as the network
+ * document knows its witness: the name must be an agency of doc (copied
+ * into name, which has room for VG_COSIGN_NAME_MAX + 1), signed by that
+ * agency's current sign key or a previous one, trusted as `trust` says.
+ * VG_ERR_UNKNOWN_SENDER for a name that is no agency, or a key id that none
+ * of its keys has; otherwise the errors of vg_cosign_verify and of the
+ * trust check (VG_ERR_REVOKED, VG_ERR_KEY_COMPROMISED). */
+vg_err vg_cosign_verify_netdoc(char *name, uint64_t *time_s, const char *line, size_t len,
+                               const char *body, size_t body_len, const vg_netdoc *doc,
+                               vg_cosign_trust trust, vg_reason *why) VG_MUST_USE;
 
 #endif
