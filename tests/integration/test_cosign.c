@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "broker_harness.h"
@@ -558,6 +559,102 @@ test_an_agency_that_sees_a_fork_refuses_to_cosign(void **state)
     bh_pass(b);
 }
 
+/* ---- the network document requires k cosignatures ---------------------------------- */
+
+/* Sets net/network/network.json's "witnessing" and signs it again;
+ * want_status 0, or 1 with `refusal` in what vigilctl says. */
+static void
+s_require(const bh_broker *b, const char *witnessing, int want_status, const char *refusal)
+{
+    char *p = it_path(b->net, "network/network.json");
+    json_error_t jerr;
+    json_t *root = json_load_file(p, 0, &jerr);
+    assert_non_null(root);
+    json_object_set_new(root, "witnessing", json_loads(witnessing, 0, &jerr));
+    assert_int_equal(json_dump_file(root, p, JSON_INDENT(2)), 0);
+    json_decref(root);
+    free(p);
+    it_run r;
+    it_vigilctl(&r, "network", "sign", "--dir", b->net);
+    if (r.status != want_status ||
+        (refusal != NULL && !it_contains(r.err, refusal) && !it_contains(r.out, refusal))) {
+        fail_msg("network sign with witnessing %s: exit %d (want %d, '%s')\nstdout: %s\nstderr: %s",
+                 witnessing, r.status, want_status, refusal ? refusal : "", r.out, r.err);
+    }
+    it_run_fini(&r);
+}
+
+/* UNWITNESSED events of one agency's stream, their details joined. */
+typedef struct s_alarms {
+    size_t n;
+    char detail[256];
+} s_alarms;
+
+static void
+s_take_alarm(void *ctx, const vgb_event_row *ev)
+{
+    s_alarms *a = ctx;
+    if (ev->kind == VIGIL__EVENT_KIND__EVENT_UNWITNESSED) {
+        a->n++;
+        snprintf(a->detail, sizeof a->detail, "%s", ev->detail);
+    }
+}
+
+static s_alarms
+s_alarms_of(const bh_broker *b, const char *agency)
+{
+    s_alarms a = {0};
+    (void)bh_store_each_event(b, agency, s_take_alarm, &a);
+    return a;
+}
+
+static void
+test_a_checkpoint_short_of_cosignatures_alarms_oversight(void **state)
+{
+    bh_broker *b = bh_new(s_conf);
+    *state = b;
+    /* what the administrator cannot ask for */
+    s_require(b, "{\"cosignatures\": 6, \"within\": \"1s\"}", 1, "only 5 agencies");
+    s_require(b, "{\"cosignatures\": 2, \"within\": \"0s\"}", 1, "\"within\" must be a duration");
+    s_require(b, "{\"cosignatures\": 2}", 1, "within");
+    s_require(b, "{\"cosignatures\": 2, \"within\": \"1s\"}", 0, NULL);
+    bh_start(b);
+    vga_agent *police = s_agent(b, "police", false);
+    vga_agent *licensing = s_agent(b, "licensing", true);
+    s_publish_acked(police, licensing);
+    uint64_t size = s_wait_covered(b, police);
+
+    /* nobody cosigns: a second later oversight hears of it, and only oversight */
+    if (bh_log_wait(b, "audit.unwitnessed", "required=2", 4000) != 1) {
+        fail_msg("no audit.unwitnessed alarm 4 s after checkpoint %llu was signed",
+                 (unsigned long long)size);
+    }
+    s_alarms a = s_alarms_of(b, "oversight");
+    int64_t end = bh_now_ms() + T_REPLY_MS;
+    while (a.n == 0 && bh_now_ms() < end) { /* the alarm's batch commits after its log line */
+        bh_sleep_ms(50);
+        a = s_alarms_of(b, "oversight");
+    }
+    assert_int_equal(a.n, 1);
+    assert_true(it_contains(a.detail, "cosigned=0 required=2 within=1s"));
+    assert_int_equal(s_alarms_of(b, "police").n, 0);
+    assert_int_equal(s_alarms_of(b, "licensing").n, 0);
+    assert_int_equal(bh_store_count_leaves(b, VG_AUDIT_UNWITNESSED, NULL), 1);
+
+    /* two agencies cosign what covers the alarm too: no further alarm */
+    s_wait_covered(b, police);
+    s_sync_ok(police);
+    s_sync_ok(licensing);
+    bh_sleep_ms(2500);
+    assert_int_equal(bh_log_count(b, "audit.unwitnessed", NULL), 1);
+    assert_int_equal(s_alarms_of(b, "oversight").n, 1);
+
+    /* the log, the events the alarm wrote and the cosignatures verify */
+    bh_stop(b);
+    s_verify(b, 0, "is cosigned by 2 of 5 agencies: licensing, police");
+    bh_pass(b);
+}
+
 int
 main(void)
 {
@@ -567,6 +664,8 @@ main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_an_agency_that_sees_a_fork_refuses_to_cosign, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_checkpoint_short_of_cosignatures_alarms_oversight,
+                                        s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

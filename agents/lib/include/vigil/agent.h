@@ -421,6 +421,8 @@ typedef enum vga_event_kind {
     VGA_EV_NETWORK_WARNING = 17, /* the network document needs its administrator (detail) */
     VGA_EV_LINKED = 18,          /* audit leaves only: never an event */
     VGA_EV_REPEAT_WARNING = 19,  /* agency did not acknowledge `count` earlier linked alerts */
+    VGA_EV_UNWITNESSED = 20,     /* oversight: an audit checkpoint short of its cosignatures
+                                    (detail "size=S cosigned=C required=K within=D") */
 } vga_event_kind;
 
 /* "accepted", "overdue", ... (the only place event kinds are spelt on the
