@@ -108,16 +108,17 @@ vg_err vgb_audit_consistency_proof(vgb_audit *a, uint64_t old_size, uint64_t new
 
 /* What vgb_audit_verify found first. Stable values. */
 typedef enum vgb_audit_fault {
-    VGB_AUDIT_FAULT_NONE = 0,       /* everything verified */
-    VGB_AUDIT_FAULT_DELETED = 1,    /* a leaf index is missing (rows after it remain) */
-    VGB_AUDIT_FAULT_ALTERED = 2,    /* leaf bytes do not match their stored leaf hash */
-    VGB_AUDIT_FAULT_MALFORMED = 3,  /* a leaf does not parse as an audit leaf */
-    VGB_AUDIT_FAULT_REORDERED = 4,  /* a leaf names another index: moved or renumbered */
-    VGB_AUDIT_FAULT_SUBTREE = 5,    /* a stored subtree hash differs from the leaves */
-    VGB_AUDIT_FAULT_ROOT = 6,       /* the leaves do not give a checkpoint's root */
-    VGB_AUDIT_FAULT_TRUNCATED = 7,  /* checkpoints or subtrees cover leaves that are gone */
-    VGB_AUDIT_FAULT_CHECKPOINT = 8, /* a checkpoint does not verify or contradicts its row */
-    VGB_AUDIT_FAULT_STATE = 9       /* a leaf and the rows it describes disagree */
+    VGB_AUDIT_FAULT_NONE = 0,        /* everything verified */
+    VGB_AUDIT_FAULT_DELETED = 1,     /* a leaf index is missing (rows after it remain) */
+    VGB_AUDIT_FAULT_ALTERED = 2,     /* leaf bytes do not match their stored leaf hash */
+    VGB_AUDIT_FAULT_MALFORMED = 3,   /* a leaf does not parse as an audit leaf */
+    VGB_AUDIT_FAULT_REORDERED = 4,   /* a leaf names another index: moved or renumbered */
+    VGB_AUDIT_FAULT_SUBTREE = 5,     /* a stored subtree hash differs from the leaves */
+    VGB_AUDIT_FAULT_ROOT = 6,        /* the leaves do not give a checkpoint's root */
+    VGB_AUDIT_FAULT_TRUNCATED = 7,   /* checkpoints or subtrees cover leaves that are gone */
+    VGB_AUDIT_FAULT_CHECKPOINT = 8,  /* a checkpoint does not verify or contradicts its row */
+    VGB_AUDIT_FAULT_STATE = 9,       /* a leaf and the rows it describes disagree */
+    VGB_AUDIT_FAULT_COSIGNATURE = 10 /* a stored cosignature does not verify */
 } vgb_audit_fault;
 
 #define VGB_AUDIT_NO_INDEX UINT64_MAX
@@ -203,5 +204,30 @@ typedef struct vgb_audit_state_params {
  * and why; VG_ERR_INVALID for missing parameters; a read error. */
 vg_err vgb_audit_check_state(vgb_store *store, const vgb_audit_state_params *p,
                              vgb_audit_report *report, vg_reason *why) VG_MUST_USE;
+
+/* ---- witness cosignatures (docs/audit.md "Cosignatures") ------------------- */
+
+/* What vgb_audit_check_cosignatures found besides a fault. */
+typedef struct vgb_cosign_summary {
+    uint64_t n_checked;   /* stored cosignatures verified */
+    bool has_latest;      /* the store holds a checkpoint */
+    uint64_t latest_size; /* the latest one's size */
+    vg_strlist latest;    /* the agencies that cosigned it, in name order */
+} vgb_cosign_summary;
+
+/* Frees the list; NULL-safe. */
+void vgb_cosign_summary_fini(vgb_cosign_summary *s);
+
+/* After vgb_audit_verify passed: every stored cosignature (store_witness.h)
+ * verifies, as the network document doc knows its agency (its current or a
+ * previous signing key, not compromised at the time it carries), over the
+ * stored checkpoint of its size; its row's agency and time are the line's.
+ * Fills *out (vgb_cosign_summary_fini it) with the count and who cosigned
+ * the latest checkpoint. Read-only; one indexed lookup per checkpoint
+ * cosigned. VG_OK; VG_ERR_CONFLICT with report (fault
+ * VGB_AUDIT_FAULT_COSIGNATURE, table "cosignatures", row "checkpoint=SIZE
+ * agency=ID") and why at the first that does not; a read error. */
+vg_err vgb_audit_check_cosignatures(vgb_store *store, const vg_netdoc *doc, vgb_cosign_summary *out,
+                                    vgb_audit_report *report, vg_reason *why) VG_MUST_USE;
 
 #endif

@@ -508,6 +508,10 @@ s_gen(s_pass *ps, const vg_audit_event *ev)
         s_push(ps, VIGIL__EVENT_KIND__EVENT_NETWORK_WARNING, NULL, "", ps->text)->everyone = true;
         return VG_OK;
     }
+    case VG_AUDIT_UNWITNESSED: /* record.c: to oversight only */
+        vg_audit_unwitnessed_detail(ps->text, sizeof ps->text, ev);
+        s_push(ps, VIGIL__EVENT_KIND__EVENT_UNWITNESSED, NULL, "", ps->text);
+        return VG_OK;
     case VG_AUDIT_NETWORK_CHANGED:
         snprintf(ps->text, sizeof ps->text, "version:%llu", (unsigned long long)ev->version);
         s_push(ps, VIGIL__EVENT_KIND__EVENT_NETWORK_CHANGED, NULL, "", ps->text)->everyone = true;

@@ -60,8 +60,7 @@ struct vgb_broker {
     vgb_quota *quota;            /* what each agency may publish */
     vgb_services sv;             /* what the handlers use */
     vgb_asking ask;              /* what queries go through */
-    vgb_intake intake[2];        /* taken from the socket: two, so that one is checked
-                                  (verifier) while the other is handled */
+    vgb_intake intake[2];        /* taken from the socket: one checked while one is handled */
     int pending;                 /* the intake whose checks were started, or -1 */
     vgb_control *control;        /* the administrator's socket, or NULL */
     vg_netdoc **retired;         /* documents replaced by reloads: alive until the stop */
@@ -149,6 +148,9 @@ s_dispatch(vgb_broker *b, vgb_from *from, Vigil__ClientFrame *cf, const uint8_t 
         break;
     case VIGIL__CLIENT_FRAME__KIND_GET_NETWORK:
         s_get_network(b, from);
+        break;
+    case VIGIL__CLIENT_FRAME__KIND_COSIGN:
+        vgb_handle_cosign(&b->sv, from, cf->cosign);
         break;
     default:
         vgb_batch_error(b->batch, from, VIGIL__REJECT_CODE__REJECT_MALFORMED,
@@ -737,9 +739,7 @@ vgb_broker_new_on(vgb_broker **out, const vg_broker_config *cfg, const vg_clock 
         return rc;
     }
     uint64_t n_alerts = 0;
-    if (vgb_store_count_alerts(b->store, &n_alerts) != VG_OK) {
-        n_alerts = 0;
-    }
+    n_alerts = vgb_store_count_alerts(b->store, &n_alerts) == VG_OK ? n_alerts : 0;
     vg_log(VG_LOG_INFO, "broker", "broker.ready",
            "endpoint=%s network=%s version=%llu agencies=%zu alerts=%llu", b->out.endpoint,
            vg_netdoc_network(b->doc), (unsigned long long)vg_netdoc_version(b->doc),

@@ -1,10 +1,12 @@
 /*
  * broker/handlers.h — one home per message kind: a Publish (publish.c), a
- * Receipt of any kind (receipt.c), a Share (sharing.c). Each handler runs
- * inside the poll batch: it checks the frame, changes the store's rows,
- * records the fact (record.h: its events and its one leaf), watches the
- * rows' deadlines (tracking.h), and queues its confirm and post-commit work
- * in the batch (batch.h); nothing is sent before the batch commits.
+ * Receipt of any kind (receipt.c), a Share (sharing.c), a Cosign
+ * (cosigning.c). Each handler runs inside the poll batch: it checks the
+ * frame, changes the store's rows, records the fact (record.h: its events
+ * and its one leaf; a cosignature is signed evidence itself and writes
+ * none, docs/audit.md), watches the rows' deadlines (tracking.h), and
+ * queues its confirm and post-commit work in the batch (batch.h); nothing
+ * is sent before the batch commits.
  * Queries go to ask.h, Hello and GetNetwork are the loop's own (broker.c).
  *
  * The handlers share no state: what they use is the modules below, each of
@@ -56,6 +58,12 @@ void vgb_handle_receipt(const vgb_services *sv, const vgb_from *from,
 /* A Share (onward sharing to one more agency). */
 void vgb_handle_share(const vgb_services *sv, const vgb_from *from,
                       const ProtobufCBinaryData *bytes);
+
+/* A Cosign: an agency's witness cosignature of a checkpoint the broker
+ * signed (cosigning.c), verified against the agency's key in the document
+ * and that stored checkpoint, kept once per agency and checkpoint
+ * (store_witness.h). */
+void vgb_handle_cosign(const vgb_services *sv, const vgb_from *from, const Vigil__Cosign *c);
 
 /* Shared by the handlers: VG_ERR_CLOCK_SKEW (why naming `what`: "envelope",
  * "receipt", "share") when created_ms is further from the broker's clock

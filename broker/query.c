@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "links.h"
+#include "store_witness.h"
 #include "vigil/audit_leaf.h"
 #include "vigil/clock.h"
 #include "vigil/log.h"
@@ -98,7 +99,7 @@ typedef struct s_ctx {
     vg_oversight_view view;   /* what oversight may see beyond metadata */
     s_arena ar;               /* the result's memory */
     Vigil__QueryResult *res;  /* being filled */
-    size_t cap;               /* alerts or events slots */
+    size_t cap;               /* alerts, events or cosignatures slots */
     size_t page_bytes;        /* a snapshot page stops growing past this */
     size_t bytes;             /* packed size of the alerts so far */
 } s_ctx;
@@ -508,10 +509,45 @@ s_checkpoint(s_ctx *c, vg_reason *why)
     return rc;
 }
 
+/* The cosignatures of the checkpoint answered (QUERY_CHECKPOINT): at most
+ * one per agency, so bounded by the document. */
+static void
+s_take_cosig(void *ctx, const vgb_cosign_row *row)
+{
+    s_ctx *c = ctx;
+    Vigil__QueryResult *r = c->res;
+    if (row->size != r->tree_size || r->n_cosignatures >= c->cap) {
+        return;
+    }
+    char *line = (char *)s_memdup(&c->ar, row->line, row->line_len + 1);
+    if (line != NULL) {
+        line[row->line_len] = '\0';
+        r->cosignatures[r->n_cosignatures++] = line;
+    }
+}
+
+static vg_err
+s_cosignatures(s_ctx *c, vg_reason *why)
+{
+    if (c->res->checkpoint.len == 0) {
+        return VG_OK;
+    }
+    c->cap = vg_netdoc_n_agencies(c->src->doc);
+    c->res->cosignatures = s_alloc(&c->ar, c->cap * sizeof *c->res->cosignatures);
+    if (c->res->cosignatures == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    vg_err rc = vgb_store_cosignatures(c->src->store, c->res->tree_size, s_take_cosig, c);
+    return rc == VG_OK ? VG_OK : vg_reason_set(why, rc, "cannot read the cosignatures");
+}
+
 static vg_err
 s_audit_query(s_ctx *c, const Vigil__Query *q, vg_reason *why)
 {
     vg_err rc = s_checkpoint(c, why);
+    if (rc == VG_OK && q->kind == VIGIL__QUERY_KIND__QUERY_CHECKPOINT) {
+        rc = s_cosignatures(c, why);
+    }
     if (rc != VG_OK || q->kind == VIGIL__QUERY_KIND__QUERY_CHECKPOINT) {
         return rc;
     }

@@ -28,6 +28,7 @@ _Static_assert((int)VG_AUDIT_REASSIGNED == VIGIL__EVENT_KIND__EVENT_REASSIGNED, 
 _Static_assert((int)VG_AUDIT_NOTIFIED == VIGIL__EVENT_KIND__EVENT_NOTIFIED, "kind");
 _Static_assert((int)VG_AUDIT_NETWORK_WARNING == VIGIL__EVENT_KIND__EVENT_NETWORK_WARNING, "kind");
 _Static_assert((int)VG_AUDIT_LINKED == VIGIL__EVENT_KIND__EVENT_LINKED, "kind");
+_Static_assert((int)VG_AUDIT_UNWITNESSED == VIGIL__EVENT_KIND__EVENT_UNWITNESSED, "kind");
 
 struct vgb_record {
     vgb_store *store;      /* borrowed */
@@ -372,6 +373,22 @@ vgb_record_network_warning(vgb_record *rec, const char *code, const char *calend
     snprintf(a.code, sizeof a.code, "%s", code);
     snprintf(a.target, sizeof a.target, "%s", calendar);
     vgb_ledger_urgent(rec->ledger);
+    return s_record(rec, &ev, 1, &a, NULL, 0, NULL);
+}
+
+vg_err
+vgb_record_unwitnessed(vgb_record *rec, uint64_t size, uint64_t cosigned, uint64_t required,
+                       uint64_t within_ms, uint64_t version)
+{
+    vg_audit_event a = {.kind = VG_AUDIT_UNWITNESSED,
+                        .size = size,
+                        .cosigned = cosigned,
+                        .required = required,
+                        .deadline_ms = within_ms,
+                        .version = version};
+    char detail[VG_AUDIT_DETAIL_MAX];
+    vg_audit_unwitnessed_detail(detail, sizeof detail, &a);
+    vgb_event ev = {.kind = VIGIL__EVENT_KIND__EVENT_UNWITNESSED, .detail = detail};
     return s_record(rec, &ev, 1, &a, NULL, 0, NULL);
 }
 

@@ -124,6 +124,13 @@ vg_err vgb_record_notified(vgb_record *rec, const vgb_notified *n) VG_MUST_USE;
 /* The network document needs the administrator: a calendar past its
  * valid_until counted calendar days (code "past_valid_until"). Everyone
  * hears; detail says what to do. */
+/* A checkpoint fewer agencies cosigned (it or a later one) than the
+ * document's witnessing requires, within its time (witness.h): an
+ * UNWITNESSED event to oversight only (detail: vg_audit_unwitnessed_detail)
+ * and its `unwitnessed` leaf. */
+vg_err vgb_record_unwitnessed(vgb_record *rec, uint64_t size, uint64_t cosigned, uint64_t required,
+                              uint64_t within_ms, uint64_t version) VG_MUST_USE;
+
 vg_err vgb_record_network_warning(vgb_record *rec, const char *code, const char *calendar,
                                   uint64_t version, const char *detail) VG_MUST_USE;
 

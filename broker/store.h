@@ -59,9 +59,10 @@
 typedef struct vgb_store vgb_store;
 
 /* The schema version of this code, the same in every back end: 5 added the
- * out-of-hours cover of a recipient (vgb_rrow.cover_for). A store at an
- * older version the back end knows is migrated when its owner opens it. */
-#define VGB_STORE_SCHEMA_VERSION 6
+ * out-of-hours cover of a recipient (vgb_rrow.cover_for), 7 the witness
+ * cosignatures (store_witness.h). A store at an older version the back end
+ * knows is migrated when its owner opens it. */
+#define VGB_STORE_SCHEMA_VERSION 7
 
 /* Recipient states, as stored (the wire's AlertState values). */
 typedef enum vgb_rstate {

@@ -11,6 +11,7 @@
 #define VIGIL_BROKER_STORE_BACKEND_H
 
 #include "store.h"
+#include "store_witness.h"
 
 typedef struct vgb_store_ops vgb_store_ops;
 
@@ -105,6 +106,11 @@ struct vgb_store_ops {
                                    const char *note, size_t note_len, int64_t signed_ms);
     vg_err (*audit_latest_checkpoint)(vgb_store *s, vgb_checkpoint_fn fn, void *ctx, bool *found);
     vg_err (*audit_checkpoints)(vgb_store *s, vgb_checkpoint_fn fn, void *ctx);
+    vg_err (*audit_checkpoint_at)(vgb_store *s, uint64_t size, vgb_checkpoint_fn fn, void *ctx,
+                                  bool *found);
+    vg_err (*add_cosignature)(vgb_store *s, uint64_t size, const char *agency, const char *line,
+                              size_t line_len, int64_t time_s, int64_t received_ms, bool *added);
+    vg_err (*cosignatures)(vgb_store *s, uint64_t min_size, vgb_cosign_fn fn, void *ctx);
     vg_err (*audit_leaves)(vgb_store *s, vgb_leaf_fn fn, void *ctx);
     vg_err (*audit_nodes_beyond)(vgb_store *s, uint64_t size, bool *any);
     vg_err (*link_leaf)(vgb_store *s, uint64_t seq, uint64_t idx);

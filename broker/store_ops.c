@@ -454,6 +454,26 @@ vgb_store_audit_checkpoints(vgb_store *s, vgb_checkpoint_fn fn, void *ctx)
 }
 
 vg_err
+vgb_store_audit_checkpoint_at(vgb_store *s, uint64_t size, vgb_checkpoint_fn fn, void *ctx,
+                              bool *found)
+{
+    return s->ops->audit_checkpoint_at(s, size, fn, ctx, found);
+}
+
+vg_err
+vgb_store_add_cosignature(vgb_store *s, uint64_t size, const char *agency, const char *line,
+                          size_t line_len, int64_t time_s, int64_t received_ms, bool *added)
+{
+    return s->ops->add_cosignature(s, size, agency, line, line_len, time_s, received_ms, added);
+}
+
+vg_err
+vgb_store_cosignatures(vgb_store *s, uint64_t min_size, vgb_cosign_fn fn, void *ctx)
+{
+    return s->ops->cosignatures(s, min_size, fn, ctx);
+}
+
+vg_err
 vgb_store_audit_leaves(vgb_store *s, vgb_leaf_fn fn, void *ctx)
 {
     return s->ops->audit_leaves(s, fn, ctx);

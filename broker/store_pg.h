@@ -47,7 +47,7 @@
 #include "store.h"
 #include "store_backend.h"
 
-#define VGB_PG_SCHEMA_VERSION 6           /* the same numbering as the SQLite back end's */
+#define VGB_PG_SCHEMA_VERSION 7           /* the same numbering as the SQLite back end's */
 #define VGB_PG_SCHEMA_OLDEST 4            /* the oldest schema this code migrates from */
 #define VGB_PG_PARAMS_MAX 20              /* parameters of one statement */
 #define VGB_PG_QUEUE_MAX 256              /* changes waiting in the pipeline before it is synced */
@@ -152,6 +152,9 @@ typedef enum vgb_pg_q {
     VGB_PG_Q_ALERT_LEAF_LINKS,
     VGB_PG_Q_REJECTIONS_AFTER,
     VGB_PG_Q_EVENT_RUNS,
+    VGB_PG_Q_AUDIT_CHECKPOINT_AT, /* witness cosignatures (store_witness.h) */
+    VGB_PG_Q_ADD_COSIGNATURE,
+    VGB_PG_Q_COSIGNATURES,
     VGB_PG_N_QUERIES
 } vgb_pg_q;
 
@@ -394,6 +397,11 @@ vg_err vgb_pg_audit_add_checkpoint(vgb_store *base, uint64_t size, const uint8_t
 vg_err vgb_pg_audit_latest_checkpoint(vgb_store *base, vgb_checkpoint_fn fn, void *ctx,
                                       bool *found);
 vg_err vgb_pg_audit_checkpoints(vgb_store *base, vgb_checkpoint_fn fn, void *ctx);
+vg_err vgb_pg_audit_checkpoint_at(vgb_store *base, uint64_t size, vgb_checkpoint_fn fn, void *ctx,
+                                  bool *found);
+vg_err vgb_pg_add_cosignature(vgb_store *base, uint64_t size, const char *agency, const char *line,
+                              size_t line_len, int64_t time_s, int64_t received_ms, bool *added);
+vg_err vgb_pg_cosignatures(vgb_store *base, uint64_t min_size, vgb_cosign_fn fn, void *ctx);
 vg_err vgb_pg_audit_leaves(vgb_store *base, vgb_leaf_fn fn, void *ctx);
 vg_err vgb_pg_audit_nodes_beyond(vgb_store *base, uint64_t size, bool *any);
 vg_err vgb_pg_link_leaf(vgb_store *base, uint64_t seq, uint64_t idx);

@@ -215,3 +215,67 @@ vgb_pg_link_leaf(vgb_store *base, uint64_t seq, uint64_t idx)
     vgb_pg_p_i64(&p, (int64_t)idx);
     return vgb_pg_change((vgb_pg *)base, VGB_PG_Q_LINK_LEAF, &p, "link audit leaf");
 }
+
+vg_err
+vgb_pg_audit_checkpoint_at(vgb_store *base, uint64_t size, vgb_checkpoint_fn fn, void *ctx,
+                           bool *found)
+{
+    vg_err err = VG_OK;
+    vgb_pg_params p = {0};
+    vgb_pg_p_i64(&p, (int64_t)size);
+    PGresult *r =
+        vgb_pg_query((vgb_pg *)base, VGB_PG_Q_AUDIT_CHECKPOINT_AT, &p, "read a checkpoint", &err);
+    *found = r != NULL && PQntuples(r) > 0;
+    uint64_t last = 0;
+    if (r != NULL) {
+        s_each_checkpoint(r, fn, ctx, &last);
+    }
+    PQclear(r);
+    return err;
+}
+
+/* ---- witness cosignatures (store_witness.h) ------------------------------------- */
+
+vg_err
+vgb_pg_add_cosignature(vgb_store *base, uint64_t size, const char *agency, const char *line,
+                       size_t line_len, int64_t time_s, int64_t received_ms, bool *added)
+{
+    vgb_pg_params p = {0};
+    vgb_pg_p_i64(&p, (int64_t)size);
+    vgb_pg_p_text(&p, agency);
+    vgb_pg_p_textn(&p, line, line_len);
+    vgb_pg_p_i64(&p, time_s);
+    vgb_pg_p_i64(&p, received_ms);
+    uint64_t n = 0;
+    vg_err err =
+        vgb_pg_change_n((vgb_pg *)base, VGB_PG_Q_ADD_COSIGNATURE, &p, "store cosignature", &n);
+    *added = err == VG_OK && n > 0;
+    return err;
+}
+
+/* One result: a checkpoint has at most one cosignature per agency, and
+ * min_size 0 (verify) reads every one once. */
+vg_err
+vgb_pg_cosignatures(vgb_store *base, uint64_t min_size, vgb_cosign_fn fn, void *ctx)
+{
+    vg_err err = VG_OK;
+    vgb_pg_params p = {0};
+    vgb_pg_p_i64(&p, (int64_t)min_size);
+    PGresult *r =
+        vgb_pg_query((vgb_pg *)base, VGB_PG_Q_COSIGNATURES, &p, "read cosignatures", &err);
+    for (int i = 0; r != NULL && i < PQntuples(r); i++) {
+        size_t line_len = 0;
+        const uint8_t *line = vgb_pg_r_bytes(r, i, 2, &line_len);
+        vgb_cosign_row row = {
+            .size = (uint64_t)vgb_pg_r_i64(r, i, 0),
+            .agency = vgb_pg_r_text(r, i, 1),
+            .line = line != NULL ? (const char *)line : "",
+            .line_len = line_len,
+            .time_s = vgb_pg_r_i64(r, i, 3),
+            .received_ms = vgb_pg_r_i64(r, i, 4),
+        };
+        fn(ctx, &row);
+    }
+    PQclear(r);
+    return err;
+}

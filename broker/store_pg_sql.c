@@ -6,6 +6,17 @@
  * sequence. Every statement is prepared on every connection. */
 #include "store_pg.h"
 
+/* Version 7: witness cosignatures of checkpoints (store_witness.h). One
+ * statement, the migration's and the new store's alike. */
+#define S_COSIGNATURES_TABLE                                                                       \
+    "CREATE TABLE IF NOT EXISTS cosignatures("                                                     \
+    " size bigint NOT NULL,"                                                                       \
+    " agency text NOT NULL,"                                                                       \
+    " line text NOT NULL,"                                                                         \
+    " time_s bigint NOT NULL,"                                                                     \
+    " received_ms bigint NOT NULL,"                                                                \
+    " PRIMARY KEY(size, agency));"
+
 /* Version 4 was the first on PostgreSQL; 5 adds recipients.cover_for. The
  * alerts_open index is PostgreSQL's own: outstanding queries skip complete
  * alerts without reading them. */
@@ -125,7 +136,7 @@ const char vgb_pg_schema[] =
     " signed_ms bigint NOT NULL);"
     "CREATE TABLE IF NOT EXISTS audit_alert_leaves("
     " alert_seq bigint NOT NULL, leaf_idx bigint NOT NULL,"
-    " PRIMARY KEY(alert_seq, leaf_idx));"
+    " PRIMARY KEY(alert_seq, leaf_idx));" S_COSIGNATURES_TABLE
     /* The leader epoch (docs/ha.md): 0 until brokers elect a leader. A
      * broker's write transaction starts with check_epoch(its epoch): an
      * error, raised by the server so that nothing after it in the pipeline,
@@ -174,6 +185,7 @@ const char vgb_pg_grants[] =
 _Static_assert(VGB_PG_SCHEMA_VERSION == VGB_STORE_SCHEMA_VERSION, "one schema numbering");
 const char *const vgb_pg_migrations[VGB_PG_SCHEMA_VERSION] = {
     [4] = "ALTER TABLE recipients ADD COLUMN IF NOT EXISTS cover_for text;",
+    [6] = S_COSIGNATURES_TABLE,
 };
 
 #define S_RROW_COLS                                                                                \
@@ -363,6 +375,16 @@ const vgb_pg_sql vgb_pg_queries[VGB_PG_N_QUERIES] = {
     [VGB_PG_Q_AUDIT_CHECKPOINTS] = {"SELECT " S_CP_COLS " FROM audit_checkpoints"
                                     " WHERE size > $1 ORDER BY size LIMIT $2",
                                     "ii"},
+    [VGB_PG_Q_AUDIT_CHECKPOINT_AT] = {"SELECT " S_CP_COLS " FROM audit_checkpoints"
+                                      " WHERE size = $1",
+                                      "i"},
+    [VGB_PG_Q_ADD_COSIGNATURE] = {"INSERT INTO cosignatures(size, agency, line, time_s,"
+                                  " received_ms) VALUES ($1, $2, $3, $4, $5)"
+                                  " ON CONFLICT (size, agency) DO NOTHING",
+                                  "ittii"},
+    [VGB_PG_Q_COSIGNATURES] = {"SELECT size, agency, line, time_s, received_ms FROM cosignatures"
+                               " WHERE size >= $1 ORDER BY size, agency",
+                               "i"},
     [VGB_PG_Q_AUDIT_LEAVES] = {"SELECT idx, leaf, leaf_hash FROM audit_leaves WHERE idx > $1"
                                " ORDER BY idx LIMIT $2",
                                "ii"},

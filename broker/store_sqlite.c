@@ -19,11 +19,22 @@
  * link-tag index (link_tags). Versions before 3 existed only in development
  * builds and are not migrated; 3, 4 and 5 are migrated in place
  * (s_migrations). */
-#define S_SCHEMA_VERSION 6
+#define S_SCHEMA_VERSION 7
 _Static_assert(S_SCHEMA_VERSION == VGB_STORE_SCHEMA_VERSION, "one schema numbering");
 #define S_SCHEMA_OLDEST 3 /* the oldest schema this broker migrates */
 #define S_STR(x) #x
 #define S_XSTR(x) S_STR(x)
+
+/* Version 7: witness cosignatures of checkpoints (store_witness.h). One
+ * statement, the migration's and the new store's alike. */
+#define S_COSIGNATURES_TABLE                                                                       \
+    "CREATE TABLE IF NOT EXISTS cosignatures("                                                     \
+    " size INTEGER NOT NULL,"                                                                      \
+    " agency TEXT NOT NULL,"                                                                       \
+    " line TEXT NOT NULL,"                                                                         \
+    " time_s INTEGER NOT NULL,"                                                                    \
+    " received_ms INTEGER NOT NULL,"                                                               \
+    " PRIMARY KEY(size, agency)) WITHOUT ROWID;"
 
 static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS alerts("
@@ -133,7 +144,7 @@ static const char s_schema[] =
     " agency TEXT NOT NULL,"
     " alert_id BLOB,"
     " code TEXT NOT NULL,"
-    " reason TEXT NOT NULL);";
+    " reason TEXT NOT NULL);" S_COSIGNATURES_TABLE;
 
 /* s_migrations[v] takes a store from schema v to v + 1, inside the same
  * transaction as the CREATE ... IF NOT EXISTS of s_schema that follows it
@@ -144,6 +155,7 @@ static const char *const s_migrations[S_SCHEMA_VERSION] = {
           "DROP INDEX IF EXISTS recipients_pending;",
     [4] = "ALTER TABLE recipients ADD COLUMN cover_for TEXT;",
     [5] = "", /* link_tags is a new table: s_schema makes it */
+    [6] = S_COSIGNATURES_TABLE,
 };
 
 sqlite3_stmt *
@@ -630,6 +642,9 @@ static const vgb_store_ops s_ops = {
     .audit_add_checkpoint = vgb_sqlite_audit_add_checkpoint,
     .audit_latest_checkpoint = vgb_sqlite_audit_latest_checkpoint,
     .audit_checkpoints = vgb_sqlite_audit_checkpoints,
+    .audit_checkpoint_at = vgb_sqlite_audit_checkpoint_at,
+    .add_cosignature = vgb_sqlite_add_cosignature,
+    .cosignatures = vgb_sqlite_cosignatures,
     .audit_leaves = vgb_sqlite_audit_leaves,
     .audit_nodes_beyond = vgb_sqlite_audit_nodes_beyond,
     .link_leaf = vgb_sqlite_link_leaf,

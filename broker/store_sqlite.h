@@ -147,6 +147,12 @@ vg_err vgb_sqlite_audit_add_checkpoint(vgb_store *base, uint64_t size,
 vg_err vgb_sqlite_audit_latest_checkpoint(vgb_store *base, vgb_checkpoint_fn fn, void *ctx,
                                           bool *found);
 vg_err vgb_sqlite_audit_checkpoints(vgb_store *base, vgb_checkpoint_fn fn, void *ctx);
+vg_err vgb_sqlite_audit_checkpoint_at(vgb_store *base, uint64_t size, vgb_checkpoint_fn fn,
+                                      void *ctx, bool *found);
+vg_err vgb_sqlite_add_cosignature(vgb_store *base, uint64_t size, const char *agency,
+                                  const char *line, size_t line_len, int64_t time_s,
+                                  int64_t received_ms, bool *added);
+vg_err vgb_sqlite_cosignatures(vgb_store *base, uint64_t min_size, vgb_cosign_fn fn, void *ctx);
 vg_err vgb_sqlite_audit_leaves(vgb_store *base, vgb_leaf_fn fn, void *ctx);
 vg_err vgb_sqlite_audit_nodes_beyond(vgb_store *base, uint64_t size, bool *any);
 vg_err vgb_sqlite_link_leaf(vgb_store *base, uint64_t seq, uint64_t idx);

@@ -209,6 +209,77 @@ vgb_sqlite_audit_checkpoints(vgb_store *base, vgb_checkpoint_fn fn, void *ctx)
 }
 
 vg_err
+vgb_sqlite_audit_checkpoint_at(vgb_store *base, uint64_t size, vgb_checkpoint_fn fn, void *ctx,
+                               bool *found)
+{
+    static const char sql[] =
+        "SELECT size, root, note, signed_ms FROM audit_checkpoints WHERE size = ?1";
+    vgb_sqlite *s = (vgb_sqlite *)base;
+    sqlite3_stmt *st = vgb_sqlite_stmt(s, sql);
+    *found = false;
+    if (st != NULL) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+    }
+    return s_each_checkpoint(s, st, fn, ctx, found);
+}
+
+/* ---- witness cosignatures (store_witness.h) ------------------------------------- */
+
+vg_err
+vgb_sqlite_add_cosignature(vgb_store *base, uint64_t size, const char *agency, const char *line,
+                           size_t line_len, int64_t time_s, int64_t received_ms, bool *added)
+{
+    static const char sql[] = "INSERT OR IGNORE INTO cosignatures(size, agency, line, time_s,"
+                              " received_ms) VALUES (?1, ?2, ?3, ?4, ?5)";
+    vgb_sqlite *s = (vgb_sqlite *)base;
+    if (sqlite3_get_autocommit(s->db)) {
+        return VG_ERR_INTERNAL; /* inside the batch's transaction only */
+    }
+    sqlite3_stmt *st = vgb_sqlite_stmt(s, sql);
+    if (st == NULL) {
+        return VG_ERR_INTERNAL;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+    sqlite3_bind_text(st, 2, agency, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, line, (int)line_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, time_s);
+    sqlite3_bind_int64(st, 5, received_ms);
+    vg_err err = vgb_sqlite_exec_why(s, st, "store cosignature", NULL);
+    sqlite3_clear_bindings(st);
+    *added = err == VG_OK && sqlite3_changes(s->db) > 0;
+    return err;
+}
+
+vg_err
+vgb_sqlite_cosignatures(vgb_store *base, uint64_t min_size, vgb_cosign_fn fn, void *ctx)
+{
+    static const char sql[] = "SELECT size, agency, line, time_s, received_ms FROM cosignatures"
+                              " WHERE size >= ?1 ORDER BY size, agency";
+    vgb_sqlite *s = (vgb_sqlite *)base;
+    sqlite3_stmt *st = vgb_sqlite_stmt(s, sql);
+    if (st == NULL) {
+        return VG_ERR_INTERNAL;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)min_size);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *agency = (const char *)sqlite3_column_text(st, 1);
+        const char *line = (const char *)sqlite3_column_text(st, 2);
+        vgb_cosign_row row = {
+            .size = (uint64_t)sqlite3_column_int64(st, 0),
+            .agency = agency != NULL ? agency : "",
+            .line = line != NULL ? line : "",
+            .line_len = line != NULL ? (size_t)sqlite3_column_bytes(st, 2) : 0,
+            .time_s = sqlite3_column_int64(st, 3),
+            .received_ms = sqlite3_column_int64(st, 4),
+        };
+        fn(ctx, &row);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? VG_OK : vgb_sqlite_fail(s, rc, "read cosignatures");
+}
+
+vg_err
 vgb_sqlite_audit_leaves(vgb_store *base, vgb_leaf_fn fn, void *ctx)
 {
     static const char sql[] = "SELECT idx, leaf, leaf_hash FROM audit_leaves ORDER BY idx";

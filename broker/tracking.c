@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "timers.h"
+#include "witness.h"
 #include "vigil/log.h"
 #include "vigil/tz.h"
 #include "vigil/wire.h"
@@ -45,6 +46,7 @@ struct vgb_tracking {
     size_t n_warned_committed;                        /* ... as of the last commit */
     int64_t next_alarm_check_mono;                    /* offline alarms are checked once a second */
     int64_t clock_off;                                /* wall - monotonic, as last seen */
+    vgb_witness *witness;                             /* the checkpoints' cosignatures */
 };
 
 /* A notification step that reached nobody: the next step, now. */
@@ -73,6 +75,7 @@ vgb_tracking_new(vgb_tracking **out, const vgb_tracking_params *p, vg_reason *wh
     int64_t now = vg_clock_mono_ms(p->clock);
     t->clock_off = vg_clock_wall_ms(p->clock) - now;
     vg_err rc = t->ag != NULL ? VG_OK : VG_ERR_NOMEM;
+    rc = rc == VG_OK ? vgb_witness_new(&t->witness, p->store, p->record, p->clock) : rc;
     for (size_t i = 0; i < t->n && rc == VG_OK; i++) {
         vg_agency ag;
         vg_netdoc_agency_at(p->doc, i, &ag);
@@ -147,6 +150,7 @@ vgb_tracking_destroy(vgb_tracking **t_p)
     vgb_notify_destroy(&t->notify);
     vgb_timers_destroy(&t->timers);
     free(t->fired);
+    vgb_witness_destroy(&t->witness);
     free(t->ag);
     free(t);
     *t_p = NULL;
@@ -439,6 +443,7 @@ s_check_alarms(vgb_tracking *t, int64_t now)
         vg_log(VG_LOG_WARN, "broker", "agency.alarm", "agency=%s waiting=%llu", a->id,
                (unsigned long long)waiting);
     }
+    vgb_witness_check(t->witness, t->doc); /* checkpoints short of their cosignatures */
 }
 
 long
@@ -478,6 +483,7 @@ vgb_tracking_after_commit(vgb_tracking *t, bool committed)
         }
     }
     vgb_notify_after_commit(t->notify, committed);
+    vgb_witness_after_commit(t->witness, committed);
     if (committed) { /* a warning rolled back is raised again at the next deadline */
         t->n_warned_committed = t->n_warned;
     } else {

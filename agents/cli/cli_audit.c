@@ -2,7 +2,8 @@
  * cli_audit.c — vigil-agent audit: the agency as a witness of the broker's
  * audit log (docs/audit.md, docs/agent.md "Audit").
  *
- *   audit checkpoint [--json]   sync, then print the latest checkpoint held
+ *   audit checkpoint [--json]   sync (which cosigns), then print the latest
+ *                               checkpoint held and who cosigned the broker's
  *   audit prove ID [--json]     prove every event of alert ID in that log
  *
  * A fault (a fork of the broker's log, a checkpoint or proof that does not
@@ -33,10 +34,11 @@ static const char s_help[] =
     "checkpoints of it; this agency keeps every checkpoint it is given and checks\n"
     "the broker's proof that each new one extends the last (docs/audit.md).\n"
     "\n"
-    "  checkpoint   fetch the broker's latest checkpoint, check it, and print the\n"
-    "               latest one this agency holds: origin, size, root hash and the\n"
-    "               signed note (give that output to 'vigilctl audit verify\n"
-    "               --checkpoint FILE')\n"
+    "  checkpoint   fetch the broker's latest checkpoint, check it, cosign the\n"
+    "               latest one proven (never after a fault), and print the latest\n"
+    "               one this agency holds: origin, size, root hash, who cosigned\n"
+    "               the broker's latest checkpoint, and the signed note (give that\n"
+    "               output to 'vigilctl audit verify --checkpoint FILE')\n"
     "  prove ID     fetch the audit leaves of alert ID and check that each is in\n"
     "               the log the held checkpoint signs (inclusion proofs)\n"
     "\n"
@@ -138,6 +140,8 @@ s_report_failure(vg_err rc, const vg_reason *why, const char *endpoint)
         vgt_error(&s_who, "the broker's record cannot be trusted; keep this agency's store "
                           "(agent.db: checkpoints, audit_faults) as evidence and tell the "
                           "network's administrator");
+        vgt_error(&s_who, "this agency refuses to cosign the broker's checkpoints while the "
+                          "fault stands");
         return VGT_EXIT_FAIL;
     }
     if (rc == VG_ERR_TIMEOUT) {
@@ -152,6 +156,36 @@ s_report_failure(vg_err rc, const vg_reason *why, const char *endpoint)
     return VGT_EXIT_FAIL;
 }
 
+/* Who cosigned the broker's latest checkpoint, as JSON. */
+static json_t *
+s_json_cosigners(const vga_cosigners *c)
+{
+    json_t *names = json_array();
+    for (size_t i = 0; i < c->agencies.n; i++) {
+        json_array_append_new(names, json_string(c->agencies.items[i]));
+    }
+    return json_pack("{s:I, s:o, s:I, s:b, s:I}", "size", (json_int_t)c->size, "agencies", names,
+                     "others", (json_int_t)(c->agencies.n - (c->mine ? 1 : 0)), "mine", c->mine,
+                     "unverified", (json_int_t)c->n_bad);
+}
+
+/* "cosigned  by this agency and 2 others (licensing, police) of 4 agencies" */
+static void
+s_print_cosigners(const vga_cosigners *c, const vg_netdoc *doc)
+{
+    char names[1024];
+    vg_strlist_join(names, sizeof names, &c->agencies, ", ");
+    size_t others = c->agencies.n - (c->mine ? 1 : 0);
+    printf("cosigned size %llu: %s%zu other agenc%s of %zu%s%s%s\n", (unsigned long long)c->size,
+           c->mine ? "this agency and " : "not yet by this agency; ", others,
+           others == 1 ? "y" : "ies", vg_netdoc_n_agencies(doc), c->agencies.n ? " (" : "", names,
+           c->agencies.n ? ")" : "");
+    if (c->n_bad > 0) {
+        printf("WARNING: %zu cosignature%s the broker keeps do not verify\n", c->n_bad,
+               c->n_bad == 1 ? "" : "s");
+    }
+}
+
 static int
 s_checkpoint(const s_opts *o, cli_session *s)
 {
@@ -160,12 +194,16 @@ s_checkpoint(const s_opts *o, cli_session *s)
     vga_audit_checkpoint cp;
     vg_reason why_latest = {{0}};
     vg_err rc = vga_audit_latest(s->agent, &cp, &why_latest);
+    vga_cosigners co = {0};
+    bool has_co = sync == VG_OK && rc == VG_OK &&
+                  vga_audit_cosigners(s->agent, o->timeout_ms, &co, NULL) == VG_OK && co.size > 0;
     if (rc == VG_OK && o->json) {
         json_t *j = s_json_checkpoint(&cp);
         json_object_set_new(j, "status",
                             json_string(sync == VG_OK ? "verified" : vg_err_code(sync)));
         json_object_set_new(j, "fault",
                             sync == VG_ERR_CONFLICT ? json_string(why.text) : json_null());
+        json_object_set_new(j, "cosigners", has_co ? s_json_cosigners(&co) : json_null());
         json_dumpf(j, stdout, JSON_COMPACT);
         fputc('\n', stdout);
         json_decref(j);
@@ -173,9 +211,14 @@ s_checkpoint(const s_opts *o, cli_session *s)
         char root[S_ROOT_B64_MAX], at[VG_TIME_STR_LEN];
         s_root_b64(root, sizeof root, cp.note);
         vg_time_format(at, sizeof at, cp.received_ms);
-        printf("origin   %s\nsize     %llu\nroot     %s\nreceived %s\n\n%s", cp.origin,
-               (unsigned long long)cp.size, root, at, cp.note);
+        printf("origin   %s\nsize     %llu\nroot     %s\nreceived %s\n", cp.origin,
+               (unsigned long long)cp.size, root, at);
+        if (has_co) {
+            s_print_cosigners(&co, vga_agent_doc(s->agent));
+        }
+        printf("\n%s", cp.note);
     }
+    vga_cosigners_fini(&co);
     vga_audit_checkpoint_fini(&cp);
     if (sync != VG_OK) {
         return s_report_failure(sync, &why, s->endpoint);

@@ -621,6 +621,9 @@ s_describe_alert_event(char *out, size_t out_len, const vgc_model *m, const vga_
                  "this subject",
                  e->agency, e->count, e->count == 1 ? "" : "s");
         break;
+    case VGA_EV_UNWITNESSED:
+        snprintf(out, out_len, "AUDIT: a checkpoint too few agencies cosigned (%s)", e->detail);
+        break;
     default:
         snprintf(out, out_len, "%s %s %s", vga_event_kind_name(e->kind), e->agency, e->detail);
         break;

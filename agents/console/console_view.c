@@ -433,6 +433,7 @@ s_feed_attr(const vgc_view *v, vga_event_kind k)
     case VGA_EV_OVERDUE:
     case VGA_EV_ESCALATED:
     case VGA_EV_REPEAT_WARNING:
+    case VGA_EV_UNWITNESSED:
     case VGA_EV_DECLINED:
     case VGA_EV_UNOPENABLE:
     case VGA_EV_AGENCY_OFFLINE:

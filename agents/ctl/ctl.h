@@ -145,9 +145,11 @@ typedef struct ctl_audit_result {
     uint64_t n_checkpoints; /* verified */
     char line[2048];        /* "audit: FAULT <kind> table=T ROW leaf=N: ...", the summary, or
                                the error */
+    char cosigned[1024];    /* verified: who cosigned the latest checkpoint, one line */
 } ctl_audit_result;
 
-/* Runs both checks on store (open read-only, inside its read transaction)
+/* Runs the checks (the log, every row against it, every stored
+ * cosignature) on store (open read-only, inside its read transaction)
  * against t; notes: checkpoints held elsewhere (n_notes of them, may be 0);
  * signatures: verify every stored signature too. */
 void ctl_audit_check(ctl_audit_result *out, struct vgb_store *store, const ctl_audit_target *t,

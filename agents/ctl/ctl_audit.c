@@ -6,7 +6,8 @@
  * stored checkpoint and any given with --checkpoint (the notes agencies
  * hold), through vgb_audit_verify; then every row of the store against the
  * leaves that record it, both ways (vgb_audit_check_state: docs/audit.md
- * lists the checks table by table). The first fault is printed as one line
+ * lists the checks table by table); then every stored witness cosignature
+ * (vgb_audit_check_cosignatures). The first fault is printed as one line
  * naming its kind, table, row and leaf, and exits 1:
  *
  *     audit: FAULT state table=recipients alert=ID agency=X leaf=N: what differs
@@ -39,6 +40,7 @@
 #include <jansson.h>
 
 #include "audit.h"
+#include "store_witness.h"
 #include "ctl.h"
 #include "vigil/broker_config.h"
 #include "vigil/netdoc.h"
@@ -61,13 +63,17 @@ static const char s_help[] =
     "        that every row of the store answers to the leaves that record it\n"
     "        and every leaf to its rows: alerts, recipients, receipts and their\n"
     "        items, shares, rejections, every agency's event stream, the\n"
-    "        network documents and the alert -> leaf index. Prints 'audit: N\n"
-    "        leaves, M checkpoints verified', or the first fault:\n"
+    "        network documents and the alert -> leaf index; then every stored\n"
+    "        witness cosignature under its agency's key. Prints 'audit: N\n"
+    "        leaves, M checkpoints verified' and who cosigned the latest\n"
+    "        checkpoint, or the first fault:\n"
     "        'audit: FAULT KIND table=T ROW leaf=N: what differs'.\n"
     "export  writes the leaves (OUT/leaves.txt), every checkpoint\n"
-    "        (OUT/checkpoints/SIZE.note) and the key to check them with\n"
-    "        (OUT/key.txt) in the format docs/audit.md describes, for an auditor\n"
-    "        who has nothing but that page.\n"
+    "        (OUT/checkpoints/SIZE.note), each cosigned one with its agencies'\n"
+    "        cosignatures (OUT/cosigned/SIZE.note) and the key to check them\n"
+    "        with (OUT/key.txt) in the format docs/audit.md describes, for an\n"
+    "        auditor who has nothing but that page; then who cosigned the latest\n"
+    "        checkpoint.\n"
     "\n"
     "options:\n"
     "  -c, --config FILE   the broker's broker.conf: its store and network document\n"
@@ -330,9 +336,9 @@ s_read_note(char **out, size_t *out_len, const char *path, vg_reason *why)
 static const char *
 s_fault_name(vgb_audit_fault f)
 {
-    static const char *const names[] = {"none",       "deleted", "altered", "malformed",
-                                        "reordered",  "subtree", "root",    "truncated",
-                                        "checkpoint", "state"};
+    static const char *const names[] = {"none",       "deleted", "altered",    "malformed",
+                                        "reordered",  "subtree", "root",       "truncated",
+                                        "checkpoint", "state",   "cosignature"};
     return (unsigned)f < sizeof names / sizeof names[0] ? names[f] : "unknown";
 }
 
@@ -352,6 +358,24 @@ s_fault_line(char *out, size_t len, const vgb_audit_report *r)
              leaf, cp, r->detail);
 }
 
+/* "audit: N cosignatures verified; the latest checkpoint (size S) is
+ * cosigned by K of M agencies: a, b" */
+static void
+s_cosigned_line(char *out, size_t len, const vgb_cosign_summary *co, const vg_netdoc *doc)
+{
+    char names[768];
+    vg_strlist_join(names, sizeof names, &co->latest, ", ");
+    if (!co->has_latest) {
+        snprintf(out, len, "audit: no checkpoint signed yet, so none cosigned");
+        return;
+    }
+    snprintf(out, len,
+             "audit: %" PRIu64 " cosignature%s verified; the latest checkpoint (size %" PRIu64
+             ") is cosigned by %zu of %zu agencies%s%s",
+             co->n_checked, co->n_checked == 1 ? "" : "s", co->latest_size, co->latest.n,
+             vg_netdoc_n_agencies(doc), co->latest.n > 0 ? ": " : "", names);
+}
+
 void
 ctl_audit_check(ctl_audit_result *out, struct vgb_store *store, const ctl_audit_target *t,
                 const char *const *notes, const size_t *note_lens, size_t n_notes, bool signatures)
@@ -368,12 +392,18 @@ ctl_audit_check(ctl_audit_result *out, struct vgb_store *store, const ctl_audit_
                                  .current_version = vg_netdoc_version(t->doc)};
     vgb_audit_report rep, st;
     vg_reason why = {{0}};
+    vgb_cosign_summary co = {0};
     vg_err rc = vgb_audit_verify(store, &p, &rep, &why);
     if (rc == VG_OK) {
         rc = vgb_audit_check_state(store, &sp, &st, &why);
     }
+    if (rc == VG_OK) { /* st is clean: it reports the cosignatures' fault */
+        rc = vgb_audit_check_cosignatures(store, t->doc, &co, &st, &why);
+    }
     out->n_leaves = rep.n_leaves;
     out->n_checkpoints = rep.n_checkpoints;
+    s_cosigned_line(out->cosigned, sizeof out->cosigned, &co, t->doc);
+    vgb_cosign_summary_fini(&co);
     if (rc == VG_ERR_CONFLICT) {
         out->fault = true;
         s_fault_line(out->line, sizeof out->line, rep.fault != VGB_AUDIT_FAULT_NONE ? &rep : &st);
@@ -405,7 +435,9 @@ s_verify(const s_opts *o, vgb_store *store, const ctl_audit_target *t)
         ctl_audit_result res;
         ctl_audit_check(&res, store, t, (const char *const *)notes, lens, o->n_checkpoints,
                         o->signatures);
-        if (res.verified || res.fault) {
+        if (res.verified) {
+            printf("%s\n%s\n", res.line, res.cosigned);
+        } else if (res.fault) {
             printf("%s\n", res.line);
         } else {
             vgt_error(&s_who, "%s", res.line);
@@ -485,6 +517,91 @@ s_export_checkpoints(vgb_store *store, const char *dir, uint64_t *n_out, vg_reas
     return rc == VG_OK ? o.rc : rc;
 }
 
+/* cosigned/SIZE.note: a checkpoint with the cosignatures the store keeps
+ * of it, as one C2SP cosigned note (the broker's signature line, then each
+ * agency's cosignature line, in agency order). */
+typedef struct s_cosigned {
+    vgb_store *store; /* to read each checkpoint */
+    const char *dir;  /* cosigned/ */
+    uint64_t size;    /* the checkpoint being gathered */
+    char *text;       /* its note and the lines so far (malloc'ed), or NULL */
+    size_t len;       /* its length */
+    uint64_t n;       /* cosignatures written */
+    vg_err rc;        /* the first failure */
+    vg_reason *why;   /* what it was */
+} s_cosigned;
+
+static void
+s_cosigned_flush(s_cosigned *c)
+{
+    if (c->text != NULL && c->rc == VG_OK) {
+        char name[32];
+        snprintf(name, sizeof name, "%" PRIu64 ".note", c->size);
+        char *path = ctl_path(c->dir, name);
+        c->rc = vg_file_write_atomic(path, c->text, c->len, 0644, c->why);
+        free(path);
+    }
+    free(c->text);
+    c->text = NULL;
+    c->len = 0;
+}
+
+static bool
+s_cosigned_append(s_cosigned *c, const char *bytes, size_t len)
+{
+    char *t = realloc(c->text, c->len + len + 1);
+    if (t == NULL) {
+        c->rc = VG_ERR_NOMEM;
+        return false;
+    }
+    memcpy(t + c->len, bytes, len);
+    c->len += len;
+    t[c->len] = '\0';
+    c->text = t;
+    return true;
+}
+
+static void
+s_cosigned_note(void *ctx, const vgb_checkpoint_row *row)
+{
+    (void)s_cosigned_append(ctx, row->note, row->note_len);
+}
+
+static void
+s_cosigned_row(void *ctx, const vgb_cosign_row *row)
+{
+    s_cosigned *c = ctx;
+    if (c->rc != VG_OK) {
+        return;
+    }
+    if (c->text == NULL || row->size != c->size) {
+        s_cosigned_flush(c);
+        c->size = row->size;
+        bool found = false;
+        c->rc = vgb_store_audit_checkpoint_at(c->store, row->size, s_cosigned_note, c, &found);
+        if (c->rc == VG_OK && !found) { /* audit verify names it; nothing to attach it to */
+            return;
+        }
+    }
+    if (c->rc == VG_OK && c->text != NULL && s_cosigned_append(c, row->line, row->line_len) &&
+        s_cosigned_append(c, "\n", 1)) {
+        c->n++;
+    }
+}
+
+static vg_err
+s_export_cosigned(vgb_store *store, const char *dir, uint64_t *n_out, vg_reason *why)
+{
+    vg_err rc = vg_mkdir_p(dir, 0755, why);
+    s_cosigned c = {.store = store, .dir = dir, .why = why};
+    if (rc == VG_OK && (rc = vgb_store_cosignatures(store, 0, s_cosigned_row, &c)) != VG_OK) {
+        vg_reason_set(why, rc, "cannot read cosignatures: %s", vg_strerror(rc));
+    }
+    s_cosigned_flush(&c);
+    *n_out = c.n;
+    return rc == VG_OK ? c.rc : rc;
+}
+
 static vg_err
 s_export_key(const char *path, const vg_netdoc *doc, vg_reason *why)
 {
@@ -510,26 +627,45 @@ s_export(const s_opts *o, vgb_store *store, const vg_netdoc *doc)
     char *leaves = ctl_path(o->out, "leaves.txt");
     char *cps = ctl_path(o->out, "checkpoints");
     char *key = ctl_path(o->out, "key.txt");
-    if (rc == VG_OK && (ctl_exists(leaves) || ctl_exists(cps) || ctl_exists(key))) {
+    char *cosigned = ctl_path(o->out, "cosigned");
+    if (rc == VG_OK &&
+        (ctl_exists(leaves) || ctl_exists(cps) || ctl_exists(key) || ctl_exists(cosigned))) {
         rc = vg_reason_set(&why, VG_ERR_DUPLICATE,
                            "%s already holds an export: give an empty "
                            "directory",
                            o->out);
     }
-    uint64_t n_leaves = 0, n_cps = 0;
+    uint64_t n_leaves = 0, n_cps = 0, n_cosigs = 0;
     rc = rc == VG_OK ? s_export_leaves(store, leaves, &n_leaves, &why) : rc;
     rc = rc == VG_OK ? s_export_checkpoints(store, cps, &n_cps, &why) : rc;
+    rc = rc == VG_OK ? s_export_cosigned(store, cosigned, &n_cosigs, &why) : rc;
     rc = rc == VG_OK ? s_export_key(key, doc, &why) : rc;
     free(leaves);
     free(cps);
     free(key);
+    free(cosigned);
     if (rc != VG_OK) {
         vgt_error(&s_who, "export failed: %s", why.text);
         return VGT_EXIT_FAIL;
     }
-    printf("audit: exported %" PRIu64 " leaves and %" PRIu64 " checkpoints to %s\n", n_leaves,
-           n_cps, o->out);
-    return VGT_EXIT_OK;
+    printf("audit: exported %" PRIu64 " leaves, %" PRIu64 " checkpoints and %" PRIu64
+           " cosignatures to %s\n",
+           n_leaves, n_cps, n_cosigs, o->out);
+    /* who cosigned the latest checkpoint, as far as their signatures verify */
+    vgb_cosign_summary co = {0};
+    vgb_audit_report rep;
+    vg_err crc = vgb_audit_check_cosignatures(store, doc, &co, &rep, &why);
+    char line[1024];
+    s_cosigned_line(line, sizeof line, &co, doc);
+    vgb_cosign_summary_fini(&co);
+    if (crc == VG_OK) {
+        printf("%s\n", line);
+        return VGT_EXIT_OK;
+    }
+    char fault[2048];
+    s_fault_line(fault, sizeof fault, &rep);
+    vgt_error(&s_who, "%s", crc == VG_ERR_CONFLICT ? fault : why.text);
+    return VGT_EXIT_FAIL;
 }
 
 int

@@ -64,6 +64,10 @@ static const s_field F_VERSION = S_F("network_version", S_U64, version);
 static const s_field F_DEADLINE = S_F("deadline_ms", S_U64, deadline_ms);
 static const s_field F_LEVEL = S_F("level", S_U64, level);
 static const s_field F_PENDING = S_F("pending", S_U64, pending);
+static const s_field F_SIZE = S_F("size", S_U64, size);
+static const s_field F_COSIGNED = S_F("cosigned", S_U64, cosigned);
+static const s_field F_REQUIRED = S_F("required", S_U64, required);
+static const s_field F_WITHIN = S_F("within_ms", S_U64, deadline_ms);
 
 typedef struct s_kind_info {
     vg_audit_kind kind;                  /* the enum value */
@@ -97,6 +101,10 @@ static const s_kind_info s_kinds[] = {
      false},
     {VG_AUDIT_NETWORK_WARNING, "network_warning", {&F_CODE, &F_CALENDAR, &F_VERSION}, false},
     {VG_AUDIT_LINKED, "linked", {&F_ALERT, &F_ALERTS}, false},
+    {VG_AUDIT_UNWITNESSED,
+     "unwitnessed",
+     {&F_SIZE, &F_COSIGNED, &F_REQUIRED, &F_WITHIN, &F_VERSION},
+     false},
 };
 #define S_N_KINDS (sizeof s_kinds / sizeof s_kinds[0])
 
@@ -109,6 +117,16 @@ s_kind(vg_audit_kind kind)
         }
     }
     return NULL;
+}
+
+void
+vg_audit_unwitnessed_detail(char *out, size_t len, const vg_audit_event *ev)
+{
+    char within[32];
+    vg_duration_format(within, sizeof within, ev->deadline_ms);
+    snprintf(out, len, "size=%llu cosigned=%llu required=%llu within=%s",
+             (unsigned long long)ev->size, (unsigned long long)ev->cosigned,
+             (unsigned long long)ev->required, within);
 }
 
 const char *

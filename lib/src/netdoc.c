@@ -519,6 +519,36 @@ s_duplicate_id(const vg_netdoc_ids *ix)
     return NULL;
 }
 
+/* witnessing: k agencies that can cosign, within a time that is not 0. */
+static vg_err
+s_validate_witnessing(const Vigil__NetworkDocument *d, vg_reason *why)
+{
+    const Vigil__Witnessing *w = d->witnessing;
+    size_t live = 0;
+    for (size_t i = 0; i < d->n_agencies; i++) {
+        live += !d->agencies[i]->revoked;
+    }
+    if (w == NULL || w->cosignatures == 0) {
+        return w == NULL || w->within_ms == 0
+                   ? VG_OK
+                   : vg_reason_set(why, VG_ERR_POLICY,
+                                   "witnessing: a time without a number of cosignatures: give "
+                                   "\"cosignatures\" >= 1, or drop \"witnessing\"");
+    }
+    if (w->cosignatures > live) {
+        return vg_reason_set(why, VG_ERR_POLICY,
+                             "witnessing: %u cosignatures required, but only %zu agencies are "
+                             "not revoked: no checkpoint could ever have them",
+                             w->cosignatures, live);
+    }
+    if (w->within_ms == 0) {
+        return vg_reason_set(why, VG_ERR_POLICY,
+                             "witnessing: \"within\" must be a duration over 0 (e.g. \"15m\"): "
+                             "how long after its signing a checkpoint may wait for them");
+    }
+    return VG_OK;
+}
+
 static vg_err
 s_validate_with(const Vigil__NetworkDocument *d, const vg_netdoc_ids *ix, vg_reason *why)
 {
@@ -547,6 +577,9 @@ s_validate_with(const Vigil__NetworkDocument *d, const vg_netdoc_ids *ix, vg_rea
     }
     if (rc == VG_OK) {
         rc = s_validate_escalation(d, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_validate_witnessing(d, why);
     }
     return rc;
 }
@@ -1144,6 +1177,14 @@ vg_netdoc_limits(const vg_netdoc *doc, const char *id)
         .stored_bytes_per_day =
             S_LIMIT(own, net, stored_bytes_per_day, VG_LIMIT_STORED_BYTES_PER_DAY),
     };
+}
+
+vg_witnessing
+vg_netdoc_witnessing(const vg_netdoc *doc)
+{
+    const Vigil__Witnessing *w = doc->pb->witnessing;
+    return w != NULL ? (vg_witnessing){.cosignatures = w->cosignatures, .within_ms = w->within_ms}
+                     : (vg_witnessing){0};
 }
 
 vg_oversight_view

@@ -1022,6 +1022,46 @@ s_oversight(Vigil__OversightView **out, json_t *root, s_arena *ar, vg_reason *wh
     return rc;
 }
 
+/* "witnessing": {"cosignatures": K, "within": "15m"}; absent: none required
+ * (docs/network.md). The numbers are checked with the document. */
+static vg_err
+s_witnessing(Vigil__Witnessing **out, json_t *root, s_arena *ar, vg_reason *why)
+{
+    static const char *const keys[] = {"cosignatures", "within", NULL};
+    json_t *obj = json_object_get(root, "witnessing");
+    *out = NULL;
+    if (obj == NULL) {
+        return VG_OK;
+    }
+    if (!json_is_object(obj)) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "\"witnessing\" must be an object");
+    }
+    Vigil__Witnessing *w = s_alloc(ar, sizeof *w);
+    if (w == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    vigil__witnessing__init(w);
+    vg_err rc = s_only_keys(obj, keys, "witnessing", why);
+    json_t *k = json_object_get(obj, "cosignatures");
+    if (rc == VG_OK && (k == NULL || !json_is_integer(k) || json_integer_value(k) < 1 ||
+                        json_integer_value(k) > VG_AGENCIES_MAX)) {
+        rc = vg_reason_set(why, VG_ERR_MALFORMED,
+                           "witnessing: \"cosignatures\" must be a number of agencies, 1 to %d",
+                           VG_AGENCIES_MAX);
+    }
+    const char *within = NULL;
+    if (rc == VG_OK) {
+        rc = s_string(&within, obj, "within", true, "witnessing", why);
+    }
+    vg_reason inner = {{0}};
+    if (rc == VG_OK && vg_duration_parse(&w->within_ms, within, &inner) != VG_OK) {
+        rc = vg_reason_set(why, VG_ERR_MALFORMED, "witnessing: \"within\": %s", inner.text);
+    }
+    w->cosignatures = k != NULL && json_is_integer(k) ? (uint32_t)json_integer_value(k) : 0;
+    *out = w;
+    return rc;
+}
+
 /* {"name": "taxi-licence", "uppercase": true, "strip": " -"} */
 static vg_err
 s_scheme(Vigil__ReferenceScheme **out, json_t *obj, size_t i, s_arena *ar, vg_reason *why)
@@ -1073,6 +1113,7 @@ s_build(Vigil__NetworkDocument *d, json_t *root, s_arena *ar, vg_reason *why)
                                        "previous_broker_keys",
                                        "key_transition",
                                        "reference_schemes",
+                                       "witnessing",
                                        NULL};
     static const char *const broker_keys[] = {"sign_key", "transport_key", NULL};
     if (!json_is_object(root)) {
@@ -1129,6 +1170,9 @@ s_build(Vigil__NetworkDocument *d, json_t *root, s_arena *ar, vg_reason *why)
     }
     if (rc == VG_OK) {
         rc = s_oversight(&d->oversight, root, ar, why);
+    }
+    if (rc == VG_OK) {
+        rc = s_witnessing(&d->witnessing, root, ar, why);
     }
     if (rc == VG_OK) {
         S_EACH(d, previous_broker_keys, n_previous_broker_keys, root, "previous_broker_keys",
@@ -1513,6 +1557,13 @@ s_doc_json(const Vigil__NetworkDocument *d)
         json_object_set_new(o, "officer_names", json_boolean(d->oversight->officer_names));
         json_object_set_new(o, "notes", json_boolean(d->oversight->notes));
         json_object_set_new(root, "oversight", o);
+    }
+    if (d->witnessing != NULL) {
+        char within[32];
+        vg_duration_format(within, sizeof within, d->witnessing->within_ms);
+        json_object_set_new(root, "witnessing",
+                            json_pack("{s:I, s:s}", "cosignatures",
+                                      (json_int_t)d->witnessing->cosignatures, "within", within));
     }
     if (d->n_calendars > 0) {
         json_t *cals = json_array();

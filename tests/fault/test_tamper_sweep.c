@@ -166,6 +166,15 @@ static const s_except s_exceptions[] = {
     {"audit_checkpoints", S_DELETE, NULL,
      "a signature over the log, not a fact in it: no row says it existed", s_only_cover_of_urgent,
      "the only checkpoint over an urgent leaf", false},
+    /* A witness cosignature is signed evidence kept beside the log, not a
+     * fact in it (docs/audit.md "Cosignatures": no leaf), so removing one
+     * loses nothing the log or another row records; verify checks every
+     * row it finds. When the broker stored it is signed by nothing. */
+    {"cosignatures", S_DELETE, NULL,
+     "signed evidence beside the log, not a fact in it: no row or leaf says it existed", NULL, NULL,
+     false},
+    {"cosignatures", S_ALTER | S_SWAP, "received_ms",
+     "when the broker stored it: signed by nothing, and no leaf records it", NULL, NULL, false},
     /* When it was signed: the signed note covers origin, size and root
      * only, so this time is signed by nothing; the leaves only bound it. */
     {"audit_checkpoints", S_ALTER | S_SWAP, "signed_ms",
@@ -551,6 +560,17 @@ s_make_store(bh_broker *b)
     it_assert_ok(&r);
     it_run_fini(&r);
     s_expect_event(ov, VGA_EV_NETWORK_CHANGED, NULL, NULL, 0, T_REPLY_MS);
+
+    /* three agencies witness the log: each sync cosigns the latest
+     * checkpoint it proved (rows of cosignatures) */
+    vga_agent *witnesses[] = {police, cs, ov};
+    for (size_t i = 0; i < 3; i++) {
+        rc = vga_audit_sync(witnesses[i], T_REPLY_MS, &why);
+        if (rc != VG_OK) {
+            fail_msg("%s: audit sync: %s: %s", vga_agent_agency(witnesses[i]), vg_err_code(rc),
+                     why.text);
+        }
+    }
     bh_stop(b);
 }
 

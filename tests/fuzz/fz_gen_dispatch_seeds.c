@@ -2,7 +2,7 @@
  * fz_gen_dispatch_seeds.c — writes valid seed frames for fuzz_dispatch into
  * OUTDIR/dispatch/seed-*: Hello (receive, console), Publish (a minimal and
  * a policy alert), SubmitReceipt (delivered, acknowledged), SubmitShare,
- * every Query kind and GetNetwork, each as selector byte + ClientFrame,
+ * every Query kind, GetNetwork and Cosign, each as selector byte + ClientFrame,
  * made with the library against the fixture network (fz_fixture.h).
  *
  *     fz_gen_dispatch_seeds tests/fuzz/corpus
@@ -20,6 +20,7 @@
 
 #include "fz_fixture.h"
 #include "vigil.pb-c.h"
+#include "vigil/cosign.h"
 #include "vigil/envelope.h"
 #include "vigil/receipt.h"
 #include "vigil/share.h"
@@ -196,6 +197,29 @@ s_queries(const vg_envelope *e)
     s_seed("7-get-network", S_HOME_OFFICE, &f);
 }
 
+/* police's cosignature of a checkpoint of size 1 (the broker under the
+ * fuzzer may have signed none: the seed reaches the handler either way). */
+static void
+s_cosign(void)
+{
+    const fz_world *w = fz_world_get();
+    char body[512], line[VG_COSIGN_LINE_MAX];
+    snprintf(body, sizeof body, "%s\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+             vg_netdoc_network(w->doc));
+    vg_reason why = {{0}};
+    s_check(vg_cosign_sign(line, sizeof line, body, strlen(body), "police", FZ_ISSUED_MS / 1000,
+                           w->agency[S_POLICE], &why),
+            &why, "cosign");
+    Vigil__Cosign c = VIGIL__COSIGN__INIT;
+    c.tree_size = 1;
+    c.cosignature = line;
+    Vigil__ClientFrame f = VIGIL__CLIENT_FRAME__INIT;
+    f.request_id = 70;
+    f.kind_case = VIGIL__CLIENT_FRAME__KIND_COSIGN;
+    f.cosign = &c;
+    s_seed("8-cosign", S_POLICE, &f);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -221,6 +245,7 @@ main(int argc, char **argv)
     s_receipt("4-receipt-acknowledged", e, VG_RECEIPT_ACKNOWLEDGED, 31);
     s_share(e);
     s_queries(e);
+    s_cosign();
     vg_envelope_destroy(&e);
     free(env[0]);
     free(env[1]);

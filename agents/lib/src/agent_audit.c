@@ -556,6 +556,7 @@ vga_audit_sync(vga_agent *a, int64_t timeout_ms, vg_reason *why)
         vg_err st = vga_audit_status(a, rc == VG_OK ? why : NULL);
         rc = st != VG_OK ? st : rc;
     }
+    vga_audit_cosign_after_sync(a, rc, why, timeout_ms); /* agent_cosign.c */
     return rc;
 }
 

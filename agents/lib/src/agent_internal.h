@@ -40,6 +40,8 @@ struct vga_agent {
     size_t ring_n;                                  /* count */
     uint8_t audit_seen[VG_MERKLE_HASH_LEN];         /* hash of the last checkpoint note admitted */
     bool audit_seen_set;                            /* audit_seen is valid */
+    uint64_t cosigned_size;                         /* largest checkpoint this process cosigned */
+    bool cosign_withheld;                           /* a fork withheld it (logged once) */
     vg_receipt_item delivered[VGA_DELIVERED_BATCH]; /* received, receipt not sent yet */
     size_t n_delivered;                             /* count */
     bool handing_over;                              /* opened with opts.handover */
@@ -151,6 +153,15 @@ vg_err vga_recipients_at(vga_agent *a, const vg_alert *alert, int64_t at_ms, vg_
 /* agent_audit.c: a Confirm carried the broker's latest checkpoint note.
  * Verifies and keeps it without waiting (the proof comes at the next sync). */
 void vga_audit_on_confirm(vga_agent *a, const uint8_t *note, size_t len);
+
+/* agent_cosign.c: after a sync that found the held chain consistent
+ * (status VG_OK), cosigns the latest checked checkpoint unless this process
+ * did already, and sends it to the broker (logged agent audit.cosigned, or
+ * WARN agent audit.cosign_refused with the broker's reason). After a sync
+ * that found a fault (sync_rc VG_ERR_CONFLICT) it cosigns nothing, ever,
+ * and says so once per process: WARN agent audit.cosign_withheld. */
+void vga_audit_cosign_after_sync(vga_agent *a, vg_err sync_rc, const vg_reason *sync_why,
+                                 int64_t timeout_ms);
 
 /* agent_handover.c: takes the hand-over lock and recovers interrupted
  * hand-overs (vga_agent_open with opts.handover). */

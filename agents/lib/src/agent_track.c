@@ -79,7 +79,8 @@ vga_event_kind_name(vga_event_kind k)
         "unknown",        "accepted",      "rejected",        "delivered",       "acknowledged",
         "in_progress",    "declined",      "shared",          "overdue",         "escalated",
         "agency_offline", "agency_online", "complete",        "network_changed", "unopenable",
-        "reassigned",     "notified",      "network_warning", "linked",          "repeat_warning"};
+        "reassigned",     "notified",      "network_warning", "linked",          "repeat_warning",
+        "unwitnessed"};
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "unknown";
 }
 

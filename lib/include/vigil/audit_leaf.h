@@ -64,6 +64,7 @@ typedef enum vg_audit_kind {
     VG_AUDIT_NOTIFIED = 16,
     VG_AUDIT_NETWORK_WARNING = 17,
     VG_AUDIT_LINKED = 18,
+    VG_AUDIT_UNWITNESSED = 20,
 } vg_audit_kind;
 
 #define VG_AUDIT_DEADLINES_MAX VG_RECIPIENTS_MAX /* deadline= lines in one leaf */
@@ -120,6 +121,10 @@ typedef struct vg_audit_deadline {
  *                    network_version(version)
  *   linked           alert (the new one), alerts (the earlier alerts it shares
  *                    a link tag with; the tags themselves are never logged)
+ *   unwitnessed      size (the checkpoint), cosigned (agencies that cosigned
+ *                    it or a later one in time), required (the document's
+ *                    k), within_ms(deadline_ms: the document's time),
+ *                    network_version(version)
  *
  * accepted, shared, in_progress and reassigned leaves end with one
  * "deadline=" line per deadline the fact set (deadlines, sorted by agency;
@@ -152,6 +157,9 @@ typedef struct vg_audit_event {
     uint64_t deadline_ms;               /* overdue: the deadline that passed */
     uint64_t level;                     /* escalated: escalation step, from 1 */
     uint64_t pending;                   /* agency_offline: alerts waiting for it */
+    uint64_t size;                      /* unwitnessed: the checkpoint's tree size */
+    uint64_t cosigned;                  /* unwitnessed: agencies that cosigned in time */
+    uint64_t required;                  /* unwitnessed: how many the document requires */
     bool has_hash;                      /* notified: a recipient was tried (hash is its) */
     char channel[VG_AUDIT_NAME_MAX];    /* notified: the channel, or "" */
     char outcome[VG_AUDIT_NAME_MAX];    /* notified: "sent" or "failed" */
@@ -165,6 +173,13 @@ vg_err vg_audit_event_add_deadline(vg_audit_event *ev, const vg_audit_deadline *
 
 /* The deadline of ev for agency, or NULL. */
 const vg_audit_deadline *vg_audit_event_deadline(const vg_audit_event *ev, const char *agency);
+
+#define VG_AUDIT_DETAIL_MAX 160 /* vg_audit_unwitnessed_detail's longest text, with its NUL */
+
+/* The detail of the UNWITNESSED event an unwitnessed leaf ev writes (the
+ * broker, and audit verify that derives it): "size=S cosigned=C required=K
+ * within=D". */
+void vg_audit_unwitnessed_detail(char *out, size_t len, const vg_audit_event *ev);
 
 /* The kind's name as written in leaves ("in_progress"), or NULL if unknown. */
 const char *vg_audit_kind_name(vg_audit_kind kind);

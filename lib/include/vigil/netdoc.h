@@ -254,6 +254,15 @@ vg_limits vg_netdoc_limits(const vg_netdoc *doc, const char *id);
 /* What oversight agencies may see beyond metadata. */
 vg_oversight_view vg_netdoc_oversight(const vg_netdoc *doc);
 
+/* How many agencies must cosign each audit checkpoint, and how soon
+ * (docs/audit.md "Cosignatures"): cosignatures 0 when the document requires
+ * none. */
+typedef struct vg_witnessing {
+    uint32_t cosignatures; /* k, or 0: none required */
+    uint64_t within_ms;    /* after its signing, a checkpoint short of k raises an alarm */
+} vg_witnessing;
+vg_witnessing vg_netdoc_witnessing(const vg_netdoc *doc);
+
 /* True when the category is in the network's taxonomy. */
 bool vg_netdoc_has_category(const vg_netdoc *doc, const char *category);
 size_t vg_netdoc_n_categories(const vg_netdoc *doc);

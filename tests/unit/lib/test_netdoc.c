@@ -914,6 +914,43 @@ to_json_round_trip(void **state)
     vg_netdoc_destroy(&doc2);
 }
 
+/* "witnessing": k cosignatures within a time; read back, written back, and
+ * refused when no checkpoint could ever have them (docs/network.md). */
+static void
+json_witnessing_round_trip_and_limits(void **state)
+{
+    vt_net *net = *state;
+    assert_int_equal(vg_netdoc_witnessing(net->doc).cosignatures, 0); /* absent: none */
+    json_error_t jerr;
+    json_object_set_new(net->json, "witnessing",
+                        json_loads("{\"cosignatures\": 3, \"within\": \"15m\"}", 0, &jerr));
+    s_publish_ok(net);
+    vg_witnessing w = vg_netdoc_witnessing(net->doc);
+    assert_int_equal(w.cosignatures, 3);
+    assert_int_equal(w.within_ms, 15 * 60 * 1000);
+    char *text = NULL;
+    assert_int_equal(vg_netdoc_to_json(&text, net->doc), VG_OK);
+    json_t *back = json_loads(text, 0, &jerr);
+    free(text);
+    json_t *wj = json_object_get(back, "witnessing");
+    assert_int_equal(json_integer_value(json_object_get(wj, "cosignatures")), 3);
+    assert_string_equal(json_string_value(json_object_get(wj, "within")), "15m");
+    json_decref(back);
+    json_object_set_new(net->json, "witnessing",
+                        json_loads("{\"cosignatures\": 5, \"within\": \"15m\"}", 0, &jerr));
+    s_assert_json_refused(net, VG_ERR_POLICY, "only 4 agencies");
+    json_object_set_new(net->json, "witnessing",
+                        json_loads("{\"cosignatures\": 0, \"within\": \"15m\"}", 0, &jerr));
+    s_assert_json_refused(net, VG_ERR_MALFORMED, "cosignatures");
+    json_object_set_new(net->json, "witnessing",
+                        json_loads("{\"cosignatures\": 2, \"within\": \"soon\"}", 0, &jerr));
+    s_assert_json_refused(net, VG_ERR_MALFORMED, "within");
+    json_object_set_new(
+        net->json, "witnessing",
+        json_loads("{\"cosignatures\": 2, \"within\": \"1m\", \"k\": 1}", 0, &jerr));
+    s_assert_json_refused(net, VG_ERR_MALFORMED, "k");
+}
+
 #define T4(name) cmocka_unit_test_setup_teardown(name, setup4, teardown)
 #define T6(name) cmocka_unit_test_setup_teardown(name, setup6, teardown)
 
@@ -922,6 +959,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         T4(verify_round_trip_accessors),
+        T4(json_witnessing_round_trip_and_limits),
         T4(find_by_id_and_transport),
         T4(find_unknown_is_not_found),
         T4(find_revoked_agency_says_so),

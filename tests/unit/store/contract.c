@@ -14,6 +14,7 @@
 
 #include "vigil/envelope.h"
 #include "vigil/receipt.h"
+#include "store_witness.h"
 #include "vt.h"
 
 #define T0 INT64_C(1796000001000) /* accepted times start here */
@@ -1540,6 +1541,38 @@ test_required_rows_have_their_own_deadlines_and_cover(void **state)
 /* A store made before recipients had cover_for (schema 4) is migrated when
  * its owner opens it: its rows are all there, none a cover, and new ones
  * carry theirs. */
+/* Cosignatures as stored, collected (store_witness.h). */
+typedef struct s_cosigs {
+    size_t n;             /* how many */
+    uint64_t size[N_MAX]; /* their checkpoints */
+    char agency[N_MAX][64];
+    char line[N_MAX][128];
+    int64_t time_s[N_MAX];
+    int64_t received_ms[N_MAX];
+} s_cosigs;
+
+static void
+s_take_cosig(void *ctx, const vgb_cosign_row *r)
+{
+    s_cosigs *c = ctx;
+    if (c->n < N_MAX) {
+        c->size[c->n] = r->size;
+        snprintf(c->agency[c->n], sizeof c->agency[0], "%s", r->agency);
+        snprintf(c->line[c->n], sizeof c->line[0], "%.*s", (int)r->line_len, r->line);
+        c->time_s[c->n] = r->time_s;
+        c->received_ms[c->n] = r->received_ms;
+    }
+    c->n++;
+}
+
+static s_cosigs
+s_cosigs_from(vgb_store *s, uint64_t min_size)
+{
+    s_cosigs c = {0};
+    s_ok(vgb_store_cosignatures(s, min_size, s_take_cosig, &c), NULL, "cosignatures");
+    return c;
+}
+
 static void
 test_a_version_4_store_is_migrated(void **state)
 {
@@ -1559,8 +1592,15 @@ test_a_version_4_store_is_migrated(void **state)
     assert_string_equal(r.cover_for, "");
     uint64_t seq = s_insert_with_cover(f, T0 + 5);
     s_check_cover_rows(f->s, seq, T0 + 5);
+    bool added = false; /* version 7's cosignatures, made by the migration */
+    s_begin(f->s);
+    s_ok(vgb_store_add_cosignature(f->s, 1, "police", "line", 4, 1, T0, &added), NULL,
+         "a cosignature after the migration");
+    s_commit(f->s);
+    assert_true(added);
     s_ok(s_b->open_readonly(s_b->ctx, &ro, &why), &why, "open read-only after the migration");
     s_check_cover_rows(ro, seq, T0 + 5);
+    assert_int_equal(s_cosigs_from(ro, 0).n, 1);
     vgb_store_destroy(&ro);
 }
 
@@ -1790,6 +1830,73 @@ test_checkpoints_by_size(void **state)
     vgb_store_rollback(f->s);
     assert_true(rc1 != VG_OK || rc2 != VG_OK);
     assert_int_equal(s_count(f->s, VGB_COUNT_CHECKPOINTS, NULL), 3);
+}
+
+static void
+test_cosignatures_by_checkpoint(void **state)
+{
+    fx *f = *state;
+    uint8_t root[VG_HASH_LEN] = {4};
+    bool added = false;
+    assert_int_equal(vgb_store_add_cosignature(f->s, 5, "police", "p", 1, 7, T0, &added),
+                     VG_ERR_INTERNAL);
+    s_begin(f->s);
+    assert_int_equal(vgb_store_audit_add_checkpoint(f->s, 3, root, "note three\n", 11, T0 + 3),
+                     VG_OK);
+    assert_int_equal(vgb_store_audit_add_checkpoint(f->s, 5, root, "note five\n", 10, T0 + 5),
+                     VG_OK);
+    assert_int_equal(
+        vgb_store_add_cosignature(f->s, 5, "police", "line p5", 7, 1796000006, T0 + 6, &added),
+        VG_OK);
+    assert_true(added);
+    assert_int_equal(
+        vgb_store_add_cosignature(f->s, 3, "licensing", "line l3", 7, 1796000004, T0 + 4, &added),
+        VG_OK);
+    assert_true(added);
+    assert_int_equal(
+        vgb_store_add_cosignature(f->s, 5, "licensing", "line l5", 7, 1796000007, T0 + 7, &added),
+        VG_OK);
+    assert_true(added);
+    /* the agency's cosignature of that checkpoint is kept once: the first */
+    assert_int_equal(
+        vgb_store_add_cosignature(f->s, 5, "police", "other", 5, 1796000009, T0 + 9, &added),
+        VG_OK);
+    assert_false(added);
+    s_commit(f->s);
+    s_cosigs all = s_cosigs_from(f->s, 0);
+    assert_int_equal(all.n, 3);
+    assert_int_equal(all.size[0], 3);
+    assert_string_equal(all.agency[0], "licensing");
+    assert_int_equal(all.size[1], 5);
+    assert_string_equal(all.agency[1], "licensing");
+    assert_int_equal(all.size[2], 5);
+    assert_string_equal(all.agency[2], "police");
+    assert_string_equal(all.line[2], "line p5");
+    assert_int_equal(all.time_s[2], 1796000006);
+    assert_int_equal(all.received_ms[2], T0 + 6);
+    assert_int_equal(s_cosigs_from(f->s, 4).n, 2);
+    assert_int_equal(s_cosigs_from(f->s, 5).n, 2);
+    assert_int_equal(s_cosigs_from(f->s, 6).n, 0);
+    s_cps at = {0};
+    bool found = false;
+    assert_int_equal(vgb_store_audit_checkpoint_at(f->s, 5, s_take_cp, &at, &found), VG_OK);
+    assert_true(found);
+    assert_int_equal(at.n, 1);
+    assert_string_equal(at.note[0], "note five\n");
+    assert_int_equal(at.signed_ms[0], T0 + 5);
+    assert_int_equal(vgb_store_audit_checkpoint_at(f->s, 4, s_take_cp, &at, &found), VG_OK);
+    assert_false(found);
+    assert_int_equal(at.n, 1);
+    /* a rolled-back cosignature is not kept; vigilctl reads them read-only */
+    s_begin(f->s);
+    assert_int_equal(vgb_store_add_cosignature(f->s, 3, "police", "line p3", 7, 1, T0, &added),
+                     VG_OK);
+    vgb_store_rollback(f->s);
+    vgb_store *ro = NULL;
+    vg_reason why = {{0}};
+    s_ok(s_b->open_readonly(s_b->ctx, &ro, &why), &why, "open read-only");
+    assert_int_equal(s_cosigs_from(ro, 0).n, 3);
+    vgb_store_destroy(&ro);
 }
 
 static void
@@ -2245,6 +2352,7 @@ vsc_run(const vsc_backend *b)
         T(test_audit_leaves_and_subtrees_read_back),
         T(test_an_audit_append_is_all_or_none),
         T(test_checkpoints_by_size),
+        T(test_cosignatures_by_checkpoint),
         T(test_alert_leaves_are_linked_ones_and_their_receipts),
         T(test_long_iterations_see_every_row_once),
         T(test_long_alert_iterations_see_every_row_once),

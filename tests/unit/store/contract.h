@@ -33,7 +33,8 @@ typedef struct vsc_backend {
     /* Writes a schema version into the test's store behind its back. */
     void (*set_schema_version)(void *ctx, int version);
     /* Makes the test's store (closed) a version-4 store behind its back:
-     * what version 5 added (recipients.cover_for) is removed. */
+     * what versions 5 and 7 added (recipients.cover_for, cosignatures) is
+     * removed. */
     void (*to_schema_4)(void *ctx);
     /* Has the store's owner migrate it (SQLite: the broker opening it;
      * PostgreSQL: the owner role, as vigil-pg-migrate does). */

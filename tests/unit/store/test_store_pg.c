@@ -105,6 +105,7 @@ s_to_schema_4(void *ctx)
 {
     s_ctx *c = ctx;
     vt_pg_exec(c->srv, c->db, "ALTER TABLE vigil.recipients DROP COLUMN cover_for");
+    vt_pg_exec(c->srv, c->db, "DROP TABLE vigil.cosignatures");
     vt_pg_exec(c->srv, c->db, "UPDATE vigil.meta SET value = 4 WHERE key = 'schema_version'");
 }
 

@@ -65,6 +65,7 @@ s_to_schema_4(void *ctx)
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
                                   "ALTER TABLE recipients DROP COLUMN cover_for;"
+                                  "DROP TABLE cosignatures;"
                                   "PRAGMA user_version=4",
                                   NULL, NULL, NULL),
                      SQLITE_OK);

@@ -421,6 +421,8 @@ typedef enum vga_event_kind {
     VGA_EV_NETWORK_WARNING = 17, /* the network document needs its administrator (detail) */
     VGA_EV_LINKED = 18,          /* audit leaves only: never an event */
     VGA_EV_REPEAT_WARNING = 19,  /* agency did not acknowledge `count` earlier linked alerts */
+    VGA_EV_UNWITNESSED = 20,     /* oversight: an audit checkpoint short of its cosignatures
+                                    (detail "size=S cosigned=C required=K within=D") */
 } vga_event_kind;
 
 /* "accepted", "overdue", ... (the only place event kinds are spelt on the
@@ -522,6 +524,39 @@ vg_err vga_audit_status(vga_agent *a, vg_reason *why) VG_MUST_USE;
  */
 vg_err vga_audit_witness(vga_agent *a, const char *note, size_t note_len, int64_t timeout_ms,
                          vg_reason *why) VG_MUST_USE;
+
+/*
+ * Cosignatures (docs/audit.md "Cosignatures"). After every vga_audit_sync
+ * that found the held chain consistent, the agent cosigns the latest
+ * checkpoint it checked (C2SP tlog-cosignature, with this agency's signing
+ * key, witness name = the agency id) and sends it to the broker, which
+ * keeps it. An agency whose store holds an audit fault (a fork) never
+ * cosigns again: WARN agent audit.cosign_withheld, and vga_audit_sync keeps
+ * returning VG_ERR_CONFLICT with the fault.
+ */
+
+/* Who cosigned the broker's latest checkpoint, as this agency can check. */
+typedef struct vga_cosigners {
+    uint64_t size;       /* the checkpoint (0 when the broker signed none) */
+    vg_strlist agencies; /* agencies whose cosignature of it verified, in the broker's order */
+    bool mine;           /* this agency is among them */
+    size_t n_bad;        /* lines the broker served that do not verify (named in the log) */
+} vga_cosigners;
+
+/* Frees the list; NULL-safe. */
+void vga_cosigners_fini(vga_cosigners *c);
+
+/*
+ * Asks the broker for its latest checkpoint and the cosignatures it keeps
+ * of it, and verifies each against the network document this agent holds
+ * (the agency's current or previous signing key). A line that does not
+ * verify is counted in n_bad and logged (WARN agent audit.bad_cosignature):
+ * the broker served it. VG_OK with *out filled (vga_cosigners_fini it);
+ * VG_ERR_TIMEOUT; a checkpoint that does not verify gives its
+ * vg_checkpoint_verify error.
+ */
+vg_err vga_audit_cosigners(vga_agent *a, int64_t timeout_ms, vga_cosigners *out,
+                           vg_reason *why) VG_MUST_USE;
 
 /* One leaf of an alert, proven. */
 typedef struct vga_audit_leaf {
