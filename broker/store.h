@@ -525,6 +525,11 @@ vgb_link_outcome vgb_rrow_link_outcome(const vgb_rrow *r, int64_t now_ms);
 typedef bool (*vgb_pair_fn)(void *ctx, uint64_t later, uint64_t earlier);
 vg_err vgb_store_link_pairs(vgb_store *s, vgb_pair_fn fn, void *ctx) VG_MUST_USE;
 
+/* Calls fn for each link_tags row of alert seq, as stored (for audit
+ * verify: tag may be of any length), by tag. */
+typedef void (*vgb_tag_fn)(void *ctx, const uint8_t *tag, size_t len);
+vg_err vgb_store_link_tags_of(vgb_store *s, uint64_t seq, vgb_tag_fn fn, void *ctx) VG_MUST_USE;
+
 /* ---- what offline tools and tests read ---------------------------------------- */
 
 /* Calls fn for every alert id, in acceptance order. */
@@ -581,6 +586,7 @@ typedef enum vgb_count_what {
     VGB_COUNT_RECEIPT_ITEMS,  /* receipt-to-alert links (its items); filter: none */
     VGB_COUNT_LEAF_LINKS,     /* alert-to-audit-leaf links; filter: none */
     VGB_COUNT_NODES,          /* stored audit subtree hashes; filter: none */
+    VGB_COUNT_LINK_TAGS,      /* link_tags rows; filter: none */
 } vgb_count_what;
 vg_err vgb_store_count(vgb_store *s, vgb_count_what what, const char *filter,
                        uint64_t *out) VG_MUST_USE;

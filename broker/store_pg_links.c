@@ -62,3 +62,19 @@ vgb_pg_link_pairs(vgb_store *base, vgb_pair_fn fn, void *ctx)
         }
     }
 }
+
+vg_err
+vgb_pg_link_tags_of(vgb_store *base, uint64_t seq, vgb_tag_fn fn, void *ctx)
+{
+    vgb_pg_params p = {0};
+    vgb_pg_p_i64(&p, (int64_t)seq);
+    vg_err err = VG_OK;
+    PGresult *r = vgb_pg_query((vgb_pg *)base, VGB_PG_Q_LINK_TAGS_OF, &p, "read link tags", &err);
+    for (int i = 0; r != NULL && i < PQntuples(r); i++) {
+        size_t len = 0;
+        const uint8_t *tag = vgb_pg_r_bytes(r, i, 0, &len);
+        fn(ctx, tag, len);
+    }
+    PQclear(r);
+    return err;
+}

@@ -71,3 +71,21 @@ vgb_sqlite_link_pairs(vgb_store *base, vgb_pair_fn fn, void *ctx)
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? VG_OK : vgb_sqlite_fail(s, rc, "read link pairs");
 }
+
+vg_err
+vgb_sqlite_link_tags_of(vgb_store *base, uint64_t seq, vgb_tag_fn fn, void *ctx)
+{
+    static const char sql[] = "SELECT tag FROM link_tags WHERE alert_seq = ?1 ORDER BY tag";
+    vgb_sqlite *s = (vgb_sqlite *)base;
+    sqlite3_stmt *st = vgb_sqlite_stmt(s, sql);
+    if (st == NULL) {
+        return VG_ERR_INTERNAL;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        fn(ctx, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? VG_OK : vgb_sqlite_fail(s, rc, "read link tags");
+}
