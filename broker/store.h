@@ -502,7 +502,10 @@ vg_err vgb_store_add_link_tags(vgb_store *s, uint64_t seq, const uint8_t (*tags)
                                size_t n) VG_MUST_USE;
 
 /* Calls fn for each earlier alert (a smaller seq) that shares a link tag
- * with alert seq, in acceptance order, at most limit of them. */
+ * with alert seq, in acceptance order, at most limit of them; _tagged: for
+ * each alert indexed under any of the n tags (an alert not yet stored). */
+vg_err vgb_store_tagged(vgb_store *s, const uint8_t (*tags)[VG_HASH_LEN], size_t n, size_t limit,
+                        vgb_seq_fn fn, void *ctx) VG_MUST_USE;
 vg_err vgb_store_linked_earlier(vgb_store *s, uint64_t seq, size_t limit, vgb_seq_fn fn,
                                 void *ctx) VG_MUST_USE;
 

@@ -720,6 +720,7 @@ static const vgb_store_ops s_ops = {
     .linked_earlier = vgb_pg_linked_earlier,
     .link_pairs = vgb_pg_link_pairs,
     .link_tags_of = vgb_pg_link_tags_of,
+    .tagged = vgb_pg_tagged,
     .alert_by_id = vgb_pg_alert_by_id,
     .receipt_names = vgb_pg_receipt_names,
     .share_exists = vgb_pg_share_exists,

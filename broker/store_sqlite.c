@@ -638,6 +638,7 @@ static const vgb_store_ops s_ops = {
     .linked_earlier = vgb_sqlite_linked_earlier,
     .link_pairs = vgb_sqlite_link_pairs,
     .link_tags_of = vgb_sqlite_link_tags_of,
+    .tagged = vgb_sqlite_tagged,
     .alert_by_id = vgb_sqlite_alert_by_id,
     .receipt_names = vgb_sqlite_receipt_names,
     .share_exists = vgb_sqlite_share_exists,
