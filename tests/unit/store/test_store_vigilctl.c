@@ -443,7 +443,8 @@ audit_verify_and_export_are_the_same_from_either_back_end(void **state)
                     "--admin-key", f->admin_hex, NULL);
     assert_int_equal(rc1, 0);
     assert_int_equal(rc2, 0);
-    assert_non_null(strstr(a, "17 leaves")); /* accepted, 2 delivered, 2 acknowledged, x3; 2 linked */
+    /* accepted, 2 delivered, 2 acknowledged, x3; and 2 linked */
+    assert_non_null(strstr(a, "17 leaves"));
     assert_string_equal(a, b);
     free(a);
     free(b);
