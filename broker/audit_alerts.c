@@ -650,6 +650,21 @@ s_check_rows(s_alert *al)
 /* ---- one alert ------------------------------------------------------------------------- */
 
 static vg_err
+s_check_tags(s_alert *al)
+{
+    uint64_t *leaves = calloc(al->n_links ? al->n_links : 1, sizeof *leaves);
+    if (leaves == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < al->n_links; i++) {
+        leaves[i] = al->links[i].idx;
+    }
+    vg_err rc = vgb_av_check_tags(al->c, al->a.seq, &al->env, al->name, leaves, al->n_links);
+    free(leaves);
+    return rc;
+}
+
+static vg_err
 s_check_alert(s_alert *al)
 {
     vg_err rc = s_read_rows(al);
@@ -666,6 +681,7 @@ s_check_alert(s_alert *al)
         rc = s_check_share(al, &al->shs[i]);
     }
     rc = rc == VG_OK ? s_check_rows(al) : rc;
+    rc = rc == VG_OK ? s_check_tags(al) : rc;
     if (rc == VG_ERR_CONFLICT) { /* a leaf the index lost explains it better */
         vg_err lost = vgb_av_find_unlinked(al->c, al->a.seq, al->a.id);
         rc = lost != VG_OK ? lost : rc;

@@ -14,6 +14,10 @@ vgb_av_names(const vg_audit_event *ev, const uint8_t id[VG_ALERT_ID_LEN])
     if (ev->kind == VG_AUDIT_REJECTED) {
         return false; /* its alert id is what a refused frame claimed: no alert of the store */
     }
+    if (ev->kind == VG_AUDIT_LINKED) { /* about the new alert; the earlier ones are named in it,
+                                          and the index links it to the new one only (record.c) */
+        return memcmp(ev->alert_id, id, VG_ALERT_ID_LEN) == 0;
+    }
     return vg_audit_event_names(ev, id);
 }
 

@@ -58,6 +58,16 @@ s_envelope_body(vgb_av_envelope *e, const Vigil__EnvelopeBody *b, vg_reason *why
     for (size_t i = 0; i < b->n_recipients && rc == VG_OK; i++) {
         rc = vg_strlist_add(&e->recipients, b->recipients[i]->agency);
     }
+    if (rc == VG_OK && b->n_link_tags > 0) {
+        e->tags = calloc(b->n_link_tags, sizeof *e->tags);
+        rc = e->tags != NULL ? VG_OK : VG_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < b->n_link_tags && rc == VG_OK; i++) {
+        if (!s_fixed(e->tags[e->n_tags++], &b->link_tags[i], VG_HASH_LEN)) {
+            rc = vg_reason_set(why, VG_ERR_MALFORMED, "its link tag %zu is not %d bytes", i,
+                               VG_HASH_LEN);
+        }
+    }
     return rc;
 }
 
@@ -89,6 +99,7 @@ vgb_av_envelope_fini(vgb_av_envelope *e)
     if (e != NULL) {
         vg_strlist_fini(&e->categories);
         vg_strlist_fini(&e->recipients);
+        free(e->tags);
         memset(e, 0, sizeof *e);
     }
 }

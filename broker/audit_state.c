@@ -339,6 +339,9 @@ s_check_counts(vgb_av_check *c)
     rc = rc == VG_OK ? s_count(c, VGB_COUNT_LEAF_LINKS, "audit_alert_leaves", c->n_direct_links,
                                "links of the alerts")
                      : rc;
+    rc = rc == VG_OK ? s_count(c, VGB_COUNT_LINK_TAGS, "link_tags", c->n_link_tags,
+                               "the link tags of the alerts' signed envelopes")
+                     : rc;
     rc = rc == VG_OK ? s_count(c, VGB_COUNT_EVENTS, "events", c->n_events,
                                "events the facts wrote to the streams of the documents' agencies")
                      : rc;

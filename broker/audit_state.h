@@ -46,6 +46,7 @@ typedef struct vgb_av_check {
     uint64_t n_shares;       /* shares rows of those alerts */
     uint64_t n_direct_links; /* audit_alert_leaves rows of those alerts */
     uint64_t n_pairs_linked; /* (alert, leaf naming it) pairs the index gives */
+    uint64_t n_link_tags;    /* link_tags rows of those alerts */
     /* gathered by the leaf pass (audit_stream.c) */
     uint64_t n_accepted;    /* accepted leaves */
     uint64_t n_pairs_named; /* (alert, leaf naming it) pairs in the leaves */
@@ -87,6 +88,8 @@ typedef struct vgb_av_envelope {
     uint64_t version;                  /* the document it was sealed under */
     vg_strlist categories;             /* in order */
     vg_strlist recipients;             /* in order */
+    uint8_t (*tags)[VG_HASH_LEN];      /* its link tags, in order (malloc'ed, NULL when none) */
+    size_t n_tags;                     /* how many */
 } vgb_av_envelope;
 
 typedef struct vgb_av_receipt {
@@ -205,7 +208,8 @@ void vgb_av_life_fini(vgb_av_life *l);
 vg_err vgb_av_check_required(vgb_av_check *c, const vgb_av_envelope *e, const vgb_av_life *l,
                              const char *name, uint64_t leaf) VG_MUST_USE;
 
-/* Whether leaf ev names alert id (its alert, or one of its alerts). */
+/* Whether leaf ev names alert id (its alert, or one of its alerts; a
+ * linked leaf names only its new alert: the index links it to that one). */
 bool vgb_av_names(const vg_audit_event *ev, const uint8_t id[VG_ALERT_ID_LEN]);
 
 /* ---- every agency's event stream (audit_stream.c) ------------------------------------ */
@@ -257,6 +261,15 @@ vg_err vgb_av_streams_finish(vgb_av_streams *ps) VG_MUST_USE;
 
 /* Per alert, in seq order (audit_alerts.c). */
 vg_err vgb_av_check_alerts(vgb_av_check *c) VG_MUST_USE;
+
+/* Alert seq's link_tags rows against the tags of its signed envelope e
+ * (each row one of them, each of them a row), then its linked leaf (one
+ * of its leaves, the n_leaves of `leaves`) against the earlier alerts the
+ * index links it to (audit_tags.c). Run in seq order: the earlier alerts'
+ * rows are checked already. A fault names link_tags, the row ("alert=ID
+ * tag=HEX", name is "alert=ID") and the accepted leaf. */
+vg_err vgb_av_check_tags(vgb_av_check *c, uint64_t seq, const vgb_av_envelope *e, const char *name,
+                         const uint64_t *leaves, size_t n_leaves) VG_MUST_USE;
 
 /* The leaves in order (audit_stream.c). */
 vg_err vgb_av_check_leaves(vgb_av_check *c) VG_MUST_USE;

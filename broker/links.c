@@ -144,21 +144,59 @@ s_record_link(vgb_store *s, vgb_record *rec, uint64_t seq, const vg_envelope *en
     return rc;
 }
 
+/* env's n link tags, malloc'ed (NULL: none, or no memory when n > 0). */
+static uint8_t (*s_tags_of(const vg_envelope *env, size_t *n))[VG_HASH_LEN]
+{
+    *n = vg_envelope_n_link_tags(env);
+    uint8_t(*tags)[VG_HASH_LEN] = *n > 0 ? malloc(*n * VG_HASH_LEN) : NULL;
+    for (size_t i = 0; tags != NULL && i < *n; i++) {
+        memcpy(tags[i], vg_envelope_link_tag(env, i), VG_HASH_LEN);
+    }
+    return tags;
+}
+
+vg_err
+vgb_links_repeats(vgb_store *s, const vg_envelope *env, const vg_strlist *required, vg_strlist *out)
+{
+    size_t n = 0;
+    uint8_t(*tags)[VG_HASH_LEN] = s_tags_of(env, &n);
+    if (n == 0 || required->n == 0) {
+        free(tags);
+        return VG_OK;
+    }
+    s_seqs *earlier = calloc(1, sizeof *earlier);
+    uint32_t *missed = calloc(required->n, sizeof *missed);
+    vg_err rc = tags != NULL && earlier != NULL && missed != NULL ? VG_OK : VG_ERR_NOMEM;
+    if (rc == VG_OK) {
+        rc = vgb_store_tagged(s, (const uint8_t(*)[VG_HASH_LEN])tags, n, VGB_LINKS_MAX, s_take,
+                              earlier);
+    }
+    if (rc == VG_OK && earlier->n > 0) {
+        rc = s_missed(missed, s, earlier, required);
+    }
+    for (size_t i = 0; i < required->n && rc == VG_OK && earlier->n > 0; i++) {
+        if (missed[i] > 0) {
+            rc = vg_strlist_add(out, required->items[i]);
+        }
+    }
+    free(tags);
+    free(earlier);
+    free(missed);
+    return rc;
+}
+
 vg_err
 vgb_links_on_accept(vgb_store *s, vgb_record *rec, uint64_t seq, const vg_envelope *env,
                     const vg_strlist *required, bool *linked)
 {
     *linked = false;
-    size_t n = vg_envelope_n_link_tags(env);
+    size_t n = 0;
+    uint8_t(*tags)[VG_HASH_LEN] = s_tags_of(env, &n);
     if (n == 0) {
         return VG_OK;
     }
-    uint8_t(*tags)[VG_HASH_LEN] = malloc(n * VG_HASH_LEN);
     if (tags == NULL) {
         return VG_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
-        memcpy(tags[i], vg_envelope_link_tag(env, i), VG_HASH_LEN);
     }
     vg_err rc = vgb_store_add_link_tags(s, seq, (const uint8_t(*)[VG_HASH_LEN])tags, n);
     free(tags);

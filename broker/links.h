@@ -44,6 +44,14 @@
 vg_err vgb_links_on_accept(vgb_store *s, vgb_record *rec, uint64_t seq, const vg_envelope *env,
                            const vg_strlist *required, bool *linked) VG_MUST_USE;
 
+/* Before alert env is stored, in the batch's transaction: adds to *out (in
+ * required's order) each required agency the alert is a repeat warning
+ * for — one that missed, as vgb_links_on_accept counts it, an earlier
+ * alert sharing one of env's link tags — so that its deadline can be the
+ * document's stricter repeat deadline (vg_netdoc_deadline_repeat_at). */
+vg_err vgb_links_repeats(vgb_store *s, const vg_envelope *env, const vg_strlist *required,
+                         vg_strlist *out) VG_MUST_USE;
+
 /* The earlier alerts linked to seq, as `asker` may know them. */
 typedef struct vgb_linkview {
     Vigil__LinkedAlert **items; /* n of them, owned */

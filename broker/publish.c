@@ -81,24 +81,30 @@ s_checks(const vgb_services *sv, const vgb_from *from, const vg_envelope *env, c
 }
 
 /* Each required agency's deadline, from now, under its own rules,
- * calendar and hours; and which of them are out-of-hours cover, for whom
- * (the check's required list ends with them: vg_envelope_check_policy). */
+ * calendar and hours (the document's stricter repeat deadline for an agency
+ * the alert is a repeat warning for: links.h); and which of them are
+ * out-of-hours cover, for whom (the check's required list ends with them:
+ * vg_envelope_check_policy). */
 static vg_err
 s_deadlines(const vgb_services *sv, const vg_envelope *env, const vg_strlist *required, int64_t now,
             vg_audit_deadline *dl, vgb_required *rows)
 {
     const vg_strlist *cats = vg_envelope_categories(env);
     vgb_terms terms = {vg_envelope_severity(env), vg_envelope_urgency(env),
-                       (const char *const *)cats->items, cats->n};
-    vg_strlist policy = {0}, covers = {0}, covered = {0};
+                       (const char *const *)cats->items, cats->n, false};
+    vg_strlist policy = {0}, covers = {0}, covered = {0}, repeats = {0};
     vg_err rc = vg_netdoc_required(sv->doc, terms.categories, terms.n_categories, terms.severity,
                                    vg_envelope_sender(env), &policy);
+    if (rc == VG_OK) {
+        rc = vgb_links_repeats(sv->store, env, required, &repeats);
+    }
     if (rc == VG_OK) {
         rc = vg_netdoc_cover(sv->doc, &policy, terms.severity, vg_envelope_sender(env),
                              vg_envelope_created_ms(env), &covers, &covered);
     }
     for (size_t i = 0; i < required->n && rc == VG_OK; i++) {
         const char *agency = required->items[i];
+        terms.repeat = vg_strlist_contains(&repeats, agency);
         rc = vgb_tracking_deadline(sv->tracking, NULL, &dl[i], agency, &terms, now);
         rows[i] = (vgb_required){.agency = agency, .deadline_ms = (int64_t)dl[i].deadline_ms};
         for (size_t k = 0; k < covers.n && rc == VG_OK; k++) {
@@ -114,6 +120,7 @@ s_deadlines(const vgb_services *sv, const vg_envelope *env, const vg_strlist *re
     vg_strlist_fini(&policy);
     vg_strlist_fini(&covers);
     vg_strlist_fini(&covered);
+    vg_strlist_fini(&repeats);
     return rc;
 }
 

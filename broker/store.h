@@ -503,7 +503,10 @@ vg_err vgb_store_add_link_tags(vgb_store *s, uint64_t seq, const uint8_t (*tags)
                                size_t n) VG_MUST_USE;
 
 /* Calls fn for each earlier alert (a smaller seq) that shares a link tag
- * with alert seq, in acceptance order, at most limit of them. */
+ * with alert seq, in acceptance order, at most limit of them; _tagged: for
+ * each alert indexed under any of the n tags (an alert not yet stored). */
+vg_err vgb_store_tagged(vgb_store *s, const uint8_t (*tags)[VG_HASH_LEN], size_t n, size_t limit,
+                        vgb_seq_fn fn, void *ctx) VG_MUST_USE;
 vg_err vgb_store_linked_earlier(vgb_store *s, uint64_t seq, size_t limit, vgb_seq_fn fn,
                                 void *ctx) VG_MUST_USE;
 
@@ -525,6 +528,11 @@ vgb_link_outcome vgb_rrow_link_outcome(const vgb_rrow *r, int64_t now_ms);
  * then earlier; fn returns false to stop. */
 typedef bool (*vgb_pair_fn)(void *ctx, uint64_t later, uint64_t earlier);
 vg_err vgb_store_link_pairs(vgb_store *s, vgb_pair_fn fn, void *ctx) VG_MUST_USE;
+
+/* Calls fn for each link_tags row of alert seq, as stored (for audit
+ * verify: tag may be of any length), by tag. */
+typedef void (*vgb_tag_fn)(void *ctx, const uint8_t *tag, size_t len);
+vg_err vgb_store_link_tags_of(vgb_store *s, uint64_t seq, vgb_tag_fn fn, void *ctx) VG_MUST_USE;
 
 /* ---- what offline tools and tests read ---------------------------------------- */
 
@@ -582,6 +590,7 @@ typedef enum vgb_count_what {
     VGB_COUNT_RECEIPT_ITEMS,  /* receipt-to-alert links (its items); filter: none */
     VGB_COUNT_LEAF_LINKS,     /* alert-to-audit-leaf links; filter: none */
     VGB_COUNT_NODES,          /* stored audit subtree hashes; filter: none */
+    VGB_COUNT_LINK_TAGS,      /* link_tags rows; filter: none */
 } vgb_count_what;
 vg_err vgb_store_count(vgb_store *s, vgb_count_what what, const char *filter,
                        uint64_t *out) VG_MUST_USE;

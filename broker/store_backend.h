@@ -119,6 +119,9 @@ struct vgb_store_ops {
                             size_t n);
     vg_err (*linked_earlier)(vgb_store *s, uint64_t seq, size_t limit, vgb_seq_fn fn, void *ctx);
     vg_err (*link_pairs)(vgb_store *s, vgb_pair_fn fn, void *ctx);
+    vg_err (*link_tags_of)(vgb_store *s, uint64_t seq, vgb_tag_fn fn, void *ctx);
+    vg_err (*tagged)(vgb_store *s, const uint8_t (*tags)[VG_HASH_LEN], size_t n, size_t limit,
+                     vgb_seq_fn fn, void *ctx);
     vg_err (*alert_by_id)(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN], vgb_alert_meta *out,
                           uint8_t envelope_hash[VG_HASH_LEN], uint64_t *network_version);
     vg_err (*receipt_names)(vgb_store *s, const uint8_t hash[VG_HASH_LEN], const char *agency,

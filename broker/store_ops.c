@@ -515,6 +515,19 @@ vgb_store_linked_earlier(vgb_store *s, uint64_t seq, size_t limit, vgb_seq_fn fn
     return s->ops->linked_earlier(s, seq, limit, fn, ctx);
 }
 
+vg_err
+vgb_store_tagged(vgb_store *s, const uint8_t (*tags)[VG_HASH_LEN], size_t n, size_t limit,
+                 vgb_seq_fn fn, void *ctx)
+{
+    return n == 0 ? VG_OK : s->ops->tagged(s, tags, n, limit, fn, ctx);
+}
+
+vg_err
+vgb_store_link_tags_of(vgb_store *s, uint64_t seq, vgb_tag_fn fn, void *ctx)
+{
+    return s->ops->link_tags_of(s, seq, fn, ctx);
+}
+
 vgb_link_outcome
 vgb_rrow_link_outcome(const vgb_rrow *r, int64_t now_ms)
 {

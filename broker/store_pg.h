@@ -145,6 +145,9 @@ typedef enum vgb_pg_q {
     VGB_PG_Q_ADD_LINK_TAGS,
     VGB_PG_Q_LINKED_EARLIER,
     VGB_PG_Q_LINK_PAIRS,
+    VGB_PG_Q_LINK_TAGS_OF,
+    VGB_PG_Q_TAGGED,
+    VGB_PG_Q_COUNT_LINK_TAGS,
     VGB_PG_Q_ALERTS_AFTER, /* what audit verify reads (store_pg_verify.c) */
     VGB_PG_Q_RECEIPTS_OF,
     VGB_PG_Q_RECEIPT_BY_HASH,
@@ -410,6 +413,9 @@ vg_err vgb_pg_add_link_tags(vgb_store *base, uint64_t seq, const uint8_t (*tags)
                             size_t n);
 vg_err vgb_pg_linked_earlier(vgb_store *base, uint64_t seq, size_t limit, vgb_seq_fn fn, void *ctx);
 vg_err vgb_pg_link_pairs(vgb_store *base, vgb_pair_fn fn, void *ctx);
+vg_err vgb_pg_link_tags_of(vgb_store *base, uint64_t seq, vgb_tag_fn fn, void *ctx);
+vg_err vgb_pg_tagged(vgb_store *base, const uint8_t (*tags)[VG_HASH_LEN], size_t n, size_t limit,
+                     vgb_seq_fn fn, void *ctx);
 vg_err vgb_pg_alert_by_id(vgb_store *base, const uint8_t id[VG_ALERT_ID_LEN], vgb_alert_meta *out,
                           uint8_t envelope_hash[VG_HASH_LEN], uint64_t *network_version);
 vg_err vgb_pg_receipt_names(vgb_store *base, const uint8_t hash[VG_HASH_LEN], const char *agency,

@@ -62,3 +62,37 @@ vgb_pg_link_pairs(vgb_store *base, vgb_pair_fn fn, void *ctx)
         }
     }
 }
+
+vg_err
+vgb_pg_link_tags_of(vgb_store *base, uint64_t seq, vgb_tag_fn fn, void *ctx)
+{
+    vgb_pg_params p = {0};
+    vgb_pg_p_i64(&p, (int64_t)seq);
+    vg_err err = VG_OK;
+    PGresult *r = vgb_pg_query((vgb_pg *)base, VGB_PG_Q_LINK_TAGS_OF, &p, "read link tags", &err);
+    for (int i = 0; r != NULL && i < PQntuples(r); i++) {
+        size_t len = 0;
+        const uint8_t *tag = vgb_pg_r_bytes(r, i, 0, &len);
+        fn(ctx, tag, len);
+    }
+    PQclear(r);
+    return err;
+}
+
+vg_err
+vgb_pg_tagged(vgb_store *base, const uint8_t (*tags)[VG_HASH_LEN], size_t n, size_t limit,
+              vgb_seq_fn fn, void *ctx)
+{
+    vgb_pg_params p = {0};
+    vgb_pg_p_hash_array(&p, tags, n);
+    vgb_pg_p_limit(&p, limit);
+    vg_err err = VG_OK;
+    PGresult *r = vgb_pg_query((vgb_pg *)base, VGB_PG_Q_TAGGED, &p, "read tagged alerts", &err);
+    int rows = r != NULL ? PQntuples(r) : 0;
+    bool go = true;
+    for (int i = 0; i < rows && go; i++) {
+        go = fn(ctx, (uint64_t)vgb_pg_r_i64(r, i, 0));
+    }
+    PQclear(r);
+    return err;
+}

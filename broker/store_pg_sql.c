@@ -408,6 +408,11 @@ const vgb_pg_sql vgb_pg_queries[VGB_PG_N_QUERIES] = {
                              " WHERE (a.alert_seq, b.alert_seq) > ($1, $2)"
                              " ORDER BY a.alert_seq, b.alert_seq LIMIT $3",
                              "iii"},
+    [VGB_PG_Q_LINK_TAGS_OF] = {"SELECT tag FROM link_tags WHERE alert_seq = $1 ORDER BY tag", "i"},
+    [VGB_PG_Q_TAGGED] = {"SELECT DISTINCT alert_seq FROM link_tags WHERE tag = ANY($1::bytea[])"
+                         " ORDER BY alert_seq LIMIT $2",
+                         "Bi"},
+    [VGB_PG_Q_COUNT_LINK_TAGS] = {"SELECT count(*) FROM link_tags WHERE $1::text IS NULL", "t"},
     [VGB_PG_Q_ALERT_IDS] = {"SELECT seq, alert_id FROM alerts WHERE seq > $1 ORDER BY seq"
                             " LIMIT $2",
                             "ii"},

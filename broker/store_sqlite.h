@@ -162,6 +162,9 @@ vg_err vgb_sqlite_add_link_tags(vgb_store *base, uint64_t seq, const uint8_t (*t
 vg_err vgb_sqlite_linked_earlier(vgb_store *base, uint64_t seq, size_t limit, vgb_seq_fn fn,
                                  void *ctx);
 vg_err vgb_sqlite_link_pairs(vgb_store *base, vgb_pair_fn fn, void *ctx);
+vg_err vgb_sqlite_link_tags_of(vgb_store *base, uint64_t seq, vgb_tag_fn fn, void *ctx);
+vg_err vgb_sqlite_tagged(vgb_store *base, const uint8_t (*tags)[VG_HASH_LEN], size_t n,
+                         size_t limit, vgb_seq_fn fn, void *ctx);
 vg_err vgb_sqlite_alert_by_id(vgb_store *base, const uint8_t id[VG_ALERT_ID_LEN],
                               vgb_alert_meta *out, uint8_t envelope_hash[VG_HASH_LEN],
                               uint64_t *network_version);

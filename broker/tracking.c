@@ -191,8 +191,9 @@ vgb_tracking_deadline(vgb_tracking *t, const vg_netdoc *doc, vg_audit_deadline *
 {
     doc = doc != NULL ? doc : t->doc;
     vg_deadline d;
-    vg_err rc = vg_netdoc_deadline_at(&d, doc, agency, terms->severity, terms->urgency,
-                                      terms->categories, terms->n_categories, from_ms);
+    vg_err rc = (terms->repeat ? vg_netdoc_deadline_repeat_at : vg_netdoc_deadline_at)(
+        &d, doc, agency, terms->severity, terms->urgency, terms->categories, terms->n_categories,
+        from_ms);
     if (rc != VG_OK) {
         vg_log(VG_LOG_ERROR, "broker", "deadline.error", "agency=%s from_ms=%lld code=%s", agency,
                (long long)from_ms, vg_err_code(rc));
@@ -208,6 +209,9 @@ vgb_tracking_deadline(vgb_tracking *t, const vg_netdoc *doc, vg_audit_deadline *
     snprintf(out->calendar, sizeof out->calendar, "%s", d.calendar);
     memcpy(out->calendar_version, d.calendar_hash, VG_HASH_LEN);
     out->warnings = d.warnings;
+    if (terms->repeat) {
+        vg_log(VG_LOG_INFO, "broker", "deadline.repeat", "agency=%s %s", agency, d.text);
+    }
     if (d.warnings != 0) { /* never a silently wrong date */
         vg_log(VG_LOG_WARN, "broker", "deadline.fallback", "agency=%s %s", agency, d.text);
     }
@@ -229,7 +233,7 @@ vgb_tracking_deadline_meta(vgb_tracking *t, const vg_netdoc *doc, vg_audit_deadl
          c = strtok_r(NULL, ",", &save)) {
         list[n++] = c;
     }
-    vgb_terms terms = {(vg_severity)m->severity, (vg_urgency)m->urgency, list, n};
+    vgb_terms terms = {(vg_severity)m->severity, (vg_urgency)m->urgency, list, n, false};
     return vgb_tracking_deadline(t, doc, out, agency, &terms, from_ms);
 }
 

@@ -78,6 +78,8 @@ typedef struct vgb_terms {
     vg_urgency urgency;            /* its urgency */
     const char *const *categories; /* its categories (borrowed) */
     size_t n_categories;           /* how many */
+    bool repeat; /* the recipient is warned again (links.h vgb_links_repeats): its deadline is
+                    vg_netdoc_deadline_repeat_at's */
 } vgb_terms;
 
 /* The deadline of recipient `agency` asked to act from from_ms (wall clock)

@@ -168,12 +168,12 @@ s_print_policy(json_t *policy)
 }
 
 static void
-s_print_deadlines(json_t *deadlines)
+s_print_deadlines(const char *label, json_t *deadlines)
 {
     const char *key;
     json_t *v;
     const char *sep = "";
-    printf("deadlines   ");
+    printf("%s", label);
     json_object_foreach(deadlines, key, v)
     {
         printf("%s%s %s", sep, key, json_is_string(v) ? json_string_value(v) : "?");
@@ -305,7 +305,10 @@ s_print_doc(const vg_netdoc *doc, const uint8_t admin_pk[VG_SIGN_PK_LEN], const 
     printf("\n");
     s_print_agencies(doc);
     s_print_policy(json_object_get(root, "policy"));
-    s_print_deadlines(json_object_get(root, "deadlines"));
+    s_print_deadlines("deadlines   ", json_object_get(root, "deadlines"));
+    if (json_object_get(root, "repeat_deadlines") != NULL) { /* when earlier: docs/network.md */
+        s_print_deadlines("repeat      ", json_object_get(root, "repeat_deadlines"));
+    }
     s_print_escalation(doc);
     printf("link keys   %zu", vg_netdoc_n_link_keys(doc));
     for (size_t i = 0; i < vg_netdoc_n_link_keys(doc); i++) {

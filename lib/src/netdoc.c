@@ -1359,8 +1359,9 @@ vg_netdoc_deadline_ms(const vg_netdoc *doc, vg_severity severity, vg_urgency urg
     const Vigil__DeadlineRule *by_severity = NULL, *by_urgency = NULL;
     for (size_t i = 0; i < d->n_deadlines; i++) {
         const Vigil__DeadlineRule *r = d->deadlines[i];
-        if ((int)r->severity != (int)severity || r->n_categories > 0 || r->agency[0] != '\0') {
-            continue; /* rules for categories and agencies: vg_netdoc_deadline_at */
+        if ((int)r->severity != (int)severity || r->n_categories > 0 || r->agency[0] != '\0' ||
+            r->repeat) {
+            continue; /* rules for categories, agencies, repeats: vg_netdoc_deadline_at */
         }
         if (urgency != VG_URG_UNSPECIFIED && (int)r->urgency == (int)urgency) {
             by_urgency = r;

@@ -304,6 +304,7 @@ s_view_of(const Vigil__DeadlineRule *r, vg_deadline_rule_view *out)
     out->categories = (const char *const *)r->categories;
     out->n_categories = r->n_categories;
     out->agency = r->agency;
+    out->repeat = r->repeat;
     if (!vg_netdoc_rule_of(r, &out->rule)) {
         memset(&out->rule, 0, sizeof out->rule);
     }
@@ -312,9 +313,9 @@ s_view_of(const Vigil__DeadlineRule *r, vg_deadline_rule_view *out)
 void
 vg_deadline_rule_view_label(char *out, size_t out_len, const vg_deadline_rule_view *v)
 {
-    size_t n =
-        (size_t)snprintf(out, out_len, "%s%s%s", vg_severity_name(v->severity),
-                         v->urgency ? "/" : "", v->urgency ? vg_urgency_name(v->urgency) : "");
+    size_t n = (size_t)snprintf(out, out_len, "%s%s%s%s", v->repeat ? "repeat " : "",
+                                vg_severity_name(v->severity), v->urgency ? "/" : "",
+                                v->urgency ? vg_urgency_name(v->urgency) : "");
     for (size_t i = 0; i < v->n_categories && n < out_len; i++) {
         n += (size_t)snprintf(out + n, out_len - n, "%s%s", i == 0 ? " categories=" : ",",
                               v->categories[i]);
@@ -360,6 +361,42 @@ s_in_taxonomy(const Vigil__NetworkDocument *d, const char *cat)
     return false;
 }
 
+/* A repeat rule is network-wide and by severity only, and, when it and the
+ * severity's network-wide rule are both durations, shorter: it applies only
+ * when it falls earlier, so a longer one would never apply. */
+static vg_err
+s_validate_repeat(const Vigil__NetworkDocument *d, const Vigil__DeadlineRule *r,
+                  const vg_deadline_rule *unit, const char *label, vg_reason *why)
+{
+    if (r->urgency != VIGIL__URGENCY__URGENCY_UNSPECIFIED || r->n_categories > 0 ||
+        r->agency[0] != '\0') {
+        return vg_reason_set(why, VG_ERR_POLICY,
+                             "deadlines %s: a repeat deadline is network-wide and by "
+                             "severity only (no urgency, categories or agency)",
+                             label);
+    }
+    for (size_t j = 0; j < d->n_deadlines; j++) {
+        const Vigil__DeadlineRule *o = d->deadlines[j];
+        vg_deadline_rule ou;
+        if (o->repeat || o->severity != r->severity || o->urgency || o->n_categories ||
+            o->agency[0] != '\0' || !vg_netdoc_rule_of(o, &ou)) {
+            continue;
+        }
+        if (unit->unit == VG_DL_DURATION && ou.unit == VG_DL_DURATION &&
+            unit->duration_ms >= ou.duration_ms) {
+            char mine[VG_DEADLINE_RULE_TEXT_MAX], theirs[VG_DEADLINE_RULE_TEXT_MAX];
+            vg_deadline_rule_format(mine, sizeof mine, unit);
+            vg_deadline_rule_format(theirs, sizeof theirs, &ou);
+            return vg_reason_set(why, VG_ERR_POLICY,
+                                 "deadlines %s: %s is not shorter than deadlines %s: %s; "
+                                 "a repeat deadline applies only when it falls earlier, so this "
+                                 "one never would: make it shorter or remove it",
+                                 label, mine, vg_severity_name((vg_severity)r->severity), theirs);
+        }
+    }
+    return VG_OK;
+}
+
 static vg_err
 s_validate_rule(const Vigil__NetworkDocument *d, const vg_netdoc_ids *ix, size_t i, vg_reason *why)
 {
@@ -392,15 +429,16 @@ s_validate_rule(const Vigil__NetworkDocument *d, const vg_netdoc_ids *ix, size_t
         return vg_reason_set(why, VG_ERR_POLICY, "deadlines %s: '%s' is not an agency", label,
                              r->agency);
     }
-    for (size_t j = 0; j < i; j++) {
+    vg_err rc = r->repeat ? s_validate_repeat(d, r, &unit, label, why) : VG_OK;
+    for (size_t j = 0; j < i && rc == VG_OK; j++) {
         const Vigil__DeadlineRule *o = d->deadlines[j];
-        if (o->severity == r->severity && o->urgency == r->urgency &&
+        if (o->repeat == r->repeat && o->severity == r->severity && o->urgency == r->urgency &&
             strcmp(o->agency, r->agency) == 0 &&
             s_same_set(o->categories, o->n_categories, r->categories, r->n_categories)) {
             return vg_reason_set(why, VG_ERR_POLICY, "deadlines: %s is set twice", label);
         }
     }
-    return VG_OK;
+    return rc;
 }
 
 vg_err
@@ -412,7 +450,7 @@ vg_netdoc_validate_deadlines_pb(const Vigil__NetworkDocument *d, const vg_netdoc
         for (size_t i = 0; i < d->n_deadlines; i++) {
             const Vigil__DeadlineRule *r = d->deadlines[i];
             found |= (int)r->severity == sev && r->urgency == VIGIL__URGENCY__URGENCY_UNSPECIFIED &&
-                     r->n_categories == 0 && r->agency[0] == '\0';
+                     r->n_categories == 0 && r->agency[0] == '\0' && !r->repeat;
         }
         if (!found) {
             return vg_reason_set(why, VG_ERR_POLICY, "deadlines: no deadline for severity %s",
@@ -656,7 +694,7 @@ static int
 s_specificity(const Vigil__DeadlineRule *r, const char *agency, vg_severity sev, vg_urgency urg,
               const char *const *cats, size_t n_cats)
 {
-    if ((int)r->severity != (int)sev) {
+    if ((int)r->severity != (int)sev || r->repeat) { /* repeat rules: s_repeat */
         return -1;
     }
     if (r->urgency != VIGIL__URGENCY__URGENCY_UNSPECIFIED &&
@@ -702,10 +740,38 @@ s_describe(vg_deadline *out, const vg_calendar *cal)
     }
 }
 
-vg_err
-vg_netdoc_deadline_at(vg_deadline *out, const vg_netdoc *doc, const char *agency,
-                      vg_severity severity, vg_urgency urgency, const char *const *categories,
-                      size_t n_categories, int64_t accepted_ms)
+/* A repeat rule for the severity that falls earlier than res's deadline
+ * replaces it (docs/network.md "Repeat warnings: stricter deadlines"). */
+static void
+s_repeat(vg_deadline *res, const Vigil__NetworkDocument *d, vg_severity severity,
+         const vg_calendar *cal, const vg_hours *hours, int64_t accepted_ms)
+{
+    for (size_t i = 0; i < d->n_deadlines; i++) {
+        const Vigil__DeadlineRule *r = d->deadlines[i];
+        vg_deadline_rule_view v;
+        int64_t at = 0;
+        unsigned warn = 0;
+        if (!r->repeat || (int)r->severity != (int)severity) {
+            continue;
+        }
+        s_view_of(r, &v);
+        if (vg_deadline_compute(&at, &warn, &v.rule, cal, hours, accepted_ms) != VG_OK ||
+            at >= res->deadline_ms) {
+            continue;
+        }
+        res->deadline_ms = at;
+        res->warnings = warn;
+        res->rule_no = (uint32_t)(i + 1);
+        res->rule = v.rule;
+        vg_deadline_rule_format(res->rule_text, sizeof res->rule_text, &v.rule);
+        vg_deadline_rule_view_label(res->selector, sizeof res->selector, &v);
+    }
+}
+
+static vg_err
+s_deadline_at(vg_deadline *out, const vg_netdoc *doc, const char *agency, vg_severity severity,
+              vg_urgency urgency, const char *const *categories, size_t n_categories,
+              int64_t accepted_ms, bool repeat)
 {
     const Vigil__NetworkDocument *d = vg_netdoc_pb(doc);
     if (severity < VG_SEV_LOW || severity > VG_SEV_CRITICAL) {
@@ -749,6 +815,9 @@ vg_netdoc_deadline_at(vg_deadline *out, const vg_netdoc *doc, const char *agency
     if (rc != VG_OK) {
         return rc;
     }
+    if (repeat) {
+        s_repeat(&res, d, severity, cal, &hours, accepted_ms);
+    }
     res.network_version = d->version;
     if (cal != NULL && vg_deadline_rule_needs_calendar(&res.rule)) {
         snprintf(res.calendar, sizeof res.calendar, "%s", cal->name);
@@ -757,6 +826,25 @@ vg_netdoc_deadline_at(vg_deadline *out, const vg_netdoc *doc, const char *agency
     s_describe(&res, res.calendar[0] ? cal : NULL);
     *out = res;
     return VG_OK;
+}
+
+vg_err
+vg_netdoc_deadline_at(vg_deadline *out, const vg_netdoc *doc, const char *agency,
+                      vg_severity severity, vg_urgency urgency, const char *const *categories,
+                      size_t n_categories, int64_t accepted_ms)
+{
+    return s_deadline_at(out, doc, agency, severity, urgency, categories, n_categories, accepted_ms,
+                         false);
+}
+
+vg_err
+vg_netdoc_deadline_repeat_at(vg_deadline *out, const vg_netdoc *doc, const char *agency,
+                             vg_severity severity, vg_urgency urgency,
+                             const char *const *categories, size_t n_categories,
+                             int64_t accepted_ms)
+{
+    return s_deadline_at(out, doc, agency, severity, urgency, categories, n_categories, accepted_ms,
+                         true);
 }
 
 /* ---- opening hours and out-of-hours cover --------------------------------- */

@@ -874,7 +874,8 @@ static size_t
 s_count_rules(json_t *root)
 {
     size_t n = json_object_size(json_object_get(root, "deadlines")) +
-               json_array_size(json_object_get(root, "category_deadlines"));
+               json_array_size(json_object_get(root, "category_deadlines")) +
+               json_object_size(json_object_get(root, "repeat_deadlines"));
     json_t *agencies = json_object_get(root, "agencies");
     for (size_t i = 0; i < json_array_size(agencies); i++) {
         json_t *a = json_array_get(agencies, i);
@@ -902,6 +903,14 @@ s_all_deadlines(Vigil__NetworkDocument *d, json_t *root, s_arena *ar, vg_reason 
     json_t *cd = json_object_get(root, "category_deadlines");
     if (rc == VG_OK && cd != NULL) {
         rc = s_category_deadlines(d, cd, NULL, "category_deadlines", ar, why);
+    }
+    json_t *rd = json_object_get(root, "repeat_deadlines"); /* {"high": "15m"}: by severity */
+    size_t first = d->n_deadlines;
+    if (rc == VG_OK && rd != NULL) {
+        rc = s_deadlines(d, rd, NULL, "repeat_deadlines", ar, why);
+    }
+    for (size_t i = first; rc == VG_OK && i < d->n_deadlines; i++) {
+        d->deadlines[i]->repeat = true;
     }
     for (size_t i = 0; rc == VG_OK && i < d->n_agencies; i++) {
         json_t *a = json_array_get(json_object_get(root, "agencies"), i);
@@ -1110,6 +1119,7 @@ s_build(Vigil__NetworkDocument *d, json_t *root, s_arena *ar, vg_reason *why)
                                        "oversight",
                                        "calendars",
                                        "category_deadlines",
+                                       "repeat_deadlines",
                                        "previous_broker_keys",
                                        "key_transition",
                                        "reference_schemes",
@@ -1285,7 +1295,7 @@ s_unit_json(const Vigil__DeadlineRule *r)
 static void
 s_rules_json(json_t *into, const Vigil__NetworkDocument *d, const char *agency, bool always)
 {
-    json_t *dl = json_object(), *cd = json_array();
+    json_t *dl = json_object(), *cd = json_array(), *rd = json_object();
     for (size_t i = 0; i < d->n_deadlines; i++) {
         const Vigil__DeadlineRule *r = d->deadlines[i];
         if (strcmp(r->agency, agency) != 0) {
@@ -1296,7 +1306,7 @@ s_rules_json(json_t *into, const Vigil__NetworkDocument *d, const char *agency, 
         if (r->n_categories == 0) {
             char key[64];
             snprintf(key, sizeof key, "%s%s%s", sev, urg[0] ? "/" : "", urg);
-            json_object_set_new(dl, key, s_unit_json(r));
+            json_object_set_new(r->repeat ? rd : dl, key, s_unit_json(r));
             continue;
         }
         json_t *o = json_object();
@@ -1314,8 +1324,12 @@ s_rules_json(json_t *into, const Vigil__NetworkDocument *d, const char *agency, 
     if (json_array_size(cd) > 0) {
         json_object_set(into, "category_deadlines", cd);
     }
+    if (json_object_size(rd) > 0) {
+        json_object_set(into, "repeat_deadlines", rd);
+    }
     json_decref(dl);
     json_decref(cd);
+    json_decref(rd);
 }
 
 static json_t *

@@ -19,7 +19,9 @@
  *    (one column per copy, in the middle row of those holding data in it;
  *    the rowid is no column); swap the values of a non-key column between
  *    two rows; swap two rows (everything but their keys, so each key names
- *    the other's content; in a table of keys only, the first key column).
+ *    the other's content; in a table of keys only, the first key column);
+ *    in link_tags (the alerts name a licence and a vehicle, so they link),
+ *    two forged rows added: another chain's tag, a tag nobody made.
  *    `vigilctl audit verify --store COPY` runs on each: caught (exit 1 and a
  *    FAULT line) or passed, and whether its output names the table. Every
  *    case is printed.
@@ -107,6 +109,8 @@ enum {
     S_ALTER = 1 << 3,
     S_SWAP = 1 << 4,      /* one column's values exchanged between two rows */
     S_SWAP_ROWS = 1 << 5, /* two rows trade places: all they hold but their keys */
+    S_FORGE = 1 << 6,     /* link_tags: a row added (a tag no envelope carries, or another
+                             chain's tag given to an alert outside it) */
     S_DELETE = S_DEL_NEWEST | S_DEL_OLDEST | S_DEL_MIDDLE,
 };
 
@@ -327,15 +331,27 @@ s_agent(bh_broker *b, const char *agency, bool receive, bool events)
 }
 
 /* Publishes a taxi/cse alert (the policy adds licensing, police and
- * childrens-services) of this severity. */
+ * childrens-services) of this severity, about the subjects (taxi-licence,
+ * then vehicle-reg; NULL: none): each is a link tag (links.c). */
 static void
-s_publish_taxi(vga_agent *tx, vg_severity sev, const char *headline, uint8_t id[VG_ALERT_ID_LEN])
+s_publish_taxi(vga_agent *tx, vg_severity sev, const char *headline, const char *licence,
+               const char *vehicle, uint8_t id[VG_ALERT_ID_LEN])
 {
     vg_alert alert;
     bh_alert_init(&alert, headline, "Three reports name drivers licensed by the council.", "taxi",
                   "");
     assert_int_equal(vg_strlist_add(&alert.categories, "cse"), VG_OK);
     alert.severity = sev;
+    vg_subject subjects[2];
+    size_t n = 0;
+    if (licence != NULL) {
+        subjects[n++] = (vg_subject){.scheme = "taxi-licence", .value = (char *)licence};
+    }
+    if (vehicle != NULL) {
+        subjects[n++] = (vg_subject){.scheme = "vehicle-reg", .value = (char *)vehicle};
+    }
+    alert.subjects = n > 0 ? subjects : NULL;
+    alert.n_subjects = n;
     vga_confirm res;
     vg_reason why = {{0}};
     vg_err rc = vga_publish(tx, &alert, T_REPLY_MS, &res, &why);
@@ -344,6 +360,8 @@ s_publish_taxi(vga_agent *tx, vg_severity sev, const char *headline, uint8_t id[
     }
     memcpy(id, res.alert_id, VG_ALERT_ID_LEN);
     vga_confirm_fini(&res);
+    alert.subjects = NULL; /* borrowed */
+    alert.n_subjects = 0;
     bh_alert_fini(&alert);
 }
 
@@ -471,7 +489,8 @@ s_make_store(bh_broker *b)
     uint8_t m[T_N_WAITING][VG_ALERT_ID_LEN];
 
     /* A: licensing is not connected and never acknowledges in time */
-    s_publish_taxi(ho, VG_SEV_HIGH, "Taxi drivers linked to child sexual exploitation", a);
+    s_publish_taxi(ho, VG_SEV_HIGH, "Taxi drivers linked to child sexual exploitation",
+                   "TL-2002-0417", "YS02 ABC", a);
     s_receive(police, a);
     s_receive(cs, a);
     s_ack(police, a, "DS Reid", "read and passed on to the CSE team");
@@ -479,7 +498,8 @@ s_make_store(bh_broker *b)
     /* M: delivered only; licensing takes them together when it comes (one
      * receipt, one leaf, a run of events) */
     for (size_t i = 0; i < T_N_WAITING; i++) {
-        s_publish_taxi(ho, VG_SEV_MEDIUM, "Unlicensed minicab near the school", m[i]);
+        s_publish_taxi(ho, VG_SEV_MEDIUM, "Unlicensed minicab near the school",
+                       i % 2 ? "tl 2002 0417" : NULL, i % 2 ? NULL : "ys02abc", m[i]);
         s_receive(police, m[i]);
         s_receive(cs, m[i]);
     }
@@ -493,7 +513,8 @@ s_make_store(bh_broker *b)
     s_expect_event(ov, VGA_EV_AGENCY_ONLINE, "licensing", NULL, 0, 3000);
 
     /* B: in progress, declined, acknowledged, shared onward */
-    s_publish_taxi(ho, VG_SEV_HIGH, "Drivers seen outside a children's home", bb);
+    s_publish_taxi(ho, VG_SEV_HIGH, "Drivers seen outside a children's home", "TL-2006-1001", NULL,
+                   bb);
     s_receive(police, bb);
     s_receive(lic, bb);
     s_receive(cs, bb);
@@ -1026,6 +1047,24 @@ s_plan_swap_rows(s_sweep *s, sqlite3 *db, const s_table *t)
     free(rv);
 }
 
+/* (g) link_tags: a forged row. An insider links an alert to a chain (the
+ * newest row's tag, given to the oldest alert without it), or indexes an
+ * alert under a tag no agency made: both change which alerts later
+ * warnings link to. */
+static void
+s_plan_forge(s_sweep *s, const s_table *t)
+{
+    if (strcmp(t->name, "link_tags") != 0) {
+        return;
+    }
+    s_add(s, t, S_FORGE, "tag (chain)")->where1 =
+        vg_strdup("SELECT t.tag, a.seq FROM (SELECT tag FROM link_tags ORDER BY alert_seq DESC"
+                  " LIMIT 1) t, alerts a WHERE NOT EXISTS (SELECT 1 FROM link_tags x WHERE"
+                  " x.tag = t.tag AND x.alert_seq = a.seq) ORDER BY a.seq LIMIT 1");
+    s_add(s, t, S_FORGE, "tag (new)")->where1 =
+        vg_strdup("SELECT randomblob(32), (SELECT max(alert_seq) FROM link_tags)");
+}
+
 static void
 s_plan_table(s_sweep *s, sqlite3 *db, const s_table *t)
 {
@@ -1091,6 +1130,7 @@ s_plan_table(s_sweep *s, sqlite3 *db, const s_table *t)
         snprintf(c->skip, sizeof c->skip, "no non-key column in which two rows differ");
     }
     s_plan_swap_rows(s, db, t);
+    s_plan_forge(s, t);
     for (s_case *k = s->cases; k < s->cases + s->n_cases; k++) { /* exceptions that do not hold */
         if (k->t == t && k->ex != NULL && k->ex->unless != NULL && k->where1 != NULL &&
             k->ex->unless(db, k)) {
@@ -1290,6 +1330,12 @@ s_tamper(s_sweep *s, s_case *c)
         s_alter(db, c);
     } else if (c->kind == S_SWAP_ROWS) {
         s_swap_rows(db, c);
+    } else if (c->kind == S_FORGE) {
+        char sql[1024];
+        snprintf(sql, sizeof sql, "INSERT INTO link_tags(tag, alert_seq) %s", c->where1);
+        s_exec(db, sql);
+        assert_int_equal(sqlite3_changes(db), 1);
+        snprintf(c->done, sizeof c->done, "added a row: %s", c->where1);
     } else {
         sqlite3_value *v1 = s_value(db, c, c->where1), *v2 = s_value(db, c, c->where2);
         s_exec(db, "BEGIN");
@@ -1368,6 +1414,8 @@ s_kind_name(unsigned kind)
         return "alter";
     case S_SWAP_ROWS:
         return "swap rows";
+    case S_FORGE:
+        return "add row";
     default:
         return "swap column";
     }
@@ -1545,6 +1593,9 @@ test_every_row_answers_to_the_log(void **state)
     for (size_t i = 0; i < s->n_tables; i++) {
         print_message("tamper:   %-20s %4lld rows, %zu columns\n", s->tables[i].name,
                       (long long)s->tables[i].n_rows, s->tables[i].n_cols);
+        if (strcmp(s->tables[i].name, "link_tags") == 0) { /* the run linked alerts */
+            assert_true(s->tables[i].n_rows >= 3);
+        }
     }
     size_t n_run = 0, n_caught = 0, n_missed = 0, n_excepted = 0, n_named = 0, n_broken = 0;
     int64_t t1 = bh_now_ms();

@@ -129,6 +129,18 @@ s_reach_unknown_agency(json_t *root)
 }
 
 static void
+s_repeat_longer(json_t *root)
+{
+    json_object_set_new(root, "repeat_deadlines", json_pack("{s:s}", "high", "2h"));
+}
+
+static void
+s_repeat_shorter(json_t *root)
+{
+    json_object_set_new(root, "repeat_deadlines", json_pack("{s:s}", "high", "10m"));
+}
+
+static void
 test_sign_bumps_version_and_old_is_refused(void **state)
 {
     fixture *f = *state;
@@ -239,6 +251,37 @@ test_sign_refuses_an_invalid_document(void **state)
     free(signed_path);
 }
 
+/* A repeat deadline that could never be the stricter one is refused with
+ * what to do; a shorter one signs, and show and check read it back. */
+static void
+test_repeat_deadlines_sign_show_and_check(void **state)
+{
+    fixture *f = *state;
+    s_edit_json(f->net, s_repeat_longer);
+    it_run r;
+    it_vigilctl(&r, "network", "sign", "--dir", f->net);
+    it_assert_status(&r, 1);
+    assert_true(it_contains(r.err, "deadlines repeat high: 2h is not shorter than deadlines "
+                                   "high: 1h"));
+    assert_true(it_contains(r.err, "make it shorter or remove it"));
+    it_run_fini(&r);
+    s_edit_json(f->net, s_repeat_shorter);
+    it_vigilctl(&r, "network", "sign", "--dir", f->net);
+    it_assert_ok(&r);
+    it_run_fini(&r);
+    it_vigilctl(&r, "network", "show", "--dir", f->net);
+    it_assert_ok(&r);
+    assert_true(it_contains(r.out, "repeat      high 10m"));
+    it_run_fini(&r);
+    it_vigilctl(&r, "network", "show", "--dir", f->net, "--json");
+    it_assert_ok(&r);
+    assert_true(it_contains(r.out, "\"repeat_deadlines\": {"));
+    it_run_fini(&r);
+    it_vigilctl(&r, "check", f->net);
+    it_assert_ok(&r);
+    it_run_fini(&r);
+}
+
 static void
 test_show_prints_the_verified_document(void **state)
 {
@@ -315,6 +358,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_sign_explicit_paths_take_the_json_version_when_higher,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_sign_refuses_an_invalid_document, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_repeat_deadlines_sign_show_and_check, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_show_prints_the_verified_document, s_setup,
                                         s_teardown),
     };

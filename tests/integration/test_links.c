@@ -566,6 +566,95 @@ test_rotation_keeps_linking_across_the_overlap(void **state)
     bh_pass(b);
 }
 
+/* Sets the document's repeat_deadlines (docs/network.md "Repeat warnings:
+ * stricter deadlines") in network.json, for vigilctl network sign. */
+static void
+s_set_repeat_deadlines(const bh_broker *b, const char *severity, const char *deadline)
+{
+    char *path = it_path(b->net, "network/network.json");
+    json_error_t err;
+    json_t *doc = json_load_file(path, 0, &err);
+    assert_non_null(doc);
+    json_object_set_new(doc, "repeat_deadlines", json_pack("{s:s}", severity, deadline));
+    assert_int_equal(json_dump_file(doc, path, JSON_INDENT(2)), 0);
+    json_decref(doc);
+    free(path);
+}
+
+static vgb_rrow
+s_row(const bh_broker *b, const char *id_hex, const char *agency)
+{
+    uint8_t id[VG_ALERT_ID_LEN];
+    assert_int_equal(vg_alert_id_parse(id, id_hex, NULL), VG_OK);
+    vgb_rrow r;
+    assert_true(bh_store_recipient(b, id, agency, &r));
+    return r;
+}
+
+static int64_t
+s_accepted(const bh_broker *b, const char *id_hex)
+{
+    uint8_t id[VG_ALERT_ID_LEN];
+    assert_int_equal(vg_alert_id_parse(id, id_hex, NULL), VG_OK);
+    vgb_alert_meta m;
+    assert_true(bh_store_alert(b, id, &m));
+    return m.accepted_ms;
+}
+
+/* Escalation for repeat warnings is stricter when the document says so:
+ * high alerts are due in 2 s, repeat warnings in 500 ms. Licensing declines
+ * the 2002 warning (a miss); the 2006 warning about the same licence is due
+ * at licensing in 500 ms — the broker sets it on acceptance, records it and
+ * acts on it (licensing goes overdue) — while police and children's
+ * services, which acknowledged 2002, keep 2 s; a warning about another
+ * licence keeps 2 s at licensing too, and so does a repeat warning to an
+ * agency that acknowledged every earlier one. */
+static void
+test_repeat_warnings_get_the_stricter_deadline(void **state)
+{
+    s_fx *f = *state;
+    bh_broker *b = f->b;
+    s_set_repeat_deadlines(b, "high", "500ms");
+    s_sign_push(b);
+    char *a = bh_own(b, s_warn(b, "home-office", "TL-2002-0417", "police"), free);
+    s_ack(b, "police", a);
+    s_ack(b, "childrens-services", a);
+    s_receive(b, "licensing", a);
+    it_run r;
+    s_agent(&r, b, "licensing", "decline", a, "--reason", "not a licensing matter", NULL);
+    s_expect(&r, 0, "decline");
+    it_run_fini(&r);
+
+    s_set_date(f->offset_path, 2006, 5, 1);
+    char *c = bh_own(b, s_warn(b, "researcher", "tl 2002 0417", "police"), free);
+    int64_t at = s_accepted(b, c);
+    assert_int_equal(s_row(b, c, "licensing").deadline_ms, at + 500); /* warned again */
+    assert_int_equal(s_row(b, c, "police").deadline_ms, at + 2000);   /* acknowledged 2002 */
+    assert_int_equal(s_row(b, c, "childrens-services").deadline_ms, at + 2000);
+    assert_int_equal(bh_log_count(b, "deadline.repeat", "agency=licensing"), 1);
+    assert_int_equal(bh_log_count(b, "deadline.repeat", "agency=police"), 0);
+
+    char *other = bh_own(b, s_warn(b, "researcher", "TL-2006-9999", "police"), free);
+    assert_int_equal(s_row(b, other, "licensing").deadline_ms, s_accepted(b, other) + 2000);
+
+    /* the broker acts on the stricter deadline: licensing goes overdue on c */
+    vgb_rrow lic = s_row(b, c, "licensing");
+    for (int i = 0; i < 100 && lic.overdue_ms == 0; i++) {
+        usleep(100 * 1000);
+        lic = s_row(b, c, "licensing");
+    }
+    assert_true(lic.overdue_ms != 0);
+    assert_true(lic.overdue_ms >= at + 500);
+
+    /* the report says which rule set it: the repeat rule's 500ms */
+    char *store_dir = bh_own(b, it_path(b->net, "broker/store"), free);
+    it_vigilctl(&r, "report", "--store", store_dir, "--unshared");
+    it_assert_ok(&r);
+    assert_true(it_contains(r.out, "licensing: 500ms from"));
+    it_run_fini(&r);
+    bh_pass(b);
+}
+
 int
 main(void)
 {
@@ -575,6 +664,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_rotherham_across_years, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rotation_keeps_linking_across_the_overlap, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_repeat_warnings_get_the_stricter_deadline, s_setup,
                                         s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -129,6 +129,18 @@ test('the shift, keyboard only', async (t) => {
     assert.equal(await focused(pl), '#act-decline');
   });
 
+  await t.test("the broker's chain is reached by keyboard and read with the focus on it", async () => {
+    await pl.waitForSelector('#chain tbody tr');
+    await tabTo(pl, '#chain-wrap');
+    await assertFocusVisible(pl);
+    const label = await pl.evaluate(() => {
+      const wrap = document.activeElement;
+      return document.getElementById(wrap.getAttribute('aria-labelledby')).textContent;
+    });
+    assert.match(label, /earlier alerts the broker linked to this one/);
+    await shot(pl, SHOTS, 'k1b-the-chain-by-keyboard');
+  });
+
   await t.test('licensing acknowledges; the Home Office sees it within a second', async () => {
     await tabTo(pl, '#act-ack', { back: true });
     await assertFocusVisible(pl);

@@ -104,6 +104,31 @@ test('the shift', async (t) => {
     assert.match(linked, /incident rotherham-taxi-cse/);
     assert.match(linked, /subject taxi-licence TL-0417/);
     assert.match(linked, /lic\+ licensing by J Smith/);
+    assert.equal(await pl.$(`#linked tr[data-id="${ids.D}"]`), null, 'licensing never received D');
+    // The broker's chain, as `vigil-agent status A` gives it to licensing:
+    // C and E with their ids and dates (licensing received them), D
+    // without either (licensing was no party to it), and what each agency
+    // that had to act on them did.
+    assert.equal(await pl.$(`#linked tr[data-id="${ids.D}"]`), null, 'licensing never received D');
+    await pl.waitForSelector('#chain tbody tr');
+    assert.equal(await text(pl, '#chain-count'), '3 earlier alerts about the same subject, oldest first.');
+    const rows = await pl.$$eval('#chain tbody tr', (trs) => trs.map((tr) => ({ id: tr.dataset.id || null, text: tr.textContent })));
+    assert.deepEqual(rows.map((r) => r.id), [ids.C, null, ids.E]);
+    assert.match(rows[0].text, /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+    for (const agency of ['licensing', 'police', 'childrens-services']) {
+      assert.equal(await text(pl, `#chain tr[data-id="${ids.C}"] li[data-agency="${agency}"]`), `${agency}: acknowledged in time`);
+    }
+    assert.doesNotMatch(rows[1].text, new RegExp(ids.D), 'no id of an alert licensing was no party to');
+    assert.match(rows[1].text, /not sent to this agency.*not sent to this agency.*no agency had to act on it/);
+    assert.equal(await text(pl, `#chain tr[data-id="${ids.E}"] li[data-agency="licensing"]`), 'licensing: acknowledged late');
+    assert.equal(await text(pl, `#chain tr[data-id="${ids.E}"] li[data-agency="childrens-services"]`), 'childrens-services: acknowledged in time');
+    assert.equal(await text(pl, '#chain-summary'), 'licensing acknowledged 1 of them late.');
+    // the same as the command line says to licensing
+    const cli = net.agent('licensing', 'status', ids.A);
+    assert.match(cli, /linked +3 earlier alerts about the same subject/);
+    assert.match(cli, /\(not sent to you\)/);
+    assert.match(cli, new RegExp(`${ids.C}.*licensing:acknowledged`));
+    assert.match(cli, new RegExp(`${ids.E}.*licensing:late`));
     assert.equal(await pl.evaluate(() => document.activeElement.id), 'detail-title');
     await shot(pl, SHOTS, '04-licensing-detail');
     await noAxeViolations(pl, 'the detail');

@@ -314,6 +314,7 @@ typedef struct vg_deadline_rule_view {
     const char *const *categories; /* matches an alert with any of them */
     size_t n_categories;           /* 0: every alert */
     const char *agency;            /* the recipient it is for, "" every agency */
+    bool repeat;                   /* a repeat_deadlines rule (vg_netdoc_deadline_repeat_at) */
     vg_deadline_rule rule;         /* the unit */
 } vg_deadline_rule_view;
 
@@ -321,7 +322,7 @@ size_t vg_netdoc_n_deadline_rules(const vg_netdoc *doc);
 void vg_netdoc_deadline_rule_at(const vg_netdoc *doc, size_t i, vg_deadline_rule_view *out);
 
 /* Writes the rule's selector: "high", "high/immediate categories=cse,taxi
- * agency=licensing". */
+ * agency=licensing", "repeat high". */
 void vg_deadline_rule_view_label(char *out, size_t out_len, const vg_deadline_rule_view *v);
 
 #define VG_DEADLINE_TEXT_MAX 384 /* vg_deadline.text */
@@ -358,6 +359,18 @@ vg_err vg_netdoc_deadline_at(vg_deadline *out, const vg_netdoc *doc, const char 
                              vg_severity severity, vg_urgency urgency,
                              const char *const *categories, size_t n_categories,
                              int64_t accepted_ms) VG_MUST_USE;
+
+/* vg_netdoc_deadline_at for a recipient the alert is a repeat warning for
+ * (it did not acknowledge an earlier alert linked to this one:
+ * docs/network.md "Repeat warnings: stricter deadlines"): the document's
+ * repeat_deadlines rule for the severity, computed with the agency's
+ * calendar and hours, applies when it falls earlier than the ordinary
+ * deadline (out->selector then "repeat high"); otherwise, and without such
+ * a rule, the ordinary deadline. Errors as vg_netdoc_deadline_at. */
+vg_err vg_netdoc_deadline_repeat_at(vg_deadline *out, const vg_netdoc *doc, const char *agency,
+                                    vg_severity severity, vg_urgency urgency,
+                                    const char *const *categories, size_t n_categories,
+                                    int64_t accepted_ms) VG_MUST_USE;
 
 /* ---- opening hours and out-of-hours cover --------------------------------- */
 

@@ -345,6 +345,90 @@ deadline_description_for_the_audit_leaf(void **state)
     assert_memory_equal(&d, &keep, sizeof d); /* untouched on error */
 }
 
+/* The repeat deadline as "instant|selector|rule|calendar|warnings". */
+static void
+s_repeat_deadline(char *out, size_t out_len, const vt_net *net, const char *agency, vg_severity sev,
+                  const char *accepted)
+{
+    vg_deadline d;
+    const char *cats[] = {"taxi"};
+    assert_int_equal(vg_netdoc_deadline_repeat_at(&d, net->doc, agency, sev, VG_URG_EXPECTED, cats,
+                                                  1, s_ms(accepted)),
+                     VG_OK);
+    char when[32];
+    vg_utc_format(when, sizeof when, d.deadline_ms);
+    snprintf(out, out_len, "%s|%s|%s|%s|%u", when, d.selector, d.rule_text, d.calendar, d.warnings);
+}
+
+/* repeat_deadlines: only for a repeat warning, only when earlier than the
+ * ordinary deadline (the agency's own rule included), in the agency's
+ * calendar; never for an ordinary deadline; round-trips through JSON. */
+static void
+repeat_deadlines_are_stricter_only_for_repeats(void **state)
+{
+    vt_net *net = *state;
+    json_object_set_new(net->json, "repeat_deadlines",
+                        json_pack("{s:s, s:s}", "high", "15m", "medium", "2bh"));
+    json_object_set_new(vt_net_agency_json(net, "childrens-services"), "deadlines",
+                        json_pack("{s:s}", "high", "10m"));
+    s_publish_ok(net);
+    const char *thu = "2026-06-11T09:00:00Z"; /* Thursday 10:00 BST */
+    char got[512];
+    s_repeat_deadline(got, sizeof got, net, "licensing", VG_SEV_HIGH, thu);
+    assert_string_equal(got, "2026-06-11T09:15:00Z|repeat high|15m||0");
+    /* the ordinary deadline of the same recipient is untouched */
+    ASSERT_DEADLINE(net, "licensing", VG_SEV_HIGH, VG_URG_EXPECTED, "taxi", thu,
+                    "2026-06-11T10:00:00Z|high|1h||0");
+    /* an ordinary deadline already earlier stays */
+    s_repeat_deadline(got, sizeof got, net, "childrens-services", VG_SEV_HIGH, thu);
+    assert_string_equal(got, "2026-06-11T09:10:00Z|high agency=childrens-services|10m||0");
+    /* no repeat rule for the severity: the ordinary one */
+    s_repeat_deadline(got, sizeof got, net, "licensing", VG_SEV_CRITICAL, thu);
+    assert_string_equal(got, "2026-06-11T09:15:00Z|critical|15m||0");
+    /* a calendar unit counts in the agency's calendar */
+    s_repeat_deadline(got, sizeof got, net, "licensing", VG_SEV_MEDIUM, thu);
+    assert_non_null(strstr(got, "|repeat medium|2bh|england-and-wales|"));
+    vg_deadline_rule_view v;
+    size_t n_repeat = 0;
+    for (size_t i = 0; i < vg_netdoc_n_deadline_rules(net->doc); i++) {
+        vg_netdoc_deadline_rule_at(net->doc, i, &v);
+        n_repeat += v.repeat;
+    }
+    assert_int_equal(n_repeat, 2);
+    char *json = NULL;
+    assert_int_equal(vg_netdoc_to_json(&json, net->doc), VG_OK);
+    assert_non_null(strstr(json, "\"repeat_deadlines\": {"));
+    uint8_t *body = NULL;
+    size_t len = 0;
+    vg_reason why = {{0}};
+    assert_int_equal(vg_netdoc_body_from_json(&body, &len, json, &why), VG_OK);
+    assert_int_equal(len, net->body_len);
+    assert_memory_equal(body, net->body, len);
+    free(body);
+    free(json);
+}
+
+/* A repeat deadline not shorter than the severity's, or with an urgency,
+ * or of no severity, is refused with what to do. */
+static void
+refuses_bad_repeat_deadlines(void **state)
+{
+    vt_net *net = *state;
+    json_object_set_new(net->json, "repeat_deadlines", json_pack("{s:s}", "high", "2h"));
+    s_refused(net, VG_ERR_POLICY,
+              "deadlines repeat high: 2h is not shorter than deadlines high: 1h");
+    json_object_set_new(net->json, "repeat_deadlines", json_pack("{s:s}", "high", "1h"));
+    s_refused(net, VG_ERR_POLICY, "make it shorter or remove it");
+    json_object_set_new(net->json, "repeat_deadlines", json_pack("{s:s}", "high/immediate", "5m"));
+    s_refused(net, VG_ERR_POLICY, "network-wide and by severity only");
+    json_object_set_new(net->json, "repeat_deadlines", json_pack("{s:s}", "urgent", "5m"));
+    s_refused(net, VG_ERR_MALFORMED, "repeat_deadlines \"urgent\"");
+    json_object_set_new(net->json, "repeat_deadlines", json_pack("{s:s}", "high", "soon"));
+    s_refused(net, VG_ERR_MALFORMED, "repeat_deadlines \"high\"");
+    json_object_set_new(net->json, "repeat_deadlines", json_pack("[s]", "high"));
+    s_refused(net, VG_ERR_MALFORMED, "repeat_deadlines must be an object");
+}
+
 static void
 old_documents_still_verify_and_answer(void **state)
 {
@@ -561,6 +645,9 @@ main(void)
         cmocka_unit_test_setup_teardown(deadline_precedence, setup, teardown),
         cmocka_unit_test_setup_teardown(deadline_description_for_the_audit_leaf, setup, teardown),
         cmocka_unit_test(old_documents_still_verify_and_answer),
+        cmocka_unit_test_setup_teardown(repeat_deadlines_are_stricter_only_for_repeats, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(refuses_bad_repeat_deadlines, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_bad_calendars, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_bad_hours_and_cover, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_bad_deadline_rules, setup, teardown),

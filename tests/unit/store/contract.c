@@ -2016,6 +2016,96 @@ test_link_tags_find_earlier_alerts_once(void **state)
                          VG_OK);
 }
 
+typedef struct s_tags {
+    uint8_t tag[4][VG_HASH_LEN];
+    size_t len[4];
+    size_t n;
+} s_tags;
+
+static void
+s_take_tag(void *ctx, const uint8_t *tag, size_t len)
+{
+    s_tags *x = ctx;
+    assert_true(x->n < 4);
+    x->len[x->n] = len;
+    memcpy(x->tag[x->n++], tag, len < VG_HASH_LEN ? len : VG_HASH_LEN);
+}
+
+/* What audit verify reads of the index: an alert's rows, each once, by
+ * tag; none for an alert without; the count of every row. */
+static void
+test_link_tags_of_an_alert_are_its_rows(void **state)
+{
+    fx *f = *state;
+    uint8_t tags[3][VG_HASH_LEN];
+    memset(tags, 0, sizeof tags);
+    tags[0][0] = 9;
+    tags[1][0] = 4;
+    tags[2][0] = 4;
+    tags[2][31] = 1;
+    s_begin(f->s);
+    uint64_t a = s_insert(f, NULL, "police", s_lic, 1, 1, 1000, 2000);
+    uint64_t b = s_insert(f, NULL, "police", s_lic, 1, 1, 1100, 2100);
+    s_ok(vgb_store_add_link_tags(f->s, a, (const uint8_t(*)[VG_HASH_LEN])tags, 3), NULL, "a");
+    s_ok(vgb_store_add_link_tags(f->s, a, (const uint8_t(*)[VG_HASH_LEN])tags, 1), NULL, "again");
+    s_commit(f->s);
+    s_tags got = {0};
+    s_ok(vgb_store_link_tags_of(f->s, a, s_take_tag, &got), NULL, "tags of a");
+    assert_int_equal(got.n, 3);
+    assert_int_equal(got.len[0], VG_HASH_LEN);
+    assert_memory_equal(got.tag[0], tags[1], VG_HASH_LEN); /* by tag */
+    assert_memory_equal(got.tag[1], tags[2], VG_HASH_LEN);
+    assert_memory_equal(got.tag[2], tags[0], VG_HASH_LEN);
+    memset(&got, 0, sizeof got);
+    s_ok(vgb_store_link_tags_of(f->s, b, s_take_tag, &got), NULL, "tags of b");
+    assert_int_equal(got.n, 0);
+    uint64_t n = 0;
+    s_ok(vgb_store_count(f->s, VGB_COUNT_LINK_TAGS, NULL, &n), NULL, "count");
+    assert_int_equal(n, 3);
+}
+
+/* The alerts under any of some tags (an alert not yet stored asks): each
+ * once, in acceptance order, the limit oldest; none for unknown tags. */
+static void
+test_tagged_finds_alerts_by_tag(void **state)
+{
+    fx *f = *state;
+    uint8_t tags[3][VG_HASH_LEN];
+    memset(tags, 0, sizeof tags);
+    tags[0][0] = 1;
+    tags[1][0] = 2;
+    tags[2][0] = 3; /* nobody's */
+    s_begin(f->s);
+    uint64_t a = s_insert(f, NULL, "police", s_lic, 1, 1, 1000, 2000);
+    uint64_t b = s_insert(f, NULL, "police", s_lic, 1, 1, 1100, 2100);
+    uint64_t c = s_insert(f, NULL, "police", s_lic, 1, 1, 1200, 2200);
+    s_ok(vgb_store_add_link_tags(f->s, c, (const uint8_t(*)[VG_HASH_LEN])tags, 2), NULL, "c");
+    s_ok(vgb_store_add_link_tags(f->s, a, (const uint8_t(*)[VG_HASH_LEN])tags[1], 1), NULL, "a");
+    s_ok(vgb_store_add_link_tags(f->s, b, (const uint8_t(*)[VG_HASH_LEN])tags[0], 1), NULL, "b");
+    s_commit(f->s);
+    s_seqs got;
+    memset(&got, 0, sizeof got);
+    s_ok(vgb_store_tagged(f->s, (const uint8_t(*)[VG_HASH_LEN])tags, 3, 10, s_take_seq, &got), NULL,
+         "tagged");
+    assert_int_equal(got.n, 3);
+    assert_int_equal(got.v[0], a);
+    assert_int_equal(got.v[1], b);
+    assert_int_equal(got.v[2], c);
+    memset(&got, 0, sizeof got);
+    s_ok(vgb_store_tagged(f->s, (const uint8_t(*)[VG_HASH_LEN])tags, 2, 2, s_take_seq, &got), NULL,
+         "limit");
+    assert_int_equal(got.n, 2);
+    assert_int_equal(got.v[0], a);
+    assert_int_equal(got.v[1], b);
+    memset(&got, 0, sizeof got);
+    s_ok(vgb_store_tagged(f->s, (const uint8_t(*)[VG_HASH_LEN])tags[2], 1, 10, s_take_seq, &got),
+         NULL, "unknown");
+    assert_int_equal(got.n, 0);
+    s_ok(vgb_store_tagged(f->s, (const uint8_t(*)[VG_HASH_LEN])tags, 0, 10, s_take_seq, &got), NULL,
+         "none");
+    assert_int_equal(got.n, 0);
+}
+
 /* ---- what audit verify reads ----------------------------------------------------------- */
 
 typedef struct s_fulls {
@@ -2357,6 +2447,8 @@ vsc_run(const vsc_backend *b)
         T(test_long_iterations_see_every_row_once),
         T(test_long_alert_iterations_see_every_row_once),
         T(test_link_tags_find_earlier_alerts_once),
+        T(test_link_tags_of_an_alert_are_its_rows),
+        T(test_tagged_finds_alerts_by_tag),
         T(test_verify_reads_alerts_in_slices),
         T(test_verify_reads_receipts_and_links),
         T(test_verify_reads_shares_and_rejections),

@@ -155,10 +155,43 @@ s_acked(s_fill_ctx *x, uint64_t seq, const vg_envelope *env, const char *agency,
     vg_receipt_destroy(&ar);
 }
 
-/* Alert i as the broker records it (publish.c, receipt.c, record.c):
- * accepted (licensing and childrens-services required, deadline T0 + 100),
- * delivered to both, acknowledged by childrens-services on time and by
- * licensing at ack_ms (late, on time, late), each with its events and leaf. */
+/* Alert i's link tags (its envelope's) and, after the first, its linked
+ * leaf naming every earlier alert: they all carry the same subjects
+ * (links.c; no repeat warning: every earlier one was acknowledged). */
+static void
+s_link(s_fill_ctx *x, int i, uint64_t seq)
+{
+    const vg_envelope *env = x->f->env[i];
+    size_t n = vg_envelope_n_link_tags(env);
+    assert_true(n > 0 && n <= 8);
+    uint8_t tags[8][VG_HASH_LEN];
+    for (size_t k = 0; k < n; k++) {
+        memcpy(tags[k], vg_envelope_link_tag(env, k), VG_HASH_LEN);
+    }
+    assert_int_equal(vgb_store_add_link_tags(x->s, seq, (const uint8_t(*)[VG_HASH_LEN])tags, n),
+                     VG_OK);
+    if (i == 0) {
+        return;
+    }
+    vg_audit_event ev = {.kind = VG_AUDIT_LINKED,
+                         .time_ms = (uint64_t)(T0 + i),
+                         .has_alert_id = true,
+                         .n_alerts = (size_t)i};
+    memcpy(ev.alert_id, vg_envelope_id(env), VG_ALERT_ID_LEN);
+    ev.alerts = calloc((size_t)i, VG_ALERT_ID_LEN);
+    assert_non_null(ev.alerts);
+    for (int k = 0; k < i; k++) {
+        memcpy(ev.alerts[k], vg_envelope_id(x->f->env[k]), VG_ALERT_ID_LEN);
+    }
+    (void)s_leaf(x->s, x->a, &ev, seq);
+    free(ev.alerts);
+}
+
+/* Alert i as the broker records it (publish.c, receipt.c, record.c,
+ * links.c): accepted (licensing and childrens-services required, deadline
+ * T0 + 100) and linked, delivered to both, acknowledged by
+ * childrens-services on time and by licensing at ack_ms (late, on time,
+ * late), each with its events and leaf. */
 static void
 s_fill_alert(s_fill_ctx *x, int i, int64_t ack_ms, const char *officer)
 {
@@ -183,6 +216,7 @@ s_fill_alert(s_fill_ctx *x, int i, int64_t ack_ms, const char *officer)
     }
     (void)s_leaf(x->s, x->a, &ev, seq);
     vg_audit_event_fini(&ev);
+    s_link(x, i, seq);
     s_delivered(x, seq, env, "licensing", T0 + 10 + i);
     s_delivered(x, seq, env, "childrens-services", T0 + 10 + i);
     s_acked(x, seq, env, "childrens-services", T0 + 20 + i, "SW D");
@@ -210,14 +244,6 @@ s_fill(fx *f, vgb_store *s)
     static const char *const officer[N_ALERTS] = {"Sgt A", "Sgt B", "Sgt C"};
     for (int i = 0; i < N_ALERTS; i++) {
         s_fill_alert(&x, i, ack[i], officer[i]);
-        /* every alert names one subject; the last names a second as well */
-        uint8_t tags[2][VG_HASH_LEN];
-        memset(tags, 0x5a, sizeof tags);
-        tags[1][0] = 0x01;
-        assert_int_equal(vgb_store_add_link_tags(s, (uint64_t)i + 1,
-                                                 (const uint8_t(*)[VG_HASH_LEN])tags,
-                                                 i == N_ALERTS - 1 ? 2 : 1),
-                         VG_OK);
     }
     assert_int_equal(vgb_audit_checkpoint_sign(x.a, T0 + 1000, NULL, &why), VG_OK);
     assert_int_equal(vgb_store_commit(s, &why), VG_OK);
@@ -250,7 +276,10 @@ s_setup(void **state)
         vg_alert a;
         vt_alert_sample(&a, rcpts, 2);
         vg_seal_params p = vt_seal_params(f->net, "police");
+        static const uint8_t link_key[1][32] = {{0x33}}; /* the same subjects: one chain */
         p.sequence = (uint64_t)i + 1;
+        p.link_keys = link_key;
+        p.n_link_keys = 1;
         uint8_t *bytes = NULL;
         size_t len = 0;
         assert_int_equal(vg_envelope_seal(&bytes, &len, NULL, &a, &p, NULL), VG_OK);
@@ -414,7 +443,8 @@ audit_verify_and_export_are_the_same_from_either_back_end(void **state)
                     "--admin-key", f->admin_hex, NULL);
     assert_int_equal(rc1, 0);
     assert_int_equal(rc2, 0);
-    assert_non_null(strstr(a, "15 leaves")); /* accepted, 2 delivered, 2 acknowledged, x3 */
+    /* accepted, 2 delivered, 2 acknowledged, x3; and 2 linked */
+    assert_non_null(strstr(a, "17 leaves"));
     assert_string_equal(a, b);
     free(a);
     free(b);
@@ -427,7 +457,7 @@ audit_verify_and_export_are_the_same_from_either_back_end(void **state)
     assert_int_equal(rc2, 0);
     free(a);
     free(b);
-    static const char *const files[] = {"leaves.txt", "key.txt", "checkpoints/15.note"};
+    static const char *const files[] = {"leaves.txt", "key.txt", "checkpoints/17.note"};
     for (size_t i = 0; i < 3; i++) {
         char *pa = vt_path(out_a, files[i]), *pb = vt_path(out_b, files[i]);
         size_t la = 0, lb = 0;
@@ -458,7 +488,7 @@ vigilctl_reads_a_postgresql_store_from_broker_conf(void **state)
     int rc = -1;
     char *out = s_ctl(&rc, "audit", "verify", "-c", conf, NULL);
     assert_int_equal(rc, 0);
-    assert_non_null(strstr(out, "15 leaves"));
+    assert_non_null(strstr(out, "17 leaves"));
     free(out);
     out = s_ctl(&rc, "report", "-c", conf, "--unshared", NULL);
     assert_int_equal(rc, 0);

@@ -5,6 +5,14 @@
 //      rotherham-taxi-cse; police, children's services and licensing
 //      (J Smith) acknowledged it: complete, so only the detail view's
 //      linked alerts bring it back.
+//   D  police to children's services only (medium; other: no agency must
+//      act), a girl seen getting into a taxi with the same licence.
+//      Licensing is no party to it: its console shows it in the broker's
+//      chain of A without an id or date ("not sent to this agency").
+//   E  police (high; taxi): the same licence again ("TL 0417"); the policy
+//      adds licensing and children's services. Children's services
+//      acknowledge at once, licensing only after it went overdue: complete,
+//      and in A's chain licensing's "acknowledged late".
 //   B  police: a girl missing from a care home (medium; cse): open, not due
 //      for a day.
 //   A  the Home Office: taxi drivers linked to child sexual exploitation
@@ -56,6 +64,24 @@ export async function shiftNetwork({ gatewayKeys = {} } = {}) {
     net.agent('police', 'ack', ids.C, '--officer', 'DS Khan', '--note', 'Filed');
     net.agent('childrens-services', 'ack', ids.C, '--officer', 'SW Hughes');
     net.agent('licensing', 'ack', ids.C, '--officer', 'J Smith', '--note', 'No action: licence renewed');
+    ids.D = net.publish('police', [
+      '--severity', 'medium', '--category', 'other', '--to', 'childrens-services',
+      '--headline', '2021: girl seen getting into a taxi, licence tl 0417',
+      '--subject', 'taxi-licence:tl 0417',
+    ]);
+    ids.E = net.publish('police', [
+      '--severity', 'high', '--category', 'taxi',
+      '--headline', '2022: complaint about the driver of licence TL 0417',
+      '--subject', 'taxi-licence:TL 0417',
+    ]);
+    await net.waitState('police', ids.E, 'childrens-services', ['delivered']);
+    net.agent('childrens-services', 'ack', ids.E, '--officer', 'SW Hughes');
+    await waitFor(() => {
+      const r = net.status('police', ids.E).recipients.find((x) => x.agency === 'licensing');
+      return r.missed_deadline;
+    }, 15000, 'E overdue for licensing', 200);
+    net.agent('licensing', 'ack', ids.E, '--officer', 'J Smith', '--note', 'Late: the licence file was away');
+    await net.waitState('police', ids.E, 'licensing', ['acknowledged']);
     ids.B = net.publish('police', [
       '--severity', 'medium', '--category', 'cse', '--headline', 'Girl, 14, missing from a care home',
       '--description', 'Last seen getting into a private-hire car near the station.',

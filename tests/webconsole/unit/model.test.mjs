@@ -363,6 +363,20 @@ describe('the live feed', () => {
     assert.equal(describeEvent(m, ev(2, 'acknowledged', { agency: 'police', detail: 'DS Khan' })), 'police acknowledged (DS Khan)');
     assert.equal(describeEvent(m, ev(2, 'accepted')), 'new high alert from home-office: headline aaaa');
     assert.equal(describeEvent(m, { kind: 'agency_offline', agency: 'police', count: 1 }), 'police OFFLINE with 1 alert waiting');
+    assert.equal(
+      describeEvent(m, ev(2, 'repeat_warning', { count: 2 })),
+      'REPEAT WARNING: licensing did not acknowledge 2 earlier warnings about this subject',
+    );
+  });
+
+  test('a repeat warning joins the feed and changes no state', () => {
+    const m = inStep('licensing', 1, [status(ID_A, [rcpt('licensing', 'delivered', T0 + 60000)])]);
+    const before = JSON.stringify(m.alerts.get(ID_A));
+    assert.equal(m.feedEvent(ev(2, 'repeat_warning', { count: 1 }), T0 + 2000), 'next');
+    assert.equal(m.lastSeq, 2);
+    assert.equal(m.feed[0].kind, 'repeat_warning');
+    assert.equal(JSON.stringify(m.alerts.get(ID_A)), before);
+    assert.equal(m.needsResync, false);
   });
 });
 

@@ -29,6 +29,11 @@ export const EVENT_KINDS = [
   'complete',
   'network_changed',
   'unopenable',
+  'reassigned',
+  'notified',
+  'network_warning',
+  'linked',
+  'repeat_warning',
   'unknown',
 ];
 

@@ -291,6 +291,10 @@ function describeAlertEvent(m, e) {
       return 'complete: every required agency acknowledged';
     case 'unopenable':
       return `${e.agency} CANNOT OPEN it: ${e.detail || ''}`;
+    case 'repeat_warning':
+      return `REPEAT WARNING: ${e.agency} did not acknowledge ${e.count} earlier warning${e.count === 1 ? '' : 's'} about this subject`;
+    case 'reassigned':
+      return `${e.agency} revoked: reassigned${e.detail ? ` to ${e.detail}` : ''}`;
     default:
       return `${e.kind} ${e.agency || ''} ${e.detail || ''}`.trim();
   }
@@ -543,6 +547,10 @@ export class Model {
     }
     if (e.kind === 'complete') {
       a.complete = true;
+      return;
+    }
+    if (e.kind === 'reassigned') {
+      this.wanted.add(a.id); // the successor's row
       return;
     }
     if (e.kind === 'shared') {

@@ -300,6 +300,83 @@ function sharesSection(a) {
   ];
 }
 
+// What a required agency did with an earlier linked alert, in words (the
+// broker's LinkOutcome; docs/network.md "What each agency is told").
+const OUTCOME_WORDS = {
+  acknowledged: 'acknowledged in time',
+  late: 'acknowledged late',
+  never: 'NEVER acknowledged',
+  open: 'not yet: still within its deadline',
+};
+
+// The broker's chain: the earlier alerts it linked to this one by their
+// link tags, as this agency may know them — the id and date only of those
+// it was a party to, and for every one whether each required agency
+// acknowledged, was late or never did. The same as `vigil-agent status ID`.
+function chainSection(model, detail) {
+  const head = el('h2', { id: 'chain-title' }, "The broker's chain: earlier warnings about the same subject");
+  if (!detail) return [head, el('p', {}, 'Fetching\u2026')];
+  const chain = (detail.status && detail.status.linked) || [];
+  if (chain.length === 0) return [head, el('p', { id: 'chain-none' }, 'The broker links no earlier alert to this one.')];
+  const missed = new Map(); // agency -> {never, late, open}
+  const rows = chain.map((l, i) => {
+    const outcomes = Object.entries(l.outcomes || {});
+    for (const [agency, o] of outcomes) {
+      if (o === 'acknowledged') continue;
+      const m = missed.get(agency) || { never: 0, late: 0, open: 0 };
+      if (o in m) m[o]++;
+      missed.set(agency, m);
+    }
+    const id = l.alert;
+    const alertCell = !id
+      ? 'not sent to this agency'
+      : model.alerts.has(id)
+        ? el('a', { href: `#/alert/${id}` }, el('code', {}, id))
+        : el('code', {}, id);
+    return el(
+      'tr',
+      { 'data-id': id || null, 'data-index': String(i + 1) },
+      el('th', { scope: 'row' }, `${i + 1}`),
+      el('td', {}, alertCell),
+      el('td', {}, l.accepted ? when(parseTime(l.accepted)) : 'not sent to this agency'),
+      el(
+        'td',
+        {},
+        el(
+          'ul',
+          { class: 'outcomes' },
+          outcomes.length
+            ? outcomes.map(([agency, o]) => el('li', { class: `outcome-${o}`, 'data-agency': agency }, `${agency}: ${OUTCOME_WORDS[o] || o}`))
+            : el('li', {}, 'no agency had to act on it'),
+        ),
+      ),
+    );
+  });
+  const summary = [];
+  for (const [agency, m] of missed) {
+    if (m.never) summary.push(`${agency} never acknowledged ${m.never} of them`);
+    if (m.late) summary.push(`${agency} acknowledged ${m.late} of them late`);
+    if (m.open) summary.push(`${agency} has ${m.open} of them still open`);
+  }
+  const loud = [...missed.values()].some((m) => m.never > 0);
+  return [
+    head,
+    el('p', { id: 'chain-count' }, `${chain.length} earlier alert${chain.length === 1 ? '' : 's'} about the same subject, oldest first.`),
+    el(
+      'div',
+      { class: 'table-wrap', id: 'chain-wrap', role: 'region', 'aria-labelledby': 'chain-caption', tabindex: '0' },
+      el(
+        'table',
+        { class: 'chain', id: 'chain' },
+        el('caption', { id: 'chain-caption' }, 'The earlier alerts the broker linked to this one, and what each agency that had to act on them did'),
+        el('thead', {}, el('tr', {}, ['#', 'Alert', 'Accepted by the broker', 'Each required agency'].map((h) => el('th', { scope: 'col' }, h)))),
+        el('tbody', {}, rows),
+      ),
+    ),
+    el('p', { id: 'chain-summary', class: loud ? 'chain-never' : null }, summary.length ? `${summary.join('; ')}.` : 'Every required agency acknowledged every earlier alert of the chain in time.'),
+  ];
+}
+
 function linkedStanding(l) {
   if (!l.recipients) return `where it stands is unknown: ${l.tracking || 'the broker does not say'}`;
   const parts = l.recipients
@@ -366,6 +443,6 @@ export function drawDetail(model, a, detail, now) {
   if (body.dataset.key === key) return;
   body.dataset.key = key;
   const focused = body.contains(document.activeElement) ? document.activeElement.id : null;
-  replace(body, facts(a), contentSection(a, detail), recipientsTable(a, now), sharesSection(a), linkedSection(model, detail), eventsSection(model, a));
+  replace(body, facts(a), contentSection(a, detail), recipientsTable(a, now), chainSection(model, detail), sharesSection(a), linkedSection(model, detail), eventsSection(model, a));
   if (focused && byId(focused)) byId(focused).focus();
 }
