@@ -363,6 +363,7 @@ describe('the live feed', () => {
     assert.equal(describeEvent(m, ev(2, 'acknowledged', { agency: 'police', detail: 'DS Khan' })), 'police acknowledged (DS Khan)');
     assert.equal(describeEvent(m, ev(2, 'accepted')), 'new high alert from home-office: headline aaaa');
     assert.equal(describeEvent(m, { kind: 'agency_offline', agency: 'police', count: 1 }), 'police OFFLINE with 1 alert waiting');
+    assert.equal(describeEvent(m, { kind: 'unwitnessed', detail: 'size=9 cosigned=1 required=2 within=1s' }), 'AUDIT: a checkpoint too few agencies cosigned (size=9 cosigned=1 required=2 within=1s)');
     assert.equal(
       describeEvent(m, ev(2, 'repeat_warning', { count: 2 })),
       'REPEAT WARNING: licensing did not acknowledge 2 earlier warnings about this subject',

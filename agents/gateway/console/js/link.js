@@ -34,6 +34,7 @@ export const EVENT_KINDS = [
   'network_warning',
   'linked',
   'repeat_warning',
+  'unwitnessed',
   'unknown',
 ];
 

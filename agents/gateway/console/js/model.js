@@ -311,6 +311,8 @@ export function describeEvent(m, e) {
       return `network document changed ${e.detail || ''}`.trim();
     case 'rejected':
       return `rejected from ${e.agency}: ${e.detail || ''}`;
+    case 'unwitnessed':
+      return `AUDIT: a checkpoint too few agencies cosigned (${e.detail || ''})`;
     default:
       return describeAlertEvent(m, e);
   }
