@@ -64,6 +64,9 @@ typedef enum vg_audit_kind {
     VG_AUDIT_NOTIFIED = 16,
     VG_AUDIT_NETWORK_WARNING = 17,
     VG_AUDIT_LINKED = 18,
+    VG_AUDIT_PURGED = 20,   /* 19 is the wire's REPEAT_WARNING, an event without a leaf */
+    VG_AUDIT_HELD = 21,     /* a legal hold put on */
+    VG_AUDIT_RELEASED = 22, /* ... and lifted */
 } vg_audit_kind;
 
 #define VG_AUDIT_DEADLINES_MAX VG_RECIPIENTS_MAX /* deadline= lines in one leaf */
@@ -120,6 +123,11 @@ typedef struct vg_audit_deadline {
  *                    network_version(version)
  *   linked           alert (the new one), alerts (the earlier alerts it shares
  *                    a link tag with; the tags themselves are never logged)
+ *   purged           alert, envelope_hash(hash: of the envelope that is gone),
+ *                    purged(code: what went, "content", "tags" or
+ *                    "content+tags"; docs/audit.md "Retention")
+ *   held, released   alert, hold_hash(hash: BLAKE2b-256 of the hold record,
+ *                    "BY\nREASON": who put it on or lifted it, and why)
  *
  * accepted, shared, in_progress and reassigned leaves end with one
  * "deadline=" line per deadline the fact set (deadlines, sorted by agency;
