@@ -64,6 +64,7 @@ vgb_av_retain_leaf(vgb_av_check *c, vgb_av_retain *r, const char *name,
     }
     r->held = on;
     r->hold_leaf = ev->index;
+    r->hold_ms = ev->time_ms;
     memcpy(r->hold_hash, ev->hash, VG_HASH_LEN);
     return VG_OK;
 }
@@ -117,6 +118,10 @@ s_check_hold(vgb_av_check *c, const vgb_av_retain *r, const vgb_alert_full *a, b
     if (rc == VG_OK && (!f.found || memcmp(f.hash, r->hold_hash, VG_HASH_LEN) != 0)) {
         return vgb_av_fault(c, "legal_holds", name, r->hold_leaf,
                             "held_by or reason differs from the hold its held leaf records");
+    }
+    if (rc == VG_OK && !vgb_av_near(f.held_ms, r->hold_ms)) {
+        return vgb_av_fault(c, "legal_holds", name, r->hold_leaf,
+                            "held_ms is far from its held leaf's time");
     }
     c->rep->n_held += rc == VG_OK;
     return rc;

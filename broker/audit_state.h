@@ -275,6 +275,7 @@ typedef struct vgb_av_retain {
     uint64_t tags_leaf;             /* ... its link tags, or NO_INDEX */
     uint64_t content_ms, tags_ms;   /* their times */
     uint64_t hold_leaf;             /* its last held or released leaf, or NO_INDEX */
+    uint64_t hold_ms;               /* that leaf's time */
     bool held;                      /* that leaf is a held one */
     uint8_t hold_hash[VG_HASH_LEN]; /* its hold_hash */
 } vgb_av_retain;
