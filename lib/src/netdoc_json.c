@@ -1193,6 +1193,19 @@ s_build(Vigil__NetworkDocument *d, json_t *root, s_arena *ar, vg_reason *why)
     if (rc == VG_OK) {
         S_EACH(d, retention, n_retention, root, "retention", s_retention, ar, why, rc);
     }
+    for (size_t i = 0; rc == VG_OK && i < d->n_retention; i++) {
+        const char *cat = d->retention[i]->category;
+        bool known = cat[0] == '\0';
+        for (size_t k = 0; k < d->n_categories && !known; k++) {
+            known = strcmp(d->categories[k], cat) == 0;
+        }
+        if (!known) {
+            rc = vg_reason_set(why, VG_ERR_POLICY,
+                               "retention[%zu]: category \"%s\" is not one of the network's "
+                               "categories",
+                               i, cat);
+        }
+    }
     if (rc == VG_OK &&
         (rc = s_string(&s, root, "key_transition", false, "document", why)) == VG_OK) {
         d->key_transition = (char *)s;

@@ -63,10 +63,11 @@ s_pg(void)
     return v != NULL && strcmp(v, "postgresql") == 0;
 }
 
-/* The network: exercise alerts kept T_RETAIN_MS, their link tags as long;
- * actual ones for ever (no rule). Signed as an administrator does. */
+/* The network: exercise alerts kept T_RETAIN_MS, their link tags for
+ * tags (NULL: as long); actual ones for ever (no rule). Signed as an
+ * administrator does. */
 static bh_broker *
-s_network(void **state, const char *const *conf)
+s_network_tags(void **state, const char *const *conf, const char *tags)
 {
     bh_broker *b = bh_new(conf);
     *state = b;
@@ -76,8 +77,11 @@ s_network(void **state, const char *const *conf)
     if (doc == NULL) {
         fail_msg("%s: %s", path, jerr.text);
     }
-    json_object_set_new(doc, "retention",
-                        json_pack("[{s:s, s:s}]", "status", "exercise", "content", "1s"));
+    json_t *rule = json_pack("{s:s, s:s}", "status", "exercise", "content", "1s");
+    if (tags != NULL) {
+        json_object_set_new(rule, "tags", json_string(tags));
+    }
+    json_object_set_new(doc, "retention", json_pack("[o]", rule));
     assert_int_equal(json_dump_file(doc, path, JSON_INDENT(2)), 0);
     json_decref(doc);
     free(path);
@@ -87,6 +91,12 @@ s_network(void **state, const char *const *conf)
     it_run_fini(&r);
     bh_start(b);
     return b;
+}
+
+static bh_broker *
+s_network(void **state, const char *const *conf)
+{
+    return s_network_tags(state, conf, NULL);
 }
 
 /* police publishes (status) to licensing, which receives and acknowledges;
@@ -342,6 +352,85 @@ test_hold_refuses_bad_requests(void **state)
     bh_pass(b);
 }
 
+/* ---- link tags outlive the content ------------------------------------------------- */
+
+/* police publishes an exercise or actual warning about taxi licence
+ * TL-2002-0417 (a link tag), which licensing and childrens-services take;
+ * its id (hex, malloc'ed). */
+static char *
+s_warn(const bh_broker *b, const char *status)
+{
+    it_run r;
+    char *conf = bh_agent_conf(b, "police");
+    it_exec(&r, "vigil-agent",
+            (const char *const[]){"-c", conf, "publish", "--status", status, "--severity", "high",
+                                  "--category", "taxi", "--to", "licensing", "--headline",
+                                  "Driver seen with missing girls", "--subject",
+                                  "taxi-licence:TL-2002-0417", "--timeout", "10s", NULL});
+    free(conf);
+    s_expect(&r, 0, "publish");
+    char *id = strndup(r.out, 2 * VG_ALERT_ID_LEN);
+    it_run_fini(&r);
+    const char *takers[] = {"licensing", "childrens-services"};
+    for (size_t i = 0; i < 2; i++) {
+        conf = bh_agent_conf(b, takers[i]);
+        it_exec(&r, "vigil-agent",
+                (const char *const[]){"-c", conf, "listen", "--count", "1", "--json", "--timeout",
+                                      "10s", NULL});
+        free(conf);
+        s_expect(&r, 0, takers[i]);
+        assert_true(it_contains(r.out, id));
+        it_run_fini(&r);
+    }
+    return id;
+}
+
+/* Exercise content goes after 1 s, its tags after 4 s: in between a new
+ * warning about the same licence still links to the purged one; after, it
+ * does not. */
+static void
+test_tags_outlive_content(void **state)
+{
+    bh_broker *b = s_network_tags(state, (const char *const[]){"purge_interval=0s", NULL}, "4s");
+    int64_t t0 = bh_now_ms();
+    char *x = bh_own(b, s_warn(b, "exercise"), free);
+    bh_sleep_ms(T_RETAIN_MS + 200);
+    it_run r;
+    it_vigilctl(&r, "purge", "-c", b->conf, "--dry-run");
+    it_assert_ok(&r);
+    assert_true(it_contains(r.out, " content"));
+    assert_false(it_contains(r.out, "content+tags"));
+    it_run_fini(&r);
+    it_vigilctl(&r, "purge", "-c", b->conf);
+    it_assert_ok(&r);
+    assert_true(it_contains(r.out, "ok purged 1 alert;"));
+    it_run_fini(&r);
+    char *y = bh_own(b, s_warn(b, "exercise"), free);
+    s_agent_cli(&r, b, "licensing", "status", y, NULL);
+    s_expect(&r, 0, "status of the second warning");
+    assert_true(it_contains(r.out, "linked      1 earlier alert about the same subject"));
+    it_run_fini(&r);
+
+    bh_sleep_ms(t0 + 4000 + 300 - bh_now_ms()); /* x's tags are due, y's are not */
+    it_vigilctl(&r, "purge", "-c", b->conf);
+    it_assert_ok(&r);
+    assert_true(it_contains(r.out, "ok purged 2 alerts;")); /* x's tags, y's content */
+    it_run_fini(&r);
+    char *z = bh_own(b, s_warn(b, "actual"), free);
+    s_agent_cli(&r, b, "licensing", "status", z, NULL);
+    s_expect(&r, 0, "status of the third warning");
+    assert_true(it_contains(r.out, "linked      1 earlier alert about the same subject"));
+    assert_true(it_contains(r.out, y));
+    assert_false(it_contains(r.out, x));
+    it_run_fini(&r);
+    char *out = NULL;
+    if (s_verify(b, &out) != 0) {
+        fail_msg("audit verify after the tags went:\n%s", out);
+    }
+    free(out);
+    bh_pass(b);
+}
+
 /* ---- the schedule ----------------------------------------------------------------------- */
 
 static void
@@ -449,6 +538,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_purge_keeps_the_proof, s_teardown),
         cmocka_unit_test_teardown(test_hold_refuses_bad_requests, s_teardown),
+        cmocka_unit_test_teardown(test_tags_outlive_content, s_teardown),
         cmocka_unit_test_teardown(test_scheduled_purge, s_teardown),
         cmocka_unit_test_teardown(test_tampering_with_retention_is_caught, s_teardown),
     };
