@@ -274,6 +274,11 @@ test_purge_keeps_the_proof(void **state)
     assert_true(it_contains(r.out, "purged "));
     assert_true(it_contains(r.out, "its record and proofs remain"));
     it_run_fini(&r);
+    s_agent_cli(&r, b, "licensing", "status", ex_hex, "--json");
+    s_expect(&r, 0, "status --json of the purged alert");
+    assert_true(it_contains(r.out, "\"purged\":\"20"));
+    assert_true(it_contains(r.out, "\"legal_hold\":false"));
+    it_run_fini(&r);
     s_agent_cli(&r, b, "police", "status", held_hex, NULL);
     s_expect(&r, 0, "status of the held alert");
     assert_true(it_contains(r.out, "legal hold  yes"));
