@@ -95,10 +95,11 @@ s_take(void *ctx, const vgb_retain_row *row)
     run->n_page++;
     uint64_t content_ms = 0, tags_ms = 0;
     vg_netdoc_retention(run->doc, row->status, row->categories, &content_ms, &tags_ms);
-    bool content = content_ms > 0 && row->content_gone_ms == 0 &&
-                   row->accepted_ms + (int64_t)content_ms <= run->now_ms;
-    bool tags =
-        tags_ms > 0 && row->tags_gone_ms == 0 && row->accepted_ms + (int64_t)tags_ms <= run->now_ms;
+    /* how long it has been kept, compared unsigned: a retention of any
+     * length never wraps into "due" */
+    uint64_t age = row->accepted_ms <= run->now_ms ? (uint64_t)(run->now_ms - row->accepted_ms) : 0;
+    bool content = content_ms > 0 && row->content_gone_ms == 0 && age >= content_ms;
+    bool tags = tags_ms > 0 && row->tags_gone_ms == 0 && age >= tags_ms;
     if (!content && !tags) {
         return true;
     }
@@ -130,8 +131,8 @@ static vg_err
 s_find(vgb_retain *r, s_run *run)
 {
     uint64_t shortest = vg_netdoc_retention_shortest(run->doc);
-    if (shortest == 0) {
-        return VG_OK; /* no rule: nothing is ever due */
+    if (shortest == 0 || run->now_ms < 0 || shortest > (uint64_t)run->now_ms) {
+        return VG_OK; /* no rule, or none that anything accepted since 1970 is past */
     }
     /* nothing accepted after now - shortest is due: the store skips it */
     int64_t before = run->now_ms - (int64_t)shortest + 1;
