@@ -138,6 +138,9 @@ typedef struct vgb_audit_report {
     const char *table;           /* the table the fault is in (a static name), or NULL */
     char row[VGB_AUDIT_ROW_MAX]; /* which row: "alert=ID agency=X", "id=7" ("" if none) */
     char detail[VG_REASON_MAX];  /* what was wrong, for people */
+    uint64_t n_purged;           /* vgb_audit_check_state: alerts whose content was purged
+                                    (their leaves and hashes verified in its stead) */
+    uint64_t n_held;             /* ... alerts under a legal hold */
 } vgb_audit_report;
 
 typedef struct vgb_audit_verify_params {

@@ -56,7 +56,8 @@ typedef struct s_alert {
     char env_why[VG_REASON_MAX];       /* ... */
     bool env_sig_ok;                   /* --signatures: its signature verifies */
     char name[64];                     /* "alert=<hex>" */
-    vgb_av_envelope env;               /* the envelope, parsed */
+    vgb_av_envelope env;               /* the envelope, parsed (purged: a stand-in) */
+    vgb_av_retain retain;              /* what its retention leaves say */
     vgb_av_life life;                  /* the replayed state, over the stored rows */
     s_stored *rows;                    /* the stored rows, as life.rows */
     size_t n_rows, cap_rows;           /* count, allocated */
@@ -316,6 +317,11 @@ s_leaf_accepted(s_alert *al, const vg_audit_event *ev)
     if (!vgb_av_near(a->accepted_ms, ev->time_ms)) {
         return s_fault_alert(al, ev->index, "accepted_ms is far from its accepted leaf's time");
     }
+    for (size_t i = 0; a->envelope_len == 0 && i < ev->agencies.n; i++) { /* purged */
+        if (vg_strlist_add(&al->env.recipients, ev->agencies.items[i]) != VG_OK) {
+            return VG_ERR_NOMEM;
+        }
+    }
     for (size_t i = 0; i < ev->agencies.n; i++) {
         if (!vg_strlist_contains(&al->env.recipients, ev->agencies.items[i])) {
             return s_fault_alert(al, ev->index, "the envelope lacks a recipient the leaf lists");
@@ -438,6 +444,9 @@ s_leaf(s_alert *al, const s_link *lk, const vg_audit_event *ev)
                              first ? "the first leaf the index gives it is not its accepted leaf"
                                    : "a second accepted leaf names it");
     }
+    if (ev->kind == VG_AUDIT_PURGED || ev->kind == VG_AUDIT_HELD || ev->kind == VG_AUDIT_RELEASED) {
+        return vgb_av_retain_leaf(al->c, &al->retain, al->name, al->a.envelope_hash, ev);
+    }
     vgb_av_effect eff;
     vgb_av_life_apply(&al->life, ev, &eff);
     if (ev->kind == VG_AUDIT_ACCEPTED) {
@@ -555,8 +564,10 @@ s_check_share(s_alert *al, const s_sh *x)
     char row[VGB_AUDIT_ROW_MAX];
     snprintf(row, sizeof row, "id=%llu %s", (unsigned long long)x->row.id, al->name);
     const vgb_av_share *b = &x->body;
+    bool purged = x->row.len == 0 && al->retain.content_leaf != VGB_AUDIT_NO_INDEX;
     const char *differs =
-        x->parsed != VG_OK || !x->row.hash_ok       ? "share (it does not parse)"
+        purged                                      ? NULL /* its shared leaf holds its hash */
+        : x->parsed != VG_OK || !x->row.hash_ok     ? "share (it does not parse)"
         : memcmp(b->hash, x->row.hash, VG_HASH_LEN) ? "share (its body's hash is not share_hash)"
         : memcmp(b->id, al->a.id, VG_ALERT_ID_LEN)  ? "alert_seq (the share is of another alert)"
         : memcmp(b->env_hash, al->a.envelope_hash, VG_HASH_LEN) ? "share (another envelope)"
@@ -674,6 +685,7 @@ s_check_alert(s_alert *al)
     }
     al->complete_rc = -1;
     rc = s_replay(al);
+    rc = rc == VG_OK ? vgb_av_retain_check(al->c, &al->retain, &al->a, al->name) : rc;
     for (size_t i = 0; i < al->n_rcs && rc == VG_OK; i++) {
         rc = s_check_receipt(al, &al->rcs[i]);
     }
@@ -724,10 +736,17 @@ s_take_alert(void *ctx, const vgb_alert_full *a)
     al->a.categories = al->categories;
     al->a.envelope = NULL;
     vg_reason why = {{0}};
-    al->env_rc = vgb_av_parse_envelope(&al->env, a->envelope, a->envelope_len, &why);
+    vgb_av_retain_init(&al->retain);
+    if (a->envelope_len == 0) { /* purged, or missing: its leaves say which */
+        al->env_rc = vgb_av_retain_stand_in(&al->env, a);
+        al->env_sig_ok = true;
+        sl->rc = al->env_rc == VG_ERR_NOMEM ? VG_ERR_NOMEM : sl->rc;
+    } else {
+        al->env_rc = vgb_av_parse_envelope(&al->env, a->envelope, a->envelope_len, &why);
+        al->env_sig_ok = !sl->c->p->signatures ||
+                         vgb_av_signed(&sl->c->docs, VGB_AV_ENVELOPE, a->envelope, a->envelope_len);
+    }
     snprintf(al->env_why, sizeof al->env_why, "%s", why.text);
-    al->env_sig_ok = !sl->c->p->signatures ||
-                     vgb_av_signed(&sl->c->docs, VGB_AV_ENVELOPE, a->envelope, a->envelope_len);
     vgb_av_alert_name(al->name, sizeof al->name, a->id);
     sl->n++;
 }

@@ -316,6 +316,10 @@ s_gen_alert(s_pass *ps, const vg_audit_event *ev)
         e->extra_agency = ev->sender[0] ? ev->sender : NULL;
         e->notified = ev;
         break;
+    case VG_AUDIT_PURGED: /* retain.c: a leaf without an event */
+    case VG_AUDIT_HELD:
+    case VG_AUDIT_RELEASED:
+        break;
     default: /* acknowledged, in_progress, declined, unopenable */
         rc = s_gen_receipt(ps, ev, l, &eff);
         break;

@@ -368,6 +368,7 @@ vgb_audit_check_state(vgb_store *store, const vgb_audit_state_params *p, vgb_aud
     rc = rc == VG_OK ? vgb_av_check_alerts(&c) : rc;
     rc = rc == VG_OK ? vgb_av_check_leaves(&c) : rc;
     rc = rc == VG_OK ? s_check_counts(&c) : rc;
+    rc = rc == VG_OK ? vgb_av_retain_counts(&c) : rc;
     for (size_t i = 0; i < c.docs.n; i++) {
         vg_netdoc_destroy(&c.docs.doc[i]);
     }

@@ -52,6 +52,8 @@ typedef struct vgb_av_check {
     uint64_t n_pairs_named; /* (alert, leaf naming it) pairs in the leaves */
     uint64_t n_events;      /* events the leaves account for */
     uint64_t n_event_rows;  /* stored rows holding them */
+    /* retention, gathered by the per-alert pass (audit_retain.c) */
+    uint64_t n_purge_rows; /* alerts whose content or tags the leaves say were purged */
 } vgb_av_check;
 
 /* Records the fault (table: a static name; row: e.g. "alert=ID agency=X",
@@ -273,6 +275,45 @@ vg_err vgb_av_check_tags(vgb_av_check *c, uint64_t seq, const vgb_av_envelope *e
 
 /* The leaves in order (audit_stream.c). */
 vg_err vgb_av_check_leaves(vgb_av_check *c) VG_MUST_USE;
+
+/* ---- retention (audit_retain.c) --------------------------------------------------------
+ * A purged alert's envelope and shares' bytes are empty: its purged leaf
+ * stands in for them (it names the envelope hash, which the accepted leaf
+ * and the alerts row still hold). An empty envelope without one is
+ * missing, a fault; so is content still stored after its purged leaf. */
+
+/* What one alert's purged, held and released leaves say. */
+typedef struct vgb_av_retain {
+    uint64_t content_leaf;          /* the purged leaf that took its content, or NO_INDEX */
+    uint64_t tags_leaf;             /* ... its link tags, or NO_INDEX */
+    uint64_t content_ms, tags_ms;   /* their times */
+    uint64_t hold_leaf;             /* its last held or released leaf, or NO_INDEX */
+    uint64_t hold_ms;               /* that leaf's time */
+    bool held;                      /* that leaf is a held one */
+    uint8_t hold_hash[VG_HASH_LEN]; /* its hold_hash */
+} vgb_av_retain;
+
+void vgb_av_retain_init(vgb_av_retain *r);
+
+/* A purged, held or released leaf of the alert (name: "alert=<hex>";
+ * env_hash: its envelope_hash column). VG_ERR_CONFLICT: a fault. */
+vg_err vgb_av_retain_leaf(vgb_av_check *c, vgb_av_retain *r, const char *name,
+                          const uint8_t env_hash[VG_HASH_LEN],
+                          const vg_audit_event *ev) VG_MUST_USE;
+
+/* After the alert's leaves: its envelope column (empty or not), its
+ * purges row and its legal_holds row against what they say; counts it. */
+vg_err vgb_av_retain_check(vgb_av_check *c, const vgb_av_retain *r, const vgb_alert_full *a,
+                           const char *name) VG_MUST_USE;
+
+/* For an alert whose envelope column is empty: a stand-in envelope from
+ * its columns (its recipients come from its accepted leaf), so that the
+ * checks that compare them with the leaves still run. VG_ERR_NOMEM. */
+vg_err vgb_av_retain_stand_in(vgb_av_envelope *e, const vgb_alert_full *a) VG_MUST_USE;
+
+/* After every alert: the purges and legal_holds tables hold no row the
+ * leaves do not account for. */
+vg_err vgb_av_retain_counts(vgb_av_check *c) VG_MUST_USE;
 
 /* The first leaf that names alert seq (id) but that the alert -> leaf index
  * does not give it: a fault naming the table that lost the link; VG_OK

@@ -215,3 +215,21 @@ vgb_bkeys_switched(vgb_bkeys *k)
     vg_keyset_destroy(&k->serving);
     k->switch_at = INT64_MAX;
 }
+
+vg_err
+vgb_bkeys_switch_transport(vgb_bkeys *k, vgb_out *out, void *zmq_ctx)
+{
+    vgb_bkeys_switched(k);
+    if (out->fn != NULL) { /* a test's sender: no ROUTER */
+        return VG_OK;
+    }
+    vg_reason why = {{0}};
+    vg_err rc = vgb_out_rebind(out, zmq_ctx, vg_keyset_curve_sk(vgb_bkeys_keys(k)), &why);
+    if (rc != VG_OK) {
+        vg_log(VG_LOG_ERROR, "broker", "keys.transport_failed", "reason=\"%s\"", why.text);
+        return rc;
+    }
+    vg_log(VG_LOG_WARN, "broker", "keys.transport_switched", "endpoint=%s transport_key=%s",
+           out->endpoint, vg_keyset_curve_pk_z85(vgb_bkeys_keys(k)));
+    return VG_OK;
+}

@@ -40,6 +40,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "out.h"
 #include "vigil/err.h"
 #include "vigil/keys.h"
 #include "vigil/netdoc.h"
@@ -79,5 +80,14 @@ int64_t vgb_bkeys_switch_at(const vgb_bkeys *k);
 
 /* The ROUTER was bound again: it presents the current transport key. */
 void vgb_bkeys_switched(vgb_bkeys *k);
+
+/* The overlap of the broker's old transport key ended: binds out's ROUTER
+ * again (in zmq_ctx) with the current key, so that it presents the new one
+ * from now on, and calls vgb_bkeys_switched. Its connections close; agents
+ * connect again with the document's key. A test's sender (out->fn) has no
+ * ROUTER: nothing to bind. VG_ERR_IO (logged keys.transport_failed) when
+ * it could not be bound again: the broker stops (its supervisor restarts
+ * it, on the new key). */
+vg_err vgb_bkeys_switch_transport(vgb_bkeys *k, vgb_out *out, void *zmq_ctx) VG_MUST_USE;
 
 #endif

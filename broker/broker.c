@@ -25,6 +25,7 @@
 #include "reader.h"
 #include "record.h"
 #include "reload.h"
+#include "retain.h"
 #include "space.h"
 #include "store.h"
 #include "streams.h"
@@ -68,6 +69,7 @@ struct vgb_broker {
     bool stopping;          /* the last batch: it gets a checkpoint */
     vgb_verifier *verifier; /* the second thread for those, or NULL */
     vgb_lease *lease;       /* its term as the store's leader (lease.h) */
+    vgb_retain *retain;     /* purges and legal holds (retain.h) */
 };
 
 /* ---- one frame ----------------------------------------------------------------- */
@@ -427,8 +429,9 @@ s_control(void *ctx, const char *command, const uint8_t *body, size_t len, char 
                  (long long)vgb_lease_epoch(b->lease), vg_netdoc_network(b->doc),
                  (unsigned long long)vg_netdoc_version(b->doc), vg_netdoc_n_agencies(b->doc),
                  b->out.endpoint, (unsigned long long)vgb_ledger_size(b->ledger));
-    } else {
-        snprintf(reply, reply_len, "refused: unknown command '%s' (push, status)", command);
+    } else if (!vgb_retain_control(b->retain, b->doc, command, body, len, reply, reply_len)) {
+        snprintf(reply, reply_len, "refused: unknown command '%s' (push, status, purge, hold)",
+                 command);
     }
 }
 
@@ -480,6 +483,8 @@ vgb_broker_step(vgb_broker *b)
     vgb_ledger_service(b->ledger);
     vgb_space_service(b->space, vg_clock_mono_ms(b->clock));
     s_finish_batch(b); /* what the timers did, committed before it is told */
+    long purge = vgb_retain_service(b->retain, b->doc); /* its own batch */
+    timeout = purge < timeout ? purge : timeout;
     long delivery = vgb_delivery_service(b->delivery);
     if (vgb_store_in_transaction(b->store)) {
         s_finish_batch(b); /* deliveries set aside (parked) */
@@ -494,28 +499,6 @@ vgb_broker_step(vgb_broker *b)
     return to_switch < timeout ? (to_switch > 0 ? (long)to_switch : 0) : timeout;
 }
 
-/* The overlap of the broker's old transport key ended: the ROUTER presents
- * the new one from now on (bkeys.h). Its connections close; agents connect
- * again with the document's key. VG_ERR_IO when it could not be bound
- * again: the broker stops (its supervisor restarts it, on the new key). */
-static vg_err
-s_switch_transport(vgb_broker *b)
-{
-    vgb_bkeys_switched(b->bkeys);
-    if (b->out.fn != NULL) { /* a test's sender: no ROUTER */
-        return VG_OK;
-    }
-    vg_reason why = {{0}};
-    vg_err rc = vgb_out_rebind(&b->out, b->ctx, vg_keyset_curve_sk(vgb_bkeys_keys(b->bkeys)), &why);
-    if (rc != VG_OK) {
-        vg_log(VG_LOG_ERROR, "broker", "keys.transport_failed", "reason=\"%s\"", why.text);
-        return rc;
-    }
-    vg_log(VG_LOG_WARN, "broker", "keys.transport_switched", "endpoint=%s transport_key=%s",
-           b->out.endpoint, vg_keyset_curve_pk_z85(vgb_bkeys_keys(b->bkeys)));
-    return VG_OK;
-}
-
 vg_err
 vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
 {
@@ -525,7 +508,7 @@ vgb_broker_run(vgb_broker *b, volatile sig_atomic_t *stop, volatile sig_atomic_t
             s_reload_file(b);
         }
         if (b->pending < 0 && vg_clock_wall_ms(b->clock) >= vgb_bkeys_switch_at(b->bkeys) &&
-            s_switch_transport(b) != VG_OK) {
+            vgb_bkeys_switch_transport(b->bkeys, &b->out, b->ctx) != VG_OK) {
             return VG_ERR_IO;
         }
         long timeout = vgb_broker_step(b);
@@ -631,6 +614,9 @@ s_modules(vgb_broker *b, vg_reason *why)
                                   .zmq_ctx = b->ctx};
         rc = vgb_tracking_new(&b->tracking, &tp, why);
     }
+    vgb_retain_deps rd = {
+        b->clock, b->store, b->batch, b->record, s_commit, b, cfg->purge_interval_ms};
+    rc = rc == VG_OK ? vgb_retain_new(&b->retain, &rd) : rc;
     b->sv = (vgb_services){.cfg = cfg,
                            .clock = b->clock,
                            .doc = b->doc,
@@ -781,6 +767,7 @@ vgb_broker_destroy(vgb_broker **b_p)
     }
     vgb_delivery_destroy(&b->delivery);
     vgb_record_destroy(&b->record);
+    vgb_retain_destroy(&b->retain);
     vgb_streams_destroy(&b->streams);
     vgb_batch_destroy(&b->batch);
     vgb_ledger_destroy(&b->ledger);

@@ -94,7 +94,8 @@ vgb_control_handle(vgb_control *c, vgb_control_fn fn, void *ctx)
     char command[S_COMMAND_MAX] = "";
     if (!two || zmq_msg_size(&cmd) >= sizeof command) {
         snprintf(reply, sizeof reply,
-                 "refused: a request is two frames, a command (push, status) and its body");
+                 "refused: a request is two frames, a command (push, status, purge, hold) and "
+                 "its body");
     } else {
         memcpy(command, zmq_msg_data(&cmd), zmq_msg_size(&cmd));
         fn(ctx, command, zmq_msg_data(&body), zmq_msg_size(&body), reply, sizeof reply);

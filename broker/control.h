@@ -1,13 +1,15 @@
 /*
  * broker/control.h — the broker's control socket, for its administrator on
  * the same machine: `vigilctl network push` hands it a new signed network
- * document (reload.h), `vigilctl broker status` asks what it is doing.
+ * document (reload.h), `vigilctl broker status` asks what it is doing,
+ * `vigilctl purge` and `vigilctl hold` manage retention (retain.h).
  *
  * A ZeroMQ REP socket at ipc://STORE/control (STORE: broker.conf's store
  * directory, which only the broker's user may enter: the file system is
  * the access control; every document is verified against the admin key
- * anyway). A request is two frames: the command ("push", "status") and its
- * body (the signed document for push, empty for status); the reply is one
+ * anyway). A request is two frames: the command ("push", "status", and
+ * retention's "purge" and "hold": retain.h) and its body (the signed
+ * document for push, empty for status); the reply is one
  * frame of text: "ok ..." or "refused: reason". Requests are answered one at
  * a time, between two batches.
  *

@@ -142,8 +142,14 @@ s_control(void *ctx, const char *command, const uint8_t *body, size_t len, char 
                  "refused: this broker is a standby (role=%s): push the document to the leader "
                  "(%s), and copy it to every broker's [network] document",
                  sb->role, leader);
+    } else if (strcmp(command, "purge") == 0 || strcmp(command, "hold") == 0) {
+        snprintf(reply, reply_len,
+                 "refused: this broker is a standby (role=%s): ask the leader (%s), with its "
+                 "broker.conf; it writes the store",
+                 sb->role, leader);
     } else {
-        snprintf(reply, reply_len, "refused: unknown command '%s' (push, status)", command);
+        snprintf(reply, reply_len, "refused: unknown command '%s' (push, status, purge, hold)",
+                 command);
     }
 }
 

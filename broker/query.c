@@ -7,6 +7,7 @@
 
 #include "links.h"
 #include "store_witness.h"
+#include "store_retain.h"
 #include "vigil/audit_leaf.h"
 #include "vigil/clock.h"
 #include "vigil/log.h"
@@ -310,7 +311,12 @@ s_summary(s_ctx *c, uint64_t seq)
     if (!is_sender && !s.listed && !c->oversight) {
         return NULL;
     }
-    if (is_sender || s.listed) {
+    vgb_retain_row rr;
+    if (vgb_store_retain_state(c->src->store, seq, &rr) == VG_OK) {
+        sum->purged_ms = (uint64_t)rr.content_gone_ms;
+        sum->held = rr.held;
+    }
+    if ((is_sender || s.listed) && sum->purged_ms == 0) { /* purged: nothing sealed is left */
         s_sum_content(c, &s, seq);
     }
     s_sum_linked(c, sum, seq);

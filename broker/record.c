@@ -431,3 +431,25 @@ vgb_record_linked(vgb_record *rec, uint64_t seq, const uint8_t id[VG_ALERT_ID_LE
     free(details);
     return rc;
 }
+
+vg_err
+vgb_record_purged(vgb_record *rec, uint64_t seq, const uint8_t id[VG_ALERT_ID_LEN],
+                  const uint8_t envelope_hash[VG_HASH_LEN], const char *what)
+{
+    vg_audit_event a = {.kind = VG_AUDIT_PURGED, .has_alert_id = true};
+    memcpy(a.alert_id, id, VG_ALERT_ID_LEN);
+    memcpy(a.hash, envelope_hash, VG_HASH_LEN);
+    snprintf(a.code, sizeof a.code, "%s", what);
+    return s_record(rec, NULL, 0, &a, &seq, 1, NULL);
+}
+
+vg_err
+vgb_record_hold(vgb_record *rec, uint64_t seq, const uint8_t id[VG_ALERT_ID_LEN], bool on,
+                const uint8_t hold_hash[VG_HASH_LEN])
+{
+    vg_audit_event a = {.kind = on ? VG_AUDIT_HELD : VG_AUDIT_RELEASED, .has_alert_id = true};
+    memcpy(a.alert_id, id, VG_ALERT_ID_LEN);
+    memcpy(a.hash, hold_hash, VG_HASH_LEN);
+    vgb_ledger_urgent(rec->ledger); /* a hold matters to an inquiry: signed at once */
+    return s_record(rec, NULL, 0, &a, &seq, 1, NULL);
+}

@@ -150,6 +150,16 @@ vg_err vgb_record_linked(vgb_record *rec, uint64_t seq, const uint8_t id[VG_ALER
                          const uint8_t (*ids)[VG_ALERT_ID_LEN], size_t n, const vgb_repeat *repeats,
                          size_t n_repeats) VG_MUST_USE;
 
+/* Retention (retain.h): alert seq (id; envelope_hash: of its envelope)
+ * lost `what` ("content", "tags" or "content+tags"); or a legal hold on it
+ * was put on (on) or lifted, hold_hash being the hash of the hold record
+ * (retain.h). One leaf each, linked to the alert; no event (agencies are
+ * not told of retention: their own agents apply the same rules). */
+vg_err vgb_record_purged(vgb_record *rec, uint64_t seq, const uint8_t id[VG_ALERT_ID_LEN],
+                         const uint8_t envelope_hash[VG_HASH_LEN], const char *what) VG_MUST_USE;
+vg_err vgb_record_hold(vgb_record *rec, uint64_t seq, const uint8_t id[VG_ALERT_ID_LEN], bool on,
+                       const uint8_t hold_hash[VG_HASH_LEN]) VG_MUST_USE;
+
 /* A frame from transport agency `transport` was refused: its stored row and
  * leaf (claimed: the sender an envelope named, or NULL; alert_id may be
  * NULL; code: the wire code's name). Nothing is recorded when no

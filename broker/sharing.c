@@ -5,6 +5,7 @@
 
 #include "handlers.h"
 #include "query.h"
+#include "store_retain.h"
 #include "vigil/log.h"
 #include "vigil/share.h"
 
@@ -59,6 +60,14 @@ s_checks(const vgb_services *sv, const vgb_from *from, const vg_share *sh, vgb_a
     }
     if (rc == VG_OK && memcmp(alert->envelope_hash, vg_share_envelope_hash(sh), VG_HASH_LEN)) {
         return vg_reason_set(why, VG_ERR_MALFORMED, "the share names a different envelope");
+    }
+    vgb_retain_row kept;
+    if (rc == VG_OK && vgb_store_retain_state(sv->store, alert->seq, &kept) == VG_OK &&
+        kept.content_gone_ms != 0) { /* its new recipient could be delivered nothing */
+        return vg_reason_set(why, VG_ERR_CONFLICT,
+                             "this alert's sealed content was purged (retention): the broker "
+                             "has nothing left to deliver to %s",
+                             vg_share_to(sh));
     }
     if (rc == VG_OK && strcmp(m->sender, vg_share_to(sh)) == 0) {
         return vg_reason_set(why, VG_ERR_DUPLICATE, "%s sent this alert: it has it already",

@@ -31,7 +31,8 @@
  *   data is damaged (never served); VG_ERR_IO otherwise. Every failure is
  *   logged once (store.error) by the back end.
  * - Never stores plaintext (the broker has none); stores the exact signed
- *   envelope, receipt, share and document bytes. Nothing is ever deleted.
+ *   envelope, receipt, share and document bytes. Nothing is ever deleted
+ *   but what retention purges (store_retain.h).
  *
  * A store is opened "unproven": nothing compacts or rewrites it (SQLite: no
  * WAL checkpoint, not even at close) until its owner has made every check of
@@ -60,9 +61,9 @@ typedef struct vgb_store vgb_store;
 
 /* The schema version of this code, the same in every back end: 5 added the
  * out-of-hours cover of a recipient (vgb_rrow.cover_for), 7 the witness
- * cosignatures (store_witness.h). A store at an older version the back end
- * knows is migrated when its owner opens it. */
-#define VGB_STORE_SCHEMA_VERSION 7
+ * cosignatures (store_witness.h), 8 retention (store_retain.h). A store at
+ * an older version the back end knows is migrated when its owner opens it. */
+#define VGB_STORE_SCHEMA_VERSION 8
 
 /* Recipient states, as stored (the wire's AlertState values). */
 typedef enum vgb_rstate {
@@ -591,6 +592,8 @@ typedef enum vgb_count_what {
     VGB_COUNT_LEAF_LINKS,     /* alert-to-audit-leaf links; filter: none */
     VGB_COUNT_NODES,          /* stored audit subtree hashes; filter: none */
     VGB_COUNT_LINK_TAGS,      /* link_tags rows; filter: none */
+    VGB_COUNT_PURGES,         /* purges rows (store_retain.h); filter: none */
+    VGB_COUNT_HOLDS,          /* legal_holds rows (store_retain.h); filter: none */
 } vgb_count_what;
 vg_err vgb_store_count(vgb_store *s, vgb_count_what what, const char *filter,
                        uint64_t *out) VG_MUST_USE;

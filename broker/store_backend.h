@@ -12,6 +12,7 @@
 
 #include "store.h"
 #include "store_witness.h"
+#include "store_retain.h"
 
 typedef struct vgb_store_ops vgb_store_ops;
 
@@ -151,6 +152,16 @@ struct vgb_store_ops {
                                void *ctx);
     vg_err (*event_runs)(vgb_store *s, const char *agency, uint64_t after, size_t limit,
                          vgb_event_run_fn fn, void *ctx);
+    /* Retention (store_retain.h). */
+    vg_err (*retain_candidates)(vgb_store *s, int64_t before_ms, uint64_t after_seq, size_t limit,
+                                vgb_retain_fn fn, void *ctx);
+    vg_err (*retain_state)(vgb_store *s, uint64_t seq, vgb_retain_row *out);
+    vg_err (*purge)(vgb_store *s, uint64_t seq, bool content, bool tags, int64_t now_ms);
+    vg_err (*scrub)(vgb_store *s, vg_reason *why);
+    vg_err (*hold_add)(vgb_store *s, const vgb_hold_row *h);
+    vg_err (*hold_remove)(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN], vgb_hold_fn fn,
+                          void *ctx);
+    vg_err (*holds)(vgb_store *s, vgb_hold_fn fn, void *ctx);
 };
 
 #endif

@@ -702,3 +702,57 @@ vgb_store_set_audit_durable(vgb_store *s, uint64_t size)
     }
     return s->ops->set_audit_durable != NULL ? s->ops->set_audit_durable(s, size) : VG_OK;
 }
+
+/* ---- retention (store_retain.h) ---------------------------------------------------- */
+
+vg_err
+vgb_store_retain_candidates(vgb_store *s, int64_t before_ms, uint64_t after_seq, size_t limit,
+                            vgb_retain_fn fn, void *ctx)
+{
+    return s->ops->retain_candidates(s, before_ms, after_seq, limit, fn, ctx);
+}
+
+vg_err
+vgb_store_retain_state(vgb_store *s, uint64_t seq, vgb_retain_row *out)
+{
+    return s->ops->retain_state(s, seq, out);
+}
+
+vg_err
+vgb_store_purge(vgb_store *s, uint64_t seq, bool content, bool tags, int64_t now_ms)
+{
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "purge");
+    }
+    return s->ops->purge(s, seq, content, tags, now_ms);
+}
+
+vg_err
+vgb_store_scrub(vgb_store *s, vg_reason *why)
+{
+    return s->ops->scrub(s, why);
+}
+
+vg_err
+vgb_store_hold_add(vgb_store *s, const vgb_hold_row *h)
+{
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "hold_add");
+    }
+    return s->ops->hold_add(s, h);
+}
+
+vg_err
+vgb_store_hold_remove(vgb_store *s, const uint8_t id[VG_ALERT_ID_LEN], vgb_hold_fn fn, void *ctx)
+{
+    if (!vgb_store_in_transaction(s)) {
+        return s_outside(s, "hold_remove");
+    }
+    return s->ops->hold_remove(s, id, fn, ctx);
+}
+
+vg_err
+vgb_store_holds(vgb_store *s, vgb_hold_fn fn, void *ctx)
+{
+    return s->ops->holds(s, fn, ctx);
+}

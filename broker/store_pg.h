@@ -47,7 +47,7 @@
 #include "store.h"
 #include "store_backend.h"
 
-#define VGB_PG_SCHEMA_VERSION 7           /* the same numbering as the SQLite back end's */
+#define VGB_PG_SCHEMA_VERSION 8           /* the same numbering as the SQLite back end's */
 #define VGB_PG_SCHEMA_OLDEST 4            /* the oldest schema this code migrates from */
 #define VGB_PG_PARAMS_MAX 20              /* parameters of one statement */
 #define VGB_PG_QUEUE_MAX 256              /* changes waiting in the pipeline before it is synced */
@@ -138,6 +138,8 @@ typedef enum vgb_pg_q {
     VGB_PG_Q_COUNT_RECEIPT_ITEMS,
     VGB_PG_Q_COUNT_LEAF_LINKS,
     VGB_PG_Q_COUNT_NODES,
+    VGB_PG_Q_COUNT_PURGES,
+    VGB_PG_Q_COUNT_HOLDS,
     VGB_PG_Q_SHIFT_DEADLINES,
     VGB_PG_Q_SHIFT_TRIES,
     VGB_PG_Q_XACT_ID,
@@ -158,6 +160,17 @@ typedef enum vgb_pg_q {
     VGB_PG_Q_AUDIT_CHECKPOINT_AT, /* witness cosignatures (store_witness.h) */
     VGB_PG_Q_ADD_COSIGNATURE,
     VGB_PG_Q_COSIGNATURES,
+    VGB_PG_Q_RETAIN_CANDIDATES, /* retention (store_pg_retain.c) */
+    VGB_PG_Q_RETAIN_STATE,
+    VGB_PG_Q_PURGE_ROW,
+    VGB_PG_Q_PURGE_CONTENT,
+    VGB_PG_Q_PURGE_CONTENT_AT,
+    VGB_PG_Q_PURGE_TAGS,
+    VGB_PG_Q_PURGE_TAGS_AT,
+    VGB_PG_Q_HOLD_ADD,
+    VGB_PG_Q_HOLD_GET,
+    VGB_PG_Q_HOLD_DELETE,
+    VGB_PG_Q_HOLDS,
     VGB_PG_N_QUERIES
 } vgb_pg_q;
 
@@ -416,6 +429,15 @@ vg_err vgb_pg_link_pairs(vgb_store *base, vgb_pair_fn fn, void *ctx);
 vg_err vgb_pg_link_tags_of(vgb_store *base, uint64_t seq, vgb_tag_fn fn, void *ctx);
 vg_err vgb_pg_tagged(vgb_store *base, const uint8_t (*tags)[VG_HASH_LEN], size_t n, size_t limit,
                      vgb_seq_fn fn, void *ctx);
+vg_err vgb_pg_retain_candidates(vgb_store *base, int64_t before_ms, uint64_t after_seq,
+                                size_t limit, vgb_retain_fn fn, void *ctx);
+vg_err vgb_pg_retain_state(vgb_store *base, uint64_t seq, vgb_retain_row *out);
+vg_err vgb_pg_purge(vgb_store *base, uint64_t seq, bool content, bool tags, int64_t now_ms);
+vg_err vgb_pg_scrub(vgb_store *base, vg_reason *why);
+vg_err vgb_pg_hold_add(vgb_store *base, const vgb_hold_row *h);
+vg_err vgb_pg_hold_remove(vgb_store *base, const uint8_t id[VG_ALERT_ID_LEN], vgb_hold_fn fn,
+                          void *ctx);
+vg_err vgb_pg_holds(vgb_store *base, vgb_hold_fn fn, void *ctx);
 vg_err vgb_pg_alert_by_id(vgb_store *base, const uint8_t id[VG_ALERT_ID_LEN], vgb_alert_meta *out,
                           uint8_t envelope_hash[VG_HASH_LEN], uint64_t *network_version);
 vg_err vgb_pg_receipt_names(vgb_store *base, const uint8_t hash[VG_HASH_LEN], const char *agency,

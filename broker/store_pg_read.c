@@ -175,6 +175,8 @@ vgb_pg_count(vgb_store *base, vgb_count_what what, const char *filter, uint64_t 
         [VGB_COUNT_LEAF_LINKS] = VGB_PG_Q_COUNT_LEAF_LINKS,
         [VGB_COUNT_NODES] = VGB_PG_Q_COUNT_NODES,
         [VGB_COUNT_LINK_TAGS] = VGB_PG_Q_COUNT_LINK_TAGS,
+        [VGB_COUNT_PURGES] = VGB_PG_Q_COUNT_PURGES,
+        [VGB_COUNT_HOLDS] = VGB_PG_Q_COUNT_HOLDS,
     };
     if ((unsigned)what >= sizeof q / sizeof q[0] || what == 0) {
         return VG_ERR_INVALID;

@@ -120,6 +120,24 @@ const char vgb_pg_schema[] =
     " alert_seq bigint NOT NULL REFERENCES alerts(seq),"
     " PRIMARY KEY(tag, alert_seq));"
     "CREATE INDEX IF NOT EXISTS link_tags_alert ON link_tags(alert_seq, tag);"
+    /* Retention (store_retain.h). */
+    "CREATE TABLE IF NOT EXISTS purges("
+    " alert_seq bigint PRIMARY KEY REFERENCES alerts(seq),"
+    " content_ms bigint,"
+    " tags_ms bigint);"
+    "CREATE TABLE IF NOT EXISTS legal_holds("
+    " alert_id bytea PRIMARY KEY,"
+    " held_ms bigint NOT NULL,"
+    " held_by text NOT NULL,"
+    " reason text NOT NULL);"
+    /* A purge empties an alert's envelope and its shares' bytes through this
+     * function, run with its owner's rights: the broker's role may erase
+     * sealed content, never write other bytes in its place. */
+    "CREATE OR REPLACE FUNCTION purge_content(a bigint) RETURNS void"
+    " LANGUAGE sql SECURITY DEFINER SET search_path = vigil AS $$"
+    " UPDATE vigil.alerts SET envelope = ''::bytea WHERE seq = a;"
+    " UPDATE vigil.shares SET share = ''::bytea WHERE alert_seq = a $$;"
+    "REVOKE ALL ON FUNCTION purge_content(bigint) FROM PUBLIC;"
     "CREATE TABLE IF NOT EXISTS audit_leaves("
     " idx bigint PRIMARY KEY,"
     " leaf bytea NOT NULL,"
@@ -175,13 +193,20 @@ const char vgb_pg_grants[] =
     "   TO " VGB_PG_WRITER_ROLE ";"
     "  GRANT UPDATE (leaf_idx) ON receipts TO " VGB_PG_WRITER_ROLE ";"
     "  GRANT UPDATE (value) ON meta TO " VGB_PG_WRITER_ROLE ";"
+    /* retention: a purge empties an alert's sealed content (purge_content
+     * only), drops its link tags, records itself; a hold is put on and
+     * lifted (store_retain.h) */
+    "  GRANT EXECUTE ON FUNCTION purge_content(bigint) TO " VGB_PG_WRITER_ROLE ";"
+    "  GRANT UPDATE (content_ms, tags_ms) ON purges TO " VGB_PG_WRITER_ROLE ";"
+    "  GRANT DELETE ON link_tags, legal_holds TO " VGB_PG_WRITER_ROLE ";"
     " END IF;"
     " END $$;";
 
 /* vgb_pg_migrations[v] takes a store from schema v to v + 1, in the same
  * transaction as the CREATE ... IF NOT EXISTS of vgb_pg_schema that follows
  * it (which adds new tables). 4 is the first PostgreSQL schema; 6 adds
- * link_tags, a new table the schema makes. */
+ * link_tags, 7 cosignatures, 8 purges and legal_holds, new tables the
+ * schema makes. */
 _Static_assert(VGB_PG_SCHEMA_VERSION == VGB_STORE_SCHEMA_VERSION, "one schema numbering");
 const char *const vgb_pg_migrations[VGB_PG_SCHEMA_VERSION] = {
     [4] = "ALTER TABLE recipients ADD COLUMN IF NOT EXISTS cover_for text;",
@@ -194,6 +219,13 @@ const char *const vgb_pg_migrations[VGB_PG_SCHEMA_VERSION] = {
     " esc_level, coalesce(shared_by, ''), officer, note, reason, tries, coalesce(cover_for, '')"
 
 #define S_CP_COLS "size, root, note, signed_ms"
+
+/* An alert as retention sees it (store_retain.h). */
+#define S_RETAIN_COLS                                                                              \
+    "a.seq, a.alert_id, a.status, a.categories, a.accepted_ms,"                                    \
+    " coalesce(p.content_ms, 0), coalesce(p.tags_ms, 0),"                                          \
+    " EXISTS (SELECT 1 FROM legal_holds h WHERE h.alert_id = a.alert_id),"                         \
+    " EXISTS (SELECT 1 FROM recipients r WHERE r.alert_seq = a.seq AND r.state = 1)"
 
 /* A receipts row for audit verify (NULL when an item names none). */
 #define S_RECEIPT_COLS                                                                             \
@@ -413,6 +445,35 @@ const vgb_pg_sql vgb_pg_queries[VGB_PG_N_QUERIES] = {
                          " ORDER BY alert_seq LIMIT $2",
                          "Bi"},
     [VGB_PG_Q_COUNT_LINK_TAGS] = {"SELECT count(*) FROM link_tags WHERE $1::text IS NULL", "t"},
+    [VGB_PG_Q_RETAIN_CANDIDATES] = {"SELECT " S_RETAIN_COLS " FROM alerts a"
+                                    " LEFT JOIN purges p ON p.alert_seq = a.seq"
+                                    " WHERE a.seq > $1 AND a.accepted_ms < $2"
+                                    " AND (p.content_ms IS NULL OR p.tags_ms IS NULL)"
+                                    " ORDER BY a.seq LIMIT $3",
+                                    "iii"},
+    [VGB_PG_Q_RETAIN_STATE] = {"SELECT " S_RETAIN_COLS " FROM alerts a"
+                               " LEFT JOIN purges p ON p.alert_seq = a.seq WHERE a.seq = $1",
+                               "i"},
+    [VGB_PG_Q_PURGE_ROW] = {"INSERT INTO purges(alert_seq) VALUES ($1) ON CONFLICT DO NOTHING",
+                            "i"},
+    [VGB_PG_Q_PURGE_CONTENT] = {"SELECT purge_content($1)", "i"},
+    [VGB_PG_Q_PURGE_CONTENT_AT] = {"UPDATE purges SET content_ms = $2"
+                                   " WHERE alert_seq = $1 AND content_ms IS NULL",
+                                   "ii"},
+    [VGB_PG_Q_PURGE_TAGS] = {"DELETE FROM link_tags WHERE alert_seq = $1", "i"},
+    [VGB_PG_Q_PURGE_TAGS_AT] = {"UPDATE purges SET tags_ms = $2"
+                                " WHERE alert_seq = $1 AND tags_ms IS NULL",
+                                "ii"},
+    [VGB_PG_Q_HOLD_ADD] = {"INSERT INTO legal_holds(alert_id, held_ms, held_by, reason)"
+                           " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                           "bitt"},
+    [VGB_PG_Q_HOLD_GET] = {"SELECT alert_id, held_ms, held_by, reason FROM legal_holds"
+                           " WHERE alert_id = $1",
+                           "b"},
+    [VGB_PG_Q_HOLD_DELETE] = {"DELETE FROM legal_holds WHERE alert_id = $1", "b"},
+    [VGB_PG_Q_HOLDS] = {"SELECT alert_id, held_ms, held_by, reason FROM legal_holds"
+                        " ORDER BY alert_id",
+                        ""},
     [VGB_PG_Q_ALERT_IDS] = {"SELECT seq, alert_id FROM alerts WHERE seq > $1 ORDER BY seq"
                             " LIMIT $2",
                             "ii"},
@@ -493,6 +554,8 @@ const vgb_pg_sql vgb_pg_queries[VGB_PG_N_QUERIES] = {
                                    " WHERE $1::text IS NULL",
                                    "t"},
     [VGB_PG_Q_COUNT_NODES] = {"SELECT count(*) FROM audit_nodes WHERE $1::text IS NULL", "t"},
+    [VGB_PG_Q_COUNT_PURGES] = {"SELECT count(*) FROM purges WHERE $1::text IS NULL", "t"},
+    [VGB_PG_Q_COUNT_HOLDS] = {"SELECT count(*) FROM legal_holds WHERE $1::text IS NULL", "t"},
     /* The write transaction's id: after a commit in doubt, txid_status says
      * what became of it. */
     [VGB_PG_Q_XACT_ID] = {"SELECT txid_current()", ""},

@@ -16,10 +16,11 @@
 /* 2: acknowledgement tracking and the audit log. 3: event runs. 4: delivery
  * retries in the store (recipients.next_try_ms, tries) and every network
  * document served. 5: out-of-hours cover (recipients.cover_for). 6: the
- * link-tag index (link_tags). Versions before 3 existed only in development
- * builds and are not migrated; 3, 4 and 5 are migrated in place
+ * link-tag index (link_tags). 7: witness cosignatures (cosignatures). 8:
+ * retention (purges, legal_holds). Versions before 3 existed only in
+ * development builds and are not migrated; 3 to 7 are migrated in place
  * (s_migrations). */
-#define S_SCHEMA_VERSION 7
+#define S_SCHEMA_VERSION 8
 _Static_assert(S_SCHEMA_VERSION == VGB_STORE_SCHEMA_VERSION, "one schema numbering");
 #define S_SCHEMA_OLDEST 3 /* the oldest schema this broker migrates */
 #define S_STR(x) #x
@@ -144,7 +145,18 @@ static const char s_schema[] =
     " agency TEXT NOT NULL,"
     " alert_id BLOB,"
     " code TEXT NOT NULL,"
-    " reason TEXT NOT NULL);" S_COSIGNATURES_TABLE;
+    " reason TEXT NOT NULL);" S_COSIGNATURES_TABLE
+    /* Retention (store_retain.h): what of an alert was purged, and when;
+     * the legal holds that keep an alert from it. */
+    "CREATE TABLE IF NOT EXISTS purges("
+    " alert_seq INTEGER PRIMARY KEY REFERENCES alerts(seq),"
+    " content_ms INTEGER,"
+    " tags_ms INTEGER);"
+    "CREATE TABLE IF NOT EXISTS legal_holds("
+    " alert_id BLOB PRIMARY KEY,"
+    " held_ms INTEGER NOT NULL,"
+    " held_by TEXT NOT NULL,"
+    " reason TEXT NOT NULL);";
 
 /* s_migrations[v] takes a store from schema v to v + 1, inside the same
  * transaction as the CREATE ... IF NOT EXISTS of s_schema that follows it
@@ -156,6 +168,7 @@ static const char *const s_migrations[S_SCHEMA_VERSION] = {
     [4] = "ALTER TABLE recipients ADD COLUMN cover_for TEXT;",
     [5] = "", /* link_tags is a new table: s_schema makes it */
     [6] = S_COSIGNATURES_TABLE,
+    [7] = "", /* purges and legal_holds are new tables: s_schema makes them */
 };
 
 sqlite3_stmt *
@@ -319,6 +332,7 @@ s_setup(vgb_sqlite *s, vg_reason *why)
     static const char pragmas[] = "PRAGMA journal_mode=WAL;"
                                   "PRAGMA synchronous=FULL;"
                                   "PRAGMA foreign_keys=ON;"
+                                  "PRAGMA secure_delete=ON;" /* a purge leaves no bytes */
                                   "PRAGMA wal_autocheckpoint=0;";
     sqlite3_busy_handler(s->db, s_busy, s);
     int rc = sqlite3_exec(s->db, pragmas, NULL, NULL, NULL);
@@ -650,6 +664,13 @@ static const vgb_store_ops s_ops = {
     .link_leaf = vgb_sqlite_link_leaf,
     .alert_ids = vgb_sqlite_alert_ids,
     .add_link_tags = vgb_sqlite_add_link_tags,
+    .retain_candidates = vgb_sqlite_retain_candidates,
+    .retain_state = vgb_sqlite_retain_state,
+    .purge = vgb_sqlite_purge,
+    .scrub = vgb_sqlite_scrub,
+    .hold_add = vgb_sqlite_hold_add,
+    .hold_remove = vgb_sqlite_hold_remove,
+    .holds = vgb_sqlite_holds,
     .linked_earlier = vgb_sqlite_linked_earlier,
     .link_pairs = vgb_sqlite_link_pairs,
     .link_tags_of = vgb_sqlite_link_tags_of,

@@ -191,4 +191,15 @@ vg_err vgb_sqlite_event_runs(vgb_store *base, const char *agency, uint64_t after
 /* The audit tables (store_sqlite_audit.c), made with the rest of the schema. */
 extern const char vgb_sqlite_audit_schema[];
 
+/* Retention (store_retain.h; store_sqlite_retain.c). */
+vg_err vgb_sqlite_retain_candidates(vgb_store *base, int64_t before_ms, uint64_t after_seq,
+                                    size_t limit, vgb_retain_fn fn, void *ctx);
+vg_err vgb_sqlite_retain_state(vgb_store *base, uint64_t seq, vgb_retain_row *out);
+vg_err vgb_sqlite_purge(vgb_store *base, uint64_t seq, bool content, bool tags, int64_t now_ms);
+vg_err vgb_sqlite_scrub(vgb_store *base, vg_reason *why);
+vg_err vgb_sqlite_hold_add(vgb_store *base, const vgb_hold_row *h);
+vg_err vgb_sqlite_hold_remove(vgb_store *base, const uint8_t id[VG_ALERT_ID_LEN], vgb_hold_fn fn,
+                              void *ctx);
+vg_err vgb_sqlite_holds(vgb_store *base, vgb_hold_fn fn, void *ctx);
+
 #endif

@@ -204,6 +204,8 @@ vgb_sqlite_count(vgb_store *base, vgb_count_what what, const char *filter, uint6
         [VGB_COUNT_LEAF_LINKS] = "SELECT count(*) FROM audit_alert_leaves WHERE ?1 IS NULL",
         [VGB_COUNT_NODES] = "SELECT count(*) FROM audit_nodes WHERE ?1 IS NULL",
         [VGB_COUNT_LINK_TAGS] = "SELECT count(*) FROM link_tags WHERE ?1 IS NULL",
+        [VGB_COUNT_PURGES] = "SELECT count(*) FROM purges WHERE ?1 IS NULL",
+        [VGB_COUNT_HOLDS] = "SELECT count(*) FROM legal_holds WHERE ?1 IS NULL",
     };
     if ((unsigned)what >= sizeof sql / sizeof sql[0] || sql[what] == NULL) {
         return VG_ERR_INVALID;

@@ -257,7 +257,14 @@ s_print_status(const vga_status_view *v, int64_t now_ms)
     vg_strlist_join(buf, sizeof buf, &st->categories, ", ");
     s_print_field("categories", buf);
     s_print_field("complete", st->complete ? "yes" : "no");
-    s_print_field("headline", v->headline ? v->headline : "sealed");
+    if (st->purged_ms != 0) {
+        char at[VG_TIME_STR_LEN];
+        vg_time_format(at, sizeof at, st->purged_ms);
+        snprintf(buf, sizeof buf, "purged %s (retention): its record and proofs remain", at);
+    }
+    s_print_field("content", st->purged_ms != 0 ? buf : "kept");
+    s_print_field("legal hold", st->held ? "yes" : "no");
+    s_print_field("headline", v->headline ? v->headline : st->purged_ms != 0 ? "purged" : "sealed");
     printf("recipients\n");
     for (size_t i = 0; i < st->n_recipients; i++) {
         s_print_recipient(&st->recipients[i], now_ms);

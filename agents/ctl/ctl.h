@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "tool.h"
+#include "vigil/broker_config.h"
 #include "vigil/err.h"
 #include "vigil/keys.h"
 #include "vigil/log.h"
@@ -54,10 +55,18 @@ int ctl_cmd_init(int argc, char **argv);
 int ctl_cmd_network(int argc, char **argv);
 int ctl_cmd_check(int argc, char **argv);
 int ctl_cmd_report(int argc, char **argv);
-int ctl_cmd_audit(int argc, char **argv);              /* ctl_audit.c */
-int ctl_cmd_calendar(int argc, char **argv);           /* ctl_calendar.c */
-int ctl_cmd_network_push(int argc, char **argv);       /* ctl_broker.c */
-int ctl_cmd_broker(int argc, char **argv);             /* ctl_broker.c */
+int ctl_cmd_audit(int argc, char **argv);        /* ctl_audit.c */
+int ctl_cmd_calendar(int argc, char **argv);     /* ctl_calendar.c */
+int ctl_cmd_network_push(int argc, char **argv); /* ctl_broker.c */
+int ctl_cmd_broker(int argc, char **argv);       /* ctl_broker.c */
+int ctl_cmd_purge(int argc, char **argv);        /* ctl_retain.c */
+int ctl_cmd_hold(int argc, char **argv);         /* ctl_retain.c */
+
+/* Sends command and body to the running broker of cfg on its control
+ * socket (broker/control.h) and prints its answer: VGT_EXIT_OK when it
+ * answered "ok ...", VGT_EXIT_FAIL otherwise (said on stderr). */
+int ctl_control_request(const vgt_who *who, const vg_broker_config *cfg, const char *command,
+                        const uint8_t *body, size_t len);
 int ctl_cmd_broker_rotate_keys(int argc, char **argv); /* ctl_broker_keys.c */
 
 int ctl_cmd_init_agency(int argc, char **argv); /* ctl_agency.c */

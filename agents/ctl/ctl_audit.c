@@ -413,8 +413,10 @@ ctl_audit_check(ctl_audit_result *out, struct vgb_store *store, const ctl_audit_
         out->verified = true;
         snprintf(out->line, sizeof out->line,
                  "audit: %" PRIu64 " leaves, %" PRIu64 " checkpoints verified (%zu held outside "
-                 "the store); every row of the store answers to the log",
-                 rep.n_leaves, rep.n_checkpoints, n_notes);
+                 "the store); every row of the store answers to the log; %" PRIu64
+                 " purged (content gone by retention: their leaves and hashes stand in for it), "
+                 "%" PRIu64 " under a legal hold",
+                 rep.n_leaves, rep.n_checkpoints, n_notes, st.n_purged, st.n_held);
     }
 }
 

@@ -58,11 +58,9 @@ static const char s_status_help[] =
     "\n"
     "Exit status: 0 it answered, 1 no answer, 2 bad arguments.\n";
 
-/* Sends command and body to the broker of cfg and puts its answer in reply.
- * VGT_EXIT_OK when it answered "ok ...", VGT_EXIT_FAIL otherwise (said). */
-static int
-s_request(const vgt_who *who, const vg_broker_config *cfg, const char *command, const uint8_t *body,
-          size_t len)
+int
+ctl_control_request(const vgt_who *who, const vg_broker_config *cfg, const char *command,
+                    const uint8_t *body, size_t len)
 {
     char endpoint[4200];
     snprintf(endpoint, sizeof endpoint, "ipc://%s/control", cfg->store_path);
@@ -159,7 +157,7 @@ ctl_cmd_network_push(int argc, char **argv)
         vgt_error(&s_push_who, "%s: %s (nothing was sent to the broker)", path, why.text);
         rc = VGT_EXIT_FAIL;
     } else {
-        rc = s_request(&s_push_who, cfg, "push", bytes, len);
+        rc = ctl_control_request(&s_push_who, cfg, "push", bytes, len);
     }
     vg_netdoc_destroy(&doc);
     free(bytes);
@@ -198,7 +196,7 @@ ctl_cmd_broker(int argc, char **argv)
         vgt_error(&s_status_who, "%s", why.text);
         return VGT_EXIT_FAIL;
     }
-    rc = s_request(&s_status_who, cfg, "status", (const uint8_t *)"", 0);
+    rc = ctl_control_request(&s_status_who, cfg, "status", (const uint8_t *)"", 0);
     vg_broker_config_destroy(&cfg);
     return rc;
 }

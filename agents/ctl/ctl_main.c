@@ -34,6 +34,9 @@ static const char s_usage[] =
     "                                time, and per-agency figures (reads the store)\n"
     "  audit verify | audit export   check the broker's audit log offline (every leaf,\n"
     "                                checkpoint and state row), or export it for auditors\n"
+    "  purge -c BROKER_CONF          purge sealed content past the network document's\n"
+    "                                retention now (--dry-run: list what would go)\n"
+    "  hold add | remove | list      legal holds that keep an alert from being purged\n"
     "  calendar import FILE          the UK's published bank-holiday file into the\n"
     "                                network document's calendars (then sign it)\n"
     "\n"
@@ -81,6 +84,12 @@ ctl_main(int argc, char **argv)
     }
     if (strcmp(cmd, "broker") == 0) {
         return ctl_cmd_broker(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "purge") == 0) {
+        return ctl_cmd_purge(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "hold") == 0) {
+        return ctl_cmd_hold(argc - 1, argv + 1);
     }
     return vgt_unknown_command(&who, cmd, s_usage);
 }

@@ -57,6 +57,8 @@ static const s_field F_ENVELOPE_HASH = S_F("envelope_hash", S_HASH, hash);
 static const s_field F_RECEIPT_HASH = S_F("receipt_hash", S_HASH, hash);
 static const s_field F_SHARE_HASH = S_F("share_hash", S_HASH, hash);
 static const s_field F_DOCUMENT_HASH = S_F("document_hash", S_HASH, hash);
+static const s_field F_HOLD_HASH = S_F("hold_hash", S_HASH, hash);
+static const s_field F_PURGED = S_F("purged", S_NAME, code);
 static const s_field F_RECIPIENTS = S_F("recipients", S_LIST, agencies);
 static const s_field F_TO = S_F("to", S_LIST, agencies);
 static const s_field F_ALERTS = S_F("alerts", S_ALERTS, alerts);
@@ -105,6 +107,9 @@ static const s_kind_info s_kinds[] = {
      "unwitnessed",
      {&F_SIZE, &F_COSIGNED, &F_REQUIRED, &F_WITHIN, &F_VERSION},
      false},
+    {VG_AUDIT_PURGED, "purged", {&F_ALERT, &F_ENVELOPE_HASH, &F_PURGED}, false},
+    {VG_AUDIT_HELD, "held", {&F_ALERT, &F_HOLD_HASH}, false},
+    {VG_AUDIT_RELEASED, "released", {&F_ALERT, &F_HOLD_HASH}, false},
 };
 #define S_N_KINDS (sizeof s_kinds / sizeof s_kinds[0])
 

@@ -38,6 +38,9 @@ static const vg_cfg_key s_table[] = {
         "sign an audit checkpoint at least every this many leaves"),
     S_K("broker", "checkpoint_interval", VG_CFG_DURATION, checkpoint_interval_ms, "10s", false, 100,
         86400000, "sign an audit checkpoint this often while the log grows"),
+    S_K("broker", "purge_interval", VG_CFG_DURATION, purge_interval_ms, "1h", false, 0, 604800000,
+        "how often content past the network document's retention is purged (0s: only by vigilctl "
+        "purge)"),
     S_K("broker", "timers", VG_CFG_INT, timers, "4096", false, 8, 16777216,
         "deadline timers kept in memory; the rest wait in the store"),
     S_K("broker", "wal_checkpoint_pages", VG_CFG_INT, wal_checkpoint_pages, "1000", false, 16,

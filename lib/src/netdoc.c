@@ -900,6 +900,50 @@ vg_netdoc_signed_bytes(const vg_netdoc *doc, size_t *len_out)
     return doc->signed_bytes;
 }
 
+/* Whether the comma-separated list has item. */
+static bool
+s_csv_has(const char *list, const char *item)
+{
+    size_t n = strlen(item);
+    for (const char *p = list; *p != '\0';) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && memcmp(p, item, n) == 0) {
+            return true;
+        }
+        p += len + (end != NULL);
+    }
+    return false;
+}
+
+void
+vg_netdoc_retention(const vg_netdoc *doc, int status, const char *categories, uint64_t *content_ms,
+                    uint64_t *tags_ms)
+{
+    *content_ms = 0;
+    *tags_ms = 0;
+    for (size_t i = 0; i < doc->pb->n_retention; i++) {
+        const Vigil__RetentionRule *r = doc->pb->retention[i];
+        if ((r->status != 0 && (int)r->status != status) ||
+            (r->category[0] != '\0' && !s_csv_has(categories, r->category))) {
+            continue;
+        }
+        *content_ms = r->content_ms > *content_ms ? r->content_ms : *content_ms;
+        *tags_ms = r->tags_ms > *tags_ms ? r->tags_ms : *tags_ms;
+    }
+}
+
+uint64_t
+vg_netdoc_retention_shortest(const vg_netdoc *doc)
+{
+    uint64_t shortest = 0;
+    for (size_t i = 0; i < doc->pb->n_retention; i++) {
+        uint64_t c = doc->pb->retention[i]->content_ms;
+        shortest = shortest == 0 || c < shortest ? c : shortest;
+    }
+    return shortest;
+}
+
 size_t
 vg_netdoc_n_agencies(const vg_netdoc *doc)
 {

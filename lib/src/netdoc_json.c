@@ -1103,6 +1103,57 @@ s_scheme(Vigil__ReferenceScheme **out, json_t *obj, size_t i, s_arena *ar, vg_re
     return rc;
 }
 
+/* {"status": "exercise", "category": "taxi", "content": "30d", "tags": "90d"}:
+ * status and category optional (any), tags optional (as content). */
+static vg_err
+s_retention(Vigil__RetentionRule **out, json_t *obj, size_t i, s_arena *ar, vg_reason *why)
+{
+    static const char *const keys[] = {"status", "category", "content", "tags", NULL};
+    char where[40];
+    snprintf(where, sizeof where, "retention[%zu]", i);
+    if (!json_is_object(obj)) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "%s must be an object", where);
+    }
+    Vigil__RetentionRule *r = s_alloc(ar, sizeof *r);
+    if (r == NULL) {
+        return VG_ERR_NOMEM;
+    }
+    vigil__retention_rule__init(r);
+    *out = r;
+    const char *status = NULL, *category = NULL, *content = NULL, *tags = NULL;
+    vg_err rc = s_only_keys(obj, keys, where, why);
+    rc = rc == VG_OK ? s_string(&status, obj, "status", false, where, why) : rc;
+    rc = rc == VG_OK ? s_string(&category, obj, "category", false, where, why) : rc;
+    rc = rc == VG_OK ? s_string(&content, obj, "content", true, where, why) : rc;
+    rc = rc == VG_OK ? s_string(&tags, obj, "tags", false, where, why) : rc;
+    if (rc != VG_OK) {
+        return rc;
+    }
+    r->category = (char *)category;
+    vg_reason inner;
+    vg_status st = 0;
+    if (status[0] != '\0' && vg_status_parse(&st, status, &inner) != VG_OK) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "%s: %s", where, inner.text);
+    }
+    r->status = (Vigil__Status)st;
+    if (vg_duration_parse(&r->content_ms, content, &inner) != VG_OK || r->content_ms == 0) {
+        return vg_reason_set(why, VG_ERR_MALFORMED,
+                             "%s: \"content\" must be a duration > 0 such as \"30d\" (%s)", where,
+                             r->content_ms == 0 ? "it is zero" : inner.text);
+    }
+    r->tags_ms = r->content_ms;
+    if (tags[0] != '\0' && vg_duration_parse(&r->tags_ms, tags, &inner) != VG_OK) {
+        return vg_reason_set(why, VG_ERR_MALFORMED, "%s: \"tags\": %s", where, inner.text);
+    }
+    if (r->tags_ms < r->content_ms) {
+        return vg_reason_set(why, VG_ERR_MALFORMED,
+                             "%s: \"tags\" may not be shorter than \"content\" (tags go with "
+                             "the content at the latest)",
+                             where);
+    }
+    return VG_OK;
+}
+
 static vg_err
 s_build(Vigil__NetworkDocument *d, json_t *root, s_arena *ar, vg_reason *why)
 {
@@ -1124,6 +1175,7 @@ s_build(Vigil__NetworkDocument *d, json_t *root, s_arena *ar, vg_reason *why)
                                        "key_transition",
                                        "reference_schemes",
                                        "witnessing",
+                                       "retention",
                                        NULL};
     static const char *const broker_keys[] = {"sign_key", "transport_key", NULL};
     if (!json_is_object(root)) {
@@ -1191,6 +1243,22 @@ s_build(Vigil__NetworkDocument *d, json_t *root, s_arena *ar, vg_reason *why)
     if (rc == VG_OK) {
         S_EACH(d, reference_schemes, n_reference_schemes, root, "reference_schemes", s_scheme, ar,
                why, rc);
+    }
+    if (rc == VG_OK) {
+        S_EACH(d, retention, n_retention, root, "retention", s_retention, ar, why, rc);
+    }
+    for (size_t i = 0; rc == VG_OK && i < d->n_retention; i++) {
+        const char *cat = d->retention[i]->category;
+        bool known = cat[0] == '\0';
+        for (size_t k = 0; k < d->n_categories && !known; k++) {
+            known = strcmp(d->categories[k], cat) == 0;
+        }
+        if (!known) {
+            rc = vg_reason_set(why, VG_ERR_POLICY,
+                               "retention[%zu]: category \"%s\" is not one of the network's "
+                               "categories",
+                               i, cat);
+        }
     }
     if (rc == VG_OK &&
         (rc = s_string(&s, root, "key_transition", false, "document", why)) == VG_OK) {
@@ -1597,6 +1665,26 @@ s_doc_json(const Vigil__NetworkDocument *d)
             json_array_append_new(arr, o);
         }
         json_object_set_new(root, "reference_schemes", arr);
+    }
+    if (d->n_retention > 0) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < d->n_retention; i++) {
+            const Vigil__RetentionRule *r = d->retention[i];
+            json_t *o = json_object();
+            char dur[32];
+            if (r->status != 0) {
+                json_object_set_new(o, "status", json_string(vg_status_name((vg_status)r->status)));
+            }
+            if (r->category[0] != '\0') {
+                json_object_set_new(o, "category", json_string(r->category));
+            }
+            vg_duration_format(dur, sizeof dur, r->content_ms);
+            json_object_set_new(o, "content", json_string(dur));
+            vg_duration_format(dur, sizeof dur, r->tags_ms);
+            json_object_set_new(o, "tags", json_string(dur));
+            json_array_append_new(arr, o);
+        }
+        json_object_set_new(root, "retention", arr);
     }
     return root;
 }

@@ -9,7 +9,9 @@
  *    past every step of the document (deadlines of seconds), three
  *    rejections (a replayed sequence number twice, a clock-skewed
  *    envelope), an agency offline long enough for the alarm, a second
- *    network document pushed to the running broker, events in the streams
+ *    network document pushed to the running broker (with a retention rule:
+ *    one alert and its share purged by `vigilctl purge`, a legal hold put on
+ *    and lifted, another left on), events in the streams
  *    of the sender and of oversight (a console's view). The broker is
  *    stopped cleanly and `vigilctl audit verify -c broker.conf` must pass.
  *    Then, for every table the store holds (read from sqlite_master, so a
@@ -64,6 +66,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "broker_harness.h"
@@ -192,6 +195,9 @@ static const s_except s_exceptions[] = {
     {"recipients", S_ALTER | S_SWAP, "overdue_ms", S_OWN_CLOCK " (tracking.c)", NULL, NULL, true},
     {"shares", S_ALTER | S_SWAP, "received_ms", S_OWN_CLOCK " (sharing.c)", NULL, NULL, true},
     {"rejections", S_ALTER | S_SWAP, "at_ms", S_OWN_CLOCK " (record.c)", NULL, NULL, true},
+    {"purges", S_ALTER | S_SWAP, "content_ms", S_OWN_CLOCK " (retain.c)", NULL, NULL, true},
+    {"purges", S_ALTER | S_SWAP, "tags_ms", S_OWN_CLOCK " (retain.c)", NULL, NULL, true},
+    {"legal_holds", S_ALTER | S_SWAP, "held_ms", S_OWN_CLOCK " (retain.c)", NULL, NULL, true},
     /* A DELIVERED receipt's time is a read of its own; a person's receipt
      * shares its read with its row's state_ms (and acked_ms, complete_ms),
      * so the last one of its row is pinned by that. */
@@ -570,9 +576,20 @@ s_make_store(bh_broker *b)
     s_ack(lic, a, "Licensing duty officer", "acknowledged after the escalation");
     s_expect_event(ho, VGA_EV_COMPLETE, NULL, a, 0, T_REPLY_MS);
 
-    /* a new network document (the same one re-signed, version 2, pushed to
-     * the running broker): a network_changed leaf, its events in every
-     * stream, a second network_documents row */
+    /* a new network document (the same one with a retention rule, version 2,
+     * pushed to the running broker): a network_changed leaf, its events in
+     * every stream, a second network_documents row */
+    char *path = it_path(b->net, "network/network.json");
+    json_error_t jerr;
+    json_t *doc = json_load_file(path, 0, &jerr);
+    if (doc == NULL) {
+        fail_msg("%s: %s", path, jerr.text);
+    }
+    json_object_set_new(doc, "retention",
+                        json_pack("[{s:s, s:s}]", "category", "other", "content", "1s"));
+    assert_int_equal(json_dump_file(doc, path, JSON_INDENT(2)), 0);
+    json_decref(doc);
+    free(path);
     it_run r;
     it_vigilctl(&r, "network", "sign", "--dir", b->net);
     it_assert_ok(&r);
@@ -582,6 +599,27 @@ s_make_store(bh_broker *b)
     it_run_fini(&r);
     s_expect_event(ov, VGA_EV_NETWORK_CHANGED, NULL, NULL, 0, T_REPLY_MS);
 
+    /* retention (docs/audit.md): that document keeps category "other" 1 s,
+     * so E (and its shares' sealed keys) is purged; a hold put on M[1] and
+     * lifted, one left on B (held and released leaves, a legal_holds row) */
+    char hex[2 * VG_ALERT_ID_LEN + 1];
+    vg_hex_encode(hex, sizeof hex, m[1], VG_ALERT_ID_LEN);
+    it_vigilctl(&r, "hold", "add", "-c", b->conf, hex, "--reason", "Inquiry 1", "--by", "Clerk");
+    it_assert_ok(&r);
+    it_run_fini(&r);
+    it_vigilctl(&r, "hold", "remove", "-c", b->conf, hex, "--reason", "closed", "--by", "Clerk");
+    it_assert_ok(&r);
+    it_run_fini(&r);
+    vg_hex_encode(hex, sizeof hex, bb, VG_ALERT_ID_LEN);
+    it_vigilctl(&r, "hold", "add", "-c", b->conf, hex, "--reason", "Inquiry 2", "--by", "Clerk");
+    it_assert_ok(&r);
+    it_run_fini(&r);
+    it_vigilctl(&r, "purge", "-c", b->conf);
+    it_assert_ok(&r);
+    if (!it_contains(r.out, "ok purged 1 alert;")) {
+        fail_msg("purge: %s", r.out);
+    }
+    it_run_fini(&r);
     /* three agencies witness the log: each sync cosigns the latest
      * checkpoint it proved (rows of cosignatures) */
     vga_agent *witnesses[] = {police, cs, ov};

@@ -345,6 +345,8 @@ s_fill_status(vga_alert_status *st, const Vigil__AlertSummary *s)
     st->status = (vg_status)s->status;
     st->msg_type = (vg_msg_type)s->msg_type;
     st->complete = s->complete;
+    st->purged_ms = (int64_t)s->purged_ms;
+    st->held = s->held;
     for (size_t i = 0; ok && i < s->n_categories; i++) {
         ok = vg_strlist_add(&st->categories, s->categories[i]) == VG_OK;
     }

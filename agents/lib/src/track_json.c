@@ -170,17 +170,18 @@ s_view_json(const vga_status_view *v, int64_t now_ms)
         json_array_append_new(recipients, s_recipient_json(&st->recipients[i], now_ms));
     }
     json_t *linked = s_linked_json(st);
-    return json_pack(
-        "{s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:s, s:o, s:b, s:o, s:b, s:b, s:o, "
-        "s:o, s:o}",
-        "id", idhex, "sender", st->sender, "sent", s_json_time(st->created_ms), "accepted",
-        s_json_time(st->accepted_ms), "severity", vg_severity_name(st->severity), "urgency",
-        vg_urgency_name(st->urgency), "status", vg_status_name(st->status), "msg_type",
-        vg_msg_type_name(st->msg_type), "categories", cats ? cats : json_null(), "complete",
-        st->complete, "headline", s_json_text(v->headline), "sealed", v->headline == NULL,
-        "overdue", v->late, "earliest_open_deadline", s_json_time(v->open_deadline_ms),
-        "recipients", recipients ? recipients : json_null(), "linked",
-        linked ? linked : json_null());
+    return json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:s, s:o, s:b, s:o, s:b, s:b, s:o, "
+                     "s:o, s:o, s:o, s:b}",
+                     "id", idhex, "sender", st->sender, "sent", s_json_time(st->created_ms),
+                     "accepted", s_json_time(st->accepted_ms), "severity",
+                     vg_severity_name(st->severity), "urgency", vg_urgency_name(st->urgency),
+                     "status", vg_status_name(st->status), "msg_type",
+                     vg_msg_type_name(st->msg_type), "categories", cats ? cats : json_null(),
+                     "complete", st->complete, "headline", s_json_text(v->headline), "sealed",
+                     v->headline == NULL, "overdue", v->late, "earliest_open_deadline",
+                     s_json_time(v->open_deadline_ms), "recipients",
+                     recipients ? recipients : json_null(), "linked", linked ? linked : json_null(),
+                     "purged", s_json_time(st->purged_ms), "legal_hold", st->held);
 }
 
 /* Dumps doc compactly into *out and frees it. */

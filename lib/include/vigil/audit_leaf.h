@@ -65,6 +65,9 @@ typedef enum vg_audit_kind {
     VG_AUDIT_NETWORK_WARNING = 17,
     VG_AUDIT_LINKED = 18,
     VG_AUDIT_UNWITNESSED = 20,
+    VG_AUDIT_PURGED = 21,   /* 19 is the wire's REPEAT_WARNING, an event without a leaf */
+    VG_AUDIT_HELD = 22,     /* a legal hold put on */
+    VG_AUDIT_RELEASED = 23, /* ... and lifted */
 } vg_audit_kind;
 
 #define VG_AUDIT_DEADLINES_MAX VG_RECIPIENTS_MAX /* deadline= lines in one leaf */
@@ -125,6 +128,11 @@ typedef struct vg_audit_deadline {
  *                    it or a later one in time), required (the document's
  *                    k), within_ms(deadline_ms: the document's time),
  *                    network_version(version)
+ *   purged           alert, envelope_hash(hash: of the envelope that is gone),
+ *                    purged(code: what went, "content", "tags" or
+ *                    "content+tags"; docs/audit.md "Retention")
+ *   held, released   alert, hold_hash(hash: BLAKE2b-256 of the hold record,
+ *                    "BY\nREASON": who put it on or lifted it, and why)
  *
  * accepted, shared, in_progress and reassigned leaves end with one
  * "deadline=" line per deadline the fact set (deadlines, sorted by agency;

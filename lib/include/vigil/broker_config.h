@@ -17,6 +17,8 @@
  *     offline_alarm = 5m            ; agency away this long with alerts waiting: alarm
  *     checkpoint_leaves = 256       ; sign an audit checkpoint at least every N leaves
  *     checkpoint_interval = 10s     ; ... or this often when the log grew
+ *     purge_interval = 1h           ; purge content past its retention this often (docs/audit.md
+ *                                   ; "Retention"; 0s: only when vigilctl purge asks)
  *     timers = 4096                 ; deadline timers held in memory (>= 8); the rest wait
  *                                   ; in the store and are loaded as they come due
  *     wal_checkpoint_pages = 1000   ; SQLite WAL frames (pages) between store checkpoints
@@ -72,6 +74,7 @@ typedef struct vg_broker_config {
     uint64_t offline_alarm_ms;        /* absence that raises an agency-offline alarm */
     int64_t checkpoint_leaves;        /* audit checkpoint at least every N leaves */
     uint64_t checkpoint_interval_ms;  /* ... or this often when the log grew */
+    uint64_t purge_interval_ms;       /* scheduled purge of content past retention, 0: off */
     int64_t timers;                   /* deadline timers held in memory */
     int64_t wal_checkpoint_pages;     /* WAL frames committed between store checkpoints */
     int64_t connections_per_agency;   /* open connections one agency may have */

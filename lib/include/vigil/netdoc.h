@@ -231,6 +231,17 @@ const uint8_t *vg_netdoc_broker_transport_pk(const vg_netdoc *doc); /* VG_CURVE_
 /* The exact signed bytes this document was verified from (to serve to others). */
 const uint8_t *vg_netdoc_signed_bytes(const vg_netdoc *doc, size_t *len_out);
 
+/* How long an alert of this status (wire Status value) whose categories
+ * are `categories` (comma-separated, as the broker stores them) keeps its
+ * sealed content and its link tags, in ms after acceptance: the longest of
+ * the document's retention rules that apply to it (docs/network.md
+ * "Retention"). 0 and 0: no rule applies, it is kept for ever. */
+void vg_netdoc_retention(const vg_netdoc *doc, int status, const char *categories,
+                         uint64_t *content_ms, uint64_t *tags_ms);
+/* The shortest content retention of any rule, 0 when the document has
+ * none (then nothing is ever purged). */
+uint64_t vg_netdoc_retention_shortest(const vg_netdoc *doc);
+
 size_t vg_netdoc_n_agencies(const vg_netdoc *doc);
 /* Fills out with agency i (< n_agencies). */
 void vg_netdoc_agency_at(const vg_netdoc *doc, size_t i, vg_agency *out);

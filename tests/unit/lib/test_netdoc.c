@@ -951,6 +951,79 @@ json_witnessing_round_trip_and_limits(void **state)
     s_assert_json_refused(net, VG_ERR_MALFORMED, "k");
 }
 
+/* ---- retention (docs/network.md "Retention") ---------------------------------------- */
+
+static void
+s_retention(vt_net *net, const char *rules_json)
+{
+    json_error_t err;
+    json_t *rules = json_loads(rules_json, 0, &err);
+    assert_non_null(rules);
+    json_object_set_new(net->json, "retention", rules);
+}
+
+static void
+retention_longest_applicable_rule(void **state)
+{
+    vt_net *net = *state;
+    s_retention(net, "[{\"status\": \"exercise\", \"content\": \"30d\"},"
+                     " {\"category\": \"taxi\", \"content\": \"1d\", \"tags\": \"400d\"},"
+                     " {\"status\": \"actual\", \"category\": \"cse\", \"content\": \"7d\"}]");
+    s_publish_ok(net);
+    const uint64_t day = 86400000;
+    uint64_t c = 0, t = 0;
+    vg_netdoc_retention(net->doc, VG_STATUS_EXERCISE, "taxi,cse", &c, &t);
+    assert_int_equal(c, 30 * day); /* exercise 30d beats taxi 1d; tags: taxi's 400d */
+    assert_int_equal(t, 400 * day);
+    vg_netdoc_retention(net->doc, VG_STATUS_ACTUAL, "cse", &c, &t);
+    assert_int_equal(c, 7 * day);
+    assert_int_equal(t, 7 * day); /* tags default to the content's */
+    vg_netdoc_retention(net->doc, VG_STATUS_ACTUAL, "other", &c, &t);
+    assert_int_equal(c, 0); /* no rule: kept for ever */
+    assert_int_equal(t, 0);
+    vg_netdoc_retention(net->doc, VG_STATUS_ACTUAL, "taxicab", &c, &t);
+    assert_int_equal(c, 0); /* a whole category, not a prefix */
+    assert_int_equal(vg_netdoc_retention_shortest(net->doc), day);
+    char *json = NULL; /* and back: the rules survive the round trip */
+    assert_int_equal(vg_netdoc_to_json(&json, net->doc), VG_OK);
+    assert_non_null(strstr(json, "\"tags\": \"400d\""));
+    free(json);
+}
+
+static void
+retention_none_keeps_everything(void **state)
+{
+    vt_net *net = *state;
+    s_publish_ok(net);
+    uint64_t c = 1, t = 1;
+    vg_netdoc_retention(net->doc, VG_STATUS_EXERCISE, "taxi", &c, &t);
+    assert_int_equal(c, 0);
+    assert_int_equal(t, 0);
+    assert_int_equal(vg_netdoc_retention_shortest(net->doc), 0);
+}
+
+static void
+retention_bad_rules_are_refused(void **state)
+{
+    vt_net *net = *state;
+    s_retention(net, "[{\"status\": \"exercise\"}]");
+    s_assert_json_refused(net, VG_ERR_MALFORMED, "\"content\" is required");
+    s_retention(net, "[{\"content\": \"soon\"}]");
+    s_assert_json_refused(net, VG_ERR_MALFORMED, "retention[0]");
+    s_retention(net, "[{\"content\": \"0s\"}]");
+    s_assert_json_refused(net, VG_ERR_MALFORMED, "zero");
+    s_retention(net, "[{\"content\": \"30d\", \"tags\": \"1d\"}]");
+    s_assert_json_refused(net, VG_ERR_MALFORMED, "shorter");
+    s_retention(net, "[{\"status\": \"rehearsal\", \"content\": \"1d\"}]");
+    s_assert_json_refused(net, VG_ERR_MALFORMED, "rehearsal");
+    s_retention(net, "[{\"category\": \"weather\", \"content\": \"1d\"}]");
+    s_assert_json_refused(net, VG_ERR_POLICY, "weather");
+    s_retention(net, "[{\"content\": \"1d\", \"keep\": true}]");
+    s_assert_json_refused(net, VG_ERR_MALFORMED, "keep");
+    s_retention(net, "{\"content\": \"1d\"}");
+    s_assert_json_refused(net, VG_ERR_MALFORMED, "retention");
+}
+
 #define T4(name) cmocka_unit_test_setup_teardown(name, setup4, teardown)
 #define T6(name) cmocka_unit_test_setup_teardown(name, setup6, teardown)
 
@@ -960,6 +1033,9 @@ main(void)
     const struct CMUnitTest tests[] = {
         T4(verify_round_trip_accessors),
         T4(json_witnessing_round_trip_and_limits),
+        T4(retention_longest_applicable_rule),
+        T4(retention_none_keeps_everything),
+        T4(retention_bad_rules_are_refused),
         T4(find_by_id_and_transport),
         T4(find_unknown_is_not_found),
         T4(find_revoked_agency_says_so),

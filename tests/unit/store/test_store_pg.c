@@ -318,9 +318,17 @@ test_the_broker_role_cannot_change_or_delete_audit_rows(void **state)
         S_ALLOWED("vigil_audit", sql);
     }
     S_ALLOWED("vigil_broker", "INSERT INTO vigil.audit_leaves VALUES (9, 'x', 'y')");
-    /* The rest: only the columns the broker changes, and no deletes. */
+    /* The rest: only the columns the broker changes, and no other deletes. */
     S_ALLOWED("vigil_broker", "UPDATE vigil.alerts SET complete_ms = 1");
     S_REFUSED("vigil_broker", "UPDATE vigil.alerts SET envelope = 'x'");
+    S_REFUSED("vigil_broker", "UPDATE vigil.shares SET share = 'x'");
+    /* Retention: sealed content erased, never rewritten; link tags and
+     * holds deleted, purges recorded (store_retain.h). */
+    S_ALLOWED("vigil_broker", "SELECT vigil.purge_content(1)");
+    S_REFUSED("vigil_audit", "SELECT vigil.purge_content(1)");
+    S_ALLOWED("vigil_broker", "DELETE FROM vigil.link_tags");
+    S_ALLOWED("vigil_broker", "DELETE FROM vigil.legal_holds");
+    S_REFUSED("vigil_broker", "DELETE FROM vigil.purges");
     S_REFUSED("vigil_broker", "DELETE FROM vigil.alerts");
     S_REFUSED("vigil_broker", "DELETE FROM vigil.recipients");
     S_REFUSED("vigil_broker", "UPDATE vigil.recipients SET agency = 'x'");

@@ -365,6 +365,8 @@ typedef struct vga_alert_status {
     vga_recipient_status *recipients; /* per agency */
     size_t n_recipients;
     bool complete;     /* every required agency acknowledged */
+    int64_t purged_ms; /* its sealed content was purged then (retention), 0: kept */
+    bool held;         /* a legal hold keeps it from being purged */
     uint8_t *envelope; /* signed envelope, when we may open it (else NULL) */
     size_t envelope_len;
     uint8_t **shares; /* share records naming us */
