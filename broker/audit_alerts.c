@@ -670,7 +670,8 @@ s_check_tags(s_alert *al)
     for (size_t i = 0; i < al->n_links; i++) {
         leaves[i] = al->links[i].idx;
     }
-    vg_err rc = vgb_av_check_tags(al->c, al->a.seq, &al->env, al->name, leaves, al->n_links);
+    vg_err rc =
+        vgb_av_check_tags(al->c, al->a.seq, &al->env, al->name, leaves, al->n_links, &al->retain);
     free(leaves);
     return rc;
 }

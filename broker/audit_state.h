@@ -264,14 +264,21 @@ vg_err vgb_av_streams_finish(vgb_av_streams *ps) VG_MUST_USE;
 /* Per alert, in seq order (audit_alerts.c). */
 vg_err vgb_av_check_alerts(vgb_av_check *c) VG_MUST_USE;
 
+struct vgb_av_retain; /* below: what retention says of an alert */
+
 /* Alert seq's link_tags rows against the tags of its signed envelope e
  * (each row one of them, each of them a row), then its linked leaf (one
  * of its leaves, the n_leaves of `leaves`) against the earlier alerts the
  * index links it to (audit_tags.c). Run in seq order: the earlier alerts'
  * rows are checked already. A fault names link_tags, the row ("alert=ID
- * tag=HEX", name is "alert=ID") and the accepted leaf. */
+ * tag=HEX", name is "alert=ID") and the accepted leaf. Retention (ret, the
+ * alert's purged leaves): with its content purged its rows cannot be held
+ * to the signed tags, only to the links the log recorded; with its tags
+ * purged it has no rows; a linked leaf naming an alert whose tags were
+ * purged since is history, not a fault. */
 vg_err vgb_av_check_tags(vgb_av_check *c, uint64_t seq, const vgb_av_envelope *e, const char *name,
-                         const uint64_t *leaves, size_t n_leaves) VG_MUST_USE;
+                         const uint64_t *leaves, size_t n_leaves,
+                         const struct vgb_av_retain *ret) VG_MUST_USE;
 
 /* The leaves in order (audit_stream.c). */
 vg_err vgb_av_check_leaves(vgb_av_check *c) VG_MUST_USE;

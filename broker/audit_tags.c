@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "links.h"
+#include "store_retain.h"
 
 /* The alert's rows, as stored. */
 typedef struct s_rows {
@@ -152,6 +153,33 @@ s_no_alert(vgb_av_check *c, s_earlier *x, vg_audit_event *ev, const char *row)
                         "link_tags rows name this alert but there is no alerts row: deleted");
 }
 
+/* How many of the alerts the linked leaf ev names are no longer in the
+ * index x because retention purged their link tags (their purges row,
+ * itself held to their purged leaf): such a link is history, not a fault. */
+static vg_err
+s_tags_gone(vgb_av_check *c, const vg_audit_event *ev, const s_earlier *x, size_t *n_gone)
+{
+    *n_gone = 0;
+    for (size_t i = 0; i < ev->n_alerts; i++) {
+        vgb_alert_row row;
+        vg_err rc = vgb_store_find_alert(c->store, ev->alerts[i], &row);
+        if (rc == VG_ERR_NOT_FOUND) {
+            continue; /* a deleted alert: the count below says so */
+        }
+        bool indexed = false;
+        for (size_t k = 0; rc == VG_OK && k < x->n && !indexed; k++) {
+            indexed = x->seq[k] == row.seq;
+        }
+        vgb_retain_row ret;
+        rc = rc == VG_OK && !indexed ? vgb_store_retain_state(c->store, row.seq, &ret) : rc;
+        if (rc != VG_OK) {
+            return rc;
+        }
+        *n_gone += !indexed && ret.tags_gone_ms != 0;
+    }
+    return VG_OK;
+}
+
 /* The linked leaf names exactly the earlier alerts the checked rows link
  * (as many, each of them); no leaf when they link none. */
 static vg_err
@@ -166,7 +194,9 @@ s_link_matches(vgb_av_check *c, uint64_t seq, const vgb_av_envelope *e, const ch
     vg_audit_event ev;
     bool found = false;
     rc = rc == VG_OK ? s_linked_leaf(c, e, name, leaves, n_leaves, &ev, &found) : rc;
-    bool same = rc == VG_OK && (found ? ev.n_alerts == x->n : x->n == 0);
+    size_t n_gone = 0; /* alerts the leaf names whose tags retention purged since */
+    rc = rc == VG_OK && found ? s_tags_gone(c, &ev, x, &n_gone) : rc;
+    bool same = rc == VG_OK && (found ? ev.n_alerts == x->n + n_gone : x->n == 0);
     for (size_t i = 0; rc == VG_OK && same && found && i < x->n; i++) {
         vgb_alert_meta m;
         rc = vgb_store_alert_meta(c->store, x->seq[i], &m);
@@ -194,16 +224,26 @@ s_link_matches(vgb_av_check *c, uint64_t seq, const vgb_av_envelope *e, const ch
 
 vg_err
 vgb_av_check_tags(vgb_av_check *c, uint64_t seq, const vgb_av_envelope *e, const char *name,
-                  const uint64_t *leaves, size_t n_leaves)
+                  const uint64_t *leaves, size_t n_leaves, const struct vgb_av_retain *ret)
 {
     uint64_t accepted = n_leaves > 0 ? leaves[0] : VGB_AUDIT_NO_INDEX;
+    bool content_gone = ret->content_leaf != VGB_AUDIT_NO_INDEX;
+    bool tags_gone = ret->tags_leaf != VGB_AUDIT_NO_INDEX;
     s_rows r = {0};
     vg_err rc = vgb_store_link_tags_of(c->store, seq, s_take_tag, &r);
     rc = rc == VG_OK ? r.rc : rc;
     c->n_link_tags += r.n_read;
-    rc = rc == VG_OK ? s_rows_match(c, &r, e, name, accepted) : rc;
+    if (rc == VG_OK && tags_gone && r.n_read > 0) {
+        rc = vgb_av_fault(c, "link_tags", name, ret->tags_leaf,
+                          "the alert's link tags were purged (its purged leaf) but %zu row%s "
+                          "index it: added after the purge",
+                          r.n_read, r.n_read == 1 ? "" : "s");
+    }
+    /* With its content purged the signed tags are gone too: its rows stand
+     * until their own purge, held to the links the log recorded. */
+    rc = rc == VG_OK && !content_gone ? s_rows_match(c, &r, e, name, accepted) : rc;
     free(r.tag);
-    if (rc == VG_OK && (e->n_tags > 0 || r.n_read > 0)) {
+    if (rc == VG_OK && !tags_gone && (e->n_tags > 0 || r.n_read > 0 || content_gone)) {
         rc = s_link_matches(c, seq, e, name, leaves, n_leaves, accepted);
     }
     return rc;

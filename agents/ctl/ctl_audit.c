@@ -390,15 +390,15 @@ ctl_audit_check(ctl_audit_result *out, struct vgb_store *store, const ctl_audit_
     vgb_audit_state_params sp = {.admin_pk = t->admin_pk,
                                  .signatures = signatures,
                                  .current_version = vg_netdoc_version(t->doc)};
-    vgb_audit_report rep, st;
+    vgb_audit_report rep = {0}, st = {0}, cor = {0}; /* the log, the rows, the cosignatures */
     vg_reason why = {{0}};
     vgb_cosign_summary co = {0};
     vg_err rc = vgb_audit_verify(store, &p, &rep, &why);
     if (rc == VG_OK) {
         rc = vgb_audit_check_state(store, &sp, &st, &why);
     }
-    if (rc == VG_OK) { /* st is clean: it reports the cosignatures' fault */
-        rc = vgb_audit_check_cosignatures(store, t->doc, &co, &st, &why);
+    if (rc == VG_OK) { /* its own report: st keeps the rows' counts (purged, held) */
+        rc = vgb_audit_check_cosignatures(store, t->doc, &co, &cor, &why);
     }
     out->n_leaves = rep.n_leaves;
     out->n_checkpoints = rep.n_checkpoints;
@@ -406,7 +406,10 @@ ctl_audit_check(ctl_audit_result *out, struct vgb_store *store, const ctl_audit_
     vgb_cosign_summary_fini(&co);
     if (rc == VG_ERR_CONFLICT) {
         out->fault = true;
-        s_fault_line(out->line, sizeof out->line, rep.fault != VGB_AUDIT_FAULT_NONE ? &rep : &st);
+        s_fault_line(out->line, sizeof out->line,
+                     rep.fault != VGB_AUDIT_FAULT_NONE  ? &rep
+                     : st.fault != VGB_AUDIT_FAULT_NONE ? &st
+                                                        : &cor);
     } else if (rc != VG_OK) {
         snprintf(out->line, sizeof out->line, "cannot verify: %s (%s)", why.text, vg_err_code(rc));
     } else {

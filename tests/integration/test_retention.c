@@ -393,6 +393,9 @@ s_warn(const bh_broker *b, const char *status)
 /* Exercise content goes after 1 s, its tags after 4 s: in between a new
  * warning about the same licence still links to the purged one; after, it
  * does not. */
+static void s_tamper(const bh_broker *b, const char *sql, const char *want_table,
+                     const char *want_text);
+
 static void
 test_tags_outlive_content(void **state)
 {
@@ -433,6 +436,18 @@ test_tags_outlive_content(void **state)
         fail_msg("audit verify after the tags went:\n%s", out);
     }
     free(out);
+    if (!s_pg()) { /* an insider's edits of the index around purged alerts */
+        bh_stop(b);
+        /* a tag row back on x, whose tags were purged */
+        s_tamper(b,
+                 "INSERT INTO link_tags(alert_seq, tag) SELECT 1, tag FROM link_tags"
+                 " WHERE alert_seq = 2",
+                 "link_tags", "added after the purge");
+        /* y's rows (its content purged, its tags kept) gone: z's link to it
+         * is no longer in the index */
+        s_tamper(b, "DELETE FROM link_tags WHERE alert_seq = 2", "link_tags",
+                 "but the broker recorded other ones");
+    }
     bh_pass(b);
 }
 
