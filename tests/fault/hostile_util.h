@@ -38,7 +38,11 @@
 #include "vigil/receipt.h"
 #include "vigil/wire.h"
 
-#define HU_REPLY_MS 5000   /* longest wait for a reply to one request */
+#ifdef VG_FAULT_TSAN      /* ThreadSanitizer slows every access several times over */
+#define HU_REPLY_MS 20000 /* longest wait for a reply to one request */
+#else
+#define HU_REPLY_MS 5000 /* longest wait for a reply to one request */
+#endif
 #define HU_CHECKS_MAX 64   /* failed soft checks remembered per test */
 #define HU_CHECK_TEXT 400  /* one failed check's message */
 #define HU_STREAM_MAX 4096 /* event frames one stream keeps */
