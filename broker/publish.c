@@ -95,8 +95,9 @@ s_deadlines(const vgb_services *sv, const vg_envelope *env, const vg_strlist *re
     vg_strlist policy = {0}, covers = {0}, covered = {0}, repeats = {0};
     vg_err rc = vg_netdoc_required(sv->doc, terms.categories, terms.n_categories, terms.severity,
                                    vg_envelope_sender(env), &policy);
-    if (rc == VG_OK) {
-        rc = vgb_links_repeats(sv->store, env, required, &repeats);
+    if (rc == VG_OK && vg_netdoc_has_repeat_deadline(sv->doc, terms.severity)) {
+        rc =
+            vgb_links_repeats(sv->store, env, required, &repeats); /* a lookup: only if it counts */
     }
     if (rc == VG_OK) {
         rc = vg_netdoc_cover(sv->doc, &policy, terms.severity, vg_envelope_sender(env),

@@ -828,6 +828,18 @@ s_deadline_at(vg_deadline *out, const vg_netdoc *doc, const char *agency, vg_sev
     return VG_OK;
 }
 
+bool
+vg_netdoc_has_repeat_deadline(const vg_netdoc *doc, vg_severity severity)
+{
+    const Vigil__NetworkDocument *d = vg_netdoc_pb(doc);
+    for (size_t i = 0; i < d->n_deadlines; i++) {
+        if (d->deadlines[i]->repeat && (int)d->deadlines[i]->severity == (int)severity) {
+            return true;
+        }
+    }
+    return false;
+}
+
 vg_err
 vg_netdoc_deadline_at(vg_deadline *out, const vg_netdoc *doc, const char *agency,
                       vg_severity severity, vg_urgency urgency, const char *const *categories,

@@ -658,3 +658,21 @@ vt_reason_has(const vg_reason *why, const char *needle)
 {
     return strstr(why->text, needle) != NULL;
 }
+
+vg_keyset *
+vt_fixed_keys(const char *dir, uint8_t fill)
+{
+    uint8_t seed[32], pk[32], sk[64];
+    memset(seed, fill, sizeof seed);
+    crypto_sign_seed_keypair(pk, sk, seed);
+    char hex[129], text[256];
+    vg_hex_encode(hex, sizeof hex, sk, sizeof sk);
+    snprintf(text, sizeof text, "vigil-secret-keys 1\nsign-secret %s\nend\n", hex);
+    char *path = vt_path(dir, "fixed.key");
+    vt_write_file(path, text, strlen(text), 0600);
+    vg_keyset *ks = NULL;
+    assert_int_equal(vg_keyset_load(&ks, path, NULL), VG_OK);
+    free(path);
+    sodium_memzero(sk, sizeof sk);
+    return ks;
+}

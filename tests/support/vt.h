@@ -49,6 +49,10 @@ void vt_write_file(const char *path, const void *data, size_t len, mode_t mode);
 /* Reads a whole file (asserts it exists); malloc'ed, NUL-terminated. */
 uint8_t *vt_read_file(const char *path, size_t *len_out);
 
+/* A signing key set from a fixed Ed25519 seed (32 bytes of fill), written to
+ * dir/fixed.key and loaded: the same keys every run, for golden vectors. */
+vg_keyset *vt_fixed_keys(const char *dir, uint8_t fill);
+
 /* ---- test networks ------------------------------------------------------ */
 
 /*

@@ -371,6 +371,10 @@ vg_err vg_netdoc_deadline_at(vg_deadline *out, const vg_netdoc *doc, const char 
                              const char *const *categories, size_t n_categories,
                              int64_t accepted_ms) VG_MUST_USE;
 
+/* Whether the document has a repeat_deadlines rule for severity: without
+ * one, whether an alert is a repeat warning does not change a deadline. */
+bool vg_netdoc_has_repeat_deadline(const vg_netdoc *doc, vg_severity severity);
+
 /* vg_netdoc_deadline_at for a recipient the alert is a repeat warning for
  * (it did not acknowledge an earlier alert linked to this one:
  * docs/network.md "Repeat warnings: stricter deadlines"): the document's

@@ -30,30 +30,13 @@ typedef struct fixture {
     vg_keyset *other;  /* a fresh key */
 } fixture;
 
-static vg_keyset *
-s_fixed_keys(const char *dir, uint8_t fill)
-{
-    uint8_t seed[32], pk[32], sk[64];
-    memset(seed, fill, sizeof seed);
-    crypto_sign_seed_keypair(pk, sk, seed);
-    char hex[129], text[256];
-    vg_hex_encode(hex, sizeof hex, sk, sizeof sk);
-    snprintf(text, sizeof text, "vigil-secret-keys 1\nsign-secret %s\nend\n", hex);
-    char *path = vt_path(dir, "fixed.key");
-    vt_write_file(path, text, strlen(text), 0600);
-    vg_keyset *ks = NULL;
-    assert_int_equal(vg_keyset_load(&ks, path, NULL), VG_OK);
-    free(path);
-    return ks;
-}
-
 static int
 setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
     f->dir = vt_tmpdir_new();
-    f->police = s_fixed_keys(f->dir, 0x03);
+    f->police = vt_fixed_keys(f->dir, 0x03);
     assert_int_equal(vg_keyset_generate(&f->other, VG_KEY_SIGN), VG_OK);
     *state = f;
     return 0;

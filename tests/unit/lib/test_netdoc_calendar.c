@@ -382,7 +382,11 @@ repeat_deadlines_are_stricter_only_for_repeats(void **state)
     /* an ordinary deadline already earlier stays */
     s_repeat_deadline(got, sizeof got, net, "childrens-services", VG_SEV_HIGH, thu);
     assert_string_equal(got, "2026-06-11T09:10:00Z|high agency=childrens-services|10m||0");
-    /* no repeat rule for the severity: the ordinary one */
+    /* no repeat rule for the severity: the ordinary one (and the broker
+     * need not look the alert's links up) */
+    assert_true(vg_netdoc_has_repeat_deadline(net->doc, VG_SEV_HIGH));
+    assert_true(vg_netdoc_has_repeat_deadline(net->doc, VG_SEV_MEDIUM));
+    assert_false(vg_netdoc_has_repeat_deadline(net->doc, VG_SEV_CRITICAL));
     s_repeat_deadline(got, sizeof got, net, "licensing", VG_SEV_CRITICAL, thu);
     assert_string_equal(got, "2026-06-11T09:15:00Z|critical|15m||0");
     /* a calendar unit counts in the agency's calendar */

@@ -55,24 +55,6 @@ teardown(void **state)
     return 0;
 }
 
-/* A key set from a fixed Ed25519 seed (for the golden vector). */
-static vg_keyset *
-s_fixed_keys(const char *dir, uint8_t fill)
-{
-    uint8_t seed[32], pk[32], sk[64];
-    memset(seed, fill, sizeof seed);
-    crypto_sign_seed_keypair(pk, sk, seed);
-    char hex[129], text[256];
-    vg_hex_encode(hex, sizeof hex, sk, sizeof sk);
-    snprintf(text, sizeof text, "vigil-secret-keys 1\nsign-secret %s\nend\n", hex);
-    char *path = vt_path(dir, "fixed.key");
-    vt_write_file(path, text, strlen(text), 0600);
-    vg_keyset *ks = NULL;
-    assert_int_equal(vg_keyset_load(&ks, path, NULL), VG_OK);
-    free(path);
-    return ks;
-}
-
 static void
 verifies_with_the_old_key(void **state)
 {
@@ -95,8 +77,8 @@ static void
 golden_vector(void **state)
 {
     fixture *f = *state;
-    vg_keyset *old_keys = s_fixed_keys(f->dir, 0x01);
-    vg_keyset *new_keys = s_fixed_keys(f->dir, 0x02);
+    vg_keyset *old_keys = vt_fixed_keys(f->dir, 0x01);
+    vg_keyset *new_keys = vt_fixed_keys(f->dir, 0x02);
     char *note = NULL;
     size_t len = 0;
     assert_int_equal(vg_key_transition_sign(&note, &len, NET, old_keys, vg_keyset_sign_pk(new_keys),
